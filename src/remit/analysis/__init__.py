@@ -1,0 +1,1 @@
+"""Analysis datasets, endpoint derivation and the protocol's analysis plan, run with ``stats``."""

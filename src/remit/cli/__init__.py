@@ -1,0 +1,1 @@
+"""The ``remit`` command line: a thin skin over the library."""

@@ -1,0 +1,43 @@
+"""The ``remit`` command: each sub-command is a few lines over the library."""
+
+from __future__ import annotations
+
+import typer
+
+from remit import __version__
+
+app = typer.Typer(
+    name="remit",
+    help="Run a psychiatric clinical trial from protocol to published result.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"remit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Run a psychiatric clinical trial from protocol to published result."""
+
+
+def _register() -> None:
+    # Sub-command groups live in their own modules; each exposes a Typer app named ``app``.
+    pass
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point of the ``remit`` console script."""
+    app()

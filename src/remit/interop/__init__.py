@@ -1,0 +1,1 @@
+"""Exports and imports: CDISC SDTM/ADaM, ODM XML, REDCap data dictionaries."""

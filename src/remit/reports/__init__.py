@@ -1,0 +1,1 @@
+"""Report rendering (HTML/PDF), figures and formatted tables."""

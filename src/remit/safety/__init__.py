@@ -1,0 +1,1 @@
+"""Pure safety rules (C-SSRS triage, MADRS item 10, vital signs, SAE clocks) returning alerts."""

@@ -1,0 +1,1 @@
+"""Rating scales as data (``definitions/*.toml``) and one generic scoring engine."""

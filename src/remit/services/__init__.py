@@ -1,0 +1,1 @@
+"""Use cases, each one transaction: enrol, schedule, record, alert, sign, lock."""

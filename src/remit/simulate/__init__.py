@@ -1,0 +1,1 @@
+"""Synthetic participants and cohorts driven through ``services``; power simulation drivers."""

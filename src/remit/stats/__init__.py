@@ -1,0 +1,5 @@
+"""Trial-agnostic statistics on arrays and long-format data frames.
+
+Nothing here knows what a participant, a visit code or a scale is: arguments are columns
+(``y=``, ``subject=``, ``visit=``, ``group=``) or arrays. Functions never print and never round.
+"""

@@ -1,0 +1,1 @@
+"""Database tables, engine factory, migrations, the hash-chained audit trail, queries."""

@@ -1,0 +1,1 @@
+"""The FastAPI application: pages for people, a JSON API for programs."""
