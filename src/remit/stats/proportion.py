@@ -1,0 +1,227 @@
+"""Confidence intervals for a binomial proportion, each method named.
+
+``clopper-pearson``
+    Exact: inverts two one-sided binomial tests (beta quantiles); never below nominal coverage.
+``wilson``
+    Score interval without continuity correction (R's ``prop.test(correct=FALSE)``).
+``jeffreys``
+    Equal-tailed Beta(k + ½, n − k + ½) posterior interval, with the lower limit set to 0 when
+    k = 0 and the upper to 1 when k = n (Brown, Cai & DasGupta 2001).
+``agresti-coull``
+    Wald interval around (k + z²/2)/(n + z²), clipped to [0, 1].
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+from scipy import stats as sps
+
+from remit.errors import StatsError
+from remit.stats._tidy import TidyResult, check_conf_level
+
+CI_METHODS = ("clopper-pearson", "wilson", "jeffreys", "agresti-coull")
+
+
+@dataclass(frozen=True)
+class ProportionCIResult(TidyResult):
+    """A proportion k/n with a confidence interval by each method.
+
+    Attributes
+    ----------
+    k, n, estimate, conf_level
+        Successes, trials, k/n and the two-sided coverage.
+    intervals
+        ``{method: (low, high)}`` for every method in ``CI_METHODS``.
+    """
+
+    k: int
+    n: int
+    estimate: float
+    conf_level: float
+    intervals: dict[str, tuple[float, float]]
+
+    def ci(self, method: str = "clopper-pearson") -> tuple[float, float]:
+        """The (low, high) interval of one method."""
+        if method not in self.intervals:
+            raise StatsError(f"CI method {method!r}", expected=", ".join(CI_METHODS))
+        return self.intervals[method]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per CI method."""
+        return pd.DataFrame(
+            [
+                {
+                    "ci_method": method,
+                    "k": self.k,
+                    "n": self.n,
+                    "estimate": self.estimate,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "conf_level": self.conf_level,
+                }
+                for method, (low, high) in self.intervals.items()
+            ]
+        )
+
+
+def _check_counts(k: int, n: int) -> None:
+    for name, value in (("k", k), ("n", n)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise StatsError(f"{name}={value!r}", expected="a non-negative whole number")
+    if n == 0:
+        raise StatsError("n=0 trials", expected="at least one trial")
+    if k > n:
+        raise StatsError(f"k={k} successes out of n={n}", expected="k between 0 and n")
+
+
+def clopper_pearson(k: int, n: int, conf_level: float = 0.95) -> tuple[float, float]:
+    """Exact Clopper-Pearson interval.
+
+    Parameters
+    ----------
+    k, n
+        Successes and trials.
+    conf_level
+        Two-sided coverage.
+
+    Returns
+    -------
+    tuple of float
+
+    Examples
+    --------
+    >>> [round(v, 5) for v in clopper_pearson(5, 12)]
+    [0.15165, 0.72333]
+    """
+    _check_counts(k, n)
+    check_conf_level(conf_level)
+    a = (1 - conf_level) / 2
+    low = 0.0 if k == 0 else float(sps.beta.ppf(a, k, n - k + 1))
+    high = 1.0 if k == n else float(sps.beta.ppf(1 - a, k + 1, n - k))
+    return low, high
+
+
+def wilson(k: int, n: int, conf_level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval (no continuity correction).
+
+    Parameters
+    ----------
+    k, n
+        Successes and trials.
+    conf_level
+        Two-sided coverage.
+
+    Returns
+    -------
+    tuple of float
+
+    Examples
+    --------
+    >>> [round(v, 5) for v in wilson(5, 12)]
+    [0.19326, 0.68049]
+    """
+    _check_counts(k, n)
+    check_conf_level(conf_level)
+    z = float(sps.norm.ppf(1 - (1 - conf_level) / 2))
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    # At k = 0 (k = n) the limit is exactly 0 (1); avoid a rounding residue like 3e-17.
+    low = 0.0 if k == 0 else max(0.0, centre - half)
+    high = 1.0 if k == n else min(1.0, centre + half)
+    return low, high
+
+
+def jeffreys(k: int, n: int, conf_level: float = 0.95) -> tuple[float, float]:
+    """Jeffreys interval (equal-tailed, with the 0/n and n/n boundary convention).
+
+    Parameters
+    ----------
+    k, n
+        Successes and trials.
+    conf_level
+        Two-sided coverage.
+
+    Returns
+    -------
+    tuple of float
+
+    Examples
+    --------
+    >>> [round(v, 5) for v in jeffreys(5, 12)]
+    [0.18048, 0.68806]
+    """
+    _check_counts(k, n)
+    check_conf_level(conf_level)
+    a = (1 - conf_level) / 2
+    low = 0.0 if k == 0 else float(sps.beta.ppf(a, k + 0.5, n - k + 0.5))
+    high = 1.0 if k == n else float(sps.beta.ppf(1 - a, k + 0.5, n - k + 0.5))
+    return low, high
+
+
+def agresti_coull(k: int, n: int, conf_level: float = 0.95) -> tuple[float, float]:
+    """Agresti-Coull interval, clipped to [0, 1].
+
+    Parameters
+    ----------
+    k, n
+        Successes and trials.
+    conf_level
+        Two-sided coverage.
+
+    Returns
+    -------
+    tuple of float
+
+    Examples
+    --------
+    >>> [round(v, 5) for v in agresti_coull(5, 12)]
+    [0.19263, 0.68112]
+    """
+    _check_counts(k, n)
+    check_conf_level(conf_level)
+    z = float(sps.norm.ppf(1 - (1 - conf_level) / 2))
+    n_t = n + z * z
+    p_t = (k + z * z / 2) / n_t
+    half = z * math.sqrt(p_t * (1 - p_t) / n_t)
+    return max(0.0, p_t - half), min(1.0, p_t + half)
+
+
+def proportion_ci(k: int, n: int, *, conf_level: float = 0.95) -> ProportionCIResult:
+    """A proportion with Clopper-Pearson, Wilson, Jeffreys and Agresti-Coull intervals.
+
+    Parameters
+    ----------
+    k
+        Number of successes (e.g. responders), 0 ≤ k ≤ n.
+    n
+        Number of trials (participants), n ≥ 1.
+    conf_level
+        Two-sided coverage.
+
+    Returns
+    -------
+    ProportionCIResult
+
+    Examples
+    --------
+    >>> r = proportion_ci(5, 12)
+    >>> [round(v, 5) for v in r.ci("wilson")]
+    [0.19326, 0.68049]
+    >>> r.to_frame()["ci_method"].tolist()
+    ['clopper-pearson', 'wilson', 'jeffreys', 'agresti-coull']
+    """
+    _check_counts(k, n)
+    check_conf_level(conf_level)
+    functions = {
+        "clopper-pearson": clopper_pearson,
+        "wilson": wilson,
+        "jeffreys": jeffreys,
+        "agresti-coull": agresti_coull,
+    }
+    intervals = {name: f(k, n, conf_level) for name, f in functions.items()}
+    return ProportionCIResult(k=k, n=n, estimate=k / n, conf_level=conf_level, intervals=intervals)
