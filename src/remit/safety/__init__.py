@@ -1,1 +1,33 @@
-"""Pure safety rules (C-SSRS triage, MADRS item 10, vital signs, SAE clocks) returning alerts."""
+"""Pure safety rules (C-SSRS triage, MADRS item 10, vital signs, SAE clocks) returning alerts.
+
+Examples
+--------
+>>> from remit.protocol import load_protocol
+>>> from remit.safety import evaluate_vitals
+>>> evaluate_vitals(load_protocol("oslo-mdma-mdd"), "V5", {"heart_rate": 80}).alerts
+()
+"""
+
+from remit.safety.rules import (
+    LEVELS,
+    Alert,
+    SAEClock,
+    SafetyResult,
+    evaluate_score,
+    evaluate_vitals,
+    level_rank,
+    sae_alert,
+    sae_clock,
+)
+
+__all__ = [
+    "LEVELS",
+    "Alert",
+    "SAEClock",
+    "SafetyResult",
+    "evaluate_score",
+    "evaluate_vitals",
+    "level_rank",
+    "sae_alert",
+    "sae_clock",
+]

@@ -1,0 +1,379 @@
+"""Safety rules as pure functions: a score, vital signs or an SAE in, alerts out.
+
+Every threshold comes from the protocol's safety table (``[[safety.rules]]``, ``[safety.vitals]``,
+``[safety.sae]``) and the dosing sessions' vital-sign limits; nothing here is study-specific.
+The functions never touch a database: the services store what they return in the same
+transaction as the data that raised it.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from remit.errors import InputError
+from remit.protocol.model import Level, Protocol, SafetyRule
+from remit.scales import ScoreResult, load_scale
+
+#: Alert levels from the most to the least pressing.
+LEVELS: tuple[Level, ...] = ("immediate", "urgent", "same_day", "review")
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+
+def level_rank(level: str) -> int:
+    """Position of ``level`` in :data:`LEVELS` (0 is the most pressing).
+
+    Examples
+    --------
+    >>> level_rank("immediate") < level_rank("review")
+    True
+    """
+    try:
+        return LEVELS.index(level)
+    except ValueError:
+        raise InputError(
+            f"alert level {level!r} is unknown", expected="one of " + ", ".join(LEVELS)
+        ) from None
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something a clinician must respond to.
+
+    Attributes
+    ----------
+    rule_id
+        The id of the protocol rule that fired (``vitals:<sign>`` and ``sae`` for the vital-sign
+        and SAE rules).
+    level
+        One of :data:`LEVELS`.
+    message
+        The rule's text followed by what was observed.
+    subject
+        What was looked at: ``item 10``, ``ideation_type``, ``systolic_bp`` …
+    value
+        The observed value (for a ``compare_to = "baseline"`` rule, the change from baseline).
+    threshold
+        The rule's limit.
+    due_at
+        When a response is due (the SAE reporting deadline), or ``None``.
+    """
+
+    rule_id: str
+    level: Level
+    message: str
+    subject: str
+    value: float | bool | None
+    threshold: float | bool | None
+    scale: str | None = None
+    due_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary of the alert."""
+        return {
+            "rule_id": self.rule_id,
+            "level": self.level,
+            "message": self.message,
+            "subject": self.subject,
+            "value": self.value,
+            "threshold": self.threshold,
+            "scale": self.scale,
+            "due_at": None if self.due_at is None else self.due_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class SafetyResult:
+    """The alerts raised by one evaluation and the rules that could not be evaluated.
+
+    ``not_evaluated`` pairs a rule id with the reason (for example, no baseline to compare
+    with, or the value was missing) so that a silent pass is never mistaken for a safe one.
+    """
+
+    alerts: tuple[Alert, ...] = ()
+    not_evaluated: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    @property
+    def most_pressing(self) -> Level | None:
+        """The most pressing level among the alerts, or ``None`` when there are none."""
+        if not self.alerts:
+            return None
+        return min((a.level for a in self.alerts), key=level_rank)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        return {
+            "alerts": [a.to_dict() for a in self.alerts],
+            "not_evaluated": [{"rule_id": r, "reason": why} for r, why in self.not_evaluated],
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per alert."""
+        columns = ["rule_id", "level", "message", "subject", "value", "threshold", "scale"]
+        return pd.DataFrame(
+            [{c: a.to_dict()[c] for c in columns} for a in self.alerts], columns=columns
+        )
+
+    def summary(self) -> str:
+        """A few lines for a person."""
+        if not self.alerts:
+            lines = ["no alert"]
+        else:
+            lines = [f"{a.level}: {a.message}" for a in self.alerts]
+        lines += [f"not evaluated: {r} ({why})" for r, why in self.not_evaluated]
+        return "\n".join(lines)
+
+
+def _observed(rule: SafetyRule, score: ScoreResult) -> tuple[str, Any]:
+    """The value a rule looks at in ``score`` and how to name it."""
+    if rule.item is not None:
+        definition = load_scale(score.scale)
+        item = definition.item(rule.item, score.version)
+        return f"item {item.ref} ({item.code})", score.answers.get(item.code)
+    name = rule.field or ""
+    if name == "total":
+        return "total", score.total
+    if name in score.subscales:
+        return name, score.subscales[name]
+    if name in score.derived:
+        return name, score.derived[name]
+    raise InputError(
+        f"safety rule {rule.id!r} looks at {name!r}, which scale {score.scale!r} does not produce",
+        expected="total, a subscale ("
+        + ", ".join(score.subscales)
+        + ") or a derived value ("
+        + ", ".join(score.derived)
+        + ")",
+        hint="correct the rule's `field` in the protocol's safety table",
+    )
+
+
+def evaluate_score(
+    protocol: Protocol,
+    score: ScoreResult,
+    *,
+    baseline: ScoreResult | None = None,
+) -> SafetyResult:
+    """Apply the protocol's scale rules to one scored form.
+
+    Rules of the form's scale (and version, when the rule names versions) are applied.
+    When several rules fire on the same value (for example C-SSRS ideation type ≥ 2 and ≥ 4),
+    only the most pressing alert is kept. A ``compare_to = "baseline"`` rule compares the
+    change from ``baseline``; without a baseline it is listed in ``not_evaluated``.
+
+    Parameters
+    ----------
+    protocol
+        The protocol whose ``[[safety.rules]]`` apply.
+    score
+        The scored form.
+    baseline
+        The participant's baseline form of the same scale, for rules that compare with it.
+
+    Returns
+    -------
+    SafetyResult
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> from remit.scales import score
+    >>> p = load_protocol("oslo-mdma-mdd")
+    >>> madrs = score("madrs", {str(i): 2 for i in range(1, 10)} | {"10": 4})
+    >>> [a.rule_id for a in evaluate_score(p, madrs).alerts]
+    ['madrs_item10']
+    """
+    fired: dict[str, Alert] = {}
+    skipped: list[tuple[str, str]] = []
+    for rule in protocol.safety.rules:
+        if rule.scale != score.scale:
+            continue
+        if rule.versions and score.version not in rule.versions:
+            continue
+        subject, value = _observed(rule, score)
+        if value is None:
+            skipped.append((rule.id, f"{subject} is missing"))
+            continue
+        if rule.compare_to == "baseline":
+            if baseline is None:
+                skipped.append((rule.id, "no baseline to compare with"))
+                continue
+            _, base_value = _observed(rule, baseline)
+            if base_value is None:
+                skipped.append((rule.id, f"baseline {subject} is missing"))
+                continue
+            value = value - base_value
+            shown = f"{subject} changed by {value:+g} from baseline"
+        else:
+            shown = f"{subject} = {value}"
+        if not _OPS[rule.op](value, rule.value):
+            continue
+        alert = Alert(
+            rule_id=rule.id,
+            level=rule.level,
+            message=f"{rule.text} ({shown}; rule {rule.op} {rule.value})",
+            subject=subject,
+            value=value,
+            threshold=rule.value,
+            scale=score.scale,
+        )
+        held = fired.get(subject)
+        if held is None or level_rank(alert.level) < level_rank(held.level):
+            fired[subject] = alert
+    return SafetyResult(alerts=tuple(fired.values()), not_evaluated=tuple(skipped))
+
+
+def evaluate_vitals(
+    protocol: Protocol,
+    visit_code: str,
+    readings: Mapping[str, float | None],
+) -> SafetyResult:
+    """Compare one set of vital-sign readings taken at a dosing visit with its limits.
+
+    Parameters
+    ----------
+    protocol
+        The protocol (its dosing session at ``visit_code`` holds the limits; ``[safety.vitals]``
+        the alert level and text).
+    visit_code
+        The dosing visit the readings were taken at.
+    readings
+        Values by vital sign (``systolic_bp``, ``diastolic_bp``, ``heart_rate``,
+        ``temperature`` …); ``None`` for one not measured.
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> p = load_protocol("oslo-mdma-mdd")
+    >>> limit = p.vital_thresholds("V5")["systolic_bp"].high
+    >>> result = evaluate_vitals(p, "V5", {"systolic_bp": limit + 1, "heart_rate": 80})
+    >>> [a.subject for a in result.alerts]
+    ['systolic_bp']
+    """
+    thresholds = protocol.vital_thresholds(visit_code)
+    rule = protocol.safety.vitals
+    if rule is None or not thresholds:
+        return SafetyResult()
+    unknown = sorted(set(readings) - set(thresholds))
+    alerts: list[Alert] = []
+    skipped = [(f"vitals:{sign}", "no threshold for this sign in the protocol") for sign in unknown]
+    for sign, limit in thresholds.items():
+        value = readings.get(sign)
+        if value is None or not limit.breached(value):
+            continue
+        side_high = limit.high is not None and value > limit.high
+        bound = limit.high if side_high else limit.low
+        word = "above" if side_high else "below"
+        alerts.append(
+            Alert(
+                rule_id=f"vitals:{sign}",
+                level=rule.level,
+                message=f"{rule.text} ({sign} {value:g} {limit.unit} is {word} {bound:g})",
+                subject=sign,
+                value=value,
+                threshold=bound,
+            )
+        )
+    return SafetyResult(alerts=tuple(alerts), not_evaluated=tuple(skipped))
+
+
+@dataclass(frozen=True)
+class SAEClock:
+    """The reporting clock of a serious adverse event.
+
+    ``due_at`` is the deadline (awareness + the protocol's hours), ``overdue`` whether ``now``
+    is past it and ``remaining`` the time left (negative when overdue).
+    """
+
+    awareness_at: datetime
+    due_at: datetime
+    now: datetime
+    overdue: bool
+    remaining: timedelta
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        return {
+            "awareness_at": self.awareness_at.isoformat(),
+            "due_at": self.due_at.isoformat(),
+            "now": self.now.isoformat(),
+            "overdue": self.overdue,
+            "remaining_s": self.remaining.total_seconds(),
+        }
+
+
+def _require_aware(value: datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InputError(
+            f"{name} {value.isoformat()} has no time zone",
+            expected="a time-zone-aware datetime (UTC)",
+            hint="pass datetime.now(timezone.utc) or attach tzinfo",
+        )
+
+
+def sae_clock(protocol: Protocol, awareness_at: datetime, *, now: datetime) -> SAEClock:
+    """Where the reporting clock of an SAE stands at ``now``.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timedelta, timezone
+    >>> from remit.protocol import load_protocol
+    >>> p = load_protocol("oslo-mdma-mdd")
+    >>> t0 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
+    >>> sae_clock(p, t0, now=t0 + timedelta(hours=23, minutes=59)).overdue
+    False
+    >>> sae_clock(p, t0, now=t0 + timedelta(hours=24, minutes=1)).overdue
+    True
+    """
+    _require_aware(awareness_at, "awareness time")
+    _require_aware(now, "current time")
+    if protocol.safety.sae is None:
+        raise InputError(
+            f"protocol {protocol.study.id} has no SAE reporting rule",
+            expected="a [safety.sae] table with report_within_h",
+            hint="add it to the protocol file",
+        )
+    due = awareness_at + timedelta(hours=protocol.safety.sae.report_within_h)
+    return SAEClock(
+        awareness_at=awareness_at, due_at=due, now=now, overdue=now > due, remaining=due - now
+    )
+
+
+def sae_alert(protocol: Protocol, awareness_at: datetime, *, term: str) -> Alert:
+    """The alert an SAE raises, due when its reporting clock runs out.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> from remit.protocol import load_protocol
+    >>> p = load_protocol("oslo-mdma-mdd")
+    >>> alert = sae_alert(p, datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc), term="syncope")
+    >>> alert.due_at.isoformat()
+    '2024-03-02T09:00:00+00:00'
+    """
+    clock = sae_clock(protocol, awareness_at, now=awareness_at)
+    rule = protocol.safety.sae
+    if rule is None:  # pragma: no cover - sae_clock has refused already
+        raise InputError("no SAE rule")
+    return Alert(
+        rule_id="sae",
+        level=rule.level,
+        message=f"{rule.text} ({term}; report to {rule.report_to} by {clock.due_at.isoformat()})",
+        subject="sae",
+        value=None,
+        threshold=rule.report_within_h,
+        due_at=clock.due_at,
+    )

@@ -1,0 +1,217 @@
+"""Safety rules against a written truth table (issue 3: C-SSRS × behaviour × window, vital
+signs at threshold −1 / = / +1, SAE clock at 23 h 59 min and 24 h 01 min)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from remit.errors import InputError
+from remit.protocol import load_protocol
+from remit.safety import evaluate_score, evaluate_vitals, level_rank, sae_alert, sae_clock
+from remit.scales import ScoreResult, score
+
+OSLO = load_protocol("oslo-mdma-mdd")
+
+IDEATION = (
+    "wish_to_be_dead",
+    "non_specific_active_thoughts",
+    "active_ideation_methods",
+    "active_ideation_intent",
+    "active_ideation_plan_intent",
+)
+INTENSITY = (
+    "intensity_frequency",
+    "intensity_duration",
+    "intensity_controllability",
+    "intensity_deterrents",
+    "intensity_reasons",
+)
+BEHAVIOURS = (
+    None,
+    "actual_attempt",
+    "interrupted_attempt",
+    "aborted_attempt",
+    "preparatory_behaviour",
+)
+
+
+def _section(ideation_type: int, behaviour: str | None, suffix: str = "", intensity: int = 2):
+    """Answers of one window (suffix "" = recent / since last visit, "_lifetime")."""
+    answers: dict[str, object] = {}
+    for position, code in enumerate(IDEATION, start=1):
+        # Type k means: the screening question(s) answered yes and the k-th question yes.
+        yes = position == ideation_type or (ideation_type >= 2 and position in (1, 2))
+        if ideation_type < 2 and position >= 3:
+            continue  # skipped when questions 1 and 2 are both no
+        answers[code + suffix] = yes
+    if ideation_type > 0:
+        for code in INTENSITY:
+            answers[code + suffix] = intensity
+    for code in BEHAVIOURS[1:]:
+        answers[code + suffix] = code == behaviour
+        if code == behaviour and code != "preparatory_behaviour":
+            answers[code + "_count" + suffix] = 1
+    answers["nssib" + suffix] = False
+    return answers
+
+
+def _cssrs(version: str, ideation_type: int, behaviour: str | None, *, lifetime_only=False):
+    if version == "since_last_visit":
+        answers = _section(ideation_type, behaviour)
+        answers["suicide"] = False
+        return score("cssrs", answers, version=version)
+    if lifetime_only:
+        answers = _section(ideation_type, behaviour, "_lifetime") | _section(0, None)
+    else:
+        answers = _section(0, None, "_lifetime") | _section(ideation_type, behaviour)
+    return score("cssrs", answers, version=version)
+
+
+# The written truth table: (ideation type, behaviour present) -> expected most pressing level
+# in the recent window. Type 1 (passive wish to be dead) is below every rule of the table.
+TRUTH = {
+    (0, False): None,
+    (1, False): None,
+    (2, False): "same_day",
+    (3, False): "same_day",
+    (4, False): "urgent",
+    (5, False): "urgent",
+    **{(t, True): "urgent" for t in range(6)},
+}
+
+
+@pytest.mark.parametrize("version", ["since_last_visit", "baseline"])
+@pytest.mark.parametrize("ideation_type", range(6))
+@pytest.mark.parametrize("behaviour", BEHAVIOURS)
+def test_cssrs_truth_table_recent_window(version, ideation_type, behaviour):
+    result = evaluate_score(OSLO, _cssrs(version, ideation_type, behaviour))
+    assert result.most_pressing == TRUTH[(ideation_type, behaviour is not None)]
+    ids = {a.rule_id for a in result.alerts}
+    assert ("cssrs_behaviour" in ids) == (behaviour is not None)
+    if ideation_type >= 4:
+        assert "cssrs_ideation_4_5" in ids
+        assert "cssrs_ideation_2_3" not in ids  # only the most pressing alert per value
+    elif ideation_type >= 2:
+        assert "cssrs_ideation_2_3" in ids
+
+
+@pytest.mark.parametrize("ideation_type", range(6))
+@pytest.mark.parametrize("behaviour", BEHAVIOURS)
+def test_cssrs_lifetime_window_alone_raises_nothing(ideation_type, behaviour):
+    form = _cssrs("baseline", ideation_type, behaviour, lifetime_only=True)
+    assert form.derived["ideation_type_lifetime"] == ideation_type
+    assert evaluate_score(OSLO, form).alerts == ()
+
+
+def test_intensity_above_baseline_is_reviewed_and_needs_a_baseline():
+    baseline = _cssrs("baseline", 2, None)
+    same = _cssrs("since_last_visit", 2, None)
+    higher = score(
+        "cssrs",
+        _section(2, None, intensity=3) | {"suicide": False},
+        version="since_last_visit",
+    )
+    assert "cssrs_intensity_up" not in {
+        a.rule_id for a in evaluate_score(OSLO, same, baseline=baseline).alerts
+    }
+    fired = {a.rule_id: a for a in evaluate_score(OSLO, higher, baseline=baseline).alerts}
+    assert fired["cssrs_intensity_up"].level == "review"
+    assert fired["cssrs_intensity_up"].value == 5  # 5 items each one point higher
+    no_base = evaluate_score(OSLO, higher)
+    assert ("cssrs_intensity_up", "no baseline to compare with") in no_base.not_evaluated
+
+
+@pytest.mark.parametrize(
+    ("item10", "level"), [(3, None), (4, "same_day"), (5, "same_day"), (6, "same_day")]
+)
+def test_madrs_item_10(item10, level):
+    form = score("madrs", {str(i): 1 for i in range(1, 10)} | {"10": item10})
+    assert evaluate_score(OSLO, form).most_pressing == level
+
+
+def test_madrs_item_10_missing_is_reported_not_passed():
+    form = score("madrs", {str(i): 1 for i in range(1, 10)})
+    result = evaluate_score(OSLO, form)
+    assert result.alerts == ()
+    assert result.not_evaluated
+    assert result.not_evaluated[0][0] == "madrs_item10"
+
+
+def _limits():
+    return OSLO.vital_thresholds("V5")
+
+
+@pytest.mark.parametrize("sign", ["systolic_bp", "diastolic_bp", "heart_rate", "temperature"])
+@pytest.mark.parametrize("offset", [-1, 0, 1])
+def test_vital_sign_at_high_threshold(sign, offset):
+    limit = _limits()[sign]
+    step = 0.1 if sign == "temperature" else 1
+    value = limit.high + offset * step
+    result = evaluate_vitals(OSLO, "V5", {sign: value})
+    if offset <= 0:
+        assert result.alerts == ()
+    else:
+        (alert,) = result.alerts
+        assert alert.subject == sign
+        assert alert.level == "immediate"
+        assert alert.threshold == limit.high
+
+
+@pytest.mark.parametrize("offset", [-1, 0, 1])
+def test_heart_rate_low_threshold(offset):
+    low = _limits()["heart_rate"].low
+    result = evaluate_vitals(OSLO, "V9", {"heart_rate": low + offset})
+    assert bool(result.alerts) == (offset < 0)
+
+
+def test_vitals_outside_dosing_visit_and_unknown_sign():
+    assert evaluate_vitals(OSLO, "V3", {"systolic_bp": 250}).alerts == ()
+    result = evaluate_vitals(OSLO, "V5", {"respiratory_rate": 30})
+    assert result.not_evaluated == (
+        ("vitals:respiratory_rate", "no threshold for this sign in the protocol"),
+    )
+
+
+T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "overdue"),
+    [(timedelta(hours=23, minutes=59), False), (timedelta(hours=24, minutes=1), True)],
+)
+def test_sae_clock(elapsed, overdue):
+    clock = sae_clock(OSLO, T0, now=T0 + elapsed)
+    assert clock.overdue is overdue
+    assert clock.due_at == T0 + timedelta(hours=24)
+
+
+def test_sae_alert_and_naive_times_refused():
+    alert = sae_alert(OSLO, T0, term="syncope")
+    assert alert.level == "immediate"
+    assert alert.due_at == T0 + timedelta(hours=24)
+    with pytest.raises(InputError, match="no time zone"):
+        sae_clock(OSLO, datetime(2024, 3, 1, 9, 0), now=T0)
+
+
+def test_rule_on_a_value_the_scale_does_not_produce_is_a_clear_error():
+    bad = OSLO.model_copy(
+        update={
+            "safety": OSLO.safety.model_copy(
+                update={"rules": (OSLO.safety.rules[0].model_copy(update={"field": "nope"}),)}
+            )
+        }
+    )
+    with pytest.raises(InputError, match="'nope'"):
+        evaluate_score(bad, _cssrs("since_last_visit", 1, None))
+
+
+def test_levels_are_ordered():
+    assert (
+        level_rank("immediate")
+        < level_rank("urgent")
+        < level_rank("same_day")
+        < level_rank("review")
+    )
+    assert isinstance(_cssrs("since_last_visit", 0, None), ScoreResult)
