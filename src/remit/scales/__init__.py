@@ -1,1 +1,62 @@
-"""Rating scales as data (``definitions/*.toml``) and one generic scoring engine."""
+"""Rating scales as data (``definitions/*.toml``) and one generic scoring engine.
+
+Examples
+--------
+>>> from remit.scales import list_scales, score
+>>> "madrs" in list_scales()
+True
+>>> score("gad7", {"1": 3, "2": 3, "3": 2, "4": 2, "5": 1, "6": 1, "7": 0}).band
+'moderate'
+"""
+
+from remit.scales.answers import normalise_answer, skipped_items, validate_answers
+from remit.scales.engine import ScoreResult, score
+from remit.scales.loader import (
+    apply_wording,
+    list_scales,
+    load_scale,
+    load_scale_file,
+    load_wording,
+    parse_scale,
+    total_parts,
+)
+from remit.scales.model import (
+    Band,
+    Bin,
+    Condition,
+    DerivedDefinition,
+    ItemDefinition,
+    MissingRule,
+    ScaleDefinition,
+    SubscaleDefinition,
+    TotalDefinition,
+)
+from remit.scales.rules import RULES, Rule, RuleContext, get_rule
+
+__all__ = [
+    "RULES",
+    "Band",
+    "Bin",
+    "Condition",
+    "DerivedDefinition",
+    "ItemDefinition",
+    "MissingRule",
+    "Rule",
+    "RuleContext",
+    "ScaleDefinition",
+    "ScoreResult",
+    "SubscaleDefinition",
+    "TotalDefinition",
+    "apply_wording",
+    "get_rule",
+    "list_scales",
+    "load_scale",
+    "load_scale_file",
+    "load_wording",
+    "normalise_answer",
+    "parse_scale",
+    "score",
+    "skipped_items",
+    "total_parts",
+    "validate_answers",
+]
