@@ -32,6 +32,9 @@ def _root(
 
 def _register() -> None:
     # Sub-command groups live in their own modules; each exposes a Typer app named ``app``.
+    from remit.cli import scales_cmd
+
+    app.add_typer(scales_cmd.app, name="scales")
     pass
 
 

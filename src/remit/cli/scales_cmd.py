@@ -1,0 +1,234 @@
+"""``remit scales …``: list, show and score the rating scales."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from remit.cli.common import JsonOption, console, errors_as_exit, print_json
+from remit.errors import InputError
+from remit.scales import ScaleDefinition, list_scales, load_scale, score, total_parts
+
+app = typer.Typer(
+    help="Rating scales: list them, show their items and rules, score a form.",
+    no_args_is_help=True,
+)
+
+VersionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--version",
+        "-v",
+        help="Scale version, e.g. 'since_last_visit' for C-SSRS (default: the first).",
+    ),
+]
+
+
+def _read_answers(text: str) -> dict[str, Any]:
+    """Answers from an inline JSON object or from a JSON file."""
+    stripped = text.strip()
+    source = "--answers"
+    if not stripped.startswith("{"):
+        path = Path(text)
+        if not path.is_file():
+            raise InputError(
+                f"--answers {text!r} is neither a JSON object nor an existing file",
+                expected='an inline JSON object such as \'{"1": 3, "2": 4}\' or a path to one',
+                hint="quote the JSON in the shell, or check the file path",
+            )
+        stripped = path.read_text(encoding="utf-8")
+        source = str(path)
+    try:
+        answers = json.loads(stripped)
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"{source} is not valid JSON ({error.msg} at line {error.lineno}, "
+            f"column {error.colno})",
+            expected='a JSON object such as {"1": 3, "2": 4}',
+        ) from None
+    if not isinstance(answers, dict):
+        raise InputError(
+            f"{source} holds a JSON {type(answers).__name__}, not an object",
+            expected='a JSON object keyed by item number or code, e.g. {"1": 3}',
+        )
+    return answers
+
+
+def _range(lo: float | None, hi: float | None) -> list[float] | None:
+    return None if lo is None or hi is None else [lo, hi]
+
+
+def _describe(d: ScaleDefinition, version: str) -> dict[str, Any]:
+    items = d.items_for(version)
+    return {
+        "code": d.code,
+        "name": d.name,
+        "description": d.description,
+        "respondent": d.respondent,
+        "recall": d.recall,
+        "versions": list(d.versions),
+        "version": version,
+        "licence_note": d.licence_note,
+        "references": list(d.references),
+        "total_range": None if d.total_range is None else list(d.total_range),
+        "total": None
+        if d.total is None
+        else {
+            "method": d.total.method,
+            "of": d.total.source,
+            "parts": list(total_parts(d, version)),
+            "skipped_items": d.total.skipped,
+        },
+        "missing_rule": {"kind": d.missing_rule.kind, "max_missing": d.missing_rule.max_missing},
+        "bands": [{"min": b.min, "max": b.max, "label": b.label} for b in d.bands],
+        "subscales": [
+            {
+                "code": s.code,
+                "label": s.label,
+                "items": list(s.items),
+                "method": s.method if s.method != "rule" else f"rule {s.rule}",
+                "bins": [b.describe() for b in s.bins],
+                "range": None if s.range is None else list(s.range),
+            }
+            for s in d.subscales_for(version)
+        ],
+        "derived": [
+            {"name": dv.name, "label": dv.label, "rule": dv.rule} for dv in d.derived_for(version)
+        ],
+        "items": [
+            {
+                "number": it.number,
+                "ref": it.ref,
+                "code": it.code,
+                "label": it.label,
+                "kind": it.kind,
+                "range": _range(it.min, it.max),
+                "options": dict(it.options),
+                "required": it.required,
+                "scored": it.scored,
+                "section": it.section,
+                "skip_when": None if it.skip_when is None else it.skip_when.describe(),
+                "wording": it.wording,
+            }
+            for it in items
+        ],
+    }
+
+
+@app.command("list")
+def list_(json_out: JsonOption = False) -> None:
+    """List the shipped scales: code, name, respondent, versions, total range."""
+    with errors_as_exit():
+        definitions = [load_scale(code) for code in list_scales()]
+        if json_out:
+            print_json(
+                [
+                    {
+                        "code": d.code,
+                        "name": d.name,
+                        "respondent": d.respondent,
+                        "recall": d.recall,
+                        "versions": list(d.versions),
+                        "items": len(d.items),
+                        "total_range": None if d.total_range is None else list(d.total_range),
+                    }
+                    for d in definitions
+                ]
+            )
+            return
+        table = Table(title="Scales")
+        for column in ("code", "name", "respondent", "versions", "items", "total"):
+            table.add_column(column)
+        for d in definitions:
+            total = "—" if d.total_range is None else f"{d.total_range[0]:g}–{d.total_range[1]:g}"
+            table.add_row(
+                d.code, d.name, d.respondent, ", ".join(d.versions), str(len(d.items)), total
+            )
+        console.print(table)
+
+
+@app.command()
+def show(
+    code: Annotated[str, typer.Argument(help="Scale code, e.g. madrs (see `remit scales list`).")],
+    version: VersionOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Show a scale: items and ranges, total, bands, subscales, derived values, missing rule."""
+    with errors_as_exit():
+        d = load_scale(code)
+        v = d.check_version(version)
+        info = _describe(d, v)
+        if json_out:
+            print_json(info)
+            return
+        console.print(f"[bold]{d.name}[/] ({d.code}, version {v}) — {d.respondent}, {d.recall}")
+        console.print(d.description, highlight=False)
+        console.print(f"[dim]{d.licence_note}[/]", highlight=False)
+        table = Table(title="Items")
+        for column in ("#", "code", "label", "kind", "allowed", "notes"):
+            table.add_column(column)
+        for it in d.items_for(v):
+            notes = []
+            if not it.required:
+                notes.append("optional")
+            if not it.scored:
+                notes.append("not scored")
+            if it.section:
+                notes.append(it.section)
+            if it.skip_when:
+                notes.append("skipped when " + it.skip_when.describe())
+            table.add_row(
+                it.ref, it.code, it.label, it.kind, it.describe_allowed(), "; ".join(notes)
+            )
+        console.print(table)
+        total = info["total"]
+        if total is not None and d.total_range is not None:
+            console.print(
+                f"Total: {total['method']} of {total['of']} ({', '.join(total['parts'])}), "
+                f"range {d.total_range[0]:g}–{d.total_range[1]:g}; "
+                f"missing items: {d.missing_rule.describe()}",
+                highlight=False,
+            )
+        else:
+            console.print("Total: none (the scale is reported item by item / by derived values)")
+        for b in d.bands:
+            console.print(f"  band {b.min:g}–{b.max:g}: {b.label}", highlight=False)
+        for s in d.subscales_for(v):
+            how = f"rule {s.rule}" if s.method == "rule" else s.method
+            bins = f"; recoded {', '.join(x.describe() for x in s.bins)}" if s.bins else ""
+            console.print(
+                f"  subscale {s.code}: {s.label} = {how} of {', '.join(s.items)}{bins}",
+                highlight=False,
+            )
+        for dv in d.derived_for(v):
+            console.print(f"  derived {dv.name} ({dv.rule}): {dv.label}", highlight=False)
+
+
+@app.command("score")
+def score_(
+    code: Annotated[str, typer.Argument(help="Scale code, e.g. madrs.")],
+    answers: Annotated[
+        str,
+        typer.Option(
+            "--answers",
+            "-a",
+            help="Answers as an inline JSON object keyed by item number or code (e.g. "
+            '\'{"1": 3, "2": 4}\'; null = blank) or the path of a JSON file holding one.',
+        ),
+    ],
+    version: VersionOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Score one completed form: total, band, subscales, derived values, missing items."""
+    with errors_as_exit():
+        result = score(code, _read_answers(answers), version=version)
+        if json_out:
+            data = result.to_dict()
+            data.pop("answers")
+            print_json(data)
+            return
+        console.print(result.summary(), highlight=False)
