@@ -1,0 +1,286 @@
+"""Read a protocol file: TOML → shape checks (pydantic) → whole-protocol checks → model."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from remit.errors import NotFoundError, Problem, ProtocolError
+from remit.protocol.locate import PathPart, find_line, format_path
+from remit.protocol.model import Protocol
+
+_BUILTIN_PACKAGE = "remit.protocol.protocols"
+
+
+def builtin_protocols() -> list[str]:
+    """Names of the protocols shipped with Remit.
+
+    Examples
+    --------
+    >>> builtin_protocols()
+    ['mdma-mdd-rct-example', 'oslo-mdma-mdd']
+    """
+    folder = resources.files(_BUILTIN_PACKAGE)
+    return sorted(
+        entry.name.removesuffix(".toml")
+        for entry in folder.iterdir()
+        if entry.name.endswith(".toml")
+    )
+
+
+def read_protocol_source(name_or_path: str | Path) -> tuple[str, str]:
+    """The text of a built-in protocol or a protocol file, and the name to call it by.
+
+    A string naming a built-in protocol (``"oslo-mdma-mdd"``) wins over a file of that name
+    only when no such file exists.
+
+    Examples
+    --------
+    >>> text, source = read_protocol_source("oslo-mdma-mdd")
+    >>> source, text.count("[[visits]]")
+    ('oslo-mdma-mdd', 18)
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        try:
+            return path.read_text(encoding="utf-8"), str(path)
+        except (OSError, UnicodeDecodeError) as error:
+            raise NotFoundError(
+                f"protocol file {str(path)!r} cannot be read: {error}",
+                expected="a readable UTF-8 TOML file",
+            ) from None
+    name = str(name_or_path)
+    if name in builtin_protocols():
+        text = resources.files(_BUILTIN_PACKAGE).joinpath(f"{name}.toml").read_text("utf-8")
+        return text, name
+    raise NotFoundError(
+        f"no protocol file or built-in protocol called {name!r}",
+        expected="a path to a .toml file or one of " + ", ".join(builtin_protocols()),
+        hint="run `remit protocol list` to see the built-in protocols",
+    )
+
+
+def parse_protocol(text: str, source: str = "<text>") -> tuple[Protocol | None, list[Problem]]:
+    """Parse protocol text; return the model (or ``None``) and every problem found.
+
+    Shape problems (bad TOML, unknown or missing keys, wrong types) stop before the
+    whole-protocol checks, since those need a well-formed protocol.
+
+    Examples
+    --------
+    >>> protocol, problems = parse_protocol("format_version = 1\\n[study\\n")
+    >>> protocol is None, problems[0].code
+    (True, 'P001')
+    """
+    from remit.protocol.check import check_model  # the checks import this module's helpers
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        return None, [_toml_problem(error)]
+    try:
+        protocol = Protocol.model_validate(data)
+    except ValidationError as error:
+        return None, _schema_problems(error, data, text)
+    protocol = protocol.with_text(text, source)
+    return protocol, check_model(protocol)
+
+
+def load_protocol(name_or_path: str | Path) -> Protocol:
+    """Load a built-in protocol by name, or a protocol file by path.
+
+    Raises
+    ------
+    NotFoundError
+        Neither a file nor a built-in protocol has that name.
+    ProtocolError
+        The protocol has problems; ``error.problems`` lists them all.
+
+    Examples
+    --------
+    >>> p = load_protocol("oslo-mdma-mdd")
+    >>> p.study.design, len(p.therapy_sessions())
+    ('open-label single-arm', 9)
+    >>> len(p.sha256)
+    64
+    """
+    text, source = read_protocol_source(name_or_path)
+    return protocol_from_text(text, source)
+
+
+def protocol_from_text(text: str, source: str = "<text>") -> Protocol:
+    """Build a protocol from its TOML text (e.g. the text kept in a database).
+
+    Raises :class:`ProtocolError` listing every problem when the text is not sound.
+
+    Examples
+    --------
+    >>> p = load_protocol("oslo-mdma-mdd")
+    >>> protocol_from_text(p.text).sha256 == p.sha256
+    True
+    """
+    protocol, problems = parse_protocol(text, source)
+    if problems or protocol is None:
+        raise ProtocolError(source, problems)
+    return protocol
+
+
+# --------------------------------------------------------------------------- problem helpers
+
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def _toml_problem(error: tomllib.TOMLDecodeError) -> Problem:
+    message = str(error)
+    match = _TOML_POSITION.search(message)
+    where = f"line {match.group(1)}, column {match.group(2)}" if match else "(file)"
+    what = _TOML_POSITION.sub("", message).strip().rstrip(".")
+    return Problem(
+        "P001",
+        where,
+        f"the file is not valid TOML: {what}",
+        "fix the TOML syntax at that place (quotes, brackets, one key per line)",
+    )
+
+
+def _data_path(loc: Sequence[int | str], data: Any) -> tuple[PathPart, ...]:
+    """Turn a pydantic error location into a key path of the data.
+
+    Pydantic puts union tags (``'change'``) and helper names (``'[key]'``) into locations;
+    they are dropped unless the data really has such a key.
+    """
+    path: list[PathPart] = []
+    node = data
+    for part in loc:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            path.append(part)
+            node = node[part]
+        elif isinstance(part, str) and path_known_tag(part):
+            continue
+        else:
+            path.append(part)
+            node = None
+    return tuple(path)
+
+
+_UNION_TAGS = {
+    "change",
+    "response",
+    "remission",
+    "relapse",
+    "sustained_response",
+    "descriptive",
+    "wilcoxon",
+    "mmrm",
+    "effect_size",
+    "proportion",
+    "mcnemar",
+    "rtm",
+    "safety",
+}
+
+
+def path_known_tag(part: str) -> bool:
+    """Whether ``part`` is a discriminator tag pydantic adds to locations (not a key)."""
+    return part in _UNION_TAGS or part.startswith(("function-", "[")) or part in _TYPE_TAGS
+
+
+_TYPE_TAGS = {"str", "int", "float", "bool", "tuple[str, ...]", "is-instance"}
+
+
+def _model_at(path: Sequence[PathPart], data: Any) -> type[BaseModel] | None:
+    """The model class that validates the mapping at ``path`` (for key suggestions)."""
+    from remit.protocol import model as m
+
+    model: Any = Protocol
+    node = data
+    for part in path:
+        if isinstance(part, int):
+            if isinstance(node, list) and 0 <= part < len(node):
+                node = node[part]
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(part)
+        if field is None:
+            return model if isinstance(model, type) else None
+        node = node.get(part) if isinstance(node, dict) else None
+        model = _inner_model(field.annotation, node, m)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _inner_model(annotation: Any, node: Any, m: Any) -> Any:
+    import typing
+
+    kind = node.get("kind") if isinstance(node, dict) else None
+    args = typing.get_args(annotation)
+    if not args:
+        return annotation
+    candidates: list[Any] = []
+    stack = list(args)
+    while stack:
+        a = stack.pop(0)
+        if isinstance(a, type) and issubclass(a, BaseModel):
+            candidates.append(a)
+        else:
+            stack.extend(typing.get_args(a))
+    if kind is not None:
+        for c in candidates:
+            tag = c.model_fields.get("kind")
+            if tag is not None and kind in typing.get_args(tag.annotation):
+                return c
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _schema_problems(error: ValidationError, data: Any, text: str) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
+    for item in error.errors(include_url=False):
+        path = _data_path(item["loc"], data)
+        line = find_line(text, path)
+        where = format_path(path) + (f" (line {line})" if line else "")
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            key = str(path[-1]) if path else "?"
+            model = _model_at(path[:-1], data)
+            allowed = sorted(model.model_fields) if model else []
+            close = difflib.get_close_matches(key, allowed, n=1)
+            todo = (
+                (f"did you mean {close[0]!r}? " if close else "")
+                + "remove or rename the key"
+                + (f" (allowed here: {', '.join(allowed)})" if allowed else "")
+            )
+            problem = Problem("P002", where, f"unknown key {key!r}", todo)
+        elif kind == "missing":
+            problem = Problem(
+                "P003",
+                where,
+                f"required key {str(path[-1]) if path else '?'!r} is missing",
+                "add it (see docs/protocol.md for the format)",
+            )
+        else:
+            given = item.get("input")
+            shown = repr(given) if not isinstance(given, dict | list) else type(given).__name__
+            problem = Problem(
+                "P004",
+                where,
+                f"value {shown} is not valid: {_clean_message(item['msg'])}",
+                "give a value of the expected type (see docs/protocol.md)",
+            )
+        if (problem.code, problem.where) not in seen:
+            seen.add((problem.code, problem.where))
+            problems.append(problem)
+    return problems
+
+
+def _clean_message(message: str) -> str:
+    return message.removeprefix("Value error, ")
