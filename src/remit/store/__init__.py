@@ -1,1 +1,94 @@
-"""Database tables, engine factory, migrations, the hash-chained audit trail, queries."""
+"""Database tables, engine factory, migrations, the hash-chained audit trail, queries.
+
+Typical use::
+
+    from remit.store import Actor, make_engine, unit_of_work, upgrade
+
+    engine = make_engine("trial.db")          # or postgresql://user@host/db
+    upgrade(engine)                            # migrations: the only way tables are created
+    with unit_of_work(engine, Actor(1, "kari", "investigator"), reason=None) as uow:
+        uow.add(...)                           # every field change is audited in this transaction
+
+See ``docs/store.md``.
+"""
+
+from remit.store.audit import (
+    AUDIT_LOCK_KEY,
+    Actor,
+    UnitOfWork,
+    current_unit_of_work,
+    unit_of_work,
+)
+from remit.store.audit_read import (
+    AuditEntry,
+    AuditVerifyResult,
+    audit_log,
+    replay_audit,
+    snapshot_tables,
+    verify_audit_chain,
+)
+from remit.store.canonical import canonical_json, content_sha256
+from remit.store.engine import database_url, is_sqlite, make_engine
+from remit.store.identity import IdentityRecord, may_read_identity, read_identity, set_identity
+from remit.store.migrate import current_revision, head_revision, require_current, upgrade
+from remit.store.queries import (
+    add_site,
+    create_study,
+    current_protocol_version,
+    get_participant,
+    store_protocol_version,
+)
+from remit.store.roles import create_app_role
+from remit.store.users import (
+    actor_for,
+    add_user,
+    authenticate,
+    check_password_rules,
+    grant_role,
+    hash_password,
+    roles_of,
+    set_password,
+    verify_password,
+)
+
+__all__ = [
+    "AUDIT_LOCK_KEY",
+    "Actor",
+    "AuditEntry",
+    "AuditVerifyResult",
+    "IdentityRecord",
+    "UnitOfWork",
+    "actor_for",
+    "add_site",
+    "add_user",
+    "audit_log",
+    "authenticate",
+    "canonical_json",
+    "check_password_rules",
+    "content_sha256",
+    "create_app_role",
+    "create_study",
+    "current_protocol_version",
+    "current_revision",
+    "current_unit_of_work",
+    "database_url",
+    "get_participant",
+    "grant_role",
+    "hash_password",
+    "head_revision",
+    "is_sqlite",
+    "make_engine",
+    "may_read_identity",
+    "read_identity",
+    "replay_audit",
+    "require_current",
+    "roles_of",
+    "set_identity",
+    "set_password",
+    "snapshot_tables",
+    "store_protocol_version",
+    "unit_of_work",
+    "upgrade",
+    "verify_audit_chain",
+    "verify_password",
+]

@@ -1,0 +1,532 @@
+"""Units of work and the audit trail they write, field by field, in the same transaction.
+
+Every change to a Remit table goes through :func:`unit_of_work`. Session hooks
+(``before_flush`` / ``after_flush``, registered for every SQLAlchemy session) look at each
+inserted, updated and deleted row and append one ``audit_event`` row per field — who, role,
+UTC time, table, record, field, old and new value as canonical JSON, action, reason — to a
+SHA-256 hash chain. Services cannot forget to audit: a flush that touches a Remit table outside
+a unit of work is refused.
+
+Appends are serialised so the chain stays linear: on SQLite the unit of work's transaction
+starts with ``BEGIN IMMEDIATE``; on PostgreSQL the writer takes ``pg_advisory_xact_lock`` before
+reading the last hash. The database refuses UPDATE and DELETE of ``audit_event`` (triggers, see
+the initial migration).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, event, insert, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm.base import LoaderCallableStatus
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql.elements import TextClause
+
+from remit.errors import ConflictError, InputError, RemitError, StoreError
+from remit.store.canonical import GENESIS_HASH, REDACTED, canonical_json, chain_hash, iso_utc
+from remit.store.engine import write_engine
+from remit.store.tables import AuditEvent, Base, ProtocolVersion
+from remit.store.types import utc_now
+from remit.store.vocab import SYSTEM_ROLE, AuditAction, Role
+
+#: Key of the PostgreSQL advisory lock that serialises appends to the audit chain.
+AUDIT_LOCK_KEY = 0x52454D4954  # "REMIT"
+
+_UOW_KEY = "remit_unit_of_work"
+_ROLES = frozenset({*(r.value for r in Role), SYSTEM_ROLE})
+_NO_VALUE = LoaderCallableStatus.NO_VALUE
+_ADVISORY_LOCK: TextClause = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: recorded on every audit row of the unit of work.
+
+    ``role`` is one of :class:`remit.store.vocab.Role` or ``"system"`` (work done by Remit
+    itself, such as creating a study before any user exists). ``site_id`` is the site the role
+    is held at (``None`` for study-wide).
+    """
+
+    user_id: int | None
+    username: str
+    role: str
+    site_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.username or not self.username.strip():
+            raise InputError("an actor needs a username", expected="a non-empty username")
+        if self.role not in _ROLES:
+            raise InputError(
+                f"role {self.role!r} is not a Remit role",
+                expected="one of " + ", ".join(sorted(_ROLES)),
+            )
+
+    @classmethod
+    def system(cls, username: str = "remit") -> Actor:
+        """The actor for work Remit does itself (initialisation, simulation)."""
+        return cls(user_id=None, username=username, role=SYSTEM_ROLE)
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One audit row before it is chained and written."""
+
+    action: str
+    table_name: str
+    record_id: int
+    participant_id: int | None
+    field: str | None
+    old_value: str | None
+    new_value: str | None
+    reason: str | None
+
+
+@dataclass
+class UnitOfWork:
+    """One audited write transaction (made by :func:`unit_of_work`, not directly).
+
+    Attributes
+    ----------
+    session
+        The SQLAlchemy session, inside a write transaction.
+    actor
+        Who acts; written on every audit row.
+    reason
+        Why; required to change a completed, signed or locked form. May be set (or changed)
+        before the flush that needs it.
+    protocol_version_id
+        Protocol version to tag new clinical records with; the newest stored one when ``None``.
+    transaction_id
+        Random id shared by the audit rows of this unit of work.
+    """
+
+    session: Session
+    actor: Actor
+    reason: str | None = None
+    protocol_version_id: int | None = None
+    transaction_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    _pending: list[tuple[Base, str, dict[str, Any]]] = field(default_factory=list, repr=False)
+    _always: list[Callable[[UnitOfWork], None]] = field(default_factory=list, repr=False)
+
+    def add(self, record: Base) -> Base:
+        """Add ``record`` to the session (it is written and audited at the next flush)."""
+        self.session.add(record)
+        return record
+
+    def flush(self) -> None:
+        """Write pending changes (and their audit rows) now, e.g. to learn new ids."""
+        self.session.flush()
+
+    def record_event(
+        self,
+        action: AuditAction | str,
+        table_name: str,
+        record_id: int,
+        *,
+        participant_id: int | None = None,
+        field: str | None = None,
+        old_value: Any = None,
+        new_value: Any = None,
+        reason: str | None = None,
+    ) -> None:
+        """Append an audit row for something that is not a row change (e.g. a read)."""
+        self.session.flush()
+        _append(
+            self.session.connection(),
+            self,
+            [
+                AuditRecord(
+                    action=AuditAction(action).value,
+                    table_name=table_name,
+                    record_id=record_id,
+                    participant_id=participant_id,
+                    field=field,
+                    old_value=None if old_value is None else canonical_json(old_value),
+                    new_value=None if new_value is None else canonical_json(new_value),
+                    reason=reason if reason is not None else self.reason,
+                )
+            ],
+        )
+
+    def always(self, write: Callable[[UnitOfWork], None]) -> None:
+        """Make ``write`` happen even if this unit of work fails.
+
+        On success it runs in this transaction just before commit; on failure it runs in a new
+        unit of work (same actor) after the rollback. Used to log refused identity reads.
+        """
+        self._always.append(write)
+
+
+@contextmanager
+def unit_of_work(
+    engine: Engine,
+    actor: Actor,
+    reason: str | None = None,
+    *,
+    protocol_version_id: int | None = None,
+) -> Iterator[UnitOfWork]:
+    """Open an audited write transaction; commit on normal exit, roll back on error.
+
+    Examples
+    --------
+    ``with unit_of_work(engine, actor=Actor(1, "kari", "investigator")) as uow:
+    uow.add(Site(study_id=1, code="OSL", name="Oslo"))`` writes the site and its audit rows
+    in one transaction.
+
+    Errors from the database become :class:`remit.errors.RemitError` subclasses: a concurrent
+    save of the same row → :class:`~remit.errors.ConflictError`; a broken constraint or a
+    locked database → :class:`~remit.errors.StoreError`.
+    """
+    session = Session(bind=write_engine(engine), autoflush=True, expire_on_commit=False)
+    uow = UnitOfWork(
+        session=session, actor=actor, reason=reason, protocol_version_id=protocol_version_id
+    )
+    session.info[_UOW_KEY] = uow
+    failed: BaseException | None = None
+    try:
+        try:
+            yield uow
+            for write in uow._always:
+                write(uow)
+            uow._always.clear()
+            session.commit()
+        except BaseException as error:
+            failed = error
+            session.rollback()
+            raise
+        finally:
+            session.close()
+    except StaleDataError as error:
+        raise ConflictError(
+            f"the record was changed by someone else while you edited it ({error})",
+            hint="reload the record and apply your change again",
+        ) from error
+    except IntegrityError as error:
+        raise StoreError(
+            f"the database refused the change: {error.orig}",
+            hint="check for a duplicate key or a missing related record",
+        ) from error
+    except OperationalError as error:
+        raise StoreError(
+            f"the database could not complete the transaction: {error.orig}",
+            hint="retry; if the database is locked, another writer held it for too long",
+        ) from error
+    finally:
+        if failed is not None and uow._always:
+            _run_after_failure(engine, actor, uow._always, failed)
+
+
+def _run_after_failure(
+    engine: Engine,
+    actor: Actor,
+    writes: list[Callable[[UnitOfWork], None]],
+    failed: BaseException,
+) -> None:
+    try:
+        with unit_of_work(engine, actor) as again:
+            for write in writes:
+                write(again)
+    except (RemitError, SQLAlchemyError) as error:
+        failed.add_note(f"and recording the attempt failed too: {error}")
+
+
+def current_unit_of_work(session: Session) -> UnitOfWork | None:
+    """The unit of work ``session`` belongs to, if any."""
+    found = session.info.get(_UOW_KEY)
+    return found if isinstance(found, UnitOfWork) else None
+
+
+# --- the flush hooks -------------------------------------------------------------------------
+
+
+def _columns(record: Base) -> list[str]:
+    return [prop.key for prop in record.__mapper__.column_attrs]
+
+
+def _stored_values(connection: Connection, record: Base, keys: list[str]) -> dict[str, Any]:
+    mapper = record.__mapper__
+    table = mapper.local_table
+    columns = [mapper.column_attrs[key].columns[0] for key in keys]
+    row = connection.execute(
+        select(*columns).where(table.c.id == record.id)  # type: ignore[attr-defined]
+    ).one()
+    return dict(zip(keys, row, strict=True))
+
+
+def _values_before(connection: Connection, record: Base) -> dict[str, Any]:
+    """Every column of ``record`` as stored before this flush (from memory, else the database)."""
+    state = record._sa_instance_state  # type: ignore[attr-defined]
+    found: dict[str, Any] = {}
+    missing: list[str] = []
+    for key in _columns(record):
+        if key in state.committed_state:
+            value = state.committed_state[key]
+        elif key in state.dict:
+            value = state.dict[key]
+        else:
+            value = _NO_VALUE
+        if value is _NO_VALUE:
+            missing.append(key)
+        else:
+            found[key] = value
+    if missing:
+        found.update(_stored_values(connection, record, missing))
+    return found
+
+
+def _values_now(connection: Connection, record: Base) -> dict[str, Any]:
+    """Every column of ``record`` as it is in memory (expired ones read back from the database)."""
+    state = record._sa_instance_state  # type: ignore[attr-defined]
+    keys = _columns(record)
+    found = {key: state.dict[key] for key in keys if key in state.dict}
+    missing = [key for key in keys if key not in found]
+    if missing:
+        found.update(_stored_values(connection, record, missing))
+    return found
+
+
+def _check_reason(record: Base, before: dict[str, Any], uow: UnitOfWork, deleting: bool) -> None:
+    rule = record.__reason_rule__
+    if rule is None or uow.reason:
+        return
+    old_status = before.get("status")
+    if old_status not in rule.statuses:
+        return
+    name = f"{record.__tablename__} {before.get('id')}"
+    if deleting:
+        raise InputError(
+            f"deleting {name} (status {old_status}) needs a reason",
+            hint="pass reason=... to unit_of_work or set uow.reason",
+        )
+    now = record._sa_instance_state.dict  # type: ignore[attr-defined]
+    changed = sorted(
+        key
+        for key in _columns(record)
+        if key in now and canonical_json(now[key]) != canonical_json(before[key])
+    )
+    if not changed:
+        return
+    new_status = now.get("status", old_status)
+    if set(changed) <= {"status", *rule.bookkeeping} and (old_status, new_status) in rule.forward:
+        return
+    raise InputError(
+        f"changing {', '.join(changed)} of {name} (status {old_status}) needs a reason",
+        hint="pass reason=... to unit_of_work or set uow.reason before saving",
+    )
+
+
+def _latest_protocol_version(connection: Connection) -> int | None:
+    return connection.execute(
+        select(ProtocolVersion.id).order_by(ProtocolVersion.id.desc()).limit(1)
+    ).scalar()
+
+
+def _before_flush(session: Session, _context: UOWTransaction, _instances: object) -> None:
+    new = [r for r in session.new if isinstance(r, Base)]
+    dirty = [
+        r
+        for r in session.dirty
+        if isinstance(r, Base) and session.is_modified(r, include_collections=False)
+    ]
+    deleted = [r for r in session.deleted if isinstance(r, Base)]
+    if not (new or dirty or deleted):
+        return
+    uow = current_unit_of_work(session)
+    if uow is None:
+        raise StoreError(
+            "Remit tables may be changed only inside remit.store.unit_of_work(...)",
+            hint="open a unit of work so the change is audited",
+        )
+    if any(isinstance(r, AuditEvent) for r in (*new, *dirty, *deleted)):
+        raise StoreError("audit_event rows are written only by the audit trail itself")
+    connection = session.connection()
+    tagged = [r for r in new if hasattr(r, "protocol_version_id") and r.protocol_version_id is None]
+    if tagged:
+        version = uow.protocol_version_id or _latest_protocol_version(connection)
+        if version is None:
+            raise StoreError(
+                f"cannot tag a new {tagged[0].__tablename__} with a protocol version: none stored",
+                hint="store the protocol first (remit.store.store_protocol_version) and flush",
+            )
+        for record in tagged:
+            record.protocol_version_id = version
+    uow._pending.clear()
+    for record in dirty:
+        if record.__audited__:
+            before = _values_before(connection, record)
+            _check_reason(record, before, uow, deleting=False)
+            uow._pending.append((record, AuditAction.UPDATE.value, before))
+    for record in deleted:
+        if record.__audited__:
+            before = _values_before(connection, record)
+            _check_reason(record, before, uow, deleting=True)
+            uow._pending.append((record, AuditAction.DELETE.value, before))
+
+
+def _participant_of(connection: Connection, record: Base, values: dict[str, Any]) -> int | None:
+    table = record.__tablename__
+    if table == "participant":
+        return values.get("id")
+    if values.get("participant_id") is not None:
+        return int(values["participant_id"])
+    parent: tuple[str, str] | None = {
+        "dose": ("dosing_session", "dosing_session_id"),
+        "data_query_message": ("data_query", "data_query_id"),
+    }.get(table)
+    if parent is None or values.get(parent[1]) is None:
+        return None
+    parent_table = Base.metadata.tables[parent[0]]
+    found = connection.execute(
+        select(parent_table.c.participant_id).where(parent_table.c.id == values[parent[1]])
+    ).scalar()
+    return None if found is None else int(found)
+
+
+def _value(record: Base, key: str, value: Any) -> str:
+    return canonical_json(REDACTED if key in record.__audit_redact__ else value)
+
+
+def _after_flush(session: Session, _context: UOWTransaction) -> None:
+    uow = current_unit_of_work(session)
+    if uow is None:
+        return
+    connection = session.connection()
+    records: list[AuditRecord] = []
+    inserted = sorted(
+        (r for r in session.new if isinstance(r, Base) and r.__audited__),
+        key=lambda r: (r.__tablename__, r.id),  # type: ignore[attr-defined]
+    )
+    for record in inserted:
+        values = _values_now(connection, record)
+        participant = _participant_of(connection, record, values)
+        for key, value in values.items():
+            if key == "id":
+                continue
+            records.append(
+                AuditRecord(
+                    AuditAction.INSERT.value,
+                    record.__tablename__,
+                    values["id"],
+                    participant,
+                    key,
+                    None,
+                    _value(record, key, value),
+                    uow.reason,
+                )
+            )
+    pending = sorted(
+        uow._pending,
+        key=lambda p: (p[1], p[0].__tablename__, p[2]["id"]),
+    )
+    uow._pending.clear()
+    for record, action, before in pending:
+        participant = _participant_of(connection, record, before)
+        if action == AuditAction.DELETE.value:
+            for key, value in before.items():
+                if key != "id":
+                    records.append(
+                        AuditRecord(
+                            action,
+                            record.__tablename__,
+                            before["id"],
+                            participant,
+                            key,
+                            _value(record, key, value),
+                            None,
+                            uow.reason,
+                        )
+                    )
+            continue
+        after = _values_now(connection, record)
+        for key, value in after.items():
+            old, new = _value(record, key, before[key]), _value(record, key, value)
+            if old != new:
+                records.append(
+                    AuditRecord(
+                        action,
+                        record.__tablename__,
+                        before["id"],
+                        participant,
+                        key,
+                        old,
+                        new,
+                        uow.reason,
+                    )
+                )
+    _append(connection, uow, records)
+
+
+def _append(connection: Connection, uow: UnitOfWork, records: list[AuditRecord]) -> None:
+    """Chain ``records`` onto the audit trail, in this transaction."""
+    if not records:
+        return
+    if connection.dialect.name == "postgresql":
+        connection.execute(_ADVISORY_LOCK, {"key": AUDIT_LOCK_KEY})
+    last = connection.execute(
+        select(AuditEvent.id, AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    next_id, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    occurred_at = utc_now()
+    actor = uow.actor
+    rows: list[dict[str, Any]] = []
+    for record in records:
+        content = audit_content(
+            id=next_id,
+            occurred_at=iso_utc(occurred_at),
+            transaction_id=uow.transaction_id,
+            user_id=actor.user_id,
+            username=actor.username,
+            role=actor.role,
+            site_id=actor.site_id,
+            action=record.action,
+            table_name=record.table_name,
+            record_id=record.record_id,
+            participant_id=record.participant_id,
+            field=record.field,
+            old_value=record.old_value,
+            new_value=record.new_value,
+            reason=record.reason,
+        )
+        row_hash = chain_hash(prev_hash, content)
+        rows.append(
+            {**content, "occurred_at": occurred_at, "prev_hash": prev_hash, "row_hash": row_hash}
+        )
+        prev_hash = row_hash
+        next_id += 1
+    connection.execute(insert(Base.metadata.tables["audit_event"]), rows)
+
+
+def audit_content(**columns: Any) -> dict[str, Any]:
+    """The hashed content of an audit row (every column but the two hashes)."""
+    expected = {
+        "id",
+        "occurred_at",
+        "transaction_id",
+        "user_id",
+        "username",
+        "role",
+        "site_id",
+        "action",
+        "table_name",
+        "record_id",
+        "participant_id",
+        "field",
+        "old_value",
+        "new_value",
+        "reason",
+    }
+    if set(columns) != expected:
+        raise StoreError(f"audit content needs exactly {sorted(expected)}, got {sorted(columns)}")
+    if not isinstance(columns["occurred_at"], str):
+        columns["occurred_at"] = iso_utc(columns["occurred_at"])
+    return columns
+
+
+event.listen(Session, "before_flush", _before_flush)
+event.listen(Session, "after_flush", _after_flush)

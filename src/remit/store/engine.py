@@ -1,0 +1,115 @@
+"""Engine factory: SQLite (the embedded default) or PostgreSQL, chosen by the URL.
+
+SQLite is opened in WAL mode with ``synchronous=FULL`` (an acknowledged commit survives a power
+cut), foreign keys on and a busy timeout. pysqlite's own transaction handling is switched off
+(SQLAlchemy's documented recipe) so that Remit emits ``BEGIN`` itself: ``BEGIN IMMEDIATE`` for
+engines marked for writing (see :func:`write_engine`), which takes the write lock at the start of
+the transaction instead of failing half-way with "database is locked".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from remit.errors import InputError
+
+#: Execution option that makes a SQLite transaction start with ``BEGIN IMMEDIATE``.
+WRITE_OPTION = "remit_write"
+
+#: Milliseconds a SQLite writer waits for another writer's lock before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def database_url(url_or_path: str | Path) -> URL:
+    """Turn a SQLite path or a database URL into a SQLAlchemy :class:`~sqlalchemy.engine.URL`.
+
+    A plain path (no ``://``) means a SQLite file; ``postgresql://`` and ``postgres://`` are
+    given the psycopg 3 driver.
+    """
+    text = str(url_or_path).strip()
+    if not text:
+        raise InputError(
+            "no database given",
+            expected="a SQLite file path or a URL such as postgresql://user@host/dbname",
+            hint="pass --db or set REMIT_DATABASE_URL",
+        )
+    if "://" not in text:
+        return URL.create("sqlite", database=str(Path(text).expanduser().resolve()))
+    if text.startswith("postgres://"):
+        text = "postgresql://" + text[len("postgres://") :]
+    try:
+        url = make_url(text)
+    except ArgumentError as error:
+        raise InputError(
+            f"database URL {text!r} cannot be read ({error})",
+            expected="sqlite:///path/to/file.db or postgresql://user@host:5432/dbname",
+        ) from None
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        if url.drivername in ("postgresql", "postgresql+psycopg2"):
+            url = url.set(drivername="postgresql+psycopg")
+        return url
+    if backend == "sqlite":
+        return url
+    raise InputError(
+        f"database URL {text!r} names the {backend!r} backend",
+        expected="SQLite (a file path or sqlite:///…) or PostgreSQL (postgresql://…)",
+    )
+
+
+def make_engine(url: str | Path | URL, *, echo: bool = False) -> Engine:
+    """Create an engine for a SQLite path/URL or a PostgreSQL URL; nothing connects yet.
+
+    Parameters
+    ----------
+    url
+        ``trial.db``, ``sqlite:///trial.db``, ``postgresql://user@host/db`` or
+        ``postgresql+psycopg://…``.
+    echo
+        Log every SQL statement (for debugging).
+    """
+    resolved = url if isinstance(url, URL) else database_url(url)
+    if resolved.get_backend_name() == "sqlite":
+        engine = create_engine(
+            resolved,
+            echo=echo,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(resolved, echo=echo, pool_pre_ping=True)
+
+
+def write_engine(engine: Engine) -> Engine:
+    """The same engine, marked so that its SQLite transactions start with ``BEGIN IMMEDIATE``."""
+    return engine.execution_options(**{WRITE_OPTION: True})
+
+
+def is_sqlite(engine: Engine | Connection) -> bool:
+    """Whether ``engine`` talks to SQLite."""
+    return engine.dialect.name == "sqlite"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy (see the "begin" listener below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

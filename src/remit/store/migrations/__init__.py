@@ -1,0 +1,1 @@
+"""Alembic migrations of the Remit database (run them with ``remit db upgrade``)."""

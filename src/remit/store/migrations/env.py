@@ -1,0 +1,35 @@
+"""Alembic environment: runs on the connection handed over by :func:`remit.store.upgrade`."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from remit.errors import StoreError
+from remit.store.tables import Base
+
+target_metadata = Base.metadata
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _main() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is None:
+        raise StoreError(
+            "Remit's migrations run only through remit.store.upgrade()",
+            hint="run `remit db upgrade --db URL`",
+        )
+    _run(connection)
+
+
+_main()

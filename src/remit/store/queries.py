@@ -1,0 +1,98 @@
+"""Small lookups shared by services, the CLI and tests; and creating a study."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from remit.errors import ConflictError, InputError, NotFoundError
+from remit.store.audit import UnitOfWork
+from remit.store.tables import Participant, ProtocolVersion, Site, Study
+
+
+def get_participant(session: Session, participant: int | str) -> Participant:
+    """A participant by database id or study ID (``"OSL-001"``)."""
+    if isinstance(participant, int):
+        found = session.get(Participant, participant)
+    else:
+        found = session.scalar(select(Participant).where(Participant.study_id == participant))
+    if found is None:
+        raise NotFoundError(
+            f"participant {participant!r} is not in this database",
+            hint="list participants with `remit participant list`",
+        )
+    return found
+
+
+def current_protocol_version(session: Session, study: Study | int | None = None) -> ProtocolVersion:
+    """The newest stored protocol version (of ``study``, if given)."""
+    query = select(ProtocolVersion).order_by(ProtocolVersion.id.desc()).limit(1)
+    if study is not None:
+        study_id = study.id if isinstance(study, Study) else study
+        query = query.where(ProtocolVersion.study_id == study_id)
+    found = session.scalar(query)
+    if found is None:
+        raise NotFoundError(
+            "no protocol is stored in this database", hint="initialise it with `remit init`"
+        )
+    return found
+
+
+def create_study(uow: UnitOfWork, code: str, title: str) -> Study:
+    """Create a study (its code is the prefix of participant study IDs, e.g. ``OSL``)."""
+    code = code.strip()
+    if not code or len(code) > 32:
+        raise InputError(f"study code {code!r} is not usable", expected="1 to 32 characters")
+    if uow.session.scalar(select(Study.id).where(Study.code == code)) is not None:
+        raise ConflictError(f"study {code!r} already exists")
+    study = Study(code=code, title=title)
+    uow.session.add(study)
+    uow.session.flush()
+    return study
+
+
+def store_protocol_version(
+    uow: UnitOfWork,
+    study: Study,
+    *,
+    name: str,
+    version: str,
+    text: str,
+    sha256: str | None = None,
+) -> ProtocolVersion:
+    """Store a protocol's text and SHA-256; the same text again returns the stored row.
+
+    When ``sha256`` is given (e.g. ``Protocol.sha256``) it must match the text.
+    """
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if sha256 is not None and sha256.lower() != digest:
+        raise InputError(
+            f"protocol {name!r}: the given SHA-256 {sha256} does not match its text ({digest})",
+            hint="pass the protocol's own text and hash",
+        )
+    existing = uow.session.scalar(
+        select(ProtocolVersion).where(
+            ProtocolVersion.study_id == study.id, ProtocolVersion.sha256 == digest
+        )
+    )
+    if existing is not None:
+        return existing
+    row = ProtocolVersion(study_id=study.id, name=name, version=version, sha256=digest, text=text)
+    uow.session.add(row)
+    uow.session.flush()
+    return row
+
+
+def add_site(uow: UnitOfWork, study: Study, code: str, name: str) -> Site:
+    """Add a site to ``study``."""
+    if (
+        uow.session.scalar(select(Site.id).where(Site.study_id == study.id, Site.code == code))
+        is not None
+    ):
+        raise ConflictError(f"site {code!r} already exists in study {study.code}")
+    site = Site(study_id=study.id, code=code, name=name)
+    uow.session.add(site)
+    uow.session.flush()
+    return site

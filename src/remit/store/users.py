@@ -1,0 +1,195 @@
+"""User accounts: argon2id password hashes, roles per site, authentication."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from remit.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
+from remit.store.audit import Actor, UnitOfWork
+from remit.store.tables import Site, UserAccount, UserRole
+from remit.store.vocab import Role
+
+#: Shortest password accepted.
+MIN_PASSWORD_LENGTH = 12
+#: Longest password accepted (argon2 hashes anything, but a megabyte "password" is a mistake).
+MAX_PASSWORD_LENGTH = 1024
+
+# argon2-cffi's defaults are argon2id with the RFC 9106 low-memory profile (t=3, m=64 MiB, p=4).
+_HASHER = PasswordHasher()
+
+SiteRef = Site | int | str | None
+
+
+def check_password_rules(password: str, username: str | None = None) -> None:
+    """Refuse a password that is too short, too long, too uniform or contains the username."""
+    rules = (
+        f"at least {MIN_PASSWORD_LENGTH} characters, at least 5 different characters, "
+        "not containing the username"
+    )
+    if not isinstance(password, str):
+        raise InputError("a password must be text", expected=rules)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InputError(f"the password has {len(password)} characters", expected=rules)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InputError(
+            f"the password has {len(password)} characters",
+            expected=f"at most {MAX_PASSWORD_LENGTH}",
+        )
+    if len(set(password)) < 5:
+        raise InputError(
+            f"the password uses only {len(set(password))} different characters", expected=rules
+        )
+    if username and username.strip() and username.strip().lower() in password.lower():
+        raise InputError("the password contains the username", expected=rules)
+
+
+def hash_password(password: str, username: str | None = None) -> str:
+    """Check the password rules and return its argon2id hash (salted, self-describing)."""
+    check_password_rules(password, username)
+    return _HASHER.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether ``password`` matches ``password_hash`` (constant-time; never raises on mismatch)."""
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _site_id(session: Session, site: SiteRef) -> int | None:
+    if site is None:
+        return None
+    if isinstance(site, Site):
+        return site.id
+    if isinstance(site, int):
+        found = session.get(Site, site)
+    else:
+        found = session.scalar(select(Site).where(Site.code == site))
+    if found is None:
+        raise NotFoundError(f"site {site!r} does not exist", hint="add the site first")
+    return found.id
+
+
+def _role(role: Role | str) -> str:
+    try:
+        return Role(role).value
+    except ValueError:
+        raise InputError(
+            f"role {role!r} is not a Remit role",
+            expected="one of " + ", ".join(r.value for r in Role),
+        ) from None
+
+
+def add_user(
+    uow: UnitOfWork,
+    username: str,
+    password: str,
+    roles: Iterable[tuple[Role | str, SiteRef]] = (),
+    *,
+    full_name: str | None = None,
+) -> UserAccount:
+    """Create a user with an argon2id password hash and roles ``[(role, site or None)]``."""
+    username = username.strip()
+    if not username or len(username) > 100 or any(c.isspace() for c in username):
+        raise InputError(
+            f"username {username!r} is not usable",
+            expected="1 to 100 characters without spaces",
+        )
+    session = uow.session
+    if session.scalar(select(UserAccount.id).where(UserAccount.username == username)):
+        raise ConflictError(f"user {username!r} already exists", hint="choose another username")
+    wanted = [(_role(role), _site_id(session, site)) for role, site in roles]
+    user = UserAccount(
+        username=username, password_hash=hash_password(password, username), full_name=full_name
+    )
+    session.add(user)
+    session.flush()
+    for role, site_id in dict.fromkeys(wanted):
+        session.add(UserRole(user_id=user.id, role=role, site_id=site_id))
+    session.flush()
+    return user
+
+
+def grant_role(uow: UnitOfWork, user: UserAccount, role: Role | str, site: SiteRef = None) -> None:
+    """Give ``user`` ``role`` at ``site`` (study-wide when ``None``); nothing if already held."""
+    session = uow.session
+    role_value, site_id = _role(role), _site_id(session, site)
+    held = session.scalar(
+        select(UserRole.id).where(
+            UserRole.user_id == user.id,
+            UserRole.role == role_value,
+            UserRole.site_id.is_(None) if site_id is None else UserRole.site_id == site_id,
+        )
+    )
+    if held is None:
+        session.add(UserRole(user_id=user.id, role=role_value, site_id=site_id))
+        session.flush()
+
+
+def set_password(uow: UnitOfWork, user: UserAccount, password: str) -> None:
+    """Replace ``user``'s password (the audit trail records the change, not the hash)."""
+    user.password_hash = hash_password(password, user.username)
+    uow.session.flush()
+
+
+def authenticate(session: Session, username: str, password: str) -> UserAccount:
+    """The active user with this username and password, else :class:`PermissionDeniedError`.
+
+    The error does not say which part was wrong.
+    """
+    user = session.scalar(select(UserAccount).where(UserAccount.username == username))
+    if user is None or not user.active or not verify_password(user.password_hash, password):
+        raise PermissionDeniedError(
+            "unknown username, wrong password or inactive account",
+            hint="check the username and password, or ask an admin",
+        )
+    return user
+
+
+def roles_of(session: Session, user: UserAccount) -> list[tuple[str, int | None]]:
+    """The ``(role, site_id)`` pairs ``user`` holds."""
+    rows = session.execute(
+        select(UserRole.role, UserRole.site_id)
+        .where(UserRole.user_id == user.id)
+        .order_by(UserRole.id)
+    )
+    return [(role, site_id) for role, site_id in rows]
+
+
+def actor_for(
+    session: Session, username: str, role: Role | str | None = None, site: SiteRef = None
+) -> Actor:
+    """An :class:`Actor` for a user acting in one of the roles they hold.
+
+    With ``role=None`` the user must hold exactly one role. A study-wide role also covers every
+    site.
+    """
+    user = session.scalar(select(UserAccount).where(UserAccount.username == username))
+    if user is None:
+        raise NotFoundError(
+            f"user {username!r} does not exist", hint="add it with `remit user add`"
+        )
+    if not user.active:
+        raise PermissionDeniedError(f"user {username!r} is inactive", hint="ask an admin")
+    held = roles_of(session, user)
+    site_id = _site_id(session, site)
+    if role is not None:
+        wanted = _role(role)
+        held = [(r, s) for r, s in held if r == wanted]
+    if site_id is not None:
+        held = [(r, s) for r, s in held if s in (None, site_id)]
+    if len(held) != 1:
+        what = "no" if not held else "several"
+        raise PermissionDeniedError(
+            f"user {username!r} holds {what} matching roles"
+            + (f" ({', '.join(f'{r}@{s}' for r, s in held)})" if held else ""),
+            expected="exactly one role (pass role= and site= to choose)",
+        )
+    chosen_role, chosen_site = held[0]
+    return Actor(user.id, user.username, chosen_role, chosen_site)
