@@ -1,0 +1,444 @@
+"""Residual covariance structures of an MMRM, with analytic first and second derivatives.
+
+Each structure maps an unconstrained *working* parameter vector ``phi`` (what the optimiser
+moves) to the visit-by-visit covariance matrix Σ, and knows the *natural* parameters θ that SAS
+PROC MIXED reports (variances, covariances, correlations).  Two facts matter downstream:
+
+* the likelihood, its gradient and Hessian are computed from ``dΣ/dφ`` and ``d²Σ/dφ²``;
+* the Kenward-Roger second-order term ``R`` is defined on the natural parameters.  Structures
+  that are linear in θ (``us``, ``cs``, ``toep``) have ``R = 0`` — which is why SAS's KR and its
+  "linear" variant agree for them.  For the others the structure converts the working-scale
+  second derivatives to natural-scale ones (see :meth:`Structure.natural_second`).
+
+Working parameterisations: log-Cholesky for ``us``; log standard deviations and
+``tanh``-transformed correlations for the rest (a linear ``cs``/``toep`` is *estimated* on that
+scale too, but reported and differentiated for KR in its linear natural parameters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from remit.errors import StatsError
+
+Array = NDArray[np.float64]
+
+STRUCTURES = ("us", "cs", "csh", "ar1", "ar1h", "toep", "toeph", "ad", "adh")
+
+
+@dataclass(frozen=True)
+class Derivatives:
+    """Σ and its derivatives with respect to the working parameters ``phi``."""
+
+    sigma: Array  # (m, m)
+    d1: Array  # (k, m, m)
+    d2: Array | None  # (k, k, m, m) or None when not asked for
+
+
+class Structure:
+    """Base class: one covariance structure over ``m`` visits.
+
+    Subclasses implement :meth:`derivatives`, :meth:`natural`, :meth:`start` and, when the
+    structure is not linear in its natural parameters, :meth:`natural_second`.
+    """
+
+    name: str = ""
+    linear: bool = False
+
+    def __init__(self, m: int):
+        self.m = m
+
+    @property
+    def n_params(self) -> int:
+        raise NotImplementedError
+
+    def param_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def derivatives(self, phi: Array, order: int = 1) -> Derivatives:
+        raise NotImplementedError
+
+    def natural(self, phi: Array) -> Array:
+        """Natural (SAS) parameters θ at ``phi``."""
+        raise NotImplementedError
+
+    def start(self, s: Array) -> Array:
+        """Working parameters close to the empirical covariance ``s`` (m × m)."""
+        raise NotImplementedError
+
+    def natural_second(self, phi: Array, weights: Array, deriv: Derivatives) -> Array:
+        """Σ_hj W^θ_hj ∂²Σ/∂θ_h∂θ_j with W^θ = J W J', J = ∂θ/∂φ, given W = ``weights``.
+
+        Zero for structures linear in θ.
+        """
+        return np.zeros((self.m, self.m))
+
+
+# --------------------------------------------------------------------------------------------
+# Unstructured: log-Cholesky working parameters, natural = the covariances themselves.
+# --------------------------------------------------------------------------------------------
+
+
+class Unstructured(Structure):
+    """Unstructured Σ, working parameters: rows of the lower Cholesky factor, log diagonal."""
+
+    name = "us"
+    linear = True
+
+    def __init__(self, m: int):
+        super().__init__(m)
+        self._rows, self._cols = _lower_indices(m)
+
+    @property
+    def n_params(self) -> int:
+        return self.m * (self.m + 1) // 2
+
+    def param_names(self) -> list[str]:
+        return [f"UN({i + 1},{j + 1})" for i, j in zip(self._rows, self._cols, strict=True)]
+
+    def _cholesky(self, phi: Array) -> Array:
+        low = np.zeros((self.m, self.m))
+        low[self._rows, self._cols] = phi
+        diag = np.arange(self.m)
+        low[diag, diag] = np.exp(low[diag, diag])
+        return low
+
+    def derivatives(self, phi: Array, order: int = 1) -> Derivatives:
+        m, k = self.m, self.n_params
+        low = self._cholesky(phi)
+        sigma = low @ low.T
+        dl = np.zeros((k, m, m))
+        idx = np.arange(k)
+        dl[idx, self._rows, self._cols] = 1.0
+        is_diag = self._rows == self._cols
+        dl[idx[is_diag], self._rows[is_diag], self._cols[is_diag]] = low[
+            self._rows[is_diag], self._cols[is_diag]
+        ]
+        half = dl @ low.T  # (k, m, m)
+        d1 = half + np.transpose(half, (0, 2, 1))
+        d2 = None
+        if order >= 2:
+            cross = np.einsum("kab,lcb->klac", dl, dl)
+            d2 = cross + np.transpose(cross, (1, 0, 2, 3))
+            d2[idx[is_diag], idx[is_diag]] += d1[is_diag]
+        return Derivatives(sigma, d1, d2)
+
+    def natural(self, phi: Array) -> Array:
+        low = self._cholesky(phi)
+        sigma = low @ low.T
+        return np.asarray(sigma[self._rows, self._cols], dtype=float)
+
+    def start(self, s: Array) -> Array:
+        low = np.linalg.cholesky(_make_pd(s))
+        phi = low[self._rows, self._cols].copy()
+        is_diag = self._rows == self._cols
+        phi[is_diag] = np.log(phi[is_diag])
+        return np.asarray(phi, dtype=float)
+
+
+def _lower_indices(m: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    rows, cols = [], []
+    for i in range(m):
+        for j in range(i + 1):
+            rows.append(i)
+            cols.append(j)
+    return np.array(rows, dtype=np.intp), np.array(cols, dtype=np.intp)
+
+
+def _make_pd(s: Array) -> Array:
+    """Nearest positive-definite matrix with eigenvalues floored relative to the largest."""
+    s = (s + s.T) / 2.0
+    values, vectors = np.linalg.eigh(s)
+    floor = max(float(values.max()), 1e-8) * 1e-3
+    values = np.maximum(values, floor)
+    return np.asarray((vectors * values) @ vectors.T, dtype=float)
+
+
+# --------------------------------------------------------------------------------------------
+# Σ = D C(ρ) D: log-sd working parameters η (one or one per visit) and tanh(z) correlations.
+# --------------------------------------------------------------------------------------------
+
+
+class _Correlation:
+    """Correlation matrix C(ρ) with derivatives with respect to ρ (not the working z)."""
+
+    def __init__(self, m: int):
+        self.m = m
+
+    n: int = 0
+
+    def names(self) -> list[str]:
+        raise NotImplementedError
+
+    def value(self, rho: Array) -> tuple[Array, Array, Array]:
+        """C, dC/dρ (n, m, m), d²C/dρ² (n, n, m, m)."""
+        raise NotImplementedError
+
+    def start(self, corr: Array) -> Array:
+        raise NotImplementedError
+
+
+def _lags(m: int) -> NDArray[np.intp]:
+    a = np.arange(m, dtype=np.intp)
+    return np.asarray(np.abs(a[:, None] - a[None, :]), dtype=np.intp)
+
+
+class _CompoundSymmetry(_Correlation):
+    def __init__(self, m: int):
+        super().__init__(m)
+        self.n = 1
+
+    def names(self) -> list[str]:
+        return ["rho"]
+
+    def value(self, rho: Array) -> tuple[Array, Array, Array]:
+        m = self.m
+        off = 1.0 - np.eye(m)
+        c = np.eye(m) + rho[0] * off
+        return c, off[None], np.zeros((1, 1, m, m))
+
+    def start(self, corr: Array) -> Array:
+        m = self.m
+        if m < 2:
+            return np.zeros(1)
+        return np.array([float(np.mean(corr[~np.eye(m, dtype=bool)]))])
+
+
+class _AutoRegressive(_Correlation):
+    def __init__(self, m: int):
+        super().__init__(m)
+        self.n = 1
+        self._lag = _lags(m).astype(float)
+
+    def names(self) -> list[str]:
+        return ["rho"]
+
+    def value(self, rho: Array) -> tuple[Array, Array, Array]:
+        r, d = rho[0], self._lag
+        c = r**d
+        d1 = np.where(d >= 1, d * r ** np.maximum(d - 1, 0), 0.0)
+        d2 = np.where(d >= 2, d * (d - 1) * r ** np.maximum(d - 2, 0), 0.0)
+        return c, d1[None], d2[None, None]
+
+    def start(self, corr: Array) -> Array:
+        if self.m < 2:
+            return np.zeros(1)
+        return np.array([float(np.mean(np.diag(corr, 1)))])
+
+
+class _Toeplitz(_Correlation):
+    def __init__(self, m: int):
+        super().__init__(m)
+        self.n = m - 1
+        self._lag = _lags(m)
+
+    def names(self) -> list[str]:
+        return [f"rho{d}" for d in range(1, self.m)]
+
+    def value(self, rho: Array) -> tuple[Array, Array, Array]:
+        m = self.m
+        full = np.concatenate([[1.0], rho])
+        c = full[self._lag]
+        d1 = np.zeros((self.n, m, m))
+        for d in range(1, m):
+            d1[d - 1][self._lag == d] = 1.0
+        return c, d1, np.zeros((self.n, self.n, m, m))
+
+    def start(self, corr: Array) -> Array:
+        return np.array([float(np.mean(np.diag(corr, d))) for d in range(1, self.m)])
+
+
+class _Antedependence(_Correlation):
+    def __init__(self, m: int):
+        super().__init__(m)
+        self.n = m - 1
+
+    def names(self) -> list[str]:
+        return [f"rho{j + 1}" for j in range(self.m - 1)]
+
+    def value(self, rho: Array) -> tuple[Array, Array, Array]:
+        m, n = self.m, self.n
+        c = np.eye(m)
+        d1 = np.zeros((n, m, m))
+        d2 = np.zeros((n, n, m, m))
+        for a in range(m):
+            for b in range(a + 1, m):
+                factors = rho[a:b]
+                c[a, b] = c[b, a] = float(np.prod(factors))
+                for j in range(a, b):
+                    others = np.delete(factors, j - a)
+                    d1[j, a, b] = d1[j, b, a] = float(np.prod(others))
+                    for l_ in range(j + 1, b):
+                        rest = np.delete(factors, [j - a, l_ - a])
+                        v = float(np.prod(rest))
+                        d2[j, l_, a, b] = d2[j, l_, b, a] = v
+                        d2[l_, j, a, b] = d2[l_, j, b, a] = v
+        return c, d1, d2
+
+    def start(self, corr: Array) -> Array:
+        return np.array([float(corr[j, j + 1]) for j in range(self.m - 1)])
+
+
+class Scaled(Structure):
+    """Σ = D C(ρ) D with D = diag(exp(η)), η shared (homogeneous) or one per visit."""
+
+    def __init__(self, m: int, name: str, corr: _Correlation, heterogeneous: bool, linear: bool):
+        super().__init__(m)
+        self.name = name
+        self.corr = corr
+        self.heterogeneous = heterogeneous
+        self.linear = linear
+        self.n_sd = m if heterogeneous else 1
+        # map from visit to its log-sd parameter
+        self._sd_of = np.arange(m) if heterogeneous else np.zeros(m, dtype=np.intp)
+
+    @property
+    def n_params(self) -> int:
+        return self.n_sd + self.corr.n
+
+    def param_names(self) -> list[str]:
+        if self.name == "cs":
+            return ["cs_covariance", "residual_variance"]
+        if self.name == "toep":
+            return ["variance"] + [f"covariance_lag{d}" for d in range(1, self.m)]
+        var = [f"variance{a + 1}" for a in range(self.m)] if self.heterogeneous else ["variance"]
+        return var + self.corr.names()
+
+    def _split(self, phi: Array) -> tuple[Array, Array]:
+        return phi[: self.n_sd], phi[self.n_sd :]
+
+    def derivatives(self, phi: Array, order: int = 1) -> Derivatives:
+        m, k, nsd = self.m, self.n_params, self.n_sd
+        eta, z = self._split(phi)
+        rho = np.tanh(z)
+        c, dc, d2c = self.corr.value(rho)
+        s = np.exp(eta[self._sd_of])
+        outer = np.outer(s, s)
+        sigma = outer * c
+        # indicator E[c, a, b] = δ_{map(a),c} + δ_{map(b),c}
+        ind = np.zeros((nsd, m, m))
+        for j in range(nsd):
+            hit = (self._sd_of == j).astype(float)
+            ind[j] = hit[:, None] + hit[None, :]
+        dz = 1.0 - rho**2  # dρ/dz
+        d1 = np.empty((k, m, m))
+        d1[:nsd] = ind * sigma
+        dsig_rho = outer * dc  # ∂Σ/∂ρ
+        d1[nsd:] = dsig_rho * dz[:, None, None]
+        d2 = None
+        if order >= 2:
+            d2 = np.empty((k, k, m, m))
+            d2[:nsd, :nsd] = ind[:, None] * ind[None, :] * sigma
+            cross = ind[:, None] * d1[None, nsd:]  # (nsd, ncorr, m, m)
+            d2[:nsd, nsd:] = cross
+            d2[nsd:, :nsd] = np.transpose(cross, (1, 0, 2, 3))
+            dd = outer * d2c * dz[:, None, None, None] * dz[None, :, None, None]
+            n_c = self.corr.n
+            idx = np.arange(n_c)
+            dd[idx, idx] += dsig_rho * (-2.0 * rho * dz)[:, None, None]
+            d2[nsd:, nsd:] = dd
+        return Derivatives(sigma, d1, d2)
+
+    def natural(self, phi: Array) -> Array:
+        eta, z = self._split(phi)
+        var = np.exp(2.0 * eta)
+        rho = np.tanh(z)
+        if self.name == "cs":
+            return np.array([var[0] * rho[0], var[0] * (1.0 - rho[0])])
+        if self.name == "toep":
+            return np.concatenate([var, var[0] * rho])
+        return np.concatenate([var, rho])
+
+    def start(self, s: Array) -> Array:
+        sd = np.sqrt(np.maximum(np.diag(s), 1e-8))
+        corr = s / np.outer(sd, sd)
+        if self.heterogeneous:
+            eta = np.log(sd)
+        else:
+            eta = np.array([0.5 * np.log(float(np.mean(sd**2)))])
+        rho = np.clip(self.corr.start(corr), -0.8, 0.9)
+        if self.name in ("cs", "csh") and self.m > 1:
+            rho = np.maximum(rho, -0.5 / (self.m - 1))
+        if self.name in ("toep", "toeph"):
+            rho = _toeplitz_pd(rho)
+        return np.concatenate([eta, np.arctanh(rho)])
+
+    def natural_second(self, phi: Array, weights: Array, deriv: Derivatives) -> Array:
+        if self.linear:
+            return np.zeros((self.m, self.m))
+        if deriv.d2 is None:
+            raise StatsError("internal: second derivatives are needed for the KR R term")
+        # Natural θ = (exp(2η), tanh(z)) elementwise: J diagonal, θ'' diagonal.
+        eta, z = self._split(phi)
+        var = np.exp(2.0 * eta)
+        rho = np.tanh(z)
+        jac = np.concatenate([2.0 * var, 1.0 - rho**2])
+        second = np.concatenate([4.0 * var, -2.0 * rho * (1.0 - rho**2)])
+        # Σ_kl W_kl [d²Σ/dφ_kφ_l − Σ_h dΣ/dθ_h ∂²θ_h/∂φ_k∂φ_l]
+        total = np.einsum("kl,klab->ab", weights, deriv.d2)
+        dsig_theta = deriv.d1 / jac[:, None, None]
+        total -= np.einsum("k,kab->ab", np.diag(weights) * second, dsig_theta)
+        return np.asarray(total, dtype=float)
+
+
+def _toeplitz_pd(rho: Array) -> Array:
+    """Shrink Toeplitz correlations until the matrix is positive definite."""
+    m = rho.size + 1
+    lag = _lags(m)
+    for _ in range(60):
+        c = np.concatenate([[1.0], rho])[lag]
+        if np.linalg.eigvalsh(c).min() > 1e-3:
+            return rho
+        rho = rho * 0.8
+    return np.zeros_like(rho)
+
+
+def make_structure(name: str, m: int) -> Structure:
+    """Return the covariance structure ``name`` over ``m`` visits.
+
+    Parameters
+    ----------
+    name
+        One of ``us``, ``cs``, ``csh``, ``ar1``, ``ar1h``, ``toep``, ``toeph``, ``ad``, ``adh``.
+    m
+        Number of visits.
+
+    Returns
+    -------
+    Structure
+        The structure object.
+
+    Examples
+    --------
+    >>> s = make_structure("ar1", 3)
+    >>> s.n_params
+    2
+    """
+    key = name.lower()
+    if key == "us":
+        return Unstructured(m)
+    if m < 2 and key != "cs":
+        raise StatsError(
+            f"covariance structure '{name}' needs at least two visits, got {m}",
+            expected="two or more visit levels",
+        )
+    table: dict[str, tuple[type[_Correlation], bool, bool]] = {
+        "cs": (_CompoundSymmetry, False, True),
+        "csh": (_CompoundSymmetry, True, False),
+        "ar1": (_AutoRegressive, False, False),
+        "ar1h": (_AutoRegressive, True, False),
+        "toep": (_Toeplitz, False, True),
+        "toeph": (_Toeplitz, True, False),
+        "ad": (_Antedependence, False, False),
+        "adh": (_Antedependence, True, False),
+    }
+    if key not in table:
+        raise StatsError(
+            f"unknown covariance structure '{name}'",
+            expected="one of " + ", ".join(STRUCTURES),
+        )
+    corr_cls, hetero, linear = table[key]
+    return Scaled(m, key, corr_cls(m), hetero, linear)

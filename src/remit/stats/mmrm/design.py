@@ -1,0 +1,356 @@
+"""From a long data frame and a formula to the arrays an MMRM fit needs.
+
+Categorical columns become factors with levels sorted as R's ``factor()`` sorts them (numbers
+numerically, text alphabetically) unless the column already is a pandas ``Categorical``;
+contrasts are treatment contrasts with the first level as reference. Rows with a missing
+response, covariate, subject, visit or weight are dropped and reported.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from remit.errors import DataWarning, StatsError
+
+Array = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+
+
+@dataclass(frozen=True)
+class Design:
+    """Everything an MMRM fit needs, rows sorted by covariance group, subject and visit."""
+
+    formula: str
+    response: str
+    y: Array
+    X: Array
+    terms: tuple[str, ...]
+    aliased: tuple[str, ...]
+    subject_codes: IntArray
+    subjects: tuple[Hashable, ...]
+    visit_codes: IntArray
+    visits: tuple[Hashable, ...]
+    group_codes: IntArray
+    groups: tuple[Hashable, ...]
+    covariance_by: str | None
+    weights: Array | None
+    dropped_rows: tuple[Hashable, ...]
+    data: pd.DataFrame = field(repr=False)
+    model_spec: Any = field(repr=False)
+    keep: IntArray = field(repr=False)
+    factors: dict[str, tuple[Hashable, ...]] = field(repr=False)
+    covariates: tuple[str, ...] = field(repr=False)
+    subject: str = ""
+    visit: str = ""
+
+    @property
+    def n_obs(self) -> int:
+        return int(self.y.size)
+
+    @property
+    def n_subjects(self) -> int:
+        return len(self.subjects)
+
+    def rows(self, frame: pd.DataFrame) -> Array:
+        """Design rows (kept columns only) of the fixed effects for new data ``frame``."""
+        mm = self.model_spec.get_model_matrix(frame)
+        return np.asarray(mm, dtype=float)[:, self.keep]
+
+
+_BRACKET = re.compile(r"\[T\.(.*?)\]")
+
+
+def r_style(name: str) -> str:
+    """Column name as R prints it: ``VISIT[T.5]`` → ``VISIT5``, ``Intercept`` → ``(Intercept)``."""
+    if name == "Intercept":
+        return "(Intercept)"
+    return _BRACKET.sub(lambda m: m.group(1), name)
+
+
+def _sorted_levels(values: pd.Series) -> list[Hashable]:
+    uniq = pd.unique(values.dropna())
+    try:
+        return sorted(uniq.tolist())
+    except TypeError:
+        return sorted(uniq.tolist(), key=str)
+
+
+def _as_factor(series: pd.Series, levels: Sequence[Hashable] | None = None) -> pd.Series:
+    if isinstance(series.dtype, pd.CategoricalDtype) and levels is None:
+        return series.cat.remove_unused_categories()
+    if levels is None:
+        levels = _sorted_levels(series)
+    return pd.Series(pd.Categorical(series, categories=list(levels)), index=series.index)
+
+
+def _formula_variables(formula: str) -> tuple[str, list[str]]:
+    from formulaic import Formula
+
+    try:
+        parsed = Formula(formula)
+    except Exception as exc:  # formulaic raises several exception types
+        raise StatsError(
+            f"formula {formula!r} cannot be parsed: {exc}",
+            expected="an R-style formula such as 'y ~ arm * visit + baseline'",
+        ) from None
+    if "~" not in formula:
+        raise StatsError(
+            f"formula {formula!r} has no response",
+            expected="'response ~ terms'",
+            hint="put the response column left of '~'",
+        )
+    lhs = sorted(str(v) for v in parsed.lhs.required_variables)
+    rhs = sorted(str(v) for v in parsed.rhs.required_variables)
+    if len(lhs) != 1:
+        raise StatsError(
+            f"formula {formula!r} must have exactly one response column, found {lhs}",
+            expected="'response ~ terms'",
+        )
+    return lhs[0], rhs
+
+
+def build_design(
+    data: pd.DataFrame,
+    formula: str,
+    *,
+    subject: str,
+    visit: str,
+    covariance_by: str | None = None,
+    weights: str | None = None,
+    visit_levels: Sequence[Hashable] | None = None,
+) -> Design:
+    """Check the data and build the fixed-effects design of an MMRM.
+
+    Parameters
+    ----------
+    data
+        Long format: one row per subject and visit.
+    formula
+        R-style formula of the fixed effects, e.g. ``"y ~ arm * visit + baseline"``.
+    subject, visit
+        Columns identifying the subject and the visit (the visit is a factor).
+    covariance_by
+        Column whose levels get separate covariance matrices (constant within a subject).
+    weights
+        Column of positive weights.
+    visit_levels
+        Order of the visits; default sorted like R's ``factor()``.
+
+    Returns
+    -------
+    Design
+        The design.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3], "t": ["a", "b"] * 3,
+    ...                    "y": [1.0, 2.0, 1.5, 2.5, 0.5, 2.2]})
+    >>> d = build_design(df, "y ~ t", subject="id", visit="t")
+    >>> d.terms
+    ('(Intercept)', 'tb')
+    """
+    from formulaic import model_matrix
+
+    if not isinstance(data, pd.DataFrame):
+        raise StatsError(
+            f"data must be a pandas DataFrame, got {type(data).__name__}",
+            expected="a long-format DataFrame",
+        )
+    response, rhs_vars = _formula_variables(formula)
+    wanted = [response, *rhs_vars, subject, visit]
+    if covariance_by is not None:
+        wanted.append(covariance_by)
+    if weights is not None:
+        wanted.append(weights)
+    missing = [c for c in dict.fromkeys(wanted) if c not in data.columns]
+    if missing:
+        raise StatsError(
+            f"column(s) {missing} not found in the data",
+            expected="one of " + ", ".join(map(str, data.columns)),
+            hint="check the spelling of the formula and the subject/visit arguments",
+        )
+    columns = list(dict.fromkeys(wanted))
+    frame = data.loc[:, columns].copy()
+
+    # visit as factor (its levels index Σ)
+    if visit_levels is not None:
+        levels = list(visit_levels)
+        unknown = sorted(set(frame[visit].dropna().unique()) - set(levels), key=str)
+        if unknown:
+            raise StatsError(
+                f"visit column {visit!r} has values {unknown} not in visit_levels",
+                expected="visit_levels listing every visit in the data",
+            )
+        frame[visit] = _as_factor(frame[visit], levels)
+    else:
+        frame[visit] = _as_factor(frame[visit])
+
+    factor_cols: list[str] = []
+    for col in columns:
+        if col in (response, subject, weights) or col == visit:
+            continue
+        series = frame[col]
+        if (
+            isinstance(series.dtype, pd.CategoricalDtype)
+            or series.dtype == object
+            or pd.api.types.is_string_dtype(series)
+            or pd.api.types.is_bool_dtype(series)
+        ):
+            frame[col] = _as_factor(series)
+            factor_cols.append(col)
+    if visit in rhs_vars:
+        factor_cols.append(visit)
+
+    if not pd.api.types.is_numeric_dtype(frame[response]):
+        raise StatsError(
+            f"response column {response!r} is not numeric (dtype {frame[response].dtype})",
+            expected="a numeric response",
+        )
+
+    incomplete = frame.isna().any(axis=1).to_numpy()
+    dropped = tuple(data.index[incomplete].tolist())
+    if dropped:
+        warnings.warn(
+            f"{len(dropped)} row(s) with a missing response, covariate, subject, visit or "
+            f"weight were left out of the MMRM (their row labels are in result.dropped_rows)",
+            DataWarning,
+            stacklevel=3,
+        )
+    frame = frame.loc[~incomplete]
+    if frame.empty:
+        raise StatsError(
+            "no complete rows remain for the MMRM",
+            expected="rows with the response and every covariate present",
+        )
+    for col in factor_cols:
+        frame[col] = frame[col].cat.remove_unused_categories()
+    frame[visit] = frame[visit].cat.remove_unused_categories()
+    visits = tuple(frame[visit].cat.categories.tolist())
+    if len(visits) < 2:
+        raise StatsError(
+            f"visit column {visit!r} has {len(visits)} level(s) among complete rows",
+            expected="at least two visits",
+            hint="use an ordinary linear model for a single visit",
+        )
+
+    if weights is not None:
+        w = frame[weights].to_numpy(dtype=float)
+        if np.any(w <= 0) or not np.all(np.isfinite(w)):
+            raise StatsError(
+                f"weights column {weights!r} has non-positive or infinite values",
+                expected="strictly positive finite weights",
+            )
+
+    # sort by covariance group, subject, visit
+    subj_levels = _sorted_levels(frame[subject])
+    subj_codes = pd.Categorical(frame[subject], categories=subj_levels).codes.astype(np.intp)
+    visit_codes = frame[visit].cat.codes.to_numpy().astype(np.intp)
+    if covariance_by is not None:
+        frame[covariance_by] = _as_factor(frame[covariance_by])
+        grp_levels = tuple(frame[covariance_by].cat.categories.tolist())
+        grp_codes = frame[covariance_by].cat.codes.to_numpy().astype(np.intp)
+        per_subject = pd.Series(grp_codes).groupby(subj_codes).nunique()
+        if (per_subject > 1).any():
+            raise StatsError(
+                f"covariance_by column {covariance_by!r} changes within a subject",
+                expected="a column constant within each subject (e.g. the arm)",
+            )
+    else:
+        grp_levels = ("all",)
+        grp_codes = np.zeros(len(frame), dtype=np.intp)
+
+    dup = pd.Series(subj_codes * len(visits) + visit_codes).duplicated()
+    if dup.any():
+        first = frame.loc[dup.to_numpy(), [subject, visit]].iloc[0].tolist()
+        raise StatsError(
+            f"subject {first[0]!r} has more than one row at visit {first[1]!r}",
+            expected="at most one row per subject and visit",
+            hint="aggregate or remove duplicate rows first",
+        )
+    order = np.lexsort((visit_codes, subj_codes, grp_codes))
+    frame = frame.iloc[order]
+    subj_codes = subj_codes[order]
+    visit_codes = visit_codes[order]
+    grp_codes = grp_codes[order]
+
+    rhs = formula.split("~", 1)[1]
+    try:
+        mm = model_matrix(rhs, frame, na_action="raise")
+    except Exception as exc:  # formulaic raises many exception types
+        raise StatsError(
+            f"formula {formula!r} cannot be evaluated on the data: {exc}",
+            expected="terms built from existing columns",
+        ) from None
+    X_full = np.asarray(mm, dtype=float)
+    names = [r_style(str(c)) for c in mm.columns]
+    keep = _independent_columns(X_full)
+    aliased = tuple(n for i, n in enumerate(names) if i not in set(keep.tolist()))
+    if aliased:
+        warnings.warn(
+            f"fixed-effect column(s) {list(aliased)} are linear combinations of earlier ones "
+            "and were dropped (aliased)",
+            DataWarning,
+            stacklevel=3,
+        )
+    X = X_full[:, keep]
+    y = frame[response].to_numpy(dtype=float)
+    w_used = frame[weights].to_numpy(dtype=float) if weights is not None else None
+
+    covariates = tuple(
+        v for v in rhs_vars if v not in factor_cols and pd.api.types.is_numeric_dtype(frame[v])
+    )
+    factors = {c: tuple(frame[c].cat.categories.tolist()) for c in dict.fromkeys(factor_cols)}
+    # subjects that remain
+    used = np.unique(subj_codes)
+    remap = np.full(len(subj_levels), -1, dtype=np.intp)
+    remap[used] = np.arange(used.size)
+    subjects = tuple(subj_levels[i] for i in used)
+    return Design(
+        formula=formula,
+        response=response,
+        y=y,
+        X=X,
+        terms=tuple(names[i] for i in keep),
+        aliased=aliased,
+        subject_codes=remap[subj_codes],
+        subjects=subjects,
+        visit_codes=visit_codes,
+        visits=visits,
+        group_codes=grp_codes,
+        groups=grp_levels,
+        covariance_by=covariance_by,
+        weights=w_used,
+        dropped_rows=dropped,
+        data=frame,
+        model_spec=mm.model_spec,
+        keep=keep,
+        factors=factors,
+        covariates=covariates,
+        subject=subject,
+        visit=visit,
+    )
+
+
+def _independent_columns(X: Array, tol: float = 1e-7) -> IntArray:
+    """Indices of columns kept when later columns that depend on earlier ones are dropped."""
+    if X.shape[1] == 0:
+        return np.zeros(0, dtype=np.intp)
+    r = np.asarray(np.linalg.qr(X, mode="r"), dtype=float)
+    scale = np.sqrt(np.maximum(np.sum(X**2, axis=0), 1e-300))
+    keep: list[int] = []
+    for j in range(X.shape[1]):
+        cols = [*keep, j]
+        sub = r[:, cols]
+        # residual norm of column j after projecting on the kept columns
+        _, rr = np.linalg.qr(sub)
+        if abs(rr[-1, -1]) > tol * scale[j]:
+            keep.append(j)
+    return np.array(keep, dtype=np.intp)

@@ -1,0 +1,485 @@
+"""The (restricted) log-likelihood of an MMRM, its gradient and Hessian, and the optimiser.
+
+Subjects are grouped by covariance group and missing-visit pattern.  For each pattern the fit
+keeps sufficient statistics — Σ_i X_i⊗X_i, Σ_i X_i⊗y_i, Σ_i y_i y_i' over its subjects — so one
+evaluation of the likelihood costs O(patterns × m² p²), independent of the number of subjects
+and never builds an n_obs × n_obs matrix.  Patterns with the same number of visits are batched
+(one Cholesky call for all of them).
+
+Notation: V is the block-diagonal covariance of all observations, P = V⁻¹ − V⁻¹XΦX'V⁻¹ with
+Φ = (X'V⁻¹X)⁻¹, V_h = ∂V/∂φ_h.  With ``f = −2ℓ``:
+
+* f = Σ log|Σ_i| + log|X'V⁻¹X| (REML only) + y'Py + const,
+* ∂f/∂φ_h = tr(P V_h) − y'P V_h P y  (with V⁻¹ in place of P in the trace for ML),
+* ∂²f/∂φ_h∂φ_j = tr(P V_hj) − y'P V_hj P y − tr(P V_h P V_j) + 2 y'P V_h P V_j P y.
+
+Weights (SAS ``WEIGHT``: Σ_i = W_i^{-1/2} Σ W_i^{-1/2}) are applied by scaling rows of y and X
+by √w, which leaves every formula above unchanged apart from the constant −Σ log w.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import linalg, optimize
+
+from remit.errors import ConvergenceWarning, StatsError
+from remit.stats.mmrm.covariance import Derivatives, Structure
+from remit.stats.mmrm.design import Design
+
+Array = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+@dataclass
+class _Block:
+    """All missing-visit patterns with the same number of observed visits ``m``."""
+
+    m: int
+    group: IntArray  # (G,) covariance group of each pattern
+    idx: IntArray  # (G, m) visit indices
+    n: Array  # (G,) subjects per pattern
+    C: Array  # (G, m*m, p*p)  Σ_i X_i[a,:] ⊗ X_i[b,:]
+    D: Array  # (G, m*m, p)    Σ_i X_i[a,:] y_i[b]
+    E: Array  # (G, m*m)       Σ_i y_i[a] y_i[b]
+
+
+@dataclass
+class Evaluation:
+    """The objective and what was computed on the way, at one ``phi``."""
+
+    phi: Array
+    f: float
+    beta: Array = field(default_factory=lambda: np.zeros(0))
+    phi_cov: Array = field(default_factory=lambda: np.zeros((0, 0)))  # Φ = (X'V⁻¹X)⁻¹
+    grad: Array | None = None
+    hess: Array | None = None
+    M: Array | None = None  # (k, p, p): X'V⁻¹V_hV⁻¹X
+    derivs: list[Derivatives] = field(default_factory=list)
+    chol_ok: bool = True
+
+
+class Likelihood:
+    """−2 × (restricted) log-likelihood of an MMRM as a function of the working parameters."""
+
+    def __init__(self, design: Design, structures: list[Structure], reml: bool = True):
+        self.design = design
+        self.structures = structures
+        self.reml = reml
+        self.n_groups = len(structures)
+        self.k_group = structures[0].n_params
+        self.k = self.k_group * self.n_groups
+        self.n_visits = len(design.visits)
+        self.p = design.X.shape[1]
+        self.blocks = _build_blocks(design)
+        n = design.n_obs
+        self.const = (n - self.p if reml else n) * LOG_2PI
+        if design.weights is not None:
+            self.const -= float(np.sum(np.log(design.weights)))
+        self.n_patterns = sum(b.n.size for b in self.blocks)
+
+    # ------------------------------------------------------------------ pieces
+    def sigmas(self, phi: Array, order: int) -> list[Derivatives]:
+        kg = self.k_group
+        return [
+            s.derivatives(phi[g * kg : (g + 1) * kg], order) for g, s in enumerate(self.structures)
+        ]
+
+    def evaluate(self, phi: Array, order: int = 1) -> Evaluation:
+        """Objective ``f = −2ℓ`` and, for ``order`` ≥ 1 / 2, gradient / Hessian and M."""
+        p, k, kg, M = self.p, self.k, self.k_group, self.n_visits
+        derivs = self.sigmas(phi, order)
+        sig_all = np.stack([d.sigma for d in derivs])  # (ng, M, M)
+        xtax = np.zeros(p * p)
+        xtay = np.zeros(p)
+        yay = 0.0
+        logdet = 0.0
+        inverses: list[Array] = []
+        for b in self.blocks:
+            sig = sig_all[b.group[:, None, None], b.idx[:, :, None], b.idx[:, None, :]]
+            try:
+                low = np.linalg.cholesky(sig)
+            except np.linalg.LinAlgError:
+                return Evaluation(phi=phi, f=math.inf, chol_ok=False)
+            diag = np.diagonal(low, axis1=1, axis2=2)
+            if np.any(diag <= 0) or not np.all(np.isfinite(diag)):
+                return Evaluation(phi=phi, f=math.inf, chol_ok=False)
+            logdet += float(np.sum(b.n * 2.0 * np.sum(np.log(diag), axis=1)))
+            eye = np.broadcast_to(np.eye(b.m), sig.shape)
+            linv = np.linalg.solve(low, eye)
+            a = np.transpose(linv, (0, 2, 1)) @ linv  # Σ_g⁻¹
+            inverses.append(a)
+            af = a.reshape(a.shape[0], -1)
+            xtax += np.einsum("gx,gxy->y", af, b.C)
+            xtay += np.einsum("gx,gxp->p", af, b.D)
+            yay += float(np.einsum("gx,gx->", af, b.E))
+        xtax_m = xtax.reshape(p, p)
+        try:
+            cf = linalg.cho_factor(xtax_m, lower=True)
+        except linalg.LinAlgError:
+            return Evaluation(phi=phi, f=math.inf, chol_ok=False)
+        beta = linalg.cho_solve(cf, xtay)
+        phi_cov = linalg.cho_solve(cf, np.eye(p))
+        quad = yay - float(beta @ xtay)
+        f = logdet + quad + self.const
+        if self.reml:
+            f += 2.0 * float(np.sum(np.log(np.diag(cf[0]))))
+        ev = Evaluation(phi=phi, f=f, beta=beta, phi_cov=phi_cov, derivs=derivs)
+        if order < 1:
+            return ev
+
+        # Γ per group: gradient_h = tr(Γ V_h)
+        gamma = np.zeros((self.n_groups, M, M))
+        vec_phi = phi_cov.ravel()
+        vec_bb = np.outer(beta, beta).ravel()
+        resid: list[Array] = []
+        fitted: list[Array] = []
+        for b, a in zip(self.blocks, inverses, strict=True):
+            g_n = a.shape[0]
+            db = b.D @ beta  # (G, m*m): Σ μ_a y_b
+            rr = b.E - db - _t(db, b.m) + b.C @ vec_bb  # Σ r r'
+            rr_m = rr.reshape(g_n, b.m, b.m)
+            resid.append(rr_m)
+            inner = rr_m
+            if self.reml:
+                gg = (b.C @ vec_phi).reshape(g_n, b.m, b.m)  # Σ X Φ X'
+                fitted.append(gg)
+                inner = rr_m + gg
+            val = b.n[:, None, None] * a - a @ inner @ a
+            np.add.at(gamma, (b.group[:, None, None], b.idx[:, :, None], b.idx[:, None, :]), val)
+        grad = np.empty(k)
+        for g, d in enumerate(derivs):
+            grad[g * kg : (g + 1) * kg] = np.einsum("kab,ab->k", d.d1, gamma[g])
+        ev.grad = grad
+        if order < 2:
+            return ev
+
+        hess = np.zeros((k, k))
+        m_mat = np.zeros((k, p * p))
+        n_vec = np.zeros((k, p))
+        for g, d in enumerate(derivs):
+            sl = slice(g * kg, (g + 1) * kg)
+            if d.d2 is not None:
+                hess[sl, sl] += np.einsum("hjab,ab->hj", d.d2, gamma[g])
+        d1_all = np.stack([d.d1 for d in derivs])  # (ng, kg, M, M)
+        kr = np.arange(kg)
+        for bi, (b, a) in enumerate(zip(self.blocks, inverses, strict=True)):
+            g_n, m = a.shape[0], b.m
+            ds = d1_all[
+                b.group[:, None, None, None],
+                kr[None, :, None, None],
+                b.idx[:, None, :, None],
+                b.idx[:, None, None, :],
+            ]  # (G, kg, m, m)
+            bmat = a[:, None] @ ds  # A V_h
+            z = b.n[:, None, None] * np.eye(m) - 2.0 * a @ resid[bi]
+            if self.reml:
+                z = z - 2.0 * a @ fitted[bi]
+            bz = bmat @ z[:, None]
+            t2 = np.einsum("ghab,gjba->ghj", bmat, bz)  # (G, kg, kg)
+            ava = (bmat @ a[:, None]).reshape(g_n, kg, m * m)
+            cpb = (b.C.reshape(g_n, m * m, p, p) @ beta).reshape(g_n, m * m, p)
+            fmat = b.D - cpb  # Σ X_a r_b
+            for g in np.unique(b.group):
+                sel = b.group == g
+                sl = slice(g * kg, (g + 1) * kg)
+                hess[sl, sl] -= t2[sel].sum(axis=0)
+                av = np.transpose(ava[sel], (1, 0, 2)).reshape(kg, -1)
+                m_mat[sl] += av @ b.C[sel].reshape(-1, p * p)
+                n_vec[sl] += av @ fmat[sel].reshape(-1, p)
+        m3 = m_mat.reshape(k, p, p)
+        hess -= 2.0 * n_vec @ phi_cov @ n_vec.T
+        if self.reml:
+            pm = np.einsum("pq,kqr->kpr", phi_cov, m3)
+            hess -= np.einsum("hpq,jqp->hj", pm, pm)
+        ev.hess = (hess + hess.T) / 2.0
+        ev.M = m3
+        return ev
+
+    # ------------------------------------------------------------------ start
+    def start(self) -> Array:
+        """Working parameters from the empirical covariance of OLS residuals."""
+        d = self.design
+        beta, *_ = np.linalg.lstsq(d.X, d.y, rcond=None)
+        r = d.y - d.X @ beta
+        if d.weights is not None:
+            r = r * np.sqrt(d.weights)
+        phis = []
+        M = self.n_visits
+        for g, s in enumerate(self.structures):
+            sel = d.group_codes == g
+            wide = np.full((d.n_subjects, M), np.nan)
+            wide[d.subject_codes[sel], d.visit_codes[sel]] = r[sel]
+            wide = wide[~np.all(np.isnan(wide), axis=1)]
+            cov = _pairwise_cov(wide)
+            phis.append(s.start(cov))
+        return np.concatenate(phis)
+
+
+def _t(flat: Array, m: int) -> Array:
+    g = flat.shape[0]
+    return np.transpose(flat.reshape(g, m, m), (0, 2, 1)).reshape(g, m * m)
+
+
+def _pairwise_cov(wide: Array) -> Array:
+    m = wide.shape[1]
+    cov = np.zeros((m, m))
+    centred = wide - np.nanmean(wide, axis=0)
+    total_var = float(np.nanvar(wide)) if np.isfinite(np.nanvar(wide)) else 1.0
+    for a in range(m):
+        for b in range(a, m):
+            ok = ~np.isnan(centred[:, a]) & ~np.isnan(centred[:, b])
+            if ok.sum() >= 2:
+                v = float(np.sum(centred[ok, a] * centred[ok, b]) / (ok.sum() - 1))
+            else:
+                v = total_var if a == b else 0.0
+            cov[a, b] = cov[b, a] = v
+    for a in range(m):
+        if not np.isfinite(cov[a, a]) or cov[a, a] <= 0:
+            cov[a, a] = max(total_var, 1e-6)
+    sd = np.sqrt(np.diag(cov))
+    corr = np.clip(cov / np.outer(sd, sd), -0.95, 0.95)
+    np.fill_diagonal(corr, 1.0)
+    return np.asarray(corr * np.outer(sd, sd), dtype=float)
+
+
+def _build_blocks(design: Design) -> list[_Block]:
+    X, y = design.X, design.y
+    if design.weights is not None:
+        sw = np.sqrt(design.weights)
+        X = X * sw[:, None]
+        y = y * sw
+    p = X.shape[1]
+    subj = design.subject_codes
+    M = len(design.visits)
+    if M > 62:
+        raise StatsError(
+            f"{M} visit levels; at most 62 are supported",
+            expected="at most 62 distinct visits",
+        )
+    # rows are sorted by group, subject, visit; subjects are contiguous
+    bits = np.left_shift(np.int64(1), design.visit_codes.astype(np.int64))
+    starts = np.flatnonzero(np.r_[True, subj[1:] != subj[:-1]])
+    mask = np.bitwise_or.reduceat(bits, starts)
+    counts = np.diff(np.r_[starts, subj.size])
+    sgroup = design.group_codes[starts]
+    pattern_key = np.stack([sgroup, mask])
+    _, pattern_of = np.unique(pattern_key, axis=1, return_inverse=True)
+    pattern_of = pattern_of.ravel()
+    row_pattern = np.repeat(pattern_of, counts)
+    order = np.argsort(row_pattern, kind="stable")
+    sorted_pat = row_pattern[order]
+    blocks: dict[int, list[tuple[int, IntArray, int, Array, Array]]] = {}
+    bounds = np.flatnonzero(np.r_[True, sorted_pat[1:] != sorted_pat[:-1], True])
+    for s, e in itertools.pairwise(bounds):
+        rows = order[s:e]
+        pat = int(sorted_pat[s])
+        first_subj = np.flatnonzero(pattern_of == pat)[0]
+        m = int(counts[first_subj])
+        n_g = rows.size // m
+        xs = X[rows].reshape(n_g, m, p)
+        ys = y[rows].reshape(n_g, m)
+        idx = design.visit_codes[rows[:m]]
+        blocks.setdefault(m, []).append((int(sgroup[first_subj]), idx, n_g, xs, ys))
+    out = []
+    for m, items in sorted(blocks.items()):
+        group = np.array([it[0] for it in items], dtype=np.intp)
+        idx = np.stack([it[1] for it in items]).astype(np.intp)
+        n = np.array([it[2] for it in items], dtype=float)
+        C = np.stack(
+            [np.einsum("iap,ibq->abpq", it[3], it[3]).reshape(m * m, p * p) for it in items]
+        )
+        D = np.stack([np.einsum("iap,ib->abp", it[3], it[4]).reshape(m * m, p) for it in items])
+        E = np.stack([np.einsum("ia,ib->ab", it[4], it[4]).reshape(m * m) for it in items])
+        out.append(_Block(m, group, idx, n, C, D, E))
+    return out
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """Outcome of the optimiser."""
+
+    evaluation: Evaluation
+    converged: bool
+    iterations: int
+    message: str
+
+
+def optimise(
+    lik: Likelihood,
+    start: Array | None = None,
+    *,
+    tol: float = 1e-8,
+    max_iter: int = 200,
+) -> Optimum:
+    """Minimise ``f = −2ℓ`` by trust-region Newton steps with the analytic Hessian.
+
+    Falls back to BFGS from the last point if the trust-region method fails; the result
+    says whether the Newton decrement g'H⁻¹g fell below ``tol``.
+    """
+    phi0 = lik.start() if start is None else np.asarray(start, dtype=float)
+    if phi0.size != lik.k:
+        raise StatsError(
+            f"start has {phi0.size} values, the covariance model has {lik.k} parameters",
+            expected=f"{lik.k} working parameters",
+        )
+    cache: dict[bytes, Evaluation] = {}
+
+    def get(phi: Array, order: int) -> Evaluation:
+        key = phi.tobytes()
+        ev = cache.get(key)
+        if (
+            ev is None
+            or (order >= 1 and ev.grad is None and ev.chol_ok)
+            or (order >= 2 and ev.hess is None and ev.chol_ok)
+        ):
+            ev = lik.evaluate(phi.copy(), order)
+            if len(cache) > 8:
+                cache.clear()
+            cache[key] = ev
+        return ev
+
+    def fun(phi: Array) -> float:
+        return get(phi, 0).f
+
+    def jac(phi: Array) -> Array:
+        ev = get(phi, 1)
+        return ev.grad if ev.grad is not None else np.full(phi.size, np.nan)
+
+    def hess(phi: Array) -> Array:
+        ev = get(phi, 2)
+        return ev.hess if ev.hess is not None else np.full((phi.size, phi.size), np.nan)
+
+    first = get(phi0, 0)
+    if not math.isfinite(first.f):
+        raise StatsError(
+            "the starting covariance is not positive definite",
+            expected="starting values giving a positive-definite Σ",
+            hint="pass other start values or a simpler covariance structure",
+        )
+    iterations = 0
+    message = ""
+    x = phi0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            res = optimize.minimize(
+                fun,
+                phi0,
+                jac=jac,
+                hess=hess,
+                method="trust-exact",
+                options={"gtol": 1e-7, "maxiter": max_iter},
+            )
+            x, iterations, message = res.x, int(res.nit), str(res.message)
+        except (np.linalg.LinAlgError, ValueError) as exc:  # pragma: no cover - defensive
+            message = f"trust-region failed: {exc}"
+        ev = get(x, 2)
+        if not _small(ev, tol):
+            res2 = optimize.minimize(
+                fun, x, jac=jac, method="BFGS", options={"gtol": 1e-7, "maxiter": max_iter}
+            )
+            iterations += int(res2.nit)
+            if res2.fun <= ev.f:
+                x = res2.x
+            message = f"{message}; then BFGS: {res2.message}"
+            ev = get(x, 2)
+            # finish with Newton steps if close
+            for _ in range(5):
+                if _small(ev, tol) or ev.hess is None or ev.grad is None:
+                    break
+                try:
+                    step = np.linalg.solve(ev.hess, ev.grad)
+                except np.linalg.LinAlgError:
+                    break
+                trial = get(x - step, 2)
+                if not trial.f <= ev.f + 1e-9:
+                    break
+                x, ev = x - step, trial
+                iterations += 1
+    converged = _small(ev, tol) and ev.hess is not None and _positive_definite(ev.hess)
+    if not converged:
+        detail = (
+            "gradient not small"
+            if not _small(ev, tol)
+            else "Hessian of -2 log-likelihood not positive definite"
+        )
+        message = f"did not converge ({detail}): {message}"
+        warnings.warn(
+            f"MMRM fit did not converge: {detail}; results are unreliable "
+            "(try another covariance structure or starting values)",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    else:
+        message = message or "converged"
+    return Optimum(evaluation=ev, converged=converged, iterations=iterations, message=message)
+
+
+def _small(ev: Evaluation, tol: float) -> bool:
+    """Newton decrement g'H⁻¹g (twice the predicted further decrease of f) below ``tol``."""
+    if ev.grad is None or not math.isfinite(ev.f):
+        return False
+    if ev.hess is not None:
+        try:
+            dec = float(ev.grad @ np.linalg.solve(ev.hess, ev.grad))
+        except np.linalg.LinAlgError:
+            dec = math.inf
+        if math.isfinite(dec) and dec >= 0:
+            return dec < tol
+    return bool(np.max(np.abs(ev.grad)) < tol)
+
+
+def _positive_definite(h: Array) -> bool:
+    try:
+        np.linalg.cholesky(h)
+    except np.linalg.LinAlgError:
+        return False
+    return True
+
+
+def kr_sums(lik: Likelihood, ev: Evaluation, weights: Array, second_order: bool) -> Array:
+    """Σ_hj W_hj Q_hj − ¼ Σ_hj W_hj R_hj (p × p) of Kenward & Roger (1997).
+
+    ``weights`` is W, the covariance of the working parameters (k × k).  The R term uses the
+    natural parameters of each structure (zero for structures linear in them); it is left out
+    when ``second_order`` is false ("kenward-roger-linear").
+    """
+    p, kg = lik.p, lik.k_group
+    kr = np.arange(kg)
+    phi = ev.phi
+    derivs = lik.sigmas(phi, 2 if second_order else 1)
+    d1_all = np.stack([d.d1 for d in derivs])
+    r_mats = np.zeros((lik.n_groups, lik.n_visits, lik.n_visits))
+    if second_order:
+        for g, s in enumerate(lik.structures):
+            sl = slice(g * kg, (g + 1) * kg)
+            r_mats[g] = s.natural_second(phi[sl], weights[sl, sl], derivs[g])
+    sig_all = np.stack([d.sigma for d in derivs])
+    total = np.zeros(p * p)
+    for b in lik.blocks:
+        sig = sig_all[b.group[:, None, None], b.idx[:, :, None], b.idx[:, None, :]]
+        a = np.linalg.inv(sig)
+        ds = d1_all[
+            b.group[:, None, None, None],
+            kr[None, :, None, None],
+            b.idx[:, None, :, None],
+            b.idx[:, None, None, :],
+        ]
+        bmat = a[:, None] @ ds  # (G, kg, m, m)
+        wblocks = np.stack([weights[g * kg : (g + 1) * kg, g * kg : (g + 1) * kg] for g in b.group])
+        bw = np.einsum("ghj,gjbc->ghbc", wblocks, bmat)
+        tq = np.einsum("ghab,ghbc->gac", bmat, bw) @ a
+        if second_order:
+            rs = r_mats[b.group[:, None, None], b.idx[:, :, None], b.idx[:, None, :]]
+            tq = tq - 0.25 * (a @ rs @ a)
+        total += np.einsum("gx,gxy->y", tq.reshape(tq.shape[0], -1), b.C)
+    out = total.reshape(p, p)
+    return (out + out.T) / 2.0
