@@ -28,7 +28,8 @@ def test_no_ideation_skips_questions_3_to_5_and_intensity() -> None:
     assert r.derived["any_behaviour"] is False
     assert r.derived["suicide"] is False
     assert r.n_missing == 0  # skipped questions are not missing
-    assert r.total is None and r.band is None
+    assert r.total is None
+    assert r.band is None
 
 
 def test_answering_no_to_skipped_questions_is_accepted() -> None:
@@ -55,7 +56,8 @@ def test_yes_to_a_skipped_question_is_refused(item: str) -> None:
         score("cssrs", answers, version=SLV)
     assert info.value.item == item
     message = str(info.value)
-    assert "skips it" in message and "wish_to_be_dead" in message
+    assert "skips it" in message
+    assert "wish_to_be_dead" in message
 
 
 def test_intensity_on_a_form_without_ideation_is_refused() -> None:
@@ -187,7 +189,8 @@ def test_yes_no_answers_accept_common_codings() -> None:
     answers = _slv(wish_to_be_dead="no", non_specific_active_thoughts=0)
     answers["nssib"] = "yes"
     r = score("cssrs", answers, version=SLV)
-    assert r.answers["nssib"] is True and r.derived["ideation_type"] == 0
+    assert r.answers["nssib"] is True
+    assert r.derived["ideation_type"] == 0
     with pytest.raises(AnswerError, match="not a yes/no answer"):
         score("cssrs", _slv(wish_to_be_dead=2), version=SLV)
 

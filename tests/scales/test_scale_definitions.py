@@ -30,7 +30,8 @@ def test_definition_is_self_consistent(code: str) -> None:
     d = load_scale(code)
     assert d.code == code
     assert d.respondent in ("clinician", "self", "investigator")
-    assert d.versions and d.items == d.items_for(d.versions[0])
+    assert d.versions
+    assert d.items == d.items_for(d.versions[0])
     for version in d.versions:
         items = d.items_for(version)
         codes = [it.code for it in items]
@@ -39,9 +40,12 @@ def test_definition_is_self_consistent(code: str) -> None:
         assert len(set(refs)) == len(refs)
         assert [it.number for it in items] == list(range(1, len(items) + 1))
         for it in items:
-            assert it.label and it.wording is None  # no wording shipped
+            assert it.label
+            assert it.wording is None
             if it.kind in ("integer", "number"):
-                assert it.min is not None and it.max is not None and it.min <= it.max
+                assert it.min is not None
+                assert it.max is not None
+                assert it.min <= it.max
         # subscale items exist (as items or earlier subscales)
         seen: set[str] = set(codes)
         for s in d.subscales_for(version):
@@ -98,7 +102,8 @@ def test_unknown_scale_names_the_code_and_lists_known_ones() -> None:
     with pytest.raises(NotFoundError) as info:
         load_scale("hamd")
     assert "'hamd'" in str(info.value)
-    assert "madrs" in str(info.value) and "cssrs" in str(info.value)
+    assert "madrs" in str(info.value)
+    assert "cssrs" in str(info.value)
 
 
 def test_load_scale_accepts_upper_case_code() -> None:

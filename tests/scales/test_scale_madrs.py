@@ -15,7 +15,9 @@ def test_worked_example_total_and_band() -> None:
     r = score("madrs", EXAMPLE)
     assert r.total == 32
     assert r.band == "moderate"
-    assert r.n_missing == 0 and not r.prorated and r.notes == ()
+    assert r.n_missing == 0
+    assert not r.prorated
+    assert r.notes == ()
     assert r.derived["suicidal_thoughts"] == 2
     assert r.answers["suicidal_thoughts"] == 2
 
@@ -51,7 +53,8 @@ def test_keys_by_code_and_number_mix() -> None:
 def test_one_missing_makes_the_total_missing_by_default() -> None:
     answers = dict(EXAMPLE) | {"4": None}
     r = score("madrs", answers)
-    assert r.total is None and r.band is None
+    assert r.total is None
+    assert r.band is None
     assert r.n_missing == 1
     assert not r.prorated
     assert "1 of 10 items missing" in r.notes[0]
@@ -62,7 +65,8 @@ def test_one_missing_prorated_when_the_protocol_allows() -> None:
     r = score("madrs", answers, missing=MissingRule("prorate", max_missing=1))
     # 28 over 9 answered items, times 10
     assert r.total == pytest.approx(28 / 9 * 10)
-    assert r.prorated and r.n_missing == 1
+    assert r.prorated
+    assert r.n_missing == 1
     assert r.notes == ("total prorated from 9 of 10 items",)
     assert r.band == "moderate"
 
@@ -70,14 +74,19 @@ def test_one_missing_prorated_when_the_protocol_allows() -> None:
 def test_two_missing_exceed_the_prorating_limit() -> None:
     answers = dict(EXAMPLE) | {"4": None, "5": None}
     r = score("madrs", answers, missing=MissingRule("prorate", max_missing=1))
-    assert r.total is None and r.n_missing == 2 and not r.prorated
+    assert r.total is None
+    assert r.n_missing == 2
+    assert not r.prorated
 
 
 def test_all_missing() -> None:
     r = score("madrs", {})
-    assert r.total is None and r.band is None and r.n_missing == 10
+    assert r.total is None
+    assert r.band is None
+    assert r.n_missing == 10
     r = score("madrs", {str(i): None for i in range(1, 11)}, missing=MissingRule("prorate", 1))
-    assert r.total is None and r.n_missing == 10
+    assert r.total is None
+    assert r.n_missing == 10
     assert r.derived["suicidal_thoughts"] is None
 
 
@@ -99,14 +108,16 @@ def test_bad_answers_are_refused_naming_the_item(value: object, why: str) -> Non
     assert info.value.item == "suicidal_thoughts"
     message = str(info.value)
     assert why in message
-    assert "item 10" in message and repr(value) in message
+    assert "item 10" in message
+    assert repr(value) in message
     assert "0 to 6" in message
 
 
 def test_whole_number_text_and_float_are_accepted() -> None:
     r = score("madrs", dict(EXAMPLE) | {"1": "4", "2": 4.0, "3": " 3 "})
     assert r.total == 32
-    assert r.answers["apparent_sadness"] == 4 and isinstance(r.answers["reported_sadness"], int)
+    assert r.answers["apparent_sadness"] == 4
+    assert isinstance(r.answers["reported_sadness"], int)
 
 
 def test_unknown_item_is_refused() -> None:
@@ -127,7 +138,9 @@ def test_same_item_twice_with_different_answers_is_refused() -> None:
 def test_result_shapes() -> None:
     r = score("madrs", EXAMPLE)
     d = r.to_dict()
-    assert d["scale"] == "madrs" and d["total"] == 32 and d["answers"]["apparent_sadness"] == 4
+    assert d["scale"] == "madrs"
+    assert d["total"] == 32
+    assert d["answers"]["apparent_sadness"] == 4
     frame = r.to_frame()
     assert list(frame.columns) == ["scale", "version", "kind", "name", "value"]
     assert frame.loc[frame["name"] == "suicidal_thoughts"].shape[0] == 2  # derived + item
