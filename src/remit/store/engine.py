@@ -62,7 +62,7 @@ def database_url(url_or_path: str | Path) -> URL:
     )
 
 
-def make_engine(url: str | Path | URL, *, echo: bool = False) -> Engine:
+def make_engine(url: str | Path | URL, *, echo: bool = False, must_exist: bool = False) -> Engine:
     """Create an engine for a SQLite path/URL or a PostgreSQL URL; nothing connects yet.
 
     Parameters
@@ -72,9 +72,18 @@ def make_engine(url: str | Path | URL, *, echo: bool = False) -> Engine:
         ``postgresql+psycopg://…``.
     echo
         Log every SQL statement (for debugging).
+    must_exist
+        Refuse a SQLite file that does not exist yet (instead of creating an empty one).
     """
     resolved = url if isinstance(url, URL) else database_url(url)
     if resolved.get_backend_name() == "sqlite":
+        file = resolved.database
+        if must_exist and file not in (None, "", ":memory:") and not Path(file).exists():
+            raise InputError(
+                f"there is no SQLite database at {file}",
+                expected="the path of an existing Remit database",
+                hint="check the path, or create one with `remit db upgrade --db PATH`",
+            )
         engine = create_engine(
             resolved,
             echo=echo,

@@ -1,0 +1,160 @@
+"""Shared fixtures: a migrated database on SQLite and on PostgreSQL.
+
+Use ``engine`` (or ``db_url``) in a test and it runs twice, once per engine. Each test gets a
+fresh database copied from one migrated at the start of the session (a file copy on SQLite,
+``CREATE DATABASE … TEMPLATE`` on PostgreSQL). PostgreSQL tests need a server at
+127.0.0.1:5432 (user ``postgres``, or ``REMIT_TEST_POSTGRES_URL``); they are skipped when it is
+unreachable, except when ``CI=true``, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from remit.store import make_engine, upgrade
+
+POSTGRES_URL = os.environ.get(
+    "REMIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+class PostgresServer:
+    """Creates and drops throw-away databases named ``remit_test_<random>_<n>``."""
+
+    def __init__(self, admin_url: str) -> None:
+        url = make_url(admin_url)
+        self.url = url.set(drivername="postgresql+psycopg")
+        self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.prefix = f"remit_test_{uuid.uuid4().hex[:10]}"
+        self.count = 0
+        self.created: list[str] = []
+
+    def _execute(self, statement: sql.Composable) -> None:
+        with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as connection:
+            connection.execute(statement)
+
+    def create(self, template: str | None = None) -> str:
+        """Create a database (a copy of ``template`` if given); return its name."""
+        self.count += 1
+        name = f"{self.prefix}_{self.count}"
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template is not None:
+            statement = sql.SQL("{} TEMPLATE {}").format(statement, sql.Identifier(template))
+        self._execute(statement)
+        self.created.append(name)
+        return name
+
+    def drop(self, name: str) -> None:
+        """Drop a database, disconnecting whoever is still connected."""
+        self._execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        if name in self.created:
+            self.created.remove(name)
+
+    def url_of(self, name: str) -> str:
+        """SQLAlchemy URL of database ``name``."""
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The PostgreSQL server, or a skip (a failure when ``CI=true``) if it is unreachable."""
+    server = PostgresServer(POSTGRES_URL)
+    try:
+        with psycopg.connect(server.conninfo, connect_timeout=3) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as error:
+        reason = f"PostgreSQL is not reachable at {POSTGRES_URL}: {error}".strip()
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + " (CI=true: PostgreSQL tests must run)")
+        pytest.skip(reason)
+    yield server
+    for name in list(server.created):
+        server.drop(name)
+
+
+@pytest.fixture(scope="session")
+def _postgres_template(postgres_server: PostgresServer) -> str:
+    name = postgres_server.create()
+    upgrade(postgres_server.url_of(name))  # disposes its engine: the template has no sessions
+    return name
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "remit.db"
+    engine = make_engine(path)
+    upgrade(engine)
+    with engine.connect() as connection:
+        connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+def db_backend(request: pytest.FixtureRequest) -> str:
+    """``"sqlite"`` or ``"postgresql"``: tests using it run on both."""
+    backend: str = request.param
+    return backend
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, db_backend: str, tmp_path: Path) -> Iterator[str]:
+    """URL of a fresh database migrated to head (SQLite file or PostgreSQL database)."""
+    if db_backend == "sqlite":
+        template: Path = request.getfixturevalue("_sqlite_template")
+        path = tmp_path / "remit.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = server.create(template=request.getfixturevalue("_postgres_template"))
+    yield server.url_of(name)
+    server.drop(name)
+
+
+@pytest.fixture
+def empty_db_url(request: pytest.FixtureRequest, db_backend: str, tmp_path: Path) -> Iterator[str]:
+    """URL of a fresh, empty database (no tables: for migration tests)."""
+    if db_backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = server.create()
+    yield server.url_of(name)
+    server.drop(name)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on a fresh migrated database; disposed after the test."""
+    created = make_engine(db_url)
+    yield created
+    created.dispose()
+
+
+@pytest.fixture
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap argon2id parameters, for tests that create many users (never in production)."""
+    from argon2 import PasswordHasher
+
+    import remit.store.users
+
+    monkeypatch.setattr(
+        remit.store.users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
