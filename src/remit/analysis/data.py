@@ -1,0 +1,675 @@
+"""The data contract of the analysis layer: :class:`TrialData`, a frozen bundle of frames.
+
+Whoever holds a trial's data (the services layer reading the database, the synthetic trial, a
+team keeping its data in spreadsheets) hands it to :mod:`remit.analysis` as a
+:class:`TrialData`. Every frame has canonical column names (``participant_id``, ``visit_code``,
+``study_day`` …) and is checked and normalised when the bundle is built, so that the
+analysis code can rely on the column types.
+
+Dates (columns ending in ``_date``) are ``datetime64[ns]`` without a time zone, normalised to
+midnight; times (columns ending in ``_at``) are ``datetime64[ns, UTC]`` (a naive time is taken
+to be UTC). Missing dates and times are ``NaT``; missing numbers ``NaN``; missing text ``None``.
+Frames may carry extra columns; they are kept as given and take part in the snapshot hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from remit.errors import InputError, NotFoundError
+
+ColumnKind = Literal["text", "number", "integer", "bool", "date", "time", "mapping", "text_list"]
+
+#: The statuses a participant may have (``participants.status``).
+PARTICIPANT_STATUSES: tuple[str, ...] = (
+    "screening",
+    "ineligible",
+    "enrolled",
+    "on_study",
+    "in_follow_up",
+    "completed",
+    "withdrawn",
+    "lost_to_follow_up",
+)
+#: Statuses of a participant who was enrolled at some point.
+ENROLLED_STATUSES: tuple[str, ...] = (
+    "enrolled",
+    "on_study",
+    "in_follow_up",
+    "completed",
+    "withdrawn",
+    "lost_to_follow_up",
+)
+DOSE_KINDS: tuple[str, ...] = ("initial", "supplemental")
+DOSE_STATUSES: tuple[str, ...] = ("given", "withheld")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the contract: its name, kind, whether it may be empty, allowed values."""
+
+    name: str
+    kind: ColumnKind
+    nullable: bool = True
+    allowed: tuple[str, ...] = ()
+    doc: str = ""
+
+
+#: Every frame of :class:`TrialData` and its columns, in order.
+SCHEMA: Mapping[str, tuple[Column, ...]] = {
+    "participants": (
+        Column("participant_id", "text", False, doc="study ID (pseudonymous)"),
+        Column("site", "text", doc="site code"),
+        Column("arm", "text", doc="arm code; None before allocation or if never enrolled"),
+        Column("sex", "text", doc="'female', 'male' or another recorded value"),
+        Column("age_years", "number", doc="age at screening in whole years"),
+        Column("status", "text", False, PARTICIPANT_STATUSES, "where the participant is now"),
+        Column("screened_date", "date", doc="date of the first screening contact"),
+        Column("enrolled_date", "date", doc="date of enrolment; NaT if never enrolled"),
+        Column(
+            "ineligible_reasons",
+            "text_list",
+            doc="list of the eligibility criteria ids (or texts) that excluded the person",
+        ),
+        Column("withdrawn_reason", "text", doc="why the participant left early, if so"),
+        Column("simulated", "bool", False, doc="True for synthetic participants"),
+    ),
+    "visits": (
+        Column("participant_id", "text", False),
+        Column("visit_code", "text", False, doc="visit code of the protocol"),
+        Column("target_date", "date", doc="planned date"),
+        Column("window_start_date", "date", doc="first date inside the window"),
+        Column("window_end_date", "date", doc="last date inside the window"),
+        Column("actual_date", "date", doc="date the visit took place; NaT if not (yet)"),
+        Column("study_day", "number", doc="actual_date minus the reference visit date"),
+        Column(
+            "window_status",
+            "text",
+            doc="e.g. 'in_window', 'early', 'late', 'missed', 'pending' (as recorded)",
+        ),
+    ),
+    "scores": (
+        Column("participant_id", "text", False),
+        Column("visit_code", "text", False),
+        Column("study_day", "number"),
+        Column("scale", "text", False, doc="scale code, e.g. 'madrs'"),
+        Column("version", "text", doc="scale version, e.g. 'since_last_visit'"),
+        Column("total", "number", doc="total score; NaN when missing or not defined"),
+        Column("band", "text", doc="severity band of the total"),
+        Column("n_missing", "integer", doc="required items left blank"),
+        Column("prorated", "bool", doc="whether the total was prorated"),
+        Column("assessed_at", "time", doc="when the form was completed (UTC)"),
+        Column("items", "mapping", doc="item code → answer value"),
+        Column("subscales", "mapping", doc="subscale code → value"),
+        Column("derived", "mapping", doc="derived value name → value (e.g. ideation_type)"),
+    ),
+    "doses": (
+        Column("participant_id", "text", False),
+        Column("visit_code", "text", False),
+        Column("session_number", "integer", False, doc="dosing session number (1, 2, …)"),
+        Column("kind", "text", False, DOSE_KINDS),
+        Column("dose_mg", "number", doc="dose given or offered, mg"),
+        Column("status", "text", False, DOSE_STATUSES),
+        Column("given_at", "time", doc="when the dose was taken; NaT if withheld"),
+        Column("withheld_reason", "text", doc="why a dose was withheld"),
+    ),
+    "vitals": (
+        Column("participant_id", "text", False),
+        Column("visit_code", "text", False),
+        Column("session_number", "integer", doc="dosing session number"),
+        Column("minutes_after_dose", "number", doc="minutes after the initial dose (≤ 0 pre)"),
+        Column("measured_at", "time"),
+        Column("systolic_bp", "number", doc="mmHg"),
+        Column("diastolic_bp", "number", doc="mmHg"),
+        Column("heart_rate", "number", doc="beats per minute"),
+        Column("temperature", "number", doc="°C"),
+    ),
+    "adverse_events": (
+        Column("participant_id", "text", False),
+        Column("term", "text", False, doc="reported term of the event"),
+        Column("onset_date", "date"),
+        Column("severity", "text", doc="'mild', 'moderate' or 'severe'"),
+        Column("serious", "bool", False, doc="serious adverse event (SAE)"),
+        Column("relatedness", "text", doc="e.g. 'not related', 'possibly', 'related'"),
+        Column("outcome", "text", doc="e.g. 'recovered', 'ongoing'"),
+    ),
+    "alerts": (
+        Column("participant_id", "text", False),
+        Column("rule_id", "text", False, doc="the safety rule that raised the alert"),
+        Column("level", "text", doc="immediate, urgent, same_day or review"),
+        Column("raised_at", "time"),
+        Column("status", "text", doc="e.g. 'open', 'acknowledged', 'closed'"),
+    ),
+}
+
+FRAME_NAMES: tuple[str, ...] = tuple(SCHEMA)
+_FORMAT = "remit-trial-data"
+_FORMAT_VERSION = 1
+
+
+def empty_frame(name: str) -> pd.DataFrame:
+    """An empty frame of the contract with the right columns and types.
+
+    Examples
+    --------
+    >>> list(empty_frame("alerts").columns)
+    ['participant_id', 'rule_id', 'level', 'raised_at', 'status']
+    """
+    if name not in SCHEMA:
+        raise NotFoundError(
+            f"there is no TrialData frame called {name!r}", expected="one of " + ", ".join(SCHEMA)
+        )
+    columns = SCHEMA[name]
+    frame = pd.DataFrame({c.name: pd.Series([], dtype=object) for c in columns})
+    return _normalise(name, frame)
+
+
+def _is_missing(value: object) -> bool:
+    if value is None or value is pd.NaT or value is pd.NA:
+        return True
+    if isinstance(value, float | np.floating):
+        return math.isnan(float(value))
+    if isinstance(value, np.datetime64):
+        return bool(np.isnat(value))
+    return False
+
+
+def _example(values: pd.Series) -> str:
+    for v in values:
+        if not _is_missing(v):
+            return repr(v)
+    return "(none)"
+
+
+def _text(frame: str, col: Column, s: pd.Series) -> pd.Series:
+    out: list[object] = []
+    for v in s:
+        if _is_missing(v):
+            out.append(None)
+        elif isinstance(v, str):
+            out.append(v)
+        else:
+            raise InputError(
+                f"TrialData.{frame}.{col.name} must hold text; found {type(v).__name__} {v!r}",
+                expected=f"strings ({col.doc or col.name})",
+                hint="convert the column to str before building TrialData",
+            )
+    return pd.Series(out, index=s.index, dtype=object)
+
+
+def _number(frame: str, col: Column, s: pd.Series) -> pd.Series:
+    if s.dtype == bool:
+        raise InputError(
+            f"TrialData.{frame}.{col.name} must hold numbers; found booleans",
+            expected="numbers (NaN when missing)",
+        )
+    converted = pd.to_numeric(s.where(~s.isna(), np.nan), errors="coerce")
+    bad = converted.isna() & ~s.isna()
+    if bad.any():
+        raise InputError(
+            f"TrialData.{frame}.{col.name} must hold numbers; found {_example(s[bad])}",
+            expected="numbers (NaN when missing)",
+            hint="fix or blank the value",
+        )
+    result = converted.astype("float64")
+    if col.kind == "integer":
+        fractional = result.notna() & (result != np.floor(result))
+        if fractional.any():
+            raise InputError(
+                f"TrialData.{frame}.{col.name} must hold whole numbers; "
+                f"found {_example(result[fractional])}",
+                expected="integers",
+            )
+        return result.astype("Int64")
+    return result
+
+
+def _bool(frame: str, col: Column, s: pd.Series) -> pd.Series:
+    words = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+    out: list[object] = []
+    for v in s:
+        if _is_missing(v):
+            out.append(None)
+        elif isinstance(v, bool | np.bool_) or (isinstance(v, int | np.integer) and v in (0, 1)):
+            out.append(bool(v))
+        elif isinstance(v, str) and v.strip().lower() in words:
+            out.append(words[v.strip().lower()])
+        else:
+            raise InputError(
+                f"TrialData.{frame}.{col.name} must hold true/false; found {v!r}",
+                expected="booleans",
+            )
+    if any(v is None for v in out):
+        return pd.Series(out, index=s.index, dtype="boolean")
+    return pd.Series(out, index=s.index, dtype=bool)
+
+
+def _datetime(frame: str, col: Column, s: pd.Series) -> pd.Series:
+    try:
+        if col.kind == "time":
+            converted = pd.to_datetime(s, utc=True, format="ISO8601")
+        else:
+            converted = pd.to_datetime(s, format="ISO8601")
+            if isinstance(converted.dtype, pd.DatetimeTZDtype):
+                converted = converted.dt.tz_convert("UTC").dt.tz_localize(None)
+            converted = converted.dt.normalize()
+    except (ValueError, TypeError) as exc:
+        raise InputError(
+            f"TrialData.{frame}.{col.name} must hold "
+            f"{'dates' if col.kind == 'date' else 'times'}; could not read {_example(s)} ({exc})",
+            expected="ISO 8601 values (2024-01-31 or 2024-01-31T09:30:00Z), NaT when missing",
+        ) from exc
+    return converted.astype("datetime64[ns, UTC]" if col.kind == "time" else "datetime64[ns]")
+
+
+def _mapping(frame: str, col: Column, s: pd.Series) -> pd.Series:
+    out: list[dict[str, Any]] = []
+    for v in s:
+        if _is_missing(v):
+            out.append({})
+        elif isinstance(v, Mapping):
+            out.append({str(k): _plain(x) for k, x in v.items()})
+        elif isinstance(v, str):
+            try:
+                parsed = json.loads(v) if v.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise InputError(
+                    f"TrialData.{frame}.{col.name} holds text that is not a JSON object: {v!r}",
+                    expected="a dict (or a JSON object in a file)",
+                ) from exc
+            if not isinstance(parsed, dict):
+                raise InputError(
+                    f"TrialData.{frame}.{col.name} holds {v!r}, not a JSON object",
+                    expected="a dict (or a JSON object in a file)",
+                )
+            out.append(parsed)
+        else:
+            raise InputError(
+                f"TrialData.{frame}.{col.name} must hold dicts; found {type(v).__name__} {v!r}",
+                expected="a dict of code → value per row",
+            )
+    return pd.Series(out, index=s.index, dtype=object)
+
+
+def _text_list(frame: str, col: Column, s: pd.Series) -> pd.Series:
+    out: list[list[str]] = []
+    for v in s:
+        if _is_missing(v):
+            out.append([])
+        elif isinstance(v, str):
+            stripped = v.strip()
+            if stripped.startswith("["):
+                try:
+                    parsed = json.loads(stripped)
+                except json.JSONDecodeError as exc:
+                    raise InputError(
+                        f"TrialData.{frame}.{col.name} holds {v!r}, not a JSON list",
+                        expected="a list of strings or one string",
+                    ) from exc
+                out.append([str(x) for x in parsed])
+            else:
+                out.append([stripped] if stripped else [])
+        elif isinstance(v, list | tuple | np.ndarray):
+            out.append([str(x) for x in v])
+        else:
+            raise InputError(
+                f"TrialData.{frame}.{col.name} must hold lists of text; found {v!r}",
+                expected="a list of strings or one string",
+            )
+    return pd.Series(out, index=s.index, dtype=object)
+
+
+_CONVERTERS: dict[str, Callable[[str, Column, pd.Series], pd.Series]] = {
+    "text": _text,
+    "number": _number,
+    "integer": _number,
+    "bool": _bool,
+    "date": _datetime,
+    "time": _datetime,
+    "mapping": _mapping,
+    "text_list": _text_list,
+}
+
+
+def _normalise(name: str, frame: object) -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(
+            f"TrialData.{name} must be a pandas DataFrame; got {type(frame).__name__}",
+            expected="a DataFrame with columns " + ", ".join(c.name for c in SCHEMA[name]),
+        )
+    columns = SCHEMA[name]
+    missing = [c.name for c in columns if c.name not in frame.columns]
+    if missing:
+        raise InputError(
+            f"TrialData.{name} lacks column{'s' if len(missing) > 1 else ''} " + ", ".join(missing),
+            expected="columns " + ", ".join(c.name for c in columns),
+            hint="see docs/analysis.md for the meaning of each column",
+        )
+    out = frame.reset_index(drop=True).copy()
+    for col in columns:
+        converted = _CONVERTERS[col.kind](name, col, out[col.name])
+        if not col.nullable and bool(converted.isna().any()):
+            raise InputError(
+                f"TrialData.{name}.{col.name} has {int(converted.isna().sum())} empty value(s)",
+                expected=f"a value in every row ({col.doc or col.name})",
+            )
+        if col.allowed:
+            bad = sorted({str(v) for v in converted.dropna() if v not in col.allowed})
+            if bad:
+                raise InputError(
+                    f"TrialData.{name}.{col.name} holds unknown value(s) " + ", ".join(bad),
+                    expected="one of " + ", ".join(col.allowed),
+                )
+        out[col.name] = converted
+    ordered = [c.name for c in columns] + [c for c in out.columns if c not in SCHEMA_NAMES[name]]
+    return out[ordered]
+
+
+SCHEMA_NAMES: Mapping[str, frozenset[str]] = {
+    name: frozenset(c.name for c in cols) for name, cols in SCHEMA.items()
+}
+
+
+def _plain(value: object) -> Any:
+    """A JSON-ready, canonical form of one cell."""
+    if _is_missing(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        if value.tzinfo is not None:
+            return value.tz_convert("UTC").isoformat()
+        return value.isoformat()
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        f = float(value)
+        return int(f) if f.is_integer() and abs(f) < 2**53 else f
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_plain(v) for v in value]
+    return value
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``frame`` as JSON-ready dictionaries (ISO dates, ``None`` for missing).
+
+    Examples
+    --------
+    >>> frame_records(pd.DataFrame({"a": [1.0, float("nan")]}))
+    [{'a': 1}, {'a': None}]
+    """
+    cols = list(frame.columns)
+    return [
+        {c: _plain(v) for c, v in zip(cols, row, strict=True)}
+        for row in frame.itertuples(index=False, name=None)
+    ]
+
+
+def _default(name: str) -> Callable[[], pd.DataFrame]:
+    return lambda: empty_frame(name)
+
+
+@dataclass(frozen=True)
+class TrialData:
+    """Everything the analysis needs about one trial, as pandas DataFrames.
+
+    Build it with keyword arguments; frames left out are empty. Each frame is checked and
+    normalised on construction (see the module docstring for types); a missing column, a value
+    of the wrong type or an unknown status raises :class:`~remit.errors.InputError` naming the
+    frame and the column. Extra columns are kept.
+
+    Frames and their columns (``docs/analysis.md`` has the full table):
+
+    ``participants`` — one row per person screened
+        participant_id, site, arm, sex, age_years, status (screening, ineligible, enrolled,
+        on_study, in_follow_up, completed, withdrawn, lost_to_follow_up), screened_date,
+        enrolled_date (NaT if never), ineligible_reasons (list of str), withdrawn_reason,
+        simulated (bool).
+    ``visits`` — one row per participant × scheduled visit
+        participant_id, visit_code, target_date, window_start_date, window_end_date,
+        actual_date (NaT if not done), study_day, window_status.
+    ``scores`` — one row per completed form (participant × visit × scale form)
+        participant_id, visit_code, study_day, scale, version, total (NaN if none), band,
+        n_missing, prorated, assessed_at, items (dict item code → value), subscales (dict),
+        derived (dict, e.g. C-SSRS ``ideation_type``).
+    ``doses`` — one row per dose initial or supplemental, given or withheld
+        participant_id, visit_code, session_number, kind (initial/supplemental), dose_mg,
+        status (given/withheld), given_at, withheld_reason.
+    ``vitals`` — one row per set of vital signs in a dosing session
+        participant_id, visit_code, session_number, minutes_after_dose (≤ 0 before the dose),
+        measured_at, systolic_bp, diastolic_bp, heart_rate, temperature.
+    ``adverse_events`` — one row per adverse event
+        participant_id, term, onset_date, severity, serious (bool), relatedness, outcome.
+    ``alerts`` — one row per safety alert
+        participant_id, rule_id, level, raised_at, status.
+
+    ``simulated`` marks data made by :mod:`remit.simulate`; every output then says SIMULATED.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> people = pd.DataFrame({
+    ...     "participant_id": ["P01"], "site": ["OST"], "arm": ["MDMA"], "sex": ["female"],
+    ...     "age_years": [41], "status": ["completed"], "screened_date": ["2023-01-02"],
+    ...     "enrolled_date": ["2023-01-20"], "ineligible_reasons": [[]],
+    ...     "withdrawn_reason": [None], "simulated": [False]})
+    >>> data = TrialData(participants=people)
+    >>> data.participants["enrolled_date"].dtype
+    dtype('<M8[ns]')
+    >>> len(data.snapshot_sha256())
+    64
+    >>> TrialData(participants=people.drop(columns="sex"))
+    Traceback (most recent call last):
+    ...
+    remit.errors.InputError: TrialData.participants lacks column sex; expected columns ...
+    """
+
+    participants: pd.DataFrame = field(default_factory=_default("participants"))
+    visits: pd.DataFrame = field(default_factory=_default("visits"))
+    scores: pd.DataFrame = field(default_factory=_default("scores"))
+    doses: pd.DataFrame = field(default_factory=_default("doses"))
+    vitals: pd.DataFrame = field(default_factory=_default("vitals"))
+    adverse_events: pd.DataFrame = field(default_factory=_default("adverse_events"))
+    alerts: pd.DataFrame = field(default_factory=_default("alerts"))
+    simulated: bool = False
+
+    def __post_init__(self) -> None:
+        for name in FRAME_NAMES:
+            object.__setattr__(self, name, _normalise(name, getattr(self, name)))
+        if not isinstance(self.simulated, bool):
+            raise InputError(
+                f"TrialData.simulated must be True or False; got {self.simulated!r}",
+                expected="a bool",
+            )
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The seven frames by name, in contract order.
+
+        Examples
+        --------
+        >>> list(TrialData().frames())[:3]
+        ['participants', 'visits', 'scores']
+        """
+        return {name: getattr(self, name) for name in FRAME_NAMES}
+
+    def snapshot_sha256(self) -> str:
+        """SHA-256 (hex) of the data, for provenance.
+
+        The hash covers every frame and column (extra columns too) and the ``simulated`` flag;
+        rows are put in a canonical order first, so the same data in another row order give
+        the same hash, and any changed value gives another.
+
+        Examples
+        --------
+        >>> TrialData().snapshot_sha256() == TrialData().snapshot_sha256()
+        True
+        >>> TrialData().snapshot_sha256() == TrialData(simulated=True).snapshot_sha256()
+        False
+        """
+        digest = hashlib.sha256()
+        digest.update(f"{_FORMAT}/{_FORMAT_VERSION};simulated={self.simulated}\n".encode())
+        for name in FRAME_NAMES:
+            frame = getattr(self, name)
+            records = frame_records(frame[sorted(frame.columns)])
+            lines = sorted(json.dumps(r, sort_keys=True, ensure_ascii=False) for r in records)
+            digest.update(f"[{name}]\n".encode())
+            for line in lines:
+                digest.update(line.encode("utf-8"))
+                digest.update(b"\n")
+        return digest.hexdigest()
+
+    @property
+    def enrolled_ids(self) -> tuple[str, ...]:
+        """Ids of the participants who were ever enrolled (status or enrolment date says so).
+
+        Examples
+        --------
+        >>> TrialData().enrolled_ids
+        ()
+        """
+        p = self.participants
+        mask = p["status"].isin(ENROLLED_STATUSES) | p["enrolled_date"].notna()
+        return tuple(str(x) for x in p.loc[mask, "participant_id"])
+
+    def to_directory(self, path: str | Path) -> Path:
+        """Write the frames as CSV files plus ``manifest.json`` into ``path`` (created).
+
+        Each frame goes to ``<name>.csv``; dates and times are ISO 8601, dict and list cells
+        (``items``, ``subscales``, ``derived``, ``ineligible_reasons``) are JSON text.
+        :meth:`from_directory` reads it back to an equal bundle (same snapshot hash).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     back = TrialData.from_directory(TrialData(simulated=True).to_directory(d))
+        >>> back.simulated
+        True
+        """
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in FRAME_NAMES:
+            frame = getattr(self, name)
+            records = frame_records(frame)
+            cols = list(frame.columns)
+            table = pd.DataFrame(
+                [[_cell(r[c]) for c in cols] for r in records], columns=cols, dtype=object
+            )
+            table.to_csv(folder / f"{name}.csv", index=False)
+        manifest = {
+            "format": _FORMAT,
+            "format_version": _FORMAT_VERSION,
+            "simulated": self.simulated,
+            "frames": {n: f"{n}.csv" for n in FRAME_NAMES},
+            "snapshot_sha256": self.snapshot_sha256(),
+        }
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+        return folder
+
+    @classmethod
+    def from_directory(cls, path: str | Path) -> TrialData:
+        """Read a bundle written by :meth:`to_directory` (or by hand in the same format).
+
+        A frame whose CSV file is absent is empty; ``manifest.json`` is optional (without it
+        the data are taken as not simulated unless ``participants.simulated`` says so).
+
+        Examples
+        --------
+        >>> TrialData.from_directory("/no/such/dir")
+        Traceback (most recent call last):
+        ...
+        remit.errors.NotFoundError: no trial-data directory at /no/such/dir; ...
+        """
+        folder = Path(path)
+        if not folder.is_dir():
+            raise NotFoundError(
+                f"no trial-data directory at {folder}",
+                expected="a directory with participants.csv, scores.csv, … (and manifest.json)",
+                hint="write one with TrialData.to_directory()",
+            )
+        simulated: bool | None = None
+        manifest_path = folder / "manifest.json"
+        if manifest_path.exists():
+            try:
+                manifest = json.loads(manifest_path.read_text("utf-8"))
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{manifest_path} is not valid JSON ({exc})") from exc
+            if manifest.get("format") != _FORMAT:
+                raise InputError(
+                    f"{manifest_path} has format {manifest.get('format')!r}",
+                    expected=repr(_FORMAT),
+                )
+            simulated = bool(manifest.get("simulated", False))
+        frames: dict[str, pd.DataFrame] = {}
+        for name in FRAME_NAMES:
+            file = folder / f"{name}.csv"
+            if not file.exists():
+                continue
+            columns = SCHEMA[name]
+            text_like = [c.name for c in columns if c.kind in ("text", "mapping", "text_list")]
+            try:
+                table = pd.read_csv(
+                    file, dtype=dict.fromkeys(text_like, str), keep_default_na=False, na_values=[""]
+                )
+            except (ValueError, pd.errors.ParserError) as exc:
+                raise InputError(f"cannot read {file}: {exc}") from exc
+            table = table.astype(object).where(table.notna(), None)
+            frames[name] = table
+        if simulated is None:
+            people = frames.get("participants")
+            simulated = bool(
+                people is not None
+                and "simulated" in people
+                and any(str(v).lower() in ("true", "1") for v in people["simulated"])
+            )
+        return cls(**frames, simulated=simulated)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value
+
+
+def frame_columns(name: str) -> tuple[Column, ...]:
+    """The columns of frame ``name`` of the contract.
+
+    Examples
+    --------
+    >>> [c.name for c in frame_columns("doses")][:3]
+    ['participant_id', 'visit_code', 'session_number']
+    """
+    if name not in SCHEMA:
+        raise NotFoundError(
+            f"there is no TrialData frame called {name!r}", expected="one of " + ", ".join(SCHEMA)
+        )
+    return SCHEMA[name]
+
+
+__all__ = [
+    "DOSE_KINDS",
+    "DOSE_STATUSES",
+    "ENROLLED_STATUSES",
+    "FRAME_NAMES",
+    "PARTICIPANT_STATUSES",
+    "SCHEMA",
+    "Column",
+    "TrialData",
+    "empty_frame",
+    "frame_columns",
+    "frame_records",
+]
