@@ -11,6 +11,8 @@ Examples
 """
 
 from remit.protocol.check import PROBLEM_CODES, check_model, check_protocol, check_text
+from remit.protocol.diff import Change, ProtocolDiff, diff_protocols
+from remit.protocol.eligibility import CriterionResult, EligibilityResult, evaluate_eligibility
 from remit.protocol.loader import (
     builtin_protocols,
     load_protocol,
@@ -54,6 +56,13 @@ from remit.protocol.model import (
     VitalThreshold,
     WilcoxonAnalysis,
 )
+from remit.protocol.schedule import (
+    Schedule,
+    ScheduledVisit,
+    VisitTiming,
+    classify_visit_date,
+    compute_schedule,
+)
 
 __all__ = [
     "PROBLEM_CODES",
@@ -62,18 +71,22 @@ __all__ = [
     "Arm",
     "ArmDose",
     "Assessment",
+    "Change",
     "ChangeEndpoint",
     "Criterion",
+    "CriterionResult",
     "DescriptiveAnalysis",
     "DosingSession",
     "EffectSizeAnalysis",
     "Eligibility",
+    "EligibilityResult",
     "Endpoint",
     "Event",
     "MMRMAnalysis",
     "McNemarAnalysis",
     "ProportionAnalysis",
     "Protocol",
+    "ProtocolDiff",
     "RTMAnalysis",
     "Randomisation",
     "RelapseEndpoint",
@@ -83,10 +96,13 @@ __all__ = [
     "Safety",
     "SafetyAnalysis",
     "SafetyRule",
+    "Schedule",
+    "ScheduledVisit",
     "Site",
     "Study",
     "SustainedResponseEndpoint",
     "Visit",
+    "VisitTiming",
     "VitalThreshold",
     "Vitals",
     "VitalsRule",
@@ -95,6 +111,10 @@ __all__ = [
     "check_model",
     "check_protocol",
     "check_text",
+    "classify_visit_date",
+    "compute_schedule",
+    "diff_protocols",
+    "evaluate_eligibility",
     "load_protocol",
     "parse_protocol",
     "protocol_from_text",
