@@ -163,3 +163,10 @@ def test_bed_partner_items_are_recorded_not_scored() -> None:
     assert r.total == 9
     assert r.answers["bed_partner"] == "3"
     assert r.answers["partner_loud_snoring"] == 3
+
+
+def test_bedtime_equal_to_rise_time_leaves_efficiency_missing_and_says_so() -> None:
+    r = score("psqi", EXAMPLE | {"1": "07:00", "3": "07:00"})
+    assert r.subscales["c4_efficiency"] is None
+    assert r.total is None
+    assert any("c4_efficiency could not be computed" in n for n in r.notes)

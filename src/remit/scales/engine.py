@@ -308,6 +308,15 @@ def score(
         subscale_items[s.code] = tuple(codes)
         value = _subscale(s, item_scores, subscales, skipped, context(None))
         subscales[s.code] = None if value is None else _num(value)
+        if (
+            value is None
+            and s.method == "rule"
+            and all(effective.get(p) is not None for p in s.items if p in effective)
+        ):
+            notes.append(
+                f"subscale {s.code} could not be computed from the answers given "
+                f"(rule {s.rule}: {', '.join(f'{p}={effective.get(p)!r}' for p in s.items)})"
+            )
 
     total: float | None = None
     prorated = False
