@@ -35,6 +35,9 @@ def _register() -> None:
     from remit.cli import scales_cmd
 
     app.add_typer(scales_cmd.app, name="scales")
+    from remit.cli import protocol_cmd
+
+    app.add_typer(protocol_cmd.app, name="protocol")
     from remit.cli import audit_cmd, db_cmd
 
     app.add_typer(db_cmd.app, name="db")

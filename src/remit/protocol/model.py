@@ -371,8 +371,8 @@ class ResponseEndpoint(_Endpoint):
     def definition(self) -> str:
         """The endpoint in words."""
         return (
-            f"responder at {_visits_words(self.visits)}: {self.scale} total reduced by at "
-            f"least {self.min_reduction_pct:g}% from {self.baseline_visit}"
+            f"response at {_visits_words(self.visits)} (each visit on its own): {self.scale} "
+            f"total reduced by at least {self.min_reduction_pct:g}% from {self.baseline_visit}"
         )
 
 
@@ -391,7 +391,8 @@ class RemissionEndpoint(_Endpoint):
     def definition(self) -> str:
         """The endpoint in words."""
         return (
-            f"in remission at {_visits_words(self.visits)}: {self.scale} total ≤ {self.max_total:g}"
+            f"remission at {_visits_words(self.visits)} (each visit on its own): "
+            f"{self.scale} total ≤ {self.max_total:g}"
         )
 
 
