@@ -11,7 +11,14 @@ from rich.table import Table
 
 from remit.cli.common import JsonOption, console, errors_as_exit, print_json
 from remit.errors import InputError
-from remit.scales import ScaleDefinition, list_scales, load_scale, score, total_parts
+from remit.scales import (
+    ItemDefinition,
+    ScaleDefinition,
+    list_scales,
+    load_scale,
+    score,
+    total_parts,
+)
 
 app = typer.Typer(
     help="Rating scales: list them, show their items and rules, score a form.",
@@ -56,6 +63,16 @@ def _read_answers(text: str) -> dict[str, Any]:
             expected='a JSON object keyed by item number or code, e.g. {"1": 3}',
         )
     return answers
+
+
+def _allowed(item: ItemDefinition) -> str:
+    """What an item accepts, briefly, for the table."""
+    if item.kind in ("integer", "number") and item.min is not None and item.max is not None:
+        extra = " or a range" if item.accept_range else ""
+        return f"{item.min:g}–{item.max:g}{extra}"
+    if item.kind == "choice":
+        return ", ".join(item.options)
+    return {"boolean": "yes/no", "time": "HH:MM", "text": "text"}.get(item.kind, item.kind)
 
 
 def _range(lo: float | None, hi: float | None) -> list[float] | None:
@@ -169,9 +186,13 @@ def show(
         console.print(d.description, highlight=False)
         console.print(f"[dim]{d.licence_note}[/]", highlight=False)
         table = Table(title="Items")
-        for column in ("#", "code", "label", "kind", "allowed", "notes"):
-            table.add_column(column)
-        for it in d.items_for(v):
+        items = d.items_for(v)
+        table.add_column("#", no_wrap=True)
+        # codes are what people type: never cut them
+        table.add_column("code", no_wrap=True, min_width=max(len(it.code) for it in items))
+        for column in ("label", "answer", "notes"):
+            table.add_column(column, overflow="fold")
+        for it in items:
             notes = []
             if not it.required:
                 notes.append("optional")
@@ -180,10 +201,8 @@ def show(
             if it.section:
                 notes.append(it.section)
             if it.skip_when:
-                notes.append("skipped when " + it.skip_when.describe())
-            table.add_row(
-                it.ref, it.code, it.label, it.kind, it.describe_allowed(), "; ".join(notes)
-            )
+                notes.append("skipped if " + it.skip_when.describe())
+            table.add_row(it.ref, it.code, it.label, _allowed(it), "; ".join(notes))
         console.print(table)
         total = info["total"]
         if total is not None and d.total_range is not None:
