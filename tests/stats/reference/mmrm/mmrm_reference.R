@@ -63,6 +63,10 @@ for (i in seq_len(n)) {
   }
 }
 dat <- do.call(rbind, rows)
+# analysis weights (SAS WEIGHT semantics: Var(y_ij) = Sigma_jj / w_ij)
+set.seed(7)
+dat$w <- round(runif(nrow(dat), 0.5, 2), 3)
+dat$invw <- 1 / dat$w
 write.csv(dat, file.path(here, "missing_visits.csv"), row.names = FALSE, na = "")
 
 d <- dat[!is.na(dat$y), ]
@@ -82,18 +86,21 @@ put <- function(model, quantity, name, value) {
 form <- y ~ base + arm * visit
 
 sigma_of <- function(fit) {
-  # marginal covariance over visits V1..V4 from a subject with all visits
+  # marginal covariance over visits V1..V4 from a subject with all visits; for the weighted
+  # fit getVarCov gives W^-1/2 Sigma W^-1/2 of that subject, so the weights are undone
   full_id <- names(which(table(d$id) == 4))[1]
-  getVarCov(fit, individual = full_id)
+  v <- getVarCov(fit, individual = full_id)
+  sw <- sqrt(d$w[d$id == full_id])
+  diag(sw) %*% v %*% diag(sw)
 }
 
-record_gls <- function(label, fit, reml = TRUE) {
+record_gls <- function(label, fit, reml = TRUE, weighted = FALSE) {
   ll <- as.numeric(logLik(fit))
   put(label, "neg2_loglik", "", -2 * ll)
   cf <- summary(fit)$tTable
   put(label, "estimate", rownames(cf), cf[, "Value"])
   put(label, "se", rownames(cf), cf[, "Std.Error"])
-  s <- sigma_of(fit)
+  s <- if (weighted) sigma_of(fit) else getVarCov(fit, individual = names(which(table(d$id) == 4))[1])
   for (a in 1:4) for (b in a:4) put(label, "sigma", sprintf("%d,%d", a, b), s[a, b])
   if (reml) {
     em <- emmeans(fit, ~ arm | visit, mode = "df.error")
@@ -112,6 +119,11 @@ record_gls("us_reml", us)
 us_ml <- gls(form, data = d, correlation = corSymm(form = ~ vnum | id),
              weights = varIdent(form = ~ 1 | visit), method = "ML", control = ctl)
 record_gls("us_ml", us_ml, reml = FALSE)
+
+us_w <- gls(form, data = d, correlation = corSymm(form = ~ vnum | id),
+            weights = varComb(varIdent(form = ~ 1 | visit), varFixed(~ invw)),
+            method = "REML", control = ctl)
+record_gls("us_weighted_reml", us_w, reml = FALSE, weighted = TRUE)
 
 ar1 <- gls(form, data = d, correlation = corAR1(form = ~ vnum | id), method = "REML",
            control = ctl)
