@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections.abc import Mapping
 
 from remit.errors import AnswerError
+from remit.scales.loader import load_scale
 from remit.scales.model import ItemDefinition, ScaleDefinition
 
 Normalised = int | float | str | None
@@ -59,12 +61,13 @@ def normalise_answer(scale: ScaleDefinition, item: ItemDefinition, value: object
     if kind == "integer":
         if isinstance(value, bool):
             raise _refuse(scale, item, value, "a yes/no where a number is expected")
-        if isinstance(value, int):
-            number = value
-        elif isinstance(value, float):
-            if not math.isfinite(value) or not value.is_integer():
-                raise _refuse(scale, item, value, "not a whole number")
+        if isinstance(value, numbers.Integral):
             number = int(value)
+        elif isinstance(value, numbers.Real):
+            x = float(value)
+            if not math.isfinite(x) or not x.is_integer():
+                raise _refuse(scale, item, value, "not a whole number")
+            number = int(x)
         elif isinstance(value, str) and _INT.match(value.strip()):
             number = int(value.strip())
         else:
@@ -74,8 +77,11 @@ def normalise_answer(scale: ScaleDefinition, item: ItemDefinition, value: object
     if kind == "number":
         if isinstance(value, bool):
             raise _refuse(scale, item, value, "a yes/no where a number is expected")
-        if isinstance(value, int | float):
-            x = float(value)
+        if isinstance(value, numbers.Real):
+            try:
+                x = float(value)
+            except OverflowError:
+                raise _refuse(scale, item, value, "out of range") from None
         elif isinstance(value, str) and _NUM.match(value.strip()):
             x = float(value.strip())
         elif isinstance(value, str) and item.accept_range and (m := _RANGE.match(value)):
@@ -90,7 +96,7 @@ def normalise_answer(scale: ScaleDefinition, item: ItemDefinition, value: object
         if not math.isfinite(x):
             raise _refuse(scale, item, value, "not a finite number")
         _in_range(scale, item, x, value)
-        return int(x) if isinstance(value, int) else x
+        return int(x) if isinstance(value, numbers.Integral) else x
     if kind == "boolean":
         if isinstance(value, bool):
             return value
@@ -204,8 +210,6 @@ def validate_answers(
     ...
     remit.errors.AnswerError: gad7 item 1 (feeling_nervous): out of range: 4; ...
     """
-    from remit.scales.loader import load_scale
-
     definition = load_scale(scale) if isinstance(scale, str) else scale
     items = definition.items_for(version)
     if not isinstance(answers, Mapping):
@@ -219,10 +223,12 @@ def validate_answers(
     for key, value in answers.items():
         item = _lookup(definition, keys, key)
         normalised = normalise_answer(definition, item, value)
+        previous = out[item.code]
         if (
             item.code in given_by
-            and (normalised is not None or out[item.code] is not None)
-            and normalised != out[item.code]
+            and normalised is not None
+            and previous is not None
+            and normalised != previous
         ):
             raise AnswerError(
                 f"{definition.code} item {item.ref} ({item.code}) is answered twice, as "

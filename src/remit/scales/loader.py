@@ -208,6 +208,15 @@ class _Reader:
             raise self.fail(f"{where}.missing", str(error), "a valid missing rule") from None
 
 
+def _freeze(value: Any) -> Any:
+    """Lists become tuples and tables read-only mappings, so a shared definition cannot change."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
 def _parse_item(
     r: _Reader, raw: dict[str, Any], index: int, scale: dict[str, Any]
 ) -> ItemDefinition:
@@ -563,7 +572,7 @@ def parse_scale(text: str, source: str = "<string>") -> ScaleDefinition:
                 items=r.strings(s, "items", where),
                 method=method,
                 rule=r.opt_string(s, "rule", where),
-                params=MappingProxyType(r.table(s, "params", where)),
+                params=_freeze(r.table(s, "params", where)),
                 bins=r.bins(s, where),
                 range=r.pair(s["range"], f"{where}.range") if "range" in s else None,
                 missing_rule=r.missing(s, where),
@@ -608,7 +617,7 @@ def parse_scale(text: str, source: str = "<string>") -> ScaleDefinition:
                 name=r.code(dv, "name", where),
                 rule=r.string(dv, "rule", where),
                 label=r.string(dv, "label", where, ""),
-                params=MappingProxyType(r.table(dv, "params", where)),
+                params=_freeze(r.table(dv, "params", where)),
                 versions=r.strings(dv, "versions", where),
             )
         )
