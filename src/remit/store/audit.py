@@ -389,7 +389,10 @@ def _participant_of(connection: Connection, record: Base, values: dict[str, Any]
 
 
 def _value(record: Base, key: str, value: Any) -> str:
-    return canonical_json(REDACTED if key in record.__audit_redact__ else value)
+    # A redacted column shows whether it holds a value and when it changed, never the value.
+    if key in record.__audit_redact__ and value is not None:
+        return canonical_json(REDACTED)
+    return canonical_json(value)
 
 
 def _after_flush(session: Session, _context: UOWTransaction) -> None:
@@ -445,8 +448,7 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
             continue
         after = _values_now(connection, record)
         for key, value in after.items():
-            old, new = _value(record, key, before[key]), _value(record, key, value)
-            if old != new:
+            if canonical_json(before[key]) != canonical_json(value):
                 records.append(
                     AuditRecord(
                         action,
@@ -454,8 +456,8 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
                         before["id"],
                         participant,
                         key,
-                        old,
-                        new,
+                        _value(record, key, before[key]),
+                        _value(record, key, value),
                         uow.reason,
                     )
                 )

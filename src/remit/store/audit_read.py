@@ -218,8 +218,8 @@ def replay_audit(engine: Engine) -> Tables:
     """Rebuild every audited table from the audit trail alone.
 
     Returns ``{table: {id: {column: value}}}`` with values in their JSON form (dates as ISO
-    text, timestamps as UTC ISO text); redacted columns hold ``"[redacted]"``. Compare it with
-    :func:`snapshot_tables`.
+    text, timestamps as UTC ISO text); redacted columns hold ``"[redacted]"`` (``None`` when
+    empty). Compare it with :func:`snapshot_tables`.
     """
     tables: Tables = {name: {} for name in audited_tables()}
     with Session(engine) as session:
@@ -246,7 +246,7 @@ def snapshot_tables(engine: Engine) -> Tables:
             records: dict[int, dict[str, Any]] = {}
             for row in connection.execute(select(table).order_by(table.c.id)).mappings():
                 records[row["id"]] = {
-                    key: REDACTED if key in redact else to_json_value(value)
+                    key: REDACTED if key in redact and value is not None else to_json_value(value)
                     for key, value in row.items()
                 }
             tables[name] = records
