@@ -144,3 +144,14 @@ def test_json_array_file_is_refused(tmp_path: Path) -> None:
     result = runner.invoke(app, ["scales", "score", "madrs", "--answers", str(f)])
     assert result.exit_code == 2
     assert "not an object" in result.stderr
+
+
+def test_show_with_a_local_wording_file(tmp_path: Path) -> None:
+    f = tmp_path / "w.csv"
+    f.write_text("item,wording\nsuicidal_thoughts,Local licensed text\n", encoding="utf-8")
+    result = runner.invoke(app, ["scales", "show", "madrs", "--wording", str(f), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["items"][9]["wording"] == "Local licensed text"
+    result = runner.invoke(app, ["scales", "show", "madrs", "--wording", str(tmp_path / "x.csv")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr

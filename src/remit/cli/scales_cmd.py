@@ -172,11 +172,19 @@ def list_(json_out: JsonOption = False) -> None:
 def show(
     code: Annotated[str, typer.Argument(help="Scale code, e.g. madrs (see `remit scales list`).")],
     version: VersionOption = None,
+    wording: Annotated[
+        Path | None,
+        typer.Option(
+            "--wording",
+            help="A local TOML or CSV file of licensed item wording keyed by item code "
+            "(see docs/scales.md); shown in place of the short labels.",
+        ),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Show a scale: items and ranges, total, bands, subscales, derived values, missing rule."""
     with errors_as_exit():
-        d = load_scale(code)
+        d = load_scale(code, wording=wording)
         v = d.check_version(version)
         info = _describe(d, v)
         if json_out:
@@ -202,7 +210,8 @@ def show(
                 notes.append(it.section)
             if it.skip_when:
                 notes.append("skipped if " + it.skip_when.describe())
-            table.add_row(it.ref, it.code, it.label, _allowed(it), "; ".join(notes))
+            label = it.label if it.wording is None else f"{it.label}: {it.wording}"
+            table.add_row(it.ref, it.code, label, _allowed(it), "; ".join(notes))
         console.print(table)
         total = info["total"]
         if total is not None and d.total_range is not None:
