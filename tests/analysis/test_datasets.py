@@ -1,0 +1,141 @@
+"""ADSL and ADQS built from the hand-made trial."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from remit.analysis import TrialData
+from remit.analysis.datasets import (
+    baseline_visits,
+    build_adqs,
+    build_adsl,
+    responds,
+    scale_values,
+)
+from remit.protocol import Protocol
+
+
+def test_adsl_population_flags(trial: TrialData, oslo: Protocol) -> None:
+    adsl = build_adsl(trial, oslo).set_index("participant_id")
+    assert len(adsl) == 14
+    assert (adsl["SCRNFL"] == "Y").all()
+    assert adsl["ENRLFL"].value_counts().to_dict() == {"Y": 12, "N": 2}
+    assert adsl.loc["S13", "ENRLFL"] == "N"
+    assert adsl.loc["S14", "ineligible_reasons"] == ["psychosis", "distance"]
+    assert adsl["SAFFL"].value_counts().to_dict() == {"Y": 12, "N": 2}
+    # P11 missed V13 (primary visit), P10 missed FU7
+    assert adsl.loc["P11", "COMPPFL"] == "N"
+    assert adsl.loc["P10", "COMPPFL"] == "Y"
+    assert adsl.loc["P10", "COMPFUFL"] == "N"
+    assert adsl.loc["P11", "COMPFUFL"] == "Y"
+    # P03 had a withheld supplemental dose: 3 given
+    assert adsl.loc["P03", "n_doses_given"] == 3
+    assert adsl.loc["P01", "n_doses_given"] == 4
+
+
+def test_adsl_demography_and_baseline(trial: TrialData, oslo: Protocol) -> None:
+    adsl = build_adsl(trial, oslo).set_index("participant_id")
+    assert adsl.loc["P01", "AGE"] == 24
+    assert adsl.loc["P01", "AGEGR1"] == "18-34"
+    assert adsl.loc["P05", "AGEGR1"] == "35-49"
+    assert adsl.loc["P12", "AGEGR1"] == "50-64"
+    assert adsl.loc["P01", "SEX"] == "female"
+    assert adsl.loc["P04", "madrs_total_baseline"] == 28
+    assert adsl.loc["P04", "sds_total_baseline"] == 22
+    assert math.isnan(adsl.loc["S13", "madrs_total_baseline"])
+    assert adsl.loc["P01", "USUBJID"] == "oslo-mdma-mdd-P01"
+
+
+def test_baseline_visits_follow_the_protocol(oslo: Protocol) -> None:
+    b = baseline_visits(oslo)
+    assert b["madrs"] == "V3"
+    assert b["gad7"] == "V3"  # not named by the plan: last assessment up to the reference visit
+    assert b["cssrs"] == "V4"
+
+
+def test_adqs_base_chg_pchg(
+    trial: TrialData, oslo: Protocol, madrs_totals: dict[str, tuple[float, float, float]]
+) -> None:
+    adqs = build_adqs(trial, oslo)
+    madrs = adqs[adqs["PARAMCD"] == "MADRSTOT"].set_index(["participant_id", "visit_code"])
+    for pid, (v3, v13, fu7) in madrs_totals.items():
+        assert madrs.loc[(pid, "V3"), "ABLFL"] == "Y"
+        assert madrs.loc[(pid, "V3"), "BASE"] == v3
+        assert math.isnan(madrs.loc[(pid, "V3"), "CHG"])
+        for visit, value in (("V13", v13), ("FU7", fu7)):
+            if math.isnan(value):
+                assert (pid, visit) not in madrs.index
+                continue
+            row = madrs.loc[(pid, visit)]
+            assert row["ABLFL"] is None
+            assert row["BASE"] == v3
+            assert row["CHG"] == value - v3
+            assert row["PCHG"] == pytest.approx(100 * (value - v3) / v3)
+    assert madrs.loc[("P01", "V13"), "PCHG"] == -50.0
+
+
+def test_adqs_criteria_flags_at_the_boundaries(trial: TrialData, oslo: Protocol) -> None:
+    adqs = build_adqs(trial, oslo)
+    assert adqs["CRIT1"].dropna().str.contains("50%").all()
+    assert adqs["CRIT2"].dropna().str.contains("≤ 10").all()
+    madrs = adqs[adqs["PARAMCD"] == "MADRSTOT"].set_index(["participant_id", "visit_code"])
+    assert madrs.loc[("P01", "V13"), "CRIT1FL"] == "Y"  # exactly 50 %
+    assert madrs.loc[("P01", "V13"), "CRIT2FL"] == "N"  # 15 > 10
+    assert madrs.loc[("P02", "V13"), "CRIT2FL"] == "Y"  # exactly 10
+    assert madrs.loc[("P06", "V13"), "CRIT1FL"] == "N"  # 46 %
+    assert madrs.loc[("P01", "V3"), "CRIT1FL"] is None  # baseline: does not apply
+    sds = adqs[adqs["PARAMCD"] == "SDSTOT"]
+    assert sds["CRIT1FL"].isna().all()
+
+
+def test_adqs_items_subscales_derived(trial: TrialData, oslo: Protocol) -> None:
+    adqs = build_adqs(trial, oslo)
+    codes = set(adqs["PARAMCD"])
+    assert {"MADRS_SUICIDAL_THOUGHTS", "SDS_WORK_SCHOOL", "CSSRS_IDEATION_TYPE"} <= codes
+    cats = adqs.groupby("PARAMCD")["PARCAT1"].first()
+    assert cats["MADRS_SUICIDAL_THOUGHTS"] == "ITEM"
+    assert cats["SDS_WORK_SCHOOL"] == "SUBSCALE"
+    assert cats["CSSRS_ANY_BEHAVIOUR"] == "DERIVED"
+    behaviour = adqs[(adqs["PARAMCD"] == "CSSRS_ANY_BEHAVIOUR") & (adqs["AVAL"] == 1)]
+    assert behaviour["participant_id"].tolist() == ["P04"]
+    ideation = adqs[adqs["PARAMCD"] == "CSSRS_IDEATION_TYPE"].set_index(
+        ["participant_id", "visit_code"]
+    )
+    # C-SSRS baseline is V4 (the last assessment up to study day 0)
+    assert ideation.loc[("P04", "FU7"), "BASE"] == 1
+    assert ideation.loc[("P04", "FU7"), "CHG"] == 2
+    totals_only = scale_values(trial, oslo, parts=("total",))
+    assert set(totals_only["PARCAT1"]) == {"TOTAL"}
+
+
+def test_duplicate_forms_keep_the_latest_as_analysis_record(
+    trial: TrialData, oslo: Protocol
+) -> None:
+    scores = trial.scores.copy()
+    extra = scores[(scores["participant_id"] == "P01") & (scores["scale"] == "madrs")].iloc[[1]]
+    extra = extra.assign(total=14.0, assessed_at=extra["assessed_at"] + pd.Timedelta(hours=1))
+    data = TrialData(participants=trial.participants, scores=pd.concat([scores, extra]))
+    adqs = build_adqs(data, oslo)
+    rows = adqs[
+        (adqs["participant_id"] == "P01")
+        & (adqs["PARAMCD"] == "MADRSTOT")
+        & (adqs["visit_code"] == "V13")
+    ]
+    assert rows["AVAL"].tolist() == [15.0, 14.0]
+    assert rows["ANL01FL"].tolist() == [None, "Y"]
+
+
+def test_responds_boundary() -> None:
+    assert responds(30, 15, 50) is True
+    assert responds(33, 16.5, 50) is True
+    assert responds(29, 14.5, 50) is True
+    assert responds(29, 14.6, 50) is False
+    assert responds(float("nan"), 10, 50) is None
+
+
+def test_empty_trial_gives_empty_datasets(oslo: Protocol) -> None:
+    assert build_adsl(TrialData(), oslo).empty
+    assert build_adqs(TrialData(), oslo).empty
