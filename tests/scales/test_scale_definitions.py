@@ -163,6 +163,8 @@ def test_minimal_definition_parses() -> None:
         (("max = 3\n[[items]]", "max = -1\n[[items]]"), "min"),
         (("name = ", "nme = "), "unknown key"),
         (("[[items]]", "[[items]"), "not valid TOML"),
+        (("[total]", "[missing]\nkind = 'prorate'\nmax_missing = -1\n[total]"), "max_missing"),
+        (("[total]", "[missing]\nkind = 'always'\n[total]"), "missing rule kind"),
     ],
 )
 def test_malformed_definitions_are_refused(change: tuple[str, str], message: str) -> None:
@@ -267,3 +269,27 @@ def test_wording_for_unknown_item_is_refused(tmp_path: Path) -> None:
     bad.write_text("code,text\na,b\n", encoding="utf-8")
     with pytest.raises(ScaleError, match="item, wording"):
         load_wording(bad)
+
+
+def test_unscored_choice_with_word_options_is_fine() -> None:
+    text = MINIMAL + (
+        '[[items]]\ncode = "partner"\nlabel = "P"\nkind = "choice"\nscored = false\n'
+        'options = { none = "No partner", room = "Same room" }\n'
+    )
+    d = parse_scale(text)
+    assert d.item("3").options["room"] == "Same room"
+
+
+def test_scored_choice_needs_a_score_per_option() -> None:
+    text = MINIMAL + (
+        '[[items]]\ncode = "c"\nlabel = "C"\nkind = "choice"\n'
+        'options = { low = "Low", high = "High" }\nrecode = { low = 0 }\n'
+    )
+    with pytest.raises(ScaleError, match="recode entry for every option"):
+        parse_scale(text)
+
+
+def test_duplicate_item_number_is_refused() -> None:
+    text = MINIMAL.replace('code = "b"', 'code = "b"\nref = "1"')
+    with pytest.raises(ScaleError, match="item number '1' is used twice"):
+        parse_scale(text)

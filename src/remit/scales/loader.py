@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
-from remit.errors import NotFoundError, ScaleError
+from remit.errors import InputError, NotFoundError, ScaleError
 from remit.scales.model import (
     ITEM_KINDS,
     RESPONDENTS,
@@ -202,10 +202,10 @@ class _Reader:
         skipped = raw.get("skipped")
         try:
             return MissingRule(kind, max_missing, skipped)
-        except ScaleError:
-            raise
-        except Exception as error:  # InputError from MissingRule's own checks
-            raise self.fail(f"{where}.missing", str(error), "a valid missing rule") from None
+        except InputError as error:
+            raise self.fail(
+                f"{where}.missing", error.message, error.expected or "a valid missing rule"
+            ) from None
 
 
 def _freeze(value: Any) -> Any:
@@ -310,7 +310,10 @@ def _score_range(item: ItemDefinition) -> tuple[float, float] | None:
     if item.kind == "boolean":
         return (0.0, 1.0)
     if item.kind == "choice":
-        values = list(item.recode.values()) or [float(k) for k in item.options]
+        try:
+            values = [item.recode[k] if k in item.recode else float(k) for k in item.options]
+        except ValueError:  # an unscored choice with non-numeric options has no score range
+            return None
         return (min(values), max(values))
     return None
 
@@ -321,10 +324,13 @@ def _check_version(
     by_code = {it.code: it for it in items}
     refs: dict[str, str] = {}
     for it in items:
-        for key in (it.ref,):
-            if key in refs or (key in by_code and by_code[key] is not it):
-                raise r.fail(f"version {version}", f"item key {key!r} is used twice", "unique refs")
-            refs[key] = it.code
+        if it.ref in refs or (it.ref in by_code and by_code[it.ref] is not it):
+            raise r.fail(
+                f"version {version}",
+                f"item number {it.ref!r} is used twice (or is another item's code)",
+                "unique item numbers",
+            )
+        refs[it.ref] = it.code
         if it.skip_when:
             for c in it.skip_when.items:
                 other = by_code.get(c)
