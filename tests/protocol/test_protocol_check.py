@@ -1,0 +1,341 @@
+"""Each problem code of `check_protocol`, provoked by bending a small sound protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from remit.errors import NotFoundError, ProtocolError
+from remit.protocol import (
+    PROBLEM_CODES,
+    builtin_protocols,
+    check_protocol,
+    check_text,
+    load_protocol,
+    protocol_from_text,
+)
+
+WriteProtocol = Callable[..., Path]
+Bend = Callable[..., str]
+
+
+def codes(text: str) -> list[str]:
+    return [p.code for p in check_text(text)]
+
+
+def only(text: str, code: str) -> str:
+    """The single problem of ``text``, which must have ``code``; returned as a line."""
+    problems = check_text(text)
+    assert [p.code for p in problems] == [code], [str(p) for p in problems]
+    return str(problems[0])
+
+
+def test_mini_fixture_and_builtins_are_sound(mini: str) -> None:
+    assert check_text(mini) == []
+    for name in builtin_protocols():
+        assert check_protocol(name) == [], name
+
+
+def test_p001_bad_toml_names_the_line(bend: Bend) -> None:
+    text = bend("window = [-3, 3]", "window = [-3, 3")
+    line = only(text, "P001")
+    assert "line 52, column 1" in line  # where the parser noticed the open bracket
+    assert "not valid TOML" in line
+
+
+def test_p002_unknown_key_with_suggestion_and_line(bend: Bend) -> None:
+    text = bend('label = "Dosing"', 'labl = "Dosing"')
+    problems = check_text(text)
+    unknown = [p for p in problems if p.code == "P002"]
+    assert len(unknown) == 1
+    assert unknown[0].where == "visits[2].labl (line 46)"
+    assert "did you mean 'label'" in unknown[0].todo
+    # the misspelt key also leaves the real one missing
+    assert [p.code for p in problems if p.code != "P002"] == ["P003"]
+
+
+def test_p002_unknown_key_in_nested_table(bend: Bend) -> None:
+    text = bend("every_min = 30", "every_min = 30\nevry_min = 30")
+    line = only(text, "P002")
+    assert "dosing[0].vitals.evry_min" in line
+    assert "every_min" in line
+
+
+def test_p003_missing_key(bend: Bend) -> None:
+    text = bend('anchor = "consent"\n', "")
+    line = only(text, "P003")
+    assert "visits[0].anchor" in line
+    assert "required key 'anchor' is missing" in line
+
+
+def test_p004_wrong_type_and_value(bend: Bend) -> None:
+    line = only(bend("target_day = 7", 'target_day = "seven"'), "P004")
+    assert "visits[2].target_day" in line
+    assert "'seven'" in line
+    line = only(bend('rater = "investigator"', 'rater = "nurse"'), "P004")
+    assert "visits[0].assessments[0].rater" in line
+    assert "line 30" in line
+
+
+def test_p004_between_needs_two_values(bend: Bend) -> None:
+    text = bend('op = ">="\nvalue = 18', 'op = "between"\nvalue = 18')
+    line = only(text, "P004")
+    assert "eligibility.criteria[0]" in line
+    assert "between" in line
+
+
+def test_p005_unknown_scale_everywhere(bend: Bend) -> None:
+    line = only(bend('scale = "cssrs"', 'scale = "cssrs9"'), "P005")
+    assert "unknown scale 'cssrs9'" in line
+    assert "did you mean 'cssrs'" in line
+    text = bend('label = "Change"\nscale = "madrs"', 'label = "Change"\nscale = "hamd"')
+    assert "P005" in codes(text)
+
+
+def test_p006_unknown_scale_version(bend: Bend) -> None:
+    line = only(bend('version = "baseline"', 'version = "weekly"'), "P006")
+    assert "cssrs has no version 'weekly'" in line
+    assert "visits[0].assessments[0].version (line 30)" in line
+
+
+def test_p007_unknown_anchor(bend: Bend) -> None:
+    line = only(bend('anchor = "SCR"', 'anchor = "SCRN"'), "P007")
+    assert "visits[1].anchor" in line
+    assert "did you mean 'SCR'" in line
+
+
+def test_p008_anchor_cycle(bend: Bend) -> None:
+    text = bend('anchor = "consent"', 'anchor = "END"')
+    problems = check_text(text)
+    cycles = [p for p in problems if p.code == "P008"]
+    assert len(cycles) == 1
+    assert "SCR → END → D1 → BL → SCR" in cycles[0].what
+
+
+def test_p008_self_anchor(bend: Bend) -> None:
+    assert "P008" in codes(bend('anchor = "SCR"', 'anchor = "BL"'))
+
+
+def test_p009_duplicate_visit_code(bend: Bend) -> None:
+    text = bend('code = "END"', 'code = "BL"')
+    assert "P009" in codes(text)
+
+
+def test_p010_inverted_window(bend: Bend) -> None:
+    line = only(
+        bend(
+            'window = [-7, 7]\nassessments = [\n    { scale = "madrs"',
+            'window = [7, -7]\nassessments = [\n    { scale = "madrs"',
+        ),
+        "P010",
+    )
+    assert "lower 7 is above upper -7" in line
+
+
+def test_p011_window_opens_before_anchor_visit(bend: Bend) -> None:
+    text = bend("target_day = 28\nwindow = [-7, 7]", "target_day = 2\nwindow = [-7, 7]")
+    line = only(text, "P011")
+    assert "opens 5 day(s) before its anchor visit D1" in line
+
+
+def test_p011_overlapping_sibling_windows(bend: Bend) -> None:
+    extra = """
+[[visits]]
+code = "FU"
+label = "Follow-up"
+kind = "follow-up"
+anchor = "D1"
+target_day = 35
+window = [-7, 7]
+"""
+    text = bend("[[dosing]]", extra + "\n[[dosing]]")
+    line = only(text, "P011")
+    assert "END" in line
+    assert "FU" in line
+    assert "overlap" in line
+
+
+def test_p011_arms_apart_do_not_overlap(bend: Bend) -> None:
+    extra = """
+[[arms]]
+code = "B"
+label = "Other"
+
+[randomisation]
+block_sizes = [4]
+"""
+    text = bend("[[events]]", extra + "\n[[events]]")
+    overlapping = """
+[[visits]]
+code = "ENDB"
+label = "End for arm B"
+kind = "assessment"
+anchor = "D1"
+target_day = 28
+window = [-7, 7]
+arms = ["B"]
+"""
+    text = bend("[[dosing]]", overlapping + "\n[[dosing]]", text)
+    text = bend(
+        'kind = "assessment"\nanchor = "D1"',
+        'kind = "assessment"\nanchor = "D1"\narms = ["A"]',
+        text,
+    )
+    assert codes(text) == []
+
+
+def test_p012_doses_above_session_maximum(bend: Bend) -> None:
+    line = only(bend("supplemental_mg = 40", "supplemental_mg = 120"), "P012")
+    assert "80 mg + supplemental 120 mg = 200 mg is above the session maximum of 180 mg" in line
+
+
+def test_p013_offer_window_inverted(bend: Bend) -> None:
+    line = only(
+        bend("supplemental_offer_min = [90, 150]", "supplemental_offer_min = [150, 90]"), "P013"
+    )
+    assert "inverted" in line
+    assert "dosing[0].supplemental_offer_min" in line
+
+
+def test_p014_endpoint_to_unknown_visit(bend: Bend) -> None:
+    line = only(bend('to_visit = "END"', 'to_visit = "V99"'), "P014")
+    assert "endpoint chg refers to visit 'V99'" in line
+
+
+def test_p014_analysis_to_unknown_visit(bend: Bend) -> None:
+    extra = """
+[[analysis.analyses]]
+id = "desc"
+kind = "descriptive"
+label = "By visit"
+scales = ["madrs"]
+visits = ["BL", "V13"]
+"""
+    text = bend("[[safety.rules]]", extra + "\n[[safety.rules]]")
+    line = only(text, "P014")
+    assert "analysis desc refers to visit 'V13'" in line
+
+
+def test_p015_dosing_on_a_non_dosing_visit(bend: Bend) -> None:
+    text = bend('visit = "D1"', 'visit = "BL"')
+    problems = check_text(text)
+    assert [p.code for p in problems] == ["P015", "P015"]
+    assert "held at BL, a baseline visit" in problems[0].what
+    assert "D1 is a dosing visit but no [[dosing]] session" in problems[1].what
+
+
+def test_p016_safety_rule_on_unknown_item_or_field(bend: Bend) -> None:
+    line = only(bend("item = 10", "item = 11"), "P016")
+    assert "madrs (default) has no item 11" in line
+    text = bend("item = 10", 'field = "ideation_typ"')
+    text = bend('id = "item10"\nscale = "madrs"', 'id = "item10"\nscale = "cssrs"', text)
+    line = only(text, "P016")
+    assert "no scored field 'ideation_typ'" in line
+    assert "did you mean 'ideation_type'" in line
+
+
+def test_p017_unknown_arm(bend: Bend) -> None:
+    text = bend(
+        'kind = "assessment"\nanchor = "D1"', 'kind = "assessment"\nanchor = "D1"\narms = ["B"]'
+    )
+    line = only(text, "P017")
+    assert "limited to arm 'B'" in line
+
+
+def test_p018_duplicate_endpoint_id_only(bend: Bend) -> None:
+    text = bend('endpoints = ["resp"]', 'endpoints = ["chg"]')
+    text = bend('id = "resp"', 'id = "chg"', text)
+    line = only(text, "P018")
+    assert "endpoint id 'chg' is used twice" in line
+    assert "endpoints[1] (line 98)" in line
+
+
+def test_p019_unknown_or_wrong_kind_of_endpoint(bend: Bend) -> None:
+    line = only(bend('endpoints = ["resp"]', 'endpoints = ["respons"]'), "P019")
+    assert "did you mean 'resp'" in line
+    line = only(bend('endpoints = ["resp"]', 'endpoints = ["chg"]'), "P019")
+    assert "needs a yes/no endpoint" in line
+
+
+def test_p020_scale_not_assessed_where_needed(bend: Bend) -> None:
+    text = bend('label = "Change"\nscale = "madrs"', 'label = "Change"\nscale = "sds"')
+    problems = check_text(text)
+    assert [p.code for p in problems] == ["P020", "P020"]
+    assert "needs sds at BL, but BL does not assess sds" in problems[0].what
+
+
+def test_p021_randomisation_does_not_fit(bend: Bend) -> None:
+    text = bend("[[events]]", "[randomisation]\nblock_sizes = [4]\n\n[[events]]")
+    line = only(text, "P021")
+    assert "only one arm" in line
+    two_arms = bend(
+        "[[events]]",
+        '[[arms]]\ncode = "B"\nlabel = "B"\nratio = 2\n\n'
+        "[randomisation]\nblock_sizes = [4]\n\n[[events]]",
+    )
+    line = only(two_arms, "P021")
+    assert "block size 4 is not a multiple of the allocation ratio total 3" in line
+
+
+def test_p022_vital_limits_not_sound(bend: Bend) -> None:
+    line = only(bend("high = 100, low = 45", "high = 100, low = 120"), "P022")
+    assert "heart_rate" in line
+
+
+def test_p023_dosing_numbers(bend: Bend) -> None:
+    line = only(bend("number = 1", "number = 2"), "P023")
+    assert "numbered [2]" in line
+
+
+def test_p024_window_misses_target(bend: Bend) -> None:
+    line = only(bend("window = [-3, 3]", "window = [1, 3]"), "P024")
+    assert "does not contain its target day" in line
+
+
+def test_every_documented_code_is_provoked_by_a_test() -> None:
+    source = Path(__file__).read_text(encoding="utf-8")
+    for code in PROBLEM_CODES:
+        assert f"test_{code.lower()}_" in source, f"no test for {code}"
+    docs = Path(__file__).parents[2] / "docs" / "protocol.md"
+    text = docs.read_text(encoding="utf-8")
+    for code in PROBLEM_CODES:
+        assert f"`{code}`" in text, f"{code} is not documented in docs/protocol.md"
+
+
+def test_load_raises_with_every_problem(write_protocol: WriteProtocol, bend: Bend) -> None:
+    text = bend('to_visit = "END"', 'to_visit = "V99"')
+    text = bend("supplemental_mg = 40", "supplemental_mg = 120", text)
+    path = write_protocol(text)
+    with pytest.raises(ProtocolError) as info:
+        load_protocol(path)
+    assert sorted(p.code for p in info.value.problems) == ["P012", "P014"]
+    assert "2 problems" in str(info.value)
+    assert "remit protocol check" in str(info.value)
+
+
+def test_check_file_and_missing_file(
+    write_protocol: WriteProtocol, tmp_path: Path, bend: Bend
+) -> None:
+    path = write_protocol(bend("item = 10", "item = 11"))
+    assert [p.code for p in check_protocol(path)] == ["P016"]
+    with pytest.raises(NotFoundError):
+        check_protocol(tmp_path / "absent.toml")
+
+
+def test_text_and_hash_travel_with_the_model(mini: str) -> None:
+    protocol = protocol_from_text(mini, "mini")
+    assert protocol.text == mini
+    assert protocol.source == "mini"
+    import hashlib
+
+    assert protocol.sha256 == hashlib.sha256(mini.encode()).hexdigest()
+    other = protocol_from_text(mini + "\n# a comment\n")
+    assert other.sha256 != protocol.sha256
+
+
+def test_models_are_frozen(mini: str) -> None:
+    protocol = protocol_from_text(mini)
+    with pytest.raises(Exception, match="frozen"):
+        protocol.visits[0].target_day = 3  # type: ignore[misc]
