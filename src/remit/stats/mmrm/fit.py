@@ -445,12 +445,21 @@ def _positive_definite(h: Array) -> bool:
     return True
 
 
-def kr_sums(lik: Likelihood, ev: Evaluation, weights: Array, second_order: bool) -> Array:
+def kr_sums(
+    lik: Likelihood,
+    ev: Evaluation,
+    weights: Array,
+    second_order: bool,
+    *,
+    parameterisation: str = "natural",
+) -> Array:
     """Σ_hj W_hj Q_hj − ¼ Σ_hj W_hj R_hj (p × p) of Kenward & Roger (1997).
 
     ``weights`` is W, the covariance of the working parameters (k × k).  The R term uses the
-    natural parameters of each structure (zero for structures linear in them); it is left out
-    when ``second_order`` is false ("kenward-roger-linear").
+    natural parameters of each structure (zero for structures linear in them), as SAS does; it
+    is left out when ``second_order`` is false ("kenward-roger-linear").  With
+    ``parameterisation="working"`` R is taken on the optimiser's scale instead (log-Cholesky
+    for ``us``, as R's mmrm does) — only to show how KR depends on that choice.
     """
     p, kg = lik.p, lik.k_group
     kr = np.arange(kg)
@@ -461,7 +470,12 @@ def kr_sums(lik: Likelihood, ev: Evaluation, weights: Array, second_order: bool)
     if second_order:
         for g, s in enumerate(lik.structures):
             sl = slice(g * kg, (g + 1) * kg)
-            r_mats[g] = s.natural_second(phi[sl], weights[sl, sl], derivs[g])
+            if parameterisation == "working":
+                d2 = derivs[g].d2
+                if d2 is not None:
+                    r_mats[g] = np.einsum("kl,klab->ab", weights[sl, sl], d2)
+            else:
+                r_mats[g] = s.natural_second(phi[sl], weights[sl, sl], derivs[g])
     sig_all = np.stack([d.sigma for d in derivs])
     total = np.zeros(p * p)
     for b in lik.blocks:
