@@ -109,7 +109,7 @@ NUMERIC = [
     (code, v, it.code)
     for code, v in FORMS
     for it in load_scale(code).items_for(v)
-    if it.kind in ("integer", "number") and it.skip_when is None
+    if it.kind in ("integer", "number")
 ]
 
 
@@ -160,3 +160,26 @@ def test_non_integer_for_integer_item_is_refused(
         with pytest.raises(AnswerError) as info:
             score(code, {item: bad}, version=version)
         assert info.value.item == item
+
+
+CHOICE = [
+    (code, v, it.code)
+    for code, v in FORMS
+    for it in load_scale(code).items_for(v)
+    if it.kind == "choice"
+]
+
+
+@pytest.mark.parametrize(("code", "version", "item"), CHOICE)
+@settings(max_examples=20, deadline=None)
+@given(bad=st.one_of(st.text(max_size=5), st.integers()))
+def test_value_outside_the_options_is_refused(
+    code: str, version: str, item: str, bad: object
+) -> None:
+    it = load_scale(code).item(item, version)
+    if str(bad).strip() in it.options or (isinstance(bad, str) and not bad.strip()):
+        return  # a valid option or a blank, not a bad value
+    with pytest.raises(AnswerError) as info:
+        score(code, {it.ref: bad}, version=version)
+    assert info.value.item == it.code
+    assert "not one of the options" in str(info.value)
