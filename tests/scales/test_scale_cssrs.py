@@ -244,3 +244,15 @@ def test_item_numbers_follow_the_version() -> None:
     assert r.answers["wish_to_be_dead"] is False
     r = score("cssrs", {"1": True}, version="baseline")
     assert r.answers["wish_to_be_dead_lifetime"] is True
+
+
+def test_blank_higher_types_give_the_highest_yes_as_a_lower_bound() -> None:
+    answers = _slv(
+        wish_to_be_dead=True,
+        non_specific_active_thoughts=True,
+        active_ideation_methods=True,
+        **INTENSITY,
+    )  # questions 4 and 5 left blank
+    r = score("cssrs", answers, version=SLV)
+    assert r.derived["ideation_type"] == 3
+    assert r.n_missing == 2

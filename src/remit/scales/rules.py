@@ -122,7 +122,11 @@ def _flag(ctx: RuleContext, code: str) -> bool | None:
 
 
 def highest_true(ctx: RuleContext, codes: tuple[str, ...]) -> int | None:
-    """Position (1-based) of the last item answered yes; 0 when all are no; None if unknown."""
+    """Position (1-based) of the last item answered yes; 0 when all are no.
+
+    When some items are blank the highest yes is still returned (a lower bound); ``None`` only
+    when no item is yes and some are blank.
+    """
     flags = [_flag(ctx, c) for c in codes]
     for position in range(len(flags), 0, -1):
         if flags[position - 1]:
@@ -192,8 +196,9 @@ def _total_at_least(ctx: RuleContext, params: Mapping[str, object]) -> RuleValue
 
 @_register(
     "cssrs_ideation",
-    "C-SSRS ideation type: position (1-5) of the most severe ideation answered yes, 0 if none; "
-    "skipped questions count as no; null when a blank leaves it undecided.",
+    "C-SSRS ideation type: position (1-5) of the most severe ideation answered yes, 0 if all "
+    "are no; skipped questions count as no. With blanks it is the highest type answered yes "
+    "(a lower bound, so that safety rules still see it), and null when none is yes.",
     item_params=("items",),
 )
 def _cssrs_ideation(ctx: RuleContext, params: Mapping[str, object]) -> RuleValue:
