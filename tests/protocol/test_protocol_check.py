@@ -339,3 +339,21 @@ def test_models_are_frozen(mini: str) -> None:
     protocol = protocol_from_text(mini)
     with pytest.raises(Exception, match="frozen"):
         protocol.visits[0].target_day = 3  # type: ignore[misc]
+
+
+def test_p003_missing_kind_of_endpoint(bend: Bend) -> None:
+    line = only(bend('id = "chg"\nkind = "change"\n', 'id = "chg"\n'), "P003")
+    assert line.startswith("P003 endpoints[0] (line 89): required key 'kind' is missing")
+
+
+def test_p004_unknown_kind_of_analysis(bend: Bend) -> None:
+    line = only(bend('kind = "proportion"', 'kind = "proportions"'), "P004")
+    assert "analysis.analyses[0]" in line
+    assert "'proportion'" in line
+
+
+def test_p002_misspelt_table_is_located(bend: Bend) -> None:
+    problems = check_text(bend("[[events]]", "[[evnts]]"))
+    assert [p.code for p in problems] == ["P002"]
+    assert problems[0].where == "evnts (line 18)"
+    assert "did you mean 'events'" in problems[0].todo

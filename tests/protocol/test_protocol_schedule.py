@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from remit.errors import InputError, ScheduleError
 from remit.protocol import (
@@ -192,3 +194,43 @@ def test_schedule_outputs(proto: Protocol) -> None:
     assert frame.loc[0, "timing"] == "on_time"
     assert "target 2024-01-24" in s.summary()
     assert s.protocol_sha256 == proto.sha256
+
+
+@given(
+    offset=st.integers(-400, 400),
+    lower=st.integers(-60, 0),
+    upper=st.integers(0, 60),
+)
+def test_classification_agrees_with_the_window(offset: int, lower: int, upper: int) -> None:
+    target = date(2024, 6, 1)
+    timing = classify_visit_date(target + D(offset), target, (lower, upper))
+    inside = lower <= offset <= upper
+    assert (timing.status != "out_of_window") == inside
+    assert timing.days_from_target == offset
+    if inside:
+        assert timing.days_outside == 0
+        assert timing.status == ("on_time" if offset == 0 else "early" if offset < 0 else "late")
+    else:
+        expected_side = "before" if offset < lower else "after"
+        assert timing.side == expected_side
+        assert timing.days_outside == (lower - offset if offset < lower else offset - upper)
+        assert timing.days_outside > 0
+
+
+@pytest.mark.parametrize("name", ["oslo-mdma-mdd", "mdma-mdd-rct-example"])
+def test_visits_on_target_follow_the_nominal_days(name: str) -> None:
+    """Doing every visit on its target day, one after another, lands on the planned days."""
+    protocol = load_protocol(name)
+    anchors = {"referral": date(2023, 1, 2)}
+    actual: dict[str, date] = {}
+    for visit in protocol.visits:
+        scheduled = compute_schedule(protocol, anchors, actual).visit(visit.code)
+        assert scheduled.status == "scheduled", visit.code
+        assert scheduled.target_date is not None
+        actual[visit.code] = scheduled.target_date
+    final = compute_schedule(protocol, anchors, actual)
+    assert {v.timing.status for v in final.visits if v.timing} == {"on_time"}
+    day0 = actual[protocol.study.reference_visit]
+    for code, day in protocol.nominal_days().items():
+        assert day is not None
+        assert (actual[code] - day0).days == day, code

@@ -260,6 +260,13 @@ def _schema_problems(error: ValidationError, data: Any, text: str) -> list[Probl
                 + (f" (allowed here: {', '.join(allowed)})" if allowed else "")
             )
             problem = Problem("P002", where, f"unknown key {key!r}", todo)
+        elif kind == "union_tag_not_found":
+            problem = Problem(
+                "P003",
+                where,
+                "required key 'kind' is missing",
+                'add kind = "…" (see docs/protocol.md for the kinds)',
+            )
         elif kind == "missing":
             problem = Problem(
                 "P003",

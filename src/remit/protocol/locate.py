@@ -49,6 +49,7 @@ def line_index(text: str) -> dict[tuple[PathPart, ...], int]:
                 count = counters.get(resolved, 0)
                 counters[resolved] = count + 1
                 current = (*resolved, count)
+                index.setdefault(resolved, number)
             else:
                 current = resolved
             index.setdefault(current, number)

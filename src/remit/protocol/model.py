@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
@@ -887,8 +887,3 @@ class Protocol(_Model):
         copy._text = text
         copy._source = source
         return copy
-
-
-def protocol_fields(model: type[BaseModel]) -> Mapping[str, Any]:
-    """The field names a model accepts (used to suggest a key for a typo)."""
-    return model.model_fields
