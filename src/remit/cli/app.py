@@ -42,6 +42,9 @@ def _register() -> None:
 
     app.add_typer(db_cmd.app, name="db")
     app.add_typer(audit_cmd.app, name="audit")
+    from remit.cli import stats_cmd
+
+    app.add_typer(stats_cmd.app, name="stats")
     pass
 
 
