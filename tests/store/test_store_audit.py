@@ -420,3 +420,28 @@ def test_an_actor_needs_a_known_role() -> None:
         Actor(1, "kari", "superuser")
     with pytest.raises(InputError, match="username"):
         Actor(1, " ", "admin")
+
+
+def test_bulk_statements_that_would_bypass_the_audit_trail_are_refused(
+    trial: Any, rows: Rows
+) -> None:
+    from sqlalchemy import delete, insert, update
+
+    participant_id = trial.add_participant()
+    before = rows(Participant)
+    statements = [
+        update(Participant).where(Participant.id == participant_id).values(arm="x"),
+        delete(Participant).where(Participant.id == participant_id),
+        insert(Participant).values(study_id="OSL-066", site_id=trial.site_id),
+    ]
+    for statement in statements:
+        with (
+            pytest.raises(StoreError, match="bypass the audit trail"),
+            unit_of_work(trial.engine, trial.admin) as uow,
+        ):
+            uow.session.execute(statement)
+    assert rows(Participant) == before
+    with Session(trial.engine) as session:
+        stored = session.get(Participant, participant_id)
+        assert stored is not None
+        assert stored.arm is None

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.base import LoaderCallableStatus
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import TextClause
@@ -530,5 +530,19 @@ def audit_content(**columns: Any) -> dict[str, Any]:
     return columns
 
 
+def _refuse_bulk_writes(state: ORMExecuteState) -> None:
+    # ORM-enabled INSERT/UPDATE/DELETE statements skip the flush, and so the audit trail.
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    touched = [m.class_ for m in state.all_mappers if issubclass(m.class_, Base)]
+    if touched:
+        names = ", ".join(sorted({cls.__tablename__ for cls in touched}))
+        raise StoreError(
+            f"bulk INSERT/UPDATE/DELETE statements on {names} would bypass the audit trail",
+            hint="load the records and change them (or session.add / session.delete them)",
+        )
+
+
 event.listen(Session, "before_flush", _before_flush)
 event.listen(Session, "after_flush", _after_flush)
+event.listen(Session, "do_orm_execute", _refuse_bulk_writes)
