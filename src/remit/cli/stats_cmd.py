@@ -68,7 +68,9 @@ def _mmrm_payload(
             ref = _level(reference, levels, "--reference") if reference is not None else None
             cmp = _level(compare, levels, "--compare") if compare is not None else None
             table = fit.differences(group, reference=ref, compare=cmp)
-            differences = table.to_dict(orient="records")
+            differences = [
+                {str(k): v for k, v in row.items()} for row in table.to_dict(orient="records")
+            ]
     out = {
         "neg2_loglik": fit.neg2_loglik,
         "aic": fit.aic,
