@@ -38,7 +38,20 @@ class Change:
 
 @dataclass(frozen=True)
 class ProtocolDiff:
-    """The differences between protocol ``a`` (old) and ``b`` (new)."""
+    """The differences between protocol ``a`` (old) and ``b`` (new).
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> oslo = load_protocol("oslo-mdma-mdd")
+    >>> diff_protocols(oslo, oslo).identical
+    True
+    >>> d = diff_protocols(oslo, load_protocol("mdma-mdd-rct-example"))
+    >>> [c.where.split(".")[1] for c in d.of_topic("window")]
+    ['V4', 'V5', 'V9', 'V13', 'V14', 'FU7']
+    >>> d.to_frame().shape[1], d.summary().splitlines()[0].endswith("to mdma-mdd-rct-example:")
+    (4, True)
+    """
 
     a: str
     b: str

@@ -52,6 +52,15 @@ class EligibilityResult:
 
     ``eligible`` is true only when every criterion is met; ``complete`` is false while some
     field is missing (then ``eligible`` is false too, and ``missing`` lists what to collect).
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> r = evaluate_eligibility(load_protocol("oslo-mdma-mdd"), {"age_years": 40})
+    >>> r.eligible, r.complete, len(r.missing)
+    (False, False, 11)
+    >>> r.to_frame().loc[0, ["id", "status"]].tolist()
+    ['age', 'met']
     """
 
     eligible: bool

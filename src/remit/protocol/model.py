@@ -162,11 +162,25 @@ class Visit(_Model):
     assumption: str | None = None
 
     def scales(self) -> tuple[str, ...]:
-        """Codes of the scales assessed at this visit, in order, without repeats."""
+        """Codes of the scales assessed at this visit, in order, without repeats.
+
+        Examples
+        --------
+        >>> from remit.protocol import load_protocol
+        >>> load_protocol("oslo-mdma-mdd").visit("V5").scales()
+        ('cssrs', 'se_vas')
+        """
         return tuple(dict.fromkeys(a.scale for a in self.assessments))
 
     def applies_to(self, arm: str | None) -> bool:
-        """Whether this visit is part of the schedule of ``arm`` (``None``: any arm)."""
+        """Whether this visit is part of the schedule of ``arm`` (``None``: any arm).
+
+        Examples
+        --------
+        >>> from remit.protocol import load_protocol
+        >>> load_protocol("mdma-mdd-rct-example").visit("V13").applies_to("PLACEBO")
+        True
+        """
         return arm is None or not self.arms or arm in self.arms
 
 
@@ -197,7 +211,14 @@ class VitalThreshold(_Model):
         return self
 
     def breached(self, value: float) -> bool:
-        """Whether ``value`` lies beyond a limit (strictly above high or below low)."""
+        """Whether ``value`` lies beyond a limit (strictly above high or below low).
+
+        Examples
+        --------
+        >>> limit = VitalThreshold(high=160, unit="mmHg")
+        >>> limit.breached(160), limit.breached(161)
+        (False, True)
+        """
         return (self.high is not None and value > self.high) or (
             self.low is not None and value < self.low
         )
@@ -216,7 +237,13 @@ class Vitals(_Model):
     thresholds: dict[VitalSign, VitalThreshold] = Field(default_factory=dict)
 
     def timepoints_min(self) -> tuple[int, ...]:
-        """Minutes after the initial dose at which readings are due (pre-dose not included)."""
+        """Minutes after the initial dose at which readings are due (pre-dose not included).
+
+        Examples
+        --------
+        >>> Vitals(every_min=60, until_min=240).timepoints_min()
+        (60, 120, 180, 240)
+        """
         return tuple(range(self.every_min, self.until_min + 1, self.every_min))
 
 
@@ -336,7 +363,15 @@ def _visits_words(visits: tuple[str, ...]) -> str:
 
 
 class ChangeEndpoint(_Endpoint):
-    """Change of the scale total from one visit to another (``to`` minus ``from``)."""
+    """Change of the scale total from one visit to another (``to`` minus ``from``).
+
+    Examples
+    --------
+    >>> e = ChangeEndpoint(id="c", kind="change", label="Change", role="primary",
+    ...                    scale="madrs", from_visit="V3", to_visit="V13")
+    >>> e.definition, e.visit_refs()
+    ('change in madrs total from V3 to V13 (V13 minus V3)', ('V3', 'V13'))
+    """
 
     kind: Literal["change"]
     from_visit: str
@@ -397,7 +432,15 @@ class RemissionEndpoint(_Endpoint):
 
 
 class RelapseEndpoint(_Endpoint):
-    """Relapse: in remission at ``from_visit`` and no longer in remission at ``to_visit``."""
+    """Relapse: in remission at ``from_visit`` and no longer in remission at ``to_visit``.
+
+    Examples
+    --------
+    >>> e = RelapseEndpoint(id="r", kind="relapse", label="Relapse", role="secondary",
+    ...                     scale="madrs", from_visit="V13", to_visit="FU7", max_total=10)
+    >>> e.definition.split(";")[0]
+    'relapse: in remission at V13 (madrs total ≤ 10) and no longer in remission at FU7 (total > 10)'
+    """
 
     kind: Literal["relapse"]
     from_visit: str
@@ -784,7 +827,15 @@ class Protocol(_Model):
         return tuple(v.code for v in self.visits)
 
     def visit(self, code: str) -> Visit:
-        """The visit called ``code``; :class:`NotFoundError` if there is none."""
+        """The visit called ``code``; :class:`NotFoundError` if there is none.
+
+        Examples
+        --------
+        >>> from remit.protocol import load_protocol
+        >>> v = load_protocol("oslo-mdma-mdd").visit("FU7")
+        >>> v.anchor, v.target_day, v.window
+        ('V4', 210, (-14, 14))
+        """
         for v in self.visits:
             if v.code == code:
                 return v
@@ -799,7 +850,15 @@ class Protocol(_Model):
         return self.visit(code).assessments
 
     def dosing_session(self, visit_code: str) -> DosingSession | None:
-        """The dosing session held at ``visit_code``, or ``None`` if none is held there."""
+        """The dosing session held at ``visit_code``, or ``None`` if none is held there.
+
+        Examples
+        --------
+        >>> from remit.protocol import load_protocol
+        >>> p = load_protocol("oslo-mdma-mdd")
+        >>> p.dosing_session("V9").supplemental_offer_min, p.dosing_session("V10") is None
+        ((90, 150), True)
+        """
         self.visit(visit_code)
         for d in self.dosing:
             if d.visit == visit_code:
@@ -807,12 +866,26 @@ class Protocol(_Model):
         return None
 
     def vital_thresholds(self, visit_code: str) -> Mapping[str, VitalThreshold]:
-        """Vital-sign limits in force at ``visit_code`` (empty when no session is held there)."""
+        """Vital-sign limits in force at ``visit_code`` (empty when no session is held there).
+
+        Examples
+        --------
+        >>> from remit.protocol import load_protocol
+        >>> load_protocol("oslo-mdma-mdd").vital_thresholds("V5")["temperature"].high
+        38.0
+        """
         session = self.dosing_session(visit_code)
         return {} if session is None else {str(k): v for k, v in session.vitals.thresholds.items()}
 
     def arm(self, code: str) -> Arm:
-        """The arm called ``code``; :class:`NotFoundError` if there is none."""
+        """The arm called ``code``; :class:`NotFoundError` if there is none.
+
+        Examples
+        --------
+        >>> from remit.protocol import load_protocol
+        >>> load_protocol("mdma-mdd-rct-example").arm("PLACEBO").label
+        'Placebo with the same therapy'
+        """
         for a in self.arms:
             if a.code == code:
                 return a
@@ -829,7 +902,14 @@ class Protocol(_Model):
         | RemissionEndpoint
         | (RelapseEndpoint | SustainedResponseEndpoint)
     ):
-        """The endpoint with this ``id``; :class:`NotFoundError` if there is none."""
+        """The endpoint with this ``id``; :class:`NotFoundError` if there is none.
+
+        Examples
+        --------
+        >>> from remit.protocol import load_protocol
+        >>> load_protocol("oslo-mdma-mdd").endpoint("madrs_remission").definition
+        'remission at V13 and FU7 (each visit on its own): madrs total ≤ 10'
+        """
         for e in self.endpoints:
             if e.id == id:
                 return e
@@ -839,7 +919,14 @@ class Protocol(_Model):
         )
 
     def therapy_sessions(self) -> tuple[Visit, ...]:
-        """The visits that are non-drug therapy sessions (``therapy_session = true``)."""
+        """The visits that are non-drug therapy sessions (``therapy_session = true``).
+
+        Examples
+        --------
+        >>> from remit.protocol import load_protocol
+        >>> [v.code for v in load_protocol("oslo-mdma-mdd").therapy_sessions()][:4]
+        ['V1', 'V2', 'V4', 'V6']
+        """
         return tuple(v for v in self.visits if v.therapy_session)
 
     def nominal_days(self) -> dict[str, int | None]:

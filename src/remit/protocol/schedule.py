@@ -38,6 +38,14 @@ class VisitTiming:
 
     ``days_from_target`` is actual minus target. ``side`` and ``days_outside`` say on which
     side of the window an out-of-window date fell and by how many days.
+
+    Examples
+    --------
+    >>> t = VisitTiming("out_of_window", -10, "before", 3)
+    >>> t.describe()
+    'out of window: 3 days before the window opened'
+    >>> t.to_dict()["side"]
+    'before'
     """
 
     status: TimingStatus
@@ -182,7 +190,20 @@ def _iso(value: date | None) -> str | None:
 
 @dataclass(frozen=True)
 class Schedule:
-    """A participant's visit schedule computed by :func:`compute_schedule`."""
+    """A participant's visit schedule computed by :func:`compute_schedule`.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> from remit.protocol import load_protocol
+    >>> s = compute_schedule(load_protocol("oslo-mdma-mdd"), {"referral": date(2023, 1, 2)})
+    >>> s.visit("PHONE").target_date
+    datetime.date(2023, 1, 9)
+    >>> s.to_frame()[["visit_code", "status"]].head(2).values.tolist()
+    [['PHONE', 'scheduled'], ['SCR', 'awaiting_anchor']]
+    >>> print(s.summary().splitlines()[1])
+      PHONE  target 2023-01-09 (window 2023-01-02 – 2023-01-23)
+    """
 
     protocol_id: str
     protocol_sha256: str
