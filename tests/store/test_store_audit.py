@@ -445,3 +445,23 @@ def test_bulk_statements_that_would_bypass_the_audit_trail_are_refused(
         stored = session.get(Participant, participant_id)
         assert stored is not None
         assert stored.arm is None
+
+
+def test_an_in_place_json_change_flagged_modified_is_audited_with_the_stored_old_value(
+    trial: Any,
+) -> None:
+    from sqlalchemy.orm.attributes import flag_modified
+
+    participant_id = trial.add_participant()
+    assessment_id = _assessment(trial, participant_id, status="draft")
+    with unit_of_work(trial.engine, trial.rater) as uow:
+        assessment = uow.session.get(Assessment, assessment_id)
+        assert assessment is not None
+        assessment.answers["item_1"] = 0  # in place: the old dict is gone from memory
+        flag_modified(assessment, "answers")
+    changes = [
+        (e.old_value, e.new_value)
+        for e in _events(trial.engine, "assessment", assessment_id)
+        if e.action == "update" and e.field == "answers"
+    ]
+    assert changes == [('{"item_1":3,"item_10":1}', '{"item_1":0,"item_10":1}')]
