@@ -357,3 +357,21 @@ def test_p002_misspelt_table_is_located(bend: Bend) -> None:
     assert [p.code for p in problems] == ["P002"]
     assert problems[0].where == "evnts (line 18)"
     assert "did you mean 'events'" in problems[0].todo
+
+
+def test_p007_anchor_visit_missing_from_an_arm(bend: Bend) -> None:
+    two_arms = bend(
+        "[[events]]",
+        '[[arms]]\ncode = "B"\nlabel = "B"\n\n[randomisation]\nblock_sizes = [2]\n\n[[events]]',
+    )
+    text = bend(
+        'kind = "dosing"\nanchor = "BL"', 'kind = "dosing"\nanchor = "BL"\narms = ["A"]', two_arms
+    )
+    line = only(text, "P007")
+    assert "END is anchored to D1, which arm(s) B never attend" in line
+    text = bend(
+        'kind = "assessment"\nanchor = "D1"',
+        'kind = "assessment"\nanchor = "D1"\narms = ["A"]',
+        text,
+    )
+    assert check_text(text) == []

@@ -249,6 +249,17 @@ def _check_ids(c: _Checker) -> None:
 
 def _check_anchors(c: _Checker) -> None:
     for i, v in enumerate(c.p.visits):
+        parent = c.visits.get(v.anchor)
+        if parent is not None and parent.arms:
+            stranded = sorted((set(v.arms) or c.arms) - set(parent.arms))
+            if stranded:
+                c.add(
+                    "P007",
+                    ("visits", i, "anchor"),
+                    f"visit {v.code} is anchored to {v.anchor}, which arm(s) "
+                    f"{', '.join(stranded)} never attend, so {v.code} would never get a date there",
+                    f"anchor {v.code} to a visit of every arm it has, or limit its arms",
+                )
         if v.anchor not in c.visits and v.anchor not in c.events:
             c.add(
                 "P007",
