@@ -45,6 +45,9 @@ def _register() -> None:
     from remit.cli import stats_cmd
 
     app.add_typer(stats_cmd.app, name="stats")
+    from remit.cli import power_cmd
+
+    app.add_typer(power_cmd.app, name="power")
     pass
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from remit.cli import stats_small_cmd
 from remit.cli.common import JsonOption, console, err_console, errors_as_exit, print_json
 from remit.errors import InputError, RemitWarning
 from remit.stats import fit_mmrm
@@ -206,3 +207,7 @@ def mmrm(
                 payload["differences"],
                 ["visit", "contrast", "estimate", "se", "df", "t", "p", "ci_low", "ci_high"],
             )
+
+
+# `paired` and `proportion` live in their own module and join this group here.
+stats_small_cmd.register(app)
