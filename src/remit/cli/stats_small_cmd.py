@@ -6,6 +6,7 @@ They join the ``stats`` group of :mod:`remit.cli.stats_cmd` through :func:`regis
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +15,7 @@ import typer
 from rich.table import Table
 
 from remit.cli.common import JsonOption, console, errors_as_exit, print_json
-from remit.errors import InputError
+from remit.errors import DataWarning, InputError
 from remit.stats.compare import compare_paired
 from remit.stats.proportion import proportion_ci
 
@@ -83,7 +84,10 @@ def paired(
         frame = _read_csv(data)
         x = _column(frame, before, "--before", data)
         y = _column(frame, after, "--after", data)
-        result = compare_paired(x, y, conf_level=conf_level, convention=convention)
+        with warnings.catch_warnings():
+            # The number of dropped pairs is part of the output; no Python warning on top.
+            warnings.simplefilter("ignore", DataWarning)
+            result = compare_paired(x, y, conf_level=conf_level, convention=convention)
         t, w, hl, es = result.t_test, result.wilcoxon, result.hodges_lehmann, result.effect_sizes
         payload = {
             "n": result.n,
