@@ -4,5 +4,34 @@ Nothing here knows what a participant, a visit code or a scale is: arguments are
 (``y=``, ``subject=``, ``visit=``, ``group=``) or arrays. Functions never print and never round.
 """
 
+from remit.stats.compare import PairedComparisonResult as PairedComparisonResult
+from remit.stats.compare import compare_paired as compare_paired
+from remit.stats.effect_size import EffectSizeResult as EffectSizeResult
+from remit.stats.effect_size import hedges_j as hedges_j
+from remit.stats.effect_size import noncentral_t_ci as noncentral_t_ci
+from remit.stats.effect_size import paired_effect_sizes as paired_effect_sizes
+from remit.stats.mcnemar import McNemarResult as McNemarResult
+from remit.stats.mcnemar import mcnemar_exact as mcnemar_exact
+from remit.stats.mixed import LMMResult as LMMResult
+from remit.stats.mixed import fit_lmm as fit_lmm
 from remit.stats.mmrm import MMRMResult as MMRMResult
 from remit.stats.mmrm import fit_mmrm as fit_mmrm
+from remit.stats.multinomial import MultinomialResult as MultinomialResult
+from remit.stats.multinomial import fit_multinomial as fit_multinomial
+from remit.stats.paired import HodgesLehmannResult as HodgesLehmannResult
+from remit.stats.paired import PairedTResult as PairedTResult
+from remit.stats.paired import WilcoxonResult as WilcoxonResult
+from remit.stats.paired import hodges_lehmann as hodges_lehmann
+from remit.stats.paired import paired_t as paired_t
+from remit.stats.paired import wilcoxon_signed_rank as wilcoxon_signed_rank
+from remit.stats.power import MMRMPowerResult as MMRMPowerResult
+from remit.stats.power import power_mmrm as power_mmrm
+from remit.stats.power import sample_size_mmrm as sample_size_mmrm
+from remit.stats.power_sim import SimulatedPowerResult as SimulatedPowerResult
+from remit.stats.power_sim import simulate_power_mmrm as simulate_power_mmrm
+from remit.stats.proportion import ProportionCIResult as ProportionCIResult
+from remit.stats.proportion import proportion_ci as proportion_ci
+from remit.stats.rtm import RegressionToMeanResult as RegressionToMeanResult
+from remit.stats.rtm import regression_to_mean as regression_to_mean
+from remit.stats.survival import KaplanMeierResult as KaplanMeierResult
+from remit.stats.survival import kaplan_meier as kaplan_meier
