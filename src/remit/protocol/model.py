@@ -339,16 +339,42 @@ class Eligibility(_Model):
 # --------------------------------------------------------------------------- endpoints
 
 
-class _Endpoint(_Model):
+_VISIT_FIELDS = ("baseline_visit", "from_visit", "visit", "to_visit", "visits")
+
+
+class _References(_Model):
+    """What an endpoint or analysis refers to, read from its fields by name."""
+
+    def visit_refs(self) -> tuple[str, ...]:
+        """Every visit code referred to (baseline, from, visit, to, then the visit list)."""
+        return _collect(self, _VISIT_FIELDS)
+
+    def scale_refs(self) -> tuple[str, ...]:
+        """Every scale code referred to."""
+        return _collect(self, ("scale", "scales"))
+
+    def endpoint_refs(self) -> tuple[str, ...]:
+        """Every endpoint id referred to."""
+        return _collect(self, ("endpoints",))
+
+
+def _collect(model: BaseModel, names: tuple[str, ...]) -> tuple[str, ...]:
+    found: list[str] = []
+    for name in names:
+        value = getattr(model, name, None)
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, tuple):
+            found.extend(str(v) for v in value)
+    return tuple(found)
+
+
+class _Endpoint(_References):
     id: str
     label: str
     role: Role
     scale: str
     assumption: str | None = None
-
-    def visit_refs(self) -> tuple[str, ...]:
-        """Every visit code the endpoint refers to."""
-        raise NotImplementedError  # pragma: no cover - each kind defines it
 
     @property
     def definition(self) -> str:
@@ -377,10 +403,6 @@ class ChangeEndpoint(_Endpoint):
     from_visit: str
     to_visit: str
 
-    def visit_refs(self) -> tuple[str, ...]:
-        """Every visit code the endpoint refers to."""
-        return (self.from_visit, self.to_visit)
-
     @property
     def definition(self) -> str:
         """The endpoint in words."""
@@ -398,10 +420,6 @@ class ResponseEndpoint(_Endpoint):
     visits: tuple[str, ...] = Field(min_length=1)
     min_reduction_pct: float = Field(default=50.0, gt=0, le=100)
 
-    def visit_refs(self) -> tuple[str, ...]:
-        """Every visit code the endpoint refers to."""
-        return (self.baseline_visit, *self.visits)
-
     @property
     def definition(self) -> str:
         """The endpoint in words."""
@@ -417,10 +435,6 @@ class RemissionEndpoint(_Endpoint):
     kind: Literal["remission"]
     visits: tuple[str, ...] = Field(min_length=1)
     max_total: float
-
-    def visit_refs(self) -> tuple[str, ...]:
-        """Every visit code the endpoint refers to."""
-        return self.visits
 
     @property
     def definition(self) -> str:
@@ -447,10 +461,6 @@ class RelapseEndpoint(_Endpoint):
     to_visit: str
     max_total: float
 
-    def visit_refs(self) -> tuple[str, ...]:
-        """Every visit code the endpoint refers to."""
-        return (self.from_visit, self.to_visit)
-
     @property
     def definition(self) -> str:
         """The endpoint in words."""
@@ -468,10 +478,6 @@ class SustainedResponseEndpoint(_Endpoint):
     baseline_visit: str
     visits: tuple[str, ...] = Field(min_length=2)
     min_reduction_pct: float = Field(default=50.0, gt=0, le=100)
-
-    def visit_refs(self) -> tuple[str, ...]:
-        """Every visit code the endpoint refers to."""
-        return (self.baseline_visit, *self.visits)
 
     @property
     def definition(self) -> str:
@@ -497,22 +503,10 @@ BINARY_ENDPOINT_KINDS: tuple[str, ...] = ("response", "remission", "relapse", "s
 # --------------------------------------------------------------------------- analysis plan
 
 
-class _Analysis(_Model):
+class _Analysis(_References):
     id: str
     label: str
     assumption: str | None = None
-
-    def visit_refs(self) -> tuple[str, ...]:
-        """Every visit code the analysis refers to."""
-        return ()
-
-    def scale_refs(self) -> tuple[str, ...]:
-        """Every scale code the analysis refers to."""
-        return ()
-
-    def endpoint_refs(self) -> tuple[str, ...]:
-        """Every endpoint id the analysis refers to."""
-        return ()
 
 
 class DescriptiveAnalysis(_Analysis):
@@ -531,14 +525,6 @@ class DescriptiveAnalysis(_Analysis):
         "max",
     )
 
-    def visit_refs(self) -> tuple[str, ...]:
-        """Every visit code the analysis refers to."""
-        return self.visits
-
-    def scale_refs(self) -> tuple[str, ...]:
-        """Every scale code the analysis refers to."""
-        return self.scales
-
 
 class WilcoxonAnalysis(_Analysis):
     """Two-sided Wilcoxon signed-rank test of each visit against the baseline visit.
@@ -555,14 +541,6 @@ class WilcoxonAnalysis(_Analysis):
     method: Literal["auto", "exact", "approx"] = "auto"
     zero_method: Literal["wilcox", "pratt", "zsplit"] = "wilcox"
     correction: bool = False
-
-    def visit_refs(self) -> tuple[str, ...]:
-        """Every visit code the analysis refers to."""
-        return (self.baseline_visit, *self.visits)
-
-    def scale_refs(self) -> tuple[str, ...]:
-        """Every scale code the analysis refers to."""
-        return self.scales
 
 
 class MMRMAnalysis(_Analysis):
@@ -586,14 +564,6 @@ class MMRMAnalysis(_Analysis):
     reml: bool = True
     contrasts: tuple[Literal["visit_vs_baseline", "arm_by_visit"], ...] = ("visit_vs_baseline",)
 
-    def visit_refs(self) -> tuple[str, ...]:
-        """Every visit code the analysis refers to."""
-        return (self.baseline_visit, *self.visits)
-
-    def scale_refs(self) -> tuple[str, ...]:
-        """Every scale code the analysis refers to."""
-        return self.scales
-
 
 class EffectSizeAnalysis(_Analysis):
     """Standardised within-subject change from baseline (d_z with an exact CI, d_av, g_z)."""
@@ -605,14 +575,6 @@ class EffectSizeAnalysis(_Analysis):
     measures: tuple[Literal["d_z", "d_av", "g_z", "g_av"], ...] = ("d_z",)
     ci_method: Literal["noncentral_t"] = "noncentral_t"
 
-    def visit_refs(self) -> tuple[str, ...]:
-        """Every visit code the analysis refers to."""
-        return (self.baseline_visit, *self.visits)
-
-    def scale_refs(self) -> tuple[str, ...]:
-        """Every scale code the analysis refers to."""
-        return self.scales
-
 
 class ProportionAnalysis(_Analysis):
     """Counts and proportions of binary endpoints with named confidence intervals."""
@@ -620,10 +582,6 @@ class ProportionAnalysis(_Analysis):
     kind: Literal["proportion"]
     endpoints: tuple[str, ...] = Field(min_length=1)
     ci_methods: tuple[Literal["clopper_pearson", "wilson"], ...] = ("clopper_pearson", "wilson")
-
-    def endpoint_refs(self) -> tuple[str, ...]:
-        """Every endpoint id the analysis refers to."""
-        return self.endpoints
 
 
 class McNemarAnalysis(_Analysis):
@@ -634,14 +592,6 @@ class McNemarAnalysis(_Analysis):
     from_visit: str
     to_visit: str
     method: Literal["exact", "asymptotic"] = "exact"
-
-    def visit_refs(self) -> tuple[str, ...]:
-        """Every visit code the analysis refers to."""
-        return (self.from_visit, self.to_visit)
-
-    def endpoint_refs(self) -> tuple[str, ...]:
-        """Every endpoint id the analysis refers to."""
-        return self.endpoints
 
 
 class RTMAnalysis(_Analysis):
@@ -664,14 +614,6 @@ class RTMAnalysis(_Analysis):
         if not (0 <= low <= high <= 1):
             raise ValueError("reliability must be [low, high] with 0 ≤ low ≤ high ≤ 1")
         return self
-
-    def visit_refs(self) -> tuple[str, ...]:
-        """Every visit code the analysis refers to."""
-        return (self.visit,)
-
-    def scale_refs(self) -> tuple[str, ...]:
-        """Every scale code the analysis refers to."""
-        return (self.scale,)
 
 
 class SafetyAnalysis(_Analysis):
