@@ -256,3 +256,18 @@ def test_blank_higher_types_give_the_highest_yes_as_a_lower_bound() -> None:
     r = score("cssrs", answers, version=SLV)
     assert r.derived["ideation_type"] == 3
     assert r.n_missing == 2
+
+
+def test_recent_yes_with_lifetime_no_is_refused_on_the_baseline_form() -> None:
+    answers = {"wish_to_be_dead_lifetime": False, "wish_to_be_dead": True}
+    with pytest.raises(AnswerError, match="contradicts") as info:
+        score("cssrs", answers, version="baseline")
+    assert info.value.item == "wish_to_be_dead"
+    answers = {"actual_attempt_lifetime": False, "actual_attempt": True}
+    with pytest.raises(AnswerError, match="actual_attempt_lifetime"):
+        score("cssrs", answers, version="baseline")
+    # a blank lifetime answer is not a contradiction; the since-last-visit form has no lifetime
+    assert (
+        score("cssrs", {"wish_to_be_dead": True}, version="baseline").derived["ideation_type"] == 1
+    )
+    assert score("cssrs", {"wish_to_be_dead": True}, version=SLV).derived["ideation_type"] == 1

@@ -293,3 +293,9 @@ def test_duplicate_item_number_is_refused() -> None:
     text = MINIMAL.replace('code = "b"', 'code = "b"\nref = "1"')
     with pytest.raises(ScaleError, match="item number '1' is used twice"):
         parse_scale(text)
+
+
+def test_implies_must_name_yes_no_items() -> None:
+    text = MINIMAL.replace('code = "b"', 'code = "b"\nimplies = ["a"]')
+    with pytest.raises(ScaleError, match="non-yes/no"):
+        parse_scale(text)

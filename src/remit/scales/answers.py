@@ -239,6 +239,18 @@ def validate_answers(
         if normalised is not None or item.code not in given_by:
             out[item.code] = normalised
             given_by[item.code] = str(key)
+    by_code = {it.code: it for it in items}
+    for it in items:
+        for other in it.implies:
+            if out[it.code] is True and other in by_code and out[other] is False:
+                implied = by_code[other]
+                raise AnswerError(
+                    f"{definition.code} item {it.ref} ({it.code}) is answered yes but item "
+                    f"{implied.ref} ({other}) no, which contradicts it",
+                    item=it.code,
+                    expected=f"{other} = yes whenever {it.code} = yes",
+                    hint="correct one of the two answers",
+                )
     skipped = skipped_items(definition, items, out)
     for it in items:
         if it.code in skipped and out[it.code] not in (None, False):

@@ -67,6 +67,7 @@ _ITEM_KEYS = {
     "blank_value",
     "skip_when",
     "skip_note",
+    "implies",
     "versions",
 }
 _SUBSCALE_KEYS = {
@@ -296,6 +297,7 @@ def _parse_item(
         blank_value=blank_value,
         skip_when=skip,
         skip_note=r.opt_string(raw, "skip_note", where),
+        implies=r.strings(raw, "implies", where),
         versions=r.strings(raw, "versions", where),
     )
 
@@ -331,6 +333,13 @@ def _check_version(
                 "unique item numbers",
             )
         refs[it.ref] = it.code
+        if it.implies and it.kind != "boolean":
+            raise r.fail(f"items ({it.code}).implies", "is set on a non-yes/no item", "a boolean")
+        for c in it.implies:
+            if c in by_code and by_code[c].kind != "boolean":
+                raise r.fail(f"items ({it.code}).implies", f"names {c!r}", "yes/no items")
+            if not _in_other_version(d, c):
+                raise r.fail(f"items ({it.code}).implies", f"names unknown item {c!r}", "codes")
         if it.skip_when:
             for c in it.skip_when.items:
                 other = by_code.get(c)

@@ -204,6 +204,9 @@ class ItemDefinition:
         When the form's logic skips this item; a skipped item must be left blank (or "no").
     skip_note
         Why it is skipped, in words, for the result's notes.
+    implies
+        Codes of yes/no items that a "yes" to this item requires to be "yes" too, where the
+        version has them (a C-SSRS recent-window yes implies the lifetime yes).
     wording
         Licensed item wording from a local overlay file (never shipped).
     versions
@@ -227,6 +230,7 @@ class ItemDefinition:
     blank_value: float | None = None
     skip_when: Condition | None = None
     skip_note: str | None = None
+    implies: tuple[str, ...] = ()
     wording: str | None = None
     versions: tuple[str, ...] = ()
 
