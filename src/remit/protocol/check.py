@@ -158,7 +158,7 @@ class _Checker:
 
 
 def _suggest(given: str, choices: Iterable[str], fallback: str) -> str:
-    choices = list(choices)
+    choices = list(dict.fromkeys(choices))
     close = difflib.get_close_matches(given, choices, n=1)
     head = f"did you mean {close[0]!r}? " if close else ""
     shown = ", ".join(choices[:25]) + (" …" if len(choices) > 25 else "")

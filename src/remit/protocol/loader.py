@@ -276,12 +276,12 @@ def _schema_problems(error: ValidationError, data: Any, text: str) -> list[Probl
             )
         else:
             given = item.get("input")
-            shown = repr(given) if not isinstance(given, dict | list) else type(given).__name__
+            if isinstance(given, dict | list):
+                what = f"not valid: {_clean_message(item['msg'])}"
+            else:
+                what = f"value {given!r} is not valid: {_clean_message(item['msg'])}"
             problem = Problem(
-                "P004",
-                where,
-                f"value {shown} is not valid: {_clean_message(item['msg'])}",
-                "give a value of the expected type (see docs/protocol.md)",
+                "P004", where, what, "give a value of the expected type (see docs/protocol.md)"
             )
         if (problem.code, problem.where) not in seen:
             seen.add((problem.code, problem.where))
