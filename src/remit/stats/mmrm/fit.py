@@ -19,7 +19,6 @@ by √w, which leaves every formula above unchanged apart from the constant −�
 
 from __future__ import annotations
 
-import itertools
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -40,15 +39,42 @@ LOG_2PI = math.log(2.0 * math.pi)
 
 @dataclass
 class _Block:
-    """All missing-visit patterns with the same number of observed visits ``m``."""
+    """Missing-visit patterns, padded to all ``m`` visits.
+
+    A missing visit gets a zero row in X and y and an identity row/column in Σ, which leaves
+    log|Σ_i|, Σ_i⁻¹ on the observed visits and every product with X and y unchanged; ``mask``
+    zeroes the padded entries where they would otherwise leak (gradient, dΣ).
+
+    Sufficient statistics are stored only for observed visit pairs ("compact" rows, ``obs``
+    indexes them in the flattened (G, m, m) array) so padding costs no flops where it matters.
+    """
 
     m: int
     group: IntArray  # (G,) covariance group of each pattern
     idx: IntArray  # (G, m) visit indices
     n: Array  # (G,) subjects per pattern
-    C: Array  # (G, m*m, p*p)  Σ_i X_i[a,:] ⊗ X_i[b,:]
-    D: Array  # (G, m*m, p)    Σ_i X_i[a,:] y_i[b]
-    E: Array  # (G, m*m)       Σ_i y_i[a] y_i[b]
+    C: Array  # (nnz, p*p)  Σ_i X_i[a,:] ⊗ X_i[b,:] over observed pairs (g, a, b)
+    D: Array  # (nnz, p)    Σ_i X_i[a,:] y_i[b]
+    E: Array  # (nnz,)      Σ_i y_i[a] y_i[b]
+    mask: Array  # (G, m, m)   1 where both visits are observed
+    obs: IntArray  # (nnz,) flat index of each compact row in (G, m, m)
+    obs_t: IntArray  # (nnz,) compact row of the transposed pair (g, b, a)
+    row_group: IntArray  # (nnz,) covariance group of each compact row
+
+    def gather(self, full: Array) -> Array:
+        """Compact rows of a (G, m, m) array"""
+        return full.reshape(-1)[self.obs]
+
+    def scatter(self, compact: Array) -> Array:
+        """A (G, m, m) array, zero where a visit is missing, from compact rows."""
+        out = np.zeros(self.mask.size)
+        out[self.obs] = compact
+        return out.reshape(self.mask.shape)
+
+    def sigma(self, sig_all: Array) -> Array:
+        """Σ of each pattern, identity on its missing visits."""
+        sig = sig_all[self.group[:, None, None], self.idx[:, :, None], self.idx[:, None, :]]
+        return np.where(self.mask > 0, sig, np.eye(self.m))
 
 
 @dataclass
@@ -103,7 +129,7 @@ class Likelihood:
         logdet = 0.0
         inverses: list[Array] = []
         for b in self.blocks:
-            sig = sig_all[b.group[:, None, None], b.idx[:, :, None], b.idx[:, None, :]]
+            sig = b.sigma(sig_all)
             try:
                 low = np.linalg.cholesky(sig)
             except np.linalg.LinAlgError:
@@ -116,10 +142,10 @@ class Likelihood:
             linv = np.linalg.solve(low, eye)
             a = np.transpose(linv, (0, 2, 1)) @ linv  # Σ_g⁻¹
             inverses.append(a)
-            af = a.reshape(a.shape[0], -1)
-            xtax += np.einsum("gx,gxy->y", af, b.C)
-            xtay += np.einsum("gx,gxp->p", af, b.D)
-            yay += float(np.einsum("gx,gx->", af, b.E))
+            af = b.gather(a)
+            xtax += af @ b.C
+            xtay += af @ b.D
+            yay += float(af @ b.E)
         xtax_m = xtax.reshape(p, p)
         try:
             cf = linalg.cho_factor(xtax_m, lower=True)
@@ -142,17 +168,15 @@ class Likelihood:
         resid: list[Array] = []
         fitted: list[Array] = []
         for b, a in zip(self.blocks, inverses, strict=True):
-            g_n = a.shape[0]
-            db = b.D @ beta  # (G, m*m): Σ μ_a y_b
-            rr = b.E - db - _t(db, b.m) + b.C @ vec_bb  # Σ r r'
-            rr_m = rr.reshape(g_n, b.m, b.m)
+            db = b.D @ beta  # Σ μ_a y_b
+            rr_m = b.scatter(b.E - db - db[b.obs_t] + b.C @ vec_bb)  # Σ r r'
             resid.append(rr_m)
             inner = rr_m
             if self.reml:
-                gg = (b.C @ vec_phi).reshape(g_n, b.m, b.m)  # Σ X Φ X'
+                gg = b.scatter(b.C @ vec_phi)  # Σ X Φ X'
                 fitted.append(gg)
                 inner = rr_m + gg
-            val = b.n[:, None, None] * a - a @ inner @ a
+            val = (b.n[:, None, None] * a - a @ inner @ a) * b.mask
             np.add.at(gamma, (b.group[:, None, None], b.idx[:, :, None], b.idx[:, None, :]), val)
         grad = np.empty(k)
         for g, d in enumerate(derivs):
@@ -171,29 +195,33 @@ class Likelihood:
         d1_all = np.stack([d.d1 for d in derivs])  # (ng, kg, M, M)
         kr = np.arange(kg)
         for bi, (b, a) in enumerate(zip(self.blocks, inverses, strict=True)):
-            g_n, m = a.shape[0], b.m
-            ds = d1_all[
-                b.group[:, None, None, None],
-                kr[None, :, None, None],
-                b.idx[:, None, :, None],
-                b.idx[:, None, None, :],
-            ]  # (G, kg, m, m)
+            m = b.m
+            ds = (
+                d1_all[
+                    b.group[:, None, None, None],
+                    kr[None, :, None, None],
+                    b.idx[:, None, :, None],
+                    b.idx[:, None, None, :],
+                ]
+                * b.mask[:, None]
+            )  # (G, kg, m, m)
             bmat = a[:, None] @ ds  # A V_h
             z = b.n[:, None, None] * np.eye(m) - 2.0 * a @ resid[bi]
             if self.reml:
                 z = z - 2.0 * a @ fitted[bi]
             bz = bmat @ z[:, None]
             t2 = np.einsum("ghab,gjba->ghj", bmat, bz)  # (G, kg, kg)
-            ava = (bmat @ a[:, None]).reshape(g_n, kg, m * m)
-            cpb = (b.C.reshape(g_n, m * m, p, p) @ beta).reshape(g_n, m * m, p)
-            fmat = b.D - cpb  # Σ X_a r_b
+            # A V_h A on the observed pairs, one row per parameter: (kg, nnz)
+            ava = np.transpose(bmat @ a[:, None], (1, 0, 2, 3)).reshape(kg, -1)[:, b.obs]
+            fmat = b.D - (b.C.reshape(-1, p, p) @ beta)  # Σ X_a r_b
             for g in np.unique(b.group):
                 sel = b.group == g
+                rows = b.row_group == g
                 sl = slice(g * kg, (g + 1) * kg)
                 hess[sl, sl] -= t2[sel].sum(axis=0)
-                av = np.transpose(ava[sel], (1, 0, 2)).reshape(kg, -1)
-                m_mat[sl] += av @ b.C[sel].reshape(-1, p * p)
-                n_vec[sl] += av @ fmat[sel].reshape(-1, p)
+                av = ava[:, rows]
+                m_mat[sl] += av @ b.C[rows]
+                n_vec[sl] += av @ fmat[rows]
         m3 = m_mat.reshape(k, p, p)
         hess -= 2.0 * n_vec @ phi_cov @ n_vec.T
         if self.reml:
@@ -221,11 +249,6 @@ class Likelihood:
             cov = _pairwise_cov(wide)
             phis.append(s.start(cov))
         return np.concatenate(phis)
-
-
-def _t(flat: Array, m: int) -> Array:
-    g = flat.shape[0]
-    return np.transpose(flat.reshape(g, m, m), (0, 2, 1)).reshape(g, m * m)
 
 
 def _pairwise_cov(wide: Array) -> Array:
@@ -273,33 +296,60 @@ def _build_blocks(design: Design) -> list[_Block]:
     pattern_key = np.stack([sgroup, mask])
     _, pattern_of = np.unique(pattern_key, axis=1, return_inverse=True)
     pattern_of = pattern_of.ravel()
-    row_pattern = np.repeat(pattern_of, counts)
-    order = np.argsort(row_pattern, kind="stable")
-    sorted_pat = row_pattern[order]
-    blocks: dict[int, list[tuple[int, IntArray, int, Array, Array]]] = {}
-    bounds = np.flatnonzero(np.r_[True, sorted_pat[1:] != sorted_pat[:-1], True])
-    for s, e in itertools.pairwise(bounds):
-        rows = order[s:e]
-        pat = int(sorted_pat[s])
-        first_subj = np.flatnonzero(pattern_of == pat)[0]
-        m = int(counts[first_subj])
-        n_g = rows.size // m
-        xs = X[rows].reshape(n_g, m, p)
-        ys = y[rows].reshape(n_g, m)
-        idx = design.visit_codes[rows[:m]]
-        blocks.setdefault(m, []).append((int(sgroup[first_subj]), idx, n_g, xs, ys))
-    out = []
-    for m, items in sorted(blocks.items()):
-        group = np.array([it[0] for it in items], dtype=np.intp)
-        idx = np.stack([it[1] for it in items]).astype(np.intp)
-        n = np.array([it[2] for it in items], dtype=float)
-        C = np.stack(
-            [np.einsum("iap,ibq->abpq", it[3], it[3]).reshape(m * m, p * p) for it in items]
+    n_pat = int(pattern_of.max()) + 1
+    # every subject padded to all M visits (zeros where missing)
+    xs = np.zeros((starts.size, M, p))
+    ys = np.zeros((starts.size, M))
+    row_subject = np.repeat(np.arange(starts.size), counts)
+    xs[row_subject, design.visit_codes] = X
+    ys[row_subject, design.visit_codes] = y
+    observed = np.zeros((starts.size, M))
+    observed[row_subject, design.visit_codes] = 1.0
+    first = np.zeros(n_pat, dtype=np.intp)
+    first[pattern_of[::-1]] = np.arange(starts.size)[::-1]
+    group = sgroup[first].astype(np.intp)
+    n = np.bincount(pattern_of, minlength=n_pat).astype(float)
+    obs = observed[first]
+    mask_mat = obs[:, :, None] * obs[:, None, :]
+    obs = np.flatnonzero(mask_mat.reshape(-1) > 0)
+    compact = np.full(mask_mat.size, -1, dtype=np.intp)
+    compact[obs] = np.arange(obs.size)
+    g_of, a_of, b_of = np.unravel_index(obs, mask_mat.shape)
+    obs_t = compact[np.ravel_multi_index((g_of, b_of, a_of), mask_mat.shape)]
+    # compact rows of pattern g are its observed pairs (a, b), row-major: one block per pattern
+    sizes = mask_mat.reshape(n_pat, -1).sum(axis=1).astype(np.intp)
+    offsets = np.r_[0, np.cumsum(sizes)]
+    C = np.empty((obs.size, p * p))
+    D = np.empty((obs.size, p))
+    E = np.empty(obs.size)
+    order = np.argsort(pattern_of, kind="stable")
+    bounds = np.r_[0, np.cumsum(n.astype(np.intp))]
+    for g in range(n_pat):
+        who = order[bounds[g] : bounds[g + 1]]
+        vis = np.flatnonzero(observed[first[g]])
+        mg = vis.size
+        xg = xs[who][:, vis].reshape(who.size, -1)  # (n_g, m_g * p)
+        yg = ys[who][:, vis]
+        rows = slice(offsets[g], offsets[g + 1])
+        C[rows] = (xg.T @ xg).reshape(mg, p, mg, p).transpose(0, 2, 1, 3).reshape(-1, p * p)
+        D[rows] = (xg.T @ yg).reshape(mg, p, mg).transpose(0, 2, 1).reshape(-1, p)
+        E[rows] = (yg.T @ yg).reshape(-1)
+    idx = np.broadcast_to(np.arange(M, dtype=np.intp), (n_pat, M)).copy()
+    return [
+        _Block(
+            M,
+            group,
+            idx,
+            n,
+            C,
+            D,
+            E,
+            mask_mat,
+            obs,
+            obs_t,
+            group[g_of],
         )
-        D = np.stack([np.einsum("iap,ib->abp", it[3], it[4]).reshape(m * m, p) for it in items])
-        E = np.stack([np.einsum("ia,ib->ab", it[4], it[4]).reshape(m * m) for it in items])
-        out.append(_Block(m, group, idx, n, C, D, E))
-    return out
+    ]
 
 
 @dataclass(frozen=True)
@@ -479,21 +529,23 @@ def kr_sums(
     sig_all = np.stack([d.sigma for d in derivs])
     total = np.zeros(p * p)
     for b in lik.blocks:
-        sig = sig_all[b.group[:, None, None], b.idx[:, :, None], b.idx[:, None, :]]
-        a = np.linalg.inv(sig)
-        ds = d1_all[
-            b.group[:, None, None, None],
-            kr[None, :, None, None],
-            b.idx[:, None, :, None],
-            b.idx[:, None, None, :],
-        ]
+        a = np.linalg.inv(b.sigma(sig_all))
+        ds = (
+            d1_all[
+                b.group[:, None, None, None],
+                kr[None, :, None, None],
+                b.idx[:, None, :, None],
+                b.idx[:, None, None, :],
+            ]
+            * b.mask[:, None]
+        )
         bmat = a[:, None] @ ds  # (G, kg, m, m)
         wblocks = np.stack([weights[g * kg : (g + 1) * kg, g * kg : (g + 1) * kg] for g in b.group])
         bw = np.einsum("ghj,gjbc->ghbc", wblocks, bmat)
         tq = np.einsum("ghab,ghbc->gac", bmat, bw) @ a
         if second_order:
-            rs = r_mats[b.group[:, None, None], b.idx[:, :, None], b.idx[:, None, :]]
+            rs = r_mats[b.group[:, None, None], b.idx[:, :, None], b.idx[:, None, :]] * b.mask
             tq = tq - 0.25 * (a @ rs @ a)
-        total += np.einsum("gx,gxy->y", tq.reshape(tq.shape[0], -1), b.C)
+        total += b.gather(tq) @ b.C
     out = total.reshape(p, p)
     return (out + out.T) / 2.0
