@@ -32,4 +32,14 @@ def _main() -> None:
     _run(connection)
 
 
-_main()
+def _inside_alembic() -> bool:
+    # Importing this module outside a migration run (e.g. pytest --doctest-modules) does nothing.
+    try:
+        context.config  # noqa: B018 - the proxy has this attribute only during a run
+    except AttributeError:
+        return False
+    return True
+
+
+if _inside_alembic():
+    _main()
