@@ -305,12 +305,11 @@ def _build_blocks(design: Design) -> list[_Block]:
     ys[row_subject, design.visit_codes] = y
     observed = np.zeros((starts.size, M))
     observed[row_subject, design.visit_codes] = 1.0
-    first = np.zeros(n_pat, dtype=np.intp)
-    first[pattern_of[::-1]] = np.arange(starts.size)[::-1]
+    first = np.unique(pattern_of, return_index=True)[1].astype(np.intp)  # a subject per pattern
     group = sgroup[first].astype(np.intp)
     n = np.bincount(pattern_of, minlength=n_pat).astype(float)
-    obs = observed[first]
-    mask_mat = obs[:, :, None] * obs[:, None, :]
+    seen = observed[first]
+    mask_mat = seen[:, :, None] * seen[:, None, :]
     obs = np.flatnonzero(mask_mat.reshape(-1) > 0)
     compact = np.full(mask_mat.size, -1, dtype=np.intp)
     compact[obs] = np.arange(obs.size)
