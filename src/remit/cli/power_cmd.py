@@ -122,7 +122,17 @@ def mmrm(
             means = np.zeros((2, j))
             means[1, -1] = delta
             cov = corr * sigma * sigma
-            if json_out:
+            # The bar goes to the console; with --json stdout carries only the JSON.
+            with Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
+                disable=json_out,
+            ) as bar:
+                task = bar.add_task("simulating trials", total=simulate)
                 sim = simulate_power_mmrm(
                     (n_b, n_a),
                     means,
@@ -132,28 +142,8 @@ def mmrm(
                     alpha=alpha,
                     seed=seed,
                     n_jobs=jobs,
+                    progress=lambda done, total: bar.update(task, completed=done),
                 )
-            else:
-                with Progress(
-                    "[progress.description]{task.description}",
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeRemainingColumn(),
-                    console=console,
-                    transient=True,
-                ) as bar:
-                    task = bar.add_task("simulating trials", total=simulate)
-                    sim = simulate_power_mmrm(
-                        (n_b, n_a),
-                        means,
-                        cov,
-                        retention=ret,
-                        n_sim=simulate,
-                        alpha=alpha,
-                        seed=seed,
-                        n_jobs=jobs,
-                        progress=lambda done, total: bar.update(task, completed=done),
-                    )
             payload["simulation"] = {
                 "n_per_arm": [n_b, n_a],
                 "n_sim": sim.n_sim,
