@@ -234,3 +234,12 @@ def test_visits_on_target_follow_the_nominal_days(name: str) -> None:
     for code, day in protocol.nominal_days().items():
         assert day is not None
         assert (actual[code] - day0).days == day, code
+
+
+def test_overdue(proto: Protocol) -> None:
+    s = compute_schedule(proto, {"consent": date(2024, 1, 10)}, {"SCR": date(2024, 1, 12)})
+    bl = s.visit("BL")  # window 2024-01-19 … 2024-02-02
+    assert not bl.is_overdue(date(2024, 2, 2))
+    assert bl.is_overdue(date(2024, 2, 3))
+    assert not s.visit("SCR").is_overdue(date(2030, 1, 1))  # done
+    assert not s.visit("D1").is_overdue(date(2030, 1, 1))  # no target yet

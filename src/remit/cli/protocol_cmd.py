@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
@@ -272,7 +273,7 @@ def check_command(
         problems = check_protocol(source)
     if json_output:
         print_json(
-            {"source": source, "ok": not problems, "problems": [p.__dict__ for p in problems]}
+            {"source": source, "ok": not problems, "problems": [asdict(p) for p in problems]}
         )
     elif problems:
         for p in problems:

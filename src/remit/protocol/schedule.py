@@ -163,6 +163,22 @@ class ScheduledVisit:
             )
         return classify_visit_date(actual, self.target_date, self.window)
 
+    def is_overdue(self, today: date) -> bool:
+        """Whether the visit has not happened and its window closed before ``today``.
+
+        Examples
+        --------
+        >>> from datetime import date
+        >>> from remit.protocol import load_protocol
+        >>> s = compute_schedule(load_protocol("oslo-mdma-mdd"), {"referral": date(2023, 1, 2)})
+        >>> phone = s.visit("PHONE")  # window 2023-01-02 to 2023-01-23
+        >>> phone.is_overdue(date(2023, 1, 23)), phone.is_overdue(date(2023, 1, 24))
+        (False, True)
+        """
+        return (
+            self.actual_date is None and self.latest_date is not None and today > self.latest_date
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The visit as JSON-ready values (dates in ISO 8601)."""
         return {
