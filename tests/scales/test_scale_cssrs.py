@@ -258,16 +258,17 @@ def test_blank_higher_types_give_the_highest_yes_as_a_lower_bound() -> None:
     assert r.n_missing == 2
 
 
-def test_recent_yes_with_lifetime_no_is_refused_on_the_baseline_form() -> None:
-    answers = {"wish_to_be_dead_lifetime": False, "wish_to_be_dead": True}
-    with pytest.raises(AnswerError, match="contradicts") as info:
-        score("cssrs", answers, version="baseline")
-    assert info.value.item == "wish_to_be_dead"
-    answers = {"actual_attempt_lifetime": False, "actual_attempt": True}
-    with pytest.raises(AnswerError, match="actual_attempt_lifetime"):
-        score("cssrs", answers, version="baseline")
-    # a blank lifetime answer is not a contradiction; the since-last-visit form has no lifetime
-    assert (
-        score("cssrs", {"wish_to_be_dead": True}, version="baseline").derived["ideation_type"] == 1
+def test_recent_yes_with_lifetime_no_is_flagged_on_the_baseline_form() -> None:
+    r = score("cssrs", {"wish_to_be_dead_lifetime": False, "wish_to_be_dead": True})
+    assert r.derived["ideation_type"] == 1
+    assert r.notes[0] == (
+        "check: item 20 (wish_to_be_dead) is yes but item 1 (wish_to_be_dead_lifetime) is no, "
+        "which contradicts it; query the rater"
     )
-    assert score("cssrs", {"wish_to_be_dead": True}, version=SLV).derived["ideation_type"] == 1
+    r = score("cssrs", {"actual_attempt_lifetime": False, "actual_attempt": True})
+    assert any("actual_attempt_lifetime" in n for n in r.notes)
+    # a blank lifetime answer is no contradiction; the since-last-visit form has no lifetime
+    r = score("cssrs", {"wish_to_be_dead": True}, version="baseline")
+    assert not any(n.startswith("check:") for n in r.notes)
+    r = score("cssrs", {"wish_to_be_dead": True}, version=SLV)
+    assert not any(n.startswith("check:") for n in r.notes)

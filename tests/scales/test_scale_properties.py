@@ -51,10 +51,6 @@ def valid_answers(draw: st.DrawFn, code: str, version: str, blank: float) -> dic
             answers[it.code] = None
         else:
             answers[it.code] = draw(_value(it))
-    # a yes that contradicts an implied no is not a valid form: make it a no
-    for it in items:
-        if answers[it.code] is True and any(answers.get(c) is False for c in it.implies):
-            answers[it.code] = False
     # the form's own logic: leave skipped items blank
     skipped = skipped_items(
         d,

@@ -9,7 +9,12 @@ True
 'moderate'
 """
 
-from remit.scales.answers import normalise_answer, skipped_items, validate_answers
+from remit.scales.answers import (
+    contradictions,
+    normalise_answer,
+    skipped_items,
+    validate_answers,
+)
 from remit.scales.engine import ScoreResult, score
 from remit.scales.loader import (
     apply_wording,
@@ -48,6 +53,7 @@ __all__ = [
     "SubscaleDefinition",
     "TotalDefinition",
     "apply_wording",
+    "contradictions",
     "get_rule",
     "list_scales",
     "load_scale",

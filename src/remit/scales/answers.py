@@ -148,6 +148,33 @@ def _lookup(
     )
 
 
+def contradictions(
+    scale: ScaleDefinition, items: tuple[ItemDefinition, ...], answers: Mapping[str, Normalised]
+) -> list[str]:
+    """Pairs of answers that contradict an item's ``implies``, in words (for queries to a rater).
+
+    They are not refused: like an EDC's edit check they are flagged for the rater to confirm.
+
+    Examples
+    --------
+    >>> from remit.scales import load_scale
+    >>> d = load_scale("cssrs")
+    >>> a = validate_answers(d, {"wish_to_be_dead_lifetime": False, "wish_to_be_dead": True})
+    >>> contradictions(d, d.items_for("baseline"), a)[0][:60]
+    'check: item 20 (wish_to_be_dead) is yes but item 1 (wish_to_'
+    """
+    by_code = {it.code: it for it in items}
+    found = []
+    for it in items:
+        for other in it.implies:
+            if answers.get(it.code) is True and other in by_code and answers.get(other) is False:
+                found.append(
+                    f"check: item {it.ref} ({it.code}) is yes but item {by_code[other].ref} "
+                    f"({other}) is no, which contradicts it; query the rater"
+                )
+    return found
+
+
 def skipped_items(
     scale: ScaleDefinition, items: tuple[ItemDefinition, ...], answers: Mapping[str, Normalised]
 ) -> frozenset[str]:
@@ -239,18 +266,6 @@ def validate_answers(
         if normalised is not None or item.code not in given_by:
             out[item.code] = normalised
             given_by[item.code] = str(key)
-    by_code = {it.code: it for it in items}
-    for it in items:
-        for other in it.implies:
-            if out[it.code] is True and other in by_code and out[other] is False:
-                implied = by_code[other]
-                raise AnswerError(
-                    f"{definition.code} item {it.ref} ({it.code}) is answered yes but item "
-                    f"{implied.ref} ({other}) no, which contradicts it",
-                    item=it.code,
-                    expected=f"{other} = yes whenever {it.code} = yes",
-                    hint="correct one of the two answers",
-                )
     skipped = skipped_items(definition, items, out)
     for it in items:
         if it.code in skipped and out[it.code] not in (None, False):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from remit.errors import ScaleError
-from remit.scales.answers import Normalised, skipped_items, validate_answers
+from remit.scales.answers import Normalised, contradictions, skipped_items, validate_answers
 from remit.scales.loader import load_scale, total_parts
 from remit.scales.model import (
     ItemDefinition,
@@ -264,7 +264,7 @@ def score(
     items = definition.items_for(v)
     normalised = validate_answers(definition, answers, version=v)
     skipped = skipped_items(definition, items, normalised)
-    notes: list[str] = []
+    notes: list[str] = contradictions(definition, items, normalised)
 
     item_scores: dict[str, float | None] = {}
     n_missing = 0

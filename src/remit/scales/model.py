@@ -205,8 +205,9 @@ class ItemDefinition:
     skip_note
         Why it is skipped, in words, for the result's notes.
     implies
-        Codes of yes/no items that a "yes" to this item requires to be "yes" too, where the
-        version has them (a C-SSRS recent-window yes implies the lifetime yes).
+        Codes of yes/no items that a "yes" to this item implies are "yes" too, where the version
+        has them (a C-SSRS recent-window yes implies the lifetime yes). A contradiction is not
+        refused: the result carries a note asking to query the rater.
     wording
         Licensed item wording from a local overlay file (never shipped).
     versions
