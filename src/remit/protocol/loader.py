@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import tomllib
 from collections.abc import Sequence
@@ -126,6 +127,12 @@ def protocol_from_text(text: str, source: str = "<text>") -> Protocol:
     >>> protocol_from_text(p.text).sha256 == p.sha256
     True
     """
+    return _protocol_from_text(text, source)
+
+
+@functools.lru_cache(maxsize=32)
+def _protocol_from_text(text: str, source: str) -> Protocol:
+    # Protocols are immutable, so one parsed object can serve every caller of the same text.
     protocol, problems = parse_protocol(text, source)
     if problems or protocol is None:
         raise ProtocolError(source, problems)
