@@ -1,0 +1,398 @@
+"""Helpers shared by the services: the acting user, the protocol in force, idempotency keys,
+locks, alerts and ORM → record conversion. Not public: import from :mod:`remit.services`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from remit.errors import (
+    ConflictError,
+    InputError,
+    LockedError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from remit.protocol import Protocol, protocol_from_text
+from remit.safety import Alert as SafetyAlert
+from remit.services.access import require, require_site
+from remit.services.records import (
+    AlertRecord,
+    AssessmentRecord,
+    ParticipantRecord,
+    VisitRecord,
+)
+from remit.store import Actor, UnitOfWork, content_sha256, get_participant
+from remit.store.tables import (
+    Alert,
+    Assessment,
+    IdempotencyKey,
+    Lock,
+    Participant,
+    ProtocolVersion,
+    Site,
+    UserAccount,
+    UserRole,
+    Visit,
+)
+from remit.store.vocab import SYSTEM_ROLE
+
+
+def now_utc() -> datetime:
+    """The current time, UTC."""
+    return datetime.now(UTC)
+
+
+def aware(value: datetime | None, name: str) -> datetime | None:
+    """Refuse a naive datetime (a clinical time without a zone is ambiguous)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise InputError(f"{name} {value!r} is not a date and time", expected="a datetime")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InputError(
+            f"{name} {value.isoformat()} has no time zone",
+            expected="a time-zone-aware datetime (e.g. 2024-03-01T09:00:00+00:00)",
+            hint="add the offset or 'Z' for UTC",
+        )
+    return value.astimezone(UTC)
+
+
+def a_date(value: date | None, name: str) -> date | None:
+    """Refuse something that is not a date."""
+    if value is None:
+        return None
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise InputError(f"{name} {value!r} is not a date", expected="a date (YYYY-MM-DD)")
+    return value
+
+
+def text_given(value: str | None, name: str) -> str:
+    """A non-empty stripped text, or :class:`InputError`."""
+    if value is None or not str(value).strip():
+        raise InputError(f"{name} is empty", expected=f"a {name}")
+    return str(value).strip()
+
+
+# --- who acts --------------------------------------------------------------------------------
+
+
+def authorise(session: Session, actor: Actor, operation: str) -> None:
+    """The actor's role may do ``operation`` and the (active) user really holds that role."""
+    require(actor, operation)
+    if actor.role == SYSTEM_ROLE:
+        return
+    if actor.user_id is None:
+        raise PermissionDeniedError(
+            f"actor {actor.username} ({actor.role}) has no user id",
+            expected="an actor made from a stored user (remit.store.actor_for)",
+        )
+    user = session.get(UserAccount, actor.user_id)
+    if user is None or user.username != actor.username or not user.active:
+        raise PermissionDeniedError(
+            f"user {actor.username!r} (id {actor.user_id}) is unknown or inactive",
+            hint="log in again, or ask an admin",
+        )
+    held = session.scalar(
+        select(UserRole.id).where(
+            UserRole.user_id == actor.user_id,
+            UserRole.role == actor.role,
+            UserRole.site_id.is_(None)
+            if actor.site_id is None
+            else UserRole.site_id == actor.site_id,
+        )
+    )
+    if held is None:
+        where = "study-wide" if actor.site_id is None else f"at site {actor.site_id}"
+        raise PermissionDeniedError(
+            f"user {actor.username!r} does not hold the role {actor.role} {where}",
+            hint="ask an admin to grant the role",
+        )
+
+
+def participant_for(
+    session: Session, actor: Actor, participant: int | str, *, operation: str
+) -> Participant:
+    """Look up a participant the actor may act on (authorises ``operation`` and the site)."""
+    authorise(session, actor, operation)
+    found = get_participant(session, participant)
+    require_site(actor, found.site_id, found.study_id)
+    return found
+
+
+# --- the protocol in force -------------------------------------------------------------------
+
+
+@lru_cache(maxsize=16)
+def _parsed(sha256: str, text: str) -> Protocol:
+    return protocol_from_text(text, f"stored protocol {sha256[:12]}")
+
+
+def protocol_in_force(session: Session) -> tuple[Protocol, int]:
+    """The newest stored protocol (parsed) and its ``protocol_version`` id."""
+    row = session.scalar(select(ProtocolVersion).order_by(ProtocolVersion.id.desc()).limit(1))
+    if row is None:
+        raise NotFoundError(
+            "no protocol is stored in this database", hint="initialise it with `remit init`"
+        )
+    return _parsed(row.sha256, row.text), row.id
+
+
+# --- idempotency -----------------------------------------------------------------------------
+
+
+def request_sha256(operation: str, body: Mapping[str, Any]) -> str:
+    """Hash of a request: the operation and its canonical JSON body."""
+    return content_sha256({"operation": operation, "body": dict(body)})
+
+
+def replayed(session: Session, key: str | None, digest: str, table: str) -> int | None:
+    """The record id a previous request with ``key`` made, or ``None`` for a new key.
+
+    The same key with another body (or for another kind of record) is a :class:`ConflictError`.
+    """
+    if key is None:
+        return None
+    if not isinstance(key, str) or not key.strip() or len(key) > 200:
+        raise InputError(f"idempotency key {key!r} is not usable", expected="1 to 200 characters")
+    row = session.scalar(select(IdempotencyKey).where(IdempotencyKey.key == key))
+    if row is None:
+        return None
+    if row.request_sha256 != digest or row.record_table != table:
+        raise ConflictError(
+            f"idempotency key {key!r} was already used for a different request "
+            f"({row.record_table} {row.record_id})",
+            expected="the same key only for a retry of the very same submission",
+            hint="use a new key for a new submission",
+        )
+    return row.record_id
+
+
+def remember(uow: UnitOfWork, key: str | None, digest: str, table: str, record_id: int) -> None:
+    """Store the key of a request that created ``table`` row ``record_id`` (same transaction)."""
+    if key is None:
+        return
+    uow.add(
+        IdempotencyKey(
+            key=key,
+            request_sha256=digest,
+            record_table=table,
+            record_id=record_id,
+            user_id=uow.actor.user_id,
+        )
+    )
+
+
+# --- locks -----------------------------------------------------------------------------------
+
+
+def open_locks(
+    session: Session,
+    participant_id: int | None,
+    table: str | None = None,
+    record_id: int | None = None,
+) -> list[Lock]:
+    """Open locks covering the study, the participant or the record."""
+    conditions = [Lock.level == "study"]
+    if participant_id is not None:
+        conditions.append((Lock.level == "participant") & (Lock.participant_id == participant_id))
+    if table is not None and record_id is not None:
+        conditions.append(
+            (Lock.level == "form") & (Lock.record_table == table) & (Lock.record_id == record_id)
+        )
+    return list(session.scalars(select(Lock).where(Lock.unlocked_at.is_(None), or_(*conditions))))
+
+
+def check_unlocked(
+    session: Session,
+    participant_id: int | None,
+    table: str | None = None,
+    record_id: int | None = None,
+) -> None:
+    """Refuse a write under an open lock (:class:`LockedError`)."""
+    locks = open_locks(session, participant_id, table, record_id)
+    if locks:
+        lock = locks[0]
+        what = {"study": "the study", "participant": "this participant's data"}.get(
+            lock.level, f"{lock.record_table} {lock.record_id}"
+        )
+        raise LockedError(
+            f"{what} is locked (lock {lock.id}, {lock.locked_at:%Y-%m-%d})",
+            hint="ask a data manager to unlock it, with a reason",
+        )
+
+
+# --- alerts ----------------------------------------------------------------------------------
+
+
+def alert_status(alert: Alert) -> str:
+    """open, acknowledged or closed."""
+    if alert.closed_at is not None:
+        return "closed"
+    if alert.acknowledged_at is not None:
+        return "acknowledged"
+    return "open"
+
+
+def alert_record(alert: Alert, study_id: str) -> AlertRecord:
+    """An alert row as a record."""
+    return AlertRecord(
+        id=alert.id,
+        participant_id=study_id,
+        rule_id=alert.rule_id,
+        level=alert.level,
+        message=alert.message,
+        source_table=alert.source_table,
+        source_id=alert.source_id,
+        raised_at=alert.raised_at,
+        due_at=alert.due_at,
+        status=alert_status(alert),
+        acknowledged_by=alert.acknowledged_by,
+        acknowledged_at=alert.acknowledged_at,
+        closed_by=alert.closed_by,
+        closed_at=alert.closed_at,
+        note=alert.note,
+    )
+
+
+def store_alerts(
+    uow: UnitOfWork,
+    participant: Participant,
+    alerts: Iterable[SafetyAlert],
+    source_table: str,
+    source_id: int,
+) -> None:
+    """Store the alerts a rule raised, in this transaction (an open one for the same rule and
+    record is not raised twice)."""
+    session = uow.session
+    for alert in alerts:
+        already = session.scalar(
+            select(Alert.id).where(
+                Alert.participant_id == participant.id,
+                Alert.rule_id == alert.rule_id,
+                Alert.source_table == source_table,
+                Alert.source_id == source_id,
+                Alert.closed_at.is_(None),
+            )
+        )
+        if already is not None:
+            continue
+        uow.add(
+            Alert(
+                participant_id=participant.id,
+                rule_id=alert.rule_id,
+                level=alert.level,
+                message=alert.message,
+                source_table=source_table,
+                source_id=source_id,
+                due_at=alert.due_at,
+            )
+        )
+    session.flush()
+
+
+def alerts_of(
+    session: Session, participant: Participant, table: str, record_id: int
+) -> tuple[AlertRecord, ...]:
+    """Alerts raised by one record, oldest first."""
+    rows = session.scalars(
+        select(Alert)
+        .where(Alert.source_table == table, Alert.source_id == record_id)
+        .order_by(Alert.id)
+    )
+    return tuple(alert_record(a, participant.study_id) for a in rows)
+
+
+# --- ORM → records ---------------------------------------------------------------------------
+
+
+def site_code(session: Session, site_id: int) -> str:
+    """The code of a site."""
+    site = session.get(Site, site_id)
+    return site.code if site is not None else str(site_id)
+
+
+def participant_record(session: Session, p: Participant) -> ParticipantRecord:
+    """A participant row as a record."""
+    return ParticipantRecord(
+        id=p.id,
+        participant_id=p.study_id,
+        site=site_code(session, p.site_id),
+        arm=p.arm,
+        status=p.status,
+        status_reason=p.status_reason,
+        sex=p.sex,
+        birth_year=p.birth_year,
+        screened_at=p.screened_at,
+        enrolled_at=p.enrolled_at,
+        baseline_date=p.baseline_date,
+        simulated=p.simulated,
+    )
+
+
+def visit_record(protocol: Protocol, p: Participant, v: Visit) -> VisitRecord:
+    """A visit row as a record."""
+    label = v.visit_code
+    if v.visit_code in protocol.visit_codes:
+        label = protocol.visit(v.visit_code).label
+    return VisitRecord(
+        id=v.id,
+        participant_id=p.study_id,
+        visit_code=v.visit_code,
+        label=label,
+        target_date=v.target_date,
+        window_start_date=v.window_start_date,
+        window_end_date=v.window_end_date,
+        actual_date=v.actual_date,
+        status=v.status,
+        window_status=v.window_status,
+        deviation=v.deviation,
+    )
+
+
+def visit_code_of(session: Session, visit_id: int | None) -> str | None:
+    """The visit code of a visit id."""
+    if visit_id is None:
+        return None
+    visit = session.get(Visit, visit_id)
+    return None if visit is None else visit.visit_code
+
+
+def assessment_record(
+    session: Session,
+    p: Participant,
+    a: Assessment,
+    *,
+    not_evaluated: tuple[tuple[str, str], ...] = (),
+) -> AssessmentRecord:
+    """An assessment row (with the alerts it raised) as a record."""
+    visit_code = visit_code_of(session, a.visit_id)
+    if visit_code is None and a.dosing_session_id is not None:
+        from remit.store.tables import DosingSession
+
+        ds = session.get(DosingSession, a.dosing_session_id)
+        visit_code = visit_code_of(session, ds.visit_id) if ds is not None else None
+    score = dict(a.score or {})
+    return AssessmentRecord(
+        id=a.id,
+        participant_id=p.study_id,
+        visit_code=visit_code,
+        scale=a.scale,
+        scale_version=a.scale_version,
+        status=a.status,
+        version=a.version,
+        total=a.total,
+        band=score.get("band"),
+        score=score,
+        answers=dict(a.answers or {}),
+        rater_role=a.rater_role,
+        timepoint=a.timepoint,
+        assessed_at=a.assessed_at,
+        alerts=alerts_of(session, p, "assessment", a.id),
+        not_evaluated=not_evaluated,
+    )

@@ -1,0 +1,136 @@
+"""Who may do what: ONE table, operation × role → allowed, enforced by every service.
+
+Roles are held per site (or study-wide). A site-bound role acts only on participants of its
+site; a study-wide role (site ``None``) on every site. The pseudo-role ``system`` (work Remit
+does itself in-process: initialising a trial, simulation) is allowed every operation except
+those that need a person (reading identity, signing); it cannot log in, so the CLI and the
+web app never act as it.
+
+The web app renders :func:`access_matrix` and its tests walk it; ``docs/services.md`` prints it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from remit.errors import PermissionDeniedError
+from remit.store import Actor
+from remit.store.vocab import SYSTEM_ROLE, Role
+
+INV = Role.INVESTIGATOR.value
+THE = Role.THERAPIST.value
+RAT = Role.INDEPENDENT_RATER.value
+MON = Role.MONITOR.value
+STA = Role.STATISTICIAN.value
+DM = Role.DATA_MANAGER.value
+ADM = Role.ADMIN.value
+
+#: Every role, in the order the matrix is shown.
+ROLES: tuple[str, ...] = (INV, THE, RAT, MON, STA, DM, ADM)
+
+_VIEW = frozenset({INV, THE, RAT, MON, STA, DM, ADM})
+
+#: operation → roles allowed. The one place access rules live.
+ACCESS: Mapping[str, frozenset[str]] = {
+    # trial set-up
+    "create_trial": frozenset({ADM}),
+    "add_user": frozenset({ADM}),
+    # participants and visits
+    "screen_participant": frozenset({INV}),
+    "check_eligibility": frozenset({INV}),
+    "enrol": frozenset({INV}),
+    "set_anchor_date": frozenset({INV, DM}),
+    "record_visit": frozenset({INV, THE, RAT, DM}),
+    "change_status": frozenset({INV}),
+    "withdraw": frozenset({INV}),
+    "view_participants": _VIEW,
+    "read_identity": frozenset({INV, ADM}),
+    # forms
+    "record_assessment": frozenset({INV, THE, RAT}),
+    "update_assessment": frozenset({INV, THE, RAT, DM}),
+    # dosing days
+    "start_dosing_session": frozenset({INV, THE}),
+    "record_dose": frozenset({INV, THE}),
+    "override_dose_limit": frozenset({INV}),
+    "record_vitals": frozenset({INV, THE}),
+    "record_vas": frozenset({INV, THE}),
+    "end_dosing_session": frozenset({INV, THE}),
+    # safety and medication
+    "record_adverse_event": frozenset({INV, THE}),
+    "update_adverse_event": frozenset({INV}),
+    "mark_sae_reported": frozenset({INV}),
+    "record_conmed": frozenset({INV, THE}),
+    "record_deviation": frozenset({INV, DM, MON}),
+    "view_alerts": frozenset({INV, THE, RAT, MON, DM, ADM}),
+    "acknowledge_alert": frozenset({INV}),
+    "close_alert": frozenset({INV}),
+    # data management
+    "sign": frozenset({INV}),
+    "lock": frozenset({DM, INV}),
+    "lock_study": frozenset({DM}),
+    "unlock": frozenset({DM}),
+    "open_query": frozenset({MON, DM}),
+    "answer_query": frozenset({INV, THE, RAT}),
+    "close_query": frozenset({MON, DM}),
+    "build_trial_data": frozenset({INV, MON, STA, DM}),
+}
+
+#: Operations the in-process ``system`` actor may NOT perform (they need a person).
+PERSON_ONLY: frozenset[str] = frozenset({"read_identity", "sign"})
+
+#: Who may enter a form, by the protocol's ``rater`` of that form.
+RATER_ROLES: Mapping[str, frozenset[str]] = {
+    "independent_rater": frozenset({RAT}),
+    "investigator": frozenset({INV}),
+    "therapist": frozenset({THE, INV}),
+    "self_report": frozenset({INV, THE, RAT}),
+}
+
+
+def allowed(operation: str, role: str) -> bool:
+    """Whether ``role`` may perform ``operation`` (an unknown operation is allowed to no one)."""
+    if role == SYSTEM_ROLE:
+        return operation in ACCESS and operation not in PERSON_ONLY
+    return role in ACCESS.get(operation, frozenset())
+
+
+def require(actor: Actor, operation: str) -> None:
+    """Raise :class:`PermissionDeniedError` unless ``actor``'s role may perform ``operation``."""
+    if operation not in ACCESS:
+        raise PermissionDeniedError(f"operation {operation!r} is not in the access table")
+    if not allowed(operation, actor.role):
+        who = ", ".join(sorted(ACCESS[operation])) or "no one"
+        raise PermissionDeniedError(
+            f"{actor.username} ({actor.role}) may not {operation.replace('_', ' ')}",
+            expected=f"a user with one of the roles {who}",
+            hint="ask someone who holds such a role, or an admin to grant it",
+        )
+
+
+def require_site(actor: Actor, site_id: int, what: str) -> None:
+    """A site-bound actor acts only on its own site's participants."""
+    if actor.site_id is not None and actor.site_id != site_id:
+        raise PermissionDeniedError(
+            f"{actor.username} ({actor.role}) works at another site than {what}",
+            expected="a participant of the actor's own site",
+            hint="act as a user of that site, or with a study-wide role",
+        )
+
+
+def access_matrix() -> list[dict[str, object]]:
+    """The table as rows: ``{"operation": ..., "<role>": bool, ...}`` (for docs and the web)."""
+    return [
+        {"operation": operation, **{role: role in roles for role in ROLES}}
+        for operation, roles in ACCESS.items()
+    ]
+
+
+def access_matrix_markdown() -> str:
+    """The table as Markdown (what ``docs/services.md`` shows)."""
+    head = "| operation | " + " | ".join(ROLES) + " |"
+    rule = "|---|" + "---|" * len(ROLES)
+    lines = [head, rule]
+    for row in access_matrix():
+        marks = ["✓" if row[role] else "" for role in ROLES]
+        lines.append(f"| `{row['operation']}` | " + " | ".join(marks) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,368 @@
+"""Forms: record an assessment (validate → score → store → audit → safety rules → alerts, in one
+transaction) and edit it (stale versions, reasons, signed and locked forms refused)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from remit.errors import (
+    ConflictError,
+    InputError,
+    LockedError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from remit.protocol import Assessment as PlannedForm
+from remit.protocol import Protocol
+from remit.safety import evaluate_score
+from remit.scales import ScoreResult, load_scale, score
+from remit.services._common import (
+    assessment_record,
+    authorise,
+    aware,
+    check_unlocked,
+    participant_for,
+    protocol_in_force,
+    remember,
+    replayed,
+    request_sha256,
+    store_alerts,
+)
+from remit.services.access import RATER_ROLES, require_site
+from remit.services.records import AssessmentRecord
+from remit.services.signing import void_signatures
+from remit.store import Actor, UnitOfWork, unit_of_work
+from remit.store.tables import Assessment, AuditEvent, Participant, Visit
+from remit.store.vocab import SYSTEM_ROLE, AssessmentStatus, ParticipantStatus
+
+_ENTRY_STATUSES = (AssessmentStatus.DRAFT.value, AssessmentStatus.COMPLETE.value)
+_NO_DATA_STATUSES = (ParticipantStatus.INELIGIBLE.value, ParticipantStatus.WITHDRAWN.value)
+
+
+def planned_form(protocol: Protocol, visit_code: str, scale: str) -> tuple[PlannedForm, ...]:
+    """The protocol's entries for ``scale`` at ``visit_code``; refuses an unknown visit or a
+    scale the protocol does not assess there."""
+    forms = protocol.assessments_at(visit_code)  # NotFoundError for an unknown visit
+    found = tuple(f for f in forms if f.scale == scale)
+    if not found:
+        raise InputError(
+            f"scale {scale!r} is not assessed at {visit_code} in protocol {protocol.study.id}",
+            expected="one of " + (", ".join(dict.fromkeys(f.scale for f in forms)) or "(none)"),
+            hint="check the visit code, or `remit protocol show` for the schedule of assessments",
+        )
+    return found
+
+
+def choose_version(
+    planned: tuple[PlannedForm, ...], scale: str, version: str | None
+) -> tuple[PlannedForm, str]:
+    """The planned entry and scale version to use (the protocol's, unless one is given)."""
+    definition = load_scale(scale)
+    by_version = {definition.check_version(f.version): f for f in planned}
+    if version is None:
+        if len(by_version) > 1:
+            raise InputError(
+                f"scale {scale} is planned in several versions here",
+                expected="version= one of " + ", ".join(by_version),
+            )
+        only, form = next(iter(by_version.items()))
+        return form, only
+    if version not in by_version:
+        raise InputError(
+            f"version {version!r} of {scale} is not the one the protocol plans at this visit",
+            expected="one of " + ", ".join(by_version),
+        )
+    return by_version[version], version
+
+
+def check_rater(actor: Actor, planned: PlannedForm) -> None:
+    """Refuse an actor whose role may not enter this form (e.g. MADRS by an independent rater)."""
+    if actor.role == SYSTEM_ROLE:
+        return
+    roles = RATER_ROLES.get(planned.rater, frozenset())
+    if actor.role not in roles:
+        raise PermissionDeniedError(
+            f"{actor.username} ({actor.role}) may not enter {planned.scale}: the protocol has it "
+            f"rated by {planned.rater.replace('_', ' ')}",
+            expected="a user with the role " + " or ".join(sorted(roles)),
+        )
+
+
+def _stored_score(a: Assessment) -> ScoreResult:
+    return score(a.scale, a.answers, version=a.scale_version)
+
+
+def _baseline(
+    session: Session, protocol: Protocol, p: Participant, a: Assessment
+) -> ScoreResult | None:
+    """The participant's baseline form of the same scale (its ``baseline`` version if there is
+    one, else the earliest in schedule order), other than ``a``."""
+    rows = session.execute(
+        select(Assessment, Visit.visit_code)
+        .join(Visit, Visit.id == Assessment.visit_id, isouter=True)
+        .where(
+            Assessment.participant_id == p.id,
+            Assessment.scale == a.scale,
+            Assessment.id != a.id,
+            Assessment.status != AssessmentStatus.DRAFT.value,
+        )
+    ).all()
+    if not rows:
+        return None
+    order = {code: i for i, code in enumerate(protocol.visit_codes)}
+    base = [r for r in rows if r[0].scale_version == "baseline"]
+    pool = base or rows
+    first = min(pool, key=lambda r: (order.get(r[1] or "", 10_000), r[0].id))[0]
+    return _stored_score(first)
+
+
+def apply_safety_rules(
+    uow: UnitOfWork, protocol: Protocol, p: Participant, a: Assessment, result: ScoreResult
+) -> tuple[tuple[str, str], ...]:
+    """Evaluate the protocol's scale rules on a saved form and store the alerts (same
+    transaction); returns the rules that could not be evaluated."""
+    baseline = _baseline(uow.session, protocol, p, a)
+    outcome = evaluate_score(protocol, result, baseline=baseline)
+    store_alerts(uow, p, outcome.alerts, "assessment", a.id)
+    return outcome.not_evaluated
+
+
+def record_assessment(
+    engine: Engine,
+    actor: Actor,
+    participant: int | str,
+    visit_code: str,
+    scale: str,
+    answers: Mapping[str, object],
+    *,
+    version: str | None = None,
+    idempotency_key: str | None = None,
+    status: str = "complete",
+    assessed_at: datetime | None = None,
+) -> AssessmentRecord:
+    """Validate, score, store a form and apply the safety rules, in one transaction.
+
+    Refused (nothing written): a visit the protocol does not have; a scale not assessed at that
+    visit or in another version; a rater whose role the protocol does not allow for the form
+    (e.g. MADRS only by an independent rater); an answer out of range; a second form of the
+    same scale at the same visit (edit it with :func:`update_assessment`); a locked participant
+    or study; a reused idempotency key with another body. A retry with the same key and body
+    returns the original record.
+    """
+    if status not in _ENTRY_STATUSES:
+        raise InputError(f"status {status!r} cannot be entered", expected="draft or complete")
+    when = aware(assessed_at, "assessed_at")
+    if not isinstance(answers, Mapping):
+        raise InputError("answers must be a mapping of item → answer")
+    body = {
+        "participant": participant,
+        "visit": visit_code,
+        "scale": scale,
+        "answers": dict(answers),
+        "version": version,
+        "status": status,
+        "assessed_at": when,
+    }
+    digest = request_sha256("record_assessment", body)
+    with unit_of_work(engine, actor) as uow:
+        session = uow.session
+        p = participant_for(session, actor, participant, operation="record_assessment")
+        done = replayed(session, idempotency_key, digest, "assessment")
+        if done is not None:
+            return assessment_record(session, p, session.get_one(Assessment, done))
+        protocol, _ = protocol_in_force(session)
+        planned = planned_form(protocol, visit_code, scale)
+        form, chosen = choose_version(planned, scale, version)
+        if form.timing == "during_session":
+            raise InputError(
+                f"{scale} at {visit_code} is rated during the dosing session",
+                hint="record it with record_vas(…, timepoint=…)",
+            )
+        check_rater(actor, form)
+        if p.status in _NO_DATA_STATUSES:
+            raise InputError(f"{p.study_id} is {p.status}; no forms are recorded")
+        visit = session.scalar(
+            select(Visit).where(Visit.participant_id == p.id, Visit.visit_code == visit_code)
+        )
+        if visit is None:
+            raise NotFoundError(
+                f"visit {visit_code} is not in the schedule of {p.study_id}",
+                hint="list the schedule with `remit visit list`",
+            )
+        check_unlocked(session, p.id)
+        existing = session.scalar(
+            select(Assessment.id).where(
+                Assessment.participant_id == p.id,
+                Assessment.visit_id == visit.id,
+                Assessment.scale == scale,
+            )
+        )
+        if existing is not None:
+            raise ConflictError(
+                f"{p.study_id} already has a {scale} form at {visit_code} (assessment {existing})",
+                hint=f"edit it with update_assessment({existing}, …)",
+            )
+        result = score(scale, answers, version=chosen)
+        row = Assessment(
+            participant_id=p.id,
+            visit_id=visit.id,
+            scale=scale,
+            scale_version=result.version,
+            rater_user_id=actor.user_id,
+            rater_role=actor.role,
+            answers=dict(result.answers),
+            score=result.to_dict(),
+            total=result.total,
+            status=status,
+            idempotency_key=idempotency_key,
+            assessed_at=when,
+        )
+        uow.add(row)
+        uow.flush()
+        skipped = apply_safety_rules(uow, protocol, p, row, result)
+        remember(uow, idempotency_key, digest, "assessment", row.id)
+        return assessment_record(session, p, row, not_evaluated=skipped)
+
+
+def _changed_since(session: Session, assessment_id: int, expected_version: int) -> list[str]:
+    """Fields (and answer items) changed by the saves after ``expected_version``."""
+    rows = list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.table_name == "assessment", AuditEvent.record_id == assessment_id)
+            .order_by(AuditEvent.id)
+        )
+    )
+    later = {
+        r.transaction_id
+        for r in rows
+        if r.field == "version"
+        and r.new_value is not None
+        and json.loads(r.new_value) > expected_version
+    }
+    fields: set[str] = set()
+    for r in rows:
+        if r.transaction_id not in later or r.field in (None, "version"):
+            continue
+        if r.field == "answers":
+            old = json.loads(r.old_value) if r.old_value else {}
+            new = json.loads(r.new_value) if r.new_value else {}
+            fields.update(
+                f"answers.{k}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
+            )
+        elif r.field != "score":
+            fields.add(r.field)
+    return sorted(fields)
+
+
+def update_assessment(
+    engine: Engine,
+    actor: Actor,
+    assessment_id: int,
+    answers: Mapping[str, object],
+    *,
+    expected_version: int,
+    reason: str | None = None,
+    status: str | None = None,
+) -> AssessmentRecord:
+    """Edit a form's answers (and/or complete a draft) based on the version read.
+
+    Refused (nothing written): a stale ``expected_version`` (:class:`ConflictError` naming the
+    fields changed since); a complete form without a reason; a signed or locked form
+    (:class:`LockedError`); answers out of range. The safety rules run again on the new answers.
+    """
+    if not isinstance(answers, Mapping):
+        raise InputError("answers must be a mapping of item → answer")
+    with unit_of_work(engine, actor, reason=reason) as uow:
+        session = uow.session
+        authorise(session, actor, "update_assessment")
+        row = session.get(Assessment, assessment_id)
+        if row is None:
+            raise NotFoundError(f"assessment {assessment_id} does not exist")
+        p = session.get_one(Participant, row.participant_id)
+        require_site(actor, p.site_id, p.study_id)
+        if row.status in (AssessmentStatus.SIGNED.value, AssessmentStatus.LOCKED.value):
+            raise LockedError(
+                f"assessment {assessment_id} ({row.scale} of {p.study_id}) is {row.status}",
+                hint="a signed or locked form cannot be edited; ask a data manager",
+            )
+        check_unlocked(session, p.id, "assessment", row.id)
+        if expected_version != row.version:
+            changed = _changed_since(session, row.id, expected_version)
+            raise ConflictError(
+                f"assessment {assessment_id} is at version {row.version}, not "
+                f"{expected_version}: changed since you read it: "
+                + (", ".join(changed) or "(no field recorded)"),
+                hint="reload the form and apply your change again",
+            )
+        new_status = status or row.status
+        if new_status not in _ENTRY_STATUSES or (
+            row.status == AssessmentStatus.COMPLETE.value and new_status != row.status
+        ):
+            raise InputError(
+                f"a {row.status} form cannot become {new_status}",
+                expected="draft → draft or complete; complete stays complete",
+            )
+        if actor.role not in ("data_manager", SYSTEM_ROLE) and row.rater_role not in (
+            None,
+            actor.role,
+        ):
+            raise PermissionDeniedError(
+                f"{actor.username} ({actor.role}) may not edit a form entered by a "
+                f"{row.rater_role.replace('_', ' ')}",
+            )
+        if row.status == AssessmentStatus.COMPLETE.value and not (reason and reason.strip()):
+            raise InputError(
+                f"changing complete assessment {assessment_id} ({row.scale} of {p.study_id}) "
+                "needs a reason",
+                expected="reason='…'",
+            )
+        result = score(row.scale, answers, version=row.scale_version)
+        new_answers = dict(result.answers)
+        if new_answers == row.answers and new_status == row.status:
+            return assessment_record(session, p, row)
+        row.answers = new_answers
+        row.score = result.to_dict()
+        row.total = result.total
+        row.status = new_status
+        session.flush()
+        void_signatures(uow, "assessment", row.id, reason or "form edited")
+        protocol, _ = protocol_in_force(session)
+        skipped = apply_safety_rules(uow, protocol, p, row, result)
+        return assessment_record(session, p, row, not_evaluated=skipped)
+
+
+def get_assessment(engine: Engine, actor: Actor, assessment_id: int) -> AssessmentRecord:
+    """One form with its score and alerts."""
+    with Session(engine) as session:
+        authorise(session, actor, "view_participants")
+        row = session.get(Assessment, assessment_id)
+        if row is None:
+            raise NotFoundError(f"assessment {assessment_id} does not exist")
+        p = session.get_one(Participant, row.participant_id)
+        require_site(actor, p.site_id, p.study_id)
+        return assessment_record(session, p, row)
+
+
+def list_assessments(
+    engine: Engine, actor: Actor, participant: int | str, *, visit_code: str | None = None
+) -> list[AssessmentRecord]:
+    """A participant's forms (optionally of one visit), in the order entered."""
+    with Session(engine) as session:
+        p = participant_for(session, actor, participant, operation="view_participants")
+        query = select(Assessment).where(Assessment.participant_id == p.id).order_by(Assessment.id)
+        found = [assessment_record(session, p, a) for a in session.scalars(query)]
+        if visit_code is not None:
+            found = [a for a in found if a.visit_code == visit_code]
+        return found
+
+
+def answers_of(record: AssessmentRecord) -> dict[str, Any]:
+    """The stored answers of a form (for an edit that changes a few items)."""
+    return dict(record.answers)

@@ -1,0 +1,666 @@
+"""Dosing days: start a session, doses (with the protocol's limits), vital signs (with
+plausibility checks and threshold alerts), subjective-effects ratings, end of session."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from remit.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
+from remit.protocol import DosingSession as PlannedSession
+from remit.protocol import Protocol
+from remit.safety import evaluate_vitals
+from remit.scales import score
+from remit.services._common import (
+    alerts_of,
+    assessment_record,
+    aware,
+    check_unlocked,
+    participant_for,
+    protocol_in_force,
+    remember,
+    replayed,
+    request_sha256,
+    store_alerts,
+    text_given,
+)
+from remit.services.access import allowed
+from remit.services.assessments import apply_safety_rules, check_rater, planned_form
+from remit.services.records import (
+    AssessmentRecord,
+    DoseRecord,
+    DosingSessionRecord,
+    VitalsRecord,
+)
+from remit.store import Actor, unit_of_work
+from remit.store.tables import Assessment, Dose, DosingSession, Participant, Visit, VitalSign
+from remit.store.vocab import (
+    AssessmentStatus,
+    DoseKind,
+    DoseStatus,
+    DosingSessionStatus,
+    ParticipantStatus,
+)
+
+#: Plausible ranges of vital signs (outside them a value is a typing or unit error).
+PLAUSIBLE = {
+    "systolic": (50, 300),
+    "diastolic": (20, 200),
+    "heart_rate": (20, 250),
+    "temperature": (25.0, 45.0),
+}
+
+
+def _planned(protocol: Protocol, visit_code: str) -> PlannedSession:
+    planned = protocol.dosing_session(visit_code)  # NotFoundError for an unknown visit
+    if planned is None:
+        raise InputError(
+            f"visit {visit_code} has no dosing session in protocol {protocol.study.id}",
+            expected="one of " + ", ".join(d.visit for d in protocol.dosing),
+        )
+    return planned
+
+
+def _visit(session: Session, p: Participant, visit_code: str) -> Visit:
+    visit = session.scalar(
+        select(Visit).where(Visit.participant_id == p.id, Visit.visit_code == visit_code)
+    )
+    if visit is None:
+        raise NotFoundError(
+            f"visit {visit_code} is not in the schedule of {p.study_id}",
+            hint="list the schedule with `remit visit list`",
+        )
+    return visit
+
+
+def _session_at(
+    session: Session, p: Participant, protocol: Protocol, visit_code: str
+) -> DosingSession:
+    planned = _planned(protocol, visit_code)
+    found = session.scalar(
+        select(DosingSession).where(
+            DosingSession.participant_id == p.id,
+            DosingSession.session_number == planned.number,
+        )
+    )
+    if found is None:
+        raise NotFoundError(
+            f"dosing session {planned.number} ({visit_code}) of {p.study_id} has not started",
+            hint="start it with start_dosing_session / `remit dose start`",
+        )
+    return found
+
+
+def _require_running(ds: DosingSession, p: Participant, visit_code: str) -> None:
+    if ds.status != DosingSessionStatus.IN_PROGRESS.value:
+        raise InputError(
+            f"dosing session {ds.session_number} ({visit_code}) of {p.study_id} is {ds.status}",
+            expected="a session in progress",
+        )
+
+
+def _session_record(p: Participant, visit_code: str, ds: DosingSession) -> DosingSessionRecord:
+    return DosingSessionRecord(
+        id=ds.id,
+        participant_id=p.study_id,
+        visit_code=visit_code,
+        session_number=ds.session_number,
+        status=ds.status,
+        started_at=ds.started_at,
+        ended_at=ds.ended_at,
+        notes=ds.notes,
+    )
+
+
+def start_dosing_session(
+    engine: Engine,
+    actor: Actor,
+    participant: int | str,
+    visit_code: str,
+    *,
+    started_at: datetime,
+    idempotency_key: str | None = None,
+) -> DosingSessionRecord:
+    """Open the dosing session held at ``visit_code``; an enrolled participant becomes on study."""
+    started = aware(started_at, "started_at")
+    digest = request_sha256(
+        "start_dosing_session", {"participant": participant, "visit": visit_code, "at": started}
+    )
+    with unit_of_work(engine, actor) as uow:
+        session = uow.session
+        p = participant_for(session, actor, participant, operation="start_dosing_session")
+        done = replayed(session, idempotency_key, digest, "dosing_session")
+        if done is not None:
+            return _session_record(p, visit_code, session.get_one(DosingSession, done))
+        protocol, _ = protocol_in_force(session)
+        planned = _planned(protocol, visit_code)
+        if p.status not in (ParticipantStatus.ENROLLED, ParticipantStatus.ON_STUDY):
+            raise InputError(
+                f"{p.study_id} is {p.status}", expected="an enrolled participant (or on study)"
+            )
+        visit = _visit(session, p, visit_code)
+        check_unlocked(session, p.id)
+        existing = session.scalar(
+            select(DosingSession.id).where(
+                DosingSession.participant_id == p.id,
+                DosingSession.session_number == planned.number,
+            )
+        )
+        if existing is not None:
+            raise ConflictError(
+                f"dosing session {planned.number} of {p.study_id} was already started"
+            )
+        ds = DosingSession(
+            participant_id=p.id,
+            visit_id=visit.id,
+            session_number=planned.number,
+            started_at=started,
+            status=DosingSessionStatus.IN_PROGRESS.value,
+        )
+        uow.add(ds)
+        if p.status == ParticipantStatus.ENROLLED:
+            p.status = ParticipantStatus.ON_STUDY.value
+            p.status_changed_at = started
+        uow.flush()
+        remember(uow, idempotency_key, digest, "dosing_session", ds.id)
+        return _session_record(p, visit_code, ds)
+
+
+def end_dosing_session(
+    engine: Engine,
+    actor: Actor,
+    participant: int | str,
+    visit_code: str,
+    *,
+    ended_at: datetime,
+    notes: str | None = None,
+) -> DosingSessionRecord:
+    """Close a dosing session."""
+    ended = aware(ended_at, "ended_at")
+    with unit_of_work(engine, actor) as uow:
+        session = uow.session
+        p = participant_for(session, actor, participant, operation="end_dosing_session")
+        protocol, _ = protocol_in_force(session)
+        ds = _session_at(session, p, protocol, visit_code)
+        _require_running(ds, p, visit_code)
+        check_unlocked(session, p.id, "dosing_session", ds.id)
+        if ds.started_at is not None and ended is not None and ended < ds.started_at:
+            raise InputError(
+                f"the session cannot end ({ended.isoformat()}) before it started "
+                f"({ds.started_at.isoformat()})"
+            )
+        ds.ended_at = ended
+        ds.notes = notes
+        ds.status = DosingSessionStatus.COMPLETED.value
+        session.flush()
+        return _session_record(p, visit_code, ds)
+
+
+# --- doses -----------------------------------------------------------------------------------
+
+
+def _doses(session: Session, ds: DosingSession) -> list[Dose]:
+    return list(
+        session.scalars(select(Dose).where(Dose.dosing_session_id == ds.id).order_by(Dose.id))
+    )
+
+
+def _vital_warnings(
+    session: Session, protocol: Protocol, ds: DosingSession, visit_code: str, at: datetime | None
+) -> tuple[str, ...]:
+    query = select(VitalSign).where(VitalSign.dosing_session_id == ds.id)
+    if at is not None:
+        query = query.where(VitalSign.measured_at <= at)
+    latest = session.scalar(
+        query.order_by(VitalSign.measured_at.desc(), VitalSign.id.desc()).limit(1)
+    )
+    if latest is None:
+        return ("no vital signs recorded in this session before the dose",)
+    outcome = evaluate_vitals(protocol, visit_code, _readings(latest))
+    warnings = [
+        f"latest vital signs ({latest.measured_at:%H:%M} UTC): {a.message}" for a in outcome.alerts
+    ]
+    planned = _planned(protocol, visit_code)
+    if at is not None:
+        age = (at - latest.measured_at).total_seconds() / 60
+        if age > planned.vitals.every_min:
+            warnings.append(
+                f"latest vital signs are {age:.0f} minutes old (due every "
+                f"{planned.vitals.every_min} minutes)"
+            )
+    return tuple(warnings)
+
+
+def _readings(v: VitalSign) -> dict[str, float | None]:
+    return {
+        "systolic_bp": v.systolic,
+        "diastolic_bp": v.diastolic,
+        "heart_rate": v.heart_rate,
+        "temperature": v.temperature,
+    }
+
+
+def _dose_record(
+    session: Session, protocol: Protocol, p: Participant, ds: DosingSession, d: Dose
+) -> DoseRecord:
+    visit_code = session.get_one(Visit, ds.visit_id).visit_code if ds.visit_id else ""
+    at = d.given_at or d.offered_at
+    return DoseRecord(
+        id=d.id,
+        participant_id=p.study_id,
+        visit_code=visit_code,
+        session_number=ds.session_number,
+        kind=d.kind,
+        dose_mg=d.dose_mg,
+        status=d.status,
+        offered_at=d.offered_at,
+        given_at=d.given_at,
+        withheld_reason=d.withheld_reason,
+        override_reason=d.override_reason,
+        warnings=_vital_warnings(session, protocol, ds, visit_code, at),
+    )
+
+
+def record_dose(
+    engine: Engine,
+    actor: Actor,
+    participant: int | str,
+    visit_code: str,
+    *,
+    kind: str,
+    dose_mg: float,
+    status: str = "given",
+    given_at: datetime | None = None,
+    offered_at: datetime | None = None,
+    withheld_reason: str | None = None,
+    override_reason: str | None = None,
+    idempotency_key: str | None = None,
+) -> DoseRecord:
+    """Record the initial or supplemental dose of a session: given, offered or withheld.
+
+    Refused unless an investigator overrides with ``override_reason``: a dose above the planned
+    dose of its kind, a session total above the protocol's maximum, a supplemental dose given
+    outside the protocol's offer window (minutes after the initial dose). Always refused: a
+    second dose of the same kind, a supplemental dose before the initial one, a withheld dose
+    without a reason. The returned ``warnings`` say when the latest vital signs exceed the
+    protocol's thresholds (or are missing or old).
+    """
+    try:
+        kind = DoseKind(kind).value
+        status = DoseStatus(status).value
+    except ValueError as error:
+        raise InputError(
+            str(error), expected="kind initial|supplemental, status given|offered|withheld"
+        ) from None
+    if (
+        isinstance(dose_mg, bool)
+        or not isinstance(dose_mg, int | float)
+        or not math.isfinite(dose_mg)
+        or dose_mg < 0
+    ):
+        raise InputError(f"dose {dose_mg!r} mg is not a dose", expected="a number of mg ≥ 0")
+    given = aware(given_at, "given_at")
+    offered = aware(offered_at, "offered_at")
+    if status == DoseStatus.GIVEN and given is None:
+        raise InputError("a given dose needs given_at", expected="the time the dose was taken")
+    if status != DoseStatus.GIVEN and given is not None:
+        raise InputError(f"a {status} dose has no given_at", hint="leave given_at empty")
+    if status == DoseStatus.WITHHELD:
+        text_given(withheld_reason, "reason the dose was withheld")
+    body = {
+        "participant": participant,
+        "visit": visit_code,
+        "kind": kind,
+        "dose_mg": float(dose_mg),
+        "status": status,
+        "given_at": given,
+        "offered_at": offered,
+        "withheld_reason": withheld_reason,
+        "override_reason": override_reason,
+    }
+    digest = request_sha256("record_dose", body)
+    with unit_of_work(engine, actor) as uow:
+        session = uow.session
+        p = participant_for(session, actor, participant, operation="record_dose")
+        protocol, _ = protocol_in_force(session)
+        done = replayed(session, idempotency_key, digest, "dose")
+        if done is not None:
+            d = session.get_one(Dose, done)
+            return _dose_record(
+                session, protocol, p, session.get_one(DosingSession, d.dosing_session_id), d
+            )
+        planned = _planned(protocol, visit_code)
+        ds = _session_at(session, p, protocol, visit_code)
+        _require_running(ds, p, visit_code)
+        check_unlocked(session, p.id, "dosing_session", ds.id)
+        plan = planned.dose_for(p.arm)
+        doses = _doses(session, ds)
+        same_kind = [d for d in doses if d.kind == kind and d.status != DoseStatus.OFFERED]
+        if same_kind and status != DoseStatus.OFFERED:
+            raise ConflictError(
+                f"the {kind} dose of session {ds.session_number} of {p.study_id} is already "
+                f"recorded ({same_kind[0].status}, dose {same_kind[0].id})"
+            )
+        problems: list[str] = []
+        limit = plan.initial_mg if kind == DoseKind.INITIAL else plan.supplemental_mg
+        if dose_mg > limit:
+            problems.append(f"{dose_mg:g} mg is above the planned {kind} dose of {limit:g} mg")
+        total = sum(d.dose_mg for d in doses if d.status == DoseStatus.GIVEN)
+        if status == DoseStatus.GIVEN and total + dose_mg > planned.max_total_mg:
+            problems.append(
+                f"the session total would be {total + dose_mg:g} mg, above the maximum of "
+                f"{planned.max_total_mg:g} mg"
+            )
+        if kind == DoseKind.SUPPLEMENTAL:
+            initial = next(
+                (d for d in doses if d.kind == DoseKind.INITIAL and d.status == DoseStatus.GIVEN),
+                None,
+            )
+            if initial is None or initial.given_at is None:
+                raise InputError(
+                    f"no initial dose is recorded as given in session {ds.session_number}",
+                    expected="the initial dose before a supplemental one",
+                )
+            if status == DoseStatus.WITHHELD and not planned.supplemental_may_be_withheld:
+                raise InputError(
+                    "the protocol does not allow withholding the supplemental dose here"
+                )
+            if status == DoseStatus.GIVEN and given is not None:
+                minutes = (given - initial.given_at).total_seconds() / 60
+                low, high = planned.supplemental_offer_min
+                if not (low <= minutes <= high):
+                    problems.append(
+                        f"the supplemental dose {minutes:.0f} minutes after the initial dose is "
+                        f"outside the offer window of {low}–{high} minutes"
+                    )
+        if problems:
+            if not (override_reason and override_reason.strip()):
+                raise InputError(
+                    "dose refused: " + "; ".join(problems),
+                    hint="an investigator may override with a reason (override_reason=…)",
+                )
+            if not allowed("override_dose_limit", actor.role):
+                raise PermissionDeniedError(
+                    f"{actor.username} ({actor.role}) may not override the dose limits: "
+                    + "; ".join(problems),
+                    expected="an investigator",
+                )
+        d = Dose(
+            dosing_session_id=ds.id,
+            kind=kind,
+            dose_mg=float(dose_mg),
+            status=status,
+            offered_at=offered,
+            given_at=given,
+            withheld_reason=withheld_reason,
+            override_reason=override_reason,
+            override_by=actor.user_id if problems else None,
+            recorded_by=actor.user_id,
+            idempotency_key=idempotency_key,
+        )
+        uow.add(d)
+        uow.flush()
+        remember(uow, idempotency_key, digest, "dose", d.id)
+        return _dose_record(session, protocol, p, ds, d)
+
+
+# --- vital signs -----------------------------------------------------------------------------
+
+
+def _whole(name: str, value: float | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(f"{name} {value!r} is not a number")
+    if float(value) != int(value):
+        raise InputError(
+            f"{name} {value!r} is not a whole number", expected=f"{name} in whole units"
+        )
+    return int(value)
+
+
+def check_vitals(
+    systolic: float | None,
+    diastolic: float | None,
+    heart_rate: float | None,
+    temperature: float | None,
+) -> tuple[int | None, int | None, int | None, float | None]:
+    """Refuse implausible vital signs (typing or unit errors); returns them as stored."""
+    sys_, dia, hr = (
+        _whole("systolic", systolic),
+        _whole("diastolic", diastolic),
+        _whole("heart rate", heart_rate),
+    )
+    if temperature is not None and (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, int | float)
+        or not math.isfinite(temperature)
+    ):
+        raise InputError(f"temperature {temperature!r} is not a number")
+    if all(v is None for v in (sys_, dia, hr, temperature)):
+        raise InputError(
+            "no vital sign given",
+            expected="at least one of systolic, diastolic, heart rate, temperature",
+        )
+    values = {"systolic": sys_, "diastolic": dia, "heart_rate": hr, "temperature": temperature}
+    for name, value in values.items():
+        if value is None:
+            continue
+        low, high = PLAUSIBLE[name]
+        if name == "temperature" and value > high:
+            raise InputError(
+                f"temperature {value:g} looks like degrees Fahrenheit",
+                expected=f"°C between {low:g} and {high:g}",
+                hint=f"{value:g} °F is {(value - 32) * 5 / 9:.1f} °C",
+            )
+        if value < 0:
+            raise InputError(f"{name.replace('_', ' ')} {value:g} is negative")
+        if not (low <= value <= high):
+            raise InputError(
+                f"{name.replace('_', ' ')} {value:g} is not plausible",
+                expected=f"between {low:g} and {high:g}",
+            )
+    if sys_ is not None and dia is not None and sys_ <= dia:
+        raise InputError(
+            f"systolic {sys_} is not above diastolic {dia}",
+            expected="systolic above diastolic",
+            hint="were the two swapped?",
+        )
+    return sys_, dia, hr, None if temperature is None else float(temperature)
+
+
+def _vitals_record(session: Session, p: Participant, v: VitalSign) -> VitalsRecord:
+    visit_code = None
+    if v.visit_id is not None:
+        visit_code = session.get_one(Visit, v.visit_id).visit_code
+    return VitalsRecord(
+        id=v.id,
+        participant_id=p.study_id,
+        visit_code=visit_code,
+        measured_at=v.measured_at,
+        minutes_after_dose=v.minutes_after_dose,
+        systolic=v.systolic,
+        diastolic=v.diastolic,
+        heart_rate=v.heart_rate,
+        temperature=v.temperature,
+        alerts=alerts_of(session, p, "vital_sign", v.id),
+    )
+
+
+def record_vitals(
+    engine: Engine,
+    actor: Actor,
+    participant: int | str,
+    visit_code: str,
+    *,
+    measured_at: datetime,
+    systolic: float | None = None,
+    diastolic: float | None = None,
+    heart_rate: float | None = None,
+    temperature: float | None = None,
+    idempotency_key: str | None = None,
+) -> VitalsRecord:
+    """Record vital signs at a visit; at a dosing visit they belong to the running session and
+    values beyond the protocol's thresholds raise (immediate) alerts in the same transaction.
+
+    Implausible values are refused: systolic not above diastolic, heart rate outside 20–250,
+    a temperature above 45 (looks like °F), negative or out-of-range values.
+    """
+    measured = aware(measured_at, "measured_at")
+    sys_, dia, hr, temp = check_vitals(systolic, diastolic, heart_rate, temperature)
+    body = {
+        "participant": participant,
+        "visit": visit_code,
+        "measured_at": measured,
+        "values": [sys_, dia, hr, temp],
+    }
+    digest = request_sha256("record_vitals", body)
+    with unit_of_work(engine, actor) as uow:
+        session = uow.session
+        p = participant_for(session, actor, participant, operation="record_vitals")
+        done = replayed(session, idempotency_key, digest, "vital_sign")
+        if done is not None:
+            return _vitals_record(session, p, session.get_one(VitalSign, done))
+        protocol, _ = protocol_in_force(session)
+        visit = _visit(session, p, visit_code)
+        ds: DosingSession | None = None
+        minutes: int | None = None
+        if protocol.dosing_session(visit_code) is not None:
+            ds = _session_at(session, p, protocol, visit_code)
+            _require_running(ds, p, visit_code)
+            initial = next(
+                (
+                    d
+                    for d in _doses(session, ds)
+                    if d.kind == DoseKind.INITIAL and d.status == DoseStatus.GIVEN
+                ),
+                None,
+            )
+            if initial is not None and initial.given_at is not None and measured is not None:
+                minutes = round((measured - initial.given_at).total_seconds() / 60)
+        check_unlocked(session, p.id)
+        v = VitalSign(
+            participant_id=p.id,
+            dosing_session_id=ds.id if ds else None,
+            visit_id=visit.id,
+            measured_at=measured,
+            minutes_after_dose=minutes,
+            systolic=sys_,
+            diastolic=dia,
+            heart_rate=hr,
+            temperature=temp,
+            recorded_by=actor.user_id,
+            idempotency_key=idempotency_key,
+        )
+        uow.add(v)
+        uow.flush()
+        outcome = evaluate_vitals(protocol, visit_code, _readings(v))
+        store_alerts(uow, p, outcome.alerts, "vital_sign", v.id)
+        remember(uow, idempotency_key, digest, "vital_sign", v.id)
+        return _vitals_record(session, p, v)
+
+
+# --- subjective effects ----------------------------------------------------------------------
+
+
+def record_vas(
+    engine: Engine,
+    actor: Actor,
+    participant: int | str,
+    visit_code: str,
+    timepoint: str,
+    answers: Mapping[str, object],
+    *,
+    assessed_at: datetime | None = None,
+    idempotency_key: str | None = None,
+) -> AssessmentRecord:
+    """Record the subjective-effects rating (the visit's ``during_session`` scale) at one of the
+    session's VAS timepoints (``initial_dose``, ``before_supplemental``, ``end_of_session`` …)."""
+    when = aware(assessed_at, "assessed_at")
+    body = {
+        "participant": participant,
+        "visit": visit_code,
+        "timepoint": timepoint,
+        "answers": dict(answers),
+        "assessed_at": when,
+    }
+    digest = request_sha256("record_vas", body)
+    with unit_of_work(engine, actor) as uow:
+        session = uow.session
+        p = participant_for(session, actor, participant, operation="record_vas")
+        done = replayed(session, idempotency_key, digest, "assessment")
+        if done is not None:
+            return assessment_record(session, p, session.get_one(Assessment, done))
+        protocol, _ = protocol_in_force(session)
+        planned = _planned(protocol, visit_code)
+        if timepoint not in planned.vas_timepoints:
+            raise InputError(
+                f"timepoint {timepoint!r} is not a VAS timepoint of the session at {visit_code}",
+                expected="one of " + (", ".join(planned.vas_timepoints) or "(none)"),
+            )
+        forms = [f for f in protocol.assessments_at(visit_code) if f.timing == "during_session"]
+        if not forms:
+            raise InputError(f"the protocol plans no during-session rating at {visit_code}")
+        form = planned_form(protocol, visit_code, forms[0].scale)[0]
+        check_rater(actor, form)
+        ds = _session_at(session, p, protocol, visit_code)
+        _require_running(ds, p, visit_code)
+        check_unlocked(session, p.id)
+        existing = session.scalar(
+            select(Assessment.id).where(
+                Assessment.dosing_session_id == ds.id,
+                Assessment.scale == form.scale,
+                Assessment.timepoint == timepoint,
+            )
+        )
+        if existing is not None:
+            raise ConflictError(
+                f"the {form.scale} rating at {timepoint} of session {ds.session_number} of "
+                f"{p.study_id} is already recorded (assessment {existing})",
+                hint=f"edit it with update_assessment({existing}, …)",
+            )
+        result = score(form.scale, answers, version=form.version)
+        row = Assessment(
+            participant_id=p.id,
+            visit_id=ds.visit_id,
+            dosing_session_id=ds.id,
+            timepoint=timepoint,
+            scale=form.scale,
+            scale_version=result.version,
+            rater_user_id=actor.user_id,
+            rater_role=actor.role,
+            answers=dict(result.answers),
+            score=result.to_dict(),
+            total=result.total,
+            status=AssessmentStatus.COMPLETE.value,
+            idempotency_key=idempotency_key,
+            assessed_at=when,
+        )
+        uow.add(row)
+        uow.flush()
+        skipped = apply_safety_rules(uow, protocol, p, row, result)
+        remember(uow, idempotency_key, digest, "assessment", row.id)
+        return assessment_record(session, p, row, not_evaluated=skipped)
+
+
+def list_dosing_sessions(
+    engine: Engine, actor: Actor, participant: int | str
+) -> list[DosingSessionRecord]:
+    """A participant's dosing sessions."""
+    with Session(engine) as session:
+        p = participant_for(session, actor, participant, operation="view_participants")
+        rows = session.scalars(
+            select(DosingSession)
+            .where(DosingSession.participant_id == p.id)
+            .order_by(DosingSession.session_number)
+        )
+        return [
+            _session_record(
+                p, session.get_one(Visit, ds.visit_id).visit_code if ds.visit_id else "", ds
+            )
+            for ds in rows
+        ]

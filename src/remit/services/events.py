@@ -1,0 +1,501 @@
+"""Adverse events (an SAE starts its reporting clock), medication, deviations and alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from remit.errors import InputError, NotFoundError
+from remit.safety import level_rank, sae_alert, sae_clock
+from remit.services._common import (
+    a_date,
+    alert_record,
+    alerts_of,
+    authorise,
+    aware,
+    check_unlocked,
+    now_utc,
+    participant_for,
+    protocol_in_force,
+    remember,
+    replayed,
+    request_sha256,
+    store_alerts,
+    text_given,
+    visit_code_of,
+)
+from remit.services.access import require_site
+from remit.services.records import (
+    AdverseEventRecord,
+    AlertRecord,
+    ConmedRecord,
+    DeviationRecord,
+)
+from remit.services.signing import void_signatures
+from remit.store import Actor, unit_of_work
+from remit.store.tables import (
+    AdverseEvent,
+    Alert,
+    ConcomitantMedication,
+    Participant,
+    ProtocolDeviation,
+    Visit,
+)
+from remit.store.vocab import AEOutcome, Relatedness, Severity
+
+
+def _choice(value: str, vocabulary: Any, name: str) -> str:
+    try:
+        return str(vocabulary(value).value)
+    except ValueError:
+        raise InputError(
+            f"{name} {value!r} is unknown",
+            expected="one of " + ", ".join(v.value for v in vocabulary),
+        ) from None
+
+
+def _ae_record(session: Session, p: Participant, ae: AdverseEvent) -> AdverseEventRecord:
+    return AdverseEventRecord(
+        id=ae.id,
+        participant_id=p.study_id,
+        term=ae.term,
+        description=ae.description,
+        onset_date=ae.onset_date,
+        end_date=ae.end_date,
+        severity=ae.severity,
+        serious=ae.serious,
+        seriousness_criteria=tuple(ae.seriousness_criteria or ()),
+        relatedness=ae.relatedness,
+        outcome=ae.outcome,
+        awareness_at=ae.awareness_at,
+        sae_report_due_at=ae.sae_report_due_at,
+        reported_at=ae.reported_at,
+        alerts=alerts_of(session, p, "adverse_event", ae.id),
+    )
+
+
+def record_adverse_event(
+    engine: Engine,
+    actor: Actor,
+    participant: int | str,
+    *,
+    term: str,
+    onset_date: date,
+    severity: str,
+    relatedness: str,
+    serious: bool = False,
+    seriousness_criteria: Sequence[str] = (),
+    outcome: str = "unknown",
+    awareness_at: datetime | None = None,
+    description: str | None = None,
+    end_date: date | None = None,
+    idempotency_key: str | None = None,
+) -> AdverseEventRecord:
+    """Record an adverse event. A serious one starts the protocol's reporting clock from
+    ``awareness_at``: the record carries ``sae_report_due_at`` and an alert due then."""
+    term = text_given(term, "AE term")
+    a_date(onset_date, "onset date")
+    a_date(end_date, "end date")
+    if end_date is not None and end_date < onset_date:
+        raise InputError(f"end date {end_date} is before onset {onset_date}")
+    severity = _choice(severity, Severity, "severity")
+    relatedness = _choice(relatedness, Relatedness, "relatedness")
+    outcome = _choice(outcome, AEOutcome, "outcome")
+    aware_at = aware(awareness_at, "awareness_at") or now_utc()
+    if serious and not seriousness_criteria:
+        raise InputError(
+            f"serious AE {term!r} without seriousness criteria",
+            expected="e.g. ['hospitalisation'], ['life_threatening']",
+        )
+    body = {
+        "participant": participant,
+        "term": term,
+        "onset_date": onset_date,
+        "end_date": end_date,
+        "severity": severity,
+        "relatedness": relatedness,
+        "serious": serious,
+        "criteria": list(seriousness_criteria),
+        "outcome": outcome,
+        "awareness_at": awareness_at,
+        "description": description,
+    }
+    digest = request_sha256("record_adverse_event", body)
+    with unit_of_work(engine, actor) as uow:
+        session = uow.session
+        p = participant_for(session, actor, participant, operation="record_adverse_event")
+        done = replayed(session, idempotency_key, digest, "adverse_event")
+        if done is not None:
+            return _ae_record(session, p, session.get_one(AdverseEvent, done))
+        check_unlocked(session, p.id)
+        protocol, _ = protocol_in_force(session)
+        alert = sae_alert(protocol, aware_at, term=term) if serious else None
+        ae = AdverseEvent(
+            participant_id=p.id,
+            term=term,
+            description=description,
+            onset_date=onset_date,
+            end_date=end_date,
+            severity=severity,
+            serious=serious,
+            seriousness_criteria=list(seriousness_criteria),
+            relatedness=relatedness,
+            outcome=outcome,
+            awareness_at=aware_at,
+            sae_report_due_at=alert.due_at if alert else None,
+            recorded_by=actor.user_id,
+            idempotency_key=idempotency_key,
+        )
+        uow.add(ae)
+        uow.flush()
+        if alert is not None:
+            store_alerts(uow, p, [alert], "adverse_event", ae.id)
+        remember(uow, idempotency_key, digest, "adverse_event", ae.id)
+        return _ae_record(session, p, ae)
+
+
+_AE_EDITABLE = frozenset({"description", "end_date", "severity", "relatedness", "outcome"})
+
+
+def update_adverse_event(
+    engine: Engine, actor: Actor, ae_id: int, *, changes: dict[str, Any], reason: str
+) -> AdverseEventRecord:
+    """Update an AE (outcome, end date, severity, relatedness, description) with a reason;
+    voids standing signatures of the AE."""
+    reason = text_given(reason, "reason for the change")
+    unknown = sorted(set(changes) - _AE_EDITABLE)
+    if unknown or not changes:
+        raise InputError(
+            f"cannot change {unknown or 'nothing'}",
+            expected="some of " + ", ".join(sorted(_AE_EDITABLE)),
+        )
+    clean = dict(changes)
+    if "severity" in clean:
+        clean["severity"] = _choice(clean["severity"], Severity, "severity")
+    if "relatedness" in clean:
+        clean["relatedness"] = _choice(clean["relatedness"], Relatedness, "relatedness")
+    if "outcome" in clean:
+        clean["outcome"] = _choice(clean["outcome"], AEOutcome, "outcome")
+    if "end_date" in clean:
+        a_date(clean["end_date"], "end date")
+    with unit_of_work(engine, actor, reason=reason) as uow:
+        session = uow.session
+        authorise(session, actor, "update_adverse_event")
+        ae = session.get(AdverseEvent, ae_id)
+        if ae is None:
+            raise NotFoundError(f"adverse event {ae_id} does not exist")
+        p = session.get_one(Participant, ae.participant_id)
+        require_site(actor, p.site_id, p.study_id)
+        check_unlocked(session, p.id, "adverse_event", ae.id)
+        if clean.get("end_date") is not None and clean["end_date"] < ae.onset_date:
+            raise InputError(f"end date {clean['end_date']} is before onset {ae.onset_date}")
+        for key, value in clean.items():
+            setattr(ae, key, value)
+        session.flush()
+        void_signatures(uow, "adverse_event", ae.id, reason)
+        return _ae_record(session, p, ae)
+
+
+def mark_sae_reported(
+    engine: Engine, actor: Actor, ae_id: int, *, reported_at: datetime | None = None
+) -> AdverseEventRecord:
+    """Record that an SAE was reported (stops its clock; its SAE alert is closed)."""
+    when = aware(reported_at, "reported_at") or now_utc()
+    with unit_of_work(engine, actor) as uow:
+        session = uow.session
+        authorise(session, actor, "mark_sae_reported")
+        ae = session.get(AdverseEvent, ae_id)
+        if ae is None:
+            raise NotFoundError(f"adverse event {ae_id} does not exist")
+        p = session.get_one(Participant, ae.participant_id)
+        require_site(actor, p.site_id, p.study_id)
+        if not ae.serious:
+            raise InputError(f"adverse event {ae_id} is not serious", expected="an SAE")
+        if ae.reported_at is not None:
+            return _ae_record(session, p, ae)
+        if when is not None and when < ae.awareness_at:
+            raise InputError("the SAE cannot be reported before the team knew of it")
+        ae.reported_at = when
+        for alert in session.scalars(
+            select(Alert).where(
+                Alert.source_table == "adverse_event",
+                Alert.source_id == ae.id,
+                Alert.closed_at.is_(None),
+            )
+        ):
+            alert.closed_at = when
+            alert.closed_by = actor.user_id
+            alert.note = (
+                alert.note + "\n" if alert.note else ""
+            ) + f"SAE reported {when:%Y-%m-%d %H:%M} UTC"
+        session.flush()
+        return _ae_record(session, p, ae)
+
+
+def list_overdue_saes(
+    engine: Engine, actor: Actor, *, now: datetime | None = None
+) -> list[AdverseEventRecord]:
+    """SAEs not yet reported whose reporting deadline has passed at ``now``."""
+    at = aware(now, "now") or now_utc()
+    with Session(engine) as session:
+        authorise(session, actor, "view_alerts")
+        protocol, _ = protocol_in_force(session)
+        rows = session.scalars(
+            select(AdverseEvent)
+            .where(AdverseEvent.serious.is_(True), AdverseEvent.reported_at.is_(None))
+            .order_by(AdverseEvent.awareness_at)
+        )
+        found = []
+        for ae in rows:
+            p = session.get_one(Participant, ae.participant_id)
+            if actor.site_id is not None and p.site_id != actor.site_id:
+                continue
+            if at is not None and sae_clock(protocol, ae.awareness_at, now=at).overdue:
+                found.append(_ae_record(session, p, ae))
+        return found
+
+
+def list_adverse_events(
+    engine: Engine, actor: Actor, participant: int | str
+) -> list[AdverseEventRecord]:
+    """A participant's adverse events."""
+    with Session(engine) as session:
+        p = participant_for(session, actor, participant, operation="view_participants")
+        rows = session.scalars(
+            select(AdverseEvent)
+            .where(AdverseEvent.participant_id == p.id)
+            .order_by(AdverseEvent.id)
+        )
+        return [_ae_record(session, p, ae) for ae in rows]
+
+
+# --- medication and deviations ---------------------------------------------------------------
+
+
+def record_conmed(
+    engine: Engine,
+    actor: Actor,
+    participant: int | str,
+    *,
+    name: str,
+    dose: str | None = None,
+    indication: str | None = None,
+    start_date: date | None = None,
+    stop_date: date | None = None,
+    taper_plan: str | None = None,
+    idempotency_key: str | None = None,
+) -> ConmedRecord:
+    """Record a concomitant medication (and its taper plan)."""
+    name = text_given(name, "medication name")
+    a_date(start_date, "start date")
+    a_date(stop_date, "stop date")
+    if start_date and stop_date and stop_date < start_date:
+        raise InputError(f"stop date {stop_date} is before start {start_date}")
+    body = {
+        "participant": participant,
+        "name": name,
+        "dose": dose,
+        "indication": indication,
+        "start": start_date,
+        "stop": stop_date,
+        "taper": taper_plan,
+    }
+    digest = request_sha256("record_conmed", body)
+    with unit_of_work(engine, actor) as uow:
+        session = uow.session
+        p = participant_for(session, actor, participant, operation="record_conmed")
+        done = replayed(session, idempotency_key, digest, "concomitant_medication")
+        row = session.get_one(ConcomitantMedication, done) if done is not None else None
+        if row is None:
+            check_unlocked(session, p.id)
+            row = ConcomitantMedication(
+                participant_id=p.id,
+                name=name,
+                dose=dose,
+                indication=indication,
+                start_date=start_date,
+                stop_date=stop_date,
+                taper_plan=taper_plan,
+            )
+            uow.add(row)
+            uow.flush()
+            remember(uow, idempotency_key, digest, "concomitant_medication", row.id)
+        return ConmedRecord(
+            id=row.id,
+            participant_id=p.study_id,
+            name=row.name,
+            dose=row.dose,
+            indication=row.indication,
+            start_date=row.start_date,
+            stop_date=row.stop_date,
+            taper_plan=row.taper_plan,
+        )
+
+
+def record_deviation(
+    engine: Engine,
+    actor: Actor,
+    participant: int | str | None,
+    *,
+    category: str,
+    description: str,
+    major: bool = False,
+    occurred_date: date | None = None,
+    visit_code: str | None = None,
+    idempotency_key: str | None = None,
+) -> DeviationRecord:
+    """Record a protocol deviation (of a participant, optionally at a visit, or study-wide)."""
+    category = text_given(category, "deviation category")
+    description = text_given(description, "deviation description")
+    a_date(occurred_date, "date of the deviation")
+    body = {
+        "participant": participant,
+        "category": category,
+        "description": description,
+        "major": major,
+        "date": occurred_date,
+        "visit": visit_code,
+    }
+    digest = request_sha256("record_deviation", body)
+    with unit_of_work(engine, actor) as uow:
+        session = uow.session
+        p: Participant | None = None
+        if participant is not None:
+            p = participant_for(session, actor, participant, operation="record_deviation")
+        else:
+            authorise(session, actor, "record_deviation")
+        done = replayed(session, idempotency_key, digest, "protocol_deviation")
+        row = session.get_one(ProtocolDeviation, done) if done is not None else None
+        if row is None:
+            visit_id = None
+            if visit_code is not None:
+                if p is None:
+                    raise InputError("a deviation at a visit needs the participant")
+                visit = session.scalar(
+                    select(Visit).where(
+                        Visit.participant_id == p.id, Visit.visit_code == visit_code
+                    )
+                )
+                if visit is None:
+                    raise NotFoundError(
+                        f"visit {visit_code} is not in the schedule of {p.study_id}"
+                    )
+                visit_id = visit.id
+            check_unlocked(session, p.id if p else None)
+            row = ProtocolDeviation(
+                participant_id=p.id if p else None,
+                visit_id=visit_id,
+                category=category,
+                description=description,
+                major=major,
+                occurred_date=occurred_date,
+                reported_by=actor.user_id,
+            )
+            uow.add(row)
+            uow.flush()
+            remember(uow, idempotency_key, digest, "protocol_deviation", row.id)
+        return DeviationRecord(
+            id=row.id,
+            participant_id=p.study_id if p else None,
+            visit_code=visit_code_of(session, row.visit_id),
+            category=row.category,
+            description=row.description,
+            major=row.major,
+            occurred_date=row.occurred_date,
+        )
+
+
+# --- alerts ----------------------------------------------------------------------------------
+
+
+def list_alerts(
+    engine: Engine,
+    actor: Actor,
+    *,
+    participant: int | str | None = None,
+    status: str | None = None,
+    level: str | None = None,
+) -> list[AlertRecord]:
+    """Alerts, most pressing first (then oldest): filter by participant, status
+    (open/acknowledged/closed/unclosed) and level."""
+    if status not in (None, "open", "acknowledged", "closed", "unclosed"):
+        raise InputError(
+            f"alert status {status!r} is unknown", expected="open, acknowledged, closed or unclosed"
+        )
+    if level is not None:
+        level_rank(level)
+    with Session(engine) as session:
+        if participant is not None:
+            p = participant_for(session, actor, participant, operation="view_alerts")
+        else:
+            authorise(session, actor, "view_alerts")
+            p = None
+        query = select(Alert, Participant).join(Participant, Participant.id == Alert.participant_id)
+        if p is not None:
+            query = query.where(Alert.participant_id == p.id)
+        if actor.site_id is not None:
+            query = query.where(Participant.site_id == actor.site_id)
+        if level is not None:
+            query = query.where(Alert.level == level)
+        if status in ("open", "unclosed", "acknowledged"):
+            query = query.where(Alert.closed_at.is_(None))
+        if status == "open":
+            query = query.where(Alert.acknowledged_at.is_(None))
+        if status == "acknowledged":
+            query = query.where(Alert.acknowledged_at.is_not(None))
+        if status == "closed":
+            query = query.where(Alert.closed_at.is_not(None))
+        found = [alert_record(a, person.study_id) for a, person in session.execute(query)]
+        return sorted(found, key=lambda a: (level_rank(a.level), a.raised_at, a.id))
+
+
+def _alert(session: Session, actor: Actor, alert_id: int) -> tuple[Alert, Participant]:
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFoundError(
+            f"alert {alert_id} does not exist", hint="list them with `remit alerts list`"
+        )
+    p = session.get_one(Participant, alert.participant_id)
+    require_site(actor, p.site_id, p.study_id)
+    return alert, p
+
+
+def acknowledge_alert(engine: Engine, actor: Actor, alert_id: int, *, note: str) -> AlertRecord:
+    """Acknowledge an alert with a note (what is being done)."""
+    note = text_given(note, "note")
+    with unit_of_work(engine, actor) as uow:
+        session = uow.session
+        authorise(session, actor, "acknowledge_alert")
+        alert, p = _alert(session, actor, alert_id)
+        if alert.closed_at is not None:
+            raise InputError(f"alert {alert_id} is closed")
+        if alert.acknowledged_at is None:
+            alert.acknowledged_at = now_utc()
+            alert.acknowledged_by = actor.user_id
+        alert.note = (alert.note + "\n" if alert.note else "") + f"acknowledged: {note}"
+        session.flush()
+        return alert_record(alert, p.study_id)
+
+
+def close_alert(engine: Engine, actor: Actor, alert_id: int, *, note: str) -> AlertRecord:
+    """Close an alert with a note (how it was resolved)."""
+    note = text_given(note, "note")
+    with unit_of_work(engine, actor) as uow:
+        session = uow.session
+        authorise(session, actor, "close_alert")
+        alert, p = _alert(session, actor, alert_id)
+        if alert.closed_at is not None:
+            return alert_record(alert, p.study_id)
+        when = now_utc()
+        if alert.acknowledged_at is None:
+            alert.acknowledged_at = when
+            alert.acknowledged_by = actor.user_id
+        alert.closed_at = when
+        alert.closed_by = actor.user_id
+        alert.note = (alert.note + "\n" if alert.note else "") + f"closed: {note}"
+        session.flush()
+        return alert_record(alert, p.study_id)

@@ -1,0 +1,296 @@
+"""What the services return: plain frozen dataclasses, never ORM objects.
+
+Each record has ``to_dict()`` (JSON-ready: dates ISO 8601, times UTC ISO 8601).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from typing import Any
+
+from remit.store import canonical_json
+from remit.store.canonical import to_json_value
+
+
+class _Record:
+    def to_dict(self) -> dict[str, Any]:
+        """The record as plain JSON-ready values."""
+        out: dict[str, Any] = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, _Record):
+                out[f.name] = value.to_dict()
+            elif isinstance(value, tuple) and value and isinstance(value[0], _Record):
+                out[f.name] = [v.to_dict() for v in value]
+            else:
+                out[f.name] = to_json_value(value)
+        return out
+
+    def to_json(self) -> str:
+        """Canonical JSON text of :meth:`to_dict`."""
+        return canonical_json(self.to_dict())
+
+
+@dataclass(frozen=True)
+class UserRecord(_Record):
+    """A user and the roles they hold (``(role, site code or None)``)."""
+
+    id: int
+    username: str
+    full_name: str | None
+    active: bool
+    roles: tuple[tuple[str, str | None], ...]
+
+
+@dataclass(frozen=True)
+class TrialRecord(_Record):
+    """What :func:`create_trial` made."""
+
+    study_id: int
+    study_code: str
+    title: str
+    protocol_id: str
+    protocol_version_id: int
+    protocol_sha256: str
+    sites: tuple[str, ...]
+    admin: UserRecord
+
+
+@dataclass(frozen=True)
+class ParticipantRecord(_Record):
+    """A participant under their pseudonymous study ID (no identifying data)."""
+
+    id: int
+    participant_id: str
+    site: str
+    arm: str | None
+    status: str
+    status_reason: str | None
+    sex: str | None
+    birth_year: int | None
+    screened_at: datetime | None
+    enrolled_at: datetime | None
+    baseline_date: date | None
+    simulated: bool
+
+
+@dataclass(frozen=True)
+class EligibilityRecord(_Record):
+    """One stored eligibility check."""
+
+    id: int
+    participant_id: str
+    eligible: bool
+    complete: bool
+    criteria: tuple[dict[str, Any], ...]
+    summary: str
+    status: str
+
+
+@dataclass(frozen=True)
+class VisitRecord(_Record):
+    """A scheduled visit, its window and what happened."""
+
+    id: int
+    participant_id: str
+    visit_code: str
+    label: str
+    target_date: date | None
+    window_start_date: date | None
+    window_end_date: date | None
+    actual_date: date | None
+    status: str
+    window_status: str | None
+    deviation: str | None
+
+
+@dataclass(frozen=True)
+class AlertRecord(_Record):
+    """A stored safety alert."""
+
+    id: int
+    participant_id: str
+    rule_id: str
+    level: str
+    message: str
+    source_table: str | None
+    source_id: int | None
+    raised_at: datetime
+    due_at: datetime | None
+    status: str
+    acknowledged_by: int | None
+    acknowledged_at: datetime | None
+    closed_by: int | None
+    closed_at: datetime | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class AssessmentRecord(_Record):
+    """A stored form with its score and the alerts its save raised.
+
+    ``version`` is the save counter to pass back as ``expected_version`` when editing.
+    ``not_evaluated`` lists safety rules that could not be applied (e.g. no baseline).
+    """
+
+    id: int
+    participant_id: str
+    visit_code: str | None
+    scale: str
+    scale_version: str
+    status: str
+    version: int
+    total: float | None
+    band: str | None
+    score: dict[str, Any]
+    answers: dict[str, Any]
+    rater_role: str | None
+    timepoint: str | None
+    assessed_at: datetime | None
+    alerts: tuple[AlertRecord, ...] = ()
+    not_evaluated: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class DosingSessionRecord(_Record):
+    """A participant's dosing day."""
+
+    id: int
+    participant_id: str
+    visit_code: str
+    session_number: int
+    status: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    notes: str | None
+
+
+@dataclass(frozen=True)
+class DoseRecord(_Record):
+    """A dose given, offered or withheld; ``warnings`` about the latest vital signs."""
+
+    id: int
+    participant_id: str
+    visit_code: str
+    session_number: int
+    kind: str
+    dose_mg: float
+    status: str
+    offered_at: datetime | None
+    given_at: datetime | None
+    withheld_reason: str | None
+    override_reason: str | None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VitalsRecord(_Record):
+    """One set of vital signs and the alerts it raised."""
+
+    id: int
+    participant_id: str
+    visit_code: str | None
+    measured_at: datetime
+    minutes_after_dose: int | None
+    systolic: int | None
+    diastolic: int | None
+    heart_rate: int | None
+    temperature: float | None
+    alerts: tuple[AlertRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class AdverseEventRecord(_Record):
+    """An adverse event; for an SAE the reporting deadline and the alert it raised."""
+
+    id: int
+    participant_id: str
+    term: str
+    description: str | None
+    onset_date: date
+    end_date: date | None
+    severity: str
+    serious: bool
+    seriousness_criteria: tuple[str, ...]
+    relatedness: str
+    outcome: str
+    awareness_at: datetime
+    sae_report_due_at: datetime | None
+    reported_at: datetime | None
+    alerts: tuple[AlertRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConmedRecord(_Record):
+    """A concomitant medication."""
+
+    id: int
+    participant_id: str
+    name: str
+    dose: str | None
+    indication: str | None
+    start_date: date | None
+    stop_date: date | None
+    taper_plan: str | None
+
+
+@dataclass(frozen=True)
+class DeviationRecord(_Record):
+    """A protocol deviation."""
+
+    id: int
+    participant_id: str | None
+    visit_code: str | None
+    category: str
+    description: str
+    major: bool
+    occurred_date: date | None
+
+
+@dataclass(frozen=True)
+class SignatureRecord(_Record):
+    """An electronic signature; ``valid`` is false once voided."""
+
+    id: int
+    record_table: str
+    record_id: int
+    user_id: int
+    meaning: str
+    content_sha256: str
+    signed_at: datetime
+    voided_at: datetime | None
+    void_reason: str | None
+
+    @property
+    def valid(self) -> bool:
+        """Whether the signature still stands."""
+        return self.voided_at is None
+
+
+@dataclass(frozen=True)
+class LockRecord(_Record):
+    """A lock on a form, a participant or the study."""
+
+    id: int
+    level: str
+    participant_id: str | None
+    record_table: str | None
+    record_id: int | None
+    locked_at: datetime
+    unlocked_at: datetime | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class QueryRecord(_Record):
+    """A data query and its thread of messages ``(user id, message)``."""
+
+    id: int
+    participant_id: str | None
+    record_table: str
+    record_id: int
+    field: str | None
+    text: str
+    status: str
+    messages: tuple[tuple[int | None, str], ...]

@@ -1,0 +1,425 @@
+"""Electronic signatures, locks and data queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from remit.errors import InputError, LockedError, NotFoundError, PermissionDeniedError
+from remit.services._common import authorise, check_unlocked, now_utc, text_given
+from remit.services.access import require_site
+from remit.services.records import LockRecord, QueryRecord, SignatureRecord
+from remit.store import Actor, UnitOfWork, content_sha256, unit_of_work, verify_password
+from remit.store.tables import (
+    Assessment,
+    Base,
+    DataQuery,
+    DataQueryMessage,
+    DosingSession,
+    Lock,
+    Participant,
+    Signature,
+    UserAccount,
+    audited_tables,
+)
+from remit.store.vocab import AssessmentStatus, LockLevel, QueryStatus
+
+#: Columns a signature does not cover: signing and locking change them.
+UNSIGNED_COLUMNS = frozenset({"status", "version"})
+
+#: Tables whose records may be signed, queried or locked one by one.
+RECORD_TABLES = frozenset(
+    {
+        "assessment",
+        "adverse_event",
+        "concomitant_medication",
+        "dose",
+        "dosing_session",
+        "eligibility_check",
+        "participant",
+        "protocol_deviation",
+        "visit",
+        "vital_sign",
+    }
+)
+
+
+def _table(name: str) -> type[Base]:
+    if name not in RECORD_TABLES:
+        raise InputError(
+            f"table {name!r} cannot be signed, queried or locked record by record",
+            expected="one of " + ", ".join(sorted(RECORD_TABLES)),
+        )
+    return audited_tables()[name]
+
+
+def _record(session: Session, table: str, record_id: int) -> Base:
+    found = session.get(_table(table), record_id)
+    if found is None:
+        raise NotFoundError(f"{table} {record_id} does not exist")
+    return found
+
+
+def _participant_of(session: Session, record: Base) -> Participant | None:
+    if isinstance(record, Participant):
+        return record
+    pid = getattr(record, "participant_id", None)
+    if pid is None and getattr(record, "dosing_session_id", None) is not None:
+        pid = session.get_one(DosingSession, record.dosing_session_id).participant_id  # type: ignore[attr-defined]
+    return None if pid is None else session.get(Participant, pid)
+
+
+def record_content(record: Base) -> dict[str, Any]:
+    """What a signature covers: the table, and every column but status and version."""
+    values = {
+        prop.key: getattr(record, prop.key)
+        for prop in record.__mapper__.column_attrs
+        if prop.key not in UNSIGNED_COLUMNS
+    }
+    return {"table": record.__tablename__, "values": values}
+
+
+def _signature_record(s: Signature) -> SignatureRecord:
+    return SignatureRecord(
+        id=s.id,
+        record_table=s.record_table,
+        record_id=s.record_id,
+        user_id=s.user_id,
+        meaning=s.meaning,
+        content_sha256=s.content_sha256,
+        signed_at=s.signed_at,
+        voided_at=s.voided_at,
+        void_reason=s.void_reason,
+    )
+
+
+def void_signatures(uow: UnitOfWork, table: str, record_id: int, reason: str) -> int:
+    """Void the standing signatures of a record whose content no longer matches (after an
+    edit); returns how many were voided."""
+    session = uow.session
+    record = session.get(audited_tables()[table], record_id)
+    if record is None:
+        return 0
+    digest = content_sha256(record_content(record))
+    voided = 0
+    for s in session.scalars(
+        select(Signature).where(
+            Signature.record_table == table,
+            Signature.record_id == record_id,
+            Signature.voided_at.is_(None),
+        )
+    ):
+        if s.content_sha256 != digest:
+            s.voided_at = now_utc()
+            s.void_reason = f"record changed after signing: {reason}"
+            voided += 1
+    session.flush()
+    return voided
+
+
+def sign(
+    engine: Engine,
+    actor: Actor,
+    record_table: str,
+    record_id: int,
+    *,
+    password: str,
+    meaning: str,
+) -> SignatureRecord:
+    """Sign a record: re-enter the password; the signature is bound to the SHA-256 of the
+    record's content, and a later edit voids it. A signed form's status becomes ``signed``."""
+    meaning = text_given(meaning, "meaning of the signature")
+    with unit_of_work(engine, actor) as uow:
+        session = uow.session
+        authorise(session, actor, "sign")
+        user = session.get_one(UserAccount, actor.user_id)
+        if not verify_password(user.password_hash, password):
+            raise PermissionDeniedError(
+                "the password does not match: the record was not signed",
+                hint="re-enter your own password",
+            )
+        record = _record(session, record_table, record_id)
+        participant = _participant_of(session, record)
+        if participant is not None:
+            require_site(actor, participant.site_id, participant.study_id)
+        check_unlocked(session, participant.id if participant else None, record_table, record_id)
+        if isinstance(record, Assessment):
+            if record.status == AssessmentStatus.DRAFT.value:
+                raise InputError(
+                    f"assessment {record_id} is a draft", expected="a complete form to sign"
+                )
+            if record.status == AssessmentStatus.LOCKED.value:
+                raise LockedError(f"assessment {record_id} is locked")
+        digest = content_sha256(record_content(record))
+        same = session.scalar(
+            select(Signature).where(
+                Signature.record_table == record_table,
+                Signature.record_id == record_id,
+                Signature.user_id == user.id,
+                Signature.meaning == meaning,
+                Signature.content_sha256 == digest,
+                Signature.voided_at.is_(None),
+            )
+        )
+        if same is not None:
+            return _signature_record(same)
+        signature = Signature(
+            participant_id=participant.id if participant else None,
+            user_id=user.id,
+            meaning=meaning,
+            record_table=record_table,
+            record_id=record_id,
+            content_sha256=digest,
+        )
+        uow.add(signature)
+        if isinstance(record, Assessment) and record.status == AssessmentStatus.COMPLETE.value:
+            record.status = AssessmentStatus.SIGNED.value
+        session.flush()
+        return _signature_record(signature)
+
+
+def signatures_of(
+    engine: Engine, actor: Actor, record_table: str, record_id: int
+) -> list[tuple[SignatureRecord, bool]]:
+    """A record's signatures, each with whether the record still matches what was signed."""
+    with Session(engine) as session:
+        authorise(session, actor, "view_participants")
+        record = _record(session, record_table, record_id)
+        digest = content_sha256(record_content(record))
+        rows = session.scalars(
+            select(Signature)
+            .where(Signature.record_table == record_table, Signature.record_id == record_id)
+            .order_by(Signature.id)
+        )
+        return [(_signature_record(s), s.content_sha256 == digest) for s in rows]
+
+
+# --- locks -----------------------------------------------------------------------------------
+
+
+def _lock_record(session: Session, lock: Lock) -> LockRecord:
+    participant = session.get(Participant, lock.participant_id) if lock.participant_id else None
+    return LockRecord(
+        id=lock.id,
+        level=lock.level,
+        participant_id=participant.study_id if participant else None,
+        record_table=lock.record_table,
+        record_id=lock.record_id,
+        locked_at=lock.locked_at,
+        unlocked_at=lock.unlocked_at,
+        reason=lock.reason,
+    )
+
+
+def lock(
+    engine: Engine,
+    actor: Actor,
+    level: str,
+    *,
+    participant: int | str | None = None,
+    record_table: str | None = None,
+    record_id: int | None = None,
+    reason: str | None = None,
+) -> LockRecord:
+    """Lock a form (``record_table``/``record_id``), a participant's data or the whole study.
+
+    Nothing under an open lock can be changed. Locking a form sets its status ``locked``
+    (a draft must be completed first). Locking again what is locked returns the open lock.
+    """
+    try:
+        level = LockLevel(level).value
+    except ValueError:
+        raise InputError(
+            f"lock level {level!r} is unknown", expected="form, participant or study"
+        ) from None
+    with unit_of_work(engine, actor, reason=reason) as uow:
+        session = uow.session
+        authorise(session, actor, "lock_study" if level == "study" else "lock")
+        found: Participant | None = None
+        record: Base | None = None
+        query = select(Lock).where(Lock.level == level, Lock.unlocked_at.is_(None))
+        if level == "form":
+            if record_table is None or record_id is None:
+                raise InputError("a form lock needs record_table and record_id")
+            record = _record(session, record_table, record_id)
+            found = _participant_of(session, record)
+            query = query.where(Lock.record_table == record_table, Lock.record_id == record_id)
+        elif level == "participant":
+            if participant is None:
+                raise InputError("a participant lock needs the participant")
+            from remit.store import get_participant
+
+            found = get_participant(session, participant)
+            query = query.where(Lock.participant_id == found.id)
+        if found is not None:
+            require_site(actor, found.site_id, found.study_id)
+        held = session.scalar(query)
+        if held is not None:
+            return _lock_record(session, held)
+        if isinstance(record, Assessment):
+            if record.status == AssessmentStatus.DRAFT.value:
+                raise InputError(
+                    f"assessment {record_id} is a draft", expected="a complete form to lock"
+                )
+            record.status = AssessmentStatus.LOCKED.value
+        row = Lock(
+            level=level,
+            participant_id=found.id if found else None,
+            record_table=record_table if level == "form" else None,
+            record_id=record_id if level == "form" else None,
+            locked_by=actor.user_id,
+            reason=reason,
+        )
+        uow.add(row)
+        session.flush()
+        return _lock_record(session, row)
+
+
+def unlock(engine: Engine, actor: Actor, lock_id: int, *, reason: str) -> LockRecord:
+    """Open a lock again (data manager, with a reason). A form goes back to ``signed`` if a
+    signature still stands, else ``complete``."""
+    text_given(reason, "reason to unlock")
+    with unit_of_work(engine, actor, reason=reason) as uow:
+        session = uow.session
+        authorise(session, actor, "unlock")
+        row = session.get(Lock, lock_id)
+        if row is None:
+            raise NotFoundError(f"lock {lock_id} does not exist")
+        if row.unlocked_at is not None:
+            return _lock_record(session, row)
+        row.unlocked_at = now_utc()
+        row.unlocked_by = actor.user_id
+        if row.level == "form" and row.record_table == "assessment" and row.record_id:
+            form = session.get_one(Assessment, row.record_id)
+            standing = session.scalar(
+                select(Signature.id).where(
+                    Signature.record_table == "assessment",
+                    Signature.record_id == form.id,
+                    Signature.voided_at.is_(None),
+                )
+            )
+            form.status = (
+                AssessmentStatus.SIGNED.value if standing else AssessmentStatus.COMPLETE.value
+            )
+        session.flush()
+        return _lock_record(session, row)
+
+
+# --- data queries ----------------------------------------------------------------------------
+
+
+def _query_record(session: Session, q: DataQuery) -> QueryRecord:
+    participant = session.get(Participant, q.participant_id) if q.participant_id else None
+    messages = session.execute(
+        select(DataQueryMessage.user_id, DataQueryMessage.message)
+        .where(DataQueryMessage.data_query_id == q.id)
+        .order_by(DataQueryMessage.id)
+    )
+    return QueryRecord(
+        id=q.id,
+        participant_id=participant.study_id if participant else None,
+        record_table=q.record_table,
+        record_id=q.record_id,
+        field=q.field,
+        text=q.text,
+        status=q.status,
+        messages=tuple((u, m) for u, m in messages),
+    )
+
+
+def open_query(
+    engine: Engine,
+    actor: Actor,
+    record_table: str,
+    record_id: int,
+    *,
+    field: str | None,
+    text: str,
+) -> QueryRecord:
+    """Raise a question about one field of a record (``answers.<item>`` for a form's item)."""
+    text = text_given(text, "query text")
+    with unit_of_work(engine, actor) as uow:
+        session = uow.session
+        authorise(session, actor, "open_query")
+        record = _record(session, record_table, record_id)
+        if field is not None:
+            columns = {prop.key for prop in record.__mapper__.column_attrs}
+            base = field.split(".", 1)[0]
+            item_ok = "." not in field or (
+                isinstance(record, Assessment) and field.split(".", 1)[1] in record.answers
+            )
+            if base not in columns or not item_ok:
+                raise InputError(
+                    f"{record_table} {record_id} has no field {field!r}",
+                    expected="one of " + ", ".join(sorted(columns)),
+                )
+        participant = _participant_of(session, record)
+        if participant is not None:
+            require_site(actor, participant.site_id, participant.study_id)
+        q = DataQuery(
+            participant_id=participant.id if participant else None,
+            record_table=record_table,
+            record_id=record_id,
+            field=field,
+            text=text,
+            raised_by=actor.user_id,
+        )
+        uow.add(q)
+        session.flush()
+        return _query_record(session, q)
+
+
+def _query(session: Session, actor: Actor, query_id: int) -> DataQuery:
+    q = session.get(DataQuery, query_id)
+    if q is None:
+        raise NotFoundError(f"data query {query_id} does not exist")
+    if q.participant_id is not None:
+        participant = session.get_one(Participant, q.participant_id)
+        require_site(actor, participant.site_id, participant.study_id)
+    return q
+
+
+def answer_query(engine: Engine, actor: Actor, query_id: int, message: str) -> QueryRecord:
+    """Answer an open query (the site's staff)."""
+    message = text_given(message, "answer")
+    with unit_of_work(engine, actor) as uow:
+        session = uow.session
+        authorise(session, actor, "answer_query")
+        q = _query(session, actor, query_id)
+        if q.status == QueryStatus.CLOSED.value:
+            raise InputError(f"data query {query_id} is closed", hint="open a new query")
+        uow.add(DataQueryMessage(data_query_id=q.id, user_id=actor.user_id, message=message))
+        q.status = QueryStatus.ANSWERED.value
+        session.flush()
+        return _query_record(session, q)
+
+
+def close_query(
+    engine: Engine, actor: Actor, query_id: int, message: str | None = None
+) -> QueryRecord:
+    """Close a query (monitor or data manager), optionally with a last message."""
+    with unit_of_work(engine, actor) as uow:
+        session = uow.session
+        authorise(session, actor, "close_query")
+        q = _query(session, actor, query_id)
+        if q.status == QueryStatus.CLOSED.value:
+            return _query_record(session, q)
+        if message:
+            uow.add(DataQueryMessage(data_query_id=q.id, user_id=actor.user_id, message=message))
+        q.status = QueryStatus.CLOSED.value
+        q.closed_by = actor.user_id
+        q.closed_at = now_utc()
+        session.flush()
+        return _query_record(session, q)
+
+
+def list_queries(engine: Engine, actor: Actor, *, status: str | None = None) -> list[QueryRecord]:
+    """Data queries (optionally by status), oldest first."""
+    with Session(engine) as session:
+        authorise(session, actor, "view_participants")
+        query = select(DataQuery).order_by(DataQuery.id)
+        if status is not None:
+            query = query.where(DataQuery.status == status)
+        return [_query_record(session, q) for q in session.scalars(query)]

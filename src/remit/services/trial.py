@@ -1,0 +1,146 @@
+"""Setting a trial up: the study, its protocol, its sites, the first admin; more users."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from remit.errors import ConflictError, InputError
+from remit.protocol import Protocol
+from remit.services._common import authorise
+from remit.services.records import TrialRecord, UserRecord
+from remit.store import (
+    Actor,
+    add_site,
+    create_study,
+    store_protocol_version,
+    unit_of_work,
+)
+from remit.store import add_user as store_add_user
+from remit.store.tables import Site, Study, UserAccount, UserRole
+
+
+def study_code_for(protocol: Protocol) -> str:
+    """The prefix of participant IDs: the first three letters of the protocol id, upper case.
+
+    ``oslo-mdma-mdd`` → ``OSL`` (participants ``OSL-001``, ``OSL-002`` …).
+    """
+    letters = re.sub(r"[^A-Za-z0-9]", "", protocol.study.id)
+    return (letters[:3] or "RMT").upper()
+
+
+def user_record(session: Session, user: UserAccount) -> UserRecord:
+    """A user row and its roles as a record."""
+    rows = session.execute(
+        select(UserRole.role, Site.code)
+        .join(Site, Site.id == UserRole.site_id, isouter=True)
+        .where(UserRole.user_id == user.id)
+        .order_by(UserRole.id)
+    )
+    return UserRecord(
+        id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        active=user.active,
+        roles=tuple((role, code) for role, code in rows),
+    )
+
+
+def create_trial(
+    engine: Engine,
+    protocol: Protocol,
+    *,
+    sites: Sequence[str] | None = None,
+    admin_username: str,
+    admin_password: str,
+    study_code: str | None = None,
+    actor: Actor | None = None,
+) -> TrialRecord:
+    """Create the study, store the protocol (text + hash), its sites and the first admin.
+
+    ``sites`` are site codes of the protocol (all of them by default); a code the protocol
+    does not list is refused. The database must be migrated and empty of studies. This is what
+    ``remit init`` does; it runs as the ``system`` actor unless ``actor`` is given.
+    """
+    actor = actor or Actor.system("remit-init")
+    known = {s.code: s.name for s in protocol.study.sites}
+    wanted = list(sites) if sites else list(known)
+    if not wanted:
+        raise InputError(
+            f"protocol {protocol.study.id} lists no sites and none were given",
+            expected="at least one site code",
+            hint="pass --site CODE",
+        )
+    unknown = [code for code in wanted if code not in known]
+    if unknown:
+        raise InputError(
+            f"site {', '.join(unknown)} is not a site of protocol {protocol.study.id}",
+            expected="one of " + (", ".join(known) or "(none listed)"),
+        )
+    if len(set(wanted)) != len(wanted):
+        raise InputError(f"sites {wanted} name a site twice", expected="distinct site codes")
+    code = study_code or study_code_for(protocol)
+    with unit_of_work(engine, actor) as uow:
+        session = uow.session
+        authorise(session, actor, "create_trial")
+        if session.scalar(select(Study.id).limit(1)) is not None:
+            raise ConflictError(
+                "this database already holds a study",
+                hint="use a new database file for a new trial",
+            )
+        study = create_study(uow, code, protocol.study.title)
+        version = store_protocol_version(
+            uow,
+            study,
+            name=protocol.study.id,
+            version=protocol.study.version,
+            text=protocol.text,
+            sha256=protocol.sha256,
+        )
+        uow.protocol_version_id = version.id
+        for site in wanted:
+            add_site(uow, study, site, known[site])
+        admin = store_add_user(uow, admin_username, admin_password, [("admin", None)])
+        return TrialRecord(
+            study_id=study.id,
+            study_code=study.code,
+            title=study.title,
+            protocol_id=protocol.study.id,
+            protocol_version_id=version.id,
+            protocol_sha256=version.sha256,
+            sites=tuple(wanted),
+            admin=user_record(session, admin),
+        )
+
+
+def add_user(
+    engine: Engine,
+    actor: Actor,
+    username: str,
+    password: str,
+    roles: Iterable[tuple[str, str | None]],
+    *,
+    full_name: str | None = None,
+) -> UserRecord:
+    """Add a user with roles ``[(role, site code or None for study-wide)]`` (admin only)."""
+    wanted = list(roles)
+    if not wanted:
+        raise InputError(
+            f"user {username!r} would have no role",
+            expected="at least one (role, site) pair, e.g. ('investigator', 'OST')",
+        )
+    with unit_of_work(engine, actor) as uow:
+        authorise(uow.session, actor, "add_user")
+        user = store_add_user(uow, username, password, wanted, full_name=full_name)
+        return user_record(uow.session, user)
+
+
+def list_users(engine: Engine, actor: Actor) -> list[UserRecord]:
+    """Every user and their roles (for those who may add users)."""
+    with Session(engine) as session:
+        authorise(session, actor, "add_user")
+        users = session.scalars(select(UserAccount).order_by(UserAccount.id))
+        return [user_record(session, u) for u in users]

@@ -1,0 +1,320 @@
+"""Load the whole trial from the store into the analysis layer's contract, ``TrialData``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from remit.analysis import TrialData
+from remit.protocol import Protocol
+from remit.services._common import alert_status, authorise, protocol_in_force
+from remit.store import Actor
+from remit.store.tables import (
+    AdverseEvent,
+    Alert,
+    Assessment,
+    Dose,
+    DosingSession,
+    EligibilityCheck,
+    Participant,
+    Site,
+    Visit,
+    VitalSign,
+)
+
+#: Store participant statuses the analysis contract names differently.
+_STATUS = {"eligible": "screening"}
+
+#: Dose statuses the contract carries (an ``offered`` dose is neither given nor withheld yet).
+_DOSE_STATUSES = ("given", "withheld")
+
+
+def _day(value: datetime | None) -> Any:
+    return None if value is None else value.date()
+
+
+def build_trial_data(engine: Engine, *, actor: Actor | None = None) -> TrialData:
+    """The whole trial as :class:`remit.analysis.TrialData` (seven frames).
+
+    ``actor`` is checked against the access table (``build_trial_data``); ``None`` means a
+    trusted in-process caller (the demo, the report). Drafts are left out of ``scores``;
+    ``offered`` doses (neither given nor withheld yet) out of ``doses``; a participant found
+    ``eligible`` but not yet enrolled has status ``screening``. ``study_day`` counts from the
+    protocol's reference visit; ``scores`` carries an extra ``timepoint`` column (dosing-day
+    ratings) and ``vitals`` fills ``minutes_after_dose`` from the initial dose time when a
+    reading was taken before the dose was recorded. ``simulated`` is true when every
+    participant is simulated (and there is at least one).
+    """
+    with Session(engine) as session:
+        if actor is not None:
+            authorise(session, actor, "build_trial_data")
+        protocol, _ = protocol_in_force(session)
+        people = list(session.scalars(select(Participant).order_by(Participant.study_id)))
+        if actor is not None and actor.site_id is not None:
+            people = [p for p in people if p.site_id == actor.site_id]
+        by_id = {p.id: p for p in people}
+        sites = {s.id: s.code for s in session.scalars(select(Site))}
+        visits = [
+            v
+            for v in session.scalars(select(Visit).order_by(Visit.id))
+            if v.participant_id in by_id
+        ]
+        visit_code = {v.id: v.visit_code for v in visits}
+        reference = {
+            v.participant_id: v.actual_date
+            for v in visits
+            if v.visit_code == protocol.study.reference_visit and v.actual_date is not None
+        }
+        sessions = {
+            ds.id: ds for ds in session.scalars(select(DosingSession)) if ds.participant_id in by_id
+        }
+        frames = {
+            "participants": _participants(session, people, sites),
+            "visits": _visits(protocol, by_id, visits, reference),
+            "scores": _scores(session, by_id, visit_code, sessions, reference),
+        }
+        doses = [
+            d
+            for d in session.scalars(select(Dose).order_by(Dose.id))
+            if d.dosing_session_id in sessions
+        ]
+        frames["doses"] = _doses(by_id, visit_code, sessions, doses)
+        frames["vitals"] = _vitals(session, by_id, visit_code, sessions, doses)
+        frames["adverse_events"] = pd.DataFrame(
+            [
+                {
+                    "participant_id": by_id[ae.participant_id].study_id,
+                    "term": ae.term,
+                    "onset_date": ae.onset_date,
+                    "severity": ae.severity,
+                    "serious": ae.serious,
+                    "relatedness": ae.relatedness,
+                    "outcome": ae.outcome,
+                }
+                for ae in session.scalars(select(AdverseEvent).order_by(AdverseEvent.id))
+                if ae.participant_id in by_id
+            ],
+            columns=[
+                "participant_id",
+                "term",
+                "onset_date",
+                "severity",
+                "serious",
+                "relatedness",
+                "outcome",
+            ],
+        )
+        frames["alerts"] = pd.DataFrame(
+            [
+                {
+                    "participant_id": by_id[a.participant_id].study_id,
+                    "rule_id": a.rule_id,
+                    "level": a.level,
+                    "raised_at": a.raised_at,
+                    "status": alert_status(a),
+                }
+                for a in session.scalars(select(Alert).order_by(Alert.id))
+                if a.participant_id in by_id
+            ],
+            columns=["participant_id", "rule_id", "level", "raised_at", "status"],
+        )
+        simulated = bool(people) and all(p.simulated for p in people)
+        return TrialData(**frames, simulated=simulated)
+
+
+def _participants(
+    session: Session, people: list[Participant], sites: dict[int, str]
+) -> pd.DataFrame:
+    latest: dict[int, EligibilityCheck] = {}
+    for found in session.scalars(select(EligibilityCheck).order_by(EligibilityCheck.id)):
+        latest[found.participant_id] = found
+    rows = []
+    for p in people:
+        check = latest.get(p.id)
+        age = None
+        reasons: list[str] = []
+        if check is not None:
+            value = check.data.get("age_years")
+            age = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+            if p.status == "ineligible":
+                reasons = [str(c["id"]) for c in check.results if c.get("status") == "unmet"]
+        if age is None and p.birth_year is not None and p.screened_at is not None:
+            age = p.screened_at.year - p.birth_year
+        rows.append(
+            {
+                "participant_id": p.study_id,
+                "site": sites.get(p.site_id),
+                "arm": p.arm,
+                "sex": p.sex,
+                "age_years": age,
+                "status": _STATUS.get(p.status, p.status),
+                "screened_date": _day(p.screened_at),
+                "enrolled_date": _day(p.enrolled_at),
+                "ineligible_reasons": reasons,
+                "withdrawn_reason": p.status_reason if p.status == "withdrawn" else None,
+                "simulated": p.simulated,
+            }
+        )
+    columns = [
+        "participant_id", "site", "arm", "sex", "age_years", "status", "screened_date",
+        "enrolled_date", "ineligible_reasons", "withdrawn_reason", "simulated",
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _study_day(actual: Any, base: Any) -> int | None:
+    if actual is None or base is None:
+        return None
+    return int((actual - base).days)
+
+
+def _visits(
+    protocol: Protocol,
+    by_id: dict[int, Participant],
+    visits: list[Visit],
+    reference: dict[int, Any],
+) -> pd.DataFrame:
+    order = {code: i for i, code in enumerate(protocol.visit_codes)}
+    rows = []
+    for v in sorted(
+        visits, key=lambda v: (by_id[v.participant_id].study_id, order.get(v.visit_code, 0))
+    ):
+        if v.visit_code not in order:  # protocol events (referral …) are kept as visit rows
+            continue
+        status = v.window_status
+        if status is None and v.status == "missed":
+            status = "missed"
+        rows.append(
+            {
+                "participant_id": by_id[v.participant_id].study_id,
+                "visit_code": v.visit_code,
+                "target_date": v.target_date,
+                "window_start_date": v.window_start_date,
+                "window_end_date": v.window_end_date,
+                "actual_date": v.actual_date,
+                "study_day": _study_day(v.actual_date, reference.get(v.participant_id)),
+                "window_status": status,
+            }
+        )
+    columns = [
+        "participant_id", "visit_code", "target_date", "window_start_date", "window_end_date",
+        "actual_date", "study_day", "window_status",
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _scores(
+    session: Session,
+    by_id: dict[int, Participant],
+    visit_code: dict[int, str],
+    sessions: dict[int, DosingSession],
+    reference: dict[int, Any],
+) -> pd.DataFrame:
+    actual = {v.id: v.actual_date for v in session.scalars(select(Visit))}
+    rows = []
+    for a in session.scalars(select(Assessment).order_by(Assessment.id)):
+        if a.participant_id not in by_id or a.status == "draft":
+            continue
+        visit_id = a.visit_id
+        if visit_id is None and a.dosing_session_id in sessions:
+            visit_id = sessions[a.dosing_session_id].visit_id
+        score = a.score or {}
+        rows.append(
+            {
+                "participant_id": by_id[a.participant_id].study_id,
+                "visit_code": visit_code.get(visit_id) if visit_id else None,
+                "study_day": _study_day(
+                    actual.get(visit_id) if visit_id else None, reference.get(a.participant_id)
+                ),
+                "scale": a.scale,
+                "version": a.scale_version,
+                "total": a.total,
+                "band": score.get("band"),
+                "n_missing": score.get("n_missing"),
+                "prorated": bool(score.get("prorated", False)),
+                "assessed_at": a.assessed_at or a.entered_at,
+                "items": dict(a.answers or {}),
+                "subscales": dict(score.get("subscales") or {}),
+                "derived": dict(score.get("derived") or {}),
+                "timepoint": a.timepoint,
+            }
+        )
+    columns = [
+        "participant_id", "visit_code", "study_day", "scale", "version", "total", "band",
+        "n_missing", "prorated", "assessed_at", "items", "subscales", "derived", "timepoint",
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _doses(
+    by_id: dict[int, Participant],
+    visit_code: dict[int, str],
+    sessions: dict[int, DosingSession],
+    doses: list[Dose],
+) -> pd.DataFrame:
+    rows = []
+    for d in doses:
+        if d.status not in _DOSE_STATUSES:
+            continue
+        ds = sessions[d.dosing_session_id]
+        rows.append(
+            {
+                "participant_id": by_id[ds.participant_id].study_id,
+                "visit_code": visit_code.get(ds.visit_id) if ds.visit_id else None,
+                "session_number": ds.session_number,
+                "kind": d.kind,
+                "dose_mg": d.dose_mg,
+                "status": d.status,
+                "given_at": d.given_at,
+                "withheld_reason": d.withheld_reason,
+            }
+        )
+    columns = [
+        "participant_id", "visit_code", "session_number", "kind", "dose_mg", "status",
+        "given_at", "withheld_reason",
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _vitals(
+    session: Session,
+    by_id: dict[int, Participant],
+    visit_code: dict[int, str],
+    sessions: dict[int, DosingSession],
+    doses: list[Dose],
+) -> pd.DataFrame:
+    initial = {
+        d.dosing_session_id: d.given_at
+        for d in doses
+        if d.kind == "initial" and d.status == "given" and d.given_at is not None
+    }
+    rows = []
+    for v in session.scalars(select(VitalSign).order_by(VitalSign.measured_at, VitalSign.id)):
+        if v.participant_id not in by_id:
+            continue
+        ds = sessions.get(v.dosing_session_id) if v.dosing_session_id else None
+        minutes = v.minutes_after_dose
+        if minutes is None and ds is not None and ds.id in initial:
+            minutes = round((v.measured_at - initial[ds.id]).total_seconds() / 60)
+        rows.append(
+            {
+                "participant_id": by_id[v.participant_id].study_id,
+                "visit_code": visit_code.get(v.visit_id) if v.visit_id else None,
+                "session_number": ds.session_number if ds else None,
+                "minutes_after_dose": minutes,
+                "measured_at": v.measured_at,
+                "systolic_bp": v.systolic,
+                "diastolic_bp": v.diastolic,
+                "heart_rate": v.heart_rate,
+                "temperature": v.temperature,
+            }
+        )
+    columns = [
+        "participant_id", "visit_code", "session_number", "minutes_after_dose", "measured_at",
+        "systolic_bp", "diastolic_bp", "heart_rate", "temperature",
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
