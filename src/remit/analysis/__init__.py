@@ -33,6 +33,19 @@ from remit.analysis.datasets import (
     visit_order,
 )
 from remit.analysis.endpoints import EndpointsResult, derive_endpoints
+from remit.analysis.methods import methods_text
+from remit.analysis.plan import (
+    NothingToAnalyseError,
+    missing_data_table,
+    run_analysis_plan,
+    software_versions,
+)
+from remit.analysis.result import (
+    HEADLINE_COLUMNS,
+    AnalysisResult,
+    Provenance,
+    SectionResult,
+)
 
 __all__ = [
     "AGE_GROUPS",
@@ -40,10 +53,15 @@ __all__ = [
     "DOSE_STATUSES",
     "ENROLLED_STATUSES",
     "FRAME_NAMES",
+    "HEADLINE_COLUMNS",
     "PARTICIPANT_STATUSES",
     "SCHEMA",
+    "AnalysisResult",
     "Column",
     "EndpointsResult",
+    "NothingToAnalyseError",
+    "Provenance",
+    "SectionResult",
     "TrialData",
     "baseline_visits",
     "build_adqs",
@@ -53,9 +71,13 @@ __all__ = [
     "follow_up_visit",
     "frame_columns",
     "frame_records",
+    "methods_text",
+    "missing_data_table",
     "primary_visit",
     "remits",
     "responds",
+    "run_analysis_plan",
     "scale_values",
+    "software_versions",
     "visit_order",
 ]
