@@ -62,7 +62,7 @@ def _limits(high: float | None, low: float | None) -> str:
 def _dose_rows(d: DosingSession, protocol: Protocol) -> list[tuple[str, str]]:
     rows = []
     arms = [a.code for a in protocol.arms]
-    if len(arms) == 1 or not d.arm_doses:
+    if not d.arm_doses:
         dose = d.dose_for(None)
         rows.append(
             ("all arms", f"{dose.initial_mg:g} + {dose.supplemental_mg:g} mg {dose.substance}")
