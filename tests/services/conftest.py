@@ -142,3 +142,51 @@ def fill(scale: str, version: str | None = None, level: int = 1) -> dict[str, ob
     if scale == "sds":
         answers["work_school"] = level
     return answers
+
+
+REFERRAL = date(2023, 1, 2)
+
+
+def enrolled(oslo: OsloTrial, through: str = "V4", *, forms: bool = False) -> str:
+    """Screen, enrol and take a participant through the visits up to ``through`` (on target).
+
+    With ``forms`` the C-SSRS baseline at SCR is entered too. Returns the study ID.
+    """
+    from remit import services as sv
+
+    inv = oslo.investigator
+    pid = sv.screen_participant(
+        oslo.engine, inv, sex="male", birth_year=1980, identity={"name": "Ola Nordmann"}
+    ).participant_id
+    sv.set_anchor_date(oslo.engine, inv, pid, "referral", REFERRAL)
+    for code in oslo.protocol.visit_codes:
+        target = {v.visit_code: v for v in sv.list_visits(oslo.engine, inv, pid)}[code].target_date
+        assert target is not None
+        sv.record_visit(oslo.engine, inv, pid, code, target)
+        if code == "SCR":
+            sv.check_eligibility(oslo.engine, inv, pid, ELIGIBLE)
+            if forms:
+                sv.record_assessment(
+                    oslo.engine,
+                    inv,
+                    pid,
+                    "SCR",
+                    "cssrs",
+                    fill("cssrs", "baseline"),
+                    version="baseline",
+                )
+        if code == "V0":
+            sv.enrol(oslo.engine, inv, pid)
+        if code == through:
+            return pid
+    return pid
+
+
+def visit_date(oslo: OsloTrial, pid: str, code: str) -> date:
+    """The actual (else target) date of a participant's visit."""
+    from remit import services as sv
+
+    visit = {v.visit_code: v for v in sv.list_visits(oslo.engine, oslo.investigator, pid)}[code]
+    found = visit.actual_date or visit.target_date
+    assert found is not None
+    return found

@@ -1,0 +1,183 @@
+"""Safety rules evaluated on every save, alerts stored in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from tests.services.conftest import OsloTrial, at, enrolled, fill, madrs, visit_date
+
+from remit import services as sv
+from remit.errors import PermissionDeniedError
+from remit.store.tables import AuditEvent
+
+IDEATION_4 = {
+    "wish_to_be_dead": True,
+    "non_specific_active_thoughts": True,
+    "active_ideation_methods": True,
+    "active_ideation_intent": True,
+    "active_ideation_plan_intent": False,
+    "intensity_frequency": 3,
+    "intensity_duration": 2,
+    "intensity_controllability": 2,
+    "intensity_deterrents": 1,
+    "intensity_reasons": 2,
+}
+
+
+def _same_transaction(oslo: OsloTrial, alert_id: int, table: str, record_id: int) -> bool:
+    with Session(oslo.engine) as session:
+        alert_tx = session.scalar(
+            select(AuditEvent.transaction_id).where(
+                AuditEvent.table_name == "alert", AuditEvent.record_id == alert_id
+            )
+        )
+        record_tx = session.scalar(
+            select(AuditEvent.transaction_id).where(
+                AuditEvent.table_name == table, AuditEvent.record_id == record_id
+            )
+        )
+    return alert_tx is not None and alert_tx == record_tx
+
+
+def test_cssrs_ideation_type_4_raises_an_urgent_alert_in_the_same_transaction(
+    oslo: OsloTrial,
+) -> None:
+    pid = enrolled(oslo, "V4", forms=True)
+    form = sv.record_assessment(
+        oslo.engine, oslo.investigator, pid, "V4", "cssrs", IDEATION_4, version="since_last_visit"
+    )
+    levels = {a.rule_id: a.level for a in form.alerts}
+    # type 4 fires the urgent rule (the same-day rule on the same value is subsumed) and the
+    # intensity is above the baseline's 0
+    assert levels == {"cssrs_ideation_4_5": "urgent", "cssrs_intensity_up": "review"}
+    urgent = next(a for a in form.alerts if a.level == "urgent")
+    assert _same_transaction(oslo, urgent.id, "assessment", form.id)
+    listed = sv.list_alerts(oslo.engine, oslo.investigator, status="open")
+    assert listed[0].id == urgent.id  # most pressing first
+
+
+def test_intensity_rule_waits_for_a_baseline(oslo: OsloTrial) -> None:
+    pid = enrolled(oslo, "V4", forms=False)
+    form = sv.record_assessment(
+        oslo.engine, oslo.investigator, pid, "V4", "cssrs", IDEATION_4, version="since_last_visit"
+    )
+    assert [a.rule_id for a in form.alerts] == ["cssrs_ideation_4_5"]
+    assert ("cssrs_intensity_up", "no baseline to compare with") in form.not_evaluated
+
+
+def test_madrs_item_10_of_4_raises_a_same_day_alert(oslo: OsloTrial) -> None:
+    pid = enrolled(oslo, "V3")
+    calm = sv.record_assessment(oslo.engine, oslo.rater, pid, "V3", "madrs", madrs(3, 3))
+    assert calm.alerts == ()
+    edited = sv.update_assessment(
+        oslo.engine,
+        oslo.rater,
+        calm.id,
+        madrs(3, 4),
+        expected_version=calm.version,
+        reason="item 10 re-rated after the interview",
+    )
+    assert [(a.rule_id, a.level) for a in edited.alerts] == [("madrs_item10", "same_day")]
+
+
+def test_vital_sign_above_threshold_is_immediate_and_at_threshold_is_not(
+    oslo: OsloTrial,
+) -> None:
+    pid = enrolled(oslo, "V5")
+    day = visit_date(oslo, pid, "V5")
+    inv, the = oslo.investigator, oslo.therapist
+    sv.start_dosing_session(oslo.engine, inv, pid, "V5", started_at=at(day, 8))
+    sv.record_dose(oslo.engine, inv, pid, "V5", kind="initial", dose_mg=80, given_at=at(day, 9))
+    at_limit = sv.record_vitals(
+        oslo.engine,
+        the,
+        pid,
+        "V5",
+        measured_at=at(day, 9, 30),
+        systolic=160,
+        diastolic=100,
+        heart_rate=100,
+        temperature=38.0,
+    )
+    assert at_limit.alerts == ()
+    assert at_limit.minutes_after_dose == 30
+    above = sv.record_vitals(
+        oslo.engine,
+        the,
+        pid,
+        "V5",
+        measured_at=at(day, 10),
+        systolic=161,
+        diastolic=90,
+        heart_rate=44,
+        temperature=37.0,
+    )
+    assert {(a.rule_id, a.level) for a in above.alerts} == {
+        ("vitals:systolic_bp", "immediate"),
+        ("vitals:heart_rate", "immediate"),
+    }
+    assert _same_transaction(oslo, above.alerts[0].id, "vital_sign", above.id)
+    # the next dose is recorded, with a warning about the latest readings
+    dose = sv.record_dose(
+        oslo.engine, inv, pid, "V5", kind="supplemental", dose_mg=40, given_at=at(day, 11)
+    )
+    assert any("systolic_bp 161" in w for w in dose.warnings)
+    assert any("minutes old" in w for w in dose.warnings)
+
+
+def test_sae_clock_alert_overdue_and_reported(oslo: OsloTrial) -> None:
+    pid = enrolled(oslo, "V5")
+    day = visit_date(oslo, pid, "V5")
+    aware_at = at(day, 20)
+    sae = sv.record_adverse_event(
+        oslo.engine,
+        oslo.therapist,
+        pid,
+        term="syncope",
+        onset_date=day,
+        severity="severe",
+        relatedness="possible",
+        serious=True,
+        seriousness_criteria=["hospitalisation"],
+        awareness_at=aware_at,
+    )
+    assert sae.sae_report_due_at == aware_at + timedelta(hours=24)
+    assert [(a.rule_id, a.level, a.due_at) for a in sae.alerts] == [
+        ("sae", "immediate", aware_at + timedelta(hours=24))
+    ]
+    inv = oslo.investigator
+    early = aware_at + timedelta(hours=23, minutes=59)
+    late = aware_at + timedelta(hours=24, minutes=1)
+    assert sv.list_overdue_saes(oslo.engine, inv, now=early) == []
+    assert [a.id for a in sv.list_overdue_saes(oslo.engine, inv, now=late)] == [sae.id]
+    reported = sv.mark_sae_reported(oslo.engine, inv, sae.id, reported_at=early)
+    assert reported.alerts[0].status == "closed"
+    assert sv.list_overdue_saes(oslo.engine, inv, now=late) == []
+
+
+def test_alerts_are_acknowledged_and_closed_by_investigators_only(oslo: OsloTrial) -> None:
+    pid = enrolled(oslo, "V3")
+    form = sv.record_assessment(oslo.engine, oslo.rater, pid, "V3", "madrs", madrs(3, 5))
+    alert = form.alerts[0]
+    with pytest.raises(PermissionDeniedError):
+        sv.acknowledge_alert(oslo.engine, oslo.therapist, alert.id, note="seen")
+    acked = sv.acknowledge_alert(oslo.engine, oslo.investigator, alert.id, note="called today")
+    assert acked.status == "acknowledged"
+    assert [a.id for a in sv.list_alerts(oslo.engine, oslo.monitor, status="acknowledged")] == [
+        alert.id
+    ]
+    closed = sv.close_alert(oslo.engine, oslo.investigator, alert.id, note="safety plan made")
+    assert closed.status == "closed"
+    assert closed.note == "acknowledged: called today\nclosed: safety plan made"
+    assert sv.list_alerts(oslo.engine, oslo.investigator, status="unclosed") == []
+
+
+def test_vas_ratings_and_their_timepoints(oslo: OsloTrial) -> None:
+    pid = enrolled(oslo, "V5")
+    day = visit_date(oslo, pid, "V5")
+    sv.start_dosing_session(oslo.engine, oslo.investigator, pid, "V5", started_at=at(day, 8))
+    vas = sv.record_vas(oslo.engine, oslo.therapist, pid, "V5", "initial_dose", fill("se_vas"))
+    assert (vas.scale, vas.timepoint, vas.visit_code) == ("se_vas", "initial_dose", "V5")
