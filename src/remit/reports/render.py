@@ -1,0 +1,244 @@
+"""Render the trial report: :func:`render_report` writes ``report.html`` (and ``report.pdf``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+import pandas as pd
+
+from remit.analysis import AnalysisResult, TrialData
+from remit.errors import InputError, RemitError
+from remit.protocol import Protocol
+from remit.reports.content import ReportSection, build_sections
+from remit.reports.pdf import find_browser, print_pdf
+
+HTML_NAME = "report.html"
+PDF_NAME = "report.pdf"
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What :func:`render_report` wrote.
+
+    Attributes
+    ----------
+    out_dir, html_path, pdf_path
+        Where the files are (``pdf_path`` is ``None`` when no PDF was written).
+    pdf_note
+        How the PDF was made, or why it was not.
+    sections, figures, tables
+        Ids of the sections, figures and tables, in order (the HTML anchors).
+    simulated
+        Whether the report is marked SIMULATED.
+    rendered_at
+        UTC time of rendering (ISO 8601).
+    """
+
+    out_dir: Path
+    html_path: Path
+    pdf_path: Path | None
+    pdf_note: str
+    sections: tuple[str, ...]
+    figures: tuple[str, ...]
+    tables: tuple[str, ...]
+    simulated: bool
+    rendered_at: str
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        """Every file written."""
+        return (self.html_path,) + ((self.pdf_path,) if self.pdf_path else ())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (paths as strings)."""
+        return {
+            "out_dir": str(self.out_dir),
+            "html": str(self.html_path),
+            "pdf": str(self.pdf_path) if self.pdf_path else None,
+            "pdf_note": self.pdf_note,
+            "sections": list(self.sections),
+            "figures": list(self.figures),
+            "tables": list(self.tables),
+            "simulated": self.simulated,
+            "rendered_at": self.rendered_at,
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per item written: kind (file, section, figure, table) and name."""
+        rows = [("file", str(p)) for p in self.paths]
+        rows += [("section", s) for s in self.sections]
+        rows += [("figure", f) for f in self.figures]
+        rows += [("table", t) for t in self.tables]
+        return pd.DataFrame(rows, columns=["kind", "name"])
+
+    def summary(self) -> str:
+        """A few lines for a person."""
+        head = "REPORT" + (" — SIMULATED DATA" if self.simulated else "")
+        return "\n".join(
+            [
+                head,
+                f"html: {self.html_path}",
+                f"pdf: {self.pdf_path}" if self.pdf_path else f"pdf: not written ({self.pdf_note})",
+                f"{len(self.sections)} sections, {len(self.figures)} figures, "
+                f"{len(self.tables)} tables",
+            ]
+        )
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _utc_text(now: datetime | None) -> str:
+    moment = now or datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("remit.reports", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_html(
+    result: AnalysisResult,
+    data: TrialData,
+    protocol: Protocol,
+    *,
+    rendered_at: str | None = None,
+) -> tuple[str, list[ReportSection]]:
+    """The report as one HTML string, with the sections it holds.
+
+    ``rendered_at`` is the rendering time printed in the provenance (default: now, UTC).
+    """
+    if result.provenance.protocol_sha256 != protocol.sha256:
+        raise InputError(
+            f"the analysis result was run on protocol {result.provenance.protocol_id} "
+            f"(sha256 {result.provenance.protocol_sha256[:12]}…), not on the protocol given "
+            f"({protocol.study.id}, sha256 {protocol.sha256[:12]}…)",
+            expected="the protocol the result was computed with",
+            hint="rerun the analysis plan with this protocol, or pass the protocol it used",
+        )
+    rendered = rendered_at or _utc_text(None)
+    software = {"matplotlib": _version("matplotlib"), "jinja2": _version("jinja2")}
+    sections = build_sections(
+        result, data, protocol, rendered_at=rendered, report_software=software
+    )
+    css = resources.files("remit.reports").joinpath("templates/report.css").read_text("utf-8")
+    study = protocol.study
+    registry = ", ".join(f"{k} {v}" for k, v in study.registry_ids.items())
+    p = result.provenance
+    html = (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            css=css,
+            sections=sections,
+            simulated=result.simulated,
+            title=study.title,
+            short_title=study.short_title,
+            protocol_id=study.id,
+            protocol_version=study.version,
+            design=study.design,
+            registry=registry,
+            protocol_sha256=p.protocol_sha256,
+            data_sha256=p.data_sha256,
+            created_at=p.created_at,
+            rendered_at=rendered,
+            remit_version=_version("remit"),
+        )
+    )
+    return html, sections
+
+
+def render_report(
+    result: AnalysisResult,
+    data: TrialData,
+    protocol: Protocol,
+    out_dir: Path | str,
+    *,
+    pdf: bool | None = None,
+    now: datetime | None = None,
+) -> ReportResult:
+    """Write the trial report into ``out_dir``: ``report.html`` and, if asked, ``report.pdf``.
+
+    Parameters
+    ----------
+    result
+        What :func:`remit.analysis.run_analysis_plan` returned for ``data`` and ``protocol``;
+        every number printed is taken from it.
+    data
+        The trial's data (the figures draw each participant from it).
+    protocol
+        The protocol the result was computed with (thresholds, visits, definitions).
+    out_dir
+        Directory to write into (created if needed).
+    pdf
+        ``True``: also write ``report.pdf`` and fail if no Chromium is found; ``False``: HTML
+        only; ``None`` (default): write the PDF when a Chromium is found.
+    now
+        The rendering time to record (default: now, UTC).
+
+    Returns
+    -------
+    ReportResult
+        The paths written and the ids of sections, figures and tables.
+    """
+    folder = Path(out_dir)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(
+            f"report output {folder} exists and is not a directory",
+            expected="a directory path (it is created if missing)",
+        )
+    rendered = _utc_text(now)
+    html, sections = render_html(result, data, protocol, rendered_at=rendered)
+    folder.mkdir(parents=True, exist_ok=True)
+    html_path = folder / HTML_NAME
+    html_path.write_text(html, encoding="utf-8")
+    pdf_path: Path | None = None
+    pdf_note: str
+    browser = find_browser()
+    mode: Literal["skip", "try", "must"] = "skip" if pdf is False else ("must" if pdf else "try")
+    if mode == "skip":
+        pdf_note = "not asked for"
+    elif browser is None:
+        if mode == "must":
+            print_pdf(html_path, folder / PDF_NAME)  # raises NotFoundError with the fix
+        pdf_note = "no Chromium found (install chromium or set REMIT_CHROMIUM)"
+    else:
+        try:
+            pdf_path = print_pdf(html_path, folder / PDF_NAME, browser=browser)
+            pdf_note = f"printed with {browser} --headless --print-to-pdf"
+        except RemitError as exc:
+            if mode == "must":
+                raise
+            pdf_note = f"PDF failed: {exc}"
+    return ReportResult(
+        out_dir=folder,
+        html_path=html_path,
+        pdf_path=pdf_path,
+        pdf_note=pdf_note,
+        sections=tuple(s.id for s in sections),
+        figures=tuple(f.id for s in sections for f in s.figures),
+        tables=tuple(t.id for s in sections for t in s.tables),
+        simulated=result.simulated,
+        rendered_at=rendered,
+    )
+
+
+__all__ = ["HTML_NAME", "PDF_NAME", "ReportResult", "render_html", "render_report"]

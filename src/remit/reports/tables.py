@@ -1,0 +1,697 @@
+"""The report's tables, read from the sections of an :class:`~remit.analysis.AnalysisResult`.
+
+Nothing here computes a statistic: each cell is a number of the result (or a count of its
+rows) passed through :mod:`remit.reports.format`. Sections are found by their *kind*
+(``mmrm``, ``wilcoxon`` …), not by their id, since the ids are the protocol's choice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from remit.analysis import AnalysisResult, SectionResult, baseline_visits
+from remit.protocol import Protocol
+from remit.reports.format import fmt, fmt_ci, fmt_count, fmt_mean_sd
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """One table of the report, every cell already text.
+
+    A row with a single cell is a group heading spanning the table.
+    """
+
+    id: str
+    caption: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    notes: tuple[str, ...] = ()
+    numeric_from: int = 1  # columns from this index on are right-aligned
+
+    def to_frame(self) -> pd.DataFrame:
+        """The body rows (group headings left out) as a DataFrame of text."""
+        body = [r for r in self.rows if len(r) == len(self.header)]
+        return pd.DataFrame(body, columns=list(self.header))
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Tables grouped by the report section they belong to."""
+
+    by_section: dict[str, list[ReportTable]] = field(default_factory=dict)
+
+    def add(self, section: str, table: ReportTable | None) -> None:
+        if table is not None:
+            self.by_section.setdefault(section, []).append(table)
+
+    def get(self, section: str) -> list[ReportTable]:
+        return self.by_section.get(section, [])
+
+
+def ci_label(result: AnalysisResult) -> str:
+    """``95% CI`` for the result's confidence level."""
+    return f"{100 * result.ci_level:g}% CI"
+
+
+def scale_name(code: str) -> str:
+    """Short display name of a scale code (``madrs`` → ``MADRS``, ``gad7`` → ``GAD-7``)."""
+    special = {"gad7": "GAD-7", "pcl5": "PCL-5", "bdi2": "BDI-II", "se_vas": "SE-VAS"}
+    return special.get(code, code.upper())
+
+
+def _first(result: AnalysisResult, kind: str) -> SectionResult | None:
+    found = result.sections_of(kind)
+    return found[0] if found else None
+
+
+def _table(section: SectionResult | None, name: str) -> pd.DataFrame:
+    if section is None or name not in section.tables:
+        return pd.DataFrame()
+    return section.tables[name]
+
+
+def _where(frame: pd.DataFrame, **match: Any) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    mask = pd.Series(True, index=frame.index)
+    for col, value in match.items():
+        if col not in frame:
+            return frame.iloc[0:0]
+        mask &= frame[col] == value
+    return frame[mask]
+
+
+def _one(frame: pd.DataFrame, **match: Any) -> dict[str, Any] | None:
+    rows = _where(frame, **match)
+    return None if rows.empty else dict(rows.iloc[0])
+
+
+def _visit_label(code: str, baseline: bool = False) -> str:
+    return f"{code} (baseline)" if baseline else code
+
+
+# --------------------------------------------------------------------------- baseline
+
+
+def baseline_table(result: AnalysisResult, protocol: Protocol) -> ReportTable:
+    """Enrolled participants: n, sex, age, baseline scores (descriptive section)."""
+    adsl = result.adsl
+    enrolled = adsl[adsl["ENRLFL"] == "Y"] if "ENRLFL" in adsl else adsl.iloc[0:0]
+    n = len(result.population)
+    rows: list[tuple[str, ...]] = [("Participants enrolled (full analysis set)", fmt(n, "count"))]
+    rows.append(("Sex",))
+    sexes = enrolled["SEX"].fillna("not recorded").astype(str).value_counts()
+    for sex in sorted(sexes.index, key=lambda s: (-int(sexes[s]), s)):
+        rows.append((f"  {sex}", fmt_count(int(sexes[sex]), n)))
+    ages = enrolled["AGE"].dropna().astype(float)
+    rows.append(("Age, years",))
+    if len(ages):
+        rows.append(("  range", f"{fmt(ages.min(), 'count')}–{fmt(ages.max(), 'count')}"))
+    groups = enrolled["AGEGR1"].dropna().astype(str).value_counts()
+    for group in sorted(groups.index):
+        rows.append((f"  {group}", fmt_count(int(groups[group]), n)))
+    if len(ages) < n:
+        rows.append(("  not recorded", fmt_count(n - len(ages), n)))
+    by_visit = _table(_first(result, "descriptive"), "by_visit")
+    bases = baseline_visits(protocol)
+    score_rows: list[tuple[str, ...]] = []
+    for scale in dict.fromkeys(by_visit.get("scale", pd.Series(dtype=object))):
+        visit = bases.get(str(scale))
+        rec = _one(by_visit, scale=scale, visit=visit)
+        if rec is None or not rec.get("n"):
+            continue
+        score_rows.append(
+            (
+                f"  {scale_name(str(scale))} total at {visit} (n = {fmt(rec['n'], 'count')})",
+                fmt_mean_sd(rec["mean"], rec["sd"]),
+            )
+        )
+    if score_rows:
+        rows.append(("Baseline scores, mean (SD)",))
+        rows += score_rows
+    return ReportTable(
+        "tbl-baseline",
+        "Participants at baseline",
+        ("Characteristic", "Value"),
+        tuple(rows),
+        notes=(
+            "Counts are n (% of the full analysis set). Age is given as its range and age groups.",
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+def outcome_table(result: AnalysisResult, protocol: Protocol, scale: str, role: str) -> ReportTable:
+    """Scores by visit with the MMRM change from baseline, Wilcoxon p and d_z for one scale."""
+    by_visit = _where(_table(_first(result, "descriptive"), "by_visit"), scale=scale)
+    mmrm = _where(_table(_first(result, "mmrm"), "change_vs_baseline"), scale=scale)
+    wilcoxon = _where(_table(_first(result, "wilcoxon"), "tests"), scale=scale)
+    effects = _where(_table(_first(result, "effect_size"), "effect_sizes"), scale=scale)
+    base = baseline_visits(protocol).get(scale)
+    visits = list(dict.fromkeys(by_visit.get("visit", pd.Series(dtype=object))))
+    for frame in (mmrm, wilcoxon):
+        for v in frame.get("visit", pd.Series(dtype=object)):
+            if v not in visits:
+                visits.append(v)
+    ci = ci_label(result)
+    rows: list[tuple[str, ...]] = []
+    for visit in visits:
+        d = _one(by_visit, visit=visit) or {}
+        m = _one(mmrm, visit=visit)
+        w = _one(wilcoxon, visit=visit)
+        e = _one(effects, visit=visit, effect_size="d_z")
+        rows.append(
+            (
+                _visit_label(str(visit), baseline=visit == base),
+                fmt(d.get("n"), "count"),
+                fmt_mean_sd(d.get("mean"), d.get("sd")),
+                f"{fmt(m['estimate'], 'estimate')} ({fmt(m['se'], 'se')})" if m else "",
+                fmt_ci(m["ci_low"], m["ci_high"]) if m else "",
+                fmt(m["p"], "p") if m else "",
+                fmt(w["p_value"], "p") if w else "",
+                f"{fmt(e['estimate'], 'effect')} ({fmt_ci(e['ci_low'], e['ci_high'], 'effect')})"
+                if e
+                else "",
+            )
+        )
+    name = scale_name(scale)
+    return ReportTable(
+        f"tbl-outcome-{scale}",
+        f"{name} ({role} outcome): scores by visit and change from baseline",
+        (
+            "Visit",
+            "n",
+            "Mean (SD)",
+            "Change (SE), MMRM",
+            ci,
+            "p, MMRM",
+            "p, Wilcoxon",
+            f"d_z ({ci})",
+        ),
+        tuple(rows),
+        notes=(
+            "Change is the MMRM least-squares mean difference from baseline; Wilcoxon is the "
+            "signed-rank test on the paired observed values; d_z is the mean paired difference "
+            "divided by its SD.",
+        ),
+    )
+
+
+def wilcoxon_table(result: AnalysisResult) -> ReportTable | None:
+    """Every Wilcoxon test with its statistic, p-value method and Hodges–Lehmann estimate."""
+    tests = _table(_first(result, "wilcoxon"), "tests")
+    if tests.empty:
+        return None
+    ci = ci_label(result)
+    rows = tuple(
+        (
+            scale_name(str(r["scale"])),
+            f"{r['visit']} vs {r['baseline_visit']}",
+            fmt(r["n"], "count"),
+            fmt(r["statistic"], "stat"),
+            fmt(r["p_value"], "p"),
+            str(r["p_value_method"]),
+            f"{fmt(r['hl_estimate'], 'estimate')} ({fmt_ci(r['hl_ci_low'], r['hl_ci_high'])})",
+        )
+        for r in tests.to_dict(orient="records")
+    )
+    return ReportTable(
+        "tbl-wilcoxon",
+        "Wilcoxon signed-rank tests (paired, observed cases)",
+        ("Scale", "Comparison", "n pairs", "V", "p", "p method", f"Hodges–Lehmann ({ci})"),
+        rows,
+        numeric_from=2,
+    )
+
+
+def exploratory_table(
+    result: AnalysisResult, protocol: Protocol, shown: set[str]
+) -> ReportTable | None:
+    """Descriptive statistics by visit of the scales not in an outcome table."""
+    by_visit = _table(_first(result, "descriptive"), "by_visit")
+    if by_visit.empty:
+        return None
+    rest = by_visit[~by_visit["scale"].isin(shown) & (by_visit["n"] > 0)]
+    if rest.empty:
+        return None
+    rows = tuple(
+        (
+            scale_name(str(r["scale"])),
+            str(r["visit"]),
+            fmt(r["n"], "count"),
+            fmt_mean_sd(r["mean"], r["sd"]),
+            f"{fmt(r['median'], 'score')} ({fmt(r['q1'], 'score')}–{fmt(r['q3'], 'score')})",
+        )
+        for r in rest.to_dict(orient="records")
+    )
+    return ReportTable(
+        "tbl-exploratory",
+        "Other scales by visit",
+        ("Scale", "Visit", "n", "Mean (SD)", "Median (Q1–Q3)"),
+        rows,
+        numeric_from=2,
+    )
+
+
+# --------------------------------------------------------------------------- response
+
+
+def response_table(result: AnalysisResult) -> ReportTable | None:
+    """Responders, remitters, sustained responders and relapses with both CIs."""
+    section = _first(result, "proportion")
+    props = _table(section, "proportions")
+    if props.empty:
+        return None
+    ci = ci_label(result)
+    labels = result.endpoints.labels
+    rows = tuple(
+        (
+            labels.get(str(r["endpoint_id"]), str(r["endpoint_id"])),
+            str(r["visit"]),
+            fmt_count(r["k"], r["n"], None if r["estimate"] is None else 100 * r["estimate"]),
+            fmt_ci(r["clopper_pearson_low"], r["clopper_pearson_high"], "proportion"),
+            fmt_ci(r["wilson_low"], r["wilson_high"], "proportion"),
+            fmt(r["n_undecided"], "count"),
+        )
+        for r in props.to_dict(orient="records")
+    )
+    definitions = tuple(
+        f"{labels.get(e, e)}: {d}"
+        for e, d in result.endpoints.definitions.items()
+        if e in set(props["endpoint_id"])
+    )
+    return ReportTable(
+        "tbl-response",
+        "Response, remission, sustained response and relapse",
+        (
+            "Endpoint",
+            "Visit",
+            "k/n (%)",
+            f"Clopper–Pearson {ci}",
+            f"Wilson {ci}",
+            "Not assessable",
+        ),
+        rows,
+        notes=(
+            *definitions,
+            "n counts participants whose status could be decided; proportions are k/n.",
+        ),
+        numeric_from=2,
+    )
+
+
+def transition_table(result: AnalysisResult) -> ReportTable | None:
+    """Status at the earlier visit × the later one, with the exact McNemar test."""
+    tests = _table(_first(result, "mcnemar"), "tests")
+    if tests.empty:
+        return None
+    labels = result.endpoints.labels
+    rows = tuple(
+        (
+            labels.get(str(r["endpoint_id"]), str(r["endpoint_id"])),
+            f"{r['from_visit']} → {r['to_visit']}",
+            fmt(r["n"], "count"),
+            fmt(r["n_yes_yes"], "count"),
+            fmt(r["n_yes_no"], "count"),
+            fmt(r["n_no_yes"], "count"),
+            fmt(r["n_no_no"], "count"),
+            fmt(r["p_value"], "p"),
+        )
+        for r in tests.to_dict(orient="records")
+    )
+    relapses = _table(_first(result, "mcnemar"), "relapses")
+    notes = [
+        f"{labels.get(str(r['endpoint_id']), str(r['endpoint_id']))}: "
+        f"{fmt(r['n_relapsed'], 'count')} of {fmt(r['n'], 'count')} remitters at "
+        f"{r['from_visit']} with a {r['to_visit']} assessment"
+        + (f" ({', '.join(r['participant_ids'])})" if r["participant_ids"] else "")
+        for r in relapses.to_dict(orient="records")
+    ]
+    notes.append("Participants with a status missing at either visit are not in n.")
+    return ReportTable(
+        "tbl-transitions",
+        "Status from the primary visit to follow-up (exact McNemar test)",
+        ("Endpoint", "Visits", "n", "yes → yes", "yes → no", "no → yes", "no → no", "p"),
+        rows,
+        notes=tuple(notes),
+        numeric_from=2,
+    )
+
+
+# --------------------------------------------------------------------------- safety
+
+
+def _pct_cell(n: Any, pct: Any) -> str:
+    return f"{fmt(n, 'count')} ({fmt(pct, 'percent')})"
+
+
+def ae_tables(result: AnalysisResult) -> list[ReportTable]:
+    """Adverse events: overview, by severity × relatedness, by term, and the SAE list."""
+    safety = _first(result, "safety")
+    out: list[ReportTable] = []
+    overview = _table(safety, "ae_overview")
+    if not overview.empty:
+        r = overview.iloc[0]
+        out.append(
+            ReportTable(
+                "tbl-ae-overview",
+                "Adverse events: overview",
+                ("", "Events", "Participants (%)"),
+                (
+                    (
+                        "Any adverse event",
+                        fmt(r["n_events"], "count"),
+                        _pct_cell(r["n_participants"], r["pct_participants"]),
+                    ),
+                    (
+                        "Serious adverse event",
+                        fmt(r["n_serious"], "count"),
+                        _pct_cell(
+                            r["n_participants_serious"],
+                            _share(r["n_participants_serious"], len(result.population)),
+                        ),
+                    ),
+                ),
+            )
+        )
+    cross = _table(safety, "ae_by_severity_relatedness")
+    if not cross.empty:
+        out.append(
+            ReportTable(
+                "tbl-ae-severity",
+                "Adverse events by severity and relatedness",
+                ("Severity", "Relatedness", "Events", "Participants (%)"),
+                tuple(
+                    (
+                        str(r["severity"] or "not recorded"),
+                        str(r["relatedness"] or "not recorded"),
+                        fmt(r["n_events"], "count"),
+                        _pct_cell(r["n_participants"], r["pct_participants"]),
+                    )
+                    for r in cross.to_dict(orient="records")
+                ),
+                numeric_from=2,
+            )
+        )
+    terms = _table(safety, "ae_by_term")
+    if not terms.empty:
+        out.append(
+            ReportTable(
+                "tbl-ae-terms",
+                "Adverse events by reported term",
+                ("Term", "Events", "Participants (%)", "Worst severity", "Serious"),
+                tuple(
+                    (
+                        str(r["term"]),
+                        fmt(r["n_events"], "count"),
+                        _pct_cell(r["n_participants"], r["pct_participants"]),
+                        str(r["worst_severity"] or "–"),
+                        "yes" if r["any_serious"] else "no",
+                    )
+                    for r in terms.to_dict(orient="records")
+                ),
+            )
+        )
+    if safety is not None and "sae_list" in safety.tables:
+        saes = safety.tables["sae_list"]
+        out.append(
+            ReportTable(
+                "tbl-sae",
+                "Serious adverse events",
+                ("Participant", "Term", "Onset", "Severity", "Relatedness", "Outcome"),
+                tuple(
+                    (
+                        str(r["participant_id"]),
+                        str(r["term"]),
+                        _date(r["onset_date"]),
+                        str(r["severity"] or "–"),
+                        str(r["relatedness"] or "–"),
+                        str(r["outcome"] or "–"),
+                    )
+                    for r in saes.to_dict(orient="records")
+                ),
+                notes=() if len(saes) else ("No serious adverse event was reported.",),
+                numeric_from=99,
+            )
+        )
+    return out
+
+
+def _share(k: Any, n: int) -> float | None:
+    # a display percentage of a count, as for every "n (%)" cell
+    return None if not n else 100.0 * float(k) / n
+
+
+def _date(value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
+        return "–"
+    return pd.Timestamp(value).date().isoformat()
+
+
+def dosing_tables(result: AnalysisResult) -> list[ReportTable]:
+    """Doses given per session and kind, and the supplemental doses withheld."""
+    safety = _first(result, "safety")
+    out: list[ReportTable] = []
+    doses = _table(safety, "doses_by_session")
+    if not doses.empty:
+        out.append(
+            ReportTable(
+                "tbl-doses",
+                "Doses given and withheld",
+                (
+                    "Session",
+                    "Visit",
+                    "Dose",
+                    "Given",
+                    "Withheld",
+                    "Total given (mg)",
+                    "Mean given (mg)",
+                ),
+                tuple(
+                    (
+                        fmt(r["session_number"], "count"),
+                        str(r["visit_code"]),
+                        str(r["kind"]),
+                        fmt(r["n_given"], "count"),
+                        fmt(r["n_withheld"], "count"),
+                        fmt(r["total_mg_given"], "mg"),
+                        fmt(r["mean_mg_given"], "mg"),
+                    )
+                    for r in doses.to_dict(orient="records")
+                ),
+                numeric_from=3,
+            )
+        )
+    if safety is not None and "doses_withheld" in safety.tables:
+        withheld = safety.tables["doses_withheld"]
+        out.append(
+            ReportTable(
+                "tbl-withheld",
+                "Doses withheld",
+                ("Participant", "Session", "Visit", "Dose", "mg", "Reason"),
+                tuple(
+                    (
+                        str(r["participant_id"]),
+                        fmt(r["session_number"], "count"),
+                        str(r["visit_code"]),
+                        str(r["kind"]),
+                        fmt(r["dose_mg"], "mg"),
+                        str(r["withheld_reason"] or "not recorded"),
+                    )
+                    for r in withheld.to_dict(orient="records")
+                ),
+                notes=() if len(withheld) else ("No dose was withheld.",),
+                numeric_from=99,
+            )
+        )
+    return out
+
+
+_SIGN_LABELS = {
+    "systolic_bp": ("Systolic BP", "mmHg", "vital"),
+    "diastolic_bp": ("Diastolic BP", "mmHg", "vital"),
+    "heart_rate": ("Heart rate", "/min", "vital"),
+    "temperature": ("Temperature", "°C", "temperature"),
+}
+
+
+def vitals_table(result: AnalysisResult) -> ReportTable | None:
+    """Vital-sign peaks per dosing session against the protocol's thresholds."""
+    summary = _table(_first(result, "safety"), "vitals_summary")
+    if summary.empty:
+        return None
+    order = list(_SIGN_LABELS)
+    summary = summary.assign(
+        _o=[order.index(s) if s in order else len(order) for s in summary["sign"]]
+    ).sort_values(["session_number", "_o"], kind="mergesort")
+    rows = []
+    for r in summary.to_dict(orient="records"):
+        label, unit, kind = _SIGN_LABELS.get(str(r["sign"]), (str(r["sign"]), "", "score"))
+        limits = []
+        if r["threshold_high"] is not None and not pd.isna(r["threshold_high"]):
+            limits.append(f"> {fmt(r['threshold_high'], kind)}")  # type: ignore[arg-type]
+        if r["threshold_low"] is not None and not pd.isna(r["threshold_low"]):
+            limits.append(f"< {fmt(r['threshold_low'], kind)}")  # type: ignore[arg-type]
+        ids = list(r["participant_ids_breached"] or [])
+        rows.append(
+            (
+                f"{fmt(r['session_number'], 'count')} ({r['visit_code']})",
+                f"{label} ({unit})",
+                fmt(r["n_participants"], "count"),
+                fmt_mean_sd(r["mean_peak"], r["sd_peak"], kind),  # type: ignore[arg-type]
+                fmt(r["max_peak"], kind),  # type: ignore[arg-type]
+                fmt(r["min_lowest"], kind),  # type: ignore[arg-type]
+                " or ".join(limits) or "–",
+                fmt(r["n_participants_breached"], "count")
+                + (f" ({', '.join(ids)})" if ids else ""),
+            )
+        )
+    return ReportTable(
+        "tbl-vitals",
+        "Vital-sign peaks per dosing session",
+        (
+            "Session",
+            "Sign",
+            "n",
+            "Peak, mean (SD)",
+            "Highest",
+            "Lowest",
+            "Threshold",
+            "Participants beyond",
+        ),
+        tuple(rows),
+        notes=(
+            "Peak is each participant's highest reading in the session; thresholds are the "
+            "protocol's for that session.",
+        ),
+        numeric_from=2,
+    )
+
+
+def _type_key(label: str) -> tuple[int, str]:
+    found = re.match(r"\s*(\d+)", label)
+    return (int(found.group(1)) if found else 99, label)
+
+
+def cssrs_table(result: AnalysisResult) -> ReportTable | None:
+    """The C-SSRS shift table: worst ideation type at baseline × worst afterwards."""
+    shift = _table(_first(result, "safety"), "cssrs_shift")
+    if shift.empty:
+        return None
+    before = sorted({str(x) for x in shift["baseline_worst"]}, key=_type_key)
+    after = sorted({str(x) for x in shift["after_worst"]}, key=_type_key)
+    counts = {
+        (str(r["baseline_worst"]), str(r["after_worst"])): r["n"]
+        for r in shift.to_dict(orient="records")
+    }
+    rows = tuple((b, *(fmt(counts.get((b, a), 0), "count") for a in after)) for b in before)
+    worse = [
+        r
+        for r in shift.to_dict(orient="records")
+        if _type_key(str(r["after_worst"]))[0] > _type_key(str(r["baseline_worst"]))[0]
+    ]
+    notes = ["Rows: most severe ideation type up to baseline; columns: most severe afterwards."]
+    if worse:
+        ids = [pid for r in worse for pid in (r["participant_ids"] or [])]
+        notes.append("Worse than at baseline: " + ", ".join(ids) + ".")
+    legend = "; ".join(sorted({*before, *after}, key=_type_key))
+    notes.append(f"Ideation types: {legend}.")
+    return ReportTable(
+        "tbl-cssrs",
+        "C-SSRS suicidal ideation: shift from baseline to the worst after baseline",
+        ("Baseline ↓ / after →", *(f"type {_type_key(a)[0]}" for a in after)),
+        rows,
+        notes=tuple(notes),
+    )
+
+
+def item10_table(result: AnalysisResult) -> ReportTable | None:
+    """MADRS item 10 (suicidal thoughts) by visit with the participants meeting the rule."""
+    table = _table(_first(result, "safety"), "madrs_item10")
+    if table.empty:
+        return None
+    return ReportTable(
+        "tbl-item10",
+        "MADRS item 10 (suicidal thoughts) by visit",
+        ("Visit", "n", "Mean", "Highest", "Meeting the safety rule"),
+        tuple(
+            (
+                str(r["visit"]),
+                fmt(r["n"], "count"),
+                fmt(r["mean"], "score"),
+                fmt(r["max"], "score"),
+                fmt(r["n_meeting_rule"], "count")
+                + (f" ({', '.join(r['participant_ids'])})" if r["participant_ids"] else ""),
+            )
+            for r in table.to_dict(orient="records")
+        ),
+        numeric_from=1,
+    )
+
+
+def alerts_table(result: AnalysisResult) -> ReportTable | None:
+    """Safety alerts by rule and level, when the plan asks for the alerts table."""
+    table = _table(_first(result, "safety"), "alerts")
+    if table.empty:
+        return None
+    cols = [c for c in table.columns if c != "participant_ids"]
+    return ReportTable(
+        "tbl-alerts",
+        "Safety alerts",
+        tuple(str(c).replace("_", " ") for c in cols),
+        tuple(
+            tuple(fmt(r[c], "count") if isinstance(r[c], int | float) else str(r[c]) for c in cols)
+            for r in table.to_dict(orient="records")
+        ),
+        numeric_from=len(cols),
+    )
+
+
+def outcome_scales(protocol: Protocol) -> list[tuple[str, str]]:
+    """(scale, role) of the change endpoints, primary first, each scale once."""
+    seen: dict[str, str] = {}
+    ranked = sorted(protocol.endpoints, key=lambda e: 0 if e.role == "primary" else 1)
+    for e in ranked:
+        if e.kind == "change":
+            seen.setdefault(e.scale, e.role)
+    return list(seen.items())
+
+
+def iter_tables(tables: Iterable[ReportTable | None]) -> list[ReportTable]:
+    """The tables that exist."""
+    return [t for t in tables if t is not None]
+
+
+def numbered(tables: Sequence[ReportTable]) -> list[ReportTable]:
+    """Tables with their captions numbered in order (Table 1, Table 2 …)."""
+    return [
+        ReportTable(t.id, f"Table {i}. {t.caption}", t.header, t.rows, t.notes, t.numeric_from)
+        for i, t in enumerate(tables, start=1)
+    ]
+
+
+__all__ = [
+    "ReportTable",
+    "ae_tables",
+    "alerts_table",
+    "baseline_table",
+    "ci_label",
+    "cssrs_table",
+    "dosing_tables",
+    "exploratory_table",
+    "item10_table",
+    "outcome_scales",
+    "outcome_table",
+    "response_table",
+    "scale_name",
+    "transition_table",
+    "vitals_table",
+    "wilcoxon_table",
+]
