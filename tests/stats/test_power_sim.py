@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from remit.errors import StatsError
+from remit.stats import fit_mmrm
 from remit.stats.power import compound_symmetry
-from remit.stats.power_sim import SimulationDesign, _trial_data, simulate_power_mmrm
+from remit.stats.power_sim import SimulationDesign, _run_trial, _trial_data, simulate_power_mmrm
 
 COV = compound_symmetry(4, 0.25)
 MEANS = [[0, 0, 0, 0], [0, 0, 0, 0.5]]
@@ -92,3 +93,24 @@ def test_bad_designs_refused() -> None:
         simulate_power_mmrm((30, 30), MEANS, COV, retention=[1, 0.5, 0.8, 0.2])
     with pytest.raises(StatsError, match="n_sim"):
         simulate_power_mmrm((30, 30), MEANS, COV, n_sim=0)
+
+
+def test_trial_contrast_equals_mmrm_differences() -> None:
+    design = SimulationDesign(
+        n_per_arm=(40, 40, 30),
+        means=np.array([[0, 0, 0, 0], [0, 0, 0, 0.5], [0, 0.2, 0.3, 0.9]]),
+        chol=(np.linalg.cholesky(COV),) * 3,
+        retention=np.array([[1, 0.9, 0.8, 0.7]] * 3),
+        intermittent=np.zeros((3, 4)),
+        target_visit=2,
+        alpha=0.05,
+        covariance="us",
+        df="satterthwaite",
+    )
+    seed = np.random.SeedSequence(9)
+    ours = _run_trial(design, seed)
+    data = _trial_data(design, np.random.default_rng(seed))
+    fit = fit_mmrm(data, "y ~ arm * visit", subject="id", visit="visit", group="arm")
+    diffs = fit.differences()
+    at = diffs[diffs["visit"] == "v02"]
+    np.testing.assert_allclose(ours, at[["estimate", "se", "p"]].to_numpy(), rtol=1e-10)

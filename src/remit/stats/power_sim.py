@@ -156,12 +156,23 @@ def _run_trial(design: SimulationDesign, seed_seq: np.random.SeedSequence) -> Ar
         return out
     if not fit.converged:
         return out
-    diffs = fit.differences()
     target = design.visit_names[design.target_visit]
-    rows = diffs[diffs["visit"] == target]
+    reference = design.arm_names[0]
+    terms = set(fit.terms)
+    # With treatment coding of y ~ arm * visit, arm k − arm 0 at visit v is the arm-k main
+    # effect plus its interaction with v. Building that contrast directly is much cheaper than
+    # computing every LS mean; the general route is kept for term names it does not expect.
     for k, arm in enumerate(design.arm_names[1:]):
-        row = rows[rows["contrast"] == f"{arm} - {design.arm_names[0]}"].iloc[0]
-        out[k] = (float(row["estimate"]), float(row["se"]), float(row["p"]))
+        weights = {f"arm{arm}": 1.0}
+        if design.target_visit != 0:
+            weights[f"arm{arm}:visit{target}"] = 1.0
+        if set(weights) <= terms:
+            table = fit.contrast(weights)
+        else:
+            diffs = fit.differences()
+            wanted = (diffs["visit"] == target) & (diffs["contrast"] == f"{arm} - {reference}")
+            table = diffs[wanted]
+        out[k] = [float(table[col].iloc[0]) for col in ("estimate", "se", "p")]
     return out
 
 
