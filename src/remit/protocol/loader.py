@@ -8,6 +8,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,10 @@ from remit.errors import NotFoundError, Problem, ProtocolError
 from remit.protocol.locate import PathPart, find_line, format_path
 from remit.protocol.model import Protocol
 
-_BUILTIN_PACKAGE = "remit.protocol.protocols"
+
+def _builtin_folder() -> Traversable:
+    # The folder is package data of ``remit.protocol`` (see pyproject.toml), not a package.
+    return resources.files("remit.protocol").joinpath("protocols")
 
 
 def builtin_protocols() -> list[str]:
@@ -28,7 +32,7 @@ def builtin_protocols() -> list[str]:
     >>> builtin_protocols()
     ['mdma-mdd-rct-example', 'oslo-mdma-mdd']
     """
-    folder = resources.files(_BUILTIN_PACKAGE)
+    folder = _builtin_folder()
     return sorted(
         entry.name.removesuffix(".toml")
         for entry in folder.iterdir()
@@ -59,7 +63,7 @@ def read_protocol_source(name_or_path: str | Path) -> tuple[str, str]:
             ) from None
     name = str(name_or_path)
     if name in builtin_protocols():
-        text = resources.files(_BUILTIN_PACKAGE).joinpath(f"{name}.toml").read_text("utf-8")
+        text = _builtin_folder().joinpath(f"{name}.toml").read_text("utf-8")
         return text, name
     raise NotFoundError(
         f"no protocol file or built-in protocol called {name!r}",
