@@ -1,0 +1,155 @@
+"""Every bad input is refused with a clear RemitError and NOTHING is written (rows counted in
+every table, audit trail included), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from remit import services as sv
+from remit.errors import (
+    AnswerError,
+    ConflictError,
+    InputError,
+    LockedError,
+    NotFoundError,
+    PermissionDeniedError,
+    RemitError,
+)
+from tests.services.conftest import OsloTrial, at, count_all, enrolled, fill, madrs, visit_date
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    call: Callable[[], Any]
+    error: type[RemitError]
+    says: str
+
+
+def _prepared(oslo: OsloTrial) -> tuple[str, dict[str, Any]]:
+    """A participant at the first dosing day (initial dose given at 09:00) with forms to edit."""
+    pid = enrolled(oslo, "V5")
+    e, inv, rater = oslo.engine, oslo.investigator, oslo.rater
+    day = visit_date(oslo, pid, "V5")
+    v3 = sv.record_assessment(e, rater, pid, "V3", "madrs", madrs(3, 1), idempotency_key="k-v3")
+    sds = sv.record_assessment(e, oslo.therapist, pid, "V3", "sds", fill("sds"))
+    gad = sv.record_assessment(e, oslo.therapist, pid, "V3", "gad7", fill("gad7"))
+    sv.sign(e, inv, "assessment", sds.id, password="correct horse battery staple", meaning="ok")
+    sv.lock(e, oslo.data_manager, "form", record_table="assessment", record_id=gad.id)
+    edited = sv.update_assessment(
+        e, rater, v3.id, madrs(3, 2), expected_version=v3.version, reason="re-rated item 10"
+    )
+    sv.start_dosing_session(e, inv, pid, "V5", started_at=at(day, 8))
+    sv.record_dose(e, inv, pid, "V5", kind="initial", dose_mg=80, given_at=at(day, 9))
+    return pid, {"day": day, "v3": v3, "edited": edited, "sds": sds, "gad": gad}
+
+
+def _cases(oslo: OsloTrial, pid: str, made: dict[str, Any]) -> list[Case]:
+    e, inv, the, rater = oslo.engine, oslo.investigator, oslo.therapist, oslo.rater
+    day, v3 = made["day"], made["v3"]
+
+    def vitals(**values: float) -> Callable[[], Any]:
+        return lambda: sv.record_vitals(e, the, pid, "V5", measured_at=at(day, 9, 30), **values)
+
+    return [
+        Case("out-of-range item", lambda: sv.record_assessment(
+            e, rater, pid, "V13", "madrs", madrs(3, 1) | {"1": 7}), AnswerError, "out of range"),
+        Case("unknown visit", lambda: sv.record_assessment(
+            e, rater, pid, "V99", "madrs", madrs()), NotFoundError, "V99"),
+        Case("scale not at that visit", lambda: sv.record_assessment(
+            e, rater, pid, "V6", "madrs", madrs()), InputError, "not assessed at V6"),
+        Case("MADRS by a therapist", lambda: sv.record_assessment(
+            e, the, pid, "V13", "madrs", madrs()), PermissionDeniedError, "independent rater"),
+        Case("second form at a visit", lambda: sv.record_assessment(
+            e, rater, pid, "V3", "madrs", madrs()), ConflictError, "already has a madrs"),
+        Case("dose above the session maximum", lambda: sv.record_dose(
+            e, inv, pid, "V5", kind="supplemental", dose_mg=120, given_at=at(day, 11)),
+            InputError, "above the maximum of 180 mg"),
+        Case("supplemental dose outside its window", lambda: sv.record_dose(
+            e, inv, pid, "V5", kind="supplemental", dose_mg=40, given_at=at(day, 10)),
+            InputError, "outside the offer window of 90–150 minutes"),
+        Case("override by a therapist", lambda: sv.record_dose(
+            e, the, pid, "V5", kind="supplemental", dose_mg=40, given_at=at(day, 10),
+            override_reason="participant asked"), PermissionDeniedError, "may not override"),
+        Case("second initial dose", lambda: sv.record_dose(
+            e, inv, pid, "V5", kind="initial", dose_mg=80, given_at=at(day, 9, 5)),
+            ConflictError, "already recorded"),
+        Case("systolic not above diastolic", vitals(systolic=80, diastolic=90),
+             InputError, "not above diastolic"),
+        Case("heart rate 300", vitals(heart_rate=300), InputError, "between 20 and 250"),
+        Case("heart rate 19", vitals(heart_rate=19), InputError, "between 20 and 250"),
+        Case("temperature in Fahrenheit", vitals(temperature=99.5), InputError, "Fahrenheit"),
+        Case("negative value", vitals(diastolic=-5), InputError, "negative"),
+        Case("edit without a reason", lambda: sv.update_assessment(
+            e, rater, v3.id, madrs(3, 3), expected_version=made["edited"].version),
+            InputError, "needs a reason"),
+        Case("edit of a signed form", lambda: sv.update_assessment(
+            e, the, made["sds"].id, fill("sds", level=2), expected_version=2, reason="typo"),
+            LockedError, "signed"),
+        Case("edit of a locked form", lambda: sv.update_assessment(
+            e, the, made["gad"].id, fill("gad7", level=2), expected_version=2, reason="typo"),
+            LockedError, "locked"),
+        Case("stale version", lambda: sv.update_assessment(
+            e, rater, v3.id, madrs(3, 3), expected_version=v3.version, reason="x"),
+            ConflictError, "answers.suicidal_thoughts"),
+        Case("reused idempotency key, other body", lambda: sv.record_assessment(
+            e, rater, pid, "V13", "madrs", madrs(2, 1), idempotency_key="k-v3"),
+            ConflictError, "already used for a different request"),
+        Case("naive time", lambda: sv.record_vitals(
+            e, the, pid, "V5", measured_at=at(day, 9).replace(tzinfo=None), heart_rate=70),
+            InputError, "no time zone"),
+        Case("monitor enters a form", lambda: sv.record_assessment(
+            e, oslo.monitor, pid, "V13", "madrs", madrs()), PermissionDeniedError, "may not"),
+        Case("withheld without a reason", lambda: sv.record_dose(
+            e, inv, pid, "V5", kind="supplemental", dose_mg=40, status="withheld"),
+            InputError, "reason the dose was withheld"),
+    ]  # fmt: skip
+
+
+def test_each_bad_input_is_refused_and_nothing_is_written(oslo: OsloTrial) -> None:
+    pid, made = _prepared(oslo)
+    failures = []
+    for case in _cases(oslo, pid, made):
+        before = count_all(oslo.engine)
+        with pytest.raises(RemitError) as caught:
+            case.call()
+        after = count_all(oslo.engine)
+        if not isinstance(caught.value, case.error) or case.says not in str(caught.value):
+            failures.append(f"{case.name}: {type(caught.value).__name__}: {caught.value}")
+        if before != after:
+            changed = {t: (before[t], after[t]) for t in before if before[t] != after[t]}
+            failures.append(f"{case.name}: rows written {changed}")
+    assert failures == []
+
+
+def test_a_rater_reading_identity_is_refused_and_only_the_refusal_is_logged(
+    oslo: OsloTrial,
+) -> None:
+    pid = enrolled(oslo, "SCR")
+    before = count_all(oslo.engine)
+    with pytest.raises(PermissionDeniedError, match="may not read the identity"):
+        sv.read_identity(oslo.engine, oslo.rater, pid, purpose="curious")
+    after = count_all(oslo.engine)
+    changed = {t: after[t] - before[t] for t in before if before[t] != after[t]}
+    assert changed == {"identity_access_log": 1, "audit_event": 1}
+    identity = sv.read_identity(oslo.engine, oslo.investigator, pid, purpose="phone call")
+    assert identity.name == "Ola Nordmann"
+
+
+def test_a_retry_with_the_same_key_returns_the_original_and_writes_nothing(
+    oslo: OsloTrial,
+) -> None:
+    pid = enrolled(oslo, "V3")
+    first = sv.record_assessment(
+        oslo.engine, oslo.rater, pid, "V3", "madrs", madrs(4, 1), idempotency_key="retry-1"
+    )
+    before = count_all(oslo.engine)
+    again = sv.record_assessment(
+        oslo.engine, oslo.rater, pid, "V3", "madrs", madrs(4, 1), idempotency_key="retry-1"
+    )
+    assert again == first
+    assert count_all(oslo.engine) == before
