@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from tests.services.conftest import OsloTrial, at, count_all, enrolled, fill, madrs, visit_date
 
 from remit import services as sv
 from remit.errors import (
@@ -19,7 +20,6 @@ from remit.errors import (
     PermissionDeniedError,
     RemitError,
 )
-from tests.services.conftest import OsloTrial, at, count_all, enrolled, fill, madrs, visit_date
 
 
 @dataclass(frozen=True)
