@@ -53,6 +53,17 @@ def test_show_json() -> None:
     assert data["missing_rule"] == {"kind": "none", "max_missing": 0}
 
 
+def test_show_json_gives_the_skip_logic_as_data() -> None:
+    result = runner.invoke(app, ["scales", "show", "cssrs", "-v", "since_last_visit", "--json"])
+    assert result.exit_code == 0, result.output
+    items = {it["code"]: it for it in json.loads(result.stdout)["items"]}
+    assert items["active_ideation_methods"]["skip_when"] == {
+        "kind": "all_false",
+        "items": ["wish_to_be_dead", "non_specific_active_thoughts"],
+    }
+    assert items["wish_to_be_dead"]["skip_when"] is None
+
+
 def test_show_version_and_table() -> None:
     result = runner.invoke(app, ["scales", "show", "cssrs", "--version", "since_last_visit"])
     assert result.exit_code == 0, result.output

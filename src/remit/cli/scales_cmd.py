@@ -128,7 +128,12 @@ def _describe(d: ScaleDefinition, version: str) -> dict[str, Any]:
                 "required": it.required,
                 "scored": it.scored,
                 "section": it.section,
-                "skip_when": None if it.skip_when is None else it.skip_when.describe(),
+                "skip_when": None
+                if it.skip_when is None
+                else {"kind": it.skip_when.kind, "items": list(it.skip_when.items)},
+                "implies": list(it.implies),
+                "accept_range": it.accept_range,
+                "blank_value": it.blank_value,
                 "wording": it.wording,
             }
             for it in items
