@@ -375,3 +375,34 @@ def test_p007_anchor_visit_missing_from_an_arm(bend: Bend) -> None:
         text,
     )
     assert check_text(text) == []
+
+
+def test_p004_mmrm_formula_with_unknown_term(bend: Bend) -> None:
+    extra = """
+[[analysis.analyses]]
+id = "mmrm"
+kind = "mmrm"
+label = "MMRM"
+scales = ["madrs"]
+baseline_visit = "BL"
+visits = ["BL", "END"]
+formula = "vist"
+"""
+    line = only(bend("[[safety.rules]]", extra + "\n[[safety.rules]]"), "P004")
+    assert "formula 'vist' uses 'vist'" in line
+
+
+def test_p025_arm_terms_in_a_one_arm_protocol(bend: Bend) -> None:
+    extra = """
+[[analysis.analyses]]
+id = "mmrm"
+kind = "mmrm"
+label = "MMRM"
+scales = ["madrs"]
+baseline_visit = "BL"
+visits = ["BL", "END"]
+formula = "arm * visit"
+"""
+    line = only(bend("[[safety.rules]]", extra + "\n[[safety.rules]]"), "P025")
+    assert "models arm ('arm * visit'" in line
+    assert "has one arm" in line

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from remit.protocol.locate import PathPart, format_path, line_index
 from remit.protocol.model import (
     BINARY_ENDPOINT_KINDS,
     McNemarAnalysis,
+    MMRMAnalysis,
     ProportionAnalysis,
     Protocol,
     Visit,
@@ -52,6 +54,7 @@ PROBLEM_CODES: dict[str, str] = {
     "P022": "vital-sign limits or schedule not sound",
     "P023": "dosing sessions not numbered 1, 2, … in visit order",
     "P024": "window does not contain the target day",
+    "P025": "analysis compares arms in a one-arm protocol",
 }
 
 
@@ -494,6 +497,17 @@ def _check_analyses(c: _Checker) -> None:
         for s in scales:
             for v in visits:
                 c.assessed(s, v, where, f"analysis {a.id}")
+        if isinstance(a, MMRMAnalysis) and len(c.p.arms) < 2:
+            uses_arm = "arm" in re.split(r"[\s+*:()]+", a.formula) or "arm_by_visit" in a.contrasts
+            if uses_arm:
+                c.add(
+                    "P025",
+                    (*where, "formula"),
+                    f"analysis {a.id} models arm ({a.formula!r}, contrasts "
+                    f"{', '.join(a.contrasts)}) but the protocol has one arm",
+                    'drop arm from the formula and use contrasts = ["visit_vs_baseline"], '
+                    "or add the other arms",
+                )
         for ref in a.endpoint_refs():
             endpoint = endpoints.get(ref)
             if endpoint is None:

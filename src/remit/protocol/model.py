@@ -10,6 +10,7 @@ Every value the study did not publish carries an ``assumption`` note in the file
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
@@ -55,6 +56,7 @@ VISIT_KINDS: tuple[str, ...] = (
     "termination",
     "follow-up",
 )
+MMRM_TERMS: tuple[str, ...] = ("visit", "arm", "baseline")
 LEVELS: tuple[str, ...] = ("immediate", "urgent", "same_day", "review")
 FORMAT_VERSION = 1
 
@@ -563,6 +565,17 @@ class MMRMAnalysis(_Analysis):
     )
     reml: bool = True
     contrasts: tuple[Literal["visit_vs_baseline", "arm_by_visit"], ...] = ("visit_vs_baseline",)
+
+    @model_validator(mode="after")
+    def _formula_terms(self) -> MMRMAnalysis:
+        terms = [t for t in re.split(r"[\s+*:()]+", self.formula) if t]
+        unknown = [t for t in terms if t not in MMRM_TERMS]
+        if unknown or not terms:
+            raise ValueError(
+                f"formula {self.formula!r} uses {', '.join(map(repr, unknown)) or 'no term'}; "
+                f"write it with {', '.join(MMRM_TERMS)} joined by +, * or :"
+            )
+        return self
 
 
 class EffectSizeAnalysis(_Analysis):
