@@ -117,3 +117,16 @@ def test_bad_input_refused() -> None:
         fit_lmm(SLEEP, "Reaction ~ Nope", subject="Subject")
     with pytest.raises(StatsError, match="rank deficient"):
         fit_lmm(SLEEP.assign(D2=SLEEP["Days"] * 2), "Reaction ~ Days + D2", subject="Subject")
+
+
+def test_contrast_matches_lmertest_contest() -> None:
+    fit = fit_lmm(UNBALANCED, "Reaction ~ Days * group", subject="Subject", slope="Days")
+    row = fit.contrast({"Days": 1.0, "Days:group[T.B]": 1.0}).iloc[0]
+    ref = R[(R["kind"] == "contrast")].iloc[0]
+    assert row["estimate"] == pytest.approx(ref["estimate"], rel=1e-6)
+    assert row["se"] == pytest.approx(ref["se"], rel=1e-5)
+    assert row["df"] == pytest.approx(ref["df"], abs=1e-3)
+    assert row["p"] == pytest.approx(ref["p"], rel=1e-4)
+    with pytest.raises(StatsError, match="unknown term"):
+        fit.contrast({"Nights": 1.0})
+    assert "vcov_derivatives" not in fit.to_dict()

@@ -22,7 +22,8 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import formulaic
 import numpy as np
@@ -76,10 +77,76 @@ class LMMResult(TidyResult):
     n_dropped: int
     converged: bool
     message: str
+    vcov_derivatives: Array | None = field(default=None, repr=False, compare=False)
+    varpar_cov: Array | None = field(default=None, repr=False, compare=False)
 
     def to_frame(self) -> pd.DataFrame:
         """The fixed-effects table (a copy)."""
         return self.coefficients.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Fit summary, coefficients and variance components (no derivative arrays)."""
+        out = super().to_dict()
+        out.pop("vcov_derivatives", None)
+        out.pop("varpar_cov", None)
+        return out
+
+    def satterthwaite_df(self, lvec: npt.ArrayLike) -> float:
+        """Satterthwaite df of the contrast ``lvec @ beta`` (NaN when unavailable)."""
+        contrast = np.asarray(lvec, dtype=np.float64)
+        return _satterthwaite(contrast, self.vcov, self.vcov_derivatives, self.varpar_cov)
+
+    def contrast(self, weights: dict[str, float]) -> pd.DataFrame:
+        """t test of a linear combination of the fixed effects, with Satterthwaite df.
+
+        Parameters
+        ----------
+        weights
+            Term → weight, e.g. ``{"Days": 1, "Days:group[T.B]": 1}`` for the slope in B.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row: estimate, se, df, t, p, ci_low, ci_high.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(2)
+        >>> subj = np.repeat(np.arange(20), 4)
+        >>> frame = pd.DataFrame({"id": subj, "t": np.tile(np.arange(4.0), 20),
+        ...                       "y": rng.normal(0, 1, 20)[subj] + rng.normal(0, 1, 80)})
+        >>> fit = fit_lmm(frame, "y ~ t", subject="id")
+        >>> row = fit.contrast({"Intercept": 1.0, "t": 3.0})
+        >>> list(row.columns)
+        ['estimate', 'se', 'df', 't', 'p', 'ci_low', 'ci_high']
+        """
+        terms = list(self.coefficients["term"])
+        unknown = [k for k in weights if k not in terms]
+        if unknown:
+            raise StatsError(
+                f"contrast names unknown term(s) {unknown}",
+                expected="terms among " + ", ".join(terms),
+            )
+        lvec = np.array([float(weights.get(t, 0.0)) for t in terms])
+        beta = self.coefficients["estimate"].to_numpy(dtype=np.float64)
+        estimate = float(lvec @ beta)
+        se = math.sqrt(float(lvec @ self.vcov @ lvec))
+        df = self.satterthwaite_df(lvec)
+        t = estimate / se
+        q = float(sps.t.ppf(1 - (1 - self.conf_level) / 2, df))
+        return pd.DataFrame(
+            [
+                {
+                    "estimate": estimate,
+                    "se": se,
+                    "df": df,
+                    "t": t,
+                    "p": 2.0 * float(sps.t.sf(abs(t), df)),
+                    "ci_low": estimate - q * se,
+                    "ci_high": estimate + q * se,
+                }
+            ]
+        )
 
     def summary(self) -> str:
         """Fixed effects, variance components and fit criteria."""
@@ -91,6 +158,16 @@ class LMMResult(TidyResult):
                 f"{self.random_effects.to_string(index=False)}\n"
                 f"-2 log-likelihood {self.neg2_loglik}  AIC {self.aic}  BIC {self.bic}"
             )
+
+
+def _satterthwaite(lvec: Array, C: Array, derivatives: Array | None, acov: Array | None) -> float:
+    """df = 2 (l'Cl)² / (g'Ag) with g_a = l' ∂C/∂φ_a l."""
+    if derivatives is None or acov is None:
+        return math.nan
+    variance = float(lvec @ C @ lvec)
+    grad = np.einsum("i,aij,j->a", lvec, derivatives, lvec)
+    denom = float(grad @ acov @ grad)
+    return 2.0 * variance * variance / denom if denom > 0 else math.inf
 
 
 class _Blocks:
@@ -459,10 +536,10 @@ def fit_lmm(
     kept = [a for a, (i, j) in enumerate(pairs) if i not in zero_dims and j not in zero_dims]
     kept.append(len(pairs))
     G_kept = np.delete(np.delete(G, list(zero_dims), 0), list(zero_dims), 1)
-    acov = None
+    acov: Array | None = None
     if G_kept.size == 0 or np.linalg.eigvalsh(G_kept).min() > 1e-10 * float(np.trace(G_kept)):
         try:
-            acov = 2.0 * np.linalg.inv(hess[np.ix_(kept, kept)])
+            acov = np.asarray(2.0 * np.linalg.inv(hess[np.ix_(kept, kept)]), dtype=np.float64)
         except np.linalg.LinAlgError:
             acov = None
     if zero_dims:
@@ -482,14 +559,9 @@ def fit_lmm(
         )
         message += "; Satterthwaite df not available"
     se = np.sqrt(np.diag(C))
-    dfs = np.full(p, np.nan)
-    if acov is not None:
-        # ∂C/∂φ_a = C Q_a C, so the gradient of Var(β̂_k) is (C Q_a C)_kk.
-        jac = np.column_stack([np.diag(C @ Q[a] @ C) for a in kept])
-        for k in range(p):
-            var_k = float(C[k, k])
-            denom = float(jac[k] @ acov @ jac[k])
-            dfs[k] = 2.0 * var_k * var_k / denom if denom > 0 else math.inf
+    # ∂C/∂φ_a = C Q_a C: the gradient of Var(l'β̂) is l'C Q_a C l.
+    derivatives = np.stack([C @ Q[a] @ C for a in kept]) if acov is not None else None
+    dfs = np.array([_satterthwaite(row, C, derivatives, acov) for row in np.eye(p)])
     tvals = beta / se
     pvals = 2.0 * sps.t.sf(np.abs(tvals), dfs)
     qt = sps.t.ppf(1 - (1 - conf_level) / 2, dfs)
@@ -508,7 +580,7 @@ def fit_lmm(
     names = ["var_intercept"] if q == 1 else ["var_intercept", "cov_intercept_slope", "var_slope"]
     random_effects = pd.DataFrame({"name": [*names, "var_residual"], "estimate": list(phi)})
     n_par = p + len(phi)
-    return LMMResult(
+    result = LMMResult(
         coefficients=coefficients,
         random_effects=random_effects,
         g=G,
@@ -526,4 +598,7 @@ def fit_lmm(
         n_dropped=n_dropped,
         converged=converged,
         message=message,
+        vcov_derivatives=derivatives,
+        varpar_cov=acov,
     )
+    return result

@@ -37,8 +37,13 @@ ctl <- lmerControl(optimizer = "nloptwrap", optCtrl = list(xtol_abs = 1e-12, fto
 add("slope_reml", lmer(Reaction ~ Days + (Days | Subject), s, REML = TRUE, control = ctl))
 add("slope_ml", lmer(Reaction ~ Days + (Days | Subject), s, REML = FALSE, control = ctl))
 add("intercept_reml", lmer(Reaction ~ Days + (1 | Subject), s, REML = TRUE, control = ctl))
-add("unbalanced_slope_reml",
-    lmer(Reaction ~ Days * group + (Days | Subject), u, REML = TRUE, control = ctl))
+fit_u <- lmer(Reaction ~ Days * group + (Days | Subject), u, REML = TRUE, control = ctl)
+add("unbalanced_slope_reml", fit_u)
+# contrast: the slope in group B (Days + Days:groupB), lmerTest::contest1D, Satterthwaite
+ct <- contest1D(fit_u, c(0, 1, 0, 1))
+rows[[length(rows) + 1]] <- data.frame(model = "unbalanced_slope_reml", kind = "contrast",
+  name = "Days+Days:groupB", estimate = ct$Estimate, se = ct$`Std. Error`, df = ct$df,
+  t = ct$`t value`, p = ct$`Pr(>|t|)`)
 add("unbalanced_intercept_ml",
     lmer(Reaction ~ Days + group + (1 | Subject), u, REML = FALSE, control = ctl))
 out <- do.call(rbind, rows)
