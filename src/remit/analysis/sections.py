@@ -47,6 +47,7 @@ DF_METHODS: dict[str, str] = {
 }
 #: The plan's words for CI methods → :func:`proportion_ci`'s interval names.
 CI_METHODS: dict[str, str] = {"clopper_pearson": "clopper-pearson", "wilson": "wilson"}
+CI_SHORT: dict[str, str] = {"clopper_pearson": "CP", "wilson": "Wilson"}
 CI_NAMES: dict[str, str] = {"clopper_pearson": "Clopper-Pearson (exact)", "wilson": "Wilson score"}
 QUANTILE_CONVENTION = "quartiles by linear interpolation (R type 7, pandas default)"
 SD_CONVENTION = "SD with n − 1 denominator; SE = SD/√n"
@@ -269,8 +270,7 @@ def run_wilcoxon(a: WilcoxonAnalysis, ctx: Context) -> SectionResult:
                 {
                     "scale": r["scale"],
                     "visit": r["visit"],
-                    "quantity": f"Wilcoxon signed-rank vs {r['baseline_visit']} "
-                    "(Hodges-Lehmann estimate)",
+                    "quantity": f"change vs {r['baseline_visit']} (Hodges-Lehmann; Wilcoxon p)",
                     "estimate": r["hl_estimate"],
                     "ci_low": r["hl_ci_low"],
                     "ci_high": r["hl_ci_high"],
@@ -446,7 +446,7 @@ def run_mmrm(a: MMRMAnalysis, ctx: Context) -> SectionResult:
                 {
                     "scale": r["scale"],
                     "visit": r["visit"],
-                    "quantity": f"MMRM mean change ({r['contrast']})",
+                    "quantity": f"mean change vs {a.baseline_visit} (MMRM)",
                     "estimate": r["estimate"],
                     "se": r["se"],
                     "ci_low": r["ci_low"],
@@ -610,7 +610,7 @@ def run_proportion(a: ProportionAnalysis, ctx: Context) -> SectionResult:
                 {
                     "scale": ctx.protocol.endpoint(r["endpoint_id"]).scale,
                     "visit": r["visit"],
-                    "quantity": f"{r['endpoint_id']} ({r['k']} of {r['n']})",
+                    "quantity": f"{r['endpoint_id']} {r['k']}/{r['n']} ({CI_SHORT[m]})",
                     "estimate": r["estimate"],
                     "ci_low": r[f"{m}_low"],
                     "ci_high": r[f"{m}_high"],

@@ -48,6 +48,9 @@ def _register() -> None:
     from remit.cli import power_cmd
 
     app.add_typer(power_cmd.app, name="power")
+    from remit.cli import analyse_cmd
+
+    app.add_typer(analyse_cmd.app, name="analyse")
     pass
 
 

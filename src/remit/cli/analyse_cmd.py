@@ -1,0 +1,192 @@
+"""``remit analyse``: run the protocol's analysis plan on a trial database or a data folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from remit.analysis import AnalysisResult, TrialData, methods_text, run_analysis_plan
+from remit.cli.common import JsonOption, console, errors_as_exit, print_json
+from remit.errors import InputError
+from remit.protocol import Protocol, load_protocol, protocol_from_text
+
+app = typer.Typer(
+    help="Run the protocol's analysis plan and print the results.",
+    invoke_without_command=True,
+)
+
+
+def _from_database(db: str) -> tuple[TrialData, Protocol]:
+    # Imported here: the database stack is only needed when a database is named.
+    from sqlalchemy.orm import Session
+
+    from remit.services import build_trial_data
+    from remit.store import make_engine, require_current
+    from remit.store.queries import current_protocol_version
+
+    engine = make_engine(db, must_exist=True)
+    try:
+        require_current(engine)
+        with Session(engine) as session:
+            row = current_protocol_version(session)
+            protocol = protocol_from_text(row.text, source=f"{db} (protocol in force)")
+        data = build_trial_data(engine)
+    finally:
+        engine.dispose()
+    return data, protocol
+
+
+def _protocol_for_folder(folder: Path, protocol: str | None) -> Protocol:
+    if protocol is not None:
+        return load_protocol(protocol)
+    beside = folder / "protocol.toml"
+    if beside.exists():
+        return load_protocol(beside)
+    raise InputError(
+        f"no protocol given for the data in {folder}",
+        expected="--protocol NAME|FILE, or a protocol.toml in the data folder",
+        hint="e.g. --protocol oslo-mdma-mdd",
+    )
+
+
+def _number(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return ""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if f != f:  # NaN
+        return ""
+    if abs(f) < 0.001 and f != 0:
+        return f"{f:.2e}"
+    return f"{f:.{digits}f}" if not f.is_integer() or digits == 0 else f"{f:g}"
+
+
+def _print(result: AnalysisResult) -> None:
+    p = result.provenance
+    if result.simulated:
+        console.print("[bold yellow]SIMULATED DATA — not a real trial[/]")
+    console.print(
+        f"[bold]{p.protocol_id}[/] v{p.protocol_version}: {len(result.population)} enrolled; "
+        f"protocol sha256 {p.protocol_sha256[:12]}…, data sha256 {p.data_sha256[:12]}…",
+        highlight=False,
+    )
+    gaps = result.missing[result.missing["n_missing"] > 0]
+    gaps = gaps[gaps["n_missing"] < gaps["n_population"]]
+    for rec in gaps.to_dict(orient="records"):
+        who = ", ".join(str(x) for x in rec["missing_ids"])
+        console.print(
+            f"missing {rec['scale']} at {rec['visit_code']}: {rec['n_missing']} ({who})",
+            highlight=False,
+        )
+    table = Table("scale", "visit", "quantity", "estimate", "SE", "CI", "p", "n")
+    for rec in result.to_frame().to_dict(orient="records"):
+        ci = ""
+        if rec["ci_low"] == rec["ci_low"] and rec["ci_high"] == rec["ci_high"]:
+            ci = f"{_number(rec['ci_low'])} to {_number(rec['ci_high'])}"
+        table.add_row(
+            str(rec["scale"]),
+            str(rec["visit"]),
+            str(rec["quantity"]),
+            _number(rec["estimate"]),
+            _number(rec["se"]),
+            ci,
+            _number(rec["p"], 4),
+            _number(rec["n"], 0),
+        )
+    console.print(table)
+    safety = [s for s in result.sections if s.kind == "safety"]
+    for s in safety:
+        overview = s.tables.get("ae_overview")
+        if overview is not None and not overview.empty:
+            row = overview.iloc[0]
+            console.print(
+                f"adverse events: {int(row['n_events'])} in {int(row['n_participants'])} "
+                "participants; "
+                f"serious: {int(row['n_serious'])}",
+                highlight=False,
+            )
+    for s in result.sections:
+        for note in s.notes:
+            console.print(f"[dim]{s.id}: {note}[/]", highlight=False)
+
+
+@app.callback()
+def analyse(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="REMIT_DATABASE_URL",
+            help="Trial database: SQLite file path or database URL (defaults to "
+            "$REMIT_DATABASE_URL).",
+        ),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Folder of trial-data CSV files (TrialData.to_directory format) instead of "
+            "a database.",
+        ),
+    ] = None,
+    protocol: Annotated[
+        str | None,
+        typer.Option(
+            "--protocol",
+            help="Built-in protocol name or protocol file (default: the protocol stored in "
+            "the database, or protocol.toml in the --data folder).",
+        ),
+    ] = None,
+    save_data: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-data",
+            help="Also write the data analysed to this folder as CSV files (for --data later).",
+        ),
+    ] = None,
+    methods: Annotated[
+        bool, typer.Option("--methods", help="Also print the generated methods section.")
+    ] = False,
+    json: JsonOption = False,
+) -> None:
+    """Run every analysis of the protocol's plan on the trial's data.
+
+    Give the data with --db (a trial database) or --data (a folder of CSV files).
+    """
+    with errors_as_exit():
+        if db is not None and data is not None:
+            raise InputError(
+                "both --db and --data were given",
+                expected="one source of data: --db PATH|URL or --data DIR",
+            )
+        if data is not None:
+            trial = TrialData.from_directory(data)
+            plan_protocol = _protocol_for_folder(data, protocol)
+        elif db is not None:
+            trial, stored = _from_database(db)
+            plan_protocol = load_protocol(protocol) if protocol is not None else stored
+        else:
+            raise InputError(
+                "no data given",
+                expected="--db PATH|URL (or $REMIT_DATABASE_URL) or --data DIR",
+                hint="remit analyse --db trial.db",
+            )
+        if save_data is not None:
+            trial.to_directory(save_data)
+        result = run_analysis_plan(trial, plan_protocol)
+    if json:
+        out = result.to_dict()
+        out["methods"] = methods_text(result)
+        print_json(out)
+        return
+    _print(result)
+    if methods:
+        console.print()
+        for paragraph in methods_text(result):
+            console.print(paragraph, highlight=False, soft_wrap=True)
+            console.print()
