@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -91,3 +93,15 @@ def test_missing_rows_and_bad_input() -> None:
         fit_multinomial(frame, "status ~ visit", subject="who")
     with pytest.raises(StatsError, match="at least two statuses"):
         fit_multinomial(frame.assign(status="x"), "status ~ visit", subject="id")
+
+
+def test_estimates_match_r_nnet() -> None:
+    ref_dir = Path(__file__).parent / "reference" / "small"
+    frame = pd.read_csv(ref_dir / "multinomial_data.csv")
+    ref = pd.read_csv(ref_dir / "small_sample_reference.csv").set_index("name")["value"]
+    fit = fit_multinomial(frame, "status ~ visit + arm", subject="id", reference="none")
+    names = {"Intercept": "(Intercept)", "visit": "visit", "arm[T.b]": "armb"}
+    for row in fit.coefficients.itertuples():
+        expected = float(ref[f"mn_{row.outcome}_{names[row.term]}"])
+        assert row.estimate == pytest.approx(expected, abs=1e-5)
+    assert fit.log_likelihood == pytest.approx(float(ref["mn_loglik"]), abs=1e-6)

@@ -89,6 +89,24 @@ put("km_median", summary(fit)$table[["median"]])
 put("km_median_lcl", summary(fit)$table[["0.95LCL"]])
 put("km_median_ucl", summary(fit)$table[["0.95UCL"]])
 
+# --- multinomial logit (estimates and log-likelihood; SEs are checked in Python) -----------
+suppressMessages(library(nnet))
+set.seed(7)
+n_mn <- 60
+mn <- data.frame(id = rep(seq_len(n_mn), each = 3), visit = rep(0:2, n_mn))
+mn$arm <- rep(sample(c("a", "b"), n_mn, replace = TRUE), each = 3)
+eta1 <- -0.3 + 0.5 * mn$visit
+eta2 <- -0.8 + 0.9 * mn$visit + 0.6 * (mn$arm == "b")
+pr <- cbind(1, exp(eta1), exp(eta2)) / (1 + exp(eta1) + exp(eta2))
+mn$status <- apply(pr, 1, function(p) sample(c("none", "partial", "full"), 1, prob = p))
+write.csv(mn, "multinomial_data.csv", row.names = FALSE)
+mn$status <- relevel(factor(mn$status), ref = "none")
+fit_mn <- multinom(status ~ visit + arm, data = mn, trace = FALSE, reltol = 1e-14, maxit = 1000)
+co <- coef(fit_mn)
+for (o in rownames(co)) for (term in colnames(co)) put(paste0("mn_", o, "_", term), co[o, term])
+put("mn_loglik", as.numeric(logLik(fit_mn)))
+
 res <- data.frame(name = names(out), value = sprintf("%.15g", unlist(out)))
 write.csv(res, "small_sample_reference.csv", row.names = FALSE, quote = FALSE)
-writeLines(c(R.version.string, paste("survival", packageVersion("survival"))), "versions.txt")
+writeLines(c(R.version.string, paste("survival", packageVersion("survival")),
+             paste("nnet", packageVersion("nnet"))), "versions.txt")
