@@ -406,3 +406,14 @@ formula = "arm * visit"
     line = only(bend("[[safety.rules]]", extra + "\n[[safety.rules]]"), "P025")
     assert "models arm ('arm * visit'" in line
     assert "has one arm" in line
+
+
+def test_p018_visit_numbers(bend: Bend, mini: str) -> None:
+    protocol = protocol_from_text(mini)
+    assert [protocol.visit_number(c) for c in protocol.visit_codes] == [1.0, 2.0, 3.0, 4.0]
+    numbered = bend('code = "D1"\nlabel = "Dosing"', 'code = "D1"\nlabel = "Dosing"\nnumber = 2.5')
+    assert protocol_from_text(numbered).visit_number("D1") == 2.5
+    line = only(
+        bend('code = "D1"\nlabel = "Dosing"', 'code = "D1"\nlabel = "Dosing"\nnumber = 2'), "P018"
+    )
+    assert "visit number 2.0 is used twice" in line

@@ -128,3 +128,13 @@ def test_schedule_command() -> None:
     code, _, err = run("schedule", "oslo-mdma-mdd", "--actual", "V4=16.01.2023")
     assert code == 2
     assert "is not CODE=DATE" in err
+
+
+def test_show_json_of_the_rct_has_arm_doses() -> None:
+    code, out, _ = run("show", "mdma-mdd-rct-example", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert [a["code"] for a in data["arms"]] == ["MDMA", "PLACEBO"]
+    third = data["dosing_sessions"][2]
+    assert third["visit"] == "V13"
+    assert third["arm_doses"]["PLACEBO"]["initial_mg"] == 0

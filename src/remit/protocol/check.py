@@ -221,6 +221,11 @@ def _check_ids(c: _Checker) -> None:
         ("eligibility.criteria", [k.id for k in p.eligibility.criteria], "criterion id"),
         ("safety.rules", [r.id for r in p.safety.rules], "safety rule id"),
         ("dosing", [d.number for d in p.dosing], "dosing session number"),
+        (
+            "visits",
+            [float(v.number if v.number is not None else i + 1) for i, v in enumerate(p.visits)],
+            "visit number",
+        ),
     ]
     for key, values, noun in groups:
         for value in _duplicates(values):

@@ -153,6 +153,7 @@ class Visit(_Model):
     code: str
     label: str
     kind: VisitKind
+    number: float | None = None
     anchor: str
     target_day: int
     window: tuple[int, int]
@@ -799,6 +800,20 @@ class Protocol(_Model):
             expected="one of " + ", ".join(self.visit_codes),
             hint="run `remit protocol show` to list the visits",
         )
+
+    def visit_number(self, code: str) -> float:
+        """The visit's number for exports (SDTM ``VISITNUM``): its ``number``, else its position.
+
+        Examples
+        --------
+        >>> from remit.protocol import load_protocol
+        >>> load_protocol("oslo-mdma-mdd").visit_number("V0")
+        3.0
+        """
+        visit = self.visit(code)
+        if visit.number is not None:
+            return float(visit.number)
+        return float(self.visit_codes.index(code) + 1)
 
     def assessments_at(self, code: str) -> tuple[Assessment, ...]:
         """The forms due at visit ``code``."""
