@@ -115,6 +115,8 @@ def test_bad_input_refused() -> None:
         fit_lmm(SLEEP, "Reaction ~ Days", subject="Subject", method="gee")
     with pytest.raises(StatsError, match="could not be applied"):
         fit_lmm(SLEEP, "Reaction ~ Nope", subject="Subject")
+    with pytest.raises(StatsError, match="not numbers"):
+        fit_lmm(SLEEP, "Reaction ~ Days", subject="Subject", slope="group")
     with pytest.raises(StatsError, match="rank deficient"):
         fit_lmm(SLEEP.assign(D2=SLEEP["Days"] * 2), "Reaction ~ Days + D2", subject="Subject")
 

@@ -480,7 +480,12 @@ def fit_lmm(
     codes = np.asarray(codes_raw, dtype=np.int64)
     m = len(levels)
     if slope:
-        t = np.asarray(data.loc[rows, slope], dtype=np.float64)
+        t = pd.to_numeric(data.loc[rows, slope], errors="coerce").to_numpy(dtype=np.float64)
+        if np.isnan(t).any():
+            raise StatsError(
+                f"slope column {slope!r} holds values that are not numbers",
+                expected="a numeric time (e.g. days or weeks since baseline)",
+            )
         Z = np.column_stack([np.ones(len(rows)), t])
     else:
         Z = np.ones((len(rows), 1))
