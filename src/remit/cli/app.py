@@ -51,6 +51,17 @@ def _register() -> None:
     from remit.cli import analyse_cmd
 
     app.add_typer(analyse_cmd.app, name="analyse")
+    from remit.cli import alerts_cmd, dosing_cmd, trial_cmd
+
+    app.command("init")(trial_cmd.init_command)
+    app.command("enter")(trial_cmd.enter_command)
+    app.add_typer(trial_cmd.user_app, name="user")
+    app.add_typer(trial_cmd.participant_app, name="participant")
+    app.add_typer(trial_cmd.visit_app, name="visit")
+    app.add_typer(dosing_cmd.app, name="dose")
+    app.add_typer(dosing_cmd.vitals_app, name="vitals")
+    app.add_typer(alerts_cmd.ae_app, name="ae")
+    app.add_typer(alerts_cmd.app, name="alerts")
     pass
 
 

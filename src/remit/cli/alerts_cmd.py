@@ -1,0 +1,141 @@
+"""``remit ae add`` and ``remit alerts list|ack|close``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from remit import services as sv
+from remit.cli.common import JsonOption, console, errors_as_exit, print_json
+from remit.cli.db_cmd import DbOption
+from remit.cli.trial_cmd import (
+    KeyOption,
+    ParticipantOption,
+    UserOption,
+    acting,
+    open_engine,
+    parse_date,
+    parse_time,
+    show,
+)
+
+app = typer.Typer(help="Safety alerts: list, acknowledge, close.", no_args_is_help=True)
+ae_app = typer.Typer(help="Adverse events.", no_args_is_help=True)
+
+
+@ae_app.command("add")
+def ae_add_command(
+    participant: ParticipantOption,
+    term: Annotated[str, typer.Option("--term", help="Reported term of the event.")],
+    onset: Annotated[str, typer.Option("--onset", help="Onset date YYYY-MM-DD.")],
+    severity: Annotated[str, typer.Option("--severity", help="mild, moderate or severe.")],
+    relatedness: Annotated[
+        str,
+        typer.Option(
+            "--relatedness", help="not_related, unlikely, possible, probable or definite."
+        ),
+    ],
+    db: DbOption,
+    user: UserOption,
+    serious: Annotated[
+        list[str] | None,
+        typer.Option("--serious", help="Seriousness criterion (repeat): makes it an SAE."),
+    ] = None,
+    outcome: Annotated[str, typer.Option("--outcome", help="Outcome so far.")] = "unknown",
+    awareness: Annotated[
+        str | None,
+        typer.Option("--awareness", help="When the team learnt of it (starts the SAE clock)."),
+    ] = None,
+    description: Annotated[
+        str | None, typer.Option("--description", help="Free-text description.")
+    ] = None,
+    key: KeyOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Record an adverse event; an SAE starts its reporting clock and raises an alert."""
+    with errors_as_exit(), open_engine(db) as engine:
+        ae = sv.record_adverse_event(
+            engine,
+            acting(engine, user),
+            participant,
+            term=term,
+            onset_date=parse_date(onset, "--onset"),
+            severity=severity,
+            relatedness=relatedness,
+            serious=bool(serious),
+            seriousness_criteria=serious or (),
+            outcome=outcome,
+            awareness_at=parse_time(awareness, "--awareness") if awareness else None,
+            description=description,
+            idempotency_key=key,
+        )
+    due = f"; report by {ae.sae_report_due_at:%Y-%m-%d %H:%M} UTC" if ae.sae_report_due_at else ""
+    show(ae, json_output, f"adverse event {ae.id} ({ae.term}) recorded{due}")
+
+
+@app.command("list")
+def list_command(
+    db: DbOption,
+    user: UserOption,
+    participant: Annotated[
+        str | None, typer.Option("--participant", "-p", help="Only this participant.")
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option("--status", help="open, acknowledged, closed or unclosed (default: all)."),
+    ] = None,
+    level: Annotated[
+        str | None, typer.Option("--level", help="immediate, urgent, same_day or review.")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List alerts, most pressing first."""
+    with errors_as_exit(), open_engine(db) as engine:
+        found = sv.list_alerts(
+            engine, acting(engine, user), participant=participant, status=status, level=level
+        )
+    if json_output:
+        print_json([a.to_dict() for a in found])
+        return
+    view = Table("id", "participant", "level", "status", "raised (UTC)", "due", "message")
+    for a in found:
+        view.add_row(
+            str(a.id),
+            a.participant_id,
+            a.level,
+            a.status,
+            f"{a.raised_at:%Y-%m-%d %H:%M}",
+            f"{a.due_at:%Y-%m-%d %H:%M}" if a.due_at else "",
+            a.message,
+        )
+    console.print(view)
+
+
+@app.command("ack")
+def ack_command(
+    alert_id: Annotated[int, typer.Argument(help="Alert id.")],
+    note: Annotated[str, typer.Option("--note", help="What is being done.")],
+    db: DbOption,
+    user: UserOption,
+    json_output: JsonOption = False,
+) -> None:
+    """Acknowledge an alert."""
+    with errors_as_exit(), open_engine(db) as engine:
+        alert = sv.acknowledge_alert(engine, acting(engine, user), alert_id, note=note)
+    show(alert, json_output, f"alert {alert.id} acknowledged")
+
+
+@app.command("close")
+def close_command(
+    alert_id: Annotated[int, typer.Argument(help="Alert id.")],
+    note: Annotated[str, typer.Option("--note", help="How it was resolved.")],
+    db: DbOption,
+    user: UserOption,
+    json_output: JsonOption = False,
+) -> None:
+    """Close an alert."""
+    with errors_as_exit(), open_engine(db) as engine:
+        alert = sv.close_alert(engine, acting(engine, user), alert_id, note=note)
+    show(alert, json_output, f"alert {alert.id} closed")

@@ -1,0 +1,150 @@
+"""``remit dose …`` and ``remit vitals …``: the dosing day from the command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from remit import services as sv
+from remit.cli.common import JsonOption, console, errors_as_exit
+from remit.cli.db_cmd import DbOption
+from remit.cli.trial_cmd import (
+    KeyOption,
+    ParticipantOption,
+    UserOption,
+    VisitOption,
+    acting,
+    open_engine,
+    parse_time,
+    show,
+)
+
+app = typer.Typer(help="Dosing sessions: start, doses, end.", no_args_is_help=True)
+vitals_app = typer.Typer(
+    help="Vital signs (with plausibility checks and alerts).", no_args_is_help=True
+)
+
+AtOption = Annotated[str, typer.Option("--at", help="Time with zone, e.g. 2024-03-01T09:00Z.")]
+
+
+@app.command("start")
+def start_command(
+    participant: ParticipantOption,
+    visit: VisitOption,
+    at: AtOption,
+    db: DbOption,
+    user: UserOption,
+    key: KeyOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Start the dosing session held at a visit."""
+    with errors_as_exit(), open_engine(db) as engine:
+        started = sv.start_dosing_session(
+            engine,
+            acting(engine, user),
+            participant,
+            visit,
+            started_at=parse_time(at, "--at"),
+            idempotency_key=key,
+        )
+    show(started, json_output, f"session {started.session_number} of {participant} started")
+
+
+@app.command("give")
+def give_command(
+    participant: ParticipantOption,
+    visit: VisitOption,
+    kind: Annotated[str, typer.Option("--kind", help="initial or supplemental.")],
+    mg: Annotated[float, typer.Option("--mg", help="Dose in mg.")],
+    db: DbOption,
+    user: UserOption,
+    at: Annotated[
+        str | None, typer.Option("--at", help="When it was taken (time with zone).")
+    ] = None,
+    withheld: Annotated[
+        str | None, typer.Option("--withheld", help="Record the dose as withheld, with why.")
+    ] = None,
+    override: Annotated[
+        str | None,
+        typer.Option("--override", help="Investigator: give beyond the protocol's limits, why."),
+    ] = None,
+    key: KeyOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Record a dose given (or withheld); refused beyond the protocol's limits unless overridden."""
+    with errors_as_exit(), open_engine(db) as engine:
+        dose = sv.record_dose(
+            engine,
+            acting(engine, user),
+            participant,
+            visit,
+            kind=kind,
+            dose_mg=mg,
+            status="withheld" if withheld else "given",
+            given_at=None if withheld or at is None else parse_time(at, "--at"),
+            withheld_reason=withheld,
+            override_reason=override,
+            idempotency_key=key,
+        )
+    show(dose, json_output, f"{dose.kind} dose {dose.dose_mg:g} mg {dose.status}")
+    if not json_output:
+        for warning in dose.warnings:
+            console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+
+
+@app.command("end")
+def end_command(
+    participant: ParticipantOption,
+    visit: VisitOption,
+    at: AtOption,
+    db: DbOption,
+    user: UserOption,
+    notes: Annotated[str | None, typer.Option("--notes", help="Notes on the session.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """End the dosing session."""
+    with errors_as_exit(), open_engine(db) as engine:
+        ended = sv.end_dosing_session(
+            engine,
+            acting(engine, user),
+            participant,
+            visit,
+            ended_at=parse_time(at, "--at"),
+            notes=notes,
+        )
+    show(ended, json_output, f"session {ended.session_number} of {participant} ended")
+
+
+@vitals_app.command("add")
+def vitals_add_command(
+    participant: ParticipantOption,
+    visit: VisitOption,
+    at: AtOption,
+    db: DbOption,
+    user: UserOption,
+    systolic: Annotated[int | None, typer.Option("--systolic", help="Systolic mmHg.")] = None,
+    diastolic: Annotated[int | None, typer.Option("--diastolic", help="Diastolic mmHg.")] = None,
+    heart_rate: Annotated[int | None, typer.Option("--hr", help="Heart rate /min.")] = None,
+    temperature: Annotated[float | None, typer.Option("--temp", help="Temperature °C.")] = None,
+    key: KeyOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Record vital signs; values beyond the protocol's thresholds raise alerts."""
+    with errors_as_exit(), open_engine(db) as engine:
+        done = sv.record_vitals(
+            engine,
+            acting(engine, user),
+            participant,
+            visit,
+            measured_at=parse_time(at, "--at"),
+            systolic=systolic,
+            diastolic=diastolic,
+            heart_rate=heart_rate,
+            temperature=temperature,
+            idempotency_key=key,
+        )
+    show(done, json_output, f"vital signs {done.id} recorded for {participant} {visit}")
+    if not json_output:
+        for alert in done.alerts:
+            console.print(f"[bold red]ALERT {alert.level}:[/] {alert.message}", highlight=False)

@@ -1,0 +1,487 @@
+"""``remit init``, ``remit user``, ``remit participant``, ``remit visit``, ``remit enter``:
+run a trial from the command line. Every command is a few lines over :mod:`remit.services`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from remit import services as sv
+from remit.cli.common import JsonOption, console, errors_as_exit, print_json
+from remit.cli.db_cmd import DbOption
+from remit.errors import InputError
+from remit.protocol import load_protocol
+from remit.store import Actor, actor_for, make_engine, require_current, upgrade
+
+UserOption = Annotated[
+    str,
+    typer.Option(
+        "--user", envvar="REMIT_USER", help="Who acts (username); defaults to $REMIT_USER."
+    ),
+]
+RoleOption = Annotated[
+    str | None,
+    typer.Option("--role", help="The role to act in, when the user holds several."),
+]
+ParticipantOption = Annotated[
+    str, typer.Option("--participant", "-p", help="Participant study ID, e.g. OSL-001.")
+]
+VisitOption = Annotated[str, typer.Option("--visit", help="Visit code of the protocol, e.g. V3.")]
+KeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        help="Idempotency key: a retry with the same key never records twice "
+        "(the same key with other data is refused).",
+    ),
+]
+
+
+@contextmanager
+def open_engine(db: str) -> Iterator[Engine]:
+    """An engine on an existing, migrated database (disposed afterwards)."""
+    engine = make_engine(db, must_exist=True)
+    try:
+        require_current(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def acting(engine: Engine, user: str, role: str | None = None) -> Actor:
+    """The actor for ``--user`` (and ``--role``)."""
+    if not user:
+        raise InputError("no acting user", hint="pass --user NAME or set REMIT_USER")
+    with Session(engine) as session:
+        return actor_for(session, user, role)
+
+
+def parse_time(text: str, name: str) -> datetime:
+    """An ISO 8601 time with a zone (``2024-03-01T09:00+01:00`` or ``…Z``)."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace(" ", "T"))
+    except ValueError:
+        raise InputError(
+            f"{name} {text!r} is not a time", expected="ISO 8601, e.g. 2024-03-01T09:00Z"
+        ) from None
+    if value.tzinfo is None:
+        raise InputError(
+            f"{name} {text!r} has no time zone",
+            expected="a time with Z or an offset, e.g. 2024-03-01T09:00+01:00",
+        )
+    return value
+
+
+def parse_date(text: str, name: str) -> date:
+    """An ISO date (``2024-03-01``)."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"{name} {text!r} is not a date", expected="YYYY-MM-DD") from None
+
+
+def read_json(path: Path, what: str) -> Any:
+    """A JSON file (``-`` for standard input)."""
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+        return json.loads(text)
+    except OSError as error:
+        raise InputError(f"cannot read {what} file {path}: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"{what} file {path} is not JSON ({error})",
+            expected='an object such as {"1": 3, "2": 4}',
+        ) from None
+
+
+def show(record: Any, json_output: bool, line: str) -> None:
+    """Print a record as JSON, or one line for people."""
+    if json_output:
+        print_json(record.to_dict() if hasattr(record, "to_dict") else record)
+    else:
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+def _password(stdin: bool, confirm: bool = True) -> str:
+    if stdin:
+        line = sys.stdin.readline().rstrip("\n")
+        if not line:
+            raise InputError("no password on standard input")
+        return line
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=confirm))
+
+
+# --- remit init ------------------------------------------------------------------------------
+
+
+def init_command(
+    protocol: Annotated[
+        str,
+        typer.Option("--protocol", help="Built-in protocol name or protocol TOML file."),
+    ],
+    db: DbOption,
+    site: Annotated[
+        list[str] | None,
+        typer.Option("--site", help="Site code of the protocol (repeat; default: every site)."),
+    ] = None,
+    admin: Annotated[str, typer.Option("--admin", help="Username of the first admin.")] = "admin",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the admin password from stdin.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Create a trial database: tables, the study, its protocol, sites and the first admin."""
+    with errors_as_exit():
+        loaded = load_protocol(protocol)
+        password = _password(password_stdin)
+        engine = make_engine(db)
+        try:
+            upgrade(engine)
+            trial = sv.create_trial(
+                engine, loaded, sites=site, admin_username=admin, admin_password=password
+            )
+        finally:
+            engine.dispose()
+    show(
+        trial,
+        json_output,
+        f"trial {trial.study_code} ({trial.protocol_id} {trial.protocol_sha256[:12]}) created; "
+        f"sites {', '.join(trial.sites)}; admin {trial.admin.username}",
+    )
+
+
+# --- remit user ------------------------------------------------------------------------------
+
+user_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
+
+
+@user_app.command("add")
+def user_add_command(
+    username: Annotated[str, typer.Argument(help="The new user's username.")],
+    role: Annotated[
+        list[str],
+        typer.Option(
+            "--role",
+            help="ROLE or ROLE@SITE (repeat), e.g. investigator@OST; without @SITE study-wide.",
+        ),
+    ],
+    db: DbOption,
+    user: UserOption,
+    full_name: Annotated[str | None, typer.Option("--full-name", help="Full name.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the new user's password from stdin.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Add a user with roles (admins only)."""
+    with errors_as_exit(), open_engine(db) as engine:
+        actor = acting(engine, user)
+        roles = [(r.split("@", 1)[0], r.split("@", 1)[1] if "@" in r else None) for r in role]
+        added = sv.add_user(
+            engine, actor, username, _password(password_stdin), roles, full_name=full_name
+        )
+    where = ", ".join(f"{r}@{s}" if s else r for r, s in added.roles)
+    show(added, json_output, f"user {added.username} added: {where}")
+
+
+# --- remit participant -----------------------------------------------------------------------
+
+participant_app = typer.Typer(
+    help="Participants: screen, check eligibility, enrol, list, show, withdraw.",
+    no_args_is_help=True,
+)
+
+
+@participant_app.command("add")
+def participant_add_command(
+    db: DbOption,
+    user: UserOption,
+    site: Annotated[str | None, typer.Option("--site", help="Site code.")] = None,
+    sex: Annotated[str | None, typer.Option("--sex", help="Sex as recorded.")] = None,
+    birth_year: Annotated[int | None, typer.Option("--birth-year", help="Year of birth.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Name (kept apart).")] = None,
+    national_id: Annotated[
+        str | None, typer.Option("--national-id", help="National ID (kept apart).")
+    ] = None,
+    contact: Annotated[str | None, typer.Option("--contact", help="Contact (kept apart).")] = None,
+    referral: Annotated[
+        str | None, typer.Option("--referral", help="Referral date YYYY-MM-DD (schedule anchor).")
+    ] = None,
+    key: KeyOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Register a person for screening under a new pseudonymous study ID."""
+    with errors_as_exit(), open_engine(db) as engine:
+        actor = acting(engine, user)
+        identity = None
+        if name or national_id or contact:
+            identity = {"name": name, "national_id": national_id, "contact": contact}
+        added = sv.screen_participant(
+            engine,
+            actor,
+            site=site,
+            sex=sex,
+            birth_year=birth_year,
+            identity=identity,
+            idempotency_key=key,
+        )
+        if referral:
+            sv.set_anchor_date(
+                engine, actor, added.participant_id, "referral", parse_date(referral, "referral")
+            )
+    show(added, json_output, f"{added.participant_id} registered for screening at {added.site}")
+
+
+@participant_app.command("list")
+def participant_list_command(
+    db: DbOption,
+    user: UserOption,
+    status: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List participants (no identifying data)."""
+    with errors_as_exit(), open_engine(db) as engine:
+        found = sv.list_participants(engine, acting(engine, user), status=status)
+    if json_output:
+        print_json([p.to_dict() for p in found])
+        return
+    view = Table("participant", "site", "arm", "status", "baseline", "reason")
+    for p in found:
+        view.add_row(
+            p.participant_id,
+            p.site,
+            p.arm or "",
+            p.status,
+            str(p.baseline_date or ""),
+            p.status_reason or "",
+        )
+    console.print(view)
+
+
+def _visit_table(visits: list[sv.VisitRecord]) -> Table:
+    view = Table("visit", "label", "target", "window", "actual", "status", "window status")
+    for v in visits:
+        window = f"{v.window_start_date} – {v.window_end_date}" if v.window_start_date else ""
+        view.add_row(
+            v.visit_code,
+            v.label,
+            str(v.target_date or ""),
+            window,
+            str(v.actual_date or ""),
+            v.status,
+            v.window_status or "",
+        )
+    return view
+
+
+@participant_app.command("show")
+def participant_show_command(
+    participant: Annotated[str, typer.Argument(help="Participant study ID.")],
+    db: DbOption,
+    user: UserOption,
+    json_output: JsonOption = False,
+) -> None:
+    """Show a participant, the schedule and the forms entered."""
+    with errors_as_exit(), open_engine(db) as engine:
+        actor = acting(engine, user)
+        person = sv.get_participant(engine, actor, participant)
+        visits = sv.list_visits(engine, actor, participant)
+        forms = sv.list_assessments(engine, actor, participant)
+    if json_output:
+        print_json(
+            {
+                "participant": person.to_dict(),
+                "visits": [v.to_dict() for v in visits],
+                "assessments": [a.to_dict() for a in forms],
+            }
+        )
+        return
+    console.print(
+        f"{person.participant_id} — {person.status} (site {person.site}, arm {person.arm or '-'})",
+        highlight=False,
+    )
+    console.print(_visit_table(visits))
+    for a in forms:
+        when = f"{a.visit_code}" + (f" {a.timepoint}" if a.timepoint else "")
+        console.print(
+            f"  {when:<20} {a.scale:<8} total {a.total if a.total is not None else '-'} "
+            f"({a.status}, v{a.version}, id {a.id})",
+            highlight=False,
+        )
+
+
+@participant_app.command("check")
+def participant_check_command(
+    participant: Annotated[str, typer.Argument(help="Participant study ID.")],
+    data: Annotated[
+        Path, typer.Option("--data", help="JSON file of screening data (field → value).")
+    ],
+    db: DbOption,
+    user: UserOption,
+    key: KeyOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Check eligibility against the protocol's criteria and store the verdict."""
+    with errors_as_exit(), open_engine(db) as engine:
+        values = read_json(data, "screening data")
+        if not isinstance(values, dict):
+            raise InputError("screening data must be a JSON object")
+        result = sv.check_eligibility(
+            engine, acting(engine, user), participant, values, idempotency_key=key
+        )
+    show(result, json_output, f"{participant}: {result.summary}")
+
+
+@participant_app.command("enrol")
+def participant_enrol_command(
+    participant: Annotated[str, typer.Argument(help="Participant study ID.")],
+    db: DbOption,
+    user: UserOption,
+    arm: Annotated[str | None, typer.Option("--arm", help="Arm code (if several).")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Enrol an eligible participant."""
+    with errors_as_exit(), open_engine(db) as engine:
+        person = sv.enrol(engine, acting(engine, user), participant, arm=arm)
+    show(person, json_output, f"{person.participant_id} enrolled in arm {person.arm}")
+
+
+@participant_app.command("withdraw")
+def participant_withdraw_command(
+    participant: Annotated[str, typer.Argument(help="Participant study ID.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the participant leaves.")],
+    db: DbOption,
+    user: UserOption,
+    json_output: JsonOption = False,
+) -> None:
+    """Withdraw a participant, with the reason."""
+    with errors_as_exit(), open_engine(db) as engine:
+        person = sv.withdraw(engine, acting(engine, user), participant, reason=reason)
+    show(person, json_output, f"{person.participant_id} withdrawn: {reason}")
+
+
+@participant_app.command("status")
+def participant_status_command(
+    participant: Annotated[str, typer.Argument(help="Participant study ID.")],
+    status: Annotated[
+        str, typer.Argument(help="on_study, in_follow_up, completed or lost_to_follow_up.")
+    ],
+    db: DbOption,
+    user: UserOption,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (required for lost).")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Move a participant along the lifecycle."""
+    with errors_as_exit(), open_engine(db) as engine:
+        person = sv.change_status(engine, acting(engine, user), participant, status, reason=reason)
+    show(person, json_output, f"{person.participant_id} is now {person.status}")
+
+
+# --- remit visit -----------------------------------------------------------------------------
+
+visit_app = typer.Typer(
+    help="The visit schedule and the visits that took place.", no_args_is_help=True
+)
+
+
+@visit_app.command("list")
+def visit_list_command(
+    participant: ParticipantOption,
+    db: DbOption,
+    user: UserOption,
+    json_output: JsonOption = False,
+) -> None:
+    """List a participant's visits: target dates, windows, what happened."""
+    with errors_as_exit(), open_engine(db) as engine:
+        visits = sv.list_visits(engine, acting(engine, user), participant)
+    if json_output:
+        print_json([v.to_dict() for v in visits])
+    else:
+        console.print(_visit_table(visits))
+
+
+@visit_app.command("record")
+def visit_record_command(
+    participant: ParticipantOption,
+    visit: VisitOption,
+    on: Annotated[str, typer.Option("--date", help="Date the visit took place, YYYY-MM-DD.")],
+    db: DbOption,
+    user: UserOption,
+    key: KeyOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Record the date a visit took place (out of window: recorded with a deviation)."""
+    with errors_as_exit(), open_engine(db) as engine:
+        done = sv.record_visit(
+            engine,
+            acting(engine, user),
+            participant,
+            visit,
+            parse_date(on, "--date"),
+            idempotency_key=key,
+        )
+    show(
+        done,
+        json_output,
+        f"{participant} {visit} on {done.actual_date}: {done.window_status}"
+        + (f" ({done.deviation})" if done.deviation else ""),
+    )
+
+
+# --- remit enter -----------------------------------------------------------------------------
+
+
+def enter_command(
+    scale: Annotated[str, typer.Argument(help="Scale code, e.g. madrs (see `remit scales list`).")],
+    participant: ParticipantOption,
+    visit: VisitOption,
+    answers: Annotated[
+        Path, typer.Option("--answers", help="JSON file of answers (item → answer); - for stdin.")
+    ],
+    db: DbOption,
+    user: UserOption,
+    role: RoleOption = None,
+    version: Annotated[
+        str | None, typer.Option("--version", help="Scale version (default: the protocol's).")
+    ] = None,
+    draft: Annotated[bool, typer.Option("--draft", help="Save as a draft.")] = False,
+    key: KeyOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Enter a form: validated, scored, stored and checked by the safety rules."""
+    with errors_as_exit(), open_engine(db) as engine:
+        given = read_json(answers, "answers")
+        if not isinstance(given, dict):
+            raise InputError("answers must be a JSON object of item → answer")
+        form = sv.record_assessment(
+            engine,
+            acting(engine, user, role),
+            participant,
+            visit,
+            scale,
+            given,
+            version=version,
+            idempotency_key=key,
+            status="draft" if draft else "complete",
+        )
+    if json_output:
+        print_json(form.to_dict())
+        return
+    total = "-" if form.total is None else f"{form.total:g}"
+    band = f" ({form.band})" if form.band else ""
+    console.print(
+        f"{scale} {participant} {visit}: total {total}{band}; assessment {form.id} v{form.version}",
+        highlight=False,
+    )
+    for alert in form.alerts:
+        console.print(f"[bold red]ALERT {alert.level}:[/] {alert.message}", highlight=False)
