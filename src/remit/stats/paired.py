@@ -299,7 +299,7 @@ def _exact_p(ranks: FloatArray, positive: npt.NDArray[np.bool_], alternative: st
     return cdf if alternative == "less" else sf
 
 
-def _normal_parts(ranks: FloatArray, v: float) -> tuple[float, float]:
+def _normal_parts(ranks: FloatArray) -> tuple[float, float]:
     """Mean and tie-corrected standard deviation of V under the null."""
     n = ranks.size
     _, counts = np.unique(ranks, return_counts=True)
@@ -376,7 +376,7 @@ def wilcoxon_signed_rank(
     positive = d > 0
     v = float(ranks[positive].sum())
     r_minus = float(ranks[~positive].sum())
-    mean, sd = _normal_parts(ranks, v)
+    mean, sd = _normal_parts(ranks)
     if sd > 0:
         z = (v - mean) / sd
         z_cc = (v - mean - _correction(v - mean, alternative)) / sd
