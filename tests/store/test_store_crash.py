@@ -1,6 +1,6 @@
 """Writers killed with SIGKILL mid-submission lose no acknowledged data and break no chain.
 
-``REMIT_CRASH_ROUNDS`` raises the number of kill rounds (default 3 per engine) for a longer run.
+``REMIT_CRASH_ROUNDS`` raises the number of kill rounds (default 2 per engine) for a longer run.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def _round(script: Path, url: str, prefix: str, trial: Any, seconds: float) -> l
 def test_killed_writers_lose_no_acknowledged_submission(
     trial: Any, db_url: str, db_backend: str, tmp_path: Path
 ) -> None:
-    rounds = int(os.environ.get("REMIT_CRASH_ROUNDS", "3"))
+    rounds = int(os.environ.get("REMIT_CRASH_ROUNDS", "2"))
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     rng = random.Random(20260302)
