@@ -115,7 +115,31 @@ def figure_svg(fig: Figure, figure_id: str) -> str:
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = _XML_HEAD.sub("", buffer.getvalue(), count=1)
+    svg = _scope_ids(svg, figure_id)
     return svg.replace("<svg ", f'<svg role="img" data-figure="{figure_id}" ', 1).strip()
+
+
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def _scope_ids(svg: str, prefix: str) -> str:
+    """Prefix every id of ``svg`` (and every reference to one) with ``prefix``.
+
+    Matplotlib numbers its groups ``figure_1``, ``axes_1`` … in every figure; inline in one
+    page, those would clash.
+    """
+    ids = set(_ID.findall(svg))
+    if not ids:
+        return svg
+
+    def scoped(name: str) -> str:
+        return f"{prefix}-{name}" if name in ids else name
+
+    svg = _ID.sub(lambda m: f'id="{scoped(m.group(1))}"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{scoped(m.group(1))})", svg)
+    return re.sub(
+        r'((?:xlink:)?href)="#([^"]+)"', lambda m: f'{m.group(1)}="#{scoped(m.group(2))}"', svg
+    )
 
 
 def mark_simulated(fig: Figure) -> None:

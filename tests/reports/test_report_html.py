@@ -1,0 +1,320 @@
+"""The HTML report: sections, figures, numbers from the result, SIMULATED, missing data."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from remit.analysis import AnalysisResult, TrialData, run_analysis_plan
+from remit.errors import InputError, NotFoundError
+from remit.protocol import Protocol, load_protocol
+from remit.reports import ReportResult, render_html, render_report
+from remit.reports.format import fmt, fmt_ci, fmt_count, fmt_mean_sd
+
+from .conftest import RENDERED_AT, RUN_AT
+
+SECTIONS = (
+    "key-results",
+    "consort",
+    "baseline",
+    "primary",
+    "secondary",
+    "trajectories",
+    "waterfall",
+    "response",
+    "transitions",
+    "swimmer",
+    "safety",
+    "vitals",
+    "cssrs",
+    "missing-data",
+    "methods",
+    "limitations",
+    "provenance",
+)
+FIGURES = (
+    "fig-consort",
+    "fig-trajectories",
+    "fig-waterfall",
+    "fig-transitions",
+    "fig-swimmer",
+    "fig-vitals",
+)
+
+
+def _section(html: str, section_id: str) -> str:
+    start = html.index(f'<section id="{section_id}">')
+    return html[start : html.index("</section>", start)]
+
+
+def _text(fragment: str) -> str:
+    """Visible text of an HTML fragment (tags dropped, entities decoded)."""
+    return unescape(re.sub(r"<[^>]+>", " ", fragment))
+
+
+def _records(result_dict: dict[str, Any], kind: str, table: str) -> list[dict[str, Any]]:
+    for section in result_dict["sections"]:
+        if section["kind"] == kind:
+            records: list[dict[str, Any]] = section["tables"][table]
+            return records
+    raise AssertionError(f"the result has no {kind} section")
+
+
+def test_every_section_and_figure_is_present(html: str, report: ReportResult) -> None:
+    assert report.sections == SECTIONS
+    assert report.figures == FIGURES
+    for section_id in SECTIONS:
+        assert html.count(f'<section id="{section_id}">') == 1, section_id
+    for figure_id in FIGURES:
+        start = html.index(f'<figure id="{figure_id}"')
+        figure = html[start : html.index("</figure>", start)]
+        assert "<svg" in figure, figure_id
+        assert "<figcaption>" in figure, figure_id
+        assert re.search(r"<figcaption><strong>Figure \d+\. [^<]+\.</strong> \w", figure)
+
+
+def test_ids_are_unique_across_inline_svgs(html: str) -> None:
+    ids = Counter(re.findall(r'\sid="([^"]+)"', html))
+    assert {k: n for k, n in ids.items() if n > 1} == {}
+
+
+def test_report_has_no_external_references(html: str) -> None:
+    lowered = html.lower()
+    for needle in ('src="http', "src='http", "<link href=", "<link ", "@import", "url(http"):
+        assert needle not in lowered, needle
+    assert "<script" not in lowered
+    for href in re.findall(r'href="([^"]*)"', html):
+        assert href.startswith("#"), href
+    assert re.search(r'xlink:href="(?!#)', html) is None
+
+
+def test_mmrm_numbers_are_the_results(html: str, result_dict: dict[str, Any]) -> None:
+    rows = _records(result_dict, "mmrm", "change_vs_baseline")
+    assert {(r["scale"], r["visit"]) for r in rows} == {
+        ("madrs", "V13"),
+        ("madrs", "FU7"),
+        ("sds", "V13"),
+        ("sds", "FU7"),
+    }
+    table_html = {
+        "madrs": _text(html[html.index('id="tbl-outcome-madrs"') :].split("</table>")[0]),
+        "sds": _text(html[html.index('id="tbl-outcome-sds"') :].split("</table>")[0]),
+    }
+    for r in rows:
+        cells = table_html[r["scale"]]
+        assert f"{fmt(r['estimate'], 'estimate')} ({fmt(r['se'], 'se')})" in cells
+        assert fmt_ci(r["ci_low"], r["ci_high"]) in cells
+        assert fmt(r["p"], "p") in cells
+    primary = next(r for r in rows if r["scale"] == "madrs" and r["visit"] == "V13")
+    key = _text(_section(html, "key-results"))
+    assert f"{fmt(primary['estimate'], 'estimate')} (SE {fmt(primary['se'], 'se')}" in key
+    assert fmt_ci(primary["ci_low"], primary["ci_high"]) in key
+
+
+def test_descriptive_wilcoxon_and_effect_sizes_are_the_results(
+    html: str, result_dict: dict[str, Any]
+) -> None:
+    text = _text(html)
+    for r in _records(result_dict, "descriptive", "by_visit"):
+        if r["scale"] in ("madrs", "sds") and r["n"]:
+            assert fmt_mean_sd(r["mean"], r["sd"]) in text, r
+    wilcoxon = _text(html[html.index('id="tbl-wilcoxon"') :].split("</table>")[0])
+    for r in _records(result_dict, "wilcoxon", "tests"):
+        assert fmt(r["p_value"], "p") in wilcoxon
+        assert (
+            f"{fmt(r['hl_estimate'], 'estimate')} ({fmt_ci(r['hl_ci_low'], r['hl_ci_high'])})"
+            in wilcoxon
+        )
+    for r in _records(result_dict, "effect_size", "effect_sizes"):
+        if r["effect_size"] == "d_z":
+            cell = f"{fmt(r['estimate'], 'effect')} ({fmt_ci(r['ci_low'], r['ci_high'], 'effect')})"
+            assert cell in text, r
+
+
+def test_proportions_transitions_and_rtm_are_the_results(
+    html: str, result_dict: dict[str, Any]
+) -> None:
+    response = _text(_section(html, "response"))
+    for r in _records(result_dict, "proportion", "proportions"):
+        assert fmt_count(r["k"], r["n"], 100 * r["estimate"]) in response
+        assert fmt_ci(r["clopper_pearson_low"], r["clopper_pearson_high"], "proportion") in response
+        assert fmt_ci(r["wilson_low"], r["wilson_high"], "proportion") in response
+    assert "Clopper–Pearson 95% CI" in response
+    assert "Wilson 95% CI" in response
+    transitions = _text(_section(html, "transitions"))
+    for r in _records(result_dict, "mcnemar", "tests"):
+        assert fmt(r["p_value"], "p") in transitions
+    limitations = _text(_section(html, "limitations"))
+    (rtm,) = _records(result_dict, "rtm", "range")
+    assert f"{fmt(rtm['rtm_min'], 'estimate')} to {fmt(rtm['rtm_max'], 'estimate')}" in limitations
+    assert fmt(rtm["observed_change"], "estimate") in limitations
+
+
+def test_trajectory_figure_shows_the_mmrm_means(html: str, result_dict: dict[str, Any]) -> None:
+    start = html.index('<figure id="fig-trajectories"')
+    figure = html[start : html.index("</figure>", start)]
+    for r in _records(result_dict, "mmrm", "lsmeans"):
+        if r["scale"] == "madrs":
+            assert f">{fmt(r['estimate'], 'estimate')}<" in figure
+
+
+def test_safety_numbers_are_the_results(html: str, result_dict: dict[str, Any]) -> None:
+    safety = _text(_section(html, "safety"))
+    (overview,) = _records(result_dict, "safety", "ae_overview")
+    n, pct = overview["n_participants"], overview["pct_participants"]
+    assert f"{fmt(n, 'count')} ({fmt(pct, 'percent')})" in safety
+    assert "anxiety" in safety
+    assert "P09" in safety
+    assert "participant's wish" in safety  # the withheld supplemental doses
+    vitals = _text(_section(html, "vitals"))
+    for r in _records(result_dict, "safety", "vitals_summary"):
+        kind = "temperature" if r["sign"] == "temperature" else "vital"
+        assert fmt(r["max_peak"], kind) in vitals  # type: ignore[arg-type]
+    assert "1 (P05)" in vitals  # systolic above 160 in session 2
+    cssrs = _text(_section(html, "cssrs"))
+    assert "Worse than at baseline" in cssrs
+    assert "P04" in cssrs
+    assert "P09" in cssrs
+
+
+def test_consort_counts_come_from_the_adsl(html: str) -> None:
+    start = html.index('<figure id="fig-consort"')
+    figure = _text(html[start : html.index("</figure>", start)]).replace("\u00a0", " ")
+    for phrase in (
+        "Assessed for eligibility (n = 14)",
+        "Excluded (n = 2)",
+        "current or past psychotic disorder (n = 1)",
+        "Enrolled (n = 12)",
+        "No V13 assessment (n = 1)",
+        "P10: lost to follow-up",
+    ):
+        assert phrase in " ".join(figure.split()), phrase
+
+
+def test_missing_v13_data_are_stated(html: str) -> None:
+    missing = _text(_section(html, "missing-data"))
+    assert "MADRS at V13: 1 of 12 missing (P11)" in missing
+    assert "The primary endpoint (MADRS at V13) is missing for 1 of 12 participants" in missing
+    assert "SDS at FU7: 1 of 12 missing (P10)" in missing
+    waterfall = _text(_section(html, "waterfall"))
+    assert "Not shown (no V13 value): P11" in waterfall
+
+
+def test_methods_section_is_the_analysis_methods_text(html: str, result: AnalysisResult) -> None:
+    from remit.analysis import methods_text
+
+    methods = _section(html, "methods")
+    for paragraph in methods_text(result):
+        assert f"<p>{paragraph}</p>" in unescape(methods)
+    for name in ("Wilcoxon signed-rank", "Satterthwaite", "Clopper-Pearson", "Wilson", "McNemar"):
+        assert name in unescape(methods), name
+
+
+def test_provenance_footer(html: str, result: AnalysisResult, oslo: Protocol) -> None:
+    p = result.provenance
+    provenance = _text(_section(html, "provenance"))
+    assert oslo.sha256 in provenance
+    assert p.data_sha256 in provenance
+    assert RUN_AT.isoformat() in provenance
+    assert RENDERED_AT.isoformat(timespec="seconds") in provenance
+    assert "matplotlib" in provenance
+    assert "numpy" in provenance
+    footer = html[html.index('<footer class="report-foot"') :]
+    assert oslo.sha256 in footer
+    assert p.data_sha256 in footer
+
+
+def test_simulated_is_marked_everywhere(html: str, report: ReportResult) -> None:
+    assert report.simulated
+    assert 'id="simulated-banner"' in html
+    assert "<title>SIMULATED" in html
+    for figure_id in FIGURES:
+        start = html.index(f'<figure id="{figure_id}"')
+        figure = html[start : html.index("</figure>", start)]
+        assert "SIMULATED DATA" in figure, figure_id
+    for caption in re.findall(r"<caption>.*?</caption>", html, flags=re.S):
+        assert "SIMULATED" in caption
+
+
+def test_real_data_carry_no_simulated_mark(
+    make_trial: Callable[..., TrialData], oslo: Protocol
+) -> None:
+    data = make_trial(simulated=False)
+    html, _sections = render_html(run_analysis_plan(data, oslo, now=RUN_AT), data, oslo)
+    assert "SIMULATED" not in html
+    assert "simulated-banner" not in html.split("</style>")[1]
+
+
+def test_rendering_is_deterministic(
+    result: AnalysisResult, trial: TrialData, oslo: Protocol, html: str
+) -> None:
+    again, _sections = render_html(
+        result, trial, oslo, rendered_at=RENDERED_AT.isoformat(timespec="seconds")
+    )
+    assert again == html
+
+
+def test_report_result_lists_what_was_written(report: ReportResult) -> None:
+    assert report.html_path.name == "report.html"
+    assert report.html_path.is_file()
+    assert report.pdf_path is None
+    assert report.pdf_note == "not asked for"
+    d = report.to_dict()
+    assert d["html"] == str(report.html_path)
+    assert d["pdf"] is None
+    assert d["tables"][0] == "tbl-baseline"
+    assert "tbl-outcome-madrs" in d["tables"]
+    frame = report.to_frame()
+    assert set(frame["kind"]) == {"file", "section", "figure", "table"}
+    assert "SIMULATED" in report.summary()
+    assert "not written" in report.summary()
+
+
+def test_a_result_of_another_protocol_is_refused(
+    result: AnalysisResult, trial: TrialData, tmp_path: Path
+) -> None:
+    other = load_protocol("mdma-mdd-rct-example")
+    with pytest.raises(InputError, match="not on the protocol given"):
+        render_report(result, trial, other, tmp_path, pdf=False)
+
+
+def test_out_dir_that_is_a_file_is_refused(
+    result: AnalysisResult, trial: TrialData, oslo: Protocol, tmp_path: Path
+) -> None:
+    target = tmp_path / "report"
+    target.write_text("x")
+    with pytest.raises(InputError, match="is not a directory"):
+        render_report(result, trial, oslo, target, pdf=False)
+
+
+def test_pdf_required_without_a_browser_says_how_to_fix(
+    result: AnalysisResult,
+    trial: TrialData,
+    oslo: Protocol,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REMIT_CHROMIUM", str(tmp_path / "no-such-browser"))
+    with pytest.raises(NotFoundError, match="no Chromium browser found"):
+        render_report(result, trial, oslo, tmp_path / "out", pdf=True)
+    optional = render_report(result, trial, oslo, tmp_path / "out2")
+    assert optional.pdf_path is None
+    assert "no Chromium found" in optional.pdf_note
+    assert optional.html_path.is_file()
+
+
+def test_a_trial_without_safety_data_still_renders(
+    make_trial: Callable[..., TrialData], oslo: Protocol
+) -> None:
+    full = make_trial(simulated=False)
+    data = TrialData(participants=full.participants, visits=full.visits, scores=full.scores)
+    html, sections = render_html(run_analysis_plan(data, oslo, now=RUN_AT), data, oslo)
+    assert [s.id for s in sections] == list(SECTIONS)
+    assert "No vital signs recorded" in html
+    assert "No serious adverse event was reported." in html
