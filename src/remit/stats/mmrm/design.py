@@ -69,7 +69,13 @@ _BRACKET = re.compile(r"\[T\.(.*?)\]")
 
 
 def r_style(name: str) -> str:
-    """Column name as R prints it: ``VISIT[T.5]`` → ``VISIT5``, ``Intercept`` → ``(Intercept)``."""
+    """Column name as R prints it: ``VISIT[T.5]`` → ``VISIT5``, ``Intercept`` → ``(Intercept)``.
+
+    Examples
+    --------
+    >>> r_style("THERAPY[T.PLACEBO]:VISIT[T.7]")
+    'THERAPYPLACEBO:VISIT7'
+    """
     if name == "Intercept":
         return "(Intercept)"
     return _BRACKET.sub(lambda m: m.group(1), name)

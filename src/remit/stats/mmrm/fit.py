@@ -93,7 +93,23 @@ class Evaluation:
 
 
 class Likelihood:
-    """−2 × (restricted) log-likelihood of an MMRM as a function of the working parameters."""
+    """−2 × (restricted) log-likelihood of an MMRM as a function of the working parameters.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from remit.stats.mmrm.covariance import make_structure
+    >>> from remit.stats.mmrm.design import build_design
+    >>> df = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3, 4, 4], "t": ["a", "b"] * 4,
+    ...                    "y": [1.0, 2.0, 1.5, 2.9, 0.5, 2.2, 1.1, 1.6]})
+    >>> lik = Likelihood(build_design(df, "y ~ t", subject="id", visit="t"),
+    ...                  [make_structure("us", 2)])
+    >>> lik.k, lik.p
+    (3, 2)
+    >>> ev = lik.evaluate(lik.start(), order=2)
+    >>> ev.grad.shape, ev.hess.shape
+    ((3,), (3, 3))
+    """
 
     def __init__(self, design: Design, structures: list[Structure], reml: bool = True):
         self.design = design
@@ -372,6 +388,18 @@ def optimise(
 
     Falls back to BFGS from the last point if the trust-region method fails; the result
     says whether the Newton decrement g'H⁻¹g fell below ``tol``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from remit.stats.mmrm.covariance import make_structure
+    >>> from remit.stats.mmrm.design import build_design
+    >>> df = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3, 4, 4], "t": ["a", "b"] * 4,
+    ...                    "y": [1.0, 2.0, 1.5, 2.9, 0.5, 2.2, 1.1, 1.6]})
+    >>> lik = Likelihood(build_design(df, "y ~ t", subject="id", visit="t"),
+    ...                  [make_structure("cs", 2)])
+    >>> optimise(lik).converged
+    True
     """
     phi0 = lik.start() if start is None else np.asarray(start, dtype=float)
     if phi0.size != lik.k:
@@ -509,6 +537,19 @@ def kr_sums(
     is left out when ``second_order`` is false ("kenward-roger-linear").  With
     ``parameterisation="working"`` R is taken on the optimiser's scale instead (log-Cholesky
     for ``us``, as R's mmrm does) — only to show how KR depends on that choice.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from remit.stats.mmrm.covariance import make_structure
+    >>> from remit.stats.mmrm.design import build_design
+    >>> df = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3, 4, 4], "t": ["a", "b"] * 4,
+    ...                    "y": [1.0, 2.0, 1.5, 2.9, 0.5, 2.2, 1.1, 1.6]})
+    >>> lik = Likelihood(build_design(df, "y ~ t", subject="id", visit="t"),
+    ...                  [make_structure("us", 2)])
+    >>> ev = optimise(lik).evaluation
+    >>> kr_sums(lik, ev, 2.0 * np.linalg.inv(ev.hess), second_order=False).shape
+    (2, 2)
     """
     p, kg = lik.p, lik.k_group
     kr = np.arange(kg)
