@@ -1,0 +1,164 @@
+"""The trial CLI end to end on a SQLite file: init, users, a participant, forms, alerts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from remit.cli.app import app
+
+PASSWORD = "correct horse battery staple"
+SCREENING = {
+    "age_years": 41,
+    "mdd_dsm5": True,
+    "episode_weeks": 30,
+    "madrs_total": 31,
+    "psychosis": False,
+    "bipolar_i": False,
+    "personality_disorder": False,
+    "substance_use_disorder": False,
+    "cardiovascular_disease": False,
+    "lives_within_1h": True,
+    "systolic_bp": 128,
+    "cssrs_ideation_type": 1,
+}
+
+
+@pytest.fixture
+def cli(
+    tmp_path: Path, fast_password_hashing: None, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Result]:
+    monkeypatch.setenv("REMIT_DATABASE_URL", str(tmp_path / "trial.db"))
+    runner = CliRunner()
+
+    def run(
+        *args: str, user: str | None = "kari", stdin: str | None = None, code: int = 0
+    ) -> Result:
+        env = {"REMIT_USER": user} if user else {}
+        result = runner.invoke(app, list(args), input=stdin, env=env)
+        assert result.exit_code == code, result.output
+        return result
+
+    return run
+
+
+def test_running_a_trial_from_the_command_line(cli: Callable[..., Result], tmp_path: Path) -> None:
+    out = cli(
+        "init",
+        "--protocol",
+        "oslo-mdma-mdd",
+        "--admin",
+        "ada",
+        "--password-stdin",
+        "--json",
+        stdin=PASSWORD + "\n",
+        user=None,
+    )
+    assert json.loads(out.stdout)["study_code"] == "OSL"
+    for name, role in [("kari", "investigator@OST"), ("rita", "independent_rater@OST")]:
+        cli("user", "add", name, "--role", role, "--password-stdin", stdin=PASSWORD, user="ada")
+    cli(
+        "user",
+        "add",
+        "eve",
+        "--role",
+        "monitor",
+        "--password-stdin",
+        stdin=PASSWORD,
+        user="kari",
+        code=2,
+    )
+
+    out = cli("participant", "add", "--name", "Kari Nordmann", "--referral", "2023-01-02", "--json")
+    pid = json.loads(out.stdout)["participant_id"]
+    assert pid == "OSL-001"
+    screening = tmp_path / "screening.json"
+    screening.write_text(json.dumps(SCREENING))
+    visits = json.loads(cli("visit", "list", "-p", pid, "--json").stdout)
+    for visit in ("PHONE", "SCR", "V0", "V1", "V2", "V3"):
+        target = next(
+            v
+            for v in json.loads(cli("visit", "list", "-p", pid, "--json").stdout)
+            if v["visit_code"] == visit
+        )["target_date"]
+        cli("visit", "record", "-p", pid, "--visit", visit, "--date", target)
+        if visit == "SCR":
+            assert "eligible" in cli("participant", "check", pid, "--data", str(screening)).stdout
+        if visit == "V0":
+            cli("participant", "enrol", pid)
+    assert len(visits) == 18  # PHONE, SCR, V0–V14, FU7
+
+    answers = tmp_path / "madrs.json"
+    answers.write_text(json.dumps({str(i): 3 for i in range(1, 10)} | {"10": 4}))
+    # MADRS is the independent rater's: the investigator is refused with one line, exit 2
+    refused = cli("enter", "madrs", "-p", pid, "--visit", "V3", "--answers", str(answers), code=2)
+    assert "independent rater" in refused.output
+    out = cli(
+        "enter",
+        "madrs",
+        "-p",
+        pid,
+        "--visit",
+        "V3",
+        "--answers",
+        str(answers),
+        "--key",
+        "madrs-v3",
+        "--json",
+        user="rita",
+    )
+    form = json.loads(out.stdout)
+    assert form["total"] == 31
+    assert [a["rule_id"] for a in form["alerts"]] == ["madrs_item10"]
+    again = cli(
+        "enter",
+        "madrs",
+        "-p",
+        pid,
+        "--visit",
+        "V3",
+        "--answers",
+        str(answers),
+        "--key",
+        "madrs-v3",
+        "--json",
+        user="rita",
+    )
+    assert json.loads(again.stdout)["id"] == form["id"]
+
+    alerts = json.loads(cli("alerts", "list", "--status", "open", "--json").stdout)
+    assert [a["level"] for a in alerts] == ["same_day"]
+    cli("alerts", "ack", str(alerts[0]["id"]), "--note", "called the participant")
+    cli("alerts", "close", str(alerts[0]["id"]), "--note", "safety plan in place")
+    assert json.loads(cli("alerts", "list", "--status", "unclosed", "--json").stdout) == []
+
+    shown = json.loads(cli("participant", "show", pid, "--json").stdout)
+    assert shown["participant"]["status"] == "enrolled"
+    assert "Nordmann" not in json.dumps(shown)
+    listed = cli("participant", "list")
+    assert pid in listed.stdout
+
+    bad = cli(
+        "vitals",
+        "add",
+        "-p",
+        pid,
+        "--visit",
+        "V3",
+        "--at",
+        "2023-03-01T09:00Z",
+        "--temp",
+        "99.1",
+        code=2,
+    )
+    assert "Fahrenheit" in bad.output
+    naive = cli("dose", "start", "-p", pid, "--visit", "V5", "--at", "2023-03-01T09:00", code=2)
+    assert "no time zone" in naive.output
+
+    verify = cli("audit", "verify", "--json")
+    assert json.loads(verify.stdout)["ok"] is True
