@@ -139,3 +139,29 @@ def test_responds_boundary() -> None:
 def test_empty_trial_gives_empty_datasets(oslo: Protocol) -> None:
     assert build_adsl(TrialData(), oslo).empty
     assert build_adqs(TrialData(), oslo).empty
+
+
+def test_timepoints_and_forms_without_a_visit(trial: TrialData, oslo: Protocol) -> None:
+    base = trial.scores.iloc[[0]]
+    vas = [
+        base.assign(
+            visit_code="V5",
+            scale="se_vas",
+            total=float("nan"),
+            items=[{"euphoria": value}],
+            timepoint=tp,
+            assessed_at=base["assessed_at"] + pd.Timedelta(hours=h),
+        )
+        for value, tp, h in ((10, "initial_dose", 1), (60, "before_supplemental", 3))
+    ]
+    loose = base.assign(visit_code=None, total=12.0)
+    scores = pd.concat([trial.scores.assign(timepoint=None), *vas, loose], ignore_index=True)
+    adqs = build_adqs(TrialData(participants=trial.participants, scores=scores), oslo)
+    euphoria = adqs[adqs["param"] == "se_vas_euphoria"]
+    assert euphoria["ATPT"].tolist() == ["initial_dose", "before_supplemental"]
+    assert euphoria["ANL01FL"].tolist() == ["Y", "Y"]  # one analysis record per time point
+    no_visit = adqs[adqs["visit_code"].isna() & (adqs["PARAMCD"] == "MADRSTOT")]
+    assert no_visit["AVAL"].tolist() == [12.0]
+    assert no_visit["ANL01FL"].tolist() == [None]
+    madrs = adqs[(adqs["PARAMCD"] == "MADRSTOT") & (adqs["participant_id"] == "P01")]
+    assert madrs.loc[madrs["visit_code"] == "V3", "AVAL"].tolist() == [30.0]

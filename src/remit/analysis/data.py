@@ -100,7 +100,7 @@ SCHEMA: Mapping[str, tuple[Column, ...]] = {
     ),
     "scores": (
         Column("participant_id", "text", False),
-        Column("visit_code", "text", False),
+        Column("visit_code", "text", doc="visit of the form; None for a form outside any visit"),
         Column("study_day", "number"),
         Column("scale", "text", False, doc="scale code, e.g. 'madrs'"),
         Column("version", "text", doc="scale version, e.g. 'since_last_visit'"),

@@ -288,8 +288,9 @@ def scale_values(
         raise InputError(f"unknown score part(s) {unknown}", expected=", ".join(sorted(known)))
     s = data.scores
     arms = dict(zip(data.participants["participant_id"], data.participants["arm"], strict=True))
-    order = visit_order(protocol, s["visit_code"])
+    order = visit_order(protocol, s["visit_code"].dropna())
     base_visit = baseline_visits(protocol)
+    has_timepoint = "timepoint" in s.columns
     labels: dict[str, dict[str, str]] = {}
     rows: list[dict[str, Any]] = []
     for rec in s.itertuples(index=False):
@@ -318,9 +319,12 @@ def scale_values(
                     "arm": arms.get(rec.participant_id),
                     "visit_code": rec.visit_code,
                     "AVISIT": rec.visit_code,
-                    "AVISITN": order[str(rec.visit_code)],
+                    "AVISITN": math.nan
+                    if rec.visit_code is None
+                    else float(order[str(rec.visit_code)]),
                     "study_day": rec.study_day,
                     "ADY": rec.study_day,
+                    "ATPT": getattr(rec, "timepoint", None) if has_timepoint else None,
                     "scale": scale,
                     "version": rec.version,
                     "PARAMCD": param.paramcd,
@@ -342,6 +346,7 @@ def scale_values(
         "AVISITN",
         "study_day",
         "ADY",
+        "ATPT",
         "scale",
         "version",
         "PARAMCD",
@@ -371,13 +376,19 @@ def scale_values(
         kind="mergesort",
         na_position="first",
     ).reset_index(drop=True)
-    # the latest form of a participant × visit × parameter is the analysis record
-    last = ~long.duplicated(["participant_id", "visit_code", "param"], keep="last")
+    long["ATPT"] = _objects(
+        [None if _missing_text(t) else str(t) for t in long["ATPT"]], long.index
+    )
+    # the latest form of a participant × visit × timepoint × parameter is the analysis record;
+    # a form recorded without a visit is kept but is not an analysis record
+    last = ~long.duplicated(["participant_id", "visit_code", "ATPT", "param"], keep="last")
+    last &= long["visit_code"].notna()
     long["ANL01FL"] = _objects([_yes(x) for x in last], long.index)
     long["BASEVIS"] = _objects([base_visit.get(sc) for sc in long["scale"]], long.index)
     is_base = last & (long["visit_code"] == long["BASEVIS"])
     long["ABLFL"] = _objects([_yes(x) for x in is_base], long.index)
     base = long[long["ABLFL"] == "Y"].set_index(["participant_id", "param"])["AVAL"]
+    base = base[~base.index.duplicated(keep="last")]
     keys = list(zip(long["participant_id"], long["param"], strict=True))
     long["BASE"] = [float(base.get(k, np.nan)) for k in keys]
     base_pos = [order.get(str(b)) if b is not None else None for b in long["BASEVIS"]]
@@ -390,6 +401,10 @@ def scale_values(
         pchg = 100.0 * chg / long["BASE"]
     long["PCHG"] = pchg.where(long["BASE"] != 0).astype(float)
     return long[columns]
+
+
+def _missing_text(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _objects(values: list[Any], index: pd.Index) -> pd.Series:
@@ -444,7 +459,9 @@ def build_adqs(
     """One row per participant × visit × parameter, with baseline, change and criteria flags.
 
     Columns: ``participant_id``, ``USUBJID``, ``arm``, ``visit_code`` (= ``AVISIT``),
-    ``AVISITN`` (protocol order), ``study_day`` (= ``ADY``), ``scale``, ``version``,
+    ``AVISITN`` (protocol order), ``study_day`` (= ``ADY``), ``ATPT`` (time point within the
+    visit, from an optional ``scores.timepoint`` column, e.g. dosing-day ratings), ``scale``,
+    ``version``,
     ``PARAMCD`` (e.g. ``MADRSTOT``; items ``MADRS_SUICIDAL_THOUGHTS``), ``PARAM`` (label),
     ``param`` (canonical, e.g. ``madrs_total``), ``PARCAT1`` (TOTAL, SUBSCALE, DERIVED, ITEM),
     ``AVAL``, ``assessed_at``, ``prorated``, ``n_missing``, ``ANL01FL``, ``BASEVIS`` (baseline

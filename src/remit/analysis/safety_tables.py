@@ -117,7 +117,7 @@ def cssrs_shift(
     """
     s = data.scores
     s = s[(s["scale"] == "cssrs") & s["participant_id"].isin(population)]
-    order = visit_order(protocol, s["visit_code"])
+    order = visit_order(protocol, s["visit_code"].dropna())
     base_visit = baseline_visits(protocol).get("cssrs")
     cut = order.get(base_visit, 0) if base_visit else 0
     per: list[dict[str, Any]] = []
@@ -132,6 +132,8 @@ def cssrs_shift(
             derived = cast(dict[str, Any], rec["derived"])
             t = derived.get("ideation_type")
             if not isinstance(t, int | float) or isinstance(t, bool) or math.isnan(float(t)):
+                continue
+            if rec["visit_code"] is None:
                 continue
             if order[str(rec["visit_code"])] <= cut:
                 before.append(float(t))
@@ -326,7 +328,7 @@ def madrs_item10_table(
     op = rule.op if rule is not None else ">="
     s = data.scores
     s = s[(s["scale"] == "madrs") & s["participant_id"].isin(population)]
-    order = visit_order(protocol, s["visit_code"])
+    order = visit_order(protocol, s["visit_code"].dropna())
     rows = []
     for visit, g in sorted(s.groupby("visit_code"), key=lambda kv: order[str(kv[0])]):
         values = [g_items.get(code, g_items.get(str(number))) for g_items in g["items"]]
