@@ -465,3 +465,14 @@ def test_an_in_place_json_change_flagged_modified_is_audited_with_the_stored_old
         if e.action == "update" and e.field == "answers"
     ]
     assert changes == [('{"item_1":3,"item_10":1}', '{"item_1":0,"item_10":1}')]
+
+
+def test_app_roles_exist_only_on_postgres_and_need_plain_names(
+    engine: Engine, db_backend: str
+) -> None:
+    if db_backend == "sqlite":
+        with pytest.raises(StoreError, match="only on PostgreSQL"):
+            create_app_role(engine, "remit_app")
+    else:
+        with pytest.raises(InputError, match="not a plain PostgreSQL identifier"):
+            create_app_role(engine, "app; DROP TABLE audit_event")

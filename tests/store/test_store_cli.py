@@ -94,3 +94,44 @@ def test_audit_log_of_a_participant(trial: Any, db_url: str) -> None:
     unknown = _run("audit", "log", "--db", db_url, "--participant", "OSL-999")
     assert unknown.exit_code == 2
     assert "participant 'OSL-999' is not in this database" in unknown.stderr
+
+
+def test_audit_log_of_one_table(trial: Any, db_url: str) -> None:
+    trial.add_participant("OSL-001")
+    result = _run("audit", "log", "--db", db_url, "--table", "site", "--json")
+    assert result.exit_code == 0, result.output
+    entries = json.loads(result.stdout)
+    assert {(e["table_name"], e["username"], e["role"]) for e in entries} == {
+        ("site", "remit", "system")
+    }
+    assert {e["new_value"] for e in entries if e["field"] == "code"} == {"OSL", "BGO"}
+
+
+def test_db_app_role_on_postgres(db_url: str, db_backend: str, engine: Any) -> None:
+    if db_backend == "sqlite":
+        result = _run("db", "app-role", "remit_app", "--db", db_url)
+        assert result.exit_code == 1
+        assert "only on PostgreSQL" in result.stderr
+        return
+    role = "remit_cli_app_" + db_url.rsplit("_", 2)[-2][:8]
+    try:
+        result = _run("db", "app-role", role, "--db", db_url, "--password", "s3cret-pass-phrase")
+        assert result.exit_code == 0, result.output
+        with engine.connect() as connection:
+            grants = set(
+                connection.execute(
+                    text(
+                        "SELECT privilege_type FROM information_schema.role_table_grants "
+                        "WHERE grantee = :role AND table_name = 'audit_event'"
+                    ),
+                    {"role": role},
+                ).scalars()
+            )
+        assert grants == {"SELECT", "INSERT"}
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP OWNED BY {role}"))
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(
+                text(f"DROP ROLE IF EXISTS {role}")
+            )

@@ -8,7 +8,15 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
 from remit.errors import StoreError
-from remit.store import current_revision, head_revision, make_engine, require_current, upgrade
+from remit.store import (
+    current_revision,
+    downgrade,
+    head_revision,
+    make_engine,
+    require_current,
+    upgrade,
+    verify_audit_chain,
+)
 from remit.store.tables import Base
 
 
@@ -47,3 +55,27 @@ def test_append_only_triggers_exist(engine: Engine, db_backend: str) -> None:
 def test_unreachable_database_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="cannot read"):
         current_revision("postgresql://nobody@127.0.0.1:1/none")
+
+
+def test_downgrade_to_base_removes_everything_and_upgrade_rebuilds(empty_db_url: str) -> None:
+    engine = make_engine(empty_db_url)
+    try:
+        upgrade(engine)
+        assert downgrade(engine, "base") is None
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+        assert upgrade(engine) == head_revision()
+        assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_an_empty_audit_trail_verifies(engine: Engine) -> None:
+    result = verify_audit_chain(engine)
+    assert (result.ok, result.rows_checked, result.head_id, result.head_hash) == (
+        True,
+        0,
+        None,
+        None,
+    )
+    assert result.to_frame().shape == (1, 8)
+    assert "0 rows checked" in result.summary()

@@ -30,7 +30,13 @@ from remit.store.audit_read import (
 from remit.store.canonical import canonical_json, content_sha256
 from remit.store.engine import database_url, is_sqlite, make_engine
 from remit.store.identity import IdentityRecord, may_read_identity, read_identity, set_identity
-from remit.store.migrate import current_revision, head_revision, require_current, upgrade
+from remit.store.migrate import (
+    current_revision,
+    downgrade,
+    head_revision,
+    require_current,
+    upgrade,
+)
 from remit.store.queries import (
     add_site,
     create_study,
@@ -72,6 +78,7 @@ __all__ = [
     "current_revision",
     "current_unit_of_work",
     "database_url",
+    "downgrade",
     "get_participant",
     "grant_role",
     "hash_password",

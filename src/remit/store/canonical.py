@@ -22,7 +22,12 @@ REDACTED = "[redacted]"
 
 
 def iso_utc(value: datetime) -> str:
-    """A datetime as UTC ISO 8601 with microseconds and ``Z`` (naive means UTC)."""
+    """A datetime as UTC ISO 8601 with microseconds and ``Z`` (naive means UTC).
+
+    >>> from datetime import timedelta, timezone
+    >>> iso_utc(datetime(2026, 3, 2, 10, 30, tzinfo=timezone(timedelta(hours=1))))
+    '2026-03-02T09:30:00.000000Z'
+    """
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -52,14 +57,24 @@ def to_json_value(value: Any) -> Any:
 
 
 def canonical_json(value: Any) -> str:
-    """Canonical JSON text of ``value`` (sorted keys, no spaces, UTF-8 kept)."""
+    """Canonical JSON text of ``value`` (sorted keys, no spaces, UTF-8 kept).
+
+    >>> canonical_json({"b": [1, 2.5, None], "a": date(2026, 3, 2), "c": "ø"})
+    '{"a":"2026-03-02","b":[1,2.5,null],"c":"ø"}'
+    """
     return json.dumps(
         to_json_value(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
 
 
 def chain_hash(prev_hash: str, content: dict[str, Any]) -> str:
-    """``sha256(prev_hash + canonical_json(content))`` as 64 hex digits."""
+    """``sha256(prev_hash + canonical_json(content))`` as 64 hex digits.
+
+    >>> first = chain_hash(GENESIS_HASH, {"id": 1, "field": "total", "new_value": "18"})
+    >>> same = chain_hash(GENESIS_HASH, {"new_value": "18", "field": "total", "id": 1})
+    >>> len(first), first == same
+    (64, True)
+    """
     return hashlib.sha256((prev_hash + canonical_json(content)).encode("utf-8")).hexdigest()
 
 

@@ -62,6 +62,24 @@ def upgrade(engine_or_url: Engine | str | Path | URL, revision: str = "head") ->
             engine.dispose()
 
 
+def downgrade(engine_or_url: Engine | str | Path | URL, revision: str) -> str | None:
+    """Migrate the database back to ``revision`` (``"base"`` drops every table; data are lost)."""
+    engine, owned = _engine(engine_or_url)
+    config = alembic_config()
+    try:
+        with write_engine(engine).begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+        return current_revision(engine)
+    except SQLAlchemyError as error:
+        raise StoreError(
+            f"downgrading {engine.url.render_as_string(hide_password=True)} failed: {error}"
+        ) from error
+    finally:
+        if owned:
+            engine.dispose()
+
+
 def current_revision(engine_or_url: Engine | str | Path | URL) -> str | None:
     """The migration the database is at (``None`` for an empty database)."""
     engine, owned = _engine(engine_or_url)
