@@ -154,6 +154,15 @@ put("cs_lmer", "se_kr", rownames(ct), sqrt(diag(kr_cov)))
 ctk <- summary(lmm, ddf = "Kenward-Roger")$coefficients
 put("cs_lmer", "df_kr", rownames(ctk), ctk[, "df"])
 put("cs_lmer", "neg2_loglik_reml", "", -2 * as.numeric(logLik(lmm)))
+# multi-row F test of the arm:visit interaction (3 rows): lmerTest Satterthwaite and
+# pbkrtest Kenward-Roger (the reduced model drops the interaction columns)
+av <- anova(lmm, ddf = "Satterthwaite", type = 3)
+put("cs_lmer", "f_satterthwaite", c("F", "num_df", "den_df"),
+    c(av["arm:visit", "F value"], av["arm:visit", "NumDF"], av["arm:visit", "DenDF"]))
+small <- update(lmm, . ~ . - arm:visit)
+kr <- KRmodcomp(lmm, small)$test
+put("cs_lmer", "f_kenward_roger", c("F", "num_df", "den_df", "scale"),
+    c(kr["Ftest", "stat"], kr["Ftest", "ndf"], kr["Ftest", "ddf"], kr["Ftest", "F.scaling"]))
 
 out$value <- format(out$value, digits = 17)
 write.csv(out, file.path(here, "mmrm_reference.csv"), row.names = FALSE, quote = TRUE)
