@@ -214,37 +214,59 @@ def vitals_tables(
     dose (for figures).
     """
     v = data.vitals[data.vitals["participant_id"].isin(population)]
-    peaks: list[dict[str, Any]] = []
-    for keys, g in v.groupby(["participant_id", "session_number", "visit_code"], sort=True):
-        pid, session, visit = cast(tuple[Any, ...], keys)
-        limits = _limits(protocol, str(visit))
-        for sign in VITAL_SIGNS:
-            readings = g[["minutes_after_dose", sign]].dropna()
-            if readings.empty:
-                continue
-            column = readings[sign].to_numpy(dtype=float)
-            top = readings.iloc[int(column.argmax())]
-            low_row = readings.iloc[int(column.argmin())]
-            high, low = limits.get(sign, (None, None))
-            above = int((readings[sign] > high).sum()) if high is not None else 0
-            below = int((readings[sign] < low).sum()) if low is not None else 0
-            peaks.append(
-                {
-                    "participant_id": pid,
-                    "session_number": int(session),
-                    "visit_code": visit,
-                    "sign": sign,
-                    "n_readings": len(readings),
-                    "peak": float(top[sign]),
-                    "peak_minutes": float(top["minutes_after_dose"]),
-                    "lowest": float(low_row[sign]),
-                    "threshold_high": high,
-                    "threshold_low": low,
-                    "n_above": above,
-                    "n_below": below,
-                    "breached": above + below > 0,
-                }
-            )
+    keys = ["participant_id", "session_number", "visit_code"]
+    long = v.melt(
+        id_vars=[*keys, "minutes_after_dose"],
+        value_vars=list(VITAL_SIGNS),
+        var_name="sign",
+        value_name="value",
+    ).dropna(subset=["value"])
+    limits = {code: _limits(protocol, str(code)) for code in long["visit_code"].unique()}
+    long["high"] = [
+        limits[c].get(sg, (None, None))[0]
+        for c, sg in zip(long["visit_code"], long["sign"], strict=True)
+    ]
+    long["low"] = [
+        limits[c].get(sg, (None, None))[1]
+        for c, sg in zip(long["visit_code"], long["sign"], strict=True)
+    ]
+    high = long["high"].astype(float)
+    low = long["low"].astype(float)
+    long["above"] = (long["value"] > high).fillna(False).astype(bool)
+    long["below"] = (long["value"] < low).fillna(False).astype(bool)
+    # the first reading at the highest value gives the minute of the peak
+    ordered = long.sort_values(
+        [*keys, "sign", "value", "minutes_after_dose"],
+        ascending=[True, True, True, True, False, True],
+        kind="mergesort",
+    )
+    top = ordered.groupby([*keys, "sign"], sort=True).first()
+    agg = long.groupby([*keys, "sign"], sort=True).agg(
+        n_readings=("value", "size"),
+        lowest=("value", "min"),
+        n_above=("above", "sum"),
+        n_below=("below", "sum"),
+    )
+    peaks_frame = agg.join(top[["value", "minutes_after_dose", "high", "low"]]).reset_index()
+    peaks_frame = peaks_frame.rename(
+        columns={
+            "value": "peak",
+            "minutes_after_dose": "peak_minutes",
+            "high": "threshold_high",
+            "low": "threshold_low",
+        }
+    )
+    sign_rank = {sg: i for i, sg in enumerate(VITAL_SIGNS)}
+    peaks_frame["_sign"] = peaks_frame["sign"].map(sign_rank)
+    peaks_frame = peaks_frame.sort_values([*keys, "_sign"]).drop(columns="_sign")
+    peaks_frame["session_number"] = peaks_frame["session_number"].astype(int)
+    peaks_frame["n_readings"] = peaks_frame["n_readings"].astype(int)
+    peaks_frame["n_above"] = peaks_frame["n_above"].astype(int)
+    peaks_frame["n_below"] = peaks_frame["n_below"].astype(int)
+    peaks_frame["peak"] = peaks_frame["peak"].astype(float)
+    peaks_frame["lowest"] = peaks_frame["lowest"].astype(float)
+    peaks_frame["peak_minutes"] = peaks_frame["peak_minutes"].astype(float)
+    peaks_frame["breached"] = (peaks_frame["n_above"] + peaks_frame["n_below"]) > 0
     peak_cols = [
         "participant_id",
         "session_number",
@@ -260,7 +282,7 @@ def vitals_tables(
         "n_below",
         "breached",
     ]
-    peaks_frame = pd.DataFrame(peaks, columns=peak_cols)
+    peaks_frame = peaks_frame.reindex(columns=peak_cols).reset_index(drop=True)
     summary_rows = []
     for keys, g in peaks_frame.groupby(["session_number", "visit_code", "sign"], sort=True):
         session, visit, sign = cast(tuple[Any, ...], keys)

@@ -7,7 +7,7 @@ import math
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -62,15 +62,27 @@ class Context:
     totals: pd.DataFrame
     endpoints: EndpointsResult
     population: tuple[str, ...]
+    _cells: dict[tuple[str, str], pd.DataFrame] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        cells = {
+            (str(key[0]), str(key[1])): group
+            for key, group in self.totals.groupby(["scale", "visit_code"], sort=False)
+        }
+        object.__setattr__(self, "_cells", cells)
 
     @property
     def conf_level(self) -> float:
         return self.plan.ci_level
 
+    def cell(self, scale: str, visit: str) -> pd.DataFrame:
+        """The ADQS total records of ``scale`` at ``visit`` (may be empty)."""
+        found = self._cells.get((scale, visit))
+        return self.totals.iloc[0:0] if found is None else found
+
     def values(self, scale: str, visit: str) -> np.ndarray[Any, np.dtype[np.float64]]:
         """Scale totals at ``visit`` for each participant of the population, NaN if missing."""
-        t = self.totals
-        sub = t[(t["scale"] == scale) & (t["visit_code"] == visit)]
+        sub = self.cell(scale, visit)
         lookup = dict(zip(sub["participant_id"], sub["AVAL"], strict=True))
         return np.array([float(lookup.get(p, math.nan)) for p in self.population])
 
@@ -98,12 +110,11 @@ def run_descriptive(a: DescriptiveAnalysis, ctx: Context) -> SectionResult:
     """Summary statistics of each scale total (and its change from baseline) by visit."""
     rows: list[dict[str, Any]] = []
     change_rows: list[dict[str, Any]] = []
-    t = ctx.totals
     for scale in a.scales:
         for visit in a.visits:
             x = ctx.values(scale, visit)
             rows.append({"scale": scale, "visit": visit, **_describe(x, len(ctx.population))})
-            sub = t[(t["scale"] == scale) & (t["visit_code"] == visit)]
+            sub = ctx.cell(scale, visit)
             chg = sub["CHG"].dropna().to_numpy(dtype=float)
             if len(chg):
                 base = str(sub["BASEVIS"].iloc[0])
