@@ -284,8 +284,8 @@ def vitals_tables(
     ]
     peaks_frame = peaks_frame.reindex(columns=peak_cols).reset_index(drop=True)
     summary_rows = []
-    for keys, g in peaks_frame.groupby(["session_number", "visit_code", "sign"], sort=True):
-        session, visit, sign = cast(tuple[Any, ...], keys)
+    for cell, g in peaks_frame.groupby(["session_number", "visit_code", "sign"], sort=True):
+        session, visit, sign = cast(tuple[Any, ...], cell)
         summary_rows.append(
             {
                 "session_number": session,
