@@ -504,25 +504,29 @@ def _append(connection: Connection, uow: UnitOfWork, records: list[AuditRecord])
     connection.execute(insert(Base.metadata.tables["audit_event"]), rows)
 
 
+#: The columns of an audit row that its hash covers (all but ``prev_hash`` and ``row_hash``).
+AUDIT_CONTENT_COLUMNS = (
+    "id",
+    "occurred_at",
+    "transaction_id",
+    "user_id",
+    "username",
+    "role",
+    "site_id",
+    "action",
+    "table_name",
+    "record_id",
+    "participant_id",
+    "field",
+    "old_value",
+    "new_value",
+    "reason",
+)
+
+
 def audit_content(**columns: Any) -> dict[str, Any]:
     """The hashed content of an audit row (every column but the two hashes)."""
-    expected = {
-        "id",
-        "occurred_at",
-        "transaction_id",
-        "user_id",
-        "username",
-        "role",
-        "site_id",
-        "action",
-        "table_name",
-        "record_id",
-        "participant_id",
-        "field",
-        "old_value",
-        "new_value",
-        "reason",
-    }
+    expected = set(AUDIT_CONTENT_COLUMNS)
     if set(columns) != expected:
         raise StoreError(f"audit content needs exactly {sorted(expected)}, got {sorted(columns)}")
     if not isinstance(columns["occurred_at"], str):

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from remit.errors import NotFoundError
-from remit.store.audit import audit_content
+from remit.store.audit import AUDIT_CONTENT_COLUMNS, audit_content
 from remit.store.canonical import GENESIS_HASH, REDACTED, chain_hash, iso_utc, to_json_value
 from remit.store.tables import AuditEvent, Participant, audited_tables
 from remit.store.vocab import AuditAction
@@ -104,24 +104,12 @@ def _rows(session: Session) -> Iterator[AuditEvent]:
         session.expunge_all()
 
 
+def _columns(row: AuditEvent) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in AUDIT_CONTENT_COLUMNS}
+
+
 def _content(row: AuditEvent) -> dict[str, Any]:
-    return audit_content(
-        id=row.id,
-        occurred_at=row.occurred_at,
-        transaction_id=row.transaction_id,
-        user_id=row.user_id,
-        username=row.username,
-        role=row.role,
-        site_id=row.site_id,
-        action=row.action,
-        table_name=row.table_name,
-        record_id=row.record_id,
-        participant_id=row.participant_id,
-        field=row.field,
-        old_value=row.old_value,
-        new_value=row.new_value,
-        reason=row.reason,
-    )
+    return audit_content(**_columns(row))
 
 
 def verify_audit_chain(engine: Engine) -> AuditVerifyResult:
@@ -179,21 +167,11 @@ def audit_log(
             query = query.where(AuditEvent.record_id == record_id)
         return [
             AuditEntry(
-                id=row.id,
-                occurred_at=row.occurred_at,
-                transaction_id=row.transaction_id,
-                user_id=row.user_id,
-                username=row.username,
-                role=row.role,
-                site_id=row.site_id,
-                action=row.action,
-                table_name=row.table_name,
-                record_id=row.record_id,
-                participant_id=row.participant_id,
-                field=row.field,
-                old_value=_decode(row.old_value),
-                new_value=_decode(row.new_value),
-                reason=row.reason,
+                **{
+                    **_columns(row),
+                    "old_value": _decode(row.old_value),
+                    "new_value": _decode(row.new_value),
+                }
             )
             for row in session.scalars(query)
         ]
