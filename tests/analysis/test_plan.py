@@ -363,3 +363,26 @@ def test_summary_and_section_dicts(result: AnalysisResult) -> None:
         assert d["id"] == s.id
         assert d["spec"]["kind"] == s.kind
         json.dumps(d, allow_nan=False)
+
+
+def test_two_visit_mmrm_is_the_paired_t_test(oslo: Protocol, trial: TrialData) -> None:
+    """statistics.md: with two visits, an unstructured MMRM of y ~ visit gives the paired t."""
+    from remit.stats.paired import paired_t
+
+    two = _plan_variant(
+        oslo,
+        'visits = ["V3", "V13", "FU7"]\noutcome = "value"',
+        'visits = ["V3", "V13"]\noutcome = "value"',
+    )
+    s = trial.scores
+    complete = TrialData(participants=trial.participants, scores=s[s["participant_id"] != "P11"])
+    r = run_analysis_plan(complete, two, now=NOW)
+    row = r.section("mmrm").tables["change_vs_baseline"].set_index("scale").loc["madrs"]
+    people = [p for p in trial.enrolled_ids if p != "P11"]
+    v3 = _column(trial, "madrs", "V3")[[trial.enrolled_ids.index(p) for p in people]]
+    v13 = _column(trial, "madrs", "V13")[[trial.enrolled_ids.index(p) for p in people]]
+    t = paired_t(v3, v13)
+    assert row["estimate"] == pytest.approx(t.mean_difference, rel=1e-8)
+    assert row["se"] == pytest.approx(t.se, rel=1e-6)
+    assert row["df"] == pytest.approx(t.df, rel=1e-6)
+    assert row["p"] == pytest.approx(t.p_value, rel=1e-5)
