@@ -62,6 +62,9 @@ def _register() -> None:
     app.add_typer(dosing_cmd.vitals_app, name="vitals")
     app.add_typer(alerts_cmd.ae_app, name="ae")
     app.add_typer(alerts_cmd.app, name="alerts")
+    from remit.cli import report_cmd
+
+    app.add_typer(report_cmd.app, name="report")
     pass
 
 

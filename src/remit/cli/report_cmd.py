@@ -1,0 +1,110 @@
+"""``remit report``: run the analysis plan and write the trial report (HTML, and PDF)."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from remit.analysis import TrialData, run_analysis_plan
+from remit.cli.analyse_cmd import _from_database, _protocol_for_folder
+from remit.cli.common import JsonOption, console, errors_as_exit, print_json
+from remit.errors import InputError
+from remit.protocol import load_protocol
+from remit.reports import render_report
+
+app = typer.Typer(
+    help="Write the trial report: report.html (figures inline) and, with Chromium, report.pdf.",
+    invoke_without_command=True,
+)
+
+
+def _status(text: str, quiet: bool) -> AbstractContextManager[object]:
+    # no spinner when a program reads the JSON on standard output
+    return nullcontext() if quiet else console.status(text, spinner="dots")
+
+
+@app.callback()
+def report(
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Folder to write report.html (and report.pdf) into."),
+    ],
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="REMIT_DATABASE_URL",
+            help="Trial database: SQLite file path or database URL (defaults to "
+            "$REMIT_DATABASE_URL).",
+        ),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Folder of trial-data CSV files (TrialData.to_directory format) instead of "
+            "a database.",
+        ),
+    ] = None,
+    protocol: Annotated[
+        str | None,
+        typer.Option(
+            "--protocol",
+            help="Built-in protocol name or protocol file (default: the protocol stored in "
+            "the database, or protocol.toml in the --data folder).",
+        ),
+    ] = None,
+    pdf: Annotated[
+        bool | None,
+        typer.Option(
+            "--pdf/--no-pdf",
+            help="Require the PDF (fail without Chromium) or skip it; default: write it when "
+            "Chromium is found.",
+        ),
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Analyse the trial with its protocol's plan and write a self-contained report.
+
+    Give the data with --db (a trial database) or --data (a folder of CSV files).
+    """
+    with errors_as_exit():
+        if db is not None and data is not None:
+            raise InputError(
+                "both --db and --data were given",
+                expected="one source of data: --db PATH|URL or --data DIR",
+            )
+        if data is not None:
+            trial = TrialData.from_directory(data)
+            plan_protocol = _protocol_for_folder(data, protocol)
+        elif db is not None:
+            trial, stored = _from_database(db)
+            plan_protocol = load_protocol(protocol) if protocol is not None else stored
+        else:
+            raise InputError(
+                "no data given",
+                expected="--db PATH|URL (or $REMIT_DATABASE_URL) or --data DIR",
+                hint="remit report --db trial.db --out report/",
+            )
+        with _status("Running the analysis plan…", json):
+            result = run_analysis_plan(trial, plan_protocol)
+        with _status("Drawing the figures and writing the report…", json):
+            written = render_report(result, trial, plan_protocol, out, pdf=pdf)
+    if json:
+        print_json(written.to_dict())
+        return
+    if written.simulated:
+        console.print("[bold yellow]SIMULATED DATA — not a real trial[/]")
+    console.print(f"report: {written.html_path}", highlight=False)
+    if written.pdf_path is not None:
+        console.print(f"pdf: {written.pdf_path}", highlight=False)
+    else:
+        console.print(f"pdf: not written ({written.pdf_note})", highlight=False)
+    console.print(
+        f"{len(written.sections)} sections, {len(written.figures)} figures, "
+        f"{len(written.tables)} tables",
+        highlight=False,
+    )
