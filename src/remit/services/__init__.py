@@ -6,6 +6,8 @@ audit trail is written in the same transaction) and returns plain frozen records
 call raises a :class:`remit.errors.RemitError` and writes nothing. See ``docs/services.md``.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from remit.services.access import ACCESS, RATER_ROLES, access_matrix, allowed
 from remit.services.assessments import (
     get_assessment,
@@ -77,7 +79,20 @@ from remit.services.signing import (
     unlock,
 )
 from remit.services.trial import add_user, create_trial, list_users
-from remit.services.trial_data import build_trial_data
+
+if TYPE_CHECKING:
+    from remit.services.trial_data import build_trial_data
+
+
+def __getattr__(name: str) -> Any:
+    # build_trial_data needs remit.analysis (pandas, scipy): loaded on first use, so that
+    # capture (the CLI, writer processes) starts fast.
+    if name == "build_trial_data":
+        from remit.services.trial_data import build_trial_data
+
+        return build_trial_data
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ACCESS",

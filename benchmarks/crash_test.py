@@ -1,0 +1,358 @@
+"""Crash test: writers killed with SIGKILL again and again while submitting forms.
+
+Usage::
+
+    python benchmarks/crash_test.py [--participants 6] [--workers 3] [--kills 40] [--seed 1]
+
+It creates a SQLite trial (Oslo protocol), screens participants and plans every form the
+protocol schedules for them (one submission each, with an idempotency key). Writer processes
+submit their share through :func:`remit.services.record_assessment`; after each acknowledged
+submission (the service returned) the writer appends the key to its acknowledgement log and
+fsyncs it. The driver SIGKILLs running writers at random moments, restarts them, and the
+restarted writers retry every submission they have no acknowledgement for. At the end it
+checks: every acknowledged submission is stored with the id it was acknowledged with; no
+submission is stored twice; ``PRAGMA integrity_check`` is ``ok``; every row of every audited
+table has its audit rows; the audit hash chain verifies. It prints the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass(frozen=True)
+class CrashFigures:
+    """What the crash test measured."""
+
+    submissions: int
+    workers: int
+    kills: int
+    kills_mid_submission: int
+    restarts: int
+    acknowledged: int
+    found: int
+    acknowledged_lost: int
+    duplicates: int
+    integrity_check: str
+    rows_without_audit: int
+    audit_chain_ok: bool
+    audit_rows: int
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        """Whether every check passed."""
+        return (
+            self.acknowledged_lost == 0
+            and self.duplicates == 0
+            and self.found == self.submissions
+            and self.integrity_check == "ok"
+            and self.rows_without_audit == 0
+            and self.audit_chain_ok
+        )
+
+    def summary(self) -> str:
+        """The figures as lines for people."""
+        return "\n".join(f"{k:>22}: {v}" for k, v in {**asdict(self), "ok": self.ok}.items())
+
+
+def _answers(scale: str, version: str | None, key: str) -> dict[str, object]:
+    """Valid answers derived from the key (numbers low, no suicidality, so no alerts)."""
+    from remit.scales import load_scale
+
+    level = int(hashlib.sha256(key.encode()).hexdigest(), 16) % 3
+    answers: dict[str, object] = {}
+    for item in load_scale(scale).items_for(version):
+        if (item.skip_when is not None and scale != "sds") or item.kind == "text":
+            continue
+        if item.kind in ("integer", "number"):
+            low = item.min if item.min is not None else 0
+            high = item.max if item.max is not None else low + level
+            value = min(max(low, level), high)
+            answers[item.code] = int(value) if item.kind == "integer" else float(value)
+        elif item.kind == "boolean":
+            answers[item.code] = False
+        elif item.kind == "choice":
+            answers[item.code] = next(iter(item.options))
+        elif item.kind == "time":
+            answers[item.code] = "23:00" if "bed" in item.code else "07:00"
+    if scale == "psqi":
+        answers.update(latency_minutes=20.0, hours_asleep=7.0)
+    if scale == "madrs":
+        answers["suicidal_thoughts"] = 0
+    return answers
+
+
+def plan(participants: list[str]) -> list[dict[str, Any]]:
+    """Every form the Oslo protocol schedules for these participants (dosing-day ratings aside)."""
+    from remit.protocol import load_protocol
+
+    protocol = load_protocol("oslo-mdma-mdd")
+    found = []
+    for pid in participants:
+        for visit in protocol.visits:
+            for form in visit.assessments:
+                if form.timing == "during_session":
+                    continue
+                key = f"crash:{pid}:{visit.code}:{form.scale}"
+                found.append(
+                    {
+                        "key": key,
+                        "participant": pid,
+                        "visit": visit.code,
+                        "scale": form.scale,
+                        "version": form.version,
+                        "rater": form.rater,
+                    }
+                )
+    return found
+
+
+def setup(db: Path, participants: int) -> list[str]:
+    """A fresh trial with users kari (investigator) and rita (independent rater)."""
+    from remit import services as sv
+    from remit.protocol import load_protocol
+    from remit.store import Actor, make_engine, upgrade
+
+    engine = make_engine(db)
+    try:
+        upgrade(engine)
+        trial = sv.create_trial(
+            engine, load_protocol("oslo-mdma-mdd"), admin_username="ada", admin_password=PASSWORD
+        )
+        admin = Actor(trial.admin.id, "ada", "admin")
+        kari = sv.add_user(engine, admin, "kari", PASSWORD, [("investigator", "OST")])
+        sv.add_user(engine, admin, "rita", PASSWORD, [("independent_rater", "OST")])
+        investigator = Actor(kari.id, "kari", "investigator", 1)
+        return [
+            sv.screen_participant(engine, investigator, sex="female").participant_id
+            for _ in range(participants)
+        ]
+    finally:
+        engine.dispose()
+
+
+def worker(db: Path, workdir: Path, index: int, count: int) -> None:
+    """Submit this worker's share, skipping what it has an acknowledgement for."""
+    from sqlalchemy.orm import Session
+
+    from remit.services import record_assessment
+    from remit.store import actor_for, make_engine
+
+    people = json.loads((workdir / "participants.json").read_text())
+    mine = plan(people)[index::count]
+    engine = make_engine(db, must_exist=True)
+    with Session(engine) as session:
+        actors = {
+            "independent_rater": actor_for(session, "rita"),
+            "other": actor_for(session, "kari"),
+        }
+    ack_path = workdir / f"ack-{index}.log"
+    acked = set()
+    if ack_path.exists():
+        acked = {line.split()[0] for line in ack_path.read_text().splitlines() if line.strip()}
+    attempts = (workdir / f"attempt-{index}.log").open("a")
+    (workdir / f"ready-{index}").write_text(str(os.getpid()))
+    with ack_path.open("a") as ack:
+        for sub in mine:
+            if sub["key"] in acked:
+                continue
+            attempts.write(sub["key"] + "\n")
+            attempts.flush()
+            actor = actors.get(sub["rater"], actors["other"])
+            record = record_assessment(
+                engine,
+                actor,
+                sub["participant"],
+                sub["visit"],
+                sub["scale"],
+                _answers(sub["scale"], sub["version"], sub["key"]),
+                version=sub["version"],
+                idempotency_key=sub["key"],
+            )
+            ack.write(f"{sub['key']} {record.id}\n")
+            ack.flush()
+            os.fsync(ack.fileno())
+    engine.dispose()
+
+
+def _start(db: Path, workdir: Path, index: int, count: int) -> subprocess.Popen[bytes]:
+    (workdir / f"ready-{index}").unlink(missing_ok=True)
+    with (workdir / f"stderr-{index}.log").open("ab") as errors:
+        return subprocess.Popen(
+            [sys.executable, __file__, "worker", str(db), str(workdir), str(index), str(count)],
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+
+
+def _last_attempt_unacknowledged(workdir: Path, index: int) -> bool:
+    attempts = (workdir / f"attempt-{index}.log").read_text().split()
+    ack_path = workdir / f"ack-{index}.log"
+    acked = (
+        {line.split()[0] for line in ack_path.read_text().splitlines()}
+        if ack_path.exists()
+        else set()
+    )
+    return bool(attempts) and attempts[-1] not in acked
+
+
+def run(
+    workdir: Path,
+    *,
+    participants: int = 6,
+    workers: int = 3,
+    kills: int = 40,
+    seed: int = 1,
+    max_delay_s: float = 0.6,
+    timeout_s: float = 600.0,
+) -> CrashFigures:
+    """Run the crash test in ``workdir`` and return the figures."""
+    from sqlalchemy import func, select, text
+
+    from remit.store import make_engine, verify_audit_chain
+    from remit.store.tables import AuditEvent, audited_tables
+
+    rng = random.Random(seed)
+    workdir.mkdir(parents=True, exist_ok=True)
+    db = workdir / "crash.db"
+    people = setup(db, participants)
+    (workdir / "participants.json").write_text(json.dumps(people))
+    submissions = plan(people)
+    started = time.monotonic()
+    procs = {i: _start(db, workdir, i, workers) for i in range(workers)}
+    deadline: dict[int, float | None] = dict.fromkeys(procs)
+    done: set[int] = set()
+    killed = mid = restarts = 0
+    while len(done) < workers:
+        if time.monotonic() - started > timeout_s:
+            for p in procs.values():
+                p.kill()
+            raise RuntimeError(f"crash test did not finish within {timeout_s} s")
+        for i, proc in procs.items():
+            if i in done:
+                continue
+            code = proc.poll()
+            if code is not None:
+                if code != 0:
+                    error = (workdir / f"stderr-{i}.log").read_text()[-2000:]
+                    raise RuntimeError(f"writer {i} failed with exit code {code}:\n{error}")
+                done.add(i)
+                continue
+            if killed >= kills or not (workdir / f"ready-{i}").exists():
+                continue
+            if deadline[i] is None:
+                deadline[i] = time.monotonic() + rng.uniform(0.02, max_delay_s)
+            elif time.monotonic() >= (deadline[i] or 0):
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                killed += 1
+                mid += _last_attempt_unacknowledged(workdir, i)
+                deadline[i] = None
+                procs[i] = _start(db, workdir, i, workers)
+                restarts += 1
+        time.sleep(0.01)
+    seconds = time.monotonic() - started
+
+    acknowledged: dict[str, int] = {}
+    for i in range(workers):
+        path = workdir / f"ack-{i}.log"
+        if path.exists():
+            for line in path.read_text().splitlines():
+                key, record_id = line.split()
+                acknowledged[key] = int(record_id)
+    engine = make_engine(db, must_exist=True)
+    try:
+        with engine.connect() as connection:
+            stored = dict(
+                connection.execute(text("SELECT idempotency_key, id FROM assessment")).all()
+            )
+            forms = connection.execute(text("SELECT count(*) FROM assessment")).scalar_one()
+            distinct = connection.execute(
+                text(
+                    "SELECT count(*) FROM (SELECT DISTINCT participant_id, visit_id, scale "
+                    "FROM assessment) AS d"
+                )
+            ).scalar_one()
+            integrity = connection.execute(text("PRAGMA integrity_check")).scalar_one()
+            without_audit = 0
+            for name, cls in audited_tables().items():
+                ids = set(connection.execute(select(cls.__table__.c.id)).scalars())
+                audited = set(
+                    connection.execute(
+                        select(AuditEvent.record_id).where(
+                            AuditEvent.table_name == name, AuditEvent.action == "insert"
+                        )
+                    ).scalars()
+                )
+                without_audit += len(ids - audited)
+            audit_rows = connection.execute(
+                select(func.count()).select_from(AuditEvent)
+            ).scalar_one()
+        chain = verify_audit_chain(engine)
+    finally:
+        engine.dispose()
+    lost = sum(1 for key, rid in acknowledged.items() if stored.get(key) != rid)
+    return CrashFigures(
+        submissions=len(submissions),
+        workers=workers,
+        kills=killed,
+        kills_mid_submission=mid,
+        restarts=restarts,
+        acknowledged=len(acknowledged),
+        found=len(stored),
+        acknowledged_lost=lost,
+        duplicates=int(forms) - int(distinct) + (int(forms) - len(stored)),
+        integrity_check=str(integrity),
+        rows_without_audit=without_audit,
+        audit_chain_ok=chain.ok,
+        audit_rows=int(audit_rows),
+        seconds=round(seconds, 1),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: the driver (default) or one writer (``worker DB DIR INDEX COUNT``)."""
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "worker":
+        worker(Path(args[1]), Path(args[2]), int(args[3]), int(args[4]))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--participants", type=int, default=6, help="participants to plan forms for"
+    )
+    parser.add_argument("--workers", type=int, default=3, help="writer processes")
+    parser.add_argument("--kills", type=int, default=40, help="SIGKILLs to send in total")
+    parser.add_argument("--seed", type=int, default=1, help="random seed of the kill times")
+    parser.add_argument("--dir", type=Path, default=None, help="work directory (default: temp)")
+    options = parser.parse_args(args)
+    import tempfile
+
+    workdir = options.dir or Path(tempfile.mkdtemp(prefix="remit-crash-"))
+    figures = run(
+        workdir,
+        participants=options.participants,
+        workers=options.workers,
+        kills=options.kills,
+        seed=options.seed,
+    )
+    print(figures.summary())
+    print(f"{'work directory':>22}: {workdir}")
+    return 0 if figures.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
