@@ -114,6 +114,14 @@ class UnitOfWork:
     _pending: list[tuple[Base, str, dict[str, Any]]] = field(default_factory=list, repr=False)
     _always: list[Callable[[UnitOfWork], None]] = field(default_factory=list, repr=False)
 
+    def _take_append_lock(self, connection: Connection) -> None:
+        # PostgreSQL: one writer at a time appends to the chain. Taken before every flush's
+        # first DML, so a writer waiting for it holds no row locks (no deadlocks); held to the
+        # end of the transaction (re-taking it is cheap, and safe after a rollback to a
+        # savepoint). SQLite's BEGIN IMMEDIATE already serialises writers.
+        if connection.dialect.name == "postgresql":
+            connection.execute(_ADVISORY_LOCK, {"key": AUDIT_LOCK_KEY})
+
     def add(self, record: Base) -> Base:
         """Add ``record`` to the session (it is written and audited at the next flush)."""
         self.session.add(record)
@@ -346,6 +354,7 @@ def _before_flush(session: Session, _context: UOWTransaction, _instances: object
     if any(isinstance(r, AuditEvent) for r in (*new, *dirty, *deleted)):
         raise StoreError("audit_event rows are written only by the audit trail itself")
     connection = session.connection()
+    uow._take_append_lock(connection)
     tagged = [r for r in new if hasattr(r, "protocol_version_id") and r.protocol_version_id is None]
     if tagged:
         version = uow.protocol_version_id or _latest_protocol_version(connection)
@@ -468,8 +477,7 @@ def _append(connection: Connection, uow: UnitOfWork, records: list[AuditRecord])
     """Chain ``records`` onto the audit trail, in this transaction."""
     if not records:
         return
-    if connection.dialect.name == "postgresql":
-        connection.execute(_ADVISORY_LOCK, {"key": AUDIT_LOCK_KEY})
+    uow._take_append_lock(connection)
     last = connection.execute(
         select(AuditEvent.id, AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)
     ).first()
