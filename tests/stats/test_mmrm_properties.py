@@ -49,7 +49,7 @@ def simulate(
 @pytest.mark.parametrize("name", STRUCTURES)
 def test_structure_derivatives_match_finite_differences(name: str) -> None:
     m = 4
-    s = make_structure(name, m)
+    s = make_structure(name, m, coordinates=[0.0, 1.0, 2.5, 4.0])
     rng = np.random.default_rng(3)
     spd = np.cov(rng.normal(size=(m, 30))) + np.eye(m)
     phi = s.start(spd) + rng.normal(scale=0.05, size=s.n_params)
@@ -419,3 +419,23 @@ def test_no_warning_on_clean_data() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fit_mmrm(data, "y ~ base + arm*visit", subject="pid", visit="visit")
+
+
+def test_spatial_exponential_on_equal_spacing_is_ar1() -> None:
+    data = simulate(24)
+    data["week"] = data["visit"].str[1:].astype(float) * 2.0  # 2, 4, 6, 8
+    sp = fit_mmrm(
+        data, "y ~ arm*visit", subject="pid", visit="visit", covariance="sp_exp", coordinates="week"
+    )
+    ar1 = fit_mmrm(data, "y ~ arm*visit", subject="pid", visit="visit", covariance="ar1")
+    assert sp.neg2_loglik == pytest.approx(ar1.neg2_loglik, abs=1e-7)
+    np.testing.assert_allclose(sp.covariance_matrix(), ar1.covariance_matrix(), rtol=1e-5)
+    # range: ρ per unit distance = exp(−1/range); two weeks per visit
+    assert math.exp(-2.0 / sp.theta["range"]) == pytest.approx(ar1.theta["rho"], rel=1e-5)
+    with pytest.raises(StatsError, match="coordinate"):
+        fit_mmrm(data, "y ~ visit", subject="pid", visit="visit", covariance="sp_exp")
+    data.loc[0, "week"] = 99.0
+    with pytest.raises(StatsError, match="varies within a visit"):
+        fit_mmrm(
+            data, "y ~ visit", subject="pid", visit="visit", covariance="sp_exp", coordinates="week"
+        )

@@ -269,6 +269,7 @@ GLS_CASES = [
     ("ar1h_reml", "ar1h", "reml", None),
     ("cs_reml", "cs", "reml", None),
     ("csh_reml", "csh", "reml", None),
+    ("sp_exp_reml", "sp_exp", "reml", None),  # corExp over weeks 1, 2, 4, 8
 ]
 
 
@@ -291,8 +292,11 @@ def test_against_nlme_gls(
             covariance=structure,
             method=method,
             group="arm",
-            weights=weights,  # type: ignore[arg-type]
+            weights=weights,
+            coordinates="week" if structure == "sp_exp" else None,  # type: ignore[arg-type]
         )
+    if structure == "sp_exp":  # SAS's and nlme's range: ρ^d = exp(−d / range)
+        assert _rel(fit.theta["range"], float(_q(rref, model, "range").iloc[0])) <= 1e-5
     assert fit.converged
     # missing visits: 360 planned rows, the data keep both monotone and intermittent gaps
     assert fit.n_obs < 360

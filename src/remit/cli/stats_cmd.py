@@ -153,6 +153,10 @@ def mmrm(
         str | None,
         typer.Option("--reference", help="Reference group level (default: the first level)."),
     ] = None,
+    coordinates: Annotated[
+        str | None,
+        typer.Option("--coordinates", help="Numeric visit-time column (for sp_exp)."),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Fit a mixed model for repeated measures (MMRM) and print estimates, Σ, LS means and
@@ -170,6 +174,7 @@ def mmrm(
                 group=group,
                 df=df,  # type: ignore[arg-type]
                 method=method,  # type: ignore[arg-type]
+                coordinates=coordinates,
             )
             notes = [str(w.message) for w in caught if issubclass(w.category, RemitWarning)]
             payload = _mmrm_payload(fit, group, compare, reference, notes)

@@ -43,6 +43,7 @@ def fit_mmrm(
         "satterthwaite", "kenward-roger", "kenward-roger-linear", "residual", "between-within"
     ] = "satterthwaite",
     visit_levels: Sequence[Hashable] | None = None,
+    coordinates: str | None = None,
     alpha: float = 0.05,
     start: ArrayLike | None = None,
     tol: float = 1e-8,
@@ -63,8 +64,8 @@ def fit_mmrm(
     subject, visit
         Columns identifying subjects and visits.
     covariance
-        ``us`` (unstructured), ``cs``, ``csh``, ``ar1``, ``ar1h``, ``toep``, ``toeph``, ``ad``
-        or ``adh``.
+        ``us`` (unstructured), ``cs``, ``csh``, ``ar1``, ``ar1h``, ``toep``, ``toeph``, ``ad``,
+        ``adh`` or ``sp_exp`` (spatial exponential over ``coordinates``).
     group
         The arm column, used by :meth:`MMRMResult.lsmeans` and
         :meth:`MMRMResult.differences` (must be a factor in the formula).
@@ -80,6 +81,9 @@ def fit_mmrm(
         (without the second-order term), ``residual`` (n_obs − rank X) or ``between-within``.
     visit_levels
         Order of the visit levels (default: sorted).
+    coordinates
+        Numeric column with the time of each visit (one value per visit level); needed by
+        ``sp_exp``, where Σ_ab = σ² exp(−|t_a − t_b| / range).
     alpha
         1 − confidence level of intervals.
     start
@@ -139,6 +143,7 @@ def fit_mmrm(
         covariance_by=covariance_by,
         weights=weights,
         visit_levels=visit_levels,
+        coordinates=coordinates,
     )
     if group is not None and group not in design.factors:
         raise StatsError(
@@ -147,7 +152,9 @@ def fit_mmrm(
             hint=f"add {group} to the formula, e.g. '... + {group}*{visit}'",
         )
     n_visits = len(design.visits)
-    structures = [make_structure(cov_key, n_visits) for _ in design.groups]
+    structures = [
+        make_structure(cov_key, n_visits, design.visit_coordinates) for _ in design.groups
+    ]
     lik = Likelihood(design, structures, reml=method_key == "reml")
     p = design.X.shape[1]
     if design.n_subjects < 2 or design.n_obs - p < lik.k:

@@ -17,6 +17,7 @@ scale too, but reported and differentiated for KR in its linear natural paramete
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +27,7 @@ from remit.errors import StatsError
 
 Array = NDArray[np.float64]
 
-STRUCTURES = ("us", "cs", "csh", "ar1", "ar1h", "toep", "toeph", "ad", "adh")
+STRUCTURES = ("us", "cs", "csh", "ar1", "ar1h", "toep", "toeph", "ad", "adh", "sp_exp")
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,19 @@ class _Correlation:
     def start(self, corr: Array) -> Array:
         raise NotImplementedError
 
+    def link(self, z: Array) -> tuple[Array, Array, Array]:
+        """ρ(z) with dρ/dz and d²ρ/dz² (tanh: correlations in (−1, 1))."""
+        rho = np.tanh(z)
+        d1 = 1.0 - rho**2
+        return rho, d1, -2.0 * rho * d1
+
+    def unlink(self, rho: Array) -> Array:
+        return np.asarray(np.arctanh(rho), dtype=float)
+
+    def natural(self, rho: Array) -> tuple[Array, Array, Array]:
+        """Natural parameter θ(ρ) with dθ/dρ and d²θ/dρ² (identity here)."""
+        return rho, np.ones_like(rho), np.zeros_like(rho)
+
 
 def _lags(m: int) -> NDArray[np.intp]:
     a = np.arange(m, dtype=np.intp)
@@ -282,6 +296,49 @@ class _Antedependence(_Correlation):
         return np.array([float(corr[j, j + 1]) for j in range(self.m - 1)])
 
 
+class _SpatialExponential(_Correlation):
+    """C_ab = ρ^d_ab with d the distance between visit coordinates; natural θ: SAS's range
+    (ρ^d = exp(−d/θ))."""
+
+    def __init__(self, m: int, coordinates: Sequence[float]):
+        super().__init__(m)
+        self.n = 1
+        c = np.asarray(coordinates, dtype=float)
+        self._dist = np.abs(c[:, None] - c[None, :])
+
+    def names(self) -> list[str]:
+        return ["range"]
+
+    def value(self, rho: Array) -> tuple[Array, Array, Array]:
+        r, d = rho[0], self._dist
+        c = r**d
+        d1 = np.where(d > 0, d * r ** (d - 1.0), 0.0)
+        d2 = np.where(d > 0, d * (d - 1.0) * r ** (d - 2.0), 0.0)
+        return c, d1[None], d2[None, None]
+
+    def start(self, corr: Array) -> Array:
+        off = ~np.eye(self.m, dtype=bool)
+        mean_corr = float(np.clip(np.mean(corr[off]), 0.05, 0.95))
+        mean_dist = float(np.mean(self._dist[off])) or 1.0
+        return np.array([mean_corr ** (1.0 / mean_dist)])
+
+    def link(self, z: Array) -> tuple[Array, Array, Array]:
+        rho = 1.0 / (1.0 + np.exp(-z))  # ρ in (0, 1)
+        d1 = rho * (1.0 - rho)
+        return rho, d1, d1 * (1.0 - 2.0 * rho)
+
+    def unlink(self, rho: Array) -> Array:
+        rho = np.clip(rho, 1e-6, 1 - 1e-6)
+        return np.asarray(np.log(rho / (1.0 - rho)), dtype=float)
+
+    def natural(self, rho: Array) -> tuple[Array, Array, Array]:
+        lr = np.log(rho)
+        theta = -1.0 / lr
+        d1 = 1.0 / (rho * lr**2)
+        d2 = -(2.0 + lr) / (rho**2 * lr**3)
+        return theta, d1, d2
+
+
 class Scaled(Structure):
     """Σ = D C(ρ) D with D = diag(exp(η)), η shared (homogeneous) or one per visit."""
 
@@ -313,7 +370,7 @@ class Scaled(Structure):
     def derivatives(self, phi: Array, order: int = 1) -> Derivatives:
         m, k, nsd = self.m, self.n_params, self.n_sd
         eta, z = self._split(phi)
-        rho = np.tanh(z)
+        rho, dz, dz2 = self.corr.link(z)
         c, dc, d2c = self.corr.value(rho)
         s = np.exp(eta[self._sd_of])
         outer = np.outer(s, s)
@@ -323,7 +380,6 @@ class Scaled(Structure):
         for j in range(nsd):
             hit = (self._sd_of == j).astype(float)
             ind[j] = hit[:, None] + hit[None, :]
-        dz = 1.0 - rho**2  # dρ/dz
         d1 = np.empty((k, m, m))
         d1[:nsd] = ind * sigma
         dsig_rho = outer * dc  # ∂Σ/∂ρ
@@ -338,19 +394,19 @@ class Scaled(Structure):
             dd = outer * d2c * dz[:, None, None, None] * dz[None, :, None, None]
             n_c = self.corr.n
             idx = np.arange(n_c)
-            dd[idx, idx] += dsig_rho * (-2.0 * rho * dz)[:, None, None]
+            dd[idx, idx] += dsig_rho * dz2[:, None, None]
             d2[nsd:, nsd:] = dd
         return Derivatives(sigma, d1, d2)
 
     def natural(self, phi: Array) -> Array:
         eta, z = self._split(phi)
         var = np.exp(2.0 * eta)
-        rho = np.tanh(z)
+        rho = self.corr.link(z)[0]
         if self.name == "cs":
             return np.array([var[0] * rho[0], var[0] * (1.0 - rho[0])])
         if self.name == "toep":
             return np.concatenate([var, var[0] * rho])
-        return np.concatenate([var, rho])
+        return np.concatenate([var, self.corr.natural(rho)[0]])
 
     def start(self, s: Array) -> Array:
         sd = np.sqrt(np.maximum(np.diag(s), 1e-8))
@@ -364,19 +420,20 @@ class Scaled(Structure):
             rho = np.maximum(rho, -0.5 / (self.m - 1))
         if self.name in ("toep", "toeph"):
             rho = _toeplitz_pd(rho)
-        return np.concatenate([eta, np.arctanh(rho)])
+        return np.concatenate([eta, self.corr.unlink(rho)])
 
     def natural_second(self, phi: Array, weights: Array, deriv: Derivatives) -> Array:
         if self.linear:
             return np.zeros((self.m, self.m))
         if deriv.d2 is None:
             raise StatsError("internal: second derivatives are needed for the KR R term")
-        # Natural θ = (exp(2η), tanh(z)) elementwise: J diagonal, θ'' diagonal.
+        # Natural θ = (exp(2η), θ(ρ(z))) elementwise: J diagonal, θ'' diagonal.
         eta, z = self._split(phi)
         var = np.exp(2.0 * eta)
-        rho = np.tanh(z)
-        jac = np.concatenate([2.0 * var, 1.0 - rho**2])
-        second = np.concatenate([4.0 * var, -2.0 * rho * (1.0 - rho**2)])
+        rho, r1, r2 = self.corr.link(z)
+        _, n1, n2 = self.corr.natural(rho)
+        jac = np.concatenate([2.0 * var, n1 * r1])
+        second = np.concatenate([4.0 * var, n2 * r1**2 + n1 * r2])
         # Σ_kl W_kl [d²Σ/dφ_kφ_l − Σ_h dΣ/dθ_h ∂²θ_h/∂φ_k∂φ_l]
         total = np.einsum("kl,klab->ab", weights, deriv.d2)
         dsig_theta = deriv.d1 / jac[:, None, None]
@@ -396,7 +453,7 @@ def _toeplitz_pd(rho: Array) -> Array:
     return np.zeros_like(rho)
 
 
-def make_structure(name: str, m: int) -> Structure:
+def make_structure(name: str, m: int, coordinates: Sequence[float] | None = None) -> Structure:
     """Return the covariance structure ``name`` over ``m`` visits.
 
     Parameters
@@ -405,6 +462,8 @@ def make_structure(name: str, m: int) -> Structure:
         One of ``us``, ``cs``, ``csh``, ``ar1``, ``ar1h``, ``toep``, ``toeph``, ``ad``, ``adh``.
     m
         Number of visits.
+    coordinates
+        Time of each visit, needed (only) by ``sp_exp``.
 
     Returns
     -------
@@ -435,6 +494,14 @@ def make_structure(name: str, m: int) -> Structure:
         "ad": (_Antedependence, False, False),
         "adh": (_Antedependence, True, False),
     }
+    if key == "sp_exp":
+        if coordinates is None or len(coordinates) != m:
+            raise StatsError(
+                "covariance 'sp_exp' needs a coordinate (time) for each visit",
+                expected=f"{m} visit coordinates",
+                hint="pass coordinates='<numeric time column>' to fit_mmrm",
+            )
+        return Scaled(m, key, _SpatialExponential(m, coordinates), False, False)
     if key not in table:
         raise StatsError(
             f"unknown covariance structure '{name}'",

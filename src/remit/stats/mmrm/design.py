@@ -50,6 +50,7 @@ class Design:
     covariates: tuple[str, ...] = field(repr=False)
     subject: str = ""
     visit: str = ""
+    visit_coordinates: tuple[float, ...] | None = None
 
     @property
     def n_obs(self) -> int:
@@ -132,6 +133,7 @@ def build_design(
     covariance_by: str | None = None,
     weights: str | None = None,
     visit_levels: Sequence[Hashable] | None = None,
+    coordinates: str | None = None,
 ) -> Design:
     """Check the data and build the fixed-effects design of an MMRM.
 
@@ -149,6 +151,9 @@ def build_design(
         Column of positive weights.
     visit_levels
         Order of the visits; default sorted like R's ``factor()``.
+    coordinates
+        Numeric column with the time of each visit (constant within a visit level), for
+        spatial covariance structures.
 
     Returns
     -------
@@ -176,6 +181,8 @@ def build_design(
         wanted.append(covariance_by)
     if weights is not None:
         wanted.append(weights)
+    if coordinates is not None:
+        wanted.append(coordinates)
     missing = [c for c in dict.fromkeys(wanted) if c not in data.columns]
     if missing:
         raise StatsError(
@@ -201,7 +208,7 @@ def build_design(
 
     factor_cols: list[str] = []
     for col in columns:
-        if col in (response, subject, weights) or col == visit:
+        if col in (response, subject, weights, coordinates) or col == visit:
             continue
         series = frame[col]
         if (
@@ -254,6 +261,21 @@ def build_design(
                 f"weights column {weights!r} has non-positive or infinite values",
                 expected="strictly positive finite weights",
             )
+
+    visit_coords: tuple[float, ...] | None = None
+    if coordinates is not None:
+        if not pd.api.types.is_numeric_dtype(frame[coordinates]):
+            raise StatsError(
+                f"coordinates column {coordinates!r} is not numeric",
+                expected="the numeric time of each visit",
+            )
+        per_visit = frame.groupby(visit, observed=True)[coordinates].agg(["min", "max"])
+        if (per_visit["max"] - per_visit["min"]).abs().max() > 0:
+            raise StatsError(
+                f"coordinates column {coordinates!r} varies within a visit level",
+                expected="one time per visit level",
+            )
+        visit_coords = tuple(float(v) for v in per_visit.loc[list(visits), "min"])
 
     # sort by covariance group, subject, visit
     subj_levels = _sorted_levels(frame[subject])
@@ -342,6 +364,7 @@ def build_design(
         covariates=covariates,
         subject=subject,
         visit=visit,
+        visit_coordinates=visit_coords,
     )
 
 

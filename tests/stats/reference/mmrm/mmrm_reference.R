@@ -67,6 +67,8 @@ dat <- do.call(rbind, rows)
 set.seed(7)
 dat$w <- round(runif(nrow(dat), 0.5, 2), 3)
 dat$invw <- 1 / dat$w
+# unequally spaced visit times (weeks) for the spatial exponential structure
+dat$week <- c(1, 2, 4, 8)[dat$vnum]
 write.csv(dat, file.path(here, "missing_visits.csv"), row.names = FALSE, na = "")
 
 d <- dat[!is.na(dat$y), ]
@@ -132,6 +134,11 @@ record_gls("ar1_reml", ar1)
 ar1h <- gls(form, data = d, correlation = corAR1(form = ~ vnum | id),
             weights = varIdent(form = ~ 1 | visit), method = "REML", control = ctl)
 record_gls("ar1h_reml", ar1h)
+
+sp <- gls(form, data = d, correlation = corExp(form = ~ week | id), method = "REML",
+          control = ctl)
+record_gls("sp_exp_reml", sp)
+put("sp_exp_reml", "range", "", coef(sp$modelStruct$corStruct, unconstrained = FALSE))
 
 cs <- gls(form, data = d, correlation = corCompSymm(form = ~ vnum | id), method = "REML",
           control = ctl)
