@@ -496,8 +496,17 @@ def optimise(
             stacklevel=3,
         )
     else:
-        message = message or "converged"
+        message = f"converged: Newton decrement {_decrement(ev):.1e} < {tol:g}"
     return Optimum(evaluation=ev, converged=converged, iterations=iterations, message=message)
+
+
+def _decrement(ev: Evaluation) -> float:
+    if ev.grad is None or ev.hess is None:
+        return math.inf
+    try:
+        return float(ev.grad @ np.linalg.solve(ev.hess, ev.grad))
+    except np.linalg.LinAlgError:
+        return math.inf
 
 
 def _small(ev: Evaluation, tol: float) -> bool:
