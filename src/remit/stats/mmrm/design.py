@@ -66,7 +66,7 @@ class Design:
         return np.asarray(mm, dtype=float)[:, self.keep]
 
 
-_BRACKET = re.compile(r"\[T\.(.*?)\]")
+_BRACKET = re.compile(r"\[(?:T\.)?(.*?)\]")
 
 
 def r_style(name: str) -> str:
