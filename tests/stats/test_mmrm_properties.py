@@ -439,3 +439,29 @@ def test_spatial_exponential_on_equal_spacing_is_ar1() -> None:
         fit_mmrm(
             data, "y ~ visit", subject="pid", visit="visit", covariance="sp_exp", coordinates="week"
         )
+
+
+@pytest.mark.parametrize("df_method", ["satterthwaite", "kenward-roger"])
+def test_covariance_by_inference_separates_by_group(df_method: str) -> None:
+    # y ~ arm*visit with a Σ per arm is two separate models: each arm's LS means, their SE
+    # (KR-adjusted too) and df equal those of a fit to that arm alone
+    data = simulate(25, n=60)
+    joint = fit_mmrm(
+        data,
+        "y ~ arm*visit",
+        subject="pid",
+        visit="visit",
+        group="arm",
+        covariance_by="arm",
+        df=df_method,
+    )  # type: ignore[arg-type]
+    ls = joint.lsmeans().set_index(["visit", "arm"])
+    for arm in ("CTRL", "TRT"):
+        alone = fit_mmrm(
+            data[data["arm"] == arm], "y ~ visit", subject="pid", visit="visit", df=df_method
+        )  # type: ignore[arg-type]
+        mine = ls.xs(arm, level="arm")
+        ref = alone.lsmeans("visit").set_index("visit")
+        np.testing.assert_allclose(mine["estimate"], ref["estimate"], rtol=1e-7)
+        np.testing.assert_allclose(mine["se"], ref["se"], rtol=1e-5)
+        np.testing.assert_allclose(mine["df"], ref["df"], rtol=1e-4)
