@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 
-from remit.analysis import AnalysisResult, TrialData
-from remit.protocol import Protocol
-from remit.reports import ReportResult, render_report
+from remit.reports import ReportResult
 from remit.reports.pdf import find_browser
+from remit.reports.render import write_pdf
 
-from .conftest import ARTIFACTS, CHROMIUM, RENDERED_AT
+from .conftest import ARTIFACTS, CHROMIUM
 
 pytestmark = pytest.mark.browser
 
@@ -70,15 +69,15 @@ def test_table_of_contents_links_reach_their_sections(browser: Any, report: Repo
     not CHROMIUM.exists() and os.environ.get("CI") != "true",
     reason=f"{CHROMIUM} is not installed (Debian: apt install chromium)",
 )
-def test_pdf_is_printed_with_headless_chromium(
-    result: AnalysisResult, trial: TrialData, oslo: Protocol, tmp_path: Path
-) -> None:
+def test_pdf_is_printed_with_headless_chromium(report: ReportResult, tmp_path: Path) -> None:
     assert find_browser() is not None
-    done = render_report(result, trial, oslo, tmp_path, pdf=True, now=RENDERED_AT)
-    assert done.pdf_path == tmp_path / "report.pdf"
-    data = done.pdf_path.read_bytes()
+    html = tmp_path / "report.html"
+    shutil.copyfile(report.html_path, html)
+    path, note = write_pdf(html, True)
+    assert path == tmp_path / "report.pdf"
+    data = path.read_bytes()
     assert data.startswith(b"%PDF-")
     assert data.count(b"/Type /Page") - data.count(b"/Type /Pages") >= 5
-    assert "--print-to-pdf" in done.pdf_note
+    assert "--print-to-pdf" in note
     ARTIFACTS.mkdir(exist_ok=True)
-    shutil.copyfile(done.pdf_path, ARTIFACTS / "report.pdf")
+    shutil.copyfile(path, ARTIFACTS / "report.pdf")

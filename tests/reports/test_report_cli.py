@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from remit.analysis import TrialData
+from remit.cli import report_cmd
 from remit.cli.app import app
+from remit.reports import ReportResult
 
 
 def test_report_from_a_data_folder(trial: TrialData, tmp_path: Path) -> None:
@@ -23,10 +26,20 @@ def test_report_from_a_data_folder(trial: TrialData, tmp_path: Path) -> None:
     assert written["simulated"] is True
     assert "fig-consort" in written["figures"]
     assert (out / "report.html").read_text("utf-8").startswith("<!DOCTYPE html>")
-    again = CliRunner().invoke(app, [*args, "--out", str(out), "--no-pdf"])
-    assert again.exit_code == 0, again.output
-    assert "SIMULATED DATA" in again.stdout
-    assert "report.html" in again.stdout
+
+
+def test_report_prints_what_it_wrote(
+    trial: TrialData, report: ReportResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the rendering itself is tested elsewhere: here only what the command prints
+    monkeypatch.setattr(report_cmd, "render_report", lambda *args, **kwargs: report)
+    folder = trial.to_directory(tmp_path / "data")
+    args = ["report", "--data", str(folder), "--protocol", "oslo-mdma-mdd", "--out", "x"]
+    result = CliRunner().invoke(app, [*args, "--no-pdf"])
+    assert result.exit_code == 0, result.output
+    assert "SIMULATED DATA" in result.stdout
+    assert str(report.html_path) in result.stdout.replace("\n", "")
+    assert "pdf: not written (not asked for)" in result.stdout
 
 
 def test_report_of_an_empty_trial_says_there_is_nothing_to_analyse(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from remit.errors import InputError, NotFoundError
 from remit.protocol import Protocol, load_protocol
 from remit.reports import ReportResult, render_html, render_report
 from remit.reports.format import fmt, fmt_ci, fmt_count, fmt_mean_sd
+from remit.reports.render import write_pdf
 
 from .conftest import RENDERED_AT, RUN_AT
 
@@ -242,15 +243,6 @@ def test_simulated_is_marked_everywhere(html: str, report: ReportResult) -> None
         assert "SIMULATED" in caption
 
 
-def test_real_data_carry_no_simulated_mark(
-    make_trial: Callable[..., TrialData], oslo: Protocol
-) -> None:
-    data = make_trial(simulated=False)
-    html, _sections = render_html(run_analysis_plan(data, oslo, now=RUN_AT), data, oslo)
-    assert "SIMULATED" not in html
-    assert "simulated-banner" not in html.split("</style>")[1]
-
-
 def test_rendering_is_deterministic(
     result: AnalysisResult, trial: TrialData, oslo: Protocol, html: str
 ) -> None:
@@ -293,7 +285,7 @@ def test_out_dir_that_is_a_file_is_refused(
         render_report(result, trial, oslo, target, pdf=False)
 
 
-def test_pdf_required_without_a_browser_says_how_to_fix(
+def test_pdf_required_without_a_browser_fails_before_any_work(
     result: AnalysisResult,
     trial: TrialData,
     oslo: Protocol,
@@ -303,18 +295,27 @@ def test_pdf_required_without_a_browser_says_how_to_fix(
     monkeypatch.setenv("REMIT_CHROMIUM", str(tmp_path / "no-such-browser"))
     with pytest.raises(NotFoundError, match="no Chromium browser found"):
         render_report(result, trial, oslo, tmp_path / "out", pdf=True)
-    optional = render_report(result, trial, oslo, tmp_path / "out2")
-    assert optional.pdf_path is None
-    assert "no Chromium found" in optional.pdf_note
-    assert optional.html_path.is_file()
+    assert not (tmp_path / "out").exists()
+    page = tmp_path / "page.html"
+    page.write_text("<!DOCTYPE html><p>x</p>", "utf-8")
+    assert write_pdf(page, None) == (
+        None,
+        "no Chromium found (install chromium or set REMIT_CHROMIUM)",
+    )
+    assert write_pdf(page, False) == (None, "not asked for")
+    with pytest.raises(NotFoundError, match="REMIT_CHROMIUM"):
+        write_pdf(page, True)
 
 
-def test_a_trial_without_safety_data_still_renders(
+def test_real_data_without_safety_data(
     make_trial: Callable[..., TrialData], oslo: Protocol
 ) -> None:
     full = make_trial(simulated=False)
     data = TrialData(participants=full.participants, visits=full.visits, scores=full.scores)
     html, sections = render_html(run_analysis_plan(data, oslo, now=RUN_AT), data, oslo)
     assert [s.id for s in sections] == list(SECTIONS)
+    assert "SIMULATED" not in html
+    assert "simulated-banner" not in html.split("</style>")[1]
     assert "No vital signs recorded" in html
     assert "No serious adverse event was reported." in html
+    assert "No dose was withheld." in html

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import jinja2
 import pandas as pd
@@ -166,6 +166,32 @@ def render_html(
     return html, sections
 
 
+def write_pdf(html_path: Path, pdf: bool | None) -> tuple[Path | None, str]:
+    """Print ``html_path`` to ``report.pdf`` beside it as ``pdf`` asks; return (path, note).
+
+    ``pdf=False``: nothing; ``None``: print when a browser is found, else say why not;
+    ``True``: print or raise (:class:`~remit.errors.NotFoundError` without a browser,
+    :class:`~remit.reports.pdf.PdfError` when printing fails).
+    """
+    if pdf is False:
+        return None, "not asked for"
+    target = html_path.parent / PDF_NAME
+    browser = find_browser()
+    if browser is None:
+        if pdf:
+            print_pdf(html_path, target)  # raises NotFoundError with the fix
+        return None, "no Chromium found (install chromium or set REMIT_CHROMIUM)"
+    try:
+        return (
+            print_pdf(html_path, target, browser=browser),
+            f"printed with {browser} --headless --print-to-pdf",
+        )
+    except RemitError as exc:
+        if pdf:
+            raise
+        return None, f"PDF failed: {exc}"
+
+
 def render_report(
     result: AnalysisResult,
     data: TrialData,
@@ -205,29 +231,14 @@ def render_report(
             f"report output {folder} exists and is not a directory",
             expected="a directory path (it is created if missing)",
         )
+    if pdf is True and find_browser() is None:
+        print_pdf(folder / HTML_NAME, folder / PDF_NAME)  # raises NotFoundError with the fix
     rendered = _utc_text(now)
     html, sections = render_html(result, data, protocol, rendered_at=rendered)
     folder.mkdir(parents=True, exist_ok=True)
     html_path = folder / HTML_NAME
     html_path.write_text(html, encoding="utf-8")
-    pdf_path: Path | None = None
-    pdf_note: str
-    browser = find_browser()
-    mode: Literal["skip", "try", "must"] = "skip" if pdf is False else ("must" if pdf else "try")
-    if mode == "skip":
-        pdf_note = "not asked for"
-    elif browser is None:
-        if mode == "must":
-            print_pdf(html_path, folder / PDF_NAME)  # raises NotFoundError with the fix
-        pdf_note = "no Chromium found (install chromium or set REMIT_CHROMIUM)"
-    else:
-        try:
-            pdf_path = print_pdf(html_path, folder / PDF_NAME, browser=browser)
-            pdf_note = f"printed with {browser} --headless --print-to-pdf"
-        except RemitError as exc:
-            if mode == "must":
-                raise
-            pdf_note = f"PDF failed: {exc}"
+    pdf_path, pdf_note = write_pdf(html_path, pdf)
     return ReportResult(
         out_dir=folder,
         html_path=html_path,
@@ -241,4 +252,4 @@ def render_report(
     )
 
 
-__all__ = ["HTML_NAME", "PDF_NAME", "ReportResult", "render_html", "render_report"]
+__all__ = ["HTML_NAME", "PDF_NAME", "ReportResult", "render_html", "render_report", "write_pdf"]
