@@ -134,7 +134,7 @@ def test_antidepressant_mmrm_df_within_optimiser_tolerance(antidepressant: pd.Da
     above the minimum. Moving our optimum along each Hessian eigenvector until −2LL rises by
     1e-5 gives a range of df that contains every one of R mmrm's values."""
     fit = _ad_fit(antidepressant, "satterthwaite")
-    _, rows = fit._grid_rows(["VISIT", "THERAPY"])
+    _, rows = fit.lsmeans_matrix(["VISIT", "THERAPY"])
     contrasts = [rows[2 * i] - rows[2 * i + 1] for i in range(4)]  # DRUG − PLACEBO per visit
     lik = Likelihood(fit.design, [make_structure("us", 4)])
     ev = lik.evaluate(fit.phi, 2)
@@ -354,7 +354,7 @@ def test_against_nlme_gls(
         ref_ls_se = _q(rref, model, "lsmean_se").loc[names].to_numpy()
         assert np.all(np.abs(ls["estimate"].to_numpy() - ref_ls) <= 1e-5 * np.abs(ref_ls) + 1e-6)
         model_ls = fit.contrast(
-            np.vstack([fit._grid_rows(["visit", "arm"])[1]])
+            np.vstack([fit.lsmeans_matrix(["visit", "arm"])[1]])
         )  # same rows; SE with the model-based covariance equals emmeans for gls
         assert np.all(np.abs(model_ls["se"].to_numpy() / ref_ls_se - 1.0) <= 2e-5)
 

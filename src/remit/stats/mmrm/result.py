@@ -229,6 +229,34 @@ class MMRMResult:
         return FTestResult(res.num_df, res.den_df, res.f, res.p, res.scale, method)
 
     # ------------------------------------------------------------------ LS means
+    def lsmeans_matrix(self, by: Sequence[str]) -> tuple[pd.DataFrame, Array]:
+        """The rows L of the LS means by ``by``: one row of weights over the coefficients per
+        combination of levels (reference grid, covariates at their mean, equal weights).
+
+        Parameters
+        ----------
+        by
+            Factors of the model.
+
+        Returns
+        -------
+        tuple
+            The combinations (a DataFrame with the ``by`` columns) and the matrix L, so that
+            ``L @ beta`` are the LS means; differences of rows give contrasts for
+            :meth:`contrast`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from remit.stats.mmrm import fit_mmrm
+        >>> df = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3, 4, 4], "t": ["a", "b"] * 4,
+        ...                    "y": [1.0, 2.0, 1.5, 2.9, 0.5, 2.2, 1.1, 1.6]})
+        >>> keys, L = fit_mmrm(df, "y ~ t", subject="id", visit="t").lsmeans_matrix(["t"])
+        >>> L.tolist()
+        [[1.0, 0.0], [1.0, 1.0]]
+        """
+        return self._grid_rows(by)
+
     def _grid_rows(self, by: Sequence[str]) -> tuple[pd.DataFrame, Array]:
         design = self.design
         for col in by:
@@ -287,7 +315,7 @@ class MMRMResult:
             by = [self.design.visit] + ([self.group] if self.group else [])
         elif isinstance(by, str):
             by = [by]
-        keys, rows = self._grid_rows(list(by))
+        keys, rows = self.lsmeans_matrix(list(by))
         table = self.contrast(rows)
         table = table.drop(columns=["contrast"])
         return pd.concat([keys, table], axis=1)
@@ -350,7 +378,7 @@ class MMRMResult:
                 expected="one of " + ", ".join(map(str, levels)),
             )
         others = [compare] if compare is not None else [lv for lv in levels if lv != ref]
-        keys, rows = self._grid_rows([visit, group])
+        keys, rows = self.lsmeans_matrix([visit, group])
         index = {(k[0], k[1]): i for i, k in enumerate(keys.itertuples(index=False))}
         out_rows, labels, visits = [], [], []
         for v in self.design.factors.get(visit, self.visits):
