@@ -1,0 +1,283 @@
+"""Binary endpoints: proportions with named CIs, status transitions with exact McNemar."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from remit.analysis.context import Context, collect_warnings, note_not_estimable
+from remit.analysis.endpoints import EndpointsResult
+from remit.analysis.result import SectionResult, headline_frame
+from remit.errors import InputError, StatsError
+from remit.protocol import (
+    ChangeEndpoint,
+    McNemarAnalysis,
+    ProportionAnalysis,
+    RelapseEndpoint,
+    RemissionEndpoint,
+    ResponseEndpoint,
+)
+from remit.stats.mcnemar import mcnemar_exact
+from remit.stats.proportion import proportion_ci
+
+#: The plan's words for CI methods → :func:`proportion_ci`'s interval names.
+CI_METHODS: dict[str, str] = {"clopper_pearson": "clopper-pearson", "wilson": "wilson"}
+CI_SHORT: dict[str, str] = {"clopper_pearson": "CP", "wilson": "Wilson"}
+CI_NAMES: dict[str, str] = {"clopper_pearson": "Clopper-Pearson (exact)", "wilson": "Wilson score"}
+
+# --------------------------------------------------------------------------- proportions
+
+
+def run_proportion(a: ProportionAnalysis, ctx: Context) -> SectionResult:
+    """Counts of binary endpoints with the plan's confidence intervals."""
+    counts = ctx.endpoints.counts()
+    rows: list[dict[str, Any]] = []
+    raw: dict[str, Any] = {}
+    notes: list[str] = []
+    for endpoint_id in a.endpoints:
+        e = ctx.protocol.endpoint(endpoint_id)
+        if isinstance(e, ChangeEndpoint):
+            notes.append(f"{endpoint_id}: a change endpoint has no proportion; skipped")
+            continue
+        for rec in counts[counts["endpoint_id"] == endpoint_id].to_dict(orient="records"):
+            key = f"{endpoint_id}/{rec['visit_code']}"
+            row: dict[str, Any] = {
+                "endpoint_id": endpoint_id,
+                "kind": rec["kind"],
+                "visit": rec["visit_code"],
+                "k": rec["n_yes"],
+                "n": rec["n"],
+                "n_population": rec["n_population"],
+                "n_at_risk": rec["n_at_risk"],
+                "n_undecided": rec["n_undecided"],
+                "estimate": math.nan,
+            }
+            for m in a.ci_methods:
+                row[f"{m}_low"] = math.nan
+                row[f"{m}_high"] = math.nan
+            if rec["n"] > 0:
+                r = proportion_ci(int(rec["n_yes"]), int(rec["n"]), conf_level=ctx.conf_level)
+                raw[key] = r
+                row["estimate"] = r.estimate
+                for m in a.ci_methods:
+                    low, high = r.ci(CI_METHODS[m])
+                    row[f"{m}_low"] = low
+                    row[f"{m}_high"] = high
+            else:
+                notes.append(f"{key}: nobody could be assessed; no proportion")
+            if rec["n_undecided"]:
+                who = ctx.endpoints.ids_with(endpoint_id, rec["visit_code"], None)
+                if rec["kind"] == "relapse":
+                    at_risk = _relapse_at_risk(ctx.endpoints, endpoint_id)
+                    who = [p for p in who if p in at_risk]
+                notes.append(
+                    f"{key}: {rec['n_undecided']} not assessable (missing value): " + ", ".join(who)
+                )
+            row["definition"] = rec["definition"]
+            rows.append(row)
+    return SectionResult(
+        id=a.id,
+        kind=a.kind,
+        label=a.label,
+        tables={"proportions": pd.DataFrame(rows)},
+        stats=raw,
+        conventions={
+            "denominator": "participants whose status could be decided (observed cases; "
+            "relapse: remitters at the earlier visit with the later visit observed)",
+            **{f"ci_{m}": CI_NAMES[m] for m in a.ci_methods},
+        },
+        notes=tuple(notes),
+        assumption=a.assumption,
+        spec=a.model_dump(mode="json"),
+        headline=headline_frame(
+            [
+                {
+                    "scale": ctx.protocol.endpoint(r["endpoint_id"]).scale,
+                    "visit": r["visit"],
+                    "quantity": f"{r['endpoint_id']} {r['k']}/{r['n']} ({CI_SHORT[m]})",
+                    "estimate": r["estimate"],
+                    "ci_low": r[f"{m}_low"],
+                    "ci_high": r[f"{m}_high"],
+                    "n": r["n"],
+                    "method": CI_NAMES[m],
+                }
+                for r in rows
+                for m in a.ci_methods
+            ]
+        ),
+    )
+
+
+def _relapse_at_risk(endpoints: EndpointsResult, endpoint_id: str) -> set[str]:
+    s = endpoints.status
+    sub = s[(s["endpoint_id"] == endpoint_id) & (s["at_risk"] == True)]  # noqa: E712
+    return {str(p) for p in sub["participant_id"]}
+
+
+# --------------------------------------------------------------------------- mcnemar
+
+
+def _status_at(endpoints: EndpointsResult, endpoint_id: str, visit: str) -> dict[str, Any]:
+    s = endpoints.status
+    sub = s[(s["endpoint_id"] == endpoint_id) & (s["visit_code"] == visit)]
+    return dict(zip(sub["participant_id"], sub["status"], strict=True))
+
+
+def _word(status: object) -> str:
+    if status is None or (isinstance(status, float) and math.isnan(status)):
+        return "missing"
+    return "yes" if bool(status) else "no"
+
+
+def run_mcnemar(a: McNemarAnalysis, ctx: Context) -> SectionResult:
+    """Status transition table between two visits with the exact McNemar test."""
+    if a.method != "exact":
+        raise InputError(
+            f"analysis {a.id!r} asks for McNemar method {a.method!r}",
+            expected="method 'exact', the one remit.stats implements",
+            hint="change the protocol's analysis plan",
+        )
+    rows: list[dict[str, Any]] = []
+    cells: list[dict[str, Any]] = []
+    raw: dict[str, Any] = {}
+    notes: list[str] = []
+    for endpoint_id in a.endpoints:
+        e = ctx.protocol.endpoint(endpoint_id)
+        if not isinstance(e, ResponseEndpoint | RemissionEndpoint):
+            notes.append(
+                f"{endpoint_id}: only response and remission endpoints have a status "
+                "at each visit; skipped"
+            )
+            continue
+        if a.from_visit not in e.visits or a.to_visit not in e.visits:
+            notes.append(f"{endpoint_id}: not assessed at both {a.from_visit} and {a.to_visit}")
+            continue
+        first = _status_at(ctx.endpoints, endpoint_id, a.from_visit)
+        second = _status_at(ctx.endpoints, endpoint_id, a.to_visit)
+        for f_word in ("yes", "no", "missing"):
+            for s_word in ("yes", "no", "missing"):
+                ids = [
+                    p
+                    for p in ctx.population
+                    if _word(first.get(p)) == f_word and _word(second.get(p)) == s_word
+                ]
+                cells.append(
+                    {
+                        "endpoint_id": endpoint_id,
+                        "from_visit": a.from_visit,
+                        "to_visit": a.to_visit,
+                        "from_status": f_word,
+                        "to_status": s_word,
+                        "n": len(ids),
+                        "participant_ids": ids,
+                    }
+                )
+        x = [_as_number(first.get(p)) for p in ctx.population]
+        y = [_as_number(second.get(p)) for p in ctx.population]
+        try:
+            with collect_warnings(notes, endpoint_id):
+                r = mcnemar_exact(x, y, conf_level=ctx.conf_level)
+        except StatsError as error:
+            note_not_estimable(notes, endpoint_id, error)
+            continue
+        raw[endpoint_id] = r
+        (nn, ny), (yn, yy) = r.table
+        rows.append(
+            {
+                "endpoint_id": endpoint_id,
+                "from_visit": a.from_visit,
+                "to_visit": a.to_visit,
+                "n": r.n,
+                "n_dropped": r.n_dropped,
+                "n_yes_yes": yy,
+                "n_yes_no": yn,
+                "n_no_yes": ny,
+                "n_no_no": nn,
+                "p_value": r.p_value,
+                "p_value_method": r.p_value_method,
+                "proportion_first": r.proportion_first,
+                "proportion_second": r.proportion_second,
+                "odds_ratio": r.odds_ratio,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+                "definition": e.definition,
+            }
+        )
+    relapses = _relapse_table(a, ctx)
+    return SectionResult(
+        id=a.id,
+        kind=a.kind,
+        label=a.label,
+        tables={
+            "tests": pd.DataFrame(rows),
+            "transitions": pd.DataFrame(cells),
+            "relapses": relapses,
+        },
+        stats=raw,
+        conventions={
+            "test": "exact McNemar: two-sided binomial test on the discordant pairs",
+            "odds_ratio_ci": "conditional odds ratio with the Clopper-Pearson interval of "
+            "b/(b + c)",
+            "missing": "participants with a missing status at either visit are left out of "
+            "the test and shown as 'missing' in the transition table",
+        },
+        notes=tuple(notes),
+        assumption=a.assumption,
+        spec=a.model_dump(mode="json"),
+        headline=headline_frame(
+            [
+                {
+                    "scale": ctx.protocol.endpoint(r["endpoint_id"]).scale,
+                    "visit": f"{r['from_visit']}→{r['to_visit']}",
+                    "quantity": f"{r['endpoint_id']} status change (McNemar)",
+                    "estimate": r["proportion_second"] - r["proportion_first"],
+                    "p": r["p_value"],
+                    "n": r["n"],
+                    "method": r["p_value_method"],
+                }
+                for r in rows
+            ]
+        ),
+    )
+
+
+def _as_number(status: object) -> float:
+    if status is None or (isinstance(status, float) and math.isnan(status)):
+        return math.nan
+    return 1.0 if bool(status) else 0.0
+
+
+def _relapse_table(a: McNemarAnalysis, ctx: Context) -> pd.DataFrame:
+    counts = ctx.endpoints.counts()
+    rows = []
+    for e in ctx.protocol.endpoints:
+        if isinstance(e, RelapseEndpoint) and (e.from_visit, e.to_visit) == (
+            a.from_visit,
+            a.to_visit,
+        ):
+            c = counts[counts["endpoint_id"] == e.id].iloc[0]
+            rows.append(
+                {
+                    "endpoint_id": e.id,
+                    "from_visit": e.from_visit,
+                    "to_visit": e.to_visit,
+                    "n_at_risk": int(c["n_at_risk"]),
+                    "n": int(c["n"]),
+                    "n_relapsed": int(c["n_yes"]),
+                    "participant_ids": ctx.endpoints.ids_with(e.id, e.to_visit, True),
+                    "definition": e.definition,
+                }
+            )
+    columns = [
+        "endpoint_id",
+        "from_visit",
+        "to_visit",
+        "n_at_risk",
+        "n",
+        "n_relapsed",
+        "participant_ids",
+        "definition",
+    ]
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,272 @@
+"""Descriptive statistics, Wilcoxon signed-rank tests and effect sizes of within-subject change."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from remit.analysis.context import Context, collect_warnings, note_not_estimable
+from remit.analysis.result import SectionResult, headline_frame
+from remit.errors import InputError, StatsError
+from remit.protocol import DescriptiveAnalysis, EffectSizeAnalysis, WilcoxonAnalysis
+from remit.stats.effect_size import paired_effect_sizes
+from remit.stats.paired import hodges_lehmann, wilcoxon_signed_rank
+
+QUANTILE_CONVENTION = "quartiles by linear interpolation (R type 7, pandas default)"
+SD_CONVENTION = "SD with n − 1 denominator; SE = SD/√n"
+
+# --------------------------------------------------------------------------- descriptive
+
+
+def run_descriptive(a: DescriptiveAnalysis, ctx: Context) -> SectionResult:
+    """Summary statistics of each scale total (and its change from baseline) by visit."""
+    rows: list[dict[str, Any]] = []
+    change_rows: list[dict[str, Any]] = []
+    for scale in a.scales:
+        for visit in a.visits:
+            x = ctx.values(scale, visit)
+            rows.append({"scale": scale, "visit": visit, **_describe(x, len(ctx.population))})
+            sub = ctx.cell(scale, visit)
+            chg = sub["CHG"].dropna().to_numpy(dtype=float)
+            if len(chg):
+                base = str(sub["BASEVIS"].iloc[0])
+                d = _describe(chg, len(ctx.population))
+                change_rows.append({"scale": scale, "visit": visit, "baseline_visit": base, **d})
+    keep = ["scale", "visit", "n", "n_missing", *[s for s in a.statistics if s != "n"]]
+    if "iqr" in a.statistics:
+        keep += ["q1", "q3"]
+    table = pd.DataFrame(rows)
+    table = table[[c for c in dict.fromkeys(keep) if c in table.columns]]
+    tables = {"by_visit": table, "change_by_visit": pd.DataFrame(change_rows)}
+    return SectionResult(
+        id=a.id,
+        kind=a.kind,
+        label=a.label,
+        tables=tables,
+        stats={},
+        conventions={"sd": SD_CONVENTION, "quartiles": QUANTILE_CONVENTION},
+        assumption=a.assumption,
+        spec=a.model_dump(mode="json"),
+        headline=headline_frame(
+            [
+                {
+                    "scale": r["scale"],
+                    "visit": r["visit"],
+                    "quantity": "mean",
+                    "estimate": r["mean"],
+                    "se": r["se"],
+                    "n": r["n"],
+                    "method": "observed cases",
+                }
+                for r in rows
+                if r["n"] > 0
+            ]
+        ),
+    )
+
+
+def _describe(x: np.ndarray[Any, np.dtype[np.float64]], n_population: int) -> dict[str, Any]:
+    obs = x[~np.isnan(x)]
+    n = int(obs.size)
+    s = pd.Series(obs)
+    sd = float(s.std(ddof=1)) if n > 1 else math.nan
+    q1 = float(s.quantile(0.25)) if n else math.nan
+    q3 = float(s.quantile(0.75)) if n else math.nan
+    return {
+        "n": n,
+        "n_missing": n_population - n,
+        "mean": float(s.mean()) if n else math.nan,
+        "sd": sd,
+        "se": sd / math.sqrt(n) if n > 1 else math.nan,
+        "median": float(s.median()) if n else math.nan,
+        "q1": q1,
+        "q3": q3,
+        "iqr": q3 - q1,
+        "min": float(s.min()) if n else math.nan,
+        "max": float(s.max()) if n else math.nan,
+    }
+
+
+# --------------------------------------------------------------------------- wilcoxon
+
+
+def wilcoxon_convention(a: WilcoxonAnalysis) -> str:
+    """The p-value convention of a Wilcoxon analysis, in words."""
+    cc = "with" if a.correction else "without"
+    if a.method == "exact":
+        return (
+            "exact permutation distribution of the signed-rank statistic (exact conditional "
+            "distribution when there are ties)"
+        )
+    if a.method == "approx":
+        return f"normal approximation with tie-corrected variance, {cc} continuity correction"
+    return (
+        "exact distribution when there are fewer than 50 non-zero differences and no ties or "
+        "zero differences (as R's wilcox.test), otherwise the normal approximation with "
+        f"tie-corrected variance, {cc} continuity correction"
+    )
+
+
+def pick_wilcoxon_p(a: WilcoxonAnalysis, n: int, clean: bool) -> str:
+    """Which of the three p-values of :class:`WilcoxonResult` the plan reports."""
+    normal = "normal-continuity" if a.correction else "normal"
+    if a.method == "exact":
+        return "exact"
+    if a.method == "approx":
+        return normal
+    return "exact" if (n < 50 and clean) else normal
+
+
+def run_wilcoxon(a: WilcoxonAnalysis, ctx: Context) -> SectionResult:
+    """Signed-rank test of each visit against the baseline visit, per scale."""
+    if a.zero_method != "wilcox":
+        raise InputError(
+            f"analysis {a.id!r} asks for zero_method {a.zero_method!r}",
+            expected="zero_method 'wilcox' (zero differences dropped), the one remit.stats "
+            "implements",
+            hint="change the protocol's analysis plan",
+        )
+    rows: list[dict[str, Any]] = []
+    raw: dict[str, Any] = {}
+    notes: list[str] = []
+    for scale in a.scales:
+        before = ctx.values(scale, a.baseline_visit)
+        for visit in a.visits:
+            after = ctx.values(scale, visit)
+            key = f"{scale}/{visit}"
+            try:
+                with collect_warnings(notes, key):
+                    w = wilcoxon_signed_rank(before, after, alternative=a.alternative)
+                    hl = hodges_lehmann(before, after, conf_level=ctx.conf_level)
+            except StatsError as error:
+                note_not_estimable(notes, key, error)
+                continue
+            raw[key] = w
+            raw[f"{key}/hodges_lehmann"] = hl
+            method = pick_wilcoxon_p(a, w.n, not w.has_ties and w.n_zero == 0)
+            p = {
+                "exact": w.p_exact,
+                "normal": w.p_normal,
+                "normal-continuity": w.p_normal_continuity,
+            }
+            complete = ~(np.isnan(before) | np.isnan(after))
+            d = (after - before)[complete]
+            rows.append(
+                {
+                    "scale": scale,
+                    "visit": visit,
+                    "baseline_visit": a.baseline_visit,
+                    "n": int(complete.sum()),
+                    "n_nonzero": w.n,
+                    "n_zero": w.n_zero,
+                    "n_dropped": w.n_dropped,
+                    "has_ties": w.has_ties,
+                    "median_difference": float(np.median(d)),
+                    "statistic": w.statistic,
+                    "p_value": p[method],
+                    "p_value_method": method,
+                    "alternative": a.alternative,
+                    "hl_estimate": hl.estimate,
+                    "hl_ci_low": hl.ci_low,
+                    "hl_ci_high": hl.ci_high,
+                    "hl_ci_method": hl.ci_method,
+                }
+            )
+    return SectionResult(
+        id=a.id,
+        kind=a.kind,
+        label=a.label,
+        tables={"tests": pd.DataFrame(rows)},
+        stats=raw,
+        conventions={
+            "p_value": wilcoxon_convention(a),
+            "zero_differences": "dropped before ranking (Wilcoxon's convention)",
+            "ties": "mid-ranks",
+            "statistic": "V = sum of the ranks of the positive differences (visit − baseline)",
+            "hodges_lehmann_ci": "inverted signed-rank test as R's wilcox.test(conf.int=TRUE)",
+        },
+        notes=tuple(notes),
+        assumption=a.assumption,
+        spec=a.model_dump(mode="json"),
+        headline=headline_frame(
+            [
+                {
+                    "scale": r["scale"],
+                    "visit": r["visit"],
+                    "quantity": f"change vs {r['baseline_visit']} (Hodges-Lehmann; Wilcoxon p)",
+                    "estimate": r["hl_estimate"],
+                    "ci_low": r["hl_ci_low"],
+                    "ci_high": r["hl_ci_high"],
+                    "p": r["p_value"],
+                    "n": r["n"],
+                    "method": r["p_value_method"],
+                }
+                for r in rows
+            ]
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- effect sizes
+
+
+def run_effect_size(a: EffectSizeAnalysis, ctx: Context) -> SectionResult:
+    """Standardised within-subject change from baseline at each visit, per scale."""
+    rows: list[pd.DataFrame] = []
+    raw: dict[str, Any] = {}
+    notes: list[str] = []
+    for scale in a.scales:
+        before = ctx.values(scale, a.baseline_visit)
+        for visit in a.visits:
+            key = f"{scale}/{visit}"
+            try:
+                with collect_warnings(notes, key):
+                    r = paired_effect_sizes(
+                        before, ctx.values(scale, visit), conf_level=ctx.conf_level
+                    )
+            except StatsError as error:
+                note_not_estimable(notes, key, error)
+                continue
+            raw[key] = r
+            f = r.to_frame()
+            f = f[f["effect_size"].isin(a.measures)].copy()
+            f.insert(0, "visit", visit)
+            f.insert(0, "scale", scale)
+            f["mean_difference"] = r.mean_difference
+            f["sd_difference"] = r.sd_difference
+            rows.append(f)
+    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    return SectionResult(
+        id=a.id,
+        kind=a.kind,
+        label=a.label,
+        tables={"effect_sizes": table},
+        stats=raw,
+        conventions={
+            "d_z": "mean(d)/sd(d), d = visit − baseline; exact CI by inverting the noncentral t",
+            "d_av": "mean(d)/((sd(baseline) + sd(visit))/2); CI: d_z limits scaled by "
+            "sd(d)/s_av (approximate)",
+            "g": "Hedges' exact J(df) = Γ(df/2)/(√(df/2)·Γ((df−1)/2)) applied to d and its CI",
+        },
+        notes=tuple(notes),
+        assumption=a.assumption,
+        spec=a.model_dump(mode="json"),
+        headline=headline_frame(
+            [
+                {
+                    "scale": r["scale"],
+                    "visit": r["visit"],
+                    "quantity": r["effect_size"],
+                    "estimate": r["estimate"],
+                    "ci_low": r["ci_low"],
+                    "ci_high": r["ci_high"],
+                    "n": r["n"],
+                    "method": r["ci_method"],
+                }
+                for r in table.to_dict(orient="records")
+            ]
+        ),
+    )
