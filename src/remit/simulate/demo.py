@@ -1,0 +1,131 @@
+"""The demo trial database: a new SQLite file with the protocol and one demo user per role.
+
+A database counts as a *previous demo* when every participant in it is simulated (or it holds
+none yet) and its admin is the demo admin; anything else is someone's trial and is never
+replaced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event, func, select
+
+from remit import services as sv
+from remit.errors import InputError
+from remit.protocol import Protocol
+from remit.store import Actor, make_engine, upgrade
+from remit.store.tables import Participant, UserAccount
+
+#: Demo users: username → (role, password). Study-wide roles, printed by ``remit demo``.
+DEMO_USERS: Mapping[str, tuple[str, str]] = {
+    "ada": ("admin", "remit-demo-admin"),
+    "ingrid": ("investigator", "remit-demo-investigator"),
+    "terje": ("therapist", "remit-demo-therapist"),
+    "rune": ("independent_rater", "remit-demo-rater"),
+    "mona": ("monitor", "remit-demo-monitor"),
+    "stine": ("statistician", "remit-demo-statistician"),
+    "dag": ("data_manager", "remit-demo-data-manager"),
+}
+_ADMIN = "ada"
+
+
+@dataclass(frozen=True)
+class DemoDatabase:
+    """A new demo database: its path, engine, the staff actors and the demo logins."""
+
+    path: Path
+    engine: Engine
+    staff: Mapping[str, Actor]
+    logins: tuple[tuple[str, str, str], ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Path and logins (username, role, password) as plain values."""
+        return {
+            "path": str(self.path),
+            "logins": [{"username": u, "role": r, "password": p} for u, r, p in self.logins],
+        }
+
+
+def is_demo_database(path: Path) -> bool:
+    """Whether the SQLite file at ``path`` is a previous Remit demo (see the module text)."""
+    engine = make_engine(path, must_exist=True)
+    try:
+        with engine.connect() as connection:
+            admin = connection.scalar(
+                select(UserAccount.username).order_by(UserAccount.id).limit(1)
+            )
+            real = connection.scalar(
+                select(func.count())
+                .select_from(Participant)
+                .where(Participant.simulated.is_(False))
+            )
+        return admin == _ADMIN and real == 0
+    except Exception:  # not a Remit database (or not SQLite at all): not a demo
+        return False
+    finally:
+        engine.dispose()
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def create_demo_database(path: Path, protocol: Protocol, *, force: bool = False) -> DemoDatabase:
+    """Create ``path`` (SQLite) with ``protocol``, its sites and the demo users.
+
+    An existing file is replaced only when it is a previous demo and ``force`` is true; any
+    other database is refused. While the demo is built the file is written with
+    ``PRAGMA synchronous = OFF`` (a crash leaves only a demo to rebuild); every later
+    connection uses the store's settings (WAL, ``synchronous = FULL``).
+    """
+    path = Path(path)
+    if path.exists():
+        if not is_demo_database(path):
+            raise InputError(
+                f"{path} exists and is not a Remit demo database",
+                expected="a new path, or a previous demo with --force",
+                hint="choose another --out DIR; remit demo never replaces a real trial",
+            )
+        if not force:
+            raise InputError(
+                f"{path} holds a previous demo",
+                expected="--force to replace it, or another --out DIR",
+            )
+        _remove(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(path)
+
+    @event.listens_for(engine, "connect")
+    def _fast_writes(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA synchronous = OFF")
+        finally:
+            cursor.close()
+
+    upgrade(engine)
+    role, password = DEMO_USERS[_ADMIN]
+    trial = sv.create_trial(engine, protocol, admin_username=_ADMIN, admin_password=password)
+    admin = Actor(trial.admin.id, _ADMIN, role, None)
+    staff: dict[str, Actor] = {role: admin}
+    logins = [(_ADMIN, role, password)]
+    for username, (role, password) in DEMO_USERS.items():
+        if username == _ADMIN:
+            continue
+        user = sv.add_user(engine, admin, username, password, [(role, None)],
+                           full_name=f"Demo {role.replace('_', ' ')}")  # fmt: skip
+        staff[role] = Actor(user.id, username, role, None)
+        logins.append((username, role, password))
+    return DemoDatabase(path=path, engine=engine, staff=staff, logins=tuple(logins))
+
+
+def close_demo_database(demo: DemoDatabase) -> None:
+    """Checkpoint the WAL into the file and close every connection."""
+    with demo.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    demo.engine.dispose()

@@ -1,0 +1,675 @@
+"""The cohort plan: every person screened, every visit date and every entry staff will make.
+
+:func:`plan_cohort` is pure (no database): it draws people, outcome courses, visit dates within
+the protocol's windows, forms, dosing days and adverse events, and returns them as an ordered
+list of :class:`Step` — what a member of staff enters, when, in which role. :mod:`remit.simulate
+.trial` then enters the steps through the services in time order. Clock times are simulated
+(derived from the seed and the visit dates), never the wall clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+
+from remit.errors import InputError
+from remit.protocol import Protocol
+from remit.simulate.answers import (
+    Ideation,
+    Person,
+    cssrs_answers,
+    draw_person,
+    intensity_for,
+    madrs_answers,
+    sds_answers,
+    self_report_answers,
+    vas_answers,
+)
+from remit.simulate.dosing_day import draw_adverse_events, vitals_series
+from remit.simulate.outcomes import OutcomeCourse, Thresholds, draw_outcomes
+from remit.simulate.targets import Targets
+
+INV, THE, RAT = "investigator", "therapist", "independent_rater"
+
+#: Who enters a form, by the protocol's rater of it.
+ENTERED_BY: Mapping[str, str] = {
+    "independent_rater": RAT,
+    "investigator": INV,
+    "therapist": THE,
+    "self_report": INV,  # the study nurse's work; investigators may enter self-reports
+}
+
+#: How severe each self-report runs relative to the MADRS course (MDD samples score in the
+#: moderate range of anxiety, insomnia and self-rated depression, lower on trauma symptoms).
+SELF_REPORT_LEVEL: Mapping[str, float] = {
+    "gad7": 0.8,
+    "isi": 0.8,
+    "psqi": 1.0,
+    "pcl5": 0.55,
+    "bdi2": 0.75,
+}
+
+#: Screen failures: (criterion id, what the person's screening data say, stage it shows up).
+SCREEN_FAILURES: tuple[tuple[str, Mapping[str, object], str], ...] = (
+    ("bipolar_i", {"bipolar_i": True}, "phone"),
+    ("episode_length", {"episode_weeks": 8}, "phone"),
+    ("cardiovascular_disease", {"cardiovascular_disease": True}, "screening"),
+    ("distance", {"lives_within_1h": False}, "phone"),
+    ("madrs_entry", {"madrs_total": 16}, "screening"),
+    ("substance_use_disorder", {"substance_use_disorder": True}, "screening"),
+    ("episode_length", {"episode_weeks": 130}, "phone"),
+    ("personality_disorder", {"personality_disorder": True}, "screening"),
+    ("systolic_bp_screening", {"systolic_bp": 152}, "screening"),
+    ("psychosis", {"psychosis": True}, "phone"),
+    ("age", {"age_years": 17}, "phone"),
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One entry a member of staff makes: ``action`` at ``at`` by ``role`` for ``person``
+    (an index into :attr:`CohortPlan.people`), with the service's arguments."""
+
+    at: datetime
+    person: int
+    seq: int
+    action: str
+    role: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PersonPlan:
+    """One person screened: who they are and, if enrolled, their planned outcome course."""
+
+    index: int
+    sex: str
+    birth_year: int
+    referral_date: date
+    enrolled: bool
+    screen_failure: str | None = None
+    outcome: OutcomeCourse | None = None
+    withheld_supplemental: bool = False
+
+
+@dataclass(frozen=True)
+class CohortPlan:
+    """Everyone screened and every step to enter, in time order."""
+
+    people: tuple[PersonPlan, ...]
+    steps: tuple[Step, ...]
+    baseline_visit: str
+    primary_visit: str
+    followup_visit: str
+
+
+@dataclass(frozen=True)
+class _Design:
+    """The protocol facts the generator needs, read once."""
+
+    baseline_visit: str
+    primary_visit: str
+    followup_visit: str
+    sds_change: bool
+    thresholds: Thresholds
+    first_visit: str
+    enrol_visit: str
+    eligibility_visit: str
+    termination_visit: str | None
+
+
+def _design(protocol: Protocol) -> _Design:
+    change = [e for e in protocol.endpoints if e.kind == "change" and e.scale == "madrs"]
+    primary = [e for e in change if e.role == "primary"] or change
+    if not primary:
+        raise InputError(
+            f"protocol {protocol.study.id} has no change endpoint on madrs",
+            hint="the synthetic trial needs a MADRS change endpoint (from_visit, to_visit)",
+        )
+    main = primary[0]
+    relapse = [e for e in protocol.endpoints if e.kind == "relapse" and e.scale == "madrs"]
+    response = [e for e in protocol.endpoints if e.kind == "response" and e.scale == "madrs"]
+    remission = [e for e in protocol.endpoints if e.kind == "remission" and e.scale == "madrs"]
+    followup = getattr(relapse[0], "to_visit", None) if relapse else None
+    if followup is None:
+        later = [e for e in change if getattr(e, "to_visit", None) != main.to_visit]
+        followup = getattr(later[0], "to_visit", None) if later else None
+    if followup is None:
+        raise InputError(
+            f"protocol {protocol.study.id} has no follow-up visit after {main.to_visit}",
+            hint="add a relapse endpoint (from_visit, to_visit) or a second change endpoint",
+        )
+    kinds = {v.code: v.kind for v in protocol.visits}
+    codes = protocol.visit_codes
+    enrol = next((c for c in codes if kinds[c] == "enrolment"), None)
+    screening = [c for c in codes if kinds[c] == "screening"]
+    if enrol is None or not screening:
+        raise InputError(
+            f"protocol {protocol.study.id} has no screening or enrolment visit",
+            hint="the synthetic trial screens people at kind='screening' visits and enrols "
+            "them at the kind='enrolment' visit",
+        )
+    thresholds = Thresholds(
+        response_reduction_pct=float(getattr(response[0], "min_reduction_pct", 50.0))
+        if response
+        else 50.0,
+        remission_max=int(getattr(remission[0], "max_total", 10)) if remission else 10,
+        entry_min=_entry_min(protocol),
+    )
+    sds = any(e.kind == "change" and e.scale == "sds" for e in protocol.endpoints)
+    return _Design(
+        baseline_visit=str(getattr(main, "from_visit")),  # noqa: B009
+        primary_visit=str(getattr(main, "to_visit")),  # noqa: B009
+        followup_visit=str(followup),
+        sds_change=sds,
+        thresholds=thresholds,
+        first_visit=screening[0],
+        enrol_visit=enrol,
+        eligibility_visit=screening[-1],
+        termination_visit=next((c for c in codes if kinds[c] == "termination"), None),
+    )
+
+
+def _entry_min(protocol: Protocol) -> int:
+    for c in protocol.eligibility.criteria:
+        if c.field == "madrs_total" and c.op in (">=", ">") and isinstance(c.value, int | float):
+            return int(c.value) + (1 if c.op == ">" else 0)
+    return 20
+
+
+def _at(day: date, minutes: int) -> datetime:
+    """``minutes`` after midnight UTC of ``day``."""
+    return datetime.combine(day, time(0, 0), tzinfo=UTC) + timedelta(minutes=minutes)
+
+
+class _Builder:
+    """Collects steps of one person in order (``seq`` keeps same-time steps in order)."""
+
+    def __init__(self, person: int, counter: list[int]) -> None:
+        self.person = person
+        self.counter = counter
+        self.steps: list[Step] = []
+
+    def add(self, at: datetime, action: str, role: str, **args: Any) -> None:
+        self.counter[0] += 1
+        self.steps.append(Step(at, self.person, self.counter[0], action, role, args))
+
+
+def _visit_date(target: date, window: tuple[int, int], kind: str, rng: np.random.Generator) -> date:
+    """A date within the window, close to the target, on a weekday; rarely late (a deviation)."""
+    low, high = window
+    if kind in ("preparatory", "integration", "termination") and rng.random() < 0.012:
+        return target + timedelta(days=high + int(rng.integers(1, 4)))
+    lo, hi = max(low, -2), min(high, 3)
+    offset = int(rng.integers(lo, hi + 1)) if hi >= lo else 0
+    day = target + timedelta(days=offset)
+    for shift in (0, 1, -1, 2, -2):
+        candidate = day + timedelta(days=shift)
+        if candidate.weekday() < 5 and low <= (candidate - target).days <= high:
+            return candidate
+    return day
+
+
+def _schedule(
+    protocol: Protocol, referral: date, rng: np.random.Generator, until: str | None = None
+) -> dict[str, date]:
+    """Actual dates of every visit (up to ``until``), each from its anchor's actual date."""
+    dates: dict[str, date] = {}
+    anchors = {e.code: referral for e in protocol.events}
+    for visit in protocol.visits:
+        anchor = dates.get(visit.anchor, anchors.get(visit.anchor))
+        if anchor is None:
+            raise InputError(
+                f"visit {visit.code} is anchored to {visit.anchor}, which has no date",
+                hint="the synthetic trial anchors the first visits to the protocol's events",
+            )
+        target = anchor + timedelta(days=visit.target_day)
+        dates[visit.code] = _visit_date(target, visit.window, visit.kind, rng)
+        if visit.code == until:
+            break
+    return dates
+
+
+def _eligible_data(rng: np.random.Generator, age: int, madrs: int, ideation: int) -> dict[str, Any]:
+    return {
+        "age_years": age,
+        "mdd_dsm5": True,
+        "episode_weeks": int(rng.integers(14, 100)),
+        "madrs_total": madrs,
+        "psychosis": False,
+        "bipolar_i": False,
+        "personality_disorder": False,
+        "substance_use_disorder": False,
+        "cardiovascular_disease": False,
+        "lives_within_1h": True,
+        "systolic_bp": int(rng.integers(106, 139)),
+        "cssrs_ideation_type": ideation,
+    }
+
+
+def plan_cohort(
+    protocol: Protocol,
+    targets: Targets,
+    *,
+    rng: np.random.Generator,
+    start_date: date,
+) -> CohortPlan:
+    """Plan a whole synthetic trial: people, outcomes, dates and the steps to enter.
+
+    Parameters
+    ----------
+    protocol
+        The protocol (visits, windows, forms, dosing sessions, endpoints, thresholds).
+    targets
+        The aggregates to hit (:data:`remit.simulate.OSLO_TARGETS` by default upstream).
+    rng
+        The random generator; the same seed gives the same plan.
+    start_date
+        The first referral; later referrals follow about every five to six weeks.
+    """
+    design = _design(protocol)
+    outcomes = draw_outcomes(targets, rng, design.thresholds)
+    n_enrolled = targets.n_enrolled
+    n_fail = targets.n_screen_failures
+    sexes = np.array(["female"] * targets.n_women + ["male"] * (n_enrolled - targets.n_women))
+    sexes = sexes[rng.permutation(n_enrolled)]
+    span = 38 * (n_enrolled - 1)
+    enrolled_referrals = [
+        start_date + timedelta(days=38 * k + int(rng.integers(0, 9))) for k in range(n_enrolled)
+    ]
+    failure_referrals = sorted(
+        start_date + timedelta(days=int(rng.integers(0, span + 20))) for _ in range(n_fail)
+    )
+    # everyone screened, in referral order (the order they get their study IDs)
+    pool: list[tuple[date, int, int]] = [(d, 0, k) for k, d in enumerate(enrolled_referrals)]
+    pool += [(d, 1, k) for k, d in enumerate(failure_referrals)]
+    pool.sort()
+
+    # who has which role in the safety story
+    non_responders = [k for k, o in enumerate(outcomes) if o.course == "non_responder"]
+    intensifiers = set(non_responders[:2])
+    prep_act = non_responders[0]
+    crossings = _plan_crossings(protocol, targets, rng)
+    withheld_at = next((key for key, kind in crossings.items() if kind[0] == "withheld"), None)
+
+    counter = [0]
+    people: list[PersonPlan] = []
+    steps: list[Step] = []
+    for index, (referral, failed, k) in enumerate(pool):
+        b = _Builder(index, counter)
+        if failed:
+            reason, changes, stage = SCREEN_FAILURES[k % len(SCREEN_FAILURES)]
+            sex = "female" if rng.random() < 0.6 else "male"
+            age = int(rng.integers(22, 64))
+            person = PersonPlan(
+                index=index,
+                sex=sex,
+                birth_year=referral.year - age,
+                referral_date=referral,
+                enrolled=False,
+                screen_failure=reason,
+            )
+            _plan_failure(protocol, design, b, person, age, dict(changes), stage, rng)
+        else:
+            outcome = outcomes[k]
+            age = int(rng.integers(24, 63))
+            person = PersonPlan(
+                index=index,
+                sex=str(sexes[k]),
+                birth_year=referral.year - age,
+                referral_date=referral,
+                enrolled=True,
+                outcome=outcome,
+                withheld_supplemental=withheld_at is not None and withheld_at[0] == k,
+            )
+            _plan_participant(
+                protocol,
+                design,
+                b,
+                person,
+                age,
+                outcome,
+                rng,
+                intensifier=k in intensifiers,
+                prep_act=k == prep_act,
+                crossings={s: c for (who, s), c in crossings.items() if who == k},
+            )
+        people.append(person)
+        steps.extend(b.steps)
+    steps.sort(key=lambda s: (s.at, s.person, s.seq))
+    return CohortPlan(
+        people=tuple(people),
+        steps=tuple(steps),
+        baseline_visit=design.baseline_visit,
+        primary_visit=design.primary_visit,
+        followup_visit=design.followup_visit,
+    )
+
+
+def _plan_crossings(
+    protocol: Protocol, targets: Targets, rng: np.random.Generator
+) -> dict[tuple[int, int], tuple[str, str]]:
+    """(participant, session number) → (kind, vital sign): the sessions that cross a limit.
+
+    The first is a systolic rise just before the supplemental dose, which is then withheld
+    (the one withheld supplemental dose, with its reason); the rest cross after it.
+    """
+    sessions = [d.number for d in protocol.dosing]
+    if not sessions or targets.n_vital_crossings == 0:
+        return {}
+    names = ["systolic_bp", "heart_rate", "temperature", "heart_rate", "diastolic_bp"]
+    slots = [(p, s) for p in range(targets.n_enrolled) for s in sessions]
+    chosen = rng.choice(len(slots), size=min(targets.n_vital_crossings, len(slots)), replace=False)
+    found: dict[tuple[int, int], tuple[str, str]] = {}
+    for j, slot in enumerate(chosen):
+        kind = "withheld" if j == 0 else "after"
+        found[slots[int(slot)]] = (kind, names[j % len(names)])
+    return found
+
+
+def _time_of_visit(rng: np.random.Generator) -> int:
+    """Minutes after midnight UTC that a visit starts (08:00-13:45, quarter hours)."""
+    return 8 * 60 + 15 * int(rng.integers(0, 24))
+
+
+def _plan_failure(
+    protocol: Protocol,
+    design: _Design,
+    b: _Builder,
+    person: PersonPlan,
+    age: int,
+    changes: dict[str, object],
+    stage: str,
+    rng: np.random.Generator,
+) -> None:
+    until = design.first_visit if stage == "phone" else design.eligibility_visit
+    dates = _schedule(protocol, person.referral_date, rng, until=until)
+    first = dates[design.first_visit]
+    start = _at(first, _time_of_visit(rng))
+    b.add(
+        start,
+        "screen",
+        INV,
+        sex=person.sex,
+        birth_year=person.birth_year,
+        screened_at=start,
+    )
+    for event in protocol.events:
+        b.add(start, "anchor", INV, anchor=event.code, anchor_date=person.referral_date)
+    ideation = int(rng.random() < 0.4)
+    data = _eligible_data(rng, age, int(rng.integers(22, 36)), ideation) | changes
+    for code, day in dates.items():
+        at = start if code == design.first_visit else _at(day, _time_of_visit(rng))
+        b.add(at, "visit", INV, visit=code, day=day)
+        for form in protocol.assessments_at(code):
+            if form.scale == "cssrs":
+                recent = Ideation(ideation, intensity_for(1, rng)) if ideation else Ideation()
+                lifetime = Ideation(max(ideation, 1), intensity_for(2, rng))
+                b.add(
+                    at + timedelta(minutes=20),
+                    "form",
+                    ENTERED_BY[form.rater],
+                    visit=code,
+                    scale="cssrs",
+                    version=form.version,
+                    answers=cssrs_answers(form.version or "since_last_visit", recent, lifetime),
+                )
+        if code == until:
+            b.add(at + timedelta(minutes=45), "eligibility", INV, data=data)
+
+
+def _plan_participant(
+    protocol: Protocol,
+    design: _Design,
+    b: _Builder,
+    person: PersonPlan,
+    age: int,
+    outcome: OutcomeCourse,
+    rng: np.random.Generator,
+    *,
+    intensifier: bool,
+    prep_act: bool,
+    crossings: Mapping[int, tuple[str, str]],
+) -> None:
+    dates = _schedule(protocol, person.referral_date, rng)
+    codes = list(dates)
+    shape = draw_person(rng)
+    offsets = {s: float(rng.normal(0, 0.08)) for s in ("gad7", "isi", "psqi", "pcl5", "bdi2")}
+    madrs_at = _madrs_course(protocol, design, dates, outcome)
+    sds_at = {
+        design.baseline_visit: outcome.sds[0],
+        design.primary_visit: outcome.sds[1],
+        design.followup_visit: outcome.sds[2],
+    }
+
+    # C-SSRS story: lifetime ideation for most, recent ideation for some; an attempt history
+    # for the participant who later reports a preparatory act
+    lifetime_type = int(rng.choice([1, 2, 3], p=[0.35, 0.4, 0.25]))
+    lifetime_behaviour: tuple[str, ...] = ()
+    if prep_act:
+        lifetime_type = 3
+        lifetime_behaviour = ("actual_attempt",)
+    recent_type = int(rng.choice([0, 1, 2], p=[0.5, 0.35, 0.15]))
+    recent_type = min(recent_type, lifetime_type)
+    recent_intensity = intensity_for(1 if recent_type <= 1 else 2, rng)
+    lifetime = Ideation(lifetime_type, intensity_for(2, rng), lifetime_behaviour)
+    recent = Ideation(recent_type, recent_intensity)
+    first_dosing = min((d.visit for d in protocol.dosing), key=codes.index, default=None)
+
+    def since_last(code: str) -> Ideation:
+        if code == design.followup_visit and intensifier:
+            level = 3 if prep_act else 2
+            base = recent.intensity_total
+            intensity = intensity_for(level, rng)
+            while sum(intensity) <= base:
+                intensity = tuple(min(5, v + 1) for v in intensity)  # type: ignore[assignment]
+            return Ideation(
+                3 if prep_act else 2,
+                intensity,
+                ("preparatory_behaviour",) if prep_act else (),
+            )
+        if recent_type == 0:
+            return Ideation()
+        before = first_dosing is None or codes.index(code) <= codes.index(first_dosing)
+        ill = outcome.course == "non_responder"
+        if rng.random() < (0.5 if before else 0.3 if ill else 0.04):
+            mild = tuple(
+                max(lo, v - 1) for v, lo in zip(recent.intensity, (1, 1, 0, 0, 0), strict=True)
+            )
+            return Ideation(1, mild)  # type: ignore[arg-type]
+        return Ideation()
+
+    referral = person.referral_date
+    enrolled = False
+    dosing_numbers = {d.visit: d for d in protocol.dosing}
+    for code in codes:
+        day = dates[code]
+        visit = protocol.visit(code)
+        dosing = dosing_numbers.get(code)
+        start = _at(day, 7 * 60 + 30 if dosing else _time_of_visit(rng))
+        by = RAT if code in madrs_at else (THE if visit.therapy_session or dosing else INV)
+        if code == design.first_visit:
+            b.add(start, "screen", INV, sex=person.sex, birth_year=person.birth_year,
+                  screened_at=start)  # fmt: skip
+            for event in protocol.events:
+                b.add(start, "anchor", INV, anchor=event.code, anchor_date=referral)
+        b.add(start, "visit", by, visit=code, day=day)
+        t = start + timedelta(minutes=10)
+        for form in protocol.assessments_at(code):
+            if form.timing == "during_session":
+                continue
+            role = ENTERED_BY[form.rater]
+            if form.scale == "madrs":
+                severity_total = madrs_at[code]
+                cap = 3 if (intensifier and code == design.followup_visit) else 2
+                person_shape = Person(shape.madrs_weights, cap)
+                answers: dict[str, Any] = dict(madrs_answers(severity_total, person_shape, rng))
+            elif form.scale == "sds":
+                total = sds_at.get(code, _interpolate(sds_at, madrs_at, code, outcome))
+                answers = sds_answers(total, rng)
+            elif form.scale == "cssrs":
+                if form.version == "baseline":
+                    answers = cssrs_answers("baseline", recent, lifetime)
+                else:
+                    answers = cssrs_answers("since_last_visit", since_last(code))
+            else:
+                relative = madrs_at.get(code, outcome.madrs[0]) / 42
+                severity = relative * SELF_REPORT_LEVEL.get(form.scale, 0.8)
+                severity = float(np.clip(severity + offsets.get(form.scale, 0.0), 0.03, 0.95))
+                answers = self_report_answers(form.scale, severity, rng)
+            at = start + timedelta(minutes=5) if form.timing == "pre_dose" else t
+            b.add(at, "form", role, visit=code, scale=form.scale, version=form.version,
+                  answers=answers, assessed_at=at)  # fmt: skip
+            t += timedelta(minutes=12)
+        if code == design.eligibility_visit:
+            screening_madrs = max(design.thresholds.entry_min,
+                                  outcome.madrs[0] + int(rng.integers(-2, 3)))  # fmt: skip
+            data = _eligible_data(rng, age, screening_madrs, recent_type)
+            b.add(t + timedelta(minutes=30), "eligibility", INV, data=data)
+        if code == design.enrol_visit:
+            b.add(start + timedelta(minutes=5), "enrol", INV, enrolled_at=start)
+            enrolled = True
+        if dosing is not None and enrolled:
+            _plan_dosing_day(protocol, b, person, code, day, rng,
+                             crossing=crossings.get(dosing.number))  # fmt: skip
+        if code == design.termination_visit:
+            b.add(t + timedelta(minutes=30), "status", INV, status="in_follow_up")
+        if code == codes[-1]:
+            b.add(t + timedelta(minutes=40), "status", INV, status="completed")
+
+
+def _madrs_course(
+    protocol: Protocol, design: _Design, dates: Mapping[str, date], outcome: OutcomeCourse
+) -> dict[str, int]:
+    """MADRS totals at every visit that rates it: the planned totals at baseline, primary and
+    follow-up visits; in between, a straight line in time."""
+    known = {
+        design.baseline_visit: outcome.madrs[0],
+        design.primary_visit: outcome.madrs[1],
+        design.followup_visit: outcome.madrs[2],
+    }
+    found: dict[str, int] = {}
+    anchors = sorted(known, key=lambda c: dates[c])
+    for code in dates:
+        if not any(f.scale == "madrs" for f in protocol.assessments_at(code)):
+            continue
+        if code in known:
+            found[code] = known[code]
+            continue
+        day = dates[code]
+        before = [c for c in anchors if dates[c] <= day] or anchors[:1]
+        after = [c for c in anchors if dates[c] >= day] or anchors[-1:]
+        a, z = before[-1], after[0]
+        span = max((dates[z] - dates[a]).days, 1)
+        w = min(max((day - dates[a]).days / span, 0.0), 1.0)
+        found[code] = round(known[a] + w * (known[z] - known[a]))
+    return found
+
+
+def _interpolate(
+    sds_at: Mapping[str, int], madrs_at: Mapping[str, int], code: str, outcome: OutcomeCourse
+) -> int:
+    ratio = madrs_at.get(code, outcome.madrs[0]) / outcome.madrs[0]
+    return int(np.clip(round(outcome.sds[0] * (0.12 + 0.88 * ratio)), 0, 30))
+
+
+def _plan_dosing_day(
+    protocol: Protocol,
+    b: _Builder,
+    person: PersonPlan,
+    code: str,
+    day: date,
+    rng: np.random.Generator,
+    *,
+    crossing: tuple[str, str] | None,
+) -> None:
+    planned = protocol.dosing_session(code)
+    if planned is None:  # pragma: no cover - only called for dosing visits
+        return
+    plan = planned.dose_for(None if len(protocol.arms) != 1 else protocol.arms[0].code)
+    dose_factor = 1.0 + 0.25 * (planned.number - 1)
+    start = _at(day, 7 * 60 + 45)
+    dose_at = _at(day, 8 * 60 + 15)
+    b.add(start, "start_session", THE, visit=code, started_at=start)
+    low, high = planned.supplemental_offer_min
+    supplemental_min = int(np.clip(120 + int(rng.integers(0, 16)), low, high))
+    every = planned.vitals.timepoints_min()
+    minutes = ([-15] if planned.vitals.pre_dose else []) + list(every)
+    limits = {
+        name: (limit.low, limit.high) for name, limit in protocol.vital_thresholds(code).items()
+    }
+    crossing_at: tuple[str, int] | None = None
+    withheld = False
+    if crossing is not None:
+        kind, vital = crossing
+        if kind == "withheld":
+            before = [m for m in every if m <= supplemental_min]
+            crossing_at = (vital, before[-1] if before else every[0])
+            withheld = True
+        else:
+            after = [m for m in every if supplemental_min < m <= 240] or list(every)
+            crossing_at = (vital, after[int(rng.integers(0, min(3, len(after))))])
+    readings = vitals_series(
+        minutes, rng, dose_factor=dose_factor, limits=limits, crossing=crossing_at
+    )
+    strength = float(np.clip(rng.normal(1.0, 0.2), 0.5, 1.4))
+    timepoints = list(planned.vas_timepoints)
+    vas_times = {
+        tp: (0 if i == 0 else supplemental_min - 5 if i == 1 else every[-1] - 10)
+        for i, tp in enumerate(timepoints)
+    }
+    events: list[tuple[int, int, str, dict[str, Any]]] = []
+    for r in readings:
+        events.append((r.minute, 1, "vitals", {
+            "visit": code, "measured_at": dose_at + timedelta(minutes=r.minute),
+            "systolic": r.systolic_bp, "diastolic": r.diastolic_bp,
+            "heart_rate": r.heart_rate, "temperature": r.temperature,
+        }))  # fmt: skip
+    events.append((0, 2, "dose", {"visit": code, "kind": "initial", "dose_mg": plan.initial_mg,
+                                  "status": "given", "given_at": dose_at}))  # fmt: skip
+    for i, tp in enumerate(timepoints):
+        events.append((vas_times[tp], 3, "vas", {
+            "visit": code, "timepoint": tp, "answers": vas_answers(i, strength, rng),
+            "assessed_at": dose_at + timedelta(minutes=vas_times[tp]),
+        }))  # fmt: skip
+    if plan.supplemental_mg > 0:
+        sup_at = dose_at + timedelta(minutes=supplemental_min)
+        if withheld and crossing_at is not None:
+            high_reading = next(r for r in readings if r.minute == crossing_at[1])
+            value = high_reading.value(crossing_at[0])
+            limit = limits[crossing_at[0]][1]
+            label = crossing_at[0].replace("_bp", " blood pressure").replace("_", " ")
+            reason = (
+                f"{label} {value:g} at {crossing_at[1]} minutes (limit {limit:g}): the session "
+                "physician withheld the supplemental dose"
+            )
+            args = {"visit": code, "kind": "supplemental", "dose_mg": plan.supplemental_mg,
+                    "status": "withheld", "offered_at": sup_at,
+                    "withheld_reason": reason}  # fmt: skip
+        else:
+            args = {"visit": code, "kind": "supplemental", "dose_mg": plan.supplemental_mg,
+                    "status": "given", "given_at": sup_at}  # fmt: skip
+        events.append((supplemental_min, 4, "dose", args))
+    for minute, order, action, args in sorted(events, key=lambda e: (e[0], e[1])):
+        role = INV if action == "dose" else THE
+        at = dose_at + timedelta(minutes=minute)
+        if action == "vitals" and minute < 0:
+            at = dose_at + timedelta(minutes=minute)
+        b.add(at + timedelta(seconds=order), action, role, **args)
+    end = dose_at + timedelta(minutes=every[-1] + 10)
+    b.add(end, "end_session", THE, visit=code, ended_at=end)
+    for ae in draw_adverse_events(rng, dose_factor):
+        onset = day + timedelta(days=ae.onset_days)
+        aware_at = end + timedelta(minutes=20) if ae.onset_days == 0 else _at(onset, 10 * 60)
+        key = f"{person.index}-{code}-{ae.term}"
+        b.add(aware_at, "adverse_event", INV, key=key, term=ae.term, onset_date=onset,
+              severity=ae.severity, relatedness=ae.relatedness, outcome="not_recovered",
+              awareness_at=aware_at)  # fmt: skip
+        ended = onset + timedelta(days=ae.duration_days)
+        b.add(_at(ended + timedelta(days=1), 12 * 60), "update_adverse_event", INV, key=key,
+              changes={"outcome": "recovered", "end_date": ended},
+              reason=f"resolved on {ended.isoformat()}, reported at the next contact")  # fmt: skip

@@ -1,0 +1,326 @@
+"""Enter a planned synthetic trial through the services, step by step in time order.
+
+Every step is one service call by a user holding the right role (the independent rater enters
+MADRS, therapists run dosing days, investigators screen, enrol, record adverse events and
+handle alerts …), so the audit trail, visit windows, deviations and safety alerts are the real
+ones. Alerts raised by a step are acknowledged and closed by the investigator with a note, as
+a site would.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from remit import services as sv
+from remit.errors import InputError
+from remit.protocol import Protocol
+from remit.simulate.plan import INV, RAT, THE, CohortPlan, Step, plan_cohort
+from remit.simulate.targets import OSLO_TARGETS, Targets
+from remit.store import Actor
+
+#: Roles the simulation acts in.
+ROLES_NEEDED: tuple[str, ...] = (INV, THE, RAT)
+
+#: What the investigator notes when handling an alert, by rule.
+ALERT_NOTES: Mapping[str, tuple[str, str]] = {
+    "cssrs_behaviour": (
+        "participant seen the same hour; safety plan reviewed with the participant",
+        "no attempt; safety plan and follow-up agreed with the participant and GP",
+    ),
+    "cssrs_ideation_2_3": (
+        "clinician review the same day",
+        "reviewed; no intent or plan; safety plan updated",
+    ),
+    "cssrs_ideation_4_5": ("urgent clinician response", "assessed by the on-call psychiatrist"),
+    "cssrs_intensity_up": ("noted for review", "reviewed at the visit"),
+    "madrs_item10": ("clinician review the same day", "reviewed; no intent"),
+}
+_VITALS_NOTES = (
+    "session physician informed; participant resting, repeat reading in 15 minutes",
+    "values back within limits at the next reading; no treatment needed",
+)
+
+
+@dataclass(frozen=True)
+class SimulatedParticipant:
+    """One simulated person as entered: study ID, sex, course and screening outcome."""
+
+    participant_id: str
+    sex: str
+    enrolled: bool
+    course: str
+    screen_failure: str | None
+    madrs: tuple[int, int, int] | None
+    sds: tuple[int, int, int] | None
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """What :func:`simulate_trial` entered.
+
+    Attributes
+    ----------
+    participants
+        Everyone screened, in study-ID order.
+    n_calls
+        Service calls made (each one audited transaction).
+    actions
+        Service calls by kind.
+    alerts
+        Alerts raised, by safety rule.
+    start_date, end_date
+        First and last simulated date.
+    targets
+        The aggregates the generator aimed at.
+    """
+
+    participants: tuple[SimulatedParticipant, ...]
+    n_calls: int
+    actions: Mapping[str, int]
+    alerts: Mapping[str, int]
+    start_date: date
+    end_date: date
+    targets: Targets
+
+    @property
+    def n_screened(self) -> int:
+        """People screened."""
+        return len(self.participants)
+
+    @property
+    def n_enrolled(self) -> int:
+        """People enrolled."""
+        return sum(p.enrolled for p in self.participants)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per person screened."""
+        rows = []
+        for p in self.participants:
+            madrs = p.madrs or (None, None, None)
+            sds = p.sds or (None, None, None)
+            rows.append(
+                {
+                    "participant_id": p.participant_id,
+                    "sex": p.sex,
+                    "enrolled": p.enrolled,
+                    "course": p.course,
+                    "screen_failure": p.screen_failure,
+                    "madrs_baseline": madrs[0],
+                    "madrs_primary": madrs[1],
+                    "madrs_followup": madrs[2],
+                    "sds_baseline": sds[0],
+                    "sds_primary": sds[1],
+                    "sds_followup": sds[2],
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (participants as records)."""
+        return {
+            "n_screened": self.n_screened,
+            "n_enrolled": self.n_enrolled,
+            "n_calls": self.n_calls,
+            "actions": dict(self.actions),
+            "alerts": dict(self.alerts),
+            "start_date": self.start_date.isoformat(),
+            "end_date": self.end_date.isoformat(),
+            "targets": self.targets.to_dict(),
+            "participants": self.to_frame().to_dict(orient="records"),
+        }
+
+    def summary(self) -> str:
+        """A few lines of text."""
+        failures = Counter(p.screen_failure for p in self.participants if p.screen_failure)
+        alerts = ", ".join(f"{k} {v}" for k, v in sorted(self.alerts.items())) or "none"
+        return "\n".join(
+            [
+                f"SIMULATED trial: {self.n_screened} screened, {self.n_enrolled} enrolled "
+                f"({self.start_date} to {self.end_date}); {self.n_calls} service calls",
+                "screen failures: " + ", ".join(f"{k} {v}" for k, v in sorted(failures.items())),
+                "alerts: " + alerts,
+            ]
+        )
+
+
+def find_staff(engine: Engine) -> dict[str, Actor]:
+    """A study-wide user for each role the simulation acts in (the first one found)."""
+    users = sv.list_users(engine, Actor.system("remit-simulate"))
+    staff: dict[str, Actor] = {}
+    for user in users:
+        if not user.active:
+            continue
+        for role, site in user.roles:
+            if role in ROLES_NEEDED and site is None and role not in staff:
+                staff[role] = Actor(user.id, user.username, role, None)
+    missing = [r for r in ROLES_NEEDED if r not in staff]
+    if missing:
+        raise InputError(
+            "the trial has no study-wide user with the role " + ", ".join(missing),
+            expected="one user per role: " + ", ".join(ROLES_NEEDED),
+            hint="add them (remit.services.add_user) or pass staff= to simulate_trial",
+        )
+    return staff
+
+
+def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+def simulate_trial(
+    engine: Engine,
+    protocol: Protocol,
+    *,
+    rng: np.random.Generator | int | None,
+    start_date: date,
+    progress: Callable[[int, int], None] | None = None,
+    targets: Targets = OSLO_TARGETS,
+    staff: Mapping[str, Actor] | None = None,
+) -> SimulationResult:
+    """Make a synthetic trial resembling ``targets`` and enter it through the services.
+
+    Parameters
+    ----------
+    engine
+        A migrated database holding the trial (created with the same protocol) and users
+        with the roles investigator, therapist and independent rater.
+    protocol
+        The protocol in force in that database.
+    rng
+        Seed or generator: the same seed gives the same participants, dates and answers.
+    start_date
+        The first referral date.
+    progress
+        Called as ``progress(done, total)`` after each service call.
+    targets
+        The aggregates to resemble (default: the published Oslo study).
+    staff
+        Role → actor; by default the first study-wide user of each role.
+
+    Returns
+    -------
+    SimulationResult
+        Everyone screened, calls made and alerts raised. Every participant is stored with
+        ``simulated = True``.
+    """
+    generator = _as_rng(rng)
+    actors = dict(staff) if staff is not None else find_staff(engine)
+    plan = plan_cohort(protocol, targets, rng=generator, start_date=start_date)
+    runner = _Runner(engine, actors, plan)
+    total = len(plan.steps)
+    for k, step in enumerate(plan.steps, start=1):
+        runner.run(step)
+        if progress is not None:
+            progress(k, total)
+    people = []
+    for person in plan.people:
+        outcome = person.outcome
+        people.append(
+            SimulatedParticipant(
+                participant_id=runner.ids[person.index],
+                sex=person.sex,
+                enrolled=person.enrolled,
+                course=outcome.course if outcome else "screen_failure",
+                screen_failure=person.screen_failure,
+                madrs=outcome.madrs if outcome else None,
+                sds=outcome.sds if outcome else None,
+            )
+        )
+    people.sort(key=lambda p: p.participant_id)
+    return SimulationResult(
+        participants=tuple(people),
+        n_calls=runner.calls,
+        actions=dict(sorted(runner.actions.items())),
+        alerts=dict(sorted(runner.alerts.items())),
+        start_date=plan.steps[0].at.date(),
+        end_date=plan.steps[-1].at.date(),
+        targets=targets,
+    )
+
+
+class _Runner:
+    """Turns steps into service calls; remembers study IDs and adverse-event ids."""
+
+    def __init__(self, engine: Engine, staff: Mapping[str, Actor], plan: CohortPlan) -> None:
+        self.engine = engine
+        self.staff = staff
+        self.plan = plan
+        self.ids: dict[int, str] = {}
+        self.aes: dict[str, int] = {}
+        self.calls = 0
+        self.actions: Counter[str] = Counter()
+        self.alerts: Counter[str] = Counter()
+
+    def run(self, step: Step) -> None:
+        actor = self.staff[step.role]
+        a = dict(step.args)
+        e = self.engine
+        self.calls += 1
+        self.actions[step.action] += 1
+        if step.action == "screen":
+            record = sv.screen_participant(e, actor, simulated=True, **a)
+            self.ids[step.person] = record.participant_id
+            return
+        pid = self.ids[step.person]
+        raised: tuple[sv.AlertRecord, ...] = ()
+        match step.action:
+            case "anchor":
+                sv.set_anchor_date(e, actor, pid, a["anchor"], a["anchor_date"])
+            case "visit":
+                sv.record_visit(e, actor, pid, a["visit"], a["day"])
+            case "eligibility":
+                sv.check_eligibility(e, actor, pid, a["data"])
+            case "enrol":
+                sv.enrol(e, actor, pid, enrolled_at=a["enrolled_at"])
+            case "form":
+                raised = sv.record_assessment(
+                    e, actor, pid, a["visit"], a["scale"], a["answers"],
+                    version=a["version"], assessed_at=a.get("assessed_at"),
+                ).alerts  # fmt: skip
+            case "start_session":
+                sv.start_dosing_session(e, actor, pid, a["visit"], started_at=a["started_at"])
+            case "vitals":
+                visit = a.pop("visit")
+                raised = sv.record_vitals(e, actor, pid, visit, **a).alerts
+            case "dose":
+                visit = a.pop("visit")
+                sv.record_dose(e, actor, pid, visit, **a)
+            case "vas":
+                raised = sv.record_vas(
+                    e, actor, pid, a["visit"], a["timepoint"], a["answers"],
+                    assessed_at=a["assessed_at"],
+                ).alerts  # fmt: skip
+            case "end_session":
+                sv.end_dosing_session(e, actor, pid, a["visit"], ended_at=a["ended_at"])
+            case "adverse_event":
+                key = a.pop("key")
+                self.aes[key] = sv.record_adverse_event(e, actor, pid, **a).id
+            case "update_adverse_event":
+                sv.update_adverse_event(
+                    e, actor, self.aes[a["key"]], changes=a["changes"], reason=a["reason"]
+                )
+            case "status":
+                sv.change_status(e, actor, pid, a["status"])
+            case _:  # pragma: no cover - the plan only makes the actions above
+                raise InputError(f"unknown simulation step {step.action!r}")
+        for alert in raised:
+            self._handle(alert)
+
+    def _handle(self, alert: sv.AlertRecord) -> None:
+        """The investigator acknowledges and closes an alert with a note."""
+        self.alerts[alert.rule_id] += 1
+        acknowledged, closed = ALERT_NOTES.get(alert.rule_id, _VITALS_NOTES)
+        investigator = self.staff[INV]
+        sv.acknowledge_alert(self.engine, investigator, alert.id, note=acknowledged)
+        sv.close_alert(self.engine, investigator, alert.id, note=closed)
+        self.calls += 2
+        self.actions["acknowledge_alert"] += 1
+        self.actions["close_alert"] += 1
