@@ -86,7 +86,7 @@ def trajectory_figure(
     """
     weeks = {v.code: v.week for v in visits}
     with report_style(figure_id):
-        fig = new_figure(FULL_WIDTH, 4.2)
+        fig = new_figure(FULL_WIDTH, 4.6)
         ax = fig.add_subplot()
         shown = values[values["visit_code"].isin(weeks)].copy()
         shown["x"] = shown["visit_code"].map(weeks)
@@ -150,11 +150,11 @@ def trajectory_figure(
             Line2D([], [], color=THRESHOLD_COLOUR, linestyle="--", linewidth=0.9, label=label)
             for _value, label in cutoffs
         )
-        ax.legend(
+        fig.legend(
             handles=handles,
-            loc="upper left",
-            bbox_to_anchor=(1.01, 1.0),
-            title=f"Status at {category_visit}" if category_visit else None,
+            loc="outside lower center",
+            ncol=3,
+            title=f"Line colour: status at {category_visit}" if category_visit else None,
             title_fontsize=8,
         )
         if simulated:
@@ -212,19 +212,21 @@ def waterfall_figure(
         low = min(-100.0, float(known.min()) if len(known) else -100.0)
         high = max(20.0, float(known.max()) + 5 if len(known) else 20.0)
         ax.set_ylim(low - 5, high)
-        ax.legend(
+        fig.legend(
             handles=handles,
-            loc="upper left",
-            bbox_to_anchor=(1.01, 1.0),
-            title=f"Status at {visit_label}",
+            loc="outside lower center",
+            ncol=3,
+            title=f"Bar colour: status at {visit_label}",
             title_fontsize=8,
         )
         if missing:
             ax.text(
-                0.0,
-                -0.2 if len(known) <= 24 else -0.3,
+                0.99,
+                0.97,
                 f"Not assessed at {visit_label}: " + ", ".join(missing),
                 transform=ax.transAxes,
+                ha="right",
+                va="top",
                 fontsize=7.5,
                 color="#555555",
             )

@@ -148,7 +148,7 @@ def swimmer_figure(
     """Draw the lanes (see the module docstring for the symbols)."""
     n = len(lanes_)
     with report_style(figure_id):
-        fig = new_figure(FULL_WIDTH, max(2.6, 0.32 * n + 1.6))
+        fig = new_figure(FULL_WIDTH, max(3.0, 0.3 * n + 2.2))
         ax = fig.add_subplot()
         for i, lane in enumerate(lanes_):
             y = n - 1 - i
@@ -262,7 +262,7 @@ def swimmer_figure(
             handles.append(
                 Line2D([], [], marker=">", linestyle="", color="#555555", label="Still on study")
             )
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        fig.legend(handles=handles, loc="outside lower center", ncol=4)
         if simulated:
             mark_simulated(fig)
         svg = figure_svg(fig, figure_id)
