@@ -25,6 +25,13 @@ from remit.services.access import ACCESS, access_matrix_markdown
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "services.md"
 
 
+@pytest.fixture
+def db_backend() -> str:
+    """These data-management tests run on SQLite only (the lifecycle, safety and refusal tests
+    cover both engines) to keep the suite fast."""
+    return "sqlite"
+
+
 def test_participant_and_study_locks(oslo: OsloTrial) -> None:
     pid = enrolled(oslo, "V3")
     e = oslo.engine

@@ -208,26 +208,41 @@ def record_assessment(
                 f"{p.study_id} already has a {scale} form at {visit_code} (assessment {existing})",
                 hint=f"edit it with update_assessment({existing}, …)",
             )
-        result = score(scale, answers, version=chosen)
         row = Assessment(
             participant_id=p.id,
             visit_id=visit.id,
-            scale=scale,
-            scale_version=result.version,
-            rater_user_id=actor.user_id,
-            rater_role=actor.role,
-            answers=dict(result.answers),
-            score=result.to_dict(),
-            total=result.total,
             status=status,
             idempotency_key=idempotency_key,
             assessed_at=when,
         )
-        uow.add(row)
-        uow.flush()
-        skipped = apply_safety_rules(uow, protocol, p, row, result)
-        remember(uow, idempotency_key, digest, "assessment", row.id)
-        return assessment_record(session, p, row, not_evaluated=skipped)
+        return store_form(uow, protocol, p, row, scale, answers, chosen, digest)
+
+
+def store_form(
+    uow: UnitOfWork,
+    protocol: Protocol,
+    p: Participant,
+    row: Assessment,
+    scale: str,
+    answers: Mapping[str, object],
+    version: str | None,
+    digest: str,
+) -> AssessmentRecord:
+    """Score ``answers`` into the new form ``row``, store it, apply the safety rules and
+    remember its idempotency key, all in ``uow``."""
+    result = score(scale, answers, version=version)
+    row.scale = scale
+    row.scale_version = result.version
+    row.rater_user_id = uow.actor.user_id
+    row.rater_role = uow.actor.role
+    row.answers = dict(result.answers)
+    row.score = result.to_dict()
+    row.total = result.total
+    uow.add(row)
+    uow.flush()
+    skipped = apply_safety_rules(uow, protocol, p, row, result)
+    remember(uow, row.idempotency_key, digest, "assessment", row.id)
+    return assessment_record(uow.session, p, row, not_evaluated=skipped)
 
 
 def _changed_since(session: Session, assessment_id: int, expected_version: int) -> list[str]:

@@ -14,7 +14,6 @@ from remit.errors import ConflictError, InputError, NotFoundError, PermissionDen
 from remit.protocol import DosingSession as PlannedSession
 from remit.protocol import Protocol
 from remit.safety import evaluate_vitals
-from remit.scales import score
 from remit.services._common import (
     alerts_of,
     assessment_record,
@@ -29,7 +28,7 @@ from remit.services._common import (
     text_given,
 )
 from remit.services.access import allowed
-from remit.services.assessments import apply_safety_rules, check_rater, planned_form
+from remit.services.assessments import check_rater, planned_form, store_form
 from remit.services.records import (
     AssessmentRecord,
     DoseRecord,
@@ -623,28 +622,16 @@ def record_vas(
                 f"{p.study_id} is already recorded (assessment {existing})",
                 hint=f"edit it with update_assessment({existing}, …)",
             )
-        result = score(form.scale, answers, version=form.version)
         row = Assessment(
             participant_id=p.id,
             visit_id=ds.visit_id,
             dosing_session_id=ds.id,
             timepoint=timepoint,
-            scale=form.scale,
-            scale_version=result.version,
-            rater_user_id=actor.user_id,
-            rater_role=actor.role,
-            answers=dict(result.answers),
-            score=result.to_dict(),
-            total=result.total,
             status=AssessmentStatus.COMPLETE.value,
             idempotency_key=idempotency_key,
             assessed_at=when,
         )
-        uow.add(row)
-        uow.flush()
-        skipped = apply_safety_rules(uow, protocol, p, row, result)
-        remember(uow, idempotency_key, digest, "assessment", row.id)
-        return assessment_record(session, p, row, not_evaluated=skipped)
+        return store_form(uow, protocol, p, row, form.scale, answers, form.version, digest)
 
 
 def list_dosing_sessions(
