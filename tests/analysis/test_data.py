@@ -85,6 +85,7 @@ def test_missing_column_names_frame_and_column() -> None:
     ("frame", "column", "value", "pattern"),
     [
         ("participants", "age_years", "forty", r"participants\.age_years must hold numbers"),
+        ("participants", "age_years", float("inf"), r"participants\.age_years holds an infinite"),
         ("participants", "status", "dropped", r"participants\.status holds unknown value"),
         ("participants", "participant_id", 17, r"participants\.participant_id must hold text"),
         ("participants", "participant_id", None, r"participants\.participant_id has 1 empty"),

@@ -386,3 +386,20 @@ def test_two_visit_mmrm_is_the_paired_t_test(oslo: Protocol, trial: TrialData) -
     assert row["se"] == pytest.approx(t.se, rel=1e-6)
     assert row["df"] == pytest.approx(t.df, rel=1e-6)
     assert row["p"] == pytest.approx(t.p_value, rel=1e-5)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_tiny_trials_run_and_say_what_was_not_estimable(
+    oslo: Protocol, trial: TrialData, n: int
+) -> None:
+    keep = set(trial.enrolled_ids[:n])
+    frames = {
+        name: frame[frame["participant_id"].isin(keep)].reset_index(drop=True)
+        for name, frame in trial.frames().items()
+    }
+    r = run_analysis_plan(TrialData(**frames), oslo, now=NOW)
+    assert len(r.population) == n
+    json.dumps(r.to_dict(), allow_nan=False)
+    assert methods_text(r)
+    if n < 3:
+        assert any("not estimable" in note for note in r.section("effect_size").notes)

@@ -222,6 +222,12 @@ def _number(frame: str, col: Column, s: pd.Series) -> pd.Series:
             hint="fix or blank the value",
         )
     result = converted.astype("float64")
+    infinite = np.isinf(result.to_numpy())
+    if infinite.any():
+        raise InputError(
+            f"TrialData.{frame}.{col.name} holds an infinite value",
+            expected="finite numbers (NaN when missing)",
+        )
     if col.kind == "integer":
         fractional = result.notna() & (result != np.floor(result))
         if fractional.any():
@@ -396,6 +402,8 @@ def _plain(value: object) -> Any:
         return int(value)
     if isinstance(value, np.floating | float):
         f = float(value)
+        if math.isinf(f):
+            return None  # JSON has no infinity; TrialData itself refuses infinite values
         return int(f) if f.is_integer() and abs(f) < 2**53 else f
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
