@@ -1,0 +1,195 @@
+"""A tabular dataset with CDISC variable metadata: the unit every SDTM and ADaM writer takes."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from remit.errors import InputError
+
+VariableType = Literal["text", "integer", "float", "date", "datetime"]
+
+_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
+
+#: The longest character value SDTM and ADaM allow (SAS XPORT v5 and the IGs).
+MAX_TEXT_LENGTH = 200
+#: The longest variable or dataset label.
+MAX_LABEL_LENGTH = 40
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One variable of a dataset.
+
+    ``type`` is the logical type: ``text``, ``integer``, ``float``, or ``date``/``datetime``
+    (ISO 8601 text in SDTM; in ADaM a ``date`` is a SAS date number, days since 1960-01-01).
+    ``origin`` says where the value comes from (``Collected``, ``Derived``, ``Assigned``,
+    ``Protocol``), as define.xml does. ``length`` of a text variable is computed from the data
+    when the dataset is built.
+    """
+
+    name: str
+    label: str
+    type: VariableType = "text"
+    origin: str = "Collected"
+    length: int | None = None
+    key: int | None = None
+    comment: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A named dataset: its variables (in order) and one row per record.
+
+    Build with :func:`make_dataset`, which checks names, labels and lengths.
+    """
+
+    name: str
+    label: str
+    standard: Literal["SDTM", "ADaM"]
+    variables: tuple[Variable, ...]
+    frame: pd.DataFrame = field(repr=False)
+    structure: str = ""
+
+    @property
+    def records(self) -> int:
+        """Number of rows."""
+        return len(self.frame)
+
+    def column(self, name: str) -> Variable:
+        """The variable ``name``."""
+        for v in self.variables:
+            if v.name == name:
+                return v
+        raise InputError(
+            f"{self.name} has no variable {name!r}",
+            expected=", ".join(v.name for v in self.variables),
+        )
+
+    def rows(self) -> list[list[Any]]:
+        """The rows as plain Python values (``None`` for missing)."""
+        out: list[list[Any]] = []
+        for rec in self.frame.itertuples(index=False, name=None):
+            out.append([plain(value, v) for value, v in zip(rec, self.variables, strict=True)])
+        return out
+
+
+def is_missing(value: Any) -> bool:
+    """Whether a cell is missing (None, NaN, NaT or an empty string)."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if value is pd.NaT:
+        return True
+    if isinstance(value, str) and value == "":
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def plain(value: Any, variable: Variable) -> Any:
+    """A cell as a plain Python value of the variable's type (``None`` when missing)."""
+    if is_missing(value):
+        return None
+    if variable.type == "integer":
+        return int(value)
+    if variable.type == "float":
+        return float(value)
+    if variable.type == "date" and not isinstance(value, str):
+        return int(value)
+    return str(value)
+
+
+def text_length(values: Sequence[Any]) -> int:
+    """Bytes (UTF-8) of the longest value; at least 1 (SAS has no zero-length text)."""
+    longest = 1
+    for v in values:
+        if not is_missing(v):
+            longest = max(longest, len(str(v).encode("utf-8")))
+    return longest
+
+
+def make_dataset(
+    name: str,
+    label: str,
+    standard: Literal["SDTM", "ADaM"],
+    variables: Sequence[Variable],
+    rows: Sequence[dict[str, Any]] | pd.DataFrame,
+    *,
+    structure: str = "",
+) -> Dataset:
+    """A checked :class:`Dataset` from row dicts (keys are variable names) or a frame.
+
+    Refuses names that are not 1–8 upper-case letters, digits or underscores starting with a
+    letter, labels over 40 characters, duplicate variables, text over 200 bytes and values
+    that do not fit the variable's type. Text lengths are set from the data.
+    """
+    if not _NAME.match(name):
+        raise InputError(f"dataset name {name!r} is not SAS-compatible", expected="1-8 of A-Z0-9_")
+    _check_label(name, label)
+    seen: set[str] = set()
+    for v in variables:
+        if not _NAME.match(v.name):
+            raise InputError(
+                f"{name}: variable name {v.name!r} is not SAS-compatible",
+                expected="1-8 upper-case letters, digits or _, starting with a letter",
+            )
+        if v.name in seen:
+            raise InputError(f"{name}: variable {v.name} appears twice")
+        seen.add(v.name)
+        _check_label(f"{name}.{v.name}", v.label)
+    names = [v.name for v in variables]
+    if isinstance(rows, pd.DataFrame):
+        unknown = sorted(set(rows.columns) - set(names))
+        frame = rows.reindex(columns=names)
+    else:
+        unknown = sorted({k for r in rows for k in r} - set(names))
+        frame = pd.DataFrame(list(rows), columns=names)
+    if unknown:
+        raise InputError(f"{name}: values for undeclared variables {unknown}")
+    sized: list[Variable] = []
+    for v in variables:
+        col = frame[v.name]
+        if v.type in ("text", "datetime") or (v.type == "date" and standard == "SDTM"):
+            values = [None if is_missing(x) else str(x) for x in col]
+            frame[v.name] = pd.Series(values, index=frame.index, dtype=object)
+            length = text_length(values)
+            if length > MAX_TEXT_LENGTH:
+                raise InputError(
+                    f"{name}.{v.name}: a value is {length} bytes long",
+                    expected=f"at most {MAX_TEXT_LENGTH}",
+                    hint="shorten the text or split it into supplemental qualifiers",
+                )
+            sized.append(_with_length(v, length))
+        else:
+            try:
+                numbers = pd.to_numeric(col.astype(object).where(col.notna(), None))
+            except (TypeError, ValueError) as error:
+                raise InputError(
+                    f"{name}.{v.name} holds a non-numeric value", expected=v.type
+                ) from error
+            frame[v.name] = numbers.astype(float)
+            sized.append(_with_length(v, 8))
+    return Dataset(name, label, standard, tuple(sized), frame.reset_index(drop=True), structure)
+
+
+def _with_length(v: Variable, length: int) -> Variable:
+    return Variable(v.name, v.label, v.type, v.origin, length, v.key, v.comment)
+
+
+def _check_label(where: str, label: str) -> None:
+    if not label or len(label) > MAX_LABEL_LENGTH:
+        raise InputError(
+            f"{where}: label {label!r} has {len(label)} characters",
+            expected=f"1 to {MAX_LABEL_LENGTH}",
+        )
+    if not label.isascii():
+        raise InputError(f"{where}: label {label!r} is not ASCII", expected="ASCII text")

@@ -1,0 +1,88 @@
+"""CDISC Dataset-JSON 1.1 files."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from remit.interop.dataset import Dataset, Variable
+
+#: Dataset-JSON version written.
+DATASET_JSON_VERSION = "1.1.0"
+
+_TYPES = {"text": "string", "integer": "integer", "float": "double", "datetime": "datetime"}
+
+
+def _column(dataset: Dataset, v: Variable) -> dict[str, Any]:
+    col: dict[str, Any] = {
+        "itemOID": f"IT.{dataset.name}.{v.name}",
+        "name": v.name,
+        "label": v.label,
+    }
+    if v.type == "date":
+        col["dataType"] = "date"
+        if dataset.standard == "ADaM":
+            # a SAS date number in XPT, ISO 8601 text here (Dataset-JSON 1.1 targetDataType)
+            col["targetDataType"] = "integer"
+            col["displayFormat"] = "DATE9."
+    else:
+        col["dataType"] = _TYPES[v.type]
+    if v.length is not None and v.type in ("text", "datetime", "date"):
+        col["length"] = v.length
+    if v.key is not None:
+        col["keySequence"] = v.key
+    return col
+
+
+def _iso_from_sas(days: int) -> str:
+    from datetime import date, timedelta
+
+    return (date(1960, 1, 1) + timedelta(days=days)).isoformat()
+
+
+def dataset_json(
+    dataset: Dataset,
+    *,
+    study_oid: str,
+    created_at: datetime | None = None,
+    source_version: str = "",
+) -> dict[str, Any]:
+    """The Dataset-JSON 1.1 document of ``dataset`` as a dict (missing values are ``null``)."""
+    created = (created_at or datetime.now(UTC)).astimezone(UTC)
+    date_cols = {
+        i
+        for i, v in enumerate(dataset.variables)
+        if v.type == "date" and dataset.standard == "ADaM"
+    }
+    rows = dataset.rows()
+    if date_cols:
+        for row in rows:
+            for i in date_cols:
+                if row[i] is not None:
+                    row[i] = _iso_from_sas(int(row[i]))
+    return {
+        "datasetJSONCreationDateTime": created.strftime("%Y-%m-%dT%H:%M:%S"),
+        "datasetJSONVersion": DATASET_JSON_VERSION,
+        "fileOID": f"{study_oid}.{dataset.name}",
+        "originator": "Remit",
+        "sourceSystem": {"name": "Remit", "version": source_version or "unknown"},
+        "studyOID": study_oid,
+        "metaDataVersionOID": f"MDV.{dataset.standard}",
+        "metaDataRef": "define.json",
+        "itemGroupOID": f"IG.{dataset.name}",
+        "records": dataset.records,
+        "name": dataset.name,
+        "label": dataset.label,
+        "columns": [_column(dataset, v) for v in dataset.variables],
+        "rows": rows,
+    }
+
+
+def write_dataset_json(dataset: Dataset, path: str | Path, *, study_oid: str, **kw: Any) -> Path:
+    """Write ``dataset`` as a Dataset-JSON 1.1 file; return the path."""
+    target = Path(path)
+    doc = dataset_json(dataset, study_oid=study_oid, **kw)
+    target.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return target

@@ -1,0 +1,70 @@
+"""Per-participant date shifting: every date of one participant moves by the same whole days."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from remit.analysis import TrialData
+from remit.errors import InputError
+
+#: Date and time columns of each TrialData frame.
+DATE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "participants": ("screened_date", "enrolled_date"),
+    "visits": ("target_date", "window_start_date", "window_end_date", "actual_date"),
+    "scores": ("assessed_at",),
+    "doses": ("given_at",),
+    "vitals": ("measured_at",),
+    "adverse_events": ("onset_date",),
+    "alerts": ("raised_at",),
+}
+
+
+@dataclass(frozen=True)
+class DateShift:
+    """How far each participant's dates move.
+
+    ``days`` fixes the shift of named participants; the others get a shift drawn from
+    ``seed`` and their study ID (so the same seed shifts the same participant the same way
+    in every export), uniform on ``[-max_days, max_days]`` and never 0. Intervals within a
+    participant (study days, minutes after dose, durations) are unchanged.
+    """
+
+    seed: int | None = None
+    days: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    max_days: int = 180
+
+    def __post_init__(self) -> None:
+        if self.max_days < 1:
+            raise InputError(f"max_days {self.max_days} is too small", expected="at least 1")
+        if self.seed is None and not self.days:
+            raise InputError("a DateShift needs a seed or fixed days per participant")
+
+    def offset(self, participant_id: str) -> int:
+        """Days added to every date of ``participant_id``."""
+        if participant_id in self.days:
+            return int(self.days[participant_id])
+        if self.seed is None:
+            raise InputError(f"no date shift is set for {participant_id}")
+        rng = np.random.default_rng([self.seed, zlib.crc32(participant_id.encode())])
+        value = int(rng.integers(1, self.max_days + 1))
+        return value if rng.integers(0, 2) else -value
+
+
+def shift_trial_data(data: TrialData, shift: DateShift) -> TrialData:
+    """A copy of ``data`` with every date of each participant moved by its offset."""
+    frames = {}
+    for name, frame in data.frames().items():
+        out = frame.copy()
+        if len(out):
+            delta = pd.to_timedelta([shift.offset(str(p)) for p in out["participant_id"]], unit="D")
+            for col in DATE_COLUMNS.get(name, ()):
+                if col in out.columns:
+                    out[col] = out[col] + delta
+        frames[name] = out
+    return TrialData(**frames, simulated=data.simulated)

@@ -1,0 +1,646 @@
+"""CDISC ODM 1.3.2 XML: study metadata from the protocol and the scale definitions, clinical
+data, and the audit trail as ODM AuditRecords; snapshot and transactional files.
+
+* Snapshot (``FileType="Snapshot"``): the data as they stand (from
+  :func:`remit.services.build_trial_data`), then ``<AuditRecords>`` with one ``AuditRecord``
+  per audit row of the clinical tables (who, where, when, why; ``SourceID`` names the table,
+  record, field and action).
+* Transactional (``FileType="Transactional"``): the audit trail replayed as ODM transactions —
+  every insert and change of a visit date, form answer, dose, vital sign or adverse event as an
+  ``ItemData`` with ``TransactionType`` and its own ``AuditRecord``.
+
+Identity data are never read: the audit rows of ``participant_identity`` (and of users and
+roles) are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from lxml import etree  # type: ignore[import-untyped]
+from sqlalchemy import Engine
+
+from remit.analysis import TrialData
+from remit.errors import InputError, ScaleError
+from remit.interop.dataset import is_missing
+from remit.interop.dateshift import DateShift, shift_trial_data
+from remit.interop.sdtm import _tuples
+from remit.protocol import Protocol
+from remit.scales import ItemDefinition, load_scale
+from remit.services import build_trial_data
+from remit.store import audit_log
+
+ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
+_N = f"{{{ODM_NS}}}"
+
+#: Tables whose audit rows are clinical data (the rest are set-up, users, identity).
+CLINICAL_TABLES = (
+    "participant",
+    "eligibility_check",
+    "visit",
+    "assessment",
+    "dosing_session",
+    "dose",
+    "vital_sign",
+    "adverse_event",
+)
+
+_KIND_TYPES = {
+    "integer": "integer",
+    "number": "float",
+    "boolean": "boolean",
+    "choice": "text",
+    "time": "text",
+    "text": "text",
+}
+
+#: Fixed forms: OID suffix → [(item name, ODM data type, label)].
+FIXED_FORMS: dict[str, list[tuple[str, str, str]]] = {
+    "VISIT": [("VISIT_DATE", "date", "Date of the visit")],
+    "DOSE": [
+        ("KIND", "text", "Initial or supplemental"),
+        ("DOSE_MG", "float", "Dose (mg)"),
+        ("STATUS", "text", "Given or withheld"),
+        ("GIVEN_AT", "datetime", "When the dose was taken (UTC)"),
+        ("WITHHELD_REASON", "text", "Why the dose was withheld"),
+    ],
+    "VITALS": [
+        ("MEASURED_AT", "datetime", "Time of measurement (UTC)"),
+        ("MINUTES_AFTER_DOSE", "integer", "Minutes after the initial dose"),
+        ("SYSBP", "integer", "Systolic blood pressure (mmHg)"),
+        ("DIABP", "integer", "Diastolic blood pressure (mmHg)"),
+        ("PULSE", "integer", "Heart rate (beats/min)"),
+        ("TEMP", "float", "Temperature (C)"),
+    ],
+    "AE": [
+        ("TERM", "text", "Reported term"),
+        ("ONSET_DATE", "date", "Onset date"),
+        ("SEVERITY", "text", "Severity"),
+        ("SERIOUS", "boolean", "Serious"),
+        ("RELATEDNESS", "text", "Relatedness"),
+        ("OUTCOME", "text", "Outcome"),
+    ],
+}
+
+#: Items every scale form carries besides its own items.
+FORM_META = [
+    ("VERSION", "text", "Scale version"),
+    ("TIMEPOINT", "text", "Time point within the visit"),
+    ("ASSESSED_AT", "datetime", "When the form was completed (UTC)"),
+]
+
+
+def _el(parent: Any, tag: str, text: str | None = None, **attrs: Any) -> Any:
+    node = etree.SubElement(
+        parent, _N + tag, {k: str(v) for k, v in attrs.items() if v is not None}
+    )
+    if text is not None:
+        node.text = text
+    return node
+
+
+def _translated(parent: Any, tag: str, text: str) -> None:
+    holder = _el(parent, tag)
+    t = _el(holder, "TranslatedText", text)
+    t.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
+
+
+def _odm_time(value: Any) -> str:
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return ts.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _odm_value(value: Any, data_type: str) -> str | None:
+    if is_missing(value):
+        return None
+    if data_type == "boolean" or isinstance(value, bool):
+        return "1" if bool(value) else "0"
+    if data_type == "date":
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+    if data_type == "datetime":
+        return _odm_time(value)
+    if data_type == "integer":
+        return str(int(value))
+    if data_type == "float" and isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def oid(*parts: str) -> str:
+    """An OID from parts (``IT.MADRS.APPARENT_SADNESS``)."""
+    return ".".join(p.upper().replace(" ", "_") for p in parts)
+
+
+def _scales(protocol: Protocol, data: TrialData | None = None) -> list[str]:
+    found = [a.scale for v in protocol.visits for a in v.assessments]
+    found += [s for d in protocol.dosing for s in (["se_vas"] if d.vas_timepoints else [])]
+    if data is not None:
+        found += list(data.scores["scale"].astype(str))
+    out = []
+    for s in dict.fromkeys(found):
+        try:
+            load_scale(s)
+        except (ScaleError, InputError, OSError):
+            continue
+        out.append(s)
+    return out
+
+
+def _item_def(parent: Any, item_oid: str, name: str, data_type: str, label: str) -> Any:
+    node = _el(parent, "ItemDef", OID=item_oid, Name=name, DataType=data_type)
+    if data_type == "text":
+        node.set("Length", "200")
+    _translated(node, "Question", label)
+    return node
+
+
+def study_metadata(parent: Any, protocol: Protocol, scales: Sequence[str]) -> None:
+    """``<Study>`` with GlobalVariables, BasicDefinitions and one MetaDataVersion."""
+    study = _el(parent, "Study", OID=oid("ST", protocol.study.id))
+    gv = _el(study, "GlobalVariables")
+    _el(gv, "StudyName", protocol.study.short_title)
+    _el(gv, "StudyDescription", protocol.study.title)
+    _el(gv, "ProtocolName", protocol.study.id)
+    mdv = _el(
+        study,
+        "MetaDataVersion",
+        OID=oid("MDV", protocol.study.version),
+        Name=f"{protocol.study.id} version {protocol.study.version}",
+    )
+    prot = _el(mdv, "Protocol")
+    events: list[tuple[str, str, str, Any]] = [
+        (oid("SE", v.code), v.label, "Scheduled", v) for v in protocol.visits
+    ]
+    events.append((oid("SE", "AE"), "Adverse events", "Common", None))
+    for n, (event_oid, _, _, _) in enumerate(events, start=1):
+        _el(prot, "StudyEventRef", StudyEventOID=event_oid, OrderNumber=n, Mandatory="No")
+    for event_oid, label, kind, visit in events:
+        se = _el(
+            mdv,
+            "StudyEventDef",
+            OID=event_oid,
+            Name=label,
+            Repeating="No" if visit else "Yes",
+            Type=kind,
+        )
+        if visit is None:
+            _el(se, "FormRef", FormOID=oid("F", "AE"), Mandatory="No")
+            continue
+        forms = ["VISIT"] + [a.scale for a in visit.assessments if a.scale in scales]
+        if protocol.dosing_session(visit.code) is not None:
+            forms += ["DOSE", "VITALS"]
+            if "se_vas" in scales and "se_vas" not in forms:
+                forms.append("se_vas")
+        for form in dict.fromkeys(forms):
+            _el(se, "FormRef", FormOID=oid("F", form), Mandatory="No")
+    forms = list(FIXED_FORMS) + list(scales)
+    for form in forms:
+        repeating = "Yes" if form in ("DOSE", "VITALS", "AE") or form == "se_vas" else "No"
+        label = form.title() if form in FIXED_FORMS else load_scale(form).name
+        fd = _el(mdv, "FormDef", OID=oid("F", form), Name=label, Repeating=repeating)
+        _el(fd, "ItemGroupRef", ItemGroupOID=oid("IG", form), Mandatory="Yes")
+    for form in forms:
+        ig = _el(mdv, "ItemGroupDef", OID=oid("IG", form), Name=form, Repeating="No")
+        if form in FIXED_FORMS:
+            names = [n for n, _, _ in FIXED_FORMS[form]]
+        else:
+            names = [n for n, _, _ in FORM_META] + [i.code for i in load_scale(form).items]
+        for name in names:
+            _el(ig, "ItemRef", ItemOID=oid("IT", form, name), Mandatory="No")
+    codelists: list[tuple[str, ItemDefinition]] = []
+    for form in forms:
+        if form in FIXED_FORMS:
+            for name, data_type, label in FIXED_FORMS[form]:
+                _item_def(mdv, oid("IT", form, name), name, data_type, label)
+            continue
+        for name, data_type, label in FORM_META:
+            _item_def(mdv, oid("IT", form, name), name, data_type, label)
+        for item in load_scale(form).items:
+            node = _item_def(
+                mdv, oid("IT", form, item.code), item.code, _KIND_TYPES[item.kind], item.label
+            )
+            for comparator, bound in (("GE", item.min), ("LE", item.max)):
+                if bound is not None:
+                    rc = _el(node, "RangeCheck", Comparator=comparator, SoftHard="Hard")
+                    _el(rc, "CheckValue", _odm_value(bound, "float"))
+            if item.kind == "choice" and item.options:
+                cl = oid("CL", form, item.code)
+                _el(node, "CodeListRef", CodeListOID=cl)
+                codelists.append((cl, item))
+    for cl, item in codelists:
+        node = _el(mdv, "CodeList", OID=cl, Name=item.code, DataType="text")
+        for value, label in item.options.items():
+            cli = _el(node, "CodeListItem", CodedValue=value)
+            _translated(cli, "Decode", label or value)
+
+
+@dataclass
+class _Form:
+    subject: str
+    event: str
+    form: str
+    repeat: int | None
+    items: list[tuple[str, str | None]]
+
+
+def _snapshot_forms(data: TrialData, scales: Sequence[str]) -> list[_Form]:
+    out: list[_Form] = []
+    types = {s: {i.code: _KIND_TYPES[i.kind] for i in load_scale(s).items} for s in scales}
+    for r in _tuples(data.visits.dropna(subset=["actual_date"])):
+        out.append(
+            _Form(
+                str(r.participant_id),
+                str(r.visit_code),
+                "VISIT",
+                None,
+                [("VISIT_DATE", _odm_value(r.actual_date, "date"))],
+            )
+        )
+    counter: dict[tuple[str, str, str], int] = {}
+    for r in _tuples(data.scores.sort_values("assessed_at", kind="mergesort")):
+        if is_missing(r.visit_code) or r.scale not in types:
+            continue
+        key = (str(r.participant_id), str(r.visit_code), str(r.scale))
+        counter[key] = counter.get(key, 0) + 1
+        t = types[str(r.scale)]
+        items = [
+            ("VERSION", None if is_missing(r.version) else str(r.version)),
+            ("TIMEPOINT", None if is_missing(r.timepoint) else str(r.timepoint)),
+            ("ASSESSED_AT", _odm_value(r.assessed_at, "datetime")),
+        ] + [(code, _odm_value(v, t.get(code, "text"))) for code, v in r.items.items()]
+        out.append(
+            _Form(
+                key[0], key[1], str(r.scale), counter[key] if r.scale == "se_vas" else None, items
+            )
+        )
+    for name, frame, build in (
+        ("DOSE", data.doses, _dose_items),
+        ("VITALS", data.vitals, _vitals_items),
+    ):
+        n: dict[tuple[str, str], int] = {}
+        for r in _tuples(frame):
+            key2 = (str(r.participant_id), str(r.visit_code))
+            n[key2] = n.get(key2, 0) + 1
+            out.append(_Form(key2[0], key2[1], name, n[key2], build(r)))
+    n_ae: dict[str, int] = {}
+    for r in _tuples(data.adverse_events):
+        pid = str(r.participant_id)
+        n_ae[pid] = n_ae.get(pid, 0) + 1
+        out.append(
+            _Form(
+                pid,
+                "AE",
+                "AE",
+                n_ae[pid],
+                [
+                    ("TERM", str(r.term)),
+                    ("ONSET_DATE", _odm_value(r.onset_date, "date")),
+                    ("SEVERITY", _odm_value(r.severity, "text")),
+                    ("SERIOUS", _odm_value(bool(r.serious), "boolean")),
+                    ("RELATEDNESS", _odm_value(r.relatedness, "text")),
+                    ("OUTCOME", _odm_value(r.outcome, "text")),
+                ],
+            )
+        )
+    return out
+
+
+def _dose_items(r: Any) -> list[tuple[str, str | None]]:
+    return [
+        ("KIND", str(r.kind)),
+        ("DOSE_MG", _odm_value(r.dose_mg, "float")),
+        ("STATUS", str(r.status)),
+        ("GIVEN_AT", _odm_value(r.given_at, "datetime")),
+        ("WITHHELD_REASON", _odm_value(r.withheld_reason, "text")),
+    ]
+
+
+def _vitals_items(r: Any) -> list[tuple[str, str | None]]:
+    return [
+        ("MEASURED_AT", _odm_value(r.measured_at, "datetime")),
+        ("MINUTES_AFTER_DOSE", _odm_value(r.minutes_after_dose, "integer")),
+        ("SYSBP", _odm_value(r.systolic_bp, "integer")),
+        ("DIABP", _odm_value(r.diastolic_bp, "integer")),
+        ("PULSE", _odm_value(r.heart_rate, "integer")),
+        ("TEMP", _odm_value(r.temperature, "float")),
+    ]
+
+
+def _form_xml(parent: Any, f: _Form, transaction: str | None = None) -> Any:
+    fd = _el(parent, "FormData", FormOID=oid("F", f.form), FormRepeatKey=f.repeat)
+    ig = _el(fd, "ItemGroupData", ItemGroupOID=oid("IG", f.form))
+    for name, value in f.items:
+        if value is None and transaction is None:
+            continue
+        _el(
+            ig,
+            "ItemData",
+            ItemOID=oid("IT", f.form, name),
+            Value=value,
+            TransactionType=transaction,
+        )
+    return fd
+
+
+def _clinical(root: Any, protocol: Protocol, file_type: str) -> Any:
+    return _el(
+        root,
+        "ClinicalData",
+        StudyOID=oid("ST", protocol.study.id),
+        MetaDataVersionOID=oid("MDV", protocol.study.version),
+    )
+
+
+def _audit_record(
+    parent: Any, entry: Any, when: datetime, site: str | None, rid: str | None
+) -> Any:
+    ar = _el(parent, "AuditRecord", ID=rid)
+    _el(ar, "UserRef", UserOID=oid("USR", str(entry.user_id or 0)))
+    _el(ar, "LocationRef", LocationOID=oid("LOC", site or "STUDY"))
+    _el(ar, "DateTimeStamp", _odm_time(when))
+    if entry.reason:
+        _el(ar, "ReasonForChange", entry.reason)
+    _el(ar, "SourceID", f"{entry.table_name}/{entry.record_id}/{entry.field or ''}/{entry.action}")
+    return ar
+
+
+def _root(file_type: str, protocol: Protocol, created: datetime) -> Any:
+    return etree.Element(
+        _N + "ODM",
+        nsmap={None: ODM_NS},
+        FileType=file_type,
+        FileOID=oid("ODM", protocol.study.id, file_type, created.strftime("%Y%m%dT%H%M%S")),
+        CreationDateTime=_odm_time(created),
+        ODMVersion="1.3.2",
+        Originator="Remit",
+        SourceSystem="Remit",
+        Granularity="All",
+    )
+
+
+class _AuditContext:
+    """Participant study IDs and visit codes from the audit trail itself."""
+
+    def __init__(self, entries: list[Any]) -> None:
+        self.study_id: dict[int, str] = {}
+        self.records: dict[tuple[str, int], dict[str, Any]] = {}
+        self.sites: dict[int, str] = {}
+        for e in entries:
+            if e.table_name == "site" and e.field == "code":
+                self.sites[e.record_id] = str(e.new_value)
+            if e.table_name == "participant" and e.field == "study_id":
+                self.study_id[e.record_id] = str(e.new_value)
+
+    def apply(self, e: Any) -> dict[str, Any]:
+        rec = self.records.setdefault((e.table_name, e.record_id), {})
+        if e.field is not None:
+            rec[e.field] = e.new_value
+        return rec
+
+    def visit_code(self, visit_id: Any) -> str | None:
+        if visit_id is None:
+            return None
+        v = self.records.get(("visit", int(visit_id)))
+        return None if v is None else v.get("visit_code")
+
+
+def _when(entry: Any, ctx: _AuditContext, shift: DateShift | None) -> datetime:
+    when: datetime = entry.occurred_at
+    if shift is not None and entry.participant_id in ctx.study_id:
+        when = when + timedelta(days=shift.offset(ctx.study_id[entry.participant_id]))
+    return when
+
+
+def _shift_value(value: Any, field: str, pid: str | None, shift: DateShift | None) -> Any:
+    if shift is None or pid is None or value is None:
+        return value
+    if field.endswith("_date") or field.endswith("_at"):
+        ts = pd.Timestamp(value) + pd.Timedelta(days=shift.offset(pid))
+        return ts.strftime("%Y-%m-%d") if field.endswith("_date") else _odm_time(ts)
+    return value
+
+
+_TX_FIELDS = {
+    "visit": {"actual_date": ("VISIT", "VISIT_DATE", "date")},
+    "dose": {
+        "kind": ("DOSE", "KIND", "text"),
+        "dose_mg": ("DOSE", "DOSE_MG", "float"),
+        "status": ("DOSE", "STATUS", "text"),
+        "given_at": ("DOSE", "GIVEN_AT", "datetime"),
+        "withheld_reason": ("DOSE", "WITHHELD_REASON", "text"),
+    },
+    "vital_sign": {
+        "measured_at": ("VITALS", "MEASURED_AT", "datetime"),
+        "minutes_after_dose": ("VITALS", "MINUTES_AFTER_DOSE", "integer"),
+        "systolic": ("VITALS", "SYSBP", "integer"),
+        "diastolic": ("VITALS", "DIABP", "integer"),
+        "heart_rate": ("VITALS", "PULSE", "integer"),
+        "temperature": ("VITALS", "TEMP", "float"),
+    },
+    "adverse_event": {
+        "term": ("AE", "TERM", "text"),
+        "onset_date": ("AE", "ONSET_DATE", "date"),
+        "severity": ("AE", "SEVERITY", "text"),
+        "serious": ("AE", "SERIOUS", "boolean"),
+        "relatedness": ("AE", "RELATEDNESS", "text"),
+        "outcome": ("AE", "OUTCOME", "text"),
+    },
+}
+
+
+def transactional_odm(
+    entries: list[Any],
+    protocol: Protocol,
+    scales: Sequence[str],
+    created: datetime,
+    shift: DateShift | None = None,
+    participants: set[str] | None = None,
+) -> Any:
+    """The audit trail as an ODM Transactional file (an lxml element)."""
+    root = _root("Transactional", protocol, created)
+    study_metadata(root, protocol, scales)
+    clinical = _clinical(root, protocol, "Transactional")
+    ctx = _AuditContext(entries)
+    types = {s: {i.code: _KIND_TYPES[i.kind] for i in load_scale(s).items} for s in scales}
+    sessions_visit: dict[int, Any] = {}
+    n = 0
+    for e in entries:
+        if e.table_name not in CLINICAL_TABLES:
+            continue
+        rec = ctx.apply(e)
+        pid = ctx.study_id.get(e.participant_id) if e.participant_id is not None else None
+        if pid is None or (participants is not None and pid not in participants):
+            continue
+        if e.table_name == "dosing_session" and e.field == "visit_id":
+            sessions_visit[e.record_id] = e.new_value
+        action = {"insert": "Insert", "update": "Update", "delete": "Remove"}.get(e.action)
+        if action is None:
+            continue
+        items: list[tuple[str, str, str | None]] = []
+        event: str | None
+        repeat: int | None = None
+        if e.table_name == "assessment":
+            if e.field not in ("answers", "assessed_at", "scale_version", "timepoint"):
+                continue
+            scale = rec.get("scale")
+            if scale not in types:
+                continue
+            visit_id = rec.get("visit_id") or sessions_visit.get(rec.get("dosing_session_id") or -1)
+            event = ctx.visit_code(visit_id)
+            form = str(scale)
+            repeat = e.record_id
+            if e.field == "answers":
+                old = {} if e.old_value is None else dict(e.old_value)
+                for code, value in (e.new_value or {}).items():
+                    if action == "Update" and old.get(code) == value:
+                        continue
+                    items.append((form, code, _odm_value(value, types[form].get(code, "text"))))
+            else:
+                name = {
+                    "assessed_at": "ASSESSED_AT",
+                    "scale_version": "VERSION",
+                    "timepoint": "TIMEPOINT",
+                }[e.field]
+                value = _shift_value(e.new_value, e.field, pid, shift)
+                items.append(
+                    (
+                        form,
+                        name,
+                        None
+                        if value is None
+                        else (_odm_time(value) if name == "ASSESSED_AT" else str(value)),
+                    )
+                )
+        elif e.table_name in _TX_FIELDS and e.field in _TX_FIELDS[e.table_name]:
+            form, name, data_type = _TX_FIELDS[e.table_name][e.field]
+            if e.table_name == "visit":
+                event = rec.get("visit_code")
+                if event not in protocol.visit_codes:
+                    continue
+            elif e.table_name == "adverse_event":
+                event, repeat = "AE", e.record_id
+            else:
+                ds = rec.get("dosing_session_id")
+                visit_id = rec.get("visit_id") or sessions_visit.get(int(ds) if ds else -1)
+                event, repeat = ctx.visit_code(visit_id), e.record_id
+            value = _shift_value(e.new_value, e.field, pid, shift)
+            items.append((form, name, _odm_value(value, data_type)))
+        else:
+            continue
+        if event is None or not items:
+            continue
+        n += 1
+        sd = _el(clinical, "SubjectData", SubjectKey=pid, TransactionType="Upsert")
+        se = _el(sd, "StudyEventData", StudyEventOID=oid("SE", event))
+        fd = _el(se, "FormData", FormOID=oid("F", items[0][0]), FormRepeatKey=repeat)
+        _audit_record(fd, e, _when(e, ctx, shift), ctx.sites.get(e.site_id or -1), None)
+        ig = _el(fd, "ItemGroupData", ItemGroupOID=oid("IG", items[0][0]))
+        for form, name, value in items:
+            if value is None and action == "Insert":
+                continue
+            _el(
+                ig,
+                "ItemData",
+                ItemOID=oid("IT", form, name),
+                Value=value,
+                TransactionType=action if value is not None else "Remove",
+            )
+    return root
+
+
+def snapshot_odm(
+    data: TrialData,
+    entries: list[Any],
+    protocol: Protocol,
+    scales: Sequence[str],
+    created: datetime,
+    shift: DateShift | None = None,
+) -> Any:
+    """The data as they stand, plus the audit trail as AuditRecords (an lxml element)."""
+    root = _root("Snapshot", protocol, created)
+    study_metadata(root, protocol, scales)
+    clinical = _clinical(root, protocol, "Snapshot")
+    forms = _snapshot_forms(data, scales)
+    order = {code: i for i, code in enumerate(protocol.visit_codes)}
+    order["AE"] = len(order)
+    by_subject: dict[str, list[_Form]] = {}
+    for f in forms:
+        by_subject.setdefault(f.subject, []).append(f)
+    for pid in sorted(data.participants["participant_id"].astype(str)):
+        sd = _el(clinical, "SubjectData", SubjectKey=pid)
+        events: dict[str, list[_Form]] = {}
+        for f in by_subject.get(pid, []):
+            events.setdefault(f.event, []).append(f)
+        for event in sorted(events, key=lambda c: order.get(c, 999)):
+            if event == "AE":
+                for f in events[event]:
+                    se = _el(
+                        sd,
+                        "StudyEventData",
+                        StudyEventOID=oid("SE", "AE"),
+                        StudyEventRepeatKey=f.repeat,
+                    )
+                    _form_xml(se, f)
+                continue
+            se = _el(sd, "StudyEventData", StudyEventOID=oid("SE", event))
+            for f in events[event]:
+                _form_xml(se, f)
+    ctx = _AuditContext(entries)
+    records = _el(clinical, "AuditRecords")
+    known = set(data.participants["participant_id"].astype(str))
+    for e in entries:
+        if e.table_name not in CLINICAL_TABLES:
+            continue
+        who = ctx.study_id.get(e.participant_id) if e.participant_id is not None else None
+        if who is not None and who not in known:
+            continue
+        _audit_record(
+            records, e, _when(e, ctx, shift), ctx.sites.get(e.site_id or -1), f"AR.{e.id}"
+        )
+    return root
+
+
+def write_odm_files(
+    engine: Engine,
+    protocol: Protocol,
+    directory: str | Path,
+    *,
+    variants: Iterable[str] = ("snapshot", "transactional"),
+    date_shift: DateShift | None = None,
+    created_at: datetime | None = None,
+    participants: set[str] | None = None,
+) -> list[Path]:
+    """Write ``odm_snapshot.xml`` and/or ``odm_transactional.xml`` into ``directory``."""
+    wanted = list(variants)
+    bad = [v for v in wanted if v not in ("snapshot", "transactional")]
+    if bad:
+        raise InputError(f"unknown ODM variant(s) {bad}", expected="snapshot, transactional")
+    created = (created_at or datetime.now(UTC)).astimezone(UTC)
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    data = build_trial_data(engine)
+    if date_shift is not None:
+        data = shift_trial_data(data, date_shift)
+    entries = [
+        e for e in audit_log(engine) if e.table_name in CLINICAL_TABLES or e.table_name == "site"
+    ]
+    scales = _scales(protocol, data)
+    written = []
+    for variant in wanted:
+        if variant == "snapshot":
+            root = snapshot_odm(data, entries, protocol, scales, created, date_shift)
+        else:
+            root = transactional_odm(entries, protocol, scales, created, date_shift, participants)
+        path = d / f"odm_{variant}.xml"
+        etree.ElementTree(root).write(
+            str(path), xml_declaration=True, encoding="UTF-8", pretty_print=True
+        )
+        written.append(path)
+    return written
