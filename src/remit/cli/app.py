@@ -65,6 +65,9 @@ def _register() -> None:
     from remit.cli import report_cmd
 
     app.add_typer(report_cmd.app, name="report")
+    from remit.cli import demo_cmd
+
+    app.add_typer(demo_cmd.app, name="demo")
     pass
 
 

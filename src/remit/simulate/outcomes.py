@@ -179,17 +179,16 @@ def draw_outcomes(
 
     def sds_at(madrs: np.ndarray, noise: float) -> np.ndarray:
         ratio = madrs / base
-        value = sds_base * (0.12 + 0.88 * ratio) + rng.normal(0, noise, n)
+        value = sds_base * (0.05 + 0.95 * ratio) + rng.normal(0, noise, n)
         clipped: np.ndarray = np.clip(np.rint(value), 0, 30).astype(int)
         return clipped
 
     sds_post = sds_at(post, 3.0)
-    sds_post = _nudge_to_sum(
-        sds_post,
-        np.zeros(n, dtype=int),
-        sds_base.copy(),
-        int(sds_base.sum()) + round(n * targets.sds_change_mean),
-        rng,
+    sds_low, sds_high = np.zeros(n, dtype=int), np.minimum(sds_base + 2, 30)
+    sds_target = int(sds_base.sum()) + round(n * targets.sds_change_mean)
+    sds_post = _nudge_to_sum(sds_post, sds_low, sds_high, sds_target, rng)
+    sds_post = _tune_sd(
+        sds_post, targets.sds_change_se * np.sqrt(n), sds_low, sds_high, offset=sds_base
     )
     sds_follow = sds_at(follow, 3.0)
     return [

@@ -574,7 +574,7 @@ def _interpolate(
     sds_at: Mapping[str, int], madrs_at: Mapping[str, int], code: str, outcome: OutcomeCourse
 ) -> int:
     ratio = madrs_at.get(code, outcome.madrs[0]) / outcome.madrs[0]
-    return int(np.clip(round(outcome.sds[0] * (0.12 + 0.88 * ratio)), 0, 30))
+    return int(np.clip(round(outcome.sds[0] * (0.05 + 0.95 * ratio)), 0, 30))
 
 
 def _plan_dosing_day(

@@ -32,8 +32,9 @@ class Targets:
         same people). The others (``n_enrolled - n_remitters``) are non-responders.
     n_relapses
         Remitters at the primary visit who lose remission and response by the follow-up.
-    sds_baseline_mean, sds_change_mean
-        Sheehan Disability Scale total at baseline and its mean change to the primary visit.
+    sds_baseline_mean, sds_change_mean, sds_change_se
+        Sheehan Disability Scale total at baseline, its mean change to the primary visit and
+        the standard error of that change.
     n_vital_crossings
         Dosing sessions with a reading beyond a vital-sign threshold.
     """
@@ -49,6 +50,7 @@ class Targets:
     n_relapses: int = 1
     sds_baseline_mean: float = 21.0
     sds_change_mean: float = -11.7
+    sds_change_se: float = 2.2
     n_vital_crossings: int = 5
 
     def __post_init__(self) -> None:
