@@ -76,8 +76,12 @@ def test_every_section_and_figure_is_present(html: str, report: ReportResult) ->
         start = html.index(f'<figure id="{figure_id}"')
         figure = html[start : html.index("</figure>", start)]
         assert "<svg" in figure, figure_id
-        assert "<figcaption>" in figure, figure_id
-        assert re.search(r"<figcaption><strong>Figure \d+\. [^<]+\.</strong> \w", figure)
+        assert "<figcaption id=" in figure, figure_id
+        assert re.search(
+            rf'<figcaption id="{figure_id}-caption"><strong>Figure \d+\. [^<]+\.</strong> \w',
+            figure,
+        )
+        assert f'aria-labelledby="{figure_id}-caption"' in figure
 
 
 def test_ids_are_unique_across_inline_svgs(html: str) -> None:

@@ -116,7 +116,8 @@ def figure_svg(fig: Figure, figure_id: str) -> str:
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = _XML_HEAD.sub("", buffer.getvalue(), count=1)
     svg = _scope_ids(svg, figure_id)
-    return svg.replace("<svg ", f'<svg role="img" data-figure="{figure_id}" ', 1).strip()
+    head = f'<svg role="img" aria-labelledby="{figure_id}-caption" data-figure="{figure_id}" '
+    return svg.replace("<svg ", head, 1).strip()
 
 
 _ID = re.compile(r'\bid="([^"]+)"')
