@@ -25,8 +25,7 @@ DF_METHODS: dict[str, str] = {
 def _lsmean_rows(fit: MMRMResult) -> pd.DataFrame:
     """The L vector of the LS mean of each visit (covariates at their mean, other factors
     averaged), as :meth:`MMRMResult.lsmeans` builds them."""
-    # MMRMResult has no public accessor for the L vectors; lsmeans() uses this one.
-    keys, rows = fit._grid_rows([fit.design.visit])
+    keys, rows = fit.lsmeans_matrix(["visit"])
     return pd.DataFrame(rows, index=[str(k) for k in keys.iloc[:, 0]])
 
 
