@@ -153,3 +153,20 @@ def test_a_retry_with_the_same_key_returns_the_original_and_writes_nothing(
     )
     assert again == first
     assert count_all(oslo.engine) == before
+
+
+def test_concurrent_submissions_with_one_key_store_one_form(oslo: OsloTrial) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    pid = enrolled(oslo, "V3")
+    before = count_all(oslo.engine)["assessment"]
+
+    def submit(_: int) -> int:
+        return sv.record_assessment(
+            oslo.engine, oslo.rater, pid, "V3", "madrs", madrs(2, 0), idempotency_key="race"
+        ).id
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        ids = set(pool.map(submit, range(4)))
+    assert len(ids) == 1
+    assert count_all(oslo.engine)["assessment"] == before + 1

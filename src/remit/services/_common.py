@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
 
 from remit.errors import (
@@ -151,15 +151,33 @@ def request_sha256(operation: str, body: Mapping[str, Any]) -> str:
     return content_sha256({"operation": operation, "body": dict(body)})
 
 
+#: First key of the PostgreSQL advisory locks the services take ("REMI"); the audit trail's
+#: lock uses the one-number form, which is a separate key space.
+SERVICES_LOCK_KEY = 0x52454D49
+
+
+def serialise(session: Session, name: str) -> None:
+    """On PostgreSQL, hold a transaction lock named ``name`` so that two requests racing for the
+    same thing (an idempotency key, the next participant number) run one after the other. On
+    SQLite, ``BEGIN IMMEDIATE`` already serialises every write transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, hashtext(:name))"),
+            {"space": SERVICES_LOCK_KEY, "name": name},
+        )
+
+
 def replayed(session: Session, key: str | None, digest: str, table: str) -> int | None:
     """The record id a previous request with ``key`` made, or ``None`` for a new key.
 
     The same key with another body (or for another kind of record) is a :class:`ConflictError`.
+    A concurrent request with the same key waits for this one (PostgreSQL advisory lock).
     """
     if key is None:
         return None
     if not isinstance(key, str) or not key.strip() or len(key) > 200:
         raise InputError(f"idempotency key {key!r} is not usable", expected="1 to 200 characters")
+    serialise(session, "idempotency:" + key)
     row = session.scalar(select(IdempotencyKey).where(IdempotencyKey.key == key))
     if row is None:
         return None

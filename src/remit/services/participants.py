@@ -27,6 +27,7 @@ from remit.services._common import (
     remember,
     replayed,
     request_sha256,
+    serialise,
     text_given,
     visit_record,
 )
@@ -125,6 +126,7 @@ def refresh_schedule(uow: UnitOfWork, protocol: Protocol, participant: Participa
 
 
 def _next_study_id(session: Session) -> str:
+    serialise(session, "participant-number")
     code = session.scalar(select(Study.code).order_by(Study.id).limit(1))
     if code is None:
         raise NotFoundError("this database holds no study", hint="initialise it with `remit init`")
