@@ -78,7 +78,7 @@ from remit.services.signing import (
     signatures_of,
     unlock,
 )
-from remit.services.trial import add_user, create_trial, list_users
+from remit.services.trial import add_user, create_trial, list_users, trial_protocol
 
 if TYPE_CHECKING:
     from remit.services.trial_data import build_trial_data
@@ -156,6 +156,7 @@ __all__ = [
     "sign",
     "signatures_of",
     "start_dosing_session",
+    "trial_protocol",
     "unlock",
     "update_adverse_event",
     "update_assessment",

@@ -324,8 +324,11 @@ def update_assessment(
                 f"a {row.status} form cannot become {new_status}",
                 expected="draft → draft or complete; complete stays complete",
             )
+        # the role that entered a form edits it; a data manager corrects any; forms entered by
+        # Remit itself (simulation) by anyone allowed to rate them
         if actor.role not in ("data_manager", SYSTEM_ROLE) and row.rater_role not in (
             None,
+            SYSTEM_ROLE,
             actor.role,
         ):
             raise PermissionDeniedError(

@@ -144,3 +144,12 @@ def list_users(engine: Engine, actor: Actor) -> list[UserRecord]:
         authorise(session, actor, "add_user")
         users = session.scalars(select(UserAccount).order_by(UserAccount.id))
         return [user_record(session, u) for u in users]
+
+
+def trial_protocol(engine: Engine) -> Protocol:
+    """The protocol in force in this database (the newest stored version), parsed."""
+    from remit.services._common import protocol_in_force
+
+    with Session(engine) as session:
+        protocol, _ = protocol_in_force(session)
+    return protocol
