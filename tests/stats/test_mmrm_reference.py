@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ import pytest
 from remit.stats import fit_mmrm
 from remit.stats.mmrm import MMRMResult
 from remit.stats.mmrm.covariance import make_structure
-from remit.stats.mmrm.fit import Likelihood, kr_sums
+from remit.stats.mmrm.fit import Evaluation, Likelihood, kr_sums
 from remit.stats.mmrm.inference import kr_adjusted, satterthwaite_df
 
 HERE = Path(__file__).parent / "reference"
@@ -129,6 +130,25 @@ def test_antidepressant_satterthwaite(antidepressant: pd.DataFrame) -> None:
     assert abs(diff.loc[7, "se"] - 1.11403) <= 1e-5 * 1.11403 + 5e-6
 
 
+def _near_optimum(
+    fit: MMRMResult, structure: str, rise: float
+) -> Iterator[tuple[Likelihood, Evaluation, np.ndarray]]:
+    """Points where −2LL is ``rise`` above our optimum, along ± each Hessian eigenvector:
+    (likelihood, evaluation with Hessian and M, W = 2H⁻¹)."""
+    lik = Likelihood(fit.design, [make_structure(structure, len(fit.visits))])
+    ev = lik.evaluate(fit.phi, 2)
+    assert ev.hess is not None
+    values, vectors = np.linalg.eigh(ev.hess)
+    for value, vector in zip(values, vectors.T, strict=True):
+        step = math.sqrt(2.0 * rise / value)
+        for sign in (1.0, -1.0):
+            moved = lik.evaluate(fit.phi + sign * step * vector, 2)
+            assert moved.hess is not None
+            assert moved.M is not None
+            assert moved.f - ev.f == pytest.approx(rise, rel=0.1)
+            yield lik, moved, 2.0 * np.linalg.inv(moved.hess)
+
+
 def test_antidepressant_mmrm_df_within_optimiser_tolerance(antidepressant: pd.DataFrame) -> None:
     """R mmrm's Satterthwaite df differ from ours by up to 0.022: its optimiser stops a little
     above the minimum. Moving our optimum along each Hessian eigenvector until −2LL rises by
@@ -136,19 +156,10 @@ def test_antidepressant_mmrm_df_within_optimiser_tolerance(antidepressant: pd.Da
     fit = _ad_fit(antidepressant, "satterthwaite")
     _, rows = fit.lsmeans_matrix(["VISIT", "THERAPY"])
     contrasts = [rows[2 * i] - rows[2 * i + 1] for i in range(4)]  # DRUG − PLACEBO per visit
-    lik = Likelihood(fit.design, [make_structure("us", 4)])
-    ev = lik.evaluate(fit.phi, 2)
-    assert ev.hess is not None
-    values, vectors = np.linalg.eigh(ev.hess)
-    reached = []
-    for value, vector in zip(values, vectors.T, strict=True):
-        step = math.sqrt(2.0 * 1e-5 / value)
-        for sign in (1.0, -1.0):
-            moved = lik.evaluate(fit.phi + sign * step * vector, 2)
-            assert moved.hess is not None
-            assert moved.M is not None
-            w = 2.0 * np.linalg.inv(moved.hess)
-            reached.append([satterthwaite_df(c, moved.phi_cov, moved.M, w) for c in contrasts])
+    reached = [
+        [satterthwaite_df(c, moved.phi_cov, moved.M, w) for c in contrasts]
+        for _, moved, w in _near_optimum(fit, "us", 1e-5)
+    ]
     low, high = np.min(reached, axis=0), np.max(reached, axis=0)
     for i, visit in enumerate((4, 5, 6, 7)):
         assert low[i] <= SAS_AD_DIFF[visit][3] <= high[i]
@@ -439,21 +450,10 @@ def test_fev_kr_differences_are_within_sas_stopping_tolerance(
         covariance=structure,
         df="kenward-roger",
     )
-    lik = Likelihood(fit.design, [make_structure(structure, 4)])
-    ev = lik.evaluate(fit.phi, 2)
-    assert ev.hess is not None
-    values, vectors = np.linalg.eigh(ev.hess)
     ses = []
-    for value, vector in zip(values, vectors.T, strict=True):
-        step = math.sqrt(2.0 * 3e-5 / value)
-        for sign in (1.0, -1.0):
-            moved = lik.evaluate(fit.phi + sign * step * vector, 2)
-            assert moved.hess is not None
-            assert moved.M is not None
-            assert moved.f - ev.f == pytest.approx(3e-5, rel=0.1)
-            w = 2.0 * np.linalg.inv(moved.hess)
-            adjusted = kr_adjusted(moved.phi_cov, moved.M, w, kr_sums(lik, moved, w, True))
-            ses.append(math.sqrt(adjusted[1, 1]))
+    for lik, moved, w in _near_optimum(fit, structure, 3e-5):
+        adjusted = kr_adjusted(moved.phi_cov, moved.M, w, kr_sums(lik, moved, w, True))
+        ses.append(math.sqrt(adjusted[1, 1]))
     sas = FEV_KR[structure][0]
     assert min(ses) <= sas <= max(ses)
     assert _rel(fit.coefficients["se"].iloc[1], sas) > 1e-5  # the difference is real
