@@ -28,6 +28,12 @@ def test_analyse_data_folder_json(tmp_path: Path, trial: TrialData, oslo: Protoc
     expected = direct.section("mmrm").tables["change_vs_baseline"]["estimate"].tolist()
     assert [r["estimate"] for r in mmrm["tables"]["change_vs_baseline"]] == expected
     assert any("Satterthwaite" in p for p in out["methods"])
+    assert "adqs" not in out
+    result = runner.invoke(
+        app,
+        ["analyse", "--data", str(folder), "--protocol", "oslo-mdma-mdd", "--json", "--datasets"],
+    )
+    assert len(json.loads(result.stdout)["adqs"]) == len(direct.adqs)
 
 
 def test_analyse_data_folder_text_with_protocol_beside(

@@ -282,12 +282,14 @@ class AnalysisResult:
             return pd.DataFrame(columns=columns)
         return pd.concat(frames, ignore_index=True)[columns]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, include_datasets: bool = True) -> dict[str, Any]:
         """JSON-ready: provenance, conventions, endpoints, missing data and every section.
 
-        Numbers are unrounded; NaN becomes ``null``. ADSL and ADQS are included as records.
+        Numbers are unrounded; NaN and infinities become ``null``. ADSL and ADQS are included
+        as records unless ``include_datasets`` is false (ADQS holds every item answer and can
+        run to megabytes).
         """
-        return {
+        out: dict[str, Any] = {
             "provenance": self.provenance.to_dict(),
             "simulated": self.simulated,
             "alpha": self.alpha,
@@ -299,9 +301,11 @@ class AnalysisResult:
             "missing": frame_records(self.missing),
             "endpoints": self.endpoints.to_dict(),
             "sections": [s.to_dict() for s in self.sections],
-            "adsl": frame_records(self.adsl),
-            "adqs": frame_records(self.adqs),
         }
+        if include_datasets:
+            out["adsl"] = frame_records(self.adsl)
+            out["adqs"] = frame_records(self.adqs)
+        return out
 
     def summary(self) -> str:
         """Readable text: provenance, missing data and each section."""

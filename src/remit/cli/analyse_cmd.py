@@ -152,6 +152,13 @@ def analyse(
     methods: Annotated[
         bool, typer.Option("--methods", help="Also print the generated methods section.")
     ] = False,
+    datasets: Annotated[
+        bool,
+        typer.Option(
+            "--datasets",
+            help="With --json, also include the ADSL and ADQS analysis datasets (large).",
+        ),
+    ] = False,
     json: JsonOption = False,
 ) -> None:
     """Run every analysis of the protocol's plan on the trial's data.
@@ -180,7 +187,7 @@ def analyse(
             trial.to_directory(save_data)
         result = run_analysis_plan(trial, plan_protocol)
     if json:
-        out = result.to_dict()
+        out = result.to_dict(include_datasets=datasets)
         out["methods"] = methods_text(result)
         print_json(out)
         return
