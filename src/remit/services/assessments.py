@@ -341,6 +341,10 @@ def update_assessment(
                 "needs a reason",
                 expected="reason='…'",
             )
+        protocol, _ = protocol_in_force(session)
+        visit_code = session.get_one(Visit, row.visit_id).visit_code if row.visit_id else None
+        if actor.role != "data_manager" and visit_code in protocol.visit_codes:
+            check_rater(actor, planned_form(protocol, visit_code, row.scale)[0])
         result = score(row.scale, answers, version=row.scale_version)
         new_answers = dict(result.answers)
         if new_answers == row.answers and new_status == row.status:
@@ -351,7 +355,6 @@ def update_assessment(
         row.status = new_status
         session.flush()
         void_signatures(uow, "assessment", row.id, reason or "form edited")
-        protocol, _ = protocol_in_force(session)
         skipped = apply_safety_rules(uow, protocol, p, row, result)
         return assessment_record(session, p, row, not_evaluated=skipped)
 
