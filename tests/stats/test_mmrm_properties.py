@@ -465,3 +465,12 @@ def test_covariance_by_inference_separates_by_group(df_method: str) -> None:
         np.testing.assert_allclose(mine["estimate"], ref["estimate"], rtol=1e-7)
         np.testing.assert_allclose(mine["se"], ref["se"], rtol=1e-5)
         np.testing.assert_allclose(mine["df"], ref["df"], rtol=1e-4)
+
+
+def test_numeric_group_column_is_a_factor() -> None:
+    data = simulate(26)
+    data["arm01"] = (data["arm"] == "TRT").astype(int)
+    coded = fit_mmrm(data, "y ~ arm01*visit", subject="pid", visit="visit", group="arm01")
+    named = fit_mmrm(data, "y ~ arm*visit", subject="pid", visit="visit", group="arm")
+    assert "arm011" in coded.terms
+    np.testing.assert_allclose(coded.differences()["estimate"], named.differences()["estimate"])

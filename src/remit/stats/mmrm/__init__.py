@@ -68,7 +68,8 @@ def fit_mmrm(
         ``adh`` or ``sp_exp`` (spatial exponential over ``coordinates``).
     group
         The arm column, used by :meth:`MMRMResult.lsmeans` and
-        :meth:`MMRMResult.differences` (must be a factor in the formula).
+        :meth:`MMRMResult.differences`; it must appear in the formula and is treated as a
+        factor even when coded as numbers.
     covariance_by
         Column whose levels get separate covariance matrices (e.g. the arm).
     weights
@@ -144,6 +145,7 @@ def fit_mmrm(
         weights=weights,
         visit_levels=visit_levels,
         coordinates=coordinates,
+        force_factors=() if group is None else (group,),
     )
     if group is not None and group not in design.factors:
         raise StatsError(

@@ -134,6 +134,7 @@ def build_design(
     weights: str | None = None,
     visit_levels: Sequence[Hashable] | None = None,
     coordinates: str | None = None,
+    force_factors: Sequence[str] = (),
 ) -> Design:
     """Check the data and build the fixed-effects design of an MMRM.
 
@@ -154,6 +155,8 @@ def build_design(
     coordinates
         Numeric column with the time of each visit (constant within a visit level), for
         spatial covariance structures.
+    force_factors
+        Formula columns to treat as factors even when numeric (e.g. an arm coded 0/1).
 
     Returns
     -------
@@ -212,7 +215,8 @@ def build_design(
             continue
         series = frame[col]
         if (
-            isinstance(series.dtype, pd.CategoricalDtype)
+            col in force_factors
+            or isinstance(series.dtype, pd.CategoricalDtype)
             or series.dtype == object
             or pd.api.types.is_string_dtype(series)
             or pd.api.types.is_bool_dtype(series)
