@@ -165,3 +165,55 @@ def test_dosing_session_start_moves_the_participant_on_study(oslo: OsloTrial) ->
 def test_the_access_table_is_complete_and_documented() -> None:
     assert all(roles for roles in ACCESS.values())
     assert access_matrix_markdown() in DOCS.read_text(encoding="utf-8")
+
+
+def test_conmed_deviation_missed_visit_and_status_rules(oslo: OsloTrial) -> None:
+    pid = enrolled(oslo, "V4")
+    e, inv = oslo.engine, oslo.investigator
+    med = sv.record_conmed(
+        e,
+        inv,
+        pid,
+        name="sertraline",
+        dose="100 mg",
+        start_date=REFERRAL,
+        stop_date=REFERRAL + timedelta(days=40),
+        taper_plan="50 mg for 2 weeks, then stop",
+        idempotency_key="med-1",
+    )
+    again = sv.record_conmed(
+        e,
+        inv,
+        pid,
+        name="sertraline",
+        dose="100 mg",
+        start_date=REFERRAL,
+        stop_date=REFERRAL + timedelta(days=40),
+        taper_plan="50 mg for 2 weeks, then stop",
+        idempotency_key="med-1",
+    )
+    assert again == med
+    with pytest.raises(InputError, match="before start"):
+        sv.record_conmed(
+            e, inv, pid, name="x", start_date=REFERRAL, stop_date=REFERRAL - timedelta(1)
+        )
+    deviation = sv.record_deviation(
+        e,
+        oslo.monitor,
+        pid,
+        category="consent",
+        description="consent form version 1.1 used",
+        visit_code="SCR",
+        major=True,
+    )
+    assert (deviation.visit_code, deviation.major) == ("SCR", True)
+    missed = sv.mark_visit_missed(e, inv, pid, "V5", reason="participant ill")
+    assert missed.status == "missed"
+    with pytest.raises(InputError, match="cannot become completed"):
+        sv.change_status(e, inv, pid, "completed")
+    with pytest.raises(InputError, match="reason for lost to follow-up"):
+        sv.change_status(e, inv, pid, "lost_to_follow_up")
+    lost = sv.change_status(e, inv, pid, "lost_to_follow_up", reason="no answer since V4")
+    assert lost.status == "lost_to_follow_up"
+    with pytest.raises(InputError, match="no more visits"):
+        sv.record_visit(e, inv, pid, "V6", visit_date(oslo, pid, "V4") + timedelta(days=10))
