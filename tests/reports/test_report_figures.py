@@ -105,3 +105,22 @@ def test_transition_and_waterfall_handle_everyone_missing() -> None:
     pct = pd.Series([float("nan"), float("nan")], index=["A", "B"])
     water = waterfall_figure(pct, before, threshold_pct=-50.0)
     assert "Not assessed at V13: A, B" in water.svg
+
+
+def test_alerts_far_outside_the_time_on_study_are_counted_not_drawn(
+    trial: TrialData, result: AnalysisResult, oslo: Protocol
+) -> None:
+    alerts = trial.alerts.copy()
+    alerts.loc[len(alerts)] = {
+        "participant_id": "P05",
+        "rule_id": "cssrs_ideation_2_3",
+        "level": "same_day",
+        "raised_at": pd.Timestamp("2031-01-01", tz="UTC"),
+        "status": "closed",
+    }
+    late = TrialData(**{**trial.frames(), "alerts": alerts}, simulated=True)
+    by_id = {lane.participant_id: lane for lane in lanes(late, oslo, {})}
+    assert len(by_id["P05"].alerts) == 1
+    assert by_id["P05"].alerts_outside == 1
+    assert by_id["P05"].end < 400
+    assert by_id["P09"].alerts_outside == 0

@@ -73,7 +73,8 @@ class ReportSection:
 def p_phrase(p: object) -> str:
     """``p = 0.012`` or ``p <0.001`` (the p-value formatted by :func:`fmt`)."""
     text = fmt(p, "p")
-    return f"p {text}" if text.startswith("<") else f"p = {text}"
+    # no-break spaces: "p < 0.001" stays on one line
+    return f"p\u00a0{text}" if text.startswith("<") else f"p\u00a0=\u00a0{text}"
 
 
 def _section(result: AnalysisResult, kind: str) -> Any:
@@ -340,6 +341,14 @@ def _swimmer(
         + " and ".join(defs.visits)
         + ". A cross marks a participant who left the study; an arrow one still on study."
     )
+    outside = [(lane.participant_id, lane.alerts_outside) for lane in lanes_ if lane.alerts_outside]
+    if outside:
+        caption += (
+            " Not drawn: safety alerts dated more than 30 days outside the participant's time "
+            "on study (e.g. recorded long after the visit): "
+            + ", ".join(f"{pid} ({fmt(n, 'count')})" for pid, n in outside)
+            + "."
+        )
     return ReportSection("swimmer", "Time on study", figures=(_with_caption(fig, number, caption),))
 
 

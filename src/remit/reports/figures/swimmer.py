@@ -36,6 +36,7 @@ from remit.reports.style import (
 _ALERT_COLOUR = OKABE_ITO["reddish_purple"]
 _ONGOING = ("enrolled", "on_study", "in_follow_up")
 _LEFT = ("withdrawn", "lost_to_follow_up")
+_SLACK_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Lane:
     adverse_events: tuple[tuple[float, str, bool], ...]  # (day, severity, serious)
     alerts: tuple[float, ...]
     outcomes: tuple[tuple[float, str], ...]  # (day, category)
+    alerts_outside: int = 0  # alerts dated outside the time on study, not drawn
 
 
 def _day(moment: object, ref: pd.Timestamp) -> float:
@@ -118,11 +120,15 @@ def lanes(
         )
         start = _day(person["enrolled_date"], ref)
         days = [d for d in (_day(x, ref) for x in dates.values()) if not np.isnan(d)]
-        events = [d for d, _ in dose_marks] + [d for d, _s, _x in ae_marks] + list(alert_marks)
+        events = [d for d, _ in dose_marks] + [d for d, _s, _x in ae_marks]
         known = [d for d in (*days, *events) if not np.isnan(d)]
         end = max(known) if known else 0.0
         if np.isnan(start):
             start = min(known) if known else 0.0
+        # an alert is drawn where it falls on the lane; one dated far outside the time on
+        # study (e.g. entered long after the visit) would distort the axis and is counted
+        inside = tuple(d for d in alert_marks if start - _SLACK_DAYS <= d <= end + _SLACK_DAYS)
+        outside = sum(1 for d in alert_marks if not np.isnan(d)) - len(inside)
         out.append(
             Lane(
                 participant_id=pid,
@@ -131,8 +137,9 @@ def lanes(
                 status=str(person["status"]),
                 doses=tuple(dose_marks),
                 adverse_events=ae_marks,
-                alerts=alert_marks,
+                alerts=inside,
                 outcomes=outcome_marks,
+                alerts_outside=outside,
             )
         )
     return out
