@@ -373,17 +373,25 @@ def build_design(
 
 
 def _independent_columns(X: Array, tol: float = 1e-7) -> IntArray:
-    """Indices of columns kept when later columns that depend on earlier ones are dropped."""
-    if X.shape[1] == 0:
+    """Indices of columns kept when later columns that depend on earlier ones are dropped.
+
+    The columns of R (X = QR) have the geometry of those of X in p dimensions; each is
+    orthogonalised (twice, for stability) against the kept ones and kept when what remains
+    exceeds ``tol`` times its norm — the columns R's ``lm`` keeps.
+    """
+    p = X.shape[1]
+    if p == 0:
         return np.zeros(0, dtype=np.intp)
     r = np.asarray(np.linalg.qr(X, mode="r"), dtype=float)
-    scale = np.sqrt(np.maximum(np.sum(X**2, axis=0), 1e-300))
+    basis = np.zeros((r.shape[0], 0))
     keep: list[int] = []
-    for j in range(X.shape[1]):
-        cols = [*keep, j]
-        sub = r[:, cols]
-        # residual norm of column j after projecting on the kept columns
-        _, rr = np.linalg.qr(sub)
-        if abs(rr[-1, -1]) > tol * scale[j]:
+    for j in range(p):
+        v = r[:, j].copy()
+        norm = float(np.linalg.norm(v))
+        for _ in range(2):
+            v -= basis @ (basis.T @ v)
+        rest = float(np.linalg.norm(v))
+        if norm > 0 and rest > tol * norm:
             keep.append(j)
+            basis = np.column_stack([basis, v / rest])
     return np.array(keep, dtype=np.intp)
