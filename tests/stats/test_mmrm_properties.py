@@ -79,10 +79,20 @@ def test_natural_parameters_are_sas_ones() -> None:
     np.testing.assert_allclose(sig, cov * np.ones((3, 3)) + resid * np.eye(3))
 
 
-def test_likelihood_gradient_and_hessian_are_exact() -> None:
+@pytest.mark.parametrize(("reml", "weighted"), [(True, False), (False, False), (True, True)])
+def test_likelihood_gradient_and_hessian_are_exact(reml: bool, weighted: bool) -> None:
     data = simulate(5)
-    fit = fit_mmrm(data, "y ~ base + arm*visit", subject="pid", visit="visit", covariance="csh")
-    lik = Likelihood(fit.design, [make_structure("csh", 4)])
+    data["w"] = np.linspace(0.5, 2.0, len(data))
+    fit = fit_mmrm(
+        data,
+        "y ~ base + arm*visit",
+        subject="pid",
+        visit="visit",
+        covariance="csh",
+        weights="w" if weighted else None,
+        method="reml" if reml else "ml",
+    )
+    lik = Likelihood(fit.design, [make_structure("csh", 4)], reml=reml)
     phi = fit.phi + 0.05
     ev = lik.evaluate(phi, 2)
     assert ev.grad is not None

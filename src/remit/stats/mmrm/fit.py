@@ -3,8 +3,8 @@
 Subjects are grouped by covariance group and missing-visit pattern.  For each pattern the fit
 keeps sufficient statistics — Σ_i X_i⊗X_i, Σ_i X_i⊗y_i, Σ_i y_i y_i' over its subjects — so one
 evaluation of the likelihood costs O(patterns × m² p²), independent of the number of subjects
-and never builds an n_obs × n_obs matrix.  Patterns with the same number of visits are batched
-(one Cholesky call for all of them).
+and never builds an n_obs × n_obs matrix.  Patterns are padded to all visits and batched (one
+Cholesky call for all of them).
 
 Notation: V is the block-diagonal covariance of all observations, P = V⁻¹ − V⁻¹XΦX'V⁻¹ with
 Φ = (X'V⁻¹X)⁻¹, V_h = ∂V/∂φ_h.  With ``f = −2ℓ``:
@@ -62,7 +62,7 @@ class _Block:
     row_group: IntArray  # (nnz,) covariance group of each compact row
 
     def gather(self, full: Array) -> Array:
-        """Compact rows of a (G, m, m) array"""
+        """Compact rows (observed visit pairs) of a (G, m, m) array."""
         return full.reshape(-1)[self.obs]
 
     def scatter(self, compact: Array) -> Array:
