@@ -85,6 +85,14 @@ class MMRMResult:
         parameters only; BIC with n = number of subjects).
     converged, iterations, message
         What the optimiser reported.
+    phi
+        Working covariance parameters at the optimum (pass as ``start=`` to a refit).
+    theta_cov_working
+        W: covariance of the working parameters, 2 × inverse Hessian of −2ℓ.
+    sensitivity
+        M_h = X'V⁻¹ (∂V/∂φ_h) V⁻¹X for each working parameter (∂Φ/∂φ_h = Φ M_h Φ).
+    design
+        The design the fit used (rows, factor levels, covariates).
     """
 
     coefficients: pd.DataFrame
