@@ -9,7 +9,7 @@ list of :class:`Step` — what a member of staff enters, when, in which role. :m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -255,8 +255,9 @@ def plan_cohort(
     protocol: Protocol,
     targets: Targets,
     *,
-    rng: np.random.Generator,
+    rng: np.random.Generator | int | None,
     start_date: date,
+    missed: Mapping[int, Sequence[str]] | None = None,
 ) -> CohortPlan:
     """Plan a whole synthetic trial: people, outcomes, dates and the steps to enter.
 
@@ -267,11 +268,19 @@ def plan_cohort(
     targets
         The aggregates to hit (:data:`remit.simulate.OSLO_TARGETS` by default upstream).
     rng
-        The random generator; the same seed gives the same plan.
+        Seed or generator; the same seed gives the same plan.
     start_date
         The first referral; later referrals follow about every five to six weeks.
+    missed
+        Visits that participants miss, by enrolment number (0 = the first enrolled): the
+        visit is recorded as missed with a reason and none of its forms are entered (to
+        make missing data on purpose). Screening, enrolment and dosing visits cannot be
+        missed.
     """
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     design = _design(protocol)
+    missed = dict(missed or {})
+    _check_missed(protocol, design, targets, missed)
     outcomes = draw_outcomes(targets, rng, design.thresholds)
     n_enrolled = targets.n_enrolled
     n_fail = targets.n_screen_failures
@@ -337,6 +346,7 @@ def plan_cohort(
                 intensifier=k in intensifiers,
                 prep_act=k == prep_act,
                 crossings={s: c for (who, s), c in crossings.items() if who == k},
+                missed=frozenset(missed.get(k, ())),
             )
         people.append(person)
         steps.extend(b.steps)
@@ -348,6 +358,26 @@ def plan_cohort(
         primary_visit=design.primary_visit,
         followup_visit=design.followup_visit,
     )
+
+
+def _check_missed(
+    protocol: Protocol, design: _Design, targets: Targets, missed: Mapping[int, Sequence[str]]
+) -> None:
+    fixed = {design.first_visit, design.eligibility_visit, design.enrol_visit}
+    fixed |= {d.visit for d in protocol.dosing}
+    for who, codes in missed.items():
+        if not 0 <= who < targets.n_enrolled:
+            raise InputError(
+                f"missed visits for participant {who}",
+                expected=f"an enrolment number from 0 to {targets.n_enrolled - 1}",
+            )
+        for code in codes:
+            protocol.visit(code)  # NotFoundError for an unknown visit
+            if code in fixed:
+                raise InputError(
+                    f"visit {code} cannot be missed in a simulation",
+                    expected="a visit other than screening, enrolment and dosing visits",
+                )
 
 
 def _plan_crossings(
@@ -434,6 +464,7 @@ def _plan_participant(
     intensifier: bool,
     prep_act: bool,
     crossings: Mapping[int, tuple[str, str]],
+    missed: frozenset[str] = frozenset(),
 ) -> None:
     dates = _schedule(protocol, person.referral_date, rng)
     codes = list(dates)
@@ -497,6 +528,12 @@ def _plan_participant(
                   screened_at=start)  # fmt: skip
             for event in protocol.events:
                 b.add(start, "anchor", INV, anchor=event.code, anchor_date=referral)
+        if code in missed:
+            b.add(start, "missed", INV, visit=code,
+                  reason="participant did not attend (simulated missing data)")  # fmt: skip
+            if code == design.termination_visit:
+                b.add(start + timedelta(minutes=5), "status", INV, status="in_follow_up")
+            continue
         b.add(start, "visit", by, visit=code, day=day)
         t = start + timedelta(minutes=10)
         for form in protocol.assessments_at(code):

@@ -10,7 +10,7 @@ a site would.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -184,6 +184,7 @@ def simulate_trial(
     progress: Callable[[int, int], None] | None = None,
     targets: Targets = OSLO_TARGETS,
     staff: Mapping[str, Actor] | None = None,
+    missed: Mapping[int, Sequence[str]] | None = None,
 ) -> SimulationResult:
     """Make a synthetic trial resembling ``targets`` and enter it through the services.
 
@@ -204,6 +205,9 @@ def simulate_trial(
         The aggregates to resemble (default: the published Oslo study).
     staff
         Role → actor; by default the first study-wide user of each role.
+    missed
+        Visits participants miss on purpose, by enrolment number (see
+        :func:`remit.simulate.plan_cohort`).
 
     Returns
     -------
@@ -213,7 +217,7 @@ def simulate_trial(
     """
     generator = _as_rng(rng)
     actors = dict(staff) if staff is not None else find_staff(engine)
-    plan = plan_cohort(protocol, targets, rng=generator, start_date=start_date)
+    plan = plan_cohort(protocol, targets, rng=generator, start_date=start_date, missed=missed)
     runner = _Runner(engine, actors, plan)
     total = len(plan.steps)
     for k, step in enumerate(plan.steps, start=1):
@@ -276,6 +280,8 @@ class _Runner:
                 sv.set_anchor_date(e, actor, pid, a["anchor"], a["anchor_date"])
             case "visit":
                 sv.record_visit(e, actor, pid, a["visit"], a["day"])
+            case "missed":
+                sv.mark_visit_missed(e, actor, pid, a["visit"], reason=a["reason"])
             case "eligibility":
                 sv.check_eligibility(e, actor, pid, a["data"])
             case "enrol":

@@ -1,0 +1,257 @@
+"""`remit demo` end to end: the summary against the published aggregates, the database behind it
+(audit trail, alerts, SIMULATED, roles), the report's numbers against remit.stats, refusals."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from remit import services as sv
+from remit.analysis import TrialData
+from remit.cli.app import app
+from remit.protocol import load_protocol
+from remit.reports.format import fmt, fmt_ci
+from remit.simulate import create_demo_database, find_staff, is_demo_database
+from remit.simulate.dosing_day import COMMON_AES
+from remit.stats import fit_mmrm, hodges_lehmann, proportion_ci, wilcoxon_signed_rank
+from remit.store import make_engine, upgrade, verify_audit_chain
+
+OSLO = load_protocol("oslo-mdma-mdd")
+
+
+@pytest.fixture(scope="module")
+def fast_hashing() -> Iterator[None]:
+    from argon2 import PasswordHasher
+
+    import remit.store.users
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(
+        remit.store.users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+    yield
+    patch.undo()
+
+
+@pytest.fixture(scope="module")
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, fast_hashing: None
+) -> tuple[dict[str, Any], Path]:
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout), out
+
+
+@pytest.fixture(scope="module")
+def data(demo: tuple[dict[str, Any], Path]) -> TrialData:
+    engine = make_engine(demo[1] / "trial.db", must_exist=True)
+    try:
+        return sv.build_trial_data(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def html(demo: tuple[dict[str, Any], Path]) -> str:
+    return (demo[1] / "report.html").read_text(encoding="utf-8")
+
+
+def _text(fragment: str) -> str:
+    return unescape(re.sub(r"<[^>]+>", " ", fragment))
+
+
+def test_summary_lands_on_the_published_aggregates(demo: tuple[dict[str, Any], Path]) -> None:
+    summary, out = demo
+    assert summary["n_enrolled"] == 12
+    assert abs(summary["baseline_madrs_mean"] - 29.6) <= 0.5
+    assert abs(summary["baseline_madrs_sd"] - 4.9) <= 0.7
+    madrs = summary["madrs_change_v13"]
+    assert abs(madrs["mean"] - (-19.3)) <= 1.0
+    assert madrs["ci_low"] < madrs["mean"] < madrs["ci_high"] < 0
+    assert madrs["p"] < 0.001
+    assert 1.5 < madrs["se"] < 3.5
+    assert abs(summary["sds_change_v13"]["mean"] - (-11.7)) <= 1.0
+    assert (summary["responders_v13"], summary["remitters_v13"]) == (9, 9)
+    assert (summary["responders_fu7"], summary["remitters_fu7"]) == (8, 8)
+    assert summary["relapses"] == 1
+    assert summary["simulated"] is True
+    assert summary["report"] == str(out / "report.html")
+    assert {login["role"] for login in summary["logins"]} == {
+        "admin", "investigator", "therapist", "independent_rater", "monitor", "statistician",
+        "data_manager",
+    }  # fmt: skip
+
+
+def test_database_audit_trail_verifies_and_everyone_is_simulated(
+    demo: tuple[dict[str, Any], Path], data: TrialData
+) -> None:
+    engine = make_engine(demo[1] / "trial.db", must_exist=True)
+    try:
+        verdict = verify_audit_chain(engine)
+        assert verdict.ok, verdict
+        assert verdict.rows_checked > 5000
+    finally:
+        engine.dispose()
+    assert data.simulated
+    assert data.participants["simulated"].all()
+    assert len(data.participants) > 12
+    failed = data.participants[data.participants["status"] == "ineligible"]
+    assert len(failed) == len(data.participants) - 12
+    assert all(len(reasons) == 1 for reasons in failed["ineligible_reasons"])
+    assert (data.participants.loc[data.participants["arm"].notna(), "status"] == "completed").all()
+
+
+def test_alerts_for_threshold_crossings_and_the_preparatory_act(data: TrialData) -> None:
+    alerts = data.alerts
+    vitals = alerts[alerts["rule_id"].str.startswith("vitals:")]
+    assert len(vitals) >= 3
+    assert (vitals["level"] == "immediate").all()
+    behaviour = alerts[alerts["rule_id"] == "cssrs_behaviour"]
+    assert len(behaviour) == 1
+    assert behaviour.iloc[0]["level"] == "urgent"
+    ideation = alerts[alerts["rule_id"] == "cssrs_ideation_2_3"]
+    fu7 = data.scores[(data.scores["scale"] == "cssrs") & (data.scores["visit_code"] == "FU7")]
+    intense = {r.participant_id for r in fu7.itertuples() if r.derived["ideation_type"] >= 2}
+    assert len(intense) == 2
+    assert intense <= set(ideation["participant_id"])
+    assert set(alerts["status"]) == {"closed"}
+    # every reading beyond a threshold raised its own alert
+    limits = OSLO.vital_thresholds("V5")
+    crossing = sum(
+        int(limits[name].breached(row[name]))
+        for _, row in data.vitals.iterrows()
+        for name in limits
+        if pd.notna(row[name])
+    )
+    assert crossing == len(vitals)
+
+
+def test_doses_adverse_events_and_who_entered_what(
+    demo: tuple[dict[str, Any], Path], data: TrialData
+) -> None:
+    withheld = data.doses[data.doses["status"] == "withheld"]
+    assert len(withheld) == 1
+    assert "withheld the supplemental dose" in withheld.iloc[0]["withheld_reason"]
+    assert len(data.doses[data.doses["status"] == "given"]) == 12 * 2 * 2 - 1
+    ae = data.adverse_events
+    assert not ae["serious"].any()
+    assert set(ae["term"]) <= set(COMMON_AES)
+    assert {"jaw clenching (bruxism)", "headache"} <= set(ae["term"])
+    assert set(ae["outcome"]) == {"recovered"}
+    engine = make_engine(demo[1] / "trial.db", must_exist=True)
+    try:
+        staff = find_staff(engine)
+        first = data.participants.loc[data.participants["arm"].notna(), "participant_id"].iloc[0]
+        forms = sv.list_assessments(engine, staff["investigator"], first)
+    finally:
+        engine.dispose()
+    roles = {(f.scale, f.rater_role) for f in forms}
+    assert ("madrs", "independent_rater") in roles
+    assert ("cssrs", "investigator") in roles
+    assert ("se_vas", "therapist") in roles
+    assert {r for s, r in roles if s == "madrs"} == {"independent_rater"}
+
+
+def _long(data: TrialData, scale: str) -> pd.DataFrame:
+    s = data.scores
+    rows = s[(s["scale"] == scale) & s["visit_code"].isin(["V3", "V13", "FU7"])]
+    return rows[["participant_id", "visit_code", "total"]].rename(
+        columns={"visit_code": "visit", "total": "value"}
+    )
+
+
+def test_report_numbers_equal_what_remit_stats_returns(data: TrialData, html: str) -> None:
+    text = _text(html)
+    for scale in ("madrs", "sds"):
+        fit = fit_mmrm(
+            _long(data, scale),
+            "value ~ visit",
+            subject="participant_id",
+            visit="visit",
+            visit_levels=["V3", "V13", "FU7"],
+        )
+        table = _text(html[html.index(f'id="tbl-outcome-{scale}"') :].split("</table>")[0])
+        for visit in ("V13", "FU7"):
+            row = fit.coefficients.set_index("term").loc[f"visit{visit}"]
+            assert f"{fmt(row['estimate'], 'estimate')} ({fmt(row['se'], 'se')})" in table
+            assert fmt_ci(row["ci_low"], row["ci_high"]) in table
+            assert fmt(row["p"], "p") in table
+        wide = _long(data, scale).pivot(index="participant_id", columns="visit", values="value")
+        wilcoxon = _text(html[html.index('id="tbl-wilcoxon"') :].split("</table>")[0])
+        for visit in ("V13", "FU7"):
+            test = wilcoxon_signed_rank(wide["V3"], wide[visit])
+            hl = hodges_lehmann(wide["V3"], wide[visit])
+            # the Oslo plan: method "auto" (exact below 50 pairs without ties or zeros),
+            # otherwise the normal approximation without continuity correction
+            clean = not test.has_ties and test.n_zero == 0
+            assert fmt(test.p_exact if clean else test.p_normal, "p") in wilcoxon
+            assert f"{fmt(hl.estimate, 'estimate')} ({fmt_ci(hl.ci_low, hl.ci_high)})" in wilcoxon
+    madrs = _long(data, "madrs").pivot(index="participant_id", columns="visit", values="value")
+    responders = int(((madrs["V3"] - madrs["V13"]) / madrs["V3"] >= 0.5).sum())
+    ci = proportion_ci(responders, len(madrs))
+    response = _text(html[html.index('<section id="response">') :].split("</section>")[0])
+    assert fmt_ci(*ci.ci("clopper-pearson"), "proportion") in response
+    assert fmt_ci(*ci.ci("wilson"), "proportion") in response
+    baseline = madrs["V3"].to_numpy(dtype=float)
+    assert f"{fmt(baseline.mean())} ({fmt(np.std(baseline, ddof=1), 'sd')})" in text
+    assert "SIMULATED" in text
+
+
+def test_a_previous_demo_is_kept_unless_forced(
+    demo: tuple[dict[str, Any], Path], tmp_path: Path, fast_hashing: None
+) -> None:
+    result = CliRunner().invoke(app, ["demo", "--out", str(demo[1])])
+    assert result.exit_code == 2
+    assert "holds a previous demo" in result.output
+    assert "--force" in result.output
+    copy = tmp_path / "trial.db"
+    shutil.copyfile(demo[1] / "trial.db", copy)
+    assert is_demo_database(copy)
+    fresh = create_demo_database(copy, OSLO, force=True)
+    try:
+        assert sv.build_trial_data(fresh.engine).participants.empty
+    finally:
+        fresh.engine.dispose()
+
+
+def test_a_real_trial_is_never_replaced(tmp_path: Path, fast_hashing: None) -> None:
+    engine = make_engine(tmp_path / "trial.db")
+    upgrade(engine)
+    sv.create_trial(engine, OSLO, admin_username="kari", admin_password="a real password 1")
+    engine.dispose()
+    before = (tmp_path / "trial.db").read_bytes()
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--force"])
+    assert result.exit_code == 2
+    assert "is not a Remit demo database" in result.output
+    assert (tmp_path / "trial.db").read_bytes() == before
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "trial.db").write_text("not a database")
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "other"), "--force"])
+    assert result.exit_code == 2
+    assert "not a Remit demo database" in result.output
+
+
+def test_the_terminal_summary_names_the_demo_users(
+    demo: tuple[dict[str, Any], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from remit.cli.demo_cmd import DemoRun, _print
+
+    summary, out = demo
+    logins = tuple((u["username"], u["role"], u["password"]) for u in summary["logins"])
+    _print(DemoRun(summary, out / "trial.db", out / "report.html", logins))
+    shown = capsys.readouterr().out
+    assert "SIMULATED DATA" in shown
+    assert "remit-demo-rater" in shown
+    assert f"remit serve --db {out / 'trial.db'}" in shown.replace("\n", "")
+    assert "29.6 (4.9)" in shown
