@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from lxml import etree
 from tests.interop.conftest import STANDARDS
@@ -50,7 +51,7 @@ def test_the_schema_check_can_fail(odm: ExportResult, schema: etree.XMLSchema) -
 def test_metadata_from_protocol_and_scales(odm: ExportResult) -> None:
     doc = _doc(odm, "snapshot")
     events = doc.xpath("//odm:StudyEventDef/@OID", namespaces=NS)
-    assert events[:3] == ["SE.PHONE", "SE.SCR", "SE.V0"]
+    assert events[:4] == ["SE.SUBJECT", "SE.PHONE", "SE.SCR", "SE.V0"]
     assert "SE.FU7" in events
     madrs = doc.xpath("//odm:ItemDef[@OID='IT.MADRS.APPARENT_SADNESS']", namespaces=NS)[0]
     checks = {
@@ -130,3 +131,118 @@ def test_no_identity_and_shifted_dates(
     )
     assert dose[0] == "2023-03-24T09:00:00Z"  # 2023-03-14 plus 10 days
     assert b"2023-03-14T09:00" not in (tmp_path / "odm" / "odm_transactional.xml").read_bytes()
+
+
+def _fresh(tmp_path: Path) -> tuple[object, dict[str, object]]:
+    """A fresh database with the Oslo protocol and one user holding the three entry roles."""
+    from argon2 import PasswordHasher
+
+    import remit.store.users
+    from remit.protocol import load_protocol
+    from remit.services import add_user, create_trial
+    from remit.store import Actor, make_engine, upgrade
+
+    remit.store.users._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    engine = make_engine(tmp_path / "fresh.db")
+    upgrade(engine)
+    trial = create_trial(
+        engine,
+        load_protocol("oslo-mdma-mdd"),
+        sites=["OST"],
+        admin_username="ada",
+        admin_password="pw-123456789",
+    )
+    admin = Actor(trial.admin.id, "ada", "admin", None)
+    roles = ["investigator", "therapist", "independent_rater"]
+    user = add_user(engine, admin, "imp", "pw-123456789", [(r, "OST") for r in roles])
+    return engine, {r: Actor(user.id, "imp", r, 1) for r in roles}
+
+
+def test_round_trip_reproduces_the_clinical_data(
+    odm: ExportResult, trial_db: Path, tmp_path: Path
+) -> None:
+    from remit.interop.odm_import import import_odm
+    from remit.services import build_trial_data
+    from remit.store import make_engine, verify_audit_chain
+
+    source = make_engine(trial_db)
+    before = build_trial_data(source)
+    source.dispose()
+    engine, actors = _fresh(tmp_path)
+    result = import_odm(engine, odm.out_dir / "odm" / "odm_snapshot.xml", actors)  # type: ignore[arg-type]
+    assert result.subjects == {"OSL-001": "OSL-001", "OSL-002": "OSL-002", "OSL-003": "OSL-003"}
+    after = build_trial_data(engine)  # type: ignore[arg-type]
+    for name, frame in before.frames().items():
+        other = after.frames()[name]
+        if name == "alerts":  # raised now, not then: compare what was raised
+            frame, other = frame.drop(columns="raised_at"), other.drop(columns="raised_at")
+        pd.testing.assert_frame_equal(
+            frame.reset_index(drop=True), other.reset_index(drop=True), check_dtype=False, obj=name
+        )
+    assert verify_audit_chain(engine).ok  # type: ignore[arg-type]
+
+
+def _edited(odm: ExportResult, tmp_path: Path, xpath: str, attribute: str, value: str) -> Path:
+    doc = _doc(odm, "snapshot")
+    node = doc.xpath(xpath, namespaces=NS)[0]
+    node.set(attribute, value)
+    path = tmp_path / "edited.xml"
+    doc.write(str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("xpath", "attribute", "value", "message"),
+    [
+        (
+            "//odm:SubjectData[@SubjectKey='OSL-002']//odm:FormData[@FormOID='F.MADRS']"
+            "//odm:ItemData[@ItemOID='IT.MADRS.APPARENT_SADNESS']",
+            "Value",
+            "9",
+            r"subject OSL-002, event V3, form F.MADRS, item IT.MADRS.APPARENT_SADNESS",
+        ),
+        (
+            "//odm:SubjectData[@SubjectKey='OSL-002']//odm:FormData[@FormOID='F.MADRS']"
+            "//odm:ItemData[@ItemOID='IT.MADRS.APPARENT_SADNESS']",
+            "ItemOID",
+            "IT.MADRS.MOOD_SWINGS",
+            r"item IT.MADRS.MOOD_SWINGS: the item is not in the form",
+        ),
+        (
+            "//odm:SubjectData[@SubjectKey='OSL-002']/odm:StudyEventData[@StudyEventOID='SE.V3']",
+            "StudyEventOID",
+            "SE.WEEK3",
+            r"study event SE.WEEK3 is not a visit",
+        ),
+        (
+            "//odm:SubjectData[@SubjectKey='OSL-001']//odm:ItemData[@ItemOID='IT.DOSE.GIVEN_AT']",
+            "Value",
+            "yesterday",
+            r"item IT.DOSE.GIVEN_AT: value 'yesterday' is not a valid datetime",
+        ),
+    ],
+    ids=["out-of-range", "unknown-item", "unknown-visit", "bad-time"],
+)
+def test_import_refuses_what_does_not_fit_and_writes_nothing(
+    odm: ExportResult, tmp_path: Path, xpath: str, attribute: str, value: str, message: str
+) -> None:
+    from tests.services.conftest import count_all
+
+    from remit.errors import InputError
+    from remit.interop.odm_import import import_odm
+
+    path = _edited(odm, tmp_path, xpath, attribute, value)
+    engine, actors = _fresh(tmp_path)
+    before = count_all(engine)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=message):
+        import_odm(engine, path, actors)  # type: ignore[arg-type]
+    assert count_all(engine) == before  # type: ignore[arg-type]
+
+
+def test_import_refuses_a_transactional_file(odm: ExportResult, tmp_path: Path) -> None:
+    from remit.errors import InputError
+    from remit.interop.odm_import import import_odm
+
+    engine, actors = _fresh(tmp_path)
+    with pytest.raises(InputError, match="FileType Snapshot"):
+        import_odm(engine, odm.out_dir / "odm" / "odm_transactional.xml", actors)  # type: ignore[arg-type]

@@ -68,6 +68,10 @@ def _register() -> None:
     from remit.cli import demo_cmd
 
     app.add_typer(demo_cmd.app, name="demo")
+    from remit.cli import export_cmd, import_cmd
+
+    app.command("export")(export_cmd.export_command)
+    app.add_typer(import_cmd.app, name="import")
     pass
 
 

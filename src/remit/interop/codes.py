@@ -57,12 +57,18 @@ def scale_codes(scale: str) -> dict[tuple[str, str], TestCode]:
         out[("derived", derived)] = TestCode(
             f"{prefix}D{n:02d}", _short(f"{name} {label or derived}"), "derived", derived
         )
-    for n, item in enumerate(definition.items, start=1):
-        out[("items", item.code)] = TestCode(
+    items: dict[str, str] = {}
+    for version in definition.versions:
+        for item in definition.items_for(version):
+            items.setdefault(item.code, item.label)
+    for item in definition.items:
+        items.setdefault(item.code, item.label)
+    for n, (code, label) in enumerate(items.items(), start=1):
+        out[("items", code)] = TestCode(
             f"{prefix}{n:02d}" if n < 100 else f"{prefix}{n:03d}",
-            _short(f"{name} {item.label}"),
+            _short(f"{name} {label}"),
             "items",
-            item.code,
+            code,
         )
     return out
 

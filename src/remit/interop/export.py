@@ -71,7 +71,8 @@ class ExportResult:
         return "\n".join(lines)
 
 
-def _protocol_of(engine: Engine) -> Protocol:
+def stored_protocol(engine: Engine) -> Protocol:
+    """The protocol in force in the trial database."""
     from sqlalchemy.orm import Session
 
     from remit.services._common import protocol_in_force
@@ -149,7 +150,7 @@ def export_trial(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     created = (created_at or datetime.now(UTC)).astimezone(UTC)
-    protocol = _protocol_of(engine)
+    protocol = stored_protocol(engine)
     data: TrialData = build_trial_data(engine, actor=actor)
     if date_shift is not None:
         data = shift_trial_data(data, date_shift)

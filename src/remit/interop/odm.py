@@ -87,6 +87,34 @@ FIXED_FORMS: dict[str, list[tuple[str, str, str]]] = {
     ],
 }
 
+
+def _criterion_type(value: Any) -> str:
+    first = value[0] if isinstance(value, tuple | list) and value else value
+    if isinstance(first, bool):
+        return "boolean"
+    if isinstance(first, int | float):
+        return "float"
+    return "text"
+
+
+def fixed_forms(protocol: Protocol) -> dict[str, list[tuple[str, str, str]]]:
+    """The forms that are not scales: subject, eligibility data, visit, dose, vitals, AE."""
+    subject = [
+        ("SITE", "text", "Site code"),
+        ("SEX", "text", "Sex"),
+        ("ARM", "text", "Arm code"),
+        ("STATUS", "text", "Participant status"),
+        ("STATUS_REASON", "text", "Reason for the status (withdrawal)"),
+        ("SCREENED_AT", "datetime", "Screened (UTC)"),
+        ("ENROLLED_AT", "datetime", "Enrolled (UTC)"),
+        ("SIMULATED", "boolean", "Simulated participant"),
+    ] + [(f"ANCHOR_{e.code}".upper(), "date", e.label) for e in protocol.events]
+    criteria: dict[str, tuple[str, str, str]] = {}
+    for c in protocol.eligibility.criteria:
+        criteria.setdefault(c.field, (c.field.upper(), _criterion_type(c.value), c.text[:200]))
+    return {"SUBJECT": subject, "ELIGIBILITY": list(criteria.values())} | FIXED_FORMS
+
+
 #: Items every scale form carries besides its own items.
 FORM_META = [
     ("VERSION", "text", "Scale version"),
@@ -133,6 +161,18 @@ def _odm_value(value: Any, data_type: str) -> str | None:
     return str(value)
 
 
+def all_items(scale: str) -> list[ItemDefinition]:
+    """Every item of a scale across its versions (first occurrence of each code)."""
+    definition = load_scale(scale)
+    found: dict[str, ItemDefinition] = {}
+    for version in definition.versions:
+        for item in definition.items_for(version):
+            found.setdefault(item.code, item)
+    for item in definition.items:
+        found.setdefault(item.code, item)
+    return list(found.values())
+
+
 def oid(*parts: str) -> str:
     """An OID from parts (``IT.MADRS.APPARENT_SADNESS``)."""
     return ".".join(p.upper().replace(" ", "_") for p in parts)
@@ -175,9 +215,8 @@ def study_metadata(parent: Any, protocol: Protocol, scales: Sequence[str]) -> No
         Name=f"{protocol.study.id} version {protocol.study.version}",
     )
     prot = _el(mdv, "Protocol")
-    events: list[tuple[str, str, str, Any]] = [
-        (oid("SE", v.code), v.label, "Scheduled", v) for v in protocol.visits
-    ]
+    events: list[tuple[str, str, str, Any]] = [(oid("SE", "SUBJECT"), "Subject", "Common", "")]
+    events += [(oid("SE", v.code), v.label, "Scheduled", v) for v in protocol.visits]
     events.append((oid("SE", "AE"), "Adverse events", "Common", None))
     for n, (event_oid, _, _, _) in enumerate(events, start=1):
         _el(prot, "StudyEventRef", StudyEventOID=event_oid, OrderNumber=n, Mandatory="No")
@@ -187,9 +226,13 @@ def study_metadata(parent: Any, protocol: Protocol, scales: Sequence[str]) -> No
             "StudyEventDef",
             OID=event_oid,
             Name=label,
-            Repeating="No" if visit else "Yes",
+            Repeating="Yes" if visit is None else "No",
             Type=kind,
         )
+        if visit == "":
+            _el(se, "FormRef", FormOID=oid("F", "SUBJECT"), Mandatory="Yes")
+            _el(se, "FormRef", FormOID=oid("F", "ELIGIBILITY"), Mandatory="No")
+            continue
         if visit is None:
             _el(se, "FormRef", FormOID=oid("F", "AE"), Mandatory="No")
             continue
@@ -200,29 +243,30 @@ def study_metadata(parent: Any, protocol: Protocol, scales: Sequence[str]) -> No
                 forms.append("se_vas")
         for form in dict.fromkeys(forms):
             _el(se, "FormRef", FormOID=oid("F", form), Mandatory="No")
-    forms = list(FIXED_FORMS) + list(scales)
+    fixed = fixed_forms(protocol)
+    forms = list(fixed) + list(scales)
     for form in forms:
         repeating = "Yes" if form in ("DOSE", "VITALS", "AE") or form == "se_vas" else "No"
-        label = form.title() if form in FIXED_FORMS else load_scale(form).name
+        label = form.title() if form in fixed else load_scale(form).name
         fd = _el(mdv, "FormDef", OID=oid("F", form), Name=label, Repeating=repeating)
         _el(fd, "ItemGroupRef", ItemGroupOID=oid("IG", form), Mandatory="Yes")
     for form in forms:
         ig = _el(mdv, "ItemGroupDef", OID=oid("IG", form), Name=form, Repeating="No")
-        if form in FIXED_FORMS:
-            names = [n for n, _, _ in FIXED_FORMS[form]]
+        if form in fixed:
+            names = [n for n, _, _ in fixed[form]]
         else:
-            names = [n for n, _, _ in FORM_META] + [i.code for i in load_scale(form).items]
+            names = [n for n, _, _ in FORM_META] + [i.code for i in all_items(form)]
         for name in names:
             _el(ig, "ItemRef", ItemOID=oid("IT", form, name), Mandatory="No")
     codelists: list[tuple[str, ItemDefinition]] = []
     for form in forms:
-        if form in FIXED_FORMS:
-            for name, data_type, label in FIXED_FORMS[form]:
+        if form in fixed:
+            for name, data_type, label in fixed[form]:
                 _item_def(mdv, oid("IT", form, name), name, data_type, label)
             continue
         for name, data_type, label in FORM_META:
             _item_def(mdv, oid("IT", form, name), name, data_type, label)
-        for item in load_scale(form).items:
+        for item in all_items(form):
             node = _item_def(
                 mdv, oid("IT", form, item.code), item.code, _KIND_TYPES[item.kind], item.label
             )
@@ -252,7 +296,7 @@ class _Form:
 
 def _snapshot_forms(data: TrialData, scales: Sequence[str]) -> list[_Form]:
     out: list[_Form] = []
-    types = {s: {i.code: _KIND_TYPES[i.kind] for i in load_scale(s).items} for s in scales}
+    types = {s: {i.code: _KIND_TYPES[i.kind] for i in all_items(s)} for s in scales}
     for r in _tuples(data.visits.dropna(subset=["actual_date"])):
         out.append(
             _Form(
@@ -309,6 +353,68 @@ def _snapshot_forms(data: TrialData, scales: Sequence[str]) -> list[_Form]:
                 ],
             )
         )
+    return out
+
+
+def audit_state(entries: Iterable[Any]) -> dict[tuple[str, int], dict[str, Any]]:
+    """Every record as the audit trail leaves it: ``{(table, id): {field: value}}``."""
+    ctx = _AuditContext(list(entries))
+    for e in entries:
+        if e.action == "delete":
+            ctx.records.pop((e.table_name, e.record_id), None)
+        elif e.action in ("insert", "update"):
+            ctx.apply(e)
+    return ctx.records
+
+
+def _subject_forms(entries: list[Any], protocol: Protocol, shift: DateShift | None) -> list[_Form]:
+    state = audit_state(entries)
+    sites = {i: r.get("code") for (t, i), r in state.items() if t == "site"}
+    fixed = fixed_forms(protocol)
+    events = {e.code for e in protocol.events}
+    out: list[_Form] = []
+    study_ids = {i: str(r["study_id"]) for (t, i), r in state.items() if t == "participant"}
+    anchors: dict[int, dict[str, Any]] = {}
+    eligibility: dict[int, tuple[int, dict[str, Any]]] = {}
+    for (table, rid), r in state.items():
+        if table == "visit" and r.get("visit_code") in events:
+            anchors.setdefault(int(r["participant_id"]), {})[str(r["visit_code"])] = r.get(
+                "actual_date"
+            )
+        if table == "eligibility_check" and isinstance(r.get("data"), dict):
+            owner = int(r["participant_id"])
+            if owner not in eligibility or eligibility[owner][0] < rid:
+                eligibility[owner] = (rid, r["data"])
+    for rid, pid in sorted(study_ids.items(), key=lambda kv: kv[1]):
+        r = state[("participant", rid)]
+        values = {
+            "SITE": sites.get(int(r["site_id"])) if r.get("site_id") is not None else None,
+            "SEX": r.get("sex"),
+            "ARM": r.get("arm"),
+            "STATUS": r.get("status"),
+            "STATUS_REASON": r.get("status_reason"),
+            "SCREENED_AT": _shift_value(r.get("screened_at"), "screened_at", pid, shift),
+            "ENROLLED_AT": _shift_value(r.get("enrolled_at"), "enrolled_at", pid, shift),
+            "SIMULATED": r.get("simulated"),
+        }
+        for code, day in anchors.get(rid, {}).items():
+            values[f"ANCHOR_{code}".upper()] = _shift_value(day, "anchor_date", pid, shift)
+        types = {n: t for n, t, _ in fixed["SUBJECT"]}
+        out.append(
+            _Form(
+                pid,
+                "SUBJECT",
+                "SUBJECT",
+                None,
+                [(n, _odm_value(v, types[n])) for n, v in values.items() if n in types],
+            )
+        )
+        if rid in eligibility:
+            data = eligibility[rid][1]
+            items = [
+                (name, _odm_value(data.get(name.lower()), t)) for name, t, _ in fixed["ELIGIBILITY"]
+            ]
+            out.append(_Form(pid, "SUBJECT", "ELIGIBILITY", None, items))
     return out
 
 
@@ -468,7 +574,7 @@ def transactional_odm(
     study_metadata(root, protocol, scales)
     clinical = _clinical(root, protocol, "Transactional")
     ctx = _AuditContext(entries)
-    types = {s: {i.code: _KIND_TYPES[i.kind] for i in load_scale(s).items} for s in scales}
+    types = {s: {i.code: _KIND_TYPES[i.kind] for i in all_items(s)} for s in scales}
     sessions_visit: dict[int, Any] = {}
     n = 0
     for e in entries:
@@ -567,8 +673,9 @@ def snapshot_odm(
     root = _root("Snapshot", protocol, created)
     study_metadata(root, protocol, scales)
     clinical = _clinical(root, protocol, "Snapshot")
-    forms = _snapshot_forms(data, scales)
-    order = {code: i for i, code in enumerate(protocol.visit_codes)}
+    forms = _snapshot_forms(data, scales) + _subject_forms(entries, protocol, shift)
+    order = {code: i + 1 for i, code in enumerate(protocol.visit_codes)}
+    order["SUBJECT"] = 0
     order["AE"] = len(order)
     by_subject: dict[str, list[_Form]] = {}
     for f in forms:

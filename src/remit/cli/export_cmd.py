@@ -1,0 +1,83 @@
+"""``remit export``: CSV, CDISC SDTM/ADaM (XPT + Dataset-JSON + define) and ODM XML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from remit.cli.common import JsonOption, console, errors_as_exit, print_json
+from remit.cli.db_cmd import DbOption
+from remit.errors import InputError
+
+FORMAT_CHOICES = ("csv", "sdtm", "adam", "odm", "all")
+
+
+def export_command(
+    db: DbOption,
+    out: Annotated[Path, typer.Option("--out", help="Folder to write into (created if absent).")],
+    formats: Annotated[
+        list[str],
+        typer.Option(
+            "--format",
+            help="csv, sdtm, adam, odm or all; repeat for several (default: all).",
+        ),
+    ] = ["all"],  # noqa: B006 - typer needs a list default
+    date_shift_seed: Annotated[
+        int | None,
+        typer.Option(
+            "--date-shift-seed",
+            help="Shift every participant's dates by a whole number of days drawn from this "
+            "seed (the same seed gives the same shifts).",
+        ),
+    ] = None,
+    rs_for_clinician: Annotated[
+        bool,
+        typer.Option(
+            "--rs-for-clinician",
+            help="Put clinician-rated scales (MADRS, C-SSRS) in SDTM RS instead of QS.",
+        ),
+    ] = False,
+    odm_variant: Annotated[
+        list[str],
+        typer.Option("--odm-variant", help="snapshot and/or transactional (default: both)."),
+    ] = ["snapshot", "transactional"],  # noqa: B006 - typer needs a list default
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            envvar="REMIT_USER",
+            help="Check this user's access (export is read access); default: the local user.",
+        ),
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Export the trial: pseudonymised (study IDs only, identity never read)."""
+    from remit.cli.trial_cmd import acting, open_engine
+    from remit.interop import FORMATS, DateShift, export_trial
+
+    with errors_as_exit():
+        bad = [f for f in formats if f not in FORMAT_CHOICES]
+        if bad:
+            raise InputError(
+                f"--format {', '.join(bad)} is not known",
+                expected=", ".join(FORMAT_CHOICES),
+            )
+        chosen = FORMATS if "all" in formats else tuple(dict.fromkeys(formats))
+        shift = None if date_shift_seed is None else DateShift(seed=date_shift_seed)
+        with open_engine(db) as engine:
+            actor = acting(engine, user) if user else None
+            result = export_trial(
+                engine,
+                out,
+                formats=chosen,
+                date_shift=shift,
+                clinician_domain="RS" if rs_for_clinician else "QS",
+                actor=actor,
+                odm_variants=tuple(odm_variant),
+            )
+    if json:
+        print_json(result.to_dict())
+    else:
+        console.print(result.summary(), highlight=False, soft_wrap=True)

@@ -1,0 +1,421 @@
+"""``import_odm``: ODM 1.3 clinical data (a snapshot in the layout ``remit export`` writes)
+into a trial database, through the services, so the audit trail and the safety alerts are
+those of data entered by hand.
+
+Everything is checked before anything is written (a full pre-validation pass): the study
+events, forms and items must be those of the protocol in force and its scales, each value must
+parse as its item's type, and each form's answers must pass the scale's validation. The first
+problem is reported with the subject, event, form and item named, and nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from lxml import etree  # type: ignore[import-untyped]
+from sqlalchemy import Engine
+
+from remit import services as sv
+from remit.errors import InputError, RemitError
+from remit.interop.export import stored_protocol
+from remit.interop.odm import FORM_META, ODM_NS, all_items, fixed_forms, oid
+from remit.protocol import Protocol
+from remit.scales import load_scale, validate_answers
+from remit.services.access import RATER_ROLES
+from remit.store import Actor
+
+_NS = {"odm": ODM_NS}
+
+
+@dataclass(frozen=True)
+class OdmImportResult:
+    """What an import made: the new study ID of each ODM subject and counts of records."""
+
+    source: str
+    subjects: dict[str, str]
+    counts: dict[str, int]
+    alerts: int
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "source": self.source,
+            "subjects": dict(self.subjects),
+            "counts": dict(self.counts),
+            "alerts": self.alerts,
+            "notes": list(self.notes),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per subject: ODM SubjectKey and the study ID given here."""
+        return pd.DataFrame(list(self.subjects.items()), columns=["subject_key", "participant_id"])
+
+    def summary(self) -> str:
+        """One line per kind of record."""
+        lines = [f"imported {len(self.subjects)} participants from {self.source}"]
+        lines += [f"  {k}: {v}" for k, v in self.counts.items()]
+        lines.append(f"  safety alerts raised: {self.alerts}")
+        renamed = {k: v for k, v in self.subjects.items() if k != v}
+        if renamed:
+            lines.append("  new study IDs: " + ", ".join(f"{k} → {v}" for k, v in renamed.items()))
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+@dataclass
+class _Form:
+    event: str
+    form: str
+    repeat: str | None
+    values: dict[str, Any]
+    where: str
+
+
+@dataclass
+class _Subject:
+    key: str
+    forms: list[_Form]
+
+    def of(self, form: str, event: str | None = None) -> list[_Form]:
+        return [f for f in self.forms if f.form == form and (event is None or f.event == event)]
+
+
+def _fail(where: str, message: str, **kw: Any) -> InputError:
+    return InputError(
+        f"{where}: {message}",
+        hint=kw.pop("hint", "nothing was written; fix the file or the protocol and retry"),
+        **kw,
+    )
+
+
+def _typed(text: str | None, data_type: str, where: str) -> Any:
+    if text is None:
+        return None
+    try:
+        if data_type == "integer":
+            return int(text)
+        if data_type == "float":
+            number = float(text)
+            return int(number) if number.is_integer() else number
+        if data_type == "boolean":
+            if text not in ("0", "1", "true", "false"):
+                raise ValueError(text)
+            return text in ("1", "true")
+        if data_type == "date":
+            return date.fromisoformat(text)
+        if data_type == "datetime":
+            ts = pd.Timestamp(text)
+            if ts.tzinfo is None:
+                raise ValueError("no time zone")
+            return ts.tz_convert("UTC").to_pydatetime()
+    except ValueError as error:
+        raise _fail(where, f"value {text!r} is not a valid {data_type} ({error})") from None
+    return text
+
+
+def _item_types(protocol: Protocol, form: str) -> dict[str, str] | None:
+    fixed = fixed_forms(protocol)
+    if form in fixed:
+        return {n: t for n, t, _ in fixed[form]}
+    try:
+        load_scale(form.lower())
+    except RemitError:
+        return None
+    kinds = {"integer": "integer", "number": "float", "boolean": "boolean"}
+    out = {n: t for n, t, _ in FORM_META}
+    out |= {i.code.upper(): kinds.get(i.kind, "text") for i in all_items(form.lower())}
+    return out
+
+
+def read_odm(path: str | Path, protocol: Protocol) -> list[_Subject]:
+    """Parse and check an ODM snapshot against the protocol; raise on the first misfit."""
+    try:
+        root = etree.parse(str(path)).getroot()
+    except (OSError, etree.XMLSyntaxError) as error:
+        raise InputError(f"cannot read ODM file {path}: {error}") from error
+    if root.tag != f"{{{ODM_NS}}}ODM":
+        raise InputError(f"{path} is not an ODM 1.3 file", expected=f"root ODM in {ODM_NS}")
+    if root.get("FileType") != "Snapshot":
+        raise InputError(
+            f"{path} is a {root.get('FileType')} ODM file",
+            expected="FileType Snapshot",
+            hint="export the snapshot variant (remit export --odm-variant snapshot)",
+        )
+    events = {oid("SE", v): v for v in protocol.visit_codes} | {
+        oid("SE", "SUBJECT"): "SUBJECT",
+        oid("SE", "AE"): "AE",
+    }
+    subjects = []
+    for sd in root.iterfind("odm:ClinicalData/odm:SubjectData", _NS):
+        key = sd.get("SubjectKey") or ""
+        forms: list[_Form] = []
+        for se in sd.iterfind("odm:StudyEventData", _NS):
+            event = events.get(se.get("StudyEventOID", ""))
+            if event is None:
+                raise _fail(
+                    f"subject {key}",
+                    f"study event {se.get('StudyEventOID')} is not a visit of protocol "
+                    f"{protocol.study.id}",
+                    expected="SE.<visit code>, SE.SUBJECT or SE.AE",
+                )
+            for fd in se.iterfind("odm:FormData", _NS):
+                form_oid = fd.get("FormOID", "")
+                form = form_oid.removeprefix("F.")
+                where = f"subject {key}, event {event}, form {form_oid}"
+                types = _item_types(protocol, form)
+                if types is None:
+                    raise _fail(where, "the form is not a scale or form Remit knows")
+                values: dict[str, Any] = {}
+                for item in fd.iterfind("odm:ItemGroupData/odm:ItemData", _NS):
+                    item_oid = item.get("ItemOID", "")
+                    name = item_oid.removeprefix(f"IT.{form.upper()}.")
+                    if name not in types:
+                        raise _fail(f"{where}, item {item_oid}", "the item is not in the form")
+                    values[name] = _typed(
+                        item.get("Value"), types[name], f"{where}, item {item_oid}"
+                    )
+                repeat = fd.get("FormRepeatKey") or se.get("StudyEventRepeatKey")
+                forms.append(_Form(event, form, repeat, values, where))
+        subjects.append(_Subject(key, forms))
+    _prevalidate(subjects, protocol)
+    return subjects
+
+
+def _answers(f: _Form) -> dict[str, Any]:
+    meta = {n for n, _, _ in FORM_META}
+    return {k.lower(): v for k, v in f.values.items() if k not in meta}
+
+
+def _prevalidate(subjects: list[_Subject], protocol: Protocol) -> None:
+    for s in subjects:
+        if len(s.of("SUBJECT")) != 1:
+            raise _fail(f"subject {s.key}", "needs exactly one F.SUBJECT form in SE.SUBJECT")
+        for f in s.forms:
+            if f.form in fixed_forms(protocol):
+                continue
+            version = f.values.get("VERSION")
+            try:
+                validate_answers(f.form.lower(), _answers(f), version=version)
+            except RemitError as error:
+                item = getattr(error, "item", None)
+                raise _fail(
+                    f.where + (f", item IT.{f.form.upper()}.{str(item).upper()}" if item else ""),
+                    str(error),
+                ) from error
+            if f.event not in protocol.visit_codes:
+                raise _fail(f.where, "a scale form outside a visit")
+            if f.form.lower() not in protocol.visit(f.event).scales() and not (
+                protocol.dosing_session(f.event) and f.values.get("TIMEPOINT")
+            ):
+                raise _fail(f.where, f"the protocol does not plan {f.form} at {f.event}")
+        for f in s.of("DOSE"):
+            if f.values.get("KIND") not in ("initial", "supplemental") or f.values.get(
+                "STATUS"
+            ) not in ("given", "withheld"):
+                raise _fail(f.where, "KIND must be initial|supplemental, STATUS given|withheld")
+
+
+def _pick(actors: Mapping[str, Actor], roles: frozenset[str] | tuple[str, ...], what: str) -> Actor:
+    for role in ("investigator", "therapist", "independent_rater", *sorted(roles)):
+        if role in roles and role in actors:
+            return actors[role]
+    raise InputError(
+        f"the importing user holds none of the roles {sorted(roles)} needed to {what}",
+        hint="import as a user who holds investigator, therapist and independent_rater roles",
+    )
+
+
+def import_odm(engine: Engine, path: str | Path, actors: Mapping[str, Actor]) -> OdmImportResult:
+    """Import the clinical data of an ODM snapshot; see the module docstring.
+
+    ``actors`` maps role → :class:`~remit.store.Actor`: each step acts in a role it needs
+    (participant steps as investigator, forms in a role the protocol allows for the rater).
+    """
+    protocol = stored_protocol(engine)
+    subjects = read_odm(path, protocol)
+    inv = _pick(actors, ("investigator",), "screen and enrol participants")
+    for s in subjects:  # every role needed is held before anything is written
+        for f in s.forms:
+            if f.form in fixed_forms(protocol) or f.values.get("TIMEPOINT"):
+                continue
+            planned = [a for a in protocol.assessments_at(f.event) if a.scale == f.form.lower()]
+            _pick(actors, RATER_ROLES[planned[0].rater], f"enter {f.form} at {f.event}")
+    counts = {
+        "participants": 0,
+        "visits": 0,
+        "forms": 0,
+        "doses": 0,
+        "vitals": 0,
+        "adverse_events": 0,
+    }
+    alerts = 0
+    made: dict[str, str] = {}
+    for s in subjects:
+        pid, n_alerts = _import_subject(engine, protocol, s, actors, inv, counts)
+        made[s.key] = pid
+        alerts += n_alerts
+    return OdmImportResult(str(path), made, counts, alerts)
+
+
+def _import_subject(
+    engine: Engine,
+    protocol: Protocol,
+    s: _Subject,
+    actors: Mapping[str, Actor],
+    inv: Actor,
+    counts: dict[str, int],
+) -> tuple[str, int]:
+    subject = s.of("SUBJECT")[0].values
+    person = sv.screen_participant(
+        engine,
+        inv,
+        site=subject.get("SITE"),
+        sex=subject.get("SEX"),
+        screened_at=subject.get("SCREENED_AT"),
+        simulated=bool(subject.get("SIMULATED")),
+    )
+    pid = person.participant_id
+    counts["participants"] += 1
+    alerts = 0
+    for e in protocol.events:
+        day = subject.get(f"ANCHOR_{e.code}".upper())
+        if day is not None:
+            sv.set_anchor_date(engine, inv, pid, e.code, day)
+    eligibility = s.of("ELIGIBILITY")
+    checked = not eligibility
+    for code in protocol.visit_codes:
+        visit = protocol.visit(code)
+        if not checked and visit.kind != "screening":
+            _check(engine, inv, pid, eligibility[0].values)
+            checked = True
+        dates = [f.values.get("VISIT_DATE") for f in s.of("VISIT", code)]
+        if not dates or dates[0] is None:
+            continue
+        sv.record_visit(engine, inv, pid, code, dates[0])
+        counts["visits"] += 1
+        if visit.kind == "enrolment" and subject.get("ENROLLED_AT") is not None:
+            sv.enrol(engine, inv, pid, arm=subject.get("ARM"), enrolled_at=subject["ENROLLED_AT"])
+        alerts += _visit_forms(engine, protocol, s, code, pid, actors, counts)
+    if not checked:
+        _check(engine, inv, pid, eligibility[0].values)
+    for f in sorted(s.of("AE"), key=lambda f: int(f.repeat or 0)):
+        v = f.values
+        ae = sv.record_adverse_event(
+            engine,
+            _pick(actors, ("investigator", "therapist"), "record adverse events"),
+            pid,
+            term=v["TERM"],
+            onset_date=v["ONSET_DATE"],
+            severity=v["SEVERITY"],
+            relatedness=v["RELATEDNESS"],
+            serious=bool(v.get("SERIOUS")),
+            outcome=v.get("OUTCOME") or "unknown",
+        )
+        alerts += len(ae.alerts)
+        counts["adverse_events"] += 1
+    status = subject.get("STATUS")
+    now = sv.get_participant(engine, inv, pid).status
+    if status == "withdrawn":
+        sv.withdraw(engine, inv, pid, reason=subject.get("STATUS_REASON") or "withdrawn")
+    elif status in ("in_follow_up", "completed", "lost_to_follow_up") and status != now:
+        if status == "completed" and now not in ("in_follow_up",):
+            sv.change_status(engine, inv, pid, "in_follow_up")
+        sv.change_status(engine, inv, pid, status, reason=subject.get("STATUS_REASON"))
+    return pid, alerts
+
+
+def _check(engine: Engine, inv: Actor, pid: str, values: Mapping[str, Any]) -> None:
+    data = {k.lower(): v for k, v in values.items() if v is not None}
+    sv.check_eligibility(engine, inv, pid, data)
+
+
+def _visit_forms(
+    engine: Engine,
+    protocol: Protocol,
+    s: _Subject,
+    code: str,
+    pid: str,
+    actors: Mapping[str, Actor],
+    counts: dict[str, int],
+) -> int:
+    alerts = 0
+    forms = [
+        f
+        for f in s.forms
+        if f.event == code and f.form not in fixed_forms(protocol) and not f.values.get("TIMEPOINT")
+    ]
+    for f in sorted(forms, key=lambda f: f.values.get("ASSESSED_AT") or datetime.min):
+        planned = [a for a in protocol.assessments_at(code) if a.scale == f.form.lower()]
+        actor = _pick(actors, RATER_ROLES[planned[0].rater], f"enter {f.form}")
+        record = sv.record_assessment(
+            engine,
+            actor,
+            pid,
+            code,
+            f.form.lower(),
+            _answers(f),
+            version=f.values.get("VERSION"),
+            assessed_at=f.values.get("ASSESSED_AT"),
+        )
+        alerts += len(record.alerts)
+        counts["forms"] += 1
+    if protocol.dosing_session(code) is None:
+        return alerts
+    steps: list[tuple[datetime, int, _Form]] = []
+    for f in s.forms:
+        if f.event != code:
+            continue
+        if f.form == "VITALS":
+            steps.append((f.values["MEASURED_AT"], 1, f))
+        elif f.form == "DOSE":
+            when = f.values.get("GIVEN_AT")
+            steps.append((when or datetime.max.replace(tzinfo=None), 2, f))
+        elif f.values.get("TIMEPOINT"):
+            steps.append((f.values["ASSESSED_AT"], 3, f))
+    if not steps:
+        return alerts
+    timed = [t for t, _, _ in steps if t.tzinfo is not None]
+    staff = _pick(actors, ("investigator", "therapist"), "record the dosing day")
+    sv.start_dosing_session(engine, staff, pid, code, started_at=min(timed))
+    for _, kind, f in sorted(steps, key=lambda x: (x[0].replace(tzinfo=None), x[1])):
+        v = f.values
+        if kind == 1:
+            rec = sv.record_vitals(
+                engine,
+                staff,
+                pid,
+                code,
+                measured_at=v["MEASURED_AT"],
+                systolic=v.get("SYSBP"),
+                diastolic=v.get("DIABP"),
+                heart_rate=v.get("PULSE"),
+                temperature=v.get("TEMP"),
+            )
+            alerts += len(rec.alerts)
+            counts["vitals"] += 1
+        elif kind == 2:
+            sv.record_dose(
+                engine,
+                _pick(actors, ("investigator",), "record doses"),
+                pid,
+                code,
+                kind=v["KIND"],
+                dose_mg=v["DOSE_MG"],
+                status=v["STATUS"],
+                given_at=v.get("GIVEN_AT"),
+                withheld_reason=v.get("WITHHELD_REASON"),
+            )
+            counts["doses"] += 1
+        else:
+            sv.record_vas(
+                engine, staff, pid, code, v["TIMEPOINT"], _answers(f), assessed_at=v["ASSESSED_AT"]
+            )
+            counts["forms"] += 1
+    sv.end_dosing_session(engine, staff, pid, code, ended_at=max(timed))
+    return alerts
