@@ -265,3 +265,26 @@ def test_json_columns_round_trip(trial: Any) -> None:
         sae = session.query(AdverseEvent).filter_by(serious=True).one()
         assert sae.seriousness_criteria == ["hospitalisation"]
         assert sae.sae_report_due_at == T0 + timedelta(days=19)
+
+
+def test_json_numbers_come_back_exactly_as_audited(trial: Any) -> None:
+    participant_id = trial.add_participant()
+    answers = {"big": 1e16, "negative_zero": -0.0, "sum": 0.1 + 0.2, "int": 10**15, "tiny": 5e-324}
+    with unit_of_work(trial.engine, trial.rater) as uow:
+        row = Assessment(
+            participant_id=participant_id,
+            scale="se_vas",
+            scale_version="1",
+            answers=answers,
+            status="draft",
+        )
+        uow.add(row)
+        uow.flush()
+        assessment_id = row.id
+    with Session(trial.engine) as session:
+        stored = session.get(Assessment, assessment_id)
+        assert stored is not None
+        assert [(k, repr(v)) for k, v in sorted(stored.answers.items())] == [
+            (k, repr(v)) for k, v in sorted(answers.items())
+        ]
+    assert replay_audit(trial.engine) == snapshot_tables(trial.engine)

@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Dialect
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-#: JSON on SQLite, JSONB on PostgreSQL.
-JSONType: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
+#: JSON text on both engines. Not JSONB: JSONB normalises numbers (1e16 comes back as the
+#: integer 10000000000000000, -0.0 as 0), so what was stored would differ from what the audit
+#: trail recorded; plain JSON returns exactly the text that was written.
+JSONType: TypeEngine[Any] = JSON()
 
 
 class UTCDateTime(TypeDecorator[datetime]):
