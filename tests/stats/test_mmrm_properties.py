@@ -79,9 +79,14 @@ def test_natural_parameters_are_sas_ones() -> None:
     np.testing.assert_allclose(sig, cov * np.ones((3, 3)) + resid * np.eye(3))
 
 
-@pytest.mark.parametrize(("reml", "weighted"), [(True, False), (False, False), (True, True)])
-def test_likelihood_gradient_and_hessian_are_exact(reml: bool, weighted: bool) -> None:
-    data = simulate(5)
+@pytest.mark.parametrize(
+    ("reml", "weighted", "by"),
+    [(True, False, None), (False, False, None), (True, True, None), (True, False, "arm")],
+)
+def test_likelihood_gradient_and_hessian_are_exact(
+    reml: bool, weighted: bool, by: str | None
+) -> None:
+    data = simulate(5, n=50)
     data["w"] = np.linspace(0.5, 2.0, len(data))
     fit = fit_mmrm(
         data,
@@ -91,8 +96,10 @@ def test_likelihood_gradient_and_hessian_are_exact(reml: bool, weighted: bool) -
         covariance="csh",
         weights="w" if weighted else None,
         method="reml" if reml else "ml",
+        covariance_by=by,
     )
-    lik = Likelihood(fit.design, [make_structure("csh", 4)], reml=reml)
+    groups = 2 if by else 1
+    lik = Likelihood(fit.design, [make_structure("csh", 4)] * groups, reml=reml)
     phi = fit.phi + 0.05
     ev = lik.evaluate(phi, 2)
     assert ev.grad is not None
