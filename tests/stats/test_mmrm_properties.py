@@ -413,6 +413,13 @@ def test_one_visit_and_too_few_subjects_are_refused() -> None:
         fit_mmrm(tiny, "y ~ arm*visit", subject="pid", visit="visit")
 
 
+def test_infinite_values_are_refused() -> None:
+    data = simulate(27)
+    data.loc[4, "y"] = np.inf
+    with pytest.raises(StatsError, match="infinite"):
+        fit_mmrm(data, "y ~ arm*visit", subject="pid", visit="visit")
+
+
 def test_duplicate_visits_are_refused() -> None:
     data = simulate(20)
     dup = pd.concat([data, data.iloc[[0]]], ignore_index=True)

@@ -334,6 +334,12 @@ def build_design(
         )
     X = X_full[:, keep]
     y = frame[response].to_numpy(dtype=float)
+    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(X))):
+        raise StatsError(
+            "the response or a covariate has infinite values",
+            expected="finite numbers (missing values may be left empty)",
+            hint="replace inf/-inf by a value or by NaN",
+        )
     w_used = frame[weights].to_numpy(dtype=float) if weights is not None else None
 
     covariates = tuple(
