@@ -146,6 +146,15 @@ def test_changing_a_completed_form_needs_a_reason(
         edit()
     with pytest.raises(InputError, match="deleting assessment"):
         delete()
+
+    def edit_with_blank_reason() -> None:
+        with unit_of_work(trial.engine, trial.rater, reason="   ") as uow:
+            assessment = uow.session.get(Assessment, assessment_id)
+            assert assessment is not None
+            assessment.total = 5.0
+
+    with pytest.raises(InputError, match="needs a reason"):
+        edit_with_blank_reason()
     assert audit_rows() == before
     with unit_of_work(trial.engine, trial.rater) as uow:
         stored = uow.session.get(Assessment, assessment_id)

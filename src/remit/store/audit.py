@@ -301,7 +301,7 @@ def _values_now(connection: Connection, record: Base) -> dict[str, Any]:
 
 def _check_reason(record: Base, before: dict[str, Any], uow: UnitOfWork, deleting: bool) -> None:
     rule = record.__reason_rule__
-    if rule is None or uow.reason:
+    if rule is None or (uow.reason and uow.reason.strip()):
         return
     old_status = before.get("status")
     if old_status not in rule.statuses:
