@@ -498,3 +498,48 @@ def test_numeric_group_column_is_a_factor() -> None:
     named = fit_mmrm(data, "y ~ arm*visit", subject="pid", visit="visit", group="arm")
     assert "arm011" in coded.terms
     np.testing.assert_allclose(coded.differences()["estimate"], named.differences()["estimate"])
+
+
+@pytest.mark.parametrize("name", ["ar1", "csh", "adh", "toeph"])
+def test_kenward_roger_second_order_term_matches_numeric_derivatives(name: str) -> None:
+    """Φ_A = Φ + Λ − ½ Σ W^θ_hj ∂²Φ/∂θ_h∂θ_j (Kenward & Roger 1997, eq. for E[Φ(θ̂)]), with
+    Λ = Φ{Σ W (Q − PΦP)}Φ = (Φ_A,linear − Φ)/2 and the second derivatives of Φ taken
+    numerically on SAS's natural parameters (variances, correlations)."""
+    data = simulate(28, n=50)
+    kw = {"subject": "pid", "visit": "visit", "covariance": name}
+    full = fit_mmrm(data, "y ~ arm*visit", df="kenward-roger", **kw)  # type: ignore[arg-type]
+    lin = fit_mmrm(data, "y ~ arm*visit", df="kenward-roger-linear", **kw)  # type: ignore[arg-type]
+    s = make_structure(name, 4)
+    lik = Likelihood(full.design, [s])
+    nsd = 4 if name != "ar1" else 1
+
+    def phi_of(theta: np.ndarray) -> np.ndarray:
+        return np.concatenate([0.5 * np.log(theta[:nsd]), np.arctanh(theta[nsd:])])
+
+    theta0 = s.natural(full.phi)
+    np.testing.assert_allclose(phi_of(theta0), full.phi, atol=1e-10)
+    # W on the natural scale: J W J' with J = dθ/dφ (diagonal)
+    jac = np.concatenate([2.0 * theta0[:nsd], 1.0 - theta0[nsd:] ** 2])
+    w_nat = jac[:, None] * full.theta_cov_working * jac[None, :]
+    k = theta0.size
+    h = 1e-4 * np.maximum(np.abs(theta0), 0.1)
+
+    def phi_cov(theta: np.ndarray) -> np.ndarray:
+        return lik.evaluate(phi_of(theta), 0).phi_cov
+
+    second = np.zeros_like(full.beta_cov_model.to_numpy())
+    for a in range(k):
+        for b in range(k):
+            ea, eb = np.eye(k)[a] * h[a], np.eye(k)[b] * h[b]
+            d2 = (
+                phi_cov(theta0 + ea + eb)
+                - phi_cov(theta0 + ea - eb)
+                - phi_cov(theta0 - ea + eb)
+                + phi_cov(theta0 - ea - eb)
+            ) / (4 * h[a] * h[b])
+            second += w_nat[a, b] * d2
+    phi0 = full.beta_cov_model.to_numpy()
+    lam = (lin.beta_cov.to_numpy() - phi0) / 2.0
+    expected = phi0 + lam - 0.5 * second
+    np.testing.assert_allclose(full.beta_cov.to_numpy(), expected, rtol=2e-4, atol=1e-7)
+    assert not np.allclose(full.beta_cov.to_numpy(), lin.beta_cov.to_numpy(), rtol=1e-6)
