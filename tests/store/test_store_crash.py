@@ -1,4 +1,5 @@
-"""Writers killed with SIGKILL mid-submission lose no acknowledged data and break no chain.
+"""Concurrent writers killed with SIGKILL mid-submission lose no acknowledged data and break no
+chain.
 
 ``REMIT_CRASH_ROUNDS`` raises the number of kill rounds (default 2 per engine) for a longer run.
 """
@@ -46,26 +47,27 @@ WRITER = textwrap.dedent(
 )
 
 
-def _round(script: Path, url: str, prefix: str, trial: Any, seconds: float) -> list[str]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            str(script),
-            url,
-            prefix,
-            str(trial.investigator.user_id),
-            str(trial.site_id),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    assert process.stdout.readline().strip() == "READY"
-    time.sleep(seconds)
-    os.kill(process.pid, signal.SIGKILL)
-    output, _ = process.communicate()
-    assert process.returncode == -signal.SIGKILL
-    return [line.split()[1] for line in output.splitlines() if line.startswith("ACK ")]
+def _round(script: Path, url: str, prefix: str, trial: Any, kill_after: list[float]) -> list[str]:
+    """Start one writer per entry of ``kill_after``, all at once; SIGKILL each after its delay."""
+    command = [sys.executable, str(script), url]
+    ids = [str(trial.investigator.user_id), str(trial.site_id)]
+    writers = [
+        subprocess.Popen([*command, f"{prefix}W{n}", *ids], stdout=subprocess.PIPE, text=True)
+        for n in range(len(kill_after))
+    ]
+    for writer in writers:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == "READY"
+    started = time.monotonic()
+    for writer, delay in sorted(zip(writers, kill_after, strict=True), key=lambda p: p[1]):
+        time.sleep(max(0.0, started + delay - time.monotonic()))
+        os.kill(writer.pid, signal.SIGKILL)
+    acknowledged: list[str] = []
+    for writer in writers:
+        output, _ = writer.communicate()
+        assert writer.returncode == -signal.SIGKILL
+        acknowledged += [line.split()[1] for line in output.splitlines() if line.startswith("ACK ")]
+    return acknowledged
 
 
 def test_killed_writers_lose_no_acknowledged_submission(
@@ -77,7 +79,8 @@ def test_killed_writers_lose_no_acknowledged_submission(
     rng = random.Random(20260302)
     acknowledged: list[str] = []
     for round_ in range(rounds):
-        acknowledged += _round(script, db_url, f"K{round_}", trial, rng.uniform(0.3, 0.8))
+        delays = [rng.uniform(0.3, 0.8), rng.uniform(0.3, 0.8)]  # two concurrent writers
+        acknowledged += _round(script, db_url, f"K{round_}", trial, delays)
     assert acknowledged, "the writer acknowledged nothing before being killed"
     with Session(trial.engine) as session:
         stored = set(session.scalars(select(Participant.study_id)))
