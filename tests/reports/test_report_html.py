@@ -323,3 +323,35 @@ def test_real_data_without_safety_data(
     assert "No vital signs recorded" in html
     assert "No serious adverse event was reported." in html
     assert "No dose was withheld." in html
+
+
+def test_a_two_arm_trial_is_reported_by_arm(make_trial: Callable[..., TrialData]) -> None:
+    rct = load_protocol("mdma-mdd-rct-example")
+    frames = make_trial(simulated=False).frames()
+    for name in ("scores", "visits"):
+        frames[name] = frames[name].assign(
+            visit_code=frames[name]["visit_code"].replace({"V13": "V17"})
+        )
+    people = frames["participants"].copy()
+    people.loc[people["arm"].notna(), "arm"] = ["MDMA", "PLACEBO"] * 6
+    frames["participants"] = people
+    data = TrialData(**frames)
+    result = run_analysis_plan(data, rct, now=RUN_AT)
+    html, sections = render_html(result, data, rct)
+    text = _text(html)
+    labels = {a.code: a.label for a in rct.arms}
+    baseline = _text(html[html.index('id="tbl-baseline"') :].split("</table>")[0])
+    assert labels["MDMA"] in baseline
+    assert labels["PLACEBO"] in baseline
+    outcome = _text(html[html.index('id="tbl-outcome-madrs"') :].split("</table>")[0])
+    assert f"Arm: {labels['MDMA']}" in outcome
+    assert f"Arm: {labels['PLACEBO']}" in outcome
+    differences = _records(result.to_dict(), "mmrm", "arm_differences")
+    assert differences
+    table = _text(html[html.index('id="tbl-arm-differences"') :].split("</table>")[0])
+    for r in differences:
+        assert f"{fmt(r['estimate'], 'estimate')} ({fmt(r['se'], 'se')})" in table
+        assert fmt_ci(r["ci_low"], r["ci_high"]) in table
+    # the MMRM models the change here, so the trajectories carry the observed means
+    assert "black symbols are the observed means" in text
+    assert [s.id for s in sections] == list(SECTIONS)

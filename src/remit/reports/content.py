@@ -40,6 +40,9 @@ from remit.reports.tables import (
     ReportTable,
     ae_tables,
     alerts_table,
+    arm_difference_table,
+    arm_groups,
+    arm_labels,
     baseline_table,
     ci_label,
     cssrs_table,
@@ -159,13 +162,64 @@ def _consort(result: AnalysisResult, protocol: Protocol, simulated: bool) -> Rep
     return ReportSection("consort", "Participant flow", figures=(_with_caption(fig, 1, caption),))
 
 
-def _primary_visits(protocol: Protocol, scale: str) -> list[str]:
+def _mmrm_for(protocol: Protocol, scale: str) -> MMRMAnalysis | None:
     for a in protocol.analysis.analyses:
         if isinstance(a, MMRMAnalysis) and scale in a.scales:
-            return list(a.visits)
+            return a
+    return None
+
+
+def _primary_visits(protocol: Protocol, scale: str) -> list[str]:
+    """The baseline visit of the scale, then the MMRM's visits (or primary and follow-up)."""
     base = baseline_visits(protocol).get(scale)
-    out = [v for v in (base, primary_visit(protocol), follow_up_visit(protocol)) if v]
-    return list(dict.fromkeys(out))
+    mmrm = _mmrm_for(protocol, scale)
+    later = list(mmrm.visits) if mmrm else [primary_visit(protocol), follow_up_visit(protocol)]
+    return list(dict.fromkeys(v for v in (base, *later) if v))
+
+
+def _summary_points(
+    result: AnalysisResult, protocol: Protocol, scale: str
+) -> tuple[list[SummaryPoint], str]:
+    """The means drawn over the trajectories and what they are.
+
+    The MMRM's least-squares means with their CIs when it models the scale total; otherwise
+    (e.g. an MMRM of the change) the observed means by visit, without an interval.
+    """
+    arms = arm_labels(protocol)
+    mmrm = _mmrm_for(protocol, scale)
+    lsmeans = _frame(result, "mmrm", "lsmeans")
+    if mmrm is not None and mmrm.outcome == "value" and len(lsmeans):
+        rows = lsmeans[lsmeans["scale"] == scale]
+        points = [
+            SummaryPoint(
+                str(r["visit"]),
+                r["estimate"],
+                r["ci_low"],
+                r["ci_high"],
+                "" if arm is None else arms.get(arm, arm),
+            )
+            for arm, sub in arm_groups(rows)
+            for r in sub.to_dict(orient="records")
+        ]
+        if points:
+            return points, "mmrm"
+    described = _frame(result, "descriptive", "by_visit")
+    if described.empty:
+        return [], ""
+    rows = described[described["scale"] == scale]
+    points = [
+        SummaryPoint(
+            str(r["visit"]),
+            r["mean"],
+            float("nan"),
+            float("nan"),
+            "" if arm is None else arms.get(arm, arm),
+        )
+        for arm, sub in arm_groups(rows)
+        for r in sub.to_dict(orient="records")
+        if r["n"]
+    ]
+    return points, "observed" if points else ""
 
 
 def _trajectories(
@@ -190,13 +244,7 @@ def _trajectories(
     ].rename(columns={"AVAL": "value"})[["participant_id", "visit_code", "value"]]
     prim = primary_visit(protocol) or (visits[-1] if visits else "")
     categories = categories_at(result.endpoints, defs, prim)
-    lsmeans = _frame(result, "mmrm", "lsmeans")
-    summary = [
-        SummaryPoint(str(r["visit"]), r["estimate"], r["ci_low"], r["ci_high"])
-        for r in (
-            lsmeans[lsmeans["scale"] == scale].to_dict(orient="records") if len(lsmeans) else []
-        )
-    ]
+    summary, source = _summary_points(result, protocol, scale)
     ci = ci_label(result)
     y_range: tuple[float, float] | None = None
     try:
@@ -222,23 +270,22 @@ def _trajectories(
         scale_label=f"{scale_name(scale)} total score",
         y_range=y_range,
         cutoffs=cutoffs,
-        summary_label=f"MMRM mean ({ci})" if summary else "",
+        summary_label={"mmrm": f"MMRM mean ({ci})", "observed": "Observed mean"}.get(source, ""),
         category_visit=prim,
         simulated=simulated,
     )
+    means = {
+        "mmrm": f"black symbols are the MMRM least-squares means with their {ci} "
+        "(numbers: the mean)",
+        "observed": "black symbols are the observed means (numbers: the mean)",
+    }.get(source, "no means in the result")
     caption = (
         f"Each participant's {scale_name(scale)} total at "
         + ", ".join(visits)
-        + f" (thin lines, coloured by status at {prim}); black squares are the MMRM "
-        f"least-squares means with their {ci} (numbers: the mean). The dashed line is the "
+        + f" (thin lines, coloured by status at {prim}); {means}. The dashed line is the "
         "remission cut-off. A participant missing a visit has a line only between the visits "
         "observed."
     )
-    if not summary:
-        caption = caption.replace(
-            f"; black squares are the MMRM least-squares means with their {ci} (numbers: the mean)",
-            " (no MMRM estimates in the result)",
-        )
     return ReportSection(
         "trajectories",
         f"{scale_name(scale)} over time",
@@ -290,7 +337,7 @@ def _transitions(
     result: AnalysisResult, protocol: Protocol, simulated: bool, number: int
 ) -> ReportSection:
     pair = _transition_visits(result, protocol)
-    table = transition_table(result)
+    table = transition_table(result, arm_labels(protocol))
     if pair is None:
         return ReportSection(
             "transitions",
@@ -355,7 +402,7 @@ def _swimmer(
 def _vitals(
     result: AnalysisResult, data: TrialData, protocol: Protocol, simulated: bool, number: int
 ) -> ReportSection:
-    table = vitals_table(result)
+    table = vitals_table(result, arm_labels(protocol))
     if not protocol.dosing:
         return ReportSection("vitals", "Vital signs", ("The protocol has no dosing sessions.",))
     sessions = [
@@ -499,11 +546,12 @@ def build_sections(
     """Every section of the report, in reading order (see ``docs/report.md``)."""
     simulated = result.simulated
     scales = outcome_scales(protocol)
+    arms = arm_labels(protocol)
     sections: list[ReportSection] = [
         _key_results(result, protocol),
         _consort(result, protocol, simulated),
         ReportSection(
-            "baseline", "Baseline characteristics", tables=(baseline_table(result, protocol),)
+            "baseline", "Baseline characteristics", tables=(baseline_table(result, protocol, arms),)
         ),
     ]
     primary = [s for s, role in scales if role == "primary"]
@@ -512,16 +560,23 @@ def build_sections(
         ReportSection(
             "primary",
             "Primary outcome",
-            tables=tuple(outcome_table(result, protocol, s, "primary") for s in primary),
+            tables=tuple(
+                t
+                for t in (
+                    *(outcome_table(result, protocol, s, "primary", arms) for s in primary),
+                    arm_difference_table(result),
+                )
+                if t is not None
+            ),
         )
     )
-    extra = [wilcoxon_table(result), exploratory_table(result, protocol, {s for s, _ in scales})]
+    extra = [wilcoxon_table(result, arms), exploratory_table(result, {s for s, _ in scales}, arms)]
     sections.append(
         ReportSection(
             "secondary",
             "Secondary outcomes",
             tables=(
-                *(outcome_table(result, protocol, s, role) for s, role in secondary),
+                *(outcome_table(result, protocol, s, role, arms) for s, role in secondary),
                 *(t for t in extra if t is not None),
             ),
         )
@@ -531,7 +586,7 @@ def build_sections(
     figure_no += 1
     sections.append(_waterfall(result, protocol, simulated, figure_no))
     figure_no += 1
-    response = response_table(result)
+    response = response_table(result, arms)
     sections.append(
         ReportSection(
             "response",
@@ -544,7 +599,7 @@ def build_sections(
     figure_no += 1
     sections.append(_swimmer(result, data, protocol, simulated, figure_no))
     figure_no += 1
-    safety_tables = [*ae_tables(result), *dosing_tables(result)]
+    safety_tables = [*ae_tables(result, arms), *dosing_tables(result, arms)]
     alerts = alerts_table(result)
     if alerts is not None:
         safety_tables.append(alerts)
@@ -558,7 +613,7 @@ def build_sections(
     )
     sections.append(_vitals(result, data, protocol, simulated, figure_no))
     figure_no += 1
-    cssrs = [t for t in (cssrs_table(result), item10_table(result)) if t is not None]
+    cssrs = [t for t in (cssrs_table(result, arms), item10_table(result, arms)) if t is not None]
     sections.append(
         ReportSection(
             "cssrs",

@@ -8,7 +8,7 @@ rows) passed through :mod:`remit.reports.format`. Sections are found by their *k
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +91,50 @@ def _one(frame: pd.DataFrame, **match: Any) -> dict[str, Any] | None:
     return None if rows.empty else dict(rows.iloc[0])
 
 
+ArmLabels = Mapping[str, str]
+
+
+def arm_labels(protocol: Protocol) -> dict[str, str]:
+    """Arm code → label, from the protocol."""
+    return {a.code: a.label for a in protocol.arms}
+
+
+def arm_groups(frame: pd.DataFrame) -> list[tuple[str | None, pd.DataFrame]]:
+    """The rows of each arm, in order of appearance; one group (``None``) if one arm or none."""
+    if frame.empty or "arm" not in frame:
+        return [(None, frame)]
+    keys = [None if pd.isna(a) else str(a) for a in frame["arm"]]
+    codes = list(dict.fromkeys(keys))
+    if len(codes) <= 1:
+        return [(None, frame)]
+    return [(c, frame[[k == c for k in keys]]) for c in codes]
+
+
+def _in_arm(frame: pd.DataFrame, arm: str | None) -> pd.DataFrame:
+    if arm is None or frame.empty or "arm" not in frame:
+        return frame
+    return frame[[(None if pd.isna(a) else str(a)) == arm for a in frame["arm"]]]
+
+
+def _arm_heading(arm: str | None, arms: ArmLabels) -> tuple[str]:
+    return (f"Arm: {arms.get(arm, arm)}" if arm is not None else "No arm",)
+
+
+def _grouped(
+    frame: pd.DataFrame,
+    make: Callable[[Any], tuple[str, ...]],
+    arms: ArmLabels,
+) -> tuple[tuple[str, ...], ...]:
+    """Rows made from each record, under an arm heading when the frame has several arms."""
+    groups = arm_groups(frame)
+    rows: list[tuple[str, ...]] = []
+    for arm, sub in groups:
+        if len(groups) > 1:
+            rows.append(_arm_heading(arm, arms))
+        rows.extend(make(r) for r in sub.to_dict(orient="records"))
+    return tuple(rows)
+
+
 def _visit_label(code: str, baseline: bool = False) -> str:
     return f"{code} (baseline)" if baseline else code
 
@@ -98,49 +142,107 @@ def _visit_label(code: str, baseline: bool = False) -> str:
 # --------------------------------------------------------------------------- baseline
 
 
-def baseline_table(result: AnalysisResult, protocol: Protocol) -> ReportTable:
-    """Enrolled participants: n, sex, age, baseline scores (descriptive section)."""
+def baseline_table(
+    result: AnalysisResult, protocol: Protocol, arms: ArmLabels | None = None
+) -> ReportTable:
+    """Enrolled participants: n, sex, age, baseline scores (a column per arm when several)."""
+    labels = arms or {}
     adsl = result.adsl
     enrolled = adsl[adsl["ENRLFL"] == "Y"] if "ENRLFL" in adsl else adsl.iloc[0:0]
-    n = len(result.population)
-    rows: list[tuple[str, ...]] = [("Participants enrolled (full analysis set)", fmt(n, "count"))]
+    enrolled = enrolled[enrolled["participant_id"].isin(result.population)]
+    groups = arm_groups(enrolled)
+    several = len(groups) > 1
+    sizes = [len(g) for _a, g in groups]
+
+    def counts(column: str, fill: str | None) -> list[str]:
+        values: set[str] = set()
+        per: list[pd.Series] = []
+        for _arm, g in groups:
+            col = g[column]
+            col = col.fillna(fill) if fill is not None else col.dropna()
+            vc = col.astype(str).value_counts()
+            per.append(vc)
+            values |= set(vc.index)
+        total = pd.concat(per).groupby(level=0).sum() if per else pd.Series(dtype=float)
+        return sorted(values, key=lambda v: (-int(total.get(v, 0)), v))
+
+    rows: list[tuple[str, ...]] = [
+        ("Participants enrolled (full analysis set)", *(fmt(n, "count") for n in sizes))
+    ]
     rows.append(("Sex",))
-    sexes = enrolled["SEX"].fillna("not recorded").astype(str).value_counts()
-    for sex in sorted(sexes.index, key=lambda s: (-int(sexes[s]), s)):
-        rows.append((f"  {sex}", fmt_count(int(sexes[sex]), n)))
-    ages = enrolled["AGE"].dropna().astype(float)
+    for sex in counts("SEX", "not recorded"):
+        rows.append(
+            (
+                f"  {sex}",
+                *(
+                    fmt_count(int((g["SEX"].fillna("not recorded").astype(str) == sex).sum()), n)
+                    for (_a, g), n in zip(groups, sizes, strict=True)
+                ),
+            )
+        )
     rows.append(("Age, years",))
-    if len(ages):
-        rows.append(("  range", f"{fmt(ages.min(), 'count')}–{fmt(ages.max(), 'count')}"))
-    groups = enrolled["AGEGR1"].dropna().astype(str).value_counts()
-    for group in sorted(groups.index):
-        rows.append((f"  {group}", fmt_count(int(groups[group]), n)))
-    if len(ages) < n:
-        rows.append(("  not recorded", fmt_count(n - len(ages), n)))
+    ranges = []
+    for _arm, g in groups:
+        ages = g["AGE"].dropna().astype(float)
+        ranges.append(
+            f"{fmt(ages.min(), 'count')}–{fmt(ages.max(), 'count')}" if len(ages) else "–"
+        )
+    rows.append(("  range", *ranges))
+    for group in sorted(counts("AGEGR1", None)):
+        rows.append(
+            (
+                f"  {group}",
+                *(
+                    fmt_count(int((g["AGEGR1"].astype(str) == group).sum()), n)
+                    for (_a, g), n in zip(groups, sizes, strict=True)
+                ),
+            )
+        )
+    missing_age = [int(g["AGE"].isna().sum()) for _a, g in groups]
+    if any(missing_age):
+        rows.append(
+            ("  not recorded", *(fmt_count(k, n) for k, n in zip(missing_age, sizes, strict=True)))
+        )
     by_visit = _table(_first(result, "descriptive"), "by_visit")
     bases = baseline_visits(protocol)
     score_rows: list[tuple[str, ...]] = []
     for scale in dict.fromkeys(by_visit.get("scale", pd.Series(dtype=object))):
         visit = bases.get(str(scale))
-        rec = _one(by_visit, scale=scale, visit=visit)
-        if rec is None or not rec.get("n"):
+        recs = [_one(_in_arm(by_visit, arm), scale=scale, visit=visit) for arm, _g in groups]
+        if not any(r is not None and r.get("n") for r in recs):
             continue
+        name = f"  {scale_name(str(scale))} total at {visit}"
+        if not several and recs[0] is not None:
+            name += f" (n = {fmt(recs[0]['n'], 'count')})"
         score_rows.append(
             (
-                f"  {scale_name(str(scale))} total at {visit} (n = {fmt(rec['n'], 'count')})",
-                fmt_mean_sd(rec["mean"], rec["sd"]),
+                name,
+                *(
+                    "–"
+                    if r is None
+                    else fmt_mean_sd(r["mean"], r["sd"])
+                    + (f"; n = {fmt(r['n'], 'count')}" if several else "")
+                    for r in recs
+                ),
             )
         )
     if score_rows:
         rows.append(("Baseline scores, mean (SD)",))
         rows += score_rows
+    header = (
+        ("Characteristic", *(labels.get(str(a), str(a)) for a, _g in groups))
+        if several
+        else ("Characteristic", "Value")
+    )
     return ReportTable(
         "tbl-baseline",
         "Participants at baseline",
-        ("Characteristic", "Value"),
+        header,
         tuple(rows),
         notes=(
-            "Counts are n (% of the full analysis set). Age is given as its range and age groups.",
+            "Counts are n (% of the full analysis set"
+            + (" of the arm" if several else "")
+            + "). Age is given as its range and age groups.",
         ),
     )
 
@@ -148,39 +250,51 @@ def baseline_table(result: AnalysisResult, protocol: Protocol) -> ReportTable:
 # --------------------------------------------------------------------------- outcomes
 
 
-def outcome_table(result: AnalysisResult, protocol: Protocol, scale: str, role: str) -> ReportTable:
+def outcome_table(
+    result: AnalysisResult,
+    protocol: Protocol,
+    scale: str,
+    role: str,
+    arms: ArmLabels | None = None,
+) -> ReportTable:
     """Scores by visit with the MMRM change from baseline, Wilcoxon p and d_z for one scale."""
     by_visit = _where(_table(_first(result, "descriptive"), "by_visit"), scale=scale)
     mmrm = _where(_table(_first(result, "mmrm"), "change_vs_baseline"), scale=scale)
     wilcoxon = _where(_table(_first(result, "wilcoxon"), "tests"), scale=scale)
     effects = _where(_table(_first(result, "effect_size"), "effect_sizes"), scale=scale)
     base = baseline_visits(protocol).get(scale)
-    visits = list(dict.fromkeys(by_visit.get("visit", pd.Series(dtype=object))))
-    for frame in (mmrm, wilcoxon):
-        for v in frame.get("visit", pd.Series(dtype=object)):
-            if v not in visits:
-                visits.append(v)
     ci = ci_label(result)
+    groups = arm_groups(by_visit if not by_visit.empty else mmrm)
     rows: list[tuple[str, ...]] = []
-    for visit in visits:
-        d = _one(by_visit, visit=visit) or {}
-        m = _one(mmrm, visit=visit)
-        w = _one(wilcoxon, visit=visit)
-        e = _one(effects, visit=visit, effect_size="d_z")
-        rows.append(
-            (
-                _visit_label(str(visit), baseline=visit == base),
-                fmt(d.get("n"), "count"),
-                fmt_mean_sd(d.get("mean"), d.get("sd")),
-                f"{fmt(m['estimate'], 'estimate')} ({fmt(m['se'], 'se')})" if m else "",
-                fmt_ci(m["ci_low"], m["ci_high"]) if m else "",
-                fmt(m["p"], "p") if m else "",
-                fmt(w["p_value"], "p") if w else "",
-                f"{fmt(e['estimate'], 'effect')} ({fmt_ci(e['ci_low'], e['ci_high'], 'effect')})"
-                if e
-                else "",
+    for arm, described in groups:
+        if len(groups) > 1:
+            rows.append(_arm_heading(arm, arms or {}))
+        m_arm, w_arm, e_arm = _in_arm(mmrm, arm), _in_arm(wilcoxon, arm), _in_arm(effects, arm)
+        visits = list(dict.fromkeys(described.get("visit", pd.Series(dtype=object))))
+        for frame in (m_arm, w_arm):
+            for v in frame.get("visit", pd.Series(dtype=object)):
+                if v not in visits:
+                    visits.append(v)
+        for visit in visits:
+            d = _one(described, visit=visit) or {}
+            m = _one(m_arm, visit=visit)
+            w = _one(w_arm, visit=visit)
+            e = _one(e_arm, visit=visit, effect_size="d_z")
+            rows.append(
+                (
+                    _visit_label(str(visit), baseline=visit == base),
+                    fmt(d.get("n"), "count"),
+                    fmt_mean_sd(d.get("mean"), d.get("sd")),
+                    f"{fmt(m['estimate'], 'estimate')} ({fmt(m['se'], 'se')})" if m else "",
+                    fmt_ci(m["ci_low"], m["ci_high"]) if m else "",
+                    fmt(m["p"], "p") if m else "",
+                    fmt(w["p_value"], "p") if w else "",
+                    f"{fmt(e['estimate'], 'effect')} "
+                    f"({fmt_ci(e['ci_low'], e['ci_high'], 'effect')})"
+                    if e
+                    else "",
+                )
             )
-        )
     name = scale_name(scale)
     return ReportTable(
         f"tbl-outcome-{scale}",
@@ -204,14 +318,41 @@ def outcome_table(result: AnalysisResult, protocol: Protocol, scale: str, role: 
     )
 
 
-def wilcoxon_table(result: AnalysisResult) -> ReportTable | None:
+def arm_difference_table(result: AnalysisResult) -> ReportTable | None:
+    """Between-arm differences of the MMRM (when the plan asks for them)."""
+    diffs = _table(_first(result, "mmrm"), "arm_differences")
+    if diffs.empty:
+        return None
+    ci = ci_label(result)
+    rows = tuple(
+        (
+            scale_name(str(r["scale"])),
+            str(r["visit"]),
+            str(r["contrast"]),
+            f"{fmt(r['estimate'], 'estimate')} ({fmt(r['se'], 'se')})",
+            fmt_ci(r["ci_low"], r["ci_high"]),
+            fmt(r["p"], "p"),
+        )
+        for r in diffs.to_dict(orient="records")
+    )
+    return ReportTable(
+        "tbl-arm-differences",
+        "Difference between arms (MMRM)",
+        ("Scale", "Visit", "Contrast", "Difference (SE)", ci, "p"),
+        rows,
+        numeric_from=3,
+    )
+
+
+def wilcoxon_table(result: AnalysisResult, arms: ArmLabels | None = None) -> ReportTable | None:
     """Every Wilcoxon test with its statistic, p-value method and Hodges–Lehmann estimate."""
     tests = _table(_first(result, "wilcoxon"), "tests")
     if tests.empty:
         return None
     ci = ci_label(result)
-    rows = tuple(
-        (
+    rows = _grouped(
+        tests,
+        lambda r: (
             scale_name(str(r["scale"])),
             f"{r['visit']} vs {r['baseline_visit']}",
             fmt(r["n"], "count"),
@@ -219,8 +360,8 @@ def wilcoxon_table(result: AnalysisResult) -> ReportTable | None:
             fmt(r["p_value"], "p"),
             str(r["p_value_method"]),
             f"{fmt(r['hl_estimate'], 'estimate')} ({fmt_ci(r['hl_ci_low'], r['hl_ci_high'])})",
-        )
-        for r in tests.to_dict(orient="records")
+        ),
+        arms or {},
     )
     return ReportTable(
         "tbl-wilcoxon",
@@ -232,7 +373,7 @@ def wilcoxon_table(result: AnalysisResult) -> ReportTable | None:
 
 
 def exploratory_table(
-    result: AnalysisResult, protocol: Protocol, shown: set[str]
+    result: AnalysisResult, shown: set[str], arms: ArmLabels | None = None
 ) -> ReportTable | None:
     """Descriptive statistics by visit of the scales not in an outcome table."""
     by_visit = _table(_first(result, "descriptive"), "by_visit")
@@ -241,15 +382,16 @@ def exploratory_table(
     rest = by_visit[~by_visit["scale"].isin(shown) & (by_visit["n"] > 0)]
     if rest.empty:
         return None
-    rows = tuple(
-        (
+    rows = _grouped(
+        rest,
+        lambda r: (
             scale_name(str(r["scale"])),
             str(r["visit"]),
             fmt(r["n"], "count"),
             fmt_mean_sd(r["mean"], r["sd"]),
             f"{fmt(r['median'], 'score')} ({fmt(r['q1'], 'score')}–{fmt(r['q3'], 'score')})",
-        )
-        for r in rest.to_dict(orient="records")
+        ),
+        arms or {},
     )
     return ReportTable(
         "tbl-exploratory",
@@ -263,7 +405,7 @@ def exploratory_table(
 # --------------------------------------------------------------------------- response
 
 
-def response_table(result: AnalysisResult) -> ReportTable | None:
+def response_table(result: AnalysisResult, arms: ArmLabels | None = None) -> ReportTable | None:
     """Responders, remitters, sustained responders and relapses with both CIs."""
     section = _first(result, "proportion")
     props = _table(section, "proportions")
@@ -271,16 +413,17 @@ def response_table(result: AnalysisResult) -> ReportTable | None:
         return None
     ci = ci_label(result)
     labels = result.endpoints.labels
-    rows = tuple(
-        (
+    rows = _grouped(
+        props,
+        lambda r: (
             labels.get(str(r["endpoint_id"]), str(r["endpoint_id"])),
             str(r["visit"]),
             fmt_count(r["k"], r["n"], None if r["estimate"] is None else 100 * r["estimate"]),
             fmt_ci(r["clopper_pearson_low"], r["clopper_pearson_high"], "proportion"),
             fmt_ci(r["wilson_low"], r["wilson_high"], "proportion"),
             fmt(r["n_undecided"], "count"),
-        )
-        for r in props.to_dict(orient="records")
+        ),
+        arms or {},
     )
     definitions = tuple(
         f"{labels.get(e, e)}: {d}"
@@ -307,14 +450,15 @@ def response_table(result: AnalysisResult) -> ReportTable | None:
     )
 
 
-def transition_table(result: AnalysisResult) -> ReportTable | None:
+def transition_table(result: AnalysisResult, arms: ArmLabels | None = None) -> ReportTable | None:
     """Status at the earlier visit × the later one, with the exact McNemar test."""
     tests = _table(_first(result, "mcnemar"), "tests")
     if tests.empty:
         return None
     labels = result.endpoints.labels
-    rows = tuple(
-        (
+    rows = _grouped(
+        tests,
+        lambda r: (
             labels.get(str(r["endpoint_id"]), str(r["endpoint_id"])),
             f"{r['from_visit']} → {r['to_visit']}",
             fmt(r["n"], "count"),
@@ -323,12 +467,14 @@ def transition_table(result: AnalysisResult) -> ReportTable | None:
             fmt(r["n_no_yes"], "count"),
             fmt(r["n_no_no"], "count"),
             fmt(r["p_value"], "p"),
-        )
-        for r in tests.to_dict(orient="records")
+        ),
+        arms or {},
     )
     relapses = _table(_first(result, "mcnemar"), "relapses")
+    several = len(arm_groups(relapses)) > 1
     notes = [
-        f"{labels.get(str(r['endpoint_id']), str(r['endpoint_id']))}: "
+        (f"{(arms or {}).get(str(r['arm']), str(r['arm']))}, " if several else "")
+        + f"{labels.get(str(r['endpoint_id']), str(r['endpoint_id']))}: "
         f"{fmt(r['n_relapsed'], 'count')} of {fmt(r['n'], 'count')} remitters at "
         f"{r['from_visit']} with a {r['to_visit']} assessment"
         + (f" ({', '.join(r['participant_ids'])})" if r["participant_ids"] else "")
@@ -352,33 +498,54 @@ def _pct_cell(n: Any, pct: Any) -> str:
     return f"{fmt(n, 'count')} ({fmt(pct, 'percent')})"
 
 
-def ae_tables(result: AnalysisResult) -> list[ReportTable]:
+def _arm_sizes(result: AnalysisResult) -> dict[str | None, int]:
+    """Participants enrolled per arm code (``None``: everyone), counted from the ADSL."""
+    adsl = result.adsl
+    sizes: dict[str | None, int] = {None: len(result.population)}
+    if "arm" in adsl and "ENRLFL" in adsl:
+        enrolled = adsl[adsl["ENRLFL"] == "Y"]
+        for arm, n in enrolled["arm"].dropna().astype(str).value_counts().items():
+            sizes[str(arm)] = int(n)
+    return sizes
+
+
+def ae_tables(result: AnalysisResult, arms: ArmLabels | None = None) -> list[ReportTable]:
     """Adverse events: overview, by severity × relatedness, by term, and the SAE list."""
+    labels = arms or {}
     safety = _first(result, "safety")
     out: list[ReportTable] = []
     overview = _table(safety, "ae_overview")
     if not overview.empty:
-        r = overview.iloc[0]
+        sizes = _arm_sizes(result)
+        rows: list[tuple[str, ...]] = []
+        groups = arm_groups(overview)
+        for arm, sub in groups:
+            r = sub.iloc[0]
+            if len(groups) > 1:
+                rows.append(_arm_heading(arm, labels))
+            rows.append(
+                (
+                    "Any adverse event",
+                    fmt(r["n_events"], "count"),
+                    _pct_cell(r["n_participants"], r["pct_participants"]),
+                )
+            )
+            rows.append(
+                (
+                    "Serious adverse event",
+                    fmt(r["n_serious"], "count"),
+                    _pct_cell(
+                        r["n_participants_serious"],
+                        _share(r["n_participants_serious"], sizes.get(arm, 0)),
+                    ),
+                )
+            )
         out.append(
             ReportTable(
                 "tbl-ae-overview",
                 "Adverse events: overview",
                 ("", "Events", "Participants (%)"),
-                (
-                    (
-                        "Any adverse event",
-                        fmt(r["n_events"], "count"),
-                        _pct_cell(r["n_participants"], r["pct_participants"]),
-                    ),
-                    (
-                        "Serious adverse event",
-                        fmt(r["n_serious"], "count"),
-                        _pct_cell(
-                            r["n_participants_serious"],
-                            _share(r["n_participants_serious"], len(result.population)),
-                        ),
-                    ),
-                ),
+                tuple(rows),
             )
         )
     cross = _table(safety, "ae_by_severity_relatedness")
@@ -388,14 +555,15 @@ def ae_tables(result: AnalysisResult) -> list[ReportTable]:
                 "tbl-ae-severity",
                 "Adverse events by severity and relatedness",
                 ("Severity", "Relatedness", "Events", "Participants (%)"),
-                tuple(
-                    (
+                _grouped(
+                    cross,
+                    lambda r: (
                         str(r["severity"] or "not recorded"),
                         str(r["relatedness"] or "not recorded"),
                         fmt(r["n_events"], "count"),
                         _pct_cell(r["n_participants"], r["pct_participants"]),
-                    )
-                    for r in cross.to_dict(orient="records")
+                    ),
+                    labels,
                 ),
                 numeric_from=2,
             )
@@ -407,15 +575,16 @@ def ae_tables(result: AnalysisResult) -> list[ReportTable]:
                 "tbl-ae-terms",
                 "Adverse events by reported term",
                 ("Term", "Events", "Participants (%)", "Worst severity", "Serious"),
-                tuple(
-                    (
+                _grouped(
+                    terms,
+                    lambda r: (
                         str(r["term"]),
                         fmt(r["n_events"], "count"),
                         _pct_cell(r["n_participants"], r["pct_participants"]),
                         str(r["worst_severity"] or "–"),
                         "yes" if r["any_serious"] else "no",
-                    )
-                    for r in terms.to_dict(orient="records")
+                    ),
+                    labels,
                 ),
             )
         )
@@ -426,16 +595,17 @@ def ae_tables(result: AnalysisResult) -> list[ReportTable]:
                 "tbl-sae",
                 "Serious adverse events",
                 ("Participant", "Term", "Onset", "Severity", "Relatedness", "Outcome"),
-                tuple(
-                    (
+                _grouped(
+                    saes,
+                    lambda r: (
                         str(r["participant_id"]),
                         str(r["term"]),
                         _date(r["onset_date"]),
                         str(r["severity"] or "–"),
                         str(r["relatedness"] or "–"),
                         str(r["outcome"] or "–"),
-                    )
-                    for r in saes.to_dict(orient="records")
+                    ),
+                    labels,
                 ),
                 notes=() if len(saes) else ("No serious adverse event was reported.",),
                 numeric_from=99,
@@ -455,8 +625,9 @@ def _date(value: Any) -> str:
     return pd.Timestamp(value).date().isoformat()
 
 
-def dosing_tables(result: AnalysisResult) -> list[ReportTable]:
+def dosing_tables(result: AnalysisResult, arms: ArmLabels | None = None) -> list[ReportTable]:
     """Doses given per session and kind, and the supplemental doses withheld."""
+    labels = arms or {}
     safety = _first(result, "safety")
     out: list[ReportTable] = []
     doses = _table(safety, "doses_by_session")
@@ -474,8 +645,9 @@ def dosing_tables(result: AnalysisResult) -> list[ReportTable]:
                     "Total given (mg)",
                     "Mean given (mg)",
                 ),
-                tuple(
-                    (
+                _grouped(
+                    doses,
+                    lambda r: (
                         fmt(r["session_number"], "count"),
                         str(r["visit_code"]),
                         str(r["kind"]),
@@ -483,8 +655,8 @@ def dosing_tables(result: AnalysisResult) -> list[ReportTable]:
                         fmt(r["n_withheld"], "count"),
                         fmt(r["total_mg_given"], "mg"),
                         fmt(r["mean_mg_given"], "mg"),
-                    )
-                    for r in doses.to_dict(orient="records")
+                    ),
+                    labels,
                 ),
                 numeric_from=3,
             )
@@ -496,16 +668,17 @@ def dosing_tables(result: AnalysisResult) -> list[ReportTable]:
                 "tbl-withheld",
                 "Doses withheld",
                 ("Participant", "Session", "Visit", "Dose", "mg", "Reason"),
-                tuple(
-                    (
+                _grouped(
+                    withheld,
+                    lambda r: (
                         str(r["participant_id"]),
                         fmt(r["session_number"], "count"),
                         str(r["visit_code"]),
                         str(r["kind"]),
                         fmt(r["dose_mg"], "mg"),
                         str(r["withheld_reason"] or "not recorded"),
-                    )
-                    for r in withheld.to_dict(orient="records")
+                    ),
+                    labels,
                 ),
                 notes=() if len(withheld) else ("No dose was withheld.",),
                 numeric_from=99,
@@ -522,7 +695,27 @@ _SIGN_LABELS = {
 }
 
 
-def vitals_table(result: AnalysisResult) -> ReportTable | None:
+def _vitals_row(r: dict[str, Any]) -> tuple[str, ...]:
+    label, unit, kind = _SIGN_LABELS.get(str(r["sign"]), (str(r["sign"]), "", "score"))
+    limits = []
+    if r["threshold_high"] is not None and not pd.isna(r["threshold_high"]):
+        limits.append(f"> {fmt(r['threshold_high'], kind)}")  # type: ignore[arg-type]
+    if r["threshold_low"] is not None and not pd.isna(r["threshold_low"]):
+        limits.append(f"< {fmt(r['threshold_low'], kind)}")  # type: ignore[arg-type]
+    ids = list(r["participant_ids_breached"] or [])
+    return (
+        f"{fmt(r['session_number'], 'count')} ({r['visit_code']})",
+        f"{label} ({unit})",
+        fmt(r["n_participants"], "count"),
+        fmt_mean_sd(r["mean_peak"], r["sd_peak"], kind),  # type: ignore[arg-type]
+        fmt(r["max_peak"], kind),  # type: ignore[arg-type]
+        fmt(r["min_lowest"], kind),  # type: ignore[arg-type]
+        " or ".join(limits) or "–",
+        fmt(r["n_participants_breached"], "count") + (f" ({', '.join(ids)})" if ids else ""),
+    )
+
+
+def vitals_table(result: AnalysisResult, arms: ArmLabels | None = None) -> ReportTable | None:
     """Vital-sign peaks per dosing session against the protocol's thresholds."""
     summary = _table(_first(result, "safety"), "vitals_summary")
     if summary.empty:
@@ -531,28 +724,7 @@ def vitals_table(result: AnalysisResult) -> ReportTable | None:
     summary = summary.assign(
         _o=[order.index(s) if s in order else len(order) for s in summary["sign"]]
     ).sort_values(["session_number", "_o"], kind="mergesort")
-    rows = []
-    for r in summary.to_dict(orient="records"):
-        label, unit, kind = _SIGN_LABELS.get(str(r["sign"]), (str(r["sign"]), "", "score"))
-        limits = []
-        if r["threshold_high"] is not None and not pd.isna(r["threshold_high"]):
-            limits.append(f"> {fmt(r['threshold_high'], kind)}")  # type: ignore[arg-type]
-        if r["threshold_low"] is not None and not pd.isna(r["threshold_low"]):
-            limits.append(f"< {fmt(r['threshold_low'], kind)}")  # type: ignore[arg-type]
-        ids = list(r["participant_ids_breached"] or [])
-        rows.append(
-            (
-                f"{fmt(r['session_number'], 'count')} ({r['visit_code']})",
-                f"{label} ({unit})",
-                fmt(r["n_participants"], "count"),
-                fmt_mean_sd(r["mean_peak"], r["sd_peak"], kind),  # type: ignore[arg-type]
-                fmt(r["max_peak"], kind),  # type: ignore[arg-type]
-                fmt(r["min_lowest"], kind),  # type: ignore[arg-type]
-                " or ".join(limits) or "–",
-                fmt(r["n_participants_breached"], "count")
-                + (f" ({', '.join(ids)})" if ids else ""),
-            )
-        )
+    rows = _grouped(summary, _vitals_row, arms or {})
     return ReportTable(
         "tbl-vitals",
         "Vital-sign peaks per dosing session",
@@ -566,7 +738,7 @@ def vitals_table(result: AnalysisResult) -> ReportTable | None:
             "Threshold",
             "Participants beyond",
         ),
-        tuple(rows),
+        rows,
         notes=(
             "Peak is each participant's highest reading in the session; thresholds are the "
             "protocol's for that session.",
@@ -580,39 +752,43 @@ def _type_key(label: str) -> tuple[int, str]:
     return (int(found.group(1)) if found else 99, label)
 
 
-def cssrs_table(result: AnalysisResult) -> ReportTable | None:
+def cssrs_table(result: AnalysisResult, arms: ArmLabels | None = None) -> ReportTable | None:
     """The C-SSRS shift table: worst ideation type at baseline × worst afterwards."""
     shift = _table(_first(result, "safety"), "cssrs_shift")
     if shift.empty:
         return None
-    before = sorted({str(x) for x in shift["baseline_worst"]}, key=_type_key)
     after = sorted({str(x) for x in shift["after_worst"]}, key=_type_key)
-    counts = {
-        (str(r["baseline_worst"]), str(r["after_worst"])): r["n"]
-        for r in shift.to_dict(orient="records")
-    }
-    rows = tuple((b, *(fmt(counts.get((b, a), 0), "count") for a in after)) for b in before)
-    worse = [
-        r
-        for r in shift.to_dict(orient="records")
-        if _type_key(str(r["after_worst"]))[0] > _type_key(str(r["baseline_worst"]))[0]
-    ]
+    groups = arm_groups(shift)
+    rows: list[tuple[str, ...]] = []
+    worse_ids: list[str] = []
+    for arm, sub in groups:
+        if len(groups) > 1:
+            rows.append(_arm_heading(arm, arms or {}))
+        records = sub.to_dict(orient="records")
+        counts = {(str(r["baseline_worst"]), str(r["after_worst"])): r["n"] for r in records}
+        before = sorted({str(x) for x in sub["baseline_worst"]}, key=_type_key)
+        rows += [(b, *(fmt(counts.get((b, a), 0), "count") for a in after)) for b in before]
+        worse_ids += [
+            pid
+            for r in records
+            if _type_key(str(r["after_worst"]))[0] > _type_key(str(r["baseline_worst"]))[0]
+            for pid in (r["participant_ids"] or [])
+        ]
     notes = ["Rows: most severe ideation type up to baseline; columns: most severe afterwards."]
-    if worse:
-        ids = [pid for r in worse for pid in (r["participant_ids"] or [])]
-        notes.append("Worse than at baseline: " + ", ".join(ids) + ".")
-    legend = "; ".join(sorted({*before, *after}, key=_type_key))
-    notes.append(f"Ideation types: {legend}.")
+    if worse_ids:
+        notes.append("Worse than at baseline: " + ", ".join(worse_ids) + ".")
+    every = {str(x) for x in shift["baseline_worst"]} | set(after)
+    notes.append("Ideation types: " + "; ".join(sorted(every, key=_type_key)) + ".")
     return ReportTable(
         "tbl-cssrs",
         "C-SSRS suicidal ideation: shift from baseline to the worst after baseline",
         ("Baseline ↓ / after →", *(f"type {_type_key(a)[0]}" for a in after)),
-        rows,
+        tuple(rows),
         notes=tuple(notes),
     )
 
 
-def item10_table(result: AnalysisResult) -> ReportTable | None:
+def item10_table(result: AnalysisResult, arms: ArmLabels | None = None) -> ReportTable | None:
     """MADRS item 10 (suicidal thoughts) by visit with the participants meeting the rule."""
     table = _table(_first(result, "safety"), "madrs_item10")
     if table.empty:
@@ -621,16 +797,17 @@ def item10_table(result: AnalysisResult) -> ReportTable | None:
         "tbl-item10",
         "MADRS item 10 (suicidal thoughts) by visit",
         ("Visit", "n", "Mean", "Highest", "Meeting the safety rule"),
-        tuple(
-            (
+        _grouped(
+            table,
+            lambda r: (
                 str(r["visit"]),
                 fmt(r["n"], "count"),
                 fmt(r["mean"], "score"),
                 fmt(r["max"], "score"),
                 fmt(r["n_meeting_rule"], "count")
                 + (f" ({', '.join(r['participant_ids'])})" if r["participant_ids"] else ""),
-            )
-            for r in table.to_dict(orient="records")
+            ),
+            arms or {},
         ),
         numeric_from=1,
     )

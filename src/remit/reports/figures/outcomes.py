@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -42,12 +43,24 @@ class VisitAxis:
 
 @dataclass(frozen=True)
 class SummaryPoint:
-    """A mean with its confidence interval at one visit, as the analysis result gives it."""
+    """A mean with its confidence interval at one visit, as the analysis result gives it.
+
+    ``group`` names the series (e.g. the arm) when there are several.
+    """
 
     visit: str
     mean: float
     ci_low: float
     ci_high: float
+    group: str = ""
+
+
+# mean series: (marker, line style, colour); the first is the single-arm case
+_SERIES: tuple[tuple[str, Literal["-", "--", ":"], str], ...] = (
+    ("s", "-", MEAN_COLOUR),
+    ("o", "--", "#555555"),
+    ("^", ":", MEAN_COLOUR),
+)
 
 
 def _status_legend(categories: Sequence[str]) -> list[Patch]:
@@ -103,37 +116,55 @@ def trajectory_figure(
                 zorder=2,
             )
         span = max(weeks.values()) - min(weeks.values()) if weeks else 1.0
-        offset = 0.012 * span
-        xs = [weeks[p.visit] + offset for p in summary if p.visit in weeks]
-        means = [p.mean for p in summary if p.visit in weeks]
-        lows = [p.ci_low for p in summary if p.visit in weeks]
-        highs = [p.ci_high for p in summary if p.visit in weeks]
-        if xs:
-            m_arr, lo_arr, hi_arr = np.array(means), np.array(lows), np.array(highs)
+        groups = list(dict.fromkeys(p.group for p in summary))
+        mean_handles: list[Line2D] = []
+        for g, group in enumerate(groups):
+            marker, style, colour = _SERIES[g % len(_SERIES)]
+            points = [p for p in summary if p.group == group and p.visit in weeks]
+            if not points:
+                continue
+            xs = [weeks[p.visit] + (0.012 + 0.022 * g) * span for p in points]
+            m_arr = np.array([p.mean for p in points], dtype=float)
+            lo_arr = np.array([p.ci_low for p in points], dtype=float)
+            hi_arr = np.array([p.ci_high for p in points], dtype=float)
             err = np.nan_to_num(np.array([m_arr - lo_arr, hi_arr - m_arr]), nan=0.0)
             ax.errorbar(
                 xs,
-                means,
+                m_arr,
                 yerr=err,
-                color=MEAN_COLOUR,
+                color=colour,
+                linestyle=style,
                 linewidth=2.2,
                 capsize=4,
-                marker="s",
+                marker=marker,
                 markersize=6,
                 zorder=5,
             )
-            for x, m in zip(xs, means, strict=True):
+            for x, m in zip(xs, m_arr, strict=True):
                 ax.annotate(
                     fmt(m, "estimate"),
                     (x, m),
-                    xytext=(8, 6),
+                    xytext=(8, 6 if g % 2 == 0 else -12),
                     textcoords="offset points",
                     fontsize=8,
                     fontweight="bold",
                     va="bottom",
+                    color=colour,
                     zorder=6,
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
                 )
+            label = f"{summary_label}: {group}" if group else summary_label
+            mean_handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=colour,
+                    linestyle=style,
+                    marker=marker,
+                    linewidth=2.2,
+                    label=label,
+                )
+            )
         for value, _label in cutoffs:
             ax.axhline(value, color=THRESHOLD_COLOUR, linestyle="--", linewidth=0.9, zorder=1)
         ax.set_xticks([v.week for v in visits], [v.label for v in visits])
@@ -143,17 +174,16 @@ def trajectory_figure(
             ax.set_ylim(*y_range)
         ax.set_xlim(min(weeks.values()) - 0.05 * span, max(weeks.values()) + 0.09 * span)
         handles: list[Patch | Line2D] = list(_status_legend(list(categories.values())))
-        handles.append(
-            Line2D([], [], color=MEAN_COLOUR, marker="s", linewidth=2.2, label=summary_label)
-        )
+        handles.extend(mean_handles)
         handles.extend(
             Line2D([], [], color=THRESHOLD_COLOUR, linestyle="--", linewidth=0.9, label=label)
             for _value, label in cutoffs
         )
+        longest = max((len(str(h.get_label())) for h in handles), default=0)
         fig.legend(
             handles=handles,
             loc="outside lower center",
-            ncol=3,
+            ncol=3 if longest <= 32 else 2,
             title=f"Line colour: status at {category_visit}" if category_visit else None,
             title_fontsize=8,
         )
