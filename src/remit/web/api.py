@@ -1,0 +1,375 @@
+"""The JSON API under ``/api/v1``: each route validates input, calls one service, returns a
+schema. Log in with ``POST /api/v1/auth/login`` and send ``Authorization: Bearer TOKEN``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
+
+from remit import services as sv
+from remit.errors import InputError, PermissionDeniedError
+from remit.services.access import ACCESS, ROLES
+from remit.web.core import WEB_ACCESS, api_requires, api_session, state_of
+from remit.web.gateway import login
+from remit.web.schemas import (
+    AccessRow,
+    AlertOut,
+    AssessmentIn,
+    AssessmentOut,
+    AssessmentUpdateIn,
+    ErrorOut,
+    LoginIn,
+    MeOut,
+    NoteIn,
+    ParticipantOut,
+    QueryOut,
+    TokenOut,
+    VisitOut,
+    VitalsIn,
+    VitalsOut,
+)
+from remit.web.sessions import WebSession
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text}
+    for code, text in {
+        401: "no session: log in first",
+        403: "the role may not do this, or the participant is at another site",
+        404: "no such record",
+        409: "conflict: it exists already, or someone else changed it",
+        422: "the input is refused (what was expected is in the body)",
+        423: "locked or signed",
+    }.items()
+}
+
+router = APIRouter(prefix="/api/v1", responses=_ERRORS)
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Retrying with the same key and body returns the first result; "
+        "never a duplicate.",
+    ),
+]
+ParticipantPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,40}$")]
+IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Session = Annotated[WebSession, Depends(api_session)]
+
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+@router.post(
+    "/auth/login",
+    response_model=TokenOut,
+    tags=["auth"],
+    responses={429: {"model": ErrorOut, "description": "too many failed logins"}},
+)
+def api_login(body: LoginIn, request: Request) -> TokenOut:
+    """Exchange a username and password for a bearer token."""
+    state = state_of(request)
+    client = request.client.host if request.client else "?"
+    wait = state.throttle.blocked_for(body.username, client)
+    if wait > 0:
+        raise HTTPException(
+            status_code=429,
+            detail=f"too many failed logins: try again in {int(wait) + 1} s",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+    try:
+        actor = login(state.engine, body.username, body.password, body.role)
+    except PermissionDeniedError:
+        state.throttle.failed(body.username, client)
+        raise HTTPException(
+            status_code=401,
+            detail="unknown username, wrong password or inactive account",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from None
+    state.throttle.succeeded(body.username)
+    token = state.sessions.create(actor, kind="bearer")
+    return TokenOut(
+        token=token,
+        username=actor.username,
+        role=actor.role,
+        site_id=actor.site_id,
+        idle_timeout_s=state.settings.idle_timeout_s,
+        absolute_timeout_s=state.settings.absolute_timeout_s,
+    )
+
+
+@router.post("/auth/logout", status_code=204, tags=["auth"], dependencies=[api_requires("any")])
+def api_logout(request: Request, session: Session) -> Response:
+    """End the token's session."""
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    state_of(request).sessions.end(token)
+    return Response(status_code=204)
+
+
+@router.get("/me", response_model=MeOut, tags=["auth"], dependencies=[api_requires("any")])
+def me(session: Session) -> MeOut:
+    """Who the token acts as."""
+    a = session.actor
+    return MeOut(username=a.username, role=a.role, site_id=a.site_id)
+
+
+@router.get(
+    "/access", response_model=list[AccessRow], tags=["auth"], dependencies=[api_requires("any")]
+)
+def access_table() -> list[AccessRow]:
+    """The access matrix: every operation and the roles allowed (services and web rules)."""
+    rows = [
+        AccessRow(operation=op, roles=[r for r in ROLES if r in who]) for op, who in ACCESS.items()
+    ]
+    rows += [
+        AccessRow(operation=op, roles=[r for r in ROLES if r in who])
+        for op, who in WEB_ACCESS.items()
+    ]
+    return rows
+
+
+@router.get(
+    "/participants",
+    response_model=list[ParticipantOut],
+    tags=["participants"],
+    dependencies=[api_requires("view_participants")],
+)
+def participants(
+    request: Request,
+    session: Session,
+    status: Annotated[str | None, Query(max_length=40)] = None,
+) -> list[ParticipantOut]:
+    """Participants of the caller's sites."""
+    found = sv.list_participants(state_of(request).engine, session.actor, status=status)
+    return [ParticipantOut.model_validate(p.to_dict()) for p in found]
+
+
+@router.get(
+    "/participants/{participant_id}",
+    response_model=ParticipantOut,
+    tags=["participants"],
+    dependencies=[api_requires("view_participants")],
+)
+def participant(
+    request: Request, session: Session, participant_id: ParticipantPath
+) -> ParticipantOut:
+    """One participant."""
+    p = sv.get_participant(state_of(request).engine, session.actor, participant_id)
+    return ParticipantOut.model_validate(p.to_dict())
+
+
+@router.get(
+    "/participants/{participant_id}/visits",
+    response_model=list[VisitOut],
+    tags=["participants"],
+    dependencies=[api_requires("view_participants")],
+)
+def visits(request: Request, session: Session, participant_id: ParticipantPath) -> list[VisitOut]:
+    """A participant's visits: targets, windows, what happened."""
+    found = sv.list_visits(state_of(request).engine, session.actor, participant_id)
+    return [VisitOut.model_validate(v.to_dict()) for v in found]
+
+
+@router.get(
+    "/participants/{participant_id}/assessments",
+    response_model=list[AssessmentOut],
+    tags=["assessments"],
+    dependencies=[api_requires("view_participants")],
+)
+def participant_assessments(
+    request: Request, session: Session, participant_id: ParticipantPath
+) -> list[AssessmentOut]:
+    """A participant's forms."""
+    found = sv.list_assessments(state_of(request).engine, session.actor, participant_id)
+    return [AssessmentOut.model_validate(a.to_dict()) for a in found]
+
+
+@router.post(
+    "/assessments",
+    response_model=AssessmentOut,
+    status_code=201,
+    tags=["assessments"],
+    dependencies=[api_requires("record_assessment")],
+)
+def create_assessment(
+    body: AssessmentIn,
+    request: Request,
+    response: Response,
+    session: Session,
+    idempotency_key: IdempotencyKey = None,
+) -> AssessmentOut:
+    """Enter a form: validated, scored and checked by the safety rules in one transaction."""
+    record = sv.record_assessment(
+        state_of(request).engine,
+        session.actor,
+        body.participant_id,
+        body.visit_code,
+        body.scale,
+        body.answers,
+        version=body.version,
+        status=body.status,
+        idempotency_key=idempotency_key,
+    )
+    response.headers["ETag"] = _etag(record.version)
+    response.headers["Location"] = f"/api/v1/assessments/{record.id}"
+    return AssessmentOut.model_validate(record.to_dict())
+
+
+@router.get(
+    "/assessments/{assessment_id}",
+    response_model=AssessmentOut,
+    tags=["assessments"],
+    dependencies=[api_requires("view_participants")],
+)
+def assessment(
+    request: Request, response: Response, session: Session, assessment_id: IdPath
+) -> AssessmentOut:
+    """One form; its ``ETag`` is the version to send back in ``If-Match`` when saving."""
+    record = sv.get_assessment(state_of(request).engine, session.actor, assessment_id)
+    response.headers["ETag"] = _etag(record.version)
+    return AssessmentOut.model_validate(record.to_dict())
+
+
+@router.put(
+    "/assessments/{assessment_id}",
+    response_model=AssessmentOut,
+    tags=["assessments"],
+    dependencies=[api_requires("update_assessment")],
+    responses={
+        412: {"model": ErrorOut, "description": "If-Match names an older version"},
+        428: {"model": ErrorOut, "description": "If-Match is missing"},
+    },
+)
+def save_assessment(
+    body: AssessmentUpdateIn,
+    request: Request,
+    response: Response,
+    session: Session,
+    assessment_id: IdPath,
+    if_match: Annotated[str | None, Header(alias="If-Match", max_length=40)] = None,
+) -> AssessmentOut:
+    """Save a form read at the version in ``If-Match`` (412 if someone saved since)."""
+    if not if_match:
+        raise HTTPException(
+            status_code=428,
+            detail="send If-Match with the ETag of the version you read (GET the form first)",
+        )
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise HTTPException(status_code=412, detail=f"If-Match {if_match!r} is not a version")
+    engine = state_of(request).engine
+    current = sv.get_assessment(engine, session.actor, assessment_id)
+    if current.version != int(tag):
+        raise HTTPException(
+            status_code=412,
+            detail=f"the form is at version {current.version}, not {tag}: "
+            "someone saved it after you read it; GET it again and reapply your change",
+        )
+    record = sv.update_assessment(
+        engine,
+        session.actor,
+        assessment_id,
+        body.answers,
+        expected_version=int(tag),
+        reason=body.reason,
+        status=body.status,
+    )
+    response.headers["ETag"] = _etag(record.version)
+    return AssessmentOut.model_validate(record.to_dict())
+
+
+@router.post(
+    "/participants/{participant_id}/vitals",
+    response_model=VitalsOut,
+    status_code=201,
+    tags=["dosing"],
+    dependencies=[api_requires("record_vitals")],
+)
+def vitals(
+    body: VitalsIn,
+    request: Request,
+    session: Session,
+    participant_id: ParticipantPath,
+    idempotency_key: IdempotencyKey = None,
+) -> VitalsOut:
+    """Record vital signs; values beyond the protocol's thresholds raise alerts."""
+    try:
+        measured_at = datetime.fromisoformat(body.measured_at)
+    except ValueError:
+        raise InputError(
+            f"measured_at {body.measured_at!r} is not a time",
+            expected="ISO 8601 with a UTC offset, e.g. 2026-01-02T09:30:00+00:00",
+        ) from None
+    record = sv.record_vitals(
+        state_of(request).engine,
+        session.actor,
+        participant_id,
+        body.visit_code,
+        measured_at=measured_at,
+        systolic=body.systolic,
+        diastolic=body.diastolic,
+        heart_rate=body.heart_rate,
+        temperature=body.temperature,
+        idempotency_key=idempotency_key,
+    )
+    return VitalsOut.model_validate(record.to_dict())
+
+
+@router.get(
+    "/alerts",
+    response_model=list[AlertOut],
+    tags=["alerts"],
+    dependencies=[api_requires("view_alerts")],
+)
+def alerts(
+    request: Request,
+    session: Session,
+    status: Annotated[str | None, Query(pattern="^(open|acknowledged|closed|unclosed)$")] = None,
+) -> list[AlertOut]:
+    """Alerts, most pressing first."""
+    found = sv.list_alerts(state_of(request).engine, session.actor, status=status)
+    return [AlertOut.model_validate(a.to_dict()) for a in found]
+
+
+@router.post(
+    "/alerts/{alert_id}/acknowledge",
+    response_model=AlertOut,
+    tags=["alerts"],
+    dependencies=[api_requires("acknowledge_alert")],
+)
+def acknowledge(request: Request, session: Session, alert_id: IdPath, body: NoteIn) -> AlertOut:
+    """Acknowledge an alert with a note (what is being done)."""
+    a = sv.acknowledge_alert(state_of(request).engine, session.actor, alert_id, note=body.note)
+    return AlertOut.model_validate(a.to_dict())
+
+
+@router.post(
+    "/alerts/{alert_id}/close",
+    response_model=AlertOut,
+    tags=["alerts"],
+    dependencies=[api_requires("close_alert")],
+)
+def close(request: Request, session: Session, alert_id: IdPath, body: NoteIn) -> AlertOut:
+    """Close an alert with a note (how it was resolved)."""
+    a = sv.close_alert(state_of(request).engine, session.actor, alert_id, note=body.note)
+    return AlertOut.model_validate(a.to_dict())
+
+
+@router.get(
+    "/queries",
+    response_model=list[QueryOut],
+    tags=["queries"],
+    dependencies=[api_requires("view_participants")],
+)
+def queries(
+    request: Request,
+    session: Session,
+    status: Annotated[str | None, Query(pattern="^(open|answered|closed)$")] = None,
+) -> list[QueryOut]:
+    """Data queries, oldest first."""
+    found = sv.list_queries(state_of(request).engine, session.actor, status=status)
+    return [QueryOut.model_validate(q.to_dict()) for q in found]

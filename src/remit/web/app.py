@@ -1,0 +1,172 @@
+"""The application factory: ``create_app(db_url)`` builds a FastAPI app over one database."""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+
+from remit.errors import (
+    AnswerError,
+    ConflictError,
+    InputError,
+    LockedError,
+    NotFoundError,
+    PermissionDeniedError,
+    RemitError,
+)
+from remit.services import trial_protocol
+from remit.web import api, pages
+from remit.web.core import LoginRequiredError, WebState, login_url, make_templates, render
+from remit.web.gateway import open_engine
+from remit.web.sessions import LoginThrottle, SessionStore
+from remit.web.settings import WebSettings
+
+#: Content-Security-Policy of every page: scripts only from this server, never inline.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+#: The analysis report carries its own inline styles and SVG (but no script).
+REPORT_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+
+_STATIC = Path(__file__).parent / "static"
+
+
+def status_of(error: RemitError) -> int:
+    """The HTTP status of a Remit error."""
+    if isinstance(error, PermissionDeniedError):
+        return 403
+    if isinstance(error, NotFoundError):
+        return 404
+    if isinstance(error, LockedError):
+        return 423
+    if isinstance(error, ConflictError):
+        return 409
+    if isinstance(error, AnswerError | InputError):
+        return 422
+    return 400 if error.exit_code == 2 else 500
+
+
+def error_body(error: RemitError) -> dict[str, object]:
+    """A Remit error as the API's JSON problem body."""
+    return {
+        "error": type(error).__name__,
+        "message": error.message,
+        "expected": error.expected,
+        "hint": error.hint,
+        "item": getattr(error, "item", None),
+    }
+
+
+def create_app(
+    db_url: str | Engine,
+    *,
+    secret_key: str | bytes | None = None,
+    settings: WebSettings | None = None,
+) -> FastAPI:
+    """Build the web app over the database at ``db_url`` (a migrated Remit trial database).
+
+    ``secret_key`` signs the login form's CSRF token (a random key when ``None``: login forms
+    shown before a restart then need a reload). Sessions live in the process (see
+    :mod:`remit.web.sessions`).
+    """
+    settings = settings or WebSettings()
+    engine = db_url if isinstance(db_url, Engine) else open_engine(db_url)
+    key = secret_key.encode() if isinstance(secret_key, str) else secret_key
+    work_dir = settings.work_dir or Path(tempfile.mkdtemp(prefix="remit-web-"))
+    state = WebState(
+        engine=engine,
+        settings=settings,
+        secret_key=key or secrets.token_bytes(32),
+        sessions=SessionStore(settings.idle_timeout_s, settings.absolute_timeout_s),
+        throttle=LoginThrottle(settings.max_failed_logins, settings.failed_login_window_s),
+        templates=make_templates(),
+        work_dir=work_dir,
+        protocol=trial_protocol(engine),
+    )
+    app = FastAPI(
+        title="Remit",
+        version="1",
+        description="Remit trial API: participants, visits, assessments, alerts. "
+        "Log in with POST /api/v1/auth/login and send the token as a bearer token.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.remit = state
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        is_report = request.url.path == "/report/view"
+        response.headers.setdefault("Content-Security-Policy", REPORT_CSP if is_report else CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        if request.url.scheme == "https" or settings.https:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        return response
+
+    def is_api(request: Request) -> bool:
+        return request.url.path.startswith("/api/")
+
+    @app.exception_handler(LoginRequiredError)
+    async def to_login(request: Request, exc: LoginRequiredError) -> Response:
+        return RedirectResponse(login_url(exc.next_url), status_code=303)
+
+    @app.exception_handler(RemitError)
+    async def remit_error(request: Request, exc: RemitError) -> Response:
+        status = status_of(exc)
+        if is_api(request):
+            return JSONResponse(error_body(exc), status_code=status)
+        return render(request, "error.html", status_code=status, error=exc, title="Not done")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if is_api(request):
+            return JSONResponse(
+                {"error": "HTTPError", "message": str(exc.detail)},
+                status_code=exc.status_code,
+                headers=exc.headers,
+            )
+        return render(
+            request,
+            "error.html",
+            status_code=exc.status_code,
+            error=str(exc.detail),
+            title="Not done",
+            headers=exc.headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
+        ]
+        if is_api(request):
+            return JSONResponse(
+                {"error": "ValidationError", "message": "; ".join(problems)}, status_code=422
+            )
+        return render(
+            request, "error.html", status_code=422, error="; ".join(problems), title="Not done"
+        )
+
+    return app

@@ -1,0 +1,219 @@
+"""What every route shares: the app state, who is acting, access checks, CSRF, rendering."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import Engine
+
+from remit.errors import PermissionDeniedError
+from remit.protocol import Protocol
+from remit.services.access import allowed
+from remit.web.gateway import Actor
+from remit.web.sessions import LoginThrottle, SessionStore, WebSession
+from remit.web.settings import WebSettings
+
+SESSION_COOKIE = "remit_session"
+LOGIN_COOKIE = "remit_login"
+
+#: Web-only rules, in addition to the services' access table (see docs/web.md).
+#: ``any`` means any logged-in user.
+WEB_ACCESS: Mapping[str, frozenset[str]] = {
+    "export_trial": frozenset({"statistician", "data_manager"}),
+    "view_report": frozenset({"investigator", "monitor", "statistician", "data_manager"}),
+}
+
+
+def web_allowed(operation: str, role: str) -> bool:
+    """Whether ``role`` may use a route guarded by ``operation``."""
+    if operation == "any":
+        return True
+    if operation in WEB_ACCESS:
+        return role in WEB_ACCESS[operation]
+    return allowed(operation, role)
+
+
+@dataclass
+class WebState:
+    """The app's engine, sessions, throttle, settings and templates (one per app)."""
+
+    engine: Engine
+    settings: WebSettings
+    secret_key: bytes
+    sessions: SessionStore
+    throttle: LoginThrottle
+    templates: Environment
+    work_dir: Path
+    protocol: Protocol
+
+
+def make_templates() -> Environment:
+    """The Jinja2 environment of the pages (autoescaped)."""
+    env = Environment(
+        loader=PackageLoader("remit.web", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["dt"] = _fmt_dt
+    env.filters["label"] = lambda s: str(s).replace("_", " ") if s is not None else ""
+    return env
+
+
+def _fmt_dt(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def state_of(request: Request) -> WebState:
+    """The :class:`WebState` of the app serving ``request``."""
+    state: WebState = request.app.state.remit
+    return state
+
+
+class LoginRequiredError(Exception):
+    """A page was asked for without a live session: the handler redirects to the login page."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def page_session(request: Request) -> WebSession:
+    """The live cookie session, else :class:`LoginRequiredError`."""
+    state = state_of(request)
+    session = state.sessions.get(request.cookies.get(SESSION_COOKIE), kind="cookie")
+    if session is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequiredError(target)
+    request.state.web_session = session
+    return session
+
+
+def api_session(request: Request) -> WebSession:
+    """The live bearer-token session, else 401."""
+    state = state_of(request)
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    session = (
+        state.sessions.get(token.strip(), kind="bearer") if scheme.lower() == "bearer" else None
+    )
+    if session is None:
+        raise HTTPException(
+            status_code=401,
+            detail="log in first: POST /api/v1/auth/login, then send Authorization: Bearer TOKEN",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return session
+
+
+def _refuse(actor: Actor, operation: str) -> None:
+    if not web_allowed(operation, actor.role):
+        who = WEB_ACCESS.get(operation)
+        raise PermissionDeniedError(
+            f"{actor.username} ({actor.role}) may not {operation.replace('_', ' ')}",
+            expected="a user with one of the roles "
+            + (", ".join(sorted(who)) if who else "allowed by the access table"),
+            hint="ask someone who holds such a role, or an admin to grant it",
+        )
+
+
+def page_requires(operation: str) -> Any:
+    """A route dependency: a logged-in page user whose role may perform ``operation``."""
+
+    def check(session: WebSession = Depends(page_session)) -> None:  # noqa: B008
+        _refuse(session.actor, operation)
+
+    check.operation = operation  # type: ignore[attr-defined]
+    check.surface = "page"  # type: ignore[attr-defined]
+    return Depends(check)
+
+
+def api_requires(operation: str) -> Any:
+    """A route dependency: an API caller whose role may perform ``operation``."""
+
+    def check(session: WebSession = Depends(api_session)) -> None:  # noqa: B008
+        _refuse(session.actor, operation)
+
+    check.operation = operation  # type: ignore[attr-defined]
+    check.surface = "api"  # type: ignore[attr-defined]
+    return Depends(check)
+
+
+def login_csrf(secret: bytes, pre_token: str) -> str:
+    """The login form's CSRF token: bound to the pre-login cookie by an HMAC."""
+    return hmac.new(secret, pre_token.encode(), hashlib.sha256).hexdigest()
+
+
+async def check_csrf(request: Request, session: WebSession) -> Mapping[str, str]:
+    """The submitted form fields, after checking its CSRF token against the session's."""
+    form = await request.form()
+    sent = form.get("csrf_token")
+    if not isinstance(sent, str) or not secrets.compare_digest(sent, session.csrf_token):
+        raise HTTPException(
+            status_code=403,
+            detail="the form's security token is missing or stale: reload the page and retry",
+        )
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def nav_items(actor: Actor) -> list[tuple[str, str]]:
+    """The navigation links the actor's role may use."""
+    items = [("/", "Dashboard"), ("/participants", "Participants")]
+    if web_allowed("view_alerts", actor.role):
+        items.append(("/alerts", "Alerts"))
+    items.append(("/queries", "Queries"))
+    if web_allowed("view_report", actor.role):
+        items.append(("/report", "Report"))
+    if web_allowed("export_trial", actor.role):
+        items.append(("/exports", "Exports"))
+    if web_allowed("add_user", actor.role):
+        items.append(("/admin/users", "Users"))
+    return items
+
+
+def render(
+    request: Request,
+    template: str,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """Render ``template`` with the acting user, navigation and CSRF token."""
+    state = state_of(request)
+    session: WebSession | None = getattr(request.state, "web_session", None)
+    context.setdefault("title", "Remit")
+    html = state.templates.get_template(template).render(
+        request_path=request.url.path,
+        actor=session.actor if session else None,
+        csrf_token=session.csrf_token if session else "",
+        nav=nav_items(session.actor) if session else [],
+        study_title=state.protocol.study.short_title or state.protocol.study.title,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code, headers=dict(headers or {}))
+
+
+def login_url(next_url: str) -> str:
+    """The login page that returns to ``next_url`` (a local path only)."""
+    safe = next_url if next_url.startswith("/") and not next_url.startswith("//") else "/"
+    return "/login?next=" + quote(safe, safe="")
+
+
+SessionDep = Callable[[Request], WebSession]

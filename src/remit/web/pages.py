@@ -1,0 +1,480 @@
+"""Pages for people: login, dashboard, participants, casebook, form pages.
+
+Every page works without JavaScript. Each POST checks the form's CSRF token, calls one service
+and redirects (303) to a page that shows the result; a refused input re-renders the form with
+the message next to the field.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from remit import services as sv
+from remit.errors import AnswerError, ConflictError, InputError, PermissionDeniedError
+from remit.web import pages_data, pages_dosing
+from remit.web.core import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    check_csrf,
+    login_csrf,
+    page_requires,
+    page_session,
+    render,
+    state_of,
+    web_allowed,
+)
+from remit.web.forms import form_fields, read_answers, scale_title, shown_answers
+from remit.web.gateway import login
+from remit.web.sessions import WebSession
+
+router = APIRouter(include_in_schema=False)
+router.include_router(pages_dosing.router)
+router.include_router(pages_data.router)
+
+PID = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,40}$")]
+CODE = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+ID = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Session = Annotated[WebSession, Depends(page_session)]
+
+ENROLLED = ("enrolled", "on_study", "in_follow_up", "completed", "withdrawn", "lost_to_follow_up")
+ACTIVE = ("screening", "eligible", "enrolled", "on_study", "in_follow_up")
+
+
+def see_other(url: str) -> RedirectResponse:
+    """Redirect after a POST (the browser then GETs the result page)."""
+    return RedirectResponse(url, status_code=303)
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https" or state_of(request).settings.https
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+def _login_page(
+    request: Request,
+    next_url: str,
+    error: str | None = None,
+    status: int = 200,
+    **extra: Any,
+) -> Response:
+    state = state_of(request)
+    pre = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+    response = render(
+        request,
+        "login.html",
+        status_code=status,
+        title="Log in",
+        next_url=next_url,
+        error=error,
+        login_token=login_csrf(state.secret_key, pre),
+        **extra,
+    )
+    response.set_cookie(
+        LOGIN_COOKIE, pre, httponly=True, samesite="lax", secure=_secure(request), max_age=3600
+    )
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request, next: Annotated[str, Query(max_length=500)] = "/") -> Response:
+    """The login page."""
+    return _login_page(request, next)
+
+
+@router.post("/login")
+async def login_submit(request: Request) -> Response:
+    """Check the password; on success start a new session (any old one ends) and go on."""
+    state = state_of(request)
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    next_url = form.get("next", "/")
+    if not next_url.startswith("/") or next_url.startswith("//"):
+        next_url = "/"
+    pre = request.cookies.get(LOGIN_COOKIE, "")
+    sent = form.get("login_token", "")
+    if not pre or not secrets.compare_digest(sent, login_csrf(state.secret_key, pre)):
+        return _login_page(
+            request, next_url, "The login form expired. Please try again.", status=400
+        )
+    username = form.get("username", "").strip()
+    password = form.get("password", "")
+    client = request.client.host if request.client else "?"
+    wait = state.throttle.blocked_for(username, client)
+    if wait > 0:
+        return _login_page(
+            request,
+            next_url,
+            f"Too many failed logins. Try again in {int(wait // 60) + 1} minutes.",
+            status=429,
+        )
+    try:
+        actor = login(state.engine, username, password, form.get("role") or None)
+    except PermissionDeniedError:
+        state.throttle.failed(username, client)
+        return _login_page(
+            request, next_url, "Unknown username or wrong password.", status=401, username=username
+        )
+    except InputError as error:
+        return _login_page(
+            request,
+            next_url,
+            f"You hold several roles: {error.expected}. Choose one and log in again.",
+            status=422,
+            username=username,
+            role_hint=error.expected,
+        )
+    state.throttle.succeeded(username)
+    token = state.sessions.create(actor, replaces=request.cookies.get(SESSION_COOKIE))
+    response = see_other(next_url)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        path="/",
+    )
+    response.delete_cookie(LOGIN_COOKIE)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, session: Session) -> Response:
+    """End the session."""
+    await check_csrf(request, session)
+    state_of(request).sessions.end(request.cookies.get(SESSION_COOKIE))
+    response = see_other("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# --- dashboard and participants -------------------------------------------------------------
+
+
+@router.get("/", dependencies=[page_requires("any")])
+def dashboard(request: Request, session: Session) -> Response:
+    """Enrolment against target, visits due this week, overdue visits, alerts, queries."""
+    state = state_of(request)
+    actor = session.actor
+    engine = state.engine
+    today = datetime.now(UTC).date()
+    week_start = today - timedelta(days=today.weekday())
+    week_end = week_start + timedelta(days=6)
+    people = (
+        sv.list_participants(engine, actor) if web_allowed("view_participants", actor.role) else []
+    )
+    enrolled = sum(1 for p in people if p.enrolled_at is not None or p.status in ENROLLED)
+    due, overdue = [], []
+    for p in people:
+        if p.status not in ACTIVE:
+            continue
+        for v in sv.list_visits(engine, actor, p.participant_id):
+            if v.status != "scheduled" or v.target_date is None:
+                continue
+            end = v.window_end_date or v.target_date
+            if end < today:
+                overdue.append(v)
+            elif week_start <= v.target_date <= week_end:
+                due.append(v)
+    alerts = (
+        sv.list_alerts(engine, actor, status="unclosed")
+        if web_allowed("view_alerts", actor.role)
+        else None
+    )
+    queries = sv.list_queries(engine, actor, status="open")
+    target = state.protocol.study.target_enrolment
+    return render(
+        request,
+        "dashboard.html",
+        title="Dashboard",
+        enrolled=enrolled,
+        target=target,
+        percent=round(100 * enrolled / target) if target else None,
+        screened=len(people),
+        due=due,
+        overdue=overdue,
+        alerts=alerts,
+        queries=queries,
+        today=today,
+    )
+
+
+@router.get("/participants", dependencies=[page_requires("view_participants")])
+def participants(request: Request, session: Session) -> Response:
+    """Participants of the user's sites."""
+    state = state_of(request)
+    people = sv.list_participants(state.engine, session.actor)
+    return render(
+        request,
+        "participants.html",
+        title="Participants",
+        people=people,
+        sites=[s.code for s in state.protocol.study.sites],
+        may_screen=web_allowed("screen_participant", session.actor.role),
+        idem=uuid.uuid4().hex,
+    )
+
+
+@router.post("/participants", dependencies=[page_requires("screen_participant")])
+async def screen(request: Request, session: Session) -> Response:
+    """Register a person for screening (a new pseudonymous ID)."""
+    form = await check_csrf(request, session)
+    birth = form.get("birth_year", "").strip()
+    identity = {k: form.get(k, "").strip() or None for k in ("name", "national_id", "contact")}
+    record = sv.screen_participant(
+        state_of(request).engine,
+        session.actor,
+        site=form.get("site") or None,
+        sex=form.get("sex") or None,
+        birth_year=int(birth) if birth.isdigit() else None,
+        identity=identity if any(identity.values()) else None,
+        idempotency_key=form.get("idempotency_key") or None,
+    )
+    return see_other(f"/participants/{record.participant_id}")
+
+
+@router.get("/participants/{pid}", dependencies=[page_requires("view_participants")])
+def casebook(request: Request, session: Session, pid: PID) -> Response:
+    """A participant's casebook: visit timeline with windows and the status of every form."""
+    state = state_of(request)
+    engine, actor, protocol = state.engine, session.actor, state.protocol
+    person = sv.get_participant(engine, actor, pid)
+    visits = sv.list_visits(engine, actor, pid)
+    forms = {(a.visit_code, a.scale): a for a in sv.list_assessments(engine, actor, pid)}
+    rows = []
+    for v in visits:
+        planned = [
+            (f, forms.get((v.visit_code, f.scale)))
+            for f in protocol.assessments_at(v.visit_code)
+            if f.timing != "during_session"
+        ]
+        rows.append((v, planned, protocol.dosing_session(v.visit_code) is not None))
+    aes = sv.list_adverse_events(engine, actor, pid)
+    return render(
+        request,
+        "casebook.html",
+        title=f"Casebook {person.participant_id}",
+        person=person,
+        rows=rows,
+        aes=aes,
+        today=datetime.now(UTC).date(),
+        may_identity=web_allowed("read_identity", actor.role),
+        may_ae=web_allowed("record_adverse_event", actor.role),
+        may_visit=web_allowed("record_visit", actor.role),
+    )
+
+
+@router.post(
+    "/participants/{pid}/visits/{visit}/date", dependencies=[page_requires("record_visit")]
+)
+async def visit_date(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
+    """Record the date a visit took place."""
+    form = await check_csrf(request, session)
+    try:
+        day = date.fromisoformat(form.get("actual_date", ""))
+    except ValueError:
+        raise InputError(
+            f"visit date {form.get('actual_date')!r} is not a date", expected="YYYY-MM-DD"
+        ) from None
+    sv.record_visit(state_of(request).engine, session.actor, pid, visit, day)
+    return see_other(f"/participants/{pid}#visit-{visit}")
+
+
+# --- forms ----------------------------------------------------------------------------------
+
+
+def _planned_version(request: Request, visit: str, scale: str) -> str | None:
+    for f in state_of(request).protocol.assessments_at(visit):
+        if f.scale == scale:
+            return f.version
+    raise InputError(
+        f"{scale} is not a form of visit {visit}",
+        expected="a scale the protocol plans at that visit",
+        hint="open the form from the participant's casebook",
+    )
+
+
+def _form_page(
+    request: Request,
+    *,
+    pid: str,
+    visit: str,
+    scale: str,
+    version: str | None,
+    values: dict[str, str],
+    errors: dict[str, str],
+    record: sv.AssessmentRecord | None = None,
+    status: int = 200,
+    idem: str | None = None,
+    message: str | None = None,
+    reason: str = "",
+) -> Response:
+    action = (
+        f"/assessments/{record.id}/edit"
+        if record
+        else f"/participants/{pid}/visits/{visit}/forms/{scale}"
+    )
+    return render(
+        request,
+        "form.html",
+        status_code=status,
+        title=f"{scale_title(scale)} — {pid} {visit}",
+        pid=pid,
+        visit=visit,
+        scale=scale,
+        scale_name=scale_title(scale),
+        version=version,
+        fields=form_fields(scale, version),
+        values=values,
+        errors=errors,
+        record=record,
+        action=action,
+        idem=idem or uuid.uuid4().hex,
+        message=message,
+        reason=reason,
+    )
+
+
+@router.get(
+    "/participants/{pid}/visits/{visit}/forms/{scale}",
+    dependencies=[page_requires("view_participants")],
+)
+def form_new(request: Request, session: Session, pid: PID, visit: CODE, scale: CODE) -> Response:
+    """An empty form (or the form already entered at this visit)."""
+    state = state_of(request)
+    version = _planned_version(request, visit, scale)
+    sv.get_participant(state.engine, session.actor, pid)
+    for a in sv.list_assessments(state.engine, session.actor, pid, visit_code=visit):
+        if a.scale == scale:
+            return see_other(f"/assessments/{a.id}")
+    return _form_page(
+        request, pid=pid, visit=visit, scale=scale, version=version, values={}, errors={}
+    )
+
+
+@router.post(
+    "/participants/{pid}/visits/{visit}/forms/{scale}",
+    dependencies=[page_requires("record_assessment")],
+)
+async def form_submit(
+    request: Request, session: Session, pid: PID, visit: CODE, scale: CODE
+) -> Response:
+    """Enter a form: every refused field is shown with its message; else stored and scored."""
+    form = await check_csrf(request, session)
+    version = _planned_version(request, visit, scale)
+    answers, errors = read_answers(scale, version, form)
+    values = {f.name: form.get(f.name, "") for f in form_fields(scale, version)}
+    idem = form.get("idempotency_key") or None
+    if not errors:
+        try:
+            record = sv.record_assessment(
+                state_of(request).engine,
+                session.actor,
+                pid,
+                visit,
+                scale,
+                answers,
+                version=version,
+                idempotency_key=idem,
+                status="draft" if form.get("draft") else "complete",
+            )
+            return see_other(f"/assessments/{record.id}?saved=1")
+        except AnswerError as error:
+            errors[error.item or "_form"] = str(error)
+    return _form_page(
+        request,
+        pid=pid,
+        visit=visit,
+        scale=scale,
+        version=version,
+        values=values,
+        errors=errors,
+        status=422,
+        idem=idem,
+    )
+
+
+@router.get("/assessments/{assessment_id}", dependencies=[page_requires("view_participants")])
+def form_show(
+    request: Request,
+    session: Session,
+    assessment_id: ID,
+    saved: Annotated[int, Query(ge=0, le=1)] = 0,
+) -> Response:
+    """A stored form: its score, alerts and answers (editable by those who may)."""
+    record = sv.get_assessment(state_of(request).engine, session.actor, assessment_id)
+    version = record.scale_version if record.scale_version != "default" else None
+    return _form_page(
+        request,
+        pid=record.participant_id,
+        visit=record.visit_code or "",
+        scale=record.scale,
+        version=version,
+        values=shown_answers(record.scale, version, record.answers),
+        errors={},
+        record=record,
+        message="Saved." if saved else None,
+    )
+
+
+@router.post("/assessments/{assessment_id}/edit", dependencies=[page_requires("update_assessment")])
+async def form_edit(request: Request, session: Session, assessment_id: ID) -> Response:
+    """Save an edited form based on the version read; a completed form needs a reason."""
+    form = await check_csrf(request, session)
+    engine = state_of(request).engine
+    current = sv.get_assessment(engine, session.actor, assessment_id)
+    version = current.scale_version if current.scale_version != "default" else None
+    answers, errors = read_answers(current.scale, version, form)
+    values = {f.name: form.get(f.name, "") for f in form_fields(current.scale, version)}
+    reason = form.get("reason", "").strip()
+    expected = form.get("expected_version", "")
+    if not expected.isdigit():
+        raise InputError("the form does not say which version it edits", hint="reload the form")
+    if current.status == "complete" and not reason:
+        errors["reason"] = "Say why you change a completed form."
+    if not errors:
+        try:
+            sv.update_assessment(
+                engine,
+                session.actor,
+                assessment_id,
+                answers,
+                expected_version=int(expected),
+                reason=reason or None,
+                status="complete" if form.get("complete") else None,
+            )
+            return see_other(f"/assessments/{assessment_id}?saved=1")
+        except ConflictError as error:
+            theirs = shown_answers(current.scale, version, current.answers)
+            return render(
+                request,
+                "conflict.html",
+                status_code=409,
+                title="Someone else saved this form first",
+                record=current,
+                error=error,
+                fields=form_fields(current.scale, version),
+                theirs=theirs,
+                yours=values,
+            )
+        except AnswerError as error:
+            errors[error.item or "_form"] = str(error)
+    return _form_page(
+        request,
+        pid=current.participant_id,
+        visit=current.visit_code or "",
+        scale=current.scale,
+        version=version,
+        values=values,
+        errors=errors,
+        record=current,
+        status=422,
+        reason=reason,
+    )

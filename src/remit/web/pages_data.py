@@ -1,0 +1,295 @@
+"""Data queries, electronic signatures, audit history, identity, the analysis report, exports
+and user administration."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from remit import services as sv
+from remit.errors import InputError, NotFoundError
+from remit.interop import FORMATS, export_trial
+from remit.reports import render_report
+from remit.web.core import check_csrf, page_requires, page_session, render, state_of, web_allowed
+from remit.web.gateway import audit_history, check_password
+from remit.web.sessions import WebSession
+
+router = APIRouter(include_in_schema=False)
+PID = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,40}$")]
+TABLE = Annotated[str, Path(pattern=r"^[a-z_]{1,40}$")]
+ID = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Session = Annotated[WebSession, Depends(page_session)]
+
+#: Records that can be signed from the web app.
+SIGNABLE = ("assessment", "adverse_event")
+_EXPORT_NAME = re.compile(r"^export-\d{8}T\d{6}Z-[0-9a-f]{6}\.zip$")
+
+
+def _go(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# --- queries --------------------------------------------------------------------------------
+
+
+@router.get("/queries", dependencies=[page_requires("view_participants")])
+def queries(request: Request, session: Session) -> Response:
+    """Data queries: open, answered and closed."""
+    found = sv.list_queries(state_of(request).engine, session.actor)
+    role = session.actor.role
+    return render(
+        request,
+        "queries.html",
+        title="Data queries",
+        queries=found,
+        may_answer=web_allowed("answer_query", role),
+        may_close=web_allowed("close_query", role),
+    )
+
+
+@router.post("/queries", dependencies=[page_requires("open_query")])
+async def query_open(request: Request, session: Session) -> Response:
+    """Raise a question about one field of a record."""
+    form = await check_csrf(request, session)
+    record_id = form.get("record_id", "")
+    if not record_id.isdigit():
+        raise InputError(f"record id {record_id!r} is not a number")
+    sv.open_query(
+        state_of(request).engine,
+        session.actor,
+        form.get("record_table", ""),
+        int(record_id),
+        field=form.get("field") or None,
+        text=form.get("text", ""),
+    )
+    return _go("/queries")
+
+
+@router.post("/queries/{query_id}/answer", dependencies=[page_requires("answer_query")])
+async def query_answer(request: Request, session: Session, query_id: ID) -> Response:
+    """Answer an open query."""
+    form = await check_csrf(request, session)
+    sv.answer_query(state_of(request).engine, session.actor, query_id, form.get("message", ""))
+    return _go(f"/queries#query-{query_id}")
+
+
+@router.post("/queries/{query_id}/close", dependencies=[page_requires("close_query")])
+async def query_close(request: Request, session: Session, query_id: ID) -> Response:
+    """Close a query."""
+    form = await check_csrf(request, session)
+    sv.close_query(state_of(request).engine, session.actor, query_id, form.get("message") or None)
+    return _go(f"/queries#query-{query_id}")
+
+
+# --- signatures and audit -------------------------------------------------------------------
+
+
+def _signable(table: str) -> None:
+    if table not in SIGNABLE:
+        raise NotFoundError(
+            f"records of {table!r} are not signed here", expected=" or ".join(SIGNABLE)
+        )
+
+
+@router.get("/sign/{table}/{record_id}", dependencies=[page_requires("sign")])
+def sign_form(request: Request, session: Session, table: TABLE, record_id: ID) -> Response:
+    """Sign a record: the meaning and the password again."""
+    _signable(table)
+    signatures = sv.signatures_of(state_of(request).engine, session.actor, table, record_id)
+    return render(
+        request,
+        "sign.html",
+        title="Electronic signature",
+        table=table,
+        record_id=record_id,
+        signatures=signatures,
+        error=None,
+    )
+
+
+@router.post("/sign/{table}/{record_id}", dependencies=[page_requires("sign")])
+async def sign_submit(request: Request, session: Session, table: TABLE, record_id: ID) -> Response:
+    """Check the password again and sign the record's current content."""
+    form = await check_csrf(request, session)
+    _signable(table)
+    state = state_of(request)
+    password = form.get("password", "")
+    if not check_password(state.engine, session.actor, password):
+        signatures = sv.signatures_of(state.engine, session.actor, table, record_id)
+        return render(
+            request,
+            "sign.html",
+            status_code=401,
+            title="Electronic signature",
+            table=table,
+            record_id=record_id,
+            signatures=signatures,
+            error="The password is not yours: nothing was signed.",
+        )
+    sv.sign(
+        state.engine,
+        session.actor,
+        table,
+        record_id,
+        password=password,
+        meaning=form.get("meaning", ""),
+    )
+    if table == "assessment":
+        return _go(f"/assessments/{record_id}?saved=1")
+    return _go(f"/sign/{table}/{record_id}")
+
+
+@router.get("/audit/{table}/{record_id}", dependencies=[page_requires("view_participants")])
+def audit(request: Request, session: Session, table: TABLE, record_id: ID) -> Response:
+    """Every change of one record: who, role, when, field, old and new value, reason."""
+    entries = audit_history(state_of(request).engine, session.actor, table, record_id)
+    return render(
+        request,
+        "audit.html",
+        title=f"Audit history of {table} {record_id}",
+        table=table,
+        record_id=record_id,
+        entries=entries,
+    )
+
+
+# --- identity -------------------------------------------------------------------------------
+
+
+@router.get("/participants/{pid}/identity", dependencies=[page_requires("read_identity")])
+def identity_form(request: Request, session: Session, pid: PID) -> Response:
+    """Ask why the identity is read (every read is logged)."""
+    person = sv.get_participant(state_of(request).engine, session.actor, pid)
+    return render(request, "identity.html", title="Identity", person=person, identity=None)
+
+
+@router.post("/participants/{pid}/identity", dependencies=[page_requires("read_identity")])
+async def identity_show(request: Request, session: Session, pid: PID) -> Response:
+    """Show the identity (the read is written to the access log)."""
+    form = await check_csrf(request, session)
+    state = state_of(request)
+    person = sv.get_participant(state.engine, session.actor, pid)
+    found = sv.read_identity(state.engine, session.actor, pid, purpose=form.get("purpose") or None)
+    return render(request, "identity.html", title="Identity", person=person, identity=found)
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+@router.get("/report", dependencies=[page_requires("view_report")])
+def report_page(request: Request, session: Session) -> Response:
+    """The analysis report: when it was built, a button to build it again, a link to it."""
+    path = state_of(request).work_dir / "report" / "report.html"
+    built = datetime.fromtimestamp(path.stat().st_mtime, UTC) if path.exists() else None
+    return render(request, "report.html", title="Analysis report", built=built)
+
+
+@router.post("/report", dependencies=[page_requires("view_report")])
+async def report_build(request: Request, session: Session) -> Response:
+    """Build the trial's analysis dataset, run the analysis plan and render the report."""
+    await check_csrf(request, session)
+    from remit.analysis import run_analysis_plan
+
+    state = state_of(request)
+    data = sv.build_trial_data(state.engine, actor=session.actor)
+    result = run_analysis_plan(data, state.protocol)
+    out = state.work_dir / "report"
+    render_report(result, data, state.protocol, out, pdf=False)
+    return _go("/report")
+
+
+@router.get("/report/view", dependencies=[page_requires("view_report")])
+def report_view(request: Request, session: Session) -> Response:
+    """The rendered report (HTML)."""
+    path = state_of(request).work_dir / "report" / "report.html"
+    if not path.exists():
+        raise NotFoundError("the report has not been built yet", hint="build it on /report")
+    return FileResponse(path, media_type="text/html")
+
+
+# --- exports --------------------------------------------------------------------------------
+
+
+@router.get("/exports", dependencies=[page_requires("export_trial")])
+def exports(request: Request, session: Session) -> Response:
+    """Exports: choose formats; download earlier exports."""
+    folder = state_of(request).work_dir / "exports"
+    done = (
+        sorted((p.name for p in folder.glob("export-*.zip")), reverse=True)
+        if folder.exists()
+        else []
+    )
+    return render(request, "exports.html", title="Exports", formats=FORMATS, done=done)
+
+
+@router.post("/exports", dependencies=[page_requires("export_trial")])
+async def export_run(request: Request, session: Session) -> Response:
+    """Export the trial (pseudonymised) in the chosen formats, as one zip file."""
+    form = await check_csrf(request, session)
+    chosen = [f for f in FORMATS if form.get(f"format_{f}")]
+    if not chosen:
+        raise InputError("no export format chosen", expected="one or more of " + ", ".join(FORMATS))
+    state = state_of(request)
+    folder = state.work_dir / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = f"export-{stamp}-{uuid.uuid4().hex[:6]}"
+    out = folder / name
+    export_trial(state.engine, out, formats=chosen, actor=session.actor)
+    shutil.make_archive(str(out), "zip", root_dir=out)
+    shutil.rmtree(out)
+    return _go(f"/exports#{name}")
+
+
+@router.get("/exports/{name}", dependencies=[page_requires("export_trial")])
+def export_download(request: Request, session: Session, name: str) -> Response:
+    """Download one export."""
+    if not _EXPORT_NAME.match(name):
+        raise NotFoundError(f"no export called {name!r}")
+    path = state_of(request).work_dir / "exports" / name
+    if not path.exists():
+        raise NotFoundError(f"no export called {name!r}")
+    return FileResponse(path, media_type="application/zip", filename=name)
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+@router.get("/admin/users", dependencies=[page_requires("add_user")])
+def users(request: Request, session: Session) -> Response:
+    """Users and their roles; add a user."""
+    state = state_of(request)
+    from remit.services.access import ROLES
+
+    return render(
+        request,
+        "users.html",
+        title="Users and roles",
+        users=sv.list_users(state.engine, session.actor),
+        roles=ROLES,
+        sites=[s.code for s in state.protocol.study.sites],
+    )
+
+
+@router.post("/admin/users", dependencies=[page_requires("add_user")])
+async def user_add(request: Request, session: Session) -> Response:
+    """Add a user with one role (at a site or study-wide)."""
+    form = await check_csrf(request, session)
+    role = form.get("role", "")
+    if not role:
+        raise InputError("no role chosen", expected="one role for the new user")
+    sv.add_user(
+        state_of(request).engine,
+        session.actor,
+        form.get("username", ""),
+        form.get("password", ""),
+        [(role, form.get("site") or None)],
+        full_name=form.get("full_name") or None,
+    )
+    return _go("/admin/users")

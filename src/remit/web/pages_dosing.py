@@ -1,0 +1,347 @@
+"""The dosing-day page, the alerts inbox and the adverse-event form."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from remit import services as sv
+from remit.errors import InputError, NotFoundError
+from remit.web.core import check_csrf, page_requires, page_session, render, state_of, web_allowed
+from remit.web.forms import form_fields, read_answers
+from remit.web.gateway import dosing_day
+from remit.web.sessions import WebSession
+
+router = APIRouter(include_in_schema=False)
+PID = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,40}$")]
+CODE = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+ID = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Session = Annotated[WebSession, Depends(page_session)]
+
+#: Protocol threshold key → vital-sign field of a reading.
+VITAL_FIELDS = {
+    "systolic_bp": "systolic",
+    "diastolic_bp": "diastolic",
+    "heart_rate": "heart_rate",
+    "temperature": "temperature",
+}
+
+
+def parse_utc(text: str | None, name: str) -> datetime:
+    """A ``YYYY-MM-DDTHH:MM`` field of a form, read as UTC."""
+    try:
+        value = datetime.fromisoformat((text or "").strip())
+    except ValueError:
+        raise InputError(
+            f"{name} {text!r} is not a date and time", expected="YYYY-MM-DDTHH:MM (UTC)"
+        ) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _number(form: Mapping[str, str], name: str) -> float | None:
+    text = form.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"{name.replace('_', ' ')} {text!r} is not a number") from None
+
+
+def _back(pid: str, visit: str, anchor: str = "") -> RedirectResponse:
+    return RedirectResponse(f"/participants/{pid}/dosing/{visit}{anchor}", status_code=303)
+
+
+@router.get("/participants/{pid}/dosing/{visit}", dependencies=[page_requires("view_participants")])
+def dosing_page(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
+    """Doses and times, the supplemental offer window, vitals at the protocol's schedule with
+    values beyond threshold highlighted, and the subjective-effects ratings."""
+    state = state_of(request)
+    planned = state.protocol.dosing_session(visit)
+    if planned is None:
+        raise NotFoundError(f"visit {visit} is not a dosing session of the protocol")
+    engine, actor = state.engine, session.actor
+    person = sv.get_participant(engine, actor, pid)
+    running = [s for s in sv.list_dosing_sessions(engine, actor, pid) if s.visit_code == visit]
+    day = dosing_day(engine, actor, pid, visit)
+    initial = next((d for d in day.doses if d.kind == "initial" and d.given_at), None)
+    now = datetime.now(UTC)
+    window = None
+    if initial is not None and initial.given_at is not None:
+        lo, hi = planned.supplemental_offer_min
+        opens = initial.given_at + timedelta(minutes=lo)
+        closes = initial.given_at + timedelta(minutes=hi)
+        window = {
+            "opens": opens,
+            "closes": closes,
+            "state": "not yet open" if now < opens else ("open" if now <= closes else "closed"),
+            "minutes_to_open": max(0, int((opens - now).total_seconds() // 60)),
+            "minutes_to_close": max(0, int((closes - now).total_seconds() // 60)),
+        }
+    thresholds: Mapping[str, Any] = planned.vitals.thresholds
+    schedule: list[tuple[str, int | None]] = [("pre-dose", None)] if planned.vitals.pre_dose else []
+    schedule += [(f"{m} min", m) for m in planned.vitals.timepoints_min()]
+    readings = []
+    for v in day.vitals:
+        flags = {}
+        for key, field in VITAL_FIELDS.items():
+            limit = thresholds.get(key)
+            value = getattr(v, field)
+            if limit is None or value is None:
+                continue
+            if (limit.high is not None and value > limit.high) or (
+                limit.low is not None and value < limit.low
+            ):
+                flags[field] = True
+        readings.append((v, flags))
+    vas_scale = next(
+        (f for f in state.protocol.assessments_at(visit) if f.timing == "during_session"), None
+    )
+    vas_done = [
+        a
+        for a in sv.list_assessments(engine, actor, pid, visit_code=visit)
+        if vas_scale and a.scale == vas_scale.scale
+    ]
+    return render(
+        request,
+        "dosing.html",
+        title=f"Dosing day {pid} {visit}",
+        person=person,
+        visit=visit,
+        planned=planned,
+        session_record=running[0] if running else None,
+        doses=day.doses,
+        initial=initial,
+        window=window,
+        now=now,
+        schedule=schedule,
+        readings=readings,
+        thresholds=thresholds,
+        vas_scale=vas_scale,
+        vas_fields=form_fields(vas_scale.scale, vas_scale.version) if vas_scale else [],
+        vas_done=vas_done,
+        idem=uuid.uuid4().hex,
+        now_local=now.strftime("%Y-%m-%dT%H:%M"),
+        may_dose=web_allowed("record_dose", actor.role),
+        may_vitals=web_allowed("record_vitals", actor.role),
+        may_start=web_allowed("start_dosing_session", actor.role),
+    )
+
+
+@router.post(
+    "/participants/{pid}/dosing/{visit}/start",
+    dependencies=[page_requires("start_dosing_session")],
+)
+async def dosing_start(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
+    """Open the dosing session."""
+    form = await check_csrf(request, session)
+    sv.start_dosing_session(
+        state_of(request).engine,
+        session.actor,
+        pid,
+        visit,
+        started_at=parse_utc(form.get("started_at"), "start time"),
+        idempotency_key=form.get("idempotency_key") or None,
+    )
+    return _back(pid, visit)
+
+
+@router.post(
+    "/participants/{pid}/dosing/{visit}/end", dependencies=[page_requires("end_dosing_session")]
+)
+async def dosing_end(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
+    """Close the dosing session."""
+    form = await check_csrf(request, session)
+    sv.end_dosing_session(
+        state_of(request).engine,
+        session.actor,
+        pid,
+        visit,
+        ended_at=parse_utc(form.get("ended_at"), "end time"),
+        notes=form.get("notes") or None,
+    )
+    return _back(pid, visit)
+
+
+@router.post("/participants/{pid}/dosing/{visit}/dose", dependencies=[page_requires("record_dose")])
+async def dose(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
+    """Record a dose: given, offered or withheld."""
+    form = await check_csrf(request, session)
+    status = form.get("status", "given")
+    at = parse_utc(form.get("at"), "dose time")
+    mg = _number(form, "dose_mg")
+    if mg is None:
+        raise InputError("the dose is missing", expected="the dose in mg")
+    sv.record_dose(
+        state_of(request).engine,
+        session.actor,
+        pid,
+        visit,
+        kind=form.get("kind", ""),
+        dose_mg=mg,
+        status=status,
+        given_at=at if status == "given" else None,
+        offered_at=at if status != "given" else None,
+        withheld_reason=form.get("withheld_reason") or None,
+        override_reason=form.get("override_reason") or None,
+        idempotency_key=form.get("idempotency_key") or None,
+    )
+    return _back(pid, visit, "#doses")
+
+
+@router.post(
+    "/participants/{pid}/dosing/{visit}/vitals", dependencies=[page_requires("record_vitals")]
+)
+async def vitals(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
+    """Record vital signs; values beyond threshold raise an immediate alert."""
+    form = await check_csrf(request, session)
+    sv.record_vitals(
+        state_of(request).engine,
+        session.actor,
+        pid,
+        visit,
+        measured_at=parse_utc(form.get("measured_at"), "measurement time"),
+        systolic=_number(form, "systolic"),
+        diastolic=_number(form, "diastolic"),
+        heart_rate=_number(form, "heart_rate"),
+        temperature=_number(form, "temperature"),
+        idempotency_key=form.get("idempotency_key") or None,
+    )
+    return _back(pid, visit, "#vitals")
+
+
+@router.post("/participants/{pid}/dosing/{visit}/vas", dependencies=[page_requires("record_vas")])
+async def vas(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
+    """Record the subjective-effects ratings at one of the session's timepoints."""
+    form = await check_csrf(request, session)
+    planned = next(
+        (
+            f
+            for f in state_of(request).protocol.assessments_at(visit)
+            if f.timing == "during_session"
+        ),
+        None,
+    )
+    if planned is None:
+        raise NotFoundError(f"visit {visit} has no ratings during the session")
+    answers, errors = read_answers(planned.scale, planned.version, form)
+    if errors:
+        item, message = next(iter(errors.items()))
+        raise InputError(f"{item}: {message}", hint="go back and correct the rating")
+    sv.record_vas(
+        state_of(request).engine,
+        session.actor,
+        pid,
+        visit,
+        form.get("timepoint", ""),
+        answers,
+        assessed_at=parse_utc(form.get("assessed_at"), "rating time"),
+        idempotency_key=form.get("idempotency_key") or None,
+    )
+    return _back(pid, visit, "#vas")
+
+
+# --- alerts ---------------------------------------------------------------------------------
+
+
+@router.get("/alerts", dependencies=[page_requires("view_alerts")])
+def alerts(
+    request: Request,
+    session: Session,
+    status: Annotated[str, Query(pattern="^(open|acknowledged|closed|unclosed|all)$")] = "unclosed",
+) -> Response:
+    """The alerts inbox, most pressing first."""
+    found = sv.list_alerts(
+        state_of(request).engine, session.actor, status=None if status == "all" else status
+    )
+    return render(
+        request,
+        "alerts.html",
+        title="Alerts",
+        alerts=found,
+        status=status,
+        may_ack=web_allowed("acknowledge_alert", session.actor.role),
+        may_close=web_allowed("close_alert", session.actor.role),
+    )
+
+
+@router.post("/alerts/{alert_id}/acknowledge", dependencies=[page_requires("acknowledge_alert")])
+async def alert_ack(request: Request, session: Session, alert_id: ID) -> Response:
+    """Acknowledge an alert with a note."""
+    form = await check_csrf(request, session)
+    sv.acknowledge_alert(
+        state_of(request).engine, session.actor, alert_id, note=form.get("note", "")
+    )
+    return RedirectResponse(f"/alerts#alert-{alert_id}", status_code=303)
+
+
+@router.post("/alerts/{alert_id}/close", dependencies=[page_requires("close_alert")])
+async def alert_close(request: Request, session: Session, alert_id: ID) -> Response:
+    """Close an alert with a note."""
+    form = await check_csrf(request, session)
+    sv.close_alert(state_of(request).engine, session.actor, alert_id, note=form.get("note", ""))
+    return RedirectResponse("/alerts?status=all", status_code=303)
+
+
+# --- adverse events -------------------------------------------------------------------------
+
+SEVERITIES = ("mild", "moderate", "severe")
+RELATEDNESS = ("not_related", "unlikely", "possible", "probable", "definite")
+OUTCOMES = (
+    "unknown",
+    "recovered",
+    "recovering",
+    "not_recovered",
+    "recovered_with_sequelae",
+    "fatal",
+)
+
+
+@router.get("/participants/{pid}/ae/new", dependencies=[page_requires("record_adverse_event")])
+def ae_form(request: Request, session: Session, pid: PID) -> Response:
+    """The adverse-event form."""
+    person = sv.get_participant(state_of(request).engine, session.actor, pid)
+    return render(
+        request,
+        "ae.html",
+        title=f"Adverse event — {pid}",
+        person=person,
+        severities=SEVERITIES,
+        relatedness=RELATEDNESS,
+        outcomes=OUTCOMES,
+        today=date.today().isoformat(),
+        idem=uuid.uuid4().hex,
+    )
+
+
+@router.post("/participants/{pid}/ae", dependencies=[page_requires("record_adverse_event")])
+async def ae_submit(request: Request, session: Session, pid: PID) -> Response:
+    """Record an adverse event (a serious one starts its reporting clock)."""
+    form = await check_csrf(request, session)
+    try:
+        onset = date.fromisoformat(form.get("onset_date", ""))
+    except ValueError:
+        raise InputError(
+            f"onset date {form.get('onset_date')!r} is not a date", expected="YYYY-MM-DD"
+        ) from None
+    criteria = [c.strip() for c in form.get("seriousness_criteria", "").split(",") if c.strip()]
+    sv.record_adverse_event(
+        state_of(request).engine,
+        session.actor,
+        pid,
+        term=form.get("term", ""),
+        onset_date=onset,
+        severity=form.get("severity", ""),
+        relatedness=form.get("relatedness", ""),
+        serious=bool(form.get("serious")),
+        seriousness_criteria=criteria,
+        outcome=form.get("outcome", "unknown"),
+        description=form.get("description") or None,
+        idempotency_key=form.get("idempotency_key") or None,
+    )
+    return RedirectResponse(f"/participants/{pid}#adverse-events", status_code=303)

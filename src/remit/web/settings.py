@@ -1,0 +1,36 @@
+"""Settings of the web app, read at the edge (``remit serve``) and passed to ``create_app``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """How the web app behaves.
+
+    Attributes
+    ----------
+    idle_timeout_s
+        A session unused this long ends (default 30 minutes).
+    absolute_timeout_s
+        A session ends this long after login whatever its use (default 12 hours).
+    max_failed_logins
+        Failed logins allowed per username (and, times four, per client address) in
+        ``failed_login_window_s`` before further attempts are refused without checking.
+    failed_login_window_s
+        The window of the failed-login count.
+    https
+        Mark cookies ``Secure`` always (behind an HTTPS proxy that forwards plain HTTP). Cookies
+        are marked ``Secure`` anyway when the request itself came over HTTPS.
+    work_dir
+        Where rendered reports and exports are written (a temporary folder by default).
+    """
+
+    idle_timeout_s: float = 30 * 60
+    absolute_timeout_s: float = 12 * 3600
+    max_failed_logins: int = 5
+    failed_login_window_s: float = 15 * 60
+    https: bool = False
+    work_dir: Path | None = None
