@@ -434,6 +434,15 @@ def test_visit_levels_order_and_unknown_visits() -> None:
     assert list(fit.covariance_matrix().shape) == [4, 4]
     assert fit.visits == tuple(order)
     assert fit.terms[1] == "visitW3"  # first listed level is the reference
+    with pytest.warns(DataWarning, match="W5"):
+        fewer = fit_mmrm(
+            data,
+            "y ~ visit",
+            subject="pid",
+            visit="visit",
+            visit_levels=["W1", "W2", "W3", "W4", "W5"],
+        )
+    assert fewer.visits == ("W1", "W2", "W3", "W4")
     with pytest.raises(StatsError, match="not in visit_levels"):
         fit_mmrm(data, "y ~ visit", subject="pid", visit="visit", visit_levels=["W1", "W2"])
 

@@ -209,6 +209,7 @@ def build_design(
     else:
         frame[visit] = _as_factor(frame[visit])
 
+    declared_visits = list(frame[visit].cat.categories)
     factor_cols: list[str] = []
     for col in columns:
         if col in (response, subject, weights, coordinates) or col == visit:
@@ -251,6 +252,13 @@ def build_design(
         frame[col] = frame[col].cat.remove_unused_categories()
     frame[visit] = frame[visit].cat.remove_unused_categories()
     visits = tuple(frame[visit].cat.categories.tolist())
+    unused = [v for v in declared_visits if v not in visits]
+    if unused:
+        warnings.warn(
+            f"visit level(s) {unused} have no complete rows and were left out of Σ",
+            DataWarning,
+            stacklevel=3,
+        )
     if len(visits) < 2:
         raise StatsError(
             f"visit column {visit!r} has {len(visits)} level(s) among complete rows",
