@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from tests.web.trial import PASSWORD, ROLE_USER, build_trial
 
 from remit.web import WebSettings, create_app
-from tests.web.trial import PASSWORD, ROLE_USER, build_trial
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]

@@ -72,7 +72,9 @@ def _register() -> None:
 
     app.command("export")(export_cmd.export_command)
     app.add_typer(import_cmd.app, name="import")
-    pass
+    from remit.cli import serve_cmd
+
+    app.command("serve")(serve_cmd.serve_command)
 
 
 _register()

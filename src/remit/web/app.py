@@ -170,3 +170,31 @@ def create_app(
         )
 
     return app
+
+
+#: Environment variables read by :func:`app_from_environment` (set by ``remit serve``).
+ENV_DB = "REMIT_DATABASE_URL"
+ENV_SECRET = "REMIT_SECRET_KEY"
+ENV_HTTPS = "REMIT_HTTPS"
+
+
+def app_from_environment() -> FastAPI:
+    """The app for ``uvicorn --factory remit.web.app:app_from_environment``.
+
+    Reads the database from ``REMIT_DATABASE_URL``, the secret from ``REMIT_SECRET_KEY``
+    (random if unset) and ``REMIT_HTTPS=1`` to mark cookies Secure behind an HTTPS proxy.
+    ``remit serve`` sets them (the CLI and the web app do not import each other).
+    """
+    import os
+
+    db = os.environ.get(ENV_DB)
+    if not db:
+        raise InputError(
+            f"{ENV_DB} is not set",
+            expected="a SQLite path or database URL",
+            hint="start the server with `remit serve --db trial.db`",
+        )
+    https = os.environ.get(ENV_HTTPS, "").lower() in ("1", "true", "yes")
+    return create_app(
+        db, secret_key=os.environ.get(ENV_SECRET) or None, settings=WebSettings(https=https)
+    )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
 from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -83,7 +83,7 @@ def dosing_page(request: Request, session: Session, pid: PID, visit: CODE) -> Re
             "minutes_to_open": max(0, int((opens - now).total_seconds() // 60)),
             "minutes_to_close": max(0, int((closes - now).total_seconds() // 60)),
         }
-    thresholds: Mapping[str, Any] = planned.vitals.thresholds
+    thresholds: dict[str, Any] = {str(k): v for k, v in planned.vitals.thresholds.items()}
     schedule: list[tuple[str, int | None]] = [("pre-dose", None)] if planned.vitals.pre_dose else []
     schedule += [(f"{m} min", m) for m in planned.vitals.timepoints_min()]
     readings = []
