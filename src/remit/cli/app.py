@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from remit import __version__
+from remit.cli.common import refresh_consoles
 
 app = typer.Typer(
     name="remit",
@@ -28,6 +29,7 @@ def _root(
     ),
 ) -> None:
     """Run a psychiatric clinical trial from protocol to published result."""
+    refresh_consoles()
 
 
 def _register() -> None:

@@ -14,8 +14,32 @@ from rich.console import Console
 
 from remit.errors import RemitError
 
-console = Console()
-err_console = Console(stderr=True)
+
+class _CommandConsole(Console):
+    """A Rich console that looks at the terminal afresh for every command.
+
+    Rich reads the terminal width (and ``COLUMNS``) when a console is made; the CLI's
+    consoles live as long as the process, so each command invocation calls :meth:`refresh`
+    (from the root callback) to measure again and drop any display a previous command left.
+    """
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        super().__init__(stderr=stderr)
+        self._made_for_stderr = stderr
+
+    def refresh(self) -> None:
+        """Re-measure the terminal and start from a clean state."""
+        self.__init__(stderr=self._made_for_stderr)  # type: ignore[misc]
+
+
+console = _CommandConsole()
+err_console = _CommandConsole(stderr=True)
+
+
+def refresh_consoles() -> None:
+    """Called at the start of every command: measure the terminal again."""
+    console.refresh()
+    err_console.refresh()
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")
