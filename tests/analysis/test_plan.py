@@ -403,3 +403,33 @@ def test_tiny_trials_run_and_say_what_was_not_estimable(
     assert methods_text(r)
     if n < 3:
         assert any("not estimable" in note for note in r.section("effect_size").notes)
+
+
+def test_two_arm_protocol_runs_by_arm(trial: TrialData) -> None:
+    from remit.protocol import load_protocol
+
+    rct = load_protocol("mdma-mdd-rct-example")
+    arm = {p: ("MDMA" if i < 6 else "PLACEBO") for i, p in enumerate(trial.enrolled_ids)}
+    people = trial.participants.assign(arm=trial.participants["participant_id"].map(arm))
+    scores = trial.scores.assign(visit_code=trial.scores["visit_code"].replace({"V13": "V17"}))
+    data = TrialData(**{**trial.frames(), "participants": people, "scores": scores})
+    r = run_analysis_plan(data, rct, now=NOW)
+    desc = r.section("descriptive").table
+    assert set(desc["arm"]) == {"MDMA", "PLACEBO"}
+    row = desc.set_index(["arm", "scale", "visit"]).loc[("PLACEBO", "madrs", "V3")]
+    placebo_v3 = [30.0, 29.0, 33.0, 31.0, 27.0, 25.0]  # P07-P12
+    assert row["n"] == 6
+    assert row["mean"] == pytest.approx(np.mean(placebo_v3))
+    mmrm = r.section("mmrm")
+    diff = mmrm.tables["arm_differences"].set_index(["scale", "visit"])
+    assert diff.loc[("madrs", "V17"), "contrast"] == "PLACEBO - MDMA"
+    assert mmrm.stats["madrs"].df_method == "kenward-roger-linear"
+    assert set(mmrm.tables["lsmeans"]["arm"]) == {"MDMA", "PLACEBO"}
+    props = r.section("responders").table.set_index(["arm", "endpoint_id", "visit"])
+    mdma = props.loc[("MDMA", "madrs_response", "V17")]
+    assert (mdma["k"], mdma["n"]) == (4, 6)  # P01, P02, P03 and P05 of P01-P06
+    assert "MDMA/madrs_response/V17" in r.section("responders").stats
+    ae = r.section("safety").tables["ae_by_severity"]
+    assert set(ae["arm"]) == {"MDMA", "PLACEBO"}
+    headline = r.to_frame()
+    assert set(headline["arm"].dropna()) == {"MDMA", "PLACEBO"}

@@ -32,7 +32,6 @@ CI_NAMES: dict[str, str] = {"clopper_pearson": "Clopper-Pearson (exact)", "wilso
 
 def run_proportion(a: ProportionAnalysis, ctx: Context) -> SectionResult:
     """Counts of binary endpoints with the plan's confidence intervals."""
-    counts = ctx.endpoints.counts()
     rows: list[dict[str, Any]] = []
     raw: dict[str, Any] = {}
     notes: list[str] = []
@@ -40,43 +39,13 @@ def run_proportion(a: ProportionAnalysis, ctx: Context) -> SectionResult:
         e = ctx.protocol.endpoint(endpoint_id)
         if isinstance(e, ChangeEndpoint):
             notes.append(f"{endpoint_id}: a change endpoint has no proportion; skipped")
-            continue
-        for rec in counts[counts["endpoint_id"] == endpoint_id].to_dict(orient="records"):
-            key = f"{endpoint_id}/{rec['visit_code']}"
-            row: dict[str, Any] = {
-                "endpoint_id": endpoint_id,
-                "kind": rec["kind"],
-                "visit": rec["visit_code"],
-                "k": rec["n_yes"],
-                "n": rec["n"],
-                "n_population": rec["n_population"],
-                "n_at_risk": rec["n_at_risk"],
-                "n_undecided": rec["n_undecided"],
-                "estimate": math.nan,
-            }
-            for m in a.ci_methods:
-                row[f"{m}_low"] = math.nan
-                row[f"{m}_high"] = math.nan
-            if rec["n"] > 0:
-                r = proportion_ci(int(rec["n_yes"]), int(rec["n"]), conf_level=ctx.conf_level)
-                raw[key] = r
-                row["estimate"] = r.estimate
-                for m in a.ci_methods:
-                    low, high = r.ci(CI_METHODS[m])
-                    row[f"{m}_low"] = low
-                    row[f"{m}_high"] = high
-            else:
-                notes.append(f"{key}: nobody could be assessed; no proportion")
-            if rec["n_undecided"]:
-                who = ctx.endpoints.ids_with(endpoint_id, rec["visit_code"], None)
-                if rec["kind"] == "relapse":
-                    at_risk = _relapse_at_risk(ctx.endpoints, endpoint_id)
-                    who = [p for p in who if p in at_risk]
-                notes.append(
-                    f"{key}: {rec['n_undecided']} not assessable (missing value): " + ", ".join(who)
-                )
-            row["definition"] = rec["definition"]
-            rows.append(row)
+    for arm, ids in ctx.groups:
+        counts = ctx.endpoints.counts(participants=ids)
+        for endpoint_id in a.endpoints:
+            if isinstance(ctx.protocol.endpoint(endpoint_id), ChangeEndpoint):
+                continue
+            for rec in counts[counts["endpoint_id"] == endpoint_id].to_dict(orient="records"):
+                rows.append(_proportion_row(a, ctx, arm, ids, rec, raw, notes))
     return SectionResult(
         id=a.id,
         kind=a.kind,
@@ -94,6 +63,7 @@ def run_proportion(a: ProportionAnalysis, ctx: Context) -> SectionResult:
         headline=headline_frame(
             [
                 {
+                    "arm": r["arm"],
                     "scale": ctx.protocol.endpoint(r["endpoint_id"]).scale,
                     "visit": r["visit"],
                     "quantity": f"{r['endpoint_id']} {r['k']}/{r['n']} ({CI_SHORT[m]})",
@@ -108,6 +78,54 @@ def run_proportion(a: ProportionAnalysis, ctx: Context) -> SectionResult:
             ]
         ),
     )
+
+
+def _proportion_row(
+    a: ProportionAnalysis,
+    ctx: Context,
+    arm: str | None,
+    ids: tuple[str, ...],
+    rec: dict[Any, Any],
+    raw: dict[str, Any],
+    notes: list[str],
+) -> dict[str, Any]:
+    endpoint_id = str(rec["endpoint_id"])
+    key = ctx.key(arm, endpoint_id, str(rec["visit_code"]))
+    row: dict[str, Any] = {
+        "arm": arm,
+        "endpoint_id": endpoint_id,
+        "kind": rec["kind"],
+        "visit": rec["visit_code"],
+        "k": rec["n_yes"],
+        "n": rec["n"],
+        "n_population": rec["n_population"],
+        "n_at_risk": rec["n_at_risk"],
+        "n_undecided": rec["n_undecided"],
+        "estimate": math.nan,
+    }
+    for m in a.ci_methods:
+        row[f"{m}_low"] = math.nan
+        row[f"{m}_high"] = math.nan
+    if rec["n"] > 0:
+        r = proportion_ci(int(rec["n_yes"]), int(rec["n"]), conf_level=ctx.conf_level)
+        raw[key] = r
+        row["estimate"] = r.estimate
+        for m in a.ci_methods:
+            low, high = r.ci(CI_METHODS[m])
+            row[f"{m}_low"] = low
+            row[f"{m}_high"] = high
+    else:
+        notes.append(f"{key}: nobody could be assessed; no proportion")
+    if rec["n_undecided"]:
+        who = ctx.endpoints.ids_with(endpoint_id, rec["visit_code"], None, participants=ids)
+        if rec["kind"] == "relapse":
+            at_risk = _relapse_at_risk(ctx.endpoints, endpoint_id)
+            who = [p for p in who if p in at_risk]
+        notes.append(
+            f"{key}: {rec['n_undecided']} not assessable (missing value): " + ", ".join(who)
+        )
+    row["definition"] = rec["definition"]
+    return row
 
 
 def _relapse_at_risk(endpoints: EndpointsResult, endpoint_id: str) -> set[str]:
@@ -143,6 +161,7 @@ def run_mcnemar(a: McNemarAnalysis, ctx: Context) -> SectionResult:
     cells: list[dict[str, Any]] = []
     raw: dict[str, Any] = {}
     notes: list[str] = []
+    usable: list[ResponseEndpoint | RemissionEndpoint] = []
     for endpoint_id in a.endpoints:
         e = ctx.protocol.endpoint(endpoint_id)
         if not isinstance(e, ResponseEndpoint | RemissionEndpoint):
@@ -150,61 +169,66 @@ def run_mcnemar(a: McNemarAnalysis, ctx: Context) -> SectionResult:
                 f"{endpoint_id}: only response and remission endpoints have a status "
                 "at each visit; skipped"
             )
-            continue
-        if a.from_visit not in e.visits or a.to_visit not in e.visits:
+        elif a.from_visit not in e.visits or a.to_visit not in e.visits:
             notes.append(f"{endpoint_id}: not assessed at both {a.from_visit} and {a.to_visit}")
-            continue
-        first = _status_at(ctx.endpoints, endpoint_id, a.from_visit)
-        second = _status_at(ctx.endpoints, endpoint_id, a.to_visit)
-        for f_word in ("yes", "no", "missing"):
-            for s_word in ("yes", "no", "missing"):
-                ids = [
-                    p
-                    for p in ctx.population
-                    if _word(first.get(p)) == f_word and _word(second.get(p)) == s_word
-                ]
-                cells.append(
-                    {
-                        "endpoint_id": endpoint_id,
-                        "from_visit": a.from_visit,
-                        "to_visit": a.to_visit,
-                        "from_status": f_word,
-                        "to_status": s_word,
-                        "n": len(ids),
-                        "participant_ids": ids,
-                    }
-                )
-        x = [_as_number(first.get(p)) for p in ctx.population]
-        y = [_as_number(second.get(p)) for p in ctx.population]
-        try:
-            with collect_warnings(notes, endpoint_id):
-                r = mcnemar_exact(x, y, conf_level=ctx.conf_level)
-        except StatsError as error:
-            note_not_estimable(notes, endpoint_id, error)
-            continue
-        raw[endpoint_id] = r
-        (nn, ny), (yn, yy) = r.table
-        rows.append(
-            {
-                "endpoint_id": endpoint_id,
-                "from_visit": a.from_visit,
-                "to_visit": a.to_visit,
-                "n": r.n,
-                "n_dropped": r.n_dropped,
-                "n_yes_yes": yy,
-                "n_yes_no": yn,
-                "n_no_yes": ny,
-                "n_no_no": nn,
-                "p_value": r.p_value,
-                "p_value_method": r.p_value_method,
-                "proportion_first": r.proportion_first,
-                "proportion_second": r.proportion_second,
-                "odds_ratio": r.odds_ratio,
-                "ci_low": r.ci_low,
-                "ci_high": r.ci_high,
-                "definition": e.definition,
-            }
-        )
+        else:
+            usable.append(e)
+    for arm, people in ctx.groups:
+        for e in usable:
+            first = _status_at(ctx.endpoints, e.id, a.from_visit)
+            second = _status_at(ctx.endpoints, e.id, a.to_visit)
+            for f_word in ("yes", "no", "missing"):
+                for s_word in ("yes", "no", "missing"):
+                    ids = [
+                        p
+                        for p in people
+                        if _word(first.get(p)) == f_word and _word(second.get(p)) == s_word
+                    ]
+                    cells.append(
+                        {
+                            "arm": arm,
+                            "endpoint_id": e.id,
+                            "from_visit": a.from_visit,
+                            "to_visit": a.to_visit,
+                            "from_status": f_word,
+                            "to_status": s_word,
+                            "n": len(ids),
+                            "participant_ids": ids,
+                        }
+                    )
+            x = [_as_number(first.get(p)) for p in people]
+            y = [_as_number(second.get(p)) for p in people]
+            key = ctx.key(arm, e.id)
+            try:
+                with collect_warnings(notes, key):
+                    r = mcnemar_exact(x, y, conf_level=ctx.conf_level)
+            except StatsError as error:
+                note_not_estimable(notes, key, error)
+                continue
+            raw[key] = r
+            (nn, ny), (yn, yy) = r.table
+            rows.append(
+                {
+                    "arm": arm,
+                    "endpoint_id": e.id,
+                    "from_visit": a.from_visit,
+                    "to_visit": a.to_visit,
+                    "n": r.n,
+                    "n_dropped": r.n_dropped,
+                    "n_yes_yes": yy,
+                    "n_yes_no": yn,
+                    "n_no_yes": ny,
+                    "n_no_no": nn,
+                    "p_value": r.p_value,
+                    "p_value_method": r.p_value_method,
+                    "proportion_first": r.proportion_first,
+                    "proportion_second": r.proportion_second,
+                    "odds_ratio": r.odds_ratio,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                    "definition": e.definition,
+                }
+            )
     relapses = _relapse_table(a, ctx)
     return SectionResult(
         id=a.id,
@@ -229,6 +253,7 @@ def run_mcnemar(a: McNemarAnalysis, ctx: Context) -> SectionResult:
         headline=headline_frame(
             [
                 {
+                    "arm": r["arm"],
                     "scale": ctx.protocol.endpoint(r["endpoint_id"]).scale,
                     "visit": f"{r['from_visit']}→{r['to_visit']}",
                     "quantity": f"{r['endpoint_id']} status change (McNemar)",
@@ -250,27 +275,34 @@ def _as_number(status: object) -> float:
 
 
 def _relapse_table(a: McNemarAnalysis, ctx: Context) -> pd.DataFrame:
-    counts = ctx.endpoints.counts()
     rows = []
-    for e in ctx.protocol.endpoints:
-        if isinstance(e, RelapseEndpoint) and (e.from_visit, e.to_visit) == (
-            a.from_visit,
-            a.to_visit,
-        ):
+    relapse = [
+        e
+        for e in ctx.protocol.endpoints
+        if isinstance(e, RelapseEndpoint)
+        and (e.from_visit, e.to_visit) == (a.from_visit, a.to_visit)
+    ]
+    for arm, people in ctx.groups:
+        counts = ctx.endpoints.counts(participants=people)
+        for e in relapse:
             c = counts[counts["endpoint_id"] == e.id].iloc[0]
             rows.append(
                 {
+                    "arm": arm,
                     "endpoint_id": e.id,
                     "from_visit": e.from_visit,
                     "to_visit": e.to_visit,
                     "n_at_risk": int(c["n_at_risk"]),
                     "n": int(c["n"]),
                     "n_relapsed": int(c["n_yes"]),
-                    "participant_ids": ctx.endpoints.ids_with(e.id, e.to_visit, True),
+                    "participant_ids": ctx.endpoints.ids_with(
+                        e.id, e.to_visit, True, participants=people
+                    ),
                     "definition": e.definition,
                 }
             )
     columns = [
+        "arm",
         "endpoint_id",
         "from_visit",
         "to_visit",

@@ -9,6 +9,7 @@ decided (a value missing) is ``None`` — never counted as yes or no.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,8 +118,11 @@ class EndpointsResult:
     time_to_relapse: pd.DataFrame
     population: tuple[str, ...]
 
-    def counts(self) -> pd.DataFrame:
+    def counts(self, participants: Sequence[str] | None = None) -> pd.DataFrame:
         """Per binary endpoint and visit: n analysed, n yes, n no, n undecided.
+
+        ``participants`` restricts the counts to those ids (e.g. one arm); default everyone
+        analysed.
 
         Examples
         --------
@@ -129,7 +133,10 @@ class EndpointsResult:
         """
         rows = []
         s = self.status
-        keys = s[["endpoint_id", "kind", "visit_code"]].drop_duplicates()
+        population = self.population if participants is None else tuple(participants)
+        if participants is not None:
+            s = s[s["participant_id"].isin(set(population))]
+        keys = self.status[["endpoint_id", "kind", "visit_code"]].drop_duplicates()
         for endpoint_id, kind, visit in keys.itertuples(index=False):
             sub = s[(s["endpoint_id"] == endpoint_id) & (s["visit_code"] == visit)]
             if kind == "relapse":
@@ -142,8 +149,8 @@ class EndpointsResult:
                     "endpoint_id": endpoint_id,
                     "kind": kind,
                     "visit_code": visit,
-                    "n_population": len(self.population),
-                    "n_at_risk": len(sub) if kind == "relapse" else len(self.population),
+                    "n_population": len(population),
+                    "n_at_risk": len(sub) if kind == "relapse" else len(population),
                     "n": n,
                     "n_yes": yes,
                     "n_no": n - yes,
@@ -165,8 +172,15 @@ class EndpointsResult:
         ]
         return pd.DataFrame(rows, columns=columns)
 
-    def ids_with(self, endpoint_id: str, visit_code: str, status: bool | None = True) -> list[str]:
-        """Participants whose status for ``endpoint_id`` at ``visit_code`` is ``status``.
+    def ids_with(
+        self,
+        endpoint_id: str,
+        visit_code: str,
+        status: bool | None = True,
+        participants: Sequence[str] | None = None,
+    ) -> list[str]:
+        """Participants whose status for ``endpoint_id`` at ``visit_code`` is ``status``
+        (``None``: undecided), among ``participants`` if given.
 
         Examples
         --------
@@ -177,6 +191,8 @@ class EndpointsResult:
         """
         s = self.status
         sub = s[(s["endpoint_id"] == endpoint_id) & (s["visit_code"] == visit_code)]
+        if participants is not None:
+            sub = sub[sub["participant_id"].isin(set(participants))]
         if status is None:
             return [
                 str(p)

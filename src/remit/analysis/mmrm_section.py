@@ -105,9 +105,15 @@ def run_mmrm(a: MMRMAnalysis, ctx: Context) -> SectionResult:
                 "df_method": fit.df_method,
             }
         )
-        ls = fit.lsmeans(by="visit")
+        ls = fit.lsmeans(by=["visit", "arm"] if group else ["visit"])
         ls.insert(0, "scale", scale)
-        ls["n_obs"] = [int(observed.get(str(v), 0)) for v in ls["visit"]]
+        if group:
+            by_arm = frame.groupby(["visit", "arm"]).size()
+            ls["n_obs"] = [
+                int(by_arm.get((str(v), g), 0)) for v, g in zip(ls["visit"], ls["arm"], strict=True)
+            ]
+        else:
+            ls["n_obs"] = [int(observed.get(str(v), 0)) for v in ls["visit"]]
         ls_rows.append(ls)
         if "visit_vs_baseline" in a.contrasts:
             if a.outcome == "change":
@@ -115,6 +121,7 @@ def run_mmrm(a: MMRMAnalysis, ctx: Context) -> SectionResult:
                     rows.append(
                         {
                             "scale": scale,
+                            "arm": rec.get("arm"),
                             "visit": rec["visit"],
                             "contrast": f"mean change {rec['visit']} - {a.baseline_visit}",
                             **{k: rec[k] for k in ("estimate", "se", "df", "t", "p")},
@@ -137,6 +144,7 @@ def run_mmrm(a: MMRMAnalysis, ctx: Context) -> SectionResult:
                     rows.append(
                         {
                             "scale": scale,
+                            "arm": None,
                             "visit": v,
                             **{str(k): x for k, x in rec.items()},
                             "n_obs": int(observed.get(v, 0)),
@@ -175,24 +183,46 @@ def run_mmrm(a: MMRMAnalysis, ctx: Context) -> SectionResult:
         notes=tuple(notes),
         assumption=a.assumption,
         spec=a.model_dump(mode="json"),
-        headline=headline_frame(
-            [
+        headline=_headline(a, rows, tables.get("arm_differences")),
+    )
+
+
+def _headline(
+    a: MMRMAnalysis, rows: list[dict[str, Any]], arm_differences: pd.DataFrame | None
+) -> pd.DataFrame:
+    method = f"{a.covariance}, {_DF_WORDS[a.df_method]} df"
+    out = [
+        {
+            "arm": r.get("arm"),
+            "scale": r["scale"],
+            "visit": r["visit"],
+            "quantity": f"mean change vs {a.baseline_visit} (MMRM)",
+            "estimate": r["estimate"],
+            "se": r["se"],
+            "ci_low": r["ci_low"],
+            "ci_high": r["ci_high"],
+            "p": r["p"],
+            "n": r["n_obs"],
+            "method": method,
+        }
+        for r in rows
+    ]
+    if arm_differences is not None:
+        for r in arm_differences.to_dict(orient="records"):
+            out.append(
                 {
                     "scale": r["scale"],
                     "visit": r["visit"],
-                    "quantity": f"mean change vs {a.baseline_visit} (MMRM)",
+                    "quantity": f"difference {r['contrast']} (MMRM)",
                     "estimate": r["estimate"],
                     "se": r["se"],
                     "ci_low": r["ci_low"],
                     "ci_high": r["ci_high"],
                     "p": r["p"],
-                    "n": r["n_obs"],
-                    "method": f"{a.covariance}, {_DF_WORDS[a.df_method]} df",
+                    "method": method,
                 }
-                for r in rows
-            ]
-        ),
-    )
+            )
+    return headline_frame(out)
 
 
 _COVARIANCE_WORDS = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -17,25 +18,41 @@ from remit.stats.paired import hodges_lehmann, wilcoxon_signed_rank
 
 QUANTILE_CONVENTION = "quartiles by linear interpolation (R type 7, pandas default)"
 SD_CONVENTION = "SD with n − 1 denominator; SE = SD/√n"
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 # --------------------------------------------------------------------------- descriptive
+
+
+def _pairs(
+    ctx: Context, scales: tuple[str, ...], baseline_visit: str, visits: tuple[str, ...]
+) -> Iterator[tuple[str | None, str, str, FloatArray, FloatArray]]:
+    """(arm, scale, visit, baseline values, visit values) for every cell of a paired
+    analysis, aligned by participant (NaN where a value is missing)."""
+    for arm, ids in ctx.groups:
+        for scale in scales:
+            before = ctx.values(scale, baseline_visit, ids)
+            for visit in visits:
+                yield arm, scale, visit, before, ctx.values(scale, visit, ids)
 
 
 def run_descriptive(a: DescriptiveAnalysis, ctx: Context) -> SectionResult:
     """Summary statistics of each scale total (and its change from baseline) by visit."""
     rows: list[dict[str, Any]] = []
     change_rows: list[dict[str, Any]] = []
-    for scale in a.scales:
-        for visit in a.visits:
-            x = ctx.values(scale, visit)
-            rows.append({"scale": scale, "visit": visit, **_describe(x, len(ctx.population))})
-            sub = ctx.cell(scale, visit)
-            chg = sub["CHG"].dropna().to_numpy(dtype=float)
-            if len(chg):
-                base = str(sub["BASEVIS"].iloc[0])
-                d = _describe(chg, len(ctx.population))
-                change_rows.append({"scale": scale, "visit": visit, "baseline_visit": base, **d})
-    keep = ["scale", "visit", "n", "n_missing", *[s for s in a.statistics if s != "n"]]
+    for arm, ids in ctx.groups:
+        for scale in a.scales:
+            for visit in a.visits:
+                x = ctx.values(scale, visit, ids)
+                here = {"arm": arm, "scale": scale, "visit": visit}
+                rows.append({**here, **_describe(x, len(ids))})
+                sub = ctx.cell(scale, visit)
+                sub = sub[sub["participant_id"].isin(set(ids))]
+                chg = sub["CHG"].dropna().to_numpy(dtype=float)
+                if len(chg):
+                    base = str(sub["BASEVIS"].iloc[0])
+                    d = _describe(chg, len(ids))
+                    change_rows.append({**here, "baseline_visit": base, **d})
+    keep = ["arm", "scale", "visit", "n", "n_missing", *[s for s in a.statistics if s != "n"]]
     if "iqr" in a.statistics:
         keep += ["q1", "q3"]
     table = pd.DataFrame(rows)
@@ -53,6 +70,7 @@ def run_descriptive(a: DescriptiveAnalysis, ctx: Context) -> SectionResult:
         headline=headline_frame(
             [
                 {
+                    "arm": r["arm"],
                     "scale": r["scale"],
                     "visit": r["visit"],
                     "quantity": "mean",
@@ -68,7 +86,7 @@ def run_descriptive(a: DescriptiveAnalysis, ctx: Context) -> SectionResult:
     )
 
 
-def _describe(x: np.ndarray[Any, np.dtype[np.float64]], n_population: int) -> dict[str, Any]:
+def _describe(x: FloatArray, n_population: int) -> dict[str, Any]:
     obs = x[~np.isnan(x)]
     n = int(obs.size)
     s = pd.Series(obs)
@@ -132,49 +150,47 @@ def run_wilcoxon(a: WilcoxonAnalysis, ctx: Context) -> SectionResult:
     rows: list[dict[str, Any]] = []
     raw: dict[str, Any] = {}
     notes: list[str] = []
-    for scale in a.scales:
-        before = ctx.values(scale, a.baseline_visit)
-        for visit in a.visits:
-            after = ctx.values(scale, visit)
-            key = f"{scale}/{visit}"
-            try:
-                with collect_warnings(notes, key):
-                    w = wilcoxon_signed_rank(before, after, alternative=a.alternative)
-                    hl = hodges_lehmann(before, after, conf_level=ctx.conf_level)
-            except StatsError as error:
-                note_not_estimable(notes, key, error)
-                continue
-            raw[key] = w
-            raw[f"{key}/hodges_lehmann"] = hl
-            method = pick_wilcoxon_p(a, w.n, not w.has_ties and w.n_zero == 0)
-            p = {
-                "exact": w.p_exact,
-                "normal": w.p_normal,
-                "normal-continuity": w.p_normal_continuity,
+    for arm, scale, visit, before, after in _pairs(ctx, a.scales, a.baseline_visit, a.visits):
+        key = ctx.key(arm, scale, visit)
+        try:
+            with collect_warnings(notes, key):
+                w = wilcoxon_signed_rank(before, after, alternative=a.alternative)
+                hl = hodges_lehmann(before, after, conf_level=ctx.conf_level)
+        except StatsError as error:
+            note_not_estimable(notes, key, error)
+            continue
+        raw[key] = w
+        raw[f"{key}/hodges_lehmann"] = hl
+        method = pick_wilcoxon_p(a, w.n, not w.has_ties and w.n_zero == 0)
+        p = {
+            "exact": w.p_exact,
+            "normal": w.p_normal,
+            "normal-continuity": w.p_normal_continuity,
+        }
+        complete = ~(np.isnan(before) | np.isnan(after))
+        d = (after - before)[complete]
+        rows.append(
+            {
+                "arm": arm,
+                "scale": scale,
+                "visit": visit,
+                "baseline_visit": a.baseline_visit,
+                "n": int(complete.sum()),
+                "n_nonzero": w.n,
+                "n_zero": w.n_zero,
+                "n_dropped": w.n_dropped,
+                "has_ties": w.has_ties,
+                "median_difference": float(np.median(d)),
+                "statistic": w.statistic,
+                "p_value": p[method],
+                "p_value_method": method,
+                "alternative": a.alternative,
+                "hl_estimate": hl.estimate,
+                "hl_ci_low": hl.ci_low,
+                "hl_ci_high": hl.ci_high,
+                "hl_ci_method": hl.ci_method,
             }
-            complete = ~(np.isnan(before) | np.isnan(after))
-            d = (after - before)[complete]
-            rows.append(
-                {
-                    "scale": scale,
-                    "visit": visit,
-                    "baseline_visit": a.baseline_visit,
-                    "n": int(complete.sum()),
-                    "n_nonzero": w.n,
-                    "n_zero": w.n_zero,
-                    "n_dropped": w.n_dropped,
-                    "has_ties": w.has_ties,
-                    "median_difference": float(np.median(d)),
-                    "statistic": w.statistic,
-                    "p_value": p[method],
-                    "p_value_method": method,
-                    "alternative": a.alternative,
-                    "hl_estimate": hl.estimate,
-                    "hl_ci_low": hl.ci_low,
-                    "hl_ci_high": hl.ci_high,
-                    "hl_ci_method": hl.ci_method,
-                }
-            )
+        )
     return SectionResult(
         id=a.id,
         kind=a.kind,
@@ -194,6 +210,7 @@ def run_wilcoxon(a: WilcoxonAnalysis, ctx: Context) -> SectionResult:
         headline=headline_frame(
             [
                 {
+                    "arm": r["arm"],
                     "scale": r["scale"],
                     "visit": r["visit"],
                     "quantity": f"change vs {r['baseline_visit']} (Hodges-Lehmann; Wilcoxon p)",
@@ -218,26 +235,23 @@ def run_effect_size(a: EffectSizeAnalysis, ctx: Context) -> SectionResult:
     rows: list[pd.DataFrame] = []
     raw: dict[str, Any] = {}
     notes: list[str] = []
-    for scale in a.scales:
-        before = ctx.values(scale, a.baseline_visit)
-        for visit in a.visits:
-            key = f"{scale}/{visit}"
-            try:
-                with collect_warnings(notes, key):
-                    r = paired_effect_sizes(
-                        before, ctx.values(scale, visit), conf_level=ctx.conf_level
-                    )
-            except StatsError as error:
-                note_not_estimable(notes, key, error)
-                continue
-            raw[key] = r
-            f = r.to_frame()
-            f = f[f["effect_size"].isin(a.measures)].copy()
-            f.insert(0, "visit", visit)
-            f.insert(0, "scale", scale)
-            f["mean_difference"] = r.mean_difference
-            f["sd_difference"] = r.sd_difference
-            rows.append(f)
+    for arm, scale, visit, before, after in _pairs(ctx, a.scales, a.baseline_visit, a.visits):
+        key = ctx.key(arm, scale, visit)
+        try:
+            with collect_warnings(notes, key):
+                r = paired_effect_sizes(before, after, conf_level=ctx.conf_level)
+        except StatsError as error:
+            note_not_estimable(notes, key, error)
+            continue
+        raw[key] = r
+        f = r.to_frame()
+        f = f[f["effect_size"].isin(a.measures)].copy()
+        f.insert(0, "visit", visit)
+        f.insert(0, "scale", scale)
+        f.insert(0, "arm", arm)
+        f["mean_difference"] = r.mean_difference
+        f["sd_difference"] = r.sd_difference
+        rows.append(f)
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     return SectionResult(
         id=a.id,
@@ -257,6 +271,7 @@ def run_effect_size(a: EffectSizeAnalysis, ctx: Context) -> SectionResult:
         headline=headline_frame(
             [
                 {
+                    "arm": r["arm"],
                     "scale": r["scale"],
                     "visit": r["visit"],
                     "quantity": r["effect_size"],

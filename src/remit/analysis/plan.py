@@ -9,12 +9,13 @@ from typing import Any
 
 import pandas as pd
 
+from remit.analysis.context import Context, arm_groups
 from remit.analysis.data import TrialData
 from remit.analysis.datasets import build_adqs, build_adsl
 from remit.analysis.endpoints import derive_endpoints
 from remit.analysis.result import AnalysisResult, Provenance, SectionResult
 from remit.analysis.safety_tables import run_safety
-from remit.analysis.sections import SECTION_RUNNERS, Context
+from remit.analysis.sections import SECTION_RUNNERS
 from remit.errors import InputError
 from remit.protocol import Protocol, SafetyAnalysis
 
@@ -171,11 +172,12 @@ def run_analysis_plan(
         totals=totals,
         endpoints=endpoints,
         population=population,
+        groups=arm_groups(protocol, data.participants, population),
     )
     sections: list[SectionResult] = []
     for analysis in protocol.analysis.analyses:
         if isinstance(analysis, SafetyAnalysis):
-            sections.append(run_safety(analysis, data, protocol, population))
+            sections.append(run_safety(analysis, data, protocol, ctx.groups))
             continue
         runner: Any = SECTION_RUNNERS[analysis.kind]
         sections.append(runner(analysis, ctx))

@@ -53,6 +53,7 @@ def plain(value: Any) -> Any:
 
 #: Columns of every section's ``headline`` table.
 HEADLINE_COLUMNS: tuple[str, ...] = (
+    "arm",
     "scale",
     "visit",
     "quantity",
@@ -72,7 +73,7 @@ def headline_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     Examples
     --------
     >>> list(headline_frame([{"scale": "madrs", "estimate": 1.0}]).columns)[:4]
-    ['scale', 'visit', 'quantity', 'estimate']
+    ['arm', 'scale', 'visit', 'quantity']
     """
     frame = pd.DataFrame(rows, columns=list(HEADLINE_COLUMNS))
     for col in ("estimate", "se", "ci_low", "ci_high", "p", "n"):
@@ -269,7 +270,8 @@ class AnalysisResult:
     def to_frame(self) -> pd.DataFrame:
         """Headline estimates of every section in one long table.
 
-        Columns: section, kind, then :data:`HEADLINE_COLUMNS` (scale, visit, quantity,
+        Columns: section, kind, then :data:`HEADLINE_COLUMNS` (arm — empty unless the
+        protocol has more than one arm and the row is about one arm —, scale, visit, quantity,
         estimate, se, ci_low, ci_high, p, n, method). Safety counts are in the safety section.
         """
         frames = [

@@ -4,6 +4,7 @@ and dosing exposure. Counts only — no tests — so nothing here calls :mod:`re
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, cast
 
 import pandas as pd
@@ -100,10 +101,9 @@ def adverse_event_tables(data: TrialData, population: tuple[str, ...]) -> dict[s
 
 
 def sae_list(data: TrialData, population: tuple[str, ...]) -> pd.DataFrame:
-    """Every serious adverse event (of anyone, enrolled or not), sorted by onset."""
+    """Every serious adverse event of the population, sorted by onset."""
     ae = data.adverse_events
-    sae = ae[ae["serious"]].copy()
-    sae["enrolled"] = sae["participant_id"].isin(population)
+    sae = ae[ae["serious"] & ae["participant_id"].isin(population)]
     return sae.sort_values(["onset_date", "participant_id"]).reset_index(drop=True)
 
 
@@ -389,9 +389,9 @@ def _compare(x: float, op: str, y: float) -> bool:
     }[op]
 
 
-def alert_table(data: TrialData) -> pd.DataFrame:
-    """Alerts by rule, level and status."""
-    a = data.alerts
+def alert_table(data: TrialData, population: tuple[str, ...]) -> pd.DataFrame:
+    """Alerts of the population by rule, level and status."""
+    a = data.alerts[data.alerts["participant_id"].isin(population)]
     if a.empty:
         return pd.DataFrame(columns=["rule_id", "level", "status", "n", "n_participants"])
     g = a.groupby(["rule_id", "level", "status"], dropna=False)
@@ -436,41 +436,73 @@ def dosing_tables(data: TrialData, population: tuple[str, ...]) -> dict[str, pd.
     return {"doses_by_session": by_session, "doses_withheld": withheld}
 
 
+def _by_group(
+    groups: tuple[tuple[str | None, tuple[str, ...]], ...],
+    make: Callable[[tuple[str, ...]], dict[str, pd.DataFrame]],
+) -> dict[str, pd.DataFrame]:
+    """``make`` for each arm group, the tables stacked with an ``arm`` column first."""
+    parts: dict[str, list[pd.DataFrame]] = {}
+    for arm, ids in groups:
+        for name, frame in make(ids).items():
+            part = frame.copy()
+            part.insert(0, "arm", pd.Series([arm] * len(part), index=part.index, dtype=object))
+            parts.setdefault(name, []).append(part)
+    return {
+        name: pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        for name, frames in parts.items()
+    }
+
+
 def run_safety(
-    a: SafetyAnalysis, data: TrialData, protocol: Protocol, population: tuple[str, ...]
+    a: SafetyAnalysis,
+    data: TrialData,
+    protocol: Protocol,
+    groups: tuple[tuple[str | None, tuple[str, ...]], ...],
 ) -> SectionResult:
-    """The safety tables the plan lists, plus dosing exposure (always)."""
-    tables: dict[str, pd.DataFrame] = {}
+    """The safety tables the plan lists, plus dosing exposure (always), per arm group.
+
+    ``groups`` are (arm, participant ids); every table has the ``arm`` column first.
+    """
     conventions: dict[str, str] = {
-        "population": "everyone enrolled; percentages of that number",
+        "population": "everyone enrolled (per arm when the protocol has more than one); "
+        "percentages of that number",
     }
     notes: list[str] = []
-    if "adverse_events" in a.tables:
-        tables.update(adverse_event_tables(data, population))
-    if "serious_adverse_events" in a.tables:
-        tables["sae_list"] = sae_list(data, population)
-        if tables["sae_list"].empty:
-            notes.append("no serious adverse events")
-    if "cssrs" in a.tables:
-        tables.update(cssrs_shift(data, protocol, population))
+    wanted = set(a.tables)
+
+    def make(ids: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+        out: dict[str, pd.DataFrame] = {}
+        if "adverse_events" in wanted:
+            out.update(adverse_event_tables(data, ids))
+        if "serious_adverse_events" in wanted:
+            out["sae_list"] = sae_list(data, ids)
+        if "cssrs" in wanted:
+            out.update(cssrs_shift(data, protocol, ids))
+        if "vitals" in wanted:
+            out.update(vitals_tables(data, protocol, ids))
+        if "madrs_item10" in wanted:
+            out["madrs_item10"] = madrs_item10_table(data, protocol, ids)[0]
+        if "alerts" in wanted:
+            out["alerts"] = alert_table(data, ids)
+        out.update(dosing_tables(data, ids))
+        return out
+
+    tables = _by_group(groups, make)
+    if "serious_adverse_events" in wanted and tables["sae_list"].empty:
+        notes.append("no serious adverse events")
+    if "cssrs" in wanted:
         base = baseline_visits(protocol).get("cssrs", "the baseline visit")
         conventions["cssrs_shift"] = (
             "most severe ideation type (0–5) at visits up to and including "
             f"{base} vs the most severe at any later visit"
         )
-    if "vitals" in a.tables:
-        tables.update(vitals_tables(data, protocol, population))
+    if "vitals" in wanted:
         conventions["vitals"] = (
             "peak = highest reading per participant and dosing session; a breach is any "
             "reading strictly above the high or below the low threshold of that session"
         )
-    if "madrs_item10" in a.tables:
-        table, text = madrs_item10_table(data, protocol, population)
-        tables["madrs_item10"] = table
-        conventions["madrs_item10"] = text
-    if "alerts" in a.tables:
-        tables["alerts"] = alert_table(data)
-    tables.update(dosing_tables(data, population))
+    if "madrs_item10" in wanted:
+        conventions["madrs_item10"] = madrs_item10_table(data, protocol, ())[1]
     return SectionResult(
         id=a.id,
         kind=a.kind,
