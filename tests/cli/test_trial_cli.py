@@ -77,6 +77,8 @@ def test_running_a_trial_from_the_command_line(cli: Callable[..., Result], tmp_p
     out = cli("participant", "add", "--name", "Kari Nordmann", "--referral", "2023-01-02", "--json")
     pid = json.loads(out.stdout)["participant_id"]
     assert pid == "OSL-001"
+    moved = cli("visit", "anchor", "-p", pid, "referral", "2023-01-03", code=2)
+    assert "reason" in moved.output
     screening = tmp_path / "screening.json"
     screening.write_text(json.dumps(SCREENING))
     visits = json.loads(cli("visit", "list", "-p", pid, "--json").stdout)

@@ -438,6 +438,34 @@ def visit_record_command(
     )
 
 
+@visit_app.command("anchor")
+def visit_anchor_command(
+    participant: ParticipantOption,
+    event: Annotated[str, typer.Argument(help="Protocol event code, e.g. referral.")],
+    on: Annotated[str, typer.Argument(help="Date of the event, YYYY-MM-DD.")],
+    db: DbOption,
+    user: UserOption,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why, when changing a recorded date.")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Record the date of a protocol event the schedule is anchored to, and reschedule."""
+    with errors_as_exit(), open_engine(db) as engine:
+        visits = sv.set_anchor_date(
+            engine,
+            acting(engine, user),
+            participant,
+            event,
+            parse_date(on, "date"),
+            reason=reason,
+        )
+    if json_output:
+        print_json([v.to_dict() for v in visits])
+    else:
+        console.print(_visit_table(visits))
+
+
 # --- remit enter -----------------------------------------------------------------------------
 
 

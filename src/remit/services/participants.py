@@ -397,7 +397,7 @@ def set_anchor_date(
                 raise InputError(
                     f"the {anchor} date of {p.study_id} is already {row.actual_date}",
                     expected="a reason to change it",
-                    hint="pass reason=...",
+                    hint="give the reason for the change (reason=… or --reason)",
                 )
             row.actual_date = anchor_date
         session.flush()
