@@ -79,3 +79,19 @@ def test_analyse_empty_database_says_nothing_to_analyse(tmp_path: Path, oslo: Pr
     result = runner.invoke(app, ["analyse", "--db", str(db)])
     assert result.exit_code == 2, result.output
     assert "nothing to analyse: no participant is enrolled" in result.output
+
+
+def test_analyse_two_arm_text_shows_the_arm(tmp_path: Path, trial: TrialData) -> None:
+    arm = {p: ("MDMA" if i < 6 else "PLACEBO") for i, p in enumerate(trial.enrolled_ids)}
+    people = trial.participants.assign(arm=trial.participants["participant_id"].map(arm))
+    scores = trial.scores.assign(visit_code=trial.scores["visit_code"].replace({"V13": "V17"}))
+    data = TrialData(**{**trial.frames(), "participants": people, "scores": scores})
+    folder = data.to_directory(tmp_path / "rct")
+    result = runner.invoke(
+        app,
+        ["analyse", "--data", str(folder), "--protocol", "mdma-mdd-rct-example"],
+        env={"COLUMNS": "160"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "PLACEBO - MDMA" in result.output
+    assert "PLACEBO: adverse events" in result.output

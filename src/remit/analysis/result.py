@@ -270,9 +270,9 @@ class AnalysisResult:
     def to_frame(self) -> pd.DataFrame:
         """Headline estimates of every section in one long table.
 
-        Columns: section, kind, then :data:`HEADLINE_COLUMNS` (arm — empty unless the
-        protocol has more than one arm and the row is about one arm —, scale, visit, quantity,
-        estimate, se, ci_low, ci_high, p, n, method). Safety counts are in the safety section.
+        Columns: section, kind, then :data:`HEADLINE_COLUMNS` (arm — the arm the row is
+        about, empty for a model over all arms —, scale, visit, quantity, estimate, se, ci_low,
+        ci_high, p, n, method). Safety counts are in the safety section.
         """
         frames = [
             s.headline.assign(section=s.id, kind=s.kind)

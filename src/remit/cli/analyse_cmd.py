@@ -83,12 +83,15 @@ def _print(result: AnalysisResult) -> None:
             f"missing {rec['scale']} at {rec['visit_code']}: {rec['n_missing']} ({who})",
             highlight=False,
         )
-    table = Table("scale", "visit", "quantity", "estimate", "SE", "CI", "p", "n")
-    for rec in result.to_frame().to_dict(orient="records"):
+    headline = result.to_frame()
+    by_arm = headline["arm"].dropna().nunique() > 1
+    columns = ["scale", "visit", "quantity", "estimate", "SE", "CI", "p", "n"]
+    table = Table(*(["arm", *columns] if by_arm else columns))
+    for rec in headline.to_dict(orient="records"):
         ci = ""
         if rec["ci_low"] == rec["ci_low"] and rec["ci_high"] == rec["ci_high"]:
             ci = f"{_number(rec['ci_low'])} to {_number(rec['ci_high'])}"
-        table.add_row(
+        cells = [
             str(rec["scale"]),
             str(rec["visit"]),
             str(rec["quantity"]),
@@ -97,17 +100,21 @@ def _print(result: AnalysisResult) -> None:
             ci,
             _number(rec["p"], 4),
             _number(rec["n"], 0),
-        )
+        ]
+        if by_arm:
+            cells.insert(0, rec["arm"] if isinstance(rec["arm"], str) else "")
+        table.add_row(*cells)
     console.print(table)
     safety = [s for s in result.sections if s.kind == "safety"]
     for s in safety:
         overview = s.tables.get("ae_overview")
-        if overview is not None and not overview.empty:
-            row = overview.iloc[0]
+        if overview is None:
+            continue
+        for row in overview.to_dict(orient="records"):
+            arm = f"{row['arm']}: " if by_arm and isinstance(row.get("arm"), str) else ""
             console.print(
-                f"adverse events: {int(row['n_events'])} in {int(row['n_participants'])} "
-                "participants; "
-                f"serious: {int(row['n_serious'])}",
+                f"{arm}adverse events: {int(row['n_events'])} in {int(row['n_participants'])} "
+                f"participants; serious: {int(row['n_serious'])}",
                 highlight=False,
             )
     for s in result.sections:
