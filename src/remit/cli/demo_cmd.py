@@ -16,6 +16,7 @@ from remit.analysis import AnalysisResult, run_analysis_plan
 from remit.cli.common import JsonOption, console, errors_as_exit, print_json
 from remit.errors import InputError
 from remit.protocol import Protocol, load_protocol
+from remit.reports.format import fmt, fmt_ci
 
 app = typer.Typer(
     help="Create, simulate, analyse and report a synthetic trial like the Norwegian MDMA-AT "
@@ -163,15 +164,20 @@ def _print(run: DemoRun) -> None:
         ("enrolled", f"{s['n_enrolled']}", "12"),
         (
             "baseline MADRS, mean (SD)",
-            f"{s['baseline_madrs_mean']:.1f} ({s['baseline_madrs_sd']:.1f})",
+            f"{fmt(s['baseline_madrs_mean'])} ({fmt(s['baseline_madrs_sd'], 'sd')})",
             "29.6 (4.9)",
         ),
         (
             "MADRS change to V13 (SE; 95% CI)",
-            f"{m['mean']:.1f} ({m['se']:.1f}; {m['ci_low']:.1f} to {m['ci_high']:.1f})",
+            f"{fmt(m['mean'], 'estimate')} ({fmt(m['se'], 'se')}; "
+            f"{fmt_ci(m['ci_low'], m['ci_high'])})",
             "−19.3 (2.4; −23.8 to −14.8)",
         ),
-        ("SDS change to V13 (SE)", f"{d['mean']:.1f} ({d['se']:.1f})", "−11.7 (2.2)"),
+        (
+            "SDS change to V13 (SE)",
+            f"{fmt(d['mean'], 'estimate')} ({fmt(d['se'], 'se')})",
+            "−11.7 (2.2)",
+        ),
         (
             "responders / remitters at V13",
             f"{s.get('responders_v13')} / {s.get('remitters_v13')}",

@@ -52,32 +52,38 @@ def vitals_series(
     """Readings at ``minutes`` after the initial dose.
 
     ``limits`` maps a vital sign to its (low, high) thresholds. With ``crossing = (name,
-    minute)`` the reading of ``name`` at ``minute`` lies a little beyond the high limit; every
-    other reading stays within the limits.
+    minute)`` the session peaks at ``minute`` and the reading of ``name`` there lies a little
+    beyond the high limit (the whole curve is scaled, not one reading); every other reading
+    stays within the limits.
     """
-    tp = float(rng.uniform(75, 150))
+    tp = float(crossing[1]) if crossing is not None else float(rng.uniform(75, 150))
     values: dict[str, list[float]] = {}
     for name, (mean, sd, rise, rise_sd, noise) in VITALS_MODEL.items():
         base = mean + sd * rng.standard_normal()
         peak = max(rise * 0.3, (rise + rise_sd * rng.standard_normal()) * dose_factor)
+        low, high = limits.get(name, (None, None))
+        crosses = crossing is not None and crossing[0] == name and high is not None
+        # the crossing curve is measured with less scatter so that one reading stands out
+        jitter = noise * (0.4 if crosses else 1.0) * rng.standard_normal(len(minutes))
+        decimals = 1 if name == "temperature" else 0
+        unit = 0.1 if name == "temperature" else 1.0
+        if crossing is not None and crosses and high is not None:
+            # scale the dose response so that the peak reading is just beyond the limit
+            base = max(base, high - 2.5 * rise)  # a plausible rise, not a jump of 2 °C
+            k = list(minutes).index(crossing[1])
+            target = round(high + unit * float(rng.integers(1, 5)), decimals)
+            peak = target - base - float(jitter[k])
         series = []
-        for m in minutes:
+        for k, m in enumerate(minutes):
             t = max(m, 0) / tp
             shape = t * np.exp(1 - t) if m > 0 else 0.0
-            series.append(base + peak * shape + noise * rng.standard_normal())
+            value = round(base + peak * shape + float(jitter[k]), decimals)
+            if high is not None and value > high and crossing != (name, m):
+                value = round(high - unit * float(rng.integers(1, 6)), decimals)
+            if low is not None and value < low:
+                value = round(low + unit * float(rng.integers(2, 8)), decimals)
+            series.append(value)
         values[name] = series
-    for name, series in values.items():
-        low, high = limits.get(name, (None, None))
-        for k, m in enumerate(minutes):
-            if crossing is not None and crossing == (name, m) and high is not None:
-                step = 0.3 if name == "temperature" else 6.0
-                series[k] = high + float(rng.uniform(0.1, 1.0)) * step
-                continue
-            if high is not None and series[k] > high - 1e-9:
-                margin = 0.25 if name == "temperature" else 3.0
-                series[k] = high - float(rng.uniform(0.2, 1.0)) * margin
-            if low is not None and series[k] < low + 1e-9:
-                series[k] = low + float(rng.uniform(2, 8))
     readings = []
     for k, m in enumerate(minutes):
         sys_ = round(values["systolic_bp"][k])
@@ -109,14 +115,14 @@ class AdverseEventPlan:
 #: The common adverse events of MDMA sessions: term → (probability per session, onset days
 #: after the session, relatedness choices).
 COMMON_AES: Mapping[str, tuple[float, int, tuple[str, ...]]] = {
-    "jaw clenching (bruxism)": (0.55, 0, ("probable", "definite")),
-    "headache": (0.45, 0, ("possible", "probable")),
-    "fatigue": (0.4, 1, ("possible", "probable")),
-    "nausea": (0.3, 0, ("probable", "possible")),
-    "decreased appetite": (0.3, 0, ("probable", "possible")),
-    "muscle tightness": (0.25, 0, ("probable", "possible")),
-    "anxiety": (0.2, 0, ("possible", "probable")),
-    "insomnia": (0.25, 0, ("possible", "probable")),
+    "jaw clenching (bruxism)": (0.45, 0, ("probable", "definite")),
+    "headache": (0.35, 0, ("possible", "probable")),
+    "fatigue": (0.3, 1, ("possible", "probable")),
+    "nausea": (0.25, 0, ("probable", "possible")),
+    "decreased appetite": (0.25, 0, ("probable", "possible")),
+    "muscle tightness": (0.2, 0, ("probable", "possible")),
+    "anxiety": (0.15, 0, ("possible", "probable")),
+    "insomnia": (0.2, 0, ("possible", "probable")),
 }
 
 
