@@ -475,7 +475,15 @@ def _missing_data(result: AnalysisResult, protocol: Protocol) -> ReportSection:
             + ", ".join(sorted(empty_scales))
             + "."
         )
-    notes = [f"{s.label}: {note}" for s in result.sections for note in s.notes]
+    # values missing are listed once above; the other notes of the efficacy analyses (e.g. a
+    # model that could not be estimated) follow; safety notes belong to the safety tables
+    notes = [
+        f"{s.label}: {note}"
+        for s in result.sections
+        if s.kind != "safety"
+        for note in s.notes
+        if "missing value" not in note
+    ]
     return ReportSection(
         "missing-data",
         "Missing data",
