@@ -3,6 +3,7 @@ and user administration."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import uuid
@@ -17,7 +18,7 @@ from remit.errors import InputError, NotFoundError
 from remit.interop import FORMATS, export_trial
 from remit.reports import render_report
 from remit.web.core import check_csrf, page_requires, page_session, render, state_of, web_allowed
-from remit.web.gateway import audit_history, check_password
+from remit.web.gateway import AuditEntry, audit_history, check_password
 from remit.web.sessions import WebSession
 
 router = APIRouter(include_in_schema=False)
@@ -155,8 +156,41 @@ def audit(request: Request, session: Session, table: TABLE, record_id: ID) -> Re
         title=f"Audit history of {table} {record_id}",
         table=table,
         record_id=record_id,
-        entries=entries,
+        entries=audit_rows(entries),
     )
+
+
+def _shown(value: object) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def audit_rows(entries: list[AuditEntry]) -> list[dict[str, object]]:
+    """Audit rows as shown: a change of a mapping (a form's answers) becomes one row per key
+    that changed, so the page shows ``answers.item: old → new``."""
+    rows: list[dict[str, object]] = []
+    for e in entries:
+        base = {
+            "occurred_at": e.occurred_at,
+            "username": e.username,
+            "role": e.role,
+            "action": e.action,
+            "reason": e.reason,
+        }
+        old, new = e.old_value, e.new_value
+        if e.action == "update" and isinstance(old, dict) and isinstance(new, dict):
+            for key in sorted(set(old) | set(new), key=str):
+                if old.get(key) != new.get(key):
+                    rows.append(
+                        base
+                        | {
+                            "field": f"{e.field}.{key}",
+                            "old": _shown(old.get(key)),
+                            "new": _shown(new.get(key)),
+                        }
+                    )
+            continue
+        rows.append(base | {"field": e.field or "", "old": _shown(old), "new": _shown(new)})
+    return rows
 
 
 # --- identity -------------------------------------------------------------------------------

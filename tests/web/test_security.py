@@ -1,0 +1,165 @@
+"""Accounts and the protections around them: sessions, cookies, CSRF, throttling, headers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from tests.web.conftest import csrf_of, page_login
+from tests.web.trial import PASSWORD
+
+from remit.web import WebSettings, create_app
+from remit.web.sessions import LoginThrottle, SessionStore
+
+
+def test_pages_redirect_to_login_and_api_answers_401(app: FastAPI) -> None:
+    client = TestClient(app, follow_redirects=False)
+    page = client.get("/participants/OSL-001")
+    assert page.status_code == 303
+    assert page.headers["location"] == "/login?next=%2Fparticipants%2FOSL-001"
+    api = client.get("/api/v1/participants")
+    assert api.status_code == 401
+    assert api.headers["www-authenticate"] == "Bearer"
+    assert (
+        client.get("/api/v1/alerts", headers={"Authorization": "Bearer nonsense"}).status_code
+        == 401
+    )
+
+
+def test_login_sets_a_strict_cookie_rotates_it_and_logout_ends_it(app: FastAPI) -> None:
+    client = TestClient(app, follow_redirects=False)
+    first = page_login(client, "kari")
+    assert first.status_code == 303
+    cookie = first.headers["set-cookie"]
+    assert "remit_session=" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    assert "Secure" not in cookie  # plain HTTP on the test server
+    old = client.cookies["remit_session"]
+    second = page_login(client, "kari")
+    new = client.cookies["remit_session"]
+    assert second.status_code == 303
+    assert new != old
+    # the old token died with the rotation
+    stale = TestClient(app, follow_redirects=False, cookies={"remit_session": old})
+    assert stale.get("/").status_code == 303
+    page = client.get("/")
+    assert page.status_code == 200
+    out = client.post("/logout", data={"csrf_token": csrf_of(page.text)})
+    assert out.status_code == 303
+    again = TestClient(app, follow_redirects=False, cookies={"remit_session": new})
+    assert again.get("/").status_code == 303
+
+
+def test_secure_cookie_behind_https(trial_db: Path, tmp_path: Path) -> None:
+    app = create_app(str(trial_db), settings=WebSettings(https=True, work_dir=tmp_path))
+    client = TestClient(app, follow_redirects=False)
+    response = page_login(client, "kari")
+    assert "Secure" in response.headers["set-cookie"]
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_wrong_password_and_throttling(trial_db: Path, tmp_path: Path) -> None:
+    app = create_app(str(trial_db), settings=WebSettings(max_failed_logins=3, work_dir=tmp_path))
+    client = TestClient(app, follow_redirects=False)
+    for _ in range(3):
+        bad = page_login(client, "kari", "not the password at all")
+        assert bad.status_code == 401
+        assert "Unknown username or wrong password" in bad.text
+    blocked = page_login(client, "kari", PASSWORD)  # even the right password waits
+    assert blocked.status_code == 429
+    api = client.post("/api/v1/auth/login", json={"username": "kari", "password": PASSWORD})
+    assert api.status_code == 429
+    assert int(api.headers["retry-after"]) > 0
+    assert page_login(client, "tor").status_code == 303  # another user is not blocked
+
+
+def test_login_form_needs_its_token(app: FastAPI) -> None:
+    client = TestClient(app, follow_redirects=False)
+    client.get("/login")
+    response = client.post(
+        "/login", data={"username": "kari", "password": PASSWORD, "login_token": "forged"}
+    )
+    assert response.status_code == 400
+    assert "remit_session" not in client.cookies
+
+
+def test_every_form_post_needs_the_csrf_token(
+    login_as: Callable[[str], TestClient],
+) -> None:
+    client = login_as("investigator")
+    page = client.get("/alerts")
+    token = csrf_of(page.text)
+    refused = client.post("/logout", data={"csrf_token": "x" + token})
+    assert refused.status_code == 403
+    assert "security token" in refused.text
+    assert client.get("/").status_code == 200  # still logged in
+    missing = client.post("/participants", data={"site": "OST"})
+    assert missing.status_code == 403
+
+
+def test_open_redirect_is_refused(app: FastAPI) -> None:
+    client = TestClient(app, follow_redirects=False)
+    page = client.get("/login?next=//evil.example/")
+    token = page.text.split('name="login_token" value="')[1].split('"')[0]
+    response = client.post(
+        "/login",
+        data={
+            "username": "kari",
+            "password": PASSWORD,
+            "login_token": token,
+            "next": "//evil.example/",
+        },
+    )
+    assert response.headers["location"] == "/"
+
+
+def test_security_headers(login_as: Callable[[str], TestClient]) -> None:
+    client = login_as("investigator")
+    response = client.get("/participants")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["cache-control"] == "no-store"
+    assert "<script>" not in response.text  # no inline script anywhere
+    login = TestClient(client.app).get("/login")
+    assert login.headers["content-security-policy"] == csp
+
+
+def test_sessions_time_out_when_idle_and_absolutely() -> None:
+    from remit.web.gateway import Actor
+
+    now = [0.0]
+    store = SessionStore(idle_timeout_s=60, absolute_timeout_s=300, clock=lambda: now[0])
+    actor = Actor(1, "kari", "investigator", 1)
+    token = store.create(actor)
+    now[0] = 59
+    assert store.get(token) is not None
+    now[0] = 118  # 59 s after the last use: still alive
+    assert store.get(token) is not None
+    now[0] = 179  # 61 s idle
+    assert store.get(token) is None
+    busy = store.create(actor)
+    for t in range(180, 480, 50):
+        now[0] = t
+        assert store.get(busy) is not None
+    now[0] = 481  # more than 300 s after login, however busy
+    assert store.get(busy) is None
+    bearer = store.create(actor, kind="bearer")
+    assert store.get(bearer, kind="cookie") is None  # an API token is not a page session
+
+
+def test_throttle_window_passes() -> None:
+    now = [0.0]
+    throttle = LoginThrottle(max_failures=2, window_s=100, clock=lambda: now[0])
+    throttle.failed("kari", "1.2.3.4")
+    throttle.failed("kari", "1.2.3.4")
+    assert throttle.blocked_for("KARI", "9.9.9.9") > 0
+    now[0] = 101
+    assert throttle.blocked_for("kari", "1.2.3.4") == 0
