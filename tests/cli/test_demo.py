@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from tests.simulate.conftest import fast_hashing_fixture  # noqa: F401  (a fixture)
 from typer.testing import CliRunner
 
 from remit import services as sv
@@ -27,20 +27,6 @@ from remit.stats import fit_mmrm, hodges_lehmann, proportion_ci, wilcoxon_signed
 from remit.store import make_engine, upgrade, verify_audit_chain
 
 OSLO = load_protocol("oslo-mdma-mdd")
-
-
-@pytest.fixture(scope="module")
-def fast_hashing() -> Iterator[None]:
-    from argon2 import PasswordHasher
-
-    import remit.store.users
-
-    patch = pytest.MonkeyPatch()
-    patch.setattr(
-        remit.store.users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
-    yield
-    patch.undo()
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ data; a missed V13 is stated by `remit analyse` and `remit report` and the MMRM 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -31,20 +30,6 @@ SMALL = Targets(
     n_enrolled=4, n_women=2, n_screen_failures=2, n_remitters=2, n_relapses=1, n_vital_crossings=2
 )
 START = date(2023, 2, 6)
-
-
-@pytest.fixture(scope="module")
-def fast_hashing() -> Iterator[None]:
-    from argon2 import PasswordHasher
-
-    import remit.store.users
-
-    patch = pytest.MonkeyPatch()
-    patch.setattr(
-        remit.store.users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
-    yield
-    patch.undo()
 
 
 def _simulate(
