@@ -15,7 +15,7 @@ roles) are left out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,7 +61,11 @@ _KIND_TYPES = {
 
 #: Fixed forms: OID suffix → [(item name, ODM data type, label)].
 FIXED_FORMS: dict[str, list[tuple[str, str, str]]] = {
-    "VISIT": [("VISIT_DATE", "date", "Date of the visit")],
+    "VISIT": [
+        ("VISIT_DATE", "date", "Date of the visit"),
+        ("VISIT_STATUS", "text", "missed, when the visit did not take place"),
+        ("MISSED_REASON", "text", "Why the visit was missed"),
+    ],
     "DOSE": [
         ("KIND", "text", "Initial or supplemental"),
         ("DOSE_MG", "float", "Dose (mg)"),
@@ -294,19 +298,34 @@ class _Form:
     items: list[tuple[str, str | None]]
 
 
-def _snapshot_forms(data: TrialData, scales: Sequence[str]) -> list[_Form]:
+def _missed_reasons(entries: list[Any]) -> dict[tuple[str, str], str]:
+    """``(study ID, visit code) → reason`` of the visits marked missed."""
+    state = audit_state(entries)
+    ids = {i: str(r["study_id"]) for (t, i), r in state.items() if t == "participant"}
+    out = {}
+    for (table, _), r in state.items():
+        if table == "visit" and r.get("status") == "missed" and r.get("participant_id") in ids:
+            code = str(r.get("visit_code"))
+            text = str(r.get("deviation") or "")
+            out[(ids[r["participant_id"]], code)] = text.removeprefix(f"visit {code} missed: ")
+    return out
+
+
+def _snapshot_forms(
+    data: TrialData, scales: Sequence[str], missed: Mapping[tuple[str, str], str]
+) -> list[_Form]:
     out: list[_Form] = []
     types = {s: {i.code: _KIND_TYPES[i.kind] for i in all_items(s)} for s in scales}
-    for r in _tuples(data.visits.dropna(subset=["actual_date"])):
-        out.append(
-            _Form(
-                str(r.participant_id),
-                str(r.visit_code),
-                "VISIT",
-                None,
-                [("VISIT_DATE", _odm_value(r.actual_date, "date"))],
-            )
-        )
+    for r in _tuples(data.visits):
+        where = (str(r.participant_id), str(r.visit_code))
+        visit_items: list[tuple[str, str | None]]
+        if not is_missing(r.actual_date):
+            visit_items = [("VISIT_DATE", _odm_value(r.actual_date, "date"))]
+        elif r.window_status == "missed":
+            visit_items = [("VISIT_STATUS", "missed"), ("MISSED_REASON", missed.get(where))]
+        else:
+            continue
+        out.append(_Form(where[0], where[1], "VISIT", None, visit_items))
     counter: dict[tuple[str, str, str], int] = {}
     for r in _tuples(data.scores.sort_values("assessed_at", kind="mergesort")):
         if is_missing(r.visit_code) or r.scale not in types:
@@ -673,7 +692,8 @@ def snapshot_odm(
     root = _root("Snapshot", protocol, created)
     study_metadata(root, protocol, scales)
     clinical = _clinical(root, protocol, "Snapshot")
-    forms = _snapshot_forms(data, scales) + _subject_forms(entries, protocol, shift)
+    forms = _snapshot_forms(data, scales, _missed_reasons(entries))
+    forms += _subject_forms(entries, protocol, shift)
     order = {code: i + 1 for i, code in enumerate(protocol.visit_codes)}
     order["SUBJECT"] = 0
     order["AE"] = len(order)

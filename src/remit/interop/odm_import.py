@@ -294,7 +294,13 @@ def _import_subject(
         if not checked and visit.kind != "screening":
             _check(engine, inv, pid, eligibility[0].values)
             checked = True
-        dates = [f.values.get("VISIT_DATE") for f in s.of("VISIT", code)]
+        found = s.of("VISIT", code)
+        if found and found[0].values.get("VISIT_STATUS") == "missed":
+            reason = found[0].values.get("MISSED_REASON") or "missed (imported from ODM)"
+            sv.mark_visit_missed(engine, inv, pid, code, reason=reason)
+            counts["visits"] += 1
+            continue
+        dates = [f.values.get("VISIT_DATE") for f in found]
         if not dates or dates[0] is None:
             continue
         sv.record_visit(engine, inv, pid, code, dates[0])
