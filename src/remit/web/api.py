@@ -19,6 +19,10 @@ from remit.web.schemas import (
     AssessmentIn,
     AssessmentOut,
     AssessmentUpdateIn,
+    DoseIn,
+    DoseOut,
+    DosingSessionOut,
+    DosingStartIn,
     ErrorOut,
     LoginIn,
     MeOut,
@@ -56,6 +60,7 @@ IdempotencyKey = Annotated[
     ),
 ]
 ParticipantPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,40}$")]
+VisitPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,20}$")]
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Session = Annotated[WebSession, Depends(api_session)]
 
@@ -282,6 +287,77 @@ def save_assessment(
     return AssessmentOut.model_validate(record.to_dict())
 
 
+def _time(text: str, name: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            f"{name} {text!r} is not a time",
+            expected="ISO 8601 with a UTC offset, e.g. 2026-01-02T09:30:00+00:00",
+        ) from None
+
+
+@router.post(
+    "/participants/{participant_id}/dosing/{visit_code}/start",
+    response_model=DosingSessionOut,
+    status_code=201,
+    tags=["dosing"],
+    dependencies=[api_requires("start_dosing_session")],
+)
+def dosing_start(
+    body: DosingStartIn,
+    request: Request,
+    session: Session,
+    participant_id: ParticipantPath,
+    visit_code: VisitPath,
+    idempotency_key: IdempotencyKey = None,
+) -> DosingSessionOut:
+    """Open the dosing session held at ``visit_code``."""
+    record = sv.start_dosing_session(
+        state_of(request).engine,
+        session.actor,
+        participant_id,
+        visit_code,
+        started_at=_time(body.started_at, "started_at"),
+        idempotency_key=idempotency_key,
+    )
+    return DosingSessionOut.model_validate(record.to_dict())
+
+
+@router.post(
+    "/participants/{participant_id}/dosing/{visit_code}/doses",
+    response_model=DoseOut,
+    status_code=201,
+    tags=["dosing"],
+    dependencies=[api_requires("record_dose")],
+)
+def dosing_dose(
+    body: DoseIn,
+    request: Request,
+    session: Session,
+    participant_id: ParticipantPath,
+    visit_code: VisitPath,
+    idempotency_key: IdempotencyKey = None,
+) -> DoseOut:
+    """Record the initial or supplemental dose (limits and the offer window are checked)."""
+    at = _time(body.at, "at")
+    record = sv.record_dose(
+        state_of(request).engine,
+        session.actor,
+        participant_id,
+        visit_code,
+        kind=body.kind,
+        dose_mg=body.dose_mg,
+        status=body.status,
+        given_at=at if body.status == "given" else None,
+        offered_at=at if body.status != "given" else None,
+        withheld_reason=body.withheld_reason,
+        override_reason=body.override_reason,
+        idempotency_key=idempotency_key,
+    )
+    return DoseOut.model_validate(record.to_dict())
+
+
 @router.post(
     "/participants/{participant_id}/vitals",
     response_model=VitalsOut,
@@ -297,13 +373,7 @@ def vitals(
     idempotency_key: IdempotencyKey = None,
 ) -> VitalsOut:
     """Record vital signs; values beyond the protocol's thresholds raise alerts."""
-    try:
-        measured_at = datetime.fromisoformat(body.measured_at)
-    except ValueError:
-        raise InputError(
-            f"measured_at {body.measured_at!r} is not a time",
-            expected="ISO 8601 with a UTC offset, e.g. 2026-01-02T09:30:00+00:00",
-        ) from None
+    measured_at = _time(body.measured_at, "measured_at")
     record = sv.record_vitals(
         state_of(request).engine,
         session.actor,

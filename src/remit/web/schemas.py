@@ -202,3 +202,52 @@ class AccessRow(Out):
 
     operation: str
     roles: list[str]
+
+
+class DosingStartIn(BaseModel):
+    """Open a dosing session."""
+
+    model_config = ConfigDict(extra="forbid")
+    started_at: str = Field(description="ISO 8601 time with a UTC offset", max_length=40)
+
+
+class DosingSessionOut(Out):
+    """A dosing session."""
+
+    id: int
+    participant_id: str
+    visit_code: str
+    session_number: int
+    status: str
+    started_at: str | None
+    ended_at: str | None
+    notes: str | None
+
+
+class DoseIn(BaseModel):
+    """A dose given, offered or withheld."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["initial", "supplemental"]
+    dose_mg: float = Field(ge=0, le=10000)
+    status: Literal["given", "offered", "withheld"] = "given"
+    at: str = Field(description="ISO 8601 time with a UTC offset", max_length=40)
+    withheld_reason: str | None = Field(default=None, max_length=2000)
+    override_reason: str | None = Field(default=None, max_length=2000)
+
+
+class DoseOut(Out):
+    """A stored dose and the warnings about it."""
+
+    id: int
+    participant_id: str
+    visit_code: str
+    session_number: int
+    kind: str
+    dose_mg: float
+    status: str
+    offered_at: str | None
+    given_at: str | None
+    withheld_reason: str | None
+    override_reason: str | None
+    warnings: list[str] = []
