@@ -49,9 +49,9 @@ def _mmrm(s: SectionResult) -> str:
         f"{s.label}: for {_scales(spec)}, {outcome} at {_words(spec['visits'])} was analysed "
         f"with a mixed model for repeated measures ({s.conventions['model']}), "
         f"{s.conventions['covariance']}, estimated by {s.conventions['estimation']}, with "
-        f"{s.conventions['df']} degrees of freedom. Mean change from baseline is the "
-        f"{s.conventions['contrasts']}, with standard error, confidence interval and "
-        f"p-value. Missing visits: {s.conventions['missing_data']}."
+        f"{s.conventions['df']} degrees of freedom. Estimated: {s.conventions['contrasts']}; "
+        f"each with standard error, confidence interval and p-value. Missing visits: "
+        f"{s.conventions['missing_data']}."
     )
 
 
@@ -152,6 +152,17 @@ def methods_text(result: AnalysisResult) -> list[str]:
             "a real trial."
         )
     n = len(result.population)
+    enrolled = result.adsl[result.adsl["ENRLFL"] == "Y"]
+    arms = enrolled["arm"].value_counts(dropna=False)
+    by_arm = ""
+    if len(arms) > 1:
+        by_arm = (
+            " Analyses other than the mixed model and regression to the mean are by arm ("
+            + ", ".join(
+                f"{a if isinstance(a, str) else 'no arm'}: n = {k}" for a, k in arms.items()
+            )
+            + ")."
+        )
     gaps = result.missing[result.missing["n_missing"] > 0]
     gaps = gaps[gaps["n_missing"] < gaps["n_population"]]
     missing_words = [
@@ -162,7 +173,7 @@ def methods_text(result: AnalysisResult) -> list[str]:
     paragraphs.append(
         f"Population: every participant enrolled (full analysis set, n = {n}). Scores were "
         "analysed as recorded; when a form was recorded twice at one visit the later one was "
-        f"used. Missing data: {result.missing_data_policy or 'no imputation'}."
+        f"used.{by_arm} Missing data: {result.missing_data_policy or 'no imputation'}."
         + (" Missing values: " + "; ".join(missing_words) + "." if missing_words else "")
     )
     paragraphs.append(

@@ -176,8 +176,7 @@ def run_mmrm(a: MMRMAnalysis, ctx: Context) -> SectionResult:
             "residual covariance over visits within participant",
             "estimation": "REML" if a.reml else "ML",
             "df": _DF_WORDS[a.df_method],
-            "contrasts": "LS-mean difference of each visit vs "
-            f"{a.baseline_visit} (covariates at their mean)",
+            "contrasts": contrast_words(a),
             "missing_data": "every observed visit used; no imputation (missing at random)",
         },
         notes=tuple(notes),
@@ -223,6 +222,27 @@ def _headline(
                 }
             )
     return headline_frame(out)
+
+
+def contrast_words(a: MMRMAnalysis) -> str:
+    """What the MMRM section estimates, in words (from the plan's contrasts and outcome)."""
+    parts = []
+    if "visit_vs_baseline" in a.contrasts:
+        if a.outcome == "value":
+            parts.append(
+                f"the mean change from {a.baseline_visit} at each visit as the difference of "
+                f"least-squares means (visit minus {a.baseline_visit})"
+            )
+        else:
+            parts.append(
+                f"the least-squares mean of the change from {a.baseline_visit} at each visit"
+            )
+    if "arm_by_visit" in a.contrasts:
+        parts.append(
+            "the difference between arms of least-squares means at each visit (each arm minus "
+            "the first arm)"
+        )
+    return "; ".join(parts) + " — covariates at their mean over the data analysed"
 
 
 _COVARIANCE_WORDS = {
