@@ -113,30 +113,42 @@ def _with_caption(fig: ReportFigure, number: int, caption: str) -> ReportFigure:
 
 
 def _key_results(result: AnalysisResult, protocol: Protocol) -> ReportSection:
-    scales = outcome_scales(protocol)
     prim = primary_visit(protocol)
     ci = ci_label(result)
+    arms = arm_labels(protocol)
     lines: list[str] = []
+
+    def arm_prefix(arm: str | None) -> str:
+        return "" if arm is None else f"{arms.get(arm, arm)}, "
+
     mmrm = _frame(result, "mmrm", "change_vs_baseline")
-    for scale, role in scales:
-        for visit in [prim] if prim else []:
-            r = _row(mmrm, scale=scale, visit=visit)
-            if r is None:
-                continue
+    differences = _frame(result, "mmrm", "arm_differences")
+    for scale, role in outcome_scales(protocol):
+        for arm, rows in arm_groups(mmrm):
+            r = _row(rows, scale=scale, visit=prim)
+            if r is not None:
+                lines.append(
+                    f"{arm_prefix(arm)}{scale_name(scale)} ({role}): mean change from baseline "
+                    f"to {prim} {fmt(r['estimate'], 'estimate')} (SE {fmt(r['se'], 'se')}; "
+                    f"{ci} {fmt_ci(r['ci_low'], r['ci_high'])}; {p_phrase(r['p'])}; MMRM)."
+                )
+        d = _row(differences, scale=scale, visit=prim)
+        if d is not None:
             lines.append(
-                f"{scale_name(scale)} ({role}): mean change from baseline to {visit} "
-                f"{fmt(r['estimate'], 'estimate')} (SE {fmt(r['se'], 'se')}; {ci} "
-                f"{fmt_ci(r['ci_low'], r['ci_high'])}; {p_phrase(r['p'])}; MMRM)."
+                f"{scale_name(scale)} ({role}) at {prim}, {d['contrast']}: "
+                f"{fmt(d['estimate'], 'estimate')} (SE {fmt(d['se'], 'se')}; {ci} "
+                f"{fmt_ci(d['ci_low'], d['ci_high'])}; {p_phrase(d['p'])}; MMRM)."
             )
     props = _frame(result, "proportion", "proportions")
-    for rec in props.to_dict(orient="records") if not props.empty else []:
-        label = result.endpoints.labels.get(str(rec["endpoint_id"]), str(rec["endpoint_id"]))
-        estimate = rec["estimate"]
-        lines.append(
-            f"{label} at {rec['visit']}: "
-            + fmt_count(rec["k"], rec["n"], None if estimate is None else 100 * estimate)
-            + "."
-        )
+    for arm, rows in arm_groups(props):
+        for rec in rows.to_dict(orient="records"):
+            label = result.endpoints.labels.get(str(rec["endpoint_id"]), str(rec["endpoint_id"]))
+            estimate = rec["estimate"]
+            lines.append(
+                f"{arm_prefix(arm)}{label} at {rec['visit']}: "
+                + fmt_count(rec["k"], rec["n"], None if estimate is None else 100 * estimate)
+                + "."
+            )
     intro = (
         f"{fmt(len(result.population), 'count')} participants were enrolled and analysed "
         "(full analysis set)."
