@@ -51,6 +51,8 @@ def main() -> None:
         )
         for (phase, wall, pcpu), (_, next_wall, next_cpu) in itertools.pairwise(phases.marks):
             print(f"  {phase:<45} {next_wall - wall:6.1f} s wall {next_cpu - pcpu:6.1f} s CPU")
+        if demo.simulation is not None:
+            print(f"  {demo.simulation.n_calls} service calls: {dict(demo.simulation.actions)}")
         s = demo.summary
         print(
             f"  summary: baseline {s['baseline_madrs_mean']:.2f} ({s['baseline_madrs_sd']:.2f}), "

@@ -17,6 +17,7 @@ from remit.cli.common import JsonOption, console, errors_as_exit, print_json
 from remit.errors import InputError
 from remit.protocol import Protocol, load_protocol
 from remit.reports.format import fmt, fmt_ci
+from remit.simulate import SimulationResult
 
 app = typer.Typer(
     help="Create, simulate, analyse and report a synthetic trial like the Norwegian MDMA-AT "
@@ -42,6 +43,7 @@ class DemoRun:
     database: Path
     report: Path
     logins: tuple[tuple[str, str, str], ...]
+    simulation: SimulationResult | None = None
 
 
 def _visits(protocol: Protocol) -> tuple[str, str, str]:
@@ -129,7 +131,7 @@ def run_demo(
     tell("creating the trial and the demo users", 0, 1)
     demo = create_demo_database(out / "trial.db", protocol, force=force)
     try:
-        simulate_trial(
+        simulation = simulate_trial(
             demo.engine,
             protocol,
             rng=seed,
@@ -149,7 +151,11 @@ def run_demo(
     summary["database"] = str(demo.path)
     tell("done", 1, 1)
     return DemoRun(
-        summary=summary, database=demo.path, report=written.html_path, logins=demo.logins
+        summary=summary,
+        database=demo.path,
+        report=written.html_path,
+        logins=demo.logins,
+        simulation=simulation,
     )
 
 
@@ -193,6 +199,14 @@ def _print(run: DemoRun) -> None:
     for row in rows:
         table.add_row(*row)
     console.print(table)
+    if run.simulation is not None:
+        sim = run.simulation
+        console.print(
+            f"{sim.n_screened} screened, {sim.n_enrolled} enrolled, entered through "
+            f"{sim.n_calls} service calls (each one audited transaction); alerts raised: "
+            + (", ".join(f"{k} {v}" for k, v in sim.alerts.items()) or "none"),
+            highlight=False,
+        )
     console.print(f"database: {run.database}", highlight=False)
     console.print(f"report:   {run.report}", highlight=False)
     logins = Table("username", "role", "demo password", title="Demo users")
