@@ -12,7 +12,8 @@ from remit.interop.dataset import Dataset, Variable
 #: Dataset-JSON version written.
 DATASET_JSON_VERSION = "1.1.0"
 
-_TYPES = {"text": "string", "integer": "integer", "float": "double", "datetime": "datetime"}
+# ISO 8601 --DTC values may be partial dates: Dataset-JSON carries them as strings
+_TYPES = {"text": "string", "integer": "integer", "float": "double", "datetime": "string"}
 
 
 def _column(dataset: Dataset, v: Variable) -> dict[str, Any]:
@@ -21,15 +22,16 @@ def _column(dataset: Dataset, v: Variable) -> dict[str, Any]:
         "name": v.name,
         "label": v.label,
     }
-    if v.type == "date":
+    if v.type == "date" and dataset.standard == "ADaM":
+        # a SAS date number in XPT, ISO 8601 text here (Dataset-JSON 1.1 targetDataType)
         col["dataType"] = "date"
-        if dataset.standard == "ADaM":
-            # a SAS date number in XPT, ISO 8601 text here (Dataset-JSON 1.1 targetDataType)
-            col["targetDataType"] = "integer"
-            col["displayFormat"] = "DATE9."
+        col["targetDataType"] = "integer"
+        col["displayFormat"] = "DATE9."
+    elif v.type == "date":
+        col["dataType"] = "string"
     else:
         col["dataType"] = _TYPES[v.type]
-    if v.length is not None and v.type in ("text", "datetime", "date"):
+    if v.length is not None and col["dataType"] in ("string", "date"):
         col["length"] = v.length
     if v.key is not None:
         col["keySequence"] = v.key

@@ -251,7 +251,7 @@ def build_ex(ctx: _Context) -> Dataset:
                 "EXTRT": substance.upper(),
                 "EXDOSE": float(r.dose_mg),
                 "EXDOSU": "mg",
-                "EXDOSFRM": "CAPSULE",
+                "EXDOSFRM": None,  # the protocol does not state the dose form
                 "EXROUTE": "ORAL",
                 "EXTPT": f"{str(r.kind).upper()} DOSE",
                 "EXSPID": f"SESSION {int(r.session_number)} {str(r.kind).upper()}",
