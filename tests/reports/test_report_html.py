@@ -352,6 +352,10 @@ def test_a_two_arm_trial_is_reported_by_arm(make_trial: Callable[..., TrialData]
     for r in differences:
         assert f"{fmt(r['estimate'], 'estimate')} ({fmt(r['se'], 'se')})" in table
         assert fmt_ci(r["ci_low"], r["ci_high"]) in table
+    key = _text(_section(html, "key-results"))
+    primary = next(r for r in differences if r["scale"] == "madrs" and r["visit"] == "V17")
+    assert f"MADRS (primary) at V17, {primary['contrast']}: " in key
+    assert f"{labels['PLACEBO']}, MADRS response at V17: " in key
     # the MMRM models the change here, so the trajectories carry the observed means
     assert "black symbols are the observed means" in text
     assert [s.id for s in sections] == list(SECTIONS)
