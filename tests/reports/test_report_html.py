@@ -231,6 +231,8 @@ def test_provenance_footer(html: str, result: AnalysisResult, oslo: Protocol) ->
     assert "matplotlib" in provenance
     assert "numpy" in provenance
     footer = html[html.index('<footer class="report-foot"') :]
+    for name, version in p.software.items():
+        assert f"{name} {version}" in footer
     assert oslo.sha256 in footer
     assert p.data_sha256 in footer
 

@@ -161,6 +161,7 @@ def render_html(
             created_at=p.created_at,
             rendered_at=rendered,
             remit_version=_version("remit"),
+            software=", ".join(f"{k} {v}" for k, v in {**p.software, **software}.items()),
         )
     )
     return html, sections
