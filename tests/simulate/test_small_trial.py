@@ -77,6 +77,13 @@ def test_the_same_seed_gives_identical_data(
         a.alerts.drop(columns="raised_at"), b.alerts.drop(columns="raised_at"), obj="alerts"
     )
     assert len(a.scores) > 100
+    # and so the same analysis summary
+    from remit.analysis import run_analysis_plan
+    from remit.cli.demo_cmd import summarise
+
+    first_summary = summarise(run_analysis_plan(a, OSLO), OSLO)
+    assert first_summary == summarise(run_analysis_plan(b, OSLO), OSLO)
+    assert first_summary["n_enrolled"] == 4
 
 
 def test_planned_totals_are_what_the_database_holds(
