@@ -19,7 +19,8 @@ app = typer.Typer(
 )
 
 
-def _from_database(db: str) -> tuple[TrialData, Protocol]:
+def trial_from_database(db: str) -> tuple[TrialData, Protocol]:
+    """The trial's data and the protocol in force, read from a database."""
     # Imported here: the database stack is only needed when a database is named.
     from sqlalchemy.orm import Session
 
@@ -39,7 +40,8 @@ def _from_database(db: str) -> tuple[TrialData, Protocol]:
     return data, protocol
 
 
-def _protocol_for_folder(folder: Path, protocol: str | None) -> Protocol:
+def protocol_for_folder(folder: Path, protocol: str | None) -> Protocol:
+    """``protocol`` (a name or file) if given, else ``folder/protocol.toml``."""
     if protocol is not None:
         return load_protocol(protocol)
     beside = folder / "protocol.toml"
@@ -50,6 +52,36 @@ def _protocol_for_folder(folder: Path, protocol: str | None) -> Protocol:
         expected="--protocol NAME|FILE, or a protocol.toml in the data folder",
         hint="e.g. --protocol oslo-mdma-mdd",
     )
+
+
+def load_trial(
+    db: str | None, data: Path | None, protocol: str | None
+) -> tuple[TrialData, Protocol]:
+    """The data and protocol named by the ``--db``/``--data``/``--protocol`` options.
+
+    Exactly one of ``db`` and ``data`` must be given; ``protocol`` overrides the protocol in
+    force (database) or ``protocol.toml`` (data folder).
+    """
+    if db is not None and data is not None:
+        raise InputError(
+            "both --db and --data were given",
+            expected="one source of data: --db PATH|URL or --data DIR",
+        )
+    if data is not None:
+        return TrialData.from_directory(data), protocol_for_folder(data, protocol)
+    if db is not None:
+        trial, stored = trial_from_database(db)
+        return trial, (load_protocol(protocol) if protocol is not None else stored)
+    raise InputError(
+        "no data given",
+        expected="--db PATH|URL (or $REMIT_DATABASE_URL) or --data DIR",
+        hint="remit analyse --db trial.db",
+    )
+
+
+# Older names, imported by the report command.
+_from_database = trial_from_database
+_protocol_for_folder = protocol_for_folder
 
 
 def _number(value: Any, digits: int = 2) -> str:
@@ -173,23 +205,7 @@ def analyse(
     Give the data with --db (a trial database) or --data (a folder of CSV files).
     """
     with errors_as_exit():
-        if db is not None and data is not None:
-            raise InputError(
-                "both --db and --data were given",
-                expected="one source of data: --db PATH|URL or --data DIR",
-            )
-        if data is not None:
-            trial = TrialData.from_directory(data)
-            plan_protocol = _protocol_for_folder(data, protocol)
-        elif db is not None:
-            trial, stored = _from_database(db)
-            plan_protocol = load_protocol(protocol) if protocol is not None else stored
-        else:
-            raise InputError(
-                "no data given",
-                expected="--db PATH|URL (or $REMIT_DATABASE_URL) or --data DIR",
-                hint="remit analyse --db trial.db",
-            )
+        trial, plan_protocol = load_trial(db, data, protocol)
         if save_data is not None:
             trial.to_directory(save_data)
         result = run_analysis_plan(trial, plan_protocol)
