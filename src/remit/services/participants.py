@@ -234,7 +234,7 @@ def screen_participant(
 
 
 def _set_status(participant: Participant, status: str, reason: str | None, when: datetime) -> None:
-    participant.status = status
+    participant.status = str(status)  # the plain value, not the StrEnum member
     participant.status_reason = reason
     participant.status_changed_at = when
 
