@@ -165,3 +165,12 @@ def test_timepoints_and_forms_without_a_visit(trial: TrialData, oslo: Protocol) 
     assert no_visit["ANL01FL"].tolist() == [None]
     madrs = adqs[(adqs["PARAMCD"] == "MADRSTOT") & (adqs["participant_id"] == "P01")]
     assert madrs.loc[madrs["visit_code"] == "V3", "AVAL"].tolist() == [30.0]
+
+
+def test_a_scale_remit_does_not_ship_is_kept_by_code(trial: TrialData, oslo: Protocol) -> None:
+    extra = trial.scores.iloc[[0]].assign(scale="hamd17", total=18.0, items=[{"1": 2}])
+    data = TrialData(participants=trial.participants, scores=pd.concat([trial.scores, extra]))
+    adqs = build_adqs(data, oslo)
+    rows = adqs[adqs["scale"] == "hamd17"]
+    assert set(rows["PARAMCD"]) == {"HAMD17TOT", "HAMD17_1"}
+    assert rows.loc[rows["PARAMCD"] == "HAMD17_1", "PARAM"].iloc[0] == "HAMD17 1"

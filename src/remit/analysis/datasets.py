@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from remit.analysis.data import TrialData
-from remit.errors import InputError, ScaleError
+from remit.errors import InputError, NotFoundError, ScaleError
 from remit.protocol import Protocol, RemissionEndpoint, ResponseEndpoint
 from remit.scales import load_scale
 
@@ -257,7 +257,7 @@ def _param_for(scale: str, part: str, code: str, labels: Mapping[str, str]) -> _
 def _labels(scale: str) -> dict[str, str]:
     try:
         definition = load_scale(scale)
-    except (ScaleError, InputError, OSError):
+    except (ScaleError, InputError, NotFoundError, OSError):  # an unknown scale: codes only
         return {}
     labels = {i.code: i.label for i in definition.items}
     labels.update({s.code: s.label for s in definition.subscales})

@@ -336,7 +336,7 @@ def madrs_item10_table(
         madrs = load_scale("madrs")
         item = next((i for i in madrs.items if i.number == number), None)
         code = item.code if item is not None else code
-    except ScaleError:
+    except (ScaleError, NotFoundError):
         pass
     rule = next(
         (
