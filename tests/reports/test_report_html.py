@@ -361,3 +361,25 @@ def test_a_two_arm_trial_is_reported_by_arm(make_trial: Callable[..., TrialData]
     # the MMRM models the change here, so the trajectories carry the observed means
     assert "black symbols are the observed means" in text
     assert [s.id for s in sections] == list(SECTIONS)
+
+
+def test_a_trial_before_follow_up_states_what_is_missing(
+    make_trial: Callable[..., TrialData], oslo: Protocol
+) -> None:
+    frames = make_trial(simulated=False).frames()
+    for name in ("scores", "visits"):
+        frames[name] = frames[name][frames[name]["visit_code"] != "FU7"]
+    data = TrialData(**frames)
+    result = run_analysis_plan(data, oslo, now=RUN_AT)
+    html, _sections = render_html(result, data, oslo)
+    missing = " ".join(_text(_section(html, "missing-data")).split())
+    assert "MADRS at FU7: 12 of 12 missing" in missing
+    assert "MADRS at V13: 1 of 12 missing (P11)" in missing
+    assert "no observation at FU7; left out of the model" in missing
+    (primary,) = [
+        r
+        for r in _records(result.to_dict(), "mmrm", "change_vs_baseline")
+        if r["scale"] == "madrs" and r["visit"] == "V13"
+    ]
+    key = _text(_section(html, "key-results"))
+    assert f"to V13 {fmt(primary['estimate'], 'estimate')} (SE {fmt(primary['se'], 'se')}" in key
