@@ -68,6 +68,11 @@ def trial_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _cheap_passwords(fast_password_hashing: None) -> None:
+    """Every interop test hashes passwords with cheap argon2 parameters (never in production)."""
+
+
 @pytest.fixture
 def trial_engine(trial_db: Path, tmp_path: Path) -> Iterator[Engine]:
     """An engine on a private copy of the small trial."""

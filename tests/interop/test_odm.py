@@ -135,14 +135,11 @@ def test_no_identity_and_shifted_dates(
 
 def _fresh(tmp_path: Path) -> tuple[object, dict[str, object]]:
     """A fresh database with the Oslo protocol and one user holding the three entry roles."""
-    from argon2 import PasswordHasher
 
-    import remit.store.users
     from remit.protocol import load_protocol
     from remit.services import add_user, create_trial
     from remit.store import Actor, make_engine, upgrade
 
-    remit.store.users._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     engine = make_engine(tmp_path / "fresh.db")
     upgrade(engine)
     trial = create_trial(
@@ -246,3 +243,27 @@ def test_import_refuses_a_transactional_file(odm: ExportResult, tmp_path: Path) 
     engine, actors = _fresh(tmp_path)
     with pytest.raises(InputError, match="FileType Snapshot"):
         import_odm(engine, odm.out_dir / "odm" / "odm_transactional.xml", actors)  # type: ignore[arg-type]
+
+
+def test_a_service_refusal_is_found_before_anything_is_written(
+    odm: ExportResult, tmp_path: Path
+) -> None:
+    from tests.services.conftest import count_all
+
+    from remit.errors import InputError
+    from remit.interop.odm_import import import_odm
+
+    # the supplemental dose of OSL-002's session is withheld; OSL-001's second session gets a
+    # supplemental dose 10 minutes after the initial one: outside the protocol's offer window
+    path = _edited(
+        odm,
+        tmp_path,
+        "(//odm:SubjectData[@SubjectKey='OSL-001']//odm:ItemData[@ItemOID='IT.DOSE.GIVEN_AT'])[4]",
+        "Value",
+        "2023-04-11T09:10:00Z",
+    )
+    engine, actors = _fresh(tmp_path)
+    before = count_all(engine)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"subject OSL-001 does not fit: .*supplemental"):
+        import_odm(engine, path, actors)  # type: ignore[arg-type]
+    assert count_all(engine) == before  # type: ignore[arg-type]

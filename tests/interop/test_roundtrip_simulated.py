@@ -8,12 +8,9 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
-import pytest
-from argon2 import PasswordHasher
 from lxml import etree
 from tests.interop.conftest import STANDARDS
 
-import remit.store.users
 from remit.interop import export_trial
 from remit.interop.odm_import import import_odm
 from remit.protocol import load_protocol
@@ -41,10 +38,7 @@ def _sorted(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     return frame.sort_values(ORDER[name], kind="mergesort").reset_index(drop=True)
 
 
-def test_simulated_trial_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        remit.store.users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
+def test_simulated_trial_round_trip(tmp_path: Path) -> None:
     protocol = load_protocol("oslo-mdma-mdd")
     source = create_demo_database(tmp_path / "source.db", protocol)
     targets = dataclasses.replace(

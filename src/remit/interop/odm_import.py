@@ -231,11 +231,56 @@ def _pick(actors: Mapping[str, Actor], roles: frozenset[str] | tuple[str, ...], 
     )
 
 
-def import_odm(engine: Engine, path: str | Path, actors: Mapping[str, Actor]) -> OdmImportResult:
+def _rehearse(protocol: Protocol, subjects: list[_Subject]) -> None:
+    """Run the whole import in a throw-away SQLite database first (as Remit itself, so only
+    the data can fail): a refusal by any service is then reported before anything is written
+    to the real database."""
+    import secrets
+    import tempfile
+
+    from remit.store import make_engine, upgrade
+    from remit.store.vocab import SYSTEM_ROLE
+
+    with tempfile.TemporaryDirectory(prefix="remit-odm-") as folder:
+        scratch = make_engine(Path(folder) / "rehearsal.db")
+        try:
+            upgrade(scratch)
+            sv.create_trial(
+                scratch, protocol, admin_username="rehearsal",
+                admin_password=secrets.token_urlsafe(24),
+            )  # fmt: skip
+            system = Actor(None, "remit-odm-rehearsal", SYSTEM_ROLE, None)
+            actors = dict.fromkeys(("investigator", "therapist", "independent_rater"), system)
+            counts = dict.fromkeys(_COUNTS, 0)
+            for s in subjects:
+                try:
+                    _import_subject(scratch, protocol, s, actors, system, counts)
+                except RemitError as error:
+                    raise InputError(
+                        f"subject {s.key} does not fit: {error}",
+                        hint="nothing was written; fix the file (or the protocol) and retry",
+                    ) from error
+        finally:
+            scratch.dispose()
+
+
+_COUNTS = ("participants", "visits", "forms", "doses", "vitals", "adverse_events")
+
+
+def import_odm(
+    engine: Engine,
+    path: str | Path,
+    actors: Mapping[str, Actor],
+    *,
+    rehearse: bool = True,
+) -> OdmImportResult:
     """Import the clinical data of an ODM snapshot; see the module docstring.
 
     ``actors`` maps role → :class:`~remit.store.Actor`: each step acts in a role it needs
     (participant steps as investigator, forms in a role the protocol allows for the rater).
+    With ``rehearse`` (the default) the import first runs in a throw-away database, so that a
+    refusal by any service (a dose limit, a window rule) is reported before anything is
+    written here.
     """
     protocol = stored_protocol(engine)
     subjects = read_odm(path, protocol)
@@ -246,14 +291,9 @@ def import_odm(engine: Engine, path: str | Path, actors: Mapping[str, Actor]) ->
                 continue
             planned = [a for a in protocol.assessments_at(f.event) if a.scale == f.form.lower()]
             _pick(actors, RATER_ROLES[planned[0].rater], f"enter {f.form} at {f.event}")
-    counts = {
-        "participants": 0,
-        "visits": 0,
-        "forms": 0,
-        "doses": 0,
-        "vitals": 0,
-        "adverse_events": 0,
-    }
+    if rehearse:
+        _rehearse(protocol, subjects)
+    counts = dict.fromkeys(_COUNTS, 0)
     alerts = 0
     made: dict[str, str] = {}
     for s in subjects:
