@@ -73,6 +73,9 @@ def test_summary_lands_on_the_published_aggregates(demo: tuple[dict[str, Any], P
     assert summary["relapses"] == 1
     assert summary["simulated"] is True
     assert summary["report"] == str(out / "report.html")
+    assert summary["exports"] == str(out / "exports")
+    for folder in ("csv", "sdtm", "adam", "odm"):
+        assert any((out / "exports" / folder).iterdir()), folder
     assert {login["role"] for login in summary["logins"]} == {
         "admin", "investigator", "therapist", "independent_rater", "monitor", "statistician",
         "data_manager",

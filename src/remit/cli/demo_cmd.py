@@ -111,12 +111,15 @@ def run_demo(
     seed: int = DEMO_SEED,
     force: bool = False,
     pdf: bool = False,
+    exports: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> DemoRun:
-    """Create ``out/trial.db``, simulate the trial, run the plan and write ``out/report.html``.
+    """Create ``out/trial.db``, simulate the trial, run the plan, write ``out/report.html``
+    and (with ``exports``) the CDISC, CSV and ODM exports in ``out/exports``.
 
     ``progress(phase, done, total)`` is called as the work advances.
     """
+    from remit.interop import export_trial
     from remit.reports import render_report
     from remit.services import build_trial_data
     from remit.simulate import close_demo_database, create_demo_database, simulate_trial
@@ -139,16 +142,20 @@ def run_demo(
             staff=demo.staff,
             progress=lambda done, total: tell(ENTERING, done, total),
         )
-        tell("running the analysis plan", 0, 1)
         data = build_trial_data(demo.engine)
+        if exports:
+            tell("writing the exports (CSV, SDTM, ADaM, ODM)", 0, 1)
+            export_trial(demo.engine, out / "exports")
     finally:
         close_demo_database(demo)
+    tell("running the analysis plan", 0, 1)
     result = run_analysis_plan(data, protocol)
     tell("writing the report", 0, 1)
     written = render_report(result, data, protocol, out, pdf=pdf)
     summary = summarise(result, protocol)
     summary["report"] = str(written.html_path)
     summary["database"] = str(demo.path)
+    summary["exports"] = str(out / "exports") if exports else None
     tell("done", 1, 1)
     return DemoRun(
         summary=summary,
@@ -209,6 +216,8 @@ def _print(run: DemoRun) -> None:
         )
     console.print(f"database: {run.database}", highlight=False)
     console.print(f"report:   {run.report}", highlight=False)
+    if run.summary.get("exports"):
+        console.print(f"exports:  {run.summary['exports']}", highlight=False)
     logins = Table("username", "role", "demo password", title="Demo users")
     for username, role, password in run.logins:
         logins.add_row(username, role, password)
@@ -232,6 +241,13 @@ def demo(
     pdf: Annotated[
         bool, typer.Option("--pdf", help="Also print report.pdf with headless Chromium.")
     ] = False,
+    exports: Annotated[
+        bool,
+        typer.Option(
+            "--exports/--no-exports",
+            help="Write the CSV, CDISC SDTM/ADaM and ODM exports to DIR/exports.",
+        ),
+    ] = True,
     json: JsonOption = False,
 ) -> None:
     """Simulate a trial like the Norwegian MDMA-AT study, analyse it and write its report.
@@ -242,7 +258,7 @@ def demo(
     """
     with errors_as_exit():
         if json:
-            run = run_demo(out, seed=seed, force=force, pdf=pdf)
+            run = run_demo(out, seed=seed, force=force, pdf=pdf, exports=exports)
         else:
             with Progress(
                 TextColumn("[progress.description]{task.description}"),
@@ -257,7 +273,7 @@ def demo(
                 def show(phase: str, done: int, total: int) -> None:
                     bar.update(task, description=phase, completed=done, total=total)
 
-                run = run_demo(out, seed=seed, force=force, pdf=pdf, progress=show)
+                run = run_demo(out, seed=seed, force=force, pdf=pdf, exports=exports, progress=show)
     if json:
         print_json(
             {
