@@ -146,7 +146,13 @@ def access_table() -> list[AccessRow]:
 def participants(
     request: Request,
     session: Session,
-    status: Annotated[str | None, Query(max_length=40)] = None,
+    status: Annotated[
+        str | None,
+        Query(
+            pattern="^(screening|eligible|ineligible|enrolled|on_study|in_follow_up|completed"
+            "|withdrawn|lost_to_follow_up)$"
+        ),
+    ] = None,
 ) -> list[ParticipantOut]:
     """Participants of the caller's sites."""
     found = sv.list_participants(state_of(request).engine, session.actor, status=status)
