@@ -467,11 +467,15 @@ def test_spatial_exponential_on_equal_spacing_is_ar1() -> None:
     assert math.exp(-2.0 / sp.theta["range"]) == pytest.approx(ar1.theta["rho"], rel=1e-5)
     with pytest.raises(StatsError, match="coordinate"):
         fit_mmrm(data, "y ~ visit", subject="pid", visit="visit", covariance="sp_exp")
-    data.loc[0, "week"] = 99.0
-    with pytest.raises(StatsError, match="varies within a visit"):
-        fit_mmrm(
-            data, "y ~ visit", subject="pid", visit="visit", covariance="sp_exp", coordinates="week"
-        )
+    # one subject seen half a week late: positions now vary within a visit, so that
+    # subject gets its own Σ_i (the other subjects' Σ_i are unchanged)
+    data.loc[0, "week"] = 2.5
+    late = fit_mmrm(
+        data, "y ~ arm*visit", subject="pid", visit="visit", covariance="sp_exp", coordinates="week"
+    )
+    assert late.converged
+    assert late.design.row_coordinates is not None
+    assert abs(late.neg2_loglik - sp.neg2_loglik) > 1e-6
 
 
 @pytest.mark.parametrize("df_method", ["satterthwaite", "kenward-roger"])
@@ -509,26 +513,41 @@ def test_numeric_group_column_is_a_factor() -> None:
     np.testing.assert_allclose(coded.differences()["estimate"], named.differences()["estimate"])
 
 
-@pytest.mark.parametrize("name", ["ar1", "csh", "adh", "toeph"])
+@pytest.mark.parametrize("name", ["ar1", "csh", "adh", "toeph", "sp_exp"])
 def test_kenward_roger_second_order_term_matches_numeric_derivatives(name: str) -> None:
     """Φ_A = Φ + Λ − ½ Σ W^θ_hj ∂²Φ/∂θ_h∂θ_j (Kenward & Roger 1997, eq. for E[Φ(θ̂)]), with
     Λ = Φ{Σ W (Q − PΦP)}Φ = (Φ_A,linear − Φ)/2 and the second derivatives of Φ taken
     numerically on SAS's natural parameters (variances, correlations)."""
     data = simulate(28, n=50)
-    kw = {"subject": "pid", "visit": "visit", "covariance": name}
+    # sp_exp: each subject's own study days (subject-specific Σ_i)
+    data["day"] = 7.0 * data["visit"].str[1:].astype(float) + np.linspace(-2, 2, len(data))
+    kw = {
+        "subject": "pid",
+        "visit": "visit",
+        "covariance": name,
+        "coordinates": "day" if name == "sp_exp" else None,
+    }
     full = fit_mmrm(data, "y ~ arm*visit", df="kenward-roger", **kw)  # type: ignore[arg-type]
     lin = fit_mmrm(data, "y ~ arm*visit", df="kenward-roger-linear", **kw)  # type: ignore[arg-type]
-    s = make_structure(name, 4)
+    s = make_structure(name, 4, full.design.visit_coordinates)
     lik = Likelihood(full.design, [s])
-    nsd = 4 if name != "ar1" else 1
+    nsd = 4 if name not in ("ar1", "sp_exp") else 1
 
     def phi_of(theta: np.ndarray) -> np.ndarray:
+        if name == "sp_exp":  # θ = (σ², range), ρ = exp(−1/range), working logit ρ
+            rho = np.exp(-1.0 / theta[1:])
+            return np.concatenate([0.5 * np.log(theta[:1]), np.log(rho / (1.0 - rho))])
         return np.concatenate([0.5 * np.log(theta[:nsd]), np.arctanh(theta[nsd:])])
 
     theta0 = s.natural(full.phi)
     np.testing.assert_allclose(phi_of(theta0), full.phi, atol=1e-10)
     # W on the natural scale: J W J' with J = dθ/dφ (diagonal)
-    jac = np.concatenate([2.0 * theta0[:nsd], 1.0 - theta0[nsd:] ** 2])
+    if name == "sp_exp":
+        rho0 = np.exp(-1.0 / theta0[1])
+        drange = 1.0 / (rho0 * np.log(rho0) ** 2) * rho0 * (1.0 - rho0)
+        jac = np.array([2.0 * theta0[0], drange])
+    else:
+        jac = np.concatenate([2.0 * theta0[:nsd], 1.0 - theta0[nsd:] ** 2])
     w_nat = jac[:, None] * full.theta_cov_working * jac[None, :]
     k = theta0.size
     h = 1e-4 * np.maximum(np.abs(theta0), 0.1)

@@ -310,7 +310,9 @@ GLS_CASES = [
     ("cs_reml", "cs", "reml", None),
     ("csh_reml", "csh", "reml", None),
     ("sp_exp_reml", "sp_exp", "reml", None),  # corExp over weeks 1, 2, 4, 8
+    ("sp_exp_day_reml", "sp_exp", "reml", None),  # corExp over each subject's own study days
 ]
+COORDINATES = {"sp_exp_reml": "week", "sp_exp_day_reml": "day"}
 
 
 @pytest.mark.parametrize(("model", "structure", "method", "weights"), GLS_CASES)
@@ -333,7 +335,7 @@ def test_against_nlme_gls(
             method=method,
             group="arm",
             weights=weights,
-            coordinates="week" if structure == "sp_exp" else None,  # type: ignore[arg-type]
+            coordinates=COORDINATES.get(model),  # type: ignore[arg-type]
         )
     if structure == "sp_exp":  # SAS's and nlme's range: ρ^d = exp(−d / range)
         assert _rel(fit.theta["range"], float(_q(rref, model, "range").iloc[0])) <= 1e-5
@@ -355,6 +357,10 @@ def test_against_nlme_gls(
         model_se = np.sqrt(np.diag(fit.beta_cov_model.to_numpy()))
         assert np.all(np.abs(model_se / se.to_numpy() - 1.0) <= 2e-5)
     sigma = fit.covariance_matrix()
+    if model == "sp_exp_day_reml":  # Σ_i differs by subject; compare the fitted parameters
+        ref_var = _q(rref, model, "sigma").iloc[0]
+        assert _rel(fit.theta["variance"], ref_var) <= 5e-5
+        return
     for name, value in _q(rref, model, "sigma").items():
         a, b = (int(x) - 1 for x in str(name).split(","))
         assert abs(sigma[a, b] / value - 1.0) <= 5e-5  # Σ: 5e-5 relative
@@ -457,3 +463,33 @@ def test_fev_kr_differences_are_within_sas_stopping_tolerance(
     sas = FEV_KR[structure][0]
     assert min(ses) <= sas <= max(ses)
     assert _rel(fit.coefficients["se"].iloc[1], sas) > 1e-5  # the difference is real
+
+
+def test_fev_sp_exp_two_dimensional_positions(fev: pd.DataFrame) -> None:
+    """The sp_exp row of the fev KR table: Σ_ij = σ² exp(−d_ij / range) with d the Euclidean
+    distance between (VISITN, VISITN2) of the subject's observations (mmrm's
+    ``sp_exp(VISITN, VISITN2 | USUBJID)``; VISITN2 differs between subjects).
+
+    The table lists KR 0.90552904 and KR-linear 0.90527620. We obtain the same two numbers
+    (to 3e-6) with the labels exchanged: KR-linear 0.905531, KR 0.905278. For every other
+    non-linear structure (ar1, ar1h, csh, adh, toeph) the order agrees with the table, and our
+    second-order term for sp_exp on SAS's (σ², range) parameters is checked against numeric
+    derivatives (test_mmrm_properties). We therefore report this as a suspected swap in the
+    reference table rather than adapt to it.
+    """
+    out = {}
+    for method in ("kenward-roger", "kenward-roger-linear"):
+        fit = fit_mmrm(
+            fev.dropna(subset=["FEV1"]),
+            "FEV1 ~ ARMCD",
+            subject="USUBJID",
+            visit="AVISIT",
+            covariance="sp_exp",
+            coordinates=["VISITN", "VISITN2"],
+            df=method,  # type: ignore[arg-type]
+        )
+        assert fit.converged
+        out[method] = fit.coefficients.set_index("term").loc["ARMCDTRT"]
+    assert _rel(out["kenward-roger-linear"]["se"], 0.90552904) <= 1e-5  # table's "KR"
+    assert _rel(out["kenward-roger"]["se"], 0.90527620) <= 1e-5  # table's "KR-linear"
+    assert abs(out["kenward-roger"]["df"] - 195.584198) <= 0.01

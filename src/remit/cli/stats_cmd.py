@@ -155,7 +155,10 @@ def mmrm(
     ] = None,
     coordinates: Annotated[
         str | None,
-        typer.Option("--coordinates", help="Numeric visit-time column (for sp_exp)."),
+        typer.Option(
+            "--coordinates",
+            help="Numeric position (time) column(s) for sp_exp, comma-separated if several.",
+        ),
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -174,7 +177,7 @@ def mmrm(
                 group=group,
                 df=df,  # type: ignore[arg-type]
                 method=method,  # type: ignore[arg-type]
-                coordinates=coordinates,
+                coordinates=None if coordinates is None else coordinates.split(","),
             )
             notes = [str(w.message) for w in caught if issubclass(w.category, RemitWarning)]
             payload = _mmrm_payload(fit, group, compare, reference, notes)

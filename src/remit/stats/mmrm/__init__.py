@@ -43,7 +43,7 @@ def fit_mmrm(
         "satterthwaite", "kenward-roger", "kenward-roger-linear", "residual", "between-within"
     ] = "satterthwaite",
     visit_levels: Sequence[Hashable] | None = None,
-    coordinates: str | None = None,
+    coordinates: str | Sequence[str] | None = None,
     alpha: float = 0.05,
     start: ArrayLike | None = None,
     tol: float = 1e-8,
@@ -83,8 +83,9 @@ def fit_mmrm(
     visit_levels
         Order of the visit levels (default: sorted).
     coordinates
-        Numeric column with the time of each visit (one value per visit level); needed by
-        ``sp_exp``, where Σ_ab = σ² exp(−|t_a − t_b| / range).
+        Numeric column(s) with the position (time) of each observation; needed by ``sp_exp``,
+        where Σ_ab = σ² exp(−d_ab / range) with d the (Euclidean) distance. Positions may vary
+        between subjects at the same visit (each subject's Σ_i is then its own).
     alpha
         1 − confidence level of intervals.
     start

@@ -17,11 +17,10 @@ scale too, but reported and differentiated for KR in its linear natural paramete
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from remit.errors import StatsError
 
@@ -300,11 +299,11 @@ class _SpatialExponential(_Correlation):
     """C_ab = ρ^d_ab with d the distance between visit coordinates; natural θ: SAS's range
     (ρ^d = exp(−d/θ))."""
 
-    def __init__(self, m: int, coordinates: Sequence[float]):
+    def __init__(self, m: int, coordinates: ArrayLike):
         super().__init__(m)
         self.n = 1
-        c = np.asarray(coordinates, dtype=float)
-        self._dist = np.abs(c[:, None] - c[None, :])
+        c = np.asarray(coordinates, dtype=float).reshape(m, -1)
+        self._dist = np.sqrt(((c[:, None, :] - c[None, :, :]) ** 2).sum(axis=-1))
 
     def names(self) -> list[str]:
         return ["range"]
@@ -441,6 +440,65 @@ class Scaled(Structure):
         return np.asarray(total, dtype=float)
 
 
+def sp_exp_batch(phi: Array, dist: Array, order: int = 1) -> Derivatives:
+    """Spatial exponential Σ for subject-specific distances, one matrix per pattern.
+
+    ``phi`` (G, 2) holds the working parameters (log sd, logit ρ) of each pattern's group and
+    ``dist`` (G, m, m) its distances; Σ = σ² ρ^d. Returns Σ (G, m, m), dΣ/dφ (G, 2, m, m) and,
+    for ``order`` 2, d²Σ/dφ² (G, 2, 2, m, m).
+
+    Examples
+    --------
+    >>> d = sp_exp_batch(np.array([[0.0, 0.0]]), np.array([[[0.0, 2.0], [2.0, 0.0]]]))
+    >>> float(d.sigma[0, 0, 1])  # ρ = 0.5, distance 2
+    0.25
+    """
+    eta, z = phi[:, 0], phi[:, 1]
+    var = np.exp(2.0 * eta)[:, None, None]
+    # log ρ and 1 − ρ from z directly (stable for ρ near 0 or 1)
+    log_rho = -np.logaddexp(0.0, -z)[:, None, None]
+    one_minus = (1.0 / (1.0 + np.exp(z)))[:, None, None]
+    rho = 1.0 - one_minus
+    c = np.exp(dist * log_rho)
+    # d c / dz = c d (1 − ρ);  d² c / dz² = c d (1 − ρ) (d (1 − ρ) − ρ)
+    dc_z = c * dist * one_minus
+    sigma = var * c
+    d1 = np.stack([2.0 * sigma, var * dc_z], axis=1)
+    d2 = None
+    if order >= 2:
+        zz = var * dc_z * (dist * one_minus - rho)
+        d2 = np.stack(
+            [
+                np.stack([4.0 * sigma, 2.0 * d1[:, 1]], axis=1),
+                np.stack([2.0 * d1[:, 1], zz], axis=1),
+            ],
+            axis=1,
+        )
+    return Derivatives(sigma, d1, d2)
+
+
+def sp_exp_natural_second_batch(phi: Array, weights: Array, deriv: Derivatives) -> Array:
+    """Per pattern Σ_hj W^θ_hj ∂²Σ/∂θ_h∂θ_j on SAS's natural (σ², range) parameters.
+
+    ``weights`` (G, 2, 2) is W of each pattern's group (working scale).
+    """
+    if deriv.d2 is None:
+        raise StatsError("internal: second derivatives are needed for the KR R term")
+    var = np.exp(2.0 * phi[:, 0])
+    rho = 1.0 / (1.0 + np.exp(-phi[:, 1]))
+    r1 = rho * (1.0 - rho)
+    r2 = r1 * (1.0 - 2.0 * rho)
+    lr = np.log(rho)
+    n1 = 1.0 / (rho * lr**2)
+    n2 = -(2.0 + lr) / (rho**2 * lr**3)
+    jac = np.stack([2.0 * var, n1 * r1], axis=1)  # (G, 2)
+    second = np.stack([4.0 * var, n2 * r1**2 + n1 * r2], axis=1)
+    total = np.einsum("gkl,gklab->gab", weights, deriv.d2)
+    diag = np.einsum("gkk->gk", weights)
+    total -= np.einsum("gk,gkab->gab", diag * second / jac, deriv.d1)
+    return np.asarray(total, dtype=float)
+
+
 def _toeplitz_pd(rho: Array) -> Array:
     """Shrink Toeplitz correlations until the matrix is positive definite."""
     m = rho.size + 1
@@ -453,7 +511,7 @@ def _toeplitz_pd(rho: Array) -> Array:
     return np.zeros_like(rho)
 
 
-def make_structure(name: str, m: int, coordinates: Sequence[float] | None = None) -> Structure:
+def make_structure(name: str, m: int, coordinates: ArrayLike | None = None) -> Structure:
     """Return the covariance structure ``name`` over ``m`` visits.
 
     Parameters
@@ -463,7 +521,8 @@ def make_structure(name: str, m: int, coordinates: Sequence[float] | None = None
     m
         Number of visits.
     coordinates
-        Time of each visit, needed (only) by ``sp_exp``.
+        Position (time) of each visit, one row per visit (Euclidean distance when there are
+        several columns); needed only by ``sp_exp``.
 
     Returns
     -------
@@ -495,7 +554,7 @@ def make_structure(name: str, m: int, coordinates: Sequence[float] | None = None
         "adh": (_Antedependence, True, False),
     }
     if key == "sp_exp":
-        if coordinates is None or len(coordinates) != m:
+        if coordinates is None or np.asarray(coordinates).shape[0] != m:
             raise StatsError(
                 "covariance 'sp_exp' needs a coordinate (time) for each visit",
                 expected=f"{m} visit coordinates",

@@ -50,7 +50,8 @@ class Design:
     covariates: tuple[str, ...] = field(repr=False)
     subject: str = ""
     visit: str = ""
-    visit_coordinates: tuple[float, ...] | None = None
+    visit_coordinates: Array | None = field(default=None, repr=False)  # (visits, q)
+    row_coordinates: Array | None = field(default=None, repr=False)  # (rows, q)
 
     @property
     def n_obs(self) -> int:
@@ -133,7 +134,7 @@ def build_design(
     covariance_by: str | None = None,
     weights: str | None = None,
     visit_levels: Sequence[Hashable] | None = None,
-    coordinates: str | None = None,
+    coordinates: str | Sequence[str] | None = None,
     force_factors: Sequence[str] = (),
 ) -> Design:
     """Check the data and build the fixed-effects design of an MMRM.
@@ -153,8 +154,9 @@ def build_design(
     visit_levels
         Order of the visits; default sorted like R's ``factor()``.
     coordinates
-        Numeric column with the time of each visit (constant within a visit level), for
-        spatial covariance structures.
+        Numeric column(s) with the position (time) of each observation, for spatial covariance
+        structures (Euclidean distance when several); when they vary within a visit level each
+        subject's Σ_i comes from its own positions.
     force_factors
         Formula columns to treat as factors even when numeric (e.g. an arm coded 0/1).
 
@@ -184,8 +186,8 @@ def build_design(
         wanted.append(covariance_by)
     if weights is not None:
         wanted.append(weights)
-    if coordinates is not None:
-        wanted.append(coordinates)
+    coord_cols = [coordinates] if isinstance(coordinates, str) else list(coordinates or [])
+    wanted.extend(coord_cols)
     missing = [c for c in dict.fromkeys(wanted) if c not in data.columns]
     if missing:
         raise StatsError(
@@ -212,7 +214,7 @@ def build_design(
     declared_visits = list(frame[visit].cat.categories)
     factor_cols: list[str] = []
     for col in columns:
-        if col in (response, subject, weights, coordinates) or col == visit:
+        if col in (response, subject, weights) or col == visit or col in coord_cols:
             continue
         series = frame[col]
         if (
@@ -274,20 +276,20 @@ def build_design(
                 expected="strictly positive finite weights",
             )
 
-    visit_coords: tuple[float, ...] | None = None
-    if coordinates is not None:
-        if not pd.api.types.is_numeric_dtype(frame[coordinates]):
-            raise StatsError(
-                f"coordinates column {coordinates!r} is not numeric",
-                expected="the numeric time of each visit",
-            )
-        per_visit = frame.groupby(visit, observed=True)[coordinates].agg(["min", "max"])
-        if (per_visit["max"] - per_visit["min"]).abs().max() > 0:
-            raise StatsError(
-                f"coordinates column {coordinates!r} varies within a visit level",
-                expected="one time per visit level",
-            )
-        visit_coords = tuple(float(v) for v in per_visit.loc[list(visits), "min"])
+    visit_coords: Array | None = None
+    if coord_cols:
+        for col in coord_cols:
+            values = frame[col]
+            if not pd.api.types.is_numeric_dtype(values) or not np.all(
+                np.isfinite(values.to_numpy(dtype=float))
+            ):
+                raise StatsError(
+                    f"coordinates column {col!r} is not numeric and finite",
+                    expected="the numeric time (position) of each observation",
+                )
+        # one position per visit level, or (if they vary) the mean position of each visit
+        per_visit = frame.groupby(visit, observed=True)[coord_cols].mean()
+        visit_coords = per_visit.loc[list(visits)].to_numpy(dtype=float)
 
     # sort by covariance group, subject, visit
     subj_levels = _sorted_levels(frame[subject])
@@ -320,6 +322,11 @@ def build_design(
     subj_codes = subj_codes[order]
     visit_codes = visit_codes[order]
     grp_codes = grp_codes[order]
+    row_coords: Array | None = None
+    if visit_coords is not None:
+        positions = frame[coord_cols].to_numpy(dtype=float)
+        if np.any(positions != visit_coords[visit_codes]):
+            row_coords = positions  # subject-specific positions: Σ_i from each one's distances
 
     rhs = formula.split("~", 1)[1]
     try:
@@ -383,6 +390,7 @@ def build_design(
         subject=subject,
         visit=visit,
         visit_coordinates=visit_coords,
+        row_coordinates=row_coords,
     )
 
 

@@ -28,7 +28,12 @@ from numpy.typing import NDArray
 from scipy import linalg, optimize
 
 from remit.errors import ConvergenceWarning, StatsError
-from remit.stats.mmrm.covariance import Derivatives, Structure
+from remit.stats.mmrm.covariance import (
+    Derivatives,
+    Structure,
+    sp_exp_batch,
+    sp_exp_natural_second_batch,
+)
 from remit.stats.mmrm.design import Design
 
 Array = NDArray[np.float64]
@@ -60,6 +65,7 @@ class _Block:
     obs: IntArray  # (nnz,) flat index of each compact row in (G, m, m)
     obs_t: IntArray  # (nnz,) compact row of the transposed pair (g, b, a)
     row_group: IntArray  # (nnz,) covariance group of each compact row
+    dist: Array | None = None  # (G, m, m) subject-specific distances (sp_exp with row times)
 
     def gather(self, full: Array) -> Array:
         """Compact rows (observed visit pairs) of a (G, m, m) array."""
@@ -126,8 +132,16 @@ class Likelihood:
         if design.weights is not None:
             self.const -= float(np.sum(np.log(design.weights)))
         self.n_patterns = sum(b.n.size for b in self.blocks)
+        self.batched = any(b.dist is not None for b in self.blocks)
 
     # ------------------------------------------------------------------ pieces
+    def pattern_derivatives(self, block: _Block, phi: Array, order: int) -> Derivatives | None:
+        """Σ per pattern and its derivatives when subjects have their own visit times."""
+        if block.dist is None:
+            return None
+        phi_pat = phi.reshape(self.n_groups, self.k_group)[block.group]
+        return sp_exp_batch(phi_pat, block.dist, order)
+
     def sigmas(self, phi: Array, order: int) -> list[Derivatives]:
         kg = self.k_group
         return [
@@ -137,15 +151,19 @@ class Likelihood:
     def evaluate(self, phi: Array, order: int = 1) -> Evaluation:
         """Objective ``f = −2ℓ`` and, for ``order`` ≥ 1 / 2, gradient / Hessian and M."""
         p, k, kg, M = self.p, self.k, self.k_group, self.n_visits
-        derivs = self.sigmas(phi, order)
+        # with subject-specific times Σ comes per pattern; the visit-level Σ is not used
+        derivs = self.sigmas(phi, 0 if self.batched else order)
         sig_all = np.stack([d.sigma for d in derivs])  # (ng, M, M)
         xtax = np.zeros(p * p)
         xtay = np.zeros(p)
         yay = 0.0
         logdet = 0.0
         inverses: list[Array] = []
+        batch: list[Derivatives | None] = []  # per-pattern Σ (subject-specific times)
         for b in self.blocks:
-            sig = b.sigma(sig_all)
+            bd = self.pattern_derivatives(b, phi, order)
+            batch.append(bd)
+            sig = b.sigma(sig_all) if bd is None else np.where(b.mask > 0, bd.sigma, np.eye(b.m))
             try:
                 low = np.linalg.cholesky(sig)
             except np.linalg.LinAlgError:
@@ -183,7 +201,9 @@ class Likelihood:
         vec_bb = np.outer(beta, beta).ravel()
         resid: list[Array] = []
         fitted: list[Array] = []
-        for b, a in zip(self.blocks, inverses, strict=True):
+        vals: list[Array] = []
+        grad_direct = np.zeros((self.n_groups, kg))
+        for b, a, bd in zip(self.blocks, inverses, batch, strict=True):
             db = b.D @ beta  # Σ μ_a y_b
             rr_m = b.scatter(b.E - db - db[b.obs_t] + b.C @ vec_bb)  # Σ r r'
             resid.append(rr_m)
@@ -193,10 +213,16 @@ class Likelihood:
                 fitted.append(gg)
                 inner = rr_m + gg
             val = (b.n[:, None, None] * a - a @ inner @ a) * b.mask
-            np.add.at(gamma, (b.group[:, None, None], b.idx[:, :, None], b.idx[:, None, :]), val)
-        grad = np.empty(k)
-        for g, d in enumerate(derivs):
-            grad[g * kg : (g + 1) * kg] = np.einsum("kab,ab->k", d.d1, gamma[g])
+            vals.append(val)
+            if bd is None:
+                idx3 = (b.group[:, None, None], b.idx[:, :, None], b.idx[:, None, :])
+                np.add.at(gamma, idx3, val)
+            else:
+                np.add.at(grad_direct, b.group, np.einsum("gab,gkab->gk", val, bd.d1))
+        grad = grad_direct.reshape(-1).copy()
+        if not self.batched:
+            for g, d in enumerate(derivs):
+                grad[g * kg : (g + 1) * kg] += np.einsum("kab,ab->k", d.d1, gamma[g])
         ev.grad = grad
         if order < 2:
             return ev
@@ -212,15 +238,22 @@ class Likelihood:
         kr = np.arange(kg)
         for bi, (b, a) in enumerate(zip(self.blocks, inverses, strict=True)):
             m = b.m
-            ds = (
-                d1_all[
+            bd = batch[bi]
+            if bd is None:
+                ds = d1_all[
                     b.group[:, None, None, None],
                     kr[None, :, None, None],
                     b.idx[:, None, :, None],
                     b.idx[:, None, None, :],
                 ]
-                * b.mask[:, None]
-            )  # (G, kg, m, m)
+            else:
+                ds = bd.d1
+                if bd.d2 is not None:
+                    per = np.einsum("gab,ghjab->ghj", vals[bi], bd.d2)
+                    for g in np.unique(b.group):
+                        sl = slice(g * kg, (g + 1) * kg)
+                        hess[sl, sl] += per[b.group == g].sum(axis=0)
+            ds = ds * b.mask[:, None]  # (G, kg, m, m)
             bmat = a[:, None] @ ds  # A V_h
             z = b.n[:, None, None] * np.eye(m) - 2.0 * a @ resid[bi]
             if self.reml:
@@ -263,7 +296,18 @@ class Likelihood:
             wide[d.subject_codes[sel], d.visit_codes[sel]] = r[sel]
             wide = wide[~np.all(np.isnan(wide), axis=1)]
             cov = _pairwise_cov(wide)
-            phis.append(s.start(cov))
+            start = s.start(cov)
+            dist = self.blocks[0].dist
+            if dist is not None:
+                # subject-specific times: ρ per unit of the typical within-subject distance
+                off = (self.blocks[0].mask > 0) & (dist > 0)
+                typical = float(np.mean(dist[off])) if off.any() else 1.0
+                sd = np.sqrt(np.diag(cov))
+                corr = cov / np.outer(sd, sd)
+                mean_corr = float(np.clip(np.mean(corr[~np.eye(M, dtype=bool)]), 0.05, 0.95))
+                rho = mean_corr ** (1.0 / typical)
+                start[-1] = math.log(rho / (1.0 - rho))
+            phis.append(start)
         return np.concatenate(phis)
 
 
@@ -309,8 +353,19 @@ def _build_blocks(design: Design) -> list[_Block]:
     mask = np.bitwise_or.reduceat(bits, starts)
     counts = np.diff(np.r_[starts, subj.size])
     sgroup = design.group_codes[starts]
-    pattern_key = np.stack([sgroup, mask])
-    _, pattern_of = np.unique(pattern_key, axis=1, return_inverse=True)
+    times = None
+    if design.row_coordinates is not None:
+        # subjects share a pattern only if they share their visit times too
+        who = np.repeat(np.arange(starts.size), counts)
+        q = design.row_coordinates.shape[1]
+        times = np.zeros((starts.size, M, q))
+        times[who, design.visit_codes] = design.row_coordinates
+        seen_at = np.zeros((starts.size, M))
+        seen_at[who, design.visit_codes] = 1.0
+        pattern_key = np.column_stack([sgroup, seen_at, times.reshape(starts.size, -1)])
+    else:
+        pattern_key = np.column_stack([sgroup, mask])
+    _, pattern_of = np.unique(pattern_key, axis=0, return_inverse=True)
     pattern_of = pattern_of.ravel()
     n_pat = int(pattern_of.max()) + 1
     # every subject padded to all M visits (zeros where missing)
@@ -350,21 +405,12 @@ def _build_blocks(design: Design) -> list[_Block]:
         D[rows] = (xg.T @ yg).reshape(mg, p, mg).transpose(0, 2, 1).reshape(-1, p)
         E[rows] = (yg.T @ yg).reshape(-1)
     idx = np.broadcast_to(np.arange(M, dtype=np.intp), (n_pat, M)).copy()
-    return [
-        _Block(
-            M,
-            group,
-            idx,
-            n,
-            C,
-            D,
-            E,
-            mask_mat,
-            obs,
-            obs_t,
-            group[g_of],
-        )
-    ]
+    dist = None
+    if times is not None:
+        t = times[first]  # (G, M, q)
+        diff = t[:, :, None, :] - t[:, None, :, :]
+        dist = np.sqrt((diff**2).sum(axis=-1)) * mask_mat
+    return [_Block(M, group, idx, n, C, D, E, mask_mat, obs, obs_t, group[g_of], dist)]
 
 
 @dataclass(frozen=True)
@@ -563,10 +609,10 @@ def kr_sums(
     p, kg = lik.p, lik.k_group
     kr = np.arange(kg)
     phi = ev.phi
-    derivs = lik.sigmas(phi, 2 if second_order else 1)
+    derivs = lik.sigmas(phi, 0 if lik.batched else (2 if second_order else 1))
     d1_all = np.stack([d.d1 for d in derivs])
     r_mats = np.zeros((lik.n_groups, lik.n_visits, lik.n_visits))
-    if second_order:
+    if second_order and not lik.batched:
         for g, s in enumerate(lik.structures):
             sl = slice(g * kg, (g + 1) * kg)
             if parameterisation == "working":
@@ -578,23 +624,32 @@ def kr_sums(
     sig_all = np.stack([d.sigma for d in derivs])
     total = np.zeros(p * p)
     for b in lik.blocks:
-        a = np.linalg.inv(b.sigma(sig_all))
-        ds = (
-            d1_all[
+        wblocks = np.stack([weights[g * kg : (g + 1) * kg, g * kg : (g + 1) * kg] for g in b.group])
+        bd = lik.pattern_derivatives(b, phi, 2 if second_order else 1)
+        if bd is None:
+            a = np.linalg.inv(b.sigma(sig_all))
+            ds = d1_all[
                 b.group[:, None, None, None],
                 kr[None, :, None, None],
                 b.idx[:, None, :, None],
                 b.idx[:, None, None, :],
             ]
-            * b.mask[:, None]
-        )
+            rs = r_mats[b.group[:, None, None], b.idx[:, :, None], b.idx[:, None, :]]
+        else:
+            a = np.linalg.inv(np.where(b.mask > 0, bd.sigma, np.eye(b.m)))
+            ds = bd.d1
+            rs = np.zeros_like(a)
+            if second_order and parameterisation == "working" and bd.d2 is not None:
+                rs = np.einsum("gkl,gklab->gab", wblocks, bd.d2)
+            elif second_order:
+                phi_pat = phi.reshape(lik.n_groups, kg)[b.group]
+                rs = sp_exp_natural_second_batch(phi_pat, wblocks, bd)
+        ds = ds * b.mask[:, None]
         bmat = a[:, None] @ ds  # (G, kg, m, m)
-        wblocks = np.stack([weights[g * kg : (g + 1) * kg, g * kg : (g + 1) * kg] for g in b.group])
         bw = np.einsum("ghj,gjbc->ghbc", wblocks, bmat)
         tq = np.einsum("ghab,ghbc->gac", bmat, bw) @ a
         if second_order:
-            rs = r_mats[b.group[:, None, None], b.idx[:, :, None], b.idx[:, None, :]] * b.mask
-            tq = tq - 0.25 * (a @ rs @ a)
+            tq = tq - 0.25 * (a @ (rs * b.mask) @ a)
         total += b.gather(tq) @ b.C
     out = total.reshape(p, p)
     return (out + out.T) / 2.0

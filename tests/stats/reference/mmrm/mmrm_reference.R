@@ -69,6 +69,9 @@ dat$w <- round(runif(nrow(dat), 0.5, 2), 3)
 dat$invw <- 1 / dat$w
 # unequally spaced visit times (weeks) for the spatial exponential structure
 dat$week <- c(1, 2, 4, 8)[dat$vnum]
+# actual study days vary around the planned week: subject-specific positions
+set.seed(11)
+dat$day <- round(7 * dat$week + rnorm(nrow(dat), 0, 2), 1)
 write.csv(dat, file.path(here, "missing_visits.csv"), row.names = FALSE, na = "")
 
 d <- dat[!is.na(dat$y), ]
@@ -139,6 +142,11 @@ sp <- gls(form, data = d, correlation = corExp(form = ~ week | id), method = "RE
           control = ctl)
 record_gls("sp_exp_reml", sp)
 put("sp_exp_reml", "range", "", coef(sp$modelStruct$corStruct, unconstrained = FALSE))
+
+sp_day <- gls(form, data = d, correlation = corExp(form = ~ day | id), method = "REML",
+              control = ctl)
+record_gls("sp_exp_day_reml", sp_day, reml = FALSE)
+put("sp_exp_day_reml", "range", "", coef(sp_day$modelStruct$corStruct, unconstrained = FALSE))
 
 cs <- gls(form, data = d, correlation = corCompSymm(form = ~ vnum | id), method = "REML",
           control = ctl)
