@@ -9,7 +9,7 @@ import pandas as pd
 
 from remit.analysis.context import Context, collect_warnings, note_not_estimable
 from remit.analysis.endpoints import EndpointsResult
-from remit.analysis.result import SectionResult, headline_frame
+from remit.analysis.result import SectionResult, headline_frame, make_section
 from remit.errors import InputError, StatsError
 from remit.protocol import (
     ChangeEndpoint,
@@ -46,10 +46,8 @@ def run_proportion(a: ProportionAnalysis, ctx: Context) -> SectionResult:
                 continue
             for rec in counts[counts["endpoint_id"] == endpoint_id].to_dict(orient="records"):
                 rows.append(_proportion_row(a, ctx, arm, ids, rec, raw, notes))
-    return SectionResult(
-        id=a.id,
-        kind=a.kind,
-        label=a.label,
+    return make_section(
+        a,
         tables={"proportions": pd.DataFrame(rows)},
         stats=raw,
         conventions={
@@ -58,8 +56,6 @@ def run_proportion(a: ProportionAnalysis, ctx: Context) -> SectionResult:
             **{f"ci_{m}": CI_NAMES[m] for m in a.ci_methods},
         },
         notes=tuple(notes),
-        assumption=a.assumption,
-        spec=a.model_dump(mode="json"),
         headline=headline_frame(
             [
                 {
@@ -230,10 +226,8 @@ def run_mcnemar(a: McNemarAnalysis, ctx: Context) -> SectionResult:
                 }
             )
     relapses = _relapse_table(a, ctx)
-    return SectionResult(
-        id=a.id,
-        kind=a.kind,
-        label=a.label,
+    return make_section(
+        a,
         tables={
             "tests": pd.DataFrame(rows),
             "transitions": pd.DataFrame(cells),
@@ -248,8 +242,6 @@ def run_mcnemar(a: McNemarAnalysis, ctx: Context) -> SectionResult:
             "the test and shown as 'missing' in the transition table",
         },
         notes=tuple(notes),
-        assumption=a.assumption,
-        spec=a.model_dump(mode="json"),
         headline=headline_frame(
             [
                 {

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from remit.analysis.context import Context, collect_warnings, note_not_estimable
-from remit.analysis.result import SectionResult, headline_frame
+from remit.analysis.result import SectionResult, headline_frame, make_section
 from remit.errors import StatsError
 from remit.protocol import MMRMAnalysis
 from remit.stats.mmrm import MMRMResult, fit_mmrm
@@ -164,10 +164,8 @@ def run_mmrm(a: MMRMAnalysis, ctx: Context) -> SectionResult:
     }
     if arm_rows:
         tables["arm_differences"] = pd.concat(arm_rows, ignore_index=True)
-    return SectionResult(
-        id=a.id,
-        kind=a.kind,
-        label=a.label,
+    return make_section(
+        a,
         tables=tables,
         stats=raw,
         conventions={
@@ -180,8 +178,6 @@ def run_mmrm(a: MMRMAnalysis, ctx: Context) -> SectionResult:
             "missing_data": "every observed visit used; no imputation (missing at random)",
         },
         notes=tuple(notes),
-        assumption=a.assumption,
-        spec=a.model_dump(mode="json"),
         headline=_headline(a, rows, tables.get("arm_differences")),
     )
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from remit.analysis.context import Context, collect_warnings, note_not_estimable
-from remit.analysis.result import SectionResult, headline_frame
+from remit.analysis.result import SectionResult, headline_frame, make_section
 from remit.errors import InputError, StatsError
 from remit.protocol import DescriptiveAnalysis, EffectSizeAnalysis, WilcoxonAnalysis
 from remit.stats.effect_size import paired_effect_sizes
@@ -58,15 +58,10 @@ def run_descriptive(a: DescriptiveAnalysis, ctx: Context) -> SectionResult:
     table = pd.DataFrame(rows)
     table = table[[c for c in dict.fromkeys(keep) if c in table.columns]]
     tables = {"by_visit": table, "change_by_visit": pd.DataFrame(change_rows)}
-    return SectionResult(
-        id=a.id,
-        kind=a.kind,
-        label=a.label,
+    return make_section(
+        a,
         tables=tables,
-        stats={},
         conventions={"sd": SD_CONVENTION, "quartiles": QUANTILE_CONVENTION},
-        assumption=a.assumption,
-        spec=a.model_dump(mode="json"),
         headline=headline_frame(
             [
                 {
@@ -191,10 +186,8 @@ def run_wilcoxon(a: WilcoxonAnalysis, ctx: Context) -> SectionResult:
                 "hl_ci_method": hl.ci_method,
             }
         )
-    return SectionResult(
-        id=a.id,
-        kind=a.kind,
-        label=a.label,
+    return make_section(
+        a,
         tables={"tests": pd.DataFrame(rows)},
         stats=raw,
         conventions={
@@ -205,8 +198,6 @@ def run_wilcoxon(a: WilcoxonAnalysis, ctx: Context) -> SectionResult:
             "hodges_lehmann_ci": "inverted signed-rank test as R's wilcox.test(conf.int=TRUE)",
         },
         notes=tuple(notes),
-        assumption=a.assumption,
-        spec=a.model_dump(mode="json"),
         headline=headline_frame(
             [
                 {
@@ -253,10 +244,8 @@ def run_effect_size(a: EffectSizeAnalysis, ctx: Context) -> SectionResult:
         f["sd_difference"] = r.sd_difference
         rows.append(f)
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    return SectionResult(
-        id=a.id,
-        kind=a.kind,
-        label=a.label,
+    return make_section(
+        a,
         tables={"effect_sizes": table},
         stats=raw,
         conventions={
@@ -266,8 +255,6 @@ def run_effect_size(a: EffectSizeAnalysis, ctx: Context) -> SectionResult:
             "g": "Hedges' exact J(df) = Γ(df/2)/(√(df/2)·Γ((df−1)/2)) applied to d and its CI",
         },
         notes=tuple(notes),
-        assumption=a.assumption,
-        spec=a.model_dump(mode="json"),
         headline=headline_frame(
             [
                 {

@@ -210,6 +210,31 @@ class SectionResult:
         return "\n".join(lines)
 
 
+def make_section(
+    analysis: Any,
+    *,
+    tables: dict[str, pd.DataFrame],
+    conventions: dict[str, str],
+    stats: dict[str, Any] | None = None,
+    notes: tuple[str, ...] = (),
+    headline: pd.DataFrame | None = None,
+) -> SectionResult:
+    """A :class:`SectionResult` for one analysis of the plan (its id, kind, label, assumption
+    and spec taken from ``analysis``)."""
+    return SectionResult(
+        id=analysis.id,
+        kind=analysis.kind,
+        label=analysis.label,
+        tables=tables,
+        stats={} if stats is None else stats,
+        conventions=conventions,
+        notes=notes,
+        assumption=analysis.assumption,
+        headline=headline_frame([]) if headline is None else headline,
+        spec=analysis.model_dump(mode="json"),
+    )
+
+
 @dataclass(frozen=True)
 class AnalysisResult:
     """Everything the protocol's analysis plan produced, with provenance.

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from remit.analysis.context import Context
-from remit.analysis.result import SectionResult
+from remit.analysis.result import SectionResult, make_section
 from remit.protocol import ChangeEndpoint, Protocol, RTMAnalysis
 from remit.stats.rtm import regression_to_mean
 
@@ -73,10 +73,8 @@ def run_rtm(a: RTMAnalysis, ctx: Context) -> SectionResult:
             ]
         )
         tables["grid"] = r.to_frame()
-    return SectionResult(
-        id=a.id,
-        kind=a.kind,
-        label=a.label,
+    return make_section(
+        a,
         tables=tables,
         stats=raw,
         conventions={
@@ -87,8 +85,6 @@ def run_rtm(a: RTMAnalysis, ctx: Context) -> SectionResult:
             + ", ".join(f"{m:g}" for m in a.population_means),
         },
         notes=tuple(notes),
-        assumption=a.assumption,
-        spec=a.model_dump(mode="json"),
     )
 
 

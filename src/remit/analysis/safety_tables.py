@@ -11,7 +11,7 @@ import pandas as pd
 
 from remit.analysis.data import TrialData
 from remit.analysis.datasets import baseline_visits, visit_order
-from remit.analysis.result import SectionResult
+from remit.analysis.result import SectionResult, make_section
 from remit.errors import NotFoundError, ScaleError
 from remit.protocol import Protocol, SafetyAnalysis
 from remit.scales import load_scale
@@ -503,14 +503,9 @@ def run_safety(
         )
     if "madrs_item10" in wanted:
         conventions["madrs_item10"] = madrs_item10_table(data, protocol, ())[1]
-    return SectionResult(
-        id=a.id,
-        kind=a.kind,
-        label=a.label,
+    return make_section(
+        a,
         tables=tables,
-        stats={},
         conventions=conventions,
         notes=tuple(notes),
-        assumption=a.assumption,
-        spec=a.model_dump(mode="json"),
     )
