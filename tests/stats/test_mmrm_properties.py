@@ -571,3 +571,35 @@ def test_kenward_roger_second_order_term_matches_numeric_derivatives(name: str) 
     expected = phi0 + lam - 0.5 * second
     np.testing.assert_allclose(full.beta_cov.to_numpy(), expected, rtol=2e-4, atol=1e-7)
     assert not np.allclose(full.beta_cov.to_numpy(), lin.beta_cov.to_numpy(), rtol=1e-6)
+
+
+def test_subject_specific_positions_gradient_and_hessian_are_exact() -> None:
+    data = simulate(29, n=40)
+    data["day"] = 7.0 * data["visit"].str[1:].astype(float) + np.linspace(-2, 2, len(data))
+    fit = fit_mmrm(
+        data,
+        "y ~ arm*visit",
+        subject="pid",
+        visit="visit",
+        covariance="sp_exp",
+        coordinates="day",
+        covariance_by="arm",
+    )
+    assert fit.converged
+    structures = [make_structure("sp_exp", 4, fit.design.visit_coordinates)] * 2
+    lik = Likelihood(fit.design, structures)
+    phi = fit.phi + 0.05
+    ev = lik.evaluate(phi, 2)
+    assert ev.grad is not None
+    assert ev.hess is not None
+    eps = 1e-6
+    for k in range(phi.size):
+        step = np.zeros(phi.size)
+        step[k] = eps
+        up, down = lik.evaluate(phi + step, 1), lik.evaluate(phi - step, 1)
+        assert (up.f - down.f) / (2 * eps) == pytest.approx(ev.grad[k], rel=1e-5, abs=1e-6)
+        assert up.grad is not None
+        assert down.grad is not None
+        np.testing.assert_allclose(
+            (up.grad - down.grad) / (2 * eps), ev.hess[k], rtol=1e-4, atol=1e-5
+        )
