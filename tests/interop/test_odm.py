@@ -59,7 +59,17 @@ def test_metadata_from_protocol_and_scales(odm: ExportResult) -> None:
         for rc in madrs.findall("odm:RangeCheck", NS)
     }
     assert checks == {"GE": "0", "LE": "6"}
-    assert doc.xpath("count(//odm:CodeList)", namespaces=NS) >= 1
+    # PCL-5 style anchors for every value make a code list; MADRS (anchors 0, 2, 4, 6) does not
+    lists = doc.xpath("//odm:CodeList/@OID", namespaces=NS)
+    assert "CL.MADRS.APPARENT_SADNESS" not in lists
+    refs = doc.xpath("//odm:ItemDef/odm:CodeListRef", namespaces=NS)
+    assert len(doc.xpath("//odm:CodeList", namespaces=NS)) >= 1
+    assert sorted({r.get("CodeListOID") for r in refs}) == sorted(lists)
+    assert "CL.PCL5.FLASHBACKS" in lists  # integer 0-4, every value labelled
+    assert "CL.BDI2.CHANGES_IN_APPETITE" in lists  # a choice item (1a, 1b …)
+    gad = doc.xpath("//odm:CodeList[@OID='CL.GAD7.FEELING_NERVOUS']", namespaces=NS)[0]
+    assert gad.get("DataType") == "integer"
+    assert gad.xpath("odm:CodeListItem/@CodedValue", namespaces=NS) == ["0", "1", "2", "3"]
 
 
 def test_snapshot_data_and_audit_records(odm: ExportResult) -> None:

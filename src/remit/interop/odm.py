@@ -205,6 +205,20 @@ def _item_def(parent: Any, item_oid: str, name: str, data_type: str, label: str)
     return node
 
 
+def _coded(item: ItemDefinition) -> bool:
+    """Whether the item's options list every allowed value (a choice item; an integer item
+    whose anchors cover its whole range), so they make an ODM CodeList."""
+    if item.kind == "choice":
+        return bool(item.options)
+    if item.kind != "integer" or not item.options or item.min is None or item.max is None:
+        return False
+    try:
+        codes = sorted(int(v) for v in item.options)
+    except ValueError:
+        return False
+    return codes == list(range(int(item.min), int(item.max) + 1))
+
+
 def study_metadata(parent: Any, protocol: Protocol, scales: Sequence[str]) -> None:
     """``<Study>`` with GlobalVariables, BasicDefinitions and one MetaDataVersion."""
     study = _el(parent, "Study", OID=oid("ST", protocol.study.id))
@@ -278,12 +292,13 @@ def study_metadata(parent: Any, protocol: Protocol, scales: Sequence[str]) -> No
                 if bound is not None:
                     rc = _el(node, "RangeCheck", Comparator=comparator, SoftHard="Hard")
                     _el(rc, "CheckValue", _odm_value(bound, "float"))
-            if item.kind == "choice" and item.options:
+            if _coded(item):
                 cl = oid("CL", form, item.code)
                 _el(node, "CodeListRef", CodeListOID=cl)
                 codelists.append((cl, item))
     for cl, item in codelists:
-        node = _el(mdv, "CodeList", OID=cl, Name=item.code, DataType="text")
+        data_type = "integer" if item.kind == "integer" else "text"
+        node = _el(mdv, "CodeList", OID=cl, Name=item.code, DataType=data_type)
         for value, label in item.options.items():
             cli = _el(node, "CodeListItem", CodedValue=value)
             _translated(cli, "Decode", label or value)
