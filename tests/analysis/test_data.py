@@ -192,3 +192,11 @@ def test_missing_directory_and_bad_manifest(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text('{"format": "other"}')
     with pytest.raises(InputError, match="has format 'other'"):
         TrialData.from_directory(tmp_path)
+
+
+def test_bundles_compare_by_identity_and_content_by_snapshot() -> None:
+    a, b = TrialData(), TrialData()
+    assert a == a
+    assert a != b  # identity: compare snapshot_sha256() for content
+    assert a.snapshot_sha256() == b.snapshot_sha256()
+    assert len({a, b}) == 2

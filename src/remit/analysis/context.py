@@ -17,7 +17,7 @@ from remit.errors import StatsError
 from remit.protocol import AnalysisPlan, Protocol
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Context:
     """What every section needs: the plan, the protocol, ADQS totals, endpoints, population."""
 

@@ -431,7 +431,7 @@ def _default(name: str) -> Callable[[], pd.DataFrame]:
     return lambda: empty_frame(name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TrialData:
     """Everything the analysis needs about one trial, as pandas DataFrames.
 
@@ -466,6 +466,9 @@ class TrialData:
         participant_id, rule_id, level, raised_at, status.
 
     ``simulated`` marks data made by :mod:`remit.simulate`; every output then says SIMULATED.
+
+    Two bundles are compared by :meth:`snapshot_sha256` (``==`` is identity, since frames
+    have no single truth value).
 
     Examples
     --------

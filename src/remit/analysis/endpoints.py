@@ -75,7 +75,7 @@ def _f(x: object) -> float:
         return math.nan
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EndpointsResult:
     """Every endpoint of the protocol, per participant.
 

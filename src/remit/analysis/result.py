@@ -139,7 +139,7 @@ class Provenance:
         return "\n".join(lines)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SectionResult:
     """The outcome of one analysis of the plan.
 
@@ -235,7 +235,7 @@ def make_section(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AnalysisResult:
     """Everything the protocol's analysis plan produced, with provenance.
 
