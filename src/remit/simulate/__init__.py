@@ -1,4 +1,4 @@
-"""Synthetic participants and cohorts driven through ``services``; power simulation drivers.
+"""Synthetic participants and cohorts driven through ``services``: the demo trial and test data.
 
 :func:`simulate_trial` plans a synthetic trial that resembles published aggregates
 (:data:`OSLO_TARGETS` by default) and enters it through the services as staff would; every
