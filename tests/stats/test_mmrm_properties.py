@@ -393,6 +393,7 @@ def test_degenerate_unstructured_fit_is_reported() -> None:
         ({"group": "base"}, "not a factor"),
         ({"df": "kenward-roger", "method": "ml"}, "REML"),
         ({"alpha": 1.5}, "alpha"),
+        ({"coordinates": "base"}, "only by covariance='sp_exp'"),
     ],
 )
 def test_bad_input_is_refused(kwargs: dict[str, object], match: str) -> None:

@@ -137,6 +137,11 @@ def fit_mmrm(
             expected="one of " + ", ".join(STRUCTURES),
         )
 
+    if coordinates is not None and cov_key != "sp_exp":
+        raise StatsError(
+            f"coordinates are used only by covariance='sp_exp', not {covariance!r}",
+            expected="covariance='sp_exp' with coordinates, or no coordinates",
+        )
     design = build_design(
         data,
         formula,
