@@ -80,7 +80,7 @@ _RC: dict[str, Any] = {
     "legend.frameon": False,
     "lines.linewidth": 1.2,
     "figure.dpi": 100,
-    "savefig.bbox": "tight",
+    "savefig.bbox": None,  # constrained layout already fits; "tight" would draw twice
     "savefig.pad_inches": 0.05,
 }
 
