@@ -86,6 +86,22 @@ def test_the_same_seed_gives_identical_data(
     assert first_summary["n_enrolled"] == 4
 
 
+def test_simulation_result_reports_what_was_entered(
+    twice: tuple[tuple[SimulationResult, TrialData], tuple[SimulationResult, TrialData]],
+) -> None:
+    (result, _), _ = twice
+    frame = result.to_frame()
+    assert list(frame["participant_id"]) == [f"OSL-{k:03d}" for k in range(1, 7)]
+    assert sorted(frame["course"]) == sorted(
+        ["sustained", "relapse", "non_responder", "non_responder"] + ["screen_failure"] * 2
+    )
+    as_dict = json.loads(json.dumps(result.to_dict()))
+    assert as_dict["n_calls"] == result.n_calls == sum(result.actions.values())
+    assert result.actions["screen"] == 6
+    assert "SIMULATED trial: 6 screened, 4 enrolled" in result.summary()
+    assert result.alerts.get("cssrs_behaviour") == 1
+
+
 def test_planned_totals_are_what_the_database_holds(
     twice: tuple[tuple[SimulationResult, TrialData], tuple[SimulationResult, TrialData]],
 ) -> None:

@@ -232,7 +232,8 @@ def demo(
         typer.Option("--out", help="Directory for trial.db and report.html (created if missing)."),
     ] = Path("remit-demo"),
     seed: Annotated[
-        int, typer.Option("--seed", help="Random seed: the same seed gives the same trial.")
+        int,
+        typer.Option("--seed", min=0, help="Random seed (0 or more): same seed, same trial."),
     ] = DEMO_SEED,
     force: Annotated[
         bool,
