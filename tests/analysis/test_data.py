@@ -148,9 +148,12 @@ def test_enrolled_ids() -> None:
             _people(),
             _people(participant_id="P02", status="ineligible", enrolled_date=None, arm=None),
             _people(participant_id="P03", status="withdrawn"),
+            _people(participant_id="P04", status="withdrawn", enrolled_date=None),
+            _people(participant_id="P05", status="on_study", enrolled_date=None),
         ]
     )
-    assert TrialData(participants=people).enrolled_ids == ("P01", "P03")
+    # P04 withdrew during screening; P05's status implies enrolment
+    assert TrialData(participants=people).enrolled_ids == ("P01", "P03", "P05")
 
 
 def test_directory_round_trip(tmp_path: Path) -> None:

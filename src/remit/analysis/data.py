@@ -41,14 +41,13 @@ PARTICIPANT_STATUSES: tuple[str, ...] = (
     "withdrawn",
     "lost_to_follow_up",
 )
-#: Statuses of a participant who was enrolled at some point.
+#: Statuses that can only follow enrolment. ``withdrawn`` and ``lost_to_follow_up`` can also
+#: end a screening, so they count as enrolled only with an enrolment date.
 ENROLLED_STATUSES: tuple[str, ...] = (
     "enrolled",
     "on_study",
     "in_follow_up",
     "completed",
-    "withdrawn",
-    "lost_to_follow_up",
 )
 DOSE_KINDS: tuple[str, ...] = ("initial", "supplemental")
 DOSE_STATUSES: tuple[str, ...] = ("given", "withheld")
@@ -545,7 +544,8 @@ class TrialData:
 
     @property
     def enrolled_ids(self) -> tuple[str, ...]:
-        """Ids of the participants who were ever enrolled (status or enrolment date says so).
+        """Ids of the participants who were ever enrolled: an enrolment date, or a status
+        that only follows enrolment (:data:`ENROLLED_STATUSES`).
 
         Examples
         --------
