@@ -358,6 +358,9 @@ def test_a_two_arm_trial_is_reported_by_arm(make_trial: Callable[..., TrialData]
     primary = next(r for r in differences if r["scale"] == "madrs" and r["visit"] == "V17")
     assert f"MADRS (primary) at V17, {primary['contrast']}: " in key
     assert f"{labels['PLACEBO']}, MADRS response at V17: " in key
+    waterfall = _section(html, "waterfall")
+    assert labels["PLACEBO"] in waterfall
+    assert "Hatching tells the arms apart." in waterfall
     # the MMRM models the change here, so the trajectories carry the observed means
     assert "black symbols are the observed means" in text
     assert [s.id for s in sections] == list(SECTIONS)

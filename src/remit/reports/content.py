@@ -305,6 +305,19 @@ def _trajectories(
     )
 
 
+def _arm_of(result: AnalysisResult, protocol: Protocol) -> dict[str, str]:
+    """Participant id → arm label of the enrolled (empty when the ADSL has no arm)."""
+    adsl = result.adsl
+    if "arm" not in adsl:
+        return {}
+    arms = arm_labels(protocol)
+    return {
+        str(pid): arms.get(str(arm), str(arm))
+        for pid, arm in zip(adsl["participant_id"], adsl["arm"], strict=True)
+        if str(pid) in set(result.population) and not pd.isna(arm)
+    }
+
+
 def _waterfall(
     result: AnalysisResult, protocol: Protocol, simulated: bool, number: int
 ) -> ReportSection:
@@ -318,6 +331,7 @@ def _waterfall(
         threshold_pct=threshold,
         visit_label=prim,
         scale_label=scale_name(defs.scale),
+        groups=_arm_of(result, protocol),
         simulated=simulated,
     )
     caption = (
@@ -326,6 +340,8 @@ def _waterfall(
     )
     if defs.response is not None:
         caption += f"The dashed line is the response threshold ({defs.response.definition}). "
+    if len(set(_arm_of(result, protocol).values())) > 1:
+        caption += "Hatching tells the arms apart. "
     missing = sorted(str(p) for p in pct.index if pd.isna(pct[p]))
     if missing:
         caption += f"Not shown (no {prim} value): " + ", ".join(missing) + "."

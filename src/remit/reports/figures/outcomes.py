@@ -55,6 +55,9 @@ class SummaryPoint:
     group: str = ""
 
 
+# bar hatching per group (arm) in the waterfall; the first group is plain
+_HATCHES: tuple[str, ...] = ("", "///", "...", "xxx")
+
 # mean series: (marker, line style, colour); the first is the single-arm case
 _SERIES: tuple[tuple[str, Literal["-", "--", ":"], str], ...] = (
     ("s", "-", MEAN_COLOUR),
@@ -201,6 +204,7 @@ def waterfall_figure(
     figure_id: str = "fig-waterfall",
     visit_label: str = "V13",
     scale_label: str = "MADRS",
+    groups: Mapping[str, str] | None = None,
     simulated: bool = False,
 ) -> ReportFigure:
     """One bar per participant: percent change from baseline, sorted, with the response line.
@@ -212,6 +216,8 @@ def waterfall_figure(
         named under the axis, not drawn).
     threshold_pct
         The response threshold as a change, e.g. −50 for "reduced by at least 50 %".
+    groups
+        Participant id → group label (e.g. the arm); several groups are told apart by hatching.
     """
     known = percent_change.dropna().sort_values(ascending=False, kind="mergesort")
     missing = sorted(str(p) for p in percent_change.index if pd.isna(percent_change[p]))
@@ -220,11 +226,22 @@ def waterfall_figure(
         ax = fig.add_subplot()
         x = np.arange(len(known))
         colours = [STATUS_COLOURS[categories.get(str(p), "missing")] for p in known.index]
-        ax.bar(x, known.to_numpy(), color=colours, width=0.75, edgecolor="#333333", linewidth=0.4)
+        bars = ax.bar(
+            x, known.to_numpy(), color=colours, width=0.75, edgecolor="#333333", linewidth=0.4
+        )
         ax.axhline(0, color="#333333", linewidth=0.8)
         handles: list[Patch | Line2D] = list(
             _status_legend([categories.get(str(p), "missing") for p in known.index])
         )
+        names = list(dict.fromkeys((groups or {}).values()))
+        if len(names) > 1:
+            hatch = {name: _HATCHES[i % len(_HATCHES)] for i, name in enumerate(names)}
+            for bar, pid in zip(bars, known.index, strict=True):
+                bar.set_hatch(hatch.get((groups or {}).get(str(pid), ""), ""))
+            handles += [
+                Patch(facecolor="white", edgecolor="#333333", hatch=hatch[n], label=n)
+                for n in names
+            ]
         if threshold_pct is not None:
             ax.axhline(threshold_pct, color=THRESHOLD_COLOUR, linestyle="--", linewidth=1.0)
             handles.append(
