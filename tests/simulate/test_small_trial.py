@@ -130,6 +130,26 @@ def test_a_trial_without_the_roles_is_refused(tmp_path: Path, fast_hashing: None
     engine.dispose()
 
 
+def test_staff_at_a_site_act_at_that_site(tmp_path: Path, fast_hashing: None) -> None:
+    from remit.store import Actor, make_engine, upgrade
+
+    engine = make_engine(tmp_path / "site.db")
+    upgrade(engine)
+    trial = sv.create_trial(engine, OSLO, admin_username="ada", admin_password="remit-demo-admin")
+    admin = Actor(trial.admin.id, "ada", "admin", None)
+    people = [("kari", "investigator"), ("tor", "therapist"), ("rita", "independent_rater")]
+    for name, role in people:
+        sv.add_user(engine, admin, name, "a long enough password", [(role, "OST")])
+    sv.add_user(engine, admin, "siv", "a long enough password", [("therapist", None)])
+    staff = find_staff(engine)
+    engine.dispose()
+    assert {r: (a.username, a.site_id) for r, a in staff.items()} == {
+        "investigator": ("kari", 1),
+        "therapist": ("siv", None),  # a study-wide role is preferred
+        "independent_rater": ("rita", 1),
+    }
+
+
 def test_analyse_states_the_missing_v13_and_the_mmrm_still_runs(missing_v13: Path) -> None:
     result = CliRunner().invoke(app, ["analyse", "--db", str(missing_v13), "--json"])
     assert result.exit_code == 0, result.output

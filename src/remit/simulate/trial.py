@@ -18,13 +18,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from remit import services as sv
 from remit.errors import InputError
 from remit.protocol import Protocol
 from remit.simulate.plan import INV, RAT, THE, CohortPlan, Step, plan_cohort
 from remit.simulate.targets import OSLO_TARGETS, Targets
-from remit.store import Actor
+from remit.store import Actor, actor_for
 
 #: Roles the simulation acts in.
 ROLES_NEEDED: tuple[str, ...] = (INV, THE, RAT)
@@ -152,23 +153,29 @@ class SimulationResult:
 
 
 def find_staff(engine: Engine) -> dict[str, Actor]:
-    """A study-wide user for each role the simulation acts in (the first one found)."""
+    """An actor for each role the simulation acts in: the first active user holding the role
+    study-wide, else the first holding it at a site (then acting at that site)."""
     users = sv.list_users(engine, Actor.system("remit-simulate"))
-    staff: dict[str, Actor] = {}
-    for user in users:
-        if not user.active:
-            continue
-        for role, site in user.roles:
-            if role in ROLES_NEEDED and site is None and role not in staff:
-                staff[role] = Actor(user.id, user.username, role, None)
-    missing = [r for r in ROLES_NEEDED if r not in staff]
+    chosen: dict[str, tuple[str, str | None]] = {}
+    for study_wide in (True, False):
+        for user in users:
+            if not user.active:
+                continue
+            for role, site in user.roles:
+                if role in ROLES_NEEDED and role not in chosen and (site is None) == study_wide:
+                    chosen[role] = (user.username, site)
+    missing = [r for r in ROLES_NEEDED if r not in chosen]
     if missing:
         raise InputError(
-            "the trial has no study-wide user with the role " + ", ".join(missing),
+            "the trial has no user with the role " + ", ".join(missing),
             expected="one user per role: " + ", ".join(ROLES_NEEDED),
             hint="add them (remit.services.add_user) or pass staff= to simulate_trial",
         )
-    return staff
+    with Session(engine) as session:
+        return {
+            role: actor_for(session, username, role, site)
+            for role, (username, site) in chosen.items()
+        }
 
 
 def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
