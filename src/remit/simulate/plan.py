@@ -693,10 +693,9 @@ def _plan_dosing_day(
         events.append((supplemental_min, 4, "dose", args))
     for minute, order, action, args in sorted(events, key=lambda e: (e[0], e[1])):
         role = INV if action == "dose" else THE
-        at = dose_at + timedelta(minutes=minute)
-        if action == "vitals" and minute < 0:
-            at = dose_at + timedelta(minutes=minute)
-        b.add(at + timedelta(seconds=order), action, role, **args)
+        # same-minute entries keep their order: vitals, dose, rating, supplemental dose
+        at = dose_at + timedelta(minutes=minute, seconds=order)
+        b.add(at, action, role, **args)
     end = dose_at + timedelta(minutes=every[-1] + 10)
     b.add(end, "end_session", THE, visit=code, ended_at=end)
     for ae in draw_adverse_events(rng, dose_factor):
