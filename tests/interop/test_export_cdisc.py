@@ -245,3 +245,15 @@ def test_bad_metadata_refused() -> None:
         make_dataset("QS", "Q", "SDTM", [Variable("QSORRES", "x")], [{"QSORRES": "a" * 201}])
     with pytest.raises(InputError, match="unknown export format"):
         export_trial(None, "x", formats=("sas7bdat",))  # type: ignore[arg-type]
+
+
+def test_export_checks_the_actor(trial_engine: Engine, tmp_path: Path) -> None:
+    from remit.errors import PermissionDeniedError
+    from remit.store import Actor
+
+    therapist = Actor(3, "tor", "therapist", 1)
+    with pytest.raises(PermissionDeniedError):
+        export_trial(trial_engine, tmp_path / "t", formats=("odm",), actor=therapist)
+    statistician = Actor(7, "siri", "statistician", None)
+    result = export_trial(trial_engine, tmp_path / "s", formats=("odm",), actor=statistician)
+    assert result.participants == 3

@@ -198,6 +198,7 @@ def export_trial(
             date_shift=date_shift,
             created_at=created,
             participants=set(data.participants["participant_id"].astype(str)),
+            actor=actor,
         )
     return ExportResult(
         out_dir=out,

@@ -33,7 +33,7 @@ from remit.interop.sdtm import _tuples
 from remit.protocol import Protocol
 from remit.scales import ItemDefinition, load_scale
 from remit.services import build_trial_data
-from remit.store import audit_log
+from remit.store import Actor, audit_log
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 _N = f"{{{ODM_NS}}}"
@@ -401,7 +401,12 @@ def audit_state(entries: Iterable[Any]) -> dict[tuple[str, int], dict[str, Any]]
     return ctx.records
 
 
-def _subject_forms(entries: list[Any], protocol: Protocol, shift: DateShift | None) -> list[_Form]:
+def _subject_forms(
+    entries: list[Any],
+    protocol: Protocol,
+    shift: DateShift | None,
+    only: set[str] | None = None,
+) -> list[_Form]:
     state = audit_state(entries)
     sites = {i: r.get("code") for (t, i), r in state.items() if t == "site"}
     fixed = fixed_forms(protocol)
@@ -420,6 +425,8 @@ def _subject_forms(entries: list[Any], protocol: Protocol, shift: DateShift | No
             if owner not in eligibility or eligibility[owner][0] < rid:
                 eligibility[owner] = (rid, r["data"])
     for rid, pid in sorted(study_ids.items(), key=lambda kv: kv[1]):
+        if only is not None and pid not in only:
+            continue
         r = state[("participant", rid)]
         values = {
             "SITE": sites.get(int(r["site_id"])) if r.get("site_id") is not None else None,
@@ -708,7 +715,9 @@ def snapshot_odm(
     study_metadata(root, protocol, scales)
     clinical = _clinical(root, protocol, "Snapshot")
     forms = _snapshot_forms(data, scales, _missed_reasons(entries))
-    forms += _subject_forms(entries, protocol, shift)
+    forms += _subject_forms(
+        entries, protocol, shift, set(data.participants["participant_id"].astype(str))
+    )
     order = {code: i + 1 for i, code in enumerate(protocol.visit_codes)}
     order["SUBJECT"] = 0
     order["AE"] = len(order)
@@ -758,6 +767,7 @@ def write_odm_files(
     date_shift: DateShift | None = None,
     created_at: datetime | None = None,
     participants: set[str] | None = None,
+    actor: Actor | None = None,
 ) -> list[Path]:
     """Write ``odm_snapshot.xml`` and/or ``odm_transactional.xml`` into ``directory``."""
     wanted = list(variants)
@@ -767,7 +777,9 @@ def write_odm_files(
     created = (created_at or datetime.now(UTC)).astimezone(UTC)
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    data = build_trial_data(engine)
+    data = build_trial_data(engine, actor=actor)
+    known = set(data.participants["participant_id"].astype(str))
+    participants = known if participants is None else participants & known
     if date_shift is not None:
         data = shift_trial_data(data, date_shift)
     entries = [
@@ -778,6 +790,7 @@ def write_odm_files(
     for variant in wanted:
         if variant == "snapshot":
             root = snapshot_odm(data, entries, protocol, scales, created, date_shift)
+            # participants the actor may not see (another site) never reach the file
         else:
             root = transactional_odm(entries, protocol, scales, created, date_shift, participants)
         path = d / f"odm_{variant}.xml"
