@@ -120,6 +120,8 @@ class _Context:
         given = data.doses[data.doses["status"] == "given"]
         self.first_dose = given.groupby("participant_id")["given_at"].min().to_dict()
         self.last_dose = given.groupby("participant_id")["given_at"].max().to_dict()
+        done = data.visits.dropna(subset=["actual_date"])
+        self.last_visit = done.groupby("participant_id")["actual_date"].max().to_dict()
 
     def usubjid(self, pid: Any) -> str:
         return f"{self.study}-{pid}"
@@ -166,11 +168,7 @@ def build_dm(ctx: _Context) -> Dataset:
     p = ctx.data.participants
     site_country: dict[str, str | None] = {s.code: s.country for s in ctx.protocol.study.sites}
     arms = {a.code: a.label for a in ctx.protocol.arms}
-    last_visit = (
-        ctx.data.visits.dropna(subset=["actual_date"])
-        .groupby("participant_id")["actual_date"]
-        .max()
-    ).to_dict()
+    last_visit = ctx.last_visit
     rows = []
     for r in _tuples(p):
         pid = r.participant_id
@@ -562,11 +560,7 @@ _DISPOSITION = {
 
 def build_ds(ctx: _Context) -> Dataset:
     """DS: informed consent, then the end-of-study disposition where there is one."""
-    last_visit = (
-        ctx.data.visits.dropna(subset=["actual_date"])
-        .groupby("participant_id")["actual_date"]
-        .max()
-    ).to_dict()
+    last_visit = ctx.last_visit
     rows = []
     for r in _tuples(ctx.data.participants):
         base = {"STUDYID": ctx.study, "DOMAIN": "DS", "USUBJID": ctx.usubjid(r.participant_id)}
