@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,8 @@ CSP = (
 REPORT_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 _STATIC = Path(__file__).parent / "static"
+#: POST routes that write nothing to the database (they only check a password).
+_NO_WRITE_POSTS = frozenset({"/login", "/logout", "/api/v1/auth/login", "/api/v1/auth/logout"})
 
 
 def status_of(error: RemitError) -> int:
@@ -106,6 +109,25 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+
+    # SQLite has one writer at a time. Writers that collide wait in SQLite's busy handler,
+    # which sleeps in growing steps (up to 100 ms) instead of waking when the lock is free:
+    # under load that wastes most of the time. So on SQLite the app queues its own writing
+    # requests (a fair asyncio lock); PostgreSQL writes concurrently.
+    write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+
+    @app.middleware("http")
+    async def one_sqlite_writer(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if (
+            write_lock is None
+            or request.method in ("GET", "HEAD", "OPTIONS")
+            or request.url.path in _NO_WRITE_POSTS
+        ):
+            return await call_next(request)
+        async with write_lock:
+            return await call_next(request)
 
     @app.middleware("http")
     async def security_headers(
