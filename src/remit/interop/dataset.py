@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -77,6 +77,11 @@ class Dataset:
         for rec in self.frame.itertuples(index=False, name=None):
             out.append([plain(value, v) for value, v in zip(rec, self.variables, strict=True)])
         return out
+
+
+def frame_rows(frame: pd.DataFrame) -> Iterator[Any]:
+    """A frame's rows as named tuples (typed loosely: their fields are the frame's columns)."""
+    return iter(frame.itertuples(index=False))
 
 
 def is_missing(value: Any) -> bool:

@@ -27,9 +27,8 @@ from sqlalchemy import Engine
 
 from remit.analysis import TrialData
 from remit.errors import InputError, ScaleError
-from remit.interop.dataset import is_missing
+from remit.interop.dataset import frame_rows, is_missing
 from remit.interop.dateshift import DateShift, shift_trial_data
-from remit.interop.sdtm import _tuples
 from remit.protocol import Protocol
 from remit.scales import ItemDefinition, load_scale
 from remit.services import build_trial_data
@@ -331,7 +330,7 @@ def _snapshot_forms(
 ) -> list[_Form]:
     out: list[_Form] = []
     types = {s: {i.code: _KIND_TYPES[i.kind] for i in all_items(s)} for s in scales}
-    for r in _tuples(data.visits):
+    for r in frame_rows(data.visits):
         where = (str(r.participant_id), str(r.visit_code))
         visit_items: list[tuple[str, str | None]]
         if not is_missing(r.actual_date):
@@ -342,7 +341,7 @@ def _snapshot_forms(
             continue
         out.append(_Form(where[0], where[1], "VISIT", None, visit_items))
     counter: dict[tuple[str, str, str], int] = {}
-    for r in _tuples(data.scores.sort_values("assessed_at", kind="mergesort")):
+    for r in frame_rows(data.scores.sort_values("assessed_at", kind="mergesort")):
         if is_missing(r.visit_code) or r.scale not in types:
             continue
         key = (str(r.participant_id), str(r.visit_code), str(r.scale))
@@ -363,12 +362,12 @@ def _snapshot_forms(
         ("VITALS", data.vitals, _vitals_items),
     ):
         n: dict[tuple[str, str], int] = {}
-        for r in _tuples(frame):
+        for r in frame_rows(frame):
             key2 = (str(r.participant_id), str(r.visit_code))
             n[key2] = n.get(key2, 0) + 1
             out.append(_Form(key2[0], key2[1], name, n[key2], build(r)))
     n_ae: dict[str, int] = {}
-    for r in _tuples(data.adverse_events):
+    for r in frame_rows(data.adverse_events):
         pid = str(r.participant_id)
         n_ae[pid] = n_ae.get(pid, 0) + 1
         out.append(
@@ -496,7 +495,7 @@ def _form_xml(parent: Any, f: _Form, transaction: str | None = None) -> Any:
     return fd
 
 
-def _clinical(root: Any, protocol: Protocol, file_type: str) -> Any:
+def _clinical(root: Any, protocol: Protocol) -> Any:
     return _el(
         root,
         "ClinicalData",
@@ -613,7 +612,7 @@ def transactional_odm(
     """The audit trail as an ODM Transactional file (an lxml element)."""
     root = _root("Transactional", protocol, created)
     study_metadata(root, protocol, scales)
-    clinical = _clinical(root, protocol, "Transactional")
+    clinical = _clinical(root, protocol)
     ctx = _AuditContext(entries)
     types = {s: {i.code: _KIND_TYPES[i.kind] for i in all_items(s)} for s in scales}
     sessions_visit: dict[int, Any] = {}
@@ -713,7 +712,7 @@ def snapshot_odm(
     """The data as they stand, plus the audit trail as AuditRecords (an lxml element)."""
     root = _root("Snapshot", protocol, created)
     study_metadata(root, protocol, scales)
-    clinical = _clinical(root, protocol, "Snapshot")
+    clinical = _clinical(root, protocol)
     forms = _snapshot_forms(data, scales, _missed_reasons(entries))
     forms += _subject_forms(
         entries, protocol, shift, set(data.participants["participant_id"].astype(str))

@@ -9,7 +9,7 @@ the protocol (:meth:`remit.protocol.Protocol.visit_number`) and ``EPOCH`` from t
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,7 +18,7 @@ import pandas as pd
 from remit.analysis import TrialData
 from remit.errors import InputError, ScaleError
 from remit.interop.codes import code_for
-from remit.interop.dataset import Dataset, Variable, is_missing, make_dataset
+from remit.interop.dataset import Dataset, Variable, frame_rows, is_missing, make_dataset
 from remit.protocol import Protocol
 from remit.scales import load_scale
 
@@ -140,11 +140,6 @@ class _Context:
         return study_day(value, self.first_dose.get(pid))
 
 
-def _tuples(frame: pd.DataFrame) -> Iterator[Any]:
-    """Rows as named tuples (typed loosely: their fields are the frame's columns)."""
-    return iter(frame.itertuples(index=False))
-
-
 def _sort_key(value: Any) -> tuple[int, float, str]:
     if value is None:
         return (0, 0.0, "")
@@ -170,7 +165,7 @@ def build_dm(ctx: _Context) -> Dataset:
     arms = {a.code: a.label for a in ctx.protocol.arms}
     last_visit = ctx.last_visit
     rows = []
-    for r in _tuples(p):
+    for r in frame_rows(p):
         pid = r.participant_id
         arm = None if is_missing(r.arm) else str(r.arm)
         treated = pid in ctx.first_dose
@@ -229,7 +224,7 @@ def build_dm(ctx: _Context) -> Dataset:
 def _dose_rows(ctx: _Context, statuses: tuple[str, ...]) -> list[tuple[Any, Any]]:
     d = ctx.data.doses
     out = []
-    for r in _tuples(d):
+    for r in frame_rows(d):
         if r.status in statuses:
             planned = ctx.protocol.dosing_session(str(r.visit_code))
             substance = planned.substance if planned else "STUDY DRUG"
@@ -373,7 +368,7 @@ def build_findings_about_scales(
     """QS (questionnaires) or RS (clinical classifications): one record per item and score."""
     p = domain
     rows = []
-    for r in _tuples(ctx.data.scores):
+    for r in frame_rows(ctx.data.scores):
         if r.scale not in scales:
             continue
         timepoint = getattr(r, "timepoint", None)
@@ -451,7 +446,7 @@ def build_findings_about_scales(
 def build_ae(ctx: _Context) -> Dataset:
     """AE: one record per adverse event (terms as reported; not MedDRA-coded)."""
     rows = []
-    for r in _tuples(ctx.data.adverse_events):
+    for r in frame_rows(ctx.data.adverse_events):
         rows.append(
             {
                 "STUDYID": ctx.study,
@@ -490,7 +485,7 @@ def build_ae(ctx: _Context) -> Dataset:
 def build_vs(ctx: _Context) -> Dataset:
     """VS: vital signs, with time points relative to the session's initial dose."""
     rows = []
-    for r in _tuples(ctx.data.vitals):
+    for r in frame_rows(ctx.data.vitals):
         minutes = r.minutes_after_dose
         has_tpt = not is_missing(minutes)
         dose_time = None
@@ -562,7 +557,7 @@ def build_ds(ctx: _Context) -> Dataset:
     """DS: informed consent, then the end-of-study disposition where there is one."""
     last_visit = ctx.last_visit
     rows = []
-    for r in _tuples(ctx.data.participants):
+    for r in frame_rows(ctx.data.participants):
         base = {"STUDYID": ctx.study, "DOMAIN": "DS", "USUBJID": ctx.usubjid(r.participant_id)}
         if not is_missing(r.screened_date):
             rows.append(
@@ -618,7 +613,7 @@ def build_ds(ctx: _Context) -> Dataset:
 def build_sv(ctx: _Context) -> Dataset:
     """SV: one record per visit that took place."""
     rows = []
-    for r in _tuples(ctx.data.visits):
+    for r in frame_rows(ctx.data.visits):
         if is_missing(r.actual_date):
             continue
         rows.append(
