@@ -39,11 +39,11 @@ def routes_markdown() -> str:
     for router in (pages.router, api.router):
         for route in _routes(router.routes):
             guards = [
-                d.dependency.operation  # type: ignore[attr-defined]
+                str(getattr(d.dependency, "operation", ""))
                 for d in route.dependencies
                 if hasattr(d.dependency, "operation")
             ]
-            for method in sorted(route.methods):
+            for method in sorted(route.methods or ()):
                 operation = f"`{guards[0]}`" if guards else "(open)"
                 lines.append(f"| {method} | `{route.path}` | {operation} |")
     return "\n".join(lines)
