@@ -33,6 +33,7 @@ from remit.analysis.datasets import (
     visit_order,
 )
 from remit.analysis.endpoints import EndpointsResult, derive_endpoints
+from remit.analysis.examples import example_trial
 from remit.analysis.methods import methods_text
 from remit.analysis.plan import (
     NothingToAnalyseError,
@@ -68,6 +69,7 @@ __all__ = [
     "build_adsl",
     "derive_endpoints",
     "empty_frame",
+    "example_trial",
     "follow_up_visit",
     "frame_columns",
     "frame_records",

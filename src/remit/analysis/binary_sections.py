@@ -31,7 +31,19 @@ CI_NAMES: dict[str, str] = {"clopper_pearson": "Clopper-Pearson (exact)", "wilso
 
 
 def run_proportion(a: ProportionAnalysis, ctx: Context) -> SectionResult:
-    """Counts of binary endpoints with the plan's confidence intervals."""
+    """Counts of binary endpoints with the plan's confidence intervals.
+
+    Examples
+    --------
+    >>> from remit.analysis.context import build_context
+    >>> from remit.analysis.examples import example_trial
+    >>> from remit.protocol import load_protocol
+    >>> oslo = load_protocol("oslo-mdma-mdd")
+    >>> ctx = build_context(example_trial(), oslo)
+    >>> t = run_proportion(oslo.analysis.analyses[4], ctx).table
+    >>> t[["endpoint_id", "visit", "k", "n"]].values.tolist()[:2]
+    [['madrs_response', 'V13', 5, 6], ['madrs_response', 'FU7', 5, 6]]
+    """
     rows: list[dict[str, Any]] = []
     raw: dict[str, Any] = {}
     notes: list[str] = []
@@ -146,7 +158,19 @@ def _word(status: object) -> str:
 
 
 def run_mcnemar(a: McNemarAnalysis, ctx: Context) -> SectionResult:
-    """Status transition table between two visits with the exact McNemar test."""
+    """Status transition table between two visits with the exact McNemar test.
+
+    Examples
+    --------
+    >>> from remit.analysis.context import build_context
+    >>> from remit.analysis.examples import example_trial
+    >>> from remit.protocol import load_protocol
+    >>> oslo = load_protocol("oslo-mdma-mdd")
+    >>> ctx = build_context(example_trial(), oslo)
+    >>> s = run_mcnemar(oslo.analysis.analyses[5], ctx)
+    >>> s.table[["endpoint_id", "n", "p_value"]].values.tolist()
+    [['madrs_response', 6, 1.0], ['madrs_remission', 6, 1.0]]
+    """
     if a.method != "exact":
         raise InputError(
             f"analysis {a.id!r} asks for McNemar method {a.method!r}",

@@ -12,14 +12,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from remit.analysis.endpoints import EndpointsResult
+from remit.analysis.data import TrialData
+from remit.analysis.datasets import build_adqs
+from remit.analysis.endpoints import EndpointsResult, derive_endpoints
 from remit.errors import StatsError
 from remit.protocol import AnalysisPlan, Protocol
 
 
 @dataclass(frozen=True, eq=False)
 class Context:
-    """What every section needs: the plan, the protocol, ADQS totals, endpoints, population."""
+    """What every section needs: the plan, the protocol, ADQS totals, endpoints, population.
+
+    ``totals`` are the analysis records of scale totals of the population; ``groups`` the
+    population by arm (see :func:`arm_groups`). Build it with :func:`build_context`.
+
+    Examples
+    --------
+    >>> from remit.analysis.examples import example_trial
+    >>> from remit.protocol import load_protocol
+    >>> ctx = build_context(example_trial(), load_protocol("oslo-mdma-mdd"))
+    >>> ctx.values("madrs", "V13").tolist()
+    [15.0, 10.0, 8.0, 22.0, 9.0, 12.0]
+    >>> ctx.key("MDMA", "madrs", "V13"), ctx.by_arm
+    ('madrs/V13', False)
+    """
 
     protocol: Protocol
     plan: AnalysisPlan
@@ -98,9 +114,46 @@ def arm_groups(
     return tuple(groups)
 
 
+def build_context(data: TrialData, protocol: Protocol, adqs: pd.DataFrame | None = None) -> Context:
+    """The :class:`Context` the section runners share (``adqs`` if already built).
+
+    Examples
+    --------
+    >>> from remit.analysis.examples import example_trial
+    >>> from remit.protocol import load_protocol
+    >>> len(build_context(example_trial(), load_protocol("oslo-mdma-mdd")).population)
+    6
+    """
+    population = data.enrolled_ids
+    table = build_adqs(data, protocol) if adqs is None else adqs
+    totals = table[
+        (table["PARCAT1"] == "TOTAL")
+        & (table["ANL01FL"] == "Y")
+        & table["participant_id"].isin(population)
+    ]
+    return Context(
+        protocol=protocol,
+        plan=protocol.analysis,
+        totals=totals,
+        endpoints=derive_endpoints(data, protocol),
+        population=population,
+        groups=arm_groups(protocol, data.participants, population),
+    )
+
+
 @contextmanager
 def collect_warnings(notes: list[str], where: str) -> Iterator[None]:
-    """Turn warnings raised by stats into notes of the section."""
+    """Turn warnings raised by stats into notes of the section.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> notes: list[str] = []
+    >>> with collect_warnings(notes, "madrs/V13"):
+    ...     warnings.warn("dropped 1 of 12 pairs")
+    >>> notes
+    ['madrs/V13: dropped 1 of 12 pairs']
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
@@ -111,5 +164,13 @@ def collect_warnings(notes: list[str], where: str) -> Iterator[None]:
 
 
 def note_not_estimable(notes: list[str], where: str, error: StatsError) -> None:
-    """Record that ``where`` could not be estimated, and why, in the section's notes."""
+    """Record that ``where`` could not be estimated, and why, in the section's notes.
+
+    Examples
+    --------
+    >>> notes: list[str] = []
+    >>> note_not_estimable(notes, "sds/V13", StatsError("only 1 complete pairs"))
+    >>> notes
+    ['sds/V13: not estimable (only 1 complete pairs)']
+    """
     notes.append(f"{where}: not estimable ({error})")

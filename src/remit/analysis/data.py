@@ -55,7 +55,14 @@ DOSE_STATUSES: tuple[str, ...] = ("given", "withheld")
 
 @dataclass(frozen=True)
 class Column:
-    """One column of the contract: its name, kind, whether it may be empty, allowed values."""
+    """One column of the contract: its name, kind, whether it may be empty, allowed values.
+
+    Examples
+    --------
+    >>> status = next(c for c in SCHEMA["participants"] if c.name == "status")
+    >>> status.kind, status.nullable, status.allowed[:2]
+    ('text', False, ('screening', 'ineligible'))
+    """
 
     name: str
     kind: ColumnKind

@@ -30,7 +30,22 @@ def _lsmean_rows(fit: MMRMResult) -> pd.DataFrame:
 
 
 def run_mmrm(a: MMRMAnalysis, ctx: Context) -> SectionResult:
-    """MMRM per scale over the plan's visits, with LS means and differences vs baseline."""
+    """MMRM per scale over the plan's visits, with LS means and differences vs baseline.
+
+    Examples
+    --------
+    >>> from remit.analysis.context import build_context
+    >>> from remit.analysis.examples import example_trial
+    >>> from remit.protocol import load_protocol
+    >>> oslo = load_protocol("oslo-mdma-mdd")
+    >>> ctx = build_context(example_trial(), oslo)
+    >>> s = run_mmrm(oslo.analysis.analyses[2], ctx)
+    >>> t = s.tables["change_vs_baseline"]
+    >>> t[["scale", "visit", "contrast"]].values.tolist()[0]
+    ['madrs', 'V13', 'V13 - V3']
+    >>> round(float(t["estimate"].iloc[0]), 6)
+    -17.0
+    """
     rows: list[dict[str, Any]] = []
     ls_rows: list[pd.DataFrame] = []
     fit_rows: list[dict[str, Any]] = []
@@ -221,7 +236,14 @@ def _headline(
 
 
 def contrast_words(a: MMRMAnalysis) -> str:
-    """What the MMRM section estimates, in words (from the plan's contrasts and outcome)."""
+    """What the MMRM section estimates, in words (from the plan's contrasts and outcome).
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> contrast_words(load_protocol("oslo-mdma-mdd").analysis.analyses[2])[:40]
+    'the mean change from V3 at each visit as'
+    """
     parts = []
     if "visit_vs_baseline" in a.contrasts:
         if a.outcome == "value":

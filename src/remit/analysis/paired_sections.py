@@ -36,7 +36,19 @@ def _pairs(
 
 
 def run_descriptive(a: DescriptiveAnalysis, ctx: Context) -> SectionResult:
-    """Summary statistics of each scale total (and its change from baseline) by visit."""
+    """Summary statistics of each scale total (and its change from baseline) by visit.
+
+    Examples
+    --------
+    >>> from remit.analysis.context import build_context
+    >>> from remit.analysis.examples import example_trial
+    >>> from remit.protocol import load_protocol
+    >>> oslo = load_protocol("oslo-mdma-mdd")
+    >>> ctx = build_context(example_trial(), oslo)
+    >>> t = run_descriptive(oslo.analysis.analyses[0], ctx).table
+    >>> t[t.scale == "madrs"][["visit", "n", "mean"]].values.tolist()
+    [['V3', 6, 29.666666666666668], ['V13', 6, 12.666666666666666], ['FU7', 6, 12.166666666666666]]
+    """
     rows: list[dict[str, Any]] = []
     change_rows: list[dict[str, Any]] = []
     for arm, ids in ctx.groups:
@@ -107,7 +119,15 @@ def _describe(x: FloatArray, n_population: int) -> dict[str, Any]:
 
 
 def wilcoxon_convention(a: WilcoxonAnalysis) -> str:
-    """The p-value convention of a Wilcoxon analysis, in words."""
+    """The p-value convention of a Wilcoxon analysis, in words.
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> a = load_protocol("oslo-mdma-mdd").analysis.analyses[1]
+    >>> wilcoxon_convention(a).endswith("without continuity correction")
+    True
+    """
     cc = "with" if a.correction else "without"
     if a.method == "exact":
         return (
@@ -124,7 +144,15 @@ def wilcoxon_convention(a: WilcoxonAnalysis) -> str:
 
 
 def pick_wilcoxon_p(a: WilcoxonAnalysis, n: int, clean: bool) -> str:
-    """Which of the three p-values of :class:`WilcoxonResult` the plan reports."""
+    """Which of the three p-values of :class:`WilcoxonResult` the plan reports.
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> a = load_protocol("oslo-mdma-mdd").analysis.analyses[1]
+    >>> pick_wilcoxon_p(a, 12, clean=True), pick_wilcoxon_p(a, 12, clean=False)
+    ('exact', 'normal')
+    """
     normal = "normal-continuity" if a.correction else "normal"
     if a.method == "exact":
         return "exact"
@@ -134,7 +162,19 @@ def pick_wilcoxon_p(a: WilcoxonAnalysis, n: int, clean: bool) -> str:
 
 
 def run_wilcoxon(a: WilcoxonAnalysis, ctx: Context) -> SectionResult:
-    """Signed-rank test of each visit against the baseline visit, per scale."""
+    """Signed-rank test of each visit against the baseline visit, per scale.
+
+    Examples
+    --------
+    >>> from remit.analysis.context import build_context
+    >>> from remit.analysis.examples import example_trial
+    >>> from remit.protocol import load_protocol
+    >>> oslo = load_protocol("oslo-mdma-mdd")
+    >>> ctx = build_context(example_trial(), oslo)
+    >>> t = run_wilcoxon(oslo.analysis.analyses[1], ctx).table
+    >>> t[["scale", "visit", "n", "p_value_method"]].values.tolist()[0]
+    ['madrs', 'V13', 6, 'exact']
+    """
     if a.zero_method != "wilcox":
         raise InputError(
             f"analysis {a.id!r} asks for zero_method {a.zero_method!r}",
@@ -222,7 +262,19 @@ def run_wilcoxon(a: WilcoxonAnalysis, ctx: Context) -> SectionResult:
 
 
 def run_effect_size(a: EffectSizeAnalysis, ctx: Context) -> SectionResult:
-    """Standardised within-subject change from baseline at each visit, per scale."""
+    """Standardised within-subject change from baseline at each visit, per scale.
+
+    Examples
+    --------
+    >>> from remit.analysis.context import build_context
+    >>> from remit.analysis.examples import example_trial
+    >>> from remit.protocol import load_protocol
+    >>> oslo = load_protocol("oslo-mdma-mdd")
+    >>> ctx = build_context(example_trial(), oslo)
+    >>> t = run_effect_size(oslo.analysis.analyses[3], ctx).table
+    >>> sorted(set(t["effect_size"]))
+    ['d_av', 'd_z']
+    """
     rows: list[pd.DataFrame] = []
     raw: dict[str, Any] = {}
     notes: list[str] = []

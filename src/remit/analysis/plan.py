@@ -9,10 +9,9 @@ from typing import Any
 
 import pandas as pd
 
-from remit.analysis.context import Context, arm_groups
+from remit.analysis.context import build_context
 from remit.analysis.data import TrialData
 from remit.analysis.datasets import build_adqs, build_adsl
-from remit.analysis.endpoints import derive_endpoints
 from remit.analysis.result import AnalysisResult, Provenance, SectionResult
 from remit.analysis.safety_tables import run_safety
 from remit.analysis.sections import SECTION_RUNNERS
@@ -23,7 +22,13 @@ SOFTWARE = ("remit", "numpy", "scipy", "pandas", "statsmodels")
 
 
 class NothingToAnalyseError(InputError):
-    """The data hold nothing the plan can analyse (nobody enrolled, no scores)."""
+    """The data hold nothing the plan can analyse (nobody enrolled, no scores).
+
+    Examples
+    --------
+    >>> issubclass(NothingToAnalyseError, InputError)
+    True
+    """
 
 
 def software_versions() -> dict[str, str]:
@@ -157,23 +162,12 @@ def run_analysis_plan(
     remit.analysis.plan.NothingToAnalyseError: nothing to analyse: no participant is enrolled ...
     """
     _check_something(data, protocol)
-    population = data.enrolled_ids
     adsl = build_adsl(data, protocol)
     adqs = build_adqs(data, protocol)
-    totals = adqs[
-        (adqs["PARCAT1"] == "TOTAL")
-        & (adqs["ANL01FL"] == "Y")
-        & adqs["participant_id"].isin(population)
-    ]
-    endpoints = derive_endpoints(data, protocol)
-    ctx = Context(
-        protocol=protocol,
-        plan=protocol.analysis,
-        totals=totals,
-        endpoints=endpoints,
-        population=population,
-        groups=arm_groups(protocol, data.participants, population),
-    )
+    ctx = build_context(data, protocol, adqs)
+    population = ctx.population
+    endpoints = ctx.endpoints
+    totals = ctx.totals
     sections: list[SectionResult] = []
     for analysis in protocol.analysis.analyses:
         if isinstance(analysis, SafetyAnalysis):

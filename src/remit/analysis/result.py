@@ -97,6 +97,15 @@ class Provenance:
         UTC time of the run (ISO 8601).
     software
         Versions of Python, remit, numpy, scipy, pandas and statsmodels.
+
+    Examples
+    --------
+    >>> from remit.analysis import run_analysis_plan
+    >>> from remit.analysis.examples import example_trial
+    >>> from remit.protocol import load_protocol
+    >>> result = run_analysis_plan(example_trial(), load_protocol("oslo-mdma-mdd"))
+    >>> result.provenance.protocol_id, result.provenance.marker
+    ('oslo-mdma-mdd', '')
     """
 
     protocol_id: str
@@ -162,6 +171,16 @@ class SectionResult:
         The section's key estimates in the common columns of :data:`HEADLINE_COLUMNS`.
     spec
         The analysis as the protocol states it (its fields as plain values).
+
+    Examples
+    --------
+    >>> from remit.analysis import run_analysis_plan
+    >>> from remit.analysis.examples import example_trial
+    >>> from remit.protocol import load_protocol
+    >>> result = run_analysis_plan(example_trial(), load_protocol("oslo-mdma-mdd"))
+    >>> s = result.section("mmrm")
+    >>> s.kind, list(s.tables), sorted(s.stats)
+    ('mmrm', ['change_vs_baseline', 'lsmeans', 'fits'], ['madrs', 'sds'])
     """
 
     id: str
@@ -220,7 +239,16 @@ def make_section(
     headline: pd.DataFrame | None = None,
 ) -> SectionResult:
     """A :class:`SectionResult` for one analysis of the plan (its id, kind, label, assumption
-    and spec taken from ``analysis``)."""
+    and spec taken from ``analysis``).
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> a = load_protocol("oslo-mdma-mdd").analysis.analyses[0]
+    >>> s = make_section(a, tables={"by_visit": pd.DataFrame()}, conventions={})
+    >>> s.id, s.kind, s.spec["scales"][:2]
+    ('descriptive', 'descriptive', ['madrs', 'sds'])
+    """
     return SectionResult(
         id=analysis.id,
         kind=analysis.kind,
@@ -256,6 +284,19 @@ class AnalysisResult:
         who is missing.
     sections
         One :class:`SectionResult` per analysis of the plan, in plan order.
+
+    Examples
+    --------
+    >>> from remit.analysis import run_analysis_plan
+    >>> from remit.analysis.examples import example_trial
+    >>> from remit.protocol import load_protocol
+    >>> result = run_analysis_plan(example_trial(), load_protocol("oslo-mdma-mdd"))
+    >>> [s.id for s in result.sections][:3]
+    ['descriptive', 'wilcoxon', 'mmrm']
+    >>> h = result.to_frame()
+    >>> row = h[h.section == "mmrm"].iloc[0]
+    >>> row["scale"], row["visit"], round(float(row["estimate"]), 6)
+    ('madrs', 'V13', -17.0)
     """
 
     provenance: Provenance

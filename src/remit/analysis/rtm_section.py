@@ -31,7 +31,19 @@ def reliability_grid(low: float, high: float, step: float = 0.05) -> tuple[float
 
 
 def run_rtm(a: RTMAnalysis, ctx: Context) -> SectionResult:
-    """Expected regression to the mean over the plan's reliability range and population means."""
+    """Expected regression to the mean over the plan's reliability range and population means.
+
+    Examples
+    --------
+    >>> from remit.analysis.context import build_context
+    >>> from remit.analysis.examples import example_trial
+    >>> from remit.protocol import load_protocol
+    >>> oslo = load_protocol("oslo-mdma-mdd")
+    >>> ctx = build_context(example_trial(), oslo)
+    >>> r = run_rtm(oslo.analysis.analyses[6], ctx).tables["range"].iloc[0]
+    >>> round(float(r["rtm_min"]), 4), round(float(r["rtm_max"]), 4)
+    (0.6767, 5.1333)
+    """
     notes: list[str] = []
     x = ctx.values(a.scale, a.visit)
     obs = x[~np.isnan(x)]

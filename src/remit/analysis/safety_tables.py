@@ -40,6 +40,14 @@ def adverse_event_tables(data: TrialData, population: tuple[str, ...]) -> dict[s
 
     ``n_events`` counts events, ``n_participants`` people with at least one, ``pct`` is
     ``100 · n_participants / len(population)``.
+
+    Examples
+    --------
+    >>> from remit.analysis.examples import example_trial
+    >>> data = example_trial()
+    >>> ids = data.enrolled_ids
+    >>> adverse_event_tables(data, ids)["ae_by_severity"].values.tolist()
+    [['mild', 1, 1, 16.666666666666668]]
     """
     ae = data.adverse_events[data.adverse_events["participant_id"].isin(population)].copy()
     ae["severity"] = ae["severity"].map(lambda v: v if v is not None else "not recorded")
@@ -101,7 +109,16 @@ def adverse_event_tables(data: TrialData, population: tuple[str, ...]) -> dict[s
 
 
 def sae_list(data: TrialData, population: tuple[str, ...]) -> pd.DataFrame:
-    """Every serious adverse event of the population, sorted by onset."""
+    """Every serious adverse event of the population, sorted by onset.
+
+    Examples
+    --------
+    >>> from remit.analysis.examples import example_trial
+    >>> data = example_trial()
+    >>> ids = data.enrolled_ids
+    >>> sae_list(data, ids).empty
+    True
+    """
     ae = data.adverse_events
     sae = ae[ae["serious"] & ae["participant_id"].isin(population)]
     return sae.sort_values(["onset_date", "participant_id"]).reset_index(drop=True)
@@ -114,6 +131,16 @@ def cssrs_shift(
 
     The baseline period is every visit up to and including the C-SSRS baseline visit (see
     :func:`baseline_visits`); "after" is every later visit. Behaviour after baseline is flagged.
+
+    Examples
+    --------
+    >>> from remit.analysis.examples import example_trial
+    >>> data = example_trial()
+    >>> ids = data.enrolled_ids
+    >>> from remit.protocol import load_protocol
+    >>> t = cssrs_shift(data, load_protocol("oslo-mdma-mdd"), ids)["cssrs_by_participant"]
+    >>> t.set_index("participant_id").loc["E4", "shift"]
+    'better'
     """
     s = data.scores
     s = s[(s["scale"] == "cssrs") & s["participant_id"].isin(population)]
@@ -212,6 +239,16 @@ def vitals_tables(
     low limit exists, lowest) reading, when it happened, and whether any reading was beyond a
     limit. ``vitals_summary``: per session × sign. ``vitals_by_time``: mean per minute after
     dose (for figures).
+
+    Examples
+    --------
+    >>> from remit.analysis.examples import example_trial
+    >>> data = example_trial()
+    >>> ids = data.enrolled_ids
+    >>> from remit.protocol import load_protocol
+    >>> t = vitals_tables(data, load_protocol("oslo-mdma-mdd"), ids)["vitals_summary"]
+    >>> t.set_index("sign").loc["systolic_bp", "participant_ids_breached"]
+    ['E2']
     """
     v = data.vitals[data.vitals["participant_id"].isin(population)]
     keys = ["participant_id", "session_number", "visit_code"]
@@ -329,7 +366,18 @@ def _limits(protocol: Protocol, visit: str) -> dict[str, tuple[float | None, flo
 def madrs_item10_table(
     data: TrialData, protocol: Protocol, population: tuple[str, ...]
 ) -> tuple[pd.DataFrame, str]:
-    """MADRS item 10 (suicidal thoughts) by visit against the protocol's safety rule."""
+    """MADRS item 10 (suicidal thoughts) by visit against the protocol's safety rule.
+
+    Examples
+    --------
+    >>> from remit.analysis.examples import example_trial
+    >>> data = example_trial()
+    >>> ids = data.enrolled_ids
+    >>> from remit.protocol import load_protocol
+    >>> table, rule = madrs_item10_table(data, load_protocol("oslo-mdma-mdd"), ids)
+    >>> table[["visit", "n", "n_meeting_rule"]].values.tolist()[0], rule[:21]
+    (['V3', 6, 0], 'MADRS item 10 (suicid')
+    """
     code = "suicidal_thoughts"
     number = 10
     try:
@@ -390,7 +438,16 @@ def _compare(x: float, op: str, y: float) -> bool:
 
 
 def alert_table(data: TrialData, population: tuple[str, ...]) -> pd.DataFrame:
-    """Alerts of the population by rule, level and status."""
+    """Alerts of the population by rule, level and status.
+
+    Examples
+    --------
+    >>> from remit.analysis.examples import example_trial
+    >>> data = example_trial()
+    >>> ids = data.enrolled_ids
+    >>> alert_table(data, ids).empty
+    True
+    """
     a = data.alerts[data.alerts["participant_id"].isin(population)]
     if a.empty:
         return pd.DataFrame(columns=["rule_id", "level", "status", "n", "n_participants"])
@@ -401,7 +458,16 @@ def alert_table(data: TrialData, population: tuple[str, ...]) -> pd.DataFrame:
 
 
 def dosing_tables(data: TrialData, population: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-    """Doses given and withheld per session and kind; the list of withheld doses."""
+    """Doses given and withheld per session and kind; the list of withheld doses.
+
+    Examples
+    --------
+    >>> from remit.analysis.examples import example_trial
+    >>> data = example_trial()
+    >>> ids = data.enrolled_ids
+    >>> dosing_tables(data, ids)["doses_withheld"]["participant_id"].tolist()
+    ['E4']
+    """
     d = data.doses[data.doses["participant_id"].isin(population)]
     rows = []
     for keys, g in d.groupby(["session_number", "visit_code", "kind"]):
@@ -462,6 +528,19 @@ def run_safety(
     """The safety tables the plan lists, plus dosing exposure (always), per arm group.
 
     ``groups`` are (arm, participant ids); every table has the ``arm`` column first.
+
+    Examples
+    --------
+    >>> from remit.analysis.examples import example_trial
+    >>> data = example_trial()
+    >>> ids = data.enrolled_ids
+    >>> from remit.protocol import load_protocol
+    >>> oslo = load_protocol("oslo-mdma-mdd")
+    >>> s = run_safety(oslo.analysis.analyses[7], data, oslo, (("MDMA", ids),))
+    >>> list(s.tables)[:3]
+    ['ae_overview', 'ae_by_severity', 'ae_by_relatedness']
+    >>> s.tables["doses_by_session"][["arm", "kind", "n_given", "n_withheld"]].values.tolist()
+    [['MDMA', 'initial', 6, 0], ['MDMA', 'supplemental', 5, 1]]
     """
     conventions: dict[str, str] = {
         "population": "everyone enrolled (per arm when the protocol has more than one); "
