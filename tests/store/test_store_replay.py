@@ -27,6 +27,7 @@ from remit.store.tables import (
     EligibilityCheck,
     IdempotencyKey,
     Lock,
+    ParticipantEvent,
     ProtocolDeviation,
     Signature,
     Visit,
@@ -60,9 +61,13 @@ def _workload(trial: Any) -> dict[str, int]:
             )
             for n, code in enumerate(["V0", "V1", "V2"])
         ]
-        uow.session.add_all([check, *visits])
+        referral = ParticipantEvent(
+            participant_id=participant_id, event_code="referral", event_date=date(2026, 2, 20)
+        )
+        uow.session.add_all([check, *visits, referral])
         uow.flush()
         ids["visit"] = visits[1].id
+        ids["participant_event"] = referral.id
         session_ = DosingSession(
             participant_id=participant_id,
             visit_id=visits[1].id,
@@ -155,6 +160,10 @@ def _workload(trial: Any) -> dict[str, int]:
         assert session_row is not None
         session_row.ended_at = T0 + timedelta(hours=8)
         session_row.status = "completed"
+        referral_row = uow.session.get(ParticipantEvent, ids["participant_event"])
+        assert referral_row is not None
+        referral_row.event_date = date(2026, 2, 19)
+        referral_row.recorded_at = T0
         ae = AdverseEvent(
             participant_id=participant_id,
             dosing_session_id=ids["dosing_session"],

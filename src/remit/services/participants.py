@@ -33,11 +33,13 @@ from remit.services._common import (
 )
 from remit.services.access import require_site
 from remit.services.records import EligibilityRecord, ParticipantRecord, VisitRecord
+from remit.services.signing import void_signatures
 from remit.store import Actor, IdentityRecord, UnitOfWork, set_identity, unit_of_work
 from remit.store import read_identity as store_read_identity
 from remit.store.tables import (
     EligibilityCheck,
     Participant,
+    ParticipantEvent,
     ProtocolDeviation,
     Site,
     Study,
@@ -68,25 +70,34 @@ def _visit_rows(session: Session, participant: Participant) -> dict[str, Visit]:
     return {v.visit_code: v for v in rows}
 
 
+def _event_rows(session: Session, participant: Participant) -> dict[str, ParticipantEvent]:
+    rows = session.scalars(
+        select(ParticipantEvent).where(ParticipantEvent.participant_id == participant.id)
+    )
+    return {e.event_code: e for e in rows}
+
+
 def _event_codes(protocol: Protocol) -> frozenset[str]:
     return frozenset(e.code for e in protocol.events)
 
 
-def _dates(
-    protocol: Protocol, rows: Mapping[str, Visit]
-) -> tuple[dict[str, date], dict[str, date]]:
-    """(event anchor dates, actual visit dates) recorded for a participant."""
+def _anchors(session: Session, protocol: Protocol, participant: Participant) -> dict[str, date]:
+    """The event dates recorded for a participant (events of the protocol in force)."""
     events = _event_codes(protocol)
-    anchors: dict[str, date] = {}
-    actual: dict[str, date] = {}
-    for code, row in rows.items():
-        if row.actual_date is None:
-            continue
-        if code in events:
-            anchors[code] = row.actual_date
-        elif code in protocol.visit_codes:
-            actual[code] = row.actual_date
-    return anchors, actual
+    return {
+        code: row.event_date
+        for code, row in _event_rows(session, participant).items()
+        if code in events
+    }
+
+
+def _actual(protocol: Protocol, rows: Mapping[str, Visit]) -> dict[str, date]:
+    """The dates of the visits (of the protocol in force) that took place."""
+    return {
+        code: row.actual_date
+        for code, row in rows.items()
+        if row.actual_date is not None and code in protocol.visit_codes
+    }
 
 
 def refresh_schedule(uow: UnitOfWork, protocol: Protocol, participant: Participant) -> None:
@@ -104,8 +115,8 @@ def refresh_schedule(uow: UnitOfWork, protocol: Protocol, participant: Participa
             row = Visit(participant_id=participant.id, visit_code=visit.code)
             uow.add(row)
             rows[visit.code] = row
-    anchors, actual = _dates(protocol, rows)
-    schedule = compute_schedule(protocol, anchors, actual, arm=participant.arm)
+    anchors = _anchors(session, protocol, participant)
+    schedule = compute_schedule(protocol, anchors, _actual(protocol, rows), arm=participant.arm)
     for planned in schedule.visits:
         found = rows.get(planned.code)
         if found is None:
@@ -360,7 +371,8 @@ def set_anchor_date(
 ) -> list[VisitRecord]:
     """Record the date of a protocol event (``referral``, ``consent`` …) and recompute the
     schedule. Visit dates are recorded with :func:`record_visit`; visits that happened never
-    move. Changing a date already recorded needs a reason. Returns the schedule."""
+    move. Changing a date already recorded needs a reason (and voids the signatures of the
+    event record). Returns the schedule."""
     a_date(anchor_date, f"date of {anchor}")
     with unit_of_work(engine, actor, reason=reason) as uow:
         session = uow.session
@@ -379,27 +391,23 @@ def set_anchor_date(
                 hint=hint,
             )
         check_unlocked(session, p.id)
-        rows = _visit_rows(session, p)
-        row = rows.get(anchor)
-        # Event dates live in the visit table under the event's code (status completed,
-        # no window): the store has no table of participant events.
+        row = _event_rows(session, p).get(anchor)
         if row is None:
             uow.add(
-                Visit(
-                    participant_id=p.id,
-                    visit_code=anchor,
-                    actual_date=anchor_date,
-                    status=VisitStatus.COMPLETED.value,
-                )
+                ParticipantEvent(participant_id=p.id, event_code=anchor, event_date=anchor_date)
             )
-        elif row.actual_date != anchor_date:
-            if not reason:
+        elif row.event_date != anchor_date:
+            if reason is None or not reason.strip():
                 raise InputError(
-                    f"the {anchor} date of {p.study_id} is already {row.actual_date}",
+                    f"the {anchor} date of {p.study_id} is already {row.event_date}",
                     expected="a reason to change it",
                     hint="give the reason for the change (reason=… or --reason)",
                 )
-            row.actual_date = anchor_date
+            check_unlocked(session, p.id, "participant_event", row.id)
+            row.event_date = anchor_date
+            row.recorded_at = now_utc()
+            session.flush()
+            void_signatures(uow, "participant_event", row.id, reason)
         session.flush()
         refresh_schedule(uow, protocol, p)
         return _visit_list(session, protocol, p)
@@ -450,8 +458,8 @@ def record_visit(
                 expected="a participant in screening or on study",
             )
         check_unlocked(session, p.id, "visit", row.id)
-        rows = _visit_rows(session, p)
-        anchors, actual = _dates(protocol, rows)
+        anchors = _anchors(session, protocol, p)
+        actual = _actual(protocol, _visit_rows(session, p))
         actual[visit_code] = actual_date
         planned = compute_schedule(protocol, anchors, actual, arm=p.arm).visit(visit_code)
         row.actual_date = actual_date
@@ -612,8 +620,7 @@ def anchor_dates(engine: Engine, actor: Actor, participant: int | str) -> dict[s
     with Session(engine) as session:
         p = participant_for(session, actor, participant, operation="view_participants")
         protocol, _ = protocol_in_force(session)
-        anchors, _ = _dates(protocol, _visit_rows(session, p))
-        return anchors
+        return _anchors(session, protocol, p)
 
 
 def read_identity(

@@ -39,6 +39,7 @@ RECORD_TABLES = frozenset(
         "dosing_session",
         "eligibility_check",
         "participant",
+        "participant_event",
         "protocol_deviation",
         "visit",
         "vital_sign",

@@ -181,10 +181,13 @@ def _visits(
     order = {code: i for i, code in enumerate(protocol.visit_codes)}
     rows = []
     for v in sorted(
-        visits, key=lambda v: (by_id[v.participant_id].study_id, order.get(v.visit_code, 0))
+        visits,
+        key=lambda v: (
+            by_id[v.participant_id].study_id,
+            order.get(v.visit_code, len(order)),
+            v.visit_code,
+        ),
     ):
-        if v.visit_code not in order:  # protocol events (referral …) are kept as visit rows
-            continue
         status = v.window_status
         if status is None and v.status == "missed":
             status = "missed"

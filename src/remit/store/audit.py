@@ -114,14 +114,6 @@ class UnitOfWork:
     _pending: list[tuple[Base, str, dict[str, Any]]] = field(default_factory=list, repr=False)
     _always: list[Callable[[UnitOfWork], None]] = field(default_factory=list, repr=False)
 
-    def _take_append_lock(self, connection: Connection) -> None:
-        # PostgreSQL: one writer at a time appends to the chain. Taken before every flush's
-        # first DML, so a writer waiting for it holds no row locks (no deadlocks); held to the
-        # end of the transaction (re-taking it is cheap, and safe after a rollback to a
-        # savepoint). SQLite's BEGIN IMMEDIATE already serialises writers.
-        if connection.dialect.name == "postgresql":
-            connection.execute(_ADVISORY_LOCK, {"key": AUDIT_LOCK_KEY})
-
     def add(self, record: Base) -> Base:
         """Add ``record`` to the session (it is written and audited at the next flush)."""
         self.session.add(record)
@@ -304,12 +296,13 @@ def _check_reason(record: Base, before: dict[str, Any], uow: UnitOfWork, deletin
     if rule is None or (uow.reason and uow.reason.strip()):
         return
     old_status = before.get("status")
-    if old_status not in rule.statuses:
+    if not rule.always and old_status not in rule.statuses:
         return
     name = f"{record.__tablename__} {before.get('id')}"
+    state = "" if old_status is None else f" (status {old_status})"
     if deleting:
         raise InputError(
-            f"deleting {name} (status {old_status}) needs a reason",
+            f"deleting {name}{state} needs a reason",
             hint="pass reason=... to unit_of_work or set uow.reason",
         )
     now = record._sa_instance_state.dict  # type: ignore[attr-defined]
@@ -324,7 +317,7 @@ def _check_reason(record: Base, before: dict[str, Any], uow: UnitOfWork, deletin
     if set(changed) <= {"status", *rule.bookkeeping} and (old_status, new_status) in rule.forward:
         return
     raise InputError(
-        f"changing {', '.join(changed)} of {name} (status {old_status}) needs a reason",
+        f"changing {', '.join(changed)} of {name}{state} needs a reason",
         hint="pass reason=... to unit_of_work or set uow.reason before saving",
     )
 
@@ -354,7 +347,7 @@ def _before_flush(session: Session, _context: UOWTransaction, _instances: object
     if any(isinstance(r, AuditEvent) for r in (*new, *dirty, *deleted)):
         raise StoreError("audit_event rows are written only by the audit trail itself")
     connection = session.connection()
-    uow._take_append_lock(connection)
+    _take_append_lock(connection)
     tagged = [r for r in new if hasattr(r, "protocol_version_id") and r.protocol_version_id is None]
     if tagged:
         version = uow.protocol_version_id or _latest_protocol_version(connection)
@@ -473,23 +466,44 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
     _append(connection, uow, records)
 
 
+def _take_append_lock(connection: Connection) -> None:
+    # PostgreSQL: one writer at a time appends to the chain. Taken before every flush's
+    # first DML, so a writer waiting for it holds no row locks (no deadlocks); held to the
+    # end of the transaction (re-taking it is cheap, and safe after a rollback to a
+    # savepoint). SQLite's BEGIN IMMEDIATE already serialises writers.
+    if connection.dialect.name == "postgresql":
+        connection.execute(_ADVISORY_LOCK, {"key": AUDIT_LOCK_KEY})
+
+
 def _append(connection: Connection, uow: UnitOfWork, records: list[AuditRecord]) -> None:
     """Chain ``records`` onto the audit trail, in this transaction."""
+    append_audit_records(connection, uow.actor, uow.transaction_id, records)
+
+
+def append_audit_records(
+    connection: Connection, actor: Actor, transaction_id: str, records: list[AuditRecord]
+) -> None:
+    """Chain ``records`` onto the audit trail in ``connection``'s transaction.
+
+    For writers that cannot go through the session hooks, such as a migration moving rows from
+    one table to another: ``old_value`` and ``new_value`` must already be canonical JSON text
+    (:func:`remit.store.canonical_json`). Takes the append lock on PostgreSQL; on SQLite the
+    caller must hold the write lock (a write transaction).
+    """
     if not records:
         return
-    uow._take_append_lock(connection)
+    _take_append_lock(connection)
     last = connection.execute(
         select(AuditEvent.id, AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)
     ).first()
     next_id, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
     occurred_at = utc_now()
-    actor = uow.actor
     rows: list[dict[str, Any]] = []
     for record in records:
         content = audit_content(
             id=next_id,
             occurred_at=iso_utc(occurred_at),
-            transaction_id=uow.transaction_id,
+            transaction_id=transaction_id,
             user_id=actor.user_id,
             username=actor.username,
             role=actor.role,

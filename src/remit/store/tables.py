@@ -66,12 +66,14 @@ class ReasonRule:
 
     A change (or delete) of a row whose stored ``status`` is in ``statuses`` needs a reason,
     except a move along ``forward`` (e.g. complete → signed) that touches nothing but
-    ``status`` and the columns in ``bookkeeping``.
+    ``status`` and the columns in ``bookkeeping``. With ``always``, every change or delete of a
+    stored row needs one, whatever its status (for tables without a status).
     """
 
-    statuses: frozenset[str]
+    statuses: frozenset[str] = frozenset()
     forward: frozenset[tuple[str, str]] = frozenset()
     bookkeeping: frozenset[str] = frozenset()
+    always: bool = False
 
 
 class Base(DeclarativeBase):
@@ -271,6 +273,26 @@ class Visit(ProtocolTagged, Base):
     )
     window_status: Mapped[str | None] = mapped_column(_choice(WindowStatus, "window_status"))
     deviation: Mapped[str | None] = mapped_column(Text)
+
+
+class ParticipantEvent(ProtocolTagged, Base):
+    """The date of a protocol event (``referral``, ``consent`` …) for one participant.
+
+    Events are the protocol's ``[[events]]``: the dates visits may be anchored to. They are not
+    visits, so they are kept apart from the ``visit`` table. Changing or deleting a recorded
+    date needs a reason; ``recorded_at`` is when the date now stored was recorded (the audit
+    trail keeps the earlier ones).
+    """
+
+    __tablename__ = "participant_event"
+    __table_args__ = (UniqueConstraint("participant_id", "event_code"),)
+    __reason_rule__ = ReasonRule(always=True)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = _fk("participant.id")
+    event_code: Mapped[str] = mapped_column(String(32))
+    event_date: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
 
 class Assessment(ProtocolTagged, Base):
