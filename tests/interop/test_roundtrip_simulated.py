@@ -42,7 +42,7 @@ def test_simulated_trial_round_trip(tmp_path: Path) -> None:
     protocol = load_protocol("oslo-mdma-mdd")
     source = create_demo_database(tmp_path / "source.db", protocol)
     targets = dataclasses.replace(
-        OSLO_TARGETS, n_enrolled=4, n_women=2, n_screen_failures=1, n_remitters=2,
+        OSLO_TARGETS, n_enrolled=4, n_women=2, n_screen_failures=4, n_remitters=2,
         n_relapses=1, n_vital_crossings=1,
     )  # fmt: skip
     simulate_trial(
@@ -57,6 +57,8 @@ def test_simulated_trial_round_trip(tmp_path: Path) -> None:
     before = build_trial_data(source.engine)
     assert "missed" in set(before.visits["window_status"])
     assert len(before.alerts) > 0
+    # forms entered without an assessment time carry their entry time, to the microsecond
+    assert (before.scores["assessed_at"].dt.microsecond > 0).any()
     result = export_trial(source.engine, tmp_path / "out", formats=("odm",))
     schema = etree.XMLSchema(etree.parse(str(STANDARDS / "odm-1.3.2" / "ODM1-3-2.xsd")))
     for f in result.files["odm"]:

@@ -40,6 +40,7 @@ _N = f"{{{ODM_NS}}}"
 #: Tables whose audit rows are clinical data (the rest are set-up, users, identity).
 CLINICAL_TABLES = (
     "participant",
+    "participant_event",
     "eligibility_check",
     "visit",
     "assessment",
@@ -145,7 +146,9 @@ def _odm_time(value: Any) -> str:
     ts = pd.Timestamp(value)
     if ts.tzinfo is None:
         ts = ts.tz_localize("UTC")
-    return ts.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+    ts = ts.tz_convert("UTC")
+    fraction = f".{ts.microsecond:06d}" if ts.microsecond else ""  # keep what was stored
+    return ts.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
 
 
 def _odm_value(value: Any, data_type: str) -> str | None:
@@ -415,7 +418,12 @@ def _subject_forms(
     anchors: dict[int, dict[str, Any]] = {}
     eligibility: dict[int, tuple[int, dict[str, Any]]] = {}
     for (table, rid), r in state.items():
-        if table == "visit" and r.get("visit_code") in events:
+        # event dates (anchors): their own table; stores before it kept them as visit rows
+        if table == "participant_event" and r.get("event_code") in events:
+            anchors.setdefault(int(r["participant_id"]), {})[str(r["event_code"])] = r.get(
+                "event_date"
+            )
+        elif table == "visit" and r.get("visit_code") in events:
             anchors.setdefault(int(r["participant_id"]), {})[str(r["visit_code"])] = r.get(
                 "actual_date"
             )
