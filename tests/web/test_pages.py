@@ -282,3 +282,32 @@ def test_dashboard_counts(login_as: Callable[[str], TestClient]) -> None:
     assert re.search(r'class="big">1 <span>of 12 target', page.text)
     assert "Overdue visits" in page.text
     assert "Visits due this week" in page.text
+
+
+def test_report_without_data_says_what_is_missing(login_as: Callable[[str], TestClient]) -> None:
+    statistician = login_as("statistician")
+    page = statistician.get("/report")
+    assert "has not been built yet" in page.text
+    assert statistician.get("/report/view").status_code == 404
+    refused = statistician.post("/report", data={"csrf_token": csrf_of(page.text)})
+    assert refused.status_code == 422
+    assert "no scale total is recorded" in refused.text
+
+
+def test_report_is_built_from_the_current_data_and_shown(
+    login_as: Callable[[str], TestClient], api_as: Callable[[str], TestClient]
+) -> None:
+    madrs = {"participant_id": "OSL-001", "visit_code": "V3", "scale": "madrs",
+             "answers": {str(i): 3 for i in range(1, 11)}}  # fmt: skip
+    assert api_as("independent_rater").post("/api/v1/assessments", json=madrs).status_code == 201
+    statistician = login_as("statistician")
+    built = statistician.post(
+        "/report", data={"csrf_token": csrf_of(statistician.get("/report").text)}
+    )
+    assert built.status_code == 200
+    assert 'id="report-link"' in built.text
+    view = statistician.get("/report/view")
+    assert view.status_code == 200
+    assert "OSL-001" in view.text or "madrs" in view.text.lower()
+    assert "unsafe-inline" in view.headers["content-security-policy"].split("style-src")[1]
+    assert "<script" not in view.text.lower()

@@ -163,3 +163,37 @@ def test_throttle_window_passes() -> None:
     assert throttle.blocked_for("KARI", "9.9.9.9") > 0
     now[0] = 101
     assert throttle.blocked_for("kari", "1.2.3.4") == 0
+
+
+def test_a_user_with_several_roles_chooses_one(app: FastAPI, trial_db: Path) -> None:
+    from remit import services as sv
+    from remit.store import Actor, make_engine
+
+    engine = make_engine(trial_db)
+    sv.add_user(
+        engine,
+        Actor(1, "ada", "admin", None),
+        "vera",
+        PASSWORD,
+        [("investigator", "OST"), ("monitor", None)],
+    )
+    engine.dispose()
+    client = TestClient(app, follow_redirects=False)
+    unchosen = page_login(client, "vera")
+    assert unchosen.status_code == 422
+    assert "investigator@OST" in unchosen.text
+    assert "monitor" in unchosen.text
+    page = client.get("/login")
+    token = page.text.split('name="login_token" value="')[1].split('"')[0]
+    chosen = client.post(
+        "/login",
+        data={"username": "vera", "password": PASSWORD, "role": "monitor", "login_token": token},
+    )
+    assert chosen.status_code == 303
+    assert "vera · monitor" in client.get("/").text
+    api = client.post(
+        "/api/v1/auth/login",
+        json={"username": "vera", "password": PASSWORD, "role": "investigator@OST"},
+    )
+    assert api.json()["role"] == "investigator"
+    assert api.json()["site_id"] == 1

@@ -17,7 +17,15 @@ from remit import services as sv
 from remit.errors import InputError, NotFoundError
 from remit.interop import FORMATS, export_trial
 from remit.reports import render_report
-from remit.web.core import check_csrf, page_requires, page_session, render, state_of, web_allowed
+from remit.web.core import (
+    check_csrf,
+    page_requires,
+    page_session,
+    render,
+    state_of,
+    visible_queries,
+    web_allowed,
+)
 from remit.web.gateway import AuditEntry, audit_history, check_password
 from remit.web.sessions import WebSession
 
@@ -42,7 +50,7 @@ def _go(url: str) -> RedirectResponse:
 @router.get("/queries", dependencies=[page_requires("view_participants")])
 def queries(request: Request, session: Session) -> Response:
     """Data queries: open, answered and closed."""
-    found = sv.list_queries(state_of(request).engine, session.actor)
+    found = visible_queries(state_of(request).engine, session.actor)
     role = session.actor.role
     return render(
         request,
