@@ -202,6 +202,14 @@ def test_consort_counts_come_from_the_adsl(html: str) -> None:
         assert phrase in " ".join(figure.split()), phrase
 
 
+def test_baseline_age_is_summarised_from_the_adsl(html: str, result: AnalysisResult) -> None:
+    adsl = result.adsl
+    ages = adsl.loc[adsl["ENRLFL"] == "Y", "AGE"].dropna().astype(float)
+    baseline = " ".join(_text(_section(html, "baseline")).split())
+    assert f"mean (SD) {fmt_mean_sd(ages.mean(), ages.std(ddof=1))}" in baseline
+    assert f"range {fmt(ages.min(), 'count')}–{fmt(ages.max(), 'count')}" in baseline
+
+
 def test_missing_v13_data_are_stated(html: str) -> None:
     missing = _text(_section(html, "missing-data"))
     assert "MADRS at V13: 1 of 12 missing (P11)" in missing

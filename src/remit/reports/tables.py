@@ -181,12 +181,14 @@ def baseline_table(
             )
         )
     rows.append(("Age, years",))
-    ranges = []
+    means, ranges = [], []
     for _arm, g in groups:
         ages = g["AGE"].dropna().astype(float)
+        means.append(fmt_mean_sd(ages.mean(), ages.std(ddof=1)) if len(ages) > 1 else "–")
         ranges.append(
             f"{fmt(ages.min(), 'count')}–{fmt(ages.max(), 'count')}" if len(ages) else "–"
         )
+    rows.append(("  mean (SD)", *means))
     rows.append(("  range", *ranges))
     for group in sorted(counts("AGEGR1", None)):
         rows.append(
@@ -242,7 +244,7 @@ def baseline_table(
         notes=(
             "Counts are n (% of the full analysis set"
             + (" of the arm" if several else "")
-            + "). Age is given as its range and age groups.",
+            + "). Age is given as mean (SD, n − 1 denominator), range and age groups.",
         ),
     )
 
