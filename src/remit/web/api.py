@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 
 from remit import services as sv
-from remit.errors import InputError, PermissionDeniedError
+from remit.errors import ConflictError, InputError, PermissionDeniedError
 from remit.services.access import ACCESS, ROLES
 from remit.web.core import WEB_ACCESS, api_requires, api_session, state_of, visible_queries
 from remit.web.gateway import login
@@ -280,15 +280,18 @@ def save_assessment(
             detail=f"the form is at version {current.version}, not {tag}: "
             "someone saved it after you read it; GET it again and reapply your change",
         )
-    record = sv.update_assessment(
-        engine,
-        session.actor,
-        assessment_id,
-        body.answers,
-        expected_version=int(tag),
-        reason=body.reason,
-        status=body.status,
-    )
+    try:
+        record = sv.update_assessment(
+            engine,
+            session.actor,
+            assessment_id,
+            body.answers,
+            expected_version=int(tag),
+            reason=body.reason,
+            status=body.status,
+        )
+    except ConflictError as error:  # saved by someone else between the read and the write
+        raise HTTPException(status_code=412, detail=str(error)) from None
     response.headers["ETag"] = _etag(record.version)
     return AssessmentOut.model_validate(record.to_dict())
 
