@@ -11,6 +11,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from sqlalchemy import text
+from tests.services.conftest import ELIGIBLE
 
 from remit import services as sv
 from remit.protocol import load_protocol
@@ -29,21 +30,6 @@ USERS: dict[str, tuple[str, str | None]] = {
     "siri": ("statistician", None),
 }
 ROLE_USER = {role: name for name, (role, _) in USERS.items()}
-
-ELIGIBLE = {
-    "age_years": 41,
-    "mdd_dsm5": True,
-    "episode_weeks": 30,
-    "madrs_total": 31,
-    "psychosis": False,
-    "bipolar_i": False,
-    "personality_disorder": False,
-    "substance_use_disorder": False,
-    "cardiovascular_disease": False,
-    "lives_within_1h": True,
-    "systolic_bp": 128,
-    "cssrs_ideation_type": 1,
-}
 
 
 def build_trial(path: Path) -> dict[str, Actor]:
