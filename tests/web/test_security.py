@@ -197,3 +197,13 @@ def test_a_user_with_several_roles_chooses_one(app: FastAPI, trial_db: Path) -> 
     )
     assert api.json()["role"] == "investigator"
     assert api.json()["site_id"] == 1
+
+
+def test_throttle_forgets_old_failures_of_many_usernames() -> None:
+    now = [0.0]
+    throttle = LoginThrottle(max_failures=5, window_s=10, clock=lambda: now[0])
+    for i in range(10_001):
+        throttle.failed(f"made-up-{i}", "10.0.0.1")
+    now[0] = 11
+    throttle.failed("kari", "10.0.0.2")
+    assert len(throttle._failures) == 2  # only kari's and her address's counts are kept

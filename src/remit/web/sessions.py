@@ -135,9 +135,16 @@ class LoginThrottle:
         return wait
 
     def failed(self, username: str, client: str) -> None:
-        """Count one failed attempt."""
+        """Count one failed attempt (and forget counts older than the window, so that a
+        spray of made-up usernames cannot grow the table without end)."""
         now = self._clock()
         with self._lock:
+            if len(self._failures) > 10_000:
+                self._failures = {
+                    k: kept
+                    for k, times in self._failures.items()
+                    if (kept := [t for t in times if now - t < self.window_s])
+                }
             for key, _ in self._keys(username, client):
                 self._failures.setdefault(key, []).append(now)
 
