@@ -4,16 +4,49 @@ Every function takes the engine and the acting :class:`remit.store.Actor`, check
 table (:mod:`remit.services.access`), writes in one :func:`remit.store.unit_of_work` (so the
 audit trail is written in the same transaction) and returns plain frozen records. A refused
 call raises a :class:`remit.errors.RemitError` and writes nothing. See ``docs/services.md``.
+
+The outer layers (simulate, interop, cli, web) reach the store only through this package:
+opening, creating and migrating a database (:mod:`remit.services.database`, with ``Engine``
+re-exported for annotations), who acts (:mod:`remit.services.accounts`: ``Actor``,
+``actor_for``, ``login``) and the audit trail (:mod:`remit.services.audit`).
 """
 
 from typing import TYPE_CHECKING, Any
 
 from remit.services.access import ACCESS, RATER_ROLES, access_matrix, allowed
+from remit.services.accounts import (
+    SYSTEM_ROLE,
+    Actor,
+    actor_for,
+    actors_for,
+    check_password,
+    login,
+)
 from remit.services.assessments import (
     get_assessment,
     list_assessments,
     record_assessment,
     update_assessment,
+)
+from remit.services.audit import (
+    AUDIT_HIDDEN_TABLES,
+    AuditEntry,
+    AuditVerifyResult,
+    audit_history,
+    audit_log,
+    verify_audit_chain,
+)
+from remit.services.database import (
+    DatabaseCensus,
+    Engine,
+    close_database,
+    create_app_role,
+    create_database,
+    database_census,
+    database_revision,
+    head_revision,
+    open_database,
+    upgrade_database,
 )
 from remit.services.dosing import (
     end_dosing_session,
@@ -23,6 +56,7 @@ from remit.services.dosing import (
     record_vitals,
     start_dosing_session,
 )
+from remit.services.dosing_day import DosingDay, dosing_day
 from remit.services.events import (
     acknowledge_alert,
     close_alert,
@@ -96,15 +130,23 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ACCESS",
+    "AUDIT_HIDDEN_TABLES",
     "RATER_ROLES",
+    "SYSTEM_ROLE",
+    "Actor",
     "AdverseEventRecord",
     "AlertRecord",
     "AssessmentRecord",
+    "AuditEntry",
+    "AuditVerifyResult",
     "ConmedRecord",
+    "DatabaseCensus",
     "DeviationRecord",
     "DoseRecord",
+    "DosingDay",
     "DosingSessionRecord",
     "EligibilityRecord",
+    "Engine",
     "LockRecord",
     "ParticipantRecord",
     "QueryRecord",
@@ -115,20 +157,32 @@ __all__ = [
     "VitalsRecord",
     "access_matrix",
     "acknowledge_alert",
+    "actor_for",
+    "actors_for",
     "add_user",
     "allowed",
     "anchor_dates",
     "answer_query",
+    "audit_history",
+    "audit_log",
     "build_trial_data",
     "change_status",
     "check_eligibility",
+    "check_password",
     "close_alert",
+    "close_database",
     "close_query",
+    "create_app_role",
+    "create_database",
     "create_trial",
+    "database_census",
+    "database_revision",
+    "dosing_day",
     "end_dosing_session",
     "enrol",
     "get_assessment",
     "get_participant",
+    "head_revision",
     "list_adverse_events",
     "list_alerts",
     "list_assessments",
@@ -139,8 +193,10 @@ __all__ = [
     "list_users",
     "list_visits",
     "lock",
+    "login",
     "mark_sae_reported",
     "mark_visit_missed",
+    "open_database",
     "open_query",
     "read_identity",
     "record_adverse_event",
@@ -160,5 +216,7 @@ __all__ = [
     "unlock",
     "update_adverse_event",
     "update_assessment",
+    "upgrade_database",
+    "verify_audit_chain",
     "withdraw",
 ]

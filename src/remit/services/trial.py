@@ -9,13 +9,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from remit.errors import ConflictError, InputError
-from remit.protocol import Protocol
+from remit.protocol import Protocol, protocol_from_text
 from remit.services._common import authorise
 from remit.services.records import TrialRecord, UserRecord
 from remit.store import (
     Actor,
     add_site,
     create_study,
+    current_protocol_version,
     store_protocol_version,
     unit_of_work,
 )
@@ -146,10 +147,17 @@ def list_users(engine: Engine, actor: Actor) -> list[UserRecord]:
         return [user_record(session, u) for u in users]
 
 
-def trial_protocol(engine: Engine) -> Protocol:
-    """The protocol in force in this database (the newest stored version), parsed."""
+def trial_protocol(engine: Engine, *, source: str | None = None) -> Protocol:
+    """The protocol in force in this database (the newest stored version), parsed.
+
+    ``source`` names where it came from in the protocol's provenance (and in any error about
+    it); by default ``stored protocol <first 12 digits of its sha256>``.
+    """
     from remit.services._common import protocol_in_force
 
     with Session(engine) as session:
+        if source is not None:
+            row = current_protocol_version(session)
+            return protocol_from_text(row.text, source=source)
         protocol, _ = protocol_in_force(session)
     return protocol

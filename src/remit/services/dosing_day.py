@@ -1,0 +1,57 @@
+"""What was recorded on one dosing day: its doses and vital signs, for people who may view
+participants (the dosing-day page of the web app)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from remit.services._common import participant_for, protocol_in_force
+from remit.services.dosing import _dose_record, _vitals_record
+from remit.services.records import DoseRecord, VitalsRecord, _Record
+from remit.store import Actor
+from remit.store.tables import Dose, DosingSession, Visit, VitalSign
+
+
+@dataclass(frozen=True)
+class DosingDay(_Record):
+    """The doses and vital signs of one dosing day, oldest first."""
+
+    doses: tuple[DoseRecord, ...]
+    vitals: tuple[VitalsRecord, ...]
+
+
+def dosing_day(engine: Engine, actor: Actor, participant: int | str, visit_code: str) -> DosingDay:
+    """The doses and vital signs of ``participant``'s dosing day at ``visit_code``.
+
+    Empty when the participant has no such visit (yet). Access as for viewing participants: a
+    site-bound user only for their own site's participants.
+    """
+    with Session(engine) as session:
+        p = participant_for(session, actor, participant, operation="view_participants")
+        visit = session.scalar(
+            select(Visit).where(Visit.participant_id == p.id, Visit.visit_code == visit_code)
+        )
+        if visit is None:
+            return DosingDay((), ())
+        protocol, _ = protocol_in_force(session)
+        ds = session.scalar(select(DosingSession).where(DosingSession.visit_id == visit.id))
+        doses: list[DoseRecord] = []
+        if ds is not None:
+            doses = [
+                _dose_record(session, protocol, p, ds, d)
+                for d in session.scalars(
+                    select(Dose).where(Dose.dosing_session_id == ds.id).order_by(Dose.id)
+                )
+            ]
+        readings = [
+            _vitals_record(session, p, v)
+            for v in session.scalars(
+                select(VitalSign)
+                .where(VitalSign.participant_id == p.id, VitalSign.visit_id == visit.id)
+                .order_by(VitalSign.measured_at, VitalSign.id)
+            )
+        ]
+        return DosingDay(tuple(doses), tuple(readings))
