@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine
 
 from remit.analysis import TrialData, build_adqs, build_adsl
 from remit.errors import InputError
@@ -22,8 +21,7 @@ from remit.interop.sdtm import SdtmSettings, build_sdtm
 from remit.interop.tidy import form_frames, write_csv
 from remit.interop.xpt import write_xpt
 from remit.protocol import Protocol
-from remit.services import build_trial_data
-from remit.store import Actor
+from remit.services import Actor, Engine, build_trial_data, trial_protocol
 
 #: Formats ``export_trial`` writes.
 FORMATS = ("csv", "sdtm", "adam", "odm")
@@ -69,17 +67,6 @@ class ExportResult:
             lines.append("  dates shifted per participant")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
-
-
-def stored_protocol(engine: Engine) -> Protocol:
-    """The protocol in force in the trial database."""
-    from sqlalchemy.orm import Session
-
-    from remit.services._common import protocol_in_force
-
-    with Session(engine) as session:
-        protocol, _ = protocol_in_force(session)
-    return protocol
 
 
 def _write_cdisc(
@@ -150,7 +137,7 @@ def export_trial(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     created = (created_at or datetime.now(UTC)).astimezone(UTC)
-    protocol = stored_protocol(engine)
+    protocol = trial_protocol(engine)
     data: TrialData = build_trial_data(engine, actor=actor)
     if date_shift is not None:
         data = shift_trial_data(data, date_shift)

@@ -23,7 +23,6 @@ from typing import Any
 
 import pandas as pd
 from lxml import etree  # type: ignore[import-untyped]
-from sqlalchemy import Engine
 
 from remit.analysis import TrialData
 from remit.errors import InputError, ScaleError
@@ -31,8 +30,7 @@ from remit.interop.dataset import frame_rows, is_missing
 from remit.interop.dateshift import DateShift, shift_trial_data
 from remit.protocol import Protocol
 from remit.scales import ItemDefinition, load_scale
-from remit.services import build_trial_data
-from remit.store import Actor, audit_log
+from remit.services import Actor, Engine, audit_log, build_trial_data
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 _N = f"{{{ODM_NS}}}"

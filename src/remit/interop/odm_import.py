@@ -18,16 +18,13 @@ from typing import Any
 
 import pandas as pd
 from lxml import etree  # type: ignore[import-untyped]
-from sqlalchemy import Engine
 
 from remit import services as sv
 from remit.errors import InputError, RemitError
-from remit.interop.export import stored_protocol
 from remit.interop.odm import FORM_META, ODM_NS, all_items, fixed_forms, oid
 from remit.protocol import Protocol
 from remit.scales import load_scale, validate_answers
-from remit.services.access import RATER_ROLES
-from remit.store import Actor
+from remit.services import RATER_ROLES, Actor, Engine
 
 _NS = {"odm": ODM_NS}
 
@@ -238,18 +235,14 @@ def _rehearse(protocol: Protocol, subjects: list[_Subject]) -> None:
     import secrets
     import tempfile
 
-    from remit.store import make_engine, upgrade
-    from remit.store.vocab import SYSTEM_ROLE
-
     with tempfile.TemporaryDirectory(prefix="remit-odm-") as folder:
-        scratch = make_engine(Path(folder) / "rehearsal.db")
+        scratch = sv.create_database(Path(folder) / "rehearsal.db")
         try:
-            upgrade(scratch)
             sv.create_trial(
                 scratch, protocol, admin_username="rehearsal",
                 admin_password=secrets.token_urlsafe(24),
             )  # fmt: skip
-            system = Actor(None, "remit-odm-rehearsal", SYSTEM_ROLE, None)
+            system = Actor(None, "remit-odm-rehearsal", sv.SYSTEM_ROLE, None)
             actors = dict.fromkeys(("investigator", "therapist", "independent_rater"), system)
             counts = dict.fromkeys(_COUNTS, 0)
             for s in subjects:
@@ -261,7 +254,7 @@ def _rehearse(protocol: Protocol, subjects: list[_Subject]) -> None:
                         hint="nothing was written; fix the file (or the protocol) and retry",
                     ) from error
         finally:
-            scratch.dispose()
+            sv.close_database(scratch)
 
 
 _COUNTS = ("participants", "visits", "forms", "doses", "vitals", "adverse_events")
@@ -276,13 +269,13 @@ def import_odm(
 ) -> OdmImportResult:
     """Import the clinical data of an ODM snapshot; see the module docstring.
 
-    ``actors`` maps role → :class:`~remit.store.Actor`: each step acts in a role it needs
+    ``actors`` maps role → :class:`~remit.services.Actor`: each step acts in a role it needs
     (participant steps as investigator, forms in a role the protocol allows for the rater).
     With ``rehearse`` (the default) the import first runs in a throw-away database, so that a
     refusal by any service (a dose limit, a window rule) is reported before anything is
     written here.
     """
-    protocol = stored_protocol(engine)
+    protocol = sv.trial_protocol(engine)
     subjects = read_odm(path, protocol)
     inv = _pick(actors, ("investigator",), "screen and enrol participants")
     for s in subjects:  # every role needed is held before anything is written

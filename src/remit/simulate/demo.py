@@ -12,13 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, func, select
-
 from remit import services as sv
 from remit.errors import InputError
 from remit.protocol import Protocol
-from remit.store import Actor, make_engine, upgrade
-from remit.store.tables import Participant, UserAccount
+from remit.services import Actor, Engine
 
 #: Demo users: username → (role, password). Study-wide roles, printed by ``remit demo``.
 DEMO_USERS: Mapping[str, tuple[str, str]] = {
@@ -52,22 +49,14 @@ class DemoDatabase:
 
 def is_demo_database(path: Path) -> bool:
     """Whether the SQLite file at ``path`` is a previous Remit demo (see the module text)."""
-    engine = make_engine(path, must_exist=True)
+    engine = sv.open_database(path, require_migrated=False)
     try:
-        with engine.connect() as connection:
-            admin = connection.scalar(
-                select(UserAccount.username).order_by(UserAccount.id).limit(1)
-            )
-            real = connection.scalar(
-                select(func.count())
-                .select_from(Participant)
-                .where(Participant.simulated.is_(False))
-            )
-        return admin == _ADMIN and real == 0
+        census = sv.database_census(engine)
+        return census.first_user == _ADMIN and census.real_participants == 0
     except Exception:  # not a Remit database (or not SQLite at all): not a demo
         return False
     finally:
-        engine.dispose()
+        sv.close_database(engine)
 
 
 def _remove(path: Path) -> None:
@@ -98,17 +87,7 @@ def create_demo_database(path: Path, protocol: Protocol, *, force: bool = False)
             )
         _remove(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(path)
-
-    @event.listens_for(engine, "connect")
-    def _fast_writes(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("PRAGMA synchronous = OFF")
-        finally:
-            cursor.close()
-
-    upgrade(engine)
+    engine = sv.create_database(path, durable=False)
     role, password = DEMO_USERS[_ADMIN]
     trial = sv.create_trial(engine, protocol, admin_username=_ADMIN, admin_password=password)
     admin = Actor(trial.admin.id, _ADMIN, role, None)
@@ -126,6 +105,4 @@ def create_demo_database(path: Path, protocol: Protocol, *, force: bool = False)
 
 def close_demo_database(demo: DemoDatabase) -> None:
     """Checkpoint the WAL into the file and close every connection."""
-    with demo.engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    demo.engine.dispose()
+    sv.close_database(demo.engine, checkpoint=True)

@@ -17,15 +17,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from remit import services as sv
 from remit.errors import InputError
 from remit.protocol import Protocol
+from remit.services import Actor, Engine
 from remit.simulate.plan import INV, RAT, THE, CohortPlan, Step, plan_cohort
 from remit.simulate.targets import OSLO_TARGETS, Targets
-from remit.store import Actor, actor_for
 
 #: Roles the simulation acts in.
 ROLES_NEEDED: tuple[str, ...] = (INV, THE, RAT)
@@ -171,11 +169,10 @@ def find_staff(engine: Engine) -> dict[str, Actor]:
             expected="one user per role: " + ", ".join(ROLES_NEEDED),
             hint="add them (remit.services.add_user) or pass staff= to simulate_trial",
         )
-    with Session(engine) as session:
-        return {
-            role: actor_for(session, username, role, site)
-            for role, (username, site) in chosen.items()
-        }
+    return {
+        role: sv.actor_for(engine, username, role, site)
+        for role, (username, site) in chosen.items()
+    }
 
 
 def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
