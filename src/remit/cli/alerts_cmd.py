@@ -8,14 +8,19 @@ import typer
 from rich.table import Table
 
 from remit import services as sv
-from remit.cli.common import JsonOption, console, errors_as_exit, print_json
-from remit.cli.db_cmd import DbOption
+from remit.cli.common import (
+    DbOption,
+    JsonOption,
+    UserOption,
+    acting,
+    console,
+    errors_as_exit,
+    open_engine,
+    print_json,
+)
 from remit.cli.trial_cmd import (
     KeyOption,
     ParticipantOption,
-    UserOption,
-    acting,
-    open_engine,
     parse_date,
     parse_time,
     show,

@@ -8,80 +8,23 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from remit.analysis import AnalysisResult, TrialData, methods_text, run_analysis_plan
+from remit.analysis import AnalysisResult, methods_text, run_analysis_plan
 from remit.cli.common import JsonOption, console, errors_as_exit, print_json
-from remit.errors import InputError
-from remit.protocol import Protocol, load_protocol, protocol_from_text
+from remit.cli.trial_source import (
+    DataOption,
+    ProtocolOption,
+    SourceDbOption,
+    load_trial,
+    protocol_for_folder,
+    trial_from_database,
+)
+
+__all__ = ["app", "load_trial", "protocol_for_folder", "trial_from_database"]
 
 app = typer.Typer(
     help="Run the protocol's analysis plan and print the results.",
     invoke_without_command=True,
 )
-
-
-def trial_from_database(db: str) -> tuple[TrialData, Protocol]:
-    """The trial's data and the protocol in force, read from a database."""
-    # Imported here: the database stack is only needed when a database is named.
-    from sqlalchemy.orm import Session
-
-    from remit.services import build_trial_data
-    from remit.store import make_engine, require_current
-    from remit.store.queries import current_protocol_version
-
-    engine = make_engine(db, must_exist=True)
-    try:
-        require_current(engine)
-        with Session(engine) as session:
-            row = current_protocol_version(session)
-            protocol = protocol_from_text(row.text, source=f"{db} (protocol in force)")
-        data = build_trial_data(engine)
-    finally:
-        engine.dispose()
-    return data, protocol
-
-
-def protocol_for_folder(folder: Path, protocol: str | None) -> Protocol:
-    """``protocol`` (a name or file) if given, else ``folder/protocol.toml``."""
-    if protocol is not None:
-        return load_protocol(protocol)
-    beside = folder / "protocol.toml"
-    if beside.exists():
-        return load_protocol(beside)
-    raise InputError(
-        f"no protocol given for the data in {folder}",
-        expected="--protocol NAME|FILE, or a protocol.toml in the data folder",
-        hint="e.g. --protocol oslo-mdma-mdd",
-    )
-
-
-def load_trial(
-    db: str | None, data: Path | None, protocol: str | None
-) -> tuple[TrialData, Protocol]:
-    """The data and protocol named by the ``--db``/``--data``/``--protocol`` options.
-
-    Exactly one of ``db`` and ``data`` must be given; ``protocol`` overrides the protocol in
-    force (database) or ``protocol.toml`` (data folder).
-    """
-    if db is not None and data is not None:
-        raise InputError(
-            "both --db and --data were given",
-            expected="one source of data: --db PATH|URL or --data DIR",
-        )
-    if data is not None:
-        return TrialData.from_directory(data), protocol_for_folder(data, protocol)
-    if db is not None:
-        trial, stored = trial_from_database(db)
-        return trial, (load_protocol(protocol) if protocol is not None else stored)
-    raise InputError(
-        "no data given",
-        expected="--db PATH|URL (or $REMIT_DATABASE_URL) or --data DIR",
-        hint="remit analyse --db trial.db",
-    )
-
-
-# Older names, imported by the report command.
-_from_database = trial_from_database
-_protocol_for_folder = protocol_for_folder
 
 
 def _number(value: Any, digits: int = 2) -> str:
@@ -156,31 +99,9 @@ def _print(result: AnalysisResult) -> None:
 
 @app.callback()
 def analyse(
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            envvar="REMIT_DATABASE_URL",
-            help="Trial database: SQLite file path or database URL (defaults to "
-            "$REMIT_DATABASE_URL).",
-        ),
-    ] = None,
-    data: Annotated[
-        Path | None,
-        typer.Option(
-            "--data",
-            help="Folder of trial-data CSV files (TrialData.to_directory format) instead of "
-            "a database.",
-        ),
-    ] = None,
-    protocol: Annotated[
-        str | None,
-        typer.Option(
-            "--protocol",
-            help="Built-in protocol name or protocol file (default: the protocol stored in "
-            "the database, or protocol.toml in the --data folder).",
-        ),
-    ] = None,
+    db: SourceDbOption = None,
+    data: DataOption = None,
+    protocol: ProtocolOption = None,
     save_data: Annotated[
         Path | None,
         typer.Option(

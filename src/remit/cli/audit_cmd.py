@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import Engine
 
-from remit.cli.common import JsonOption, console, errors_as_exit, print_json
-from remit.cli.db_cmd import DbOption
-from remit.store import audit_log, make_engine, require_current, verify_audit_chain
+from remit import services as sv
+from remit.cli.common import DbOption, JsonOption, console, errors_as_exit, open_engine, print_json
 
 app = typer.Typer(help="Verify the audit trail and show who changed what.", no_args_is_help=True)
-
-
-@contextmanager
-def _engine(db: str) -> Iterator[Engine]:
-    engine = make_engine(db, must_exist=True)
-    try:
-        require_current(engine)
-        yield engine
-    finally:
-        engine.dispose()
 
 
 @app.command("verify")
 def verify_command(db: DbOption, json: JsonOption = False) -> None:
     """Walk the hash chain; exit 1 and name the first row that does not fit."""
-    with errors_as_exit(), _engine(db) as engine:
-        result = verify_audit_chain(engine)
+    with errors_as_exit(), open_engine(db) as engine:
+        result = sv.verify_audit_chain(engine)
     if json:
         print_json(result.to_dict())
     elif result.ok:
@@ -55,8 +41,8 @@ def log_command(
     json: JsonOption = False,
 ) -> None:
     """Show the audit history, oldest first: who changed which field, from what, to what, why."""
-    with errors_as_exit(), _engine(db) as engine:
-        entries = audit_log(engine, participant, table=table)
+    with errors_as_exit(), open_engine(db) as engine:
+        entries = sv.audit_log(engine, participant, table=table)
     if json:
         print_json([entry.to_dict() for entry in entries])
         return

@@ -6,30 +6,20 @@ from typing import Annotated
 
 import typer
 
-from remit.cli.common import JsonOption, console, errors_as_exit, print_json
-from remit.store import create_app_role, current_revision, head_revision, make_engine, upgrade
+from remit import services as sv
+from remit.cli.common import DbOption, JsonOption, console, errors_as_exit, print_json
 
 app = typer.Typer(help="Create and migrate the trial database.", no_args_is_help=True)
-
-DbOption = Annotated[
-    str,
-    typer.Option(
-        "--db",
-        envvar="REMIT_DATABASE_URL",
-        help="SQLite file path or database URL (postgresql://user@host/db); "
-        "defaults to $REMIT_DATABASE_URL.",
-    ),
-]
 
 
 @app.command("upgrade")
 def upgrade_command(db: DbOption, json: JsonOption = False) -> None:
     """Create the tables, or migrate them to this version of Remit (safe to repeat)."""
     with errors_as_exit():
-        before = current_revision(db)
-        after = upgrade(db)
+        before = sv.database_revision(db)
+        after = sv.upgrade_database(db)
     if json:
-        print_json({"from": before, "to": after, "head": head_revision()})
+        print_json({"from": before, "to": after, "head": sv.head_revision()})
     elif before == after:
         console.print(f"database already at migration {after}")
     else:
@@ -40,12 +30,12 @@ def upgrade_command(db: DbOption, json: JsonOption = False) -> None:
 def current_command(db: DbOption, json: JsonOption = False) -> None:
     """Show which migration the database is at and whether it is the newest."""
     with errors_as_exit():
-        engine = make_engine(db, must_exist=True)
+        engine = sv.open_database(db, require_migrated=False)
         try:
-            found = current_revision(engine)
+            found = sv.database_revision(engine)
         finally:
-            engine.dispose()
-    head = head_revision()
+            sv.close_database(engine)
+    head = sv.head_revision()
     if json:
         print_json({"current": found, "head": head, "up_to_date": found == head})
         return
@@ -68,9 +58,9 @@ def app_role_command(
 ) -> None:
     """PostgreSQL: create the role the app connects as (appends audit rows, never changes them)."""
     with errors_as_exit():
-        engine = make_engine(db)
+        engine = sv.open_database(db, must_exist=False, require_migrated=False)
         try:
-            create_app_role(engine, name, password)
+            sv.create_app_role(engine, name, password)
         finally:
-            engine.dispose()
+            sv.close_database(engine)
     console.print(f"role {name} may read and write clinical tables and only append audit rows")

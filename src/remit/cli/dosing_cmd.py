@@ -7,15 +7,19 @@ from typing import Annotated
 import typer
 
 from remit import services as sv
-from remit.cli.common import JsonOption, console, errors_as_exit
-from remit.cli.db_cmd import DbOption
+from remit.cli.common import (
+    DbOption,
+    JsonOption,
+    UserOption,
+    acting,
+    console,
+    errors_as_exit,
+    open_engine,
+)
 from remit.cli.trial_cmd import (
     KeyOption,
     ParticipantOption,
-    UserOption,
     VisitOption,
-    acting,
-    open_engine,
     parse_time,
     show,
 )

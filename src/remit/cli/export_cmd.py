@@ -7,8 +7,15 @@ from typing import Annotated
 
 import typer
 
-from remit.cli.common import JsonOption, console, errors_as_exit, print_json
-from remit.cli.db_cmd import DbOption
+from remit.cli.common import (
+    DbOption,
+    JsonOption,
+    acting,
+    console,
+    errors_as_exit,
+    open_engine,
+    print_json,
+)
 from remit.errors import InputError
 
 FORMAT_CHOICES = ("csv", "sdtm", "adam", "odm", "all")
@@ -54,7 +61,6 @@ def export_command(
     json: JsonOption = False,
 ) -> None:
     """Export the trial: pseudonymised (study IDs only, identity never read)."""
-    from remit.cli.trial_cmd import acting, open_engine
     from remit.interop import FORMATS, DateShift, export_trial
 
     with errors_as_exit():

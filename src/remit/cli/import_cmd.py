@@ -4,44 +4,24 @@ trial database."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from remit.cli.common import JsonOption, console, errors_as_exit, print_json
-from remit.cli.db_cmd import DbOption
-from remit.errors import InputError, RemitError
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
-    from remit.store import Actor
+from remit.cli.common import (
+    DbOption,
+    JsonOption,
+    acting_in_every_role,
+    console,
+    errors_as_exit,
+    open_engine,
+    print_json,
+)
 
 app = typer.Typer(
     help="Bring instruments and data from other systems (REDCap, ODM) into Remit.",
     no_args_is_help=True,
 )
-
-
-def _actors(engine: Engine, user: str) -> dict[str, Actor]:
-    """The user as an actor in each role they hold."""
-    from sqlalchemy.orm import Session
-
-    from remit.services.access import ROLES
-    from remit.store import actor_for
-
-    if not user:
-        raise InputError("no importing user", hint="pass --user NAME or set REMIT_USER")
-    found: dict[str, Actor] = {}
-    with Session(engine) as session:
-        for role in ROLES:
-            try:
-                found[role] = actor_for(session, user, role)
-            except RemitError:
-                continue
-    if not found:
-        raise InputError(f"user {user!r} holds no role", hint="add roles with `remit user add`")
-    return found
 
 
 @app.command("redcap-dictionary")
@@ -87,11 +67,10 @@ def odm_command(
 ) -> None:
     """Import ODM clinical data through the services (audit trail and alerts as if entered);
     anything that does not fit the protocol is refused and nothing is written."""
-    from remit.cli.trial_cmd import open_engine
     from remit.interop.odm_import import import_odm
 
     with errors_as_exit(), open_engine(db) as engine:
-        result = import_odm(engine, file, _actors(engine, user))
+        result = import_odm(engine, file, acting_in_every_role(engine, user))
     if json:
         print_json(result.to_dict())
     else:

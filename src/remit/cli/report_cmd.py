@@ -8,11 +8,9 @@ from typing import Annotated
 
 import typer
 
-from remit.analysis import TrialData, run_analysis_plan
-from remit.cli.analyse_cmd import _from_database, _protocol_for_folder
+from remit.analysis import run_analysis_plan
 from remit.cli.common import JsonOption, console, errors_as_exit, print_json
-from remit.errors import InputError
-from remit.protocol import load_protocol
+from remit.cli.trial_source import DataOption, ProtocolOption, SourceDbOption, load_trial
 from remit.reports import render_report
 
 app = typer.Typer(
@@ -32,31 +30,9 @@ def report(
         Path,
         typer.Option("--out", help="Folder to write report.html (and report.pdf) into."),
     ],
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            envvar="REMIT_DATABASE_URL",
-            help="Trial database: SQLite file path or database URL (defaults to "
-            "$REMIT_DATABASE_URL).",
-        ),
-    ] = None,
-    data: Annotated[
-        Path | None,
-        typer.Option(
-            "--data",
-            help="Folder of trial-data CSV files (TrialData.to_directory format) instead of "
-            "a database.",
-        ),
-    ] = None,
-    protocol: Annotated[
-        str | None,
-        typer.Option(
-            "--protocol",
-            help="Built-in protocol name or protocol file (default: the protocol stored in "
-            "the database, or protocol.toml in the --data folder).",
-        ),
-    ] = None,
+    db: SourceDbOption = None,
+    data: DataOption = None,
+    protocol: ProtocolOption = None,
     pdf: Annotated[
         bool | None,
         typer.Option(
@@ -72,23 +48,9 @@ def report(
     Give the data with --db (a trial database) or --data (a folder of CSV files).
     """
     with errors_as_exit():
-        if db is not None and data is not None:
-            raise InputError(
-                "both --db and --data were given",
-                expected="one source of data: --db PATH|URL or --data DIR",
-            )
-        if data is not None:
-            trial = TrialData.from_directory(data)
-            plan_protocol = _protocol_for_folder(data, protocol)
-        elif db is not None:
-            trial, stored = _from_database(db)
-            plan_protocol = load_protocol(protocol) if protocol is not None else stored
-        else:
-            raise InputError(
-                "no data given",
-                expected="--db PATH|URL (or $REMIT_DATABASE_URL) or --data DIR",
-                hint="remit report --db trial.db --out report/",
-            )
+        trial, plan_protocol = load_trial(
+            db, data, protocol, example="remit report --db trial.db --out report/"
+        )
         with _status("Running the analysis plan…", json):
             result = run_analysis_plan(trial, plan_protocol)
         with _status("Drawing the figures and writing the report…", json):

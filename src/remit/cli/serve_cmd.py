@@ -7,10 +7,8 @@ from typing import Annotated
 
 import typer
 
-from remit.cli.common import errors_as_exit
-from remit.cli.db_cmd import DbOption
+from remit.cli.common import DbOption, errors_as_exit, open_engine
 from remit.errors import InputError
-from remit.store import make_engine, require_current
 
 app = typer.Typer(help="Serve the web app.", no_args_is_help=False)
 
@@ -44,11 +42,8 @@ def serve_command(
     with errors_as_exit():
         if not db:
             raise InputError("no database given", expected="--db trial.db or $REMIT_DATABASE_URL")
-        engine = make_engine(db, must_exist=True)
-        try:
-            require_current(engine)
-        finally:
-            engine.dispose()
+        with open_engine(db):  # refuse a missing or unmigrated database before serving
+            pass
     os.environ["REMIT_DATABASE_URL"] = db
     os.environ["REMIT_HTTPS"] = "1" if https else ""
     if secret_key:

@@ -5,30 +5,27 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from remit import services as sv
-from remit.cli.common import JsonOption, console, errors_as_exit, print_json
-from remit.cli.db_cmd import DbOption
+from remit.cli.common import (
+    DbOption,
+    JsonOption,
+    UserOption,
+    acting,
+    console,
+    errors_as_exit,
+    open_engine,
+    print_json,
+)
 from remit.errors import InputError
 from remit.protocol import load_protocol
-from remit.store import Actor, actor_for, make_engine, require_current, upgrade
 
-UserOption = Annotated[
-    str,
-    typer.Option(
-        "--user", envvar="REMIT_USER", help="Who acts (username); defaults to $REMIT_USER."
-    ),
-]
 RoleOption = Annotated[
     str | None,
     typer.Option("--role", help="The role to act in, when the user holds several."),
@@ -45,25 +42,6 @@ KeyOption = Annotated[
         "(the same key with other data is refused).",
     ),
 ]
-
-
-@contextmanager
-def open_engine(db: str) -> Iterator[Engine]:
-    """An engine on an existing, migrated database (disposed afterwards)."""
-    engine = make_engine(db, must_exist=True)
-    try:
-        require_current(engine)
-        yield engine
-    finally:
-        engine.dispose()
-
-
-def acting(engine: Engine, user: str, role: str | None = None) -> Actor:
-    """The actor for ``--user`` (and ``--role``)."""
-    if not user:
-        raise InputError("no acting user", hint="pass --user NAME or set REMIT_USER")
-    with Session(engine) as session:
-        return actor_for(session, user, role)
 
 
 def parse_time(text: str, name: str) -> datetime:
@@ -144,14 +122,13 @@ def init_command(
     with errors_as_exit():
         loaded = load_protocol(protocol)
         password = _password(password_stdin)
-        engine = make_engine(db)
+        engine = sv.create_database(db)
         try:
-            upgrade(engine)
             trial = sv.create_trial(
                 engine, loaded, sites=site, admin_username=admin, admin_password=password
             )
         finally:
-            engine.dispose()
+            sv.close_database(engine)
     show(
         trial,
         json_output,
