@@ -311,3 +311,38 @@ def test_report_is_built_from_the_current_data_and_shown(
     assert "OSL-001" in view.text or "madrs" in view.text.lower()
     assert "unsafe-inline" in view.headers["content-security-policy"].split("style-src")[1]
     assert "<script" not in view.text.lower()
+
+
+def test_a_refused_field_of_a_fixed_form_is_named(login_as: Callable[[str], TestClient]) -> None:
+    therapist = login_as("therapist")
+    page = therapist.get("/participants/OSL-001/ae/new")
+    refused = therapist.post(
+        "/participants/OSL-001/ae",
+        data={"csrf_token": csrf_of(page.text), "term": "nausea", "onset_date": "yesterday",
+              "severity": "mild", "relatedness": "sometimes"},
+    )  # fmt: skip
+    assert refused.status_code == 422
+    assert "onset date &#39;yesterday&#39;" in refused.text
+    assert "relatedness &#39;sometimes&#39;" in refused.text
+    assert "nausea" not in therapist.get("/participants/OSL-001").text
+
+
+def test_blank_optional_fields_are_fine_and_overlong_ones_refused(
+    login_as: Callable[[str], TestClient],
+) -> None:
+    therapist = login_as("therapist")
+    token = csrf_of(therapist.get(DOSING).text)
+    started = therapist.post(
+        f"{DOSING}/start", data={"csrf_token": token, "started_at": "2026-03-02T08:00"}
+    )
+    assert started.status_code == 200
+    dose = {"csrf_token": token, "kind": "initial", "dose_mg": "80", "status": "given",
+            "at": "2026-03-02T09:00", "withheld_reason": "", "override_reason": ""}  # fmt: skip
+    assert therapist.post(f"{DOSING}/dose", data=dose).status_code == 200
+    ended = therapist.post(
+        f"{DOSING}/end",
+        data={"csrf_token": token, "ended_at": "2026-03-02T17:00", "notes": "x" * 3000},
+    )
+    assert ended.status_code == 422
+    assert "at most 2000 characters" in ended.text
+    assert "x" * 100 not in ended.text

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -32,6 +32,7 @@ from remit.web.core import (
 )
 from remit.web.forms import form_fields, read_answers, scale_title, shown_answers
 from remit.web.gateway import login
+from remit.web.page_forms import VisitDateForm, parse_form
 from remit.web.sessions import WebSession
 
 router = APIRouter(include_in_schema=False)
@@ -277,14 +278,8 @@ def casebook(request: Request, session: Session, pid: PID) -> Response:
 )
 async def visit_date(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
     """Record the date a visit took place."""
-    form = await check_csrf(request, session)
-    try:
-        day = date.fromisoformat(form.get("actual_date", ""))
-    except ValueError:
-        raise InputError(
-            f"visit date {form.get('actual_date')!r} is not a date", expected="YYYY-MM-DD"
-        ) from None
-    sv.record_visit(state_of(request).engine, session.actor, pid, visit, day)
+    body = parse_form(VisitDateForm, await check_csrf(request, session))
+    sv.record_visit(state_of(request).engine, session.actor, pid, visit, body.actual_date)
     return see_other(f"/participants/{pid}#visit-{visit}")
 
 

@@ -27,6 +27,15 @@ from remit.web.core import (
     web_allowed,
 )
 from remit.web.gateway import AuditEntry, audit_history, check_password
+from remit.web.page_forms import (
+    ClosingForm,
+    MessageForm,
+    PurposeForm,
+    QueryForm,
+    SignForm,
+    UserForm,
+    parse_form,
+)
 from remit.web.sessions import WebSession
 
 router = APIRouter(include_in_schema=False)
@@ -65,17 +74,14 @@ def queries(request: Request, session: Session) -> Response:
 @router.post("/queries", dependencies=[page_requires("open_query")])
 async def query_open(request: Request, session: Session) -> Response:
     """Raise a question about one field of a record."""
-    form = await check_csrf(request, session)
-    record_id = form.get("record_id", "")
-    if not record_id.isdigit():
-        raise InputError(f"record id {record_id!r} is not a number")
+    body = parse_form(QueryForm, await check_csrf(request, session))
     sv.open_query(
         state_of(request).engine,
         session.actor,
-        form.get("record_table", ""),
-        int(record_id),
-        field=form.get("field") or None,
-        text=form.get("text", ""),
+        body.record_table,
+        body.record_id,
+        field=body.field,
+        text=body.text,
     )
     return _go("/queries")
 
@@ -83,16 +89,16 @@ async def query_open(request: Request, session: Session) -> Response:
 @router.post("/queries/{query_id}/answer", dependencies=[page_requires("answer_query")])
 async def query_answer(request: Request, session: Session, query_id: ID) -> Response:
     """Answer an open query."""
-    form = await check_csrf(request, session)
-    sv.answer_query(state_of(request).engine, session.actor, query_id, form.get("message", ""))
+    body = parse_form(MessageForm, await check_csrf(request, session))
+    sv.answer_query(state_of(request).engine, session.actor, query_id, body.message)
     return _go(f"/queries#query-{query_id}")
 
 
 @router.post("/queries/{query_id}/close", dependencies=[page_requires("close_query")])
 async def query_close(request: Request, session: Session, query_id: ID) -> Response:
     """Close a query."""
-    form = await check_csrf(request, session)
-    sv.close_query(state_of(request).engine, session.actor, query_id, form.get("message") or None)
+    body = parse_form(ClosingForm, await check_csrf(request, session))
+    sv.close_query(state_of(request).engine, session.actor, query_id, body.message)
     return _go(f"/queries#query-{query_id}")
 
 
@@ -125,10 +131,10 @@ def sign_form(request: Request, session: Session, table: TABLE, record_id: ID) -
 @router.post("/sign/{table}/{record_id}", dependencies=[page_requires("sign")])
 async def sign_submit(request: Request, session: Session, table: TABLE, record_id: ID) -> Response:
     """Check the password again and sign the record's current content."""
-    form = await check_csrf(request, session)
+    body = parse_form(SignForm, await check_csrf(request, session))
     _signable(table)
     state = state_of(request)
-    password = form.get("password", "")
+    password = body.password
     if not check_password(state.engine, session.actor, password):
         signatures = sv.signatures_of(state.engine, session.actor, table, record_id)
         return render(
@@ -147,7 +153,7 @@ async def sign_submit(request: Request, session: Session, table: TABLE, record_i
         table,
         record_id,
         password=password,
-        meaning=form.get("meaning", ""),
+        meaning=body.meaning,
     )
     if table == "assessment":
         return _go(f"/assessments/{record_id}?saved=1")
@@ -214,10 +220,10 @@ def identity_form(request: Request, session: Session, pid: PID) -> Response:
 @router.post("/participants/{pid}/identity", dependencies=[page_requires("read_identity")])
 async def identity_show(request: Request, session: Session, pid: PID) -> Response:
     """Show the identity (the read is written to the access log)."""
-    form = await check_csrf(request, session)
+    body = parse_form(PurposeForm, await check_csrf(request, session))
     state = state_of(request)
     person = sv.get_participant(state.engine, session.actor, pid)
-    found = sv.read_identity(state.engine, session.actor, pid, purpose=form.get("purpose") or None)
+    found = sv.read_identity(state.engine, session.actor, pid, purpose=body.purpose)
     return render(request, "identity.html", title="Identity", person=person, identity=found)
 
 
@@ -322,16 +328,13 @@ def users(request: Request, session: Session) -> Response:
 @router.post("/admin/users", dependencies=[page_requires("add_user")])
 async def user_add(request: Request, session: Session) -> Response:
     """Add a user with one role (at a site or study-wide)."""
-    form = await check_csrf(request, session)
-    role = form.get("role", "")
-    if not role:
-        raise InputError("no role chosen", expected="one role for the new user")
+    body = parse_form(UserForm, await check_csrf(request, session))
     sv.add_user(
         state_of(request).engine,
         session.actor,
-        form.get("username", ""),
-        form.get("password", ""),
-        [(role, form.get("site") or None)],
-        full_name=form.get("full_name") or None,
+        body.username,
+        body.password,
+        [(body.role, body.site)],
+        full_name=body.full_name,
     )
     return _go("/admin/users")

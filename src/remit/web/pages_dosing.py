@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -15,6 +14,15 @@ from remit.errors import InputError, NotFoundError
 from remit.web.core import check_csrf, page_requires, page_session, render, state_of, web_allowed
 from remit.web.forms import form_fields, read_answers
 from remit.web.gateway import dosing_day
+from remit.web.page_forms import (
+    AdverseEventForm,
+    DoseForm,
+    EndForm,
+    NoteForm,
+    StartForm,
+    VitalsForm,
+    parse_form,
+)
 from remit.web.sessions import WebSession
 
 router = APIRouter(include_in_schema=False)
@@ -41,16 +49,6 @@ def parse_utc(text: str | None, name: str) -> datetime:
             f"{name} {text!r} is not a date and time", expected="YYYY-MM-DDTHH:MM (UTC)"
         ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _number(form: Mapping[str, str], name: str) -> float | None:
-    text = form.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise InputError(f"{name.replace('_', ' ')} {text!r} is not a number") from None
 
 
 def _back(pid: str, visit: str, anchor: str = "") -> RedirectResponse:
@@ -140,12 +138,13 @@ def dosing_page(request: Request, session: Session, pid: PID, visit: CODE) -> Re
 async def dosing_start(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
     """Open the dosing session."""
     form = await check_csrf(request, session)
+    body = parse_form(StartForm, form)
     sv.start_dosing_session(
         state_of(request).engine,
         session.actor,
         pid,
         visit,
-        started_at=parse_utc(form.get("started_at"), "start time"),
+        started_at=body.started_at,
         idempotency_key=form.get("idempotency_key") or None,
     )
     return _back(pid, visit)
@@ -156,14 +155,14 @@ async def dosing_start(request: Request, session: Session, pid: PID, visit: CODE
 )
 async def dosing_end(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
     """Close the dosing session."""
-    form = await check_csrf(request, session)
+    body = parse_form(EndForm, await check_csrf(request, session))
     sv.end_dosing_session(
         state_of(request).engine,
         session.actor,
         pid,
         visit,
-        ended_at=parse_utc(form.get("ended_at"), "end time"),
-        notes=form.get("notes") or None,
+        ended_at=body.ended_at,
+        notes=body.notes,
     )
     return _back(pid, visit)
 
@@ -172,23 +171,19 @@ async def dosing_end(request: Request, session: Session, pid: PID, visit: CODE) 
 async def dose(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
     """Record a dose: given, offered or withheld."""
     form = await check_csrf(request, session)
-    status = form.get("status", "given")
-    at = parse_utc(form.get("at"), "dose time")
-    mg = _number(form, "dose_mg")
-    if mg is None:
-        raise InputError("the dose is missing", expected="the dose in mg")
+    body = parse_form(DoseForm, form)
     sv.record_dose(
         state_of(request).engine,
         session.actor,
         pid,
         visit,
-        kind=form.get("kind", ""),
-        dose_mg=mg,
-        status=status,
-        given_at=at if status == "given" else None,
-        offered_at=at if status != "given" else None,
-        withheld_reason=form.get("withheld_reason") or None,
-        override_reason=form.get("override_reason") or None,
+        kind=body.kind,
+        dose_mg=body.dose_mg,
+        status=body.status,
+        given_at=body.at if body.status == "given" else None,
+        offered_at=body.at if body.status != "given" else None,
+        withheld_reason=body.withheld_reason,
+        override_reason=body.override_reason,
         idempotency_key=form.get("idempotency_key") or None,
     )
     return _back(pid, visit, "#doses")
@@ -200,16 +195,17 @@ async def dose(request: Request, session: Session, pid: PID, visit: CODE) -> Res
 async def vitals(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
     """Record vital signs; values beyond threshold raise an immediate alert."""
     form = await check_csrf(request, session)
+    body = parse_form(VitalsForm, form)
     sv.record_vitals(
         state_of(request).engine,
         session.actor,
         pid,
         visit,
-        measured_at=parse_utc(form.get("measured_at"), "measurement time"),
-        systolic=_number(form, "systolic"),
-        diastolic=_number(form, "diastolic"),
-        heart_rate=_number(form, "heart_rate"),
-        temperature=_number(form, "temperature"),
+        measured_at=body.measured_at,
+        systolic=body.systolic,
+        diastolic=body.diastolic,
+        heart_rate=body.heart_rate,
+        temperature=body.temperature,
         idempotency_key=form.get("idempotency_key") or None,
     )
     return _back(pid, visit, "#vitals")
@@ -273,18 +269,16 @@ def alerts(
 @router.post("/alerts/{alert_id}/acknowledge", dependencies=[page_requires("acknowledge_alert")])
 async def alert_ack(request: Request, session: Session, alert_id: ID) -> Response:
     """Acknowledge an alert with a note."""
-    form = await check_csrf(request, session)
-    sv.acknowledge_alert(
-        state_of(request).engine, session.actor, alert_id, note=form.get("note", "")
-    )
+    body = parse_form(NoteForm, await check_csrf(request, session))
+    sv.acknowledge_alert(state_of(request).engine, session.actor, alert_id, note=body.note)
     return RedirectResponse(f"/alerts#alert-{alert_id}", status_code=303)
 
 
 @router.post("/alerts/{alert_id}/close", dependencies=[page_requires("close_alert")])
 async def alert_close(request: Request, session: Session, alert_id: ID) -> Response:
     """Close an alert with a note."""
-    form = await check_csrf(request, session)
-    sv.close_alert(state_of(request).engine, session.actor, alert_id, note=form.get("note", ""))
+    body = parse_form(NoteForm, await check_csrf(request, session))
+    sv.close_alert(state_of(request).engine, session.actor, alert_id, note=body.note)
     return RedirectResponse("/alerts?status=all", status_code=303)
 
 
@@ -323,25 +317,20 @@ def ae_form(request: Request, session: Session, pid: PID) -> Response:
 async def ae_submit(request: Request, session: Session, pid: PID) -> Response:
     """Record an adverse event (a serious one starts its reporting clock)."""
     form = await check_csrf(request, session)
-    try:
-        onset = date.fromisoformat(form.get("onset_date", ""))
-    except ValueError:
-        raise InputError(
-            f"onset date {form.get('onset_date')!r} is not a date", expected="YYYY-MM-DD"
-        ) from None
-    criteria = [c.strip() for c in form.get("seriousness_criteria", "").split(",") if c.strip()]
+    body = parse_form(AdverseEventForm, form)
+    criteria = [c.strip() for c in (body.seriousness_criteria or "").split(",") if c.strip()]
     sv.record_adverse_event(
         state_of(request).engine,
         session.actor,
         pid,
-        term=form.get("term", ""),
-        onset_date=onset,
-        severity=form.get("severity", ""),
-        relatedness=form.get("relatedness", ""),
-        serious=bool(form.get("serious")),
+        term=body.term,
+        onset_date=body.onset_date,
+        severity=body.severity,
+        relatedness=body.relatedness,
+        serious=body.serious,
         seriousness_criteria=criteria,
-        outcome=form.get("outcome", "unknown"),
-        description=form.get("description") or None,
+        outcome=body.outcome,
+        description=body.description,
         idempotency_key=form.get("idempotency_key") or None,
     )
     return RedirectResponse(f"/participants/{pid}#adverse-events", status_code=303)

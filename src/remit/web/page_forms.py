@@ -1,0 +1,137 @@
+"""Pydantic models of the pages' fixed forms (scale forms are generated: see ``forms.py``).
+
+A page POST reads its fields into one of these models; a refused field becomes one clear
+message (422) naming the field, what was given and what was expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from remit.errors import InputError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _blank_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _utc(value: object) -> object:
+    """``YYYY-MM-DDTHH:MM`` from a datetime-local field, read as UTC."""
+    if isinstance(value, str) and value.strip():
+        parsed = datetime.fromisoformat(value.strip())
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return value
+
+
+Optional = Annotated[Annotated[str, Field(max_length=2000)] | None, BeforeValidator(_blank_none)]
+Number = Annotated[float | None, BeforeValidator(_blank_none)]
+UtcTime = Annotated[datetime, BeforeValidator(_utc)]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class PageForm(BaseModel):
+    """Fields of a page form (the CSRF token and idempotency key are read apart)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class StartForm(PageForm):
+    started_at: UtcTime
+
+
+class EndForm(PageForm):
+    ended_at: UtcTime
+    notes: Optional = None
+
+
+class DoseForm(PageForm):
+    kind: Literal["initial", "supplemental"]
+    dose_mg: float = Field(ge=0, le=10000)
+    status: Literal["given", "offered", "withheld"] = "given"
+    at: UtcTime
+    withheld_reason: Optional = None
+    override_reason: Optional = None
+
+
+class VitalsForm(PageForm):
+    measured_at: UtcTime
+    systolic: Number = None
+    diastolic: Number = None
+    heart_rate: Number = None
+    temperature: Number = None
+
+
+class NoteForm(PageForm):
+    note: Text
+
+
+class AdverseEventForm(PageForm):
+    term: Annotated[str, Field(min_length=1, max_length=200)]
+    onset_date: date
+    severity: Literal["mild", "moderate", "severe"]
+    relatedness: Literal["not_related", "unlikely", "possible", "probable", "definite"]
+    outcome: Literal[
+        "unknown", "recovered", "recovering", "not_recovered", "recovered_with_sequelae", "fatal"
+    ] = "unknown"
+    serious: bool = False
+    seriousness_criteria: Optional = None
+    description: Optional = None
+
+
+class QueryForm(PageForm):
+    record_table: Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")]
+    record_id: int = Field(ge=1)
+    field: Optional = None
+    text: Text
+
+
+class MessageForm(PageForm):
+    message: Text
+
+
+class ClosingForm(PageForm):
+    message: Optional = None
+
+
+class SignForm(PageForm):
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+    meaning: Text
+
+
+class UserForm(PageForm):
+    username: Annotated[str, Field(min_length=1, max_length=100)]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+    role: Annotated[str, Field(min_length=1, max_length=40)]
+    site: Optional = None
+    full_name: Optional = None
+
+
+class VisitDateForm(PageForm):
+    actual_date: date
+
+
+class PurposeForm(PageForm):
+    purpose: Text
+
+
+def parse_form(model: type[M], form: Mapping[str, str]) -> M:
+    """``form`` read into ``model``, or :class:`InputError` naming every refused field."""
+    try:
+        return model.model_validate(dict(form))
+    except ValidationError as error:
+        problems = []
+        for e in error.errors():
+            field = ".".join(str(p) for p in e.get("loc", ())) or "form"
+            given = form.get(field, "")
+            given = given if len(given) <= 60 else given[:57] + "…"
+            problems.append(f"{field.replace('_', ' ')} {given!r}: {e.get('msg')}")
+        raise InputError(
+            "; ".join(problems),
+            hint="go back, correct the field and send the form again",
+        ) from None
