@@ -6,7 +6,11 @@ was expected and what to try. The CLI prints ``str(error)`` on one line and exit
 
 Examples
 --------
->>> err = InputError("visit 'V99' is not in the protocol", expected="one of V0, V1", hint="run `remit protocol show`")
+>>> err = InputError(
+...     "visit 'V99' is not in the protocol",
+...     expected="one of V0, V1",
+...     hint="run `remit protocol show`",
+... )
 >>> print(err)
 visit 'V99' is not in the protocol; expected one of V0, V1; try: run `remit protocol show`
 """
