@@ -1,8 +1,10 @@
 """Reading the audit trail: the whole history, one record's history, the hash-chain check.
 
 :func:`audit_history` is for a person acting through the app (access-checked, own site only).
-:func:`audit_log` and :func:`verify_audit_chain` read the database as its owner does (no
-acting user): for ``remit audit`` on the server and for exports that choose their rows
+:func:`audit_log` (the history, oldest first, optionally of one participant, table or
+record) and :func:`verify_audit_chain` (walk the hash chain; the result names the first row that
+does not fit) are the store's own, re-exported: they read the database as its owner does, with
+no acting user, for ``remit audit`` on the server and for exports that choose their rows
 themselves.
 """
 
@@ -13,9 +15,7 @@ from sqlalchemy import Engine
 from remit.errors import PermissionDeniedError
 from remit.services.access import allowed
 from remit.services.participants import get_participant
-from remit.store import Actor, AuditEntry, AuditVerifyResult
-from remit.store import audit_log as store_audit_log
-from remit.store import verify_audit_chain as store_verify_audit_chain
+from remit.store import Actor, AuditEntry, AuditVerifyResult, audit_log, verify_audit_chain
 
 __all__ = [
     "AUDIT_HIDDEN_TABLES",
@@ -30,25 +30,6 @@ __all__ = [
 AUDIT_HIDDEN_TABLES = frozenset(
     {"participant_identity", "identity_access_log", "user_account", "user_role"}
 )
-
-
-def audit_log(
-    engine: Engine,
-    participant: int | str | None = None,
-    *,
-    table: str | None = None,
-    record_id: int | None = None,
-) -> list[AuditEntry]:
-    """The audit history, oldest first; optionally of one participant (id or study ID), one
-    table, one record. Rows about a participant's records (visits, forms, doses…) carry that
-    participant. No access check: the database owner's view."""
-    return store_audit_log(engine, participant, table=table, record_id=record_id)
-
-
-def verify_audit_chain(engine: Engine) -> AuditVerifyResult:
-    """Walk the hash chain of the audit trail; the result names the first row that does not
-    fit (``ok`` is false then)."""
-    return store_verify_audit_chain(engine)
 
 
 def audit_history(engine: Engine, actor: Actor, table: str, record_id: int) -> list[AuditEntry]:
@@ -67,7 +48,7 @@ def audit_history(engine: Engine, actor: Actor, table: str, record_id: int) -> l
             f"the audit history of {table} is not shown in the web app",
             hint="use `remit audit` on the server",
         )
-    entries = store_audit_log(engine, table=table, record_id=record_id)
+    entries = audit_log(engine, table=table, record_id=record_id)
     for participant_id in {e.participant_id for e in entries if e.participant_id is not None}:
         get_participant(engine, actor, participant_id)  # raises for another site's participant
     if actor.site_id is not None and any(e.participant_id is None for e in entries):

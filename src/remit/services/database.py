@@ -2,7 +2,10 @@
 
 The outer layers (the CLI, the web app, simulation, imports and exports) reach the store only
 through :mod:`remit.services`; these functions are what they need of it to get an engine.
-``Engine`` is re-exported for their type annotations, so that none of them imports SQLAlchemy.
+``Engine`` is re-exported for their type annotations, so that none of them imports SQLAlchemy;
+so are the store's ``head_revision()`` (the newest migration this version ships) and
+``create_app_role(engine, role_name, password=None)`` (PostgreSQL: the login role the app
+connects as, which may only append audit rows).
 
 Typical use::
 
@@ -22,15 +25,15 @@ from typing import Any
 from sqlalchemy import Engine, event, func, select
 
 from remit.services.records import _Record
-from remit.store import create_app_role as store_create_app_role
 from remit.store import (
+    create_app_role,
     current_revision,
+    head_revision,
     is_sqlite,
     make_engine,
     require_current,
     upgrade,
 )
-from remit.store import head_revision as store_head_revision
 from remit.store.tables import Participant, UserAccount
 
 __all__ = [
@@ -119,19 +122,6 @@ def upgrade_database(target: Engine | str | Path) -> str | None:
 def database_revision(target: Engine | str | Path) -> str | None:
     """The migration the database is at (``None`` for an empty database)."""
     return current_revision(target)
-
-
-def head_revision() -> str:
-    """The newest migration shipped with this version of Remit."""
-    return store_head_revision()
-
-
-def create_app_role(engine: Engine, role_name: str, password: str | None = None) -> None:
-    """PostgreSQL: create or update the login role the app connects as.
-
-    The role may read and write clinical tables and only append audit rows.
-    """
-    store_create_app_role(engine, role_name, password)
 
 
 @dataclass(frozen=True)
