@@ -124,3 +124,18 @@ def test_alerts_far_outside_the_time_on_study_are_counted_not_drawn(
     assert by_id["P05"].alerts_outside == 1
     assert by_id["P05"].end < 400
     assert by_id["P09"].alerts_outside == 0
+
+
+def test_alerts_are_placed_at_the_time_of_their_observation_when_known(
+    trial: TrialData, oslo: Protocol
+) -> None:
+    alerts = trial.alerts.copy()
+    p05 = alerts["participant_id"] == "P05"
+    drawn = {lane.participant_id: lane for lane in lanes(trial, oslo, {})}["P05"].alerts
+    # entered years later (raised_at), observed on the day already drawn (observed_at)
+    alerts["observed_at"] = alerts["raised_at"]
+    alerts.loc[p05, "raised_at"] = pd.Timestamp("2031-01-01", tz="UTC")
+    moved = TrialData(**{**trial.frames(), "alerts": alerts}, simulated=True)
+    lane = {lane.participant_id: lane for lane in lanes(moved, oslo, {})}["P05"]
+    assert lane.alerts == drawn
+    assert lane.alerts_outside == 0

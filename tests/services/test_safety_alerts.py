@@ -120,6 +120,10 @@ def test_vital_sign_above_threshold_is_immediate_and_at_threshold_is_not(
         ("vitals:heart_rate", "immediate"),
     }
     assert _same_transaction(oslo, above.alerts[0].id, "vital_sign", above.id)
+    # the trial's data carry the clinical time of the reading behind each alert
+    alerts = sv.build_trial_data(oslo.engine, actor=oslo.statistician).alerts
+    observed = alerts.loc[alerts["rule_id"] == "vitals:systolic_bp", "observed_at"]
+    assert list(observed) == [at(day, 10)]
     # the next dose is recorded, with a warning about the latest readings
     dose = sv.record_dose(
         oslo.engine, inv, pid, "V5", kind="supplemental", dose_mg=40, given_at=at(day, 11)

@@ -37,6 +37,38 @@ def _day(value: datetime | None) -> Any:
     return None if value is None else value.date()
 
 
+#: Where the clinical time of an alert's source record is kept.
+_OBSERVED_AT: dict[str, Any] = {
+    "assessment": Assessment.assessed_at,
+    "vital_sign": VitalSign.measured_at,
+    "adverse_event": AdverseEvent.awareness_at,
+}
+
+
+def _observed_times(
+    session: Session, alerts: list[Alert]
+) -> dict[tuple[str | None, int | None], datetime | None]:
+    """When the observation behind each alert was made (a form, a reading, an AE's awareness).
+
+    ``raised_at`` is when Remit raised the alert, which is when the data were entered; a
+    timeline of the trial wants the clinical time of the observation instead (an extra
+    ``observed_at`` column of the alerts frame; missing when the source has no time).
+    """
+    wanted: dict[str, set[int]] = {}
+    for a in alerts:
+        if a.source_table in _OBSERVED_AT and a.source_id is not None:
+            wanted.setdefault(a.source_table, set()).add(a.source_id)
+    found: dict[tuple[str | None, int | None], datetime | None] = {}
+    for table, ids in wanted.items():
+        column = _OBSERVED_AT[table]
+        model = column.class_
+        for record_id, moment in session.execute(
+            select(model.id, column).where(model.id.in_(sorted(ids)))
+        ):
+            found[(table, record_id)] = moment
+    return found
+
+
 def build_trial_data(engine: Engine, *, actor: Actor | None = None) -> TrialData:
     """The whole trial as :class:`remit.analysis.TrialData` (seven frames).
 
@@ -108,6 +140,12 @@ def build_trial_data(engine: Engine, *, actor: Actor | None = None) -> TrialData
                 "outcome",
             ],
         )
+        alerts = [
+            a
+            for a in session.scalars(select(Alert).order_by(Alert.id))
+            if a.participant_id in by_id
+        ]
+        observed = _observed_times(session, alerts)
         frames["alerts"] = pd.DataFrame(
             [
                 {
@@ -116,11 +154,11 @@ def build_trial_data(engine: Engine, *, actor: Actor | None = None) -> TrialData
                     "level": a.level,
                     "raised_at": a.raised_at,
                     "status": alert_status(a),
+                    "observed_at": observed.get((a.source_table, a.source_id)),
                 }
-                for a in session.scalars(select(Alert).order_by(Alert.id))
-                if a.participant_id in by_id
+                for a in alerts
             ],
-            columns=["participant_id", "rule_id", "level", "raised_at", "status"],
+            columns=["participant_id", "rule_id", "level", "raised_at", "status", "observed_at"],
         )
         simulated = bool(people) and all(p.simulated for p in people)
         return TrialData(**frames, simulated=simulated)

@@ -112,7 +112,12 @@ def lanes(
             for d, s, x in zip(ae["onset_date"], ae["severity"], ae["serious"], strict=True)
         )
         al = data.alerts[data.alerts["participant_id"] == pid]
-        alert_marks = tuple(_day(t, ref) for t in al["raised_at"])
+        # the clinical time of the observation behind the alert when the data carry it
+        # (services' ``observed_at``); otherwise when the alert was raised
+        times = (
+            al["observed_at"].fillna(al["raised_at"]) if "observed_at" in al else al["raised_at"]
+        )
+        alert_marks = tuple(_day(t, ref) for t in times)
         outcome_marks = tuple(
             (_day(dates[visit], ref), cats.get(pid, "missing"))
             for visit, cats in outcome_categories.items()
