@@ -133,7 +133,7 @@ def test_security_headers(login_as: Callable[[str], TestClient]) -> None:
 
 
 def test_sessions_time_out_when_idle_and_absolutely() -> None:
-    from remit.web.gateway import Actor
+    from remit.services import Actor
 
     now = [0.0]
     store = SessionStore(idle_timeout_s=60, absolute_timeout_s=300, clock=lambda: now[0])

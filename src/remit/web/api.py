@@ -12,7 +12,6 @@ from remit import services as sv
 from remit.errors import ConflictError, InputError, PermissionDeniedError
 from remit.services.access import ACCESS, ROLES
 from remit.web.core import WEB_ACCESS, api_requires, api_session, state_of, visible_queries
-from remit.web.gateway import login
 from remit.web.schemas import (
     AccessRow,
     AlertOut,
@@ -87,7 +86,7 @@ def api_login(body: LoginIn, request: Request) -> TokenOut:
             headers={"Retry-After": str(int(wait) + 1)},
         )
     try:
-        actor = login(state.engine, body.username, body.password, body.role)
+        actor = sv.login(state.engine, body.username, body.password, body.role)
     except PermissionDeniedError:
         state.throttle.failed(body.username, client)
         raise HTTPException(

@@ -12,7 +12,6 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine
 
 from remit.errors import (
     AnswerError,
@@ -23,10 +22,9 @@ from remit.errors import (
     PermissionDeniedError,
     RemitError,
 )
-from remit.services import trial_protocol
+from remit.services import Engine, open_database, trial_protocol
 from remit.web import api, pages
 from remit.web.core import LoginRequiredError, WebState, login_url, make_templates, render
-from remit.web.gateway import open_engine
 from remit.web.sessions import LoginThrottle, SessionStore
 from remit.web.settings import WebSettings
 
@@ -83,7 +81,7 @@ def create_app(
     :mod:`remit.web.sessions`).
     """
     settings = settings or WebSettings()
-    engine = db_url if isinstance(db_url, Engine) else open_engine(db_url)
+    engine = db_url if isinstance(db_url, Engine) else open_database(db_url)
     key = secret_key.encode() if isinstance(secret_key, str) else secret_key
     work_dir = settings.work_dir or Path(tempfile.mkdtemp(prefix="remit-web-"))
     state = WebState(

@@ -15,12 +15,11 @@ from urllib.parse import quote
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import Engine
 
 from remit.errors import PermissionDeniedError
 from remit.protocol import Protocol
+from remit.services import Actor, Engine
 from remit.services.access import allowed
-from remit.web.gateway import Actor
 from remit.web.sessions import LoginThrottle, SessionStore, WebSession
 from remit.web.settings import WebSettings
 

@@ -31,7 +31,6 @@ from remit.web.core import (
     web_allowed,
 )
 from remit.web.forms import form_fields, read_answers, scale_title, shown_answers
-from remit.web.gateway import login
 from remit.web.page_forms import VisitDateForm, parse_form
 from remit.web.sessions import WebSession
 
@@ -117,7 +116,7 @@ async def login_submit(request: Request) -> Response:
             status=429,
         )
     try:
-        actor = login(state.engine, username, password, form.get("role") or None)
+        actor = sv.login(state.engine, username, password, form.get("role") or None)
     except PermissionDeniedError:
         state.throttle.failed(username, client)
         return _login_page(

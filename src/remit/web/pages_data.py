@@ -26,7 +26,6 @@ from remit.web.core import (
     visible_queries,
     web_allowed,
 )
-from remit.web.gateway import AuditEntry, audit_history, check_password
 from remit.web.page_forms import (
     ClosingForm,
     MessageForm,
@@ -135,7 +134,7 @@ async def sign_submit(request: Request, session: Session, table: TABLE, record_i
     _signable(table)
     state = state_of(request)
     password = body.password
-    if not check_password(state.engine, session.actor, password):
+    if not sv.check_password(state.engine, session.actor, password):
         signatures = sv.signatures_of(state.engine, session.actor, table, record_id)
         return render(
             request,
@@ -163,7 +162,7 @@ async def sign_submit(request: Request, session: Session, table: TABLE, record_i
 @router.get("/audit/{table}/{record_id}", dependencies=[page_requires("view_participants")])
 def audit(request: Request, session: Session, table: TABLE, record_id: ID) -> Response:
     """Every change of one record: who, role, when, field, old and new value, reason."""
-    entries = audit_history(state_of(request).engine, session.actor, table, record_id)
+    entries = sv.audit_history(state_of(request).engine, session.actor, table, record_id)
     return render(
         request,
         "audit.html",
@@ -178,7 +177,7 @@ def _shown(value: object) -> str:
     return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def audit_rows(entries: list[AuditEntry]) -> list[dict[str, object]]:
+def audit_rows(entries: list[sv.AuditEntry]) -> list[dict[str, object]]:
     """Audit rows as shown: a change of a mapping (a form's answers) becomes one row per key
     that changed, so the page shows ``answers.item: old → new``."""
     rows: list[dict[str, object]] = []

@@ -13,7 +13,6 @@ from remit import services as sv
 from remit.errors import InputError, NotFoundError
 from remit.web.core import check_csrf, page_requires, page_session, render, state_of, web_allowed
 from remit.web.forms import form_fields, read_answers
-from remit.web.gateway import dosing_day
 from remit.web.page_forms import (
     AdverseEventForm,
     DoseForm,
@@ -66,7 +65,7 @@ def dosing_page(request: Request, session: Session, pid: PID, visit: CODE) -> Re
     engine, actor = state.engine, session.actor
     person = sv.get_participant(engine, actor, pid)
     running = [s for s in sv.list_dosing_sessions(engine, actor, pid) if s.visit_code == visit]
-    day = dosing_day(engine, actor, pid, visit)
+    day = sv.dosing_day(engine, actor, pid, visit)
     initial = next((d for d in day.doses if d.kind == "initial" and d.given_at), None)
     now = datetime.now(UTC)
     window = None

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from remit.web.gateway import Actor
+from remit.services import Actor
 
 
 def _digest(token: str) -> str:
