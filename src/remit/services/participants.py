@@ -584,7 +584,14 @@ def withdraw(
 def list_participants(
     engine: Engine, actor: Actor, *, status: str | None = None
 ) -> list[ParticipantRecord]:
-    """Participants the actor may see (a site-bound role sees its own site), by study ID."""
+    """Participants the actor may see (a site-bound role sees its own site), by study ID;
+    ``status`` keeps those in one lifecycle status (``screening``, ``enrolled``, …)."""
+    statuses = [s.value for s in ParticipantStatus]
+    if status is not None and status not in statuses:
+        raise InputError(
+            f"participant status {status!r} is unknown",
+            expected="one of " + ", ".join(statuses),
+        )
     with Session(engine) as session:
         authorise(session, actor, "view_participants")
         query = select(Participant).order_by(Participant.study_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
 from remit.errors import InputError, LockedError, NotFoundError, PermissionDeniedError
@@ -417,10 +417,25 @@ def close_query(
 
 
 def list_queries(engine: Engine, actor: Actor, *, status: str | None = None) -> list[QueryRecord]:
-    """Data queries (optionally by status), oldest first."""
+    """Data queries the actor may see (optionally by status: open, answered, closed), oldest
+    first.
+
+    A site-bound actor sees the queries on their own site's participants (and those on records
+    of no participant, which every site may answer); a study-wide actor sees all.
+    """
+    statuses = [s.value for s in QueryStatus]
+    if status is not None and status not in statuses:
+        raise InputError(
+            f"data query status {status!r} is unknown",
+            expected="one of " + ", ".join(statuses),
+        )
     with Session(engine) as session:
         authorise(session, actor, "view_participants")
         query = select(DataQuery).order_by(DataQuery.id)
         if status is not None:
             query = query.where(DataQuery.status == status)
+        if actor.site_id is not None:
+            query = query.outerjoin(Participant, Participant.id == DataQuery.participant_id).where(
+                or_(DataQuery.participant_id.is_(None), Participant.site_id == actor.site_id)
+            )
         return [_query_record(session, q) for q in session.scalars(query)]

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Requ
 from remit import services as sv
 from remit.errors import ConflictError, InputError, PermissionDeniedError
 from remit.services.access import ACCESS, ROLES
-from remit.web.core import WEB_ACCESS, api_requires, api_session, state_of, visible_queries
+from remit.web.core import WEB_ACCESS, api_requires, api_session, state_of
 from remit.web.schemas import (
     AccessRow,
     AlertOut,
@@ -449,5 +449,5 @@ def queries(
     status: Annotated[str | None, Query(pattern="^(open|answered|closed)$")] = None,
 ) -> list[QueryOut]:
     """Data queries, oldest first."""
-    found = visible_queries(state_of(request).engine, session.actor, status=status)
+    found = sv.list_queries(state_of(request).engine, session.actor, status=status)
     return [QueryOut.model_validate(q.to_dict()) for q in found]

@@ -172,18 +172,6 @@ async def check_csrf(request: Request, session: WebSession) -> Mapping[str, str]
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
-def visible_queries(engine: Engine, actor: Actor, status: str | None = None) -> list[Any]:
-    """Data queries the actor may see: a site-bound user only those of their site's
-    participants (``list_queries`` itself does not filter by site)."""
-    from remit import services as sv
-
-    found = sv.list_queries(engine, actor, status=status)
-    if actor.site_id is None:
-        return found
-    mine = {p.participant_id for p in sv.list_participants(engine, actor)}
-    return [q for q in found if q.participant_id is None or q.participant_id in mine]
-
-
 def nav_items(actor: Actor) -> list[tuple[str, str]]:
     """The navigation links the actor's role may use."""
     items = [("/", "Dashboard"), ("/participants", "Participants")]

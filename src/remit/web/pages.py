@@ -27,7 +27,6 @@ from remit.web.core import (
     page_session,
     render,
     state_of,
-    visible_queries,
     web_allowed,
 )
 from remit.web.forms import form_fields, read_answers, scale_title, shown_answers
@@ -189,7 +188,7 @@ def dashboard(request: Request, session: Session) -> Response:
         if web_allowed("view_alerts", actor.role)
         else None
     )
-    queries = visible_queries(engine, actor, status="open")
+    queries = sv.list_queries(engine, actor, status="open")
     target = state.protocol.study.target_enrolment
     return render(
         request,

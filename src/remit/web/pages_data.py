@@ -23,7 +23,6 @@ from remit.web.core import (
     page_session,
     render,
     state_of,
-    visible_queries,
     web_allowed,
 )
 from remit.web.page_forms import (
@@ -58,7 +57,7 @@ def _go(url: str) -> RedirectResponse:
 @router.get("/queries", dependencies=[page_requires("view_participants")])
 def queries(request: Request, session: Session) -> Response:
     """Data queries: open, answered and closed."""
-    found = visible_queries(state_of(request).engine, session.actor)
+    found = sv.list_queries(state_of(request).engine, session.actor)
     role = session.actor.role
     return render(
         request,
