@@ -6,15 +6,21 @@ session; on PostgreSQL one database per test session (per xdist worker), migrate
 emptied before each test. PostgreSQL tests need a server at
 127.0.0.1:5432 (user ``postgres``, or ``REMIT_TEST_POSTGRES_URL``); they are skipped when it is
 unreachable, except when ``CI=true``, where that is a failure.
+
+``browser`` is Debian's headless Chromium driven by Playwright (for the report and web browser
+tests): skipped with the reason when Chromium or Playwright is missing, a failure when
+``CI=true``. It never downloads a browser.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -27,6 +33,16 @@ from remit.store import make_engine, upgrade
 POSTGRES_URL = os.environ.get(
     "REMIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
@@ -190,3 +206,30 @@ def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         remit.store.users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     )
+
+
+def _browser_missing() -> str | None:
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is not installed (Debian: apt install chromium)"
+    if importlib.util.find_spec("playwright") is None:
+        return "playwright is not installed (pip install 'remit[dev]')"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium (a Playwright ``Browser``); never a downloaded browser.
+
+    Skipped with the reason when Chromium or Playwright is missing; a failure when ``CI=true``.
+    """
+    reason = _browser_missing()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + " (CI=true: browser tests must run)")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

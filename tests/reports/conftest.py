@@ -2,36 +2,26 @@
 
 The trial is the one ``tests/analysis/conftest.py`` builds (twelve enrolled, two screen
 failures, P11 without V13, P10 without FU7); it is loaded from that file so that both layers
-test against the same data. ``browser`` is Debian's Chromium driven by Playwright: it skips
-with the reason when the browser or Playwright is missing, except when ``CI=true``, where
-that is a failure.
+test against the same data. ``browser`` (Debian's Chromium via Playwright) is the shared
+fixture of ``tests/conftest.py``.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from tests.conftest import CHROMIUM as CHROMIUM  # re-exported for test_report_browser
 
 from remit.analysis import AnalysisResult, TrialData, run_analysis_plan
 from remit.protocol import Protocol, load_protocol
 from remit.reports import ReportResult, render_report
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 RUN_AT = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
@@ -92,27 +82,3 @@ def html(report: ReportResult) -> str:
 @pytest.fixture(scope="session")
 def result_dict(result: AnalysisResult) -> dict[str, Any]:
     return result.to_dict()
-
-
-def _browser_missing() -> str | None:
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is not installed (Debian: apt install chromium)"
-    if importlib.util.find_spec("playwright") is None:
-        return "playwright is not installed (pip install 'remit[dev]')"
-    return None
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """A headless Chromium (Playwright ``Browser``); never downloads a browser."""
-    reason = _browser_missing()
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + " (CI=true: browser tests must run)")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()

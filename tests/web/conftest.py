@@ -1,14 +1,11 @@
 """Fixtures of the web tests: the seeded trial, an app over a fresh copy, logged-in clients,
 and a live uvicorn server with Debian's Chromium for the browser walk.
 
-Browser tests skip with the reason when Chromium or Playwright is missing, except when
-``CI=true``, where that is a failure.
+``browser`` (Debian's Chromium via Playwright) is the shared fixture of ``tests/conftest.py``.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import shutil
 import socket
 import threading
@@ -24,8 +21,6 @@ from tests.web.trial import PASSWORD, ROLE_USER, build_trial
 
 from remit.web import WebSettings, create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "web"
 
@@ -145,30 +140,6 @@ def live_server(app: FastAPI) -> Iterator[LiveServer]:
     """The app served by uvicorn on a random free port of 127.0.0.1."""
     with LiveServer(app) as server:
         yield server
-
-
-def _browser_missing() -> str | None:
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is not installed (Debian: apt install chromium)"
-    if importlib.util.find_spec("playwright") is None:
-        return "playwright is not installed (pip install 'remit[dev]')"
-    return None
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Debian's headless Chromium driven by Playwright (never a downloaded browser)."""
-    reason = _browser_missing()
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + " (CI=true: browser tests must run)")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
