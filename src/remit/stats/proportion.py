@@ -9,15 +9,17 @@
     k = 0 and the upper to 1 when k = n (Brown, Cai & DasGupta 2001).
 ``agresti-coull``
     Wald interval around (k + z²/2)/(n + z²), clipped to [0, 1].
+
+The intervals are statsmodels' ``proportion_confint``; Remit adds the argument checks and the
+boundary convention (lower limit exactly 0 at k = 0, upper exactly 1 at k = n).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import pandas as pd
-from scipy import stats as sps
+from statsmodels.stats.proportion import proportion_confint
 
 from remit.errors import StatsError
 from remit.stats._tidy import TidyResult, check_conf_level
@@ -77,6 +79,21 @@ def _check_counts(k: int, n: int) -> None:
         raise StatsError(f"k={k} successes out of n={n}", expected="k between 0 and n")
 
 
+def _interval(k: int, n: int, conf_level: float, method: str) -> tuple[float, float]:
+    """statsmodels' interval of ``method``, on [0, 1], with the boundary convention.
+
+    At k = 0 the lower limit is exactly 0 and at k = n the upper limit exactly 1 (Brown, Cai &
+    DasGupta 2001 for Jeffreys; for the others it removes rounding residues like 3e-17).
+    """
+    _check_counts(k, n)
+    check_conf_level(conf_level)
+    low, high = proportion_confint(k, n, alpha=1 - conf_level, method=method)
+    return (
+        0.0 if k == 0 else max(0.0, float(low)),
+        1.0 if k == n else min(1.0, float(high)),
+    )
+
+
 def clopper_pearson(k: int, n: int, conf_level: float = 0.95) -> tuple[float, float]:
     """Exact Clopper-Pearson interval.
 
@@ -96,12 +113,7 @@ def clopper_pearson(k: int, n: int, conf_level: float = 0.95) -> tuple[float, fl
     >>> [round(v, 5) for v in clopper_pearson(5, 12)]
     [0.15165, 0.72333]
     """
-    _check_counts(k, n)
-    check_conf_level(conf_level)
-    a = (1 - conf_level) / 2
-    low = 0.0 if k == 0 else float(sps.beta.ppf(a, k, n - k + 1))
-    high = 1.0 if k == n else float(sps.beta.ppf(1 - a, k + 1, n - k))
-    return low, high
+    return _interval(k, n, conf_level, "beta")
 
 
 def wilson(k: int, n: int, conf_level: float = 0.95) -> tuple[float, float]:
@@ -123,17 +135,7 @@ def wilson(k: int, n: int, conf_level: float = 0.95) -> tuple[float, float]:
     >>> [round(v, 5) for v in wilson(5, 12)]
     [0.19326, 0.68049]
     """
-    _check_counts(k, n)
-    check_conf_level(conf_level)
-    z = float(sps.norm.ppf(1 - (1 - conf_level) / 2))
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    # At k = 0 (k = n) the limit is exactly 0 (1); avoid a rounding residue like 3e-17.
-    low = 0.0 if k == 0 else max(0.0, centre - half)
-    high = 1.0 if k == n else min(1.0, centre + half)
-    return low, high
+    return _interval(k, n, conf_level, "wilson")
 
 
 def jeffreys(k: int, n: int, conf_level: float = 0.95) -> tuple[float, float]:
@@ -155,12 +157,7 @@ def jeffreys(k: int, n: int, conf_level: float = 0.95) -> tuple[float, float]:
     >>> [round(v, 5) for v in jeffreys(5, 12)]
     [0.18048, 0.68806]
     """
-    _check_counts(k, n)
-    check_conf_level(conf_level)
-    a = (1 - conf_level) / 2
-    low = 0.0 if k == 0 else float(sps.beta.ppf(a, k + 0.5, n - k + 0.5))
-    high = 1.0 if k == n else float(sps.beta.ppf(1 - a, k + 0.5, n - k + 0.5))
-    return low, high
+    return _interval(k, n, conf_level, "jeffreys")
 
 
 def agresti_coull(k: int, n: int, conf_level: float = 0.95) -> tuple[float, float]:
@@ -182,13 +179,7 @@ def agresti_coull(k: int, n: int, conf_level: float = 0.95) -> tuple[float, floa
     >>> [round(v, 5) for v in agresti_coull(5, 12)]
     [0.19263, 0.68112]
     """
-    _check_counts(k, n)
-    check_conf_level(conf_level)
-    z = float(sps.norm.ppf(1 - (1 - conf_level) / 2))
-    n_t = n + z * z
-    p_t = (k + z * z / 2) / n_t
-    half = z * math.sqrt(p_t * (1 - p_t) / n_t)
-    return max(0.0, p_t - half), min(1.0, p_t + half)
+    return _interval(k, n, conf_level, "agresti_coull")
 
 
 def proportion_ci(k: int, n: int, *, conf_level: float = 0.95) -> ProportionCIResult:
