@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 
 from remit.errors import InputError
-from remit.protocol import Protocol
+from remit.protocol import (
+    ChangeEndpoint,
+    Protocol,
+    RelapseEndpoint,
+    RemissionEndpoint,
+    ResponseEndpoint,
+)
 from remit.simulate.answers import (
     Ideation,
     Person,
@@ -123,7 +129,8 @@ class _Design:
 
 
 def _design(protocol: Protocol) -> _Design:
-    change = [e for e in protocol.endpoints if e.kind == "change" and e.scale == "madrs"]
+    madrs = [e for e in protocol.endpoints if e.scale == "madrs"]
+    change = [e for e in madrs if isinstance(e, ChangeEndpoint)]
     primary = [e for e in change if e.role == "primary"] or change
     if not primary:
         raise InputError(
@@ -131,13 +138,11 @@ def _design(protocol: Protocol) -> _Design:
             hint="the synthetic trial needs a MADRS change endpoint (from_visit, to_visit)",
         )
     main = primary[0]
-    relapse = [e for e in protocol.endpoints if e.kind == "relapse" and e.scale == "madrs"]
-    response = [e for e in protocol.endpoints if e.kind == "response" and e.scale == "madrs"]
-    remission = [e for e in protocol.endpoints if e.kind == "remission" and e.scale == "madrs"]
-    followup = getattr(relapse[0], "to_visit", None) if relapse else None
-    if followup is None:
-        later = [e for e in change if getattr(e, "to_visit", None) != main.to_visit]
-        followup = getattr(later[0], "to_visit", None) if later else None
+    relapse = [e for e in madrs if isinstance(e, RelapseEndpoint)]
+    response = [e for e in madrs if isinstance(e, ResponseEndpoint)]
+    remission = [e for e in madrs if isinstance(e, RemissionEndpoint)]
+    later = [e.to_visit for e in change if e.to_visit != main.to_visit]
+    followup = relapse[0].to_visit if relapse else (later[0] if later else None)
     if followup is None:
         raise InputError(
             f"protocol {protocol.study.id} has no follow-up visit after {main.to_visit}",
@@ -153,18 +158,20 @@ def _design(protocol: Protocol) -> _Design:
             hint="the synthetic trial screens people at kind='screening' visits and enrols "
             "them at the kind='enrolment' visit",
         )
+    # without a response or remission endpoint the generator keeps Thresholds' defaults
+    default = Thresholds()
     thresholds = Thresholds(
-        response_reduction_pct=float(getattr(response[0], "min_reduction_pct", 50.0))
-        if response
-        else 50.0,
-        remission_max=int(getattr(remission[0], "max_total", 10)) if remission else 10,
+        response_reduction_pct=(
+            response[0].min_reduction_pct if response else default.response_reduction_pct
+        ),
+        remission_max=int(remission[0].max_total) if remission else default.remission_max,
         entry_min=_entry_min(protocol),
     )
     sds = any(e.kind == "change" and e.scale == "sds" for e in protocol.endpoints)
     return _Design(
-        baseline_visit=str(getattr(main, "from_visit")),  # noqa: B009
-        primary_visit=str(getattr(main, "to_visit")),  # noqa: B009
-        followup_visit=str(followup),
+        baseline_visit=main.from_visit,
+        primary_visit=main.to_visit,
+        followup_visit=followup,
         sds_change=sds,
         thresholds=thresholds,
         first_visit=screening[0],
