@@ -1,0 +1,341 @@
+"""The statistical analysis plan of a protocol: endpoints and analyses."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from remit.protocol._base import _Model
+from remit.protocol.vocab import MMRM_TERMS, Role
+
+# --------------------------------------------------------------------------- endpoints
+
+
+_VISIT_FIELDS = ("baseline_visit", "from_visit", "visit", "to_visit", "visits")
+
+
+class _References(_Model):
+    """What an endpoint or analysis refers to, read from its fields by name."""
+
+    def visit_refs(self) -> tuple[str, ...]:
+        """Every visit code referred to (baseline, from, visit, to, then the visit list)."""
+        return _collect(self, _VISIT_FIELDS)
+
+    def scale_refs(self) -> tuple[str, ...]:
+        """Every scale code referred to."""
+        return _collect(self, ("scale", "scales"))
+
+    def endpoint_refs(self) -> tuple[str, ...]:
+        """Every endpoint id referred to."""
+        return _collect(self, ("endpoints",))
+
+
+def _collect(model: BaseModel, names: tuple[str, ...]) -> tuple[str, ...]:
+    found: list[str] = []
+    for name in names:
+        value = getattr(model, name, None)
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, tuple):
+            found.extend(str(v) for v in value)
+    return tuple(found)
+
+
+class _Endpoint(_References):
+    id: str
+    label: str
+    role: Role
+    scale: str
+    assumption: str | None = None
+
+    @property
+    def definition(self) -> str:
+        """The endpoint in words, generated from its parameters."""
+        raise NotImplementedError  # pragma: no cover - each kind defines it
+
+
+def _visits_words(visits: tuple[str, ...]) -> str:
+    if len(visits) == 1:
+        return visits[0]
+    return ", ".join(visits[:-1]) + " and " + visits[-1]
+
+
+class ChangeEndpoint(_Endpoint):
+    """Change of the scale total from one visit to another (``to`` minus ``from``).
+
+    Examples
+    --------
+    >>> e = ChangeEndpoint(id="c", kind="change", label="Change", role="primary",
+    ...                    scale="madrs", from_visit="V3", to_visit="V13")
+    >>> e.definition, e.visit_refs()
+    ('change in madrs total from V3 to V13 (V13 minus V3)', ('V3', 'V13'))
+    """
+
+    kind: Literal["change"]
+    from_visit: str
+    to_visit: str
+
+    @property
+    def definition(self) -> str:
+        """The endpoint in words."""
+        return (
+            f"change in {self.scale} total from {self.from_visit} to {self.to_visit} "
+            f"({self.to_visit} minus {self.from_visit})"
+        )
+
+
+class ResponseEndpoint(_Endpoint):
+    """Response: the total fell by at least ``min_reduction_pct`` percent from baseline."""
+
+    kind: Literal["response"]
+    baseline_visit: str
+    visits: tuple[str, ...] = Field(min_length=1)
+    min_reduction_pct: float = Field(default=50.0, gt=0, le=100)
+
+    @property
+    def definition(self) -> str:
+        """The endpoint in words."""
+        return (
+            f"response at {_visits_words(self.visits)} (each visit on its own): {self.scale} "
+            f"total reduced by at least {self.min_reduction_pct:g}% from {self.baseline_visit}"
+        )
+
+
+class RemissionEndpoint(_Endpoint):
+    """Remission: the total at a visit is at most ``max_total``."""
+
+    kind: Literal["remission"]
+    visits: tuple[str, ...] = Field(min_length=1)
+    max_total: float
+
+    @property
+    def definition(self) -> str:
+        """The endpoint in words."""
+        return (
+            f"remission at {_visits_words(self.visits)} (each visit on its own): "
+            f"{self.scale} total ≤ {self.max_total:g}"
+        )
+
+
+class RelapseEndpoint(_Endpoint):
+    """Relapse: in remission at ``from_visit`` and no longer in remission at ``to_visit``.
+
+    Examples
+    --------
+    >>> e = RelapseEndpoint(id="r", kind="relapse", label="Relapse", role="secondary",
+    ...                     scale="madrs", from_visit="V13", to_visit="FU7", max_total=10)
+    >>> e.definition.split(";")[0]
+    'relapse: in remission at V13 (madrs total ≤ 10) and no longer in remission at FU7 (total > 10)'
+    """
+
+    kind: Literal["relapse"]
+    from_visit: str
+    to_visit: str
+    max_total: float
+
+    @property
+    def definition(self) -> str:
+        """The endpoint in words."""
+        return (
+            f"relapse: in remission at {self.from_visit} ({self.scale} total ≤ "
+            f"{self.max_total:g}) and no longer in remission at {self.to_visit} "
+            f"(total > {self.max_total:g}); only remitters at {self.from_visit} count"
+        )
+
+
+class SustainedResponseEndpoint(_Endpoint):
+    """Sustained response: a responder at every one of ``visits``."""
+
+    kind: Literal["sustained_response"]
+    baseline_visit: str
+    visits: tuple[str, ...] = Field(min_length=2)
+    min_reduction_pct: float = Field(default=50.0, gt=0, le=100)
+
+    @property
+    def definition(self) -> str:
+        """The endpoint in words."""
+        return (
+            f"sustained response: {self.scale} total reduced by at least "
+            f"{self.min_reduction_pct:g}% from {self.baseline_visit} at every one of "
+            f"{_visits_words(self.visits)}"
+        )
+
+
+Endpoint = Annotated[
+    ChangeEndpoint
+    | ResponseEndpoint
+    | RemissionEndpoint
+    | RelapseEndpoint
+    | SustainedResponseEndpoint,
+    Field(discriminator="kind"),
+]
+BINARY_ENDPOINT_KINDS: tuple[str, ...] = ("response", "remission", "relapse", "sustained_response")
+
+
+# --------------------------------------------------------------------------- analysis plan
+
+
+class _Analysis(_References):
+    id: str
+    label: str
+    assumption: str | None = None
+
+
+class DescriptiveAnalysis(_Analysis):
+    """Summary statistics of each scale total at each visit."""
+
+    kind: Literal["descriptive"]
+    scales: tuple[str, ...] = Field(min_length=1)
+    visits: tuple[str, ...] = Field(min_length=1)
+    statistics: tuple[Literal["n", "mean", "sd", "median", "iqr", "min", "max", "se"], ...] = (
+        "n",
+        "mean",
+        "sd",
+        "median",
+        "iqr",
+        "min",
+        "max",
+    )
+
+
+class WilcoxonAnalysis(_Analysis):
+    """Two-sided Wilcoxon signed-rank test of each visit against the baseline visit.
+
+    ``method`` ``"auto"`` uses the exact distribution when there are no ties or zeros and
+    the normal approximation otherwise; the result says which one gave the p-value.
+    """
+
+    kind: Literal["wilcoxon"]
+    scales: tuple[str, ...] = Field(min_length=1)
+    baseline_visit: str
+    visits: tuple[str, ...] = Field(min_length=1)
+    alternative: Literal["two-sided", "less", "greater"] = "two-sided"
+    method: Literal["auto", "exact", "approx"] = "auto"
+    zero_method: Literal["wilcox", "pratt", "zsplit"] = "wilcox"
+    correction: bool = False
+
+
+class MMRMAnalysis(_Analysis):
+    """Mixed model for repeated measures over ``visits``.
+
+    ``formula`` is the right-hand side in the canonical column names (``visit``, ``arm``,
+    ``baseline``); ``outcome`` ``"value"`` models the total itself (baseline visit included),
+    ``"change"`` the change from ``baseline_visit``.
+    """
+
+    kind: Literal["mmrm"]
+    scales: tuple[str, ...] = Field(min_length=1)
+    visits: tuple[str, ...] = Field(min_length=2)
+    baseline_visit: str
+    outcome: Literal["value", "change"] = "value"
+    formula: str = "visit"
+    covariance: Literal["us", "cs", "csh", "ar1", "ar1h", "toep", "toeph", "adh"] = "us"
+    df_method: Literal["satterthwaite", "kenward_roger", "kenward_roger_linear", "residual"] = (
+        "satterthwaite"
+    )
+    reml: bool = True
+    contrasts: tuple[Literal["visit_vs_baseline", "arm_by_visit"], ...] = ("visit_vs_baseline",)
+
+    @model_validator(mode="after")
+    def _formula_terms(self) -> MMRMAnalysis:
+        terms = [t for t in re.split(r"[\s+*:()]+", self.formula) if t]
+        unknown = [t for t in terms if t not in MMRM_TERMS]
+        if unknown or not terms:
+            raise ValueError(
+                f"formula {self.formula!r} uses {', '.join(map(repr, unknown)) or 'no term'}; "
+                f"write it with {', '.join(MMRM_TERMS)} joined by +, * or :"
+            )
+        return self
+
+
+class EffectSizeAnalysis(_Analysis):
+    """Standardised within-subject change from baseline (d_z with an exact CI, d_av, g_z)."""
+
+    kind: Literal["effect_size"]
+    scales: tuple[str, ...] = Field(min_length=1)
+    baseline_visit: str
+    visits: tuple[str, ...] = Field(min_length=1)
+    measures: tuple[Literal["d_z", "d_av", "g_z", "g_av"], ...] = ("d_z",)
+    ci_method: Literal["noncentral_t"] = "noncentral_t"
+
+
+class ProportionAnalysis(_Analysis):
+    """Counts and proportions of binary endpoints with named confidence intervals."""
+
+    kind: Literal["proportion"]
+    endpoints: tuple[str, ...] = Field(min_length=1)
+    ci_methods: tuple[Literal["clopper_pearson", "wilson"], ...] = ("clopper_pearson", "wilson")
+
+
+class McNemarAnalysis(_Analysis):
+    """Change of a binary status between two visits within the same people (McNemar)."""
+
+    kind: Literal["mcnemar"]
+    endpoints: tuple[str, ...] = Field(min_length=1)
+    from_visit: str
+    to_visit: str
+    method: Literal["exact", "asymptotic"] = "exact"
+
+
+class RTMAnalysis(_Analysis):
+    """Expected regression to the mean, (1 − ρ)(selected mean − population mean), as a range.
+
+    ``reliability`` is the (lowest, highest) test–retest reliability ρ to consider;
+    ``population_means`` the population means of the scale to consider.
+    """
+
+    kind: Literal["rtm"]
+    scale: str
+    visit: str
+    reliability: tuple[float, float]
+    population_means: tuple[float, ...] = Field(min_length=1)
+    entry_cutoff: float | None = None
+
+    @model_validator(mode="after")
+    def _reliability_range(self) -> RTMAnalysis:
+        low, high = self.reliability
+        if not (0 <= low <= high <= 1):
+            raise ValueError("reliability must be [low, high] with 0 ≤ low ≤ high ≤ 1")
+        return self
+
+
+class SafetyAnalysis(_Analysis):
+    """Safety tables: adverse events, suicidality, vital signs."""
+
+    kind: Literal["safety"]
+    tables: tuple[
+        Literal[
+            "adverse_events",
+            "serious_adverse_events",
+            "cssrs",
+            "vitals",
+            "madrs_item10",
+            "alerts",
+        ],
+        ...,
+    ] = Field(min_length=1)
+
+
+Analysis = Annotated[
+    DescriptiveAnalysis
+    | WilcoxonAnalysis
+    | MMRMAnalysis
+    | EffectSizeAnalysis
+    | ProportionAnalysis
+    | McNemarAnalysis
+    | RTMAnalysis
+    | SafetyAnalysis,
+    Field(discriminator="kind"),
+]
+
+
+class AnalysisPlan(_Model):
+    """The statistical analysis plan: conventions and the ordered list of analyses."""
+
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    sides: Literal[1, 2] = 2
+    ci_level: float = Field(default=0.95, gt=0, lt=1)
+    missing_data: str = ""
+    analyses: tuple[Analysis, ...] = ()
