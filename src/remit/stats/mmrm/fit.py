@@ -1,10 +1,11 @@
 """The (restricted) log-likelihood of an MMRM, its gradient and Hessian, and the optimiser.
 
-Subjects are grouped by covariance group and missing-visit pattern.  For each pattern the fit
-keeps sufficient statistics — Σ_i X_i⊗X_i, Σ_i X_i⊗y_i, Σ_i y_i y_i' over its subjects — so one
-evaluation of the likelihood costs O(patterns × m² p²), independent of the number of subjects
-and never builds an n_obs × n_obs matrix.  Patterns are padded to all visits and batched (one
-Cholesky call for all of them).
+Subjects are grouped by covariance group and missing-visit pattern
+(:mod:`remit.stats.mmrm.patterns`).  For each pattern the fit keeps sufficient statistics —
+Σ_i X_i⊗X_i, Σ_i X_i⊗y_i, Σ_i y_i y_i' over its subjects — so one evaluation of the likelihood
+costs O(patterns × m² p²), independent of the number of subjects and never builds an
+n_obs × n_obs matrix.  Patterns are padded to all visits and batched (one Cholesky call for all
+of them).
 
 Notation: V is the block-diagonal covariance of all observations, P = V⁻¹ − V⁻¹XΦX'V⁻¹ with
 Φ = (X'V⁻¹X)⁻¹, V_h = ∂V/∂φ_h.  With ``f = −2ℓ``:
@@ -35,52 +36,11 @@ from remit.stats.mmrm.covariance import (
     sp_exp_natural_second_batch,
 )
 from remit.stats.mmrm.design import Design
+from remit.stats.mmrm.patterns import PatternBlock, build_blocks
 
 Array = NDArray[np.float64]
-IntArray = NDArray[np.intp]
 
 LOG_2PI = math.log(2.0 * math.pi)
-
-
-@dataclass
-class _Block:
-    """Missing-visit patterns, padded to all ``m`` visits.
-
-    A missing visit gets a zero row in X and y and an identity row/column in Σ, which leaves
-    log|Σ_i|, Σ_i⁻¹ on the observed visits and every product with X and y unchanged; ``mask``
-    zeroes the padded entries where they would otherwise leak (gradient, dΣ).
-
-    Sufficient statistics are stored only for observed visit pairs ("compact" rows, ``obs``
-    indexes them in the flattened (G, m, m) array) so padding costs no flops where it matters.
-    """
-
-    m: int
-    group: IntArray  # (G,) covariance group of each pattern
-    idx: IntArray  # (G, m) visit indices
-    n: Array  # (G,) subjects per pattern
-    C: Array  # (nnz, p*p)  Σ_i X_i[a,:] ⊗ X_i[b,:] over observed pairs (g, a, b)
-    D: Array  # (nnz, p)    Σ_i X_i[a,:] y_i[b]
-    E: Array  # (nnz,)      Σ_i y_i[a] y_i[b]
-    mask: Array  # (G, m, m)   1 where both visits are observed
-    obs: IntArray  # (nnz,) flat index of each compact row in (G, m, m)
-    obs_t: IntArray  # (nnz,) compact row of the transposed pair (g, b, a)
-    row_group: IntArray  # (nnz,) covariance group of each compact row
-    dist: Array | None = None  # (G, m, m) subject-specific distances (sp_exp with row times)
-
-    def gather(self, full: Array) -> Array:
-        """Compact rows (observed visit pairs) of a (G, m, m) array."""
-        return full.reshape(-1)[self.obs]
-
-    def scatter(self, compact: Array) -> Array:
-        """A (G, m, m) array, zero where a visit is missing, from compact rows."""
-        out = np.zeros(self.mask.size)
-        out[self.obs] = compact
-        return out.reshape(self.mask.shape)
-
-    def sigma(self, sig_all: Array) -> Array:
-        """Σ of each pattern, identity on its missing visits."""
-        sig = sig_all[self.group[:, None, None], self.idx[:, :, None], self.idx[:, None, :]]
-        return np.where(self.mask > 0, sig, np.eye(self.m))
 
 
 @dataclass
@@ -126,7 +86,7 @@ class Likelihood:
         self.k = self.k_group * self.n_groups
         self.n_visits = len(design.visits)
         self.p = design.X.shape[1]
-        self.blocks = _build_blocks(design)
+        self.blocks = build_blocks(design)
         n = design.n_obs
         self.const = (n - self.p if reml else n) * LOG_2PI
         if design.weights is not None:
@@ -135,7 +95,9 @@ class Likelihood:
         self.batched = any(b.dist is not None for b in self.blocks)
 
     # ------------------------------------------------------------------ pieces
-    def pattern_derivatives(self, block: _Block, phi: Array, order: int) -> Derivatives | None:
+    def pattern_derivatives(
+        self, block: PatternBlock, phi: Array, order: int
+    ) -> Derivatives | None:
         """Σ per pattern and its derivatives when subjects have their own visit times."""
         if block.dist is None:
             return None
@@ -331,86 +293,6 @@ def _pairwise_cov(wide: Array) -> Array:
     corr = np.clip(cov / np.outer(sd, sd), -0.95, 0.95)
     np.fill_diagonal(corr, 1.0)
     return np.asarray(corr * np.outer(sd, sd), dtype=float)
-
-
-def _build_blocks(design: Design) -> list[_Block]:
-    X, y = design.X, design.y
-    if design.weights is not None:
-        sw = np.sqrt(design.weights)
-        X = X * sw[:, None]
-        y = y * sw
-    p = X.shape[1]
-    subj = design.subject_codes
-    M = len(design.visits)
-    if M > 62:
-        raise StatsError(
-            f"{M} visit levels; at most 62 are supported",
-            expected="at most 62 distinct visits",
-        )
-    # rows are sorted by group, subject, visit; subjects are contiguous
-    bits = np.left_shift(np.int64(1), design.visit_codes.astype(np.int64))
-    starts = np.flatnonzero(np.r_[True, subj[1:] != subj[:-1]])
-    mask = np.bitwise_or.reduceat(bits, starts)
-    counts = np.diff(np.r_[starts, subj.size])
-    sgroup = design.group_codes[starts]
-    times = None
-    if design.row_coordinates is not None:
-        # subjects share a pattern only if they share their visit times too
-        who = np.repeat(np.arange(starts.size), counts)
-        q = design.row_coordinates.shape[1]
-        times = np.zeros((starts.size, M, q))
-        times[who, design.visit_codes] = design.row_coordinates
-        seen_at = np.zeros((starts.size, M))
-        seen_at[who, design.visit_codes] = 1.0
-        pattern_key = np.column_stack([sgroup, seen_at, times.reshape(starts.size, -1)])
-    else:
-        pattern_key = np.column_stack([sgroup, mask])
-    _, pattern_of = np.unique(pattern_key, axis=0, return_inverse=True)
-    pattern_of = pattern_of.ravel()
-    n_pat = int(pattern_of.max()) + 1
-    # every subject padded to all M visits (zeros where missing)
-    xs = np.zeros((starts.size, M, p))
-    ys = np.zeros((starts.size, M))
-    row_subject = np.repeat(np.arange(starts.size), counts)
-    xs[row_subject, design.visit_codes] = X
-    ys[row_subject, design.visit_codes] = y
-    observed = np.zeros((starts.size, M))
-    observed[row_subject, design.visit_codes] = 1.0
-    first = np.unique(pattern_of, return_index=True)[1].astype(np.intp)  # a subject per pattern
-    group = sgroup[first].astype(np.intp)
-    n = np.bincount(pattern_of, minlength=n_pat).astype(float)
-    seen = observed[first]
-    mask_mat = seen[:, :, None] * seen[:, None, :]
-    obs = np.flatnonzero(mask_mat.reshape(-1) > 0)
-    compact = np.full(mask_mat.size, -1, dtype=np.intp)
-    compact[obs] = np.arange(obs.size)
-    g_of, a_of, b_of = np.unravel_index(obs, mask_mat.shape)
-    obs_t = compact[np.ravel_multi_index((g_of, b_of, a_of), mask_mat.shape)]
-    # compact rows of pattern g are its observed pairs (a, b), row-major: one block per pattern
-    sizes = mask_mat.reshape(n_pat, -1).sum(axis=1).astype(np.intp)
-    offsets = np.r_[0, np.cumsum(sizes)]
-    C = np.empty((obs.size, p * p))
-    D = np.empty((obs.size, p))
-    E = np.empty(obs.size)
-    order = np.argsort(pattern_of, kind="stable")
-    bounds = np.r_[0, np.cumsum(n.astype(np.intp))]
-    for g in range(n_pat):
-        who = order[bounds[g] : bounds[g + 1]]
-        vis = np.flatnonzero(observed[first[g]])
-        mg = vis.size
-        xg = xs[who][:, vis].reshape(who.size, -1)  # (n_g, m_g * p)
-        yg = ys[who][:, vis]
-        rows = slice(offsets[g], offsets[g + 1])
-        C[rows] = (xg.T @ xg).reshape(mg, p, mg, p).transpose(0, 2, 1, 3).reshape(-1, p * p)
-        D[rows] = (xg.T @ yg).reshape(mg, p, mg).transpose(0, 2, 1).reshape(-1, p)
-        E[rows] = (yg.T @ yg).reshape(-1)
-    idx = np.broadcast_to(np.arange(M, dtype=np.intp), (n_pat, M)).copy()
-    dist = None
-    if times is not None:
-        t = times[first]  # (G, M, q)
-        diff = t[:, :, None, :] - t[:, None, :, :]
-        dist = np.sqrt((diff**2).sum(axis=-1)) * mask_mat
-    return [_Block(M, group, idx, n, C, D, E, mask_mat, obs, obs_t, group[g_of], dist)]
 
 
 @dataclass(frozen=True)
