@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +32,7 @@ from scipy import optimize
 from scipy import stats as sps
 
 from remit.errors import ConvergenceWarning, DataWarning, StatsError
+from remit.stats._numdiff import newton_polish
 from remit.stats._tidy import TidyResult
 
 Array = npt.NDArray[np.float64]
@@ -256,43 +256,6 @@ def _gls_parts(G: Array, sigma2: float, b: _Blocks) -> tuple[Array | None, Array
     return C, xvy, yvy, logdet_v
 
 
-def _steps(phi: Array) -> Array:
-    return np.maximum(np.abs(phi), 1e-2 * max(float(np.abs(phi).max()), 1e-8)) * 1e-3
-
-
-def _gradient(f: Callable[[Array], float], x: Array) -> Array:
-    """Central differences with one Richardson extrapolation step."""
-    out: Array = _jacobian(lambda v: np.array([f(v)]), x)[0]
-    return out
-
-
-def _jacobian(f: Callable[[Array], Array], x: Array) -> Array:
-    """Jacobian (outputs × inputs) by Richardson-extrapolated central differences."""
-    h = _steps(x)
-    columns = []
-    for k in range(x.size):
-        e = np.zeros(x.size)
-        e[k] = h[k]
-        d1 = (f(x + e) - f(x - e)) / (2 * h[k])
-        d2 = (f(x + e / 2) - f(x - e / 2)) / h[k]
-        columns.append((4 * d2 - d1) / 3)
-    return np.column_stack(columns)
-
-
-def _hessian(f: Callable[[Array], float], x: Array) -> Array:
-    """Hessian as the (Richardson) central-difference Jacobian of the numerical gradient."""
-    h = _steps(x)
-    k_n = x.size
-    H = np.zeros((k_n, k_n))
-    for k in range(k_n):
-        e = np.zeros(k_n)
-        e[k] = h[k]
-        d1 = (_gradient(f, x + e) - _gradient(f, x - e)) / (2 * h[k])
-        d2 = (_gradient(f, x + e / 2) - _gradient(f, x - e / 2)) / h[k]
-        H[:, k] = (4 * d2 - d1) / 3
-    return (H + H.T) / 2
-
-
 def _variance_derivatives(
     G: Array,
     sigma2: float,
@@ -355,48 +318,6 @@ def _variance_derivatives(
                 trace = T[a, b]
             H[a, b] = H[b, a] = -trace + 2.0 * quad
     return H, Q
-
-
-def _newton_polish(
-    f: Callable[[Array], float], theta: Array, diag_index: list[int]
-) -> tuple[Array, float]:
-    """Newton steps with numerical derivatives from a quasi-Newton solution.
-
-    L-BFGS-B with finite-difference gradients stops a little short of the optimum; a few
-    Newton steps bring the estimates to the precision of R's references. On the boundary
-    (a zero diagonal of Λ) the free coordinates' gradient is reported instead.
-    """
-    theta = theta.copy()
-    for _ in range(20):
-        on_boundary = [k for k in diag_index if theta[k] < 1e-6]
-        free = [k for k in range(theta.size) if k not in on_boundary]
-        grad = _gradient(f, theta)
-        if not free:
-            return theta, 0.0
-        g = grad[free]
-        hess = _hessian(f, theta)[np.ix_(free, free)]
-        try:
-            step = np.linalg.solve(hess, g)
-        except np.linalg.LinAlgError:
-            return theta, float(np.abs(g).max())
-        if not np.all(np.linalg.eigvalsh(hess) > 0):
-            return theta, float(np.abs(g).max())
-        current = f(theta)
-        scale = 1.0
-        while scale > 1e-4:
-            trial = theta.copy()
-            trial[free] -= scale * step
-            if all(trial[k] >= 0 for k in diag_index) and f(trial) <= current + 1e-12:
-                break
-            scale /= 2
-        else:
-            return theta, float(np.abs(g).max())
-        theta = trial
-        if float(np.abs(scale * step).max()) < 1e-10 * max(1.0, float(np.abs(theta).max())):
-            break
-    grad = _gradient(f, theta)
-    free = [k for k in range(theta.size) if not (k in diag_index and theta[k] < 1e-6)]
-    return theta, float(np.abs(grad[free]).max()) if free else 0.0
 
 
 def fit_lmm(
@@ -514,7 +435,7 @@ def fit_lmm(
         bounds=bounds,
         options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": 1000},
     )
-    theta, grad_norm = _newton_polish(objective, np.asarray(opt.x, dtype=np.float64), diag_index)
+    theta, grad_norm = newton_polish(objective, np.asarray(opt.x, dtype=np.float64), diag_index)
     dev, beta, sigma2, _ = _profiled(theta, blocks, reml)
     converged = bool(math.isfinite(dev) and grad_norm < 1e-3)
     message = (
