@@ -11,18 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 from remit.errors import InputError
 from remit.protocol import (
-    ChangeEndpoint,
     Protocol,
-    RelapseEndpoint,
-    RemissionEndpoint,
-    ResponseEndpoint,
 )
 from remit.simulate.answers import (
     Ideation,
@@ -35,8 +31,17 @@ from remit.simulate.answers import (
     self_report_answers,
     vas_answers,
 )
+from remit.simulate.dates import (
+    Design,
+    clock,
+    draw_visit_dates,
+    madrs_course,
+    read_design,
+    sds_between,
+    visit_start_minute,
+)
 from remit.simulate.dosing_day import draw_adverse_events, vitals_series
-from remit.simulate.outcomes import OutcomeCourse, Thresholds, draw_outcomes
+from remit.simulate.outcomes import OutcomeCourse, draw_outcomes
 from remit.simulate.targets import Targets
 
 INV, THE, RAT = "investigator", "therapist", "independent_rater"
@@ -113,86 +118,6 @@ class CohortPlan:
     followup_visit: str
 
 
-@dataclass(frozen=True)
-class _Design:
-    """The protocol facts the generator needs, read once."""
-
-    baseline_visit: str
-    primary_visit: str
-    followup_visit: str
-    sds_change: bool
-    thresholds: Thresholds
-    first_visit: str
-    enrol_visit: str
-    eligibility_visit: str
-    termination_visit: str | None
-
-
-def _design(protocol: Protocol) -> _Design:
-    madrs = [e for e in protocol.endpoints if e.scale == "madrs"]
-    change = [e for e in madrs if isinstance(e, ChangeEndpoint)]
-    primary = [e for e in change if e.role == "primary"] or change
-    if not primary:
-        raise InputError(
-            f"protocol {protocol.study.id} has no change endpoint on madrs",
-            hint="the synthetic trial needs a MADRS change endpoint (from_visit, to_visit)",
-        )
-    main = primary[0]
-    relapse = [e for e in madrs if isinstance(e, RelapseEndpoint)]
-    response = [e for e in madrs if isinstance(e, ResponseEndpoint)]
-    remission = [e for e in madrs if isinstance(e, RemissionEndpoint)]
-    later = [e.to_visit for e in change if e.to_visit != main.to_visit]
-    followup = relapse[0].to_visit if relapse else (later[0] if later else None)
-    if followup is None:
-        raise InputError(
-            f"protocol {protocol.study.id} has no follow-up visit after {main.to_visit}",
-            hint="add a relapse endpoint (from_visit, to_visit) or a second change endpoint",
-        )
-    kinds = {v.code: v.kind for v in protocol.visits}
-    codes = protocol.visit_codes
-    enrol = next((c for c in codes if kinds[c] == "enrolment"), None)
-    screening = [c for c in codes if kinds[c] == "screening"]
-    if enrol is None or not screening:
-        raise InputError(
-            f"protocol {protocol.study.id} has no screening or enrolment visit",
-            hint="the synthetic trial screens people at kind='screening' visits and enrols "
-            "them at the kind='enrolment' visit",
-        )
-    # without a response or remission endpoint the generator keeps Thresholds' defaults
-    default = Thresholds()
-    thresholds = Thresholds(
-        response_reduction_pct=(
-            response[0].min_reduction_pct if response else default.response_reduction_pct
-        ),
-        remission_max=int(remission[0].max_total) if remission else default.remission_max,
-        entry_min=_entry_min(protocol),
-    )
-    sds = any(e.kind == "change" and e.scale == "sds" for e in protocol.endpoints)
-    return _Design(
-        baseline_visit=main.from_visit,
-        primary_visit=main.to_visit,
-        followup_visit=followup,
-        sds_change=sds,
-        thresholds=thresholds,
-        first_visit=screening[0],
-        enrol_visit=enrol,
-        eligibility_visit=screening[-1],
-        termination_visit=next((c for c in codes if kinds[c] == "termination"), None),
-    )
-
-
-def _entry_min(protocol: Protocol) -> int:
-    for c in protocol.eligibility.criteria:
-        if c.field == "madrs_total" and c.op in (">=", ">") and isinstance(c.value, int | float):
-            return int(c.value) + (1 if c.op == ">" else 0)
-    return 20
-
-
-def _at(day: date, minutes: int) -> datetime:
-    """``minutes`` after midnight UTC of ``day``."""
-    return datetime.combine(day, time(0, 0), tzinfo=UTC) + timedelta(minutes=minutes)
-
-
 class _Builder:
     """Collects steps of one person in order (``seq`` keeps same-time steps in order)."""
 
@@ -204,41 +129,6 @@ class _Builder:
     def add(self, at: datetime, action: str, role: str, **args: Any) -> None:
         self.counter[0] += 1
         self.steps.append(Step(at, self.person, self.counter[0], action, role, args))
-
-
-def _visit_date(target: date, window: tuple[int, int], kind: str, rng: np.random.Generator) -> date:
-    """A date within the window, close to the target, on a weekday; rarely late (a deviation)."""
-    low, high = window
-    if kind in ("preparatory", "integration", "termination") and rng.random() < 0.012:
-        return target + timedelta(days=high + int(rng.integers(1, 4)))
-    lo, hi = max(low, -2), min(high, 3)
-    offset = int(rng.integers(lo, hi + 1)) if hi >= lo else 0
-    day = target + timedelta(days=offset)
-    for shift in (0, 1, -1, 2, -2):
-        candidate = day + timedelta(days=shift)
-        if candidate.weekday() < 5 and low <= (candidate - target).days <= high:
-            return candidate
-    return day
-
-
-def _schedule(
-    protocol: Protocol, referral: date, rng: np.random.Generator, until: str | None = None
-) -> dict[str, date]:
-    """Actual dates of every visit (up to ``until``), each from its anchor's actual date."""
-    dates: dict[str, date] = {}
-    anchors = {e.code: referral for e in protocol.events}
-    for visit in protocol.visits:
-        anchor = dates.get(visit.anchor, anchors.get(visit.anchor))
-        if anchor is None:
-            raise InputError(
-                f"visit {visit.code} is anchored to {visit.anchor}, which has no date",
-                hint="the synthetic trial anchors the first visits to the protocol's events",
-            )
-        target = anchor + timedelta(days=visit.target_day)
-        dates[visit.code] = _visit_date(target, visit.window, visit.kind, rng)
-        if visit.code == until:
-            break
-    return dates
 
 
 def _eligible_data(rng: np.random.Generator, age: int, madrs: int, ideation: int) -> dict[str, Any]:
@@ -285,7 +175,7 @@ def plan_cohort(
         missed.
     """
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    design = _design(protocol)
+    design = read_design(protocol)
     missed = dict(missed or {})
     _check_missed(protocol, design, targets, missed)
     outcomes = draw_outcomes(targets, rng, design.thresholds)
@@ -368,7 +258,7 @@ def plan_cohort(
 
 
 def _check_missed(
-    protocol: Protocol, design: _Design, targets: Targets, missed: Mapping[int, Sequence[str]]
+    protocol: Protocol, design: Design, targets: Targets, missed: Mapping[int, Sequence[str]]
 ) -> None:
     fixed = {design.first_visit, design.eligibility_visit, design.enrol_visit}
     fixed |= {d.visit for d in protocol.dosing}
@@ -408,14 +298,9 @@ def _plan_crossings(
     return found
 
 
-def _time_of_visit(rng: np.random.Generator) -> int:
-    """Minutes after midnight UTC that a visit starts (08:00-13:45, quarter hours)."""
-    return 8 * 60 + 15 * int(rng.integers(0, 24))
-
-
 def _plan_failure(
     protocol: Protocol,
-    design: _Design,
+    design: Design,
     b: _Builder,
     person: PersonPlan,
     age: int,
@@ -424,9 +309,9 @@ def _plan_failure(
     rng: np.random.Generator,
 ) -> None:
     until = design.first_visit if stage == "phone" else design.eligibility_visit
-    dates = _schedule(protocol, person.referral_date, rng, until=until)
+    dates = draw_visit_dates(protocol, person.referral_date, rng, until=until)
     first = dates[design.first_visit]
-    start = _at(first, _time_of_visit(rng))
+    start = clock(first, visit_start_minute(rng))
     b.add(
         start,
         "screen",
@@ -440,7 +325,7 @@ def _plan_failure(
     ideation = int(rng.random() < 0.4)
     data = _eligible_data(rng, age, int(rng.integers(22, 36)), ideation) | changes
     for code, day in dates.items():
-        at = start if code == design.first_visit else _at(day, _time_of_visit(rng))
+        at = start if code == design.first_visit else clock(day, visit_start_minute(rng))
         b.add(at, "visit", INV, visit=code, day=day)
         for form in protocol.assessments_at(code):
             if form.scale == "cssrs":
@@ -461,7 +346,7 @@ def _plan_failure(
 
 def _plan_participant(
     protocol: Protocol,
-    design: _Design,
+    design: Design,
     b: _Builder,
     person: PersonPlan,
     age: int,
@@ -473,11 +358,11 @@ def _plan_participant(
     crossings: Mapping[int, tuple[str, str]],
     missed: frozenset[str] = frozenset(),
 ) -> None:
-    dates = _schedule(protocol, person.referral_date, rng)
+    dates = draw_visit_dates(protocol, person.referral_date, rng)
     codes = list(dates)
     shape = draw_person(rng)
     offsets = {s: float(rng.normal(0, 0.08)) for s in ("gad7", "isi", "psqi", "pcl5", "bdi2")}
-    madrs_at = _madrs_course(protocol, design, dates, outcome)
+    madrs_at = madrs_course(protocol, design, dates, outcome)
     sds_at = {
         design.baseline_visit: outcome.sds[0],
         design.primary_visit: outcome.sds[1],
@@ -528,7 +413,7 @@ def _plan_participant(
         day = dates[code]
         visit = protocol.visit(code)
         dosing = dosing_numbers.get(code)
-        start = _at(day, 7 * 60 + 30 if dosing else _time_of_visit(rng))
+        start = clock(day, 7 * 60 + 30 if dosing else visit_start_minute(rng))
         by = RAT if code in madrs_at else (THE if visit.therapy_session or dosing else INV)
         if code == design.first_visit:
             b.add(start, "screen", INV, sex=person.sex, birth_year=person.birth_year,
@@ -553,7 +438,7 @@ def _plan_participant(
                 person_shape = Person(shape.madrs_weights, cap)
                 answers: dict[str, Any] = dict(madrs_answers(severity_total, person_shape, rng))
             elif form.scale == "sds":
-                total = sds_at.get(code, _interpolate(sds_at, madrs_at, code, outcome))
+                total = sds_at.get(code, sds_between(sds_at, madrs_at, code, outcome))
                 answers = sds_answers(total, rng)
             elif form.scale == "cssrs":
                 if form.version == "baseline":
@@ -586,41 +471,6 @@ def _plan_participant(
             b.add(t + timedelta(minutes=40), "status", INV, status="completed")
 
 
-def _madrs_course(
-    protocol: Protocol, design: _Design, dates: Mapping[str, date], outcome: OutcomeCourse
-) -> dict[str, int]:
-    """MADRS totals at every visit that rates it: the planned totals at baseline, primary and
-    follow-up visits; in between, a straight line in time."""
-    known = {
-        design.baseline_visit: outcome.madrs[0],
-        design.primary_visit: outcome.madrs[1],
-        design.followup_visit: outcome.madrs[2],
-    }
-    found: dict[str, int] = {}
-    anchors = sorted(known, key=lambda c: dates[c])
-    for code in dates:
-        if not any(f.scale == "madrs" for f in protocol.assessments_at(code)):
-            continue
-        if code in known:
-            found[code] = known[code]
-            continue
-        day = dates[code]
-        before = [c for c in anchors if dates[c] <= day] or anchors[:1]
-        after = [c for c in anchors if dates[c] >= day] or anchors[-1:]
-        a, z = before[-1], after[0]
-        span = max((dates[z] - dates[a]).days, 1)
-        w = min(max((day - dates[a]).days / span, 0.0), 1.0)
-        found[code] = round(known[a] + w * (known[z] - known[a]))
-    return found
-
-
-def _interpolate(
-    sds_at: Mapping[str, int], madrs_at: Mapping[str, int], code: str, outcome: OutcomeCourse
-) -> int:
-    ratio = madrs_at.get(code, outcome.madrs[0]) / outcome.madrs[0]
-    return int(np.clip(round(outcome.sds[0] * (0.05 + 0.95 * ratio)), 0, 30))
-
-
 def _plan_dosing_day(
     protocol: Protocol,
     b: _Builder,
@@ -636,8 +486,8 @@ def _plan_dosing_day(
         return
     plan = planned.dose_for(None if len(protocol.arms) != 1 else protocol.arms[0].code)
     dose_factor = 1.0 + 0.25 * (planned.number - 1)
-    start = _at(day, 7 * 60 + 45)
-    dose_at = _at(day, 8 * 60 + 15)
+    start = clock(day, 7 * 60 + 45)
+    dose_at = clock(day, 8 * 60 + 15)
     b.add(start, "start_session", THE, visit=code, started_at=start)
     low, high = planned.supplemental_offer_min
     supplemental_min = int(np.clip(120 + int(rng.integers(0, 16)), low, high))
@@ -707,12 +557,12 @@ def _plan_dosing_day(
     b.add(end, "end_session", THE, visit=code, ended_at=end)
     for ae in draw_adverse_events(rng, dose_factor):
         onset = day + timedelta(days=ae.onset_days)
-        aware_at = end + timedelta(minutes=20) if ae.onset_days == 0 else _at(onset, 10 * 60)
+        aware_at = end + timedelta(minutes=20) if ae.onset_days == 0 else clock(onset, 10 * 60)
         key = f"{person.index}-{code}-{ae.term}"
         b.add(aware_at, "adverse_event", INV, key=key, term=ae.term, onset_date=onset,
               severity=ae.severity, relatedness=ae.relatedness, outcome="not_recovered",
               awareness_at=aware_at)  # fmt: skip
         ended = onset + timedelta(days=ae.duration_days)
-        b.add(_at(ended + timedelta(days=1), 12 * 60), "update_adverse_event", INV, key=key,
+        b.add(clock(ended + timedelta(days=1), 12 * 60), "update_adverse_event", INV, key=key,
               changes={"outcome": "recovered", "end_date": ended},
               reason=f"resolved on {ended.isoformat()}, reported at the next contact")  # fmt: skip
