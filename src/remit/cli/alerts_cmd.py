@@ -12,10 +12,8 @@ from remit.cli.common import (
     DbOption,
     JsonOption,
     UserOption,
-    acting,
+    acting_on,
     console,
-    errors_as_exit,
-    open_engine,
     print_json,
 )
 from remit.cli.trial_cmd import (
@@ -60,10 +58,10 @@ def ae_add_command(
     json_output: JsonOption = False,
 ) -> None:
     """Record an adverse event; an SAE starts its reporting clock and raises an alert."""
-    with errors_as_exit(), open_engine(db) as engine:
+    with acting_on(db, user) as (engine, actor):
         ae = sv.record_adverse_event(
             engine,
-            acting(engine, user),
+            actor,
             participant,
             term=term,
             onset_date=parse_date(onset, "--onset"),
@@ -97,10 +95,8 @@ def list_command(
     json_output: JsonOption = False,
 ) -> None:
     """List alerts, most pressing first."""
-    with errors_as_exit(), open_engine(db) as engine:
-        found = sv.list_alerts(
-            engine, acting(engine, user), participant=participant, status=status, level=level
-        )
+    with acting_on(db, user) as (engine, actor):
+        found = sv.list_alerts(engine, actor, participant=participant, status=status, level=level)
     if json_output:
         print_json([a.to_dict() for a in found])
         return
@@ -127,8 +123,8 @@ def ack_command(
     json_output: JsonOption = False,
 ) -> None:
     """Acknowledge an alert."""
-    with errors_as_exit(), open_engine(db) as engine:
-        alert = sv.acknowledge_alert(engine, acting(engine, user), alert_id, note=note)
+    with acting_on(db, user) as (engine, actor):
+        alert = sv.acknowledge_alert(engine, actor, alert_id, note=note)
     show(alert, json_output, f"alert {alert.id} acknowledged")
 
 
@@ -141,6 +137,6 @@ def close_command(
     json_output: JsonOption = False,
 ) -> None:
     """Close an alert."""
-    with errors_as_exit(), open_engine(db) as engine:
-        alert = sv.close_alert(engine, acting(engine, user), alert_id, note=note)
+    with acting_on(db, user) as (engine, actor):
+        alert = sv.close_alert(engine, actor, alert_id, note=note)
     show(alert, json_output, f"alert {alert.id} closed")

@@ -134,3 +134,11 @@ def acting_in_every_role(engine: Engine, user: str | None) -> dict[str, Actor]:
     from remit import services as sv
 
     return sv.actors_for(engine, _user_given(user))
+
+
+@contextmanager
+def acting_on(db: str, user: str | None) -> Iterator[tuple[Engine, Actor]]:
+    """What a command acting on the trial database opens: errors as one line, the engine on
+    ``--db`` (closed afterwards) and the actor for ``--user``."""
+    with errors_as_exit(), open_engine(db) as engine:
+        yield engine, acting(engine, user)

@@ -11,10 +11,8 @@ from remit.cli.common import (
     DbOption,
     JsonOption,
     UserOption,
-    acting,
+    acting_on,
     console,
-    errors_as_exit,
-    open_engine,
 )
 from remit.cli.trial_cmd import (
     KeyOption,
@@ -43,10 +41,10 @@ def start_command(
     json_output: JsonOption = False,
 ) -> None:
     """Start the dosing session held at a visit."""
-    with errors_as_exit(), open_engine(db) as engine:
+    with acting_on(db, user) as (engine, actor):
         started = sv.start_dosing_session(
             engine,
-            acting(engine, user),
+            actor,
             participant,
             visit,
             started_at=parse_time(at, "--at"),
@@ -77,10 +75,10 @@ def give_command(
     json_output: JsonOption = False,
 ) -> None:
     """Record a dose given (or withheld); refused beyond the protocol's limits unless overridden."""
-    with errors_as_exit(), open_engine(db) as engine:
+    with acting_on(db, user) as (engine, actor):
         dose = sv.record_dose(
             engine,
-            acting(engine, user),
+            actor,
             participant,
             visit,
             kind=kind,
@@ -108,10 +106,10 @@ def end_command(
     json_output: JsonOption = False,
 ) -> None:
     """End the dosing session."""
-    with errors_as_exit(), open_engine(db) as engine:
+    with acting_on(db, user) as (engine, actor):
         ended = sv.end_dosing_session(
             engine,
-            acting(engine, user),
+            actor,
             participant,
             visit,
             ended_at=parse_time(at, "--at"),
@@ -135,10 +133,10 @@ def vitals_add_command(
     json_output: JsonOption = False,
 ) -> None:
     """Record vital signs; values beyond the protocol's thresholds raise alerts."""
-    with errors_as_exit(), open_engine(db) as engine:
+    with acting_on(db, user) as (engine, actor):
         done = sv.record_vitals(
             engine,
-            acting(engine, user),
+            actor,
             participant,
             visit,
             measured_at=parse_time(at, "--at"),

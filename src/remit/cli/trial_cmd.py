@@ -18,6 +18,7 @@ from remit.cli.common import (
     JsonOption,
     UserOption,
     acting,
+    acting_on,
     console,
     errors_as_exit,
     open_engine,
@@ -161,8 +162,7 @@ def user_add_command(
     json_output: JsonOption = False,
 ) -> None:
     """Add a user with roles (admins only)."""
-    with errors_as_exit(), open_engine(db) as engine:
-        actor = acting(engine, user)
+    with acting_on(db, user) as (engine, actor):
         roles = [(r.split("@", 1)[0], r.split("@", 1)[1] if "@" in r else None) for r in role]
         added = sv.add_user(
             engine, actor, username, _password(password_stdin), roles, full_name=full_name
@@ -198,8 +198,7 @@ def participant_add_command(
     json_output: JsonOption = False,
 ) -> None:
     """Register a person for screening under a new pseudonymous study ID."""
-    with errors_as_exit(), open_engine(db) as engine:
-        actor = acting(engine, user)
+    with acting_on(db, user) as (engine, actor):
         identity = None
         if name or national_id or contact:
             identity = {"name": name, "national_id": national_id, "contact": contact}
@@ -227,8 +226,8 @@ def participant_list_command(
     json_output: JsonOption = False,
 ) -> None:
     """List participants (no identifying data)."""
-    with errors_as_exit(), open_engine(db) as engine:
-        found = sv.list_participants(engine, acting(engine, user), status=status)
+    with acting_on(db, user) as (engine, actor):
+        found = sv.list_participants(engine, actor, status=status)
     if json_output:
         print_json([p.to_dict() for p in found])
         return
@@ -269,8 +268,7 @@ def participant_show_command(
     json_output: JsonOption = False,
 ) -> None:
     """Show a participant, the schedule and the forms entered."""
-    with errors_as_exit(), open_engine(db) as engine:
-        actor = acting(engine, user)
+    with acting_on(db, user) as (engine, actor):
         person = sv.get_participant(engine, actor, participant)
         visits = sv.list_visits(engine, actor, participant)
         forms = sv.list_assessments(engine, actor, participant)
@@ -328,8 +326,8 @@ def participant_enrol_command(
     json_output: JsonOption = False,
 ) -> None:
     """Enrol an eligible participant."""
-    with errors_as_exit(), open_engine(db) as engine:
-        person = sv.enrol(engine, acting(engine, user), participant, arm=arm)
+    with acting_on(db, user) as (engine, actor):
+        person = sv.enrol(engine, actor, participant, arm=arm)
     show(person, json_output, f"{person.participant_id} enrolled in arm {person.arm}")
 
 
@@ -342,8 +340,8 @@ def participant_withdraw_command(
     json_output: JsonOption = False,
 ) -> None:
     """Withdraw a participant, with the reason."""
-    with errors_as_exit(), open_engine(db) as engine:
-        person = sv.withdraw(engine, acting(engine, user), participant, reason=reason)
+    with acting_on(db, user) as (engine, actor):
+        person = sv.withdraw(engine, actor, participant, reason=reason)
     show(person, json_output, f"{person.participant_id} withdrawn: {reason}")
 
 
@@ -359,8 +357,8 @@ def participant_status_command(
     json_output: JsonOption = False,
 ) -> None:
     """Move a participant along the lifecycle."""
-    with errors_as_exit(), open_engine(db) as engine:
-        person = sv.change_status(engine, acting(engine, user), participant, status, reason=reason)
+    with acting_on(db, user) as (engine, actor):
+        person = sv.change_status(engine, actor, participant, status, reason=reason)
     show(person, json_output, f"{person.participant_id} is now {person.status}")
 
 
@@ -379,8 +377,8 @@ def visit_list_command(
     json_output: JsonOption = False,
 ) -> None:
     """List a participant's visits: target dates, windows, what happened."""
-    with errors_as_exit(), open_engine(db) as engine:
-        visits = sv.list_visits(engine, acting(engine, user), participant)
+    with acting_on(db, user) as (engine, actor):
+        visits = sv.list_visits(engine, actor, participant)
     if json_output:
         print_json([v.to_dict() for v in visits])
     else:
@@ -398,10 +396,10 @@ def visit_record_command(
     json_output: JsonOption = False,
 ) -> None:
     """Record the date a visit took place (out of window: recorded with a deviation)."""
-    with errors_as_exit(), open_engine(db) as engine:
+    with acting_on(db, user) as (engine, actor):
         done = sv.record_visit(
             engine,
-            acting(engine, user),
+            actor,
             participant,
             visit,
             parse_date(on, "--date"),
@@ -428,10 +426,10 @@ def visit_anchor_command(
     json_output: JsonOption = False,
 ) -> None:
     """Record the date of a protocol event the schedule is anchored to, and reschedule."""
-    with errors_as_exit(), open_engine(db) as engine:
+    with acting_on(db, user) as (engine, actor):
         visits = sv.set_anchor_date(
             engine,
-            acting(engine, user),
+            actor,
             participant,
             event,
             parse_date(on, "date"),
