@@ -24,7 +24,14 @@ from statsmodels.stats.proportion import proportion_confint
 from remit.errors import StatsError
 from remit.stats._tidy import TidyResult, check_conf_level
 
-CI_METHODS = ("clopper-pearson", "wilson", "jeffreys", "agresti-coull")
+#: Each method's name in statsmodels' ``proportion_confint``, in the order results list them.
+_STATSMODELS_NAMES: dict[str, str] = {
+    "clopper-pearson": "beta",
+    "wilson": "wilson",
+    "jeffreys": "jeffreys",
+    "agresti-coull": "agresti_coull",
+}
+CI_METHODS = tuple(_STATSMODELS_NAMES)
 
 
 @dataclass(frozen=True)
@@ -85,101 +92,11 @@ def _interval(k: int, n: int, conf_level: float, method: str) -> tuple[float, fl
     At k = 0 the lower limit is exactly 0 and at k = n the upper limit exactly 1 (Brown, Cai &
     DasGupta 2001 for Jeffreys; for the others it removes rounding residues like 3e-17).
     """
-    _check_counts(k, n)
-    check_conf_level(conf_level)
     low, high = proportion_confint(k, n, alpha=1 - conf_level, method=method)
     return (
         0.0 if k == 0 else max(0.0, float(low)),
         1.0 if k == n else min(1.0, float(high)),
     )
-
-
-def clopper_pearson(k: int, n: int, conf_level: float = 0.95) -> tuple[float, float]:
-    """Exact Clopper-Pearson interval.
-
-    Parameters
-    ----------
-    k, n
-        Successes and trials.
-    conf_level
-        Two-sided coverage.
-
-    Returns
-    -------
-    tuple of float
-
-    Examples
-    --------
-    >>> [round(v, 5) for v in clopper_pearson(5, 12)]
-    [0.15165, 0.72333]
-    """
-    return _interval(k, n, conf_level, "beta")
-
-
-def wilson(k: int, n: int, conf_level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval (no continuity correction).
-
-    Parameters
-    ----------
-    k, n
-        Successes and trials.
-    conf_level
-        Two-sided coverage.
-
-    Returns
-    -------
-    tuple of float
-
-    Examples
-    --------
-    >>> [round(v, 5) for v in wilson(5, 12)]
-    [0.19326, 0.68049]
-    """
-    return _interval(k, n, conf_level, "wilson")
-
-
-def jeffreys(k: int, n: int, conf_level: float = 0.95) -> tuple[float, float]:
-    """Jeffreys interval (equal-tailed, with the 0/n and n/n boundary convention).
-
-    Parameters
-    ----------
-    k, n
-        Successes and trials.
-    conf_level
-        Two-sided coverage.
-
-    Returns
-    -------
-    tuple of float
-
-    Examples
-    --------
-    >>> [round(v, 5) for v in jeffreys(5, 12)]
-    [0.18048, 0.68806]
-    """
-    return _interval(k, n, conf_level, "jeffreys")
-
-
-def agresti_coull(k: int, n: int, conf_level: float = 0.95) -> tuple[float, float]:
-    """Agresti-Coull interval, clipped to [0, 1].
-
-    Parameters
-    ----------
-    k, n
-        Successes and trials.
-    conf_level
-        Two-sided coverage.
-
-    Returns
-    -------
-    tuple of float
-
-    Examples
-    --------
-    >>> [round(v, 5) for v in agresti_coull(5, 12)]
-    [0.19263, 0.68112]
-    """
-    return _interval(k, n, conf_level, "agresti_coull")
 
 
 def proportion_ci(k: int, n: int, *, conf_level: float = 0.95) -> ProportionCIResult:
@@ -208,11 +125,7 @@ def proportion_ci(k: int, n: int, *, conf_level: float = 0.95) -> ProportionCIRe
     """
     _check_counts(k, n)
     check_conf_level(conf_level)
-    functions = {
-        "clopper-pearson": clopper_pearson,
-        "wilson": wilson,
-        "jeffreys": jeffreys,
-        "agresti-coull": agresti_coull,
+    intervals = {
+        name: _interval(k, n, conf_level, method) for name, method in _STATSMODELS_NAMES.items()
     }
-    intervals = {name: f(k, n, conf_level) for name, f in functions.items()}
     return ProportionCIResult(k=k, n=n, estimate=k / n, conf_level=conf_level, intervals=intervals)
