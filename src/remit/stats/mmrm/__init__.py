@@ -109,9 +109,8 @@ def fit_mmrm(
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> df = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3, 4, 4], "t": ["a", "b"] * 4,
-    ...                    "y": [1.0, 2.0, 1.5, 2.9, 0.5, 2.2, 1.1, 1.6]})
+    >>> from remit.stats.mmrm.examples import small_example
+    >>> df = small_example()
     >>> fit = fit_mmrm(df, "y ~ t", subject="id", visit="t")
     >>> fit.coefficients[["term", "df"]].round(6).values.tolist()
     [['(Intercept)', 3.0], ['tb', 3.0]]

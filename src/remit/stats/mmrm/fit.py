@@ -63,11 +63,10 @@ class Likelihood:
 
     Examples
     --------
-    >>> import pandas as pd
     >>> from remit.stats.mmrm.covariance import make_structure
     >>> from remit.stats.mmrm.design import build_design
-    >>> df = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3, 4, 4], "t": ["a", "b"] * 4,
-    ...                    "y": [1.0, 2.0, 1.5, 2.9, 0.5, 2.2, 1.1, 1.6]})
+    >>> from remit.stats.mmrm.examples import small_example
+    >>> df = small_example()
     >>> lik = Likelihood(build_design(df, "y ~ t", subject="id", visit="t"),
     ...                  [make_structure("us", 2)])
     >>> lik.k, lik.p
@@ -319,11 +318,10 @@ def optimise(
 
     Examples
     --------
-    >>> import pandas as pd
     >>> from remit.stats.mmrm.covariance import make_structure
     >>> from remit.stats.mmrm.design import build_design
-    >>> df = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3, 4, 4], "t": ["a", "b"] * 4,
-    ...                    "y": [1.0, 2.0, 1.5, 2.9, 0.5, 2.2, 1.1, 1.6]})
+    >>> from remit.stats.mmrm.examples import small_example
+    >>> df = small_example()
     >>> lik = Likelihood(build_design(df, "y ~ t", subject="id", visit="t"),
     ...                  [make_structure("cs", 2)])
     >>> optimise(lik).converged
@@ -477,11 +475,10 @@ def kr_sums(
 
     Examples
     --------
-    >>> import pandas as pd
     >>> from remit.stats.mmrm.covariance import make_structure
     >>> from remit.stats.mmrm.design import build_design
-    >>> df = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3, 4, 4], "t": ["a", "b"] * 4,
-    ...                    "y": [1.0, 2.0, 1.5, 2.9, 0.5, 2.2, 1.1, 1.6]})
+    >>> from remit.stats.mmrm.examples import small_example
+    >>> df = small_example()
     >>> lik = Likelihood(build_design(df, "y ~ t", subject="id", visit="t"),
     ...                  [make_structure("us", 2)])
     >>> ev = optimise(lik).evaluation

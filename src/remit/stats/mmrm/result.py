@@ -181,10 +181,9 @@ class MMRMResult:
 
         Examples
         --------
-        >>> import pandas as pd
         >>> from remit.stats.mmrm import fit_mmrm
-        >>> df = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3, 4, 4], "t": ["a", "b"] * 4,
-        ...                    "y": [1.0, 2.0, 1.5, 2.9, 0.5, 2.2, 1.1, 1.6]})
+        >>> from remit.stats.mmrm.examples import small_example
+        >>> df = small_example()
         >>> fit = fit_mmrm(df, "y ~ t", subject="id", visit="t")
         >>> round(float(fit.contrast({"tb": 1.0})["estimate"].iloc[0]), 3)
         1.15
@@ -205,10 +204,9 @@ class MMRMResult:
 
         Examples
         --------
-        >>> import pandas as pd
         >>> from remit.stats.mmrm import fit_mmrm
-        >>> df = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3, 4, 4], "t": ["a", "b"] * 4,
-        ...                    "y": [1.0, 2.0, 1.5, 2.9, 0.5, 2.2, 1.1, 1.6]})
+        >>> from remit.stats.mmrm.examples import small_example
+        >>> df = small_example()
         >>> fit_mmrm(df, "y ~ t", subject="id", visit="t").f_test([[0.0, 1.0]]).num_df
         1
         """
@@ -255,10 +253,9 @@ class MMRMResult:
 
         Examples
         --------
-        >>> import pandas as pd
         >>> from remit.stats.mmrm import fit_mmrm
-        >>> df = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3, 4, 4], "t": ["a", "b"] * 4,
-        ...                    "y": [1.0, 2.0, 1.5, 2.9, 0.5, 2.2, 1.1, 1.6]})
+        >>> from remit.stats.mmrm.examples import small_example
+        >>> df = small_example()
         >>> keys, L = fit_mmrm(df, "y ~ t", subject="id", visit="t").lsmeans_matrix(["t"])
         >>> L.tolist()
         [[1.0, 0.0], [1.0, 1.0]]
@@ -312,10 +309,9 @@ class MMRMResult:
 
         Examples
         --------
-        >>> import pandas as pd
         >>> from remit.stats.mmrm import fit_mmrm
-        >>> df = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3, 4, 4], "t": ["a", "b"] * 4,
-        ...                    "y": [1.0, 2.0, 1.5, 2.9, 0.5, 2.2, 1.1, 1.6]})
+        >>> from remit.stats.mmrm.examples import small_example
+        >>> df = small_example()
         >>> fit_mmrm(df, "y ~ t", subject="id", visit="t").lsmeans()["estimate"].round(3).tolist()
         [1.025, 2.175]
         """
@@ -353,10 +349,9 @@ class MMRMResult:
 
         Examples
         --------
-        >>> import pandas as pd
         >>> from remit.stats.mmrm import fit_mmrm
-        >>> df = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3, 4, 4], "t": ["a", "b"] * 4,
-        ...     "arm": ["x"] * 4 + ["y"] * 4, "y": [1.0, 2.0, 1.5, 2.9, 0.5, 2.2, 1.1, 1.6]})
+        >>> from remit.stats.mmrm.examples import small_example
+        >>> df = small_example()
         >>> fit = fit_mmrm(df, "y ~ arm * t", subject="id", visit="t", group="arm")
         >>> fit.differences()["contrast"].tolist()
         ['y - x', 'y - x']
