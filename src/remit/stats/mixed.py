@@ -33,7 +33,7 @@ from scipy import stats as sps
 
 from remit.errors import ConvergenceWarning, DataWarning, StatsError
 from remit.stats._numdiff import newton_polish
-from remit.stats._tidy import TidyResult
+from remit.stats._tidy import TidyResult, check_conf_level
 
 Array = npt.NDArray[np.float64]
 
@@ -367,8 +367,7 @@ def fit_lmm(
     """
     if method not in ("reml", "ml"):
         raise StatsError(f"method={method!r}", expected="'reml' or 'ml'")
-    if not 0 < conf_level < 1:
-        raise StatsError(f"conf_level={conf_level!r}", expected="a number between 0 and 1")
+    check_conf_level(conf_level)
     for col in [subject] + ([slope] if slope else []):
         if col not in data.columns:
             raise StatsError(

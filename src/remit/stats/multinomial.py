@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from remit.errors import ConvergenceWarning, DataWarning, StatsError
-from remit.stats._tidy import TidyResult
+from remit.stats._tidy import TidyResult, check_conf_level
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,7 @@ def fit_multinomial(
     """
     from statsmodels.discrete.discrete_model import MNLogit
 
-    if not 0 < conf_level < 1:
-        raise StatsError(f"conf_level={conf_level!r}", expected="a number between 0 and 1")
+    check_conf_level(conf_level)
     if "~" not in formula:
         raise StatsError(f"formula {formula!r} has no response", expected="'status ~ terms'")
     response = formula.split("~", 1)[0].strip()
