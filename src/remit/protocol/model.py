@@ -10,8 +10,8 @@ Every value the study did not publish carries an ``assumption`` note in the file
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from typing import Literal, TypeVar
 
 from pydantic import Field, PrivateAttr, model_validator
 
@@ -54,6 +54,8 @@ from remit.protocol.vocab import (
 )
 
 FORMAT_VERSION = 1
+
+T = TypeVar("T")
 
 __all__ = [
     "BINARY_ENDPOINT_KINDS",
@@ -335,6 +337,19 @@ class Protocol(_Model):
         """Codes of the visits, in protocol order."""
         return tuple(v.code for v in self.visits)
 
+    def _named(
+        self, noun: str, wanted: str, named: Sequence[tuple[str, T]], hint: str | None = None
+    ) -> T:
+        """The first of ``named`` (name, thing) called ``wanted``; NotFoundError listing them."""
+        for name, thing in named:
+            if name == wanted:
+                return thing
+        raise NotFoundError(
+            f"{noun} {wanted!r} is not in protocol {self.study.id}",
+            expected="one of " + ", ".join(name for name, _ in named),
+            hint=hint,
+        )
+
     def visit(self, code: str) -> Visit:
         """The visit called ``code``; :class:`NotFoundError` if there is none.
 
@@ -345,12 +360,10 @@ class Protocol(_Model):
         >>> v.anchor, v.target_day, v.window
         ('V4', 210, (-14, 14))
         """
-        for v in self.visits:
-            if v.code == code:
-                return v
-        raise NotFoundError(
-            f"visit {code!r} is not in protocol {self.study.id}",
-            expected="one of " + ", ".join(self.visit_codes),
+        return self._named(
+            "visit",
+            code,
+            [(v.code, v) for v in self.visits],
             hint="run `remit protocol show` to list the visits",
         )
 
@@ -409,13 +422,7 @@ class Protocol(_Model):
         >>> load_protocol("mdma-mdd-rct-example").arm("PLACEBO").label
         'Placebo with the same therapy'
         """
-        for a in self.arms:
-            if a.code == code:
-                return a
-        raise NotFoundError(
-            f"arm {code!r} is not in protocol {self.study.id}",
-            expected="one of " + ", ".join(a.code for a in self.arms),
-        )
+        return self._named("arm", code, [(a.code, a) for a in self.arms])
 
     def endpoint(
         self, id: str
@@ -433,13 +440,7 @@ class Protocol(_Model):
         >>> load_protocol("oslo-mdma-mdd").endpoint("madrs_remission").definition
         'remission at V13 and FU7 (each visit on its own): madrs total ≤ 10'
         """
-        for e in self.endpoints:
-            if e.id == id:
-                return e
-        raise NotFoundError(
-            f"endpoint {id!r} is not in protocol {self.study.id}",
-            expected="one of " + ", ".join(e.id for e in self.endpoints),
-        )
+        return self._named("endpoint", id, [(e.id, e) for e in self.endpoints])
 
     def allocation_ratio(self) -> dict[str, int]:
         """The planned allocation ratio, arm code → share (e.g. 1:1).
