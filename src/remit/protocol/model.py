@@ -442,17 +442,6 @@ class Protocol(_Model):
         """
         return self._named("endpoint", id, [(e.id, e) for e in self.endpoints])
 
-    def allocation_ratio(self) -> dict[str, int]:
-        """The planned allocation ratio, arm code → share (e.g. 1:1).
-
-        Examples
-        --------
-        >>> from remit.protocol import load_protocol
-        >>> load_protocol("mdma-mdd-rct-example").allocation_ratio()
-        {'MDMA': 1, 'PLACEBO': 1}
-        """
-        return {a.code: a.ratio for a in self.arms}
-
     def therapy_sessions(self) -> tuple[Visit, ...]:
         """The visits that are non-drug therapy sessions (``therapy_session = true``).
 

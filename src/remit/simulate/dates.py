@@ -33,7 +33,6 @@ class Design:
     baseline_visit: str
     primary_visit: str
     followup_visit: str
-    sds_change: bool
     thresholds: Thresholds
     first_visit: str
     enrol_visit: str
@@ -82,12 +81,10 @@ def read_design(protocol: Protocol) -> Design:
         remission_max=int(remission[0].max_total) if remission else default.remission_max,
         entry_min=_entry_min(protocol),
     )
-    sds = any(e.kind == "change" and e.scale == "sds" for e in protocol.endpoints)
     return Design(
         baseline_visit=main.from_visit,
         primary_visit=main.to_visit,
         followup_visit=followup,
-        sds_change=sds,
         thresholds=thresholds,
         first_visit=screening[0],
         enrol_visit=enrol,

@@ -8,7 +8,6 @@ Every result of :mod:`remit.stats` (outside the MMRM) is a frozen dataclass that
 from __future__ import annotations
 
 import dataclasses
-import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -134,9 +133,3 @@ def check_conf_level(conf_level: float) -> None:
     """Refuse a confidence level outside (0, 1)."""
     if not (isinstance(conf_level, int | float) and 0.0 < conf_level < 1.0):
         raise StatsError(f"conf_level={conf_level!r}", expected="a number between 0 and 1")
-
-
-def finite_or_nan(value: float) -> float:
-    """``value`` as a float, NaN when it is not finite (used for undefined statistics)."""
-    value = float(value)
-    return value if math.isfinite(value) else math.nan

@@ -53,7 +53,6 @@ from remit.store.users import (
     grant_role,
     hash_password,
     roles_of,
-    set_password,
     verify_password,
 )
 
@@ -91,7 +90,6 @@ __all__ = [
     "require_current",
     "roles_of",
     "set_identity",
-    "set_password",
     "snapshot_tables",
     "store_protocol_version",
     "unit_of_work",

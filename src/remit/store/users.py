@@ -132,12 +132,6 @@ def grant_role(uow: UnitOfWork, user: UserAccount, role: Role | str, site: SiteR
         session.flush()
 
 
-def set_password(uow: UnitOfWork, user: UserAccount, password: str) -> None:
-    """Replace ``user``'s password (the audit trail records the change, not the hash)."""
-    user.password_hash = hash_password(password, user.username)
-    uow.session.flush()
-
-
 def authenticate(session: Session, username: str, password: str) -> UserAccount:
     """The active user with this username and password, else :class:`PermissionDeniedError`.
 
