@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 
 from remit import __version__
+from remit.cli import (
+    alerts_cmd,
+    analyse_cmd,
+    audit_cmd,
+    db_cmd,
+    demo_cmd,
+    dosing_cmd,
+    export_cmd,
+    import_cmd,
+    power_cmd,
+    protocol_cmd,
+    report_cmd,
+    scales_cmd,
+    serve_cmd,
+    stats_cmd,
+    trial_cmd,
+)
 from remit.cli.common import refresh_consoles
 
 app = typer.Typer(
@@ -32,54 +51,37 @@ def _root(
     refresh_consoles()
 
 
-def _register() -> None:
-    # Sub-command groups live in their own modules; each exposes a Typer app named ``app``.
-    from remit.cli import scales_cmd
-
-    app.add_typer(scales_cmd.app, name="scales")
-    from remit.cli import protocol_cmd
-
-    app.add_typer(protocol_cmd.app, name="protocol")
-    from remit.cli import audit_cmd, db_cmd
-
-    app.add_typer(db_cmd.app, name="db")
-    app.add_typer(audit_cmd.app, name="audit")
-    from remit.cli import stats_cmd
-
-    app.add_typer(stats_cmd.app, name="stats")
-    from remit.cli import power_cmd
-
-    app.add_typer(power_cmd.app, name="power")
-    from remit.cli import analyse_cmd
-
-    app.add_typer(analyse_cmd.app, name="analyse")
-    from remit.cli import alerts_cmd, dosing_cmd, trial_cmd
-
-    app.command("init")(trial_cmd.init_command)
-    app.command("enter")(trial_cmd.enter_command)
-    app.add_typer(trial_cmd.user_app, name="user")
-    app.add_typer(trial_cmd.participant_app, name="participant")
-    app.add_typer(trial_cmd.visit_app, name="visit")
-    app.add_typer(dosing_cmd.app, name="dose")
-    app.add_typer(dosing_cmd.vitals_app, name="vitals")
-    app.add_typer(alerts_cmd.ae_app, name="ae")
-    app.add_typer(alerts_cmd.app, name="alerts")
-    from remit.cli import report_cmd
-
-    app.add_typer(report_cmd.app, name="report")
-    from remit.cli import demo_cmd
-
-    app.add_typer(demo_cmd.app, name="demo")
-    from remit.cli import export_cmd, import_cmd
-
-    app.command("export")(export_cmd.export_command)
-    app.add_typer(import_cmd.app, name="import")
-    from remit.cli import serve_cmd
-
-    app.command("serve")(serve_cmd.serve_command)
-
-
-_register()
+#: The sub-command groups, in the order ``remit --help`` lists them: (name, Typer app).
+GROUPS: tuple[tuple[str, typer.Typer], ...] = (
+    ("scales", scales_cmd.app),
+    ("protocol", protocol_cmd.app),
+    ("db", db_cmd.app),
+    ("audit", audit_cmd.app),
+    ("stats", stats_cmd.app),
+    ("power", power_cmd.app),
+    ("analyse", analyse_cmd.app),
+    ("user", trial_cmd.user_app),
+    ("participant", trial_cmd.participant_app),
+    ("visit", trial_cmd.visit_app),
+    ("dose", dosing_cmd.app),
+    ("vitals", dosing_cmd.vitals_app),
+    ("ae", alerts_cmd.ae_app),
+    ("alerts", alerts_cmd.app),
+    ("report", report_cmd.app),
+    ("demo", demo_cmd.app),
+    ("import", import_cmd.app),
+)
+#: The single commands: (name, function).
+COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (
+    ("init", trial_cmd.init_command),
+    ("enter", trial_cmd.enter_command),
+    ("export", export_cmd.export_command),
+    ("serve", serve_cmd.serve_command),
+)
+for _name, _group in GROUPS:
+    app.add_typer(_group, name=_name)
+for _name, _command in COMMANDS:
+    app.command(_name)(_command)
 
 
 def main() -> None:
