@@ -9,10 +9,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -120,6 +121,14 @@ def api_session(request: Request) -> WebSession:
             headers={"WWW-Authenticate": "Bearer"},
         )
     return session
+
+
+#: Path parameters and the page session, shared by every route module.
+ParticipantPath = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9-]{1,40}$")]
+CodePath = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+TablePath = Annotated[str, PathParam(pattern=r"^[a-z_]{1,40}$")]
+IdPath = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+PageSession = Annotated[WebSession, Depends(page_session)]
 
 
 def _refuse(actor: Actor, operation: str) -> None:

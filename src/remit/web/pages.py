@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from remit import services as sv
@@ -21,26 +21,24 @@ from remit.web import pages_data, pages_dosing
 from remit.web.core import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
+    CodePath,
+    IdPath,
+    PageSession,
+    ParticipantPath,
     check_csrf,
     login_csrf,
     page_requires,
-    page_session,
     render,
     state_of,
     web_allowed,
 )
 from remit.web.forms import form_fields, read_answers, scale_title, shown_answers
 from remit.web.page_forms import VisitDateForm, parse_form
-from remit.web.sessions import WebSession
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages_dosing.router)
 router.include_router(pages_data.router)
 
-PID = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,40}$")]
-CODE = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
-ID = Annotated[int, Path(ge=1, le=2**31 - 1)]
-Session = Annotated[WebSession, Depends(page_session)]
 
 ENROLLED = ("enrolled", "on_study", "in_follow_up", "completed", "withdrawn", "lost_to_follow_up")
 ACTIVE = ("screening", "eligible", "enrolled", "on_study", "in_follow_up")
@@ -146,7 +144,7 @@ async def login_submit(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request, session: Session) -> Response:
+async def logout(request: Request, session: PageSession) -> Response:
     """End the session."""
     await check_csrf(request, session)
     state_of(request).sessions.end(request.cookies.get(SESSION_COOKIE))
@@ -159,7 +157,7 @@ async def logout(request: Request, session: Session) -> Response:
 
 
 @router.get("/", dependencies=[page_requires("any")])
-def dashboard(request: Request, session: Session) -> Response:
+def dashboard(request: Request, session: PageSession) -> Response:
     """Enrolment against target, visits due this week, overdue visits, alerts, queries."""
     state = state_of(request)
     actor = session.actor
@@ -207,7 +205,7 @@ def dashboard(request: Request, session: Session) -> Response:
 
 
 @router.get("/participants", dependencies=[page_requires("view_participants")])
-def participants(request: Request, session: Session) -> Response:
+def participants(request: Request, session: PageSession) -> Response:
     """Participants of the user's sites."""
     state = state_of(request)
     people = sv.list_participants(state.engine, session.actor)
@@ -223,7 +221,7 @@ def participants(request: Request, session: Session) -> Response:
 
 
 @router.post("/participants", dependencies=[page_requires("screen_participant")])
-async def screen(request: Request, session: Session) -> Response:
+async def screen(request: Request, session: PageSession) -> Response:
     """Register a person for screening (a new pseudonymous ID)."""
     form = await check_csrf(request, session)
     birth = form.get("birth_year", "").strip()
@@ -241,7 +239,7 @@ async def screen(request: Request, session: Session) -> Response:
 
 
 @router.get("/participants/{pid}", dependencies=[page_requires("view_participants")])
-def casebook(request: Request, session: Session, pid: PID) -> Response:
+def casebook(request: Request, session: PageSession, pid: ParticipantPath) -> Response:
     """A participant's casebook: visit timeline with windows and the status of every form."""
     state = state_of(request)
     engine, actor, protocol = state.engine, session.actor, state.protocol
@@ -274,7 +272,9 @@ def casebook(request: Request, session: Session, pid: PID) -> Response:
 @router.post(
     "/participants/{pid}/visits/{visit}/date", dependencies=[page_requires("record_visit")]
 )
-async def visit_date(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
+async def visit_date(
+    request: Request, session: PageSession, pid: ParticipantPath, visit: CodePath
+) -> Response:
     """Record the date a visit took place."""
     body = parse_form(VisitDateForm, await check_csrf(request, session))
     sv.record_visit(state_of(request).engine, session.actor, pid, visit, body.actual_date)
@@ -340,7 +340,9 @@ def _form_page(
     "/participants/{pid}/visits/{visit}/forms/{scale}",
     dependencies=[page_requires("view_participants")],
 )
-def form_new(request: Request, session: Session, pid: PID, visit: CODE, scale: CODE) -> Response:
+def form_new(
+    request: Request, session: PageSession, pid: ParticipantPath, visit: CodePath, scale: CodePath
+) -> Response:
     """An empty form (or the form already entered at this visit)."""
     state = state_of(request)
     version = _planned_version(request, visit, scale)
@@ -358,7 +360,7 @@ def form_new(request: Request, session: Session, pid: PID, visit: CODE, scale: C
     dependencies=[page_requires("record_assessment")],
 )
 async def form_submit(
-    request: Request, session: Session, pid: PID, visit: CODE, scale: CODE
+    request: Request, session: PageSession, pid: ParticipantPath, visit: CodePath, scale: CodePath
 ) -> Response:
     """Enter a form: every refused field is shown with its message; else stored and scored."""
     form = await check_csrf(request, session)
@@ -398,8 +400,8 @@ async def form_submit(
 @router.get("/assessments/{assessment_id}", dependencies=[page_requires("view_participants")])
 def form_show(
     request: Request,
-    session: Session,
-    assessment_id: ID,
+    session: PageSession,
+    assessment_id: IdPath,
     saved: Annotated[int, Query(ge=0, le=1)] = 0,
 ) -> Response:
     """A stored form: its score, alerts and answers (editable by those who may)."""
@@ -419,7 +421,7 @@ def form_show(
 
 
 @router.post("/assessments/{assessment_id}/edit", dependencies=[page_requires("update_assessment")])
-async def form_edit(request: Request, session: Session, assessment_id: ID) -> Response:
+async def form_edit(request: Request, session: PageSession, assessment_id: IdPath) -> Response:
     """Save an edited form based on the version read; a completed form needs a reason."""
     form = await check_csrf(request, session)
     engine = state_of(request).engine
