@@ -8,7 +8,7 @@ an added visit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ class Change:
 
     def to_dict(self) -> dict[str, str]:
         """The change as plain values."""
-        return {"kind": self.kind, "topic": self.topic, "where": self.where, "text": self.text}
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from remit.errors import InputError
@@ -35,15 +35,7 @@ class CriterionResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The result as plain values."""
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "text": self.text,
-            "field": self.field,
-            "value": self.value,
-            "status": self.status,
-            "reason": self.reason,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ Rules (see ``docs/protocol.md``):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -68,12 +68,7 @@ class VisitTiming:
 
     def to_dict(self) -> dict[str, Any]:
         """The timing as plain values."""
-        return {
-            "status": self.status,
-            "days_from_target": self.days_from_target,
-            "side": self.side,
-            "days_outside": self.days_outside,
-        }
+        return asdict(self)
 
 
 def classify_visit_date(actual: date, target: date, window: tuple[int, int]) -> VisitTiming:
