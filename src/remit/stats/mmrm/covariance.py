@@ -26,8 +26,6 @@ from remit.errors import StatsError
 
 Array = NDArray[np.float64]
 
-STRUCTURES = ("us", "cs", "csh", "ar1", "ar1h", "toep", "toeph", "ad", "adh", "sp_exp")
-
 
 @dataclass(frozen=True)
 class Derivatives:
@@ -511,13 +509,31 @@ def _toeplitz_pd(rho: Array) -> Array:
     return np.zeros_like(rho)
 
 
+#: The structures built from a correlation: name → (correlation class, heterogeneous
+#: variances, linear in its natural parameters).
+CORRELATIONS: dict[str, tuple[type[_Correlation], bool, bool]] = {
+    "cs": (_CompoundSymmetry, False, True),
+    "csh": (_CompoundSymmetry, True, False),
+    "ar1": (_AutoRegressive, False, False),
+    "ar1h": (_AutoRegressive, True, False),
+    "toep": (_Toeplitz, False, True),
+    "toeph": (_Toeplitz, True, False),
+    "ad": (_Antedependence, False, False),
+    "adh": (_Antedependence, True, False),
+}
+#: Every covariance structure :func:`make_structure` builds: unstructured, the correlation
+#: structures above, and the spatial exponential over visit coordinates.
+STRUCTURES = ("us", *CORRELATIONS, "sp_exp")
+
+
 def make_structure(name: str, m: int, coordinates: ArrayLike | None = None) -> Structure:
     """Return the covariance structure ``name`` over ``m`` visits.
 
     Parameters
     ----------
     name
-        One of ``us``, ``cs``, ``csh``, ``ar1``, ``ar1h``, ``toep``, ``toeph``, ``ad``, ``adh``.
+        One of :data:`STRUCTURES`: ``us``, ``cs``, ``csh``, ``ar1``, ``ar1h``, ``toep``,
+        ``toeph``, ``ad``, ``adh`` or ``sp_exp``.
     m
         Number of visits.
     coordinates
@@ -543,16 +559,6 @@ def make_structure(name: str, m: int, coordinates: ArrayLike | None = None) -> S
             f"covariance structure '{name}' needs at least two visits, got {m}",
             expected="two or more visit levels",
         )
-    table: dict[str, tuple[type[_Correlation], bool, bool]] = {
-        "cs": (_CompoundSymmetry, False, True),
-        "csh": (_CompoundSymmetry, True, False),
-        "ar1": (_AutoRegressive, False, False),
-        "ar1h": (_AutoRegressive, True, False),
-        "toep": (_Toeplitz, False, True),
-        "toeph": (_Toeplitz, True, False),
-        "ad": (_Antedependence, False, False),
-        "adh": (_Antedependence, True, False),
-    }
     if key == "sp_exp":
         if coordinates is None or np.asarray(coordinates).shape[0] != m:
             raise StatsError(
@@ -561,10 +567,10 @@ def make_structure(name: str, m: int, coordinates: ArrayLike | None = None) -> S
                 hint="pass coordinates='<numeric time column>' to fit_mmrm",
             )
         return Scaled(m, key, _SpatialExponential(m, coordinates), False, False)
-    if key not in table:
+    if key not in CORRELATIONS:
         raise StatsError(
             f"unknown covariance structure '{name}'",
             expected="one of " + ", ".join(STRUCTURES),
         )
-    corr_cls, hetero, linear = table[key]
+    corr_cls, hetero, linear = CORRELATIONS[key]
     return Scaled(m, key, corr_cls(m), hetero, linear)
