@@ -16,6 +16,10 @@ from rich.console import Console
 from remit.errors import InputError, RemitError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pandas as pd
+
     from remit.services import Actor, Engine
 
 
@@ -82,6 +86,23 @@ def errors_as_exit() -> Iterator[None]:
     except RemitError as error:
         err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=error.exit_code) from None
+
+
+def read_csv(path: Path, expected: str) -> pd.DataFrame:
+    """A CSV file as a data frame; one clear error when it is missing or not CSV."""
+    import pandas as pd  # here: only the commands that read CSV files load pandas
+
+    if not path.is_file():
+        raise InputError(
+            f"data file {str(path)!r} does not exist", expected=expected, hint="check the path"
+        )
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise InputError(
+            f"{str(path)!r} cannot be read as CSV: {error}",
+            expected="a comma-separated file with a header row",
+        ) from None
 
 
 # --- the trial database and who acts ----------------------------------------------------------

@@ -6,12 +6,18 @@ import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from remit.cli import stats_small_cmd
-from remit.cli.common import JsonOption, console, err_console, errors_as_exit, print_json
+from remit.cli.common import (
+    JsonOption,
+    console,
+    err_console,
+    errors_as_exit,
+    print_json,
+    read_csv,
+)
 from remit.errors import InputError, RemitWarning
 from remit.stats import fit_mmrm
 from remit.stats.mmrm import DF_METHODS, STRUCTURES, MMRMResult
@@ -20,22 +26,6 @@ app = typer.Typer(
     help="Statistics on a long-format CSV file: MMRM and friends.",
     no_args_is_help=True,
 )
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError(
-            f"data file {str(path)!r} does not exist",
-            expected="a CSV file with one row per subject and visit",
-            hint="check the path",
-        )
-    try:
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
-        raise InputError(
-            f"{str(path)!r} cannot be read as CSV: {error}",
-            expected="a comma-separated file with a header row",
-        ) from None
 
 
 # ------------------------------------------------------------------------------ mmrm
@@ -165,7 +155,7 @@ def mmrm(
     """Fit a mixed model for repeated measures (MMRM) and print estimates, Σ, LS means and
     differences between arms per visit."""
     with errors_as_exit():
-        frame = _read_csv(data)
+        frame = read_csv(data, "a CSV file with one row per subject and visit")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RemitWarning)
             fit = fit_mmrm(

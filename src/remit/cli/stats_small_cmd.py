@@ -14,7 +14,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from remit.cli.common import JsonOption, console, errors_as_exit, print_json
+from remit.cli.common import JsonOption, console, errors_as_exit, print_json, read_csv
 from remit.errors import DataWarning, InputError
 from remit.stats.compare import compare_paired
 from remit.stats.proportion import proportion_ci
@@ -29,22 +29,6 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return "—" if math.isnan(value) else f"{value:.6g}"
     return str(value)
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError(
-            f"data file {str(path)!r} does not exist",
-            expected="a CSV file with a header row",
-            hint="check the path",
-        )
-    try:
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise InputError(
-            f"{str(path)!r} cannot be read as CSV: {error}",
-            expected="a comma-separated file with a header row",
-        ) from None
 
 
 def _column(frame: pd.DataFrame, name: str, option: str, path: Path) -> pd.Series:
@@ -81,7 +65,7 @@ def paired(
     Rows with a missing value in either column are dropped and counted.
     """
     with errors_as_exit():
-        frame = _read_csv(data)
+        frame = read_csv(data, "a CSV file with a header row")
         x = _column(frame, before, "--before", data)
         y = _column(frame, after, "--after", data)
         with warnings.catch_warnings():
