@@ -1,0 +1,61 @@
+"""``write_odm_files``: the ODM snapshot and/or transactional file of a trial."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lxml import etree  # type: ignore[import-untyped]
+
+from remit.errors import InputError
+from remit.interop.dateshift import DateShift, shift_trial_data
+from remit.interop.odm.audit import CLINICAL_TABLES
+from remit.interop.odm.metadata import protocol_scales
+from remit.interop.odm.snapshot import snapshot_odm
+from remit.interop.odm.transactional import transactional_odm
+from remit.protocol import Protocol
+from remit.services import Actor, Engine, audit_log, build_trial_data
+
+
+def write_odm_files(
+    engine: Engine,
+    protocol: Protocol,
+    directory: str | Path,
+    *,
+    variants: Iterable[str] = ("snapshot", "transactional"),
+    date_shift: DateShift | None = None,
+    created_at: datetime | None = None,
+    participants: set[str] | None = None,
+    actor: Actor | None = None,
+) -> list[Path]:
+    """Write ``odm_snapshot.xml`` and/or ``odm_transactional.xml`` into ``directory``."""
+    wanted = list(variants)
+    bad = [v for v in wanted if v not in ("snapshot", "transactional")]
+    if bad:
+        raise InputError(f"unknown ODM variant(s) {bad}", expected="snapshot, transactional")
+    created = (created_at or datetime.now(UTC)).astimezone(UTC)
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    data = build_trial_data(engine, actor=actor)
+    known = set(data.participants["participant_id"].astype(str))
+    participants = known if participants is None else participants & known
+    if date_shift is not None:
+        data = shift_trial_data(data, date_shift)
+    entries = [
+        e for e in audit_log(engine) if e.table_name in CLINICAL_TABLES or e.table_name == "site"
+    ]
+    scales = protocol_scales(protocol, data)
+    written = []
+    for variant in wanted:
+        if variant == "snapshot":
+            root = snapshot_odm(data, entries, protocol, scales, created, date_shift)
+            # participants the actor may not see (another site) never reach the file
+        else:
+            root = transactional_odm(entries, protocol, scales, created, date_shift, participants)
+        path = d / f"odm_{variant}.xml"
+        etree.ElementTree(root).write(
+            str(path), xml_declaration=True, encoding="UTF-8", pretty_print=True
+        )
+        written.append(path)
+    return written
