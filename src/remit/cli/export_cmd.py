@@ -18,6 +18,7 @@ from remit.cli.common import (
 )
 from remit.errors import InputError
 from remit.interop.formats import ALL, FORMATS, formats_help
+from remit.interop.odm import ODM_VARIANTS
 
 #: ``--format`` values: every export format of the family, then ``all``.
 FORMAT_CHOICES = (*FORMATS, ALL)
@@ -50,8 +51,11 @@ def export_command(
     ] = False,
     odm_variant: Annotated[
         list[str],
-        typer.Option("--odm-variant", help="snapshot and/or transactional (default: both)."),
-    ] = ["snapshot", "transactional"],  # noqa: B006 - typer needs a list default
+        typer.Option(
+            "--odm-variant",
+            help=" and/or ".join(ODM_VARIANTS) + " (default: all of them).",
+        ),
+    ] = list(ODM_VARIANTS),  # noqa: B006 - typer needs a list default
     user: Annotated[
         str | None,
         typer.Option(

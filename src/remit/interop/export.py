@@ -16,6 +16,8 @@ from remit.analysis import TrialData
 from remit.errors import InputError
 from remit.interop.dateshift import DateShift, shift_trial_data
 from remit.interop.formats import FORMATS, ExportJob, chosen_formats
+from remit.interop.odm import ODM_VARIANTS
+from remit.interop.sdtm import CLINICIAN_DOMAINS
 from remit.services import Actor, Engine, build_trial_data, trial_protocol
 
 
@@ -69,7 +71,7 @@ def export_trial(
     date_shift: DateShift | None = None,
     clinician_domain: str = "QS",
     actor: Actor | None = None,
-    odm_variants: Sequence[str] = ("snapshot", "transactional"),
+    odm_variants: Sequence[str] = ODM_VARIANTS,
     created_at: datetime | None = None,
 ) -> ExportResult:
     """Export the trial in ``engine`` to ``out_dir``, one subfolder per format.
@@ -85,8 +87,10 @@ def export_trial(
     against the access table (``None``: a trusted in-process caller).
     """
     chosen = chosen_formats(formats)
-    if clinician_domain not in ("QS", "RS"):
-        raise InputError(f"clinician domain {clinician_domain!r}", expected="QS or RS")
+    if clinician_domain not in CLINICIAN_DOMAINS:
+        raise InputError(
+            f"clinician domain {clinician_domain!r}", expected=" or ".join(CLINICIAN_DOMAINS)
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     created = (created_at or datetime.now(UTC)).astimezone(UTC)
@@ -102,7 +106,7 @@ def export_trial(
         out_dir=out,
         created=created,
         date_shift=date_shift,
-        clinician_domain="RS" if clinician_domain == "RS" else "QS",
+        clinician_domain=clinician_domain,
         odm_variants=tuple(odm_variants),
     )
     files = {f.name: f.write(job) for f in chosen}

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 
 from remit.analysis import TrialData, build_adqs, build_adsl
 from remit.errors import InputError
@@ -28,8 +27,8 @@ from remit.interop.dataset import Dataset
 from remit.interop.datasetjson import write_dataset_json
 from remit.interop.dateshift import DateShift
 from remit.interop.define import define_metadata, write_define
-from remit.interop.odm import write_odm_files
-from remit.interop.sdtm import SdtmSettings, build_sdtm
+from remit.interop.odm import ODM_VARIANTS, write_odm_files
+from remit.interop.sdtm import ClinicianDomain, SdtmSettings, build_sdtm
 from remit.interop.tidy import form_frames, write_csv
 from remit.interop.xpt import write_xpt
 from remit.protocol import Protocol
@@ -54,8 +53,8 @@ class ExportJob:
     out_dir: Path
     created: datetime
     date_shift: DateShift | None = None
-    clinician_domain: Literal["QS", "RS"] = "QS"
-    odm_variants: tuple[str, ...] = ("snapshot", "transactional")
+    clinician_domain: ClinicianDomain = "QS"
+    odm_variants: tuple[str, ...] = ODM_VARIANTS
 
     @property
     def shift_note(self) -> str:

@@ -18,6 +18,9 @@ from remit.interop.odm.transactional import transactional_odm
 from remit.protocol import Protocol
 from remit.services import Engine, audit_log
 
+#: The ODM files an export can write (``odm_<variant>.xml``).
+ODM_VARIANTS = ("snapshot", "transactional")
+
 
 def write_odm_files(
     engine: Engine,
@@ -25,7 +28,7 @@ def write_odm_files(
     directory: str | Path,
     *,
     data: TrialData,
-    variants: Iterable[str] = ("snapshot", "transactional"),
+    variants: Iterable[str] = ODM_VARIANTS,
     date_shift: DateShift | None = None,
     created_at: datetime | None = None,
 ) -> list[Path]:
@@ -37,9 +40,9 @@ def write_odm_files(
     may not see (another site) are left out of the transactional file too.
     """
     wanted = list(variants)
-    bad = [v for v in wanted if v not in ("snapshot", "transactional")]
+    bad = [v for v in wanted if v not in ODM_VARIANTS]
     if bad:
-        raise InputError(f"unknown ODM variant(s) {bad}", expected="snapshot, transactional")
+        raise InputError(f"unknown ODM variant(s) {bad}", expected=", ".join(ODM_VARIANTS))
     created = (created_at or datetime.now(UTC)).astimezone(UTC)
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
