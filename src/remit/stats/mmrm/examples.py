@@ -1,8 +1,13 @@
-"""A tiny made-up data set for the examples in the MMRM docstrings."""
+"""A tiny made-up data set (and its likelihood) for the examples in the MMRM docstrings."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
+
+if TYPE_CHECKING:
+    from remit.stats.mmrm.fit import Likelihood
 
 
 def small_example() -> pd.DataFrame:
@@ -22,3 +27,21 @@ def small_example() -> pd.DataFrame:
             "y": [1.0, 2.0, 1.5, 2.9, 0.5, 2.2, 1.1, 1.6],
         }
     )
+
+
+def small_likelihood(covariance: str = "us") -> Likelihood:
+    """The REML likelihood of ``y ~ t`` on :func:`small_example` with one ``covariance``
+    structure over the two visits.
+
+    Examples
+    --------
+    >>> lik = small_likelihood("cs")
+    >>> lik.k, lik.p
+    (2, 2)
+    """
+    from remit.stats.mmrm.covariance import make_structure
+    from remit.stats.mmrm.design import build_design
+    from remit.stats.mmrm.fit import Likelihood
+
+    design = build_design(small_example(), "y ~ t", subject="id", visit="t")
+    return Likelihood(design, [make_structure(covariance, 2)])

@@ -318,12 +318,8 @@ def optimise(
 
     Examples
     --------
-    >>> from remit.stats.mmrm.covariance import make_structure
-    >>> from remit.stats.mmrm.design import build_design
-    >>> from remit.stats.mmrm.examples import small_example
-    >>> df = small_example()
-    >>> lik = Likelihood(build_design(df, "y ~ t", subject="id", visit="t"),
-    ...                  [make_structure("cs", 2)])
+    >>> from remit.stats.mmrm.examples import small_likelihood
+    >>> lik = small_likelihood("cs")
     >>> optimise(lik).converged
     True
     """
@@ -475,12 +471,8 @@ def kr_sums(
 
     Examples
     --------
-    >>> from remit.stats.mmrm.covariance import make_structure
-    >>> from remit.stats.mmrm.design import build_design
-    >>> from remit.stats.mmrm.examples import small_example
-    >>> df = small_example()
-    >>> lik = Likelihood(build_design(df, "y ~ t", subject="id", visit="t"),
-    ...                  [make_structure("us", 2)])
+    >>> from remit.stats.mmrm.examples import small_likelihood
+    >>> lik = small_likelihood("us")
     >>> ev = optimise(lik).evaluation
     >>> kr_sums(lik, ev, 2.0 * np.linalg.inv(ev.hess), second_order=False).shape
     (2, 2)
