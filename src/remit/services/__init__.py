@@ -70,18 +70,13 @@ from remit.services.events import (
     update_adverse_event,
 )
 from remit.services.participants import (
-    anchor_dates,
     change_status,
     check_eligibility,
     enrol,
     get_participant,
     list_participants,
-    list_visits,
-    mark_visit_missed,
     read_identity,
-    record_visit,
     screen_participant,
-    set_anchor_date,
     withdraw,
 )
 from remit.services.records import (
@@ -113,6 +108,13 @@ from remit.services.signing import (
     unlock,
 )
 from remit.services.trial import add_user, create_trial, list_users, trial_protocol
+from remit.services.visits import (
+    anchor_dates,
+    list_visits,
+    mark_visit_missed,
+    record_visit,
+    set_anchor_date,
+)
 
 if TYPE_CHECKING:
     from remit.services.trial_data import build_trial_data
