@@ -42,7 +42,7 @@ def _simulate(
         result = simulate_trial(
             demo.engine, OSLO, rng=seed, start_date=START, targets=SMALL, missed=missed
         )
-        data = sv.build_trial_data(demo.engine)
+        data = sv.build_trial_data(demo.engine, actor=demo.staff["statistician"])
     finally:
         close_demo_database(demo)
     return result, data
@@ -203,7 +203,7 @@ def test_simulation_on_sqlite_and_postgresql(engine: Engine, fast_password_hashi
     for name, role in people:
         sv.add_user(engine, admin, name, "a long enough password", [(role, None)])
     result = simulate_trial(engine, OSLO, rng=3, start_date=START, targets=SMALL)
-    data = sv.build_trial_data(engine)
+    data = sv.build_trial_data(engine, actor=sv.Actor.system("tests"))
     madrs = data.scores[data.scores["scale"] == "madrs"]
     stored = madrs.pivot(index="participant_id", columns="visit_code", values="total")
     planned = {p.participant_id: p.madrs for p in result.participants if p.enrolled}

@@ -138,7 +138,7 @@ def export_trial(
     out.mkdir(parents=True, exist_ok=True)
     created = (created_at or datetime.now(UTC)).astimezone(UTC)
     protocol = trial_protocol(engine)
-    data: TrialData = build_trial_data(engine, actor=actor)
+    data: TrialData = build_trial_data(engine, actor=actor or Actor.system("remit-export"))
     if date_shift is not None:
         data = shift_trial_data(data, date_shift)
     files: dict[str, list[Path]] = {}

@@ -782,7 +782,7 @@ def write_odm_files(
     created = (created_at or datetime.now(UTC)).astimezone(UTC)
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    data = build_trial_data(engine, actor=actor)
+    data = build_trial_data(engine, actor=actor or Actor.system("remit-export"))
     known = set(data.participants["participant_id"].astype(str))
     participants = known if participants is None else participants & known
     if date_shift is not None:

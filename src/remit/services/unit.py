@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from remit.errors import InputError
+from remit.errors import InputError, NotFoundError
 from remit.protocol import Protocol
 from remit.services._common import (
     authorise,
@@ -55,6 +55,23 @@ from remit.store.tables import Participant
 ParticipantRef = int | str | Callable[[Session], Participant | None] | None
 
 T = TypeVar("T")
+
+
+def owner_of(
+    model: type[Any], record_id: int, what: str, *, hint: str | None = None
+) -> Callable[[Session], Participant | None]:
+    """A :data:`ParticipantRef` finding the participant of ``model`` row ``record_id`` (its
+    ``participant_id``); a missing row is a :class:`~remit.errors.NotFoundError` naming
+    ``what`` (``"adverse event"``, ``"alert"`` …)."""
+
+    def find(session: Session) -> Participant | None:
+        row = session.get(model, record_id)
+        if row is None:
+            raise NotFoundError(f"{what} {record_id} does not exist", hint=hint)
+        pid = getattr(row, "participant_id", None)
+        return None if pid is None else session.get_one(Participant, pid)
+
+    return find
 
 
 def _participant(session: Session, actor: Actor, ref: ParticipantRef) -> Participant | None:
