@@ -26,13 +26,12 @@ from remit.services._common import (
     assessment_record,
     aware,
     check_unlocked,
-    remember,
     store_alerts,
 )
 from remit.services.access import RATER_ROLES
 from remit.services.records import AssessmentRecord
 from remit.services.signing import void_signatures
-from remit.services.unit import owner_of, reading, writing
+from remit.services.unit import Write, owner_of, reading, writing
 from remit.store import Actor, UnitOfWork
 from remit.store.tables import Assessment, AuditEvent, Participant, Visit
 from remit.store.vocab import SYSTEM_ROLE, AssessmentStatus, ParticipantStatus
@@ -174,7 +173,7 @@ def record_assessment(
         idempotency_key=idempotency_key,
         record_table="assessment",
     ) as w:
-        uow, session, p, protocol = w.uow, w.session, w.p, w.protocol
+        session, p, protocol = w.session, w.p, w.protocol
         if w.replayed_id is not None:
             return assessment_record(session, p, session.get_one(Assessment, w.replayed_id))
         planned = planned_form(protocol, visit_code, scale)
@@ -214,21 +213,19 @@ def record_assessment(
             idempotency_key=idempotency_key,
             assessed_at=when,
         )
-        return store_form(uow, protocol, p, row, scale, answers, chosen, w.digest)
+        return store_form(w, row, scale, answers, chosen)
 
 
 def store_form(
-    uow: UnitOfWork,
-    protocol: Protocol,
-    p: Participant,
+    w: Write,
     row: Assessment,
     scale: str,
     answers: Mapping[str, object],
     version: str | None,
-    digest: str,
 ) -> AssessmentRecord:
-    """Score ``answers`` into the new form ``row``, store it, apply the safety rules and
-    remember its idempotency key, all in ``uow``."""
+    """Score ``answers`` into the new form ``row`` of ``w``'s participant, store it, apply the
+    safety rules and remember the request's idempotency key, all in ``w``'s transaction."""
+    uow, p = w.uow, w.p
     result = score(scale, answers, version=version)
     row.scale = scale
     row.scale_version = result.version
@@ -239,8 +236,8 @@ def store_form(
     row.total = result.total
     uow.add(row)
     uow.flush()
-    skipped = apply_safety_rules(uow, protocol, p, row, result)
-    remember(uow, row.idempotency_key, digest, "assessment", row.id)
+    skipped = apply_safety_rules(uow, w.protocol, p, row, result)
+    w.remember(row.id)
     return assessment_record(uow.session, p, row, not_evaluated=skipped)
 
 

@@ -600,7 +600,7 @@ def record_vas(
         idempotency_key=idempotency_key,
         record_table="assessment",
     ) as w:
-        uow, session, p, protocol = w.uow, w.session, w.p, w.protocol
+        session, p, protocol = w.session, w.p, w.protocol
         if w.replayed_id is not None:
             return assessment_record(session, p, session.get_one(Assessment, w.replayed_id))
         planned = _planned(protocol, visit_code)
@@ -638,7 +638,7 @@ def record_vas(
             idempotency_key=idempotency_key,
             assessed_at=when,
         )
-        return store_form(uow, protocol, p, row, form.scale, answers, form.version, w.digest)
+        return store_form(w, row, form.scale, answers, form.version)
 
 
 def list_dosing_sessions(
