@@ -158,11 +158,6 @@ def empty_frame(name: str) -> pd.DataFrame:
     return _normalise(name, frame)
 
 
-SCHEMA_NAMES: Mapping[str, frozenset[str]] = {
-    name: frozenset(c.name for c in cols) for name, cols in SCHEMA.items()
-}
-
-
 def _normalise(name: str, frame: object) -> pd.DataFrame:
     return normalise_frame(name, frame, SCHEMA[name])
 

@@ -385,7 +385,7 @@ class LMMAnalysis(_Analysis):
     The fixed effects are the visit means (``visit`` as a factor, ``baseline_visit`` the
     reference level), as in the MMRM; the within-participant correlation is modelled by a
     random intercept and, if ``random_slope``, a correlated random slope on ``time``
-    (``study_week``: study day / 7; ``visit_number``: the visit's number in the schedule)
+    (``study_week``: study day / 7; ``visit_number``: the visit's position in the schedule)
     instead of an unstructured covariance. Fixed effects get Satterthwaite degrees of freedom.
 
     Examples
