@@ -181,7 +181,12 @@ Endpoint = Annotated[
     | SustainedResponseEndpoint,
     Field(discriminator="kind"),
 ]
-BINARY_ENDPOINT_KINDS: tuple[str, ...] = ("response", "remission", "relapse", "sustained_response")
+#: The kinds whose value is a yes/no status (every kind but change), read off the classes.
+BINARY_ENDPOINT_KINDS: tuple[str, ...] = tuple(
+    get_args(cls.model_fields["kind"].annotation)[0]
+    for cls in ENDPOINT_KINDS
+    if cls is not ChangeEndpoint
+)
 
 
 # --------------------------------------------------------------------------- analysis plan

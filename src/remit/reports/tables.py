@@ -26,7 +26,7 @@ from remit.analysis import (
     WilcoxonSectionResult,
     baseline_visits,
 )
-from remit.protocol import Protocol
+from remit.protocol import ChangeEndpoint, Protocol
 from remit.reports.format import fmt, fmt_ci, fmt_count, fmt_mean_sd
 
 
@@ -562,7 +562,7 @@ def outcome_scales(protocol: Protocol) -> list[tuple[str, str]]:
     seen: dict[str, str] = {}
     ranked = sorted(protocol.endpoints, key=lambda e: 0 if e.role == "primary" else 1)
     for e in ranked:
-        if e.kind == "change":
+        if isinstance(e, ChangeEndpoint):
             seen.setdefault(e.scale, e.role)
     return list(seen.items())
 
