@@ -1,7 +1,7 @@
 """The report's figure sections drawn from the data and the endpoints: participant flow,
 waterfall, status transitions, time on study and vital signs during dosing.
 
-Each returns a :class:`~remit.reports.sections.ReportSection` whose figure is not yet
+Each returns a :class:`~remit.reports.document.ReportSection` whose figure is not yet
 numbered (:func:`remit.reports.content.build_sections` numbers figures in document order);
 tables that belong under a figure come from the renderers of the analysis results.
 """
