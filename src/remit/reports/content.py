@@ -352,31 +352,37 @@ def _provenance(
     return ReportSection("provenance", "Provenance", items=tuple(items))
 
 
-#: The report's sections in reading order: (id, title, what to write when nothing fills it).
-#: ``None`` marks sections written here from several results or from the data; the others
-#: hold only what the renderers of the analysis results put there (left out when empty and
-#: the third element is ``""``).
-LAYOUT: tuple[tuple[str, str, str | None], ...] = (
-    ("key-results", "Key results", None),
-    ("consort", "Participant flow", None),
-    ("baseline", "Baseline characteristics", None),
-    ("primary", "Primary outcome", None),
-    ("secondary", "Secondary outcomes", None),
-    ("trajectories", "", None),
-    ("waterfall", "", None),
-    ("response", "Response and remission", "The plan has no response analysis."),
-    ("transitions", "", None),
-    ("swimmer", "", None),
-    ("safety", "Safety", "The plan has no safety analysis."),
-    ("vitals", "", None),
-    ("cssrs", "Suicidality (C-SSRS and MADRS item 10)", "No C-SSRS data were analysed."),
-    ("time-to-event", "Time to relapse", ""),
-    ("sensitivity", "Sensitivity analyses", ""),
-    ("missing-data", "", None),
-    ("methods", "Statistical methods", None),
-    ("limitations", "", None),
-    ("provenance", "", None),
+#: The report's sections in reading order (their ids are the HTML anchors).
+LAYOUT: tuple[str, ...] = (
+    "key-results",
+    "consort",
+    "baseline",
+    "primary",
+    "secondary",
+    "trajectories",
+    "waterfall",
+    "response",
+    "transitions",
+    "swimmer",
+    "safety",
+    "vitals",
+    "cssrs",
+    "time-to-event",
+    "sensitivity",
+    "missing-data",
+    "methods",
+    "limitations",
+    "provenance",
 )
+#: The sections only the renderers fill: their title and what to write when no analysis of
+#: the plan fills them ("": leave the section out). The others are written in this module.
+FILLED_BY_RENDERERS: dict[str, tuple[str, str]] = {
+    "response": ("Response and remission", "The plan has no response analysis."),
+    "safety": ("Safety", "The plan has no safety analysis."),
+    "cssrs": ("Suicidality (C-SSRS and MADRS item 10)", "No C-SSRS data were analysed."),
+    "time-to-event": ("Time to relapse", ""),
+    "sensitivity": ("Sensitivity analyses", ""),
+}
 
 
 def _place(section: ReportSection, blocks: list[Block]) -> ReportSection:
@@ -446,11 +452,13 @@ def build_sections(
         "provenance": lambda: _provenance(result, rendered_at, report_software),
     }
     sections: list[ReportSection] = []
-    for section_id, title, empty in LAYOUT:
+    for section_id in LAYOUT:
         here = blocks.pop(section_id, [])
-        if empty is None:
+        if section_id not in FILLED_BY_RENDERERS:
             sections.append(_place(written[section_id](), here))
-        elif here:
+            continue
+        title, empty = FILLED_BY_RENDERERS[section_id]
+        if here:
             sections.append(_place(ReportSection(section_id, title), here))
         elif empty:
             sections.append(ReportSection(section_id, title, (empty,)))
@@ -458,9 +466,9 @@ def build_sections(
         raise RemitError(
             "renderers wrote to report sections the layout does not have: "
             + ", ".join(sorted(blocks)),
-            expected="one of " + ", ".join(s for s, _t, _e in LAYOUT),
+            expected="one of " + ", ".join(LAYOUT),
         )
     return numbered(sections)
 
 
-__all__ = ["LAYOUT", "ReportSection", "build_sections", "p_phrase"]
+__all__ = ["FILLED_BY_RENDERERS", "LAYOUT", "ReportSection", "build_sections", "p_phrase"]
