@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -166,7 +166,6 @@ class Read:
     uow: UnitOfWork
     participant: Participant | None
     n_records: int | None = None
-    purpose: str | None = field(default=None)
 
     @property
     def session(self) -> Session:
@@ -215,5 +214,4 @@ def reading(
             resource,
             participant_id=None if found is None else found.id,
             n_records=read.n_records,
-            purpose=read.purpose,
         )
