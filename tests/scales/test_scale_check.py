@@ -92,7 +92,8 @@ def test_sound_definition_and_shipped_scales_have_no_problem() -> None:
 
 def test_s001_bad_toml_names_the_line() -> None:
     line = only(bend("[[bands]]", "[[bands]"), "S001")
-    assert "line 33" in line and "not valid TOML" in line
+    assert "line 33" in line
+    assert "not valid TOML" in line
 
 
 def test_s002_unknown_key_with_suggestion_and_line() -> None:
@@ -108,7 +109,8 @@ def test_s003_required_key_missing() -> None:
 
 def test_s004_wrong_type_names_key_and_line() -> None:
     line = only(bend("max = 3", 'max = "3"'), "S004")
-    assert "items[0].max (line 18)" in line and "'3'" in line
+    assert "items[0].max (line 18)" in line
+    assert "'3'" in line
 
 
 def test_s004_code_must_be_snake_case() -> None:
@@ -138,7 +140,8 @@ def test_s006_inverted_item_range() -> None:
         'min = 3\nmax = 0\n\n[[items]]\ncode = "flag"',
     )
     problems = check_scale_text(text)
-    assert problems[0].code == "S006" and "above max" in problems[0].what
+    assert problems[0].code == "S006"
+    assert "above max" in problems[0].what
 
 
 def test_s007_choice_without_options() -> None:
@@ -149,7 +152,8 @@ def test_s007_choice_without_options() -> None:
 def test_s007_scored_choice_needs_a_score_per_option() -> None:
     text = bend(
         'kind = "boolean"\nscored = false',
-        'kind = "choice"\nscored = false\noptions = { no = "No", yes = "Yes" }\nrecode = { maybe = 1 }',
+        'kind = "choice"\nscored = false\noptions = { no = "No", yes = "Yes" }\n'
+        "recode = { maybe = 1 }",
     )
     assert "not among its options" in only(text, "S007")
 
@@ -194,7 +198,8 @@ def test_s013_subscale_with_unknown_item() -> None:
 
 def test_s013_total_part_that_does_not_exist() -> None:
     line = only(bend('parts = ["a", "b"]', 'parts = ["a", "b", "c"]'), "S013")
-    assert "'c'" in line and "total.parts" in line
+    assert "'c'" in line
+    assert "total.parts" in line
 
 
 def test_s014_unknown_version() -> None:
@@ -204,7 +209,8 @@ def test_s014_unknown_version() -> None:
 
 def test_s015_unknown_rule_lists_the_known_ones() -> None:
     line = only(bend('rule = "item"', 'rule = "magic"'), "S015")
-    assert "'magic'" in line and "cssrs_ideation" in line
+    assert "'magic'" in line
+    assert "cssrs_ideation" in line
 
 
 def test_s016_rule_param_names_unknown_item() -> None:
@@ -273,7 +279,8 @@ def test_every_problem_is_reported_at_once_with_lines() -> None:
     with pytest.raises(ScaleDefinitionError) as info:
         parse_scale(text, "tiny.toml")
     assert len(info.value.problems) == 2
-    assert "colour" in str(info.value) and "integr" in str(info.value)
+    assert "colour" in str(info.value)
+    assert "integr" in str(info.value)
 
 
 def test_every_code_has_a_test_and_is_documented() -> None:
@@ -310,7 +317,8 @@ def test_cli_check_prints_every_problem_and_exits_2(tmp_path: Path) -> None:
     json_result = runner.invoke(app, ["scales", "check", str(path), "--json"])
     assert json_result.exit_code == 2
     data = json.loads(json_result.stdout)
-    assert data["ok"] is False and [p["code"] for p in data["problems"]] == ["S002"]
+    assert data["ok"] is False
+    assert [p["code"] for p in data["problems"]] == ["S002"]
 
 
 def test_cli_check_unknown_source_is_one_line(tmp_path: Path) -> None:

@@ -287,7 +287,8 @@ def check_command(
     with errors_as_exit():
         problems = check_scale(source)
     if json_out:
-        print_json({"source": source, "ok": not problems, "problems": [asdict(p) for p in problems]})
+        listed = [asdict(p) for p in problems]
+        print_json({"source": source, "ok": not problems, "problems": listed})
     elif problems:
         for p in problems:
             typer.echo(str(p))
