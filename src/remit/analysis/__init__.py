@@ -47,6 +47,7 @@ from remit.analysis.result import (
     Provenance,
     SectionResult,
 )
+from remit.analysis.scale_info import ScaleInfo
 
 __all__ = [
     "AGE_GROUPS",
@@ -62,6 +63,7 @@ __all__ = [
     "EndpointsResult",
     "NothingToAnalyseError",
     "Provenance",
+    "ScaleInfo",
     "SectionResult",
     "TrialData",
     "baseline_visits",

@@ -14,6 +14,7 @@ from remit.analysis.data import TrialData
 from remit.analysis.datasets import build_adqs, build_adsl
 from remit.analysis.result import AnalysisResult, Provenance, SectionResult
 from remit.analysis.safety_tables import run_safety
+from remit.analysis.scale_info import scale_infos
 from remit.analysis.sections import SECTION_RUNNERS
 from remit.errors import InputError
 from remit.protocol import Protocol, SafetyAnalysis
@@ -197,4 +198,5 @@ def run_analysis_plan(
         endpoints=endpoints,
         missing=missing_data_table(protocol, totals, population),
         sections=tuple(sections),
+        scales=scale_infos(protocol, (str(c) for c in totals["scale"].unique())),
     )

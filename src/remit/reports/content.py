@@ -21,7 +21,6 @@ from remit.analysis import (
     methods_text,
     primary_visit,
 )
-from remit.errors import RemitError
 from remit.protocol import MMRMAnalysis, Protocol
 from remit.reports.figures.consort import consort_figure, disposition
 from remit.reports.figures.outcomes import (
@@ -57,7 +56,6 @@ from remit.reports.tables import (
     vitals_table,
     wilcoxon_table,
 )
-from remit.scales import load_scale
 
 
 @dataclass(frozen=True)
@@ -128,14 +126,15 @@ def _key_results(result: AnalysisResult, protocol: Protocol) -> ReportSection:
             r = _row(rows, scale=scale, visit=prim)
             if r is not None:
                 lines.append(
-                    f"{arm_prefix(arm)}{scale_name(scale)} ({role}): mean change from baseline "
+                    f"{arm_prefix(arm)}{scale_name(result, scale)} ({role}): mean change from "
+                    "baseline "
                     f"to {prim} {fmt(r['estimate'], 'estimate')} (SE {fmt(r['se'], 'se')}; "
                     f"{ci} {fmt_ci(r['ci_low'], r['ci_high'])}; {p_phrase(r['p'])}; MMRM)."
                 )
         d = _row(differences, scale=scale, visit=prim)
         if d is not None:
             lines.append(
-                f"{scale_name(scale)} ({role}) at {prim}, {d['contrast']}: "
+                f"{scale_name(result, scale)} ({role}) at {prim}, {d['contrast']}: "
                 f"{fmt(d['estimate'], 'estimate')} (SE {fmt(d['se'], 'se')}; {ci} "
                 f"{fmt_ci(d['ci_low'], d['ci_high'])}; {p_phrase(d['p'])}; MMRM)."
             )
@@ -259,10 +258,7 @@ def _trajectories(
     summary, source = _summary_points(result, protocol, scale)
     ci = ci_label(result)
     y_range: tuple[float, float] | None = None
-    try:
-        total_range = load_scale(scale).total_range
-    except RemitError:
-        total_range = None
+    total_range = result.scale(scale).total_range
     if total_range is not None:
         y_range = (float(total_range[0]), float(total_range[1]))
     cutoffs = []
@@ -270,7 +266,7 @@ def _trajectories(
         cutoffs.append(
             (
                 defs.remission.max_total,
-                f"Remission cut-off ({scale_name(scale)} "
+                f"Remission cut-off ({scale_name(result, scale)} "
                 f"≤ {fmt(defs.remission.max_total, 'count')})",
             )
         )
@@ -279,7 +275,7 @@ def _trajectories(
         axis,
         categories,
         summary,
-        scale_label=f"{scale_name(scale)} total score",
+        scale_label=f"{scale_name(result, scale)} total score",
         y_range=y_range,
         cutoffs=cutoffs,
         summary_label={"mmrm": f"MMRM mean ({ci})", "observed": "Observed mean"}.get(source, ""),
@@ -292,7 +288,7 @@ def _trajectories(
         "observed": "black symbols are the observed means (numbers: the mean)",
     }.get(source, "no means in the result")
     caption = (
-        f"Each participant's {scale_name(scale)} total at "
+        f"Each participant's {scale_name(result, scale)} total at "
         + ", ".join(visits)
         + f" (thin lines, coloured by status at {prim}); {means}. The dashed line is the "
         "remission cut-off. A participant missing a visit has a line only between the visits "
@@ -300,7 +296,7 @@ def _trajectories(
     )
     return ReportSection(
         "trajectories",
-        f"{scale_name(scale)} over time",
+        f"{scale_name(result, scale)} over time",
         figures=(_with_caption(fig, number, caption),),
     )
 
@@ -330,12 +326,12 @@ def _waterfall(
         categories_at(result.endpoints, defs, prim),
         threshold_pct=threshold,
         visit_label=prim,
-        scale_label=scale_name(defs.scale),
+        scale_label=scale_name(result, defs.scale),
         groups=_arm_of(result, protocol),
         simulated=simulated,
     )
     caption = (
-        f"Percent change in {scale_name(defs.scale)} from baseline to {prim}, one bar per "
+        f"Percent change in {scale_name(result, defs.scale)} from baseline to {prim}, one bar per "
         f"participant, sorted from least to most improved, coloured by status at {prim}. "
     )
     if defs.response is not None:
@@ -465,12 +461,12 @@ def _missing_data(result: AnalysisResult, protocol: Protocol) -> ReportSection:
     if not missing.empty:
         for scale, rows in missing.groupby("scale", sort=False):
             if (rows["n_observed"] == 0).all():
-                empty_scales.append(scale_name(str(scale)))
+                empty_scales.append(scale_name(result, str(scale)))
                 continue
             for r in rows.to_dict(orient="records"):
                 if r["n_missing"]:
                     items.append(
-                        f"{scale_name(str(scale))} at {r['visit_code']}: "
+                        f"{scale_name(result, str(scale))} at {r['visit_code']}: "
                         f"{fmt(r['n_missing'], 'count')} of {fmt(r['n_population'], 'count')} "
                         f"missing ({', '.join(r['missing_ids'])})."
                     )
@@ -485,7 +481,7 @@ def _missing_data(result: AnalysisResult, protocol: Protocol) -> ReportSection:
         n_miss = int(prim_row["n_missing"].iloc[0])
         if n_miss:
             paragraphs.append(
-                f"The primary endpoint ({scale_name(prim_scale)} at {prim}) is missing for "
+                f"The primary endpoint ({scale_name(result, prim_scale)} at {prim}) is missing for "
                 f"{fmt(n_miss, 'count')} of {fmt(prim_row['n_population'].iloc[0], 'count')} "
                 "participants; the MMRM uses every visit observed (missing at random), while "
                 "the Wilcoxon test, the effect sizes and the response proportions use the "
@@ -493,7 +489,8 @@ def _missing_data(result: AnalysisResult, protocol: Protocol) -> ReportSection:
             )
         else:
             paragraphs.append(
-                f"No {scale_name(prim_scale)} value is missing at {prim} (the primary endpoint)."
+                f"No {scale_name(result, prim_scale)} value is missing at {prim} "
+                "(the primary endpoint)."
             )
     if not items:
         items.append("No value is missing at the visits the analyses use.")
@@ -542,7 +539,7 @@ def _limitations(result: AnalysisResult, protocol: Protocol) -> ReportSection:
         )
     rtm = _frame(result, "rtm", "range")
     for r in rtm.to_dict(orient="records") if not rtm.empty else []:
-        scale = scale_name(str(r["scale"]))
+        scale = scale_name(result, str(r["scale"]))
         items.append(
             f"Regression to the mean: participants were selected on a high {scale} at "
             f"{r['visit']}; with a test–retest reliability of "

@@ -58,10 +58,9 @@ def ci_label(result: AnalysisResult) -> str:
     return f"{100 * result.ci_level:g}% CI"
 
 
-def scale_name(code: str) -> str:
-    """Short display name of a scale code (``madrs`` → ``MADRS``, ``gad7`` → ``GAD-7``)."""
-    special = {"gad7": "GAD-7", "pcl5": "PCL-5", "bdi2": "BDI-II", "se_vas": "SE-VAS"}
-    return special.get(code, code.upper())
+def scale_name(result: AnalysisResult, code: str) -> str:
+    """Short display name of a scale (``GAD-7``): its ``short_name``, carried by the result."""
+    return result.scale(code).short_name
 
 
 def _first(result: AnalysisResult, kind: str) -> SectionResult | None:
@@ -213,7 +212,7 @@ def baseline_table(
         recs = [_one(_in_arm(by_visit, arm), scale=scale, visit=visit) for arm, _g in groups]
         if not any(r is not None and r.get("n") for r in recs):
             continue
-        name = f"  {scale_name(str(scale))} total at {visit}"
+        name = f"  {scale_name(result, str(scale))} total at {visit}"
         if not several and recs[0] is not None:
             name += f" (n = {fmt(recs[0]['n'], 'count')})"
         score_rows.append(
@@ -297,7 +296,7 @@ def outcome_table(
                     else "",
                 )
             )
-    name = scale_name(scale)
+    name = scale_name(result, scale)
     return ReportTable(
         f"tbl-outcome-{scale}",
         f"{name} ({role} outcome): scores by visit and change from baseline",
@@ -328,7 +327,7 @@ def arm_difference_table(result: AnalysisResult) -> ReportTable | None:
     ci = ci_label(result)
     rows = tuple(
         (
-            scale_name(str(r["scale"])),
+            scale_name(result, str(r["scale"])),
             str(r["visit"]),
             str(r["contrast"]),
             f"{fmt(r['estimate'], 'estimate')} ({fmt(r['se'], 'se')})",
@@ -355,7 +354,7 @@ def wilcoxon_table(result: AnalysisResult, arms: ArmLabels | None = None) -> Rep
     rows = _grouped(
         tests,
         lambda r: (
-            scale_name(str(r["scale"])),
+            scale_name(result, str(r["scale"])),
             f"{r['visit']} vs {r['baseline_visit']}",
             fmt(r["n"], "count"),
             fmt(r["statistic"], "stat"),
@@ -387,7 +386,7 @@ def exploratory_table(
     rows = _grouped(
         rest,
         lambda r: (
-            scale_name(str(r["scale"])),
+            scale_name(result, str(r["scale"])),
             str(r["visit"]),
             fmt(r["n"], "count"),
             fmt_mean_sd(r["mean"], r["sd"]),
