@@ -363,7 +363,8 @@ class ScaleDefinition:
     """A rating scale as declared by its TOML file.
 
     ``items`` are the items of the default version (the first of ``versions``); use
-    :meth:`items_for` for another version.
+    :meth:`items_for` for another version. ``short_name`` is the display name of tables and
+    figures (``GAD-7``); ``safety`` the scale's safety items, fields and their categories.
 
     Examples
     --------
