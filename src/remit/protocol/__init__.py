@@ -57,6 +57,14 @@ from remit.protocol.model import (
     VitalThreshold,
     WilcoxonAnalysis,
 )
+from remit.protocol.sap import (
+    ANALYSIS_KINDS,
+    ENDPOINT_KINDS,
+    SAFETY_TABLES,
+    LMMAnalysis,
+    TimeToEventAnalysis,
+    formula_variables,
+)
 from remit.protocol.schedule import (
     Schedule,
     ScheduledVisit,
@@ -66,7 +74,10 @@ from remit.protocol.schedule import (
 )
 
 __all__ = [
+    "ANALYSIS_KINDS",
+    "ENDPOINT_KINDS",
     "PROBLEM_CODES",
+    "SAFETY_TABLES",
     "Analysis",
     "AnalysisPlan",
     "Arm",
@@ -84,6 +95,7 @@ __all__ = [
     "EligibilityResult",
     "Endpoint",
     "Event",
+    "LMMAnalysis",
     "MMRMAnalysis",
     "McNemarAnalysis",
     "ProportionAnalysis",
@@ -103,6 +115,7 @@ __all__ = [
     "Site",
     "Study",
     "SustainedResponseEndpoint",
+    "TimeToEventAnalysis",
     "Visit",
     "VisitTiming",
     "VitalThreshold",
@@ -117,6 +130,7 @@ __all__ = [
     "compute_schedule",
     "diff_protocols",
     "evaluate_eligibility",
+    "formula_variables",
     "load_protocol",
     "parse_protocol",
     "protocol_from_text",
