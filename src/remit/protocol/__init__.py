@@ -10,6 +10,7 @@ Examples
 ('PHONE', 'SCR', 'V0', 'V1')
 """
 
+from remit.protocol.baseline import Baseline
 from remit.protocol.check import PROBLEM_CODES, check_model, check_protocol, check_text
 from remit.protocol.diff import Change, ProtocolDiff, diff_protocols
 from remit.protocol.eligibility import CriterionResult, EligibilityResult, evaluate_eligibility
@@ -56,6 +57,14 @@ from remit.protocol.model import (
     VitalThreshold,
     WilcoxonAnalysis,
 )
+from remit.protocol.sap import (
+    ANALYSIS_KINDS,
+    ENDPOINT_KINDS,
+    SAFETY_TABLES,
+    LMMAnalysis,
+    TimeToEventAnalysis,
+    formula_variables,
+)
 from remit.protocol.schedule import (
     Schedule,
     ScheduledVisit,
@@ -65,12 +74,16 @@ from remit.protocol.schedule import (
 )
 
 __all__ = [
+    "ANALYSIS_KINDS",
+    "ENDPOINT_KINDS",
     "PROBLEM_CODES",
+    "SAFETY_TABLES",
     "Analysis",
     "AnalysisPlan",
     "Arm",
     "ArmDose",
     "Assessment",
+    "Baseline",
     "Change",
     "ChangeEndpoint",
     "Criterion",
@@ -82,6 +95,7 @@ __all__ = [
     "EligibilityResult",
     "Endpoint",
     "Event",
+    "LMMAnalysis",
     "MMRMAnalysis",
     "McNemarAnalysis",
     "ProportionAnalysis",
@@ -101,6 +115,7 @@ __all__ = [
     "Site",
     "Study",
     "SustainedResponseEndpoint",
+    "TimeToEventAnalysis",
     "Visit",
     "VisitTiming",
     "VitalThreshold",
@@ -115,6 +130,7 @@ __all__ = [
     "compute_schedule",
     "diff_protocols",
     "evaluate_eligibility",
+    "formula_variables",
     "load_protocol",
     "parse_protocol",
     "protocol_from_text",

@@ -4,7 +4,7 @@
 ``P005`` on are found on a well-formed protocol by the checks of
 :mod:`~remit.protocol.check_schedule` (identities, visits, anchors, windows),
 :mod:`~remit.protocol.check_dosing` (dosing sessions) and :mod:`~remit.protocol.check_plan`
-(endpoints, analyses, safety rules, randomisation), in that order.
+(endpoints, analyses, safety rules, randomisation, baselines), in that order.
 
 To add a problem code: add it to :data:`PROBLEM_CODES` (and ``docs/protocol.md``), report it
 with ``checker.add(code, path, what, todo)`` from a check of the module its part belongs to,
@@ -49,6 +49,8 @@ PROBLEM_CODES: dict[str, str] = {
     "P023": "dosing sessions not numbered 1, 2, … in visit order",
     "P024": "window does not contain the target day",
     "P025": "analysis compares arms in a one-arm protocol",
+    "P026": "baseline not consistent: an endpoint or analysis baseline that differs from the "
+    "protocol's baseline of its scale, or a compare-to-baseline rule on a scale without one",
 }
 
 #: Every whole-protocol check, in the order its problems are reported.

@@ -1,13 +1,13 @@
 """Whole-protocol checks of what the protocol measures and analyses: endpoints and analyses
 (their scales, visits and endpoint references: P005, P014, P019, P020, P025), safety rules
-(P006, P016) and randomisation (P021)."""
+(P006, P016), randomisation (P021) and baselines (P026: the check lives with the baseline rule,
+:func:`remit.protocol.baseline.check_baseline`)."""
 
 from __future__ import annotations
 
-import re
-
 from remit.errors import RemitError
 from remit.protocol._checker import Check, Checker, suggest
+from remit.protocol.baseline import check_baseline
 from remit.protocol.model import (
     BINARY_ENDPOINT_KINDS,
     McNemarAnalysis,
@@ -38,7 +38,7 @@ def _check_analyses(c: Checker) -> None:
             for v in visits:
                 c.assessed(s, v, where, f"analysis {a.id}")
         if isinstance(a, MMRMAnalysis) and len(c.p.arms) < 2:
-            uses_arm = "arm" in re.split(r"[\s+*:()]+", a.formula) or "arm_by_visit" in a.contrasts
+            uses_arm = "arm" in a.variables or "arm_by_visit" in a.contrasts
             if uses_arm:
                 c.add(
                     "P025",
@@ -169,4 +169,5 @@ PLAN_CHECKS: tuple[Check, ...] = (
     _check_analyses,
     _check_safety,
     _check_randomisation,
+    check_baseline,
 )
