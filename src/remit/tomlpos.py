@@ -11,7 +11,8 @@ located at its longest known prefix.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 PathPart = str | int
 
@@ -107,12 +108,65 @@ def find_line(text: str, path: Sequence[PathPart]) -> int | None:
     >>> find_line('[study]\\nid = "x"\\n', ("study", "title")) is None
     False
     """
-    index = line_index(text)
+    return nearest_line(line_index(text), path)
+
+
+def nearest_line(index: Mapping[tuple[PathPart, ...], int], path: Sequence[PathPart]) -> int | None:
+    """The line of ``path``, or of its longest prefix, in a :func:`line_index`.
+
+    Examples
+    --------
+    >>> nearest_line(line_index('[study]\\nid = "x"\\n'), ("study", "title"))
+    1
+    """
     for end in range(len(path), 0, -1):
         found = index.get(tuple(path[:end]))
         if found is not None:
             return found
     return None
+
+
+def located(index: Mapping[tuple[PathPart, ...], int], path: Sequence[PathPart]) -> str:
+    """Where a problem is: ``path`` as people write it, with its line when one is known.
+
+    Examples
+    --------
+    >>> located(line_index('[study]\\nid = "x"\\n'), ("study", "id"))
+    'study.id (line 2)'
+    >>> located({}, ("visits", 3, "window"))
+    'visits[3].window'
+    """
+    line = nearest_line(index, path)
+    return format_path(path) + (f" (line {line})" if line else "")
+
+
+def data_path(
+    loc: Sequence[int | str], data: Any, is_tag: Callable[[str], bool]
+) -> tuple[PathPart, ...]:
+    """A pydantic error location as a key path of ``data``.
+
+    Pydantic puts union tags and helper names into locations; a part that is not a key (or
+    index) of the data and for which ``is_tag`` holds is dropped.
+
+    Examples
+    --------
+    >>> data_path(("visits", 0, "str", "code"), {"visits": [{"code": 1}]}, lambda p: p == "str")
+    ('visits', 0, 'code')
+    """
+    path: list[PathPart] = []
+    node = data
+    for part in loc:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            path.append(part)
+            node = node[part]
+        elif isinstance(part, str) and is_tag(part):
+            continue
+        else:
+            path.append(part)
+            node = None
+    return tuple(path)
 
 
 def format_path(path: Sequence[PathPart]) -> str:

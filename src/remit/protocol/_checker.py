@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 from remit.errors import Problem
-from remit.protocol.locate import PathPart, format_path, line_index
 from remit.protocol.model import Protocol
 from remit.scales import ScaleDefinition, list_scales, load_scale
+from remit.tomlpos import PathPart, line_index, located
 
 T = TypeVar("T")
 
@@ -46,13 +46,7 @@ class Checker:
 
     def add(self, code: str, path: Sequence[PathPart], what: str, todo: str) -> None:
         """Report problem ``code`` at ``path`` (the nearest line of the file is found)."""
-        line = None
-        for end in range(len(path), 0, -1):
-            line = self._index.get(tuple(path[:end]))
-            if line is not None:
-                break
-        where = format_path(path) + (f" (line {line})" if line else "")
-        self.problems.append(Problem(code, where, what, todo))
+        self.problems.append(Problem(code, located(self._index, path), what, todo))
 
     # -- references -----------------------------------------------------------------
 

@@ -15,8 +15,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from remit.errors import NotFoundError, Problem, ProtocolError
-from remit.protocol.locate import PathPart, find_line, format_path
 from remit.protocol.model import Protocol
+from remit.tomlpos import PathPart, data_path, line_index, located
 
 
 def _builtin_folder() -> Traversable:
@@ -161,28 +161,6 @@ def _toml_problem(error: tomllib.TOMLDecodeError) -> Problem:
     )
 
 
-def _data_path(loc: Sequence[int | str], data: Any) -> tuple[PathPart, ...]:
-    """Turn a pydantic error location into a key path of the data.
-
-    Pydantic puts union tags (``'change'``) and helper names (``'[key]'``) into locations;
-    they are dropped unless the data really has such a key.
-    """
-    path: list[PathPart] = []
-    node = data
-    for part in loc:
-        in_dict = isinstance(node, dict) and part in node
-        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        if in_dict or in_list:
-            path.append(part)
-            node = node[part]
-        elif isinstance(part, str) and path_known_tag(part):
-            continue
-        else:
-            path.append(part)
-            node = None
-    return tuple(path)
-
-
 _UNION_TAGS = {
     "change",
     "response",
@@ -255,10 +233,10 @@ def _inner_model(annotation: Any, node: Any, m: Any) -> Any:
 def _schema_problems(error: ValidationError, data: Any, text: str) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
+    index = line_index(text)
     for item in error.errors(include_url=False):
-        path = _data_path(item["loc"], data)
-        line = find_line(text, path)
-        where = format_path(path) + (f" (line {line})" if line else "")
+        path = data_path(item["loc"], data, path_known_tag)
+        where = located(index, path)
         kind = item["type"]
         if kind == "extra_forbidden":
             key = str(path[-1]) if path else "?"

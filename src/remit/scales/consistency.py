@@ -13,7 +13,7 @@ from remit.errors import Problem, ScaleError
 from remit.scales.model import ItemDefinition, ScaleDefinition, total_parts
 from remit.scales.rules import get_rule, item_codes
 from remit.scales.schema import ScaleFile
-from remit.tomlpos import PathPart, format_path, line_index
+from remit.tomlpos import PathPart, line_index, located
 
 
 class Checker:
@@ -24,13 +24,7 @@ class Checker:
         self._index = line_index(text) if text else {}
 
     def add(self, code: str, path: Sequence[PathPart], what: str, todo: str) -> None:
-        line = None
-        for end in range(len(path), 0, -1):
-            line = self._index.get(tuple(path[:end]))
-            if line is not None:
-                break
-        where = format_path(path) + (f" (line {line})" if line else "")
-        problem = Problem(code, where, what, todo)
+        problem = Problem(code, located(self._index, path), what, todo)
         if problem not in self.problems:
             self.problems.append(problem)
 

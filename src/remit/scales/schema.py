@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from remit.errors import Problem
-from remit.tomlpos import PathPart, find_line, format_path
+from remit.tomlpos import PathPart, data_path, line_index, located
 
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -189,24 +189,6 @@ def read_scale_file(text: str) -> tuple[ScaleFile | None, dict[str, Any], list[P
         return None, data, _shape_problems(error, data, text)
 
 
-def _path(loc: Sequence[int | str], data: Any) -> tuple[PathPart, ...]:
-    """A pydantic location as a key path of the data (union tags such as ``str`` dropped)."""
-    path: list[PathPart] = []
-    node = data
-    for part in loc:
-        in_dict = isinstance(node, dict) and part in node
-        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        if in_dict or in_list:
-            path.append(part)
-            node = node[part]
-        elif isinstance(part, str) and _is_tag(part):
-            continue
-        else:
-            path.append(part)
-            node = None
-    return tuple(path)
-
-
 def _is_tag(part: str) -> bool:
     """Whether ``part`` is a name pydantic gives a union member, not a key of the file."""
     return part in {"str", "float", "int", "bool", "list", "dict"} or any(c in part for c in "[(-")
@@ -243,10 +225,10 @@ def _first_model(annotation: Any) -> type[BaseModel] | None:
 def _shape_problems(error: ValidationError, data: Any, text: str) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
+    index = line_index(text)
     for item in error.errors(include_url=False):
-        path = _path(item["loc"], data)
-        line = find_line(text, path)
-        where = format_path(path) + (f" (line {line})" if line else "")
+        path = data_path(item["loc"], data, _is_tag)
+        where = located(index, path)
         key = str(path[-1]) if path else "?"
         if item["type"] == "extra_forbidden":
             model = _model_at(path[:-1])
