@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
-from remit.errors import InputError, RemitError
+from remit.errors import InputError, Problem, RemitError
 from remit.json_values import to_json_value
 
 if TYPE_CHECKING:
@@ -89,6 +90,26 @@ def read_csv(path: Path, expected: str) -> pd.DataFrame:
             f"{str(path)!r} cannot be read as CSV: {error}",
             expected="a comma-separated file with a header row",
         ) from None
+
+
+def report_problems(source: str, problems: Sequence[Problem], json_output: bool, docs: str) -> None:
+    """Print the problems a check found in ``source`` (one line each, or JSON) and exit 2 when
+    there are any; ``docs`` is the page that lists the codes."""
+    if json_output:
+        listed = [asdict(p) for p in problems]
+        print_json({"source": source, "ok": not problems, "problems": listed})
+    elif problems:
+        for p in problems:
+            typer.echo(str(p))
+        typer.echo(
+            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {source}; "
+            f"see {docs} for the codes",
+            err=True,
+        )
+    else:
+        typer.echo(f"{source}: sound")
+    if problems:
+        raise typer.Exit(code=2)
 
 
 # --- the trial database and who acts ----------------------------------------------------------

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from remit.cli.common import JsonOption, console, errors_as_exit, print_json
+from remit.cli.common import JsonOption, console, errors_as_exit, print_json, report_problems
 from remit.errors import InputError
 from remit.protocol import (
     DosingSession,
@@ -283,22 +282,7 @@ def check_command(
     """Check a protocol file: exit 0 when sound, else exit 2 with one line per problem."""
     with errors_as_exit():
         problems = check_protocol(source)
-    if json_output:
-        print_json(
-            {"source": source, "ok": not problems, "problems": [asdict(p) for p in problems]}
-        )
-    elif problems:
-        for p in problems:
-            typer.echo(str(p))
-        typer.echo(
-            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {source}; "
-            "see docs/protocol.md for the codes",
-            err=True,
-        )
-    else:
-        typer.echo(f"{source}: sound")
-    if problems:
-        raise typer.Exit(code=2)
+    report_problems(source, problems, json_output, "docs/protocol.md")
 
 
 @app.command("diff")

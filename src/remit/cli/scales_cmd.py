@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from remit.cli.common import JsonOption, console, errors_as_exit, print_json
+from remit.cli.common import JsonOption, console, errors_as_exit, print_json, report_problems
 from remit.errors import InputError
 from remit.scales import (
     ItemDefinition,
@@ -286,18 +285,4 @@ def check_command(
     """Check a scale definition: exit 0 when sound, else exit 2 with one line per problem."""
     with errors_as_exit():
         problems = check_scale(source)
-    if json_out:
-        listed = [asdict(p) for p in problems]
-        print_json({"source": source, "ok": not problems, "problems": listed})
-    elif problems:
-        for p in problems:
-            typer.echo(str(p))
-        typer.echo(
-            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {source}; "
-            "see docs/scales.md for the codes",
-            err=True,
-        )
-    else:
-        typer.echo(f"{source}: sound")
-    if problems:
-        raise typer.Exit(code=2)
+    report_problems(source, problems, json_out, "docs/scales.md")
