@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 from lxml import etree
-from tests.interop.conftest import STANDARDS
+from tests.support.paths import STANDARDS
 
 from remit.interop import export_trial
 from remit.interop.odm_import import import_odm

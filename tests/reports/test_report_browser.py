@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.browser import ARTIFACTS, CHROMIUM
 
 from remit.reports import ReportResult
 from remit.reports.pdf import find_browser
 from remit.reports.render import write_pdf
-
-from .conftest import ARTIFACTS, CHROMIUM
 
 pytestmark = pytest.mark.browser
 

@@ -6,17 +6,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from tests.services.conftest import (
-    ELIGIBLE,
-    PASSWORD,
-    REFERRAL,
-    OsloTrial,
-    at,
-    count_all,
-    enrolled,
-    madrs,
-    visit_date,
-)
+from tests.support.db import count_all
+from tests.support.forms import at, madrs
+from tests.support.trial import ELIGIBLE, PASSWORD, REFERRAL, OsloTrial, enrolled, visit_date
 
 from remit import services as sv
 from remit.errors import InputError, LockedError, PermissionDeniedError

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import Engine
-from tests.services.conftest import PASSWORD
+from tests.support.trial import PASSWORD
 
 from remit import services as sv
 from remit.errors import InputError

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web.conftest import LiveServer
-from tests.web.trial import PASSWORD
+from tests.support.trial import PASSWORD
+from tests.support.web import LiveServer
 
 from remit.web.forms import form_fields
 
