@@ -7,6 +7,9 @@ emptied before each test. PostgreSQL tests need a server at
 127.0.0.1:5432 (user ``postgres``, or ``REMIT_TEST_POSTGRES_URL``); they are skipped when it is
 unreachable, except when ``CI=true``, where that is a failure.
 
+Files that many tests start from (the migrated SQLite template, a small simulated trial) are
+built once per test run and shared by the xdist workers (:mod:`tests.support.shared`).
+
 ``browser`` is Debian's headless Chromium driven by Playwright (for the report and web browser
 tests): skipped with the reason when Chromium or Playwright is missing, a failure when
 ``CI=true``. It never downloads a browser.
@@ -25,6 +28,8 @@ import pytest
 from sqlalchemy import Engine, text
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, browser_missing
 from tests.support.db import PostgresServer, cheap_password_hashing
+from tests.support.shared import build_once
+from tests.support.simulated import simulate_missing_v13
 
 from remit.store import make_engine, upgrade
 
@@ -61,15 +66,17 @@ def _postgres_database(postgres_server: PostgresServer) -> str:
     return name
 
 
-@pytest.fixture(scope="session")
-def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "remit.db"
+def _migrate(path: Path) -> None:
     engine = make_engine(path)
     upgrade(engine)
     with engine.connect() as connection:
         connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
     engine.dispose()
-    return path
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_once(tmp_path_factory, "migrated.db", _migrate)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -119,6 +126,21 @@ def fast_password_hashing() -> Iterator[None]:
     """Cheap argon2id parameters, for tests that create many users (never in production)."""
     with cheap_password_hashing():
         yield
+
+
+@pytest.fixture(scope="module")
+def fast_hashing() -> Iterator[None]:
+    """Cheap argon2id parameters for a whole module (for module-scoped fixtures)."""
+    with cheap_password_hashing():
+        yield
+
+
+@pytest.fixture(scope="session")
+def simulated_missing_v13(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small simulated trial (:func:`tests.support.simulated.simulate_missing_v13`) in which
+    one participant misses V13: a SQLite file built once per test run. Do not write to it:
+    copy it."""
+    return build_once(tmp_path_factory, "simulated-missing-v13.db", simulate_missing_v13)
 
 
 @pytest.fixture(scope="session")

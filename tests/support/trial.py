@@ -6,7 +6,8 @@ by default) and participants taken to chosen stages. Each participant is describ
 :class:`Participant` (or :func:`stage` for the usual ones): how far the visits go, whether they
 are eligible and enrolled, which forms, dosing days and adverse events are entered, which forms
 are corrected afterwards and whether they are withdrawn. :func:`trial_file` does the same into a
-SQLite file, to be built once per test session and copied for each test.
+SQLite file, to be built once per test run (:func:`tests.support.shared.build_once`) and
+copied for each test; :func:`trial_of` gives the trial of such a copy.
 
 >>> from tests.support.trial import Participant, stage
 >>> stage("dosed").through, stage("dosed").dosing
@@ -243,6 +244,23 @@ def trial_file(path: Path, **options: object) -> OsloTrial:
     finally:
         engine.dispose()
     return trial
+
+
+def trial_of(
+    engine: Engine,
+    *,
+    protocol: Protocol | str = "oslo-mdma-mdd",
+    staff: Mapping[str, Sequence[tuple[str, str | None]]] = STAFF,
+) -> OsloTrial:
+    """The :class:`OsloTrial` of a database :func:`build_trial` made (a copy of a template):
+    the actors are looked up by username, so they are the ones the build made."""
+    chosen = load_protocol(protocol) if isinstance(protocol, str) else protocol
+    actors = {"admin": sv.actor_for(engine, ADMIN, "admin")}
+    for name, roles in staff.items():
+        for role, site in roles:
+            if role not in actors:
+                actors[role] = sv.actor_for(engine, name, role, site)
+    return OsloTrial(engine=engine, protocol=chosen, actors=actors, staff=dict(staff))
 
 
 def add_participant(trial: OsloTrial, plan: Participant) -> str:
