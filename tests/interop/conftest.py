@@ -1,5 +1,5 @@
 """A migrated SQLite database holding the small trial of :mod:`tests.support.presets`, built
-once per session by the trial factory and copied for each test that writes."""
+once per test run by the trial factory and copied for each test that writes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 from tests.support.presets import SMALL_TRIAL
+from tests.support.shared import build_once
 from tests.support.trial import trial_file
 
 from remit.store import make_engine
@@ -17,11 +18,19 @@ from remit.store import make_engine
 
 @pytest.fixture(scope="session")
 def trial_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Path of a SQLite file with the small trial (do not write to it: copy it)."""
+    """Path of a SQLite file with the small trial (do not write to it: copy it).
+
+    Built once per test run; each xdist worker reads its own copy.
+    """
+    shared = build_once(tmp_path_factory, "interop-small-trial.db", _build)
     path = tmp_path_factory.mktemp("interop") / "trial.db"
+    shutil.copyfile(shared, path)
+    return path
+
+
+def _build(path: Path) -> None:
     trial = trial_file(path, participants=SMALL_TRIAL)
     assert trial.participants == ("OSL-001", "OSL-002", "OSL-003")
-    return path
 
 
 @pytest.fixture(autouse=True)

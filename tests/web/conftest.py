@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from tests.support.paths import ARTIFACTS
 from tests.support.presets import web_trial
+from tests.support.shared import build_once
 from tests.support.trial import PASSWORD, ROLE_USER, trial_file
 from tests.support.web import LiveServer, page_login
 
@@ -26,10 +27,13 @@ from remit.web import WebSettings, create_app
 
 @pytest.fixture(scope="session")
 def trial_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The seeded trial database (built once; never changed: tests use copies)."""
-    path = tmp_path_factory.mktemp("web-trial") / "trial.db"
-    trial_file(path, participants=web_trial(datetime.now(UTC).date()))
-    return path
+    """The seeded trial database (built once per run; never changed: tests use copies)."""
+    today = datetime.now(UTC).date()
+    return build_once(
+        tmp_path_factory,
+        f"web-trial-{today.isoformat()}.db",
+        lambda path: trial_file(path, participants=web_trial(today)),
+    )
 
 
 @pytest.fixture
