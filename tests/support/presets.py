@@ -39,7 +39,9 @@ def _referral(level: int) -> date:
 #: supplemental dose withheld, then withdrawn; ``OSL-003`` ineligible at screening (psychosis).
 SMALL_TRIAL = (
     stage(
-        "completed",
+        "dosed",  # through every visit, still on study
+        through="FU7",
+        improved_from="V13",
         level=4,
         adverse_events=("V5",),
         corrections=(

@@ -63,6 +63,7 @@ ELIGIBLE: Mapping[str, object] = {
     "systolic_bp": 128,
     "cssrs_ideation_type": 1,
 }
+LOST = "lost_to_follow_up"
 SCREENING_VISIT = "SCR"
 ENROLMENT_VISIT = "V0"
 
@@ -91,7 +92,9 @@ class Participant:
     ratings aside) at ``level`` (at level 1 from ``improved_from`` on); none once screening
     failed. ``dosing`` runs each planned dosing session (doses, vital signs, a VAS); an
     adverse event (mild headache) is reported at each visit of ``adverse_events``.
-    ``corrections`` are made after every participant's visits; withdrawals come last.
+    ``corrections`` are made after every participant's visits; then the participant is moved
+    to ``status`` (``in_follow_up``, ``completed`` or ``lost_to_follow_up``, through
+    :func:`remit.services.change_status`) or withdrawn with the reason ``withdrawn``.
     """
 
     through: str | None = "V4"
@@ -104,6 +107,7 @@ class Participant:
     withhold_supplemental: bool = False
     adverse_events: tuple[str, ...] = ()
     corrections: tuple[Correction, ...] = ()
+    status: str | None = None
     withdrawn: str | None = None
     sex: str | None = "male"
     birth_year: int | None = 1980
@@ -118,7 +122,9 @@ _STAGES: dict[str, Participant] = {
     "ineligible": Participant(through=SCREENING_VISIT, screening={**ELIGIBLE, "psychosis": True}),
     "enrolled": Participant(through="V4"),
     "dosed": Participant(through="V5", forms="all", dosing=True),
-    "completed": Participant(through="FU7", forms="all", dosing=True, improved_from="V13"),
+    "completed": Participant(
+        through="FU7", forms="all", dosing=True, improved_from="V13", status="completed"
+    ),
 }
 
 
@@ -127,7 +133,8 @@ def stage(name: Stage, **changes: object) -> Participant:
 
     ``screened`` (registered only), ``ineligible`` (fails screening on psychosis), ``enrolled``
     (visits to V4), ``dosed`` (to the first dosing day V5, every form entered), ``completed``
-    (to the last follow-up FU7, both dosing days, forms improving from V13).
+    (to the last follow-up FU7, both dosing days, forms improving from V13, then status
+    ``completed``).
     """
     return replace(_STAGES[name], **changes)  # type: ignore[arg-type]
 
@@ -227,8 +234,12 @@ def build_trial(
         for correction in plan.corrections:
             _correct(trial, pid, correction)
     for pid, plan in zip(ids, participants, strict=True):
+        inv = trial.actor_at("investigator", plan.site)
+        if plan.status is not None:
+            reason = "no contact after three attempts" if plan.status == LOST else None
+            sv.change_status(engine, inv, pid, plan.status, reason=reason)
         if plan.withdrawn is not None:
-            sv.withdraw(engine, trial.investigator, pid, reason=plan.withdrawn)
+            sv.withdraw(engine, inv, pid, reason=plan.withdrawn)
     return replace(trial, participants=ids)
 
 
@@ -266,8 +277,8 @@ def trial_of(
 def add_participant(trial: OsloTrial, plan: Participant) -> str:
     """Screen one participant and take them as far as ``plan`` says; return the study ID.
 
-    Corrections and withdrawal are left to :func:`build_trial` (they come after everyone's
-    visits there).
+    Corrections, status changes and withdrawal are left to :func:`build_trial` (they come
+    after everyone's visits there).
     """
     engine = trial.engine
     inv = trial.actor_at("investigator", plan.site)
