@@ -25,6 +25,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, text
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, browser_missing
 from tests.support.db import PostgresServer, cheap_password_hashing
@@ -36,6 +37,14 @@ from remit.store import make_engine, upgrade
 POSTGRES_URL = os.environ.get(
     "REMIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+# Property tests have no per-example wall-clock deadline (Hypothesis' default is 200 ms) and
+# do not fail their "too slow" health check: a loaded machine is slow, not wrong. A test's own
+# @settings still choose its number of examples.
+settings.register_profile(
+    "remit-tests", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("remit-tests")
+
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
