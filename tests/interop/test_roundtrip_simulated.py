@@ -15,7 +15,7 @@ from tests.support.paths import STANDARDS
 from remit.interop import export_trial
 from remit.interop.odm_import import import_odm
 from remit.protocol import load_protocol
-from remit.services import build_trial_data
+from remit.services import Actor, build_trial_data
 from remit.simulate import create_demo_database
 from remit.store import make_engine, verify_audit_chain
 
@@ -43,7 +43,7 @@ def test_simulated_trial_round_trip(simulated_missing_v13: Path, tmp_path: Path)
     protocol = load_protocol("oslo-mdma-mdd")
     shutil.copyfile(simulated_missing_v13, tmp_path / "source.db")
     source = make_engine(tmp_path / "source.db", must_exist=True)
-    before = build_trial_data(source)
+    before = build_trial_data(source, actor=Actor.system("tests"))
     assert "missed" in set(before.visits["window_status"])
     assert len(before.alerts) > 0
     # forms entered without an assessment time carry their entry time, to the microsecond
@@ -55,7 +55,7 @@ def test_simulated_trial_round_trip(simulated_missing_v13: Path, tmp_path: Path)
     target = create_demo_database(tmp_path / "target.db", protocol)
     imported = import_odm(target.engine, result.out_dir / "odm" / "odm_snapshot.xml", target.staff)
     assert set(imported.subjects) == set(before.participants["participant_id"])
-    after = build_trial_data(target.engine)
+    after = build_trial_data(target.engine, actor=Actor.system("tests"))
     for name, frame in before.frames().items():
         pd.testing.assert_frame_equal(
             _sorted(frame, name), _sorted(after.frames()[name], name), check_dtype=False, obj=name

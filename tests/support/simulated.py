@@ -41,7 +41,7 @@ def simulate_small(
             result = simulate_trial(
                 demo.engine, protocol, rng=seed, start_date=start, targets=targets, missed=missed
             )
-            data = sv.build_trial_data(demo.engine)
+            data = sv.build_trial_data(demo.engine, actor=demo.staff["statistician"])
         finally:
             close_demo_database(demo)
     return result, data
