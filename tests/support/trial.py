@@ -90,17 +90,20 @@ class Participant:
     walked, ``enrol`` checks eligibility and enrols at once). ``forms``: ``"baseline"`` enters
     the C-SSRS baseline at screening, ``"all"`` every form each visit plans (dosing-day
     ratings aside) at ``level`` (at level 1 from ``improved_from`` on); none once screening
-    failed. ``dosing`` runs each planned dosing session (doses, vital signs, a VAS); an
-    adverse event (mild headache) is reported at each visit of ``adverse_events``.
-    ``corrections`` are made after every participant's visits; then the participant is moved
-    to ``status`` (``in_follow_up``, ``completed`` or ``lost_to_follow_up``, through
-    :func:`remit.services.change_status`) or withdrawn with the reason ``withdrawn``.
+    failed. ``madrs_at`` maps visits to a MADRS level: that form alone is entered there (by
+    the independent rater, items 1–9 at the level, item 10 at 1). ``dosing`` runs each
+    planned dosing session (doses, vital signs, a VAS); an adverse event (mild headache) is
+    reported at each visit of ``adverse_events``. ``corrections`` are made after every
+    participant's visits; then the participant is moved to ``status`` (``in_follow_up``,
+    ``completed`` or ``lost_to_follow_up``, through :func:`remit.services.change_status`) or
+    withdrawn with the reason ``withdrawn``.
     """
 
     through: str | None = "V4"
     enrol: bool = True
     screening: Mapping[str, object] | None = None
     forms: Literal["none", "baseline", "all"] = "none"
+    madrs_at: Mapping[str, int] | None = None
     level: int = 1
     improved_from: str | None = None
     dosing: bool = False
@@ -359,6 +362,9 @@ def _rater(trial: OsloTrial, rater: str) -> Actor:
 
 
 def _forms(trial: OsloTrial, plan: Participant, pid: str, visit: str, day: date) -> None:
+    if plan.madrs_at is not None and visit in plan.madrs_at:
+        answers = madrs(plan.madrs_at[visit], 1)
+        sv.record_assessment(trial.engine, trial.rater, pid, visit, "madrs", answers)
     if plan.forms == "baseline" and visit == SCREENING_VISIT:
         answers = fill("cssrs", "baseline")
         sv.record_assessment(
