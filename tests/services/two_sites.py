@@ -8,28 +8,17 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Engine, select
+from tests.support.presets import two_site_protocol
 from tests.support.trial import Participant, build_trial
 
 from remit import services as sv
-from remit.protocol import Protocol, load_protocol
-from remit.protocol.loader import parse_protocol
 from remit.store import Actor
 from remit.store.tables import IdentityAccessLog
 
+__all__ = ["SITES", "TwoSites", "access_rows", "two_site_protocol", "two_site_trial"]
+
 #: Where the participants are screened, in order (OSL-001 … OSL-004).
 SITES = ("OST", "OUS", "OUS", "OUS")
-
-
-def two_site_protocol() -> Protocol:
-    """The Oslo protocol with a second site, OUS (site id 2)."""
-    text = load_protocol("oslo-mdma-mdd").text.replace(
-        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO" }]',
-        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO" }, '
-        '{ code = "OUS", name = "Oslo University Hospital", country = "NO" }]',
-    )
-    protocol, problems = parse_protocol(text)
-    assert protocol is not None, problems
-    return protocol
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@
   tests).
 - :func:`import_target` — an empty trial whose one user holds the data-entry roles (the import
   tests).
+- :func:`two_site_protocol` — the Oslo protocol with a second site, OUS.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from sqlalchemy import Engine
 from tests.support.forms import at
 from tests.support.trial import REFERRAL, Correction, Participant, build_trial, stage
 
+from remit.protocol import Protocol, load_protocol
+from remit.protocol.loader import parse_protocol
 from remit.store import Actor, make_engine, upgrade
 
 #: Every identity value of :data:`SMALL_TRIAL` (the export tests check none leaks).
@@ -106,3 +109,15 @@ def import_target(path: Path) -> tuple[Engine, dict[str, Actor]]:
     upgrade(engine)
     trial = build_trial(engine, staff={"imp": [(role, "OST") for role in ENTRY_ROLES]})
     return engine, {role: trial.actors[role] for role in ENTRY_ROLES}
+
+
+def two_site_protocol() -> Protocol:
+    """The Oslo protocol with a second site, OUS (site id 2)."""
+    text = load_protocol("oslo-mdma-mdd").text.replace(
+        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO" }]',
+        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO" }, '
+        '{ code = "OUS", name = "Oslo University Hospital", country = "NO" }]',
+    )
+    protocol, problems = parse_protocol(text)
+    assert protocol is not None, problems
+    return protocol

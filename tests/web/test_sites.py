@@ -7,26 +7,18 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from tests.support.presets import two_site_protocol
 from tests.support.trial import PASSWORD, stage, trial_file
 from tests.support.web import page_login
 
-from remit.protocol import load_protocol
-from remit.protocol.loader import parse_protocol
 from remit.web import WebSettings, create_app
 
 
 @pytest.fixture
 def two_sites(tmp_path: Path) -> FastAPI:
-    text = load_protocol("oslo-mdma-mdd").text.replace(
-        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO" }]',
-        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO" }, '
-        '{ code = "OUS", name = "Oslo University Hospital", country = "NO" }]',
-    )
-    protocol, problems = parse_protocol(text)
-    assert protocol is not None, problems
     made = trial_file(
         tmp_path / "two.db",
-        protocol=protocol,
+        protocol=two_site_protocol(),
         sites=None,
         staff={"kari": [("investigator", "OST")], "olav": [("investigator", "OUS")]},
         participants=[
