@@ -10,7 +10,7 @@ from typing import Any
 
 from remit.analysis.binary_sections import CI_METHODS, run_mcnemar, run_proportion
 from remit.analysis.context import Context
-from remit.analysis.mmrm_section import DF_METHODS, run_mmrm
+from remit.analysis.mmrm_section import run_mmrm
 from remit.analysis.paired_sections import (
     pick_wilcoxon_p,
     run_descriptive,
@@ -33,7 +33,6 @@ SECTION_RUNNERS: dict[str, Callable[[Any, Context], SectionResult]] = {
 
 __all__ = [
     "CI_METHODS",
-    "DF_METHODS",
     "SECTION_RUNNERS",
     "Context",
     "pick_wilcoxon_p",

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from remit.errors import ConflictError, InputError, NotFoundError
 from remit.protocol import Protocol, compute_schedule, evaluate_eligibility
+from remit.protocol.status import FINAL_STATUSES, ParticipantStatus, VisitStatus, WindowStatus
 from remit.services._common import (
     a_date,
     authorise,
@@ -45,12 +46,8 @@ from remit.store.tables import (
     Study,
     Visit,
 )
-from remit.store.vocab import ParticipantStatus, VisitStatus, WindowStatus
 
 S = ParticipantStatus
-
-#: Statuses a participant can no longer leave by an ordinary status change.
-FINAL_STATUSES = frozenset({S.INELIGIBLE, S.COMPLETED, S.WITHDRAWN, S.LOST_TO_FOLLOW_UP})
 
 #: status → statuses it may move to with :func:`change_status`.
 STATUS_CHANGES: Mapping[str, frozenset[str]] = {
@@ -452,7 +449,7 @@ def record_visit(
                 f"visit {visit_code} of {p.study_id} is already recorded on {row.actual_date}",
                 hint="open a data query to correct a visit date",
             )
-        if p.status in (S.WITHDRAWN, S.COMPLETED, S.LOST_TO_FOLLOW_UP, S.INELIGIBLE):
+        if p.status in FINAL_STATUSES:
             raise InputError(
                 f"{p.study_id} is {p.status}; no more visits are recorded",
                 expected="a participant in screening or on study",

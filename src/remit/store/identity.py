@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import select
 
 from remit.errors import NotFoundError, PermissionDeniedError
+from remit.protocol.roles import IDENTITY_ROLES
 from remit.store.audit import UnitOfWork
 from remit.store.queries import get_participant
 from remit.store.tables import IdentityAccessLog, Participant, ParticipantIdentity
-from remit.store.vocab import IDENTITY_ROLES, AuditAction
+from remit.store.vocab import AuditAction
 
 
 @dataclass(frozen=True)

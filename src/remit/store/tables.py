@@ -32,24 +32,20 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
-from remit.store.types import JSONType, UTCDateTime, utc_now
-from remit.store.vocab import (
-    AEOutcome,
+from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
+from remit.protocol.roles import Role
+from remit.protocol.status import (
     AssessmentStatus,
-    AuditAction,
     DoseKind,
     DoseStatus,
     DosingSessionStatus,
-    LockLevel,
     ParticipantStatus,
-    QueryStatus,
-    Relatedness,
-    Role,
-    Severity,
     VisitStatus,
     WindowStatus,
     values,
 )
+from remit.store.types import JSONType, UTCDateTime, utc_now
+from remit.store.vocab import AuditAction, LockLevel, QueryStatus
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

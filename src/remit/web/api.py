@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Requ
 
 from remit import services as sv
 from remit.errors import ConflictError, InputError, PermissionDeniedError
+from remit.protocol.status import ParticipantStatus, values
 from remit.services.access import ACCESS, ROLES
 from remit.web.core import WEB_ACCESS, api_requires, api_session, state_of
 from remit.web.schemas import (
@@ -147,10 +148,7 @@ def participants(
     session: Session,
     status: Annotated[
         str | None,
-        Query(
-            pattern="^(screening|eligible|ineligible|enrolled|on_study|in_follow_up|completed"
-            "|withdrawn|lost_to_follow_up)$"
-        ),
+        Query(pattern="^(" + "|".join(values(ParticipantStatus)) + ")$"),
     ] = None,
 ) -> list[ParticipantOut]:
     """Participants of the caller's sites."""
