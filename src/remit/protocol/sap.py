@@ -219,9 +219,9 @@ class WilcoxonAnalysis(_Analysis):
 
 
 def _hyphenated_df_method(value: object) -> object:
-    """Accept a df method written with underscores (``kenward_roger``, the spelling of
-    protocol files before issue 10) with a warning: protocols kept in a trial's database must
-    still load. No other spelling is accepted."""
+    """Read a df method written with underscores for hyphens (the spelling of protocol files
+    before issue 10) as its hyphenated name, with a warning: protocols kept in a trial's
+    database must still load. No other spelling is accepted."""
     if isinstance(value, str) and "_" in value and value.replace("_", "-") in DF_METHODS:
         hyphenated = value.replace("_", "-")
         warnings.warn(
