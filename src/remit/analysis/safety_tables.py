@@ -14,9 +14,12 @@ from remit.analysis.datasets import baseline_visits, visit_order
 from remit.analysis.result import SectionResult, make_section
 from remit.errors import NotFoundError, ScaleError
 from remit.protocol import Protocol, SafetyAnalysis
+from remit.protocol.adverse_event import Severity
+from remit.protocol.status import values
 from remit.scales import load_scale
 
-SEVERITY_ORDER = ("mild", "moderate", "severe")
+#: Severities, mildest first (the order of the vocabulary).
+SEVERITY_ORDER: tuple[str, ...] = values(Severity)
 #: C-SSRS ideation types (``derived.ideation_type``) in words.
 IDEATION_TYPES: dict[int, str] = {
     0: "no ideation",
