@@ -43,6 +43,7 @@ from remit.protocol.vocab import (
     LEVELS,
     MMRM_TERMS,
     CompareOp,
+    CriterionKind,
     DfMethod,
     EndpointRole,
     Level,
@@ -240,7 +241,7 @@ class Criterion(_Model):
     """
 
     id: str
-    kind: Literal["inclusion", "exclusion"]
+    kind: CriterionKind
     field: str
     op: Op
     value: Scalar | tuple[Scalar, ...]

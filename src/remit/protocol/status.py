@@ -9,7 +9,7 @@ Examples
 --------
 >>> ParticipantStatus("eligible") in SCREENING_STATUSES
 True
->>> sorted(ENROLLED_STATUSES)
+>>> sorted(s.value for s in ENROLLED_STATUSES)
 ['completed', 'enrolled', 'in_follow_up', 'on_study']
 """
 

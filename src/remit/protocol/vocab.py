@@ -25,6 +25,7 @@ VisitKind = Literal[
     "termination",
     "follow-up",
 ]
+CriterionKind = Literal["inclusion", "exclusion"]
 Op = Literal[">=", "<=", ">", "<", "==", "!=", "in", "not_in", "between"]
 CompareOp = Literal[">=", "<=", ">", "<", "==", "!="]
 Level = Literal["immediate", "urgent", "same_day", "review"]
