@@ -126,6 +126,8 @@ def test_the_participant_status_sets_partition_the_lifecycle() -> None:
         assert members, name
         assert members <= every, name
         assert all(isinstance(m, status.ParticipantStatus) for m in members), name
+        # the store and the data frames hold plain strings: they must be found in the sets
+        assert all(str(m.value) in members for m in members), name
     assert every == status.ACTIVE_STATUSES | status.FINAL_STATUSES
     assert not status.ACTIVE_STATUSES & status.FINAL_STATUSES
     assert not status.SCREENING_STATUSES & status.ENROLLED_STATUSES

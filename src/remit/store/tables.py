@@ -47,6 +47,8 @@ from remit.protocol.status import (
 from remit.store.types import JSONType, UTCDateTime, utc_now
 from remit.store.vocab import AuditAction, LockLevel, QueryStatus
 
+_A = AssessmentStatus
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -301,8 +303,10 @@ class Assessment(ProtocolTagged, Base):
 
     __tablename__ = "assessment"
     __reason_rule__ = ReasonRule(
-        statuses=frozenset({"complete", "signed", "locked"}),
-        forward=frozenset({("complete", "signed"), ("complete", "locked"), ("signed", "locked")}),
+        statuses=frozenset({_A.COMPLETE, _A.SIGNED, _A.LOCKED}),
+        forward=frozenset(
+            {(_A.COMPLETE, _A.SIGNED), (_A.COMPLETE, _A.LOCKED), (_A.SIGNED, _A.LOCKED)}
+        ),
         bookkeeping=frozenset({"version"}),
     )
     __table_args__ = (
@@ -341,7 +345,7 @@ class DosingSession(ProtocolTagged, Base):
 
     __tablename__ = "dosing_session"
     __table_args__ = (UniqueConstraint("participant_id", "session_number"),)
-    __reason_rule__ = ReasonRule(statuses=frozenset({"completed"}))
+    __reason_rule__ = ReasonRule(statuses=frozenset({DosingSessionStatus.COMPLETED}))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = _fk("participant.id")
