@@ -1,4 +1,5 @@
-"""Words a protocol file may use: raters, visit kinds, operators, alert levels, vital signs.
+"""Words a protocol file may use: raters, visit kinds, criterion kinds, operators, alert
+levels, endpoint roles, vital signs, MMRM formula terms and df methods.
 
 Each vocabulary is declared once, as a ``Literal``; a tuple of its words, where code needs
 one, is derived from it with :func:`typing.get_args`.
