@@ -1,0 +1,95 @@
+"""The audit trail as ODM sees it: clinical tables, records as the trail leaves them,
+``<AuditRecord>`` elements, date shifts of audit times and values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from remit.interop.dateshift import DateShift
+from remit.interop.odm.base import el, odm_time, oid
+
+#: Tables whose audit rows are clinical data (the rest are set-up, users, identity).
+CLINICAL_TABLES = (
+    "participant",
+    "participant_event",
+    "eligibility_check",
+    "visit",
+    "assessment",
+    "dosing_session",
+    "dose",
+    "vital_sign",
+    "adverse_event",
+)
+
+
+def audit_record(parent: Any, entry: Any, when: datetime, site: str | None, rid: str | None) -> Any:
+    """An ``<AuditRecord>`` of one audit row (user, location, time, reason, source)."""
+    ar = el(parent, "AuditRecord", ID=rid)
+    el(ar, "UserRef", UserOID=oid("USR", str(entry.user_id or 0)))
+    el(ar, "LocationRef", LocationOID=oid("LOC", site or "STUDY"))
+    el(ar, "DateTimeStamp", odm_time(when))
+    if entry.reason:
+        el(ar, "ReasonForChange", entry.reason)
+    el(ar, "SourceID", f"{entry.table_name}/{entry.record_id}/{entry.field or ''}/{entry.action}")
+    return ar
+
+
+class AuditContext:
+    """Participant study IDs and visit codes from the audit trail itself."""
+
+    def __init__(self, entries: list[Any]) -> None:
+        self.study_id: dict[int, str] = {}
+        self.records: dict[tuple[str, int], dict[str, Any]] = {}
+        self.sites: dict[int, str] = {}
+        for e in entries:
+            if e.table_name == "site" and e.field == "code":
+                self.sites[e.record_id] = str(e.new_value)
+            if e.table_name == "participant" and e.field == "study_id":
+                self.study_id[e.record_id] = str(e.new_value)
+
+    def apply(self, e: Any) -> dict[str, Any]:
+        """Apply one audit row to its record; return the record as it now stands."""
+        rec = self.records.setdefault((e.table_name, e.record_id), {})
+        if e.field is not None:
+            rec[e.field] = e.new_value
+        return rec
+
+    def visit_code(self, visit_id: Any) -> str | None:
+        """The visit code of a visit record ID (None when unknown)."""
+        if visit_id is None:
+            return None
+        v = self.records.get(("visit", int(visit_id)))
+        return None if v is None else v.get("visit_code")
+
+
+def audit_time(entry: Any, ctx: AuditContext, shift: DateShift | None) -> datetime:
+    """When an audit row was written, moved by its participant's date shift (if any)."""
+    when: datetime = entry.occurred_at
+    if shift is not None and entry.participant_id in ctx.study_id:
+        when = when + timedelta(days=shift.offset(ctx.study_id[entry.participant_id]))
+    return when
+
+
+def shift_value(value: Any, field: str, pid: str | None, shift: DateShift | None) -> Any:
+    """A date (``*_date``) or time (``*_at``) field's value moved by the participant's shift."""
+    if shift is None or pid is None or value is None:
+        return value
+    if field.endswith("_date") or field.endswith("_at"):
+        ts = pd.Timestamp(value) + pd.Timedelta(days=shift.offset(pid))
+        return ts.strftime("%Y-%m-%d") if field.endswith("_date") else odm_time(ts)
+    return value
+
+
+def audit_state(entries: Iterable[Any]) -> dict[tuple[str, int], dict[str, Any]]:
+    """Every record as the audit trail leaves it: ``{(table, id): {field: value}}``."""
+    ctx = AuditContext(list(entries))
+    for e in entries:
+        if e.action == "delete":
+            ctx.records.pop((e.table_name, e.record_id), None)
+        elif e.action in ("insert", "update"):
+            ctx.apply(e)
+    return ctx.records

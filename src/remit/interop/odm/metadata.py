@@ -1,0 +1,209 @@
+"""ODM study metadata from the protocol and the scale definitions: ``<Study>`` with its
+events, forms, item groups, items and code lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from remit.analysis import TrialData
+from remit.errors import InputError, ScaleError
+from remit.interop.odm.base import KIND_TYPES, all_items, el, odm_value, oid
+from remit.protocol import Protocol
+from remit.scales import ItemDefinition, load_scale
+
+#: Fixed forms: OID suffix → [(item name, ODM data type, label)].
+FIXED_FORMS: dict[str, list[tuple[str, str, str]]] = {
+    "VISIT": [
+        ("VISIT_DATE", "date", "Date of the visit"),
+        ("VISIT_STATUS", "text", "missed, when the visit did not take place"),
+        ("MISSED_REASON", "text", "Why the visit was missed"),
+    ],
+    "DOSE": [
+        ("KIND", "text", "Initial or supplemental"),
+        ("DOSE_MG", "float", "Dose (mg)"),
+        ("STATUS", "text", "Given or withheld"),
+        ("GIVEN_AT", "datetime", "When the dose was taken (UTC)"),
+        ("WITHHELD_REASON", "text", "Why the dose was withheld"),
+    ],
+    "VITALS": [
+        ("MEASURED_AT", "datetime", "Time of measurement (UTC)"),
+        ("MINUTES_AFTER_DOSE", "integer", "Minutes after the initial dose"),
+        ("SYSBP", "integer", "Systolic blood pressure (mmHg)"),
+        ("DIABP", "integer", "Diastolic blood pressure (mmHg)"),
+        ("PULSE", "integer", "Heart rate (beats/min)"),
+        ("TEMP", "float", "Temperature (C)"),
+    ],
+    "AE": [
+        ("TERM", "text", "Reported term"),
+        ("ONSET_DATE", "date", "Onset date"),
+        ("SEVERITY", "text", "Severity"),
+        ("SERIOUS", "boolean", "Serious"),
+        ("RELATEDNESS", "text", "Relatedness"),
+        ("OUTCOME", "text", "Outcome"),
+    ],
+}
+
+
+def _criterion_type(value: Any) -> str:
+    first = value[0] if isinstance(value, tuple | list) and value else value
+    if isinstance(first, bool):
+        return "boolean"
+    if isinstance(first, int | float):
+        return "float"
+    return "text"
+
+
+def fixed_forms(protocol: Protocol) -> dict[str, list[tuple[str, str, str]]]:
+    """The forms that are not scales: subject, eligibility data, visit, dose, vitals, AE."""
+    subject = [
+        ("SITE", "text", "Site code"),
+        ("SEX", "text", "Sex"),
+        ("ARM", "text", "Arm code"),
+        ("STATUS", "text", "Participant status"),
+        ("STATUS_REASON", "text", "Reason for the status (withdrawal)"),
+        ("SCREENED_AT", "datetime", "Screened (UTC)"),
+        ("ENROLLED_AT", "datetime", "Enrolled (UTC)"),
+        ("SIMULATED", "boolean", "Simulated participant"),
+    ] + [(f"ANCHOR_{e.code}".upper(), "date", e.label) for e in protocol.events]
+    criteria: dict[str, tuple[str, str, str]] = {}
+    for c in protocol.eligibility.criteria:
+        criteria.setdefault(c.field, (c.field.upper(), _criterion_type(c.value), c.text[:200]))
+    return {"SUBJECT": subject, "ELIGIBILITY": list(criteria.values())} | FIXED_FORMS
+
+
+#: Items every scale form carries besides its own items.
+FORM_META = [
+    ("VERSION", "text", "Scale version"),
+    ("TIMEPOINT", "text", "Time point within the visit"),
+    ("ASSESSED_AT", "datetime", "When the form was completed (UTC)"),
+]
+
+
+def _translated(parent: Any, tag: str, text: str) -> None:
+    holder = el(parent, tag)
+    t = el(holder, "TranslatedText", text)
+    t.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
+
+
+def protocol_scales(protocol: Protocol, data: TrialData | None = None) -> list[str]:
+    """The scales the protocol (and, when given, the data) use that have a definition."""
+    found = [a.scale for v in protocol.visits for a in v.assessments]
+    found += [s for d in protocol.dosing for s in (["se_vas"] if d.vas_timepoints else [])]
+    if data is not None:
+        found += list(data.scores["scale"].astype(str))
+    out = []
+    for s in dict.fromkeys(found):
+        try:
+            load_scale(s)
+        except (ScaleError, InputError, OSError):
+            continue
+        out.append(s)
+    return out
+
+
+def _item_def(parent: Any, item_oid: str, name: str, data_type: str, label: str) -> Any:
+    node = el(parent, "ItemDef", OID=item_oid, Name=name, DataType=data_type)
+    if data_type == "text":
+        node.set("Length", "200")
+    _translated(node, "Question", label)
+    return node
+
+
+def _coded(item: ItemDefinition) -> bool:
+    """Whether the item's options list every allowed value (a choice item; an integer item
+    whose anchors cover its whole range), so they make an ODM CodeList."""
+    if item.kind == "choice":
+        return bool(item.options)
+    if item.kind != "integer" or not item.options or item.min is None or item.max is None:
+        return False
+    try:
+        codes = sorted(int(v) for v in item.options)
+    except ValueError:
+        return False
+    return codes == list(range(int(item.min), int(item.max) + 1))
+
+
+def study_metadata(parent: Any, protocol: Protocol, scales: Sequence[str]) -> None:
+    """``<Study>`` with GlobalVariables, BasicDefinitions and one MetaDataVersion."""
+    study = el(parent, "Study", OID=oid("ST", protocol.study.id))
+    gv = el(study, "GlobalVariables")
+    el(gv, "StudyName", protocol.study.short_title)
+    el(gv, "StudyDescription", protocol.study.title)
+    el(gv, "ProtocolName", protocol.study.id)
+    mdv = el(
+        study,
+        "MetaDataVersion",
+        OID=oid("MDV", protocol.study.version),
+        Name=f"{protocol.study.id} version {protocol.study.version}",
+    )
+    prot = el(mdv, "Protocol")
+    events: list[tuple[str, str, str, Any]] = [(oid("SE", "SUBJECT"), "Subject", "Common", "")]
+    events += [(oid("SE", v.code), v.label, "Scheduled", v) for v in protocol.visits]
+    events.append((oid("SE", "AE"), "Adverse events", "Common", None))
+    for n, (event_oid, _, _, _) in enumerate(events, start=1):
+        el(prot, "StudyEventRef", StudyEventOID=event_oid, OrderNumber=n, Mandatory="No")
+    for event_oid, label, kind, visit in events:
+        se = el(
+            mdv,
+            "StudyEventDef",
+            OID=event_oid,
+            Name=label,
+            Repeating="Yes" if visit is None else "No",
+            Type=kind,
+        )
+        if visit == "":
+            el(se, "FormRef", FormOID=oid("F", "SUBJECT"), Mandatory="Yes")
+            el(se, "FormRef", FormOID=oid("F", "ELIGIBILITY"), Mandatory="No")
+            continue
+        if visit is None:
+            el(se, "FormRef", FormOID=oid("F", "AE"), Mandatory="No")
+            continue
+        forms = ["VISIT"] + [a.scale for a in visit.assessments if a.scale in scales]
+        if protocol.dosing_session(visit.code) is not None:
+            forms += ["DOSE", "VITALS"]
+            if "se_vas" in scales and "se_vas" not in forms:
+                forms.append("se_vas")
+        for form in dict.fromkeys(forms):
+            el(se, "FormRef", FormOID=oid("F", form), Mandatory="No")
+    fixed = fixed_forms(protocol)
+    forms = list(fixed) + list(scales)
+    for form in forms:
+        repeating = "Yes" if form in ("DOSE", "VITALS", "AE") or form == "se_vas" else "No"
+        label = form.title() if form in fixed else load_scale(form).name
+        fd = el(mdv, "FormDef", OID=oid("F", form), Name=label, Repeating=repeating)
+        el(fd, "ItemGroupRef", ItemGroupOID=oid("IG", form), Mandatory="Yes")
+    for form in forms:
+        ig = el(mdv, "ItemGroupDef", OID=oid("IG", form), Name=form, Repeating="No")
+        if form in fixed:
+            names = [n for n, _, _ in fixed[form]]
+        else:
+            names = [n for n, _, _ in FORM_META] + [i.code for i in all_items(form)]
+        for name in names:
+            el(ig, "ItemRef", ItemOID=oid("IT", form, name), Mandatory="No")
+    codelists: list[tuple[str, ItemDefinition]] = []
+    for form in forms:
+        if form in fixed:
+            for name, data_type, label in fixed[form]:
+                _item_def(mdv, oid("IT", form, name), name, data_type, label)
+            continue
+        for name, data_type, label in FORM_META:
+            _item_def(mdv, oid("IT", form, name), name, data_type, label)
+        for item in all_items(form):
+            node = _item_def(
+                mdv, oid("IT", form, item.code), item.code, KIND_TYPES[item.kind], item.label
+            )
+            for comparator, bound in (("GE", item.min), ("LE", item.max)):
+                if bound is not None:
+                    rc = el(node, "RangeCheck", Comparator=comparator, SoftHard="Hard")
+                    el(rc, "CheckValue", odm_value(bound, "float"))
+            if _coded(item):
+                cl = oid("CL", form, item.code)
+                el(node, "CodeListRef", CodeListOID=cl)
+                codelists.append((cl, item))
+    for cl, item in codelists:
+        data_type = "integer" if item.kind == "integer" else "text"
+        node = el(mdv, "CodeList", OID=cl, Name=item.code, DataType=data_type)
+        for value, label in item.options.items():
+            cli = el(node, "CodeListItem", CodedValue=value)
+            _translated(cli, "Decode", label or value)

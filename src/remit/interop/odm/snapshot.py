@@ -1,0 +1,274 @@
+"""ODM Snapshot: the clinical data as they stand, then the audit trail as AuditRecords."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from remit.analysis import TrialData
+from remit.interop.dataset import frame_rows, is_missing
+from remit.interop.dateshift import DateShift
+from remit.interop.odm.audit import (
+    CLINICAL_TABLES,
+    AuditContext,
+    audit_record,
+    audit_state,
+    audit_time,
+    shift_value,
+)
+from remit.interop.odm.base import (
+    KIND_TYPES,
+    all_items,
+    clinical_data,
+    el,
+    odm_root,
+    odm_value,
+    oid,
+)
+from remit.interop.odm.metadata import fixed_forms, study_metadata
+from remit.protocol import Protocol
+
+
+@dataclass
+class Form:
+    """One ``FormData``: subject, event, form, repeat key and (item, ODM value) pairs."""
+
+    subject: str
+    event: str
+    form: str
+    repeat: int | None
+    items: list[tuple[str, str | None]]
+
+
+def _missed_reasons(entries: list[Any]) -> dict[tuple[str, str], str]:
+    """``(study ID, visit code) → reason`` of the visits marked missed."""
+    state = audit_state(entries)
+    ids = {i: str(r["study_id"]) for (t, i), r in state.items() if t == "participant"}
+    out = {}
+    for (table, _), r in state.items():
+        if table == "visit" and r.get("status") == "missed" and r.get("participant_id") in ids:
+            code = str(r.get("visit_code"))
+            text = str(r.get("deviation") or "")
+            out[(ids[r["participant_id"]], code)] = text.removeprefix(f"visit {code} missed: ")
+    return out
+
+
+def _snapshot_forms(
+    data: TrialData, scales: Sequence[str], missed: Mapping[tuple[str, str], str]
+) -> list[Form]:
+    out: list[Form] = []
+    types = {s: {i.code: KIND_TYPES[i.kind] for i in all_items(s)} for s in scales}
+    for r in frame_rows(data.visits):
+        where = (str(r.participant_id), str(r.visit_code))
+        visit_items: list[tuple[str, str | None]]
+        if not is_missing(r.actual_date):
+            visit_items = [("VISIT_DATE", odm_value(r.actual_date, "date"))]
+        elif r.window_status == "missed":
+            visit_items = [("VISIT_STATUS", "missed"), ("MISSED_REASON", missed.get(where))]
+        else:
+            continue
+        out.append(Form(where[0], where[1], "VISIT", None, visit_items))
+    counter: dict[tuple[str, str, str], int] = {}
+    for r in frame_rows(data.scores.sort_values("assessed_at", kind="mergesort")):
+        if is_missing(r.visit_code) or r.scale not in types:
+            continue
+        key = (str(r.participant_id), str(r.visit_code), str(r.scale))
+        counter[key] = counter.get(key, 0) + 1
+        t = types[str(r.scale)]
+        items = [
+            ("VERSION", None if is_missing(r.version) else str(r.version)),
+            ("TIMEPOINT", None if is_missing(r.timepoint) else str(r.timepoint)),
+            ("ASSESSED_AT", odm_value(r.assessed_at, "datetime")),
+        ] + [(code, odm_value(v, t.get(code, "text"))) for code, v in r.items.items()]
+        out.append(
+            Form(key[0], key[1], str(r.scale), counter[key] if r.scale == "se_vas" else None, items)
+        )
+    for name, frame, build in (
+        ("DOSE", data.doses, _dose_items),
+        ("VITALS", data.vitals, _vitals_items),
+    ):
+        n: dict[tuple[str, str], int] = {}
+        for r in frame_rows(frame):
+            key2 = (str(r.participant_id), str(r.visit_code))
+            n[key2] = n.get(key2, 0) + 1
+            out.append(Form(key2[0], key2[1], name, n[key2], build(r)))
+    n_ae: dict[str, int] = {}
+    for r in frame_rows(data.adverse_events):
+        pid = str(r.participant_id)
+        n_ae[pid] = n_ae.get(pid, 0) + 1
+        out.append(
+            Form(
+                pid,
+                "AE",
+                "AE",
+                n_ae[pid],
+                [
+                    ("TERM", str(r.term)),
+                    ("ONSET_DATE", odm_value(r.onset_date, "date")),
+                    ("SEVERITY", odm_value(r.severity, "text")),
+                    ("SERIOUS", odm_value(bool(r.serious), "boolean")),
+                    ("RELATEDNESS", odm_value(r.relatedness, "text")),
+                    ("OUTCOME", odm_value(r.outcome, "text")),
+                ],
+            )
+        )
+    return out
+
+
+def _subject_forms(
+    entries: list[Any],
+    protocol: Protocol,
+    shift: DateShift | None,
+    only: set[str] | None = None,
+) -> list[Form]:
+    state = audit_state(entries)
+    sites = {i: r.get("code") for (t, i), r in state.items() if t == "site"}
+    fixed = fixed_forms(protocol)
+    events = {e.code for e in protocol.events}
+    out: list[Form] = []
+    study_ids = {i: str(r["study_id"]) for (t, i), r in state.items() if t == "participant"}
+    anchors: dict[int, dict[str, Any]] = {}
+    eligibility: dict[int, tuple[int, dict[str, Any]]] = {}
+    for (table, rid), r in state.items():
+        # event dates (anchors): their own table; stores before it kept them as visit rows
+        if table == "participant_event" and r.get("event_code") in events:
+            anchors.setdefault(int(r["participant_id"]), {})[str(r["event_code"])] = r.get(
+                "event_date"
+            )
+        elif table == "visit" and r.get("visit_code") in events:
+            anchors.setdefault(int(r["participant_id"]), {})[str(r["visit_code"])] = r.get(
+                "actual_date"
+            )
+        if table == "eligibility_check" and isinstance(r.get("data"), dict):
+            owner = int(r["participant_id"])
+            if owner not in eligibility or eligibility[owner][0] < rid:
+                eligibility[owner] = (rid, r["data"])
+    for rid, pid in sorted(study_ids.items(), key=lambda kv: kv[1]):
+        if only is not None and pid not in only:
+            continue
+        r = state[("participant", rid)]
+        values = {
+            "SITE": sites.get(int(r["site_id"])) if r.get("site_id") is not None else None,
+            "SEX": r.get("sex"),
+            "ARM": r.get("arm"),
+            "STATUS": r.get("status"),
+            "STATUS_REASON": r.get("status_reason"),
+            "SCREENED_AT": shift_value(r.get("screened_at"), "screened_at", pid, shift),
+            "ENROLLED_AT": shift_value(r.get("enrolled_at"), "enrolled_at", pid, shift),
+            "SIMULATED": r.get("simulated"),
+        }
+        for code, day in anchors.get(rid, {}).items():
+            values[f"ANCHOR_{code}".upper()] = shift_value(day, "anchor_date", pid, shift)
+        types = {n: t for n, t, _ in fixed["SUBJECT"]}
+        out.append(
+            Form(
+                pid,
+                "SUBJECT",
+                "SUBJECT",
+                None,
+                [(n, odm_value(v, types[n])) for n, v in values.items() if n in types],
+            )
+        )
+        if rid in eligibility:
+            data = eligibility[rid][1]
+            items = [
+                (name, odm_value(data.get(name.lower()), t)) for name, t, _ in fixed["ELIGIBILITY"]
+            ]
+            out.append(Form(pid, "SUBJECT", "ELIGIBILITY", None, items))
+    return out
+
+
+def _dose_items(r: Any) -> list[tuple[str, str | None]]:
+    return [
+        ("KIND", str(r.kind)),
+        ("DOSE_MG", odm_value(r.dose_mg, "float")),
+        ("STATUS", str(r.status)),
+        ("GIVEN_AT", odm_value(r.given_at, "datetime")),
+        ("WITHHELD_REASON", odm_value(r.withheld_reason, "text")),
+    ]
+
+
+def _vitals_items(r: Any) -> list[tuple[str, str | None]]:
+    return [
+        ("MEASURED_AT", odm_value(r.measured_at, "datetime")),
+        ("MINUTES_AFTER_DOSE", odm_value(r.minutes_after_dose, "integer")),
+        ("SYSBP", odm_value(r.systolic_bp, "integer")),
+        ("DIABP", odm_value(r.diastolic_bp, "integer")),
+        ("PULSE", odm_value(r.heart_rate, "integer")),
+        ("TEMP", odm_value(r.temperature, "float")),
+    ]
+
+
+def form_xml(parent: Any, f: Form, transaction: str | None = None) -> Any:
+    """The ``<FormData>`` of a form under ``parent`` (with ``TransactionType`` when given)."""
+    fd = el(parent, "FormData", FormOID=oid("F", f.form), FormRepeatKey=f.repeat)
+    ig = el(fd, "ItemGroupData", ItemGroupOID=oid("IG", f.form))
+    for name, value in f.items:
+        if value is None and transaction is None:
+            continue
+        el(
+            ig,
+            "ItemData",
+            ItemOID=oid("IT", f.form, name),
+            Value=value,
+            TransactionType=transaction,
+        )
+    return fd
+
+
+def snapshot_odm(
+    data: TrialData,
+    entries: list[Any],
+    protocol: Protocol,
+    scales: Sequence[str],
+    created: datetime,
+    shift: DateShift | None = None,
+) -> Any:
+    """The data as they stand, plus the audit trail as AuditRecords (an lxml element)."""
+    root = odm_root("Snapshot", protocol, created)
+    study_metadata(root, protocol, scales)
+    clinical = clinical_data(root, protocol)
+    forms = _snapshot_forms(data, scales, _missed_reasons(entries))
+    forms += _subject_forms(
+        entries, protocol, shift, set(data.participants["participant_id"].astype(str))
+    )
+    order = {code: i + 1 for i, code in enumerate(protocol.visit_codes)}
+    order["SUBJECT"] = 0
+    order["AE"] = len(order)
+    by_subject: dict[str, list[Form]] = {}
+    for f in forms:
+        by_subject.setdefault(f.subject, []).append(f)
+    for pid in sorted(data.participants["participant_id"].astype(str)):
+        sd = el(clinical, "SubjectData", SubjectKey=pid)
+        events: dict[str, list[Form]] = {}
+        for f in by_subject.get(pid, []):
+            events.setdefault(f.event, []).append(f)
+        for event in sorted(events, key=lambda c: order.get(c, 999)):
+            if event == "AE":
+                for f in events[event]:
+                    se = el(
+                        sd,
+                        "StudyEventData",
+                        StudyEventOID=oid("SE", "AE"),
+                        StudyEventRepeatKey=f.repeat,
+                    )
+                    form_xml(se, f)
+                continue
+            se = el(sd, "StudyEventData", StudyEventOID=oid("SE", event))
+            for f in events[event]:
+                form_xml(se, f)
+    ctx = AuditContext(entries)
+    records = el(clinical, "AuditRecords")
+    known = set(data.participants["participant_id"].astype(str))
+    for e in entries:
+        if e.table_name not in CLINICAL_TABLES:
+            continue
+        who = ctx.study_id.get(e.participant_id) if e.participant_id is not None else None
+        if who is not None and who not in known:
+            continue
+        audit_record(
+            records, e, audit_time(e, ctx, shift), ctx.sites.get(e.site_id or -1), f"AR.{e.id}"
+        )
+    return root

@@ -1,0 +1,155 @@
+"""ODM Transactional: the audit trail replayed as ODM transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from remit.interop.dateshift import DateShift
+from remit.interop.odm.audit import (
+    CLINICAL_TABLES,
+    AuditContext,
+    audit_record,
+    audit_time,
+    shift_value,
+)
+from remit.interop.odm.base import (
+    KIND_TYPES,
+    all_items,
+    clinical_data,
+    el,
+    odm_root,
+    odm_time,
+    odm_value,
+    oid,
+)
+from remit.interop.odm.metadata import study_metadata
+from remit.protocol import Protocol
+
+_TX_FIELDS = {
+    "visit": {"actual_date": ("VISIT", "VISIT_DATE", "date")},
+    "dose": {
+        "kind": ("DOSE", "KIND", "text"),
+        "dose_mg": ("DOSE", "DOSE_MG", "float"),
+        "status": ("DOSE", "STATUS", "text"),
+        "given_at": ("DOSE", "GIVEN_AT", "datetime"),
+        "withheld_reason": ("DOSE", "WITHHELD_REASON", "text"),
+    },
+    "vital_sign": {
+        "measured_at": ("VITALS", "MEASURED_AT", "datetime"),
+        "minutes_after_dose": ("VITALS", "MINUTES_AFTER_DOSE", "integer"),
+        "systolic": ("VITALS", "SYSBP", "integer"),
+        "diastolic": ("VITALS", "DIABP", "integer"),
+        "heart_rate": ("VITALS", "PULSE", "integer"),
+        "temperature": ("VITALS", "TEMP", "float"),
+    },
+    "adverse_event": {
+        "term": ("AE", "TERM", "text"),
+        "onset_date": ("AE", "ONSET_DATE", "date"),
+        "severity": ("AE", "SEVERITY", "text"),
+        "serious": ("AE", "SERIOUS", "boolean"),
+        "relatedness": ("AE", "RELATEDNESS", "text"),
+        "outcome": ("AE", "OUTCOME", "text"),
+    },
+}
+
+
+def transactional_odm(
+    entries: list[Any],
+    protocol: Protocol,
+    scales: Sequence[str],
+    created: datetime,
+    shift: DateShift | None = None,
+    participants: set[str] | None = None,
+) -> Any:
+    """The audit trail as an ODM Transactional file (an lxml element)."""
+    root = odm_root("Transactional", protocol, created)
+    study_metadata(root, protocol, scales)
+    clinical = clinical_data(root, protocol)
+    ctx = AuditContext(entries)
+    types = {s: {i.code: KIND_TYPES[i.kind] for i in all_items(s)} for s in scales}
+    sessions_visit: dict[int, Any] = {}
+    n = 0
+    for e in entries:
+        if e.table_name not in CLINICAL_TABLES:
+            continue
+        rec = ctx.apply(e)
+        pid = ctx.study_id.get(e.participant_id) if e.participant_id is not None else None
+        if pid is None or (participants is not None and pid not in participants):
+            continue
+        if e.table_name == "dosing_session" and e.field == "visit_id":
+            sessions_visit[e.record_id] = e.new_value
+        action = {"insert": "Insert", "update": "Update", "delete": "Remove"}.get(e.action)
+        if action is None:
+            continue
+        items: list[tuple[str, str, str | None]] = []
+        event: str | None
+        repeat: int | None = None
+        if e.table_name == "assessment":
+            if e.field not in ("answers", "assessed_at", "scale_version", "timepoint"):
+                continue
+            scale = rec.get("scale")
+            if scale not in types:
+                continue
+            visit_id = rec.get("visit_id") or sessions_visit.get(rec.get("dosing_session_id") or -1)
+            event = ctx.visit_code(visit_id)
+            form = str(scale)
+            repeat = e.record_id
+            if e.field == "answers":
+                old = {} if e.old_value is None else dict(e.old_value)
+                for code, value in (e.new_value or {}).items():
+                    if action == "Update" and old.get(code) == value:
+                        continue
+                    items.append((form, code, odm_value(value, types[form].get(code, "text"))))
+            else:
+                name = {
+                    "assessed_at": "ASSESSED_AT",
+                    "scale_version": "VERSION",
+                    "timepoint": "TIMEPOINT",
+                }[e.field]
+                value = shift_value(e.new_value, e.field, pid, shift)
+                items.append(
+                    (
+                        form,
+                        name,
+                        None
+                        if value is None
+                        else (odm_time(value) if name == "ASSESSED_AT" else str(value)),
+                    )
+                )
+        elif e.table_name in _TX_FIELDS and e.field in _TX_FIELDS[e.table_name]:
+            form, name, data_type = _TX_FIELDS[e.table_name][e.field]
+            if e.table_name == "visit":
+                event = rec.get("visit_code")
+                if event not in protocol.visit_codes:
+                    continue
+            elif e.table_name == "adverse_event":
+                event, repeat = "AE", e.record_id
+            else:
+                ds = rec.get("dosing_session_id")
+                visit_id = rec.get("visit_id") or sessions_visit.get(int(ds) if ds else -1)
+                event, repeat = ctx.visit_code(visit_id), e.record_id
+            value = shift_value(e.new_value, e.field, pid, shift)
+            items.append((form, name, odm_value(value, data_type)))
+        else:
+            continue
+        if event is None or not items:
+            continue
+        n += 1
+        sd = el(clinical, "SubjectData", SubjectKey=pid, TransactionType="Upsert")
+        se = el(sd, "StudyEventData", StudyEventOID=oid("SE", event))
+        fd = el(se, "FormData", FormOID=oid("F", items[0][0]), FormRepeatKey=repeat)
+        audit_record(fd, e, audit_time(e, ctx, shift), ctx.sites.get(e.site_id or -1), None)
+        ig = el(fd, "ItemGroupData", ItemGroupOID=oid("IG", items[0][0]))
+        for form, name, value in items:
+            if value is None and action == "Insert":
+                continue
+            el(
+                ig,
+                "ItemData",
+                ItemOID=oid("IT", form, name),
+                Value=value,
+                TransactionType=action if value is not None else "Remove",
+            )
+    return root

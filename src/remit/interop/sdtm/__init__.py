@@ -1,0 +1,76 @@
+"""SDTM domains from the trial data and the protocol: DM, EX, EC, QS/RS, AE, VS, DS, SV, TA, TE, TV.
+
+One module per group of domains: :mod:`~remit.interop.sdtm.base` (dates, study days,
+``--SEQ``, shared variables), :mod:`~remit.interop.sdtm.special` (DM, SV),
+:mod:`~remit.interop.sdtm.interventions` (EX, EC), :mod:`~remit.interop.sdtm.findings`
+(QS/RS), :mod:`~remit.interop.sdtm.events` (AE, DS), :mod:`~remit.interop.sdtm.vs` (VS) and
+:mod:`~remit.interop.sdtm.trial_design` (TE, TA, TV). See ``base`` for the SDTM IG conventions.
+"""
+
+from __future__ import annotations
+
+from remit.analysis import TrialData
+from remit.interop.dataset import Dataset
+from remit.interop.sdtm.base import (
+    CLINICIAN_DOMAINS,
+    EPOCHS,
+    ClinicianDomain,
+    Context,
+    SdtmSettings,
+    duration,
+    iso_date,
+    iso_datetime,
+    study_day,
+)
+from remit.interop.sdtm.events import build_ae, build_ds
+from remit.interop.sdtm.findings import build_findings_about_scales, clinician_scales
+from remit.interop.sdtm.interventions import build_ec, build_ex
+from remit.interop.sdtm.special import build_dm, build_sv
+from remit.interop.sdtm.trial_design import build_ta, build_te, build_tv
+from remit.interop.sdtm.vs import build_vs
+from remit.protocol import Protocol
+
+
+def build_sdtm(
+    data: TrialData, protocol: Protocol, settings: SdtmSettings | None = None
+) -> dict[str, Dataset]:
+    """Every SDTM domain, by name (QS and/or RS, depending on ``settings``).
+
+    ``VISITDY`` in TV is left empty: the protocol times visits from anchors (referral,
+    earlier visits), not from a single study day 1.
+    """
+    settings = settings or SdtmSettings()
+    ctx = Context(data, protocol)
+    scales = set(data.scores["scale"].astype(str))
+    clinician = clinician_scales(scales) if settings.clinician_domain == "RS" else set()
+    out = {
+        "DM": build_dm(ctx),
+        "EX": build_ex(ctx),
+        "EC": build_ec(ctx),
+        "QS": build_findings_about_scales(ctx, "QS", scales - clinician),
+    }
+    if clinician:
+        out["RS"] = build_findings_about_scales(ctx, "RS", clinician)
+    out |= {
+        "AE": build_ae(ctx),
+        "VS": build_vs(ctx),
+        "DS": build_ds(ctx),
+        "SV": build_sv(ctx),
+        "TA": build_ta(protocol),
+        "TE": build_te(protocol),
+        "TV": build_tv(protocol),
+    }
+    return out
+
+
+__all__ = [
+    "CLINICIAN_DOMAINS",
+    "EPOCHS",
+    "ClinicianDomain",
+    "SdtmSettings",
+    "build_sdtm",
+    "duration",
+    "iso_date",
+    "iso_datetime",
+    "study_day",
+]

@@ -1,0 +1,112 @@
+"""SDTM findings about scales: QS (questionnaires) or RS (clinical classifications)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from remit.errors import InputError, ScaleError
+from remit.interop.codes import code_for
+from remit.interop.dataset import Dataset, frame_rows, is_missing, make_dataset
+from remit.interop.sdtm.base import (
+    ID_VARIABLES,
+    VISIT_VARIABLES,
+    ClinicianDomain,
+    Context,
+    iso_datetime,
+    result_values,
+    sequenced,
+    var,
+)
+from remit.scales import load_scale
+
+
+def clinician_scales(scales: Iterable[str]) -> set[str]:
+    """The scales among ``scales`` rated by a clinician (an unknown scale is not)."""
+    out = set()
+    for s in scales:
+        try:
+            if load_scale(s).respondent == "clinician":
+                out.add(s)
+        except (ScaleError, InputError, OSError):  # an unknown scale is not clinician-rated
+            continue
+    return out
+
+
+def build_findings_about_scales(ctx: Context, domain: ClinicianDomain, scales: set[str]) -> Dataset:
+    """QS (questionnaires) or RS (clinical classifications): one record per item and score."""
+    p = domain
+    rows = []
+    for r in frame_rows(ctx.data.scores):
+        if r.scale not in scales:
+            continue
+        timepoint = getattr(r, "timepoint", None)
+        parts: list[tuple[str, str, Any, bool]] = [
+            ("items", str(k), v, False) for k, v in sorted(r.items.items())
+        ]
+        if not is_missing(r.total):
+            parts.append(("total", "total", r.total, True))
+        parts += [("subscales", str(k), v, True) for k, v in sorted(r.subscales.items())]
+        parts += [("derived", str(k), v, True) for k, v in sorted(r.derived.items())]
+        for part, key, value, derived in parts:
+            orres, stresc, stresn = result_values(value)
+            code = code_for(str(r.scale), part, key)
+            rows.append(
+                {
+                    "STUDYID": ctx.study,
+                    "DOMAIN": domain,
+                    "USUBJID": ctx.usubjid(r.participant_id),
+                    f"{p}TESTCD": code.code,
+                    f"{p}TEST": code.label,
+                    f"{p}CAT": str(r.scale).upper(),
+                    f"{p}SCAT": None
+                    if is_missing(r.version) or r.version == "default"
+                    else str(r.version).upper(),
+                    f"{p}ORRES": None if derived else orres,
+                    f"{p}STRESC": stresc,
+                    f"{p}STRESN": stresn,
+                    f"{p}STAT": "NOT DONE" if orres is None else None,
+                    f"{p}DRVFL": "Y" if derived else None,
+                    **ctx.visit(r.visit_code),
+                    f"{p}DTC": iso_datetime(r.assessed_at),
+                    f"{p}DY": ctx.day(r.participant_id, r.assessed_at),
+                    f"{p}TPT": None if is_missing(timepoint) else str(timepoint).upper(),
+                }
+            )
+    rows = sequenced(rows, f"{p}SEQ", ("USUBJID", f"{p}CAT", f"{p}DTC", f"{p}TPT", f"{p}TESTCD"))
+    variables = [
+        *ID_VARIABLES,
+        var(f"{p}SEQ", "Sequence Number", "integer", "Derived", key=3),
+        var(
+            f"{p}TESTCD",
+            "Question Short Name" if p == "QS" else "Assessment Short Name",
+            origin="Assigned",
+        ),
+        var(f"{p}TEST", "Question Name" if p == "QS" else "Assessment Name", origin="Assigned"),
+        var(
+            f"{p}CAT",
+            "Category of Question" if p == "QS" else "Category for Assessment",
+            origin="Assigned",
+        ),
+        var(
+            f"{p}SCAT",
+            "Subcategory for Question" if p == "QS" else "Subcategory for Assessment",
+            origin="Assigned",
+        ),
+        var(
+            f"{p}ORRES",
+            "Finding in Original Units" if p == "QS" else "Result or Finding in Original Units",
+        ),
+        var(f"{p}STRESC", "Character Result/Finding in Std Format", origin="Derived"),
+        var(f"{p}STRESN", "Numeric Finding in Standard Units", "float", "Derived"),
+        var(f"{p}STAT", "Completion Status", origin="Derived"),
+        var(f"{p}DRVFL", "Derived Flag", origin="Derived"),
+        *VISIT_VARIABLES,
+        var(f"{p}DTC", "Date/Time of Finding", "datetime"),
+        var(f"{p}DY", "Study Day of Finding", "integer", "Derived"),
+        var(f"{p}TPT", "Planned Time Point Name", origin="Protocol"),
+    ]
+    label = "Questionnaires" if p == "QS" else "Disease Response and Clin Classification"
+    return make_dataset(
+        domain, label, "SDTM", variables, rows, structure="One record per item per form"
+    )

@@ -1,0 +1,111 @@
+"""SDTM special-purpose domains: DM (demographics) and SV (subject visits)."""
+
+from __future__ import annotations
+
+from remit.interop.dataset import Dataset, frame_rows, is_missing, make_dataset
+from remit.interop.sdtm.base import (
+    ID_VARIABLES,
+    Context,
+    iso_date,
+    iso_datetime,
+    var,
+)
+
+_SEX = {"female": "F", "f": "F", "male": "M", "m": "M"}
+
+
+def build_dm(ctx: Context) -> Dataset:
+    """DM: one record per participant screened."""
+    p = ctx.data.participants
+    site_country: dict[str, str | None] = {s.code: s.country for s in ctx.protocol.study.sites}
+    arms = {a.code: a.label for a in ctx.protocol.arms}
+    last_visit = ctx.last_visit
+    rows = []
+    for r in frame_rows(p):
+        pid = r.participant_id
+        arm = None if is_missing(r.arm) else str(r.arm)
+        treated = pid in ctx.first_dose
+        rows.append(
+            {
+                "STUDYID": ctx.study,
+                "DOMAIN": "DM",
+                "USUBJID": ctx.usubjid(pid),
+                "SUBJID": str(pid),
+                "RFSTDTC": iso_datetime(ctx.first_dose.get(pid)),
+                "RFENDTC": iso_date(last_visit.get(pid)),
+                "RFXSTDTC": iso_datetime(ctx.first_dose.get(pid)),
+                "RFXENDTC": iso_datetime(ctx.last_dose.get(pid)),
+                "RFICDTC": iso_date(r.screened_date),
+                "SITEID": None if is_missing(r.site) else str(r.site),
+                "AGE": None if is_missing(r.age_years) else float(r.age_years),
+                "AGEU": None if is_missing(r.age_years) else "YEARS",
+                "SEX": _SEX.get(str(r.sex).lower(), "U") if not is_missing(r.sex) else "U",
+                "ARMCD": arm,
+                "ARM": arms.get(arm) if arm else None,
+                "ACTARMCD": arm if treated else None,
+                "ACTARM": arms.get(arm) if (arm and treated) else None,
+                "ARMNRS": None
+                if arm
+                else ("SCREEN FAILURE" if r.status == "ineligible" else "NOT ASSIGNED"),
+                "ACTARMUD": None,
+                "COUNTRY": None if is_missing(r.site) else site_country.get(str(r.site)),
+            }
+        )
+    rows.sort(key=lambda x: str(x["USUBJID"]))
+    variables = [
+        *ID_VARIABLES,
+        var("SUBJID", "Subject Identifier for the Study"),
+        var("RFSTDTC", "Subject Reference Start Date/Time", "datetime", "Derived"),
+        var("RFENDTC", "Subject Reference End Date/Time", "datetime", "Derived"),
+        var("RFXSTDTC", "Date/Time of First Study Treatment", "datetime", "Derived"),
+        var("RFXENDTC", "Date/Time of Last Study Treatment", "datetime", "Derived"),
+        var("RFICDTC", "Date/Time of Informed Consent", "datetime"),
+        var("SITEID", "Study Site Identifier"),
+        var("AGE", "Age", "integer"),
+        var("AGEU", "Age Units", origin="Assigned"),
+        var("SEX", "Sex"),
+        var("ARMCD", "Planned Arm Code", origin="Assigned"),
+        var("ARM", "Description of Planned Arm", origin="Assigned"),
+        var("ACTARMCD", "Actual Arm Code", origin="Derived"),
+        var("ACTARM", "Description of Actual Arm", origin="Derived"),
+        var("ARMNRS", "Reason Arm and/or Actual Arm is Null", origin="Derived"),
+        var("ACTARMUD", "Description of Unplanned Actual Arm", origin="Derived"),
+        var("COUNTRY", "Country", origin="Protocol"),
+    ]
+    return make_dataset(
+        "DM", "Demographics", "SDTM", variables, rows, structure="One record per subject"
+    )
+
+
+def build_sv(ctx: Context) -> Dataset:
+    """SV: one record per visit that took place."""
+    rows = []
+    for r in frame_rows(ctx.data.visits):
+        if is_missing(r.actual_date):
+            continue
+        rows.append(
+            {
+                "STUDYID": ctx.study,
+                "DOMAIN": "SV",
+                "USUBJID": ctx.usubjid(r.participant_id),
+                **ctx.visit(r.visit_code),
+                "SVSTDTC": iso_date(r.actual_date),
+                "SVENDTC": iso_date(r.actual_date),
+                "SVSTDY": ctx.day(r.participant_id, r.actual_date),
+                "SVUPDES": None,
+            }
+        )
+    rows.sort(key=lambda x: (x["USUBJID"], x["VISITNUM"] or 0))
+    variables = [
+        *ID_VARIABLES,
+        var("VISITNUM", "Visit Number", "float", "Protocol", key=3),
+        var("VISIT", "Visit Name", origin="Protocol"),
+        var("EPOCH", "Epoch", origin="Protocol"),
+        var("SVSTDTC", "Start Date/Time of Visit", "datetime"),
+        var("SVENDTC", "End Date/Time of Visit", "datetime"),
+        var("SVSTDY", "Study Day of Start of Visit", "integer", "Derived"),
+        var("SVUPDES", "Description of Unplanned Visit"),
+    ]
+    return make_dataset(
+        "SV", "Subject Visits", "SDTM", variables, rows, structure="One record per visit"
+    )
