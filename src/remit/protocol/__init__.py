@@ -56,6 +56,14 @@ from remit.protocol.model import (
     VitalThreshold,
     WilcoxonAnalysis,
 )
+from remit.protocol.sap import (
+    ANALYSIS_KINDS,
+    ENDPOINT_KINDS,
+    SAFETY_TABLES,
+    LMMAnalysis,
+    TimeToEventAnalysis,
+    formula_variables,
+)
 from remit.protocol.schedule import (
     Schedule,
     ScheduledVisit,
@@ -65,7 +73,10 @@ from remit.protocol.schedule import (
 )
 
 __all__ = [
+    "ANALYSIS_KINDS",
+    "ENDPOINT_KINDS",
     "PROBLEM_CODES",
+    "SAFETY_TABLES",
     "Analysis",
     "AnalysisPlan",
     "Arm",
@@ -82,6 +93,7 @@ __all__ = [
     "EligibilityResult",
     "Endpoint",
     "Event",
+    "LMMAnalysis",
     "MMRMAnalysis",
     "McNemarAnalysis",
     "ProportionAnalysis",
@@ -101,6 +113,7 @@ __all__ = [
     "Site",
     "Study",
     "SustainedResponseEndpoint",
+    "TimeToEventAnalysis",
     "Visit",
     "VisitTiming",
     "VitalThreshold",
@@ -115,6 +128,7 @@ __all__ = [
     "compute_schedule",
     "diff_protocols",
     "evaluate_eligibility",
+    "formula_variables",
     "load_protocol",
     "parse_protocol",
     "protocol_from_text",
