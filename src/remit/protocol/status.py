@@ -16,6 +16,7 @@ True
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal, get_args
 
 
 class ParticipantStatus(StrEnum):
@@ -90,9 +91,10 @@ class AssessmentStatus(StrEnum):
 
 
 #: Statuses a form may be saved in by the person entering it (signing and locking are
-#: separate steps).
+#: separate steps). A ``Literal`` so that input schemas can use it; the set follows from it.
+EntryStatus = Literal["draft", "complete"]
 ENTRY_STATUSES: frozenset[AssessmentStatus] = frozenset(
-    {AssessmentStatus.DRAFT, AssessmentStatus.COMPLETE}
+    map(AssessmentStatus, get_args(EntryStatus))
 )
 
 #: Statuses of a form an investigator may sign (a draft is unfinished, a locked form frozen).
