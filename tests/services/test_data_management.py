@@ -131,7 +131,7 @@ def test_build_trial_data_statuses_and_access(oslo: OsloTrial) -> None:
         sv.build_trial_data(e, actor=oslo.therapist)
     data = sv.build_trial_data(e, actor=oslo.statistician)
     people = data.participants.set_index("participant_id")
-    assert people.loc[eligible, "status"] == "screening"
+    assert people.loc[eligible, "status"] == "eligible"  # the stored status, not translated
     assert people.loc[refused, "status"] == "ineligible"
     assert people.loc[refused, "ineligible_reasons"] == ["age", "psychosis"]
     assert people.loc[gone, "withdrawn_reason"] == "moved abroad"
