@@ -40,15 +40,16 @@ from remit.protocol.sap import (
     WilcoxonAnalysis,
 )
 from remit.protocol.vocab import (
+    DF_METHODS,
     LEVELS,
     MMRM_TERMS,
-    RATERS,
-    VISIT_KINDS,
     CompareOp,
+    CriterionKind,
+    DfMethod,
+    EndpointRole,
     Level,
     Op,
     Rater,
-    Role,
     Scalar,
     VisitKind,
     VitalSign,
@@ -60,11 +61,10 @@ T = TypeVar("T")
 
 __all__ = [
     "BINARY_ENDPOINT_KINDS",
+    "DF_METHODS",
     "FORMAT_VERSION",
     "LEVELS",
     "MMRM_TERMS",
-    "RATERS",
-    "VISIT_KINDS",
     "Analysis",
     "AnalysisPlan",
     "Arm",
@@ -74,10 +74,12 @@ __all__ = [
     "CompareOp",
     "Criterion",
     "DescriptiveAnalysis",
+    "DfMethod",
     "DosingSession",
     "EffectSizeAnalysis",
     "Eligibility",
     "Endpoint",
+    "EndpointRole",
     "Event",
     "Level",
     "MMRMAnalysis",
@@ -91,7 +93,6 @@ __all__ = [
     "RelapseEndpoint",
     "RemissionEndpoint",
     "ResponseEndpoint",
-    "Role",
     "SAEClock",
     "Safety",
     "SafetyAnalysis",
@@ -243,7 +244,7 @@ class Criterion(_Model):
     """
 
     id: str
-    kind: Literal["inclusion", "exclusion"]
+    kind: CriterionKind
     field: str
     op: Op
     value: Scalar | tuple[Scalar, ...]

@@ -13,6 +13,13 @@ from sqlalchemy.orm import Session
 from remit.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from remit.protocol import DosingSession as PlannedSession
 from remit.protocol import Protocol
+from remit.protocol.status import (
+    AssessmentStatus,
+    DoseKind,
+    DoseStatus,
+    DosingSessionStatus,
+    ParticipantStatus,
+)
 from remit.safety import evaluate_vitals
 from remit.services._common import (
     alerts_of,
@@ -38,13 +45,6 @@ from remit.services.records import (
 from remit.services.unit import reading, writing
 from remit.store import Actor, unit_of_work
 from remit.store.tables import Assessment, Dose, DosingSession, Participant, Visit, VitalSign
-from remit.store.vocab import (
-    AssessmentStatus,
-    DoseKind,
-    DoseStatus,
-    DosingSessionStatus,
-    ParticipantStatus,
-)
 
 #: Plausible ranges of vital signs (outside them a value is a typing or unit error).
 PLAUSIBLE = {

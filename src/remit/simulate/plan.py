@@ -20,6 +20,7 @@ from remit.errors import InputError
 from remit.protocol import (
     Protocol,
 )
+from remit.protocol.roles import Role
 from remit.simulate.answers import (
     Ideation,
     Person,
@@ -44,7 +45,7 @@ from remit.simulate.dosing_day import draw_adverse_events, vitals_series
 from remit.simulate.outcomes import OutcomeCourse, draw_outcomes
 from remit.simulate.targets import Targets
 
-INV, THE, RAT = "investigator", "therapist", "independent_rater"
+INV, THE, RAT = Role.INVESTIGATOR.value, Role.THERAPIST.value, Role.INDEPENDENT_RATER.value
 
 #: Who enters a form, by the protocol's rater of it.
 ENTERED_BY: Mapping[str, str] = {

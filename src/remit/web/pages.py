@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from remit import services as sv
 from remit.errors import AnswerError, ConflictError, InputError, PermissionDeniedError
+from remit.protocol.status import ACTIVE_STATUSES, ENROLLED_STATUSES, VisitStatus
 from remit.web import pages_data, pages_dosing
 from remit.web.core import (
     LOGIN_COOKIE,
@@ -39,9 +40,6 @@ router = APIRouter(include_in_schema=False)
 router.include_router(pages_dosing.router)
 router.include_router(pages_data.router)
 
-
-ENROLLED = ("enrolled", "on_study", "in_follow_up", "completed", "withdrawn", "lost_to_follow_up")
-ACTIVE = ("screening", "eligible", "enrolled", "on_study", "in_follow_up")
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -168,13 +166,13 @@ def dashboard(request: Request, session: PageSession) -> Response:
     people = (
         sv.list_participants(engine, actor) if web_allowed("view_participants", actor.role) else []
     )
-    enrolled = sum(1 for p in people if p.enrolled_at is not None or p.status in ENROLLED)
+    enrolled = sum(1 for p in people if p.enrolled_at is not None or p.status in ENROLLED_STATUSES)
     due, overdue = [], []
     for p in people:
-        if p.status not in ACTIVE:
+        if p.status not in ACTIVE_STATUSES:
             continue
         for v in sv.list_visits(engine, actor, p.participant_id):
-            if v.status != "scheduled" or v.target_date is None:
+            if v.status != VisitStatus.SCHEDULED or v.target_date is None:
                 continue
             end = v.window_end_date or v.target_date
             if end < today:
