@@ -41,7 +41,6 @@ router.include_router(pages_dosing.router)
 router.include_router(pages_data.router)
 
 
-
 def see_other(url: str) -> RedirectResponse:
     """Redirect after a POST (the browser then GETs the result page)."""
     return RedirectResponse(url, status_code=303)
