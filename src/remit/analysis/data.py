@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from remit.errors import InputError, NotFoundError
+from remit.protocol.vital_signs import VITAL_SIGNS
 
 ColumnKind = Literal["text", "number", "integer", "bool", "date", "time", "mapping", "text_list"]
 
@@ -135,10 +136,8 @@ SCHEMA: Mapping[str, tuple[Column, ...]] = {
         Column("session_number", "integer", doc="dosing session number"),
         Column("minutes_after_dose", "number", doc="minutes after the initial dose (≤ 0 pre)"),
         Column("measured_at", "time"),
-        Column("systolic_bp", "number", doc="mmHg"),
-        Column("diastolic_bp", "number", doc="mmHg"),
-        Column("heart_rate", "number", doc="beats per minute"),
-        Column("temperature", "number", doc="°C"),
+        # one column per vital sign of the vocabulary, named by its code (NaN: not read)
+        *(Column(s.code, "number", doc=f"{s.label} ({s.unit})") for s in VITAL_SIGNS.values()),
     ),
     "adverse_events": (
         Column("participant_id", "text", False),
@@ -465,7 +464,9 @@ class TrialData:
         status (given/withheld), given_at, withheld_reason.
     ``vitals`` — one row per set of vital signs in a dosing session
         participant_id, visit_code, session_number, minutes_after_dose (≤ 0 before the dose),
-        measured_at, systolic_bp, diastolic_bp, heart_rate, temperature.
+        measured_at, then one column per vital sign (``remit.protocol.VITAL_SIGNS``:
+        systolic_bp, diastolic_bp, heart_rate, temperature, respiratory_rate,
+        oxygen_saturation; NaN when not read).
     ``adverse_events`` — one row per adverse event
         participant_id, term, onset_date, severity, serious (bool), relatedness, outcome.
     ``alerts`` — one row per safety alert

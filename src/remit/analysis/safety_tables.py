@@ -13,7 +13,7 @@ from remit.analysis.data import TrialData
 from remit.analysis.datasets import baseline_visits, visit_order
 from remit.analysis.result import SectionResult, make_section
 from remit.errors import NotFoundError, ScaleError
-from remit.protocol import Protocol, SafetyAnalysis
+from remit.protocol import VITAL_SIGN_CODES, Protocol, SafetyAnalysis
 from remit.scales import load_scale
 
 SEVERITY_ORDER = ("mild", "moderate", "severe")
@@ -26,7 +26,6 @@ IDEATION_TYPES: dict[int, str] = {
     4: "active ideation with some intent, no plan",
     5: "active ideation with plan and intent",
 }
-VITAL_SIGNS = ("systolic_bp", "diastolic_bp", "heart_rate", "temperature")
 
 
 def _ordered(values: pd.Series, order: tuple[str, ...]) -> list[str]:
@@ -251,10 +250,11 @@ def vitals_tables(
     ['E2']
     """
     v = data.vitals[data.vitals["participant_id"].isin(population)]
+    signs = [s for s in VITAL_SIGN_CODES if v[s].notna().any()]  # the signs read
     keys = ["participant_id", "session_number", "visit_code"]
     long = v.melt(
         id_vars=[*keys, "minutes_after_dose"],
-        value_vars=list(VITAL_SIGNS),
+        value_vars=list(VITAL_SIGN_CODES),
         var_name="sign",
         value_name="value",
     ).dropna(subset=["value"])
@@ -293,7 +293,7 @@ def vitals_tables(
             "low": "threshold_low",
         }
     )
-    sign_rank = {sg: i for i, sg in enumerate(VITAL_SIGNS)}
+    sign_rank = {sg: i for i, sg in enumerate(VITAL_SIGN_CODES)}
     peaks_frame["_sign"] = peaks_frame["sign"].map(sign_rank)
     peaks_frame = peaks_frame.sort_values([*keys, "_sign"]).drop(columns="_sign")
     peaks_frame["session_number"] = peaks_frame["session_number"].astype(int)
@@ -340,11 +340,11 @@ def vitals_tables(
             }
         )
     summary = pd.DataFrame(summary_rows)
-    if v.empty:
+    if v.empty or not signs:
         by_time = pd.DataFrame()
     else:
         by_time = (
-            v.groupby(["session_number", "visit_code", "minutes_after_dose"])[list(VITAL_SIGNS)]
+            v.groupby(["session_number", "visit_code", "minutes_after_dose"])[signs]
             .agg(["mean", "count"])
             .reset_index()
         )

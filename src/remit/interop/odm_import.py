@@ -22,7 +22,7 @@ from lxml import etree  # type: ignore[import-untyped]
 from remit import services as sv
 from remit.errors import InputError, RemitError
 from remit.interop.odm import FORM_META, ODM_NS, all_items, fixed_forms, oid
-from remit.protocol import Protocol
+from remit.protocol import VITAL_SIGNS, Protocol
 from remit.scales import load_scale, validate_answers
 from remit.services import RATER_ROLES, Actor, Engine
 
@@ -431,10 +431,7 @@ def _visit_forms(
                 pid,
                 code,
                 measured_at=v["MEASURED_AT"],
-                systolic=v.get("SYSBP"),
-                diastolic=v.get("DIABP"),
-                heart_rate=v.get("PULSE"),
-                temperature=v.get("TEMP"),
+                values={s.code: v.get(s.testcd) for s in VITAL_SIGNS.values()},
             )
             alerts += len(rec.alerts)
             counts["vitals"] += 1

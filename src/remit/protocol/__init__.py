@@ -63,9 +63,18 @@ from remit.protocol.schedule import (
     classify_visit_date,
     compute_schedule,
 )
+from remit.protocol.vital_signs import (
+    VITAL_SIGN_CODES,
+    VITAL_SIGNS,
+    VitalSign,
+    VitalSignDef,
+    vital_sign,
+)
 
 __all__ = [
     "PROBLEM_CODES",
+    "VITAL_SIGNS",
+    "VITAL_SIGN_CODES",
     "Analysis",
     "AnalysisPlan",
     "Arm",
@@ -103,6 +112,8 @@ __all__ = [
     "SustainedResponseEndpoint",
     "Visit",
     "VisitTiming",
+    "VitalSign",
+    "VitalSignDef",
     "VitalThreshold",
     "Vitals",
     "VitalsRule",
@@ -119,4 +130,5 @@ __all__ = [
     "parse_protocol",
     "protocol_from_text",
     "read_protocol_source",
+    "vital_sign",
 ]

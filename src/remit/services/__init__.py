@@ -53,7 +53,6 @@ from remit.services.dosing import (
     list_dosing_sessions,
     record_dose,
     record_vas,
-    record_vitals,
     start_dosing_session,
 )
 from remit.services.dosing_day import DosingDay, dosing_day
@@ -113,6 +112,7 @@ from remit.services.signing import (
     unlock,
 )
 from remit.services.trial import add_user, create_trial, list_users, trial_protocol
+from remit.services.vitals import record_vitals
 
 if TYPE_CHECKING:
     from remit.services.trial_data import build_trial_data

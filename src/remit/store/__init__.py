@@ -56,6 +56,7 @@ from remit.store.users import (
     set_password,
     verify_password,
 )
+from remit.store.vitals import VitalSignReading, VitalSignValue, reading_values
 
 __all__ = [
     "AUDIT_LOCK_KEY",
@@ -64,6 +65,8 @@ __all__ = [
     "AuditVerifyResult",
     "IdentityRecord",
     "UnitOfWork",
+    "VitalSignReading",
+    "VitalSignValue",
     "actor_for",
     "add_site",
     "add_user",
@@ -87,6 +90,7 @@ __all__ = [
     "make_engine",
     "may_read_identity",
     "read_identity",
+    "reading_values",
     "replay_audit",
     "require_current",
     "roles_of",

@@ -380,6 +380,7 @@ def _participant_of(connection: Connection, record: Base, values: dict[str, Any]
     parent: tuple[str, str] | None = {
         "dose": ("dosing_session", "dosing_session_id"),
         "data_query_message": ("data_query", "data_query_id"),
+        "vital_sign_value": ("vital_sign", "vital_sign_id"),
     }.get(table)
     if parent is None or values.get(parent[1]) is None:
         return None

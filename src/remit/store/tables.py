@@ -6,7 +6,7 @@ Tables are created only by the Alembic migrations in ``remit/store/migrations`` 
 Every table has an integer ``id``. Clinical records carry ``protocol_version_id``, the protocol in
 force when they were written (filled in automatically by the unit of work when left empty).
 Writes to every table except ``audit_event`` and ``identity_access_log`` are audited field by
-field (see :mod:`remit.store.audit`).
+field (see :mod:`remit.store.audit`). The vital-sign tables are in :mod:`remit.store.vitals`.
 """
 
 from __future__ import annotations
@@ -376,26 +376,6 @@ class Dose(ProtocolTagged, Base):
     withheld_reason: Mapped[str | None] = mapped_column(Text)
     override_reason: Mapped[str | None] = mapped_column(Text)
     override_by: Mapped[int | None] = _fk("user_account.id", nullable=True, index=False)
-    recorded_by: Mapped[int | None] = _fk("user_account.id", nullable=True, index=False)
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-
-
-class VitalSign(ProtocolTagged, Base):
-    """Blood pressure, heart rate and temperature at one moment (of a dosing session or visit)."""
-
-    __tablename__ = "vital_sign"
-    __table_args__ = (Index("ix_vital_sign_participant_measured", "participant_id", "measured_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    participant_id: Mapped[int] = _fk("participant.id", index=False)
-    dosing_session_id: Mapped[int | None] = _fk("dosing_session.id", nullable=True)
-    visit_id: Mapped[int | None] = _fk("visit.id", nullable=True)
-    measured_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    minutes_after_dose: Mapped[int | None] = mapped_column(Integer)
-    systolic: Mapped[int | None] = mapped_column(Integer)
-    diastolic: Mapped[int | None] = mapped_column(Integer)
-    heart_rate: Mapped[int | None] = mapped_column(Integer)
-    temperature: Mapped[float | None] = mapped_column(Float)
     recorded_by: Mapped[int | None] = _fk("user_account.id", nullable=True, index=False)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
 

@@ -388,10 +388,7 @@ def vitals(
         participant_id,
         body.visit_code,
         measured_at=measured_at,
-        systolic=body.systolic,
-        diastolic=body.diastolic,
-        heart_rate=body.heart_rate,
-        temperature=body.temperature,
+        values=body.values,
         idempotency_key=idempotency_key,
     )
     return VitalsOut.model_validate(record.to_dict())

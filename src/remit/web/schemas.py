@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from remit.protocol import VitalSign
+
 Answer = str | int | float | bool | None
 ParticipantKey = Field(pattern=r"^[A-Za-z0-9-]{1,40}$", max_length=40)
 
@@ -163,10 +165,10 @@ class VitalsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     visit_code: str = Field(min_length=1, max_length=20)
     measured_at: str = Field(description="ISO 8601 time with a UTC offset", max_length=40)
-    systolic: float | None = None
-    diastolic: float | None = None
-    heart_rate: float | None = None
-    temperature: float | None = None
+    values: dict[VitalSign, float] = Field(
+        description="value by vital-sign code (remit.protocol.VITAL_SIGNS), in its unit",
+        min_length=1,
+    )
 
 
 class VitalsOut(Out):
@@ -177,10 +179,7 @@ class VitalsOut(Out):
     visit_code: str | None
     measured_at: str
     minutes_after_dose: int | None
-    systolic: int | None
-    diastolic: int | None
-    heart_rate: int | None
-    temperature: float | None
+    values: dict[VitalSign, int | float] = Field(description="value by vital-sign code")
     alerts: list[AlertOut] = []
 
 
