@@ -20,7 +20,7 @@ IDENTITY = {
     "OSL-003": {"name": "Siv Haugland", "national_id": "03037711223", "contact": "siv@example.no"},
 }
 
-NORMAL = {"systolic": 124, "diastolic": 80, "heart_rate": 72, "temperature": 36.8}
+NORMAL = {"systolic_bp": 124, "diastolic_bp": 80, "heart_rate": 72, "temperature": 36.8}
 
 
 def _forms(oslo: OsloTrial, pid: str, visit: str, day: date, level: int) -> None:
@@ -55,7 +55,7 @@ def _dosing_day(oslo: OsloTrial, pid: str, visit: str, day: date, *, withhold: b
     sv.start_dosing_session(oslo.engine, inv, pid, visit, started_at=at(day, 8, 30))
     dose0 = at(day, 9)
     sv.record_vitals(
-        oslo.engine, the, pid, visit, measured_at=dose0 - timedelta(minutes=15), **NORMAL
+        oslo.engine, the, pid, visit, measured_at=dose0 - timedelta(minutes=15), values=NORMAL
     )
     sv.record_dose(
         oslo.engine, inv, pid, visit, kind="initial", dose_mg=planned.initial_mg, given_at=dose0
@@ -70,7 +70,7 @@ def _dosing_day(oslo: OsloTrial, pid: str, visit: str, day: date, *, withhold: b
             pid,
             visit,
             measured_at=dose0 + timedelta(minutes=minutes),
-            **{**NORMAL, "heart_rate": 80 + minutes // 30},
+            values={**NORMAL, "heart_rate": 80 + minutes // 30},
         )
     if withhold:
         sv.record_dose(
