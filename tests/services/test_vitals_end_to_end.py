@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from lxml import etree
 from sqlalchemy import Engine
 from tests.services.conftest import PASSWORD, OsloTrial, at, enrolled, madrs, visit_date
 
 from remit import services as sv
 from remit.analysis import run_analysis_plan
+from remit.interop import export_trial
 from remit.interop.sdtm import build_sdtm
 from remit.protocol import load_protocol, protocol_from_text
 from remit.reports.figures.vitals import vitals_figure
@@ -25,6 +27,7 @@ from remit.web import WebSettings, create_app
 
 #: Added to every ``[dosing.vitals.thresholds]`` table of the Oslo protocol.
 EXTRA_LIMITS = 'respiratory_rate = { high = 24 }\noxygen_saturation = { low = 92, unit = "%" }\n'
+NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
 NORMAL = {"systolic_bp": 128, "diastolic_bp": 82, "heart_rate": 76, "temperature": 36.9}
 
 
@@ -159,3 +162,14 @@ def test_respiratory_rate_and_oxygen_saturation_end_to_end(
     ]
     assert set(found["VSTEST"]) == {"Respiratory Rate", "Oxygen Saturation"}
     assert set(found["VSTPT"]) == {"30 MIN POST-DOSE", "60 MIN POST-DOSE", "90 MIN POST-DOSE"}
+
+    # ODM: the items of the VITALS form, in the snapshot and as audited inserts
+    odm = export_trial(e, tmp_path / "exports", formats=("odm",)).out_dir / "odm"
+
+    def items(variant: str, code: str) -> list[str]:
+        doc = etree.parse(str(odm / f"odm_{variant}.xml"))
+        found = doc.xpath(f"//odm:ItemData[@ItemOID='IT.VITALS.{code}']/@Value", namespaces=NS)
+        return sorted(str(v) for v in found)
+
+    assert items("snapshot", "OXYSAT") == items("transactional", "OXYSAT") == ["89", "90", "97"]
+    assert items("snapshot", "RESP") == items("transactional", "RESP") == ["18", "20", "28"]
