@@ -48,6 +48,7 @@ def _json_files(result: ExportResult) -> list[Path]:
     ]
 
 
+@pytest.mark.export_format("sdtm", "adam")
 def test_every_dataset_json_validates_against_the_schema(exported: ExportResult) -> None:
     files = _json_files(exported)
     names = {p.stem.upper() for p in files}
@@ -109,6 +110,7 @@ def _dataset(result: ExportResult, folder: str, name: str) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), None)
 
 
+@pytest.mark.export_format("sdtm")
 def test_sdtm_content(exported: ExportResult) -> None:
     protocol = load_protocol("oslo-mdma-mdd")
     ex = _dataset(exported, "sdtm", "ex")
@@ -149,6 +151,7 @@ def test_sdtm_content(exported: ExportResult) -> None:
     assert tv["VISITNUM"].tolist() == [protocol.visit_number(c) for c in protocol.visit_codes]
 
 
+@pytest.mark.export_format("adam")
 def test_adqs_equals_the_analysis(exported: ExportResult, trial_db: Path) -> None:
     from remit.store import make_engine
 
@@ -192,6 +195,7 @@ def test_define_lists_every_dataset_and_variable(exported: ExportResult) -> None
     assert "Change from Baseline" in page
 
 
+@pytest.mark.export_format("csv")
 def test_csv_one_file_per_form_and_dataset(exported: ExportResult) -> None:
     names = {Path(f).name for f in exported.files["csv"]}
     assert {"form_madrs.csv", "form_cssrs.csv", "analysis_adqs.csv", "scores.csv"} <= names

@@ -35,6 +35,7 @@ def _doc(result: ExportResult, variant: str) -> etree._ElementTree:
     return etree.parse(str(result.out_dir / "odm" / f"odm_{variant}.xml"))
 
 
+@pytest.mark.export_format("odm")
 def test_both_variants_validate(odm: ExportResult, schema: etree.XMLSchema) -> None:
     for variant, file_type in (("snapshot", "Snapshot"), ("transactional", "Transactional")):
         doc = _doc(odm, variant)
@@ -165,6 +166,7 @@ def _fresh(tmp_path: Path) -> tuple[object, dict[str, object]]:
     return engine, {r: Actor(user.id, "imp", r, 1) for r in roles}
 
 
+@pytest.mark.export_format("odm")
 def test_round_trip_reproduces_the_clinical_data(
     odm: ExportResult, trial_db: Path, tmp_path: Path
 ) -> None:

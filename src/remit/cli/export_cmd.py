@@ -17,8 +17,11 @@ from remit.cli.common import (
     print_json,
 )
 from remit.errors import InputError
+from remit.interop.formats import ALL, FORMATS, formats_help
+from remit.interop.odm import ODM_VARIANTS
 
-FORMAT_CHOICES = ("csv", "sdtm", "adam", "odm", "all")
+#: ``--format`` values: every export format of the family, then ``all``.
+FORMAT_CHOICES = (*FORMATS, ALL)
 
 
 def export_command(
@@ -28,9 +31,9 @@ def export_command(
         list[str],
         typer.Option(
             "--format",
-            help="csv, sdtm, adam, odm or all; repeat for several (default: all).",
+            help=formats_help(),
         ),
-    ] = ["all"],  # noqa: B006 - typer needs a list default
+    ] = [ALL],  # noqa: B006 - typer needs a list default
     date_shift_seed: Annotated[
         int | None,
         typer.Option(
@@ -48,8 +51,11 @@ def export_command(
     ] = False,
     odm_variant: Annotated[
         list[str],
-        typer.Option("--odm-variant", help="snapshot and/or transactional (default: both)."),
-    ] = ["snapshot", "transactional"],  # noqa: B006 - typer needs a list default
+        typer.Option(
+            "--odm-variant",
+            help=" and/or ".join(ODM_VARIANTS) + " (default: all of them).",
+        ),
+    ] = list(ODM_VARIANTS),  # noqa: B006 - typer needs a list default
     user: Annotated[
         str | None,
         typer.Option(
@@ -61,7 +67,7 @@ def export_command(
     json: JsonOption = False,
 ) -> None:
     """Export the trial: pseudonymised (study IDs only, identity never read)."""
-    from remit.interop import FORMATS, DateShift, export_trial
+    from remit.interop import DateShift, export_trial
 
     with errors_as_exit():
         bad = [f for f in formats if f not in FORMAT_CHOICES]
@@ -70,14 +76,13 @@ def export_command(
                 f"--format {', '.join(bad)} is not known",
                 expected=", ".join(FORMAT_CHOICES),
             )
-        chosen = FORMATS if "all" in formats else tuple(dict.fromkeys(formats))
         shift = None if date_shift_seed is None else DateShift(seed=date_shift_seed)
         with open_engine(db) as engine:
             actor = acting(engine, user) if user else None
             result = export_trial(
                 engine,
                 out,
-                formats=chosen,
+                formats=tuple(formats),
                 date_shift=shift,
                 clinician_domain="RS" if rs_for_clinician else "QS",
                 actor=actor,

@@ -1,4 +1,6 @@
-"""``export_trial``: tidy CSV, SDTM and ADaM (XPT + Dataset-JSON + define), ODM XML."""
+"""``export_trial``: the trial in the chosen formats of
+:data:`~remit.interop.formats.EXPORT_FORMATS` (tidy CSV, SDTM and ADaM as XPT + Dataset-JSON +
+define, ODM XML), from trial data built once."""
 
 from __future__ import annotations
 
@@ -10,21 +12,13 @@ from typing import Any
 
 import pandas as pd
 
-from remit.analysis import TrialData, build_adqs, build_adsl
+from remit.analysis import TrialData
 from remit.errors import InputError
-from remit.interop.adam import build_adam
-from remit.interop.dataset import Dataset
-from remit.interop.datasetjson import write_dataset_json
 from remit.interop.dateshift import DateShift, shift_trial_data
-from remit.interop.define import define_metadata, write_define
-from remit.interop.sdtm import SdtmSettings, build_sdtm
-from remit.interop.tidy import form_frames, write_csv
-from remit.interop.xpt import write_xpt
-from remit.protocol import Protocol
+from remit.interop.formats import FORMATS, ExportJob, chosen_formats
+from remit.interop.odm import ODM_VARIANTS
+from remit.interop.sdtm import CLINICIAN_DOMAINS
 from remit.services import Actor, Engine, build_trial_data, trial_protocol
-
-#: Formats ``export_trial`` writes.
-FORMATS = ("csv", "sdtm", "adam", "odm")
 
 
 @dataclass(frozen=True)
@@ -69,46 +63,6 @@ class ExportResult:
         return "\n".join(lines)
 
 
-def _write_cdisc(
-    datasets: dict[str, Dataset],
-    directory: Path,
-    *,
-    protocol: Protocol,
-    created: datetime,
-    notes: str,
-) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    for name, ds in datasets.items():
-        written.append(write_xpt(ds, directory / f"{name.lower()}.xpt"))
-        written.append(
-            write_dataset_json(
-                ds,
-                directory / f"{name.lower()}.json",
-                study_oid=protocol.study.id,
-                created_at=created,
-                source_version=_version(),
-            )
-        )
-    meta = define_metadata(
-        datasets.values(),
-        study_id=protocol.study.id,
-        protocol_version=protocol.study.version,
-        notes=notes,
-    )
-    written.extend(write_define(meta, directory))
-    return written
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("remit")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def export_trial(
     engine: Engine,
     out_dir: str | Path,
@@ -117,11 +71,14 @@ def export_trial(
     date_shift: DateShift | None = None,
     clinician_domain: str = "QS",
     actor: Actor | None = None,
-    odm_variants: Sequence[str] = ("snapshot", "transactional"),
+    odm_variants: Sequence[str] = ODM_VARIANTS,
     created_at: datetime | None = None,
 ) -> ExportResult:
-    """Export the trial in ``engine`` to ``out_dir`` (subfolders ``csv``, ``sdtm``, ``adam``,
-    ``odm``).
+    """Export the trial in ``engine`` to ``out_dir``, one subfolder per format.
+
+    ``formats``: names from :data:`~remit.interop.formats.EXPORT_FORMATS` (or ``all``); each
+    is written in the family's order. The trial data are built once, for ``actor``, and every
+    format reads the same frames.
 
     Pseudonymised by construction: participants appear under their study IDs only and the
     identity table is never read. With ``date_shift`` every date and time of a participant
@@ -129,64 +86,31 @@ def export_trial(
     (``QS`` or ``RS``) places clinician-rated scales such as MADRS. ``actor`` is checked
     against the access table (``None``: a trusted in-process caller).
     """
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise InputError(f"unknown export format(s) {unknown}", expected=", ".join(FORMATS))
-    if clinician_domain not in ("QS", "RS"):
-        raise InputError(f"clinician domain {clinician_domain!r}", expected="QS or RS")
+    chosen = chosen_formats(formats)
+    if clinician_domain not in CLINICIAN_DOMAINS:
+        raise InputError(
+            f"clinician domain {clinician_domain!r}", expected=" or ".join(CLINICIAN_DOMAINS)
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     created = (created_at or datetime.now(UTC)).astimezone(UTC)
     protocol = trial_protocol(engine)
+    # the trial data are built once here and every format reads them from the job
     data: TrialData = build_trial_data(engine, actor=actor)
     if date_shift is not None:
         data = shift_trial_data(data, date_shift)
-    files: dict[str, list[Path]] = {}
-    notes: list[str] = []
-    if data.simulated:
-        notes.append("SIMULATED data")
-    shifted = " Dates are shifted per participant." if date_shift else ""
-    if "csv" in formats:
-        d = out / "csv"
-        d.mkdir(exist_ok=True)
-        written = [
-            write_csv(frame, d / f"form_{scale}.csv") for scale, frame in form_frames(data).items()
-        ]
-        for name, frame in data.frames().items():
-            written.append(write_csv(frame, d / f"{name}.csv"))
-        written.append(write_csv(build_adsl(data, protocol), d / "analysis_adsl.csv"))
-        written.append(write_csv(build_adqs(data, protocol), d / "analysis_adqs.csv"))
-        files["csv"] = written
-    if "sdtm" in formats:
-        settings = SdtmSettings(clinician_domain=clinician_domain)  # type: ignore[arg-type]
-        files["sdtm"] = _write_cdisc(
-            build_sdtm(data, protocol, settings),
-            out / "sdtm",
-            protocol=protocol,
-            created=created,
-            notes="SDTM domains; times are UTC." + shifted,
-        )
-    if "adam" in formats:
-        files["adam"] = _write_cdisc(
-            build_adam(data, protocol),
-            out / "adam",
-            protocol=protocol,
-            created=created,
-            notes="ADaM datasets built with remit.analysis (the numbers of the report)." + shifted,
-        )
-    if "odm" in formats:
-        from remit.interop.odm import write_odm_files
-
-        files["odm"] = write_odm_files(
-            engine,
-            protocol,
-            out / "odm",
-            variants=odm_variants,
-            date_shift=date_shift,
-            created_at=created,
-            participants=set(data.participants["participant_id"].astype(str)),
-            actor=actor,
-        )
+    job = ExportJob(
+        engine=engine,
+        protocol=protocol,
+        data=data,
+        out_dir=out,
+        created=created,
+        date_shift=date_shift,
+        clinician_domain=clinician_domain,
+        odm_variants=tuple(odm_variants),
+    )
+    files = {f.name: f.write(job) for f in chosen}
+    notes = ["SIMULATED data"] if data.simulated else []
     return ExportResult(
         out_dir=out,
         files={k: tuple(str(p.relative_to(out)) for p in v) for k, v in files.items()},

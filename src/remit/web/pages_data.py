@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from remit import services as sv
 from remit.errors import InputError, NotFoundError
-from remit.interop import FORMATS, export_trial
+from remit.interop import EXPORT_FORMATS, FORMATS, export_trial
 from remit.reports import render_report
 from remit.web.core import (
     check_csrf,
@@ -271,7 +271,7 @@ def exports(request: Request, session: Session) -> Response:
         if folder.exists()
         else []
     )
-    return render(request, "exports.html", title="Exports", formats=FORMATS, done=done)
+    return render(request, "exports.html", title="Exports", formats=EXPORT_FORMATS, done=done)
 
 
 @router.post("/exports", dependencies=[page_requires("export_trial")])

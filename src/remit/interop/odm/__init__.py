@@ -20,7 +20,7 @@ and :mod:`~remit.interop.odm.files` (writing the files).
 
 from remit.interop.odm.audit import CLINICAL_TABLES, audit_state
 from remit.interop.odm.base import ODM_NS, all_items, oid
-from remit.interop.odm.files import write_odm_files
+from remit.interop.odm.files import ODM_VARIANTS, write_odm_files
 from remit.interop.odm.metadata import FIXED_FORMS, FORM_META, fixed_forms, study_metadata
 from remit.interop.odm.snapshot import snapshot_odm
 from remit.interop.odm.transactional import transactional_odm
@@ -30,6 +30,7 @@ __all__ = [
     "FIXED_FORMS",
     "FORM_META",
     "ODM_NS",
+    "ODM_VARIANTS",
     "all_items",
     "audit_state",
     "fixed_forms",

@@ -8,14 +8,18 @@ from pathlib import Path
 
 from lxml import etree  # type: ignore[import-untyped]
 
+from remit.analysis import TrialData
 from remit.errors import InputError
-from remit.interop.dateshift import DateShift, shift_trial_data
+from remit.interop.dateshift import DateShift
 from remit.interop.odm.audit import CLINICAL_TABLES
 from remit.interop.odm.metadata import protocol_scales
 from remit.interop.odm.snapshot import snapshot_odm
 from remit.interop.odm.transactional import transactional_odm
 from remit.protocol import Protocol
-from remit.services import Actor, Engine, audit_log, build_trial_data
+from remit.services import Engine, audit_log
+
+#: The ODM files an export can write (``odm_<variant>.xml``).
+ODM_VARIANTS = ("snapshot", "transactional")
 
 
 def write_odm_files(
@@ -23,25 +27,26 @@ def write_odm_files(
     protocol: Protocol,
     directory: str | Path,
     *,
-    variants: Iterable[str] = ("snapshot", "transactional"),
+    data: TrialData,
+    variants: Iterable[str] = ODM_VARIANTS,
     date_shift: DateShift | None = None,
     created_at: datetime | None = None,
-    participants: set[str] | None = None,
-    actor: Actor | None = None,
 ) -> list[Path]:
-    """Write ``odm_snapshot.xml`` and/or ``odm_transactional.xml`` into ``directory``."""
+    """Write ``odm_snapshot.xml`` and/or ``odm_transactional.xml`` into ``directory``.
+
+    ``data`` are the trial data as :func:`remit.services.build_trial_data` gave them to the
+    exporting user, already moved by ``date_shift`` when there is one (the shift is applied
+    here to the audit trail only). Only their participants reach either file: those the user
+    may not see (another site) are left out of the transactional file too.
+    """
     wanted = list(variants)
-    bad = [v for v in wanted if v not in ("snapshot", "transactional")]
+    bad = [v for v in wanted if v not in ODM_VARIANTS]
     if bad:
-        raise InputError(f"unknown ODM variant(s) {bad}", expected="snapshot, transactional")
+        raise InputError(f"unknown ODM variant(s) {bad}", expected=", ".join(ODM_VARIANTS))
     created = (created_at or datetime.now(UTC)).astimezone(UTC)
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    data = build_trial_data(engine, actor=actor)
-    known = set(data.participants["participant_id"].astype(str))
-    participants = known if participants is None else participants & known
-    if date_shift is not None:
-        data = shift_trial_data(data, date_shift)
+    participants = set(data.participants["participant_id"].astype(str))
     entries = [
         e for e in audit_log(engine) if e.table_name in CLINICAL_TABLES or e.table_name == "site"
     ]
@@ -50,7 +55,6 @@ def write_odm_files(
     for variant in wanted:
         if variant == "snapshot":
             root = snapshot_odm(data, entries, protocol, scales, created, date_shift)
-            # participants the actor may not see (another site) never reach the file
         else:
             root = transactional_odm(entries, protocol, scales, created, date_shift, participants)
         path = d / f"odm_{variant}.xml"

@@ -12,7 +12,9 @@ from __future__ import annotations
 from remit.analysis import TrialData
 from remit.interop.dataset import Dataset
 from remit.interop.sdtm.base import (
+    CLINICIAN_DOMAINS,
     EPOCHS,
+    ClinicianDomain,
     Context,
     SdtmSettings,
     duration,
@@ -62,7 +64,9 @@ def build_sdtm(
 
 
 __all__ = [
+    "CLINICIAN_DOMAINS",
     "EPOCHS",
+    "ClinicianDomain",
     "SdtmSettings",
     "build_sdtm",
     "duration",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import pandas as pd
 
@@ -34,6 +34,11 @@ EPOCHS = {
 }
 
 
+#: Where clinician-rated scales may go: QS (questionnaires) or RS (clinical classifications).
+ClinicianDomain = Literal["QS", "RS"]
+CLINICIAN_DOMAINS: tuple[ClinicianDomain, ...] = get_args(ClinicianDomain)
+
+
 @dataclass(frozen=True)
 class SdtmSettings:
     """Choices the SDTM IG leaves to the sponsor.
@@ -42,7 +47,7 @@ class SdtmSettings:
     MADRS) go — ``QS`` or ``RS`` (SDTMIG 3.3+ moved clinical classifications to RS).
     """
 
-    clinician_domain: Literal["QS", "RS"] = "QS"
+    clinician_domain: ClinicianDomain = "QS"
 
 
 def iso_date(value: Any) -> str | None:

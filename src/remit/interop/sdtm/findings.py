@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any
 
 from remit.errors import InputError, ScaleError
 from remit.interop.codes import code_for
@@ -11,6 +11,7 @@ from remit.interop.dataset import Dataset, frame_rows, is_missing, make_dataset
 from remit.interop.sdtm.base import (
     ID_VARIABLES,
     VISIT_VARIABLES,
+    ClinicianDomain,
     Context,
     iso_datetime,
     result_values,
@@ -32,9 +33,7 @@ def clinician_scales(scales: Iterable[str]) -> set[str]:
     return out
 
 
-def build_findings_about_scales(
-    ctx: Context, domain: Literal["QS", "RS"], scales: set[str]
-) -> Dataset:
+def build_findings_about_scales(ctx: Context, domain: ClinicianDomain, scales: set[str]) -> Dataset:
     """QS (questionnaires) or RS (clinical classifications): one record per item and score."""
     p = domain
     rows = []
