@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from tests.services.conftest import PASSWORD, OsloTrial, at, enrolled, madrs, visit_date
 
 from remit import services as sv
@@ -22,7 +22,8 @@ from remit.interop.sdtm import build_sdtm
 from remit.protocol import load_protocol, protocol_from_text
 from remit.reports.figures.vitals import vitals_figure
 from remit.reports.tables import vitals_table
-from remit.store import Actor
+from remit.store import Actor, unit_of_work
+from remit.store.vitals import VitalSignValue
 from remit.web import WebSettings, create_app
 
 #: Added to every ``[dosing.vitals.thresholds]`` table of the Oslo protocol.
@@ -111,6 +112,20 @@ def test_respiratory_rate_and_oxygen_saturation_end_to_end(
         ("vitals:oxygen_saturation", "immediate"),
     }
     assert any("oxygen_saturation 90 % is below 92" in a.message for a in raised.alerts)
+    # a signature on the reading covers its values, which are rows of their own
+    sv.sign(e, inv, "vital_sign", raised.id, password=PASSWORD, meaning="reviewed")
+    assert [ok for _, ok in sv.signatures_of(e, inv, "vital_sign", raised.id)] == [True]
+    with unit_of_work(e, inv, reason="typed 90 for 91") as uow:
+        value = uow.session.scalars(
+            select(VitalSignValue).where(
+                VitalSignValue.vital_sign_id == raised.id,
+                VitalSignValue.sign == "oxygen_saturation",
+            )
+        ).one()
+        value.value = 91.0
+    assert [ok for _, ok in sv.signatures_of(e, inv, "vital_sign", raised.id)] == [False]
+    with unit_of_work(e, inv, reason="91 was wrong: source says 90") as uow:
+        uow.session.get_one(VitalSignValue, value.id).value = 90.0
 
     # the web form: a low saturation entered on the dosing-day page
     form = {k: str(v) for k, v in NORMAL.items()}
@@ -171,5 +186,7 @@ def test_respiratory_rate_and_oxygen_saturation_end_to_end(
         found = doc.xpath(f"//odm:ItemData[@ItemOID='IT.VITALS.{code}']/@Value", namespaces=NS)
         return sorted(str(v) for v in found)
 
-    assert items("snapshot", "OXYSAT") == items("transactional", "OXYSAT") == ["89", "90", "97"]
+    assert items("snapshot", "OXYSAT") == ["89", "90", "97"]
+    # the trail: three inserts, the correction to 91 and back to 90
+    assert items("transactional", "OXYSAT") == ["89", "90", "90", "91", "97"]
     assert items("snapshot", "RESP") == items("transactional", "RESP") == ["18", "20", "28"]

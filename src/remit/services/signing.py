@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from remit.errors import InputError, LockedError, NotFoundError, PermissionDeniedError
 from remit.services._common import authorise, check_unlocked, now_utc, text_given
@@ -24,6 +24,7 @@ from remit.store.tables import (
     UserAccount,
     audited_tables,
 )
+from remit.store.vitals import VitalSignReading, reading_values
 from remit.store.vocab import AssessmentStatus, LockLevel, QueryStatus
 
 #: Columns a signature does not cover: signing and locking change them.
@@ -73,12 +74,16 @@ def _participant_of(session: Session, record: Base) -> Participant | None:
 
 
 def record_content(record: Base) -> dict[str, Any]:
-    """What a signature covers: the table, and every column but status and version."""
+    """What a signature covers: the table, and every column but status and version (for a
+    vital-sign reading also its values, which are rows of their own)."""
     values = {
         prop.key: getattr(record, prop.key)
         for prop in record.__mapper__.column_attrs
         if prop.key not in UNSIGNED_COLUMNS
     }
+    session = object_session(record)
+    if isinstance(record, VitalSignReading) and session is not None:
+        values["signs"] = reading_values(session, [record.id]).get(record.id, {})
     return {"table": record.__tablename__, "values": values}
 
 
