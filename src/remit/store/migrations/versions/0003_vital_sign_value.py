@@ -33,8 +33,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from remit.errors import StoreError
-from remit.store.audit import Actor, AuditRecord, append_audit_records
-from remit.store.canonical import canonical_json
+from remit.store.audit import Actor, AuditRecord, append_audit_records, field_records
 from remit.store.types import UTCDateTime
 
 revision: str = "0003"
@@ -162,39 +161,20 @@ def downgrade() -> None:
 # --- moving the values -----------------------------------------------------------------------
 
 
-def _field_records(
-    action: str,
-    table: str,
-    record_id: int,
-    participant_id: int,
-    values: dict[str, Any],
-    reason: str,
-) -> list[AuditRecord]:
-    # One audit row per field but ``id``, as the session hooks write them.
-    out = []
-    for key, value in values.items():
-        if key == "id":
-            continue
-        text = canonical_json(value)
-        old, new = (text, None) if action == "delete" else (None, text)
-        out.append(AuditRecord(action, table, record_id, participant_id, key, old, new, reason))
-    return out
-
-
 def _move_into_rows(connection: sa.Connection, readings: list[dict[str, Any]]) -> None:
     records: list[AuditRecord] = []
     for old in readings:
         participant = int(old["participant_id"])
         new = {"id": old["id"], **{k: old[k] for k in _READING_COLUMNS}}
-        records += _field_records("delete", "vital_sign", old["id"], participant, old, REASON)
-        records += _field_records("insert", "vital_sign", old["id"], participant, new, REASON)
+        records += field_records("delete", "vital_sign", old["id"], participant, old, REASON)
+        records += field_records("insert", "vital_sign", old["id"], participant, new, REASON)
         for column, (sign, _) in COLUMNS.items():
             if old[column] is None:
                 continue
             row = {"vital_sign_id": old["id"], "sign": sign, "value": float(old[column])}
             insert = sa.insert(_VALUE).values(**row).returning(_VALUE.c.id)
             value_id = int(connection.execute(insert).scalar_one())
-            records += _field_records(
+            records += field_records(
                 "insert", "vital_sign_value", value_id, participant, row, REASON
             )
     append_audit_records(connection, _ACTOR, uuid.uuid4().hex, records)
@@ -215,17 +195,17 @@ def _move_back_into_columns(connection: sa.Connection, values: list[dict[str, An
         for v in by_reading.get(reading["id"], []):
             column, whole = column_of[v["sign"]]
             after[column] = int(v["value"]) if whole else float(v["value"])
-            records += _field_records(
+            records += field_records(
                 "delete", "vital_sign_value", v["id"], participant, v, DOWNGRADE_REASON
             )
         changed = {c: after[c] for c in COLUMNS}
         connection.execute(
             sa.update(_OLD_READING).where(_OLD_READING.c.id == reading["id"]).values(**changed)
         )
-        records += _field_records(
+        records += field_records(
             "delete", "vital_sign", reading["id"], participant, before, DOWNGRADE_REASON
         )
-        records += _field_records(
+        records += field_records(
             "insert", "vital_sign", reading["id"], participant, after, DOWNGRADE_REASON
         )
     connection.execute(sa.delete(_VALUE))
