@@ -66,17 +66,21 @@ def test_analyse_refuses_unclear_input(tmp_path: Path, trial: TrialData) -> None
 
 
 def test_analyse_empty_database_says_nothing_to_analyse(tmp_path: Path, oslo: Protocol) -> None:
-    from remit.services import create_trial
+    from remit.services import Actor, add_user, create_trial
     from remit.store import make_engine, upgrade
 
     db = tmp_path / "trial.db"
     upgrade(str(db))
     engine = make_engine(db)
     try:
-        create_trial(engine, oslo, admin_username="admin", admin_password="a long passphrase 1")
+        trial = create_trial(
+            engine, oslo, admin_username="admin", admin_password="a long passphrase 1"
+        )
+        admin = Actor(trial.admin.id, "admin", "admin", None)
+        add_user(engine, admin, "stine", "a long passphrase 2", [("statistician", None)])
     finally:
         engine.dispose()
-    result = runner.invoke(app, ["analyse", "--db", str(db)])
+    result = runner.invoke(app, ["analyse", "--db", str(db), "--user", "stine"])
     assert result.exit_code == 2, result.output
     assert "nothing to analyse: no participant is enrolled" in result.output
 

@@ -43,7 +43,7 @@ def demo(
 def data(demo: tuple[dict[str, Any], Path]) -> TrialData:
     engine = make_engine(demo[1] / "trial.db", must_exist=True)
     try:
-        return sv.build_trial_data(engine)
+        return sv.build_trial_data(engine, actor=sv.Actor.system("tests"))
     finally:
         engine.dispose()
 
@@ -209,7 +209,9 @@ def test_a_previous_demo_is_kept_unless_forced(
     assert is_demo_database(copy)
     fresh = create_demo_database(copy, OSLO, force=True)
     try:
-        assert sv.build_trial_data(fresh.engine).participants.empty
+        assert sv.build_trial_data(
+            fresh.engine, actor=fresh.staff["statistician"]
+        ).participants.empty
     finally:
         fresh.engine.dispose()
 

@@ -21,7 +21,7 @@ from remit.interop import DateShift, ExportResult, export_trial
 from remit.interop.dataset import Variable, make_dataset
 from remit.interop.xpt import read_xpt
 from remit.protocol import load_protocol
-from remit.services import build_trial_data
+from remit.services import Actor, build_trial_data
 
 SCHEMA = json.loads((STANDARDS / "dataset-json-1.1.schema.json").read_text())
 
@@ -156,7 +156,7 @@ def test_adqs_equals_the_analysis(exported: ExportResult, trial_db: Path) -> Non
     from remit.store import make_engine
 
     engine = make_engine(trial_db)
-    data = build_trial_data(engine)
+    data = build_trial_data(engine, actor=Actor.system("tests"))
     engine.dispose()
     protocol = load_protocol("oslo-mdma-mdd")
     ours = _dataset(exported, "adam", "adqs")

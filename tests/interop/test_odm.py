@@ -171,16 +171,16 @@ def test_round_trip_reproduces_the_clinical_data(
     odm: ExportResult, trial_db: Path, tmp_path: Path
 ) -> None:
     from remit.interop.odm_import import import_odm
-    from remit.services import build_trial_data
+    from remit.services import Actor, build_trial_data
     from remit.store import make_engine, verify_audit_chain
 
     source = make_engine(trial_db)
-    before = build_trial_data(source)
+    before = build_trial_data(source, actor=Actor.system("tests"))
     source.dispose()
     engine, actors = _fresh(tmp_path)
     result = import_odm(engine, odm.out_dir / "odm" / "odm_snapshot.xml", actors)  # type: ignore[arg-type]
     assert result.subjects == {"OSL-001": "OSL-001", "OSL-002": "OSL-002", "OSL-003": "OSL-003"}
-    after = build_trial_data(engine)  # type: ignore[arg-type]
+    after = build_trial_data(engine, actor=Actor.system("tests"))  # type: ignore[arg-type]
     for name, frame in before.frames().items():
         other = after.frames()[name]
         if name == "alerts":  # raised now, not then: compare what was raised

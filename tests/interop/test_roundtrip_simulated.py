@@ -14,7 +14,7 @@ from tests.interop.conftest import STANDARDS
 from remit.interop import export_trial
 from remit.interop.odm_import import import_odm
 from remit.protocol import load_protocol
-from remit.services import build_trial_data
+from remit.services import Actor, build_trial_data
 from remit.simulate import OSLO_TARGETS, create_demo_database, simulate_trial
 from remit.store import verify_audit_chain
 
@@ -54,7 +54,7 @@ def test_simulated_trial_round_trip(tmp_path: Path) -> None:
         targets=targets,
         missed={2: ["V13"]},
     )
-    before = build_trial_data(source.engine)
+    before = build_trial_data(source.engine, actor=Actor.system("tests"))
     assert "missed" in set(before.visits["window_status"])
     assert len(before.alerts) > 0
     # forms entered without an assessment time carry their entry time, to the microsecond
@@ -66,7 +66,7 @@ def test_simulated_trial_round_trip(tmp_path: Path) -> None:
     target = create_demo_database(tmp_path / "target.db", protocol)
     imported = import_odm(target.engine, result.out_dir / "odm" / "odm_snapshot.xml", target.staff)
     assert set(imported.subjects) == set(before.participants["participant_id"])
-    after = build_trial_data(target.engine)
+    after = build_trial_data(target.engine, actor=Actor.system("tests"))
     for name, frame in before.frames().items():
         pd.testing.assert_frame_equal(
             _sorted(frame, name), _sorted(after.frames()[name], name), check_dtype=False, obj=name

@@ -126,6 +126,7 @@ def test_oslo_endpoints_and_plan(oslo: Protocol) -> None:
     kinds = [a.kind for a in oslo.analysis.analyses]
     assert kinds == [
         "descriptive", "wilcoxon", "mmrm", "effect_size", "proportion", "mcnemar", "rtm", "safety",
+        "time_to_event", "lmm",
     ]  # fmt: skip
     mmrm = next(a for a in oslo.analysis.analyses if a.kind == "mmrm")
     assert mmrm.visits == ("V3", "V13", "FU7")

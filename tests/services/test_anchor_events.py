@@ -133,7 +133,7 @@ def test_a_locked_event_record_cannot_change(oslo: OsloTrial) -> None:
 
 def test_build_trial_data_visits_are_visits(oslo: OsloTrial) -> None:
     pid = enrolled(oslo, "SCR")
-    data = sv.build_trial_data(oslo.engine)
+    data = sv.build_trial_data(oslo.engine, actor=oslo.statistician)
     mine = data.visits[data.visits["participant_id"] == pid]
     assert list(mine["visit_code"]) == list(oslo.protocol.visit_codes[: len(mine)])
     assert "referral" not in set(data.visits["visit_code"])

@@ -42,7 +42,7 @@ def _simulate(
         result = simulate_trial(
             demo.engine, OSLO, rng=seed, start_date=START, targets=SMALL, missed=missed
         )
-        data = sv.build_trial_data(demo.engine)
+        data = sv.build_trial_data(demo.engine, actor=demo.staff["statistician"])
     finally:
         close_demo_database(demo)
     return result, data
@@ -152,7 +152,9 @@ def test_staff_at_a_site_act_at_that_site(tmp_path: Path, fast_hashing: None) ->
 
 
 def test_analyse_states_the_missing_v13_and_the_mmrm_still_runs(missing_v13: Path) -> None:
-    result = CliRunner().invoke(app, ["analyse", "--db", str(missing_v13), "--json"])
+    result = CliRunner().invoke(
+        app, ["analyse", "--db", str(missing_v13), "--user", "stine", "--json"]
+    )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     gaps = [m for m in out["missing"] if m["n_missing"] and m["scale"] == "madrs"]
@@ -168,7 +170,8 @@ def test_report_states_the_missing_v13_and_shows_the_mmrm(
     missing_v13: Path, tmp_path: Path
 ) -> None:
     result = CliRunner().invoke(
-        app, ["report", "--db", str(missing_v13), "--out", str(tmp_path), "--no-pdf"]
+        app,
+        ["report", "--db", str(missing_v13), "--user", "stine", "--out", str(tmp_path), "--no-pdf"],
     )
     assert result.exit_code == 0, result.output
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
@@ -185,7 +188,16 @@ def test_report_of_an_empty_trial_says_there_is_nothing_to_analyse(
     demo = create_demo_database(tmp_path / "empty.db", OSLO)
     close_demo_database(demo)
     result = CliRunner().invoke(
-        app, ["report", "--db", str(tmp_path / "empty.db"), "--out", str(tmp_path / "r")]
+        app,
+        [
+            "report",
+            "--db",
+            str(tmp_path / "empty.db"),
+            "--user",
+            "stine",
+            "--out",
+            str(tmp_path / "r"),
+        ],
     )
     assert result.exit_code == 2
     assert "nothing to analyse" in result.output
@@ -203,7 +215,7 @@ def test_simulation_on_sqlite_and_postgresql(engine: Engine, fast_password_hashi
     for name, role in people:
         sv.add_user(engine, admin, name, "a long enough password", [(role, None)])
     result = simulate_trial(engine, OSLO, rng=3, start_date=START, targets=SMALL)
-    data = sv.build_trial_data(engine)
+    data = sv.build_trial_data(engine, actor=sv.Actor.system("tests"))
     madrs = data.scores[data.scores["scale"] == "madrs"]
     stored = madrs.pivot(index="participant_id", columns="visit_code", values="total")
     planned = {p.participant_id: p.madrs for p in result.participants if p.enrolled}

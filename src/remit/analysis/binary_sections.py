@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from remit.analysis.context import Context, collect_warnings, note_not_estimable
 from remit.analysis.endpoints import EndpointsResult
-from remit.analysis.result import SectionResult, headline_frame, make_section
+from remit.analysis.result import SectionResult, headline_frame, section_fields
 from remit.errors import InputError, StatsError
 from remit.protocol import (
     ChangeEndpoint,
@@ -27,10 +28,27 @@ CI_METHODS: dict[str, str] = {"clopper_pearson": "clopper-pearson", "wilson": "w
 CI_SHORT: dict[str, str] = {"clopper_pearson": "CP", "wilson": "Wilson"}
 CI_NAMES: dict[str, str] = {"clopper_pearson": "Clopper-Pearson (exact)", "wilson": "Wilson score"}
 
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class ProportionSectionResult(SectionResult):
+    """Result of a ``proportion`` analysis: k/n of each binary endpoint with named CIs."""
+
+    proportions: pd.DataFrame
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class McNemarSectionResult(SectionResult):
+    """Result of a ``mcnemar`` analysis: tests, 2×2 transition cells and relapse counts."""
+
+    tests: pd.DataFrame
+    transitions: pd.DataFrame
+    relapses: pd.DataFrame
+
+
 # --------------------------------------------------------------------------- proportions
 
 
-def run_proportion(a: ProportionAnalysis, ctx: Context) -> SectionResult:
+def run_proportion(a: ProportionAnalysis, ctx: Context) -> ProportionSectionResult:
     """Counts of binary endpoints with the plan's confidence intervals.
 
     Examples
@@ -58,32 +76,34 @@ def run_proportion(a: ProportionAnalysis, ctx: Context) -> SectionResult:
                 continue
             for rec in counts[counts["endpoint_id"] == endpoint_id].to_dict(orient="records"):
                 rows.append(_proportion_row(a, ctx, arm, ids, rec, raw, notes))
-    return make_section(
-        a,
-        tables={"proportions": pd.DataFrame(rows)},
-        stats=raw,
-        conventions={
-            "denominator": "participants whose status could be decided (observed cases; "
-            "relapse: remitters at the earlier visit with the later visit observed)",
-            **{f"ci_{m}": CI_NAMES[m] for m in a.ci_methods},
-        },
-        notes=tuple(notes),
-        headline=headline_frame(
-            [
-                {
-                    "arm": r["arm"],
-                    "scale": ctx.protocol.endpoint(r["endpoint_id"]).scale,
-                    "visit": r["visit"],
-                    "quantity": f"{r['endpoint_id']} {r['k']}/{r['n']} ({CI_SHORT[m]})",
-                    "estimate": r["estimate"],
-                    "ci_low": r[f"{m}_low"],
-                    "ci_high": r[f"{m}_high"],
-                    "n": r["n"],
-                    "method": CI_NAMES[m],
-                }
-                for r in rows
-                for m in a.ci_methods
-            ]
+    return ProportionSectionResult(
+        proportions=pd.DataFrame(rows),
+        **section_fields(
+            a,
+            stats=raw,
+            conventions={
+                "denominator": "participants whose status could be decided (observed cases; "
+                "relapse: remitters at the earlier visit with the later visit observed)",
+                **{f"ci_{m}": CI_NAMES[m] for m in a.ci_methods},
+            },
+            notes=tuple(notes),
+            headline=headline_frame(
+                [
+                    {
+                        "arm": r["arm"],
+                        "scale": ctx.protocol.endpoint(r["endpoint_id"]).scale,
+                        "visit": r["visit"],
+                        "quantity": f"{r['endpoint_id']} {r['k']}/{r['n']} ({CI_SHORT[m]})",
+                        "estimate": r["estimate"],
+                        "ci_low": r[f"{m}_low"],
+                        "ci_high": r[f"{m}_high"],
+                        "n": r["n"],
+                        "method": CI_NAMES[m],
+                    }
+                    for r in rows
+                    for m in a.ci_methods
+                ]
+            ),
         ),
     )
 
@@ -157,7 +177,7 @@ def _word(status: object) -> str:
     return "yes" if bool(status) else "no"
 
 
-def run_mcnemar(a: McNemarAnalysis, ctx: Context) -> SectionResult:
+def run_mcnemar(a: McNemarAnalysis, ctx: Context) -> McNemarSectionResult:
     """Status transition table between two visits with the exact McNemar test.
 
     Examples
@@ -250,36 +270,36 @@ def run_mcnemar(a: McNemarAnalysis, ctx: Context) -> SectionResult:
                 }
             )
     relapses = _relapse_table(a, ctx)
-    return make_section(
-        a,
-        tables={
-            "tests": pd.DataFrame(rows),
-            "transitions": pd.DataFrame(cells),
-            "relapses": relapses,
-        },
-        stats=raw,
-        conventions={
-            "test": "exact McNemar: two-sided binomial test on the discordant pairs",
-            "odds_ratio_ci": "conditional odds ratio with the Clopper-Pearson interval of "
-            "b/(b + c)",
-            "missing": "participants with a missing status at either visit are left out of "
-            "the test and shown as 'missing' in the transition table",
-        },
-        notes=tuple(notes),
-        headline=headline_frame(
-            [
-                {
-                    "arm": r["arm"],
-                    "scale": ctx.protocol.endpoint(r["endpoint_id"]).scale,
-                    "visit": f"{r['from_visit']}→{r['to_visit']}",
-                    "quantity": f"{r['endpoint_id']} status change (McNemar)",
-                    "estimate": r["proportion_second"] - r["proportion_first"],
-                    "p": r["p_value"],
-                    "n": r["n"],
-                    "method": r["p_value_method"],
-                }
-                for r in rows
-            ]
+    return McNemarSectionResult(
+        tests=pd.DataFrame(rows),
+        transitions=pd.DataFrame(cells),
+        relapses=relapses,
+        **section_fields(
+            a,
+            stats=raw,
+            conventions={
+                "test": "exact McNemar: two-sided binomial test on the discordant pairs",
+                "odds_ratio_ci": "conditional odds ratio with the Clopper-Pearson interval of "
+                "b/(b + c)",
+                "missing": "participants with a missing status at either visit are left out of "
+                "the test and shown as 'missing' in the transition table",
+            },
+            notes=tuple(notes),
+            headline=headline_frame(
+                [
+                    {
+                        "arm": r["arm"],
+                        "scale": ctx.protocol.endpoint(r["endpoint_id"]).scale,
+                        "visit": f"{r['from_visit']}→{r['to_visit']}",
+                        "quantity": f"{r['endpoint_id']} status change (McNemar)",
+                        "estimate": r["proportion_second"] - r["proportion_first"],
+                        "p": r["p_value"],
+                        "n": r["n"],
+                        "method": r["p_value_method"],
+                    }
+                    for r in rows
+                ]
+            ),
         ),
     )
 

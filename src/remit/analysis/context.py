@@ -23,8 +23,9 @@ from remit.protocol import AnalysisPlan, Protocol
 class Context:
     """What every section needs: the plan, the protocol, ADQS totals, endpoints, population.
 
-    ``totals`` are the analysis records of scale totals of the population; ``groups`` the
-    population by arm (see :func:`arm_groups`). Build it with :func:`build_context`.
+    ``data`` is the trial's data (safety tables count events from it); ``totals`` are the
+    analysis records of scale totals of the population; ``groups`` the population by arm
+    (see :func:`arm_groups`). Build it with :func:`build_context`.
 
     Examples
     --------
@@ -43,6 +44,7 @@ class Context:
     endpoints: EndpointsResult
     population: tuple[str, ...]
     groups: tuple[tuple[str | None, tuple[str, ...]], ...] = ()
+    data: TrialData = field(default_factory=TrialData)
     _cells: dict[tuple[str, str], pd.DataFrame] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -138,6 +140,7 @@ def build_context(data: TrialData, protocol: Protocol, adqs: pd.DataFrame | None
         endpoints=derive_endpoints(data, protocol),
         population=population,
         groups=arm_groups(protocol, data.participants, population),
+        data=data,
     )
 
 

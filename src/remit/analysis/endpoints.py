@@ -9,11 +9,12 @@ decided (a value missing) is ``None`` — never counted as yes or no.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+from pydantic import BaseModel
 
 from remit.analysis.data import TrialData, frame_records
 from remit.analysis.datasets import (
@@ -333,79 +334,15 @@ def derive_endpoints(data: TrialData, protocol: Protocol) -> EndpointsResult:
     def day(pid: str, scale: str, visit: str) -> float:
         return by_key.get((pid, scale, visit), (math.nan, math.nan))[1]
 
-    order = visit_order(protocol, totals["visit_code"])
-    baselines = baseline_visits(protocol)
-    change_rows: list[dict[str, Any]] = []
-    status_rows: list[dict[str, Any]] = []
-    time_rows: list[dict[str, Any]] = []
+    values = _Values(
+        value, day, visit_order(protocol, totals["visit_code"]), baseline_visits(protocol)
+    )
+    rows = _Rows()
     for e in protocol.endpoints:
+        derive = DERIVERS[type(e)]
         for pid in population:
-            if isinstance(e, ChangeEndpoint):
-                base = value(pid, e.scale, e.from_visit)
-                val = value(pid, e.scale, e.to_visit)
-                chg = val - base
-                change_rows.append(
-                    {
-                        "endpoint_id": e.id,
-                        "participant_id": pid,
-                        "scale": e.scale,
-                        "from_visit": e.from_visit,
-                        "to_visit": e.to_visit,
-                        "baseline": base,
-                        "value": val,
-                        "change": chg,
-                        "pct_change": 100.0 * chg / base if base else math.nan,
-                    }
-                )
-            elif isinstance(e, ResponseEndpoint | RemissionEndpoint):
-                for visit in e.visits:
-                    val = value(pid, e.scale, visit)
-                    if isinstance(e, ResponseEndpoint):
-                        base = value(pid, e.scale, e.baseline_visit)
-                        status = responds(base, val, e.min_reduction_pct)
-                    else:
-                        base_visit = baselines.get(e.scale)
-                        base = value(pid, e.scale, base_visit) if base_visit else math.nan
-                        status = remits(val, e.max_total)
-                    status_rows.append(
-                        _status_row(e.id, e.kind, pid, e.scale, visit, base, val, True, status)
-                    )
-            elif isinstance(e, SustainedResponseEndpoint):
-                base = value(pid, e.scale, e.baseline_visit)
-                each = [
-                    responds(base, value(pid, e.scale, v), e.min_reduction_pct) for v in e.visits
-                ]
-                if any(s is False for s in each):
-                    status = False
-                elif all(s is True for s in each):
-                    status = True
-                else:
-                    status = None
-                last = e.visits[-1]
-                status_rows.append(
-                    _status_row(
-                        e.id,
-                        e.kind,
-                        pid,
-                        e.scale,
-                        last,
-                        base,
-                        value(pid, e.scale, last),
-                        True,
-                        status,
-                    )
-                )
-            elif isinstance(e, RelapseEndpoint):
-                start = value(pid, e.scale, e.from_visit)
-                at_risk = remits(start, e.max_total)
-                end = value(pid, e.scale, e.to_visit)
-                lost = remits(end, e.max_total)
-                status = None if at_risk is not True or lost is None else not lost
-                status_rows.append(
-                    _status_row(e.id, e.kind, pid, e.scale, e.to_visit, start, end, at_risk, status)
-                )
-                if at_risk is True:
-                    time_rows.append(_time_to_relapse(e, pid, value, day, order))
+            derive(e, pid, values, rows)
+    change_rows, status_rows, time_rows = rows.change, rows.status, rows.time
     definitions = {e.id: e.definition for e in protocol.endpoints}
     return EndpointsResult(
         definitions=definitions,
@@ -417,6 +354,103 @@ def derive_endpoints(data: TrialData, protocol: Protocol) -> EndpointsResult:
         time_to_relapse=_frame(time_rows, TIME_COLUMNS),
         population=population,
     )
+
+
+@dataclass(frozen=True)
+class _Values:
+    """Look-ups a deriver needs: a total and its study day by (participant, scale, visit),
+    the visit order and each scale's baseline visit."""
+
+    value: Callable[[str, str, str], float]
+    day: Callable[[str, str, str], float]
+    order: dict[str, int]
+    baselines: dict[str, str]
+
+
+@dataclass
+class _Rows:
+    """What the derivers produce: change rows, status rows and time-to-event rows."""
+
+    change: list[dict[str, Any]] = field(default_factory=list)
+    status: list[dict[str, Any]] = field(default_factory=list)
+    time: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _derive_change(e: ChangeEndpoint, pid: str, at: _Values, out: _Rows) -> None:
+    base = at.value(pid, e.scale, e.from_visit)
+    val = at.value(pid, e.scale, e.to_visit)
+    chg = val - base
+    out.change.append(
+        {
+            "endpoint_id": e.id,
+            "participant_id": pid,
+            "scale": e.scale,
+            "from_visit": e.from_visit,
+            "to_visit": e.to_visit,
+            "baseline": base,
+            "value": val,
+            "change": chg,
+            "pct_change": 100.0 * chg / base if base else math.nan,
+        }
+    )
+
+
+def _derive_response(e: ResponseEndpoint, pid: str, at: _Values, out: _Rows) -> None:
+    for visit in e.visits:
+        val = at.value(pid, e.scale, visit)
+        base = at.value(pid, e.scale, e.baseline_visit)
+        status = responds(base, val, e.min_reduction_pct)
+        out.status.append(_status_row(e.id, e.kind, pid, e.scale, visit, base, val, True, status))
+
+
+def _derive_remission(e: RemissionEndpoint, pid: str, at: _Values, out: _Rows) -> None:
+    for visit in e.visits:
+        val = at.value(pid, e.scale, visit)
+        base_visit = at.baselines.get(e.scale)
+        base = at.value(pid, e.scale, base_visit) if base_visit else math.nan
+        status = remits(val, e.max_total)
+        out.status.append(_status_row(e.id, e.kind, pid, e.scale, visit, base, val, True, status))
+
+
+def _derive_sustained(e: SustainedResponseEndpoint, pid: str, at: _Values, out: _Rows) -> None:
+    base = at.value(pid, e.scale, e.baseline_visit)
+    each = [responds(base, at.value(pid, e.scale, v), e.min_reduction_pct) for v in e.visits]
+    status: bool | None
+    if any(s is False for s in each):
+        status = False
+    elif all(s is True for s in each):
+        status = True
+    else:
+        status = None
+    last = e.visits[-1]
+    val = at.value(pid, e.scale, last)
+    out.status.append(_status_row(e.id, e.kind, pid, e.scale, last, base, val, True, status))
+
+
+def _derive_relapse(e: RelapseEndpoint, pid: str, at: _Values, out: _Rows) -> None:
+    start = at.value(pid, e.scale, e.from_visit)
+    at_risk = remits(start, e.max_total)
+    end = at.value(pid, e.scale, e.to_visit)
+    lost = remits(end, e.max_total)
+    status = None if at_risk is not True or lost is None else not lost
+    out.status.append(
+        _status_row(e.id, e.kind, pid, e.scale, e.to_visit, start, end, at_risk, status)
+    )
+    if at_risk is True:
+        out.time.append(_time_to_relapse(e, pid, at.value, at.day, at.order))
+
+
+Deriver = Callable[[Any, str, _Values, _Rows], None]
+
+#: Endpoint class of the protocol → the function deriving it for one participant (one per
+#: :data:`remit.protocol.ENDPOINT_KINDS`).
+DERIVERS: dict[type[BaseModel], Deriver] = {
+    ChangeEndpoint: _derive_change,
+    ResponseEndpoint: _derive_response,
+    RemissionEndpoint: _derive_remission,
+    RelapseEndpoint: _derive_relapse,
+    SustainedResponseEndpoint: _derive_sustained,
+}
 
 
 def _status_row(
@@ -488,4 +522,4 @@ def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame
     return frame
 
 
-__all__ = ["EndpointsResult", "derive_endpoints"]
+__all__ = ["DERIVERS", "EndpointsResult", "derive_endpoints"]

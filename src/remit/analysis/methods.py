@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from remit.analysis.binary_sections import McNemarSectionResult, ProportionSectionResult
+from remit.analysis.lmm_section import LMMSectionResult
+from remit.analysis.mmrm_section import MMRMSectionResult
+from remit.analysis.paired_sections import (
+    DescriptiveSectionResult,
+    EffectSizeSectionResult,
+    WilcoxonSectionResult,
+)
 from remit.analysis.result import AnalysisResult, SectionResult
+from remit.analysis.rtm_section import RTMSectionResult
+from remit.analysis.safety_section import SafetySectionResult
+from remit.analysis.tte_section import TimeToEventSectionResult
 
 
 def _words(items: list[str] | tuple[str, ...]) -> str:
@@ -20,7 +32,7 @@ def _scales(spec: dict[str, Any]) -> str:
     return _words([s.upper() for s in spec.get("scales", ())])
 
 
-def _descriptive(s: SectionResult) -> str:
+def _descriptive(s: SectionResult, result: AnalysisResult) -> str:
     stats = _words(list(s.spec.get("statistics", ())))
     return (
         f"{s.label}: {_scales(s.spec)} totals at {_words(s.spec.get('visits', ()))} were "
@@ -28,7 +40,7 @@ def _descriptive(s: SectionResult) -> str:
     )
 
 
-def _wilcoxon(s: SectionResult) -> str:
+def _wilcoxon(s: SectionResult, result: AnalysisResult) -> str:
     spec = s.spec
     return (
         f"{s.label}: {spec['alternative']} Wilcoxon signed-rank tests compared "
@@ -42,7 +54,7 @@ def _wilcoxon(s: SectionResult) -> str:
     )
 
 
-def _mmrm(s: SectionResult) -> str:
+def _mmrm(s: SectionResult, result: AnalysisResult) -> str:
     spec = s.spec
     outcome = "the scale total" if spec["outcome"] == "value" else "the change from baseline"
     return (
@@ -55,7 +67,7 @@ def _mmrm(s: SectionResult) -> str:
     )
 
 
-def _effect(s: SectionResult) -> str:
+def _effect(s: SectionResult, result: AnalysisResult) -> str:
     spec = s.spec
     measures = list(spec.get("measures", ()))
     parts = [f"{m}: {s.conventions[m]}" for m in measures if m in s.conventions]
@@ -77,7 +89,7 @@ def _proportion(s: SectionResult, result: AnalysisResult) -> str:
     )
 
 
-def _mcnemar(s: SectionResult) -> str:
+def _mcnemar(s: SectionResult, result: AnalysisResult) -> str:
     spec = s.spec
     return (
         f"{s.label}: the status of each participant at {spec['from_visit']} and "
@@ -88,7 +100,7 @@ def _mcnemar(s: SectionResult) -> str:
     )
 
 
-def _rtm(s: SectionResult) -> str:
+def _rtm(s: SectionResult, result: AnalysisResult) -> str:
     spec = s.spec
     cutoff = spec.get("entry_cutoff")
     entry = f" (entry required {spec['scale'].upper()} ≥ {cutoff:g})" if cutoff else ""
@@ -100,11 +112,50 @@ def _rtm(s: SectionResult) -> str:
     )
 
 
-def _safety(s: SectionResult) -> str:
+def _safety(s: SectionResult, result: AnalysisResult) -> str:
     tables = list(s.spec.get("tables", ()))
     parts = [f"tables: {_words(tables)}, plus doses given and withheld per dosing session"]
     parts += [f"{k.replace('_', ' ')}: {v}" for k, v in s.conventions.items()]
     return f"{s.label}: " + "; ".join(parts) + "."
+
+
+def _time_to_event(s: SectionResult, result: AnalysisResult) -> str:
+    defs = [result.endpoints.definitions[e] for e in s.spec["endpoints"]]
+    return (
+        f"{s.label}: Kaplan-Meier estimate of the time to relapse among the participants at "
+        f"risk ({'; '.join(defs)}). Time: {s.conventions['time']}. Estimated: "
+        f"{s.conventions['estimate']}, with a {s.conventions['ci']}, and the median time "
+        "where reached."
+    )
+
+
+def _lmm(s: SectionResult, result: AnalysisResult) -> str:
+    spec = s.spec
+    return (
+        f"{s.label}: for {_scales(spec)}, the scale total at {_words(spec['visits'])} was "
+        f"analysed with a linear mixed model ({s.conventions['model']}; "
+        f"{s.conventions['random']}), estimated by {s.conventions['estimation']}, with "
+        f"{s.conventions['df']} degrees of freedom; the change from {spec['baseline_visit']} "
+        "at each visit is the visit's coefficient. Missing visits: "
+        f"{s.conventions['missing_data']}."
+    )
+
+
+Writer = Callable[[Any, AnalysisResult], str]
+
+#: Result class of each analysis kind → the paragraph of the methods section describing it.
+METHODS: dict[type[SectionResult], Writer] = {
+    DescriptiveSectionResult: _descriptive,
+    WilcoxonSectionResult: _wilcoxon,
+    MMRMSectionResult: _mmrm,
+    EffectSizeSectionResult: _effect,
+    ProportionSectionResult: _proportion,
+    McNemarSectionResult: _mcnemar,
+    RTMSectionResult: _rtm,
+    SafetySectionResult: _safety,
+    TimeToEventSectionResult: _time_to_event,
+    LMMSectionResult: _lmm,
+}
 
 
 def methods_text(result: AnalysisResult) -> list[str]:
@@ -190,20 +241,8 @@ def methods_text(result: AnalysisResult) -> list[str]:
         f"Tests are {sided} at α = {result.alpha:g}; confidence intervals are "
         f"{100 * result.ci_level:g}%. No adjustment for multiple comparisons was made."
     )
-    writers = {
-        "descriptive": _descriptive,
-        "wilcoxon": _wilcoxon,
-        "mmrm": _mmrm,
-        "effect_size": _effect,
-        "mcnemar": _mcnemar,
-        "rtm": _rtm,
-        "safety": _safety,
-    }
     for s in result.sections:
-        if s.kind == "proportion":
-            paragraphs.append(_proportion(s, result))
-        elif s.kind in writers:
-            paragraphs.append(writers[s.kind](s))
+        paragraphs.append(METHODS[type(s)](s, result))
         if s.assumption:
             paragraphs[-1] += f" Assumption: {s.assumption}."
     software = ", ".join(f"{k} {v}" for k, v in p.software.items())

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from remit.analysis.context import Context, collect_warnings, note_not_estimable
-from remit.analysis.result import SectionResult, headline_frame, make_section
+from remit.analysis.result import SectionResult, headline_frame, section_fields
 from remit.errors import StatsError
 from remit.protocol import MMRMAnalysis
-from remit.stats.mmrm import MMRMResult, fit_mmrm
+from remit.stats.mmrm import MMRMResult, fit_mmrm, formula_variables
 
 #: The plan's words for the MMRM degrees of freedom → :func:`fit_mmrm`'s ``df``.
 DF_METHODS: dict[str, str] = {
@@ -22,6 +23,17 @@ DF_METHODS: dict[str, str] = {
 }
 
 
+@dataclass(frozen=True, eq=False, kw_only=True)
+class MMRMSectionResult(SectionResult):
+    """Result of an ``mmrm`` analysis: changes from baseline, LS means, fit statistics and,
+    when the formula models ``arm`` and the plan asks for it, differences between arms."""
+
+    change_vs_baseline: pd.DataFrame
+    lsmeans: pd.DataFrame
+    fits: pd.DataFrame
+    arm_differences: pd.DataFrame | None = None
+
+
 def _lsmean_rows(fit: MMRMResult) -> pd.DataFrame:
     """The L vector of the LS mean of each visit (covariates at their mean, other factors
     averaged), as :meth:`MMRMResult.lsmeans` builds them."""
@@ -29,7 +41,7 @@ def _lsmean_rows(fit: MMRMResult) -> pd.DataFrame:
     return pd.DataFrame(rows, index=[str(k) for k in keys.iloc[:, 0]])
 
 
-def run_mmrm(a: MMRMAnalysis, ctx: Context) -> SectionResult:
+def run_mmrm(a: MMRMAnalysis, ctx: Context) -> MMRMSectionResult:
     """MMRM per scale over the plan's visits, with LS means and differences vs baseline.
 
     Examples
@@ -83,7 +95,7 @@ def run_mmrm(a: MMRMAnalysis, ctx: Context) -> SectionResult:
             notes.append(f"{scale}: not estimable (fewer than two visits with data)")
             continue
         formula = f"{a.outcome} ~ {a.formula}"
-        group = "arm" if "arm" in a.formula.replace("*", " ").replace(":", " ").split() else None
+        group = "arm" if "arm" in formula_variables(formula) else None
         observed = frame.groupby("visit").size().reindex(levels, fill_value=0)
         try:
             with collect_warnings(notes, scale):
@@ -172,28 +184,28 @@ def run_mmrm(a: MMRMAnalysis, ctx: Context) -> SectionResult:
                 d = fit.differences(group="arm")
                 d.insert(0, "scale", scale)
                 arm_rows.append(d)
-    tables = {
-        "change_vs_baseline": pd.DataFrame(rows),
-        "lsmeans": pd.concat(ls_rows, ignore_index=True) if ls_rows else pd.DataFrame(),
-        "fits": pd.DataFrame(fit_rows),
-    }
-    if arm_rows:
-        tables["arm_differences"] = pd.concat(arm_rows, ignore_index=True)
-    return make_section(
-        a,
-        tables=tables,
-        stats=raw,
-        conventions={
-            "model": f"{a.outcome} ~ {a.formula}, visits {', '.join(a.visits)}",
-            "covariance": f"{a.covariance} ({_COVARIANCE_WORDS.get(a.covariance, a.covariance)}) "
-            "residual covariance over visits within participant",
-            "estimation": "REML" if a.reml else "ML",
-            "df": _DF_WORDS[a.df_method],
-            "contrasts": contrast_words(a),
-            "missing_data": "every observed visit used; no imputation (missing at random)",
-        },
-        notes=tuple(notes),
-        headline=_headline(a, rows, tables.get("arm_differences")),
+    arm_differences = pd.concat(arm_rows, ignore_index=True) if arm_rows else None
+    return MMRMSectionResult(
+        change_vs_baseline=pd.DataFrame(rows),
+        lsmeans=pd.concat(ls_rows, ignore_index=True) if ls_rows else pd.DataFrame(),
+        fits=pd.DataFrame(fit_rows),
+        arm_differences=arm_differences,
+        **section_fields(
+            a,
+            stats=raw,
+            conventions={
+                "model": f"{a.outcome} ~ {a.formula}, visits {', '.join(a.visits)}",
+                "covariance": f"{a.covariance} "
+                f"({_COVARIANCE_WORDS.get(a.covariance, a.covariance)}) residual covariance over "
+                "visits within participant",
+                "estimation": "REML" if a.reml else "ML",
+                "df": _DF_WORDS[a.df_method],
+                "contrasts": contrast_words(a),
+                "missing_data": "every observed visit used; no imputation (missing at random)",
+            },
+            notes=tuple(notes),
+            headline=_headline(a, rows, arm_differences),
+        ),
     )
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from remit.analysis.context import Context, collect_warnings, note_not_estimable
-from remit.analysis.result import SectionResult, headline_frame, make_section
+from remit.analysis.result import SectionResult, headline_frame, section_fields
 from remit.errors import InputError, StatsError
 from remit.protocol import DescriptiveAnalysis, EffectSizeAnalysis, WilcoxonAnalysis
 from remit.stats.effect_size import paired_effect_sizes
@@ -19,6 +20,31 @@ from remit.stats.paired import hodges_lehmann, wilcoxon_signed_rank
 QUANTILE_CONVENTION = "quartiles by linear interpolation (R type 7, pandas default)"
 SD_CONVENTION = "SD with n − 1 denominator; SE = SD/√n"
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class DescriptiveSectionResult(SectionResult):
+    """Result of a ``descriptive`` analysis: totals and changes from baseline by visit."""
+
+    by_visit: pd.DataFrame
+    change_by_visit: pd.DataFrame
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class WilcoxonSectionResult(SectionResult):
+    """Result of a ``wilcoxon`` analysis: one signed-rank test per arm, scale and visit."""
+
+    tests: pd.DataFrame
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class EffectSizeSectionResult(SectionResult):
+    """Result of an ``effect_size`` analysis: one row per arm, scale, visit and measure."""
+
+    effect_sizes: pd.DataFrame
+
 
 # --------------------------------------------------------------------------- descriptive
 
@@ -35,7 +61,7 @@ def _pairs(
                 yield arm, scale, visit, before, ctx.values(scale, visit, ids)
 
 
-def run_descriptive(a: DescriptiveAnalysis, ctx: Context) -> SectionResult:
+def run_descriptive(a: DescriptiveAnalysis, ctx: Context) -> DescriptiveSectionResult:
     """Summary statistics of each scale total (and its change from baseline) by visit.
 
     Examples
@@ -69,26 +95,28 @@ def run_descriptive(a: DescriptiveAnalysis, ctx: Context) -> SectionResult:
         keep += ["q1", "q3"]
     table = pd.DataFrame(rows)
     table = table[[c for c in dict.fromkeys(keep) if c in table.columns]]
-    tables = {"by_visit": table, "change_by_visit": pd.DataFrame(change_rows)}
-    return make_section(
-        a,
-        tables=tables,
-        conventions={"sd": SD_CONVENTION, "quartiles": QUANTILE_CONVENTION},
-        headline=headline_frame(
-            [
-                {
-                    "arm": r["arm"],
-                    "scale": r["scale"],
-                    "visit": r["visit"],
-                    "quantity": "mean",
-                    "estimate": r["mean"],
-                    "se": r["se"],
-                    "n": r["n"],
-                    "method": "observed cases",
-                }
-                for r in rows
-                if r["n"] > 0
-            ]
+    return DescriptiveSectionResult(
+        by_visit=table,
+        change_by_visit=pd.DataFrame(change_rows),
+        **section_fields(
+            a,
+            conventions={"sd": SD_CONVENTION, "quartiles": QUANTILE_CONVENTION},
+            headline=headline_frame(
+                [
+                    {
+                        "arm": r["arm"],
+                        "scale": r["scale"],
+                        "visit": r["visit"],
+                        "quantity": "mean",
+                        "estimate": r["mean"],
+                        "se": r["se"],
+                        "n": r["n"],
+                        "method": "observed cases",
+                    }
+                    for r in rows
+                    if r["n"] > 0
+                ]
+            ),
         ),
     )
 
@@ -161,7 +189,7 @@ def pick_wilcoxon_p(a: WilcoxonAnalysis, n: int, clean: bool) -> str:
     return "exact" if (n < 50 and clean) else normal
 
 
-def run_wilcoxon(a: WilcoxonAnalysis, ctx: Context) -> SectionResult:
+def run_wilcoxon(a: WilcoxonAnalysis, ctx: Context) -> WilcoxonSectionResult:
     """Signed-rank test of each visit against the baseline visit, per scale.
 
     Examples
@@ -226,34 +254,36 @@ def run_wilcoxon(a: WilcoxonAnalysis, ctx: Context) -> SectionResult:
                 "hl_ci_method": hl.ci_method,
             }
         )
-    return make_section(
-        a,
-        tables={"tests": pd.DataFrame(rows)},
-        stats=raw,
-        conventions={
-            "p_value": wilcoxon_convention(a),
-            "zero_differences": "dropped before ranking (Wilcoxon's convention)",
-            "ties": "mid-ranks",
-            "statistic": "V = sum of the ranks of the positive differences (visit − baseline)",
-            "hodges_lehmann_ci": "inverted signed-rank test as R's wilcox.test(conf.int=TRUE)",
-        },
-        notes=tuple(notes),
-        headline=headline_frame(
-            [
-                {
-                    "arm": r["arm"],
-                    "scale": r["scale"],
-                    "visit": r["visit"],
-                    "quantity": f"change vs {r['baseline_visit']} (Hodges-Lehmann; Wilcoxon p)",
-                    "estimate": r["hl_estimate"],
-                    "ci_low": r["hl_ci_low"],
-                    "ci_high": r["hl_ci_high"],
-                    "p": r["p_value"],
-                    "n": r["n"],
-                    "method": r["p_value_method"],
-                }
-                for r in rows
-            ]
+    return WilcoxonSectionResult(
+        tests=pd.DataFrame(rows),
+        **section_fields(
+            a,
+            stats=raw,
+            conventions={
+                "p_value": wilcoxon_convention(a),
+                "zero_differences": "dropped before ranking (Wilcoxon's convention)",
+                "ties": "mid-ranks",
+                "statistic": "V = sum of the ranks of the positive differences (visit − baseline)",
+                "hodges_lehmann_ci": "inverted signed-rank test as R's wilcox.test(conf.int=TRUE)",
+            },
+            notes=tuple(notes),
+            headline=headline_frame(
+                [
+                    {
+                        "arm": r["arm"],
+                        "scale": r["scale"],
+                        "visit": r["visit"],
+                        "quantity": f"change vs {r['baseline_visit']} (Hodges-Lehmann; Wilcoxon p)",
+                        "estimate": r["hl_estimate"],
+                        "ci_low": r["hl_ci_low"],
+                        "ci_high": r["hl_ci_high"],
+                        "p": r["p_value"],
+                        "n": r["n"],
+                        "method": r["p_value_method"],
+                    }
+                    for r in rows
+                ]
+            ),
         ),
     )
 
@@ -261,7 +291,7 @@ def run_wilcoxon(a: WilcoxonAnalysis, ctx: Context) -> SectionResult:
 # --------------------------------------------------------------------------- effect sizes
 
 
-def run_effect_size(a: EffectSizeAnalysis, ctx: Context) -> SectionResult:
+def run_effect_size(a: EffectSizeAnalysis, ctx: Context) -> EffectSizeSectionResult:
     """Standardised within-subject change from baseline at each visit, per scale.
 
     Examples
@@ -296,31 +326,34 @@ def run_effect_size(a: EffectSizeAnalysis, ctx: Context) -> SectionResult:
         f["sd_difference"] = r.sd_difference
         rows.append(f)
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    return make_section(
-        a,
-        tables={"effect_sizes": table},
-        stats=raw,
-        conventions={
-            "d_z": "mean(d)/sd(d), d = visit − baseline; exact CI by inverting the noncentral t",
-            "d_av": "mean(d)/((sd(baseline) + sd(visit))/2); CI: d_z limits scaled by "
-            "sd(d)/s_av (approximate)",
-            "g": "Hedges' exact J(df) = Γ(df/2)/(√(df/2)·Γ((df−1)/2)) applied to d and its CI",
-        },
-        notes=tuple(notes),
-        headline=headline_frame(
-            [
-                {
-                    "arm": r["arm"],
-                    "scale": r["scale"],
-                    "visit": r["visit"],
-                    "quantity": r["effect_size"],
-                    "estimate": r["estimate"],
-                    "ci_low": r["ci_low"],
-                    "ci_high": r["ci_high"],
-                    "n": r["n"],
-                    "method": r["ci_method"],
-                }
-                for r in table.to_dict(orient="records")
-            ]
+    return EffectSizeSectionResult(
+        effect_sizes=table,
+        **section_fields(
+            a,
+            stats=raw,
+            conventions={
+                "d_z": "mean(d)/sd(d), d = visit − baseline; exact CI by inverting the "
+                "noncentral t",
+                "d_av": "mean(d)/((sd(baseline) + sd(visit))/2); CI: d_z limits scaled by "
+                "sd(d)/s_av (approximate)",
+                "g": "Hedges' exact J(df) = Γ(df/2)/(√(df/2)·Γ((df−1)/2)) applied to d and its CI",
+            },
+            notes=tuple(notes),
+            headline=headline_frame(
+                [
+                    {
+                        "arm": r["arm"],
+                        "scale": r["scale"],
+                        "visit": r["visit"],
+                        "quantity": r["effect_size"],
+                        "estimate": r["estimate"],
+                        "ci_low": r["ci_low"],
+                        "ci_high": r["ci_high"],
+                        "n": r["n"],
+                        "method": r["ci_method"],
+                    }
+                    for r in table.to_dict(orient="records")
+                ]
+            ),
         ),
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import platform
 from datetime import UTC, datetime
 from importlib import metadata
-from typing import Any
 
 import pandas as pd
 
@@ -13,10 +12,9 @@ from remit.analysis.context import build_context
 from remit.analysis.data import TrialData
 from remit.analysis.datasets import build_adqs, build_adsl
 from remit.analysis.result import AnalysisResult, Provenance, SectionResult
-from remit.analysis.safety_tables import run_safety
-from remit.analysis.sections import SECTION_RUNNERS
+from remit.analysis.sections import run_section
 from remit.errors import InputError
-from remit.protocol import Protocol, SafetyAnalysis
+from remit.protocol import Protocol
 
 SOFTWARE = ("remit", "numpy", "scipy", "pandas", "statsmodels")
 
@@ -168,13 +166,7 @@ def run_analysis_plan(
     population = ctx.population
     endpoints = ctx.endpoints
     totals = ctx.totals
-    sections: list[SectionResult] = []
-    for analysis in protocol.analysis.analyses:
-        if isinstance(analysis, SafetyAnalysis):
-            sections.append(run_safety(analysis, data, protocol, ctx.groups))
-            continue
-        runner: Any = SECTION_RUNNERS[analysis.kind]
-        sections.append(runner(analysis, ctx))
+    sections: list[SectionResult] = [run_section(a, ctx) for a in protocol.analysis.analyses]
     provenance = Provenance(
         protocol_id=protocol.study.id,
         protocol_version=protocol.study.version,

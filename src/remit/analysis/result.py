@@ -6,7 +6,7 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -148,17 +148,18 @@ class Provenance:
         return "\n".join(lines)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class SectionResult:
-    """The outcome of one analysis of the plan.
+    """What every analysis of the plan returns; each kind adds its own typed tables.
+
+    Each analysis kind has its own subclass (``MMRMSectionResult``, ``WilcoxonSectionResult``
+    …) whose extra fields are its tables as DataFrames, main table first: the report reads
+    those fields by name, so a misspelt table is an attribute error, not an empty table.
 
     Attributes
     ----------
     id, kind, label
         As in the protocol's plan.
-    tables
-        Named tidy tables, the main one first (``table``). Every number is what
-        :mod:`remit.stats` returned, unrounded.
     stats
         The raw :mod:`remit.stats` result objects, by key (e.g. ``"madrs/V13"``).
     conventions
@@ -179,20 +180,29 @@ class SectionResult:
     >>> from remit.protocol import load_protocol
     >>> result = run_analysis_plan(example_trial(), load_protocol("oslo-mdma-mdd"))
     >>> s = result.section("mmrm")
-    >>> s.kind, list(s.tables), sorted(s.stats)
-    ('mmrm', ['change_vs_baseline', 'lsmeans', 'fits'], ['madrs', 'sds'])
+    >>> type(s).__name__, list(s.tables), sorted(s.stats)
+    ('MMRMSectionResult', ['change_vs_baseline', 'lsmeans', 'fits'], ['madrs', 'sds'])
     """
 
     id: str
     kind: str
     label: str
-    tables: dict[str, pd.DataFrame]
-    stats: dict[str, Any]
-    conventions: dict[str, str]
+    stats: dict[str, Any] = dataclasses.field(default_factory=dict)
+    conventions: dict[str, str] = dataclasses.field(default_factory=dict)
     notes: tuple[str, ...] = ()
     assumption: str | None = None
     headline: pd.DataFrame = dataclasses.field(default_factory=lambda: headline_frame([]))
     spec: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The kind's tables by field name, in declaration order (absent ones left out)."""
+        common = {f.name for f in dataclasses.fields(SectionResult)}
+        return {
+            f.name: value
+            for f in dataclasses.fields(self)
+            if f.name not in common and isinstance(value := getattr(self, f.name), pd.DataFrame)
+        }
 
     @property
     def table(self) -> pd.DataFrame:
@@ -229,38 +239,39 @@ class SectionResult:
         return "\n".join(lines)
 
 
-def make_section(
+def section_fields(
     analysis: Any,
     *,
-    tables: dict[str, pd.DataFrame],
     conventions: dict[str, str],
     stats: dict[str, Any] | None = None,
     notes: tuple[str, ...] = (),
     headline: pd.DataFrame | None = None,
-) -> SectionResult:
-    """A :class:`SectionResult` for one analysis of the plan (its id, kind, label, assumption
-    and spec taken from ``analysis``).
+) -> dict[str, Any]:
+    """The fields every :class:`SectionResult` has, for one analysis of the plan (its id,
+    kind, label, assumption and spec taken from ``analysis``); a runner adds its tables.
 
     Examples
     --------
     >>> from remit.protocol import load_protocol
     >>> a = load_protocol("oslo-mdma-mdd").analysis.analyses[0]
-    >>> s = make_section(a, tables={"by_visit": pd.DataFrame()}, conventions={})
-    >>> s.id, s.kind, s.spec["scales"][:2]
-    ('descriptive', 'descriptive', ['madrs', 'sds'])
+    >>> s = SectionResult(**section_fields(a, conventions={}))
+    >>> s.id, s.kind, s.spec["scales"][:2], s.tables
+    ('descriptive', 'descriptive', ['madrs', 'sds'], {})
     """
-    return SectionResult(
-        id=analysis.id,
-        kind=analysis.kind,
-        label=analysis.label,
-        tables=tables,
-        stats={} if stats is None else stats,
-        conventions=conventions,
-        notes=notes,
-        assumption=analysis.assumption,
-        headline=headline_frame([]) if headline is None else headline,
-        spec=analysis.model_dump(mode="json"),
-    )
+    return {
+        "id": analysis.id,
+        "kind": analysis.kind,
+        "label": analysis.label,
+        "stats": {} if stats is None else stats,
+        "conventions": conventions,
+        "notes": notes,
+        "assumption": analysis.assumption,
+        "headline": headline_frame([]) if headline is None else headline,
+        "spec": analysis.model_dump(mode="json"),
+    }
+
+
+S = TypeVar("S", bound=SectionResult)
 
 
 @dataclass(frozen=True, eq=False)
@@ -329,6 +340,15 @@ class AnalysisResult:
     def sections_of(self, kind: str) -> tuple[SectionResult, ...]:
         """Every section of analyses of ``kind`` (e.g. ``"mmrm"``)."""
         return tuple(s for s in self.sections if s.kind == kind)
+
+    def of_type(self, cls: type[S]) -> tuple[S, ...]:
+        """Every section whose result is a ``cls`` (e.g. ``MMRMSectionResult``), plan order."""
+        return tuple(s for s in self.sections if isinstance(s, cls))
+
+    def first(self, cls: type[S]) -> S | None:
+        """The first section whose result is a ``cls``, or ``None``."""
+        found = self.of_type(cls)
+        return found[0] if found else None
 
     def __getitem__(self, id: str) -> SectionResult:
         return self.section(id)

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from remit.analysis.context import Context
-from remit.analysis.result import SectionResult, make_section
+from remit.analysis.result import SectionResult, section_fields
 from remit.protocol import ChangeEndpoint, Protocol, RTMAnalysis
 from remit.stats.rtm import regression_to_mean
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class RTMSectionResult(SectionResult):
+    """Result of an ``rtm`` analysis: the expected range and the grid it was read from."""
+
+    range: pd.DataFrame
+    grid: pd.DataFrame | None = None
 
 
 def reliability_grid(low: float, high: float, step: float = 0.05) -> tuple[float, ...]:
@@ -30,7 +39,7 @@ def reliability_grid(low: float, high: float, step: float = 0.05) -> tuple[float
     return tuple(dict.fromkeys([low, *inside, high]))
 
 
-def run_rtm(a: RTMAnalysis, ctx: Context) -> SectionResult:
+def run_rtm(a: RTMAnalysis, ctx: Context) -> RTMSectionResult:
     """Expected regression to the mean over the plan's reliability range and population means.
 
     Examples
@@ -55,10 +64,10 @@ def run_rtm(a: RTMAnalysis, ctx: Context) -> SectionResult:
         if len(values):
             observed = float(values.mean())
     raw: dict[str, Any] = {}
-    tables: dict[str, pd.DataFrame] = {}
+    range_ = pd.DataFrame()
+    grid: pd.DataFrame | None = None
     if obs.size == 0:
         notes.append(f"no {a.scale} total at {a.visit}: regression to the mean not estimable")
-        tables["range"] = pd.DataFrame()
     else:
         r = regression_to_mean(
             float(obs.mean()),
@@ -67,7 +76,7 @@ def run_rtm(a: RTMAnalysis, ctx: Context) -> SectionResult:
             observed_change=observed,
         )
         raw[a.scale] = r
-        tables["range"] = pd.DataFrame(
+        range_ = pd.DataFrame(
             [
                 {
                     "scale": a.scale,
@@ -84,19 +93,22 @@ def run_rtm(a: RTMAnalysis, ctx: Context) -> SectionResult:
                 }
             ]
         )
-        tables["grid"] = r.to_frame()
-    return make_section(
-        a,
-        tables=tables,
-        stats=raw,
-        conventions={
-            "formula": "expected RTM = (1 − ρ)·(baseline mean of those enrolled − population "
-            "mean μ)",
-            "assumptions": "scores normal with equal variance at both times; ρ = test–retest "
-            f"reliability over {a.reliability[0]:g}–{a.reliability[1]:g}; μ over "
-            + ", ".join(f"{m:g}" for m in a.population_means),
-        },
-        notes=tuple(notes),
+        grid = r.to_frame()
+    return RTMSectionResult(
+        range=range_,
+        grid=grid,
+        **section_fields(
+            a,
+            stats=raw,
+            conventions={
+                "formula": "expected RTM = (1 − ρ)·(baseline mean of those enrolled − population "
+                "mean μ)",
+                "assumptions": "scores normal with equal variance at both times; ρ = test–retest "
+                f"reliability over {a.reliability[0]:g}–{a.reliability[1]:g}; μ over "
+                + ", ".join(f"{m:g}" for m in a.population_means),
+            },
+            notes=tuple(notes),
+        ),
     )
 
 

@@ -4,16 +4,14 @@ and dosing exposure. Counts only — no tests — so nothing here calls :mod:`re
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any, cast
 
 import pandas as pd
 
 from remit.analysis.data import TrialData
 from remit.analysis.datasets import baseline_visits, visit_order
-from remit.analysis.result import SectionResult, make_section
 from remit.errors import NotFoundError, ScaleError
-from remit.protocol import VITAL_SIGN_CODES, Protocol, SafetyAnalysis
+from remit.protocol import VITAL_SIGN_CODES, Protocol
 from remit.scales import load_scale
 
 SEVERITY_ORDER = ("mild", "moderate", "severe")
@@ -500,91 +498,3 @@ def dosing_tables(data: TrialData, population: tuple[str, ...]) -> dict[str, pd.
         ["participant_id", "session_number", "visit_code", "kind", "dose_mg", "withheld_reason"]
     ].reset_index(drop=True)
     return {"doses_by_session": by_session, "doses_withheld": withheld}
-
-
-def _by_group(
-    groups: tuple[tuple[str | None, tuple[str, ...]], ...],
-    make: Callable[[tuple[str, ...]], dict[str, pd.DataFrame]],
-) -> dict[str, pd.DataFrame]:
-    """``make`` for each arm group, the tables stacked with an ``arm`` column first."""
-    parts: dict[str, list[pd.DataFrame]] = {}
-    for arm, ids in groups:
-        for name, frame in make(ids).items():
-            part = frame.copy()
-            part.insert(0, "arm", pd.Series([arm] * len(part), index=part.index, dtype=object))
-            parts.setdefault(name, []).append(part)
-    return {
-        name: pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        for name, frames in parts.items()
-    }
-
-
-def run_safety(
-    a: SafetyAnalysis,
-    data: TrialData,
-    protocol: Protocol,
-    groups: tuple[tuple[str | None, tuple[str, ...]], ...],
-) -> SectionResult:
-    """The safety tables the plan lists, plus dosing exposure (always), per arm group.
-
-    ``groups`` are (arm, participant ids); every table has the ``arm`` column first.
-
-    Examples
-    --------
-    >>> from remit.analysis.examples import example_trial
-    >>> data = example_trial()
-    >>> ids = data.enrolled_ids
-    >>> from remit.protocol import load_protocol
-    >>> oslo = load_protocol("oslo-mdma-mdd")
-    >>> s = run_safety(oslo.analysis.analyses[7], data, oslo, (("MDMA", ids),))
-    >>> list(s.tables)[:3]
-    ['ae_overview', 'ae_by_severity', 'ae_by_relatedness']
-    >>> s.tables["doses_by_session"][["arm", "kind", "n_given", "n_withheld"]].values.tolist()
-    [['MDMA', 'initial', 6, 0], ['MDMA', 'supplemental', 5, 1]]
-    """
-    conventions: dict[str, str] = {
-        "population": "everyone enrolled (per arm when the protocol has more than one); "
-        "percentages of that number",
-    }
-    notes: list[str] = []
-    wanted = set(a.tables)
-
-    def make(ids: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-        out: dict[str, pd.DataFrame] = {}
-        if "adverse_events" in wanted:
-            out.update(adverse_event_tables(data, ids))
-        if "serious_adverse_events" in wanted:
-            out["sae_list"] = sae_list(data, ids)
-        if "cssrs" in wanted:
-            out.update(cssrs_shift(data, protocol, ids))
-        if "vitals" in wanted:
-            out.update(vitals_tables(data, protocol, ids))
-        if "madrs_item10" in wanted:
-            out["madrs_item10"] = madrs_item10_table(data, protocol, ids)[0]
-        if "alerts" in wanted:
-            out["alerts"] = alert_table(data, ids)
-        out.update(dosing_tables(data, ids))
-        return out
-
-    tables = _by_group(groups, make)
-    if "serious_adverse_events" in wanted and tables["sae_list"].empty:
-        notes.append("no serious adverse events")
-    if "cssrs" in wanted:
-        base = baseline_visits(protocol).get("cssrs", "the baseline visit")
-        conventions["cssrs_shift"] = (
-            "most severe ideation type (0–5) at visits up to and including "
-            f"{base} vs the most severe at any later visit"
-        )
-    if "vitals" in wanted:
-        conventions["vitals"] = (
-            "peak = highest reading per participant and dosing session; a breach is any "
-            "reading strictly above the high or below the low threshold of that session"
-        )
-    if "madrs_item10" in wanted:
-        conventions["madrs_item10"] = madrs_item10_table(data, protocol, ())[1]
-    return make_section(
-        a,
-        tables=tables,
-        conventions=conventions,
-        notes=tuple(notes),
-    )

@@ -14,6 +14,8 @@ from remit.cli.trial_source import (
     DataOption,
     ProtocolOption,
     SourceDbOption,
+    SourceRoleOption,
+    SourceUserOption,
     load_trial,
     protocol_for_folder,
     trial_from_database,
@@ -100,6 +102,8 @@ def _print(result: AnalysisResult) -> None:
 @app.callback()
 def analyse(
     db: SourceDbOption = None,
+    user: SourceUserOption = None,
+    role: SourceRoleOption = None,
     data: DataOption = None,
     protocol: ProtocolOption = None,
     save_data: Annotated[
@@ -123,10 +127,11 @@ def analyse(
 ) -> None:
     """Run every analysis of the protocol's plan on the trial's data.
 
-    Give the data with --db (a trial database) or --data (a folder of CSV files).
+    Give the data with --db (a trial database, read as --user) or --data (a folder of CSV
+    files).
     """
     with errors_as_exit():
-        trial, plan_protocol = load_trial(db, data, protocol)
+        trial, plan_protocol = load_trial(db, data, protocol, user=user, role=role)
         if save_data is not None:
             trial.to_directory(save_data)
         result = run_analysis_plan(trial, plan_protocol)

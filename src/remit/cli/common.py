@@ -4,7 +4,6 @@ database (``--db``) and the acting user (``--user``)."""
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ import typer
 from rich.console import Console
 
 from remit.errors import InputError, RemitError
+from remit.json_values import to_json_value
 
 if TYPE_CHECKING:
     from remit.services import Actor, Engine
@@ -53,25 +53,11 @@ JsonOption = Annotated[
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _clean(value: Any) -> Any:
-    """Make a value JSON-safe: NaN and infinities become null, numpy scalars plain numbers."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item") and callable(value.item) and not isinstance(value, str | bytes):
-        try:
-            value = value.item()
-        except (TypeError, ValueError):
-            return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def print_json(data: Any) -> None:
-    """Write ``data`` as JSON to standard output (the contract other programs read)."""
-    sys.stdout.write(json.dumps(_clean(data), indent=2, ensure_ascii=False) + "\n")
+    """Write ``data`` as JSON to standard output (the contract other programs read), converted
+    by :func:`remit.json_values.to_json_value` as the web API and the audit trail are: service
+    records as objects, NaN and infinities as null, NumPy numbers as plain numbers."""
+    sys.stdout.write(json.dumps(to_json_value(data), indent=2, ensure_ascii=False) + "\n")
 
 
 @contextmanager

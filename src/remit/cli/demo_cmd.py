@@ -142,10 +142,10 @@ def run_demo(
             staff=demo.staff,
             progress=lambda done, total: tell(ENTERING, done, total),
         )
-        data = build_trial_data(demo.engine)
+        data = build_trial_data(demo.engine, actor=demo.staff["statistician"])
         if exports:
             tell("writing the exports (CSV, SDTM, ADaM, ODM)", 0, 1)
-            export_trial(demo.engine, out / "exports")
+            export_trial(demo.engine, out / "exports", actor=demo.staff["statistician"])
     finally:
         close_demo_database(demo)
     tell("running the analysis plan", 0, 1)

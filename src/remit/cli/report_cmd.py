@@ -10,7 +10,14 @@ import typer
 
 from remit.analysis import run_analysis_plan
 from remit.cli.common import JsonOption, console, errors_as_exit, print_json
-from remit.cli.trial_source import DataOption, ProtocolOption, SourceDbOption, load_trial
+from remit.cli.trial_source import (
+    DataOption,
+    ProtocolOption,
+    SourceDbOption,
+    SourceRoleOption,
+    SourceUserOption,
+    load_trial,
+)
 from remit.reports import render_report
 
 app = typer.Typer(
@@ -31,6 +38,8 @@ def report(
         typer.Option("--out", help="Folder to write report.html (and report.pdf) into."),
     ],
     db: SourceDbOption = None,
+    user: SourceUserOption = None,
+    role: SourceRoleOption = None,
     data: DataOption = None,
     protocol: ProtocolOption = None,
     pdf: Annotated[
@@ -45,11 +54,18 @@ def report(
 ) -> None:
     """Analyse the trial with its protocol's plan and write a self-contained report.
 
-    Give the data with --db (a trial database) or --data (a folder of CSV files).
+    Give the data with --db (a trial database, read as --user) or --data (a folder of CSV
+    files).
     """
     with errors_as_exit():
         trial, plan_protocol = load_trial(
-            db, data, protocol, example="remit report --db trial.db --out report/"
+            db,
+            data,
+            protocol,
+            user=user,
+            role=role,
+            command="remit report",
+            example="remit report --db trial.db --user NAME --out report/",
         )
         with _status("Running the analysis plan…", json):
             result = run_analysis_plan(trial, plan_protocol)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from remit.analysis import TrialData
-from remit.cli.common import open_engine
+from remit.cli.common import acting, open_engine
 from remit.errors import InputError
 from remit.protocol import Protocol, load_protocol
 
@@ -29,6 +29,20 @@ DataOption = Annotated[
         "a database.",
     ),
 ]
+SourceUserOption = Annotated[
+    str | None,
+    typer.Option(
+        "--user",
+        envvar="REMIT_USER",
+        help="Who reads the trial database (username; required with --db, defaults to "
+        "$REMIT_USER). A user bound to one site reads that site's participants only; the read "
+        "is written to the access log.",
+    ),
+]
+SourceRoleOption = Annotated[
+    str | None,
+    typer.Option("--role", help="The role to read in, when the --user holds several."),
+]
 ProtocolOption = Annotated[
     str | None,
     typer.Option(
@@ -39,14 +53,31 @@ ProtocolOption = Annotated[
 ]
 
 
-def trial_from_database(db: str) -> tuple[TrialData, Protocol]:
-    """The trial's data and the protocol in force, read from a database."""
+def _reader_given(user: str | None, command: str) -> str:
+    if not user:
+        raise InputError(
+            f"{command} --db needs --user: the database is read as a user "
+            "(their role and site decide what is read, and the read is logged)",
+            expected="--user NAME (or $REMIT_USER)",
+        )
+    return user
+
+
+def trial_from_database(
+    db: str, user: str | None, role: str | None = None, *, command: str = "remit analyse"
+) -> tuple[TrialData, Protocol]:
+    """The trial's data as ``user`` may read it, and the protocol in force, from a database.
+
+    ``user`` (``--user``) is required: a user bound to one site gets that site's participants
+    and their data only, and the read is written to the access log.
+    """
     # Imported here: the database stack is only needed when a database is named.
     from remit import services as sv
 
     with open_engine(db) as engine:
+        actor = acting(engine, _reader_given(user, command), role)
         protocol = sv.trial_protocol(engine, source=f"{db} (protocol in force)")
-        data = sv.build_trial_data(engine)
+        data = sv.build_trial_data(engine, actor=actor)
     return data, protocol
 
 
@@ -69,13 +100,18 @@ def load_trial(
     data: Path | None,
     protocol: str | None,
     *,
-    example: str = "remit analyse --db trial.db",
+    user: str | None = None,
+    role: str | None = None,
+    command: str = "remit analyse",
+    example: str = "remit analyse --db trial.db --user NAME",
 ) -> tuple[TrialData, Protocol]:
     """The data and protocol named by the ``--db``/``--data``/``--protocol`` options.
 
     Exactly one of ``db`` and ``data`` must be given; ``protocol`` overrides the protocol in
-    force (database) or ``protocol.toml`` (data folder). ``example`` is the command line the
-    error for no data at all suggests.
+    force (database) or ``protocol.toml`` (data folder). A database is read as ``user``
+    (``--user``, and ``--role`` when they hold several), which is required with ``db``.
+    ``command`` names the command in errors; ``example`` is the command line the error for
+    no data at all suggests.
     """
     if db is not None and data is not None:
         raise InputError(
@@ -85,7 +121,7 @@ def load_trial(
     if data is not None:
         return TrialData.from_directory(data), protocol_for_folder(data, protocol)
     if db is not None:
-        trial, stored = trial_from_database(db)
+        trial, stored = trial_from_database(db, user, role, command=command)
         return trial, (load_protocol(protocol) if protocol is not None else stored)
     raise InputError(
         "no data given",

@@ -96,7 +96,7 @@ def export_trial(
     created = (created_at or datetime.now(UTC)).astimezone(UTC)
     protocol = trial_protocol(engine)
     # the trial data are built once here and every format reads them from the job
-    data: TrialData = build_trial_data(engine, actor=actor)
+    data: TrialData = build_trial_data(engine, actor=actor or Actor.system("remit-export"))
     if date_shift is not None:
         data = shift_trial_data(data, date_shift)
     job = ExportJob(

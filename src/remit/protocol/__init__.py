@@ -56,6 +56,14 @@ from remit.protocol.model import (
     VitalThreshold,
     WilcoxonAnalysis,
 )
+from remit.protocol.sap import (
+    ANALYSIS_KINDS,
+    ENDPOINT_KINDS,
+    SAFETY_TABLES,
+    LMMAnalysis,
+    TimeToEventAnalysis,
+    formula_variables,
+)
 from remit.protocol.schedule import (
     Schedule,
     ScheduledVisit,
@@ -72,7 +80,10 @@ from remit.protocol.vital_signs import (
 )
 
 __all__ = [
+    "ANALYSIS_KINDS",
+    "ENDPOINT_KINDS",
     "PROBLEM_CODES",
+    "SAFETY_TABLES",
     "VITAL_SIGNS",
     "VITAL_SIGN_CODES",
     "Analysis",
@@ -91,6 +102,7 @@ __all__ = [
     "EligibilityResult",
     "Endpoint",
     "Event",
+    "LMMAnalysis",
     "MMRMAnalysis",
     "McNemarAnalysis",
     "ProportionAnalysis",
@@ -110,6 +122,7 @@ __all__ = [
     "Site",
     "Study",
     "SustainedResponseEndpoint",
+    "TimeToEventAnalysis",
     "Visit",
     "VisitTiming",
     "VitalSign",
@@ -126,6 +139,7 @@ __all__ = [
     "compute_schedule",
     "diff_protocols",
     "evaluate_eligibility",
+    "formula_variables",
     "load_protocol",
     "parse_protocol",
     "protocol_from_text",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import itertools
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -503,7 +502,7 @@ def _check_analyses(c: _Checker) -> None:
             for v in visits:
                 c.assessed(s, v, where, f"analysis {a.id}")
         if isinstance(a, MMRMAnalysis) and len(c.p.arms) < 2:
-            uses_arm = "arm" in re.split(r"[\s+*:()]+", a.formula) or "arm_by_visit" in a.contrasts
+            uses_arm = "arm" in a.variables or "arm_by_visit" in a.contrasts
             if uses_arm:
                 c.add(
                     "P025",

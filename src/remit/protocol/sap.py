@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -163,6 +163,16 @@ class SustainedResponseEndpoint(_Endpoint):
         )
 
 
+#: Every endpoint kind a protocol may declare, in one place. :data:`Endpoint` is their union
+#: (spelt out for the type checker; ``tests/analysis/test_families.py`` checks it equals this
+#: tuple) and ``remit.analysis.endpoints.DERIVERS`` derives each one.
+ENDPOINT_KINDS = (
+    ChangeEndpoint,
+    ResponseEndpoint,
+    RemissionEndpoint,
+    RelapseEndpoint,
+    SustainedResponseEndpoint,
+)
 Endpoint = Annotated[
     ChangeEndpoint
     | ResponseEndpoint
@@ -171,10 +181,34 @@ Endpoint = Annotated[
     | SustainedResponseEndpoint,
     Field(discriminator="kind"),
 ]
-BINARY_ENDPOINT_KINDS: tuple[str, ...] = ("response", "remission", "relapse", "sustained_response")
+#: The kinds whose value is a yes/no status (every kind but change), read off the classes.
+BINARY_ENDPOINT_KINDS: tuple[str, ...] = tuple(
+    get_args(cls.model_fields["kind"].annotation)[0]
+    for cls in ENDPOINT_KINDS
+    if cls is not ChangeEndpoint
+)
 
 
 # --------------------------------------------------------------------------- analysis plan
+
+_FORMULA_CHARACTERS = re.compile(r"[A-Za-z0-9_.\s+*:()]*")
+_FORMULA_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
+def formula_variables(rhs: str) -> tuple[str, ...]:
+    """The variables the right-hand side of a model formula names, sorted, each once.
+
+    Terms are joined by ``+``, ``*`` and ``:`` (brackets allowed); spacing does not matter.
+    This reads a formula exactly as the MMRM fit does
+    (:func:`remit.stats.mmrm.formula_variables`, which the protocol layer may not import):
+    ``tests/analysis/test_formula.py`` checks the two agree on every formula a plan may use.
+
+    Examples
+    --------
+    >>> formula_variables("visit+arm"), formula_variables("arm:visit + arm + visit")
+    (('arm', 'visit'), ('arm', 'visit'))
+    """
+    return tuple(sorted(set(_FORMULA_WORD.findall(rhs))))
 
 
 class _Analysis(_References):
@@ -238,10 +272,17 @@ class MMRMAnalysis(_Analysis):
     reml: bool = True
     contrasts: tuple[Literal["visit_vs_baseline", "arm_by_visit"], ...] = ("visit_vs_baseline",)
 
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The variables the formula names, sorted (see :func:`formula_variables`)."""
+        return formula_variables(self.formula)
+
     @model_validator(mode="after")
     def _formula_terms(self) -> MMRMAnalysis:
-        terms = [t for t in re.split(r"[\s+*:()]+", self.formula) if t]
+        terms = formula_variables(self.formula)
         unknown = [t for t in terms if t not in MMRM_TERMS]
+        if not _FORMULA_CHARACTERS.fullmatch(self.formula):
+            unknown.append(self.formula)
         if unknown or not terms:
             raise ValueError(
                 f"formula {self.formula!r} uses {', '.join(map(repr, unknown)) or 'no term'}; "
@@ -301,23 +342,90 @@ class RTMAnalysis(_Analysis):
         return self
 
 
+SafetyTable = Literal[
+    "adverse_events",
+    "serious_adverse_events",
+    "cssrs",
+    "vitals",
+    "madrs_item10",
+    "alerts",
+]
+#: Every safety table a safety analysis may list, in the order the tables are reported
+#: (``remit.analysis.safety_section.SAFETY_TABLE_KINDS`` builds each one).
+SAFETY_TABLES: tuple[str, ...] = get_args(SafetyTable)
+
+
 class SafetyAnalysis(_Analysis):
     """Safety tables: adverse events, suicidality, vital signs."""
 
     kind: Literal["safety"]
-    tables: tuple[
-        Literal[
-            "adverse_events",
-            "serious_adverse_events",
-            "cssrs",
-            "vitals",
-            "madrs_item10",
-            "alerts",
-        ],
-        ...,
-    ] = Field(min_length=1)
+    tables: tuple[SafetyTable, ...] = Field(min_length=1)
 
 
+class TimeToEventAnalysis(_Analysis):
+    """Kaplan–Meier estimate of the time to an event, for relapse endpoints.
+
+    For each relapse endpoint of ``endpoints`` the participants at risk (in remission at its
+    ``from_visit``) are followed over the visits up to its ``to_visit``: the time is the days
+    from the ``from_visit`` assessment to the first visit out of remission (an event) or to
+    the last visit observed (censored). The estimate reported is the proportion still free of
+    the event at ``to_visit`` with a pointwise interval (``ci_method``, Greenwood variance).
+
+    Examples
+    --------
+    >>> a = TimeToEventAnalysis(id="km", kind="time_to_event", label="Time to relapse",
+    ...                         endpoints=("madrs_relapse",))
+    >>> a.endpoint_refs(), a.ci_method
+    (('madrs_relapse',), 'log-log')
+    """
+
+    kind: Literal["time_to_event"]
+    endpoints: tuple[str, ...] = Field(min_length=1)
+    ci_method: Literal["log-log", "log", "plain"] = "log-log"
+
+
+class LMMAnalysis(_Analysis):
+    """Linear mixed model with a random intercept and slope per participant (sensitivity).
+
+    The fixed effects are the visit means (``visit`` as a factor, ``baseline_visit`` the
+    reference level), as in the MMRM; the within-participant correlation is modelled by a
+    random intercept and, if ``random_slope``, a correlated random slope on ``time``
+    (``study_week``: study day / 7; ``visit_number``: the visit's position in the schedule)
+    instead of an unstructured covariance. Fixed effects get Satterthwaite degrees of freedom.
+
+    Examples
+    --------
+    >>> a = LMMAnalysis(id="lmm", kind="lmm", label="LMM", scales=("madrs",),
+    ...                 visits=("V3", "V13", "FU7"), baseline_visit="V3")
+    >>> a.visit_refs(), a.time, a.random_slope
+    (('V3', 'V3', 'V13', 'FU7'), 'study_week', True)
+    """
+
+    kind: Literal["lmm"]
+    scales: tuple[str, ...] = Field(min_length=1)
+    visits: tuple[str, ...] = Field(min_length=2)
+    baseline_visit: str
+    time: Literal["study_week", "visit_number"] = "study_week"
+    random_slope: bool = True
+    reml: bool = True
+
+
+#: Every analysis kind a plan may hold, in one place. :data:`Analysis` is their union (spelt
+#: out for the type checker; ``tests/analysis/test_families.py`` checks it equals this tuple);
+#: ``remit.analysis.sections.RUNNERS`` runs each one and ``remit.reports.renderers.RENDERERS``
+#: renders each one's result.
+ANALYSIS_KINDS = (
+    DescriptiveAnalysis,
+    WilcoxonAnalysis,
+    MMRMAnalysis,
+    EffectSizeAnalysis,
+    ProportionAnalysis,
+    McNemarAnalysis,
+    RTMAnalysis,
+    SafetyAnalysis,
+    TimeToEventAnalysis,
+    LMMAnalysis,
+)
 Analysis = Annotated[
     DescriptiveAnalysis
     | WilcoxonAnalysis
@@ -326,7 +434,9 @@ Analysis = Annotated[
     | ProportionAnalysis
     | McNemarAnalysis
     | RTMAnalysis
-    | SafetyAnalysis,
+    | SafetyAnalysis
+    | TimeToEventAnalysis
+    | LMMAnalysis,
     Field(discriminator="kind"),
 ]
 

@@ -7,14 +7,16 @@ figures draw the data and the result's summary numbers; nothing is re-estimated 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from remit.analysis import (
     AnalysisResult,
+    DescriptiveSectionResult,
+    MMRMSectionResult,
+    ProportionSectionResult,
+    SafetySectionResult,
     TrialData,
     baseline_visits,
     follow_up_visit,
@@ -23,54 +25,22 @@ from remit.analysis import (
 )
 from remit.errors import RemitError
 from remit.protocol import MMRMAnalysis, Protocol
-from remit.reports.figures.consort import consort_figure, disposition
-from remit.reports.figures.outcomes import (
-    SummaryPoint,
-    VisitAxis,
-    trajectory_figure,
-    transition_figure,
-    waterfall_figure,
-)
-from remit.reports.figures.swimmer import lanes, swimmer_figure
-from remit.reports.figures.vitals import vitals_figure
+from remit.reports import figure_sections
+from remit.reports.document import ReportSection, captioned, numbered
+from remit.reports.figures.outcomes import SummaryPoint, VisitAxis, trajectory_figure
 from remit.reports.format import fmt, fmt_ci, fmt_count
-from remit.reports.status import categories_at, outcome_definitions, percent_change_at
-from remit.reports.style import ReportFigure
+from remit.reports.renderers import Block, View, render
+from remit.reports.status import categories_at, outcome_definitions
 from remit.reports.tables import (
-    ReportTable,
-    ae_tables,
-    alerts_table,
-    arm_difference_table,
     arm_groups,
     arm_labels,
     baseline_table,
     ci_label,
-    cssrs_table,
-    dosing_tables,
-    exploratory_table,
-    item10_table,
     outcome_scales,
     outcome_table,
-    response_table,
     scale_name,
-    transition_table,
-    vitals_table,
-    wilcoxon_table,
 )
 from remit.scales import load_scale
-
-
-@dataclass(frozen=True)
-class ReportSection:
-    """One section of the report: an id (the HTML anchor), a title and its content."""
-
-    id: str
-    title: str
-    paragraphs: tuple[str, ...] = ()
-    items: tuple[str, ...] = ()
-    tables: tuple[ReportTable, ...] = ()
-    figures: tuple[ReportFigure, ...] = ()
-    subsections: tuple[ReportSection, ...] = field(default=())
 
 
 def p_phrase(p: object) -> str:
@@ -80,17 +50,8 @@ def p_phrase(p: object) -> str:
     return f"p\u00a0{text}" if text.startswith("<") else f"p\u00a0=\u00a0{text}"
 
 
-def _section(result: AnalysisResult, kind: str) -> Any:
-    found = result.sections_of(kind)
-    return found[0] if found else None
-
-
-def _frame(result: AnalysisResult, kind: str, table: str) -> pd.DataFrame:
-    section = _section(result, kind)
-    if section is None or table not in section.tables:
-        return pd.DataFrame()
-    frame: pd.DataFrame = section.tables[table]
-    return frame
+def _frame(frame: pd.DataFrame | None) -> pd.DataFrame:
+    return pd.DataFrame() if frame is None else frame
 
 
 def _row(frame: pd.DataFrame, **match: Any) -> dict[str, Any] | None:
@@ -105,10 +66,6 @@ def _row(frame: pd.DataFrame, **match: Any) -> dict[str, Any] | None:
     return None if rows.empty else dict(rows.iloc[0])
 
 
-def _with_caption(fig: ReportFigure, number: int, caption: str) -> ReportFigure:
-    return ReportFigure(fig.id, f"Figure {number}. {fig.title}", caption, fig.svg)
-
-
 # --------------------------------------------------------------------------- sections
 
 
@@ -121,8 +78,9 @@ def _key_results(result: AnalysisResult, protocol: Protocol) -> ReportSection:
     def arm_prefix(arm: str | None) -> str:
         return "" if arm is None else f"{arms.get(arm, arm)}, "
 
-    mmrm = _frame(result, "mmrm", "change_vs_baseline")
-    differences = _frame(result, "mmrm", "arm_differences")
+    model = result.first(MMRMSectionResult)
+    mmrm = _frame(None if model is None else model.change_vs_baseline)
+    differences = _frame(None if model is None else model.arm_differences)
     for scale, role in outcome_scales(protocol):
         for arm, rows in arm_groups(mmrm):
             r = _row(rows, scale=scale, visit=prim)
@@ -139,7 +97,8 @@ def _key_results(result: AnalysisResult, protocol: Protocol) -> ReportSection:
                 f"{fmt(d['estimate'], 'estimate')} (SE {fmt(d['se'], 'se')}; {ci} "
                 f"{fmt_ci(d['ci_low'], d['ci_high'])}; {p_phrase(d['p'])}; MMRM)."
             )
-    props = _frame(result, "proportion", "proportions")
+    proportion = result.first(ProportionSectionResult)
+    props = _frame(None if proportion is None else proportion.proportions)
     for arm, rows in arm_groups(props):
         for rec in rows.to_dict(orient="records"):
             label = result.endpoints.labels.get(str(rec["endpoint_id"]), str(rec["endpoint_id"]))
@@ -154,24 +113,6 @@ def _key_results(result: AnalysisResult, protocol: Protocol) -> ReportSection:
         "(full analysis set)."
     )
     return ReportSection("key-results", "Key results", (intro,), items=tuple(lines))
-
-
-def _consort(result: AnalysisResult, protocol: Protocol, simulated: bool) -> ReportSection:
-    flow = disposition(result.adsl, protocol)
-    prim = primary_visit(protocol) or "primary visit"
-    fig = consort_figure(
-        flow,
-        primary_visit=prim,
-        follow_up_visit=follow_up_visit(protocol),
-        simulated=simulated,
-    )
-    caption = (
-        "Flow of participants from screening to analysis (CONSORT). Counts are the population "
-        "flags of the analysis dataset (screened, enrolled, dosed at least once, assessed at "
-        "the primary and follow-up visits). Exclusion reasons are the eligibility criteria "
-        "recorded at screening, in the protocol's words; one person may have several."
-    )
-    return ReportSection("consort", "Participant flow", figures=(_with_caption(fig, 1, caption),))
 
 
 def _mmrm_for(protocol: Protocol, scale: str) -> MMRMAnalysis | None:
@@ -199,7 +140,8 @@ def _summary_points(
     """
     arms = arm_labels(protocol)
     mmrm = _mmrm_for(protocol, scale)
-    lsmeans = _frame(result, "mmrm", "lsmeans")
+    model = result.first(MMRMSectionResult)
+    lsmeans = _frame(None if model is None else model.lsmeans)
     if mmrm is not None and mmrm.outcome == "value" and len(lsmeans):
         rows = lsmeans[lsmeans["scale"] == scale]
         points = [
@@ -215,7 +157,8 @@ def _summary_points(
         ]
         if points:
             return points, "mmrm"
-    described = _frame(result, "descriptive", "by_visit")
+    descriptive = result.first(DescriptiveSectionResult)
+    described = _frame(None if descriptive is None else descriptive.by_visit)
     if described.empty:
         return [], ""
     rows = described[described["scale"] == scale]
@@ -234,9 +177,7 @@ def _summary_points(
     return points, "observed" if points else ""
 
 
-def _trajectories(
-    result: AnalysisResult, protocol: Protocol, simulated: bool, number: int
-) -> ReportSection:
+def _trajectories(result: AnalysisResult, protocol: Protocol, simulated: bool) -> ReportSection:
     defs = outcome_definitions(protocol)
     scale = defs.scale
     visits = _primary_visits(protocol, scale)
@@ -301,159 +242,7 @@ def _trajectories(
     return ReportSection(
         "trajectories",
         f"{scale_name(scale)} over time",
-        figures=(_with_caption(fig, number, caption),),
-    )
-
-
-def _arm_of(result: AnalysisResult, protocol: Protocol) -> dict[str, str]:
-    """Participant id → arm label of the enrolled (empty when the ADSL has no arm)."""
-    adsl = result.adsl
-    if "arm" not in adsl:
-        return {}
-    arms = arm_labels(protocol)
-    return {
-        str(pid): arms.get(str(arm), str(arm))
-        for pid, arm in zip(adsl["participant_id"], adsl["arm"], strict=True)
-        if str(pid) in set(result.population) and not pd.isna(arm)
-    }
-
-
-def _waterfall(
-    result: AnalysisResult, protocol: Protocol, simulated: bool, number: int
-) -> ReportSection:
-    defs = outcome_definitions(protocol)
-    prim = primary_visit(protocol) or (defs.visits[0] if defs.visits else "")
-    pct = percent_change_at(result.endpoints, defs, prim)
-    threshold = -defs.response.min_reduction_pct if defs.response is not None else None
-    fig = waterfall_figure(
-        pct,
-        categories_at(result.endpoints, defs, prim),
-        threshold_pct=threshold,
-        visit_label=prim,
-        scale_label=scale_name(defs.scale),
-        groups=_arm_of(result, protocol),
-        simulated=simulated,
-    )
-    caption = (
-        f"Percent change in {scale_name(defs.scale)} from baseline to {prim}, one bar per "
-        f"participant, sorted from least to most improved, coloured by status at {prim}. "
-    )
-    if defs.response is not None:
-        caption += f"The dashed line is the response threshold ({defs.response.definition}). "
-    if len(set(_arm_of(result, protocol).values())) > 1:
-        caption += "Hatching tells the arms apart. "
-    missing = sorted(str(p) for p in pct.index if pd.isna(pct[p]))
-    if missing:
-        caption += f"Not shown (no {prim} value): " + ", ".join(missing) + "."
-    return ReportSection(
-        "waterfall",
-        f"Change at {prim} per participant",
-        figures=(_with_caption(fig, number, caption),),
-    )
-
-
-def _transition_visits(result: AnalysisResult, protocol: Protocol) -> tuple[str, str] | None:
-    tests = _frame(result, "mcnemar", "tests")
-    if not tests.empty:
-        r = tests.iloc[0]
-        return str(r["from_visit"]), str(r["to_visit"])
-    visits = outcome_definitions(protocol).visits
-    return (visits[0], visits[1]) if len(visits) >= 2 else None
-
-
-def _transitions(
-    result: AnalysisResult, protocol: Protocol, simulated: bool, number: int
-) -> ReportSection:
-    pair = _transition_visits(result, protocol)
-    table = transition_table(result, arm_labels(protocol))
-    if pair is None:
-        return ReportSection(
-            "transitions",
-            "Status over time",
-            ("The protocol defines no two visits to compare response status at.",),
-        )
-    defs = outcome_definitions(protocol)
-    before, after = pair
-    fig = transition_figure(
-        categories_at(result.endpoints, defs, before),
-        categories_at(result.endpoints, defs, after),
-        before_label=before,
-        after_label=after,
-        simulated=simulated,
-    )
-    caption = (
-        f"Outcome status of each participant at {before} (left) and {after} (right); bands "
-        "show who moved between categories, their width the number of participants. "
-        "Remission counts before response (a remitter is shown as remission whether or not "
-        "the response criterion is met)."
-    )
-    return ReportSection(
-        "transitions",
-        f"Status from {before} to {after}",
-        figures=(_with_caption(fig, number, caption),),
-        tables=(table,) if table is not None else (),
-    )
-
-
-def _swimmer(
-    result: AnalysisResult, data: TrialData, protocol: Protocol, simulated: bool, number: int
-) -> ReportSection:
-    defs = outcome_definitions(protocol)
-    cats = {v: categories_at(result.endpoints, defs, v) for v in defs.visits}
-    lanes_ = lanes(data, protocol, cats)
-    if not lanes_:
-        return ReportSection(
-            "swimmer", "Time on study", ("No enrolled participant has a visit date yet.",)
-        )
-    fig = swimmer_figure(
-        lanes_, reference_visit=protocol.study.reference_visit, simulated=simulated
-    )
-    caption = (
-        "Each enrolled participant's time on study, from enrolment to the last visit, in days "
-        f"from the reference visit {protocol.study.reference_visit}. Diamonds: dosing sessions "
-        "(open: supplemental dose withheld). Triangles above a lane: adverse events by "
-        "severity (star: serious). Triangles below: safety alerts. Squares: outcome status at "
-        + " and ".join(defs.visits)
-        + ". A cross marks a participant who left the study; an arrow one still on study."
-    )
-    outside = [(lane.participant_id, lane.alerts_outside) for lane in lanes_ if lane.alerts_outside]
-    if outside:
-        caption += (
-            " Not drawn: safety alerts dated more than 30 days outside the participant's time "
-            "on study (e.g. recorded long after the visit): "
-            + ", ".join(f"{pid} ({fmt(n, 'count')})" for pid, n in outside)
-            + "."
-        )
-    return ReportSection("swimmer", "Time on study", figures=(_with_caption(fig, number, caption),))
-
-
-def _vitals(
-    result: AnalysisResult, data: TrialData, protocol: Protocol, simulated: bool, number: int
-) -> ReportSection:
-    table = vitals_table(result, arm_labels(protocol))
-    if not protocol.dosing:
-        return ReportSection("vitals", "Vital signs", ("The protocol has no dosing sessions.",))
-    sessions = [
-        (
-            s.number,
-            f"Session {s.number} ({s.visit}): {fmt(s.initial_mg, 'mg')} + "
-            f"{fmt(s.supplemental_mg, 'mg')} mg",
-        )
-        for s in protocol.dosing
-    ]
-    thresholds = {s.number: protocol.vital_thresholds(s.visit) for s in protocol.dosing}
-    vitals = data.vitals[data.vitals["participant_id"].isin(result.population)]
-    fig = vitals_figure(vitals, sessions, thresholds, simulated=simulated)
-    caption = (
-        "Vital signs during each dosing session by hours after the initial dose. Thin lines: "
-        "participants; thick line: mean at each time point (drawing aid); dashed lines: the "
-        "protocol's thresholds for the session; rings: readings beyond a threshold."
-    )
-    return ReportSection(
-        "vitals",
-        "Vital signs during dosing sessions",
-        figures=(_with_caption(fig, number, caption),),
-        tables=(table,) if table is not None else (),
+        figures=(captioned(fig, caption),),
     )
 
 
@@ -508,7 +297,7 @@ def _missing_data(result: AnalysisResult, protocol: Protocol) -> ReportSection:
     notes = [
         f"{s.label}: {note}"
         for s in result.sections
-        if s.kind != "safety"
+        if not isinstance(s, SafetySectionResult)
         for note in s.notes
         if "missing value" not in note
     ]
@@ -520,7 +309,9 @@ def _missing_data(result: AnalysisResult, protocol: Protocol) -> ReportSection:
     )
 
 
-def _limitations(result: AnalysisResult, protocol: Protocol) -> ReportSection:
+def _limitations(
+    result: AnalysisResult, protocol: Protocol, rendered: tuple[str, ...]
+) -> ReportSection:
     study = protocol.study
     n = fmt(len(result.population), "count")
     items = [
@@ -540,17 +331,7 @@ def _limitations(result: AnalysisResult, protocol: Protocol) -> ReportSection:
             "alone; natural course, the non-drug therapy sessions, expectancy and regression "
             "to the mean all contribute."
         )
-    rtm = _frame(result, "rtm", "range")
-    for r in rtm.to_dict(orient="records") if not rtm.empty else []:
-        scale = scale_name(str(r["scale"]))
-        items.append(
-            f"Regression to the mean: participants were selected on a high {scale} at "
-            f"{r['visit']}; with a test–retest reliability of "
-            f"{fmt(r['reliability_low'], 'rho')}–{fmt(r['reliability_high'], 'rho')}, "
-            f"regression to the mean alone would lower the mean {scale} by an expected "
-            f"{fmt(r['rtm_min'], 'estimate')} to {fmt(r['rtm_max'], 'estimate')} points, "
-            f"against an observed mean change of {fmt(r['observed_change'], 'estimate')}."
-        )
+    items += rendered
     if result.simulated:
         items.append("SIMULATED DATA: these numbers describe synthetic participants, not patients.")
     return ReportSection("limitations", "Limitations", items=tuple(items))
@@ -571,6 +352,53 @@ def _provenance(
     return ReportSection("provenance", "Provenance", items=tuple(items))
 
 
+#: The report's sections in reading order (their ids are the HTML anchors).
+LAYOUT: tuple[str, ...] = (
+    "key-results",
+    "consort",
+    "baseline",
+    "primary",
+    "secondary",
+    "trajectories",
+    "waterfall",
+    "response",
+    "transitions",
+    "swimmer",
+    "safety",
+    "vitals",
+    "cssrs",
+    "time-to-event",
+    "sensitivity",
+    "missing-data",
+    "methods",
+    "limitations",
+    "provenance",
+)
+#: The sections only the renderers fill: their title and what to write when no analysis of
+#: the plan fills them ("": leave the section out). The others are written in this module.
+FILLED_BY_RENDERERS: dict[str, tuple[str, str]] = {
+    "response": ("Response and remission", "The plan has no response analysis."),
+    "safety": ("Safety", "The plan has no safety analysis."),
+    "cssrs": ("Suicidality (C-SSRS and MADRS item 10)", "No C-SSRS data were analysed."),
+    "time-to-event": ("Time to relapse", ""),
+    "sensitivity": ("Sensitivity analyses", ""),
+}
+
+
+def _place(section: ReportSection, blocks: list[Block]) -> ReportSection:
+    """``section`` with the renderers' blocks for it appended, by rank then plan order."""
+    ordered = sorted(blocks, key=lambda b: b.rank)
+    return ReportSection(
+        section.id,
+        section.title,
+        section.paragraphs,
+        section.items + tuple(i for b in ordered for i in b.items),
+        section.tables + tuple(t for b in ordered for t in b.tables),
+        section.figures + tuple(f for b in ordered for f in b.figures),
+        section.subsections,
+    )
+
+
 def build_sections(
     result: AnalysisResult,
     data: TrialData,
@@ -579,110 +407,68 @@ def build_sections(
     rendered_at: str,
     report_software: dict[str, str],
 ) -> list[ReportSection]:
-    """Every section of the report, in reading order (see ``docs/report.md``)."""
+    """Every section of the report, in reading order (see ``docs/report.md``).
+
+    The sections of :data:`LAYOUT` are filled by the renderers of the analysis results
+    (:data:`remit.reports.renderers.RENDERERS`) and, for the views over several results or
+    over the data, here; tables and figures are then numbered in reading order.
+    """
     simulated = result.simulated
     scales = outcome_scales(protocol)
     arms = arm_labels(protocol)
-    sections: list[ReportSection] = [
-        _key_results(result, protocol),
-        _consort(result, protocol, simulated),
-        ReportSection(
-            "baseline", "Baseline characteristics", tables=(baseline_table(result, protocol, arms),)
-        ),
-    ]
+    view = View(result, protocol, data, arms, simulated)
+    blocks: dict[str, list[Block]] = {}
+    for block in render(result, view):
+        blocks.setdefault(block.section, []).append(block)
+    limitations = tuple(i for b in blocks.pop("limitations", []) for i in b.items)
     primary = [s for s, role in scales if role == "primary"]
     secondary = [(s, role) for s, role in scales if role != "primary"]
-    sections.append(
-        ReportSection(
+    written = {
+        "key-results": lambda: _key_results(result, protocol),
+        "consort": lambda: figure_sections.consort(result, protocol, simulated),
+        "baseline": lambda: ReportSection(
+            "baseline", "Baseline characteristics", tables=(baseline_table(result, protocol, arms),)
+        ),
+        "primary": lambda: ReportSection(
             "primary",
             "Primary outcome",
-            tables=tuple(
-                t
-                for t in (
-                    *(outcome_table(result, protocol, s, "primary", arms) for s in primary),
-                    arm_difference_table(result),
-                )
-                if t is not None
-            ),
-        )
-    )
-    extra = [wilcoxon_table(result, arms), exploratory_table(result, {s for s, _ in scales}, arms)]
-    sections.append(
-        ReportSection(
+            tables=tuple(outcome_table(result, protocol, s, "primary", arms) for s in primary),
+        ),
+        "secondary": lambda: ReportSection(
             "secondary",
             "Secondary outcomes",
-            tables=(
-                *(outcome_table(result, protocol, s, role, arms) for s, role in secondary),
-                *(t for t in extra if t is not None),
-            ),
+            tables=tuple(outcome_table(result, protocol, s, role, arms) for s, role in secondary),
+        ),
+        "trajectories": lambda: _trajectories(result, protocol, simulated),
+        "waterfall": lambda: figure_sections.waterfall(result, protocol, simulated),
+        "transitions": lambda: figure_sections.transitions(result, protocol, simulated),
+        "swimmer": lambda: figure_sections.swimmer(result, data, protocol, simulated),
+        "vitals": lambda: figure_sections.vitals(result, data, protocol, simulated),
+        "missing-data": lambda: _missing_data(result, protocol),
+        "methods": lambda: ReportSection(
+            "methods", "Statistical methods", tuple(methods_text(result))
+        ),
+        "limitations": lambda: _limitations(result, protocol, limitations),
+        "provenance": lambda: _provenance(result, rendered_at, report_software),
+    }
+    sections: list[ReportSection] = []
+    for section_id in LAYOUT:
+        here = blocks.pop(section_id, [])
+        if section_id not in FILLED_BY_RENDERERS:
+            sections.append(_place(written[section_id](), here))
+            continue
+        title, empty = FILLED_BY_RENDERERS[section_id]
+        if here:
+            sections.append(_place(ReportSection(section_id, title), here))
+        elif empty:
+            sections.append(ReportSection(section_id, title, (empty,)))
+    if blocks:
+        raise RemitError(
+            "renderers wrote to report sections the layout does not have: "
+            + ", ".join(sorted(blocks)),
+            expected="one of " + ", ".join(LAYOUT),
         )
-    )
-    figure_no = 2
-    sections.append(_trajectories(result, protocol, simulated, figure_no))
-    figure_no += 1
-    sections.append(_waterfall(result, protocol, simulated, figure_no))
-    figure_no += 1
-    response = response_table(result, arms)
-    sections.append(
-        ReportSection(
-            "response",
-            "Response and remission",
-            tables=(response,) if response is not None else (),
-            paragraphs=() if response is not None else ("The plan has no response analysis.",),
-        )
-    )
-    sections.append(_transitions(result, protocol, simulated, figure_no))
-    figure_no += 1
-    sections.append(_swimmer(result, data, protocol, simulated, figure_no))
-    figure_no += 1
-    safety_tables = [*ae_tables(result, arms), *dosing_tables(result, arms)]
-    alerts = alerts_table(result)
-    if alerts is not None:
-        safety_tables.append(alerts)
-    sections.append(
-        ReportSection(
-            "safety",
-            "Safety",
-            tables=tuple(safety_tables),
-            paragraphs=() if safety_tables else ("The plan has no safety analysis.",),
-        )
-    )
-    sections.append(_vitals(result, data, protocol, simulated, figure_no))
-    figure_no += 1
-    cssrs = [t for t in (cssrs_table(result, arms), item10_table(result, arms)) if t is not None]
-    sections.append(
-        ReportSection(
-            "cssrs",
-            "Suicidality (C-SSRS and MADRS item 10)",
-            tables=tuple(cssrs),
-            paragraphs=() if cssrs else ("No C-SSRS data were analysed.",),
-        )
-    )
-    sections.append(_missing_data(result, protocol))
-    sections.append(ReportSection("methods", "Statistical methods", tuple(methods_text(result))))
-    sections.append(_limitations(result, protocol))
-    sections.append(_provenance(result, rendered_at, report_software))
-    return _number_tables(sections)
+    return numbered(sections)
 
 
-def _number_tables(sections: Sequence[ReportSection]) -> list[ReportSection]:
-    out: list[ReportSection] = []
-    n = 0
-    for s in sections:
-        tables = []
-        for t in s.tables:
-            n += 1
-            tables.append(
-                ReportTable(
-                    t.id, f"Table {n}. {t.caption}", t.header, t.rows, t.notes, t.numeric_from
-                )
-            )
-        out.append(
-            ReportSection(
-                s.id, s.title, s.paragraphs, s.items, tuple(tables), s.figures, s.subsections
-            )
-        )
-    return out
-
-
-__all__ = ["ReportSection", "build_sections", "p_phrase"]
+__all__ = ["FILLED_BY_RENDERERS", "LAYOUT", "ReportSection", "build_sections", "p_phrase"]

@@ -1,21 +1,32 @@
-"""The report's tables, read from the sections of an :class:`~remit.analysis.AnalysisResult`.
+"""The report's tables, read from the typed sections of an analysis result.
 
 Nothing here computes a statistic: each cell is a number of the result (or a count of its
-rows) passed through :mod:`remit.reports.format`. Sections are found by their *kind*
-(``mmrm``, ``wilcoxon`` …), not by their id, since the ids are the protocol's choice.
+rows) passed through :mod:`remit.reports.format`. Sections are found by their result class
+(``MMRMSectionResult`` …), not by their id, since the ids are the protocol's choice; their
+tables are read as typed fields. Safety tables are in :mod:`remit.reports.safety_tables`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import pandas as pd
 
-from remit.analysis import AnalysisResult, SectionResult, baseline_visits
-from remit.protocol import VITAL_SIGNS, Protocol
+from remit.analysis import (
+    AnalysisResult,
+    DescriptiveSectionResult,
+    EffectSizeSectionResult,
+    McNemarSectionResult,
+    MMRMSectionResult,
+    ProportionSectionResult,
+    SafetySectionResult,
+    SectionResult,
+    WilcoxonSectionResult,
+    baseline_visits,
+)
+from remit.protocol import VITAL_SIGNS, ChangeEndpoint, Protocol
 from remit.reports.figures.vitals import sign_kind
 from remit.reports.format import fmt, fmt_ci, fmt_count, fmt_mean_sd
 
@@ -40,20 +51,6 @@ class ReportTable:
         return pd.DataFrame(body, columns=list(self.header))
 
 
-@dataclass(frozen=True)
-class Tables:
-    """Tables grouped by the report section they belong to."""
-
-    by_section: dict[str, list[ReportTable]] = field(default_factory=dict)
-
-    def add(self, section: str, table: ReportTable | None) -> None:
-        if table is not None:
-            self.by_section.setdefault(section, []).append(table)
-
-    def get(self, section: str) -> list[ReportTable]:
-        return self.by_section.get(section, [])
-
-
 def ci_label(result: AnalysisResult) -> str:
     """``95% CI`` for the result's confidence level."""
     return f"{100 * result.ci_level:g}% CI"
@@ -65,15 +62,14 @@ def scale_name(code: str) -> str:
     return special.get(code, code.upper())
 
 
-def _first(result: AnalysisResult, kind: str) -> SectionResult | None:
-    found = result.sections_of(kind)
-    return found[0] if found else None
+def _frame(frame: pd.DataFrame | None) -> pd.DataFrame:
+    """``frame``, or an empty frame for a table the analysis did not produce."""
+    return pd.DataFrame() if frame is None else frame
 
 
-def _table(section: SectionResult | None, name: str) -> pd.DataFrame:
-    if section is None or name not in section.tables:
-        return pd.DataFrame()
-    return section.tables[name]
+def _of(section: S | None, read: Callable[[S], pd.DataFrame | None]) -> pd.DataFrame:
+    """A table of ``section`` (empty when the plan has no such section)."""
+    return pd.DataFrame() if section is None else _frame(read(section))
 
 
 def _where(frame: pd.DataFrame, **match: Any) -> pd.DataFrame:
@@ -93,6 +89,7 @@ def _one(frame: pd.DataFrame, **match: Any) -> dict[str, Any] | None:
 
 
 ArmLabels = Mapping[str, str]
+S = TypeVar("S", bound=SectionResult)
 
 
 def arm_labels(protocol: Protocol) -> dict[str, str]:
@@ -206,7 +203,7 @@ def baseline_table(
         rows.append(
             ("  not recorded", *(fmt_count(k, n) for k, n in zip(missing_age, sizes, strict=True)))
         )
-    by_visit = _table(_first(result, "descriptive"), "by_visit")
+    by_visit = _of(result.first(DescriptiveSectionResult), lambda s: s.by_visit)
     bases = baseline_visits(protocol)
     score_rows: list[tuple[str, ...]] = []
     for scale in dict.fromkeys(by_visit.get("scale", pd.Series(dtype=object))):
@@ -261,10 +258,14 @@ def outcome_table(
     arms: ArmLabels | None = None,
 ) -> ReportTable:
     """Scores by visit with the MMRM change from baseline, Wilcoxon p and d_z for one scale."""
-    by_visit = _where(_table(_first(result, "descriptive"), "by_visit"), scale=scale)
-    mmrm = _where(_table(_first(result, "mmrm"), "change_vs_baseline"), scale=scale)
-    wilcoxon = _where(_table(_first(result, "wilcoxon"), "tests"), scale=scale)
-    effects = _where(_table(_first(result, "effect_size"), "effect_sizes"), scale=scale)
+    by_visit = _where(
+        _of(result.first(DescriptiveSectionResult), lambda s: s.by_visit), scale=scale
+    )
+    mmrm = _where(_of(result.first(MMRMSectionResult), lambda s: s.change_vs_baseline), scale=scale)
+    wilcoxon = _where(_of(result.first(WilcoxonSectionResult), lambda s: s.tests), scale=scale)
+    effects = _where(
+        _of(result.first(EffectSizeSectionResult), lambda s: s.effect_sizes), scale=scale
+    )
     base = baseline_visits(protocol).get(scale)
     ci = ci_label(result)
     groups = arm_groups(by_visit if not by_visit.empty else mmrm)
@@ -321,12 +322,11 @@ def outcome_table(
     )
 
 
-def arm_difference_table(result: AnalysisResult) -> ReportTable | None:
+def arm_difference_table(s: MMRMSectionResult, ci: str) -> ReportTable | None:
     """Between-arm differences of the MMRM (when the plan asks for them)."""
-    diffs = _table(_first(result, "mmrm"), "arm_differences")
+    diffs = _frame(s.arm_differences)
     if diffs.empty:
         return None
-    ci = ci_label(result)
     rows = tuple(
         (
             scale_name(str(r["scale"])),
@@ -347,12 +347,13 @@ def arm_difference_table(result: AnalysisResult) -> ReportTable | None:
     )
 
 
-def wilcoxon_table(result: AnalysisResult, arms: ArmLabels | None = None) -> ReportTable | None:
+def wilcoxon_table(
+    s: WilcoxonSectionResult, ci: str, arms: ArmLabels | None = None
+) -> ReportTable | None:
     """Every Wilcoxon test with its statistic, p-value method and Hodges–Lehmann estimate."""
-    tests = _table(_first(result, "wilcoxon"), "tests")
+    tests = s.tests
     if tests.empty:
         return None
-    ci = ci_label(result)
     rows = _grouped(
         tests,
         lambda r: (
@@ -376,10 +377,10 @@ def wilcoxon_table(result: AnalysisResult, arms: ArmLabels | None = None) -> Rep
 
 
 def exploratory_table(
-    result: AnalysisResult, shown: set[str], arms: ArmLabels | None = None
+    s: DescriptiveSectionResult, shown: set[str], arms: ArmLabels | None = None
 ) -> ReportTable | None:
     """Descriptive statistics by visit of the scales not in an outcome table."""
-    by_visit = _table(_first(result, "descriptive"), "by_visit")
+    by_visit = s.by_visit
     if by_visit.empty:
         return None
     rest = by_visit[~by_visit["scale"].isin(shown) & (by_visit["n"] > 0)]
@@ -408,10 +409,11 @@ def exploratory_table(
 # --------------------------------------------------------------------------- response
 
 
-def response_table(result: AnalysisResult, arms: ArmLabels | None = None) -> ReportTable | None:
+def response_table(
+    s: ProportionSectionResult, result: AnalysisResult, arms: ArmLabels | None = None
+) -> ReportTable | None:
     """Responders, remitters, sustained responders and relapses with both CIs."""
-    section = _first(result, "proportion")
-    props = _table(section, "proportions")
+    props = s.proportions
     if props.empty:
         return None
     ci = ci_label(result)
@@ -453,9 +455,11 @@ def response_table(result: AnalysisResult, arms: ArmLabels | None = None) -> Rep
     )
 
 
-def transition_table(result: AnalysisResult, arms: ArmLabels | None = None) -> ReportTable | None:
+def transition_table(
+    s: McNemarSectionResult, result: AnalysisResult, arms: ArmLabels | None = None
+) -> ReportTable | None:
     """Status at the earlier visit × the later one, with the exact McNemar test."""
-    tests = _table(_first(result, "mcnemar"), "tests")
+    tests = s.tests
     if tests.empty:
         return None
     labels = result.endpoints.labels
@@ -473,7 +477,7 @@ def transition_table(result: AnalysisResult, arms: ArmLabels | None = None) -> R
         ),
         arms or {},
     )
-    relapses = _table(_first(result, "mcnemar"), "relapses")
+    relapses = s.relapses
     several = len(arm_groups(relapses)) > 1
     notes = [
         (f"{(arms or {}).get(str(r['arm']), str(r['arm']))}, " if several else "")
@@ -492,202 +496,6 @@ def transition_table(result: AnalysisResult, arms: ArmLabels | None = None) -> R
         notes=tuple(notes),
         numeric_from=2,
     )
-
-
-# --------------------------------------------------------------------------- safety
-
-
-def _pct_cell(n: Any, pct: Any) -> str:
-    return f"{fmt(n, 'count')} ({fmt(pct, 'percent')})"
-
-
-def _arm_sizes(result: AnalysisResult) -> dict[str | None, int]:
-    """Participants enrolled per arm code (``None``: everyone), counted from the ADSL."""
-    adsl = result.adsl
-    sizes: dict[str | None, int] = {None: len(result.population)}
-    if "arm" in adsl and "ENRLFL" in adsl:
-        enrolled = adsl[adsl["ENRLFL"] == "Y"]
-        for arm, n in enrolled["arm"].dropna().astype(str).value_counts().items():
-            sizes[str(arm)] = int(n)
-    return sizes
-
-
-def ae_tables(result: AnalysisResult, arms: ArmLabels | None = None) -> list[ReportTable]:
-    """Adverse events: overview, by severity × relatedness, by term, and the SAE list."""
-    labels = arms or {}
-    safety = _first(result, "safety")
-    out: list[ReportTable] = []
-    overview = _table(safety, "ae_overview")
-    if not overview.empty:
-        sizes = _arm_sizes(result)
-        rows: list[tuple[str, ...]] = []
-        groups = arm_groups(overview)
-        for arm, sub in groups:
-            r = sub.iloc[0]
-            if len(groups) > 1:
-                rows.append(_arm_heading(arm, labels))
-            rows.append(
-                (
-                    "Any adverse event",
-                    fmt(r["n_events"], "count"),
-                    _pct_cell(r["n_participants"], r["pct_participants"]),
-                )
-            )
-            rows.append(
-                (
-                    "Serious adverse event",
-                    fmt(r["n_serious"], "count"),
-                    _pct_cell(
-                        r["n_participants_serious"],
-                        _share(r["n_participants_serious"], sizes.get(arm, 0)),
-                    ),
-                )
-            )
-        out.append(
-            ReportTable(
-                "tbl-ae-overview",
-                "Adverse events: overview",
-                ("", "Events", "Participants (%)"),
-                tuple(rows),
-            )
-        )
-    cross = _table(safety, "ae_by_severity_relatedness")
-    if not cross.empty:
-        out.append(
-            ReportTable(
-                "tbl-ae-severity",
-                "Adverse events by severity and relatedness",
-                ("Severity", "Relatedness", "Events", "Participants (%)"),
-                _grouped(
-                    cross,
-                    lambda r: (
-                        str(r["severity"] or "not recorded"),
-                        str(r["relatedness"] or "not recorded"),
-                        fmt(r["n_events"], "count"),
-                        _pct_cell(r["n_participants"], r["pct_participants"]),
-                    ),
-                    labels,
-                ),
-                numeric_from=2,
-            )
-        )
-    terms = _table(safety, "ae_by_term")
-    if not terms.empty:
-        out.append(
-            ReportTable(
-                "tbl-ae-terms",
-                "Adverse events by reported term",
-                ("Term", "Events", "Participants (%)", "Worst severity", "Serious"),
-                _grouped(
-                    terms,
-                    lambda r: (
-                        str(r["term"]),
-                        fmt(r["n_events"], "count"),
-                        _pct_cell(r["n_participants"], r["pct_participants"]),
-                        str(r["worst_severity"] or "–"),
-                        "yes" if r["any_serious"] else "no",
-                    ),
-                    labels,
-                ),
-            )
-        )
-    if safety is not None and "sae_list" in safety.tables:
-        saes = safety.tables["sae_list"]
-        out.append(
-            ReportTable(
-                "tbl-sae",
-                "Serious adverse events",
-                ("Participant", "Term", "Onset", "Severity", "Relatedness", "Outcome"),
-                _grouped(
-                    saes,
-                    lambda r: (
-                        str(r["participant_id"]),
-                        str(r["term"]),
-                        _date(r["onset_date"]),
-                        str(r["severity"] or "–"),
-                        str(r["relatedness"] or "–"),
-                        str(r["outcome"] or "–"),
-                    ),
-                    labels,
-                ),
-                notes=() if len(saes) else ("No serious adverse event was reported.",),
-                numeric_from=99,
-            )
-        )
-    return out
-
-
-def _share(k: Any, n: int) -> float | None:
-    # a display percentage of a count, as for every "n (%)" cell
-    return None if not n else 100.0 * float(k) / n
-
-
-def _date(value: Any) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
-        return "–"
-    return pd.Timestamp(value).date().isoformat()
-
-
-def dosing_tables(result: AnalysisResult, arms: ArmLabels | None = None) -> list[ReportTable]:
-    """Doses given per session and kind, and the supplemental doses withheld."""
-    labels = arms or {}
-    safety = _first(result, "safety")
-    out: list[ReportTable] = []
-    doses = _table(safety, "doses_by_session")
-    if not doses.empty:
-        out.append(
-            ReportTable(
-                "tbl-doses",
-                "Doses given and withheld",
-                (
-                    "Session",
-                    "Visit",
-                    "Dose",
-                    "Given",
-                    "Withheld",
-                    "Total given (mg)",
-                    "Mean given (mg)",
-                ),
-                _grouped(
-                    doses,
-                    lambda r: (
-                        fmt(r["session_number"], "count"),
-                        str(r["visit_code"]),
-                        str(r["kind"]),
-                        fmt(r["n_given"], "count"),
-                        fmt(r["n_withheld"], "count"),
-                        fmt(r["total_mg_given"], "mg"),
-                        fmt(r["mean_mg_given"], "mg"),
-                    ),
-                    labels,
-                ),
-                numeric_from=3,
-            )
-        )
-    if safety is not None and "doses_withheld" in safety.tables:
-        withheld = safety.tables["doses_withheld"]
-        out.append(
-            ReportTable(
-                "tbl-withheld",
-                "Doses withheld",
-                ("Participant", "Session", "Visit", "Dose", "mg", "Reason"),
-                _grouped(
-                    withheld,
-                    lambda r: (
-                        str(r["participant_id"]),
-                        fmt(r["session_number"], "count"),
-                        str(r["visit_code"]),
-                        str(r["kind"]),
-                        fmt(r["dose_mg"], "mg"),
-                        str(r["withheld_reason"] or "not recorded"),
-                    ),
-                    labels,
-                ),
-                notes=() if len(withheld) else ("No dose was withheld.",),
-                numeric_from=99,
-            )
-        )
-    return out
 
 
 def _vitals_row(r: dict[str, Any]) -> tuple[str, ...]:
@@ -712,9 +520,9 @@ def _vitals_row(r: dict[str, Any]) -> tuple[str, ...]:
     )
 
 
-def vitals_table(result: AnalysisResult, arms: ArmLabels | None = None) -> ReportTable | None:
+def vitals_table(safety: SafetySectionResult, arms: ArmLabels | None = None) -> ReportTable | None:
     """Vital-sign peaks per dosing session against the protocol's thresholds."""
-    summary = _table(_first(result, "safety"), "vitals_summary")
+    summary = _frame(safety.vitals_summary)
     if summary.empty:
         return None
     order = list(VITAL_SIGNS)
@@ -744,123 +552,22 @@ def vitals_table(result: AnalysisResult, arms: ArmLabels | None = None) -> Repor
     )
 
 
-def _type_key(label: str) -> tuple[int, str]:
-    found = re.match(r"\s*(\d+)", label)
-    return (int(found.group(1)) if found else 99, label)
-
-
-def cssrs_table(result: AnalysisResult, arms: ArmLabels | None = None) -> ReportTable | None:
-    """The C-SSRS shift table: worst ideation type at baseline × worst afterwards."""
-    shift = _table(_first(result, "safety"), "cssrs_shift")
-    if shift.empty:
-        return None
-    after = sorted({str(x) for x in shift["after_worst"]}, key=_type_key)
-    groups = arm_groups(shift)
-    rows: list[tuple[str, ...]] = []
-    worse_ids: list[str] = []
-    for arm, sub in groups:
-        if len(groups) > 1:
-            rows.append(_arm_heading(arm, arms or {}))
-        records = sub.to_dict(orient="records")
-        counts = {(str(r["baseline_worst"]), str(r["after_worst"])): r["n"] for r in records}
-        before = sorted({str(x) for x in sub["baseline_worst"]}, key=_type_key)
-        rows += [(b, *(fmt(counts.get((b, a), 0), "count") for a in after)) for b in before]
-        worse_ids += [
-            pid
-            for r in records
-            if _type_key(str(r["after_worst"]))[0] > _type_key(str(r["baseline_worst"]))[0]
-            for pid in (r["participant_ids"] or [])
-        ]
-    notes = ["Rows: most severe ideation type up to baseline; columns: most severe afterwards."]
-    if worse_ids:
-        notes.append("Worse than at baseline: " + ", ".join(worse_ids) + ".")
-    every = {str(x) for x in shift["baseline_worst"]} | set(after)
-    notes.append("Ideation types: " + "; ".join(sorted(every, key=_type_key)) + ".")
-    return ReportTable(
-        "tbl-cssrs",
-        "C-SSRS suicidal ideation: shift from baseline to the worst after baseline",
-        ("Baseline ↓ / after →", *(f"type {_type_key(a)[0]}" for a in after)),
-        tuple(rows),
-        notes=tuple(notes),
-    )
-
-
-def item10_table(result: AnalysisResult, arms: ArmLabels | None = None) -> ReportTable | None:
-    """MADRS item 10 (suicidal thoughts) by visit with the participants meeting the rule."""
-    table = _table(_first(result, "safety"), "madrs_item10")
-    if table.empty:
-        return None
-    return ReportTable(
-        "tbl-item10",
-        "MADRS item 10 (suicidal thoughts) by visit",
-        ("Visit", "n", "Mean", "Highest", "Meeting the safety rule"),
-        _grouped(
-            table,
-            lambda r: (
-                str(r["visit"]),
-                fmt(r["n"], "count"),
-                fmt(r["mean"], "score"),
-                fmt(r["max"], "score"),
-                fmt(r["n_meeting_rule"], "count")
-                + (f" ({', '.join(r['participant_ids'])})" if r["participant_ids"] else ""),
-            ),
-            arms or {},
-        ),
-        numeric_from=1,
-    )
-
-
-def alerts_table(result: AnalysisResult) -> ReportTable | None:
-    """Safety alerts by rule and level, when the plan asks for the alerts table."""
-    table = _table(_first(result, "safety"), "alerts")
-    if table.empty:
-        return None
-    cols = [c for c in table.columns if c != "participant_ids"]
-    return ReportTable(
-        "tbl-alerts",
-        "Safety alerts",
-        tuple(str(c).replace("_", " ") for c in cols),
-        tuple(
-            tuple(fmt(r[c], "count") if isinstance(r[c], int | float) else str(r[c]) for c in cols)
-            for r in table.to_dict(orient="records")
-        ),
-        numeric_from=len(cols),
-    )
-
-
 def outcome_scales(protocol: Protocol) -> list[tuple[str, str]]:
     """(scale, role) of the change endpoints, primary first, each scale once."""
     seen: dict[str, str] = {}
     ranked = sorted(protocol.endpoints, key=lambda e: 0 if e.role == "primary" else 1)
     for e in ranked:
-        if e.kind == "change":
+        if isinstance(e, ChangeEndpoint):
             seen.setdefault(e.scale, e.role)
     return list(seen.items())
 
 
-def iter_tables(tables: Iterable[ReportTable | None]) -> list[ReportTable]:
-    """The tables that exist."""
-    return [t for t in tables if t is not None]
-
-
-def numbered(tables: Sequence[ReportTable]) -> list[ReportTable]:
-    """Tables with their captions numbered in order (Table 1, Table 2 …)."""
-    return [
-        ReportTable(t.id, f"Table {i}. {t.caption}", t.header, t.rows, t.notes, t.numeric_from)
-        for i, t in enumerate(tables, start=1)
-    ]
-
-
 __all__ = [
     "ReportTable",
-    "ae_tables",
-    "alerts_table",
+    "arm_difference_table",
     "baseline_table",
     "ci_label",
-    "cssrs_table",
-    "dosing_tables",
     "exploratory_table",
-    "item10_table",
     "outcome_scales",
     "outcome_table",
     "response_table",

@@ -1,9 +1,12 @@
 """Use cases of a trial, each one audited transaction: the library under the CLI and the web app.
 
-Every function takes the engine and the acting :class:`remit.store.Actor`, checks the access
-table (:mod:`remit.services.access`), writes in one :func:`remit.store.unit_of_work` (so the
-audit trail is written in the same transaction) and returns plain frozen records. A refused
-call raises a :class:`remit.errors.RemitError` and writes nothing. See ``docs/services.md``.
+Every function takes the engine and the acting :class:`remit.store.Actor` and opens with the
+one preamble of :mod:`remit.services.unit` (``writing``: access table, site, idempotency key,
+protocol in force, locks; ``reading``: access table, site, one access-log row), in one
+:func:`remit.store.unit_of_work` (so the audit trail is written in the same transaction), and
+returns plain frozen records (:mod:`remit.services.records`, the shape the web API answers
+too). A refused call raises a :class:`remit.errors.RemitError` and writes nothing. See
+``docs/services.md``.
 
 The outer layers (simulate, interop, cli, web) reach the store only through this package:
 opening, creating and migrating a database (:mod:`remit.services.database`, with ``Engine``
@@ -69,18 +72,13 @@ from remit.services.events import (
     update_adverse_event,
 )
 from remit.services.participants import (
-    anchor_dates,
     change_status,
     check_eligibility,
     enrol,
     get_participant,
     list_participants,
-    list_visits,
-    mark_visit_missed,
     read_identity,
-    record_visit,
     screen_participant,
-    set_anchor_date,
     withdraw,
 )
 from remit.services.records import (
@@ -112,6 +110,13 @@ from remit.services.signing import (
     unlock,
 )
 from remit.services.trial import add_user, create_trial, list_users, trial_protocol
+from remit.services.visits import (
+    anchor_dates,
+    list_visits,
+    mark_visit_missed,
+    record_visit,
+    set_anchor_date,
+)
 from remit.services.vitals import record_vitals
 
 if TYPE_CHECKING:

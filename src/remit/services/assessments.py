@@ -24,20 +24,15 @@ from remit.safety import evaluate_score
 from remit.scales import ScoreResult, load_scale, score
 from remit.services._common import (
     assessment_record,
-    authorise,
     aware,
     check_unlocked,
-    participant_for,
-    protocol_in_force,
-    remember,
-    replayed,
-    request_sha256,
     store_alerts,
 )
-from remit.services.access import RATER_ROLES, require_site
+from remit.services.access import RATER_ROLES
 from remit.services.records import AssessmentRecord
 from remit.services.signing import void_signatures
-from remit.store import Actor, UnitOfWork, unit_of_work
+from remit.services.unit import Write, owner_of, reading, writing
+from remit.store import Actor, UnitOfWork
 from remit.store.tables import Assessment, AuditEvent, Participant, Visit
 from remit.store.vocab import SYSTEM_ROLE, AssessmentStatus, ParticipantStatus
 
@@ -169,14 +164,18 @@ def record_assessment(
         "status": status,
         "assessed_at": when,
     }
-    digest = request_sha256("record_assessment", body)
-    with unit_of_work(engine, actor) as uow:
-        session = uow.session
-        p = participant_for(session, actor, participant, operation="record_assessment")
-        done = replayed(session, idempotency_key, digest, "assessment")
-        if done is not None:
-            return assessment_record(session, p, session.get_one(Assessment, done))
-        protocol, _ = protocol_in_force(session)
+    with writing(
+        engine,
+        actor,
+        "record_assessment",
+        participant=participant,
+        request=body,
+        idempotency_key=idempotency_key,
+        record_table="assessment",
+    ) as w:
+        session, p, protocol = w.session, w.p, w.protocol
+        if w.replayed_id is not None:
+            return assessment_record(session, p, session.get_one(Assessment, w.replayed_id))
         planned = planned_form(protocol, visit_code, scale)
         form, chosen = choose_version(planned, scale, version)
         if form.timing == "during_session":
@@ -195,7 +194,6 @@ def record_assessment(
                 f"visit {visit_code} is not in the schedule of {p.study_id}",
                 hint="list the schedule with `remit visit list`",
             )
-        check_unlocked(session, p.id)
         existing = session.scalar(
             select(Assessment.id).where(
                 Assessment.participant_id == p.id,
@@ -215,21 +213,19 @@ def record_assessment(
             idempotency_key=idempotency_key,
             assessed_at=when,
         )
-        return store_form(uow, protocol, p, row, scale, answers, chosen, digest)
+        return store_form(w, row, scale, answers, chosen)
 
 
 def store_form(
-    uow: UnitOfWork,
-    protocol: Protocol,
-    p: Participant,
+    w: Write,
     row: Assessment,
     scale: str,
     answers: Mapping[str, object],
     version: str | None,
-    digest: str,
 ) -> AssessmentRecord:
-    """Score ``answers`` into the new form ``row``, store it, apply the safety rules and
-    remember its idempotency key, all in ``uow``."""
+    """Score ``answers`` into the new form ``row`` of ``w``'s participant, store it, apply the
+    safety rules and remember the request's idempotency key, all in ``w``'s transaction."""
+    uow, p = w.uow, w.p
     result = score(scale, answers, version=version)
     row.scale = scale
     row.scale_version = result.version
@@ -240,8 +236,8 @@ def store_form(
     row.total = result.total
     uow.add(row)
     uow.flush()
-    skipped = apply_safety_rules(uow, protocol, p, row, result)
-    remember(uow, row.idempotency_key, digest, "assessment", row.id)
+    skipped = apply_safety_rules(uow, w.protocol, p, row, result)
+    w.remember(row.id)
     return assessment_record(uow.session, p, row, not_evaluated=skipped)
 
 
@@ -294,14 +290,15 @@ def update_assessment(
     """
     if not isinstance(answers, Mapping):
         raise InputError("answers must be a mapping of item → answer")
-    with unit_of_work(engine, actor, reason=reason) as uow:
-        session = uow.session
-        authorise(session, actor, "update_assessment")
-        row = session.get(Assessment, assessment_id)
-        if row is None:
-            raise NotFoundError(f"assessment {assessment_id} does not exist")
-        p = session.get_one(Participant, row.participant_id)
-        require_site(actor, p.site_id, p.study_id)
+    with writing(
+        engine,
+        actor,
+        "update_assessment",
+        participant=owner_of(Assessment, assessment_id, "assessment"),
+        reason=reason,
+    ) as w:
+        uow, session, p, protocol = w.uow, w.session, w.p, w.protocol
+        row = session.get_one(Assessment, assessment_id)
         if row.status in (AssessmentStatus.SIGNED.value, AssessmentStatus.LOCKED.value):
             raise LockedError(
                 f"assessment {assessment_id} ({row.scale} of {p.study_id}) is {row.status}",
@@ -341,7 +338,6 @@ def update_assessment(
                 "needs a reason",
                 expected="reason='…'",
             )
-        protocol, _ = protocol_in_force(session)
         visit_code = session.get_one(Visit, row.visit_id).visit_code if row.visit_id else None
         if actor.role != "data_manager" and visit_code in protocol.visit_codes:
             check_rater(actor, planned_form(protocol, visit_code, row.scale)[0])
@@ -361,27 +357,30 @@ def update_assessment(
 
 def get_assessment(engine: Engine, actor: Actor, assessment_id: int) -> AssessmentRecord:
     """One form with its score and alerts."""
-    with Session(engine) as session:
-        authorise(session, actor, "view_participants")
-        row = session.get(Assessment, assessment_id)
-        if row is None:
-            raise NotFoundError(f"assessment {assessment_id} does not exist")
-        p = session.get_one(Participant, row.participant_id)
-        require_site(actor, p.site_id, p.study_id)
-        return assessment_record(session, p, row)
+    with reading(
+        engine,
+        actor,
+        "view_participants",
+        "get_assessment",
+        participant=owner_of(Assessment, assessment_id, "assessment"),
+    ) as r:
+        row = r.session.get_one(Assessment, assessment_id)
+        return r.one(assessment_record(r.session, r.p, row))
 
 
 def list_assessments(
     engine: Engine, actor: Actor, participant: int | str, *, visit_code: str | None = None
 ) -> list[AssessmentRecord]:
     """A participant's forms (optionally of one visit), in the order entered."""
-    with Session(engine) as session:
-        p = participant_for(session, actor, participant, operation="view_participants")
+    with reading(
+        engine, actor, "view_participants", "list_assessments", participant=participant
+    ) as r:
+        session, p = r.session, r.p
         query = select(Assessment).where(Assessment.participant_id == p.id).order_by(Assessment.id)
         found = [assessment_record(session, p, a) for a in session.scalars(query)]
         if visit_code is not None:
             found = [a for a in found if a.visit_code == visit_code]
-        return found
+        return r.returning(found)
 
 
 def answers_of(record: AssessmentRecord) -> dict[str, Any]:

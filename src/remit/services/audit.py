@@ -13,9 +13,16 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from remit.errors import PermissionDeniedError
-from remit.services.access import allowed
-from remit.services.participants import get_participant
-from remit.store import Actor, AuditEntry, AuditVerifyResult, audit_log, verify_audit_chain
+from remit.services.access import allowed, require_site
+from remit.services.unit import reading
+from remit.store import (
+    Actor,
+    AuditEntry,
+    AuditVerifyResult,
+    audit_log,
+    get_participant,
+    verify_audit_chain,
+)
 
 __all__ = [
     "AUDIT_HIDDEN_TABLES",
@@ -48,9 +55,11 @@ def audit_history(engine: Engine, actor: Actor, table: str, record_id: int) -> l
             f"the audit history of {table} is not shown in the web app",
             hint="use `remit audit` on the server",
         )
-    entries = audit_log(engine, table=table, record_id=record_id)
-    for participant_id in {e.participant_id for e in entries if e.participant_id is not None}:
-        get_participant(engine, actor, participant_id)  # raises for another site's participant
-    if actor.site_id is not None and any(e.participant_id is None for e in entries):
-        entries = [e for e in entries if e.participant_id is not None]
-    return entries
+    with reading(engine, actor, "view_participants", "audit_history") as r:
+        entries = audit_log(engine, table=table, record_id=record_id)
+        for participant_id in {e.participant_id for e in entries if e.participant_id is not None}:
+            found = get_participant(r.session, participant_id)
+            require_site(actor, found.site_id, found.study_id)  # another site's participant
+        if actor.site_id is not None and any(e.participant_id is None for e in entries):
+            entries = [e for e in entries if e.participant_id is not None]
+        return r.returning(entries)

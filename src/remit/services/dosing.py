@@ -18,17 +18,13 @@ from remit.services._common import (
     assessment_record,
     aware,
     check_unlocked,
-    participant_for,
-    protocol_in_force,
-    remember,
-    replayed,
-    request_sha256,
     text_given,
 )
 from remit.services.access import allowed
 from remit.services.assessments import check_rater, planned_form, store_form
 from remit.services.records import AssessmentRecord, DoseRecord, DosingSessionRecord
-from remit.store import Actor, unit_of_work
+from remit.services.unit import reading, writing
+from remit.store import Actor
 from remit.store.tables import Assessment, Dose, DosingSession, Participant, Visit
 from remit.store.vitals import VitalSignReading, reading_values
 from remit.store.vocab import (
@@ -112,23 +108,24 @@ def start_dosing_session(
 ) -> DosingSessionRecord:
     """Open the dosing session held at ``visit_code``; an enrolled participant becomes on study."""
     started = aware(started_at, "started_at")
-    digest = request_sha256(
-        "start_dosing_session", {"participant": participant, "visit": visit_code, "at": started}
-    )
-    with unit_of_work(engine, actor) as uow:
-        session = uow.session
-        p = participant_for(session, actor, participant, operation="start_dosing_session")
-        done = replayed(session, idempotency_key, digest, "dosing_session")
-        if done is not None:
-            return _session_record(p, visit_code, session.get_one(DosingSession, done))
-        protocol, _ = protocol_in_force(session)
-        planned = _planned(protocol, visit_code)
+    with writing(
+        engine,
+        actor,
+        "start_dosing_session",
+        participant=participant,
+        request={"participant": participant, "visit": visit_code, "at": started},
+        idempotency_key=idempotency_key,
+        record_table="dosing_session",
+    ) as w:
+        uow, session, p = w.uow, w.session, w.p
+        if w.replayed_id is not None:
+            return _session_record(p, visit_code, session.get_one(DosingSession, w.replayed_id))
+        planned = _planned(w.protocol, visit_code)
         if p.status not in (ParticipantStatus.ENROLLED, ParticipantStatus.ON_STUDY):
             raise InputError(
                 f"{p.study_id} is {p.status}", expected="an enrolled participant (or on study)"
             )
         visit = _visit(session, p, visit_code)
-        check_unlocked(session, p.id)
         existing = session.scalar(
             select(DosingSession.id).where(
                 DosingSession.participant_id == p.id,
@@ -151,7 +148,7 @@ def start_dosing_session(
             p.status = ParticipantStatus.ON_STUDY.value
             p.status_changed_at = started
         uow.flush()
-        remember(uow, idempotency_key, digest, "dosing_session", ds.id)
+        w.remember(ds.id)
         return _session_record(p, visit_code, ds)
 
 
@@ -166,11 +163,9 @@ def end_dosing_session(
 ) -> DosingSessionRecord:
     """Close a dosing session."""
     ended = aware(ended_at, "ended_at")
-    with unit_of_work(engine, actor) as uow:
-        session = uow.session
-        p = participant_for(session, actor, participant, operation="end_dosing_session")
-        protocol, _ = protocol_in_force(session)
-        ds = _session_at(session, p, protocol, visit_code)
+    with writing(engine, actor, "end_dosing_session", participant=participant) as w:
+        session, p = w.session, w.p
+        ds = _session_at(session, p, w.protocol, visit_code)
         _require_running(ds, p, visit_code)
         check_unlocked(session, p.id, "dosing_session", ds.id)
         if ds.started_at is not None and ended is not None and ended < ds.started_at:
@@ -299,14 +294,18 @@ def record_dose(
         "withheld_reason": withheld_reason,
         "override_reason": override_reason,
     }
-    digest = request_sha256("record_dose", body)
-    with unit_of_work(engine, actor) as uow:
-        session = uow.session
-        p = participant_for(session, actor, participant, operation="record_dose")
-        protocol, _ = protocol_in_force(session)
-        done = replayed(session, idempotency_key, digest, "dose")
-        if done is not None:
-            d = session.get_one(Dose, done)
+    with writing(
+        engine,
+        actor,
+        "record_dose",
+        participant=participant,
+        request=body,
+        idempotency_key=idempotency_key,
+        record_table="dose",
+    ) as w:
+        uow, session, p, protocol = w.uow, w.session, w.p, w.protocol
+        if w.replayed_id is not None:
+            d = session.get_one(Dose, w.replayed_id)
             return _dose_record(
                 session, protocol, p, session.get_one(DosingSession, d.dosing_session_id), d
             )
@@ -381,7 +380,7 @@ def record_dose(
         )
         uow.add(d)
         uow.flush()
-        remember(uow, idempotency_key, digest, "dose", d.id)
+        w.remember(d.id)
         return _dose_record(session, protocol, p, ds, d)
 
 
@@ -409,14 +408,18 @@ def record_vas(
         "answers": dict(answers),
         "assessed_at": when,
     }
-    digest = request_sha256("record_vas", body)
-    with unit_of_work(engine, actor) as uow:
-        session = uow.session
-        p = participant_for(session, actor, participant, operation="record_vas")
-        done = replayed(session, idempotency_key, digest, "assessment")
-        if done is not None:
-            return assessment_record(session, p, session.get_one(Assessment, done))
-        protocol, _ = protocol_in_force(session)
+    with writing(
+        engine,
+        actor,
+        "record_vas",
+        participant=participant,
+        request=body,
+        idempotency_key=idempotency_key,
+        record_table="assessment",
+    ) as w:
+        session, p, protocol = w.session, w.p, w.protocol
+        if w.replayed_id is not None:
+            return assessment_record(session, p, session.get_one(Assessment, w.replayed_id))
         planned = _planned(protocol, visit_code)
         if timepoint not in planned.vas_timepoints:
             raise InputError(
@@ -430,7 +433,6 @@ def record_vas(
         check_rater(actor, form)
         ds = _session_at(session, p, protocol, visit_code)
         _require_running(ds, p, visit_code)
-        check_unlocked(session, p.id)
         existing = session.scalar(
             select(Assessment.id).where(
                 Assessment.dosing_session_id == ds.id,
@@ -453,23 +455,27 @@ def record_vas(
             idempotency_key=idempotency_key,
             assessed_at=when,
         )
-        return store_form(uow, protocol, p, row, form.scale, answers, form.version, digest)
+        return store_form(w, row, form.scale, answers, form.version)
 
 
 def list_dosing_sessions(
     engine: Engine, actor: Actor, participant: int | str
 ) -> list[DosingSessionRecord]:
     """A participant's dosing sessions."""
-    with Session(engine) as session:
-        p = participant_for(session, actor, participant, operation="view_participants")
+    with reading(
+        engine, actor, "view_participants", "list_dosing_sessions", participant=participant
+    ) as r:
+        session, p = r.session, r.p
         rows = session.scalars(
             select(DosingSession)
             .where(DosingSession.participant_id == p.id)
             .order_by(DosingSession.session_number)
         )
-        return [
-            _session_record(
-                p, session.get_one(Visit, ds.visit_id).visit_code if ds.visit_id else "", ds
-            )
-            for ds in rows
-        ]
+        return r.returning(
+            [
+                _session_record(
+                    p, session.get_one(Visit, ds.visit_id).visit_code if ds.visit_id else "", ds
+                )
+                for ds in rows
+            ]
+        )

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
 
-from remit.services._common import participant_for, protocol_in_force
+from remit.services._common import protocol_in_force
 from remit.services.dosing import _dose_record
 from remit.services.records import DoseRecord, VitalsRecord, _Record
+from remit.services.unit import reading
 from remit.services.vitals import vitals_record
 from remit.store import Actor
 from remit.store.tables import Dose, DosingSession, Visit
@@ -31,8 +31,8 @@ def dosing_day(engine: Engine, actor: Actor, participant: int | str, visit_code:
     Empty when the participant has no such visit (yet). Access as for viewing participants: a
     site-bound user only for their own site's participants.
     """
-    with Session(engine) as session:
-        p = participant_for(session, actor, participant, operation="view_participants")
+    with reading(engine, actor, "view_participants", "dosing_day", participant=participant) as r:
+        session, p = r.session, r.p
         visit = session.scalar(
             select(Visit).where(Visit.participant_id == p.id, Visit.visit_code == visit_code)
         )
@@ -59,4 +59,5 @@ def dosing_day(engine: Engine, actor: Actor, participant: int | str, visit_code:
                 .order_by(VitalSignReading.measured_at, VitalSignReading.id)
             )
         ]
+        r.n_records = len(doses) + len(readings)
         return DosingDay(tuple(doses), tuple(readings))

@@ -15,20 +15,14 @@ from remit.services._common import (
     a_date,
     alert_record,
     alerts_of,
-    authorise,
     aware,
     check_unlocked,
     now_utc,
-    participant_for,
     protocol_in_force,
-    remember,
-    replayed,
-    request_sha256,
     store_alerts,
     text_given,
     visit_code_of,
 )
-from remit.services.access import require_site
 from remit.services.records import (
     AdverseEventRecord,
     AlertRecord,
@@ -36,7 +30,8 @@ from remit.services.records import (
     DeviationRecord,
 )
 from remit.services.signing import void_signatures
-from remit.store import Actor, unit_of_work
+from remit.services.unit import ParticipantRef, owner_of, reading, writing
+from remit.store import Actor
 from remit.store.tables import (
     AdverseEvent,
     Alert,
@@ -124,16 +119,19 @@ def record_adverse_event(
         "awareness_at": awareness_at,
         "description": description,
     }
-    digest = request_sha256("record_adverse_event", body)
-    with unit_of_work(engine, actor) as uow:
-        session = uow.session
-        p = participant_for(session, actor, participant, operation="record_adverse_event")
-        done = replayed(session, idempotency_key, digest, "adverse_event")
-        if done is not None:
-            return _ae_record(session, p, session.get_one(AdverseEvent, done))
-        check_unlocked(session, p.id)
-        protocol, _ = protocol_in_force(session)
-        alert = sae_alert(protocol, aware_at, term=term) if serious else None
+    with writing(
+        engine,
+        actor,
+        "record_adverse_event",
+        participant=participant,
+        request=body,
+        idempotency_key=idempotency_key,
+        record_table="adverse_event",
+    ) as w:
+        uow, session, p = w.uow, w.session, w.p
+        if w.replayed_id is not None:
+            return _ae_record(session, p, session.get_one(AdverseEvent, w.replayed_id))
+        alert = sae_alert(w.protocol, aware_at, term=term) if serious else None
         ae = AdverseEvent(
             participant_id=p.id,
             term=term,
@@ -154,7 +152,7 @@ def record_adverse_event(
         uow.flush()
         if alert is not None:
             store_alerts(uow, p, [alert], "adverse_event", ae.id)
-        remember(uow, idempotency_key, digest, "adverse_event", ae.id)
+        w.remember(ae.id)
         return _ae_record(session, p, ae)
 
 
@@ -182,14 +180,15 @@ def update_adverse_event(
         clean["outcome"] = _choice(clean["outcome"], AEOutcome, "outcome")
     if "end_date" in clean:
         a_date(clean["end_date"], "end date")
-    with unit_of_work(engine, actor, reason=reason) as uow:
-        session = uow.session
-        authorise(session, actor, "update_adverse_event")
-        ae = session.get(AdverseEvent, ae_id)
-        if ae is None:
-            raise NotFoundError(f"adverse event {ae_id} does not exist")
-        p = session.get_one(Participant, ae.participant_id)
-        require_site(actor, p.site_id, p.study_id)
+    with writing(
+        engine,
+        actor,
+        "update_adverse_event",
+        participant=owner_of(AdverseEvent, ae_id, "adverse event"),
+        reason=reason,
+    ) as w:
+        uow, session, p = w.uow, w.session, w.p
+        ae = session.get_one(AdverseEvent, ae_id)
         check_unlocked(session, p.id, "adverse_event", ae.id)
         if clean.get("end_date") is not None and clean["end_date"] < ae.onset_date:
             raise InputError(f"end date {clean['end_date']} is before onset {ae.onset_date}")
@@ -205,14 +204,15 @@ def mark_sae_reported(
 ) -> AdverseEventRecord:
     """Record that an SAE was reported (stops its clock; its SAE alert is closed)."""
     when = aware(reported_at, "reported_at") or now_utc()
-    with unit_of_work(engine, actor) as uow:
-        session = uow.session
-        authorise(session, actor, "mark_sae_reported")
-        ae = session.get(AdverseEvent, ae_id)
-        if ae is None:
-            raise NotFoundError(f"adverse event {ae_id} does not exist")
-        p = session.get_one(Participant, ae.participant_id)
-        require_site(actor, p.site_id, p.study_id)
+    with writing(
+        engine,
+        actor,
+        "mark_sae_reported",
+        participant=owner_of(AdverseEvent, ae_id, "adverse event"),
+        locks=False,
+    ) as w:
+        session, p = w.session, w.p
+        ae = session.get_one(AdverseEvent, ae_id)
         if not ae.serious:
             raise InputError(f"adverse event {ae_id} is not serious", expected="an SAE")
         if ae.reported_at is not None:
@@ -241,8 +241,8 @@ def list_overdue_saes(
 ) -> list[AdverseEventRecord]:
     """SAEs not yet reported whose reporting deadline has passed at ``now``."""
     at = aware(now, "now") or now_utc()
-    with Session(engine) as session:
-        authorise(session, actor, "view_alerts")
+    with reading(engine, actor, "view_alerts", "list_overdue_saes") as r:
+        session = r.session
         protocol, _ = protocol_in_force(session)
         rows = session.scalars(
             select(AdverseEvent)
@@ -256,21 +256,23 @@ def list_overdue_saes(
                 continue
             if at is not None and sae_clock(protocol, ae.awareness_at, now=at).overdue:
                 found.append(_ae_record(session, p, ae))
-        return found
+        return r.returning(found)
 
 
 def list_adverse_events(
     engine: Engine, actor: Actor, participant: int | str
 ) -> list[AdverseEventRecord]:
     """A participant's adverse events."""
-    with Session(engine) as session:
-        p = participant_for(session, actor, participant, operation="view_participants")
+    with reading(
+        engine, actor, "view_participants", "list_adverse_events", participant=participant
+    ) as r:
+        session, p = r.session, r.p
         rows = session.scalars(
             select(AdverseEvent)
             .where(AdverseEvent.participant_id == p.id)
             .order_by(AdverseEvent.id)
         )
-        return [_ae_record(session, p, ae) for ae in rows]
+        return r.returning([_ae_record(session, p, ae) for ae in rows])
 
 
 # --- medication and deviations ---------------------------------------------------------------
@@ -304,14 +306,19 @@ def record_conmed(
         "stop": stop_date,
         "taper": taper_plan,
     }
-    digest = request_sha256("record_conmed", body)
-    with unit_of_work(engine, actor) as uow:
-        session = uow.session
-        p = participant_for(session, actor, participant, operation="record_conmed")
-        done = replayed(session, idempotency_key, digest, "concomitant_medication")
+    with writing(
+        engine,
+        actor,
+        "record_conmed",
+        participant=participant,
+        request=body,
+        idempotency_key=idempotency_key,
+        record_table="concomitant_medication",
+    ) as w:
+        uow, session, p = w.uow, w.session, w.p
+        done = w.replayed_id
         row = session.get_one(ConcomitantMedication, done) if done is not None else None
         if row is None:
-            check_unlocked(session, p.id)
             row = ConcomitantMedication(
                 participant_id=p.id,
                 name=name,
@@ -323,7 +330,7 @@ def record_conmed(
             )
             uow.add(row)
             uow.flush()
-            remember(uow, idempotency_key, digest, "concomitant_medication", row.id)
+            w.remember(row.id)
         return ConmedRecord(
             id=row.id,
             participant_id=p.study_id,
@@ -360,15 +367,17 @@ def record_deviation(
         "date": occurred_date,
         "visit": visit_code,
     }
-    digest = request_sha256("record_deviation", body)
-    with unit_of_work(engine, actor) as uow:
-        session = uow.session
-        p: Participant | None = None
-        if participant is not None:
-            p = participant_for(session, actor, participant, operation="record_deviation")
-        else:
-            authorise(session, actor, "record_deviation")
-        done = replayed(session, idempotency_key, digest, "protocol_deviation")
+    with writing(
+        engine,
+        actor,
+        "record_deviation",
+        participant=participant,
+        request=body,
+        idempotency_key=idempotency_key,
+        record_table="protocol_deviation",
+    ) as w:
+        uow, session, p = w.uow, w.session, w.participant
+        done = w.replayed_id
         row = session.get_one(ProtocolDeviation, done) if done is not None else None
         if row is None:
             visit_id = None
@@ -385,7 +394,6 @@ def record_deviation(
                         f"visit {visit_code} is not in the schedule of {p.study_id}"
                     )
                 visit_id = visit.id
-            check_unlocked(session, p.id if p else None)
             row = ProtocolDeviation(
                 participant_id=p.id if p else None,
                 visit_id=visit_id,
@@ -397,7 +405,7 @@ def record_deviation(
             )
             uow.add(row)
             uow.flush()
-            remember(uow, idempotency_key, digest, "protocol_deviation", row.id)
+            w.remember(row.id)
         return DeviationRecord(
             id=row.id,
             participant_id=p.study_id if p else None,
@@ -428,12 +436,8 @@ def list_alerts(
         )
     if level is not None:
         level_rank(level)
-    with Session(engine) as session:
-        if participant is not None:
-            p = participant_for(session, actor, participant, operation="view_alerts")
-        else:
-            authorise(session, actor, "view_alerts")
-            p = None
+    with reading(engine, actor, "view_alerts", "list_alerts", participant=participant) as r:
+        session, p = r.session, r.participant
         query = select(Alert, Participant).join(Participant, Participant.id == Alert.participant_id)
         if p is not None:
             query = query.where(Alert.participant_id == p.id)
@@ -450,27 +454,21 @@ def list_alerts(
         if status == "closed":
             query = query.where(Alert.closed_at.is_not(None))
         found = [alert_record(a, person.study_id) for a, person in session.execute(query)]
-        return sorted(found, key=lambda a: (level_rank(a.level), a.raised_at, a.id))
+        return r.returning(sorted(found, key=lambda a: (level_rank(a.level), a.raised_at, a.id)))
 
 
-def _alert(session: Session, actor: Actor, alert_id: int) -> tuple[Alert, Participant]:
-    alert = session.get(Alert, alert_id)
-    if alert is None:
-        raise NotFoundError(
-            f"alert {alert_id} does not exist", hint="list them with `remit alerts list`"
-        )
-    p = session.get_one(Participant, alert.participant_id)
-    require_site(actor, p.site_id, p.study_id)
-    return alert, p
+def _owner_of_alert(alert_id: int) -> ParticipantRef:
+    return owner_of(Alert, alert_id, "alert", hint="list them with `remit alerts list`")
 
 
 def acknowledge_alert(engine: Engine, actor: Actor, alert_id: int, *, note: str) -> AlertRecord:
     """Acknowledge an alert with a note (what is being done)."""
     note = text_given(note, "note")
-    with unit_of_work(engine, actor) as uow:
-        session = uow.session
-        authorise(session, actor, "acknowledge_alert")
-        alert, p = _alert(session, actor, alert_id)
+    with writing(
+        engine, actor, "acknowledge_alert", participant=_owner_of_alert(alert_id), locks=False
+    ) as w:
+        session, p = w.session, w.p
+        alert = session.get_one(Alert, alert_id)
         if alert.closed_at is not None:
             raise InputError(f"alert {alert_id} is closed")
         if alert.acknowledged_at is None:
@@ -484,10 +482,11 @@ def acknowledge_alert(engine: Engine, actor: Actor, alert_id: int, *, note: str)
 def close_alert(engine: Engine, actor: Actor, alert_id: int, *, note: str) -> AlertRecord:
     """Close an alert with a note (how it was resolved)."""
     note = text_given(note, "note")
-    with unit_of_work(engine, actor) as uow:
-        session = uow.session
-        authorise(session, actor, "close_alert")
-        alert, p = _alert(session, actor, alert_id)
+    with writing(
+        engine, actor, "close_alert", participant=_owner_of_alert(alert_id), locks=False
+    ) as w:
+        session, p = w.session, w.p
+        alert = session.get_one(Alert, alert_id)
         if alert.closed_at is not None:
             return alert_record(alert, p.study_id)
         when = now_utc()

@@ -1,37 +1,35 @@
-"""What the services return: plain frozen dataclasses, never ORM objects.
+"""What the services return: plain frozen dataclasses, never ORM objects — the one shape of a
+record from the services outward.
 
-Each record has ``to_dict()`` (JSON-ready: dates ISO 8601, times UTC ISO 8601).
+The web API's response schemas are these classes (FastAPI builds the OpenAPI schema from the
+dataclass fields), and the one JSON conversion, :func:`remit.json_values.to_json_value`, turns
+a record into what the API answers, what ``--json`` prints and what the audit trail hashes:
+``record.to_dict()``, with dates ISO 8601 and times UTC ISO 8601 (``…T09:30:00.000000Z``).
+A new record is a frozen dataclass here (subclass of :class:`_Record`) whose fields are plain
+values, tuples and other records.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from remit.json_values import to_json_value
 from remit.protocol import VitalSign
 from remit.store import canonical_json
-from remit.store.canonical import to_json_value
 
 
 class _Record:
     def to_dict(self) -> dict[str, Any]:
-        """The record as plain JSON-ready values."""
-        out: dict[str, Any] = {}
-        for f in fields(self):  # type: ignore[arg-type]
-            value = getattr(self, f.name)
-            if isinstance(value, _Record):
-                out[f.name] = value.to_dict()
-            elif isinstance(value, tuple) and value and isinstance(value[0], _Record):
-                out[f.name] = [v.to_dict() for v in value]
-            else:
-                out[f.name] = to_json_value(value)
+        """The record as plain JSON values (:func:`remit.json_values.to_json_value`)."""
+        out: dict[str, Any] = to_json_value(self)
         return out
 
     def to_json(self) -> str:
         """Canonical JSON text of :meth:`to_dict`."""
-        return canonical_json(self.to_dict())
+        return canonical_json(self)
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from remit.errors import InputError, LockedError, NotFoundError, PermissionDeniedError
-from remit.services._common import authorise, check_unlocked, now_utc, text_given
-from remit.services.access import require_site
+from remit.services._common import check_unlocked, now_utc, text_given
 from remit.services.records import LockRecord, QueryRecord, SignatureRecord
-from remit.store import Actor, UnitOfWork, content_sha256, unit_of_work, verify_password
+from remit.services.unit import ParticipantRef, owner_of, reading, writing
+from remit.store import Actor, UnitOfWork, content_sha256, get_participant, verify_password
 from remit.store.tables import (
     Assessment,
     Base,
@@ -71,6 +71,11 @@ def _participant_of(session: Session, record: Base) -> Participant | None:
     if pid is None and getattr(record, "dosing_session_id", None) is not None:
         pid = session.get_one(DosingSession, record.dosing_session_id).participant_id  # type: ignore[attr-defined]
     return None if pid is None else session.get(Participant, pid)
+
+
+def _owner_of_record(table: str, record_id: int) -> ParticipantRef:
+    """The participant of ``table`` row ``record_id`` (checked to be signable)."""
+    return lambda session: _participant_of(session, _record(session, table, record_id))
 
 
 def record_content(record: Base) -> dict[str, Any]:
@@ -137,9 +142,8 @@ def sign(
     """Sign a record: re-enter the password; the signature is bound to the SHA-256 of the
     record's content, and a later edit voids it. A signed form's status becomes ``signed``."""
     meaning = text_given(meaning, "meaning of the signature")
-    with unit_of_work(engine, actor) as uow:
-        session = uow.session
-        authorise(session, actor, "sign")
+    with writing(engine, actor, "sign", participant=_owner_of_record(record_table, record_id)) as w:
+        uow, session, participant = w.uow, w.session, w.participant
         user = session.get_one(UserAccount, actor.user_id)
         if not verify_password(user.password_hash, password):
             raise PermissionDeniedError(
@@ -147,9 +151,6 @@ def sign(
                 hint="re-enter your own password",
             )
         record = _record(session, record_table, record_id)
-        participant = _participant_of(session, record)
-        if participant is not None:
-            require_site(actor, participant.site_id, participant.study_id)
         check_unlocked(session, participant.id if participant else None, record_table, record_id)
         if isinstance(record, Assessment):
             if record.status == AssessmentStatus.DRAFT.value:
@@ -190,16 +191,21 @@ def signatures_of(
     engine: Engine, actor: Actor, record_table: str, record_id: int
 ) -> list[tuple[SignatureRecord, bool]]:
     """A record's signatures, each with whether the record still matches what was signed."""
-    with Session(engine) as session:
-        authorise(session, actor, "view_participants")
-        record = _record(session, record_table, record_id)
+    with reading(
+        engine,
+        actor,
+        "view_participants",
+        "signatures_of",
+        participant=_owner_of_record(record_table, record_id),
+    ) as r:
+        record = _record(r.session, record_table, record_id)
         digest = content_sha256(record_content(record))
-        rows = session.scalars(
+        rows = r.session.scalars(
             select(Signature)
             .where(Signature.record_table == record_table, Signature.record_id == record_id)
             .order_by(Signature.id)
         )
-        return [(_signature_record(s), s.content_sha256 == digest) for s in rows]
+        return r.returning([(_signature_record(s), s.content_sha256 == digest) for s in rows])
 
 
 # --- locks -----------------------------------------------------------------------------------
@@ -240,27 +246,30 @@ def lock(
         raise InputError(
             f"lock level {level!r} is unknown", expected="form, participant or study"
         ) from None
-    with unit_of_work(engine, actor, reason=reason) as uow:
-        session = uow.session
-        authorise(session, actor, "lock_study" if level == "study" else "lock")
-        found: Participant | None = None
+    if level == "form" and (record_table is None or record_id is None):
+        raise InputError("a form lock needs record_table and record_id")
+    if level == "participant" and participant is None:
+        raise InputError("a participant lock needs the participant")
+
+    def locked_participant(session: Session) -> Participant | None:
+        if level == "form" and record_table is not None and record_id is not None:
+            return _participant_of(session, _record(session, record_table, record_id))
+        if level == "participant" and participant is not None:
+            return get_participant(session, participant)
+        return None
+
+    operation = "lock_study" if level == "study" else "lock"
+    with writing(
+        engine, actor, operation, participant=locked_participant, reason=reason, locks=False
+    ) as w:
+        uow, session, found = w.uow, w.session, w.participant
         record: Base | None = None
         query = select(Lock).where(Lock.level == level, Lock.unlocked_at.is_(None))
-        if level == "form":
-            if record_table is None or record_id is None:
-                raise InputError("a form lock needs record_table and record_id")
+        if level == "form" and record_table is not None and record_id is not None:
             record = _record(session, record_table, record_id)
-            found = _participant_of(session, record)
             query = query.where(Lock.record_table == record_table, Lock.record_id == record_id)
-        elif level == "participant":
-            if participant is None:
-                raise InputError("a participant lock needs the participant")
-            from remit.store import get_participant
-
-            found = get_participant(session, participant)
+        elif found is not None:
             query = query.where(Lock.participant_id == found.id)
-        if found is not None:
-            require_site(actor, found.site_id, found.study_id)
         held = session.scalar(query)
         if held is not None:
             return _lock_record(session, held)
@@ -287,9 +296,8 @@ def unlock(engine: Engine, actor: Actor, lock_id: int, *, reason: str) -> LockRe
     """Open a lock again (data manager, with a reason). A form goes back to ``signed`` if a
     signature still stands, else ``complete``."""
     text_given(reason, "reason to unlock")
-    with unit_of_work(engine, actor, reason=reason) as uow:
-        session = uow.session
-        authorise(session, actor, "unlock")
+    with writing(engine, actor, "unlock", reason=reason, locks=False) as w:
+        session = w.session
         row = session.get(Lock, lock_id)
         if row is None:
             raise NotFoundError(f"lock {lock_id} does not exist")
@@ -346,9 +354,14 @@ def open_query(
 ) -> QueryRecord:
     """Raise a question about one field of a record (``answers.<item>`` for a form's item)."""
     text = text_given(text, "query text")
-    with unit_of_work(engine, actor) as uow:
-        session = uow.session
-        authorise(session, actor, "open_query")
+    with writing(
+        engine,
+        actor,
+        "open_query",
+        participant=_owner_of_record(record_table, record_id),
+        locks=False,
+    ) as w:
+        uow, session, participant = w.uow, w.session, w.participant
         record = _record(session, record_table, record_id)
         if field is not None:
             columns = {prop.key for prop in record.__mapper__.column_attrs}
@@ -361,9 +374,6 @@ def open_query(
                     f"{record_table} {record_id} has no field {field!r}",
                     expected="one of " + ", ".join(sorted(columns)),
                 )
-        participant = _participant_of(session, record)
-        if participant is not None:
-            require_site(actor, participant.site_id, participant.study_id)
         q = DataQuery(
             participant_id=participant.id if participant else None,
             record_table=record_table,
@@ -377,23 +387,18 @@ def open_query(
         return _query_record(session, q)
 
 
-def _query(session: Session, actor: Actor, query_id: int) -> DataQuery:
-    q = session.get(DataQuery, query_id)
-    if q is None:
-        raise NotFoundError(f"data query {query_id} does not exist")
-    if q.participant_id is not None:
-        participant = session.get_one(Participant, q.participant_id)
-        require_site(actor, participant.site_id, participant.study_id)
-    return q
-
-
 def answer_query(engine: Engine, actor: Actor, query_id: int, message: str) -> QueryRecord:
     """Answer an open query (the site's staff)."""
     message = text_given(message, "answer")
-    with unit_of_work(engine, actor) as uow:
-        session = uow.session
-        authorise(session, actor, "answer_query")
-        q = _query(session, actor, query_id)
+    with writing(
+        engine,
+        actor,
+        "answer_query",
+        participant=owner_of(DataQuery, query_id, "data query"),
+        locks=False,
+    ) as w:
+        uow, session = w.uow, w.session
+        q = session.get_one(DataQuery, query_id)
         if q.status == QueryStatus.CLOSED.value:
             raise InputError(f"data query {query_id} is closed", hint="open a new query")
         uow.add(DataQueryMessage(data_query_id=q.id, user_id=actor.user_id, message=message))
@@ -406,10 +411,15 @@ def close_query(
     engine: Engine, actor: Actor, query_id: int, message: str | None = None
 ) -> QueryRecord:
     """Close a query (monitor or data manager), optionally with a last message."""
-    with unit_of_work(engine, actor) as uow:
-        session = uow.session
-        authorise(session, actor, "close_query")
-        q = _query(session, actor, query_id)
+    with writing(
+        engine,
+        actor,
+        "close_query",
+        participant=owner_of(DataQuery, query_id, "data query"),
+        locks=False,
+    ) as w:
+        uow, session = w.uow, w.session
+        q = session.get_one(DataQuery, query_id)
         if q.status == QueryStatus.CLOSED.value:
             return _query_record(session, q)
         if message:
@@ -434,8 +444,8 @@ def list_queries(engine: Engine, actor: Actor, *, status: str | None = None) -> 
             f"data query status {status!r} is unknown",
             expected="one of " + ", ".join(statuses),
         )
-    with Session(engine) as session:
-        authorise(session, actor, "view_participants")
+    with reading(engine, actor, "view_participants", "list_queries") as r:
+        session = r.session
         query = select(DataQuery).order_by(DataQuery.id)
         if status is not None:
             query = query.where(DataQuery.status == status)
@@ -443,4 +453,4 @@ def list_queries(engine: Engine, actor: Actor, *, status: str | None = None) -> 
             query = query.outerjoin(Participant, Participant.id == DataQuery.participant_id).where(
                 or_(DataQuery.participant_id.is_(None), Participant.site_id == actor.site_id)
             )
-        return [_query_record(session, q) for q in session.scalars(query)]
+        return r.returning([_query_record(session, q) for q in session.scalars(query)])

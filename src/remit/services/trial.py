@@ -10,15 +10,14 @@ from sqlalchemy.orm import Session
 
 from remit.errors import ConflictError, InputError
 from remit.protocol import Protocol, protocol_from_text
-from remit.services._common import authorise
 from remit.services.records import TrialRecord, UserRecord
+from remit.services.unit import reading, writing
 from remit.store import (
     Actor,
     add_site,
     create_study,
     current_protocol_version,
     store_protocol_version,
-    unit_of_work,
 )
 from remit.store import add_user as store_add_user
 from remit.store.tables import Site, Study, UserAccount, UserRole
@@ -84,9 +83,8 @@ def create_trial(
     if len(set(wanted)) != len(wanted):
         raise InputError(f"sites {wanted} name a site twice", expected="distinct site codes")
     code = study_code or study_code_for(protocol)
-    with unit_of_work(engine, actor) as uow:
-        session = uow.session
-        authorise(session, actor, "create_trial")
+    with writing(engine, actor, "create_trial", protocol=False, locks=False) as w:
+        uow, session = w.uow, w.session
         if session.scalar(select(Study.id).limit(1)) is not None:
             raise ConflictError(
                 "this database already holds a study",
@@ -133,18 +131,16 @@ def add_user(
             f"user {username!r} would have no role",
             expected="at least one (role, site) pair, e.g. ('investigator', 'OST')",
         )
-    with unit_of_work(engine, actor) as uow:
-        authorise(uow.session, actor, "add_user")
-        user = store_add_user(uow, username, password, wanted, full_name=full_name)
-        return user_record(uow.session, user)
+    with writing(engine, actor, "add_user", protocol=False, locks=False) as w:
+        user = store_add_user(w.uow, username, password, wanted, full_name=full_name)
+        return user_record(w.session, user)
 
 
 def list_users(engine: Engine, actor: Actor) -> list[UserRecord]:
     """Every user and their roles (for those who may add users)."""
-    with Session(engine) as session:
-        authorise(session, actor, "add_user")
-        users = session.scalars(select(UserAccount).order_by(UserAccount.id))
-        return [user_record(session, u) for u in users]
+    with reading(engine, actor, "add_user", "list_users") as r:
+        users = r.session.scalars(select(UserAccount).order_by(UserAccount.id))
+        return r.returning([user_record(r.session, u) for u in users])
 
 
 def trial_protocol(engine: Engine, *, source: str | None = None) -> Protocol:

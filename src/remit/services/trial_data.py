@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from remit.analysis import TrialData
 from remit.protocol import VITAL_SIGN_CODES, Protocol
-from remit.services._common import alert_status, authorise, protocol_in_force
+from remit.services._common import alert_status, protocol_in_force
+from remit.services.unit import reading
 from remit.store import Actor
 from remit.store.tables import (
     AdverseEvent,
@@ -69,25 +70,29 @@ def _observed_times(
     return found
 
 
-def build_trial_data(engine: Engine, *, actor: Actor | None = None) -> TrialData:
-    """The whole trial as :class:`remit.analysis.TrialData` (seven frames).
+def build_trial_data(engine: Engine, *, actor: Actor) -> TrialData:
+    """The trial, as ``actor`` may see it, as :class:`remit.analysis.TrialData` (seven frames).
 
-    ``actor`` is checked against the access table (``build_trial_data``); ``None`` means a
-    trusted in-process caller (the demo, the report). Drafts are left out of ``scores``;
-    ``offered`` doses (neither given nor withheld yet) out of ``doses``; a participant found
-    ``eligible`` but not yet enrolled has status ``screening``. ``study_day`` counts from the
+    ``actor`` is checked against the access table (``build_trial_data``); a site-bound actor
+    gets the participants of their site and their data only, a study-wide actor (or
+    ``Actor.system(...)`` for Remit's own in-process work) the whole trial. The read writes one
+    access-log row (resource ``build_trial_data``, the number of participants read).
+
+    Drafts are left out of ``scores``; ``offered`` doses (neither given nor withheld yet) out
+    of ``doses``; a participant found ``eligible`` but not yet enrolled has status
+    ``screening``. ``study_day`` counts from the
     protocol's reference visit; ``scores`` carries an extra ``timepoint`` column (dosing-day
     ratings) and ``vitals`` fills ``minutes_after_dose`` from the initial dose time when a
     reading was taken before the dose was recorded. ``simulated`` is true when every
     participant is simulated (and there is at least one).
     """
-    with Session(engine) as session:
-        if actor is not None:
-            authorise(session, actor, "build_trial_data")
+    with reading(engine, actor, "build_trial_data", "build_trial_data") as read:
+        session = read.session
         protocol, _ = protocol_in_force(session)
-        people = list(session.scalars(select(Participant).order_by(Participant.study_id)))
-        if actor is not None and actor.site_id is not None:
-            people = [p for p in people if p.site_id == actor.site_id]
+        query = select(Participant).order_by(Participant.study_id)
+        if actor.site_id is not None:
+            query = query.where(Participant.site_id == actor.site_id)
+        people = read.returning(list(session.scalars(query)))
         by_id = {p.id: p for p in people}
         sites = {s.id: s.code for s in session.scalars(select(Site))}
         visits = [

@@ -13,20 +13,11 @@ from remit.errors import InputError
 from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS, VitalSign, vital_sign
 from remit.protocol.vital_signs import ABOVE, VitalValues
 from remit.safety import evaluate_vitals
-from remit.services._common import (
-    alerts_of,
-    aware,
-    check_unlocked,
-    participant_for,
-    protocol_in_force,
-    remember,
-    replayed,
-    request_sha256,
-    store_alerts,
-)
+from remit.services._common import alerts_of, aware, store_alerts
 from remit.services.dosing import _doses, _require_running, _session_at, _visit
 from remit.services.records import VitalsRecord
-from remit.store import Actor, unit_of_work
+from remit.services.unit import writing
+from remit.store import Actor
 from remit.store.tables import DosingSession, Participant, Visit
 from remit.store.vitals import VitalSignReading, VitalSignValue, as_stored, reading_values
 from remit.store.vocab import DoseKind, DoseStatus
@@ -143,14 +134,18 @@ def record_vitals(
         "measured_at": measured,
         "values": dict(given),
     }
-    digest = request_sha256("record_vitals", body)
-    with unit_of_work(engine, actor) as uow:
-        session = uow.session
-        p = participant_for(session, actor, participant, operation="record_vitals")
-        done = replayed(session, idempotency_key, digest, "vital_sign")
-        if done is not None:
-            return vitals_record(session, p, session.get_one(VitalSignReading, done))
-        protocol, _ = protocol_in_force(session)
+    with writing(
+        engine,
+        actor,
+        "record_vitals",
+        participant=participant,
+        request=body,
+        idempotency_key=idempotency_key,
+        record_table="vital_sign",
+    ) as w:
+        uow, session, p, protocol = w.uow, w.session, w.p, w.protocol
+        if w.replayed_id is not None:
+            return vitals_record(session, p, session.get_one(VitalSignReading, w.replayed_id))
         visit = _visit(session, p, visit_code)
         ds: DosingSession | None = None
         minutes: int | None = None
@@ -167,7 +162,6 @@ def record_vitals(
             )
             if initial is not None and initial.given_at is not None and measured is not None:
                 minutes = round((measured - initial.given_at).total_seconds() / 60)
-        check_unlocked(session, p.id)
         v = VitalSignReading(
             participant_id=p.id,
             dosing_session_id=ds.id if ds else None,
@@ -184,5 +178,5 @@ def record_vitals(
         uow.flush()
         outcome = evaluate_vitals(protocol, visit_code, given)
         store_alerts(uow, p, outcome.alerts, "vital_sign", v.id)
-        remember(uow, idempotency_key, digest, "vital_sign", v.id)
+        w.remember(v.id)
         return vitals_record(session, p, v, outcome.not_evaluated)

@@ -29,7 +29,13 @@ from remit.store.audit_read import (
 )
 from remit.store.canonical import canonical_json, content_sha256
 from remit.store.engine import database_url, is_sqlite, make_engine
-from remit.store.identity import IdentityRecord, may_read_identity, read_identity, set_identity
+from remit.store.identity import (
+    IdentityRecord,
+    log_read,
+    may_read_identity,
+    read_identity,
+    set_identity,
+)
 from remit.store.migrate import (
     current_revision,
     downgrade,
@@ -87,6 +93,7 @@ __all__ = [
     "hash_password",
     "head_revision",
     "is_sqlite",
+    "log_read",
     "make_engine",
     "may_read_identity",
     "read_identity",

@@ -1,4 +1,5 @@
-"""Identifying data: written like any record, read only by privileged roles, every read logged."""
+"""Identifying data: written like any record, read only by privileged roles, every read logged;
+and the access log every read of trial data writes to (:func:`log_read`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ from sqlalchemy import select
 from remit.errors import NotFoundError, PermissionDeniedError
 from remit.store.audit import UnitOfWork
 from remit.store.queries import get_participant
-from remit.store.tables import IdentityAccessLog, Participant, ParticipantIdentity
+from remit.store.tables import (
+    IDENTITY_RESOURCE,
+    IdentityAccessLog,
+    Participant,
+    ParticipantIdentity,
+)
 from remit.store.vocab import IDENTITY_ROLES, AuditAction
 
 
@@ -38,9 +44,12 @@ def _log(uow: UnitOfWork, participant: Participant, granted: bool, purpose: str 
     actor = uow.actor
     entry = IdentityAccessLog(
         participant_id=participant.id,
+        resource=IDENTITY_RESOURCE,
         user_id=actor.user_id,
         username=actor.username,
         role=actor.role,
+        site_id=actor.site_id,
+        n_records=1 if granted else 0,
         granted=granted,
         purpose=purpose,
     )
@@ -54,6 +63,37 @@ def _log(uow: UnitOfWork, participant: Participant, granted: bool, purpose: str 
         field="participant_identity",
         reason=purpose,
     )
+
+
+def log_read(
+    uow: UnitOfWork,
+    resource: str,
+    *,
+    participant_id: int | None = None,
+    n_records: int | None = None,
+    purpose: str | None = None,
+) -> IdentityAccessLog:
+    """Write the access-log row of one granted read of trial data, in this unit of work.
+
+    ``resource`` names what was read (the read service, e.g. ``build_trial_data``);
+    ``participant_id`` the one participant whose data were read, if so; ``n_records`` how many
+    records were returned. The reader and their site scope come from the unit of work's actor.
+    """
+    actor = uow.actor
+    entry = IdentityAccessLog(
+        participant_id=participant_id,
+        resource=resource,
+        user_id=actor.user_id,
+        username=actor.username,
+        role=actor.role,
+        site_id=actor.site_id,
+        n_records=n_records,
+        granted=True,
+        purpose=purpose,
+    )
+    uow.session.add(entry)
+    uow.session.flush()
+    return entry
 
 
 def set_identity(

@@ -222,14 +222,27 @@ class ParticipantIdentity(Base):
     contact: Mapped[str | None] = mapped_column(Text)
 
 
+#: ``resource`` of an access-log row for a read of a participant's identity.
+IDENTITY_RESOURCE = "participant_identity"
+
+
 class IdentityAccessLog(Base):
-    """Every read of identity data, granted or refused (append-only, like the audit trail)."""
+    """The access log: every read of identity data (granted or refused) and every read of
+    trial data through a read service, one row per read (append-only, like the audit trail).
+
+    ``resource`` says what was read (``participant_identity``, or the read service's name such
+    as ``build_trial_data``); ``participant_id`` is set when one participant's data were read,
+    ``site_id`` is the reader's site scope (``None``: study-wide) and ``n_records`` how many
+    records the read returned."""
 
     __tablename__ = "identity_access_log"
     __audited__ = False
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    participant_id: Mapped[int] = _fk("participant.id")
+    participant_id: Mapped[int | None] = _fk("participant.id", nullable=True)
+    resource: Mapped[str] = mapped_column(String(64), server_default=IDENTITY_RESOURCE)
+    site_id: Mapped[int | None] = mapped_column(Integer)
+    n_records: Mapped[int | None] = mapped_column(Integer)
     user_id: Mapped[int | None] = mapped_column(Integer)
     username: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(32))

@@ -10,28 +10,31 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Requ
 
 from remit import services as sv
 from remit.errors import ConflictError, InputError, PermissionDeniedError
+from remit.json_values import to_json_value
+from remit.services import (
+    AlertRecord,
+    AssessmentRecord,
+    DoseRecord,
+    DosingSessionRecord,
+    ParticipantRecord,
+    QueryRecord,
+    VisitRecord,
+    VitalsRecord,
+)
 from remit.services.access import ACCESS, ROLES
 from remit.web.core import WEB_ACCESS, api_requires, api_session, state_of
 from remit.web.schemas import (
     AccessRow,
-    AlertOut,
     AssessmentIn,
-    AssessmentOut,
     AssessmentUpdateIn,
     DoseIn,
-    DoseOut,
-    DosingSessionOut,
     DosingStartIn,
     ErrorOut,
     LoginIn,
     MeOut,
     NoteIn,
-    ParticipantOut,
-    QueryOut,
     TokenOut,
-    VisitOut,
     VitalsIn,
-    VitalsOut,
 )
 from remit.web.sessions import WebSession
 
@@ -62,6 +65,28 @@ ParticipantPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,40}$")]
 VisitPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,20}$")]
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Session = Annotated[WebSession, Depends(api_session)]
+
+
+#: What a route answering with service records returns: the records converted by the one JSON
+#: conversion (:func:`remit.json_values.to_json_value`, as ``--json`` prints them).
+Json = Any
+
+
+def answers(
+    model: Any, status_code: int = 200, *, errors: dict[int | str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Route options for a route answering with ``model`` (a service record class from
+    :mod:`remit.services.records`, or a list of them): the OpenAPI schema is the record's own,
+    and the body is the route's return value, already plain JSON (:data:`Json`). ``errors``
+    documents the route's own error responses."""
+    return {
+        "response_model": None,
+        "status_code": status_code,
+        "responses": {
+            status_code: {"model": model, "description": "Successful Response"},
+            **(errors or {}),
+        },
+    }
 
 
 def _etag(version: int) -> str:
@@ -138,7 +163,7 @@ def access_table() -> list[AccessRow]:
 
 @router.get(
     "/participants",
-    response_model=list[ParticipantOut],
+    **answers(list[ParticipantRecord]),
     tags=["participants"],
     dependencies=[api_requires("view_participants")],
 )
@@ -152,56 +177,53 @@ def participants(
             "|withdrawn|lost_to_follow_up)$"
         ),
     ] = None,
-) -> list[ParticipantOut]:
+) -> Json:
     """Participants of the caller's sites."""
     found = sv.list_participants(state_of(request).engine, session.actor, status=status)
-    return [ParticipantOut.model_validate(p.to_dict()) for p in found]
+    return to_json_value(found)
 
 
 @router.get(
     "/participants/{participant_id}",
-    response_model=ParticipantOut,
+    **answers(ParticipantRecord),
     tags=["participants"],
     dependencies=[api_requires("view_participants")],
 )
-def participant(
-    request: Request, session: Session, participant_id: ParticipantPath
-) -> ParticipantOut:
+def participant(request: Request, session: Session, participant_id: ParticipantPath) -> Json:
     """One participant."""
     p = sv.get_participant(state_of(request).engine, session.actor, participant_id)
-    return ParticipantOut.model_validate(p.to_dict())
+    return to_json_value(p)
 
 
 @router.get(
     "/participants/{participant_id}/visits",
-    response_model=list[VisitOut],
+    **answers(list[VisitRecord]),
     tags=["participants"],
     dependencies=[api_requires("view_participants")],
 )
-def visits(request: Request, session: Session, participant_id: ParticipantPath) -> list[VisitOut]:
+def visits(request: Request, session: Session, participant_id: ParticipantPath) -> Json:
     """A participant's visits: targets, windows, what happened."""
     found = sv.list_visits(state_of(request).engine, session.actor, participant_id)
-    return [VisitOut.model_validate(v.to_dict()) for v in found]
+    return to_json_value(found)
 
 
 @router.get(
     "/participants/{participant_id}/assessments",
-    response_model=list[AssessmentOut],
+    **answers(list[AssessmentRecord]),
     tags=["assessments"],
     dependencies=[api_requires("view_participants")],
 )
 def participant_assessments(
     request: Request, session: Session, participant_id: ParticipantPath
-) -> list[AssessmentOut]:
+) -> Json:
     """A participant's forms."""
     found = sv.list_assessments(state_of(request).engine, session.actor, participant_id)
-    return [AssessmentOut.model_validate(a.to_dict()) for a in found]
+    return to_json_value(found)
 
 
 @router.post(
     "/assessments",
-    response_model=AssessmentOut,
-    status_code=201,
+    **answers(AssessmentRecord, 201),
     tags=["assessments"],
     dependencies=[api_requires("record_assessment")],
 )
@@ -211,7 +233,7 @@ def create_assessment(
     response: Response,
     session: Session,
     idempotency_key: IdempotencyKey = None,
-) -> AssessmentOut:
+) -> Json:
     """Enter a form: validated, scored and checked by the safety rules in one transaction."""
     record = sv.record_assessment(
         state_of(request).engine,
@@ -226,33 +248,35 @@ def create_assessment(
     )
     response.headers["ETag"] = _etag(record.version)
     response.headers["Location"] = f"/api/v1/assessments/{record.id}"
-    return AssessmentOut.model_validate(record.to_dict())
+    return to_json_value(record)
 
 
 @router.get(
     "/assessments/{assessment_id}",
-    response_model=AssessmentOut,
+    **answers(AssessmentRecord),
     tags=["assessments"],
     dependencies=[api_requires("view_participants")],
 )
 def assessment(
     request: Request, response: Response, session: Session, assessment_id: IdPath
-) -> AssessmentOut:
+) -> Json:
     """One form; its ``ETag`` is the version to send back in ``If-Match`` when saving."""
     record = sv.get_assessment(state_of(request).engine, session.actor, assessment_id)
     response.headers["ETag"] = _etag(record.version)
-    return AssessmentOut.model_validate(record.to_dict())
+    return to_json_value(record)
 
 
 @router.put(
     "/assessments/{assessment_id}",
-    response_model=AssessmentOut,
+    **answers(
+        AssessmentRecord,
+        errors={
+            412: {"model": ErrorOut, "description": "If-Match names an older version"},
+            428: {"model": ErrorOut, "description": "If-Match is missing"},
+        },
+    ),
     tags=["assessments"],
     dependencies=[api_requires("update_assessment")],
-    responses={
-        412: {"model": ErrorOut, "description": "If-Match names an older version"},
-        428: {"model": ErrorOut, "description": "If-Match is missing"},
-    },
 )
 def save_assessment(
     body: AssessmentUpdateIn,
@@ -261,7 +285,7 @@ def save_assessment(
     session: Session,
     assessment_id: IdPath,
     if_match: Annotated[str | None, Header(alias="If-Match", max_length=40)] = None,
-) -> AssessmentOut:
+) -> Json:
     """Save a form read at the version in ``If-Match`` (412 if someone saved since)."""
     if not if_match:
         raise HTTPException(
@@ -292,7 +316,7 @@ def save_assessment(
     except ConflictError as error:  # saved by someone else between the read and the write
         raise HTTPException(status_code=412, detail=str(error)) from None
     response.headers["ETag"] = _etag(record.version)
-    return AssessmentOut.model_validate(record.to_dict())
+    return to_json_value(record)
 
 
 def _time(text: str, name: str) -> datetime:
@@ -307,8 +331,7 @@ def _time(text: str, name: str) -> datetime:
 
 @router.post(
     "/participants/{participant_id}/dosing/{visit_code}/start",
-    response_model=DosingSessionOut,
-    status_code=201,
+    **answers(DosingSessionRecord, 201),
     tags=["dosing"],
     dependencies=[api_requires("start_dosing_session")],
 )
@@ -319,7 +342,7 @@ def dosing_start(
     participant_id: ParticipantPath,
     visit_code: VisitPath,
     idempotency_key: IdempotencyKey = None,
-) -> DosingSessionOut:
+) -> Json:
     """Open the dosing session held at ``visit_code``."""
     record = sv.start_dosing_session(
         state_of(request).engine,
@@ -329,13 +352,12 @@ def dosing_start(
         started_at=_time(body.started_at, "started_at"),
         idempotency_key=idempotency_key,
     )
-    return DosingSessionOut.model_validate(record.to_dict())
+    return to_json_value(record)
 
 
 @router.post(
     "/participants/{participant_id}/dosing/{visit_code}/doses",
-    response_model=DoseOut,
-    status_code=201,
+    **answers(DoseRecord, 201),
     tags=["dosing"],
     dependencies=[api_requires("record_dose")],
 )
@@ -346,7 +368,7 @@ def dosing_dose(
     participant_id: ParticipantPath,
     visit_code: VisitPath,
     idempotency_key: IdempotencyKey = None,
-) -> DoseOut:
+) -> Json:
     """Record the initial or supplemental dose (limits and the offer window are checked)."""
     at = _time(body.at, "at")
     record = sv.record_dose(
@@ -363,13 +385,12 @@ def dosing_dose(
         override_reason=body.override_reason,
         idempotency_key=idempotency_key,
     )
-    return DoseOut.model_validate(record.to_dict())
+    return to_json_value(record)
 
 
 @router.post(
     "/participants/{participant_id}/vitals",
-    response_model=VitalsOut,
-    status_code=201,
+    **answers(VitalsRecord, 201),
     tags=["dosing"],
     dependencies=[api_requires("record_vitals")],
 )
@@ -379,7 +400,7 @@ def vitals(
     session: Session,
     participant_id: ParticipantPath,
     idempotency_key: IdempotencyKey = None,
-) -> VitalsOut:
+) -> Json:
     """Record vital signs; values beyond the protocol's thresholds raise alerts."""
     measured_at = _time(body.measured_at, "measured_at")
     record = sv.record_vitals(
@@ -391,12 +412,12 @@ def vitals(
         values=body.values,
         idempotency_key=idempotency_key,
     )
-    return VitalsOut.model_validate(record.to_dict())
+    return to_json_value(record)
 
 
 @router.get(
     "/alerts",
-    response_model=list[AlertOut],
+    **answers(list[AlertRecord]),
     tags=["alerts"],
     dependencies=[api_requires("view_alerts")],
 )
@@ -404,39 +425,39 @@ def alerts(
     request: Request,
     session: Session,
     status: Annotated[str | None, Query(pattern="^(open|acknowledged|closed|unclosed)$")] = None,
-) -> list[AlertOut]:
+) -> Json:
     """Alerts, most pressing first."""
     found = sv.list_alerts(state_of(request).engine, session.actor, status=status)
-    return [AlertOut.model_validate(a.to_dict()) for a in found]
+    return to_json_value(found)
 
 
 @router.post(
     "/alerts/{alert_id}/acknowledge",
-    response_model=AlertOut,
+    **answers(AlertRecord),
     tags=["alerts"],
     dependencies=[api_requires("acknowledge_alert")],
 )
-def acknowledge(request: Request, session: Session, alert_id: IdPath, body: NoteIn) -> AlertOut:
+def acknowledge(request: Request, session: Session, alert_id: IdPath, body: NoteIn) -> Json:
     """Acknowledge an alert with a note (what is being done)."""
     a = sv.acknowledge_alert(state_of(request).engine, session.actor, alert_id, note=body.note)
-    return AlertOut.model_validate(a.to_dict())
+    return to_json_value(a)
 
 
 @router.post(
     "/alerts/{alert_id}/close",
-    response_model=AlertOut,
+    **answers(AlertRecord),
     tags=["alerts"],
     dependencies=[api_requires("close_alert")],
 )
-def close(request: Request, session: Session, alert_id: IdPath, body: NoteIn) -> AlertOut:
+def close(request: Request, session: Session, alert_id: IdPath, body: NoteIn) -> Json:
     """Close an alert with a note (how it was resolved)."""
     a = sv.close_alert(state_of(request).engine, session.actor, alert_id, note=body.note)
-    return AlertOut.model_validate(a.to_dict())
+    return to_json_value(a)
 
 
 @router.get(
     "/queries",
-    response_model=list[QueryOut],
+    **answers(list[QueryRecord]),
     tags=["queries"],
     dependencies=[api_requires("view_participants")],
 )
@@ -444,7 +465,7 @@ def queries(
     request: Request,
     session: Session,
     status: Annotated[str | None, Query(pattern="^(open|answered|closed)$")] = None,
-) -> list[QueryOut]:
+) -> Json:
     """Data queries, oldest first."""
     found = sv.list_queries(state_of(request).engine, session.actor, status=status)
-    return [QueryOut.model_validate(q.to_dict()) for q in found]
+    return to_json_value(found)

@@ -1,8 +1,13 @@
-"""The JSON API's request and response schemas (apart from the store's tables)."""
+"""The JSON API's request bodies, and the responses that are the web's own (the login token,
+who the token acts as, an error, a row of the access matrix).
+
+A response carrying a service record has no schema here: its schema is the record class of
+:mod:`remit.services.records` itself (see ``answers`` in :mod:`remit.web.api`).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,7 +18,7 @@ ParticipantKey = Field(pattern=r"^[A-Za-z0-9-]{1,40}$", max_length=40)
 
 
 class Out(BaseModel):
-    """Response schemas ignore fields the services add later (forward compatible)."""
+    """The web's own response schemas ignore fields added later (forward compatible)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -58,79 +63,6 @@ class MeOut(Out):
     site_id: int | None
 
 
-class ParticipantOut(Out):
-    """A participant (pseudonymous: no identifying data)."""
-
-    id: int
-    participant_id: str
-    site: str
-    arm: str | None
-    status: str
-    status_reason: str | None
-    sex: str | None
-    birth_year: int | None
-    screened_at: str | None
-    enrolled_at: str | None
-    baseline_date: str | None
-    simulated: bool
-
-
-class VisitOut(Out):
-    """A scheduled visit: target, window, what happened."""
-
-    id: int
-    participant_id: str
-    visit_code: str
-    label: str
-    target_date: str | None
-    window_start_date: str | None
-    window_end_date: str | None
-    actual_date: str | None
-    status: str
-    window_status: str | None
-    deviation: str | None
-
-
-class AlertOut(Out):
-    """A safety alert."""
-
-    id: int
-    participant_id: str
-    rule_id: str
-    level: str
-    message: str
-    source_table: str | None
-    source_id: int | None
-    raised_at: str
-    due_at: str | None
-    status: str
-    acknowledged_by: int | None
-    acknowledged_at: str | None
-    closed_by: int | None
-    closed_at: str | None
-    note: str | None
-
-
-class AssessmentOut(Out):
-    """A form: answers, score, version (also sent as the ``ETag``) and the alerts it raised."""
-
-    id: int
-    participant_id: str
-    visit_code: str | None
-    scale: str
-    scale_version: str
-    status: str
-    version: int
-    total: float | None
-    band: str | None
-    score: dict[str, Any]
-    answers: dict[str, Any]
-    rater_role: str | None
-    timepoint: str | None
-    assessed_at: str | None
-    alerts: list[AlertOut] = []
-
-
 class AssessmentIn(BaseModel):
     """A new form: ``answers`` item number or code → answer."""
 
@@ -171,31 +103,6 @@ class VitalsIn(BaseModel):
     )
 
 
-class VitalsOut(Out):
-    """Stored vital signs and the alerts they raised."""
-
-    id: int
-    participant_id: str
-    visit_code: str | None
-    measured_at: str
-    minutes_after_dose: int | None
-    values: dict[VitalSign, int | float] = Field(description="value by vital-sign code")
-    alerts: list[AlertOut] = []
-
-
-class QueryOut(Out):
-    """A data query and its messages."""
-
-    id: int
-    participant_id: str | None
-    record_table: str
-    record_id: int
-    field: str | None
-    text: str
-    status: str
-    messages: list[tuple[int | None, str]]
-
-
 class AccessRow(Out):
     """One row of the access matrix: operation and the roles allowed."""
 
@@ -210,19 +117,6 @@ class DosingStartIn(BaseModel):
     started_at: str = Field(description="ISO 8601 time with a UTC offset", max_length=40)
 
 
-class DosingSessionOut(Out):
-    """A dosing session."""
-
-    id: int
-    participant_id: str
-    visit_code: str
-    session_number: int
-    status: str
-    started_at: str | None
-    ended_at: str | None
-    notes: str | None
-
-
 class DoseIn(BaseModel):
     """A dose given, offered or withheld."""
 
@@ -233,20 +127,3 @@ class DoseIn(BaseModel):
     at: str = Field(description="ISO 8601 time with a UTC offset", max_length=40)
     withheld_reason: str | None = Field(default=None, max_length=2000)
     override_reason: str | None = Field(default=None, max_length=2000)
-
-
-class DoseOut(Out):
-    """A stored dose and the warnings about it."""
-
-    id: int
-    participant_id: str
-    visit_code: str
-    session_number: int
-    kind: str
-    dose_mg: float
-    status: str
-    offered_at: str | None
-    given_at: str | None
-    withheld_reason: str | None
-    override_reason: str | None
-    warnings: list[str] = []

@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike
 
 from remit.errors import StatsError
 from remit.stats.mmrm.covariance import STRUCTURES, make_structure
-from remit.stats.mmrm.design import build_design
+from remit.stats.mmrm.design import build_design, formula_variables
 from remit.stats.mmrm.fit import Likelihood, kr_sums, optimise
 from remit.stats.mmrm.inference import (
     DF_METHODS,
@@ -25,7 +25,14 @@ from remit.stats.mmrm.inference import (
 )
 from remit.stats.mmrm.result import FTestResult, MMRMResult, _t_row
 
-__all__ = ["DF_METHODS", "STRUCTURES", "FTestResult", "MMRMResult", "fit_mmrm"]
+__all__ = [
+    "DF_METHODS",
+    "STRUCTURES",
+    "FTestResult",
+    "MMRMResult",
+    "fit_mmrm",
+    "formula_variables",
+]
 
 
 def fit_mmrm(

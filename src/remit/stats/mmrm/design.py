@@ -99,16 +99,40 @@ def _as_factor(series: pd.Series, levels: Sequence[Hashable] | None = None) -> p
     return pd.Series(pd.Categorical(series, categories=list(levels)), index=series.index)
 
 
-def _formula_variables(formula: str) -> tuple[str, list[str]]:
+def _parse(formula: str) -> Any:
     from formulaic import Formula
 
     try:
-        parsed = Formula(formula)
+        return Formula(formula)
     except Exception as exc:  # formulaic raises several exception types
         raise StatsError(
             f"formula {formula!r} cannot be parsed: {exc}",
             expected="an R-style formula such as 'y ~ arm * visit + baseline'",
         ) from None
+
+
+def formula_variables(formula: str) -> tuple[str, ...]:
+    """The columns the fixed-effects side of an R-style formula uses, sorted.
+
+    ``formula`` may be a whole formula (``"y ~ arm * visit"``) or its right-hand side only
+    (``"visit+arm"``); spacing and the way terms are written do not matter. This is the
+    parser :func:`build_design` uses, so a caller deciding from a formula (e.g. whether it
+    models ``arm``) reads it exactly as the fit will.
+
+    Examples
+    --------
+    >>> formula_variables("visit+arm")
+    ('arm', 'visit')
+    >>> formula_variables("value ~ arm:visit + baseline")
+    ('arm', 'baseline', 'visit')
+    """
+    parsed = _parse(formula)
+    side = parsed.rhs if "~" in formula else parsed
+    return tuple(sorted(str(v) for v in side.required_variables))
+
+
+def _formula_variables(formula: str) -> tuple[str, list[str]]:
+    parsed = _parse(formula)
     if "~" not in formula:
         raise StatsError(
             f"formula {formula!r} has no response",

@@ -1,0 +1,159 @@
+"""The safety section of the plan: one entry per safety table kind the protocol may list.
+
+A :class:`~remit.protocol.SafetyAnalysis` names its tables with the words of
+:data:`remit.protocol.SAFETY_TABLES`; :data:`SAFETY_TABLE_KINDS` maps each word to the
+function that builds its tables (and the convention the section states for it). Dosing
+exposure is always added. Counts only — no tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from remit.analysis.context import Context
+from remit.analysis.data import TrialData
+from remit.analysis.datasets import baseline_visits
+from remit.analysis.result import SectionResult, section_fields
+from remit.analysis.safety_tables import (
+    adverse_event_tables,
+    alert_table,
+    cssrs_shift,
+    dosing_tables,
+    madrs_item10_table,
+    sae_list,
+    vitals_tables,
+)
+from remit.protocol import SAFETY_TABLES, Protocol, SafetyAnalysis
+
+Builder = Callable[[TrialData, Protocol, tuple[str, ...]], dict[str, pd.DataFrame]]
+
+
+@dataclass(frozen=True)
+class SafetyTableKind:
+    """How one safety table kind of the plan is built.
+
+    ``build(data, protocol, participant_ids)`` returns its tables by name (each a field of
+    :class:`SafetySectionResult`); ``convention(data, protocol)``, if any, the convention the
+    section states for it under ``convention_key``.
+    """
+
+    build: Builder
+    convention_key: str = ""
+    convention: Callable[[TrialData, Protocol], str] | None = None
+
+
+def _cssrs_convention(data: TrialData, protocol: Protocol) -> str:
+    base = baseline_visits(protocol).get("cssrs", "the baseline visit")
+    return (
+        "most severe ideation type (0–5) at visits up to and including "
+        f"{base} vs the most severe at any later visit"
+    )
+
+
+def _vitals_convention(data: TrialData, protocol: Protocol) -> str:
+    return (
+        "peak = highest reading per participant and dosing session; a breach is any "
+        "reading strictly above the high or below the low threshold of that session"
+    )
+
+
+#: Safety table word of the plan → how it is built; one entry per :data:`SAFETY_TABLES`.
+SAFETY_TABLE_KINDS: dict[str, SafetyTableKind] = {
+    "adverse_events": SafetyTableKind(lambda d, p, ids: adverse_event_tables(d, ids)),
+    "serious_adverse_events": SafetyTableKind(lambda d, p, ids: {"sae_list": sae_list(d, ids)}),
+    "cssrs": SafetyTableKind(cssrs_shift, "cssrs_shift", _cssrs_convention),
+    "vitals": SafetyTableKind(vitals_tables, "vitals", _vitals_convention),
+    "madrs_item10": SafetyTableKind(
+        lambda d, p, ids: {"madrs_item10": madrs_item10_table(d, p, ids)[0]},
+        "madrs_item10",
+        lambda d, p: madrs_item10_table(d, p, ())[1],
+    ),
+    "alerts": SafetyTableKind(lambda d, p, ids: {"alerts": alert_table(d, ids)}),
+}
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class SafetySectionResult(SectionResult):
+    """Result of a ``safety`` analysis: the tables the plan lists (``None`` when not asked
+    for) and dosing exposure, each with the ``arm`` column first."""
+
+    ae_overview: pd.DataFrame | None = None
+    ae_by_severity: pd.DataFrame | None = None
+    ae_by_relatedness: pd.DataFrame | None = None
+    ae_by_severity_relatedness: pd.DataFrame | None = None
+    ae_by_term: pd.DataFrame | None = None
+    sae_list: pd.DataFrame | None = None
+    cssrs_shift: pd.DataFrame | None = None
+    cssrs_by_participant: pd.DataFrame | None = None
+    vitals_summary: pd.DataFrame | None = None
+    vitals_peaks: pd.DataFrame | None = None
+    vitals_by_time: pd.DataFrame | None = None
+    madrs_item10: pd.DataFrame | None = None
+    alerts: pd.DataFrame | None = None
+    doses_by_session: pd.DataFrame
+    doses_withheld: pd.DataFrame
+
+
+def _by_group(
+    groups: tuple[tuple[str | None, tuple[str, ...]], ...],
+    make: Callable[[tuple[str, ...]], dict[str, pd.DataFrame]],
+) -> dict[str, pd.DataFrame]:
+    """``make`` for each arm group, the tables stacked with an ``arm`` column first."""
+    parts: dict[str, list[pd.DataFrame]] = {}
+    for arm, ids in groups:
+        for name, frame in make(ids).items():
+            part = frame.copy()
+            part.insert(0, "arm", pd.Series([arm] * len(part), index=part.index, dtype=object))
+            parts.setdefault(name, []).append(part)
+    return {
+        name: pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        for name, frames in parts.items()
+    }
+
+
+def run_safety(a: SafetyAnalysis, ctx: Context) -> SafetySectionResult:
+    """The safety tables the plan lists, plus dosing exposure (always), per arm group.
+
+    Every table has the ``arm`` column first; tables come in the order of
+    :data:`~remit.protocol.SAFETY_TABLES` whatever the plan's order.
+
+    Examples
+    --------
+    >>> from remit.analysis.context import build_context
+    >>> from remit.analysis.examples import example_trial
+    >>> from remit.protocol import load_protocol
+    >>> oslo = load_protocol("oslo-mdma-mdd")
+    >>> s = run_safety(oslo.analysis.analyses[7], build_context(example_trial(), oslo))
+    >>> list(s.tables)[:3]
+    ['ae_overview', 'ae_by_severity', 'ae_by_relatedness']
+    >>> s.doses_by_session[["arm", "kind", "n_given", "n_withheld"]].values.tolist()
+    [['MDMA', 'initial', 6, 0], ['MDMA', 'supplemental', 5, 1]]
+    """
+    data, protocol = ctx.data, ctx.protocol
+    conventions: dict[str, str] = {
+        "population": "everyone enrolled (per arm when the protocol has more than one); "
+        "percentages of that number",
+    }
+    notes: list[str] = []
+    wanted = [SAFETY_TABLE_KINDS[name] for name in SAFETY_TABLES if name in set(a.tables)]
+
+    def make(ids: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+        out: dict[str, pd.DataFrame] = {}
+        for kind in wanted:
+            out.update(kind.build(data, protocol, ids))
+        out.update(dosing_tables(data, ids))
+        return out
+
+    tables: dict[str, Any] = _by_group(ctx.groups, make)
+    if "sae_list" in tables and tables["sae_list"].empty:
+        notes.append("no serious adverse events")
+    for kind in wanted:
+        if kind.convention is not None:
+            conventions[kind.convention_key] = kind.convention(data, protocol)
+    return SafetySectionResult(
+        **tables, **section_fields(a, conventions=conventions, notes=tuple(notes))
+    )

@@ -1,0 +1,307 @@
+"""The report's safety tables, read from the typed :class:`~remit.analysis.SafetySectionResult`.
+
+One function per safety table kind of the plan (adverse events, serious adverse events,
+C-SSRS, MADRS item 10, alerts) plus dosing exposure; :mod:`remit.reports.renderers` maps each
+kind to its function. The vital-sign table is :func:`remit.reports.tables.vitals_table`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+
+from remit.analysis import AnalysisResult, SafetySectionResult
+from remit.reports.format import fmt
+from remit.reports.tables import (
+    ArmLabels,
+    ReportTable,
+    _arm_heading,
+    _frame,
+    _grouped,
+    arm_groups,
+)
+
+
+def _pct_cell(n: Any, pct: Any) -> str:
+    return f"{fmt(n, 'count')} ({fmt(pct, 'percent')})"
+
+
+def _arm_sizes(result: AnalysisResult) -> dict[str | None, int]:
+    """Participants enrolled per arm code (``None``: everyone), counted from the ADSL."""
+    adsl = result.adsl
+    sizes: dict[str | None, int] = {None: len(result.population)}
+    if "arm" in adsl and "ENRLFL" in adsl:
+        enrolled = adsl[adsl["ENRLFL"] == "Y"]
+        for arm, n in enrolled["arm"].dropna().astype(str).value_counts().items():
+            sizes[str(arm)] = int(n)
+    return sizes
+
+
+def ae_tables(
+    safety: SafetySectionResult, result: AnalysisResult, arms: ArmLabels | None = None
+) -> list[ReportTable]:
+    """Adverse events: overview, by severity × relatedness and by term."""
+    labels = arms or {}
+    out: list[ReportTable] = []
+    overview = _frame(safety.ae_overview)
+    if not overview.empty:
+        sizes = _arm_sizes(result)
+        rows: list[tuple[str, ...]] = []
+        groups = arm_groups(overview)
+        for arm, sub in groups:
+            r = sub.iloc[0]
+            if len(groups) > 1:
+                rows.append(_arm_heading(arm, labels))
+            rows.append(
+                (
+                    "Any adverse event",
+                    fmt(r["n_events"], "count"),
+                    _pct_cell(r["n_participants"], r["pct_participants"]),
+                )
+            )
+            rows.append(
+                (
+                    "Serious adverse event",
+                    fmt(r["n_serious"], "count"),
+                    _pct_cell(
+                        r["n_participants_serious"],
+                        _share(r["n_participants_serious"], sizes.get(arm, 0)),
+                    ),
+                )
+            )
+        out.append(
+            ReportTable(
+                "tbl-ae-overview",
+                "Adverse events: overview",
+                ("", "Events", "Participants (%)"),
+                tuple(rows),
+            )
+        )
+    cross = _frame(safety.ae_by_severity_relatedness)
+    if not cross.empty:
+        out.append(
+            ReportTable(
+                "tbl-ae-severity",
+                "Adverse events by severity and relatedness",
+                ("Severity", "Relatedness", "Events", "Participants (%)"),
+                _grouped(
+                    cross,
+                    lambda r: (
+                        str(r["severity"] or "not recorded"),
+                        str(r["relatedness"] or "not recorded"),
+                        fmt(r["n_events"], "count"),
+                        _pct_cell(r["n_participants"], r["pct_participants"]),
+                    ),
+                    labels,
+                ),
+                numeric_from=2,
+            )
+        )
+    terms = _frame(safety.ae_by_term)
+    if not terms.empty:
+        out.append(
+            ReportTable(
+                "tbl-ae-terms",
+                "Adverse events by reported term",
+                ("Term", "Events", "Participants (%)", "Worst severity", "Serious"),
+                _grouped(
+                    terms,
+                    lambda r: (
+                        str(r["term"]),
+                        fmt(r["n_events"], "count"),
+                        _pct_cell(r["n_participants"], r["pct_participants"]),
+                        str(r["worst_severity"] or "–"),
+                        "yes" if r["any_serious"] else "no",
+                    ),
+                    labels,
+                ),
+            )
+        )
+    return out
+
+
+def sae_tables(safety: SafetySectionResult, arms: ArmLabels | None = None) -> list[ReportTable]:
+    """The list of serious adverse events (a note when there is none)."""
+    labels = arms or {}
+    out: list[ReportTable] = []
+    if safety.sae_list is not None:
+        saes = safety.sae_list
+        out.append(
+            ReportTable(
+                "tbl-sae",
+                "Serious adverse events",
+                ("Participant", "Term", "Onset", "Severity", "Relatedness", "Outcome"),
+                _grouped(
+                    saes,
+                    lambda r: (
+                        str(r["participant_id"]),
+                        str(r["term"]),
+                        _date(r["onset_date"]),
+                        str(r["severity"] or "–"),
+                        str(r["relatedness"] or "–"),
+                        str(r["outcome"] or "–"),
+                    ),
+                    labels,
+                ),
+                notes=() if len(saes) else ("No serious adverse event was reported.",),
+                numeric_from=99,
+            )
+        )
+    return out
+
+
+def _share(k: Any, n: int) -> float | None:
+    # a display percentage of a count, as for every "n (%)" cell
+    return None if not n else 100.0 * float(k) / n
+
+
+def _date(value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
+        return "–"
+    return pd.Timestamp(value).date().isoformat()
+
+
+def dosing_tables(safety: SafetySectionResult, arms: ArmLabels | None = None) -> list[ReportTable]:
+    """Doses given per session and kind, and the supplemental doses withheld."""
+    labels = arms or {}
+    out: list[ReportTable] = []
+    doses = safety.doses_by_session
+    if not doses.empty:
+        out.append(
+            ReportTable(
+                "tbl-doses",
+                "Doses given and withheld",
+                (
+                    "Session",
+                    "Visit",
+                    "Dose",
+                    "Given",
+                    "Withheld",
+                    "Total given (mg)",
+                    "Mean given (mg)",
+                ),
+                _grouped(
+                    doses,
+                    lambda r: (
+                        fmt(r["session_number"], "count"),
+                        str(r["visit_code"]),
+                        str(r["kind"]),
+                        fmt(r["n_given"], "count"),
+                        fmt(r["n_withheld"], "count"),
+                        fmt(r["total_mg_given"], "mg"),
+                        fmt(r["mean_mg_given"], "mg"),
+                    ),
+                    labels,
+                ),
+                numeric_from=3,
+            )
+        )
+    withheld = safety.doses_withheld
+    out.append(
+        ReportTable(
+            "tbl-withheld",
+            "Doses withheld",
+            ("Participant", "Session", "Visit", "Dose", "mg", "Reason"),
+            _grouped(
+                withheld,
+                lambda r: (
+                    str(r["participant_id"]),
+                    fmt(r["session_number"], "count"),
+                    str(r["visit_code"]),
+                    str(r["kind"]),
+                    fmt(r["dose_mg"], "mg"),
+                    str(r["withheld_reason"] or "not recorded"),
+                ),
+                labels,
+            ),
+            notes=() if len(withheld) else ("No dose was withheld.",),
+            numeric_from=99,
+        )
+    )
+    return out
+
+
+def _type_key(label: str) -> tuple[int, str]:
+    found = re.match(r"\s*(\d+)", label)
+    return (int(found.group(1)) if found else 99, label)
+
+
+def cssrs_table(safety: SafetySectionResult, arms: ArmLabels | None = None) -> ReportTable | None:
+    """The C-SSRS shift table: worst ideation type at baseline × worst afterwards."""
+    shift = _frame(safety.cssrs_shift)
+    if shift.empty:
+        return None
+    after = sorted({str(x) for x in shift["after_worst"]}, key=_type_key)
+    groups = arm_groups(shift)
+    rows: list[tuple[str, ...]] = []
+    worse_ids: list[str] = []
+    for arm, sub in groups:
+        if len(groups) > 1:
+            rows.append(_arm_heading(arm, arms or {}))
+        records = sub.to_dict(orient="records")
+        counts = {(str(r["baseline_worst"]), str(r["after_worst"])): r["n"] for r in records}
+        before = sorted({str(x) for x in sub["baseline_worst"]}, key=_type_key)
+        rows += [(b, *(fmt(counts.get((b, a), 0), "count") for a in after)) for b in before]
+        worse_ids += [
+            pid
+            for r in records
+            if _type_key(str(r["after_worst"]))[0] > _type_key(str(r["baseline_worst"]))[0]
+            for pid in (r["participant_ids"] or [])
+        ]
+    notes = ["Rows: most severe ideation type up to baseline; columns: most severe afterwards."]
+    if worse_ids:
+        notes.append("Worse than at baseline: " + ", ".join(worse_ids) + ".")
+    every = {str(x) for x in shift["baseline_worst"]} | set(after)
+    notes.append("Ideation types: " + "; ".join(sorted(every, key=_type_key)) + ".")
+    return ReportTable(
+        "tbl-cssrs",
+        "C-SSRS suicidal ideation: shift from baseline to the worst after baseline",
+        ("Baseline ↓ / after →", *(f"type {_type_key(a)[0]}" for a in after)),
+        tuple(rows),
+        notes=tuple(notes),
+    )
+
+
+def item10_table(safety: SafetySectionResult, arms: ArmLabels | None = None) -> ReportTable | None:
+    """MADRS item 10 (suicidal thoughts) by visit with the participants meeting the rule."""
+    table = _frame(safety.madrs_item10)
+    if table.empty:
+        return None
+    return ReportTable(
+        "tbl-item10",
+        "MADRS item 10 (suicidal thoughts) by visit",
+        ("Visit", "n", "Mean", "Highest", "Meeting the safety rule"),
+        _grouped(
+            table,
+            lambda r: (
+                str(r["visit"]),
+                fmt(r["n"], "count"),
+                fmt(r["mean"], "score"),
+                fmt(r["max"], "score"),
+                fmt(r["n_meeting_rule"], "count")
+                + (f" ({', '.join(r['participant_ids'])})" if r["participant_ids"] else ""),
+            ),
+            arms or {},
+        ),
+        numeric_from=1,
+    )
+
+
+def alerts_table(safety: SafetySectionResult) -> ReportTable | None:
+    """Safety alerts by rule and level, when the plan asks for the alerts table."""
+    table = _frame(safety.alerts)
+    if table.empty:
+        return None
+    cols = [c for c in table.columns if c != "participant_ids"]
+    return ReportTable(
+        "tbl-alerts",
+        "Safety alerts",
+        tuple(str(c).replace("_", " ") for c in cols),
+        tuple(
+            tuple(fmt(r[c], "count") if isinstance(r[c], int | float) else str(r[c]) for c in cols)
+            for r in table.to_dict(orient="records")
+        ),
+        numeric_from=len(cols),
+    )

@@ -1,0 +1,217 @@
+"""The one preamble of every service: :func:`writing` for writes, :func:`reading` for reads.
+
+Every write service opens its transaction with ``with writing(...) as w:`` and every read
+service with ``with reading(...) as r:``; neither authorises, looks up the participant, checks
+an idempotency key or a lock in any other way. The order is fixed (``docs/services.md``):
+
+writes
+    1. one unit of work (:func:`remit.store.unit_of_work`, with the change's ``reason``);
+    2. authorise: the actor's role may do the operation and the (active) user holds it;
+    3. the participant written about (by key, or found from the record written) is at the
+       actor's site;
+    4. idempotency: a key already used for this very request sets ``w.replayed_id`` (the
+       service returns the stored record and checks and writes nothing else); the key with a
+       different request is a :class:`~remit.errors.ConflictError`;
+    5. the protocol in force (``w.protocol``);
+    6. locks: an open lock of the study or of the participant refuses the write
+       (:class:`~remit.errors.LockedError`). A lock of one record is checked by the service
+       once it has found the record.
+
+reads
+    1. one unit of work; 2. authorise; 3. the participant is at the actor's site; then the
+    service reads (a site-bound actor's queries keep to its site), and 4. one access-log row
+    says who read what (:func:`remit.store.log_read`), in the same transaction.
+
+A refusal at any step rolls everything back: nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from remit.errors import InputError, NotFoundError
+from remit.protocol import Protocol
+from remit.services._common import (
+    authorise,
+    check_unlocked,
+    protocol_in_force,
+    remember,
+    replayed,
+    request_sha256,
+)
+from remit.services.access import require_site
+from remit.store import Actor, UnitOfWork, get_participant, log_read, unit_of_work
+from remit.store.tables import Participant
+
+#: Who a service acts on: a participant key (id or study ID), a function finding the
+#: participant from the record acted on (``None``: the record belongs to no participant), or
+#: ``None`` (no participant: the study, a user …).
+ParticipantRef = int | str | Callable[[Session], Participant | None] | None
+
+T = TypeVar("T")
+
+
+def owner_of(
+    model: type[Any], record_id: int, what: str, *, hint: str | None = None
+) -> Callable[[Session], Participant | None]:
+    """A :data:`ParticipantRef` finding the participant of ``model`` row ``record_id`` (its
+    ``participant_id``); a missing row is a :class:`~remit.errors.NotFoundError` naming
+    ``what`` (``"adverse event"``, ``"alert"`` …)."""
+
+    def find(session: Session) -> Participant | None:
+        row = session.get(model, record_id)
+        if row is None:
+            raise NotFoundError(f"{what} {record_id} does not exist", hint=hint)
+        pid = getattr(row, "participant_id", None)
+        return None if pid is None else session.get_one(Participant, pid)
+
+    return find
+
+
+def _participant(session: Session, actor: Actor, ref: ParticipantRef) -> Participant | None:
+    if ref is None:
+        return None
+    found = ref(session) if callable(ref) else get_participant(session, ref)
+    if found is not None:
+        require_site(actor, found.site_id, found.study_id)
+    return found
+
+
+@dataclass
+class Write:
+    """What the write preamble established: the unit of work, the participant, the protocol in
+    force and, for a retry, the id of the record the first request made."""
+
+    uow: UnitOfWork
+    participant: Participant | None
+    protocol_and_id: tuple[Protocol, int] | None
+    replayed_id: int | None
+    key: str | None
+    digest: str
+    record_table: str | None
+
+    @property
+    def session(self) -> Session:
+        """The transaction's session."""
+        return self.uow.session
+
+    @property
+    def p(self) -> Participant:
+        """The participant (for services that always act on one)."""
+        if self.participant is None:  # a service bug, not a user error
+            raise InputError("this operation needs a participant")
+        return self.participant
+
+    @property
+    def protocol(self) -> Protocol:
+        """The protocol in force."""
+        if self.protocol_and_id is None:
+            raise InputError("this operation was opened without the protocol in force")
+        return self.protocol_and_id[0]
+
+    def remember(self, record_id: int) -> None:
+        """Store the idempotency key with the id of the record this request made."""
+        if self.record_table is not None:
+            remember(self.uow, self.key, self.digest, self.record_table, record_id)
+
+
+@contextmanager
+def writing(
+    engine: Engine,
+    actor: Actor,
+    operation: str,
+    *,
+    participant: ParticipantRef = None,
+    reason: str | None = None,
+    request: Mapping[str, Any] | None = None,
+    idempotency_key: str | None = None,
+    record_table: str | None = None,
+    protocol: bool = True,
+    locks: bool = True,
+) -> Iterator[Write]:
+    """The write preamble (see the module's docstring for the order), then the service's body.
+
+    ``operation`` is the row of the access table; ``request`` the body hashed for the
+    idempotency key (services that take ``idempotency_key``) and ``record_table`` the table of
+    the record the request makes. ``protocol=False`` for writes that need no protocol (creating
+    the trial, adding a user); ``locks=False`` for writes that locks do not stop (alerts,
+    signatures and locks check what they need themselves).
+    """
+    digest = request_sha256(operation, request if request is not None else {})
+    with unit_of_work(engine, actor, reason=reason) as uow:
+        session = uow.session
+        authorise(session, actor, operation)
+        found = _participant(session, actor, participant)
+        done = (
+            replayed(session, idempotency_key, digest, record_table)
+            if record_table is not None
+            else None
+        )
+        in_force = protocol_in_force(session) if protocol else None
+        if done is None and locks:
+            check_unlocked(session, None if found is None else found.id)
+        yield Write(uow, found, in_force, done, idempotency_key, digest, record_table)
+
+
+@dataclass
+class Read:
+    """What the read preamble established; ``n_records`` goes into the access log."""
+
+    uow: UnitOfWork
+    participant: Participant | None
+    n_records: int | None = None
+
+    @property
+    def session(self) -> Session:
+        """The transaction's session."""
+        return self.uow.session
+
+    @property
+    def p(self) -> Participant:
+        """The participant (for reads of one participant's data)."""
+        if self.participant is None:
+            raise InputError("this read needs a participant")
+        return self.participant
+
+    def returning(self, records: Sequence[T]) -> list[T]:
+        """``records`` as a list, counted for the access log."""
+        self.n_records = len(records)
+        return list(records)
+
+    def one(self, record: T) -> T:
+        """One record, counted for the access log."""
+        self.n_records = 1
+        return record
+
+
+@contextmanager
+def reading(
+    engine: Engine,
+    actor: Actor,
+    operation: str,
+    resource: str,
+    *,
+    participant: ParticipantRef = None,
+) -> Iterator[Read]:
+    """The read preamble (see the module's docstring), the read, and its access-log row.
+
+    ``operation`` is the row of the access table (``view_participants`` …); ``resource`` what
+    the access log says was read (the read service's name).
+    """
+    with unit_of_work(engine, actor) as uow:
+        authorise(uow.session, actor, operation)
+        found = _participant(uow.session, actor, participant)
+        read = Read(uow, found)
+        yield read
+        log_read(
+            uow,
+            resource,
+            participant_id=None if found is None else found.id,
+            n_records=read.n_records,
+        )

@@ -1,0 +1,280 @@
+"""Visits: the schedule of a participant, event (anchor) dates, visits that took place or were
+missed, and reading them.
+
+Every function here is one transaction opened by the services' preamble
+(:func:`remit.services.unit.writing` or :func:`~remit.services.unit.reading`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from remit.errors import ConflictError, InputError, NotFoundError
+from remit.protocol import Protocol, compute_schedule
+from remit.services._common import (
+    a_date,
+    check_unlocked,
+    now_utc,
+    protocol_in_force,
+    text_given,
+    visit_record,
+)
+from remit.services.records import VisitRecord
+from remit.services.signing import void_signatures
+from remit.services.unit import reading, writing
+from remit.store import Actor, UnitOfWork
+from remit.store.tables import Participant, ParticipantEvent, ProtocolDeviation, Visit
+from remit.store.vocab import ParticipantStatus, VisitStatus, WindowStatus
+
+S = ParticipantStatus
+
+
+# --- the schedule ----------------------------------------------------------------------------
+
+
+def _visit_rows(session: Session, participant: Participant) -> dict[str, Visit]:
+    rows = session.scalars(select(Visit).where(Visit.participant_id == participant.id))
+    return {v.visit_code: v for v in rows}
+
+
+def _event_rows(session: Session, participant: Participant) -> dict[str, ParticipantEvent]:
+    rows = session.scalars(
+        select(ParticipantEvent).where(ParticipantEvent.participant_id == participant.id)
+    )
+    return {e.event_code: e for e in rows}
+
+
+def _event_codes(protocol: Protocol) -> frozenset[str]:
+    return frozenset(e.code for e in protocol.events)
+
+
+def _anchors(session: Session, protocol: Protocol, participant: Participant) -> dict[str, date]:
+    """The event dates recorded for a participant (events of the protocol in force)."""
+    events = _event_codes(protocol)
+    return {
+        code: row.event_date
+        for code, row in _event_rows(session, participant).items()
+        if code in events
+    }
+
+
+def _actual(protocol: Protocol, rows: Mapping[str, Visit]) -> dict[str, date]:
+    """The dates of the visits (of the protocol in force) that took place."""
+    return {
+        code: row.actual_date
+        for code, row in rows.items()
+        if row.actual_date is not None and code in protocol.visit_codes
+    }
+
+
+def refresh_schedule(uow: UnitOfWork, protocol: Protocol, participant: Participant) -> None:
+    """Create missing visit rows and (re)compute target dates and windows.
+
+    Visits that happened keep their dates: only visits without an actual date move.
+    """
+    session = uow.session
+    rows = _visit_rows(session, participant)
+    for visit in protocol.visits:
+        if visit.code not in rows and (
+            (participant.arm is None and not visit.arms)
+            or (participant.arm is not None and visit.applies_to(participant.arm))
+        ):
+            row = Visit(participant_id=participant.id, visit_code=visit.code)
+            uow.add(row)
+            rows[visit.code] = row
+    anchors = _anchors(session, protocol, participant)
+    schedule = compute_schedule(protocol, anchors, _actual(protocol, rows), arm=participant.arm)
+    for planned in schedule.visits:
+        found = rows.get(planned.code)
+        if found is None:
+            continue
+        row = found
+        if row.actual_date is not None or row.status != VisitStatus.SCHEDULED:
+            continue
+        if row.target_date != planned.target_date:
+            row.target_date = planned.target_date
+        if row.window_start_date != planned.earliest_date:
+            row.window_start_date = planned.earliest_date
+        if row.window_end_date != planned.latest_date:
+            row.window_end_date = planned.latest_date
+    session.flush()
+
+
+def set_anchor_date(
+    engine: Engine,
+    actor: Actor,
+    participant: int | str,
+    anchor: str,
+    anchor_date: date,
+    *,
+    reason: str | None = None,
+) -> list[VisitRecord]:
+    """Record the date of a protocol event (``referral``, ``consent`` …) and recompute the
+    schedule. Visit dates are recorded with :func:`record_visit`; visits that happened never
+    move. Changing a date already recorded needs a reason (and voids the signatures of the
+    event record). Returns the schedule."""
+    a_date(anchor_date, f"date of {anchor}")
+    with writing(engine, actor, "set_anchor_date", participant=participant, reason=reason) as w:
+        uow, session, p, protocol = w.uow, w.session, w.p, w.protocol
+        events = _event_codes(protocol)
+        if anchor not in events:
+            hint = (
+                f"{anchor} is a visit: record its date with record_visit"
+                if anchor in protocol.visit_codes
+                else "anchors are the protocol's [[events]]"
+            )
+            raise InputError(
+                f"anchor {anchor!r} is not an event of protocol {protocol.study.id}",
+                expected="one of " + (", ".join(sorted(events)) or "(no events)"),
+                hint=hint,
+            )
+        row = _event_rows(session, p).get(anchor)
+        if row is None:
+            uow.add(
+                ParticipantEvent(participant_id=p.id, event_code=anchor, event_date=anchor_date)
+            )
+        elif row.event_date != anchor_date:
+            if reason is None or not reason.strip():
+                raise InputError(
+                    f"the {anchor} date of {p.study_id} is already {row.event_date}",
+                    expected="a reason to change it",
+                    hint="give the reason for the change (reason=… or --reason)",
+                )
+            check_unlocked(session, p.id, "participant_event", row.id)
+            row.event_date = anchor_date
+            row.recorded_at = now_utc()
+            session.flush()
+            void_signatures(uow, "participant_event", row.id, reason)
+        session.flush()
+        refresh_schedule(uow, protocol, p)
+        return _visit_list(session, protocol, p)
+
+
+def record_visit(
+    engine: Engine,
+    actor: Actor,
+    participant: int | str,
+    visit_code: str,
+    actual_date: date,
+    *,
+    idempotency_key: str | None = None,
+) -> VisitRecord:
+    """Record the date a visit took place; classify it against its window.
+
+    An out-of-window visit is recorded (it happened) with window status ``early`` or ``late``
+    and a protocol deviation record. The schedule of later visits is recomputed.
+    """
+    a_date(actual_date, f"date of visit {visit_code}")
+    body = {"participant": participant, "visit": visit_code, "date": actual_date}
+    with writing(
+        engine,
+        actor,
+        "record_visit",
+        participant=participant,
+        request=body,
+        idempotency_key=idempotency_key,
+        record_table="visit",
+    ) as w:
+        uow, session, p, protocol = w.uow, w.session, w.p, w.protocol
+        if w.replayed_id is not None:
+            return visit_record(protocol, p, session.get_one(Visit, w.replayed_id))
+        protocol.visit(visit_code)
+        row = _visit_rows(session, p).get(visit_code)
+        if row is None:
+            raise NotFoundError(
+                f"visit {visit_code} is not in the schedule of {p.study_id} (arm {p.arm})",
+                hint="list the schedule with `remit visit list`",
+            )
+        if row.actual_date is not None:
+            if row.actual_date == actual_date:
+                return visit_record(protocol, p, row)
+            raise ConflictError(
+                f"visit {visit_code} of {p.study_id} is already recorded on {row.actual_date}",
+                hint="open a data query to correct a visit date",
+            )
+        if p.status in (S.WITHDRAWN, S.COMPLETED, S.LOST_TO_FOLLOW_UP, S.INELIGIBLE):
+            raise InputError(
+                f"{p.study_id} is {p.status}; no more visits are recorded",
+                expected="a participant in screening or on study",
+            )
+        check_unlocked(session, p.id, "visit", row.id)
+        anchors = _anchors(session, protocol, p)
+        actual = _actual(protocol, _visit_rows(session, p))
+        actual[visit_code] = actual_date
+        planned = compute_schedule(protocol, anchors, actual, arm=p.arm).visit(visit_code)
+        row.actual_date = actual_date
+        row.status = VisitStatus.COMPLETED.value
+        timing = planned.timing
+        if timing is not None:
+            if timing.status == "out_of_window":
+                row.window_status = (
+                    WindowStatus.EARLY.value if timing.side == "before" else WindowStatus.LATE.value
+                )
+                row.deviation = f"visit {visit_code} {timing.describe()}"
+                session.flush()
+                uow.add(
+                    ProtocolDeviation(
+                        participant_id=p.id,
+                        visit_id=row.id,
+                        category="visit_out_of_window",
+                        description=row.deviation,
+                        major=False,
+                        occurred_date=actual_date,
+                        reported_by=actor.user_id,
+                    )
+                )
+            else:
+                row.window_status = WindowStatus.IN_WINDOW.value
+        if visit_code == protocol.study.reference_visit:
+            p.baseline_date = actual_date
+        session.flush()
+        refresh_schedule(uow, protocol, p)
+        w.remember(row.id)
+        return visit_record(protocol, p, row)
+
+
+def mark_visit_missed(
+    engine: Engine, actor: Actor, participant: int | str, visit_code: str, *, reason: str
+) -> VisitRecord:
+    """Record that a visit did not take place (with why)."""
+    text_given(reason, "reason")
+    with writing(engine, actor, "record_visit", participant=participant, reason=reason) as w:
+        session, p, protocol = w.session, w.p, w.protocol
+        protocol.visit(visit_code)
+        row = _visit_rows(session, p).get(visit_code)
+        if row is None:
+            raise NotFoundError(f"visit {visit_code} is not in the schedule of {p.study_id}")
+        if row.actual_date is not None:
+            raise ConflictError(
+                f"visit {visit_code} of {p.study_id} took place on {row.actual_date}"
+            )
+        check_unlocked(session, p.id, "visit", row.id)
+        row.status = VisitStatus.MISSED.value
+        row.deviation = f"visit {visit_code} missed: {reason}"
+        session.flush()
+        return visit_record(protocol, p, row)
+
+
+def _visit_list(session: Session, protocol: Protocol, p: Participant) -> list[VisitRecord]:
+    rows = _visit_rows(session, p)
+    return [visit_record(protocol, p, rows[code]) for code in protocol.visit_codes if code in rows]
+
+
+def list_visits(engine: Engine, actor: Actor, participant: int | str) -> list[VisitRecord]:
+    """A participant's visits in protocol order: targets, windows, what happened."""
+    with reading(engine, actor, "view_participants", "list_visits", participant=participant) as r:
+        protocol, _ = protocol_in_force(r.session)
+        return r.returning(_visit_list(r.session, protocol, r.p))
+
+
+def anchor_dates(engine: Engine, actor: Actor, participant: int | str) -> dict[str, date]:
+    """The protocol event dates recorded for a participant."""
+    with reading(engine, actor, "view_participants", "anchor_dates", participant=participant) as r:
+        protocol, _ = protocol_in_force(r.session)
+        anchors = _anchors(r.session, protocol, r.p)
+        r.n_records = len(anchors)
+        return anchors
