@@ -86,10 +86,11 @@ class AnswerError(InputError):
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem found in a protocol file.
+    """One problem found in a protocol file or a scale definition file.
 
-    ``code`` is stable (``P001`` …) so that scripts and documentation can refer to it; ``where``
-    is a key path or a line; ``what`` says what is wrong and ``todo`` what to do about it.
+    ``code`` is stable (``P001`` … for protocols, ``S001`` … for scales) so that scripts and
+    documentation can refer to it; ``where`` is a key path or a line; ``what`` says what is
+    wrong and ``todo`` what to do about it.
     """
 
     code: str
@@ -99,6 +100,23 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.code} {self.where}: {self.what}; {self.todo}"
+
+
+class ScaleDefinitionError(ScaleError):
+    """A scale definition file is not sound. ``problems`` lists every problem found (``S001`` …).
+
+    The message names every problem, so that one run shows all there is to fix.
+    """
+
+    def __init__(self, source: str, problems: Sequence[Problem]):
+        self.source = source
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        listed = "; ".join(str(p) for p in self.problems) or "unknown problem"
+        super().__init__(
+            f"scale definition {source} has {count} problem{'s' if count != 1 else ''}: {listed}",
+            hint=f"run `remit scales check {source}`; the codes are in docs/scales.md",
+        )
 
 
 class ProtocolError(RemitError):

@@ -52,8 +52,9 @@ def test_adsl_demography_and_baseline(trial: TrialData, oslo: Protocol) -> None:
 def test_baseline_visits_follow_the_protocol(oslo: Protocol) -> None:
     b = baseline_visits(oslo)
     assert b["madrs"] == "V3"
-    assert b["gad7"] == "V3"  # not named by the plan: last assessment up to the reference visit
-    assert b["cssrs"] == "V4"
+    assert b["gad7"] == "V3"  # the protocol's [baseline] default
+    assert b["cssrs"] == "SCR"  # [baseline] cssrs: the baseline/lifetime form at screening
+    assert "se_vas" not in b  # rated at the dosing sessions only: no baseline
 
 
 def test_adqs_base_chg_pchg(

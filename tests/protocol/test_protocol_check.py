@@ -408,6 +408,46 @@ formula = "arm * visit"
     assert "has one arm" in line
 
 
+def test_p026_endpoint_baseline_differs_from_the_protocol_baseline(mini: str) -> None:
+    text = mini + '\n[baseline]\nmadrs = "END"\n'
+    line = only(text, "P026")
+    assert "resp takes BL as the baseline of madrs" in line
+    assert "endpoints[1].baseline_visit" in line
+    allowed = text.replace('baseline_visit = "BL"', 'baseline_visit = "BL"\nown_baseline = true')
+    assert check_text(allowed) == []
+
+
+def test_p026_compare_to_baseline_on_a_scale_without_one(mini: str) -> None:
+    rule = (
+        '\n[[safety.rules]]\nid = "gad_up"\nscale = "gad7"\nfield = "total"\nop = ">"\n'
+        'value = 5\ncompare_to = "baseline"\nlevel = "review"\ntext = "GAD-7 up"\n'
+    )
+    line = only(mini + rule, "P026")
+    assert "gad7, which has no baseline visit" in line
+
+
+def test_baseline_table_names_known_visits_and_assessed_scales(mini: str) -> None:
+    assert codes(mini + '\n[baseline]\ndefault = "BL"\ncssrs = "SCR"\n') == []
+    assert codes(mini + '\n[baseline]\ndefault = "V9"\n') == ["P014"]
+    assert codes(mini + '\n[baseline]\nmadrs = "SCR"\n') == ["P020", "P026"]
+    assert codes(mini + '\n[baseline]\nhamd = "BL"\n') == ["P005"]
+    assert codes(mini + "\n[baseline]\nmadrs = 3\n") == ["P004"]
+
+
+def test_baseline_visit_is_one_rule(mini: str) -> None:
+    p = protocol_from_text(mini + '\n[baseline]\ndefault = "BL"\n')
+    assert p.baseline_visit("madrs") == "BL"
+    assert p.baseline_visit("cssrs") == "SCR"  # not assessed at the default: the last one before
+    with pytest.raises(NotFoundError, match="no baseline visit"):
+        p.baseline_visit("gad7")
+    # without [baseline]: the endpoint's baseline, else the last visit up to the reference visit
+    plain = protocol_from_text(mini)
+    assert (plain.baseline_visit("madrs"), plain.baseline_visit("cssrs")) == ("BL", "SCR")
+    oslo = load_protocol("oslo-mdma-mdd")
+    assert oslo.baseline_visit("madrs") == "V3"  # published: baseline MADRS (T1) at V3
+    assert oslo.baseline_visit("cssrs") == "SCR"  # published: C-SSRS baseline form at screening
+
+
 def test_p018_visit_numbers(bend: Bend, mini: str) -> None:
     protocol = protocol_from_text(mini)
     assert [protocol.visit_number(c) for c in protocol.visit_codes] == [1.0, 2.0, 3.0, 4.0]

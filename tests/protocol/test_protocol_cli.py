@@ -138,3 +138,12 @@ def test_show_json_of_the_rct_has_arm_doses() -> None:
     third = data["dosing_sessions"][2]
     assert third["visit"] == "V13"
     assert third["arm_doses"]["PLACEBO"]["initial_mg"] == 0
+
+
+def test_show_lists_the_baseline_visits() -> None:
+    result = runner.invoke(app, ["protocol", "show", "oslo-mdma-mdd", "--json"])
+    assert result.exit_code == 0, result.output
+    baseline = json.loads(result.stdout)["baseline"]
+    assert baseline["madrs"] == "V3"
+    assert baseline["cssrs"] == "SCR"
+    assert "se_vas" not in baseline

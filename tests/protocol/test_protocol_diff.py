@@ -73,3 +73,13 @@ def test_doses_thresholds_assessments_and_endpoints(mini: str) -> None:
     assert diff.to_dict()["a"] == "a.toml"
     assert list(diff.to_frame().columns) == ["kind", "topic", "where", "text"]
     assert diff.summary().startswith("5 changes from a.toml to b.toml:")
+
+
+def test_a_changed_baseline_is_a_change() -> None:
+    oslo = load_protocol("oslo-mdma-mdd")
+    moved = protocol_from_text(oslo.text.replace('cssrs = "SCR"', 'cssrs = "V4"'), "b.toml")
+    assert moved.baseline_visit("cssrs") == "V4"
+    changes = diff_protocols(oslo, moved).changes
+    assert [(c.topic, c.text) for c in changes] == [
+        ("baseline", "baseline.cssrs changed from SCR to V4")
+    ]

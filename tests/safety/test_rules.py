@@ -123,6 +123,18 @@ def test_intensity_above_baseline_is_reviewed_and_needs_a_baseline():
     assert ("cssrs_intensity_up", "no baseline to compare with") in no_base.not_evaluated
 
 
+def test_alert_words_come_from_the_scale_file_and_baseline_from_the_protocol():
+    # the words of ideation type 4 are the C-SSRS file's [safety.categories.ideation_type]
+    urgent = evaluate_score(OSLO, _cssrs("since_last_visit", 4, None)).alerts[0]
+    assert "ideation_type = 4 (active ideation with some intent, no plan)" in urgent.message
+    baseline = _cssrs("baseline", 2, None)
+    higher = score(
+        "cssrs", _section(2, None, intensity=3) | {"suicide": False}, version="since_last_visit"
+    )
+    fired = {a.rule_id: a for a in evaluate_score(OSLO, higher, baseline=baseline).alerts}
+    assert "from baseline (SCR)" in fired["cssrs_intensity_up"].message
+
+
 @pytest.mark.parametrize(
     ("item10", "level"), [(3, None), (4, "same_day"), (5, "same_day"), (6, "same_day")]
 )

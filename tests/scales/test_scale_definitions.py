@@ -16,7 +16,7 @@ from remit.scales import (
     parse_scale,
     total_parts,
 )
-from remit.scales.loader import _score_range
+from remit.scales.consistency import _score_range
 
 EXPECTED = ["bdi2", "cssrs", "gad7", "isi", "madrs", "pcl5", "psqi", "sds", "se_vas"]
 

@@ -68,6 +68,22 @@ def test_intensity_rule_waits_for_a_baseline(oslo: OsloTrial) -> None:
     assert ("cssrs_intensity_up", "no baseline to compare with") in form.not_evaluated
 
 
+def test_intensity_is_compared_with_the_protocols_baseline_visit_only(oslo: OsloTrial) -> None:
+    # The protocol's C-SSRS baseline is SCR ([baseline] cssrs = "SCR"): an earlier-in-the-study
+    # form at V3 is not a baseline, so the intensity rule waits (one rule for safety and analysis).
+    assert oslo.protocol.baseline_visit("cssrs") == "SCR"
+    pid = enrolled(oslo, "V4", forms=False)
+    calm = fill("cssrs", "since_last_visit")
+    sv.record_assessment(
+        oslo.engine, oslo.investigator, pid, "V3", "cssrs", calm, version="since_last_visit"
+    )
+    form = sv.record_assessment(
+        oslo.engine, oslo.investigator, pid, "V4", "cssrs", IDEATION_4, version="since_last_visit"
+    )
+    assert ("cssrs_intensity_up", "no baseline to compare with") in form.not_evaluated
+    assert "cssrs_intensity_up" not in {a.rule_id for a in form.alerts}
+
+
 def test_madrs_item_10_of_4_raises_a_same_day_alert(oslo: OsloTrial) -> None:
     pid = enrolled(oslo, "V3")
     calm = sv.record_assessment(oslo.engine, oslo.rater, pid, "V3", "madrs", madrs(3, 3))

@@ -47,6 +47,7 @@ from remit.analysis.result import (
     Provenance,
     SectionResult,
 )
+from remit.analysis.scale_info import ScaleInfo
 from remit.analysis.sections import (
     RUNNERS,
     DescriptiveSectionResult,
@@ -84,6 +85,7 @@ __all__ = [
     "Provenance",
     "RTMSectionResult",
     "SafetySectionResult",
+    "ScaleInfo",
     "SectionResult",
     "TimeToEventSectionResult",
     "TrialData",

@@ -4,10 +4,9 @@ Conventions (also in ``docs/analysis.md``):
 
 - *Analysis visit order* is the protocol's visit order; visits the protocol does not know
   (e.g. unscheduled) come after, sorted by code.
-- *Baseline visit of a scale*: the ``baseline_visit`` named for that scale by the first endpoint
-  or analysis of the protocol that names one; otherwise the last visit up to and including the
-  reference visit (study day 0) at which the protocol assesses the scale. ``BASE`` is the value
-  at that visit — no carrying forward from other visits.
+- *Baseline visit of a scale*: the protocol's baseline of that scale (its ``[baseline]`` table,
+  see :mod:`remit.protocol.baseline`). ``BASE`` is the value at that visit — no carrying
+  forward from other visits.
 - *Analysis record*: when a participant has more than one form of the same scale at one visit,
   the latest (``assessed_at``) is the analysis record (``ANL01FL = "Y"``); the others stay in
   ADQS with ``ANL01FL`` empty.
@@ -28,6 +27,7 @@ import pandas as pd
 from remit.analysis.data import TrialData
 from remit.errors import InputError, NotFoundError, ScaleError
 from remit.protocol import Protocol, RemissionEndpoint, ResponseEndpoint
+from remit.protocol.baseline import resolve_baseline
 from remit.scales import load_scale
 
 #: Age groups of ADSL ``AGEGR1`` (lower bound inclusive, label). The protocol sets no groups.
@@ -62,42 +62,22 @@ def visit_order(protocol: Protocol, codes: Any = ()) -> dict[str, int]:
 
 
 def baseline_visits(protocol: Protocol) -> dict[str, str]:
-    """The baseline visit of every scale the protocol assesses (see the module conventions).
+    """The baseline visit of every scale the protocol assesses: :meth:`Protocol.baseline_visit`.
+
+    Scales without a baseline (assessed only after the reference visit, with no ``[baseline]``
+    entry) are left out.
 
     Examples
     --------
     >>> from remit.protocol import load_protocol
     >>> b = baseline_visits(load_protocol("oslo-mdma-mdd"))
     >>> b["madrs"], b["sds"], b["cssrs"]
-    ('V3', 'V3', 'V4')
+    ('V3', 'V3', 'SCR')
     """
-    named: dict[str, str] = {}
+    scales = dict.fromkeys(s for visit in protocol.visits for s in visit.scales())
     for item in (*protocol.endpoints, *protocol.analysis.analyses):
-        base = getattr(item, "baseline_visit", None)
-        if base is None:
-            continue
-        scales: tuple[str, ...] = ()
-        many = getattr(item, "scales", None)
-        one = getattr(item, "scale", None)
-        if isinstance(many, tuple):
-            scales = tuple(str(x) for x in many)
-        elif isinstance(one, str):
-            scales = (one,)
-        for scale in scales:
-            named.setdefault(scale, str(base))
-    result: dict[str, str] = {}
-    codes = protocol.visit_codes
-    ref = protocol.study.reference_visit
-    last = codes.index(ref) if ref in codes else len(codes) - 1
-    for i, visit in enumerate(protocol.visits):
-        for scale in visit.scales():
-            if scale in named:
-                result[scale] = named[scale]
-            elif i <= last:
-                result[scale] = visit.code
-    for scale, base in named.items():
-        result.setdefault(scale, base)
-    return result
+        scales.update(dict.fromkeys(item.scale_refs()))
+    return {s: v for s in scales if (v := resolve_baseline(protocol, s)) is not None}
 
 
 def primary_visit(protocol: Protocol) -> str | None:

@@ -28,7 +28,7 @@ EXAMPLE_TOTALS: dict[str, dict[str, tuple[float, float, float]]] = {
         "E6": (21, 9, 7),
     },
 }
-_DAYS = {"V3": -3, "V4": 0, "V5": 14, "V13": 98, "FU7": 210}
+_DAYS = {"SCR": -31, "V3": -3, "V4": 0, "V5": 14, "V13": 98, "FU7": 210}
 _START = pd.Timestamp("2024-01-08")
 
 
@@ -65,7 +65,8 @@ def example_trial(*, simulated: bool = False) -> TrialData:
             for visit, total in zip(("V3", "V13", "FU7"), totals, strict=True):
                 rows.append(_form(pid, visit, scale, total))
     for pid in ids:
-        for visit, ideation in (("V4", 1 if pid == "E4" else 0), ("V13", 0), ("FU7", 0)):
+        # the C-SSRS baseline form at screening (the protocol's C-SSRS baseline), then later ones
+        for visit, ideation in (("SCR", 1 if pid == "E4" else 0), ("V13", 0), ("FU7", 0)):
             rows.append(_form(pid, visit, "cssrs", None, ideation_type=ideation))
     at = _START + pd.Timedelta(days=_DAYS["V5"], hours=9)
     doses = pd.DataFrame(
@@ -141,7 +142,9 @@ def _form(
         "visit_code": visit,
         "study_day": _DAYS[visit],
         "scale": scale,
-        "version": "since_last_visit" if scale == "cssrs" else None,
+        "version": ("baseline" if visit == "SCR" else "since_last_visit")
+        if scale == "cssrs"
+        else None,
         "total": total,
         "band": None,
         "n_missing": 0,

@@ -12,6 +12,7 @@ from remit.analysis.context import build_context
 from remit.analysis.data import TrialData
 from remit.analysis.datasets import build_adqs, build_adsl
 from remit.analysis.result import AnalysisResult, Provenance, SectionResult
+from remit.analysis.scale_info import scale_infos
 from remit.analysis.sections import run_section
 from remit.errors import InputError
 from remit.protocol import Protocol
@@ -189,4 +190,5 @@ def run_analysis_plan(
         endpoints=endpoints,
         missing=missing_data_table(protocol, totals, population),
         sections=tuple(sections),
+        scales=scale_infos(protocol, (str(c) for c in totals["scale"].unique())),
     )

@@ -13,6 +13,7 @@ import pandas as pd
 
 from remit.analysis.data import frame_records
 from remit.analysis.endpoints import EndpointsResult
+from remit.analysis.scale_info import ScaleInfo
 from remit.errors import NotFoundError
 
 
@@ -295,6 +296,8 @@ class AnalysisResult:
         who is missing.
     sections
         One :class:`SectionResult` per analysis of the plan, in plan order.
+    scales
+        A :class:`ScaleInfo` per scale (display name, total range), from the scale files.
 
     Examples
     --------
@@ -321,6 +324,11 @@ class AnalysisResult:
     endpoints: EndpointsResult
     missing: pd.DataFrame
     sections: tuple[SectionResult, ...]
+    scales: Mapping[str, ScaleInfo] = dataclasses.field(default_factory=dict)
+
+    def scale(self, code: str) -> ScaleInfo:
+        """The facts of scale ``code`` (display name, total range) carried by the result."""
+        return self.scales.get(code) or ScaleInfo(code, code.upper(), code.upper(), None)
 
     @property
     def simulated(self) -> bool:

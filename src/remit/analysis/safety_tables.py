@@ -15,15 +15,18 @@ from remit.protocol import VITAL_SIGN_CODES, Protocol
 from remit.scales import load_scale
 
 SEVERITY_ORDER = ("mild", "moderate", "severe")
-#: C-SSRS ideation types (``derived.ideation_type``) in words.
-IDEATION_TYPES: dict[int, str] = {
-    0: "no ideation",
-    1: "wish to be dead",
-    2: "non-specific active suicidal thoughts",
-    3: "active ideation with methods, no intent",
-    4: "active ideation with some intent, no plan",
-    5: "active ideation with plan and intent",
-}
+
+
+def ideation_types() -> dict[int, str]:
+    """C-SSRS ideation types (``derived.ideation_type``) in words, from the scale file's
+    ``[safety.categories.ideation_type]``.
+
+    Examples
+    --------
+    >>> ideation_types()[4]
+    'active ideation with some intent, no plan'
+    """
+    return dict(load_scale("cssrs").safety.categories.get("ideation_type", {}))
 
 
 def _ordered(values: pd.Series, order: tuple[str, ...]) -> list[str]:
@@ -196,7 +199,7 @@ def cssrs_shift(
         ],
     )
     rows = []
-    types: list[int | None] = [*IDEATION_TYPES, None]
+    types: list[int | None] = [*ideation_types(), None]
     for type_before in types:
         for type_after in types:
             sel = by_participant[
@@ -224,7 +227,7 @@ def _matches(col: pd.Series, value: int | None) -> pd.Series:
 
 
 def _type_word(t: int | None) -> str:
-    return "not assessed" if t is None else f"{t}: {IDEATION_TYPES[t]}"
+    return "not assessed" if t is None else f"{t}: {ideation_types().get(t, 'type ' + str(t))}"
 
 
 def vitals_tables(
@@ -378,10 +381,10 @@ def madrs_item10_table(
     """
     code = "suicidal_thoughts"
     number = 10
-    try:
+    try:  # the scale file's [safety] item (MADRS item 10)
         madrs = load_scale("madrs")
-        item = next((i for i in madrs.items if i.number == number), None)
-        code = item.code if item is not None else code
+        code = madrs.safety.items[0] if madrs.safety.items else code
+        number = madrs.item(code).number
     except (ScaleError, NotFoundError):
         pass
     rule = next(

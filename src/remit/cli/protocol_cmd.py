@@ -21,6 +21,7 @@ from remit.protocol import (
     diff_protocols,
     load_protocol,
 )
+from remit.protocol.baseline import resolve_baseline
 
 app = typer.Typer(
     help="Protocol files: list the built-in ones, show a schedule, check a file, compare two.",
@@ -136,7 +137,14 @@ def _show_json(protocol: Protocol) -> dict[str, Any]:
             }
             for e in protocol.endpoints
         ],
+        "baseline": _baselines(protocol),
     }
+
+
+def _baselines(protocol: Protocol) -> dict[str, str]:
+    """The baseline visit of each scale the protocol assesses (``[baseline]``)."""
+    scales = dict.fromkeys(s for v in protocol.visits for s in v.scales())
+    return {s: v for s in scales if (v := resolve_baseline(protocol, s)) is not None}
 
 
 @app.command("list")
@@ -262,6 +270,10 @@ def show_command(
             console.print("[bold]Endpoints[/]")
             for e in protocol.endpoints:
                 console.print(f"  {e.role:<11} {e.id}: {e.definition}", highlight=False)
+        baselines = _baselines(protocol)
+        if baselines:
+            words = ", ".join(f"{s} {v}" for s, v in baselines.items())
+            console.print(f"[bold]Baseline visits[/]: {words}", highlight=False)
 
 
 @app.command("check")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +15,7 @@ from remit.errors import InputError
 from remit.scales import (
     ItemDefinition,
     ScaleDefinition,
+    check_scale,
     list_scales,
     load_scale,
     score,
@@ -21,7 +23,7 @@ from remit.scales import (
 )
 
 app = typer.Typer(
-    help="Rating scales: list them, show their items and rules, score a form.",
+    help="Rating scales: list them, show their items and rules, check a file, score a form.",
     no_args_is_help=True,
 )
 
@@ -84,6 +86,7 @@ def _describe(d: ScaleDefinition, version: str) -> dict[str, Any]:
     return {
         "code": d.code,
         "name": d.name,
+        "short_name": d.display_name,
         "description": d.description,
         "respondent": d.respondent,
         "recall": d.recall,
@@ -102,6 +105,11 @@ def _describe(d: ScaleDefinition, version: str) -> dict[str, Any]:
         },
         "missing_rule": {"kind": d.missing_rule.kind, "max_missing": d.missing_rule.max_missing},
         "bands": [{"min": b.min, "max": b.max, "label": b.label} for b in d.bands],
+        "safety": {
+            "items": list(d.safety.items),
+            "fields": list(d.safety.fields),
+            "categories": {k: dict(v) for k, v in d.safety.categories.items()},
+        },
         "subscales": [
             {
                 "code": s.code,
@@ -152,6 +160,7 @@ def list_(json_out: JsonOption = False) -> None:
                     {
                         "code": d.code,
                         "name": d.name,
+                        "short_name": d.display_name,
                         "respondent": d.respondent,
                         "recall": d.recall,
                         "versions": list(d.versions),
@@ -265,3 +274,30 @@ def score_(
             print_json(data)
             return
         console.print(result.summary(), highlight=False)
+
+
+@app.command("check")
+def check_command(
+    source: Annotated[
+        str, typer.Argument(help="A scale definition file (TOML) or a shipped scale's code.")
+    ],
+    json_out: JsonOption = False,
+) -> None:
+    """Check a scale definition: exit 0 when sound, else exit 2 with one line per problem."""
+    with errors_as_exit():
+        problems = check_scale(source)
+    if json_out:
+        listed = [asdict(p) for p in problems]
+        print_json({"source": source, "ok": not problems, "problems": listed})
+    elif problems:
+        for p in problems:
+            typer.echo(str(p))
+        typer.echo(
+            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {source}; "
+            "see docs/scales.md for the codes",
+            err=True,
+        )
+    else:
+        typer.echo(f"{source}: sound")
+    if problems:
+        raise typer.Exit(code=2)

@@ -10,6 +10,7 @@ Examples
 ('PHONE', 'SCR', 'V0', 'V1')
 """
 
+from remit.protocol.baseline import Baseline
 from remit.protocol.check import PROBLEM_CODES, check_model, check_protocol, check_text
 from remit.protocol.diff import Change, ProtocolDiff, diff_protocols
 from remit.protocol.eligibility import CriterionResult, EligibilityResult, evaluate_eligibility
@@ -91,6 +92,7 @@ __all__ = [
     "Arm",
     "ArmDose",
     "Assessment",
+    "Baseline",
     "Change",
     "ChangeEndpoint",
     "Criterion",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from remit.errors import Problem, RemitError
+from remit.protocol.baseline import check_baseline
 from remit.protocol.loader import parse_protocol, read_protocol_source
 from remit.protocol.locate import PathPart, format_path, line_index
 from remit.protocol.model import (
@@ -54,6 +55,8 @@ PROBLEM_CODES: dict[str, str] = {
     "P023": "dosing sessions not numbered 1, 2, … in visit order",
     "P024": "window does not contain the target day",
     "P025": "analysis compares arms in a one-arm protocol",
+    "P026": "baseline not consistent: an endpoint or analysis baseline that differs from the "
+    "protocol's baseline of its scale, or a compare-to-baseline rule on a scale without one",
 }
 
 
@@ -194,6 +197,7 @@ def check_model(protocol: Protocol) -> list[Problem]:
     _check_analyses(c)
     _check_safety(c)
     _check_randomisation(c)
+    check_baseline(c)
     if protocol.study.reference_visit not in c.visits:
         c.visit_ref(protocol.study.reference_visit, ("study", "reference_visit"), "the study")
     return c.problems

@@ -17,6 +17,7 @@ from pydantic import Field, PrivateAttr, model_validator
 
 from remit.errors import NotFoundError
 from remit.protocol._base import _Model
+from remit.protocol.baseline import Baseline, baseline_visit
 from remit.protocol.dosing import ArmDose, DosingSession, Vitals, VitalThreshold
 from remit.protocol.safety_table import SAEClock, Safety, SafetyRule, VitalsRule
 from remit.protocol.sap import (
@@ -311,6 +312,7 @@ class Protocol(_Model):
     endpoints: tuple[Endpoint, ...] = ()
     analysis: AnalysisPlan = Field(default_factory=AnalysisPlan)
     safety: Safety = Field(default_factory=Safety)
+    baseline: Baseline = Field(default_factory=Baseline)
 
     _text: str = PrivateAttr(default="")
     _source: str = PrivateAttr(default="")
@@ -334,6 +336,18 @@ class Protocol(_Model):
     def visit_codes(self) -> tuple[str, ...]:
         """Codes of the visits, in protocol order."""
         return tuple(v.code for v in self.visits)
+
+    def baseline_visit(self, scale: str) -> str:
+        """The baseline visit of ``scale``: the one rule of :mod:`remit.protocol.baseline`.
+
+        Examples
+        --------
+        >>> from remit.protocol import load_protocol
+        >>> oslo = load_protocol("oslo-mdma-mdd")
+        >>> oslo.baseline_visit("madrs"), oslo.baseline_visit("cssrs")
+        ('V3', 'SCR')
+        """
+        return baseline_visit(self, scale)
 
     def visit(self, code: str) -> Visit:
         """The visit called ``code``; :class:`NotFoundError` if there is none.

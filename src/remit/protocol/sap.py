@@ -17,7 +17,13 @@ _VISIT_FIELDS = ("baseline_visit", "from_visit", "visit", "to_visit", "visits")
 
 
 class _References(_Model):
-    """What an endpoint or analysis refers to, read from its fields by name."""
+    """What an endpoint or analysis refers to, read from its fields by name.
+
+    ``own_baseline = true`` lets its ``baseline_visit`` differ from the protocol's baseline of
+    the scale (``[baseline]``); otherwise the protocol check flags the difference (``P026``).
+    """
+
+    own_baseline: bool = False
 
     def visit_refs(self) -> tuple[str, ...]:
         """Every visit code referred to (baseline, from, visit, to, then the visit list)."""

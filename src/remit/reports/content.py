@@ -40,7 +40,6 @@ from remit.reports.tables import (
     outcome_table,
     scale_name,
 )
-from remit.scales import load_scale
 
 
 def p_phrase(p: object) -> str:
@@ -86,14 +85,15 @@ def _key_results(result: AnalysisResult, protocol: Protocol) -> ReportSection:
             r = _row(rows, scale=scale, visit=prim)
             if r is not None:
                 lines.append(
-                    f"{arm_prefix(arm)}{scale_name(scale)} ({role}): mean change from baseline "
+                    f"{arm_prefix(arm)}{scale_name(result, scale)} ({role}): mean change from "
+                    "baseline "
                     f"to {prim} {fmt(r['estimate'], 'estimate')} (SE {fmt(r['se'], 'se')}; "
                     f"{ci} {fmt_ci(r['ci_low'], r['ci_high'])}; {p_phrase(r['p'])}; MMRM)."
                 )
         d = _row(differences, scale=scale, visit=prim)
         if d is not None:
             lines.append(
-                f"{scale_name(scale)} ({role}) at {prim}, {d['contrast']}: "
+                f"{scale_name(result, scale)} ({role}) at {prim}, {d['contrast']}: "
                 f"{fmt(d['estimate'], 'estimate')} (SE {fmt(d['se'], 'se')}; {ci} "
                 f"{fmt_ci(d['ci_low'], d['ci_high'])}; {p_phrase(d['p'])}; MMRM)."
             )
@@ -200,10 +200,7 @@ def _trajectories(result: AnalysisResult, protocol: Protocol, simulated: bool) -
     summary, source = _summary_points(result, protocol, scale)
     ci = ci_label(result)
     y_range: tuple[float, float] | None = None
-    try:
-        total_range = load_scale(scale).total_range
-    except RemitError:
-        total_range = None
+    total_range = result.scale(scale).total_range
     if total_range is not None:
         y_range = (float(total_range[0]), float(total_range[1]))
     cutoffs = []
@@ -211,7 +208,7 @@ def _trajectories(result: AnalysisResult, protocol: Protocol, simulated: bool) -
         cutoffs.append(
             (
                 defs.remission.max_total,
-                f"Remission cut-off ({scale_name(scale)} "
+                f"Remission cut-off ({scale_name(result, scale)} "
                 f"≤ {fmt(defs.remission.max_total, 'count')})",
             )
         )
@@ -220,7 +217,7 @@ def _trajectories(result: AnalysisResult, protocol: Protocol, simulated: bool) -
         axis,
         categories,
         summary,
-        scale_label=f"{scale_name(scale)} total score",
+        scale_label=f"{scale_name(result, scale)} total score",
         y_range=y_range,
         cutoffs=cutoffs,
         summary_label={"mmrm": f"MMRM mean ({ci})", "observed": "Observed mean"}.get(source, ""),
@@ -233,7 +230,7 @@ def _trajectories(result: AnalysisResult, protocol: Protocol, simulated: bool) -
         "observed": "black symbols are the observed means (numbers: the mean)",
     }.get(source, "no means in the result")
     caption = (
-        f"Each participant's {scale_name(scale)} total at "
+        f"Each participant's {scale_name(result, scale)} total at "
         + ", ".join(visits)
         + f" (thin lines, coloured by status at {prim}); {means}. The dashed line is the "
         "remission cut-off. A participant missing a visit has a line only between the visits "
@@ -241,7 +238,7 @@ def _trajectories(result: AnalysisResult, protocol: Protocol, simulated: bool) -
     )
     return ReportSection(
         "trajectories",
-        f"{scale_name(scale)} over time",
+        f"{scale_name(result, scale)} over time",
         figures=(captioned(fig, caption),),
     )
 
@@ -254,12 +251,12 @@ def _missing_data(result: AnalysisResult, protocol: Protocol) -> ReportSection:
     if not missing.empty:
         for scale, rows in missing.groupby("scale", sort=False):
             if (rows["n_observed"] == 0).all():
-                empty_scales.append(scale_name(str(scale)))
+                empty_scales.append(scale_name(result, str(scale)))
                 continue
             for r in rows.to_dict(orient="records"):
                 if r["n_missing"]:
                     items.append(
-                        f"{scale_name(str(scale))} at {r['visit_code']}: "
+                        f"{scale_name(result, str(scale))} at {r['visit_code']}: "
                         f"{fmt(r['n_missing'], 'count')} of {fmt(r['n_population'], 'count')} "
                         f"missing ({', '.join(r['missing_ids'])})."
                     )
@@ -274,7 +271,7 @@ def _missing_data(result: AnalysisResult, protocol: Protocol) -> ReportSection:
         n_miss = int(prim_row["n_missing"].iloc[0])
         if n_miss:
             paragraphs.append(
-                f"The primary endpoint ({scale_name(prim_scale)} at {prim}) is missing for "
+                f"The primary endpoint ({scale_name(result, prim_scale)} at {prim}) is missing for "
                 f"{fmt(n_miss, 'count')} of {fmt(prim_row['n_population'].iloc[0], 'count')} "
                 "participants; the MMRM uses every visit observed (missing at random), while "
                 "the Wilcoxon test, the effect sizes and the response proportions use the "
@@ -282,7 +279,8 @@ def _missing_data(result: AnalysisResult, protocol: Protocol) -> ReportSection:
             )
         else:
             paragraphs.append(
-                f"No {scale_name(prim_scale)} value is missing at {prim} (the primary endpoint)."
+                f"No {scale_name(result, prim_scale)} value is missing at {prim} "
+                "(the primary endpoint)."
             )
     if not items:
         items.append("No value is missing at the visits the analyses use.")

@@ -71,12 +71,12 @@ def waterfall(result: AnalysisResult, protocol: Protocol, simulated: bool) -> Re
         categories_at(result.endpoints, defs, prim),
         threshold_pct=threshold,
         visit_label=prim,
-        scale_label=scale_name(defs.scale),
+        scale_label=scale_name(result, defs.scale),
         groups=arm_of(result, protocol),
         simulated=simulated,
     )
     caption = (
-        f"Percent change in {scale_name(defs.scale)} from baseline to {prim}, one bar per "
+        f"Percent change in {scale_name(result, defs.scale)} from baseline to {prim}, one bar per "
         f"participant, sorted from least to most improved, coloured by status at {prim}. "
     )
     if defs.response is not None:

@@ -101,17 +101,17 @@ def render_descriptive(s: DescriptiveSectionResult, v: View) -> list[Block]:
     """The scales without an outcome table, by visit (the outcome tables, a view over several
     analyses, are laid out by :mod:`remit.reports.content`)."""
     shown = {scale for scale, _role in outcome_scales(v.protocol)}
-    return _tables("secondary", 30, exploratory_table(s, shown, v.arms))
+    return _tables("secondary", 30, exploratory_table(s, shown, v.arms, result=v.result))
 
 
 def render_wilcoxon(s: WilcoxonSectionResult, v: View) -> list[Block]:
     """Every signed-rank test with its statistic and Hodges–Lehmann estimate."""
-    return _tables("secondary", 20, wilcoxon_table(s, v.ci, v.arms))
+    return _tables("secondary", 20, wilcoxon_table(s, v.ci, v.arms, result=v.result))
 
 
 def render_mmrm(s: MMRMSectionResult, v: View) -> list[Block]:
     """The differences between arms (the changes from baseline are in the outcome tables)."""
-    return _tables("primary", 10, arm_difference_table(s, v.ci))
+    return _tables("primary", 10, arm_difference_table(s, v.ci, result=v.result))
 
 
 def render_effect_size(s: EffectSizeSectionResult, v: View) -> list[Block]:
@@ -133,9 +133,10 @@ def render_rtm(s: RTMSectionResult, v: View) -> list[Block]:
     """Regression to the mean as a limitation, against the observed change."""
     items = tuple(
         f"Regression to the mean: participants were selected on a high "
-        f"{scale_name(str(r['scale']))} at {r['visit']}; with a test–retest reliability of "
-        f"{fmt(r['reliability_low'], 'rho')}–{fmt(r['reliability_high'], 'rho')}, "
-        f"regression to the mean alone would lower the mean {scale_name(str(r['scale']))} by "
+        f"{scale_name(v.result, str(r['scale']))} at {r['visit']}; with a test–retest "
+        f"reliability of {fmt(r['reliability_low'], 'rho')}–{fmt(r['reliability_high'], 'rho')}, "
+        "regression to the mean alone would lower the mean "
+        f"{scale_name(v.result, str(r['scale']))} by "
         f"an expected {fmt(r['rtm_min'], 'estimate')} to {fmt(r['rtm_max'], 'estimate')} "
         f"points, against an observed mean change of {fmt(r['observed_change'], 'estimate')}."
         for r in s.range.to_dict(orient="records")
@@ -239,7 +240,7 @@ def lmm_table(s: LMMSectionResult, v: View) -> ReportTable | None:
     def row(r: dict[Any, Any]) -> tuple[str, ...]:
         m = _one(primary, scale=r["scale"], visit=r["visit"])
         return (
-            scale_name(str(r["scale"])),
+            scale_name(v.result, str(r["scale"])),
             str(r["contrast"]),
             f"{fmt(r['estimate'], 'estimate')} ({fmt(r['se'], 'se')})",
             fmt_ci(r["ci_low"], r["ci_high"]),

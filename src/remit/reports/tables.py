@@ -56,10 +56,9 @@ def ci_label(result: AnalysisResult) -> str:
     return f"{100 * result.ci_level:g}% CI"
 
 
-def scale_name(code: str) -> str:
-    """Short display name of a scale code (``madrs`` → ``MADRS``, ``gad7`` → ``GAD-7``)."""
-    special = {"gad7": "GAD-7", "pcl5": "PCL-5", "bdi2": "BDI-II", "se_vas": "SE-VAS"}
-    return special.get(code, code.upper())
+def scale_name(result: AnalysisResult, code: str) -> str:
+    """Short display name of a scale (``GAD-7``): its ``short_name``, carried by the result."""
+    return result.scale(code).short_name
 
 
 def _frame(frame: pd.DataFrame | None) -> pd.DataFrame:
@@ -211,7 +210,7 @@ def baseline_table(
         recs = [_one(_in_arm(by_visit, arm), scale=scale, visit=visit) for arm, _g in groups]
         if not any(r is not None and r.get("n") for r in recs):
             continue
-        name = f"  {scale_name(str(scale))} total at {visit}"
+        name = f"  {scale_name(result, str(scale))} total at {visit}"
         if not several and recs[0] is not None:
             name += f" (n = {fmt(recs[0]['n'], 'count')})"
         score_rows.append(
@@ -299,7 +298,7 @@ def outcome_table(
                     else "",
                 )
             )
-    name = scale_name(scale)
+    name = scale_name(result, scale)
     return ReportTable(
         f"tbl-outcome-{scale}",
         f"{name} ({role} outcome): scores by visit and change from baseline",
@@ -322,14 +321,16 @@ def outcome_table(
     )
 
 
-def arm_difference_table(s: MMRMSectionResult, ci: str) -> ReportTable | None:
+def arm_difference_table(
+    s: MMRMSectionResult, ci: str, *, result: AnalysisResult
+) -> ReportTable | None:
     """Between-arm differences of the MMRM (when the plan asks for them)."""
     diffs = _frame(s.arm_differences)
     if diffs.empty:
         return None
     rows = tuple(
         (
-            scale_name(str(r["scale"])),
+            scale_name(result, str(r["scale"])),
             str(r["visit"]),
             str(r["contrast"]),
             f"{fmt(r['estimate'], 'estimate')} ({fmt(r['se'], 'se')})",
@@ -348,7 +349,7 @@ def arm_difference_table(s: MMRMSectionResult, ci: str) -> ReportTable | None:
 
 
 def wilcoxon_table(
-    s: WilcoxonSectionResult, ci: str, arms: ArmLabels | None = None
+    s: WilcoxonSectionResult, ci: str, arms: ArmLabels | None = None, *, result: AnalysisResult
 ) -> ReportTable | None:
     """Every Wilcoxon test with its statistic, p-value method and Hodges–Lehmann estimate."""
     tests = s.tests
@@ -357,7 +358,7 @@ def wilcoxon_table(
     rows = _grouped(
         tests,
         lambda r: (
-            scale_name(str(r["scale"])),
+            scale_name(result, str(r["scale"])),
             f"{r['visit']} vs {r['baseline_visit']}",
             fmt(r["n"], "count"),
             fmt(r["statistic"], "stat"),
@@ -377,7 +378,11 @@ def wilcoxon_table(
 
 
 def exploratory_table(
-    s: DescriptiveSectionResult, shown: set[str], arms: ArmLabels | None = None
+    s: DescriptiveSectionResult,
+    shown: set[str],
+    arms: ArmLabels | None = None,
+    *,
+    result: AnalysisResult,
 ) -> ReportTable | None:
     """Descriptive statistics by visit of the scales not in an outcome table."""
     by_visit = s.by_visit
@@ -389,7 +394,7 @@ def exploratory_table(
     rows = _grouped(
         rest,
         lambda r: (
-            scale_name(str(r["scale"])),
+            scale_name(result, str(r["scale"])),
             str(r["visit"]),
             fmt(r["n"], "count"),
             fmt_mean_sd(r["mean"], r["sd"]),

@@ -1,7 +1,10 @@
 """Safety rules as pure functions: a score, vital signs or an SAE in, alerts out.
 
 Every threshold comes from the protocol's safety table (``[[safety.rules]]``, ``[safety.vitals]``,
-``[safety.sae]``) and the dosing sessions' vital-sign limits; nothing here is study-specific.
+``[safety.sae]``) and the dosing sessions' vital-sign limits; what a scale's safety values mean
+comes from the scale file (``[safety]``: safety items, fields and their categories); the
+baseline a ``compare_to = "baseline"`` rule compares with is the protocol's baseline visit of
+the scale. Nothing here is study- or scale-specific.
 The functions never touch a database: the services store what they return in the same
 transaction as the data that raised it.
 """
@@ -17,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from remit.errors import InputError
+from remit.protocol.baseline import resolve_baseline
 from remit.protocol.model import Level, Protocol, SafetyRule
 from remit.protocol.vital_signs import VITAL_SIGN_CODES, VITAL_SIGNS, VitalValues
 from remit.scales import ScoreResult, load_scale
@@ -162,6 +166,16 @@ def _observed(rule: SafetyRule, score: ScoreResult) -> tuple[str, Any]:
     )
 
 
+def _words(rule: SafetyRule, score: ScoreResult, value: Any) -> str:
+    """`` (words)`` for a value the scale file gives categories for (``[safety.categories]``)."""
+    definition = load_scale(score.scale)
+    subject = rule.field
+    if rule.item is not None:
+        subject = definition.item(rule.item, score.version).code
+    words = definition.safety.category(subject or "", value)
+    return f" ({words})" if words else ""
+
+
 def evaluate_score(
     protocol: Protocol,
     score: ScoreResult,
@@ -173,7 +187,9 @@ def evaluate_score(
     Rules of the form's scale (and version, when the rule names versions) are applied.
     When several rules fire on the same value (for example C-SSRS ideation type ≥ 2 and ≥ 4),
     only the most pressing alert is kept. A ``compare_to = "baseline"`` rule compares the
-    change from ``baseline``; without a baseline it is listed in ``not_evaluated``.
+    change from ``baseline``, the participant's form at the protocol's baseline visit of the
+    scale (:meth:`~remit.protocol.model.Protocol.baseline_visit`); without one it is listed in
+    ``not_evaluated``. A value the scale file gives categories for is shown with its words.
 
     Parameters
     ----------
@@ -182,7 +198,8 @@ def evaluate_score(
     score
         The scored form.
     baseline
-        The participant's baseline form of the same scale, for rules that compare with it.
+        The participant's form of the same scale at its baseline visit
+        (``protocol.baseline_visit(score.scale)``), for rules that compare with it.
 
     Returns
     -------
@@ -217,9 +234,11 @@ def evaluate_score(
                 skipped.append((rule.id, f"baseline {subject} is missing"))
                 continue
             value = value - base_value
-            shown = f"{subject} changed by {value:+g} from baseline"
+            visit = resolve_baseline(protocol, score.scale)
+            at = f" ({visit})" if visit else ""
+            shown = f"{subject} changed by {value:+g} from baseline{at}"
         else:
-            shown = f"{subject} = {value}"
+            shown = f"{subject} = {value}{_words(rule, score, value)}"
         if not _OPS[rule.op](value, rule.value):
             continue
         alert = Alert(

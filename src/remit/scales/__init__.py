@@ -15,9 +15,12 @@ from remit.scales.answers import (
     skipped_items,
     validate_answers,
 )
+from remit.scales.build import PROBLEM_CODES
 from remit.scales.engine import ScoreResult, score
 from remit.scales.loader import (
     apply_wording,
+    check_scale,
+    check_scale_text,
     list_scales,
     load_scale,
     load_scale_file,
@@ -32,6 +35,7 @@ from remit.scales.model import (
     DerivedDefinition,
     ItemDefinition,
     MissingRule,
+    SafetyDeclaration,
     ScaleDefinition,
     SubscaleDefinition,
     TotalDefinition,
@@ -39,6 +43,7 @@ from remit.scales.model import (
 from remit.scales.rules import RULES, Rule, RuleContext, get_rule
 
 __all__ = [
+    "PROBLEM_CODES",
     "RULES",
     "Band",
     "Bin",
@@ -48,11 +53,14 @@ __all__ = [
     "MissingRule",
     "Rule",
     "RuleContext",
+    "SafetyDeclaration",
     "ScaleDefinition",
     "ScoreResult",
     "SubscaleDefinition",
     "TotalDefinition",
     "apply_wording",
+    "check_scale",
+    "check_scale_text",
     "contradictions",
     "get_rule",
     "list_scales",

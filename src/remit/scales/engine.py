@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from remit.errors import ScaleError
 from remit.scales.answers import Normalised, contradictions, skipped_items, validate_answers
-from remit.scales.loader import load_scale, total_parts
+from remit.scales.loader import load_scale
 from remit.scales.model import (
     ItemDefinition,
     MissingRule,
     ScaleDefinition,
     SubscaleDefinition,
     apply_bins,
+    total_parts,
 )
 from remit.scales.rules import RuleContext, RuleValue, get_rule
 

@@ -1,503 +1,84 @@
-"""Reading scale definitions from TOML and checking that they are self-consistent."""
+"""Reading scale definitions: shipped ones by code, files of one's own, licensed wording.
+
+A file is read in three steps: TOML, its shape (:mod:`remit.scales.schema`, pydantic) and its
+consistency (:mod:`remit.scales.build`). Every problem found is reported at once with a code
+(``S001`` …, listed in ``docs/scales.md``) and the line it is on.
+"""
 
 from __future__ import annotations
 
 import csv
 import functools
 import io
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any
 
-from remit.errors import InputError, NotFoundError, ScaleError
-from remit.scales.model import (
-    ITEM_KINDS,
-    RESPONDENTS,
-    Band,
-    Bin,
-    Condition,
-    DerivedDefinition,
-    ItemDefinition,
-    MissingRule,
-    ScaleDefinition,
-    SubscaleDefinition,
-    TotalDefinition,
-)
-from remit.scales.rules import get_rule, item_codes
+from remit.errors import NotFoundError, Problem, ScaleDefinitionError, ScaleError
+from remit.scales.build import build_definition
+from remit.scales.model import ScaleDefinition, total_parts
+from remit.scales.schema import read_scale_file
 
-_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
-
-_TOP_KEYS = {
-    "code",
-    "name",
-    "description",
-    "respondent",
-    "recall",
-    "versions",
-    "licence_note",
-    "references",
-    "total_range",
-    "missing",
-    "total",
-    "recodes",
-    "items",
-    "subscales",
-    "bands",
-    "derived",
-}
-_ITEM_KEYS = {
-    "code",
-    "label",
-    "kind",
-    "min",
-    "max",
-    "options",
-    "required",
-    "section",
-    "scored",
-    "ref",
-    "recode",
-    "bins",
-    "accept_range",
-    "blank_value",
-    "skip_when",
-    "skip_note",
-    "implies",
-    "versions",
-}
-_SUBSCALE_KEYS = {
-    "code",
-    "label",
-    "items",
-    "method",
-    "rule",
-    "params",
-    "bins",
-    "range",
-    "missing",
-    "versions",
-}
-_TOTAL_KEYS = {"source", "parts", "method", "skipped"}
-_DERIVED_KEYS = {"name", "rule", "label", "params", "versions"}
-_BIN_KEYS = {"value", "lt", "le", "gt", "ge"}
+__all__ = [
+    "apply_wording",
+    "check_scale",
+    "check_scale_text",
+    "list_scales",
+    "load_scale",
+    "load_scale_file",
+    "load_wording",
+    "parse_scale",
+    "total_parts",
+]
 
 
-class _Reader:
-    """Typed access to a parsed TOML table with errors that name the file and key path."""
-
-    def __init__(self, source: str):
-        self.source = source
-
-    def fail(self, where: str, what: str, expected: str) -> ScaleError:
-        return ScaleError(
-            f"scale definition {self.source}: {where}: {what}",
-            expected=expected,
-            hint="see docs/scales.md for the format",
-        )
-
-    def keys(self, table: Mapping[str, Any], allowed: set[str], where: str) -> None:
-        unknown = sorted(set(table) - allowed)
-        if unknown:
-            raise self.fail(
-                where,
-                f"unknown key(s) {', '.join(unknown)}",
-                "one of " + ", ".join(sorted(allowed)),
-            )
-
-    def string(
-        self, table: Mapping[str, Any], key: str, where: str, default: str | None = None
-    ) -> str:
-        value = table.get(key, default)
-        if not isinstance(value, str) or (default is None and not value):
-            raise self.fail(f"{where}.{key}", f"is {value!r}", "a non-empty string")
-        return value
-
-    def opt_string(self, table: Mapping[str, Any], key: str, where: str) -> str | None:
-        if key not in table:
-            return None
-        return self.string(table, key, where)
-
-    def boolean(self, table: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
-        value = table.get(key, default)
-        if not isinstance(value, bool):
-            raise self.fail(f"{where}.{key}", f"is {value!r}", "true or false")
-        return value
-
-    def number(self, value: Any, where: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(where, f"is {value!r}", "a number")
-        return float(value)
-
-    def opt_number(self, table: Mapping[str, Any], key: str, where: str) -> float | None:
-        if key not in table:
-            return None
-        return self.number(table[key], f"{where}.{key}")
-
-    def strings(self, table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
-        value = table.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(f"{where}.{key}", f"is {value!r}", "a list of strings")
-        return tuple(value)
-
-    def pair(self, value: Any, where: str) -> tuple[float, float]:
-        if not isinstance(value, list) or len(value) != 2:
-            raise self.fail(where, f"is {value!r}", "[low, high]")
-        low, high = self.number(value[0], where), self.number(value[1], where)
-        if low > high:
-            raise self.fail(where, f"is inverted ({low:g} > {high:g})", "[low, high], low ≤ high")
-        return (low, high)
-
-    def table(self, table: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
-        value = table.get(key, {})
-        if not isinstance(value, dict):
-            raise self.fail(f"{where}.{key}", f"is {value!r}", "a table")
-        return value
-
-    def tables(self, table: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
-        value = table.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise self.fail(key, "is not an array of tables", f"[[{key}]] entries")
-        return value
-
-    def code(self, table: Mapping[str, Any], key: str, where: str) -> str:
-        value = self.string(table, key, where)
-        if not _CODE.match(value):
-            raise self.fail(f"{where}.{key}", f"is {value!r}", "a snake_case code")
-        return value
-
-    def bins(self, table: Mapping[str, Any], where: str) -> tuple[Bin, ...]:
-        raw = table.get("bins", [])
-        if not isinstance(raw, list):
-            raise self.fail(f"{where}.bins", f"is {raw!r}", "a list of {cond = x, value = v}")
-        out = []
-        for i, entry in enumerate(raw):
-            w = f"{where}.bins[{i}]"
-            if not isinstance(entry, dict) or "value" not in entry:
-                raise self.fail(w, f"is {entry!r}", "a table with `value` and lt/le/gt/ge")
-            self.keys(entry, _BIN_KEYS, w)
-            out.append(
-                Bin(
-                    value=self.number(entry["value"], f"{w}.value"),
-                    lt=self.opt_number(entry, "lt", w),
-                    le=self.opt_number(entry, "le", w),
-                    gt=self.opt_number(entry, "gt", w),
-                    ge=self.opt_number(entry, "ge", w),
-                )
-            )
-        if out and any(getattr(out[-1], op) is not None for op in ("lt", "le", "gt", "ge")):
-            raise self.fail(
-                f"{where}.bins", "has no catch-all last bin", "a last bin with only `value`"
-            )
-        return tuple(out)
-
-    def missing(self, table: Mapping[str, Any], where: str) -> MissingRule:
-        raw = self.table(table, "missing", where)
-        self.keys(raw, {"kind", "max_missing", "skipped"}, f"{where}.missing")
-        kind = raw.get("kind", "none")
-        max_missing = raw.get("max_missing", 0)
-        skipped = raw.get("skipped")
-        try:
-            return MissingRule(kind, max_missing, skipped)
-        except InputError as error:
-            raise self.fail(
-                f"{where}.missing", error.message, error.expected or "a valid missing rule"
-            ) from None
-
-
-def _freeze(value: Any) -> Any:
-    """Lists become tuples and tables read-only mappings, so a shared definition cannot change."""
-    if isinstance(value, dict):
-        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
-    return value
-
-
-def _parse_item(
-    r: _Reader, raw: dict[str, Any], index: int, scale: dict[str, Any]
-) -> ItemDefinition:
-    where = f"items[{index}]"
-    r.keys(raw, _ITEM_KEYS, where)
-    code = r.code(raw, "code", where)
-    where = f"items[{index}] ({code})"
-    kind = r.string(raw, "kind", where)
-    if kind not in ITEM_KINDS:
-        raise r.fail(f"{where}.kind", f"is {kind!r}", "one of " + ", ".join(ITEM_KINDS))
-    low, high = r.opt_number(raw, "min", where), r.opt_number(raw, "max", where)
-    if kind in ("integer", "number") and (low is None or high is None or low > high):
-        raise r.fail(where, f"has min={low}, max={high}", "min ≤ max for a numeric item")
-    options_raw = r.table(raw, "options", where)
-    options = {str(k): str(v) for k, v in options_raw.items()}
-    if kind == "choice" and not options:
-        raise r.fail(where, "is a choice without options", "options = {value = label, …}")
-    recode_raw = raw.get("recode", {})
-    if isinstance(recode_raw, str):
-        tables = r.table(scale, "recodes", "")
-        if recode_raw not in tables:
-            raise r.fail(
-                f"{where}.recode",
-                f"names table {recode_raw!r}, which is not under [recodes]",
-                "one of " + (", ".join(tables) or "(no recode tables defined)"),
-            )
-        recode_raw = tables[recode_raw]
-    if not isinstance(recode_raw, dict):
-        raise r.fail(f"{where}.recode", f"is {recode_raw!r}", "a table or a [recodes] name")
-    recode = {str(k): r.number(v, f"{where}.recode.{k}") for k, v in recode_raw.items()}
-    scored = r.boolean(raw, "scored", where, True)
-    if kind == "choice":
-        stray = sorted(set(recode) - set(options))
-        if stray:
-            raise r.fail(f"{where}.recode", f"has values {stray} not in options", "option values")
-        if scored and set(recode) != set(options):
-            numeric = all(re.fullmatch(r"-?\d+(\.\d+)?", k) for k in options)
-            if not numeric:
-                raise r.fail(
-                    where,
-                    "is a scored choice whose options are not all numbers and not all recoded",
-                    "a recode entry for every option",
-                )
-    if kind in ("time", "text") and scored:
-        raise r.fail(where, f"is a scored {kind} item", "scored = false (rules may still use it)")
-    skip_raw = raw.get("skip_when")
-    skip = None
-    if skip_raw is not None:
-        if not isinstance(skip_raw, dict) or len(skip_raw) != 1:
-            raise r.fail(
-                f"{where}.skip_when", f"is {skip_raw!r}", "{all_false = [..]} or {any_true = [..]}"
-            )
-        (ckind,) = skip_raw
-        if ckind not in ("all_false", "any_true"):
-            raise r.fail(f"{where}.skip_when", f"has kind {ckind!r}", "all_false or any_true")
-        codes = r.strings(skip_raw, ckind, f"{where}.skip_when")
-        if not codes:
-            raise r.fail(f"{where}.skip_when", "lists no items", "at least one item code")
-        skip = Condition(cast(Any, ckind), codes)
-    blank_value = r.opt_number(raw, "blank_value", where)
-    required = r.boolean(raw, "required", where, True)
-    return ItemDefinition(
-        number=0,
-        code=code,
-        label=r.string(raw, "label", where),
-        kind=cast(Any, kind),
-        min=low,
-        max=high,
-        options=MappingProxyType(options),
-        required=required and blank_value is None,
-        section=r.opt_string(raw, "section", where),
-        scored=scored,
-        ref=r.string(raw, "ref", where, "") if "ref" in raw else "",
-        recode=MappingProxyType(recode),
-        bins=r.bins(raw, where),
-        accept_range=r.boolean(raw, "accept_range", where, False),
-        blank_value=blank_value,
-        skip_when=skip,
-        skip_note=r.opt_string(raw, "skip_note", where),
-        implies=r.strings(raw, "implies", where),
-        versions=r.strings(raw, "versions", where),
-    )
-
-
-def _score_range(item: ItemDefinition) -> tuple[float, float] | None:
-    """The range of an item's numeric score, or None if it has none."""
-    if item.bins:
-        values = [b.value for b in item.bins]
-        return (min(values), max(values))
-    if item.kind in ("integer", "number") and item.min is not None and item.max is not None:
-        return (item.min, item.max)
-    if item.kind == "boolean":
-        return (0.0, 1.0)
-    if item.kind == "choice":
-        try:
-            values = [item.recode[k] if k in item.recode else float(k) for k in item.options]
-        except ValueError:  # an unscored choice with non-numeric options has no score range
-            return None
-        return (min(values), max(values))
-    return None
-
-
-def _check_version(
-    r: _Reader, d: ScaleDefinition, version: str, items: tuple[ItemDefinition, ...]
-) -> None:
-    by_code = {it.code: it for it in items}
-    refs: dict[str, str] = {}
-    for it in items:
-        if it.ref in refs or (it.ref in by_code and by_code[it.ref] is not it):
-            raise r.fail(
-                f"version {version}",
-                f"item number {it.ref!r} is used twice (or is another item's code)",
-                "unique item numbers",
-            )
-        refs[it.ref] = it.code
-        if it.implies and it.kind != "boolean":
-            raise r.fail(f"items ({it.code}).implies", "is set on a non-yes/no item", "a boolean")
-        for c in it.implies:
-            if c in by_code and by_code[c].kind != "boolean":
-                raise r.fail(f"items ({it.code}).implies", f"names {c!r}", "yes/no items")
-            if not _in_other_version(d, c):
-                raise r.fail(f"items ({it.code}).implies", f"names unknown item {c!r}", "codes")
-        if it.skip_when:
-            for c in it.skip_when.items:
-                other = by_code.get(c)
-                if other is None or other.kind != "boolean":
-                    raise r.fail(
-                        f"items ({it.code}).skip_when",
-                        f"refers to {c!r}, not a yes/no item of version {version!r}",
-                        "codes of boolean items in the same versions",
-                    )
-    _skip_order(r, items)
-    ranges: dict[str, tuple[float, float] | None] = {it.code: _score_range(it) for it in items}
-    sub_items: dict[str, tuple[str, ...]] = {}
-    for s in d.subscales_for(version):
-        for part in s.items:
-            if part not in by_code and part not in ranges:
-                raise r.fail(
-                    f"subscales ({s.code}).items",
-                    f"refers to {part!r}, which is neither an item nor an earlier subscale"
-                    f" of version {version!r}",
-                    "item codes or codes of subscales defined above",
-                )
-        if s.method == "rule":
-            _check_rule_params(r, f"subscales ({s.code})", s.rule or "", s.params, by_code)
-        elif s.range is not None and s.method == "sum" and not s.bins:
-            sranges = [ranges.get(p) for p in s.items]
-            if all(x is not None for x in sranges):
-                low = sum(x[0] for x in sranges if x is not None)
-                high = sum(x[1] for x in sranges if x is not None)
-                if (low, high) != s.range:
-                    raise r.fail(
-                        f"subscales ({s.code}).range",
-                        f"is [{s.range[0]:g}, {s.range[1]:g}] but its items sum to "
-                        f"[{low:g}, {high:g}]",
-                        "the range the items allow",
-                    )
-        ranges[s.code] = s.range
-        sub_items[s.code] = tuple(code for p in s.items for code in sub_items.get(p, (p,)))
-    for dv in d.derived_for(version):
-        _check_rule_params(r, f"derived ({dv.name})", dv.rule, dv.params, by_code)
-        if dv.rule == "pcl5_provisional":
-            clusters = dv.params.get("clusters")
-            if isinstance(clusters, Mapping):
-                for c in clusters:
-                    if c not in sub_items:
-                        raise r.fail(
-                            f"derived ({dv.name}).params.clusters",
-                            f"names {c!r}, not a subscale",
-                            "subscale codes",
-                        )
-    if d.total is not None:
-        known = by_code if d.total.source == "items" else sub_items
-        for p in d.total.parts:
-            if p not in known and not _in_other_version(d, p):
-                raise r.fail(
-                    "total.parts", f"names {p!r}, not one of the {d.total.source}", "valid codes"
-                )
-        if d.total.method == "sum" and d.total_range is not None:
-            pr = [ranges.get(p) for p in total_parts(d, version)]
-            if any(x is None for x in pr):
-                raise r.fail("total", "has a part without a known range", "parts with ranges")
-            low = sum(x[0] for x in pr if x is not None)
-            high = sum(x[1] for x in pr if x is not None)
-            if (low, high) != d.total_range:
-                raise r.fail(
-                    "total_range",
-                    f"is [{d.total_range[0]:g}, {d.total_range[1]:g}] but the parts of version "
-                    f"{version!r} sum to [{low:g}, {high:g}]",
-                    "the range the parts allow",
-                )
-
-
-def _in_other_version(d: ScaleDefinition, code: str) -> bool:
-    """Whether ``code`` names an item or subscale of some version of the scale."""
-    return any(code == it.code for items in d.version_items.values() for it in items) or any(
-        code == s.code for s in d.subscales
-    )
-
-
-def _check_rule_params(
-    r: _Reader, where: str, name: str, params: Mapping[str, object], items: Mapping[str, Any]
-) -> None:
-    try:
-        rule = get_rule(name)
-    except ScaleError as error:
-        raise r.fail(f"{where}.rule", error.message, error.expected or "") from None
-    for p in rule.required_params:
-        if p not in params:
-            raise r.fail(f"{where}.params", f"lacks {p!r} for rule {name!r}", rule.doc)
-    for p in rule.item_params:
-        for code in item_codes(params, p):
-            if code not in items:
-                raise r.fail(f"{where}.params.{p}", f"names unknown item {code!r}", "item codes")
-
-
-def _skip_order(r: _Reader, items: tuple[ItemDefinition, ...]) -> None:
-    """Refuse skip conditions that depend on each other in a cycle."""
-    by_code = {it.code: it for it in items}
-    state: dict[str, int] = {}
-
-    def visit(code: str, path: tuple[str, ...]) -> None:
-        if state.get(code) == 2:
-            return
-        if state.get(code) == 1:
-            raise r.fail("skip_when", "forms a cycle: " + " → ".join((*path, code)), "no cycles")
-        state[code] = 1
-        cond = by_code[code].skip_when
-        for c in cond.items if cond else ():
-            visit(c, (*path, code))
-        state[code] = 2
-
-    for it in items:
-        visit(it.code, ())
-
-
-def total_parts(d: ScaleDefinition, version: str | None = None) -> tuple[str, ...]:
-    """The codes the total is made of in ``version``: items or subscales.
+def check_scale_text(text: str, source: str = "<string>") -> list[Problem]:
+    """Every problem of scale definition text (empty when it is sound).
 
     Examples
     --------
-    >>> from remit.scales import load_scale
-    >>> total_parts(load_scale("sds"))
-    ('work_school', 'social_life', 'family_life')
+    >>> [p.code for p in check_scale_text('code = "x"\\n')]
+    ['S003', 'S003', 'S003', 'S003', 'S003', 'S003']
     """
-    if d.total is None:
-        return ()
-    if d.total.parts:
-        if d.total.source == "items":
-            present = {it.code for it in d.items_for(version)}
-            return tuple(p for p in d.total.parts if p in present)
-        present = {s.code for s in d.subscales_for(version)}
-        return tuple(p for p in d.total.parts if p in present)
-    if d.total.source == "items":
-        return tuple(it.code for it in d.items_for(version) if it.scored)
-    return tuple(s.code for s in d.subscales_for(version))
+    return _parse(text, source)[1]
 
 
-def _check_bands(r: _Reader, d: ScaleDefinition) -> None:
-    if not d.bands:
-        return
-    if d.total_range is None:
-        raise r.fail("bands", "are given but the scale has no total_range", "a total_range")
-    if d.bands[0].min != d.total_range[0] or d.bands[-1].max != d.total_range[1]:
-        raise r.fail(
-            "bands",
-            f"cover [{d.bands[0].min:g}, {d.bands[-1].max:g}], not the total range "
-            f"[{d.total_range[0]:g}, {d.total_range[1]:g}]",
-            "bands from the lowest to the highest total",
-        )
-    for a, b in zip(d.bands, d.bands[1:], strict=False):
-        if a.min > a.max:
-            raise r.fail(f"bands ({a.label})", "is inverted", "min ≤ max")
-        if b.min != a.max + 1:
-            word = "overlap" if b.min <= a.max else "leave a gap"
-            raise r.fail(
-                f"bands ({a.label}, {b.label})",
-                f"{word}: {a.max:g} is followed by {b.min:g}",
-                "each band to start one above the previous band's max",
-            )
+def _parse(text: str, source: str) -> tuple[ScaleDefinition | None, list[Problem]]:
+    model, _, problems = read_scale_file(text)
+    if model is None:
+        return None, problems
+    return build_definition(model, text)
+
+
+def check_scale(source: str | Path) -> list[Problem]:
+    """Every problem of a scale file, or of a shipped scale given by its code.
+
+    Raises
+    ------
+    NotFoundError
+        If ``source`` is neither a file nor a shipped scale.
+
+    Examples
+    --------
+    >>> check_scale("madrs")
+    []
+    """
+    path = Path(source)
+    if path.is_file():
+        return check_scale_text(path.read_text(encoding="utf-8"), path.name)
+    files = _definitions()
+    code = str(source).strip().lower()
+    if code in files:
+        return check_scale_text(files[code].read_text(encoding="utf-8"), f"{code}.toml")
+    raise NotFoundError(
+        f"{str(source)!r} is neither a scale file nor a shipped scale",
+        expected="a path to a .toml file or one of " + ", ".join(sorted(files)),
+        hint="run `remit scales list`",
+    )
 
 
 def parse_scale(text: str, source: str = "<string>") -> ScaleDefinition:
@@ -512,8 +93,9 @@ def parse_scale(text: str, source: str = "<string>") -> ScaleDefinition:
 
     Raises
     ------
-    ScaleError
-        If the TOML is invalid or the definition is not self-consistent.
+    ScaleDefinitionError
+        If the TOML is invalid or the definition is not self-consistent; ``error.problems``
+        lists every problem found, each with its code and line.
 
     Examples
     --------
@@ -535,129 +117,12 @@ def parse_scale(text: str, source: str = "<string>") -> ScaleDefinition:
     ... label = "B"
     ... kind = "boolean"
     ... ''')
-    >>> [it.ref for it in d.items]
-    ['1', '2']
+    >>> [it.ref for it in d.items], d.short_name
+    (['1', '2'], 'TINY')
     """
-    r = _Reader(source)
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ScaleError(
-            f"scale definition {source} is not valid TOML: {error}",
-            hint="fix the TOML syntax at the line named",
-        ) from None
-    r.keys(raw, _TOP_KEYS, "top level")
-    code = r.code(raw, "code", "top level")
-    respondent = r.string(raw, "respondent", "top level")
-    if respondent not in RESPONDENTS:
-        raise r.fail("respondent", f"is {respondent!r}", "one of " + ", ".join(RESPONDENTS))
-    versions = r.strings(raw, "versions", "top level") or ("default",)
-    if len(set(versions)) != len(versions):
-        raise r.fail("versions", "repeat a name", "distinct version names")
-    items_raw = r.tables(raw, "items")
-    if not items_raw:
-        raise r.fail("items", "are missing", "at least one [[items]] entry")
-    all_items = [_parse_item(r, it, i, raw) for i, it in enumerate(items_raw)]
-    codes = [it.code for it in all_items]
-    for c in codes:
-        if codes.count(c) > 1:
-            raise r.fail("items", f"code {c!r} is used twice", "unique item codes")
-    for it in all_items:
-        for v in it.versions:
-            if v not in versions:
-                raise r.fail(f"items ({it.code}).versions", f"names {v!r}", ", ".join(versions))
-    version_items: dict[str, tuple[ItemDefinition, ...]] = {}
-    for v in versions:
-        chosen = [it for it in all_items if not it.versions or v in it.versions]
-        version_items[v] = tuple(it.with_number(i + 1) for i, it in enumerate(chosen))
-
-    subscales = []
-    for i, s in enumerate(r.tables(raw, "subscales")):
-        where = f"subscales[{i}]"
-        r.keys(s, _SUBSCALE_KEYS, where)
-        method = s.get("method", "sum")
-        if method not in ("sum", "mean", "max", "rule"):
-            raise r.fail(f"{where}.method", f"is {method!r}", "sum, mean, max or rule")
-        if (method == "rule") != ("rule" in s):
-            raise r.fail(where, "needs `rule` exactly when method = 'rule'", "method and rule")
-        subscales.append(
-            SubscaleDefinition(
-                code=r.code(s, "code", where),
-                label=r.string(s, "label", where),
-                items=r.strings(s, "items", where),
-                method=method,
-                rule=r.opt_string(s, "rule", where),
-                params=_freeze(r.table(s, "params", where)),
-                bins=r.bins(s, where),
-                range=r.pair(s["range"], f"{where}.range") if "range" in s else None,
-                missing_rule=r.missing(s, where),
-                versions=r.strings(s, "versions", where),
-            )
-        )
-    sub_codes = [s.code for s in subscales]
-    if len(set(sub_codes)) != len(sub_codes) or set(sub_codes) & set(codes):
-        raise r.fail("subscales", "repeat a code or reuse an item code", "distinct codes")
-
-    total = None
-    if "total" in raw:
-        t = r.table(raw, "total", "top level")
-        r.keys(t, _TOTAL_KEYS, "total")
-        source_kind = t.get("source", "items")
-        method = t.get("method", "sum")
-        skipped = t.get("skipped", "exclude")
-        if source_kind not in ("items", "subscales"):
-            raise r.fail("total.source", f"is {source_kind!r}", "items or subscales")
-        if method not in ("sum", "mean"):
-            raise r.fail("total.method", f"is {method!r}", "sum or mean")
-        if skipped not in ("exclude", "prorate"):
-            raise r.fail("total.skipped", f"is {skipped!r}", "exclude or prorate")
-        total = TotalDefinition(source_kind, r.strings(t, "parts", "total"), method, skipped)
-        if "total_range" not in raw:
-            raise r.fail("total_range", "is missing", "[low, high] when [total] is given")
-    total_range = r.pair(raw["total_range"], "total_range") if "total_range" in raw else None
-
-    bands = []
-    for i, b in enumerate(r.tables(raw, "bands")):
-        where = f"bands[{i}]"
-        r.keys(b, {"min", "max", "label"}, where)
-        low, high = r.pair([b.get("min"), b.get("max")], where)
-        bands.append(Band(low, high, r.string(b, "label", where)))
-
-    derived = []
-    for i, dv in enumerate(r.tables(raw, "derived")):
-        where = f"derived[{i}]"
-        r.keys(dv, _DERIVED_KEYS, where)
-        derived.append(
-            DerivedDefinition(
-                name=r.code(dv, "name", where),
-                rule=r.string(dv, "rule", where),
-                label=r.string(dv, "label", where, ""),
-                params=_freeze(r.table(dv, "params", where)),
-                versions=r.strings(dv, "versions", where),
-            )
-        )
-
-    definition = ScaleDefinition(
-        code=code,
-        name=r.string(raw, "name", "top level"),
-        description=r.string(raw, "description", "top level"),
-        respondent=cast(Any, respondent),
-        recall=r.string(raw, "recall", "top level"),
-        versions=versions,
-        items=version_items[versions[0]],
-        total_range=total_range,
-        bands=tuple(sorted(bands, key=lambda b: b.min)),
-        subscales=tuple(subscales),
-        missing_rule=r.missing(raw, "top level"),
-        licence_note=r.string(raw, "licence_note", "top level"),
-        total=total,
-        derived=tuple(derived),
-        references=r.strings(raw, "references", "top level"),
-        version_items=MappingProxyType(version_items),
-    )
-    _check_bands(r, definition)
-    for v in versions:
-        _check_version(r, definition, v, version_items[v])
+    definition, problems = _parse(text, source)
+    if problems or definition is None:
+        raise ScaleDefinitionError(source, problems)
     return definition
 
 

@@ -1,7 +1,8 @@
 """The shape of a scale definition: items, subscales, bands, missing rules, derived values.
 
-Every class here is a frozen dataclass built by :mod:`remit.scales.loader` from a TOML file;
-nothing here knows about any particular scale.
+Every class here is a frozen dataclass built by :mod:`remit.scales.build` from a TOML file
+(whose shape :mod:`remit.scales.schema` validates); nothing here knows about any particular
+scale.
 """
 
 from __future__ import annotations
@@ -311,11 +312,59 @@ class DerivedDefinition:
 
 
 @dataclass(frozen=True)
+class SafetyDeclaration:
+    """Which values of a scale a safety review looks at, and what their values mean.
+
+    Attributes
+    ----------
+    items
+        Codes of the safety items (MADRS item 10 ``suicidal_thoughts``; the C-SSRS behaviour
+        questions).
+    fields
+        Scored values (derived values, subscales or ``total``) that safety rules look at, e.g.
+        C-SSRS ``ideation_type``.
+    categories
+        Item code or field → value → words, e.g. C-SSRS ideation type 4 → "active ideation
+        with some intent, no plan".
+
+    Examples
+    --------
+    >>> from remit.scales import load_scale
+    >>> cssrs = load_scale("cssrs").safety
+    >>> cssrs.category("ideation_type", 1)
+    'wish to be dead'
+    >>> load_scale("madrs").safety.items
+    ('suicidal_thoughts',)
+    """
+
+    items: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()
+    categories: Mapping[str, Mapping[int, str]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    @property
+    def subjects(self) -> tuple[str, ...]:
+        """The safety items and fields together."""
+        return (*self.items, *self.fields)
+
+    def category(self, subject: str, value: object) -> str | None:
+        """The words for ``value`` of ``subject`` (an item code or field), or ``None``."""
+        table = self.categories.get(subject)
+        if table is None or isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        if not float(value).is_integer():
+            return None
+        return table.get(int(value))
+
+
+@dataclass(frozen=True)
 class ScaleDefinition:
     """A rating scale as declared by its TOML file.
 
     ``items`` are the items of the default version (the first of ``versions``); use
-    :meth:`items_for` for another version.
+    :meth:`items_for` for another version. ``short_name`` is the display name of tables and
+    figures (``GAD-7``); ``safety`` the scale's safety items, fields and their categories.
 
     Examples
     --------
@@ -345,6 +394,13 @@ class ScaleDefinition:
     version_items: Mapping[str, tuple[ItemDefinition, ...]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    short_name: str = ""
+    safety: SafetyDeclaration = field(default_factory=SafetyDeclaration)
+
+    @property
+    def display_name(self) -> str:
+        """The short name used in tables and figures (``GAD-7``), else the code upper-cased."""
+        return self.short_name or self.code.upper()
 
     def check_version(self, version: str | None) -> str:
         """Return ``version`` (or the default one), refusing a version the scale lacks."""
@@ -403,3 +459,25 @@ class ScaleDefinition:
             + ", …)",
             hint=f"run `remit scales show {self.code}` to list the items",
         )
+
+
+def total_parts(d: ScaleDefinition, version: str | None = None) -> tuple[str, ...]:
+    """The codes the total is made of in ``version``: items or subscales.
+
+    Examples
+    --------
+    >>> from remit.scales import load_scale
+    >>> total_parts(load_scale("sds"))
+    ('work_school', 'social_life', 'family_life')
+    """
+    if d.total is None:
+        return ()
+    if d.total.parts:
+        if d.total.source == "items":
+            present = {it.code for it in d.items_for(version)}
+            return tuple(p for p in d.total.parts if p in present)
+        present = {s.code for s in d.subscales_for(version)}
+        return tuple(p for p in d.total.parts if p in present)
+    if d.total.source == "items":
+        return tuple(it.code for it in d.items_for(version) if it.scored)
+    return tuple(s.code for s in d.subscales_for(version))

@@ -48,27 +48,41 @@ class RuleContext:
 
 
 RuleFunction = Callable[[RuleContext, Mapping[str, object]], RuleValue]
+#: Checks a rule's params when a definition is read: (params, subscale code → its item codes)
+#: → one sentence per problem found (empty when the params are sound).
+ParamCheck = Callable[[Mapping[str, object], Mapping[str, tuple[str, ...]]], list[str]]
 
 
 @dataclass(frozen=True)
 class Rule:
-    """A named rule: its function, which params name items, and what it computes."""
+    """A named rule: its function, which params name items, and what it computes.
+
+    ``check`` tests the params beyond "these are present and name items" when the scale file
+    is read (for instance that PCL-5 clusters are subscales); the loader calls it for every
+    rule alike, so no rule needs a branch of its own in the loader.
+    """
 
     name: str
     function: RuleFunction
     doc: str
     item_params: tuple[str, ...] = ()
     required_params: tuple[str, ...] = ()
+    check: ParamCheck | None = None
 
 
+#: Every named rule, by name: the one registry a scale file's ``rule = "…"`` is looked up in.
 RULES: dict[str, Rule] = {}
 
 
 def _register(
-    name: str, doc: str, item_params: tuple[str, ...] = (), required: tuple[str, ...] = ()
+    name: str,
+    doc: str,
+    item_params: tuple[str, ...] = (),
+    required: tuple[str, ...] = (),
+    check: ParamCheck | None = None,
 ) -> Callable[[RuleFunction], RuleFunction]:
     def deco(fn: RuleFunction) -> RuleFunction:
-        RULES[name] = Rule(name, fn, doc, item_params, required or item_params)
+        RULES[name] = Rule(name, fn, doc, item_params, required or item_params, check)
         return fn
 
     return deco
@@ -277,12 +291,28 @@ def _psqi_sleep_efficiency(ctx: RuleContext, params: Mapping[str, object]) -> Ru
     return float(hours) / in_bed * 100.0
 
 
+def _clusters_are_subscales(
+    params: Mapping[str, object], subscales: Mapping[str, tuple[str, ...]]
+) -> list[str]:
+    clusters = params.get("clusters")
+    if not isinstance(clusters, Mapping):
+        return [f"param 'clusters' is {clusters!r}, not a table of subscale code → count"]
+    out = []
+    for cluster, needed in clusters.items():
+        if cluster not in subscales:
+            out.append(f"cluster {cluster!r} is not a subscale defined above")
+        if isinstance(needed, bool) or not isinstance(needed, int | float):
+            out.append(f"cluster {cluster!r} needs {needed!r}, not a number of items")
+    return out
+
+
 @_register(
     "pcl5_provisional",
     "PCL-5 provisional PTSD by the DSM-5 rule: an item rated at least `threshold` is endorsed; "
     "each subscale in `clusters` (subscale code → endorsed items needed) must have enough. "
     "Null when blanks leave it undecided.",
     required=("threshold", "clusters"),
+    check=_clusters_are_subscales,
 )
 def _pcl5_provisional(ctx: RuleContext, params: Mapping[str, object]) -> RuleValue:
     threshold = _number(params, "threshold")

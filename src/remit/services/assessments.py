@@ -96,25 +96,25 @@ def _stored_score(a: Assessment) -> ScoreResult:
 def _baseline(
     session: Session, protocol: Protocol, p: Participant, a: Assessment
 ) -> ScoreResult | None:
-    """The participant's baseline form of the same scale (its ``baseline`` version if there is
-    one, else the earliest in schedule order), other than ``a``."""
-    rows = session.execute(
-        select(Assessment, Visit.visit_code)
-        .join(Visit, Visit.id == Assessment.visit_id, isouter=True)
+    """The participant's form of the same scale at the protocol's baseline visit of that scale
+    (:meth:`Protocol.baseline_visit`; the latest entered there), other than ``a``."""
+    try:
+        visit = protocol.baseline_visit(a.scale)
+    except NotFoundError:
+        return None
+    found = session.scalars(
+        select(Assessment)
+        .join(Visit, Visit.id == Assessment.visit_id)
         .where(
             Assessment.participant_id == p.id,
             Assessment.scale == a.scale,
             Assessment.id != a.id,
             Assessment.status != AssessmentStatus.DRAFT.value,
+            Visit.visit_code == visit,
         )
-    ).all()
-    if not rows:
-        return None
-    order = {code: i for i, code in enumerate(protocol.visit_codes)}
-    base = [r for r in rows if r[0].scale_version == "baseline"]
-    pool = base or rows
-    first = min(pool, key=lambda r: (order.get(r[1] or "", 10_000), r[0].id))[0]
-    return _stored_score(first)
+        .order_by(Assessment.id.desc())
+    ).first()
+    return None if found is None else _stored_score(found)
 
 
 def apply_safety_rules(
