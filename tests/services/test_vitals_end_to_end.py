@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from tests.services.conftest import PASSWORD, OsloTrial, at, enrolled, madrs, visit_date
 
 from remit import services as sv
-from remit.analysis import run_analysis_plan
+from remit.analysis import SafetySectionResult, run_analysis_plan
 from remit.interop import export_trial
 from remit.interop.sdtm import build_sdtm
 from remit.protocol import load_protocol, protocol_from_text
@@ -151,7 +151,9 @@ def test_respiratory_rate_and_oxygen_saturation_end_to_end(
             )
         }
     )
-    table = vitals_table(run_analysis_plan(data, safety_only))
+    (safety,) = run_analysis_plan(data, safety_only).sections_of("safety")
+    assert isinstance(safety, SafetySectionResult)
+    table = vitals_table(safety)
     assert table is not None
     rows = {row[1]: row for row in table.rows if len(row) > 1}
     assert rows["Respiratory rate (/min)"][4:7] == ("28", "18", "> 24")
