@@ -15,6 +15,7 @@ from remit.store import (
     unit_of_work,
     verify_audit_chain,
 )
+from remit.store.dosing import Dose, DosingSession
 from remit.store.tables import (
     AdverseEvent,
     Alert,
@@ -22,8 +23,6 @@ from remit.store.tables import (
     ConcomitantMedication,
     DataQuery,
     DataQueryMessage,
-    Dose,
-    DosingSession,
     EligibilityCheck,
     IdempotencyKey,
     Lock,

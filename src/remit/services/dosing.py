@@ -25,7 +25,8 @@ from remit.services.assessments import check_rater, planned_form, store_form
 from remit.services.records import AssessmentRecord, DoseRecord, DosingSessionRecord
 from remit.services.unit import reading, writing
 from remit.store import Actor
-from remit.store.tables import Assessment, Dose, DosingSession, Participant, Visit
+from remit.store.dosing import Dose, DosingSession
+from remit.store.tables import Assessment, Participant, Visit
 from remit.store.vitals import VitalSignReading, reading_values
 from remit.store.vocab import (
     AssessmentStatus,

@@ -13,7 +13,8 @@ from remit.services.records import DoseRecord, VitalsRecord, _Record
 from remit.services.unit import reading
 from remit.services.vitals import vitals_record
 from remit.store import Actor
-from remit.store.tables import Dose, DosingSession, Visit
+from remit.store.dosing import Dose, DosingSession
+from remit.store.tables import Visit
 from remit.store.vitals import VitalSignReading
 
 

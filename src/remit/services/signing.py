@@ -12,12 +12,12 @@ from remit.services._common import check_unlocked, now_utc, text_given
 from remit.services.records import LockRecord, QueryRecord, SignatureRecord
 from remit.services.unit import ParticipantRef, owner_of, reading, writing
 from remit.store import Actor, UnitOfWork, content_sha256, get_participant, verify_password
+from remit.store.dosing import DosingSession
 from remit.store.tables import (
     Assessment,
     Base,
     DataQuery,
     DataQueryMessage,
-    DosingSession,
     Lock,
     Participant,
     Signature,

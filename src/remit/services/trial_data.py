@@ -14,12 +14,11 @@ from remit.protocol import VITAL_SIGN_CODES, Protocol
 from remit.services._common import alert_status, protocol_in_force
 from remit.services.unit import reading
 from remit.store import Actor
+from remit.store.dosing import Dose, DosingSession
 from remit.store.tables import (
     AdverseEvent,
     Alert,
     Assessment,
-    Dose,
-    DosingSession,
     EligibilityCheck,
     Participant,
     Site,

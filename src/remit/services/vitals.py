@@ -18,7 +18,8 @@ from remit.services.dosing import _doses, _require_running, _session_at, _visit
 from remit.services.records import VitalsRecord
 from remit.services.unit import writing
 from remit.store import Actor
-from remit.store.tables import DosingSession, Participant, Visit
+from remit.store.dosing import DosingSession
+from remit.store.tables import Participant, Visit
 from remit.store.vitals import VitalSignReading, VitalSignValue, as_stored, reading_values
 from remit.store.vocab import DoseKind, DoseStatus
 

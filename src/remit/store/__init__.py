@@ -28,6 +28,7 @@ from remit.store.audit_read import (
     verify_audit_chain,
 )
 from remit.store.canonical import canonical_json, content_sha256
+from remit.store.dosing import Dose, DosingSession
 from remit.store.engine import database_url, is_sqlite, make_engine
 from remit.store.identity import (
     IdentityRecord,
@@ -69,6 +70,8 @@ __all__ = [
     "Actor",
     "AuditEntry",
     "AuditVerifyResult",
+    "Dose",
+    "DosingSession",
     "IdentityRecord",
     "UnitOfWork",
     "VitalSignReading",
