@@ -8,8 +8,10 @@ It creates a SQLite trial (Oslo protocol), screens participants and plans every 
 protocol schedules for them (one submission each, with an idempotency key). Writer processes
 submit their share through :func:`remit.services.record_assessment`; after each acknowledged
 submission (the service returned) the writer appends the key to its acknowledgement log and
-fsyncs it. The driver SIGKILLs running writers at random moments, restarts them, and the
-restarted writers retry every submission they have no acknowledgement for. At the end it
+fsyncs it. The driver SIGKILLs each running writer once it has been seen to start a random
+number (1 to 3) of new submissions since it was started (progress, not time, so a slow or busy
+machine kills at the same points), restarts it, and the restarted writers retry every
+submission they have no acknowledgement for. At the end it
 checks: every acknowledged submission is stored with the id it was acknowledged with; no
 submission is stored twice; ``PRAGMA integrity_check`` is ``ok``; every row of every audited
 table has its audit rows; the audit hash chain verifies. It prints the figures.
@@ -165,7 +167,6 @@ def worker(db: Path, workdir: Path, index: int, count: int) -> None:
     if ack_path.exists():
         acked = {line.split()[0] for line in ack_path.read_text().splitlines() if line.strip()}
     attempts = (workdir / f"attempt-{index}.log").open("a")
-    (workdir / f"ready-{index}").write_text(str(os.getpid()))
     with ack_path.open("a") as ack:
         for sub in mine:
             if sub["key"] in acked:
@@ -190,7 +191,6 @@ def worker(db: Path, workdir: Path, index: int, count: int) -> None:
 
 
 def _start(db: Path, workdir: Path, index: int, count: int) -> subprocess.Popen[bytes]:
-    (workdir / f"ready-{index}").unlink(missing_ok=True)
     with (workdir / f"stderr-{index}.log").open("ab") as errors:
         return subprocess.Popen(
             [sys.executable, __file__, "worker", str(db), str(workdir), str(index), str(count)],
@@ -210,6 +210,11 @@ def _last_attempt_unacknowledged(workdir: Path, index: int) -> bool:
     return bool(attempts) and attempts[-1] not in acked
 
 
+def _attempts(workdir: Path, index: int) -> int:
+    path = workdir / f"attempt-{index}.log"
+    return len(path.read_text().split()) if path.exists() else 0
+
+
 def run(
     workdir: Path,
     *,
@@ -217,10 +222,15 @@ def run(
     workers: int = 3,
     kills: int = 40,
     seed: int = 1,
-    max_delay_s: float = 0.6,
-    timeout_s: float = 600.0,
+    max_attempts_between_kills: int = 3,
+    stall_s: float = 120.0,
 ) -> CrashFigures:
-    """Run the crash test in ``workdir`` and return the figures."""
+    """Run the crash test in ``workdir`` and return the figures.
+
+    A writer is killed after it has started ``1..max_attempts_between_kills`` (drawn from the
+    seeded generator) new submissions since it was started. The run fails with a message if
+    no writer starts a submission or finishes for ``stall_s`` seconds (a hang, not slowness).
+    """
     from sqlalchemy import func, select, text
 
     from remit.store import make_engine, verify_audit_chain
@@ -234,14 +244,21 @@ def run(
     submissions = plan(people)
     started = time.monotonic()
     procs = {i: _start(db, workdir, i, workers) for i in range(workers)}
-    deadline: dict[int, float | None] = dict.fromkeys(procs)
+    kill_at = {i: rng.randint(1, max_attempts_between_kills) for i in procs}
     done: set[int] = set()
     killed = mid = restarts = 0
+    progress, last_progress = -1, time.monotonic()
     while len(done) < workers:
-        if time.monotonic() - started > timeout_s:
+        counts = {i: _attempts(workdir, i) for i in procs}
+        if sum(counts.values()) + len(done) != progress:
+            progress, last_progress = sum(counts.values()) + len(done), time.monotonic()
+        elif time.monotonic() - last_progress > stall_s:
             for p in procs.values():
                 p.kill()
-            raise RuntimeError(f"crash test did not finish within {timeout_s} s")
+            raise RuntimeError(
+                f"crash test: no writer started a submission or finished for {stall_s:.0f} s "
+                f"({progress} attempts so far, {killed} kills); see {workdir}/stderr-*.log"
+            )
         for i, proc in procs.items():
             if i in done:
                 continue
@@ -252,18 +269,15 @@ def run(
                     raise RuntimeError(f"writer {i} failed with exit code {code}:\n{error}")
                 done.add(i)
                 continue
-            if killed >= kills or not (workdir / f"ready-{i}").exists():
+            if killed >= kills or counts[i] < kill_at[i]:
                 continue
-            if deadline[i] is None:
-                deadline[i] = time.monotonic() + rng.uniform(0.02, max_delay_s)
-            elif time.monotonic() >= (deadline[i] or 0):
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-                killed += 1
-                mid += _last_attempt_unacknowledged(workdir, i)
-                deadline[i] = None
-                procs[i] = _start(db, workdir, i, workers)
-                restarts += 1
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            killed += 1
+            mid += _last_attempt_unacknowledged(workdir, i)
+            kill_at[i] = _attempts(workdir, i) + rng.randint(1, max_attempts_between_kills)
+            procs[i] = _start(db, workdir, i, workers)
+            restarts += 1
         time.sleep(0.01)
     seconds = time.monotonic() - started
 

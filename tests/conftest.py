@@ -7,6 +7,9 @@ emptied before each test. PostgreSQL tests need a server at
 127.0.0.1:5432 (user ``postgres``, or ``REMIT_TEST_POSTGRES_URL``); they are skipped when it is
 unreachable, except when ``CI=true``, where that is a failure.
 
+Files that many tests start from (the migrated SQLite template, a small simulated trial) are
+built once per test run and shared by the xdist workers (:mod:`tests.support.shared`).
+
 ``browser`` is Debian's headless Chromium driven by Playwright (for the report and web browser
 tests): skipped with the reason when Chromium or Playwright is missing, a failure when
 ``CI=true``. It never downloads a browser.
@@ -14,109 +17,38 @@ tests): skipped with the reason when Chromium or Playwright is missing, a failur
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, browser_missing
+from tests.support.db import PostgresServer, cheap_password_hashing
+from tests.support.shared import build_once
+from tests.support.simulated import simulate_missing_v13
 
 from remit.store import make_engine, upgrade
 
 POSTGRES_URL = os.environ.get(
     "REMIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# Property tests have no per-example wall-clock deadline (Hypothesis' default is 200 ms) and
+# do not fail their "too slow" health check: a loaded machine is slow, not wrong. A test's own
+# @settings still choose its number of examples.
+settings.register_profile(
+    "remit-tests", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("remit-tests")
+
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
 ]
-
-
-class PostgresServer:
-    """Creates and drops throw-away databases named ``remit_test_<random>_<n>``."""
-
-    def __init__(self, admin_url: str) -> None:
-        url = make_url(admin_url)
-        self.url = url.set(drivername="postgresql+psycopg")
-        self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self.prefix = f"remit_test_{uuid.uuid4().hex[:10]}"
-        self.count = 0
-        self.created: list[str] = []
-
-    def _execute(self, statement: sql.Composable) -> None:
-        with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as connection:
-            connection.execute(statement)
-
-    def create(self, template: str | None = None) -> str:
-        """Create a database (a copy of ``template`` if given); return its name."""
-        self.count += 1
-        name = f"{self.prefix}_{self.count}"
-        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-        if template is not None:
-            statement = sql.SQL("{} TEMPLATE {}").format(statement, sql.Identifier(template))
-        self._execute(statement)
-        self.created.append(name)
-        return name
-
-    def empty(self, name: str) -> None:
-        """Remove every row (the audit trail too) from database ``name``; keep the schema.
-
-        Other sessions on it are ended first. ``session_replication_role = replica`` (superuser)
-        skips the append-only triggers, which also refuse TRUNCATE.
-        """
-        self._execute(
-            sql.SQL(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = {} AND pid <> pg_backend_pid()"
-            ).format(sql.Literal(name))
-        )
-        conninfo = make_url(self.url_of(name)).set(drivername="postgresql")
-        with psycopg.connect(conninfo.render_as_string(hide_password=False)) as connection:
-            tables = connection.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-                "AND tablename <> 'alembic_version'"
-            ).fetchall()
-            sequences = connection.execute(
-                "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()"
-            ).fetchall()
-            # DELETE on tiny tables is much cheaper than TRUNCATE (no new files to sync); in
-            # replica mode neither the foreign keys nor the append-only triggers fire.
-            connection.execute("SET session_replication_role = replica")
-            for (table,) in tables:
-                connection.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
-            for (sequence,) in sequences:
-                connection.execute(
-                    sql.SQL("SELECT setval({}, 1, false)").format(sql.Literal(sequence))
-                )
-
-    def drop(self, name: str) -> None:
-        """Drop a database, disconnecting whoever is still connected."""
-        self._execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        if name in self.created:
-            self.created.remove(name)
-
-    def url_of(self, name: str) -> str:
-        """SQLAlchemy URL of database ``name``."""
-        return self.url.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -143,15 +75,17 @@ def _postgres_database(postgres_server: PostgresServer) -> str:
     return name
 
 
-@pytest.fixture(scope="session")
-def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "remit.db"
+def _migrate(path: Path) -> None:
     engine = make_engine(path)
     upgrade(engine)
     with engine.connect() as connection:
         connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
     engine.dispose()
-    return path
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_once(tmp_path_factory, "migrated.db", _migrate)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -197,23 +131,25 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+def fast_password_hashing() -> Iterator[None]:
     """Cheap argon2id parameters, for tests that create many users (never in production)."""
-    from argon2 import PasswordHasher
-
-    import remit.store.users
-
-    monkeypatch.setattr(
-        remit.store.users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
+    with cheap_password_hashing():
+        yield
 
 
-def _browser_missing() -> str | None:
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is not installed (Debian: apt install chromium)"
-    if importlib.util.find_spec("playwright") is None:
-        return "playwright is not installed (pip install 'remit[dev]')"
-    return None
+@pytest.fixture(scope="module")
+def fast_hashing() -> Iterator[None]:
+    """Cheap argon2id parameters for a whole module (for module-scoped fixtures)."""
+    with cheap_password_hashing():
+        yield
+
+
+@pytest.fixture(scope="session")
+def simulated_missing_v13(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small simulated trial (:func:`tests.support.simulated.simulate_missing_v13`) in which
+    one participant misses V13: a SQLite file built once per test run. Do not write to it:
+    copy it."""
+    return build_once(tmp_path_factory, "simulated-missing-v13.db", simulate_missing_v13)
 
 
 @pytest.fixture(scope="session")
@@ -222,7 +158,7 @@ def browser() -> Iterator[Any]:
 
     Skipped with the reason when Chromium or Playwright is missing; a failure when ``CI=true``.
     """
-    reason = _browser_missing()
+    reason = browser_missing()
     if reason is not None:
         if os.environ.get("CI") == "true":
             pytest.fail(reason + " (CI=true: browser tests must run)")

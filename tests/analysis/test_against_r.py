@@ -1,7 +1,8 @@
 """The plan's numbers on the hand-made trial against R 4.2.2 (nlme, emmeans, stats).
 
 ``reference/fixture_reference.R`` reads ``reference/fixture_totals.csv`` (the totals of
-``conftest.py``) and wrote ``reference/fixture_reference.json``. Tolerances per quantity:
+``tests/support/analysis_data.py``) and wrote ``reference/fixture_reference.json``. Tolerances
+per quantity:
 estimates 1e-6 and standard errors 1e-5 relative, −2 REML log-likelihood 1e-6 absolute,
 p-values of exact methods 1e-9 relative. emmeans offers only a numerical ("appx")
 Satterthwaite df for gls fits, which moves in the second decimal from run to run, so the MMRM

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 import pytest
+from tests.support.analysis_data import MADRS, VISIT_DAY
 
 from remit.analysis import (
     AnalysisResult,
@@ -52,8 +53,6 @@ from remit.protocol import (
     WilcoxonAnalysis,
 )
 from remit.stats.mixed import fit_lmm
-
-from .conftest import MADRS, VISIT_DAY
 
 NOW = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from tests.services.conftest import PASSWORD
 from tests.services.two_sites import access_rows, two_site_protocol, two_site_trial
+from tests.support.trial import PASSWORD
 from typer.testing import CliRunner
 
 from remit import services as sv

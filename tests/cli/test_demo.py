@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from tests.simulate.conftest import fast_hashing_fixture  # noqa: F401  (a fixture)
 from typer.testing import CliRunner
 
 from remit import services as sv

@@ -8,15 +8,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lxml import etree
-from tests.interop.conftest import STANDARDS
-from tests.interop.trial import IDENTITY, drive
-from tests.services.conftest import OsloTrial
+from sqlalchemy import Engine
+from tests.support.paths import STANDARDS
+from tests.support.presets import IDENTITY, SMALL_TRIAL
+from tests.support.trial import build_trial
 
 from remit.interop import export_trial
 
 
-def test_export_on_each_backend(oslo: OsloTrial, tmp_path: Path) -> None:
-    drive(oslo)
+def test_export_on_each_backend(engine: Engine, tmp_path: Path) -> None:
+    oslo = build_trial(engine, participants=SMALL_TRIAL)
     out = tmp_path / "export"  # tmp_path also holds the SQLite database itself
     when = datetime(2024, 1, 1, tzinfo=UTC)
     result = export_trial(oslo.engine, out, created_at=when)

@@ -27,9 +27,9 @@ def test_export_all_then_import_odm(trial_db: Path, tmp_path: Path) -> None:
     assert (out / "sdtm" / "rs.xpt").exists()
     assert (out / "adam" / "define.html").exists()
 
-    from tests.interop.test_odm import _fresh
+    from tests.support.presets import import_target
 
-    engine, _ = _fresh(tmp_path)
+    engine, _ = import_target(tmp_path / "fresh.db")
     url = str(engine.url)  # type: ignore[attr-defined]
     engine.dispose()  # type: ignore[attr-defined]
     result = runner.invoke(
@@ -51,9 +51,9 @@ def test_export_refuses_an_unknown_format(trial_db: Path, tmp_path: Path) -> Non
 def test_import_odm_refusal_is_one_line(trial_db: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.xml"
     bad.write_text("<notodm/>")
-    from tests.interop.test_odm import _fresh
+    from tests.support.presets import import_target
 
-    engine, _ = _fresh(tmp_path)
+    engine, _ = import_target(tmp_path / "fresh.db")
     url = str(engine.url)  # type: ignore[attr-defined]
     engine.dispose()  # type: ignore[attr-defined]
     result = runner.invoke(app, ["import", "odm", str(bad), "--db", url, "--user", "imp"])

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import Engine
-from tests.interop.conftest import STANDARDS
-from tests.interop.trial import IDENTITY
+from tests.support.paths import STANDARDS
+from tests.support.presets import IDENTITY
 
 from remit.analysis import build_adqs, derive_endpoints
 from remit.errors import InputError

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from lxml import etree
-from tests.interop.conftest import STANDARDS
-from tests.interop.trial import IDENTITY
+from tests.support.paths import STANDARDS
+from tests.support.presets import IDENTITY, import_target
 
 from remit.interop import DateShift, ExportResult, export_trial
 
@@ -146,24 +146,7 @@ def test_no_identity_and_shifted_dates(
 
 def _fresh(tmp_path: Path) -> tuple[object, dict[str, object]]:
     """A fresh database with the Oslo protocol and one user holding the three entry roles."""
-
-    from remit.protocol import load_protocol
-    from remit.services import add_user, create_trial
-    from remit.store import Actor, make_engine, upgrade
-
-    engine = make_engine(tmp_path / "fresh.db")
-    upgrade(engine)
-    trial = create_trial(
-        engine,
-        load_protocol("oslo-mdma-mdd"),
-        sites=["OST"],
-        admin_username="ada",
-        admin_password="pw-123456789",
-    )
-    admin = Actor(trial.admin.id, "ada", "admin", None)
-    roles = ["investigator", "therapist", "independent_rater"]
-    user = add_user(engine, admin, "imp", "pw-123456789", [(r, "OST") for r in roles])
-    return engine, {r: Actor(user.id, "imp", r, 1) for r in roles}
+    return import_target(tmp_path / "fresh.db")  # type: ignore[return-value]
 
 
 @pytest.mark.export_format("odm")
@@ -235,7 +218,7 @@ def _edited(odm: ExportResult, tmp_path: Path, xpath: str, attribute: str, value
 def test_import_refuses_what_does_not_fit_and_writes_nothing(
     odm: ExportResult, tmp_path: Path, xpath: str, attribute: str, value: str, message: str
 ) -> None:
-    from tests.services.conftest import count_all
+    from tests.support.db import count_all
 
     from remit.errors import InputError
     from remit.interop.odm_import import import_odm
@@ -260,7 +243,7 @@ def test_import_refuses_a_transactional_file(odm: ExportResult, tmp_path: Path) 
 def test_a_service_refusal_is_found_before_anything_is_written(
     odm: ExportResult, tmp_path: Path
 ) -> None:
-    from tests.services.conftest import count_all
+    from tests.support.db import count_all
 
     from remit.errors import InputError
     from remit.interop.odm_import import import_odm

@@ -1,22 +1,23 @@
 """Export → ``import_odm`` into a fresh database reproduces a simulated trial's clinical data
-(every frame of :func:`remit.services.build_trial_data`), missed visit included."""
+(every frame of :func:`remit.services.build_trial_data`), missed visit included. The trial is
+the small simulated one shared by the suite (``simulated_missing_v13``, four enrolled, two
+screen failures, a missed V13)."""
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import date
+import shutil
 from pathlib import Path
 
 import pandas as pd
 from lxml import etree
-from tests.interop.conftest import STANDARDS
+from tests.support.paths import STANDARDS
 
 from remit.interop import export_trial
 from remit.interop.odm_import import import_odm
 from remit.protocol import load_protocol
 from remit.services import Actor, build_trial_data
-from remit.simulate import OSLO_TARGETS, create_demo_database, simulate_trial
-from remit.store import verify_audit_chain
+from remit.simulate import create_demo_database
+from remit.store import make_engine, verify_audit_chain
 
 #: Sort keys that make two frames comparable whatever order the records were entered in.
 ORDER = {
@@ -38,28 +39,16 @@ def _sorted(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     return frame.sort_values(ORDER[name], kind="mergesort").reset_index(drop=True)
 
 
-def test_simulated_trial_round_trip(tmp_path: Path) -> None:
+def test_simulated_trial_round_trip(simulated_missing_v13: Path, tmp_path: Path) -> None:
     protocol = load_protocol("oslo-mdma-mdd")
-    source = create_demo_database(tmp_path / "source.db", protocol)
-    targets = dataclasses.replace(
-        OSLO_TARGETS, n_enrolled=4, n_women=2, n_screen_failures=4, n_remitters=2,
-        n_relapses=1, n_vital_crossings=1,
-    )  # fmt: skip
-    simulate_trial(
-        source.engine,
-        protocol,
-        rng=11,
-        start_date=date(2023, 1, 2),
-        staff=source.staff,
-        targets=targets,
-        missed={2: ["V13"]},
-    )
-    before = build_trial_data(source.engine, actor=Actor.system("tests"))
+    shutil.copyfile(simulated_missing_v13, tmp_path / "source.db")
+    source = make_engine(tmp_path / "source.db", must_exist=True)
+    before = build_trial_data(source, actor=Actor.system("tests"))
     assert "missed" in set(before.visits["window_status"])
     assert len(before.alerts) > 0
     # forms entered without an assessment time carry their entry time, to the microsecond
     assert (before.scores["assessed_at"].dt.microsecond > 0).any()
-    result = export_trial(source.engine, tmp_path / "out", formats=("odm",))
+    result = export_trial(source, tmp_path / "out", formats=("odm",))
     schema = etree.XMLSchema(etree.parse(str(STANDARDS / "odm-1.3.2" / "ODM1-3-2.xsd")))
     for f in result.files["odm"]:
         assert schema.validate(etree.parse(str(result.out_dir / f))), schema.error_log
@@ -74,5 +63,5 @@ def test_simulated_trial_round_trip(tmp_path: Path) -> None:
     assert set(after.alerts["status"]) == {"open"}
     assert after.simulated
     assert verify_audit_chain(target.engine).ok
-    source.engine.dispose()
+    source.dispose()
     target.engine.dispose()

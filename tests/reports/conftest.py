@@ -1,44 +1,21 @@
 """Fixtures of the report tests: the analysis layer's hand-made trial, its result, the report.
 
-The trial is the one ``tests/analysis/conftest.py`` builds (twelve enrolled, two screen
-failures, P11 without V13, P10 without FU7); it is loaded from that file so that both layers
-test against the same data. ``browser`` (Debian's Chromium via Playwright) is the shared
-fixture of ``tests/conftest.py``.
+The trial is the one of :mod:`tests.support.analysis_data` (twelve enrolled, two screen
+failures, P11 without V13, P10 without FU7), the same data the analysis tests use.
+``browser`` (Debian's Chromium via Playwright) is the shared fixture of ``tests/conftest.py``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
-from tests.conftest import CHROMIUM as CHROMIUM  # re-exported for test_report_browser
+from tests.support.analysis_data import RENDERED_AT, RUN_AT, make_trial
 
 from remit.analysis import AnalysisResult, TrialData, run_analysis_plan
 from remit.protocol import Protocol, load_protocol
 from remit.reports import ReportResult, render_report
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-RUN_AT = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
-RENDERED_AT = datetime(2026, 1, 2, 12, 30, tzinfo=UTC)
-
-
-def _analysis_fixtures() -> ModuleType:
-    path = ROOT / "tests" / "analysis" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_remit_analysis_trial", path)
-    if spec is None or spec.loader is None:  # pragma: no cover - the file is in the repo
-        raise RuntimeError(f"cannot load the analysis test trial from {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_TRIAL = _analysis_fixtures()
 
 
 @pytest.fixture(scope="session")
@@ -46,15 +23,14 @@ def oslo() -> Protocol:
     return load_protocol("oslo-mdma-mdd")
 
 
-@pytest.fixture(scope="session")
-def make_trial() -> Callable[..., TrialData]:
+@pytest.fixture(scope="session", name="make_trial")
+def make_trial_fixture() -> Callable[..., TrialData]:
     """``make_trial(simulated=False)`` — the analysis layer's hand-made trial."""
-    maker: Callable[..., TrialData] = _TRIAL.make_trial
-    return maker
+    return make_trial
 
 
 @pytest.fixture(scope="session")
-def trial(make_trial: Callable[..., TrialData]) -> TrialData:
+def trial() -> TrialData:
     return make_trial(simulated=True)
 
 

@@ -8,18 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.browser import ARTIFACTS, CHROMIUM
+from tests.support.waiting import CEILING_S
 
 from remit.reports import ReportResult
 from remit.reports.pdf import find_browser
 from remit.reports.render import write_pdf
-
-from .conftest import ARTIFACTS, CHROMIUM
 
 pytestmark = pytest.mark.browser
 
 
 def test_each_section_and_figure_is_visible(browser: Any, report: ReportResult) -> None:
     page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.set_default_timeout(CEILING_S * 1000)  # a busy machine is slow, not broken
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     try:
@@ -56,6 +57,7 @@ def test_each_section_and_figure_is_visible(browser: Any, report: ReportResult) 
 
 def test_table_of_contents_links_reach_their_sections(browser: Any, report: ReportResult) -> None:
     page = browser.new_page(viewport={"width": 1000, "height": 700})
+    page.set_default_timeout(CEILING_S * 1000)
     try:
         page.goto(report.html_path.resolve().as_uri())
         page.click('nav.toc a[href="#vitals"]')

@@ -34,10 +34,13 @@ def test_disposition_counts_and_reasons(result: AnalysisResult, oslo: Protocol) 
     }
 
 
-def test_disposition_of_people_still_in_screening(result: AnalysisResult, oslo: Protocol) -> None:
+@pytest.mark.parametrize("status", ["screening", "eligible"])
+def test_disposition_of_people_still_in_screening(
+    result: AnalysisResult, oslo: Protocol, status: str
+) -> None:
     adsl = result.adsl.copy()
     row = adsl.index[adsl["participant_id"] == "S13"][0]
-    adsl.loc[row, "status"] = "screening"
+    adsl.loc[row, "status"] = status
     flow = disposition(adsl, oslo)
     assert (flow.excluded, flow.in_screening) == (1, 1)
     svg = consort_figure(flow, primary_visit="V13", follow_up_visit="FU7").svg

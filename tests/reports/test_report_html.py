@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.analysis_data import RENDERED_AT, RUN_AT
 
 from remit.analysis import AnalysisResult, TrialData, run_analysis_plan
 from remit.errors import InputError, NotFoundError
@@ -17,8 +18,6 @@ from remit.protocol import Protocol, load_protocol
 from remit.reports import ReportResult, render_html, render_report
 from remit.reports.format import fmt, fmt_ci, fmt_count, fmt_mean_sd
 from remit.reports.render import write_pdf
-
-from .conftest import RENDERED_AT, RUN_AT
 
 SECTIONS = (
     "key-results",

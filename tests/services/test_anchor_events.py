@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.services.conftest import PASSWORD, REFERRAL, OsloTrial, count_all, enrolled
+from tests.support.db import count_all
+from tests.support.trial import PASSWORD, REFERRAL, OsloTrial, enrolled
 
 from remit import services as sv
 from remit.errors import InputError, LockedError

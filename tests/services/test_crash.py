@@ -20,8 +20,9 @@ def test_sigkilled_writers_lose_no_acknowledged_submission(tmp_path: Path) -> No
     crash = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = crash
     spec.loader.exec_module(crash)
-    figures = crash.run(tmp_path, participants=1, workers=3, kills=6, seed=7, timeout_s=300)
+    figures = crash.run(tmp_path, participants=1, workers=2, kills=4, seed=7)
     print(figures.summary())
+    # kills follow observed progress (1-3 new submissions each), not time
     assert figures.kills >= 3  # a writer that finishes its share early is not killed again
     assert figures.kills_mid_submission >= 1
     assert figures.acknowledged == figures.submissions == figures.found

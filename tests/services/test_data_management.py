@@ -6,17 +6,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from tests.services.conftest import (
-    ELIGIBLE,
-    PASSWORD,
-    REFERRAL,
-    OsloTrial,
-    at,
-    count_all,
-    enrolled,
-    madrs,
-    visit_date,
-)
+from tests.support.db import count_all
+from tests.support.forms import at, madrs
+from tests.support.trial import ELIGIBLE, PASSWORD, REFERRAL, OsloTrial, enrolled, visit_date
 
 from remit import services as sv
 from remit.errors import InputError, LockedError, PermissionDeniedError
@@ -139,7 +131,7 @@ def test_build_trial_data_statuses_and_access(oslo: OsloTrial) -> None:
         sv.build_trial_data(e, actor=oslo.therapist)
     data = sv.build_trial_data(e, actor=oslo.statistician)
     people = data.participants.set_index("participant_id")
-    assert people.loc[eligible, "status"] == "screening"
+    assert people.loc[eligible, "status"] == "eligible"  # the stored status, not translated
     assert people.loc[refused, "status"] == "ineligible"
     assert people.loc[refused, "ineligible_reasons"] == ["age", "psychosis"]
     assert people.loc[gone, "withdrawn_reason"] == "moved abroad"

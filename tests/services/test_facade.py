@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.services.conftest import PASSWORD, OsloTrial, at, enrolled, visit_date
+from tests.support.forms import at
+from tests.support.trial import PASSWORD, OsloTrial, enrolled, visit_date
 
 from remit import services as sv
 from remit.errors import InputError, NotFoundError, PermissionDeniedError, StoreError

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tests.services.conftest import ELIGIBLE, OsloTrial, at, fill, madrs
+from tests.support.forms import at, fill, madrs
+from tests.support.trial import ELIGIBLE, OsloTrial
 
 from remit import services as sv
 from remit.store import replay_audit, snapshot_tables, verify_audit_chain

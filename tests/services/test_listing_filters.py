@@ -7,12 +7,11 @@ from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import Engine
-from tests.services.conftest import PASSWORD
+from tests.support.presets import two_site_protocol
+from tests.support.trial import build_trial, stage
 
 from remit import services as sv
 from remit.errors import InputError
-from remit.protocol import load_protocol
-from remit.protocol.loader import parse_protocol
 from remit.services import Actor
 
 
@@ -28,24 +27,21 @@ class TwoSites:
 
 @pytest.fixture
 def two_sites(engine: Engine, fast_password_hashing: None) -> TwoSites:
-    text = load_protocol("oslo-mdma-mdd").text.replace(
-        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO" }]',
-        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO" }, '
-        '{ code = "OUS", name = "Oslo University Hospital", country = "NO" }]',
+    trial = build_trial(
+        engine,
+        protocol=two_site_protocol(),
+        sites=None,
+        staff={
+            "kari": [("investigator", "OST")],
+            "olav": [("investigator", "OUS")],
+            "mona": [("monitor", None)],
+        },
+        participants=[
+            stage("screened", site=site, sex=None, birth_year=None) for site in ("OST", "OUS")
+        ],
     )
-    protocol, problems = parse_protocol(text)
-    assert protocol is not None, problems
-    sv.create_trial(engine, protocol, admin_username="ada", admin_password=PASSWORD)
-    admin = sv.actor_for(engine, "ada")
-    for name, role, site in [
-        ("kari", "investigator", "OST"),
-        ("olav", "investigator", "OUS"),
-        ("mona", "monitor", None),
-    ]:
-        sv.add_user(engine, admin, name, PASSWORD, [(role, site)])
     kari, olav, mona = (sv.actor_for(engine, name) for name in ("kari", "olav", "mona"))
-    ost = sv.screen_participant(engine, kari, site="OST").participant_id
-    ous = sv.screen_participant(engine, olav, site="OUS").participant_id
+    ost, ous = trial.participants
     return TwoSites(engine, kari, olav, mona, ost, ous)
 
 

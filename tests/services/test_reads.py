@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from tests.services.conftest import count_all
 from tests.services.two_sites import access_rows, two_site_trial
+from tests.support.db import count_all
 
 from remit import services as sv
 from remit.errors import PermissionDeniedError

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from tests.services.conftest import OsloTrial, at, count_all, enrolled, fill, madrs, visit_date
+from tests.support.db import count_all
+from tests.support.forms import at, fill, madrs
+from tests.support.trial import OsloTrial, enrolled, visit_date
 
 from remit import services as sv
 from remit.errors import (

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.services.conftest import OsloTrial, at, enrolled, fill, madrs, visit_date
+from tests.support.forms import at, fill, madrs
+from tests.support.trial import OsloTrial, enrolled, visit_date
 
 from remit import services as sv
 from remit.errors import PermissionDeniedError

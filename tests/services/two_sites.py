@@ -1,5 +1,6 @@
 """A trial at two sites (OST and OUS) with enrolled participants and MADRS at V3 and V13, and
-statisticians bound to one site or study-wide: for the tests of authorised, audited reads."""
+statisticians bound to one site or study-wide: for the tests of authorised, audited reads.
+Made by the trial factory (:func:`tests.support.trial.build_trial`)."""
 
 from __future__ import annotations
 
@@ -7,28 +8,17 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Engine, select
-from tests.services.conftest import ELIGIBLE, PASSWORD, madrs
+from tests.support.presets import two_site_protocol
+from tests.support.trial import Participant, build_trial
 
 from remit import services as sv
-from remit.protocol import Protocol, load_protocol
-from remit.protocol.loader import parse_protocol
 from remit.store import Actor
 from remit.store.tables import IdentityAccessLog
 
+__all__ = ["SITES", "TwoSites", "access_rows", "two_site_protocol", "two_site_trial"]
+
 #: Where the participants are screened, in order (OSL-001 … OSL-004).
 SITES = ("OST", "OUS", "OUS", "OUS")
-
-
-def two_site_protocol() -> Protocol:
-    """The Oslo protocol with a second site, OUS (site id 2)."""
-    text = load_protocol("oslo-mdma-mdd").text.replace(
-        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO" }]',
-        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO" }, '
-        '{ code = "OUS", name = "Oslo University Hospital", country = "NO" }]',
-    )
-    protocol, problems = parse_protocol(text)
-    assert protocol is not None, problems
-    return protocol
 
 
 @dataclass(frozen=True)
@@ -46,38 +36,32 @@ def two_site_trial(engine: Engine, *, forms: bool = True) -> TwoSites:
     """Participants at OST and OUS (:data:`SITES`), enrolled; with ``forms`` taken through V13
     with MADRS at V3 and V13. Users: ``kari`` (investigator, study-wide), ``rita`` (rater),
     ``stine`` (statistician at OUS), ``siri`` (statistician, study-wide)."""
-    protocol = two_site_protocol()
-    trial = sv.create_trial(engine, protocol, admin_username="ada", admin_password=PASSWORD)
-    admin = Actor(trial.admin.id, "ada", "admin", None)
-    for name, role, site in [
-        ("kari", "investigator", None),
-        ("rita", "independent_rater", None),
-        ("stine", "statistician", "OUS"),
-        ("siri", "statistician", None),
-    ]:
-        sv.add_user(engine, admin, name, PASSWORD, [(role, site)])
-    inv, rater = sv.actor_for(engine, "kari"), sv.actor_for(engine, "rita")
+    trial = build_trial(
+        engine,
+        protocol=two_site_protocol(),
+        sites=None,
+        staff={
+            "kari": [("investigator", None)],
+            "rita": [("independent_rater", None)],
+            "stine": [("statistician", "OUS")],
+            "siri": [("statistician", None)],
+        },
+        participants=[
+            Participant(
+                site=site,
+                sex="female",
+                birth_year=1980,
+                referral=date(2024, 1, 8),
+                through="V13" if forms else "V0",
+                madrs_at={"V3": 5, "V13": 1 + n % 3} if forms else None,
+            )
+            for n, site in enumerate(SITES)
+        ],
+    )
+    inv = trial.investigator
     by_site: dict[str, list[str]] = {}
-    for n, site in enumerate(SITES):
-        pid = sv.screen_participant(engine, inv, site=site, sex="female", birth_year=1980)
-        by_site.setdefault(site, []).append(pid.participant_id)
-        sv.set_anchor_date(engine, inv, pid.participant_id, "referral", date(2024, 1, 8))
-        for code in protocol.visit_codes:
-            visits = sv.list_visits(engine, inv, pid.participant_id)
-            target = {v.visit_code: v for v in visits}[code].target_date
-            assert target is not None
-            sv.record_visit(engine, inv, pid.participant_id, code, target)
-            if code == "SCR":
-                sv.check_eligibility(engine, inv, pid.participant_id, ELIGIBLE)
-            if code == "V0":
-                sv.enrol(engine, inv, pid.participant_id)
-                if not forms:
-                    break
-            if code in ("V3", "V13"):
-                answers = madrs(5 if code == "V3" else 1 + n % 3, 1)
-                sv.record_assessment(engine, rater, pid.participant_id, code, "madrs", answers)
-            if code == "V13":
-                break
+    for pid, site in zip(trial.participants, SITES, strict=True):
+        by_site.setdefault(site, []).append(pid)
     return TwoSites(
         engine=engine,
         by_site=by_site,

@@ -4,12 +4,13 @@ data; a missed V13 is stated by `remit analyse` and `remit report` and the MMRM 
 from __future__ import annotations
 
 import json
-from datetime import date
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from sqlalchemy import Engine
+from tests.support.simulated import SMALL, START
 from typer.testing import CliRunner
 
 from remit import services as sv
@@ -19,7 +20,6 @@ from remit.errors import InputError
 from remit.protocol import load_protocol
 from remit.simulate import (
     SimulationResult,
-    Targets,
     close_demo_database,
     create_demo_database,
     find_staff,
@@ -27,10 +27,6 @@ from remit.simulate import (
 )
 
 OSLO = load_protocol("oslo-mdma-mdd")
-SMALL = Targets(
-    n_enrolled=4, n_women=2, n_screen_failures=2, n_remitters=2, n_relapses=1, n_vital_crossings=2
-)
-START = date(2023, 2, 6)
 
 
 def _simulate(
@@ -56,10 +52,11 @@ def twice(
     return _simulate(folder / "a.db", 5), _simulate(folder / "b.db", 5)
 
 
-@pytest.fixture(scope="module")
-def missing_v13(tmp_path_factory: pytest.TempPathFactory, fast_hashing: None) -> Path:
-    path = tmp_path_factory.mktemp("missing") / "trial.db"
-    _simulate(path, 8, missed={1: ["V13"]})
+@pytest.fixture
+def missing_v13(simulated_missing_v13: Path, tmp_path: Path) -> Path:
+    """A copy of the shared small simulated trial in which one participant misses V13."""
+    path = tmp_path / "trial.db"
+    shutil.copyfile(simulated_missing_v13, path)
     return path
 
 

@@ -12,12 +12,13 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tests.support.waiting import wait_until
 
 from remit.store import replay_audit, snapshot_tables, verify_audit_chain
 from remit.store.tables import Assessment, Participant
@@ -47,26 +48,54 @@ WRITER = textwrap.dedent(
 )
 
 
-def _round(script: Path, url: str, prefix: str, trial: Any, kill_after: list[float]) -> list[str]:
-    """Start one writer per entry of ``kill_after``, all at once; SIGKILL each after its delay."""
+class _Writer:
+    """A writer process and the lines it has printed so far (read by a thread, so that the
+    test can wait for progress with a ceiling instead of blocking on a pipe)."""
+
+    def __init__(self, command: list[str]) -> None:
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.strip())
+
+    def acknowledged(self) -> list[str]:
+        return [line.split()[1] for line in list(self.lines) if line.startswith("ACK ")]
+
+    def stopped(self) -> str | None:
+        code = self.process.poll()
+        return None if code is None else f"the writer exited with {code}: {self.lines[-5:]}"
+
+
+def _round(script: Path, url: str, prefix: str, trial: Any, kill_after: list[int]) -> list[str]:
+    """Start one writer per entry of ``kill_after``, all at once; SIGKILL each once it has
+    acknowledged that many submissions (progress, not time: a busy machine kills at the same
+    points), while the others go on writing."""
     command = [sys.executable, str(script), url]
     ids = [str(trial.investigator.user_id), str(trial.site_id)]
-    writers = [
-        subprocess.Popen([*command, f"{prefix}W{n}", *ids], stdout=subprocess.PIPE, text=True)
-        for n in range(len(kill_after))
-    ]
-    for writer in writers:
-        assert writer.stdout is not None
-        assert writer.stdout.readline().strip() == "READY"
-    started = time.monotonic()
-    for writer, delay in sorted(zip(writers, kill_after, strict=True), key=lambda p: p[1]):
-        time.sleep(max(0.0, started + delay - time.monotonic()))
-        os.kill(writer.pid, signal.SIGKILL)
+    writers = [_Writer([*command, f"{prefix}W{n}", *ids]) for n in range(len(kill_after))]
+    for n, writer in enumerate(writers):
+        started = writer.lines
+        wait_until(lambda s=started: "READY" in s, f"writer {n} to start", alive=writer.stopped)
+    order = sorted(range(len(writers)), key=lambda n: kill_after[n])
+    for n in order:
+        writer, count = writers[n], kill_after[n]
+        wait_until(
+            lambda w=writer, c=count: len(w.acknowledged()) >= c,
+            f"writer {n} to acknowledge {count} submissions",
+            alive=writer.stopped,
+        )
+        os.kill(writer.process.pid, signal.SIGKILL)
     acknowledged: list[str] = []
     for writer in writers:
-        output, _ = writer.communicate()
-        assert writer.returncode == -signal.SIGKILL
-        acknowledged += [line.split()[1] for line in output.splitlines() if line.startswith("ACK ")]
+        writer.process.wait()
+        writer.reader.join()
+        assert writer.process.returncode == -signal.SIGKILL
+        acknowledged += writer.acknowledged()
     return acknowledged
 
 
@@ -79,8 +108,8 @@ def test_killed_writers_lose_no_acknowledged_submission(
     rng = random.Random(20260302)
     acknowledged: list[str] = []
     for round_ in range(rounds):
-        delays = [rng.uniform(0.3, 0.8), rng.uniform(0.3, 0.8)]  # two concurrent writers
-        acknowledged += _round(script, db_url, f"K{round_}", trial, delays)
+        counts = [rng.randint(2, 12), rng.randint(2, 12)]  # two concurrent writers
+        acknowledged += _round(script, db_url, f"K{round_}", trial, counts)
     assert acknowledged, "the writer acknowledged nothing before being killed"
     with Session(trial.engine) as session:
         stored = set(session.scalars(select(Participant.study_id)))

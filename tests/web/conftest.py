@@ -1,5 +1,7 @@
-"""Fixtures of the web tests: the seeded trial, an app over a fresh copy, logged-in clients,
-and a live uvicorn server with Debian's Chromium for the browser walk.
+"""Fixtures of the web tests: the seeded trial (:func:`tests.support.presets.web_trial`: one
+user per role, ``OSL-001`` enrolled with V3 and dosing day V5 ready for entry, ``OSL-002`` in
+screening), an app over a fresh copy, logged-in clients, and a live uvicorn server with
+Debian's Chromium for the browser walk.
 
 ``browser`` (Debian's Chromium via Playwright) is the shared fixture of ``tests/conftest.py``.
 """
@@ -7,30 +9,31 @@ and a live uvicorn server with Debian's Chromium for the browser walk.
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from tests.web.trial import PASSWORD, ROLE_USER, build_trial
+from tests.support.paths import ARTIFACTS
+from tests.support.presets import web_trial
+from tests.support.shared import build_once
+from tests.support.trial import PASSWORD, ROLE_USER, trial_file
+from tests.support.web import LiveServer, page_login
 
 from remit.web import WebSettings, create_app
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts" / "web"
 
 
 @pytest.fixture(scope="session")
 def trial_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The seeded trial database (built once; never changed: tests use copies)."""
-    path = tmp_path_factory.mktemp("web-trial") / "trial.db"
-    build_trial(path)
-    return path
+    """The seeded trial database (built once per run; never changed: tests use copies)."""
+    today = datetime.now(UTC).date()
+    return build_once(
+        tmp_path_factory,
+        f"web-trial-{today.isoformat()}.db",
+        lambda path: trial_file(path, participants=web_trial(today)),
+    )
 
 
 @pytest.fixture
@@ -46,27 +49,6 @@ def app(trial_db: Path, tmp_path: Path) -> FastAPI:
     return create_app(
         str(trial_db), secret_key="test-secret", settings=WebSettings(work_dir=tmp_path / "work")
     )
-
-
-def page_login(client: TestClient, username: str, password: str = PASSWORD) -> Any:
-    """Log in through the login page (with its CSRF token) and return the final response."""
-    page = client.get("/login")
-    token = _hidden(page.text, "login_token")
-    return client.post(
-        "/login",
-        data={"username": username, "password": password, "login_token": token, "next": "/"},
-    )
-
-
-def _hidden(html: str, name: str) -> str:
-    marker = f'name="{name}" value="'
-    start = html.index(marker) + len(marker)
-    return html[start : html.index('"', start)]
-
-
-def csrf_of(html: str) -> str:
-    """The CSRF token of a rendered page."""
-    return _hidden(html, "csrf_token")
 
 
 @pytest.fixture
@@ -101,40 +83,6 @@ def api_as(app: FastAPI) -> Callable[[str], TestClient]:
 # --- live server and browser -----------------------------------------------------------------
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class LiveServer:
-    """uvicorn serving an app on 127.0.0.1 in a thread."""
-
-    def __init__(self, app: FastAPI) -> None:
-        import uvicorn
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 @pytest.fixture
 def live_server(app: FastAPI) -> Iterator[LiveServer]:
     """The app served by uvicorn on a random free port of 127.0.0.1."""
@@ -145,5 +93,6 @@ def live_server(app: FastAPI) -> Iterator[LiveServer]:
 @pytest.fixture
 def artifacts() -> Path:
     """Where screenshots go (git-ignored)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS
+    folder = ARTIFACTS / "web"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

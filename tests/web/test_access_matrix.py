@@ -16,8 +16,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from tests.web.conftest import page_login
-from tests.web.trial import PASSWORD, ROLE_USER
+from tests.support.trial import PASSWORD, ROLE_USER
+from tests.support.web import page_login
 
 from remit.services.access import ROLES
 from remit.web.core import web_allowed

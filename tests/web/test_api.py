@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from tests.web.trial import PASSWORD
+from tests.support.trial import PASSWORD
 
 MADRS = {str(i): 2 for i in range(1, 11)}
 NEW_MADRS = {"participant_id": "OSL-001", "visit_code": "V3", "scale": "madrs", "answers": MADRS}

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web.conftest import LiveServer
-from tests.web.trial import PASSWORD
+from tests.support.trial import PASSWORD
+from tests.support.waiting import CEILING_S
+from tests.support.web import LiveServer
 
 from remit.web.forms import form_fields
 
@@ -32,6 +33,7 @@ class Person:
         self.context = browser.new_context(
             java_script_enabled=js, accept_downloads=True, viewport={"width": 1200, "height": 900}
         )
+        self.context.set_default_timeout(CEILING_S * 1000)  # a busy machine is slow, not broken
         self.page = self.context.new_page()
         self.server = server
         self.shots = shots
@@ -54,6 +56,7 @@ def test_the_trial_team_in_a_browser(
 ) -> None:
     # --- login page, keyboard first -----------------------------------------------------
     context = browser.new_context()
+    context.set_default_timeout(CEILING_S * 1000)
     page = context.new_page()
     page.goto(f"{live_server.url}/login")
     page.screenshot(path=str(artifacts / "01-login.png"))

@@ -9,8 +9,8 @@ import zipfile
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
-from tests.web.conftest import csrf_of
-from tests.web.trial import PASSWORD
+from tests.support.trial import PASSWORD
+from tests.support.web import csrf_of
 
 from remit.web.forms import form_fields
 

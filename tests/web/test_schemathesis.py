@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi import checks as openapi_checks
-from tests.web.trial import PASSWORD
+from tests.support.trial import PASSWORD
 
 from remit.web import WebSettings, create_app
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from tests.web.conftest import csrf_of, page_login
-from tests.web.trial import PASSWORD
+from tests.support.trial import PASSWORD
+from tests.support.web import csrf_of, page_login
 
 from remit.web import WebSettings, create_app
 from remit.web.sessions import LoginThrottle, SessionStore

@@ -6,11 +6,11 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
-from tests.web.conftest import free_port
+from tests.support.waiting import CEILING_S, wait_until
+from tests.support.web import free_port
 
 #: The ``remit`` console script of this environment.
 REMIT = str(Path(sys.executable).parent / "remit")
@@ -26,28 +26,36 @@ def test_remit_serve_answers_on_loopback(trial_db: Path, tmp_path: Path) -> None
         stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while True:
+
+        def answered() -> httpx.Response | None:
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/login", timeout=1)
-                break
+                return httpx.get(f"http://127.0.0.1:{port}/login", timeout=5)
             except httpx.HTTPError:
-                assert process.poll() is None, (tmp_path / "serve.log").read_text()
-                assert time.monotonic() < deadline, "remit serve did not answer within 30 s"
-                time.sleep(0.2)
+                return None
+
+        def stopped() -> str | None:
+            if process.poll() is None:
+                return None
+            return (
+                f"remit serve exited with {process.returncode}:\n"
+                + (tmp_path / "serve.log").read_text()
+            )
+
+        response = wait_until(answered, f"remit serve to answer on port {port}", alive=stopped)
         assert response.status_code == 200
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
-        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/me").status_code == 401
+        me = httpx.get(f"http://127.0.0.1:{port}/api/v1/me", timeout=CEILING_S)
+        assert me.status_code == 401
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=CEILING_S)
         log.close()
 
 
 def test_serve_refuses_a_missing_database(tmp_path: Path) -> None:
     done = subprocess.run(
         [REMIT, "serve", "--db", str(tmp_path / "none.db")],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True, text=True, timeout=CEILING_S, check=False,
     )  # fmt: skip
     assert done.returncode != 0
     assert "none.db" in done.stderr

@@ -7,36 +7,25 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from tests.web.conftest import page_login
-from tests.web.trial import PASSWORD
+from tests.support.presets import two_site_protocol
+from tests.support.trial import PASSWORD, stage, trial_file
+from tests.support.web import page_login
 
-from remit import services as sv
-from remit.protocol import load_protocol
-from remit.protocol.loader import parse_protocol
-from remit.store import Actor, make_engine, upgrade
 from remit.web import WebSettings, create_app
 
 
 @pytest.fixture
 def two_sites(tmp_path: Path) -> FastAPI:
-    text = load_protocol("oslo-mdma-mdd").text.replace(
-        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO" }]',
-        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO" }, '
-        '{ code = "OUS", name = "Oslo University Hospital", country = "NO" }]',
+    made = trial_file(
+        tmp_path / "two.db",
+        protocol=two_site_protocol(),
+        sites=None,
+        staff={"kari": [("investigator", "OST")], "olav": [("investigator", "OUS")]},
+        participants=[
+            stage("screened", site=site, sex=None, birth_year=None) for site in ("OST", "OUS")
+        ],
     )
-    protocol, problems = parse_protocol(text)
-    assert protocol is not None, problems
-    engine = make_engine(tmp_path / "two.db")
-    upgrade(engine)
-    trial = sv.create_trial(engine, protocol, admin_username="ada", admin_password=PASSWORD)
-    admin = Actor(trial.admin.id, "ada", "admin", None)
-    for name, role, site in [("kari", "investigator", "OST"), ("olav", "investigator", "OUS")]:
-        sv.add_user(engine, admin, name, PASSWORD, [(role, site)])
-    kari = Actor(2, "kari", "investigator", 1)
-    olav = Actor(3, "olav", "investigator", 2)
-    sv.screen_participant(engine, kari, site="OST")  # OSL-001
-    sv.screen_participant(engine, olav, site="OUS")  # OSL-002
-    engine.dispose()
+    assert made.participants == ("OSL-001", "OSL-002")
     return create_app(str(tmp_path / "two.db"), settings=WebSettings(work_dir=tmp_path / "w"))
 
 

@@ -28,7 +28,7 @@ class Column:
     >>> from remit.analysis.data import SCHEMA
     >>> status = next(c for c in SCHEMA["participants"] if c.name == "status")
     >>> status.kind, status.nullable, status.allowed[:2]
-    ('text', False, ('screening', 'ineligible'))
+    ('text', False, ('screening', 'eligible'))
     """
 
     name: str

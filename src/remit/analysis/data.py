@@ -25,29 +25,21 @@ import pandas as pd
 
 from remit.analysis.cells import Column, frame_records, normalise_frame
 from remit.errors import InputError, NotFoundError
+from remit.protocol.status import (
+    DECIDED_DOSE_STATUSES,
+    ENROLLED_STATUSES,
+    DoseKind,
+    DoseStatus,
+    ParticipantStatus,
+    values,
+)
 from remit.protocol.vital_signs import VITAL_SIGNS
 
-#: The statuses a participant may have (``participants.status``).
-PARTICIPANT_STATUSES: tuple[str, ...] = (
-    "screening",
-    "ineligible",
-    "enrolled",
-    "on_study",
-    "in_follow_up",
-    "completed",
-    "withdrawn",
-    "lost_to_follow_up",
-)
-#: Statuses that can only follow enrolment. ``withdrawn`` and ``lost_to_follow_up`` can also
-#: end a screening, so they count as enrolled only with an enrolment date.
-ENROLLED_STATUSES: tuple[str, ...] = (
-    "enrolled",
-    "on_study",
-    "in_follow_up",
-    "completed",
-)
-DOSE_KINDS: tuple[str, ...] = ("initial", "supplemental")
-DOSE_STATUSES: tuple[str, ...] = ("given", "withheld")
+#: The statuses a participant may have (``participants.status``), as the store keeps them.
+PARTICIPANT_STATUSES: tuple[str, ...] = values(ParticipantStatus)
+DOSE_KINDS: tuple[str, ...] = values(DoseKind)
+#: Dose statuses of the ``doses`` frame (an ``offered`` dose is neither given nor withheld).
+DOSE_STATUSES: tuple[str, ...] = tuple(s for s in values(DoseStatus) if s in DECIDED_DOSE_STATUSES)
 
 
 #: Every frame of :class:`TrialData` and its columns, in order.
@@ -177,8 +169,8 @@ class TrialData:
     Frames and their columns (``docs/analysis.md`` has the full table):
 
     ``participants`` — one row per person screened
-        participant_id, site, arm, sex, age_years, status (screening, ineligible, enrolled,
-        on_study, in_follow_up, completed, withdrawn, lost_to_follow_up), screened_date,
+        participant_id, site, arm, sex, age_years, status (screening, eligible, ineligible,
+        enrolled, on_study, in_follow_up, completed, withdrawn, lost_to_follow_up), screened_date,
         enrolled_date (NaT if never), ineligible_reasons (list of str), withdrawn_reason,
         simulated (bool).
     ``visits`` — one row per participant × scheduled visit

@@ -12,15 +12,7 @@ from remit.analysis.context import Context, collect_warnings, note_not_estimable
 from remit.analysis.result import SectionResult, headline_frame, section_fields
 from remit.errors import StatsError
 from remit.protocol import MMRMAnalysis
-from remit.stats.mmrm import MMRMResult, fit_mmrm, formula_variables
-
-#: The plan's words for the MMRM degrees of freedom → :func:`fit_mmrm`'s ``df``.
-DF_METHODS: dict[str, str] = {
-    "satterthwaite": "satterthwaite",
-    "kenward_roger": "kenward-roger",
-    "kenward_roger_linear": "kenward-roger-linear",
-    "residual": "residual",
-}
+from remit.stats.mmrm import DfMethod, MMRMResult, fit_mmrm, formula_variables
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -64,7 +56,6 @@ def run_mmrm(a: MMRMAnalysis, ctx: Context) -> MMRMSectionResult:
     arm_rows: list[pd.DataFrame] = []
     raw: dict[str, Any] = {}
     notes: list[str] = []
-    df_method = DF_METHODS[a.df_method]
     t = ctx.totals
     for scale in a.scales:
         sub = t[
@@ -107,7 +98,7 @@ def run_mmrm(a: MMRMAnalysis, ctx: Context) -> MMRMSectionResult:
                     covariance=a.covariance,
                     group=group,
                     method="reml" if a.reml else "ml",
-                    df=df_method,  # type: ignore[arg-type]
+                    df=a.df_method,
                     visit_levels=levels,
                     alpha=1.0 - ctx.conf_level,
                 )
@@ -285,9 +276,10 @@ _COVARIANCE_WORDS = {
     "toeph": "heterogeneous Toeplitz",
     "adh": "heterogeneous ante-dependence",
 }
-_DF_WORDS = {
+_DF_WORDS: dict[DfMethod, str] = {
     "satterthwaite": "Satterthwaite",
-    "kenward_roger": "Kenward-Roger",
-    "kenward_roger_linear": "Kenward-Roger (linear variant, as SAS)",
+    "kenward-roger": "Kenward-Roger",
+    "kenward-roger-linear": "Kenward-Roger (linear variant, as SAS)",
     "residual": "residual (n_obs − rank X)",
+    "between-within": "between-within",
 }

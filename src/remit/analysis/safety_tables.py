@@ -12,9 +12,12 @@ from remit.analysis.data import TrialData
 from remit.analysis.datasets import baseline_visits, visit_order
 from remit.errors import NotFoundError, ScaleError
 from remit.protocol import VITAL_SIGN_CODES, Protocol
+from remit.protocol.adverse_event import Severity
+from remit.protocol.status import values
 from remit.scales import load_scale
 
-SEVERITY_ORDER = ("mild", "moderate", "severe")
+#: Severities, mildest first (the order of the vocabulary).
+SEVERITY_ORDER: tuple[str, ...] = values(Severity)
 
 
 def ideation_types() -> dict[int, str]:

@@ -22,7 +22,7 @@ from remit.analysis.binary_sections import (
 )
 from remit.analysis.context import Context
 from remit.analysis.lmm_section import LMMSectionResult, run_lmm
-from remit.analysis.mmrm_section import DF_METHODS, MMRMSectionResult, run_mmrm
+from remit.analysis.mmrm_section import MMRMSectionResult, run_mmrm
 from remit.analysis.paired_sections import (
     DescriptiveSectionResult,
     EffectSizeSectionResult,
@@ -97,7 +97,6 @@ def run_section(analysis: BaseModel, ctx: Context) -> SectionResult:
 
 __all__ = [
     "CI_METHODS",
-    "DF_METHODS",
     "RUNNERS",
     "Context",
     "DescriptiveSectionResult",

@@ -25,6 +25,8 @@ from remit.cli.trial_cmd import (
     parse_time,
     show,
 )
+from remit.protocol.adverse_event import Relatedness, Severity
+from remit.protocol.status import values
 
 app = typer.Typer(help="Safety alerts: list, acknowledge, close.", no_args_is_help=True)
 ae_app = typer.Typer(help="Adverse events.", no_args_is_help=True)
@@ -35,12 +37,9 @@ def ae_add_command(
     participant: ParticipantOption,
     term: Annotated[str, typer.Option("--term", help="Reported term of the event.")],
     onset: Annotated[str, typer.Option("--onset", help="Onset date YYYY-MM-DD.")],
-    severity: Annotated[str, typer.Option("--severity", help="mild, moderate or severe.")],
+    severity: Annotated[str, typer.Option("--severity", help=", ".join(values(Severity)) + ".")],
     relatedness: Annotated[
-        str,
-        typer.Option(
-            "--relatedness", help="not_related, unlikely, possible, probable or definite."
-        ),
+        str, typer.Option("--relatedness", help=", ".join(values(Relatedness)) + ".")
     ],
     db: DbOption,
     user: UserOption,

@@ -26,6 +26,7 @@ from remit.cli.trial_cmd import (
 )
 from remit.errors import InputError
 from remit.protocol import VITAL_SIGN_CODES
+from remit.protocol.status import DoseKind, values
 
 app = typer.Typer(help="Dosing sessions: start, doses, end.", no_args_is_help=True)
 vitals_app = typer.Typer(
@@ -62,7 +63,7 @@ def start_command(
 def give_command(
     participant: ParticipantOption,
     visit: VisitOption,
-    kind: Annotated[str, typer.Option("--kind", help="initial or supplemental.")],
+    kind: Annotated[str, typer.Option("--kind", help=", ".join(values(DoseKind)) + ".")],
     mg: Annotated[float, typer.Option("--mg", help="Dose in mg.")],
     db: DbOption,
     user: UserOption,

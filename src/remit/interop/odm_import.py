@@ -23,6 +23,9 @@ from remit import services as sv
 from remit.errors import InputError, RemitError
 from remit.interop.odm import FORM_META, ODM_NS, all_items, fixed_forms, oid
 from remit.protocol import VITAL_SIGNS, Protocol
+from remit.protocol.roles import Role
+from remit.protocol.status import DECIDED_DOSE_STATUSES, DoseKind
+from remit.protocol.status import ParticipantStatus as S
 from remit.scales import load_scale, validate_answers
 from remit.services import RATER_ROLES, Actor, Engine
 
@@ -212,14 +215,15 @@ def _prevalidate(subjects: list[_Subject], protocol: Protocol) -> None:
             ):
                 raise _fail(f.where, f"the protocol does not plan {f.form} at {f.event}")
         for f in s.of("DOSE"):
-            if f.values.get("KIND") not in ("initial", "supplemental") or f.values.get(
-                "STATUS"
-            ) not in ("given", "withheld"):
+            if (
+                f.values.get("KIND") not in set(DoseKind)
+                or f.values.get("STATUS") not in DECIDED_DOSE_STATUSES
+            ):
                 raise _fail(f.where, "KIND must be initial|supplemental, STATUS given|withheld")
 
 
 def _pick(actors: Mapping[str, Actor], roles: frozenset[str] | tuple[str, ...], what: str) -> Actor:
-    for role in ("investigator", "therapist", "independent_rater", *sorted(roles)):
+    for role in (Role.INVESTIGATOR, Role.THERAPIST, Role.INDEPENDENT_RATER, *sorted(roles)):
         if role in roles and role in actors:
             return actors[role]
     raise InputError(
@@ -243,7 +247,8 @@ def _rehearse(protocol: Protocol, subjects: list[_Subject]) -> None:
                 admin_password=secrets.token_urlsafe(24),
             )  # fmt: skip
             system = Actor(None, "remit-odm-rehearsal", sv.SYSTEM_ROLE, None)
-            actors = dict.fromkeys(("investigator", "therapist", "independent_rater"), system)
+            entering = (Role.INVESTIGATOR, Role.THERAPIST, Role.INDEPENDENT_RATER)
+            actors: dict[str, Actor] = dict.fromkeys(entering, system)
             counts = dict.fromkeys(_COUNTS, 0)
             for s in subjects:
                 try:
@@ -360,11 +365,11 @@ def _import_subject(
         counts["adverse_events"] += 1
     status = subject.get("STATUS")
     now = sv.get_participant(engine, inv, pid).status
-    if status == "withdrawn":
+    if status == S.WITHDRAWN:
         sv.withdraw(engine, inv, pid, reason=subject.get("STATUS_REASON") or "withdrawn")
-    elif status in ("in_follow_up", "completed", "lost_to_follow_up") and status != now:
-        if status == "completed" and now not in ("in_follow_up",):
-            sv.change_status(engine, inv, pid, "in_follow_up")
+    elif status in (S.IN_FOLLOW_UP, S.COMPLETED, S.LOST_TO_FOLLOW_UP) and status != now:
+        if status == S.COMPLETED and now != S.IN_FOLLOW_UP:
+            sv.change_status(engine, inv, pid, S.IN_FOLLOW_UP)
         sv.change_status(engine, inv, pid, status, reason=subject.get("STATUS_REASON"))
     return pid, alerts
 

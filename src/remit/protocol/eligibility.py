@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from remit.errors import InputError
+from remit.protocol.vocab import CriterionKind
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,7 +27,7 @@ class CriterionResult:
     """
 
     id: str
-    kind: Literal["inclusion", "exclusion"]
+    kind: CriterionKind
     text: str
     field: str
     value: Any

@@ -40,15 +40,16 @@ from remit.protocol.sap import (
     WilcoxonAnalysis,
 )
 from remit.protocol.vocab import (
+    DF_METHODS,
     LEVELS,
     MMRM_TERMS,
-    RATERS,
-    VISIT_KINDS,
     CompareOp,
+    CriterionKind,
+    DfMethod,
+    EndpointRole,
     Level,
     Op,
     Rater,
-    Role,
     Scalar,
     VisitKind,
     VitalSign,
@@ -58,11 +59,10 @@ FORMAT_VERSION = 1
 
 __all__ = [
     "BINARY_ENDPOINT_KINDS",
+    "DF_METHODS",
     "FORMAT_VERSION",
     "LEVELS",
     "MMRM_TERMS",
-    "RATERS",
-    "VISIT_KINDS",
     "Analysis",
     "AnalysisPlan",
     "Arm",
@@ -72,10 +72,12 @@ __all__ = [
     "CompareOp",
     "Criterion",
     "DescriptiveAnalysis",
+    "DfMethod",
     "DosingSession",
     "EffectSizeAnalysis",
     "Eligibility",
     "Endpoint",
+    "EndpointRole",
     "Event",
     "Level",
     "MMRMAnalysis",
@@ -89,7 +91,6 @@ __all__ = [
     "RelapseEndpoint",
     "RemissionEndpoint",
     "ResponseEndpoint",
-    "Role",
     "SAEClock",
     "Safety",
     "SafetyAnalysis",
@@ -241,7 +242,7 @@ class Criterion(_Model):
     """
 
     id: str
-    kind: Literal["inclusion", "exclusion"]
+    kind: CriterionKind
     field: str
     op: Op
     value: Scalar | tuple[Scalar, ...]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from remit.protocol._base import _Model
-from remit.protocol.vocab import MMRM_TERMS, Role
+from remit.protocol.vocab import DF_METHODS, MMRM_TERMS, DfMethod, EndpointRole
 
 # --------------------------------------------------------------------------- endpoints
 
@@ -52,7 +53,7 @@ def _collect(model: BaseModel, names: tuple[str, ...]) -> tuple[str, ...]:
 class _Endpoint(_References):
     id: str
     label: str
-    role: Role
+    role: EndpointRole
     scale: str
     assumption: str | None = None
 
@@ -257,6 +258,22 @@ class WilcoxonAnalysis(_Analysis):
     correction: bool = False
 
 
+def _hyphenated_df_method(value: object) -> object:
+    """Read a df method written with underscores for hyphens (the spelling of protocol files
+    before issue 10) as its hyphenated name, with a warning: protocols kept in a trial's
+    database must still load. No other spelling is accepted."""
+    if isinstance(value, str) and "_" in value and value.replace("_", "-") in DF_METHODS:
+        hyphenated = value.replace("_", "-")
+        warnings.warn(
+            f"df_method {value!r} is deprecated and read as {hyphenated!r}; write "
+            f"{hyphenated!r} in the protocol file (the spelling of `remit stats mmrm --df`)",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return hyphenated
+    return value
+
+
 class MMRMAnalysis(_Analysis):
     """Mixed model for repeated measures over ``visits``.
 
@@ -272,11 +289,14 @@ class MMRMAnalysis(_Analysis):
     outcome: Literal["value", "change"] = "value"
     formula: str = "visit"
     covariance: Literal["us", "cs", "csh", "ar1", "ar1h", "toep", "toeph", "adh"] = "us"
-    df_method: Literal["satterthwaite", "kenward_roger", "kenward_roger_linear", "residual"] = (
-        "satterthwaite"
-    )
+    df_method: DfMethod = "satterthwaite"
     reml: bool = True
     contrasts: tuple[Literal["visit_vs_baseline", "arm_by_visit"], ...] = ("visit_vs_baseline",)
+
+    @field_validator("df_method", mode="before")
+    @classmethod
+    def _df_method_spelling(cls, value: object) -> object:
+        return _hyphenated_df_method(value)
 
     @property
     def variables(self) -> tuple[str, ...]:

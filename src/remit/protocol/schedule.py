@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from remit.protocol.model import Protocol, Visit
 
 TimingStatus = Literal["early", "on_time", "late", "out_of_window"]
-VisitStatus = Literal["done", "scheduled", "provisional", "awaiting_anchor"]
+#: A computed schedule row (not the stored :class:`remit.protocol.status.VisitStatus`).
+ScheduleStatus = Literal["done", "scheduled", "provisional", "awaiting_anchor"]
 AnchorBasis = Literal["event", "actual", "target"]
 
 
@@ -151,7 +152,7 @@ class ScheduledVisit:
     latest_date: date | None
     actual_date: date | None
     timing: VisitTiming | None
-    status: VisitStatus
+    status: ScheduleStatus
     note: str
 
     def classify(self, actual: date) -> VisitTiming:
@@ -388,7 +389,7 @@ def compute_schedule(
         done = actual.get(visit.code)
         done = None if done is None else _as_date(done)
         timing = None
-        status: VisitStatus
+        status: ScheduleStatus
         if done is not None:
             status = "done"
             if target is not None:

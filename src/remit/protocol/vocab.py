@@ -1,8 +1,18 @@
-"""Words a protocol file may use: raters, visit kinds, operators, alert levels, vital signs."""
+"""Words a protocol file may use: raters, visit kinds, criterion kinds, operators, alert
+levels, endpoint roles, vital signs, MMRM formula terms and df methods.
+
+Each vocabulary is declared once, as a ``Literal``; a tuple of its words, where code needs
+one, is derived from it with :func:`typing.get_args`.
+
+Examples
+--------
+>>> LEVELS[0], DF_METHODS[1]
+('immediate', 'kenward-roger')
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from remit.protocol.vital_signs import VitalSign as VitalSign  # declared with the signs
 
@@ -18,23 +28,23 @@ VisitKind = Literal[
     "termination",
     "follow-up",
 ]
+CriterionKind = Literal["inclusion", "exclusion"]
 Op = Literal[">=", "<=", ">", "<", "==", "!=", "in", "not_in", "between"]
 CompareOp = Literal[">=", "<=", ">", "<", "==", "!="]
 Level = Literal["immediate", "urgent", "same_day", "review"]
-Role = Literal["primary", "secondary", "exploratory"]
+EndpointRole = Literal["primary", "secondary", "exploratory"]
 Scalar = bool | int | float | str
 
-RATERS: tuple[str, ...] = ("independent_rater", "therapist", "investigator", "self_report")
-VISIT_KINDS: tuple[str, ...] = (
-    "screening",
-    "enrolment",
-    "preparatory",
-    "baseline",
-    "dosing",
-    "integration",
-    "assessment",
-    "termination",
-    "follow-up",
-)
+#: Alert levels, most pressing first.
+LEVELS: tuple[Level, ...] = get_args(Level)
+
+#: Terms an MMRM formula of the analysis plan may use (no Literal: a formula is free text).
 MMRM_TERMS: tuple[str, ...] = ("visit", "arm", "baseline")
-LEVELS: tuple[str, ...] = ("immediate", "urgent", "same_day", "review")
+
+#: Denominator degrees-of-freedom methods of an MMRM. They mirror
+#: :data:`remit.stats.mmrm.DfMethod` word for word (the protocol may not import the
+#: statistics); ``tests/protocol/test_vocabularies.py`` checks that the two are equal.
+DfMethod = Literal[
+    "satterthwaite", "kenward-roger", "kenward-roger-linear", "residual", "between-within"
+]
+DF_METHODS: tuple[DfMethod, ...] = get_args(DfMethod)

@@ -8,8 +8,8 @@ Examples
 ()
 """
 
+from remit.protocol.vocab import LEVELS
 from remit.safety.rules import (
-    LEVELS,
     Alert,
     SAEClock,
     SafetyResult,

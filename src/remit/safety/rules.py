@@ -21,12 +21,9 @@ import pandas as pd
 
 from remit.errors import InputError
 from remit.protocol.baseline import resolve_baseline
-from remit.protocol.model import Level, Protocol, SafetyRule
+from remit.protocol.model import LEVELS, Level, Protocol, SafetyRule
 from remit.protocol.vital_signs import VITAL_SIGN_CODES, VITAL_SIGNS, VitalValues
 from remit.scales import ScoreResult, load_scale
-
-#: Alert levels from the most to the least pressing.
-LEVELS: tuple[Level, ...] = ("immediate", "urgent", "same_day", "review")
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, get_args
 
 from remit.errors import AnswerError, InputError, ScaleError
 
@@ -19,8 +19,8 @@ Respondent = Literal["clinician", "self", "investigator"]
 Number = int | float
 Answer = int | float | str | bool | None
 
-ITEM_KINDS: tuple[str, ...] = ("integer", "number", "boolean", "choice", "time", "text")
-RESPONDENTS: tuple[str, ...] = ("clinician", "self", "investigator")
+ITEM_KINDS: tuple[ItemKind, ...] = get_args(ItemKind)
+RESPONDENTS: tuple[Respondent, ...] = get_args(Respondent)
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 

@@ -19,6 +19,7 @@ from remit.errors import (
     PermissionDeniedError,
 )
 from remit.protocol import Protocol, protocol_from_text
+from remit.protocol.roles import SYSTEM_ROLE
 from remit.safety import Alert as SafetyAlert
 from remit.services.access import require, require_site
 from remit.services.records import (
@@ -40,7 +41,6 @@ from remit.store.tables import (
     UserRole,
     Visit,
 )
-from remit.store.vocab import SYSTEM_ROLE
 
 
 def now_utc() -> datetime:

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from remit.errors import PermissionDeniedError
+from remit.protocol.roles import SYSTEM_ROLE, Role
+from remit.protocol.status import values
 from remit.store import Actor
-from remit.store.vocab import SYSTEM_ROLE, Role
 
 INV = Role.INVESTIGATOR.value
 THE = Role.THERAPIST.value
@@ -26,7 +27,7 @@ DM = Role.DATA_MANAGER.value
 ADM = Role.ADMIN.value
 
 #: Every role, in the order the matrix is shown.
-ROLES: tuple[str, ...] = (INV, THE, RAT, MON, STA, DM, ADM)
+ROLES: tuple[str, ...] = values(Role)
 
 _VIEW = frozenset({INV, THE, RAT, MON, STA, DM, ADM})
 

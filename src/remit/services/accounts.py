@@ -11,11 +11,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from remit.errors import InputError, PermissionDeniedError, RemitError
+from remit.protocol.roles import SYSTEM_ROLE
 from remit.services.access import ROLES
 from remit.store import Actor, authenticate, roles_of
 from remit.store import actor_for as store_actor_for
 from remit.store.tables import Site, UserAccount
-from remit.store.vocab import SYSTEM_ROLE
 
 __all__ = [
     "SYSTEM_ROLE",

@@ -20,6 +20,8 @@ from remit.errors import (
 )
 from remit.protocol import Assessment as PlannedForm
 from remit.protocol import Protocol
+from remit.protocol.roles import SYSTEM_ROLE, Role
+from remit.protocol.status import ENTRY_STATUSES, NO_DATA_STATUSES, AssessmentStatus
 from remit.safety import evaluate_score
 from remit.scales import ScoreResult, load_scale, score
 from remit.services._common import (
@@ -34,10 +36,6 @@ from remit.services.signing import void_signatures
 from remit.services.unit import Write, owner_of, reading, writing
 from remit.store import Actor, UnitOfWork
 from remit.store.tables import Assessment, AuditEvent, Participant, Visit
-from remit.store.vocab import SYSTEM_ROLE, AssessmentStatus, ParticipantStatus
-
-_ENTRY_STATUSES = (AssessmentStatus.DRAFT.value, AssessmentStatus.COMPLETE.value)
-_NO_DATA_STATUSES = (ParticipantStatus.INELIGIBLE.value, ParticipantStatus.WITHDRAWN.value)
 
 
 def planned_form(protocol: Protocol, visit_code: str, scale: str) -> tuple[PlannedForm, ...]:
@@ -150,7 +148,7 @@ def record_assessment(
     or study; a reused idempotency key with another body. A retry with the same key and body
     returns the original record.
     """
-    if status not in _ENTRY_STATUSES:
+    if status not in ENTRY_STATUSES:
         raise InputError(f"status {status!r} cannot be entered", expected="draft or complete")
     when = aware(assessed_at, "assessed_at")
     if not isinstance(answers, Mapping):
@@ -184,7 +182,7 @@ def record_assessment(
                 hint="record it with record_vas(…, timepoint=…)",
             )
         check_rater(actor, form)
-        if p.status in _NO_DATA_STATUSES:
+        if p.status in NO_DATA_STATUSES:
             raise InputError(f"{p.study_id} is {p.status}; no forms are recorded")
         visit = session.scalar(
             select(Visit).where(Visit.participant_id == p.id, Visit.visit_code == visit_code)
@@ -314,7 +312,7 @@ def update_assessment(
                 hint="reload the form and apply your change again",
             )
         new_status = status or row.status
-        if new_status not in _ENTRY_STATUSES or (
+        if new_status not in ENTRY_STATUSES or (
             row.status == AssessmentStatus.COMPLETE.value and new_status != row.status
         ):
             raise InputError(
@@ -323,7 +321,7 @@ def update_assessment(
             )
         # the role that entered a form edits it; a data manager corrects any; forms entered by
         # Remit itself (simulation) by anyone allowed to rate them
-        if actor.role not in ("data_manager", SYSTEM_ROLE) and row.rater_role not in (
+        if actor.role not in (Role.DATA_MANAGER, SYSTEM_ROLE) and row.rater_role not in (
             None,
             SYSTEM_ROLE,
             actor.role,
@@ -339,7 +337,7 @@ def update_assessment(
                 expected="reason='…'",
             )
         visit_code = session.get_one(Visit, row.visit_id).visit_code if row.visit_id else None
-        if actor.role != "data_manager" and visit_code in protocol.visit_codes:
+        if actor.role != Role.DATA_MANAGER and visit_code in protocol.visit_codes:
             check_rater(actor, planned_form(protocol, visit_code, row.scale)[0])
         result = score(row.scale, answers, version=row.scale_version)
         new_answers = dict(result.answers)

@@ -13,6 +13,13 @@ from sqlalchemy.orm import Session
 from remit.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from remit.protocol import DosingSession as PlannedSession
 from remit.protocol import Protocol
+from remit.protocol.status import (
+    AssessmentStatus,
+    DoseKind,
+    DoseStatus,
+    DosingSessionStatus,
+    ParticipantStatus,
+)
 from remit.safety import evaluate_vitals
 from remit.services._common import (
     assessment_record,
@@ -28,13 +35,6 @@ from remit.store import Actor
 from remit.store.dosing import Dose, DosingSession
 from remit.store.tables import Assessment, Participant, Visit
 from remit.store.vitals import VitalSignReading, reading_values
-from remit.store.vocab import (
-    AssessmentStatus,
-    DoseKind,
-    DoseStatus,
-    DosingSessionStatus,
-    ParticipantStatus,
-)
 
 
 def _planned(protocol: Protocol, visit_code: str) -> PlannedSession:

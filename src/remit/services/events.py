@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from remit.errors import InputError, NotFoundError
+from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
 from remit.safety import level_rank, sae_alert, sae_clock
 from remit.services._common import (
     a_date,
@@ -40,7 +41,6 @@ from remit.store.tables import (
     ProtocolDeviation,
     Visit,
 )
-from remit.store.vocab import AEOutcome, Relatedness, Severity
 
 
 def _choice(value: str, vocabulary: Any, name: str) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from remit.errors import InputError, NotFoundError
 from remit.protocol import evaluate_eligibility
+from remit.protocol.status import FINAL_STATUSES, ParticipantStatus
 from remit.services._common import (
     authorise,
     aware,
@@ -32,12 +33,8 @@ from remit.services.visits import refresh_schedule
 from remit.store import Actor, IdentityRecord, set_identity, unit_of_work
 from remit.store import read_identity as store_read_identity
 from remit.store.tables import EligibilityCheck, Participant, Site, Study
-from remit.store.vocab import ParticipantStatus
 
 S = ParticipantStatus
-
-#: Statuses a participant can no longer leave by an ordinary status change.
-FINAL_STATUSES = frozenset({S.INELIGIBLE, S.COMPLETED, S.WITHDRAWN, S.LOST_TO_FOLLOW_UP})
 
 #: status → statuses it may move to with :func:`change_status`.
 STATUS_CHANGES: Mapping[str, frozenset[str]] = {

@@ -8,6 +8,7 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from remit.errors import InputError, LockedError, NotFoundError, PermissionDeniedError
+from remit.protocol.status import AssessmentStatus
 from remit.services._common import check_unlocked, now_utc, text_given
 from remit.services.records import LockRecord, QueryRecord, SignatureRecord
 from remit.services.unit import ParticipantRef, owner_of, reading, writing
@@ -25,7 +26,7 @@ from remit.store.tables import (
     audited_tables,
 )
 from remit.store.vitals import VitalSignReading, reading_values
-from remit.store.vocab import AssessmentStatus, LockLevel, QueryStatus
+from remit.store.vocab import LockLevel, QueryStatus
 
 #: Columns a signature does not cover: signing and locking change them.
 UNSIGNED_COLUMNS = frozenset({"status", "version"})

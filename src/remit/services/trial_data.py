@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from remit.analysis import TrialData
 from remit.protocol import VITAL_SIGN_CODES, Protocol
+from remit.protocol.status import DECIDED_DOSE_STATUSES
 from remit.services._common import alert_status, protocol_in_force
 from remit.services.unit import reading
 from remit.store import Actor
@@ -25,12 +26,6 @@ from remit.store.tables import (
     Visit,
 )
 from remit.store.vitals import VitalSignReading, reading_values
-
-#: Store participant statuses the analysis contract names differently.
-_STATUS = {"eligible": "screening"}
-
-#: Dose statuses the contract carries (an ``offered`` dose is neither given nor withheld yet).
-_DOSE_STATUSES = ("given", "withheld")
 
 
 def _day(value: datetime | None) -> Any:
@@ -78,8 +73,8 @@ def build_trial_data(engine: Engine, *, actor: Actor) -> TrialData:
     access-log row (resource ``build_trial_data``, the number of participants read).
 
     Drafts are left out of ``scores``; ``offered`` doses (neither given nor withheld yet) out
-    of ``doses``; a participant found ``eligible`` but not yet enrolled has status
-    ``screening``. ``study_day`` counts from the
+    of ``doses``; statuses are the stored ones
+    (:class:`remit.protocol.status.ParticipantStatus`). ``study_day`` counts from the
     protocol's reference visit; ``scores`` carries an extra ``timepoint`` column (dosing-day
     ratings) and ``vitals`` fills ``minutes_after_dose`` from the initial dose time when a
     reading was taken before the dose was recorded. ``simulated`` is true when every
@@ -193,7 +188,7 @@ def _participants(
                 "arm": p.arm,
                 "sex": p.sex,
                 "age_years": age,
-                "status": _STATUS.get(p.status, p.status),
+                "status": p.status,
                 "screened_date": _day(p.screened_at),
                 "enrolled_date": _day(p.enrolled_at),
                 "ineligible_reasons": reasons,
@@ -303,7 +298,7 @@ def _doses(
 ) -> pd.DataFrame:
     rows = []
     for d in doses:
-        if d.status not in _DOSE_STATUSES:
+        if d.status not in DECIDED_DOSE_STATUSES:
             continue
         ds = sessions[d.dosing_session_id]
         rows.append(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from remit.errors import ConflictError, InputError, NotFoundError
 from remit.protocol import Protocol, compute_schedule
+from remit.protocol.status import FINAL_STATUSES, ParticipantStatus, VisitStatus, WindowStatus
 from remit.services._common import (
     a_date,
     check_unlocked,
@@ -28,7 +29,6 @@ from remit.services.signing import void_signatures
 from remit.services.unit import reading, writing
 from remit.store import Actor, UnitOfWork
 from remit.store.tables import Participant, ParticipantEvent, ProtocolDeviation, Visit
-from remit.store.vocab import ParticipantStatus, VisitStatus, WindowStatus
 
 S = ParticipantStatus
 
@@ -196,7 +196,7 @@ def record_visit(
                 f"visit {visit_code} of {p.study_id} is already recorded on {row.actual_date}",
                 hint="open a data query to correct a visit date",
             )
-        if p.status in (S.WITHDRAWN, S.COMPLETED, S.LOST_TO_FOLLOW_UP, S.INELIGIBLE):
+        if p.status in FINAL_STATUSES:
             raise InputError(
                 f"{p.study_id} is {p.status}; no more visits are recorded",
                 expected="a participant in screening or on study",

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from remit.errors import InputError
 from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS, VitalSign, vital_sign
+from remit.protocol.status import DoseKind, DoseStatus
 from remit.protocol.vital_signs import ABOVE, VitalValues
 from remit.safety import evaluate_vitals
 from remit.services._common import alerts_of, aware, store_alerts
@@ -21,7 +22,6 @@ from remit.store import Actor
 from remit.store.dosing import DosingSession
 from remit.store.tables import Participant, Visit
 from remit.store.vitals import VitalSignReading, VitalSignValue, as_stored, reading_values
-from remit.store.vocab import DoseKind, DoseStatus
 
 
 def _number(sign: VitalSign, value: object) -> float | int:

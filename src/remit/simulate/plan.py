@@ -24,6 +24,7 @@ from remit.protocol import (
     RemissionEndpoint,
     ResponseEndpoint,
 )
+from remit.protocol.roles import Role
 from remit.simulate.answers import (
     Ideation,
     Person,
@@ -39,7 +40,7 @@ from remit.simulate.dosing_day import draw_adverse_events, vitals_series
 from remit.simulate.outcomes import OutcomeCourse, Thresholds, draw_outcomes
 from remit.simulate.targets import Targets
 
-INV, THE, RAT = "investigator", "therapist", "independent_rater"
+INV, THE, RAT = Role.INVESTIGATOR.value, Role.THERAPIST.value, Role.INDEPENDENT_RATER.value
 
 #: Who enters a form, by the protocol's rater of it.
 ENTERED_BY: Mapping[str, str] = {

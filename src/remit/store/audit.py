@@ -29,11 +29,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import TextClause
 
 from remit.errors import ConflictError, InputError, RemitError, StoreError
+from remit.protocol.roles import SYSTEM_ROLE, Role
 from remit.store.canonical import GENESIS_HASH, REDACTED, canonical_json, chain_hash, iso_utc
 from remit.store.engine import write_engine
 from remit.store.tables import AuditEvent, Base, ProtocolVersion
 from remit.store.types import utc_now
-from remit.store.vocab import SYSTEM_ROLE, AuditAction, Role
+from remit.store.vocab import AuditAction
 
 #: Key of the PostgreSQL advisory lock that serialises appends to the audit chain.
 AUDIT_LOCK_KEY = 0x52454D4954  # "REMIT"

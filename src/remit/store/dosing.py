@@ -10,9 +10,9 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Float, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from remit.protocol.status import DoseKind, DoseStatus, DosingSessionStatus
 from remit.store.tables import Base, ProtocolTagged, ReasonRule, _choice, _fk
 from remit.store.types import UTCDateTime
-from remit.store.vocab import DoseKind, DoseStatus, DosingSessionStatus
 
 
 class DosingSession(ProtocolTagged, Base):
@@ -20,7 +20,7 @@ class DosingSession(ProtocolTagged, Base):
 
     __tablename__ = "dosing_session"
     __table_args__ = (UniqueConstraint("participant_id", "session_number"),)
-    __reason_rule__ = ReasonRule(statuses=frozenset({"completed"}))
+    __reason_rule__ = ReasonRule(statuses=frozenset({DosingSessionStatus.COMPLETED}))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = _fk("participant.id")

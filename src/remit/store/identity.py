@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from remit.errors import NotFoundError, PermissionDeniedError
+from remit.protocol.roles import IDENTITY_ROLES
 from remit.store.audit import UnitOfWork
 from remit.store.queries import get_participant
 from remit.store.tables import (
@@ -17,7 +18,7 @@ from remit.store.tables import (
     Participant,
     ParticipantIdentity,
 )
-from remit.store.vocab import IDENTITY_ROLES, AuditAction
+from remit.store.vocab import AuditAction
 
 
 @dataclass(frozen=True)

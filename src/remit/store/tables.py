@@ -33,21 +33,19 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
-from remit.store.types import JSONType, UTCDateTime, utc_now
-from remit.store.vocab import (
-    AEOutcome,
+from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
+from remit.protocol.roles import Role
+from remit.protocol.status import (
     AssessmentStatus,
-    AuditAction,
-    LockLevel,
     ParticipantStatus,
-    QueryStatus,
-    Relatedness,
-    Role,
-    Severity,
     VisitStatus,
     WindowStatus,
     values,
 )
+from remit.store.types import JSONType, UTCDateTime, utc_now
+from remit.store.vocab import AuditAction, LockLevel, QueryStatus
+
+_A = AssessmentStatus
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -316,8 +314,10 @@ class Assessment(ProtocolTagged, Base):
 
     __tablename__ = "assessment"
     __reason_rule__ = ReasonRule(
-        statuses=frozenset({"complete", "signed", "locked"}),
-        forward=frozenset({("complete", "signed"), ("complete", "locked"), ("signed", "locked")}),
+        statuses=frozenset({_A.COMPLETE, _A.SIGNED, _A.LOCKED}),
+        forward=frozenset(
+            {(_A.COMPLETE, _A.SIGNED), (_A.COMPLETE, _A.LOCKED), (_A.SIGNED, _A.LOCKED)}
+        ),
         bookkeeping=frozenset({"version"}),
     )
     __table_args__ = (

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from remit.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
+from remit.protocol.roles import Role
 from remit.store.audit import Actor, UnitOfWork
 from remit.store.tables import Site, UserAccount, UserRole
-from remit.store.vocab import Role
 
 #: Shortest password accepted.
 MIN_PASSWORD_LENGTH = 12

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Requ
 from remit import services as sv
 from remit.errors import ConflictError, InputError, PermissionDeniedError
 from remit.json_values import to_json_value
+from remit.protocol.status import DoseStatus, ParticipantStatus, values
 from remit.services import (
     AlertRecord,
     AssessmentRecord,
@@ -172,10 +173,7 @@ def participants(
     session: Session,
     status: Annotated[
         str | None,
-        Query(
-            pattern="^(screening|eligible|ineligible|enrolled|on_study|in_follow_up|completed"
-            "|withdrawn|lost_to_follow_up)$"
-        ),
+        Query(pattern="^(" + "|".join(values(ParticipantStatus)) + ")$"),
     ] = None,
 ) -> Json:
     """Participants of the caller's sites."""
@@ -379,8 +377,8 @@ def dosing_dose(
         kind=body.kind,
         dose_mg=body.dose_mg,
         status=body.status,
-        given_at=at if body.status == "given" else None,
-        offered_at=at if body.status != "given" else None,
+        given_at=at if body.status == DoseStatus.GIVEN else None,
+        offered_at=at if body.status != DoseStatus.GIVEN else None,
         withheld_reason=body.withheld_reason,
         override_reason=body.override_reason,
         idempotency_key=idempotency_key,

@@ -18,6 +18,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from remit.errors import PermissionDeniedError
 from remit.protocol import Protocol
+from remit.protocol.roles import Role
+from remit.protocol.status import SIGNABLE_STATUSES
 from remit.services import Actor, Engine
 from remit.services.access import allowed
 from remit.web.sessions import LoginThrottle, SessionStore, WebSession
@@ -29,8 +31,10 @@ LOGIN_COOKIE = "remit_login"
 #: Web-only rules, in addition to the services' access table (see docs/web.md).
 #: ``any`` means any logged-in user.
 WEB_ACCESS: Mapping[str, frozenset[str]] = {
-    "export_trial": frozenset({"statistician", "data_manager"}),
-    "view_report": frozenset({"investigator", "monitor", "statistician", "data_manager"}),
+    "export_trial": frozenset({Role.STATISTICIAN, Role.DATA_MANAGER}),
+    "view_report": frozenset(
+        {Role.INVESTIGATOR, Role.MONITOR, Role.STATISTICIAN, Role.DATA_MANAGER}
+    ),
 }
 
 
@@ -67,6 +71,9 @@ def make_templates() -> Environment:
     )
     env.filters["dt"] = _fmt_dt
     env.filters["label"] = lambda s: str(s).replace("_", " ") if s is not None else ""
+    # templates ask the access table and the status vocabulary instead of listing roles
+    env.globals["allowed"] = web_allowed
+    env.globals["SIGNABLE_STATUSES"] = SIGNABLE_STATUSES
     return env
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from remit.errors import InputError
 from remit.protocol import VITAL_SIGN_CODES, VitalSign
+from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
+from remit.protocol.status import DoseKind, DoseStatus
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -52,9 +54,9 @@ class EndForm(PageForm):
 
 
 class DoseForm(PageForm):
-    kind: Literal["initial", "supplemental"]
+    kind: DoseKind
     dose_mg: float = Field(ge=0, le=10000)
-    status: Literal["given", "offered", "withheld"] = "given"
+    status: DoseStatus = DoseStatus.GIVEN
     at: UtcTime
     withheld_reason: Optional = None
     override_reason: Optional = None
@@ -82,11 +84,9 @@ class NoteForm(PageForm):
 class AdverseEventForm(PageForm):
     term: Annotated[str, Field(min_length=1, max_length=200)]
     onset_date: date
-    severity: Literal["mild", "moderate", "severe"]
-    relatedness: Literal["not_related", "unlikely", "possible", "probable", "definite"]
-    outcome: Literal[
-        "unknown", "recovered", "recovering", "not_recovered", "recovered_with_sequelae", "fatal"
-    ] = "unknown"
+    severity: Severity
+    relatedness: Relatedness
+    outcome: AEOutcome = AEOutcome.UNKNOWN
     serious: bool = False
     seriousness_criteria: Optional = None
     description: Optional = None

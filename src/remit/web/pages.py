@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from remit import services as sv
 from remit.errors import AnswerError, ConflictError, InputError, PermissionDeniedError
+from remit.protocol.status import ACTIVE_STATUSES, ENROLLED_STATUSES, VisitStatus
 from remit.web import pages_data, pages_dosing
 from remit.web.core import (
     LOGIN_COOKIE,
@@ -41,9 +42,6 @@ PID = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,40}$")]
 CODE = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
 ID = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Session = Annotated[WebSession, Depends(page_session)]
-
-ENROLLED = ("enrolled", "on_study", "in_follow_up", "completed", "withdrawn", "lost_to_follow_up")
-ACTIVE = ("screening", "eligible", "enrolled", "on_study", "in_follow_up")
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -170,13 +168,13 @@ def dashboard(request: Request, session: Session) -> Response:
     people = (
         sv.list_participants(engine, actor) if web_allowed("view_participants", actor.role) else []
     )
-    enrolled = sum(1 for p in people if p.enrolled_at is not None or p.status in ENROLLED)
+    enrolled = sum(1 for p in people if p.enrolled_at is not None or p.status in ENROLLED_STATUSES)
     due, overdue = [], []
     for p in people:
-        if p.status not in ACTIVE:
+        if p.status not in ACTIVE_STATUSES:
             continue
         for v in sv.list_visits(engine, actor, p.participant_id):
-            if v.status != "scheduled" or v.target_date is None:
+            if v.status != VisitStatus.SCHEDULED or v.target_date is None:
                 continue
             end = v.window_end_date or v.target_date
             if end < today:

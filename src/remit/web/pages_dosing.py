@@ -12,6 +12,8 @@ from fastapi.responses import RedirectResponse, Response
 from remit import services as sv
 from remit.errors import InputError, NotFoundError
 from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS
+from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
+from remit.protocol.status import DoseStatus, values
 from remit.web.core import check_csrf, page_requires, page_session, render, state_of, web_allowed
 from remit.web.forms import form_fields, read_answers
 from remit.web.page_forms import (
@@ -176,8 +178,8 @@ async def dose(request: Request, session: Session, pid: PID, visit: CODE) -> Res
         kind=body.kind,
         dose_mg=body.dose_mg,
         status=body.status,
-        given_at=body.at if body.status == "given" else None,
-        offered_at=body.at if body.status != "given" else None,
+        given_at=body.at if body.status == DoseStatus.GIVEN else None,
+        offered_at=body.at if body.status != DoseStatus.GIVEN else None,
         withheld_reason=body.withheld_reason,
         override_reason=body.override_reason,
         idempotency_key=form.get("idempotency_key") or None,
@@ -277,16 +279,8 @@ async def alert_close(request: Request, session: Session, alert_id: ID) -> Respo
 
 # --- adverse events -------------------------------------------------------------------------
 
-SEVERITIES = ("mild", "moderate", "severe")
-RELATEDNESS = ("not_related", "unlikely", "possible", "probable", "definite")
-OUTCOMES = (
-    "unknown",
-    "recovered",
-    "recovering",
-    "not_recovered",
-    "recovered_with_sequelae",
-    "fatal",
-)
+#: The outcome choices, "unknown" first (the form's default).
+OUTCOMES = (AEOutcome.UNKNOWN, *(o for o in AEOutcome if o is not AEOutcome.UNKNOWN))
 
 
 @router.get("/participants/{pid}/ae/new", dependencies=[page_requires("record_adverse_event")])
@@ -298,8 +292,8 @@ def ae_form(request: Request, session: Session, pid: PID) -> Response:
         "ae.html",
         title=f"Adverse event — {pid}",
         person=person,
-        severities=SEVERITIES,
-        relatedness=RELATEDNESS,
+        severities=values(Severity),
+        relatedness=values(Relatedness),
         outcomes=OUTCOMES,
         today=date.today().isoformat(),
         idem=uuid.uuid4().hex,

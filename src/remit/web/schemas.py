@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from remit.protocol import VitalSign
+from remit.protocol.status import DoseKind, DoseStatus, EntryStatus
 
 Answer = str | int | float | bool | None
 ParticipantKey = Field(pattern=r"^[A-Za-z0-9-]{1,40}$", max_length=40)
@@ -72,7 +73,7 @@ class AssessmentIn(BaseModel):
     scale: str = Field(min_length=1, max_length=40)
     answers: dict[str, Answer]
     version: str | None = Field(default=None, max_length=40)
-    status: Literal["draft", "complete"] = "complete"
+    status: EntryStatus = "complete"
 
 
 class AssessmentUpdateIn(BaseModel):
@@ -81,7 +82,7 @@ class AssessmentUpdateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     answers: dict[str, Answer]
     reason: str | None = Field(default=None, max_length=2000)
-    status: Literal["draft", "complete"] | None = None
+    status: EntryStatus | None = None
 
 
 class NoteIn(BaseModel):
@@ -121,9 +122,9 @@ class DoseIn(BaseModel):
     """A dose given, offered or withheld."""
 
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["initial", "supplemental"]
+    kind: DoseKind
     dose_mg: float = Field(ge=0, le=10000)
-    status: Literal["given", "offered", "withheld"] = "given"
+    status: DoseStatus = DoseStatus.GIVEN
     at: str = Field(description="ISO 8601 time with a UTC offset", max_length=40)
     withheld_reason: str | None = Field(default=None, max_length=2000)
     override_reason: str | None = Field(default=None, max_length=2000)

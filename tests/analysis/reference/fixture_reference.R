@@ -1,4 +1,4 @@
-# Reference numbers for the hand-made trial of tests/analysis/conftest.py, computed with R.
+# Reference numbers for the hand-made trial of tests/support/analysis_data.py, computed with R.
 # Run from this folder:  Rscript fixture_reference.R > fixture_reference.json
 # Reads fixture_totals.csv (MADRS and SDS totals at V3, V13, FU7; P10 has no FU7, P11 no V13).
 suppressPackageStartupMessages({

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from remit.interop.dataset import Dataset, frame_rows, is_missing, make_dataset
 from remit.interop.sdtm.base import ID_VARIABLES, Context, iso_date, sequenced, var
+from remit.protocol.adverse_event import Severity
+from remit.protocol.status import ParticipantStatus as S
 
-_SEVERITY = {"mild": "MILD", "moderate": "MODERATE", "severe": "SEVERE"}
+#: Severity → CDISC AESEV term, for every severity of the vocabulary.
+SEVERITY_TERMS: Mapping[str, str] = {s.value: s.value.upper() for s in Severity}
 
 
 def build_ae(ctx: Context) -> Dataset:
@@ -19,7 +24,7 @@ def build_ae(ctx: Context) -> Dataset:
                 "USUBJID": ctx.usubjid(r.participant_id),
                 "AETERM": str(r.term),
                 "AEDECOD": str(r.term).upper(),
-                "AESEV": _SEVERITY.get(str(r.severity).lower())
+                "AESEV": SEVERITY_TERMS.get(str(r.severity).lower())
                 if not is_missing(r.severity)
                 else None,
                 "AESER": "Y" if bool(r.serious) else "N",
@@ -47,11 +52,12 @@ def build_ae(ctx: Context) -> Dataset:
     )
 
 
-_DISPOSITION = {
-    "completed": ("COMPLETED", "COMPLETED"),
-    "withdrawn": ("WITHDRAWAL BY SUBJECT", None),
-    "lost_to_follow_up": ("LOST TO FOLLOW-UP", "LOST TO FOLLOW-UP"),
-    "ineligible": ("SCREEN FAILURE", "SCREEN FAILURE"),
+#: Final participant status → CDISC (DSDECOD, DSTERM); ``None`` takes the recorded reason.
+DISPOSITION: Mapping[str, tuple[str, str | None]] = {
+    S.COMPLETED: ("COMPLETED", "COMPLETED"),
+    S.WITHDRAWN: ("WITHDRAWAL BY SUBJECT", None),
+    S.LOST_TO_FOLLOW_UP: ("LOST TO FOLLOW-UP", "LOST TO FOLLOW-UP"),
+    S.INELIGIBLE: ("SCREEN FAILURE", "SCREEN FAILURE"),
 }
 
 
@@ -73,7 +79,7 @@ def build_ds(ctx: Context) -> Dataset:
                     "DSSTDY": ctx.day(r.participant_id, r.screened_date),
                 }
             )
-        found = _DISPOSITION.get(str(r.status))
+        found = DISPOSITION.get(str(r.status))
         if found is not None:
             decod, term = found
             if term is None:
@@ -86,10 +92,10 @@ def build_ds(ctx: Context) -> Dataset:
                     "DSDECOD": decod,
                     "DSCAT": "DISPOSITION EVENT",
                     "EPOCH": "SCREENING"
-                    if r.status == "ineligible"
+                    if r.status == S.INELIGIBLE
                     else (
                         "FOLLOW-UP"
-                        if r.status in ("completed", "lost_to_follow_up")
+                        if r.status in (S.COMPLETED, S.LOST_TO_FOLLOW_UP)
                         else "TREATMENT"
                     ),
                     "DSSTDTC": iso_date(when),

@@ -17,6 +17,8 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
 
 from remit.protocol import Protocol
+from remit.protocol.status import LEFT_EARLY_STATUSES, SCREENING_STATUSES
+from remit.protocol.status import ParticipantStatus as S
 from remit.reports.style import (
     FULL_WIDTH,
     ReportFigure,
@@ -59,7 +61,7 @@ def _reason_text(reason: str, protocol: Protocol) -> str:
     return reason
 
 
-_STATUS_WORDS = {"withdrawn": "withdrew", "lost_to_follow_up": "lost to follow-up"}
+_LEFT_WORDS = {S.WITHDRAWN: "withdrew", S.LOST_TO_FOLLOW_UP: "lost to follow-up"}
 
 
 def disposition(adsl: pd.DataFrame, protocol: Protocol) -> Disposition:
@@ -71,7 +73,7 @@ def disposition(adsl: pd.DataFrame, protocol: Protocol) -> Disposition:
     follow = _yes(adsl, "COMPFUFL")
     status = adsl["status"].astype(str)
     not_enrolled = ~enrolled
-    in_screening = not_enrolled & status.eq("screening")
+    in_screening = not_enrolled & status.isin(SCREENING_STATUSES)
     excluded = not_enrolled & ~in_screening
     reasons: Counter[str] = Counter()
     for pid_reasons, is_excluded in zip(adsl["ineligible_reasons"], excluded, strict=True):
@@ -81,9 +83,9 @@ def disposition(adsl: pd.DataFrame, protocol: Protocol) -> Disposition:
         for r in listed or ["reason not recorded"]:
             reasons[_reason_text(r, protocol)] += 1
     withdrawn = tuple(
-        (str(pid), _STATUS_WORDS[st] + (f": {reason}" if reason else ""))
+        (str(pid), _LEFT_WORDS[S(st)] + (f": {reason}" if reason else ""))
         for pid, st, reason, e in zip(ids, status, adsl["withdrawn_reason"], enrolled, strict=True)
-        if e and st in ("withdrawn", "lost_to_follow_up")
+        if e and st in LEFT_EARLY_STATUSES
     )
     return Disposition(
         screened=len(adsl),

@@ -20,6 +20,7 @@ from matplotlib.patches import Patch
 
 from remit.analysis import TrialData
 from remit.protocol import Protocol
+from remit.protocol.status import LEFT_EARLY_STATUSES, ONGOING_STATUSES
 from remit.reports.style import (
     FULL_WIDTH,
     OKABE_ITO,
@@ -34,8 +35,6 @@ from remit.reports.style import (
 )
 
 _ALERT_COLOUR = OKABE_ITO["reddish_purple"]
-_ONGOING = ("enrolled", "on_study", "in_follow_up")
-_LEFT = ("withdrawn", "lost_to_follow_up")
 _SLACK_DAYS = 30
 
 
@@ -199,14 +198,14 @@ def swimmer_figure(
                 )
             for day in lane.alerts:
                 ax.plot(day, y - 0.3, marker="^", markersize=5, color=_ALERT_COLOUR, zorder=6)
-            if lane.status in _ONGOING:
+            if lane.status in ONGOING_STATUSES:
                 ax.annotate(
                     "",
                     xy=(lane.end + 10, y),
                     xytext=(lane.end, y),
                     arrowprops={"arrowstyle": "-|>", "color": "#555555", "lw": 1.0},
                 )
-            elif lane.status in _LEFT:
+            elif lane.status in LEFT_EARLY_STATUSES:
                 ax.plot(lane.end + 7, y, marker="X", markersize=7, color="#222222", zorder=6)
         ax.set_yticks(range(n), [lane.participant_id for lane in reversed(lanes_)])
         ax.set_ylim(-0.8, n - 0.2)
@@ -266,11 +265,11 @@ def swimmer_figure(
             )
             for c in categories
         ]
-        if any(ln.status in _LEFT for ln in lanes_):
+        if any(ln.status in LEFT_EARLY_STATUSES for ln in lanes_):
             handles.append(
                 Line2D([], [], marker="X", linestyle="", color="#222222", label="Left the study")
             )
-        if any(ln.status in _ONGOING for ln in lanes_):
+        if any(ln.status in ONGOING_STATUSES for ln in lanes_):
             handles.append(
                 Line2D([], [], marker=">", linestyle="", color="#555555", label="Still on study")
             )

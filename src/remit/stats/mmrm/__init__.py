@@ -19,6 +19,7 @@ from remit.stats.mmrm.design import build_design, formula_variables
 from remit.stats.mmrm.fit import Likelihood, kr_sums, optimise
 from remit.stats.mmrm.inference import (
     DF_METHODS,
+    DfMethod,
     between_within_df,
     kr_adjusted,
     satterthwaite_df,
@@ -28,6 +29,7 @@ from remit.stats.mmrm.result import FTestResult, MMRMResult, _t_row
 __all__ = [
     "DF_METHODS",
     "STRUCTURES",
+    "DfMethod",
     "FTestResult",
     "MMRMResult",
     "fit_mmrm",
@@ -46,9 +48,7 @@ def fit_mmrm(
     covariance_by: str | None = None,
     weights: str | None = None,
     method: Literal["reml", "ml"] = "reml",
-    df: Literal[
-        "satterthwaite", "kenward-roger", "kenward-roger-linear", "residual", "between-within"
-    ] = "satterthwaite",
+    df: DfMethod = "satterthwaite",
     visit_levels: Sequence[Hashable] | None = None,
     coordinates: str | Sequence[str] | None = None,
     alpha: float = 0.05,

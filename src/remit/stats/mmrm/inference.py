@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,13 +28,12 @@ from remit.errors import StatsError
 
 Array = NDArray[np.float64]
 
-DF_METHODS = (
-    "satterthwaite",
-    "kenward-roger",
-    "kenward-roger-linear",
-    "residual",
-    "between-within",
-)
+#: Denominator degrees-of-freedom methods of :func:`~remit.stats.mmrm.fit_mmrm` (the one
+#: spelling: the CLI's ``--df`` and the protocol's ``df_method`` use these words).
+DfMethod = Literal[
+    "satterthwaite", "kenward-roger", "kenward-roger-linear", "residual", "between-within"
+]
+DF_METHODS: tuple[DfMethod, ...] = get_args(DfMethod)
 
 
 @dataclass(frozen=True)

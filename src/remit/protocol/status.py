@@ -1,0 +1,142 @@
+"""Lifecycle statuses of a trial's records: participants, visits, windows, forms, doses.
+
+This module is the one place that lists them. The store turns each enum into a CHECK
+constraint, the services move records between them, and the analysis data carries the stored
+value unchanged; the sets below say which statuses count as what, so no layer keeps its own
+list or translates one status into another.
+
+Examples
+--------
+>>> ParticipantStatus("eligible") in SCREENING_STATUSES
+True
+>>> sorted(s.value for s in ENROLLED_STATUSES)
+['completed', 'enrolled', 'in_follow_up', 'on_study']
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal, get_args
+
+
+class ParticipantStatus(StrEnum):
+    """Where a participant is in the trial's lifecycle."""
+
+    SCREENING = "screening"
+    ELIGIBLE = "eligible"
+    INELIGIBLE = "ineligible"
+    ENROLLED = "enrolled"
+    ON_STUDY = "on_study"
+    IN_FOLLOW_UP = "in_follow_up"
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up"
+
+
+_P = ParticipantStatus
+
+#: Screened and not yet decided out or enrolled (CONSORT's "still in screening").
+SCREENING_STATUSES: frozenset[ParticipantStatus] = frozenset({_P.SCREENING, _P.ELIGIBLE})
+
+#: Statuses that can only follow enrolment. ``withdrawn`` and ``lost_to_follow_up`` can also
+#: end a screening, so they mean "enrolled" only together with an enrolment date.
+ENROLLED_STATUSES: frozenset[ParticipantStatus] = frozenset(
+    {_P.ENROLLED, _P.ON_STUDY, _P.IN_FOLLOW_UP, _P.COMPLETED}
+)
+
+#: Enrolled and still taking part (the ongoing bars of the swimmer plot).
+ONGOING_STATUSES: frozenset[ParticipantStatus] = frozenset(
+    {_P.ENROLLED, _P.ON_STUDY, _P.IN_FOLLOW_UP}
+)
+
+#: Left the trial before its end.
+LEFT_EARLY_STATUSES: frozenset[ParticipantStatus] = frozenset({_P.WITHDRAWN, _P.LOST_TO_FOLLOW_UP})
+
+#: Statuses a participant can no longer leave by an ordinary status change.
+FINAL_STATUSES: frozenset[ParticipantStatus] = frozenset(
+    {_P.INELIGIBLE, _P.COMPLETED, *LEFT_EARLY_STATUSES}
+)
+
+#: Still in the trial: every status that is not final.
+ACTIVE_STATUSES: frozenset[ParticipantStatus] = frozenset(set(_P) - FINAL_STATUSES)
+
+#: No new data may be entered for a participant in these statuses.
+NO_DATA_STATUSES: frozenset[ParticipantStatus] = frozenset({_P.INELIGIBLE, _P.WITHDRAWN})
+
+
+class VisitStatus(StrEnum):
+    """Whether a scheduled visit took place."""
+
+    SCHEDULED = "scheduled"
+    COMPLETED = "completed"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+class WindowStatus(StrEnum):
+    """Where a visit's actual date fell relative to its window."""
+
+    IN_WINDOW = "in_window"
+    EARLY = "early"
+    LATE = "late"
+
+
+class AssessmentStatus(StrEnum):
+    """A form's life: draft, complete, signed, locked."""
+
+    DRAFT = "draft"
+    COMPLETE = "complete"
+    SIGNED = "signed"
+    LOCKED = "locked"
+
+
+#: Statuses a form may be saved in by the person entering it (signing and locking are
+#: separate steps). A ``Literal`` so that input schemas can use it; the set follows from it.
+EntryStatus = Literal["draft", "complete"]
+ENTRY_STATUSES: frozenset[AssessmentStatus] = frozenset(
+    map(AssessmentStatus, get_args(EntryStatus))
+)
+
+#: Statuses of a form an investigator may sign (a draft is unfinished, a locked form frozen).
+SIGNABLE_STATUSES: frozenset[AssessmentStatus] = frozenset(
+    {AssessmentStatus.COMPLETE, AssessmentStatus.SIGNED}
+)
+
+
+class DoseKind(StrEnum):
+    """Initial or supplemental dose of a dosing session."""
+
+    INITIAL = "initial"
+    SUPPLEMENTAL = "supplemental"
+
+
+class DoseStatus(StrEnum):
+    """Whether a dose was given, only offered, or withheld."""
+
+    GIVEN = "given"
+    OFFERED = "offered"
+    WITHHELD = "withheld"
+
+
+#: Doses whose outcome is decided (the analysis data has these; an offer alone is not a dose).
+DECIDED_DOSE_STATUSES: frozenset[DoseStatus] = frozenset({DoseStatus.GIVEN, DoseStatus.WITHHELD})
+
+
+class DosingSessionStatus(StrEnum):
+    """A dosing session's life."""
+
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+def values(enum: type[StrEnum]) -> tuple[str, ...]:
+    """The string values of ``enum`` in declaration order.
+
+    Examples
+    --------
+    >>> values(WindowStatus)
+    ('in_window', 'early', 'late')
+    """
+    return tuple(member.value for member in enum)

@@ -1,0 +1,123 @@
+"""Named trials made by the factory of :mod:`tests.support.trial`, for suites that share one.
+
+- :data:`SMALL_TRIAL` — three participants with every kind of data (the export tests).
+- :func:`web_trial` — one enrolled participant ready for data entry, one in screening (the web
+  tests).
+- :func:`import_target` — an empty trial whose one user holds the data-entry roles (the import
+  tests).
+- :func:`two_site_protocol` — the Oslo protocol with a second site, OUS.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+from tests.support.forms import at
+from tests.support.trial import REFERRAL, Correction, Participant, build_trial, stage
+
+from remit.protocol import Protocol, load_protocol
+from remit.protocol.loader import parse_protocol
+from remit.store import Actor, make_engine, upgrade
+
+#: Every identity value of :data:`SMALL_TRIAL` (the export tests check none leaks).
+IDENTITY = {
+    "OSL-001": {
+        "name": "Kari Nordmann",
+        "national_id": "01018312345",
+        "contact": "kari@example.no",
+    },
+    "OSL-002": {"name": "Ola Tveiten", "national_id": "02028054321", "contact": "+47 912 34 567"},
+    "OSL-003": {"name": "Siv Haugland", "national_id": "03037711223", "contact": "siv@example.no"},
+}
+
+
+def _referral(level: int) -> date:
+    return REFERRAL + timedelta(days=3 * level)
+
+
+#: ``OSL-001`` to the last follow-up with every form (MADRS level 4, improving from V13), both
+#: dosing days, a headache at V5 and its V13 MADRS corrected; ``OSL-002`` to V6 with its
+#: supplemental dose withheld, then withdrawn; ``OSL-003`` ineligible at screening (psychosis).
+SMALL_TRIAL = (
+    stage(
+        "dosed",  # through every visit, still on study
+        through="FU7",
+        improved_from="V13",
+        level=4,
+        adverse_events=("V5",),
+        corrections=(
+            Correction(
+                "V13", "madrs", {"apparent_sadness": 3}, "rater corrected item 1 after source check"
+            ),
+        ),
+        sex="female",
+        birth_year=1983,
+        identity=IDENTITY["OSL-001"],
+        referral=_referral(4),
+        screened_at=at(_referral(4), 12),
+    ),
+    stage(
+        "dosed",
+        through="V6",
+        level=3,
+        withhold_supplemental=True,
+        withdrawn="moved abroad",
+        identity=IDENTITY["OSL-002"],
+        referral=_referral(3),
+        screened_at=at(_referral(3), 12),
+    ),
+    stage(
+        "ineligible",
+        forms="all",
+        level=2,
+        sex="female",
+        birth_year=1977,
+        identity=IDENTITY["OSL-003"],
+        referral=_referral(2),
+        screened_at=at(_referral(2), 12),
+    ),
+)
+
+
+def web_trial(today: date) -> tuple[Participant, ...]:
+    """``OSL-001`` enrolled with no visit recorded yet (referred on 2 January of the year
+    before ``today``, so its V3 and dosing day V5 are open for entry); ``OSL-002`` screened."""
+    return (
+        Participant(
+            through=None,
+            sex="female",
+            birth_year=1983,
+            identity={"name": "Kari Nordmann", "national_id": "01018312345"},
+            screened_at=datetime(2026, 1, 5, 9, tzinfo=UTC),
+            referral=date(today.year - 1, 1, 2),
+        ),
+        stage("screened", birth_year=1990),
+    )
+
+
+#: The roles that enter data (what an import needs).
+ENTRY_ROLES = ("investigator", "therapist", "independent_rater")
+
+
+def import_target(path: Path) -> tuple[Engine, dict[str, Actor]]:
+    """A fresh SQLite trial (Oslo, site OST, no participant) at ``path`` whose one user ``imp``
+    holds the three entry roles: where the import tests load an export. Returns the engine
+    (the caller disposes it) and ``imp``'s actor per role."""
+    engine = make_engine(path)
+    upgrade(engine)
+    trial = build_trial(engine, staff={"imp": [(role, "OST") for role in ENTRY_ROLES]})
+    return engine, {role: trial.actors[role] for role in ENTRY_ROLES}
+
+
+def two_site_protocol() -> Protocol:
+    """The Oslo protocol with a second site, OUS (site id 2)."""
+    text = load_protocol("oslo-mdma-mdd").text.replace(
+        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO" }]',
+        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO" }, '
+        '{ code = "OUS", name = "Oslo University Hospital", country = "NO" }]',
+    )
+    protocol, problems = parse_protocol(text)
+    assert protocol is not None, problems
+    return protocol

@@ -1,0 +1,467 @@
+"""The one trial factory of the test suite.
+
+:func:`build_trial` creates a trial in a migrated database through :mod:`remit.services` only:
+the study and protocol (Oslo by default), its sites, an admin and the staff (one user per role
+by default) and participants taken to chosen stages. Each participant is described by a
+:class:`Participant` (or :func:`stage` for the usual ones): how far the visits go, whether they
+are eligible and enrolled, which forms, dosing days and adverse events are entered, which forms
+are corrected afterwards and whether they are withdrawn. :func:`trial_file` does the same into a
+SQLite file, to be built once per test run (:func:`tests.support.shared.build_once`) and
+copied for each test; :func:`trial_of` gives the trial of such a copy.
+
+>>> from tests.support.trial import Participant, stage
+>>> stage("dosed").through, stage("dosed").dosing
+('V5', True)
+>>> Participant(through="V3").enrol
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from sqlalchemy import Engine, text
+from tests.support.db import cheap_password_hashing
+from tests.support.forms import NORMAL_VITALS, at, fill, madrs
+
+from remit import services as sv
+from remit.protocol import Protocol, load_protocol
+from remit.store import Actor, make_engine, upgrade
+
+PASSWORD = "correct horse battery staple"
+ADMIN = "ada"
+#: The default staff: username → roles held ``(role, site code or None for study-wide)``.
+STAFF: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "kari": (("investigator", "OST"),),
+    "tor": (("therapist", "OST"),),
+    "rita": (("independent_rater", "OST"),),
+    "mona": (("monitor", None),),
+    "dag": (("data_manager", None),),
+    "siri": (("statistician", None),),
+}
+#: role → username of the default staff (the admin too).
+ROLE_USER = {"admin": ADMIN} | {roles[0][0]: name for name, roles in STAFF.items()}
+
+#: The referral date of participants unless told otherwise.
+REFERRAL = date(2023, 1, 2)
+#: Screening data that pass every Oslo criterion.
+ELIGIBLE: Mapping[str, object] = {
+    "age_years": 41,
+    "mdd_dsm5": True,
+    "episode_weeks": 30,
+    "madrs_total": 31,
+    "psychosis": False,
+    "bipolar_i": False,
+    "personality_disorder": False,
+    "substance_use_disorder": False,
+    "cardiovascular_disease": False,
+    "lives_within_1h": True,
+    "systolic_bp": 128,
+    "cssrs_ideation_type": 1,
+}
+LOST = "lost_to_follow_up"
+SCREENING_VISIT = "SCR"
+ENROLMENT_VISIT = "V0"
+
+Stage = Literal["screened", "ineligible", "enrolled", "dosed", "completed"]
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A form edited after entry (by the role that rates it), with the reason."""
+
+    visit: str
+    scale: str
+    changes: Mapping[str, object]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Participant:
+    """One participant of a test trial and how far the trial takes them.
+
+    Visits are recorded on their target dates in protocol order up to ``through`` (none when
+    ``None``). At the screening visit the ``screening`` data (default :data:`ELIGIBLE`) are
+    checked; at the enrolment visit the participant is enrolled if ``enrol`` (with no visit
+    walked, ``enrol`` checks eligibility and enrols at once). ``forms``: ``"baseline"`` enters
+    the C-SSRS baseline at screening, ``"all"`` every form each visit plans (dosing-day
+    ratings aside) at ``level`` (at level 1 from ``improved_from`` on); none once screening
+    failed. ``madrs_at`` maps visits to a MADRS level: that form alone is entered there (by
+    the independent rater, items 1–9 at the level, item 10 at 1). ``dosing`` runs each
+    planned dosing session (doses, vital signs, a VAS); an adverse event (mild headache) is
+    reported at each visit of ``adverse_events``. ``corrections`` are made after every
+    participant's visits; then the participant is moved to ``status`` (``in_follow_up``,
+    ``completed`` or ``lost_to_follow_up``, through :func:`remit.services.change_status`) or
+    withdrawn with the reason ``withdrawn``.
+    """
+
+    through: str | None = "V4"
+    enrol: bool = True
+    screening: Mapping[str, object] | None = None
+    forms: Literal["none", "baseline", "all"] = "none"
+    madrs_at: Mapping[str, int] | None = None
+    level: int = 1
+    improved_from: str | None = None
+    dosing: bool = False
+    withhold_supplemental: bool = False
+    adverse_events: tuple[str, ...] = ()
+    corrections: tuple[Correction, ...] = ()
+    status: str | None = None
+    withdrawn: str | None = None
+    sex: str | None = "male"
+    birth_year: int | None = 1980
+    identity: Mapping[str, str] | None = None
+    screened_at: datetime | None = None
+    referral: date | None = REFERRAL
+    site: str | None = None
+
+
+_STAGES: dict[str, Participant] = {
+    "screened": Participant(through=None, enrol=False, referral=None),
+    "ineligible": Participant(through=SCREENING_VISIT, screening={**ELIGIBLE, "psychosis": True}),
+    "enrolled": Participant(through="V4"),
+    "dosed": Participant(through="V5", forms="all", dosing=True),
+    "completed": Participant(
+        through="FU7", forms="all", dosing=True, improved_from="V13", status="completed"
+    ),
+}
+
+
+def stage(name: Stage, **changes: object) -> Participant:
+    """A participant at a usual stage of the Oslo trial, with ``changes`` to its fields.
+
+    ``screened`` (registered only), ``ineligible`` (fails screening on psychosis), ``enrolled``
+    (visits to V4), ``dosed`` (to the first dosing day V5, every form entered), ``completed``
+    (to the last follow-up FU7, both dosing days, forms improving from V13, then status
+    ``completed``).
+    """
+    return replace(_STAGES[name], **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class OsloTrial:
+    """A test trial: the engine, the protocol, the staff, the first actor of each role and the
+    participants' study IDs."""
+
+    engine: Engine
+    protocol: Protocol
+    actors: Mapping[str, Actor]
+    staff: Mapping[str, Sequence[tuple[str, str | None]]] = field(default_factory=dict)
+    participants: tuple[str, ...] = ()
+
+    @property
+    def admin(self) -> Actor:
+        """The admin ``ada``."""
+        return self.actors["admin"]
+
+    @property
+    def investigator(self) -> Actor:
+        """The first investigator of the staff."""
+        return self.actors["investigator"]
+
+    @property
+    def therapist(self) -> Actor:
+        """The first therapist of the staff."""
+        return self.actors["therapist"]
+
+    @property
+    def rater(self) -> Actor:
+        """The first independent rater of the staff."""
+        return self.actors["independent_rater"]
+
+    @property
+    def monitor(self) -> Actor:
+        """The first monitor of the staff."""
+        return self.actors["monitor"]
+
+    @property
+    def data_manager(self) -> Actor:
+        """The first data manager of the staff."""
+        return self.actors["data_manager"]
+
+    @property
+    def statistician(self) -> Actor:
+        """The first statistician of the staff."""
+        return self.actors["statistician"]
+
+    def actor_at(self, role: str, site: str | None) -> Actor:
+        """The first actor of ``role`` who may act at ``site`` (held there or study-wide)."""
+        if site is None:
+            return self.actors[role]
+        for name, roles in self.staff.items():
+            for held, where in roles:
+                if held == role and where in (site, None):
+                    return sv.actor_for(self.engine, name, role, where)
+        raise LookupError(f"the test trial has no {role} who may act at site {site!r}")
+
+
+def build_trial(
+    engine: Engine,
+    *,
+    protocol: Protocol | str = "oslo-mdma-mdd",
+    sites: Sequence[str] | None = ("OST",),
+    staff: Mapping[str, Sequence[tuple[str, str | None]]] = STAFF,
+    participants: Sequence[Participant] = (),
+) -> OsloTrial:
+    """Create a trial in the migrated, empty database of ``engine`` through the services.
+
+    ``sites`` are the protocol's site codes to open (``None``: all); ``staff`` maps usernames
+    to their ``(role, site code or None)`` pairs (the admin ``ada`` is always made). Passwords
+    are :data:`PASSWORD`, hashed with cheap argon2id parameters (a test database only).
+    Returns the trial with the first actor of each role and the participants' study IDs in
+    the order given.
+    """
+    chosen = load_protocol(protocol) if isinstance(protocol, str) else protocol
+    with cheap_password_hashing():
+        made = sv.create_trial(
+            engine,
+            chosen,
+            sites=None if sites is None else list(sites),
+            admin_username=ADMIN,
+            admin_password=PASSWORD,
+        )
+        admin = Actor(made.admin.id, ADMIN, "admin", None)
+        actors: dict[str, Actor] = {"admin": admin}
+        for name, roles in staff.items():
+            sv.add_user(engine, admin, name, PASSWORD, list(roles))
+            for role, site in roles:
+                if role not in actors:
+                    actors[role] = sv.actor_for(engine, name, role, site)
+    trial = OsloTrial(engine=engine, protocol=chosen, actors=actors, staff=dict(staff))
+    ids = tuple(add_participant(trial, plan) for plan in participants)
+    for pid, plan in zip(ids, participants, strict=True):
+        for correction in plan.corrections:
+            _correct(trial, pid, correction)
+    for pid, plan in zip(ids, participants, strict=True):
+        inv = trial.actor_at("investigator", plan.site)
+        if plan.status is not None:
+            reason = "no contact after three attempts" if plan.status == LOST else None
+            sv.change_status(engine, inv, pid, plan.status, reason=reason)
+        if plan.withdrawn is not None:
+            sv.withdraw(engine, inv, pid, reason=plan.withdrawn)
+    return replace(trial, participants=ids)
+
+
+def trial_file(path: Path, **options: object) -> OsloTrial:
+    """:func:`build_trial` into a new migrated SQLite file at ``path``; the engine is disposed
+    (the WAL checkpointed) on return, so the file can be copied for each test."""
+    engine = make_engine(path)
+    upgrade(engine)
+    try:
+        trial = build_trial(engine, **options)  # type: ignore[arg-type]
+        with engine.connect() as connection:
+            connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    finally:
+        engine.dispose()
+    return trial
+
+
+def trial_of(
+    engine: Engine,
+    *,
+    protocol: Protocol | str = "oslo-mdma-mdd",
+    staff: Mapping[str, Sequence[tuple[str, str | None]]] = STAFF,
+) -> OsloTrial:
+    """The :class:`OsloTrial` of a database :func:`build_trial` made (a copy of a template):
+    the actors are looked up by username, so they are the ones the build made."""
+    chosen = load_protocol(protocol) if isinstance(protocol, str) else protocol
+    actors = {"admin": sv.actor_for(engine, ADMIN, "admin")}
+    for name, roles in staff.items():
+        for role, site in roles:
+            if role not in actors:
+                actors[role] = sv.actor_for(engine, name, role, site)
+    return OsloTrial(engine=engine, protocol=chosen, actors=actors, staff=dict(staff))
+
+
+def add_participant(trial: OsloTrial, plan: Participant) -> str:
+    """Screen one participant and take them as far as ``plan`` says; return the study ID.
+
+    Corrections, status changes and withdrawal are left to :func:`build_trial` (they come
+    after everyone's visits there).
+    """
+    engine = trial.engine
+    inv = trial.actor_at("investigator", plan.site)
+    pid = sv.screen_participant(
+        engine,
+        inv,
+        site=plan.site,
+        sex=plan.sex,
+        birth_year=plan.birth_year,
+        identity=plan.identity,
+        screened_at=plan.screened_at,
+    ).participant_id
+    if plan.referral is not None:
+        sv.set_anchor_date(engine, inv, pid, "referral", plan.referral)
+    screening = dict(ELIGIBLE if plan.screening is None else plan.screening)
+    if plan.through is None:
+        if plan.enrol:
+            sv.check_eligibility(engine, inv, pid, screening)
+            sv.enrol(engine, inv, pid)
+        return pid
+    eligible: bool | None = None  # not checked yet
+    for visit in trial.protocol.visit_codes:
+        planned = {v.visit_code: v for v in sv.list_visits(engine, inv, pid)}[visit]
+        assert planned.target_date is not None, f"{pid} {visit} has no target date"
+        day = planned.target_date
+        sv.record_visit(engine, inv, pid, visit, day)
+        if visit == SCREENING_VISIT:
+            eligible = sv.check_eligibility(engine, inv, pid, screening).eligible
+        if visit == ENROLMENT_VISIT and plan.enrol:
+            sv.enrol(engine, inv, pid)
+        if eligible is not False:
+            _forms(trial, plan, pid, visit, day)
+        if plan.dosing and trial.protocol.dosing_session(visit) is not None:
+            _dosing_day(trial, pid, visit, day, withhold=plan.withhold_supplemental)
+        if visit in plan.adverse_events:
+            sv.record_adverse_event(
+                engine,
+                trial.therapist,
+                pid,
+                term="Headache",
+                onset_date=day,
+                severity="mild",
+                relatedness="possible",
+                awareness_at=at(day, 15),
+            )
+        if visit == plan.through:
+            break
+    return pid
+
+
+def enrolled(trial: OsloTrial, through: str = "V4", *, forms: bool = False) -> str:
+    """Screen, enrol and take a participant through the visits up to ``through`` (on target).
+
+    With ``forms`` the C-SSRS baseline at SCR is entered too. Returns the study ID.
+    """
+    plan = Participant(
+        through=through, forms="baseline" if forms else "none", identity={"name": "Ola Nordmann"}
+    )
+    return add_participant(trial, plan)
+
+
+def visit_date(trial: OsloTrial, pid: str, code: str) -> date:
+    """The actual (else target) date of a participant's visit."""
+    visit = {v.visit_code: v for v in sv.list_visits(trial.engine, trial.investigator, pid)}[code]
+    found = visit.actual_date or visit.target_date
+    assert found is not None, f"{pid} {code} has neither an actual nor a target date"
+    return found
+
+
+def _rater(trial: OsloTrial, rater: str) -> Actor:
+    by_rater = {
+        "independent_rater": trial.rater,
+        "investigator": trial.investigator,
+        "therapist": trial.therapist,
+        "self_report": trial.therapist,
+    }
+    return by_rater[rater]
+
+
+def _forms(trial: OsloTrial, plan: Participant, pid: str, visit: str, day: date) -> None:
+    if plan.madrs_at is not None and visit in plan.madrs_at:
+        answers = madrs(plan.madrs_at[visit], 1)
+        sv.record_assessment(trial.engine, trial.rater, pid, visit, "madrs", answers)
+    if plan.forms == "baseline" and visit == SCREENING_VISIT:
+        answers = fill("cssrs", "baseline")
+        sv.record_assessment(
+            trial.engine, trial.investigator, pid, visit, "cssrs", answers, version="baseline"
+        )
+    if plan.forms != "all":
+        return
+    codes = trial.protocol.visit_codes
+    improved = plan.improved_from is not None and codes.index(visit) >= codes.index(
+        plan.improved_from
+    )
+    level = 1 if improved else plan.level
+    for form in trial.protocol.assessments_at(visit):
+        if form.timing == "during_session":
+            continue
+        answers = (
+            madrs(level, 1) if form.scale == "madrs" else fill(form.scale, form.version, level)
+        )
+        sv.record_assessment(
+            trial.engine,
+            _rater(trial, form.rater),
+            pid,
+            visit,
+            form.scale,
+            answers,
+            version=form.version,
+            assessed_at=at(day, 10),
+        )
+
+
+def _dosing_day(trial: OsloTrial, pid: str, visit: str, day: date, *, withhold: bool) -> None:
+    engine, inv, the = trial.engine, trial.investigator, trial.therapist
+    planned = trial.protocol.dosing_session(visit)
+    assert planned is not None
+    sv.start_dosing_session(engine, inv, pid, visit, started_at=at(day, 8, 30))
+    dose0 = at(day, 9)
+    sv.record_vitals(
+        engine, the, pid, visit, measured_at=dose0 - timedelta(minutes=15), values=NORMAL_VITALS
+    )
+    sv.record_dose(
+        engine, inv, pid, visit, kind="initial", dose_mg=planned.initial_mg, given_at=dose0
+    )
+    sv.record_vas(
+        engine, the, pid, visit, "initial_dose", fill("se_vas", level=10), assessed_at=dose0
+    )
+    for minutes in planned.vitals.timepoints_min()[:3]:
+        sv.record_vitals(
+            engine,
+            the,
+            pid,
+            visit,
+            measured_at=dose0 + timedelta(minutes=minutes),
+            values={**NORMAL_VITALS, "heart_rate": 80 + minutes // 30},
+        )
+    if withhold:
+        sv.record_dose(
+            engine,
+            inv,
+            pid,
+            visit,
+            kind="supplemental",
+            dose_mg=planned.supplemental_mg,
+            status="withheld",
+            withheld_reason="participant declined",
+        )
+    else:
+        sv.record_dose(
+            engine,
+            inv,
+            pid,
+            visit,
+            kind="supplemental",
+            dose_mg=planned.supplemental_mg,
+            given_at=dose0 + timedelta(minutes=121),
+        )
+    sv.end_dosing_session(engine, inv, pid, visit, ended_at=dose0 + timedelta(hours=8))
+
+
+def _correct(trial: OsloTrial, pid: str, correction: Correction) -> None:
+    inv = trial.investigator
+    found = [
+        a
+        for a in sv.list_assessments(trial.engine, inv, pid, visit_code=correction.visit)
+        if a.scale == correction.scale
+    ]
+    assert len(found) == 1, f"{pid} has {len(found)} {correction.scale} forms at {correction.visit}"
+    form = found[0]
+    rater = next(
+        f.rater
+        for f in trial.protocol.assessments_at(correction.visit)
+        if f.scale == correction.scale
+    )
+    sv.update_assessment(
+        trial.engine,
+        _rater(trial, rater),
+        form.id,
+        {**form.answers, **correction.changes},
+        expected_version=form.version,
+        reason=correction.reason,
+    )
