@@ -13,7 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
 from sqlalchemy import Engine, select
-from tests.services.conftest import PASSWORD, OsloTrial, at, enrolled, madrs, visit_date
+from tests.support.forms import at, madrs
+from tests.support.trial import PASSWORD, OsloTrial, build_trial, enrolled, visit_date
 
 from remit import services as sv
 from remit.analysis import SafetySectionResult, run_analysis_plan
@@ -22,46 +23,22 @@ from remit.interop.sdtm import build_sdtm
 from remit.protocol import load_protocol, protocol_from_text
 from remit.reports.figures.vitals import vitals_figure
 from remit.reports.tables import vitals_table
-from remit.store import Actor, unit_of_work
+from remit.store import unit_of_work
 from remit.store.vitals import VitalSignValue
 from remit.web import WebSettings, create_app
 
 #: Added to every ``[dosing.vitals.thresholds]`` table of the Oslo protocol.
-EXTRA_LIMITS = 'respiratory_rate = { high = 24 }\noxygen_saturation = { low = 92, unit = "%" }\n'
+EXTRA = 'respiratory_rate = { high = 24 }\noxygen_saturation = { low = 92, unit = "%" }\n'
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
 NORMAL = {"systolic_bp": 128, "diastolic_bp": 82, "heart_rate": 76, "temperature": 36.9}
 
 
 @pytest.fixture
-def trial(engine: Engine, fast_password_hashing: None) -> OsloTrial:
+def trial(engine: Engine) -> OsloTrial:
     text = load_protocol("oslo-mdma-mdd").text
     marker = "[dosing.vitals.thresholds]\n"
     assert text.count(marker) == 2
-    protocol = protocol_from_text(text.replace(marker, marker + EXTRA_LIMITS))
-    made = sv.create_trial(
-        engine, protocol, sites=["OST"], admin_username="ada", admin_password=PASSWORD
-    )
-    admin = Actor(made.admin.id, "ada", "admin", None)
-    actors = {}
-    for name, role, site in [
-        ("kari", "investigator", "OST"),
-        ("tor", "therapist", "OST"),
-        ("rita", "independent_rater", "OST"),
-        ("siri", "statistician", None),
-    ]:
-        user = sv.add_user(engine, admin, name, PASSWORD, [(role, site)])
-        actors[role] = Actor(user.id, name, role, 1 if site else None)
-    return OsloTrial(
-        engine=engine,
-        protocol=protocol,
-        admin=admin,
-        investigator=actors["investigator"],
-        therapist=actors["therapist"],
-        rater=actors["independent_rater"],
-        monitor=admin,
-        data_manager=admin,
-        statistician=actors["statistician"],
-    )
+    return build_trial(engine, protocol=protocol_from_text(text.replace(marker, marker + EXTRA)))
 
 
 def _web_post_vitals(trial: OsloTrial, tmp_path: Path, pid: str, values: dict[str, str]) -> str:
