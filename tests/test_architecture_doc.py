@@ -1,4 +1,4 @@
-"""docs/architecture.md names the one file that declares each family and vocabulary: those files exist."""
+"""docs/architecture.md names the file that declares each family and vocabulary: they exist."""
 
 from __future__ import annotations
 
