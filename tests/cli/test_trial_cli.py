@@ -159,6 +159,14 @@ def test_running_a_trial_from_the_command_line(cli: Callable[..., Result], tmp_p
         code=2,
     )
     assert "Fahrenheit" in bad.output
+    read = ["vitals", "add", "-p", pid, "--visit", "V3", "--at", "2023-03-01T09:05Z"]
+    stored = json.loads(
+        cli(*read, "--sign", "respiratory_rate=18", "--sign", "oxygen_saturation=97", "--hr",
+            "70", "--json").stdout
+    )  # fmt: skip
+    assert stored["values"] == {"heart_rate": 70, "respiratory_rate": 18, "oxygen_saturation": 97}
+    assert "not a vital sign" in cli(*read, "--sign", "pulse_ox=97", code=2).output
+    assert "SIGN=VALUE" in cli(*read, "--sign", "respiratory_rate", code=2).output
     naive = cli("dose", "start", "-p", pid, "--visit", "V5", "--at", "2023-03-01T09:00", code=2)
     assert "no time zone" in naive.output
 

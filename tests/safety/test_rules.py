@@ -179,11 +179,31 @@ def test_heart_rate_low_threshold(offset):
 
 
 def test_vitals_outside_dosing_visit_and_unknown_sign():
-    assert evaluate_vitals(OSLO, "V3", {"systolic_bp": 250}).alerts == ()
-    result = evaluate_vitals(OSLO, "V5", {"respiratory_rate": 30})
+    outside = evaluate_vitals(OSLO, "V3", {"systolic_bp": 250})
+    assert outside.alerts == ()
+    assert outside.not_evaluated == (("vitals:systolic_bp", "no threshold for this sign at V3"),)
+    result = evaluate_vitals(OSLO, "V5", {"respiratory_rate": 30, "pulse_ox": 90})
     assert result.not_evaluated == (
-        ("vitals:respiratory_rate", "no threshold for this sign in the protocol"),
+        ("vitals:respiratory_rate", "no threshold for this sign at V5"),
+        ("vitals:pulse_ox", "not a vital sign Remit knows"),
+        ("vitals:systolic_bp", "not measured in this reading"),
+        ("vitals:diastolic_bp", "not measured in this reading"),
+        ("vitals:heart_rate", "not measured in this reading"),
+        ("vitals:temperature", "not measured in this reading"),
     )
+
+
+def test_no_sign_with_a_threshold_is_skipped_silently():
+    """Every threshold is either checked or listed with the reason it was not."""
+    no_rule = OSLO.model_copy(update={"safety": OSLO.safety.model_copy(update={"vitals": None})})
+    result = evaluate_vitals(no_rule, "V5", {"systolic_bp": 250, "heart_rate": 80})
+    assert result.alerts == ()
+    reasons = dict(result.not_evaluated)
+    assert reasons["vitals:systolic_bp"] == "the protocol has no [safety.vitals] rule"
+    assert reasons["vitals:heart_rate"] == "the protocol has no [safety.vitals] rule"
+    assert reasons["vitals:temperature"] == "not measured in this reading"
+    full = {"systolic_bp": 120, "diastolic_bp": 80, "heart_rate": 70, "temperature": 36.8}
+    assert evaluate_vitals(OSLO, "V5", full).not_evaluated == ()
 
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ from remit import services as sv
 from remit.errors import InputError, NotFoundError, PermissionDeniedError, StoreError
 from remit.protocol import load_protocol
 
-NORMAL = {"systolic": 125, "diastolic": 80, "heart_rate": 72, "temperature": 36.8}
+NORMAL = {"values": {"systolic_bp": 125, "diastolic_bp": 80, "heart_rate": 72, "temperature": 36.8}}
 
 
 # --- the database ----------------------------------------------------------------------------

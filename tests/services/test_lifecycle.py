@@ -11,7 +11,7 @@ from tests.support.trial import ELIGIBLE, OsloTrial
 from remit import services as sv
 from remit.store import replay_audit, snapshot_tables, verify_audit_chain
 
-NORMAL = {"systolic": 124, "diastolic": 80, "heart_rate": 72, "temperature": 36.8}
+NORMAL = {"values": {"systolic_bp": 124, "diastolic_bp": 80, "heart_rate": 72, "temperature": 36.8}}
 
 
 def _forms(oslo: OsloTrial, pid: str, visit: str, day: date) -> list[sv.AssessmentRecord]:

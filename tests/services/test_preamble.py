@@ -17,8 +17,6 @@ PREAMBLE_MODULES = {"unit.py", "_common.py"}
 EXCEPTIONS = {
     # an identity read logs refusals too (in a fresh transaction): remit.store.read_identity
     "read_identity",
-    # vital signs are being moved to services/vitals.py (issue 10): converted there
-    "record_vitals",
     # authentication: checks the actor's own password, reads no trial data
     "check_password",
 }

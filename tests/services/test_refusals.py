@@ -55,7 +55,9 @@ def _cases(oslo: OsloTrial, pid: str, made: dict[str, Any]) -> list[Case]:
     day, v3 = made["day"], made["v3"]
 
     def vitals(**values: float) -> Callable[[], Any]:
-        return lambda: sv.record_vitals(e, the, pid, "V5", measured_at=at(day, 9, 30), **values)
+        return lambda: sv.record_vitals(
+            e, the, pid, "V5", measured_at=at(day, 9, 30), values=values
+        )
 
     return [
         Case("out-of-range item", lambda: sv.record_assessment(
@@ -80,12 +82,18 @@ def _cases(oslo: OsloTrial, pid: str, made: dict[str, Any]) -> list[Case]:
         Case("second initial dose", lambda: sv.record_dose(
             e, inv, pid, "V5", kind="initial", dose_mg=80, given_at=at(day, 9, 5)),
             ConflictError, "already recorded"),
-        Case("systolic not above diastolic", vitals(systolic=80, diastolic=90),
+        Case("systolic not above diastolic", vitals(systolic_bp=80, diastolic_bp=90),
              InputError, "not above diastolic"),
         Case("heart rate 300", vitals(heart_rate=300), InputError, "between 20 and 250"),
         Case("heart rate 19", vitals(heart_rate=19), InputError, "between 20 and 250"),
         Case("temperature in Fahrenheit", vitals(temperature=99.5), InputError, "Fahrenheit"),
-        Case("negative value", vitals(diastolic=-5), InputError, "negative"),
+        Case("negative value", vitals(diastolic_bp=-5), InputError, "negative"),
+        Case("oxygen saturation above 100 %", vitals(oxygen_saturation=101), InputError,
+             "between 50 and 100 %"),
+        Case("respiratory rate not whole", vitals(respiratory_rate=16.5), InputError,
+             "not a whole number"),
+        Case("unknown sign", vitals(pulse_ox=97), InputError, "not a vital sign"),
+        Case("no value at all", vitals(heart_rate=None), InputError, "no vital sign given"),
         Case("edit without a reason", lambda: sv.update_assessment(
             e, rater, v3.id, madrs(3, 3), expected_version=made["edited"].version),
             InputError, "needs a reason"),
@@ -102,7 +110,8 @@ def _cases(oslo: OsloTrial, pid: str, made: dict[str, Any]) -> list[Case]:
             e, rater, pid, "V13", "madrs", madrs(2, 1), idempotency_key="k-v3"),
             ConflictError, "already used for a different request"),
         Case("naive time", lambda: sv.record_vitals(
-            e, the, pid, "V5", measured_at=at(day, 9).replace(tzinfo=None), heart_rate=70),
+            e, the, pid, "V5", measured_at=at(day, 9).replace(tzinfo=None),
+            values={"heart_rate": 70}),
             InputError, "no time zone"),
         Case("monitor enters a form", lambda: sv.record_assessment(
             e, oslo.monitor, pid, "V13", "madrs", madrs()), PermissionDeniedError, "may not"),

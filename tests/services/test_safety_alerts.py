@@ -114,10 +114,7 @@ def test_vital_sign_above_threshold_is_immediate_and_at_threshold_is_not(
         pid,
         "V5",
         measured_at=at(day, 9, 30),
-        systolic=160,
-        diastolic=100,
-        heart_rate=100,
-        temperature=38.0,
+        values={"systolic_bp": 160, "diastolic_bp": 100, "heart_rate": 100, "temperature": 38.0},
     )
     assert at_limit.alerts == ()
     assert at_limit.minutes_after_dose == 30
@@ -127,10 +124,7 @@ def test_vital_sign_above_threshold_is_immediate_and_at_threshold_is_not(
         pid,
         "V5",
         measured_at=at(day, 10),
-        systolic=161,
-        diastolic=90,
-        heart_rate=44,
-        temperature=37.0,
+        values={"systolic_bp": 161, "diastolic_bp": 90, "heart_rate": 44, "temperature": 37.0},
     )
     assert {(a.rule_id, a.level) for a in above.alerts} == {
         ("vitals:systolic_bp", "immediate"),

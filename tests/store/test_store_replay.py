@@ -15,6 +15,7 @@ from remit.store import (
     unit_of_work,
     verify_audit_chain,
 )
+from remit.store.dosing import Dose, DosingSession
 from remit.store.tables import (
     AdverseEvent,
     Alert,
@@ -22,8 +23,6 @@ from remit.store.tables import (
     ConcomitantMedication,
     DataQuery,
     DataQueryMessage,
-    Dose,
-    DosingSession,
     EligibilityCheck,
     IdempotencyKey,
     Lock,
@@ -31,8 +30,8 @@ from remit.store.tables import (
     ProtocolDeviation,
     Signature,
     Visit,
-    VitalSign,
 )
+from remit.store.vitals import VitalSignReading, VitalSignValue
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -97,19 +96,6 @@ def _workload(trial: Any) -> dict[str, int]:
                     offered_at=T0 + timedelta(minutes=100),
                     withheld_reason="participant declined",
                 ),
-                *[
-                    VitalSign(
-                        participant_id=participant_id,
-                        dosing_session_id=session_.id,
-                        measured_at=T0 + timedelta(minutes=m),
-                        minutes_after_dose=m,
-                        systolic=120 + m // 10,
-                        diastolic=80,
-                        heart_rate=70 + m // 30,
-                        temperature=36.8,
-                    )
-                    for m in range(0, 241, 30)
-                ],
                 Assessment(
                     participant_id=participant_id,
                     dosing_session_id=session_.id,
@@ -123,6 +109,29 @@ def _workload(trial: Any) -> dict[str, int]:
                     status="complete",
                 ),
             ]
+        )
+        minutes = range(0, 241, 30)
+        readings = [
+            VitalSignReading(
+                participant_id=participant_id,
+                dosing_session_id=session_.id,
+                measured_at=T0 + timedelta(minutes=m),
+                minutes_after_dose=m,
+            )
+            for m in minutes
+        ]
+        uow.session.add_all(readings)
+        uow.flush()
+        uow.session.add_all(
+            VitalSignValue(vital_sign_id=r.id, sign=sign, value=value)
+            for m, r in zip(minutes, readings, strict=True)
+            for sign, value in {
+                "systolic_bp": 120 + m // 10,
+                "diastolic_bp": 80,
+                "heart_rate": 70 + m // 30,
+                "temperature": 36.8,
+                "oxygen_saturation": 97,
+            }.items()
         )
     with unit_of_work(engine, rater) as uow:
         madrs = Assessment(

@@ -225,6 +225,8 @@ def _vitals() -> pd.DataFrame:
                         "diastolic_bp": 80 + bump / 2,
                         "heart_rate": 70 + bump + (12 if pid == "P02" else 0),
                         "temperature": 36.8 + bump / 50,
+                        "respiratory_rate": None,  # not read
+                        "oxygen_saturation": None,
                     }
                 )
     return pd.DataFrame(rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 #: Vital signs in the normal range.
-NORMAL_VITALS = {"systolic": 124, "diastolic": 80, "heart_rate": 72, "temperature": 36.8}
+NORMAL_VITALS = {"systolic_bp": 124, "diastolic_bp": 80, "heart_rate": 72, "temperature": 36.8}
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:

@@ -402,7 +402,7 @@ def _dosing_day(trial: OsloTrial, pid: str, visit: str, day: date, *, withhold: 
     sv.start_dosing_session(engine, inv, pid, visit, started_at=at(day, 8, 30))
     dose0 = at(day, 9)
     sv.record_vitals(
-        engine, the, pid, visit, measured_at=dose0 - timedelta(minutes=15), **NORMAL_VITALS
+        engine, the, pid, visit, measured_at=dose0 - timedelta(minutes=15), values=NORMAL_VITALS
     )
     sv.record_dose(
         engine, inv, pid, visit, kind="initial", dose_mg=planned.initial_mg, given_at=dose0
@@ -417,7 +417,7 @@ def _dosing_day(trial: OsloTrial, pid: str, visit: str, day: date, *, withhold: 
             pid,
             visit,
             measured_at=dose0 + timedelta(minutes=minutes),
-            **{**NORMAL_VITALS, "heart_rate": 80 + minutes // 30},
+            values={**NORMAL_VITALS, "heart_rate": 80 + minutes // 30},
         )
     if withhold:
         sv.record_dose(

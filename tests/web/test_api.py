@@ -106,7 +106,7 @@ def test_dosing_day_vitals_beyond_threshold_raise_an_alert_acknowledged_over_the
     )
     assert dose.status_code == 201, dose.text
     vitals = {"visit_code": "V5", "measured_at": "2026-03-02T09:30:00+00:00",
-              "systolic": 172, "diastolic": 95, "heart_rate": 70}  # fmt: skip
+              "values": {"systolic_bp": 172, "diastolic_bp": 95, "heart_rate": 70}}  # fmt: skip
     stored = therapist.post(f"{base}/vitals", json=vitals, headers={"Idempotency-Key": "v-1"})
     assert stored.status_code == 201, stored.text
     assert stored.json()["minutes_after_dose"] == 30

@@ -141,7 +141,7 @@ def test_dosing_day_vitals_beyond_threshold_raise_an_alert_the_investigator_ackn
     steps = [
         ("start", {"started_at": "2026-03-02T08:00"}),
         ("dose", {"kind": "initial", "dose_mg": "80", "status": "given", "at": "2026-03-02T09:00"}),
-        ("vitals", {"measured_at": "2026-03-02T09:30", "systolic": "172", "diastolic": "96",
+        ("vitals", {"measured_at": "2026-03-02T09:30", "systolic_bp": "172", "diastolic_bp": "96",
                     "heart_rate": "88", "temperature": "37.1"}),
     ]  # fmt: skip
     for step, data in steps:

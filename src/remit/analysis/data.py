@@ -33,6 +33,7 @@ from remit.protocol.status import (
     ParticipantStatus,
     values,
 )
+from remit.protocol.vital_signs import VITAL_SIGNS
 
 #: The statuses a participant may have (``participants.status``), as the store keeps them.
 PARTICIPANT_STATUSES: tuple[str, ...] = values(ParticipantStatus)
@@ -105,10 +106,8 @@ SCHEMA: Mapping[str, tuple[Column, ...]] = {
         Column("session_number", "integer", doc="dosing session number"),
         Column("minutes_after_dose", "number", doc="minutes after the initial dose (≤ 0 pre)"),
         Column("measured_at", "time"),
-        Column("systolic_bp", "number", doc="mmHg"),
-        Column("diastolic_bp", "number", doc="mmHg"),
-        Column("heart_rate", "number", doc="beats per minute"),
-        Column("temperature", "number", doc="°C"),
+        # one column per vital sign of the vocabulary, named by its code (NaN: not read)
+        *(Column(s.code, "number", doc=f"{s.label} ({s.unit})") for s in VITAL_SIGNS.values()),
     ),
     "adverse_events": (
         Column("participant_id", "text", False),
@@ -186,7 +185,9 @@ class TrialData:
         status (given/withheld), given_at, withheld_reason.
     ``vitals`` — one row per set of vital signs in a dosing session
         participant_id, visit_code, session_number, minutes_after_dose (≤ 0 before the dose),
-        measured_at, systolic_bp, diastolic_bp, heart_rate, temperature.
+        measured_at, then one column per vital sign (``remit.protocol.VITAL_SIGNS``:
+        systolic_bp, diastolic_bp, heart_rate, temperature, respiratory_rate,
+        oxygen_saturation; NaN when not read).
     ``adverse_events`` — one row per adverse event
         participant_id, term, onset_date, severity, serious (bool), relatedness, outcome.
     ``alerts`` — one row per safety alert

@@ -101,6 +101,8 @@ def example_trial(*, simulated: bool = False) -> TrialData:
                 "diastolic_bp": 80.0,
                 "heart_rate": 72.0 + minutes / 10,
                 "temperature": 36.9,
+                "respiratory_rate": None,  # not read in this example
+                "oxygen_saturation": None,
             }
             for pid in ids
             for minutes, sys_bp in ((0, 125.0), (120, 145.0))

@@ -11,7 +11,7 @@ import pandas as pd
 from remit.analysis.data import TrialData
 from remit.analysis.datasets import baseline_visits, visit_order
 from remit.errors import NotFoundError, ScaleError
-from remit.protocol import Protocol
+from remit.protocol import VITAL_SIGN_CODES, Protocol
 from remit.protocol.adverse_event import Severity
 from remit.protocol.status import values
 from remit.scales import load_scale
@@ -30,9 +30,6 @@ def ideation_types() -> dict[int, str]:
     'active ideation with some intent, no plan'
     """
     return dict(load_scale("cssrs").safety.categories.get("ideation_type", {}))
-
-
-VITAL_SIGNS = ("systolic_bp", "diastolic_bp", "heart_rate", "temperature")
 
 
 def _ordered(values: pd.Series, order: tuple[str, ...]) -> list[str]:
@@ -257,10 +254,11 @@ def vitals_tables(
     ['E2']
     """
     v = data.vitals[data.vitals["participant_id"].isin(population)]
+    signs = [s for s in VITAL_SIGN_CODES if v[s].notna().any()]  # the signs read
     keys = ["participant_id", "session_number", "visit_code"]
     long = v.melt(
         id_vars=[*keys, "minutes_after_dose"],
-        value_vars=list(VITAL_SIGNS),
+        value_vars=list(VITAL_SIGN_CODES),
         var_name="sign",
         value_name="value",
     ).dropna(subset=["value"])
@@ -299,7 +297,7 @@ def vitals_tables(
             "low": "threshold_low",
         }
     )
-    sign_rank = {sg: i for i, sg in enumerate(VITAL_SIGNS)}
+    sign_rank = {sg: i for i, sg in enumerate(VITAL_SIGN_CODES)}
     peaks_frame["_sign"] = peaks_frame["sign"].map(sign_rank)
     peaks_frame = peaks_frame.sort_values([*keys, "_sign"]).drop(columns="_sign")
     peaks_frame["session_number"] = peaks_frame["session_number"].astype(int)
@@ -346,11 +344,11 @@ def vitals_tables(
             }
         )
     summary = pd.DataFrame(summary_rows)
-    if v.empty:
+    if v.empty or not signs:
         by_time = pd.DataFrame()
     else:
         by_time = (
-            v.groupby(["session_number", "visit_code", "minutes_after_dose"])[list(VITAL_SIGNS)]
+            v.groupby(["session_number", "visit_code", "minutes_after_dose"])[signs]
             .agg(["mean", "count"])
             .reset_index()
         )

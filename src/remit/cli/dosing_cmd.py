@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 import typer
@@ -21,6 +22,8 @@ from remit.cli.trial_cmd import (
     parse_time,
     show,
 )
+from remit.errors import InputError
+from remit.protocol import VITAL_SIGN_CODES
 from remit.protocol.status import DoseKind, values
 
 app = typer.Typer(help="Dosing sessions: start, doses, end.", no_args_is_help=True)
@@ -119,6 +122,25 @@ def end_command(
     show(ended, json_output, f"session {ended.session_number} of {participant} ended")
 
 
+def _sign_values(pairs: list[str], named: dict[str, float | None]) -> dict[str, float | None]:
+    values = dict(named)
+    for pair in pairs:
+        code, sep, text = pair.partition("=")
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not sep or not code.strip() or math.isnan(number):
+            raise InputError(
+                f"--sign {pair!r} is not SIGN=VALUE",
+                expected="e.g. --sign respiratory_rate=18 (signs: "
+                + ", ".join(VITAL_SIGN_CODES)
+                + ")",
+            )
+        values[code.strip()] = number
+    return values
+
+
 @vitals_app.command("add")
 def vitals_add_command(
     participant: ParticipantOption,
@@ -126,6 +148,14 @@ def vitals_add_command(
     at: AtOption,
     db: DbOption,
     user: UserOption,
+    sign: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sign",
+            help="SIGN=VALUE for any vital sign, repeatable (e.g. --sign oxygen_saturation=97). "
+            "Signs: " + ", ".join(VITAL_SIGN_CODES) + ".",
+        ),
+    ] = None,
     systolic: Annotated[int | None, typer.Option("--systolic", help="Systolic mmHg.")] = None,
     diastolic: Annotated[int | None, typer.Option("--diastolic", help="Diastolic mmHg.")] = None,
     heart_rate: Annotated[int | None, typer.Option("--hr", help="Heart rate /min.")] = None,
@@ -135,16 +165,20 @@ def vitals_add_command(
 ) -> None:
     """Record vital signs; values beyond the protocol's thresholds raise alerts."""
     with acting_on(db, user) as (engine, actor):
+        # the short options name signs of the vocabulary; --sign takes any of them
+        named: dict[str, float | None] = {
+            "systolic_bp": systolic,
+            "diastolic_bp": diastolic,
+            "heart_rate": heart_rate,
+            "temperature": temperature,
+        }
         done = sv.record_vitals(
             engine,
             actor,
             participant,
             visit,
             measured_at=parse_time(at, "--at"),
-            systolic=systolic,
-            diastolic=diastolic,
-            heart_rate=heart_rate,
-            temperature=temperature,
+            values=_sign_values(sign or [], named),
             idempotency_key=key,
         )
     show(done, json_output, f"vital signs {done.id} recorded for {participant} {visit}")

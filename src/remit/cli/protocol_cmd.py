@@ -11,6 +11,7 @@ from rich.table import Table
 from remit.cli.common import JsonOption, console, errors_as_exit, print_json, report_problems
 from remit.errors import InputError
 from remit.protocol import (
+    VITAL_SIGNS,
     DosingSession,
     Protocol,
     builtin_protocols,
@@ -248,7 +249,7 @@ def show_command(
             for d in protocol.dosing:
                 vitals = d.vitals
                 limits = ", ".join(
-                    f"{sign} {_limits(t.high, t.low)} {t.unit}"
+                    f"{sign} {_limits(t.high, t.low)} {VITAL_SIGNS[sign].unit}"
                     for sign, t in vitals.thresholds.items()
                 )
                 lo, hi = d.supplemental_offer_min

@@ -22,7 +22,7 @@ from lxml import etree  # type: ignore[import-untyped]
 from remit import services as sv
 from remit.errors import InputError, RemitError
 from remit.interop.odm import FORM_META, ODM_NS, all_items, fixed_forms, oid
-from remit.protocol import Protocol
+from remit.protocol import VITAL_SIGNS, Protocol
 from remit.protocol.roles import Role
 from remit.protocol.status import DECIDED_DOSE_STATUSES, DoseKind
 from remit.protocol.status import ParticipantStatus as S
@@ -436,10 +436,7 @@ def _visit_forms(
                 pid,
                 code,
                 measured_at=v["MEASURED_AT"],
-                systolic=v.get("SYSBP"),
-                diastolic=v.get("DIABP"),
-                heart_rate=v.get("PULSE"),
-                temperature=v.get("TEMP"),
+                values={s.code: v.get(s.testcd) for s in VITAL_SIGNS.values()},
             )
             alerts += len(rec.alerts)
             counts["vitals"] += 1

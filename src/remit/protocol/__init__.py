@@ -72,12 +72,21 @@ from remit.protocol.schedule import (
     classify_visit_date,
     compute_schedule,
 )
+from remit.protocol.vital_signs import (
+    VITAL_SIGN_CODES,
+    VITAL_SIGNS,
+    VitalSign,
+    VitalSignDef,
+    vital_sign,
+)
 
 __all__ = [
     "ANALYSIS_KINDS",
     "ENDPOINT_KINDS",
     "PROBLEM_CODES",
     "SAFETY_TABLES",
+    "VITAL_SIGNS",
+    "VITAL_SIGN_CODES",
     "Analysis",
     "AnalysisPlan",
     "Arm",
@@ -118,6 +127,8 @@ __all__ = [
     "TimeToEventAnalysis",
     "Visit",
     "VisitTiming",
+    "VitalSign",
+    "VitalSignDef",
     "VitalThreshold",
     "Vitals",
     "VitalsRule",
@@ -135,4 +146,5 @@ __all__ = [
     "parse_protocol",
     "protocol_from_text",
     "read_protocol_source",
+    "vital_sign",
 ]

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
+from remit.protocol.vital_signs import VitalSign as VitalSign  # declared with the signs
+
 Rater = Literal["independent_rater", "therapist", "investigator", "self_report"]
 VisitKind = Literal[
     "screening",
@@ -31,14 +33,6 @@ Op = Literal[">=", "<=", ">", "<", "==", "!=", "in", "not_in", "between"]
 CompareOp = Literal[">=", "<=", ">", "<", "==", "!="]
 Level = Literal["immediate", "urgent", "same_day", "review"]
 EndpointRole = Literal["primary", "secondary", "exploratory"]
-VitalSign = Literal[
-    "systolic_bp",
-    "diastolic_bp",
-    "heart_rate",
-    "temperature",
-    "respiratory_rate",
-    "oxygen_saturation",
-]
 Scalar = bool | int | float | str
 
 #: Alert levels, most pressing first.

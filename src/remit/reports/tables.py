@@ -26,7 +26,8 @@ from remit.analysis import (
     WilcoxonSectionResult,
     baseline_visits,
 )
-from remit.protocol import ChangeEndpoint, Protocol
+from remit.protocol import VITAL_SIGNS, ChangeEndpoint, Protocol
+from remit.reports.figures.vitals import sign_kind
 from remit.reports.format import fmt, fmt_ci, fmt_count, fmt_mean_sd
 
 
@@ -502,29 +503,23 @@ def transition_table(
     )
 
 
-_SIGN_LABELS = {
-    "systolic_bp": ("Systolic BP", "mmHg", "vital"),
-    "diastolic_bp": ("Diastolic BP", "mmHg", "vital"),
-    "heart_rate": ("Heart rate", "/min", "vital"),
-    "temperature": ("Temperature", "°C", "temperature"),
-}
-
-
 def _vitals_row(r: dict[str, Any]) -> tuple[str, ...]:
-    label, unit, kind = _SIGN_LABELS.get(str(r["sign"]), (str(r["sign"]), "", "score"))
+    sign = VITAL_SIGNS.get(str(r["sign"]))
+    label, unit = (sign.label, sign.unit) if sign else (str(r["sign"]), "")
+    kind = sign_kind(str(r["sign"]))
     limits = []
     if r["threshold_high"] is not None and not pd.isna(r["threshold_high"]):
-        limits.append(f"> {fmt(r['threshold_high'], kind)}")  # type: ignore[arg-type]
+        limits.append(f"> {fmt(r['threshold_high'], kind)}")
     if r["threshold_low"] is not None and not pd.isna(r["threshold_low"]):
-        limits.append(f"< {fmt(r['threshold_low'], kind)}")  # type: ignore[arg-type]
+        limits.append(f"< {fmt(r['threshold_low'], kind)}")
     ids = list(r["participant_ids_breached"] or [])
     return (
         f"{fmt(r['session_number'], 'count')} ({r['visit_code']})",
         f"{label} ({unit})",
         fmt(r["n_participants"], "count"),
-        fmt_mean_sd(r["mean_peak"], r["sd_peak"], kind),  # type: ignore[arg-type]
-        fmt(r["max_peak"], kind),  # type: ignore[arg-type]
-        fmt(r["min_lowest"], kind),  # type: ignore[arg-type]
+        fmt_mean_sd(r["mean_peak"], r["sd_peak"], kind),
+        fmt(r["max_peak"], kind),
+        fmt(r["min_lowest"], kind),
         " or ".join(limits) or "–",
         fmt(r["n_participants_breached"], "count") + (f" ({', '.join(ids)})" if ids else ""),
     )
@@ -535,7 +530,7 @@ def vitals_table(safety: SafetySectionResult, arms: ArmLabels | None = None) -> 
     summary = _frame(safety.vitals_summary)
     if summary.empty:
         return None
-    order = list(_SIGN_LABELS)
+    order = list(VITAL_SIGNS)
     summary = summary.assign(
         _o=[order.index(s) if s in order else len(order) for s in summary["sign"]]
     ).sort_values(["session_number", "_o"], kind="mergesort")

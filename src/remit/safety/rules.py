@@ -12,7 +12,7 @@ transaction as the data that raised it.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +22,7 @@ import pandas as pd
 from remit.errors import InputError
 from remit.protocol.baseline import resolve_baseline
 from remit.protocol.model import LEVELS, Level, Protocol, SafetyRule
+from remit.protocol.vital_signs import VITAL_SIGN_CODES, VITAL_SIGNS, VitalValues
 from remit.scales import ScoreResult, load_scale
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -255,9 +256,14 @@ def evaluate_score(
 def evaluate_vitals(
     protocol: Protocol,
     visit_code: str,
-    readings: Mapping[str, float | None],
+    readings: VitalValues,
 ) -> SafetyResult:
-    """Compare one set of vital-sign readings taken at a dosing visit with its limits.
+    """Compare one reading of vital signs taken at a dosing visit with its limits.
+
+    Every sign is accounted for: a sign beyond a limit raises an alert; a sign that was read
+    but has no limit at ``visit_code``, a limit whose sign was not read, a code that is not a
+    vital sign, and limits with no ``[safety.vitals]`` rule to raise them are listed in
+    ``not_evaluated`` with the reason.
 
     Parameters
     ----------
@@ -267,8 +273,8 @@ def evaluate_vitals(
     visit_code
         The dosing visit the readings were taken at.
     readings
-        Values by vital sign (``systolic_bp``, ``diastolic_bp``, ``heart_rate``,
-        ``temperature`` …); ``None`` for one not measured.
+        Values by vital-sign code (:data:`remit.protocol.VITAL_SIGNS`); ``None`` for one not
+        measured.
 
     Examples
     --------
@@ -278,26 +284,39 @@ def evaluate_vitals(
     >>> result = evaluate_vitals(p, "V5", {"systolic_bp": limit + 1, "heart_rate": 80})
     >>> [a.subject for a in result.alerts]
     ['systolic_bp']
+    >>> result.not_evaluated[0]
+    ('vitals:diastolic_bp', 'not measured in this reading')
     """
     thresholds = protocol.vital_thresholds(visit_code)
     rule = protocol.safety.vitals
-    if rule is None or not thresholds:
-        return SafetyResult()
-    unknown = sorted(set(readings) - set(thresholds))
+    measured = {sign: value for sign, value in readings.items() if value is not None}
+    skipped: list[tuple[str, str]] = []
+    for sign in measured:
+        if sign not in VITAL_SIGNS:
+            skipped.append((f"vitals:{sign}", "not a vital sign Remit knows"))
+        elif sign not in thresholds:
+            skipped.append((f"vitals:{sign}", f"no threshold for this sign at {visit_code}"))
     alerts: list[Alert] = []
-    skipped = [(f"vitals:{sign}", "no threshold for this sign in the protocol") for sign in unknown]
-    for sign, limit in thresholds.items():
-        value = readings.get(sign)
-        if value is None or not limit.breached(value):
+    for sign in (s for s in VITAL_SIGN_CODES if s in thresholds):
+        limit = thresholds[sign]
+        value = measured.get(sign)
+        if value is None:
+            skipped.append((f"vitals:{sign}", "not measured in this reading"))
+            continue
+        if rule is None:
+            skipped.append((f"vitals:{sign}", "the protocol has no [safety.vitals] rule"))
+            continue
+        if not limit.breached(value):
             continue
         side_high = limit.high is not None and value > limit.high
         bound = limit.high if side_high else limit.low
         word = "above" if side_high else "below"
+        unit = VITAL_SIGNS[sign].unit
         alerts.append(
             Alert(
                 rule_id=f"vitals:{sign}",
                 level=rule.level,
-                message=f"{rule.text} ({sign} {value:g} {limit.unit} is {word} {bound:g})",
+                message=f"{rule.text} ({sign} {value:g} {unit} is {word} {bound:g})",
                 subject=sign,
                 value=value,
                 threshold=bound,

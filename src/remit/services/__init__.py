@@ -56,7 +56,6 @@ from remit.services.dosing import (
     list_dosing_sessions,
     record_dose,
     record_vas,
-    record_vitals,
     start_dosing_session,
 )
 from remit.services.dosing_day import DosingDay, dosing_day
@@ -118,6 +117,7 @@ from remit.services.visits import (
     record_visit,
     set_anchor_date,
 )
+from remit.services.vitals import record_vitals
 
 if TYPE_CHECKING:
     from remit.services.trial_data import build_trial_data

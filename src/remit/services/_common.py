@@ -391,7 +391,7 @@ def assessment_record(
     """An assessment row (with the alerts it raised) as a record."""
     visit_code = visit_code_of(session, a.visit_id)
     if visit_code is None and a.dosing_session_id is not None:
-        from remit.store.tables import DosingSession
+        from remit.store.dosing import DosingSession
 
         ds = session.get(DosingSession, a.dosing_session_id)
         visit_code = visit_code_of(session, ds.visit_id) if ds is not None else None

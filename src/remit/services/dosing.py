@@ -1,5 +1,5 @@
-"""Dosing days: start a session, doses (with the protocol's limits), vital signs (with
-plausibility checks and threshold alerts), subjective-effects ratings, end of session."""
+"""Dosing days: start a session, doses (with the protocol's limits), subjective-effects ratings,
+end of session (vital signs: :mod:`remit.services.vitals`)."""
 
 from __future__ import annotations
 
@@ -22,37 +22,19 @@ from remit.protocol.status import (
 )
 from remit.safety import evaluate_vitals
 from remit.services._common import (
-    alerts_of,
     assessment_record,
     aware,
     check_unlocked,
-    participant_for,
-    protocol_in_force,
-    remember,
-    replayed,
-    request_sha256,
-    store_alerts,
     text_given,
 )
 from remit.services.access import allowed
 from remit.services.assessments import check_rater, planned_form, store_form
-from remit.services.records import (
-    AssessmentRecord,
-    DoseRecord,
-    DosingSessionRecord,
-    VitalsRecord,
-)
+from remit.services.records import AssessmentRecord, DoseRecord, DosingSessionRecord
 from remit.services.unit import reading, writing
-from remit.store import Actor, unit_of_work
-from remit.store.tables import Assessment, Dose, DosingSession, Participant, Visit, VitalSign
-
-#: Plausible ranges of vital signs (outside them a value is a typing or unit error).
-PLAUSIBLE = {
-    "systolic": (50, 300),
-    "diastolic": (20, 200),
-    "heart_rate": (20, 250),
-    "temperature": (25.0, 45.0),
-}
+from remit.store import Actor
+from remit.store.dosing import Dose, DosingSession
+from remit.store.tables import Assessment, Participant, Visit
+from remit.store.vitals import VitalSignReading, reading_values
 
 
 def _planned(protocol: Protocol, visit_code: str) -> PlannedSession:
@@ -211,15 +193,16 @@ def _doses(session: Session, ds: DosingSession) -> list[Dose]:
 def _vital_warnings(
     session: Session, protocol: Protocol, ds: DosingSession, visit_code: str, at: datetime | None
 ) -> tuple[str, ...]:
-    query = select(VitalSign).where(VitalSign.dosing_session_id == ds.id)
+    query = select(VitalSignReading).where(VitalSignReading.dosing_session_id == ds.id)
     if at is not None:
-        query = query.where(VitalSign.measured_at <= at)
+        query = query.where(VitalSignReading.measured_at <= at)
     latest = session.scalar(
-        query.order_by(VitalSign.measured_at.desc(), VitalSign.id.desc()).limit(1)
+        query.order_by(VitalSignReading.measured_at.desc(), VitalSignReading.id.desc()).limit(1)
     )
     if latest is None:
         return ("no vital signs recorded in this session before the dose",)
-    outcome = evaluate_vitals(protocol, visit_code, _readings(latest))
+    values = reading_values(session, [latest.id]).get(latest.id, {})
+    outcome = evaluate_vitals(protocol, visit_code, values)
     warnings = [
         f"latest vital signs ({latest.measured_at:%H:%M} UTC): {a.message}" for a in outcome.alerts
     ]
@@ -232,15 +215,6 @@ def _vital_warnings(
                 f"{planned.vitals.every_min} minutes)"
             )
     return tuple(warnings)
-
-
-def _readings(v: VitalSign) -> dict[str, float | None]:
-    return {
-        "systolic_bp": v.systolic,
-        "diastolic_bp": v.diastolic,
-        "heart_rate": v.heart_rate,
-        "temperature": v.temperature,
-    }
 
 
 def _dose_record(
@@ -409,162 +383,6 @@ def record_dose(
         uow.flush()
         w.remember(d.id)
         return _dose_record(session, protocol, p, ds, d)
-
-
-# --- vital signs -----------------------------------------------------------------------------
-
-
-def _whole(name: str, value: float | None) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InputError(f"{name} {value!r} is not a number")
-    if float(value) != int(value):
-        raise InputError(
-            f"{name} {value!r} is not a whole number", expected=f"{name} in whole units"
-        )
-    return int(value)
-
-
-def check_vitals(
-    systolic: float | None,
-    diastolic: float | None,
-    heart_rate: float | None,
-    temperature: float | None,
-) -> tuple[int | None, int | None, int | None, float | None]:
-    """Refuse implausible vital signs (typing or unit errors); returns them as stored."""
-    sys_, dia, hr = (
-        _whole("systolic", systolic),
-        _whole("diastolic", diastolic),
-        _whole("heart rate", heart_rate),
-    )
-    if temperature is not None and (
-        isinstance(temperature, bool)
-        or not isinstance(temperature, int | float)
-        or not math.isfinite(temperature)
-    ):
-        raise InputError(f"temperature {temperature!r} is not a number")
-    if all(v is None for v in (sys_, dia, hr, temperature)):
-        raise InputError(
-            "no vital sign given",
-            expected="at least one of systolic, diastolic, heart rate, temperature",
-        )
-    values = {"systolic": sys_, "diastolic": dia, "heart_rate": hr, "temperature": temperature}
-    for name, value in values.items():
-        if value is None:
-            continue
-        low, high = PLAUSIBLE[name]
-        if name == "temperature" and value > high:
-            raise InputError(
-                f"temperature {value:g} looks like degrees Fahrenheit",
-                expected=f"°C between {low:g} and {high:g}",
-                hint=f"{value:g} °F is {(value - 32) * 5 / 9:.1f} °C",
-            )
-        if value < 0:
-            raise InputError(f"{name.replace('_', ' ')} {value:g} is negative")
-        if not (low <= value <= high):
-            raise InputError(
-                f"{name.replace('_', ' ')} {value:g} is not plausible",
-                expected=f"between {low:g} and {high:g}",
-            )
-    if sys_ is not None and dia is not None and sys_ <= dia:
-        raise InputError(
-            f"systolic {sys_} is not above diastolic {dia}",
-            expected="systolic above diastolic",
-            hint="were the two swapped?",
-        )
-    return sys_, dia, hr, None if temperature is None else float(temperature)
-
-
-def _vitals_record(session: Session, p: Participant, v: VitalSign) -> VitalsRecord:
-    visit_code = None
-    if v.visit_id is not None:
-        visit_code = session.get_one(Visit, v.visit_id).visit_code
-    return VitalsRecord(
-        id=v.id,
-        participant_id=p.study_id,
-        visit_code=visit_code,
-        measured_at=v.measured_at,
-        minutes_after_dose=v.minutes_after_dose,
-        systolic=v.systolic,
-        diastolic=v.diastolic,
-        heart_rate=v.heart_rate,
-        temperature=v.temperature,
-        alerts=alerts_of(session, p, "vital_sign", v.id),
-    )
-
-
-def record_vitals(
-    engine: Engine,
-    actor: Actor,
-    participant: int | str,
-    visit_code: str,
-    *,
-    measured_at: datetime,
-    systolic: float | None = None,
-    diastolic: float | None = None,
-    heart_rate: float | None = None,
-    temperature: float | None = None,
-    idempotency_key: str | None = None,
-) -> VitalsRecord:
-    """Record vital signs at a visit; at a dosing visit they belong to the running session and
-    values beyond the protocol's thresholds raise (immediate) alerts in the same transaction.
-
-    Implausible values are refused: systolic not above diastolic, heart rate outside 20–250,
-    a temperature above 45 (looks like °F), negative or out-of-range values.
-    """
-    measured = aware(measured_at, "measured_at")
-    sys_, dia, hr, temp = check_vitals(systolic, diastolic, heart_rate, temperature)
-    body = {
-        "participant": participant,
-        "visit": visit_code,
-        "measured_at": measured,
-        "values": [sys_, dia, hr, temp],
-    }
-    digest = request_sha256("record_vitals", body)
-    with unit_of_work(engine, actor) as uow:
-        session = uow.session
-        p = participant_for(session, actor, participant, operation="record_vitals")
-        done = replayed(session, idempotency_key, digest, "vital_sign")
-        if done is not None:
-            return _vitals_record(session, p, session.get_one(VitalSign, done))
-        protocol, _ = protocol_in_force(session)
-        visit = _visit(session, p, visit_code)
-        ds: DosingSession | None = None
-        minutes: int | None = None
-        if protocol.dosing_session(visit_code) is not None:
-            ds = _session_at(session, p, protocol, visit_code)
-            _require_running(ds, p, visit_code)
-            initial = next(
-                (
-                    d
-                    for d in _doses(session, ds)
-                    if d.kind == DoseKind.INITIAL and d.status == DoseStatus.GIVEN
-                ),
-                None,
-            )
-            if initial is not None and initial.given_at is not None and measured is not None:
-                minutes = round((measured - initial.given_at).total_seconds() / 60)
-        check_unlocked(session, p.id)
-        v = VitalSign(
-            participant_id=p.id,
-            dosing_session_id=ds.id if ds else None,
-            visit_id=visit.id,
-            measured_at=measured,
-            minutes_after_dose=minutes,
-            systolic=sys_,
-            diastolic=dia,
-            heart_rate=hr,
-            temperature=temp,
-            recorded_by=actor.user_id,
-            idempotency_key=idempotency_key,
-        )
-        uow.add(v)
-        uow.flush()
-        outcome = evaluate_vitals(protocol, visit_code, _readings(v))
-        store_alerts(uow, p, outcome.alerts, "vital_sign", v.id)
-        remember(uow, idempotency_key, digest, "vital_sign", v.id)
-        return _vitals_record(session, p, v)
 
 
 # --- subjective effects ----------------------------------------------------------------------

@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 
 from remit.services._common import protocol_in_force
-from remit.services.dosing import _dose_record, _vitals_record
+from remit.services.dosing import _dose_record
 from remit.services.records import DoseRecord, VitalsRecord, _Record
 from remit.services.unit import reading
+from remit.services.vitals import vitals_record
 from remit.store import Actor
-from remit.store.tables import Dose, DosingSession, Visit, VitalSign
+from remit.store.dosing import Dose, DosingSession
+from remit.store.tables import Visit
+from remit.store.vitals import VitalSignReading
 
 
 @dataclass(frozen=True)
@@ -47,11 +50,14 @@ def dosing_day(engine: Engine, actor: Actor, participant: int | str, visit_code:
                 )
             ]
         readings = [
-            _vitals_record(session, p, v)
+            vitals_record(session, p, v)
             for v in session.scalars(
-                select(VitalSign)
-                .where(VitalSign.participant_id == p.id, VitalSign.visit_id == visit.id)
-                .order_by(VitalSign.measured_at, VitalSign.id)
+                select(VitalSignReading)
+                .where(
+                    VitalSignReading.participant_id == p.id,
+                    VitalSignReading.visit_id == visit.id,
+                )
+                .order_by(VitalSignReading.measured_at, VitalSignReading.id)
             )
         ]
         r.n_records = len(doses) + len(readings)

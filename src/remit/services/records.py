@@ -11,11 +11,13 @@ values, tuples and other records.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from remit.json_values import to_json_value
+from remit.protocol import VitalSign
 from remit.store import canonical_json
 
 
@@ -184,18 +186,21 @@ class DoseRecord(_Record):
 
 @dataclass(frozen=True)
 class VitalsRecord(_Record):
-    """One set of vital signs and the alerts it raised."""
+    """One reading of vital signs: values by sign code (``remit.protocol.VITAL_SIGNS``, in its
+    order; whole numbers for integer signs) and the alerts it raised.
+
+    ``not_evaluated`` (on the record returned when the reading is stored) pairs a threshold
+    rule with the reason it was not applied (no threshold for a sign read, a sign not read).
+    """
 
     id: int
     participant_id: str
     visit_code: str | None
     measured_at: datetime
     minutes_after_dose: int | None
-    systolic: int | None
-    diastolic: int | None
-    heart_rate: int | None
-    temperature: float | None
+    values: Mapping[VitalSign, float | int]
     alerts: tuple[AlertRecord, ...] = ()
+    not_evaluated: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

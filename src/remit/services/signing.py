@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from remit.errors import InputError, LockedError, NotFoundError, PermissionDeniedError
 from remit.protocol.status import AssessmentStatus
@@ -13,18 +13,19 @@ from remit.services._common import check_unlocked, now_utc, text_given
 from remit.services.records import LockRecord, QueryRecord, SignatureRecord
 from remit.services.unit import ParticipantRef, owner_of, reading, writing
 from remit.store import Actor, UnitOfWork, content_sha256, get_participant, verify_password
+from remit.store.dosing import DosingSession
 from remit.store.tables import (
     Assessment,
     Base,
     DataQuery,
     DataQueryMessage,
-    DosingSession,
     Lock,
     Participant,
     Signature,
     UserAccount,
     audited_tables,
 )
+from remit.store.vitals import VitalSignReading, reading_values
 from remit.store.vocab import LockLevel, QueryStatus
 
 #: Columns a signature does not cover: signing and locking change them.
@@ -79,12 +80,16 @@ def _owner_of_record(table: str, record_id: int) -> ParticipantRef:
 
 
 def record_content(record: Base) -> dict[str, Any]:
-    """What a signature covers: the table, and every column but status and version."""
+    """What a signature covers: the table, and every column but status and version (for a
+    vital-sign reading also its values, which are rows of their own)."""
     values = {
         prop.key: getattr(record, prop.key)
         for prop in record.__mapper__.column_attrs
         if prop.key not in UNSIGNED_COLUMNS
     }
+    session = object_session(record)
+    if isinstance(record, VitalSignReading) and session is not None:
+        values["signs"] = reading_values(session, [record.id]).get(record.id, {})
     return {"table": record.__tablename__, "values": values}
 
 

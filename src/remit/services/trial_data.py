@@ -10,23 +10,22 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from remit.analysis import TrialData
-from remit.protocol import Protocol
+from remit.protocol import VITAL_SIGN_CODES, Protocol
 from remit.protocol.status import DECIDED_DOSE_STATUSES
 from remit.services._common import alert_status, protocol_in_force
 from remit.services.unit import reading
 from remit.store import Actor
+from remit.store.dosing import Dose, DosingSession
 from remit.store.tables import (
     AdverseEvent,
     Alert,
     Assessment,
-    Dose,
-    DosingSession,
     EligibilityCheck,
     Participant,
     Site,
     Visit,
-    VitalSign,
 )
+from remit.store.vitals import VitalSignReading, reading_values
 
 
 def _day(value: datetime | None) -> Any:
@@ -36,7 +35,7 @@ def _day(value: datetime | None) -> Any:
 #: Where the clinical time of an alert's source record is kept.
 _OBSERVED_AT: dict[str, Any] = {
     "assessment": Assessment.assessed_at,
-    "vital_sign": VitalSign.measured_at,
+    "vital_sign": VitalSignReading.measured_at,
     "adverse_event": AdverseEvent.awareness_at,
 }
 
@@ -333,8 +332,10 @@ def _vitals(
         for d in doses
         if d.kind == "initial" and d.status == "given" and d.given_at is not None
     }
-    rows = []
-    for v in session.scalars(select(VitalSign).order_by(VitalSign.measured_at, VitalSign.id)):
+    rows: list[dict[str, Any]] = []
+    values = reading_values(session)
+    query = select(VitalSignReading).order_by(VitalSignReading.measured_at, VitalSignReading.id)
+    for v in session.scalars(query):
         if v.participant_id not in by_id:
             continue
         ds = sessions.get(v.dosing_session_id) if v.dosing_session_id else None
@@ -348,14 +349,11 @@ def _vitals(
                 "session_number": ds.session_number if ds else None,
                 "minutes_after_dose": minutes,
                 "measured_at": v.measured_at,
-                "systolic_bp": v.systolic,
-                "diastolic_bp": v.diastolic,
-                "heart_rate": v.heart_rate,
-                "temperature": v.temperature,
+                **{sign: values.get(v.id, {}).get(sign) for sign in VITAL_SIGN_CODES},
             }
         )
     columns = [
         "participant_id", "visit_code", "session_number", "minutes_after_dose", "measured_at",
-        "systolic_bp", "diastolic_bp", "heart_rate", "temperature",
+        *VITAL_SIGN_CODES,
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)

@@ -16,29 +16,31 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Vital signs as the protocol names them → (baseline mean, baseline SD, mean peak rise,
-#: SD of the peak rise, measurement noise SD).
-VITALS_MODEL: Mapping[str, tuple[float, float, float, float, float]] = {
+from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS, VitalSign
+
+#: Vital signs by code (``remit.protocol.VITAL_SIGNS``) → (baseline mean, baseline SD, mean
+#: peak rise, SD of the peak rise, measurement noise SD).
+VITALS_MODEL: Mapping[VitalSign, tuple[float, float, float, float, float]] = {
     "systolic_bp": (121.0, 8.0, 24.0, 7.0, 4.0),
     "diastolic_bp": (77.0, 6.0, 12.0, 4.0, 3.0),
     "heart_rate": (70.0, 7.0, 17.0, 5.0, 3.0),
     "temperature": (36.7, 0.18, 0.35, 0.12, 0.08),
+    "respiratory_rate": (14.0, 1.5, 2.0, 1.0, 1.0),
+    "oxygen_saturation": (97.8, 0.8, 0.0, 0.0, 0.5),
 }
 
 
 @dataclass(frozen=True)
 class Reading:
-    """One set of vital signs, ``minute`` minutes after the initial dose (negative: before)."""
+    """One reading of vital signs, ``minute`` minutes after the initial dose (negative: before);
+    ``values`` by sign code, whole numbers for the integer signs."""
 
     minute: int
-    systolic_bp: int
-    diastolic_bp: int
-    heart_rate: int
-    temperature: float
+    values: Mapping[VitalSign, float | int]
 
     def value(self, name: str) -> float:
         """The reading of vital sign ``name``."""
-        return float(getattr(self, name))
+        return float(self.values[name])  # type: ignore[index]
 
 
 def vitals_series(
@@ -48,25 +50,28 @@ def vitals_series(
     dose_factor: float,
     limits: Mapping[str, tuple[float | None, float | None]],
     crossing: tuple[str, int] | None = None,
+    signs: Sequence[VitalSign],
 ) -> list[Reading]:
-    """Readings at ``minutes`` after the initial dose.
+    """Readings of ``signs`` at ``minutes`` after the initial dose.
 
     ``limits`` maps a vital sign to its (low, high) thresholds. With ``crossing = (name,
     minute)`` the session peaks at ``minute`` and the reading of ``name`` there lies a little
     beyond the high limit (the whole curve is scaled, not one reading); every other reading
-    stays within the limits.
+    stays within the limits and the sign's plausible range.
     """
     tp = float(crossing[1]) if crossing is not None else float(rng.uniform(75, 150))
-    values: dict[str, list[float]] = {}
-    for name, (mean, sd, rise, rise_sd, noise) in VITALS_MODEL.items():
+    values: dict[VitalSign, list[float]] = {}
+    for name in (code for code in VITAL_SIGN_CODES if code in signs):
+        mean, sd, rise, rise_sd, noise = VITALS_MODEL[name]
+        sign = VITAL_SIGNS[name]
         base = mean + sd * rng.standard_normal()
         peak = max(rise * 0.3, (rise + rise_sd * rng.standard_normal()) * dose_factor)
         low, high = limits.get(name, (None, None))
         crosses = crossing is not None and crossing[0] == name and high is not None
         # the crossing curve is measured with less scatter so that one reading stands out
         jitter = noise * (0.4 if crosses else 1.0) * rng.standard_normal(len(minutes))
-        decimals = 1 if name == "temperature" else 0
-        unit = 0.1 if name == "temperature" else 1.0
+        decimals = sign.decimals
+        unit = 10.0**-decimals
         if crossing is not None and crosses and high is not None:
             # scale the dose response so that the peak reading is just beyond the limit
             base = max(base, high - 2.5 * rise)  # a plausible rise, not a jump of 2 °C
@@ -82,21 +87,17 @@ def vitals_series(
                 value = round(high - unit * float(rng.integers(1, 6)), decimals)
             if low is not None and value < low:
                 value = round(low + unit * float(rng.integers(2, 8)), decimals)
-            series.append(value)
+            series.append(min(max(value, sign.low), sign.high))
         values[name] = series
     readings = []
     for k, m in enumerate(minutes):
-        sys_ = round(values["systolic_bp"][k])
-        dia = min(round(values["diastolic_bp"][k]), sys_ - 25)
-        readings.append(
-            Reading(
-                minute=m,
-                systolic_bp=sys_,
-                diastolic_bp=dia,
-                heart_rate=round(values["heart_rate"][k]),
-                temperature=round(values["temperature"][k], 1),
-            )
-        )
+        at = {
+            name: round(series[k]) if VITAL_SIGNS[name].integer else round(series[k], decimals)
+            for name, series in values.items()
+        }
+        if "systolic_bp" in at and "diastolic_bp" in at:
+            at["diastolic_bp"] = min(at["diastolic_bp"], at["systolic_bp"] - 25)
+        readings.append(Reading(minute=m, values=at))
     return readings
 
 

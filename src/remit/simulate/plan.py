@@ -290,6 +290,19 @@ def _plan_crossings(
     if not sessions or targets.n_vital_crossings == 0:
         return {}
     names = ["systolic_bp", "heart_rate", "temperature", "heart_rate", "diastolic_bp"]
+    # only signs that every session reads and limits from above can cross
+    names = [
+        n
+        for n in names
+        if all(
+            n in d.vitals.recorded_signs()
+            and (t := d.vitals.thresholds.get(n)) is not None
+            and t.high is not None
+            for d in protocol.dosing
+        )
+    ]
+    if not names:
+        return {}
     slots = [(p, s) for p in range(targets.n_enrolled) for s in sessions]
     chosen = rng.choice(len(slots), size=min(targets.n_vital_crossings, len(slots)), replace=False)
     found: dict[tuple[int, int], tuple[str, str]] = {}
@@ -509,7 +522,12 @@ def _plan_dosing_day(
             after = [m for m in every if supplemental_min < m <= 240] or list(every)
             crossing_at = (vital, after[int(rng.integers(0, min(3, len(after))))])
     readings = vitals_series(
-        minutes, rng, dose_factor=dose_factor, limits=limits, crossing=crossing_at
+        minutes,
+        rng,
+        dose_factor=dose_factor,
+        limits=limits,
+        crossing=crossing_at,
+        signs=planned.vitals.recorded_signs(),
     )
     strength = float(np.clip(rng.normal(1.0, 0.2), 0.5, 1.4))
     timepoints = list(planned.vas_timepoints)
@@ -521,8 +539,7 @@ def _plan_dosing_day(
     for r in readings:
         events.append((r.minute, 1, "vitals", {
             "visit": code, "measured_at": dose_at + timedelta(minutes=r.minute),
-            "systolic": r.systolic_bp, "diastolic": r.diastolic_bp,
-            "heart_rate": r.heart_rate, "temperature": r.temperature,
+            "values": dict(r.values),
         }))  # fmt: skip
     events.append((0, 2, "dose", {"visit": code, "kind": "initial", "dose_mg": plan.initial_mg,
                                   "status": "given", "given_at": dose_at}))  # fmt: skip

@@ -28,6 +28,7 @@ from remit.store.audit_read import (
     verify_audit_chain,
 )
 from remit.store.canonical import canonical_json, content_sha256
+from remit.store.dosing import Dose, DosingSession
 from remit.store.engine import database_url, is_sqlite, make_engine
 from remit.store.identity import (
     IdentityRecord,
@@ -61,14 +62,19 @@ from remit.store.users import (
     roles_of,
     verify_password,
 )
+from remit.store.vitals import VitalSignReading, VitalSignValue, reading_values
 
 __all__ = [
     "AUDIT_LOCK_KEY",
     "Actor",
     "AuditEntry",
     "AuditVerifyResult",
+    "Dose",
+    "DosingSession",
     "IdentityRecord",
     "UnitOfWork",
+    "VitalSignReading",
+    "VitalSignValue",
     "actor_for",
     "add_site",
     "add_user",
@@ -93,6 +99,7 @@ __all__ = [
     "make_engine",
     "may_read_identity",
     "read_identity",
+    "reading_values",
     "replay_audit",
     "require_current",
     "roles_of",

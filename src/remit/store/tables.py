@@ -6,7 +6,8 @@ Tables are created only by the Alembic migrations in ``remit/store/migrations`` 
 Every table has an integer ``id``. Clinical records carry ``protocol_version_id``, the protocol in
 force when they were written (filled in automatically by the unit of work when left empty).
 Writes to every table except ``audit_event`` and ``identity_access_log`` are audited field by
-field (see :mod:`remit.store.audit`).
+field (see :mod:`remit.store.audit`). The dosing-day tables are in :mod:`remit.store.dosing`
+(sessions, doses) and :mod:`remit.store.vitals` (vital-sign readings and their values).
 """
 
 from __future__ import annotations
@@ -36,9 +37,6 @@ from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
 from remit.protocol.roles import Role
 from remit.protocol.status import (
     AssessmentStatus,
-    DoseKind,
-    DoseStatus,
-    DosingSessionStatus,
     ParticipantStatus,
     VisitStatus,
     WindowStatus,
@@ -350,69 +348,6 @@ class Assessment(ProtocolTagged, Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
-# --- dosing days -----------------------------------------------------------------------------
-
-
-class DosingSession(ProtocolTagged, Base):
-    """One dosing day of one participant."""
-
-    __tablename__ = "dosing_session"
-    __table_args__ = (UniqueConstraint("participant_id", "session_number"),)
-    __reason_rule__ = ReasonRule(statuses=frozenset({DosingSessionStatus.COMPLETED}))
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    participant_id: Mapped[int] = _fk("participant.id")
-    visit_id: Mapped[int | None] = _fk("visit.id", nullable=True)
-    session_number: Mapped[int] = mapped_column(Integer)
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(
-        _choice(DosingSessionStatus, "dosing_session_status"),
-        default=DosingSessionStatus.PLANNED.value,
-    )
-    notes: Mapped[str | None] = mapped_column(Text)
-
-
-class Dose(ProtocolTagged, Base):
-    """An initial or supplemental dose: given, offered or withheld (with reasons)."""
-
-    __tablename__ = "dose"
-    __table_args__ = (CheckConstraint("dose_mg >= 0", name="dose_not_negative"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    dosing_session_id: Mapped[int] = _fk("dosing_session.id")
-    kind: Mapped[str] = mapped_column(_choice(DoseKind, "dose_kind"))
-    dose_mg: Mapped[float] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(_choice(DoseStatus, "dose_status"))
-    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    given_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    withheld_reason: Mapped[str | None] = mapped_column(Text)
-    override_reason: Mapped[str | None] = mapped_column(Text)
-    override_by: Mapped[int | None] = _fk("user_account.id", nullable=True, index=False)
-    recorded_by: Mapped[int | None] = _fk("user_account.id", nullable=True, index=False)
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-
-
-class VitalSign(ProtocolTagged, Base):
-    """Blood pressure, heart rate and temperature at one moment (of a dosing session or visit)."""
-
-    __tablename__ = "vital_sign"
-    __table_args__ = (Index("ix_vital_sign_participant_measured", "participant_id", "measured_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    participant_id: Mapped[int] = _fk("participant.id", index=False)
-    dosing_session_id: Mapped[int | None] = _fk("dosing_session.id", nullable=True)
-    visit_id: Mapped[int | None] = _fk("visit.id", nullable=True)
-    measured_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    minutes_after_dose: Mapped[int | None] = mapped_column(Integer)
-    systolic: Mapped[int | None] = mapped_column(Integer)
-    diastolic: Mapped[int | None] = mapped_column(Integer)
-    heart_rate: Mapped[int | None] = mapped_column(Integer)
-    temperature: Mapped[float | None] = mapped_column(Float)
-    recorded_by: Mapped[int | None] = _fk("user_account.id", nullable=True, index=False)
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-
-
 # --- safety ----------------------------------------------------------------------------------
 
 
@@ -625,3 +560,12 @@ def audited_tables() -> dict[str, type[Base]]:
         if cls.__audited__:
             found[cls.__tablename__] = cls
     return dict(sorted(found.items()))
+
+
+def __getattr__(name: str) -> Any:
+    # Dose and DosingSession moved to remit.store.dosing; old imports from here still work.
+    if name in ("Dose", "DosingSession"):
+        from remit.store import dosing
+
+        return getattr(dosing, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

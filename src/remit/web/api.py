@@ -407,10 +407,7 @@ def vitals(
         participant_id,
         body.visit_code,
         measured_at=measured_at,
-        systolic=body.systolic,
-        diastolic=body.diastolic,
-        heart_rate=body.heart_rate,
-        temperature=body.temperature,
+        values=body.values,
         idempotency_key=idempotency_key,
     )
     return to_json_value(record)

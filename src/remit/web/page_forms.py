@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from remit.errors import InputError
+from remit.protocol import VITAL_SIGN_CODES, VitalSign
 from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
 from remit.protocol.status import DoseKind, DoseStatus
 
@@ -62,11 +63,18 @@ class DoseForm(PageForm):
 
 
 class VitalsForm(PageForm):
+    """One field per vital sign, named by its code (``heart_rate`` …); blank: not read."""
+
     measured_at: UtcTime
-    systolic: Number = None
-    diastolic: Number = None
-    heart_rate: Number = None
-    temperature: Number = None
+    values: dict[VitalSign, float] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sign_fields(cls, data: object) -> object:
+        if not isinstance(data, Mapping):
+            return data
+        fields = {code: _blank_none(data.get(code)) for code in VITAL_SIGN_CODES}
+        return {**data, "values": {k: v for k, v in fields.items() if v is not None}}
 
 
 class NoteForm(PageForm):
@@ -127,8 +135,9 @@ def parse_form(model: type[M], form: Mapping[str, str]) -> M:
     except ValidationError as error:
         problems = []
         for e in error.errors():
-            field = ".".join(str(p) for p in e.get("loc", ())) or "form"
-            given = form.get(field, "")
+            loc = [str(p) for p in e.get("loc", ())]
+            field = ".".join(loc) or "form"
+            given = form.get(field, form.get(loc[-1], "") if loc else "")  # values.<sign>: <sign>
             given = given if len(given) <= 60 else given[:57] + "…"
             problems.append(f"{field.replace('_', ' ')} {given!r}: {e.get('msg')}")
         raise InputError(

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from remit import services as sv
 from remit.errors import InputError, NotFoundError
+from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS
 from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
 from remit.protocol.status import DoseStatus, values
 from remit.web.core import check_csrf, page_requires, page_session, render, state_of, web_allowed
@@ -31,14 +32,6 @@ PID = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,40}$")]
 CODE = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
 ID = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Session = Annotated[WebSession, Depends(page_session)]
-
-#: Protocol threshold key → vital-sign field of a reading.
-VITAL_FIELDS = {
-    "systolic_bp": "systolic",
-    "diastolic_bp": "diastolic",
-    "heart_rate": "heart_rate",
-    "temperature": "temperature",
-}
 
 
 def parse_utc(text: str | None, name: str) -> datetime:
@@ -85,18 +78,20 @@ def dosing_page(request: Request, session: Session, pid: PID, visit: CODE) -> Re
     thresholds: dict[str, Any] = {str(k): v for k, v in planned.vitals.thresholds.items()}
     schedule: list[tuple[str, int | None]] = [("pre-dose", None)] if planned.vitals.pre_dose else []
     schedule += [(f"{m} min", m) for m in planned.vitals.timepoints_min()]
+    # the session's signs, and any other sign a reading of this day holds
+    read = {sign for v in day.vitals for sign in v.values}
+    signs = [
+        VITAL_SIGNS[code]
+        for code in VITAL_SIGN_CODES
+        if code in planned.vitals.recorded_signs() or code in read
+    ]
     readings = []
     for v in day.vitals:
-        flags = {}
-        for key, field in VITAL_FIELDS.items():
-            limit = thresholds.get(key)
-            value = getattr(v, field)
-            if limit is None or value is None:
-                continue
-            if (limit.high is not None and value > limit.high) or (
-                limit.low is not None and value < limit.low
-            ):
-                flags[field] = True
+        flags = {
+            sign: True
+            for sign, value in v.values.items()
+            if sign in thresholds and thresholds[sign].breached(value)
+        }
         readings.append((v, flags))
     vas_scale = next(
         (f for f in state.protocol.assessments_at(visit) if f.timing == "during_session"), None
@@ -120,6 +115,8 @@ def dosing_page(request: Request, session: Session, pid: PID, visit: CODE) -> Re
         now=now,
         schedule=schedule,
         readings=readings,
+        signs=signs,
+        vital_signs=VITAL_SIGNS,
         thresholds=thresholds,
         vas_scale=vas_scale,
         vas_fields=form_fields(vas_scale.scale, vas_scale.version) if vas_scale else [],
@@ -203,10 +200,7 @@ async def vitals(request: Request, session: Session, pid: PID, visit: CODE) -> R
         pid,
         visit,
         measured_at=body.measured_at,
-        systolic=body.systolic,
-        diastolic=body.diastolic,
-        heart_rate=body.heart_rate,
-        temperature=body.temperature,
+        values=body.values,
         idempotency_key=form.get("idempotency_key") or None,
     )
     return _back(pid, visit, "#vitals")

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from remit.protocol import VitalSign
 from remit.protocol.status import DoseKind, DoseStatus, EntryStatus
 
 Answer = str | int | float | bool | None
@@ -97,10 +98,10 @@ class VitalsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     visit_code: str = Field(min_length=1, max_length=20)
     measured_at: str = Field(description="ISO 8601 time with a UTC offset", max_length=40)
-    systolic: float | None = None
-    diastolic: float | None = None
-    heart_rate: float | None = None
-    temperature: float | None = None
+    values: dict[VitalSign, float] = Field(
+        description="value by vital-sign code (remit.protocol.VITAL_SIGNS), in its unit",
+        min_length=1,
+    )
 
 
 class AccessRow(Out):

@@ -22,6 +22,7 @@ CLINICAL_TABLES = (
     "dosing_session",
     "dose",
     "vital_sign",
+    "vital_sign_value",
     "adverse_event",
 )
 

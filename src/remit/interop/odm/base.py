@@ -9,7 +9,7 @@ import pandas as pd
 from lxml import etree  # type: ignore[import-untyped]
 
 from remit.interop.dataset import is_missing
-from remit.protocol import Protocol
+from remit.protocol import Protocol, VitalSignDef
 from remit.scales import ItemDefinition, load_scale
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
@@ -43,6 +43,11 @@ def odm_time(value: Any) -> str:
     ts = ts.tz_convert("UTC")
     fraction = f".{ts.microsecond:06d}" if ts.microsecond else ""  # keep what was stored
     return ts.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
+
+
+def vital_item_type(sign: VitalSignDef) -> str:
+    """The ODM data type of a vital sign's item (named by its VSTESTCD)."""
+    return "integer" if sign.integer else "float"
 
 
 def odm_value(value: Any, data_type: str) -> str | None:

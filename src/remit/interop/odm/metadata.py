@@ -8,8 +8,8 @@ from typing import Any
 
 from remit.analysis import TrialData
 from remit.errors import InputError, ScaleError
-from remit.interop.odm.base import KIND_TYPES, all_items, el, odm_value, oid
-from remit.protocol import Protocol
+from remit.interop.odm.base import KIND_TYPES, all_items, el, odm_value, oid, vital_item_type
+from remit.protocol import VITAL_SIGNS, Protocol
 from remit.scales import ItemDefinition, load_scale
 
 #: Fixed forms: OID suffix → [(item name, ODM data type, label)].
@@ -29,10 +29,11 @@ FIXED_FORMS: dict[str, list[tuple[str, str, str]]] = {
     "VITALS": [
         ("MEASURED_AT", "datetime", "Time of measurement (UTC)"),
         ("MINUTES_AFTER_DOSE", "integer", "Minutes after the initial dose"),
-        ("SYSBP", "integer", "Systolic blood pressure (mmHg)"),
-        ("DIABP", "integer", "Diastolic blood pressure (mmHg)"),
-        ("PULSE", "integer", "Heart rate (beats/min)"),
-        ("TEMP", "float", "Temperature (C)"),
+        # one item per vital sign, named by its SDTM VSTESTCD
+        *(
+            (s.testcd, vital_item_type(s), f"{s.test} ({s.sdtm_unit})")
+            for s in VITAL_SIGNS.values()
+        ),
     ],
     "AE": [
         ("TERM", "text", "Reported term"),

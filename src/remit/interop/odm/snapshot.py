@@ -26,9 +26,10 @@ from remit.interop.odm.base import (
     odm_root,
     odm_value,
     oid,
+    vital_item_type,
 )
 from remit.interop.odm.metadata import fixed_forms, study_metadata
-from remit.protocol import Protocol
+from remit.protocol import VITAL_SIGNS, Protocol
 
 
 @dataclass
@@ -194,10 +195,10 @@ def _vitals_items(r: Any) -> list[tuple[str, str | None]]:
     return [
         ("MEASURED_AT", odm_value(r.measured_at, "datetime")),
         ("MINUTES_AFTER_DOSE", odm_value(r.minutes_after_dose, "integer")),
-        ("SYSBP", odm_value(r.systolic_bp, "integer")),
-        ("DIABP", odm_value(r.diastolic_bp, "integer")),
-        ("PULSE", odm_value(r.heart_rate, "integer")),
-        ("TEMP", odm_value(r.temperature, "float")),
+        *(
+            (s.testcd, odm_value(getattr(r, s.code), vital_item_type(s)))
+            for s in VITAL_SIGNS.values()
+        ),
     ]
 
 

@@ -23,9 +23,10 @@ from remit.interop.odm.base import (
     odm_time,
     odm_value,
     oid,
+    vital_item_type,
 )
 from remit.interop.odm.metadata import study_metadata
-from remit.protocol import Protocol
+from remit.protocol import VITAL_SIGNS, Protocol
 
 _TX_FIELDS = {
     "visit": {"actual_date": ("VISIT", "VISIT_DATE", "date")},
@@ -39,10 +40,6 @@ _TX_FIELDS = {
     "vital_sign": {
         "measured_at": ("VITALS", "MEASURED_AT", "datetime"),
         "minutes_after_dose": ("VITALS", "MINUTES_AFTER_DOSE", "integer"),
-        "systolic": ("VITALS", "SYSBP", "integer"),
-        "diastolic": ("VITALS", "DIABP", "integer"),
-        "heart_rate": ("VITALS", "PULSE", "integer"),
-        "temperature": ("VITALS", "TEMP", "float"),
     },
     "adverse_event": {
         "term": ("AE", "TERM", "text"),
@@ -70,6 +67,7 @@ def transactional_odm(
     ctx = AuditContext(entries)
     types = {s: {i.code: KIND_TYPES[i.kind] for i in all_items(s)} for s in scales}
     sessions_visit: dict[int, Any] = {}
+    vital_values: dict[int, dict[str, Any]] = {}  # value row id → its reading and sign
     n = 0
     for e in entries:
         if e.table_name not in CLINICAL_TABLES:
@@ -118,6 +116,19 @@ def transactional_odm(
                         else (odm_time(value) if name == "ASSESSED_AT" else str(value)),
                     )
                 )
+        elif e.table_name == "vital_sign_value":
+            # a sign's value is the item named by its VSTESTCD in the reading's VITALS form
+            held = vital_values.setdefault(e.record_id, {})
+            if e.field in ("vital_sign_id", "sign") and e.new_value is not None:
+                held[e.field] = e.new_value
+            sign = VITAL_SIGNS.get(str(held.get("sign")))
+            if e.field != "value" or sign is None or held.get("vital_sign_id") is None:
+                continue
+            reading = ctx.records.get(("vital_sign", int(held["vital_sign_id"])), {})
+            ds = reading.get("dosing_session_id")
+            visit_id = reading.get("visit_id") or sessions_visit.get(int(ds) if ds else -1)
+            event, repeat = ctx.visit_code(visit_id), int(held["vital_sign_id"])
+            items.append(("VITALS", sign.testcd, odm_value(e.new_value, vital_item_type(sign))))
         elif e.table_name in _TX_FIELDS and e.field in _TX_FIELDS[e.table_name]:
             form, name, data_type = _TX_FIELDS[e.table_name][e.field]
             if e.table_name == "visit":

@@ -15,13 +15,7 @@ from remit.interop.sdtm.base import (
     sequenced,
     var,
 )
-
-_VITALS = (
-    ("systolic_bp", "SYSBP", "Systolic Blood Pressure", "mmHg"),
-    ("diastolic_bp", "DIABP", "Diastolic Blood Pressure", "mmHg"),
-    ("heart_rate", "PULSE", "Pulse Rate", "beats/min"),
-    ("temperature", "TEMP", "Temperature", "C"),
-)
+from remit.protocol import VITAL_SIGNS
 
 
 def build_vs(ctx: Context) -> Dataset:
@@ -33,8 +27,8 @@ def build_vs(ctx: Context) -> Dataset:
         dose_time = None
         if has_tpt:
             dose_time = pd.Timestamp(r.measured_at) - pd.Timedelta(minutes=float(minutes))
-        for col, testcd, test, unit in _VITALS:
-            value = getattr(r, col)
+        for sign in VITAL_SIGNS.values():  # VSTESTCD, VSTEST and units from the vocabulary
+            value = getattr(r, sign.code)
             if is_missing(value):
                 continue
             orres, stresc, stresn = result_values(value)
@@ -45,13 +39,13 @@ def build_vs(ctx: Context) -> Dataset:
                     "STUDYID": ctx.study,
                     "DOMAIN": "VS",
                     "USUBJID": ctx.usubjid(r.participant_id),
-                    "VSTESTCD": testcd,
-                    "VSTEST": test,
+                    "VSTESTCD": sign.testcd,
+                    "VSTEST": sign.test,
                     "VSORRES": orres,
-                    "VSORRESU": unit,
+                    "VSORRESU": sign.sdtm_unit,
                     "VSSTRESC": stresc,
                     "VSSTRESN": stresn,
-                    "VSSTRESU": unit,
+                    "VSSTRESU": sign.sdtm_unit,
                     **ctx.visit(r.visit_code),
                     "VSDTC": iso_datetime(r.measured_at),
                     "VSDY": ctx.day(r.participant_id, r.measured_at),

@@ -1,7 +1,7 @@
 """Vital signs over each dosing session, with the protocol's thresholds.
 
-A grid: one row per vital sign (systolic and diastolic blood pressure, heart rate,
-temperature), one column per dosing session. Thin lines are participants; the thick line is
+A grid: one row per vital sign read (in the order of ``remit.protocol.VITAL_SIGNS``), one
+column per dosing session. Thin lines are participants; the thick line is
 the mean at each planned time point (a drawing aid, not a reported statistic); dashed lines
 are the session's thresholds from the protocol; readings beyond a threshold are ringed.
 """
@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from remit.protocol import VitalThreshold
-from remit.reports.format import fmt
+from remit.protocol import VITAL_SIGNS, VitalThreshold
+from remit.reports.format import Kind, fmt
 from remit.reports.style import (
     FULL_WIDTH,
     INDIVIDUAL_COLOUR,
@@ -26,13 +26,11 @@ from remit.reports.style import (
     report_style,
 )
 
-#: Vital sign column → (axis label, unit, format kind).
-VITAL_SIGNS: dict[str, tuple[str, str, str]] = {
-    "systolic_bp": ("Systolic BP", "mmHg", "vital"),
-    "diastolic_bp": ("Diastolic BP", "mmHg", "vital"),
-    "heart_rate": ("Heart rate", "beats/min", "vital"),
-    "temperature": ("Temperature", "°C", "temperature"),
-}
+
+def sign_kind(sign: str) -> Kind:
+    """The format kind of a vital sign's readings: whole numbers or one decimal."""
+    found = VITAL_SIGNS.get(sign)
+    return "vital" if found is None or found.decimals == 0 else "temperature"
 
 
 def vitals_figure(
@@ -60,7 +58,7 @@ def vitals_figure(
         fig = new_figure(FULL_WIDTH, 1.75 * n_rows + 0.6)
         axes = fig.subplots(n_rows, n_cols, squeeze=False, sharex=True)
         for r, sign in enumerate(signs):
-            label, unit, kind = VITAL_SIGNS[sign]
+            label, unit, kind = VITAL_SIGNS[sign].label, VITAL_SIGNS[sign].unit, sign_kind(sign)
             shown = vitals[vitals[sign].notna()]
             limits = [
                 (t.high, t.low) for per in thresholds.values() if (t := per.get(sign)) is not None
@@ -86,7 +84,7 @@ def vitals_figure(
                             continue
                         ax.axhline(bound, color=THRESHOLD_COLOUR, linestyle="--", linewidth=0.9)
                         ax.annotate(
-                            f"{fmt(bound, kind)} {unit}",  # type: ignore[arg-type]
+                            f"{fmt(bound, kind)} {unit}",
                             (0.99, bound),
                             xycoords=("axes fraction", "data"),
                             xytext=(0, 2 if bound == limit.high else -2),
@@ -125,4 +123,4 @@ def vitals_figure(
     return ReportFigure(figure_id, "Vital signs during the dosing sessions", "", svg)
 
 
-__all__ = ["VITAL_SIGNS", "vitals_figure"]
+__all__ = ["sign_kind", "vitals_figure"]

@@ -37,7 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from remit.store.audit import Actor, AuditRecord, append_audit_records
+from remit.store.audit import Actor, AuditRecord, append_audit_records, field_records
 from remit.store.canonical import canonical_json
 from remit.store.types import UTCDateTime, utc_now
 
@@ -193,25 +193,6 @@ def _date_written_at(connection: sa.Connection, visit_id: int) -> datetime:
     return found if isinstance(found, datetime) else utc_now()
 
 
-def _field_records(
-    action: str,
-    table: str,
-    record_id: int,
-    participant_id: int,
-    values: dict[str, Any],
-    reason: str,
-) -> list[AuditRecord]:
-    # One audit row per field but ``id``, as the session hooks write them.
-    out = []
-    for key, value in values.items():
-        if key == "id":
-            continue
-        text = canonical_json(value)
-        old, new = (text, None) if action == "delete" else (None, text)
-        out.append(AuditRecord(action, table, record_id, participant_id, key, old, new, reason))
-    return out
-
-
 def _move_events_out_of_visit(connection: sa.Connection) -> None:
     codes = _event_codes(connection)
     if not codes:
@@ -235,13 +216,13 @@ def _move_events_out_of_visit(connection: sa.Connection) -> None:
         insert = sa.insert(_EVENT).values(**event).returning(_EVENT.c.id)
         event_id = int(connection.execute(insert).scalar_one())
         participant = int(visit["participant_id"])
-        inserts += _field_records(
+        inserts += field_records(
             "insert", "participant_event", event_id, participant, event, REASON
         )
         if _referenced(connection, visit["id"]):
             continue
         connection.execute(sa.delete(_VISIT).where(_VISIT.c.id == visit["id"]))
-        deletes += _field_records("delete", "visit", visit["id"], participant, visit, REASON)
+        deletes += field_records("delete", "visit", visit["id"], participant, visit, REASON)
     append_audit_records(connection, _ACTOR, uuid.uuid4().hex, inserts + deletes)
 
 
@@ -273,7 +254,7 @@ def _move_events_back_into_visit(connection: sa.Connection) -> None:
             }
             insert = sa.insert(_VISIT).values(**visit).returning(_VISIT.c.id)
             visit_id = int(connection.execute(insert).scalar_one())
-            records += _field_records(
+            records += field_records(
                 "insert", "visit", visit_id, participant, visit, DOWNGRADE_REASON
             )
         elif found.actual_date != day:  # a row kept on upgrade, whose event date changed since
@@ -293,7 +274,7 @@ def _move_events_back_into_visit(connection: sa.Connection) -> None:
                 )
             )
         connection.execute(sa.delete(_EVENT).where(_EVENT.c.id == event["id"]))
-        records += _field_records(
+        records += field_records(
             "delete", "participant_event", event["id"], participant, event, DOWNGRADE_REASON
         )
     append_audit_records(connection, _ACTOR, uuid.uuid4().hex, records)

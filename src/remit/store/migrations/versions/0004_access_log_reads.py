@@ -1,8 +1,7 @@
 """The access log records every read, not only reads of identity data.
 
 Revision ID: 0004
-Revises: 0002 (0003, vital signs one row per sign, is being written alongside: once both are
-in one tree this revises 0003)
+Revises: 0003
 Create Date: 2026-12-03 18:00:00.000000
 
 ``identity_access_log`` logged reads of a participant's identity only, so it had a participant
@@ -26,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
