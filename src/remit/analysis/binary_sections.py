@@ -20,13 +20,28 @@ from remit.protocol import (
     RemissionEndpoint,
     ResponseEndpoint,
 )
+from remit.protocol.vocab import ProportionCiMethod
 from remit.stats.mcnemar import mcnemar_exact
 from remit.stats.proportion import proportion_ci
 
-#: The plan's words for CI methods → :func:`proportion_ci`'s interval names.
-CI_METHODS: dict[str, str] = {"clopper_pearson": "clopper-pearson", "wilson": "wilson"}
-CI_SHORT: dict[str, str] = {"clopper_pearson": "CP", "wilson": "Wilson"}
-CI_NAMES: dict[str, str] = {"clopper_pearson": "Clopper-Pearson (exact)", "wilson": "Wilson score"}
+#: How the report labels each CI method the plan may name (short in the headline, long in the
+#: conventions); the method names are :data:`remit.stats.proportion.CiMethod`'s.
+CI_SHORT: dict[ProportionCiMethod, str] = {"clopper-pearson": "CP", "wilson": "Wilson"}
+CI_NAMES: dict[ProportionCiMethod, str] = {
+    "clopper-pearson": "Clopper-Pearson (exact)",
+    "wilson": "Wilson score",
+}
+
+
+def ci_column(method: str) -> str:
+    """The column stem of a CI method in the proportion table: its name with ``_`` for ``-``.
+
+    Examples
+    --------
+    >>> ci_column("clopper-pearson") + "_low"
+    'clopper_pearson_low'
+    """
+    return method.replace("-", "_")
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -84,7 +99,7 @@ def run_proportion(a: ProportionAnalysis, ctx: Context) -> ProportionSectionResu
             conventions={
                 "denominator": "participants whose status could be decided (observed cases; "
                 "relapse: remitters at the earlier visit with the later visit observed)",
-                **{f"ci_{m}": CI_NAMES[m] for m in a.ci_methods},
+                **{f"ci_{ci_column(m)}": CI_NAMES[m] for m in a.ci_methods},
             },
             notes=tuple(notes),
             headline=headline_frame(
@@ -95,8 +110,8 @@ def run_proportion(a: ProportionAnalysis, ctx: Context) -> ProportionSectionResu
                         "visit": r["visit"],
                         "quantity": f"{r['endpoint_id']} {r['k']}/{r['n']} ({CI_SHORT[m]})",
                         "estimate": r["estimate"],
-                        "ci_low": r[f"{m}_low"],
-                        "ci_high": r[f"{m}_high"],
+                        "ci_low": r[f"{ci_column(m)}_low"],
+                        "ci_high": r[f"{ci_column(m)}_high"],
                         "n": r["n"],
                         "method": CI_NAMES[m],
                     }
@@ -132,16 +147,14 @@ def _proportion_row(
         "estimate": math.nan,
     }
     for m in a.ci_methods:
-        row[f"{m}_low"] = math.nan
-        row[f"{m}_high"] = math.nan
+        row[f"{ci_column(m)}_low"] = math.nan
+        row[f"{ci_column(m)}_high"] = math.nan
     if rec["n"] > 0:
         r = proportion_ci(int(rec["n_yes"]), int(rec["n"]), conf_level=ctx.conf_level)
         raw[key] = r
         row["estimate"] = r.estimate
         for m in a.ci_methods:
-            low, high = r.ci(CI_METHODS[m])
-            row[f"{m}_low"] = low
-            row[f"{m}_high"] = high
+            row[f"{ci_column(m)}_low"], row[f"{ci_column(m)}_high"] = r.ci(m)
     else:
         notes.append(f"{key}: nobody could be assessed; no proportion")
     if rec["n_undecided"]:
