@@ -10,7 +10,7 @@ import pandas as pd
 
 from remit.analysis.context import Context, collect_warnings, note_not_estimable
 from remit.analysis.endpoints import EndpointsResult
-from remit.analysis.result import SectionResult, headline_frame, section_fields
+from remit.analysis.result import SectionResult, headline_frame, headline_row, section_fields
 from remit.errors import InputError, StatsError
 from remit.protocol import (
     ChangeEndpoint,
@@ -104,17 +104,14 @@ def run_proportion(a: ProportionAnalysis, ctx: Context) -> ProportionSectionResu
             notes=tuple(notes),
             headline=headline_frame(
                 [
-                    {
-                        "arm": r["arm"],
-                        "scale": ctx.protocol.endpoint(r["endpoint_id"]).scale,
-                        "visit": r["visit"],
-                        "quantity": f"{r['endpoint_id']} {r['k']}/{r['n']} ({CI_SHORT[m]})",
-                        "estimate": r["estimate"],
-                        "ci_low": r[f"{ci_column(m)}_low"],
-                        "ci_high": r[f"{ci_column(m)}_high"],
-                        "n": r["n"],
-                        "method": CI_NAMES[m],
-                    }
+                    headline_row(
+                        r,
+                        f"{r['endpoint_id']} {r['k']}/{r['n']} ({CI_SHORT[m]})",
+                        CI_NAMES[m],
+                        scale=ctx.protocol.endpoint(r["endpoint_id"]).scale,
+                        ci_low=r[f"{ci_column(m)}_low"],
+                        ci_high=r[f"{ci_column(m)}_high"],
+                    )
                     for r in rows
                     for m in a.ci_methods
                 ]
@@ -300,16 +297,17 @@ def run_mcnemar(a: McNemarAnalysis, ctx: Context) -> McNemarSectionResult:
             notes=tuple(notes),
             headline=headline_frame(
                 [
-                    {
-                        "arm": r["arm"],
-                        "scale": ctx.protocol.endpoint(r["endpoint_id"]).scale,
-                        "visit": f"{r['from_visit']}→{r['to_visit']}",
-                        "quantity": f"{r['endpoint_id']} status change (McNemar)",
-                        "estimate": r["proportion_second"] - r["proportion_first"],
-                        "p": r["p_value"],
-                        "n": r["n"],
-                        "method": r["p_value_method"],
-                    }
+                    headline_row(
+                        r,
+                        f"{r['endpoint_id']} status change (McNemar)",
+                        r["p_value_method"],
+                        scale=ctx.protocol.endpoint(r["endpoint_id"]).scale,
+                        visit=f"{r['from_visit']}→{r['to_visit']}",
+                        estimate=r["proportion_second"] - r["proportion_first"],
+                        ci_low=math.nan,  # the row's CI is the odds ratio's, not the difference's
+                        ci_high=math.nan,
+                        p=r["p_value"],
+                    )
                     for r in rows
                 ]
             ),

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from remit.analysis.context import Context, collect_warnings, note_not_estimable
-from remit.analysis.result import SectionResult, headline_frame, section_fields
+from remit.analysis.result import SectionResult, headline_frame, headline_row, section_fields
 from remit.errors import StatsError
 from remit.protocol import LMMAnalysis
 from remit.stats.mixed import fit_lmm
@@ -145,20 +145,14 @@ def run_lmm(a: LMMAnalysis, ctx: Context) -> LMMSectionResult:
             notes=tuple(notes),
             headline=headline_frame(
                 [
-                    {
-                        "scale": r["scale"],
-                        "visit": r["visit"],
-                        "quantity": f"mean change vs {a.baseline_visit} (LMM, random slope)"
+                    headline_row(
+                        r,
+                        f"mean change vs {a.baseline_visit} (LMM, random slope)"
                         if a.random_slope
                         else f"mean change vs {a.baseline_visit} (LMM)",
-                        "estimate": r["estimate"],
-                        "se": r["se"],
-                        "ci_low": r["ci_low"],
-                        "ci_high": r["ci_high"],
-                        "p": r["p"],
-                        "n": r["n_obs"],
-                        "method": method,
-                    }
+                        method,
+                        n=r["n_obs"],
+                    )
                     for r in rows
                 ]
             ),

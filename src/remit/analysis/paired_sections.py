@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from remit.analysis.context import Context, collect_warnings, note_not_estimable
-from remit.analysis.result import SectionResult, headline_frame, section_fields
+from remit.analysis.result import SectionResult, headline_frame, headline_row, section_fields
 from remit.errors import InputError, StatsError
 from remit.protocol import DescriptiveAnalysis, EffectSizeAnalysis, WilcoxonAnalysis
 from remit.stats.effect_size import paired_effect_sizes
@@ -103,16 +103,7 @@ def run_descriptive(a: DescriptiveAnalysis, ctx: Context) -> DescriptiveSectionR
             conventions={"sd": SD_CONVENTION, "quartiles": QUANTILE_CONVENTION},
             headline=headline_frame(
                 [
-                    {
-                        "arm": r["arm"],
-                        "scale": r["scale"],
-                        "visit": r["visit"],
-                        "quantity": "mean",
-                        "estimate": r["mean"],
-                        "se": r["se"],
-                        "n": r["n"],
-                        "method": "observed cases",
-                    }
+                    headline_row(r, "mean", "observed cases", estimate=r["mean"])
                     for r in rows
                     if r["n"] > 0
                 ]
@@ -269,18 +260,15 @@ def run_wilcoxon(a: WilcoxonAnalysis, ctx: Context) -> WilcoxonSectionResult:
             notes=tuple(notes),
             headline=headline_frame(
                 [
-                    {
-                        "arm": r["arm"],
-                        "scale": r["scale"],
-                        "visit": r["visit"],
-                        "quantity": f"change vs {r['baseline_visit']} (Hodges-Lehmann; Wilcoxon p)",
-                        "estimate": r["hl_estimate"],
-                        "ci_low": r["hl_ci_low"],
-                        "ci_high": r["hl_ci_high"],
-                        "p": r["p_value"],
-                        "n": r["n"],
-                        "method": r["p_value_method"],
-                    }
+                    headline_row(
+                        r,
+                        f"change vs {r['baseline_visit']} (Hodges-Lehmann; Wilcoxon p)",
+                        r["p_value_method"],
+                        estimate=r["hl_estimate"],
+                        ci_low=r["hl_ci_low"],
+                        ci_high=r["hl_ci_high"],
+                        p=r["p_value"],
+                    )
                     for r in rows
                 ]
             ),
@@ -341,17 +329,7 @@ def run_effect_size(a: EffectSizeAnalysis, ctx: Context) -> EffectSizeSectionRes
             notes=tuple(notes),
             headline=headline_frame(
                 [
-                    {
-                        "arm": r["arm"],
-                        "scale": r["scale"],
-                        "visit": r["visit"],
-                        "quantity": r["effect_size"],
-                        "estimate": r["estimate"],
-                        "ci_low": r["ci_low"],
-                        "ci_high": r["ci_high"],
-                        "n": r["n"],
-                        "method": r["ci_method"],
-                    }
+                    headline_row(r, r["effect_size"], r["ci_method"])
                     for r in table.to_dict(orient="records")
                 ]
             ),

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from remit.analysis.context import Context, collect_warnings, note_not_estimable
-from remit.analysis.result import SectionResult, headline_frame, section_fields
+from remit.analysis.result import SectionResult, headline_frame, headline_row, section_fields
 from remit.errors import InputError, StatsError
 from remit.protocol import RelapseEndpoint, TimeToEventAnalysis
 from remit.stats.survival import kaplan_meier
@@ -149,18 +149,15 @@ def run_time_to_event(a: TimeToEventAnalysis, ctx: Context) -> TimeToEventSectio
             notes=tuple(notes),
             headline=headline_frame(
                 [
-                    {
-                        "arm": r["arm"],
-                        "scale": ctx.protocol.endpoint(r["endpoint_id"]).scale,
-                        "visit": r["to_visit"],
-                        "quantity": f"{r['endpoint_id']} free at {r['to_visit']} (Kaplan–Meier)",
-                        "estimate": r["survival"],
-                        "se": r["se"],
-                        "ci_low": r["ci_low"],
-                        "ci_high": r["ci_high"],
-                        "n": r["n_at_risk"],
-                        "method": method,
-                    }
+                    headline_row(
+                        r,
+                        f"{r['endpoint_id']} free at {r['to_visit']} (Kaplan–Meier)",
+                        method,
+                        scale=ctx.protocol.endpoint(r["endpoint_id"]).scale,
+                        visit=r["to_visit"],
+                        estimate=r["survival"],
+                        n=r["n_at_risk"],
+                    )
                     for r in rows
                 ]
             ),
