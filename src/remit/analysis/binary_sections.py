@@ -8,10 +8,10 @@ from typing import Any
 
 import pandas as pd
 
-from remit.analysis.context import Context, collect_warnings, note_not_estimable
+from remit.analysis.context import Context, estimated
 from remit.analysis.endpoints import EndpointsResult
 from remit.analysis.result import SectionResult, headline_frame, headline_row, section_fields
-from remit.errors import InputError, StatsError
+from remit.errors import InputError
 from remit.protocol import (
     ChangeEndpoint,
     McNemarAnalysis,
@@ -249,11 +249,8 @@ def run_mcnemar(a: McNemarAnalysis, ctx: Context) -> McNemarSectionResult:
             x = [_as_number(first.get(p)) for p in people]
             y = [_as_number(second.get(p)) for p in people]
             key = ctx.key(arm, e.id)
-            try:
-                with collect_warnings(notes, key):
-                    r = mcnemar_exact(x, y, conf_level=ctx.conf_level)
-            except StatsError as error:
-                note_not_estimable(notes, key, error)
+            r = estimated(notes, key, mcnemar_exact, x, y, conf_level=ctx.conf_level)
+            if r is None:
                 continue
             raw[key] = r
             (nn, ny), (yn, yy) = r.table

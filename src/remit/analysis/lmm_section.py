@@ -8,9 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from remit.analysis.context import Context, collect_warnings, note_not_estimable
+from remit.analysis.context import Context, estimated
 from remit.analysis.result import SectionResult, headline_frame, headline_row, section_fields
-from remit.errors import StatsError
 from remit.protocol import LMMAnalysis
 from remit.stats.mixed import fit_lmm
 
@@ -75,18 +74,18 @@ def run_lmm(a: LMMAnalysis, ctx: Context) -> LMMSectionResult:
             notes.append(f"{scale}: not estimable (fewer than two visits with data)")
             continue
         frame["visit"] = frame["visit"].cat.remove_unused_categories()
-        try:
-            with collect_warnings(notes, scale):
-                fit = fit_lmm(
-                    frame,
-                    "value ~ visit",
-                    subject="participant_id",
-                    slope="time" if a.random_slope else None,
-                    method="reml" if a.reml else "ml",
-                    conf_level=ctx.conf_level,
-                )
-        except StatsError as error:
-            note_not_estimable(notes, scale, error)
+        fit = estimated(
+            notes,
+            scale,
+            fit_lmm,
+            frame,
+            "value ~ visit",
+            subject="participant_id",
+            slope="time" if a.random_slope else None,
+            method="reml" if a.reml else "ml",
+            conf_level=ctx.conf_level,
+        )
+        if fit is None:
             continue
         raw[scale] = fit
         if not fit.converged:
