@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -28,14 +29,37 @@ from remit.store import make_engine, upgrade, verify_audit_chain
 OSLO = load_protocol("oslo-mdma-mdd")
 
 
+#: The actors the demo built the trial data for (counted while the module's demo runs).
+BUILDS: list[Any] = []
+
+
 @pytest.fixture(scope="module")
 def demo(
     tmp_path_factory: pytest.TempPathFactory, fast_hashing: None
 ) -> tuple[dict[str, Any], Path]:
     out = tmp_path_factory.mktemp("demo")
-    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--json"])
+    original = sv.build_trial_data
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        BUILDS.append(kwargs.get("actor"))
+        return original(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        # every module of remit that holds the builder (however it imported it) gets the counter
+        for module in list(sys.modules.values()):
+            name = getattr(module, "__name__", "")
+            if name.startswith("remit") and getattr(module, "build_trial_data", None) is original:
+                patch.setattr(module, "build_trial_data", counting)
+        result = CliRunner().invoke(app, ["demo", "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout), out
+
+
+def test_the_demo_builds_the_trial_data_once_for_the_report_and_the_exports(
+    demo: tuple[dict[str, Any], Path],
+) -> None:
+    assert (demo[1] / "exports").is_dir()
+    assert [(actor.username, actor.role) for actor in BUILDS] == [("stine", "statistician")]
 
 
 @pytest.fixture(scope="module")

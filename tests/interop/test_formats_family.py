@@ -29,6 +29,7 @@ from remit.interop.formats import (
     chosen_formats,
     formats_table,
 )
+from remit.services import Actor
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "interop.md"
@@ -163,3 +164,19 @@ def test_an_export_builds_the_trial_data_once(
     calls.clear()
     export_trial(trial_engine, tmp_path / "odm", formats=("odm",))
     assert len(calls) == 1
+    calls.clear()
+    built = original(trial_engine, actor=Actor.system("tests"))
+    again = export_trial(trial_engine, tmp_path / "given", formats=("csv",), data=built)
+    assert calls == []  # data already built are exported as they are
+    assert again.participants == len(built.participants)
+    assert (tmp_path / "given" / "csv").is_dir()
+
+
+def test_an_export_takes_built_data_or_an_actor_not_both(
+    trial_engine: Engine, tmp_path: Path
+) -> None:
+    from remit.services import build_trial_data
+
+    data = build_trial_data(trial_engine, actor=Actor.system("tests"))
+    with pytest.raises(InputError, match="both trial data and actor"):
+        export_trial(trial_engine, tmp_path, data=data, actor=Actor.system("tests"))

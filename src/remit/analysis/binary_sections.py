@@ -8,10 +8,10 @@ from typing import Any
 
 import pandas as pd
 
-from remit.analysis.context import Context, collect_warnings, note_not_estimable
+from remit.analysis.context import Context, estimated
 from remit.analysis.endpoints import EndpointsResult
-from remit.analysis.result import SectionResult, headline_frame, section_fields
-from remit.errors import InputError, StatsError
+from remit.analysis.result import SectionResult, headline_frame, headline_row, section_fields
+from remit.errors import InputError
 from remit.protocol import (
     ChangeEndpoint,
     McNemarAnalysis,
@@ -20,13 +20,28 @@ from remit.protocol import (
     RemissionEndpoint,
     ResponseEndpoint,
 )
+from remit.protocol.vocab import ProportionCiMethod
 from remit.stats.mcnemar import mcnemar_exact
 from remit.stats.proportion import proportion_ci
 
-#: The plan's words for CI methods → :func:`proportion_ci`'s interval names.
-CI_METHODS: dict[str, str] = {"clopper_pearson": "clopper-pearson", "wilson": "wilson"}
-CI_SHORT: dict[str, str] = {"clopper_pearson": "CP", "wilson": "Wilson"}
-CI_NAMES: dict[str, str] = {"clopper_pearson": "Clopper-Pearson (exact)", "wilson": "Wilson score"}
+#: How the report labels each CI method the plan may name (short in the headline, long in the
+#: conventions); the method names are :data:`remit.stats.proportion.CiMethod`'s.
+CI_SHORT: dict[ProportionCiMethod, str] = {"clopper-pearson": "CP", "wilson": "Wilson"}
+CI_NAMES: dict[ProportionCiMethod, str] = {
+    "clopper-pearson": "Clopper-Pearson (exact)",
+    "wilson": "Wilson score",
+}
+
+
+def ci_column(method: str) -> str:
+    """The column stem of a CI method in the proportion table: its name with ``_`` for ``-``.
+
+    Examples
+    --------
+    >>> ci_column("clopper-pearson") + "_low"
+    'clopper_pearson_low'
+    """
+    return method.replace("-", "_")
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -84,22 +99,19 @@ def run_proportion(a: ProportionAnalysis, ctx: Context) -> ProportionSectionResu
             conventions={
                 "denominator": "participants whose status could be decided (observed cases; "
                 "relapse: remitters at the earlier visit with the later visit observed)",
-                **{f"ci_{m}": CI_NAMES[m] for m in a.ci_methods},
+                **{f"ci_{ci_column(m)}": CI_NAMES[m] for m in a.ci_methods},
             },
             notes=tuple(notes),
             headline=headline_frame(
                 [
-                    {
-                        "arm": r["arm"],
-                        "scale": ctx.protocol.endpoint(r["endpoint_id"]).scale,
-                        "visit": r["visit"],
-                        "quantity": f"{r['endpoint_id']} {r['k']}/{r['n']} ({CI_SHORT[m]})",
-                        "estimate": r["estimate"],
-                        "ci_low": r[f"{m}_low"],
-                        "ci_high": r[f"{m}_high"],
-                        "n": r["n"],
-                        "method": CI_NAMES[m],
-                    }
+                    headline_row(
+                        r,
+                        f"{r['endpoint_id']} {r['k']}/{r['n']} ({CI_SHORT[m]})",
+                        CI_NAMES[m],
+                        scale=ctx.protocol.endpoint(r["endpoint_id"]).scale,
+                        ci_low=r[f"{ci_column(m)}_low"],
+                        ci_high=r[f"{ci_column(m)}_high"],
+                    )
                     for r in rows
                     for m in a.ci_methods
                 ]
@@ -132,16 +144,14 @@ def _proportion_row(
         "estimate": math.nan,
     }
     for m in a.ci_methods:
-        row[f"{m}_low"] = math.nan
-        row[f"{m}_high"] = math.nan
+        row[f"{ci_column(m)}_low"] = math.nan
+        row[f"{ci_column(m)}_high"] = math.nan
     if rec["n"] > 0:
         r = proportion_ci(int(rec["n_yes"]), int(rec["n"]), conf_level=ctx.conf_level)
         raw[key] = r
         row["estimate"] = r.estimate
         for m in a.ci_methods:
-            low, high = r.ci(CI_METHODS[m])
-            row[f"{m}_low"] = low
-            row[f"{m}_high"] = high
+            row[f"{ci_column(m)}_low"], row[f"{ci_column(m)}_high"] = r.ci(m)
     else:
         notes.append(f"{key}: nobody could be assessed; no proportion")
     if rec["n_undecided"]:
@@ -239,11 +249,8 @@ def run_mcnemar(a: McNemarAnalysis, ctx: Context) -> McNemarSectionResult:
             x = [_as_number(first.get(p)) for p in people]
             y = [_as_number(second.get(p)) for p in people]
             key = ctx.key(arm, e.id)
-            try:
-                with collect_warnings(notes, key):
-                    r = mcnemar_exact(x, y, conf_level=ctx.conf_level)
-            except StatsError as error:
-                note_not_estimable(notes, key, error)
+            r = estimated(notes, key, mcnemar_exact, x, y, conf_level=ctx.conf_level)
+            if r is None:
                 continue
             raw[key] = r
             (nn, ny), (yn, yy) = r.table
@@ -287,16 +294,17 @@ def run_mcnemar(a: McNemarAnalysis, ctx: Context) -> McNemarSectionResult:
             notes=tuple(notes),
             headline=headline_frame(
                 [
-                    {
-                        "arm": r["arm"],
-                        "scale": ctx.protocol.endpoint(r["endpoint_id"]).scale,
-                        "visit": f"{r['from_visit']}→{r['to_visit']}",
-                        "quantity": f"{r['endpoint_id']} status change (McNemar)",
-                        "estimate": r["proportion_second"] - r["proportion_first"],
-                        "p": r["p_value"],
-                        "n": r["n"],
-                        "method": r["p_value_method"],
-                    }
+                    headline_row(
+                        r,
+                        f"{r['endpoint_id']} status change (McNemar)",
+                        r["p_value_method"],
+                        scale=ctx.protocol.endpoint(r["endpoint_id"]).scale,
+                        visit=f"{r['from_visit']}→{r['to_visit']}",
+                        estimate=r["proportion_second"] - r["proportion_first"],
+                        ci_low=math.nan,  # the row's CI is the odds ratio's, not the difference's
+                        ci_high=math.nan,
+                        p=r["p_value"],
+                    )
                     for r in rows
                 ]
             ),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -177,3 +177,36 @@ def note_not_estimable(notes: list[str], where: str, error: StatsError) -> None:
     ['sds/V13: not estimable (only 1 complete pairs)']
     """
     notes.append(f"{where}: not estimable ({error})")
+
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+
+
+def estimated(
+    notes: list[str],
+    where: str,
+    compute: Callable[_P, _T],
+    /,
+    *args: _P.args,
+    **kwargs: _P.kwargs,
+) -> _T | None:
+    """``compute(*args, **kwargs)``, its warnings turned into notes of ``where``; ``None`` when
+    the statistics refuse (a :class:`~remit.errors.StatsError`), with a "not estimable" note
+    saying why.
+
+    Examples
+    --------
+    >>> from remit.stats import paired_t
+    >>> notes: list[str] = []
+    >>> estimated(notes, "sds/V13", paired_t, [1.0], [2.0]) is None
+    True
+    >>> notes[0].startswith("sds/V13: not estimable")
+    True
+    """
+    try:
+        with collect_warnings(notes, where):
+            return compute(*args, **kwargs)
+    except StatsError as error:
+        note_not_estimable(notes, where, error)
+        return None

@@ -8,9 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from remit.analysis.context import Context, collect_warnings, note_not_estimable
-from remit.analysis.result import SectionResult, headline_frame, section_fields
-from remit.errors import StatsError
+from remit.analysis.context import Context, estimated
+from remit.analysis.result import SectionResult, headline_frame, headline_row, section_fields
 from remit.protocol import LMMAnalysis
 from remit.stats.mixed import fit_lmm
 
@@ -75,18 +74,18 @@ def run_lmm(a: LMMAnalysis, ctx: Context) -> LMMSectionResult:
             notes.append(f"{scale}: not estimable (fewer than two visits with data)")
             continue
         frame["visit"] = frame["visit"].cat.remove_unused_categories()
-        try:
-            with collect_warnings(notes, scale):
-                fit = fit_lmm(
-                    frame,
-                    "value ~ visit",
-                    subject="participant_id",
-                    slope="time" if a.random_slope else None,
-                    method="reml" if a.reml else "ml",
-                    conf_level=ctx.conf_level,
-                )
-        except StatsError as error:
-            note_not_estimable(notes, scale, error)
+        fit = estimated(
+            notes,
+            scale,
+            fit_lmm,
+            frame,
+            "value ~ visit",
+            subject="participant_id",
+            slope="time" if a.random_slope else None,
+            method="reml" if a.reml else "ml",
+            conf_level=ctx.conf_level,
+        )
+        if fit is None:
             continue
         raw[scale] = fit
         if not fit.converged:
@@ -145,20 +144,14 @@ def run_lmm(a: LMMAnalysis, ctx: Context) -> LMMSectionResult:
             notes=tuple(notes),
             headline=headline_frame(
                 [
-                    {
-                        "scale": r["scale"],
-                        "visit": r["visit"],
-                        "quantity": f"mean change vs {a.baseline_visit} (LMM, random slope)"
+                    headline_row(
+                        r,
+                        f"mean change vs {a.baseline_visit} (LMM, random slope)"
                         if a.random_slope
                         else f"mean change vs {a.baseline_visit} (LMM)",
-                        "estimate": r["estimate"],
-                        "se": r["se"],
-                        "ci_low": r["ci_low"],
-                        "ci_high": r["ci_high"],
-                        "p": r["p"],
-                        "n": r["n_obs"],
-                        "method": method,
-                    }
+                        method,
+                        n=r["n_obs"],
+                    )
                     for r in rows
                 ]
             ),

@@ -8,9 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from remit.analysis.context import Context, collect_warnings, note_not_estimable
-from remit.analysis.result import SectionResult, headline_frame, section_fields
-from remit.errors import StatsError
+from remit.analysis.context import Context, estimated
+from remit.analysis.result import SectionResult, headline_frame, headline_row, section_fields
 from remit.protocol import MMRMAnalysis
 from remit.stats.mmrm import DfMethod, MMRMResult, fit_mmrm, formula_variables
 
@@ -88,22 +87,22 @@ def run_mmrm(a: MMRMAnalysis, ctx: Context) -> MMRMSectionResult:
         formula = f"{a.outcome} ~ {a.formula}"
         group = "arm" if "arm" in formula_variables(formula) else None
         observed = frame.groupby("visit").size().reindex(levels, fill_value=0)
-        try:
-            with collect_warnings(notes, scale):
-                fit = fit_mmrm(
-                    frame,
-                    formula,
-                    subject="participant_id",
-                    visit="visit",
-                    covariance=a.covariance,
-                    group=group,
-                    method="reml" if a.reml else "ml",
-                    df=a.df_method,
-                    visit_levels=levels,
-                    alpha=1.0 - ctx.conf_level,
-                )
-        except StatsError as error:
-            note_not_estimable(notes, scale, error)
+        fit = estimated(
+            notes,
+            scale,
+            fit_mmrm,
+            frame,
+            formula,
+            subject="participant_id",
+            visit="visit",
+            covariance=a.covariance,
+            group=group,
+            method="reml" if a.reml else "ml",
+            df=a.df_method,
+            visit_levels=levels,
+            alpha=1.0 - ctx.conf_level,
+        )
+        if fit is None:
             continue
         raw[scale] = fit
         if not fit.converged:
@@ -205,36 +204,12 @@ def _headline(
 ) -> pd.DataFrame:
     method = f"{a.covariance}, {_DF_WORDS[a.df_method]} df"
     out = [
-        {
-            "arm": r.get("arm"),
-            "scale": r["scale"],
-            "visit": r["visit"],
-            "quantity": f"mean change vs {a.baseline_visit} (MMRM)",
-            "estimate": r["estimate"],
-            "se": r["se"],
-            "ci_low": r["ci_low"],
-            "ci_high": r["ci_high"],
-            "p": r["p"],
-            "n": r["n_obs"],
-            "method": method,
-        }
+        headline_row(r, f"mean change vs {a.baseline_visit} (MMRM)", method, n=r["n_obs"])
         for r in rows
     ]
     if arm_differences is not None:
         for r in arm_differences.to_dict(orient="records"):
-            out.append(
-                {
-                    "scale": r["scale"],
-                    "visit": r["visit"],
-                    "quantity": f"difference {r['contrast']} (MMRM)",
-                    "estimate": r["estimate"],
-                    "se": r["se"],
-                    "ci_low": r["ci_low"],
-                    "ci_high": r["ci_high"],
-                    "p": r["p"],
-                    "method": method,
-                }
-            )
+            out.append(headline_row(r, f"difference {r['contrast']} (MMRM)", method))
     return headline_frame(out)
 
 

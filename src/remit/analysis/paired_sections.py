@@ -10,12 +10,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from remit.analysis.context import Context, collect_warnings, note_not_estimable
-from remit.analysis.result import SectionResult, headline_frame, section_fields
-from remit.errors import InputError, StatsError
+from remit.analysis.context import Context, estimated
+from remit.analysis.result import SectionResult, headline_frame, headline_row, section_fields
+from remit.errors import InputError
 from remit.protocol import DescriptiveAnalysis, EffectSizeAnalysis, WilcoxonAnalysis
 from remit.stats.effect_size import paired_effect_sizes
-from remit.stats.paired import hodges_lehmann, wilcoxon_signed_rank
+from remit.stats.paired import (
+    HodgesLehmannResult,
+    WilcoxonResult,
+    hodges_lehmann,
+    wilcoxon_signed_rank,
+)
 
 QUANTILE_CONVENTION = "quartiles by linear interpolation (R type 7, pandas default)"
 SD_CONVENTION = "SD with n − 1 denominator; SE = SD/√n"
@@ -103,16 +108,7 @@ def run_descriptive(a: DescriptiveAnalysis, ctx: Context) -> DescriptiveSectionR
             conventions={"sd": SD_CONVENTION, "quartiles": QUANTILE_CONVENTION},
             headline=headline_frame(
                 [
-                    {
-                        "arm": r["arm"],
-                        "scale": r["scale"],
-                        "visit": r["visit"],
-                        "quantity": "mean",
-                        "estimate": r["mean"],
-                        "se": r["se"],
-                        "n": r["n"],
-                        "method": "observed cases",
-                    }
+                    headline_row(r, "mean", "observed cases", estimate=r["mean"])
                     for r in rows
                     if r["n"] > 0
                 ]
@@ -189,6 +185,15 @@ def pick_wilcoxon_p(a: WilcoxonAnalysis, n: int, clean: bool) -> str:
     return "exact" if (n < 50 and clean) else normal
 
 
+def _signed_rank_tests(
+    before: FloatArray, after: FloatArray, a: WilcoxonAnalysis, conf_level: float
+) -> tuple[WilcoxonResult, HodgesLehmannResult]:
+    return (
+        wilcoxon_signed_rank(before, after, alternative=a.alternative),
+        hodges_lehmann(before, after, conf_level=conf_level),
+    )
+
+
 def run_wilcoxon(a: WilcoxonAnalysis, ctx: Context) -> WilcoxonSectionResult:
     """Signed-rank test of each visit against the baseline visit, per scale.
 
@@ -215,13 +220,10 @@ def run_wilcoxon(a: WilcoxonAnalysis, ctx: Context) -> WilcoxonSectionResult:
     notes: list[str] = []
     for arm, scale, visit, before, after in _pairs(ctx, a.scales, a.baseline_visit, a.visits):
         key = ctx.key(arm, scale, visit)
-        try:
-            with collect_warnings(notes, key):
-                w = wilcoxon_signed_rank(before, after, alternative=a.alternative)
-                hl = hodges_lehmann(before, after, conf_level=ctx.conf_level)
-        except StatsError as error:
-            note_not_estimable(notes, key, error)
+        tests = estimated(notes, key, _signed_rank_tests, before, after, a, ctx.conf_level)
+        if tests is None:
             continue
+        w, hl = tests
         raw[key] = w
         raw[f"{key}/hodges_lehmann"] = hl
         method = pick_wilcoxon_p(a, w.n, not w.has_ties and w.n_zero == 0)
@@ -269,18 +271,15 @@ def run_wilcoxon(a: WilcoxonAnalysis, ctx: Context) -> WilcoxonSectionResult:
             notes=tuple(notes),
             headline=headline_frame(
                 [
-                    {
-                        "arm": r["arm"],
-                        "scale": r["scale"],
-                        "visit": r["visit"],
-                        "quantity": f"change vs {r['baseline_visit']} (Hodges-Lehmann; Wilcoxon p)",
-                        "estimate": r["hl_estimate"],
-                        "ci_low": r["hl_ci_low"],
-                        "ci_high": r["hl_ci_high"],
-                        "p": r["p_value"],
-                        "n": r["n"],
-                        "method": r["p_value_method"],
-                    }
+                    headline_row(
+                        r,
+                        f"change vs {r['baseline_visit']} (Hodges-Lehmann; Wilcoxon p)",
+                        r["p_value_method"],
+                        estimate=r["hl_estimate"],
+                        ci_low=r["hl_ci_low"],
+                        ci_high=r["hl_ci_high"],
+                        p=r["p_value"],
+                    )
                     for r in rows
                 ]
             ),
@@ -310,11 +309,8 @@ def run_effect_size(a: EffectSizeAnalysis, ctx: Context) -> EffectSizeSectionRes
     notes: list[str] = []
     for arm, scale, visit, before, after in _pairs(ctx, a.scales, a.baseline_visit, a.visits):
         key = ctx.key(arm, scale, visit)
-        try:
-            with collect_warnings(notes, key):
-                r = paired_effect_sizes(before, after, conf_level=ctx.conf_level)
-        except StatsError as error:
-            note_not_estimable(notes, key, error)
+        r = estimated(notes, key, paired_effect_sizes, before, after, conf_level=ctx.conf_level)
+        if r is None:
             continue
         raw[key] = r
         f = r.to_frame()
@@ -341,17 +337,7 @@ def run_effect_size(a: EffectSizeAnalysis, ctx: Context) -> EffectSizeSectionRes
             notes=tuple(notes),
             headline=headline_frame(
                 [
-                    {
-                        "arm": r["arm"],
-                        "scale": r["scale"],
-                        "visit": r["visit"],
-                        "quantity": r["effect_size"],
-                        "estimate": r["estimate"],
-                        "ci_low": r["ci_low"],
-                        "ci_high": r["ci_high"],
-                        "n": r["n"],
-                        "method": r["ci_method"],
-                    }
+                    headline_row(r, r["effect_size"], r["ci_method"])
                     for r in table.to_dict(orient="records")
                 ]
             ),

@@ -68,6 +68,28 @@ HEADLINE_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: The headline columns a section's result row carries under the same name.
+_SHARED_COLUMNS = ("arm", "scale", "visit", "estimate", "se", "ci_low", "ci_high", "p", "n")
+
+
+def headline_row(
+    row: Mapping[Any, Any], quantity: str, method: str, **values: Any
+) -> dict[str, Any]:
+    """One headline row from a section's result ``row``: the headline columns the row has
+    under the same name (``arm`` … ``n``), then ``quantity``, ``method`` and ``values`` for
+    the columns the row names otherwise.
+
+    Examples
+    --------
+    >>> r = {"scale": "madrs", "visit": "V2", "hl_estimate": -3.0, "n": 8, "w": 1}
+    >>> headline_row(r, "change", "exact", estimate=r["hl_estimate"])
+    {'scale': 'madrs', 'visit': 'V2', 'n': 8, 'quantity': 'change', 'method': 'exact', \
+'estimate': -3.0}
+    """
+    shared = {column: row[column] for column in _SHARED_COLUMNS if column in row}
+    return {**shared, "quantity": quantity, "method": method, **values}
+
+
 def headline_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """A headline table from row dicts (missing keys become NaN/None).
 

@@ -14,7 +14,6 @@ from typing import Any, get_type_hints
 from pydantic import BaseModel
 
 from remit.analysis.binary_sections import (
-    CI_METHODS,
     McNemarSectionResult,
     ProportionSectionResult,
     run_mcnemar,
@@ -96,7 +95,6 @@ def run_section(analysis: BaseModel, ctx: Context) -> SectionResult:
 
 
 __all__ = [
-    "CI_METHODS",
     "RUNNERS",
     "Context",
     "DescriptiveSectionResult",

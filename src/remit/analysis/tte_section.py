@@ -7,9 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from remit.analysis.context import Context, collect_warnings, note_not_estimable
-from remit.analysis.result import SectionResult, headline_frame, section_fields
-from remit.errors import InputError, StatsError
+from remit.analysis.context import Context, estimated
+from remit.analysis.result import SectionResult, headline_frame, headline_row, section_fields
+from remit.errors import InputError
 from remit.protocol import RelapseEndpoint, TimeToEventAnalysis
 from remit.stats.survival import kaplan_meier
 
@@ -94,16 +94,16 @@ def run_time_to_event(a: TimeToEventAnalysis, ctx: Context) -> TimeToEventSectio
             if sub.empty:
                 notes.append(f"{where}: nobody in remission at {e.from_visit}; not estimable")
                 continue
-            try:
-                with collect_warnings(notes, where):
-                    km = kaplan_meier(
-                        sub["time_days"].to_numpy(dtype=float),
-                        sub["event"].astype(bool).to_numpy(),
-                        conf_level=ctx.conf_level,
-                        ci_method=a.ci_method,
-                    )
-            except StatsError as error:
-                note_not_estimable(notes, where, error)
+            km = estimated(
+                notes,
+                where,
+                kaplan_meier,
+                sub["time_days"].to_numpy(dtype=float),
+                sub["event"].astype(bool).to_numpy(),
+                conf_level=ctx.conf_level,
+                ci_method=a.ci_method,
+            )
+            if km is None:
                 continue
             raw[where] = km
             last = km.table.iloc[-1]
@@ -149,18 +149,15 @@ def run_time_to_event(a: TimeToEventAnalysis, ctx: Context) -> TimeToEventSectio
             notes=tuple(notes),
             headline=headline_frame(
                 [
-                    {
-                        "arm": r["arm"],
-                        "scale": ctx.protocol.endpoint(r["endpoint_id"]).scale,
-                        "visit": r["to_visit"],
-                        "quantity": f"{r['endpoint_id']} free at {r['to_visit']} (Kaplan–Meier)",
-                        "estimate": r["survival"],
-                        "se": r["se"],
-                        "ci_low": r["ci_low"],
-                        "ci_high": r["ci_high"],
-                        "n": r["n_at_risk"],
-                        "method": method,
-                    }
+                    headline_row(
+                        r,
+                        f"{r['endpoint_id']} free at {r['to_visit']} (Kaplan–Meier)",
+                        method,
+                        scale=ctx.protocol.endpoint(r["endpoint_id"]).scale,
+                        visit=r["to_visit"],
+                        estimate=r["survival"],
+                        n=r["n_at_risk"],
+                    )
                     for r in rows
                 ]
             ),

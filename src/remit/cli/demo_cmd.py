@@ -145,7 +145,7 @@ def run_demo(
         data = build_trial_data(demo.engine, actor=demo.staff["statistician"])
         if exports:
             tell("writing the exports (CSV, SDTM, ADaM, ODM)", 0, 1)
-            export_trial(demo.engine, out / "exports", actor=demo.staff["statistician"])
+            export_trial(demo.engine, out / "exports", data=data)  # the data built above
     finally:
         close_demo_database(demo)
     tell("running the analysis plan", 0, 1)

@@ -73,6 +73,7 @@ def export_trial(
     actor: Actor | None = None,
     odm_variants: Sequence[str] = ODM_VARIANTS,
     created_at: datetime | None = None,
+    data: TrialData | None = None,
 ) -> ExportResult:
     """Export the trial in ``engine`` to ``out_dir``, one subfolder per format.
 
@@ -84,9 +85,18 @@ def export_trial(
     identity table is never read. With ``date_shift`` every date and time of a participant
     moves by that participant's offset (the same in every format). ``clinician_domain``
     (``QS`` or ``RS``) places clinician-rated scales such as MADRS. ``actor`` is checked
-    against the access table (``None``: a trusted in-process caller).
+    against the access table (``None``: a trusted in-process caller). ``data``: trial data
+    the caller has already built from ``engine`` (for an actor of its own; ``actor`` is then
+    not given), exported as they are instead of built again; they are not changed.
     """
     chosen = chosen_formats(formats)
+    if data is not None and actor is not None:
+        raise InputError(
+            f"both trial data and actor {actor!r}",
+            expected="data already built (read with their own actor's access) or an actor "
+            "to build them for",
+            hint="pass one of the two",
+        )
     if clinician_domain not in CLINICIAN_DOMAINS:
         raise InputError(
             f"clinician domain {clinician_domain!r}", expected=" or ".join(CLINICIAN_DOMAINS)
@@ -96,7 +106,8 @@ def export_trial(
     created = (created_at or datetime.now(UTC)).astimezone(UTC)
     protocol = trial_protocol(engine)
     # the trial data are built once here and every format reads them from the job
-    data: TrialData = build_trial_data(engine, actor=actor or Actor.system("remit-export"))
+    if data is None:
+        data = build_trial_data(engine, actor=actor or Actor.system("remit-export"))
     if date_shift is not None:
         data = shift_trial_data(data, date_shift)
     job = ExportJob(

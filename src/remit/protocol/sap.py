@@ -9,7 +9,16 @@ from typing import Annotated, Literal, get_args
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from remit.protocol._base import _Model
-from remit.protocol.vocab import DF_METHODS, MMRM_TERMS, DfMethod, EndpointRole
+from remit.protocol.vocab import (
+    DF_METHODS,
+    MMRM_TERMS,
+    PROPORTION_CI_METHODS,
+    Alternative,
+    DfMethod,
+    EffectSizeMeasure,
+    EndpointRole,
+    ProportionCiMethod,
+)
 
 # --------------------------------------------------------------------------- endpoints
 
@@ -252,26 +261,30 @@ class WilcoxonAnalysis(_Analysis):
     scales: tuple[str, ...] = Field(min_length=1)
     baseline_visit: str
     visits: tuple[str, ...] = Field(min_length=1)
-    alternative: Literal["two-sided", "less", "greater"] = "two-sided"
+    alternative: Alternative = "two-sided"
     method: Literal["auto", "exact", "approx"] = "auto"
     zero_method: Literal["wilcox", "pratt", "zsplit"] = "wilcox"
     correction: bool = False
 
 
-def _hyphenated_df_method(value: object) -> object:
-    """Read a df method written with underscores for hyphens (the spelling of protocol files
-    before issue 10) as its hyphenated name, with a warning: protocols kept in a trial's
+def _hyphenated(field: str, value: object, words: tuple[str, ...], where: str) -> object:
+    """Read a word of ``words`` written with underscores for hyphens (the spelling of protocol
+    files before issue 10) as its hyphenated form, with a warning: protocols kept in a trial's
     database must still load. No other spelling is accepted."""
-    if isinstance(value, str) and "_" in value and value.replace("_", "-") in DF_METHODS:
+    if isinstance(value, str) and "_" in value and value.replace("_", "-") in words:
         hyphenated = value.replace("_", "-")
         warnings.warn(
-            f"df_method {value!r} is deprecated and read as {hyphenated!r}; write "
-            f"{hyphenated!r} in the protocol file (the spelling of `remit stats mmrm --df`)",
+            f"{field} {value!r} is deprecated and read as {hyphenated!r}; write "
+            f"{hyphenated!r} in the protocol file ({where})",
             FutureWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
         return hyphenated
     return value
+
+
+def _hyphenated_df_method(value: object) -> object:
+    return _hyphenated("df_method", value, DF_METHODS, "the spelling of `remit stats mmrm --df`")
 
 
 class MMRMAnalysis(_Analysis):
@@ -324,8 +337,13 @@ class EffectSizeAnalysis(_Analysis):
     scales: tuple[str, ...] = Field(min_length=1)
     baseline_visit: str
     visits: tuple[str, ...] = Field(min_length=1)
-    measures: tuple[Literal["d_z", "d_av", "g_z", "g_av"], ...] = ("d_z",)
-    ci_method: Literal["noncentral_t"] = "noncentral_t"
+    measures: tuple[EffectSizeMeasure, ...] = ("d_z",)
+    ci_method: Literal["noncentral-t"] = "noncentral-t"
+
+    @field_validator("ci_method", mode="before")
+    @classmethod
+    def _ci_method_spelling(cls, value: object) -> object:
+        return _hyphenated("ci_method", value, ("noncentral-t",), "the spelling of remit.stats")
 
 
 class ProportionAnalysis(_Analysis):
@@ -333,7 +351,17 @@ class ProportionAnalysis(_Analysis):
 
     kind: Literal["proportion"]
     endpoints: tuple[str, ...] = Field(min_length=1)
-    ci_methods: tuple[Literal["clopper_pearson", "wilson"], ...] = ("clopper_pearson", "wilson")
+    ci_methods: tuple[ProportionCiMethod, ...] = PROPORTION_CI_METHODS
+
+    @field_validator("ci_methods", mode="before")
+    @classmethod
+    def _ci_methods_spelling(cls, value: object) -> object:
+        if isinstance(value, list | tuple):
+            return [
+                _hyphenated("ci_method", v, PROPORTION_CI_METHODS, "the spelling of remit.stats")
+                for v in value
+            ]
+        return value
 
 
 class McNemarAnalysis(_Analysis):

@@ -1,5 +1,7 @@
 """Words a protocol file may use: raters, visit kinds, criterion kinds, operators, alert
-levels, endpoint roles, vital signs, MMRM formula terms and df methods.
+levels, endpoint roles, vital signs, MMRM formula terms, df methods, proportion CI methods,
+alternative hypotheses and effect-size measures (the last four mirror :mod:`remit.stats`,
+checked by ``tests/protocol/test_vocabularies.py``).
 
 Each vocabulary is declared once, as a ``Literal``; a tuple of its words, where code needs
 one, is derived from it with :func:`typing.get_args`.
@@ -48,3 +50,14 @@ DfMethod = Literal[
     "satterthwaite", "kenward-roger", "kenward-roger-linear", "residual", "between-within"
 ]
 DF_METHODS: tuple[DfMethod, ...] = get_args(DfMethod)
+
+#: Confidence-interval methods of a proportion the analysis plan may name: a subset of
+#: :data:`remit.stats.proportion.CiMethod` (the two the report prints), spelled as there.
+ProportionCiMethod = Literal["clopper-pearson", "wilson"]
+PROPORTION_CI_METHODS: tuple[ProportionCiMethod, ...] = get_args(ProportionCiMethod)
+
+#: Alternative hypotheses: :data:`remit.stats._tidy.Alternative` word for word.
+Alternative = Literal["two-sided", "less", "greater"]
+
+#: Paired effect sizes: :data:`remit.stats.effect_size.EffectSizeMeasure` word for word.
+EffectSizeMeasure = Literal["d_z", "g_z", "d_av", "g_av"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +21,9 @@ from remit.errors import DataWarning, StatsError
 ArrayLike = Sequence[float] | npt.NDArray[Any] | pd.Series
 FloatArray = npt.NDArray[np.float64]
 
-ALTERNATIVES = ("two-sided", "less", "greater")
+#: Alternative hypotheses of the tests, declared once (the protocol mirrors them).
+Alternative = Literal["two-sided", "less", "greater"]
+ALTERNATIVES: tuple[Alternative, ...] = get_args(Alternative)
 
 
 def plain(value: Any) -> Any:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import pandas as pd
 from scipy import optimize, special
@@ -27,6 +28,10 @@ from scipy import stats as sps
 
 from remit.errors import StatsError
 from remit.stats._tidy import ArrayLike, TidyResult, check_conf_level, paired_differences
+
+#: The effect sizes :func:`paired_effect_sizes` reports, declared once (the protocol mirrors them).
+EffectSizeMeasure = Literal["d_z", "g_z", "d_av", "g_av"]
+EFFECT_SIZE_MEASURES: tuple[EffectSizeMeasure, ...] = get_args(EffectSizeMeasure)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ boundary convention (lower limit exactly 0 at k = 0, upper exactly 1 at k = n).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
@@ -24,14 +25,16 @@ from statsmodels.stats.proportion import proportion_confint
 from remit.errors import StatsError
 from remit.stats._tidy import TidyResult, check_conf_level
 
-#: Each method's name in statsmodels' ``proportion_confint``, in the order results list them.
+#: The interval methods, declared once (the protocol's ``ci_methods`` words are a subset).
+CiMethod = Literal["clopper-pearson", "wilson", "jeffreys", "agresti-coull"]
+CI_METHODS: tuple[CiMethod, ...] = get_args(CiMethod)
+#: Each method's name in statsmodels' ``proportion_confint``.
 _STATSMODELS_NAMES: dict[str, str] = {
     "clopper-pearson": "beta",
     "wilson": "wilson",
     "jeffreys": "jeffreys",
     "agresti-coull": "agresti_coull",
 }
-CI_METHODS = tuple(_STATSMODELS_NAMES)
 
 
 @dataclass(frozen=True)
