@@ -86,16 +86,7 @@ def _require_running(ds: DosingSession, p: Participant, visit_code: str) -> None
 
 
 def _session_record(p: Participant, visit_code: str, ds: DosingSession) -> DosingSessionRecord:
-    return DosingSessionRecord(
-        id=ds.id,
-        participant_id=p.study_id,
-        visit_code=visit_code,
-        session_number=ds.session_number,
-        status=ds.status,
-        started_at=ds.started_at,
-        ended_at=ds.ended_at,
-        notes=ds.notes,
-    )
+    return DosingSessionRecord.from_row(ds, participant_id=p.study_id, visit_code=visit_code)
 
 
 def start_dosing_session(
@@ -222,18 +213,11 @@ def _dose_record(
 ) -> DoseRecord:
     visit_code = session.get_one(Visit, ds.visit_id).visit_code if ds.visit_id else ""
     at = d.given_at or d.offered_at
-    return DoseRecord(
-        id=d.id,
+    return DoseRecord.from_row(
+        d,
         participant_id=p.study_id,
         visit_code=visit_code,
         session_number=ds.session_number,
-        kind=d.kind,
-        dose_mg=d.dose_mg,
-        status=d.status,
-        offered_at=d.offered_at,
-        given_at=d.given_at,
-        withheld_reason=d.withheld_reason,
-        override_reason=d.override_reason,
         warnings=_vital_warnings(session, protocol, ds, visit_code, at),
     )
 

@@ -54,21 +54,10 @@ def _choice(value: str, vocabulary: Any, name: str) -> str:
 
 
 def _ae_record(session: Session, p: Participant, ae: AdverseEvent) -> AdverseEventRecord:
-    return AdverseEventRecord(
-        id=ae.id,
+    return AdverseEventRecord.from_row(
+        ae,
         participant_id=p.study_id,
-        term=ae.term,
-        description=ae.description,
-        onset_date=ae.onset_date,
-        end_date=ae.end_date,
-        severity=ae.severity,
-        serious=ae.serious,
         seriousness_criteria=tuple(ae.seriousness_criteria or ()),
-        relatedness=ae.relatedness,
-        outcome=ae.outcome,
-        awareness_at=ae.awareness_at,
-        sae_report_due_at=ae.sae_report_due_at,
-        reported_at=ae.reported_at,
         alerts=alerts_of(session, p, "adverse_event", ae.id),
     )
 
@@ -331,16 +320,7 @@ def record_conmed(
             uow.add(row)
             uow.flush()
             w.remember(row.id)
-        return ConmedRecord(
-            id=row.id,
-            participant_id=p.study_id,
-            name=row.name,
-            dose=row.dose,
-            indication=row.indication,
-            start_date=row.start_date,
-            stop_date=row.stop_date,
-            taper_plan=row.taper_plan,
-        )
+        return ConmedRecord.from_row(row, participant_id=p.study_id)
 
 
 def record_deviation(
@@ -406,14 +386,10 @@ def record_deviation(
             uow.add(row)
             uow.flush()
             w.remember(row.id)
-        return DeviationRecord(
-            id=row.id,
+        return DeviationRecord.from_row(
+            row,
             participant_id=p.study_id if p else None,
             visit_code=visit_code_of(session, row.visit_id),
-            category=row.category,
-            description=row.description,
-            major=row.major,
-            occurred_date=row.occurred_date,
         )
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, object_session
 
 from remit.errors import InputError, LockedError, NotFoundError, PermissionDeniedError
 from remit.protocol.status import AssessmentStatus
-from remit.services._common import check_unlocked, now_utc, text_given
+from remit.services._common import check_unlocked, now_utc, study_id_of, text_given
 from remit.services.records import LockRecord, QueryRecord, SignatureRecord
 from remit.services.unit import ParticipantRef, owner_of, reading, writing
 from remit.store import Actor, UnitOfWork, content_sha256, get_participant, verify_password
@@ -94,17 +94,7 @@ def record_content(record: Base) -> dict[str, Any]:
 
 
 def _signature_record(s: Signature) -> SignatureRecord:
-    return SignatureRecord(
-        id=s.id,
-        record_table=s.record_table,
-        record_id=s.record_id,
-        user_id=s.user_id,
-        meaning=s.meaning,
-        content_sha256=s.content_sha256,
-        signed_at=s.signed_at,
-        voided_at=s.voided_at,
-        void_reason=s.void_reason,
-    )
+    return SignatureRecord.from_row(s)
 
 
 def void_signatures(uow: UnitOfWork, table: str, record_id: int, reason: str) -> int:
@@ -213,17 +203,7 @@ def signatures_of(
 
 
 def _lock_record(session: Session, lock: Lock) -> LockRecord:
-    participant = session.get(Participant, lock.participant_id) if lock.participant_id else None
-    return LockRecord(
-        id=lock.id,
-        level=lock.level,
-        participant_id=participant.study_id if participant else None,
-        record_table=lock.record_table,
-        record_id=lock.record_id,
-        locked_at=lock.locked_at,
-        unlocked_at=lock.unlocked_at,
-        reason=lock.reason,
-    )
+    return LockRecord.from_row(lock, participant_id=study_id_of(session, lock.participant_id))
 
 
 def lock(
@@ -326,20 +306,14 @@ def unlock(engine: Engine, actor: Actor, lock_id: int, *, reason: str) -> LockRe
 
 
 def _query_record(session: Session, q: DataQuery) -> QueryRecord:
-    participant = session.get(Participant, q.participant_id) if q.participant_id else None
     messages = session.execute(
         select(DataQueryMessage.user_id, DataQueryMessage.message)
         .where(DataQueryMessage.data_query_id == q.id)
         .order_by(DataQueryMessage.id)
     )
-    return QueryRecord(
-        id=q.id,
-        participant_id=participant.study_id if participant else None,
-        record_table=q.record_table,
-        record_id=q.record_id,
-        field=q.field,
-        text=q.text,
-        status=q.status,
+    return QueryRecord.from_row(
+        q,
+        participant_id=study_id_of(session, q.participant_id),
         messages=tuple((u, m) for u, m in messages),
     )
 
