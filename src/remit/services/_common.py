@@ -341,6 +341,24 @@ def visit_record(protocol: Protocol, p: Participant, v: Visit) -> VisitRecord:
     return VisitRecord.from_row(v, participant_id=p.study_id, label=label)
 
 
+def find_visit(session: Session, p: Participant, visit_code: str) -> Visit | None:
+    """The participant's visit ``visit_code``, or ``None`` when it is not in their schedule."""
+    return session.scalar(
+        select(Visit).where(Visit.participant_id == p.id, Visit.visit_code == visit_code)
+    )
+
+
+def visit_at(session: Session, p: Participant, visit_code: str) -> Visit:
+    """The participant's visit ``visit_code`` (:class:`NotFoundError` when not scheduled)."""
+    visit = find_visit(session, p, visit_code)
+    if visit is None:
+        raise NotFoundError(
+            f"visit {visit_code} is not in the schedule of {p.study_id}",
+            hint="list the schedule with `remit visit list`",
+        )
+    return visit
+
+
 def visit_code_of(session: Session, visit_id: int | None) -> str | None:
     """The visit code of a visit id."""
     if visit_id is None:

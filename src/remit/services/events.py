@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from remit.errors import InputError, NotFoundError
+from remit.errors import InputError
 from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
 from remit.safety import level_rank, sae_alert, sae_clock
 from remit.services._common import (
@@ -22,6 +22,7 @@ from remit.services._common import (
     protocol_in_force,
     store_alerts,
     text_given,
+    visit_at,
     visit_code_of,
 )
 from remit.services.records import (
@@ -39,7 +40,6 @@ from remit.store.tables import (
     ConcomitantMedication,
     Participant,
     ProtocolDeviation,
-    Visit,
 )
 
 
@@ -304,9 +304,8 @@ def record_conmed(
         idempotency_key=idempotency_key,
         record_table="concomitant_medication",
     ) as w:
-        uow, session, p = w.uow, w.session, w.p
-        done = w.replayed_id
-        row = session.get_one(ConcomitantMedication, done) if done is not None else None
+        p = w.p
+        row = w.stored(ConcomitantMedication)
         if row is None:
             row = ConcomitantMedication(
                 participant_id=p.id,
@@ -317,9 +316,7 @@ def record_conmed(
                 stop_date=stop_date,
                 taper_plan=taper_plan,
             )
-            uow.add(row)
-            uow.flush()
-            w.remember(row.id)
+            w.create(row)
         return ConmedRecord.from_row(row, participant_id=p.study_id)
 
 
@@ -356,24 +353,14 @@ def record_deviation(
         idempotency_key=idempotency_key,
         record_table="protocol_deviation",
     ) as w:
-        uow, session, p = w.uow, w.session, w.participant
-        done = w.replayed_id
-        row = session.get_one(ProtocolDeviation, done) if done is not None else None
+        session, p = w.session, w.participant
+        row = w.stored(ProtocolDeviation)
         if row is None:
             visit_id = None
             if visit_code is not None:
                 if p is None:
                     raise InputError("a deviation at a visit needs the participant")
-                visit = session.scalar(
-                    select(Visit).where(
-                        Visit.participant_id == p.id, Visit.visit_code == visit_code
-                    )
-                )
-                if visit is None:
-                    raise NotFoundError(
-                        f"visit {visit_code} is not in the schedule of {p.study_id}"
-                    )
-                visit_id = visit.id
+                visit_id = visit_at(session, p, visit_code).id
             row = ProtocolDeviation(
                 participant_id=p.id if p else None,
                 visit_id=visit_id,
@@ -383,9 +370,7 @@ def record_deviation(
                 occurred_date=occurred_date,
                 reported_by=actor.user_id,
             )
-            uow.add(row)
-            uow.flush()
-            w.remember(row.id)
+            w.create(row)
         return DeviationRecord.from_row(
             row,
             participant_id=p.study_id if p else None,

@@ -14,8 +14,8 @@ from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS, VitalSign, vital_sign
 from remit.protocol.status import DoseKind, DoseStatus
 from remit.protocol.vital_signs import ABOVE, VitalValues
 from remit.safety import evaluate_vitals
-from remit.services._common import alerts_of, aware, store_alerts, visit_code_of
-from remit.services.dosing import _doses, _require_running, _session_at, _visit
+from remit.services._common import alerts_of, aware, store_alerts, visit_at, visit_code_of
+from remit.services.dosing import _doses, _require_running, _session_at
 from remit.services.records import VitalsRecord
 from remit.services.unit import writing
 from remit.store import Actor
@@ -142,7 +142,7 @@ def record_vitals(
         uow, session, p, protocol = w.uow, w.session, w.p, w.protocol
         if w.replayed_id is not None:
             return vitals_record(session, p, session.get_one(VitalSignReading, w.replayed_id))
-        visit = _visit(session, p, visit_code)
+        visit = visit_at(session, p, visit_code)
         ds: DosingSession | None = None
         minutes: int | None = None
         if protocol.dosing_session(visit_code) is not None:
