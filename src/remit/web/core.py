@@ -179,6 +179,12 @@ async def check_csrf(request: Request, session: WebSession) -> Mapping[str, str]
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
+def form_key(form: Mapping[str, str]) -> str | None:
+    """The idempotency key a page form carries (its hidden ``idempotency_key`` field), or
+    ``None`` when it carries none."""
+    return form.get("idempotency_key") or None
+
+
 def nav_items(actor: Actor) -> list[tuple[str, str]]:
     """The navigation links the actor's role may use."""
     items = [("/", "Dashboard"), ("/participants", "Participants")]

@@ -23,6 +23,7 @@ from remit.web.core import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     check_csrf,
+    form_key,
     login_csrf,
     page_requires,
     page_session,
@@ -233,7 +234,7 @@ async def screen(request: Request, session: Session) -> Response:
         sex=form.get("sex") or None,
         birth_year=int(birth) if birth.isdigit() else None,
         identity=identity if any(identity.values()) else None,
-        idempotency_key=form.get("idempotency_key") or None,
+        idempotency_key=form_key(form),
     )
     return see_other(f"/participants/{record.participant_id}")
 
@@ -363,7 +364,7 @@ async def form_submit(
     version = _planned_version(request, visit, scale)
     answers, errors = read_answers(scale, version, form)
     values = {f.name: form.get(f.name, "") for f in form_fields(scale, version)}
-    idem = form.get("idempotency_key") or None
+    idem = form_key(form)
     if not errors:
         try:
             record = sv.record_assessment(

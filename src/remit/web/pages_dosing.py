@@ -14,7 +14,15 @@ from remit.errors import InputError, NotFoundError
 from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS
 from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
 from remit.protocol.status import DoseStatus, values
-from remit.web.core import check_csrf, page_requires, page_session, render, state_of, web_allowed
+from remit.web.core import (
+    check_csrf,
+    form_key,
+    page_requires,
+    page_session,
+    render,
+    state_of,
+    web_allowed,
+)
 from remit.web.forms import form_fields, read_answers
 from remit.web.page_forms import (
     AdverseEventForm,
@@ -23,7 +31,9 @@ from remit.web.page_forms import (
     NoteForm,
     StartForm,
     VitalsForm,
+    as_utc,
     parse_form,
+    posted,
 )
 from remit.web.sessions import WebSession
 
@@ -42,7 +52,7 @@ def parse_utc(text: str | None, name: str) -> datetime:
         raise InputError(
             f"{name} {text!r} is not a date and time", expected="YYYY-MM-DDTHH:MM (UTC)"
         ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return as_utc(value)
 
 
 def _back(pid: str, visit: str, anchor: str = "") -> RedirectResponse:
@@ -135,15 +145,14 @@ def dosing_page(request: Request, session: Session, pid: PID, visit: CODE) -> Re
 )
 async def dosing_start(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
     """Open the dosing session."""
-    form = await check_csrf(request, session)
-    body = parse_form(StartForm, form)
+    body, key = await posted(request, session, StartForm)
     sv.start_dosing_session(
         state_of(request).engine,
         session.actor,
         pid,
         visit,
         started_at=body.started_at,
-        idempotency_key=form.get("idempotency_key") or None,
+        idempotency_key=key,
     )
     return _back(pid, visit)
 
@@ -168,8 +177,7 @@ async def dosing_end(request: Request, session: Session, pid: PID, visit: CODE) 
 @router.post("/participants/{pid}/dosing/{visit}/dose", dependencies=[page_requires("record_dose")])
 async def dose(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
     """Record a dose: given, offered or withheld."""
-    form = await check_csrf(request, session)
-    body = parse_form(DoseForm, form)
+    body, key = await posted(request, session, DoseForm)
     sv.record_dose(
         state_of(request).engine,
         session.actor,
@@ -182,7 +190,7 @@ async def dose(request: Request, session: Session, pid: PID, visit: CODE) -> Res
         offered_at=body.at if body.status != DoseStatus.GIVEN else None,
         withheld_reason=body.withheld_reason,
         override_reason=body.override_reason,
-        idempotency_key=form.get("idempotency_key") or None,
+        idempotency_key=key,
     )
     return _back(pid, visit, "#doses")
 
@@ -192,8 +200,7 @@ async def dose(request: Request, session: Session, pid: PID, visit: CODE) -> Res
 )
 async def vitals(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
     """Record vital signs; values beyond threshold raise an immediate alert."""
-    form = await check_csrf(request, session)
-    body = parse_form(VitalsForm, form)
+    body, key = await posted(request, session, VitalsForm)
     sv.record_vitals(
         state_of(request).engine,
         session.actor,
@@ -201,7 +208,7 @@ async def vitals(request: Request, session: Session, pid: PID, visit: CODE) -> R
         visit,
         measured_at=body.measured_at,
         values=body.values,
-        idempotency_key=form.get("idempotency_key") or None,
+        idempotency_key=key,
     )
     return _back(pid, visit, "#vitals")
 
@@ -232,7 +239,7 @@ async def vas(request: Request, session: Session, pid: PID, visit: CODE) -> Resp
         form.get("timepoint", ""),
         answers,
         assessed_at=parse_utc(form.get("assessed_at"), "rating time"),
-        idempotency_key=form.get("idempotency_key") or None,
+        idempotency_key=form_key(form),
     )
     return _back(pid, visit, "#vas")
 
@@ -303,8 +310,7 @@ def ae_form(request: Request, session: Session, pid: PID) -> Response:
 @router.post("/participants/{pid}/ae", dependencies=[page_requires("record_adverse_event")])
 async def ae_submit(request: Request, session: Session, pid: PID) -> Response:
     """Record an adverse event (a serious one starts its reporting clock)."""
-    form = await check_csrf(request, session)
-    body = parse_form(AdverseEventForm, form)
+    body, key = await posted(request, session, AdverseEventForm)
     criteria = [c.strip() for c in (body.seriousness_criteria or "").split(",") if c.strip()]
     sv.record_adverse_event(
         state_of(request).engine,
@@ -318,6 +324,6 @@ async def ae_submit(request: Request, session: Session, pid: PID) -> Response:
         seriousness_criteria=criteria,
         outcome=body.outcome,
         description=body.description,
-        idempotency_key=form.get("idempotency_key") or None,
+        idempotency_key=key,
     )
     return RedirectResponse(f"/participants/{pid}#adverse-events", status_code=303)
