@@ -422,40 +422,38 @@ def _owner_of_alert(alert_id: int) -> ParticipantRef:
     return owner_of(Alert, alert_id, "alert", hint="list them with `remit alerts list`")
 
 
-def acknowledge_alert(engine: Engine, actor: Actor, alert_id: int, *, note: str) -> AlertRecord:
-    """Acknowledge an alert with a note (what is being done)."""
+def _settle_alert(
+    engine: Engine, actor: Actor, operation: str, alert_id: int, note: str, *, close: bool
+) -> AlertRecord:
+    """Acknowledge (and with ``close``, close) an alert, adding the note to its thread. An alert
+    not yet acknowledged is acknowledged when it is closed; closing a closed alert is a no-op
+    and acknowledging one is refused."""
     note = text_given(note, "note")
-    with writing(
-        engine, actor, "acknowledge_alert", participant=_owner_of_alert(alert_id), locks=False
-    ) as w:
+    with writing(engine, actor, operation, participant=_owner_of_alert(alert_id), locks=False) as w:
         session, p = w.session, w.p
         alert = session.get_one(Alert, alert_id)
         if alert.closed_at is not None:
+            if close:
+                return alert_record(alert, p.study_id)
             raise InputError(f"alert {alert_id} is closed")
-        if alert.acknowledged_at is None:
-            alert.acknowledged_at = now_utc()
-            alert.acknowledged_by = actor.user_id
-        alert.note = (alert.note + "\n" if alert.note else "") + f"acknowledged: {note}"
-        session.flush()
-        return alert_record(alert, p.study_id)
-
-
-def close_alert(engine: Engine, actor: Actor, alert_id: int, *, note: str) -> AlertRecord:
-    """Close an alert with a note (how it was resolved)."""
-    note = text_given(note, "note")
-    with writing(
-        engine, actor, "close_alert", participant=_owner_of_alert(alert_id), locks=False
-    ) as w:
-        session, p = w.session, w.p
-        alert = session.get_one(Alert, alert_id)
-        if alert.closed_at is not None:
-            return alert_record(alert, p.study_id)
         when = now_utc()
         if alert.acknowledged_at is None:
             alert.acknowledged_at = when
             alert.acknowledged_by = actor.user_id
-        alert.closed_at = when
-        alert.closed_by = actor.user_id
-        alert.note = (alert.note + "\n" if alert.note else "") + f"closed: {note}"
+        if close:
+            alert.closed_at = when
+            alert.closed_by = actor.user_id
+        done = "closed" if close else "acknowledged"
+        alert.note = (alert.note + "\n" if alert.note else "") + f"{done}: {note}"
         session.flush()
         return alert_record(alert, p.study_id)
+
+
+def acknowledge_alert(engine: Engine, actor: Actor, alert_id: int, *, note: str) -> AlertRecord:
+    """Acknowledge an alert with a note (what is being done)."""
+    return _settle_alert(engine, actor, "acknowledge_alert", alert_id, note, close=False)
+
+
+def close_alert(engine: Engine, actor: Actor, alert_id: int, *, note: str) -> AlertRecord:
+    """Close an alert with a note (how it was resolved)."""
+    return _settle_alert(engine, actor, "close_alert", alert_id, note, close=True)
