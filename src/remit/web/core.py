@@ -9,17 +9,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from remit.errors import PermissionDeniedError
 from remit.protocol import Protocol
 from remit.protocol.roles import Role
-from remit.protocol.status import SIGNABLE_STATUSES
+from remit.protocol.status import SIGNABLE_STATUSES, DoseStatus
 from remit.services import Actor, Engine
 from remit.services.access import allowed
 from remit.web.sessions import LoginThrottle, SessionStore, WebSession
@@ -129,6 +130,16 @@ def api_session(request: Request) -> WebSession:
     return session
 
 
+#: Path parameters of the pages and the API: a participant's study ID, a visit or scale code,
+#: a table name and a row id.
+PID = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9-]{1,40}$")]
+CODE = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+TABLE = Annotated[str, PathParam(pattern=r"^[a-z_]{1,40}$")]
+ID = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+#: The logged-in user of a page route.
+PageSession = Annotated[WebSession, Depends(page_session)]
+
+
 def _refuse(actor: Actor, operation: str) -> None:
     if not web_allowed(operation, actor.role):
         who = WEB_ACCESS.get(operation)
@@ -140,26 +151,26 @@ def _refuse(actor: Actor, operation: str) -> None:
         )
 
 
-def page_requires(operation: str) -> Any:
-    """A route dependency: a logged-in page user whose role may perform ``operation``."""
+def _requires(operation: str, surface: str, session_of: Callable[[Request], WebSession]) -> Any:
+    """A route dependency: the ``surface``'s user (``session_of``) whose role may perform
+    ``operation``; the dependency names both (the access-table documentation reads them)."""
 
-    def check(session: WebSession = Depends(page_session)) -> None:  # noqa: B008
+    def check(session: WebSession = Depends(session_of)) -> None:  # noqa: B008
         _refuse(session.actor, operation)
 
     check.operation = operation  # type: ignore[attr-defined]
-    check.surface = "page"  # type: ignore[attr-defined]
+    check.surface = surface  # type: ignore[attr-defined]
     return Depends(check)
+
+
+def page_requires(operation: str) -> Any:
+    """A route dependency: a logged-in page user whose role may perform ``operation``."""
+    return _requires(operation, "page", page_session)
 
 
 def api_requires(operation: str) -> Any:
     """A route dependency: an API caller whose role may perform ``operation``."""
-
-    def check(session: WebSession = Depends(api_session)) -> None:  # noqa: B008
-        _refuse(session.actor, operation)
-
-    check.operation = operation  # type: ignore[attr-defined]
-    check.surface = "api"  # type: ignore[attr-defined]
-    return Depends(check)
+    return _requires(operation, "api", api_session)
 
 
 def login_csrf(secret: bytes, pre_token: str) -> str:
@@ -183,6 +194,13 @@ def form_key(form: Mapping[str, str]) -> str | None:
     """The idempotency key a page form carries (its hidden ``idempotency_key`` field), or
     ``None`` when it carries none."""
     return form.get("idempotency_key") or None
+
+
+def dose_times(status: str, at: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """``(given_at, offered_at)`` of a dose entered with one time ``at``: a given dose was
+    given then, an offered or withheld one offered then."""
+    given = status == DoseStatus.GIVEN
+    return (at if given else None, None if given else at)
 
 
 def nav_items(actor: Actor) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from remit import services as sv
@@ -20,29 +20,28 @@ from remit.errors import AnswerError, ConflictError, InputError, PermissionDenie
 from remit.protocol.status import ACTIVE_STATUSES, ENROLLED_STATUSES, VisitStatus
 from remit.web import pages_data, pages_dosing
 from remit.web.core import (
+    CODE,
+    ID,
     LOGIN_COOKIE,
+    PID,
     SESSION_COOKIE,
+    PageSession,
     check_csrf,
     form_key,
     login_csrf,
     page_requires,
-    page_session,
     render,
     state_of,
     web_allowed,
 )
 from remit.web.forms import form_fields, read_answers, scale_title, shown_answers
 from remit.web.page_forms import VisitDateForm, parse_form
-from remit.web.sessions import WebSession
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages_dosing.router)
 router.include_router(pages_data.router)
 
-PID = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,40}$")]
-CODE = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
-ID = Annotated[int, Path(ge=1, le=2**31 - 1)]
-Session = Annotated[WebSession, Depends(page_session)]
+Session = PageSession
 
 
 def see_other(url: str) -> RedirectResponse:

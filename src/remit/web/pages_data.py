@@ -8,9 +8,8 @@ import re
 import shutil
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from remit import services as sv
@@ -18,9 +17,12 @@ from remit.errors import InputError, NotFoundError
 from remit.interop import EXPORT_FORMATS, FORMATS, export_trial
 from remit.reports import render_report
 from remit.web.core import (
+    ID,
+    PID,
+    TABLE,
+    PageSession,
     check_csrf,
     page_requires,
-    page_session,
     render,
     state_of,
     web_allowed,
@@ -34,13 +36,9 @@ from remit.web.page_forms import (
     UserForm,
     parse_form,
 )
-from remit.web.sessions import WebSession
 
 router = APIRouter(include_in_schema=False)
-PID = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,40}$")]
-TABLE = Annotated[str, Path(pattern=r"^[a-z_]{1,40}$")]
-ID = Annotated[int, Path(ge=1, le=2**31 - 1)]
-Session = Annotated[WebSession, Depends(page_session)]
+Session = PageSession
 
 #: Records that can be signed from the web app.
 SIGNABLE = ("assessment", "adverse_event")

@@ -6,19 +6,23 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from remit import services as sv
 from remit.errors import InputError, NotFoundError
 from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS
 from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
-from remit.protocol.status import DoseStatus, values
+from remit.protocol.status import values
 from remit.web.core import (
+    CODE,
+    ID,
+    PID,
+    PageSession,
     check_csrf,
+    dose_times,
     form_key,
     page_requires,
-    page_session,
     render,
     state_of,
     web_allowed,
@@ -35,13 +39,9 @@ from remit.web.page_forms import (
     parse_form,
     posted,
 )
-from remit.web.sessions import WebSession
 
 router = APIRouter(include_in_schema=False)
-PID = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,40}$")]
-CODE = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
-ID = Annotated[int, Path(ge=1, le=2**31 - 1)]
-Session = Annotated[WebSession, Depends(page_session)]
+Session = PageSession
 
 
 def parse_utc(text: str | None, name: str) -> datetime:
@@ -178,6 +178,7 @@ async def dosing_end(request: Request, session: Session, pid: PID, visit: CODE) 
 async def dose(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
     """Record a dose: given, offered or withheld."""
     body, key = await posted(request, session, DoseForm)
+    given_at, offered_at = dose_times(body.status, body.at)
     sv.record_dose(
         state_of(request).engine,
         session.actor,
@@ -186,8 +187,8 @@ async def dose(request: Request, session: Session, pid: PID, visit: CODE) -> Res
         kind=body.kind,
         dose_mg=body.dose_mg,
         status=body.status,
-        given_at=body.at if body.status == DoseStatus.GIVEN else None,
-        offered_at=body.at if body.status != DoseStatus.GIVEN else None,
+        given_at=given_at,
+        offered_at=offered_at,
         withheld_reason=body.withheld_reason,
         override_reason=body.override_reason,
         idempotency_key=key,
