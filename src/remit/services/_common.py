@@ -79,6 +79,18 @@ def text_given(value: str | None, name: str) -> str:
     return str(value).strip()
 
 
+def choice(value: str, vocabulary: Any, name: str) -> str:
+    """``value`` as a member of the enum ``vocabulary`` (its value), or :class:`InputError`
+    naming ``name`` and every allowed value."""
+    try:
+        return str(vocabulary(value).value)
+    except ValueError:
+        raise InputError(
+            f"{name} {value!r} is unknown",
+            expected="one of " + ", ".join(v.value for v in vocabulary),
+        ) from None
+
+
 # --- who acts --------------------------------------------------------------------------------
 
 

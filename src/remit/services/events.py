@@ -18,6 +18,7 @@ from remit.services._common import (
     alerts_of,
     aware,
     check_unlocked,
+    choice,
     now_utc,
     protocol_in_force,
     store_alerts,
@@ -41,16 +42,6 @@ from remit.store.tables import (
     Participant,
     ProtocolDeviation,
 )
-
-
-def _choice(value: str, vocabulary: Any, name: str) -> str:
-    try:
-        return str(vocabulary(value).value)
-    except ValueError:
-        raise InputError(
-            f"{name} {value!r} is unknown",
-            expected="one of " + ", ".join(v.value for v in vocabulary),
-        ) from None
 
 
 def _ae_record(session: Session, p: Participant, ae: AdverseEvent) -> AdverseEventRecord:
@@ -86,9 +77,9 @@ def record_adverse_event(
     a_date(end_date, "end date")
     if end_date is not None and end_date < onset_date:
         raise InputError(f"end date {end_date} is before onset {onset_date}")
-    severity = _choice(severity, Severity, "severity")
-    relatedness = _choice(relatedness, Relatedness, "relatedness")
-    outcome = _choice(outcome, AEOutcome, "outcome")
+    severity = choice(severity, Severity, "severity")
+    relatedness = choice(relatedness, Relatedness, "relatedness")
+    outcome = choice(outcome, AEOutcome, "outcome")
     aware_at = aware(awareness_at, "awareness_at") or now_utc()
     if serious and not seriousness_criteria:
         raise InputError(
@@ -162,11 +153,11 @@ def update_adverse_event(
         )
     clean = dict(changes)
     if "severity" in clean:
-        clean["severity"] = _choice(clean["severity"], Severity, "severity")
+        clean["severity"] = choice(clean["severity"], Severity, "severity")
     if "relatedness" in clean:
-        clean["relatedness"] = _choice(clean["relatedness"], Relatedness, "relatedness")
+        clean["relatedness"] = choice(clean["relatedness"], Relatedness, "relatedness")
     if "outcome" in clean:
-        clean["outcome"] = _choice(clean["outcome"], AEOutcome, "outcome")
+        clean["outcome"] = choice(clean["outcome"], AEOutcome, "outcome")
     if "end_date" in clean:
         a_date(clean["end_date"], "end date")
     with writing(

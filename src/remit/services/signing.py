@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, object_session
 
 from remit.errors import InputError, LockedError, NotFoundError, PermissionDeniedError
 from remit.protocol.status import AssessmentStatus
-from remit.services._common import check_unlocked, now_utc, study_id_of, text_given
+from remit.services._common import check_unlocked, choice, now_utc, study_id_of, text_given
 from remit.services.records import LockRecord, QueryRecord, SignatureRecord
 from remit.services.unit import ParticipantRef, owner_of, reading, writing
 from remit.store import Actor, UnitOfWork, content_sha256, get_participant, verify_password
@@ -413,12 +413,8 @@ def list_queries(engine: Engine, actor: Actor, *, status: str | None = None) -> 
     A site-bound actor sees the queries on their own site's participants (and those on records
     of no participant, which every site may answer); a study-wide actor sees all.
     """
-    statuses = [s.value for s in QueryStatus]
-    if status is not None and status not in statuses:
-        raise InputError(
-            f"data query status {status!r} is unknown",
-            expected="one of " + ", ".join(statuses),
-        )
+    if status is not None:
+        choice(status, QueryStatus, "data query status")
     with reading(engine, actor, "view_participants", "list_queries") as r:
         session = r.session
         query = select(DataQuery).order_by(DataQuery.id)
