@@ -29,7 +29,7 @@ from remit.web.core import (
     WEB_ACCESS,
     api_requires,
     api_session,
-    dose_times,
+    record_entered_dose,
     state_of,
 )
 from remit.web.schemas import (
@@ -376,20 +376,14 @@ def dosing_dose(
     idempotency_key: IdempotencyKey = None,
 ) -> Json:
     """Record the initial or supplemental dose (limits and the offer window are checked)."""
-    given_at, offered_at = dose_times(body.status, _time(body.at, "at"))
-    record = sv.record_dose(
+    record = record_entered_dose(
         state_of(request).engine,
         session.actor,
         participant_id,
         visit_code,
-        kind=body.kind,
-        dose_mg=body.dose_mg,
-        status=body.status,
-        given_at=given_at,
-        offered_at=offered_at,
-        withheld_reason=body.withheld_reason,
-        override_reason=body.override_reason,
-        idempotency_key=idempotency_key,
+        body,
+        _time(body.at, "at"),
+        idempotency_key,
     )
     return to_json_value(record)
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from typing import Protocol as Interface
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
@@ -20,8 +21,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from remit.errors import PermissionDeniedError
 from remit.protocol import Protocol
 from remit.protocol.roles import Role
-from remit.protocol.status import SIGNABLE_STATUSES, DoseStatus
-from remit.services import Actor, Engine
+from remit.protocol.status import SIGNABLE_STATUSES, DoseKind, DoseStatus
+from remit.services import Actor, DoseRecord, Engine, record_dose
 from remit.services.access import allowed
 from remit.web.sessions import LoginThrottle, SessionStore, WebSession
 from remit.web.settings import WebSettings
@@ -196,11 +197,42 @@ def form_key(form: Mapping[str, str]) -> str | None:
     return form.get("idempotency_key") or None
 
 
-def dose_times(status: str, at: datetime | None) -> tuple[datetime | None, datetime | None]:
-    """``(given_at, offered_at)`` of a dose entered with one time ``at``: a given dose was
-    given then, an offered or withheld one offered then."""
-    given = status == DoseStatus.GIVEN
-    return (at if given else None, None if given else at)
+class DoseEntry(Interface):
+    """A dose as the API body and the page form carry it: one time ``at`` for any status."""
+
+    kind: DoseKind
+    dose_mg: float
+    status: DoseStatus
+    withheld_reason: str | None
+    override_reason: str | None
+
+
+def record_entered_dose(
+    engine: Engine,
+    actor: Actor,
+    participant: str,
+    visit_code: str,
+    dose: DoseEntry,
+    at: datetime,
+    idempotency_key: str | None,
+) -> DoseRecord:
+    """Record a dose entered with one time ``at`` (:func:`remit.services.record_dose`): a given
+    dose was given then, an offered or withheld one offered then."""
+    given = dose.status == DoseStatus.GIVEN
+    return record_dose(
+        engine,
+        actor,
+        participant,
+        visit_code,
+        kind=dose.kind,
+        dose_mg=dose.dose_mg,
+        status=dose.status,
+        given_at=at if given else None,
+        offered_at=None if given else at,
+        withheld_reason=dose.withheld_reason,
+        override_reason=dose.override_reason,
+        idempotency_key=idempotency_key,
+    )
 
 
 def nav_items(actor: Actor) -> list[tuple[str, str]]:

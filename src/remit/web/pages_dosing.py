@@ -20,9 +20,9 @@ from remit.web.core import (
     PID,
     PageSession,
     check_csrf,
-    dose_times,
     form_key,
     page_requires,
+    record_entered_dose,
     render,
     state_of,
     web_allowed,
@@ -178,21 +178,7 @@ async def dosing_end(request: Request, session: Session, pid: PID, visit: CODE) 
 async def dose(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
     """Record a dose: given, offered or withheld."""
     body, key = await posted(request, session, DoseForm)
-    given_at, offered_at = dose_times(body.status, body.at)
-    sv.record_dose(
-        state_of(request).engine,
-        session.actor,
-        pid,
-        visit,
-        kind=body.kind,
-        dose_mg=body.dose_mg,
-        status=body.status,
-        given_at=given_at,
-        offered_at=offered_at,
-        withheld_reason=body.withheld_reason,
-        override_reason=body.override_reason,
-        idempotency_key=key,
-    )
+    record_entered_dose(state_of(request).engine, session.actor, pid, visit, body, body.at, key)
     return _back(pid, visit, "#doses")
 
 
