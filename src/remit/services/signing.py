@@ -362,6 +362,10 @@ def open_query(
         return _query_record(session, q)
 
 
+def _owner_of_query(query_id: int) -> ParticipantRef:
+    return owner_of(DataQuery, query_id, "data query")
+
+
 def answer_query(engine: Engine, actor: Actor, query_id: int, message: str) -> QueryRecord:
     """Answer an open query (the site's staff)."""
     message = text_given(message, "answer")
@@ -369,7 +373,7 @@ def answer_query(engine: Engine, actor: Actor, query_id: int, message: str) -> Q
         engine,
         actor,
         "answer_query",
-        participant=owner_of(DataQuery, query_id, "data query"),
+        participant=_owner_of_query(query_id),
         locks=False,
     ) as w:
         uow, session = w.uow, w.session
@@ -390,7 +394,7 @@ def close_query(
         engine,
         actor,
         "close_query",
-        participant=owner_of(DataQuery, query_id, "data query"),
+        participant=_owner_of_query(query_id),
         locks=False,
     ) as w:
         uow, session = w.uow, w.session
