@@ -79,6 +79,18 @@ def text_given(value: str | None, name: str) -> str:
     return str(value).strip()
 
 
+def choice(value: str, vocabulary: Any, name: str) -> str:
+    """``value`` as a member of the enum ``vocabulary`` (its value), or :class:`InputError`
+    naming ``name`` and every allowed value."""
+    try:
+        return str(vocabulary(value).value)
+    except ValueError:
+        raise InputError(
+            f"{name} {value!r} is unknown",
+            expected="one of " + ", ".join(v.value for v in vocabulary),
+        ) from None
+
+
 # --- who acts --------------------------------------------------------------------------------
 
 
@@ -259,23 +271,7 @@ def alert_status(alert: Alert) -> str:
 
 def alert_record(alert: Alert, study_id: str) -> AlertRecord:
     """An alert row as a record."""
-    return AlertRecord(
-        id=alert.id,
-        participant_id=study_id,
-        rule_id=alert.rule_id,
-        level=alert.level,
-        message=alert.message,
-        source_table=alert.source_table,
-        source_id=alert.source_id,
-        raised_at=alert.raised_at,
-        due_at=alert.due_at,
-        status=alert_status(alert),
-        acknowledged_by=alert.acknowledged_by,
-        acknowledged_at=alert.acknowledged_at,
-        closed_by=alert.closed_by,
-        closed_at=alert.closed_at,
-        note=alert.note,
-    )
+    return AlertRecord.from_row(alert, participant_id=study_id, status=alert_status(alert))
 
 
 def store_alerts(
@@ -337,20 +333,16 @@ def site_code(session: Session, site_id: int) -> str:
 
 def participant_record(session: Session, p: Participant) -> ParticipantRecord:
     """A participant row as a record."""
-    return ParticipantRecord(
-        id=p.id,
-        participant_id=p.study_id,
-        site=site_code(session, p.site_id),
-        arm=p.arm,
-        status=p.status,
-        status_reason=p.status_reason,
-        sex=p.sex,
-        birth_year=p.birth_year,
-        screened_at=p.screened_at,
-        enrolled_at=p.enrolled_at,
-        baseline_date=p.baseline_date,
-        simulated=p.simulated,
+    return ParticipantRecord.from_row(
+        p, participant_id=p.study_id, site=site_code(session, p.site_id)
     )
+
+
+def study_id_of(session: Session, participant_id: int | None) -> str | None:
+    """The study ID of a participant key (``None`` for a record of no participant)."""
+    if participant_id is None:
+        return None
+    return session.get_one(Participant, participant_id).study_id
 
 
 def visit_record(protocol: Protocol, p: Participant, v: Visit) -> VisitRecord:
@@ -358,19 +350,25 @@ def visit_record(protocol: Protocol, p: Participant, v: Visit) -> VisitRecord:
     label = v.visit_code
     if v.visit_code in protocol.visit_codes:
         label = protocol.visit(v.visit_code).label
-    return VisitRecord(
-        id=v.id,
-        participant_id=p.study_id,
-        visit_code=v.visit_code,
-        label=label,
-        target_date=v.target_date,
-        window_start_date=v.window_start_date,
-        window_end_date=v.window_end_date,
-        actual_date=v.actual_date,
-        status=v.status,
-        window_status=v.window_status,
-        deviation=v.deviation,
+    return VisitRecord.from_row(v, participant_id=p.study_id, label=label)
+
+
+def find_visit(session: Session, p: Participant, visit_code: str) -> Visit | None:
+    """The participant's visit ``visit_code``, or ``None`` when it is not in their schedule."""
+    return session.scalar(
+        select(Visit).where(Visit.participant_id == p.id, Visit.visit_code == visit_code)
     )
+
+
+def visit_at(session: Session, p: Participant, visit_code: str) -> Visit:
+    """The participant's visit ``visit_code`` (:class:`NotFoundError` when not scheduled)."""
+    visit = find_visit(session, p, visit_code)
+    if visit is None:
+        raise NotFoundError(
+            f"visit {visit_code} is not in the schedule of {p.study_id}",
+            hint="list the schedule with `remit visit list`",
+        )
+    return visit
 
 
 def visit_code_of(session: Session, visit_id: int | None) -> str | None:
@@ -396,21 +394,13 @@ def assessment_record(
         ds = session.get(DosingSession, a.dosing_session_id)
         visit_code = visit_code_of(session, ds.visit_id) if ds is not None else None
     score = dict(a.score or {})
-    return AssessmentRecord(
-        id=a.id,
+    return AssessmentRecord.from_row(
+        a,
         participant_id=p.study_id,
         visit_code=visit_code,
-        scale=a.scale,
-        scale_version=a.scale_version,
-        status=a.status,
-        version=a.version,
-        total=a.total,
         band=score.get("band"),
         score=score,
         answers=dict(a.answers or {}),
-        rater_role=a.rater_role,
-        timepoint=a.timepoint,
-        assessed_at=a.assessed_at,
         alerts=alerts_of(session, p, "assessment", a.id),
         not_evaluated=not_evaluated,
     )

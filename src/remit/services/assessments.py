@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, select
 from sqlalchemy.orm import Session
 
 from remit.errors import (
@@ -29,6 +29,7 @@ from remit.services._common import (
     aware,
     check_unlocked,
     store_alerts,
+    visit_at,
 )
 from remit.services.access import RATER_ROLES
 from remit.services.records import AssessmentRecord
@@ -84,6 +85,17 @@ def check_rater(actor: Actor, planned: PlannedForm) -> None:
             f"{actor.username} ({actor.role}) may not enter {planned.scale}: the protocol has it "
             f"rated by {planned.rater.replace('_', ' ')}",
             expected="a user with the role " + " or ".join(sorted(roles)),
+        )
+
+
+def refuse_second_form(session: Session, what: str, *where: ColumnElement[bool]) -> None:
+    """Refuse a form where one is already stored (the assessment ``where`` selects):
+    :class:`ConflictError` ``"<what> (assessment <id>)"``, pointing to the edit."""
+    existing = session.scalar(select(Assessment.id).where(*where))
+    if existing is not None:
+        raise ConflictError(
+            f"{what} (assessment {existing})",
+            hint=f"edit it with update_assessment({existing}, …)",
         )
 
 
@@ -184,26 +196,14 @@ def record_assessment(
         check_rater(actor, form)
         if p.status in NO_DATA_STATUSES:
             raise InputError(f"{p.study_id} is {p.status}; no forms are recorded")
-        visit = session.scalar(
-            select(Visit).where(Visit.participant_id == p.id, Visit.visit_code == visit_code)
+        visit = visit_at(session, p, visit_code)
+        refuse_second_form(
+            session,
+            f"{p.study_id} already has a {scale} form at {visit_code}",
+            Assessment.participant_id == p.id,
+            Assessment.visit_id == visit.id,
+            Assessment.scale == scale,
         )
-        if visit is None:
-            raise NotFoundError(
-                f"visit {visit_code} is not in the schedule of {p.study_id}",
-                hint="list the schedule with `remit visit list`",
-            )
-        existing = session.scalar(
-            select(Assessment.id).where(
-                Assessment.participant_id == p.id,
-                Assessment.visit_id == visit.id,
-                Assessment.scale == scale,
-            )
-        )
-        if existing is not None:
-            raise ConflictError(
-                f"{p.study_id} already has a {scale} form at {visit_code} (assessment {existing})",
-                hint=f"edit it with update_assessment({existing}, …)",
-            )
         row = Assessment(
             participant_id=p.id,
             visit_id=visit.id,

@@ -26,14 +26,16 @@ from remit.services._common import (
     aware,
     check_unlocked,
     text_given,
+    visit_at,
+    visit_code_of,
 )
 from remit.services.access import allowed
-from remit.services.assessments import check_rater, planned_form, store_form
+from remit.services.assessments import check_rater, planned_form, refuse_second_form, store_form
 from remit.services.records import AssessmentRecord, DoseRecord, DosingSessionRecord
 from remit.services.unit import reading, writing
 from remit.store import Actor
 from remit.store.dosing import Dose, DosingSession
-from remit.store.tables import Assessment, Participant, Visit
+from remit.store.tables import Assessment, Participant
 from remit.store.vitals import VitalSignReading, reading_values
 
 
@@ -45,18 +47,6 @@ def _planned(protocol: Protocol, visit_code: str) -> PlannedSession:
             expected="one of " + ", ".join(d.visit for d in protocol.dosing),
         )
     return planned
-
-
-def _visit(session: Session, p: Participant, visit_code: str) -> Visit:
-    visit = session.scalar(
-        select(Visit).where(Visit.participant_id == p.id, Visit.visit_code == visit_code)
-    )
-    if visit is None:
-        raise NotFoundError(
-            f"visit {visit_code} is not in the schedule of {p.study_id}",
-            hint="list the schedule with `remit visit list`",
-        )
-    return visit
 
 
 def _session_at(
@@ -86,16 +76,7 @@ def _require_running(ds: DosingSession, p: Participant, visit_code: str) -> None
 
 
 def _session_record(p: Participant, visit_code: str, ds: DosingSession) -> DosingSessionRecord:
-    return DosingSessionRecord(
-        id=ds.id,
-        participant_id=p.study_id,
-        visit_code=visit_code,
-        session_number=ds.session_number,
-        status=ds.status,
-        started_at=ds.started_at,
-        ended_at=ds.ended_at,
-        notes=ds.notes,
-    )
+    return DosingSessionRecord.from_row(ds, participant_id=p.study_id, visit_code=visit_code)
 
 
 def start_dosing_session(
@@ -126,7 +107,7 @@ def start_dosing_session(
             raise InputError(
                 f"{p.study_id} is {p.status}", expected="an enrolled participant (or on study)"
             )
-        visit = _visit(session, p, visit_code)
+        visit = visit_at(session, p, visit_code)
         existing = session.scalar(
             select(DosingSession.id).where(
                 DosingSession.participant_id == p.id,
@@ -220,20 +201,13 @@ def _vital_warnings(
 def _dose_record(
     session: Session, protocol: Protocol, p: Participant, ds: DosingSession, d: Dose
 ) -> DoseRecord:
-    visit_code = session.get_one(Visit, ds.visit_id).visit_code if ds.visit_id else ""
+    visit_code = visit_code_of(session, ds.visit_id) or ""
     at = d.given_at or d.offered_at
-    return DoseRecord(
-        id=d.id,
+    return DoseRecord.from_row(
+        d,
         participant_id=p.study_id,
         visit_code=visit_code,
         session_number=ds.session_number,
-        kind=d.kind,
-        dose_mg=d.dose_mg,
-        status=d.status,
-        offered_at=d.offered_at,
-        given_at=d.given_at,
-        withheld_reason=d.withheld_reason,
-        override_reason=d.override_reason,
         warnings=_vital_warnings(session, protocol, ds, visit_code, at),
     )
 
@@ -304,7 +278,7 @@ def record_dose(
         idempotency_key=idempotency_key,
         record_table="dose",
     ) as w:
-        uow, session, p, protocol = w.uow, w.session, w.p, w.protocol
+        session, p, protocol = w.session, w.p, w.protocol
         if w.replayed_id is not None:
             d = session.get_one(Dose, w.replayed_id)
             return _dose_record(
@@ -379,9 +353,7 @@ def record_dose(
             recorded_by=actor.user_id,
             idempotency_key=idempotency_key,
         )
-        uow.add(d)
-        uow.flush()
-        w.remember(d.id)
+        w.create(d)
         return _dose_record(session, protocol, p, ds, d)
 
 
@@ -434,19 +406,14 @@ def record_vas(
         check_rater(actor, form)
         ds = _session_at(session, p, protocol, visit_code)
         _require_running(ds, p, visit_code)
-        existing = session.scalar(
-            select(Assessment.id).where(
-                Assessment.dosing_session_id == ds.id,
-                Assessment.scale == form.scale,
-                Assessment.timepoint == timepoint,
-            )
+        refuse_second_form(
+            session,
+            f"the {form.scale} rating at {timepoint} of session {ds.session_number} of "
+            f"{p.study_id} is already recorded",
+            Assessment.dosing_session_id == ds.id,
+            Assessment.scale == form.scale,
+            Assessment.timepoint == timepoint,
         )
-        if existing is not None:
-            raise ConflictError(
-                f"the {form.scale} rating at {timepoint} of session {ds.session_number} of "
-                f"{p.study_id} is already recorded (assessment {existing})",
-                hint=f"edit it with update_assessment({existing}, …)",
-            )
         row = Assessment(
             participant_id=p.id,
             visit_id=ds.visit_id,
@@ -473,10 +440,5 @@ def list_dosing_sessions(
             .order_by(DosingSession.session_number)
         )
         return r.returning(
-            [
-                _session_record(
-                    p, session.get_one(Visit, ds.visit_id).visit_code if ds.visit_id else "", ds
-                )
-                for ds in rows
-            ]
+            [_session_record(p, visit_code_of(session, ds.visit_id) or "", ds) for ds in rows]
         )

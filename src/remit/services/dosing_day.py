@@ -7,14 +7,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 
-from remit.services._common import protocol_in_force
+from remit.services._common import find_visit, protocol_in_force
 from remit.services.dosing import _dose_record
 from remit.services.records import DoseRecord, VitalsRecord, _Record
 from remit.services.unit import reading
 from remit.services.vitals import vitals_record
 from remit.store import Actor
 from remit.store.dosing import Dose, DosingSession
-from remit.store.tables import Visit
 from remit.store.vitals import VitalSignReading
 
 
@@ -34,9 +33,7 @@ def dosing_day(engine: Engine, actor: Actor, participant: int | str, visit_code:
     """
     with reading(engine, actor, "view_participants", "dosing_day", participant=participant) as r:
         session, p = r.session, r.p
-        visit = session.scalar(
-            select(Visit).where(Visit.participant_id == p.id, Visit.visit_code == visit_code)
-        )
+        visit = find_visit(session, p, visit_code)
         if visit is None:
             return DosingDay((), ())
         protocol, _ = protocol_in_force(session)

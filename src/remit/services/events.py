@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from remit.errors import InputError, NotFoundError
+from remit.errors import InputError
 from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
 from remit.safety import level_rank, sae_alert, sae_clock
 from remit.services._common import (
@@ -18,10 +18,12 @@ from remit.services._common import (
     alerts_of,
     aware,
     check_unlocked,
+    choice,
     now_utc,
     protocol_in_force,
     store_alerts,
     text_given,
+    visit_at,
     visit_code_of,
 )
 from remit.services.records import (
@@ -39,36 +41,14 @@ from remit.store.tables import (
     ConcomitantMedication,
     Participant,
     ProtocolDeviation,
-    Visit,
 )
 
 
-def _choice(value: str, vocabulary: Any, name: str) -> str:
-    try:
-        return str(vocabulary(value).value)
-    except ValueError:
-        raise InputError(
-            f"{name} {value!r} is unknown",
-            expected="one of " + ", ".join(v.value for v in vocabulary),
-        ) from None
-
-
 def _ae_record(session: Session, p: Participant, ae: AdverseEvent) -> AdverseEventRecord:
-    return AdverseEventRecord(
-        id=ae.id,
+    return AdverseEventRecord.from_row(
+        ae,
         participant_id=p.study_id,
-        term=ae.term,
-        description=ae.description,
-        onset_date=ae.onset_date,
-        end_date=ae.end_date,
-        severity=ae.severity,
-        serious=ae.serious,
         seriousness_criteria=tuple(ae.seriousness_criteria or ()),
-        relatedness=ae.relatedness,
-        outcome=ae.outcome,
-        awareness_at=ae.awareness_at,
-        sae_report_due_at=ae.sae_report_due_at,
-        reported_at=ae.reported_at,
         alerts=alerts_of(session, p, "adverse_event", ae.id),
     )
 
@@ -97,9 +77,9 @@ def record_adverse_event(
     a_date(end_date, "end date")
     if end_date is not None and end_date < onset_date:
         raise InputError(f"end date {end_date} is before onset {onset_date}")
-    severity = _choice(severity, Severity, "severity")
-    relatedness = _choice(relatedness, Relatedness, "relatedness")
-    outcome = _choice(outcome, AEOutcome, "outcome")
+    severity = choice(severity, Severity, "severity")
+    relatedness = choice(relatedness, Relatedness, "relatedness")
+    outcome = choice(outcome, AEOutcome, "outcome")
     aware_at = aware(awareness_at, "awareness_at") or now_utc()
     if serious and not seriousness_criteria:
         raise InputError(
@@ -173,11 +153,11 @@ def update_adverse_event(
         )
     clean = dict(changes)
     if "severity" in clean:
-        clean["severity"] = _choice(clean["severity"], Severity, "severity")
+        clean["severity"] = choice(clean["severity"], Severity, "severity")
     if "relatedness" in clean:
-        clean["relatedness"] = _choice(clean["relatedness"], Relatedness, "relatedness")
+        clean["relatedness"] = choice(clean["relatedness"], Relatedness, "relatedness")
     if "outcome" in clean:
-        clean["outcome"] = _choice(clean["outcome"], AEOutcome, "outcome")
+        clean["outcome"] = choice(clean["outcome"], AEOutcome, "outcome")
     if "end_date" in clean:
         a_date(clean["end_date"], "end date")
     with writing(
@@ -315,9 +295,8 @@ def record_conmed(
         idempotency_key=idempotency_key,
         record_table="concomitant_medication",
     ) as w:
-        uow, session, p = w.uow, w.session, w.p
-        done = w.replayed_id
-        row = session.get_one(ConcomitantMedication, done) if done is not None else None
+        p = w.p
+        row = w.stored(ConcomitantMedication)
         if row is None:
             row = ConcomitantMedication(
                 participant_id=p.id,
@@ -328,19 +307,8 @@ def record_conmed(
                 stop_date=stop_date,
                 taper_plan=taper_plan,
             )
-            uow.add(row)
-            uow.flush()
-            w.remember(row.id)
-        return ConmedRecord(
-            id=row.id,
-            participant_id=p.study_id,
-            name=row.name,
-            dose=row.dose,
-            indication=row.indication,
-            start_date=row.start_date,
-            stop_date=row.stop_date,
-            taper_plan=row.taper_plan,
-        )
+            w.create(row)
+        return ConmedRecord.from_row(row, participant_id=p.study_id)
 
 
 def record_deviation(
@@ -376,24 +344,14 @@ def record_deviation(
         idempotency_key=idempotency_key,
         record_table="protocol_deviation",
     ) as w:
-        uow, session, p = w.uow, w.session, w.participant
-        done = w.replayed_id
-        row = session.get_one(ProtocolDeviation, done) if done is not None else None
+        session, p = w.session, w.participant
+        row = w.stored(ProtocolDeviation)
         if row is None:
             visit_id = None
             if visit_code is not None:
                 if p is None:
                     raise InputError("a deviation at a visit needs the participant")
-                visit = session.scalar(
-                    select(Visit).where(
-                        Visit.participant_id == p.id, Visit.visit_code == visit_code
-                    )
-                )
-                if visit is None:
-                    raise NotFoundError(
-                        f"visit {visit_code} is not in the schedule of {p.study_id}"
-                    )
-                visit_id = visit.id
+                visit_id = visit_at(session, p, visit_code).id
             row = ProtocolDeviation(
                 participant_id=p.id if p else None,
                 visit_id=visit_id,
@@ -403,17 +361,11 @@ def record_deviation(
                 occurred_date=occurred_date,
                 reported_by=actor.user_id,
             )
-            uow.add(row)
-            uow.flush()
-            w.remember(row.id)
-        return DeviationRecord(
-            id=row.id,
+            w.create(row)
+        return DeviationRecord.from_row(
+            row,
             participant_id=p.study_id if p else None,
             visit_code=visit_code_of(session, row.visit_id),
-            category=row.category,
-            description=row.description,
-            major=row.major,
-            occurred_date=row.occurred_date,
         )
 
 
@@ -461,40 +413,38 @@ def _owner_of_alert(alert_id: int) -> ParticipantRef:
     return owner_of(Alert, alert_id, "alert", hint="list them with `remit alerts list`")
 
 
-def acknowledge_alert(engine: Engine, actor: Actor, alert_id: int, *, note: str) -> AlertRecord:
-    """Acknowledge an alert with a note (what is being done)."""
+def _settle_alert(
+    engine: Engine, actor: Actor, operation: str, alert_id: int, note: str, *, close: bool
+) -> AlertRecord:
+    """Acknowledge (and with ``close``, close) an alert, adding the note to its thread. An alert
+    not yet acknowledged is acknowledged when it is closed; closing a closed alert is a no-op
+    and acknowledging one is refused."""
     note = text_given(note, "note")
-    with writing(
-        engine, actor, "acknowledge_alert", participant=_owner_of_alert(alert_id), locks=False
-    ) as w:
+    with writing(engine, actor, operation, participant=_owner_of_alert(alert_id), locks=False) as w:
         session, p = w.session, w.p
         alert = session.get_one(Alert, alert_id)
         if alert.closed_at is not None:
+            if close:
+                return alert_record(alert, p.study_id)
             raise InputError(f"alert {alert_id} is closed")
-        if alert.acknowledged_at is None:
-            alert.acknowledged_at = now_utc()
-            alert.acknowledged_by = actor.user_id
-        alert.note = (alert.note + "\n" if alert.note else "") + f"acknowledged: {note}"
-        session.flush()
-        return alert_record(alert, p.study_id)
-
-
-def close_alert(engine: Engine, actor: Actor, alert_id: int, *, note: str) -> AlertRecord:
-    """Close an alert with a note (how it was resolved)."""
-    note = text_given(note, "note")
-    with writing(
-        engine, actor, "close_alert", participant=_owner_of_alert(alert_id), locks=False
-    ) as w:
-        session, p = w.session, w.p
-        alert = session.get_one(Alert, alert_id)
-        if alert.closed_at is not None:
-            return alert_record(alert, p.study_id)
         when = now_utc()
         if alert.acknowledged_at is None:
             alert.acknowledged_at = when
             alert.acknowledged_by = actor.user_id
-        alert.closed_at = when
-        alert.closed_by = actor.user_id
-        alert.note = (alert.note + "\n" if alert.note else "") + f"closed: {note}"
+        if close:
+            alert.closed_at = when
+            alert.closed_by = actor.user_id
+        done = "closed" if close else "acknowledged"
+        alert.note = (alert.note + "\n" if alert.note else "") + f"{done}: {note}"
         session.flush()
         return alert_record(alert, p.study_id)
+
+
+def acknowledge_alert(engine: Engine, actor: Actor, alert_id: int, *, note: str) -> AlertRecord:
+    """Acknowledge an alert with a note (what is being done)."""
+    return _settle_alert(engine, actor, "acknowledge_alert", alert_id, note, close=False)
+
+
+def close_alert(engine: Engine, actor: Actor, alert_id: int, *, note: str) -> AlertRecord:
+    """Close an alert with a note (how it was resolved)."""
+    return _settle_alert(engine, actor, "close_alert", alert_id, note, close=True)

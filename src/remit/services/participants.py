@@ -21,6 +21,7 @@ from remit.protocol.status import FINAL_STATUSES, ParticipantStatus
 from remit.services._common import (
     authorise,
     aware,
+    choice,
     now_utc,
     participant_record,
     serialise,
@@ -340,12 +341,8 @@ def list_participants(
 ) -> list[ParticipantRecord]:
     """Participants the actor may see (a site-bound role sees its own site), by study ID;
     ``status`` keeps those in one lifecycle status (``screening``, ``enrolled``, …)."""
-    statuses = [s.value for s in ParticipantStatus]
-    if status is not None and status not in statuses:
-        raise InputError(
-            f"participant status {status!r} is unknown",
-            expected="one of " + ", ".join(statuses),
-        )
+    if status is not None:
+        choice(status, ParticipantStatus, "participant status")
     with reading(engine, actor, "view_participants", "list_participants") as r:
         query = select(Participant).order_by(Participant.study_id)
         if actor.site_id is not None:

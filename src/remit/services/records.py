@@ -12,9 +12,9 @@ values, tuples and other records.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Self
 
 from remit.json_values import to_json_value
 from remit.protocol import VitalSign
@@ -22,6 +22,25 @@ from remit.store import canonical_json
 
 
 class _Record:
+    @classmethod
+    def from_row(cls, row: object, **given: Any) -> Self:
+        """The record of a stored row: each field named in ``given`` takes that value, every
+        other field without a default the row's attribute of the same name (a field with a
+        default keeps it unless given). The one ORM → record conversion of the services.
+
+        ``participant_id`` is the participant's study ID, never the row's key: a record with
+        that field must be given it.
+        """
+        names = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+        if "participant_id" in names and "participant_id" not in given:
+            raise TypeError(f"{cls.__name__}.from_row needs participant_id (the study ID)")
+        values = {
+            name: getattr(row, name)
+            for name, f in names.items()
+            if name not in given and f.default is MISSING and f.default_factory is MISSING
+        }
+        return cls(**values, **given)
+
     def to_dict(self) -> dict[str, Any]:
         """The record as plain JSON values (:func:`remit.json_values.to_json_value`)."""
         out: dict[str, Any] = to_json_value(self)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, object_session
 
 from remit.errors import InputError, LockedError, NotFoundError, PermissionDeniedError
 from remit.protocol.status import AssessmentStatus
-from remit.services._common import check_unlocked, now_utc, text_given
+from remit.services._common import check_unlocked, choice, now_utc, study_id_of, text_given
 from remit.services.records import LockRecord, QueryRecord, SignatureRecord
 from remit.services.unit import ParticipantRef, owner_of, reading, writing
 from remit.store import Actor, UnitOfWork, content_sha256, get_participant, verify_password
@@ -94,17 +94,7 @@ def record_content(record: Base) -> dict[str, Any]:
 
 
 def _signature_record(s: Signature) -> SignatureRecord:
-    return SignatureRecord(
-        id=s.id,
-        record_table=s.record_table,
-        record_id=s.record_id,
-        user_id=s.user_id,
-        meaning=s.meaning,
-        content_sha256=s.content_sha256,
-        signed_at=s.signed_at,
-        voided_at=s.voided_at,
-        void_reason=s.void_reason,
-    )
+    return SignatureRecord.from_row(s)
 
 
 def void_signatures(uow: UnitOfWork, table: str, record_id: int, reason: str) -> int:
@@ -213,17 +203,7 @@ def signatures_of(
 
 
 def _lock_record(session: Session, lock: Lock) -> LockRecord:
-    participant = session.get(Participant, lock.participant_id) if lock.participant_id else None
-    return LockRecord(
-        id=lock.id,
-        level=lock.level,
-        participant_id=participant.study_id if participant else None,
-        record_table=lock.record_table,
-        record_id=lock.record_id,
-        locked_at=lock.locked_at,
-        unlocked_at=lock.unlocked_at,
-        reason=lock.reason,
-    )
+    return LockRecord.from_row(lock, participant_id=study_id_of(session, lock.participant_id))
 
 
 def lock(
@@ -326,20 +306,14 @@ def unlock(engine: Engine, actor: Actor, lock_id: int, *, reason: str) -> LockRe
 
 
 def _query_record(session: Session, q: DataQuery) -> QueryRecord:
-    participant = session.get(Participant, q.participant_id) if q.participant_id else None
     messages = session.execute(
         select(DataQueryMessage.user_id, DataQueryMessage.message)
         .where(DataQueryMessage.data_query_id == q.id)
         .order_by(DataQueryMessage.id)
     )
-    return QueryRecord(
-        id=q.id,
-        participant_id=participant.study_id if participant else None,
-        record_table=q.record_table,
-        record_id=q.record_id,
-        field=q.field,
-        text=q.text,
-        status=q.status,
+    return QueryRecord.from_row(
+        q,
+        participant_id=study_id_of(session, q.participant_id),
         messages=tuple((u, m) for u, m in messages),
     )
 
@@ -388,6 +362,10 @@ def open_query(
         return _query_record(session, q)
 
 
+def _owner_of_query(query_id: int) -> ParticipantRef:
+    return owner_of(DataQuery, query_id, "data query")
+
+
 def answer_query(engine: Engine, actor: Actor, query_id: int, message: str) -> QueryRecord:
     """Answer an open query (the site's staff)."""
     message = text_given(message, "answer")
@@ -395,7 +373,7 @@ def answer_query(engine: Engine, actor: Actor, query_id: int, message: str) -> Q
         engine,
         actor,
         "answer_query",
-        participant=owner_of(DataQuery, query_id, "data query"),
+        participant=_owner_of_query(query_id),
         locks=False,
     ) as w:
         uow, session = w.uow, w.session
@@ -416,7 +394,7 @@ def close_query(
         engine,
         actor,
         "close_query",
-        participant=owner_of(DataQuery, query_id, "data query"),
+        participant=_owner_of_query(query_id),
         locks=False,
     ) as w:
         uow, session = w.uow, w.session
@@ -439,12 +417,8 @@ def list_queries(engine: Engine, actor: Actor, *, status: str | None = None) -> 
     A site-bound actor sees the queries on their own site's participants (and those on records
     of no participant, which every site may answer); a study-wide actor sees all.
     """
-    statuses = [s.value for s in QueryStatus]
-    if status is not None and status not in statuses:
-        raise InputError(
-            f"data query status {status!r} is unknown",
-            expected="one of " + ", ".join(statuses),
-        )
+    if status is not None:
+        choice(status, QueryStatus, "data query status")
     with reading(engine, actor, "view_participants", "list_queries") as r:
         session = r.session
         query = select(DataQuery).order_by(DataQuery.id)

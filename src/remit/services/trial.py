@@ -40,13 +40,7 @@ def user_record(session: Session, user: UserAccount) -> UserRecord:
         .where(UserRole.user_id == user.id)
         .order_by(UserRole.id)
     )
-    return UserRecord(
-        id=user.id,
-        username=user.username,
-        full_name=user.full_name,
-        active=user.active,
-        roles=tuple((role, code) for role, code in rows),
-    )
+    return UserRecord.from_row(user, roles=tuple((role, code) for role, code in rows))
 
 
 def create_trial(

@@ -120,6 +120,17 @@ class Write:
         if self.record_table is not None:
             remember(self.uow, self.key, self.digest, self.record_table, record_id)
 
+    def stored(self, model: type[T]) -> T | None:
+        """For a retry, the ``model`` row the first request made; ``None`` for a new request."""
+        return None if self.replayed_id is None else self.session.get_one(model, self.replayed_id)
+
+    def create(self, row: Any) -> None:
+        """Add the record this request makes, flush it (it gets its id) and remember the
+        idempotency key with that id."""
+        self.uow.add(row)
+        self.uow.flush()
+        self.remember(row.id)
+
 
 @contextmanager
 def writing(

@@ -14,13 +14,13 @@ from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS, VitalSign, vital_sign
 from remit.protocol.status import DoseKind, DoseStatus
 from remit.protocol.vital_signs import ABOVE, VitalValues
 from remit.safety import evaluate_vitals
-from remit.services._common import alerts_of, aware, store_alerts
-from remit.services.dosing import _doses, _require_running, _session_at, _visit
+from remit.services._common import alerts_of, aware, store_alerts, visit_at, visit_code_of
+from remit.services.dosing import _doses, _require_running, _session_at
 from remit.services.records import VitalsRecord
 from remit.services.unit import writing
 from remit.store import Actor
 from remit.store.dosing import DosingSession
-from remit.store.tables import Participant, Visit
+from remit.store.tables import Participant
 from remit.store.vitals import VitalSignReading, VitalSignValue, as_stored, reading_values
 
 
@@ -92,15 +92,10 @@ def vitals_record(
     not_evaluated: tuple[tuple[str, str], ...] = (),
 ) -> VitalsRecord:
     """The record of reading ``v`` of participant ``p``: its values and the alerts it raised."""
-    visit_code = None
-    if v.visit_id is not None:
-        visit_code = session.get_one(Visit, v.visit_id).visit_code
-    return VitalsRecord(
-        id=v.id,
+    return VitalsRecord.from_row(
+        v,
         participant_id=p.study_id,
-        visit_code=visit_code,
-        measured_at=v.measured_at,
-        minutes_after_dose=v.minutes_after_dose,
+        visit_code=visit_code_of(session, v.visit_id),
         values=reading_values(session, [v.id]).get(v.id, {}),
         alerts=alerts_of(session, p, "vital_sign", v.id),
         not_evaluated=not_evaluated,
@@ -147,7 +142,7 @@ def record_vitals(
         uow, session, p, protocol = w.uow, w.session, w.p, w.protocol
         if w.replayed_id is not None:
             return vitals_record(session, p, session.get_one(VitalSignReading, w.replayed_id))
-        visit = _visit(session, p, visit_code)
+        visit = visit_at(session, p, visit_code)
         ds: DosingSession | None = None
         minutes: int | None = None
         if protocol.dosing_session(visit_code) is not None:

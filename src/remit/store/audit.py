@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event, insert, select, text
@@ -457,38 +458,23 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
     )
     uow._pending.clear()
     for record, action, before in pending:
-        participant = _participant_of(connection, record, before)
+        change = partial(
+            AuditRecord,
+            action,
+            record.__tablename__,
+            before["id"],
+            _participant_of(connection, record, before),
+        )
         if action == AuditAction.DELETE.value:
             for key, value in before.items():
                 if key != "id":
-                    records.append(
-                        AuditRecord(
-                            action,
-                            record.__tablename__,
-                            before["id"],
-                            participant,
-                            key,
-                            _value(record, key, value),
-                            None,
-                            uow.reason,
-                        )
-                    )
+                    records.append(change(key, _value(record, key, value), None, uow.reason))
             continue
         after = _values_now(connection, record)
         for key, value in after.items():
             if canonical_json(before[key]) != canonical_json(value):
-                records.append(
-                    AuditRecord(
-                        action,
-                        record.__tablename__,
-                        before["id"],
-                        participant,
-                        key,
-                        _value(record, key, before[key]),
-                        _value(record, key, value),
-                        uow.reason,
-                    )
-                )
+                old, new = _value(record, key, before[key]), _value(record, key, value)
+                records.append(change(key, old, new, uow.reason))
     _append(connection, uow, records)
 
 

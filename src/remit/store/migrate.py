@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -39,45 +40,50 @@ def _engine(engine_or_url: Engine | str | Path | URL) -> tuple[Engine, bool]:
     return make_engine(engine_or_url), True
 
 
+def _migrate(
+    engine_or_url: Engine | str | Path | URL,
+    step: Callable[[Config, str], None],
+    revision: str,
+    doing: str,
+    hint: str | None = None,
+) -> str | None:
+    """Run the Alembic ``step`` (upgrade or downgrade) to ``revision`` in one transaction;
+    return the revision reached. A failure is a :class:`StoreError` saying what was ``doing``."""
+    engine, owned = _engine(engine_or_url)
+    config = alembic_config()
+    try:
+        with write_engine(engine).begin() as connection:
+            config.attributes["connection"] = connection
+            step(config, revision)
+        return current_revision(engine)
+    except SQLAlchemyError as error:
+        raise StoreError(
+            f"{doing} {engine.url.render_as_string(hide_password=True)} failed: {error}",
+            hint=hint,
+        ) from error
+    finally:
+        if owned:
+            engine.dispose()
+
+
 def upgrade(engine_or_url: Engine | str | Path | URL, revision: str = "head") -> str | None:
     """Migrate the database to ``revision`` (the newest by default); return the revision reached.
 
     Runs in one transaction (DDL is transactional on SQLite and PostgreSQL), so a failed
     migration leaves the database as it was.
     """
-    engine, owned = _engine(engine_or_url)
-    config = alembic_config()
-    try:
-        with write_engine(engine).begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-        return current_revision(engine)
-    except SQLAlchemyError as error:
-        raise StoreError(
-            f"migrating {engine.url.render_as_string(hide_password=True)} failed: {error}",
-            hint="check that the database is reachable and that you may create tables",
-        ) from error
-    finally:
-        if owned:
-            engine.dispose()
+    return _migrate(
+        engine_or_url,
+        command.upgrade,
+        revision,
+        "migrating",
+        hint="check that the database is reachable and that you may create tables",
+    )
 
 
 def downgrade(engine_or_url: Engine | str | Path | URL, revision: str) -> str | None:
     """Migrate the database back to ``revision`` (``"base"`` drops every table; data are lost)."""
-    engine, owned = _engine(engine_or_url)
-    config = alembic_config()
-    try:
-        with write_engine(engine).begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, revision)
-        return current_revision(engine)
-    except SQLAlchemyError as error:
-        raise StoreError(
-            f"downgrading {engine.url.render_as_string(hide_password=True)} failed: {error}"
-        ) from error
-    finally:
-        if owned:
-            engine.dispose()
+    return _migrate(engine_or_url, command.downgrade, revision, "downgrading")
 
 
 def current_revision(engine_or_url: Engine | str | Path | URL) -> str | None:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Requ
 from remit import services as sv
 from remit.errors import ConflictError, InputError, PermissionDeniedError
 from remit.json_values import to_json_value
-from remit.protocol.status import DoseStatus, ParticipantStatus, values
+from remit.protocol.status import ParticipantStatus, values
 from remit.services import (
     AlertRecord,
     AssessmentRecord,
@@ -23,7 +23,15 @@ from remit.services import (
     VitalsRecord,
 )
 from remit.services.access import ACCESS, ROLES
-from remit.web.core import WEB_ACCESS, api_requires, api_session, state_of
+from remit.web.core import (
+    ID,
+    PID,
+    WEB_ACCESS,
+    api_requires,
+    api_session,
+    record_entered_dose,
+    state_of,
+)
 from remit.web.schemas import (
     AccessRow,
     AssessmentIn,
@@ -62,9 +70,9 @@ IdempotencyKey = Annotated[
         "never a duplicate.",
     ),
 ]
-ParticipantPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,40}$")]
+ParticipantPath = PID
 VisitPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,20}$")]
-IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
+IdPath = ID
 Session = Annotated[WebSession, Depends(api_session)]
 
 
@@ -368,20 +376,14 @@ def dosing_dose(
     idempotency_key: IdempotencyKey = None,
 ) -> Json:
     """Record the initial or supplemental dose (limits and the offer window are checked)."""
-    at = _time(body.at, "at")
-    record = sv.record_dose(
+    record = record_entered_dose(
         state_of(request).engine,
         session.actor,
         participant_id,
         visit_code,
-        kind=body.kind,
-        dose_mg=body.dose_mg,
-        status=body.status,
-        given_at=at if body.status == DoseStatus.GIVEN else None,
-        offered_at=at if body.status != DoseStatus.GIVEN else None,
-        withheld_reason=body.withheld_reason,
-        override_reason=body.override_reason,
-        idempotency_key=idempotency_key,
+        body,
+        _time(body.at, "at"),
+        idempotency_key,
     )
     return to_json_value(record)
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from typing import Protocol as Interface
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
@@ -20,8 +21,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from remit.errors import PermissionDeniedError
 from remit.protocol import Protocol
 from remit.protocol.roles import Role
-from remit.protocol.status import SIGNABLE_STATUSES
-from remit.services import Actor, Engine
+from remit.protocol.status import SIGNABLE_STATUSES, DoseKind, DoseStatus
+from remit.services import Actor, DoseRecord, Engine, record_dose
 from remit.services.access import allowed
 from remit.web.sessions import LoginThrottle, SessionStore, WebSession
 from remit.web.settings import WebSettings
@@ -130,11 +131,13 @@ def api_session(request: Request) -> WebSession:
     return session
 
 
-#: Path parameters and the page session, shared by every route module.
-ParticipantPath = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9-]{1,40}$")]
-CodePath = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
-TablePath = Annotated[str, PathParam(pattern=r"^[a-z_]{1,40}$")]
-IdPath = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+#: Path parameters of the pages and the API: a participant's study ID, a visit or scale code,
+#: a table name and a row id.
+PID = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9-]{1,40}$")]
+CODE = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+TABLE = Annotated[str, PathParam(pattern=r"^[a-z_]{1,40}$")]
+ID = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+#: The logged-in user of a page route.
 PageSession = Annotated[WebSession, Depends(page_session)]
 
 
@@ -149,26 +152,26 @@ def _refuse(actor: Actor, operation: str) -> None:
         )
 
 
-def page_requires(operation: str) -> Any:
-    """A route dependency: a logged-in page user whose role may perform ``operation``."""
+def _requires(operation: str, surface: str, session_of: Callable[[Request], WebSession]) -> Any:
+    """A route dependency: the ``surface``'s user (``session_of``) whose role may perform
+    ``operation``; the dependency names both (the access-table documentation reads them)."""
 
-    def check(session: WebSession = Depends(page_session)) -> None:  # noqa: B008
+    def check(session: WebSession = Depends(session_of)) -> None:  # noqa: B008
         _refuse(session.actor, operation)
 
     check.operation = operation  # type: ignore[attr-defined]
-    check.surface = "page"  # type: ignore[attr-defined]
+    check.surface = surface  # type: ignore[attr-defined]
     return Depends(check)
+
+
+def page_requires(operation: str) -> Any:
+    """A route dependency: a logged-in page user whose role may perform ``operation``."""
+    return _requires(operation, "page", page_session)
 
 
 def api_requires(operation: str) -> Any:
     """A route dependency: an API caller whose role may perform ``operation``."""
-
-    def check(session: WebSession = Depends(api_session)) -> None:  # noqa: B008
-        _refuse(session.actor, operation)
-
-    check.operation = operation  # type: ignore[attr-defined]
-    check.surface = "api"  # type: ignore[attr-defined]
-    return Depends(check)
+    return _requires(operation, "api", api_session)
 
 
 def login_csrf(secret: bytes, pre_token: str) -> str:
@@ -186,6 +189,50 @@ async def check_csrf(request: Request, session: WebSession) -> Mapping[str, str]
             detail="the form's security token is missing or stale: reload the page and retry",
         )
     return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def form_key(form: Mapping[str, str]) -> str | None:
+    """The idempotency key a page form carries (its hidden ``idempotency_key`` field), or
+    ``None`` when it carries none."""
+    return form.get("idempotency_key") or None
+
+
+class DoseEntry(Interface):
+    """A dose as the API body and the page form carry it: one time ``at`` for any status."""
+
+    kind: DoseKind
+    dose_mg: float
+    status: DoseStatus
+    withheld_reason: str | None
+    override_reason: str | None
+
+
+def record_entered_dose(
+    engine: Engine,
+    actor: Actor,
+    participant: str,
+    visit_code: str,
+    dose: DoseEntry,
+    at: datetime,
+    idempotency_key: str | None,
+) -> DoseRecord:
+    """Record a dose entered with one time ``at`` (:func:`remit.services.record_dose`): a given
+    dose was given then, an offered or withheld one offered then."""
+    given = dose.status == DoseStatus.GIVEN
+    return record_dose(
+        engine,
+        actor,
+        participant,
+        visit_code,
+        kind=dose.kind,
+        dose_mg=dose.dose_mg,
+        status=dose.status,
+        given_at=at if given else None,
+        offered_at=None if given else at,
+        withheld_reason=dose.withheld_reason,
+        override_reason=dose.override_reason,
+        idempotency_key=idempotency_key,
+    )
 
 
 def nav_items(actor: Actor) -> list[tuple[str, str]]:

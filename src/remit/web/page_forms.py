@@ -10,12 +10,15 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Annotated, TypeVar
 
+from fastapi import Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from remit.errors import InputError
 from remit.protocol import VITAL_SIGN_CODES, VitalSign
 from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
 from remit.protocol.status import DoseKind, DoseStatus
+from remit.web.core import check_csrf, form_key
+from remit.web.sessions import WebSession
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -24,11 +27,15 @@ def _blank_none(value: object) -> object:
     return None if isinstance(value, str) and not value.strip() else value
 
 
+def as_utc(value: datetime) -> datetime:
+    """A time from a form in UTC: one without a zone (a datetime-local field) is read as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _utc(value: object) -> object:
     """``YYYY-MM-DDTHH:MM`` from a datetime-local field, read as UTC."""
     if isinstance(value, str) and value.strip():
-        parsed = datetime.fromisoformat(value.strip())
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        return as_utc(datetime.fromisoformat(value.strip()))
     return value
 
 
@@ -144,3 +151,10 @@ def parse_form(model: type[M], form: Mapping[str, str]) -> M:
             "; ".join(problems),
             hint="go back, correct the field and send the form again",
         ) from None
+
+
+async def posted(request: Request, session: WebSession, model: type[M]) -> tuple[M, str | None]:
+    """A page POST: its CSRF token checked (:func:`remit.web.core.check_csrf`), its fields read
+    into ``model`` (:func:`parse_form`) and its idempotency key (``None`` without one)."""
+    form = await check_csrf(request, session)
+    return parse_form(model, form), form_key(form)

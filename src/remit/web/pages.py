@@ -20,13 +20,14 @@ from remit.errors import AnswerError, ConflictError, InputError, PermissionDenie
 from remit.protocol.status import ACTIVE_STATUSES, ENROLLED_STATUSES, VisitStatus
 from remit.web import pages_data, pages_dosing
 from remit.web.core import (
+    CODE,
+    ID,
     LOGIN_COOKIE,
+    PID,
     SESSION_COOKIE,
-    CodePath,
-    IdPath,
     PageSession,
-    ParticipantPath,
     check_csrf,
+    form_key,
     login_csrf,
     page_requires,
     render,
@@ -39,6 +40,8 @@ from remit.web.page_forms import VisitDateForm, parse_form
 router = APIRouter(include_in_schema=False)
 router.include_router(pages_dosing.router)
 router.include_router(pages_data.router)
+
+Session = PageSession
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -141,7 +144,7 @@ async def login_submit(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request, session: PageSession) -> Response:
+async def logout(request: Request, session: Session) -> Response:
     """End the session."""
     await check_csrf(request, session)
     state_of(request).sessions.end(request.cookies.get(SESSION_COOKIE))
@@ -154,7 +157,7 @@ async def logout(request: Request, session: PageSession) -> Response:
 
 
 @router.get("/", dependencies=[page_requires("any")])
-def dashboard(request: Request, session: PageSession) -> Response:
+def dashboard(request: Request, session: Session) -> Response:
     """Enrolment against target, visits due this week, overdue visits, alerts, queries."""
     state = state_of(request)
     actor = session.actor
@@ -202,7 +205,7 @@ def dashboard(request: Request, session: PageSession) -> Response:
 
 
 @router.get("/participants", dependencies=[page_requires("view_participants")])
-def participants(request: Request, session: PageSession) -> Response:
+def participants(request: Request, session: Session) -> Response:
     """Participants of the user's sites."""
     state = state_of(request)
     people = sv.list_participants(state.engine, session.actor)
@@ -218,7 +221,7 @@ def participants(request: Request, session: PageSession) -> Response:
 
 
 @router.post("/participants", dependencies=[page_requires("screen_participant")])
-async def screen(request: Request, session: PageSession) -> Response:
+async def screen(request: Request, session: Session) -> Response:
     """Register a person for screening (a new pseudonymous ID)."""
     form = await check_csrf(request, session)
     birth = form.get("birth_year", "").strip()
@@ -230,13 +233,13 @@ async def screen(request: Request, session: PageSession) -> Response:
         sex=form.get("sex") or None,
         birth_year=int(birth) if birth.isdigit() else None,
         identity=identity if any(identity.values()) else None,
-        idempotency_key=form.get("idempotency_key") or None,
+        idempotency_key=form_key(form),
     )
     return see_other(f"/participants/{record.participant_id}")
 
 
 @router.get("/participants/{pid}", dependencies=[page_requires("view_participants")])
-def casebook(request: Request, session: PageSession, pid: ParticipantPath) -> Response:
+def casebook(request: Request, session: Session, pid: PID) -> Response:
     """A participant's casebook: visit timeline with windows and the status of every form."""
     state = state_of(request)
     engine, actor, protocol = state.engine, session.actor, state.protocol
@@ -269,9 +272,7 @@ def casebook(request: Request, session: PageSession, pid: ParticipantPath) -> Re
 @router.post(
     "/participants/{pid}/visits/{visit}/date", dependencies=[page_requires("record_visit")]
 )
-async def visit_date(
-    request: Request, session: PageSession, pid: ParticipantPath, visit: CodePath
-) -> Response:
+async def visit_date(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
     """Record the date a visit took place."""
     body = parse_form(VisitDateForm, await check_csrf(request, session))
     sv.record_visit(state_of(request).engine, session.actor, pid, visit, body.actual_date)
@@ -337,9 +338,7 @@ def _form_page(
     "/participants/{pid}/visits/{visit}/forms/{scale}",
     dependencies=[page_requires("view_participants")],
 )
-def form_new(
-    request: Request, session: PageSession, pid: ParticipantPath, visit: CodePath, scale: CodePath
-) -> Response:
+def form_new(request: Request, session: Session, pid: PID, visit: CODE, scale: CODE) -> Response:
     """An empty form (or the form already entered at this visit)."""
     state = state_of(request)
     version = _planned_version(request, visit, scale)
@@ -357,14 +356,14 @@ def form_new(
     dependencies=[page_requires("record_assessment")],
 )
 async def form_submit(
-    request: Request, session: PageSession, pid: ParticipantPath, visit: CodePath, scale: CodePath
+    request: Request, session: Session, pid: PID, visit: CODE, scale: CODE
 ) -> Response:
     """Enter a form: every refused field is shown with its message; else stored and scored."""
     form = await check_csrf(request, session)
     version = _planned_version(request, visit, scale)
     answers, errors = read_answers(scale, version, form)
     values = {f.name: form.get(f.name, "") for f in form_fields(scale, version)}
-    idem = form.get("idempotency_key") or None
+    idem = form_key(form)
     if not errors:
         try:
             record = sv.record_assessment(
@@ -397,8 +396,8 @@ async def form_submit(
 @router.get("/assessments/{assessment_id}", dependencies=[page_requires("view_participants")])
 def form_show(
     request: Request,
-    session: PageSession,
-    assessment_id: IdPath,
+    session: Session,
+    assessment_id: ID,
     saved: Annotated[int, Query(ge=0, le=1)] = 0,
 ) -> Response:
     """A stored form: its score, alerts and answers (editable by those who may)."""
@@ -418,7 +417,7 @@ def form_show(
 
 
 @router.post("/assessments/{assessment_id}/edit", dependencies=[page_requires("update_assessment")])
-async def form_edit(request: Request, session: PageSession, assessment_id: IdPath) -> Response:
+async def form_edit(request: Request, session: Session, assessment_id: ID) -> Response:
     """Save an edited form based on the version read; a completed form needs a reason."""
     form = await check_csrf(request, session)
     engine = state_of(request).engine

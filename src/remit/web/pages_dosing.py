@@ -6,15 +6,27 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from remit import services as sv
 from remit.errors import InputError, NotFoundError
 from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS
 from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
-from remit.protocol.status import DoseStatus, values
-from remit.web.core import check_csrf, page_requires, page_session, render, state_of, web_allowed
+from remit.protocol.status import values
+from remit.web.core import (
+    CODE,
+    ID,
+    PID,
+    PageSession,
+    check_csrf,
+    form_key,
+    page_requires,
+    record_entered_dose,
+    render,
+    state_of,
+    web_allowed,
+)
 from remit.web.forms import form_fields, read_answers
 from remit.web.page_forms import (
     AdverseEventForm,
@@ -23,15 +35,13 @@ from remit.web.page_forms import (
     NoteForm,
     StartForm,
     VitalsForm,
+    as_utc,
     parse_form,
+    posted,
 )
-from remit.web.sessions import WebSession
 
 router = APIRouter(include_in_schema=False)
-PID = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,40}$")]
-CODE = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
-ID = Annotated[int, Path(ge=1, le=2**31 - 1)]
-Session = Annotated[WebSession, Depends(page_session)]
+Session = PageSession
 
 
 def parse_utc(text: str | None, name: str) -> datetime:
@@ -42,7 +52,7 @@ def parse_utc(text: str | None, name: str) -> datetime:
         raise InputError(
             f"{name} {text!r} is not a date and time", expected="YYYY-MM-DDTHH:MM (UTC)"
         ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return as_utc(value)
 
 
 def _back(pid: str, visit: str, anchor: str = "") -> RedirectResponse:
@@ -135,15 +145,14 @@ def dosing_page(request: Request, session: Session, pid: PID, visit: CODE) -> Re
 )
 async def dosing_start(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
     """Open the dosing session."""
-    form = await check_csrf(request, session)
-    body = parse_form(StartForm, form)
+    body, key = await posted(request, session, StartForm)
     sv.start_dosing_session(
         state_of(request).engine,
         session.actor,
         pid,
         visit,
         started_at=body.started_at,
-        idempotency_key=form.get("idempotency_key") or None,
+        idempotency_key=key,
     )
     return _back(pid, visit)
 
@@ -168,22 +177,8 @@ async def dosing_end(request: Request, session: Session, pid: PID, visit: CODE) 
 @router.post("/participants/{pid}/dosing/{visit}/dose", dependencies=[page_requires("record_dose")])
 async def dose(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
     """Record a dose: given, offered or withheld."""
-    form = await check_csrf(request, session)
-    body = parse_form(DoseForm, form)
-    sv.record_dose(
-        state_of(request).engine,
-        session.actor,
-        pid,
-        visit,
-        kind=body.kind,
-        dose_mg=body.dose_mg,
-        status=body.status,
-        given_at=body.at if body.status == DoseStatus.GIVEN else None,
-        offered_at=body.at if body.status != DoseStatus.GIVEN else None,
-        withheld_reason=body.withheld_reason,
-        override_reason=body.override_reason,
-        idempotency_key=form.get("idempotency_key") or None,
-    )
+    body, key = await posted(request, session, DoseForm)
+    record_entered_dose(state_of(request).engine, session.actor, pid, visit, body, body.at, key)
     return _back(pid, visit, "#doses")
 
 
@@ -192,8 +187,7 @@ async def dose(request: Request, session: Session, pid: PID, visit: CODE) -> Res
 )
 async def vitals(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
     """Record vital signs; values beyond threshold raise an immediate alert."""
-    form = await check_csrf(request, session)
-    body = parse_form(VitalsForm, form)
+    body, key = await posted(request, session, VitalsForm)
     sv.record_vitals(
         state_of(request).engine,
         session.actor,
@@ -201,7 +195,7 @@ async def vitals(request: Request, session: Session, pid: PID, visit: CODE) -> R
         visit,
         measured_at=body.measured_at,
         values=body.values,
-        idempotency_key=form.get("idempotency_key") or None,
+        idempotency_key=key,
     )
     return _back(pid, visit, "#vitals")
 
@@ -232,7 +226,7 @@ async def vas(request: Request, session: Session, pid: PID, visit: CODE) -> Resp
         form.get("timepoint", ""),
         answers,
         assessed_at=parse_utc(form.get("assessed_at"), "rating time"),
-        idempotency_key=form.get("idempotency_key") or None,
+        idempotency_key=form_key(form),
     )
     return _back(pid, visit, "#vas")
 
@@ -303,8 +297,7 @@ def ae_form(request: Request, session: Session, pid: PID) -> Response:
 @router.post("/participants/{pid}/ae", dependencies=[page_requires("record_adverse_event")])
 async def ae_submit(request: Request, session: Session, pid: PID) -> Response:
     """Record an adverse event (a serious one starts its reporting clock)."""
-    form = await check_csrf(request, session)
-    body = parse_form(AdverseEventForm, form)
+    body, key = await posted(request, session, AdverseEventForm)
     criteria = [c.strip() for c in (body.seriousness_criteria or "").split(",") if c.strip()]
     sv.record_adverse_event(
         state_of(request).engine,
@@ -318,6 +311,6 @@ async def ae_submit(request: Request, session: Session, pid: PID) -> Response:
         seriousness_criteria=criteria,
         outcome=body.outcome,
         description=body.description,
-        idempotency_key=form.get("idempotency_key") or None,
+        idempotency_key=key,
     )
     return RedirectResponse(f"/participants/{pid}#adverse-events", status_code=303)
