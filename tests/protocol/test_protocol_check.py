@@ -359,6 +359,18 @@ def test_p002_misspelt_table_is_located(bend: Bend) -> None:
     assert "did you mean 'events'" in problems[0].todo
 
 
+@pytest.mark.parametrize("kind", ["time_to_event", "lmm"])
+def test_p002_unknown_key_in_an_analysis_of_any_kind_is_located(kind: str) -> None:
+    # pydantic puts the union tag (the kind) into the error location; every kind is dropped
+    text = load_protocol("oslo-mdma-mdd").text
+    at = text.index(f'kind = "{kind}"')
+    (problem,) = check_text(text[:at] + "bogus_key = 1\n" + text[at:])
+    assert problem.code == "P002"
+    assert problem.where.startswith("analysis.analyses[")
+    assert f".{kind}." not in problem.where
+    assert "allowed here" in problem.todo
+
+
 def test_p007_anchor_visit_missing_from_an_arm(bend: Bend) -> None:
     two_arms = bend(
         "[[events]]",

@@ -10,12 +10,13 @@ from collections.abc import Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
 from remit.errors import NotFoundError, Problem, ProtocolError
 from remit.protocol.model import Protocol
+from remit.protocol.sap import ANALYSIS_KINDS, ENDPOINT_KINDS
 from remit.tomlpos import PathPart, data_path, line_index, located
 
 
@@ -161,21 +162,13 @@ def _toml_problem(error: tomllib.TOMLDecodeError) -> Problem:
     )
 
 
-_UNION_TAGS = {
-    "change",
-    "response",
-    "remission",
-    "relapse",
-    "sustained_response",
-    "descriptive",
-    "wilcoxon",
-    "mmrm",
-    "effect_size",
-    "proportion",
-    "mcnemar",
-    "rtm",
-    "safety",
-}
+#: The ``kind`` words of the discriminated unions (endpoints, analyses): pydantic puts them into
+#: error locations. Read off the families, so that a new kind is known here with no edit.
+_UNION_TAGS = frozenset(
+    word
+    for cls in (*ENDPOINT_KINDS, *ANALYSIS_KINDS)
+    for word in get_args(cls.model_fields["kind"].annotation)
+)
 
 
 def path_known_tag(part: str) -> bool:
@@ -192,10 +185,13 @@ def _model_at(path: Sequence[PathPart], data: Any) -> type[BaseModel] | None:
 
     model: Any = Protocol
     node = data
+    annotation: Any = None
     for part in path:
         if isinstance(part, int):
             if isinstance(node, list) and 0 <= part < len(node):
                 node = node[part]
+                # an element of a list of a union (endpoints, analyses): its kind says which
+                model = _inner_model(annotation, node, m)
             continue
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             return None
@@ -203,7 +199,8 @@ def _model_at(path: Sequence[PathPart], data: Any) -> type[BaseModel] | None:
         if field is None:
             return model if isinstance(model, type) else None
         node = node.get(part) if isinstance(node, dict) else None
-        model = _inner_model(field.annotation, node, m)
+        annotation = field.annotation
+        model = _inner_model(annotation, node, m)
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
