@@ -11,6 +11,7 @@ located at its longest known prefix.
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ PathPart = str | int
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-\".]+)\s*=")
 _INLINE_KEY = re.compile(r"([A-Za-z0-9_\-]+)\s*=")
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 def _split_key(key: str) -> tuple[str, ...]:
@@ -184,3 +186,20 @@ def format_path(path: Sequence[PathPart]) -> str:
         else:
             out += ("." if out else "") + part
     return out or "(top level)"
+
+
+def syntax_error_at(error: tomllib.TOMLDecodeError) -> tuple[str, str]:
+    """Where a TOML syntax error is (``line L, column C``) and what it is, without the position.
+
+    Examples
+    --------
+    >>> try:
+    ...     tomllib.loads("a = ]")
+    ... except tomllib.TOMLDecodeError as error:
+    ...     syntax_error_at(error)
+    ('line 1, column 5', 'Invalid value')
+    """
+    message = str(error)
+    match = _TOML_POSITION.search(message)
+    where = f"line {match.group(1)}, column {match.group(2)}" if match else "(file)"
+    return where, _TOML_POSITION.sub("", message).strip().rstrip(".")

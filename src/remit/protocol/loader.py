@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import re
 import tomllib
 from collections.abc import Sequence
 from importlib import resources
@@ -17,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from remit.errors import NotFoundError, Problem, ProtocolError
 from remit.protocol.model import Protocol
 from remit.protocol.sap import ANALYSIS_KINDS, ENDPOINT_KINDS
-from remit.tomlpos import PathPart, data_path, line_index, located
+from remit.tomlpos import PathPart, data_path, line_index, located, syntax_error_at
 
 
 def _builtin_folder() -> Traversable:
@@ -146,14 +145,9 @@ def _protocol_from_text(text: str, source: str) -> Protocol:
 
 # --------------------------------------------------------------------------- problem helpers
 
-_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
-
 
 def _toml_problem(error: tomllib.TOMLDecodeError) -> Problem:
-    message = str(error)
-    match = _TOML_POSITION.search(message)
-    where = f"line {match.group(1)}, column {match.group(2)}" if match else "(file)"
-    what = _TOML_POSITION.sub("", message).strip().rstrip(".")
+    where, what = syntax_error_at(error)
     return Problem(
         "P001",
         where,

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from remit.errors import Problem
-from remit.tomlpos import PathPart, data_path, line_index, located
+from remit.tomlpos import PathPart, data_path, line_index, located, syntax_error_at
 
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -162,7 +162,6 @@ class ScaleFile(_Entry):
 
 # --------------------------------------------------------------------------- problems
 
-_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 _DOCS = "see docs/scales.md for the format"
 
 
@@ -178,10 +177,7 @@ def read_scale_file(text: str) -> tuple[ScaleFile | None, dict[str, Any], list[P
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        message = str(error)
-        match = _TOML_POSITION.search(message)
-        where = f"line {match.group(1)}, column {match.group(2)}" if match else "(file)"
-        what = _TOML_POSITION.sub("", message).strip().rstrip(".")
+        where, what = syntax_error_at(error)
         return None, {}, [Problem("S001", where, f"not valid TOML: {what}", "fix the syntax")]
     try:
         return ScaleFile.model_validate(data), data, []
