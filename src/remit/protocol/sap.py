@@ -6,7 +6,7 @@ import re
 import warnings
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
 from remit.protocol._base import _Model
 from remit.protocol.vocab import (
@@ -267,24 +267,28 @@ class WilcoxonAnalysis(_Analysis):
     correction: bool = False
 
 
-def _hyphenated(field: str, value: object, words: tuple[str, ...], where: str) -> object:
-    """Read a word of ``words`` written with underscores for hyphens (the spelling of protocol
-    files before issue 10) as its hyphenated form, with a warning: protocols kept in a trial's
-    database must still load. No other spelling is accepted."""
-    if isinstance(value, str) and "_" in value and value.replace("_", "-") in words:
-        hyphenated = value.replace("_", "-")
-        warnings.warn(
-            f"{field} {value!r} is deprecated and read as {hyphenated!r}; write "
-            f"{hyphenated!r} in the protocol file ({where})",
-            FutureWarning,
-            stacklevel=3,
-        )
-        return hyphenated
-    return value
+def _hyphens(
+    field: str, words: tuple[str, ...], where: str = "the spelling of remit.stats"
+) -> BeforeValidator:
+    """Read a word of ``words`` (or each word of a list) written with underscores for hyphens
+    (the spelling of protocol files before issue 10) as its hyphenated form, with a warning:
+    protocols kept in a trial's database must still load. No other spelling is accepted."""
 
+    def read(value: object) -> object:
+        if isinstance(value, list | tuple):
+            return [read(v) for v in value]
+        if isinstance(value, str) and "_" in value and value.replace("_", "-") in words:
+            hyphenated = value.replace("_", "-")
+            warnings.warn(
+                f"{field} {value!r} is deprecated and read as {hyphenated!r}; write "
+                f"{hyphenated!r} in the protocol file ({where})",
+                FutureWarning,
+                stacklevel=2,
+            )
+            return hyphenated
+        return value
 
-def _hyphenated_df_method(value: object) -> object:
-    return _hyphenated("df_method", value, DF_METHODS, "the spelling of `remit stats mmrm --df`")
+    return BeforeValidator(read)
 
 
 class MMRMAnalysis(_Analysis):
@@ -302,14 +306,11 @@ class MMRMAnalysis(_Analysis):
     outcome: Literal["value", "change"] = "value"
     formula: str = "visit"
     covariance: Literal["us", "cs", "csh", "ar1", "ar1h", "toep", "toeph", "adh"] = "us"
-    df_method: DfMethod = "satterthwaite"
+    df_method: Annotated[
+        DfMethod, _hyphens("df_method", DF_METHODS, "the spelling of `remit stats mmrm --df`")
+    ] = "satterthwaite"
     reml: bool = True
     contrasts: tuple[Literal["visit_vs_baseline", "arm_by_visit"], ...] = ("visit_vs_baseline",)
-
-    @field_validator("df_method", mode="before")
-    @classmethod
-    def _df_method_spelling(cls, value: object) -> object:
-        return _hyphenated_df_method(value)
 
     @property
     def variables(self) -> tuple[str, ...]:
@@ -338,12 +339,9 @@ class EffectSizeAnalysis(_Analysis):
     baseline_visit: str
     visits: tuple[str, ...] = Field(min_length=1)
     measures: tuple[EffectSizeMeasure, ...] = ("d_z",)
-    ci_method: Literal["noncentral-t"] = "noncentral-t"
-
-    @field_validator("ci_method", mode="before")
-    @classmethod
-    def _ci_method_spelling(cls, value: object) -> object:
-        return _hyphenated("ci_method", value, ("noncentral-t",), "the spelling of remit.stats")
+    ci_method: Annotated[Literal["noncentral-t"], _hyphens("ci_method", ("noncentral-t",))] = (
+        "noncentral-t"
+    )
 
 
 class ProportionAnalysis(_Analysis):
@@ -351,17 +349,9 @@ class ProportionAnalysis(_Analysis):
 
     kind: Literal["proportion"]
     endpoints: tuple[str, ...] = Field(min_length=1)
-    ci_methods: tuple[ProportionCiMethod, ...] = PROPORTION_CI_METHODS
-
-    @field_validator("ci_methods", mode="before")
-    @classmethod
-    def _ci_methods_spelling(cls, value: object) -> object:
-        if isinstance(value, list | tuple):
-            return [
-                _hyphenated("ci_method", v, PROPORTION_CI_METHODS, "the spelling of remit.stats")
-                for v in value
-            ]
-        return value
+    ci_methods: Annotated[
+        tuple[ProportionCiMethod, ...], _hyphens("ci_method", PROPORTION_CI_METHODS)
+    ] = PROPORTION_CI_METHODS
 
 
 class McNemarAnalysis(_Analysis):
