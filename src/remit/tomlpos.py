@@ -1,6 +1,9 @@
 """Find the line of a key path in TOML text, so that a problem can say where it is.
 
-Used for protocol files and scale definition files alike.
+Used for protocol files and scale definition files alike, as is the rest of what turns a
+pydantic error into a readable problem: its location as a key path (:func:`data_path`), the
+keys allowed where an unknown one stands (:func:`unknown_key_todo`) and the position of a TOML
+syntax error (:func:`syntax_error_at`).
 
 ``tomllib`` keeps no positions, so this is a small line scanner that knows tables
 (``[a.b]``), arrays of tables (``[[a]]``), ``key = value`` lines (dotted keys too) and arrays
@@ -10,10 +13,14 @@ located at its longest known prefix.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from pydantic import BaseModel
 
 PathPart = str | int
 
@@ -203,3 +210,72 @@ def syntax_error_at(error: tomllib.TOMLDecodeError) -> tuple[str, str]:
     match = _TOML_POSITION.search(message)
     where = f"line {match.group(1)}, column {match.group(2)}" if match else "(file)"
     return where, _TOML_POSITION.sub("", message).strip().rstrip(".")
+
+
+def model_at(root: type[BaseModel], path: Sequence[PathPart], data: Any) -> type[BaseModel] | None:
+    """The model that validates the table at ``path`` of ``data`` (read against ``root``).
+
+    An element of a list of a union of models (a protocol's endpoints and analyses) is read
+    as the member its ``kind`` names; ``None`` when the path leaves the models.
+    """
+    model: Any = root
+    node = data
+    annotation: Any = None
+    for part in path:
+        if isinstance(part, int):
+            if isinstance(node, list) and 0 <= part < len(node):
+                node = node[part]
+                model = _inner_model(annotation, node)
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(part)
+        if field is None:
+            return model
+        node = node.get(part) if isinstance(node, dict) else None
+        annotation = field.annotation
+        model = _inner_model(annotation, node)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _inner_model(annotation: Any, node: Any) -> Any:
+    kind = node.get("kind") if isinstance(node, dict) else None
+    args = typing.get_args(annotation)
+    if not args:
+        return annotation
+    candidates: list[Any] = []
+    stack = list(args)
+    while stack:
+        a = stack.pop(0)
+        if isinstance(a, type) and issubclass(a, BaseModel):
+            candidates.append(a)
+        else:
+            stack.extend(typing.get_args(a))
+    if kind is not None:
+        for c in candidates:
+            tag = c.model_fields.get("kind")
+            if tag is not None and kind in typing.get_args(tag.annotation):
+                return c
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def unknown_key_todo(root: type[BaseModel], path: Sequence[PathPart], data: Any) -> str:
+    """What to do about the unknown key at ``path``: the closest allowed key, and all of them.
+
+    Examples
+    --------
+    >>> class Study(BaseModel):
+    ...     title: str
+    ...     version: str
+    >>> unknown_key_todo(Study, ("titel",), {"titel": "x"})
+    "did you mean 'title'? remove or rename the key (allowed here: title, version)"
+    """
+    key = str(path[-1]) if path else "?"
+    model = model_at(root, path[:-1], data)
+    allowed = sorted(model.model_fields) if model else []
+    close = difflib.get_close_matches(key, allowed, n=1)
+    return (
+        (f"did you mean {close[0]!r}? " if close else "")
+        + "remove or rename the key"
+        + (f" (allowed here: {', '.join(allowed)})" if allowed else "")
+    )

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import tomllib
-from collections.abc import Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, get_args
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from remit.errors import NotFoundError, Problem, ProtocolError
 from remit.protocol.model import Protocol
 from remit.protocol.sap import ANALYSIS_KINDS, ENDPOINT_KINDS
-from remit.tomlpos import PathPart, data_path, line_index, located, syntax_error_at
+from remit.tomlpos import data_path, line_index, located, syntax_error_at, unknown_key_todo
 
 
 def _builtin_folder() -> Traversable:
@@ -173,54 +171,6 @@ def path_known_tag(part: str) -> bool:
 _TYPE_TAGS = {"str", "int", "float", "bool", "tuple[str, ...]", "is-instance"}
 
 
-def _model_at(path: Sequence[PathPart], data: Any) -> type[BaseModel] | None:
-    """The model class that validates the mapping at ``path`` (for key suggestions)."""
-    from remit.protocol import model as m
-
-    model: Any = Protocol
-    node = data
-    annotation: Any = None
-    for part in path:
-        if isinstance(part, int):
-            if isinstance(node, list) and 0 <= part < len(node):
-                node = node[part]
-                # an element of a list of a union (endpoints, analyses): its kind says which
-                model = _inner_model(annotation, node, m)
-            continue
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return None
-        field = model.model_fields.get(part)
-        if field is None:
-            return model if isinstance(model, type) else None
-        node = node.get(part) if isinstance(node, dict) else None
-        annotation = field.annotation
-        model = _inner_model(annotation, node, m)
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
-
-
-def _inner_model(annotation: Any, node: Any, m: Any) -> Any:
-    import typing
-
-    kind = node.get("kind") if isinstance(node, dict) else None
-    args = typing.get_args(annotation)
-    if not args:
-        return annotation
-    candidates: list[Any] = []
-    stack = list(args)
-    while stack:
-        a = stack.pop(0)
-        if isinstance(a, type) and issubclass(a, BaseModel):
-            candidates.append(a)
-        else:
-            stack.extend(typing.get_args(a))
-    if kind is not None:
-        for c in candidates:
-            tag = c.model_fields.get("kind")
-            if tag is not None and kind in typing.get_args(tag.annotation):
-                return c
-    return candidates[0] if len(candidates) == 1 else None
-
-
 def _schema_problems(error: ValidationError, data: Any, text: str) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
@@ -231,14 +181,7 @@ def _schema_problems(error: ValidationError, data: Any, text: str) -> list[Probl
         kind = item["type"]
         if kind == "extra_forbidden":
             key = str(path[-1]) if path else "?"
-            model = _model_at(path[:-1], data)
-            allowed = sorted(model.model_fields) if model else []
-            close = difflib.get_close_matches(key, allowed, n=1)
-            todo = (
-                (f"did you mean {close[0]!r}? " if close else "")
-                + "remove or rename the key"
-                + (f" (allowed here: {', '.join(allowed)})" if allowed else "")
-            )
+            todo = unknown_key_todo(Protocol, path, data)
             problem = Problem("P002", where, f"unknown key {key!r}", todo)
         elif kind == "union_tag_not_found":
             problem = Problem(

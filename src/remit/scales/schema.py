@@ -8,16 +8,14 @@ in ``docs/scales.md``.
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
-from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from remit.errors import Problem
-from remit.tomlpos import PathPart, data_path, line_index, located, syntax_error_at
+from remit.tomlpos import data_path, line_index, located, syntax_error_at, unknown_key_todo
 
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -190,34 +188,6 @@ def _is_tag(part: str) -> bool:
     return part in {"str", "float", "int", "bool", "list", "dict"} or any(c in part for c in "[(-")
 
 
-def _model_at(path: Sequence[PathPart]) -> type[BaseModel] | None:
-    """The model whose keys are valid at ``path`` (for "did you mean" suggestions)."""
-    model: type[BaseModel] = ScaleFile
-    for part in path:
-        if isinstance(part, int):
-            continue
-        info = model.model_fields.get(part)
-        if info is None:
-            return None
-        inner = _first_model(info.annotation)
-        if inner is None:
-            return None
-        model = inner
-    return model
-
-
-def _first_model(annotation: Any) -> type[BaseModel] | None:
-    import typing
-
-    stack = [annotation]
-    while stack:
-        a = stack.pop(0)
-        if isinstance(a, type) and issubclass(a, BaseModel):
-            return a
-        stack.extend(typing.get_args(a))
-    return None
-
-
 def _shape_problems(error: ValidationError, data: Any, text: str) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
@@ -227,12 +197,7 @@ def _shape_problems(error: ValidationError, data: Any, text: str) -> list[Proble
         where = located(index, path)
         key = str(path[-1]) if path else "?"
         if item["type"] == "extra_forbidden":
-            model = _model_at(path[:-1])
-            allowed = sorted(model.model_fields) if model else []
-            close = difflib.get_close_matches(key, allowed, n=1)
-            todo = (f"did you mean {close[0]!r}? " if close else "") + "remove or rename the key"
-            if allowed:
-                todo += f" (allowed here: {', '.join(allowed)})"
+            todo = unknown_key_todo(ScaleFile, path, data)
             problem = Problem("S002", where, f"unknown key {key!r}", todo)
         elif item["type"] == "missing":
             problem = Problem("S003", where, f"required key {key!r} is missing", f"add it; {_DOCS}")
