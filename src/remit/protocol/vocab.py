@@ -1,7 +1,9 @@
 """Words a protocol file may use: raters, visit kinds, criterion kinds, operators, alert
-levels, endpoint roles, vital signs, MMRM formula terms, df methods, proportion CI methods,
-alternative hypotheses and effect-size measures (the last four mirror :mod:`remit.stats`,
-checked by ``tests/protocol/test_vocabularies.py``).
+levels, endpoint roles, MMRM formula terms, df methods, proportion CI methods, alternative
+hypotheses and effect-size measures. The last four mirror :mod:`remit.stats`, which the
+protocol may not import: ``tests/protocol/test_vocabularies.py`` checks the df methods and
+``tests/protocol/test_stats_mirrors.py`` the other three. ``VitalSign`` is re-exported from
+:mod:`remit.protocol.vital_signs`, where the signs are declared.
 
 Each vocabulary is declared once, as a ``Literal``; a tuple of its words, where code needs
 one, is derived from it with :func:`typing.get_args`.
