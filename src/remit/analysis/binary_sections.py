@@ -31,6 +31,11 @@ CI_NAMES: dict[ProportionCiMethod, str] = {
     "clopper-pearson": "Clopper-Pearson (exact)",
     "wilson": "Wilson score",
 }
+#: The column heading of each CI method in the report's response table (in this order).
+CI_HEADINGS: dict[ProportionCiMethod, str] = {
+    "clopper-pearson": "Clopper–Pearson",
+    "wilson": "Wilson",
+}
 
 
 def ci_column(method: str) -> str:

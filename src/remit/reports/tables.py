@@ -26,6 +26,7 @@ from remit.analysis import (
     WilcoxonSectionResult,
     baseline_visits,
 )
+from remit.analysis.binary_sections import CI_HEADINGS, ci_column
 from remit.protocol import VITAL_SIGNS, ChangeEndpoint, Protocol
 from remit.reports.figures.vitals import sign_kind
 from remit.reports.format import fmt, fmt_ci, fmt_count, fmt_mean_sd
@@ -423,14 +424,15 @@ def response_table(
         return None
     ci = ci_label(result)
     labels = result.endpoints.labels
+    # the CI methods the plan asked for are the ones with columns in the table
+    columns = [(h, ci_column(m)) for m, h in CI_HEADINGS.items() if f"{ci_column(m)}_low" in props]
     rows = _grouped(
         props,
         lambda r: (
             labels.get(str(r["endpoint_id"]), str(r["endpoint_id"])),
             str(r["visit"]),
             fmt_count(r["k"], r["n"], None if r["estimate"] is None else 100 * r["estimate"]),
-            fmt_ci(r["clopper_pearson_low"], r["clopper_pearson_high"], "proportion"),
-            fmt_ci(r["wilson_low"], r["wilson_high"], "proportion"),
+            *(fmt_ci(r[f"{c}_low"], r[f"{c}_high"], "proportion") for _, c in columns),
             fmt(r["n_undecided"], "count"),
         ),
         arms or {},
@@ -447,8 +449,7 @@ def response_table(
             "Endpoint",
             "Visit",
             "k/n (%)",
-            f"Clopper–Pearson {ci}",
-            f"Wilson {ci}",
+            *(f"{heading} {ci}" for heading, _ in columns),
             "Not assessable",
         ),
         rows,
