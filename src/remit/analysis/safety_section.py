@@ -123,11 +123,9 @@ def run_safety(a: SafetyAnalysis, ctx: Context) -> SafetySectionResult:
 
     Examples
     --------
-    >>> from remit.analysis.context import build_context
-    >>> from remit.analysis.examples import example_trial
-    >>> from remit.protocol import load_protocol
-    >>> oslo = load_protocol("oslo-mdma-mdd")
-    >>> s = run_safety(oslo.analysis.analyses[7], build_context(example_trial(), oslo))
+    >>> from remit.analysis.examples import example_context
+    >>> oslo, ctx = example_context()
+    >>> s = run_safety(oslo.analysis.analyses[7], ctx)
     >>> list(s.tables)[:3]
     ['ae_overview', 'ae_by_severity', 'ae_by_relatedness']
     >>> s.doses_by_session[["arm", "kind", "n_given", "n_withheld"]].values.tolist()
