@@ -10,7 +10,7 @@ import pandas as pd
 
 from remit.analysis.data import TrialData
 from remit.analysis.datasets import baseline_visits, visit_order
-from remit.errors import NotFoundError, ScaleError
+from remit.errors import NotFoundError
 from remit.protocol import VITAL_SIGN_CODES, Protocol
 from remit.protocol.adverse_event import Severity
 from remit.protocol.status import values
@@ -382,19 +382,13 @@ def madrs_item10_table(
     >>> table[["visit", "n", "n_meeting_rule"]].values.tolist()[0], rule[:21]
     (['V3', 6, 0], 'MADRS item 10 (suicid')
     """
-    code = "suicidal_thoughts"
-    number = 10
-    try:  # the scale file's [safety] item (MADRS item 10)
-        madrs = load_scale("madrs")
-        code = madrs.safety.items[0] if madrs.safety.items else code
-        number = madrs.item(code).number
-    except (ScaleError, NotFoundError):
-        pass
+    madrs = load_scale("madrs")
+    item = madrs.item(madrs.safety.items[0])  # the scale file's [safety] item (MADRS item 10)
     rule = next(
         (
             r
             for r in protocol.safety.rules
-            if r.scale == "madrs" and r.item is not None and str(r.item) in (str(number), code)
+            if r.scale == "madrs" and r.item is not None and str(r.item) in (item.ref, item.code)
         ),
         None,
     )
@@ -405,7 +399,7 @@ def madrs_item10_table(
     order = visit_order(protocol, s["visit_code"].dropna())
     rows = []
     for visit, g in sorted(s.groupby("visit_code"), key=lambda kv: order[str(kv[0])]):
-        values = [g_items.get(code, g_items.get(str(number))) for g_items in g["items"]]
+        values = [answers.get(item.code, answers.get(item.ref)) for answers in g["items"]]
         numbers = [float(x) for x in values if isinstance(x, int | float) and not math.isnan(x)]
         meets = [
             p
@@ -422,7 +416,11 @@ def madrs_item10_table(
                 "participant_ids": meets,
             }
         )
-    text = rule.text if rule is not None else "no safety rule on MADRS item 10 in the protocol"
+    text = (
+        rule.text
+        if rule is not None
+        else f"no safety rule on {madrs.display_name} item {item.ref} in the protocol"
+    )
     return pd.DataFrame(
         rows, columns=["visit", "n", "mean", "max", "n_meeting_rule", "participant_ids"]
     ), text
