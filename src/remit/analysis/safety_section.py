@@ -23,6 +23,7 @@ from remit.analysis.safety_tables import (
     alert_table,
     cssrs_shift,
     dosing_tables,
+    madrs_item10_rule_text,
     madrs_item10_table,
     sae_list,
     vitals_tables,
@@ -67,11 +68,7 @@ SAFETY_TABLE_KINDS: dict[str, SafetyTableKind] = {
     "serious_adverse_events": SafetyTableKind(lambda d, p, ids: {"sae_list": sae_list(d, ids)}),
     "cssrs": SafetyTableKind(cssrs_shift, "cssrs_shift", _cssrs_convention),
     "vitals": SafetyTableKind(vitals_tables, "vitals", _vitals_convention),
-    "madrs_item10": SafetyTableKind(
-        lambda d, p, ids: {"madrs_item10": madrs_item10_table(d, p, ids)[0]},
-        "madrs_item10",
-        lambda d, p: madrs_item10_table(d, p, ())[1],
-    ),
+    "madrs_item10": SafetyTableKind(madrs_item10_table, "madrs_item10", madrs_item10_rule_text),
     "alerts": SafetyTableKind(lambda d, p, ids: {"alerts": alert_table(d, ids)}),
 }
 
