@@ -399,3 +399,18 @@ def test_a_trial_before_follow_up_states_what_is_missing(
     ]
     key = _text(_section(html, "key-results"))
     assert f"to V13 {fmt(primary['estimate'], 'estimate')} (SE {fmt(primary['se'], 'se')}" in key
+
+
+def test_a_plan_with_one_ci_method_has_that_column_only() -> None:
+    from remit.analysis import example_trial
+    from remit.protocol import protocol_from_text
+    from remit.reports.tables import response_table
+
+    text = load_protocol("oslo-mdma-mdd").text
+    one = text.replace('ci_methods = ["clopper-pearson", "wilson"]', 'ci_methods = ["wilson"]')
+    assert one != text
+    result = run_analysis_plan(example_trial(), protocol_from_text(one, "o.toml"))
+    table = response_table(result.section("responders"), result)
+    assert table is not None
+    assert table.header == ("Endpoint", "Visit", "k/n (%)", "Wilson 95% CI", "Not assessable")
+    assert all(len(row) == len(table.header) for row in table.rows)

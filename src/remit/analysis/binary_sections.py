@@ -31,6 +31,11 @@ CI_NAMES: dict[ProportionCiMethod, str] = {
     "clopper-pearson": "Clopper-Pearson (exact)",
     "wilson": "Wilson score",
 }
+#: The column heading of each CI method in the report's response table (in this order).
+CI_HEADINGS: dict[ProportionCiMethod, str] = {
+    "clopper-pearson": "Clopper–Pearson",
+    "wilson": "Wilson",
+}
 
 
 def ci_column(method: str) -> str:
@@ -68,11 +73,8 @@ def run_proportion(a: ProportionAnalysis, ctx: Context) -> ProportionSectionResu
 
     Examples
     --------
-    >>> from remit.analysis.context import build_context
-    >>> from remit.analysis.examples import example_trial
-    >>> from remit.protocol import load_protocol
-    >>> oslo = load_protocol("oslo-mdma-mdd")
-    >>> ctx = build_context(example_trial(), oslo)
+    >>> from remit.analysis.examples import example_context
+    >>> oslo, ctx = example_context()
     >>> t = run_proportion(oslo.analysis.analyses[4], ctx).table
     >>> t[["endpoint_id", "visit", "k", "n"]].values.tolist()[:2]
     [['madrs_response', 'V13', 5, 6], ['madrs_response', 'FU7', 5, 6]]
@@ -192,11 +194,8 @@ def run_mcnemar(a: McNemarAnalysis, ctx: Context) -> McNemarSectionResult:
 
     Examples
     --------
-    >>> from remit.analysis.context import build_context
-    >>> from remit.analysis.examples import example_trial
-    >>> from remit.protocol import load_protocol
-    >>> oslo = load_protocol("oslo-mdma-mdd")
-    >>> ctx = build_context(example_trial(), oslo)
+    >>> from remit.analysis.examples import example_context
+    >>> oslo, ctx = example_context()
     >>> s = run_mcnemar(oslo.analysis.analyses[5], ctx)
     >>> s.table[["endpoint_id", "n", "p_value"]].values.tolist()
     [['madrs_response', 6, 1.0], ['madrs_remission', 6, 1.0]]

@@ -7,7 +7,9 @@ from typing import Any
 
 import pandas as pd
 
+from remit.analysis.context import Context, build_context
 from remit.analysis.data import TrialData
+from remit.protocol import Protocol, load_protocol
 
 #: MADRS and SDS totals at V3, V13 and FU7 of the example participants E1–E6.
 EXAMPLE_TOTALS: dict[str, dict[str, tuple[float, float, float]]] = {
@@ -129,6 +131,19 @@ def example_trial(*, simulated: bool = False) -> TrialData:
         adverse_events=adverse_events,
         simulated=simulated,
     )
+
+
+def example_context() -> tuple[Protocol, Context]:
+    """The Oslo protocol and the section runners' :class:`Context` of :func:`example_trial`.
+
+    Examples
+    --------
+    >>> oslo, ctx = example_context()
+    >>> len(oslo.analysis.analyses), ctx.population
+    (10, ('E1', 'E2', 'E3', 'E4', 'E5', 'E6'))
+    """
+    oslo = load_protocol("oslo-mdma-mdd")
+    return oslo, build_context(example_trial(), oslo)
 
 
 def _form(

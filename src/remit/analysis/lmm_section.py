@@ -51,11 +51,9 @@ def run_lmm(a: LMMAnalysis, ctx: Context) -> LMMSectionResult:
 
     Examples
     --------
-    >>> from remit.analysis.context import build_context
-    >>> from remit.analysis.examples import example_trial
-    >>> from remit.protocol import load_protocol
-    >>> oslo = load_protocol("oslo-mdma-mdd")
-    >>> s = run_lmm(oslo.analysis.analyses[9], build_context(example_trial(), oslo))
+    >>> from remit.analysis.examples import example_context
+    >>> oslo, ctx = example_context()
+    >>> s = run_lmm(oslo.analysis.analyses[9], ctx)
     >>> s.change_vs_baseline[["scale", "visit", "contrast"]].values.tolist()[0]
     ['madrs', 'V13', 'V13 - V3']
     >>> round(float(s.change_vs_baseline["estimate"].iloc[0]), 6)

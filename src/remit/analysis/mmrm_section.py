@@ -37,11 +37,8 @@ def run_mmrm(a: MMRMAnalysis, ctx: Context) -> MMRMSectionResult:
 
     Examples
     --------
-    >>> from remit.analysis.context import build_context
-    >>> from remit.analysis.examples import example_trial
-    >>> from remit.protocol import load_protocol
-    >>> oslo = load_protocol("oslo-mdma-mdd")
-    >>> ctx = build_context(example_trial(), oslo)
+    >>> from remit.analysis.examples import example_context
+    >>> oslo, ctx = example_context()
     >>> s = run_mmrm(oslo.analysis.analyses[2], ctx)
     >>> t = s.tables["change_vs_baseline"]
     >>> t[["scale", "visit", "contrast"]].values.tolist()[0]

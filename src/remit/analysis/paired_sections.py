@@ -71,11 +71,8 @@ def run_descriptive(a: DescriptiveAnalysis, ctx: Context) -> DescriptiveSectionR
 
     Examples
     --------
-    >>> from remit.analysis.context import build_context
-    >>> from remit.analysis.examples import example_trial
-    >>> from remit.protocol import load_protocol
-    >>> oslo = load_protocol("oslo-mdma-mdd")
-    >>> ctx = build_context(example_trial(), oslo)
+    >>> from remit.analysis.examples import example_context
+    >>> oslo, ctx = example_context()
     >>> t = run_descriptive(oslo.analysis.analyses[0], ctx).table
     >>> t[t.scale == "madrs"][["visit", "n", "mean"]].values.tolist()
     [['V3', 6, 29.666666666666668], ['V13', 6, 12.666666666666666], ['FU7', 6, 12.166666666666666]]
@@ -199,11 +196,8 @@ def run_wilcoxon(a: WilcoxonAnalysis, ctx: Context) -> WilcoxonSectionResult:
 
     Examples
     --------
-    >>> from remit.analysis.context import build_context
-    >>> from remit.analysis.examples import example_trial
-    >>> from remit.protocol import load_protocol
-    >>> oslo = load_protocol("oslo-mdma-mdd")
-    >>> ctx = build_context(example_trial(), oslo)
+    >>> from remit.analysis.examples import example_context
+    >>> oslo, ctx = example_context()
     >>> t = run_wilcoxon(oslo.analysis.analyses[1], ctx).table
     >>> t[["scale", "visit", "n", "p_value_method"]].values.tolist()[0]
     ['madrs', 'V13', 6, 'exact']
@@ -295,11 +289,8 @@ def run_effect_size(a: EffectSizeAnalysis, ctx: Context) -> EffectSizeSectionRes
 
     Examples
     --------
-    >>> from remit.analysis.context import build_context
-    >>> from remit.analysis.examples import example_trial
-    >>> from remit.protocol import load_protocol
-    >>> oslo = load_protocol("oslo-mdma-mdd")
-    >>> ctx = build_context(example_trial(), oslo)
+    >>> from remit.analysis.examples import example_context
+    >>> oslo, ctx = example_context()
     >>> t = run_effect_size(oslo.analysis.analyses[3], ctx).table
     >>> sorted(set(t["effect_size"]))
     ['d_av', 'd_z']

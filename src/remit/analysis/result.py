@@ -350,7 +350,7 @@ class AnalysisResult:
 
     def scale(self, code: str) -> ScaleInfo:
         """The facts of scale ``code`` (display name, total range) carried by the result."""
-        return self.scales.get(code) or ScaleInfo(code, code.upper(), code.upper(), None)
+        return self.scales.get(code) or ScaleInfo.unknown(code)
 
     @property
     def simulated(self) -> bool:

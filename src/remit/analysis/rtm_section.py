@@ -44,11 +44,8 @@ def run_rtm(a: RTMAnalysis, ctx: Context) -> RTMSectionResult:
 
     Examples
     --------
-    >>> from remit.analysis.context import build_context
-    >>> from remit.analysis.examples import example_trial
-    >>> from remit.protocol import load_protocol
-    >>> oslo = load_protocol("oslo-mdma-mdd")
-    >>> ctx = build_context(example_trial(), oslo)
+    >>> from remit.analysis.examples import example_context
+    >>> oslo, ctx = example_context()
     >>> r = run_rtm(oslo.analysis.analyses[6], ctx).tables["range"].iloc[0]
     >>> round(float(r["rtm_min"]), 4), round(float(r["rtm_max"]), 4)
     (0.6767, 5.1333)

@@ -23,6 +23,7 @@ from remit.analysis.safety_tables import (
     alert_table,
     cssrs_shift,
     dosing_tables,
+    madrs_item10_rule_text,
     madrs_item10_table,
     sae_list,
     vitals_tables,
@@ -67,11 +68,7 @@ SAFETY_TABLE_KINDS: dict[str, SafetyTableKind] = {
     "serious_adverse_events": SafetyTableKind(lambda d, p, ids: {"sae_list": sae_list(d, ids)}),
     "cssrs": SafetyTableKind(cssrs_shift, "cssrs_shift", _cssrs_convention),
     "vitals": SafetyTableKind(vitals_tables, "vitals", _vitals_convention),
-    "madrs_item10": SafetyTableKind(
-        lambda d, p, ids: {"madrs_item10": madrs_item10_table(d, p, ids)[0]},
-        "madrs_item10",
-        lambda d, p: madrs_item10_table(d, p, ())[1],
-    ),
+    "madrs_item10": SafetyTableKind(madrs_item10_table, "madrs_item10", madrs_item10_rule_text),
     "alerts": SafetyTableKind(lambda d, p, ids: {"alerts": alert_table(d, ids)}),
 }
 
@@ -123,11 +120,9 @@ def run_safety(a: SafetyAnalysis, ctx: Context) -> SafetySectionResult:
 
     Examples
     --------
-    >>> from remit.analysis.context import build_context
-    >>> from remit.analysis.examples import example_trial
-    >>> from remit.protocol import load_protocol
-    >>> oslo = load_protocol("oslo-mdma-mdd")
-    >>> s = run_safety(oslo.analysis.analyses[7], build_context(example_trial(), oslo))
+    >>> from remit.analysis.examples import example_context
+    >>> oslo, ctx = example_context()
+    >>> s = run_safety(oslo.analysis.analyses[7], ctx)
     >>> list(s.tables)[:3]
     ['ae_overview', 'ae_by_severity', 'ae_by_relatedness']
     >>> s.doses_by_session[["arm", "kind", "n_given", "n_withheld"]].values.tolist()

@@ -10,11 +10,11 @@ import pandas as pd
 
 from remit.analysis.data import TrialData
 from remit.analysis.datasets import baseline_visits, visit_order
-from remit.errors import NotFoundError, ScaleError
-from remit.protocol import VITAL_SIGN_CODES, Protocol
+from remit.errors import NotFoundError
+from remit.protocol import VITAL_SIGN_CODES, Protocol, SafetyRule
 from remit.protocol.adverse_event import Severity
 from remit.protocol.status import values
-from remit.scales import load_scale
+from remit.scales import ItemDefinition, load_scale
 
 #: Severities, mildest first (the order of the vocabulary).
 SEVERITY_ORDER: tuple[str, ...] = values(Severity)
@@ -367,9 +367,39 @@ def _limits(protocol: Protocol, visit: str) -> dict[str, tuple[float | None, flo
     return {str(k): (t.high, t.low) for k, t in thresholds.items()}
 
 
+def _item10_rule(protocol: Protocol) -> tuple[ItemDefinition, SafetyRule | None]:
+    """The MADRS scale file's [safety] item (item 10) and the protocol's rule on it, if any."""
+    madrs = load_scale("madrs")
+    item = madrs.item(madrs.safety.items[0])
+    rule = next(
+        (
+            r
+            for r in protocol.safety.rules
+            if r.scale == "madrs" and r.item is not None and str(r.item) in (item.ref, item.code)
+        ),
+        None,
+    )
+    return item, rule
+
+
+def madrs_item10_rule_text(data: TrialData, protocol: Protocol) -> str:
+    """The protocol's safety rule on MADRS item 10 in words (the table's convention).
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> madrs_item10_rule_text(TrialData(), load_protocol("oslo-mdma-mdd"))[:21]
+    'MADRS item 10 (suicid'
+    """
+    item, rule = _item10_rule(protocol)
+    if rule is not None:
+        return rule.text
+    return f"no safety rule on {load_scale('madrs').display_name} item {item.ref} in the protocol"
+
+
 def madrs_item10_table(
     data: TrialData, protocol: Protocol, population: tuple[str, ...]
-) -> tuple[pd.DataFrame, str]:
+) -> dict[str, pd.DataFrame]:
     """MADRS item 10 (suicidal thoughts) by visit against the protocol's safety rule.
 
     Examples
@@ -378,26 +408,11 @@ def madrs_item10_table(
     >>> data = example_trial()
     >>> ids = data.enrolled_ids
     >>> from remit.protocol import load_protocol
-    >>> table, rule = madrs_item10_table(data, load_protocol("oslo-mdma-mdd"), ids)
-    >>> table[["visit", "n", "n_meeting_rule"]].values.tolist()[0], rule[:21]
-    (['V3', 6, 0], 'MADRS item 10 (suicid')
+    >>> table = madrs_item10_table(data, load_protocol("oslo-mdma-mdd"), ids)["madrs_item10"]
+    >>> table[["visit", "n", "n_meeting_rule"]].values.tolist()[0]
+    ['V3', 6, 0]
     """
-    code = "suicidal_thoughts"
-    number = 10
-    try:  # the scale file's [safety] item (MADRS item 10)
-        madrs = load_scale("madrs")
-        code = madrs.safety.items[0] if madrs.safety.items else code
-        number = madrs.item(code).number
-    except (ScaleError, NotFoundError):
-        pass
-    rule = next(
-        (
-            r
-            for r in protocol.safety.rules
-            if r.scale == "madrs" and r.item is not None and str(r.item) in (str(number), code)
-        ),
-        None,
-    )
+    item, rule = _item10_rule(protocol)
     threshold = float(rule.value) if rule is not None else math.nan
     op = rule.op if rule is not None else ">="
     s = data.scores
@@ -405,7 +420,7 @@ def madrs_item10_table(
     order = visit_order(protocol, s["visit_code"].dropna())
     rows = []
     for visit, g in sorted(s.groupby("visit_code"), key=lambda kv: order[str(kv[0])]):
-        values = [g_items.get(code, g_items.get(str(number))) for g_items in g["items"]]
+        values = [answers.get(item.code, answers.get(item.ref)) for answers in g["items"]]
         numbers = [float(x) for x in values if isinstance(x, int | float) and not math.isnan(x)]
         meets = [
             p
@@ -422,10 +437,8 @@ def madrs_item10_table(
                 "participant_ids": meets,
             }
         )
-    text = rule.text if rule is not None else "no safety rule on MADRS item 10 in the protocol"
-    return pd.DataFrame(
-        rows, columns=["visit", "n", "mean", "max", "n_meeting_rule", "participant_ids"]
-    ), text
+    columns = ["visit", "n", "mean", "max", "n_meeting_rule", "participant_ids"]
+    return {"madrs_item10": pd.DataFrame(rows, columns=columns)}
 
 
 def _compare(x: float, op: str, y: float) -> bool:

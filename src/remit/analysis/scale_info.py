@@ -39,12 +39,17 @@ class ScaleInfo:
         )
 
     @classmethod
+    def unknown(cls, code: str) -> ScaleInfo:
+        """A scale without a definition: its code upper-cased as its name, no total range."""
+        return cls(code, code.upper(), code.upper(), None)
+
+    @classmethod
     def of(cls, code: str) -> ScaleInfo:
-        """The facts of a shipped scale; an unknown code gets its code upper-cased as its name."""
+        """The facts of a shipped scale; an unknown code gets :meth:`unknown`'s."""
         try:
             return cls.from_definition(load_scale(code))
         except (NotFoundError, ScaleError):
-            return cls(code, code.upper(), code.upper(), None)
+            return cls.unknown(code)
 
 
 def scale_infos(protocol: Protocol, extra: Iterable[str] = ()) -> dict[str, ScaleInfo]:

@@ -83,11 +83,9 @@ def run_section(analysis: BaseModel, ctx: Context) -> SectionResult:
 
     Examples
     --------
-    >>> from remit.analysis.context import build_context
-    >>> from remit.analysis.examples import example_trial
-    >>> from remit.protocol import load_protocol
-    >>> oslo = load_protocol("oslo-mdma-mdd")
-    >>> s = run_section(oslo.analysis.analyses[1], build_context(example_trial(), oslo))
+    >>> from remit.analysis.examples import example_context
+    >>> oslo, ctx = example_context()
+    >>> s = run_section(oslo.analysis.analyses[1], ctx)
     >>> type(s).__name__
     'WilcoxonSectionResult'
     """

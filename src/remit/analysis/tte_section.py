@@ -63,11 +63,8 @@ def run_time_to_event(a: TimeToEventAnalysis, ctx: Context) -> TimeToEventSectio
 
     Examples
     --------
-    >>> from remit.analysis.context import build_context
-    >>> from remit.analysis.examples import example_trial
-    >>> from remit.protocol import load_protocol
-    >>> oslo = load_protocol("oslo-mdma-mdd")
-    >>> ctx = build_context(example_trial(), oslo)
+    >>> from remit.analysis.examples import example_context
+    >>> oslo, ctx = example_context()
     >>> s = run_time_to_event(oslo.analysis.analyses[8], ctx)
     >>> s.estimates[["endpoint_id", "to_visit", "n_at_risk", "n_events"]].values.tolist()
     [['madrs_relapse', 'FU7', 3, 1]]

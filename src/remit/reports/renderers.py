@@ -46,12 +46,12 @@ from remit.reports.style import ReportFigure
 from remit.reports.tables import (
     ArmLabels,
     ReportTable,
-    _grouped,
-    _one,
     arm_difference_table,
     arm_groups,
     ci_label,
     exploratory_table,
+    grouped,
+    one_row,
     outcome_scales,
     response_table,
     scale_name,
@@ -171,7 +171,7 @@ def km_table(s: TimeToEventSectionResult, v: View) -> ReportTable | None:
             f"Free of relapse ({v.ci})",
             "Median, days",
         ),
-        _grouped(
+        grouped(
             s.estimates,
             lambda r: (
                 labels.get(str(r["endpoint_id"]), str(r["endpoint_id"])),
@@ -238,7 +238,7 @@ def lmm_table(s: LMMSectionResult, v: View) -> ReportTable | None:
     primary = pd.DataFrame() if mmrm is None else mmrm.change_vs_baseline
 
     def row(r: dict[Any, Any]) -> tuple[str, ...]:
-        m = _one(primary, scale=r["scale"], visit=r["visit"])
+        m = one_row(primary, scale=r["scale"], visit=r["visit"])
         return (
             scale_name(v.result, str(r["scale"])),
             str(r["contrast"]),

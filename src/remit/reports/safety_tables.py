@@ -19,8 +19,8 @@ from remit.reports.tables import (
     ReportTable,
     _arm_heading,
     _frame,
-    _grouped,
     arm_groups,
+    grouped,
 )
 
 
@@ -86,7 +86,7 @@ def ae_tables(
                 "tbl-ae-severity",
                 "Adverse events by severity and relatedness",
                 ("Severity", "Relatedness", "Events", "Participants (%)"),
-                _grouped(
+                grouped(
                     cross,
                     lambda r: (
                         str(r["severity"] or "not recorded"),
@@ -106,7 +106,7 @@ def ae_tables(
                 "tbl-ae-terms",
                 "Adverse events by reported term",
                 ("Term", "Events", "Participants (%)", "Worst severity", "Serious"),
-                _grouped(
+                grouped(
                     terms,
                     lambda r: (
                         str(r["term"]),
@@ -133,7 +133,7 @@ def sae_tables(safety: SafetySectionResult, arms: ArmLabels | None = None) -> li
                 "tbl-sae",
                 "Serious adverse events",
                 ("Participant", "Term", "Onset", "Severity", "Relatedness", "Outcome"),
-                _grouped(
+                grouped(
                     saes,
                     lambda r: (
                         str(r["participant_id"]),
@@ -182,7 +182,7 @@ def dosing_tables(safety: SafetySectionResult, arms: ArmLabels | None = None) ->
                     "Total given (mg)",
                     "Mean given (mg)",
                 ),
-                _grouped(
+                grouped(
                     doses,
                     lambda r: (
                         fmt(r["session_number"], "count"),
@@ -204,7 +204,7 @@ def dosing_tables(safety: SafetySectionResult, arms: ArmLabels | None = None) ->
             "tbl-withheld",
             "Doses withheld",
             ("Participant", "Session", "Visit", "Dose", "mg", "Reason"),
-            _grouped(
+            grouped(
                 withheld,
                 lambda r: (
                     str(r["participant_id"]),
@@ -273,7 +273,7 @@ def item10_table(safety: SafetySectionResult, arms: ArmLabels | None = None) -> 
         "tbl-item10",
         "MADRS item 10 (suicidal thoughts) by visit",
         ("Visit", "n", "Mean", "Highest", "Meeting the safety rule"),
-        _grouped(
+        grouped(
             table,
             lambda r: (
                 str(r["visit"]),

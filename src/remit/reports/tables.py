@@ -26,6 +26,7 @@ from remit.analysis import (
     WilcoxonSectionResult,
     baseline_visits,
 )
+from remit.analysis.binary_sections import CI_HEADINGS, ci_column
 from remit.protocol import VITAL_SIGNS, ChangeEndpoint, Protocol
 from remit.reports.figures.vitals import sign_kind
 from remit.reports.format import fmt, fmt_ci, fmt_count, fmt_mean_sd
@@ -82,7 +83,8 @@ def _where(frame: pd.DataFrame, **match: Any) -> pd.DataFrame:
     return frame[mask]
 
 
-def _one(frame: pd.DataFrame, **match: Any) -> dict[str, Any] | None:
+def one_row(frame: pd.DataFrame, **match: Any) -> dict[str, Any] | None:
+    """The first row of ``frame`` whose columns equal ``match`` as a dict; ``None`` if none."""
     rows = _where(frame, **match)
     return None if rows.empty else dict(rows.iloc[0])
 
@@ -117,7 +119,7 @@ def _arm_heading(arm: str | None, arms: ArmLabels) -> tuple[str]:
     return (f"Arm: {arms.get(arm, arm)}" if arm is not None else "No arm",)
 
 
-def _grouped(
+def grouped(
     frame: pd.DataFrame,
     make: Callable[[Any], tuple[str, ...]],
     arms: ArmLabels,
@@ -207,7 +209,7 @@ def baseline_table(
     score_rows: list[tuple[str, ...]] = []
     for scale in dict.fromkeys(by_visit.get("scale", pd.Series(dtype=object))):
         visit = bases.get(str(scale))
-        recs = [_one(_in_arm(by_visit, arm), scale=scale, visit=visit) for arm, _g in groups]
+        recs = [one_row(_in_arm(by_visit, arm), scale=scale, visit=visit) for arm, _g in groups]
         if not any(r is not None and r.get("n") for r in recs):
             continue
         name = f"  {scale_name(result, str(scale))} total at {visit}"
@@ -279,10 +281,10 @@ def outcome_table(
                 if v not in visits:
                     visits.append(v)
         for visit in visits:
-            d = _one(described, visit=visit) or {}
-            m = _one(m_arm, visit=visit)
-            w = _one(w_arm, visit=visit)
-            e = _one(e_arm, visit=visit, effect_size="d_z")
+            d = one_row(described, visit=visit) or {}
+            m = one_row(m_arm, visit=visit)
+            w = one_row(w_arm, visit=visit)
+            e = one_row(e_arm, visit=visit, effect_size="d_z")
             rows.append(
                 (
                     _visit_label(str(visit), baseline=visit == base),
@@ -355,7 +357,7 @@ def wilcoxon_table(
     tests = s.tests
     if tests.empty:
         return None
-    rows = _grouped(
+    rows = grouped(
         tests,
         lambda r: (
             scale_name(result, str(r["scale"])),
@@ -391,7 +393,7 @@ def exploratory_table(
     rest = by_visit[~by_visit["scale"].isin(shown) & (by_visit["n"] > 0)]
     if rest.empty:
         return None
-    rows = _grouped(
+    rows = grouped(
         rest,
         lambda r: (
             scale_name(result, str(r["scale"])),
@@ -423,14 +425,15 @@ def response_table(
         return None
     ci = ci_label(result)
     labels = result.endpoints.labels
-    rows = _grouped(
+    # the CI methods the plan asked for are the ones with columns in the table
+    columns = [(h, ci_column(m)) for m, h in CI_HEADINGS.items() if f"{ci_column(m)}_low" in props]
+    rows = grouped(
         props,
         lambda r: (
             labels.get(str(r["endpoint_id"]), str(r["endpoint_id"])),
             str(r["visit"]),
             fmt_count(r["k"], r["n"], None if r["estimate"] is None else 100 * r["estimate"]),
-            fmt_ci(r["clopper_pearson_low"], r["clopper_pearson_high"], "proportion"),
-            fmt_ci(r["wilson_low"], r["wilson_high"], "proportion"),
+            *(fmt_ci(r[f"{c}_low"], r[f"{c}_high"], "proportion") for _, c in columns),
             fmt(r["n_undecided"], "count"),
         ),
         arms or {},
@@ -447,8 +450,7 @@ def response_table(
             "Endpoint",
             "Visit",
             "k/n (%)",
-            f"Clopper–Pearson {ci}",
-            f"Wilson {ci}",
+            *(f"{heading} {ci}" for heading, _ in columns),
             "Not assessable",
         ),
         rows,
@@ -468,7 +470,7 @@ def transition_table(
     if tests.empty:
         return None
     labels = result.endpoints.labels
-    rows = _grouped(
+    rows = grouped(
         tests,
         lambda r: (
             labels.get(str(r["endpoint_id"]), str(r["endpoint_id"])),
@@ -534,7 +536,7 @@ def vitals_table(safety: SafetySectionResult, arms: ArmLabels | None = None) -> 
     summary = summary.assign(
         _o=[order.index(s) if s in order else len(order) for s in summary["sign"]]
     ).sort_values(["session_number", "_o"], kind="mergesort")
-    rows = _grouped(summary, _vitals_row, arms or {})
+    rows = grouped(summary, _vitals_row, arms or {})
     return ReportTable(
         "tbl-vitals",
         "Vital-sign peaks per dosing session",
@@ -573,6 +575,8 @@ __all__ = [
     "baseline_table",
     "ci_label",
     "exploratory_table",
+    "grouped",
+    "one_row",
     "outcome_scales",
     "outcome_table",
     "response_table",
