@@ -21,14 +21,14 @@ from remit.errors import (
 from remit.protocol import Protocol, protocol_from_text
 from remit.protocol.roles import SYSTEM_ROLE
 from remit.safety import Alert as SafetyAlert
-from remit.services.access import require, require_site
+from remit.services.access import require
 from remit.services.records import (
     AlertRecord,
     AssessmentRecord,
     ParticipantRecord,
     VisitRecord,
 )
-from remit.store import Actor, UnitOfWork, content_sha256, get_participant
+from remit.store import Actor, UnitOfWork, content_sha256
 from remit.store.tables import (
     Alert,
     Assessment,
@@ -125,16 +125,6 @@ def authorise(session: Session, actor: Actor, operation: str) -> None:
             f"user {actor.username!r} does not hold the role {actor.role} {where}",
             hint="ask an admin to grant the role",
         )
-
-
-def participant_for(
-    session: Session, actor: Actor, participant: int | str, *, operation: str
-) -> Participant:
-    """Look up a participant the actor may act on (authorises ``operation`` and the site)."""
-    authorise(session, actor, operation)
-    found = get_participant(session, participant)
-    require_site(actor, found.site_id, found.study_id)
-    return found
 
 
 # --- the protocol in force -------------------------------------------------------------------
