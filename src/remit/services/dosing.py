@@ -100,8 +100,8 @@ def start_dosing_session(
         record_table="dosing_session",
     ) as w:
         uow, session, p = w.uow, w.session, w.p
-        if w.replayed_id is not None:
-            return _session_record(p, visit_code, session.get_one(DosingSession, w.replayed_id))
+        if (done := w.stored(DosingSession)) is not None:
+            return _session_record(p, visit_code, done)
         planned = _planned(w.protocol, visit_code)
         if p.status not in (ParticipantStatus.ENROLLED, ParticipantStatus.ON_STUDY):
             raise InputError(
@@ -279,11 +279,9 @@ def record_dose(
         record_table="dose",
     ) as w:
         session, p, protocol = w.session, w.p, w.protocol
-        if w.replayed_id is not None:
-            d = session.get_one(Dose, w.replayed_id)
-            return _dose_record(
-                session, protocol, p, session.get_one(DosingSession, d.dosing_session_id), d
-            )
+        if (done := w.stored(Dose)) is not None:
+            first_ds = session.get_one(DosingSession, done.dosing_session_id)
+            return _dose_record(session, protocol, p, first_ds, done)
         planned = _planned(protocol, visit_code)
         ds = _session_at(session, p, protocol, visit_code)
         _require_running(ds, p, visit_code)
@@ -391,8 +389,8 @@ def record_vas(
         record_table="assessment",
     ) as w:
         session, p, protocol = w.session, w.p, w.protocol
-        if w.replayed_id is not None:
-            return assessment_record(session, p, session.get_one(Assessment, w.replayed_id))
+        if (done := w.stored(Assessment)) is not None:
+            return assessment_record(session, p, done)
         planned = _planned(protocol, visit_code)
         if timepoint not in planned.vas_timepoints:
             raise InputError(

@@ -140,8 +140,8 @@ def record_vitals(
         record_table="vital_sign",
     ) as w:
         uow, session, p, protocol = w.uow, w.session, w.p, w.protocol
-        if w.replayed_id is not None:
-            return vitals_record(session, p, session.get_one(VitalSignReading, w.replayed_id))
+        if (done := w.stored(VitalSignReading)) is not None:
+            return vitals_record(session, p, done)
         visit = visit_at(session, p, visit_code)
         ds: DosingSession | None = None
         minutes: int | None = None
