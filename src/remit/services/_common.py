@@ -41,6 +41,7 @@ from remit.store.tables import (
     UserRole,
     Visit,
 )
+from remit.store.vocab import LockLevel
 
 
 def now_utc() -> datetime:
@@ -218,12 +219,16 @@ def open_locks(
     record_id: int | None = None,
 ) -> list[Lock]:
     """Open locks covering the study, the participant or the record."""
-    conditions = [Lock.level == "study"]
+    conditions = [Lock.level == LockLevel.STUDY]
     if participant_id is not None:
-        conditions.append((Lock.level == "participant") & (Lock.participant_id == participant_id))
+        conditions.append(
+            (Lock.level == LockLevel.PARTICIPANT) & (Lock.participant_id == participant_id)
+        )
     if table is not None and record_id is not None:
         conditions.append(
-            (Lock.level == "form") & (Lock.record_table == table) & (Lock.record_id == record_id)
+            (Lock.level == LockLevel.FORM)
+            & (Lock.record_table == table)
+            & (Lock.record_id == record_id)
         )
     return list(session.scalars(select(Lock).where(Lock.unlocked_at.is_(None), or_(*conditions))))
 
@@ -238,9 +243,11 @@ def check_unlocked(
     locks = open_locks(session, participant_id, table, record_id)
     if locks:
         lock = locks[0]
-        what = {"study": "the study", "participant": "this participant's data"}.get(
-            lock.level, f"{lock.record_table} {lock.record_id}"
-        )
+        covered: dict[str, str] = {
+            LockLevel.STUDY: "the study",
+            LockLevel.PARTICIPANT: "this participant's data",
+        }
+        what = covered.get(lock.level, f"{lock.record_table} {lock.record_id}")
         raise LockedError(
             f"{what} is locked (lock {lock.id}, {lock.locked_at:%Y-%m-%d})",
             hint="ask a data manager to unlock it, with a reason",
