@@ -171,6 +171,14 @@ def _doses(session: Session, ds: DosingSession) -> list[Dose]:
     )
 
 
+def _initial_given(doses: list[Dose]) -> Dose | None:
+    """The session's initial dose if it was given (supplemental doses and vital signs count
+    their minutes from it)."""
+    return next(
+        (d for d in doses if d.kind == DoseKind.INITIAL and d.status == DoseStatus.GIVEN), None
+    )
+
+
 def _vital_warnings(
     session: Session, protocol: Protocol, ds: DosingSession, visit_code: str, at: datetime | None
 ) -> tuple[str, ...]:
@@ -305,10 +313,7 @@ def record_dose(
                 f"{planned.max_total_mg:g} mg"
             )
         if kind == DoseKind.SUPPLEMENTAL:
-            initial = next(
-                (d for d in doses if d.kind == DoseKind.INITIAL and d.status == DoseStatus.GIVEN),
-                None,
-            )
+            initial = _initial_given(doses)
             if initial is None or initial.given_at is None:
                 raise InputError(
                     f"no initial dose is recorded as given in session {ds.session_number}",
