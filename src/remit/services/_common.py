@@ -28,14 +28,13 @@ from remit.services.records import (
     ParticipantRecord,
     VisitRecord,
 )
-from remit.store import Actor, UnitOfWork, content_sha256
+from remit.store import Actor, UnitOfWork, content_sha256, current_protocol_version
 from remit.store.tables import (
     Alert,
     Assessment,
     IdempotencyKey,
     Lock,
     Participant,
-    ProtocolVersion,
     Site,
     UserAccount,
     UserRole,
@@ -138,11 +137,7 @@ def _parsed(sha256: str, text: str) -> Protocol:
 
 def protocol_in_force(session: Session) -> tuple[Protocol, int]:
     """The newest stored protocol (parsed) and its ``protocol_version`` id."""
-    row = session.scalar(select(ProtocolVersion).order_by(ProtocolVersion.id.desc()).limit(1))
-    if row is None:
-        raise NotFoundError(
-            "no protocol is stored in this database", hint="initialise it with `remit init`"
-        )
+    row = current_protocol_version(session)
     return _parsed(row.sha256, row.text), row.id
 
 
