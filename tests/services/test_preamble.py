@@ -22,7 +22,7 @@ EXCEPTIONS = {
 }
 
 #: Calls only the preamble makes.
-PREAMBLE_CALLS = {"unit_of_work", "authorise", "participant_for", "replayed", "remember"}
+PREAMBLE_CALLS = {"unit_of_work", "authorise", "replayed", "remember"}
 
 
 def _called(node: ast.AST) -> str | None:

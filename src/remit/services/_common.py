@@ -21,26 +21,26 @@ from remit.errors import (
 from remit.protocol import Protocol, protocol_from_text
 from remit.protocol.roles import SYSTEM_ROLE
 from remit.safety import Alert as SafetyAlert
-from remit.services.access import require, require_site
+from remit.services.access import require
 from remit.services.records import (
     AlertRecord,
     AssessmentRecord,
     ParticipantRecord,
     VisitRecord,
 )
-from remit.store import Actor, UnitOfWork, content_sha256, get_participant
+from remit.store import Actor, UnitOfWork, content_sha256, current_protocol_version
 from remit.store.tables import (
     Alert,
     Assessment,
     IdempotencyKey,
     Lock,
     Participant,
-    ProtocolVersion,
     Site,
     UserAccount,
     UserRole,
     Visit,
 )
+from remit.store.vocab import LockLevel
 
 
 def now_utc() -> datetime:
@@ -127,16 +127,6 @@ def authorise(session: Session, actor: Actor, operation: str) -> None:
         )
 
 
-def participant_for(
-    session: Session, actor: Actor, participant: int | str, *, operation: str
-) -> Participant:
-    """Look up a participant the actor may act on (authorises ``operation`` and the site)."""
-    authorise(session, actor, operation)
-    found = get_participant(session, participant)
-    require_site(actor, found.site_id, found.study_id)
-    return found
-
-
 # --- the protocol in force -------------------------------------------------------------------
 
 
@@ -147,11 +137,7 @@ def _parsed(sha256: str, text: str) -> Protocol:
 
 def protocol_in_force(session: Session) -> tuple[Protocol, int]:
     """The newest stored protocol (parsed) and its ``protocol_version`` id."""
-    row = session.scalar(select(ProtocolVersion).order_by(ProtocolVersion.id.desc()).limit(1))
-    if row is None:
-        raise NotFoundError(
-            "no protocol is stored in this database", hint="initialise it with `remit init`"
-        )
+    row = current_protocol_version(session)
     return _parsed(row.sha256, row.text), row.id
 
 
@@ -228,12 +214,16 @@ def open_locks(
     record_id: int | None = None,
 ) -> list[Lock]:
     """Open locks covering the study, the participant or the record."""
-    conditions = [Lock.level == "study"]
+    conditions = [Lock.level == LockLevel.STUDY]
     if participant_id is not None:
-        conditions.append((Lock.level == "participant") & (Lock.participant_id == participant_id))
+        conditions.append(
+            (Lock.level == LockLevel.PARTICIPANT) & (Lock.participant_id == participant_id)
+        )
     if table is not None and record_id is not None:
         conditions.append(
-            (Lock.level == "form") & (Lock.record_table == table) & (Lock.record_id == record_id)
+            (Lock.level == LockLevel.FORM)
+            & (Lock.record_table == table)
+            & (Lock.record_id == record_id)
         )
     return list(session.scalars(select(Lock).where(Lock.unlocked_at.is_(None), or_(*conditions))))
 
@@ -248,9 +238,11 @@ def check_unlocked(
     locks = open_locks(session, participant_id, table, record_id)
     if locks:
         lock = locks[0]
-        what = {"study": "the study", "participant": "this participant's data"}.get(
-            lock.level, f"{lock.record_table} {lock.record_id}"
-        )
+        covered: dict[str, str] = {
+            LockLevel.STUDY: "the study",
+            LockLevel.PARTICIPANT: "this participant's data",
+        }
+        what = covered.get(lock.level, f"{lock.record_table} {lock.record_id}")
         raise LockedError(
             f"{what} is locked (lock {lock.id}, {lock.locked_at:%Y-%m-%d})",
             hint="ask a data manager to unlock it, with a reason",

@@ -184,8 +184,8 @@ def record_assessment(
         record_table="assessment",
     ) as w:
         session, p, protocol = w.session, w.p, w.protocol
-        if w.replayed_id is not None:
-            return assessment_record(session, p, session.get_one(Assessment, w.replayed_id))
+        if (done := w.stored(Assessment)) is not None:
+            return assessment_record(session, p, done)
         planned = planned_form(protocol, visit_code, scale)
         form, chosen = choose_version(planned, scale, version)
         if form.timing == "during_session":

@@ -100,8 +100,8 @@ def start_dosing_session(
         record_table="dosing_session",
     ) as w:
         uow, session, p = w.uow, w.session, w.p
-        if w.replayed_id is not None:
-            return _session_record(p, visit_code, session.get_one(DosingSession, w.replayed_id))
+        if (done := w.stored(DosingSession)) is not None:
+            return _session_record(p, visit_code, done)
         planned = _planned(w.protocol, visit_code)
         if p.status not in (ParticipantStatus.ENROLLED, ParticipantStatus.ON_STUDY):
             raise InputError(
@@ -168,6 +168,14 @@ def end_dosing_session(
 def _doses(session: Session, ds: DosingSession) -> list[Dose]:
     return list(
         session.scalars(select(Dose).where(Dose.dosing_session_id == ds.id).order_by(Dose.id))
+    )
+
+
+def _initial_given(doses: list[Dose]) -> Dose | None:
+    """The session's initial dose if it was given (supplemental doses and vital signs count
+    their minutes from it)."""
+    return next(
+        (d for d in doses if d.kind == DoseKind.INITIAL and d.status == DoseStatus.GIVEN), None
     )
 
 
@@ -279,11 +287,9 @@ def record_dose(
         record_table="dose",
     ) as w:
         session, p, protocol = w.session, w.p, w.protocol
-        if w.replayed_id is not None:
-            d = session.get_one(Dose, w.replayed_id)
-            return _dose_record(
-                session, protocol, p, session.get_one(DosingSession, d.dosing_session_id), d
-            )
+        if (done := w.stored(Dose)) is not None:
+            first_ds = session.get_one(DosingSession, done.dosing_session_id)
+            return _dose_record(session, protocol, p, first_ds, done)
         planned = _planned(protocol, visit_code)
         ds = _session_at(session, p, protocol, visit_code)
         _require_running(ds, p, visit_code)
@@ -307,10 +313,7 @@ def record_dose(
                 f"{planned.max_total_mg:g} mg"
             )
         if kind == DoseKind.SUPPLEMENTAL:
-            initial = next(
-                (d for d in doses if d.kind == DoseKind.INITIAL and d.status == DoseStatus.GIVEN),
-                None,
-            )
+            initial = _initial_given(doses)
             if initial is None or initial.given_at is None:
                 raise InputError(
                     f"no initial dose is recorded as given in session {ds.session_number}",
@@ -391,8 +394,8 @@ def record_vas(
         record_table="assessment",
     ) as w:
         session, p, protocol = w.session, w.p, w.protocol
-        if w.replayed_id is not None:
-            return assessment_record(session, p, session.get_one(Assessment, w.replayed_id))
+        if (done := w.stored(Assessment)) is not None:
+            return assessment_record(session, p, done)
         planned = _planned(protocol, visit_code)
         if timepoint not in planned.vas_timepoints:
             raise InputError(

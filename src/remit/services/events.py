@@ -109,8 +109,8 @@ def record_adverse_event(
         record_table="adverse_event",
     ) as w:
         uow, session, p = w.uow, w.session, w.p
-        if w.replayed_id is not None:
-            return _ae_record(session, p, session.get_one(AdverseEvent, w.replayed_id))
+        if (done := w.stored(AdverseEvent)) is not None:
+            return _ae_record(session, p, done)
         alert = sae_alert(w.protocol, aware_at, term=term) if serious else None
         ae = AdverseEvent(
             participant_id=p.id,

@@ -132,8 +132,8 @@ def screen_participant(
         record_table="participant",
     ) as w:
         uow, session = w.uow, w.session
-        if w.replayed_id is not None:
-            return participant_record(session, session.get_one(Participant, w.replayed_id))
+        if (done := w.stored(Participant)) is not None:
+            return participant_record(session, done)
         found_site = _site_for(session, actor, site)
         participant = Participant(
             study_id=_next_study_id(session),
@@ -190,9 +190,9 @@ def check_eligibility(
         idempotency_key=idempotency_key,
         record_table="eligibility_check",
     ) as w:
-        uow, session, p = w.uow, w.session, w.p
-        if w.replayed_id is not None:
-            return _eligibility_record(p, session.get_one(EligibilityCheck, w.replayed_id))
+        uow, p = w.uow, w.p
+        if (done := w.stored(EligibilityCheck)) is not None:
+            return _eligibility_record(p, done)
         if p.status not in (S.SCREENING, S.ELIGIBLE, S.INELIGIBLE):
             raise InputError(
                 f"{p.study_id} is {p.status}; eligibility is checked before enrolment",

@@ -227,26 +227,26 @@ def lock(
         raise InputError(
             f"lock level {level!r} is unknown", expected="form, participant or study"
         ) from None
-    if level == "form" and (record_table is None or record_id is None):
+    if level == LockLevel.FORM and (record_table is None or record_id is None):
         raise InputError("a form lock needs record_table and record_id")
-    if level == "participant" and participant is None:
+    if level == LockLevel.PARTICIPANT and participant is None:
         raise InputError("a participant lock needs the participant")
 
     def locked_participant(session: Session) -> Participant | None:
-        if level == "form" and record_table is not None and record_id is not None:
+        if level == LockLevel.FORM and record_table is not None and record_id is not None:
             return _participant_of(session, _record(session, record_table, record_id))
-        if level == "participant" and participant is not None:
+        if level == LockLevel.PARTICIPANT and participant is not None:
             return get_participant(session, participant)
         return None
 
-    operation = "lock_study" if level == "study" else "lock"
+    operation = "lock_study" if level == LockLevel.STUDY else "lock"
     with writing(
         engine, actor, operation, participant=locked_participant, reason=reason, locks=False
     ) as w:
         uow, session, found = w.uow, w.session, w.participant
         record: Base | None = None
         query = select(Lock).where(Lock.level == level, Lock.unlocked_at.is_(None))
-        if level == "form" and record_table is not None and record_id is not None:
+        if level == LockLevel.FORM and record_table is not None and record_id is not None:
             record = _record(session, record_table, record_id)
             query = query.where(Lock.record_table == record_table, Lock.record_id == record_id)
         elif found is not None:
@@ -263,8 +263,8 @@ def lock(
         row = Lock(
             level=level,
             participant_id=found.id if found else None,
-            record_table=record_table if level == "form" else None,
-            record_id=record_id if level == "form" else None,
+            record_table=record_table if level == LockLevel.FORM else None,
+            record_id=record_id if level == LockLevel.FORM else None,
             locked_by=actor.user_id,
             reason=reason,
         )
@@ -286,7 +286,7 @@ def unlock(engine: Engine, actor: Actor, lock_id: int, *, reason: str) -> LockRe
             return _lock_record(session, row)
         row.unlocked_at = now_utc()
         row.unlocked_by = actor.user_id
-        if row.level == "form" and row.record_table == "assessment" and row.record_id:
+        if row.level == LockLevel.FORM and row.record_table == "assessment" and row.record_id:
             form = session.get_one(Assessment, row.record_id)
             standing = session.scalar(
                 select(Signature.id).where(

@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session
 
 from remit.analysis import TrialData
 from remit.protocol import VITAL_SIGN_CODES, Protocol
-from remit.protocol.status import DECIDED_DOSE_STATUSES
+from remit.protocol.status import (
+    DECIDED_DOSE_STATUSES,
+    AssessmentStatus,
+    DoseKind,
+    DoseStatus,
+    ParticipantStatus,
+    VisitStatus,
+)
 from remit.services._common import alert_status, protocol_in_force
 from remit.services.unit import reading
 from remit.store import Actor
@@ -177,7 +184,7 @@ def _participants(
         if check is not None:
             value = check.data.get("age_years")
             age = value if isinstance(value, int | float) and not isinstance(value, bool) else None
-            if p.status == "ineligible":
+            if p.status == ParticipantStatus.INELIGIBLE:
                 reasons = [str(c["id"]) for c in check.results if c.get("status") == "unmet"]
         if age is None and p.birth_year is not None and p.screened_at is not None:
             age = p.screened_at.year - p.birth_year
@@ -192,7 +199,9 @@ def _participants(
                 "screened_date": _day(p.screened_at),
                 "enrolled_date": _day(p.enrolled_at),
                 "ineligible_reasons": reasons,
-                "withdrawn_reason": p.status_reason if p.status == "withdrawn" else None,
+                "withdrawn_reason": (
+                    p.status_reason if p.status == ParticipantStatus.WITHDRAWN else None
+                ),
                 "simulated": p.simulated,
             }
         )
@@ -226,8 +235,8 @@ def _visits(
         ),
     ):
         status = v.window_status
-        if status is None and v.status == "missed":
-            status = "missed"
+        if status is None and v.status == VisitStatus.MISSED:
+            status = VisitStatus.MISSED.value
         rows.append(
             {
                 "participant_id": by_id[v.participant_id].study_id,
@@ -257,7 +266,7 @@ def _scores(
     actual = {v.id: v.actual_date for v in session.scalars(select(Visit))}
     rows = []
     for a in session.scalars(select(Assessment).order_by(Assessment.id)):
-        if a.participant_id not in by_id or a.status == "draft":
+        if a.participant_id not in by_id or a.status == AssessmentStatus.DRAFT:
             continue
         visit_id = a.visit_id
         if visit_id is None and a.dosing_session_id in sessions:
@@ -330,7 +339,7 @@ def _vitals(
     initial = {
         d.dosing_session_id: d.given_at
         for d in doses
-        if d.kind == "initial" and d.status == "given" and d.given_at is not None
+        if d.kind == DoseKind.INITIAL and d.status == DoseStatus.GIVEN and d.given_at is not None
     }
     rows: list[dict[str, Any]] = []
     values = reading_values(session)

@@ -180,8 +180,8 @@ def record_visit(
         record_table="visit",
     ) as w:
         uow, session, p, protocol = w.uow, w.session, w.p, w.protocol
-        if w.replayed_id is not None:
-            return visit_record(protocol, p, session.get_one(Visit, w.replayed_id))
+        if (done := w.stored(Visit)) is not None:
+            return visit_record(protocol, p, done)
         protocol.visit(visit_code)
         row = _visit_rows(session, p).get(visit_code)
         if row is None:

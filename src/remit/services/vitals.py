@@ -11,11 +11,10 @@ from sqlalchemy.orm import Session
 
 from remit.errors import InputError
 from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS, VitalSign, vital_sign
-from remit.protocol.status import DoseKind, DoseStatus
 from remit.protocol.vital_signs import ABOVE, VitalValues
 from remit.safety import evaluate_vitals
 from remit.services._common import alerts_of, aware, store_alerts, visit_at, visit_code_of
-from remit.services.dosing import _doses, _require_running, _session_at
+from remit.services.dosing import _doses, _initial_given, _require_running, _session_at
 from remit.services.records import VitalsRecord
 from remit.services.unit import writing
 from remit.store import Actor
@@ -140,22 +139,15 @@ def record_vitals(
         record_table="vital_sign",
     ) as w:
         uow, session, p, protocol = w.uow, w.session, w.p, w.protocol
-        if w.replayed_id is not None:
-            return vitals_record(session, p, session.get_one(VitalSignReading, w.replayed_id))
+        if (done := w.stored(VitalSignReading)) is not None:
+            return vitals_record(session, p, done)
         visit = visit_at(session, p, visit_code)
         ds: DosingSession | None = None
         minutes: int | None = None
         if protocol.dosing_session(visit_code) is not None:
             ds = _session_at(session, p, protocol, visit_code)
             _require_running(ds, p, visit_code)
-            initial = next(
-                (
-                    d
-                    for d in _doses(session, ds)
-                    if d.kind == DoseKind.INITIAL and d.status == DoseStatus.GIVEN
-                ),
-                None,
-            )
+            initial = _initial_given(_doses(session, ds))
             if initial is not None and initial.given_at is not None and measured is not None:
                 minutes = round((measured - initial.given_at).total_seconds() / 60)
         v = VitalSignReading(

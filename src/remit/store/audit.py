@@ -89,30 +89,6 @@ class AuditRecord:
     reason: str | None
 
 
-def field_records(
-    action: str,
-    table: str,
-    record_id: int,
-    participant_id: int | None,
-    values: dict[str, Any],
-    reason: str | None,
-) -> list[AuditRecord]:
-    """The audit rows of inserting (or deleting) a row with ``values``: one per field but
-    ``id``, new (or old) value as canonical JSON, as the session hooks write them.
-
-    For writers outside a unit of work (migrations moving rows), with
-    :func:`append_audit_records`.
-    """
-    out = []
-    for key, value in values.items():
-        if key == "id":
-            continue
-        text = canonical_json(value)
-        old, new = (text, None) if action == "delete" else (None, text)
-        out.append(AuditRecord(action, table, record_id, participant_id, key, old, new, reason))
-    return out
-
-
 @dataclass
 class UnitOfWork:
     """One audited write transaction (made by :func:`unit_of_work`, not directly).

@@ -42,20 +42,14 @@ def may_read_identity(role: str, actor_site_id: int | None, participant_site_id:
 
 
 def _log(uow: UnitOfWork, participant: Participant, granted: bool, purpose: str | None) -> None:
-    actor = uow.actor
-    entry = IdentityAccessLog(
+    entry = log_read(
+        uow,
+        IDENTITY_RESOURCE,
         participant_id=participant.id,
-        resource=IDENTITY_RESOURCE,
-        user_id=actor.user_id,
-        username=actor.username,
-        role=actor.role,
-        site_id=actor.site_id,
         n_records=1 if granted else 0,
-        granted=granted,
         purpose=purpose,
+        granted=granted,
     )
-    uow.session.add(entry)
-    uow.session.flush()
     uow.record_event(
         AuditAction.READ if granted else AuditAction.READ_REFUSED,
         "identity_access_log",
@@ -73,12 +67,14 @@ def log_read(
     participant_id: int | None = None,
     n_records: int | None = None,
     purpose: str | None = None,
+    granted: bool = True,
 ) -> IdentityAccessLog:
-    """Write the access-log row of one granted read of trial data, in this unit of work.
+    """Write the access-log row of one read of trial data, in this unit of work.
 
     ``resource`` names what was read (the read service, e.g. ``build_trial_data``);
     ``participant_id`` the one participant whose data were read, if so; ``n_records`` how many
-    records were returned. The reader and their site scope come from the unit of work's actor.
+    records were returned; ``granted=False`` for a refused read (identity reads log those).
+    The reader and their site scope come from the unit of work's actor.
     """
     actor = uow.actor
     entry = IdentityAccessLog(
@@ -89,7 +85,7 @@ def log_read(
         role=actor.role,
         site_id=actor.site_id,
         n_records=n_records,
-        granted=True,
+        granted=granted,
         purpose=purpose,
     )
     uow.session.add(entry)

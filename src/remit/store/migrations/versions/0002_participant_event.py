@@ -37,8 +37,9 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from remit.store.audit import Actor, AuditRecord, append_audit_records, field_records
+from remit.store.audit import Actor, AuditRecord, append_audit_records
 from remit.store.canonical import canonical_json
+from remit.store.migrations.audit_rows import field_records
 from remit.store.types import UTCDateTime, utc_now
 
 revision: str = "0002"

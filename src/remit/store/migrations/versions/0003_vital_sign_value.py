@@ -33,7 +33,8 @@ import sqlalchemy as sa
 from alembic import op
 
 from remit.errors import StoreError
-from remit.store.audit import Actor, AuditRecord, append_audit_records, field_records
+from remit.store.audit import Actor, AuditRecord, append_audit_records
+from remit.store.migrations.audit_rows import field_records
 from remit.store.types import UTCDateTime
 
 revision: str = "0003"
