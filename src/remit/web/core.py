@@ -21,7 +21,13 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from remit.errors import PermissionDeniedError
 from remit.protocol import Protocol
 from remit.protocol.roles import Role
-from remit.protocol.status import SIGNABLE_STATUSES, DoseKind, DoseStatus
+from remit.protocol.status import (
+    ENTRY_STATUSES,
+    SIGNABLE_STATUSES,
+    DoseKind,
+    DoseStatus,
+    DosingSessionStatus,
+)
 from remit.services import Actor, DoseRecord, Engine, record_dose
 from remit.services.access import allowed
 from remit.web.sessions import LoginThrottle, SessionStore, WebSession
@@ -76,6 +82,10 @@ def make_templates() -> Environment:
     # templates ask the access table and the status vocabulary instead of listing roles
     env.globals["allowed"] = web_allowed
     env.globals["SIGNABLE_STATUSES"] = SIGNABLE_STATUSES
+    env.globals["ENTRY_STATUSES"] = ENTRY_STATUSES
+    env.globals["DoseKind"] = DoseKind
+    env.globals["DoseStatus"] = DoseStatus
+    env.globals["DosingSessionStatus"] = DosingSessionStatus
     return env
 
 
