@@ -141,9 +141,12 @@ def api_session(request: Request) -> WebSession:
     return session
 
 
+#: A participant's study ID, as a path parameter (:data:`PID`) and in a request body.
+PARTICIPANT_ID_PATTERN = r"^[A-Za-z0-9-]{1,40}$"
+
 #: Path parameters of the pages and the API: a participant's study ID, a visit or scale code,
 #: a table name and a row id.
-PID = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9-]{1,40}$")]
+PID = Annotated[str, PathParam(pattern=PARTICIPANT_ID_PATTERN)]
 CODE = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
 TABLE = Annotated[str, PathParam(pattern=r"^[a-z_]{1,40}$")]
 ID = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
