@@ -13,7 +13,7 @@ from remit import services as sv
 from remit.errors import InputError, NotFoundError
 from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS
 from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
-from remit.protocol.status import values
+from remit.protocol.status import DoseKind, values
 from remit.web.core import (
     CODE,
     ID,
@@ -70,7 +70,7 @@ def dosing_page(request: Request, session: PageSession, pid: PID, visit: CODE) -
     person = sv.get_participant(engine, actor, pid)
     running = [s for s in sv.list_dosing_sessions(engine, actor, pid) if s.visit_code == visit]
     day = sv.dosing_day(engine, actor, pid, visit)
-    initial = next((d for d in day.doses if d.kind == "initial" and d.given_at), None)
+    initial = next((d for d in day.doses if d.kind == DoseKind.INITIAL and d.given_at), None)
     now = datetime.now(UTC)
     window = None
     if initial is not None and initial.given_at is not None:
