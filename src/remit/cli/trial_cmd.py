@@ -307,13 +307,11 @@ def participant_check_command(
     json_output: JsonOption = False,
 ) -> None:
     """Check eligibility against the protocol's criteria and store the verdict."""
-    with errors_as_exit(), open_engine(db) as engine:
+    with acting_on(db, user) as (engine, actor):
         values = read_json(data, "screening data")
         if not isinstance(values, dict):
             raise InputError("screening data must be a JSON object")
-        result = sv.check_eligibility(
-            engine, acting(engine, user), participant, values, idempotency_key=key
-        )
+        result = sv.check_eligibility(engine, actor, participant, values, idempotency_key=key)
     show(result, json_output, f"{participant}: {result.summary}")
 
 

@@ -70,9 +70,7 @@ IdempotencyKey = Annotated[
         "never a duplicate.",
     ),
 ]
-ParticipantPath = PID
 VisitPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,20}$")]
-IdPath = ID
 Session = Annotated[WebSession, Depends(api_session)]
 
 
@@ -195,7 +193,7 @@ def participants(
     tags=["participants"],
     dependencies=[api_requires("view_participants")],
 )
-def participant(request: Request, session: Session, participant_id: ParticipantPath) -> Json:
+def participant(request: Request, session: Session, participant_id: PID) -> Json:
     """One participant."""
     p = sv.get_participant(state_of(request).engine, session.actor, participant_id)
     return to_json_value(p)
@@ -207,7 +205,7 @@ def participant(request: Request, session: Session, participant_id: ParticipantP
     tags=["participants"],
     dependencies=[api_requires("view_participants")],
 )
-def visits(request: Request, session: Session, participant_id: ParticipantPath) -> Json:
+def visits(request: Request, session: Session, participant_id: PID) -> Json:
     """A participant's visits: targets, windows, what happened."""
     found = sv.list_visits(state_of(request).engine, session.actor, participant_id)
     return to_json_value(found)
@@ -219,9 +217,7 @@ def visits(request: Request, session: Session, participant_id: ParticipantPath) 
     tags=["assessments"],
     dependencies=[api_requires("view_participants")],
 )
-def participant_assessments(
-    request: Request, session: Session, participant_id: ParticipantPath
-) -> Json:
+def participant_assessments(request: Request, session: Session, participant_id: PID) -> Json:
     """A participant's forms."""
     found = sv.list_assessments(state_of(request).engine, session.actor, participant_id)
     return to_json_value(found)
@@ -263,9 +259,7 @@ def create_assessment(
     tags=["assessments"],
     dependencies=[api_requires("view_participants")],
 )
-def assessment(
-    request: Request, response: Response, session: Session, assessment_id: IdPath
-) -> Json:
+def assessment(request: Request, response: Response, session: Session, assessment_id: ID) -> Json:
     """One form; its ``ETag`` is the version to send back in ``If-Match`` when saving."""
     record = sv.get_assessment(state_of(request).engine, session.actor, assessment_id)
     response.headers["ETag"] = _etag(record.version)
@@ -289,7 +283,7 @@ def save_assessment(
     request: Request,
     response: Response,
     session: Session,
-    assessment_id: IdPath,
+    assessment_id: ID,
     if_match: Annotated[str | None, Header(alias="If-Match", max_length=40)] = None,
 ) -> Json:
     """Save a form read at the version in ``If-Match`` (412 if someone saved since)."""
@@ -345,7 +339,7 @@ def dosing_start(
     body: DosingStartIn,
     request: Request,
     session: Session,
-    participant_id: ParticipantPath,
+    participant_id: PID,
     visit_code: VisitPath,
     idempotency_key: IdempotencyKey = None,
 ) -> Json:
@@ -371,7 +365,7 @@ def dosing_dose(
     body: DoseIn,
     request: Request,
     session: Session,
-    participant_id: ParticipantPath,
+    participant_id: PID,
     visit_code: VisitPath,
     idempotency_key: IdempotencyKey = None,
 ) -> Json:
@@ -398,7 +392,7 @@ def vitals(
     body: VitalsIn,
     request: Request,
     session: Session,
-    participant_id: ParticipantPath,
+    participant_id: PID,
     idempotency_key: IdempotencyKey = None,
 ) -> Json:
     """Record vital signs; values beyond the protocol's thresholds raise alerts."""
@@ -437,7 +431,7 @@ def alerts(
     tags=["alerts"],
     dependencies=[api_requires("acknowledge_alert")],
 )
-def acknowledge(request: Request, session: Session, alert_id: IdPath, body: NoteIn) -> Json:
+def acknowledge(request: Request, session: Session, alert_id: ID, body: NoteIn) -> Json:
     """Acknowledge an alert with a note (what is being done)."""
     a = sv.acknowledge_alert(state_of(request).engine, session.actor, alert_id, note=body.note)
     return to_json_value(a)
@@ -449,7 +443,7 @@ def acknowledge(request: Request, session: Session, alert_id: IdPath, body: Note
     tags=["alerts"],
     dependencies=[api_requires("close_alert")],
 )
-def close(request: Request, session: Session, alert_id: IdPath, body: NoteIn) -> Json:
+def close(request: Request, session: Session, alert_id: ID, body: NoteIn) -> Json:
     """Close an alert with a note (how it was resolved)."""
     a = sv.close_alert(state_of(request).engine, session.actor, alert_id, note=body.note)
     return to_json_value(a)

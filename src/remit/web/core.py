@@ -21,7 +21,13 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from remit.errors import PermissionDeniedError
 from remit.protocol import Protocol
 from remit.protocol.roles import Role
-from remit.protocol.status import SIGNABLE_STATUSES, DoseKind, DoseStatus
+from remit.protocol.status import (
+    ENTRY_STATUSES,
+    SIGNABLE_STATUSES,
+    DoseKind,
+    DoseStatus,
+    DosingSessionStatus,
+)
 from remit.services import Actor, DoseRecord, Engine, record_dose
 from remit.services.access import allowed
 from remit.web.sessions import LoginThrottle, SessionStore, WebSession
@@ -76,6 +82,10 @@ def make_templates() -> Environment:
     # templates ask the access table and the status vocabulary instead of listing roles
     env.globals["allowed"] = web_allowed
     env.globals["SIGNABLE_STATUSES"] = SIGNABLE_STATUSES
+    env.globals["ENTRY_STATUSES"] = ENTRY_STATUSES
+    env.globals["DoseKind"] = DoseKind
+    env.globals["DoseStatus"] = DoseStatus
+    env.globals["DosingSessionStatus"] = DosingSessionStatus
     return env
 
 
@@ -131,9 +141,12 @@ def api_session(request: Request) -> WebSession:
     return session
 
 
+#: A participant's study ID, as a path parameter (:data:`PID`) and in a request body.
+PARTICIPANT_ID_PATTERN = r"^[A-Za-z0-9-]{1,40}$"
+
 #: Path parameters of the pages and the API: a participant's study ID, a visit or scale code,
 #: a table name and a row id.
-PID = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9-]{1,40}$")]
+PID = Annotated[str, PathParam(pattern=PARTICIPANT_ID_PATTERN)]
 CODE = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
 TABLE = Annotated[str, PathParam(pattern=r"^[a-z_]{1,40}$")]
 ID = Annotated[int, PathParam(ge=1, le=2**31 - 1)]

@@ -40,7 +40,6 @@ def _utc(value: object) -> object:
 
 
 Optional = Annotated[Annotated[str, Field(max_length=2000)] | None, BeforeValidator(_blank_none)]
-Number = Annotated[float | None, BeforeValidator(_blank_none)]
 UtcTime = Annotated[datetime, BeforeValidator(_utc)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 

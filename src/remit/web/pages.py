@@ -41,8 +41,6 @@ router = APIRouter(include_in_schema=False)
 router.include_router(pages_dosing.router)
 router.include_router(pages_data.router)
 
-Session = PageSession
-
 
 def see_other(url: str) -> RedirectResponse:
     """Redirect after a POST (the browser then GETs the result page)."""
@@ -144,7 +142,7 @@ async def login_submit(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request, session: Session) -> Response:
+async def logout(request: Request, session: PageSession) -> Response:
     """End the session."""
     await check_csrf(request, session)
     state_of(request).sessions.end(request.cookies.get(SESSION_COOKIE))
@@ -157,7 +155,7 @@ async def logout(request: Request, session: Session) -> Response:
 
 
 @router.get("/", dependencies=[page_requires("any")])
-def dashboard(request: Request, session: Session) -> Response:
+def dashboard(request: Request, session: PageSession) -> Response:
     """Enrolment against target, visits due this week, overdue visits, alerts, queries."""
     state = state_of(request)
     actor = session.actor
@@ -205,7 +203,7 @@ def dashboard(request: Request, session: Session) -> Response:
 
 
 @router.get("/participants", dependencies=[page_requires("view_participants")])
-def participants(request: Request, session: Session) -> Response:
+def participants(request: Request, session: PageSession) -> Response:
     """Participants of the user's sites."""
     state = state_of(request)
     people = sv.list_participants(state.engine, session.actor)
@@ -221,7 +219,7 @@ def participants(request: Request, session: Session) -> Response:
 
 
 @router.post("/participants", dependencies=[page_requires("screen_participant")])
-async def screen(request: Request, session: Session) -> Response:
+async def screen(request: Request, session: PageSession) -> Response:
     """Register a person for screening (a new pseudonymous ID)."""
     form = await check_csrf(request, session)
     birth = form.get("birth_year", "").strip()
@@ -239,7 +237,7 @@ async def screen(request: Request, session: Session) -> Response:
 
 
 @router.get("/participants/{pid}", dependencies=[page_requires("view_participants")])
-def casebook(request: Request, session: Session, pid: PID) -> Response:
+def casebook(request: Request, session: PageSession, pid: PID) -> Response:
     """A participant's casebook: visit timeline with windows and the status of every form."""
     state = state_of(request)
     engine, actor, protocol = state.engine, session.actor, state.protocol
@@ -272,7 +270,7 @@ def casebook(request: Request, session: Session, pid: PID) -> Response:
 @router.post(
     "/participants/{pid}/visits/{visit}/date", dependencies=[page_requires("record_visit")]
 )
-async def visit_date(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
+async def visit_date(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
     """Record the date a visit took place."""
     body = parse_form(VisitDateForm, await check_csrf(request, session))
     sv.record_visit(state_of(request).engine, session.actor, pid, visit, body.actual_date)
@@ -338,7 +336,9 @@ def _form_page(
     "/participants/{pid}/visits/{visit}/forms/{scale}",
     dependencies=[page_requires("view_participants")],
 )
-def form_new(request: Request, session: Session, pid: PID, visit: CODE, scale: CODE) -> Response:
+def form_new(
+    request: Request, session: PageSession, pid: PID, visit: CODE, scale: CODE
+) -> Response:
     """An empty form (or the form already entered at this visit)."""
     state = state_of(request)
     version = _planned_version(request, visit, scale)
@@ -356,7 +356,7 @@ def form_new(request: Request, session: Session, pid: PID, visit: CODE, scale: C
     dependencies=[page_requires("record_assessment")],
 )
 async def form_submit(
-    request: Request, session: Session, pid: PID, visit: CODE, scale: CODE
+    request: Request, session: PageSession, pid: PID, visit: CODE, scale: CODE
 ) -> Response:
     """Enter a form: every refused field is shown with its message; else stored and scored."""
     form = await check_csrf(request, session)
@@ -396,7 +396,7 @@ async def form_submit(
 @router.get("/assessments/{assessment_id}", dependencies=[page_requires("view_participants")])
 def form_show(
     request: Request,
-    session: Session,
+    session: PageSession,
     assessment_id: ID,
     saved: Annotated[int, Query(ge=0, le=1)] = 0,
 ) -> Response:
@@ -417,7 +417,7 @@ def form_show(
 
 
 @router.post("/assessments/{assessment_id}/edit", dependencies=[page_requires("update_assessment")])
-async def form_edit(request: Request, session: Session, assessment_id: ID) -> Response:
+async def form_edit(request: Request, session: PageSession, assessment_id: ID) -> Response:
     """Save an edited form based on the version read; a completed form needs a reason."""
     form = await check_csrf(request, session)
     engine = state_of(request).engine

@@ -38,7 +38,6 @@ from remit.web.page_forms import (
 )
 
 router = APIRouter(include_in_schema=False)
-Session = PageSession
 
 #: Records that can be signed from the web app.
 SIGNABLE = ("assessment", "adverse_event")
@@ -53,7 +52,7 @@ def _go(url: str) -> RedirectResponse:
 
 
 @router.get("/queries", dependencies=[page_requires("view_participants")])
-def queries(request: Request, session: Session) -> Response:
+def queries(request: Request, session: PageSession) -> Response:
     """Data queries: open, answered and closed."""
     found = sv.list_queries(state_of(request).engine, session.actor)
     role = session.actor.role
@@ -68,7 +67,7 @@ def queries(request: Request, session: Session) -> Response:
 
 
 @router.post("/queries", dependencies=[page_requires("open_query")])
-async def query_open(request: Request, session: Session) -> Response:
+async def query_open(request: Request, session: PageSession) -> Response:
     """Raise a question about one field of a record."""
     body = parse_form(QueryForm, await check_csrf(request, session))
     sv.open_query(
@@ -83,7 +82,7 @@ async def query_open(request: Request, session: Session) -> Response:
 
 
 @router.post("/queries/{query_id}/answer", dependencies=[page_requires("answer_query")])
-async def query_answer(request: Request, session: Session, query_id: ID) -> Response:
+async def query_answer(request: Request, session: PageSession, query_id: ID) -> Response:
     """Answer an open query."""
     body = parse_form(MessageForm, await check_csrf(request, session))
     sv.answer_query(state_of(request).engine, session.actor, query_id, body.message)
@@ -91,7 +90,7 @@ async def query_answer(request: Request, session: Session, query_id: ID) -> Resp
 
 
 @router.post("/queries/{query_id}/close", dependencies=[page_requires("close_query")])
-async def query_close(request: Request, session: Session, query_id: ID) -> Response:
+async def query_close(request: Request, session: PageSession, query_id: ID) -> Response:
     """Close a query."""
     body = parse_form(ClosingForm, await check_csrf(request, session))
     sv.close_query(state_of(request).engine, session.actor, query_id, body.message)
@@ -109,7 +108,7 @@ def _signable(table: str) -> None:
 
 
 @router.get("/sign/{table}/{record_id}", dependencies=[page_requires("sign")])
-def sign_form(request: Request, session: Session, table: TABLE, record_id: ID) -> Response:
+def sign_form(request: Request, session: PageSession, table: TABLE, record_id: ID) -> Response:
     """Sign a record: the meaning and the password again."""
     _signable(table)
     signatures = sv.signatures_of(state_of(request).engine, session.actor, table, record_id)
@@ -125,7 +124,9 @@ def sign_form(request: Request, session: Session, table: TABLE, record_id: ID) -
 
 
 @router.post("/sign/{table}/{record_id}", dependencies=[page_requires("sign")])
-async def sign_submit(request: Request, session: Session, table: TABLE, record_id: ID) -> Response:
+async def sign_submit(
+    request: Request, session: PageSession, table: TABLE, record_id: ID
+) -> Response:
     """Check the password again and sign the record's current content."""
     body = parse_form(SignForm, await check_csrf(request, session))
     _signable(table)
@@ -157,7 +158,7 @@ async def sign_submit(request: Request, session: Session, table: TABLE, record_i
 
 
 @router.get("/audit/{table}/{record_id}", dependencies=[page_requires("view_participants")])
-def audit(request: Request, session: Session, table: TABLE, record_id: ID) -> Response:
+def audit(request: Request, session: PageSession, table: TABLE, record_id: ID) -> Response:
     """Every change of one record: who, role, when, field, old and new value, reason."""
     entries = sv.audit_history(state_of(request).engine, session.actor, table, record_id)
     return render(
@@ -207,14 +208,14 @@ def audit_rows(entries: list[sv.AuditEntry]) -> list[dict[str, object]]:
 
 
 @router.get("/participants/{pid}/identity", dependencies=[page_requires("read_identity")])
-def identity_form(request: Request, session: Session, pid: PID) -> Response:
+def identity_form(request: Request, session: PageSession, pid: PID) -> Response:
     """Ask why the identity is read (every read is logged)."""
     person = sv.get_participant(state_of(request).engine, session.actor, pid)
     return render(request, "identity.html", title="Identity", person=person, identity=None)
 
 
 @router.post("/participants/{pid}/identity", dependencies=[page_requires("read_identity")])
-async def identity_show(request: Request, session: Session, pid: PID) -> Response:
+async def identity_show(request: Request, session: PageSession, pid: PID) -> Response:
     """Show the identity (the read is written to the access log)."""
     body = parse_form(PurposeForm, await check_csrf(request, session))
     state = state_of(request)
@@ -227,7 +228,7 @@ async def identity_show(request: Request, session: Session, pid: PID) -> Respons
 
 
 @router.get("/report", dependencies=[page_requires("view_report")])
-def report_page(request: Request, session: Session) -> Response:
+def report_page(request: Request, session: PageSession) -> Response:
     """The analysis report: when it was built, a button to build it again, a link to it."""
     path = state_of(request).work_dir / "report" / "report.html"
     built = datetime.fromtimestamp(path.stat().st_mtime, UTC) if path.exists() else None
@@ -235,7 +236,7 @@ def report_page(request: Request, session: Session) -> Response:
 
 
 @router.post("/report", dependencies=[page_requires("view_report")])
-async def report_build(request: Request, session: Session) -> Response:
+async def report_build(request: Request, session: PageSession) -> Response:
     """Build the trial's analysis dataset, run the analysis plan and render the report."""
     await check_csrf(request, session)
     from remit.analysis import run_analysis_plan
@@ -249,7 +250,7 @@ async def report_build(request: Request, session: Session) -> Response:
 
 
 @router.get("/report/view", dependencies=[page_requires("view_report")])
-def report_view(request: Request, session: Session) -> Response:
+def report_view(request: Request, session: PageSession) -> Response:
     """The rendered report (HTML)."""
     path = state_of(request).work_dir / "report" / "report.html"
     if not path.exists():
@@ -261,7 +262,7 @@ def report_view(request: Request, session: Session) -> Response:
 
 
 @router.get("/exports", dependencies=[page_requires("export_trial")])
-def exports(request: Request, session: Session) -> Response:
+def exports(request: Request, session: PageSession) -> Response:
     """Exports: choose formats; download earlier exports."""
     folder = state_of(request).work_dir / "exports"
     done = (
@@ -273,7 +274,7 @@ def exports(request: Request, session: Session) -> Response:
 
 
 @router.post("/exports", dependencies=[page_requires("export_trial")])
-async def export_run(request: Request, session: Session) -> Response:
+async def export_run(request: Request, session: PageSession) -> Response:
     """Export the trial (pseudonymised) in the chosen formats, as one zip file."""
     form = await check_csrf(request, session)
     chosen = [f for f in FORMATS if form.get(f"format_{f}")]
@@ -292,7 +293,7 @@ async def export_run(request: Request, session: Session) -> Response:
 
 
 @router.get("/exports/{name}", dependencies=[page_requires("export_trial")])
-def export_download(request: Request, session: Session, name: str) -> Response:
+def export_download(request: Request, session: PageSession, name: str) -> Response:
     """Download one export."""
     if not _EXPORT_NAME.match(name):
         raise NotFoundError(f"no export called {name!r}")
@@ -306,7 +307,7 @@ def export_download(request: Request, session: Session, name: str) -> Response:
 
 
 @router.get("/admin/users", dependencies=[page_requires("add_user")])
-def users(request: Request, session: Session) -> Response:
+def users(request: Request, session: PageSession) -> Response:
     """Users and their roles; add a user."""
     state = state_of(request)
     from remit.services.access import ROLES
@@ -322,7 +323,7 @@ def users(request: Request, session: Session) -> Response:
 
 
 @router.post("/admin/users", dependencies=[page_requires("add_user")])
-async def user_add(request: Request, session: Session) -> Response:
+async def user_add(request: Request, session: PageSession) -> Response:
     """Add a user with one role (at a site or study-wide)."""
     body = parse_form(UserForm, await check_csrf(request, session))
     sv.add_user(

@@ -13,7 +13,7 @@ from remit import services as sv
 from remit.errors import InputError, NotFoundError
 from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS
 from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
-from remit.protocol.status import values
+from remit.protocol.status import DoseKind, values
 from remit.web.core import (
     CODE,
     ID,
@@ -41,7 +41,6 @@ from remit.web.page_forms import (
 )
 
 router = APIRouter(include_in_schema=False)
-Session = PageSession
 
 
 def parse_utc(text: str | None, name: str) -> datetime:
@@ -60,7 +59,7 @@ def _back(pid: str, visit: str, anchor: str = "") -> RedirectResponse:
 
 
 @router.get("/participants/{pid}/dosing/{visit}", dependencies=[page_requires("view_participants")])
-def dosing_page(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
+def dosing_page(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
     """Doses and times, the supplemental offer window, vitals at the protocol's schedule with
     values beyond threshold highlighted, and the subjective-effects ratings."""
     state = state_of(request)
@@ -71,7 +70,7 @@ def dosing_page(request: Request, session: Session, pid: PID, visit: CODE) -> Re
     person = sv.get_participant(engine, actor, pid)
     running = [s for s in sv.list_dosing_sessions(engine, actor, pid) if s.visit_code == visit]
     day = sv.dosing_day(engine, actor, pid, visit)
-    initial = next((d for d in day.doses if d.kind == "initial" and d.given_at), None)
+    initial = next((d for d in day.doses if d.kind == DoseKind.INITIAL and d.given_at), None)
     now = datetime.now(UTC)
     window = None
     if initial is not None and initial.given_at is not None:
@@ -143,7 +142,7 @@ def dosing_page(request: Request, session: Session, pid: PID, visit: CODE) -> Re
     "/participants/{pid}/dosing/{visit}/start",
     dependencies=[page_requires("start_dosing_session")],
 )
-async def dosing_start(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
+async def dosing_start(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
     """Open the dosing session."""
     body, key = await posted(request, session, StartForm)
     sv.start_dosing_session(
@@ -160,7 +159,7 @@ async def dosing_start(request: Request, session: Session, pid: PID, visit: CODE
 @router.post(
     "/participants/{pid}/dosing/{visit}/end", dependencies=[page_requires("end_dosing_session")]
 )
-async def dosing_end(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
+async def dosing_end(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
     """Close the dosing session."""
     body = parse_form(EndForm, await check_csrf(request, session))
     sv.end_dosing_session(
@@ -175,7 +174,7 @@ async def dosing_end(request: Request, session: Session, pid: PID, visit: CODE) 
 
 
 @router.post("/participants/{pid}/dosing/{visit}/dose", dependencies=[page_requires("record_dose")])
-async def dose(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
+async def dose(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
     """Record a dose: given, offered or withheld."""
     body, key = await posted(request, session, DoseForm)
     record_entered_dose(state_of(request).engine, session.actor, pid, visit, body, body.at, key)
@@ -185,7 +184,7 @@ async def dose(request: Request, session: Session, pid: PID, visit: CODE) -> Res
 @router.post(
     "/participants/{pid}/dosing/{visit}/vitals", dependencies=[page_requires("record_vitals")]
 )
-async def vitals(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
+async def vitals(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
     """Record vital signs; values beyond threshold raise an immediate alert."""
     body, key = await posted(request, session, VitalsForm)
     sv.record_vitals(
@@ -201,7 +200,7 @@ async def vitals(request: Request, session: Session, pid: PID, visit: CODE) -> R
 
 
 @router.post("/participants/{pid}/dosing/{visit}/vas", dependencies=[page_requires("record_vas")])
-async def vas(request: Request, session: Session, pid: PID, visit: CODE) -> Response:
+async def vas(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
     """Record the subjective-effects ratings at one of the session's timepoints."""
     form = await check_csrf(request, session)
     planned = next(
@@ -237,7 +236,7 @@ async def vas(request: Request, session: Session, pid: PID, visit: CODE) -> Resp
 @router.get("/alerts", dependencies=[page_requires("view_alerts")])
 def alerts(
     request: Request,
-    session: Session,
+    session: PageSession,
     status: Annotated[str, Query(pattern="^(open|acknowledged|closed|unclosed|all)$")] = "unclosed",
 ) -> Response:
     """The alerts inbox, most pressing first."""
@@ -256,7 +255,7 @@ def alerts(
 
 
 @router.post("/alerts/{alert_id}/acknowledge", dependencies=[page_requires("acknowledge_alert")])
-async def alert_ack(request: Request, session: Session, alert_id: ID) -> Response:
+async def alert_ack(request: Request, session: PageSession, alert_id: ID) -> Response:
     """Acknowledge an alert with a note."""
     body = parse_form(NoteForm, await check_csrf(request, session))
     sv.acknowledge_alert(state_of(request).engine, session.actor, alert_id, note=body.note)
@@ -264,7 +263,7 @@ async def alert_ack(request: Request, session: Session, alert_id: ID) -> Respons
 
 
 @router.post("/alerts/{alert_id}/close", dependencies=[page_requires("close_alert")])
-async def alert_close(request: Request, session: Session, alert_id: ID) -> Response:
+async def alert_close(request: Request, session: PageSession, alert_id: ID) -> Response:
     """Close an alert with a note."""
     body = parse_form(NoteForm, await check_csrf(request, session))
     sv.close_alert(state_of(request).engine, session.actor, alert_id, note=body.note)
@@ -278,7 +277,7 @@ OUTCOMES = (AEOutcome.UNKNOWN, *(o for o in AEOutcome if o is not AEOutcome.UNKN
 
 
 @router.get("/participants/{pid}/ae/new", dependencies=[page_requires("record_adverse_event")])
-def ae_form(request: Request, session: Session, pid: PID) -> Response:
+def ae_form(request: Request, session: PageSession, pid: PID) -> Response:
     """The adverse-event form."""
     person = sv.get_participant(state_of(request).engine, session.actor, pid)
     return render(
@@ -295,7 +294,7 @@ def ae_form(request: Request, session: Session, pid: PID) -> Response:
 
 
 @router.post("/participants/{pid}/ae", dependencies=[page_requires("record_adverse_event")])
-async def ae_submit(request: Request, session: Session, pid: PID) -> Response:
+async def ae_submit(request: Request, session: PageSession, pid: PID) -> Response:
     """Record an adverse event (a serious one starts its reporting clock)."""
     body, key = await posted(request, session, AdverseEventForm)
     criteria = [c.strip() for c in (body.seriousness_criteria or "").split(",") if c.strip()]

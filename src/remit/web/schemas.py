@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from remit.protocol import VitalSign
 from remit.protocol.status import DoseKind, DoseStatus, EntryStatus
+from remit.web.core import PARTICIPANT_ID_PATTERN
 
 Answer = str | int | float | bool | None
-ParticipantKey = Field(pattern=r"^[A-Za-z0-9-]{1,40}$", max_length=40)
+ParticipantKey = Field(pattern=PARTICIPANT_ID_PATTERN, max_length=40)
 
 
 class Out(BaseModel):
