@@ -21,7 +21,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from remit import services as sv
 from remit.errors import InputError, RemitError
-from remit.interop.odm import FORM_META, ODM_NS, all_items, fixed_forms, oid
+from remit.interop.odm import FORM_META, ODM_NS, fixed_forms, item_types, oid
 from remit.protocol import VITAL_SIGNS, Protocol
 from remit.protocol.roles import Role
 from remit.protocol.status import DECIDED_DOSE_STATUSES, DoseKind
@@ -127,9 +127,8 @@ def _item_types(protocol: Protocol, form: str) -> dict[str, str] | None:
         load_scale(form.lower())
     except RemitError:
         return None
-    kinds = {"integer": "integer", "number": "float", "boolean": "boolean"}
     out = {n: t for n, t, _ in FORM_META}
-    out |= {i.code.upper(): kinds.get(i.kind, "text") for i in all_items(form.lower())}
+    out |= {code.upper(): t for code, t in item_types(form.lower()).items()}
     return out
 
 
@@ -282,7 +281,7 @@ def import_odm(
     """
     protocol = sv.trial_protocol(engine)
     subjects = read_odm(path, protocol)
-    inv = _pick(actors, ("investigator",), "screen and enrol participants")
+    inv = _pick(actors, (Role.INVESTIGATOR,), "screen and enrol participants")
     for s in subjects:  # every role needed is held before anything is written
         for f in s.forms:
             if f.form in fixed_forms(protocol) or f.values.get("TIMEPOINT"):
@@ -352,7 +351,7 @@ def _import_subject(
         v = f.values
         ae = sv.record_adverse_event(
             engine,
-            _pick(actors, ("investigator", "therapist"), "record adverse events"),
+            _pick(actors, (Role.INVESTIGATOR, Role.THERAPIST), "record adverse events"),
             pid,
             term=v["TERM"],
             onset_date=v["ONSET_DATE"],
@@ -425,7 +424,7 @@ def _visit_forms(
     if not steps:
         return alerts
     timed = [t for t, _, _ in steps if t.tzinfo is not None]
-    staff = _pick(actors, ("investigator", "therapist"), "record the dosing day")
+    staff = _pick(actors, (Role.INVESTIGATOR, Role.THERAPIST), "record the dosing day")
     sv.start_dosing_session(engine, staff, pid, code, started_at=min(timed))
     for _, kind, f in sorted(steps, key=lambda x: (x[0].replace(tzinfo=None), x[1])):
         v = f.values
@@ -443,7 +442,7 @@ def _visit_forms(
         elif kind == 2:
             sv.record_dose(
                 engine,
-                _pick(actors, ("investigator",), "record doses"),
+                _pick(actors, (Role.INVESTIGATOR,), "record doses"),
                 pid,
                 code,
                 kind=v["KIND"],

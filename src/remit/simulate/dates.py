@@ -173,10 +173,8 @@ def madrs_course(
     return found
 
 
-def sds_between(
-    sds_at: Mapping[str, int], madrs_at: Mapping[str, int], code: str, outcome: OutcomeCourse
-) -> int:
+def sds_between(madrs_at: Mapping[str, int], code: str, outcome: OutcomeCourse) -> int:
     """SDS total at a visit without a planned SDS total: the baseline SDS scaled by how far
-    MADRS has moved from its baseline there (``sds_at`` is not read)."""
+    MADRS has moved from its baseline there."""
     ratio = madrs_at.get(code, outcome.madrs[0]) / outcome.madrs[0]
     return int(np.clip(round(outcome.sds[0] * (0.05 + 0.95 * ratio)), 0, 30))

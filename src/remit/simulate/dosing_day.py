@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS, VitalSign
+from remit.protocol.vital_signs import ABOVE
 
 #: Vital signs by code (``remit.protocol.VITAL_SIGNS``) → (baseline mean, baseline SD, mean
 #: peak rise, SD of the peak rise, measurement noise SD).
@@ -95,8 +96,9 @@ def vitals_series(
             name: round(series[k]) if VITAL_SIGNS[name].integer else round(series[k], decimals)
             for name, series in values.items()
         }
-        if "systolic_bp" in at and "diastolic_bp" in at:
-            at["diastolic_bp"] = min(at["diastolic_bp"], at["systolic_bp"] - 25)
+        for upper, lower in ABOVE:  # e.g. diastolic at least 25 mmHg below systolic
+            if upper in at and lower in at:
+                at[lower] = min(at[lower], at[upper] - 25)
         readings.append(Reading(minute=m, values=at))
     return readings
 

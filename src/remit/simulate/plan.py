@@ -452,7 +452,7 @@ def _plan_participant(
                 person_shape = Person(shape.madrs_weights, cap)
                 answers: dict[str, Any] = dict(madrs_answers(severity_total, person_shape, rng))
             elif form.scale == "sds":
-                total = sds_at.get(code, sds_between(sds_at, madrs_at, code, outcome))
+                total = sds_at.get(code, sds_between(madrs_at, code, outcome))
                 answers = sds_answers(total, rng)
             elif form.scale == "cssrs":
                 if form.version == "baseline":

@@ -16,6 +16,7 @@ boundary convention (lower limit exactly 0 at k = 0, upper exactly 1 at k = n).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -28,8 +29,9 @@ from remit.stats._tidy import TidyResult, check_conf_level
 #: The interval methods, declared once (the protocol's ``ci_methods`` words are a subset).
 CiMethod = Literal["clopper-pearson", "wilson", "jeffreys", "agresti-coull"]
 CI_METHODS: tuple[CiMethod, ...] = get_args(CiMethod)
-#: Each method's name in statsmodels' ``proportion_confint``.
-_STATSMODELS_NAMES: dict[str, str] = {
+#: Each method's name in statsmodels' ``proportion_confint`` (keyed by the vocabulary: mypy
+#: refuses a word that is not a :data:`CiMethod`).
+_STATSMODELS_NAMES: Mapping[CiMethod, str] = {
     "clopper-pearson": "beta",
     "wilson": "wilson",
     "jeffreys": "jeffreys",
@@ -128,7 +130,7 @@ def proportion_ci(k: int, n: int, *, conf_level: float = 0.95) -> ProportionCIRe
     """
     _check_counts(k, n)
     check_conf_level(conf_level)
-    intervals = {
-        name: _interval(k, n, conf_level, method) for name, method in _STATSMODELS_NAMES.items()
+    intervals: dict[str, tuple[float, float]] = {
+        method: _interval(k, n, conf_level, _STATSMODELS_NAMES[method]) for method in CI_METHODS
     }
     return ProportionCIResult(k=k, n=n, estimate=k / n, conf_level=conf_level, intervals=intervals)

@@ -19,7 +19,7 @@ and :mod:`~remit.interop.odm.files` (writing the files).
 """
 
 from remit.interop.odm.audit import CLINICAL_TABLES, audit_state
-from remit.interop.odm.base import ODM_NS, all_items, oid
+from remit.interop.odm.base import ODM_NS, all_items, item_types, oid
 from remit.interop.odm.files import ODM_VARIANTS, write_odm_files
 from remit.interop.odm.metadata import FIXED_FORMS, FORM_META, fixed_forms, study_metadata
 from remit.interop.odm.snapshot import snapshot_odm
@@ -34,6 +34,7 @@ __all__ = [
     "all_items",
     "audit_state",
     "fixed_forms",
+    "item_types",
     "oid",
     "snapshot_odm",
     "study_metadata",

@@ -79,6 +79,11 @@ def all_items(scale: str) -> list[ItemDefinition]:
     return list(found.values())
 
 
+def item_types(scale: str) -> dict[str, str]:
+    """The ODM data type of every item of a scale, by item code."""
+    return {i.code: KIND_TYPES[i.kind] for i in all_items(scale)}
+
+
 def oid(*parts: str) -> str:
     """An OID from parts (``IT.MADRS.APPARENT_SADNESS``)."""
     return ".".join(p.upper().replace(" ", "_") for p in parts)

@@ -19,16 +19,14 @@ from remit.interop.odm.audit import (
     shift_value,
 )
 from remit.interop.odm.base import (
-    KIND_TYPES,
-    all_items,
     clinical_data,
     el,
+    item_types,
     odm_root,
     odm_value,
     oid,
-    vital_item_type,
 )
-from remit.interop.odm.metadata import fixed_forms, study_metadata
+from remit.interop.odm.metadata import FIXED_FORMS, fixed_forms, study_metadata
 from remit.protocol import VITAL_SIGNS, Protocol
 
 
@@ -43,9 +41,14 @@ class Form:
     items: list[tuple[str, str | None]]
 
 
-def _missed_reasons(entries: list[Any]) -> dict[tuple[str, str], str]:
+#: The trial-data column of a fixed form's item whose column is not its name in lower case.
+_COLUMNS = {s.testcd: s.code for s in VITAL_SIGNS.values()}
+
+State = Mapping[tuple[str, int], Mapping[str, Any]]
+
+
+def _missed_reasons(state: State) -> dict[tuple[str, str], str]:
     """``(study ID, visit code) → reason`` of the visits marked missed."""
-    state = audit_state(entries)
     ids = {i: str(r["study_id"]) for (t, i), r in state.items() if t == "participant"}
     out = {}
     for (table, _), r in state.items():
@@ -60,7 +63,7 @@ def _snapshot_forms(
     data: TrialData, scales: Sequence[str], missed: Mapping[tuple[str, str], str]
 ) -> list[Form]:
     out: list[Form] = []
-    types = {s: {i.code: KIND_TYPES[i.kind] for i in all_items(s)} for s in scales}
+    types = {s: item_types(s) for s in scales}
     for r in frame_rows(data.visits):
         where = (str(r.participant_id), str(r.visit_code))
         visit_items: list[tuple[str, str | None]]
@@ -86,45 +89,34 @@ def _snapshot_forms(
         out.append(
             Form(key[0], key[1], str(r.scale), counter[key] if r.scale == "se_vas" else None, items)
         )
-    for name, frame, build in (
-        ("DOSE", data.doses, _dose_items),
-        ("VITALS", data.vitals, _vitals_items),
-    ):
+    for name, frame in (("DOSE", data.doses), ("VITALS", data.vitals)):
         n: dict[tuple[str, str], int] = {}
         for r in frame_rows(frame):
             key2 = (str(r.participant_id), str(r.visit_code))
             n[key2] = n.get(key2, 0) + 1
-            out.append(Form(key2[0], key2[1], name, n[key2], build(r)))
+            out.append(Form(key2[0], key2[1], name, n[key2], _fixed_items(name, r)))
     n_ae: dict[str, int] = {}
     for r in frame_rows(data.adverse_events):
         pid = str(r.participant_id)
         n_ae[pid] = n_ae.get(pid, 0) + 1
-        out.append(
-            Form(
-                pid,
-                "AE",
-                "AE",
-                n_ae[pid],
-                [
-                    ("TERM", str(r.term)),
-                    ("ONSET_DATE", odm_value(r.onset_date, "date")),
-                    ("SEVERITY", odm_value(r.severity, "text")),
-                    ("SERIOUS", odm_value(bool(r.serious), "boolean")),
-                    ("RELATEDNESS", odm_value(r.relatedness, "text")),
-                    ("OUTCOME", odm_value(r.outcome, "text")),
-                ],
-            )
-        )
+        out.append(Form(pid, "AE", "AE", n_ae[pid], _fixed_items("AE", r)))
     return out
 
 
+def _fixed_items(form: str, r: Any) -> list[tuple[str, str | None]]:
+    """The items of a fixed form (as :data:`FIXED_FORMS` declares them) from a trial-data row."""
+    return [
+        (name, odm_value(getattr(r, _COLUMNS.get(name, name.lower())), data_type))
+        for name, data_type, _ in FIXED_FORMS[form]
+    ]
+
+
 def _subject_forms(
-    entries: list[Any],
+    state: State,
     protocol: Protocol,
     shift: DateShift | None,
     only: set[str] | None = None,
 ) -> list[Form]:
-    state = audit_state(entries)
     sites = {i: r.get("code") for (t, i), r in state.items() if t == "site"}
     fixed = fixed_forms(protocol)
     events = {e.code for e in protocol.events}
@@ -181,27 +173,6 @@ def _subject_forms(
     return out
 
 
-def _dose_items(r: Any) -> list[tuple[str, str | None]]:
-    return [
-        ("KIND", str(r.kind)),
-        ("DOSE_MG", odm_value(r.dose_mg, "float")),
-        ("STATUS", str(r.status)),
-        ("GIVEN_AT", odm_value(r.given_at, "datetime")),
-        ("WITHHELD_REASON", odm_value(r.withheld_reason, "text")),
-    ]
-
-
-def _vitals_items(r: Any) -> list[tuple[str, str | None]]:
-    return [
-        ("MEASURED_AT", odm_value(r.measured_at, "datetime")),
-        ("MINUTES_AFTER_DOSE", odm_value(r.minutes_after_dose, "integer")),
-        *(
-            (s.testcd, odm_value(getattr(r, s.code), vital_item_type(s)))
-            for s in VITAL_SIGNS.values()
-        ),
-    ]
-
-
 def form_xml(parent: Any, f: Form, transaction: str | None = None) -> Any:
     """The ``<FormData>`` of a form under ``parent`` (with ``TransactionType`` when given)."""
     fd = el(parent, "FormData", FormOID=oid("F", f.form), FormRepeatKey=f.repeat)
@@ -231,17 +202,17 @@ def snapshot_odm(
     root = odm_root("Snapshot", protocol, created)
     study_metadata(root, protocol, scales)
     clinical = clinical_data(root, protocol)
-    forms = _snapshot_forms(data, scales, _missed_reasons(entries))
-    forms += _subject_forms(
-        entries, protocol, shift, set(data.participants["participant_id"].astype(str))
-    )
+    known = set(data.participants["participant_id"].astype(str))
+    state = audit_state(entries)  # the trail replayed once, for both kinds of form
+    forms = _snapshot_forms(data, scales, _missed_reasons(state))
+    forms += _subject_forms(state, protocol, shift, known)
     order = {code: i + 1 for i, code in enumerate(protocol.visit_codes)}
     order["SUBJECT"] = 0
     order["AE"] = len(order)
     by_subject: dict[str, list[Form]] = {}
     for f in forms:
         by_subject.setdefault(f.subject, []).append(f)
-    for pid in sorted(data.participants["participant_id"].astype(str)):
+    for pid in sorted(known):
         sd = el(clinical, "SubjectData", SubjectKey=pid)
         events: dict[str, list[Form]] = {}
         for f in by_subject.get(pid, []):
@@ -262,7 +233,6 @@ def snapshot_odm(
                 form_xml(se, f)
     ctx = AuditContext(entries)
     records = el(clinical, "AuditRecords")
-    known = set(data.participants["participant_id"].astype(str))
     for e in entries:
         if e.table_name not in CLINICAL_TABLES:
             continue

@@ -15,39 +15,31 @@ from remit.interop.odm.audit import (
     shift_value,
 )
 from remit.interop.odm.base import (
-    KIND_TYPES,
-    all_items,
     clinical_data,
     el,
+    item_types,
     odm_root,
     odm_time,
     odm_value,
     oid,
     vital_item_type,
 )
-from remit.interop.odm.metadata import study_metadata
+from remit.interop.odm.metadata import FIXED_FORMS, study_metadata
 from remit.protocol import VITAL_SIGNS, Protocol
 
+_SIGN_ITEMS = {s.testcd for s in VITAL_SIGNS.values()}  # from vital_sign_value rows instead
+
+#: Audited table → {column: (form, item, ODM data type)}: the visit date, and every item of
+#: the DOSE, VITALS and AE forms of :data:`FIXED_FORMS` (an item is its column in capitals).
 _TX_FIELDS = {
     "visit": {"actual_date": ("VISIT", "VISIT_DATE", "date")},
-    "dose": {
-        "kind": ("DOSE", "KIND", "text"),
-        "dose_mg": ("DOSE", "DOSE_MG", "float"),
-        "status": ("DOSE", "STATUS", "text"),
-        "given_at": ("DOSE", "GIVEN_AT", "datetime"),
-        "withheld_reason": ("DOSE", "WITHHELD_REASON", "text"),
-    },
-    "vital_sign": {
-        "measured_at": ("VITALS", "MEASURED_AT", "datetime"),
-        "minutes_after_dose": ("VITALS", "MINUTES_AFTER_DOSE", "integer"),
-    },
-    "adverse_event": {
-        "term": ("AE", "TERM", "text"),
-        "onset_date": ("AE", "ONSET_DATE", "date"),
-        "severity": ("AE", "SEVERITY", "text"),
-        "serious": ("AE", "SERIOUS", "boolean"),
-        "relatedness": ("AE", "RELATEDNESS", "text"),
-        "outcome": ("AE", "OUTCOME", "text"),
+    **{
+        table: {
+            name.lower(): (form, name, data_type)
+            for name, data_type, _ in FIXED_FORMS[form]
+            if name not in _SIGN_ITEMS
+        }
+        for table, form in (("dose", "DOSE"), ("vital_sign", "VITALS"), ("adverse_event", "AE"))
     },
 }
 
@@ -65,7 +57,7 @@ def transactional_odm(
     study_metadata(root, protocol, scales)
     clinical = clinical_data(root, protocol)
     ctx = AuditContext(entries)
-    types = {s: {i.code: KIND_TYPES[i.kind] for i in all_items(s)} for s in scales}
+    types = {s: item_types(s) for s in scales}
     sessions_visit: dict[int, Any] = {}
     vital_values: dict[int, dict[str, Any]] = {}  # value row id → its reading and sign
     n = 0

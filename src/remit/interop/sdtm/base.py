@@ -19,6 +19,7 @@ import pandas as pd
 from remit.analysis import TrialData
 from remit.interop.dataset import Variable, is_missing
 from remit.protocol import Protocol
+from remit.protocol.status import DoseStatus
 
 #: EPOCH of each protocol visit kind.
 EPOCHS = {
@@ -117,7 +118,7 @@ class Context:
         self.protocol = protocol
         self.study = protocol.study.id
         self.codes = set(protocol.visit_codes)
-        given = data.doses[data.doses["status"] == "given"]
+        given = data.doses[data.doses["status"] == DoseStatus.GIVEN]
         self.first_dose = given.groupby("participant_id")["given_at"].min().to_dict()
         self.last_dose = given.groupby("participant_id")["given_at"].max().to_dict()
         done = data.visits.dropna(subset=["actual_date"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from remit.interop.dataset import Dataset, frame_rows, is_missing, make_dataset
@@ -13,9 +14,10 @@ from remit.interop.sdtm.base import (
     sequenced,
     var,
 )
+from remit.protocol.status import DECIDED_DOSE_STATUSES, DoseKind, DoseStatus
 
 
-def _dose_rows(ctx: Context, statuses: tuple[str, ...]) -> list[tuple[Any, Any]]:
+def _dose_rows(ctx: Context, statuses: Collection[DoseStatus]) -> list[tuple[Any, Any]]:
     d = ctx.data.doses
     out = []
     for r in frame_rows(d):
@@ -29,7 +31,7 @@ def _dose_rows(ctx: Context, statuses: tuple[str, ...]) -> list[tuple[Any, Any]]
 def build_ex(ctx: Context) -> Dataset:
     """EX: each dose taken (initial and supplemental), with its time."""
     rows = []
-    for r, substance in _dose_rows(ctx, ("given",)):
+    for r, substance in _dose_rows(ctx, (DoseStatus.GIVEN,)):
         rows.append(
             {
                 "STUDYID": ctx.study,
@@ -80,8 +82,8 @@ def build_ec(ctx: Context) -> Dataset:
     ``ECPRESP = "Y"``, ``ECOCCUR = "N"`` and the reason in ``ECREASOC``.
     """
     rows = []
-    for r, substance in _dose_rows(ctx, ("given", "withheld")):
-        given = r.status == "given"
+    for r, substance in _dose_rows(ctx, DECIDED_DOSE_STATUSES):
+        given = r.status == DoseStatus.GIVEN
         rows.append(
             {
                 "STUDYID": ctx.study,
@@ -96,7 +98,7 @@ def build_ec(ctx: Context) -> Dataset:
                 "ECDOSE": float(r.dose_mg) if not is_missing(r.dose_mg) else None,
                 "ECDOSU": "mg",
                 "ECTPT": f"{str(r.kind).upper()} DOSE",
-                "ECTPTNUM": 1.0 if r.kind == "initial" else 2.0,
+                "ECTPTNUM": 1.0 if r.kind == DoseKind.INITIAL else 2.0,
                 "ECSPID": f"SESSION {int(r.session_number)} {str(r.kind).upper()}",
                 **ctx.visit(r.visit_code),
                 "ECSTDTC": iso_datetime(r.given_at),

@@ -10,6 +10,7 @@ from remit.interop.sdtm.base import (
     iso_datetime,
     var,
 )
+from remit.protocol.status import ParticipantStatus as S
 
 _SEX = {"female": "F", "f": "F", "male": "M", "m": "M"}
 
@@ -46,7 +47,7 @@ def build_dm(ctx: Context) -> Dataset:
                 "ACTARM": arms.get(arm) if (arm and treated) else None,
                 "ARMNRS": None
                 if arm
-                else ("SCREEN FAILURE" if r.status == "ineligible" else "NOT ASSIGNED"),
+                else ("SCREEN FAILURE" if r.status == S.INELIGIBLE else "NOT ASSIGNED"),
                 "ACTARMUD": None,
                 "COUNTRY": None if is_missing(r.site) else site_country.get(str(r.site)),
             }

@@ -96,29 +96,26 @@ def build_blocks(design: Design) -> list[PatternBlock]:
     mask = np.bitwise_or.reduceat(bits, starts)
     counts = np.diff(np.r_[starts, subj.size])
     sgroup = design.group_codes[starts]
+    # every subject padded to all M visits (zeros where missing)
+    row_subject = np.repeat(np.arange(starts.size), counts)
+    observed = np.zeros((starts.size, M))
+    observed[row_subject, design.visit_codes] = 1.0
     times = None
     if design.row_coordinates is not None:
         # subjects share a pattern only if they share their visit times too
-        who = np.repeat(np.arange(starts.size), counts)
         q = design.row_coordinates.shape[1]
         times = np.zeros((starts.size, M, q))
-        times[who, design.visit_codes] = design.row_coordinates
-        seen_at = np.zeros((starts.size, M))
-        seen_at[who, design.visit_codes] = 1.0
-        pattern_key = np.column_stack([sgroup, seen_at, times.reshape(starts.size, -1)])
+        times[row_subject, design.visit_codes] = design.row_coordinates
+        pattern_key = np.column_stack([sgroup, observed, times.reshape(starts.size, -1)])
     else:
         pattern_key = np.column_stack([sgroup, mask])
     _, pattern_of = np.unique(pattern_key, axis=0, return_inverse=True)
     pattern_of = pattern_of.ravel()
     n_pat = int(pattern_of.max()) + 1
-    # every subject padded to all M visits (zeros where missing)
     xs = np.zeros((starts.size, M, p))
     ys = np.zeros((starts.size, M))
-    row_subject = np.repeat(np.arange(starts.size), counts)
     xs[row_subject, design.visit_codes] = X
     ys[row_subject, design.visit_codes] = y
-    observed = np.zeros((starts.size, M))
-    observed[row_subject, design.visit_codes] = 1.0
     first = np.unique(pattern_of, return_index=True)[1].astype(np.intp)  # a subject per pattern
     group = sgroup[first].astype(np.intp)
     n = np.bincount(pattern_of, minlength=n_pat).astype(float)
