@@ -142,6 +142,17 @@ def stage(name: Stage, **changes: object) -> Participant:
     return replace(_STAGES[name], **changes)  # type: ignore[arg-type]
 
 
+class _FirstOf:
+    """``trial.<role>``: the first actor of that role in the trial's staff (the admin ``ada``
+    for ``admin``)."""
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+
+    def __get__(self, trial: OsloTrial, owner: type | None = None) -> Actor:
+        return trial.actors[self.role]
+
+
 @dataclass(frozen=True)
 class OsloTrial:
     """A test trial: the engine, the protocol, the staff, the first actor of each role and the
@@ -153,40 +164,13 @@ class OsloTrial:
     staff: Mapping[str, Sequence[tuple[str, str | None]]] = field(default_factory=dict)
     participants: tuple[str, ...] = ()
 
-    @property
-    def admin(self) -> Actor:
-        """The admin ``ada``."""
-        return self.actors["admin"]
-
-    @property
-    def investigator(self) -> Actor:
-        """The first investigator of the staff."""
-        return self.actors["investigator"]
-
-    @property
-    def therapist(self) -> Actor:
-        """The first therapist of the staff."""
-        return self.actors["therapist"]
-
-    @property
-    def rater(self) -> Actor:
-        """The first independent rater of the staff."""
-        return self.actors["independent_rater"]
-
-    @property
-    def monitor(self) -> Actor:
-        """The first monitor of the staff."""
-        return self.actors["monitor"]
-
-    @property
-    def data_manager(self) -> Actor:
-        """The first data manager of the staff."""
-        return self.actors["data_manager"]
-
-    @property
-    def statistician(self) -> Actor:
-        """The first statistician of the staff."""
-        return self.actors["statistician"]
+    admin = _FirstOf("admin")
+    investigator = _FirstOf("investigator")
+    therapist = _FirstOf("therapist")
+    rater = _FirstOf("independent_rater")
+    monitor = _FirstOf("monitor")
+    data_manager = _FirstOf("data_manager")
+    statistician = _FirstOf("statistician")
 
     def actor_at(self, role: str, site: str | None) -> Actor:
         """The first actor of ``role`` who may act at ``site`` (held there or study-wide)."""
@@ -225,13 +209,9 @@ def build_trial(
             admin_password=PASSWORD,
         )
         admin = Actor(made.admin.id, ADMIN, "admin", None)
-        actors: dict[str, Actor] = {"admin": admin}
         for name, roles in staff.items():
             sv.add_user(engine, admin, name, PASSWORD, list(roles))
-            for role, site in roles:
-                if role not in actors:
-                    actors[role] = sv.actor_for(engine, name, role, site)
-    trial = OsloTrial(engine=engine, protocol=chosen, actors=actors, staff=dict(staff))
+    trial = trial_of(engine, protocol=chosen, staff=staff)
     ids = tuple(add_participant(trial, plan) for plan in participants)
     for pid, plan in zip(ids, participants, strict=True):
         for correction in plan.corrections:
@@ -266,8 +246,8 @@ def trial_of(
     protocol: Protocol | str = "oslo-mdma-mdd",
     staff: Mapping[str, Sequence[tuple[str, str | None]]] = STAFF,
 ) -> OsloTrial:
-    """The :class:`OsloTrial` of a database :func:`build_trial` made (a copy of a template):
-    the actors are looked up by username, so they are the ones the build made."""
+    """The :class:`OsloTrial` of a database :func:`build_trial` made (also a copy of one): the
+    first actor of each role is looked up by username in the staff's order."""
     chosen = load_protocol(protocol) if isinstance(protocol, str) else protocol
     actors = {"admin": sv.actor_for(engine, ADMIN, "admin")}
     for name, roles in staff.items():
