@@ -24,13 +24,13 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import Engine, text
-from tests.support.db import cheap_password_hashing
+from sqlalchemy import Engine
+from tests.support.db import cheap_password_hashing, migrated_sqlite
 from tests.support.forms import NORMAL_VITALS, at, fill, madrs
 
 from remit import services as sv
 from remit.protocol import Protocol, load_protocol
-from remit.store import Actor, make_engine, upgrade
+from remit.store import Actor
 
 PASSWORD = "correct horse battery staple"
 ADMIN = "ada"
@@ -229,15 +229,8 @@ def build_trial(
 def trial_file(path: Path, **options: object) -> OsloTrial:
     """:func:`build_trial` into a new migrated SQLite file at ``path``; the engine is disposed
     (the WAL checkpointed) on return, so the file can be copied for each test."""
-    engine = make_engine(path)
-    upgrade(engine)
-    try:
-        trial = build_trial(engine, **options)  # type: ignore[arg-type]
-        with engine.connect() as connection:
-            connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-    finally:
-        engine.dispose()
-    return trial
+    with migrated_sqlite(path) as engine:
+        return build_trial(engine, **options)  # type: ignore[arg-type]
 
 
 def trial_of(
