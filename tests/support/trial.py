@@ -30,6 +30,7 @@ from tests.support.forms import NORMAL_VITALS, at, fill, madrs
 
 from remit import services as sv
 from remit.protocol import Protocol, load_protocol
+from remit.protocol.status import ParticipantStatus
 from remit.store import Actor
 
 PASSWORD = "correct horse battery staple"
@@ -63,7 +64,6 @@ ELIGIBLE: Mapping[str, object] = {
     "systolic_bp": 128,
     "cssrs_ideation_type": 1,
 }
-LOST = "lost_to_follow_up"
 SCREENING_VISIT = "SCR"
 ENROLMENT_VISIT = "V0"
 
@@ -219,7 +219,8 @@ def build_trial(
     for pid, plan in zip(ids, participants, strict=True):
         inv = trial.actor_at("investigator", plan.site)
         if plan.status is not None:
-            reason = "no contact after three attempts" if plan.status == LOST else None
+            lost = plan.status == ParticipantStatus.LOST_TO_FOLLOW_UP
+            reason = "no contact after three attempts" if lost else None
             sv.change_status(engine, inv, pid, plan.status, reason=reason)
         if plan.withdrawn is not None:
             sv.withdraw(engine, inv, pid, reason=plan.withdrawn)
