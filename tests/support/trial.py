@@ -393,27 +393,17 @@ def _dosing_day(trial: OsloTrial, pid: str, visit: str, day: date, *, withhold: 
             measured_at=dose0 + timedelta(minutes=minutes),
             values={**NORMAL_VITALS, "heart_rate": 80 + minutes // 30},
         )
-    if withhold:
-        sv.record_dose(
-            engine,
-            inv,
-            pid,
-            visit,
-            kind="supplemental",
-            dose_mg=planned.supplemental_mg,
-            status="withheld",
-            withheld_reason="participant declined",
-        )
-    else:
-        sv.record_dose(
-            engine,
-            inv,
-            pid,
-            visit,
-            kind="supplemental",
-            dose_mg=planned.supplemental_mg,
-            given_at=dose0 + timedelta(minutes=121),
-        )
+    sv.record_dose(
+        engine,
+        inv,
+        pid,
+        visit,
+        kind="supplemental",
+        dose_mg=planned.supplemental_mg,
+        status="withheld" if withhold else "given",
+        given_at=None if withhold else dose0 + timedelta(minutes=121),
+        withheld_reason="participant declined" if withhold else None,
+    )
     sv.end_dosing_session(engine, inv, pid, visit, ended_at=dose0 + timedelta(hours=8))
 
 
