@@ -26,9 +26,9 @@ from typing import Any
 import psycopg
 import pytest
 from hypothesis import HealthCheck, settings
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, browser_missing
-from tests.support.db import PostgresServer, cheap_password_hashing
+from tests.support.db import PostgresServer, cheap_password_hashing, migrated_sqlite
 from tests.support.shared import build_once
 from tests.support.simulated import simulate_missing_v13
 
@@ -76,11 +76,8 @@ def _postgres_database(postgres_server: PostgresServer) -> str:
 
 
 def _migrate(path: Path) -> None:
-    engine = make_engine(path)
-    upgrade(engine)
-    with engine.connect() as connection:
-        connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-    engine.dispose()
+    with migrated_sqlite(path):
+        pass
 
 
 @pytest.fixture(scope="session")

@@ -8,25 +8,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from tests.support.trial import ELIGIBLE, PASSWORD
 from typer.testing import CliRunner
 
 from remit.cli.app import app
-
-PASSWORD = "correct horse battery staple"
-SCREENING = {
-    "age_years": 41,
-    "mdd_dsm5": True,
-    "episode_weeks": 30,
-    "madrs_total": 31,
-    "psychosis": False,
-    "bipolar_i": False,
-    "personality_disorder": False,
-    "substance_use_disorder": False,
-    "cardiovascular_disease": False,
-    "lives_within_1h": True,
-    "systolic_bp": 128,
-    "cssrs_ideation_type": 1,
-}
 
 
 @pytest.fixture
@@ -80,7 +65,7 @@ def test_running_a_trial_from_the_command_line(cli: Callable[..., Result], tmp_p
     moved = cli("visit", "anchor", "-p", pid, "referral", "2023-01-03", code=2)
     assert "reason" in moved.output
     screening = tmp_path / "screening.json"
-    screening.write_text(json.dumps(SCREENING))
+    screening.write_text(json.dumps(ELIGIBLE))
     visits = json.loads(cli("visit", "list", "-p", pid, "--json").stdout)
     for visit in ("PHONE", "SCR", "V0", "V1", "V2", "V3"):
         target = next(

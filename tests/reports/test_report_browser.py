@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.browser import ARTIFACTS, CHROMIUM
+from tests.support.browser import CHROMIUM
+from tests.support.paths import ARTIFACTS
 from tests.support.waiting import CEILING_S
 
 from remit.reports import ReportResult

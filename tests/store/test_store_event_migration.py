@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session
+from tests.support.db import assert_trail_agrees
 
 from remit.protocol import read_protocol_source
 from remit.store import (
@@ -17,8 +18,6 @@ from remit.store import (
     create_study,
     downgrade,
     make_engine,
-    replay_audit,
-    snapshot_tables,
     store_protocol_version,
     unit_of_work,
     upgrade,
@@ -121,11 +120,6 @@ def _visits(engine: Engine) -> dict[tuple[int, str], date | None]:
         return {(int(p), str(c)): d for p, c, d in rows}
 
 
-def _trail_agrees(engine: Engine) -> None:
-    assert verify_audit_chain(engine).ok
-    assert replay_audit(engine) == snapshot_tables(engine)
-
-
 def test_upgrade_moves_event_rows_on_the_chain_and_downgrade_moves_them_back(
     empty_db_url: str,
 ) -> None:
@@ -145,7 +139,7 @@ def test_upgrade_moves_event_rows_on_the_chain_and_downgrade_moves_them_back(
             (first, "PHONE"): date(2023, 1, 9),  # a visit in the Oslo protocol: stays
             (second, "referral"): date(2023, 2, 1),  # a deviation refers to it: stays
         }
-        _trail_agrees(engine)
+        assert_trail_agrees(engine)
 
         moved = [e for e in audit_log(engine) if e.username == "remit-migration"]
         assert {e.reason for e in moved} == {MIGRATION.REASON}
@@ -179,7 +173,7 @@ def test_upgrade_moves_event_rows_on_the_chain_and_downgrade_moves_them_back(
 
         upgrade(engine)
         assert len(_events(engine)) == 3
-        _trail_agrees(engine)
+        assert_trail_agrees(engine)
     finally:
         engine.dispose()
 

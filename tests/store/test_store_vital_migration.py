@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine, inspect
+from tests.support.db import assert_trail_agrees
 
 from remit.errors import StoreError
 from remit.store import (
@@ -20,8 +21,6 @@ from remit.store import (
     create_study,
     downgrade,
     make_engine,
-    replay_audit,
-    snapshot_tables,
     store_protocol_version,
     unit_of_work,
     upgrade,
@@ -97,11 +96,6 @@ def _columns(engine: Engine) -> list[dict[str, Any]]:
         return [{k: row[k] for k in MIGRATION.COLUMNS} for row in rows]
 
 
-def _trail_agrees(engine: Engine) -> None:
-    assert verify_audit_chain(engine).ok
-    assert replay_audit(engine) == snapshot_tables(engine)
-
-
 def test_upgrade_moves_columns_into_rows_on_the_chain_and_downgrade_moves_them_back(
     empty_db_url: str,
 ) -> None:
@@ -122,7 +116,7 @@ def test_upgrade_moves_columns_into_rows_on_the_chain_and_downgrade_moves_them_b
         }
         reading_columns = {c["name"] for c in inspect(engine).get_columns("vital_sign")}
         assert not reading_columns & set(MIGRATION.COLUMNS)
-        _trail_agrees(engine)
+        assert_trail_agrees(engine)
         moved = [e for e in audit_log(engine) if e.username == "remit-migration"]
         assert {e.reason for e in moved} == {MIGRATION.REASON}
         assert len({e.transaction_id for e in moved}) == 1
@@ -149,7 +143,7 @@ def test_upgrade_moves_columns_into_rows_on_the_chain_and_downgrade_moves_them_b
 
         upgrade(engine)
         assert len(_values(engine)) == 7
-        _trail_agrees(engine)
+        assert_trail_agrees(engine)
     finally:
         engine.dispose()
 
@@ -172,6 +166,6 @@ def test_downgrade_refuses_while_a_reading_holds_a_sign_0002_cannot_store(
             downgrade(engine, "0002")
         assert "vital_sign_value" in inspect(engine).get_table_names()
         assert len(_values(engine)) == 8
-        _trail_agrees(engine)
+        assert_trail_agrees(engine)
     finally:
         engine.dispose()

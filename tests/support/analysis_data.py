@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from remit.analysis import TrialData
+from remit.protocol import VITAL_SIGN_CODES
 
 MADRS: dict[str, tuple[float, float, float]] = {
     "P01": (30, 15, 15),
@@ -221,12 +222,11 @@ def _vitals() -> pd.DataFrame:
                         "session_number": session,
                         "minutes_after_dose": minutes,
                         "measured_at": start + pd.Timedelta(minutes=minutes),
+                        **dict.fromkeys(VITAL_SIGN_CODES),  # a sign not read below is None
                         "systolic_bp": sys_bp,
                         "diastolic_bp": 80 + bump / 2,
                         "heart_rate": 70 + bump + (12 if pid == "P02" else 0),
                         "temperature": 36.8 + bump / 50,
-                        "respiratory_rate": None,  # not read
-                        "oxygen_saturation": None,
                     }
                 )
     return pd.DataFrame(rows)

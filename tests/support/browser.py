@@ -1,12 +1,10 @@
-"""Debian's Chromium for the browser tests (never a downloaded browser), and where their
-screenshots go."""
+"""Debian's Chromium for the browser tests (never a downloaded browser); their screenshots go
+to :data:`tests.support.paths.ARTIFACTS`."""
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-
-from tests.support.paths import ARTIFACTS as ARTIFACTS
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -1,27 +1,37 @@
-"""Database helpers for tests: rows per table, cheap password hashing, throw-away PostgreSQL
-databases (the server behind the ``db_url`` fixture of ``tests/conftest.py``)."""
+"""Database helpers for tests: rows per table, the audit trail's agreement with the tables,
+cheap password hashing, migrated SQLite files to copy, throw-away PostgreSQL databases (the
+server behind the ``db_url`` fixture of ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
+from remit.services import close_database
+from remit.store import make_engine, replay_audit, snapshot_tables, upgrade, verify_audit_chain
+from remit.store.tables import Base
+
 
 def count_all(engine: Engine) -> dict[str, int]:
     """Rows per table (every table, audit trail included)."""
-    from remit.store.tables import Base
-
     with engine.connect() as connection:
         return {
             name: int(connection.execute(select(func.count()).select_from(table)).scalar_one())
             for name, table in Base.metadata.tables.items()
         }
+
+
+def assert_trail_agrees(engine: Engine) -> None:
+    """The audit hash chain verifies, and replaying the trail gives the tables as they are."""
+    assert verify_audit_chain(engine).ok
+    assert replay_audit(engine) == snapshot_tables(engine)
 
 
 @contextmanager
@@ -40,6 +50,18 @@ def cheap_password_hashing() -> Iterator[None]:
         yield
     finally:
         users._HASHER = kept
+
+
+@contextmanager
+def migrated_sqlite(path: Path) -> Iterator[Engine]:
+    """An engine on a new SQLite file at ``path`` migrated to head. On leaving the block the
+    WAL is checkpointed into the file and the engine disposed, so the file can be copied."""
+    engine = make_engine(path)
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        close_database(engine, checkpoint=True)
 
 
 class PostgresServer:

@@ -24,13 +24,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import Engine, text
-from tests.support.db import cheap_password_hashing
+from sqlalchemy import Engine
+from tests.support.db import cheap_password_hashing, migrated_sqlite
 from tests.support.forms import NORMAL_VITALS, at, fill, madrs
 
 from remit import services as sv
 from remit.protocol import Protocol, load_protocol
-from remit.store import Actor, make_engine, upgrade
+from remit.protocol.status import ParticipantStatus
+from remit.store import Actor
 
 PASSWORD = "correct horse battery staple"
 ADMIN = "ada"
@@ -63,7 +64,6 @@ ELIGIBLE: Mapping[str, object] = {
     "systolic_bp": 128,
     "cssrs_ideation_type": 1,
 }
-LOST = "lost_to_follow_up"
 SCREENING_VISIT = "SCR"
 ENROLMENT_VISIT = "V0"
 
@@ -142,6 +142,17 @@ def stage(name: Stage, **changes: object) -> Participant:
     return replace(_STAGES[name], **changes)  # type: ignore[arg-type]
 
 
+class _FirstOf:
+    """``trial.<role>``: the first actor of that role in the trial's staff (the admin ``ada``
+    for ``admin``)."""
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+
+    def __get__(self, trial: OsloTrial, owner: type | None = None) -> Actor:
+        return trial.actors[self.role]
+
+
 @dataclass(frozen=True)
 class OsloTrial:
     """A test trial: the engine, the protocol, the staff, the first actor of each role and the
@@ -153,40 +164,13 @@ class OsloTrial:
     staff: Mapping[str, Sequence[tuple[str, str | None]]] = field(default_factory=dict)
     participants: tuple[str, ...] = ()
 
-    @property
-    def admin(self) -> Actor:
-        """The admin ``ada``."""
-        return self.actors["admin"]
-
-    @property
-    def investigator(self) -> Actor:
-        """The first investigator of the staff."""
-        return self.actors["investigator"]
-
-    @property
-    def therapist(self) -> Actor:
-        """The first therapist of the staff."""
-        return self.actors["therapist"]
-
-    @property
-    def rater(self) -> Actor:
-        """The first independent rater of the staff."""
-        return self.actors["independent_rater"]
-
-    @property
-    def monitor(self) -> Actor:
-        """The first monitor of the staff."""
-        return self.actors["monitor"]
-
-    @property
-    def data_manager(self) -> Actor:
-        """The first data manager of the staff."""
-        return self.actors["data_manager"]
-
-    @property
-    def statistician(self) -> Actor:
-        """The first statistician of the staff."""
-        return self.actors["statistician"]
+    admin = _FirstOf("admin")
+    investigator = _FirstOf("investigator")
+    therapist = _FirstOf("therapist")
+    rater = _FirstOf("independent_rater")
+    monitor = _FirstOf("monitor")
+    data_manager = _FirstOf("data_manager")
+    statistician = _FirstOf("statistician")
 
     def actor_at(self, role: str, site: str | None) -> Actor:
         """The first actor of ``role`` who may act at ``site`` (held there or study-wide)."""
@@ -225,13 +209,9 @@ def build_trial(
             admin_password=PASSWORD,
         )
         admin = Actor(made.admin.id, ADMIN, "admin", None)
-        actors: dict[str, Actor] = {"admin": admin}
         for name, roles in staff.items():
             sv.add_user(engine, admin, name, PASSWORD, list(roles))
-            for role, site in roles:
-                if role not in actors:
-                    actors[role] = sv.actor_for(engine, name, role, site)
-    trial = OsloTrial(engine=engine, protocol=chosen, actors=actors, staff=dict(staff))
+    trial = trial_of(engine, protocol=chosen, staff=staff)
     ids = tuple(add_participant(trial, plan) for plan in participants)
     for pid, plan in zip(ids, participants, strict=True):
         for correction in plan.corrections:
@@ -239,7 +219,8 @@ def build_trial(
     for pid, plan in zip(ids, participants, strict=True):
         inv = trial.actor_at("investigator", plan.site)
         if plan.status is not None:
-            reason = "no contact after three attempts" if plan.status == LOST else None
+            lost = plan.status == ParticipantStatus.LOST_TO_FOLLOW_UP
+            reason = "no contact after three attempts" if lost else None
             sv.change_status(engine, inv, pid, plan.status, reason=reason)
         if plan.withdrawn is not None:
             sv.withdraw(engine, inv, pid, reason=plan.withdrawn)
@@ -249,15 +230,8 @@ def build_trial(
 def trial_file(path: Path, **options: object) -> OsloTrial:
     """:func:`build_trial` into a new migrated SQLite file at ``path``; the engine is disposed
     (the WAL checkpointed) on return, so the file can be copied for each test."""
-    engine = make_engine(path)
-    upgrade(engine)
-    try:
-        trial = build_trial(engine, **options)  # type: ignore[arg-type]
-        with engine.connect() as connection:
-            connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-    finally:
-        engine.dispose()
-    return trial
+    with migrated_sqlite(path) as engine:
+        return build_trial(engine, **options)  # type: ignore[arg-type]
 
 
 def trial_of(
@@ -266,8 +240,8 @@ def trial_of(
     protocol: Protocol | str = "oslo-mdma-mdd",
     staff: Mapping[str, Sequence[tuple[str, str | None]]] = STAFF,
 ) -> OsloTrial:
-    """The :class:`OsloTrial` of a database :func:`build_trial` made (a copy of a template):
-    the actors are looked up by username, so they are the ones the build made."""
+    """The :class:`OsloTrial` of a database :func:`build_trial` made (also a copy of one): the
+    first actor of each role is looked up by username in the staff's order."""
     chosen = load_protocol(protocol) if isinstance(protocol, str) else protocol
     actors = {"admin": sv.actor_for(engine, ADMIN, "admin")}
     for name, roles in staff.items():
@@ -419,27 +393,17 @@ def _dosing_day(trial: OsloTrial, pid: str, visit: str, day: date, *, withhold: 
             measured_at=dose0 + timedelta(minutes=minutes),
             values={**NORMAL_VITALS, "heart_rate": 80 + minutes // 30},
         )
-    if withhold:
-        sv.record_dose(
-            engine,
-            inv,
-            pid,
-            visit,
-            kind="supplemental",
-            dose_mg=planned.supplemental_mg,
-            status="withheld",
-            withheld_reason="participant declined",
-        )
-    else:
-        sv.record_dose(
-            engine,
-            inv,
-            pid,
-            visit,
-            kind="supplemental",
-            dose_mg=planned.supplemental_mg,
-            given_at=dose0 + timedelta(minutes=121),
-        )
+    sv.record_dose(
+        engine,
+        inv,
+        pid,
+        visit,
+        kind="supplemental",
+        dose_mg=planned.supplemental_mg,
+        status="withheld" if withhold else "given",
+        given_at=None if withhold else dose0 + timedelta(minutes=121),
+        withheld_reason="participant declined" if withhold else None,
+    )
     sv.end_dosing_session(engine, inv, pid, visit, ended_at=dose0 + timedelta(hours=8))
 
 
