@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from remit.errors import Problem
+from remit.scales.model import ItemKind
 from remit.tomlpos import data_path, line_index, located, syntax_error_at, unknown_key_todo
 
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -67,7 +68,7 @@ class ItemEntry(_Entry):
 
     code: Code
     label: Text
-    kind: Literal["integer", "number", "boolean", "choice", "time", "text"]
+    kind: ItemKind
     min: float | None = None
     max: float | None = None
     options: dict[str, str] = {}
