@@ -14,6 +14,7 @@ from remit.errors import NotFoundError
 from remit.protocol import VITAL_SIGN_CODES, Protocol, SafetyRule
 from remit.protocol.adverse_event import Severity
 from remit.protocol.status import values
+from remit.protocol.vocab import COMPARE
 from remit.scales import ItemDefinition, load_scale
 
 #: Severities, mildest first (the order of the vocabulary).
@@ -444,14 +445,7 @@ def madrs_item10_table(
 def _compare(x: float, op: str, y: float) -> bool:
     if math.isnan(y):
         return False
-    return {
-        ">=": x >= y,
-        ">": x > y,
-        "<=": x <= y,
-        "<": x < y,
-        "==": x == y,
-        "!=": x != y,
-    }[op]
+    return COMPARE[op](x, y)
 
 
 def alert_table(data: TrialData, population: tuple[str, ...]) -> pd.DataFrame:

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from remit.errors import InputError
-from remit.protocol.vocab import CriterionKind
+from remit.protocol.vocab import COMPARE, CriterionKind
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -124,7 +124,7 @@ def _holds(criterion: Criterion, value: object) -> bool:
         same = value == target
         return same if op == "==" else not same
     x, y = _number(criterion, value), float(target)
-    return {">=": x >= y, "<=": x <= y, ">": x > y, "<": x < y}[op]
+    return COMPARE[op](x, y)
 
 
 def _shown(criterion: Criterion) -> str:

@@ -16,7 +16,9 @@ Examples
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, get_args
 
 from remit.protocol.vital_signs import VitalSign as VitalSign  # declared with the signs
 
@@ -35,6 +37,15 @@ VisitKind = Literal[
 CriterionKind = Literal["inclusion", "exclusion"]
 Op = Literal[">=", "<=", ">", "<", "==", "!=", "in", "not_in", "between"]
 CompareOp = Literal[">=", "<=", ">", "<", "==", "!="]
+#: What each comparison word does, for safety rules, eligibility and the safety tables alike.
+COMPARE: Mapping[str, Callable[[Any, Any], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
 Level = Literal["immediate", "urgent", "same_day", "review"]
 EndpointRole = Literal["primary", "secondary", "exploratory"]
 Scalar = bool | int | float | str

@@ -11,8 +11,6 @@ transaction as the data that raised it.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,16 +21,8 @@ from remit.errors import InputError
 from remit.protocol.baseline import resolve_baseline
 from remit.protocol.model import LEVELS, Level, Protocol, SafetyRule
 from remit.protocol.vital_signs import VITAL_SIGN_CODES, VITAL_SIGNS, VitalValues
+from remit.protocol.vocab import COMPARE
 from remit.scales import ScoreResult, load_scale
-
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    ">=": operator.ge,
-    "<=": operator.le,
-    ">": operator.gt,
-    "<": operator.lt,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
 
 
 def level_rank(level: str) -> int:
@@ -236,7 +226,7 @@ def evaluate_score(
             shown = f"{subject} changed by {value:+g} from baseline{at}"
         else:
             shown = f"{subject} = {value}{_words(rule, score, value)}"
-        if not _OPS[rule.op](value, rule.value):
+        if not COMPARE[rule.op](value, rule.value):
             continue
         alert = Alert(
             rule_id=rule.id,
