@@ -24,7 +24,8 @@ from remit.cli.trial_cmd import (
     show,
 )
 from remit.protocol.adverse_event import Relatedness, Severity
-from remit.protocol.status import values
+from remit.protocol.status import ALERT_FILTERS, values
+from remit.protocol.vocab import LEVELS
 
 app = typer.Typer(help="Safety alerts: list, acknowledge, close.", no_args_is_help=True)
 ae_app = typer.Typer(help="Adverse events.", no_args_is_help=True)
@@ -86,10 +87,13 @@ def list_command(
     ] = None,
     status: Annotated[
         str | None,
-        typer.Option("--status", help="open, acknowledged, closed or unclosed (default: all)."),
+        typer.Option(
+            "--status",
+            help=f"{', '.join(ALERT_FILTERS[:-1])} or {ALERT_FILTERS[-1]} (default: all).",
+        ),
     ] = None,
     level: Annotated[
-        str | None, typer.Option("--level", help="immediate, urgent, same_day or review.")
+        str | None, typer.Option("--level", help=f"{', '.join(LEVELS[:-1])} or {LEVELS[-1]}.")
     ] = None,
     json_output: JsonOption = False,
 ) -> None:

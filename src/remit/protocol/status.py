@@ -131,6 +131,22 @@ class DosingSessionStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class AlertStatus(StrEnum):
+    """An alert's state, read from its acknowledged and closed times (not stored as a word)."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    CLOSED = "closed"
+
+
+#: The alert filter for "not closed yet" (open or acknowledged).
+UNCLOSED = "unclosed"
+#: Alert states that still need someone: the ``unclosed`` filter.
+UNCLOSED_ALERT_STATUSES: frozenset[AlertStatus] = frozenset(
+    {AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED}
+)
+
+
 def values(enum: type[StrEnum]) -> tuple[str, ...]:
     """The string values of ``enum`` in declaration order.
 
@@ -140,3 +156,7 @@ def values(enum: type[StrEnum]) -> tuple[str, ...]:
     ('in_window', 'early', 'late')
     """
     return tuple(member.value for member in enum)
+
+
+#: Every word an alert list can be filtered by: a state, or ``unclosed``.
+ALERT_FILTERS: tuple[str, ...] = (*values(AlertStatus), UNCLOSED)

@@ -20,6 +20,7 @@ from remit.errors import (
 )
 from remit.protocol import Protocol, protocol_from_text
 from remit.protocol.roles import SYSTEM_ROLE
+from remit.protocol.status import AlertStatus
 from remit.safety import Alert as SafetyAlert
 from remit.services.access import require
 from remit.services.records import (
@@ -253,12 +254,12 @@ def check_unlocked(
 
 
 def alert_status(alert: Alert) -> str:
-    """open, acknowledged or closed."""
+    """open, acknowledged or closed (an :class:`AlertStatus` value)."""
     if alert.closed_at is not None:
-        return "closed"
+        return AlertStatus.CLOSED.value
     if alert.acknowledged_at is not None:
-        return "acknowledged"
-    return "open"
+        return AlertStatus.ACKNOWLEDGED.value
+    return AlertStatus.OPEN.value
 
 
 def alert_record(alert: Alert, study_id: str) -> AlertRecord:

@@ -11,6 +11,12 @@ from sqlalchemy.orm import Session
 
 from remit.errors import InputError
 from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
+from remit.protocol.status import (
+    ALERT_FILTERS,
+    UNCLOSED,
+    UNCLOSED_ALERT_STATUSES,
+    AlertStatus,
+)
 from remit.safety import level_rank, sae_alert, sae_clock
 from remit.services._common import (
     a_date,
@@ -382,9 +388,10 @@ def list_alerts(
 ) -> list[AlertRecord]:
     """Alerts, most pressing first (then oldest): filter by participant, status
     (open/acknowledged/closed/unclosed) and level."""
-    if status not in (None, "open", "acknowledged", "closed", "unclosed"):
+    if status is not None and status not in ALERT_FILTERS:
         raise InputError(
-            f"alert status {status!r} is unknown", expected="open, acknowledged, closed or unclosed"
+            f"alert status {status!r} is unknown",
+            expected=", ".join(ALERT_FILTERS[:-1]) + " or " + ALERT_FILTERS[-1],
         )
     if level is not None:
         level_rank(level)
@@ -397,13 +404,13 @@ def list_alerts(
             query = query.where(Participant.site_id == actor.site_id)
         if level is not None:
             query = query.where(Alert.level == level)
-        if status in ("open", "unclosed", "acknowledged"):
+        if status in UNCLOSED_ALERT_STATUSES or status == UNCLOSED:
             query = query.where(Alert.closed_at.is_(None))
-        if status == "open":
+        if status == AlertStatus.OPEN:
             query = query.where(Alert.acknowledged_at.is_(None))
-        if status == "acknowledged":
+        if status == AlertStatus.ACKNOWLEDGED:
             query = query.where(Alert.acknowledged_at.is_not(None))
-        if status == "closed":
+        if status == AlertStatus.CLOSED:
             query = query.where(Alert.closed_at.is_not(None))
         found = [alert_record(a, person.study_id) for a, person in session.execute(query)]
         return r.returning(sorted(found, key=lambda a: (level_rank(a.level), a.raised_at, a.id)))
@@ -434,7 +441,7 @@ def _settle_alert(
         if close:
             alert.closed_at = when
             alert.closed_by = actor.user_id
-        done = "closed" if close else "acknowledged"
+        done = (AlertStatus.CLOSED if close else AlertStatus.ACKNOWLEDGED).value
         alert.note = (alert.note + "\n" if alert.note else "") + f"{done}: {note}"
         session.flush()
         return alert_record(alert, p.study_id)

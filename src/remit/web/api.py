@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Requ
 from remit import services as sv
 from remit.errors import ConflictError, InputError, PermissionDeniedError
 from remit.json_values import to_json_value
-from remit.protocol.status import ParticipantStatus, values
+from remit.protocol.status import ALERT_FILTERS, ParticipantStatus, values
 from remit.services import (
     AlertRecord,
     AssessmentRecord,
@@ -418,7 +418,7 @@ def vitals(
 def alerts(
     request: Request,
     session: Session,
-    status: Annotated[str | None, Query(pattern="^(open|acknowledged|closed|unclosed)$")] = None,
+    status: Annotated[str | None, Query(pattern=f"^({'|'.join(ALERT_FILTERS)})$")] = None,
 ) -> Json:
     """Alerts, most pressing first."""
     found = sv.list_alerts(state_of(request).engine, session.actor, status=status)

@@ -22,8 +22,11 @@ from remit.errors import PermissionDeniedError
 from remit.protocol import Protocol
 from remit.protocol.roles import Role
 from remit.protocol.status import (
+    ALERT_FILTERS,
     ENTRY_STATUSES,
     SIGNABLE_STATUSES,
+    UNCLOSED,
+    UNCLOSED_ALERT_STATUSES,
     DoseKind,
     DoseStatus,
     DosingSessionStatus,
@@ -86,6 +89,9 @@ def make_templates() -> Environment:
     env.globals["DoseKind"] = DoseKind
     env.globals["DoseStatus"] = DoseStatus
     env.globals["DosingSessionStatus"] = DosingSessionStatus
+    env.globals["ALERT_FILTERS"] = ALERT_FILTERS
+    env.globals["UNCLOSED"] = UNCLOSED
+    env.globals["UNCLOSED_ALERT_STATUSES"] = UNCLOSED_ALERT_STATUSES
     return env
 
 

@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from remit import services as sv
 from remit.errors import AnswerError, ConflictError, InputError, PermissionDeniedError
-from remit.protocol.status import ACTIVE_STATUSES, ENROLLED_STATUSES, VisitStatus
+from remit.protocol.status import ACTIVE_STATUSES, ENROLLED_STATUSES, UNCLOSED, VisitStatus
 from remit.web import pages_data, pages_dosing
 from remit.web.core import (
     CODE,
@@ -180,7 +180,7 @@ def dashboard(request: Request, session: PageSession) -> Response:
             elif week_start <= v.target_date <= week_end:
                 due.append(v)
     alerts = (
-        sv.list_alerts(engine, actor, status="unclosed")
+        sv.list_alerts(engine, actor, status=UNCLOSED)
         if web_allowed("view_alerts", actor.role)
         else None
     )

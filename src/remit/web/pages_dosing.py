@@ -13,7 +13,7 @@ from remit import services as sv
 from remit.errors import InputError, NotFoundError
 from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS
 from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
-from remit.protocol.status import DoseKind, values
+from remit.protocol.status import ALERT_FILTERS, UNCLOSED, DoseKind, values
 from remit.web.core import (
     CODE,
     ID,
@@ -237,7 +237,7 @@ async def vas(request: Request, session: PageSession, pid: PID, visit: CODE) -> 
 def alerts(
     request: Request,
     session: PageSession,
-    status: Annotated[str, Query(pattern="^(open|acknowledged|closed|unclosed|all)$")] = "unclosed",
+    status: Annotated[str, Query(pattern=f"^({'|'.join(ALERT_FILTERS)}|all)$")] = UNCLOSED,
 ) -> Response:
     """The alerts inbox, most pressing first."""
     found = sv.list_alerts(
