@@ -23,7 +23,7 @@ from remit.cli.trial_cmd import (
     show,
 )
 from remit.errors import InputError
-from remit.protocol import VITAL_SIGN_CODES
+from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS
 from remit.protocol.status import DoseKind, values
 
 app = typer.Typer(help="Dosing sessions: start, doses, end.", no_args_is_help=True)
@@ -32,6 +32,12 @@ vitals_app = typer.Typer(
 )
 
 AtOption = Annotated[str, typer.Option("--at", help="Time with zone, e.g. 2024-03-01T09:00Z.")]
+
+
+def _sign_help(code: str) -> str:
+    """The help of a short vital-sign option: its label and unit from the vocabulary."""
+    sign = VITAL_SIGNS[code]
+    return f"{sign.label} ({sign.unit}); the same as --sign {code}=VALUE."
 
 
 @app.command("start")
@@ -156,10 +162,16 @@ def vitals_add_command(
             "Signs: " + ", ".join(VITAL_SIGN_CODES) + ".",
         ),
     ] = None,
-    systolic: Annotated[int | None, typer.Option("--systolic", help="Systolic mmHg.")] = None,
-    diastolic: Annotated[int | None, typer.Option("--diastolic", help="Diastolic mmHg.")] = None,
-    heart_rate: Annotated[int | None, typer.Option("--hr", help="Heart rate /min.")] = None,
-    temperature: Annotated[float | None, typer.Option("--temp", help="Temperature °C.")] = None,
+    systolic: Annotated[
+        int | None, typer.Option("--systolic", help=_sign_help("systolic_bp"))
+    ] = None,
+    diastolic: Annotated[
+        int | None, typer.Option("--diastolic", help=_sign_help("diastolic_bp"))
+    ] = None,
+    heart_rate: Annotated[int | None, typer.Option("--hr", help=_sign_help("heart_rate"))] = None,
+    temperature: Annotated[
+        float | None, typer.Option("--temp", help=_sign_help("temperature"))
+    ] = None,
     key: KeyOption = None,
     json_output: JsonOption = False,
 ) -> None:
