@@ -40,6 +40,7 @@ from remit.scales.model import (
     SubscaleDefinition,
     TotalDefinition,
 )
+from remit.scales.ranges import ValueRange, answer_range, field_range
 from remit.scales.rules import RULES, Rule, RuleContext, get_rule
 
 __all__ = [
@@ -58,10 +59,13 @@ __all__ = [
     "ScoreResult",
     "SubscaleDefinition",
     "TotalDefinition",
+    "ValueRange",
+    "answer_range",
     "apply_wording",
     "check_scale",
     "check_scale_text",
     "contradictions",
+    "field_range",
     "get_rule",
     "list_scales",
     "load_scale",

@@ -27,7 +27,8 @@ from remit.scales.model import (
     SubscaleDefinition,
     TotalDefinition,
 )
-from remit.scales.schema import BinEntry, ItemEntry, MissingEntry, ScaleFile
+from remit.scales.rules import RULES
+from remit.scales.schema import BinEntry, DerivedEntry, ItemEntry, MissingEntry, ScaleFile
 from remit.tomlpos import PathPart
 
 PROBLEM_CODES: dict[str, str] = {
@@ -194,6 +195,28 @@ def _pair(values: Sequence[float] | None) -> tuple[float, float] | None:
     return None if values is None else (float(values[0]), float(values[1]))
 
 
+def _derived_range(c: Checker, dv: DerivedEntry, where: tuple[PathPart, ...]) -> None:
+    """S006 for a derived value's declared range that is inverted or given to a yes/no rule."""
+    if dv.range is None:
+        return
+    low, high = dv.range
+    if low > high:
+        c.add(
+            "S006",
+            (*where, "range"),
+            f"derived value {dv.name} range [{low:g}, {high:g}] is inverted",
+            "give [low, high]",
+        )
+    rule = RULES.get(dv.rule)
+    if rule is not None and rule.yes_no:
+        c.add(
+            "S006",
+            (*where, "range"),
+            f"derived value {dv.name} is a yes/no (rule {dv.rule!r}) and has no numeric range",
+            "leave out range",
+        )
+
+
 def _duplicates(values: Sequence[str]) -> list[str]:
     return [v for v, n in Counter(values).items() if n > 1]
 
@@ -287,8 +310,16 @@ def build_definition(model: ScaleFile, text: str = "") -> tuple[ScaleDefinition,
     derived = []
     for i, dv in enumerate(model.derived):
         _versions(c, dv.versions, versions, ("derived", i))
+        _derived_range(c, dv, ("derived", i))
         derived.append(
-            DerivedDefinition(dv.name, dv.rule, dv.label, _freeze(dv.params), tuple(dv.versions))
+            DerivedDefinition(
+                dv.name,
+                dv.rule,
+                dv.label,
+                _freeze(dv.params),
+                tuple(dv.versions),
+                _pair(dv.range),
+            )
         )
 
     definition = ScaleDefinition(

@@ -302,13 +302,19 @@ class TotalDefinition:
 
 @dataclass(frozen=True)
 class DerivedDefinition:
-    """A value computed by a named rule, e.g. ``provisional_ptsd`` by ``pcl5_provisional``."""
+    """A value computed by a named rule, e.g. ``provisional_ptsd`` by ``pcl5_provisional``.
+
+    ``range`` is the ``[low, high]`` the value can take, declared in the scale file where it
+    cannot be read off the items (C-SSRS ``ideation_type`` 0–5); the protocol check compares
+    safety-rule thresholds and cut-offs with it.
+    """
 
     name: str
     rule: str
     label: str = ""
     params: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
     versions: tuple[str, ...] = ()
+    range: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)

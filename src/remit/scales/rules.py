@@ -59,7 +59,10 @@ class Rule:
 
     ``check`` tests the params beyond "these are present and name items" when the scale file
     is read (for instance that PCL-5 clusters are subscales); the loader calls it for every
-    rule alike, so no rule needs a branch of its own in the loader.
+    rule alike, so no rule needs a branch of its own in the loader. ``yes_no`` says the rule's
+    value is always a yes/no (``True``/``False``/null), which the protocol check needs to
+    refuse a safety rule comparing it with a number; ``answer_of`` names the param whose item's
+    answer the rule gives back as it is (the ``item`` rule), so the value has that item's range.
     """
 
     name: str
@@ -68,6 +71,8 @@ class Rule:
     item_params: tuple[str, ...] = ()
     required_params: tuple[str, ...] = ()
     check: ParamCheck | None = None
+    yes_no: bool = False
+    answer_of: str | None = None
 
 
 #: Every named rule, by name: the one registry a scale file's ``rule = "…"`` is looked up in.
@@ -80,9 +85,13 @@ def _register(
     item_params: tuple[str, ...] = (),
     required: tuple[str, ...] = (),
     check: ParamCheck | None = None,
+    yes_no: bool = False,
+    answer_of: str | None = None,
 ) -> Callable[[RuleFunction], RuleFunction]:
     def deco(fn: RuleFunction) -> RuleFunction:
-        RULES[name] = Rule(name, fn, doc, item_params, required or item_params, check)
+        RULES[name] = Rule(
+            name, fn, doc, item_params, required or item_params, check, yes_no, answer_of
+        )
         return fn
 
     return deco
@@ -154,6 +163,7 @@ def highest_true(ctx: RuleContext, codes: tuple[str, ...]) -> int | None:
     "item",
     "The value of one item as answered (a yes/no stays a boolean; blank → null).",
     item_params=("item",),
+    answer_of="item",
 )
 def _item(ctx: RuleContext, params: Mapping[str, object]) -> RuleValue:
     (code,) = item_codes(params, "item")
@@ -169,6 +179,7 @@ def _item(ctx: RuleContext, params: Mapping[str, object]) -> RuleValue:
     "any_true",
     "True if any listed yes/no item is yes; False if all are no (or skipped); else null.",
     item_params=("items",),
+    yes_no=True,
 )
 def _any_true(ctx: RuleContext, params: Mapping[str, object]) -> RuleValue:
     flags = [_flag(ctx, c) for c in item_codes(params, "items")]
@@ -185,6 +196,7 @@ def _any_true(ctx: RuleContext, params: Mapping[str, object]) -> RuleValue:
     "are left out); null when a blank leaves it undecided.",
     item_params=("items",),
     required=("items", "threshold"),
+    yes_no=True,
 )
 def _any_at_least(ctx: RuleContext, params: Mapping[str, object]) -> RuleValue:
     threshold = _number(params, "threshold")
@@ -201,6 +213,7 @@ def _any_at_least(ctx: RuleContext, params: Mapping[str, object]) -> RuleValue:
     "total_at_least",
     "True if the total is at least `threshold`; null when the total is missing.",
     required=("threshold",),
+    yes_no=True,
 )
 def _total_at_least(ctx: RuleContext, params: Mapping[str, object]) -> RuleValue:
     if ctx.total is None:
@@ -313,6 +326,7 @@ def _clusters_are_subscales(
     "Null when blanks leave it undecided.",
     required=("threshold", "clusters"),
     check=_clusters_are_subscales,
+    yes_no=True,
 )
 def _pcl5_provisional(ctx: RuleContext, params: Mapping[str, object]) -> RuleValue:
     threshold = _number(params, "threshold")

@@ -117,6 +117,7 @@ class DerivedEntry(_Entry):
     rule: Text
     label: str = ""
     params: dict[str, Any] = {}
+    range: Pair | None = None
     versions: list[str] = []
 
 
