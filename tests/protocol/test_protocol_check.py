@@ -469,3 +469,196 @@ def test_p018_visit_numbers(bend: Bend, mini: str) -> None:
         bend('code = "D1"\nlabel = "Dosing"', 'code = "D1"\nlabel = "Dosing"\nnumber = 2'), "P018"
     )
     assert "visit number 2.0 is used twice" in line
+
+
+# ---- thresholds, cut-offs, vital-sign limits and raters against the scales and signs -------
+
+CSSRS_RULE = (
+    '\n[[safety.rules]]\nid = "ideation"\nscale = "cssrs"\nfield = "{field}"\nop = "{op}"\n'
+    'value = {value}\nlevel = "urgent"\ntext = "C-SSRS"\n'
+)
+REMISSION = """
+[[endpoints]]
+id = "rem"
+kind = "remission"
+role = "secondary"
+label = "Remission"
+scale = "madrs"
+visits = ["END"]
+max_total = {cut}
+"""
+
+
+def criterion(field: str, op: str, value: str, kind: str = "inclusion") -> str:
+    return (
+        f'\n[[eligibility.criteria]]\nid = "c_{field}"\nkind = "{kind}"\nfield = "{field}"\n'
+        f'op = "{op}"\nvalue = {value}\ntext = "criterion on {field}"\n'
+    )
+
+
+def with_remission(bend: Bend, cut: str) -> str:
+    return bend("[[analysis.analyses]]", REMISSION.format(cut=cut) + "\n[[analysis.analyses]]")
+
+
+@pytest.mark.parametrize(
+    ("op", "value", "found"),
+    [
+        (">=", 6, None), (">=", 7, "never"), (">=", 0, "always"), (">=", -1, "always"),
+        (">", 5, None), (">", 6, "never"), (">", -1, "always"), (">", 0, None),
+        ("<=", 0, None), ("<=", -1, "never"), ("<=", 6, "always"), ("<=", 5, None),
+        ("<", 1, None), ("<", 0, "never"), ("<", 7, "always"), ("<", 6, None),
+        ("==", 6, None), ("==", 7, "never"), ("==", -1, "never"),
+        ("!=", 6, None), ("!=", 7, "always"),
+    ],
+)  # fmt: skip
+def test_p027_reach_at_every_boundary(op: str, value: float, found: str | None) -> None:
+    from remit.protocol.check_scales import reach
+    from remit.scales import ValueRange
+
+    assert reach(ValueRange(0, 6), op, value) == found
+
+
+def test_p027_item_threshold_above_the_item_range(bend: Bend) -> None:
+    assert codes(bend("value = 4\nlevel", "value = 6\nlevel")) == []
+    line = only(bend("value = 4\nlevel", "value = 7\nlevel"), "P027")
+    assert "safety.rules[0].value" in line
+    assert "item 10 of madrs ranges 0–6, so >= 7 is never true: the rule can never fire" in line
+    assert "give a threshold within 0–6" in line
+
+
+def test_p027_ideation_type_out_of_range(mini: str) -> None:
+    assert codes(mini + CSSRS_RULE.format(field="ideation_type", op=">=", value=5)) == []
+    line = only(mini + CSSRS_RULE.format(field="ideation_type", op=">=", value=9), "P027")
+    assert "ideation_type of cssrs ranges 0–5, so >= 9 is never true" in line
+    line = only(mini + CSSRS_RULE.format(field="ideation_intensity", op=">", value=25), "P027")
+    assert "ideation_intensity of cssrs ranges 0–25" in line
+
+
+def test_p027_always_true_and_compare_to_baseline(bend: Bend) -> None:
+    total = bend("item = 10", 'field = "total"')
+    line = only(bend("value = 4\nlevel", "value = 0\nlevel", total), "P027")
+    assert "total of madrs ranges 0–60, so >= 0 is always true: the rule fires on every form" in (
+        line
+    )
+    change = bend("value = 4\nlevel", 'value = 60\ncompare_to = "baseline"\nlevel', total)
+    assert codes(change) == []
+    change = bend("value = 4\nlevel", 'value = 61\ncompare_to = "baseline"\nlevel', total)
+    line = only(change, "P027")
+    assert "the change of total from baseline of madrs ranges -60–60" in line
+
+
+def test_p028_yes_no_compared_with_a_number(mini: str, bend: Bend) -> None:
+    assert codes(mini + CSSRS_RULE.format(field="any_behaviour", op="==", value="true")) == []
+    line = only(mini + CSSRS_RULE.format(field="any_behaviour", op=">=", value=1), "P028")
+    assert "any_behaviour of cssrs is a yes/no, compared with the number 1" in line
+    assert "compare it with true or false" in line
+    line = only(bend("value = 4\nlevel", "value = true\nlevel"), "P028")
+    assert "item 10 of madrs is a number (0–6), compared with true" in line
+    line = only(mini + criterion("cssrs_any_behaviour", "==", "1", "exclusion"), "P028")
+    assert "eligibility criterion c_cssrs_any_behaviour" in line
+
+
+def test_p029_remission_cut_off_outside_the_total(bend: Bend) -> None:
+    assert codes(with_remission(bend, "10")) == []
+    line = only(with_remission(bend, "70"), "P029")
+    assert "endpoints[2].max_total" in line
+    assert "madrs total ≤ 70 is always true on a total of 0–60" in line
+    assert "every participant counts as in remission" in line
+    line = only(with_remission(bend, "-1"), "P029")
+    assert "no participant can ever be in remission" in line
+
+
+def test_p029_eligibility_on_a_scale_value(mini: str) -> None:
+    assert codes(mini + criterion("madrs_total", ">=", "20")) == []
+    line = only(mini + criterion("madrs_total", ">=", "70"), "P029")
+    assert "c_madrs_total: madrs_total >= 70 is never true on madrs values of 0–60" in line
+    assert "no one can be included" in line
+    line = only(mini + criterion("cssrs_ideation_type", ">=", "9", "exclusion"), "P029")
+    assert "it never excludes anyone" in line
+    line = only(mini + criterion("madrs_total", "between", "[0, 60]", "exclusion"), "P029")
+    assert "everyone is excluded" in line
+    # a field that names no scale value is not checked
+    assert codes(mini + criterion("madrs_entry_score", ">=", "700")) == []
+
+
+def test_p029_rtm_cut_off(bend: Bend) -> None:
+    rtm = """
+[[analysis.analyses]]
+id = "rtm"
+kind = "rtm"
+label = "RTM"
+scale = "madrs"
+visit = "BL"
+reliability = [0.7, 0.9]
+population_means = [25.0]
+entry_cutoff = {cut}
+"""
+    assert codes(bend("[[safety.rules]]", rtm.format(cut=20) + "\n[[safety.rules]]")) == []
+    line = only(bend("[[safety.rules]]", rtm.format(cut=80) + "\n[[safety.rules]]"), "P029")
+    assert "analysis rtm: entry cutoff 80 is outside the madrs total's range 0–60" in line
+
+
+def test_p030_vital_limit_outside_the_plausible_range(bend: Bend) -> None:
+    line = only(bend("systolic_bp = { high = 160", "systolic_bp = { high = 400"), "P030")
+    assert "dosing[0].vitals.thresholds.systolic_bp" in line
+    assert "systolic_bp high limit 400 mmHg is above the plausible range 50–300 mmHg" in line
+    assert "no reading can ever cross it" in line
+    line = only(bend("high = 100, low = 45", "low = 260"), "P030")
+    assert "heart_rate low limit 260 /min is above the plausible range" in line
+    assert "every reading crosses it" in line
+
+
+def test_p030_temperature_in_fahrenheit(bend: Bend) -> None:
+    fever = 'temperature = { high = 100.4, unit = "°C" }\n'
+    line = only(bend("heart_rate = {", fever + "heart_rate = {"), "P030")
+    assert "temperature high limit 100.4 °C is above the plausible range 25–45 °C" in line
+    assert "100.4 looks like degrees Fahrenheit (°F); in °C it is 38.0" in line
+    sound = bend("heart_rate = {", 'temperature = { high = 38.0, unit = "°C" }\nheart_rate = {')
+    assert codes(sound) == []
+    # a unit other than the sign's is refused where the limit is read
+    line = only(bend("heart_rate = {", fever.replace("°C", "°F") + "heart_rate = {"), "P004")
+    assert "temperature is measured in °C, not °F" in line
+
+
+def test_p030_eligibility_limit_and_unit_given_with_a_limit(mini: str) -> None:
+    line = only(mini + criterion("systolic_bp", ">", "1400", "exclusion"), "P030")
+    assert "eligibility criterion c_systolic_bp: systolic_bp high limit 1400 mmHg" in line
+    assert codes(mini + criterion("systolic_bp", ">", "140", "exclusion")) == []
+    from remit.protocol._checker import Checker
+    from remit.protocol.check_vitals import check_vital_limit
+
+    c = Checker(protocol_from_text(mini))
+    assert check_vital_limit(c, "heart_rate", 45, ("x",), side="low", unit="/min")
+    assert not check_vital_limit(c, "temperature", 38.0, ("x",), unit="°F", what="rule t")
+    assert [p.code for p in c.problems] == ["P030"]
+    assert (
+        c.problems[0].what == "rule t: temperature limit 38 is given in °F, but temperature "
+        "is recorded in °C"
+    )
+
+
+def test_p031_clinician_rated_scale_given_as_self_report(bend: Bend) -> None:
+    line = only(bend('rater = "independent_rater"', 'rater = "self_report"'), "P031")
+    assert "visits[1].assessments[0].rater" in line
+    assert "BL gives madrs, a clinician-rated scale, to rater 'self_report'" in line
+    assert "'independent_rater' or 'therapist' or 'investigator'" in line
+    line = only(bend('rater = "investigator"', 'rater = "self_report"'), "P031")
+    assert "SCR gives cssrs, a clinician-rated scale" in line
+
+
+def test_p031_self_report_scale_given_to_a_clinician(bend: Bend) -> None:
+    gad = '    { scale = "gad7", rater = "self_report" },\n]'
+    madrs = '    { scale = "madrs", rater = "independent_rater" },\n]'
+    assert codes(bend(madrs, madrs[:-1] + gad)) == []
+    line = only(bend(madrs, madrs[:-1] + gad.replace("self_report", "therapist")), "P031")
+    assert "BL gives gad7, a self-report scale, to rater 'therapist'" in line
+    assert "set rater to 'self_report'" in line
+
+
+def test_p006_p016_rule_on_what_the_scale_lacks_is_reported_once(mini: str) -> None:
+    rule = CSSRS_RULE.format(field="ideation_type", op=">=", value=4)
+    line = only(mini + rule.replace('level = "urgent"', 'versions = ["weekly"]\nlevel = "urgent"'),
+                "P006")  # fmt: skip
+    assert "scale cssrs has no version 'weekly'" in line
+    line = only(mini + CSSRS_RULE.format(field="ideation_kind", op=">=", value=9), "P016")
+    assert "no scored field 'ideation_kind'" in line

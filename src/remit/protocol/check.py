@@ -3,8 +3,10 @@
 ``P001``–``P004`` (TOML and shape) come from :mod:`remit.protocol.loader`; the codes from
 ``P005`` on are found on a well-formed protocol by the checks of
 :mod:`~remit.protocol.check_schedule` (identities, visits, anchors, windows),
-:mod:`~remit.protocol.check_dosing` (dosing sessions) and :mod:`~remit.protocol.check_plan`
-(endpoints, analyses, safety rules, randomisation, baselines), in that order.
+:mod:`~remit.protocol.check_dosing` (dosing sessions), :mod:`~remit.protocol.check_vitals`
+(vital-sign limits against the signs), :mod:`~remit.protocol.check_plan` (endpoints, analyses,
+safety rules, randomisation, baselines) and :mod:`~remit.protocol.check_scales` (thresholds and
+cut-offs within the scales' ranges, raters), in that order.
 
 To add a problem code: add it to :data:`PROBLEM_CODES` (and ``docs/protocol.md``), report it
 with ``checker.add(code, path, what, todo)`` from a check of the module its part belongs to,
@@ -19,7 +21,9 @@ from remit.errors import Problem
 from remit.protocol._checker import Check, Checker
 from remit.protocol.check_dosing import DOSING_CHECKS
 from remit.protocol.check_plan import PLAN_CHECKS
+from remit.protocol.check_scales import SCALE_CHECKS
 from remit.protocol.check_schedule import SCHEDULE_CHECKS
+from remit.protocol.check_vitals import VITALS_CHECKS
 from remit.protocol.loader import parse_protocol, read_protocol_source
 from remit.protocol.model import Protocol
 
@@ -51,10 +55,22 @@ PROBLEM_CODES: dict[str, str] = {
     "P025": "analysis compares arms in a one-arm protocol",
     "P026": "baseline not consistent: an endpoint or analysis baseline that differs from the "
     "protocol's baseline of its scale, or a compare-to-baseline rule on a scale without one",
+    "P027": "safety-rule threshold outside the range of its value: the rule never or always fires",
+    "P028": "a yes/no value compared with a number, or a number with true/false",
+    "P029": "cut-off outside the scale's range (remission/relapse endpoint, analysis, "
+    "eligibility criterion on a scale value)",
+    "P030": "vital-sign limit outside the sign's plausible range, or in another unit",
+    "P031": "rater does not match who rates the scale (clinician-rated vs self-report)",
 }
 
 #: Every whole-protocol check, in the order its problems are reported.
-CHECKS: tuple[Check, ...] = (*SCHEDULE_CHECKS, *DOSING_CHECKS, *PLAN_CHECKS)
+CHECKS: tuple[Check, ...] = (
+    *SCHEDULE_CHECKS,
+    *DOSING_CHECKS,
+    *VITALS_CHECKS,
+    *PLAN_CHECKS,
+    *SCALE_CHECKS,
+)
 
 
 def check_protocol(source: str | Path) -> list[Problem]:

@@ -1,0 +1,152 @@
+"""Whole-protocol checks of vital-sign limits against the signs themselves (P030): a limit
+outside the sign's plausible range (:data:`~remit.protocol.vital_signs.VITAL_SIGNS`) can never
+be crossed, or is crossed by every reading; a limit written in another unit (100.4 for a
+temperature measured in °C) is one of those.
+
+:func:`check_vital_limit` is the one check every vital-sign limit of a protocol goes through:
+the dosing sessions' thresholds and eligibility limits on a sign today; any other place a
+protocol gives a limit on a sign calls it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from remit.protocol._checker import Check, Checker
+from remit.protocol.vital_signs import VITAL_SIGNS
+from remit.tomlpos import PathPart
+
+#: Which side of a limit raises the alert (``high``: a reading above it; ``low``: below it).
+Side = Literal["high", "low"]
+
+
+def check_vital_limit(
+    c: Checker,
+    sign: str,
+    value: float,
+    where: Sequence[PathPart],
+    *,
+    side: Side = "high",
+    unit: str | None = None,
+    what: str = "",
+) -> bool:
+    """Report ``P030`` when limit ``value`` on vital sign ``sign`` is not sound.
+
+    A limit is sound when it lies in the sign's plausible range (where readings can be) and,
+    when the protocol writes a ``unit`` next to it, that unit is the sign's. ``side`` says
+    what the limit is: a ``high`` limit above the plausible range is never crossed (the alert
+    can never fire), one below it is crossed by every reading; likewise a ``low`` limit.
+    When the value would be plausible in the unit it is often typed in by mistake (°F for
+    temperature), the problem says so. An unknown sign is left to the shape checks. Returns
+    whether the limit is sound.
+
+    Parameters
+    ----------
+    c
+        The checker to report to.
+    sign
+        The vital-sign code (``temperature`` …).
+    value
+        The limit, in the sign's unit.
+    where
+        The key path of the limit in the protocol file, for the problem's line.
+    side
+        ``"high"`` or ``"low"``.
+    unit
+        The unit written in the protocol file next to the limit, if any.
+    what
+        What the limit belongs to, for the message (e.g. ``"dosing session 1"``).
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> c = Checker(load_protocol("oslo-mdma-mdd"))
+    >>> check_vital_limit(c, "temperature", 38.0, ("x",))
+    True
+    >>> check_vital_limit(c, "temperature", 100.4, ("x",), what="dosing session 1")
+    False
+    >>> print(c.problems[0].what.replace(", so", ",\nso"))
+    dosing session 1: temperature high limit 100.4 °C is above the plausible range 25–45 °C,
+    so no reading can ever cross it
+    """
+    definition = VITAL_SIGNS.get(sign)
+    if definition is None:
+        return True
+    head = f"{what}: " if what else ""
+    if unit is not None and unit != definition.unit:
+        c.add(
+            "P030",
+            where,
+            f"{head}{sign} limit {value:g} is given in {unit}, but {sign} is recorded in "
+            f"{definition.unit}",
+            f"give the limit in {definition.unit} (unit = {definition.unit!r}) or leave unit out",
+        )
+        return False
+    if definition.plausible(value):
+        return True
+    above = value > definition.high
+    never = above == (side == "high")
+    effect = "no reading can ever cross it" if never else "every reading crosses it"
+    todo = f"give a limit within {definition.low:g}–{definition.high:g} {definition.unit}"
+    other = definition.other_unit
+    if other is not None:
+        converted = other.convert(value)
+        if definition.plausible(converted):
+            todo = (
+                f"{value:g} looks like {other.name} ({other.unit}); in {definition.unit} it is "
+                f"{converted:.{definition.decimals}f}: {todo}"
+            )
+    c.add(
+        "P030",
+        where,
+        f"{head}{sign} {side} limit {value:g} {definition.unit} is "
+        f"{'above' if above else 'below'} the plausible range {definition.low:g}–"
+        f"{definition.high:g} {definition.unit}, so {effect}",
+        todo,
+    )
+    return False
+
+
+def _check_dosing_limits(c: Checker) -> None:
+    for i, d in enumerate(c.p.dosing):
+        for sign, limit in d.vitals.thresholds.items():
+            path = ("dosing", i, "vitals", "thresholds", sign)
+            sides: tuple[tuple[Side, float | None], ...] = (
+                ("high", limit.high),
+                ("low", limit.low),
+            )
+            for side, value in sides:
+                if value is not None:
+                    check_vital_limit(
+                        c,
+                        sign,
+                        value,
+                        path,
+                        side=side,
+                        unit=limit.unit,
+                        what=f"dosing session {d.number}",
+                    )
+
+
+def _check_eligibility_limits(c: Checker) -> None:
+    for i, criterion in enumerate(c.p.eligibility.criteria):
+        if criterion.field not in VITAL_SIGNS:
+            continue
+        values = criterion.value if isinstance(criterion.value, tuple) else (criterion.value,)
+        side: Side = "low" if criterion.op in ("<", "<=") else "high"
+        for value in values:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            check_vital_limit(
+                c,
+                criterion.field,
+                float(value),
+                ("eligibility", "criteria", i, "value"),
+                side=side,
+                what=f"eligibility criterion {criterion.id}",
+            )
+
+
+#: The checks of this module, in the order they report.
+VITALS_CHECKS: tuple[Check, ...] = (_check_dosing_limits, _check_eligibility_limits)
