@@ -66,9 +66,11 @@ def check_vital_limit(
     True
     >>> check_vital_limit(c, "temperature", 100.4, ("x",), what="dosing session 1")
     False
-    >>> print(c.problems[0].what.replace(", so", ",\nso"))
-    dosing session 1: temperature high limit 100.4 °C is above the plausible range 25–45 °C,
-    so no reading can ever cross it
+    >>> head, effect = c.problems[0].what.split(", so ")
+    >>> head
+    'dosing session 1: temperature high limit 100.4 °C is above the plausible range 25–45 °C'
+    >>> effect
+    'no reading can ever cross it'
     """
     definition = VITAL_SIGNS.get(sign)
     if definition is None:
