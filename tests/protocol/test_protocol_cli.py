@@ -147,3 +147,74 @@ def test_show_lists_the_baseline_visits() -> None:
     assert baseline["madrs"] == "V3"
     assert baseline["cssrs"] == "SCR"
     assert "se_vas" not in baseline
+
+
+def _oslo_variant(tmp_path: Path, old: str, new: str) -> Path:
+    """The Oslo protocol file with ``old`` (which must occur) replaced once by ``new``."""
+    from remit.protocol import load_protocol
+
+    text = load_protocol("oslo-mdma-mdd").text
+    assert old in text, old
+    path = tmp_path / "variant.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def test_check_catches_the_four_examples_of_issue_11(tmp_path: Path) -> None:
+    temp = 'temperature = { high = %s, unit = "°C"'
+    ideation = 'field = "ideation_type"\nop = ">="\nvalue = %d'
+    madrs = '{ scale = "madrs", rater = "%s" }'
+    examples = [
+        (
+            ("max_total = 10\n", "max_total = 70\n"),
+            "P029",
+            "endpoint madrs_remission: madrs total ≤ 70 is always true on a total of 0–60",
+        ),
+        (
+            (temp % "38.0", temp % "100.4"),
+            "P030",
+            "temperature high limit 100.4 °C is above the plausible range 25–45 °C, so no reading "
+            "can ever cross it; 100.4 looks like degrees Fahrenheit (°F); in °C it is 38.0",
+        ),
+        (
+            (ideation % 4, ideation % 9),
+            "P027",
+            "ideation_type of cssrs ranges 0–5, so >= 9 is never true: the rule can never fire",
+        ),
+        (
+            (madrs % "independent_rater", madrs % "self_report"),
+            "P031",
+            "V3 gives madrs, a clinician-rated scale, to rater 'self_report'",
+        ),
+    ]
+    for (old, new), problem, words in examples:
+        path = _oslo_variant(tmp_path, old, new)
+        code, out, err = run("check", str(path))
+        assert code == 2, (problem, out)
+        assert out.startswith(problem + " "), out
+        assert words in out
+        assert len(out.strip().splitlines()) == 1, out
+        assert "1 problem" in err
+        code, out, _ = run("check", str(path), "--json")
+        assert code == 2
+        assert [p["code"] for p in json.loads(out)["problems"]] == [problem]
+
+
+def test_check_catches_a_rule_on_what_madrs_lacks(tmp_path: Path) -> None:
+    rule = 'scale = "madrs"\nitem = 10\n'
+    for new, problem, words in [
+        ('scale = "madrs"\nitem = 11\n', "P016", "no item 11; use an item number 1–10"),
+        ('scale = "madrs"\nfield = "totl"\n', "P016", "did you mean 'total'"),
+        ('scale = "madrs"\nitem = 10\nversions = ["weekly"]\n', "P006", "no version 'weekly'"),
+    ]:
+        code, out, _ = run("check", str(_oslo_variant(tmp_path, rule, new)))
+        assert code == 2
+        assert out.startswith(problem + " safety.rules[4]"), out
+        assert words in out
+
+
+def test_check_builtins_stay_sound() -> None:
+    for name in ("oslo-mdma-mdd", "mdma-mdd-rct-example"):
+        code, out, _ = run("check", name)
+        assert code == 0, out
+        assert "sound" in out

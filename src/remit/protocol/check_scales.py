@@ -193,7 +193,7 @@ def _check_analyses(c: Checker) -> None:
         if values is None:
             continue
         where = ("analysis", "analyses", i)
-        named = [("entry_cutoff", None, a.entry_cutoff)]
+        named: list[tuple[str, int | None, float | None]] = [("entry_cutoff", None, a.entry_cutoff)]
         named += [("population_means", j, m) for j, m in enumerate(a.population_means)]
         for key, j, value in named:
             if value is None or values.low <= value <= values.high:
