@@ -16,6 +16,10 @@ from remit.protocol import (
     load_protocol,
     protocol_from_text,
 )
+from remit.protocol._checker import Checker
+from remit.protocol.check_scales import reach
+from remit.protocol.check_vitals import check_vital_limit
+from remit.scales import ValueRange
 
 WriteProtocol = Callable[..., Path]
 Bend = Callable[..., str]
@@ -512,9 +516,6 @@ def with_remission(bend: Bend, cut: str) -> str:
     ],
 )  # fmt: skip
 def test_p027_reach_at_every_boundary(op: str, value: float, found: str | None) -> None:
-    from remit.protocol.check_scales import reach
-    from remit.scales import ValueRange
-
     assert reach(ValueRange(0, 6), op, value) == found
 
 
@@ -598,43 +599,69 @@ entry_cutoff = {cut}
     assert "analysis rtm: entry cutoff 80 is outside the madrs total's range 0–60" in line
 
 
-def test_p030_vital_limit_outside_the_plausible_range(bend: Bend) -> None:
+@pytest.mark.parametrize(
+    ("sign", "value", "side", "effect"),
+    [
+        ("systolic_bp", 300, "high", None), ("systolic_bp", 301, "high", "never"),
+        ("systolic_bp", 50, "high", None), ("systolic_bp", 49, "high", "always"),
+        ("heart_rate", 20, "low", None), ("heart_rate", 19, "low", "never"),
+        ("heart_rate", 250, "low", None), ("heart_rate", 251, "low", "always"),
+        ("temperature", 45.0, "high", None), ("temperature", 45.1, "high", "never"),
+    ],
+)  # fmt: skip
+def test_p030_check_vital_limit_at_the_plausible_bounds(
+    mini: str, sign: str, value: float, side: str, effect: str | None
+) -> None:
+    c = Checker(protocol_from_text(mini))
+    sound = check_vital_limit(c, sign, value, ("x",), side=side, what="rule t")  # type: ignore[arg-type]
+    assert sound == (effect is None)
+    if effect is None:
+        assert c.problems == []
+        return
+    (problem,) = c.problems
+    assert problem.code == "P030"
+    assert problem.what.startswith(f"rule t: {sign} {side} limit {value:g} ")
+    words = "no reading can ever cross it" if effect == "never" else "every reading crosses it"
+    assert problem.what.endswith(words)
+
+
+def test_p030_temperature_in_fahrenheit_and_a_unit_not_the_signs(mini: str) -> None:
+    c = Checker(protocol_from_text(mini))
+    assert not check_vital_limit(c, "temperature", 100.4, ("x",))
+    assert "temperature high limit 100.4 °C is above the plausible range 25–45 °C" in (
+        c.problems[0].what
+    )
+    assert c.problems[0].todo.startswith(
+        "100.4 looks like degrees Fahrenheit (°F); in °C it is 38.0: give a limit within 25–45"
+    )
+    assert check_vital_limit(c, "heart_rate", 45, ("x",), side="low", unit="/min")
+    assert not check_vital_limit(c, "temperature", 38.0, ("x",), unit="°F", what="rule t")
+    assert [p.code for p in c.problems] == ["P030", "P030"]
+    assert c.problems[1].what == (
+        "rule t: temperature limit 38 is given in °F, but temperature is recorded in °C"
+    )
+
+
+def test_p030_eligibility_limit_on_a_sign(mini: str) -> None:
+    line = only(mini + criterion("systolic_bp", ">", "1400", "exclusion"), "P030")
+    assert "eligibility.criteria[1].value" in line
+    assert "eligibility criterion c_systolic_bp: systolic_bp high limit 1400 mmHg" in line
+    assert codes(mini + criterion("systolic_bp", ">", "140", "exclusion")) == []
+    line = only(mini + criterion("heart_rate", "<", "3", "exclusion"), "P030")
+    assert "heart_rate low limit 3 /min is below the plausible range" in line
+
+
+def test_p030_dosing_session_thresholds(bend: Bend) -> None:
+    # the dosing session's [dosing.vitals.thresholds] go through check_vital_limit
     line = only(bend("systolic_bp = { high = 160", "systolic_bp = { high = 400"), "P030")
     assert "dosing[0].vitals.thresholds.systolic_bp" in line
-    assert "systolic_bp high limit 400 mmHg is above the plausible range 50–300 mmHg" in line
-    assert "no reading can ever cross it" in line
-    line = only(bend("high = 100, low = 45", "low = 260"), "P030")
-    assert "heart_rate low limit 260 /min is above the plausible range" in line
-    assert "every reading crosses it" in line
-
-
-def test_p030_temperature_in_fahrenheit(bend: Bend) -> None:
+    assert "dosing session 1: systolic_bp high limit 400 mmHg is above the plausible" in line
     fever = 'temperature = { high = 100.4, unit = "°C" }\n'
     line = only(bend("heart_rate = {", fever + "heart_rate = {"), "P030")
-    assert "temperature high limit 100.4 °C is above the plausible range 25–45 °C" in line
     assert "100.4 looks like degrees Fahrenheit (°F); in °C it is 38.0" in line
-    sound = bend("heart_rate = {", 'temperature = { high = 38.0, unit = "°C" }\nheart_rate = {')
-    assert codes(sound) == []
     # a unit other than the sign's is refused where the limit is read
     line = only(bend("heart_rate = {", fever.replace("°C", "°F") + "heart_rate = {"), "P004")
     assert "temperature is measured in °C, not °F" in line
-
-
-def test_p030_eligibility_limit_and_unit_given_with_a_limit(mini: str) -> None:
-    line = only(mini + criterion("systolic_bp", ">", "1400", "exclusion"), "P030")
-    assert "eligibility criterion c_systolic_bp: systolic_bp high limit 1400 mmHg" in line
-    assert codes(mini + criterion("systolic_bp", ">", "140", "exclusion")) == []
-    from remit.protocol._checker import Checker
-    from remit.protocol.check_vitals import check_vital_limit
-
-    c = Checker(protocol_from_text(mini))
-    assert check_vital_limit(c, "heart_rate", 45, ("x",), side="low", unit="/min")
-    assert not check_vital_limit(c, "temperature", 38.0, ("x",), unit="°F", what="rule t")
-    assert [p.code for p in c.problems] == ["P030"]
-    assert (
-        c.problems[0].what == "rule t: temperature limit 38 is given in °F, but temperature "
-        "is recorded in °C"
-    )
 
 
 def test_p031_clinician_rated_scale_given_as_self_report(bend: Bend) -> None:
