@@ -11,14 +11,10 @@ protocol gives a limit on a sign calls it too.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 from remit.protocol._checker import Check, Checker
-from remit.protocol.vital_signs import VITAL_SIGNS
+from remit.protocol.vital_signs import VITAL_SIGNS, Side
 from remit.tomlpos import PathPart
-
-#: Which side of a limit raises the alert (``high``: a reading above it; ``low``: below it).
-Side = Literal["high", "low"]
 
 
 def check_vital_limit(
@@ -38,8 +34,10 @@ def check_vital_limit(
     what the limit is: a ``high`` limit above the plausible range is never crossed (the alert
     can never fire), one below it is crossed by every reading; likewise a ``low`` limit.
     When the value would be plausible in the unit it is often typed in by mistake (°F for
-    temperature), the problem says so. An unknown sign is left to the shape checks. Returns
-    whether the limit is sound.
+    temperature), the problem says so; the words are
+    :meth:`~remit.protocol.vital_signs.VitalSignDef.limit_problem`'s, which a model validator
+    refusing a limit can use too. An unknown sign is left to the shape checks. Returns whether
+    the limit is sound.
 
     Parameters
     ----------
@@ -75,38 +73,10 @@ def check_vital_limit(
     definition = VITAL_SIGNS.get(sign)
     if definition is None:
         return True
-    head = f"{what}: " if what else ""
-    if unit is not None and unit != definition.unit:
-        c.add(
-            "P030",
-            where,
-            f"{head}{sign} limit {value:g} is given in {unit}, but {sign} is recorded in "
-            f"{definition.unit}",
-            f"give the limit in {definition.unit} (unit = {definition.unit!r}) or leave unit out",
-        )
-        return False
-    if definition.plausible(value):
+    problem = definition.limit_problem(value, side, unit)
+    if problem is None:
         return True
-    above = value > definition.high
-    never = above == (side == "high")
-    effect = "no reading can ever cross it" if never else "every reading crosses it"
-    todo = f"give a limit within {definition.low:g}–{definition.high:g} {definition.unit}"
-    other = definition.other_unit
-    if other is not None:
-        converted = other.convert(value)
-        if definition.plausible(converted):
-            todo = (
-                f"{value:g} looks like {other.name} ({other.unit}); in {definition.unit} it is "
-                f"{converted:.{definition.decimals}f}: {todo}"
-            )
-    c.add(
-        "P030",
-        where,
-        f"{head}{sign} {side} limit {value:g} {definition.unit} is "
-        f"{'above' if above else 'below'} the plausible range {definition.low:g}–"
-        f"{definition.high:g} {definition.unit}, so {effect}",
-        todo,
-    )
+    c.add("P030", where, f"{what}: {problem.what}" if what else problem.what, problem.todo)
     return False
 
 

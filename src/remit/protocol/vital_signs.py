@@ -50,6 +50,21 @@ class OtherUnit:
         return (value - self.offset) * self.factor
 
 
+#: The side of a vital-sign limit: a reading above a ``high`` limit or below a ``low`` one.
+Side = Literal["high", "low"]
+
+
+@dataclass(frozen=True)
+class LimitProblem:
+    """Why a vital-sign limit is not sound (``what``) and what to do about it (``todo``)."""
+
+    what: str
+    todo: str
+
+    def __str__(self) -> str:
+        return f"{self.what}: {self.todo}"
+
+
 @dataclass(frozen=True)
 class VitalSignDef:
     """One vital sign: its code, how people read it, what is plausible, its CDISC terms.
@@ -72,6 +87,55 @@ class VitalSignDef:
     test: str
     sdtm_unit: str
     other_unit: OtherUnit | None = None
+
+    def limit_problem(
+        self, value: float, side: Side = "high", unit: str | None = None
+    ) -> LimitProblem | None:
+        """What is wrong with ``value`` as a ``side`` limit on this sign (``None``: nothing).
+
+        A limit is sound when it lies in the plausible range and, when the protocol writes a
+        ``unit`` next to it, that unit is the sign's. A ``high`` limit above the plausible range
+        is never crossed, one below it is crossed by every reading (mirrored for ``low``). A
+        value plausible in :attr:`other_unit` (100.4 read as °F) is named in what to do. Every
+        check of a vital-sign limit, in the protocol model or ``remit protocol check``
+        (``P030``), says it with these words.
+
+        Examples
+        --------
+        >>> VITAL_SIGNS["temperature"].limit_problem(38.0) is None
+        True
+        >>> problem = VITAL_SIGNS["temperature"].limit_problem(100.4)
+        >>> problem.what
+        'temperature high limit 100.4 °C is above the plausible range 25–45 °C, so no reading can ever cross it'
+        >>> problem.todo
+        '100.4 looks like degrees Fahrenheit (°F); in °C it is 38.0: give a limit within 25–45 °C'
+        >>> print(VITAL_SIGNS["heart_rate"].limit_problem(45, "low", unit="bpm"))
+        heart_rate limit 45 is given in bpm, but heart_rate is recorded in /min: give the limit in /min (unit = '/min') or leave unit out
+        """  # noqa: E501
+        if unit is not None and unit != self.unit:
+            return LimitProblem(
+                f"{self.code} limit {value:g} is given in {unit}, but {self.code} is recorded "
+                f"in {self.unit}",
+                f"give the limit in {self.unit} (unit = {self.unit!r}) or leave unit out",
+            )
+        if self.plausible(value):
+            return None
+        above = value > self.high
+        never = above == (side == "high")
+        effect = "no reading can ever cross it" if never else "every reading crosses it"
+        todo = f"give a limit within {self.low:g}–{self.high:g} {self.unit}"
+        other = self.other_unit
+        if other is not None and self.plausible(other.convert(value)):
+            todo = (
+                f"{value:g} looks like {other.name} ({other.unit}); in {self.unit} it is "
+                f"{other.convert(value):.{self.decimals}f}: {todo}"
+            )
+        return LimitProblem(
+            f"{self.code} {side} limit {value:g} {self.unit} is "
+            f"{'above' if above else 'below'} the plausible range {self.low:g}–{self.high:g} "
+            f"{self.unit}, so {effect}",
+            todo,
+        )
 
     def plausible(self, value: float) -> bool:
         """Whether ``value`` lies in the plausible range (inclusive).
@@ -148,7 +212,9 @@ __all__ = [
     "ABOVE",
     "VITAL_SIGNS",
     "VITAL_SIGN_CODES",
+    "LimitProblem",
     "OtherUnit",
+    "Side",
     "VitalSign",
     "VitalSignDef",
     "VitalValues",
