@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.scales.test_scale_properties import valid_answers
 
 from remit.scales import (
     ValueRange,
@@ -13,6 +16,7 @@ from remit.scales import (
     list_scales,
     load_scale,
     parse_scale,
+    score,
 )
 
 TINY = """\
@@ -126,3 +130,26 @@ def test_change_and_union() -> None:
         0, 1, True
     )
     assert ValueRange.union([]) is None
+
+
+FORMS = [(code, v) for code in list_scales() for v in load_scale(code).versions]
+
+
+@pytest.mark.parametrize(("code", "version"), FORMS)
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_every_scored_value_lies_in_its_range(code: str, version: str, data: st.DataObject) -> None:
+    # the ranges the protocol check relies on hold for every form a person can fill in
+    d = load_scale(code)
+    blank = data.draw(st.sampled_from([0.0, 0.2]))
+    r = score(d, data.draw(valid_answers(code, version, blank)), version=version)
+    values: dict[str, object] = {"total": r.total, **r.subscales, **r.derived}
+    for name, value in values.items():
+        found = field_range(d, name, version)
+        if value is None or found is None:
+            continue
+        if found.yes_no:
+            assert isinstance(value, bool), (name, value)
+        else:
+            assert not isinstance(value, bool), (name, value)
+            assert found.low - 1e-9 <= float(value) <= found.high + 1e-9, (name, value, found)  # type: ignore[arg-type]
