@@ -5,15 +5,17 @@ temperature measured in °C) is one of those.
 
 :func:`check_vital_limit` is the one check every vital-sign limit of a protocol goes through:
 the dosing sessions' thresholds and eligibility limits on a sign today; any other place a
-protocol gives a limit on a sign calls it too.
+protocol gives a limit on a sign calls it too (:func:`check_limit_table` for a table of
+``{sign = { high, low, unit }}``, as dose-stop or discharge limits are).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from remit.protocol._checker import Check, Checker
-from remit.protocol.vital_signs import VITAL_SIGNS, Side
+from remit.protocol.dosing import VitalThreshold
+from remit.protocol.vital_signs import VITAL_SIGNS, Side, VitalSign
 from remit.tomlpos import PathPart
 
 
@@ -80,25 +82,36 @@ def check_vital_limit(
     return False
 
 
+def check_limit_table(
+    c: Checker,
+    limits: Mapping[VitalSign, VitalThreshold],
+    where: Sequence[PathPart],
+    what: str,
+) -> None:
+    """:func:`check_vital_limit` for every high and low limit of a table of limits by sign
+    (``{systolic_bp = { high = 160, unit = "mmHg" }, …}``) found at ``where``.
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> c = Checker(load_protocol("oslo-mdma-mdd"))
+    >>> check_limit_table(c, {"heart_rate": VitalThreshold(high=300, low=45)}, ("x",), "t")
+    >>> [(p.code, p.where) for p in c.problems]
+    [('P030', 'x.heart_rate')]
+    """
+    for sign, limit in limits.items():
+        sides: tuple[tuple[Side, float | None], ...] = (("high", limit.high), ("low", limit.low))
+        for side, value in sides:
+            if value is not None:
+                check_vital_limit(
+                    c, sign, value, (*where, sign), side=side, unit=limit.unit, what=what
+                )
+
+
 def _check_dosing_limits(c: Checker) -> None:
     for i, d in enumerate(c.p.dosing):
-        for sign, limit in d.vitals.thresholds.items():
-            path = ("dosing", i, "vitals", "thresholds", sign)
-            sides: tuple[tuple[Side, float | None], ...] = (
-                ("high", limit.high),
-                ("low", limit.low),
-            )
-            for side, value in sides:
-                if value is not None:
-                    check_vital_limit(
-                        c,
-                        sign,
-                        value,
-                        path,
-                        side=side,
-                        unit=limit.unit,
-                        what=f"dosing session {d.number}",
-                    )
+        where = ("dosing", i, "vitals", "thresholds")
+        check_limit_table(c, d.vitals.thresholds, where, f"dosing session {d.number}")
 
 
 def _check_eligibility_limits(c: Checker) -> None:
