@@ -655,7 +655,7 @@ def test_p030_dosing_session_thresholds(bend: Bend) -> None:
     # the dosing session's [dosing.vitals.thresholds] go through check_vital_limit
     line = only(bend("systolic_bp = { high = 160", "systolic_bp = { high = 400"), "P030")
     assert "dosing[0].vitals.thresholds.systolic_bp" in line
-    assert "dosing session 1: systolic_bp high limit 400 mmHg is above the plausible" in line
+    assert ": systolic_bp high limit 400 mmHg is above the plausible range 50–300 mmHg" in line
     fever = 'temperature = { high = 100.4, unit = "°C" }\n'
     line = only(bend("heart_rate = {", fever + "heart_rate = {"), "P030")
     assert "100.4 looks like degrees Fahrenheit (°F); in °C it is 38.0" in line
@@ -689,3 +689,26 @@ def test_p006_p016_rule_on_what_the_scale_lacks_is_reported_once(mini: str) -> N
     assert "scale cssrs has no version 'weekly'" in line
     line = only(mini + CSSRS_RULE.format(field="ideation_kind", op=">=", value=9), "P016")
     assert "no scored field 'ideation_kind'" in line
+
+
+def test_p030_limit_tables_are_found_wherever_a_model_holds_them() -> None:
+    from pydantic import BaseModel
+
+    from remit.protocol.check_vitals import limit_tables
+    from remit.protocol.dosing import VitalThreshold
+
+    class Stop(BaseModel):
+        limits: dict[str, VitalThreshold]
+        minutes: int = 30
+
+    class Session(BaseModel):
+        stops: tuple[Stop, ...]
+        other: dict[str, int]
+
+    session = Session(
+        stops=(Stop(limits={}), Stop(limits={"temperature": VitalThreshold(high=100.4)})),
+        other={"a": 1},
+    )
+    found = list(limit_tables(session))
+    assert [path for path, _ in found] == [("stops", 1, "limits")]
+    assert found[0][1]["temperature"].high == 100.4

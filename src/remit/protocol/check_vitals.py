@@ -3,15 +3,19 @@ outside the sign's plausible range (:data:`~remit.protocol.vital_signs.VITAL_SIG
 be crossed, or is crossed by every reading; a limit written in another unit (100.4 for a
 temperature measured in °C) is one of those.
 
-:func:`check_vital_limit` is the one check every vital-sign limit of a protocol goes through:
-the dosing sessions' thresholds and eligibility limits on a sign today; any other place a
-protocol gives a limit on a sign calls it too (:func:`check_limit_table` for a table of
-``{sign = { high, low, unit }}``, as dose-stop or discharge limits are).
+:func:`check_vital_limit` is the one check every vital-sign limit of a protocol goes through.
+Every table of limits by sign (``{systolic_bp = { high = 160, unit = "mmHg" }, …}``: a dosing
+session's thresholds today, dose-stop or discharge limits when a protocol has them) is found
+wherever the model holds it (:func:`limit_tables`) and checked with :func:`check_limit_table`;
+eligibility criteria on a sign (``systolic_bp > 140``) are checked too. A limit held another
+way calls :func:`check_vital_limit` from the check of its part.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+
+from pydantic import BaseModel
 
 from remit.protocol._checker import Check, Checker
 from remit.protocol.dosing import VitalThreshold
@@ -108,10 +112,38 @@ def check_limit_table(
                 )
 
 
-def _check_dosing_limits(c: Checker) -> None:
-    for i, d in enumerate(c.p.dosing):
-        where = ("dosing", i, "vitals", "thresholds")
-        check_limit_table(c, d.vitals.thresholds, where, f"dosing session {d.number}")
+def limit_tables(
+    node: object, path: tuple[PathPart, ...] = ()
+) -> Iterator[tuple[tuple[PathPart, ...], Mapping[VitalSign, VitalThreshold]]]:
+    """Every table of vital-sign limits by sign in a protocol model, with its key path.
+
+    A table is a mapping from sign codes to :class:`~remit.protocol.dosing.VitalThreshold`
+    anywhere in the model (a dosing session's thresholds, and any limits added later), so a
+    new place for limits is checked without a check of its own.
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> [path for path, _ in limit_tables(load_protocol("oslo-mdma-mdd"))]
+    [('dosing', 0, 'vitals', 'thresholds'), ('dosing', 1, 'vitals', 'thresholds')]
+    """
+    if isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            yield from limit_tables(getattr(node, name), (*path, name))
+    elif isinstance(node, tuple | list):
+        for k, value in enumerate(node):
+            yield from limit_tables(value, (*path, k))
+    elif isinstance(node, Mapping) and node:
+        if all(isinstance(v, VitalThreshold) for v in node.values()):
+            yield path, node
+        else:
+            for key, value in node.items():
+                yield from limit_tables(value, (*path, str(key)))
+
+
+def _check_limit_tables(c: Checker) -> None:
+    for where, table in limit_tables(c.p):
+        check_limit_table(c, table, where, "")
 
 
 def _check_eligibility_limits(c: Checker) -> None:
@@ -134,4 +166,4 @@ def _check_eligibility_limits(c: Checker) -> None:
 
 
 #: The checks of this module, in the order they report.
-VITALS_CHECKS: tuple[Check, ...] = (_check_dosing_limits, _check_eligibility_limits)
+VITALS_CHECKS: tuple[Check, ...] = (_check_limit_tables, _check_eligibility_limits)
