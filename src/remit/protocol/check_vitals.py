@@ -123,9 +123,9 @@ def limit_tables(
 
     Examples
     --------
-    >>> from remit.protocol import load_protocol
-    >>> [path for path, _ in limit_tables(load_protocol("oslo-mdma-mdd"))]
-    [('dosing', 0, 'vitals', 'thresholds'), ('dosing', 1, 'vitals', 'thresholds')]
+    >>> stop = {"heart_rate": VitalThreshold(high=120), "temperature": VitalThreshold(high=39)}
+    >>> [path for path, _ in limit_tables({"sessions": [{"stop": stop, "minutes": 30}]})]
+    [('sessions', 0, 'stop')]
     """
     if isinstance(node, BaseModel):
         for name in type(node).model_fields:
