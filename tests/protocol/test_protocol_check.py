@@ -712,3 +712,14 @@ def test_p030_limit_tables_are_found_wherever_a_model_holds_them() -> None:
     found = list(limit_tables(session))
     assert [path for path, _ in found] == [("stops", 1, "limits")]
     assert found[0][1]["temperature"].high == 100.4
+
+
+def test_p031_every_respondent_has_its_raters() -> None:
+    from remit.protocol.check_scales import CLINICIAN_RATERS, RATED_BY, RESPONDENT_WORDS
+    from remit.scales.model import RESPONDENTS
+
+    # the study team's raters are the protocol raters that are user roles (protocol/roles.py)
+    assert CLINICIAN_RATERS == ("independent_rater", "therapist", "investigator")
+    assert set(RATED_BY) == set(RESPONDENT_WORDS) == set(RESPONDENTS)
+    assert RATED_BY["self"] == ("self_report",)
+    assert RATED_BY["investigator"] == ("investigator",)

@@ -40,7 +40,8 @@ RATED_BY: Mapping[str, tuple[str, ...]] = {
     "investigator": (Role.INVESTIGATOR.value,),
 }
 
-_RESPONDENT_WORDS = {
+#: How a problem names a scale by who rates it.
+RESPONDENT_WORDS: Mapping[str, str] = {
     "self": "a self-report scale",
     "clinician": "a clinician-rated scale",
     "investigator": "a scale rated by the investigator",
@@ -258,8 +259,9 @@ def _check_eligibility(c: Checker) -> None:
         scale, values = found
         where = ("eligibility", "criteria", i, "value")
         head = f"eligibility criterion {criterion.id}: {criterion.field}"
-        values_given = criterion.value if isinstance(criterion.value, tuple) else (criterion.value,)
-        if any(_yes_no_mismatch(c, values, v, where, head) for v in values_given[:1]):
+        given = criterion.value if isinstance(criterion.value, tuple) else (criterion.value,)
+        # one problem per criterion, for the first value that does not fit (a list is one kind)
+        if next((True for v in given if _yes_no_mismatch(c, values, v, where, head)), False):
             continue
         if values.yes_no:
             continue
@@ -299,7 +301,7 @@ def _check_raters(c: Checker) -> None:
             c.add(
                 "P031",
                 ("visits", i, "assessments", j, "rater"),
-                f"{visit.code} gives {a.scale}, {_RESPONDENT_WORDS[definition.respondent]}, "
+                f"{visit.code} gives {a.scale}, {RESPONDENT_WORDS[definition.respondent]}, "
                 f"to rater {a.rater!r}",
                 f"set rater to {' or '.join(repr(r) for r in allowed)}",
             )
