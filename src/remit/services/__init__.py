@@ -109,7 +109,13 @@ from remit.services.signing import (
     signatures_of,
     unlock,
 )
-from remit.services.trial import add_user, create_trial, list_users, trial_protocol
+from remit.services.trial import (
+    add_user,
+    create_trial,
+    list_users,
+    set_user_email,
+    trial_protocol,
+)
 from remit.services.visits import (
     anchor_dates,
     list_visits,

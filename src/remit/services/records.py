@@ -53,11 +53,13 @@ class _Record:
 
 @dataclass(frozen=True)
 class UserRecord(_Record):
-    """A user and the roles they hold (``(role, site code or None)``)."""
+    """A user and the roles they hold (``(role, site code or None)``); ``email`` is where
+    alerts reach them (``None``: nowhere)."""
 
     id: int
     username: str
     full_name: str | None
+    email: str | None
     active: bool
     roles: tuple[tuple[str, str | None], ...]
 
