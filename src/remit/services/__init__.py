@@ -99,6 +99,14 @@ from remit.services.records import (
     VisitRecord,
     VitalsRecord,
 )
+from remit.services.notify import (
+    PERIODIC_JOBS,
+    DeliveryResult,
+    deliver_due,
+    list_deliveries,
+    run_periodic,
+)
+from remit.services.senders import CHANNELS, Sender, sender_from_url
 from remit.services.signing import (
     answer_query,
     close_query,
@@ -142,6 +150,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ACCESS",
     "AUDIT_HIDDEN_TABLES",
+    "CHANNELS",
+    "PERIODIC_JOBS",
     "RATER_ROLES",
     "SYSTEM_ROLE",
     "Actor",
@@ -152,6 +162,7 @@ __all__ = [
     "AuditVerifyResult",
     "ConmedRecord",
     "DatabaseCensus",
+    "DeliveryResult",
     "DeviationRecord",
     "DoseRecord",
     "DosingDay",
@@ -161,6 +172,7 @@ __all__ = [
     "LockRecord",
     "ParticipantRecord",
     "QueryRecord",
+    "Sender",
     "SignatureRecord",
     "TrialRecord",
     "UserRecord",
@@ -188,6 +200,7 @@ __all__ = [
     "create_trial",
     "database_census",
     "database_revision",
+    "deliver_due",
     "dosing_day",
     "end_dosing_session",
     "enrol",
@@ -197,6 +210,7 @@ __all__ = [
     "list_adverse_events",
     "list_alerts",
     "list_assessments",
+    "list_deliveries",
     "list_dosing_sessions",
     "list_overdue_saes",
     "list_participants",
@@ -218,7 +232,10 @@ __all__ = [
     "record_vas",
     "record_visit",
     "record_vitals",
+    "run_periodic",
     "screen_participant",
+    "sender_from_url",
+    "set_user_email",
     "set_anchor_date",
     "sign",
     "signatures_of",

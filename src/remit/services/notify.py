@@ -28,10 +28,11 @@ from sqlalchemy.orm import Session
 from remit.errors import RemitError
 from remit.protocol.notify import UNDELIVERABLE_RULE, Notify, NotifyStep
 from remit.services._common import aware, now_utc, protocol_in_force
+from remit.services.records import DeliveryRecord
 from remit.services.senders import CHANNELS, OutgoingMessage, Sender
+from remit.services.unit import reading
 from remit.store import Actor, unit_of_work
 from remit.store.delivery import NOBODY, AlertDelivery
-from remit.store.engine import write_engine
 from remit.store.tables import Alert, Participant, UserAccount, UserRole
 from remit.store.vocab import DeliveryOutcome
 
@@ -184,12 +185,11 @@ def _log(session: Session, alert_id: int, step: int) -> list[AlertDelivery]:
 
 def _insert(engine: Engine, row: AlertDelivery) -> bool:
     """Insert one log row in its own transaction; ``False`` if its key is taken (a claim lost)."""
-    with Session(bind=write_engine(engine), expire_on_commit=False) as session:
+    with unit_of_work(engine, NOTIFY_ACTOR) as uow:
         try:
-            session.add(row)
-            session.commit()
+            with uow.session.begin_nested():
+                uow.session.add(row)
         except IntegrityError:
-            session.rollback()
             return False
     return True
 
@@ -392,18 +392,51 @@ def deliver_due(
             note="the protocol has no [safety.notify] table: no alert is sent (see docs)"
         )
     tally = _Tally()
-    for alert in due:
-        steps = steps_of(notify, alert.rule_id, alert.level)
-        for index, step in enumerate(steps):
-            if alert.raised_at + timedelta(minutes=step.after_min) > at:
-                break
-            _deliver_step(engine, sender, notify, alert, index, steps, at, base_url, tally)
+    done: set[int] = set()
+    while due:
+        for alert in due:
+            done.add(alert.alert_id)
+            steps = steps_of(notify, alert.rule_id, alert.level)
+            for index, step in enumerate(steps):
+                if alert.raised_at + timedelta(minutes=step.after_min) > at:
+                    break
+                _deliver_step(engine, sender, notify, alert, index, steps, at, base_url, tally)
+        # the undeliverable alerts raised in this pass go out in it too (they raise no more)
+        with Session(engine) as session:
+            due = [
+                a
+                for a in _due_alerts(session)
+                if a.alert_id in tally.undeliverable and a.alert_id not in done
+            ]
     return DeliveryResult(
         sent=tally.sent,
         failed=tally.failed,
         claimed_elsewhere=tally.claimed_elsewhere,
         undeliverable=tuple(tally.undeliverable),
     )
+
+
+def list_deliveries(
+    engine: Engine, actor: Actor, *, alert_id: int | None = None
+) -> list[DeliveryRecord]:
+    """The delivery log, oldest first (of one alert with ``alert_id``); a site-bound actor
+    sees the deliveries of their site's alerts only."""
+    with reading(engine, actor, "view_alerts", "list_deliveries") as r:
+        query = (
+            select(AlertDelivery, Participant.study_id)
+            .join(Alert, Alert.id == AlertDelivery.alert_id)
+            .join(Participant, Participant.id == Alert.participant_id)
+            .order_by(AlertDelivery.id)
+        )
+        if alert_id is not None:
+            query = query.where(AlertDelivery.alert_id == alert_id)
+        if actor.site_id is not None:
+            query = query.where(Participant.site_id == actor.site_id)
+        found = [
+            DeliveryRecord.from_row(row, participant_id=study_id)
+            for row, study_id in r.session.execute(query)
+        ]
+        return r.returning(found)
 
 
 #: A job of the periodic loop: ``job(engine, sender, now)``; ``sender`` is ``None`` when no

@@ -127,6 +127,25 @@ class VisitRecord(_Record):
 
 
 @dataclass(frozen=True)
+class DeliveryRecord(_Record):
+    """One event of the alert delivery log: an attempt to tell ``recipient`` (a username;
+    empty for a step that reached nobody) of step ``step`` (0: the first) of alert
+    ``alert_id``, and its ``outcome`` (sending, sent, failed, undeliverable)."""
+
+    id: int
+    alert_id: int
+    participant_id: str
+    step: int
+    recipient: str
+    channel: str
+    address: str | None
+    attempt: int
+    outcome: str
+    error: str | None
+    attempt_at: datetime
+
+
+@dataclass(frozen=True)
 class AlertRecord(_Record):
     """A stored safety alert."""
 
