@@ -71,6 +71,13 @@ from remit.services.events import (
     record_deviation,
     update_adverse_event,
 )
+from remit.services.notify import (
+    PERIODIC_JOBS,
+    DeliveryResult,
+    deliver_due,
+    list_deliveries,
+    run_periodic,
+)
 from remit.services.participants import (
     change_status,
     check_eligibility,
@@ -98,13 +105,6 @@ from remit.services.records import (
     UserRecord,
     VisitRecord,
     VitalsRecord,
-)
-from remit.services.notify import (
-    PERIODIC_JOBS,
-    DeliveryResult,
-    deliver_due,
-    list_deliveries,
-    run_periodic,
 )
 from remit.services.senders import CHANNELS, Sender, sender_from_url
 from remit.services.signing import (
@@ -235,8 +235,8 @@ __all__ = [
     "run_periodic",
     "screen_participant",
     "sender_from_url",
-    "set_user_email",
     "set_anchor_date",
+    "set_user_email",
     "sign",
     "signatures_of",
     "start_dosing_session",

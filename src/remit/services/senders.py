@@ -52,8 +52,10 @@ class SendResult:
 class Sender(Protocol):
     """Sends messages over one channel (e-mail, SMS gateway, pager …)."""
 
-    #: The channel's name in :data:`CHANNELS` (and in the delivery log).
-    channel: str
+    @property
+    def channel(self) -> str:
+        """The channel's name in :data:`CHANNELS` (and in the delivery log)."""
+        ...
 
     def send(self, message: OutgoingMessage) -> SendResult:
         """Send ``message``; a refusal or an unreachable server is ``SendResult(False, …)``."""
