@@ -259,7 +259,7 @@ def test_two_workers_at_once_send_each_step_once(sites: Sites, smtp: LocalSmtp) 
         w.join(timeout=120)
     assert not failures, failures
     assert sum(r.sent for r in results) == 2
-    assert sum(r.claimed_elsewhere for r in results) == 2  # each lost one claim to the other
+    assert sum(r.claimed_elsewhere for r in results) >= 1  # a claim was really contested
     assert sorted(m.to[0] for m in smtp.messages) == sorted([ADDRESS["kari"], ADDRESS["ola"]])
     for alert in alerts:
         assert [r[3] for r in _log(sites, alert.id)] == ["sending", "sent"]
