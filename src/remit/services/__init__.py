@@ -74,8 +74,10 @@ from remit.services.events import (
 from remit.services.notify import (
     PERIODIC_JOBS,
     DeliveryResult,
+    PeriodicContext,
     deliver_due,
     list_deliveries,
+    periodic_loop,
     run_periodic,
 )
 from remit.services.participants import (
@@ -171,6 +173,7 @@ __all__ = [
     "Engine",
     "LockRecord",
     "ParticipantRecord",
+    "PeriodicContext",
     "QueryRecord",
     "Sender",
     "SignatureRecord",
@@ -223,6 +226,7 @@ __all__ = [
     "mark_visit_missed",
     "open_database",
     "open_query",
+    "periodic_loop",
     "read_identity",
     "record_adverse_event",
     "record_assessment",

@@ -17,6 +17,7 @@ background thread of ``remit serve``) runs on each pass; :func:`run_periodic` ru
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,7 +26,7 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from remit.errors import RemitError
+from remit.errors import InputError, RemitError
 from remit.protocol.notify import UNDELIVERABLE_RULE, Notify, NotifyStep
 from remit.services._common import aware, now_utc, protocol_in_force
 from remit.services.records import DeliveryRecord
@@ -439,19 +440,32 @@ def list_deliveries(
         return r.returning(found)
 
 
-#: A job of the periodic loop: ``job(engine, sender, now)``; ``sender`` is ``None`` when no
-#: channel is configured (jobs that send then do nothing).
-PeriodicJob = Callable[[Engine, "Sender | None", datetime], object]
+@dataclass(frozen=True)
+class PeriodicContext:
+    """What a periodic job is given: the database, the sender (``None`` when no channel is
+    configured: jobs that send then do nothing), the time of the pass and the web app's
+    address for links."""
+
+    engine: Engine
+    sender: Sender | None
+    now: datetime
+    base_url: str | None = None
 
 
-def _deliver_job(engine: Engine, sender: Sender | None, now: datetime) -> object:
-    if sender is None:
+#: A job of the periodic loop: ``job(context) -> result`` (a result with ``summary()`` is
+#: printed by the loops of the CLI and the server).
+PeriodicJob = Callable[[PeriodicContext], object]
+
+
+def _deliver_job(context: PeriodicContext) -> object:
+    if context.sender is None:
         return DeliveryResult(note="no notification channel configured (--smtp-url)")
-    return deliver_due(engine, sender, now=now)
+    return deliver_due(context.engine, context.sender, now=context.now, base_url=context.base_url)
 
 
-#: What the delivery loop runs on each pass, in order (name, job). Jobs that raise alerts
-#: (missed readings …) come before ``deliver_alerts`` so their alerts go out in the same pass.
+#: What the delivery loop runs on each pass, in order ``(name, job)``. A job that raises
+#: alerts (missed readings …) goes before ``deliver_alerts`` so that its alerts go out in the
+#: same pass, e.g. ``("missed_readings", lambda c: raise_missed_readings(c.engine, now=c.now))``.
 PERIODIC_JOBS: tuple[tuple[str, PeriodicJob], ...] = (("deliver_alerts", _deliver_job),)
 
 
@@ -460,15 +474,41 @@ def run_periodic(
     sender: Sender | None,
     *,
     now: datetime | None = None,
+    base_url: str | None = None,
     jobs: tuple[tuple[str, PeriodicJob], ...] = PERIODIC_JOBS,
 ) -> dict[str, object]:
     """Run each job of :data:`PERIODIC_JOBS` once at ``now``; a job that fails with a
     :class:`~remit.errors.RemitError` does not stop the others (its error is its result)."""
-    at = _when(now)
+    context = PeriodicContext(engine, sender, _when(now), base_url)
     results: dict[str, object] = {}
     for name, job in jobs:
         try:
-            results[name] = job(engine, sender, at)
+            results[name] = job(context)
         except RemitError as error:
             results[name] = error
     return results
+
+
+def periodic_loop(
+    engine: Engine,
+    sender: Sender | None,
+    *,
+    every_s: float,
+    stop: threading.Event,
+    base_url: str | None = None,
+    report: Callable[[dict[str, object]], None] = lambda results: None,
+    jobs: tuple[tuple[str, PeriodicJob], ...] = PERIODIC_JOBS,
+) -> None:
+    """Run :func:`run_periodic` every ``every_s`` seconds until ``stop`` is set; ``report``
+    gets each pass's results. An unexpected error (the database unreachable …) is reported as
+    that pass's result and the loop goes on: a delivery loop that dies silently would hide
+    every later alert."""
+    if every_s <= 0:
+        raise InputError(f"interval {every_s} s is not positive", expected="seconds > 0, e.g. 10")
+    while not stop.is_set():
+        try:
+            results = run_periodic(engine, sender, base_url=base_url, jobs=jobs)
+        except Exception as error:  # kept alive on purpose, and reported
+            results = {"loop": error}
+        report(results)
+        stop.wait(every_s)
