@@ -359,3 +359,16 @@ def test_a_bad_smtp_url_or_sender_address_is_refused() -> None:
         sv.sender_from_url("smtp://:25", sender_address=FROM)
     with pytest.raises(InputError, match="no sender address"):
         sv.sender_from_url("smtp://127.0.0.1:25", sender_address="")
+
+
+def test_every_channel_is_complete() -> None:
+    from remit.store.tables import UserAccount
+
+    schemes = [s for c in sv.CHANNELS.values() for s in c.schemes]
+    assert len(schemes) == len(set(schemes)), "a URL scheme configures one channel only"
+    for name, channel in sv.CHANNELS.items():
+        assert channel.name == name
+        assert channel.address_column in UserAccount.__table__.columns, name
+        sender = channel.build(f"{channel.schemes[0]}://127.0.0.1:1", FROM)
+        assert sender.channel == name
+        assert FROM in sender.describe()
