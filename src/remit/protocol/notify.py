@@ -12,8 +12,8 @@ Examples
 ...     "levels": [{"level": "immediate", "roles": ["investigator"],
 ...                 "escalate": [{"after_min": 15, "roles": ["monitor"]}]}],
 ... })
->>> [(s.after_min, s.roles) for s in notify.steps("immediate")]
-[(0.0, ('investigator',)), (15.0, ('monitor',))]
+>>> [(s.after_min, [str(r) for r in s.roles]) for s in notify.steps("immediate")]
+[(0.0, ['investigator']), (15.0, ['monitor'])]
 >>> notify.steps("review")
 ()
 """
