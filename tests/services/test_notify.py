@@ -345,6 +345,7 @@ def test_a_user_is_added_with_an_address_and_a_bad_one_is_refused_storing_nothin
         ({"levels": [{"level": "urgent", "roles": ["principal_investigator"]}]}, "roles"),
         ({"levels": [{"level": "urgent", "roles": []}]}, "roles"),
         ({"levels": [{"level": "soon", "roles": ["investigator"]}]}, "level"),
+        ({"undeliverable_roles": []}, "undeliverable_roles"),
     ],
 )
 def test_a_bad_notify_table_is_refused(table: dict[str, object], problem: str) -> None:

@@ -73,7 +73,7 @@ class Notify(_Model):
 
     levels: tuple[NotifyLevel, ...] = ()
     attempts: int = Field(default=3, ge=1, le=20)
-    undeliverable_roles: tuple[Role, ...] = (Role.ADMIN,)
+    undeliverable_roles: tuple[Role, ...] = Field(default=(Role.ADMIN,), min_length=1)
     assumption: str | None = None
 
     @model_validator(mode="after")

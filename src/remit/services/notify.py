@@ -280,7 +280,7 @@ def _deliver_step(
             tally.sent += 1
         else:
             tally.failed += 1
-    _settle_step(engine, notify, due, step, steps, people, now, tally)
+    _settle_step(engine, notify, due, step, steps, people, channel.name, now, tally)
 
 
 def _settle_step(
@@ -290,6 +290,7 @@ def _settle_step(
     step: int,
     steps: tuple[NotifyStep, ...],
     people: list[_Recipient],
+    channel: str,
     now: datetime,
     tally: _Tally,
 ) -> None:
@@ -311,7 +312,6 @@ def _settle_step(
     else:
         errors = sorted({r.error for r in log if r.outcome == _O.FAILED and r.error})
         why = f"no {roles} could be reached ({'; '.join(errors) or 'no attempt succeeded'})"
-    channel = "-"
     claim = _row(due, step, None, channel, 0, _O.UNDELIVERABLE, now, why)
     if due.rule_id == UNDELIVERABLE_RULE:
         _insert(engine, claim)  # logged; no alert about an undeliverable alert (no loop)
@@ -384,6 +384,12 @@ def deliver_due(
     every few seconds (``remit alerts deliver --watch``).
     """
     at = _when(now)
+    if sender.channel not in CHANNELS:
+        raise InputError(
+            f"sender {sender.describe()} is for channel {sender.channel!r}, which is not declared",
+            expected="one of " + ", ".join(sorted(CHANNELS)),
+            hint="declare the channel in remit.services.senders.CHANNELS",
+        )
     with Session(engine) as session:
         protocol, _ = protocol_in_force(session)
         due = _due_alerts(session)
