@@ -70,3 +70,6 @@ def test_an_undeliverable_alert_is_a_banner_on_the_dashboard(
     assert f"alert {alert.id} ({alert.rule_id}" in page.text
     stored = [a for a in sv.list_alerts(engine, investigator) if a.rule_id == UNDELIVERABLE_RULE]
     assert [a.id for a in stored] == [raised]
+    inbox = login_as("investigator").get("/alerts").text
+    assert "step 1 reached nobody" in inbox
+    assert f"{ROLE_USER['investigator']} has no email address" in inbox
