@@ -19,6 +19,10 @@ EXCEPTIONS = {
     "read_identity",
     # authentication: checks the actor's own password, reads no trial data
     "check_password",
+    # the alert delivery loop (services/notify.py): Remit's own work, no person acts; each
+    # delivery-log row is its own short transaction (the claim must commit before sending)
+    "_insert",
+    "_settle_step",
 }
 
 #: Calls only the preamble makes.

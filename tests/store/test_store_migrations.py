@@ -48,7 +48,10 @@ def test_append_only_triggers_exist(engine: Engine, db_backend: str) -> None:
         else:
             query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
         names = set(connection.exec_driver_sql(query).scalars())
-    for table in ("audit_event", "identity_access_log"):
+    from remit.store.roles import APPEND_ONLY_TABLES
+
+    assert "alert_delivery" in APPEND_ONLY_TABLES
+    for table in APPEND_ONLY_TABLES:
         assert any(name.startswith(table) for name in names), (table, names)
 
 

@@ -1,7 +1,8 @@
-"""``remit ae add`` and ``remit alerts list|ack|close``."""
+"""``remit ae add`` and ``remit alerts list|ack|close|deliver|deliveries``."""
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 import typer
@@ -14,7 +15,16 @@ from remit.cli.common import (
     UserOption,
     acting_on,
     console,
+    errors_as_exit,
+    open_engine,
     print_json,
+)
+from remit.cli.notify_options import (
+    BaseUrlOption,
+    SmtpFromOption,
+    SmtpUrlOption,
+    report_pass,
+    sender_of,
 )
 from remit.cli.trial_cmd import (
     KeyOption,
@@ -27,7 +37,9 @@ from remit.protocol.adverse_event import Relatedness, Severity
 from remit.protocol.status import ALERT_FILTERS, values
 from remit.protocol.vocab import LEVELS
 
-app = typer.Typer(help="Safety alerts: list, acknowledge, close.", no_args_is_help=True)
+app = typer.Typer(
+    help="Safety alerts: list, acknowledge, close; deliver them by e-mail.", no_args_is_help=True
+)
 ae_app = typer.Typer(help="Adverse events.", no_args_is_help=True)
 
 
@@ -143,3 +155,88 @@ def close_command(
     with acting_on(db, user) as (engine, actor):
         alert = sv.close_alert(engine, actor, alert_id, note=note)
     show(alert, json_output, f"alert {alert.id} closed")
+
+
+@app.command("deliver")
+def deliver_command(
+    db: DbOption,
+    smtp_url: SmtpUrlOption = None,
+    smtp_from: SmtpFromOption = None,
+    base_url: BaseUrlOption = None,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Keep running: a pass every --every seconds.")
+    ] = False,
+    every: Annotated[
+        float, typer.Option("--every", help="Seconds between passes with --watch.", min=1)
+    ] = 10.0,
+    json_output: JsonOption = False,
+) -> None:
+    """E-mail the alerts that are due (new ones; escalations of unacknowledged ones), retry
+    failed attempts and raise an alert for any that reached nobody; log every attempt.
+
+    The people told and the escalation times are the protocol's [safety.notify]. Safe to run
+    from several places at once: each attempt is claimed in the database first.
+    """
+    from remit import services as sv
+
+    with errors_as_exit(), open_engine(db) as engine:
+        sender = sender_of(smtp_url, smtp_from)
+        if sender is None:
+            from remit.errors import InputError
+
+            raise InputError(
+                "no SMTP server given",
+                expected="--smtp-url smtp://host:port (or $REMIT_SMTP_URL) and --smtp-from",
+            )
+        if not watch:
+            result = sv.deliver_due(engine, sender, base_url=base_url)
+            if json_output:
+                print_json(result.to_dict())
+            else:
+                console.print(f"alerts: {result.summary()}", highlight=False)
+            return
+        console.print(
+            f"delivering alerts through {sender.describe()} every {every:g} s; Ctrl+C stops.",
+            highlight=False,
+        )
+
+        stop = threading.Event()
+        try:
+            sv.periodic_loop(
+                engine,
+                sender,
+                every_s=every,
+                stop=stop,
+                base_url=base_url,
+                report=report_pass,
+            )
+        except KeyboardInterrupt:
+            stop.set()
+
+
+@app.command("deliveries")
+def deliveries_command(
+    db: DbOption,
+    user: UserOption,
+    alert: Annotated[int | None, typer.Option("--alert", help="Only this alert.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """The delivery log: every attempt to tell someone of an alert, and how it went."""
+    with acting_on(db, user) as (engine, actor):
+        found = sv.list_deliveries(engine, actor, alert_id=alert)
+    if json_output:
+        print_json([d.to_dict() for d in found])
+        return
+    view = Table("alert", "participant", "step", "to", "attempt", "outcome", "at (UTC)", "error")
+    for d in found:
+        view.add_row(
+            str(d.alert_id),
+            d.participant_id,
+            str(d.step + 1),
+            d.address or d.recipient or "—",
+            str(d.attempt),
+            d.outcome,
+            f"{d.attempt_at:%Y-%m-%d %H:%M:%S}",
+            d.error or "",
+        )
+    console.print(view)

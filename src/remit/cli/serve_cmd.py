@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+import threading
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from remit.cli.common import DbOption, errors_as_exit, open_engine
+from remit.cli.notify_options import (
+    BaseUrlOption,
+    SmtpFromOption,
+    SmtpUrlOption,
+    report_pass,
+    sender_of,
+)
 from remit.errors import InputError
+
+if TYPE_CHECKING:
+    from remit.services import Sender
 
 app = typer.Typer(help="Serve the web app.", no_args_is_help=False)
 
@@ -35,8 +46,25 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    smtp_url: SmtpUrlOption = None,
+    smtp_from: SmtpFromOption = None,
+    base_url: BaseUrlOption = None,
+    deliver_every: Annotated[
+        float,
+        typer.Option(
+            "--deliver-every",
+            help="With --smtp-url: seconds between passes of the alert delivery loop "
+            "(new alerts, escalations, retries) in a background thread.",
+            min=1,
+        ),
+    ] = 5.0,
 ) -> None:
-    """Serve the pages and the JSON API (/api/v1, OpenAPI at /openapi.json) with uvicorn."""
+    """Serve the pages and the JSON API (/api/v1, OpenAPI at /openapi.json) with uvicorn.
+
+    With --smtp-url the server also e-mails safety alerts (``remit alerts deliver --watch`` in
+    a background thread): new alerts within --deliver-every seconds, escalations on the
+    protocol's time.
+    """
     import uvicorn
 
     with errors_as_exit():
@@ -44,20 +72,56 @@ def serve_command(
             raise InputError("no database given", expected="--db trial.db or $REMIT_DATABASE_URL")
         with open_engine(db):  # refuse a missing or unmigrated database before serving
             pass
+        sender = sender_of(smtp_url, smtp_from)
     os.environ["REMIT_DATABASE_URL"] = db
     os.environ["REMIT_HTTPS"] = "1" if https else ""
     if secret_key:
         os.environ["REMIT_SECRET_KEY"] = secret_key
     typer.echo(f"Remit on http://{host}:{port}/ (API docs at /api/docs); Ctrl+C stops it.")
-    uvicorn.run(
-        "remit.web.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=1,
-        proxy_headers=https,
-        log_level="info",
-    )
+    stop = threading.Event()
+    delivering = _start_delivery(db, sender, base_url, deliver_every, stop) if sender else None
+    if delivering is None:
+        typer.echo("Alerts are not e-mailed (no --smtp-url): they show in the app only.")
+    try:
+        uvicorn.run(
+            "remit.web.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=1,
+            proxy_headers=https,
+            log_level="info",
+        )
+    finally:
+        stop.set()
+        if delivering is not None:
+            delivering.join(timeout=30)
+
+
+def _start_delivery(
+    db: str, sender: Sender, base_url: str | None, every_s: float, stop: threading.Event
+) -> threading.Thread:
+    """The alert delivery loop in a daemon thread, on its own engine."""
+    from remit import services as sv
+
+    def run() -> None:
+        engine = sv.open_database(db)
+        try:
+            sv.periodic_loop(
+                engine,
+                sender,
+                every_s=every_s,
+                stop=stop,
+                base_url=base_url,
+                report=lambda results: report_pass(results, quiet_when_idle=True),
+            )
+        finally:
+            sv.close_database(engine)
+
+    typer.echo(f"Alerts are e-mailed through {sender.describe()} (a pass every {every_s:g} s).")
+    thread = threading.Thread(target=run, name="remit-alert-delivery", daemon=True)
+    thread.start()
+    return thread
 
 
 app.command("serve")(serve_command)

@@ -156,6 +156,9 @@ def user_add_command(
     db: DbOption,
     user: UserOption,
     full_name: Annotated[str | None, typer.Option("--full-name", help="Full name.")] = None,
+    email: Annotated[
+        str | None, typer.Option("--email", help="E-mail address safety alerts are sent to.")
+    ] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the new user's password from stdin.")
     ] = False,
@@ -165,10 +168,34 @@ def user_add_command(
     with acting_on(db, user) as (engine, actor):
         roles = [(r.split("@", 1)[0], r.split("@", 1)[1] if "@" in r else None) for r in role]
         added = sv.add_user(
-            engine, actor, username, _password(password_stdin), roles, full_name=full_name
+            engine,
+            actor,
+            username,
+            _password(password_stdin),
+            roles,
+            full_name=full_name,
+            email=email,
         )
     where = ", ".join(f"{r}@{s}" if s else r for r, s in added.roles)
     show(added, json_output, f"user {added.username} added: {where}")
+
+
+@user_app.command("email")
+def user_email_command(
+    username: Annotated[str, typer.Argument(help="The user whose address is set.")],
+    address: Annotated[
+        str, typer.Argument(help="E-mail address safety alerts are sent to; '' removes it.")
+    ],
+    db: DbOption,
+    user: UserOption,
+    json_output: JsonOption = False,
+) -> None:
+    """Set (or remove) the e-mail address a user receives safety alerts at (admins only)."""
+    with acting_on(db, user) as (engine, actor):
+        changed = sv.set_user_email(engine, actor, username, address)
+    show(
+        changed, json_output, f"user {changed.username}: alerts go to {changed.email or 'nowhere'}"
+    )
 
 
 # --- remit participant -----------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from remit.protocol._base import _Model
+from remit.protocol.notify import Notify
 from remit.protocol.vocab import CompareOp, Level
 
 # --------------------------------------------------------------------------- safety
@@ -58,8 +59,9 @@ class SAEClock(_Model):
 
 
 class Safety(_Model):
-    """The safety table: scale rules, the vital-sign rule, the SAE clock."""
+    """The safety table: scale rules, the vital-sign rule, the SAE clock; who is told."""
 
     rules: tuple[SafetyRule, ...] = ()
     vitals: VitalsRule | None = None
     sae: SAEClock | None = None
+    notify: Notify | None = None

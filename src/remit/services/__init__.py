@@ -71,6 +71,15 @@ from remit.services.events import (
     record_deviation,
     update_adverse_event,
 )
+from remit.services.notify import (
+    PERIODIC_JOBS,
+    DeliveryResult,
+    PeriodicContext,
+    deliver_due,
+    list_deliveries,
+    periodic_loop,
+    run_periodic,
+)
 from remit.services.participants import (
     change_status,
     check_eligibility,
@@ -86,6 +95,7 @@ from remit.services.records import (
     AlertRecord,
     AssessmentRecord,
     ConmedRecord,
+    DeliveryRecord,
     DeviationRecord,
     DoseRecord,
     DosingSessionRecord,
@@ -99,6 +109,7 @@ from remit.services.records import (
     VisitRecord,
     VitalsRecord,
 )
+from remit.services.senders import CHANNELS, Sender, sender_from_url
 from remit.services.signing import (
     answer_query,
     close_query,
@@ -109,7 +120,13 @@ from remit.services.signing import (
     signatures_of,
     unlock,
 )
-from remit.services.trial import add_user, create_trial, list_users, trial_protocol
+from remit.services.trial import (
+    add_user,
+    create_trial,
+    list_users,
+    set_user_email,
+    trial_protocol,
+)
 from remit.services.visits import (
     anchor_dates,
     list_visits,
@@ -136,6 +153,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ACCESS",
     "AUDIT_HIDDEN_TABLES",
+    "CHANNELS",
+    "PERIODIC_JOBS",
     "RATER_ROLES",
     "SYSTEM_ROLE",
     "Actor",
@@ -146,6 +165,8 @@ __all__ = [
     "AuditVerifyResult",
     "ConmedRecord",
     "DatabaseCensus",
+    "DeliveryRecord",
+    "DeliveryResult",
     "DeviationRecord",
     "DoseRecord",
     "DosingDay",
@@ -154,7 +175,9 @@ __all__ = [
     "Engine",
     "LockRecord",
     "ParticipantRecord",
+    "PeriodicContext",
     "QueryRecord",
+    "Sender",
     "SignatureRecord",
     "TrialRecord",
     "UserRecord",
@@ -182,6 +205,7 @@ __all__ = [
     "create_trial",
     "database_census",
     "database_revision",
+    "deliver_due",
     "dosing_day",
     "end_dosing_session",
     "enrol",
@@ -191,6 +215,7 @@ __all__ = [
     "list_adverse_events",
     "list_alerts",
     "list_assessments",
+    "list_deliveries",
     "list_dosing_sessions",
     "list_overdue_saes",
     "list_participants",
@@ -203,6 +228,7 @@ __all__ = [
     "mark_visit_missed",
     "open_database",
     "open_query",
+    "periodic_loop",
     "read_identity",
     "record_adverse_event",
     "record_assessment",
@@ -212,8 +238,11 @@ __all__ = [
     "record_vas",
     "record_visit",
     "record_vitals",
+    "run_periodic",
     "screen_participant",
+    "sender_from_url",
     "set_anchor_date",
+    "set_user_email",
     "sign",
     "signatures_of",
     "start_dosing_session",

@@ -53,11 +53,13 @@ class _Record:
 
 @dataclass(frozen=True)
 class UserRecord(_Record):
-    """A user and the roles they hold (``(role, site code or None)``)."""
+    """A user and the roles they hold (``(role, site code or None)``); ``email`` is where
+    alerts reach them (``None``: nowhere)."""
 
     id: int
     username: str
     full_name: str | None
+    email: str | None
     active: bool
     roles: tuple[tuple[str, str | None], ...]
 
@@ -122,6 +124,25 @@ class VisitRecord(_Record):
     status: str
     window_status: str | None
     deviation: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryRecord(_Record):
+    """One event of the alert delivery log: an attempt to tell ``recipient`` (a username;
+    empty for a step that reached nobody) of step ``step`` (0: the first) of alert
+    ``alert_id``, and its ``outcome`` (sending, sent, failed, undeliverable)."""
+
+    id: int
+    alert_id: int
+    participant_id: str
+    step: int
+    recipient: str
+    channel: str
+    address: str | None
+    attempt: int
+    outcome: str
+    error: str | None
+    attempt_at: datetime
 
 
 @dataclass(frozen=True)

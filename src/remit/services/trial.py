@@ -8,13 +8,14 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from remit.errors import ConflictError, InputError
+from remit.errors import ConflictError, InputError, NotFoundError
 from remit.protocol import Protocol, protocol_from_text
 from remit.services.records import TrialRecord, UserRecord
 from remit.services.unit import reading, writing
 from remit.store import (
     Actor,
     add_site,
+    check_email,
     create_study,
     current_protocol_version,
     store_protocol_version,
@@ -117,8 +118,10 @@ def add_user(
     roles: Iterable[tuple[str, str | None]],
     *,
     full_name: str | None = None,
+    email: str | None = None,
 ) -> UserRecord:
-    """Add a user with roles ``[(role, site code or None for study-wide)]`` (admin only)."""
+    """Add a user with roles ``[(role, site code or None for study-wide)]`` (admin only);
+    ``email`` is where safety alerts reach them (checked: ``name@domain.tld``)."""
     wanted = list(roles)
     if not wanted:
         raise InputError(
@@ -126,7 +129,23 @@ def add_user(
             expected="at least one (role, site) pair, e.g. ('investigator', 'OST')",
         )
     with writing(engine, actor, "add_user", protocol=False, locks=False) as w:
-        user = store_add_user(w.uow, username, password, wanted, full_name=full_name)
+        user = store_add_user(w.uow, username, password, wanted, full_name=full_name, email=email)
+        return user_record(w.session, user)
+
+
+def set_user_email(engine: Engine, actor: Actor, username: str, email: str | None) -> UserRecord:
+    """Set (or with ``None`` or ``""`` remove) the e-mail address alerts reach ``username`` at
+    (admin only; audited like every change of a user)."""
+    address = check_email(email)
+    with writing(engine, actor, "add_user", protocol=False, locks=False) as w:
+        user = w.session.scalar(select(UserAccount).where(UserAccount.username == username))
+        if user is None:
+            raise NotFoundError(
+                f"user {username!r} does not exist",
+                hint="the users are listed on the Users page (/admin/users)",
+            )
+        user.email = address
+        w.session.flush()
         return user_record(w.session, user)
 
 

@@ -28,6 +28,7 @@ from remit.store.audit_read import (
     verify_audit_chain,
 )
 from remit.store.canonical import canonical_json, content_sha256
+from remit.store.delivery import AlertDelivery
 from remit.store.dosing import Dose, DosingSession
 from remit.store.engine import database_url, is_sqlite, make_engine
 from remit.store.identity import (
@@ -56,6 +57,7 @@ from remit.store.users import (
     actor_for,
     add_user,
     authenticate,
+    check_email,
     check_password_rules,
     grant_role,
     hash_password,
@@ -67,6 +69,7 @@ from remit.store.vitals import VitalSignReading, VitalSignValue, reading_values
 __all__ = [
     "AUDIT_LOCK_KEY",
     "Actor",
+    "AlertDelivery",
     "AuditEntry",
     "AuditVerifyResult",
     "Dose",
@@ -81,6 +84,7 @@ __all__ = [
     "audit_log",
     "authenticate",
     "canonical_json",
+    "check_email",
     "check_password_rules",
     "content_sha256",
     "create_app_role",

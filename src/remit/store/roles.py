@@ -10,7 +10,7 @@ from remit.errors import InputError, StoreError
 from remit.store.tables import Base
 
 #: Tables the application may only read and append to.
-APPEND_ONLY_TABLES = ("audit_event", "identity_access_log")
+APPEND_ONLY_TABLES = ("audit_event", "identity_access_log", "alert_delivery")
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -19,8 +19,8 @@ def create_app_role(engine: Engine, role_name: str, password: str | None = None)
     """Create (or update) the PostgreSQL role the application connects as.
 
     The role gets SELECT/INSERT/UPDATE/DELETE on the clinical tables, SELECT and INSERT only on
-    ``audit_event`` and ``identity_access_log`` (no UPDATE, DELETE or TRUNCATE), and the use of
-    the sequences. Run it as the owner of the tables (the role that ran the migrations): the
+    the append-only tables (:data:`APPEND_ONLY_TABLES`: no UPDATE, DELETE or TRUNCATE), and the
+    use of the sequences. Run it as the owner of the tables (the role that ran the migrations): the
     owner itself can alter or disable triggers, so the application must not connect as it.
     """
     if engine.dialect.name != "postgresql":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from argon2 import PasswordHasher
@@ -62,6 +63,41 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+#: Longest e-mail address accepted (RFC 5321's limit on a forward path).
+MAX_EMAIL_LENGTH = 254
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^[^@\s<>(),;:\"\[\]]+@{_LABEL}(?:\.{_LABEL})+$")
+
+
+def check_email(email: str | None) -> str | None:
+    """The e-mail address cleaned of surrounding spaces (``None`` or empty: no address);
+    refuse one that is not ``name@domain.tld``.
+
+    >>> check_email("  kari@ost.example.no ")
+    'kari@ost.example.no'
+    >>> check_email("") is None
+    True
+    >>> check_email("kari at ost")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    remit.errors.InputError: e-mail address 'kari at ost' is not usable
+    """
+    if email is None:
+        return None
+    if not isinstance(email, str):
+        raise InputError("an e-mail address must be text", expected="e.g. kari@ost.example.no")
+    cleaned = email.strip()
+    if not cleaned:
+        return None
+    if len(cleaned) > MAX_EMAIL_LENGTH or not _EMAIL.match(cleaned):
+        raise InputError(
+            f"e-mail address {cleaned!r} is not usable",
+            expected=f"one address name@domain.tld, at most {MAX_EMAIL_LENGTH} characters, "
+            "e.g. kari@ost.example.no",
+            hint="leave it empty if the user has none (alerts then do not reach them)",
+        )
+    return cleaned
+
+
 def _site_id(session: Session, site: SiteRef) -> int | None:
     if site is None:
         return None
@@ -93,8 +129,10 @@ def add_user(
     roles: Iterable[tuple[Role | str, SiteRef]] = (),
     *,
     full_name: str | None = None,
+    email: str | None = None,
 ) -> UserAccount:
-    """Create a user with an argon2id password hash and roles ``[(role, site or None)]``."""
+    """Create a user with an argon2id password hash and roles ``[(role, site or None)]``;
+    ``email`` (checked by :func:`check_email`) is where alerts reach them."""
     username = username.strip()
     if not username or len(username) > 100 or any(c.isspace() for c in username):
         raise InputError(
@@ -104,9 +142,13 @@ def add_user(
     session = uow.session
     if session.scalar(select(UserAccount.id).where(UserAccount.username == username)):
         raise ConflictError(f"user {username!r} already exists", hint="choose another username")
+    address = check_email(email)
     wanted = [(_role(role), _site_id(session, site)) for role, site in roles]
     user = UserAccount(
-        username=username, password_hash=hash_password(password, username), full_name=full_name
+        username=username,
+        password_hash=hash_password(password, username),
+        full_name=full_name,
+        email=address,
     )
     session.add(user)
     session.flush()

@@ -35,3 +35,17 @@ class AuditAction(StrEnum):
     DELETE = "delete"
     READ = "read"
     READ_REFUSED = "read_refused"
+
+
+class DeliveryOutcome(StrEnum):
+    """What one row of the alert delivery log records (:mod:`remit.store.delivery`).
+
+    ``sending`` claims an attempt before it is made (so two workers never send the same step
+    twice); ``sent`` and ``failed`` are its outcome; ``undeliverable`` says that a step of an
+    alert reached nobody (and that its undeliverable alert was raised).
+    """
+
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNDELIVERABLE = "undeliverable"

@@ -124,6 +124,7 @@ class UserForm(PageForm):
     role: Annotated[str, Field(min_length=1, max_length=40)]
     site: Optional = None
     full_name: Optional = None
+    email: Optional = None
 
 
 class VisitDateForm(PageForm):

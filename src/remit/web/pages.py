@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from remit import services as sv
 from remit.errors import AnswerError, ConflictError, InputError, PermissionDeniedError
+from remit.protocol.notify import UNDELIVERABLE_RULE
 from remit.protocol.status import ACTIVE_STATUSES, ENROLLED_STATUSES, UNCLOSED, VisitStatus
 from remit.web import pages_data, pages_dosing
 from remit.web.core import (
@@ -185,6 +186,7 @@ def dashboard(request: Request, session: PageSession) -> Response:
         else None
     )
     queries = sv.list_queries(engine, actor, status="open")
+    undeliverable = [a for a in alerts or () if a.rule_id == UNDELIVERABLE_RULE]
     target = state.protocol.study.target_enrolment
     return render(
         request,
@@ -197,6 +199,7 @@ def dashboard(request: Request, session: PageSession) -> Response:
         due=due,
         overdue=overdue,
         alerts=alerts,
+        undeliverable=undeliverable,
         queries=queries,
         today=today,
     )

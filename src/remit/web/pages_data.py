@@ -333,5 +333,6 @@ async def user_add(request: Request, session: PageSession) -> Response:
         body.password,
         [(body.role, body.site)],
         full_name=body.full_name,
+        email=body.email,
     )
     return _go("/admin/users")

@@ -239,15 +239,19 @@ def alerts(
     session: PageSession,
     status: Annotated[str, Query(pattern=f"^({'|'.join(ALERT_FILTERS)}|all)$")] = UNCLOSED,
 ) -> Response:
-    """The alerts inbox, most pressing first."""
-    found = sv.list_alerts(
-        state_of(request).engine, session.actor, status=None if status == "all" else status
-    )
+    """The alerts inbox, most pressing first, with whom each was delivered to."""
+    engine = state_of(request).engine
+    found = sv.list_alerts(engine, session.actor, status=None if status == "all" else status)
+    told: dict[int, list[sv.DeliveryRecord]] = {}
+    for d in sv.list_deliveries(engine, session.actor):
+        if d.outcome in ("sent", "failed", "undeliverable"):
+            told.setdefault(d.alert_id, []).append(d)
     return render(
         request,
         "alerts.html",
         title="Alerts",
         alerts=found,
+        told=told,
         status=status,
         may_ack=web_allowed("acknowledge_alert", session.actor.role),
         may_close=web_allowed("close_alert", session.actor.role),
