@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from remit.errors import AnswerError
-from remit.scales import score
+from remit.scales import load_scale, score
 
 NO_BEHAVIOUR = {
     "actual_attempt": False,
@@ -57,7 +57,19 @@ def test_yes_to_a_skipped_question_is_refused(item: str) -> None:
     assert info.value.item == item
     message = str(info.value)
     assert "skips it" in message
-    assert "wish_to_be_dead" in message
+    assert "question 2" in message
+
+
+@pytest.mark.parametrize(
+    "item", ["active_ideation_methods", "active_ideation_intent", "active_ideation_plan_intent"]
+)
+def test_questions_3_to_5_are_not_asked_when_question_2_is_no_even_if_1_is_yes(item: str) -> None:
+    answers = _slv(wish_to_be_dead=True, non_specific_active_thoughts=False, **{item: True})
+    with pytest.raises(AnswerError) as info:
+        score("cssrs", answers, version=SLV)
+    assert info.value.item == item
+    number = {"active_ideation_methods": 3, "active_ideation_intent": 4}.get(item, 5)
+    assert f"cssrs item {number} ({item})" in str(info.value)
 
 
 def test_intensity_on_a_form_without_ideation_is_refused() -> None:
@@ -261,8 +273,10 @@ def test_blank_higher_types_give_the_highest_yes_as_a_lower_bound() -> None:
 def test_recent_yes_with_lifetime_no_is_flagged_on_the_baseline_form() -> None:
     r = score("cssrs", {"wish_to_be_dead_lifetime": False, "wish_to_be_dead": True})
     assert r.derived["ideation_type"] == 1
+    n = next(it.number for it in load_scale("cssrs").items_for("baseline")
+             if it.code == "wish_to_be_dead")
     assert r.notes[0] == (
-        "check: item 20 (wish_to_be_dead) is yes but item 1 (wish_to_be_dead_lifetime) is no, "
+        f"check: item {n} (wish_to_be_dead) is yes but item 1 (wish_to_be_dead_lifetime) is no, "
         "which contradicts it; query the rater"
     )
     r = score("cssrs", {"actual_attempt_lifetime": False, "actual_attempt": True})
