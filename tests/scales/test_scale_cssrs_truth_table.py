@@ -98,6 +98,7 @@ def test_every_ideation_pattern(
         return
     r = score("cssrs", answers, version=version)
     assert r.derived[field] == int(expected)
+    assert r.derived[f"any_behaviour{suffix}"] is False  # ideation is not behaviour
     assert r.complete, r.missing_required
     assert r.missing_required == ()
     # questions 3-5 left blank instead of "no" when question 2 is no: still complete
