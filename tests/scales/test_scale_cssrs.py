@@ -158,7 +158,9 @@ def test_unknown_ideation_when_screening_questions_are_blank() -> None:
     r = score("cssrs", _slv(), version=SLV)
     assert r.derived["ideation_type"] is None
     assert r.derived["ideation_intensity"] is None
-    assert r.n_missing == 10  # 5 ideation + 5 intensity (not known to be skipped)
+    # questions 1 and 2; 3-5 and the intensity wait on them, so they are not listed
+    assert r.n_missing == 2
+    assert r.missing_required == ("1", "2")
 
 
 def test_behaviour_flags() -> None:

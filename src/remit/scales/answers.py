@@ -217,6 +217,50 @@ def skipped_items(
     return frozenset(code for code in by_code if is_skipped(code))
 
 
+def undecided_items(
+    items: tuple[ItemDefinition, ...],
+    answers: Mapping[str, Normalised],
+    skipped: frozenset[str],
+) -> frozenset[str]:
+    """Codes of the items whether the form asks them is not known yet: their skip condition
+    depends on a blank answer (C-SSRS questions 3–5 while question 2 is blank). Such an item
+    is not reported missing; the blank it depends on is.
+
+    Examples
+    --------
+    >>> from remit.scales import load_scale
+    >>> d = load_scale("cssrs")
+    >>> items = d.items_for("since_last_visit")
+    >>> a = validate_answers(d, {"1": True}, version="since_last_visit")
+    >>> sorted(c for c in undecided_items(items, a, skipped_items(d, items, a)) if "idea" in c)
+    ['active_ideation_intent', 'active_ideation_methods', 'active_ideation_plan_intent']
+    """
+    by_code = {it.code: it for it in items}
+    memo: dict[str, bool] = {}
+
+    def blank(code: str) -> bool:
+        # an optional item left blank (the SDS not-working box) counts as not ticked
+        item = by_code.get(code)
+        if code in skipped or item is None:
+            return False
+        return (answers.get(code) is None and item.required) or is_undecided(code)
+
+    def is_undecided(code: str) -> bool:
+        if code not in memo:
+            memo[code] = False  # a cycle is refused by the loader; stop here anyway
+            item = by_code.get(code)
+            cond = item.skip_when if item is not None else None
+            result = False
+            if cond is not None and code not in skipped and cond.kind != "not_zero":
+                # a yes decides both kinds (all_false: asked; any_true: skipped)
+                decided = any(answers.get(c) is True and c not in skipped for c in cond.items)
+                result = not decided and any(blank(c) for c in cond.items)
+            memo[code] = result
+        return memo[code]
+
+    return frozenset(code for code in by_code if is_undecided(code))
+
+
 def validate_answers(
     scale: ScaleDefinition | str, answers: Mapping[str, object], *, version: str | None = None
 ) -> dict[str, Normalised]:

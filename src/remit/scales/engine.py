@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from remit.errors import ScaleError
-from remit.scales.answers import Normalised, contradictions, skipped_items, validate_answers
+from remit.scales.answers import (
+    Normalised,
+    contradictions,
+    skipped_items,
+    undecided_items,
+    validate_answers,
+)
 from remit.scales.loader import load_scale
 from remit.scales.model import (
     ItemDefinition,
@@ -315,6 +321,7 @@ def score(
     items = definition.items_for(v)
     normalised = validate_answers(definition, answers, version=v)
     skipped = skipped_items(definition, items, normalised)
+    undecided = undecided_items(items, normalised, skipped)
     notes: list[str] = contradictions(definition, items, normalised)
     safety = {*definition.safety.items, *(definition.item(key, v).code for key in safety_items)}
 
@@ -326,7 +333,7 @@ def score(
         if it.code in skipped:
             item_scores[it.code] = None
             continue
-        if value is None and (it.required or it.code in safety):
+        if value is None and (it.required or it.code in safety) and it.code not in undecided:
             missing_required.append(it.ref)
             if it.code in safety:
                 safety_missing.append(it.code)
