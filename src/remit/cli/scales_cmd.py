@@ -266,13 +266,12 @@ def score_(
 ) -> None:
     """Score one form: total, band, subscales, derived values, and whether it is complete.
 
-    A required item left blank (always a safety item such as MADRS item 10) makes the form
-    incomplete: the output says so and --json gives "complete": false and
-    "missing_required": ["10"]. C-SSRS follows the official skip logic: questions 3-5 only
-    after a yes to question 2, e.g.
-    remit scales score cssrs -v since_last_visit -a '{"1": "yes", "2": "no"}' gives ideation
-    type 1 (intensity 6-10 and the behaviour questions are still asked), and
-    '{"1": "yes", "2": "no", "3": "yes"}' is refused naming item 3.
+    A blank required item (always a safety item, e.g. MADRS item 10) makes the form incomplete:
+    --json gives "complete": false and "missing_required": ["10"].
+
+    C-SSRS asks questions 3-5 only after a yes to question 2:
+    -v since_last_visit -a '{"1": "yes", "2": "no"}' gives ideation type 1;
+    -v since_last_visit -a '{"1": "yes", "2": "no", "3": "yes"}' is refused naming item 3.
     """
     with errors_as_exit():
         result = score(code, _read_answers(answers), version=version)

@@ -111,6 +111,10 @@ UNFINISHED_STATUSES: frozenset[AssessmentStatus] = frozenset(
 )
 
 
+#: Statuses of a form its rater may still edit (entry statuses and ``incomplete``).
+EDITABLE_STATUSES: frozenset[AssessmentStatus] = ENTRY_STATUSES | {AssessmentStatus.INCOMPLETE}
+
+
 def entry_status(requested: str, complete: bool) -> AssessmentStatus:
     """The status a form is stored in: ``requested`` unless a form asked to be complete
     lacks required items, which is stored ``incomplete`` (kept, never called complete).
