@@ -275,8 +275,11 @@ def test_blank_higher_types_give_the_highest_yes_as_a_lower_bound() -> None:
 def test_recent_yes_with_lifetime_no_is_flagged_on_the_baseline_form() -> None:
     r = score("cssrs", {"wish_to_be_dead_lifetime": False, "wish_to_be_dead": True})
     assert r.derived["ideation_type"] == 1
-    n = next(it.number for it in load_scale("cssrs").items_for("baseline")
-             if it.code == "wish_to_be_dead")
+    n = next(
+        it.number
+        for it in load_scale("cssrs").items_for("baseline")
+        if it.code == "wish_to_be_dead"
+    )
     assert r.notes[0] == (
         f"check: item {n} (wish_to_be_dead) is yes but item 1 (wish_to_be_dead_lifetime) is no, "
         "which contradicts it; query the rater"

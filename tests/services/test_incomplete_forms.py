@@ -64,7 +64,12 @@ def test_an_incomplete_form_cannot_be_signed(oslo: OsloTrial) -> None:
     form = sv.record_assessment(oslo.engine, oslo.rater, pid, "V3", "madrs", NO_ITEM_10)
     with pytest.raises(InputError, match="incomplete"):
         sv.sign(
-            oslo.engine, oslo.investigator, "assessment", form.id, password=PASSWORD, meaning="reviewed"
+            oslo.engine,
+            oslo.investigator,
+            "assessment",
+            form.id,
+            password=PASSWORD,
+            meaning="reviewed",
         )
 
 
@@ -152,3 +157,19 @@ def test_a_protocol_may_mark_more_safety_items(engine: Engine, fast_password_has
     form = sv.record_assessment(engine, trial.rater, pid, "V3", "madrs", answers)
     assert form.missing_required == ("9",)
     assert form.score["safety_missing"] == ["pessimistic_thoughts"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ('[scoring.madrss]\nmissing = { kind = "prorate", max_missing = 1 }\n', "madrss"),
+        ('[scoring.madrs]\nsafety_items = ["11"]\n', "'11'"),
+        ('[scoring.madrs]\nmissing = { kind = "none", max_missing = 1 }\n', "max_missing"),
+        ('[scoring.madrs]\nmissing = { kind = "sometimes" }\n', "sometimes"),
+    ],
+)
+def test_bad_scoring_settings_are_refused_when_the_protocol_is_read(extra: str, named: str) -> None:
+    text = load_protocol("oslo-mdma-mdd").text + "\n" + extra
+    protocol, problems = parse_protocol(text)
+    assert protocol is None
+    assert any(named in str(p) for p in problems), [str(p) for p in problems]

@@ -492,9 +492,10 @@ def enter_command(
     )
     if not form.complete:
         refs = ", ".join(form.missing_required)
+        plural = "s" if len(form.missing_required) > 1 else ""
         console.print(
-            f"[bold yellow]INCOMPLETE:[/] required item{'s' if len(form.missing_required) > 1 else ''}"
-            f" {refs} not answered; the form is kept as {form.status}, not complete. "
+            f"[bold yellow]INCOMPLETE:[/] required item{plural} {refs} not answered; "
+            f"the form is kept as {form.status}, not complete. "
             "Enter the missing answers to complete it.",
             highlight=False,
         )

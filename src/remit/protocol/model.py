@@ -20,7 +20,6 @@ from remit.protocol._base import _Model
 from remit.protocol.baseline import Baseline, baseline_visit
 from remit.protocol.dosing import ArmDose, DosingSession, Vitals, VitalThreshold
 from remit.protocol.safety_table import SAEClock, Safety, SafetyRule, VitalsRule
-from remit.protocol.scoring import ScaleScoring
 from remit.protocol.sap import (
     BINARY_ENDPOINT_KINDS,
     Analysis,
@@ -40,6 +39,7 @@ from remit.protocol.sap import (
     SustainedResponseEndpoint,
     WilcoxonAnalysis,
 )
+from remit.protocol.scoring import ScaleScoring, ScoringTable
 from remit.protocol.vocab import (
     DF_METHODS,
     LEVELS,
@@ -317,7 +317,7 @@ class Protocol(_Model):
     analysis: AnalysisPlan = Field(default_factory=AnalysisPlan)
     safety: Safety = Field(default_factory=Safety)
     baseline: Baseline = Field(default_factory=Baseline)
-    scoring: dict[str, ScaleScoring] = Field(default_factory=dict)
+    scoring: ScoringTable = Field(default_factory=dict)
 
     _text: str = PrivateAttr(default="")
     _source: str = PrivateAttr(default="")

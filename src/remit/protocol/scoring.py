@@ -28,12 +28,13 @@ True
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
+from remit.errors import RemitError
 from remit.protocol._base import _Model
-from remit.scales import MissingRule
+from remit.scales import MissingRule, load_scale
 
 
 class MissingSetting(_Model):
@@ -78,3 +79,33 @@ class ScaleScoring(_Model):
     def missing_rule(self) -> MissingRule | None:
         """The protocol's missing-item rule, or ``None`` to keep the scale's own."""
         return None if self.missing is None else self.missing.rule()
+
+
+def _known_scales_and_items(table: dict[str, ScaleScoring]) -> dict[str, ScaleScoring]:
+    """Refuse a ``[scoring.<scale>]`` for a scale Remit does not know, or a safety item the
+    scale does not have (in any of its versions): a typo would otherwise surface only when a
+    form is entered."""
+    for code, settings in table.items():
+        try:
+            definition = load_scale(code)
+        except RemitError:
+            raise ValueError(
+                f"[scoring.{code}]: there is no scale {code!r}; run `remit scales list`"
+            ) from None
+        every = {
+            key
+            for v in definition.versions
+            for it in definition.items_for(v)
+            for key in (it.code, it.ref)
+        }
+        unknown = [item for item in settings.safety_items if item not in every]
+        if unknown:
+            raise ValueError(
+                f"[scoring.{code}] safety_items {unknown} are not items of {code}; give item "
+                f"numbers or codes (`remit scales show {code}`)"
+            )
+    return table
+
+
+#: The ``[scoring]`` table of a protocol: scale code → its settings, checked against the scales.
+ScoringTable = Annotated[dict[str, ScaleScoring], AfterValidator(_known_scales_and_items)]

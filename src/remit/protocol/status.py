@@ -131,6 +131,7 @@ def entry_status(requested: str, complete: bool) -> AssessmentStatus:
         return AssessmentStatus.INCOMPLETE
     return status
 
+
 #: Statuses of a form an investigator may sign (a draft is unfinished, a locked form frozen).
 SIGNABLE_STATUSES: frozenset[AssessmentStatus] = frozenset(
     {AssessmentStatus.COMPLETE, AssessmentStatus.SIGNED}

@@ -167,7 +167,6 @@ class ScoreResult:
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
-
     def incomplete_message(self) -> str:
         """One line naming the required items left blank (``""`` when the form is complete).
 
@@ -372,7 +371,9 @@ def score(
         blocked = [c for c in codes if c in safety_missing]
         if value is not None and blocked and s.method != "rule":
             value = None
-            notes.append(f"subscale {s.code} not prorated: safety item {', '.join(blocked)} missing")
+            notes.append(
+                f"subscale {s.code} not prorated: safety item {', '.join(blocked)} missing"
+            )
         subscales[s.code] = None if value is None else _num(value)
         if (
             value is None

@@ -49,7 +49,8 @@ class BinEntry(_Entry):
 
 
 class SkipEntry(_Entry):
-    """``skip_when = { all_false = [...] }``, ``{ any_true = [...] }`` or ``{ not_zero = [...] }``."""
+    """``skip_when = { all_false = [...] }``, ``{ any_true = [...] }`` or
+    ``{ not_zero = [...] }``."""
 
     all_false: list[str] | None = None
     any_true: list[str] | None = None

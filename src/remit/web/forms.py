@@ -131,8 +131,10 @@ def missing_messages(fields: Sequence[Field], missing_required: Sequence[str]) -
 
 
 class _Saved(TypingProtocol):
-    status: str
-    missing_required: tuple[str, ...]
+    @property
+    def status(self) -> str: ...
+    @property
+    def missing_required(self) -> tuple[str, ...]: ...
 
 
 def saved_message(record: _Saved) -> str:
