@@ -44,6 +44,7 @@ def test_madrs_without_item_10_says_saved_as_incomplete_next_to_the_field(
     assert re.search(r'id="f-suicidal_thoughts"[^>]*aria-describedby="[^"]*'
                      r'f-suicidal_thoughts-missing', html)  # fmt: skip
     assert 'id="f-apparent_sadness-missing"' not in html
+    assert re.search(r'id="safety-missing">[^<]*suicidal thoughts[^<]*could not be evaluated', html)
     # still editable (no reason needed); filling item 10 completes it
     action = re.search(r'action="(/assessments/\d+/edit)"', html)
     assert action
