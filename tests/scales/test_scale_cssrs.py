@@ -47,29 +47,27 @@ def test_answering_no_to_skipped_questions_is_accepted() -> None:
     assert r.derived["ideation_type"] == 0
 
 
+@pytest.mark.parametrize("wish", [False, True])
 @pytest.mark.parametrize(
-    "item", ["active_ideation_methods", "active_ideation_intent", "active_ideation_plan_intent"]
+    ("item", "number"),
+    [
+        ("active_ideation_methods", 3),
+        ("active_ideation_intent", 4),
+        ("active_ideation_plan_intent", 5),
+    ],
 )
-def test_yes_to_a_skipped_question_is_refused(item: str) -> None:
-    answers = _slv(wish_to_be_dead=False, non_specific_active_thoughts=False, **{item: True})
+def test_yes_to_3_to_5_after_a_no_to_question_2_is_refused(
+    item: str, number: int, wish: bool
+) -> None:
+    """Questions 3-5 are asked only after a yes to question 2, whatever question 1 says."""
+    answers = _slv(wish_to_be_dead=wish, non_specific_active_thoughts=False, **{item: True})
     with pytest.raises(AnswerError) as info:
         score("cssrs", answers, version=SLV)
     assert info.value.item == item
     message = str(info.value)
+    assert f"cssrs item {number} ({item})" in message
     assert "skips it" in message
     assert "question 2" in message
-
-
-@pytest.mark.parametrize(
-    "item", ["active_ideation_methods", "active_ideation_intent", "active_ideation_plan_intent"]
-)
-def test_questions_3_to_5_are_not_asked_when_question_2_is_no_even_if_1_is_yes(item: str) -> None:
-    answers = _slv(wish_to_be_dead=True, non_specific_active_thoughts=False, **{item: True})
-    with pytest.raises(AnswerError) as info:
-        score("cssrs", answers, version=SLV)
-    assert info.value.item == item
-    number = {"active_ideation_methods": 3, "active_ideation_intent": 4}.get(item, 5)
-    assert f"cssrs item {number} ({item})" in str(info.value)
 
 
 def test_intensity_on_a_form_without_ideation_is_refused() -> None:

@@ -14,6 +14,7 @@ from remit import services as sv
 from remit.errors import AnswerError, InputError
 from remit.protocol import load_protocol
 from remit.protocol.loader import parse_protocol
+from remit.simulate.answers import Ideation, cssrs_answers
 
 NO_ITEM_10 = {str(i): 3 for i in range(1, 10)}
 
@@ -83,18 +84,9 @@ def test_a_draft_stays_a_draft(oslo: OsloTrial) -> None:
 
 def test_cssrs_without_behaviour_still_raises_its_ideation_alert(oslo: OsloTrial) -> None:
     pid = enrolled(oslo, "V4")
-    answers = {
-        "wish_to_be_dead": True,
-        "non_specific_active_thoughts": True,
-        "active_ideation_methods": True,
-        "active_ideation_intent": True,
-        "active_ideation_plan_intent": False,
-        "intensity_frequency": 3,
-        "intensity_duration": 2,
-        "intensity_controllability": 2,
-        "intensity_deterrents": 1,
-        "intensity_reasons": 2,
-    }
+    reported = cssrs_answers("since_last_visit", Ideation(type=4, intensity=(3, 2, 2, 1, 2)))
+    behaviour = {"actual_attempt", "interrupted_attempt", "aborted_attempt", "nssib", "suicide"}
+    answers = {k: v for k, v in reported.items() if k not in behaviour | {"preparatory_behaviour"}}
     form = sv.record_assessment(
         oslo.engine, oslo.investigator, pid, "V4", "cssrs", answers, version="since_last_visit"
     )
