@@ -32,6 +32,24 @@ def cli(
     return run
 
 
+def _enrol_through_v3(cli: Callable[..., Result], pid: str, tmp_path: Path) -> None:
+    """Record the visits up to V3 on their target dates: screened eligible at SCR, enrolled at
+    V0."""
+    screening = tmp_path / "screening.json"
+    screening.write_text(json.dumps(ELIGIBLE))
+    for visit in ("PHONE", "SCR", "V0", "V1", "V2", "V3"):
+        target = next(
+            v
+            for v in json.loads(cli("visit", "list", "-p", pid, "--json").stdout)
+            if v["visit_code"] == visit
+        )["target_date"]
+        cli("visit", "record", "-p", pid, "--visit", visit, "--date", target)
+        if visit == "SCR":
+            assert "eligible" in cli("participant", "check", pid, "--data", str(screening)).stdout
+        if visit == "V0":
+            cli("participant", "enrol", pid)
+
+
 def test_running_a_trial_from_the_command_line(cli: Callable[..., Result], tmp_path: Path) -> None:
     out = cli(
         "init",
@@ -64,20 +82,8 @@ def test_running_a_trial_from_the_command_line(cli: Callable[..., Result], tmp_p
     assert pid == "OSL-001"
     moved = cli("visit", "anchor", "-p", pid, "referral", "2023-01-03", code=2)
     assert "reason" in moved.output
-    screening = tmp_path / "screening.json"
-    screening.write_text(json.dumps(ELIGIBLE))
     visits = json.loads(cli("visit", "list", "-p", pid, "--json").stdout)
-    for visit in ("PHONE", "SCR", "V0", "V1", "V2", "V3"):
-        target = next(
-            v
-            for v in json.loads(cli("visit", "list", "-p", pid, "--json").stdout)
-            if v["visit_code"] == visit
-        )["target_date"]
-        cli("visit", "record", "-p", pid, "--visit", visit, "--date", target)
-        if visit == "SCR":
-            assert "eligible" in cli("participant", "check", pid, "--data", str(screening)).stdout
-        if visit == "V0":
-            cli("participant", "enrol", pid)
+    _enrol_through_v3(cli, pid, tmp_path)
     assert len(visits) == 18  # PHONE, SCR, V0–V14, FU7
 
     answers = tmp_path / "madrs.json"
@@ -157,3 +163,25 @@ def test_running_a_trial_from_the_command_line(cli: Callable[..., Result], tmp_p
 
     verify = cli("audit", "verify", "--json")
     assert json.loads(verify.stdout)["ok"] is True
+
+
+def test_enter_keeps_a_madrs_without_item_10_as_incomplete_and_says_so(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    cli("init", "--protocol", "oslo-mdma-mdd", "--admin", "ada", "--password-stdin",
+        stdin=PASSWORD + "\n", user=None)  # fmt: skip
+    for name, role in [("kari", "investigator@OST"), ("rita", "independent_rater@OST")]:
+        cli("user", "add", name, "--role", role, "--password-stdin", stdin=PASSWORD, user="ada")
+    out = cli("participant", "add", "--name", "Kari Nordmann", "--referral", "2023-01-02", "--json")
+    pid = json.loads(out.stdout)["participant_id"]
+    _enrol_through_v3(cli, pid, tmp_path)
+    blank10 = tmp_path / "madrs-no-10.json"
+    blank10.write_text(json.dumps({str(i): 3 for i in range(1, 10)}))
+    half = cli("enter", "madrs", "-p", pid, "--visit", "V3", "--answers", str(blank10), user="rita")
+    text = " ".join(half.stdout.split())
+    assert "saved as incomplete" in text
+    assert "INCOMPLETE: required item 10 not answered" in text
+    assert "not evaluated: safety rule madrs_item10" in text
+    assert "Saved." not in text
+    shown = json.loads(cli("participant", "show", pid, "--json").stdout)
+    assert '"incomplete"' in json.dumps(shown)

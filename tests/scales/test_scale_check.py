@@ -187,6 +187,22 @@ def test_s011_skip_cycle() -> None:
     assert "cycle" in only(text, "S011")
 
 
+def test_s011_not_zero_condition_on_a_yes_no_item() -> None:
+    text = bend('code = "b"', 'code = "b"\nskip_when = { not_zero = ["flag"] }')
+    assert "not a numeric item" in only(text, "S011")
+
+
+def test_not_zero_condition_asks_the_item_only_when_the_other_is_0() -> None:
+    text = bend('code = "b"', 'code = "b"\nskip_when = { not_zero = ["a"] }')
+    assert check_scale_text(text) == []
+    tiny = parse_scale(text, "tiny.toml")
+    from remit.scales import score
+
+    assert score(tiny, {"a": 0, "b": 2, "flag": False}).total == 2
+    assert score(tiny, {"a": 3, "flag": False}).complete  # b is not asked
+    assert score(tiny, {"a": 0, "flag": False}).missing_required == ("2",)
+
+
 def test_s012_implies_on_a_non_yes_no_item() -> None:
     assert "non-yes/no" in only(bend('code = "b"', 'code = "b"\nimplies = ["flag"]'), "S012")
 
@@ -264,6 +280,13 @@ def test_s021_subscale_method_without_rule() -> None:
 
 def test_s022_safety_item_the_scale_does_not_have() -> None:
     assert "'11'" in only(bend('items = ["2"]', 'items = ["11"]'), "S022")
+
+
+def test_s023_safety_item_that_is_not_required() -> None:
+    text = bend('code = "b"', 'code = "b"\nrequired = false')
+    line = only(text, "S023")
+    assert "'2'" in line
+    assert "always required" in PROBLEM_CODES["S023"]
 
 
 def test_s022_categories_for_a_value_that_is_not_declared() -> None:

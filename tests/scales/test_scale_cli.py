@@ -57,9 +57,14 @@ def test_show_json_gives_the_skip_logic_as_data() -> None:
     result = runner.invoke(app, ["scales", "show", "cssrs", "-v", "since_last_visit", "--json"])
     assert result.exit_code == 0, result.output
     items = {it["code"]: it for it in json.loads(result.stdout)["items"]}
+    # the official form asks questions 3-5 only when question 2 is yes
     assert items["active_ideation_methods"]["skip_when"] == {
         "kind": "all_false",
-        "items": ["wish_to_be_dead", "non_specific_active_thoughts"],
+        "items": ["non_specific_active_thoughts"],
+    }
+    assert items["potential_lethality"]["skip_when"] == {
+        "kind": "not_zero",
+        "items": ["actual_lethality"],
     }
     assert items["wish_to_be_dead"]["skip_when"] is None
 

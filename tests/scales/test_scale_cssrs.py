@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from remit.errors import AnswerError
-from remit.scales import score
+from remit.scales import load_scale, score
 
 NO_BEHAVIOUR = {
     "actual_attempt": False,
@@ -47,17 +47,27 @@ def test_answering_no_to_skipped_questions_is_accepted() -> None:
     assert r.derived["ideation_type"] == 0
 
 
+@pytest.mark.parametrize("wish", [False, True])
 @pytest.mark.parametrize(
-    "item", ["active_ideation_methods", "active_ideation_intent", "active_ideation_plan_intent"]
+    ("item", "number"),
+    [
+        ("active_ideation_methods", 3),
+        ("active_ideation_intent", 4),
+        ("active_ideation_plan_intent", 5),
+    ],
 )
-def test_yes_to_a_skipped_question_is_refused(item: str) -> None:
-    answers = _slv(wish_to_be_dead=False, non_specific_active_thoughts=False, **{item: True})
+def test_yes_to_3_to_5_after_a_no_to_question_2_is_refused(
+    item: str, number: int, wish: bool
+) -> None:
+    """Questions 3-5 are asked only after a yes to question 2, whatever question 1 says."""
+    answers = _slv(wish_to_be_dead=wish, non_specific_active_thoughts=False, **{item: True})
     with pytest.raises(AnswerError) as info:
         score("cssrs", answers, version=SLV)
     assert info.value.item == item
     message = str(info.value)
+    assert f"cssrs item {number} ({item})" in message
     assert "skips it" in message
-    assert "wish_to_be_dead" in message
+    assert "question 2" in message
 
 
 def test_intensity_on_a_form_without_ideation_is_refused() -> None:
@@ -146,7 +156,9 @@ def test_unknown_ideation_when_screening_questions_are_blank() -> None:
     r = score("cssrs", _slv(), version=SLV)
     assert r.derived["ideation_type"] is None
     assert r.derived["ideation_intensity"] is None
-    assert r.n_missing == 10  # 5 ideation + 5 intensity (not known to be skipped)
+    # questions 1 and 2; 3-5 and the intensity wait on them, so they are not listed
+    assert r.n_missing == 2
+    assert r.missing_required == ("1", "2")
 
 
 def test_behaviour_flags() -> None:
@@ -261,8 +273,13 @@ def test_blank_higher_types_give_the_highest_yes_as_a_lower_bound() -> None:
 def test_recent_yes_with_lifetime_no_is_flagged_on_the_baseline_form() -> None:
     r = score("cssrs", {"wish_to_be_dead_lifetime": False, "wish_to_be_dead": True})
     assert r.derived["ideation_type"] == 1
+    n = next(
+        it.number
+        for it in load_scale("cssrs").items_for("baseline")
+        if it.code == "wish_to_be_dead"
+    )
     assert r.notes[0] == (
-        "check: item 20 (wish_to_be_dead) is yes but item 1 (wish_to_be_dead_lifetime) is no, "
+        f"check: item {n} (wish_to_be_dead) is yes but item 1 (wish_to_be_dead_lifetime) is no, "
         "which contradicts it; query the rater"
     )
     r = score("cssrs", {"actual_attempt_lifetime": False, "actual_attempt": True})

@@ -56,7 +56,7 @@ def valid_answers(draw: st.DrawFn, code: str, version: str, blank: float) -> dic
         d,
         items,
         validate_answers(d, {}, version=version)
-        | {k: v for k, v in answers.items() if isinstance(v, bool)},
+        | {k: v for k, v in answers.items() if v is not None},
     )
     return {k: (None if k in skipped else v) for k, v in answers.items()}
 

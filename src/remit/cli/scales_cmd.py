@@ -264,7 +264,15 @@ def score_(
     version: VersionOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Score one completed form: total, band, subscales, derived values, missing items."""
+    """Score one form: total, band, subscales, derived values, and whether it is complete.
+
+    A blank required item (always a safety item, e.g. MADRS item 10) makes the form incomplete:
+    --json gives "complete": false and "missing_required": ["10"].
+
+    C-SSRS asks questions 3-5 only after a yes to question 2:
+    -v since_last_visit -a '{"1": "yes", "2": "no"}' gives ideation type 1;
+    -v since_last_visit -a '{"1": "yes", "2": "no", "3": "yes"}' is refused naming item 3.
+    """
     with errors_as_exit():
         result = score(code, _read_answers(answers), version=version)
         if json_out:

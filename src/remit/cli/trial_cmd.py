@@ -486,7 +486,12 @@ def enter_command(
     key: KeyOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Enter a form: validated, scored, stored and checked by the safety rules."""
+    """Enter a form: validated, scored, stored and checked by the safety rules.
+
+    A form with a required item left blank (a safety item such as MADRS item 10) is saved as
+    incomplete, never complete: the output names the missing items (exit 0, the form is
+    kept); fill them in to complete it.
+    """
     with errors_as_exit(), open_engine(db) as engine:
         given = read_json(answers, "answers")
         if not isinstance(given, dict):
@@ -508,8 +513,20 @@ def enter_command(
     total = "-" if form.total is None else f"{form.total:g}"
     band = f" ({form.band})" if form.band else ""
     console.print(
-        f"{scale} {participant} {visit}: total {total}{band}; assessment {form.id} v{form.version}",
+        f"{scale} {participant} {visit}: total {total}{band}; assessment {form.id} v{form.version}"
+        f" saved as {form.status}",
         highlight=False,
     )
+    if not form.complete:
+        refs = ", ".join(form.missing_required)
+        plural = "s" if len(form.missing_required) > 1 else ""
+        console.print(
+            f"[bold yellow]INCOMPLETE:[/] required item{plural} {refs} not answered; "
+            f"the form is kept as {form.status}, not complete. "
+            "Enter the missing answers to complete it.",
+            highlight=False,
+        )
+    for rule, why in form.not_evaluated:
+        console.print(f"[yellow]not evaluated:[/] safety rule {rule} ({why})", highlight=False)
     for alert in form.alerts:
         console.print(f"[bold red]ALERT {alert.level}:[/] {alert.message}", highlight=False)

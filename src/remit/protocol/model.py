@@ -39,6 +39,7 @@ from remit.protocol.sap import (
     SustainedResponseEndpoint,
     WilcoxonAnalysis,
 )
+from remit.protocol.scoring import ScaleScoring, ScoringTable
 from remit.protocol.vocab import (
     DF_METHODS,
     LEVELS,
@@ -316,6 +317,7 @@ class Protocol(_Model):
     analysis: AnalysisPlan = Field(default_factory=AnalysisPlan)
     safety: Safety = Field(default_factory=Safety)
     baseline: Baseline = Field(default_factory=Baseline)
+    scoring: ScoringTable = Field(default_factory=dict)
 
     _text: str = PrivateAttr(default="")
     _source: str = PrivateAttr(default="")
@@ -352,6 +354,17 @@ class Protocol(_Model):
             expected="one of " + ", ".join(name for name, _ in named),
             hint=hint,
         )
+
+    def scoring_of(self, scale: str) -> ScaleScoring:
+        """The protocol's ``[scoring.<scale>]`` settings (defaults when it has none).
+
+        Examples
+        --------
+        >>> from remit.protocol import load_protocol
+        >>> load_protocol("oslo-mdma-mdd").scoring_of("gad7").missing_rule() is None
+        True
+        """
+        return self.scoring.get(scale) or ScaleScoring()
 
     def baseline_visit(self, scale: str) -> str:
         """The baseline visit of ``scale``: the one rule of :mod:`remit.protocol.baseline`.

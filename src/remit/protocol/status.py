@@ -82,9 +82,15 @@ class WindowStatus(StrEnum):
 
 
 class AssessmentStatus(StrEnum):
-    """A form's life: draft, complete, signed, locked."""
+    """A form's life: draft, incomplete, complete, signed, locked.
+
+    ``incomplete`` is a draft-like state the services give a form saved as complete while a
+    required item (always a safety item) is blank: kept, never counted as complete; an edit
+    that fills the items makes it complete.
+    """
 
     DRAFT = "draft"
+    INCOMPLETE = "incomplete"
     COMPLETE = "complete"
     SIGNED = "signed"
     LOCKED = "locked"
@@ -92,10 +98,39 @@ class AssessmentStatus(StrEnum):
 
 #: Statuses a form may be saved in by the person entering it (signing and locking are
 #: separate steps). A ``Literal`` so that input schemas can use it; the set follows from it.
+#: A form asked for ``complete`` with required items blank is stored ``incomplete``.
 EntryStatus = Literal["draft", "complete"]
 ENTRY_STATUSES: frozenset[AssessmentStatus] = frozenset(
     map(AssessmentStatus, get_args(EntryStatus))
 )
+
+#: Statuses of a form still being filled in: it may be edited without a reason and cannot be
+#: signed or locked. (Its total, when the protocol's missing-item rule gives one, still counts.)
+UNFINISHED_STATUSES: frozenset[AssessmentStatus] = frozenset(
+    {AssessmentStatus.DRAFT, AssessmentStatus.INCOMPLETE}
+)
+
+
+#: Statuses of a form its rater may still edit (entry statuses and ``incomplete``).
+EDITABLE_STATUSES: frozenset[AssessmentStatus] = ENTRY_STATUSES | {AssessmentStatus.INCOMPLETE}
+
+
+def entry_status(requested: str, complete: bool) -> AssessmentStatus:
+    """The status a form is stored in: ``requested`` unless a form asked to be complete
+    lacks required items, which is stored ``incomplete`` (kept, never called complete).
+
+    Examples
+    --------
+    >>> entry_status("complete", complete=False).value
+    'incomplete'
+    >>> entry_status("complete", complete=True).value, entry_status("draft", False).value
+    ('complete', 'draft')
+    """
+    status = AssessmentStatus(requested)
+    if status == AssessmentStatus.COMPLETE and not complete:
+        return AssessmentStatus.INCOMPLETE
+    return status
+
 
 #: Statuses of a form an investigator may sign (a draft is unfinished, a locked form frozen).
 SIGNABLE_STATUSES: frozenset[AssessmentStatus] = frozenset(

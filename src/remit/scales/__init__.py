@@ -13,6 +13,7 @@ from remit.scales.answers import (
     contradictions,
     normalise_answer,
     skipped_items,
+    undecided_items,
     validate_answers,
 )
 from remit.scales.build import PROBLEM_CODES
@@ -76,5 +77,6 @@ __all__ = [
     "score",
     "skipped_items",
     "total_parts",
+    "undecided_items",
     "validate_answers",
 ]

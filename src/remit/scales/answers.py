@@ -161,7 +161,7 @@ def contradictions(
     >>> d = load_scale("cssrs")
     >>> a = validate_answers(d, {"wish_to_be_dead_lifetime": False, "wish_to_be_dead": True})
     >>> contradictions(d, d.items_for("baseline"), a)[0][:60]
-    'check: item 20 (wish_to_be_dead) is yes but item 1 (wish_to_'
+    'check: item 25 (wish_to_be_dead) is yes but item 1 (wish_to_'
     """
     by_code = {it.code: it for it in items}
     found = []
@@ -181,7 +181,17 @@ def skipped_items(
     """Codes of the items the form's own logic skips, given the (normalised) answers.
 
     A condition ``all_false`` holds when every listed item is no or is itself skipped;
-    ``any_true`` when any listed item is yes.
+    ``any_true`` when any listed item is yes (and not itself skipped); ``not_zero`` when some
+    listed item is not answered 0 (blank, higher, or itself skipped).
+
+    Examples
+    --------
+    >>> from remit.scales import load_scale
+    >>> d = load_scale("cssrs")
+    >>> items = d.items_for("since_last_visit")
+    >>> a = validate_answers(d, {"1": True, "2": False}, version="since_last_visit")
+    >>> sorted(c for c in skipped_items(d, items, a) if c.startswith("active_ideation"))
+    ['active_ideation_intent', 'active_ideation_methods', 'active_ideation_plan_intent']
     """
     by_code = {it.code: it for it in items}
     memo: dict[str, bool] = {}
@@ -194,12 +204,61 @@ def skipped_items(
         if cond is not None:
             if cond.kind == "all_false":
                 result = all(answers.get(c) is False or is_skipped(c) for c in cond.items)
+            elif cond.kind == "not_zero":
+                result = any(
+                    is_skipped(c) or answers.get(c) is None or answers.get(c) != 0
+                    for c in cond.items
+                )
             else:
                 result = any(answers.get(c) is True and not is_skipped(c) for c in cond.items)
         memo[code] = result
         return result
 
     return frozenset(code for code in by_code if is_skipped(code))
+
+
+def undecided_items(
+    items: tuple[ItemDefinition, ...],
+    answers: Mapping[str, Normalised],
+    skipped: frozenset[str],
+) -> frozenset[str]:
+    """Codes of the items whether the form asks them is not known yet: their skip condition
+    depends on a blank answer (C-SSRS questions 3–5 while question 2 is blank). Such an item
+    is not reported missing; the blank it depends on is.
+
+    Examples
+    --------
+    >>> from remit.scales import load_scale
+    >>> d = load_scale("cssrs")
+    >>> items = d.items_for("since_last_visit")
+    >>> a = validate_answers(d, {"1": True}, version="since_last_visit")
+    >>> sorted(c for c in undecided_items(items, a, skipped_items(d, items, a)) if "idea" in c)
+    ['active_ideation_intent', 'active_ideation_methods', 'active_ideation_plan_intent']
+    """
+    by_code = {it.code: it for it in items}
+    memo: dict[str, bool] = {}
+
+    def blank(code: str) -> bool:
+        # an optional item left blank (the SDS not-working box) counts as not ticked
+        item = by_code.get(code)
+        if code in skipped or item is None:
+            return False
+        return (answers.get(code) is None and item.required) or is_undecided(code)
+
+    def is_undecided(code: str) -> bool:
+        if code not in memo:
+            memo[code] = False  # a cycle is refused by the loader; stop here anyway
+            item = by_code.get(code)
+            cond = item.skip_when if item is not None else None
+            result = False
+            if cond is not None and code not in skipped and cond.kind != "not_zero":
+                # a yes decides both kinds (all_false: asked; any_true: skipped)
+                decided = any(answers.get(c) is True and c not in skipped for c in cond.items)
+                result = not decided and any(blank(c) for c in cond.items)
+            memo[code] = result
+        return memo[code]
+
+    return frozenset(code for code in by_code if is_undecided(code))
 
 
 def validate_answers(
@@ -268,9 +327,9 @@ def validate_answers(
             given_by[item.code] = str(key)
     skipped = skipped_items(definition, items, out)
     for it in items:
-        if it.code in skipped and out[it.code] not in (None, False):
+        if it.code in skipped and out[it.code] is not None and out[it.code] is not False:
             cond = it.skip_when
-            why = f"skipped because {cond.describe()}" if cond else "skipped"
+            why = it.skip_note or (f"skipped because {cond.describe()}" if cond else "skipped")
             raise AnswerError(
                 f"{definition.code} item {it.ref} ({it.code}) is answered {out[it.code]!r} but "
                 f"the form skips it ({why})",

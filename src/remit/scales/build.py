@@ -54,6 +54,7 @@ PROBLEM_CODES: dict[str, str] = {
     "S020": "missing-item rule not sound",
     "S021": "subscale method and rule do not agree",
     "S022": "safety declaration naming what the scale does not have",
+    "S023": "safety item declared not required (a safety item is always required)",
 }
 
 _NUMERIC = re.compile(r"-?\d+(\.\d+)?")
@@ -142,7 +143,8 @@ def _item(c: Checker, raw: ItemEntry, i: int, recodes: Mapping[str, Any]) -> Ite
                 "S011",
                 (*where, "skip_when"),
                 f"{name} has skip_when {dict(given)}",
-                "give exactly one of all_false = [...] or any_true = [...], listing items",
+                "give exactly one of all_false = [...], any_true = [...] or not_zero = [...], "
+                "listing items",
             )
         else:
             skip = Condition(cast(Any, given[0][0]), tuple(given[0][1]))
@@ -357,16 +359,26 @@ def _safety(
     every = [it for items in version_items.values() for it in items]
     items: list[str] = []
     for j, key in enumerate(raw.items):
-        found = next((it.code for it in every if key in (it.code, it.ref)), None)
-        if found is None:
+        item = next((it for it in every if key in (it.code, it.ref)), None)
+        if item is None:
             c.add(
                 "S022",
                 ("safety", "items", j),
                 f"safety item {key!r} is not an item of the scale",
                 "give an item number or code",
             )
-        elif found not in items:
-            items.append(found)
+            continue
+        if not item.required:
+            c.add(
+                "S023",
+                ("safety", "items", j),
+                f"safety item {key!r} ({item.code}) is declared required = false or has a "
+                "blank_value",
+                "remove required = false / blank_value from the item: a safety item left blank "
+                "must keep the form incomplete",
+            )
+        if item.code not in items:
+            items.append(item.code)
     fields = {d.name for d in model.derived} | {s.code for s in model.subscales}
     if model.total is not None:
         fields.add("total")

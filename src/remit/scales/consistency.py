@@ -110,14 +110,17 @@ def check_version(c: Checker, model: ScaleFile, d: ScaleDefinition, version: str
                     f"{it.code} implies {code!r}, which is not a yes/no item of the scale",
                     "name yes/no items",
                 )
+        numeric = it.skip_when is not None and it.skip_when.kind == "not_zero"
+        wanted = ("integer", "number") if numeric else ("boolean",)
+        noun = "numeric" if numeric else "yes/no"
         for code in it.skip_when.items if it.skip_when else ():
             other = by_code.get(code)
-            if other is None or other.kind != "boolean":
+            if other is None or other.kind not in wanted:
                 c.add(
                     "S011",
                     (*where, "skip_when"),
-                    f"{it.code} is skipped by {code!r}, not a yes/no item of version {version!r}",
-                    "name yes/no items of the same versions",
+                    f"{it.code} is skipped by {code!r}, not a {noun} item of version {version!r}",
+                    f"name {noun} items of the same versions",
                 )
     _skip_cycles(c, items, index)
     ranges: dict[str, tuple[float, float] | None] = {it.code: _score_range(it) for it in items}

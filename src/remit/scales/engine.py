@@ -6,12 +6,18 @@ cannot express is a named rule from :mod:`remit.scales.rules`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from remit.errors import ScaleError
-from remit.scales.answers import Normalised, contradictions, skipped_items, validate_answers
+from remit.scales.answers import (
+    Normalised,
+    contradictions,
+    skipped_items,
+    undecided_items,
+    validate_answers,
+)
 from remit.scales.loader import load_scale
 from remit.scales.model import (
     ItemDefinition,
@@ -29,7 +35,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ScoreResult:
-    """The scores of one completed form.
+    """The scores of one form, and whether it is complete.
 
     Attributes
     ----------
@@ -45,6 +51,14 @@ class ScoreResult:
         Values computed by named rules (e.g. C-SSRS ``ideation_type``).
     n_missing
         Number of required items left blank (items the form skipped do not count).
+    complete
+        Whether every required item the form asks is answered (safety items are always
+        required). An incomplete form is stored as ``incomplete``, never ``complete``.
+    missing_required
+        The required items left blank, as a person types them (``"10"`` for MADRS item 10).
+    safety_missing
+        The safety items among them, by code: the safety rules that read them cannot be
+        evaluated, and no total is prorated over them.
     prorated
         Whether the total was prorated (missing items, or skipped items scaled up).
     notes
@@ -66,6 +80,9 @@ class ScoreResult:
     notes: tuple[str, ...] = ()
     answers: dict[str, Normalised] = field(default_factory=dict)
     has_total: bool = True
+    complete: bool = True
+    missing_required: tuple[str, ...] = ()
+    safety_missing: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON-ready dictionary of the result.
@@ -74,6 +91,9 @@ class ScoreResult:
         --------
         >>> score("gad7", {str(i): 1 for i in range(1, 8)}).to_dict()["total"]
         7
+        >>> d = score("madrs", {str(i): 3 for i in range(1, 10)}).to_dict()
+        >>> d["complete"], d["missing_required"]
+        (False, ['10'])
         """
         return {
             "scale": self.scale,
@@ -83,6 +103,9 @@ class ScoreResult:
             "subscales": dict(self.subscales),
             "derived": dict(self.derived),
             "n_missing": self.n_missing,
+            "complete": self.complete,
+            "missing_required": list(self.missing_required),
+            "safety_missing": list(self.safety_missing),
             "prorated": self.prorated,
             "notes": list(self.notes),
             "answers": dict(self.answers),
@@ -139,8 +162,29 @@ class ScoreResult:
         lines.append(
             f"missing items: {self.n_missing}; prorated: {'yes' if self.prorated else 'no'}"
         )
+        if not self.complete:
+            lines.append(self.incomplete_message())
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+    def incomplete_message(self) -> str:
+        """One line naming the required items left blank (``""`` when the form is complete).
+
+        Examples
+        --------
+        >>> score("madrs", {str(i): 3 for i in range(1, 10)}).incomplete_message()
+        'incomplete: required item 10 is not answered (a safety item)'
+        """
+        if self.complete:
+            return ""
+        refs = self.missing_required
+        noun = "item" if len(refs) == 1 else "items"
+        verb = "is" if len(refs) == 1 else "are"
+        n_safety = len(self.safety_missing)
+        extra = ""
+        if n_safety:
+            extra = " (a safety item)" if n_safety == 1 else f" ({n_safety} of them safety items)"
+        return f"incomplete: required {noun} {', '.join(refs)} {verb} not answered{extra}"
 
 
 def _num(x: float) -> float:
@@ -223,8 +267,9 @@ def score(
     *,
     version: str | None = None,
     missing: MissingRule | None = None,
+    safety_items: Iterable[str] = (),
 ) -> ScoreResult:
-    """Score one completed form.
+    """Score one form and say whether it is complete.
 
     Parameters
     ----------
@@ -236,12 +281,17 @@ def score(
         The scale version (default: the first of the definition's ``versions``).
     missing
         A missing-item rule that overrides the definition's default (e.g. a protocol that
-        allows prorating MADRS with one item missing).
+        allows prorating MADRS with one item missing). It never prorates over a missing
+        safety item: the total then stays missing.
+    safety_items
+        Items (number or code) a protocol marks as safety items on top of the scale's own
+        ``[safety]`` items: required, and never prorated over.
 
     Returns
     -------
     ScoreResult
-        Total, band, subscales, derived values, missing count, whether it prorated, and notes.
+        Total, band, subscales, derived values, missing count, whether it prorated, notes,
+        and whether the form is complete (``missing_required`` names the blank required items).
 
     Raises
     ------
@@ -256,26 +306,36 @@ def score(
     ...                     "9": 3, "10": 2})
     >>> r.total, r.band
     (32, 'moderate')
-    >>> r = score("madrs", {str(i): 3 for i in range(1, 10)}, missing=MissingRule("prorate", 1))
+    >>> r = score("madrs", {str(i): 3 for i in range(2, 11)}, missing=MissingRule("prorate", 1))
     >>> r.total, r.prorated, r.notes[0]
     (30, True, 'total prorated from 9 of 10 items')
+    >>> r.complete, r.missing_required  # prorated, yet still not a complete form
+    (False, ('1',))
+    >>> r = score("madrs", {str(i): 3 for i in range(1, 10)}, missing=MissingRule("prorate", 1))
+    >>> r.total, r.complete, r.missing_required, r.safety_missing
+    (None, False, ('10',), ('suicidal_thoughts',))
     """
     definition = load_scale(scale) if isinstance(scale, str) else scale
     v = definition.check_version(version)
     items = definition.items_for(v)
     normalised = validate_answers(definition, answers, version=v)
     skipped = skipped_items(definition, items, normalised)
+    undecided = undecided_items(items, normalised, skipped)
     notes: list[str] = contradictions(definition, items, normalised)
+    safety = {*definition.safety.items, *(definition.item(key, v).code for key in safety_items)}
 
     item_scores: dict[str, float | None] = {}
-    n_missing = 0
+    missing_required: list[str] = []
+    safety_missing: list[str] = []
     for it in items:
         value = normalised[it.code]
         if it.code in skipped:
             item_scores[it.code] = None
             continue
-        if value is None and it.required:
-            n_missing += 1
+        if value is None and (it.required or it.code in safety) and it.code not in undecided:
+            missing_required.append(it.ref)
+            if it.code in safety:
+                safety_missing.append(it.code)
         if value is None and it.blank_value is not None and it.kind != "boolean":
             notes.append(f"item {it.ref} ({it.code}) blank, counted as {it.blank_value:g}")
         if it.scored:
@@ -308,6 +368,12 @@ def score(
             codes.extend(subscale_items.get(p, (p,)))
         subscale_items[s.code] = tuple(codes)
         value = _subscale(s, item_scores, subscales, skipped, context(None))
+        blocked = [c for c in codes if c in safety_missing]
+        if value is not None and blocked and s.method != "rule":
+            value = None
+            notes.append(
+                f"subscale {s.code} not prorated: safety item {', '.join(blocked)} missing"
+            )
         subscales[s.code] = None if value is None else _num(value)
         if (
             value is None
@@ -330,6 +396,15 @@ def score(
         values = [source.get(p) for p in present]
         n_expected = len(parts) if skipped_rule == "prorate" else len(present)
         combined, prorated = _combine(values, definition.total.method, rule, n_expected)
+        blocked = [
+            c for c in safety_missing if any(c in subscale_items.get(p, (p,)) for p in present)
+        ]
+        if combined is not None and blocked:
+            combined, prorated = None, False
+            notes.append(
+                f"total not prorated: safety item {', '.join(blocked)} is missing "
+                "(a total is never prorated over a safety item)"
+            )
         n_blank = sum(1 for x in values if x is None)
         noun = "items" if definition.total.source == "items" else "subscales"
         for p in parts:
@@ -369,9 +444,12 @@ def score(
         band=_band(definition, total),
         subscales=subscales,
         derived=derived,
-        n_missing=n_missing,
+        n_missing=len(missing_required),
         prorated=prorated,
         notes=tuple(notes),
         answers=normalised,
         has_total=definition.total is not None,
+        complete=not missing_required,
+        missing_required=tuple(missing_required),
+        safety_missing=tuple(safety_missing),
     )

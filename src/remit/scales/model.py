@@ -153,9 +153,17 @@ class Condition:
 
     ``kind="all_false"``: every listed item was answered no (or was itself skipped).
     ``kind="any_true"``: at least one listed item was answered yes.
+    ``kind="not_zero"``: some listed item was not answered 0 (a higher value, blank, or itself
+    skipped): the item is asked only when every listed item is 0 (e.g. the C-SSRS potential
+    lethality, rated only when the actual lethality is 0).
+
+    Examples
+    --------
+    >>> Condition("not_zero", ("actual_lethality",)).describe()
+    'actual_lethality not answered 0'
     """
 
-    kind: Literal["all_false", "any_true"]
+    kind: Literal["all_false", "any_true", "not_zero"]
     items: tuple[str, ...]
 
     def describe(self) -> str:
@@ -163,6 +171,8 @@ class Condition:
         joined = ", ".join(self.items)
         if self.kind == "all_false":
             return f"all of {joined} answered no"
+        if self.kind == "not_zero":
+            return f"{joined} not answered 0"
         return f"any of {joined} answered yes"
 
 
@@ -348,6 +358,10 @@ class SafetyDeclaration:
     categories: Mapping[str, Mapping[int, str]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+
+    def is_item(self, code: str) -> bool:
+        """Whether the item ``code`` is one of the safety items (always required)."""
+        return code in self.items
 
     @property
     def subjects(self) -> tuple[str, ...]:

@@ -49,10 +49,12 @@ class BinEntry(_Entry):
 
 
 class SkipEntry(_Entry):
-    """``skip_when = { all_false = [...] }`` or ``{ any_true = [...] }``."""
+    """``skip_when = { all_false = [...] }``, ``{ any_true = [...] }`` or
+    ``{ not_zero = [...] }``."""
 
     all_false: list[str] | None = None
     any_true: list[str] | None = None
+    not_zero: list[str] | None = None
 
 
 class MissingEntry(_Entry):

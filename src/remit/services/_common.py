@@ -396,4 +396,6 @@ def assessment_record(
         answers=dict(a.answers or {}),
         alerts=alerts_of(session, p, "assessment", a.id),
         not_evaluated=not_evaluated,
+        complete=bool(score.get("complete", True)),
+        missing_required=tuple(str(ref) for ref in score.get("missing_required", ())),
     )

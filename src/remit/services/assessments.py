@@ -21,7 +21,12 @@ from remit.errors import (
 from remit.protocol import Assessment as PlannedForm
 from remit.protocol import Protocol
 from remit.protocol.roles import SYSTEM_ROLE, Role
-from remit.protocol.status import ENTRY_STATUSES, NO_DATA_STATUSES, AssessmentStatus
+from remit.protocol.status import (
+    ENTRY_STATUSES,
+    NO_DATA_STATUSES,
+    AssessmentStatus,
+    entry_status,
+)
 from remit.safety import evaluate_score
 from remit.scales import ScoreResult, load_scale, score
 from remit.services._common import (
@@ -99,8 +104,23 @@ def refuse_second_form(session: Session, what: str, *where: ColumnElement[bool])
         )
 
 
-def _stored_score(a: Assessment) -> ScoreResult:
-    return score(a.scale, a.answers, version=a.scale_version)
+def score_form(
+    protocol: Protocol, scale: str, answers: Mapping[str, object], version: str | None
+) -> ScoreResult:
+    """Score a form of the trial with the protocol's ``[scoring.<scale>]`` settings: its
+    missing-item rule (else the scale's own) and the items it marks as safety items."""
+    settings = protocol.scoring_of(scale)
+    return score(
+        scale,
+        answers,
+        version=version,
+        missing=settings.missing_rule(),
+        safety_items=settings.safety_items,
+    )
+
+
+def _stored_score(protocol: Protocol, a: Assessment) -> ScoreResult:
+    return score_form(protocol, a.scale, a.answers, a.scale_version)
 
 
 def _baseline(
@@ -124,7 +144,7 @@ def _baseline(
         )
         .order_by(Assessment.id.desc())
     ).first()
-    return None if found is None else _stored_score(found)
+    return None if found is None else _stored_score(protocol, found)
 
 
 def apply_safety_rules(
@@ -159,6 +179,11 @@ def record_assessment(
     same scale at the same visit (edit it with :func:`update_assessment`); a locked participant
     or study; a reused idempotency key with another body. A retry with the same key and body
     returns the original record.
+
+    A form asked to be ``complete`` whose required items (safety items always) are blank is
+    saved, as ``incomplete``: the record says ``complete=False`` and names them in
+    ``missing_required``; the safety rules run on what is there and those that could not be
+    evaluated are listed in ``not_evaluated``.
     """
     if status not in ENTRY_STATUSES:
         raise InputError(f"status {status!r} cannot be entered", expected="draft or complete")
@@ -222,9 +247,13 @@ def store_form(
     version: str | None,
 ) -> AssessmentRecord:
     """Score ``answers`` into the new form ``row`` of ``w``'s participant, store it, apply the
-    safety rules and remember the request's idempotency key, all in ``w``'s transaction."""
+    safety rules and remember the request's idempotency key, all in ``w``'s transaction.
+
+    ``row.status`` is the status asked for; a ``complete`` form with required items blank is
+    stored ``incomplete``."""
     uow, p = w.uow, w.p
-    result = score(scale, answers, version=version)
+    result = score_form(w.protocol, scale, answers, version)
+    row.status = entry_status(row.status or AssessmentStatus.COMPLETE, result.complete).value
     row.scale = scale
     row.scale_version = result.version
     row.rater_user_id = uow.actor.user_id
@@ -285,6 +314,10 @@ def update_assessment(
     Refused (nothing written): a stale ``expected_version`` (:class:`ConflictError` naming the
     fields changed since); a complete form without a reason; a signed or locked form
     (:class:`LockedError`); answers out of range. The safety rules run again on the new answers.
+
+    An ``incomplete`` form is edited like a draft and becomes ``complete`` once its required
+    items are filled (unless ``status="draft"``); a complete form whose edit blanks a required
+    item becomes ``incomplete``.
     """
     if not isinstance(answers, Mapping):
         raise InputError("answers must be a mapping of item → answer")
@@ -311,13 +344,17 @@ def update_assessment(
                 + (", ".join(changed) or "(no field recorded)"),
                 hint="reload the form and apply your change again",
             )
-        new_status = status or row.status
-        if new_status not in ENTRY_STATUSES or (
-            row.status == AssessmentStatus.COMPLETE.value and new_status != row.status
+        requested = status or (
+            AssessmentStatus.COMPLETE.value
+            if row.status == AssessmentStatus.INCOMPLETE.value
+            else row.status
+        )
+        if requested not in ENTRY_STATUSES or (
+            row.status == AssessmentStatus.COMPLETE.value and requested != row.status
         ):
             raise InputError(
-                f"a {row.status} form cannot become {new_status}",
-                expected="draft → draft or complete; complete stays complete",
+                f"a {row.status} form cannot become {requested}",
+                expected="draft or incomplete → draft or complete; complete stays complete",
             )
         # the role that entered a form edits it; a data manager corrects any; forms entered by
         # Remit itself (simulation) by anyone allowed to rate them
@@ -339,7 +376,8 @@ def update_assessment(
         visit_code = session.get_one(Visit, row.visit_id).visit_code if row.visit_id else None
         if actor.role != Role.DATA_MANAGER and visit_code in protocol.visit_codes:
             check_rater(actor, planned_form(protocol, visit_code, row.scale)[0])
-        result = score(row.scale, answers, version=row.scale_version)
+        result = score_form(protocol, row.scale, answers, row.scale_version)
+        new_status = entry_status(requested, result.complete).value
         new_answers = dict(result.answers)
         if new_answers == row.answers and new_status == row.status:
             return assessment_record(session, p, row)

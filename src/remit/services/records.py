@@ -171,7 +171,10 @@ class AssessmentRecord(_Record):
     """A stored form with its score and the alerts its save raised.
 
     ``version`` is the save counter to pass back as ``expected_version`` when editing.
-    ``not_evaluated`` lists safety rules that could not be applied (e.g. no baseline).
+    ``not_evaluated`` lists safety rules that could not be applied (e.g. no baseline, or a
+    safety item left blank). ``complete`` is false when a required item is blank (the form is
+    then stored ``incomplete``); ``missing_required`` names those items as a person types them
+    (``("10",)`` for MADRS item 10).
     """
 
     id: int
@@ -190,6 +193,8 @@ class AssessmentRecord(_Record):
     assessed_at: datetime | None
     alerts: tuple[AlertRecord, ...] = ()
     not_evaluated: tuple[tuple[str, str], ...] = ()
+    complete: bool = True
+    missing_required: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

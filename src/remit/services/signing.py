@@ -8,7 +8,7 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from remit.errors import InputError, LockedError, NotFoundError, PermissionDeniedError
-from remit.protocol.status import AssessmentStatus
+from remit.protocol.status import UNFINISHED_STATUSES, AssessmentStatus
 from remit.services._common import check_unlocked, choice, now_utc, study_id_of, text_given
 from remit.services.records import LockRecord, QueryRecord, SignatureRecord
 from remit.services.unit import ParticipantRef, owner_of, reading, writing
@@ -144,9 +144,11 @@ def sign(
         record = _record(session, record_table, record_id)
         check_unlocked(session, participant.id if participant else None, record_table, record_id)
         if isinstance(record, Assessment):
-            if record.status == AssessmentStatus.DRAFT.value:
+            if record.status in UNFINISHED_STATUSES:
                 raise InputError(
-                    f"assessment {record_id} is a draft", expected="a complete form to sign"
+                    f"assessment {record_id} is {record.status}",
+                    expected="a complete form to sign",
+                    hint="fill in the required items and save the form as complete first",
                 )
             if record.status == AssessmentStatus.LOCKED.value:
                 raise LockedError(f"assessment {record_id} is locked")
@@ -255,9 +257,11 @@ def lock(
         if held is not None:
             return _lock_record(session, held)
         if isinstance(record, Assessment):
-            if record.status == AssessmentStatus.DRAFT.value:
+            if record.status in UNFINISHED_STATUSES:
                 raise InputError(
-                    f"assessment {record_id} is a draft", expected="a complete form to lock"
+                    f"assessment {record_id} is {record.status}",
+                    expected="a complete form to lock",
+                    hint="fill in the required items and save the form as complete first",
                 )
             record.status = AssessmentStatus.LOCKED.value
         row = Lock(

@@ -225,9 +225,10 @@ def _section(ideation: Ideation, suffix: str) -> dict[str, object]:
     answers: dict[str, object] = {}
     for k, code in enumerate(_IDEATION[:2], start=1):
         answers[code + suffix] = ideation.type >= k
-    if ideation.type > 0:
+    if ideation.type >= 2:  # the official form asks questions 3-5 only after a yes to 2
         for k, code in enumerate(_IDEATION[2:], start=3):
             answers[code + suffix] = ideation.type >= k
+    if ideation.type > 0:  # intensity is rated whenever there is any ideation
         for code, value in zip(_INTENSITY, ideation.intensity, strict=True):
             answers[code + suffix] = value
     for code in _BEHAVIOUR:
@@ -252,8 +253,12 @@ def cssrs_answers(
     >>> from remit.scales import score
     >>> form = score("cssrs", cssrs_answers("since_last_visit", Ideation(type=2,
     ...     intensity=(2, 2, 1, 1, 2))), version="since_last_visit")
-    >>> form.derived["ideation_type"], form.derived["ideation_intensity"]
-    (2, 8)
+    >>> form.derived["ideation_type"], form.derived["ideation_intensity"], form.complete
+    (2, 8, True)
+    >>> form = score("cssrs", cssrs_answers("since_last_visit", Ideation(type=1)),
+    ...              version="since_last_visit")
+    >>> form.derived["ideation_type"], form.answers["active_ideation_methods"], form.complete
+    (1, None, True)
     """
     answers = _section(recent, "")
     if version == "baseline":

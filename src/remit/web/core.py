@@ -23,6 +23,7 @@ from remit.protocol import Protocol
 from remit.protocol.roles import Role
 from remit.protocol.status import (
     ALERT_FILTERS,
+    EDITABLE_STATUSES,
     ENTRY_STATUSES,
     SIGNABLE_STATUSES,
     UNCLOSED,
@@ -86,6 +87,7 @@ def make_templates() -> Environment:
     env.globals["allowed"] = web_allowed
     env.globals["SIGNABLE_STATUSES"] = SIGNABLE_STATUSES
     env.globals["ENTRY_STATUSES"] = ENTRY_STATUSES
+    env.globals["EDITABLE_STATUSES"] = EDITABLE_STATUSES
     env.globals["DoseKind"] = DoseKind
     env.globals["DoseStatus"] = DoseStatus
     env.globals["DosingSessionStatus"] = DosingSessionStatus

@@ -6,10 +6,12 @@ a message next to every field with a bad value instead of only the first one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol as TypingProtocol
 
 from remit.errors import AnswerError
+from remit.protocol.status import AssessmentStatus
 from remit.scales import load_scale
 from remit.scales.answers import normalise_answer
 
@@ -109,3 +111,50 @@ def shown_answers(scale: str, version: str | None, stored: Mapping[str, object])
         else:
             out[item.code] = str(value)
     return out
+
+
+def missing_messages(fields: Sequence[Field], missing_required: Sequence[str]) -> dict[str, str]:
+    """Item code → the message shown next to each required field left blank (the refs of a
+    record's ``missing_required``).
+
+    Examples
+    --------
+    >>> missing_messages(form_fields("madrs"), ["10"])
+    {'suicidal_thoughts': 'Required: item 10 is not answered, so the form is not complete.'}
+    """
+    wanted = set(missing_required)
+    return {
+        f.name: f"Required: item {f.ref} is not answered, so the form is not complete."
+        for f in fields
+        if f.ref in wanted
+    }
+
+
+class _Saved(TypingProtocol):
+    @property
+    def status(self) -> str: ...
+    @property
+    def missing_required(self) -> tuple[str, ...]: ...
+
+
+def saved_message(record: _Saved) -> str:
+    """What the page says after a save: the status the form was stored in, and for an
+    incomplete form the items still missing (never a bare "Saved.").
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> saved_message(SimpleNamespace(status="incomplete", missing_required=("10",)))
+    'Saved as incomplete: required item 10 is not answered. The form is kept but is not complete.'
+    >>> saved_message(SimpleNamespace(status="complete", missing_required=()))
+    'Saved as complete.'
+    """
+    if record.status == AssessmentStatus.INCOMPLETE:
+        refs = ", ".join(record.missing_required)
+        noun = "item" if len(record.missing_required) == 1 else "items"
+        verb = "is" if len(record.missing_required) == 1 else "are"
+        return (
+            f"Saved as incomplete: required {noun} {refs} {verb} not answered. "
+            "The form is kept but is not complete."
+        )
+    return f"Saved as {record.status}."

@@ -35,7 +35,14 @@ from remit.web.core import (
     state_of,
     web_allowed,
 )
-from remit.web.forms import form_fields, read_answers, scale_title, shown_answers
+from remit.web.forms import (
+    form_fields,
+    missing_messages,
+    read_answers,
+    saved_message,
+    scale_title,
+    shown_answers,
+)
 from remit.web.page_forms import VisitDateForm, parse_form
 
 router = APIRouter(include_in_schema=False)
@@ -314,6 +321,8 @@ def _form_page(
         if record
         else f"/participants/{pid}/visits/{visit}/forms/{scale}"
     )
+    fields = form_fields(scale, version)
+    missing = missing_messages(fields, record.missing_required) if record else {}
     return render(
         request,
         "form.html",
@@ -324,9 +333,10 @@ def _form_page(
         scale=scale,
         scale_name=scale_title(scale),
         version=version,
-        fields=form_fields(scale, version),
+        fields=fields,
         values=values,
         errors=errors,
+        missing=missing,
         record=record,
         action=action,
         idem=idem or uuid.uuid4().hex,
@@ -415,7 +425,7 @@ def form_show(
         values=shown_answers(record.scale, version, record.answers),
         errors={},
         record=record,
-        message="Saved." if saved else None,
+        message=saved_message(record) if saved else None,
     )
 
 
