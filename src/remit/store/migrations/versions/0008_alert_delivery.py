@@ -1,7 +1,7 @@
 """Alerts are delivered: users have an e-mail address, and every attempt is logged.
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-03 23:00:00.000000
 
 ``user_account`` gets an optional ``email`` (the address alerts are sent to; existing users
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -117,5 +117,6 @@ def downgrade() -> None:
     with op.batch_alter_table(TABLE, schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_alert_delivery_alert_id"))
     op.drop_table(TABLE)
-    with op.batch_alter_table("user_account", schema=None) as batch_op:
-        batch_op.drop_column("email")
+    # A plain DROP COLUMN (SQLite 3.35+ has it): a batch rebuild would drop and re-create
+    # user_account, which the foreign keys of every table that names a user refuse.
+    op.drop_column("user_account", "email")
