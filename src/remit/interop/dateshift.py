@@ -20,8 +20,9 @@ DATE_COLUMNS: dict[str, tuple[str, ...]] = {
     "scores": ("assessed_at",),
     "doses": ("given_at",),
     "vitals": ("measured_at",),
-    "adverse_events": ("onset_date",),
-    "alerts": ("raised_at",),
+    "adverse_events": ("onset_date", "awareness_at", "report_due_at", "reported_at"),
+    "alerts": ("raised_at", "observed_at", "acknowledged_at", "closed_at"),
+    "deviations": ("occurred_date",),
 }
 
 
@@ -62,7 +63,11 @@ def shift_trial_data(data: TrialData, shift: DateShift) -> TrialData:
     for name, frame in data.frames().items():
         out = frame.copy()
         if len(out):
-            delta = pd.to_timedelta([shift.offset(str(p)) for p in out["participant_id"]], unit="D")
+            # a study-wide row (no participant, e.g. a deviation) has no personal dates to move
+            delta = pd.to_timedelta(
+                [0 if p is None else shift.offset(str(p)) for p in out["participant_id"]],
+                unit="D",
+            )
             for col in DATE_COLUMNS.get(name, ()):
                 if col in out.columns:
                     out[col] = out[col] + delta
