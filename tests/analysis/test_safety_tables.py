@@ -21,8 +21,9 @@ from remit.analysis.safety_tables import (
     dose_stop_table,
     madrs_item10_table,
     sae_list,
+    vitals_tables,
 )
-from remit.protocol import Protocol, SafetyAnalysis, SafetyRule
+from remit.protocol import VITAL_SIGN_CODES, Protocol, SafetyAnalysis, SafetyRule
 
 IDS = ("P1", "P2", "P3")
 
@@ -487,3 +488,60 @@ def test_madrs_item10_uses_every_tier_of_the_rules(oslo: Protocol) -> None:
         "m10_same_day": ["P2", "P3"],
         "m10_urgent": ["P3"],
     }
+
+
+# --------------------------------------------------------------------------- vital signs
+
+
+def _reading(pid: str, visit: str, session: int | None, minutes: float | None, sbp: float) -> Any:
+    row: dict[str, Any] = dict.fromkeys(VITAL_SIGN_CODES)
+    row.update(
+        participant_id=pid,
+        visit_code=visit,
+        session_number=session,
+        minutes_after_dose=minutes,
+        measured_at="2024-02-10T10:00Z",
+        systolic_bp=sbp,
+    )
+    return row
+
+
+def test_vital_signs_outside_a_session_are_shown_and_never_passed_as_within_limits(
+    oslo: Protocol,
+) -> None:
+    high = oslo.vital_thresholds("V5")["systolic_bp"].high
+    assert high is not None
+    readings = [
+        _reading("P1", "V5", 1, 60, high + 10),
+        _reading("P1", "V5", 1, 120, high - 10),
+        _reading("P2", "V5", 1, 60, high - 20),
+        # a screening reading (no dosing session, no limit of its own) and an unknown visit
+        _reading("P1", "SCR", None, None, high + 30),
+        _reading("P2", "XX9", None, None, 120),
+    ]
+    t = vitals_tables(TrialData(vitals=pd.DataFrame(readings)), oslo, ("P1", "P2"))
+    peaks = t["vitals_peaks"]
+    assert len(peaks) == 4  # nothing dropped
+    scr = peaks[peaks["visit_code"] == "SCR"].iloc[0]
+    assert (scr["peak"], bool(scr["judged"]), bool(scr["breached"])) == (high + 30, False, False)
+    dosing = peaks[peaks["visit_code"] == "V5"].set_index("participant_id")
+    assert dosing["judged"].all()
+    assert dosing.loc["P1", "peak"] == high + 10 and dosing.loc["P1", "peak_minutes"] == 60
+    summary = t["vitals_summary"].set_index("visit_code")
+    assert summary.loc["V5", "participant_ids_breached"] == ["P1"]
+    assert not summary.loc["SCR", "judged"] and not summary.loc["XX9", "judged"]
+
+
+def test_the_report_says_not_judged_for_readings_without_limits(oslo: Protocol) -> None:
+    from remit.reports.tables import vitals_table
+
+    readings = [_reading("P1", "SCR", None, None, 190), _reading("P1", "V5", 1, 60, 150)]
+    s = _run(
+        TrialData(participants=_people(("P1",)), vitals=pd.DataFrame(readings)), oslo, "vitals"
+    )
+    table = vitals_table(s)
+    assert table is not None
+    body = table.to_frame()
+    scr = body[body["Session"].str.contains("SCR")].iloc[0]
+    assert scr["Session"] == "no session (SCR)"
+    assert scr["Participants beyond"] == "not judged: no limit at this visit"

@@ -81,7 +81,8 @@ def _deviations_convention(data: TrialData, protocol: Protocol) -> str:
 def _vitals_convention(data: TrialData, protocol: Protocol) -> str:
     return (
         "peak = highest reading per participant and dosing session; a breach is any "
-        "reading strictly above the high or below the low threshold of that session"
+        "reading strictly above the high or below the low threshold of that session; "
+        "readings at a visit for which the protocol sets no limit are shown as not judged"
     )
 
 

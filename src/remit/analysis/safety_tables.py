@@ -419,7 +419,9 @@ def vitals_tables(
 
     ``vitals_peaks``: one row per participant × session × sign with the highest (and, where a
     low limit exists, lowest) reading, when it happened, and whether any reading was beyond a
-    limit. ``vitals_summary``: per session × sign. ``vitals_by_time``: mean per minute after
+    limit. Readings outside a dosing session (no session number, e.g. at a screening visit)
+    are kept, one row per visit; where the protocol sets no limit for the visit, ``judged`` is
+    false (the reading was not compared with anything, which is not "within limits"). ``vitals_summary``: per session × sign. ``vitals_by_time``: mean per minute after
     dose (for figures).
 
     Examples
@@ -460,14 +462,21 @@ def vitals_tables(
         ascending=[True, True, True, True, False, True],
         kind="mergesort",
     )
-    top = ordered.groupby([*keys, "sign"], sort=True).first()
-    agg = long.groupby([*keys, "sign"], sort=True).agg(
+    # the whole first row of each group (``first()`` would skip missing cells column by
+    # column); readings outside a dosing session (no session number) are groups too
+    top = ordered.drop_duplicates(subset=[*keys, "sign"], keep="first")
+    agg = long.groupby([*keys, "sign"], sort=True, dropna=False).agg(
         n_readings=("value", "size"),
         lowest=("value", "min"),
         n_above=("above", "sum"),
         n_below=("below", "sum"),
     )
-    peaks_frame = agg.join(top[["value", "minutes_after_dose", "high", "low"]]).reset_index()
+    # merge, not join: merge matches the missing session numbers of two rows, join does not
+    peaks_frame = agg.reset_index().merge(
+        top[[*keys, "sign", "value", "minutes_after_dose", "high", "low"]],
+        on=[*keys, "sign"],
+        how="left",
+    )
     peaks_frame = peaks_frame.rename(
         columns={
             "value": "peak",
@@ -479,7 +488,7 @@ def vitals_tables(
     sign_rank = {sg: i for i, sg in enumerate(VITAL_SIGN_CODES)}
     peaks_frame["_sign"] = peaks_frame["sign"].map(sign_rank)
     peaks_frame = peaks_frame.sort_values([*keys, "_sign"]).drop(columns="_sign")
-    peaks_frame["session_number"] = peaks_frame["session_number"].astype(int)
+    peaks_frame["session_number"] = peaks_frame["session_number"].astype("Int64")
     peaks_frame["n_readings"] = peaks_frame["n_readings"].astype(int)
     peaks_frame["n_above"] = peaks_frame["n_above"].astype(int)
     peaks_frame["n_below"] = peaks_frame["n_below"].astype(int)
@@ -487,6 +496,9 @@ def vitals_tables(
     peaks_frame["lowest"] = peaks_frame["lowest"].astype(float)
     peaks_frame["peak_minutes"] = peaks_frame["peak_minutes"].astype(float)
     peaks_frame["breached"] = (peaks_frame["n_above"] + peaks_frame["n_below"]) > 0
+    peaks_frame["judged"] = (
+        peaks_frame["threshold_high"].notna() | peaks_frame["threshold_low"].notna()
+    )
     peak_cols = [
         "participant_id",
         "session_number",
@@ -501,10 +513,12 @@ def vitals_tables(
         "n_above",
         "n_below",
         "breached",
+        "judged",
     ]
     peaks_frame = peaks_frame.reindex(columns=peak_cols).reset_index(drop=True)
     summary_rows = []
-    for cell, g in peaks_frame.groupby(["session_number", "visit_code", "sign"], sort=True):
+    cells = peaks_frame.groupby(["session_number", "visit_code", "sign"], sort=True, dropna=False)
+    for cell, g in cells:
         session, visit, sign = cast(tuple[Any, ...], cell)
         summary_rows.append(
             {
@@ -518,6 +532,7 @@ def vitals_tables(
                 "min_lowest": float(g["lowest"].min()),
                 "threshold_high": g["threshold_high"].iloc[0],
                 "threshold_low": g["threshold_low"].iloc[0],
+                "judged": bool(g["judged"].any()),
                 "n_participants_breached": int(g["breached"].sum()),
                 "participant_ids_breached": g.loc[g["breached"], "participant_id"].tolist(),
             }

@@ -515,15 +515,19 @@ def _vitals_row(r: dict[str, Any]) -> tuple[str, ...]:
     if r["threshold_low"] is not None and not pd.isna(r["threshold_low"]):
         limits.append(f"< {fmt(r['threshold_low'], kind)}")
     ids = list(r["participant_ids_breached"] or [])
+    session = r["session_number"]
+    beyond = fmt(r["n_participants_breached"], "count") + (f" ({', '.join(ids)})" if ids else "")
+    if not r.get("judged", True):
+        beyond = "not judged: no limit at this visit"
     return (
-        f"{fmt(r['session_number'], 'count')} ({r['visit_code']})",
+        f"{'no session' if pd.isna(session) else fmt(session, 'count')} ({r['visit_code']})",
         f"{label} ({unit})",
         fmt(r["n_participants"], "count"),
         fmt_mean_sd(r["mean_peak"], r["sd_peak"], kind),
         fmt(r["max_peak"], kind),
         fmt(r["min_lowest"], kind),
         " or ".join(limits) or "–",
-        fmt(r["n_participants_breached"], "count") + (f" ({', '.join(ids)})" if ids else ""),
+        beyond,
     )
 
 
@@ -553,7 +557,8 @@ def vitals_table(safety: SafetySectionResult, arms: ArmLabels | None = None) -> 
         rows,
         notes=(
             "Peak is each participant's highest reading in the session; thresholds are the "
-            "protocol's for that session.",
+            "protocol's for that session. Readings outside a dosing session are shown by "
+            "visit; where the protocol sets no limit there they are marked not judged.",
         ),
         numeric_from=2,
     )
