@@ -526,10 +526,12 @@ def test_vital_signs_outside_a_session_are_shown_and_never_passed_as_within_limi
     assert (scr["peak"], bool(scr["judged"]), bool(scr["breached"])) == (high + 30, False, False)
     dosing = peaks[peaks["visit_code"] == "V5"].set_index("participant_id")
     assert dosing["judged"].all()
-    assert dosing.loc["P1", "peak"] == high + 10 and dosing.loc["P1", "peak_minutes"] == 60
+    assert dosing.loc["P1", "peak"] == high + 10
+    assert dosing.loc["P1", "peak_minutes"] == 60
     summary = t["vitals_summary"].set_index("visit_code")
     assert summary.loc["V5", "participant_ids_breached"] == ["P1"]
-    assert not summary.loc["SCR", "judged"] and not summary.loc["XX9", "judged"]
+    assert not summary.loc["SCR", "judged"]
+    assert not summary.loc["XX9", "judged"]
 
 
 def test_the_report_says_not_judged_for_readings_without_limits(oslo: Protocol) -> None:

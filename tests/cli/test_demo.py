@@ -162,7 +162,8 @@ def test_the_report_lists_the_preparatory_act_and_summarises_the_alerts(
     rows = [_text(r) for r in listing.split("<tr")[1:]]
     events = [r for r in rows if "Preparatory acts or behaviour" in r]
     assert len(events) == 1
-    assert acted[0] in events[0] and "FU7" in events[0]
+    assert acted[0] in events[0]
+    assert "FU7" in events[0]
     assert when.date().isoformat() in events[0]
     by_visit = _text(html[html.index('id="tbl-cssrs-visits"') :].split("</table>")[0])
     assert f"1 ({acted[0]})" in by_visit

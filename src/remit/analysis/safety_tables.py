@@ -421,8 +421,9 @@ def vitals_tables(
     low limit exists, lowest) reading, when it happened, and whether any reading was beyond a
     limit. Readings outside a dosing session (no session number, e.g. at a screening visit)
     are kept, one row per visit; where the protocol sets no limit for the visit, ``judged`` is
-    false (the reading was not compared with anything, which is not "within limits"). ``vitals_summary``: per session × sign. ``vitals_by_time``: mean per minute after
-    dose (for figures).
+    false (the reading was not compared with anything, which is not "within limits").
+    ``vitals_summary``: per session × sign. ``vitals_by_time``: mean per minute after dose
+    (for figures).
 
     Examples
     --------
