@@ -360,7 +360,7 @@ def cssrs_behaviour_tables(
             worst, before = per_visit.setdefault(str(visit), {}).get(
                 str(rec["participant_id"]), (math.nan, False)
             )
-            value = float(t) if _is_number(t) else math.nan
+            value = float(cast(float, t)) if _is_number(t) else math.nan
             if math.isnan(worst) or (not math.isnan(value) and value > worst):
                 worst = value
             per_visit[str(visit)][str(rec["participant_id"])] = (worst, before or any_behaviour)
@@ -386,14 +386,14 @@ def cssrs_behaviour_tables(
     by_visit_rows = []
     for visit in sorted(per_visit, key=lambda v: order[v]):
         people = per_visit[visit]
-        worst = {p: w for p, (w, _b) in people.items()}
+        worst_of = [w for w, _b in people.values()]
         behaved = sorted(p for p, (_w, b) in people.items() if b)
         by_visit_rows.append(
             {
                 "visit": visit,
                 "n": len(people),
-                "n_any_ideation": sum(1 for w in worst.values() if w >= 1),
-                **{f"n_type_{t}": sum(1 for w in worst.values() if w == t) for t in types},
+                "n_any_ideation": sum(1 for w in worst_of if w >= 1),
+                **{f"n_type_{t}": sum(1 for w in worst_of if w == t) for t in types},
                 "n_any_behaviour": len(behaved),
                 "participant_ids_behaviour": behaved,
             }
@@ -698,8 +698,9 @@ def alert_table(data: TrialData, population: tuple[str, ...]) -> pd.DataFrame:
         return pd.DataFrame(columns=list(ALERT_COLUMNS))
     rank = {level: i for i, level in enumerate(LEVELS)}
     open_word, closed_word = AlertStatus.OPEN.value, AlertStatus.CLOSED.value
-    rows = []
-    for (rule_id, level), g in a.groupby(["rule_id", "level"], dropna=False, sort=False):
+    rows: list[dict[str, Any]] = []
+    for keys, g in a.groupby(["rule_id", "level"], dropna=False, sort=False):
+        rule_id, level = cast(tuple[Any, Any], keys)
         hours = (g["acknowledged_at"] - g["raised_at"]).dt.total_seconds() / 3600.0
         hours = hours.dropna()
         acknowledged = g["acknowledged_at"].notna() | g["status"].isin(
