@@ -10,19 +10,14 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from remit.analysis import TrialData
+from remit.analysis import SCHEMA, TrialData
 from remit.errors import InputError
 
-#: Date and time columns of each TrialData frame.
+#: Date and time columns of each TrialData frame, read from the contract (every column of
+#: kind date or time), so a date column added to the contract is shifted too.
 DATE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "participants": ("screened_date", "enrolled_date"),
-    "visits": ("target_date", "window_start_date", "window_end_date", "actual_date"),
-    "scores": ("assessed_at",),
-    "doses": ("given_at",),
-    "vitals": ("measured_at",),
-    "adverse_events": ("onset_date", "awareness_at", "report_due_at", "reported_at"),
-    "alerts": ("raised_at", "observed_at", "acknowledged_at", "closed_at"),
-    "deviations": ("occurred_date",),
+    name: tuple(c.name for c in columns if c.kind in ("date", "time"))
+    for name, columns in SCHEMA.items()
 }
 
 
