@@ -547,3 +547,20 @@ def test_the_report_says_not_judged_for_readings_without_limits(oslo: Protocol) 
     scr = body[body["Session"].str.contains("SCR")].iloc[0]
     assert scr["Session"] == "no session (SCR)"
     assert scr["Participants beyond"] == "not judged: no limit at this visit"
+
+
+def test_the_new_frames_and_columns_survive_a_trial_data_folder(tmp_path: Any) -> None:
+    data = _deviation_trial()
+    alerts = _alert_trial().alerts
+    both = TrialData(**{**data.frames(), "alerts": alerts})
+    back = TrialData.from_directory(both.to_directory(tmp_path / "bundle"))
+    assert back.snapshot_sha256() == both.snapshot_sha256()
+    assert back.deviations["major"].tolist() == both.deviations["major"].tolist()
+    # a folder written before the deviations frame and the optional columns existed still loads
+    (tmp_path / "bundle" / "deviations.csv").unlink()
+    old_alerts = alerts.drop(columns=["acknowledged_at", "closed_at", "observed_at"])
+    old_alerts.to_csv(tmp_path / "bundle" / "alerts.csv", index=False)
+    old = TrialData.from_directory(tmp_path / "bundle")
+    assert old.deviations.empty
+    assert old.alerts["acknowledged_at"].isna().all()
+    assert len(old.alerts) == len(alerts)
