@@ -61,6 +61,14 @@ def _with_safety_events(base: TrialData) -> TrialData:
                 "description": "visit V9 3 days late",
                 "occurred_date": "2024-03-01",
             },
+            {
+                "participant_id": None,
+                "visit_code": None,
+                "category": "monitoring",
+                "major": False,
+                "description": "monitoring visit postponed",
+                "occurred_date": "2024-04-01",
+            },
         ]
     )
     frames: dict[str, Any] = {
@@ -138,6 +146,10 @@ def test_alerts_sae_clock_dose_stops_and_deviations(page: str) -> None:
     assert any("dose stop override" in r for r in by_category)
     listing = _table(safety, "tbl-deviation-list")
     assert "&lt;investigator override&gt;" in listing
+    # a study-wide deviation belongs to no participant: a note under the listing, not lost
+    assert "Study-wide deviation (monitoring, 2024-04-01): monitoring visit postponed." in (
+        unescape(safety[safety.index('id="tbl-deviation-list"') :])
+    )
 
 
 def test_the_new_tables_are_numbered_in_reading_order(page: str) -> None:

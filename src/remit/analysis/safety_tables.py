@@ -835,6 +835,10 @@ def deviation_tables(data: TrialData, population: tuple[str, ...]) -> dict[str, 
     return {"deviations_by_category": by_category, "deviation_list": listing}
 
 
+#: How a study-wide deviation (no participant) starts in the section's notes.
+STUDY_WIDE_DEVIATION = "study-wide deviation"
+
+
 def study_wide_deviations(data: TrialData) -> list[str]:
     """The study-wide deviations (no participant), each in words.
 
@@ -848,7 +852,7 @@ def study_wide_deviations(data: TrialData) -> list[str]:
     for r in d.to_dict(orient="records"):
         when = r["occurred_date"]
         day = "no date" if pd.isna(when) else when.date().isoformat()
-        out.append(f"study-wide deviation ({r['category']}, {day}): {r['description'] or ''}")
+        out.append(f"{STUDY_WIDE_DEVIATION} ({r['category']}, {day}): {r['description'] or ''}")
     return out
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from remit.analysis import AnalysisResult, SafetySectionResult
+from remit.analysis.safety_tables import STUDY_WIDE_DEVIATION
 from remit.reports.format import fmt
 from remit.reports.tables import (
     ArmLabels,
@@ -446,6 +447,10 @@ def deviation_tables(
     labels = arms or {}
     counts = _frame(safety.deviations_by_category)
     listing = _frame(safety.deviation_list)
+    # deviations of no participant belong to no arm: the analysis gives them as notes
+    study_wide = tuple(
+        n[0].upper() + n[1:] + "." for n in safety.notes if n.startswith(STUDY_WIDE_DEVIATION)
+    )
     return [
         ReportTable(
             "tbl-deviations",
@@ -461,7 +466,7 @@ def deviation_tables(
                 ),
                 labels,
             ),
-            notes=() if len(counts) else ("No protocol deviation was recorded.",),
+            notes=() if len(counts) or study_wide else ("No protocol deviation was recorded.",),
             numeric_from=1,
         ),
         ReportTable(
@@ -480,6 +485,7 @@ def deviation_tables(
                 ),
                 labels,
             ),
+            notes=study_wide,
             numeric_from=99,
         ),
     ]
