@@ -557,8 +557,7 @@ def vitals_table(safety: SafetySectionResult, arms: ArmLabels | None = None) -> 
         rows,
         notes=(
             "Peak is each participant's highest reading in the session; thresholds are the "
-            "protocol's for that session. Readings outside a dosing session are shown by "
-            "visit; where the protocol sets no limit there they are marked not judged.",
+            "protocol's for that session.",
         ),
         numeric_from=2,
     )
