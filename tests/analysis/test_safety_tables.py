@@ -515,38 +515,45 @@ def test_vital_signs_outside_a_session_are_shown_and_never_passed_as_within_limi
         _reading("P1", "V5", 1, 60, high + 10),
         _reading("P1", "V5", 1, 120, high - 10),
         _reading("P2", "V5", 1, 60, high - 20),
-        # a screening reading (no dosing session, no limit of its own) and an unknown visit
+        # a screening reading (no dosing session) and a visit the protocol does not know
         _reading("P1", "SCR", None, None, high + 30),
-        _reading("P2", "XX9", None, None, 120),
+        _reading("P2", "XX9", None, None, high + 30),
     ]
     t = vitals_tables(TrialData(vitals=pd.DataFrame(readings)), oslo, ("P1", "P2"))
     peaks = t["vitals_peaks"]
     assert len(peaks) == 4  # nothing dropped
     scr = peaks[peaks["visit_code"] == "SCR"].iloc[0]
-    assert (scr["peak"], bool(scr["judged"]), bool(scr["breached"])) == (high + 30, False, False)
+    assert scr["peak"] == high + 30
+    # judged against the limits the protocol sets at SCR, if any; never silently "within"
+    at_scr = oslo.vital_thresholds("SCR").get("systolic_bp")
+    judged = at_scr is not None and at_scr.high is not None
+    assert bool(scr["judged"]) == judged
+    assert bool(scr["breached"]) == (judged and high + 30 > at_scr.high)  # type: ignore[union-attr]
+    unknown = peaks[peaks["visit_code"] == "XX9"].iloc[0]
+    assert not unknown["judged"]
+    assert not unknown["breached"]
     dosing = peaks[peaks["visit_code"] == "V5"].set_index("participant_id")
     assert dosing["judged"].all()
     assert dosing.loc["P1", "peak"] == high + 10
     assert dosing.loc["P1", "peak_minutes"] == 60
     summary = t["vitals_summary"].set_index("visit_code")
     assert summary.loc["V5", "participant_ids_breached"] == ["P1"]
-    assert not summary.loc["SCR", "judged"]
     assert not summary.loc["XX9", "judged"]
 
 
 def test_the_report_says_not_judged_for_readings_without_limits(oslo: Protocol) -> None:
     from remit.reports.tables import vitals_table
 
-    readings = [_reading("P1", "SCR", None, None, 190), _reading("P1", "V5", 1, 60, 150)]
+    readings = [_reading("P1", "XX9", None, None, 190), _reading("P1", "V5", 1, 60, 150)]
     s = _run(
         TrialData(participants=_people(("P1",)), vitals=pd.DataFrame(readings)), oslo, "vitals"
     )
     table = vitals_table(s)
     assert table is not None
     body = table.to_frame()
-    scr = body[body["Session"].str.contains("SCR")].iloc[0]
-    assert scr["Session"] == "no session (SCR)"
-    assert scr["Participants beyond"] == "not judged: no limit at this visit"
+    unknown = body[body["Session"].str.contains("XX9")].iloc[0]
+    assert unknown["Session"] == "no session (XX9)"
+    assert unknown["Participants beyond"] == "not judged: no limit at this visit"
 
 
 def test_the_new_frames_and_columns_survive_a_trial_data_folder(tmp_path: Any) -> None:
