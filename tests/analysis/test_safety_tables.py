@@ -103,7 +103,8 @@ def _cssrs_trial() -> TrialData:
             note="<b>took tablets</b> & called a friend",
         ),
         _cssrs("P2", "FU7", "2024-08-02", 0),
-        _cssrs("P3", "FU7", "2024-08-03", 1),
+        # ideation answered yes is not behaviour, even where ideation items are safety items
+        _cssrs("P3", "FU7", "2024-08-03", 1, wish_to_be_dead=True),
     ]
     return TrialData(participants=_people(), scores=pd.DataFrame(forms))
 

@@ -280,17 +280,32 @@ def _short_label(item: ItemDefinition) -> str:
     return re.sub(r"\s*\([^()]*\)\s*$", "", item.label) or item.code
 
 
+#: The C-SSRS derived value that says whether a form reports suicidal behaviour; the items it
+#: reads (its ``params.items`` in the scale file, every version) are the behaviour items.
+BEHAVIOUR_FIELD = "any_behaviour"
+
+
 def behaviour_items() -> dict[str, str]:
-    """C-SSRS suicidal behaviour items (the scale file's ``[safety] items``) → short label.
+    """C-SSRS suicidal behaviour items → short label, in the scale file's order.
+
+    They are the items the scale file's ``any_behaviour`` derived value reads (actual,
+    interrupted and aborted attempt, preparatory acts, suicide), so the listing counts as
+    behaviour exactly what the scoring does (not the ideation questions, which are safety
+    items too).
 
     Examples
     --------
-    >>> behaviour_items()["preparatory_behaviour"]
-    'Preparatory acts or behaviour'
+    >>> items = behaviour_items()
+    >>> items["preparatory_behaviour"], "wish_to_be_dead" in items
+    ('Preparatory acts or behaviour', False)
     """
     scale = load_scale("cssrs")
-    every = {item.code: item for item in scale.items}
-    return {code: _short_label(every[code]) for code in scale.safety.items if code in every}
+    read: set[str] = set()
+    for d in scale.derived:
+        if d.name == BEHAVIOUR_FIELD:
+            codes = d.params.get("items", ())
+            read |= {str(c) for c in codes} if isinstance(codes, list | tuple) else set()
+    return {item.code: _short_label(item) for item in scale.items if item.code in read}
 
 
 def _lethality(answers: dict[str, Any]) -> str:
@@ -318,8 +333,8 @@ def cssrs_behaviour_tables(
     participants whose most severe type at the visit is that type), ``n_any_behaviour`` (any
     behaviour item answered yes) and the ids with behaviour. ``cssrs_behaviour_list``: one row
     per behaviour answered yes on a form of the recent window or since the last visit (the
-    scale's ``[safety] items``: actual, interrupted and aborted attempt, preparatory acts,
-    suicide) with the lethality ratings recorded on the form and any free-text answers. The
+    items of :func:`behaviour_items`: actual, interrupted and aborted attempt, preparatory
+    acts, suicide) with the lethality ratings recorded on the form and any free-text answers. The
     lifetime history of the baseline form is not an event of the trial and is not listed.
 
     Examples
@@ -353,7 +368,7 @@ def cssrs_behaviour_tables(
         answers = cast(dict[str, Any], rec["items"])
         derived = cast(dict[str, Any], rec["derived"])
         said_yes = [code for code in behaviours if answers.get(code) is True]
-        any_behaviour = bool(said_yes) or derived.get("any_behaviour") is True
+        any_behaviour = bool(said_yes) or derived.get(BEHAVIOUR_FIELD) is True
         t = derived.get("ideation_type")
         visit = rec["visit_code"]
         if visit is not None:
