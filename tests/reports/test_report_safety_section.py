@@ -166,3 +166,29 @@ def test_the_new_tables_are_numbered_in_reading_order(page: str) -> None:
     ):
         assert title in titles
     assert titles.index("Serious adverse events") < titles.index("C-SSRS suicidal behaviour events")
+
+
+def test_a_listing_from_one_arm_of_two_says_which_arm(tmp_path: Path) -> None:
+    from remit.protocol import load_protocol
+
+    rct = load_protocol("mdma-mdd-rct-example")
+    frames = _with_safety_events(make_trial(simulated=False)).frames()
+    for name in ("scores", "visits"):
+        frames[name] = frames[name].assign(
+            visit_code=frames[name]["visit_code"].replace({"V13": "V17"})
+        )
+    people = frames["participants"].copy()
+    enrolled = people.loc[people["arm"].notna(), "participant_id"]
+    arm_of = dict(zip(enrolled, ["MDMA", "PLACEBO"] * 6, strict=True))
+    people["arm"] = people["participant_id"].map(arm_of)
+    frames["participants"] = people
+    data = TrialData(**frames)
+    result = run_analysis_plan(data, rct, now=RUN_AT)
+    page = render_report(result, data, rct, tmp_path, pdf=False, now=RENDERED_AT)
+    html = page.html_path.read_text("utf-8")
+    labels = {a.code: a.label for a in rct.arms}
+    # P04's attempt is the only behaviour event: the listing names P04's arm
+    listing = unescape(re.sub(r"<[^>]+>", " ", _table(html, "tbl-cssrs-behaviour")))
+    assert f"Arm: {labels[arm_of['P04']]}" in listing
+    other = next(code for code in labels if code != arm_of["P04"])
+    assert f"Arm: {labels[other]}" not in listing

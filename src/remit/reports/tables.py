@@ -124,11 +124,17 @@ def grouped(
     make: Callable[[Any], tuple[str, ...]],
     arms: ArmLabels,
 ) -> tuple[tuple[str, ...], ...]:
-    """Rows made from each record, under an arm heading when the frame has several arms."""
+    """Rows made from each record, under an arm heading when the frame has several arms or
+    the protocol has (``arms`` names more than one): a listing whose rows all come from one
+    arm of a two-arm trial still says which arm that is."""
     groups = arm_groups(frame)
+    several = len(groups) > 1 or (len(arms) > 1 and "arm" in frame and not frame.empty)
+    if several and len(groups) == 1:
+        arm = frame["arm"].iloc[0]
+        groups = [(None if pd.isna(arm) else str(arm), frame)]
     rows: list[tuple[str, ...]] = []
     for arm, sub in groups:
-        if len(groups) > 1:
+        if several:
             rows.append(_arm_heading(arm, arms))
         rows.extend(make(r) for r in sub.to_dict(orient="records"))
     return tuple(rows)
