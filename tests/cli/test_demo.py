@@ -149,6 +149,35 @@ def test_alerts_for_threshold_crossings_and_the_preparatory_act(data: TrialData)
     assert crossing == len(vitals)
 
 
+def test_the_report_lists_the_preparatory_act_and_summarises_the_alerts(
+    data: TrialData, html: str
+) -> None:
+    fu7 = data.scores[(data.scores["scale"] == "cssrs") & (data.scores["visit_code"] == "FU7")]
+    acted = [r.participant_id for r in fu7.itertuples() if r.items.get("preparatory_behaviour")]
+    assert len(acted) == 1
+    when = fu7.loc[fu7["participant_id"] == acted[0], "assessed_at"].iloc[0]
+    # the safety section of the report lists the act among the behaviour events
+    safety = html[html.index('id="safety"') :].split("</section>")[0]
+    listing = safety[safety.index('id="tbl-cssrs-behaviour"') :].split("</table>")[0]
+    rows = [_text(r) for r in listing.split("<tr")[1:]]
+    events = [r for r in rows if "Preparatory acts or behaviour" in r]
+    assert len(events) == 1
+    assert acted[0] in events[0]
+    assert "FU7" in events[0]
+    assert when.date().isoformat() in events[0]
+    by_visit = _text(html[html.index('id="tbl-cssrs-visits"') :].split("</table>")[0])
+    assert f"1 ({acted[0]})" in by_visit
+    # the urgent alert it raised is counted with its time to acknowledgement
+    alerts = html[html.index('id="tbl-alerts"') :].split("</table>")[0]
+    behaviour_row = next(_text(r) for r in alerts.split("<tr")[1:] if "cssrs_behaviour" in r)
+    assert "urgent" in behaviour_row
+    raised = data.alerts[data.alerts["rule_id"] == "cssrs_behaviour"].iloc[0]
+    hours = (raised["acknowledged_at"] - raised["raised_at"]).total_seconds() / 3600
+    assert fmt(hours, "hours") in behaviour_row
+    # and the report's tables are numbered in the safety and suicidality sections
+    assert re.search(r"Table \d+\.?\s*C-SSRS suicidal behaviour events", _text(html))
+
+
 def test_doses_adverse_events_and_who_entered_what(
     demo: tuple[dict[str, Any], Path], data: TrialData
 ) -> None:

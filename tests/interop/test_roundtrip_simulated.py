@@ -28,6 +28,7 @@ ORDER = {
     "vitals": ["participant_id", "measured_at"],
     "adverse_events": ["participant_id", "onset_date", "term"],
     "alerts": ["participant_id", "rule_id", "level"],
+    "deviations": ["participant_id", "occurred_date", "category", "description"],
 }
 
 
@@ -35,7 +36,11 @@ def _sorted(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     if name == "alerts":
         # the import raises the alerts again, now; acknowledging and closing them is work done
         # in the source system, which ODM clinical data does not carry
-        frame = frame.drop(columns=["raised_at", "status"])
+        frame = frame.drop(columns=["raised_at", "status", "acknowledged_at", "closed_at"])
+    if name == "adverse_events":
+        # the SAE clock (when the site became aware, when it was reported) is not in the ODM
+        # snapshot: the import starts it at the time of the import
+        frame = frame.drop(columns=["awareness_at", "report_due_at", "reported_at"])
     return frame.sort_values(ORDER[name], kind="mergesort").reset_index(drop=True)
 
 

@@ -69,11 +69,13 @@ def test_the_same_seed_gives_identical_data(
     assert first.n_screened == 6
     for name in ("participants", "visits", "scores", "doses", "vitals", "adverse_events"):
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), obj=name)
-    # alerts are raised at the wall-clock time of entry (the store sets raised_at); all else
-    # about them is the same
+    # alerts are raised, acknowledged and closed at the wall-clock time of entry (the store
+    # sets those times); all else about them is the same
+    clock = ["raised_at", "acknowledged_at", "closed_at"]
     pd.testing.assert_frame_equal(
-        a.alerts.drop(columns="raised_at"), b.alerts.drop(columns="raised_at"), obj="alerts"
+        a.alerts.drop(columns=clock), b.alerts.drop(columns=clock), obj="alerts"
     )
+    pd.testing.assert_frame_equal(a.deviations, b.deviations, obj="deviations")
     assert len(a.scores) > 100
     # and so the same analysis summary
     from remit.analysis import run_analysis_plan

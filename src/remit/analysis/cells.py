@@ -23,6 +23,9 @@ ColumnKind = Literal["text", "number", "integer", "bool", "date", "time", "mappi
 class Column:
     """One column of the contract: its name, kind, whether it may be empty, allowed values.
 
+    An ``optional`` column may be left out of a frame handed in: it is then added, empty
+    (so older bundles and hand-built frames stay valid when the contract grows).
+
     Examples
     --------
     >>> from remit.analysis.data import SCHEMA
@@ -36,6 +39,7 @@ class Column:
     nullable: bool = True
     allowed: tuple[str, ...] = ()
     doc: str = ""
+    optional: bool = False
 
 
 def _is_missing(value: object) -> bool:
@@ -221,13 +225,17 @@ def normalise_frame(name: str, frame: object, columns: Sequence[Column]) -> pd.D
     >>> normalise_frame("people", pd.DataFrame({"age": ["41"], "participant_id": ["P1"]}),
     ...                 cols).dtypes.astype(str).tolist()
     ['object', 'float64']
+    >>> optional = (*cols, Column("note", "text", optional=True))
+    >>> normalise_frame("people", pd.DataFrame({"age": [41], "participant_id": ["P1"]}),
+    ...                 optional)["note"].tolist()
+    [None]
     """
     if not isinstance(frame, pd.DataFrame):
         raise InputError(
             f"TrialData.{name} must be a pandas DataFrame; got {type(frame).__name__}",
             expected="a DataFrame with columns " + ", ".join(c.name for c in columns),
         )
-    missing = [c.name for c in columns if c.name not in frame.columns]
+    missing = [c.name for c in columns if c.name not in frame.columns and not c.optional]
     if missing:
         raise InputError(
             f"TrialData.{name} lacks column{'s' if len(missing) > 1 else ''} " + ", ".join(missing),
@@ -236,6 +244,8 @@ def normalise_frame(name: str, frame: object, columns: Sequence[Column]) -> pd.D
         )
     out = frame.reset_index(drop=True).copy()
     for col in columns:
+        if col.name not in out.columns:  # an optional column left out: empty
+            out[col.name] = pd.Series([None] * len(out), index=out.index, dtype=object)
         converted = _CONVERTERS[col.kind](name, col, out[col.name])
         if not col.nullable and bool(converted.isna().any()):
             raise InputError(

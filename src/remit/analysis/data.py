@@ -117,6 +117,9 @@ SCHEMA: Mapping[str, tuple[Column, ...]] = {
         Column("serious", "bool", False, doc="serious adverse event (SAE)"),
         Column("relatedness", "text", doc="e.g. 'not related', 'possibly', 'related'"),
         Column("outcome", "text", doc="e.g. 'recovered', 'ongoing'"),
+        Column("awareness_at", "time", doc="when the site learnt of the event", optional=True),
+        Column("report_due_at", "time", doc="when a serious event must be reported", optional=True),
+        Column("reported_at", "time", doc="when a serious event was reported", optional=True),
     ),
     "alerts": (
         Column("participant_id", "text", False),
@@ -124,6 +127,22 @@ SCHEMA: Mapping[str, tuple[Column, ...]] = {
         Column("level", "text", doc="immediate, urgent, same_day or review"),
         Column("raised_at", "time"),
         Column("status", "text", doc="e.g. 'open', 'acknowledged', 'closed'"),
+        Column(
+            "observed_at",
+            "time",
+            doc="when the observation behind the alert was made",
+            optional=True,
+        ),
+        Column("acknowledged_at", "time", doc="when someone acknowledged it", optional=True),
+        Column("closed_at", "time", doc="when it was closed", optional=True),
+    ),
+    "deviations": (
+        Column("participant_id", "text", doc="None for a study-wide deviation"),
+        Column("visit_code", "text", doc="visit the deviation belongs to, if any"),
+        Column("category", "text", False, doc="e.g. 'visit_out_of_window', 'dose_stop_override'"),
+        Column("major", "bool", False, doc="a major (important) deviation"),
+        Column("description", "text", doc="what happened"),
+        Column("occurred_date", "date", doc="when it happened"),
     ),
 }
 
@@ -137,8 +156,8 @@ def empty_frame(name: str) -> pd.DataFrame:
 
     Examples
     --------
-    >>> list(empty_frame("alerts").columns)
-    ['participant_id', 'rule_id', 'level', 'raised_at', 'status']
+    >>> list(empty_frame("alerts").columns)  # doctest: +ELLIPSIS
+    ['participant_id', 'rule_id', 'level', 'raised_at', 'status', 'observed_at', ...]
     """
     if name not in SCHEMA:
         raise NotFoundError(
@@ -191,7 +210,14 @@ class TrialData:
     ``adverse_events`` — one row per adverse event
         participant_id, term, onset_date, severity, serious (bool), relatedness, outcome.
     ``alerts`` — one row per safety alert
-        participant_id, rule_id, level, raised_at, status.
+        participant_id, rule_id, level, raised_at, status; optional observed_at,
+        acknowledged_at, closed_at.
+    ``deviations`` — one row per protocol deviation
+        participant_id (None: study-wide), visit_code, category, major (bool), description,
+        occurred_date.
+
+    An optional column (adverse_events: awareness_at, report_due_at, reported_at) may be left
+    out; it is then empty.
 
     ``simulated`` marks data made by :mod:`remit.simulate`; every output then says SIMULATED.
 
@@ -224,6 +250,7 @@ class TrialData:
     vitals: pd.DataFrame = field(default_factory=_default("vitals"))
     adverse_events: pd.DataFrame = field(default_factory=_default("adverse_events"))
     alerts: pd.DataFrame = field(default_factory=_default("alerts"))
+    deviations: pd.DataFrame = field(default_factory=_default("deviations"))
     simulated: bool = False
 
     def __post_init__(self) -> None:
@@ -236,7 +263,7 @@ class TrialData:
             )
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        """The seven frames by name, in contract order.
+        """The frames by name, in contract order.
 
         Examples
         --------

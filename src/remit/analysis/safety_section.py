@@ -21,11 +21,15 @@ from remit.analysis.result import SectionResult, section_fields
 from remit.analysis.safety_tables import (
     adverse_event_tables,
     alert_table,
+    cssrs_behaviour_tables,
     cssrs_shift,
+    deviation_tables,
+    dose_stop_table,
     dosing_tables,
     madrs_item10_rule_text,
     madrs_item10_table,
     sae_list,
+    study_wide_deviations,
     vitals_tables,
 )
 from remit.protocol import SAFETY_TABLES, Protocol, SafetyAnalysis
@@ -55,10 +59,30 @@ def _cssrs_convention(data: TrialData, protocol: Protocol) -> str:
     )
 
 
+def _behaviour_convention(data: TrialData, protocol: Protocol) -> str:
+    return (
+        "by visit: participants assessed, with any ideation (most severe type ≥ 1), by most "
+        "severe type and with any suicidal behaviour; the listing has every behaviour answered "
+        "yes on a form of the recent window or since the last visit (not the lifetime history)"
+    )
+
+
+def _alerts_convention(data: TrialData, protocol: Protocol) -> str:
+    return (
+        "alerts by rule and level; time to acknowledgement = hours from raised to "
+        "acknowledged, over the alerts acknowledged; open = not acknowledged yet"
+    )
+
+
+def _deviations_convention(data: TrialData, protocol: Protocol) -> str:
+    return "every protocol deviation recorded for a participant, by category and listed"
+
+
 def _vitals_convention(data: TrialData, protocol: Protocol) -> str:
     return (
         "peak = highest reading per participant and dosing session; a breach is any "
-        "reading strictly above the high or below the low threshold of that session"
+        "reading strictly above the high or below the low threshold of that session; "
+        "readings at a visit for which the protocol sets no limit are shown as not judged"
     )
 
 
@@ -69,7 +93,16 @@ SAFETY_TABLE_KINDS: dict[str, SafetyTableKind] = {
     "cssrs": SafetyTableKind(cssrs_shift, "cssrs_shift", _cssrs_convention),
     "vitals": SafetyTableKind(vitals_tables, "vitals", _vitals_convention),
     "madrs_item10": SafetyTableKind(madrs_item10_table, "madrs_item10", madrs_item10_rule_text),
-    "alerts": SafetyTableKind(lambda d, p, ids: {"alerts": alert_table(d, ids)}),
+    "cssrs_behaviour": SafetyTableKind(
+        cssrs_behaviour_tables, "cssrs_behaviour", _behaviour_convention
+    ),
+    "alerts": SafetyTableKind(
+        lambda d, p, ids: {"alerts": alert_table(d, ids)}, "alerts", _alerts_convention
+    ),
+    "dose_stops": SafetyTableKind(lambda d, p, ids: {"dose_stops": dose_stop_table(d, ids)}),
+    "deviations": SafetyTableKind(
+        lambda d, p, ids: deviation_tables(d, ids), "deviations", _deviations_convention
+    ),
 }
 
 
@@ -89,8 +122,13 @@ class SafetySectionResult(SectionResult):
     vitals_summary: pd.DataFrame | None = None
     vitals_peaks: pd.DataFrame | None = None
     vitals_by_time: pd.DataFrame | None = None
+    cssrs_by_visit: pd.DataFrame | None = None
+    cssrs_behaviour_list: pd.DataFrame | None = None
     madrs_item10: pd.DataFrame | None = None
     alerts: pd.DataFrame | None = None
+    dose_stops: pd.DataFrame | None = None
+    deviations_by_category: pd.DataFrame | None = None
+    deviation_list: pd.DataFrame | None = None
     doses_by_session: pd.DataFrame
     doses_withheld: pd.DataFrame
 
@@ -146,6 +184,8 @@ def run_safety(a: SafetyAnalysis, ctx: Context) -> SafetySectionResult:
     tables: dict[str, Any] = _by_group(ctx.groups, make)
     if "sae_list" in tables and tables["sae_list"].empty:
         notes.append("no serious adverse events")
+    if "deviations" in set(a.tables):
+        notes.extend(study_wide_deviations(data))
     for kind in wanted:
         if kind.convention is not None:
             conventions[kind.convention_key] = kind.convention(data, protocol)

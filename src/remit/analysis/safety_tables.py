@@ -4,6 +4,7 @@ and dosing exposure. Counts only — no tests — so nothing here calls :mod:`re
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, cast
 
 import pandas as pd
@@ -13,8 +14,8 @@ from remit.analysis.datasets import baseline_visits, visit_order
 from remit.errors import NotFoundError
 from remit.protocol import VITAL_SIGN_CODES, Protocol, SafetyRule
 from remit.protocol.adverse_event import Severity
-from remit.protocol.status import values
-from remit.protocol.vocab import COMPARE
+from remit.protocol.status import AlertStatus, DoseStatus, values
+from remit.protocol.vocab import COMPARE, LEVELS
 from remit.scales import ItemDefinition, load_scale
 
 #: Severities, mildest first (the order of the vocabulary).
@@ -125,7 +126,34 @@ def sae_list(data: TrialData, population: tuple[str, ...]) -> pd.DataFrame:
     """
     ae = data.adverse_events
     sae = ae[ae["serious"] & ae["participant_id"].isin(population)]
-    return sae.sort_values(["onset_date", "participant_id"]).reset_index(drop=True)
+    sae = sae.sort_values(["onset_date", "participant_id"]).reset_index(drop=True)
+    sae["reporting"] = [
+        sae_reporting(due, reported)
+        for due, reported in zip(sae["report_due_at"], sae["reported_at"], strict=True)
+    ]
+    return sae
+
+
+def sae_reporting(due: Any, reported: Any) -> str:
+    """Whether a serious adverse event was reported within its clock, in words.
+
+    ``on time`` (reported by the due time), ``late`` (reported after it), ``not reported`` (a
+    due time and no report yet) or ``no reporting clock`` (no due time recorded).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> due = pd.Timestamp("2024-03-02T10:00Z")
+    >>> sae_reporting(due, pd.Timestamp("2024-03-02T09:00Z")), sae_reporting(due, pd.NaT)
+    ('on time', 'not reported')
+    >>> sae_reporting(due, pd.Timestamp("2024-03-03T09:00Z")), sae_reporting(pd.NaT, pd.NaT)
+    ('late', 'no reporting clock')
+    """
+    if pd.isna(reported):
+        return "no reporting clock" if pd.isna(due) else "not reported"
+    if pd.isna(due):
+        return "no reporting clock"
+    return "on time" if reported <= due else "late"
 
 
 def cssrs_shift(
@@ -234,6 +262,171 @@ def _type_word(t: int | None) -> str:
     return "not assessed" if t is None else f"{t}: {ideation_types().get(t, 'type ' + str(t))}"
 
 
+#: Columns of the C-SSRS behaviour listing.
+BEHAVIOUR_COLUMNS: tuple[str, ...] = (
+    "participant_id",
+    "visit_code",
+    "assessed_date",
+    "version",
+    "behaviour",
+    "behaviour_item",
+    "lethality",
+    "text_answers",
+)
+
+
+def _short_label(item: ItemDefinition) -> str:
+    """An item's label without its trailing "(recall window)" note."""
+    return re.sub(r"\s*\([^()]*\)\s*$", "", item.label) or item.code
+
+
+#: The C-SSRS derived value that says whether a form reports suicidal behaviour; the items it
+#: reads (its ``params.items`` in the scale file, every version) are the behaviour items.
+BEHAVIOUR_FIELD = "any_behaviour"
+
+
+def behaviour_items() -> dict[str, str]:
+    """C-SSRS suicidal behaviour items → short label, in the scale file's order.
+
+    They are the items the scale file's ``any_behaviour`` derived value reads (actual,
+    interrupted and aborted attempt, preparatory acts, suicide), so the listing counts as
+    behaviour exactly what the scoring does (not the ideation questions, which are safety
+    items too).
+
+    Examples
+    --------
+    >>> items = behaviour_items()
+    >>> items["preparatory_behaviour"], "wish_to_be_dead" in items
+    ('Preparatory acts or behaviour', False)
+    """
+    scale = load_scale("cssrs")
+    read: set[str] = set()
+    for d in scale.derived:
+        if d.name == BEHAVIOUR_FIELD:
+            codes = d.params.get("items", ())
+            read |= {str(c) for c in codes} if isinstance(codes, list | tuple) else set()
+    return {item.code: _short_label(item) for item in scale.items if item.code in read}
+
+
+def _lethality(answers: dict[str, Any]) -> str:
+    """The lethality ratings of a form's recent window in words (actual, potential …)."""
+    scale = load_scale("cssrs")
+    parts = []
+    for item in scale.items:
+        if "lethality" not in item.code or item.section == "lifetime":
+            continue
+        value = answers.get(item.code)
+        if value is None or isinstance(value, bool):
+            continue
+        name = _short_label(item).split(",")[0]
+        parts.append(f"{name}: {value}")
+    return "; ".join(parts)
+
+
+def cssrs_behaviour_tables(
+    data: TrialData, protocol: Protocol, population: tuple[str, ...]
+) -> dict[str, pd.DataFrame]:
+    """C-SSRS ideation and behaviour by visit, and the listing of every behaviour event.
+
+    ``cssrs_by_visit``: one row per visit (protocol order) with ``n`` participants assessed,
+    ``n_any_ideation`` (most severe ideation type ≥ 1), ``n_type_1`` … ``n_type_5`` (the
+    participants whose most severe type at the visit is that type), ``n_any_behaviour`` (any
+    behaviour item answered yes) and the ids with behaviour. ``cssrs_behaviour_list``: one row
+    per behaviour answered yes on a form of the recent window or since the last visit (the
+    items of :func:`behaviour_items`: actual, interrupted and aborted attempt, preparatory
+    acts, suicide) with the lethality ratings recorded on the form and any free-text answers. The
+    lifetime history of the baseline form is not an event of the trial and is not listed.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> scores = pd.DataFrame({"participant_id": ["P1", "P1"], "visit_code": ["SCR", "FU7"],
+    ...     "study_day": [None, None], "scale": ["cssrs"] * 2,
+    ...     "version": ["baseline", "since_last_visit"], "total": [None, None],
+    ...     "band": [None, None], "n_missing": [0, 0], "prorated": [False, False],
+    ...     "assessed_at": ["2024-01-02T10:00Z", "2024-08-01T10:00Z"],
+    ...     "items": [{}, {"preparatory_behaviour": True}], "subscales": [{}, {}],
+    ...     "derived": [{"ideation_type": 1}, {"ideation_type": 3, "any_behaviour": True}]})
+    >>> from remit.protocol import load_protocol
+    >>> t = cssrs_behaviour_tables(TrialData(scores=scores), load_protocol("oslo-mdma-mdd"),
+    ...                            ("P1",))
+    >>> t["cssrs_behaviour_list"][["visit_code", "behaviour"]].values.tolist()
+    [['FU7', 'Preparatory acts or behaviour']]
+    >>> t["cssrs_by_visit"][["visit", "n", "n_any_ideation", "n_type_3", "n_any_behaviour"]
+    ...                     ].values.tolist()
+    [['SCR', 1, 1, 0, 0], ['FU7', 1, 1, 1, 1]]
+    """
+    s = data.scores
+    s = s[(s["scale"] == "cssrs") & s["participant_id"].isin(population)]
+    order = visit_order(protocol, s["visit_code"].dropna())
+    behaviours = behaviour_items()
+    types = [t for t in ideation_types() if t > 0]
+    events: list[dict[str, Any]] = []
+    per_visit: dict[str, dict[str, tuple[float, bool]]] = {}
+    ordered = s.sort_values(["assessed_at", "participant_id"], kind="mergesort")
+    for rec in ordered.to_dict(orient="records"):
+        answers = cast(dict[str, Any], rec["items"])
+        derived = cast(dict[str, Any], rec["derived"])
+        said_yes = [code for code in behaviours if answers.get(code) is True]
+        any_behaviour = bool(said_yes) or derived.get(BEHAVIOUR_FIELD) is True
+        t = derived.get("ideation_type")
+        visit = rec["visit_code"]
+        if visit is not None:
+            worst, before = per_visit.setdefault(str(visit), {}).get(
+                str(rec["participant_id"]), (math.nan, False)
+            )
+            value = float(cast(float, t)) if _is_number(t) else math.nan
+            if math.isnan(worst) or (not math.isnan(value) and value > worst):
+                worst = value
+            per_visit[str(visit)][str(rec["participant_id"])] = (worst, before or any_behaviour)
+        texts = "; ".join(
+            f"{code}: {value}"
+            for code, value in sorted(answers.items())
+            if isinstance(value, str) and value.strip()
+        )
+        when = rec["assessed_at"]
+        for code in said_yes:
+            events.append(
+                {
+                    "participant_id": rec["participant_id"],
+                    "visit_code": visit,
+                    "assessed_date": None if pd.isna(when) else when.date(),
+                    "version": rec["version"],
+                    "behaviour": behaviours[code],
+                    "behaviour_item": code,
+                    "lethality": _lethality(answers),
+                    "text_answers": texts,
+                }
+            )
+    by_visit_rows = []
+    for visit in sorted(per_visit, key=lambda v: order[v]):
+        people = per_visit[visit]
+        worst_of = [w for w, _b in people.values()]
+        behaved = sorted(p for p, (_w, b) in people.items() if b)
+        by_visit_rows.append(
+            {
+                "visit": visit,
+                "n": len(people),
+                "n_any_ideation": sum(1 for w in worst_of if w >= 1),
+                **{f"n_type_{t}": sum(1 for w in worst_of if w == t) for t in types},
+                "n_any_behaviour": len(behaved),
+                "participant_ids_behaviour": behaved,
+            }
+        )
+    columns = [
+        "visit",
+        "n",
+        "n_any_ideation",
+        *(f"n_type_{t}" for t in types),
+        "n_any_behaviour",
+        "participant_ids_behaviour",
+    ]
+    return {
+        "cssrs_by_visit": pd.DataFrame(by_visit_rows, columns=columns),
+        "cssrs_behaviour_list": pd.DataFrame(events, columns=list(BEHAVIOUR_COLUMNS)),
+    }
+
+
 def vitals_tables(
     data: TrialData, protocol: Protocol, population: tuple[str, ...]
 ) -> dict[str, pd.DataFrame]:
@@ -241,8 +434,11 @@ def vitals_tables(
 
     ``vitals_peaks``: one row per participant × session × sign with the highest (and, where a
     low limit exists, lowest) reading, when it happened, and whether any reading was beyond a
-    limit. ``vitals_summary``: per session × sign. ``vitals_by_time``: mean per minute after
-    dose (for figures).
+    limit. Readings outside a dosing session (no session number, e.g. at a screening visit)
+    are kept, one row per visit; where the protocol sets no limit for the visit, ``judged`` is
+    false (the reading was not compared with anything, which is not "within limits").
+    ``vitals_summary``: per session × sign. ``vitals_by_time``: mean per minute after dose
+    (for figures).
 
     Examples
     --------
@@ -282,14 +478,21 @@ def vitals_tables(
         ascending=[True, True, True, True, False, True],
         kind="mergesort",
     )
-    top = ordered.groupby([*keys, "sign"], sort=True).first()
-    agg = long.groupby([*keys, "sign"], sort=True).agg(
+    # the whole first row of each group (``first()`` would skip missing cells column by
+    # column); readings outside a dosing session (no session number) are groups too
+    top = ordered.drop_duplicates(subset=[*keys, "sign"], keep="first")
+    agg = long.groupby([*keys, "sign"], sort=True, dropna=False).agg(
         n_readings=("value", "size"),
         lowest=("value", "min"),
         n_above=("above", "sum"),
         n_below=("below", "sum"),
     )
-    peaks_frame = agg.join(top[["value", "minutes_after_dose", "high", "low"]]).reset_index()
+    # merge, not join: merge matches the missing session numbers of two rows, join does not
+    peaks_frame = agg.reset_index().merge(
+        top[[*keys, "sign", "value", "minutes_after_dose", "high", "low"]],
+        on=[*keys, "sign"],
+        how="left",
+    )
     peaks_frame = peaks_frame.rename(
         columns={
             "value": "peak",
@@ -301,7 +504,7 @@ def vitals_tables(
     sign_rank = {sg: i for i, sg in enumerate(VITAL_SIGN_CODES)}
     peaks_frame["_sign"] = peaks_frame["sign"].map(sign_rank)
     peaks_frame = peaks_frame.sort_values([*keys, "_sign"]).drop(columns="_sign")
-    peaks_frame["session_number"] = peaks_frame["session_number"].astype(int)
+    peaks_frame["session_number"] = peaks_frame["session_number"].astype("Int64")
     peaks_frame["n_readings"] = peaks_frame["n_readings"].astype(int)
     peaks_frame["n_above"] = peaks_frame["n_above"].astype(int)
     peaks_frame["n_below"] = peaks_frame["n_below"].astype(int)
@@ -309,6 +512,9 @@ def vitals_tables(
     peaks_frame["lowest"] = peaks_frame["lowest"].astype(float)
     peaks_frame["peak_minutes"] = peaks_frame["peak_minutes"].astype(float)
     peaks_frame["breached"] = (peaks_frame["n_above"] + peaks_frame["n_below"]) > 0
+    peaks_frame["judged"] = (
+        peaks_frame["threshold_high"].notna() | peaks_frame["threshold_low"].notna()
+    )
     peak_cols = [
         "participant_id",
         "session_number",
@@ -323,10 +529,12 @@ def vitals_tables(
         "n_above",
         "n_below",
         "breached",
+        "judged",
     ]
     peaks_frame = peaks_frame.reindex(columns=peak_cols).reset_index(drop=True)
     summary_rows = []
-    for cell, g in peaks_frame.groupby(["session_number", "visit_code", "sign"], sort=True):
+    cells = peaks_frame.groupby(["session_number", "visit_code", "sign"], sort=True, dropna=False)
+    for cell, g in cells:
         session, visit, sign = cast(tuple[Any, ...], cell)
         summary_rows.append(
             {
@@ -340,6 +548,7 @@ def vitals_tables(
                 "min_lowest": float(g["lowest"].min()),
                 "threshold_high": g["threshold_high"].iloc[0],
                 "threshold_low": g["threshold_low"].iloc[0],
+                "judged": bool(g["judged"].any()),
                 "n_participants_breached": int(g["breached"].sum()),
                 "participant_ids_breached": g.loc[g["breached"], "participant_id"].tolist(),
             }
@@ -368,23 +577,24 @@ def _limits(protocol: Protocol, visit: str) -> dict[str, tuple[float | None, flo
     return {str(k): (t.high, t.low) for k, t in thresholds.items()}
 
 
-def _item10_rule(protocol: Protocol) -> tuple[ItemDefinition, SafetyRule | None]:
-    """The MADRS scale file's [safety] item (item 10) and the protocol's rule on it, if any."""
+def _item10_rules(protocol: Protocol) -> tuple[ItemDefinition, tuple[SafetyRule, ...]]:
+    """The MADRS scale file's [safety] item (item 10) and every protocol rule on it (all its
+    tiers), mildest level first (the reverse of :data:`~remit.protocol.vocab.LEVELS`)."""
     madrs = load_scale("madrs")
     item = madrs.item(madrs.safety.items[0])
-    rule = next(
-        (
-            r
-            for r in protocol.safety.rules
-            if r.scale == "madrs" and r.item is not None and str(r.item) in (item.ref, item.code)
-        ),
-        None,
-    )
-    return item, rule
+    rules = [
+        r
+        for r in protocol.safety.rules
+        if r.scale == "madrs" and r.item is not None and str(r.item) in (item.ref, item.code)
+    ]
+    rank = {level: i for i, level in enumerate(LEVELS)}
+    rules.sort(key=lambda r: -rank.get(r.level, len(rank)))
+    return item, tuple(rules)
 
 
 def madrs_item10_rule_text(data: TrialData, protocol: Protocol) -> str:
-    """The protocol's safety rule on MADRS item 10 in words (the table's convention).
+    """The protocol's safety rules on MADRS item 10 in words (the table's convention), every
+    tier, mildest first.
 
     Examples
     --------
@@ -392,16 +602,20 @@ def madrs_item10_rule_text(data: TrialData, protocol: Protocol) -> str:
     >>> madrs_item10_rule_text(TrialData(), load_protocol("oslo-mdma-mdd"))[:21]
     'MADRS item 10 (suicid'
     """
-    item, rule = _item10_rule(protocol)
-    if rule is not None:
-        return rule.text
+    item, rules = _item10_rules(protocol)
+    if rules:
+        return "; ".join(r.text for r in rules)
     return f"no safety rule on {load_scale('madrs').display_name} item {item.ref} in the protocol"
 
 
 def madrs_item10_table(
     data: TrialData, protocol: Protocol, population: tuple[str, ...]
 ) -> dict[str, pd.DataFrame]:
-    """MADRS item 10 (suicidal thoughts) by visit against the protocol's safety rule.
+    """MADRS item 10 (suicidal thoughts) by visit against every protocol rule on the item.
+
+    ``n_meeting_rule`` and ``participant_ids`` count the participants meeting any rule on the
+    item; ``by_rule`` maps each rule id (every tier, mildest first) to the participants
+    meeting it, so a tier above another is seen on its own.
 
     Examples
     --------
@@ -413,21 +627,24 @@ def madrs_item10_table(
     >>> table[["visit", "n", "n_meeting_rule"]].values.tolist()[0]
     ['V3', 6, 0]
     """
-    item, rule = _item10_rule(protocol)
-    threshold = float(rule.value) if rule is not None else math.nan
-    op = rule.op if rule is not None else ">="
+    item, rules = _item10_rules(protocol)
     s = data.scores
     s = s[(s["scale"] == "madrs") & s["participant_id"].isin(population)]
     order = visit_order(protocol, s["visit_code"].dropna())
     rows = []
     for visit, g in sorted(s.groupby("visit_code"), key=lambda kv: order[str(kv[0])]):
         values = [answers.get(item.code, answers.get(item.ref)) for answers in g["items"]]
-        numbers = [float(x) for x in values if isinstance(x, int | float) and not math.isnan(x)]
-        meets = [
-            p
-            for p, x in zip(g["participant_id"], values, strict=True)
-            if isinstance(x, int | float) and _compare(float(x), op, threshold)
-        ]
+        numbers = [float(x) for x in values if _is_number(x)]
+        by_rule: dict[str, list[str]] = {}
+        for rule in rules:
+            by_rule[rule.id] = sorted(
+                {
+                    str(p)
+                    for p, x in zip(g["participant_id"], values, strict=True)
+                    if _is_number(x) and _compare(float(x), rule.op, float(rule.value))
+                }
+            )
+        meets = sorted({p for ids in by_rule.values() for p in ids})
         rows.append(
             {
                 "visit": visit,
@@ -436,10 +653,15 @@ def madrs_item10_table(
                 "max": max(numbers) if numbers else math.nan,
                 "n_meeting_rule": len(meets),
                 "participant_ids": meets,
+                "by_rule": by_rule,
             }
         )
-    columns = ["visit", "n", "mean", "max", "n_meeting_rule", "participant_ids"]
+    columns = ["visit", "n", "mean", "max", "n_meeting_rule", "participant_ids", "by_rule"]
     return {"madrs_item10": pd.DataFrame(rows, columns=columns)}
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and not math.isnan(float(x))
 
 
 def _compare(x: float, op: str, y: float) -> bool:
@@ -448,24 +670,73 @@ def _compare(x: float, op: str, y: float) -> bool:
     return COMPARE[op](x, y)
 
 
+#: Columns of the alerts table (one row per rule × level).
+ALERT_COLUMNS: tuple[str, ...] = (
+    "rule_id",
+    "level",
+    "n",
+    "n_participants",
+    "n_acknowledged",
+    "median_hours_to_ack",
+    "max_hours_to_ack",
+    "n_open",
+    "n_unclosed",
+)
+
+
 def alert_table(data: TrialData, population: tuple[str, ...]) -> pd.DataFrame:
-    """Alerts of the population by rule, level and status.
+    """Alerts of the population by rule and level, with the time to acknowledgement.
+
+    One row per rule × level (levels in the order of :data:`~remit.protocol.vocab.LEVELS`,
+    most urgent first; rules by name): ``n`` alerts, ``n_participants`` people,
+    ``n_acknowledged`` alerts acknowledged (or closed), the median and the longest hours from
+    ``raised_at`` to ``acknowledged_at`` over the alerts with both times, ``n_open`` alerts
+    nobody has acknowledged yet and ``n_unclosed`` alerts not closed yet.
 
     Examples
     --------
-    >>> from remit.analysis.examples import example_trial
-    >>> data = example_trial()
-    >>> ids = data.enrolled_ids
-    >>> alert_table(data, ids).empty
-    True
+    >>> import pandas as pd
+    >>> alerts = pd.DataFrame({"participant_id": ["P1", "P1", "P2"],
+    ...     "rule_id": ["madrs_item10"] * 3, "level": ["same_day"] * 3,
+    ...     "raised_at": ["2024-01-01T10:00Z", "2024-02-01T10:00Z", "2024-01-05T08:00Z"],
+    ...     "status": ["closed", "acknowledged", "open"],
+    ...     "acknowledged_at": ["2024-01-01T11:00Z", "2024-02-01T13:00Z", None]})
+    >>> t = alert_table(TrialData(alerts=alerts), ("P1", "P2"))
+    >>> row = t.to_dict(orient="records")[0]
+    >>> [row[k] for k in ("n", "n_acknowledged", "median_hours_to_ack", "max_hours_to_ack")]
+    [3, 2, 2.0, 3.0]
+    >>> row["n_open"], row["n_unclosed"]
+    (1, 2)
     """
     a = data.alerts[data.alerts["participant_id"].isin(population)]
     if a.empty:
-        return pd.DataFrame(columns=["rule_id", "level", "status", "n", "n_participants"])
-    g = a.groupby(["rule_id", "level", "status"], dropna=False)
-    return pd.DataFrame(
-        {"n": g.size(), "n_participants": g["participant_id"].nunique()}
-    ).reset_index()
+        return pd.DataFrame(columns=list(ALERT_COLUMNS))
+    rank = {level: i for i, level in enumerate(LEVELS)}
+    open_word, closed_word = AlertStatus.OPEN.value, AlertStatus.CLOSED.value
+    rows: list[dict[str, Any]] = []
+    for keys, g in a.groupby(["rule_id", "level"], dropna=False, sort=False):
+        rule_id, level = cast(tuple[Any, Any], keys)
+        hours = (g["acknowledged_at"] - g["raised_at"]).dt.total_seconds() / 3600.0
+        hours = hours.dropna()
+        acknowledged = g["acknowledged_at"].notna() | g["status"].isin(
+            [AlertStatus.ACKNOWLEDGED.value, closed_word]
+        )
+        closed = g["closed_at"].notna() | (g["status"] == closed_word)
+        rows.append(
+            {
+                "rule_id": rule_id,
+                "level": None if pd.isna(level) else level,
+                "n": len(g),
+                "n_participants": int(g["participant_id"].nunique()),
+                "n_acknowledged": int(acknowledged.sum()),
+                "median_hours_to_ack": float(hours.median()) if len(hours) else math.nan,
+                "max_hours_to_ack": float(hours.max()) if len(hours) else math.nan,
+                "n_open": int(((g["status"] == open_word) & ~acknowledged).sum()),
+                "n_unclosed": int((~closed).sum()),
+            }
+        )
+    rows.sort(key=lambda r: (rank.get(r["level"], len(rank)), str(r["rule_id"])))
+    return pd.DataFrame(rows, columns=list(ALERT_COLUMNS))
 
 
 def dosing_tables(data: TrialData, population: tuple[str, ...]) -> dict[str, pd.DataFrame]:
@@ -511,3 +782,140 @@ def dosing_tables(data: TrialData, population: tuple[str, ...]) -> dict[str, pd.
         ["participant_id", "session_number", "visit_code", "kind", "dose_mg", "withheld_reason"]
     ].reset_index(drop=True)
     return {"doses_by_session": by_session, "doses_withheld": withheld}
+
+
+#: Deviation categories of the dosing day's hard stops, with their words in the report. They
+#: are the words the dosing services record (``protocol.status.DeviationCategory``); the
+#: deviation tables read any category and give these their own rows in ``dose_stops``.
+DOSE_STOP_DEVIATIONS: dict[str, str] = {
+    "dose_stop_override": "dose given despite a hard stop (investigator override)",
+    "dose_above_cap": "dose above the protocol's cap",
+}
+
+#: Columns of the deviation listing.
+DEVIATION_COLUMNS: tuple[str, ...] = (
+    "participant_id",
+    "visit_code",
+    "occurred_date",
+    "category",
+    "major",
+    "description",
+)
+
+
+def deviation_tables(data: TrialData, population: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    """Protocol deviations of the population by category, and each one listed.
+
+    ``deviations_by_category``: one row per category (most frequent first) with ``n``
+    deviations, ``n_major`` and ``n_participants``; ``deviation_list``: every deviation by
+    date. Study-wide deviations (no participant) belong to no population and are left out;
+    :func:`study_wide_deviations` lists them.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> devs = pd.DataFrame({"participant_id": ["P1", "P1", "P2", None],
+    ...     "visit_code": ["V5", "V9", "V5", None],
+    ...     "category": ["visit_out_of_window", "dose_stop_override", "visit_out_of_window",
+    ...                  "monitoring"],
+    ...     "major": [False, True, False, False], "description": ["late", "BP 200/125", "early",
+    ...     "visit missed by monitor"], "occurred_date": ["2024-02-01", "2024-03-01",
+    ...     "2024-02-03", "2024-04-01"]})
+    >>> t = deviation_tables(TrialData(deviations=devs), ("P1", "P2"))
+    >>> t["deviations_by_category"][["category", "n", "n_major", "n_participants"]
+    ...                            ].values.tolist()
+    [['visit_out_of_window', 2, 0, 2], ['dose_stop_override', 1, 1, 1]]
+    """
+    d = data.deviations[data.deviations["participant_id"].isin(population)]
+    d = d.sort_values(["occurred_date", "participant_id"], kind="mergesort")
+    rows = []
+    for category, g in d.groupby("category", sort=False):
+        rows.append(
+            {
+                "category": category,
+                "n": len(g),
+                "n_major": int(g["major"].astype(bool).sum()),
+                "n_participants": int(g["participant_id"].nunique()),
+                "participant_ids": sorted({str(p) for p in g["participant_id"]}),
+            }
+        )
+    by_category = pd.DataFrame(
+        rows, columns=["category", "n", "n_major", "n_participants", "participant_ids"]
+    )
+    if not by_category.empty:
+        by_category = by_category.sort_values(
+            ["n", "category"], ascending=[False, True], kind="mergesort"
+        ).reset_index(drop=True)
+    listing = d[list(DEVIATION_COLUMNS)].reset_index(drop=True)
+    return {"deviations_by_category": by_category, "deviation_list": listing}
+
+
+#: How a study-wide deviation (no participant) starts in the section's notes.
+STUDY_WIDE_DEVIATION = "study-wide deviation"
+
+
+def study_wide_deviations(data: TrialData) -> list[str]:
+    """The study-wide deviations (no participant), each in words.
+
+    Examples
+    --------
+    >>> study_wide_deviations(TrialData())
+    []
+    """
+    d = data.deviations[data.deviations["participant_id"].isna()]
+    out = []
+    for r in d.to_dict(orient="records"):
+        when = r["occurred_date"]
+        day = "no date" if pd.isna(when) else when.date().isoformat()
+        out.append(f"{STUDY_WIDE_DEVIATION} ({r['category']}, {day}): {r['description'] or ''}")
+    return out
+
+
+def dose_stop_table(data: TrialData, population: tuple[str, ...]) -> pd.DataFrame:
+    """Dose-stop events and overrides per dosing visit.
+
+    One row per event kind × visit: ``withheld`` (a dose withheld, its reasons listed) and one
+    per :data:`DOSE_STOP_DEVIATIONS` category recorded (an override of a hard stop, a dose
+    above the cap), with ``n`` events, ``n_participants`` and the ids. Empty when nothing was
+    withheld or overridden.
+
+    Examples
+    --------
+    >>> from remit.analysis.examples import example_trial
+    >>> data = example_trial()
+    >>> dose_stop_table(data, data.enrolled_ids)[["event", "visit_code", "n"]].values.tolist()
+    [['withheld', 'V5', 1]]
+    """
+    columns = ["event", "label", "visit_code", "n", "n_participants", "participant_ids", "details"]
+    doses = data.doses[data.doses["participant_id"].isin(population)]
+    rows: list[dict[str, Any]] = []
+    withheld = doses[doses["status"] == DoseStatus.WITHHELD.value]
+    for visit, g in withheld.groupby("visit_code", sort=True):
+        reasons = sorted({str(r) for r in g["withheld_reason"].dropna()})
+        rows.append(
+            {
+                "event": "withheld",
+                "label": "dose withheld",
+                "visit_code": visit,
+                "n": len(g),
+                "n_participants": int(g["participant_id"].nunique()),
+                "participant_ids": sorted({str(p) for p in g["participant_id"]}),
+                "details": "; ".join(reasons),
+            }
+        )
+    devs = data.deviations[data.deviations["participant_id"].isin(population)]
+    for category, label in DOSE_STOP_DEVIATIONS.items():
+        mine = devs[devs["category"] == category]
+        for visit, g in mine.groupby(mine["visit_code"].fillna("–"), sort=True):
+            rows.append(
+                {
+                    "event": category,
+                    "label": label,
+                    "visit_code": visit,
+                    "n": len(g),
+                    "n_participants": int(g["participant_id"].nunique()),
+                    "participant_ids": sorted({str(p) for p in g["participant_id"]}),
+                    "details": "; ".join(str(t) for t in g["description"].dropna()),
+                }
+            )
+    return pd.DataFrame(rows, columns=columns)

@@ -10,18 +10,14 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from remit.analysis import TrialData
+from remit.analysis import SCHEMA, TrialData
 from remit.errors import InputError
 
-#: Date and time columns of each TrialData frame.
+#: Date and time columns of each TrialData frame, read from the contract (every column of
+#: kind date or time), so a date column added to the contract is shifted too.
 DATE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "participants": ("screened_date", "enrolled_date"),
-    "visits": ("target_date", "window_start_date", "window_end_date", "actual_date"),
-    "scores": ("assessed_at",),
-    "doses": ("given_at",),
-    "vitals": ("measured_at",),
-    "adverse_events": ("onset_date",),
-    "alerts": ("raised_at",),
+    name: tuple(c.name for c in columns if c.kind in ("date", "time"))
+    for name, columns in SCHEMA.items()
 }
 
 
@@ -62,7 +58,11 @@ def shift_trial_data(data: TrialData, shift: DateShift) -> TrialData:
     for name, frame in data.frames().items():
         out = frame.copy()
         if len(out):
-            delta = pd.to_timedelta([shift.offset(str(p)) for p in out["participant_id"]], unit="D")
+            # a study-wide row (no participant, e.g. a deviation) has no personal dates to move
+            delta = pd.to_timedelta(
+                [0 if p is None else shift.offset(str(p)) for p in out["participant_id"]],
+                unit="D",
+            )
             for col in DATE_COLUMNS.get(name, ()):
                 if col in out.columns:
                     out[col] = out[col] + delta

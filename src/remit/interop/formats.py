@@ -175,7 +175,7 @@ EXPORT_FORMATS: tuple[ExportFormat, ...] = (
         title="CSV",
         description="tidy CSV: one file per form, the trial data frames, the analysis datasets",
         files="`form_<scale>.csv` (one row per completed form: keys, total, band, missing "
-        "count, prorated flag, `item_*`, `subscale_*`, `derived_*`), the seven `TrialData` "
+        "count, prorated flag, `item_*`, `subscale_*`, `derived_*`), the `TrialData` "
         "frames (`participants.csv` …), `analysis_adsl.csv`, `analysis_adqs.csv` (the "
         "analysis datasets as `remit.analysis` builds them)",
         write=write_csv_export,

@@ -390,9 +390,12 @@ SafetyTable = Literal[
     "adverse_events",
     "serious_adverse_events",
     "cssrs",
+    "cssrs_behaviour",
     "vitals",
     "madrs_item10",
     "alerts",
+    "dose_stops",
+    "deviations",
 ]
 #: Every safety table a safety analysis may list, in the order the tables are reported
 #: (``remit.analysis.safety_section.SAFETY_TABLE_KINDS`` builds each one).
@@ -400,7 +403,8 @@ SAFETY_TABLES: tuple[str, ...] = get_args(SafetyTable)
 
 
 class SafetyAnalysis(_Analysis):
-    """Safety tables: adverse events, suicidality, vital signs."""
+    """Safety tables: adverse events, suicidality, vital signs, alerts, dose stops,
+    deviations."""
 
     kind: Literal["safety"]
     tables: tuple[SafetyTable, ...] = Field(min_length=1)

@@ -37,6 +37,7 @@ Kind = Literal[
     "vital",
     "temperature",
     "days",
+    "hours",
     "rho",
 ]
 
@@ -57,6 +58,7 @@ DECIMALS: dict[str, int] = {
     "vital": 0,
     "temperature": 1,
     "days": 0,
+    "hours": 1,
     "rho": 2,
 }
 

@@ -37,7 +37,11 @@ from remit.reports.format import fmt, fmt_ci
 from remit.reports.safety_tables import (
     ae_tables,
     alerts_table,
+    behaviour_table,
     cssrs_table,
+    cssrs_visit_table,
+    deviation_tables,
+    dose_stop_table,
     dosing_tables,
     item10_table,
     sae_tables,
@@ -291,8 +295,15 @@ SAFETY_TABLE_RENDERERS: dict[str, SafetyRenderer] = {
     "serious_adverse_events": lambda s, v: _tables("safety", 20, *sae_tables(s, v.arms)),
     "cssrs": lambda s, v: _tables("cssrs", 10, cssrs_table(s, v.arms)),
     "vitals": lambda s, v: _tables("vitals", 10, vitals_table(s, v.arms)),
+    # the behaviour events are safety events: listed in the safety section, after the SAEs
+    "cssrs_behaviour": lambda s, v: (
+        _tables("safety", 25, behaviour_table(s, v.arms))
+        + _tables("cssrs", 15, cssrs_visit_table(s, v.arms))
+    ),
     "madrs_item10": lambda s, v: _tables("cssrs", 20, item10_table(s, v.arms)),
-    "alerts": lambda s, v: _tables("safety", 40, alerts_table(s)),
+    "alerts": lambda s, v: _tables("safety", 40, alerts_table(s, v.arms)),
+    "dose_stops": lambda s, v: _tables("safety", 35, dose_stop_table(s, v.arms)),
+    "deviations": lambda s, v: _tables("safety", 50, *deviation_tables(s, v.arms)),
 }
 
 

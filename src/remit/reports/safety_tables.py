@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from remit.analysis import AnalysisResult, SafetySectionResult
+from remit.analysis.safety_tables import STUDY_WIDE_DEVIATION
 from remit.reports.format import fmt
 from remit.reports.tables import (
     ArmLabels,
@@ -132,7 +133,18 @@ def sae_tables(safety: SafetySectionResult, arms: ArmLabels | None = None) -> li
             ReportTable(
                 "tbl-sae",
                 "Serious adverse events",
-                ("Participant", "Term", "Onset", "Severity", "Relatedness", "Outcome"),
+                (
+                    "Participant",
+                    "Term",
+                    "Onset",
+                    "Severity",
+                    "Relatedness",
+                    "Outcome",
+                    "Site aware",
+                    "Report due",
+                    "Reported",
+                    "On time?",
+                ),
                 grouped(
                     saes,
                     lambda r: (
@@ -142,10 +154,21 @@ def sae_tables(safety: SafetySectionResult, arms: ArmLabels | None = None) -> li
                         str(r["severity"] or "–"),
                         str(r["relatedness"] or "–"),
                         str(r["outcome"] or "–"),
+                        _time(r.get("awareness_at")),
+                        _time(r.get("report_due_at")),
+                        _time(r.get("reported_at")),
+                        str(r.get("reporting") or "–"),
                     ),
                     labels,
                 ),
-                notes=() if len(saes) else ("No serious adverse event was reported.",),
+                notes=(
+                    (
+                        "Times are UTC. On time: reported by the due time of the protocol's "
+                        "SAE clock (from the time the site became aware).",
+                    )
+                    if len(saes)
+                    else ("No serious adverse event was reported.",)
+                ),
                 numeric_from=99,
             )
         )
@@ -161,6 +184,19 @@ def _date(value: Any) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
         return "–"
     return pd.Timestamp(value).date().isoformat()
+
+
+def _time(value: Any) -> str:
+    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    stamp = pd.Timestamp(value)
+    if pd.isna(stamp):
+        return "–"
+    return stamp.strftime("%Y-%m-%d %H:%M")
+
+
+def _ids(ids: Any) -> str:
+    return f" ({', '.join(str(i) for i in ids)})" if ids else ""
 
 
 def dosing_tables(safety: SafetySectionResult, arms: ArmLabels | None = None) -> list[ReportTable]:
@@ -265,14 +301,34 @@ def cssrs_table(safety: SafetySectionResult, arms: ArmLabels | None = None) -> R
 
 
 def item10_table(safety: SafetySectionResult, arms: ArmLabels | None = None) -> ReportTable | None:
-    """MADRS item 10 (suicidal thoughts) by visit with the participants meeting the rule."""
+    """MADRS item 10 (suicidal thoughts) by visit with the participants meeting each rule
+    (one column per tier when the protocol has several rules on the item)."""
     table = _frame(safety.madrs_item10)
     if table.empty:
         return None
+    rules: list[str] = []
+    if "by_rule" in table:
+        for by_rule in table["by_rule"]:
+            rules += [r for r in (by_rule or {}) if r not in rules]
+    if len(rules) > 1:
+        heads = tuple(f"Meeting {r}" for r in rules)
+
+        def meeting(r: dict[str, Any]) -> tuple[str, ...]:
+            found = r["by_rule"] or {}
+            return tuple(
+                fmt(len(found.get(rule, [])), "count") + _ids(found.get(rule, [])) for rule in rules
+            )
+    else:
+        heads = ("Meeting the safety rule",)
+
+        def meeting(r: dict[str, Any]) -> tuple[str, ...]:
+            return (fmt(r["n_meeting_rule"], "count") + _ids(r["participant_ids"]),)
+
+    convention = safety.conventions.get("madrs_item10", "")
     return ReportTable(
         "tbl-item10",
         "MADRS item 10 (suicidal thoughts) by visit",
-        ("Visit", "n", "Mean", "Highest", "Meeting the safety rule"),
+        ("Visit", "n", "Mean", "Highest", *heads),
         grouped(
             table,
             lambda r: (
@@ -280,28 +336,199 @@ def item10_table(safety: SafetySectionResult, arms: ArmLabels | None = None) -> 
                 fmt(r["n"], "count"),
                 fmt(r["mean"], "score"),
                 fmt(r["max"], "score"),
-                fmt(r["n_meeting_rule"], "count")
-                + (f" ({', '.join(r['participant_ids'])})" if r["participant_ids"] else ""),
+                *meeting(r),
             ),
             arms or {},
+        ),
+        notes=(f"Safety rules: {convention}.",) if convention else (),
+        numeric_from=1,
+    )
+
+
+def cssrs_visit_table(
+    safety: SafetySectionResult, arms: ArmLabels | None = None
+) -> ReportTable | None:
+    """C-SSRS ideation and behaviour by visit: participants assessed, with any ideation, by
+    most severe ideation type, with any suicidal behaviour."""
+    table = _frame(safety.cssrs_by_visit)
+    if table.empty:
+        return None
+    types = [c for c in table.columns if str(c).startswith("n_type_")]
+    return ReportTable(
+        "tbl-cssrs-visits",
+        "C-SSRS suicidal ideation and behaviour by visit",
+        (
+            "Visit",
+            "Assessed",
+            "Any ideation",
+            *(f"Type {str(c).removeprefix('n_type_')}" for c in types),
+            "Any behaviour",
+        ),
+        grouped(
+            table,
+            lambda r: (
+                str(r["visit"]),
+                fmt(r["n"], "count"),
+                fmt(r["n_any_ideation"], "count"),
+                *(fmt(r[c], "count") for c in types),
+                fmt(r["n_any_behaviour"], "count") + _ids(r["participant_ids_behaviour"]),
+            ),
+            arms or {},
+        ),
+        notes=(
+            "Participants by their most severe ideation type at the visit (types 1–5 as in "
+            "the shift table); any behaviour: an actual, interrupted or aborted attempt, "
+            "preparatory acts or behaviour, or suicide.",
         ),
         numeric_from=1,
     )
 
 
-def alerts_table(safety: SafetySectionResult) -> ReportTable | None:
-    """Safety alerts by rule and level, when the plan asks for the alerts table."""
-    table = _frame(safety.alerts)
-    if table.empty:
+def behaviour_table(safety: SafetySectionResult, arms: ArmLabels | None = None) -> ReportTable:
+    """Every suicidal behaviour event of the C-SSRS (a note when there is none)."""
+    table = _frame(safety.cssrs_behaviour_list)
+    return ReportTable(
+        "tbl-cssrs-behaviour",
+        "C-SSRS suicidal behaviour events",
+        ("Participant", "Visit", "Date", "Form", "Behaviour", "Lethality", "Text answers"),
+        grouped(
+            table,
+            lambda r: (
+                str(r["participant_id"]),
+                str(r["visit_code"] or "–"),
+                _date(r["assessed_date"]),
+                str(r["version"] or "–").replace("_", " "),
+                str(r["behaviour"]),
+                str(r["lethality"] or "–"),
+                str(r["text_answers"] or "–"),
+            ),
+            arms or {},
+        ),
+        notes=()
+        if len(table)
+        else ("No suicidal behaviour was reported on any C-SSRS form after the lifetime history.",),
+        numeric_from=99,
+    )
+
+
+def dose_stop_table(
+    safety: SafetySectionResult, arms: ArmLabels | None = None
+) -> ReportTable | None:
+    """Dose-stop events (doses withheld) and overrides (deviations of the dosing day)."""
+    table = _frame(safety.dose_stops)
+    if safety.dose_stops is None:
         return None
-    cols = [c for c in table.columns if c != "participant_ids"]
+    return ReportTable(
+        "tbl-dose-stops",
+        "Dose-stop events and overrides",
+        ("Event", "Visit", "Events", "Participants", "Details"),
+        grouped(
+            table,
+            lambda r: (
+                str(r["label"]),
+                str(r["visit_code"]),
+                fmt(r["n"], "count"),
+                fmt(r["n_participants"], "count") + _ids(r["participant_ids"]),
+                str(r["details"] or "–"),
+            ),
+            arms or {},
+        ),
+        notes=() if len(table) else ("No dose was withheld and no hard stop was overridden.",),
+        numeric_from=2,
+    )
+
+
+def deviation_tables(
+    safety: SafetySectionResult, arms: ArmLabels | None = None
+) -> list[ReportTable]:
+    """Protocol deviations by category, then each one listed."""
+    if safety.deviations_by_category is None:
+        return []
+    labels = arms or {}
+    counts = _frame(safety.deviations_by_category)
+    listing = _frame(safety.deviation_list)
+    # deviations of no participant belong to no arm: the analysis gives them as notes
+    study_wide = tuple(
+        n[0].upper() + n[1:] + "." for n in safety.notes if n.startswith(STUDY_WIDE_DEVIATION)
+    )
+    return [
+        ReportTable(
+            "tbl-deviations",
+            "Protocol deviations by category",
+            ("Category", "Deviations", "Major", "Participants"),
+            grouped(
+                counts,
+                lambda r: (
+                    str(r["category"]).replace("_", " "),
+                    fmt(r["n"], "count"),
+                    fmt(r["n_major"], "count"),
+                    fmt(r["n_participants"], "count"),
+                ),
+                labels,
+            ),
+            notes=() if len(counts) or study_wide else ("No protocol deviation was recorded.",),
+            numeric_from=1,
+        ),
+        ReportTable(
+            "tbl-deviation-list",
+            "Protocol deviations",
+            ("Participant", "Visit", "Date", "Category", "Major", "Description"),
+            grouped(
+                listing,
+                lambda r: (
+                    str(r["participant_id"]),
+                    str(r["visit_code"] or "–"),
+                    _date(r["occurred_date"]),
+                    str(r["category"]).replace("_", " "),
+                    "yes" if r["major"] else "no",
+                    str(r["description"] or "–"),
+                ),
+                labels,
+            ),
+            notes=study_wide,
+            numeric_from=99,
+        ),
+    ]
+
+
+def alerts_table(safety: SafetySectionResult, arms: ArmLabels | None = None) -> ReportTable | None:
+    """Safety alerts by rule and level with the time from raised to acknowledged."""
+    table = _frame(safety.alerts)
+    if safety.alerts is None:
+        return None
     return ReportTable(
         "tbl-alerts",
-        "Safety alerts",
-        tuple(str(c).replace("_", " ") for c in cols),
-        tuple(
-            tuple(fmt(r[c], "count") if isinstance(r[c], int | float) else str(r[c]) for c in cols)
-            for r in table.to_dict(orient="records")
+        "Safety alerts by rule and level",
+        (
+            "Rule",
+            "Level",
+            "Alerts",
+            "Participants",
+            "Acknowledged",
+            "Hours to acknowledge, median",
+            "Hours to acknowledge, longest",
+            "Not acknowledged",
+            "Not closed",
         ),
-        numeric_from=len(cols),
+        grouped(
+            table,
+            lambda r: (
+                str(r["rule_id"]),
+                str(r["level"] or "–").replace("_", " "),
+                fmt(r["n"], "count"),
+                fmt(r["n_participants"], "count"),
+                fmt(r["n_acknowledged"], "count"),
+                fmt(r["median_hours_to_ack"], "hours"),
+                fmt(r["max_hours_to_ack"], "hours"),
+                fmt(r["n_open"], "count"),
+                fmt(r["n_unclosed"], "count"),
+            ),
+            arms or {},
+        ),
+        notes=(
+            (safety.conventions.get("alerts", "").capitalize() + ".",)
+            if len(table)
+            else ("No safety alert was raised.",)
+        ),
+        numeric_from=2,
     )

@@ -124,11 +124,17 @@ def grouped(
     make: Callable[[Any], tuple[str, ...]],
     arms: ArmLabels,
 ) -> tuple[tuple[str, ...], ...]:
-    """Rows made from each record, under an arm heading when the frame has several arms."""
+    """Rows made from each record, under an arm heading when the frame has several arms or
+    the protocol has (``arms`` names more than one): a listing whose rows all come from one
+    arm of a two-arm trial still says which arm that is."""
     groups = arm_groups(frame)
+    several = len(groups) > 1 or (len(arms) > 1 and "arm" in frame and not frame.empty)
+    if several and len(groups) == 1:
+        arm = frame["arm"].iloc[0]
+        groups = [(None if pd.isna(arm) else str(arm), frame)]
     rows: list[tuple[str, ...]] = []
     for arm, sub in groups:
-        if len(groups) > 1:
+        if several:
             rows.append(_arm_heading(arm, arms))
         rows.extend(make(r) for r in sub.to_dict(orient="records"))
     return tuple(rows)
@@ -515,15 +521,19 @@ def _vitals_row(r: dict[str, Any]) -> tuple[str, ...]:
     if r["threshold_low"] is not None and not pd.isna(r["threshold_low"]):
         limits.append(f"< {fmt(r['threshold_low'], kind)}")
     ids = list(r["participant_ids_breached"] or [])
+    session = r["session_number"]
+    beyond = fmt(r["n_participants_breached"], "count") + (f" ({', '.join(ids)})" if ids else "")
+    if not r.get("judged", True):
+        beyond = "not judged: no limit at this visit"
     return (
-        f"{fmt(r['session_number'], 'count')} ({r['visit_code']})",
+        f"{'no session' if pd.isna(session) else fmt(session, 'count')} ({r['visit_code']})",
         f"{label} ({unit})",
         fmt(r["n_participants"], "count"),
         fmt_mean_sd(r["mean_peak"], r["sd_peak"], kind),
         fmt(r["max_peak"], kind),
         fmt(r["min_lowest"], kind),
         " or ".join(limits) or "–",
-        fmt(r["n_participants_breached"], "count") + (f" ({', '.join(ids)})" if ids else ""),
+        beyond,
     )
 
 

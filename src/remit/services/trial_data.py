@@ -29,6 +29,7 @@ from remit.store.tables import (
     Assessment,
     EligibilityCheck,
     Participant,
+    ProtocolDeviation,
     Site,
     Visit,
 )
@@ -72,7 +73,7 @@ def _observed_times(
 
 
 def build_trial_data(engine: Engine, *, actor: Actor) -> TrialData:
-    """The trial, as ``actor`` may see it, as :class:`remit.analysis.TrialData` (seven frames).
+    """The trial, as ``actor`` may see it, as :class:`remit.analysis.TrialData` (every frame).
 
     ``actor`` is checked against the access table (``build_trial_data``); a site-bound actor
     gets the participants of their site and their data only, a study-wide actor (or
@@ -83,7 +84,10 @@ def build_trial_data(engine: Engine, *, actor: Actor) -> TrialData:
     of ``doses``; statuses are the stored ones
     (:class:`remit.protocol.status.ParticipantStatus`). ``study_day`` counts from the
     protocol's reference visit; ``scores`` carries an extra ``timepoint`` column (dosing-day
-    ratings) and ``vitals`` fills ``minutes_after_dose`` from the initial dose time when a
+    ratings), ``alerts`` the times of acknowledgement and closing, ``adverse_events`` the SAE
+    reporting clock (awareness, due, reported), ``deviations`` every protocol deviation of the
+    participants read (study-wide ones for a study-wide actor); ``vitals`` fills
+    ``minutes_after_dose`` from the initial dose time when a
     reading was taken before the dose was recorded. ``simulated`` is true when every
     participant is simulated (and there is at least one).
     """
@@ -132,6 +136,9 @@ def build_trial_data(engine: Engine, *, actor: Actor) -> TrialData:
                     "serious": ae.serious,
                     "relatedness": ae.relatedness,
                     "outcome": ae.outcome,
+                    "awareness_at": ae.awareness_at,
+                    "report_due_at": ae.sae_report_due_at,
+                    "reported_at": ae.reported_at,
                 }
                 for ae in session.scalars(select(AdverseEvent).order_by(AdverseEvent.id))
                 if ae.participant_id in by_id
@@ -144,6 +151,9 @@ def build_trial_data(engine: Engine, *, actor: Actor) -> TrialData:
                 "serious",
                 "relatedness",
                 "outcome",
+                "awareness_at",
+                "report_due_at",
+                "reported_at",
             ],
         )
         alerts = [
@@ -161,13 +171,55 @@ def build_trial_data(engine: Engine, *, actor: Actor) -> TrialData:
                     "raised_at": a.raised_at,
                     "status": alert_status(a),
                     "observed_at": observed.get((a.source_table, a.source_id)),
+                    "acknowledged_at": a.acknowledged_at,
+                    "closed_at": a.closed_at,
                 }
                 for a in alerts
             ],
-            columns=["participant_id", "rule_id", "level", "raised_at", "status", "observed_at"],
+            columns=[
+                "participant_id",
+                "rule_id",
+                "level",
+                "raised_at",
+                "status",
+                "observed_at",
+                "acknowledged_at",
+                "closed_at",
+            ],
         )
+        frames["deviations"] = _deviations(session, actor, by_id, visit_code)
         simulated = bool(people) and all(p.simulated for p in people)
         return TrialData(**frames, simulated=simulated)
+
+
+def _deviations(
+    session: Session, actor: Actor, by_id: dict[int, Participant], visit_code: dict[int, str]
+) -> pd.DataFrame:
+    """Protocol deviations of the participants read; study-wide ones (no participant) only
+    for a study-wide actor."""
+    rows = []
+    for d in session.scalars(select(ProtocolDeviation).order_by(ProtocolDeviation.id)):
+        if d.participant_id is None:
+            if actor.site_id is not None:
+                continue
+        elif d.participant_id not in by_id:
+            continue
+        rows.append(
+            {
+                "participant_id": (
+                    by_id[d.participant_id].study_id if d.participant_id is not None else None
+                ),
+                "visit_code": visit_code.get(d.visit_id) if d.visit_id else None,
+                "category": d.category,
+                "major": bool(d.major),
+                "description": d.description,
+                "occurred_date": d.occurred_date,
+            }
+        )
+    columns = [
+        "participant_id", "visit_code", "category", "major", "description", "occurred_date",
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _participants(
