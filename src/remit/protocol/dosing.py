@@ -156,6 +156,12 @@ class SignCheck:
     beyond: bool
 
     @property
+    def name(self) -> str:
+        """The sign's label as in running text (``systolic BP``)."""
+        label = VITAL_SIGNS[self.sign].label
+        return label[0].lower() + label[1:]
+
+    @property
     def ok(self) -> bool:
         """A recent value within the limits."""
         return self.value is not None and not self.beyond
@@ -170,11 +176,9 @@ class SignCheck:
         >>> SignCheck("heart_rate", None, VitalThreshold(high=120), False).describe()
         'no recent heart rate reading'
         """
-        d = VITAL_SIGNS[self.sign]
-        name = d.label[0].lower() + d.label[1:]
         if self.value is None:
-            return f"no recent {name} reading"
-        text = f"{name} {self.value:g} {d.unit}"
+            return f"no recent {self.name} reading"
+        text = f"{self.name} {self.value:g} {VITAL_SIGNS[self.sign].unit}"
         if self.limit.high is not None and self.value > self.limit.high:
             return f"{text} above the limit of {self.limit.high:g}"
         if self.limit.low is not None and self.value < self.limit.low:

@@ -241,8 +241,8 @@ def record_follow_up_call(
     note: str | None = None,
 ) -> DosingSessionRecord:
     """Record the next-day follow-up call of the dosing session at ``visit_code``: ``done`` or
-    ``not_reached`` (a note is then required). Refused before the session ended (no call is
-    scheduled) and for a call already recorded.
+    ``not_reached`` (a note is then required; the call may be recorded again when tried
+    later). Refused before the session ended (no call is scheduled) and once a call is done.
 
     Examples
     --------
@@ -276,7 +276,7 @@ def record_follow_up_call(
                 hint="the call is scheduled when the session ends (with the protocol's "
                 "[dosing.follow_up_call])",
             )
-        if ds.follow_up_status != FollowUpCallStatus.SCHEDULED:
+        if ds.follow_up_status == FollowUpCallStatus.DONE:
             raise ConflictError(
                 f"the follow-up call of session {ds.session_number} of {p.study_id} is already "
                 f"recorded ({ds.follow_up_status})"

@@ -16,7 +16,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from remit.protocol import DosingSession as PlannedSession
-from remit.protocol import VITAL_SIGNS
 from remit.protocol.adverse_event import Severity
 from remit.protocol.status import DeviationCategory
 from remit.protocol.vocab import LEVELS
@@ -97,8 +96,8 @@ def dose_stops(
         for check in stop.judge({s: v for s, (v, _) in latest.items()}):
             if check.value is None:
                 reasons.append(
-                    f"no {VITAL_SIGNS[check.sign].label.lower()} reading in the "
-                    f"{stop.reading_within_min} minutes before the dose"
+                    f"no {check.name} reading in the {stop.reading_within_min} minutes before "
+                    "the dose"
                 )
             elif check.beyond:
                 measured = latest[check.sign][1]
