@@ -96,7 +96,8 @@ def test_dose_stop_limits_at_the_boundary(
         with pytest.raises(InputError) as refused:
             _supplement(oslo, pid, at(day, 11, 5))
         said = str(refused.value)
-        assert f"{value:g}" in said and "dose-stop limit" in said
+        assert f"{value:g}" in said
+        assert "dose-stop limit" in said
         assert "override" in str(refused.value.hint)
         assert rows() == before  # nothing stored from the refused dose
     else:
@@ -208,7 +209,8 @@ def test_investigators_override_records_a_major_deviation_in_the_same_transactio
             )
             for table, record in (("dose", dose.id), ("protocol_deviation", deviation.id))
         }
-    assert tx["dose"] is not None and tx["dose"] == tx["protocol_deviation"]
+    assert tx["dose"] is not None
+    assert tx["dose"] == tx["protocol_deviation"]
     day_view = sv.dosing_day(oslo.engine, oslo.monitor, pid, "V5")
     assert [d.category for d in day_view.deviations] == ["dose_stop_override"]
     assert day_view.doses[-1].deviations == ("dose_stop_override",)

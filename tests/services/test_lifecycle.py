@@ -97,9 +97,7 @@ def _dosing_day(oslo: OsloTrial, pid: str, visit: str, day: date) -> None:
         assessed_at=dose0 + timedelta(minutes=470),
     )
     sv.sign_off_discharge(oslo.engine, inv, pid, visit, signed_at=dose0 + timedelta(minutes=475))
-    ended = sv.end_dosing_session(
-        oslo.engine, inv, pid, visit, ended_at=dose0 + timedelta(hours=8)
-    )
+    ended = sv.end_dosing_session(oslo.engine, inv, pid, visit, ended_at=dose0 + timedelta(hours=8))
     assert (ended.follow_up_status, ended.follow_up_due_date) == ("scheduled", day + timedelta(1))
 
 

@@ -123,7 +123,7 @@ def check_limits(limits: Mapping[VitalSign, VitalThreshold], what: str) -> None:
     >>> check_limits({"temperature": VitalThreshold(high=100.4)}, "dose_stop")
     Traceback (most recent call last):
     ...
-    ValueError: dose_stop: temperature high limit 100.4 °C lies outside the plausible range 25–45 °C: give it in °C
+    ValueError: dose_stop: temperature high limit 100.4 is outside the plausible 25–45 °C
     """
     for sign, limit in limits.items():
         d = VITAL_SIGNS[sign]
@@ -135,13 +135,12 @@ def check_limits(limits: Mapping[VitalSign, VitalThreshold], what: str) -> None:
         for side, value in (("low", limit.low), ("high", limit.high)):
             if value is not None and not d.plausible(value):
                 raise ValueError(
-                    f"{what}: {sign} {side} limit {value:g} {d.unit} lies outside the plausible "
-                    f"range {d.low:g}–{d.high:g} {d.unit}: give it in {d.unit}"
+                    f"{what}: {sign} {side} limit {value:g} is outside the plausible "
+                    f"{d.low:g}–{d.high:g} {d.unit}"
                 )
         if limit.low is not None and limit.high is not None and limit.low >= limit.high:
             raise ValueError(
-                f"{what}: {sign} low limit {limit.low:g} is not below its high limit "
-                f"{limit.high:g}"
+                f"{what}: {sign} low limit {limit.low:g} is not below its high limit {limit.high:g}"
             )
 
 

@@ -177,8 +177,7 @@ def end_dosing_session(
         if unmet:
             raise InputError(
                 f"dosing session {ds.session_number} ({visit_code}) of {p.study_id} cannot end: "
-                "discharge criteria not met: "
-                + "; ".join(f"{c.text}: {c.detail}" for c in unmet),
+                "discharge criteria not met: " + "; ".join(f"{c.text}: {c.detail}" for c in unmet),
                 hint="record vital signs within the limits, end or update the adverse event, "
                 "and have an investigator sign the discharge off, then end the session",
             )

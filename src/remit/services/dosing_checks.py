@@ -53,7 +53,7 @@ def session_alerts(session: Session, p: Participant, ds: DosingSession) -> list[
         .where(Alert.participant_id == p.id, Alert.closed_at.is_(None), or_(*sources))
         .order_by(Alert.id)
     )
-    rank = {level: i for i, level in enumerate(LEVELS)}
+    rank: dict[str, int] = {level: i for i, level in enumerate(LEVELS)}
     return sorted(rows, key=lambda a: (rank.get(a.level, len(LEVELS)), a.id))
 
 

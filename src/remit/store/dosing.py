@@ -34,9 +34,7 @@ class DosingSession(ProtocolTagged, Base):
         default=DosingSessionStatus.PLANNED.value,
     )
     notes: Mapped[str | None] = mapped_column(Text)
-    discharge_signed_off_by: Mapped[int | None] = _fk(
-        "user_account.id", nullable=True, index=False
-    )
+    discharge_signed_off_by: Mapped[int | None] = _fk("user_account.id", nullable=True, index=False)
     discharge_signed_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     discharge_note: Mapped[str | None] = mapped_column(Text)
     follow_up_due_date: Mapped[date | None] = mapped_column(Date)

@@ -253,6 +253,7 @@ def casebook(request: Request, session: PageSession, pid: PID) -> Response:
         ]
         rows.append((v, planned, protocol.dosing_session(v.visit_code) is not None))
     aes = sv.list_adverse_events(engine, actor, pid)
+    calls = [c for c in sv.list_dosing_sessions(engine, actor, pid) if c.follow_up_status]
     return render(
         request,
         "casebook.html",
@@ -260,6 +261,7 @@ def casebook(request: Request, session: PageSession, pid: PID) -> Response:
         person=person,
         rows=rows,
         aes=aes,
+        calls=calls,
         today=datetime.now(UTC).date(),
         may_identity=web_allowed("read_identity", actor.role),
         may_ae=web_allowed("record_adverse_event", actor.role),
