@@ -264,6 +264,10 @@ def test_the_session_ends_only_when_the_discharge_criteria_are_met(
         sv.sign_off_discharge(e, the, pid, "V5", signed_at=at(day, 16, 50))
     signed = sv.sign_off_discharge(e, inv, pid, "V5", signed_at=at(day, 16, 50), note="calm")
     assert signed.discharge_signed_off_at == at(day, 16, 50)
+    again = sv.sign_off_discharge(e, inv, pid, "V5", signed_at=at(day, 16, 50), note="calm")
+    assert again == signed  # a retry changes nothing
+    with pytest.raises(ConflictError, match="already signed off"):
+        sv.sign_off_discharge(e, inv, pid, "V5", signed_at=at(day, 16, 55))
     sv.update_adverse_event(
         e, inv, severe.id, changes={"end_date": day, "outcome": "recovered"}, reason="resolved"
     )

@@ -202,7 +202,8 @@ def sign_off_discharge(
 ) -> DosingSessionRecord:
     """An investigator signs off the participant's discharge from a running dosing session
     (one of the protocol's discharge criteria); audited like every change. Refused for other
-    roles, for a session not in progress and before the session started.
+    roles, for a session not in progress, before the session started and a second time (the
+    same sign-off sent again returns the session unchanged).
 
     Examples
     --------
@@ -221,6 +222,14 @@ def sign_off_discharge(
             raise InputError(
                 f"the discharge cannot be signed off ({signed.isoformat()}) before the session "
                 f"started ({ds.started_at.isoformat()})"
+            )
+        if ds.discharge_signed_off_at is not None:
+            if ds.discharge_signed_off_at == signed and ds.discharge_signed_off_by == actor.user_id:
+                return _session_record(p, visit_code, ds)  # a retry of the same sign-off
+            raise ConflictError(
+                f"the discharge of session {ds.session_number} of {p.study_id} was already "
+                f"signed off at {ds.discharge_signed_off_at.isoformat()}",
+                hint="a sign-off is not changed; open a data query to correct it",
             )
         ds.discharge_signed_off_by = actor.user_id
         ds.discharge_signed_off_at = signed
