@@ -84,7 +84,7 @@ def test_upgrade_keeps_sessions_and_downgrade_drops_the_columns(empty_db_url: st
         assert not before & NEW
         upgrade(engine, "0007")
         assert _columns(engine) == before | NEW
-        assert MIGRATION.CALL_STATUSES == values(FollowUpCallStatus)
+        assert values(FollowUpCallStatus) == MIGRATION.CALL_STATUSES
         table = sa.Table("dosing_session", sa.MetaData(), autoload_with=engine)
         with engine.connect() as connection:
             row = connection.execute(sa.select(table).where(table.c.id == session_id)).one()
