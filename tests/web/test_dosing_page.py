@@ -90,6 +90,11 @@ def test_dose_stop_banner_override_and_discharge(login_as: Callable[[str], TestC
     assert call
     assert "Due 2026-03-03" in call[1]
     assert "<strong>scheduled</strong>" in call[1]
+    dashboard = therapist.get("/").text
+    calls = re.search(r'<h2 id="calls-h">.*?</section>', dashboard, re.S)
+    assert calls
+    assert "dosing/V5#follow-up-call" in calls[0]
+    assert 'class="late"' in calls[0]  # due 2026-03-03: long past
     page = _post(therapist, "follow-up-call", token, status="done",
                  called_at="2026-03-03T10:00", note="slept well")  # fmt: skip
     call = re.search(r'id="follow-up-call">(.*?)</section>', page, re.S)
@@ -101,3 +106,7 @@ def test_dose_stop_banner_override_and_discharge(login_as: Callable[[str], TestC
     calls = re.search(r'<h2 id="follow-up-calls">.*?</ul>', casebook, re.S)
     assert calls
     assert "due 2026-03-03, <strong>done</strong> — slept well" in calls[0]
+    dashboard = therapist.get("/").text
+    calls = re.search(r'<h2 id="calls-h">.*?</section>', dashboard, re.S)
+    assert calls
+    assert "<p>None.</p>" in calls[0]

@@ -140,6 +140,12 @@ class FollowUpCallStatus(StrEnum):
     NOT_REACHED = "not_reached"
 
 
+#: Follow-up calls still to make (the dashboard lists them).
+OPEN_CALL_STATUSES: frozenset[FollowUpCallStatus] = frozenset(
+    {FollowUpCallStatus.SCHEDULED, FollowUpCallStatus.NOT_REACHED}
+)
+
+
 class DeviationCategory(StrEnum):
     """What kind of departure from the protocol a deviation record (``category``) is, when
     Remit records it itself. People may record deviations of other categories in their own
