@@ -174,7 +174,8 @@ def dashboard(request: Request, session: PageSession) -> Response:
         sv.list_participants(engine, actor) if web_allowed("view_participants", actor.role) else []
     )
     enrolled = sum(1 for p in people if p.enrolled_at is not None or p.status in ENROLLED_STATUSES)
-    due, overdue, calls = [], [], []
+    due, overdue = [], []
+    calls: list[sv.DosingSessionRecord] = []
     for p in people:
         if p.status not in ACTIVE_STATUSES:
             continue
