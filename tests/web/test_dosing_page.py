@@ -72,6 +72,9 @@ def test_dose_stop_banner_override_and_discharge(login_as: Callable[[str], TestC
     assert "<strong>dose_stop_override</strong> (major)" in deviations[1]
     assert "repeat BP 150/95" in deviations[1]
     assert 'id="dose-stops"' not in page  # the supplement is decided: nothing left to block
+    # not blocked any more, but the window still says alerts of the session are not closed
+    assert re.search(r'class="offer [\w-]+ caution"', page)
+    assert re.search(r"\d+ alerts? of the session not closed", page)
 
     # discharge: the session ends only when every criterion is met
     checklist = re.findall(r'<li class="(met|unmet)" data-criterion="(\w+)">', page)
