@@ -96,7 +96,9 @@ def _dosing_day(oslo: OsloTrial, pid: str, visit: str, day: date) -> None:
         fill("se_vas", level=20),
         assessed_at=dose0 + timedelta(minutes=470),
     )
-    sv.end_dosing_session(oslo.engine, inv, pid, visit, ended_at=dose0 + timedelta(hours=8))
+    sv.sign_off_discharge(oslo.engine, inv, pid, visit, signed_at=dose0 + timedelta(minutes=475))
+    ended = sv.end_dosing_session(oslo.engine, inv, pid, visit, ended_at=dose0 + timedelta(hours=8))
+    assert (ended.follow_up_status, ended.follow_up_due_date) == ("scheduled", day + timedelta(1))
 
 
 def test_one_participant_from_referral_to_fu7(oslo: OsloTrial) -> None:

@@ -118,6 +118,17 @@ def _cases(oslo: OsloTrial, pid: str, made: dict[str, Any]) -> list[Case]:
         Case("withheld without a reason", lambda: sv.record_dose(
             e, inv, pid, "V5", kind="supplemental", dose_mg=40, status="withheld"),
             InputError, "reason the dose was withheld"),
+        Case("supplemental dose with no recent reading", lambda: sv.record_dose(
+            e, inv, pid, "V5", kind="supplemental", dose_mg=40, given_at=at(day, 11)),
+            InputError, "no systolic BP reading in the 30 minutes before the dose"),
+        Case("session ended before the discharge is signed off",
+             lambda: sv.end_dosing_session(e, the, pid, "V5", ended_at=at(day, 17)),
+             InputError, "not signed off yet"),
+        Case("discharge signed off by a therapist", lambda: sv.sign_off_discharge(
+            e, the, pid, "V5", signed_at=at(day, 16)), PermissionDeniedError, "may not"),
+        Case("follow-up call before the session ended", lambda: sv.record_follow_up_call(
+            e, the, pid, "V5", status="done", called_at=at(day, 18)),
+            InputError, "no follow-up call scheduled"),
     ]  # fmt: skip
 
 

@@ -11,7 +11,7 @@ from tests.support.forms import at, fill, madrs
 from tests.support.trial import OsloTrial, enrolled, visit_date
 
 from remit import services as sv
-from remit.errors import PermissionDeniedError
+from remit.errors import InputError, PermissionDeniedError
 from remit.store.tables import AuditEvent
 
 IDEATION_4 = {
@@ -135,10 +135,19 @@ def test_vital_sign_above_threshold_is_immediate_and_at_threshold_is_not(
     alerts = sv.build_trial_data(oslo.engine, actor=oslo.statistician).alerts
     observed = alerts.loc[alerts["rule_id"] == "vitals:systolic_bp", "observed_at"]
     assert list(observed) == [at(day, 10)]
-    # the next dose is recorded, with a warning about the latest readings
+    # the supplemental dose is refused while the immediate alerts are open (and the latest
+    # reading is an hour old); an investigator's override gives it, as a protocol deviation
+    with pytest.raises(InputError) as refused:
+        sv.record_dose(
+            oslo.engine, inv, pid, "V5", kind="supplemental", dose_mg=40, given_at=at(day, 11)
+        )
+    assert f"immediate alert {above.alerts[0].id} is not closed" in str(refused.value)
+    assert "no systolic BP reading in the 30 minutes before the dose" in str(refused.value)
     dose = sv.record_dose(
-        oslo.engine, inv, pid, "V5", kind="supplemental", dose_mg=40, given_at=at(day, 11)
-    )
+        oslo.engine, inv, pid, "V5", kind="supplemental", dose_mg=40, given_at=at(day, 11),
+        override_reason="alerts reviewed at the bedside, repeat BP normal",
+    )  # fmt: skip
+    assert dose.deviations == ("dose_stop_override",)
     assert any("systolic_bp 161" in w for w in dose.warnings)
     assert any("minutes old" in w for w in dose.warnings)
 

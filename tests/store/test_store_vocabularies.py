@@ -28,6 +28,7 @@ EXPECTED: dict[tuple[str, str], type[StrEnum]] = {
     ("dosing_session", "status"): status.DosingSessionStatus,
     ("dose", "kind"): status.DoseKind,
     ("dose", "status"): status.DoseStatus,
+    ("dosing_session", "follow_up_status"): status.FollowUpCallStatus,
     ("user_role", "role"): roles.Role,
     ("adverse_event", "severity"): adverse_event.Severity,
     ("adverse_event", "relatedness"): adverse_event.Relatedness,

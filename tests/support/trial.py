@@ -384,7 +384,8 @@ def _dosing_day(trial: OsloTrial, pid: str, visit: str, day: date, *, withhold: 
     sv.record_vas(
         engine, the, pid, visit, "initial_dose", fill("se_vas", level=10), assessed_at=dose0
     )
-    for minutes in planned.vitals.timepoints_min()[:3]:
+    # readings to 120 minutes: the supplemental dose at 121 has a recent one (the dose-stop)
+    for minutes in planned.vitals.timepoints_min()[:4]:
         sv.record_vitals(
             engine,
             the,
@@ -404,7 +405,13 @@ def _dosing_day(trial: OsloTrial, pid: str, visit: str, day: date, *, withhold: 
         given_at=None if withhold else dose0 + timedelta(minutes=121),
         withheld_reason="participant declined" if withhold else None,
     )
-    sv.end_dosing_session(engine, inv, pid, visit, ended_at=dose0 + timedelta(hours=8))
+    # the discharge: a reading within the limits, the investigator's sign-off, then the end
+    end = dose0 + timedelta(hours=8)
+    sv.record_vitals(
+        engine, the, pid, visit, measured_at=end - timedelta(minutes=10), values=NORMAL_VITALS
+    )
+    sv.sign_off_discharge(engine, inv, pid, visit, signed_at=end - timedelta(minutes=5))
+    sv.end_dosing_session(engine, inv, pid, visit, ended_at=end)
 
 
 def _correct(trial: OsloTrial, pid: str, correction: Correction) -> None:

@@ -106,6 +106,7 @@ def test_the_trial_team_in_a_browser(
     therapist.page.get_by_label("Start time (UTC)").fill("2026-03-02T08:00")
     therapist.page.get_by_role("button", name="Start session").click()
     therapist.page.get_by_label("Dose time (UTC)").fill("2026-03-02T09:00")
+    therapist.page.get_by_label("Status", exact=True).select_option("given")  # never pre-set
     therapist.page.get_by_role("button", name="Record dose").click()
     assert "80 mg" in therapist.page.locator("#doses").inner_text()
     assert therapist.page.locator("#offer-window").is_visible()

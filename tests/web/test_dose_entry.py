@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
+from remit.errors import InputError
 from remit.protocol.status import DoseKind, DoseStatus
 from remit.store import Actor
 from remit.web import core
-from remit.web.page_forms import DoseForm
+from remit.web.page_forms import DoseForm, parse_form
 from remit.web.schemas import DoseIn
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -39,3 +40,12 @@ def test_the_one_time_is_the_given_or_the_offered_time(
         assert (kwargs["kind"], kwargs["dose_mg"], kwargs["status"]) == ("supplemental", 40, status)
         assert kwargs["idempotency_key"] == "k"
     assert len(calls) == 2
+
+
+def test_the_page_form_never_assumes_given() -> None:
+    # the status starts unselected on the page; a form posted without one is refused
+    entered = {"kind": "supplemental", "dose_mg": "40", "at": "2026-03-02T09:00"}
+    for blank in ({}, {"status": ""}):
+        with pytest.raises(InputError, match="status"):
+            parse_form(DoseForm, {**entered, **blank})
+    assert parse_form(DoseForm, {**entered, "status": "withheld"}).status == DoseStatus.WITHHELD

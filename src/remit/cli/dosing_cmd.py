@@ -24,7 +24,7 @@ from remit.cli.trial_cmd import (
 )
 from remit.errors import InputError
 from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS
-from remit.protocol.status import DoseKind, values
+from remit.protocol.status import DoseKind, FollowUpCallStatus, values
 
 app = typer.Typer(help="Dosing sessions: start, doses, end.", no_args_is_help=True)
 vitals_app = typer.Typer(
@@ -103,6 +103,8 @@ def give_command(
     if not json_output:
         for warning in dose.warnings:
             console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+        for category in dose.deviations:
+            console.print(f"[bold red]protocol deviation recorded:[/] {category}", highlight=False)
 
 
 @app.command("end")
@@ -125,7 +127,62 @@ def end_command(
             ended_at=parse_time(at, "--at"),
             notes=notes,
         )
-    show(ended, json_output, f"session {ended.session_number} of {participant} ended")
+    call = f"; follow-up call due {ended.follow_up_due_date}" if ended.follow_up_due_date else ""
+    show(ended, json_output, f"session {ended.session_number} of {participant} ended{call}")
+
+
+@app.command("sign-off")
+def sign_off_command(
+    participant: ParticipantOption,
+    visit: VisitOption,
+    at: AtOption,
+    db: DbOption,
+    user: UserOption,
+    note: Annotated[str | None, typer.Option("--note", help="What the discharge rests on.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Investigator: sign the participant's discharge off (a discharge criterion)."""
+    with acting_on(db, user) as (engine, actor):
+        signed = sv.sign_off_discharge(
+            engine, actor, participant, visit, signed_at=parse_time(at, "--at"), note=note
+        )
+    show(signed, json_output, f"discharge of {participant} signed off ({visit})")
+
+
+@app.command("call")
+def call_command(
+    participant: ParticipantOption,
+    visit: VisitOption,
+    at: AtOption,
+    status: Annotated[
+        str,
+        typer.Option(
+            "--status",
+            help=" or ".join(
+                s.value for s in FollowUpCallStatus if s != FollowUpCallStatus.SCHEDULED
+            )
+            + ".",
+        ),
+    ],
+    db: DbOption,
+    user: UserOption,
+    note: Annotated[
+        str | None, typer.Option("--note", help="What was said (required when not reached).")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Record the next-day follow-up call of a dosing session."""
+    with acting_on(db, user) as (engine, actor):
+        done = sv.record_follow_up_call(
+            engine,
+            actor,
+            participant,
+            visit,
+            status=status,
+            called_at=parse_time(at, "--at"),
+            note=note,
+        )
+    show(done, json_output, f"follow-up call of {participant} ({visit}): {done.follow_up_status}")
 
 
 def _sign_values(pairs: list[str], named: dict[str, float | None]) -> dict[str, float | None]:

@@ -408,7 +408,8 @@ def _visit_forms(
         )
         alerts += len(record.alerts)
         counts["forms"] += 1
-    if protocol.dosing_session(code) is None:
+    session_plan = protocol.dosing_session(code)
+    if session_plan is None:
         return alerts
     steps: list[tuple[datetime, int, _Form]] = []
     for f in s.forms:
@@ -457,5 +458,16 @@ def _visit_forms(
                 engine, staff, pid, code, v["TIMEPOINT"], _answers(f), assessed_at=v["ASSESSED_AT"]
             )
             counts["forms"] += 1
+    if session_plan.discharge is not None and session_plan.discharge.investigator_sign_off:
+        # the source ended the session, so its discharge was signed off there; ODM does not
+        # carry the sign-off, which is recorded here by the importing investigator
+        sv.sign_off_discharge(
+            engine,
+            _pick(actors, (Role.INVESTIGATOR,), "sign the discharge off"),
+            pid,
+            code,
+            signed_at=max(timed),
+            note="imported from ODM: the session ended in the source study",
+        )
     sv.end_dosing_session(engine, staff, pid, code, ended_at=max(timed))
     return alerts

@@ -166,6 +166,37 @@ class DosingSessionStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class FollowUpCallStatus(StrEnum):
+    """The next-day follow-up call of a dosing session: scheduled when the session ends, then
+    done or the participant not reached (with a note)."""
+
+    SCHEDULED = "scheduled"
+    DONE = "done"
+    NOT_REACHED = "not_reached"
+
+
+#: Follow-up calls still to make (the dashboard lists them).
+OPEN_CALL_STATUSES: frozenset[FollowUpCallStatus] = frozenset(
+    {FollowUpCallStatus.SCHEDULED, FollowUpCallStatus.NOT_REACHED}
+)
+
+
+class DeviationCategory(StrEnum):
+    """What kind of departure from the protocol a deviation record (``category``) is, when
+    Remit records it itself. People may record deviations of other categories in their own
+    words; these are the ones the services write and the report can count.
+
+    ``dose_stop_override``: the supplemental dose was given despite a dose-stop (an open
+    immediate alert, vital signs beyond the dose-stop limits or no recent reading), on an
+    investigator's override. ``dose_above_cap``: a dose took the session total above the
+    protocol's ``max_total_mg``.
+    """
+
+    VISIT_OUT_OF_WINDOW = "visit_out_of_window"
+    DOSE_STOP_OVERRIDE = "dose_stop_override"
+    DOSE_ABOVE_CAP = "dose_above_cap"
+
+
 class AlertStatus(StrEnum):
     """An alert's state, read from its acknowledged and closed times (not stored as a word)."""
 

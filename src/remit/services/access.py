@@ -56,6 +56,8 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "record_vitals": frozenset({INV, THE}),
     "record_vas": frozenset({INV, THE}),
     "end_dosing_session": frozenset({INV, THE}),
+    "sign_off_discharge": frozenset({INV}),
+    "record_follow_up_call": frozenset({INV, THE}),
     # safety and medication
     "record_adverse_event": frozenset({INV, THE}),
     "update_adverse_event": frozenset({INV}),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -15,9 +15,11 @@ from remit.protocol import DosingSession as PlannedSession
 from remit.protocol import Protocol
 from remit.protocol.status import (
     AssessmentStatus,
+    DeviationCategory,
     DoseKind,
     DoseStatus,
     DosingSessionStatus,
+    FollowUpCallStatus,
     ParticipantStatus,
 )
 from remit.safety import evaluate_vitals
@@ -31,11 +33,12 @@ from remit.services._common import (
 )
 from remit.services.access import allowed
 from remit.services.assessments import check_rater, planned_form, refuse_second_form, store_form
+from remit.services.dosing_checks import discharge_criteria, dose_deviations, dose_stops
 from remit.services.records import AssessmentRecord, DoseRecord, DosingSessionRecord
 from remit.services.unit import reading, writing
 from remit.store import Actor
 from remit.store.dosing import Dose, DosingSession
-from remit.store.tables import Assessment, Participant
+from remit.store.tables import Assessment, Participant, ProtocolDeviation
 from remit.store.vitals import VitalSignReading, reading_values
 
 
@@ -143,10 +146,23 @@ def end_dosing_session(
     ended_at: datetime,
     notes: str | None = None,
 ) -> DosingSessionRecord:
-    """Close a dosing session."""
+    """Close a dosing session once the protocol's discharge criteria are all met at
+    ``ended_at`` (vital signs within the discharge limits, no ongoing severe adverse event, an
+    investigator's sign-off: :func:`sign_off_discharge`); refused with the unmet ones listed.
+    With the protocol's ``follow_up_call``, a call ``day_offset`` days later is scheduled.
+
+    Examples
+    --------
+    ::
+
+        sign_off_discharge(engine, investigator, "OSL-001", "V5", signed_at=at)
+        end_dosing_session(engine, therapist, "OSL-001", "V5", ended_at=at)
+        # -> DosingSessionRecord(status="completed", follow_up_status="scheduled", ...)
+    """
     ended = aware(ended_at, "ended_at")
     with writing(engine, actor, "end_dosing_session", participant=participant) as w:
         session, p = w.session, w.p
+        planned = _planned(w.protocol, visit_code)
         ds = _session_at(session, p, w.protocol, visit_code)
         _require_running(ds, p, visit_code)
         check_unlocked(session, p.id, "dosing_session", ds.id)
@@ -155,9 +171,134 @@ def end_dosing_session(
                 f"the session cannot end ({ended.isoformat()}) before it started "
                 f"({ds.started_at.isoformat()})"
             )
+        if ended is None:  # pragma: no cover - aware() refuses None for a required time
+            raise InputError("ended_at is required", expected="the time the session ended")
+        unmet = [c for c in discharge_criteria(session, planned, p, ds, ended) if not c.met]
+        if unmet:
+            raise InputError(
+                f"dosing session {ds.session_number} ({visit_code}) of {p.study_id} cannot end: "
+                "discharge criteria not met: " + "; ".join(f"{c.text}: {c.detail}" for c in unmet),
+                hint="record vital signs within the limits, end or update the adverse event, "
+                "and have an investigator sign the discharge off, then end the session",
+            )
         ds.ended_at = ended
         ds.notes = notes
         ds.status = DosingSessionStatus.COMPLETED.value
+        if planned.follow_up_call is not None:
+            ds.follow_up_due_date = ended.date() + timedelta(days=planned.follow_up_call.day_offset)
+            ds.follow_up_status = FollowUpCallStatus.SCHEDULED.value
+        session.flush()
+        return _session_record(p, visit_code, ds)
+
+
+def sign_off_discharge(
+    engine: Engine,
+    actor: Actor,
+    participant: int | str,
+    visit_code: str,
+    *,
+    signed_at: datetime,
+    note: str | None = None,
+) -> DosingSessionRecord:
+    """An investigator signs off the participant's discharge from a running dosing session
+    (one of the protocol's discharge criteria); audited like every change. Refused for other
+    roles, for a session not in progress, before the session started and a second time (the
+    same sign-off sent again returns the session unchanged).
+
+    Examples
+    --------
+    ::
+
+        sign_off_discharge(engine, investigator, "OSL-001", "V5", signed_at=at,
+                           note="alert, oriented, BP 128/80, escort present")
+    """
+    signed = aware(signed_at, "signed_at")
+    with writing(engine, actor, "sign_off_discharge", participant=participant) as w:
+        session, p = w.session, w.p
+        ds = _session_at(session, p, w.protocol, visit_code)
+        _require_running(ds, p, visit_code)
+        check_unlocked(session, p.id, "dosing_session", ds.id)
+        if ds.started_at is not None and signed is not None and signed < ds.started_at:
+            raise InputError(
+                f"the discharge cannot be signed off ({signed.isoformat()}) before the session "
+                f"started ({ds.started_at.isoformat()})"
+            )
+        if ds.discharge_signed_off_at is not None:
+            if ds.discharge_signed_off_at == signed and ds.discharge_signed_off_by == actor.user_id:
+                return _session_record(p, visit_code, ds)  # a retry of the same sign-off
+            raise ConflictError(
+                f"the discharge of session {ds.session_number} of {p.study_id} was already "
+                f"signed off at {ds.discharge_signed_off_at.isoformat()}",
+                hint="a sign-off is not changed; open a data query to correct it",
+            )
+        ds.discharge_signed_off_by = actor.user_id
+        ds.discharge_signed_off_at = signed
+        ds.discharge_note = note
+        session.flush()
+        return _session_record(p, visit_code, ds)
+
+
+def record_follow_up_call(
+    engine: Engine,
+    actor: Actor,
+    participant: int | str,
+    visit_code: str,
+    *,
+    status: str,
+    called_at: datetime,
+    note: str | None = None,
+) -> DosingSessionRecord:
+    """Record the next-day follow-up call of the dosing session at ``visit_code``: ``done`` or
+    ``not_reached`` (a note is then required; the call may be recorded again when tried
+    later). Refused before the session ended (no call is scheduled) and once a call is done.
+
+    Examples
+    --------
+    ::
+
+        record_follow_up_call(engine, therapist, "OSL-001", "V5", status="done",
+                              called_at=at, note="slept well, mild headache")
+    """
+    called = aware(called_at, "called_at")
+    done_words = [s.value for s in FollowUpCallStatus if s != FollowUpCallStatus.SCHEDULED]
+    if status not in done_words:
+        raise InputError(
+            f"follow-up call status {status!r} is not a call outcome",
+            expected=" or ".join(done_words),
+        )
+    if status == FollowUpCallStatus.NOT_REACHED:
+        note = text_given(note, "note on the call (who was tried, when to try again)")
+    with writing(
+        engine,
+        actor,
+        "record_follow_up_call",
+        participant=participant,
+        reason=f"next-day follow-up call: {status}",
+    ) as w:
+        session, p = w.session, w.p
+        ds = _session_at(session, p, w.protocol, visit_code)
+        if ds.follow_up_status is None:
+            raise InputError(
+                f"dosing session {ds.session_number} ({visit_code}) of {p.study_id} has no "
+                "follow-up call scheduled",
+                hint="the call is scheduled when the session ends (with the protocol's "
+                "[dosing.follow_up_call])",
+            )
+        if ds.follow_up_status == FollowUpCallStatus.DONE:
+            raise ConflictError(
+                f"the follow-up call of session {ds.session_number} of {p.study_id} is already "
+                f"recorded ({ds.follow_up_status})"
+            )
+        check_unlocked(session, p.id, "dosing_session", ds.id)
+        if ds.ended_at is not None and called is not None and called < ds.ended_at:
+            raise InputError(
+                f"the call ({called.isoformat()}) cannot be before the session ended "
+                f"({ds.ended_at.isoformat()})"
+            )
+        ds.follow_up_status = status
+        ds.follow_up_at = called
+        ds.follow_up_by = actor.user_id
+        ds.follow_up_note = note
         session.flush()
         return _session_record(p, visit_code, ds)
 
@@ -217,6 +358,7 @@ def _dose_record(
         visit_code=visit_code,
         session_number=ds.session_number,
         warnings=_vital_warnings(session, protocol, ds, visit_code, at),
+        deviations=dose_deviations(session, ds, d.id),
     )
 
 
@@ -239,10 +381,26 @@ def record_dose(
 
     Refused unless an investigator overrides with ``override_reason``: a dose above the planned
     dose of its kind, a session total above the protocol's maximum, a supplemental dose given
-    outside the protocol's offer window (minutes after the initial dose). Always refused: a
-    second dose of the same kind, a supplemental dose before the initial one, a withheld dose
-    without a reason. The returned ``warnings`` say when the latest vital signs exceed the
-    protocol's thresholds (or are missing or old).
+    outside the protocol's offer window (minutes after the initial dose), and the dose-stops
+    of a supplemental dose given (:func:`~remit.services.dosing_checks.dose_stops`: an
+    immediate alert of the session not closed; with the protocol's ``dose_stop``, the latest
+    reading of a limited sign beyond its limit or none in the ``reading_within_min`` minutes
+    before the dose). A supplemental dose given over a dose-stop is recorded with a major
+    protocol deviation ``dose_stop_override``, and any dose taking the session total above
+    ``max_total_mg`` with a major deviation ``dose_above_cap``, in the same transaction.
+    Always refused: a second dose of the same kind, a supplemental dose before the initial
+    one, a withheld dose without a reason. The returned ``warnings`` say when the latest vital
+    signs exceed the protocol's thresholds (or are missing or old); ``deviations`` name the
+    deviations recorded with the dose.
+
+    Examples
+    --------
+    Refused after a reading of 200/125 (dose-stop limits 180/110), then given on an
+    investigator's override::
+
+        record_dose(engine, investigator, "OSL-001", "V5", kind="supplemental", dose_mg=40,
+                    given_at=at, override_reason="BP falling, participant asks for it")
+        # -> DoseRecord(..., deviations=("dose_stop_override",))
     """
     try:
         kind = DoseKind(kind).value
@@ -331,17 +489,27 @@ def record_dose(
                         f"the supplemental dose {minutes:.0f} minutes after the initial dose is "
                         f"outside the offer window of {low}–{high} minutes"
                     )
-        if problems:
+        stops: tuple[str, ...] = ()
+        if kind == DoseKind.SUPPLEMENTAL and status == DoseStatus.GIVEN and given is not None:
+            stops = dose_stops(session, planned, p, ds, given)
+        if problems or stops:
+            said = "; ".join([*problems, *(f"dose stop: {s}" for s in stops)])
             if not (override_reason and override_reason.strip()):
+                todo = (
+                    "handle the alert and close it, or record vital signs within the limits; "
+                    if stops
+                    else ""
+                )
                 raise InputError(
-                    "dose refused: " + "; ".join(problems),
-                    hint="an investigator may override with a reason (override_reason=…)",
+                    "dose refused: " + said,
+                    hint=todo + "an investigator may override with a reason "
+                    "(override_reason=…), recorded as a protocol deviation",
                 )
             if not allowed("override_dose_limit", actor.role):
                 raise PermissionDeniedError(
-                    f"{actor.username} ({actor.role}) may not override the dose limits: "
-                    + "; ".join(problems),
+                    f"{actor.username} ({actor.role}) may not override: " + said,
                     expected="an investigator",
+                    hint="ask an investigator to record the dose with the override reason",
                 )
         d = Dose(
             dosing_session_id=ds.id,
@@ -352,11 +520,44 @@ def record_dose(
             given_at=given,
             withheld_reason=withheld_reason,
             override_reason=override_reason,
-            override_by=actor.user_id if problems else None,
+            override_by=actor.user_id if problems or stops else None,
             recorded_by=actor.user_id,
             idempotency_key=idempotency_key,
         )
         w.create(d)
+        deviations: list[tuple[DeviationCategory, str]] = []
+        if stops:
+            deviations.append(
+                (
+                    DeviationCategory.DOSE_STOP_OVERRIDE,
+                    f"{kind} dose of {dose_mg:g} mg given despite the dose stop ("
+                    + "; ".join(stops)
+                    + f"); override by {actor.username}: {override_reason}",
+                )
+            )
+        if status == DoseStatus.GIVEN and total + dose_mg > planned.max_total_mg:
+            deviations.append(
+                (
+                    DeviationCategory.DOSE_ABOVE_CAP,
+                    f"{kind} dose of {dose_mg:g} mg took the session total to "
+                    f"{total + dose_mg:g} mg, above the cap of {planned.max_total_mg:g} mg; "
+                    f"override by {actor.username}: {override_reason}",
+                )
+            )
+        when = given or offered or ds.started_at
+        for category, text in deviations:
+            w.uow.add(
+                ProtocolDeviation(
+                    participant_id=p.id,
+                    visit_id=ds.visit_id,
+                    category=category.value,
+                    description=f"dose {d.id}: {text}",
+                    major=True,
+                    occurred_date=when.date() if when is not None else None,
+                    reported_by=actor.user_id,
+                )
+            )
+        w.uow.flush()
         return _dose_record(session, protocol, p, ds, d)
 
 

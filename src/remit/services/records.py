@@ -209,11 +209,32 @@ class DosingSessionRecord(_Record):
     started_at: datetime | None
     ended_at: datetime | None
     notes: str | None
+    discharge_signed_off_by: int | None
+    discharge_signed_off_at: datetime | None
+    discharge_note: str | None
+    follow_up_due_date: date | None
+    follow_up_status: str | None
+    follow_up_at: datetime | None
+    follow_up_note: str | None
+
+
+@dataclass(frozen=True)
+class DischargeCriterionRecord(_Record):
+    """One discharge criterion of a dosing session (the protocol's ``[dosing.discharge]``):
+    ``name`` (``vital_signs``, ``no_ongoing_severe_ae``, ``investigator_sign_off``), what it asks,
+    whether it is met and why."""
+
+    name: str
+    text: str
+    met: bool
+    detail: str
 
 
 @dataclass(frozen=True)
 class DoseRecord(_Record):
-    """A dose given, offered or withheld; ``warnings`` about the latest vital signs."""
+    """A dose given, offered or withheld; ``warnings`` about the latest vital signs;
+    ``deviations``: the categories of the protocol deviations recorded with it
+    (``dose_stop_override``, ``dose_above_cap``)."""
 
     id: int
     participant_id: str
@@ -227,6 +248,7 @@ class DoseRecord(_Record):
     withheld_reason: str | None
     override_reason: str | None
     warnings: tuple[str, ...] = ()
+    deviations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

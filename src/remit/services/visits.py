@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session
 
 from remit.errors import ConflictError, InputError, NotFoundError
 from remit.protocol import Protocol, compute_schedule
-from remit.protocol.status import FINAL_STATUSES, ParticipantStatus, VisitStatus, WindowStatus
+from remit.protocol.status import (
+    FINAL_STATUSES,
+    DeviationCategory,
+    ParticipantStatus,
+    VisitStatus,
+    WindowStatus,
+)
 from remit.services._common import (
     a_date,
     check_unlocked,
@@ -220,7 +226,7 @@ def record_visit(
                     ProtocolDeviation(
                         participant_id=p.id,
                         visit_id=row.id,
-                        category="visit_out_of_window",
+                        category=DeviationCategory.VISIT_OUT_OF_WINDOW.value,
                         description=row.deviation,
                         major=False,
                         occurred_date=actual_date,

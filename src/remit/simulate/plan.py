@@ -572,7 +572,15 @@ def _plan_dosing_day(
         at = dose_at + timedelta(minutes=minute, seconds=order)
         b.add(at, action, role, **args)
     end = dose_at + timedelta(minutes=every[-1] + 10)
+    # the discharge criteria: the last reading is within the limits; the investigator signs off
+    signed = end - timedelta(minutes=5)
+    note = "alert and oriented, vital signs within the discharge limits, escort present"
+    b.add(signed, "sign_off", INV, visit=code, signed_at=signed, note=note)
     b.add(end, "end_session", THE, visit=code, ended_at=end)
+    if planned.follow_up_call is not None:
+        call = clock(day + timedelta(days=planned.follow_up_call.day_offset), 10 * 60)
+        b.add(call, "follow_up_call", THE, visit=code, status="done", called_at=call,
+              note="slept, eating; no new symptoms")  # fmt: skip
     for ae in draw_adverse_events(rng, dose_factor):
         onset = day + timedelta(days=ae.onset_days)
         aware_at = end + timedelta(minutes=20) if ae.onset_days == 0 else clock(onset, 10 * 60)

@@ -308,8 +308,15 @@ class _Runner:
                     e, actor, pid, a["visit"], a["timepoint"], a["answers"],
                     assessed_at=a["assessed_at"],
                 ).alerts  # fmt: skip
+            case "sign_off":
+                sv.sign_off_discharge(
+                    e, actor, pid, a["visit"], signed_at=a["signed_at"], note=a["note"]
+                )
             case "end_session":
                 sv.end_dosing_session(e, actor, pid, a["visit"], ended_at=a["ended_at"])
+            case "follow_up_call":
+                visit = a.pop("visit")
+                sv.record_follow_up_call(e, actor, pid, visit, **a)
             case "adverse_event":
                 key = a.pop("key")
                 self.aes[key] = sv.record_adverse_event(e, actor, pid, **a).id

@@ -5,18 +5,19 @@ Vital signs taken on the day are in :mod:`remit.store.vitals`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, Float, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from remit.protocol.status import DoseKind, DoseStatus, DosingSessionStatus
+from remit.protocol.status import DoseKind, DoseStatus, DosingSessionStatus, FollowUpCallStatus
 from remit.store.tables import Base, ProtocolTagged, ReasonRule, _choice, _fk
 from remit.store.types import UTCDateTime
 
 
 class DosingSession(ProtocolTagged, Base):
-    """One dosing day of one participant."""
+    """One dosing day of one participant: its discharge sign-off and its next-day follow-up
+    call (scheduled when the session ends)."""
 
     __tablename__ = "dosing_session"
     __table_args__ = (UniqueConstraint("participant_id", "session_number"),)
@@ -33,6 +34,16 @@ class DosingSession(ProtocolTagged, Base):
         default=DosingSessionStatus.PLANNED.value,
     )
     notes: Mapped[str | None] = mapped_column(Text)
+    discharge_signed_off_by: Mapped[int | None] = _fk("user_account.id", nullable=True, index=False)
+    discharge_signed_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    discharge_note: Mapped[str | None] = mapped_column(Text)
+    follow_up_due_date: Mapped[date | None] = mapped_column(Date)
+    follow_up_status: Mapped[str | None] = mapped_column(
+        _choice(FollowUpCallStatus, "follow_up_call_status"), nullable=True
+    )
+    follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    follow_up_by: Mapped[int | None] = _fk("user_account.id", nullable=True, index=False)
+    follow_up_note: Mapped[str | None] = mapped_column(Text)
 
 
 class Dose(ProtocolTagged, Base):

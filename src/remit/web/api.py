@@ -36,9 +36,11 @@ from remit.web.schemas import (
     AccessRow,
     AssessmentIn,
     AssessmentUpdateIn,
+    DischargeSignOffIn,
     DoseIn,
     DosingStartIn,
     ErrorOut,
+    FollowUpCallIn,
     LoginIn,
     MeOut,
     NoteIn,
@@ -378,6 +380,57 @@ def dosing_dose(
         body,
         _time(body.at, "at"),
         idempotency_key,
+    )
+    return to_json_value(record)
+
+
+@router.post(
+    "/participants/{participant_id}/dosing/{visit_code}/discharge-sign-off",
+    **answers(DosingSessionRecord),
+    tags=["dosing"],
+    dependencies=[api_requires("sign_off_discharge")],
+)
+def dosing_sign_off(
+    body: DischargeSignOffIn,
+    request: Request,
+    session: Session,
+    participant_id: PID,
+    visit_code: VisitPath,
+) -> Json:
+    """An investigator signs the discharge off (one of the protocol's discharge criteria)."""
+    record = sv.sign_off_discharge(
+        state_of(request).engine,
+        session.actor,
+        participant_id,
+        visit_code,
+        signed_at=_time(body.signed_at, "signed_at"),
+        note=body.note,
+    )
+    return to_json_value(record)
+
+
+@router.post(
+    "/participants/{participant_id}/dosing/{visit_code}/follow-up-call",
+    **answers(DosingSessionRecord),
+    tags=["dosing"],
+    dependencies=[api_requires("record_follow_up_call")],
+)
+def dosing_follow_up_call(
+    body: FollowUpCallIn,
+    request: Request,
+    session: Session,
+    participant_id: PID,
+    visit_code: VisitPath,
+) -> Json:
+    """Record the next-day follow-up call scheduled when the session ended."""
+    record = sv.record_follow_up_call(
+        state_of(request).engine,
+        session.actor,
+        participant_id,
+        visit_code,
+        status=body.status,
+        called_at=_time(body.called_at, "called_at"),
+        note=body.note,
     )
     return to_json_value(record)
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from remit.errors import InputError
 from remit.protocol import VITAL_SIGN_CODES, VitalSign
 from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
-from remit.protocol.status import DoseKind, DoseStatus
+from remit.protocol.status import DoseKind, DoseStatus, FollowUpCallStatus
 from remit.web.core import check_csrf, form_key
 from remit.web.sessions import WebSession
 
@@ -62,10 +62,21 @@ class EndForm(PageForm):
 class DoseForm(PageForm):
     kind: DoseKind
     dose_mg: float = Field(ge=0, le=10000)
-    status: DoseStatus = DoseStatus.GIVEN
+    status: DoseStatus  # no default: the person chooses given, offered or withheld
     at: UtcTime
     withheld_reason: Optional = None
     override_reason: Optional = None
+
+
+class SignOffForm(PageForm):
+    signed_at: UtcTime
+    note: Optional = None
+
+
+class FollowUpCallForm(PageForm):
+    status: FollowUpCallStatus
+    called_at: UtcTime
+    note: Optional = None
 
 
 class VitalsForm(PageForm):

@@ -18,7 +18,13 @@ from fastapi.responses import RedirectResponse, Response
 from remit import services as sv
 from remit.errors import AnswerError, ConflictError, InputError, PermissionDeniedError
 from remit.protocol.notify import UNDELIVERABLE_RULE
-from remit.protocol.status import ACTIVE_STATUSES, ENROLLED_STATUSES, UNCLOSED, VisitStatus
+from remit.protocol.status import (
+    ACTIVE_STATUSES,
+    ENROLLED_STATUSES,
+    OPEN_CALL_STATUSES,
+    UNCLOSED,
+    VisitStatus,
+)
 from remit.web import pages_data, pages_dosing
 from remit.web.core import (
     CODE,
@@ -164,7 +170,8 @@ async def logout(request: Request, session: PageSession) -> Response:
 
 @router.get("/", dependencies=[page_requires("any")])
 def dashboard(request: Request, session: PageSession) -> Response:
-    """Enrolment against target, visits due this week, overdue visits, alerts, queries."""
+    """Enrolment against target, visits due this week, overdue visits, next-day follow-up
+    calls to make (due by the end of the week), alerts, queries."""
     state = state_of(request)
     actor = session.actor
     engine = state.engine
@@ -176,6 +183,7 @@ def dashboard(request: Request, session: PageSession) -> Response:
     )
     enrolled = sum(1 for p in people if p.enrolled_at is not None or p.status in ENROLLED_STATUSES)
     due, overdue = [], []
+    calls: list[sv.DosingSessionRecord] = []
     for p in people:
         if p.status not in ACTIVE_STATUSES:
             continue
@@ -187,6 +195,13 @@ def dashboard(request: Request, session: PageSession) -> Response:
                 overdue.append(v)
             elif week_start <= v.target_date <= week_end:
                 due.append(v)
+        calls.extend(
+            c
+            for c in sv.list_dosing_sessions(engine, actor, p.participant_id)
+            if c.follow_up_status in OPEN_CALL_STATUSES
+            and c.follow_up_due_date is not None
+            and c.follow_up_due_date <= week_end
+        )
     alerts = (
         sv.list_alerts(engine, actor, status=UNCLOSED)
         if web_allowed("view_alerts", actor.role)
@@ -205,6 +220,7 @@ def dashboard(request: Request, session: PageSession) -> Response:
         screened=len(people),
         due=due,
         overdue=overdue,
+        calls=calls,
         alerts=alerts,
         undeliverable=undeliverable,
         queries=queries,
@@ -263,6 +279,7 @@ def casebook(request: Request, session: PageSession, pid: PID) -> Response:
         ]
         rows.append((v, planned, protocol.dosing_session(v.visit_code) is not None))
     aes = sv.list_adverse_events(engine, actor, pid)
+    calls = [c for c in sv.list_dosing_sessions(engine, actor, pid) if c.follow_up_status]
     return render(
         request,
         "casebook.html",
@@ -270,6 +287,7 @@ def casebook(request: Request, session: PageSession, pid: PID) -> Response:
         person=person,
         rows=rows,
         aes=aes,
+        calls=calls,
         today=datetime.now(UTC).date(),
         may_identity=web_allowed("read_identity", actor.role),
         may_ae=web_allowed("record_adverse_event", actor.role),

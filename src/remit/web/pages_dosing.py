@@ -13,7 +13,15 @@ from remit import services as sv
 from remit.errors import InputError, NotFoundError
 from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS
 from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
-from remit.protocol.status import ALERT_FILTERS, UNCLOSED, DoseKind, values
+from remit.protocol.status import (
+    ALERT_FILTERS,
+    DECIDED_DOSE_STATUSES,
+    UNCLOSED,
+    DoseKind,
+    DosingSessionStatus,
+    FollowUpCallStatus,
+    values,
+)
 from remit.web.core import (
     CODE,
     ID,
@@ -32,7 +40,9 @@ from remit.web.page_forms import (
     AdverseEventForm,
     DoseForm,
     EndForm,
+    FollowUpCallForm,
     NoteForm,
+    SignOffForm,
     StartForm,
     VitalsForm,
     as_utc,
@@ -60,8 +70,10 @@ def _back(pid: str, visit: str, anchor: str = "") -> RedirectResponse:
 
 @router.get("/participants/{pid}/dosing/{visit}", dependencies=[page_requires("view_participants")])
 def dosing_page(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
-    """Doses and times, the supplemental offer window, vitals at the protocol's schedule with
-    values beyond threshold highlighted, and the subjective-effects ratings."""
+    """Doses and times, a banner for each unclosed alert of the session, the supplemental offer
+    window (blocked, with the reasons, while a dose stop holds), vitals at the protocol's
+    schedule with values beyond threshold highlighted, the subjective-effects ratings, the
+    discharge checklist and the next-day follow-up call."""
     state = state_of(request)
     planned = state.protocol.dosing_session(visit)
     if planned is None:
@@ -69,18 +81,25 @@ def dosing_page(request: Request, session: PageSession, pid: PID, visit: CODE) -
     engine, actor = state.engine, session.actor
     person = sv.get_participant(engine, actor, pid)
     running = [s for s in sv.list_dosing_sessions(engine, actor, pid) if s.visit_code == visit]
-    day = sv.dosing_day(engine, actor, pid, visit)
-    initial = next((d for d in day.doses if d.kind == DoseKind.INITIAL and d.given_at), None)
     now = datetime.now(UTC)
+    in_progress = bool(running) and running[0].status == DosingSessionStatus.IN_PROGRESS
+    # a running session is judged now; a past one as it stood at its latest reading
+    day = sv.dosing_day(engine, actor, pid, visit, at=now if in_progress else None)
+    initial = next((d for d in day.doses if d.kind == DoseKind.INITIAL and d.given_at), None)
+    supplement_decided = any(
+        d.kind == DoseKind.SUPPLEMENTAL and d.status in DECIDED_DOSE_STATUSES for d in day.doses
+    )
+    blocked = in_progress and not supplement_decided and bool(day.supplement_stops)
     window = None
     if initial is not None and initial.given_at is not None:
         lo, hi = planned.supplemental_offer_min
         opens = initial.given_at + timedelta(minutes=lo)
         closes = initial.given_at + timedelta(minutes=hi)
+        timing = "not yet open" if now < opens else ("open" if now <= closes else "closed")
         window = {
             "opens": opens,
             "closes": closes,
-            "state": "not yet open" if now < opens else ("open" if now <= closes else "closed"),
+            "state": "blocked" if blocked else timing,
             "minutes_to_open": max(0, int((opens - now).total_seconds() // 60)),
             "minutes_to_close": max(0, int((closes - now).total_seconds() // 60)),
         }
@@ -135,6 +154,15 @@ def dosing_page(request: Request, session: PageSession, pid: PID, visit: CODE) -
         may_dose=web_allowed("record_dose", actor.role),
         may_vitals=web_allowed("record_vitals", actor.role),
         may_start=web_allowed("start_dosing_session", actor.role),
+        may_override=web_allowed("override_dose_limit", actor.role),
+        may_sign_off=web_allowed("sign_off_discharge", actor.role),
+        may_call=web_allowed("record_follow_up_call", actor.role),
+        open_alerts=day.open_alerts,
+        stops=day.supplement_stops if in_progress else (),
+        blocked=blocked,
+        discharge=day.discharge,
+        deviations=day.deviations,
+        call_outcomes=[s for s in FollowUpCallStatus if s != FollowUpCallStatus.SCHEDULED],
     )
 
 
@@ -171,6 +199,45 @@ async def dosing_end(request: Request, session: PageSession, pid: PID, visit: CO
         notes=body.notes,
     )
     return _back(pid, visit)
+
+
+@router.post(
+    "/participants/{pid}/dosing/{visit}/sign-off",
+    dependencies=[page_requires("sign_off_discharge")],
+)
+async def dosing_sign_off(
+    request: Request, session: PageSession, pid: PID, visit: CODE
+) -> Response:
+    """An investigator signs the participant's discharge off."""
+    body = parse_form(SignOffForm, await check_csrf(request, session))
+    sv.sign_off_discharge(
+        state_of(request).engine,
+        session.actor,
+        pid,
+        visit,
+        signed_at=body.signed_at,
+        note=body.note,
+    )
+    return _back(pid, visit, "#discharge")
+
+
+@router.post(
+    "/participants/{pid}/dosing/{visit}/follow-up-call",
+    dependencies=[page_requires("record_follow_up_call")],
+)
+async def follow_up_call(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
+    """Record the next-day follow-up call: done, or not reached with a note."""
+    body = parse_form(FollowUpCallForm, await check_csrf(request, session))
+    sv.record_follow_up_call(
+        state_of(request).engine,
+        session.actor,
+        pid,
+        visit,
+        status=body.status,
+        called_at=body.called_at,
+        note=body.note,
+    )
+    return _back(pid, visit, "#follow-up-call")
 
 
 @router.post("/participants/{pid}/dosing/{visit}/dose", dependencies=[page_requires("record_dose")])

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from remit.protocol import VitalSign
-from remit.protocol.status import DoseKind, DoseStatus, EntryStatus
+from remit.protocol.status import DoseKind, DoseStatus, EntryStatus, FollowUpCallStatus
 from remit.web.core import PARTICIPANT_ID_PATTERN
 
 Answer = str | int | float | bool | None
@@ -117,6 +117,23 @@ class DosingStartIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     started_at: str = Field(description="ISO 8601 time with a UTC offset", max_length=40)
+
+
+class DischargeSignOffIn(BaseModel):
+    """An investigator signs the participant's discharge from a dosing session off."""
+
+    model_config = ConfigDict(extra="forbid")
+    signed_at: str = Field(description="ISO 8601 time with a UTC offset", max_length=40)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class FollowUpCallIn(BaseModel):
+    """The next-day follow-up call of a dosing session: done, or not reached (with a note)."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: FollowUpCallStatus = Field(description="done or not_reached")
+    called_at: str = Field(description="ISO 8601 time with a UTC offset", max_length=40)
+    note: str | None = Field(default=None, max_length=2000)
 
 
 class DoseIn(BaseModel):

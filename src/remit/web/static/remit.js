@@ -1,9 +1,9 @@
 // Optional helpers: the pages work without them.
 "use strict";
 (function () {
-  // Countdown of the supplemental dose's offer window.
+  // Countdown of the supplemental dose's offer window (a blocked window stays "blocked").
   var offer = document.getElementById("offer-window");
-  if (offer) {
+  if (offer && !offer.classList.contains("blocked")) {
     var opens = new Date(offer.dataset.opens), closes = new Date(offer.dataset.closes);
     var out = offer.querySelector(".countdown");
     var tick = function () {

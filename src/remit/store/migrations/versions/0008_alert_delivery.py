@@ -1,7 +1,7 @@
 """Alerts are delivered: users have an e-mail address, and every attempt is logged.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-03 23:00:00.000000
 
 ``user_account`` gets an optional ``email`` (the address alerts are sent to; existing users
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,114 @@
+"""The dosing-day hard stop in Debian's Chromium against a live server (issue 11, part 4).
+
+On the dosing day a reading of 200/125 raises an immediate alert: the page shows the banner,
+the supplemental window turns "blocked" with the reasons and the dose status is not
+pre-selected; the therapist is told an investigator must override; the investigator overrides
+with a reason, the supplement is recorded and the deviation listed. Each step is one function
+so that later steps (the alert e-mail arriving at a local SMTP server, escalation) can be
+appended to :func:`test_dose_stop_in_a_browser`. Screenshots go to ``test-artifacts/web/``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.support.web import LiveServer
+from tests.web.test_browser import Person
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+DOSING = "/participants/OSL-001/dosing/V5"
+
+
+def _local(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M")
+
+
+def _record_vitals(person: Person, when: datetime, values: dict[str, str]) -> None:
+    person.page.get_by_label("Measured (UTC)").fill(_local(when))
+    for label, value in values.items():
+        person.page.get_by_label(label).fill(value)
+    person.page.get_by_role("button", name="Record vital signs").click()
+
+
+def therapist_records_a_reading_of_200_over_125(person: Person, now: datetime) -> None:
+    """Session started two hours ago, initial dose given, a normal reading ten minutes ago,
+    then 200/125 five minutes ago."""
+    person.go(DOSING)
+    person.page.get_by_label("Start time (UTC)").fill(_local(now - timedelta(minutes=135)))
+    person.page.get_by_role("button", name="Start session").click()
+    normal = {
+        "Systolic BP (mmHg)": "124",
+        "Diastolic BP (mmHg)": "80",
+        "Heart rate (/min)": "72",
+        "Temperature (°C)": "36.8",
+    }
+    _record_vitals(person, now - timedelta(minutes=130), normal)
+    person.page.get_by_label("Dose time (UTC)").fill(_local(now - timedelta(minutes=120)))
+    status = person.page.get_by_label("Status", exact=True)
+    assert status.input_value() == ""  # never pre-filled "given": the person chooses
+    status.select_option("given")
+    person.page.get_by_role("button", name="Record dose").click()
+    # no reading in the last 30 minutes: the supplement is blocked until one is taken
+    assert "blocked" in person.page.locator("#offer-window").inner_text().lower()
+    _record_vitals(person, now - timedelta(minutes=10), normal)
+    assert "open" in person.page.locator("#offer-window").inner_text()
+    assert person.page.locator("#dose-stops").count() == 0
+    _record_vitals(
+        person,
+        now - timedelta(minutes=5),
+        {"Systolic BP (mmHg)": "200", "Diastolic BP (mmHg)": "125", "Heart rate (/min)": "96"},
+    )
+
+
+def the_page_shows_the_banner_and_the_blocked_window(person: Person) -> None:
+    banner = person.page.get_by_role("alert").first
+    assert "immediate" in banner.inner_text().lower()
+    assert banner.get_by_role("link").get_attribute("href", timeout=1000).startswith("/alerts#")
+    window = person.page.locator("#offer-window")
+    assert "blocked" in window.get_attribute("class", timeout=1000).split()
+    assert window.locator(".countdown").inner_text().lower() == "blocked"
+    stops = person.page.locator("#dose-stops").inner_text()
+    assert "is not closed" in stops
+    assert "systolic BP 200 mmHg above the limit of 180" in stops
+    assert "An investigator must override" in stops
+    assert person.page.locator("#override_reason").count() == 0
+    assert person.page.get_by_label("Status", exact=True).input_value() == ""
+
+
+def investigator_overrides_with_a_reason(person: Person, now: datetime) -> None:
+    person.go(DOSING)
+    assert person.page.get_by_role("alert").count() >= 1
+    person.page.get_by_label("Kind").select_option("supplemental")
+    person.page.get_by_label("Dose (mg)").fill("40")
+    person.page.get_by_label("Status", exact=True).select_option("given")
+    person.page.get_by_label("Dose time (UTC)").fill(_local(now))
+    person.page.get_by_label("Override reason", exact=False).fill(
+        "repeat BP 150/95 at the bedside, participant settled"
+    )
+    person.page.get_by_role("button", name="Record dose").click()
+    doses = person.page.locator("#doses").inner_text()
+    assert "supplemental" in doses
+    assert "40 mg" in doses
+    deviations = person.page.locator("#deviations").inner_text()
+    assert "dose_stop_override (major)" in deviations
+    assert "repeat BP 150/95" in deviations
+    assert person.page.locator("#dose-stops").count() == 0
+
+
+def test_dose_stop_in_a_browser(browser: Any, live_server: LiveServer, artifacts: Path) -> None:
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    therapist = Person(browser, live_server, artifacts, "tor")
+    therapist_records_a_reading_of_200_over_125(therapist, now)
+    the_page_shows_the_banner_and_the_blocked_window(therapist)
+    therapist.shot("20-dose-stop-blocked")
+    therapist.context.close()
+
+    investigator = Person(browser, live_server, artifacts, "kari")
+    investigator_overrides_with_a_reason(investigator, now)
+    investigator.shot("21-dose-stop-override")
+    investigator.context.close()
+    # the notify part appends here: the alert e-mail at the local SMTP server, escalation
