@@ -1,4 +1,4 @@
-"""Pure safety rules (C-SSRS triage, MADRS item 10, vital signs, SAE clocks) returning alerts.
+"""Pure safety rules (scale rule tiers, tiered vital-sign limits, SAE clocks) returning alerts.
 
 Examples
 --------
@@ -13,11 +13,13 @@ from remit.safety.rules import (
     Alert,
     SAEClock,
     SafetyResult,
+    VitalFinding,
     evaluate_score,
     evaluate_vitals,
     level_rank,
     sae_alert,
     sae_clock,
+    worst_first,
 )
 
 __all__ = [
@@ -25,9 +27,11 @@ __all__ = [
     "Alert",
     "SAEClock",
     "SafetyResult",
+    "VitalFinding",
     "evaluate_score",
     "evaluate_vitals",
     "level_rank",
     "sae_alert",
     "sae_clock",
+    "worst_first",
 ]

@@ -296,7 +296,7 @@ def _plan_crossings(
         for n in names
         if all(
             n in d.vitals.recorded_signs()
-            and (t := d.vitals.thresholds.get(n)) is not None
+            and (t := protocol.vital_thresholds(d.visit).get(n)) is not None
             and t.high is not None
             for d in protocol.dosing
         )
