@@ -1,7 +1,7 @@
 """The safety table of a protocol: scale rules, the tiered vital-sign limits, the SAE clock.
 
 Every rule has an id (:meth:`Safety.rule_ids`): a scale rule its ``id``, a vital-sign tier
-``vitals:<sign>:<high|low>:<level>``, the SAE clock ``sae``. :meth:`Safety.without` gives the
+``vitals:<sign>:<high|low>:<level>``, the SAE clock ``sae``, missed readings ``missed``. :meth:`Safety.without` gives the
 table with one of them taken out (what a mutation check of the truth tables removes).
 """
 
@@ -118,7 +118,9 @@ class VitalLimits(_Model):
                         f"plausible range {d.low:g}–{d.high:g} {d.unit}, so no reading can cross "
                         f"it: give a limit in {d.unit} between {d.low:g} and {d.high:g}"
                     )
-            ordered = [(lv, self.side(side)[lv]) for lv in reversed(LEVELS) if lv in self.side(side)]
+            ordered = [
+                (lv, self.side(side)[lv]) for lv in reversed(LEVELS) if lv in self.side(side)
+            ]
             for (less, a), (more, b) in zip(ordered, ordered[1:], strict=False):
                 if (b <= a) if side == "high" else (b >= a):
                     word = "above" if side == "high" else "below"
@@ -215,14 +217,16 @@ class Safety(_Model):
         --------
         >>> from remit.protocol import load_protocol
         >>> ids = load_protocol("oslo-mdma-mdd").safety.rule_ids()
-        >>> "madrs_item10" in ids, "vitals:systolic_bp:high:immediate" in ids, ids[-1]
-        (True, True, 'sae')
+        >>> "madrs_item10" in ids, "vitals:systolic_bp:high:immediate" in ids, ids[-2:]
+        (True, True, ('sae', 'missed'))
         """
         ids = [r.id for r in self.rules]
         if self.vitals is not None:
             ids += [vital_rule_id(s, side, lv) for s, side, lv, _ in self.vitals.tiers()]
         if self.sae is not None:
             ids.append("sae")
+        if self.missed is not None:
+            ids.append("missed")
         return tuple(ids)
 
     def without(self, rule_id: str) -> Safety:
@@ -240,8 +244,8 @@ class Safety(_Model):
                 f"the safety table has no rule {rule_id!r}",
                 expected="one of " + ", ".join(self.rule_ids()),
             )
-        if rule_id == "sae":
-            return self.model_copy(update={"sae": None})
+        if rule_id in ("sae", "missed"):
+            return self.model_copy(update={rule_id: None})
         if self.vitals is not None and rule_id.startswith("vitals:"):
             _, sign, side, level = rule_id.split(":")
             limits: Mapping[VitalSign, VitalLimits] = self.vitals.limits

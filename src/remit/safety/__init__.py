@@ -9,6 +9,7 @@ Examples
 """
 
 from remit.protocol.vocab import LEVELS
+from remit.safety.missed import VAS_DUE, missed_slots
 from remit.safety.rules import (
     Alert,
     SAEClock,
@@ -27,10 +28,12 @@ __all__ = [
     "Alert",
     "SAEClock",
     "SafetyResult",
+    "VAS_DUE",
     "VitalFinding",
     "evaluate_score",
     "evaluate_vitals",
     "level_rank",
+    "missed_slots",
     "sae_alert",
     "sae_clock",
     "worst_first",
