@@ -8,9 +8,9 @@ a built-in protocol without a truth-table row fails ``test_every_rule_has_a_row`
 from __future__ import annotations
 
 import pytest
+from tests.safety.truth_tables import failures, rows, rule_ids_with_rows
 
 from remit.protocol import Protocol, builtin_protocols, load_protocol
-from tests.safety.truth_tables import failures, rows, rule_ids_with_rows
 
 BUILTIN = sorted(builtin_protocols())
 MUTANTS = [(name, rule) for name in BUILTIN for rule in load_protocol(name).safety.rule_ids()]
@@ -70,5 +70,6 @@ def test_a_changed_limit_is_noticed_too() -> None:
     )
     found = failures(oslo.model_copy(update={"safety": safety}))
     assert found == [
-        "V3 {'systolic_bp': 161.0}: expected [('vitals:systolic_bp:high:urgent', 'urgent')], got [('vitals:systolic_bp:high:review', 'review')]"
+        "V3 {'systolic_bp': 161.0}: expected [('vitals:systolic_bp:high:urgent', 'urgent')], "
+        "got [('vitals:systolic_bp:high:review', 'review')]"
     ]

@@ -1,13 +1,16 @@
-"""The safety table of a protocol: scale rules, the tiered vital-sign limits, the SAE clock.
+"""The safety table of a protocol: scale rules, the tiered vital-sign limits, the SAE clock,
+missed readings.
 
 Every rule has an id (:meth:`Safety.rule_ids`): a scale rule its ``id``, a vital-sign tier
-``vitals:<sign>:<high|low>:<level>``, the SAE clock ``sae``, missed readings ``missed``. :meth:`Safety.without` gives the
-table with one of them taken out (what a mutation check of the truth tables removes).
+``vitals:<sign>:<high|low>:<level>``, the SAE clock ``sae``, missed readings ``missed``.
+:meth:`Safety.without` gives the table with one of them taken out (what a mutation check of
+the truth tables removes).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from itertools import pairwise
 from typing import Literal, get_args
 
 from pydantic import Field, model_validator
@@ -121,7 +124,7 @@ class VitalLimits(_Model):
             ordered = [
                 (lv, self.side(side)[lv]) for lv in reversed(LEVELS) if lv in self.side(side)
             ]
-            for (less, a), (more, b) in zip(ordered, ordered[1:], strict=False):
+            for (less, a), (more, b) in pairwise(ordered):
                 if (b <= a) if side == "high" else (b >= a):
                     word = "above" if side == "high" else "below"
                     raise ValueError(

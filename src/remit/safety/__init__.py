@@ -25,10 +25,10 @@ from remit.safety.rules import (
 
 __all__ = [
     "LEVELS",
+    "VAS_DUE",
     "Alert",
     "SAEClock",
     "SafetyResult",
-    "VAS_DUE",
     "VitalFinding",
     "evaluate_score",
     "evaluate_vitals",

@@ -99,6 +99,7 @@ from remit.services.records import (
     VisitRecord,
     VitalsRecord,
 )
+from remit.services.safety_sweep import raise_missed_readings
 from remit.services.signing import (
     answer_query,
     close_query,
@@ -203,6 +204,7 @@ __all__ = [
     "mark_visit_missed",
     "open_database",
     "open_query",
+    "raise_missed_readings",
     "read_identity",
     "record_adverse_event",
     "record_assessment",
