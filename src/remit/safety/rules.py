@@ -336,8 +336,9 @@ def evaluate_vitals(
     ...                                    "heart_rate": 80, "temperature": 39.6})
     >>> [(a.rule_id, a.level) for a in result.alerts]
     [('vitals:systolic_bp:high:immediate', 'immediate')]
-    >>> print(result.alerts[0].message.split("; also ")[1].replace(", ", ",\n"))
-    diastolic_bp 125 mmHg above the immediate limit 110,
+    >>> for other in result.alerts[0].message.split("; also ")[1].split(", "):
+    ...     print(other)
+    diastolic_bp 125 mmHg above the immediate limit 110
     temperature 39.6 °C above the immediate limit 39)
     >>> evaluate_vitals(p, "V3", {"systolic_bp": 155}).alerts[0].level
     'review'
