@@ -9,7 +9,7 @@ the truth tables removes).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from itertools import pairwise
 from typing import Literal, get_args
 
@@ -250,16 +250,20 @@ class Safety(_Model):
         if rule_id in ("sae", "missed"):
             return self.model_copy(update={rule_id: None})
         if self.vitals is not None and rule_id.startswith("vitals:"):
-            _, sign, side, level = rule_id.split(":")
-            limits: Mapping[VitalSign, VitalLimits] = self.vitals.limits
-            kept = dict(limits)
-            one = kept[sign]  # type: ignore[index]
-            tiers = {lv: x for lv, x in one.side(side).items() if lv != level}  # type: ignore[arg-type]
-            one = one.model_copy(update={side: tiers})
-            if one.high or one.low:
-                kept[sign] = one  # type: ignore[index]
-            else:
-                del kept[sign]  # type: ignore[arg-type]
+            kept: dict[VitalSign, VitalLimits] = {}
+            for sign, limits in self.vitals.limits.items():
+                high = {
+                    lv: x
+                    for lv, x in limits.high.items()
+                    if rule_id != vital_rule_id(sign, "high", lv)
+                }
+                low = {
+                    lv: x
+                    for lv, x in limits.low.items()
+                    if rule_id != vital_rule_id(sign, "low", lv)
+                }
+                if high or low:
+                    kept[sign] = limits.model_copy(update={"high": high, "low": low})
             return self.model_copy(
                 update={"vitals": self.vitals.model_copy(update={"limits": kept})}
             )
