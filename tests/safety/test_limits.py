@@ -9,9 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from remit.errors import InputError, NotFoundError
-from remit.protocol import load_protocol
+from remit.protocol import load_protocol, protocol_from_text
 from remit.protocol.safety_table import VitalsRule
-from remit.safety import missed_slots
+from remit.safety import evaluate_vitals, missed_slots
 
 OSLO = load_protocol("oslo-mdma-mdd")
 
@@ -114,3 +114,27 @@ def test_missed_readings_need_the_rule_a_dosing_visit_and_aware_times():
     with pytest.raises(InputError, match="no time zone"):
         missed_slots(OSLO, "V5", initial_at=T0.replace(tzinfo=None), vitals_taken=[],
                      vas_taken=[], now=T0)  # fmt: skip
+
+
+def test_a_protocol_written_before_tiers_still_loads_alerting_where_it_did():
+    """A trial database keeps the text it started with: the old shape loads, each old limit a
+    tier at the old level, and the sessions read the signs they had thresholds for."""
+    text = OSLO.text
+    start, end = text.index("[safety.vitals]\n"), text.index("[safety.missed]\n")
+    old_rule = '[safety.vitals]\nlevel = "immediate"\ntext = "beyond the session\'s threshold"\n\n'
+    signs = 'signs = ["systolic_bp", "diastolic_bp", "heart_rate", "temperature"]\n'
+    thresholds = (
+        "\n[dosing.vitals.thresholds]\n"
+        'systolic_bp = { high = 160, unit = "mmHg" }\n'
+        "heart_rate = { high = 100, low = 45 }\n"
+    )
+    old = (text[:start] + old_rule + text[end:]).replace(signs, thresholds)
+    assert "[dosing.vitals.thresholds]" in old
+    assert "limits" not in old[old.index("[safety.vitals]") : old.index("[safety.missed]")]
+    loaded = protocol_from_text(old, "old.toml")
+    assert loaded.sha256 != OSLO.sha256  # its own text, kept as it was
+    assert loaded.dosing[0].vitals.recorded_signs() == ("systolic_bp", "heart_rate")
+    assert loaded.vital_thresholds("V3")["heart_rate"].low == 45
+    (alert,) = evaluate_vitals(loaded, "V9", {"systolic_bp": 161, "heart_rate": 80}).alerts
+    assert (alert.rule_id, alert.level) == ("vitals:systolic_bp:high:immediate", "immediate")
+    assert evaluate_vitals(loaded, "V9", {"systolic_bp": 160}).alerts == ()
