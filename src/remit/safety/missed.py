@@ -10,7 +10,7 @@ the rule id ``missed:vitals:<minute>`` (``missed:vitals:pre-dose``) or
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from remit.errors import InputError
@@ -21,7 +21,7 @@ from remit.safety.rules import Alert, SafetyResult, _require_aware
 #: supplemental dose (or, when none is recorded, when its offer window closes), at the end of
 #: the session (or after ``duration_h`` while it runs). Other words cannot be timed and are
 #: listed as not evaluated.
-VAS_DUE: dict[str, str] = {
+VAS_DUE: Mapping[str, str] = {
     "initial_dose": "the initial dose",
     "before_supplemental": "the supplemental dose (or the end of its offer window)",
     "end_of_session": "the end of the session",
