@@ -210,7 +210,7 @@ def test_safety_tables(result: AnalysisResult) -> None:
     assert vitals.loc[(2, "systolic_bp"), "participant_ids_breached"] == ["P05", *later]
     assert vitals.loc[(1, "systolic_bp"), "n_participants_breached"] == 6
     assert vitals.loc[(1, "diastolic_bp"), "n_participants_breached"] == 0
-    assert vitals.loc[(1, "heart_rate"), "threshold_high"] == 90
+    assert vitals.loc[(1, "heart_rate"), "threshold_high"] == 100
     assert vitals.loc[(1, "systolic_bp"), "max_peak"] == 145 + 11  # P12 at 120 min
     item10 = t["madrs_item10"].set_index("visit")
     assert item10.loc["FU7", "participant_ids"] == ["P09"]

@@ -38,7 +38,7 @@ VITAL_LIMITS: Mapping[str, Mapping[str, Mapping[str, float]]] = {
         "low": {"review": 55, "urgent": 50, "immediate": 40},
     },
     "heart_rate": {
-        "high": {"review": 90, "urgent": 100, "immediate": 130},
+        "high": {"review": 100, "urgent": 120, "immediate": 140},
         "low": {"review": 50, "urgent": 45, "immediate": 40},
     },
     "temperature": {
@@ -101,7 +101,7 @@ def vital_rows() -> list[VitalRow]:
         ),
         VitalRow(
             "V3",
-            {"systolic_bp": 85, "diastolic_bp": 60, "heart_rate": 131},
+            {"systolic_bp": 85, "diastolic_bp": 60, "heart_rate": 141},
             frozenset({("vitals:heart_rate:high:immediate", "immediate")}),
         ),
     ]

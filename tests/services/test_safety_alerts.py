@@ -137,7 +137,7 @@ def test_one_alert_per_reading_at_its_worst_tier_and_none_at_the_limits(
         pid,
         "V5",
         measured_at=at(day, 9, 30),
-        values={"systolic_bp": 150, "diastolic_bp": 95, "heart_rate": 90, "temperature": 37.5},
+        values={"systolic_bp": 150, "diastolic_bp": 95, "heart_rate": 100, "temperature": 37.5},
     )
     assert at_limit.alerts == ()
     assert at_limit.minutes_after_dose == 30
