@@ -205,8 +205,11 @@ def test_safety_tables(result: AnalysisResult) -> None:
     assert shift.loc["P04", "behaviour_after"]
     assert shift.loc["P02", "shift"] == "better"  # 2 at SCR, 1 afterwards
     vitals = t["vitals_summary"].set_index(["session_number", "sign"])
-    assert vitals.loc[(2, "systolic_bp"), "participant_ids_breached"] == ["P05"]
-    assert vitals.loc[(1, "systolic_bp"), "n_participants_breached"] == 0
+    # a breach is a reading beyond the least pressing tier (where alerting begins: > 150)
+    later = ["P07", "P08", "P09", "P10", "P11", "P12"]
+    assert vitals.loc[(2, "systolic_bp"), "participant_ids_breached"] == ["P05", *later]
+    assert vitals.loc[(1, "systolic_bp"), "n_participants_breached"] == 6
+    assert vitals.loc[(1, "diastolic_bp"), "n_participants_breached"] == 0
     assert vitals.loc[(1, "heart_rate"), "threshold_high"] == 100
     assert vitals.loc[(1, "systolic_bp"), "max_peak"] == 145 + 11  # P12 at 120 min
     item10 = t["madrs_item10"].set_index("visit")

@@ -128,7 +128,8 @@ def test_alerts_for_threshold_crossings_and_the_preparatory_act(data: TrialData)
     alerts = data.alerts
     vitals = alerts[alerts["rule_id"].str.startswith("vitals:")]
     assert len(vitals) >= 3
-    assert (vitals["level"] == "immediate").all()
+    # the simulated crossings lie just beyond the least pressing tier
+    assert (vitals["level"] == "review").all()
     behaviour = alerts[alerts["rule_id"] == "cssrs_behaviour"]
     assert len(behaviour) == 1
     assert behaviour.iloc[0]["level"] == "urgent"
@@ -138,13 +139,11 @@ def test_alerts_for_threshold_crossings_and_the_preparatory_act(data: TrialData)
     assert len(intense) == 2
     assert intense <= set(ideation["participant_id"])
     assert set(alerts["status"]) == {"closed"}
-    # every reading beyond a threshold raised its own alert
+    # every reading beyond a limit raised one alert, however many of its signs crossed
     limits = OSLO.vital_thresholds("V5")
     crossing = sum(
-        int(limits[name].breached(row[name]))
+        any(limits[name].breached(row[name]) for name in limits if pd.notna(row[name]))
         for _, row in data.vitals.iterrows()
-        for name in limits
-        if pd.notna(row[name])
     )
     assert crossing == len(vitals)
 

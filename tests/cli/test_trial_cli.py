@@ -160,6 +160,11 @@ def test_running_a_trial_from_the_command_line(cli: Callable[..., Result], tmp_p
     assert "SIGN=VALUE" in cli(*read, "--sign", "respiratory_rate", code=2).output
     naive = cli("dose", "start", "-p", pid, "--visit", "V5", "--at", "2023-03-01T09:00", code=2)
     assert "no time zone" in naive.output
+    # the sweep for missed dosing-day readings: no session has begun, nothing is flagged
+    swept = cli("alerts", "sweep", "--at", "2023-03-01T20:00Z", "--json")
+    assert json.loads(swept.stdout) == []
+    assert "0 missed readings flagged" in cli("alerts", "sweep").stdout
+    assert "may not sweep missed readings" in cli("alerts", "sweep", user="rita", code=2).output
 
     verify = cli("audit", "verify", "--json")
     assert json.loads(verify.stdout)["ok"] is True

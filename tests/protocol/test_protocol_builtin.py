@@ -86,9 +86,10 @@ def test_oslo_doses(oslo: Protocol) -> None:
         assert d.max_total_mg == 180
         assert d.duration_h == 8
         assert d.vas_timepoints == ("initial_dose", "before_supplemental", "end_of_session")
-        assert set(d.vitals.thresholds) == {
+        assert d.vitals.recorded_signs() == (
             "systolic_bp", "diastolic_bp", "heart_rate", "temperature",
-        }  # fmt: skip
+        )  # fmt: skip
+        assert set(oslo.vital_thresholds(d.visit)) == set(d.vitals.recorded_signs())
         assert d.vitals.timepoints_min() == tuple(range(30, 481, 30))
     assert oslo.dosing_session("V5") is first
     assert oslo.dosing_session("V6") is None
@@ -155,8 +156,8 @@ def test_unpublished_values_carry_assumption_notes(oslo: Protocol) -> None:
     for d in data["dosing"]:
         assert "90-150 min" in d["assumption"]
         assert "180 mg" in d["assumption"]
-        for sign, limit in d["vitals"]["thresholds"].items():
-            assert "not published" in limit["assumption"], sign
+    for sign, limits in data["safety"]["vitals"]["limits"].items():
+        assert "not published" in limits["assumption"], sign
     criteria = {c["id"]: c for c in data["eligibility"]["criteria"]}
     assert "not published" in criteria["madrs_entry"]["assumption"]
     assert "assumption" not in criteria["age"]  # published

@@ -58,6 +58,8 @@ def test_show_table_has_every_visit_and_the_doses() -> None:
     assert "120 + 60 mg MDMA" in result.stdout
     assert "90–150 min after the initial dose" in result.stdout
     assert "9 therapy sessions" in result.stdout
+    assert "Vital-sign alert limits (at every visit)" in result.stdout
+    assert "> 180 or < 80 mmHg" in result.stdout  # systolic BP, immediate
 
 
 def test_check_sound_and_unsound(tmp_path: Path, mini: str, bend: Callable[..., str]) -> None:

@@ -50,10 +50,7 @@ def test_doses_thresholds_assessments_and_endpoints(mini: str) -> None:
     text = (
         mini.replace("initial_mg = 80", "initial_mg = 100")
         .replace("supplemental_mg = 40", "supplemental_mg = 50")
-        .replace(
-            'systolic_bp = { high = 160, unit = "mmHg" }',
-            'systolic_bp = { high = 150, unit = "mmHg" }',
-        )
+        .replace("high = { urgent = 160 }", "high = { urgent = 150 }")
         .replace("min_reduction_pct", "min_reduction_pct")
         .replace('visits = ["END"]', 'visits = ["END"]\nmin_reduction_pct = 40')
         .replace(
@@ -66,7 +63,7 @@ def test_doses_thresholds_assessments_and_endpoints(mini: str) -> None:
     texts = [c.text for c in diff.changes]
     assert "dosing session 1: initial_mg changed from 80 to 100" in texts
     assert "dosing session 1: supplemental_mg changed from 40 to 50" in texts
-    assert "dosing session 1: systolic_bp high limit changed from 160 to 150" in texts
+    assert "vital-sign limits: systolic_bp urgent high limit changed from 160 to 150" in texts
     assert "D1: se_vas by self report added" in texts
     assert "endpoint resp: min_reduction_pct changed from 50 to 40" in texts
     assert {c.topic for c in diff.changes} == {"dose", "threshold", "assessment", "endpoint"}

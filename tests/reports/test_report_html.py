@@ -183,7 +183,8 @@ def test_safety_numbers_are_the_results(html: str, result_dict: dict[str, Any]) 
     for r in _records(result_dict, "safety", "vitals_summary"):
         kind = "temperature" if r["sign"] == "temperature" else "vital"
         assert fmt(r["max_peak"], kind) in vitals  # type: ignore[arg-type]
-    assert "1 (P05)" in vitals  # systolic above 160 in session 2
+    # systolic above 150 (the least pressing tier) in session 2
+    assert "7 (P05, P07, P08, P09, P10, P11, P12)" in vitals
     cssrs = _text(_section(html, "cssrs"))
     assert "Worse than at baseline" in cssrs
     assert "P04" in cssrs

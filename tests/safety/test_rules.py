@@ -1,5 +1,6 @@
-"""Safety rules against a written truth table (issue 3: C-SSRS × behaviour × window, vital
-signs at threshold −1 / = / +1, SAE clock at 23 h 59 min and 24 h 01 min)."""
+"""Safety rules against a written truth table (issue 3: C-SSRS × behaviour × window, SAE clock
+at 23 h 59 min and 24 h 01 min; issue 11: tiers, one alert per reading). Every tier's
+boundaries are in ``truth_tables.py`` (``test_truth_tables.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from remit.errors import InputError
+from remit.errors import InputError, NotFoundError
 from remit.protocol import load_protocol
 from remit.safety import evaluate_score, evaluate_vitals, level_rank, sae_alert, sae_clock
 from remit.scales import ScoreResult, score
@@ -136,11 +137,14 @@ def test_alert_words_come_from_the_scale_file_and_baseline_from_the_protocol():
 
 
 @pytest.mark.parametrize(
-    ("item10", "level"), [(3, None), (4, "same_day"), (5, "same_day"), (6, "same_day")]
+    ("item10", "level"),
+    [(1, None), (2, "review"), (3, "review"), (4, "same_day"), (5, "same_day"), (6, "urgent")],
 )
-def test_madrs_item_10(item10, level):
+def test_madrs_item_10_tiers(item10, level):
     form = score("madrs", {str(i): 1 for i in range(1, 10)} | {"10": item10})
-    assert evaluate_score(OSLO, form).most_pressing == level
+    result = evaluate_score(OSLO, form)
+    assert result.most_pressing == level
+    assert len(result.alerts) == (level is not None)  # only the most pressing tier is kept
 
 
 def test_madrs_item_10_missing_is_reported_not_passed():
@@ -151,57 +155,56 @@ def test_madrs_item_10_missing_is_reported_not_passed():
     assert result.not_evaluated[0][0] == "madrs_item10"
 
 
-def _limits():
-    return OSLO.vital_thresholds("V5")
+def test_one_alert_per_reading_at_the_worst_level_naming_the_worst_sign_first():
+    # the issue's readings: 161/101 and 200/125 with 39.6 °C no longer give the same alert
+    mild = evaluate_vitals(OSLO, "V5", {"systolic_bp": 161, "diastolic_bp": 101})
+    severe = evaluate_vitals(
+        OSLO, "V5", {"systolic_bp": 200, "diastolic_bp": 125, "temperature": 39.6}
+    )
+    ((a,),) = (mild.alerts,)
+    ((b,),) = (severe.alerts,)
+    assert (a.level, b.level) == ("urgent", "immediate")
+    # level first, then how far beyond the limit (share of the way to the plausible bound):
+    # diastolic 1/100 of 100..200 beats systolic 1/140 of 160..300
+    assert a.subject == "diastolic_bp"
+    assert "diastolic_bp 101 mmHg above the urgent limit 100; also systolic_bp 161" in a.message
+    assert b.rule_id == "vitals:systolic_bp:high:immediate"
+    assert b.message.index("systolic_bp 200") < b.message.index("diastolic_bp 125")
+    assert "temperature 39.6 °C above the immediate limit 39" in b.message
+    # a less pressing sign never outranks a more pressing one, however far beyond its limit
+    mixed = evaluate_vitals(OSLO, "V5", {"systolic_bp": 181, "temperature": 38.9}).alerts
+    assert [(x.subject, x.level) for x in mixed] == [("systolic_bp", "immediate")]
 
 
-@pytest.mark.parametrize("sign", ["systolic_bp", "diastolic_bp", "heart_rate", "temperature"])
-@pytest.mark.parametrize("offset", [-1, 0, 1])
-def test_vital_sign_at_high_threshold(sign, offset):
-    limit = _limits()[sign]
-    step = 0.1 if sign == "temperature" else 1
-    value = limit.high + offset * step
-    result = evaluate_vitals(OSLO, "V5", {sign: value})
-    if offset <= 0:
-        assert result.alerts == ()
-    else:
-        (alert,) = result.alerts
-        assert alert.subject == sign
-        assert alert.level == "immediate"
-        assert alert.threshold == limit.high
+@pytest.mark.parametrize("visit", ["SCR", "V3", "V13", "FU7"])
+def test_vital_signs_are_checked_at_any_visit(visit):
+    (alert,) = evaluate_vitals(OSLO, visit, {"systolic_bp": 85}).alerts  # hypotension
+    assert (alert.rule_id, alert.level) == ("vitals:systolic_bp:low:urgent", "urgent")
+    assert "below the urgent limit 90" in alert.message
 
 
-@pytest.mark.parametrize("offset", [-1, 0, 1])
-def test_heart_rate_low_threshold(offset):
-    low = _limits()["heart_rate"].low
-    result = evaluate_vitals(OSLO, "V9", {"heart_rate": low + offset})
-    assert bool(result.alerts) == (offset < 0)
-
-
-def test_vitals_outside_dosing_visit_and_unknown_sign():
-    outside = evaluate_vitals(OSLO, "V3", {"systolic_bp": 250})
-    assert outside.alerts == ()
-    assert outside.not_evaluated == (("vitals:systolic_bp", "no threshold for this sign at V3"),)
+def test_unknown_sign_unread_sign_and_sign_without_limits_are_reported():
     result = evaluate_vitals(OSLO, "V5", {"respiratory_rate": 30, "pulse_ox": 90})
     assert result.not_evaluated == (
-        ("vitals:respiratory_rate", "no threshold for this sign at V5"),
+        ("vitals:respiratory_rate", "the protocol sets no limits for this sign"),
         ("vitals:pulse_ox", "not a vital sign Remit knows"),
         ("vitals:systolic_bp", "not measured in this reading"),
         ("vitals:diastolic_bp", "not measured in this reading"),
         ("vitals:heart_rate", "not measured in this reading"),
         ("vitals:temperature", "not measured in this reading"),
     )
+    with pytest.raises(NotFoundError):
+        evaluate_vitals(OSLO, "V99", {"systolic_bp": 120})
 
 
-def test_no_sign_with_a_threshold_is_skipped_silently():
-    """Every threshold is either checked or listed with the reason it was not."""
+def test_no_sign_is_skipped_silently():
+    """Every sign is either checked or listed with the reason it was not."""
     no_rule = OSLO.model_copy(update={"safety": OSLO.safety.model_copy(update={"vitals": None})})
     result = evaluate_vitals(no_rule, "V5", {"systolic_bp": 250, "heart_rate": 80})
     assert result.alerts == ()
     reasons = dict(result.not_evaluated)
-    assert reasons["vitals:systolic_bp"] == "the protocol has no [safety.vitals] rule"
-    assert reasons["vitals:heart_rate"] == "the protocol has no [safety.vitals] rule"
-    assert reasons["vitals:temperature"] == "not measured in this reading"
+    assert reasons["vitals:systolic_bp"] == "the protocol has no [safety.vitals] limits"
+    assert reasons["vitals:heart_rate"] == "the protocol has no [safety.vitals] limits"
     full = {"systolic_bp": 120, "diastolic_bp": 80, "heart_rate": 70, "temperature": 36.8}
     assert evaluate_vitals(OSLO, "V5", full).not_evaluated == ()
 

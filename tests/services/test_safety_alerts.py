@@ -85,9 +85,9 @@ def test_intensity_is_compared_with_the_protocols_baseline_visit_only(oslo: Oslo
     assert "cssrs_intensity_up" not in {a.rule_id for a in form.alerts}
 
 
-def test_madrs_item_10_of_4_raises_a_same_day_alert(oslo: OsloTrial) -> None:
+def test_madrs_item_10_tiers_raise_review_same_day_and_urgent_alerts(oslo: OsloTrial) -> None:
     pid = enrolled(oslo, "V3")
-    calm = sv.record_assessment(oslo.engine, oslo.rater, pid, "V3", "madrs", madrs(3, 3))
+    calm = sv.record_assessment(oslo.engine, oslo.rater, pid, "V3", "madrs", madrs(3, 1))
     assert calm.alerts == ()
     edited = sv.update_assessment(
         oslo.engine,
@@ -98,9 +98,32 @@ def test_madrs_item_10_of_4_raises_a_same_day_alert(oslo: OsloTrial) -> None:
         reason="item 10 re-rated after the interview",
     )
     assert [(a.rule_id, a.level) for a in edited.alerts] == [("madrs_item10", "same_day")]
+    # 6 (explicit plans) is not the same alert as 4: it is urgent
+    worse = sv.update_assessment(
+        oslo.engine,
+        oslo.rater,
+        calm.id,
+        madrs(3, 6),
+        expected_version=edited.version,
+        reason="participant disclosed plans",
+    )
+    assert [(a.rule_id, a.level) for a in worse.alerts] == [
+        ("madrs_item10", "same_day"),
+        ("madrs_item10_6", "urgent"),
+    ]
+    other = enrolled(oslo, "V3")
+    mild = sv.record_assessment(oslo.engine, oslo.rater, other, "V3", "madrs", madrs(3, 2))
+    assert [(a.rule_id, a.level) for a in mild.alerts] == [("madrs_item10_2", "review")]
 
 
-def test_vital_sign_above_threshold_is_immediate_and_at_threshold_is_not(
+def test_bdi2_item_9_raises_an_alert_at_any_visit_that_records_it(oslo: OsloTrial) -> None:
+    pid = enrolled(oslo, "V3")
+    answers = {str(i): 1 for i in range(1, 22)} | {"16": "1a", "18": "1a", "9": 3}
+    form = sv.record_assessment(oslo.engine, oslo.therapist, pid, "V3", "bdi2", answers)
+    assert [(a.rule_id, a.level) for a in form.alerts] == [("bdi2_item9_3", "urgent")]
+
+
+def test_one_alert_per_reading_at_its_worst_tier_and_none_at_the_limits(
     oslo: OsloTrial,
 ) -> None:
     pid = enrolled(oslo, "V5")
@@ -114,7 +137,7 @@ def test_vital_sign_above_threshold_is_immediate_and_at_threshold_is_not(
         pid,
         "V5",
         measured_at=at(day, 9, 30),
-        values={"systolic_bp": 160, "diastolic_bp": 100, "heart_rate": 100, "temperature": 38.0},
+        values={"systolic_bp": 150, "diastolic_bp": 95, "heart_rate": 100, "temperature": 37.5},
     )
     assert at_limit.alerts == ()
     assert at_limit.minutes_after_dose == 30
@@ -126,14 +149,15 @@ def test_vital_sign_above_threshold_is_immediate_and_at_threshold_is_not(
         measured_at=at(day, 10),
         values={"systolic_bp": 161, "diastolic_bp": 90, "heart_rate": 44, "temperature": 37.0},
     )
-    assert {(a.rule_id, a.level) for a in above.alerts} == {
-        ("vitals:systolic_bp", "immediate"),
-        ("vitals:heart_rate", "immediate"),
-    }
+    # systolic and heart rate both cross their urgent tier: one alert, heart rate (further
+    # beyond its limit) named first, systolic listed
+    ((alert,),) = (above.alerts,)
+    assert (alert.rule_id, alert.level) == ("vitals:heart_rate:low:urgent", "urgent")
+    assert alert.message.index("heart_rate 44") < alert.message.index("systolic_bp 161")
     assert _same_transaction(oslo, above.alerts[0].id, "vital_sign", above.id)
     # the trial's data carry the clinical time of the reading behind each alert
     alerts = sv.build_trial_data(oslo.engine, actor=oslo.statistician).alerts
-    observed = alerts.loc[alerts["rule_id"] == "vitals:systolic_bp", "observed_at"]
+    observed = alerts.loc[alerts["rule_id"] == "vitals:heart_rate:low:urgent", "observed_at"]
     assert list(observed) == [at(day, 10)]
     # the supplemental dose is refused while the immediate alerts are open (and the latest
     # reading is an hour old); an investigator's override gives it, as a protocol deviation

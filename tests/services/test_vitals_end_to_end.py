@@ -1,8 +1,8 @@
 """A protocol that sets limits on respiratory rate and oxygen saturation records and checks them
 end to end: the service, the web form, the alert, the report's vitals table and figure, SDTM VS.
 
-The protocol is the Oslo protocol with two more thresholds in each dosing session (its text
-edited here), on SQLite and PostgreSQL.
+The protocol is the Oslo protocol with limits on two more signs in its safety table, read in
+each dosing session (its text edited here), on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -27,8 +27,16 @@ from remit.store import unit_of_work
 from remit.store.vitals import VitalSignValue
 from remit.web import WebSettings, create_app
 
-#: Added to every ``[dosing.vitals.thresholds]`` table of the Oslo protocol.
-EXTRA = 'respiratory_rate = { high = 24 }\noxygen_saturation = { low = 92, unit = "%" }\n'
+#: Added to the ``[safety.vitals]`` limits of the Oslo protocol.
+EXTRA = """[safety.vitals.limits.respiratory_rate]
+high = { urgent = 24 }
+
+[safety.vitals.limits.oxygen_saturation]
+low = { urgent = 92 }
+unit = "%"
+
+"""
+SIGNS = 'signs = ["systolic_bp", "diastolic_bp", "heart_rate", "temperature"]'
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
 NORMAL = {"systolic_bp": 128, "diastolic_bp": 82, "heart_rate": 76, "temperature": 36.9}
 
@@ -36,9 +44,10 @@ NORMAL = {"systolic_bp": 128, "diastolic_bp": 82, "heart_rate": 76, "temperature
 @pytest.fixture
 def trial(engine: Engine) -> OsloTrial:
     text = load_protocol("oslo-mdma-mdd").text
-    marker = "[dosing.vitals.thresholds]\n"
-    assert text.count(marker) == 2
-    return build_trial(engine, protocol=protocol_from_text(text.replace(marker, marker + EXTRA)))
+    assert text.count(SIGNS) == 2
+    text = text.replace(SIGNS, SIGNS[:-1] + ', "respiratory_rate", "oxygen_saturation"]')
+    text = text.replace("[safety.missed]\n", EXTRA + "[safety.missed]\n")
+    return build_trial(engine, protocol=protocol_from_text(text))
 
 
 def _web_post_vitals(trial: OsloTrial, tmp_path: Path, pid: str, values: dict[str, str]) -> str:
@@ -81,14 +90,12 @@ def test_respiratory_rate_and_oxygen_saturation_end_to_end(
     quiet = sv.record_vitals(e, the, pid, "V5", measured_at=at(day, 9, 30), values=within)
     assert quiet.values == within
     assert (quiet.alerts, quiet.not_evaluated) == ((), ())
-    # beyond a high and a low limit: one immediate alert each
+    # beyond a high and a low limit: ONE alert for the reading, the worst sign first
     beyond = NORMAL | {"respiratory_rate": 28, "oxygen_saturation": 90}
     raised = sv.record_vitals(e, the, pid, "V5", measured_at=at(day, 10), values=beyond)
-    assert {(a.rule_id, a.level) for a in raised.alerts} == {
-        ("vitals:respiratory_rate", "immediate"),
-        ("vitals:oxygen_saturation", "immediate"),
-    }
-    assert any("oxygen_saturation 90 % is below 92" in a.message for a in raised.alerts)
+    ((alert,),) = (raised.alerts,)
+    assert (alert.rule_id, alert.level) == ("vitals:respiratory_rate:high:urgent", "urgent")
+    assert "also oxygen_saturation 90 % below the urgent limit 92" in alert.message
     # a signature on the reading covers its values, which are rows of their own
     sv.sign(e, inv, "vital_sign", raised.id, password=PASSWORD, meaning="reviewed")
     assert [ok for _, ok in sv.signatures_of(e, inv, "vital_sign", raised.id)] == [True]
@@ -112,9 +119,8 @@ def test_respiratory_rate_and_oxygen_saturation_end_to_end(
     assert "<td>20</td>" in page
     alerts = sv.list_alerts(e, inv, participant=pid)
     assert sorted(a.rule_id for a in alerts) == [
-        "vitals:oxygen_saturation",
-        "vitals:oxygen_saturation",
-        "vitals:respiratory_rate",
+        "vitals:oxygen_saturation:low:urgent",
+        "vitals:respiratory_rate:high:urgent",
     ]
 
     # the report: the vitals table and the figure's data carry both signs and their limits

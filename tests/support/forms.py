@@ -20,7 +20,9 @@ def madrs(total_each: int = 3, item10: int = 1) -> dict[str, int]:
 
 def fill(scale: str, version: str | None = None, level: int = 1) -> dict[str, object]:
     """Valid answers to every item of a scale: numbers at ``level`` (within range), booleans
-    no, choices their first option, PSQI times at night and morning; skipped items blank."""
+    no, choices their first option, PSQI times at night and morning; skipped items blank. The
+    scale file's safety items (BDI-II item 9 …) are at their lowest, so that a filled form
+    raises no safety alert."""
     from remit.scales import load_scale
 
     definition = load_scale(scale)
@@ -31,7 +33,7 @@ def fill(scale: str, version: str | None = None, level: int = 1) -> dict[str, ob
         if item.kind in ("integer", "number"):
             low = item.min if item.min is not None else 0
             high = item.max if item.max is not None else low + level
-            value = min(max(low, level), high)
+            value = low if item.code in definition.safety.items else min(max(low, level), high)
             answers[item.code] = int(value) if item.kind == "integer" else float(value)
         elif item.kind == "boolean":
             answers[item.code] = False

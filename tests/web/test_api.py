@@ -112,7 +112,10 @@ def test_dosing_day_vitals_beyond_threshold_raise_an_alert_acknowledged_over_the
     assert stored.json()["minutes_after_dose"] == 30
     raised = stored.json()["alerts"]
     assert len(raised) == 1
-    assert raised[0]["level"] == "immediate"
+    assert (raised[0]["rule_id"], raised[0]["level"]) == (
+        "vitals:systolic_bp:high:urgent",
+        "urgent",
+    )
     again = therapist.post(f"{base}/vitals", json=vitals, headers={"Idempotency-Key": "v-1"})
     assert again.json()["id"] == stored.json()["id"]
     open_alerts = investigator.get("/api/v1/alerts", params={"status": "open"}).json()

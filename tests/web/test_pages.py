@@ -141,7 +141,7 @@ def test_dosing_day_vitals_beyond_threshold_raise_an_alert_the_investigator_ackn
     steps = [
         ("start", {"started_at": "2026-03-02T08:00"}),
         ("dose", {"kind": "initial", "dose_mg": "80", "status": "given", "at": "2026-03-02T09:00"}),
-        ("vitals", {"measured_at": "2026-03-02T09:30", "systolic_bp": "172", "diastolic_bp": "96",
+        ("vitals", {"measured_at": "2026-03-02T09:30", "systolic_bp": "172", "diastolic_bp": "94",
                     "heart_rate": "88", "temperature": "37.1"}),
     ]  # fmt: skip
     for step, data in steps:
@@ -149,7 +149,7 @@ def test_dosing_day_vitals_beyond_threshold_raise_an_alert_the_investigator_ackn
         assert response.status_code == 200, response.text
     page = therapist.get(DOSING)
     assert '<td class="beyond">172 <strong>beyond threshold</strong></td>' in page.text
-    assert "<td>96</td>" in page.text  # within its threshold: not marked
+    assert "<td>94</td>" in page.text  # within its limits: not marked
     assert "Supplemental offer window" in page.text
     assert 'id="offer-window"' in page.text
     vas = {"csrf_token": token, "timepoint": "initial_dose", "assessed_at": "2026-03-02T09:05"}

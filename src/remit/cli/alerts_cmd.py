@@ -1,8 +1,9 @@
-"""``remit ae add`` and ``remit alerts list|ack|close|deliver|deliveries``."""
+"""``remit ae add`` and ``remit alerts list|ack|close|sweep|deliver|deliveries``."""
 
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -38,7 +39,8 @@ from remit.protocol.status import ALERT_FILTERS, values
 from remit.protocol.vocab import LEVELS
 
 app = typer.Typer(
-    help="Safety alerts: list, acknowledge, close; deliver them by e-mail.", no_args_is_help=True
+    help="Safety alerts: list, acknowledge, close, sweep for missed readings; e-mail them.",
+    no_args_is_help=True,
 )
 ae_app = typer.Typer(help="Adverse events.", no_args_is_help=True)
 
@@ -240,3 +242,26 @@ def deliveries_command(
             d.error or "",
         )
     console.print(view)
+
+
+@app.command("sweep")
+def sweep_command(
+    db: DbOption,
+    user: UserOption,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="The time of the sweep, ISO 8601 with a zone (default: now)."),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Raise a review alert for each planned dosing-day reading (vital signs, VAS) not recorded
+    once its time and the protocol's grace have passed; a slot is flagged only once."""
+    now = parse_time(at, "--at") if at else datetime.now(UTC)
+    with acting_on(db, user) as (engine, actor):
+        raised = sv.raise_missed_readings(engine, now=now, actor=actor)
+    if json_output:
+        print_json([a.to_dict() for a in raised])
+        return
+    for a in raised:
+        console.print(f"alert {a.id} {a.participant_id} {a.level}: {a.message}", highlight=False)
+    console.print(f"{len(raised)} missed reading{'' if len(raised) == 1 else 's'} flagged")

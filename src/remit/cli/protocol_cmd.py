@@ -21,6 +21,7 @@ from remit.protocol import (
     load_protocol,
 )
 from remit.protocol.baseline import resolve_baseline
+from remit.protocol.vocab import LEVELS
 
 app = typer.Typer(
     help="Protocol files: list the built-in ones, show a schedule, check a file, compare two.",
@@ -58,6 +59,29 @@ def _assessment_words(protocol: Protocol, code: str) -> list[str]:
 def _limits(high: float | None, low: float | None) -> str:
     parts = [f"> {high:g}" if high is not None else "", f"< {low:g}" if low is not None else ""]
     return " or ".join(p for p in parts if p)
+
+
+def _vital_limits_table(protocol: Protocol) -> Table:
+    """The tiered vital-sign limits of ``[safety.vitals]``: one row per sign, one column per
+    level (most pressing last), each cell ``> high`` and/or ``< low``."""
+    table = Table(title="Vital-sign alert limits (at every visit)")
+    rule = protocol.safety.vitals
+    if rule is None:  # pragma: no cover - only called with limits
+        return table
+    used = {lv for x in rule.limits.values() for lv in (*x.high, *x.low)}
+    levels = [lv for lv in reversed(LEVELS) if lv in used]
+    for column in ("sign", *levels):
+        table.add_column(column)
+    for sign, limits in rule.limits.items():
+        unit = VITAL_SIGNS[sign].unit
+        cells = [
+            f"{_limits(limits.high.get(lv), limits.low.get(lv))} {unit}"
+            if lv in limits.high or lv in limits.low
+            else ""
+            for lv in levels
+        ]
+        table.add_row(VITAL_SIGNS[sign].label, *cells)
+    return table
 
 
 def _dose_rows(d: DosingSession, protocol: Protocol) -> list[tuple[str, str]]:
@@ -248,10 +272,7 @@ def show_command(
                 doses.add_column(column)
             for d in protocol.dosing:
                 vitals = d.vitals
-                limits = ", ".join(
-                    f"{sign} {_limits(t.high, t.low)} {VITAL_SIGNS[sign].unit}"
-                    for sign, t in vitals.thresholds.items()
-                )
+                limits = ", ".join(VITAL_SIGNS[sign].label for sign in vitals.recorded_signs())
                 lo, hi = d.supplemental_offer_min
                 withheld = ", may be withheld" if d.supplemental_may_be_withheld else ""
                 doses.add_row(
@@ -265,6 +286,8 @@ def show_command(
                     + (f"\n{limits}" if limits else ""),
                 )
             console.print(doses)
+        if protocol.safety.vitals is not None and protocol.safety.vitals.limits:
+            console.print(_vital_limits_table(protocol))
         if protocol.endpoints:
             console.print("[bold]Endpoints[/]")
             for e in protocol.endpoints:

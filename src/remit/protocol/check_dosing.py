@@ -69,15 +69,6 @@ def _check_dosing(c: Checker) -> None:
                 "end the offer window within the session",
             )
         vitals = d.vitals
-        for sign, limit in vitals.thresholds.items():
-            if limit.low is not None and limit.high is not None and limit.low >= limit.high:
-                c.add(
-                    "P022",
-                    (*where, "vitals", "thresholds", sign),
-                    f"{sign} limits of session {d.number}: low {limit.low:g} is not below high "
-                    f"{limit.high:g}",
-                    "give low < high",
-                )
         if vitals.until_min < vitals.every_min:
             c.add(
                 "P022",

@@ -249,11 +249,6 @@ def _describe(kind: ChangeKind, path: tuple[str, ...], old: Any, new: Any, b: Pr
     if head == "dosing":
         number = path[1]
         rest = path[2:]
-        if rest[:2] == ("vitals", "thresholds"):
-            sign = rest[2] if len(rest) > 2 else "thresholds"
-            what = " ".join(rest[3:]) if len(rest) > 3 else ""
-            text = f"dosing session {number}: {sign} {what} limit".replace("  ", " ")
-            return Change(kind, "threshold", where, text + f" {verb}" + _from_to(kind, old, new))
         if rest[0] == "arm_doses" and len(rest) == 2:
             dose = value
             text = (
@@ -314,6 +309,13 @@ def _describe(kind: ChangeKind, path: tuple[str, ...], old: Any, new: Any, b: Pr
             f"criterion {path[2]}: {'.'.join(path[3:])} {verb}" + _from_to(kind, old, new),
         )
     if head == "safety":
+        if path[1:3] == ("vitals", "limits") and len(path) > 3:
+            sign, side, level = (*path[3:6], "", "")[:3]
+            if side in ("unit", "assumption"):
+                side, level = "", side
+            what = " ".join(w for w in (level, side) if w)
+            text = f"vital-sign limits: {sign} {what} limit".replace("  ", " ")
+            return Change(kind, "threshold", where, text + f" {verb}" + _from_to(kind, old, new))
         if len(path) == 3 and path[1] == "rules":
             return Change(kind, "safety", where, f"safety rule {path[2]} ({value['text']}) {verb}")
         return Change(

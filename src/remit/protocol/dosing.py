@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pydantic import Field, model_validator
 
 from remit.protocol._base import _Model
-from remit.protocol.vital_signs import VITAL_SIGN_CODES, VITAL_SIGNS, VitalSign
+from remit.protocol.vital_signs import VITAL_SIGN_CODES, VITAL_SIGNS, Side, VitalSign
 
 # --------------------------------------------------------------------------- dosing
 
@@ -56,48 +56,30 @@ class VitalThreshold(_Model):
 
 
 class Vitals(_Model):
-    """When vital signs are taken during a dosing session, which, and what limits apply.
+    """When vital signs are taken during a dosing session, and which.
 
     Readings are taken before the dose (when ``pre_dose``) and every ``every_min`` minutes
-    after the initial dose up to ``until_min``. ``signs`` are the signs read each time; left
-    out, they are the signs that have a threshold (every known sign when none has).
+    after the initial dose up to ``until_min``. ``signs`` are the signs read each time (every
+    known sign when left out). The alert limits are the protocol's ``[safety.vitals]``, which
+    apply to readings at any visit.
     """
 
     pre_dose: bool = True
     every_min: int = Field(gt=0)
     until_min: int = Field(gt=0)
     signs: tuple[VitalSign, ...] = ()
-    thresholds: dict[VitalSign, VitalThreshold] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _units_and_signs(self) -> Vitals:
-        for sign, limit in self.thresholds.items():
-            unit = VITAL_SIGNS[sign].unit
-            if limit.unit is not None and limit.unit != unit:
-                raise ValueError(
-                    f"{sign} is measured in {unit}, not {limit.unit}: give unit = {unit!r} "
-                    "or leave it out"
-                )
-        unread = [s for s in self.thresholds if self.signs and s not in self.signs]
-        if unread:
-            raise ValueError(
-                f"{', '.join(unread)} ha{'s' if len(unread) == 1 else 've'} a threshold but "
-                "is not among the signs read: add it to 'signs'"
-            )
-        return self
 
     def recorded_signs(self) -> tuple[VitalSign, ...]:
         """The signs read at each timepoint, in the order of the vital-sign vocabulary.
 
         Examples
         --------
-        >>> Vitals(every_min=60, until_min=240, thresholds={"heart_rate": {"high": 100}},
-        ...        ).recorded_signs()
+        >>> Vitals(every_min=60, until_min=240, signs=("heart_rate",)).recorded_signs()
         ('heart_rate',)
         >>> len(Vitals(every_min=60, until_min=240).recorded_signs())
         6
         """
-        chosen = set(self.signs) or set(self.thresholds) or set(VITAL_SIGN_CODES)
+        chosen = set(self.signs) or set(VITAL_SIGN_CODES)
         return tuple(s for s in VITAL_SIGN_CODES if s in chosen)
 
     def timepoints_min(self) -> tuple[int, ...]:
@@ -120,24 +102,18 @@ def check_limits(limits: Mapping[VitalSign, VitalThreshold], what: str) -> None:
     Examples
     --------
     >>> check_limits({"temperature": VitalThreshold(high=38.5)}, "dose_stop")
-    >>> check_limits({"temperature": VitalThreshold(high=100.4)}, "dose_stop")
+    >>> check_limits({"temperature": VitalThreshold(high=100.4)}, "dose_stop")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: dose_stop: temperature high limit 100.4 is outside the plausible 25–45 °C
+    ValueError: dose_stop: temperature high limit 100.4 °C is above the plausible range ...
     """
     for sign, limit in limits.items():
         d = VITAL_SIGNS[sign]
-        if limit.unit is not None and limit.unit != d.unit:
-            raise ValueError(
-                f"{what}: {sign} is measured in {d.unit}, not {limit.unit}: give unit = "
-                f"{d.unit!r} or leave it out"
-            )
-        for side, value in (("low", limit.low), ("high", limit.high)):
-            if value is not None and not d.plausible(value):
-                raise ValueError(
-                    f"{what}: {sign} {side} limit {value:g} is outside the plausible "
-                    f"{d.low:g}–{d.high:g} {d.unit}"
-                )
+        sides: tuple[tuple[Side, float | None], ...] = (("low", limit.low), ("high", limit.high))
+        for side, value in sides:
+            problem = None if value is None else d.limit_problem(value, side, limit.unit)
+            if problem is not None:
+                raise ValueError(f"{what}: {problem}")
         if limit.low is not None and limit.high is not None and limit.low >= limit.high:
             raise ValueError(
                 f"{what}: {sign} low limit {limit.low:g} is not below its high limit {limit.high:g}"

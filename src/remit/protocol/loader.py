@@ -12,6 +12,7 @@ from typing import Any, get_args
 from pydantic import ValidationError
 
 from remit.errors import NotFoundError, Problem, ProtocolError
+from remit.protocol.legacy import upgrade_vital_limits
 from remit.protocol.model import Protocol
 from remit.protocol.sap import ANALYSIS_KINDS, ENDPOINT_KINDS
 from remit.tomlpos import data_path, line_index, located, syntax_error_at, unknown_key_todo
@@ -88,6 +89,7 @@ def parse_protocol(text: str, source: str = "<text>") -> tuple[Protocol | None, 
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         return None, [_toml_problem(error)]
+    data = upgrade_vital_limits(data)  # files written before tiered vital-sign limits
     try:
         protocol = Protocol.model_validate(data)
     except ValidationError as error:

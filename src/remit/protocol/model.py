@@ -19,7 +19,14 @@ from remit.errors import NotFoundError
 from remit.protocol._base import _Model
 from remit.protocol.baseline import Baseline, baseline_visit
 from remit.protocol.dosing import ArmDose, DosingSession, Vitals, VitalThreshold
-from remit.protocol.safety_table import SAEClock, Safety, SafetyRule, VitalsRule
+from remit.protocol.safety_table import (
+    MissedReadings,
+    SAEClock,
+    Safety,
+    SafetyRule,
+    VitalLimits,
+    VitalsRule,
+)
 from remit.protocol.sap import (
     BINARY_ENDPOINT_KINDS,
     Analysis,
@@ -85,6 +92,7 @@ __all__ = [
     "Level",
     "MMRMAnalysis",
     "McNemarAnalysis",
+    "MissedReadings",
     "Op",
     "ProportionAnalysis",
     "Protocol",
@@ -104,6 +112,7 @@ __all__ = [
     "SustainedResponseEndpoint",
     "Visit",
     "VisitKind",
+    "VitalLimits",
     "VitalSign",
     "VitalThreshold",
     "Vitals",
@@ -430,16 +439,26 @@ class Protocol(_Model):
         return None
 
     def vital_thresholds(self, visit_code: str) -> Mapping[str, VitalThreshold]:
-        """Vital-sign limits in force at ``visit_code`` (empty when no session is held there).
+        """The limits beyond which a vital-sign reading at ``visit_code`` raises an alert.
+
+        For each sign with limits in ``[safety.vitals]``, the least pressing tier of each side
+        (the protocol's tiers apply at every visit; :class:`NotFoundError` for an unknown one).
 
         Examples
         --------
         >>> from remit.protocol import load_protocol
         >>> load_protocol("oslo-mdma-mdd").vital_thresholds("V5")["temperature"].high
-        38.0
+        37.5
         """
-        session = self.dosing_session(visit_code)
-        return {} if session is None else {str(k): v for k, v in session.vitals.thresholds.items()}
+        self.visit(visit_code)
+        rule = self.safety.vitals
+        if rule is None:
+            return {}
+        found: dict[str, VitalThreshold] = {}
+        for sign, limits in rule.limits.items():
+            low, high = limits.alerting()
+            found[str(sign)] = VitalThreshold(high=high, low=low, assumption=limits.assumption)
+        return found
 
     def arm(self, code: str) -> Arm:
         """The arm called ``code``; :class:`NotFoundError` if there is none.

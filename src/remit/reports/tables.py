@@ -562,8 +562,9 @@ def vitals_table(safety: SafetySectionResult, arms: ArmLabels | None = None) -> 
         ),
         rows,
         notes=(
-            "Peak is each participant's highest reading in the session; thresholds are the "
-            "protocol's for that session.",
+            "Peak is each participant's highest reading in the session; the threshold is where "
+            "the protocol's vital-sign alerts begin (its least pressing tier; the more pressing "
+            "tiers lie beyond it).",
         ),
         numeric_from=2,
     )

@@ -1,4 +1,4 @@
-"""Pure safety rules (C-SSRS triage, MADRS item 10, vital signs, SAE clocks) returning alerts.
+"""Pure safety rules (scale rule tiers, tiered vital-sign limits, SAE clocks) returning alerts.
 
 Examples
 --------
@@ -9,25 +9,32 @@ Examples
 """
 
 from remit.protocol.vocab import LEVELS
+from remit.safety.missed import VAS_DUE, missed_slots
 from remit.safety.rules import (
     Alert,
     SAEClock,
     SafetyResult,
+    VitalFinding,
     evaluate_score,
     evaluate_vitals,
     level_rank,
     sae_alert,
     sae_clock,
+    worst_first,
 )
 
 __all__ = [
     "LEVELS",
+    "VAS_DUE",
     "Alert",
     "SAEClock",
     "SafetyResult",
+    "VitalFinding",
     "evaluate_score",
     "evaluate_vitals",
     "level_rank",
+    "missed_slots",
     "sae_alert",
     "sae_clock",
+    "worst_first",
 ]

@@ -1,7 +1,7 @@
 """Safety rules as pure functions: a score, vital signs or an SAE in, alerts out.
 
-Every threshold comes from the protocol's safety table (``[[safety.rules]]``, ``[safety.vitals]``,
-``[safety.sae]``) and the dosing sessions' vital-sign limits; what a scale's safety values mean
+Every threshold comes from the protocol's safety table (``[[safety.rules]]``, the tiered
+limits of ``[safety.vitals]``, ``[safety.sae]``); what a scale's safety values mean
 comes from the scale file (``[safety]``: safety items, fields and their categories); the
 baseline a ``compare_to = "baseline"`` rule compares with is the protocol's baseline visit of
 the scale. Nothing here is study- or scale-specific.
@@ -20,6 +20,7 @@ import pandas as pd
 from remit.errors import InputError
 from remit.protocol.baseline import resolve_baseline
 from remit.protocol.model import LEVELS, Level, Protocol, SafetyRule
+from remit.protocol.safety_table import SIDES, Side, VitalLimits, vital_rule_id
 from remit.protocol.vital_signs import VITAL_SIGN_CODES, VITAL_SIGNS, VitalValues
 from remit.protocol.vocab import COMPARE
 from remit.scales import ScoreResult, load_scale
@@ -48,8 +49,8 @@ class Alert:
     Attributes
     ----------
     rule_id
-        The id of the protocol rule that fired (``vitals:<sign>`` and ``sae`` for the vital-sign
-        and SAE rules).
+        The id of the protocol rule that fired (``vitals:<sign>:<high|low>:<level>``, the worst
+        sign's tier, for a vital-sign reading; ``sae`` for the SAE rule).
     level
         One of :data:`LEVELS`.
     message
@@ -243,25 +244,86 @@ def evaluate_score(
     return SafetyResult(alerts=tuple(fired.values()), not_evaluated=tuple(skipped))
 
 
+@dataclass(frozen=True)
+class VitalFinding:
+    """One sign of a reading beyond a limit: the most pressing tier it crossed.
+
+    ``excess`` is how far beyond the limit the value lies, as a fraction of the way from the
+    limit to the end of the sign's plausible range on that side (0 at the limit, 1 at the
+    plausible bound): it makes millimetres of mercury and tenths of a degree comparable.
+    """
+
+    sign: str
+    side: Side
+    level: Level
+    value: float
+    limit: float
+    excess: float
+
+    @property
+    def rule_id(self) -> str:
+        """The id of the tier crossed (``vitals:<sign>:<side>:<level>``)."""
+        return vital_rule_id(self.sign, self.side, self.level)
+
+    def words(self) -> str:
+        """``systolic_bp 200 mmHg above the immediate limit 180``."""
+        unit = VITAL_SIGNS[self.sign].unit
+        word = "above" if self.side == "high" else "below"
+        return f"{self.sign} {self.value:g} {unit} {word} the {self.level} limit {self.limit:g}"
+
+
+def _finding(sign: str, limits: VitalLimits, value: float) -> VitalFinding | None:
+    """The most pressing tier ``value`` crosses, or ``None`` when it is within every limit."""
+    d = VITAL_SIGNS[sign]
+    for level in LEVELS:
+        for side in SIDES:
+            if level in limits.side(side) and limits.beyond(side, level, value):
+                limit = limits.side(side)[level]
+                room = (d.high - limit) if side == "high" else (limit - d.low)
+                return VitalFinding(sign, side, level, value, limit, abs(value - limit) / room)
+    return None
+
+
+def worst_first(findings: list[VitalFinding]) -> list[VitalFinding]:
+    """Findings ordered worst first: the more pressing level, then the larger ``excess``, then
+    the order of the vital-sign vocabulary.
+
+    Examples
+    --------
+    >>> a = VitalFinding("systolic_bp", "high", "urgent", 170, 160, 10 / 140)
+    >>> b = VitalFinding("temperature", "high", "urgent", 38.9, 38.0, 0.9 / 7)
+    >>> [f.sign for f in worst_first([a, b])]
+    ['temperature', 'systolic_bp']
+    """
+    return sorted(
+        findings,
+        key=lambda f: (level_rank(f.level), -f.excess, VITAL_SIGN_CODES.index(f.sign)),
+    )
+
+
 def evaluate_vitals(
     protocol: Protocol,
     visit_code: str,
     readings: VitalValues,
 ) -> SafetyResult:
-    """Compare one reading of vital signs taken at a dosing visit with its limits.
+    """Compare one reading of vital signs, taken at any visit, with the protocol's tiered limits.
 
-    Every sign is accounted for: a sign beyond a limit raises an alert; a sign that was read
-    but has no limit at ``visit_code``, a limit whose sign was not read, a code that is not a
-    vital sign, and limits with no ``[safety.vitals]`` rule to raise them are listed in
-    ``not_evaluated`` with the reason.
+    One reading raises at most ONE alert, at the most pressing level any sign crossed: its
+    ``rule_id`` is the worst sign's tier (``vitals:<sign>:<high|low>:<level>``), its message
+    names the worst sign first and lists the others beyond a limit. "Worst" is the more pressing
+    level, then the value further beyond its limit (:func:`worst_first`). A value exactly at a
+    limit is within it.
+
+    Every sign is accounted for: a sign that was read but has no limits, a sign with limits
+    that was not read, a code that is not a vital sign, and every sign when the protocol has
+    no ``[safety.vitals]`` are listed in ``not_evaluated`` with the reason.
 
     Parameters
     ----------
     protocol
-        The protocol (its dosing session at ``visit_code`` holds the limits; ``[safety.vitals]``
-        the alert level and text).
+        The protocol (``[safety.vitals]`` holds the text and the limits of each sign).
     visit_code
-        The dosing visit the readings were taken at.
+        The visit the reading was taken at (any visit of the protocol).
     readings
         Values by vital-sign code (:data:`remit.protocol.VITAL_SIGNS`); ``None`` for one not
         measured.
@@ -270,49 +332,54 @@ def evaluate_vitals(
     --------
     >>> from remit.protocol import load_protocol
     >>> p = load_protocol("oslo-mdma-mdd")
-    >>> limit = p.vital_thresholds("V5")["systolic_bp"].high
-    >>> result = evaluate_vitals(p, "V5", {"systolic_bp": limit + 1, "heart_rate": 80})
-    >>> [a.subject for a in result.alerts]
-    ['systolic_bp']
-    >>> result.not_evaluated[0]
-    ('vitals:diastolic_bp', 'not measured in this reading')
+    >>> result = evaluate_vitals(p, "V5", {"systolic_bp": 200, "diastolic_bp": 125,
+    ...                                    "heart_rate": 80, "temperature": 39.6})
+    >>> [(a.rule_id, a.level) for a in result.alerts]
+    [('vitals:systolic_bp:high:immediate', 'immediate')]
+    >>> for other in result.alerts[0].message.split("; also ")[1].split(", "):
+    ...     print(other)
+    diastolic_bp 125 mmHg above the immediate limit 110
+    temperature 39.6 °C above the immediate limit 39)
+    >>> evaluate_vitals(p, "V3", {"systolic_bp": 155}).alerts[0].level
+    'review'
+    >>> result.not_evaluated
+    ()
     """
-    thresholds = protocol.vital_thresholds(visit_code)
+    protocol.visit(visit_code)  # NotFoundError for a visit the protocol does not have
     rule = protocol.safety.vitals
     measured = {sign: value for sign, value in readings.items() if value is not None}
     skipped: list[tuple[str, str]] = []
     for sign in measured:
         if sign not in VITAL_SIGNS:
             skipped.append((f"vitals:{sign}", "not a vital sign Remit knows"))
-        elif sign not in thresholds:
-            skipped.append((f"vitals:{sign}", f"no threshold for this sign at {visit_code}"))
-    alerts: list[Alert] = []
-    for sign in (s for s in VITAL_SIGN_CODES if s in thresholds):
-        limit = thresholds[sign]
+        elif rule is None:
+            skipped.append((f"vitals:{sign}", "the protocol has no [safety.vitals] limits"))
+        elif sign not in rule.limits:
+            skipped.append((f"vitals:{sign}", "the protocol sets no limits for this sign"))
+    if rule is None:
+        return SafetyResult(not_evaluated=tuple(skipped))
+    findings: list[VitalFinding] = []
+    for sign in (s for s in VITAL_SIGN_CODES if s in rule.limits):
         value = measured.get(sign)
         if value is None:
             skipped.append((f"vitals:{sign}", "not measured in this reading"))
             continue
-        if rule is None:
-            skipped.append((f"vitals:{sign}", "the protocol has no [safety.vitals] rule"))
-            continue
-        if not limit.breached(value):
-            continue
-        side_high = limit.high is not None and value > limit.high
-        bound = limit.high if side_high else limit.low
-        word = "above" if side_high else "below"
-        unit = VITAL_SIGNS[sign].unit
-        alerts.append(
-            Alert(
-                rule_id=f"vitals:{sign}",
-                level=rule.level,
-                message=f"{rule.text} ({sign} {value:g} {unit} is {word} {bound:g})",
-                subject=sign,
-                value=value,
-                threshold=bound,
-            )
-        )
-    return SafetyResult(alerts=tuple(alerts), not_evaluated=tuple(skipped))
+        found = _finding(sign, rule.limits[sign], float(value))
+        if found is not None:
+            findings.append(found)
+    if not findings:
+        return SafetyResult(not_evaluated=tuple(skipped))
+    worst, *others = worst_first(findings)
+    also = "; also " + ", ".join(f.words() for f in others) if others else ""
+    alert = Alert(
+        rule_id=worst.rule_id,
+        level=worst.level,
+        message=f"{rule.text} ({worst.words()}{also})",
+        subject=worst.sign,
+        value=worst.value,
+        threshold=worst.limit,
+    )
+    return SafetyResult(alerts=(alert,), not_evaluated=tuple(skipped))
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,7 @@ from remit.services.records import (
     VisitRecord,
     VitalsRecord,
 )
+from remit.services.safety_sweep import raise_missed_readings
 from remit.services.senders import CHANNELS, Sender, sender_from_url
 from remit.services.signing import (
     answer_query,
@@ -233,6 +234,7 @@ __all__ = [
     "open_database",
     "open_query",
     "periodic_loop",
+    "raise_missed_readings",
     "read_identity",
     "record_adverse_event",
     "record_assessment",

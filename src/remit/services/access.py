@@ -66,6 +66,7 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "record_deviation": frozenset({INV, DM, MON}),
     "view_alerts": frozenset({INV, THE, RAT, MON, DM, ADM}),
     "acknowledge_alert": frozenset({INV}),
+    "sweep_missed_readings": frozenset({INV, DM, ADM}),
     "close_alert": frozenset({INV}),
     # data management
     "sign": frozenset({INV}),

@@ -1,5 +1,5 @@
 """Vital signs: a reading of any signs the vocabulary declares, with plausibility checks and the
-protocol's threshold alerts (:data:`remit.protocol.VITAL_SIGNS` names the signs)."""
+protocol's tiered limit alerts at any visit (:data:`remit.protocol.VITAL_SIGNS` names the signs)."""
 
 from __future__ import annotations
 
@@ -114,8 +114,10 @@ def record_vitals(
     """Record one reading of vital signs at a visit: ``values`` maps sign codes to values.
 
     Any sign of :data:`remit.protocol.VITAL_SIGNS` may be given (``None`` for one not
-    measured). At a dosing visit the reading belongs to the running session, and values beyond
-    the protocol's thresholds raise (immediate) alerts in the same transaction.
+    measured). At a dosing visit the reading belongs to the running session. At any visit the
+    reading is checked against the protocol's tiered limits (``[safety.vitals]``): a reading
+    beyond them raises ONE alert, at the most pressing level crossed, naming the worst sign
+    first (:func:`remit.safety.evaluate_vitals`), in the same transaction.
 
     Refused, with nothing stored: an unknown sign, no value at all, a value outside the sign's
     plausible range (a temperature above 45 looks like °F), a fraction for a sign read in whole

@@ -296,7 +296,7 @@ def _plan_crossings(
         for n in names
         if all(
             n in d.vitals.recorded_signs()
-            and (t := d.vitals.thresholds.get(n)) is not None
+            and (t := protocol.vital_thresholds(d.visit).get(n)) is not None
             and t.high is not None
             for d in protocol.dosing
         )
@@ -423,11 +423,17 @@ def _plan_participant(
     referral = person.referral_date
     enrolled = False
     dosing_numbers = {d.visit: d for d in protocol.dosing}
+    previous: datetime | None = None
     for code in codes:
         day = dates[code]
         visit = protocol.visit(code)
         dosing = dosing_numbers.get(code)
         start = clock(day, 7 * 60 + 30 if dosing else visit_start_minute(rng))
+        if previous is not None and start.date() == previous.date() and start <= previous:
+            # two visits on one day happen in schedule order (a visit anchored on the other
+            # is recorded after it, so its target date is known)
+            start = previous + timedelta(hours=1)
+        previous = start
         by = RAT if code in madrs_at else (THE if visit.therapy_session or dosing else INV)
         if code == design.first_visit:
             b.add(start, "screen", INV, sex=person.sex, birth_year=person.birth_year,

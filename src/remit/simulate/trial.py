@@ -42,6 +42,8 @@ ALERT_NOTES: Mapping[str, tuple[str, str]] = {
     "cssrs_intensity_up": ("noted for review", "reviewed at the visit"),
     "madrs_item10": ("clinician review the same day", "reviewed; no intent"),
 }
+#: Notes for a rule without its own entry: the scale rules' tiers and the vital signs.
+_SCALE_NOTES = ("reviewed at the visit", "no intent or plan; follow-up as planned")
 _VITALS_NOTES = (
     "session physician informed; participant resting, repeat reading in 15 minutes",
     "values back within limits at the next reading; no treatment needed",
@@ -334,7 +336,8 @@ class _Runner:
     def _handle(self, alert: sv.AlertRecord) -> None:
         """The investigator acknowledges and closes an alert with a note."""
         self.alerts[alert.rule_id] += 1
-        acknowledged, closed = ALERT_NOTES.get(alert.rule_id, _VITALS_NOTES)
+        fallback = _VITALS_NOTES if alert.rule_id.startswith("vitals:") else _SCALE_NOTES
+        acknowledged, closed = ALERT_NOTES.get(alert.rule_id, fallback)
         investigator = self.staff[INV]
         sv.acknowledge_alert(self.engine, investigator, alert.id, note=acknowledged)
         sv.close_alert(self.engine, investigator, alert.id, note=closed)

@@ -103,7 +103,7 @@ def dosing_page(request: Request, session: PageSession, pid: PID, visit: CODE) -
             "minutes_to_open": max(0, int((opens - now).total_seconds() // 60)),
             "minutes_to_close": max(0, int((closes - now).total_seconds() // 60)),
         }
-    thresholds: dict[str, Any] = {str(k): v for k, v in planned.vitals.thresholds.items()}
+    thresholds: dict[str, Any] = dict(state.protocol.vital_thresholds(visit))
     schedule: list[tuple[str, int | None]] = [("pre-dose", None)] if planned.vitals.pre_dose else []
     schedule += [(f"{m} min", m) for m in planned.vitals.timepoints_min()]
     # the session's signs, and any other sign a reading of this day holds
@@ -252,7 +252,7 @@ async def dose(request: Request, session: PageSession, pid: PID, visit: CODE) ->
     "/participants/{pid}/dosing/{visit}/vitals", dependencies=[page_requires("record_vitals")]
 )
 async def vitals(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
-    """Record vital signs; values beyond threshold raise an immediate alert."""
+    """Record vital signs; values beyond the protocol's limits raise one alert per reading."""
     body, key = await posted(request, session, VitalsForm)
     sv.record_vitals(
         state_of(request).engine,
