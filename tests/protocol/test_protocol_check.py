@@ -603,11 +603,17 @@ entry_cutoff = {cut}
 @pytest.mark.parametrize(
     ("sign", "value", "side", "effect"),
     [
-        ("systolic_bp", 300, "high", None), ("systolic_bp", 301, "high", "never"),
-        ("systolic_bp", 50, "high", None), ("systolic_bp", 49, "high", "always"),
-        ("heart_rate", 20, "low", None), ("heart_rate", 19, "low", "never"),
-        ("heart_rate", 250, "low", None), ("heart_rate", 251, "low", "always"),
-        ("temperature", 45.0, "high", None), ("temperature", 45.1, "high", "never"),
+        # a limit on the edge of the plausible range is as useless as one beyond it
+        ("systolic_bp", 299, "high", None), ("systolic_bp", 300, "high", "never"),
+        ("systolic_bp", 301, "high", "never"),
+        ("systolic_bp", 51, "high", None), ("systolic_bp", 50, "high", "always"),
+        ("systolic_bp", 49, "high", "always"),
+        ("heart_rate", 21, "low", None), ("heart_rate", 20, "low", "never"),
+        ("heart_rate", 19, "low", "never"),
+        ("heart_rate", 249, "low", None), ("heart_rate", 250, "low", "always"),
+        ("heart_rate", 251, "low", "always"),
+        ("temperature", 44.9, "high", None), ("temperature", 45.0, "high", "never"),
+        ("temperature", 45.1, "high", "never"),
     ],
 )  # fmt: skip
 def test_p030_check_vital_limit_at_the_plausible_bounds(
@@ -652,17 +658,21 @@ def test_p030_eligibility_limit_on_a_sign(mini: str) -> None:
     assert "heart_rate low limit 3 /min is below the plausible range" in line
 
 
-def test_p030_dosing_session_thresholds(bend: Bend) -> None:
-    # the dosing session's [dosing.vitals.thresholds] go through check_vital_limit
-    line = only(bend("systolic_bp = { high = 160", "systolic_bp = { high = 400"), "P030")
-    assert "dosing[0].vitals.thresholds.systolic_bp" in line
-    assert ": systolic_bp high limit 400 mmHg is above the plausible range 50–300 mmHg" in line
-    fever = 'temperature = { high = 100.4, unit = "°C" }\n'
-    line = only(bend("heart_rate = {", fever + "heart_rate = {"), "P030")
+def test_vital_sign_limits_in_the_protocol_say_the_p030_words(bend: Bend) -> None:
+    # the safety table's tiers (and the dosing sessions' dose-stop and discharge limits) are
+    # refused where the protocol is read (P004), in the words of VitalSignDef.limit_problem
+    # that P030 uses for the limits the model does not check
+    line = only(bend("high = { urgent = 160 }", "high = { urgent = 400 }"), "P004")
+    assert "safety.vitals" in line
+    assert (
+        "urgent tier: systolic_bp high limit 400 mmHg is above the plausible range 50–300" in line
+    )
+    fever = '[safety.vitals.limits.temperature]\nhigh = { urgent = 100.4 }\nunit = "°C"\n\n'
+    anchor = "[safety.vitals.limits.heart_rate]"
+    line = only(bend(anchor, fever + anchor), "P004")
     assert "100.4 looks like degrees Fahrenheit (°F); in °C it is 38.0" in line
-    # a unit other than the sign's is refused where the limit is read
-    line = only(bend("heart_rate = {", fever.replace("°C", "°F") + "heart_rate = {"), "P004")
-    assert "temperature is measured in °C, not °F" in line
+    line = only(bend(anchor, fever.replace('"°C"', '"°F"') + anchor), "P004")
+    assert "temperature limit 100.4 is given in °F, but temperature is recorded in °C" in line
 
 
 def test_p031_clinician_rated_scale_given_as_self_report(bend: Bend) -> None:

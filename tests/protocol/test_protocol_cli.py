@@ -163,7 +163,7 @@ def _oslo_variant(tmp_path: Path, old: str, new: str) -> Path:
 
 
 def test_check_catches_the_four_examples_of_issue_11(tmp_path: Path) -> None:
-    temp = 'temperature = { high = %s, unit = "°C"'
+    temp = "high = { review = 37.5, urgent = %s, immediate = 39.0 }"
     ideation = 'field = "ideation_type"\nop = ">="\nvalue = %d'
     madrs = '{ scale = "madrs", rater = "%s" }'
     examples = [
@@ -173,10 +173,12 @@ def test_check_catches_the_four_examples_of_issue_11(tmp_path: Path) -> None:
             "endpoint madrs_remission: madrs total ≤ 70 is always true on a total of 0–60",
         ),
         (
+            # refused where the protocol is read (the safety table's model), so P004
             (temp % "38.0", temp % "100.4"),
-            "P030",
-            "temperature high limit 100.4 °C is above the plausible range 25–45 °C, so no reading "
-            "can ever cross it; 100.4 looks like degrees Fahrenheit (°F); in °C it is 38.0",
+            "P004",
+            "urgent tier: temperature high limit 100.4 °C is above the plausible range 25–45 °C, "
+            "so no reading can ever cross it: 100.4 looks like degrees Fahrenheit (°F); in °C it "
+            "is 38.0",
         ),
         (
             (ideation % 4, ideation % 9),

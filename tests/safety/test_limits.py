@@ -3,6 +3,7 @@ missed dosing-day readings are found from what was taken."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,9 +20,18 @@ OSLO = load_protocol("oslo-mdma-mdd")
 @pytest.mark.parametrize(
     ("limits", "says"),
     [
-        ({"heart_rate": {"high": {"urgent": 100}, "unit": "bpm"}}, "measured in /min, not bpm"),
-        ({"temperature": {"high": {"urgent": 100.4}}}, "outside the sign's plausible range 25–45"),
-        ({"systolic_bp": {"low": {"review": 50}}}, "outside the sign's plausible range"),
+        (
+            {"heart_rate": {"high": {"urgent": 100}, "unit": "bpm"}},
+            "heart_rate limit 100 is given in bpm, but heart_rate is recorded in /min",
+        ),
+        (
+            {"temperature": {"high": {"urgent": 100.4}}},
+            "temperature high limit 100.4 °C is above the plausible range 25–45",
+        ),
+        (
+            {"systolic_bp": {"low": {"review": 50}}},
+            "systolic_bp low limit 50 mmHg is at the edge of the plausible range",
+        ),
         (
             {"systolic_bp": {"high": {"review": 160, "urgent": 150}}},
             "urgent 150 is not above review 160",
@@ -51,7 +61,7 @@ def test_a_protocol_file_with_bad_limits_is_refused_naming_the_place():
     text = OSLO.text.replace("high = { review = 37.5,", "high = { review = 99.5,", 1)
     (problem,) = check_text(text)
     assert problem.where.startswith("safety.vitals")
-    assert "temperature review high limit 99.5 °C is outside" in problem.what
+    assert "review tier: temperature high limit 99.5 °C is above the plausible" in problem.what
 
 
 def test_rule_ids_and_taking_one_out():
@@ -129,6 +139,9 @@ def test_a_protocol_written_before_tiers_still_loads_alerting_where_it_did():
         "heart_rate = { high = 100, low = 45 }\n"
     )
     old = (text[:start] + old_rule + text[end:]).replace(signs, thresholds)
+    # nor had it the dose stops, discharge criteria and next-day calls of the same issue
+    old = re.sub(r"\[dosing\.(dose_stop|discharge|follow_up_call)[.a-z_]*\]\n(.+\n)*\n", "", old)
+    assert "[dosing.dose_stop" not in old
     assert "[dosing.vitals.thresholds]" in old
     assert "limits" not in old[old.index("[safety.vitals]") : old.index("[safety.missed]")]
     loaded = protocol_from_text(old, "old.toml")

@@ -83,3 +83,28 @@ def test_sessions_without_an_initial_dose_and_refusals(oslo: OsloTrial) -> None:
         sv.raise_missed_readings(e, now=at(day, 20), actor=oslo.therapist)
     with pytest.raises(InputError, match="no time zone"):
         sv.raise_missed_readings(e, now=at(day, 20).replace(tzinfo=None), actor=inv)
+
+
+def test_the_periodic_jobs_flag_missed_readings_without_an_e_mail_channel(
+    oslo: OsloTrial,
+) -> None:
+    """`remit serve` runs PERIODIC_JOBS with or without --smtp-url: the sweep needs no sender."""
+    e, inv, the = oslo.engine, oslo.investigator, oslo.therapist
+    pid = enrolled(oslo, "V5")
+    day = visit_date(oslo, pid, "V5")
+    sv.start_dosing_session(e, inv, pid, "V5", started_at=at(day, 8))
+    sv.record_vitals(e, the, pid, "V5", measured_at=at(day, 8, 45), values=NORMAL)
+    sv.record_dose(e, inv, pid, "V5", kind="initial", dose_mg=80, given_at=at(day, 9))
+    results = sv.run_periodic(e, None, now=at(day, 9, 46))
+    assert list(results) == ["missed_readings", "deliver_alerts"]
+    swept = results["missed_readings"]
+    assert sorted(a.rule_id for a in swept.raised) == [
+        "missed:vas:initial_dose",
+        "missed:vitals:30",
+    ]
+    assert not swept.idle
+    assert swept.summary() == "2 missed readings flagged"
+    assert results["deliver_alerts"].idle  # no channel: nothing sent, said once at start
+    again = sv.run_periodic(e, None, now=at(day, 9, 47))["missed_readings"]
+    assert again.idle
+    assert again.summary() == "0 missed readings flagged"

@@ -14,7 +14,7 @@ from remit.analysis.datasets import baseline_visits, visit_order
 from remit.errors import NotFoundError
 from remit.protocol import VITAL_SIGN_CODES, Protocol, SafetyRule
 from remit.protocol.adverse_event import Severity
-from remit.protocol.status import AlertStatus, DoseStatus, values
+from remit.protocol.status import AlertStatus, DeviationCategory, DoseStatus, values
 from remit.protocol.vocab import COMPARE, LEVELS
 from remit.scales import ItemDefinition, load_scale
 
@@ -788,8 +788,8 @@ def dosing_tables(data: TrialData, population: tuple[str, ...]) -> dict[str, pd.
 #: are the words the dosing services record (``protocol.status.DeviationCategory``); the
 #: deviation tables read any category and give these their own rows in ``dose_stops``.
 DOSE_STOP_DEVIATIONS: dict[str, str] = {
-    "dose_stop_override": "dose given despite a hard stop (investigator override)",
-    "dose_above_cap": "dose above the protocol's cap",
+    DeviationCategory.DOSE_STOP_OVERRIDE: "dose given despite a hard stop (investigator override)",
+    DeviationCategory.DOSE_ABOVE_CAP: "dose above the protocol's cap",
 }
 
 #: Columns of the deviation listing.

@@ -51,13 +51,13 @@ def sender_of(smtp_url: str | None, smtp_from: str | None) -> Sender | None:
 
 
 def report_pass(results: dict[str, object], *, quiet_when_idle: bool = False) -> None:
-    """Print one line per job of a pass of the delivery loop on stderr (with
-    ``quiet_when_idle`` nothing for a pass that sent and failed nothing)."""
+    """Print one line per job of a pass of the periodic loop on stderr (with
+    ``quiet_when_idle`` nothing for a job whose result says it was ``idle``)."""
     from remit.cli.common import err_console
 
     for name, outcome in results.items():
         summary = getattr(outcome, "summary", None)
         line = summary() if callable(summary) else f"error: {outcome}"
-        if quiet_when_idle and line == "0 sent, 0 failed":
+        if quiet_when_idle and getattr(outcome, "idle", False):
             continue
         err_console.print(f"{name}: {line}", highlight=False)

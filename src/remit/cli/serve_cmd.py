@@ -53,17 +53,18 @@ def serve_command(
         float,
         typer.Option(
             "--deliver-every",
-            help="With --smtp-url: seconds between passes of the alert delivery loop "
-            "(new alerts, escalations, retries) in a background thread.",
+            help="Seconds between passes of the periodic jobs in a background thread: the "
+            "sweep for missed dosing-day readings and, with --smtp-url, alert delivery (new "
+            "alerts, escalations, retries).",
             min=1,
         ),
     ] = 5.0,
 ) -> None:
     """Serve the pages and the JSON API (/api/v1, OpenAPI at /openapi.json) with uvicorn.
 
-    With --smtp-url the server also e-mails safety alerts (``remit alerts deliver --watch`` in
-    a background thread): new alerts within --deliver-every seconds, escalations on the
-    protocol's time.
+    A background thread flags missed dosing-day readings and, with --smtp-url, e-mails safety
+    alerts (``remit alerts deliver --watch``): new alerts within --deliver-every seconds,
+    escalations on the protocol's time.
     """
     import uvicorn
 
@@ -79,9 +80,7 @@ def serve_command(
         os.environ["REMIT_SECRET_KEY"] = secret_key
     typer.echo(f"Remit on http://{host}:{port}/ (API docs at /api/docs); Ctrl+C stops it.")
     stop = threading.Event()
-    delivering = _start_delivery(db, sender, base_url, deliver_every, stop) if sender else None
-    if delivering is None:
-        typer.echo("Alerts are not e-mailed (no --smtp-url): they show in the app only.")
+    delivering = _start_delivery(db, sender, base_url, deliver_every, stop)
     try:
         uvicorn.run(
             "remit.web.app:app_from_environment",
@@ -94,14 +93,14 @@ def serve_command(
         )
     finally:
         stop.set()
-        if delivering is not None:
-            delivering.join(timeout=30)
+        delivering.join(timeout=30)
 
 
 def _start_delivery(
-    db: str, sender: Sender, base_url: str | None, every_s: float, stop: threading.Event
+    db: str, sender: Sender | None, base_url: str | None, every_s: float, stop: threading.Event
 ) -> threading.Thread:
-    """The alert delivery loop in a daemon thread, on its own engine."""
+    """The periodic jobs (the sweep for missed dosing-day readings, the alert delivery) in a
+    daemon thread, on its own engine; without a sender alerts are not e-mailed."""
     from remit import services as sv
 
     def run() -> None:
@@ -118,7 +117,11 @@ def _start_delivery(
         finally:
             sv.close_database(engine)
 
-    typer.echo(f"Alerts are e-mailed through {sender.describe()} (a pass every {every_s:g} s).")
+    if sender is None:
+        typer.echo("Alerts are not e-mailed (no --smtp-url): they show in the app only.")
+    else:
+        typer.echo(f"Alerts are e-mailed through {sender.describe()}.")
+    typer.echo(f"Periodic jobs (missed readings, alert delivery) run every {every_s:g} s.")
     thread = threading.Thread(target=run, name="remit-alert-delivery", daemon=True)
     thread.start()
     return thread

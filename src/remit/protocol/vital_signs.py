@@ -65,6 +65,13 @@ class LimitProblem:
         return f"{self.what}: {self.todo}"
 
 
+def _placed(value: float, low: float, high: float) -> str:
+    """Where ``value`` lies against the range ``low``–``high`` when not strictly inside it."""
+    if value in (low, high):
+        return "at the edge of"
+    return "above" if value > high else "below"
+
+
 @dataclass(frozen=True)
 class VitalSignDef:
     """One vital sign: its code, how people read it, what is plausible, its CDISC terms.
@@ -118,9 +125,11 @@ class VitalSignDef:
                 f"in {self.unit}",
                 f"give the limit in {self.unit} (unit = {self.unit!r}) or leave unit out",
             )
-        if self.plausible(value):
+        if self.low < value < self.high:
             return None
-        above = value > self.high
+        # a limit on the edge of the plausible range is as useless as one beyond it: a high
+        # limit at the top can never be crossed by a value Remit accepts (mirrored for low)
+        above = value >= self.high
         never = above == (side == "high")
         effect = "no reading can ever cross it" if never else "every reading crosses it"
         todo = f"give a limit within {self.low:g}–{self.high:g} {self.unit}"
@@ -132,7 +141,7 @@ class VitalSignDef:
             )
         return LimitProblem(
             f"{self.code} {side} limit {value:g} {self.unit} is "
-            f"{'above' if above else 'below'} the plausible range {self.low:g}–{self.high:g} "
+            f"{_placed(value, self.low, self.high)} the plausible range {self.low:g}–{self.high:g} "
             f"{self.unit}, so {effect}",
             todo,
         )

@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 from remit.errors import InputError, RemitError
 from remit.protocol.notify import UNDELIVERABLE_RULE, Notify, NotifyStep
 from remit.services._common import aware, now_utc, protocol_in_force
-from remit.services.records import DeliveryRecord
+from remit.services.records import AlertRecord, DeliveryRecord
+from remit.services.safety_sweep import raise_missed_readings
 from remit.services.senders import CHANNELS, OutgoingMessage, Sender
 from remit.services.unit import reading
 from remit.store import Actor, unit_of_work
@@ -59,6 +60,11 @@ class DeliveryResult:
     claimed_elsewhere: int = 0
     undeliverable: tuple[int, ...] = ()
     note: str | None = None
+
+    @property
+    def idle(self) -> bool:
+        """Whether the pass did nothing worth a line in a server's log."""
+        return not (self.sent or self.failed or self.claimed_elsewhere or self.undeliverable)
 
     def summary(self) -> str:
         """One line for the CLI and the server log."""
@@ -459,7 +465,8 @@ class PeriodicContext:
 
 
 #: A job of the periodic loop: ``job(context) -> result`` (a result with ``summary()`` is
-#: printed by the loops of the CLI and the server).
+#: printed by the loops of the CLI and the server; the server leaves out results whose
+#: ``idle`` is true).
 PeriodicJob = Callable[[PeriodicContext], object]
 
 
@@ -469,10 +476,33 @@ def _deliver_job(context: PeriodicContext) -> object:
     return deliver_due(context.engine, context.sender, now=context.now, base_url=context.base_url)
 
 
+@dataclass(frozen=True)
+class MissedReadingsResult:
+    """The alerts one sweep for missed dosing-day readings raised."""
+
+    raised: tuple[AlertRecord, ...] = ()
+
+    @property
+    def idle(self) -> bool:
+        """Whether the sweep found nothing missed."""
+        return not self.raised
+
+    def summary(self) -> str:
+        """One line for the loop's log."""
+        n = len(self.raised)
+        return f"{n} missed reading{'' if n == 1 else 's'} flagged"
+
+
+def _missed_readings_job(context: PeriodicContext) -> object:
+    return MissedReadingsResult(tuple(raise_missed_readings(context.engine, now=context.now)))
+
+
 #: What the delivery loop runs on each pass, in order ``(name, job)``. A job that raises
-#: alerts (missed readings …) goes before ``deliver_alerts`` so that its alerts go out in the
-#: same pass, e.g. ``("missed_readings", lambda c: raise_missed_readings(c.engine, now=c.now))``.
-PERIODIC_JOBS: tuple[tuple[str, PeriodicJob], ...] = (("deliver_alerts", _deliver_job),)
+#: alerts goes before ``deliver_alerts`` so that its alerts go out in the same pass.
+PERIODIC_JOBS: tuple[tuple[str, PeriodicJob], ...] = (
+    ("missed_readings", _missed_readings_job),
+    ("deliver_alerts", _deliver_job),
+)
 
 
 def run_periodic(
