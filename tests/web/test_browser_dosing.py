@@ -4,23 +4,53 @@ On the dosing day a reading of 200/125 raises an immediate alert: the page shows
 the supplemental window turns "blocked" with the reasons and the dose status is not
 pre-selected; the therapist is told an investigator must override; the investigator overrides
 with a reason, the supplement is recorded and the deviation listed. Each step is one function
-so that later steps (the alert e-mail arriving at a local SMTP server, escalation) can be
-appended to :func:`test_dose_stop_in_a_browser`. Screenshots go to ``test-artifacts/web/``.
+so that the steps read as the issue's story. The alert e-mail reaches the participant's site
+investigator at a local SMTP server (aiosmtpd on 127.0.0.1) and, unacknowledged, escalates to
+the therapists and the monitor exactly when the protocol's 15 minutes have passed.
+Screenshots go to ``test-artifacts/web/``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.smtp import LocalSmtp, local_smtp
+from tests.support.trial import ROLE_USER
 from tests.support.web import LiveServer
 from tests.web.test_browser import Person
+
+from remit import services as sv
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DOSING = "/participants/OSL-001/dosing/V5"
+#: The staff's e-mail addresses (the protocol's [safety.notify] names roles, not people).
+ADDRESS = {
+    "investigator": "kari@ost.example.no",
+    "therapist": "tor@ost.example.no",
+    "monitor": "mona@sponsor.example.no",
+}
+
+
+@pytest.fixture
+def smtp() -> Iterator[LocalSmtp]:
+    """A local SMTP server collecting what it receives."""
+    with local_smtp() as server:
+        yield server
+
+
+def staff_have_e_mail_addresses(trial_db: Path) -> None:
+    engine = sv.open_database(str(trial_db))
+    try:
+        admin = sv.actor_for(engine, ROLE_USER["admin"])
+        for role, address in ADDRESS.items():
+            sv.set_user_email(engine, admin, ROLE_USER[role], address)
+    finally:
+        sv.close_database(engine)
 
 
 def _local(when: datetime) -> str:
@@ -99,16 +129,57 @@ def investigator_overrides_with_a_reason(person: Person, now: datetime) -> None:
     assert person.page.locator("#dose-stops").count() == 0
 
 
-def test_dose_stop_in_a_browser(browser: Any, live_server: LiveServer, artifacts: Path) -> None:
+def the_alert_e_mail_arrives_and_escalates_on_time(trial_db: Path, smtp: LocalSmtp) -> None:
+    """What `remit serve --smtp-url` (or `remit alerts deliver`) does on each pass, run here at
+    chosen times: the site investigator is told at once; nobody acknowledges, so at 15 minutes
+    (not a second before) the therapist and the monitor are told."""
+    engine = sv.open_database(str(trial_db))
+    try:
+        sender = sv.sender_from_url(smtp.url, sender_address="remit@ost.example.no")
+        investigator = sv.actor_for(engine, ROLE_USER["investigator"])
+        (alert,) = (
+            a
+            for a in sv.list_alerts(engine, investigator, participant="OSL-001", status="open")
+            if a.level == "immediate"
+        )
+        assert alert.rule_id == "vitals:systolic_bp:high:immediate"
+
+        def mails(to: str) -> list[str]:
+            return [
+                m.body for m in smtp.messages if to in m.to and f"(alert {alert.id})" in m.subject
+            ]
+
+        sv.deliver_due(engine, sender, now=alert.raised_at + timedelta(seconds=1))
+        (first,) = mails(ADDRESS["investigator"])
+        assert "Participant: OSL-001" in first
+        assert "Level: immediate" in first
+        assert "systolic_bp 200 mmHg" in first
+        assert mails(ADDRESS["therapist"]) == []
+        sv.deliver_due(engine, sender, now=alert.raised_at + timedelta(minutes=14, seconds=59))
+        assert mails(ADDRESS["therapist"]) == []
+        assert mails(ADDRESS["monitor"]) == []
+        sv.deliver_due(engine, sender, now=alert.raised_at + timedelta(minutes=15))
+        for role in ("therapist", "monitor"):
+            (escalated,) = mails(ADDRESS[role])
+            assert "Escalation step 2 of 3: nobody has acknowledged the alert yet." in escalated
+        assert len(mails(ADDRESS["investigator"])) == 1  # each step reaches each person once
+    finally:
+        sv.close_database(engine)
+
+
+def test_dose_stop_in_a_browser(
+    browser: Any, live_server: LiveServer, artifacts: Path, trial_db: Path, smtp: LocalSmtp
+) -> None:
+    staff_have_e_mail_addresses(trial_db)
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     therapist = Person(browser, live_server, artifacts, "tor")
     therapist_records_a_reading_of_200_over_125(therapist, now)
     the_page_shows_the_banner_and_the_blocked_window(therapist)
     therapist.shot("20-dose-stop-blocked")
     therapist.context.close()
+    the_alert_e_mail_arrives_and_escalates_on_time(trial_db, smtp)
 
     investigator = Person(browser, live_server, artifacts, "kari")
     investigator_overrides_with_a_reason(investigator, now)
     investigator.shot("21-dose-stop-override")
     investigator.context.close()
-    # the notify part appends here: the alert e-mail at the local SMTP server, escalation
