@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tests.safety.truth_tables import IDEATION, INTENSITY
 
 from remit.errors import InputError, NotFoundError
 from remit.protocol import load_protocol
@@ -15,20 +16,6 @@ from remit.scales import ScoreResult, score
 
 OSLO = load_protocol("oslo-mdma-mdd")
 
-IDEATION = (
-    "wish_to_be_dead",
-    "non_specific_active_thoughts",
-    "active_ideation_methods",
-    "active_ideation_intent",
-    "active_ideation_plan_intent",
-)
-INTENSITY = (
-    "intensity_frequency",
-    "intensity_duration",
-    "intensity_controllability",
-    "intensity_deterrents",
-    "intensity_reasons",
-)
 BEHAVIOURS = (
     None,
     "actual_attempt",

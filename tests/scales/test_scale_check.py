@@ -9,64 +9,14 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.support.scales import TINY_SCALE
 from typer.testing import CliRunner
 
 from remit.cli.app import app
 from remit.errors import NotFoundError, ScaleDefinitionError
 from remit.scales import PROBLEM_CODES, check_scale, check_scale_text, list_scales, parse_scale
 
-SOUND = """\
-code = "tiny"
-name = "Tiny scale"
-short_name = "TINY-2"
-description = "Two items and a yes/no"
-respondent = "self"
-recall = "today"
-licence_note = "test"
-total_range = [0, 6]
-
-[total]
-parts = ["a", "b"]
-
-[[items]]
-code = "a"
-label = "A"
-kind = "integer"
-min = 0
-max = 3
-
-[[items]]
-code = "b"
-label = "B"
-kind = "integer"
-min = 0
-max = 3
-
-[[items]]
-code = "flag"
-label = "Flag"
-kind = "boolean"
-scored = false
-
-[[bands]]
-min = 0
-max = 2
-label = "low"
-
-[[bands]]
-min = 3
-max = 6
-label = "high"
-
-[[derived]]
-name = "flagged"
-rule = "item"
-params = { item = "flag" }
-
-[safety]
-items = ["2"]
-fields = ["flagged"]
-"""
+SOUND = TINY_SCALE
 
 
 def bend(old: str, new: str, text: str = SOUND) -> str:

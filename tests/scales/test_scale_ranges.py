@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.scales.test_scale_properties import valid_answers
+from tests.support.scales import TINY_SCALE
 
 from remit.scales import (
     ValueRange,
@@ -19,38 +20,9 @@ from remit.scales import (
     score,
 )
 
-TINY = """\
-code = "tiny"
-name = "Tiny scale"
-description = "Two items, a yes/no and derived values"
-respondent = "self"
-recall = "today"
-licence_note = "test"
-total_range = [0, 6]
-
-[total]
-parts = ["a", "b"]
-
-[[items]]
-code = "a"
-label = "A"
-kind = "integer"
-min = 0
-max = 3
-
-[[items]]
-code = "b"
-label = "B"
-kind = "integer"
-min = 0
-max = 3
-
-[[items]]
-code = "flag"
-label = "Flag"
-kind = "boolean"
-scored = false
-
+TINY = (
+    TINY_SCALE
+    + """
 [[subscales]]
 code = "ab"
 label = "A and B"
@@ -72,6 +44,7 @@ rule = "cssrs_ideation"
 params = { items = ["flag"] }
 range = [0, 1]
 """
+)
 
 
 def test_ranges_of_every_kind_of_field() -> None:
@@ -111,7 +84,7 @@ def test_s006_inverted_derived_range() -> None:
     problems = check_scale_text(TINY.replace("range = [0, 1]", "range = [1, 0]"), "tiny.toml")
     assert [p.code for p in problems] == ["S006"]
     assert "derived value highest range [1, 0] is inverted" in str(problems[0])
-    assert "derived[2].range" in problems[0].where
+    assert "derived[3].range" in problems[0].where
 
 
 def test_s006_range_on_a_yes_no_rule() -> None:
