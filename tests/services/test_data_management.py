@@ -191,14 +191,15 @@ def test_conmed_deviation_missed_visit_and_status_rules(oslo: OsloTrial) -> None
         )
     deviation = sv.record_deviation(
         e,
-        oslo.monitor,
+        inv,
         pid,
-        category="consent",
+        category="informed_consent",
         description="consent form version 1.1 used",
         visit_code="SCR",
-        major=True,
+        severity="major",
+        occurred_date=REFERRAL,
     )
-    assert (deviation.visit_code, deviation.major) == ("SCR", True)
+    assert (deviation.visit_code, deviation.major, deviation.source) == ("SCR", True, "manual")
     missed = sv.mark_visit_missed(e, inv, pid, "V5", reason="participant ill")
     assert missed.status == "missed"
     with pytest.raises(InputError, match="cannot become completed"):

@@ -60,6 +60,7 @@ def test_every_read_service_writes_one_access_row(
         "list_dosing_sessions": lambda: sv.list_dosing_sessions(e, inv, "OSL-002"),
         "dosing_day": lambda: sv.dosing_day(e, inv, "OSL-002", "V5"),
         "list_alerts": lambda: sv.list_alerts(e, inv),
+        "list_deviations": lambda: sv.list_deviations(e, inv),
         "list_deliveries": lambda: sv.list_deliveries(e, inv),
         "list_overdue_saes": lambda: sv.list_overdue_saes(e, inv),
         "list_queries": lambda: sv.list_queries(e, inv),
@@ -77,6 +78,7 @@ def test_every_read_service_writes_one_access_row(
         one_participant = resource not in (
             "list_participants",
             "list_alerts",
+            "list_deviations",
             "list_deliveries",
             "list_overdue_saes",
             "list_queries",

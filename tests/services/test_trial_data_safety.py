@@ -38,14 +38,19 @@ def test_trial_data_carry_alert_times_the_sae_clock_and_deviations(oslo: OsloTri
         oslo.engine,
         inv,
         pid,
-        category="dose_stop_override",
+        category="treatment",
         description="supplement given after a reading of 200/125 <override>",
-        major=True,
+        severity="major",
         occurred_date=day,
         visit_code="V3",
     )
     sv.record_deviation(
-        oslo.engine, inv, None, category="monitoring", description="monitor visit postponed"
+        oslo.engine,
+        inv,
+        None,
+        category="other",
+        description="monitor visit postponed",
+        occurred_date=day,
     )
 
     data = sv.build_trial_data(oslo.engine, actor=oslo.statistician)
@@ -62,7 +67,7 @@ def test_trial_data_carry_alert_times_the_sae_clock_and_deviations(oslo: OsloTri
     devs = data.deviations
     mine = devs[devs["participant_id"] == pid].iloc[0]
     assert (mine["category"], bool(mine["major"]), mine["visit_code"]) == (
-        "dose_stop_override",
+        "treatment",
         True,
         "V3",
     )

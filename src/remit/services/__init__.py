@@ -60,6 +60,7 @@ from remit.services.dosing import (
     sign_off_discharge,
     start_dosing_session,
 )
+from remit.services.deviations import list_deviations, record_deviation
 from remit.services.dosing_day import DosingDay, dosing_day
 from remit.services.events import (
     acknowledge_alert,
@@ -70,7 +71,6 @@ from remit.services.events import (
     mark_sae_reported,
     record_adverse_event,
     record_conmed,
-    record_deviation,
     update_adverse_event,
 )
 from remit.services.notify import (
@@ -219,6 +219,7 @@ __all__ = [
     "head_revision",
     "list_adverse_events",
     "list_alerts",
+    "list_deviations",
     "list_assessments",
     "list_deliveries",
     "list_dosing_sessions",

@@ -1,4 +1,5 @@
-"""Adverse events (an SAE starts its reporting clock), medication, deviations and alerts."""
+"""Adverse events (an SAE starts its reporting clock), medication and alerts (deviations:
+:mod:`remit.services.deviations`)."""
 
 from __future__ import annotations
 
@@ -29,14 +30,11 @@ from remit.services._common import (
     protocol_in_force,
     store_alerts,
     text_given,
-    visit_at,
-    visit_code_of,
 )
 from remit.services.records import (
     AdverseEventRecord,
     AlertRecord,
     ConmedRecord,
-    DeviationRecord,
 )
 from remit.services.signing import void_signatures
 from remit.services.unit import ParticipantRef, owner_of, reading, writing
@@ -46,7 +44,6 @@ from remit.store.tables import (
     Alert,
     ConcomitantMedication,
     Participant,
-    ProtocolDeviation,
 )
 
 
@@ -261,7 +258,7 @@ def list_adverse_events(
         return r.returning([_ae_record(session, p, ae) for ae in rows])
 
 
-# --- medication and deviations ---------------------------------------------------------------
+# --- medication ------------------------------------------------------------------------------
 
 
 def record_conmed(
@@ -315,64 +312,6 @@ def record_conmed(
             )
             w.create(row)
         return ConmedRecord.from_row(row, participant_id=p.study_id)
-
-
-def record_deviation(
-    engine: Engine,
-    actor: Actor,
-    participant: int | str | None,
-    *,
-    category: str,
-    description: str,
-    major: bool = False,
-    occurred_date: date | None = None,
-    visit_code: str | None = None,
-    idempotency_key: str | None = None,
-) -> DeviationRecord:
-    """Record a protocol deviation (of a participant, optionally at a visit, or study-wide)."""
-    category = text_given(category, "deviation category")
-    description = text_given(description, "deviation description")
-    a_date(occurred_date, "date of the deviation")
-    body = {
-        "participant": participant,
-        "category": category,
-        "description": description,
-        "major": major,
-        "date": occurred_date,
-        "visit": visit_code,
-    }
-    with writing(
-        engine,
-        actor,
-        "record_deviation",
-        participant=participant,
-        request=body,
-        idempotency_key=idempotency_key,
-        record_table="protocol_deviation",
-    ) as w:
-        session, p = w.session, w.participant
-        row = w.stored(ProtocolDeviation)
-        if row is None:
-            visit_id = None
-            if visit_code is not None:
-                if p is None:
-                    raise InputError("a deviation at a visit needs the participant")
-                visit_id = visit_at(session, p, visit_code).id
-            row = ProtocolDeviation(
-                participant_id=p.id if p else None,
-                visit_id=visit_id,
-                category=category,
-                description=description,
-                major=major,
-                occurred_date=occurred_date,
-                reported_by=actor.user_id,
-            )
-            w.create(row)
-        return DeviationRecord.from_row(
-            row,
-            participant_id=p.study_id if p else None,
-            visit_code=visit_code_of(session, row.visit_id),
-        )
 
 
 # --- alerts ----------------------------------------------------------------------------------

@@ -307,7 +307,10 @@ class ConmedRecord(_Record):
 
 @dataclass(frozen=True)
 class DeviationRecord(_Record):
-    """A protocol deviation."""
+    """A protocol deviation: ``severity`` is ``major`` or ``minor`` (``major`` says the same
+    as a flag), ``source`` ``automatic`` (recorded by Remit) or ``manual`` (logged by a
+    person); ``site`` is the participant's site code (``None`` for a study-wide deviation or
+    where not read)."""
 
     id: int
     participant_id: str | None
@@ -315,7 +318,11 @@ class DeviationRecord(_Record):
     category: str
     description: str
     major: bool
+    severity: str
+    source: str
     occurred_date: date | None
+    reported_at: datetime
+    site: str | None = None
 
 
 @dataclass(frozen=True)

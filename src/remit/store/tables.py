@@ -34,6 +34,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
 from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
+from remit.protocol.deviation import DeviationSeverity, source_of
 from remit.protocol.roles import Role
 from remit.protocol.status import (
     AssessmentStatus,
@@ -407,6 +408,17 @@ class ProtocolDeviation(ProtocolTagged, Base):
     occurred_date: Mapped[date | None] = mapped_column(Date)
     reported_by: Mapped[int | None] = _fk("user_account.id", nullable=True, index=False)
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    @property
+    def severity(self) -> str:
+        """``major`` or ``minor`` (:class:`~remit.protocol.deviation.DeviationSeverity`): read
+        from ``major``, the one stored truth."""
+        return DeviationSeverity.of(major=bool(self.major)).value
+
+    @property
+    def source(self) -> str:
+        """``automatic`` or ``manual``: follows from the category (never stored twice)."""
+        return source_of(self.category).value
 
 
 class Alert(Base):

@@ -1,9 +1,10 @@
-"""SDTM domains from the trial data and the protocol: DM, EX, EC, QS/RS, AE, VS, DS, SV, TA, TE, TV.
+"""SDTM domains from the trial data and the protocol: DM, EX, EC, QS/RS, AE, VS, DS, DV, SV, TA,
+TE, TV.
 
 One module per group of domains: :mod:`~remit.interop.sdtm.base` (dates, study days,
 ``--SEQ``, shared variables), :mod:`~remit.interop.sdtm.special` (DM, SV),
 :mod:`~remit.interop.sdtm.interventions` (EX, EC), :mod:`~remit.interop.sdtm.findings`
-(QS/RS), :mod:`~remit.interop.sdtm.events` (AE, DS), :mod:`~remit.interop.sdtm.vs` (VS) and
+(QS/RS), :mod:`~remit.interop.sdtm.events` (AE, DS, DV), :mod:`~remit.interop.sdtm.vs` (VS) and
 :mod:`~remit.interop.sdtm.trial_design` (TE, TA, TV). See ``base`` for the SDTM IG conventions.
 """
 
@@ -22,7 +23,7 @@ from remit.interop.sdtm.base import (
     iso_datetime,
     study_day,
 )
-from remit.interop.sdtm.events import build_ae, build_ds
+from remit.interop.sdtm.events import build_ae, build_ds, build_dv
 from remit.interop.sdtm.findings import build_findings_about_scales, clinician_scales
 from remit.interop.sdtm.interventions import build_ec, build_ex
 from remit.interop.sdtm.special import build_dm, build_sv
@@ -55,6 +56,7 @@ def build_sdtm(
         "AE": build_ae(ctx),
         "VS": build_vs(ctx),
         "DS": build_ds(ctx),
+        "DV": build_dv(ctx),
         "SV": build_sv(ctx),
         "TA": build_ta(protocol),
         "TE": build_te(protocol),

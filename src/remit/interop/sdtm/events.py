@@ -1,4 +1,4 @@
-"""SDTM events: AE (adverse events) and DS (disposition)."""
+"""SDTM events: AE (adverse events), DS (disposition) and DV (protocol deviations)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from remit.interop.dataset import Dataset, frame_rows, is_missing, make_dataset
 from remit.interop.sdtm.base import ID_VARIABLES, Context, iso_date, sequenced, var
 from remit.protocol.adverse_event import Severity
+from remit.protocol.deviation import DeviationSeverity, LoggedDeviationCategory
+from remit.protocol.status import DeviationCategory
 from remit.protocol.status import ParticipantStatus as S
 
 #: Severity → CDISC AESEV term, for every severity of the vocabulary.
@@ -115,4 +117,72 @@ def build_ds(ctx: Context) -> Dataset:
     ]
     return make_dataset(
         "DS", "Disposition", "SDTM", variables, rows, structure="One record per event"
+    )
+
+
+#: Deviation category → DVDECOD, for every category Remit records or a person may log (the
+#: SDTM IG's examples where one fits). A category stored as free text before the logged list
+#: existed is coded as its own words in capitals.
+DEVIATION_TERMS: Mapping[str, str] = {
+    DeviationCategory.VISIT_OUT_OF_WINDOW: "VISIT OUT OF WINDOW",
+    DeviationCategory.DOSE_STOP_OVERRIDE: "TREATMENT DEVIATION",
+    DeviationCategory.DOSE_ABOVE_CAP: "TREATMENT DEVIATION",
+    LoggedDeviationCategory.INFORMED_CONSENT: "INFORMED CONSENT DEVIATION",
+    LoggedDeviationCategory.ELIGIBILITY: "SELECTION CRITERIA NOT MET",
+    LoggedDeviationCategory.WITHDRAWAL_CRITERIA: "SUBJECT NOT WITHDRAWN AS PER PROTOCOL",
+    LoggedDeviationCategory.TREATMENT: "TREATMENT DEVIATION",
+    LoggedDeviationCategory.EXCLUDED_MEDICATION: "EXCLUDED CONCOMITANT MEDICATION",
+    LoggedDeviationCategory.VISIT_SCHEDULE: "VISIT SCHEDULE DEVIATION",
+    LoggedDeviationCategory.PROCEDURE: "STUDY PROCEDURE DEVIATION",
+    LoggedDeviationCategory.SAFETY_REPORTING: "SAFETY REPORTING DEVIATION",
+    LoggedDeviationCategory.OTHER: "OTHER PROTOCOL DEVIATION",
+}
+
+#: Severity → DVCAT.
+DEVIATION_SEVERITY_TERMS: Mapping[str, str] = {s.value: s.value.upper() for s in DeviationSeverity}
+
+
+def build_dv(ctx: Context) -> Dataset:
+    """DV: one record per protocol deviation of a participant, automatic and logged alike.
+
+    ``DVTERM`` is the description as written, ``DVDECOD`` the category's term
+    (:data:`DEVIATION_TERMS`), ``DVCAT`` the severity (``MAJOR``: an important deviation in
+    ICH E3's sense, or ``MINOR``); ``VISITNUM``/``VISIT``/``EPOCH`` come from the visit the
+    deviation is linked to. Study-wide deviations (no participant) have no ``USUBJID`` and
+    are not in DV (the report lists them).
+    """
+    rows = []
+    for r in frame_rows(ctx.data.deviations):
+        if is_missing(r.participant_id):
+            continue
+        category = str(r.category)
+        severity = DeviationSeverity.of(major=bool(r.major)).value
+        rows.append(
+            {
+                "STUDYID": ctx.study,
+                "DOMAIN": "DV",
+                "USUBJID": ctx.usubjid(r.participant_id),
+                "DVTERM": str(r.description),
+                "DVDECOD": DEVIATION_TERMS.get(category, category.upper()),
+                "DVCAT": DEVIATION_SEVERITY_TERMS[severity],
+                **ctx.visit(r.visit_code),
+                "DVSTDTC": iso_date(r.occurred_date),
+                "DVSTDY": ctx.day(r.participant_id, r.occurred_date),
+            }
+        )
+    rows = sequenced(rows, "DVSEQ", ("USUBJID", "DVSTDTC", "DVDECOD", "DVTERM"))
+    variables = [
+        *ID_VARIABLES,
+        var("DVSEQ", "Sequence Number", "integer", "Derived", key=3),
+        var("DVTERM", "Protocol Deviation Term"),
+        var("DVDECOD", "Protocol Deviation Coded Term", origin="Assigned"),
+        var("DVCAT", "Category for Protocol Deviation", origin="Assigned"),
+        var("VISITNUM", "Visit Number", "float", "Protocol"),
+        var("VISIT", "Visit Name", origin="Protocol"),
+        var("EPOCH", "Epoch", origin="Protocol"),
+        var("DVSTDTC", "Start Date/Time of Deviation", "datetime"),
+        var("DVSTDY", "Study Day of Start of Deviation", "integer", "Derived"),
+    ]
+    return make_dataset(
+        "DV", "Protocol Deviations", "SDTM", variables, rows, structure="One record per deviation"
     )
