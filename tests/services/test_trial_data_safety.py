@@ -46,7 +46,7 @@ def test_trial_data_carry_alert_times_the_sae_clock_and_deviations(oslo: OsloTri
     )
     sv.record_deviation(
         oslo.engine,
-        inv,
+        oslo.data_manager,  # study-wide: a site-bound user cannot log a study-wide deviation
         None,
         category="other",
         description="monitor visit postponed",
@@ -74,4 +74,4 @@ def test_trial_data_carry_alert_times_the_sae_clock_and_deviations(oslo: OsloTri
     assert mine["description"].endswith("<override>")
     assert mine["occurred_date"] == pd.Timestamp(day)
     study_wide = devs[devs["participant_id"].isna()]
-    assert study_wide["category"].tolist() == ["monitoring"]
+    assert study_wide["category"].tolist() == ["other"]
