@@ -52,7 +52,7 @@ def _json_files(result: ExportResult) -> list[Path]:
 def test_every_dataset_json_validates_against_the_schema(exported: ExportResult) -> None:
     files = _json_files(exported)
     names = {p.stem.upper() for p in files}
-    assert {"DM", "EX", "EC", "QS", "AE", "VS", "DS", "SV", "TA", "TE", "TV"} <= names
+    assert {"DM", "EX", "EC", "QS", "AE", "VS", "DS", "DV", "SV", "TA", "TE", "TV"} <= names
     assert {"ADSL", "ADQS"} <= names
     validator = jsonschema.Draft201909Validator(SCHEMA)
     for path in files:
