@@ -9,6 +9,7 @@ import typer
 from remit import __version__
 from remit.cli import (
     alerts_cmd,
+    deviation_cmd,
     analyse_cmd,
     audit_cmd,
     db_cmd,
@@ -67,6 +68,7 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("vitals", dosing_cmd.vitals_app),
     ("ae", alerts_cmd.ae_app),
     ("alerts", alerts_cmd.app),
+    ("deviation", deviation_cmd.app),
     ("report", report_cmd.app),
     ("demo", demo_cmd.app),
     ("import", import_cmd.app),

@@ -105,7 +105,9 @@ def record_deviation(
             )
         row = w.stored(ProtocolDeviation)
         if row is None:
-            visit_id = None if (p is None or visit_code is None) else visit_at(session, p, visit_code).id
+            visit_id = (
+                None if (p is None or visit_code is None) else visit_at(session, p, visit_code).id
+            )
             row = ProtocolDeviation(
                 participant_id=p.id if p else None,
                 visit_id=visit_id,
@@ -170,9 +172,7 @@ def list_deviations(
             f"the last date {date_to} is before the first date {date_from}",
             expected="a first date on or before the last date",
         )
-    with reading(
-        engine, actor, "view_deviations", "list_deviations", participant=participant
-    ) as r:
+    with reading(engine, actor, "view_deviations", "list_deviations", participant=participant) as r:
         session, p = r.session, r.participant
         sites = {s.id: s.code for s in session.scalars(select(Site))}
         query = (
