@@ -69,9 +69,8 @@ def test_dv_holds_automatic_and_logged_deviations(trial_engine: Engine, tmp_path
          protocol.visit_number("V1"), late.isoformat()),
     ]  # fmt: skip
     assert rows[0]["DVTERM"] == "took sertraline 50 mg during the washout"
-    assert (
-        rows[0]["EPOCH"] == "TREATMENT" and rows[0]["VISIT"] == protocol.visit("V4").label.upper()
-    )
+    assert rows[0]["EPOCH"] == "TREATMENT"
+    assert rows[0]["VISIT"] == protocol.visit("V4").label.upper()
     # OSL-001 was first dosed on 2023-03-14: four days before is study day -4
     assert rows[0]["DVSTDY"] == -4
     assert rows[1]["DVTERM"].startswith("visit V1 ")

@@ -82,7 +82,8 @@ def test_a_logged_deviation_is_listed_with_the_automatic_one(oslo: OsloTrial) ->
         ("visit_out_of_window", "automatic", "V1"),
     ]
     automatic = listed[1]
-    assert automatic.severity == "minor" and automatic.occurred_date == late
+    assert automatic.severity == "minor"
+    assert automatic.occurred_date == late
 
     def categories(**filters: Any) -> list[str]:
         return [d.category for d in sv.list_deviations(e, inv, **filters)]

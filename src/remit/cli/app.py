@@ -9,11 +9,11 @@ import typer
 from remit import __version__
 from remit.cli import (
     alerts_cmd,
-    deviation_cmd,
     analyse_cmd,
     audit_cmd,
     db_cmd,
     demo_cmd,
+    deviation_cmd,
     dosing_cmd,
     export_cmd,
     import_cmd,

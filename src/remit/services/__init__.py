@@ -51,6 +51,7 @@ from remit.services.database import (
     open_database,
     upgrade_database,
 )
+from remit.services.deviations import list_deviations, record_deviation
 from remit.services.dosing import (
     end_dosing_session,
     list_dosing_sessions,
@@ -60,7 +61,6 @@ from remit.services.dosing import (
     sign_off_discharge,
     start_dosing_session,
 )
-from remit.services.deviations import list_deviations, record_deviation
 from remit.services.dosing_day import DosingDay, dosing_day
 from remit.services.events import (
     acknowledge_alert,
@@ -219,9 +219,9 @@ __all__ = [
     "head_revision",
     "list_adverse_events",
     "list_alerts",
-    "list_deviations",
     "list_assessments",
     "list_deliveries",
+    "list_deviations",
     "list_dosing_sessions",
     "list_overdue_saes",
     "list_participants",
