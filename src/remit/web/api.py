@@ -3,7 +3,7 @@ schema. Log in with ``POST /api/v1/auth/login`` and send ``Authorization: Bearer
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
@@ -15,6 +15,7 @@ from remit.protocol.status import ALERT_FILTERS, ParticipantStatus, values
 from remit.services import (
     AlertRecord,
     AssessmentRecord,
+    DeviationRecord,
     DoseRecord,
     DosingSessionRecord,
     ParticipantRecord,
@@ -36,6 +37,7 @@ from remit.web.schemas import (
     AccessRow,
     AssessmentIn,
     AssessmentUpdateIn,
+    DeviationIn,
     DischargeSignOffIn,
     DoseIn,
     DosingStartIn,
@@ -500,6 +502,62 @@ def close(request: Request, session: Session, alert_id: ID, body: NoteIn) -> Jso
     """Close an alert with a note (how it was resolved)."""
     a = sv.close_alert(state_of(request).engine, session.actor, alert_id, note=body.note)
     return to_json_value(a)
+
+
+@router.get(
+    "/deviations",
+    **answers(list[DeviationRecord]),
+    tags=["deviations"],
+    dependencies=[api_requires("view_deviations")],
+)
+def deviations(
+    request: Request,
+    session: Session,
+    participant: Annotated[str | None, Query(max_length=40)] = None,
+    site: Annotated[str | None, Query(max_length=32)] = None,
+    category: Annotated[str | None, Query(max_length=64)] = None,
+    severity: Annotated[str | None, Query(max_length=16)] = None,
+    source: Annotated[str | None, Query(max_length=16)] = None,
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+) -> Json:
+    """The deviation log, automatic and logged entries, newest first; every filter optional."""
+    found = sv.list_deviations(
+        state_of(request).engine,
+        session.actor,
+        participant=participant,
+        site=site,
+        category=category,
+        severity=severity,
+        source=source,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    return to_json_value(found)
+
+
+@router.post(
+    "/deviations",
+    **answers(DeviationRecord, 201),
+    tags=["deviations"],
+    dependencies=[api_requires("record_deviation")],
+)
+def deviation_log(
+    body: DeviationIn, request: Request, session: Session, idempotency_key: IdempotencyKey = None
+) -> Json:
+    """Log a protocol deviation (category, severity, the day it happened, what happened)."""
+    record = sv.record_deviation(
+        state_of(request).engine,
+        session.actor,
+        body.participant_id,
+        category=body.category,
+        description=body.description,
+        occurred_date=body.occurred_date,
+        severity=body.severity.value,
+        visit_code=body.visit_code,
+        idempotency_key=idempotency_key,
+    )
+    return to_json_value(record)
 
 
 @router.get(

@@ -262,6 +262,8 @@ def nav_items(actor: Actor) -> list[tuple[str, str]]:
     if web_allowed("view_alerts", actor.role):
         items.append(("/alerts", "Alerts"))
     items.append(("/queries", "Queries"))
+    if web_allowed("view_deviations", actor.role):
+        items.append(("/deviations", "Deviations"))
     if web_allowed("view_report", actor.role):
         items.append(("/report", "Report"))
     if web_allowed("export_trial", actor.role):

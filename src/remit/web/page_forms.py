@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from remit.errors import InputError
 from remit.protocol import VITAL_SIGN_CODES, VitalSign
 from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
+from remit.protocol.deviation import DeviationSeverity
 from remit.protocol.status import DoseKind, DoseStatus, FollowUpCallStatus
 from remit.web.core import check_csrf, form_key
 from remit.web.sessions import WebSession
@@ -107,6 +108,15 @@ class AdverseEventForm(PageForm):
     serious: bool = False
     seriousness_criteria: Optional = None
     description: Optional = None
+
+
+class DeviationForm(PageForm):
+    participant: Optional = None
+    visit_code: Optional = None
+    category: Annotated[str, Field(min_length=1, max_length=64)]
+    severity: DeviationSeverity = DeviationSeverity.MINOR
+    occurred_date: date
+    description: Text
 
 
 class QueryForm(PageForm):

@@ -7,11 +7,13 @@ A response carrying a service record has no schema here: its schema is the recor
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from remit.protocol import VitalSign
+from remit.protocol.deviation import DeviationSeverity
 from remit.protocol.status import DoseKind, DoseStatus, EntryStatus, FollowUpCallStatus
 from remit.web.core import PARTICIPANT_ID_PATTERN
 
@@ -91,6 +93,19 @@ class NoteIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     note: str = Field(min_length=1, max_length=2000)
+
+
+class DeviationIn(BaseModel):
+    """A protocol deviation logged by a person (``participant_id`` left out: study-wide);
+    ``category`` a word of ``remit.protocol.deviation.LoggedDeviationCategory``."""
+
+    model_config = ConfigDict(extra="forbid")
+    participant_id: str | None = Field(default=None, pattern=PARTICIPANT_ID_PATTERN, max_length=40)
+    visit_code: str | None = Field(default=None, min_length=1, max_length=20)
+    category: str = Field(min_length=1, max_length=64)
+    severity: DeviationSeverity = DeviationSeverity.MINOR
+    occurred_date: date = Field(description="the day it happened (YYYY-MM-DD)")
+    description: str = Field(min_length=1, max_length=2000)
 
 
 class VitalsIn(BaseModel):
