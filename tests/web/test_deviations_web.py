@@ -71,7 +71,8 @@ def test_the_api_logs_and_lists_deviations(
         monitor.get("/api/v1/deviations", params={"from": str(today + timedelta(1))}).json() == []
     )
     bad = monitor.get("/api/v1/deviations", params={"severity": "grave"})
-    assert bad.status_code == 422 and "severity 'grave'" in bad.text
+    assert bad.status_code == 422
+    assert "severity 'grave'" in bad.text
     assert api_as("therapist").get("/api/v1/deviations").status_code == 403
 
 
@@ -79,7 +80,8 @@ def test_the_page_logs_one_and_filters_the_list(login_as: Callable[[str], TestCl
     inv = login_as("investigator")
     page = inv.get("/deviations")
     assert page.status_code == 200
-    assert "No deviations" in page.text and "Log a deviation" in page.text
+    assert "No deviations" in page.text
+    assert "Log a deviation" in page.text
     assert 'href="/deviations"' in page.text  # in the navigation
     today = date.today().isoformat()
     sent = inv.post(
@@ -96,7 +98,8 @@ def test_the_page_logs_one_and_filters_the_list(login_as: Callable[[str], TestCl
         },
     )
     assert sent.status_code == 200, sent.text
-    assert "consent page 4 not initialled" in sent.text and "Informed consent" in sent.text
+    assert "consent page 4 not initialled" in sent.text
+    assert "Informed consent" in sent.text
     assert "consent page 4" in inv.get("/deviations", params={"severity": "minor"}).text
     assert "consent page 4" not in inv.get("/deviations", params={"source": "automatic"}).text
     refused = inv.post(
@@ -109,10 +112,12 @@ def test_the_page_logs_one_and_filters_the_list(login_as: Callable[[str], TestCl
             "description": "x",
         },
     )
-    assert refused.status_code == 422 and "paperwork" in refused.text
+    assert refused.status_code == 422
+    assert "paperwork" in refused.text
 
     monitor_page = login_as("monitor").get("/deviations")
-    assert "consent page 4" in monitor_page.text and "Log a deviation" not in monitor_page.text
+    assert "consent page 4" in monitor_page.text
+    assert "Log a deviation" not in monitor_page.text
     therapist = login_as("therapist")
     assert 'href="/deviations"' not in therapist.get("/").text
     assert therapist.get("/deviations").status_code == 403
