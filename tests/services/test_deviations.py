@@ -123,6 +123,12 @@ def test_each_bad_entry_is_refused_and_nothing_is_stored(oslo: OsloTrial) -> Non
         ("unknown visit", log(visit_code="V99"), NotFoundError, "V99"),
         ("study-wide at a visit", log(participant=None, visit_code="V1"), InputError, "needs"),
         ("a monitor logs", log(actor=oslo.monitor), PermissionDeniedError, "may not"),
+        (
+            "study-wide by a site-bound user",
+            log(participant=None),
+            PermissionDeniedError,
+            "one site",
+        ),
         ("unknown participant", log(participant="OSL-999"), NotFoundError, "OSL-999"),
     ]
     for name, call, error, words in cases:

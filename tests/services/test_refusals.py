@@ -129,6 +129,9 @@ def _cases(oslo: OsloTrial, pid: str, made: dict[str, Any]) -> list[Case]:
         Case("follow-up call before the session ended", lambda: sv.record_follow_up_call(
             e, the, pid, "V5", status="done", called_at=at(day, 18)),
             InputError, "no follow-up call scheduled"),
+        Case("deviation of a category Remit records itself", lambda: sv.record_deviation(
+            e, inv, pid, category="dose_above_cap", description="x", occurred_date=day),
+            InputError, "recorded by Remit itself"),
     ]  # fmt: skip
 
 
