@@ -97,6 +97,7 @@ def deviations(
         sites=[s.code for s in state.protocol.study.sites],
         people=people,
         may_log=may_log,
+        study_wide=session.actor.site_id is None,
         today=date.today().isoformat(),
         idem=uuid.uuid4().hex,
     )
