@@ -11,7 +11,7 @@ records ``stopped <date>`` unless a reason is given.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -139,6 +139,9 @@ def conmed_record(protocol: Protocol, p: Participant, row: ConcomitantMedication
         ),
         prohibited=cls.label if cls else None,
         washout_days=cls.washout_days if cls else None,
+        earliest_dose=(
+            row.stop_date + timedelta(days=cls.washout_days) if cls and row.stop_date else None
+        ),
     )
 
 

@@ -302,8 +302,9 @@ class TaperStepRecord:
 @dataclass(frozen=True)
 class ConmedRecord(_Record):
     """A concomitant medication: its ATC code and class, the prohibited class of the protocol
-    it belongs to (``prohibited``, its label; ``None`` when allowed), and its dated taper plan
-    (``taper_plan`` is the free text of older records)."""
+    it belongs to (``prohibited``, its label; ``None`` when allowed) with the first day a dose is
+    allowed after it (``earliest_dose``: stop date + washout; ``None`` while it has no stop
+    date), and its dated taper plan (``taper_plan`` is the free text of older records)."""
 
     id: int
     participant_id: str
@@ -319,6 +320,7 @@ class ConmedRecord(_Record):
     taper_steps: tuple[TaperStepRecord, ...] = ()
     prohibited: str | None = None
     washout_days: int | None = None
+    earliest_dose: date | None = None
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,7 @@ def dosing_page(request: Request, session: PageSession, pid: PID, visit: CODE) -
         open_alerts=day.open_alerts,
         stops=day.supplement_stops if in_progress else (),
         blocked=blocked,
+        washout=day.washout if not supplement_decided else (),
         discharge=day.discharge,
         deviations=day.deviations,
         call_outcomes=[s for s in FollowUpCallStatus if s != FollowUpCallStatus.SCHEDULED],
