@@ -250,3 +250,37 @@ def test_a_bad_atc_code_or_taper_is_refused_and_nothing_is_stored(
     assert rows() == before
     with Session(oslo.engine) as session:
         assert session.scalars(select(ConcomitantMedication)).first() is None
+
+
+def test_one_override_covers_a_dose_stop_and_a_washout(oslo: OsloTrial, rows: Rows) -> None:
+    pid, day = _dosing_day(oslo)
+    _initial(oslo, pid, day)
+    sv.record_vitals(
+        oslo.engine,
+        oslo.therapist,
+        pid,
+        "V5",
+        measured_at=at(day, 10, 40),
+        values={**NORMAL_VITALS, "systolic_bp": 200, "diastolic_bp": 125},
+    )
+    _sertraline(oslo, pid, None)
+    supplemental = {"kind": "supplemental", "dose_mg": 40, "given_at": at(day, 10, 45)}
+    before = rows()
+    with pytest.raises(InputError) as error:
+        sv.record_dose(oslo.engine, oslo.investigator, pid, "V5", **supplemental)  # type: ignore[arg-type]
+    assert "dose stop:" in str(error.value)
+    assert "prohibited medication: sertraline" in str(error.value)
+    assert rows() == before
+    dose = sv.record_dose(
+        oslo.engine,
+        oslo.investigator,
+        pid,
+        "V5",
+        override_reason="BP re-measured 150/95; the SSRI was stopped, chart not updated",
+        **supplemental,  # type: ignore[arg-type]
+    )
+    assert set(dose.deviations) == {"dose_stop_override", "washout_override"}
+    found = {d.category: d.description for d in _deviations(oslo)}
+    assert set(found) == {"dose_stop_override", "washout_override"}
+    for text in found.values():
+        assert "one override covered both the dose stop and the washout" in text
