@@ -520,7 +520,7 @@ def record_dose(
                     if stops
                     else ""
                 ) + (
-                    "stop the medication (remit conmed stop) and wait for the earliest dose; "
+                    "record the medication's stop date and wait for the earliest dose; "
                     if washout
                     else ""
                 )
