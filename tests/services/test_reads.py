@@ -57,6 +57,7 @@ def test_every_read_service_writes_one_access_row(
         "anchor_dates": lambda: sv.anchor_dates(e, inv, "OSL-002"),
         "list_assessments": lambda: sv.list_assessments(e, inv, "OSL-002"),
         "list_adverse_events": lambda: sv.list_adverse_events(e, inv, "OSL-002"),
+        "list_conmeds": lambda: sv.list_conmeds(e, inv, "OSL-002"),
         "list_dosing_sessions": lambda: sv.list_dosing_sessions(e, inv, "OSL-002"),
         "dosing_day": lambda: sv.dosing_day(e, inv, "OSL-002", "V5"),
         "list_alerts": lambda: sv.list_alerts(e, inv),

@@ -47,7 +47,8 @@ def _prepared(oslo: OsloTrial) -> tuple[str, dict[str, Any]]:
     )
     sv.start_dosing_session(e, inv, pid, "V5", started_at=at(day, 8))
     sv.record_dose(e, inv, pid, "V5", kind="initial", dose_mg=80, given_at=at(day, 9))
-    return pid, {"day": day, "v3": v3, "edited": edited, "sds": sds, "gad": gad}
+    med = sv.record_conmed(e, inv, pid, name="paracetamol", atc_code="N02BE01")
+    return pid, {"day": day, "v3": v3, "edited": edited, "sds": sds, "gad": gad, "med": med}
 
 
 def _cases(oslo: OsloTrial, pid: str, made: dict[str, Any]) -> list[Case]:
@@ -132,6 +133,12 @@ def _cases(oslo: OsloTrial, pid: str, made: dict[str, Any]) -> list[Case]:
         Case("deviation of a category Remit records itself", lambda: sv.record_deviation(
             e, inv, pid, category="dose_above_cap", description="x", occurred_date=day),
             InputError, "recorded by Remit itself"),
+        Case("medication with a bad ATC code", lambda: sv.record_conmed(
+            e, inv, pid, name="sertraline", atc_code="N6AB06"), InputError, "not of the shape"),
+        Case("medication edit without a reason", lambda: sv.edit_conmed(
+            e, inv, made["med"].id, reason="", dose="1 g"), InputError, "reason for the change"),
+        Case("medication stopped by a rater", lambda: sv.stop_conmed(
+            e, rater, made["med"].id, stop_date=day), PermissionDeniedError, "may not"),
     ]  # fmt: skip
 
 

@@ -71,6 +71,7 @@ CATEGORY_LABELS: Mapping[str, str] = {
     DeviationCategory.VISIT_OUT_OF_WINDOW: "Visit out of window",
     DeviationCategory.DOSE_STOP_OVERRIDE: "Dose given despite a dose stop",
     DeviationCategory.DOSE_ABOVE_CAP: "Dose above the session cap",
+    DeviationCategory.WASHOUT_OVERRIDE: "Dose given during a medication washout",
     LoggedDeviationCategory.INFORMED_CONSENT: "Informed consent",
     LoggedDeviationCategory.ELIGIBILITY: "Eligibility criteria not met",
     LoggedDeviationCategory.WITHDRAWAL_CRITERIA: "Not withdrawn as the protocol requires",

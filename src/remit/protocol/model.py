@@ -19,6 +19,7 @@ from remit.errors import NotFoundError
 from remit.protocol._base import _Model
 from remit.protocol.baseline import Baseline, baseline_visit
 from remit.protocol.dosing import ArmDose, DosingSession, Vitals, VitalThreshold
+from remit.protocol.medications import Medications
 from remit.protocol.safety_table import (
     MissedReadings,
     SAEClock,
@@ -327,6 +328,7 @@ class Protocol(_Model):
     safety: Safety = Field(default_factory=Safety)
     baseline: Baseline = Field(default_factory=Baseline)
     scoring: ScoringTable = Field(default_factory=dict)
+    medications: Medications = Field(default_factory=Medications)
 
     _text: str = PrivateAttr(default="")
     _source: str = PrivateAttr(default="")

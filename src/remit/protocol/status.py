@@ -189,12 +189,15 @@ class DeviationCategory(StrEnum):
     ``dose_stop_override``: the supplemental dose was given despite a dose-stop (an open
     immediate alert, vital signs beyond the dose-stop limits or no recent reading), on an
     investigator's override. ``dose_above_cap``: a dose took the session total above the
-    protocol's ``max_total_mg``.
+    protocol's ``max_total_mg``. ``washout_override``: a dose was given while a prohibited
+    medication (``[[medications.prohibited]]``) was ongoing or within its washout, on an
+    investigator's override.
     """
 
     VISIT_OUT_OF_WINDOW = "visit_out_of_window"
     DOSE_STOP_OVERRIDE = "dose_stop_override"
     DOSE_ABOVE_CAP = "dose_above_cap"
+    WASHOUT_OVERRIDE = "washout_override"
 
 
 class AlertStatus(StrEnum):

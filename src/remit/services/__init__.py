@@ -39,6 +39,7 @@ from remit.services.audit import (
     audit_log,
     verify_audit_chain,
 )
+from remit.services.conmeds import edit_conmed, list_conmeds, record_conmed, stop_conmed
 from remit.services.database import (
     DatabaseCensus,
     Engine,
@@ -70,7 +71,6 @@ from remit.services.events import (
     list_overdue_saes,
     mark_sae_reported,
     record_adverse_event,
-    record_conmed,
     update_adverse_event,
 )
 from remit.services.notify import (
@@ -107,6 +107,7 @@ from remit.services.records import (
     ParticipantRecord,
     QueryRecord,
     SignatureRecord,
+    TaperStepRecord,
     TrialRecord,
     UserRecord,
     VisitRecord,
@@ -184,6 +185,7 @@ __all__ = [
     "QueryRecord",
     "Sender",
     "SignatureRecord",
+    "TaperStepRecord",
     "TrialRecord",
     "UserRecord",
     "VisitRecord",
@@ -212,6 +214,7 @@ __all__ = [
     "database_revision",
     "deliver_due",
     "dosing_day",
+    "edit_conmed",
     "end_dosing_session",
     "enrol",
     "get_assessment",
@@ -220,6 +223,7 @@ __all__ = [
     "list_adverse_events",
     "list_alerts",
     "list_assessments",
+    "list_conmeds",
     "list_deliveries",
     "list_deviations",
     "list_dosing_sessions",
@@ -255,6 +259,7 @@ __all__ = [
     "sign_off_discharge",
     "signatures_of",
     "start_dosing_session",
+    "stop_conmed",
     "trial_protocol",
     "unlock",
     "update_adverse_event",

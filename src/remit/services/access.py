@@ -63,6 +63,8 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "update_adverse_event": frozenset({INV}),
     "mark_sae_reported": frozenset({INV}),
     "record_conmed": frozenset({INV, THE}),
+    "edit_conmed": frozenset({INV, THE}),
+    "stop_conmed": frozenset({INV, THE}),
     "record_deviation": frozenset({INV, DM}),
     "view_deviations": frozenset({INV, MON, DM, STA}),
     "view_alerts": frozenset({INV, THE, RAT, MON, DM, ADM}),

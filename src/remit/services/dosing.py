@@ -33,7 +33,12 @@ from remit.services._common import (
 )
 from remit.services.access import allowed
 from remit.services.assessments import check_rater, planned_form, refuse_second_form, store_form
-from remit.services.dosing_checks import discharge_criteria, dose_deviations, dose_stops
+from remit.services.dosing_checks import (
+    discharge_criteria,
+    dose_deviations,
+    dose_stops,
+    washout_blocks,
+)
 from remit.services.records import AssessmentRecord, DoseRecord, DosingSessionRecord
 from remit.services.unit import reading, writing
 from remit.store import Actor
@@ -388,10 +393,14 @@ def record_dose(
     before the dose). A supplemental dose given over a dose-stop is recorded with a major
     protocol deviation ``dose_stop_override``, and any dose taking the session total above
     ``max_total_mg`` with a major deviation ``dose_above_cap``, in the same transaction.
-    Always refused: a second dose of the same kind, a supplemental dose before the initial
-    one, a withheld dose without a reason. The returned ``warnings`` say when the latest vital
-    signs exceed the protocol's thresholds (or are missing or old); ``deviations`` name the
-    deviations recorded with the dose.
+    A dose given (initial or supplemental) while a medication of a prohibited class
+    (``[[medications.prohibited]]``) is ongoing or within its washout on the day of the dose
+    (:func:`~remit.services.dosing_checks.washout_blocks`) is refused the same way and, on an
+    override, recorded with a major deviation ``washout_override``; one override reason covers
+    every stop at once. Always refused: a second dose of the same kind, a supplemental dose
+    before the initial one, a withheld dose without a reason. The returned ``warnings`` say
+    when the latest vital signs exceed the protocol's thresholds (or are missing or old);
+    ``deviations`` name the deviations recorded with the dose.
 
     Examples
     --------
@@ -492,12 +501,27 @@ def record_dose(
         stops: tuple[str, ...] = ()
         if kind == DoseKind.SUPPLEMENTAL and status == DoseStatus.GIVEN and given is not None:
             stops = dose_stops(session, planned, p, ds, given)
-        if problems or stops:
-            said = "; ".join([*problems, *(f"dose stop: {s}" for s in stops)])
+        washout = (
+            washout_blocks(session, protocol, p, given.date())
+            if status == DoseStatus.GIVEN and given is not None
+            else ()
+        )
+        if problems or stops or washout:
+            said = "; ".join(
+                [
+                    *problems,
+                    *(f"dose stop: {s}" for s in stops),
+                    *(f"prohibited medication: {b.describe()}" for b in washout),
+                ]
+            )
             if not (override_reason and override_reason.strip()):
                 todo = (
                     "handle the alert and close it, or record vital signs within the limits; "
                     if stops
+                    else ""
+                ) + (
+                    "record the medication's stop date and wait for the earliest dose; "
+                    if washout
                     else ""
                 )
                 raise InputError(
@@ -520,19 +544,34 @@ def record_dose(
             given_at=given,
             withheld_reason=withheld_reason,
             override_reason=override_reason,
-            override_by=actor.user_id if problems or stops else None,
+            override_by=actor.user_id if problems or stops or washout else None,
             recorded_by=actor.user_id,
             idempotency_key=idempotency_key,
         )
         w.create(d)
         deviations: list[tuple[DeviationCategory, str]] = []
+        both = (
+            " (one override covered both the dose stop and the washout)"
+            if stops and washout
+            else ""
+        )
         if stops:
             deviations.append(
                 (
                     DeviationCategory.DOSE_STOP_OVERRIDE,
                     f"{kind} dose of {dose_mg:g} mg given despite the dose stop ("
                     + "; ".join(stops)
-                    + f"); override by {actor.username}: {override_reason}",
+                    + f"); override by {actor.username}: {override_reason}{both}",
+                )
+            )
+        if washout:
+            deviations.append(
+                (
+                    DeviationCategory.WASHOUT_OVERRIDE,
+                    f"{kind} dose of {dose_mg:g} mg given during the washout of a prohibited "
+                    "medication ("
+                    + "; ".join(b.describe() for b in washout)
+                    + f"); override by {actor.username}: {override_reason}{both}",
                 )
             )
         if status == DoseStatus.GIVEN and total + dose_mg > planned.max_total_mg:

@@ -1,6 +1,7 @@
 """What a dosing session's safety depends on, read from the store: the session's unclosed
 alerts, the latest vital signs, the dose-stops of the supplemental dose and the discharge
-criteria (the protocol's ``[dosing.dose_stop]`` and ``[dosing.discharge]``).
+criteria (the protocol's ``[dosing.dose_stop]`` and ``[dosing.discharge]``), and the prohibited
+medications still ongoing or within their washout (``[[medications.prohibited]]``).
 
 An alert belongs to a session when it was raised by a vital-sign reading or a form of the
 session's visit, by the session itself (e.g. a missed reading), or by an adverse event that
@@ -10,25 +11,59 @@ the clinical time asked about (the time of the dose, the end of the session).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from remit.protocol import DosingSession as PlannedSession
+from remit.protocol import Protocol
 from remit.protocol.adverse_event import Severity
+from remit.protocol.medications import WashoutBlock
 from remit.protocol.status import DeviationCategory
 from remit.protocol.vocab import LEVELS
 from remit.services.records import DischargeCriterionRecord
 from remit.store.dosing import DosingSession
-from remit.store.tables import AdverseEvent, Alert, Assessment, Participant, ProtocolDeviation
+from remit.store.tables import (
+    AdverseEvent,
+    Alert,
+    Assessment,
+    ConcomitantMedication,
+    Participant,
+    ProtocolDeviation,
+)
 from remit.store.vitals import VitalSignReading, VitalSignValue
 
 #: The alert level that stops the supplemental dose while an alert of the session is open.
 STOPPING_LEVEL = LEVELS[0]
 
 #: Deviation categories the dosing services record (read back onto a dose's record).
-DOSE_DEVIATIONS = (DeviationCategory.DOSE_STOP_OVERRIDE, DeviationCategory.DOSE_ABOVE_CAP)
+DOSE_DEVIATIONS = (
+    DeviationCategory.DOSE_STOP_OVERRIDE,
+    DeviationCategory.DOSE_ABOVE_CAP,
+    DeviationCategory.WASHOUT_OVERRIDE,
+)
+
+
+def washout_blocks(
+    session: Session, protocol: Protocol, p: Participant, on: date
+) -> tuple[WashoutBlock, ...]:
+    """The participant's medications of a prohibited class that stop a dose on day ``on``:
+    ongoing (no stop date, or stopped after ``on``) or stopped less than the class's
+    ``washout_days`` before ``on`` (:meth:`remit.protocol.medications.Medications.washout`)."""
+    rows = session.scalars(
+        select(ConcomitantMedication)
+        .where(
+            ConcomitantMedication.participant_id == p.id,
+            ConcomitantMedication.atc_code.is_not(None),
+        )
+        .order_by(ConcomitantMedication.id)
+    )
+    found = (
+        protocol.medications.washout(m.name, m.atc_code, m.stop_date, on, start_date=m.start_date)
+        for m in rows
+    )
+    return tuple(b for b in found if b is not None)
 
 
 def session_alerts(session: Session, p: Participant, ds: DosingSession) -> list[Alert]:

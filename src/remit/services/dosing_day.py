@@ -10,9 +10,20 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select
 
-from remit.services._common import alert_record, find_visit, protocol_in_force, visit_code_of
+from remit.services._common import (
+    alert_record,
+    find_visit,
+    now_utc,
+    protocol_in_force,
+    visit_code_of,
+)
 from remit.services.dosing import _dose_record
-from remit.services.dosing_checks import discharge_criteria, dose_stops, session_alerts
+from remit.services.dosing_checks import (
+    discharge_criteria,
+    dose_stops,
+    session_alerts,
+    washout_blocks,
+)
 from remit.services.records import (
     AlertRecord,
     DeviationRecord,
@@ -36,7 +47,8 @@ class DosingDay(_Record):
     ``open_alerts``: the session's alerts not closed, most pressing first;
     ``supplement_stops``: why the supplemental dose would be refused at the time asked about
     (empty: not stopped); ``discharge``: the protocol's discharge criteria at that time;
-    ``deviations``: the protocol deviations recorded at the visit.
+    ``deviations``: the protocol deviations recorded at the visit; ``washout``: the prohibited
+    medications ongoing or within their washout on the day asked about (any dose refused).
     """
 
     doses: tuple[DoseRecord, ...]
@@ -45,6 +57,7 @@ class DosingDay(_Record):
     supplement_stops: tuple[str, ...] = ()
     discharge: tuple[DischargeCriterionRecord, ...] = ()
     deviations: tuple[DeviationRecord, ...] = ()
+    washout: tuple[str, ...] = ()
 
 
 def dosing_day(
@@ -108,5 +121,9 @@ def dosing_day(
                 .order_by(ProtocolDeviation.id)
             )
         )
+        blocks = washout_blocks(session, protocol, p, (when or now_utc()).date())
+        washout = tuple(b.describe() for b in blocks)
         r.n_records = len(doses) + len(readings)
-        return DosingDay(tuple(doses), tuple(readings), alerts, stops, criteria, deviations)
+        return DosingDay(
+            tuple(doses), tuple(readings), alerts, stops, criteria, deviations, washout
+        )

@@ -34,7 +34,6 @@ from remit.services._common import (
 from remit.services.records import (
     AdverseEventRecord,
     AlertRecord,
-    ConmedRecord,
 )
 from remit.services.signing import void_signatures
 from remit.services.unit import ParticipantRef, owner_of, reading, writing
@@ -42,7 +41,6 @@ from remit.store import Actor
 from remit.store.tables import (
     AdverseEvent,
     Alert,
-    ConcomitantMedication,
     Participant,
 )
 
@@ -256,62 +254,6 @@ def list_adverse_events(
             .order_by(AdverseEvent.id)
         )
         return r.returning([_ae_record(session, p, ae) for ae in rows])
-
-
-# --- medication ------------------------------------------------------------------------------
-
-
-def record_conmed(
-    engine: Engine,
-    actor: Actor,
-    participant: int | str,
-    *,
-    name: str,
-    dose: str | None = None,
-    indication: str | None = None,
-    start_date: date | None = None,
-    stop_date: date | None = None,
-    taper_plan: str | None = None,
-    idempotency_key: str | None = None,
-) -> ConmedRecord:
-    """Record a concomitant medication (and its taper plan)."""
-    name = text_given(name, "medication name")
-    a_date(start_date, "start date")
-    a_date(stop_date, "stop date")
-    if start_date and stop_date and stop_date < start_date:
-        raise InputError(f"stop date {stop_date} is before start {start_date}")
-    body = {
-        "participant": participant,
-        "name": name,
-        "dose": dose,
-        "indication": indication,
-        "start": start_date,
-        "stop": stop_date,
-        "taper": taper_plan,
-    }
-    with writing(
-        engine,
-        actor,
-        "record_conmed",
-        participant=participant,
-        request=body,
-        idempotency_key=idempotency_key,
-        record_table="concomitant_medication",
-    ) as w:
-        p = w.p
-        row = w.stored(ConcomitantMedication)
-        if row is None:
-            row = ConcomitantMedication(
-                participant_id=p.id,
-                name=name,
-                dose=dose,
-                indication=indication,
-                start_date=start_date,
-                stop_date=stop_date,
-                taper_plan=taper_plan,
-            )
-            w.create(row)
-        return ConmedRecord.from_row(row, participant_id=p.study_id)
 
 
 # --- alerts ----------------------------------------------------------------------------------

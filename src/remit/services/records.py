@@ -292,17 +292,35 @@ class AdverseEventRecord(_Record):
 
 
 @dataclass(frozen=True)
+class TaperStepRecord:
+    """One row of a dated taper plan: from ``date`` on, the medication is taken at ``dose``."""
+
+    date: date
+    dose: str
+
+
+@dataclass(frozen=True)
 class ConmedRecord(_Record):
-    """A concomitant medication."""
+    """A concomitant medication: its ATC code and class, the prohibited class of the protocol
+    it belongs to (``prohibited``, its label; ``None`` when allowed) with the first day a dose is
+    allowed after it (``earliest_dose``: stop date + washout; ``None`` while it has no stop
+    date), and its dated taper plan (``taper_plan`` is the free text of older records)."""
 
     id: int
     participant_id: str
     name: str
+    atc_code: str | None
+    atc_class: str | None
+    route: str | None
     dose: str | None
     indication: str | None
     start_date: date | None
     stop_date: date | None
     taper_plan: str | None
+    taper_steps: tuple[TaperStepRecord, ...] = ()
+    prohibited: str | None = None
+    washout_days: int | None = None
+    earliest_dose: date | None = None
 
 
 @dataclass(frozen=True)

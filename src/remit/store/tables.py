@@ -380,9 +380,16 @@ class AdverseEvent(ProtocolTagged, Base):
 
 
 class ConcomitantMedication(ProtocolTagged, Base):
-    """A medication taken alongside the study treatment, and its taper plan."""
+    """A medication taken alongside the study treatment, and its taper plan.
+
+    ``atc_code`` is the WHO ATC code of the substance (its class is the first 5 characters);
+    ``taper_steps`` the dated taper plan, a list of ``{"date": "YYYY-MM-DD", "dose": "…"}`` in
+    date order (``taper_plan`` is the free text of records made before it). Every change of a
+    stored row needs a reason.
+    """
 
     __tablename__ = "concomitant_medication"
+    __reason_rule__ = ReasonRule(always=True)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = _fk("participant.id")
@@ -392,6 +399,9 @@ class ConcomitantMedication(ProtocolTagged, Base):
     start_date: Mapped[date | None] = mapped_column(Date)
     stop_date: Mapped[date | None] = mapped_column(Date)
     taper_plan: Mapped[str | None] = mapped_column(Text)
+    atc_code: Mapped[str | None] = mapped_column(String(7))
+    route: Mapped[str | None] = mapped_column(String(50))
+    taper_steps: Mapped[list[dict[str, str]] | None] = mapped_column(JSONType)
 
 
 class ProtocolDeviation(ProtocolTagged, Base):

@@ -179,3 +179,22 @@ async def posted(request: Request, session: WebSession, model: type[M]) -> tuple
     into ``model`` (:func:`parse_form`) and its idempotency key (``None`` without one)."""
     form = await check_csrf(request, session)
     return parse_form(model, form), form_key(form)
+
+
+class ConmedForm(PageForm):
+    """A concomitant medication; ``taper`` one step a line, ``YYYY-MM-DD dose``."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    atc_code: Optional = None
+    dose: Optional = None
+    route: Optional = None
+    indication: Optional = None
+    start_date: Annotated[date | None, BeforeValidator(_blank_none)] = None
+    stop_date: Annotated[date | None, BeforeValidator(_blank_none)] = None
+    taper: Optional = None
+    reason: Optional = None
+
+
+class ConmedStopForm(PageForm):
+    stop_date: date
+    reason: Optional = None

@@ -25,7 +25,7 @@ from remit.protocol.status import (
     UNCLOSED,
     VisitStatus,
 )
-from remit.web import pages_data, pages_deviations, pages_dosing
+from remit.web import pages_conmeds, pages_data, pages_deviations, pages_dosing
 from remit.web.core import (
     CODE,
     ID,
@@ -55,6 +55,7 @@ router = APIRouter(include_in_schema=False)
 router.include_router(pages_dosing.router)
 router.include_router(pages_data.router)
 router.include_router(pages_deviations.router)
+router.include_router(pages_conmeds.router)
 
 
 def see_other(url: str) -> RedirectResponse:

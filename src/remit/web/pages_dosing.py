@@ -90,6 +90,11 @@ def dosing_page(request: Request, session: PageSession, pid: PID, visit: CODE) -
         d.kind == DoseKind.SUPPLEMENTAL and d.status in DECIDED_DOSE_STATUSES for d in day.doses
     )
     blocked = in_progress and not supplement_decided and bool(day.supplement_stops)
+    # a prohibited medication blocks any dose of a session not yet ended
+    open_session = not running or running[0].status in (
+        DosingSessionStatus.PLANNED,
+        DosingSessionStatus.IN_PROGRESS,
+    )
     window = None
     if initial is not None and initial.given_at is not None:
         lo, hi = planned.supplemental_offer_min
@@ -160,6 +165,7 @@ def dosing_page(request: Request, session: PageSession, pid: PID, visit: CODE) -
         open_alerts=day.open_alerts,
         stops=day.supplement_stops if in_progress else (),
         blocked=blocked,
+        washout=day.washout if open_session and not supplement_decided else (),
         discharge=day.discharge,
         deviations=day.deviations,
         call_outcomes=[s for s in FollowUpCallStatus if s != FollowUpCallStatus.SCHEDULED],

@@ -161,3 +161,48 @@ class DoseIn(BaseModel):
     at: str = Field(description="ISO 8601 time with a UTC offset", max_length=40)
     withheld_reason: str | None = Field(default=None, max_length=2000)
     override_reason: str | None = Field(default=None, max_length=2000)
+
+
+class TaperStepIn(BaseModel):
+    """One step of a dated taper plan: from ``date`` on, ``dose``."""
+
+    model_config = ConfigDict(extra="forbid")
+    date: str = Field(description="YYYY-MM-DD", max_length=10)
+    dose: str = Field(min_length=1, max_length=100)
+
+
+class ConmedIn(BaseModel):
+    """A concomitant medication with its WHO ATC code (e.g. N06AB06) and dated taper plan."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    atc_code: str | None = Field(default=None, max_length=7)
+    route: str | None = Field(default=None, max_length=50)
+    dose: str | None = Field(default=None, max_length=100)
+    indication: str | None = Field(default=None, max_length=200)
+    start_date: str | None = Field(default=None, description="YYYY-MM-DD", max_length=10)
+    stop_date: str | None = Field(default=None, description="YYYY-MM-DD", max_length=10)
+    taper_steps: list[TaperStepIn] = Field(default_factory=list, max_length=100)
+
+
+class ConmedEditIn(BaseModel):
+    """Fields of a medication to change (only those given), and the reason."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    atc_code: str | None = Field(default=None, max_length=7)
+    route: str | None = Field(default=None, max_length=50)
+    dose: str | None = Field(default=None, max_length=100)
+    indication: str | None = Field(default=None, max_length=200)
+    start_date: str | None = Field(default=None, description="YYYY-MM-DD", max_length=10)
+    stop_date: str | None = Field(default=None, description="YYYY-MM-DD", max_length=10)
+    taper_steps: list[TaperStepIn] | None = Field(default=None, max_length=100)
+
+
+class ConmedStopIn(BaseModel):
+    """The day a medication was stopped (and why, for the audit trail)."""
+
+    model_config = ConfigDict(extra="forbid")
+    stop_date: str = Field(description="YYYY-MM-DD", max_length=10)
+    reason: str | None = Field(default=None, max_length=2000)
