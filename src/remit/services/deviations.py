@@ -54,10 +54,12 @@ def record_deviation(
 
     Examples
     --------
-    >>> record_deviation(engine, investigator, "OSL-001", category="procedure",
-    ...                  description="MADRS at V5 rated by the therapist", severity="major",
-    ...                  occurred_date=date(2024, 3, 4), visit_code="V5")  # doctest: +SKIP
-    DeviationRecord(..., category='procedure', severity='major', source='manual', ...)
+    With a trial database (``tests/services/test_deviations.py`` runs this)::
+
+        record_deviation(engine, investigator, "OSL-001", category="procedure",
+                         description="MADRS at V5 rated by the therapist", severity="major",
+                         occurred_date=date(2024, 3, 4), visit_code="V5")
+        # DeviationRecord(..., category='procedure', severity='major', source='manual', ...)
     """
     category = _logged_category(category)
     description = text_given(description, "deviation description")
@@ -158,8 +160,10 @@ def list_deviations(
 
     Examples
     --------
-    >>> list_deviations(engine, monitor, severity="major", source="manual")  # doctest: +SKIP
-    [DeviationRecord(..., severity='major', source='manual', ...)]
+    With a trial database (``tests/services/test_deviations.py`` runs this)::
+
+        list_deviations(engine, monitor, severity="major", source="manual")
+        # [DeviationRecord(..., severity='major', source='manual', ...)]
     """
     if severity is not None:
         severity = choice(severity, DeviationSeverity, "deviation severity")
