@@ -176,6 +176,7 @@ def test_a_user_with_several_roles_chooses_one(app: FastAPI, trial_db: Path) -> 
         "vera",
         PASSWORD,
         [("investigator", "OST"), ("monitor", None)],
+        must_change_password=False,
     )
     engine.dispose()
     client = TestClient(app, follow_redirects=False)

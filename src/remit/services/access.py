@@ -36,6 +36,9 @@ ACCESS: Mapping[str, frozenset[str]] = {
     # trial set-up
     "create_trial": frozenset({ADM}),
     "add_user": frozenset({ADM}),
+    "set_user_active": frozenset({ADM}),
+    "reset_password": frozenset({ADM}),
+    "change_own_password": _VIEW,
     # participants and visits
     "screen_participant": frozenset({INV}),
     "check_eligibility": frozenset({INV}),

@@ -62,6 +62,16 @@ class UserRecord(_Record):
     email: str | None
     active: bool
     roles: tuple[tuple[str, str | None], ...]
+    must_change_password: bool = False
+
+
+@dataclass(frozen=True)
+class PasswordResetRecord(_Record):
+    """What an admin's password reset did: the user, and the generated temporary password
+    (``None`` when the admin chose it) — shown once, never stored in clear."""
+
+    user: UserRecord
+    temporary_password: str | None
 
 
 @dataclass(frozen=True)

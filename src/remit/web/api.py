@@ -19,6 +19,7 @@ from remit.services import (
     DosingSessionRecord,
     ParticipantRecord,
     QueryRecord,
+    UserRecord,
     VisitRecord,
     VitalsRecord,
 )
@@ -44,6 +45,7 @@ from remit.web.schemas import (
     LoginIn,
     MeOut,
     NoteIn,
+    PasswordChangeIn,
     TokenOut,
     VitalsIn,
 )
@@ -146,6 +148,22 @@ def api_logout(request: Request, session: Session) -> Response:
     token = request.headers.get("authorization", "").partition(" ")[2].strip()
     state_of(request).sessions.end(token)
     return Response(status_code=204)
+
+
+@router.post(
+    "/auth/password",
+    **answers(UserRecord),
+    tags=["auth"],
+    dependencies=[api_requires("change_own_password")],
+)
+def api_change_password(body: PasswordChangeIn, request: Request, session: Session) -> Json:
+    """Change the caller's own password (the current one must match). A user whose password
+    an admin set must do this before any other call: every other route answers 403 until then.
+    The token stays valid."""
+    user = sv.change_password(
+        state_of(request).engine, session.actor, body.current_password, body.new_password
+    )
+    return to_json_value(user)
 
 
 @router.get("/me", response_model=MeOut, tags=["auth"], dependencies=[api_requires("any")])

@@ -8,8 +8,10 @@ import re
 import shutil
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from remit import services as sv
@@ -32,6 +34,7 @@ from remit.web.page_forms import (
     MessageForm,
     PurposeForm,
     QueryForm,
+    ActiveForm,
     SignForm,
     UserForm,
     parse_form,
@@ -306,9 +309,9 @@ def export_download(request: Request, session: PageSession, name: str) -> Respon
 # --- users ----------------------------------------------------------------------------------
 
 
-@router.get("/admin/users", dependencies=[page_requires("add_user")])
-def users(request: Request, session: PageSession) -> Response:
-    """Users and their roles; add a user."""
+def _users_page(
+    request: Request, session: PageSession, reset: sv.PasswordResetRecord | None = None
+) -> Response:
     state = state_of(request)
     from remit.services.access import ROLES
 
@@ -319,7 +322,44 @@ def users(request: Request, session: PageSession) -> Response:
         users=sv.list_users(state.engine, session.actor),
         roles=ROLES,
         sites=[s.code for s in state.protocol.study.sites],
+        reset=reset,
+        may_set_active=web_allowed("set_user_active", session.actor.role),
+        may_reset=web_allowed("reset_password", session.actor.role),
     )
+
+
+@router.get("/admin/users", dependencies=[page_requires("add_user")])
+def users(request: Request, session: PageSession) -> Response:
+    """Users and their roles; add, deactivate or reactivate a user, reset a password."""
+    return _users_page(request, session)
+
+
+USERNAME = Annotated[str, PathParam(pattern=r"^[^\s/]{1,100}$")]
+
+
+@router.post("/admin/users/{username}/active", dependencies=[page_requires("set_user_active")])
+async def user_active(request: Request, session: PageSession, username: USERNAME) -> Response:
+    """Deactivate (``active=no``) or reactivate (``active=yes``) a user."""
+    body = parse_form(ActiveForm, await check_csrf(request, session))
+    sv.set_user_active(
+        state_of(request).engine,
+        session.actor,
+        username,
+        body.active == "yes",
+        reason=body.reason,
+    )
+    return _go("/admin/users")
+
+
+@router.post("/admin/users/{username}/password", dependencies=[page_requires("reset_password")])
+async def user_reset_password(
+    request: Request, session: PageSession, username: USERNAME
+) -> Response:
+    """Give a user a generated temporary password, shown once on the page that answers (they
+    must change it at their next login)."""
+    await check_csrf(request, session)
+    done = sv.reset_password(state_of(request).engine, session.actor, username)
+    return _users_page(request, session, reset=done)
 
 
 @router.post("/admin/users", dependencies=[page_requires("add_user")])
