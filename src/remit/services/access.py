@@ -72,7 +72,7 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "sweep_missed_readings": frozenset({INV, DM, ADM}),
     "close_alert": frozenset({INV}),
     # data management
-    "sign": frozenset({INV}),
+    "sign": frozenset({INV, THE, RAT, MON}),
     "lock": frozenset({DM, INV}),
     "lock_study": frozenset({DM}),
     "unlock": frozenset({DM}),

@@ -16,9 +16,9 @@ from remit.errors import InputError, PermissionDeniedError, RemitError
 from remit.protocol.roles import SYSTEM_ROLE
 from remit.services.access import ROLES
 from remit.store import Actor, authenticate, roles_of
-from remit.store.users import MIN_PASSWORD_LENGTH
 from remit.store import actor_for as store_actor_for
 from remit.store.tables import Site, UserAccount
+from remit.store.users import MIN_PASSWORD_LENGTH
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",

@@ -349,6 +349,41 @@ class SignatureRecord(_Record):
 
 
 @dataclass(frozen=True)
+class SignedItem(_Record):
+    """One answer or value of a record to be signed: its key, its label, the value."""
+
+    key: str
+    label: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class SigningPreviewRecord(_Record):
+    """What signing a record would sign, as it is now: whose record (participant study ID,
+    visit), which form (scale, name, version), every answer with its item label, the score,
+    the record's save counter, who entered it, the exact ``content`` a signature binds to and
+    its SHA-256, and the meanings the reader may sign it with."""
+
+    record_table: str
+    record_id: int
+    participant_id: str | None
+    visit_code: str | None
+    title: str
+    scale: str | None
+    scale_version: str | None
+    items: tuple[SignedItem, ...]
+    score: dict[str, Any]
+    total: float | None
+    band: str | None
+    status: str | None
+    version: int | None
+    author: str | None
+    content: dict[str, Any]
+    content_sha256: str
+    meanings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class LockRecord(_Record):
     """A lock on a form, a participant or the study."""
 

@@ -229,7 +229,7 @@ def find_user(session: Session, username: str) -> UserAccount:
     if user is None:
         raise NotFoundError(
             f"user {username!r} does not exist",
-            hint="the users are listed on the Users page (/admin/users) and by `remit user list`",
+            hint="the users are listed on the Users page (/admin/users)",
         )
     return user
 

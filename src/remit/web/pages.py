@@ -18,7 +18,6 @@ from fastapi.responses import RedirectResponse, Response
 from remit import services as sv
 from remit.errors import AnswerError, ConflictError, InputError, PermissionDeniedError
 from remit.protocol.notify import UNDELIVERABLE_RULE
-from remit.services.accounts import MIN_PASSWORD_LENGTH
 from remit.protocol.status import (
     ACTIVE_STATUSES,
     ENROLLED_STATUSES,
@@ -26,6 +25,7 @@ from remit.protocol.status import (
     UNCLOSED,
     VisitStatus,
 )
+from remit.services.accounts import MIN_PASSWORD_LENGTH
 from remit.web import pages_data, pages_dosing
 from remit.web.core import (
     CODE,

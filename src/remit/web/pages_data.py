@@ -15,7 +15,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from remit import services as sv
-from remit.errors import InputError, NotFoundError
+from remit.errors import InputError, NotFoundError, PermissionDeniedError
 from remit.interop import EXPORT_FORMATS, FORMATS, export_trial
 from remit.reports import render_report
 from remit.web.core import (
@@ -30,11 +30,11 @@ from remit.web.core import (
     web_allowed,
 )
 from remit.web.page_forms import (
+    ActiveForm,
     ClosingForm,
     MessageForm,
     PurposeForm,
     QueryForm,
-    ActiveForm,
     SignForm,
     UserForm,
     parse_form,
@@ -110,20 +110,34 @@ def _signable(table: str) -> None:
         )
 
 
-@router.get("/sign/{table}/{record_id}", dependencies=[page_requires("sign")])
-def sign_form(request: Request, session: PageSession, table: TABLE, record_id: ID) -> Response:
-    """Sign a record: the meaning and the password again."""
-    _signable(table)
-    signatures = sv.signatures_of(state_of(request).engine, session.actor, table, record_id)
+def _sign_page(
+    request: Request,
+    session: PageSession,
+    table: str,
+    record_id: int,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    engine = state_of(request).engine
     return render(
         request,
         "sign.html",
+        status_code=status,
         title="Electronic signature",
         table=table,
         record_id=record_id,
-        signatures=signatures,
-        error=None,
+        preview=sv.signing_preview(engine, session.actor, table, record_id),
+        signatures=sv.signatures_of(engine, session.actor, table, record_id),
+        error=error,
     )
+
+
+@router.get("/sign/{table}/{record_id}", dependencies=[page_requires("sign")])
+def sign_form(request: Request, session: PageSession, table: TABLE, record_id: ID) -> Response:
+    """What is signed (participant, visit, form, every answer, score, version, SHA-256), the
+    meanings that fit the signer, and the password again."""
+    _signable(table)
+    return _sign_page(request, session, table, record_id)
 
 
 @router.post("/sign/{table}/{record_id}", dependencies=[page_requires("sign")])
@@ -136,25 +150,27 @@ async def sign_submit(
     state = state_of(request)
     password = body.password
     if not sv.check_password(state.engine, session.actor, password):
-        signatures = sv.signatures_of(state.engine, session.actor, table, record_id)
-        return render(
+        return _sign_page(
             request,
-            "sign.html",
-            status_code=401,
-            title="Electronic signature",
-            table=table,
-            record_id=record_id,
-            signatures=signatures,
-            error="The password is not yours: nothing was signed.",
+            session,
+            table,
+            record_id,
+            "The password is not yours: nothing was signed.",
+            status=401,
         )
-    sv.sign(
-        state.engine,
-        session.actor,
-        table,
-        record_id,
-        password=password,
-        meaning=body.meaning,
-    )
+    try:
+        sv.sign(
+            state.engine,
+            session.actor,
+            table,
+            record_id,
+            password=password,
+            meaning=body.meaning,
+        )
+    except PermissionDeniedError as refused:
+        return _sign_page(
+            request, session, table, record_id, f"{refused} Nothing was signed.", status=403
+        )
     if table == "assessment":
         return _go(f"/assessments/{record_id}?saved=1")
     return _go(f"/sign/{table}/{record_id}")
