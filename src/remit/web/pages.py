@@ -188,7 +188,7 @@ PASSWORD_RULES = (
 )
 
 
-@router.get(PASSWORD_PAGE)
+@router.get(PASSWORD_PAGE, dependencies=[page_requires("change_own_password")])
 def password_form(request: Request, session: PageSession) -> Response:
     """Change one's own password (forced after an admin added the user or reset it)."""
     state = state_of(request)
@@ -197,7 +197,7 @@ def password_form(request: Request, session: PageSession) -> Response:
     )
 
 
-@router.post(PASSWORD_PAGE)
+@router.post(PASSWORD_PAGE, dependencies=[page_requires("change_own_password")])
 async def password_submit(request: Request, session: PageSession) -> Response:
     """Check the current password, set the new one and start a new session."""
     form = await check_csrf(request, session)
