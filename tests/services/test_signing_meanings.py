@@ -5,6 +5,8 @@ nothing is stored (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from tests.support.db import count_all
 from tests.support.forms import madrs
@@ -13,6 +15,7 @@ from tests.support.trial import PASSWORD, OsloTrial, enrolled
 from remit import services as sv
 from remit.errors import InputError, PermissionDeniedError
 from remit.protocol.roles import SIGNATURE_MEANINGS, Role, SignatureMeaning
+from remit.store import canonical_json
 
 
 def _rated(oslo: OsloTrial) -> tuple[str, sv.AssessmentRecord]:
@@ -36,6 +39,10 @@ def test_the_preview_shows_what_is_signed(oslo: OsloTrial) -> None:
     assert preview.version == form.version
     assert preview.author == "rita"
     assert preview.content["values"]["answers"] == form.answers
+    # the content shown is exactly what the hash covers
+    assert hashlib.sha256(canonical_json(preview.content).encode()).hexdigest() == (
+        preview.content_sha256
+    )
     assert preview.meanings == ("reviewed and approved",)
     rater_view = sv.signing_preview(oslo.engine, oslo.rater, "assessment", form.id)
     assert rater_view.meanings == ("author",)
