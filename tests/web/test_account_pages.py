@@ -180,3 +180,25 @@ def test_the_signing_page_shows_what_is_signed_and_fitting_meanings(
     )
     assert signed.status_code == 200
     assert "<strong>signed</strong>" in signed.text
+
+
+def test_the_api_previews_what_a_signature_would_sign(
+    trial_db: Path, api_as: Callable[[str], TestClient]
+) -> None:
+    engine = sv.open_database(trial_db)
+    try:
+        rita = sv.actor_for(engine, "rita")
+        form = sv.record_assessment(engine, rita, "OSL-001", "V3", "madrs", madrs(2, 1))
+        expected = sv.signing_preview(engine, sv.actor_for(engine, "kari"), "assessment", form.id)
+    finally:
+        sv.close_database(engine)
+    investigator = api_as("investigator")
+    before = investigator.get(f"/api/v1/signatures/assessment/{form.id}/preview")
+    assert before.status_code == 200, before.text
+    assert before.json() == expected.to_dict()
+    assert before.json()["meanings"] == ["reviewed and approved"]
+    assert before.json()["items"][0] == {"key": "1", "label": "Apparent sadness", "value": 2}
+    assert (
+        api_as("statistician").get(f"/api/v1/signatures/assessment/{form.id}/preview").status_code
+        == 403
+    )

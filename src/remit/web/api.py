@@ -19,6 +19,7 @@ from remit.services import (
     DosingSessionRecord,
     ParticipantRecord,
     QueryRecord,
+    SigningPreviewRecord,
     UserRecord,
     VisitRecord,
     VitalsRecord,
@@ -27,6 +28,7 @@ from remit.services.access import ACCESS, ROLES
 from remit.web.core import (
     ID,
     PID,
+    TABLE,
     WEB_ACCESS,
     api_requires,
     api_session,
@@ -534,3 +536,18 @@ def queries(
     """Data queries, oldest first."""
     found = sv.list_queries(state_of(request).engine, session.actor, status=status)
     return to_json_value(found)
+
+
+@router.get(
+    "/signatures/{record_table}/{record_id}/preview",
+    **answers(SigningPreviewRecord),
+    tags=["signatures"],
+    dependencies=[api_requires("sign")],
+)
+def signing_preview(request: Request, session: Session, record_table: TABLE, record_id: ID) -> Json:
+    """What signing this record now would sign: participant, visit, form and version, every
+    answer with its item label, the score, the record's version, who entered it, the exact
+    content a signature binds to and its SHA-256, and the meanings the caller may sign with.
+    Nothing is signed."""
+    preview = sv.signing_preview(state_of(request).engine, session.actor, record_table, record_id)
+    return to_json_value(preview)
