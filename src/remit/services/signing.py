@@ -142,16 +142,18 @@ def _author_id(session: Session, record: Base) -> int | None:
         found = getattr(record, column, None)
         if found is not None:
             return int(found)
-    return session.scalar(
+    table, record_id = str(record.__tablename__), int(record.id)  # type: ignore[attr-defined]
+    first: int | None = session.scalar(
         select(AuditEvent.user_id)
         .where(
-            AuditEvent.table_name == record.__tablename__,
-            AuditEvent.record_id == record.id,  # type: ignore[attr-defined]
+            AuditEvent.table_name == table,
+            AuditEvent.record_id == record_id,
             AuditEvent.action == AuditAction.INSERT.value,
         )
         .order_by(AuditEvent.id)
         .limit(1)
     )
+    return first
 
 
 def role_meanings(role: str) -> tuple[str, ...]:
