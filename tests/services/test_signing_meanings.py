@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from tests.support.db import count_all
 from tests.support.forms import madrs
 from tests.support.trial import PASSWORD, OsloTrial, enrolled
@@ -16,6 +18,7 @@ from remit import services as sv
 from remit.errors import InputError, PermissionDeniedError
 from remit.protocol.roles import SIGNATURE_MEANINGS, Role, SignatureMeaning
 from remit.store import canonical_json
+from remit.store.tables import Participant
 
 
 def _rated(oslo: OsloTrial) -> tuple[str, sv.AssessmentRecord]:
@@ -114,3 +117,16 @@ def test_every_meaning_is_offered_to_some_role() -> None:
     offered = {m for meanings in SIGNATURE_MEANINGS.values() for m in meanings}
     assert offered == set(SignatureMeaning)
     assert Role.STATISTICIAN not in SIGNATURE_MEANINGS
+
+
+def test_the_author_of_a_record_without_a_rater_is_who_inserted_it(oslo: OsloTrial) -> None:
+    pid = enrolled(oslo, "V0")
+    with Session(oslo.engine) as session:
+        key = session.scalar(select(Participant.id).where(Participant.study_id == pid))
+    assert key is not None
+    mine = sv.signing_preview(oslo.engine, oslo.investigator, "participant", key)
+    assert mine.author == "kari"  # from the audit trail's insert
+    assert mine.meanings == ("reviewed and approved", "author")
+    assert sv.signing_preview(oslo.engine, oslo.monitor, "participant", key).meanings == (
+        "reviewed",
+    )
