@@ -209,6 +209,11 @@ def _check_meaning(
         )
 
 
+#: Columns kept for Remit's own bookkeeping: in the signed content (shown whole below the
+#: table), not among the values listed for a person to read.
+_BOOKKEEPING = frozenset({"id", "idempotency_key", "recorded_by"})
+
+
 def _items(record: Base, content: dict[str, Any]) -> tuple[str, tuple[SignedItem, ...]]:
     """The title and the labelled values shown before signing: a form's answers with their
     item labels (in the scale's order), else the record's columns."""
@@ -228,7 +233,7 @@ def _items(record: Base, content: dict[str, Any]) -> tuple[str, tuple[SignedItem
     shown = tuple(
         SignedItem(k, k.replace("_", " "), v)
         for k, v in values.items()
-        if k not in ("id", "participant_id")
+        if k not in _BOOKKEEPING and not k.endswith("_id")
     )
     return str(record.__tablename__).replace("_", " "), shown
 

@@ -135,11 +135,9 @@ PASSWORD_API = "/api/v1/auth/password"
 _OPEN_WHILE_CHANGE_DUE = frozenset({PASSWORD_PAGE, "/logout", PASSWORD_API, "/api/v1/auth/logout"})
 
 
-def _standing(request: Request, session: WebSession | None, token: str | None) -> bool:
+def _standing(request: Request, session: WebSession, token: str | None) -> bool:
     """Whether ``session``'s user is still active (else the session ends); raises
     :class:`PasswordChangeRequiredError` when they must change their password first."""
-    if session is None:
-        return False
     standing = account_standing(state_of(request).engine, session.actor)
     if not standing.active:
         state_of(request).sessions.end(token)
@@ -155,12 +153,10 @@ def page_session(request: Request) -> WebSession:
     state = state_of(request)
     token = request.cookies.get(SESSION_COOKIE)
     session = state.sessions.get(token, kind="cookie")
-    if session is not None:
-        request.state.web_session = session
-    if not _standing(request, session, token) or session is None:
-        request.state.web_session = None
+    if session is None or not _standing(request, session, token):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequiredError(target)
+    request.state.web_session = session
     return session
 
 
@@ -170,18 +166,17 @@ def api_session(request: Request) -> WebSession:
     state = state_of(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    session = (
-        state.sessions.get(token.strip(), kind="bearer") if scheme.lower() == "bearer" else None
-    )
+    token = token.strip()
+    session = state.sessions.get(token, kind="bearer") if scheme.lower() == "bearer" else None
     try:
-        live = _standing(request, session, token.strip())
+        live = session is not None and _standing(request, session, token)
     except PasswordChangeRequiredError:
         raise HTTPException(
             status_code=403,
             detail="change your password first: the password was set by an admin. "
             f"POST {PASSWORD_API} with current_password and new_password",
         ) from None
-    if not live or session is None:
+    if session is None or not live:
         raise HTTPException(
             status_code=401,
             detail="log in first: POST /api/v1/auth/login, then send Authorization: Bearer TOKEN",
