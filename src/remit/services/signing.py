@@ -246,9 +246,12 @@ def signing_preview(
     entered it, the exact content hashed and its SHA-256) and the meanings ``actor`` may sign
     it with. A read: nothing is signed.
 
-    >>> # preview = signing_preview(engine, ingrid, "assessment", 3)
-    >>> # preview.participant_id, preview.visit_code, preview.meanings
-    >>> # ('OSL-001', 'V5', ('reviewed and approved',))
+    Example (a MADRS that rater ``rita`` entered at V3, read by investigator ``kari``)::
+
+        preview = signing_preview(engine, kari, "assessment", 3)
+        preview.participant_id, preview.visit_code, preview.meanings
+        # ('OSL-001', 'V3', ('reviewed and approved',))
+        preview.items[0]  # SignedItem(key='1', label='Apparent sadness', value=3)
     """
     with reading(
         engine,

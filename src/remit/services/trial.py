@@ -203,6 +203,10 @@ def set_user_active(
     at their next request; their records and signatures stay. An admin cannot deactivate
     themselves (no one could undo it if they were the last admin). Setting the state a user
     already has changes nothing.
+
+    Example::
+
+        set_user_active(engine, ada, "kari", False, reason="left the study")  # .active False
     """
     with writing(engine, actor, "set_user_active", reason=reason, protocol=False, locks=False) as w:
         user = find_user(w.session, username)
@@ -243,6 +247,12 @@ def reset_password(
 
     With ``password=None`` one is generated and returned in the record, to be shown once and
     never stored in clear. Either way the user must change it at their next login.
+
+    Example::
+
+        done = reset_password(engine, ada, "kari", reason="forgot it")
+        done.temporary_password  # e.g. 'q3Z…' (16 characters), to hand over in person
+        done.user.must_change_password  # True
     """
     with writing(engine, actor, "reset_password", reason=reason, protocol=False, locks=False) as w:
         user = find_user(w.session, username)
@@ -259,7 +269,12 @@ def change_password(
 ) -> UserRecord:
     """The acting user changes their own password: the current one must match, the new one
     differ from it and pass the password rules. Ends a forced change (after an admin set the
-    password). Audited (the hash is not logged)."""
+    password). Audited (the hash is not logged).
+
+    Example::
+
+        change_password(engine, kari, "the temporary one", "kari tar bussen hjem")
+    """
     with writing(engine, actor, "change_own_password", protocol=False, locks=False) as w:
         user = w.session.get_one(UserAccount, actor.user_id)
         if not verify_password(user.password_hash, current_password):
