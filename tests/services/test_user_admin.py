@@ -118,5 +118,7 @@ def test_reset_refusals_change_nothing(oslo: OsloTrial) -> None:
         sv.reset_password(oslo.engine, oslo.data_manager, "rita")
     with pytest.raises(NotFoundError):
         sv.reset_password(oslo.engine, oslo.admin, "nobody")
+    with pytest.raises(InputError, match="cannot reset their own password"):
+        sv.reset_password(oslo.engine, oslo.admin, "ada")
     assert count_all(oslo.engine) == before
     assert sv.login(oslo.engine, "rita", PASSWORD).username == "rita"

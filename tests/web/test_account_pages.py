@@ -109,6 +109,7 @@ def test_deactivating_ends_open_sessions_and_tokens(
     admin = login_as("admin")
     page = admin.get("/admin/users")
     assert "Deactivate ada" not in page.text  # not oneself
+    assert "Reset password of ada" not in page.text
     off = admin.post(
         "/admin/users/tor/active", data={"csrf_token": csrf_of(page.text), "active": "no"}
     )

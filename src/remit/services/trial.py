@@ -246,7 +246,8 @@ def reset_password(
     """Give ``username`` a temporary password (admin only, audited; the hash is not logged).
 
     With ``password=None`` one is generated and returned in the record, to be shown once and
-    never stored in clear. Either way the user must change it at their next login.
+    never stored in clear. Either way the user must change it at their next login. An admin
+    changes their own password with :func:`change_password`, not by a reset.
 
     Example::
 
@@ -256,6 +257,11 @@ def reset_password(
     """
     with writing(engine, actor, "reset_password", reason=reason, protocol=False, locks=False) as w:
         user = find_user(w.session, username)
+        if user.id == actor.user_id:
+            raise InputError(
+                f"{actor.username} cannot reset their own password",
+                hint="change it on the password page (/account/password) with the current one",
+            )
         chosen = password if password is not None else _temporary_password(user.username)
         set_password(w.uow, user, chosen, must_change=True)
         return PasswordResetRecord(
