@@ -36,6 +36,8 @@ def test_a_new_user_is_forced_to_change_the_password_first(
     _add_user(login_as("admin"), "liv")
     liv = TestClient(app, follow_redirects=False)
     assert page_login(liv, "liv").headers["location"] == "/"
+    elsewhere = TestClient(app, follow_redirects=False)  # the same user in another browser
+    page_login(elsewhere, "liv")
     for path in ("/", "/participants", "/queries"):
         answer = liv.get(path)
         assert answer.status_code == 303, path
@@ -70,6 +72,7 @@ def test_a_new_user_is_forced_to_change_the_password_first(
     )  # fmt: skip
     assert done.status_code == 303
     assert liv.get("/").status_code == 200
+    assert elsewhere.get("/", follow_redirects=False).headers["location"].startswith("/login")
     assert "set by an administrator" not in liv.get("/account/password").text
 
 

@@ -161,10 +161,11 @@ def api_logout(request: Request, session: Session) -> Response:
 def api_change_password(body: PasswordChangeIn, request: Request, session: Session) -> Json:
     """Change the caller's own password (the current one must match). A user whose password
     an admin set must do this before any other call: every other route answers 403 until then.
-    The token stays valid."""
-    user = sv.change_password(
-        state_of(request).engine, session.actor, body.current_password, body.new_password
-    )
+    This token stays valid; the user's other tokens and page sessions end."""
+    state = state_of(request)
+    user = sv.change_password(state.engine, session.actor, body.current_password, body.new_password)
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    state.sessions.end_user(session.actor.user_id, keep=token)  # other tokens and browsers
     return to_json_value(user)
 
 

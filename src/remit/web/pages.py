@@ -220,6 +220,7 @@ async def password_submit(request: Request, session: PageSession) -> Response:
     except InputError as error:
         return _password_page(request, forced, f"{error} Nothing was changed.", status=422)
     token = state.sessions.create(session.actor, replaces=request.cookies.get(SESSION_COOKIE))
+    state.sessions.end_user(session.actor.user_id, keep=token)  # other browsers, API tokens
     response = see_other("/?password_changed=1")
     response.set_cookie(
         SESSION_COOKIE, token, httponly=True, samesite="lax", secure=_secure(request), path="/"
