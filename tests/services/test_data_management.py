@@ -76,9 +76,18 @@ def test_a_later_edit_voids_a_signature_and_a_wrong_password_signs_nothing(
     )
     before = count_all(e)
     with pytest.raises(PermissionDeniedError, match="password does not match"):
-        sv.sign(e, inv, "adverse_event", ae.id, password="wrong password!!", meaning="reviewed")
+        sv.sign(
+            e,
+            inv,
+            "adverse_event",
+            ae.id,
+            password="wrong password!!",
+            meaning="reviewed and approved",
+        )
     assert count_all(e) == before
-    signed = sv.sign(e, inv, "adverse_event", ae.id, password=PASSWORD, meaning="reviewed")
+    signed = sv.sign(
+        e, inv, "adverse_event", ae.id, password=PASSWORD, meaning="reviewed and approved"
+    )
     assert [ok for _, ok in sv.signatures_of(e, inv, "adverse_event", ae.id)] == [True]
     sv.update_adverse_event(e, inv, ae.id, changes={"outcome": "recovered"}, reason="follow-up")
     [(after, matches)] = sv.signatures_of(e, inv, "adverse_event", ae.id)

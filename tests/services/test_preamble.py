@@ -19,6 +19,9 @@ EXCEPTIONS = {
     "read_identity",
     # authentication: checks the actor's own password, reads no trial data
     "check_password",
+    # authentication: the actor's own account flags (active, must change the password), read
+    # on every web request; reads no trial data and must not fill the access log
+    "account_standing",
     # the alert delivery loop (services/notify.py): Remit's own work, no person acts; each
     # delivery-log row is its own short transaction (the claim must commit before sending)
     "_insert",

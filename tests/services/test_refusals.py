@@ -40,7 +40,14 @@ def _prepared(oslo: OsloTrial) -> tuple[str, dict[str, Any]]:
     v3 = sv.record_assessment(e, rater, pid, "V3", "madrs", madrs(3, 1), idempotency_key="k-v3")
     sds = sv.record_assessment(e, oslo.therapist, pid, "V3", "sds", fill("sds"))
     gad = sv.record_assessment(e, oslo.therapist, pid, "V3", "gad7", fill("gad7"))
-    sv.sign(e, inv, "assessment", sds.id, password="correct horse battery staple", meaning="ok")
+    sv.sign(
+        e,
+        inv,
+        "assessment",
+        sds.id,
+        password="correct horse battery staple",
+        meaning="reviewed and approved",
+    )
     sv.lock(e, oslo.data_manager, "form", record_table="assessment", record_id=gad.id)
     edited = sv.update_assessment(
         e, rater, v3.id, madrs(3, 2), expected_version=v3.version, reason="re-rated item 10"

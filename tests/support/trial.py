@@ -210,7 +210,8 @@ def build_trial(
         )
         admin = Actor(made.admin.id, ADMIN, "admin", None)
         for name, roles in staff.items():
-            sv.add_user(engine, admin, name, PASSWORD, list(roles))
+            # test staff log in with PASSWORD at once: not forced to change it first
+            sv.add_user(engine, admin, name, PASSWORD, list(roles), must_change_password=False)
     trial = trial_of(engine, protocol=chosen, staff=staff)
     ids = tuple(add_participant(trial, plan) for plan in participants)
     for pid, plan in zip(ids, participants, strict=True):

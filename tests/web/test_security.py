@@ -155,6 +155,20 @@ def test_sessions_time_out_when_idle_and_absolutely() -> None:
     assert store.get(bearer, kind="cookie") is None  # an API token is not a page session
 
 
+def test_a_password_change_ends_the_users_other_sessions() -> None:
+    from remit.services import Actor
+
+    store = SessionStore(idle_timeout_s=60, absolute_timeout_s=300)
+    kari, tor = Actor(1, "kari", "investigator", 1), Actor(2, "tor", "therapist", 1)
+    here, there, api = store.create(kari), store.create(kari), store.create(kari, kind="bearer")
+    other = store.create(tor)
+    assert store.end_user(1, keep=here) == 2
+    assert store.get(here) is not None
+    assert store.get(there) is None
+    assert store.get(api, kind="bearer") is None
+    assert store.get(other) is not None
+
+
 def test_throttle_window_passes() -> None:
     now = [0.0]
     throttle = LoginThrottle(max_failures=2, window_s=100, clock=lambda: now[0])
@@ -176,6 +190,7 @@ def test_a_user_with_several_roles_chooses_one(app: FastAPI, trial_db: Path) -> 
         "vera",
         PASSWORD,
         [("investigator", "OST"), ("monitor", None)],
+        must_change_password=False,
     )
     engine.dispose()
     client = TestClient(app, follow_redirects=False)

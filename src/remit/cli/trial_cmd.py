@@ -198,6 +198,67 @@ def user_email_command(
     )
 
 
+ReasonOption = Annotated[
+    str | None, typer.Option("--reason", help="Why (kept in the audit trail).")
+]
+
+
+@user_app.command("deactivate")
+def user_deactivate_command(
+    username: Annotated[str, typer.Argument(help="The user who may no longer log in.")],
+    db: DbOption,
+    user: UserOption,
+    reason: ReasonOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Deactivate a user: they cannot log in, their open sessions end (admins only)."""
+    with acting_on(db, user) as (engine, actor):
+        changed = sv.set_user_active(engine, actor, username, False, reason=reason)
+    show(changed, json_output, f"user {changed.username} deactivated: cannot log in")
+
+
+@user_app.command("activate")
+def user_activate_command(
+    username: Annotated[str, typer.Argument(help="The deactivated user to let log in again.")],
+    db: DbOption,
+    user: UserOption,
+    reason: ReasonOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Reactivate a deactivated user (admins only)."""
+    with acting_on(db, user) as (engine, actor):
+        changed = sv.set_user_active(engine, actor, username, True, reason=reason)
+    show(changed, json_output, f"user {changed.username} active again")
+
+
+@user_app.command("reset-password")
+def user_reset_password_command(
+    username: Annotated[str, typer.Argument(help="The user whose password is reset.")],
+    db: DbOption,
+    user: UserOption,
+    generate: Annotated[
+        bool,
+        typer.Option(
+            "--generate/--prompt",
+            help="Generate a temporary password and print it once (default), or type one.",
+        ),
+    ] = True,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the temporary password from stdin.")
+    ] = False,
+    reason: ReasonOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Give a user a temporary password they must change at their next login (admins only)."""
+    chosen = _password(password_stdin) if (password_stdin or not generate) else None
+    with acting_on(db, user) as (engine, actor):
+        done = sv.reset_password(engine, actor, username, chosen, reason=reason)
+    line = f"password of {done.user.username} reset: to be changed at the next login"
+    if done.temporary_password is not None:
+        line += f"\ntemporary password (shown once): {done.temporary_password}"
+    show(done, json_output, line)
+
+
 # --- remit participant -----------------------------------------------------------------------
 
 participant_app = typer.Typer(

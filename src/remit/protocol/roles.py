@@ -9,10 +9,13 @@ Examples
 'INDEPENDENT_RATER'
 >>> Role.INVESTIGATOR in IDENTITY_ROLES, SYSTEM_ROLE in set(Role)
 (True, False)
+>>> [m.value for m in SIGNATURE_MEANINGS[Role.INDEPENDENT_RATER]]
+['author']
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 
@@ -34,3 +37,24 @@ SYSTEM_ROLE = "system"
 
 #: Roles allowed to read a participant's identity (name, national ID, contact).
 IDENTITY_ROLES: frozenset[Role] = frozenset({Role.INVESTIGATOR, Role.ADMIN})
+
+
+class SignatureMeaning(StrEnum):
+    """What an electronic signature says (21 CFR 11.50: every signature states its meaning)."""
+
+    #: "I entered or rated this record": only the person who did.
+    AUTHOR = "author"
+    #: The investigator's review and approval of a record (whoever entered it).
+    REVIEWED_AND_APPROVED = "reviewed and approved"
+    #: A monitor's review (e.g. source data verified); it approves nothing.
+    REVIEWED = "reviewed"
+
+
+#: The meanings each role may sign with (a role not listed signs nothing). ``author`` also
+#: needs the signer to be the person who entered the record (checked by the signing service).
+SIGNATURE_MEANINGS: Mapping[Role, tuple[SignatureMeaning, ...]] = {
+    Role.INVESTIGATOR: (SignatureMeaning.REVIEWED_AND_APPROVED, SignatureMeaning.AUTHOR),
+    Role.THERAPIST: (SignatureMeaning.AUTHOR,),
+    Role.INDEPENDENT_RATER: (SignatureMeaning.AUTHOR,),
+    Role.MONITOR: (SignatureMeaning.REVIEWED,),
+}

@@ -36,6 +36,9 @@ ACCESS: Mapping[str, frozenset[str]] = {
     # trial set-up
     "create_trial": frozenset({ADM}),
     "add_user": frozenset({ADM}),
+    "set_user_active": frozenset({ADM}),
+    "reset_password": frozenset({ADM}),
+    "change_own_password": _VIEW,
     # participants and visits
     "screen_participant": frozenset({INV}),
     "check_eligibility": frozenset({INV}),
@@ -72,7 +75,7 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "sweep_missed_readings": frozenset({INV, DM, ADM}),
     "close_alert": frozenset({INV}),
     # data management
-    "sign": frozenset({INV}),
+    "sign": frozenset({INV, THE, RAT, MON}),
     "lock": frozenset({DM, INV}),
     "lock_study": frozenset({DM}),
     "unlock": frozenset({DM}),

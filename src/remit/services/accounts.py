@@ -7,6 +7,8 @@ outer layers need not import :mod:`remit.store`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -16,10 +18,14 @@ from remit.services.access import ROLES
 from remit.store import Actor, authenticate, roles_of
 from remit.store import actor_for as store_actor_for
 from remit.store.tables import Site, UserAccount
+from remit.store.users import MIN_PASSWORD_LENGTH
 
 __all__ = [
+    "MIN_PASSWORD_LENGTH",
     "SYSTEM_ROLE",
+    "AccountStanding",
     "Actor",
+    "account_standing",
     "actor_for",
     "actors_for",
     "check_password",
@@ -104,3 +110,25 @@ def check_password(engine: Engine, actor: Actor, password: str) -> bool:
             return bool(user.id == actor.user_id)
     except PermissionDeniedError:
         return False
+
+
+@dataclass(frozen=True)
+class AccountStanding:
+    """Whether a logged-in user may go on: ``active`` (else every session ends) and
+    ``must_change_password`` (else nothing but changing the password is allowed)."""
+
+    active: bool
+    must_change_password: bool
+
+
+def account_standing(engine: Engine, actor: Actor) -> AccountStanding:
+    """The acting user's standing now (read on every web request, so that deactivating a user
+    or resetting their password takes effect on open sessions and tokens).
+
+    An unknown user, or one whose username no longer matches, stands as inactive.
+    """
+    with Session(engine) as session:
+        user = session.get(UserAccount, actor.user_id) if actor.user_id is not None else None
+        if user is None or user.username != actor.username:
+            return AccountStanding(active=False, must_change_password=False)
+        return AccountStanding(bool(user.active), bool(user.must_change_password))

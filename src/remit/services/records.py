@@ -62,6 +62,16 @@ class UserRecord(_Record):
     email: str | None
     active: bool
     roles: tuple[tuple[str, str | None], ...]
+    must_change_password: bool = False
+
+
+@dataclass(frozen=True)
+class PasswordResetRecord(_Record):
+    """What an admin's password reset did: the user, and the generated temporary password
+    (``None`` when the admin chose it) — shown once, never stored in clear."""
+
+    user: UserRecord
+    temporary_password: str | None
 
 
 @dataclass(frozen=True)
@@ -361,6 +371,41 @@ class SignatureRecord(_Record):
     def valid(self) -> bool:
         """Whether the signature still stands."""
         return self.voided_at is None
+
+
+@dataclass(frozen=True)
+class SignedItem(_Record):
+    """One answer or value of a record to be signed: its key, its label, the value."""
+
+    key: str
+    label: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class SigningPreviewRecord(_Record):
+    """What signing a record would sign, as it is now: whose record (participant study ID,
+    visit), which form (scale, name, version), every answer with its item label, the score,
+    the record's save counter, who entered it, the exact ``content`` a signature binds to and
+    its SHA-256, and the meanings the reader may sign it with."""
+
+    record_table: str
+    record_id: int
+    participant_id: str | None
+    visit_code: str | None
+    title: str
+    scale: str | None
+    scale_version: str | None
+    items: tuple[SignedItem, ...]
+    score: dict[str, Any]
+    total: float | None
+    band: str | None
+    status: str | None
+    version: int | None
+    author: str | None
+    content: dict[str, Any]
+    content_sha256: str
+    meanings: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,24 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from remit.errors import InputError, LockedError, NotFoundError, PermissionDeniedError
+from remit.json_values import to_json_value
+from remit.protocol.roles import SIGNATURE_MEANINGS, Role, SignatureMeaning
 from remit.protocol.status import UNFINISHED_STATUSES, AssessmentStatus
+from remit.scales import load_scale
 from remit.services._common import check_unlocked, choice, now_utc, study_id_of, text_given
-from remit.services.records import LockRecord, QueryRecord, SignatureRecord
+from remit.services.records import (
+    LockRecord,
+    QueryRecord,
+    SignatureRecord,
+    SignedItem,
+    SigningPreviewRecord,
+)
 from remit.services.unit import ParticipantRef, owner_of, reading, writing
 from remit.store import Actor, UnitOfWork, content_sha256, get_participant, verify_password
 from remit.store.dosing import DosingSession
 from remit.store.tables import (
     Assessment,
+    AuditEvent,
     Base,
     DataQuery,
     DataQueryMessage,
@@ -23,10 +33,11 @@ from remit.store.tables import (
     Participant,
     Signature,
     UserAccount,
+    Visit,
     audited_tables,
 )
 from remit.store.vitals import VitalSignReading, reading_values
-from remit.store.vocab import LockLevel, QueryStatus
+from remit.store.vocab import AuditAction, LockLevel, QueryStatus
 
 #: Columns a signature does not cover: signing and locking change them.
 UNSIGNED_COLUMNS = frozenset({"status", "version"})
@@ -121,6 +132,167 @@ def void_signatures(uow: UnitOfWork, table: str, record_id: int, reason: str) ->
     return voided
 
 
+# --- what is signed, and with which meaning --------------------------------------------------
+
+
+def _author_id(session: Session, record: Base) -> int | None:
+    """Who entered ``record``: its rater (a form), the user who recorded it, else the user of
+    its first audit entry (``None`` when Remit itself made it)."""
+    for column in ("rater_user_id", "recorded_by"):
+        found = getattr(record, column, None)
+        if found is not None:
+            return int(found)
+    table, record_id = str(record.__tablename__), int(record.id)  # type: ignore[attr-defined]
+    first: int | None = session.scalar(
+        select(AuditEvent.user_id)
+        .where(
+            AuditEvent.table_name == table,
+            AuditEvent.record_id == record_id,
+            AuditEvent.action == AuditAction.INSERT.value,
+        )
+        .order_by(AuditEvent.id)
+        .limit(1)
+    )
+    return first
+
+
+def role_meanings(role: str) -> tuple[str, ...]:
+    """The signature meanings ``role`` may sign with (:data:`SIGNATURE_MEANINGS`).
+
+    >>> role_meanings("independent_rater"), role_meanings("statistician")
+    (('author',), ())
+    """
+    try:
+        return tuple(m.value for m in SIGNATURE_MEANINGS.get(Role(role), ()))
+    except ValueError:
+        return ()
+
+
+def _meanings_for(actor: Actor, author_id: int | None) -> tuple[str, ...]:
+    """The meanings ``actor`` may sign a record entered by ``author_id`` with: ``author`` only
+    for the person who entered it."""
+    return tuple(
+        m
+        for m in role_meanings(actor.role)
+        if m != SignatureMeaning.AUTHOR or (author_id is not None and author_id == actor.user_id)
+    )
+
+
+def _check_meaning(
+    session: Session, actor: Actor, meaning: str, record: Base, record_table: str, record_id: int
+) -> None:
+    """Refuse a meaning that is unknown, not one of the actor's role, or ``author`` of a record
+    the actor did not enter."""
+    known = [m.value for m in SignatureMeaning]
+    held = role_meanings(actor.role)
+    if meaning not in known:
+        raise InputError(
+            f"signature meaning {meaning!r} is unknown",
+            expected="one of " + ", ".join(held or known),
+        )
+    if meaning not in held:
+        raise PermissionDeniedError(
+            f"{actor.username} ({actor.role}) may not sign with the meaning {meaning!r}",
+            expected="one of " + (", ".join(held) or "none: this role signs nothing"),
+            hint="choose a meaning that fits your role",
+        )
+    author_id = _author_id(session, record)
+    if meaning == SignatureMeaning.AUTHOR and author_id != actor.user_id:
+        author = session.get(UserAccount, author_id) if author_id is not None else None
+        who = f"{author.username} did" if author is not None else "Remit made it"
+        others = [m for m in held if m != SignatureMeaning.AUTHOR]
+        raise PermissionDeniedError(
+            f"{actor.username} did not enter {record_table} {record_id} ({who}): "
+            "only its author may sign it as 'author'",
+            expected="one of " + (", ".join(others) or "none for this record"),
+            hint="the person who entered or rated the record signs it as author",
+        )
+
+
+#: Columns kept for Remit's own bookkeeping: in the signed content (shown whole below the
+#: table), not among the values listed for a person to read.
+_BOOKKEEPING = frozenset({"id", "idempotency_key", "recorded_by"})
+
+
+def _items(record: Base, content: dict[str, Any]) -> tuple[str, tuple[SignedItem, ...]]:
+    """The title and the labelled values shown before signing: a form's answers with their
+    item labels (in the scale's order), else the record's columns."""
+    values = content["values"]
+    if isinstance(record, Assessment):
+        definition = load_scale(record.scale)
+        answers = dict(values.get("answers") or {})
+        items = []
+        for item in definition.items_for(record.scale_version):
+            key = item.code if item.code in answers else item.ref
+            if key in answers:
+                items.append(SignedItem(item.ref or item.code, item.label, answers.pop(key)))
+        items += [SignedItem(k, k, v) for k, v in answers.items()]  # not in this version
+        name = definition.short_name or definition.code.upper()
+        title = f"{name} ({definition.name}), version {record.scale_version}"
+        return title, tuple(items)
+    shown = tuple(
+        SignedItem(k, k.replace("_", " "), v)
+        for k, v in values.items()
+        if k not in _BOOKKEEPING and not k.endswith("_id")
+    )
+    return str(record.__tablename__).replace("_", " "), shown
+
+
+def signing_preview(
+    engine: Engine, actor: Actor, record_table: str, record_id: int
+) -> SigningPreviewRecord:
+    """What signing ``record_table`` row ``record_id`` now would sign (participant, visit,
+    form and version, every answer with its label, the score, the record's version, who
+    entered it, the exact content hashed and its SHA-256) and the meanings ``actor`` may sign
+    it with. A read: nothing is signed.
+
+    Example (a MADRS that rater ``rita`` entered at V3, read by investigator ``kari``)::
+
+        preview = signing_preview(engine, kari, "assessment", 3)
+        preview.participant_id, preview.visit_code, preview.meanings
+        # ('OSL-001', 'V3', ('reviewed and approved',))
+        preview.items[0]  # SignedItem(key='1', label='Apparent sadness', value=3)
+    """
+    with reading(
+        engine,
+        actor,
+        "sign",
+        "signing_preview",
+        participant=_owner_of_record(record_table, record_id),
+    ) as r:
+        session = r.session
+        record = _record(session, record_table, record_id)
+        participant = _participant_of(session, record)
+        content = to_json_value(record_content(record))
+        author_id = _author_id(session, record)
+        author = session.get(UserAccount, author_id) if author_id is not None else None
+        visit_id = getattr(record, "visit_id", None)
+        visit = session.get(Visit, visit_id) if visit_id is not None else None
+        title, items = _items(record, content)
+        is_form = isinstance(record, Assessment)
+        return r.one(
+            SigningPreviewRecord(
+                record_table=record_table,
+                record_id=record_id,
+                participant_id=participant.study_id if participant is not None else None,
+                visit_code=visit.visit_code if visit is not None else None,
+                title=title,
+                scale=record.scale if is_form else None,  # type: ignore[attr-defined]
+                scale_version=record.scale_version if is_form else None,  # type: ignore[attr-defined]
+                items=items,
+                score=dict(getattr(record, "score", None) or {}) if is_form else {},
+                total=getattr(record, "total", None) if is_form else None,
+                band=(getattr(record, "score", None) or {}).get("band") if is_form else None,
+                status=getattr(record, "status", None),
+                version=getattr(record, "version", None),
+                author=author.username if author is not None else None,
+                content=content,
+                content_sha256=content_sha256(record_content(record)),
+                meanings=_meanings_for(actor, author_id),
+            )
+        )
+
+
 def sign(
     engine: Engine,
     actor: Actor,
@@ -131,7 +303,12 @@ def sign(
     meaning: str,
 ) -> SignatureRecord:
     """Sign a record: re-enter the password; the signature is bound to the SHA-256 of the
-    record's content, and a later edit voids it. A signed form's status becomes ``signed``."""
+    record's content, and a later edit voids it. A signed form's status becomes ``signed``.
+
+    ``meaning`` must fit the signer's role (:data:`remit.protocol.roles.SIGNATURE_MEANINGS`):
+    ``author`` only for the person who entered the record, ``reviewed and approved`` for an
+    investigator, ``reviewed`` for a monitor; :func:`signing_preview` lists the ones offered.
+    """
     meaning = text_given(meaning, "meaning of the signature")
     with writing(engine, actor, "sign", participant=_owner_of_record(record_table, record_id)) as w:
         uow, session, participant = w.uow, w.session, w.participant
@@ -142,6 +319,7 @@ def sign(
                 hint="re-enter your own password",
             )
         record = _record(session, record_table, record_id)
+        _check_meaning(session, actor, meaning, record, record_table, record_id)
         check_unlocked(session, participant.id if participant else None, record_table, record_id)
         if isinstance(record, Assessment):
             if record.status in UNFINISHED_STATUSES:

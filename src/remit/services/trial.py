@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from remit.errors import ConflictError, InputError, NotFoundError
+from remit.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from remit.protocol import Protocol, protocol_from_text
-from remit.services.records import TrialRecord, UserRecord
+from remit.services.records import PasswordResetRecord, TrialRecord, UserRecord
 from remit.services.unit import reading, writing
 from remit.store import (
     Actor,
     add_site,
     check_email,
+    check_password_rules,
     create_study,
     current_protocol_version,
+    find_user,
+    set_password,
     store_protocol_version,
+    verify_password,
 )
 from remit.store import add_user as store_add_user
 from remit.store.tables import Site, Study, UserAccount, UserRole
@@ -41,7 +46,11 @@ def user_record(session: Session, user: UserAccount) -> UserRecord:
         .where(UserRole.user_id == user.id)
         .order_by(UserRole.id)
     )
-    return UserRecord.from_row(user, roles=tuple((role, code) for role, code in rows))
+    return UserRecord.from_row(
+        user,
+        roles=tuple((role, code) for role, code in rows),
+        must_change_password=bool(user.must_change_password),
+    )
 
 
 def create_trial(
@@ -119,9 +128,14 @@ def add_user(
     *,
     full_name: str | None = None,
     email: str | None = None,
+    must_change_password: bool = True,
 ) -> UserRecord:
     """Add a user with roles ``[(role, site code or None for study-wide)]`` (admin only);
-    ``email`` is where safety alerts reach them (checked: ``name@domain.tld``)."""
+    ``email`` is where safety alerts reach them (checked: ``name@domain.tld``).
+
+    The admin chose the password, so the new user must change it at their first login
+    (``must_change_password=False`` only where no person will log in with it: simulation,
+    test fixtures)."""
     wanted = list(roles)
     if not wanted:
         raise InputError(
@@ -129,7 +143,15 @@ def add_user(
             expected="at least one (role, site) pair, e.g. ('investigator', 'OST')",
         )
     with writing(engine, actor, "add_user", protocol=False, locks=False) as w:
-        user = store_add_user(w.uow, username, password, wanted, full_name=full_name, email=email)
+        user = store_add_user(
+            w.uow,
+            username,
+            password,
+            wanted,
+            full_name=full_name,
+            email=email,
+            must_change_password=must_change_password,
+        )
         return user_record(w.session, user)
 
 
@@ -170,3 +192,106 @@ def trial_protocol(engine: Engine, *, source: str | None = None) -> Protocol:
             return protocol_from_text(row.text, source=source)
         protocol, _ = protocol_in_force(session)
     return protocol
+
+
+def set_user_active(
+    engine: Engine, actor: Actor, username: str, active: bool, *, reason: str | None = None
+) -> UserRecord:
+    """Deactivate (``active=False``) or reactivate a user (admin only, audited with the reason).
+
+    A deactivated user cannot log in, and their open web sessions and API tokens stop working
+    at their next request; their records and signatures stay. An admin cannot deactivate
+    themselves (no one could undo it if they were the last admin). Setting the state a user
+    already has changes nothing.
+
+    Example::
+
+        set_user_active(engine, ada, "kari", False, reason="left the study")  # .active False
+    """
+    with writing(engine, actor, "set_user_active", reason=reason, protocol=False, locks=False) as w:
+        user = find_user(w.session, username)
+        if not active and user.id == actor.user_id:
+            raise InputError(
+                f"{actor.username} cannot deactivate their own account",
+                hint="ask another admin to do it",
+            )
+        if user.active != active:
+            user.active = active
+            w.session.flush()
+        return user_record(w.session, user)
+
+
+#: Length of a generated temporary password (``secrets.token_urlsafe`` characters).
+TEMPORARY_PASSWORD_BYTES = 12
+
+
+def _temporary_password(username: str) -> str:
+    while True:
+        candidate = secrets.token_urlsafe(TEMPORARY_PASSWORD_BYTES)
+        try:
+            check_password_rules(candidate, username)
+        except InputError:
+            continue
+        return candidate
+
+
+def reset_password(
+    engine: Engine,
+    actor: Actor,
+    username: str,
+    password: str | None = None,
+    *,
+    reason: str | None = None,
+) -> PasswordResetRecord:
+    """Give ``username`` a temporary password (admin only, audited; the hash is not logged).
+
+    With ``password=None`` one is generated and returned in the record, to be shown once and
+    never stored in clear. Either way the user must change it at their next login. An admin
+    changes their own password with :func:`change_password`, not by a reset.
+
+    Example::
+
+        done = reset_password(engine, ada, "kari", reason="forgot it")
+        done.temporary_password  # e.g. 'q3Z…' (16 characters), to hand over in person
+        done.user.must_change_password  # True
+    """
+    with writing(engine, actor, "reset_password", reason=reason, protocol=False, locks=False) as w:
+        user = find_user(w.session, username)
+        if user.id == actor.user_id:
+            raise InputError(
+                f"{actor.username} cannot reset their own password",
+                hint="change it on the password page (/account/password) with the current one",
+            )
+        chosen = password if password is not None else _temporary_password(user.username)
+        set_password(w.uow, user, chosen, must_change=True)
+        return PasswordResetRecord(
+            user=user_record(w.session, user),
+            temporary_password=None if password is not None else chosen,
+        )
+
+
+def change_password(
+    engine: Engine, actor: Actor, current_password: str, new_password: str
+) -> UserRecord:
+    """The acting user changes their own password: the current one must match, the new one
+    differ from it and pass the password rules. Ends a forced change (after an admin set the
+    password). Audited (the hash is not logged).
+
+    Example::
+
+        change_password(engine, kari, "the temporary one", "kari tar bussen hjem")
+    """
+    with writing(engine, actor, "change_own_password", protocol=False, locks=False) as w:
+        user = w.session.get_one(UserAccount, actor.user_id)
+        if not verify_password(user.password_hash, current_password):
+            raise PermissionDeniedError(
+                "the current password does not match: the password was not changed",
+                hint="enter the password you logged in with",
+            )
+        if new_password == current_password:
+            raise InputError(
+                "the new password is the current one",
+                expected="a password you have not used here",
+            )
+        set_password(w.uow, user, new_password, must_change=False)
+        return user_record(w.session, user)

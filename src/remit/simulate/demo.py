@@ -96,8 +96,10 @@ def create_demo_database(path: Path, protocol: Protocol, *, force: bool = False)
     for username, (role, password) in DEMO_USERS.items():
         if username == _ADMIN:
             continue
+        # the demo's printed logins work as they are: not forced to change the password
         user = sv.add_user(engine, admin, username, password, [(role, None)],
-                           full_name=f"Demo {role.replace('_', ' ')}")  # fmt: skip
+                           full_name=f"Demo {role.replace('_', ' ')}",
+                           must_change_password=False)  # fmt: skip
         staff[role] = Actor(user.id, username, role, None)
         logins.append((username, role, password))
     return DemoDatabase(path=path, engine=engine, staff=staff, logins=tuple(logins))

@@ -59,9 +59,11 @@ from remit.store.users import (
     authenticate,
     check_email,
     check_password_rules,
+    find_user,
     grant_role,
     hash_password,
     roles_of,
+    set_password,
     verify_password,
 )
 from remit.store.vitals import VitalSignReading, VitalSignValue, reading_values
@@ -94,6 +96,7 @@ __all__ = [
     "current_unit_of_work",
     "database_url",
     "downgrade",
+    "find_user",
     "get_participant",
     "grant_role",
     "hash_password",
@@ -108,6 +111,7 @@ __all__ = [
     "require_current",
     "roles_of",
     "set_identity",
+    "set_password",
     "snapshot_tables",
     "store_protocol_version",
     "unit_of_work",

@@ -14,6 +14,7 @@ from remit.errors import ConflictError, InputError, NotFoundError, PermissionDen
 from remit.protocol.roles import Role
 from remit.store.audit import Actor, UnitOfWork
 from remit.store.tables import Site, UserAccount, UserRole
+from remit.store.types import utc_now
 
 #: Shortest password accepted.
 MIN_PASSWORD_LENGTH = 12
@@ -25,12 +26,66 @@ _HASHER = PasswordHasher()
 
 SiteRef = Site | int | str | None
 
+#: Words that, alone or followed by digits and symbols, make a very common password
+#: (``Password2024!``, ``Welcome12345``): a small built-in list, no external one.
+COMMON_PASSWORD_WORDS = frozenset(
+    {
+        "password",
+        "passw0rd",
+        "p@ssw0rd",
+        "welcome",
+        "letmein",
+        "changeme",
+        "iloveyou",
+        "admin",
+        "administrator",
+        "qwerty",
+        "qwertyuiop",
+        "asdfghjkl",
+        "trustno",
+        "sunshine",
+        "football",
+        "princess",
+        "dragon",
+        "monkey",
+        "secret",
+        "remit",
+        "abcdefgh",
+        "abcdefghijkl",
+    }
+)
+#: Whole passwords (lower-cased) that are very common although they pass the other rules.
+COMMON_PASSWORDS = frozenset(
+    {"123456789012", "1234567890123", "12345678901234", "1q2w3e4r5t6y", "qwertyuiop12"}
+)
+_TRAILING = re.compile(r"[^a-z@]+$")
+
+
+def is_common_password(password: str) -> bool:
+    """Whether ``password`` is one of a small built-in set of very common passwords, or one of
+    their words followed only by digits and symbols.
+
+    >>> is_common_password("Password2024!"), is_common_password("1q2w3e4r5t6y")
+    (True, True)
+    >>> is_common_password("kari-tar-bussen-hjem")
+    False
+    """
+    lowered = password.lower()
+    return lowered in COMMON_PASSWORDS or _TRAILING.sub("", lowered) in COMMON_PASSWORD_WORDS
+
 
 def check_password_rules(password: str, username: str | None = None) -> None:
-    """Refuse a password that is too short, too long, too uniform or contains the username."""
+    """Refuse a password that is too short, too long, too uniform, very common or contains the
+    username.
+
+    >>> check_password_rules("kari-tar-bussen-hjem", "kari.nordmann")
+    >>> check_password_rules("Welcome2024!!", "kari")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    remit.errors.InputError: the password is a very common one
+    """
     rules = (
         f"at least {MIN_PASSWORD_LENGTH} characters, at least 5 different characters, "
-        "not containing the username"
+        "not containing the username, not a very common password"
     )
     if not isinstance(password, str):
         raise InputError("a password must be text", expected=rules)
@@ -47,6 +102,12 @@ def check_password_rules(password: str, username: str | None = None) -> None:
         )
     if username and username.strip() and username.strip().lower() in password.lower():
         raise InputError("the password contains the username", expected=rules)
+    if is_common_password(password):
+        raise InputError(
+            "the password is a very common one (a common word followed by digits or symbols)",
+            expected=rules,
+            hint="use a few unrelated words or a password manager's random password",
+        )
 
 
 def hash_password(password: str, username: str | None = None) -> str:
@@ -130,9 +191,11 @@ def add_user(
     *,
     full_name: str | None = None,
     email: str | None = None,
+    must_change_password: bool = False,
 ) -> UserAccount:
     """Create a user with an argon2id password hash and roles ``[(role, site or None)]``;
-    ``email`` (checked by :func:`check_email`) is where alerts reach them."""
+    ``email`` (checked by :func:`check_email`) is where alerts reach them;
+    ``must_change_password`` makes them choose their own password at their first login."""
     username = username.strip()
     if not username or len(username) > 100 or any(c.isspace() for c in username):
         raise InputError(
@@ -149,12 +212,38 @@ def add_user(
         password_hash=hash_password(password, username),
         full_name=full_name,
         email=address,
+        must_change_password=must_change_password,
+        password_changed_at=utc_now(),
     )
     session.add(user)
     session.flush()
     for role, site_id in dict.fromkeys(wanted):
         session.add(UserRole(user_id=user.id, role=role, site_id=site_id))
     session.flush()
+    return user
+
+
+def find_user(session: Session, username: str) -> UserAccount:
+    """The user called ``username`` (active or not), else :class:`NotFoundError`."""
+    user = session.scalar(select(UserAccount).where(UserAccount.username == username))
+    if user is None:
+        raise NotFoundError(
+            f"user {username!r} does not exist",
+            hint="the users are listed on the Users page (/admin/users)",
+        )
+    return user
+
+
+def set_password(
+    uow: UnitOfWork, user: UserAccount, password: str, *, must_change: bool
+) -> UserAccount:
+    """Give ``user`` a new password (checked by :func:`check_password_rules`);
+    ``must_change`` when someone else chose it (an admin's reset), so that the user must
+    choose their own at their next login."""
+    user.password_hash = hash_password(password, user.username)
+    user.must_change_password = must_change
+    user.password_changed_at = utc_now()
+    uow.session.flush()
     return user
 
 

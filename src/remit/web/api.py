@@ -20,6 +20,8 @@ from remit.services import (
     DosingSessionRecord,
     ParticipantRecord,
     QueryRecord,
+    SigningPreviewRecord,
+    UserRecord,
     VisitRecord,
     VitalsRecord,
 )
@@ -27,6 +29,7 @@ from remit.services.access import ACCESS, ROLES
 from remit.web.core import (
     ID,
     PID,
+    TABLE,
     WEB_ACCESS,
     api_requires,
     api_session,
@@ -46,6 +49,7 @@ from remit.web.schemas import (
     LoginIn,
     MeOut,
     NoteIn,
+    PasswordChangeIn,
     TokenOut,
     VitalsIn,
 )
@@ -148,6 +152,23 @@ def api_logout(request: Request, session: Session) -> Response:
     token = request.headers.get("authorization", "").partition(" ")[2].strip()
     state_of(request).sessions.end(token)
     return Response(status_code=204)
+
+
+@router.post(
+    "/auth/password",
+    **answers(UserRecord),
+    tags=["auth"],
+    dependencies=[api_requires("change_own_password")],
+)
+def api_change_password(body: PasswordChangeIn, request: Request, session: Session) -> Json:
+    """Change the caller's own password (the current one must match). A user whose password
+    an admin set must do this before any other call: every other route answers 403 until then.
+    This token stays valid; the user's other tokens and page sessions end."""
+    state = state_of(request)
+    user = sv.change_password(state.engine, session.actor, body.current_password, body.new_password)
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    state.sessions.end_user(session.actor.user_id, keep=token)  # other tokens and browsers
+    return to_json_value(user)
 
 
 @router.get("/me", response_model=MeOut, tags=["auth"], dependencies=[api_requires("any")])
@@ -574,3 +595,18 @@ def queries(
     """Data queries, oldest first."""
     found = sv.list_queries(state_of(request).engine, session.actor, status=status)
     return to_json_value(found)
+
+
+@router.get(
+    "/signatures/{record_table}/{record_id}/preview",
+    **answers(SigningPreviewRecord),
+    tags=["signatures"],
+    dependencies=[api_requires("sign")],
+)
+def signing_preview(request: Request, session: Session, record_table: TABLE, record_id: ID) -> Json:
+    """What signing this record now would sign: participant, visit, form and version, every
+    answer with its item label, the score, the record's version, who entered it, the exact
+    content a signature binds to and its SHA-256, and the meanings the caller may sign with.
+    Nothing is signed."""
+    preview = sv.signing_preview(state_of(request).engine, session.actor, record_table, record_id)
+    return to_json_value(preview)

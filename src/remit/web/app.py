@@ -24,7 +24,15 @@ from remit.errors import (
 )
 from remit.services import Engine, open_database, trial_protocol
 from remit.web import api, api_conmeds, pages
-from remit.web.core import LoginRequiredError, WebState, login_url, make_templates, render
+from remit.web.core import (
+    PASSWORD_PAGE,
+    LoginRequiredError,
+    PasswordChangeRequiredError,
+    WebState,
+    login_url,
+    make_templates,
+    render,
+)
 from remit.web.sessions import LoginThrottle, SessionStore
 from remit.web.settings import WebSettings
 
@@ -152,6 +160,10 @@ def create_app(
     @app.exception_handler(LoginRequiredError)
     async def to_login(request: Request, exc: LoginRequiredError) -> Response:
         return RedirectResponse(login_url(exc.next_url), status_code=303)
+
+    @app.exception_handler(PasswordChangeRequiredError)
+    async def to_password_page(request: Request, exc: PasswordChangeRequiredError) -> Response:
+        return RedirectResponse(PASSWORD_PAGE, status_code=303)
 
     @app.exception_handler(RemitError)
     async def remit_error(request: Request, exc: RemitError) -> Response:

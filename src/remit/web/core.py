@@ -32,7 +32,7 @@ from remit.protocol.status import (
     DoseStatus,
     DosingSessionStatus,
 )
-from remit.services import Actor, DoseRecord, Engine, record_dose
+from remit.services import Actor, DoseRecord, Engine, account_standing, record_dose
 from remit.services.access import allowed
 from remit.web.sessions import LoginThrottle, SessionStore, WebSession
 from remit.web.settings import WebSettings
@@ -121,11 +121,39 @@ class LoginRequiredError(Exception):
         self.next_url = next_url
 
 
+class PasswordChangeRequiredError(Exception):
+    """A page was asked for by a user who must change their password first: the handler
+    redirects to :data:`PASSWORD_PAGE`."""
+
+
+#: The page where users change their own password (the only page, with logout, open to a
+#: user who must change it).
+PASSWORD_PAGE = "/account/password"
+#: The API route that changes the caller's password (the only one, with logout, open to a
+#: token whose user must change it).
+PASSWORD_API = "/api/v1/auth/password"
+_OPEN_WHILE_CHANGE_DUE = frozenset({PASSWORD_PAGE, "/logout", PASSWORD_API, "/api/v1/auth/logout"})
+
+
+def _standing(request: Request, session: WebSession, token: str | None) -> bool:
+    """Whether ``session``'s user is still active (else the session ends); raises
+    :class:`PasswordChangeRequiredError` when they must change their password first."""
+    standing = account_standing(state_of(request).engine, session.actor)
+    if not standing.active:
+        state_of(request).sessions.end(token)
+        return False
+    if standing.must_change_password and request.url.path not in _OPEN_WHILE_CHANGE_DUE:
+        raise PasswordChangeRequiredError()
+    return True
+
+
 def page_session(request: Request) -> WebSession:
-    """The live cookie session, else :class:`LoginRequiredError`."""
+    """The live cookie session of an active user, else :class:`LoginRequiredError`
+    (:class:`PasswordChangeRequiredError` while the user must change their password)."""
     state = state_of(request)
-    session = state.sessions.get(request.cookies.get(SESSION_COOKIE), kind="cookie")
-    if session is None:
+    token = request.cookies.get(SESSION_COOKIE)
+    session = state.sessions.get(token, kind="cookie")
+    if session is None or not _standing(request, session, token):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequiredError(target)
     request.state.web_session = session
@@ -133,14 +161,22 @@ def page_session(request: Request) -> WebSession:
 
 
 def api_session(request: Request) -> WebSession:
-    """The live bearer-token session, else 401."""
+    """The live bearer-token session of an active user, else 401; 403 while the user must
+    change their password (except to change it)."""
     state = state_of(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    session = (
-        state.sessions.get(token.strip(), kind="bearer") if scheme.lower() == "bearer" else None
-    )
-    if session is None:
+    token = token.strip()
+    session = state.sessions.get(token, kind="bearer") if scheme.lower() == "bearer" else None
+    try:
+        live = session is not None and _standing(request, session, token)
+    except PasswordChangeRequiredError:
+        raise HTTPException(
+            status_code=403,
+            detail="change your password first: the password was set by an admin. "
+            f"POST {PASSWORD_API} with current_password and new_password",
+        ) from None
+    if session is None or not live:
         raise HTTPException(
             status_code=401,
             detail="log in first: POST /api/v1/auth/login, then send Authorization: Bearer TOKEN",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
@@ -146,6 +146,11 @@ class UserForm(PageForm):
     site: Optional = None
     full_name: Optional = None
     email: Optional = None
+
+
+class ActiveForm(PageForm):
+    active: Literal["yes", "no"]
+    reason: Optional = None
 
 
 class VisitDateForm(PageForm):

@@ -25,11 +25,13 @@ from remit.protocol.status import (
     UNCLOSED,
     VisitStatus,
 )
+from remit.services.accounts import MIN_PASSWORD_LENGTH
 from remit.web import pages_conmeds, pages_data, pages_deviations, pages_dosing
 from remit.web.core import (
     CODE,
     ID,
     LOGIN_COOKIE,
+    PASSWORD_PAGE,
     PID,
     SESSION_COOKIE,
     PageSession,
@@ -164,6 +166,67 @@ async def logout(request: Request, session: PageSession) -> Response:
     state_of(request).sessions.end(request.cookies.get(SESSION_COOKIE))
     response = see_other("/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _password_page(
+    request: Request, forced: bool, error: str | None = None, status: int = 200
+) -> Response:
+    return render(
+        request,
+        "password.html",
+        status_code=status,
+        title="Change your password",
+        forced=forced,
+        error=error,
+        rules=PASSWORD_RULES,
+    )
+
+
+#: The password rules as the page states them (the store checks them).
+PASSWORD_RULES = (
+    f"At least {MIN_PASSWORD_LENGTH} characters, at least 5 different, not containing your "
+    "username, not a very common password."
+)
+
+
+@router.get(PASSWORD_PAGE, dependencies=[page_requires("change_own_password")])
+def password_form(request: Request, session: PageSession) -> Response:
+    """Change one's own password (forced after an admin added the user or reset it)."""
+    state = state_of(request)
+    return _password_page(
+        request, sv.account_standing(state.engine, session.actor).must_change_password
+    )
+
+
+@router.post(PASSWORD_PAGE, dependencies=[page_requires("change_own_password")])
+async def password_submit(request: Request, session: PageSession) -> Response:
+    """Check the current password, set the new one and start a new session."""
+    form = await check_csrf(request, session)
+    state = state_of(request)
+    forced = sv.account_standing(state.engine, session.actor).must_change_password
+    new = form.get("new_password", "")
+    if new != form.get("repeat_password", ""):
+        return _password_page(
+            request, forced, "The two new passwords differ: nothing was changed.", status=422
+        )
+    try:
+        sv.change_password(state.engine, session.actor, form.get("current_password", ""), new)
+    except PermissionDeniedError:
+        return _password_page(
+            request,
+            forced,
+            "The current password does not match: nothing was changed.",
+            status=401,
+        )
+    except InputError as error:
+        return _password_page(request, forced, f"{error} Nothing was changed.", status=422)
+    token = state.sessions.create(session.actor, replaces=request.cookies.get(SESSION_COOKIE))
+    state.sessions.end_user(session.actor.user_id, keep=token)  # other browsers, API tokens
+    response = see_other("/?password_changed=1")
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="lax", secure=_secure(request), path="/"
+    )
     return response
 
 

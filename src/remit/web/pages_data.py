@@ -8,12 +8,14 @@ import re
 import shutil
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from remit import services as sv
-from remit.errors import InputError, NotFoundError
+from remit.errors import InputError, NotFoundError, PermissionDeniedError
 from remit.interop import EXPORT_FORMATS, FORMATS, export_trial
 from remit.reports import render_report
 from remit.web.core import (
@@ -28,6 +30,7 @@ from remit.web.core import (
     web_allowed,
 )
 from remit.web.page_forms import (
+    ActiveForm,
     ClosingForm,
     MessageForm,
     PurposeForm,
@@ -107,20 +110,34 @@ def _signable(table: str) -> None:
         )
 
 
-@router.get("/sign/{table}/{record_id}", dependencies=[page_requires("sign")])
-def sign_form(request: Request, session: PageSession, table: TABLE, record_id: ID) -> Response:
-    """Sign a record: the meaning and the password again."""
-    _signable(table)
-    signatures = sv.signatures_of(state_of(request).engine, session.actor, table, record_id)
+def _sign_page(
+    request: Request,
+    session: PageSession,
+    table: str,
+    record_id: int,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    engine = state_of(request).engine
     return render(
         request,
         "sign.html",
+        status_code=status,
         title="Electronic signature",
         table=table,
         record_id=record_id,
-        signatures=signatures,
-        error=None,
+        preview=sv.signing_preview(engine, session.actor, table, record_id),
+        signatures=sv.signatures_of(engine, session.actor, table, record_id),
+        error=error,
     )
+
+
+@router.get("/sign/{table}/{record_id}", dependencies=[page_requires("sign")])
+def sign_form(request: Request, session: PageSession, table: TABLE, record_id: ID) -> Response:
+    """What is signed (participant, visit, form, every answer, score, version, SHA-256), the
+    meanings that fit the signer, and the password again."""
+    _signable(table)
+    return _sign_page(request, session, table, record_id)
 
 
 @router.post("/sign/{table}/{record_id}", dependencies=[page_requires("sign")])
@@ -133,25 +150,27 @@ async def sign_submit(
     state = state_of(request)
     password = body.password
     if not sv.check_password(state.engine, session.actor, password):
-        signatures = sv.signatures_of(state.engine, session.actor, table, record_id)
-        return render(
+        return _sign_page(
             request,
-            "sign.html",
-            status_code=401,
-            title="Electronic signature",
-            table=table,
-            record_id=record_id,
-            signatures=signatures,
-            error="The password is not yours: nothing was signed.",
+            session,
+            table,
+            record_id,
+            "The password is not yours: nothing was signed.",
+            status=401,
         )
-    sv.sign(
-        state.engine,
-        session.actor,
-        table,
-        record_id,
-        password=password,
-        meaning=body.meaning,
-    )
+    try:
+        sv.sign(
+            state.engine,
+            session.actor,
+            table,
+            record_id,
+            password=password,
+            meaning=body.meaning,
+        )
+    except PermissionDeniedError as refused:
+        return _sign_page(
+            request, session, table, record_id, f"{refused} Nothing was signed.", status=403
+        )
     if table == "assessment":
         return _go(f"/assessments/{record_id}?saved=1")
     return _go(f"/sign/{table}/{record_id}")
@@ -306,9 +325,9 @@ def export_download(request: Request, session: PageSession, name: str) -> Respon
 # --- users ----------------------------------------------------------------------------------
 
 
-@router.get("/admin/users", dependencies=[page_requires("add_user")])
-def users(request: Request, session: PageSession) -> Response:
-    """Users and their roles; add a user."""
+def _users_page(
+    request: Request, session: PageSession, reset: sv.PasswordResetRecord | None = None
+) -> Response:
     state = state_of(request)
     from remit.services.access import ROLES
 
@@ -319,7 +338,44 @@ def users(request: Request, session: PageSession) -> Response:
         users=sv.list_users(state.engine, session.actor),
         roles=ROLES,
         sites=[s.code for s in state.protocol.study.sites],
+        reset=reset,
+        may_set_active=web_allowed("set_user_active", session.actor.role),
+        may_reset=web_allowed("reset_password", session.actor.role),
     )
+
+
+@router.get("/admin/users", dependencies=[page_requires("add_user")])
+def users(request: Request, session: PageSession) -> Response:
+    """Users and their roles; add, deactivate or reactivate a user, reset a password."""
+    return _users_page(request, session)
+
+
+USERNAME = Annotated[str, PathParam(pattern=r"^[^\s/]{1,100}$")]
+
+
+@router.post("/admin/users/{username}/active", dependencies=[page_requires("set_user_active")])
+async def user_active(request: Request, session: PageSession, username: USERNAME) -> Response:
+    """Deactivate (``active=no``) or reactivate (``active=yes``) a user."""
+    body = parse_form(ActiveForm, await check_csrf(request, session))
+    sv.set_user_active(
+        state_of(request).engine,
+        session.actor,
+        username,
+        body.active == "yes",
+        reason=body.reason,
+    )
+    return _go("/admin/users")
+
+
+@router.post("/admin/users/{username}/password", dependencies=[page_requires("reset_password")])
+async def user_reset_password(
+    request: Request, session: PageSession, username: USERNAME
+) -> Response:
+    """Give a user a generated temporary password, shown once on the page that answers (they
+    must change it at their next login)."""
+    await check_csrf(request, session)
+    done = sv.reset_password(state_of(request).engine, session.actor, username)
+    return _users_page(request, session, reset=done)
 
 
 @router.post("/admin/users", dependencies=[page_requires("add_user")])

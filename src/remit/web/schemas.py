@@ -46,6 +46,15 @@ class LoginIn(BaseModel):
     role: str | None = Field(default=None, max_length=120)
 
 
+class PasswordChangeIn(BaseModel):
+    """The caller's current password and the new one (at least 12 characters, 5 different,
+    not containing the username, not a very common password)."""
+
+    model_config = ConfigDict(extra="forbid")
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
 class TokenOut(Out):
     """A bearer token for ``Authorization: Bearer …`` (ends at logout, idle or absolute
     timeout)."""

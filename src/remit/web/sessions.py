@@ -3,7 +3,10 @@
 The cookie (or bearer token) holds only a random 256-bit token; the server keeps the acting
 user, the CSRF token and the times, under the SHA-256 of the token (a leaked memory dump does
 not give usable tokens). Idle and absolute timeouts end a session; login makes a new one (the
-old token dies); logout deletes it.
+old token dies); logout deletes it; a password change ends the user's other sessions. Whether
+the user is still active, or must change their password first, is read from the store on
+every request (``remit.web.core``), so a deactivation or an admin's reset made anywhere (the
+CLI too) takes effect at the next request.
 
 The store has no session table yet, so sessions live in this process: a restart logs everyone
 out, and several worker processes would not share them (``remit serve`` runs one).
@@ -85,6 +88,20 @@ class SessionStore:
         if token:
             with self._lock:
                 self._sessions.pop(_digest(token), None)
+
+    def end_user(self, user_id: int | None, *, keep: str | None = None) -> int:
+        """End every session and token of ``user_id`` but ``keep`` (after a password change);
+        returns how many ended."""
+        kept = _digest(keep) if keep else None
+        with self._lock:
+            ended = [
+                key
+                for key, s in self._sessions.items()
+                if s.actor.user_id == user_id and key != kept
+            ]
+            for key in ended:
+                del self._sessions[key]
+        return len(ended)
 
     def __len__(self) -> int:
         with self._lock:
