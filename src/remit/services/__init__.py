@@ -39,6 +39,7 @@ from remit.services.audit import (
     audit_log,
     verify_audit_chain,
 )
+from remit.services.consent import consent_status, record_consent, withdraw_consent
 from remit.services.database import (
     DatabaseCensus,
     Engine,
@@ -97,6 +98,8 @@ from remit.services.records import (
     AlertRecord,
     AssessmentRecord,
     ConmedRecord,
+    ConsentRecord,
+    ConsentStatusRecord,
     DeliveryRecord,
     DeviationRecord,
     DischargeCriterionRecord,
@@ -168,6 +171,8 @@ __all__ = [
     "AuditEntry",
     "AuditVerifyResult",
     "ConmedRecord",
+    "ConsentRecord",
+    "ConsentStatusRecord",
     "DatabaseCensus",
     "DeliveryRecord",
     "DeliveryResult",
@@ -205,6 +210,7 @@ __all__ = [
     "close_alert",
     "close_database",
     "close_query",
+    "consent_status",
     "create_app_role",
     "create_database",
     "create_trial",
@@ -239,6 +245,7 @@ __all__ = [
     "record_adverse_event",
     "record_assessment",
     "record_conmed",
+    "record_consent",
     "record_deviation",
     "record_dose",
     "record_follow_up_call",
@@ -261,4 +268,5 @@ __all__ = [
     "upgrade_database",
     "verify_audit_chain",
     "withdraw",
+    "withdraw_consent",
 ]
