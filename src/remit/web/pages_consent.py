@@ -4,6 +4,7 @@ forms to record consent (obtained by the user logged in) and to withdraw it."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
@@ -42,7 +43,7 @@ def _back(pid: str) -> RedirectResponse:
     return RedirectResponse(f"/participants/{pid}/consent", status_code=303)
 
 
-def _ticked(form: dict[str, str]) -> list[str]:
+def _ticked(form: Mapping[str, str]) -> list[str]:
     return [name.removeprefix(COMPONENT) for name in form if name.startswith(COMPONENT)]
 
 
