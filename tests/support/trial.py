@@ -319,15 +319,16 @@ def consent(trial: OsloTrial, pid: str, plan: Participant) -> None:
     forms = trial.protocol.consent
     if not forms.required:
         return
+    inv = trial.actor_at("investigator", plan.site)
     when = plan.consented_at
     if when is None:
-        registered = sv.get_participant(trial.engine, trial.investigator, pid).screened_at
+        registered = sv.get_participant(trial.engine, inv, pid).screened_at
         when = at(plan.referral, 8) if plan.referral is not None else registered
     assert when is not None
     version = forms.in_force(when.date()) or forms.versions[0]
     sv.record_consent(
         trial.engine,
-        trial.actor_at("investigator", plan.site),
+        inv,
         pid,
         version=version.version,
         components=list(version.components),
