@@ -124,7 +124,7 @@ def _subject_forms(
     study_ids = {i: str(r["study_id"]) for (t, i), r in state.items() if t == "participant"}
     anchors: dict[int, dict[str, Any]] = {}
     eligibility: dict[int, tuple[int, dict[str, Any]]] = {}
-    consents: dict[int, tuple[str, int, dict[str, Any]]] = {}
+    consents: dict[int, tuple[str, int, Mapping[str, Any]]] = {}
     for (table, rid), r in state.items():
         if table == "consent":
             owner, first = int(r["participant_id"]), (str(r.get("consented_at")), rid, r)
