@@ -23,7 +23,7 @@ from remit.errors import (
     RemitError,
 )
 from remit.services import Engine, open_database, trial_protocol
-from remit.web import api, api_consent, pages, pages_consent
+from remit.web import api, api_consent, pages
 from remit.web.core import LoginRequiredError, WebState, login_url, make_templates, render
 from remit.web.sessions import LoginThrottle, SessionStore
 from remit.web.settings import WebSettings
@@ -107,7 +107,6 @@ def create_app(
     app.include_router(api.router)
     app.include_router(api_consent.router)
     app.include_router(pages.router)
-    app.include_router(pages_consent.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
 
     # SQLite has one writer at a time. Writers that collide wait in SQLite's busy handler,

@@ -25,7 +25,7 @@ from remit.protocol.status import (
     UNCLOSED,
     VisitStatus,
 )
-from remit.web import pages_data, pages_dosing
+from remit.web import pages_consent, pages_data, pages_dosing
 from remit.web.core import (
     CODE,
     ID,
@@ -54,6 +54,7 @@ from remit.web.page_forms import VisitDateForm, parse_form
 router = APIRouter(include_in_schema=False)
 router.include_router(pages_dosing.router)
 router.include_router(pages_data.router)
+router.include_router(pages_consent.router)
 
 
 def see_other(url: str) -> RedirectResponse:
