@@ -252,3 +252,28 @@ def test_sdtm_takes_the_consent_dates(oslo: OsloTrial) -> None:
     assert mine.loc["INFORMED CONSENT OBTAINED", "DSSTDTC"] == "2023-01-02T08:00:00"
     assert mine.loc["INFORMED CONSENT WITHDRAWN", "DSSTDTC"] == "2023-01-02T20:00:00"
     assert ds[ds["USUBJID"].str.endswith(never)].empty
+
+
+def test_a_retried_consent_is_stored_once(
+    oslo: OsloTrial, rows: Callable[[], dict[str, int]]
+) -> None:
+    e, inv = oslo.engine, oslo.investigator
+    pid = _unconsented(oslo)
+
+    def record(*components: str) -> object:
+        return sv.record_consent(
+            e,
+            inv,
+            pid,
+            version="1.0",
+            components=list(components),
+            consented_at=at(REFERRAL, 9),
+            idempotency_key="tablet-1:consent",
+        )
+
+    first = record("main")
+    before = rows()
+    assert record("main") == first
+    with pytest.raises(ConflictError):
+        record("main", "future_contact")
+    assert rows() == before
