@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -139,10 +140,21 @@ def setup(db: Path, participants: int) -> list[str]:
         kari = sv.add_user(engine, admin, "kari", PASSWORD, [("investigator", "OST")])
         sv.add_user(engine, admin, "rita", PASSWORD, [("independent_rater", "OST")])
         investigator = Actor(kari.id, "kari", "investigator", 1)
-        return [
+        ids = [
             sv.screen_participant(engine, investigator, sex="female").participant_id
             for _ in range(participants)
         ]
+        consented = datetime.now(UTC) - timedelta(hours=1)  # before any form is entered
+        for pid in ids:
+            sv.record_consent(
+                engine,
+                investigator,
+                pid,
+                version="1.0",
+                components=["main"],
+                consented_at=consented,
+            )
+        return ids
     finally:
         engine.dispose()
 

@@ -38,6 +38,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -115,6 +116,11 @@ def seed(url: str, raters: int, participants: int) -> list[str]:
         sv.screen_participant(engine, system, site="OST", simulated=True).participant_id
         for _ in range(participants)
     ]
+    consented = datetime.now(UTC) - timedelta(hours=1)  # before any form is entered
+    for pid in ids:
+        sv.record_consent(
+            engine, system, pid, version="1.0", components=["main"], consented_at=consented
+        )
     engine.dispose()
     return ids
 

@@ -33,8 +33,8 @@ def cli(
 
 
 def _enrol_through_v3(cli: Callable[..., Result], pid: str, tmp_path: Path) -> None:
-    """Record the visits up to V3 on their target dates: screened eligible at SCR, enrolled at
-    V0."""
+    """Record the visits up to V3 on their target dates: consent and screened eligible at SCR,
+    enrolled at V0."""
     screening = tmp_path / "screening.json"
     screening.write_text(json.dumps(ELIGIBLE))
     for visit in ("PHONE", "SCR", "V0", "V1", "V2", "V3"):
@@ -44,7 +44,9 @@ def _enrol_through_v3(cli: Callable[..., Result], pid: str, tmp_path: Path) -> N
             if v["visit_code"] == visit
         )["target_date"]
         cli("visit", "record", "-p", pid, "--visit", visit, "--date", target)
-        if visit == "SCR":
+        if visit == "SCR":  # written informed consent before any study procedure
+            cli("consent", "record", "-p", pid, "--version", "1.0", "-c", "main",
+                "--at", f"{target}T08:00Z")  # fmt: skip
             assert "eligible" in cli("participant", "check", pid, "--data", str(screening)).stdout
         if visit == "V0":
             cli("participant", "enrol", pid)

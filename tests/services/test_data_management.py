@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 from tests.support.db import count_all
 from tests.support.forms import at, madrs
-from tests.support.trial import ELIGIBLE, PASSWORD, REFERRAL, OsloTrial, enrolled, visit_date
+from tests.support.trial import (
+    ELIGIBLE,
+    PASSWORD,
+    REFERRAL,
+    OsloTrial,
+    Participant,
+    consent,
+    enrolled,
+    visit_date,
+)
 
 from remit import services as sv
 from remit.errors import InputError, LockedError, PermissionDeniedError
@@ -131,8 +140,10 @@ def test_anchor_changes_need_a_reason_and_never_move_visits_that_happened(
 def test_build_trial_data_statuses_and_access(oslo: OsloTrial) -> None:
     e, inv = oslo.engine, oslo.investigator
     eligible = sv.screen_participant(e, inv, sex="female").participant_id
+    consent(oslo, eligible, Participant())
     sv.check_eligibility(e, inv, eligible, ELIGIBLE)
     refused = sv.screen_participant(e, inv, sex="male").participant_id
+    consent(oslo, refused, Participant())
     sv.check_eligibility(e, inv, refused, ELIGIBLE | {"age_years": 17, "psychosis": True})
     gone = enrolled(oslo, "V5")
     sv.withdraw(e, inv, gone, reason="moved abroad")

@@ -126,6 +126,17 @@ def test_one_participant_from_referral_to_fu7(oslo: OsloTrial) -> None:
         recorded = sv.record_visit(engine, inv, pid, visit, day, idempotency_key=f"visit-{visit}")
         assert recorded.window_status == "in_window"
         if visit == "SCR":
+            # written informed consent first: nothing of the study is recorded before it
+            consent = sv.record_consent(
+                engine,
+                inv,
+                pid,
+                version="1.0",
+                components=["main"],
+                consented_at=at(day, 7),
+                idempotency_key="consent-1",
+            )
+            assert (consent.version, consent.obtained_by) == ("1.0", inv.username)
             eligibility = sv.check_eligibility(engine, inv, pid, ELIGIBLE)
             assert eligibility.eligible
             assert eligibility.status == "eligible"

@@ -55,6 +55,7 @@ def test_every_read_service_writes_one_access_row(
         "get_participant": lambda: sv.get_participant(e, inv, "OSL-002"),
         "list_visits": lambda: sv.list_visits(e, inv, "OSL-002"),
         "anchor_dates": lambda: sv.anchor_dates(e, inv, "OSL-002"),
+        "consent_status": lambda: sv.consent_status(e, inv, "OSL-002"),
         "list_assessments": lambda: sv.list_assessments(e, inv, "OSL-002"),
         "list_adverse_events": lambda: sv.list_adverse_events(e, inv, "OSL-002"),
         "list_conmeds": lambda: sv.list_conmeds(e, inv, "OSL-002"),

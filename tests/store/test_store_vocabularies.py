@@ -1,7 +1,8 @@
 """The store's CHECK constraints list the words of the shared vocabularies, no others.
 
 Every choice column of the table classes is built from one declared vocabulary (a ``StrEnum``
-of ``remit.protocol.status``, ``remit.protocol.roles``, ``remit.protocol.adverse_event`` or
+of ``remit.protocol.status``, ``remit.protocol.roles``, ``remit.protocol.adverse_event``,
+``remit.protocol.consent`` or
 ``remit.store.vocab``, or a ``Literal`` of ``remit.protocol.vocab``), and the migrated
 database enforces exactly those words on both engines.
 """
@@ -15,7 +16,7 @@ from typing import Any, Literal, get_args, get_origin
 from sqlalchemy import Engine, Enum, inspect
 
 import remit.protocol.vocab as protocol_vocab
-from remit.protocol import adverse_event, roles, status
+from remit.protocol import adverse_event, consent, roles, status
 from remit.store import vocab as store_vocab
 from remit.store.tables import Base
 
@@ -36,12 +37,13 @@ EXPECTED: dict[tuple[str, str], type[StrEnum]] = {
     ("data_query", "status"): store_vocab.QueryStatus,
     ("lock", "level"): store_vocab.LockLevel,
     ("audit_event", "action"): store_vocab.AuditAction,
+    ("consent", "withdrawal_scope"): consent.WithdrawalScope,
 }
 
 
 def _declared_vocabularies() -> dict[str, tuple[str, ...]]:
     found: dict[str, tuple[str, ...]] = {}
-    for module in (status, roles, adverse_event, store_vocab):
+    for module in (status, roles, adverse_event, consent, store_vocab):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, StrEnum) and value is not StrEnum:
                 found[f"{module.__name__}.{value.__name__}"] = status.values(value)

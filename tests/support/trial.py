@@ -96,7 +96,10 @@ class Participant:
     reported at each visit of ``adverse_events``. ``corrections`` are made after every
     participant's visits; then the participant is moved to ``status`` (``in_follow_up``,
     ``completed`` or ``lost_to_follow_up``, through :func:`remit.services.change_status`) or
-    withdrawn with the reason ``withdrawn``.
+    withdrawn with the reason ``withdrawn``. Right after registration the participant gives
+    informed consent (when the protocol declares a consent form and ``consent``) to the version
+    in force, with all its components, at ``consented_at`` (default: 08:00 UTC on the referral
+    date, else at registration).
     """
 
     through: str | None = "V4"
@@ -118,6 +121,8 @@ class Participant:
     screened_at: datetime | None = None
     referral: date | None = REFERRAL
     site: str | None = None
+    consent: bool = True
+    consented_at: datetime | None = None
 
 
 _STAGES: dict[str, Participant] = {
@@ -269,6 +274,8 @@ def add_participant(trial: OsloTrial, plan: Participant) -> str:
         identity=plan.identity,
         screened_at=plan.screened_at,
     ).participant_id
+    if plan.consent:
+        consent(trial, pid, plan)
     if plan.referral is not None:
         sv.set_anchor_date(engine, inv, pid, "referral", plan.referral)
     screening = dict(ELIGIBLE if plan.screening is None else plan.screening)
@@ -305,6 +312,29 @@ def add_participant(trial: OsloTrial, plan: Participant) -> str:
         if visit == plan.through:
             break
     return pid
+
+
+def consent(trial: OsloTrial, pid: str, plan: Participant) -> None:
+    """Record the participant's informed consent as ``plan`` says (nothing when the protocol
+    declares no consent form)."""
+    forms = trial.protocol.consent
+    if not forms.required:
+        return
+    inv = trial.actor_at("investigator", plan.site)
+    when = plan.consented_at
+    if when is None:
+        registered = sv.get_participant(trial.engine, inv, pid).screened_at
+        when = at(plan.referral, 8) if plan.referral is not None else registered
+    assert when is not None
+    version = forms.in_force(when.date()) or forms.versions[0]
+    sv.record_consent(
+        trial.engine,
+        inv,
+        pid,
+        version=version.version,
+        components=list(version.components),
+        consented_at=when,
+    )
 
 
 def enrolled(trial: OsloTrial, through: str = "V4", *, forms: bool = False) -> str:

@@ -60,6 +60,15 @@ SCHEMA: Mapping[str, tuple[Column, ...]] = {
         ),
         Column("withdrawn_reason", "text", doc="why the participant left early, if so"),
         Column("simulated", "bool", False, doc="True for synthetic participants"),
+        Column(
+            "consented_at", "time", doc="when informed consent was first given (UTC)", optional=True
+        ),
+        Column(
+            "consent_withdrawn_at",
+            "time",
+            doc="when consent was fully withdrawn (UTC); empty if it never was",
+            optional=True,
+        ),
     ),
     "visits": (
         Column("participant_id", "text", False),

@@ -319,6 +319,15 @@ def _import_subject(
     )
     pid = person.participant_id
     counts["participants"] += 1
+    if subject.get("CONSENTED_AT") is not None:
+        sv.record_consent(
+            engine,
+            inv,
+            pid,
+            version=str(subject.get("CONSENT_VERSION")),
+            components=[c for c in str(subject.get("CONSENT_COMPONENTS") or "").split(",") if c],
+            consented_at=subject["CONSENTED_AT"],
+        )
     alerts = 0
     for e in protocol.events:
         day = subject.get(f"ANCHOR_{e.code}".upper())

@@ -18,6 +18,7 @@ from pydantic import Field, PrivateAttr, model_validator
 from remit.errors import NotFoundError
 from remit.protocol._base import _Model
 from remit.protocol.baseline import Baseline, baseline_visit
+from remit.protocol.consent import Consent
 from remit.protocol.dosing import ArmDose, DosingSession, Vitals, VitalThreshold
 from remit.protocol.medications import Medications
 from remit.protocol.safety_table import (
@@ -329,6 +330,7 @@ class Protocol(_Model):
     baseline: Baseline = Field(default_factory=Baseline)
     scoring: ScoringTable = Field(default_factory=dict)
     medications: Medications = Field(default_factory=Medications)
+    consent: Consent = Field(default_factory=Consent)
 
     _text: str = PrivateAttr(default="")
     _source: str = PrivateAttr(default="")

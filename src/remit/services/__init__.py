@@ -42,6 +42,7 @@ from remit.services.audit import (
     verify_audit_chain,
 )
 from remit.services.conmeds import edit_conmed, list_conmeds, record_conmed, stop_conmed
+from remit.services.consent import consent_status, record_consent, withdraw_consent
 from remit.services.database import (
     DatabaseCensus,
     Engine,
@@ -99,6 +100,8 @@ from remit.services.records import (
     AlertRecord,
     AssessmentRecord,
     ConmedRecord,
+    ConsentRecord,
+    ConsentStatusRecord,
     DeliveryRecord,
     DeviationRecord,
     DischargeCriterionRecord,
@@ -180,6 +183,8 @@ __all__ = [
     "AuditEntry",
     "AuditVerifyResult",
     "ConmedRecord",
+    "ConsentRecord",
+    "ConsentStatusRecord",
     "DatabaseCensus",
     "DeliveryRecord",
     "DeliveryResult",
@@ -223,6 +228,7 @@ __all__ = [
     "close_alert",
     "close_database",
     "close_query",
+    "consent_status",
     "create_app_role",
     "create_database",
     "create_trial",
@@ -260,6 +266,7 @@ __all__ = [
     "record_adverse_event",
     "record_assessment",
     "record_conmed",
+    "record_consent",
     "record_deviation",
     "record_dose",
     "record_follow_up_call",
@@ -287,4 +294,5 @@ __all__ = [
     "upgrade_database",
     "verify_audit_chain",
     "withdraw",
+    "withdraw_consent",
 ]

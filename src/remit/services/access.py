@@ -47,6 +47,8 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "record_visit": frozenset({INV, THE, RAT, DM}),
     "change_status": frozenset({INV}),
     "withdraw": frozenset({INV}),
+    "record_consent": frozenset({INV}),
+    "withdraw_consent": frozenset({INV}),
     "view_participants": _VIEW,
     "read_identity": frozenset({INV, ADM}),
     # forms
@@ -83,6 +85,24 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "answer_query": frozenset({INV, THE, RAT}),
     "close_query": frozenset({MON, DM}),
     "build_trial_data": frozenset({INV, MON, STA, DM}),
+}
+
+#: Operations that record study data about a participant, and the consent they need at the
+#: procedure's clinical time (checked once, by :func:`remit.services.unit.writing`):
+#: ``"procedure"`` needs a current consent (given, not fully withdrawn, to the version in force,
+#: with the optional components covering the operation); ``"safety"`` only a consent given at
+#: some time before, so that vital signs and adverse events are still recorded after a
+#: withdrawal (safety follow-up). Operations not listed need no consent (registration, visit
+#: dates, corrections of stored data, the end of a dosing session already started, queries).
+CONSENT_NEEDED: Mapping[str, str] = {
+    "check_eligibility": "procedure",
+    "enrol": "procedure",
+    "record_assessment": "procedure",
+    "start_dosing_session": "procedure",
+    "record_dose": "procedure",
+    "record_vas": "procedure",
+    "record_vitals": "safety",
+    "record_adverse_event": "safety",
 }
 
 #: Operations the in-process ``system`` actor may NOT perform (they need a person).

@@ -204,6 +204,8 @@ def record_assessment(
         actor,
         "record_assessment",
         participant=participant,
+        at=when,
+        detail=scale,
         request=body,
         idempotency_key=idempotency_key,
         record_table="assessment",

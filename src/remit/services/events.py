@@ -105,6 +105,7 @@ def record_adverse_event(
         actor,
         "record_adverse_event",
         participant=participant,
+        at=aware_at,
         request=body,
         idempotency_key=idempotency_key,
         record_table="adverse_event",

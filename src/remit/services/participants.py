@@ -252,7 +252,7 @@ def enrol(
 ) -> ParticipantRecord:
     """Enrol an eligible participant in ``arm`` (the only arm when the protocol has one)."""
     when = aware(enrolled_at, "enrolled_at") or now_utc()
-    with writing(engine, actor, "enrol", participant=participant) as w:
+    with writing(engine, actor, "enrol", participant=participant, at=when) as w:
         uow, session, p, protocol = w.uow, w.session, w.p, w.protocol
         if p.status != S.ELIGIBLE:
             raise InputError(

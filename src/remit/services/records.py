@@ -107,6 +107,47 @@ class ParticipantRecord(_Record):
 
 
 @dataclass(frozen=True)
+class ConsentRecord(_Record):
+    """One informed consent to a version of the consent form, and its withdrawal if any.
+
+    ``obtained_by`` and ``withdrawal_recorded_by`` are usernames.
+    """
+
+    id: int
+    participant_id: str
+    version: str
+    components: tuple[str, ...]
+    consented_at: datetime
+    obtained_by: str | None
+    recorded_at: datetime
+    withdrawn_at: datetime | None
+    withdrawal_scope: str | None
+    withdrawn_components: tuple[str, ...]
+    withdrawal_reason: str | None
+
+
+@dataclass(frozen=True)
+class ConsentStatusRecord(_Record):
+    """A participant's consent at one time: whether study procedures may be done, and why not.
+
+    ``current`` is the latest consent given by ``at``; ``agreed`` its components not
+    withdrawn; ``version_in_force`` the protocol's version effective on that date;
+    ``problem`` what stops study procedures (``None``: they may be done); ``history`` every
+    consent, oldest first.
+    """
+
+    participant_id: str
+    at: datetime
+    consent_required: bool
+    current: ConsentRecord | None
+    agreed: tuple[str, ...]
+    version_in_force: str | None
+    procedures_allowed: bool
+    problem: str | None
+    history: tuple[ConsentRecord, ...]
+
+
+@dataclass(frozen=True)
 class EligibilityRecord(_Record):
     """One stored eligibility check."""
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from remit.analysis import TrialData
 from remit.protocol import VITAL_SIGN_CODES, Protocol
+from remit.protocol.consent import WithdrawalScope
 from remit.protocol.status import (
     DECIDED_DOSE_STATUSES,
     AssessmentStatus,
@@ -22,6 +23,7 @@ from remit.protocol.status import (
 from remit.services._common import alert_status, protocol_in_force
 from remit.services.unit import reading
 from remit.store import Actor
+from remit.store.consent import Consent
 from remit.store.dosing import Dose, DosingSession
 from remit.store.tables import (
     AdverseEvent,
@@ -225,12 +227,16 @@ def _deviations(
 def _participants(
     session: Session, people: list[Participant], sites: dict[int, str]
 ) -> pd.DataFrame:
+    consents: dict[int, list[Consent]] = {}
+    for given in session.scalars(select(Consent).order_by(Consent.consented_at, Consent.id)):
+        consents.setdefault(given.participant_id, []).append(given)
     latest: dict[int, EligibilityCheck] = {}
     for found in session.scalars(select(EligibilityCheck).order_by(EligibilityCheck.id)):
         latest[found.participant_id] = found
     rows = []
     for p in people:
         check = latest.get(p.id)
+        mine = consents.get(p.id, [])
         age = None
         reasons: list[str] = []
         if check is not None:
@@ -255,11 +261,17 @@ def _participants(
                     p.status_reason if p.status == ParticipantStatus.WITHDRAWN else None
                 ),
                 "simulated": p.simulated,
+                "consented_at": mine[0].consented_at if mine else None,
+                "consent_withdrawn_at": next(
+                    (c.withdrawn_at for c in mine if c.withdrawal_scope == WithdrawalScope.FULL),
+                    None,
+                ),
             }
         )
     columns = [
         "participant_id", "site", "arm", "sex", "age_years", "status", "screened_date",
-        "enrolled_date", "ineligible_reasons", "withdrawn_reason", "simulated",
+        "enrolled_date", "ineligible_reasons", "withdrawn_reason", "simulated", "consented_at",
+        "consent_withdrawn_at",
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 

@@ -15,7 +15,10 @@ writes
     5. the protocol in force (``w.protocol``);
     6. locks: an open lock of the study or of the participant refuses the write
        (:class:`~remit.errors.LockedError`). A lock of one record is checked by the service
-       once it has found the record.
+       once it has found the record;
+    7. consent: an operation of :data:`~remit.services.access.CONSENT_NEEDED` is refused
+       unless the participant's informed consent allows it at the procedure's clinical time
+       ``at`` (:func:`~remit.services.consent_rules.require_consent`).
 
 reads
     1. one unit of work; 2. authorise; 3. the participant is at the actor's site; then the
@@ -30,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -40,12 +44,14 @@ from remit.protocol import Protocol
 from remit.services._common import (
     authorise,
     check_unlocked,
+    now_utc,
     protocol_in_force,
     remember,
     replayed,
     request_sha256,
 )
-from remit.services.access import require_site
+from remit.services.access import CONSENT_NEEDED, require_site
+from remit.services.consent_rules import require_consent
 from remit.store import Actor, UnitOfWork, get_participant, log_read, unit_of_work
 from remit.store.tables import Participant
 
@@ -145,6 +151,8 @@ def writing(
     record_table: str | None = None,
     protocol: bool = True,
     locks: bool = True,
+    at: datetime | None = None,
+    detail: str | None = None,
 ) -> Iterator[Write]:
     """The write preamble (see the module's docstring for the order), then the service's body.
 
@@ -152,7 +160,9 @@ def writing(
     idempotency key (services that take ``idempotency_key``) and ``record_table`` the table of
     the record the request makes. ``protocol=False`` for writes that need no protocol (creating
     the trial, adding a user); ``locks=False`` for writes that locks do not stop (alerts,
-    signatures and locks check what they need themselves).
+    signatures and locks check what they need themselves). ``at`` is the clinical time of the
+    procedure (UTC; default now) and ``detail`` what it is about (the scale of a form), for the
+    consent check of the operations that need consent.
     """
     digest = request_sha256(operation, request if request is not None else {})
     with unit_of_work(engine, actor, reason=reason) as uow:
@@ -167,6 +177,8 @@ def writing(
         in_force = protocol_in_force(session) if protocol else None
         if done is None and locks:
             check_unlocked(session, None if found is None else found.id)
+        if done is None and found is not None and in_force and operation in CONSENT_NEEDED:
+            require_consent(session, in_force[0], found, operation, at or now_utc(), detail)
         yield Write(uow, found, in_force, done, idempotency_key, digest, record_table)
 
 

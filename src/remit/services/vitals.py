@@ -136,6 +136,7 @@ def record_vitals(
         actor,
         "record_vitals",
         participant=participant,
+        at=measured,
         request=body,
         idempotency_key=idempotency_key,
         record_table="vital_sign",

@@ -132,6 +132,15 @@ class _Builder:
         self.steps.append(Step(at, self.person, self.counter[0], action, role, args))
 
 
+def _consent(b: _Builder, protocol: Protocol, at: datetime) -> None:
+    """Informed consent at registration, to the version in force, with every component."""
+    forms = protocol.consent
+    version = forms.in_force(at.date())
+    if version is not None:
+        b.add(at, "consent", INV, version=version.version,
+              components=list(version.components), consented_at=at)  # fmt: skip
+
+
 def _eligible_data(rng: np.random.Generator, age: int, madrs: int, ideation: int) -> dict[str, Any]:
     return {
         "age_years": age,
@@ -334,6 +343,7 @@ def _plan_failure(
         birth_year=person.birth_year,
         screened_at=start,
     )
+    _consent(b, protocol, start)
     for event in protocol.events:
         b.add(start, "anchor", INV, anchor=event.code, anchor_date=person.referral_date)
     ideation = int(rng.random() < 0.4)
@@ -438,6 +448,7 @@ def _plan_participant(
         if code == design.first_visit:
             b.add(start, "screen", INV, sex=person.sex, birth_year=person.birth_year,
                   screened_at=start)  # fmt: skip
+            _consent(b, protocol, start)
             for event in protocol.events:
                 b.add(start, "anchor", INV, anchor=event.code, anchor_date=referral)
         if code in missed:

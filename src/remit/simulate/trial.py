@@ -282,6 +282,8 @@ class _Runner:
         pid = self.ids[step.person]
         raised: tuple[sv.AlertRecord, ...] = ()
         match step.action:
+            case "consent":
+                sv.record_consent(e, actor, pid, **a)
             case "anchor":
                 sv.set_anchor_date(e, actor, pid, a["anchor"], a["anchor_date"])
             case "visit":

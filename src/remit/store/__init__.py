@@ -28,6 +28,7 @@ from remit.store.audit_read import (
     verify_audit_chain,
 )
 from remit.store.canonical import canonical_json, content_sha256
+from remit.store.consent import Consent
 from remit.store.delivery import AlertDelivery
 from remit.store.dosing import Dose, DosingSession
 from remit.store.engine import database_url, is_sqlite, make_engine
@@ -74,6 +75,7 @@ __all__ = [
     "AlertDelivery",
     "AuditEntry",
     "AuditVerifyResult",
+    "Consent",
     "Dose",
     "DosingSession",
     "IdentityRecord",

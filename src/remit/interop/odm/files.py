@@ -47,14 +47,15 @@ def write_odm_files(
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     participants = set(data.participants["participant_id"].astype(str))
-    entries = [
-        e for e in audit_log(engine) if e.table_name in CLINICAL_TABLES or e.table_name == "site"
-    ]
+    trail = audit_log(engine)
+    entries = [e for e in trail if e.table_name in CLINICAL_TABLES or e.table_name == "site"]
+    # the snapshot carries each participant's first informed consent on the subject form
+    with_consent = [e for e in trail if e.table_name in (*CLINICAL_TABLES, "site", "consent")]
     scales = protocol_scales(protocol, data)
     written = []
     for variant in wanted:
         if variant == "snapshot":
-            root = snapshot_odm(data, entries, protocol, scales, created, date_shift)
+            root = snapshot_odm(data, with_consent, protocol, scales, created, date_shift)
         else:
             root = transactional_odm(entries, protocol, scales, created, date_shift, participants)
         path = d / f"odm_{variant}.xml"

@@ -67,6 +67,12 @@ def fixed_forms(protocol: Protocol) -> dict[str, list[tuple[str, str, str]]]:
         ("ENROLLED_AT", "datetime", "Enrolled (UTC)"),
         ("SIMULATED", "boolean", "Simulated participant"),
     ] + [(f"ANCHOR_{e.code}".upper(), "date", e.label) for e in protocol.events]
+    if protocol.consent.required:  # the first informed consent (re-consents are not carried)
+        subject += [
+            ("CONSENT_VERSION", "text", "Consent form version"),
+            ("CONSENT_COMPONENTS", "text", "Consent components agreed (comma-separated)"),
+            ("CONSENTED_AT", "datetime", "Informed consent given (UTC)"),
+        ]
     criteria: dict[str, tuple[str, str, str]] = {}
     for c in protocol.eligibility.criteria:
         criteria.setdefault(c.field, (c.field.upper(), _criterion_type(c.value), c.text[:200]))

@@ -124,7 +124,12 @@ def _subject_forms(
     study_ids = {i: str(r["study_id"]) for (t, i), r in state.items() if t == "participant"}
     anchors: dict[int, dict[str, Any]] = {}
     eligibility: dict[int, tuple[int, dict[str, Any]]] = {}
+    consents: dict[int, tuple[str, int, Mapping[str, Any]]] = {}
     for (table, rid), r in state.items():
+        if table == "consent":
+            owner, first = int(r["participant_id"]), (str(r.get("consented_at")), rid, r)
+            if owner not in consents or first[:2] < consents[owner][:2]:
+                consents[owner] = first
         # event dates (anchors): their own table; stores before it kept them as visit rows
         if table == "participant_event" and r.get("event_code") in events:
             anchors.setdefault(int(r["participant_id"]), {})[str(r["event_code"])] = r.get(
@@ -154,6 +159,13 @@ def _subject_forms(
         }
         for code, day in anchors.get(rid, {}).items():
             values[f"ANCHOR_{code}".upper()] = shift_value(day, "anchor_date", pid, shift)
+        if rid in consents:
+            given = consents[rid][2]
+            values["CONSENT_VERSION"] = given.get("version")
+            values["CONSENT_COMPONENTS"] = ",".join(given.get("components") or [])
+            values["CONSENTED_AT"] = shift_value(
+                given.get("consented_at"), "consented_at", pid, shift
+            )
         types = {n: t for n, t, _ in fixed["SUBJECT"]}
         out.append(
             Form(

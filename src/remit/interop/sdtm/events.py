@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from remit.interop.dataset import Dataset, frame_rows, is_missing, make_dataset
-from remit.interop.sdtm.base import ID_VARIABLES, Context, iso_date, sequenced, var
+from remit.interop.sdtm.base import (
+    ID_VARIABLES,
+    Context,
+    iso_date,
+    iso_datetime,
+    sequenced,
+    var,
+)
 from remit.protocol.adverse_event import Severity
 from remit.protocol.deviation import DeviationSeverity, LoggedDeviationCategory
 from remit.protocol.status import DeviationCategory
@@ -64,12 +71,14 @@ DISPOSITION: Mapping[str, tuple[str, str | None]] = {
 
 
 def build_ds(ctx: Context) -> Dataset:
-    """DS: informed consent, then the end-of-study disposition where there is one."""
+    """DS: informed consent (when it was given: the first consent recorded), its full
+    withdrawal, then the end-of-study disposition where there is one. A participant without a
+    recorded consent has no consent record."""
     last_visit = ctx.last_visit
     rows = []
     for r in frame_rows(ctx.data.participants):
         base = {"STUDYID": ctx.study, "DOMAIN": "DS", "USUBJID": ctx.usubjid(r.participant_id)}
-        if not is_missing(r.screened_date):
+        if not is_missing(r.consented_at):
             rows.append(
                 {
                     **base,
@@ -77,8 +86,20 @@ def build_ds(ctx: Context) -> Dataset:
                     "DSDECOD": "INFORMED CONSENT OBTAINED",
                     "DSCAT": "PROTOCOL MILESTONE",
                     "EPOCH": "SCREENING",
-                    "DSSTDTC": iso_date(r.screened_date),
-                    "DSSTDY": ctx.day(r.participant_id, r.screened_date),
+                    "DSSTDTC": iso_datetime(r.consented_at),
+                    "DSSTDY": ctx.day(r.participant_id, r.consented_at),
+                }
+            )
+        if not is_missing(r.consent_withdrawn_at):
+            rows.append(
+                {
+                    **base,
+                    "DSTERM": "INFORMED CONSENT WITHDRAWN",
+                    "DSDECOD": "INFORMED CONSENT WITHDRAWN",
+                    "DSCAT": "OTHER EVENT",
+                    "EPOCH": "SCREENING" if is_missing(r.enrolled_date) else "TREATMENT",
+                    "DSSTDTC": iso_datetime(r.consent_withdrawn_at),
+                    "DSSTDY": ctx.day(r.participant_id, r.consent_withdrawn_at),
                 }
             )
         found = DISPOSITION.get(str(r.status))

@@ -36,7 +36,7 @@ def build_dm(ctx: Context) -> Dataset:
                 "RFENDTC": iso_date(last_visit.get(pid)),
                 "RFXSTDTC": iso_datetime(ctx.first_dose.get(pid)),
                 "RFXENDTC": iso_datetime(ctx.last_dose.get(pid)),
-                "RFICDTC": iso_date(r.screened_date),
+                "RFICDTC": iso_datetime(r.consented_at),
                 "SITEID": None if is_missing(r.site) else str(r.site),
                 "AGE": None if is_missing(r.age_years) else float(r.age_years),
                 "AGEU": None if is_missing(r.age_years) else "YEARS",

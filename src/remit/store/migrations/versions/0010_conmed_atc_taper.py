@@ -1,7 +1,7 @@
 """Concomitant medications carry an ATC code, a route and a taper plan with dates.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-04 00:00:00.000000
 
 ``concomitant_medication`` gets ``atc_code`` (the substance's WHO ATC code, e.g. ``N06AB06``;
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
