@@ -60,6 +60,8 @@ def test_an_alert_is_e_mailed_from_the_command_line(
     pid = json.loads(cli("participant", "add", "--referral", "2023-01-02", "--json").stdout)[
         "participant_id"
     ]
+    cli("consent", "record", "-p", pid, "--version", "1.0", "--at", "2023-01-02T10:00+01:00",
+        "-c", "main")  # fmt: skip
     serious = ("--severity", "severe", "--relatedness", "possible", "--serious", "hospitalisation")
     cli("ae", "add", "-p", pid, "--term", "hospitalised", "--onset", "2023-01-03", *serious)
 

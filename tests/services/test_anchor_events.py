@@ -73,7 +73,7 @@ def test_changing_an_event_date_needs_a_reason_and_is_audited(oslo: OsloTrial) -
 
     [event] = _events(oslo)
     signature = sv.sign(
-        e, inv, "participant_event", event.id, password=PASSWORD, meaning="reviewed and approved"
+        e, inv, "participant_event", event.id, password=PASSWORD, meaning="approved"
     )
     sv.set_anchor_date(e, inv, pid, "referral", REFERRAL + timedelta(days=1), reason="typo")
     [changed] = _events(oslo)

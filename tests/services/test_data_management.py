@@ -91,12 +91,10 @@ def test_a_later_edit_voids_a_signature_and_a_wrong_password_signs_nothing(
             "adverse_event",
             ae.id,
             password="wrong password!!",
-            meaning="reviewed and approved",
+            meaning="approved",
         )
     assert count_all(e) == before
-    signed = sv.sign(
-        e, inv, "adverse_event", ae.id, password=PASSWORD, meaning="reviewed and approved"
-    )
+    signed = sv.sign(e, inv, "adverse_event", ae.id, password=PASSWORD, meaning="approved")
     assert [ok for _, ok in sv.signatures_of(e, inv, "adverse_event", ae.id)] == [True]
     sv.update_adverse_event(e, inv, ae.id, changes={"outcome": "recovered"}, reason="follow-up")
     [(after, matches)] = sv.signatures_of(e, inv, "adverse_event", ae.id)

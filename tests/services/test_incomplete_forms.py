@@ -70,7 +70,7 @@ def test_an_incomplete_form_cannot_be_signed(oslo: OsloTrial) -> None:
             "assessment",
             form.id,
             password=PASSWORD,
-            meaning="reviewed and approved",
+            meaning="approved",
         )
 
 

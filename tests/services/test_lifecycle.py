@@ -189,7 +189,7 @@ def test_one_participant_from_referral_to_fu7(oslo: OsloTrial) -> None:
         "assessment",
         v13.id,
         password="correct horse battery staple",
-        meaning="reviewed and approved",
+        meaning="approved",
     )
     assert sv.get_assessment(engine, inv, v13.id).status == "signed"
     assert [ok for _, ok in sv.signatures_of(engine, inv, "assessment", v13.id)] == [True]

@@ -46,7 +46,7 @@ def _prepared(oslo: OsloTrial) -> tuple[str, dict[str, Any]]:
         "assessment",
         sds.id,
         password="correct horse battery staple",
-        meaning="reviewed and approved",
+        meaning="approved",
     )
     sv.lock(e, oslo.data_manager, "form", record_table="assessment", record_id=gad.id)
     edited = sv.update_assessment(

@@ -46,7 +46,7 @@ def test_the_preview_shows_what_is_signed(oslo: OsloTrial) -> None:
     assert hashlib.sha256(canonical_json(preview.content).encode()).hexdigest() == (
         preview.content_sha256
     )
-    assert preview.meanings == ("reviewed and approved",)
+    assert preview.meanings == ("approved",)
     rater_view = sv.signing_preview(oslo.engine, oslo.rater, "assessment", form.id)
     assert rater_view.meanings == ("author",)
     assert rater_view.content_sha256 == preview.content_sha256
@@ -56,7 +56,7 @@ def test_the_preview_shows_what_is_signed(oslo: OsloTrial) -> None:
         "assessment",
         form.id,
         password=PASSWORD,
-        meaning="reviewed and approved",
+        meaning="approved",
     )
     assert signed.content_sha256 == preview.content_sha256
 
@@ -71,7 +71,7 @@ def test_the_author_and_the_investigator_sign_with_their_own_meanings(oslo: Oslo
         "assessment",
         form.id,
         password=PASSWORD,
-        meaning="reviewed and approved",
+        meaning="approved",
     )
     by_monitor = sv.sign(
         e, oslo.monitor, "assessment", form.id, password=PASSWORD, meaning="reviewed"
@@ -79,7 +79,7 @@ def test_the_author_and_the_investigator_sign_with_their_own_meanings(oslo: Oslo
     held = sv.signatures_of(e, oslo.investigator, "assessment", form.id)
     assert [(s.meaning, ok) for s, ok in held] == [
         ("author", True),
-        ("reviewed and approved", True),
+        ("approved", True),
         ("reviewed", True),
     ]
     assert {by_rater.id, by_inv.id, by_monitor.id} == {s.id for s, _ in held}
@@ -89,7 +89,7 @@ def test_the_author_and_the_investigator_sign_with_their_own_meanings(oslo: Oslo
     ("role", "meaning", "error", "words"),
     [
         ("investigator", "author", PermissionDeniedError, r"kari did not enter .* \(rita did\)"),
-        ("independent_rater", "reviewed and approved", PermissionDeniedError, "may not sign"),
+        ("independent_rater", "approved", PermissionDeniedError, "may not sign"),
         ("monitor", "author", PermissionDeniedError, "may not sign with the meaning 'author'"),
         ("investigator", "looked at it", InputError, "signature meaning 'looked at it'"),
         ("statistician", "reviewed", PermissionDeniedError, "may not sign"),
@@ -126,7 +126,7 @@ def test_the_author_of_a_record_without_a_rater_is_who_inserted_it(oslo: OsloTri
     assert key is not None
     mine = sv.signing_preview(oslo.engine, oslo.investigator, "participant", key)
     assert mine.author == "kari"  # from the audit trail's insert
-    assert mine.meanings == ("reviewed and approved", "author")
+    assert mine.meanings == ("approved", "author")
     assert sv.signing_preview(oslo.engine, oslo.monitor, "participant", key).meanings == (
         "reviewed",
     )

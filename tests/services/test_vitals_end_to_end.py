@@ -97,7 +97,7 @@ def test_respiratory_rate_and_oxygen_saturation_end_to_end(
     assert (alert.rule_id, alert.level) == ("vitals:respiratory_rate:high:urgent", "urgent")
     assert "also oxygen_saturation 90 % below the urgent limit 92" in alert.message
     # a signature on the reading covers its values, which are rows of their own
-    sv.sign(e, inv, "vital_sign", raised.id, password=PASSWORD, meaning="reviewed and approved")
+    sv.sign(e, inv, "vital_sign", raised.id, password=PASSWORD, meaning="approved")
     assert [ok for _, ok in sv.signatures_of(e, inv, "vital_sign", raised.id)] == [True]
     with unit_of_work(e, inv, reason="typed 90 for 91") as uow:
         value = uow.session.scalars(

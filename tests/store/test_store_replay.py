@@ -15,6 +15,7 @@ from remit.store import (
     unit_of_work,
     verify_audit_chain,
 )
+from remit.store.consent import Consent
 from remit.store.dosing import Dose, DosingSession
 from remit.store.tables import (
     AdverseEvent,
@@ -217,7 +218,18 @@ def _workload(trial: Any) -> dict[str, int]:
             text="Please confirm item 3",
             raised_by=trial.monitor.user_id,
         )
-        uow.session.add_all([ae, sae, med, deviation, query])
+        consent = Consent(
+            participant_id=participant_id,
+            version="1.0",
+            components=["main", "future_contact"],
+            consented_at=T0,
+            obtained_by=investigator.user_id,
+            withdrawn_at=T0 + timedelta(days=20),
+            withdrawal_scope="partial",
+            withdrawn_components=["future_contact"],
+            withdrawal_reason="no further contact after the study",
+        )
+        uow.session.add_all([ae, sae, med, deviation, query, consent])
         uow.flush()
         uow.session.add_all(
             [

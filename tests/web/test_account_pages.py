@@ -168,7 +168,7 @@ def test_the_signing_page_shows_what_is_signed_and_fitting_meanings(
     assert f'id="signed-total">{form.total:g}<' in text
     assert f'id="signed-version">{form.version}<' in text
     assert preview.content_sha256 in text
-    assert re.findall(r"<option>([^<]+)</option>", text) == ["reviewed and approved"]
+    assert re.findall(r"<option>([^<]+)</option>", text) == ["approved"]
     forged = investigator.post(
         f"/sign/assessment/{form.id}",
         data={"csrf_token": csrf_of(text), "password": PASSWORD, "meaning": "author"},
@@ -200,7 +200,7 @@ def test_the_api_previews_what_a_signature_would_sign(
     before = investigator.get(f"/api/v1/signatures/assessment/{form.id}/preview")
     assert before.status_code == 200, before.text
     assert before.json() == expected.to_dict()
-    assert before.json()["meanings"] == ["reviewed and approved"]
+    assert before.json()["meanings"] == ["approved"]
     assert before.json()["items"][0] == {"key": "1", "label": "Apparent sadness", "value": 2}
     assert (
         api_as("statistician").get(f"/api/v1/signatures/assessment/{form.id}/preview").status_code

@@ -75,7 +75,7 @@ def test_accounts_and_signing_in_a_browser(
     assert kari.locator("#signed-participant").inner_text() == "OSL-001"
     assert kari.locator("#signed-visit").inner_text() == "V3"
     assert "Apparent sadness" in kari.locator("#signed-items").inner_text()
-    assert kari.locator("#meaning option").all_inner_texts() == ["reviewed and approved"]
+    assert kari.locator("#meaning option").all_inner_texts() == ["approved"]
     kari.screenshot(path=str(artifacts / "accounts-03-signing-page.png"), full_page=True)
     kari.get_by_label("Your password (again)").fill(PASSWORD)
     kari.get_by_role("button", name="Sign").click()

@@ -210,13 +210,13 @@ def test_adverse_event_query_and_signature(login_as: Callable[[str], TestClient]
     wrong = investigator.post(
         f"/sign/assessment/{record}",
         data={"csrf_token": csrf_of(sign_page.text), "password": "wrong password!",
-              "meaning": "reviewed and approved"},
+              "meaning": "approved"},
     )  # fmt: skip
     assert wrong.status_code == 401
     signed = investigator.post(
         f"/sign/assessment/{record}",
         data={"csrf_token": csrf_of(sign_page.text), "password": PASSWORD,
-              "meaning": "reviewed and approved"},
+              "meaning": "approved"},
     )  # fmt: skip
     assert signed.status_code == 200
     assert "<strong>signed</strong>" in signed.text

@@ -45,7 +45,7 @@ class SignatureMeaning(StrEnum):
     #: "I entered or rated this record": only the person who did.
     AUTHOR = "author"
     #: The investigator's review and approval of a record (whoever entered it).
-    REVIEWED_AND_APPROVED = "reviewed and approved"
+    APPROVED = "approved"
     #: A monitor's review (e.g. source data verified); it approves nothing.
     REVIEWED = "reviewed"
 
@@ -53,7 +53,7 @@ class SignatureMeaning(StrEnum):
 #: The meanings each role may sign with (a role not listed signs nothing). ``author`` also
 #: needs the signer to be the person who entered the record (checked by the signing service).
 SIGNATURE_MEANINGS: Mapping[Role, tuple[SignatureMeaning, ...]] = {
-    Role.INVESTIGATOR: (SignatureMeaning.REVIEWED_AND_APPROVED, SignatureMeaning.AUTHOR),
+    Role.INVESTIGATOR: (SignatureMeaning.APPROVED, SignatureMeaning.AUTHOR),
     Role.THERAPIST: (SignatureMeaning.AUTHOR,),
     Role.INDEPENDENT_RATER: (SignatureMeaning.AUTHOR,),
     Role.MONITOR: (SignatureMeaning.REVIEWED,),

@@ -250,7 +250,7 @@ def signing_preview(
 
         preview = signing_preview(engine, kari, "assessment", 3)
         preview.participant_id, preview.visit_code, preview.meanings
-        # ('OSL-001', 'V3', ('reviewed and approved',))
+        # ('OSL-001', 'V3', ('approved',))
         preview.items[0]  # SignedItem(key='1', label='Apparent sadness', value=3)
     """
     with reading(
@@ -306,7 +306,7 @@ def sign(
     record's content, and a later edit voids it. A signed form's status becomes ``signed``.
 
     ``meaning`` must fit the signer's role (:data:`remit.protocol.roles.SIGNATURE_MEANINGS`):
-    ``author`` only for the person who entered the record, ``reviewed and approved`` for an
+    ``author`` only for the person who entered the record, ``approved`` for an
     investigator, ``reviewed`` for a monitor; :func:`signing_preview` lists the ones offered.
     """
     meaning = text_given(meaning, "meaning of the signature")
