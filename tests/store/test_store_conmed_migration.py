@@ -8,19 +8,14 @@ from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy import Engine, inspect
+from tests.support.db import participant_at
 
 from remit.store import (
-    Actor,
-    add_site,
-    create_study,
     downgrade,
     make_engine,
-    store_protocol_version,
-    unit_of_work,
     upgrade,
     verify_audit_chain,
 )
-from remit.store.tables import Participant
 
 NEW = {"atc_code", "route", "taper_steps"}
 MED = sa.table(
@@ -39,15 +34,7 @@ def _columns(engine: Engine) -> set[str]:
 
 
 def _medication_at_0008(engine: Engine) -> int:
-    upgrade(engine, "0008")
-    with unit_of_work(engine, Actor.system()) as uow:
-        study = create_study(uow, "OSL", "MDMA-assisted therapy for MDD")
-        version = store_protocol_version(uow, study, name="oslo", version="1", text="x = 1\n")
-        site = add_site(uow, study, "OST", "Oslo")
-        person = Participant(study_id="OSL-001", site_id=site.id)
-        uow.add(person)
-        uow.flush()
-        participant_id, version_id = person.id, version.id
+    participant_id, version_id = participant_at(engine, "0008")
     with engine.begin() as connection:
         row = connection.execute(
             sa.insert(MED)

@@ -11,17 +11,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine, inspect
-from tests.support.db import assert_trail_agrees
+from tests.support.db import assert_trail_agrees, participant_at
 
 from remit.errors import StoreError
 from remit.store import (
     Actor,
-    add_site,
     audit_log,
-    create_study,
     downgrade,
     make_engine,
-    store_protocol_version,
     unit_of_work,
     upgrade,
     verify_audit_chain,
@@ -43,16 +40,7 @@ OLD_READINGS = [
 
 def _old_database(engine: Engine) -> list[int]:
     """A database at 0002 holding vital signs the way 0002's services kept them (audited)."""
-    upgrade(engine, "0002")
-    system = Actor.system()
-    with unit_of_work(engine, system) as uow:
-        study = create_study(uow, "OSL", "MDMA-assisted therapy for MDD")
-        version = store_protocol_version(uow, study, name="oslo", version="1", text="x = 1\n")
-        site = add_site(uow, study, "OST", "Oslo")
-        person = Participant(study_id="OSL-001", site_id=site.id)
-        uow.add(person)
-        uow.flush()
-        participant_id, version_id = person.id, version.id
+    participant_id, version_id = participant_at(engine, "0002")
     table = MIGRATION._OLD_READING
     ids = []
     with engine.begin() as connection:  # what 0002's unit of work wrote, hooks included

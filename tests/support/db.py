@@ -132,3 +132,21 @@ class PostgresServer:
     def url_of(self, name: str) -> str:
         """SQLAlchemy URL of database ``name``."""
         return self.url.set(database=name).render_as_string(hide_password=False)
+
+
+def participant_at(engine: Engine, revision: str) -> tuple[int, int]:
+    """Migrate ``engine`` to ``revision`` and add one study, protocol version, site and
+    participant through the store of that revision; ``(participant id, protocol version id)``
+    for the rows a migration test then writes in the old shape."""
+    from remit.store import Actor, add_site, create_study, store_protocol_version, unit_of_work
+    from remit.store.tables import Participant
+
+    upgrade(engine, revision)
+    with unit_of_work(engine, Actor.system()) as uow:
+        study = create_study(uow, "OSL", "MDMA-assisted therapy for MDD")
+        version = store_protocol_version(uow, study, name="oslo", version="1", text="x = 1\n")
+        site = add_site(uow, study, "OST", "Oslo")
+        person = Participant(study_id="OSL-001", site_id=site.id)
+        uow.add(person)
+        uow.flush()
+        return person.id, version.id
