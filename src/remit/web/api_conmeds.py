@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,19 +11,10 @@ from remit.errors import InputError
 from remit.json_values import to_json_value
 from remit.services import ConmedRecord
 from remit.web.api import _ERRORS, IdempotencyKey, Json, Session, answers
-from remit.web.core import ID, PID, api_requires, state_of
+from remit.web.core import ID, PID, api_requires, parse_day, state_of
 from remit.web.schemas import ConmedEditIn, ConmedIn, ConmedStopIn
 
 router = APIRouter(prefix="/api/v1", responses=_ERRORS)
-
-
-def _date(text: str | None, name: str) -> date | None:
-    if text is None or not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(f"{name} {text!r} is not a date", expected="YYYY-MM-DD") from None
 
 
 @router.get(
@@ -61,8 +51,8 @@ def conmed_add(
         route=body.route,
         dose=body.dose,
         indication=body.indication,
-        start_date=_date(body.start_date, "start_date"),
-        stop_date=_date(body.stop_date, "stop_date"),
+        start_date=parse_day(body.start_date, "start_date"),
+        stop_date=parse_day(body.stop_date, "stop_date"),
         taper_steps=[(s.date, s.dose) for s in body.taper_steps],
         idempotency_key=idempotency_key,
     )
@@ -81,7 +71,7 @@ def conmed_edit(body: ConmedEditIn, request: Request, session: Session, conmed_i
     changes: dict[str, Any] = {k: v for k, v in given.items() if k != "taper_steps"}
     for key in ("start_date", "stop_date"):
         if key in changes:
-            changes[key] = _date(changes[key], key)
+            changes[key] = parse_day(changes[key], key)
     if body.taper_steps is not None:
         changes["taper_steps"] = [(s.date, s.dose) for s in body.taper_steps]
     record = sv.edit_conmed(
@@ -98,7 +88,7 @@ def conmed_edit(body: ConmedEditIn, request: Request, session: Session, conmed_i
 )
 def conmed_stop(body: ConmedStopIn, request: Request, session: Session, conmed_id: ID) -> Json:
     """Record the day a medication was stopped."""
-    stop = _date(body.stop_date, "stop_date")
+    stop = parse_day(body.stop_date, "stop_date")
     if stop is None:
         raise InputError("stop_date is empty", expected="YYYY-MM-DD")
     record = sv.stop_conmed(

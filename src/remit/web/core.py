@@ -18,7 +18,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from remit.errors import PermissionDeniedError
+from remit.errors import InputError, PermissionDeniedError
 from remit.protocol import Protocol
 from remit.protocol.roles import Role
 from remit.protocol.status import (
@@ -194,6 +194,18 @@ PID = Annotated[str, PathParam(pattern=PARTICIPANT_ID_PATTERN)]
 CODE = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
 TABLE = Annotated[str, PathParam(pattern=r"^[a-z_]{1,40}$")]
 ID = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+
+
+def parse_day(text: str | None, name: str) -> date | None:
+    """A ``YYYY-MM-DD`` field (of a query, a form or a JSON body); blank is ``None``."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"{name} {text!r} is not a date", expected="YYYY-MM-DD") from None
+
+
 #: The logged-in user of a page route.
 PageSession = Annotated[WebSession, Depends(page_session)]
 

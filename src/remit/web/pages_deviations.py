@@ -11,7 +11,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from remit import services as sv
-from remit.errors import InputError
 from remit.protocol.deviation import (
     AUTOMATIC_CATEGORIES,
     CATEGORY_LABELS,
@@ -21,7 +20,7 @@ from remit.protocol.deviation import (
     category_label,
 )
 from remit.protocol.status import values
-from remit.web.core import PageSession, page_requires, render, state_of, web_allowed
+from remit.web.core import PageSession, page_requires, parse_day, render, state_of, web_allowed
 from remit.web.page_forms import DeviationForm, posted
 
 router = APIRouter(include_in_schema=False)
@@ -32,15 +31,6 @@ Filter = Annotated[str, Query(max_length=64)]
 
 def _given(text: str) -> str | None:
     return text.strip() or None
-
-
-def _day(text: str, name: str) -> date | None:
-    if not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(f"{name} {text!r} is not a date", expected="YYYY-MM-DD") from None
 
 
 @router.get("/deviations", dependencies=[page_requires("view_deviations")])
@@ -74,8 +64,8 @@ def deviations(
         category=_given(category),
         severity=_given(severity),
         source=_given(source),
-        date_from=_day(date_from, "from"),
-        date_to=_day(date_to, "to"),
+        date_from=parse_day(date_from, "from"),
+        date_to=parse_day(date_to, "to"),
     )
     may_log = web_allowed("record_deviation", session.actor.role)
     people = (
