@@ -4,39 +4,15 @@ record it, withdraw it. Each route calls one service of :mod:`remit.services`.""
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
 
 from remit import services as sv
 from remit.json_values import to_json_value
 from remit.services import ConsentRecord, ConsentStatusRecord
 from remit.web.api import _ERRORS, IdempotencyKey, Json, Session, _time, answers
 from remit.web.core import PID, api_requires, state_of
+from remit.web.schemas import ConsentIn, ConsentWithdrawalIn
 
 router = APIRouter(prefix="/api/v1", responses=_ERRORS)
-
-
-class ConsentIn(BaseModel):
-    """Informed consent obtained by the caller."""
-
-    model_config = ConfigDict(extra="forbid")
-    version: str = Field(description="version of the consent form, e.g. 1.0", max_length=32)
-    components: list[str] = Field(
-        description="components agreed to (the required ones among them)", max_length=50
-    )
-    consented_at: str = Field(
-        description="when the participant signed: ISO 8601 time with a UTC offset", max_length=40
-    )
-
-
-class ConsentWithdrawalIn(BaseModel):
-    """A withdrawal of consent: fully (no components) or of optional components only."""
-
-    model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=2000)
-    withdrawn_at: str = Field(description="ISO 8601 time with a UTC offset", max_length=40)
-    components: list[str] | None = Field(
-        default=None, description="optional components withdrawn; leave out to withdraw fully"
-    )
 
 
 @router.get(

@@ -172,6 +172,30 @@ class DoseIn(BaseModel):
     override_reason: str | None = Field(default=None, max_length=2000)
 
 
+class ConsentIn(BaseModel):
+    """Informed consent obtained by the caller."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: str = Field(description="version of the consent form, e.g. 1.0", max_length=32)
+    components: list[str] = Field(
+        description="components agreed to (the required ones among them)", max_length=50
+    )
+    consented_at: str = Field(
+        description="when the participant signed: ISO 8601 time with a UTC offset", max_length=40
+    )
+
+
+class ConsentWithdrawalIn(BaseModel):
+    """A withdrawal of consent: fully (no components) or of optional components only."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000)
+    withdrawn_at: str = Field(description="ISO 8601 time with a UTC offset", max_length=40)
+    components: list[str] | None = Field(
+        default=None, description="optional components withdrawn; leave out to withdraw fully"
+    )
+
+
 class TaperStepIn(BaseModel):
     """One step of a dated taper plan: from ``date`` on, ``dose``."""
 
