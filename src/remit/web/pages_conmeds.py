@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -36,6 +37,20 @@ def parse_taper_lines(text: str | None) -> list[tuple[str, str]]:
             )
         steps.append((parts[0], parts[1].strip()))
     return steps
+
+
+def _fields(body: ConmedForm) -> dict[str, Any]:
+    """The medication's fields of the form, as the services take them (add and edit)."""
+    return {
+        "name": body.name,
+        "atc_code": body.atc_code,
+        "route": body.route,
+        "dose": body.dose,
+        "indication": body.indication,
+        "start_date": body.start_date,
+        "stop_date": body.stop_date,
+        "taper_steps": parse_taper_lines(body.taper),
+    }
 
 
 def _back(pid: str, anchor: str = "") -> RedirectResponse:
@@ -70,14 +85,7 @@ async def conmed_add(request: Request, session: PageSession, pid: PID) -> Respon
         state_of(request).engine,
         session.actor,
         pid,
-        name=body.name,
-        atc_code=body.atc_code,
-        route=body.route,
-        dose=body.dose,
-        indication=body.indication,
-        start_date=body.start_date,
-        stop_date=body.stop_date,
-        taper_steps=parse_taper_lines(body.taper),
+        **_fields(body),
         idempotency_key=key,
     )
     return _back(pid, f"#conmed-{med.id}")
@@ -114,14 +122,7 @@ async def conmed_edit(request: Request, session: PageSession, pid: PID, conmed_i
         session.actor,
         conmed_id,
         reason=body.reason or "",
-        name=body.name,
-        atc_code=body.atc_code,
-        route=body.route,
-        dose=body.dose,
-        indication=body.indication,
-        start_date=body.start_date,
-        stop_date=body.stop_date,
-        taper_steps=parse_taper_lines(body.taper),
+        **_fields(body),
     )
     return _back(pid, f"#conmed-{conmed_id}")
 
