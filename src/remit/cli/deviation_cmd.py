@@ -36,7 +36,9 @@ def add_command(
     visit: Annotated[
         str | None, typer.Option("--visit", help="Visit code it belongs to, e.g. V5.")
     ] = None,
-    severity: Annotated[str, typer.Option("--severity", help=_SEVERITIES + ".")] = "minor",
+    severity: Annotated[
+        str, typer.Option("--severity", help=_SEVERITIES + ".")
+    ] = DeviationSeverity.MINOR.value,
     key: KeyOption = None,
     json_output: JsonOption = False,
 ) -> None:
