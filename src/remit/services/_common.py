@@ -273,34 +273,38 @@ def store_alerts(
     alerts: Iterable[SafetyAlert],
     source_table: str,
     source_id: int,
-) -> None:
-    """Store the alerts a rule raised, in this transaction (an open one for the same rule and
-    record is not raised twice)."""
+    *,
+    once: bool = False,
+) -> list[Alert]:
+    """Store the alerts a rule raised, in this transaction, and return the rows added (an open
+    one for the same rule and record is not raised twice; with ``once``, not even a closed
+    one)."""
     session = uow.session
+    added: list[Alert] = []
     for alert in alerts:
-        already = session.scalar(
-            select(Alert.id).where(
-                Alert.participant_id == participant.id,
-                Alert.rule_id == alert.rule_id,
-                Alert.source_table == source_table,
-                Alert.source_id == source_id,
-                Alert.closed_at.is_(None),
-            )
+        query = select(Alert.id).where(
+            Alert.participant_id == participant.id,
+            Alert.rule_id == alert.rule_id,
+            Alert.source_table == source_table,
+            Alert.source_id == source_id,
         )
-        if already is not None:
+        if not once:
+            query = query.where(Alert.closed_at.is_(None))
+        if session.scalar(query) is not None:
             continue
-        uow.add(
-            Alert(
-                participant_id=participant.id,
-                rule_id=alert.rule_id,
-                level=alert.level,
-                message=alert.message,
-                source_table=source_table,
-                source_id=source_id,
-                due_at=alert.due_at,
-            )
+        row = Alert(
+            participant_id=participant.id,
+            rule_id=alert.rule_id,
+            level=alert.level,
+            message=alert.message,
+            source_table=source_table,
+            source_id=source_id,
+            due_at=alert.due_at,
         )
+        uow.add(row)
+        added.append(row)
     session.flush()
+    return added
 
 
 def alerts_of(

@@ -17,12 +17,12 @@ from sqlalchemy import Engine, select
 from remit.errors import InputError
 from remit.protocol.status import DoseKind, DoseStatus, DosingSessionStatus
 from remit.safety import missed_slots
-from remit.services._common import alert_record, aware, visit_code_of
+from remit.services._common import alert_record, aware, store_alerts, visit_code_of
 from remit.services.records import AlertRecord
 from remit.services.unit import writing
 from remit.store import Actor
 from remit.store.dosing import Dose, DosingSession
-from remit.store.tables import Alert, Assessment, Participant
+from remit.store.tables import Assessment, Participant
 from remit.store.vitals import VitalSignReading
 
 #: The source of a missed-reading alert: the dosing session whose reading is missing.
@@ -112,27 +112,6 @@ def raise_missed_readings(
                 else supplemental.given_at or supplemental.offered_at,
                 ended_at=ds.ended_at,
             )
-            for alert in found.alerts:
-                flagged = session.scalar(
-                    select(Alert.id).where(
-                        Alert.participant_id == p.id,
-                        Alert.rule_id == alert.rule_id,
-                        Alert.source_table == SOURCE_TABLE,
-                        Alert.source_id == ds.id,
-                    )
-                )
-                if flagged is not None:
-                    continue
-                row = Alert(
-                    participant_id=p.id,
-                    rule_id=alert.rule_id,
-                    level=alert.level,
-                    message=alert.message,
-                    source_table=SOURCE_TABLE,
-                    source_id=ds.id,
-                    due_at=alert.due_at,
-                )
-                w.uow.add(row)
-                w.uow.flush()
-                raised.append(alert_record(row, p.study_id))
+            stored = store_alerts(w.uow, p, found.alerts, SOURCE_TABLE, ds.id, once=True)
+            raised.extend(alert_record(row, p.study_id) for row in stored)
     return raised

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from remit.store.tables import Base, _choice, _fk
+from remit.store.tables import EMAIL_LENGTH, Base, _choice, _fk
 from remit.store.types import UTCDateTime
 from remit.store.vocab import DeliveryOutcome
 
@@ -36,7 +36,7 @@ class AlertDelivery(Base):
     recipient: Mapped[str] = mapped_column(String(100))
     recipient_user_id: Mapped[int | None] = _fk("user_account.id", nullable=True, index=False)
     channel: Mapped[str] = mapped_column(String(32))
-    address: Mapped[str | None] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(String(EMAIL_LENGTH))
     attempt: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(_choice(DeliveryOutcome, "delivery_outcome"))
     error: Mapped[str | None] = mapped_column(Text)

@@ -153,6 +153,10 @@ class Site(Base):
     name: Mapped[str] = mapped_column(String(200))
 
 
+#: The longest e-mail address stored (RFC 5321 path limit), for every address column.
+EMAIL_LENGTH = 254
+
+
 class UserAccount(Base):
     """A person who logs in; the password is kept only as an argon2id hash."""
 
@@ -163,7 +167,7 @@ class UserAccount(Base):
     username: Mapped[str] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     full_name: Mapped[str | None] = mapped_column(String(200))
-    email: Mapped[str | None] = mapped_column(String(254))
+    email: Mapped[str | None] = mapped_column(String(EMAIL_LENGTH))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     #: The password was set by an admin (new user, reset): the user must choose their own

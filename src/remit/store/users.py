@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from remit.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from remit.protocol.roles import Role
 from remit.store.audit import Actor, UnitOfWork
-from remit.store.tables import Site, UserAccount, UserRole
+from remit.store.tables import EMAIL_LENGTH, Site, UserAccount, UserRole
 from remit.store.types import utc_now
 
 #: Shortest password accepted.
@@ -125,7 +125,7 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 #: Longest e-mail address accepted (RFC 5321's limit on a forward path).
-MAX_EMAIL_LENGTH = 254
+MAX_EMAIL_LENGTH = EMAIL_LENGTH
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _EMAIL = re.compile(rf"^[^@\s<>(),;:\"\[\]]+@{_LABEL}(?:\.{_LABEL})+$")
 
