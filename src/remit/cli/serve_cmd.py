@@ -104,7 +104,16 @@ def _start_delivery(
     from remit import services as sv
 
     def run() -> None:
-        engine = sv.open_database(db)
+        # a database that cannot be opened now (restarting, full disk …) is reported each
+        # interval and tried again: the thread must not end and leave alerts unsent silently
+        while True:
+            try:
+                engine = sv.open_database(db)
+                break
+            except Exception as error:  # reported, and tried again
+                report_pass({"periodic jobs": error})
+                if stop.wait(every_s):
+                    return
         try:
             sv.periodic_loop(
                 engine,
