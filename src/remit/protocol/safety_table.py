@@ -18,7 +18,7 @@ from pydantic import Field, model_validator
 from remit.errors import NotFoundError
 from remit.protocol._base import _Model
 from remit.protocol.notify import Notify
-from remit.protocol.vital_signs import VITAL_SIGN_CODES, VITAL_SIGNS, VitalSign
+from remit.protocol.vital_signs import VITAL_SIGN_CODES, VITAL_SIGNS, Side, VitalSign
 from remit.protocol.vocab import LEVELS, CompareOp, Level
 
 # --------------------------------------------------------------------------- safety
@@ -52,8 +52,7 @@ class SafetyRule(_Model):
         return self
 
 
-#: The side of a vital-sign limit: a reading above a ``high`` limit or below a ``low`` one.
-Side = Literal["high", "low"]
+#: The two sides of a vital-sign limit (:data:`remit.protocol.vital_signs.Side`).
 SIDES: tuple[Side, ...] = get_args(Side)
 
 

@@ -20,8 +20,8 @@ import pandas as pd
 from remit.errors import InputError
 from remit.protocol.baseline import resolve_baseline
 from remit.protocol.model import LEVELS, Level, Protocol, SafetyRule
-from remit.protocol.safety_table import SIDES, Side, VitalLimits, vital_rule_id
-from remit.protocol.vital_signs import VITAL_SIGN_CODES, VITAL_SIGNS, VitalValues
+from remit.protocol.safety_table import SIDES, VitalLimits, vital_rule_id
+from remit.protocol.vital_signs import VITAL_SIGN_CODES, VITAL_SIGNS, Side, VitalValues
 from remit.protocol.vocab import COMPARE
 from remit.scales import ScoreResult, load_scale
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from remit.errors import Problem, ScaleError
 from remit.scales.model import ItemDefinition, ScaleDefinition, total_parts
+from remit.scales.ranges import score_range
 from remit.scales.rules import get_rule, item_codes
 from remit.scales.schema import ScaleFile
 from remit.tomlpos import PathPart, line_index, located
@@ -59,21 +60,9 @@ def check_bands(c: Checker, d: ScaleDefinition) -> None:
 
 
 def _score_range(item: ItemDefinition) -> tuple[float, float] | None:
-    """The range of an item's numeric score, or None if it has none."""
-    if item.bins:
-        values = [b.value for b in item.bins]
-        return (min(values), max(values))
-    if item.kind in ("integer", "number") and item.min is not None and item.max is not None:
-        return (item.min, item.max)
-    if item.kind == "boolean":
-        return (0.0, 1.0)
-    if item.kind == "choice":
-        try:
-            values = [item.recode[k] if k in item.recode else float(k) for k in item.options]
-        except ValueError:  # an unscored choice with non-numeric options has no score range
-            return None
-        return (min(values), max(values))
-    return None
+    """The range of an item's numeric score (:func:`remit.scales.ranges.score_range`)."""
+    found = score_range(item)
+    return None if found is None else (found.low, found.high)
 
 
 def check_version(c: Checker, model: ScaleFile, d: ScaleDefinition, version: str) -> None:

@@ -95,7 +95,7 @@ def answer_range(item: ItemDefinition) -> ValueRange | None:
     return None
 
 
-def _score_range(item: ItemDefinition) -> ValueRange | None:
+def score_range(item: ItemDefinition) -> ValueRange | None:
     """The range of the item's score (what totals and subscales add up)."""
     if item.bins:
         values = [b.value for b in item.bins]
@@ -125,7 +125,7 @@ def _subscale_range(
     parts: list[ValueRange | None] = []
     for code in sub.items:
         if code in items:
-            parts.append(_score_range(items[code]))
+            parts.append(score_range(items[code]))
         elif code in subs:
             parts.append(_subscale_range(definition, subs[code], version, depth + 1))
         else:
