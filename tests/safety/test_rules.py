@@ -237,3 +237,9 @@ def test_levels_are_ordered():
         < level_rank("review")
     )
     assert isinstance(_cssrs("since_last_visit", 0, None), ScoreResult)
+
+
+def test_a_reading_that_is_not_a_number_is_never_a_silent_pass() -> None:
+    result = evaluate_vitals(OSLO, "V5", {"systolic_bp": float("nan"), "heart_rate": 72})
+    assert result.alerts == ()
+    assert ("vitals:systolic_bp", "nan is not a number that can be judged") in result.not_evaluated

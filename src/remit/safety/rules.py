@@ -11,6 +11,7 @@ transaction as the data that raised it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -363,6 +364,9 @@ def evaluate_vitals(
         value = measured.get(sign)
         if value is None:
             skipped.append((f"vitals:{sign}", "not measured in this reading"))
+            continue
+        if math.isnan(value):  # NaN compares false with every limit: never a pass
+            skipped.append((f"vitals:{sign}", f"{value} is not a number that can be judged"))
             continue
         found = _finding(sign, rule.limits[sign], float(value))
         if found is not None:
