@@ -734,3 +734,22 @@ def test_p031_every_respondent_has_its_raters() -> None:
     assert set(RATED_BY) == set(RESPONDENT_WORDS) == set(RESPONDENTS)
     assert RATED_BY["self"] == ("self_report",)
     assert RATED_BY["investigator"] == ("investigator",)
+
+
+def test_p032_a_level_the_rules_raise_that_no_one_is_told_of() -> None:
+    from remit.protocol import load_protocol
+    from remit.protocol.check import check_model
+
+    oslo = load_protocol("oslo-mdma-mdd")
+    assert oslo.safety.notify is not None
+    only_immediate = oslo.safety.notify.model_copy(
+        update={"levels": tuple(e for e in oslo.safety.notify.levels if e.level == "immediate")}
+    )
+    bent = oslo.model_copy(
+        update={"safety": oslo.safety.model_copy(update={"notify": only_immediate})}
+    )
+    found = [p for p in check_model(bent) if p.code == "P032"]
+    assert [p.what.split(" alerts")[0] for p in found] == ["urgent", "same_day", "review"]
+    assert "madrs_item10" in found[1].what
+    assert "add a [[safety.notify.levels]] entry with level = 'review'" in found[2].todo
+    assert [p.code for p in check_model(oslo)] == []

@@ -20,6 +20,7 @@ from pathlib import Path
 from remit.errors import Problem
 from remit.protocol._checker import Check, Checker
 from remit.protocol.check_dosing import DOSING_CHECKS
+from remit.protocol.check_notify import NOTIFY_CHECKS
 from remit.protocol.check_plan import PLAN_CHECKS
 from remit.protocol.check_scales import SCALE_CHECKS
 from remit.protocol.check_schedule import SCHEDULE_CHECKS
@@ -61,6 +62,7 @@ PROBLEM_CODES: dict[str, str] = {
     "eligibility criterion on a scale value)",
     "P030": "vital-sign limit outside the sign's plausible range, or in another unit",
     "P031": "rater does not match who rates the scale (clinician-rated vs self-report)",
+    "P032": "alert level the safety rules raise but [safety.notify] tells no one of",
 }
 
 #: Every whole-protocol check, in the order its problems are reported.
@@ -70,6 +72,7 @@ CHECKS: tuple[Check, ...] = (
     *VITALS_CHECKS,
     *PLAN_CHECKS,
     *SCALE_CHECKS,
+    *NOTIFY_CHECKS,
 )
 
 
