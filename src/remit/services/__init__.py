@@ -153,6 +153,7 @@ from remit.services.visits import (
     set_anchor_date,
 )
 from remit.services.vitals import record_vitals
+from remit.services.worklist import WorkItemRecord, WorklistRecord, worklist
 
 if TYPE_CHECKING:
     from remit.services.trial_data import build_trial_data
@@ -209,6 +210,8 @@ __all__ = [
     "UserRecord",
     "VisitRecord",
     "VitalsRecord",
+    "WorkItemRecord",
+    "WorklistRecord",
     "access_matrix",
     "account_standing",
     "acknowledge_alert",
@@ -295,4 +298,5 @@ __all__ = [
     "verify_audit_chain",
     "withdraw",
     "withdraw_consent",
+    "worklist",
 ]
