@@ -49,7 +49,8 @@ def test_rater_sees_the_madrs_due_and_no_therapy_session(
     assert _seen(wl) == {("today", "form_due", pid, "V3", "MADRS (independent rater)")}
     item = wl.due_today[0]
     assert item.link == f"/participants/{pid}/visits/V3/forms/madrs"
-    assert item.due_date == v3 and item.window_end_date is not None
+    assert item.due_date == v3
+    assert item.window_end_date is not None
     assert "not entered yet" in item.why
     assert wl.counts() == {"overdue": 0, "today": 1, "this_week": 0}
 
@@ -62,7 +63,9 @@ def test_group_boundaries_with_a_fixed_today(at_v2: tuple[OsloTrial, str, date])
     trial, pid, v3 = at_v2
     visit = _visit(trial, pid, "V3")
     start, end = visit.window_start_date, visit.window_end_date
-    assert start is not None and end is not None and start < v3 < end
+    assert start is not None
+    assert end is not None
+    assert start < v3 < end
 
     def group(day: date, horizon: int = 7) -> list[str]:
         wl = sv.worklist(trial.engine, trial.rater, today=day, horizon_days=horizon)
@@ -145,7 +148,8 @@ def test_investigator_alerts_eligibility_signatures_and_cssrs(
     decision = _of(wl, "eligibility_decision")
     assert [(i.participant_id, i.group) for i in decision] == [(screened, "today")]
     alerts = _of(wl, "alert")
-    assert alerts and all(i.participant_id == pid for i in alerts)
+    assert alerts
+    assert all(i.participant_id == pid for i in alerts)
     assert alerts[0].link.startswith("/alerts#alert-")
     cssrs = [i for i in _of(wl, "form_due") if i.visit_code == "V3"]
     assert [i.what for i in cssrs] == ["CSSRS since_last_visit (investigator)"]
@@ -181,13 +185,14 @@ def test_alerts_most_pressing_first_and_overdue_after_their_deadline(
     )
     wl = sv.worklist(engine, trial.investigator, today=v3)
     alerts = _of(wl, "alert")
-    assert alerts and all(i.group == "overdue" for i in alerts)  # the 2023 deadline passed
+    assert alerts
+    assert all(i.group == "overdue" for i in alerts)
 
 
 def test_data_manager_queries_missing_and_incomplete_forms(
     at_v2: tuple[OsloTrial, str, date],
 ) -> None:
-    trial, pid, v3 = at_v2
+    trial, pid, _v3 = at_v2
     engine = trial.engine
     end = _visit(trial, pid, "V3").window_end_date
     assert end is not None

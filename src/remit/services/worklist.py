@@ -205,9 +205,7 @@ def _snapshot(
     )
     checked = set(
         session.scalars(
-            select(EligibilityCheck.participant_id).where(
-                of_them(EligibilityCheck.participant_id)
-            )
+            select(EligibilityCheck.participant_id).where(of_them(EligibilityCheck.participant_id))
         )
     )
     signed = {
@@ -393,8 +391,8 @@ def sessions(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
                 v.visit_code,
                 f"Dosing day {dosing.number} ({planned.label})",
                 f"/participants/{p.study_id}/dosing/{v.visit_code}",
-                f"dosing session {dosing.number} ({dosing.substance}) planned for {due.isoformat()} "
-                f"(window {start.isoformat()} to {end.isoformat()})",
+                f"dosing session {dosing.number} ({dosing.substance}) planned for "
+                f"{due.isoformat()} (window {start.isoformat()} to {end.isoformat()})",
                 due,
                 start,
                 end,
@@ -527,9 +525,7 @@ def signatures_pending(snap: Snapshot, keep: Callable[[int | None], bool]) -> li
 
 def reviews_pending(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
     """Monitor: complete forms without a standing review signature."""
-    return _unsigned(
-        snap, keep, SignatureMeaning.REVIEWED.value, WorkKind.REVIEW_PENDING, "Review"
-    )
+    return _unsigned(snap, keep, SignatureMeaning.REVIEWED.value, WorkKind.REVIEW_PENDING, "Review")
 
 
 def consent_needed(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
@@ -660,9 +656,8 @@ def incomplete_forms(snap: Snapshot, keep: Callable[[int | None], bool]) -> list
             continue
         p = snap.participants[a.participant_id]
         missing = ", ".join(str(r) for r in (a.score or {}).get("missing_required", ()))
-        why = (
-            f"saved as {a.status} on {a.entered_at.date().isoformat()}"
-            + (f"; required items blank: {missing}" if missing else "")
+        why = f"saved as {a.status} on {a.entered_at.date().isoformat()}" + (
+            f"; required items blank: {missing}" if missing else ""
         )
         found.append(
             _Item(
@@ -735,9 +730,7 @@ def worklist(
     if isinstance(horizon_days, bool) or not isinstance(horizon_days, int):
         raise InputError(f"horizon_days {horizon_days!r} is not a whole number of days")
     if not 0 <= horizon_days <= 366:
-        raise InputError(
-            f"horizon_days {horizon_days} is out of range", expected="0 to 366 days"
-        )
+        raise InputError(f"horizon_days {horizon_days} is out of range", expected="0 to 366 days")
     horizon = day + timedelta(days=horizon_days)
     with reading(engine, actor, "view_worklist", "worklist") as r:
         session = r.session
