@@ -477,7 +477,7 @@ def eligibility_decisions(snap: Snapshot, keep: Callable[[int | None], bool]) ->
                 p.id,
                 None,
                 "Decide eligibility",
-                f"/participants/{p.study_id}#eligibility",
+                f"/participants/{p.study_id}",
                 f"screening done on {last.isoformat()} with "
                 f"{len(required)} required form(s) complete; no eligibility verdict yet",
                 order=(last, p.study_id),
