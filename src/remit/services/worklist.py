@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Engine, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from remit.errors import InputError
 from remit.protocol import Protocol
@@ -155,6 +155,7 @@ class Snapshot:
     signed: set[tuple[int, str]]
     consents: dict[int, list[Consent]]
     queries: list[DataQuery]
+    blanks: dict[int, tuple[str, ...]] = field(default_factory=dict)
     visit_code: dict[int, str] = field(default_factory=dict)
 
     def at_sites(self, site_id: int | None) -> Callable[[int | None], bool]:
@@ -197,7 +198,33 @@ def _snapshot(
         return column.in_(keys)
 
     visits = list(session.scalars(select(Visit).where(of_them(Visit.participant_id))))
-    forms = list(session.scalars(select(Assessment).where(of_them(Assessment.participant_id))))
+    # the columns the sources read (not the answers and scores, the bulk of a form)
+    forms = list(
+        session.scalars(
+            select(Assessment)
+            .options(
+                load_only(
+                    Assessment.id,
+                    Assessment.participant_id,
+                    Assessment.visit_id,
+                    Assessment.scale,
+                    Assessment.scale_version,
+                    Assessment.status,
+                    Assessment.entered_at,
+                )
+            )
+            .where(of_them(Assessment.participant_id))
+        )
+    )
+    blanks = {
+        form_id: tuple(str(ref) for ref in (score or {}).get("missing_required", ()))
+        for form_id, score in session.execute(
+            select(Assessment.id, Assessment.score).where(
+                of_them(Assessment.participant_id),
+                Assessment.status.in_([s.value for s in UNFINISHED_STATUSES]),
+            )
+        )
+    }
     alerts = list(
         session.scalars(
             select(Alert).where(of_them(Alert.participant_id), Alert.closed_at.is_(None))
@@ -249,6 +276,7 @@ def _snapshot(
         signed=signed,
         consents=consents,
         queries=queries,
+        blanks=blanks,
         visit_code={v.id: v.visit_code for v in visits},
     )
 
@@ -655,7 +683,7 @@ def incomplete_forms(snap: Snapshot, keep: Callable[[int | None], bool]) -> list
         if not keep(a.participant_id) or a.status not in UNFINISHED_STATUSES:
             continue
         p = snap.participants[a.participant_id]
-        missing = ", ".join(str(r) for r in (a.score or {}).get("missing_required", ()))
+        missing = ", ".join(snap.blanks.get(a.id, ()))
         why = f"saved as {a.status} on {a.entered_at.date().isoformat()}" + (
             f"; required items blank: {missing}" if missing else ""
         )
@@ -739,7 +767,8 @@ def worklist(
             # a site-bound login sees its own site only, whatever else the user holds
             held = [(role, actor.site_id) for role, site in held if site in (None, actor.site_id)]
         sites = {s.id: s.code for s in session.scalars(select(Site))}
-        snap = _snapshot(session, actor, {site for _, site in held}, day, horizon)
+        busy = {site for role, site in held if SOURCES.get(role)}  # sites with work to list
+        snap = _snapshot(session, actor, busy, day, horizon)
         grouped: dict[WorkGroup, list[tuple[Any, WorkItemRecord]]] = {g: [] for g in WorkGroup}
         labels, notes = [], []
         for index, (role, site) in enumerate(held):
