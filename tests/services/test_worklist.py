@@ -306,3 +306,16 @@ def test_a_few_queries_whatever_the_size(at_v2: tuple[OsloTrial, str, date]) -> 
     for _ in range(3):
         add_participant(trial, Participant(through="V3", forms="all"))
     assert statements() == one
+
+
+def test_investigator_sees_a_consent_to_record(at_v2: tuple[OsloTrial, str, date]) -> None:
+    trial, pid, v3 = at_v2
+    new = add_participant(trial, Participant(through=None, enrol=False, consent=False))
+    wl = sv.worklist(trial.engine, trial.investigator, today=v3)
+    needed = _of(wl, "consent_needed")
+    assert [(i.participant_id, i.what, i.group) for i in needed] == [
+        (new, "Record consent", "today")
+    ]
+    assert needed[0].link == f"/participants/{new}/consent"
+    assert "no informed consent recorded" in needed[0].why
+    assert pid not in {i.participant_id for i in needed}  # consented at registration
