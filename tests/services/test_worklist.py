@@ -319,3 +319,21 @@ def test_investigator_sees_a_consent_to_record(at_v2: tuple[OsloTrial, str, date
     assert needed[0].link == f"/participants/{new}/consent"
     assert "no informed consent recorded" in needed[0].why
     assert pid not in {i.participant_id for i in needed}  # consented at registration
+
+
+def test_therapist_sees_the_follow_up_call_after_a_dosing_day(oslo: OsloTrial) -> None:
+    pid = add_participant(oslo, Participant(through="V5", dosing=True))
+    calls = [
+        c
+        for c in sv.list_dosing_sessions(oslo.engine, oslo.investigator, pid)
+        if c.session_number == 1
+    ]
+    due = calls[0].follow_up_due_date
+    assert due is not None
+    on_time = sv.worklist(oslo.engine, oslo.therapist, today=due)
+    call = _of(on_time, "follow_up_call")
+    assert [(i.visit_code, i.group) for i in call] == [("V5", "today")]
+    assert call[0].link == f"/participants/{pid}/dosing/V5#follow-up-call"
+    late = sv.worklist(oslo.engine, oslo.therapist, today=due + timedelta(days=1))
+    assert [i.group for i in _of(late, "follow_up_call")] == ["overdue"]
+    assert not _of(sv.worklist(oslo.engine, oslo.rater, today=due), "follow_up_call")

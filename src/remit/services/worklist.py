@@ -34,6 +34,7 @@ from remit.protocol.roles import SYSTEM_ROLE, Role, SignatureMeaning
 from remit.protocol.status import (
     ACTIVE_STATUSES,
     NO_DATA_STATUSES,
+    OPEN_CALL_STATUSES,
     SCREENING_STATUSES,
     UNFINISHED_STATUSES,
     AssessmentStatus,
@@ -47,6 +48,7 @@ from remit.services.records import _Record
 from remit.services.unit import reading
 from remit.store import Actor
 from remit.store.consent import Consent
+from remit.store.dosing import DosingSession
 from remit.store.tables import (
     Alert,
     Assessment,
@@ -67,6 +69,7 @@ class WorkKind(StrEnum):
     FORM_DUE = "form_due"
     THERAPY_SESSION = "therapy_session"
     DOSING_DAY = "dosing_day"
+    FOLLOW_UP_CALL = "follow_up_call"
     ALERT = "alert"
     ELIGIBILITY_DECISION = "eligibility_decision"
     SIGNATURE_PENDING = "signature_pending"
@@ -156,6 +159,7 @@ class Snapshot:
     consents: dict[int, list[Consent]]
     queries: list[DataQuery]
     blanks: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    calls: list[DosingSession] = field(default_factory=list)
     visit_code: dict[int, str] = field(default_factory=dict)
 
     def at_sites(self, site_id: int | None) -> Callable[[int | None], bool]:
@@ -262,6 +266,15 @@ def _snapshot(
             .order_by(DataQuery.id)
         )
     )
+    calls = list(
+        session.scalars(
+            select(DosingSession).where(
+                of_them(DosingSession.participant_id),
+                DosingSession.follow_up_status.in_([c.value for c in OPEN_CALL_STATUSES]),
+                DosingSession.follow_up_due_date.is_not(None),
+            )
+        )
+    )
     return Snapshot(
         protocol=protocol,
         today=today,
@@ -277,6 +290,7 @@ def _snapshot(
         consents=consents,
         queries=queries,
         blanks=blanks,
+        calls=calls,
         visit_code={v.id: v.visit_code for v in visits},
     )
 
@@ -441,6 +455,35 @@ def sessions(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
                 order=(due, p.study_id, v.visit_code),
             )
         found.append(item)
+    return found
+
+
+def follow_up_calls(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
+    """Therapist: the next-day follow-up calls after a dosing session still to make (not made,
+    or the participant not reached), due on their date and overdue after it."""
+    found = []
+    for c in snap.calls:
+        p = snap.participants.get(c.participant_id)
+        if p is None or not keep(p.id) or p.status not in ACTIVE_STATUSES:
+            continue
+        if c.follow_up_due_date is None:
+            continue
+        visit = snap.visit_code.get(c.visit_id) if c.visit_id is not None else None
+        due = c.follow_up_due_date
+        found.append(
+            _Item(
+                WorkKind.FOLLOW_UP_CALL,
+                p.id,
+                visit,
+                f"Follow-up call after dosing session {c.session_number}",
+                f"/participants/{p.study_id}/dosing/{visit}#follow-up-call",
+                f"call {str(c.follow_up_status).replace('_', ' ')}, due {due.isoformat()}",
+                due,
+                due,
+                due,
+                order=(due, p.study_id, c.session_number),
+            )
+        )
     return found
 
 
@@ -707,7 +750,7 @@ Source = Callable[[Snapshot, Callable[[int | None], bool]], list[_Item]]
 #: nothing assigned to it.
 SOURCES: Mapping[str, tuple[Source, ...]] = {
     Role.INDEPENDENT_RATER.value: (rater_forms,),
-    Role.THERAPIST.value: (sessions, therapist_forms),
+    Role.THERAPIST.value: (sessions, follow_up_calls, therapist_forms),
     Role.INVESTIGATOR.value: (
         alerts,
         eligibility_decisions,
@@ -742,7 +785,8 @@ def worklist(
     within ``horizon_days`` days, for every role they hold, each at its own sites.
 
     Per role (:data:`SOURCES`): an independent rater the scales rated by independent raters;
-    a therapist therapy sessions, dosing days and the therapist-rated and self-report forms;
+    a therapist therapy sessions, dosing days, follow-up calls to make and the therapist-rated
+    and self-report forms;
     an investigator alerts not closed (most pressing first), eligibility decisions pending,
     consents and re-consents to record, investigator-rated forms and forms to approve; a data
     manager open queries, missing and incomplete forms; a monitor the queries they raised and
