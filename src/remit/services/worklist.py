@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, load_only
 
 from remit.errors import InputError
 from remit.protocol import Protocol
+from remit.protocol.consent import WithdrawalScope
 from remit.protocol.roles import SYSTEM_ROLE, Role, SignatureMeaning
 from remit.protocol.status import (
     ACTIVE_STATUSES,
@@ -43,7 +44,7 @@ from remit.protocol.status import (
 )
 from remit.safety import level_rank
 from remit.services._common import a_date, alert_status, now_utc, protocol_in_force
-from remit.services.consent_rules import consent_problem
+from remit.services.consent_rules import consent_problem, withdrawn_by
 from remit.services.records import _Record
 from remit.services.unit import reading
 from remit.store import Actor
@@ -141,6 +142,10 @@ class WorklistRecord(_Record):
 # --- the snapshot ----------------------------------------------------------------------------
 
 
+#: Whether a participant key is in scope (of the role's sites).
+Keep = Callable[[int | None], bool]
+
+
 @dataclass
 class Snapshot:
     """What the sources read, loaded once for every participant of the user's sites."""
@@ -162,7 +167,7 @@ class Snapshot:
     calls: list[DosingSession] = field(default_factory=list)
     visit_code: dict[int, str] = field(default_factory=dict)
 
-    def at_sites(self, site_id: int | None) -> Callable[[int | None], bool]:
+    def at_sites(self, site_id: int | None) -> Keep:
         """Whether a participant key belongs to ``site_id`` (``None``: every site)."""
 
         def keep(participant_id: int | None) -> bool:
@@ -334,25 +339,39 @@ def _visit_dates(v: Visit) -> tuple[date, date, date] | None:
     return due, min(start, due), max(end, due)
 
 
-def _open_visits(snap: Snapshot, keep: Callable[[int | None], bool]) -> Iterable[Visit]:
-    """Visits that may still be done, of participants who may still have them, whose window
-    opens by the horizon: for a participant in screening only screening and enrolment
-    visits."""
+#: The kinds of visit a participant still in screening may have.
+_SCREENING_KINDS = frozenset({"screening", "enrolment"})
+
+
+def _visits_of(
+    snap: Snapshot, keep: Keep, statuses: Iterable[str]
+) -> Iterable[tuple[Participant, Visit, tuple[date, date, date]]]:
+    """(participant, visit, dates) of the dated visits, not missed or cancelled, of the
+    protocol in force, of participants kept and in ``statuses``; for a participant in
+    screening only screening and enrolment visits."""
+    wanted = set(statuses)
     for v in snap.visits:
         p = snap.participants.get(v.participant_id)
-        if p is None or not keep(p.id) or p.status not in ACTIVE_STATUSES:
+        if p is None or not keep(p.id) or p.status not in wanted:
             continue
         if v.status in (VisitStatus.MISSED, VisitStatus.CANCELLED):
             continue
         if v.visit_code not in snap.protocol.visit_codes:
             continue
-        planned = snap.protocol.visit(v.visit_code)
-        if p.status in SCREENING_STATUSES and planned.kind not in ("screening", "enrolment"):
+        kind = snap.protocol.visit(v.visit_code).kind
+        if p.status in SCREENING_STATUSES and kind not in _SCREENING_KINDS:
             continue
         dates = _visit_dates(v)
-        if dates is None or dates[1] > snap.horizon_end:
-            continue
-        yield v
+        if dates is not None:
+            yield p, v, dates
+
+
+def _open_visits(snap: Snapshot, keep: Keep) -> Iterable[Visit]:
+    """Visits that may still be done, of participants still in the trial, whose window opens
+    by the horizon."""
+    for _, v, (_, start, _) in _visits_of(snap, keep, ACTIVE_STATUSES):
+        if start <= snap.horizon_end:
+            yield v
 
 
 def _forms_at(snap: Snapshot) -> dict[tuple[int, str], Assessment]:
@@ -364,7 +383,7 @@ def _rater_label(rater: str) -> str:
     return rater.replace("_", " ")
 
 
-def _forms_due(snap: Snapshot, keep: Callable[[int | None], bool], raters: set[str]) -> list[_Item]:
+def _forms_due(snap: Snapshot, keep: Keep, raters: set[str]) -> list[_Item]:
     """Forms rated by one of ``raters`` at open visits, not entered yet (dosing-session
     ratings are part of the dosing day)."""
     entered = _forms_at(snap)
@@ -399,22 +418,22 @@ def _forms_due(snap: Snapshot, keep: Callable[[int | None], bool], raters: set[s
 # --- the sources -----------------------------------------------------------------------------
 
 
-def rater_forms(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
+def rater_forms(snap: Snapshot, keep: Keep) -> list[_Item]:
     """Independent rater: the scales the protocol has rated by an independent rater."""
     return _forms_due(snap, keep, {"independent_rater"})
 
 
-def therapist_forms(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
+def therapist_forms(snap: Snapshot, keep: Keep) -> list[_Item]:
     """Therapist: forms rated by the therapist, and self-reports the therapist administers."""
     return _forms_due(snap, keep, {"therapist", "self_report"})
 
 
-def investigator_forms(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
+def investigator_forms(snap: Snapshot, keep: Keep) -> list[_Item]:
     """Investigator: forms rated by the investigator (the C-SSRS)."""
     return _forms_due(snap, keep, {"investigator"})
 
 
-def sessions(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
+def sessions(snap: Snapshot, keep: Keep) -> list[_Item]:
     """Therapist: therapy sessions and dosing days not held yet."""
     found = []
     for v in _open_visits(snap, keep):
@@ -458,7 +477,7 @@ def sessions(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
     return found
 
 
-def follow_up_calls(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
+def follow_up_calls(snap: Snapshot, keep: Keep) -> list[_Item]:
     """Therapist: the next-day follow-up calls after a dosing session still to make (not made,
     or the participant not reached), due on their date and overdue after it."""
     found = []
@@ -487,7 +506,7 @@ def follow_up_calls(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[
     return found
 
 
-def alerts(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
+def alerts(snap: Snapshot, keep: Keep) -> list[_Item]:
     """Investigator: alerts not closed, most pressing level first, then oldest."""
     found = []
     for a in snap.alerts:
@@ -514,7 +533,7 @@ def alerts(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
     return found
 
 
-def eligibility_decisions(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
+def eligibility_decisions(snap: Snapshot, keep: Keep) -> list[_Item]:
     """Investigator: participants in screening whose screening visits took place with every
     required form complete, and no eligibility verdict yet."""
     entered = _forms_at(snap)
@@ -561,9 +580,7 @@ def _form_title(a: Assessment) -> str:
     return f"{a.scale.upper()} {a.scale_version}"
 
 
-def _unsigned(
-    snap: Snapshot, keep: Callable[[int | None], bool], meaning: str, kind: WorkKind, verb: str
-) -> list[_Item]:
+def _unsigned(snap: Snapshot, keep: Keep, meaning: str, kind: WorkKind, verb: str) -> list[_Item]:
     found = []
     for a in snap.forms:
         if not keep(a.participant_id) or a.status not in _SIGNABLE:
@@ -587,19 +604,19 @@ def _unsigned(
     return found
 
 
-def signatures_pending(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
+def signatures_pending(snap: Snapshot, keep: Keep) -> list[_Item]:
     """Investigator: complete forms without the investigator's standing approval."""
     return _unsigned(
         snap, keep, SignatureMeaning.APPROVED.value, WorkKind.SIGNATURE_PENDING, "Approve"
     )
 
 
-def reviews_pending(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
+def reviews_pending(snap: Snapshot, keep: Keep) -> list[_Item]:
     """Monitor: complete forms without a standing review signature."""
     return _unsigned(snap, keep, SignatureMeaning.REVIEWED.value, WorkKind.REVIEW_PENDING, "Review")
 
 
-def consent_needed(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
+def consent_needed(snap: Snapshot, keep: Keep) -> list[_Item]:
     """Investigator: participants still in the trial whose consent does not allow study
     procedures now (none recorded, or a newer version of the form needs re-consent)."""
     if not snap.protocol.consent.required:
@@ -609,8 +626,12 @@ def consent_needed(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_
         if not keep(p.id) or p.status not in ACTIVE_STATUSES:
             continue
         consents = snap.consents.get(p.id, [])
-        if any(c.withdrawn_at is not None and c.withdrawn_at <= snap.now for c in consents[-1:]):
-            continue  # a withdrawal is the participant's decision, not a task
+        if (
+            consents
+            and withdrawn_by(consents[-1], snap.now)
+            and (consents[-1].withdrawal_scope == WithdrawalScope.FULL)
+        ):
+            continue  # a full withdrawal is the participant's decision, not a task
         problem = consent_problem(snap.protocol, p.study_id, consents, snap.now)
         if problem is None:
             continue
@@ -642,7 +663,7 @@ def _query_item(snap: Snapshot, q: DataQuery, kind: WorkKind, what: str) -> _Ite
     )
 
 
-def open_queries(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
+def open_queries(snap: Snapshot, keep: Keep) -> list[_Item]:
     """Data manager: queries not closed (answered ones wait to be closed)."""
     return [
         _query_item(
@@ -656,7 +677,7 @@ def open_queries(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_It
     ]
 
 
-def raised_queries(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
+def raised_queries(snap: Snapshot, keep: Keep) -> list[_Item]:
     """Monitor: the queries they raised that are not closed."""
     return [
         _query_item(
@@ -672,30 +693,14 @@ def raised_queries(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_
     ]
 
 
-def missing_forms(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
+def missing_forms(snap: Snapshot, keep: Keep) -> list[_Item]:
     """Data manager: required forms planned at visits whose window closed (visit not marked
     missed), of participants who had not left the trial, with no form entered."""
     entered = _forms_at(snap)
     found = []
-    for v in snap.visits:
-        p = snap.participants.get(v.participant_id)
-        if p is None or not keep(p.id) or p.status in NO_DATA_STATUSES:
+    for p, v, (due, start, end) in _visits_of(snap, keep, _STAYED):
+        if end >= snap.today:
             continue
-        if p.status == ParticipantStatus.LOST_TO_FOLLOW_UP:
-            continue
-        if v.status in (VisitStatus.MISSED, VisitStatus.CANCELLED):
-            continue
-        if v.visit_code not in snap.protocol.visit_codes:
-            continue
-        if p.status in SCREENING_STATUSES and snap.protocol.visit(v.visit_code).kind not in (
-            "screening",
-            "enrolment",
-        ):
-            continue
-        dates = _visit_dates(v)
-        if dates is None or dates[2] >= snap.today:
-            continue
-        due, start, end = dates
         for form in snap.protocol.assessments_at(v.visit_code):
             if not form.required or form.timing == "during_session":
                 continue
@@ -719,7 +724,7 @@ def missing_forms(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_I
     return found
 
 
-def incomplete_forms(snap: Snapshot, keep: Callable[[int | None], bool]) -> list[_Item]:
+def incomplete_forms(snap: Snapshot, keep: Keep) -> list[_Item]:
     """Data manager: forms saved as drafts or with required items blank."""
     found = []
     for a in snap.forms:
@@ -744,7 +749,11 @@ def incomplete_forms(snap: Snapshot, keep: Callable[[int | None], bool]) -> list
     return found
 
 
-Source = Callable[[Snapshot, Callable[[int | None], bool]], list[_Item]]
+#: Participants whose missing forms count: every status but those who left (ineligible,
+#: withdrawn, lost to follow-up).
+_STAYED = frozenset(ParticipantStatus) - NO_DATA_STATUSES - {ParticipantStatus.LOST_TO_FOLLOW_UP}
+
+Source = Callable[[Snapshot, Keep], list[_Item]]
 
 #: role → the sources of its work items, in the order they are listed. A role not here has
 #: nothing assigned to it.
