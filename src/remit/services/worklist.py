@@ -366,12 +366,14 @@ def _visits_of(
             yield p, v, dates
 
 
-def _open_visits(snap: Snapshot, keep: Keep) -> Iterable[Visit]:
+def _open_visits(
+    snap: Snapshot, keep: Keep
+) -> Iterable[tuple[Participant, Visit, tuple[date, date, date]]]:
     """Visits that may still be done, of participants still in the trial, whose window opens
     by the horizon."""
-    for _, v, (_, start, _) in _visits_of(snap, keep, ACTIVE_STATUSES):
-        if start <= snap.horizon_end:
-            yield v
+    for p, v, dates in _visits_of(snap, keep, ACTIVE_STATUSES):
+        if dates[1] <= snap.horizon_end:
+            yield p, v, dates
 
 
 def _forms_at(snap: Snapshot) -> dict[tuple[int, str], Assessment]:
@@ -388,9 +390,7 @@ def _forms_due(snap: Snapshot, keep: Keep, raters: set[str]) -> list[_Item]:
     ratings are part of the dosing day)."""
     entered = _forms_at(snap)
     found = []
-    for v in _open_visits(snap, keep):
-        due, start, end = _visit_dates(v)  # type: ignore[misc]
-        p = snap.participants[v.participant_id]
+    for p, v, (due, start, end) in _open_visits(snap, keep):
         for form in snap.protocol.assessments_at(v.visit_code):
             if form.rater not in raters or form.timing == "during_session":
                 continue
@@ -436,15 +436,13 @@ def investigator_forms(snap: Snapshot, keep: Keep) -> list[_Item]:
 def sessions(snap: Snapshot, keep: Keep) -> list[_Item]:
     """Therapist: therapy sessions and dosing days not held yet."""
     found = []
-    for v in _open_visits(snap, keep):
+    for p, v, (due, start, end) in _open_visits(snap, keep):
         if v.status != VisitStatus.SCHEDULED:
             continue
         planned = snap.protocol.visit(v.visit_code)
         dosing = snap.protocol.dosing_session(v.visit_code)
         if dosing is None and not planned.therapy_session:
             continue
-        due, start, end = _visit_dates(v)  # type: ignore[misc]
-        p = snap.participants[v.participant_id]
         if dosing is not None:
             item = _Item(
                 WorkKind.DOSING_DAY,
