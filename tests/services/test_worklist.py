@@ -337,3 +337,6 @@ def test_therapist_sees_the_follow_up_call_after_a_dosing_day(oslo: OsloTrial) -
     late = sv.worklist(oslo.engine, oslo.therapist, today=due + timedelta(days=1))
     assert [i.group for i in _of(late, "follow_up_call")] == ["overdue"]
     assert not _of(sv.worklist(oslo.engine, oslo.rater, today=due), "follow_up_call")
+    assert not _of(
+        sv.worklist(oslo.engine, oslo.therapist, today=due - timedelta(days=8)), "follow_up_call"
+    )

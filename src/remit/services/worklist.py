@@ -329,6 +329,12 @@ def _group(item: _Item, today: date) -> WorkGroup:
     return WorkGroup.THIS_WEEK
 
 
+def _beyond(item: _Item, horizon: date) -> bool:
+    """Whether a dated item falls due, window and all, only after the horizon."""
+    opens = item.window_start or item.due
+    return not item.waiting and opens is not None and opens > horizon
+
+
 def _visit_dates(v: Visit) -> tuple[date, date, date] | None:
     """(due, window start, window end) of a visit, ``None`` when it has no date yet."""
     due = v.actual_date or v.target_date
@@ -831,6 +837,8 @@ def worklist(
             keep = snap.at_sites(site)
             for rank, source in enumerate(sources):
                 for item in source(snap, keep):
+                    if _beyond(item, horizon):
+                        continue
                     group = _group(item, day)
                     record = WorkItemRecord(
                         kind=item.kind.value,
