@@ -9,11 +9,16 @@ the transaction instead of failing half-way with "database is locked".
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import Pool
 from sqlalchemy.exc import ArgumentError
 
 from remit.errors import InputError
@@ -97,6 +102,30 @@ def make_engine(url: str | Path | URL, *, echo: bool = False, must_exist: bool =
 def write_engine(engine: Engine) -> Engine:
     """The same engine, marked so that its SQLite transactions start with ``BEGIN IMMEDIATE``."""
     return engine.execution_options(**{WRITE_OPTION: True})
+
+
+#: One write lock per SQLite connection pool (so per database opened in this process).
+_WRITERS: weakref.WeakKeyDictionary[Pool, threading.RLock] = weakref.WeakKeyDictionary()
+_WRITERS_GUARD = threading.Lock()
+
+
+@contextmanager
+def one_writer(engine: Engine) -> Iterator[None]:
+    """Hold this process's write lock of a SQLite database for one write transaction.
+
+    SQLite has one writer at a time; writers that collide wait in SQLite's busy handler, which
+    sleeps in growing steps instead of waking when the lock is free, so the process queues its
+    own writers here. The lock covers the transaction only: callers authenticate the user and
+    read and validate the request before they open one, so a client that is slow to send (or
+    never sends) its request body holds no lock. PostgreSQL writes concurrently: no lock.
+    """
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    with _WRITERS_GUARD:
+        lock = _WRITERS.setdefault(engine.pool, threading.RLock())
+    with lock:
+        yield
 
 
 def is_sqlite(engine: Engine | Connection) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -24,6 +23,7 @@ from remit.errors import (
 )
 from remit.services import Engine, open_database, trial_protocol
 from remit.web import api, api_conmeds, api_consent, pages
+from remit.web.limits import BodyLimits
 from remit.web.core import (
     PASSWORD_PAGE,
     LoginRequiredError,
@@ -46,8 +46,6 @@ CSP = (
 REPORT_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 _STATIC = Path(__file__).parent / "static"
-#: POST routes that write nothing to the database (they only check a password).
-_NO_WRITE_POSTS = frozenset({"/login", "/logout", "/api/v1/auth/login", "/api/v1/auth/logout"})
 
 
 def status_of(error: RemitError) -> int:
@@ -118,24 +116,11 @@ def create_app(
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
 
-    # SQLite has one writer at a time. Writers that collide wait in SQLite's busy handler,
-    # which sleeps in growing steps (up to 100 ms) instead of waking when the lock is free:
-    # under load that wastes most of the time. So on SQLite the app queues its own writing
-    # requests (a fair asyncio lock); PostgreSQL writes concurrently.
-    write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
-
-    @app.middleware("http")
-    async def one_sqlite_writer(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        if (
-            write_lock is None
-            or request.method in ("GET", "HEAD", "OPTIONS")
-            or request.url.path in _NO_WRITE_POSTS
-        ):
-            return await call_next(request)
-        async with write_lock:
-            return await call_next(request)
+    # No lock here: the SQLite write lock is taken by the services for the transaction only
+    # (remit.store.engine.one_writer), after authentication and after the body is read.
+    app.add_middleware(
+        BodyLimits, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
+    )
 
     @app.middleware("http")
     async def security_headers(
