@@ -55,6 +55,7 @@ from remit.services.database import (
     open_database,
     upgrade_database,
 )
+from remit.services.durability import is_disk_full, unsafe_durability
 from remit.services.deviations import list_deviations, record_deviation
 from remit.services.dosing import (
     end_dosing_session,
@@ -195,6 +196,8 @@ __all__ = [
     "DosingSessionRecord",
     "EligibilityRecord",
     "Engine",
+    "is_disk_full",
+    "unsafe_durability",
     "LockRecord",
     "ParticipantRecord",
     "PasswordResetRecord",

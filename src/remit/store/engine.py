@@ -9,6 +9,7 @@ the transaction instead of failing half-way with "database is locked".
 
 from __future__ import annotations
 
+import errno
 import threading
 import weakref
 from collections.abc import Iterator
@@ -126,6 +127,28 @@ def one_writer(engine: Engine) -> Iterator[None]:
         lock = _WRITERS.setdefault(engine.pool, threading.RLock())
     with lock:
         yield
+
+
+#: SQLSTATE of PostgreSQL's "disk full" (class 53, insufficient resources).
+_PG_DISK_FULL = "53100"
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` (or what it wraps) says the disk or the database is full: SQLite's
+    "database or disk is full", PostgreSQL's ``disk_full``, or an ``OSError`` ENOSPC/EDQUOT."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if getattr(current, "sqlstate", None) == _PG_DISK_FULL:
+            return True
+        if "database or disk is full" in str(current):
+            return True
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return False
 
 
 def is_sqlite(engine: Engine | Connection) -> bool:

@@ -20,8 +20,9 @@ from remit.errors import (
     NotFoundError,
     PermissionDeniedError,
     RemitError,
+    StorageFullError,
 )
-from remit.services import Engine, open_database, trial_protocol
+from remit.services import Engine, is_disk_full, open_database, trial_protocol
 from remit.web import api, api_conmeds, api_consent, pages
 from remit.web.limits import BodyLimits
 from remit.web.core import (
@@ -50,6 +51,8 @@ _STATIC = Path(__file__).parent / "static"
 
 def status_of(error: RemitError) -> int:
     """The HTTP status of a Remit error."""
+    if isinstance(error, StorageFullError):
+        return 507
     if isinstance(error, PermissionDeniedError):
         return 403
     if isinstance(error, NotFoundError):
@@ -121,6 +124,25 @@ def create_app(
     app.add_middleware(
         BodyLimits, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
     )
+
+    @app.middleware("http")
+    async def disk_full(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # Any error that says the disk (or the database) is full — a SQLite or PostgreSQL
+        # error outside a unit of work, a report or export file that could not be written —
+        # is 507 with a clear message rather than a 500.
+        try:
+            return await call_next(request)
+        except Exception as error:
+            if isinstance(error, StorageFullError) or not is_disk_full(error):
+                raise
+            full = StorageFullError(
+                f"the server's disk is full, nothing was stored: {error}",
+                expected="free space on the server",
+                hint="ask the administrator to free disk space, then submit again",
+            )
+            return await remit_error(request, full)
 
     @app.middleware("http")
     async def security_headers(
