@@ -35,15 +35,13 @@ def test_remit_protocol_check_names_a_nesting_10000_deep(tmp_path: Path, value: 
 def test_nesting_up_to_the_limit_is_read_and_brackets_in_strings_do_not_count() -> None:
     text = load_protocol("oslo-mdma-mdd").text
     assert parse_protocol(text)[0] is not None  # real protocols pass
-    in_strings = text + '\n# [[[[[[[[[[ ' + "[" * 100 + '\n'
-    in_strings = in_strings.replace(
-        'format_version = 1', 'format_version = 1\n# ' + "{" * 100, 1
-    )
+    in_strings = text + "\n# [[[[[[[[[[ " + "[" * 100 + "\n"
+    in_strings = in_strings.replace("format_version = 1", "format_version = 1\n# " + "{" * 100, 1)
     problems = parse_protocol(in_strings)[1]
     assert "P033" not in {p.code for p in problems}
     at_limit = "x = " + "[" * MAX_NESTING + "]" * MAX_NESTING
     assert "P033" not in {p.code for p in parse_protocol(at_limit)[1]}
     over = "x = " + "[" * (MAX_NESTING + 1) + "]" * (MAX_NESTING + 1)
     assert [p.code for p in parse_protocol(over)[1]] == ["P033"]
-    quoted = 'x = "' + "[" * 100 + '"\ny = \'' + "{" * 100 + "'\n"
+    quoted = 'x = "' + "[" * 100 + "\"\ny = '" + "{" * 100 + "'\n"
     assert "P033" not in {p.code for p in parse_protocol(quoted)[1]}

@@ -81,9 +81,7 @@ def test_a_full_disk_is_507_on_a_page(
 ) -> None:
     rater = login_as("independent_rater")
     url = "/participants/OSL-001/visits/V3/forms/madrs"
-    form = {"csrf_token": csrf_of(rater.get(url).text)} | {
-        f.name: "2" for f in _fields(app)
-    }
+    form = {"csrf_token": csrf_of(rater.get(url).text)} | {f.name: "2" for f in _fields(app)}
     before = full_disk()
     _fill(app)
     try:

@@ -217,7 +217,6 @@ def _depth_problem(where: str, depth: int) -> Problem:
     )
 
 
-
 def _toml_problem(error: tomllib.TOMLDecodeError) -> Problem:
     where, what = syntax_error_at(error)
     return Problem(

@@ -55,7 +55,6 @@ from remit.services.database import (
     open_database,
     upgrade_database,
 )
-from remit.services.durability import is_disk_full, unsafe_durability
 from remit.services.deviations import list_deviations, record_deviation
 from remit.services.dosing import (
     end_dosing_session,
@@ -67,6 +66,7 @@ from remit.services.dosing import (
     start_dosing_session,
 )
 from remit.services.dosing_day import DosingDay, dosing_day
+from remit.services.durability import is_disk_full, unsafe_durability
 from remit.services.events import (
     acknowledge_alert,
     close_alert,
@@ -196,8 +196,6 @@ __all__ = [
     "DosingSessionRecord",
     "EligibilityRecord",
     "Engine",
-    "is_disk_full",
-    "unsafe_durability",
     "LockRecord",
     "ParticipantRecord",
     "PasswordResetRecord",
@@ -245,6 +243,7 @@ __all__ = [
     "get_assessment",
     "get_participant",
     "head_revision",
+    "is_disk_full",
     "list_adverse_events",
     "list_alerts",
     "list_assessments",
@@ -292,6 +291,7 @@ __all__ = [
     "stop_conmed",
     "trial_protocol",
     "unlock",
+    "unsafe_durability",
     "update_adverse_event",
     "update_assessment",
     "upgrade_database",

@@ -266,7 +266,6 @@ def _scope_dir(request: Request, session: PageSession, kind: str) -> Path:
     return folder
 
 
-
 @router.get("/report", dependencies=[page_requires("view_report")])
 def report_page(request: Request, session: PageSession) -> Response:
     """The analysis report: when it was built, a button to build it again, a link to it."""
