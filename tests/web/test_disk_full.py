@@ -70,7 +70,8 @@ def test_a_full_disk_is_507_on_the_api_and_nothing_is_stored(
     assert refused.status_code == 507, refused.text
     body = refused.json()
     assert body["error"] == "StorageFullError"
-    assert "full" in body["message"] and "nothing was stored" in body["message"]
+    assert "full" in body["message"]
+    assert "nothing was stored" in body["message"]
     assert "free disk space" in body["hint"]
     assert full_disk() == before
     assert rater.post("/api/v1/assessments", json=NEW_MADRS).status_code == 201  # space again
@@ -89,7 +90,8 @@ def test_a_full_disk_is_507_on_a_page(
     finally:
         _empty()
     assert refused.status_code == 507, refused.text[:500]
-    assert "disk" in refused.text and "nothing was stored" in refused.text
+    assert "disk" in refused.text
+    assert "nothing was stored" in refused.text
     assert full_disk() == before
 
 

@@ -13,7 +13,6 @@ import pandas as pd
 from remit.analysis import TrialData
 from remit.interop.dataset import is_missing
 
-
 #: First characters that make a spreadsheet read a cell as a formula (or, for tab and carriage
 #: return, that some spreadsheets strip before doing so).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -19,8 +19,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.pool import Pool
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import Pool
 
 from remit.errors import InputError
 

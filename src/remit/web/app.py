@@ -24,7 +24,6 @@ from remit.errors import (
 )
 from remit.services import Engine, is_disk_full, open_database, trial_protocol
 from remit.web import api, api_conmeds, api_consent, pages
-from remit.web.limits import BodyLimits
 from remit.web.core import (
     PASSWORD_PAGE,
     LoginRequiredError,
@@ -34,6 +33,7 @@ from remit.web.core import (
     make_templates,
     render,
 )
+from remit.web.limits import BodyLimits
 from remit.web.sessions import LoginThrottle, SessionStore
 from remit.web.settings import WebSettings
 

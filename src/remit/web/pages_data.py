@@ -7,8 +7,8 @@ import json
 import re
 import shutil
 import uuid
-from pathlib import Path
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Request
