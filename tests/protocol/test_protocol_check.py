@@ -753,3 +753,10 @@ def test_p032_a_level_the_rules_raise_that_no_one_is_told_of() -> None:
     assert "madrs_item10" in found[1].what
     assert "add a [[safety.notify.levels]] entry with level = 'review'" in found[2].todo
     assert [p.code for p in check_model(oslo)] == []
+
+
+def test_p033_nesting_too_deep() -> None:
+    # the full reproduction (10 000 levels through `remit protocol check`) is in
+    # tests/protocol/test_protocol_depth.py
+    text = "format_version = 1\nx = " + "[" * 10_000 + "]" * 10_000 + "\n"
+    assert [p.code for p in check_text(text)] == ["P033"]

@@ -63,6 +63,7 @@ PROBLEM_CODES: dict[str, str] = {
     "P030": "vital-sign limit outside the sign's plausible range, or in another unit",
     "P031": "rater does not match who rates the scale (clinician-rated vs self-report)",
     "P032": "alert level the safety rules raise but [safety.notify] tells no one of",
+    "P033": "arrays or inline tables nested too deep (more than 32 levels)",
 }
 
 #: Every whole-protocol check, in the order its problems are reported.

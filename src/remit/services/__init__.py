@@ -66,6 +66,7 @@ from remit.services.dosing import (
     start_dosing_session,
 )
 from remit.services.dosing_day import DosingDay, dosing_day
+from remit.services.durability import is_disk_full, unsafe_durability
 from remit.services.events import (
     acknowledge_alert,
     close_alert,
@@ -245,6 +246,7 @@ __all__ = [
     "get_assessment",
     "get_participant",
     "head_revision",
+    "is_disk_full",
     "list_adverse_events",
     "list_alerts",
     "list_assessments",
@@ -292,6 +294,7 @@ __all__ = [
     "stop_conmed",
     "trial_protocol",
     "unlock",
+    "unsafe_durability",
     "update_adverse_event",
     "update_assessment",
     "upgrade_database",
