@@ -92,7 +92,8 @@ def _periods(r: Any) -> list[tuple[date | None, date | None, Any, int | None]]:
 
 
 def build_cm(ctx: Context) -> Dataset:
-    """CM: one record per medication, or per dose period of a tapered one (see the module)."""
+    """CM: one record per medication, or per dose period of a tapered one (see the module);
+    ``CMSEQ`` follows the medications' start dates, a taper's periods together in date order."""
     rows = []
     for r in frame_rows(ctx.data.conmeds):
         pid = r.participant_id
@@ -127,9 +128,14 @@ def build_cm(ctx: Context) -> Dataset:
                     "CMENRF": None if ongoing else relative_to_period(end, ref_start, last),
                     "CMENRTPT": "ONGOING" if ongoing else None,
                     "CMENTPT": iso_date(last) if ongoing else None,
+                    # a medication's records stay together, in the order of its periods
+                    "_START": iso_date(r.start_date),
+                    "_ID": int(r.conmed_id),
                 }
             )
-    rows = sequenced(rows, "CMSEQ", ("USUBJID", "CMSTDTC", "CMTRT", "CMSPID"))
+    rows = sequenced(rows, "CMSEQ", ("USUBJID", "_START", "_ID", "CMSTDTC"))
+    for row in rows:
+        del row["_START"], row["_ID"]
     variables = [
         *ID_VARIABLES,
         var("CMSEQ", "Sequence Number", "integer", "Derived", key=3),
