@@ -153,3 +153,18 @@ def test_a_dose_splits_into_amount_and_unit_only_when_it_is_both() -> None:
     assert split_dose("0,5 mg") == (0.5, "mg", None)
     assert split_dose("two tablets") == (None, None, "two tablets")
     assert split_dose("  ") == (None, None, None)
+
+
+def test_the_conmeds_frame_reads_back_from_a_trial_data_bundle(
+    trial_engine: Engine, tmp_path: Path
+) -> None:
+    from remit.analysis import TrialData
+
+    _medications(trial_engine)
+    data = sv.build_trial_data(trial_engine, actor=sv.Actor.system("tests"))
+    assert len(data.conmeds) == 4
+    sertraline = data.conmeds[data.conmeds["name"] == "sertraline"].iloc[0]
+    assert sertraline["prohibited"] == "SSRIs"
+    assert sertraline["taper_steps"] == {"2023-02-10": "50 mg", "2023-02-17": "25 mg"}
+    back = TrialData.from_directory(data.to_directory(tmp_path / "bundle"))
+    assert back.snapshot_sha256() == data.snapshot_sha256()
