@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, event, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from tests.support.db import tamper_sql
 
 from remit.errors import ConflictError, InputError, StoreError
 from remit.store import (
@@ -282,6 +283,17 @@ def test_postgres_app_role_may_append_but_not_change_audit_rows(trial: Any, db_u
             assert isinstance(refused.value.orig, psycopg.errors.InsufficientPrivilege)
         with pytest.raises(DBAPIError, match="permission denied"), app_engine.begin() as c:
             c.execute(text("TRUNCATE audit_event"))
+        # nor can it switch the triggers off: it owns no table, and is no superuser
+        for statement in (
+            "ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only",
+            "ALTER TABLE audit_event DISABLE TRIGGER ALL",
+            "SET session_replication_role = replica",
+        ):
+            with (
+                pytest.raises(DBAPIError, match="must be owner|permission denied"),
+                app_engine.begin() as c,
+            ):
+                c.execute(text(statement))
         assert verify_audit_chain(app_engine).ok
     finally:
         app_engine.dispose()
@@ -301,13 +313,8 @@ def _with_engine(trial: Any, engine: Engine) -> Any:
 
 def _tamper(engine: Engine, db_backend: str, sql: str) -> None:
     """Change the audit trail behind the triggers' back, as a superuser or file owner could."""
-    with engine.begin() as connection:
-        if db_backend == "sqlite":
-            connection.execute(text("DROP TRIGGER audit_event_no_update"))
-            connection.execute(text("DROP TRIGGER audit_event_no_delete"))
-        else:
-            connection.execute(text("SET LOCAL session_replication_role = replica"))
-        connection.execute(text(sql))
+    del db_backend
+    tamper_sql(engine, sql)
 
 
 def test_verify_names_the_row_altered_behind_the_triggers_back(trial: Any, db_backend: str) -> None:
@@ -340,8 +347,9 @@ def test_verify_names_the_row_after_a_deleted_one(trial: Any, db_backend: str) -
     assert (broken.first_bad_id, broken.problem) == (head - 2, "id")
 
 
-def test_verify_notices_a_rehashed_row_through_the_next_link(trial: Any, db_backend: str) -> None:
-    # A forger who recomputes the altered row's own hash still breaks the next row's link.
+def test_verify_notices_a_rehashed_row_without_the_key(trial: Any, db_backend: str) -> None:
+    # A forger who recomputes the altered row's own hash without the audit key (a plain
+    # SHA-256, as the chain was before it was keyed) is caught at that row.
     from remit.store.audit_read import _content
     from remit.store.canonical import chain_hash
 
@@ -356,7 +364,7 @@ def test_verify_notices_a_rehashed_row_through_the_next_link(trial: Any, db_back
         f"UPDATE audit_event SET new_value = '\"forged\"', row_hash = '{row_hash}' WHERE id = 5",
     )
     broken = verify_audit_chain(trial.engine)
-    assert (broken.first_bad_id, broken.problem) == (6, "prev_hash")
+    assert (broken.first_bad_id, broken.problem) == (5, "unkeyed")
 
 
 def test_concurrent_writers_keep_one_valid_chain(trial: Any, rows: Rows) -> None:

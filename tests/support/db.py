@@ -34,6 +34,23 @@ def assert_trail_agrees(engine: Engine) -> None:
     assert replay_audit(engine) == snapshot_tables(engine)
 
 
+def tamper_sql(engine: Engine, statement: str, *, table: str = "audit_event") -> None:
+    """Run ``statement`` behind the append-only triggers' back, as the SQLite file's writer or a
+    PostgreSQL superuser/owner can: the SQLite triggers are dropped, the PostgreSQL ones
+    disabled for this one transaction (they fire ALWAYS, so replica mode is not enough)."""
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            for verb in ("update", "delete"):
+                connection.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_{verb}"))
+            connection.execute(text(statement))
+            return
+        connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only"))
+        connection.execute(text(statement))
+        connection.execute(text(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_append_only"))
+
+
 @contextmanager
 def cheap_password_hashing() -> Iterator[None]:
     """Hash passwords with cheap argon2id parameters inside the block (test databases only).
@@ -94,7 +111,8 @@ class PostgresServer:
         """Remove every row (the audit trail too) from database ``name``; keep the schema.
 
         Other sessions on it are ended first. ``session_replication_role = replica`` (superuser)
-        skips the append-only triggers, which also refuse TRUNCATE.
+        skips the foreign keys; the append-only triggers fire ``ALWAYS`` (revision 0017), even
+        in replica mode, so they are disabled for the deletes and enabled again after.
         """
         self._execute(
             sql.SQL(
@@ -113,9 +131,25 @@ class PostgresServer:
             ).fetchall()
             # DELETE on tiny tables is much cheaper than TRUNCATE (no new files to sync); in
             # replica mode neither the foreign keys nor the append-only triggers fire.
+            always = connection.execute(
+                "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "WHERE t.tgenabled = 'A' AND NOT t.tgisinternal"
+            ).fetchall()
             connection.execute("SET session_replication_role = replica")
+            for table, trigger in always:
+                connection.execute(
+                    sql.SQL("ALTER TABLE {} DISABLE TRIGGER {}").format(
+                        sql.Identifier(table), sql.Identifier(trigger)
+                    )
+                )
             for (table,) in tables:
                 connection.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
+            for table, trigger in always:
+                connection.execute(
+                    sql.SQL("ALTER TABLE {} ENABLE ALWAYS TRIGGER {}").format(
+                        sql.Identifier(table), sql.Identifier(trigger)
+                    )
+                )
             for (sequence,) in sequences:
                 connection.execute(
                     sql.SQL("SELECT setval({}, 1, false)").format(sql.Literal(sequence))

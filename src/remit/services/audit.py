@@ -1,4 +1,5 @@
-"""Reading the audit trail: the whole history, one record's history, the hash-chain check.
+"""Reading the audit trail: the whole history, one record's history, the hash-chain check,
+anchors.
 
 :func:`audit_history` is for a person acting through the app (access-checked, own site only).
 :func:`audit_log` (the history, oldest first, optionally of one participant, table or
@@ -10,27 +11,54 @@ themselves.
 
 from __future__ import annotations
 
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
 from sqlalchemy import Engine
 
-from remit.errors import PermissionDeniedError
+from remit.errors import InputError, PermissionDeniedError
 from remit.services.access import allowed, require_site
 from remit.services.unit import reading
 from remit.store import (
     Actor,
+    AuditAnchor,
     AuditEntry,
+    AuditKeyRing,
     AuditVerifyResult,
+    StateDifference,
+    audit_keys_of,
     audit_log,
+    default_key_file,
     get_participant,
+    load_key_ring,
+    make_anchor,
+    rotate_key_file,
+    verify_audit,
     verify_audit_chain,
+    with_audit_keys,
 )
 
 __all__ = [
     "AUDIT_HIDDEN_TABLES",
+    "AuditAnchor",
     "AuditEntry",
+    "AuditKeyRing",
     "AuditVerifyResult",
+    "StateDifference",
+    "anchor_audit",
     "audit_history",
+    "audit_keys_of",
     "audit_log",
+    "default_key_file",
+    "load_key_ring",
+    "read_anchor",
+    "rotate_key_file",
+    "verify_audit",
     "verify_audit_chain",
+    "with_audit_keys",
+    "write_anchor",
 ]
 
 #: Tables whose audit rows :func:`audit_history` never shows (identifying data, accounts).
@@ -63,3 +91,50 @@ def audit_history(engine: Engine, actor: Actor, table: str, record_id: int) -> l
         if actor.site_id is not None and any(e.participant_id is None for e in entries):
             entries = [e for e in entries if e.participant_id is not None]
         return r.returning(entries)
+
+
+def write_anchor(anchor: AuditAnchor, out: Path) -> Path:
+    """Write ``anchor`` as JSON to the file ``out`` (refusing to overwrite one); the path.
+
+    Written to a temporary file, synced, then renamed: a crash leaves no half-written anchor.
+    """
+    if out.exists():
+        raise InputError(
+            f"{out} exists already",
+            expected="a new file for the anchor",
+            hint="anchors are kept, not replaced: choose another name",
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    with partial.open("w", encoding="utf-8") as file:
+        json.dump(anchor.to_dict(), file, indent=2, sort_keys=True)
+        file.write("\n")
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(partial, out)
+    return out
+
+
+def anchor_audit(engine: Engine, out: Path, *, now: datetime | None = None) -> AuditAnchor:
+    """Anchor the audit chain's head now (signed with the engine's current audit key) into
+    the new file ``out``; the anchor. Keep the file away from the database."""
+    anchor = make_anchor(engine, now=now)
+    write_anchor(anchor, out)
+    return anchor
+
+
+def read_anchor(path: Path) -> AuditAnchor:
+    """The anchor in file ``path``; one clear error when it is missing or not an anchor."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(
+            f"there is no anchor file at {path}",
+            expected="a file written by `remit audit anchor`",
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(
+            f"anchor file {path} cannot be read: {error}",
+            expected="a JSON file written by `remit audit anchor`",
+        ) from None
+    return AuditAnchor.from_dict(data, f"anchor file {path}")
