@@ -290,7 +290,7 @@ def test_postgres_app_role_may_append_but_not_change_audit_rows(trial: Any, db_u
             "SET session_replication_role = replica",
         ):
             with (
-                pytest.raises(DBAPIError, match="must be owner|permission denied"),
+                pytest.raises(DBAPIError, match=r"must be owner|permission denied"),
                 app_engine.begin() as c,
             ):
                 c.execute(text(statement))

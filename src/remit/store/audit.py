@@ -4,8 +4,9 @@ Every change to a Remit table goes through :func:`unit_of_work`. Session hooks
 (``before_flush`` / ``after_flush``, registered for every SQLAlchemy session) look at each
 inserted, updated and deleted row and append one ``audit_event`` row per field — who, role,
 UTC time, table, record, field, old and new value as canonical JSON, action, reason — to a
-keyed hash chain (HMAC-SHA256 with the engine's audit key, :mod:`remit.store.audit_keys`). Services cannot forget to audit: a flush that touches a Remit table outside
-a unit of work is refused.
+keyed hash chain (HMAC-SHA256 with the engine's audit key, :mod:`remit.store.audit_keys`).
+Services cannot forget to audit: a flush that touches a Remit table outside a unit of work is
+refused.
 
 Appends are serialised so the chain stays linear: on SQLite the unit of work's transaction
 starts with ``BEGIN IMMEDIATE``; on PostgreSQL the writer takes ``pg_advisory_xact_lock`` before
