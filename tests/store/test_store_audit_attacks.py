@@ -231,9 +231,11 @@ def test_rotated_keys_verify_in_order_and_never_go_back(trial: Any) -> None:
 def test_postgres_replica_mode_does_not_switch_the_triggers_off(trial: Any) -> None:
     trial.add_participant(birth_year=1980)
     for statement in ("UPDATE audit_event SET username = 'eve'", "DELETE FROM audit_event"):
-        with pytest.raises(DBAPIError, match="append-only"), trial.engine.begin() as connection:
-            connection.execute(text("SET LOCAL session_replication_role = replica"))
-            connection.execute(text(statement))
+        with trial.engine.connect() as connection:
+            connection.execute(text("SET session_replication_role = replica"))
+            with pytest.raises(DBAPIError, match="append-only"):
+                connection.execute(text(statement))
+            connection.rollback()
     with trial.engine.connect() as connection:
         modes = connection.execute(
             text(
