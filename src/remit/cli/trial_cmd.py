@@ -19,6 +19,7 @@ from remit.cli.common import (
     UserOption,
     acting,
     acting_on,
+    audit_keys_given,
     console,
     errors_as_exit,
     open_engine,
@@ -123,7 +124,7 @@ def init_command(
     with errors_as_exit():
         loaded = load_protocol(protocol)
         password = _password(password_stdin)
-        engine = sv.create_database(db)
+        engine = sv.create_database(db, audit_keys=audit_keys_given(None))
         try:
             trial = sv.create_trial(
                 engine, loaded, sites=site, admin_username=admin, admin_password=password

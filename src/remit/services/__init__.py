@@ -35,6 +35,8 @@ from remit.services.assessments import (
 )
 from remit.services.audit import (
     AUDIT_HIDDEN_TABLES,
+    AnchorJob,
+    AnchorPass,
     AuditAnchor,
     AuditEntry,
     AuditKeyRing,
@@ -189,6 +191,8 @@ __all__ = [
     "Actor",
     "AdverseEventRecord",
     "AlertRecord",
+    "AnchorJob",
+    "AnchorPass",
     "AssessmentRecord",
     "AuditAnchor",
     "AuditEntry",

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -42,6 +44,8 @@ from remit.store import (
 
 __all__ = [
     "AUDIT_HIDDEN_TABLES",
+    "AnchorJob",
+    "AnchorPass",
     "AuditAnchor",
     "AuditEntry",
     "AuditKeyRing",
@@ -138,3 +142,54 @@ def read_anchor(path: Path) -> AuditAnchor:
             expected="a JSON file written by `remit audit anchor`",
         ) from None
     return AuditAnchor.from_dict(data, f"anchor file {path}")
+
+
+@dataclass(frozen=True)
+class AnchorPass:
+    """What one pass of the periodic anchoring job did: the file written, or why none."""
+
+    written: Path | None = None
+    anchor: AuditAnchor | None = None
+    note: str = ""
+
+    @property
+    def idle(self) -> bool:
+        """Whether nothing was written (the server's log leaves such passes out)."""
+        return self.written is None
+
+    def summary(self) -> str:
+        """One line for the loop's log."""
+        if self.written is None or self.anchor is None:
+            return self.note or "no anchor written"
+        return f"audit head {self.anchor.head_id} anchored in {self.written}"
+
+
+class AnchorJob:
+    """Periodic job (:data:`remit.services.PERIODIC_JOBS` shape) writing anchors to a folder.
+
+    Writes ``audit-anchor-<UTC time>-<head id>.json`` into ``folder`` when the audit head moved
+    since the last anchor and at least ``every_s`` seconds have passed (the first pass always
+    anchors). Keep the folder on another machine or disk than the database, or copy it away.
+    """
+
+    def __init__(self, folder: Path, every_s: float = 300.0) -> None:
+        if every_s <= 0:
+            raise InputError(f"anchor interval {every_s} s is not positive", expected="seconds > 0")
+        self.folder = folder
+        self.every_s = every_s
+        self._last_at: datetime | None = None
+        self._last_head: int | None = None
+
+    def __call__(self, context: Any) -> AnchorPass:
+        engine: Engine = context.engine
+        now: datetime = context.now
+        if self._last_at is not None and (now - self._last_at).total_seconds() < self.every_s:
+            return AnchorPass(note="not due")
+        anchor = make_anchor(engine, now=now)
+        if anchor.head_id == self._last_head:
+            self._last_at = now
+            return AnchorPass(note="audit head unchanged")
+        stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
+        written = write_anchor(anchor, self.folder / f"audit-anchor-{stamp}-{anchor.head_id}.json")
+        self._last_at, self._last_head = now, anchor.head_id
+        return AnchorPass(written, anchor)

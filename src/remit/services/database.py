@@ -78,13 +78,15 @@ def open_database(
     return engine
 
 
-def create_database(url: str | Path, *, durable: bool = True) -> Engine:
+def create_database(
+    url: str | Path, *, durable: bool = True, audit_keys: AuditKeyRing | None = None
+) -> Engine:
     """An engine on ``url`` with the tables created or migrated to the newest schema.
 
     A SQLite file is created when absent. ``durable=False`` writes a SQLite file with
     ``PRAGMA synchronous = OFF`` for as long as this engine lives (fast, but a crash may lose
     the file: for throw-away databases such as the demo); every later engine uses the store's
-    settings (WAL, ``synchronous = FULL``).
+    settings (WAL, ``synchronous = FULL``). ``audit_keys`` as for :func:`open_database`.
     """
     engine = make_engine(url)
     if not durable and is_sqlite(engine):
@@ -97,6 +99,7 @@ def create_database(url: str | Path, *, durable: bool = True) -> Engine:
             finally:
                 cursor.close()
 
+    engine = with_audit_keys(engine, audit_keys)
     try:
         upgrade(engine)
     except BaseException:
