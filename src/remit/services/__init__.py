@@ -53,6 +53,7 @@ from remit.services.audit import (
     verify_audit_chain,
     with_audit_keys,
 )
+from remit.services.backup import BackupResult, RestoreResult, backup_database, restore_database
 from remit.services.conmeds import edit_conmed, list_conmeds, record_conmed, stop_conmed
 from remit.services.consent import consent_status, record_consent, withdraw_consent
 from remit.services.database import (
@@ -198,6 +199,7 @@ __all__ = [
     "AuditEntry",
     "AuditKeyRing",
     "AuditVerifyResult",
+    "BackupResult",
     "ConmedRecord",
     "ConsentRecord",
     "ConsentStatusRecord",
@@ -216,6 +218,7 @@ __all__ = [
     "PasswordResetRecord",
     "PeriodicContext",
     "QueryRecord",
+    "RestoreResult",
     "Sender",
     "SignatureRecord",
     "SignedItem",
@@ -239,6 +242,7 @@ __all__ = [
     "audit_history",
     "audit_keys_of",
     "audit_log",
+    "backup_database",
     "build_trial_data",
     "change_password",
     "change_status",
@@ -295,6 +299,7 @@ __all__ = [
     "record_visit",
     "record_vitals",
     "reset_password",
+    "restore_database",
     "role_meanings",
     "rotate_key_file",
     "run_periodic",

@@ -19,7 +19,7 @@ from remit.store.audit import (
     current_unit_of_work,
     unit_of_work,
 )
-from remit.store.audit_anchor import AuditAnchor, make_anchor
+from remit.store.audit_anchor import AuditAnchor, make_anchor, sign_anchor
 from remit.store.audit_keys import (
     AuditKeyRing,
     audit_keys_of,
@@ -27,6 +27,7 @@ from remit.store.audit_keys import (
     load_key_ring,
     rotate_key_file,
     with_audit_keys,
+    write_key_file,
 )
 from remit.store.audit_read import (
     AuditEntry,
@@ -135,6 +136,7 @@ __all__ = [
     "rotate_key_file",
     "set_identity",
     "set_password",
+    "sign_anchor",
     "snapshot_tables",
     "store_protocol_version",
     "unit_of_work",
@@ -143,4 +145,5 @@ __all__ = [
     "verify_audit_chain",
     "verify_password",
     "with_audit_keys",
+    "write_key_file",
 ]

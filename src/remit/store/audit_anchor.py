@@ -91,11 +91,32 @@ def make_anchor(
             select(AuditEvent.id, AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)
         ).first()
         count = int(connection.execute(select(func.count()).select_from(AuditEvent)).scalar_one())
-    unsigned = AuditAnchor(
+    return sign_anchor(
+        ring,
         database=engine.url.render_as_string(hide_password=True),
         head_id=0 if head is None else int(head[0]),
         head_hash="" if head is None else str(head[1]),
         row_count=count,
+        now=now,
+    )
+
+
+def sign_anchor(
+    ring: AuditKeyRing,
+    *,
+    database: str,
+    head_id: int,
+    head_hash: str,
+    row_count: int,
+    now: datetime | None = None,
+) -> AuditAnchor:
+    """An anchor of the given head, signed with the ring's current key (for a head read some
+    other way than :func:`make_anchor` reads it, such as from a backup copy)."""
+    unsigned = AuditAnchor(
+        database=database,
+        head_id=head_id,
+        head_hash=head_hash,
+        row_count=row_count,
         created_at=iso_utc(now or utc_now()),
         key_id=ring.current_id,
         signature="",

@@ -41,6 +41,7 @@ __all__ = [
     "load_key_ring",
     "rotate_key_file",
     "with_audit_keys",
+    "write_key_file",
 ]
 
 #: Execution option under which an engine carries its :class:`AuditKeyRing`.
@@ -221,3 +222,22 @@ def audit_keys_of(bind: Engine | Connection) -> AuditKeyRing:
     if isinstance(found, AuditKeyRing):
         return found
     return _default_ring(bind.engine.url)
+
+
+def write_key_file(ring: AuditKeyRing, path: str | Path) -> Path:
+    """Write ``ring`` to the new file ``path`` (mode 0600); refuses an existing file."""
+    file = Path(path).expanduser()
+    file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise InputError(
+            f"audit key file {file} exists already", hint="move it away or pass --audit-key"
+        ) from None
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write("# Remit audit key ring (KEY_ID HEX per line, newest last)\n")
+        for key_id, key in ring.keys:
+            out.write(f"{key_id} {key.hex()}\n")
+        out.flush()
+        os.fsync(out.fileno())
+    return file
