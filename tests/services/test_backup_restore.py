@@ -100,7 +100,7 @@ def test_restore_refuses_an_existing_database_and_backup_a_used_folder(
     with pytest.raises(InputError, match="exists and is not an empty folder"):
         backup_database(trial.engine, folder)
     before = count_all(trial.engine)
-    with pytest.raises(InputError, match="restore into a new database|exists already"):
+    with pytest.raises(InputError, match=r"restore into a new database|exists already"):
         restore_database(folder, db_url)
     assert count_all(trial.engine) == before
 

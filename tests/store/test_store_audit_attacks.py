@@ -14,7 +14,7 @@ import secrets
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from tests.support.db import tamper_sql
@@ -247,3 +247,58 @@ def test_postgres_replica_mode_does_not_switch_the_triggers_off(trial: Any) -> N
     assert len(modes) == 6
     assert {mode for _, mode in modes} == {"A"}
     assert verify_audit(trial.engine).ok
+
+
+@pytest.mark.parametrize("db_backend", [pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_the_app_role_script_gives_a_role_that_cannot_switch_the_triggers_off(
+    trial: Any, db_url: str
+) -> None:
+    import shutil
+    import subprocess
+    import uuid
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    from remit.store import make_engine
+
+    psql = shutil.which("psql")
+    if psql is None:  # pragma: no cover - the PostgreSQL client tools are installed here
+        pytest.skip("psql is not installed")
+    role = f"remit_app_{uuid.uuid4().hex[:8]}"
+    script = Path(__file__).parents[2] / "docs" / "sql" / "app_role.sql"
+    conninfo = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    done = subprocess.run(
+        [psql, "-q", "-v", f"app_role={role}", "-f", str(script), conninfo],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    app_engine = make_engine(db_url)
+
+    @event.listens_for(app_engine, "connect")
+    def _as_app(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET ROLE {role}")
+        dbapi_connection.commit()
+
+    try:
+        dataclasses.replace(trial, engine=app_engine).add_participant("OSL-100")
+        for statement in (
+            "ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only",
+            "SET session_replication_role = replica",
+            "UPDATE audit_event SET username = 'eve'",
+            "DELETE FROM audit_event",
+        ):
+            with app_engine.connect() as connection:
+                with pytest.raises(DBAPIError, match=r"must be owner|permission denied"):
+                    connection.execute(text(statement))
+                connection.rollback()
+        assert verify_audit(app_engine).ok
+    finally:
+        app_engine.dispose()
+        with trial.engine.begin() as connection:
+            connection.execute(text(f"DROP OWNED BY {role}"))
+        with trial.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(
+                text(f"DROP ROLE {role}")
+            )
