@@ -302,3 +302,10 @@ def test_the_app_role_script_gives_a_role_that_cannot_switch_the_triggers_off(
             connection.execution_options(isolation_level="AUTOCOMMIT").execute(
                 text(f"DROP ROLE {role}")
             )
+
+
+def test_a_key_ring_never_shows_its_keys() -> None:
+    key = secrets.token_bytes(32)
+    ring = AuditKeyRing((("k1", key),), "/etc/remit/audit.keys")
+    assert key.hex() not in repr(ring)
+    assert str(key) not in repr(ring)

@@ -23,7 +23,7 @@ import os
 import re
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ class AuditKeyRing:
     ``source`` names where the keys came from (a file path), for messages.
     """
 
-    keys: tuple[tuple[str, bytes], ...]
+    keys: tuple[tuple[str, bytes], ...] = field(repr=False)  # never in logs or tracebacks
     source: str = "(given)"
 
     def __post_init__(self) -> None:
