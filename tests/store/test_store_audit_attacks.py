@@ -309,3 +309,28 @@ def test_a_key_ring_never_shows_its_keys() -> None:
     ring = AuditKeyRing((("k1", key),), "/etc/remit/audit.keys")
     assert key.hex() not in repr(ring)
     assert str(key) not in repr(ring)
+
+
+def test_legacy_unkeyed_rows_verify_only_as_the_first_rows(trial: Any) -> None:
+    # a database from before keyed hashing: every row has a plain SHA-256 chain hash
+    trial.add_participant("OSL-001", birth_year=1980)
+    with Session(trial.engine) as session:
+        rows = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        prev, updates = rows[0].prev_hash, []
+        for row in rows:
+            new = chain_hash(prev, _content(row))
+            updates.append((row.id, prev, new))
+            prev = new
+    for row_id, prev_hash, row_hash in updates:
+        tamper_sql(
+            trial.engine,
+            f"UPDATE audit_event SET prev_hash = '{prev_hash}', row_hash = '{row_hash}' "
+            f"WHERE id = {row_id}",
+        )
+    legacy = len(updates)
+    trial.add_participant("OSL-002", birth_year=1981)  # written after the upgrade: keyed
+    result = verify_audit(trial.engine)
+    assert result.ok
+    assert result.legacy_rows == legacy
+    assert result.keys_used == (audit_keys_of(trial.engine).current_id,)
+    assert f"{legacy} legacy unkeyed rows" in result.summary()
