@@ -4,6 +4,7 @@ server behind the ``db_url`` fixture of ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,18 @@ from sqlalchemy.engine import make_url
 from remit.services import close_database
 from remit.store import make_engine, replay_audit, snapshot_tables, upgrade, verify_audit_chain
 from remit.store.tables import Base
+
+
+def copy_database(source: Path | str, target: Path | str) -> Path:
+    """Copy the SQLite file ``source`` to ``target`` with its default audit key file
+    (``<file>.audit-key``, :func:`remit.store.default_key_file`): a copy of a database keeps
+    verifying, as a copy made with its key ring does in production."""
+    source, target = Path(source), Path(target)
+    shutil.copyfile(source, target)
+    key = Path(f"{source}.audit-key")
+    if key.exists():
+        shutil.copyfile(key, Path(f"{target}.audit-key"))
+    return target
 
 
 def count_all(engine: Engine) -> dict[str, int]:
