@@ -175,7 +175,8 @@ def _start_delivery(
         typer.echo("Alerts are not e-mailed (no --smtp-url): they show in the app only.")
     else:
         typer.echo(f"Alerts are e-mailed through {sender.describe()}.")
-    typer.echo(f"Periodic jobs (missed readings, alert delivery) run every {every_s:g} s.")
+    names = ", ".join(name.replace("_", " ") for name, _ in jobs)
+    typer.echo(f"Periodic jobs ({names}) run every {every_s:g} s.")
     thread = threading.Thread(target=run, name="remit-alert-delivery", daemon=True)
     thread.start()
     return thread
