@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select, text
 from tests.support.db import tamper_sql
 from typer.testing import CliRunner
@@ -180,3 +181,20 @@ def test_the_periodic_anchor_job_anchors_when_due_and_the_trail_grew(
     anchors = [read_anchor(p) for p in sorted((tmp_path / "anchors").iterdir())]
     assert verify_audit(trial.engine, anchors).ok
     assert anchors[-1].key_id == audit_keys_of(trial.engine).current_id
+
+
+def test_serve_refuses_a_key_ring_that_is_not_the_databases(
+    trial: Any, db_url: str, tmp_path: Path
+) -> None:
+    from remit.errors import StoreError
+    from remit.store import require_matching_keys
+
+    trial.add_participant(birth_year=1980)
+    require_matching_keys(trial.engine)  # its own ring fits
+    other = tmp_path / "other.key"
+    assert _run("audit", "rotate-key", "--audit-key", str(other)).exit_code == 0
+    with pytest.raises(StoreError, match="did not make the newest audit row"):
+        require_matching_keys(trial.engine, keys=load_key_ring(other))
+    served = _run("serve", "--db", db_url, "--audit-key", str(other))
+    assert served.exit_code == 1
+    assert "did not make the newest audit row" in served.stderr

@@ -100,8 +100,9 @@ def serve_command(
     with errors_as_exit():
         if not db:
             raise InputError("no database given", expected="--db trial.db or $REMIT_DATABASE_URL")
-        with open_engine(db, audit_key):  # refuse a missing or unmigrated database, a bad key
-            pass
+        # refuse a missing or unmigrated database, and a key ring that is not this database's
+        with open_engine(db, audit_key) as engine:
+            sv.require_matching_keys(engine)
         sender = sender_of(smtp_url, smtp_from)
         keys = audit_keys_given(audit_key)
     os.environ["REMIT_DATABASE_URL"] = db

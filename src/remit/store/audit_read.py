@@ -293,6 +293,26 @@ def _failed(
     )  # fmt: skip
 
 
+def require_matching_keys(engine: Engine, *, keys: AuditKeyRing | None = None) -> None:
+    """Refuse (:class:`~remit.errors.StoreError`) a key ring that did not make the newest audit
+    row: writing with it would break the chain unseen until the next verification. One row
+    is checked (cheap, for start-up); ``remit audit verify`` checks them all."""
+    ring = keys if keys is not None else audit_keys_of(engine)
+    with Session(engine) as session:
+        row = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
+        if (
+            row is None
+            or _key_index(ring, -1, row.prev_hash, _content(row), row.row_hash) is not None
+        ):
+            return
+    raise StoreError(
+        f"the audit key ring {ring.source} did not make the newest audit row ({row.id}) of this "
+        "database: it is not this database's key ring, or the row was altered",
+        hint="give the database's key ring (--audit-key or $REMIT_AUDIT_KEY_FILE), then run "
+        "`remit audit verify`",
+    )
+
+
 def compare_state(engine: Engine) -> list[StateDifference]:
     """Every stored value of an audited table that replaying the audit trail does not give.
 
