@@ -10,17 +10,16 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from tests.support.db import tamper_sql
+from tests.support.db import engine_as_role, tamper_sql
 
 from remit.errors import ConflictError, InputError, StoreError
 from remit.store import (
     Actor,
     audit_log,
     create_app_role,
-    make_engine,
     unit_of_work,
     verify_audit_chain,
 )
@@ -263,15 +262,7 @@ def _log_identity_read(trial: Any) -> None:
 def test_postgres_app_role_may_append_but_not_change_audit_rows(trial: Any, db_url: str) -> None:
     role = f"remit_app_{uuid.uuid4().hex[:8]}"
     create_app_role(trial.engine, role)
-    app_engine = make_engine(db_url)
-
-    @event.listens_for(app_engine, "connect")
-    def _as_app(dbapi_connection: Any, _record: Any) -> None:
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute(f"SET ROLE {role}")
-        dbapi_connection.commit()
-
-    try:
+    with engine_as_role(trial.engine, db_url, role) as app_engine:
         app_trial = _with_engine(trial, app_engine)
         app_trial.add_participant("OSL-100")  # the app works: writes and appends audit rows
         for statement in ("UPDATE audit_event SET username = 'eve'", "DELETE FROM audit_event"):
@@ -295,14 +286,6 @@ def test_postgres_app_role_may_append_but_not_change_audit_rows(trial: Any, db_u
             ):
                 c.execute(text(statement))
         assert verify_audit_chain(app_engine).ok
-    finally:
-        app_engine.dispose()
-        with trial.engine.begin() as connection:
-            connection.execute(text(f"DROP OWNED BY {role}"))
-        with trial.engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").execute(
-                text(f"DROP ROLE {role}")
-            )
 
 
 def _with_engine(trial: Any, engine: Engine) -> Any:

@@ -14,10 +14,10 @@ import secrets
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from tests.support.db import tamper_sql
+from tests.support.db import engine_as_role, tamper_sql
 
 from remit.store import (
     AuditKeyRing,
@@ -260,8 +260,6 @@ def test_the_app_role_script_gives_a_role_that_cannot_switch_the_triggers_off(
 
     from sqlalchemy.engine import make_url
 
-    from remit.store import make_engine
-
     psql = shutil.which("psql")
     if psql is None:  # pragma: no cover - the PostgreSQL client tools are installed here
         pytest.skip("psql is not installed")
@@ -273,15 +271,7 @@ def test_the_app_role_script_gives_a_role_that_cannot_switch_the_triggers_off(
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    app_engine = make_engine(db_url)
-
-    @event.listens_for(app_engine, "connect")
-    def _as_app(dbapi_connection: Any, _record: Any) -> None:
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute(f"SET ROLE {role}")
-        dbapi_connection.commit()
-
-    try:
+    with engine_as_role(trial.engine, db_url, role) as app_engine:
         dataclasses.replace(trial, engine=app_engine).add_participant("OSL-100")
         for statement in (
             "ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only",
@@ -294,14 +284,6 @@ def test_the_app_role_script_gives_a_role_that_cannot_switch_the_triggers_off(
                     connection.execute(text(statement))
                 connection.rollback()
         assert verify_audit(app_engine).ok
-    finally:
-        app_engine.dispose()
-        with trial.engine.begin() as connection:
-            connection.execute(text(f"DROP OWNED BY {role}"))
-        with trial.engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").execute(
-                text(f"DROP ROLE {role}")
-            )
 
 
 def test_a_key_ring_never_shows_its_keys() -> None:

@@ -47,6 +47,32 @@ def assert_trail_agrees(engine: Engine) -> None:
     assert replay_audit(engine) == snapshot_tables(engine)
 
 
+@contextmanager
+def engine_as_role(owner: Engine, db_url: str, role: str) -> Iterator[Engine]:
+    """PostgreSQL: an engine on ``db_url`` whose connections act as the existing ``role``
+    (``SET ROLE``); on leaving, the engine is disposed and the role dropped by ``owner``."""
+    from sqlalchemy import event, text
+
+    engine = make_engine(db_url)
+
+    @event.listens_for(engine, "connect")
+    def _as_role(dbapi_connection: object, _record: object) -> None:
+        with dbapi_connection.cursor() as cursor:  # type: ignore[attr-defined]
+            cursor.execute(f"SET ROLE {role}")
+        dbapi_connection.commit()  # type: ignore[attr-defined]
+
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with owner.begin() as connection:
+            connection.execute(text(f"DROP OWNED BY {role}"))
+        with owner.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(
+                text(f"DROP ROLE {role}")
+            )
+
+
 def tamper_sql(engine: Engine, statement: str, *, table: str = "audit_event") -> None:
     """Run ``statement`` behind the append-only triggers' back, as the SQLite file's writer or a
     PostgreSQL superuser/owner can: the SQLite triggers are dropped, the PostgreSQL ones
