@@ -18,7 +18,6 @@ tests): skipped with the reason when Chromium or Playwright is missing, a failur
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, browser_missing
-from tests.support.db import PostgresServer, cheap_password_hashing, migrated_sqlite
+from tests.support.db import PostgresServer, cheap_password_hashing, copy_database, migrated_sqlite
 from tests.support.shared import build_once
 from tests.support.simulated import simulate_missing_v13
 
@@ -98,7 +97,7 @@ def db_url(request: pytest.FixtureRequest, db_backend: str, tmp_path: Path) -> I
     if db_backend == "sqlite":
         template: Path = request.getfixturevalue("_sqlite_template")
         path = tmp_path / "remit.db"
-        shutil.copyfile(template, path)
+        copy_database(template, path)
         yield f"sqlite:///{path}"
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")

@@ -20,6 +20,8 @@ DATABASE_COMMANDS = [
     ["alerts", "list", "--user", "kari"],
     ["audit", "log"],
     ["audit", "verify"],
+    ["audit", "anchor", "--out", "{tmp}/anchor.json"],
+    ["backup", "--out", "{tmp}/backup"],
     ["export", "--out", "{tmp}/export"],
     ["import", "odm", "{tmp}/data.xml", "--user", "kari"],
     ["analyse"],

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import sys
 from datetime import date, timedelta
 from html import unescape
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from tests.support.db import copy_database
 from typer.testing import CliRunner
 
 from remit import services as sv
@@ -257,7 +257,7 @@ def test_a_previous_demo_is_kept_unless_forced(
     assert "holds a previous demo" in result.output
     assert "--force" in result.output
     copy = tmp_path / "trial.db"
-    shutil.copyfile(demo[1] / "trial.db", copy)
+    copy_database(demo[1] / "trial.db", copy)
     assert is_demo_database(copy)
     fresh = create_demo_database(copy, OSLO, force=True)
     try:

@@ -3,12 +3,12 @@ once per test run by the trial factory and copied for each test that writes."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from tests.support.db import copy_database
 from tests.support.presets import SMALL_TRIAL
 from tests.support.shared import build_once
 from tests.support.trial import trial_file
@@ -24,7 +24,7 @@ def trial_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     shared = build_once(tmp_path_factory, "interop-small-trial.db", _build)
     path = tmp_path_factory.mktemp("interop") / "trial.db"
-    shutil.copyfile(shared, path)
+    copy_database(shared, path)
     return path
 
 
@@ -42,7 +42,7 @@ def _cheap_passwords(fast_password_hashing: None) -> None:
 def trial_engine(trial_db: Path, tmp_path: Path) -> Iterator[Engine]:
     """An engine on a private copy of the small trial."""
     copy = tmp_path / "trial.db"
-    shutil.copyfile(trial_db, copy)
+    copy_database(trial_db, copy)
     engine = make_engine(copy)
     yield engine
     engine.dispose()

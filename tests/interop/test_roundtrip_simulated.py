@@ -5,11 +5,11 @@ screen failures, a missed V13)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
 from lxml import etree
+from tests.support.db import copy_database
 from tests.support.paths import STANDARDS
 
 from remit.interop import export_trial
@@ -46,7 +46,7 @@ def _sorted(frame: pd.DataFrame, name: str) -> pd.DataFrame:
 
 def test_simulated_trial_round_trip(simulated_missing_v13: Path, tmp_path: Path) -> None:
     protocol = load_protocol("oslo-mdma-mdd")
-    shutil.copyfile(simulated_missing_v13, tmp_path / "source.db")
+    copy_database(simulated_missing_v13, tmp_path / "source.db")
     source = make_engine(tmp_path / "source.db", must_exist=True)
     before = build_trial_data(source, actor=Actor.system("tests"))
     assert "missed" in set(before.visits["window_status"])

@@ -7,13 +7,12 @@ PostgreSQL it is built in each test's emptied database.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from tests.support.db import count_all
+from tests.support.db import copy_database, count_all
 from tests.support.shared import build_once
 from tests.support.trial import OsloTrial, build_trial, trial_file, trial_of
 
@@ -34,7 +33,7 @@ def oslo(
     database = engine.url.database
     assert database is not None
     engine.dispose()  # nothing has connected yet: the copy replaces the empty database
-    shutil.copyfile(template, database)
+    copy_database(template, database)
     return trial_of(engine)
 
 

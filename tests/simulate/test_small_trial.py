@@ -4,12 +4,12 @@ data; a missed V13 is stated by `remit analyse` and `remit report` and the MMRM 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from sqlalchemy import Engine
+from tests.support.db import copy_database
 from tests.support.simulated import SMALL, START
 from typer.testing import CliRunner
 
@@ -56,7 +56,7 @@ def twice(
 def missing_v13(simulated_missing_v13: Path, tmp_path: Path) -> Path:
     """A copy of the shared small simulated trial in which one participant misses V13."""
     path = tmp_path / "trial.db"
-    shutil.copyfile(simulated_missing_v13, path)
+    copy_database(simulated_missing_v13, path)
     return path
 
 

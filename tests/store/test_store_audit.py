@@ -10,16 +10,16 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from tests.support.db import engine_as_role, tamper_sql
 
 from remit.errors import ConflictError, InputError, StoreError
 from remit.store import (
     Actor,
     audit_log,
     create_app_role,
-    make_engine,
     unit_of_work,
     verify_audit_chain,
 )
@@ -262,15 +262,7 @@ def _log_identity_read(trial: Any) -> None:
 def test_postgres_app_role_may_append_but_not_change_audit_rows(trial: Any, db_url: str) -> None:
     role = f"remit_app_{uuid.uuid4().hex[:8]}"
     create_app_role(trial.engine, role)
-    app_engine = make_engine(db_url)
-
-    @event.listens_for(app_engine, "connect")
-    def _as_app(dbapi_connection: Any, _record: Any) -> None:
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute(f"SET ROLE {role}")
-        dbapi_connection.commit()
-
-    try:
+    with engine_as_role(trial.engine, db_url, role) as app_engine:
         app_trial = _with_engine(trial, app_engine)
         app_trial.add_participant("OSL-100")  # the app works: writes and appends audit rows
         for statement in ("UPDATE audit_event SET username = 'eve'", "DELETE FROM audit_event"):
@@ -282,15 +274,18 @@ def test_postgres_app_role_may_append_but_not_change_audit_rows(trial: Any, db_u
             assert isinstance(refused.value.orig, psycopg.errors.InsufficientPrivilege)
         with pytest.raises(DBAPIError, match="permission denied"), app_engine.begin() as c:
             c.execute(text("TRUNCATE audit_event"))
+        # nor can it switch the triggers off: it owns no table, and is no superuser
+        for statement in (
+            "ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only",
+            "ALTER TABLE audit_event DISABLE TRIGGER ALL",
+            "SET session_replication_role = replica",
+        ):
+            with (
+                pytest.raises(DBAPIError, match=r"must be owner|permission denied"),
+                app_engine.begin() as c,
+            ):
+                c.execute(text(statement))
         assert verify_audit_chain(app_engine).ok
-    finally:
-        app_engine.dispose()
-        with trial.engine.begin() as connection:
-            connection.execute(text(f"DROP OWNED BY {role}"))
-        with trial.engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").execute(
-                text(f"DROP ROLE {role}")
-            )
 
 
 def _with_engine(trial: Any, engine: Engine) -> Any:
@@ -301,13 +296,8 @@ def _with_engine(trial: Any, engine: Engine) -> Any:
 
 def _tamper(engine: Engine, db_backend: str, sql: str) -> None:
     """Change the audit trail behind the triggers' back, as a superuser or file owner could."""
-    with engine.begin() as connection:
-        if db_backend == "sqlite":
-            connection.execute(text("DROP TRIGGER audit_event_no_update"))
-            connection.execute(text("DROP TRIGGER audit_event_no_delete"))
-        else:
-            connection.execute(text("SET LOCAL session_replication_role = replica"))
-        connection.execute(text(sql))
+    del db_backend
+    tamper_sql(engine, sql)
 
 
 def test_verify_names_the_row_altered_behind_the_triggers_back(trial: Any, db_backend: str) -> None:
@@ -340,8 +330,9 @@ def test_verify_names_the_row_after_a_deleted_one(trial: Any, db_backend: str) -
     assert (broken.first_bad_id, broken.problem) == (head - 2, "id")
 
 
-def test_verify_notices_a_rehashed_row_through_the_next_link(trial: Any, db_backend: str) -> None:
-    # A forger who recomputes the altered row's own hash still breaks the next row's link.
+def test_verify_notices_a_rehashed_row_without_the_key(trial: Any, db_backend: str) -> None:
+    # A forger who recomputes the altered row's own hash without the audit key (a plain
+    # SHA-256, as the chain was before it was keyed) is caught at that row.
     from remit.store.audit_read import _content
     from remit.store.canonical import chain_hash
 
@@ -356,7 +347,7 @@ def test_verify_notices_a_rehashed_row_through_the_next_link(trial: Any, db_back
         f"UPDATE audit_event SET new_value = '\"forged\"', row_hash = '{row_hash}' WHERE id = 5",
     )
     broken = verify_audit_chain(trial.engine)
-    assert (broken.first_bad_id, broken.problem) == (6, "prev_hash")
+    assert (broken.first_bad_id, broken.problem) == (5, "unkeyed")
 
 
 def test_concurrent_writers_keep_one_valid_chain(trial: Any, rows: Rows) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
+from tests.support.db import tamper_sql
 from typer.testing import CliRunner
 
 from remit.cli.app import app
@@ -67,12 +68,8 @@ def test_audit_verify_passes_then_names_the_tampered_row(
     assert report["rows_checked"] == report["head_id"] > 0
     human = _run("audit", "verify", "--db", db_url)
     assert "audit chain intact" in human.stdout
-    with trial.engine.begin() as connection:
-        if db_backend == "sqlite":
-            connection.execute(text("DROP TRIGGER audit_event_no_update"))
-        else:
-            connection.execute(text("SET LOCAL session_replication_role = replica"))
-        connection.execute(text("UPDATE audit_event SET username = 'eve' WHERE id = 7"))
+    del db_backend
+    tamper_sql(trial.engine, "UPDATE audit_event SET username = 'eve' WHERE id = 7")
     broken = _run("audit", "verify", "--db", db_url)
     assert broken.exit_code == 1
     assert "broken at row 7 (row_hash)" in broken.stdout

@@ -80,5 +80,5 @@ def test_an_empty_audit_trail_verifies(engine: Engine) -> None:
         None,
         None,
     )
-    assert result.to_frame().shape == (1, 8)
+    assert result.to_frame().shape == (1, 13)
     assert "0 rows checked" in result.summary()

@@ -4,6 +4,7 @@ server behind the ``db_url`` fixture of ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,18 @@ from remit.store import make_engine, replay_audit, snapshot_tables, upgrade, ver
 from remit.store.tables import Base
 
 
+def copy_database(source: Path | str, target: Path | str) -> Path:
+    """Copy the SQLite file ``source`` to ``target`` with its default audit key file
+    (``<file>.audit-key``, :func:`remit.store.default_key_file`): a copy of a database keeps
+    verifying, as a copy made with its key ring does in production."""
+    source, target = Path(source), Path(target)
+    shutil.copyfile(source, target)
+    key = Path(f"{source}.audit-key")
+    if key.exists():
+        shutil.copyfile(key, Path(f"{target}.audit-key"))
+    return target
+
+
 def count_all(engine: Engine) -> dict[str, int]:
     """Rows per table (every table, audit trail included)."""
     with engine.connect() as connection:
@@ -32,6 +45,49 @@ def assert_trail_agrees(engine: Engine) -> None:
     """The audit hash chain verifies, and replaying the trail gives the tables as they are."""
     assert verify_audit_chain(engine).ok
     assert replay_audit(engine) == snapshot_tables(engine)
+
+
+@contextmanager
+def engine_as_role(owner: Engine, db_url: str, role: str) -> Iterator[Engine]:
+    """PostgreSQL: an engine on ``db_url`` whose connections act as the existing ``role``
+    (``SET ROLE``); on leaving, the engine is disposed and the role dropped by ``owner``."""
+    from sqlalchemy import event, text
+
+    engine = make_engine(db_url)
+
+    @event.listens_for(engine, "connect")
+    def _as_role(dbapi_connection: object, _record: object) -> None:
+        with dbapi_connection.cursor() as cursor:  # type: ignore[attr-defined]
+            cursor.execute(f"SET ROLE {role}")
+        dbapi_connection.commit()  # type: ignore[attr-defined]
+
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with owner.begin() as connection:
+            connection.execute(text(f"DROP OWNED BY {role}"))
+        with owner.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(
+                text(f"DROP ROLE {role}")
+            )
+
+
+def tamper_sql(engine: Engine, statement: str, *, table: str = "audit_event") -> None:
+    """Run ``statement`` behind the append-only triggers' back, as the SQLite file's writer or a
+    PostgreSQL superuser/owner can: the SQLite triggers are dropped, the PostgreSQL ones
+    disabled for this one transaction (they fire ALWAYS, so replica mode is not enough)."""
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            for verb in ("update", "delete"):
+                connection.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_{verb}"))
+            connection.execute(text(statement))
+            return
+        connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only"))
+        connection.execute(text(statement))
+        connection.execute(text(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_append_only"))
 
 
 @contextmanager
@@ -94,7 +150,8 @@ class PostgresServer:
         """Remove every row (the audit trail too) from database ``name``; keep the schema.
 
         Other sessions on it are ended first. ``session_replication_role = replica`` (superuser)
-        skips the append-only triggers, which also refuse TRUNCATE.
+        skips the foreign keys; the append-only triggers fire ``ALWAYS`` (revision 0017), even
+        in replica mode, so they are disabled for the deletes and enabled again after.
         """
         self._execute(
             sql.SQL(
@@ -113,9 +170,25 @@ class PostgresServer:
             ).fetchall()
             # DELETE on tiny tables is much cheaper than TRUNCATE (no new files to sync); in
             # replica mode neither the foreign keys nor the append-only triggers fire.
+            always = connection.execute(
+                "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "WHERE t.tgenabled = 'A' AND NOT t.tgisinternal"
+            ).fetchall()
             connection.execute("SET session_replication_role = replica")
+            for table, trigger in always:
+                connection.execute(
+                    sql.SQL("ALTER TABLE {} DISABLE TRIGGER {}").format(
+                        sql.Identifier(table), sql.Identifier(trigger)
+                    )
+                )
             for (table,) in tables:
                 connection.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
+            for table, trigger in always:
+                connection.execute(
+                    sql.SQL("ALTER TABLE {} ENABLE ALWAYS TRIGGER {}").format(
+                        sql.Identifier(table), sql.Identifier(trigger)
+                    )
+                )
             for (sequence,) in sequences:
                 connection.execute(
                     sql.SQL("SELECT setval({}, 1, false)").format(sql.Literal(sequence))

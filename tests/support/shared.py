@@ -43,6 +43,9 @@ def build_once(
             if not target.exists():
                 partial = folder / f"partial-{name}"
                 build(partial)
+                key = partial.with_name(partial.name + ".audit-key")  # its audit key
+                if key.exists():
+                    key.rename(target.with_name(target.name + ".audit-key"))
                 partial.rename(target)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)

@@ -8,7 +8,6 @@ Debian's Chromium for the browser walk.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from tests.support.db import copy_database
 from tests.support.paths import ARTIFACTS
 from tests.support.presets import web_trial
 from tests.support.shared import build_once
@@ -40,7 +40,7 @@ def trial_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def trial_db(trial_template: Path, tmp_path: Path) -> Path:
     """A fresh copy of the seeded trial for one test."""
     path = tmp_path / "trial.db"
-    shutil.copyfile(trial_template, path)
+    copy_database(trial_template, path)
     return path
 
 

@@ -3,7 +3,6 @@ error, no response outside the schema, no success without a token."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi import checks as openapi_checks
+from tests.support.db import copy_database
 from tests.support.trial import PASSWORD
 
 from remit.web import WebSettings, create_app
@@ -29,7 +29,7 @@ FUZZ = settings(
 @pytest.fixture(scope="module")
 def fuzz_app(trial_template: Path, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     folder = tmp_path_factory.mktemp("fuzz")
-    shutil.copyfile(trial_template, folder / "trial.db")
+    copy_database(trial_template, folder / "trial.db")
     return create_app(str(folder / "trial.db"), settings=WebSettings(work_dir=folder / "work"))
 
 

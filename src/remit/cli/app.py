@@ -11,6 +11,7 @@ from remit.cli import (
     alerts_cmd,
     analyse_cmd,
     audit_cmd,
+    backup_cmd,
     conmed_cmd,
     consent_cmd,
     db_cmd,
@@ -85,6 +86,8 @@ COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (
     ("export", export_cmd.export_command),
     ("serve", serve_cmd.serve_command),
     ("worklist", worklist_cmd.worklist_command),
+    ("backup", backup_cmd.backup_command),
+    ("restore", backup_cmd.restore_command),
 )
 for _name, _group in GROUPS:
     app.add_typer(_group, name=_name)

@@ -4,10 +4,12 @@ database (``--db``) and the acting user (``--user``)."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -17,11 +19,9 @@ from remit.errors import InputError, Problem, RemitError
 from remit.json_values import to_json_value
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import pandas as pd
 
-    from remit.services import Actor, Engine
+    from remit.services import Actor, AuditKeyRing, Engine
 
 
 class _CommandConsole(Console):
@@ -114,6 +114,9 @@ def report_problems(source: str, problems: Sequence[Problem], json_output: bool,
 
 # --- the trial database and who acts ----------------------------------------------------------
 
+#: Environment variable naming the audit key ring file.
+AUDIT_KEY_ENV = "REMIT_AUDIT_KEY_FILE"
+
 DbOption = Annotated[
     str,
     typer.Option(
@@ -131,13 +134,35 @@ UserOption = Annotated[
 ]
 
 
+AuditKeyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--audit-key",
+        envvar=AUDIT_KEY_ENV,
+        help="Audit key ring file (KEY_ID HEX lines, newest last); defaults to "
+        "$REMIT_AUDIT_KEY_FILE, else the database's own key file (docs/security.md).",
+        show_default=False,
+    ),
+]
+
+
+def audit_keys_given(path: Path | None) -> AuditKeyRing | None:
+    """The key ring in ``path``, else in ``$REMIT_AUDIT_KEY_FILE``, else ``None`` (the
+    database's default key file)."""
+    from remit import services as sv
+
+    found = path if path is not None else os.environ.get(AUDIT_KEY_ENV)
+    return sv.load_key_ring(found) if found else None
+
+
 @contextmanager
-def open_engine(db: str) -> Iterator[Engine]:
-    """An engine on the existing, migrated database ``--db`` names (closed afterwards)."""
+def open_engine(db: str, audit_key: Path | None = None) -> Iterator[Engine]:
+    """An engine on the existing, migrated database ``--db`` names (closed afterwards), keyed
+    with the audit key ring ``audit_key`` (see :func:`audit_keys_given`)."""
     # Imported here: the database stack loads only for commands that use a database.
     from remit import services as sv
 
-    engine = sv.open_database(db)
+    engine = sv.open_database(db, audit_keys=audit_keys_given(audit_key))
     try:
         yield engine
     finally:

@@ -7,7 +7,14 @@ from typing import Annotated
 import typer
 
 from remit import services as sv
-from remit.cli.common import DbOption, JsonOption, console, errors_as_exit, print_json
+from remit.cli.common import (
+    DbOption,
+    JsonOption,
+    audit_keys_given,
+    console,
+    errors_as_exit,
+    print_json,
+)
 
 app = typer.Typer(help="Create and migrate the trial database.", no_args_is_help=True)
 
@@ -17,7 +24,14 @@ def upgrade_command(db: DbOption, json: JsonOption = False) -> None:
     """Create the tables, or migrate them to this version of Remit (safe to repeat)."""
     with errors_as_exit():
         before = sv.database_revision(db)
-        after = sv.upgrade_database(db)
+        # keyed with the configured audit key: a migration may append audit rows
+        engine = sv.open_database(
+            db, must_exist=False, require_migrated=False, audit_keys=audit_keys_given(None)
+        )
+        try:
+            after = sv.upgrade_database(engine)
+        finally:
+            sv.close_database(engine)
     if json:
         print_json({"from": before, "to": after, "head": sv.head_revision()})
     elif before == after:

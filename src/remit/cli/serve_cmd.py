@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from remit.cli.common import DbOption, errors_as_exit, open_engine
+from remit import services as sv
+from remit.cli.common import (
+    AUDIT_KEY_ENV,
+    AuditKeyOption,
+    DbOption,
+    audit_keys_given,
+    errors_as_exit,
+    open_engine,
+)
 from remit.cli.notify_options import (
     BaseUrlOption,
     SmtpFromOption,
@@ -19,7 +28,8 @@ from remit.cli.notify_options import (
 from remit.errors import InputError
 
 if TYPE_CHECKING:
-    from remit.services import Engine, Sender
+    from remit.services import AuditKeyRing, Engine, Sender
+    from remit.services.notify import PeriodicJob
 
 app = typer.Typer(help="Serve the web app.", no_args_is_help=False)
 
@@ -68,6 +78,25 @@ def serve_command(
             "for throw-away demos only, never for trial data.",
         ),
     ] = False,
+    audit_key: AuditKeyOption = None,
+    anchor_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor-dir",
+            envvar="REMIT_ANCHOR_DIR",
+            help="Folder to write signed audit anchors to (remit audit anchor) while serving; "
+            "keep it on another disk or copy it away (docs/security.md).",
+            show_default=False,
+        ),
+    ] = None,
+    anchor_every: Annotated[
+        float,
+        typer.Option(
+            "--anchor-every",
+            help="Seconds between audit anchors (written only when the audit trail grew).",
+            min=1,
+        ),
+    ] = 300.0,
 ) -> None:
     """Serve the pages and the JSON API (/api/v1, OpenAPI at /openapi.json) with uvicorn.
 
@@ -80,16 +109,27 @@ def serve_command(
     with errors_as_exit():
         if not db:
             raise InputError("no database given", expected="--db trial.db or $REMIT_DATABASE_URL")
-        with open_engine(db) as engine:  # refuse a missing or unmigrated database first
+        # refuse a missing or unmigrated database, and a key ring that is not this database's
+        with open_engine(db, audit_key) as engine:
+            sv.require_matching_keys(engine)
             _check_durability(engine, allow_unsafe_durability)
         sender = sender_of(smtp_url, smtp_from)
+        keys = audit_keys_given(audit_key)
     os.environ["REMIT_DATABASE_URL"] = db
     os.environ["REMIT_HTTPS"] = "1" if https else ""
     if secret_key:
         os.environ["REMIT_SECRET_KEY"] = secret_key
+    if audit_key is not None:
+        os.environ[AUDIT_KEY_ENV] = str(audit_key)
+    jobs = sv.PERIODIC_JOBS
+    if anchor_dir is not None:
+        jobs = (*jobs, ("anchor_audit", sv.AnchorJob(anchor_dir, anchor_every)))
+        typer.echo(f"Audit anchors go to {anchor_dir} every {anchor_every:g} s (when it grew).")
+    else:
+        typer.echo("Audit anchors are not written (no --anchor-dir): anchor with cron instead.")
     typer.echo(f"Remit on http://{host}:{port}/ (API docs at /api/docs); Ctrl+C stops it.")
     stop = threading.Event()
-    delivering = _start_delivery(db, sender, base_url, deliver_every, stop)
+    delivering = _start_delivery(db, sender, base_url, deliver_every, stop, keys, jobs)
     try:
         uvicorn.run(
             "remit.web.app:app_from_environment",
@@ -122,18 +162,24 @@ def _check_durability(engine: Engine, allowed: bool) -> None:
 
 
 def _start_delivery(
-    db: str, sender: Sender | None, base_url: str | None, every_s: float, stop: threading.Event
+    db: str,
+    sender: Sender | None,
+    base_url: str | None,
+    every_s: float,
+    stop: threading.Event,
+    keys: AuditKeyRing | None,
+    jobs: tuple[tuple[str, PeriodicJob], ...],
 ) -> threading.Thread:
-    """The periodic jobs (the sweep for missed dosing-day readings, the alert delivery) in a
-    daemon thread, on its own engine; without a sender alerts are not e-mailed."""
-    from remit import services as sv
+    """The periodic jobs (the sweep for missed dosing-day readings, the alert delivery, audit
+    anchors) in a daemon thread, on its own engine keyed with ``keys``; without a sender
+    alerts are not e-mailed."""
 
     def run() -> None:
         # a database that cannot be opened now (restarting, full disk …) is reported each
         # interval and tried again: the thread must not end and leave alerts unsent silently
         while True:
             try:
-                engine = sv.open_database(db)
+                engine = sv.open_database(db, audit_keys=keys)
                 break
             except Exception as error:  # reported, and tried again
                 report_pass({"periodic jobs": error})
@@ -147,6 +193,7 @@ def _start_delivery(
                 stop=stop,
                 base_url=base_url,
                 report=lambda results: report_pass(results, quiet_when_idle=True),
+                jobs=jobs,
             )
         finally:
             sv.close_database(engine)
@@ -155,7 +202,8 @@ def _start_delivery(
         typer.echo("Alerts are not e-mailed (no --smtp-url): they show in the app only.")
     else:
         typer.echo(f"Alerts are e-mailed through {sender.describe()}.")
-    typer.echo(f"Periodic jobs (missed readings, alert delivery) run every {every_s:g} s.")
+    names = ", ".join(name.replace("_", " ") for name, _ in jobs)
+    typer.echo(f"Periodic jobs ({names}) run every {every_s:g} s.")
     thread = threading.Thread(target=run, name="remit-alert-delivery", daemon=True)
     thread.start()
     return thread

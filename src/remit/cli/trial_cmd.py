@@ -19,7 +19,9 @@ from remit.cli.common import (
     UserOption,
     acting,
     acting_on,
+    audit_keys_given,
     console,
+    err_console,
     errors_as_exit,
     open_engine,
     print_json,
@@ -123,13 +125,22 @@ def init_command(
     with errors_as_exit():
         loaded = load_protocol(protocol)
         password = _password(password_stdin)
-        engine = sv.create_database(db)
+        keys = audit_keys_given(None)
+        engine = sv.create_database(db, audit_keys=keys)
         try:
             trial = sv.create_trial(
                 engine, loaded, sites=site, admin_username=admin, admin_password=password
             )
+            own_key = sv.default_key_file(engine.url) if keys is None else None
         finally:
             sv.close_database(engine)
+    if own_key is not None:
+        err_console.print(
+            f"note: the audit key is in {own_key}, beside the database; for a real trial keep "
+            "it elsewhere ($REMIT_AUDIT_KEY_FILE, docs/security.md)",
+            highlight=False,
+            soft_wrap=True,
+        )
     show(
         trial,
         json_output,

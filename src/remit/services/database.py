@@ -26,6 +26,7 @@ from sqlalchemy import Engine, event, func, select
 
 from remit.services.records import _Record
 from remit.store import (
+    AuditKeyRing,
     create_app_role,
     current_revision,
     head_revision,
@@ -33,6 +34,7 @@ from remit.store import (
     make_engine,
     require_current,
     upgrade,
+    with_audit_keys,
 )
 from remit.store.tables import Participant, UserAccount
 
@@ -51,7 +53,11 @@ __all__ = [
 
 
 def open_database(
-    url: str | Path, *, must_exist: bool = True, require_migrated: bool = True
+    url: str | Path,
+    *,
+    must_exist: bool = True,
+    require_migrated: bool = True,
+    audit_keys: AuditKeyRing | None = None,
 ) -> Engine:
     """An engine on the database at ``url`` (a SQLite path or URL, or a PostgreSQL URL).
 
@@ -59,8 +65,10 @@ def open_database(
     ``require_migrated`` refuses a database whose schema is not at this version's newest
     migration (:class:`~remit.errors.StoreError` naming ``remit db upgrade``). Nothing connects
     until the engine is used, except for that check. Close it with :func:`close_database`.
+    ``audit_keys`` is the key ring the audit chain is keyed with (read at the edge); without
+    one the database's default key file is used (:func:`remit.store.default_key_file`).
     """
-    engine = make_engine(url, must_exist=must_exist)
+    engine = with_audit_keys(make_engine(url, must_exist=must_exist), audit_keys)
     if require_migrated:
         try:
             require_current(engine)
@@ -70,13 +78,15 @@ def open_database(
     return engine
 
 
-def create_database(url: str | Path, *, durable: bool = True) -> Engine:
+def create_database(
+    url: str | Path, *, durable: bool = True, audit_keys: AuditKeyRing | None = None
+) -> Engine:
     """An engine on ``url`` with the tables created or migrated to the newest schema.
 
     A SQLite file is created when absent. ``durable=False`` writes a SQLite file with
     ``PRAGMA synchronous = OFF`` for as long as this engine lives (fast, but a crash may lose
     the file: for throw-away databases such as the demo); every later engine uses the store's
-    settings (WAL, ``synchronous = FULL``).
+    settings (WAL, ``synchronous = FULL``). ``audit_keys`` as for :func:`open_database`.
     """
     engine = make_engine(url)
     if not durable and is_sqlite(engine):
@@ -89,6 +99,7 @@ def create_database(url: str | Path, *, durable: bool = True) -> Engine:
             finally:
                 cursor.close()
 
+    engine = with_audit_keys(engine, audit_keys)
     try:
         upgrade(engine)
     except BaseException:

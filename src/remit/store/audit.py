@@ -4,8 +4,9 @@ Every change to a Remit table goes through :func:`unit_of_work`. Session hooks
 (``before_flush`` / ``after_flush``, registered for every SQLAlchemy session) look at each
 inserted, updated and deleted row and append one ``audit_event`` row per field — who, role,
 UTC time, table, record, field, old and new value as canonical JSON, action, reason — to a
-SHA-256 hash chain. Services cannot forget to audit: a flush that touches a Remit table outside
-a unit of work is refused.
+keyed hash chain (HMAC-SHA256 with the engine's audit key, :mod:`remit.store.audit_keys`).
+Services cannot forget to audit: a flush that touches a Remit table outside a unit of work is
+refused.
 
 Appends are serialised so the chain stays linear: on SQLite the unit of work's transaction
 starts with ``BEGIN IMMEDIATE``; on PostgreSQL the writer takes ``pg_advisory_xact_lock`` before
@@ -31,7 +32,8 @@ from sqlalchemy.sql.elements import TextClause
 
 from remit.errors import ConflictError, InputError, RemitError, StorageFullError, StoreError
 from remit.protocol.roles import SYSTEM_ROLE, Role
-from remit.store.canonical import GENESIS_HASH, REDACTED, canonical_json, chain_hash, iso_utc
+from remit.store.audit_keys import audit_keys_of
+from remit.store.canonical import GENESIS_HASH, REDACTED, canonical_json, iso_utc
 from remit.store.engine import is_disk_full, one_writer, write_engine
 from remit.store.tables import AuditEvent, Base, ProtocolVersion
 from remit.store.types import utc_now
@@ -488,6 +490,8 @@ def append_audit_records(
     if not records:
         return
     _take_append_lock(connection)
+    ring = audit_keys_of(connection)
+    newest = len(ring.keys) - 1
     last = connection.execute(
         select(AuditEvent.id, AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)
     ).first()
@@ -512,7 +516,7 @@ def append_audit_records(
             new_value=record.new_value,
             reason=record.reason,
         )
-        row_hash = chain_hash(prev_hash, content)
+        row_hash = ring.row_hash(newest, prev_hash, content)
         rows.append(
             {**content, "occurred_at": occurred_at, "prev_hash": prev_hash, "row_hash": row_hash}
         )

@@ -22,7 +22,7 @@ from remit.errors import (
     RemitError,
     StorageFullError,
 )
-from remit.services import Engine, is_disk_full, open_database, trial_protocol
+from remit.services import Engine, is_disk_full, load_key_ring, open_database, trial_protocol
 from remit.web import api, api_conmeds, api_consent, api_worklist, pages
 from remit.web.core import (
     PASSWORD_PAGE,
@@ -218,6 +218,7 @@ def create_app(
 ENV_DB = "REMIT_DATABASE_URL"
 ENV_SECRET = "REMIT_SECRET_KEY"
 ENV_HTTPS = "REMIT_HTTPS"
+ENV_AUDIT_KEY = "REMIT_AUDIT_KEY_FILE"
 
 
 def app_from_environment() -> FastAPI:
@@ -237,6 +238,11 @@ def app_from_environment() -> FastAPI:
             hint="start the server with `remit serve --db trial.db`",
         )
     https = os.environ.get(ENV_HTTPS, "").lower() in ("1", "true", "yes")
+    # the audit key ring (docs/security.md): $REMIT_AUDIT_KEY_FILE, else the database's default
+    key_file = os.environ.get(ENV_AUDIT_KEY)
+    keys = load_key_ring(key_file) if key_file else None
     return create_app(
-        db, secret_key=os.environ.get(ENV_SECRET) or None, settings=WebSettings(https=https)
+        open_database(db, audit_keys=keys),
+        secret_key=os.environ.get(ENV_SECRET) or None,
+        settings=WebSettings(https=https),
     )
