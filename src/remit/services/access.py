@@ -85,6 +85,8 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "answer_query": frozenset({INV, THE, RAT}),
     "close_query": frozenset({MON, DM}),
     "build_trial_data": frozenset({INV, MON, STA, DM}),
+    # authentication (issue 13): the security log of logins, lockouts, re-authentications
+    "view_security_log": frozenset({ADM}),
 }
 
 #: Operations that record study data about a participant, and the consent they need at the

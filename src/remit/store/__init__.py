@@ -54,6 +54,7 @@ from remit.store.queries import (
     store_protocol_version,
 )
 from remit.store.roles import create_app_role
+from remit.store.security import CliToken, LoginThrottle, SecurityEvent
 from remit.store.users import (
     actor_for,
     add_user,
@@ -75,10 +76,13 @@ __all__ = [
     "AlertDelivery",
     "AuditEntry",
     "AuditVerifyResult",
+    "CliToken",
     "Consent",
     "Dose",
     "DosingSession",
     "IdentityRecord",
+    "LoginThrottle",
+    "SecurityEvent",
     "UnitOfWork",
     "VitalSignReading",
     "VitalSignValue",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterable
 
 from argon2 import PasswordHasher
@@ -114,6 +115,20 @@ def hash_password(password: str, username: str | None = None) -> str:
     """Check the password rules and return its argon2id hash (salted, self-describing)."""
     check_password_rules(password, username)
     return _HASHER.hash(password)
+
+
+_DUMMY: dict[int, str] = {}
+
+
+def verify_dummy(password: str) -> bool:
+    """Check ``password`` against a hash of a random password, made with the same parameters
+    as real hashes: an unknown username takes as long to refuse as a wrong password. Always
+    ``False``."""
+    key = id(_HASHER)
+    if key not in _DUMMY:
+        _DUMMY[key] = _HASHER.hash(secrets.token_urlsafe(24))
+    verify_password(_DUMMY[key], password)
+    return False
 
 
 def verify_password(password_hash: str, password: str) -> bool:
@@ -269,7 +284,13 @@ def authenticate(session: Session, username: str, password: str) -> UserAccount:
     The error does not say which part was wrong.
     """
     user = session.scalar(select(UserAccount).where(UserAccount.username == username))
-    if user is None or not user.active or not verify_password(user.password_hash, password):
+    # Always one argon2 verification, so that the time does not tell which part was wrong.
+    matches = (
+        verify_password(user.password_hash, password)
+        if user is not None
+        else verify_dummy(password)
+    )
+    if user is None or not user.active or not matches:
         raise PermissionDeniedError(
             "unknown username, wrong password or inactive account",
             hint="check the username and password, or ask an admin",

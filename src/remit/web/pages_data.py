@@ -13,9 +13,10 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from remit import services as sv
-from remit.errors import InputError, NotFoundError, PermissionDeniedError
+from remit.errors import InputError, NotFoundError, PermissionDeniedError, TooManyAttemptsError
 from remit.interop import EXPORT_FORMATS, FORMATS, export_trial
 from remit.reports import render_report
 from remit.web.core import (
@@ -24,6 +25,8 @@ from remit.web.core import (
     TABLE,
     PageSession,
     check_csrf,
+    client_of,
+    login_policy,
     page_requires,
     render,
     state_of,
@@ -149,7 +152,27 @@ async def sign_submit(
     _signable(table)
     state = state_of(request)
     password = body.password
-    if not sv.check_password(state.engine, session.actor, password):
+    try:
+        own = await run_in_threadpool(
+            sv.check_password,
+            state.engine,
+            session.actor,
+            password,
+            client=client_of(request),
+            policy=login_policy(state),
+            purpose=f"sign {table} {record_id}",
+        )
+    except TooManyAttemptsError as error:
+        return _sign_page(
+            request,
+            session,
+            table,
+            record_id,
+            "Too many wrong passwords: nothing was signed. "
+            f"Try again in {int(error.retry_after_s // 60) + 1} minutes.",
+            status=429,
+        )
+    if not own:
         return _sign_page(
             request,
             session,
@@ -226,20 +249,27 @@ def audit_rows(entries: list[sv.AuditEntry]) -> list[dict[str, object]]:
 # --- identity -------------------------------------------------------------------------------
 
 
-@router.get("/participants/{pid}/identity", dependencies=[page_requires("read_identity")])
+# Open to every role that sees participants: the service refuses those who may not read the
+# identity, and logs the refused attempt (a route-level refusal would leave no trace).
+@router.get("/participants/{pid}/identity", dependencies=[page_requires("view_participants")])
 def identity_form(request: Request, session: PageSession, pid: PID) -> Response:
     """Ask why the identity is read (every read is logged)."""
-    person = sv.get_participant(state_of(request).engine, session.actor, pid)
+    engine = state_of(request).engine
+    if not web_allowed("read_identity", session.actor.role):
+        # Refused by the service, which logs the attempt.
+        sv.read_identity(engine, session.actor, pid, purpose="opened the identity page")
+    person = sv.get_participant(engine, session.actor, pid)
     return render(request, "identity.html", title="Identity", person=person, identity=None)
 
 
-@router.post("/participants/{pid}/identity", dependencies=[page_requires("read_identity")])
+@router.post("/participants/{pid}/identity", dependencies=[page_requires("view_participants")])
 async def identity_show(request: Request, session: PageSession, pid: PID) -> Response:
     """Show the identity (the read is written to the access log)."""
     body = parse_form(PurposeForm, await check_csrf(request, session))
     state = state_of(request)
-    person = sv.get_participant(state.engine, session.actor, pid)
+    # The identity first: a refusal (role or site) is logged before anything else is read.
     found = sv.read_identity(state.engine, session.actor, pid, purpose=body.purpose)
+    person = sv.get_participant(state.engine, session.actor, pid)
     return render(request, "identity.html", title="Identity", person=person, identity=found)
 
 
