@@ -5,12 +5,13 @@ re-authentication) and here (CLI logins and refused tokens); :func:`security_log
 
 CLI tokens: :func:`cli_login` checks the password exactly as a web login does (throttled,
 logged) and hands out a random token valid for :data:`CLI_TOKEN_LIFETIME`; the database keeps
-only its SHA-256. :func:`actor_from_token` is how every CLI command that acts as a user finds
-its actor: without a live token of that user it refuses (and logs the refusal).
+only its SHA-256. :func:`check_cli_token` is how every CLI command that acts as a user checks
+it: without a live token of that user it refuses (and logs the refusal).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,7 +23,6 @@ from remit.services.accounts import DEFAULT_LOGIN_POLICY, LoginPolicy, login
 from remit.services.records import _Record
 from remit.services.unit import reading
 from remit.store import Actor
-from remit.store import actor_for as store_actor_for
 from remit.store.security import (
     SECURITY_EVENTS,
     SecurityEvent,
@@ -37,7 +37,8 @@ __all__ = [
     "CLI_TOKEN_LIFETIME",
     "SECURITY_EVENTS",
     "SecurityEventRecord",
-    "actor_from_token",
+    "check_cli_password",
+    "check_cli_token",
     "cli_login",
     "cli_logout",
     "security_log",
@@ -135,32 +136,40 @@ def cli_logout(engine: Engine, token: str, *, client: str = "cli") -> bool:
     return True
 
 
-def actor_from_token(
+def check_cli_token(
+    engine: Engine, tokens: Sequence[str], username: str, *, client: str = "cli"
+) -> None:
+    """Accept ``username`` if one of ``tokens`` is a live CLI token of that active user;
+    otherwise :class:`PermissionDeniedError` (and the refusal is in the security log)."""
+    with Session(engine) as session:
+        user = session.scalar(select(UserAccount).where(UserAccount.username == username))
+        owners = {cli_token_user(session, token) for token in tokens}
+        if user is not None and user.active and user.id in owners:
+            return
+        why = "no token" if not tokens else "no live token of this user on this database"
+        log_security_event(
+            engine,
+            "cli_token_refused",
+            username,
+            user_id=None if user is None else user.id,
+            client=client,
+            detail=why,
+        )
+    raise PermissionDeniedError(
+        f"not logged in as {username!r} on this database ({why})",
+        hint=f"run `remit login --db DB --user {username}` first, "
+        "or `remit --password-stdin COMMAND …` with the password on standard input",
+    )
+
+
+def check_cli_password(
     engine: Engine,
-    token: str | None,
     username: str,
-    role: str | None = None,
-    site: str | int | None = None,
+    password: str,
     *,
     client: str = "cli",
-) -> Actor:
-    """The actor for ``username`` (in ``role``), if ``token`` is a live CLI token of that
-    user; otherwise :class:`PermissionDeniedError` (the refusal is in the security log)."""
-    with Session(engine) as session:
-        user_id = cli_token_user(session, token) if token else None
-        user = session.scalar(select(UserAccount).where(UserAccount.username == username))
-        if user is None or user_id != user.id:
-            why = "no token" if not token else "no live token of this user"
-            log_security_event(
-                engine,
-                "cli_token_refused",
-                username,
-                user_id=None if user is None else user.id,
-                client=client,
-                detail=why,
-            )
-            raise PermissionDeniedError(
-                f"not logged in as {username!r} on this database ({why})",
-                hint=f"run `remit login --db DB --user {username}` first, or pass --password-stdin",
-            )
-        return store_actor_for(session, username, role, site)
+    policy: LoginPolicy = DEFAULT_LOGIN_POLICY,
+) -> None:
+    """Accept ``username`` for one command if ``password`` is theirs: checked and throttled
+    like a login, and logged (``login_ok``/``login_failed``)."""
+    _checked(engine, username, password, client=client, policy=policy)

@@ -104,6 +104,7 @@ class CliToken(Base):
 
 _EVENTS = cast(Table, SecurityEvent.__table__)
 _THROTTLE = cast(Table, LoginThrottle.__table__)
+_TOKENS = cast(Table, CliToken.__table__)
 
 
 def token_sha256(token: str) -> str:
@@ -219,9 +220,9 @@ def issue_cli_token(engine: Engine, user_id: int, lifetime: timedelta) -> str:
     """A new random token for ``user_id`` valid for ``lifetime``; only its hash is stored."""
     token = secrets.token_urlsafe(32)
     now = utc_now()
-    with Session(write_engine(engine)) as session, session.begin():
-        session.add(
-            CliToken(
+    with write_engine(engine).begin() as connection:
+        connection.execute(
+            insert(_TOKENS).values(
                 token_sha256=token_sha256(token),
                 user_id=user_id,
                 created_at=now,
@@ -242,9 +243,13 @@ def cli_token_user(session: Session, token: str) -> int | None:
 
 def revoke_cli_token(engine: Engine, token: str) -> int | None:
     """Revoke a token; returns its user id (``None`` when the database does not know it)."""
-    with Session(write_engine(engine)) as session, session.begin():
-        row = session.scalar(select(CliToken).where(CliToken.token_sha256 == token_sha256(token)))
-        if row is None:
-            return None
-        row.revoked = True
-        return row.user_id
+    digest = token_sha256(token)
+    with write_engine(engine).begin() as connection:
+        user_id: int | None = connection.execute(
+            select(_TOKENS.c.user_id).where(_TOKENS.c.token_sha256 == digest)
+        ).scalar_one_or_none()
+        if user_id is not None:
+            connection.execute(
+                update(_TOKENS).where(_TOKENS.c.token_sha256 == digest).values(revoked=True)
+            )
+        return user_id
