@@ -267,8 +267,9 @@ def acting(engine: Engine, user: str | None, role: str | None = None) -> Actor:
     from remit import services as sv
 
     name = _user_given(user)
+    actor = sv.actor_for(engine, name, role)  # an unknown user or role: that error first
     _require_login(engine, name)
-    return sv.actor_for(engine, name, role)
+    return actor
 
 
 def acting_in_every_role(engine: Engine, user: str | None) -> dict[str, Actor]:
@@ -276,8 +277,9 @@ def acting_in_every_role(engine: Engine, user: str | None) -> dict[str, Actor]:
     from remit import services as sv
 
     name = _user_given(user)
+    actors = sv.actors_for(engine, name)
     _require_login(engine, name)
-    return sv.actors_for(engine, name)
+    return actors
 
 
 @contextmanager

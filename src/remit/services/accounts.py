@@ -118,40 +118,46 @@ def _checked_user(
     ``failed`` (``locked`` when the throttle refused the attempt). An unknown username costs the
     same argon2 verification and the same database work as a wrong password."""
     claim = claim_attempt(engine, username, policy.max_failures, policy.window_s)
+    # One database connection at a time (the session is closed before the log is written), so
+    # that many parallel attempts cannot exhaust the connection pool.
     with Session(engine) as session:
         user = user_by_name(session, username)
-        user_id = None if user is None else user.id
-        if not claim.allowed:
-            log_security_event(
-                engine,
-                locked,
-                username,
-                user_id=user_id,
-                client=client,
-                detail=f"{policy.max_failures} failed attempts within {policy.window_s:.0f} s",
-            )
-            raise TooManyAttemptsError(
-                f"too many failed password checks for {username!r}: "
-                f"try again in {int(claim.retry_after_s) + 1} s",
-                retry_after_s=claim.retry_after_s,
-                hint="wait, or ask an admin to reset the password",
-            )
-        try:
-            user = authenticate(session, username, password)
-            if expected_user_id is not None and user.id != expected_user_id:
-                raise PermissionDeniedError("the password is not the acting user's")
-        except PermissionDeniedError:
-            log_security_event(
-                engine,
-                failed,
-                username,
-                user_id=user_id,
-                client=client,
-                detail="unknown username" if user_id is None else "wrong password or inactive",
-            )
-            raise
-        clear_attempts(engine, username)
-        return int(user.id)
+        user_id = None if user is None else int(user.id)
+        refused: PermissionDeniedError | None = None
+        if claim.allowed:
+            try:
+                found = authenticate(session, username, password)
+                if expected_user_id is not None and found.id != expected_user_id:
+                    raise PermissionDeniedError("the password is not the acting user's")
+            except PermissionDeniedError as error:
+                refused = error
+    if not claim.allowed:
+        log_security_event(
+            engine,
+            locked,
+            username,
+            user_id=user_id,
+            client=client,
+            detail=f"{policy.max_failures} failed attempts within {policy.window_s:.0f} s",
+        )
+        raise TooManyAttemptsError(
+            f"too many failed password checks for {username!r}: "
+            f"try again in {int(claim.retry_after_s) + 1} s",
+            retry_after_s=claim.retry_after_s,
+            hint="wait, or ask an admin to reset the password",
+        )
+    if refused is not None or user_id is None:
+        log_security_event(
+            engine,
+            failed,
+            username,
+            user_id=user_id,
+            client=client,
+            detail="unknown username" if user_id is None else "wrong password or inactive",
+        )
+        raise refused or PermissionDeniedError("unknown username")
+    clear_attempts(engine, username)
+    return user_id
 
 
 def login(

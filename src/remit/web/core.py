@@ -319,6 +319,8 @@ def nav_items(actor: Actor) -> list[tuple[str, str]]:
         items.append(("/exports", "Exports"))
     if web_allowed("add_user", actor.role):
         items.append(("/admin/users", "Users"))
+    if web_allowed("view_security_log", actor.role):
+        items.append(("/admin/security", "Security log"))
     return items
 
 
