@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -249,20 +249,28 @@ def audit_rows(entries: list[sv.AuditEntry]) -> list[dict[str, object]]:
 # --- identity -------------------------------------------------------------------------------
 
 
-# Open to every role that sees participants: the service refuses those who may not read the
-# identity, and logs the refused attempt (a route-level refusal would leave no trace).
-@router.get("/participants/{pid}/identity", dependencies=[page_requires("view_participants")])
+def _identity_reader(request: Request, session: PageSession, pid: PID) -> None:
+    """Route guard of the identity pages: a role that may not read identities is refused by
+    the service, which logs the attempt (a plain route refusal would leave no trace)."""
+    if not web_allowed("read_identity", session.actor.role):
+        sv.read_identity(
+            state_of(request).engine, session.actor, pid, purpose="identity page (refused role)"
+        )
+        raise PermissionDeniedError(f"{session.actor.role} may not read identities")
+
+
+_identity_reader.operation = "read_identity"  # type: ignore[attr-defined]
+_identity_reader.surface = "page"  # type: ignore[attr-defined]
+
+
+@router.get("/participants/{pid}/identity", dependencies=[Depends(_identity_reader)])
 def identity_form(request: Request, session: PageSession, pid: PID) -> Response:
     """Ask why the identity is read (every read is logged)."""
-    engine = state_of(request).engine
-    if not web_allowed("read_identity", session.actor.role):
-        # Refused by the service, which logs the attempt.
-        sv.read_identity(engine, session.actor, pid, purpose="opened the identity page")
-    person = sv.get_participant(engine, session.actor, pid)
+    person = sv.get_participant(state_of(request).engine, session.actor, pid)
     return render(request, "identity.html", title="Identity", person=person, identity=None)
 
 
-@router.post("/participants/{pid}/identity", dependencies=[page_requires("view_participants")])
+@router.post("/participants/{pid}/identity", dependencies=[Depends(_identity_reader)])
 async def identity_show(request: Request, session: PageSession, pid: PID) -> Response:
     """Show the identity (the read is written to the access log)."""
     body = parse_form(PurposeForm, await check_csrf(request, session))
