@@ -108,4 +108,3 @@ def test_the_security_log_shows_cli_logins_and_refusals_to_admins(db: Path) -> N
     assert ("cli_login", "ada") in events
     assert _run(db, "login", "--password-stdin", stdin=PASSWORD + "\n").exit_code == 0
     assert _run(db, "security", "log", "--json").exit_code == 2  # kari is no admin
-

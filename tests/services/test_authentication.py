@@ -190,13 +190,29 @@ def test_the_security_log_is_append_only_and_for_admins(
 
 
 @pytest.mark.parametrize(
-    "password", ["password1234", "Password1234!", "welcome123456", "qwertyuiop12"]
+    "password",
+    [
+        "password1234",
+        "Password1234!",
+        "welcome123456",
+        "qwertyuiop12",
+        "iloveyou1234",  # from the bundled list of the 10,000 most common passwords
+        "Monkey2024!!!",
+        "Superman2024!",
+    ],
 )
 def test_common_passwords_are_refused(
     engine: Engine, fast_password_hashing: None, password: str
 ) -> None:
     with pytest.raises(InputError, match="common"), unit_of_work(engine, Actor.system()) as uow:
         add_user(uow, "eve", password, [("monitor", None)])
+
+
+def test_the_bundled_common_password_list() -> None:
+    listed = users.common_passwords()
+    assert len(listed) == 10_000
+    assert {"password", "123456", "iloveyou", "baseball", "superman"} <= listed
+    assert not users.is_common_password("kari-tar-bussen-hjem")
 
 
 # --- idempotency keys per user ---------------------------------------------------------------

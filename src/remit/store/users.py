@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import secrets
+from functools import lru_cache
+from importlib import resources
 from collections.abc import Iterable
 
 from argon2 import PasswordHasher
@@ -62,9 +64,20 @@ COMMON_PASSWORDS = frozenset(
 _TRAILING = re.compile(r"[^a-z@]+$")
 
 
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The bundled list of the 10,000 most common passwords (lower-cased; the file
+    ``data/common_passwords.txt`` says where it comes from)."""
+    text = resources.files("remit.store").joinpath("data/common_passwords.txt").read_text("utf-8")
+    return frozenset(
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
 def is_common_password(password: str) -> bool:
-    """Whether ``password`` is one of a small built-in set of very common passwords, or one of
-    their words followed only by digits and symbols.
+    """Whether ``password`` is a very common one: in the bundled list of the 10,000 most
+    common passwords or the small built-in sets, or one of those followed only by digits and
+    symbols (``password1234``, ``Monkey2024!``).
 
     >>> is_common_password("Password2024!"), is_common_password("1q2w3e4r5t6y")
     (True, True)
@@ -72,7 +85,14 @@ def is_common_password(password: str) -> bool:
     False
     """
     lowered = password.lower()
-    return lowered in COMMON_PASSWORDS or _TRAILING.sub("", lowered) in COMMON_PASSWORD_WORDS
+    base = _TRAILING.sub("", lowered)
+    listed = common_passwords()
+    return (
+        lowered in COMMON_PASSWORDS
+        or lowered in listed
+        or base in COMMON_PASSWORD_WORDS
+        or (len(base) >= 4 and base in listed)
+    )
 
 
 def check_password_rules(password: str, username: str | None = None) -> None:
