@@ -10,6 +10,7 @@ check, which then runs unchanged. Tests of the login itself opt out with
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,10 +28,9 @@ def logging_in(original):  # type: ignore[no-untyped-def]
         from remit.services import security
 
         if not common._Login.password_stdin and not common.stored_tokens(user):
-            try:
+            # not the test password: the command's own check refuses
+            with contextlib.suppress(PermissionDeniedError):
                 common.save_token(user, security.cli_login(engine, user, PASSWORD))
-            except PermissionDeniedError:
-                pass  # not the test password: the command's own check refuses
         original(engine, user)
 
     return require

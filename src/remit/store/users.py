@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
-from collections.abc import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
