@@ -284,3 +284,18 @@ def test_a_replay_by_a_non_rater_is_refused(two_sites: dict[str, object]) -> Non
     with pytest.raises(PermissionDeniedError, match="independent rater"):
         _madrs(engine, "tor", ost, "tablet-7:madrs")  # a therapist may not enter the MADRS
     assert _assessments(engine) == before
+
+
+def test_password_changes_and_resets_are_in_the_security_log(
+    engine: Engine, fast_password_hashing: None
+) -> None:
+    _add(engine, "ada")
+    _add(engine, "mona", "monitor")
+    ada, mona = sv.actor_for(engine, "ada"), sv.actor_for(engine, "mona")
+    with pytest.raises(PermissionDeniedError):
+        sv.change_password(engine, mona, "not my password at all", "kari tar bussen hjem")
+    assert _events(engine, "reauth_failed", "mona") == 1
+    sv.change_password(engine, mona, PASSWORD, "kari tar bussen hjem")
+    assert _events(engine, "password_changed", "mona") == 1
+    sv.reset_password(engine, ada, "mona")
+    assert _events(engine, "password_reset", "mona") == 1
