@@ -18,7 +18,6 @@ from remit.services import close_database
 from remit.store import make_engine, replay_audit, snapshot_tables, upgrade, verify_audit_chain
 from remit.store.tables import Base
 
-
 #: The authentication tables: the security log, login throttle and CLI tokens record every
 #: attempt, a refused one too (issue 13), so "nothing stored" compares the other tables.
 AUTH_TABLES = frozenset({"security_event", "login_throttle", "cli_token"})
