@@ -299,3 +299,21 @@ def test_password_changes_and_resets_are_in_the_security_log(
     assert _events(engine, "password_changed", "mona") == 1
     sv.reset_password(engine, ada, "mona")
     assert _events(engine, "password_reset", "mona") == 1
+
+
+def test_throttle_rows_whose_window_passed_are_pruned(
+    engine: Engine, fast_password_hashing: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import remit.store.security as store_security
+
+    policy = LoginPolicy(max_failures=3, window_s=0.2)
+    for n in range(5):
+        with pytest.raises(PermissionDeniedError):
+            sv.login(engine, f"made-up-{n}", "some password here", policy=policy)
+    time.sleep(0.3)
+    monkeypatch.setattr(store_security, "PRUNE_ONE_IN", 1)
+    with pytest.raises(PermissionDeniedError):
+        sv.login(engine, "made-up-new", "some password here", policy=policy)
+    with Session(engine) as session:
+        kept = list(session.scalars(select(store_security.LoginThrottle.username)))
+    assert kept == ["made-up-new"]

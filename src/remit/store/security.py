@@ -31,6 +31,7 @@ from sqlalchemy import (
     Table,
     Text,
     case,
+    delete,
     insert,
     literal,
     select,
@@ -148,6 +149,10 @@ class Claim:
     retry_after_s: float = 0.0
 
 
+#: One claim in this many also deletes the throttle rows whose window has passed.
+PRUNE_ONE_IN = 100
+
+
 def throttle_key(username: str) -> str:
     """The throttle's key for a username as typed (case and surrounding spaces ignored)."""
     return username.strip().lower()[:200]
@@ -164,6 +169,10 @@ def claim_attempt(engine: Engine, username: str, limit: int, window_s: float) ->
     cutoff = now - timedelta(seconds=window_s)
     table = _THROTTLE
     with write_engine(engine).begin() as connection:
+        if secrets.randbelow(PRUNE_ONE_IN) == 0:
+            # Now and then forget rows whose window has passed (a spray of made-up usernames
+            # must not grow the table without end); such a row counts as empty anyway.
+            connection.execute(delete(table).where(table.c.window_start < cutoff))
         # Create the row if missing; a concurrent creator wins quietly (no duplicate-key error).
         insert_row = (
             pg_insert(table) if connection.dialect.name == "postgresql" else sqlite_insert(table)
