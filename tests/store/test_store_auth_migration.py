@@ -21,8 +21,14 @@ KEYS = sa.table(
 
 
 def _key(key: str, user_id: int | None) -> dict[str, object]:
-    return {"key": key, "request_sha256": "0" * 64, "record_table": "assessment",
-            "record_id": 1, "user_id": user_id, "created_at": sa.func.current_timestamp()}  # fmt: skip
+    return {
+        "key": key,
+        "request_sha256": "0" * 64,
+        "record_table": "assessment",
+        "record_id": 1,
+        "user_id": user_id,
+        "created_at": sa.func.current_timestamp(),
+    }
 
 
 def test_keys_get_their_users_scope_and_are_unique_per_scope(empty_db_url: str) -> None:
@@ -38,7 +44,7 @@ def test_keys_get_their_users_scope_and_are_unique_per_scope(empty_db_url: str) 
         )
         with engine.connect() as connection:
             rows = connection.execute(sa.text("SELECT key, scope FROM idempotency_key"))
-            scopes = {key: scope for key, scope in rows}
+            scopes = {str(row[0]): str(row[1]) for row in rows}
         assert scopes == {"tablet-1": "user:7", "sweep-1": "system:"}
         scoped = sa.table(
             "idempotency_key",
