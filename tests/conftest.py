@@ -27,6 +27,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, browser_missing
+from tests.support.cli_login import auto_cli_login
 from tests.support.db import PostgresServer, cheap_password_hashing, copy_database, migrated_sqlite
 from tests.support.shared import build_once
 from tests.support.simulated import simulate_missing_v13
@@ -43,6 +44,8 @@ settings.register_profile(
     "remit-tests", deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("remit-tests")
+
+__all__ = ["auto_cli_login"]  # an autouse fixture: CLI commands log their users in
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),

@@ -164,6 +164,14 @@ class PermissionDeniedError(RemitError):
     """The acting user's role does not allow this operation."""
 
 
+class TooManyAttemptsError(PermissionDeniedError):
+    """Too many failed password checks for one account: wait ``retry_after_s`` seconds."""
+
+    def __init__(self, message: str, *, retry_after_s: float, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.retry_after_s = retry_after_s
+
+
 class LockedError(RemitError):
     """The record is signed or locked and cannot be changed this way."""
 

@@ -80,7 +80,11 @@ def test_analyse_empty_database_says_nothing_to_analyse(tmp_path: Path, oslo: Pr
         add_user(engine, admin, "stine", "a long passphrase 2", [("statistician", None)])
     finally:
         engine.dispose()
-    result = runner.invoke(app, ["analyse", "--db", str(db), "--user", "stine"])
+    result = runner.invoke(
+        app,
+        ["--password-stdin", "analyse", "--db", str(db), "--user", "stine"],
+        input="a long passphrase 2\n",  # stine's own password, not the tests' usual one
+    )
     assert result.exit_code == 2, result.output
     assert "nothing to analyse: no participant is enrolled" in result.output
 

@@ -39,6 +39,7 @@ def test_log_and_list_deviations(
     assert "logged" in run("add", "--category", "other", "--date", "2024-02-21",
                            "--description", "monitoring visit postponed")  # fmt: skip
 
+    run("list", user="mona")  # mona logs in (the CLI fixture) before the rows are counted
     engine = make_engine(db)
     before = count_all(engine)
     out = run("add", "-p", pid, "--category", "paperwork", "--date", "2024-02-20",

@@ -11,7 +11,7 @@ from tests.support.trial import PASSWORD
 from tests.support.web import csrf_of, page_login
 
 from remit.web import WebSettings, create_app
-from remit.web.sessions import LoginThrottle, SessionStore
+from remit.web.sessions import AddressSlowdown, SessionStore
 
 
 def test_pages_redirect_to_login_and_api_answers_401(app: FastAPI) -> None:
@@ -169,14 +169,20 @@ def test_a_password_change_ends_the_users_other_sessions() -> None:
     assert store.get(other) is not None
 
 
-def test_throttle_window_passes() -> None:
+def test_address_slowdown_slows_and_forgets() -> None:
     now = [0.0]
-    throttle = LoginThrottle(max_failures=2, window_s=100, clock=lambda: now[0])
-    throttle.failed("kari", "1.2.3.4")
-    throttle.failed("kari", "1.2.3.4")
-    assert throttle.blocked_for("KARI", "9.9.9.9") > 0
+    slowdown = AddressSlowdown(after=2, window_s=100, clock=lambda: now[0])
+    assert slowdown.delay_for("1.2.3.4") == 0
+    slowdown.failed("1.2.3.4")
+    assert slowdown.delay_for("1.2.3.4") == 0
+    slowdown.failed("1.2.3.4")
+    assert slowdown.delay_for("1.2.3.4") > 0
+    assert slowdown.delay_for("9.9.9.9") == 0
+    for _ in range(100):
+        slowdown.failed("1.2.3.4")
+    assert slowdown.delay_for("1.2.3.4") == slowdown.max_delay_s  # capped: slowed, never refused
     now[0] = 101
-    assert throttle.blocked_for("kari", "1.2.3.4") == 0
+    assert slowdown.delay_for("1.2.3.4") == 0
 
 
 def test_a_user_with_several_roles_chooses_one(app: FastAPI, trial_db: Path) -> None:
@@ -214,11 +220,11 @@ def test_a_user_with_several_roles_chooses_one(app: FastAPI, trial_db: Path) -> 
     assert api.json()["site_id"] == 1
 
 
-def test_throttle_forgets_old_failures_of_many_usernames() -> None:
+def test_address_slowdown_forgets_old_failures_of_many_addresses() -> None:
     now = [0.0]
-    throttle = LoginThrottle(max_failures=5, window_s=10, clock=lambda: now[0])
+    slowdown = AddressSlowdown(after=5, window_s=10, clock=lambda: now[0])
     for i in range(10_001):
-        throttle.failed(f"made-up-{i}", "10.0.0.1")
+        slowdown.failed(f"10.0.{i // 256}.{i % 256}")
     now[0] = 11
-    throttle.failed("kari", "10.0.0.2")
-    assert len(throttle._failures) == 2  # only kari's and her address's counts are kept
+    slowdown.failed("10.9.9.9")
+    assert len(slowdown._failures) == 1  # only the new address's count is kept

@@ -11,6 +11,7 @@ from remit.cli import (
     alerts_cmd,
     analyse_cmd,
     audit_cmd,
+    auth_cmd,
     backup_cmd,
     conmed_cmd,
     consent_cmd,
@@ -29,7 +30,7 @@ from remit.cli import (
     trial_cmd,
     worklist_cmd,
 )
-from remit.cli.common import refresh_consoles
+from remit.cli.common import refresh_consoles, set_password_stdin
 
 app = typer.Typer(
     name="remit",
@@ -51,9 +52,16 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
     ),
+    password_stdin: bool = typer.Option(
+        False,
+        "--password-stdin",
+        help="Check the acting user's password from the first line of stdin instead of a "
+        "`remit login` token.",
+    ),
 ) -> None:
     """Run a psychiatric clinical trial from protocol to published result."""
     refresh_consoles()
+    set_password_stdin(password_stdin)
 
 
 #: The sub-command groups, in the order ``remit --help`` lists them: (name, Typer app).
@@ -78,6 +86,7 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("report", report_cmd.app),
     ("demo", demo_cmd.app),
     ("import", import_cmd.app),
+    ("security", auth_cmd.security_app),
 )
 #: The single commands: (name, function).
 COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (
@@ -88,6 +97,8 @@ COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (
     ("worklist", worklist_cmd.worklist_command),
     ("backup", backup_cmd.backup_command),
     ("restore", backup_cmd.restore_command),
+    ("login", auth_cmd.login_command),
+    ("logout", auth_cmd.logout_command),
 )
 for _name, _group in GROUPS:
     app.add_typer(_group, name=_name)

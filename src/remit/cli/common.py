@@ -1,5 +1,14 @@
 """Pieces shared by every command: one-line errors, JSON output, the console, the trial
-database (``--db``) and the acting user (``--user``)."""
+database (``--db``) and the acting user (``--user``).
+
+Who acts must have logged in: every command that acts as ``--user`` (reads too: a read is
+logged under that name) finds the actor through :func:`acting`, which accepts the user only
+with a live token of ``remit login`` in the token file (:func:`token_file`) or, with
+``remit --password-stdin COMMAND …``, the user's password on the first line of standard input.
+Without either the command stops with one line and exit code 2. Work Remit does itself runs
+as a named system actor (``Actor.system``: ``remit-init``, ``remit-sweep``, ``remit-notify``);
+``remit demo`` makes its own database and acts as its own users and system actors.
+"""
 
 from __future__ import annotations
 
@@ -169,6 +178,107 @@ def open_engine(db: str, audit_key: Path | None = None) -> Iterator[Engine]:
         sv.close_database(engine)
 
 
+# --- logging in ------------------------------------------------------------------------------
+
+#: Tokens kept per user in the token file (the newest first; one per database logged in to).
+MAX_TOKENS_PER_USER = 8
+
+
+class _Login:
+    """What the root callback was told: read the acting user's password from stdin."""
+
+    password_stdin: bool = False
+
+
+def set_password_stdin(value: bool) -> None:
+    """``remit --password-stdin``: commands check the acting user's password read from the
+    first line of standard input instead of a stored token."""
+    _Login.password_stdin = value
+
+
+def token_file() -> Path:
+    """Where ``remit login`` keeps its tokens: ``$REMIT_TOKEN_FILE``, else
+    ``$XDG_CONFIG_HOME/remit/tokens.json`` (``~/.config/remit/tokens.json``)."""
+    from pathlib import Path
+
+    given = os.environ.get("REMIT_TOKEN_FILE")
+    if given:
+        return Path(given)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "remit" / "tokens.json"
+
+
+def _read_token_file() -> dict[str, list[str]]:
+    path = token_file()
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise InputError(
+            f"the token file {path} cannot be read ({error})",
+            hint="delete it and run `remit login` again",
+        ) from None
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): [str(t) for t in v] for k, v in data.items() if isinstance(v, list)}
+
+
+def _write_token_file(data: dict[str, list[str]]) -> None:
+    path = token_file()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    partial = path.with_name(path.name + ".partial")
+    # Created with mode 0600 (never readable by others, not even for a moment).
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(data, out, indent=1)
+    os.chmod(partial, 0o600)
+    os.replace(partial, path)
+
+
+def stored_tokens(username: str) -> list[str]:
+    """The tokens the token file holds for ``username`` (newest first)."""
+    return _read_token_file().get(username, [])
+
+
+def save_token(username: str, token: str) -> None:
+    """Keep a new token of ``username`` in the token file (mode 0600)."""
+    data = _read_token_file()
+    data[username] = [token, *data.get(username, [])][:MAX_TOKENS_PER_USER]
+    _write_token_file(data)
+
+
+def forget_tokens(username: str, tokens: Sequence[str]) -> None:
+    """Remove ``tokens`` of ``username`` from the token file."""
+    data = _read_token_file()
+    kept = [t for t in data.get(username, []) if t not in tokens]
+    if kept:
+        data[username] = kept
+    else:
+        data.pop(username, None)
+    _write_token_file(data)
+
+
+def read_password(stdin: bool, confirm: bool = True) -> str:
+    """A password from the first line of standard input (``stdin``) or a hidden prompt."""
+    if stdin:
+        line = sys.stdin.readline().rstrip("\n")
+        if not line:
+            raise InputError("no password on standard input")
+        return line
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=confirm))
+
+
+def _require_login(engine: Engine, user: str) -> None:
+    """Refuse ``user`` unless they logged in (a live token) or gave their password (stdin)."""
+    from remit.services import security
+
+    if _Login.password_stdin:
+        security.check_cli_password(engine, user, read_password(True))
+    else:
+        security.check_cli_token(engine, stored_tokens(user), user)
+
+
 def _user_given(user: str | None) -> str:
     if not user:
         raise InputError("no acting user", hint="pass --user NAME or set REMIT_USER")
@@ -176,17 +286,24 @@ def _user_given(user: str | None) -> str:
 
 
 def acting(engine: Engine, user: str | None, role: str | None = None) -> Actor:
-    """The actor for ``--user`` (and ``--role``, when the user holds several roles)."""
+    """The actor for ``--user`` (and ``--role``, when the user holds several roles), who must
+    have logged in (see the module's docstring)."""
     from remit import services as sv
 
-    return sv.actor_for(engine, _user_given(user), role)
+    name = _user_given(user)
+    actor = sv.actor_for(engine, name, role)  # an unknown user or role: that error first
+    _require_login(engine, name)
+    return actor
 
 
 def acting_in_every_role(engine: Engine, user: str | None) -> dict[str, Actor]:
-    """``--user`` as an actor in each role they hold (role → actor)."""
+    """``--user`` as an actor in each role they hold (role → actor), once logged in."""
     from remit import services as sv
 
-    return sv.actors_for(engine, _user_given(user))
+    name = _user_given(user)
+    actors = sv.actors_for(engine, name)
+    _require_login(engine, name)
+    return actors
 
 
 @contextmanager

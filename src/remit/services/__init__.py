@@ -25,6 +25,7 @@ from remit.services.accounts import (
     actor_for,
     actors_for,
     check_password,
+    log_logout,
     login,
 )
 from remit.services.assessments import (
@@ -287,6 +288,7 @@ __all__ = [
     "list_visits",
     "load_key_ring",
     "lock",
+    "log_logout",
     "login",
     "mark_sae_reported",
     "mark_visit_missed",

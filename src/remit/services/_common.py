@@ -223,8 +223,20 @@ def serialise(session: Session, name: str) -> None:
         )
 
 
-def replayed(session: Session, key: str | None, digest: str, table: str) -> int | None:
-    """The record id a previous request with ``key`` made, or ``None`` for a new key.
+def key_scope(actor: Actor) -> str:
+    """Whose idempotency keys ``actor`` uses: its user's (``user:<id>``), or for work Remit
+    does itself ``system:<username>``. Keys are unique per scope: another user's key is never
+    replayed (nor even seen) by someone else."""
+    if actor.user_id is None:
+        return f"system:{actor.username}"
+    return f"user:{actor.user_id}"
+
+
+def replayed(
+    session: Session, key: str | None, digest: str, table: str, actor: Actor
+) -> int | None:
+    """The record id a previous request of ``actor``'s user with ``key`` made, or ``None`` for
+    a new key (a key another user used is a new key here).
 
     The same key with another body (or for another kind of record) is a :class:`ConflictError`.
     A concurrent request with the same key waits for this one (PostgreSQL advisory lock).
@@ -233,8 +245,11 @@ def replayed(session: Session, key: str | None, digest: str, table: str) -> int 
         return None
     if not isinstance(key, str) or not key.strip() or len(key) > 200:
         raise InputError(f"idempotency key {key!r} is not usable", expected="1 to 200 characters")
-    serialise(session, "idempotency:" + key)
-    row = session.scalar(select(IdempotencyKey).where(IdempotencyKey.key == key))
+    scope = key_scope(actor)
+    serialise(session, f"idempotency:{scope}:{key}")
+    row = session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+    )
     if row is None:
         return None
     if row.request_sha256 != digest or row.record_table != table:
@@ -258,6 +273,7 @@ def remember(uow: UnitOfWork, key: str | None, digest: str, table: str, record_i
             record_table=table,
             record_id=record_id,
             user_id=uow.actor.user_id,
+            scope=key_scope(uow.actor),
         )
     )
 

@@ -87,6 +87,8 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "build_trial_data": frozenset({INV, MON, STA, DM}),
     # worklists (what each user has to do)
     "view_worklist": _VIEW,
+    # authentication (issue 13): the security log of logins, lockouts, re-authentications
+    "view_security_log": frozenset({ADM}),
 }
 
 #: Operations that record study data about a participant, and the consent they need at the

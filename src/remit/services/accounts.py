@@ -12,23 +12,32 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from remit.errors import InputError, PermissionDeniedError, RemitError
+from remit.errors import InputError, PermissionDeniedError, RemitError, TooManyAttemptsError
 from remit.protocol.roles import SYSTEM_ROLE
 from remit.services.access import ROLES
 from remit.store import Actor, authenticate, roles_of
 from remit.store import actor_for as store_actor_for
+from remit.store.security import (
+    claim_attempt,
+    clear_attempts,
+    log_security_event,
+    user_by_name,
+)
 from remit.store.tables import Site, UserAccount
 from remit.store.users import MIN_PASSWORD_LENGTH
 
 __all__ = [
+    "DEFAULT_LOGIN_POLICY",
     "MIN_PASSWORD_LENGTH",
     "SYSTEM_ROLE",
     "AccountStanding",
     "Actor",
+    "LoginPolicy",
     "account_standing",
     "actor_for",
     "actors_for",
     "check_password",
+    "log_logout",
     "login",
 ]
 
@@ -81,15 +90,99 @@ def _key(role: str, site: str | None) -> str:
     return f"{role}@{site}" if site else role
 
 
-def login(engine: Engine, username: str, password: str, role: str | None = None) -> Actor:
+@dataclass(frozen=True)
+class LoginPolicy:
+    """How many failed password checks one username may have in ``window_s`` seconds before
+    further attempts are refused until the window ends (the web settings pass theirs)."""
+
+    max_failures: int = 5
+    window_s: float = 15 * 60.0
+
+
+DEFAULT_LOGIN_POLICY = LoginPolicy()
+
+
+def _checked_user(
+    engine: Engine,
+    username: str,
+    password: str,
+    *,
+    client: str | None,
+    policy: LoginPolicy,
+    failed: str,
+    locked: str = "lockout",
+    expected_user_id: int | None = None,
+) -> int:
+    """The id of the active user ``username`` whose password this is, after claiming one
+    attempt of the username's throttle; every failure is written to the security log as
+    ``failed`` (``locked`` when the throttle refused the attempt). An unknown username costs the
+    same argon2 verification and the same database work as a wrong password."""
+    claim = claim_attempt(engine, username, policy.max_failures, policy.window_s)
+    # One database connection at a time (the session is closed before the log is written), so
+    # that many parallel attempts cannot exhaust the connection pool.
+    with Session(engine) as session:
+        user = user_by_name(session, username)
+        user_id = None if user is None else int(user.id)
+        refused: PermissionDeniedError | None = None
+        if claim.allowed:
+            try:
+                found = authenticate(session, username, password)
+                if expected_user_id is not None and found.id != expected_user_id:
+                    raise PermissionDeniedError("the password is not the acting user's")
+            except PermissionDeniedError as error:
+                refused = error
+    if not claim.allowed:
+        log_security_event(
+            engine,
+            locked,
+            username,
+            user_id=user_id,
+            client=client,
+            detail=f"{policy.max_failures} failed attempts within {policy.window_s:.0f} s",
+        )
+        raise TooManyAttemptsError(
+            f"too many failed password checks for {username!r}: "
+            f"try again in {int(claim.retry_after_s) + 1} s",
+            retry_after_s=claim.retry_after_s,
+            hint="wait, or ask an admin to reset the password",
+        )
+    if refused is not None or user_id is None:
+        log_security_event(
+            engine,
+            failed,
+            username,
+            user_id=user_id,
+            client=client,
+            detail="unknown username" if user_id is None else "wrong password or inactive",
+        )
+        raise refused or PermissionDeniedError("unknown username")
+    clear_attempts(engine, username)
+    return user_id
+
+
+def login(
+    engine: Engine,
+    username: str,
+    password: str,
+    role: str | None = None,
+    *,
+    client: str | None = None,
+    policy: LoginPolicy = DEFAULT_LOGIN_POLICY,
+) -> Actor:
     """Check ``username``/``password`` (argon2id) and return the actor in the chosen role.
 
     ``role`` is ``"role"`` or ``"role@SITE"`` and needed only when the user holds several.
     Raises :class:`PermissionDeniedError` for wrong credentials (without saying which part was
-    wrong) and :class:`InputError` listing the roles when the choice is missing or not held.
+    wrong), :class:`TooManyAttemptsError` when the username had ``policy.max_failures``
+    failures within the window (atomic across processes: the count is in the database), and
+    :class:`InputError` listing the roles when the choice is missing or not held. Every
+    success, failure and lockout is written to the security log with ``client``.
     """
+    user_id = _checked_user(
+        engine, username, password, client=client, policy=policy, failed="login_failed"
+    )
     with Session(engine) as session:
-        user = authenticate(session, username, password)
+        user = session.get_one(UserAccount, user_id)
         held = _held(session, user)
         chosen = [h for h in held if role in (_key(h[0], h[1]), h[0])] if role else held
         if len(chosen) != 1:
@@ -98,18 +191,57 @@ def login(engine: Engine, username: str, password: str, role: str | None = None)
                 f"choose the role to act in (given {role or 'none'})",
                 expected=f"one of the roles held: {listed}",
             )
-        chosen_role, _, site_id = chosen[0]
-        return Actor(user.id, user.username, chosen_role, site_id)
+        chosen_role, site_code, site_id = chosen[0]
+        actor = Actor(user.id, user.username, chosen_role, site_id)
+    log_security_event(
+        engine,
+        "login_ok",
+        username,
+        user_id=user_id,
+        client=client,
+        detail=f"role {_key(chosen_role, site_code)}",
+    )
+    return actor
 
 
-def check_password(engine: Engine, actor: Actor, password: str) -> bool:
-    """Whether ``password`` is the acting user's own (re-entry before a sensitive step)."""
+def check_password(
+    engine: Engine,
+    actor: Actor,
+    password: str,
+    *,
+    client: str | None = None,
+    policy: LoginPolicy = DEFAULT_LOGIN_POLICY,
+    purpose: str = "signature",
+) -> bool:
+    """Whether ``password`` is the acting user's own (re-entry before a sensitive step).
+
+    Throttled like a login (the same per-username count: a wrong password here counts toward
+    the lockout) and written to the security log (``reauth_ok``/``reauth_failed``, ``purpose``
+    in the detail). Raises :class:`TooManyAttemptsError` when the username is locked out.
+    """
     try:
-        with Session(engine) as session:
-            user = authenticate(session, actor.username, password)
-            return bool(user.id == actor.user_id)
+        _checked_user(
+            engine,
+            actor.username,
+            password,
+            client=client,
+            policy=policy,
+            failed="reauth_failed",
+            expected_user_id=actor.user_id,
+        )
+    except TooManyAttemptsError:
+        raise
     except PermissionDeniedError:
         return False
+    log_security_event(
+        engine, "reauth_ok", actor.username, user_id=actor.user_id, client=client, detail=purpose
+    )
+    return True
+
+
+def log_logout(engine: Engine, actor: Actor, *, client: str | None = None) -> None:
+    """Write a logout to the security log."""
+    log_security_event(engine, "logout", actor.username, user_id=actor.user_id, client=client)
 
 
 @dataclass(frozen=True)

@@ -211,8 +211,6 @@ def record_assessment(
         record_table="assessment",
     ) as w:
         session, p, protocol = w.session, w.p, w.protocol
-        if (done := w.stored(Assessment)) is not None:
-            return assessment_record(session, p, done)
         planned = planned_form(protocol, visit_code, scale)
         form, chosen = choose_version(planned, scale, version)
         if form.timing == "during_session":
@@ -220,7 +218,10 @@ def record_assessment(
                 f"{scale} at {visit_code} is rated during the dosing session",
                 hint="record it with record_vas(…, timepoint=…)",
             )
+        # Before a replay too: a retry never returns a form to someone who may not enter it.
         check_rater(actor, form)
+        if (done := w.stored(Assessment)) is not None:
+            return assessment_record(session, p, done)
         if p.status in NO_DATA_STATUSES:
             raise InputError(f"{p.study_id} is {p.status}; no forms are recorded")
         visit = visit_at(session, p, visit_code)

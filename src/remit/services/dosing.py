@@ -638,6 +638,8 @@ def record_vas(
     ) as w:
         session, p, protocol = w.session, w.p, w.protocol
         if (done := w.stored(Assessment)) is not None:
+            # A retry never returns a rating to someone who may not enter it.
+            check_rater(actor, planned_form(protocol, visit_code, done.scale)[0])
             return assessment_record(session, p, done)
         planned = _planned(protocol, visit_code)
         if timepoint not in planned.vas_timepoints:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from remit.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from remit.protocol import Protocol, protocol_from_text
+from remit.services.accounts import check_password
 from remit.services.records import PasswordResetRecord, TrialRecord, UserRecord
 from remit.services.unit import reading, writing
 from remit.store import (
@@ -26,6 +27,7 @@ from remit.store import (
     verify_password,
 )
 from remit.store import add_user as store_add_user
+from remit.store.security import log_security_event
 from remit.store.tables import Site, Study, UserAccount, UserRole
 
 
@@ -264,10 +266,14 @@ def reset_password(
             )
         chosen = password if password is not None else _temporary_password(user.username)
         set_password(w.uow, user, chosen, must_change=True)
-        return PasswordResetRecord(
+        done = PasswordResetRecord(
             user=user_record(w.session, user),
             temporary_password=None if password is not None else chosen,
         )
+    log_security_event(
+        engine, "password_reset", username, user_id=done.user.id, detail=f"by {actor.username}"
+    )
+    return done
 
 
 def change_password(
@@ -281,6 +287,12 @@ def change_password(
 
         change_password(engine, kari, "the temporary one", "kari tar bussen hjem")
     """
+    # The current password is checked like a login first: throttled, and logged.
+    if not check_password(engine, actor, current_password, purpose="password change"):
+        raise PermissionDeniedError(
+            "the current password does not match: the password was not changed",
+            hint="enter the password you logged in with",
+        )
     with writing(engine, actor, "change_own_password", protocol=False, locks=False) as w:
         user = w.session.get_one(UserAccount, actor.user_id)
         if not verify_password(user.password_hash, current_password):
@@ -294,4 +306,6 @@ def change_password(
                 expected="a password you have not used here",
             )
         set_password(w.uow, user, new_password, must_change=False)
-        return user_record(w.session, user)
+        changed = user_record(w.session, user)
+    log_security_event(engine, "password_changed", actor.username, user_id=actor.user_id)
+    return changed

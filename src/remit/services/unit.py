@@ -171,7 +171,7 @@ def writing(
         authorise(session, actor, operation)
         found = _participant(session, actor, participant)
         done = (
-            replayed(session, idempotency_key, digest, record_table)
+            replayed(session, idempotency_key, digest, record_table, actor)
             if record_table is not None
             else None
         )

@@ -68,6 +68,7 @@ from remit.store.queries import (
     store_protocol_version,
 )
 from remit.store.roles import create_app_role
+from remit.store.security import CliToken, LoginThrottle, SecurityEvent
 from remit.store.users import (
     actor_for,
     add_user,
@@ -91,10 +92,13 @@ __all__ = [
     "AuditEntry",
     "AuditKeyRing",
     "AuditVerifyResult",
+    "CliToken",
     "Consent",
     "Dose",
     "DosingSession",
     "IdentityRecord",
+    "LoginThrottle",
+    "SecurityEvent",
     "StateDifference",
     "UnitOfWork",
     "VitalSignReading",

@@ -542,7 +542,12 @@ class IdempotencyKey(Base):
     __tablename__ = "idempotency_key"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(200), unique=True)
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    key: Mapped[str] = mapped_column(String(200))
+    #: Whose key it is (``user:<id>``; ``system:<username>``): keys are unique per scope
+    #: (revision 0018), so one user's key is never replayed to another.
+    scope: Mapped[str] = mapped_column(String(120), server_default="")
     request_sha256: Mapped[str] = mapped_column(String(64))
     record_table: Mapped[str] = mapped_column(String(64))
     record_id: Mapped[int] = mapped_column(Integer)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -61,9 +64,20 @@ COMMON_PASSWORDS = frozenset(
 _TRAILING = re.compile(r"[^a-z@]+$")
 
 
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The bundled list of the 10,000 most common passwords (lower-cased; the file
+    ``data/common_passwords.txt`` says where it comes from)."""
+    text = resources.files("remit.store").joinpath("data/common_passwords.txt").read_text("utf-8")
+    return frozenset(
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
 def is_common_password(password: str) -> bool:
-    """Whether ``password`` is one of a small built-in set of very common passwords, or one of
-    their words followed only by digits and symbols.
+    """Whether ``password`` is a very common one: in the bundled list of the 10,000 most
+    common passwords or the small built-in sets, or one of those followed only by digits and
+    symbols (``password1234``, ``Monkey2024!``).
 
     >>> is_common_password("Password2024!"), is_common_password("1q2w3e4r5t6y")
     (True, True)
@@ -71,7 +85,14 @@ def is_common_password(password: str) -> bool:
     False
     """
     lowered = password.lower()
-    return lowered in COMMON_PASSWORDS or _TRAILING.sub("", lowered) in COMMON_PASSWORD_WORDS
+    base = _TRAILING.sub("", lowered)
+    listed = common_passwords()
+    return (
+        lowered in COMMON_PASSWORDS
+        or lowered in listed
+        or base in COMMON_PASSWORD_WORDS
+        or (len(base) >= 4 and base in listed)
+    )
 
 
 def check_password_rules(password: str, username: str | None = None) -> None:
@@ -114,6 +135,20 @@ def hash_password(password: str, username: str | None = None) -> str:
     """Check the password rules and return its argon2id hash (salted, self-describing)."""
     check_password_rules(password, username)
     return _HASHER.hash(password)
+
+
+_DUMMY: dict[int, str] = {}
+
+
+def verify_dummy(password: str) -> bool:
+    """Check ``password`` against a hash of a random password, made with the same parameters
+    as real hashes: an unknown username takes as long to refuse as a wrong password. Always
+    ``False``."""
+    key = id(_HASHER)
+    if key not in _DUMMY:
+        _DUMMY[key] = _HASHER.hash(secrets.token_urlsafe(24))
+    verify_password(_DUMMY[key], password)
+    return False
 
 
 def verify_password(password_hash: str, password: str) -> bool:
@@ -269,7 +304,13 @@ def authenticate(session: Session, username: str, password: str) -> UserAccount:
     The error does not say which part was wrong.
     """
     user = session.scalar(select(UserAccount).where(UserAccount.username == username))
-    if user is None or not user.active or not verify_password(user.password_hash, password):
+    # Always one argon2 verification, so that the time does not tell which part was wrong.
+    matches = (
+        verify_password(user.password_hash, password)
+        if user is not None
+        else verify_dummy(password)
+    )
+    if user is None or not user.active or not matches:
         raise PermissionDeniedError(
             "unknown username, wrong password or inactive account",
             hint="check the username and password, or ask an admin",

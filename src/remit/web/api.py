@@ -3,13 +3,14 @@ schema. Log in with ``POST /api/v1/auth/login`` and send ``Authorization: Bearer
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 
 from remit import services as sv
-from remit.errors import ConflictError, InputError, PermissionDeniedError
+from remit.errors import ConflictError, InputError, PermissionDeniedError, TooManyAttemptsError
 from remit.json_values import to_json_value
 from remit.protocol.status import ALERT_FILTERS, ParticipantStatus, values
 from remit.services import (
@@ -33,6 +34,8 @@ from remit.web.core import (
     WEB_ACCESS,
     api_requires,
     api_session,
+    client_of,
+    login_policy,
     record_entered_dose,
     state_of,
 )
@@ -117,24 +120,32 @@ def _etag(version: int) -> str:
 def api_login(body: LoginIn, request: Request) -> TokenOut:
     """Exchange a username and password for a bearer token."""
     state = state_of(request)
-    client = request.client.host if request.client else "?"
-    wait = state.throttle.blocked_for(body.username, client)
-    if wait > 0:
+    client = client_of(request)
+    delay = state.throttle.delay_for(client)
+    if delay > 0:
+        time.sleep(delay)  # a sync route: this runs in the thread pool
+    try:
+        actor = sv.login(
+            state.engine,
+            body.username,
+            body.password,
+            body.role,
+            client=client,
+            policy=login_policy(state),
+        )
+    except TooManyAttemptsError as error:
         raise HTTPException(
             status_code=429,
-            detail=f"too many failed logins: try again in {int(wait) + 1} s",
-            headers={"Retry-After": str(int(wait) + 1)},
-        )
-    try:
-        actor = sv.login(state.engine, body.username, body.password, body.role)
+            detail=f"too many failed logins: try again in {int(error.retry_after_s) + 1} s",
+            headers={"Retry-After": str(int(error.retry_after_s) + 1)},
+        ) from None
     except PermissionDeniedError:
-        state.throttle.failed(body.username, client)
+        state.throttle.failed(client)
         raise HTTPException(
             status_code=401,
             detail="unknown username, wrong password or inactive account",
             headers={"WWW-Authenticate": "Bearer"},
         ) from None
-    state.throttle.succeeded(body.username)
     token = state.sessions.create(actor, kind="bearer")
     return TokenOut(
         token=token,
@@ -150,7 +161,9 @@ def api_login(body: LoginIn, request: Request) -> TokenOut:
 def api_logout(request: Request, session: Session) -> Response:
     """End the token's session."""
     token = request.headers.get("authorization", "").partition(" ")[2].strip()
-    state_of(request).sessions.end(token)
+    state = state_of(request)
+    state.sessions.end(token)
+    sv.log_logout(state.engine, session.actor, client=client_of(request))
     return Response(status_code=204)
 
 

@@ -34,7 +34,7 @@ from remit.web.core import (
     render,
 )
 from remit.web.limits import BodyLimits
-from remit.web.sessions import LoginThrottle, SessionStore
+from remit.web.sessions import AddressSlowdown, SessionStore
 from remit.web.settings import WebSettings
 
 #: Content-Security-Policy of every page: scripts only from this server, never inline.
@@ -98,7 +98,7 @@ def create_app(
         settings=settings,
         secret_key=key or secrets.token_bytes(32),
         sessions=SessionStore(settings.idle_timeout_s, settings.absolute_timeout_s),
-        throttle=LoginThrottle(settings.max_failed_logins, settings.failed_login_window_s),
+        throttle=AddressSlowdown(4 * settings.max_failed_logins, settings.failed_login_window_s),
         templates=make_templates(),
         work_dir=work_dir,
         protocol=trial_protocol(engine),

@@ -34,7 +34,8 @@ from remit.protocol.status import (
 )
 from remit.services import Actor, DoseRecord, Engine, account_standing, record_dose
 from remit.services.access import allowed
-from remit.web.sessions import LoginThrottle, SessionStore, WebSession
+from remit.services.accounts import LoginPolicy
+from remit.web.sessions import AddressSlowdown, SessionStore, WebSession
 from remit.web.settings import WebSettings
 
 SESSION_COOKIE = "remit_session"
@@ -61,13 +62,13 @@ def web_allowed(operation: str, role: str) -> bool:
 
 @dataclass
 class WebState:
-    """The app's engine, sessions, throttle, settings and templates (one per app)."""
+    """The app's engine, sessions, address slowdown, settings and templates (one per app)."""
 
     engine: Engine
     settings: WebSettings
     secret_key: bytes
     sessions: SessionStore
-    throttle: LoginThrottle
+    throttle: AddressSlowdown
     templates: Environment
     work_dir: Path
     protocol: Protocol
@@ -318,6 +319,8 @@ def nav_items(actor: Actor) -> list[tuple[str, str]]:
         items.append(("/exports", "Exports"))
     if web_allowed("add_user", actor.role):
         items.append(("/admin/users", "Users"))
+    if web_allowed("view_security_log", actor.role):
+        items.append(("/admin/security", "Security log"))
     return items
 
 
@@ -350,3 +353,13 @@ def login_url(next_url: str) -> str:
 
 
 SessionDep = Callable[[Request], WebSession]
+
+
+def client_of(request: Request) -> str:
+    """The client address of a request (``"?"`` when unknown), for the security log."""
+    return request.client.host if request.client else "?"
+
+
+def login_policy(state: WebState) -> LoginPolicy:
+    """The per-account login throttle of the app's settings."""
+    return LoginPolicy(state.settings.max_failed_logins, state.settings.failed_login_window_s)

@@ -7,6 +7,7 @@ the message next to the field.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -14,9 +15,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from remit import services as sv
-from remit.errors import AnswerError, ConflictError, InputError, PermissionDeniedError
+from remit.errors import (
+    AnswerError,
+    ConflictError,
+    InputError,
+    PermissionDeniedError,
+    TooManyAttemptsError,
+)
 from remit.protocol.notify import UNDELIVERABLE_RULE
 from remit.protocol.status import (
     ACTIVE_STATUSES,
@@ -32,6 +40,7 @@ from remit.web import (
     pages_data,
     pages_deviations,
     pages_dosing,
+    pages_security,
     pages_worklist,
 )
 from remit.web.core import (
@@ -43,8 +52,10 @@ from remit.web.core import (
     SESSION_COOKIE,
     PageSession,
     check_csrf,
+    client_of,
     form_key,
     login_csrf,
+    login_policy,
     page_requires,
     render,
     state_of,
@@ -67,6 +78,7 @@ router.include_router(pages_deviations.router)
 router.include_router(pages_conmeds.router)
 router.include_router(pages_consent.router)
 router.include_router(pages_worklist.router)
+router.include_router(pages_security.router)
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -128,19 +140,29 @@ async def login_submit(request: Request) -> Response:
         )
     username = form.get("username", "").strip()
     password = form.get("password", "")
-    client = request.client.host if request.client else "?"
-    wait = state.throttle.blocked_for(username, client)
-    if wait > 0:
+    client = client_of(request)
+    delay = state.throttle.delay_for(client)
+    if delay > 0:
+        await asyncio.sleep(delay)
+    try:
+        actor = await run_in_threadpool(
+            sv.login,
+            state.engine,
+            username,
+            password,
+            form.get("role") or None,
+            client=client,
+            policy=login_policy(state),
+        )
+    except TooManyAttemptsError as error:
         return _login_page(
             request,
             next_url,
-            f"Too many failed logins. Try again in {int(wait // 60) + 1} minutes.",
+            f"Too many failed logins. Try again in {int(error.retry_after_s // 60) + 1} minutes.",
             status=429,
         )
-    try:
-        actor = sv.login(state.engine, username, password, form.get("role") or None)
     except PermissionDeniedError:
-        state.throttle.failed(username, client)
+        state.throttle.failed(client)
         return _login_page(
             request, next_url, "Unknown username or wrong password.", status=401, username=username
         )
@@ -153,7 +175,6 @@ async def login_submit(request: Request) -> Response:
             username=username,
             role_hint=error.expected,
         )
-    state.throttle.succeeded(username)
     token = state.sessions.create(actor, replaces=request.cookies.get(SESSION_COOKIE))
     response = see_other(next_url)
     response.set_cookie(
@@ -172,7 +193,9 @@ async def login_submit(request: Request) -> Response:
 async def logout(request: Request, session: PageSession) -> Response:
     """End the session."""
     await check_csrf(request, session)
-    state_of(request).sessions.end(request.cookies.get(SESSION_COOKIE))
+    state = state_of(request)
+    state.sessions.end(request.cookies.get(SESSION_COOKIE))
+    sv.log_logout(state.engine, session.actor, client=client_of(request))
     response = see_other("/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -11,12 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from remit import services as sv
-from remit.errors import InputError, NotFoundError, PermissionDeniedError
+from remit.errors import InputError, NotFoundError, PermissionDeniedError, TooManyAttemptsError
 from remit.interop import EXPORT_FORMATS, FORMATS, export_trial
 from remit.reports import render_report
 from remit.web.core import (
@@ -25,6 +26,8 @@ from remit.web.core import (
     TABLE,
     PageSession,
     check_csrf,
+    client_of,
+    login_policy,
     page_requires,
     render,
     state_of,
@@ -150,7 +153,27 @@ async def sign_submit(
     _signable(table)
     state = state_of(request)
     password = body.password
-    if not sv.check_password(state.engine, session.actor, password):
+    try:
+        own = await run_in_threadpool(
+            sv.check_password,
+            state.engine,
+            session.actor,
+            password,
+            client=client_of(request),
+            policy=login_policy(state),
+            purpose=f"sign {table} {record_id}",
+        )
+    except TooManyAttemptsError as error:
+        return _sign_page(
+            request,
+            session,
+            table,
+            record_id,
+            "Too many wrong passwords: nothing was signed. "
+            f"Try again in {int(error.retry_after_s // 60) + 1} minutes.",
+            status=429,
+        )
+    if not own:
         return _sign_page(
             request,
             session,
@@ -227,20 +250,35 @@ def audit_rows(entries: list[sv.AuditEntry]) -> list[dict[str, object]]:
 # --- identity -------------------------------------------------------------------------------
 
 
-@router.get("/participants/{pid}/identity", dependencies=[page_requires("read_identity")])
+def _identity_reader(request: Request, session: PageSession, pid: PID) -> None:
+    """Route guard of the identity pages: a role that may not read identities is refused by
+    the service, which logs the attempt (a plain route refusal would leave no trace)."""
+    if not web_allowed("read_identity", session.actor.role):
+        sv.read_identity(
+            state_of(request).engine, session.actor, pid, purpose="identity page (refused role)"
+        )
+        raise PermissionDeniedError(f"{session.actor.role} may not read identities")
+
+
+_identity_reader.operation = "read_identity"  # type: ignore[attr-defined]
+_identity_reader.surface = "page"  # type: ignore[attr-defined]
+
+
+@router.get("/participants/{pid}/identity", dependencies=[Depends(_identity_reader)])
 def identity_form(request: Request, session: PageSession, pid: PID) -> Response:
     """Ask why the identity is read (every read is logged)."""
     person = sv.get_participant(state_of(request).engine, session.actor, pid)
     return render(request, "identity.html", title="Identity", person=person, identity=None)
 
 
-@router.post("/participants/{pid}/identity", dependencies=[page_requires("read_identity")])
+@router.post("/participants/{pid}/identity", dependencies=[Depends(_identity_reader)])
 async def identity_show(request: Request, session: PageSession, pid: PID) -> Response:
     """Show the identity (the read is written to the access log)."""
     body = parse_form(PurposeForm, await check_csrf(request, session))
     state = state_of(request)
-    person = sv.get_participant(state.engine, session.actor, pid)
+    # The identity first: a refusal (role or site) is logged before anything else is read.
     found = sv.read_identity(state.engine, session.actor, pid, purpose=body.purpose)
+    person = sv.get_participant(state.engine, session.actor, pid)
     return render(request, "identity.html", title="Identity", person=person, identity=found)
 
 

@@ -118,42 +118,42 @@ class SessionStore:
             del self._sessions[key]
 
 
-class LoginThrottle:
-    """Counts failed logins per username and per client address in a sliding window."""
+class AddressSlowdown:
+    """Slows the answers to one client address after many failed logins from it.
+
+    The count per account lives in the database (:func:`remit.services.login`, atomic across
+    requests). This is only a brake on one address spraying many usernames: it delays the
+    answer (up to ``max_delay_s``) and never refuses, so that people behind the same address
+    (a hospital's NAT, an admin included) can still log in to their own accounts.
+    """
 
     def __init__(
         self,
-        max_failures: int,
+        after: int,
         window_s: float,
+        max_delay_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.max_failures = max_failures
+        self.after = after
         self.window_s = window_s
+        self.max_delay_s = max_delay_s
         self._clock = clock
         self._lock = threading.Lock()
         self._failures: dict[str, list[float]] = {}
 
-    def _keys(self, username: str, client: str) -> list[tuple[str, int]]:
-        return [
-            (f"user:{username.strip().lower()}", self.max_failures),
-            (f"addr:{client}", self.max_failures * 4),
-        ]
-
-    def blocked_for(self, username: str, client: str) -> float:
-        """Seconds until another attempt is allowed (0 when allowed now)."""
+    def delay_for(self, client: str) -> float:
+        """Seconds to wait before answering a login from ``client`` (0 until ``after`` failures
+        in the window; then 0.1 s more per failure, at most ``max_delay_s``)."""
         now = self._clock()
-        wait = 0.0
         with self._lock:
-            for key, limit in self._keys(username, client):
-                times = [t for t in self._failures.get(key, []) if now - t < self.window_s]
-                self._failures[key] = times
-                if len(times) >= limit:
-                    wait = max(wait, self.window_s - (now - times[-limit]))
-        return wait
+            times = [t for t in self._failures.get(client, []) if now - t < self.window_s]
+            self._failures[client] = times
+        excess = len(times) - self.after + 1
+        return 0.0 if excess <= 0 else min(self.max_delay_s, 0.1 * excess)
 
-    def failed(self, username: str, client: str) -> None:
-        """Count one failed attempt (and forget counts older than the window, so that a
-        spray of made-up usernames cannot grow the table without end)."""
+    def failed(self, client: str) -> None:
+        """Count one failed attempt from ``client`` (forgetting counts older than the window,
+        so that many addresses cannot grow the table without end)."""
         now = self._clock()
         with self._lock:
             if len(self._failures) > 10_000:
@@ -162,10 +162,4 @@ class LoginThrottle:
                     for k, times in self._failures.items()
                     if (kept := [t for t in times if now - t < self.window_s])
                 }
-            for key, _ in self._keys(username, client):
-                self._failures.setdefault(key, []).append(now)
-
-    def succeeded(self, username: str) -> None:
-        """Forget the username's failures (the address keeps its count)."""
-        with self._lock:
-            self._failures.pop(f"user:{username.strip().lower()}", None)
+            self._failures.setdefault(client, []).append(now)

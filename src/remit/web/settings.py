@@ -17,8 +17,10 @@ class WebSettings:
     absolute_timeout_s
         A session ends this long after login whatever its use (default 12 hours).
     max_failed_logins
-        Failed logins allowed per username (and, times four, per client address) in
-        ``failed_login_window_s`` before further attempts are refused without checking.
+        Failed password checks allowed per username in ``failed_login_window_s`` (counted in
+        the database, so parallel requests cannot exceed it) before further attempts are
+        refused without checking. A client address with more than four times as many failures
+        is only slowed down (up to 2 s per answer), never locked out.
     failed_login_window_s
         The window of the failed-login count.
     https
