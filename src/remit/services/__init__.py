@@ -122,6 +122,13 @@ from remit.services.records import (
     VitalsRecord,
 )
 from remit.services.safety_sweep import raise_missed_readings
+from remit.services.screening import (
+    confirm_enrolment,
+    failure_reason,
+    record_phone_screen,
+    record_referral,
+    record_screen_failure,
+)
 from remit.services.senders import CHANNELS, Sender, sender_from_url
 from remit.services.signing import (
     answer_query,
@@ -228,6 +235,7 @@ __all__ = [
     "close_alert",
     "close_database",
     "close_query",
+    "confirm_enrolment",
     "consent_status",
     "create_app_role",
     "create_database",
@@ -239,6 +247,7 @@ __all__ = [
     "edit_conmed",
     "end_dosing_session",
     "enrol",
+    "failure_reason",
     "get_assessment",
     "get_participant",
     "head_revision",
@@ -270,6 +279,9 @@ __all__ = [
     "record_deviation",
     "record_dose",
     "record_follow_up_call",
+    "record_phone_screen",
+    "record_referral",
+    "record_screen_failure",
     "record_vas",
     "record_visit",
     "record_vitals",

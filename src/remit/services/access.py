@@ -85,6 +85,11 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "answer_query": frozenset({INV, THE, RAT}),
     "close_query": frozenset({MON, DM}),
     "build_trial_data": frozenset({INV, MON, STA, DM}),
+    # screening and the two-step enrolment (issue 12)
+    "record_referral": frozenset({INV}),
+    "record_phone_screen": frozenset({INV}),
+    "record_screen_failure": frozenset({INV}),
+    "confirm_enrolment": frozenset({INV}),
 }
 
 #: Operations that record study data about a participant, and the consent they need at the
@@ -103,6 +108,7 @@ CONSENT_NEEDED: Mapping[str, str] = {
     "record_vas": "procedure",
     "record_vitals": "safety",
     "record_adverse_event": "safety",
+    "confirm_enrolment": "procedure",
 }
 
 #: Operations the in-process ``system`` actor may NOT perform (they need a person).
