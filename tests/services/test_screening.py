@@ -115,7 +115,9 @@ def test_a_value_read_from_a_form_cannot_be_typed_in(oslo: OsloTrial, rows: Rows
     assert rows() == before
 
 
-def test_referral_and_a_failed_phone_screen_with_a_coded_reason(oslo: OsloTrial, rows: Rows) -> None:
+def test_referral_and_a_failed_phone_screen_with_a_coded_reason(
+    oslo: OsloTrial, rows: Rows
+) -> None:
     e, inv = oslo.engine, oslo.investigator
     pid = add_participant(oslo, Participant(through=None, enrol=False))
     record = sv.record_referral(e, inv, pid, referral_date=REFERRAL, source="GP")
@@ -219,7 +221,9 @@ def test_confirmation_anchors_the_reference_visit(oslo: OsloTrial) -> None:
         sv.record_visit(e, inv, pid, code, _day(sv.list_visits(e, inv, pid), code))
     sv.record_assessment(e, oslo.rater, pid, "V3", "madrs", madrs(3, 1))  # total 30
     v4 = _day(sv.list_visits(e, inv, pid), "V4")
-    done = sv.confirm_enrolment(e, inv, pid, confirmed_at=datetime.combine(v4, at(v4, 13).time(), UTC))
+    done = sv.confirm_enrolment(
+        e, inv, pid, confirmed_at=datetime.combine(v4, at(v4, 13).time(), UTC)
+    )
     assert done.enrolment_confirmed_by == "kari"
     assert done.baseline_date == v4
     visits = {v.visit_code: v for v in sv.list_visits(e, inv, pid)}

@@ -29,7 +29,7 @@ from tests.support.db import cheap_password_hashing, migrated_sqlite
 from tests.support.forms import NORMAL_VITALS, at, fill, madrs
 
 from remit import services as sv
-from remit.protocol import Protocol, load_protocol
+from remit.protocol import Protocol, compute_schedule, load_protocol
 from remit.protocol.status import ParticipantStatus
 from remit.store import Actor
 
@@ -282,7 +282,7 @@ def add_participant(trial: OsloTrial, plan: Participant) -> str:
         if plan.enrol:
             screening_form(trial, pid)
             sv.check_eligibility(engine, inv, pid, screening)
-            sv.enrol(engine, inv, pid)
+            sv.enrol(engine, inv, pid, enrolled_at=_enrolment_time(trial, plan))
         return pid
     eligible: bool | None = None  # not checked yet
     for visit in trial.protocol.visit_codes:
@@ -315,6 +315,16 @@ def add_participant(trial: OsloTrial, plan: Participant) -> str:
         if visit == plan.through:
             break
     return pid
+
+
+def _enrolment_time(trial: OsloTrial, plan: Participant) -> datetime | None:
+    """11:00 UTC on the target day of the enrolment visit (V0 takes place when the
+    participant is enrolled), or now when the plan has no referral to anchor it."""
+    if plan.referral is None or "referral" not in {e.code for e in trial.protocol.events}:
+        return None
+    schedule = compute_schedule(trial.protocol, {"referral": plan.referral}, {})
+    day = schedule.visit(ENROLMENT_VISIT).target_date
+    return None if day is None else at(day, 11)
 
 
 def screening_form(trial: OsloTrial, pid: str, answers: Mapping[str, object] | None = None) -> None:

@@ -128,6 +128,7 @@ from remit.services.screening import (
     record_phone_screen,
     record_referral,
     record_screen_failure,
+    screening_status,
 )
 from remit.services.senders import CHANNELS, Sender, sender_from_url
 from remit.services.signing import (
@@ -289,6 +290,7 @@ __all__ = [
     "role_meanings",
     "run_periodic",
     "screen_participant",
+    "screening_status",
     "sender_from_url",
     "set_anchor_date",
     "set_user_active",

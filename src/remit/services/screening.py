@@ -21,21 +21,29 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from remit.errors import ConflictError, InputError, NotFoundError
-from remit.protocol import Protocol, RecordedForm, compute_schedule, evaluate_eligibility
+from remit.protocol import (
+    EligibilityResult,
+    Protocol,
+    RecordedForm,
+    compute_schedule,
+    evaluate_eligibility,
+)
 from remit.protocol.status import DeviationCategory, ParticipantStatus, VisitStatus, WindowStatus
 from remit.services._common import (
     a_date,
     aware,
     now_utc,
     participant_record,
+    protocol_in_force,
     text_given,
 )
 from remit.services.records import ParticipantRecord
-from remit.services.unit import Write, writing
+from remit.services.unit import Write, reading, writing
 from remit.services.visits import refresh_schedule
 from remit.store import Actor, UnitOfWork
 from remit.store.tables import (
     Assessment,
+    EligibilityCheck,
     Participant,
     ParticipantEvent,
     ProtocolDeviation,
@@ -351,3 +359,27 @@ def confirm_enrolment(
         p.enrolment_confirmed_by = actor.user_id
         session.flush()
         return participant_record(session, p)
+
+
+def screening_status(
+    engine: Engine, actor: Actor, participant: int | str
+) -> tuple[EligibilityResult, dict[str, object]]:
+    """Where the candidate's eligibility stands now: every criterion (those checked at
+    confirmation too) evaluated on the recorded forms and the checklist answers of the last
+    stored eligibility check, and those answers (empty before any check). Nothing is stored
+    but the access-log row of the read."""
+    with reading(
+        engine, actor, "view_participants", "screening_status", participant=participant
+    ) as r:
+        session, p = r.session, r.p
+        protocol = protocol_in_force(session)[0]
+        last = session.scalar(
+            select(EligibilityCheck)
+            .where(EligibilityCheck.participant_id == p.id)
+            .order_by(EligibilityCheck.id.desc())
+            .limit(1)
+        )
+        answers = dict(last.data) if last is not None else {}
+        verdict = evaluate_eligibility(protocol, answers, recorded_forms(session, p))
+        r.one(verdict)
+        return verdict, answers
