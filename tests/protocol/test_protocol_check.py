@@ -753,3 +753,42 @@ def test_p032_a_level_the_rules_raise_that_no_one_is_told_of() -> None:
     assert "madrs_item10" in found[1].what
     assert "add a [[safety.notify.levels]] entry with level = 'review'" in found[2].todo
     assert [p.code for p in check_model(oslo)] == []
+
+
+def sourced(visit: str, scale: str, value: str, extra: str = "") -> str:
+    """An exclusion criterion that reads ``value`` of the ``scale`` form at ``visit``."""
+    return (
+        f'\n[[eligibility.criteria]]\nid = "c_source"\nkind = "exclusion"\nfield = "f"\n'
+        f'op = ">="\nvalue = 4\ntext = "read from a form"\n'
+        f'source = {{ visit = "{visit}", scale = "{scale}", value = "{value}" }}\n{extra}'
+    )
+
+
+def test_p033_a_criterion_source_names_an_unknown_visit_scale_or_value(mini: str) -> None:
+    assert codes(mini + sourced("SCR", "cssrs", "ideation_type")) == []
+    assert codes(mini + sourced("BL", "madrs", "total")) == []
+    assert codes(mini + sourced("BL", "madrs", "10")) == []  # an item
+    line = only(mini + sourced("SCREEN", "cssrs", "ideation_type"), "P033")
+    assert "c_source reads cssrs ideation_type at SCREEN" in line
+    assert "'SCREEN' is not a visit of the protocol" in line
+    line = only(mini + sourced("BL", "cssrs", "ideation_type"), "P033")
+    assert "BL gives no cssrs form" in line
+    assert "(madrs)" in line
+    line = only(mini + sourced("SCR", "cssrs", "ideation_kind"), "P033")
+    assert "reports no 'ideation_kind'" in line
+    # completed suicide is asked on the since-last-visit form only, not at screening
+    only(mini + sourced("SCR", "cssrs", "suicide"), "P033")
+
+
+def test_p034_enrolment_visits_and_deferred_criteria(mini: str) -> None:
+    deferred = sourced("BL", "madrs", "total", 'stage = "confirmation"\n')
+    line = only(mini + deferred, "P034")
+    assert "c_source are checked at the confirmation" in line
+    confirm = '\n[enrolment]\nenrol_at = "SCR"\nconfirm_at = "BL"\n'
+    assert codes(mini + deferred + confirm) == []
+    backwards = '\n[enrolment]\nenrol_at = "BL"\nconfirm_at = "SCR"\n'
+    line = only(mini + backwards, "P034")
+    assert "confirms enrolment at SCR, not after enrolment at BL" in line
+    unknown = '\n[enrolment]\nenrol_at = "V0"\n'
+    line = only(mini + unknown, "P034")
+    assert "enrol_at = 'V0' is not a visit" in line

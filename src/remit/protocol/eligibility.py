@@ -77,7 +77,7 @@ class EligibilityResult:
     >>> from remit.protocol import load_protocol
     >>> r = evaluate_eligibility(load_protocol("oslo-mdma-mdd"), {"age_years": 40})
     >>> r.eligible, r.complete, len(r.missing)
-    (False, False, 11)
+    (False, False, 12)
     >>> r.to_frame().loc[0, ["id", "status"]].tolist()
     ['age', 'met']
     """
@@ -207,13 +207,15 @@ def evaluate_eligibility(
     Examples
     --------
     >>> from remit.protocol import load_protocol
-    >>> from remit.scales import score
+    >>> from remit.scales import load_scale, score
     >>> p = load_protocol("oslo-mdma-mdd")
     >>> data = {"age_years": 34, "mdd_dsm5": True, "episode_weeks": 30,
     ...         "psychosis": False, "bipolar_i": False, "personality_disorder": False,
     ...         "substance_use_disorder": False, "cardiovascular_disease": False,
     ...         "lives_within_1h": True, "systolic_bp": 128}
-    >>> cssrs = score("cssrs", {"wish_to_be_dead_lifetime": True}, version="baseline")
+    >>> items = load_scale("cssrs").items_for("baseline")
+    >>> answers = {i.code: False for i in items if i.kind == "boolean"}  # no ideation, no acts
+    >>> cssrs = score("cssrs", answers, version="baseline")
     >>> forms = {("SCR", "cssrs"): RecordedForm("SCR", "cssrs", "complete", cssrs.to_dict())}
     >>> evaluate_eligibility(p, data, forms, stage="enrolment").eligible
     True
