@@ -280,7 +280,7 @@ def add_participant(trial: OsloTrial, plan: Participant) -> str:
     screening = dict(ELIGIBLE if plan.screening is None else plan.screening)
     if plan.through is None:
         if plan.enrol:
-            screening_form(trial, pid)
+            screening_form(trial, pid, by=inv)
             sv.check_eligibility(engine, inv, pid, screening)
             sv.enrol(engine, inv, pid, enrolled_at=_enrolment_time(trial, plan))
         return pid
@@ -293,7 +293,7 @@ def add_participant(trial: OsloTrial, plan: Participant) -> str:
         if visit == SCREENING_VISIT:
             _forms(trial, plan, pid, visit, day)
             if plan.forms == "none":
-                screening_form(trial, pid)
+                screening_form(trial, pid, by=inv)
             eligible = sv.check_eligibility(engine, inv, pid, screening).eligible
         if visit == ENROLMENT_VISIT and plan.enrol:
             sv.enrol(engine, inv, pid, enrolled_at=at(day, 11))
@@ -327,12 +327,18 @@ def _enrolment_time(trial: OsloTrial, plan: Participant) -> datetime | None:
     return None if day is None else at(day, 11)
 
 
-def screening_form(trial: OsloTrial, pid: str, answers: Mapping[str, object] | None = None) -> None:
+def screening_form(
+    trial: OsloTrial,
+    pid: str,
+    answers: Mapping[str, object] | None = None,
+    *,
+    by: Actor | None = None,
+) -> None:
     """Record the screening C-SSRS (baseline version) the eligibility criteria read;
     ``answers`` default to the low answers of :func:`tests.support.forms.fill`."""
     sv.record_assessment(
         trial.engine,
-        trial.investigator,
+        by or trial.investigator,
         pid,
         SCREENING_VISIT,
         "cssrs",
