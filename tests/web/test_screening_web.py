@@ -208,3 +208,47 @@ def test_a_rater_sees_the_page_without_the_forms(login_as: Callable[[str], TestC
     assert page.status_code == 200
     assert "eligibility-form" not in page.text
     assert "failure-form" not in page.text
+
+
+def test_the_api_walks_screening_and_refuses_the_type_5_candidate(
+    api_as: Callable[[str], TestClient], engine: Engine
+) -> None:
+    trial = trial_of(engine)
+    inv = api_as("investigator")
+    pid = sv.screen_participant(
+        engine, trial.investigator, sex="female", birth_year=1985
+    ).participant_id
+    version = trial.protocol.consent.versions[-1]
+    sv.record_consent(engine, trial.investigator, pid, version=version.version,
+                      components=list(version.components),
+                      consented_at=datetime.now(UTC).replace(hour=0, minute=1))  # fmt: skip
+    base = f"/api/v1/participants/{pid}"
+    made = inv.post(
+        f"{base}/referral", json={"referral_date": date.today().isoformat(), "source": "self"}
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["referral_source"] == "self"
+    phoned = inv.post(
+        f"{base}/phone-screen",
+        json={"outcome": "pass", "screened_at": datetime.now(UTC).isoformat()},
+    )
+    assert phoned.status_code == 201, phoned.text
+    sv.record_assessment(
+        engine, trial.investigator, pid, "SCR", "cssrs", TYPE_5, version="baseline"
+    )
+    shown = inv.get(f"{base}/screening").json()
+    by_id = {c["id"]: c for c in shown["criteria"]}
+    assert (by_id["suicide_risk"]["status"], by_id["suicide_risk"]["value"]) == ("unmet", 5)
+    decided = inv.post(f"{base}/eligibility", json={"answers": dict(ELIGIBLE)})
+    assert decided.status_code == 201, decided.text
+    assert decided.json()["eligible"] is False
+    before = stored(engine)
+    refused = inv.post(f"{base}/enrolment", json={})
+    assert refused.status_code == 422
+    assert "not eligible" in refused.text
+    refused = inv.post(f"{base}/enrolment/confirmation", json={})
+    assert refused.status_code == 422
+    assert stored(engine) == before
+    rater = api_as("independent_rater")
+    assert rater.post(f"{base}/screen-failure", json={"code": "declined"}).status_code == 403
+    assert stored(engine) == before
