@@ -22,6 +22,7 @@ from tests.support.trial import (
 
 from remit import services as sv
 from remit.errors import ConflictError, InputError
+from remit.interop.sdtm import build_sdtm
 
 Rows = Callable[[], dict[str, int]]
 
@@ -151,6 +152,15 @@ def test_referral_and_a_failed_phone_screen_with_a_coded_reason(
     with pytest.raises(InputError, match="ineligible"):
         sv.record_screen_failure(e, inv, pid, code="declined")
     assert rows() == before
+    # the coded reason reaches the analysis data and the SDTM disposition
+    data = sv.build_trial_data(e, actor=oslo.statistician)
+    mine = data.participants.set_index("participant_id").loc[pid]
+    assert list(mine["ineligible_reasons"]) == ["bipolar_i"]
+    ds = build_sdtm(data, oslo.protocol)["DS"].frame
+    disposition = ds[ds["USUBJID"].str.endswith(pid) & (ds["DSCAT"] == "DISPOSITION EVENT")]
+    assert disposition[["DSDECOD", "DSTERM"]].values.tolist() == [
+        ["SCREEN FAILURE", "SCREEN FAILURE: bipolar_i"]
+    ]
 
 
 def test_screen_failure_other_needs_words(oslo: OsloTrial, rows: Rows) -> None:
