@@ -213,7 +213,7 @@ def check_eligibility(
                 f"{', '.join(typed)} cannot be typed in: the protocol reads "
                 f"{'them' if len(typed) > 1 else 'it'} from the recorded forms",
                 expected="only the checklist answers",
-                hint=f"record the {first.scale} form at {first.visit}",  # type: ignore[union-attr]
+                hint=f"record the {first.scale} form at {first.visit}",
             )
         result = evaluate_eligibility(
             w.protocol, data, recorded_forms(w.session, p), stage="enrolment"

@@ -15,6 +15,7 @@ Downgrade drops the columns (what they held is lost; the audit trail keeps it).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -24,7 +25,7 @@ down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_COLUMNS: tuple[tuple[str, sa.types.TypeEngine[object]], ...] = (
+_COLUMNS: tuple[tuple[str, sa.types.TypeEngine[Any]], ...] = (
     ("referral_source", sa.String(64)),
     ("phone_screen_outcome", sa.String(16)),
     ("phone_screened_at", sa.DateTime(timezone=True)),
