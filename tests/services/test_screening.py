@@ -267,3 +267,23 @@ def test_only_an_investigator_confirms(oslo: OsloTrial, rows: Rows) -> None:
     with pytest.raises(PermissionDeniedError):
         sv.record_screen_failure(oslo.engine, oslo.rater, pid, code="declined")
     assert rows() == before
+
+
+def test_a_screening_form_edited_after_the_decision_blocks_enrolment(
+    oslo: OsloTrial, rows: Rows
+) -> None:
+    e, inv = oslo.engine, oslo.investigator
+    pid = _eligible(oslo)
+    form = next(a for a in sv.list_assessments(e, inv, pid) if a.scale == "cssrs")
+    sv.update_assessment(
+        e, inv, form.id, TYPE_5, expected_version=form.version, reason="re-rated after review"
+    )
+    v0 = _day(sv.list_visits(e, inv, pid), "V0")
+    before = rows()
+    with pytest.raises(
+        InputError, match="was found eligible, but now: not eligible: fails suicide_risk"
+    ):
+        sv.enrol(e, inv, pid, enrolled_at=at(v0, 9))
+    assert rows() == before
+    verdict = sv.check_eligibility(e, inv, pid, ELIGIBLE)
+    assert (verdict.eligible, verdict.status) == (False, "ineligible")

@@ -176,7 +176,8 @@ def test_enrolment_at_v0_and_confirmation_at_v4_in_the_web(
         version="baseline",
     )
     done = inv.post(f"/participants/{pid}/screening/eligibility", data=_checklist(token, ELIGIBLE))
-    assert "eligible: all 12 criteria met" not in done.text  # the MADRS waits for V3
+    assert "Before enrolment: all 12 criteria met" in done.text
+    assert "At the confirmation of enrolment: madrs_entry missing" in done.text  # V3 MADRS
     assert 'id="enrol-form"' in done.text
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M")
     done = inv.post(f"/participants/{pid}/screening/enrol", data={"csrf_token": token, "at": now})

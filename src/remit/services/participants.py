@@ -29,7 +29,7 @@ from remit.services._common import (
 )
 from remit.services.access import require_site
 from remit.services.records import EligibilityRecord, ParticipantRecord
-from remit.services.screening import hold_visit, recorded_forms
+from remit.services.screening import current_verdict, hold_visit, recorded_forms
 from remit.services.unit import reading, writing
 from remit.services.visits import refresh_schedule
 from remit.store import Actor, IdentityRecord, set_identity, unit_of_work
@@ -284,6 +284,15 @@ def enrol(
                 f"{p.study_id} is {p.status}, not eligible",
                 expected="an eligible participant",
                 hint="record a passing eligibility check first",
+            )
+        # a form edited since the decision (a C-SSRS re-rated) must not pass unseen
+        now, _ = current_verdict(session, protocol, p, stage="enrolment")
+        if not now.eligible:
+            raise InputError(
+                f"{p.study_id} was found eligible, but now: {now.summary()}",
+                expected="every criterion decided before enrolment still met on the forms",
+                hint="check eligibility again (the forms changed since), or record a screen "
+                "failure",
             )
         if arm is None:
             if len(protocol.arms) != 1:

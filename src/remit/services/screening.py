@@ -74,6 +74,25 @@ def recorded_forms(session: Session, p: Participant) -> dict[tuple[str, str], Re
     return found
 
 
+def current_verdict(
+    session: Session,
+    protocol: Protocol,
+    p: Participant,
+    *,
+    stage: Literal["enrolment", "confirmation"],
+) -> tuple[EligibilityResult, dict[str, object]]:
+    """The criteria evaluated now: the checklist answers of the last stored eligibility
+    check (none before a check) and the forms as they are recorded now."""
+    last = session.scalar(
+        select(EligibilityCheck)
+        .where(EligibilityCheck.participant_id == p.id)
+        .order_by(EligibilityCheck.id.desc())
+        .limit(1)
+    )
+    answers = dict(last.data) if last is not None else {}
+    return evaluate_eligibility(protocol, answers, recorded_forms(session, p), stage=stage), answers
+
+
 def failure_reason(protocol: Protocol, code: str) -> str:
     """The label of screen-failure ``code`` (:class:`InputError` for an unknown code)."""
     reasons = protocol.eligibility.failure_reasons()
@@ -373,13 +392,6 @@ def screening_status(
     ) as r:
         session, p = r.session, r.p
         protocol = protocol_in_force(session)[0]
-        last = session.scalar(
-            select(EligibilityCheck)
-            .where(EligibilityCheck.participant_id == p.id)
-            .order_by(EligibilityCheck.id.desc())
-            .limit(1)
-        )
-        answers = dict(last.data) if last is not None else {}
-        verdict = evaluate_eligibility(protocol, answers, recorded_forms(session, p))
+        verdict, answers = current_verdict(session, protocol, p, stage="confirmation")
         r.one(verdict)
         return verdict, answers
