@@ -39,6 +39,8 @@ def test_each_stage_has_its_status_forms_and_doses(engine: Engine) -> None:
     doses = data.doses.groupby("participant_id").size().to_dict()
     assert doses == {by_stage["dosed"]: 2, by_stage["completed"]: 4, by_stage["withdrawn"]: 2}
     forms = data.scores.groupby("participant_id")["visit_code"].agg(set).to_dict()
-    assert set(forms) == {by_stage["dosed"], by_stage["completed"], by_stage["withdrawn"]}
+    # everyone screened at SCR has the screening C-SSRS the eligibility criteria read
+    assert set(forms) == {by_stage[s] for s in by_stage if s != "screened"}
+    assert forms[by_stage["ineligible"]] == forms[by_stage["enrolled"]] == {"SCR"}
     assert "FU7" in forms[by_stage["completed"]]
     assert "V6" not in forms[by_stage["dosed"]]  # the visits stop at the first dosing day

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from tests.support.forms import fill
 from tests.support.trial import ELIGIBLE, PASSWORD
 from typer.testing import CliRunner
 
@@ -47,9 +48,13 @@ def _enrol_through_v3(cli: Callable[..., Result], pid: str, tmp_path: Path) -> N
         if visit == "SCR":  # written informed consent before any study procedure
             cli("consent", "record", "-p", pid, "--version", "1.0", "-c", "main",
                 "--at", f"{target}T08:00Z")  # fmt: skip
+            # the C-SSRS criteria read the screening form; the checklist is typed in
+            cssrs = tmp_path / "cssrs.json"
+            cssrs.write_text(json.dumps(fill("cssrs", "baseline")))
+            cli("enter", "cssrs", "-p", pid, "--visit", "SCR", "--answers", str(cssrs))
             assert "eligible" in cli("participant", "check", pid, "--data", str(screening)).stdout
         if visit == "V0":
-            cli("participant", "enrol", pid)
+            cli("participant", "enrol", pid, "--at", f"{target}T10:00Z")
 
 
 def test_running_a_trial_from_the_command_line(cli: Callable[..., Result], tmp_path: Path) -> None:
@@ -192,3 +197,29 @@ def test_enter_keeps_a_madrs_without_item_10_as_incomplete_and_says_so(
     assert "Saved." not in text
     shown = json.loads(cli("participant", "show", pid, "--json").stdout)
     assert '"incomplete"' in json.dumps(shown)
+
+
+def test_screening_and_two_step_enrolment_from_the_command_line(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    cli("init", "--protocol", "oslo-mdma-mdd", "--admin", "ada", "--password-stdin",
+        stdin=PASSWORD + "\n", user=None)  # fmt: skip
+    cli("user", "add", "kari", "--role", "investigator@OST", "--password-stdin",
+        stdin=PASSWORD, user="ada")  # fmt: skip
+    first = json.loads(cli("participant", "add", "--json").stdout)["participant_id"]
+    out = cli("participant", "referral", first, "--date", "2023-01-02", "--source", "GP", "--json")
+    assert json.loads(out.stdout)["referral_source"] == "GP"
+    refused = cli("participant", "phone-screen", first, "fail", "--at", "2023-01-09T10:00Z",
+                  code=2)  # fmt: skip
+    assert "needs its reason" in refused.output
+    out = cli("participant", "phone-screen", first, "fail", "--at", "2023-01-09T10:00Z",
+              "--reason", "distance", "--json")  # fmt: skip
+    failed = json.loads(out.stdout)
+    assert (failed["status"], failed["screen_failure_code"]) == ("ineligible", "distance")
+
+    second = json.loads(cli("participant", "add", "--json").stdout)["participant_id"]
+    cli("participant", "phone-screen", second, "pass", "--at", "2023-01-09T10:00Z")
+    refused = cli("participant", "confirm", second, code=2)
+    assert "has no informed consent recorded" in refused.output  # consent comes first
+    out = cli("participant", "screen-fail", second, "--reason", "declined", "--json")
+    assert json.loads(out.stdout)["status_reason"] == "declined: candidate declined to take part"

@@ -760,3 +760,42 @@ def test_p033_nesting_too_deep() -> None:
     # tests/protocol/test_protocol_depth.py
     text = "format_version = 1\nx = " + "[" * 10_000 + "]" * 10_000 + "\n"
     assert [p.code for p in check_text(text)] == ["P033"]
+
+
+def sourced(visit: str, scale: str, value: str, extra: str = "") -> str:
+    """An exclusion criterion that reads ``value`` of the ``scale`` form at ``visit``."""
+    return (
+        f'\n[[eligibility.criteria]]\nid = "c_source"\nkind = "exclusion"\nfield = "f"\n'
+        f'op = ">="\nvalue = 4\ntext = "read from a form"\n'
+        f'source = {{ visit = "{visit}", scale = "{scale}", value = "{value}" }}\n{extra}'
+    )
+
+
+def test_p034_a_criterion_source_names_an_unknown_visit_scale_or_value(mini: str) -> None:
+    assert codes(mini + sourced("SCR", "cssrs", "ideation_type")) == []
+    assert codes(mini + sourced("BL", "madrs", "total")) == []
+    assert codes(mini + sourced("BL", "madrs", "10")) == []  # an item
+    line = only(mini + sourced("SCREEN", "cssrs", "ideation_type"), "P034")
+    assert "c_source reads cssrs ideation_type at SCREEN" in line
+    assert "'SCREEN' is not a visit of the protocol" in line
+    line = only(mini + sourced("BL", "cssrs", "ideation_type"), "P034")
+    assert "BL gives no cssrs form" in line
+    assert "(madrs)" in line
+    line = only(mini + sourced("SCR", "cssrs", "ideation_kind"), "P034")
+    assert "reports no 'ideation_kind'" in line
+    # completed suicide is asked on the since-last-visit form only, not at screening
+    only(mini + sourced("SCR", "cssrs", "suicide"), "P034")
+
+
+def test_p035_enrolment_visits_and_deferred_criteria(mini: str) -> None:
+    deferred = sourced("BL", "madrs", "total", 'stage = "confirmation"\n')
+    line = only(mini + deferred, "P035")
+    assert "c_source are checked at the confirmation" in line
+    confirm = '\n[enrolment]\nenrol_at = "SCR"\nconfirm_at = "BL"\n'
+    assert codes(mini + deferred + confirm) == []
+    backwards = '\n[enrolment]\nenrol_at = "BL"\nconfirm_at = "SCR"\n'
+    line = only(mini + backwards, "P035")
+    assert "confirms enrolment at SCR, not after enrolment at BL" in line
+    unknown = '\n[enrolment]\nenrol_at = "V0"\n'
+    line = only(mini + unknown, "P035")
+    assert "enrol_at = 'V0' is not a visit" in line

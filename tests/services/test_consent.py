@@ -19,6 +19,7 @@ from tests.support.trial import (
     add_participant,
     build_trial,
     enrolled,
+    screening_form,
 )
 
 from remit import services as sv
@@ -100,6 +101,7 @@ def test_no_study_procedure_is_recorded_before_consent(
     )
 
     sv.record_consent(e, inv, pid, version="1.0", components=["main"], consented_at=at(REFERRAL, 9))
+    screening_form(oslo, pid)
     assert sv.check_eligibility(e, inv, pid, ELIGIBLE).eligible
     status = sv.consent_status(e, inv, pid)
     assert status.procedures_allowed
@@ -184,7 +186,7 @@ def test_partial_withdrawal_stops_only_what_the_component_covers(
 ) -> None:
     trial = build_trial(engine, protocol=_two_versions())
     e, inv = engine, trial.investigator
-    plan = Participant(through="V0", consented_at=at(NEW_VERSION, 9))
+    plan = Participant(through="V0", referral=NEW_VERSION, consented_at=at(NEW_VERSION, 9))
     pid = add_participant(trial, plan)  # consented to 2.0 with main and biobank
     t = at(NEW_VERSION + timedelta(20), 10)
     sv.record_assessment(e, inv, pid, "V3", "gad7", fill("gad7"), assessed_at=t)

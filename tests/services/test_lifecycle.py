@@ -137,12 +137,19 @@ def test_one_participant_from_referral_to_fu7(oslo: OsloTrial) -> None:
                 idempotency_key="consent-1",
             )
             assert (consent.version, consent.obtained_by) == ("1.0", inv.username)
+            _forms(oslo, pid, visit, day)  # the screening C-SSRS the eligibility reads
             eligibility = sv.check_eligibility(engine, inv, pid, ELIGIBLE)
             assert eligibility.eligible
             assert eligibility.status == "eligible"
         if visit == "V0":
-            assert sv.enrol(engine, inv, pid).status == "enrolled"
-        _forms(oslo, pid, visit, day)
+            enrolled = sv.enrol(engine, inv, pid, enrolled_at=at(day, 9))
+            assert (enrolled.status, enrolled.enrolled_by) == ("enrolled", inv.username)
+        if visit != "SCR":
+            _forms(oslo, pid, visit, day)
+        if visit == "V4":
+            confirmed = sv.confirm_enrolment(engine, inv, pid, confirmed_at=at(day, 16))
+            assert confirmed.enrolment_confirmed_at == at(day, 16)
+            assert confirmed.baseline_date == day
         if oslo.protocol.dosing_session(visit) is not None:
             _dosing_day(oslo, pid, visit, day)
         if visit == "V5":

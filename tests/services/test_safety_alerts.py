@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.support.forms import at, fill, madrs
-from tests.support.trial import OsloTrial, enrolled, visit_date
+from tests.support.trial import OsloTrial, Participant, add_participant, enrolled, visit_date
 
 from remit import services as sv
 from remit.errors import InputError, PermissionDeniedError
@@ -60,8 +60,14 @@ def test_cssrs_ideation_type_4_raises_an_urgent_alert_in_the_same_transaction(
     assert listed[0].id == urgent.id  # most pressing first
 
 
+def _without_baseline(oslo: OsloTrial) -> str:
+    """A candidate whose screening C-SSRS (the baseline) is not recorded yet: enrolment needs
+    it (the eligibility criteria read it), so this one is registered and consented only."""
+    return add_participant(oslo, Participant(through=None, enrol=False))
+
+
 def test_intensity_rule_waits_for_a_baseline(oslo: OsloTrial) -> None:
-    pid = enrolled(oslo, "V4", forms=False)
+    pid = _without_baseline(oslo)
     form = sv.record_assessment(
         oslo.engine, oslo.investigator, pid, "V4", "cssrs", IDEATION_4, version="since_last_visit"
     )
@@ -73,7 +79,7 @@ def test_intensity_is_compared_with_the_protocols_baseline_visit_only(oslo: Oslo
     # The protocol's C-SSRS baseline is SCR ([baseline] cssrs = "SCR"): an earlier-in-the-study
     # form at V3 is not a baseline, so the intensity rule waits (one rule for safety and analysis).
     assert oslo.protocol.baseline_visit("cssrs") == "SCR"
-    pid = enrolled(oslo, "V4", forms=False)
+    pid = _without_baseline(oslo)
     calm = fill("cssrs", "since_last_visit")
     sv.record_assessment(
         oslo.engine, oslo.investigator, pid, "V3", "cssrs", calm, version="since_last_visit"

@@ -10,14 +10,25 @@ import numpy as np
 import pytest
 
 from remit.errors import InputError
-from remit.protocol import compute_schedule, evaluate_eligibility, load_protocol
+from remit.protocol import RecordedForm, compute_schedule, evaluate_eligibility, load_protocol
 from remit.scales import score
 from remit.simulate import OSLO_TARGETS, CohortPlan, Targets, draw_outcomes, plan_cohort
-from remit.simulate.answers import split_total
+from remit.simulate.answers import Ideation, cssrs_answers, split_total
 from remit.simulate.outcomes import Thresholds
 
 OSLO = load_protocol("oslo-mdma-mdd")
 START = date(2022, 11, 7)
+#: A screening C-SSRS without ideation or behaviour, for a candidate who failed by phone.
+_NO_IDEATION = {
+    ("SCR", "cssrs"): RecordedForm(
+        "SCR",
+        "cssrs",
+        "complete",
+        score(
+            "cssrs", cssrs_answers("baseline", Ideation(), Ideation()), version="baseline"
+        ).to_dict(),
+    )
+}
 
 
 def _plan(seed: int) -> CohortPlan:
@@ -95,10 +106,27 @@ def test_screen_failures_fail_their_own_criterion_and_participants_pass() -> Non
     assert len(failures) == 9
     assert len(set(failures.values())) >= 8
     checked = 0
+    forms: dict[int, dict[tuple[str, str], RecordedForm]] = {}
     for step in plan.steps:
+        if step.action == "form" and step.args["visit"] == "SCR":
+            a = step.args
+            result = score(a["scale"], a["answers"], version=a["version"]).to_dict()
+            forms.setdefault(step.person, {})[("SCR", a["scale"])] = RecordedForm(
+                "SCR", a["scale"], "complete", result
+            )
         if step.action != "eligibility":
             continue
-        verdict = evaluate_eligibility(OSLO, step.args["data"])
+        verdict = evaluate_eligibility(
+            OSLO, step.args["data"], forms.get(step.person, {}), stage="enrolment"
+        )
+        if step.person in failures and failures[step.person] != "suicide_risk":
+            # a failure decided at the phone screen is decided before the screening C-SSRS
+            verdict = evaluate_eligibility(
+                OSLO,
+                step.args["data"],
+                forms.get(step.person, {}) or _NO_IDEATION,
+                stage="enrolment",
+            )
         assert verdict.complete
         if step.person in failures:
             unmet = [c.id for c in verdict.criteria if c.status == "unmet"]

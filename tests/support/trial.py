@@ -29,7 +29,7 @@ from tests.support.db import cheap_password_hashing, migrated_sqlite
 from tests.support.forms import NORMAL_VITALS, at, fill, madrs
 
 from remit import services as sv
-from remit.protocol import Protocol, load_protocol
+from remit.protocol import Protocol, compute_schedule, load_protocol
 from remit.protocol.status import ParticipantStatus
 from remit.store import Actor
 
@@ -49,12 +49,12 @@ ROLE_USER = {"admin": ADMIN} | {roles[0][0]: name for name, roles in STAFF.items
 
 #: The referral date of participants unless told otherwise.
 REFERRAL = date(2023, 1, 2)
-#: Screening data that pass every Oslo criterion.
+#: Checklist answers that pass every Oslo criterion not read from a form (the C-SSRS at SCR
+#: is recorded by :func:`screening_form`; the MADRS at V3 is checked at confirmation).
 ELIGIBLE: Mapping[str, object] = {
     "age_years": 41,
     "mdd_dsm5": True,
     "episode_weeks": 30,
-    "madrs_total": 31,
     "psychosis": False,
     "bipolar_i": False,
     "personality_disorder": False,
@@ -62,7 +62,6 @@ ELIGIBLE: Mapping[str, object] = {
     "cardiovascular_disease": False,
     "lives_within_1h": True,
     "systolic_bp": 128,
-    "cssrs_ideation_type": 1,
 }
 SCREENING_VISIT = "SCR"
 ENROLMENT_VISIT = "V0"
@@ -281,8 +280,9 @@ def add_participant(trial: OsloTrial, plan: Participant) -> str:
     screening = dict(ELIGIBLE if plan.screening is None else plan.screening)
     if plan.through is None:
         if plan.enrol:
+            screening_form(trial, pid, by=inv)
             sv.check_eligibility(engine, inv, pid, screening)
-            sv.enrol(engine, inv, pid)
+            sv.enrol(engine, inv, pid, enrolled_at=_enrolment_time(trial, plan))
         return pid
     eligible: bool | None = None  # not checked yet
     for visit in trial.protocol.visit_codes:
@@ -291,10 +291,13 @@ def add_participant(trial: OsloTrial, plan: Participant) -> str:
         day = planned.target_date
         sv.record_visit(engine, inv, pid, visit, day)
         if visit == SCREENING_VISIT:
+            _forms(trial, plan, pid, visit, day)
+            if plan.forms == "none":
+                screening_form(trial, pid, by=inv)
             eligible = sv.check_eligibility(engine, inv, pid, screening).eligible
         if visit == ENROLMENT_VISIT and plan.enrol:
-            sv.enrol(engine, inv, pid)
-        if eligible is not False:
+            sv.enrol(engine, inv, pid, enrolled_at=at(day, 11))
+        if eligible is not False and visit != SCREENING_VISIT:
             _forms(trial, plan, pid, visit, day)
         if plan.dosing and trial.protocol.dosing_session(visit) is not None:
             _dosing_day(trial, pid, visit, day, withhold=plan.withhold_supplemental)
@@ -312,6 +315,36 @@ def add_participant(trial: OsloTrial, plan: Participant) -> str:
         if visit == plan.through:
             break
     return pid
+
+
+def _enrolment_time(trial: OsloTrial, plan: Participant) -> datetime | None:
+    """11:00 UTC on the target day of the enrolment visit (V0 takes place when the
+    participant is enrolled), or now when the plan has no referral to anchor it."""
+    if plan.referral is None or "referral" not in {e.code for e in trial.protocol.events}:
+        return None
+    schedule = compute_schedule(trial.protocol, {"referral": plan.referral}, {})
+    day = schedule.visit(ENROLMENT_VISIT).target_date
+    return None if day is None else at(day, 11)
+
+
+def screening_form(
+    trial: OsloTrial,
+    pid: str,
+    answers: Mapping[str, object] | None = None,
+    *,
+    by: Actor | None = None,
+) -> None:
+    """Record the screening C-SSRS (baseline version) the eligibility criteria read;
+    ``answers`` default to the low answers of :func:`tests.support.forms.fill`."""
+    sv.record_assessment(
+        trial.engine,
+        by or trial.investigator,
+        pid,
+        SCREENING_VISIT,
+        "cssrs",
+        dict(fill("cssrs", "baseline") if answers is None else answers),
+        version="baseline",
+    )
 
 
 def consent(trial: OsloTrial, pid: str, plan: Participant) -> None:

@@ -30,8 +30,11 @@ def test_consent_in_a_browser(browser: Any, live_server: LiveServer, artifacts: 
         page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
 
     page.get_by_label("Sex").select_option("female")
+    page.get_by_label("Birth year").fill("1980")
     page.get_by_label("Name").fill("Ola Nordmann")
     page.get_by_role("button", name="Register").click()
+    assert "Nothing has been created yet" in page.locator("main").inner_text()
+    page.get_by_role("button", name="Confirm: create the study ID").click()
     page.wait_for_url("**/participants/OSL-003")
     page.get_by_role("link", name="Consent").click()
     page.wait_for_url("**/participants/OSL-003/consent")

@@ -405,7 +405,8 @@ def participant_check_command(
     key: KeyOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Check eligibility against the protocol's criteria and store the verdict."""
+    """Check eligibility: the checklist answers in --data, the criteria read from forms
+    (e.g. the screening C-SSRS) from the recorded forms; store the verdict."""
     with acting_on(db, user) as (engine, actor):
         values = read_json(data, "screening data")
         if not isinstance(values, dict):
@@ -420,12 +421,99 @@ def participant_enrol_command(
     db: DbOption,
     user: UserOption,
     arm: Annotated[str | None, typer.Option("--arm", help="Arm code (if several).")] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="When (ISO date-time with offset; default now)."),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Enrol an eligible participant."""
+    """Enrol an eligible participant (the enrolment visit, e.g. V0, takes place that day)."""
+    when = None if at is None else parse_time(at, "--at")
     with acting_on(db, user) as (engine, actor):
-        person = sv.enrol(engine, actor, participant, arm=arm)
+        person = sv.enrol(engine, actor, participant, arm=arm, enrolled_at=when)
     show(person, json_output, f"{person.participant_id} enrolled in arm {person.arm}")
+
+
+@participant_app.command("confirm")
+def participant_confirm_command(
+    participant: Annotated[str, typer.Argument(help="Participant study ID.")],
+    db: DbOption,
+    user: UserOption,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="When (ISO date-time with offset; default now)."),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Confirm an enrolment at the protocol's confirmation visit (e.g. V4, study day 0)."""
+    when = None if at is None else parse_time(at, "--at")
+    with acting_on(db, user) as (engine, actor):
+        person = sv.confirm_enrolment(engine, actor, participant, confirmed_at=when)
+    show(person, json_output, f"{person.participant_id} enrolment confirmed")
+
+
+@participant_app.command("referral")
+def participant_referral_command(
+    participant: Annotated[str, typer.Argument(help="Participant study ID.")],
+    on: Annotated[str, typer.Option("--date", help="Referral date (YYYY-MM-DD).")],
+    source: Annotated[str, typer.Option("--source", help="Who referred: GP, self, clinic…")],
+    db: DbOption,
+    user: UserOption,
+    json_output: JsonOption = False,
+) -> None:
+    """Record a candidate's referral: its date (anchors the phone screen) and source."""
+    day = parse_date(on, "--date")
+    with acting_on(db, user) as (engine, actor):
+        person = sv.record_referral(engine, actor, participant, referral_date=day, source=source)
+    show(person, json_output, f"{person.participant_id} referred on {day} ({source})")
+
+
+@participant_app.command("phone-screen")
+def participant_phone_screen_command(
+    participant: Annotated[str, typer.Argument(help="Participant study ID.")],
+    outcome: Annotated[str, typer.Argument(help="pass or fail.")],
+    at: Annotated[str, typer.Option("--at", help="When (ISO date-time with offset).")],
+    db: DbOption,
+    user: UserOption,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Screen-failure code (needed for fail).")
+    ] = None,
+    text: Annotated[str | None, typer.Option("--text", help="Details of the failure.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Record the phone screen (the first screening visit): pass, or fail with a coded reason."""
+    if outcome not in ("pass", "fail"):
+        raise InputError(f"phone-screen outcome {outcome!r}", expected="pass or fail")
+    when = parse_time(at, "--at")
+    with acting_on(db, user) as (engine, actor):
+        person = sv.record_phone_screen(
+            engine,
+            actor,
+            participant,
+            outcome="pass" if outcome == "pass" else "fail",
+            screened_at=when,
+            failure_code=reason,
+            failure_text=text,
+        )
+    show(person, json_output, f"{person.participant_id} phone screen: {outcome} ({person.status})")
+
+
+@participant_app.command("screen-fail")
+def participant_screen_fail_command(
+    participant: Annotated[str, typer.Argument(help="Participant study ID.")],
+    reason: Annotated[str, typer.Option("--reason", help="Screen-failure code of the protocol.")],
+    db: DbOption,
+    user: UserOption,
+    text: Annotated[
+        str | None, typer.Option("--text", help="Details (needed for 'other').")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """End a candidate's screening with a coded reason (an enrolled participant not yet
+    confirmed leaves as a screen failure)."""
+    with acting_on(db, user) as (engine, actor):
+        person = sv.record_screen_failure(engine, actor, participant, code=reason, text=text)
+    show(person, json_output, f"{person.participant_id} is {person.status}: {person.status_reason}")
 
 
 @participant_app.command("withdraw")

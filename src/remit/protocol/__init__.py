@@ -13,7 +13,12 @@ Examples
 from remit.protocol.baseline import Baseline
 from remit.protocol.check import PROBLEM_CODES, check_model, check_protocol, check_text
 from remit.protocol.diff import Change, ProtocolDiff, diff_protocols
-from remit.protocol.eligibility import CriterionResult, EligibilityResult, evaluate_eligibility
+from remit.protocol.eligibility import (
+    CriterionResult,
+    EligibilityResult,
+    RecordedForm,
+    evaluate_eligibility,
+)
 from remit.protocol.loader import (
     builtin_protocols,
     load_protocol,
@@ -112,6 +117,7 @@ __all__ = [
     "ProtocolDiff",
     "RTMAnalysis",
     "Randomisation",
+    "RecordedForm",
     "RelapseEndpoint",
     "RemissionEndpoint",
     "ResponseEndpoint",

@@ -20,6 +20,7 @@ from pathlib import Path
 from remit.errors import Problem
 from remit.protocol._checker import Check, Checker
 from remit.protocol.check_dosing import DOSING_CHECKS
+from remit.protocol.check_eligibility import ELIGIBILITY_CHECKS
 from remit.protocol.check_notify import NOTIFY_CHECKS
 from remit.protocol.check_plan import PLAN_CHECKS
 from remit.protocol.check_scales import SCALE_CHECKS
@@ -64,6 +65,10 @@ PROBLEM_CODES: dict[str, str] = {
     "P031": "rater does not match who rates the scale (clinician-rated vs self-report)",
     "P032": "alert level the safety rules raise but [safety.notify] tells no one of",
     "P033": "arrays or inline tables nested too deep (more than 32 levels)",
+    "P034": "eligibility criterion read from a form names an unknown visit, a scale not given "
+    "at that visit, or a value the scale does not report",
+    "P035": "[enrolment] names an unknown visit or confirms before it enrols, or criteria "
+    "deferred to a confirmation that is not declared",
 }
 
 #: Every whole-protocol check, in the order its problems are reported.
@@ -74,6 +79,7 @@ CHECKS: tuple[Check, ...] = (
     *PLAN_CHECKS,
     *SCALE_CHECKS,
     *NOTIFY_CHECKS,
+    *ELIGIBILITY_CHECKS,
 )
 
 

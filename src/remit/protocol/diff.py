@@ -294,6 +294,13 @@ def _describe(kind: ChangeKind, path: tuple[str, ...], old: Any, new: Any, b: Pr
             where,
             f"analysis {path[2]}: {'.'.join(path[3:])} {verb}" + _from_to(kind, old, new),
         )
+    if head == "eligibility" and len(path) >= 3 and path[1] == "screen_failure_reasons":
+        if len(path) == 3:
+            text = f"screen-failure reason {path[2]} ({value['label']}) {verb}"
+        else:
+            text = f"screen-failure reason {path[2]}: {'.'.join(path[3:])} {verb}"
+            text += _from_to(kind, old, new)
+        return Change(kind, "eligibility", where, text)
     if head == "eligibility" and len(path) >= 3:
         if len(path) == 3:
             return Change(

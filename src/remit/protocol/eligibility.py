@@ -12,9 +12,33 @@ from remit.protocol.vocab import COMPARE, CriterionKind
 if TYPE_CHECKING:
     import pandas as pd
 
-    from remit.protocol.model import Criterion, Protocol
+    from remit.protocol.model import Criterion, CriterionSource, Protocol
 
 CriterionStatus = Literal["met", "unmet", "missing"]
+
+#: Form statuses whose values count; a draft or incomplete form gives "missing", never "met".
+COUNTED_FORM_STATUSES: frozenset[str] = frozenset({"complete", "signed", "locked"})
+
+
+@dataclass(frozen=True)
+class RecordedForm:
+    """A stored form as eligibility reads it: its status and the scoring engine's result
+    (:meth:`remit.scales.engine.ScoreResult.to_dict`)."""
+
+    visit: str
+    scale: str
+    status: str
+    score: Mapping[str, Any]
+
+    def value(self, name: str) -> object:
+        """``total``, a derived value, a subscale or an item answer (``None``: absent)."""
+        if name == "total":
+            return self.score.get("total")
+        for part in ("derived", "subscales", "answers"):
+            found = (self.score.get(part) or {}).get(name)
+            if found is not None:
+                return found
+        return None
 
 
 @dataclass(frozen=True)
@@ -33,6 +57,8 @@ class CriterionResult:
     value: Any
     status: CriterionStatus
     reason: str
+    source: str = "checklist"
+    stage: str = "enrolment"
 
     def to_dict(self) -> dict[str, Any]:
         """The result as plain values."""
@@ -51,7 +77,7 @@ class EligibilityResult:
     >>> from remit.protocol import load_protocol
     >>> r = evaluate_eligibility(load_protocol("oslo-mdma-mdd"), {"age_years": 40})
     >>> r.eligible, r.complete, len(r.missing)
-    (False, False, 11)
+    (False, False, 12)
     >>> r.to_frame().loc[0, ["id", "status"]].tolist()
     ['age', 'met']
     """
@@ -134,7 +160,28 @@ def _shown(criterion: Criterion) -> str:
     return str(v).lower() if isinstance(v, bool) else str(v)
 
 
-def evaluate_eligibility(protocol: Protocol, data: Mapping[str, object]) -> EligibilityResult:
+def _source_value(
+    src: CriterionSource, forms: Mapping[tuple[str, str], RecordedForm]
+) -> tuple[Any, str | None]:
+    """The value a form gives a sourced criterion, or ``None`` and why it is missing."""
+    form = forms.get((src.visit, src.scale))
+    if form is None:
+        return None, f"no {src.scale} form recorded at {src.visit}"
+    if form.status not in COUNTED_FORM_STATUSES:
+        return None, f"the {src.scale} form at {src.visit} is {form.status}, not complete"
+    value = form.value(src.value)
+    if value is None:
+        return None, f"the {src.scale} form at {src.visit} has no {src.value}"
+    return value, None
+
+
+def evaluate_eligibility(
+    protocol: Protocol,
+    data: Mapping[str, object],
+    forms: Mapping[tuple[str, str], RecordedForm] | None = None,
+    *,
+    stage: Literal["enrolment", "confirmation"] = "confirmation",
+) -> EligibilityResult:
     """Check screening data against every eligibility criterion of the protocol.
 
     Parameters
@@ -142,8 +189,15 @@ def evaluate_eligibility(protocol: Protocol, data: Mapping[str, object]) -> Elig
     protocol
         The protocol whose ``[[eligibility.criteria]]`` apply.
     data
-        Screening values by field name (``age_years``, ``psychosis`` …); an absent field or
-        ``None`` is missing.
+        Checklist answers by field name (``age_years``, ``psychosis`` …); an absent field or
+        ``None`` is missing. A criterion with a ``source`` never reads ``data``.
+    forms
+        The recorded forms by ``(visit, scale)``: sourced criteria read their value there.
+        A form that is not complete (draft, incomplete) or absent leaves the criterion
+        missing.
+    stage
+        ``"enrolment"`` checks only the criteria decided before enrolment;
+        ``"confirmation"`` (the default) every criterion.
 
     Raises
     ------
@@ -153,23 +207,40 @@ def evaluate_eligibility(protocol: Protocol, data: Mapping[str, object]) -> Elig
     Examples
     --------
     >>> from remit.protocol import load_protocol
+    >>> from remit.scales import load_scale, score
     >>> p = load_protocol("oslo-mdma-mdd")
-    >>> data = {"age_years": 34, "mdd_dsm5": True, "episode_weeks": 30, "madrs_total": 31,
+    >>> data = {"age_years": 34, "mdd_dsm5": True, "episode_weeks": 30,
     ...         "psychosis": False, "bipolar_i": False, "personality_disorder": False,
     ...         "substance_use_disorder": False, "cardiovascular_disease": False,
-    ...         "lives_within_1h": True, "systolic_bp": 128, "cssrs_ideation_type": 1}
-    >>> evaluate_eligibility(p, data).eligible
+    ...         "lives_within_1h": True, "systolic_bp": 128}
+    >>> items = load_scale("cssrs").items_for("baseline")
+    >>> answers = {i.code: False for i in items if i.kind == "boolean"}  # no ideation, no acts
+    >>> cssrs = score("cssrs", answers, version="baseline")
+    >>> forms = {("SCR", "cssrs"): RecordedForm("SCR", "cssrs", "complete", cssrs.to_dict())}
+    >>> evaluate_eligibility(p, data, forms, stage="enrolment").eligible
     True
-    >>> evaluate_eligibility(p, {**data, "age_years": 17}).summary()
+    >>> evaluate_eligibility(p, {**data, "age_years": 17}, forms, stage="enrolment").summary()
     'not eligible: fails age (age_years is 17; needs >= 18)'
+    >>> evaluate_eligibility(p, data, stage="enrolment").missing[0].reason
+    'no cssrs form recorded at SCR'
     """
+    found_forms = forms or {}
     results = []
     for criterion in protocol.eligibility.criteria:
-        value = data.get(criterion.field)
+        if stage == "enrolment" and criterion.stage != "enrolment":
+            continue
         condition = f"{criterion.op} {_shown(criterion)}"
         status: CriterionStatus
+        if criterion.source is not None:
+            src = criterion.source
+            where = f"{src.visit} {src.scale} {src.value}"
+            value, why_missing = _source_value(src, found_forms)
+        else:
+            where = "checklist"
+            value = data.get(criterion.field)
+            why_missing = None if value is not None else f"{criterion.field} not given"
         if value is None:
-            status, reason = "missing", f"{criterion.field} not given"
+            status, reason = "missing", str(why_missing)
         else:
             holds = _holds(criterion, value)
             shown = str(value).lower() if isinstance(value, bool) else str(value)
@@ -190,6 +261,8 @@ def evaluate_eligibility(protocol: Protocol, data: Mapping[str, object]) -> Elig
                 value=value,
                 status=status,
                 reason=reason,
+                source=where,
+                stage=criterion.stage,
             )
         )
     complete = all(r.status != "missing" for r in results)

@@ -248,11 +248,27 @@ class Visit(_Model):
 # --------------------------------------------------------------------------- eligibility
 
 
+class CriterionSource(_Model):
+    """Where a criterion's value is read: a recorded form of a visit.
+
+    ``value`` is what the scoring engine reports for the form: ``total``, a derived value
+    (C-SSRS ``ideation_type``, ``any_behaviour``), a subscale or an item code.
+    """
+
+    visit: str
+    scale: str
+    value: str
+
+
 class Criterion(_Model):
     """A checkable eligibility rule on one screening field.
 
     An inclusion criterion is satisfied when ``field op value`` holds; an exclusion criterion
     when it does not (e.g. ``{field = "psychosis", op = "==", value = true}`` excludes).
+    With a ``source`` the value is read from the recorded form it names; without one the
+    criterion is a checklist item the investigator answers (yes/no, or a number).
+    ``stage = "confirmation"`` defers the criterion to the confirmation of enrolment (its
+    value is recorded after enrolment, e.g. the baseline rating before V4).
     """
 
     id: str
@@ -261,6 +277,8 @@ class Criterion(_Model):
     op: Op
     value: Scalar | tuple[Scalar, ...]
     text: str
+    source: CriterionSource | None = None
+    stage: Literal["enrolment", "confirmation"] = "enrolment"
     assumption: str | None = None
 
     @model_validator(mode="after")
@@ -289,10 +307,37 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+class ScreenFailureReason(_Model):
+    """A coded reason a candidate fails screening (``code`` is stored and exported)."""
+
+    code: str = Field(pattern=r"^[a-z][a-z_]*$")
+    label: str
+
+
 class Eligibility(_Model):
-    """The eligibility criteria, checked on screening data by ``evaluate_eligibility``."""
+    """The eligibility criteria, checked on screening data by ``evaluate_eligibility``, and
+    the coded reasons a screen failure is recorded with (each failing criterion's id is a
+    reason too)."""
 
     criteria: tuple[Criterion, ...] = ()
+    screen_failure_reasons: tuple[ScreenFailureReason, ...] = ()
+
+    def failure_reasons(self) -> dict[str, str]:
+        """Every screen-failure code with its label: the declared reasons, then one per
+        criterion (``criterion id`` → its text)."""
+        reasons = {r.code: r.label for r in self.screen_failure_reasons}
+        for c in self.criteria:
+            reasons.setdefault(c.id, c.text)
+        return reasons
+
+
+class Enrolment(_Model):
+    """The published two-step enrolment: enrolled at ``enrol_at``, confirmed at
+    ``confirm_at`` (``None``: enrolment needs no confirmation)."""
+
+    enrol_at: str
+    confirm_at: str | None = None
+    assumption: str | None = None
 
 
 # --------------------------------------------------------------------------- protocol
@@ -331,6 +376,7 @@ class Protocol(_Model):
     scoring: ScoringTable = Field(default_factory=dict)
     medications: Medications = Field(default_factory=Medications)
     consent: Consent = Field(default_factory=Consent)
+    enrolment: Enrolment | None = None
 
     _text: str = PrivateAttr(default="")
     _source: str = PrivateAttr(default="")

@@ -139,6 +139,14 @@ from remit.services.records import (
     VitalsRecord,
 )
 from remit.services.safety_sweep import raise_missed_readings
+from remit.services.screening import (
+    confirm_enrolment,
+    failure_reason,
+    record_phone_screen,
+    record_referral,
+    record_screen_failure,
+    screening_status,
+)
 from remit.services.senders import CHANNELS, Sender, sender_from_url
 from remit.services.signing import (
     answer_query,
@@ -258,6 +266,7 @@ __all__ = [
     "close_alert",
     "close_database",
     "close_query",
+    "confirm_enrolment",
     "consent_status",
     "create_app_role",
     "create_database",
@@ -270,6 +279,7 @@ __all__ = [
     "edit_conmed",
     "end_dosing_session",
     "enrol",
+    "failure_reason",
     "get_assessment",
     "get_participant",
     "head_revision",
@@ -305,6 +315,9 @@ __all__ = [
     "record_deviation",
     "record_dose",
     "record_follow_up_call",
+    "record_phone_screen",
+    "record_referral",
+    "record_screen_failure",
     "record_vas",
     "record_visit",
     "record_vitals",
@@ -315,6 +328,7 @@ __all__ = [
     "rotate_key_file",
     "run_periodic",
     "screen_participant",
+    "screening_status",
     "sender_from_url",
     "set_anchor_date",
     "set_user_active",

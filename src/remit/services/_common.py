@@ -404,8 +404,20 @@ def site_code(session: Session, site_id: int) -> str:
 def participant_record(session: Session, p: Participant) -> ParticipantRecord:
     """A participant row as a record."""
     return ParticipantRecord.from_row(
-        p, participant_id=p.study_id, site=site_code(session, p.site_id)
+        p,
+        participant_id=p.study_id,
+        site=site_code(session, p.site_id),
+        enrolled_by=username_of(session, p.enrolled_by),
+        enrolment_confirmed_by=username_of(session, p.enrolment_confirmed_by),
     )
+
+
+def username_of(session: Session, user_id: int | None) -> str | None:
+    """The username of a user key (``None`` for none, or a user no longer stored)."""
+    if user_id is None:
+        return None
+    user = session.get(UserAccount, user_id)
+    return None if user is None else user.username
 
 
 def study_id_of(session: Session, participant_id: int | None) -> str | None:

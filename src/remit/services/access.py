@@ -89,6 +89,11 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "view_worklist": _VIEW,
     # authentication (issue 13): the security log of logins, lockouts, re-authentications
     "view_security_log": frozenset({ADM}),
+    # screening and the two-step enrolment (issue 12)
+    "record_referral": frozenset({INV}),
+    "record_phone_screen": frozenset({INV}),
+    "record_screen_failure": frozenset({INV}),
+    "confirm_enrolment": frozenset({INV}),
 }
 
 #: Operations that record study data about a participant, and the consent they need at the
@@ -107,6 +112,7 @@ CONSENT_NEEDED: Mapping[str, str] = {
     "record_vas": "procedure",
     "record_vitals": "safety",
     "record_adverse_event": "safety",
+    "confirm_enrolment": "procedure",
 }
 
 #: Operations the in-process ``system`` actor may NOT perform (they need a person).

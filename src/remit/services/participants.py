@@ -29,6 +29,7 @@ from remit.services._common import (
 )
 from remit.services.access import require_site
 from remit.services.records import EligibilityRecord, ParticipantRecord
+from remit.services.screening import current_verdict, hold_visit, recorded_forms
 from remit.services.unit import reading, writing
 from remit.services.visits import refresh_schedule
 from remit.store import Actor, IdentityRecord, set_identity, unit_of_work
@@ -174,10 +175,14 @@ def check_eligibility(
     *,
     idempotency_key: str | None = None,
 ) -> EligibilityRecord:
-    """Check screening data against the protocol's criteria and store data and verdicts.
+    """Check the candidate against the criteria decided before enrolment and store the
+    checklist answers and the verdicts.
 
-    Eligible → status ``eligible``; a failed criterion with complete data → ``ineligible`` with
-    the reasons; missing data → still ``screening`` (the record lists what is missing).
+    ``data`` holds the checklist answers (criteria without a ``source``); the criteria with a
+    ``source`` read the recorded forms (a form not complete leaves them missing). Eligible →
+    status ``eligible``; a failed criterion → ``ineligible`` with the reasons and the first
+    failing criterion's id as the screen-failure code; missing data only → still
+    ``screening`` (the record lists what is missing).
     """
     if not isinstance(data, Mapping):
         raise InputError("screening data must be a mapping of field → value")
@@ -198,7 +203,21 @@ def check_eligibility(
                 f"{p.study_id} is {p.status}; eligibility is checked before enrolment",
                 expected="a participant in screening",
             )
-        result = evaluate_eligibility(w.protocol, data)
+        sourced = {
+            c.field: c.source for c in w.protocol.eligibility.criteria if c.source is not None
+        }
+        typed = sorted(k for k, v in data.items() if k in sourced and v is not None)
+        if typed:
+            first = sourced[typed[0]]
+            raise InputError(
+                f"{', '.join(typed)} cannot be typed in: the protocol reads "
+                f"{'them' if len(typed) > 1 else 'it'} from the recorded forms",
+                expected="only the checklist answers",
+                hint=f"record the {first.scale} form at {first.visit}",
+            )
+        result = evaluate_eligibility(
+            w.protocol, data, recorded_forms(w.session, p), stage="enrolment"
+        )
         check = EligibilityCheck(
             participant_id=p.id,
             checked_by=actor.user_id,
@@ -209,8 +228,9 @@ def check_eligibility(
         uow.add(check)
         if result.eligible:
             _set_status(p, S.ELIGIBLE, None, now_utc())
-        elif result.complete:
+        elif result.unmet:
             _set_status(p, S.INELIGIBLE, result.summary(), now_utc())
+            p.screen_failure_code = result.unmet[0].id
         else:
             _set_status(p, S.SCREENING, result.summary(), now_utc())
         uow.flush()
@@ -250,7 +270,12 @@ def enrol(
     arm: str | None = None,
     enrolled_at: datetime | None = None,
 ) -> ParticipantRecord:
-    """Enrol an eligible participant in ``arm`` (the only arm when the protocol has one)."""
+    """Enrol an eligible participant in ``arm`` (the only arm when the protocol has one).
+
+    Needs a current consent at ``enrolled_at``. With an ``[enrolment]`` section the
+    enrolment visit (``V0``) takes place that day (refused if it is recorded on another);
+    its confirmation is :func:`remit.services.screening.confirm_enrolment`.
+    """
     when = plausible_time(enrolled_at, "enrolled_at") or now_utc()
     with writing(engine, actor, "enrol", participant=participant, at=when) as w:
         uow, session, p, protocol = w.uow, w.session, w.p, w.protocol
@@ -259,6 +284,15 @@ def enrol(
                 f"{p.study_id} is {p.status}, not eligible",
                 expected="an eligible participant",
                 hint="record a passing eligibility check first",
+            )
+        # a form edited since the decision (a C-SSRS re-rated) must not pass unseen
+        now, _ = current_verdict(session, protocol, p, stage="enrolment")
+        if not now.eligible:
+            raise InputError(
+                f"{p.study_id} was found eligible, but now: {now.summary()}",
+                expected="every criterion decided before enrolment still met on the forms",
+                hint="check eligibility again (the forms changed since), or record a screen "
+                "failure",
             )
         if arm is None:
             if len(protocol.arms) != 1:
@@ -270,9 +304,12 @@ def enrol(
         protocol.arm(arm)
         p.arm = arm
         p.enrolled_at = when
+        p.enrolled_by = actor.user_id
         _set_status(p, S.ENROLLED, None, when)
         session.flush()
         refresh_schedule(uow, protocol, p)
+        if protocol.enrolment is not None:
+            hold_visit(uow, w, p, protocol.enrolment.enrol_at, when.date())
         return participant_record(session, p)
 
 

@@ -104,6 +104,13 @@ class ParticipantRecord(_Record):
     enrolled_at: datetime | None
     baseline_date: date | None
     simulated: bool
+    referral_source: str | None
+    phone_screen_outcome: str | None
+    phone_screened_at: datetime | None
+    screen_failure_code: str | None
+    enrolment_confirmed_at: datetime | None
+    enrolled_by: str | None = None
+    enrolment_confirmed_by: str | None = None
 
 
 @dataclass(frozen=True)

@@ -279,6 +279,8 @@ def _participants(
             age = value if isinstance(value, int | float) and not isinstance(value, bool) else None
             if p.status == ParticipantStatus.INELIGIBLE:
                 reasons = [str(c["id"]) for c in check.results if c.get("status") == "unmet"]
+        if p.status == ParticipantStatus.INELIGIBLE and p.screen_failure_code and not reasons:
+            reasons = [p.screen_failure_code]  # a coded screen failure (phone screen, decision)
         if age is None and p.birth_year is not None and p.screened_at is not None:
             age = p.screened_at.year - p.birth_year
         rows.append(

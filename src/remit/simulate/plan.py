@@ -72,7 +72,7 @@ SCREEN_FAILURES: tuple[tuple[str, Mapping[str, object], str], ...] = (
     ("episode_length", {"episode_weeks": 8}, "phone"),
     ("cardiovascular_disease", {"cardiovascular_disease": True}, "screening"),
     ("distance", {"lives_within_1h": False}, "phone"),
-    ("madrs_entry", {"madrs_total": 16}, "screening"),
+    ("suicide_risk", {"cssrs_ideation_type": 5}, "screening"),
     ("substance_use_disorder", {"substance_use_disorder": True}, "screening"),
     ("episode_length", {"episode_weeks": 130}, "phone"),
     ("personality_disorder", {"personality_disorder": True}, "screening"),
@@ -142,12 +142,13 @@ def _consent(b: _Builder, protocol: Protocol, at: datetime) -> None:
               components=list(version.components), consented_at=at)  # fmt: skip
 
 
-def _eligible_data(rng: np.random.Generator, age: int, madrs: int, ideation: int) -> dict[str, Any]:
+def _eligible_data(rng: np.random.Generator, age: int) -> dict[str, Any]:
+    """The checklist answers of an eligible candidate (the C-SSRS criteria read the
+    screening form, the MADRS criterion the baseline rating at confirmation)."""
     return {
         "age_years": age,
         "mdd_dsm5": True,
         "episode_weeks": int(rng.integers(14, 100)),
-        "madrs_total": madrs,
         "psychosis": False,
         "bipolar_i": False,
         "personality_disorder": False,
@@ -155,7 +156,6 @@ def _eligible_data(rng: np.random.Generator, age: int, madrs: int, ideation: int
         "cardiovascular_disease": False,
         "lives_within_1h": True,
         "systolic_bp": int(rng.integers(106, 139)),
-        "cssrs_ideation_type": ideation,
     }
 
 
@@ -384,7 +384,9 @@ def _plan_failure(
     for event in protocol.events:
         b.add(start, "anchor", INV, anchor=event.code, anchor_date=person.referral_date)
     ideation = int(rng.random() < 0.4)
-    data = _eligible_data(rng, age, int(rng.integers(22, 36)), ideation) | changes
+    ideation = int(changes.pop("cssrs_ideation_type", ideation))  # type: ignore[call-overload]
+    rng.integers(22, 36)  # the screening MADRS once typed in: drawn still, so seeds replay
+    data = _eligible_data(rng, age) | changes
     for code, day in dates.items():
         at = start if code == design.first_visit else clock(day, visit_start_minute(rng))
         b.add(at, "visit", INV, visit=code, day=day)
@@ -524,13 +526,14 @@ def _plan_participant(
                   answers=answers, assessed_at=at)  # fmt: skip
             t += timedelta(minutes=12)
         if code == design.eligibility_visit:
-            screening_madrs = max(design.thresholds.entry_min,
-                                  outcome.madrs[0] + int(rng.integers(-2, 3)))  # fmt: skip
-            data = _eligible_data(rng, age, screening_madrs, recent_type)
+            rng.integers(-2, 3)  # the screening MADRS once typed in: drawn still, so seeds replay
+            data = _eligible_data(rng, age)
             b.add(t + timedelta(minutes=30), "eligibility", INV, data=data)
         if code == design.enrol_visit:
             b.add(start + timedelta(minutes=5), "enrol", INV, enrolled_at=start)
             enrolled = True
+        if protocol.enrolment is not None and code == protocol.enrolment.confirm_at:
+            b.add(t + timedelta(minutes=30), "confirm", INV, confirmed_at=t + timedelta(minutes=30))
         if dosing is not None and enrolled:
             _plan_dosing_day(protocol, b, person, code, day, rng,
                              crossing=crossings.get(dosing.number))  # fmt: skip

@@ -295,6 +295,8 @@ class _Runner:
                 sv.check_eligibility(e, actor, pid, a["data"])
             case "enrol":
                 sv.enrol(e, actor, pid, enrolled_at=a["enrolled_at"])
+            case "confirm":
+                sv.confirm_enrolment(e, actor, pid, confirmed_at=a["confirmed_at"])
             case "form":
                 raised = sv.record_assessment(
                     e, actor, pid, a["visit"], a["scale"], a["answers"],

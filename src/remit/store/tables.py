@@ -214,6 +214,16 @@ class Participant(ProtocolTagged, Base):
     screened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     baseline_date: Mapped[date | None] = mapped_column(Date)
+    # screening and the two-step enrolment (migration 0012); user ids without a foreign key,
+    # as the columns are added to an existing table
+    referral_source: Mapped[str | None] = mapped_column(String(64))
+    phone_screen_outcome: Mapped[str | None] = mapped_column(String(16))
+    phone_screened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    phone_screened_by: Mapped[int | None] = mapped_column(Integer)
+    screen_failure_code: Mapped[str | None] = mapped_column(String(64))
+    enrolled_by: Mapped[int | None] = mapped_column(Integer)
+    enrolment_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enrolment_confirmed_by: Mapped[int | None] = mapped_column(Integer)
 
 
 class ParticipantIdentity(Base):

@@ -33,10 +33,10 @@ def _routes(routes: list[Any]) -> Iterator[APIRoute]:
 
 def routes_markdown() -> str:
     """Every page and API route with the operation that guards it (``any``: logged in)."""
-    from remit.web import api, api_consent, pages
+    from remit.web import api, api_consent, api_screening, pages
 
     lines = ["| method | path | operation |", "|---|---|---|"]
-    for router in (pages.router, api.router, api_consent.router):
+    for router in (pages.router, api.router, api_consent.router, api_screening.router):
         for route in _routes(router.routes):
             guards = [
                 str(getattr(d.dependency, "operation", ""))

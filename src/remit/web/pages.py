@@ -40,6 +40,7 @@ from remit.web import (
     pages_data,
     pages_deviations,
     pages_dosing,
+    pages_screening,
     pages_security,
     pages_worklist,
 )
@@ -79,6 +80,7 @@ router.include_router(pages_conmeds.router)
 router.include_router(pages_consent.router)
 router.include_router(pages_worklist.router)
 router.include_router(pages_security.router)
+router.include_router(pages_screening.router)
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -345,16 +347,53 @@ def participants(request: Request, session: PageSession) -> Response:
 
 @router.post("/participants", dependencies=[page_requires("screen_participant")])
 async def screen(request: Request, session: PageSession) -> Response:
-    """Register a person for screening (a new pseudonymous ID)."""
+    """Register a person for screening in two steps: the first POST checks the form and shows
+    what will be created; only a second POST with ``confirm=yes`` creates the study ID."""
     form = await check_csrf(request, session)
+    state = state_of(request)
+    sites = [s.code for s in state.protocol.study.sites]
+    site = form.get("site", "").strip() or None
+    if site is not None and site not in sites:
+        raise InputError(f"site {site!r}", expected="one of " + ", ".join(sites))
+    sex = form.get("sex", "").strip()
+    if sex not in ("female", "male"):
+        raise InputError(
+            f"sex {sex!r}" if sex else "sex is not given",
+            expected="female or male",
+            hint="the registration form needs sex and birth year; nothing was created",
+        )
     birth = form.get("birth_year", "").strip()
+    this_year = datetime.now(UTC).year
+    if not (birth.isdigit() and 1900 <= int(birth) <= this_year):
+        raise InputError(
+            f"birth year {birth!r}" if birth else "birth year is not given",
+            expected=f"a year from 1900 to {this_year}",
+            hint="nothing was created",
+        )
     identity = {k: form.get(k, "").strip() or None for k in ("name", "national_id", "contact")}
+    if any(identity.values()) and not identity["name"]:
+        raise InputError(
+            "identity without a name",
+            expected="the person's name with the national ID or contact",
+            hint="nothing was created",
+        )
+    if form.get("confirm") != "yes":
+        return render(
+            request,
+            "register_confirm.html",
+            title="Confirm registration",
+            site=site or (sites[0] if len(sites) == 1 else None),
+            sex=sex,
+            birth_year=birth,
+            identity=identity,
+            idem=form_key(form) or uuid.uuid4().hex,
+        )
     record = sv.screen_participant(
-        state_of(request).engine,
+        state.engine,
         session.actor,
-        site=form.get("site") or None,
-        sex=form.get("sex") or None,
-        birth_year=int(birth) if birth.isdigit() else None,
+        site=site,
+        sex=sex,
+        birth_year=int(birth),
         identity=identity if any(identity.values()) else None,
         idempotency_key=form_key(form),
     )

@@ -107,6 +107,9 @@ def build_ds(ctx: Context) -> Dataset:
             decod, term = found
             if term is None:
                 term = decod if is_missing(r.withdrawn_reason) else str(r.withdrawn_reason)
+            if r.status == S.INELIGIBLE and len(r.ineligible_reasons or ()) > 0:
+                # the coded reason (a criterion id or a protocol screen-failure code)
+                term = f"SCREEN FAILURE: {', '.join(r.ineligible_reasons)}"
             when = last_visit.get(r.participant_id)
             rows.append(
                 {
