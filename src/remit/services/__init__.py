@@ -41,6 +41,12 @@ from remit.services.audit import (
     audit_log,
     verify_audit_chain,
 )
+from remit.services.checklist import (
+    ChecklistItemRecord,
+    ChecklistRecord,
+    checklist_status,
+    complete_checklist,
+)
 from remit.services.conmeds import edit_conmed, list_conmeds, record_conmed, stop_conmed
 from remit.services.consent import consent_status, record_consent, withdraw_consent
 from remit.services.database import (
@@ -121,6 +127,7 @@ from remit.services.records import (
     VisitRecord,
     VitalsRecord,
 )
+from remit.services.results import ResultRecord, edit_result, list_results, record_result
 from remit.services.safety_sweep import raise_missed_readings
 from remit.services.senders import CHANNELS, Sender, sender_from_url
 from remit.services.signing import (
@@ -171,10 +178,6 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ACCESS",
     "AUDIT_HIDDEN_TABLES",
-    "CHANNELS",
-    "PERIODIC_JOBS",
-    "RATER_ROLES",
-    "SYSTEM_ROLE",
     "AccountStanding",
     "Actor",
     "AdverseEventRecord",
@@ -182,6 +185,9 @@ __all__ = [
     "AssessmentRecord",
     "AuditEntry",
     "AuditVerifyResult",
+    "CHANNELS",
+    "ChecklistItemRecord",
+    "ChecklistRecord",
     "ConmedRecord",
     "ConsentRecord",
     "ConsentStatusRecord",
@@ -196,10 +202,14 @@ __all__ = [
     "EligibilityRecord",
     "Engine",
     "LockRecord",
+    "PERIODIC_JOBS",
     "ParticipantRecord",
     "PasswordResetRecord",
     "PeriodicContext",
     "QueryRecord",
+    "RATER_ROLES",
+    "ResultRecord",
+    "SYSTEM_ROLE",
     "Sender",
     "SignatureRecord",
     "SignedItem",
@@ -225,9 +235,11 @@ __all__ = [
     "change_status",
     "check_eligibility",
     "check_password",
+    "checklist_status",
     "close_alert",
     "close_database",
     "close_query",
+    "complete_checklist",
     "consent_status",
     "create_app_role",
     "create_database",
@@ -237,6 +249,7 @@ __all__ = [
     "deliver_due",
     "dosing_day",
     "edit_conmed",
+    "edit_result",
     "end_dosing_session",
     "enrol",
     "get_assessment",
@@ -252,6 +265,7 @@ __all__ = [
     "list_overdue_saes",
     "list_participants",
     "list_queries",
+    "list_results",
     "list_users",
     "list_visits",
     "lock",
@@ -270,6 +284,7 @@ __all__ = [
     "record_deviation",
     "record_dose",
     "record_follow_up_call",
+    "record_result",
     "record_vas",
     "record_visit",
     "record_vitals",

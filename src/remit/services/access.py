@@ -85,6 +85,11 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "answer_query": frozenset({INV, THE, RAT}),
     "close_query": frozenset({MON, DM}),
     "build_trial_data": frozenset({INV, MON, STA, DM}),
+    # clinical results and the pre-dose checklist
+    "record_result": frozenset({INV, THE}),
+    "edit_result": frozenset({INV, DM}),
+    "complete_checklist": frozenset({INV, THE}),
+    "override_checklist": frozenset({INV}),
 }
 
 #: Operations that record study data about a participant, and the consent they need at the
@@ -103,6 +108,8 @@ CONSENT_NEEDED: Mapping[str, str] = {
     "record_vas": "procedure",
     "record_vitals": "safety",
     "record_adverse_event": "safety",
+    "record_result": "procedure",
+    "complete_checklist": "procedure",
 }
 
 #: Operations the in-process ``system`` actor may NOT perform (they need a person).

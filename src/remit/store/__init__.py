@@ -46,6 +46,7 @@ from remit.store.migrate import (
     require_current,
     upgrade,
 )
+from remit.store.results import ClinicalResult, DosingChecklist
 from remit.store.queries import (
     add_site,
     create_study,
@@ -75,8 +76,10 @@ __all__ = [
     "AlertDelivery",
     "AuditEntry",
     "AuditVerifyResult",
+    "ClinicalResult",
     "Consent",
     "Dose",
+    "DosingChecklist",
     "DosingSession",
     "IdentityRecord",
     "UnitOfWork",
