@@ -18,6 +18,8 @@ from remit.store import Actor
 
 #: What a screen item records to pass.
 NEGATIVE = "negative"
+#: A normal reading of every vital sign a session may read.
+EVERY_SIGN = {**NORMAL_VITALS, "respiratory_rate": 14, "oxygen_saturation": 98}
 
 
 def ready_for_dose(
@@ -71,7 +73,7 @@ def ready_for_dose(
                 pid,
                 visit,
                 measured_at=at - timedelta(minutes=20),
-                values=NORMAL_VITALS,
+                values={s: EVERY_SIGN[s] for s in planned.vitals.recorded_signs()},
             )
         elif item.kind == "confirm":
             confirmed.append(item.id)
