@@ -207,27 +207,12 @@ def _cssrs(
     clinical = func.coalesce(Assessment.assessed_at, Assessment.entered_at)
     near = [Assessment.visit_id == ds.visit_id]
     if item.within_days is not None:
-        near.append(
-            (clinical <= at) & (clinical >= at - timedelta(days=item.within_days)),
-        )
-    form = session.scalar(
-        select(Assessment)
-        .where(
-            Assessment.participant_id == p.id,
-            Assessment.scale == "cssrs",
-            Assessment.status != "draft",
-            Assessment.status != "incomplete",
-            or_(*near),
-        )
-        .order_by(clinical.desc(), Assessment.id.desc())
-        .limit(1)
-    )
-    span = f" or in the {item.within_days} days before" if item.within_days is not None else ""
-    if form is None:
-        return ItemStatus.NOT_YET, f"no complete C-SSRS at this visit{span}"
-    cssrs_forms = select(Assessment.id).where(
+        near.append((clinical <= at) & (clinical >= at - timedelta(days=item.within_days)))
+    forms = select(Assessment.id).where(
         Assessment.participant_id == p.id, Assessment.scale == "cssrs"
     )
+    # an urgent finding of a form near the dose (complete or not, its alert closed or not)
+    # or a pressing C-SSRS alert still open from any form fails the item
     pressing = list(
         session.scalars(
             select(Alert)
@@ -235,22 +220,39 @@ def _cssrs(
                 Alert.participant_id == p.id,
                 Alert.source_table == "assessment",
                 Alert.level.in_(PRESSING_LEVELS),
-                or_(Alert.source_id == form.id, Alert.closed_at.is_(None)),
-                Alert.source_id.in_(cssrs_forms),
+                or_(
+                    Alert.source_id.in_(forms.where(or_(*near))),
+                    Alert.closed_at.is_(None) & Alert.source_id.in_(forms),
+                ),
             )
             .order_by(Alert.id)
         )
     )
-    when = form.assessed_at or form.entered_at
-    said = f"C-SSRS (assessment {form.id}) of {_when(when)}"
     if pressing:
-        return ItemStatus.FAIL, said + ": " + "; ".join(
-            f"{a.level} alert {a.id}"
+        return ItemStatus.FAIL, "; ".join(
+            f"{a.level} alert {a.id} of C-SSRS assessment {a.source_id}"
             + ("" if a.closed_at is None else " (closed)")
             + f": {a.message}"
             for a in pressing
         )
-    return ItemStatus.PASS, f"{said} without an urgent or immediate finding"
+    form = session.scalar(
+        select(Assessment)
+        .where(
+            Assessment.id.in_(forms),
+            Assessment.status.not_in(("draft", "incomplete")),
+            or_(*near),
+        )
+        .order_by(clinical.desc(), Assessment.id.desc())
+        .limit(1)
+    )
+    if form is None:
+        span = f" or in the {item.within_days} days before" if item.within_days else ""
+        return ItemStatus.NOT_YET, f"no complete C-SSRS at this visit{span}"
+    when = form.assessed_at or form.entered_at
+    return (
+        ItemStatus.PASS,
+        f"C-SSRS (assessment {form.id}) of {_when(when)} without an urgent or immediate finding",
+    )
 
 
 def evaluate(
