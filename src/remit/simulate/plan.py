@@ -486,7 +486,8 @@ def _plan_participant(
             b.add(at, "form", role, visit=code, scale=form.scale, version=form.version,
                   answers=answers, assessed_at=at)  # fmt: skip
             t += timedelta(minutes=12)
-        _plan_results(protocol, b, person, code, t)
+        # a dosing day's results are taken before the session, with its pre-dose forms
+        _plan_results(protocol, b, person, code, start + timedelta(minutes=5) if dosing else t)
         if code == design.eligibility_visit:
             screening_madrs = max(design.thresholds.entry_min,
                                   outcome.madrs[0] + int(rng.integers(-2, 3)))  # fmt: skip
@@ -497,7 +498,8 @@ def _plan_participant(
             enrolled = True
         if dosing is not None and enrolled:
             _plan_dosing_day(protocol, b, person, code, day, rng,
-                             crossing=crossings.get(dosing.number))  # fmt: skip
+                             crossing=crossings.get(dosing.number),
+                             not_before=start + timedelta(minutes=15))  # fmt: skip
         if code == design.termination_visit:
             b.add(t + timedelta(minutes=30), "status", INV, status="in_follow_up")
         if code == codes[-1]:
@@ -536,14 +538,17 @@ def _plan_dosing_day(
     rng: np.random.Generator,
     *,
     crossing: tuple[str, str] | None,
+    not_before: datetime,
 ) -> None:
     planned = protocol.dosing_session(code)
     if planned is None:  # pragma: no cover - only called for dosing visits
         return
     plan = planned.dose_for(None if len(protocol.arms) != 1 else protocol.arms[0].code)
     dose_factor = 1.0 + 0.25 * (planned.number - 1)
-    start = clock(day, 7 * 60 + 45)
-    dose_at = clock(day, 8 * 60 + 15)
+    # the session starts at 07:45, or after its visit's pre-dose forms and results when the
+    # visit was moved later in the day (another visit on the same day came first)
+    start = max(clock(day, 7 * 60 + 45), not_before)
+    dose_at = start + timedelta(minutes=30)
     b.add(start, "start_session", THE, visit=code, started_at=start)
     low, high = planned.supplemental_offer_min
     supplemental_min = int(np.clip(120 + int(rng.integers(0, 16)), low, high))
