@@ -7,6 +7,7 @@ a test about a refusal still sees it."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from tests.support.forms import NORMAL_VITALS, fill
 
@@ -82,3 +83,42 @@ def ready_for_dose(
     return sv.complete_checklist(
         engine, therapist, pid, visit, completed_at=at, confirmed=confirmed
     )
+
+
+def ready_over_api(
+    investigator: Any, therapist: Any, pid: str, visit: str, at: str, *, complete: bool = True
+) -> None:
+    """:func:`ready_for_dose` over the JSON API (``investigator`` and ``therapist`` are logged-in test
+    clients): a negative urine drug screen 30 minutes before ``at`` (ISO 8601), the C-SSRS at
+    the visit, a normal reading 20 minutes before, then the completion at ``at`` with the
+    Oslo protocol's confirm items ticked (and a negative pregnancy test when it applies);
+    without ``complete`` the checklist is left to complete."""
+    base = f"/api/v1/participants/{pid}"
+    when = datetime.fromisoformat(at)
+
+    def post(client: Any, path: str, body: dict[str, object]) -> None:
+        response = client.post(path, json=body)
+        assert response.status_code == 201, response.text
+
+    post(investigator, f"{base}/results", {
+        "visit_code": visit, "test": "urine_drug_screen", "value": NEGATIVE,
+        "collected_at": (when - timedelta(minutes=30)).isoformat(),
+    })  # fmt: skip
+    pregnancy = investigator.post(f"{base}/results", json={
+        "visit_code": visit, "test": "pregnancy_test", "value": NEGATIVE,
+        "collected_at": (when - timedelta(minutes=30)).isoformat(),
+    })  # fmt: skip
+    assert pregnancy.status_code == 201 or "does not apply" in pregnancy.text, pregnancy.text
+    post(investigator, "/api/v1/assessments", {
+        "participant_id": pid, "visit_code": visit, "scale": "cssrs",
+        "version": "since_last_visit", "answers": fill("cssrs", "since_last_visit"),
+    })  # fmt: skip
+    post(therapist, f"{base}/vitals", {
+        "visit_code": visit, "measured_at": (when - timedelta(minutes=20)).isoformat(),
+        "values": NORMAL_VITALS,
+    })  # fmt: skip
+    if not complete:
+        return
+    post(therapist, f"{base}/dosing/{visit}/checklist", {
+        "completed_at": at, "confirmed": ["fasting", "escort_home"],
+    })  # fmt: skip

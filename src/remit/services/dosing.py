@@ -518,7 +518,14 @@ def record_dose(
             hard, soft = checklist_blocks(session, protocol, p, planned, ds, given)
             if hard:
                 raise InputError(
-                    "initial dose refused: pre-dose checklist not complete: " + "; ".join(hard),
+                    "initial dose refused: pre-dose checklist not complete: "
+                    + "; ".join(
+                        [
+                            *hard,
+                            *problems,
+                            *(f"prohibited medication: {b.describe()}" for b in washout),
+                        ]
+                    ),
                     hint="complete the checklist (`remit dose checklist` or the dosing-day "
                     "page) once every item passes; no override gives these items over",
                 )

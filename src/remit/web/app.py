@@ -23,7 +23,7 @@ from remit.errors import (
     RemitError,
 )
 from remit.services import Engine, open_database, trial_protocol
-from remit.web import api, api_conmeds, api_consent, pages
+from remit.web import api, api_conmeds, api_consent, api_results, pages
 from remit.web.core import (
     PASSWORD_PAGE,
     LoginRequiredError,
@@ -115,6 +115,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(api_conmeds.router)
     app.include_router(api_consent.router)
+    app.include_router(api_results.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
 
