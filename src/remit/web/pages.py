@@ -26,7 +26,14 @@ from remit.protocol.status import (
     VisitStatus,
 )
 from remit.services.accounts import MIN_PASSWORD_LENGTH
-from remit.web import pages_conmeds, pages_consent, pages_data, pages_deviations, pages_dosing
+from remit.web import (
+    pages_conmeds,
+    pages_consent,
+    pages_data,
+    pages_deviations,
+    pages_dosing,
+    pages_results,
+)
 from remit.web.core import (
     CODE,
     ID,
@@ -59,6 +66,7 @@ router.include_router(pages_data.router)
 router.include_router(pages_deviations.router)
 router.include_router(pages_conmeds.router)
 router.include_router(pages_consent.router)
+router.include_router(pages_results.router)
 
 
 def see_other(url: str) -> RedirectResponse:
