@@ -22,6 +22,7 @@ from remit.protocol._checker import Check, Checker
 from remit.protocol.check_dosing import DOSING_CHECKS
 from remit.protocol.check_notify import NOTIFY_CHECKS
 from remit.protocol.check_plan import PLAN_CHECKS
+from remit.protocol.check_results import RESULT_CHECKS
 from remit.protocol.check_scales import SCALE_CHECKS
 from remit.protocol.check_schedule import SCHEDULE_CHECKS
 from remit.protocol.check_vitals import VITALS_CHECKS
@@ -63,12 +64,17 @@ PROBLEM_CODES: dict[str, str] = {
     "P030": "vital-sign limit outside the sign's plausible range, or in another unit",
     "P031": "rater does not match who rates the scale (clinician-rated vs self-report)",
     "P032": "alert level the safety rules raise but [safety.notify] tells no one of",
+    "P033": "pre-dose checklist item refers to a result test not declared, or not taken by "
+    "its dosing visit",
+    "P034": "pre-dose checklist item not sound (a safety item overridable, a result item "
+    "without within_days, a field its kind does not read)",
 }
 
 #: Every whole-protocol check, in the order its problems are reported.
 CHECKS: tuple[Check, ...] = (
     *SCHEDULE_CHECKS,
     *DOSING_CHECKS,
+    *RESULT_CHECKS,
     *VITALS_CHECKS,
     *PLAN_CHECKS,
     *SCALE_CHECKS,
