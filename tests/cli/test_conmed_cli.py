@@ -71,7 +71,16 @@ def test_conmed_add_list_edit_stop_and_the_washout(
     cli("kari", "conmed", "edit", "1", "--reason", "stop date was a day early on the chart",
         "--stop", str(day - timedelta(days=14)), "--taper", f"{taper_start}=50 mg")  # fmt: skip
     # the pre-dose checklist on the command line: shown, refused while an item is not ticked
-    checklist = ["dose", "checklist", "-p", pid, "--visit", "V5", "--at", at(day, 8, 56).isoformat()]
+    checklist = [
+        "dose",
+        "checklist",
+        "-p",
+        pid,
+        "--visit",
+        "V5",
+        "--at",
+        at(day, 8, 56).isoformat(),
+    ]
     shown = json.loads(cli("tor", *checklist, "--json"))
     assert {i["id"]: i["status"] for i in shown["items"]}["fasting"] == "not_yet"
     half = cli("tor", *checklist, "--complete", "--confirm", "fasting", code=2)
@@ -79,12 +88,14 @@ def test_conmed_add_list_edit_stop_and_the_washout(
     positive = cli("kari", "result", "add", "-p", pid, "--visit", "V5", "--test", "tsh",
                    "--value", "1", "--at", at(day, 8).isoformat(), code=2)  # fmt: skip
     assert "TSH is not taken at V5" in positive
-    added = cli("kari", "result", "add", "-p", pid, "--visit", "V5", "--test",
-                "urine_drug_screen", "--value", "negative", "--at", at(day, 8, 20).isoformat())  # fmt: skip
+    uds = ["--test", "urine_drug_screen", "--value", "negative"]
+    added = cli("kari", "result", "add", "-p", pid, "--visit", "V5", *uds,
+                "--at", at(day, 8, 20).isoformat())  # fmt: skip
     assert "(negative)" in added
     listed = json.loads(cli("tor", "result", "list", "-p", pid, "--json"))
     assert [(r["test_code"], r["interpretation"]) for r in listed][-1] == (
-        "urine_drug_screen", "negative"
+        "urine_drug_screen",
+        "negative",
     )
     done = cli("tor", *checklist, "--complete", "--confirm", "fasting", "--confirm", "escort_home")
     assert "complete; completed (id" in done

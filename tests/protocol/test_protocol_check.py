@@ -18,9 +18,9 @@ from remit.protocol import (
     protocol_from_text,
 )
 from remit.protocol._checker import Checker
-from remit.protocol.results import ChecklistItem
 from remit.protocol.check_scales import reach
 from remit.protocol.check_vitals import check_vital_limit
+from remit.protocol.results import ChecklistItem
 from remit.scales import ValueRange
 
 WriteProtocol = Callable[..., Path]
@@ -813,4 +813,4 @@ def test_p034_unsound_checklist_items() -> None:
     assert any("'uds2' of dosing session 1 has no within_days" in w for w in p034)
     assert any("confirm item but names test 'tsh'" in w for w in p034)
     assert any("has within_min, which only a vitals item reads" in w for w in p034)
-    assert ["P018"] == [p.code for p in found if "declared twice" in p.what]
+    assert [p.code for p in found if "declared twice" in p.what] == ["P018"]

@@ -15,7 +15,9 @@ from remit.protocol.results import ResultTest
 def test_the_builtin_protocols_declare_results_and_checklists() -> None:
     for name in ("oslo-mdma-mdd", "mdma-mdd-rct-example"):
         p = load_protocol(name)
-        assert {"urine_drug_screen", "pregnancy_test", "ecg_qtc"} <= {t.code for t in p.results.tests}
+        assert {"urine_drug_screen", "pregnancy_test", "ecg_qtc"} <= {
+            t.code for t in p.results.tests
+        }
         for session in p.dosing:
             assert session.checklist is not None
             kinds = {i.kind.value for i in session.checklist.items}
@@ -55,4 +57,5 @@ def test_p014_a_result_test_at_an_unknown_visit() -> None:
     )
     bent = oslo.model_copy(update={"results": oslo.results.model_copy(update={"tests": tests})})
     found = [p for p in check_model(bent) if p.code == "P014"]
-    assert len(found) == 1 and "result test 'tsh' refers to visit 'V99'" in found[0].what
+    assert len(found) == 1
+    assert "result test 'tsh' refers to visit 'V99'" in found[0].what

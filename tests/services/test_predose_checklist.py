@@ -113,7 +113,8 @@ def test_completion_then_dose_and_the_refusal_names_each_failing_item(
     done = ready_for_dose(
         oslo.engine, oslo.protocol, oslo.investigator, oslo.therapist, pid, "V5", at(day, 8, 55)
     )
-    assert done.complete and done.completion_id is not None
+    assert done.complete
+    assert done.completion_id is not None
     assert done.completed_by == oslo.therapist.username
     statuses = {i.id: i.status for i in done.items}
     assert statuses["pregnancy_test"] == "not_applicable"
@@ -174,7 +175,8 @@ def test_result_items_pass_fail_and_age_out(oslo: OsloTrial) -> None:
     assert _status(oslo, pid, day)["urine_drug_screen"].status == "pass"
     _uds(oslo, pid, "positive", at(day, 7, 30))  # the latest result counts
     item = _status(oslo, pid, day)["urine_drug_screen"]
-    assert item.status == "fail" and "positive" in item.detail
+    assert item.status == "fail"
+    assert "positive" in item.detail
 
 
 def test_pregnancy_test_applies_to_women_and_may_be_marked_not_applicable(
@@ -248,7 +250,8 @@ def test_vitals_item(oslo: OsloTrial) -> None:
         values={**NORMAL_VITALS, "heart_rate": 44},
     )  # fmt: skip
     item = _status(oslo, pid, day)["pre_dose_vitals"]
-    assert item.status == "fail" and "heart_rate 44 /min below" in item.detail
+    assert item.status == "fail"
+    assert "heart_rate 44 /min below" in item.detail
 
 
 def test_cssrs_item(oslo: OsloTrial) -> None:
@@ -260,7 +263,8 @@ def test_cssrs_item(oslo: OsloTrial) -> None:
     )  # fmt: skip
     assert "urgent" in {a.level for a in form.alerts}
     item = _status(oslo, pid, day)["cssrs"]
-    assert item.status == "fail" and "urgent alert" in item.detail
+    assert item.status == "fail"
+    assert "urgent alert" in item.detail
     # closing the alert does not clear the urgent finding of the form itself
     for alert in form.alerts:
         sv.acknowledge_alert(oslo.engine, oslo.investigator, alert.id, note="called")
@@ -318,7 +322,8 @@ def test_consent_item(oslo: OsloTrial) -> None:
         reason="changed their mind",
     )  # fmt: skip
     item = _status(oslo, pid, day)["consent_current"]
-    assert item.status == "fail" and "withdrew consent" in item.detail
+    assert item.status == "fail"
+    assert "withdrew consent" in item.detail
 
 
 def test_confirm_items_are_ticked_and_only_they(oslo: OsloTrial, rows: Rows) -> None:
@@ -368,7 +373,8 @@ def test_an_abnormal_result_raises_a_review_alert(oslo: OsloTrial, rows: Rows) -
     assert (qtc.interpretation, qtc.flagged) == ("high", True)
     ((alert,),) = (qtc.alerts,)
     assert (alert.level, alert.rule_id, alert.status) == ("review", "result:ecg_qtc:high", "open")
-    assert "472 ms" in alert.message and "≤ 450 ms" in alert.message
+    assert "472 ms" in alert.message
+    assert "≤ 450 ms" in alert.message
     assert alert.id in {a.id for a in sv.list_alerts(oslo.engine, oslo.investigator)}
     uds = sv.record_result(
         oslo.engine, oslo.investigator, pid, "SCR", "urine_drug_screen", "Positive",
@@ -377,9 +383,9 @@ def test_an_abnormal_result_raises_a_review_alert(oslo: OsloTrial, rows: Rows) -
     assert (uds.value_text, uds.interpretation, len(uds.alerts)) == ("positive", "positive", 1)
     listed = sv.list_results(oslo.engine, oslo.monitor, pid, visit_code="SCR")
     assert [r.test_code for r in listed] == ["potassium", "ecg_qtc", "urine_drug_screen"]
-    assert [r.test_code for r in sv.list_results(oslo.engine, oslo.monitor, pid, test="ecg_qtc")] == [
-        "ecg_qtc"
-    ]
+    assert [
+        r.test_code for r in sv.list_results(oslo.engine, oslo.monitor, pid, test="ecg_qtc")
+    ] == ["ecg_qtc"]
     # a correction with a reason judges the value again and raises its alert when flagged
     before = rows()
     low = sv.edit_result(oslo.engine, oslo.investigator, normal.id, reason="typo", value=3.1)

@@ -181,6 +181,7 @@ def test_respiratory_rate_and_oxygen_saturation_end_to_end(
         return sorted(str(v) for v in found)
 
     assert items("snapshot", "OXYSAT") == ["89", "90", "97", "98"]
-    # the trail: four inserts (the pre-dose reading of the checklist first), the correction to 91 and back to 90
+    # the trail: four inserts (the checklist's pre-dose reading too), the correction to 91
+    # and back to 90
     assert items("transactional", "OXYSAT") == ["89", "90", "90", "91", "97", "98"]
     assert items("snapshot", "RESP") == items("transactional", "RESP") == ["14", "18", "20", "28"]

@@ -9,9 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from tests.support.forms import NORMAL_VITALS, fill
-
 from sqlalchemy import Engine
+from tests.support.forms import NORMAL_VITALS, fill
 
 from remit import services as sv
 from remit.protocol import Protocol
@@ -38,7 +37,8 @@ def ready_for_dose(
     minutes before, the C-SSRS and a normal reading 20 minutes before) and, with ``complete``,
     complete it at ``at``. Returns the checklist as it stands."""
     planned = protocol.dosing_session(visit)
-    assert planned is not None and planned.checklist is not None
+    assert planned is not None
+    assert planned.checklist is not None
     status = sv.checklist_status(engine, investigator, pid, visit, at=at)
     items = {i.id: i for i in status.items}
     confirmed = []
@@ -88,11 +88,11 @@ def ready_for_dose(
 def ready_over_api(
     investigator: Any, therapist: Any, pid: str, visit: str, at: str, *, complete: bool = True
 ) -> None:
-    """:func:`ready_for_dose` over the JSON API (``investigator`` and ``therapist`` are logged-in test
-    clients): a negative urine drug screen 30 minutes before ``at`` (ISO 8601), the C-SSRS at
-    the visit, a normal reading 20 minutes before, then the completion at ``at`` with the
-    Oslo protocol's confirm items ticked (and a negative pregnancy test when it applies);
-    without ``complete`` the checklist is left to complete."""
+    """:func:`ready_for_dose` over the JSON API (``investigator`` and ``therapist`` are
+    logged-in test clients): a negative urine drug screen 30 minutes before ``at`` (ISO 8601),
+    the C-SSRS at the visit, a normal reading 20 minutes before, then the completion at ``at``
+    with the Oslo protocol's confirm items ticked (and a negative pregnancy test when it
+    applies); without ``complete`` the checklist is left to complete."""
     base = f"/api/v1/participants/{pid}"
     when = datetime.fromisoformat(at)
 

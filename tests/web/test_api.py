@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import FastAPI
-from tests.support.predose import ready_over_api
 from fastapi.testclient import TestClient
+from tests.support.predose import ready_over_api
 from tests.support.trial import PASSWORD
 
 MADRS = {str(i): 2 for i in range(1, 11)}

@@ -33,8 +33,7 @@ def _count(trial_db: Path) -> int:
 
 
 def test_medication_page_blocks_the_dose_until_stopped(
-    login_as: Callable[[str], TestClient],
-    api_as: Callable[[str], TestClient], trial_db: Path
+    login_as: Callable[[str], TestClient], api_as: Callable[[str], TestClient], trial_db: Path
 ) -> None:
     therapist = login_as("therapist")
     casebook = therapist.get("/participants/OSL-001").text

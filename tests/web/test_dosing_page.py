@@ -40,7 +40,8 @@ def test_dose_stop_banner_override_and_discharge(
                    "2026-03-02T08:55:00+00:00", complete=False)  # fmt: skip
     assert therapist_api  # the page itself completes the checklist below
     page = therapist.get(DOSING).text
-    assert 'id="checklist"' in page and "Complete checklist" in page
+    assert 'id="checklist"' in page
+    assert "Complete checklist" in page
     # the page judges the items now (months after this test's dosing day): rows are there
     assert 'id="item-urine_drug_screen"' in page
     assert re.search(r'id="item-fasting" class="item-not_yet"', page)

@@ -44,7 +44,11 @@ def add_command(
             idempotency_key=key,
         )
     flag = f" FLAGGED, {len(found.alerts)} alert(s)" if found.flagged else ""
-    show(found, json_output, f"result {found.id}: {found.label} {value} ({found.interpretation}){flag}")
+    show(
+        found,
+        json_output,
+        f"result {found.id}: {found.label} {value} ({found.interpretation}){flag}",
+    )
 
 
 @app.command("list")

@@ -37,7 +37,9 @@ def _check_checklists(c: Checker) -> None:
             where = ("dosing", s, "checklist", "items", i)
             what = f"pre-dose checklist item {item.id!r} of dosing session {session.number}"
             if item.id in ids:
-                c.add("P018", (*where, "id"), f"{what} is declared twice", "give each item its own id")
+                c.add(
+                    "P018", (*where, "id"), f"{what} is declared twice", "give each item its own id"
+                )
             ids.add(item.id)
             if item.kind == ChecklistKind.RESULT:
                 test = tests.get(item.test or "")

@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 from enum import StrEnum
+
 from pydantic import Field, model_validator
 
 from remit.errors import NotFoundError
@@ -118,7 +119,8 @@ class ResultTest(_Model):
     def normal_range(self) -> str:
         """The normal range or expected answer as text.
 
-        >>> ResultTest(code="k", label="K", kind="lab", unit="mmol/L", low=3.5, high=5).normal_range()
+        >>> potassium = ResultTest(code="k", label="K", kind="lab", unit="mmol/L", low=3.5, high=5)
+        >>> potassium.normal_range()
         '3.5–5 mmol/L'
         """
         if not self.numeric:
@@ -245,7 +247,6 @@ class Checklist(_Model):
 
 #: Checklist item kinds as words (for messages).
 CHECKLIST_KINDS: tuple[str, ...] = tuple(k.value for k in ChecklistKind)
-
 
 
 class ItemStatus(StrEnum):

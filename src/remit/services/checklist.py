@@ -302,7 +302,10 @@ def evaluate(
             and item.kind not in SAFETY_KINDS
             and marks.override_reason
         ):
-            status, detail = ItemStatus.OVERRIDDEN, f"{detail} — overridden: {marks.override_reason}"
+            status, detail = (
+                ItemStatus.OVERRIDDEN,
+                f"{detail} — overridden: {marks.override_reason}",
+            )
         found.append(
             ChecklistItemRecord(
                 id=item.id,
@@ -344,16 +347,12 @@ def checklist_blocks(
     row = latest_completion(session, ds)
     if row is None:
         return (
-            (
-                f"the pre-dose checklist of session {ds.session_number} has not been completed",
-            ),
+            (f"the pre-dose checklist of session {ds.session_number} has not been completed",),
             (),
         )
     marks = _marks_of(row)
     items = evaluate(session, protocol, p, planned, ds, at, marks)
-    hard = tuple(
-        f"{i.id}: {i.detail}" for i in items if not i.cleared and not i.overridable
-    )
+    hard = tuple(f"{i.id}: {i.detail}" for i in items if not i.cleared and not i.overridable)
     soft = tuple(i for i in items if not i.cleared and i.overridable)
     return hard, soft
 
@@ -385,7 +384,9 @@ def _record(
     )
 
 
-def _session(session: Session, protocol: Protocol, p: Participant, visit_code: str) -> tuple[PlannedSession, DosingSession]:
+def _session(
+    session: Session, protocol: Protocol, p: Participant, visit_code: str
+) -> tuple[PlannedSession, DosingSession]:
     # dosing asks this module before an initial dose, so it is imported here, not on top
     from remit.services.dosing import _planned, _session_at
 
@@ -466,7 +467,10 @@ def complete_checklist(
     if when is None:
         raise InputError("completed_at is required", expected="the time of the checklist")
     ticked = frozenset(str(c) for c in confirmed)
-    marked = {str(k): text_given(v, f"reason {k} is not applicable") for k, v in (not_applicable or {}).items()}
+    marked = {
+        str(k): text_given(v, f"reason {k} is not applicable")
+        for k, v in (not_applicable or {}).items()
+    }
     reason = (override_reason or "").strip() or None
     body = {
         "participant": participant,
@@ -506,7 +510,9 @@ def complete_checklist(
             raise InputError(
                 f"{', '.join(not_confirm)} cannot be ticked: evaluated from the recorded data",
                 expected="confirm items: "
-                + ", ".join(i.id for i in planned.checklist.items if i.kind == ChecklistKind.CONFIRM),
+                + ", ".join(
+                    i.id for i in planned.checklist.items if i.kind == ChecklistKind.CONFIRM
+                ),
             )
         refused_na = sorted(m for m in marked if not by_id[m].may_be_not_applicable)
         if refused_na:
@@ -532,9 +538,7 @@ def complete_checklist(
                 f"the initial dose of session {ds.session_number} of {p.study_id} is already "
                 "given: the pre-dose checklist cannot be completed after it"
             )
-        items = evaluate(
-            session, protocol, p, planned, ds, when, _Marks(ticked, marked, reason)
-        )
+        items = evaluate(session, protocol, p, planned, ds, when, _Marks(ticked, marked, reason))
         failing = [i for i in items if not i.cleared]
         if failing:
             overridable = any(i.overridable for i in failing)
@@ -558,7 +562,11 @@ def complete_checklist(
         stored_items = [
             {
                 **i.to_dict(),
-                **({"reason": marked[i.id]} if i.status == ItemStatus.NOT_APPLICABLE and i.id in marked else {}),
+                **(
+                    {"reason": marked[i.id]}
+                    if i.status == ItemStatus.NOT_APPLICABLE and i.id in marked
+                    else {}
+                ),
             }
             for i in items
         ]

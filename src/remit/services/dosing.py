@@ -403,9 +403,10 @@ def record_dose(
     checklist (``[dosing.checklist]``) is completed and every item, judged again at the time of
     the dose, is cleared (:func:`~remit.services.checklist.checklist_blocks`); only items the
     protocol marks overridable yield to an investigator's override, recorded as a major
-    ``checklist_override`` deviation. Always refused: a second dose of the same kind, a supplemental dose
-    before the initial one, a withheld dose without a reason. The returned ``warnings`` say
-    when the latest vital signs exceed the protocol's thresholds (or are missing or old);
+    ``checklist_override`` deviation. Always refused: a second dose of the same kind, a
+    supplemental dose before the initial one, a withheld dose without a reason. The returned
+    ``warnings`` say when the latest vital signs exceed the protocol's thresholds (or are
+    missing or old);
     ``deviations`` name the deviations recorded with the dose.
 
     Examples

@@ -76,7 +76,9 @@ class ResultRecord(_Record):
         return self.value_number if self.value_number is not None else self.value_text
 
 
-def _record(session: Session, protocol: Protocol, p: Participant, row: ClinicalResult) -> ResultRecord:
+def _record(
+    session: Session, protocol: Protocol, p: Participant, row: ClinicalResult
+) -> ResultRecord:
     known = {t.code: t for t in protocol.results.tests}
     test = known.get(row.test_code)
     return ResultRecord.from_row(
@@ -118,7 +120,9 @@ def clean_value(test: ResultTest, value: object) -> float | str:
 
 
 def _alert(test: ResultTest, value: float | str, interpretation: str) -> SafetyAlert:
-    shown = f"{value:g}{' ' + test.unit if test.unit else ''}" if isinstance(value, float) else value
+    shown = (
+        f"{value:g}{' ' + test.unit if test.unit else ''}" if isinstance(value, float) else value
+    )
     return SafetyAlert(
         rule_id=f"result:{test.code}:{interpretation}",
         level=test.level,

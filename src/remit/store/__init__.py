@@ -46,7 +46,6 @@ from remit.store.migrate import (
     require_current,
     upgrade,
 )
-from remit.store.results import ClinicalResult, DosingChecklist
 from remit.store.queries import (
     add_site,
     create_study,
@@ -54,6 +53,7 @@ from remit.store.queries import (
     get_participant,
     store_protocol_version,
 )
+from remit.store.results import ClinicalResult, DosingChecklist
 from remit.store.roles import create_app_role
 from remit.store.users import (
     actor_for,
