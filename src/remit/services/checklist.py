@@ -421,7 +421,8 @@ def checklist_status(
         #      before", ...), ...))
     """
     when = aware(at, "at")
-    assert when is not None
+    if when is None:
+        raise InputError("no time given", expected="the time to judge the checklist at")
     with reading(
         engine, actor, "view_participants", "checklist_status", participant=participant
     ) as r:
@@ -497,8 +498,8 @@ def complete_checklist(
             items = evaluate(session, protocol, p, planned, ds, done.completed_at, _marks_of(done))
             return _record(session, p, planned, ds, done.completed_at, items, done)
         planned, ds = _session(session, protocol, p, visit_code)
-        assert planned.checklist is not None
-        by_id = {i.id: i for i in planned.checklist.items}
+        items_declared = planned.checklist.items if planned.checklist is not None else ()
+        by_id = {i.id: i for i in items_declared}
         unknown = sorted((set(ticked) | set(marked)) - set(by_id))
         if unknown:
             raise InputError(
@@ -510,9 +511,7 @@ def complete_checklist(
             raise InputError(
                 f"{', '.join(not_confirm)} cannot be ticked: evaluated from the recorded data",
                 expected="confirm items: "
-                + ", ".join(
-                    i.id for i in planned.checklist.items if i.kind == ChecklistKind.CONFIRM
-                ),
+                + ", ".join(i.id for i in items_declared if i.kind == ChecklistKind.CONFIRM),
             )
         refused_na = sorted(m for m in marked if not by_id[m].may_be_not_applicable)
         if refused_na:
