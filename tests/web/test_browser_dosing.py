@@ -3,11 +3,12 @@
 On the dosing day the therapist records the pre-dose screens on the results page and completes
 the pre-dose checklist before the initial dose; then a reading of 200/125 raises an immediate
 alert: the page shows the banner, the supplemental window turns "blocked" with the reasons and
-the dose status is not pre-selected; the therapist is told an investigator must override; the investigator overrides
-with a reason, the supplement is recorded and the deviation listed. Each step is one function
-so that the steps read as the issue's story. The alert e-mail reaches the participant's site
-investigator at a local SMTP server (aiosmtpd on 127.0.0.1) and, unacknowledged, escalates to
-the therapists and the monitor exactly when the protocol's 15 minutes have passed.
+the dose status is not pre-selected; the therapist is told an investigator must override; the
+investigator overrides with a reason, the supplement is recorded and the deviation listed. Each
+step is one function so that the steps read as the issue's story. The alert e-mail reaches the
+participant's site investigator at a local SMTP server (aiosmtpd on 127.0.0.1) and,
+unacknowledged, escalates to the therapists and the monitor exactly when the protocol's 15
+minutes have passed.
 Screenshots go to ``test-artifacts/web/``.
 """
 
