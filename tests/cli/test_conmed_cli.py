@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from tests.support.forms import NORMAL_VITALS, at
+from tests.support.predose import ready_for_dose
 from tests.support.trial import enrolled, trial_file, visit_date
 from typer.testing import CliRunner
 
@@ -28,6 +29,11 @@ def test_conmed_add_list_edit_stop_and_the_washout(
     sv.record_vitals(
         trial.engine, trial.therapist, pid, "V5", measured_at=at(day, 8, 45), values=NORMAL_VITALS
     )
+    # the C-SSRS and the pre-dose reading; the screen and the ticks are given on the CLI below
+    ready_for_dose(
+        trial.engine, trial.protocol, trial.investigator, trial.therapist, pid, "V5",
+        at(day, 8, 55), complete=False,
+    )  # fmt: skip
     trial.engine.dispose()
     monkeypatch.setenv("REMIT_DATABASE_URL", str(tmp_path / "trial.db"))
     runner = CliRunner()
@@ -64,6 +70,35 @@ def test_conmed_add_list_edit_stop_and_the_washout(
     assert f"earliest dose {day + timedelta(days=1)}" in refused
     cli("kari", "conmed", "edit", "1", "--reason", "stop date was a day early on the chart",
         "--stop", str(day - timedelta(days=14)), "--taper", f"{taper_start}=50 mg")  # fmt: skip
+    # the pre-dose checklist on the command line: shown, refused while an item is not ticked
+    checklist = [
+        "dose",
+        "checklist",
+        "-p",
+        pid,
+        "--visit",
+        "V5",
+        "--at",
+        at(day, 8, 56).isoformat(),
+    ]
+    shown = json.loads(cli("tor", *checklist, "--json"))
+    assert {i["id"]: i["status"] for i in shown["items"]}["fasting"] == "not_yet"
+    half = cli("tor", *checklist, "--complete", "--confirm", "fasting", code=2)
+    assert "escort_home (not_yet): not confirmed" in half
+    positive = cli("kari", "result", "add", "-p", pid, "--visit", "V5", "--test", "tsh",
+                   "--value", "1", "--at", at(day, 8).isoformat(), code=2)  # fmt: skip
+    assert "TSH is not taken at V5" in positive
+    uds = ["--test", "urine_drug_screen", "--value", "negative"]
+    added = cli("kari", "result", "add", "-p", pid, "--visit", "V5", *uds,
+                "--at", at(day, 8, 20).isoformat())  # fmt: skip
+    assert "(negative)" in added
+    listed = json.loads(cli("tor", "result", "list", "-p", pid, "--json"))
+    assert [(r["test_code"], r["interpretation"]) for r in listed][-1] == (
+        "urine_drug_screen",
+        "negative",
+    )
+    done = cli("tor", *checklist, "--complete", "--confirm", "fasting", "--confirm", "escort_home")
+    assert "complete; completed (id" in done
     given = cli("kari", *give, "--at", at(day, 9).isoformat())
     assert "protocol deviation" not in given
     (shown,) = json.loads(cli("tor", "conmed", "list", "-p", pid, "--json"))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from tests.support.forms import NORMAL_VITALS, at
+from tests.support.predose import ready_for_dose
 from tests.support.trial import enrolled, trial_file, visit_date
 from typer.testing import CliRunner
 
@@ -25,6 +26,7 @@ def test_dose_stop_override_discharge_and_call(
     e, inv, the = trial.engine, trial.investigator, trial.therapist
     sv.start_dosing_session(e, inv, pid, "V5", started_at=at(day, 8))
     sv.record_vitals(e, the, pid, "V5", measured_at=at(day, 8, 45), values=NORMAL_VITALS)
+    ready_for_dose(e, trial.protocol, inv, the, pid, "V5", at(day, 8, 55))
     sv.record_dose(e, inv, pid, "V5", kind="initial", dose_mg=80, given_at=at(day, 9))
     high = {**NORMAL_VITALS, "systolic_bp": 200, "diastolic_bp": 125}
     sv.record_vitals(e, the, pid, "V5", measured_at=at(day, 11), values=high)

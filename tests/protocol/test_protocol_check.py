@@ -10,6 +10,7 @@ import pytest
 from remit.errors import NotFoundError, ProtocolError
 from remit.protocol import (
     PROBLEM_CODES,
+    Protocol,
     builtin_protocols,
     check_protocol,
     check_text,
@@ -19,6 +20,7 @@ from remit.protocol import (
 from remit.protocol._checker import Checker
 from remit.protocol.check_scales import reach
 from remit.protocol.check_vitals import check_vital_limit
+from remit.protocol.results import ChecklistItem
 from remit.scales import ValueRange
 
 WriteProtocol = Callable[..., Path]
@@ -799,3 +801,62 @@ def test_p035_enrolment_visits_and_deferred_criteria(mini: str) -> None:
     unknown = '\n[enrolment]\nenrol_at = "V0"\n'
     line = only(mini + unknown, "P035")
     assert "enrol_at = 'V0' is not a visit" in line
+
+
+def _with_items(oslo: Protocol, *items: ChecklistItem) -> Protocol:
+    """``oslo`` with ``items`` added to the first dosing session's pre-dose checklist."""
+    first = oslo.dosing[0]
+    assert first.checklist is not None
+    checklist = first.checklist.model_copy(update={"items": (*first.checklist.items, *items)})
+    session = first.model_copy(update={"checklist": checklist})
+    return oslo.model_copy(update={"dosing": (session, *oslo.dosing[1:])})
+
+
+def test_p036_a_checklist_result_item_without_a_declared_test() -> None:
+    from remit.protocol.check import check_model
+
+    oslo = load_protocol("oslo-mdma-mdd")
+    bent = _with_items(
+        oslo,
+        ChecklistItem(id="hiv", kind="result", test="hiv_test", within_days=7, text="HIV"),
+        ChecklistItem(id="bare", kind="result", within_days=7, text="no test"),
+        # taken only at V9, after the first session at V5
+        ChecklistItem(id="late", kind="result", test="ecg_qtc", within_days=7, text="QTc"),
+    )
+    bent = bent.model_copy(
+        update={
+            "results": bent.results.model_copy(
+                update={
+                    "tests": tuple(
+                        t.model_copy(update={"visits": ("V9",)}) if t.code == "ecg_qtc" else t
+                        for t in bent.results.tests
+                    )
+                }
+            )
+        }
+    )
+    found = [p for p in check_model(bent) if p.code == "P036"]
+    assert len(found) == 3
+    assert "'hiv_test', which [results] does not declare" in found[0].what
+    assert "is a result item without a test" in found[1].what
+    assert "taken only at V9, none of them at or before V5" in found[2].what
+
+
+def test_p037_unsound_checklist_items() -> None:
+    from remit.protocol.check import check_model
+
+    oslo = load_protocol("oslo-mdma-mdd")
+    bent = _with_items(
+        oslo,
+        ChecklistItem(id="bp", kind="vitals", overridable=True, text="BP"),
+        ChecklistItem(id="uds2", kind="result", test="urine_drug_screen", text="any age"),
+        ChecklistItem(id="c", kind="confirm", test="tsh", within_min=5, text="tick"),
+        ChecklistItem(id="bp", kind="confirm", text="twice"),
+    )
+    found = check_model(bent)
+    p034 = [p.what for p in found if p.code == "P037"]
+    assert any("vitals item marked overridable" in w for w in p034)
+    assert any("'uds2' of dosing session 1 has no within_days" in w for w in p034)
+    assert any("confirm item but names test 'tsh'" in w for w in p034)
+    assert any("has within_min, which only a vitals item reads" in w for w in p034)
+    assert [p.code for p in found if "declared twice" in p.what] == ["P018"]

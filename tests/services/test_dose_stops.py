@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.support.forms import NORMAL_VITALS, at
+from tests.support.predose import ready_for_dose
 from tests.support.trial import OsloTrial, enrolled, visit_date
 
 from remit import services as sv
@@ -36,6 +37,7 @@ def _dosed(oslo: OsloTrial) -> tuple[str, date]:
     e, inv = oslo.engine, oslo.investigator
     sv.start_dosing_session(e, inv, pid, "V5", started_at=at(day, 8))
     sv.record_vitals(e, oslo.therapist, pid, "V5", measured_at=at(day, 8, 45), values=NORMAL_VITALS)
+    ready_for_dose(e, oslo.protocol, inv, oslo.therapist, pid, "V5", at(day, 8, 55))
     sv.record_dose(e, inv, pid, "V5", kind="initial", dose_mg=80, given_at=at(day, 9))
     return pid, day
 

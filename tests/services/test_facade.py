@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from tests.support.forms import at
+from tests.support.predose import ready_for_dose
 from tests.support.trial import PASSWORD, OsloTrial, enrolled, visit_date
 
 from remit import services as sv
@@ -172,6 +173,7 @@ def test_dosing_day_lists_doses_and_vital_signs(oslo: OsloTrial) -> None:
     assert sv.dosing_day(e, oslo.monitor, pid, "V5") == sv.DosingDay((), ())
     sv.start_dosing_session(e, inv, pid, "V5", started_at=at(day, 8, 30))
     sv.record_vitals(e, the, pid, "V5", measured_at=at(day, 8, 45), **NORMAL)
+    ready_for_dose(e, oslo.protocol, inv, oslo.therapist, pid, "V5", at(day, 8, 55))
     dose = sv.record_dose(e, inv, pid, "V5", kind="initial", dose_mg=80, given_at=at(day, 9))
     sv.record_vitals(e, the, pid, "V5", measured_at=at(day, 9, 30), **NORMAL)
     found = sv.dosing_day(e, oslo.monitor, pid, "V5")

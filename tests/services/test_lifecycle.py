@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from tests.support.forms import at, fill, madrs
+from tests.support.predose import ready_for_dose
 from tests.support.trial import ELIGIBLE, OsloTrial
 
 from remit import services as sv
@@ -50,6 +51,7 @@ def _dosing_day(oslo: OsloTrial, pid: str, visit: str, day: date) -> None:
     sv.start_dosing_session(oslo.engine, inv, pid, visit, started_at=at(day, 8, 30))
     sv.record_vitals(oslo.engine, the, pid, visit, measured_at=at(day, 8, 45), **NORMAL)
     dose0 = at(day, 9)
+    ready_for_dose(oslo.engine, oslo.protocol, inv, oslo.therapist, pid, visit, at(day, 8, 55))
     initial = sv.record_dose(
         oslo.engine, inv, pid, visit, kind="initial", dose_mg=planned.initial_mg, given_at=dose0
     )

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from tests.support.db import count_all
 from tests.support.forms import at, fill, madrs
+from tests.support.predose import ready_for_dose
 from tests.support.trial import OsloTrial, enrolled, visit_date
 
 from remit import services as sv
@@ -53,6 +54,7 @@ def _prepared(oslo: OsloTrial) -> tuple[str, dict[str, Any]]:
         e, rater, v3.id, madrs(3, 2), expected_version=v3.version, reason="re-rated item 10"
     )
     sv.start_dosing_session(e, inv, pid, "V5", started_at=at(day, 8))
+    ready_for_dose(e, oslo.protocol, inv, oslo.therapist, pid, "V5", at(day, 8, 55))
     sv.record_dose(e, inv, pid, "V5", kind="initial", dose_mg=80, given_at=at(day, 9))
     med = sv.record_conmed(e, inv, pid, name="paracetamol", atc_code="N02BE01")
     return pid, {"day": day, "v3": v3, "edited": edited, "sds": sds, "gad": gad, "med": med}

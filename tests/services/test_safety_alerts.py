@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.support.forms import at, fill, madrs
+from tests.support.predose import ready_for_dose
 from tests.support.trial import OsloTrial, Participant, add_participant, enrolled, visit_date
 
 from remit import services as sv
@@ -136,6 +137,7 @@ def test_one_alert_per_reading_at_its_worst_tier_and_none_at_the_limits(
     day = visit_date(oslo, pid, "V5")
     inv, the = oslo.investigator, oslo.therapist
     sv.start_dosing_session(oslo.engine, inv, pid, "V5", started_at=at(day, 8))
+    ready_for_dose(oslo.engine, oslo.protocol, inv, oslo.therapist, pid, "V5", at(day, 8, 55))
     sv.record_dose(oslo.engine, inv, pid, "V5", kind="initial", dose_mg=80, given_at=at(day, 9))
     at_limit = sv.record_vitals(
         oslo.engine,

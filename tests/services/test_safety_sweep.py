@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.support.forms import at
+from tests.support.predose import ready_for_dose
 from tests.support.trial import OsloTrial, enrolled, visit_date
 
 from remit import services as sv
@@ -44,6 +45,7 @@ def test_missed_dosing_day_readings_are_flagged_once(oslo: OsloTrial) -> None:
     dose_at = at(day, 9)
     sv.start_dosing_session(e, inv, pid, "V5", started_at=at(day, 8))
     sv.record_vitals(e, the, pid, "V5", measured_at=at(day, 8, 45), values=NORMAL)
+    ready_for_dose(e, oslo.protocol, inv, oslo.therapist, pid, "V5", at(day, 8, 55))
     sv.record_dose(e, inv, pid, "V5", kind="initial", dose_mg=80, given_at=dose_at)
     sv.record_vitals(e, the, pid, "V5", measured_at=at(day, 9, 30), values=NORMAL)
     # nothing is missed before the grace has passed: 60 min due at 10:00, +15 min grace
@@ -94,6 +96,7 @@ def test_the_periodic_jobs_flag_missed_readings_without_an_e_mail_channel(
     day = visit_date(oslo, pid, "V5")
     sv.start_dosing_session(e, inv, pid, "V5", started_at=at(day, 8))
     sv.record_vitals(e, the, pid, "V5", measured_at=at(day, 8, 45), values=NORMAL)
+    ready_for_dose(e, oslo.protocol, inv, oslo.therapist, pid, "V5", at(day, 8, 55))
     sv.record_dose(e, inv, pid, "V5", kind="initial", dose_mg=80, given_at=at(day, 9))
     results = sv.run_periodic(e, None, now=at(day, 9, 46))
     assert list(results) == ["missed_readings", "deliver_alerts"]

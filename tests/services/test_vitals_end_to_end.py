@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from lxml import etree
 from sqlalchemy import Engine, select
 from tests.support.forms import at, madrs
+from tests.support.predose import ready_for_dose
 from tests.support.trial import PASSWORD, OsloTrial, build_trial, enrolled, visit_date
 
 from remit import services as sv
@@ -83,6 +84,7 @@ def test_respiratory_rate_and_oxygen_saturation_end_to_end(
     sv.record_assessment(e, trial.rater, pid, "V3", "madrs", madrs())
     day = visit_date(trial, pid, "V5")
     sv.start_dosing_session(e, inv, pid, "V5", started_at=at(day, 8))
+    ready_for_dose(e, trial.protocol, inv, trial.therapist, pid, "V5", at(day, 8, 55))
     sv.record_dose(e, inv, pid, "V5", kind="initial", dose_mg=80, given_at=at(day, 9))
 
     # the service: within the limits, every sign is checked
@@ -125,7 +127,7 @@ def test_respiratory_rate_and_oxygen_saturation_end_to_end(
 
     # the report: the vitals table and the figure's data carry both signs and their limits
     data = sv.build_trial_data(e, actor=trial.statistician)
-    assert list(data.vitals["oxygen_saturation"]) == [97, 90, 89]
+    assert list(data.vitals["oxygen_saturation"]) == [98, 97, 90, 89]  # 98: pre-dose
     plan = trial.protocol.analysis
     safety_only = trial.protocol.model_copy(
         update={
@@ -139,8 +141,8 @@ def test_respiratory_rate_and_oxygen_saturation_end_to_end(
     table = vitals_table(safety)
     assert table is not None
     rows = {row[1]: row for row in table.rows if len(row) > 1}
-    assert rows["Respiratory rate (/min)"][4:7] == ("28", "18", "> 24")
-    assert rows["Oxygen saturation (%)"][4:7] == ("97", "89", "< 92")
+    assert rows["Respiratory rate (/min)"][4:7] == ("28", "14", "> 24")
+    assert rows["Oxygen saturation (%)"][4:7] == ("98", "89", "< 92")
     assert rows["Oxygen saturation (%)"][7] == f"1 ({pid})"
     sessions = [(d.number, d.visit) for d in trial.protocol.dosing]
     limits = {d.number: trial.protocol.vital_thresholds(d.visit) for d in trial.protocol.dosing}
@@ -156,12 +158,19 @@ def test_respiratory_rate_and_oxygen_saturation_end_to_end(
         ("OXYSAT", "89", "%"),
         ("OXYSAT", "90", "%"),
         ("OXYSAT", "97", "%"),
+        ("OXYSAT", "98", "%"),
+        ("RESP", "14", "breaths/min"),
         ("RESP", "18", "breaths/min"),
         ("RESP", "20", "breaths/min"),
         ("RESP", "28", "breaths/min"),
     ]
     assert set(found["VSTEST"]) == {"Respiratory Rate", "Oxygen Saturation"}
-    assert set(found["VSTPT"]) == {"30 MIN POST-DOSE", "60 MIN POST-DOSE", "90 MIN POST-DOSE"}
+    assert set(found["VSTPT"]) == {
+        "PRE-DOSE",
+        "30 MIN POST-DOSE",
+        "60 MIN POST-DOSE",
+        "90 MIN POST-DOSE",
+    }
 
     # ODM: the items of the VITALS form, in the snapshot and as audited inserts
     odm = export_trial(e, tmp_path / "exports", formats=("odm",)).out_dir / "odm"
@@ -171,7 +180,8 @@ def test_respiratory_rate_and_oxygen_saturation_end_to_end(
         found = doc.xpath(f"//odm:ItemData[@ItemOID='IT.VITALS.{code}']/@Value", namespaces=NS)
         return sorted(str(v) for v in found)
 
-    assert items("snapshot", "OXYSAT") == ["89", "90", "97"]
-    # the trail: three inserts, the correction to 91 and back to 90
-    assert items("transactional", "OXYSAT") == ["89", "90", "90", "91", "97"]
-    assert items("snapshot", "RESP") == items("transactional", "RESP") == ["18", "20", "28"]
+    assert items("snapshot", "OXYSAT") == ["89", "90", "97", "98"]
+    # the trail: four inserts (the checklist's pre-dose reading too), the correction to 91
+    # and back to 90
+    assert items("transactional", "OXYSAT") == ["89", "90", "90", "91", "97", "98"]
+    assert items("snapshot", "RESP") == items("transactional", "RESP") == ["14", "18", "20", "28"]

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.support.forms import NORMAL_VITALS, at
+from tests.support.predose import ready_for_dose
 from tests.support.trial import OsloTrial, enrolled, visit_date
 
 from remit import services as sv
@@ -35,6 +36,7 @@ def _dosing_day(oslo: OsloTrial) -> tuple[str, date]:
     e = oslo.engine
     sv.start_dosing_session(e, oslo.investigator, pid, "V5", started_at=at(day, 8))
     sv.record_vitals(e, oslo.therapist, pid, "V5", measured_at=at(day, 8, 45), values=NORMAL_VITALS)
+    ready_for_dose(e, oslo.protocol, oslo.investigator, oslo.therapist, pid, "V5", at(day, 8, 50))
     return pid, day
 
 

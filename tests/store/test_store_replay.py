@@ -17,6 +17,7 @@ from remit.store import (
 )
 from remit.store.consent import Consent
 from remit.store.dosing import Dose, DosingSession
+from remit.store.results import ClinicalResult, DosingChecklist
 from remit.store.tables import (
     AdverseEvent,
     Alert,
@@ -229,7 +230,26 @@ def _workload(trial: Any) -> dict[str, int]:
             withdrawn_components=["future_contact"],
             withdrawal_reason="no further contact after the study",
         )
-        uow.session.add_all([ae, sae, med, deviation, query, consent])
+        result = ClinicalResult(
+            participant_id=participant_id,
+            visit_id=visits[1].id,
+            test_code="ecg_qtc",
+            kind="ecg",
+            value_number=472.0,
+            unit="ms",
+            normal_high=450.0,
+            interpretation="high",
+            collected_at=T0 - timedelta(hours=1),
+            recorded_by=investigator.user_id,
+        )
+        checklist = DosingChecklist(
+            participant_id=participant_id,
+            dosing_session_id=ids["dosing_session"],
+            items=[{"id": "fasting", "kind": "confirm", "status": "pass", "detail": "confirmed"}],
+            completed_at=T0 - timedelta(minutes=5),
+            completed_by=investigator.user_id,
+        )
+        uow.session.add_all([ae, sae, med, deviation, query, consent, result, checklist])
         uow.flush()
         uow.session.add_all(
             [

@@ -16,7 +16,7 @@ from typing import Any, Literal, get_args, get_origin
 from sqlalchemy import Engine, Enum, inspect
 
 import remit.protocol.vocab as protocol_vocab
-from remit.protocol import adverse_event, consent, roles, status
+from remit.protocol import adverse_event, consent, results, roles, status
 from remit.store import vocab as store_vocab
 from remit.store.tables import Base
 
@@ -38,12 +38,13 @@ EXPECTED: dict[tuple[str, str], type[StrEnum]] = {
     ("lock", "level"): store_vocab.LockLevel,
     ("audit_event", "action"): store_vocab.AuditAction,
     ("consent", "withdrawal_scope"): consent.WithdrawalScope,
+    ("clinical_result", "interpretation"): results.Interpretation,
 }
 
 
 def _declared_vocabularies() -> dict[str, tuple[str, ...]]:
     found: dict[str, tuple[str, ...]] = {}
-    for module in (status, roles, adverse_event, consent, store_vocab):
+    for module in (status, roles, adverse_event, consent, results, store_vocab):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, StrEnum) and value is not StrEnum:
                 found[f"{module.__name__}.{value.__name__}"] = status.values(value)

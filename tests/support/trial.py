@@ -27,6 +27,7 @@ from typing import Literal
 from sqlalchemy import Engine
 from tests.support.db import cheap_password_hashing, migrated_sqlite
 from tests.support.forms import NORMAL_VITALS, at, fill, madrs
+from tests.support.predose import ready_for_dose
 
 from remit import services as sv
 from remit.protocol import Protocol, compute_schedule, load_protocol
@@ -442,6 +443,7 @@ def _dosing_day(trial: OsloTrial, pid: str, visit: str, day: date, *, withhold: 
     sv.record_vitals(
         engine, the, pid, visit, measured_at=dose0 - timedelta(minutes=15), values=NORMAL_VITALS
     )
+    ready_for_dose(engine, trial.protocol, inv, the, pid, visit, dose0 - timedelta(minutes=5))
     sv.record_dose(
         engine, inv, pid, visit, kind="initial", dose_mg=planned.initial_mg, given_at=dose0
     )

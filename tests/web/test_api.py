@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from tests.support.predose import ready_over_api
 from tests.support.trial import PASSWORD
 
 MADRS = {str(i): 2 for i in range(1, 11)}
@@ -99,6 +100,7 @@ def test_dosing_day_vitals_beyond_threshold_raise_an_alert_acknowledged_over_the
     )
     assert started.status_code == 201, started.text
     assert started.json()["status"] == "in_progress"
+    ready_over_api(investigator, therapist, "OSL-001", "V5", "2026-03-02T08:55:00+00:00")
     dose = therapist.post(
         f"{base}/dosing/V5/doses",
         json={"kind": "initial", "dose_mg": 80, "at": "2026-03-02T09:00:00+00:00"},

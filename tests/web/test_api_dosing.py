@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
+from tests.support.predose import ready_over_api
 
 BASE = "/api/v1/participants/OSL-001"
 NORMAL = {"systolic_bp": 124, "diastolic_bp": 80, "heart_rate": 72, "temperature": 36.8}
@@ -29,6 +30,7 @@ def test_dose_stop_override_and_discharge_over_the_api(
 
     post(therapist, "/dosing/V5/start", {"started_at": "2026-03-02T08:00:00+00:00"}, 201)
     vitals("2026-03-02T08:45:00+00:00")
+    ready_over_api(investigator, therapist, "OSL-001", "V5", "2026-03-02T08:55:00+00:00")
     post(therapist, "/dosing/V5/doses",
          {"kind": "initial", "dose_mg": 80, "at": "2026-03-02T09:00:00+00:00"}, 201)  # fmt: skip
     vitals("2026-03-02T11:00:00+00:00", systolic_bp=200, diastolic_bp=125)

@@ -1,12 +1,14 @@
 """The dosing-day hard stop in Debian's Chromium against a live server (issue 11, part 4).
 
-On the dosing day a reading of 200/125 raises an immediate alert: the page shows the banner,
-the supplemental window turns "blocked" with the reasons and the dose status is not
-pre-selected; the therapist is told an investigator must override; the investigator overrides
-with a reason, the supplement is recorded and the deviation listed. Each step is one function
-so that the steps read as the issue's story. The alert e-mail reaches the participant's site
-investigator at a local SMTP server (aiosmtpd on 127.0.0.1) and, unacknowledged, escalates to
-the therapists and the monitor exactly when the protocol's 15 minutes have passed.
+On the dosing day the therapist records the pre-dose screens on the results page and completes
+the pre-dose checklist before the initial dose; then a reading of 200/125 raises an immediate
+alert: the page shows the banner, the supplemental window turns "blocked" with the reasons and
+the dose status is not pre-selected; the therapist is told an investigator must override; the
+investigator overrides with a reason, the supplement is recorded and the deviation listed. Each
+step is one function so that the steps read as the issue's story. The alert e-mail reaches the
+participant's site investigator at a local SMTP server (aiosmtpd on 127.0.0.1) and,
+unacknowledged, escalates to the therapists and the monitor exactly when the protocol's 15
+minutes have passed.
 Screenshots go to ``test-artifacts/web/``.
 """
 
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.forms import fill
 from tests.support.smtp import LocalSmtp, local_smtp
 from tests.support.trial import ROLE_USER
 from tests.support.web import LiveServer
@@ -64,6 +67,40 @@ def _record_vitals(person: Person, when: datetime, values: dict[str, str]) -> No
     person.page.get_by_role("button", name="Record vital signs").click()
 
 
+def investigator_rates_the_pre_dose_cssrs(trial_db: Path) -> None:
+    """The C-SSRS of the dosing visit, entered by the investigator (its rater)."""
+    engine = sv.open_database(str(trial_db))
+    try:
+        investigator = sv.actor_for(engine, ROLE_USER["investigator"])
+        sv.record_assessment(
+            engine, investigator, "OSL-001", "V5", "cssrs", fill("cssrs", "since_last_visit"),
+            version="since_last_visit",
+        )  # fmt: skip
+    finally:
+        sv.close_database(engine)
+
+
+def therapist_completes_the_pre_dose_checklist(person: Person, now: datetime) -> None:
+    """The screens on the results page, then the checklist's boxes ticked on the dosing page."""
+    person.go("/participants/OSL-001/results")
+    for test in ("urine_drug_screen", "pregnancy_test"):
+        person.page.get_by_label("Test").select_option(test)
+        person.page.get_by_label("Visit").fill("V5")
+        person.page.get_by_label("Result", exact=False).fill("negative")
+        person.page.get_by_label("Collected at (UTC)").fill(_local(now - timedelta(minutes=132)))
+        person.page.get_by_role("button", name="Record result").click()
+    assert person.page.locator("#results tbody tr").count() == 2
+    person.go(DOSING)
+    person.page.get_by_label("fasting since midnight", exact=False).check()
+    person.page.get_by_label("an escort home", exact=False).check()
+    person.page.get_by_label("Completed at (UTC)").fill(_local(now - timedelta(minutes=125)))
+    person.shot("19-pre-dose-checklist")
+    person.page.get_by_role("button", name="Complete checklist").click()
+    done = person.page.locator("#checklist").inner_text()
+    assert "completed" in done
+    assert "FAIL" not in done
+
+
 def therapist_records_a_reading_of_200_over_125(person: Person, now: datetime) -> None:
     """Session started two hours ago, initial dose given, a normal reading ten minutes ago,
     then 200/125 five minutes ago."""
@@ -77,6 +114,11 @@ def therapist_records_a_reading_of_200_over_125(person: Person, now: datetime) -
         "Temperature (°C)": "36.8",
     }
     _record_vitals(person, now - timedelta(minutes=130), normal)
+    # the initial dose is refused until the pre-dose checklist is complete
+    checklist = person.page.locator("#checklist").inner_text()
+    assert "Pre-dose checklist" in checklist
+    assert "not yet" in checklist
+    therapist_completes_the_pre_dose_checklist(person, now)
     person.page.get_by_label("Dose time (UTC)").fill(_local(now - timedelta(minutes=120)))
     status = person.page.get_by_label("Status", exact=True)
     assert status.input_value() == ""  # never pre-filled "given": the person chooses
@@ -172,6 +214,7 @@ def test_dose_stop_in_a_browser(
 ) -> None:
     staff_have_e_mail_addresses(trial_db)
     now = datetime.now(UTC).replace(second=0, microsecond=0)
+    investigator_rates_the_pre_dose_cssrs(trial_db)
     therapist = Person(browser, live_server, artifacts, "tor")
     therapist_records_a_reading_of_200_over_125(therapist, now)
     the_page_shows_the_banner_and_the_blocked_window(therapist)

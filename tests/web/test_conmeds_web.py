@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
+from tests.support.predose import ready_over_api
 from tests.support.web import csrf_of
 
 from remit.store.tables import ConcomitantMedication
@@ -32,7 +33,7 @@ def _count(trial_db: Path) -> int:
 
 
 def test_medication_page_blocks_the_dose_until_stopped(
-    login_as: Callable[[str], TestClient], trial_db: Path
+    login_as: Callable[[str], TestClient], api_as: Callable[[str], TestClient], trial_db: Path
 ) -> None:
     therapist = login_as("therapist")
     casebook = therapist.get("/participants/OSL-001").text
@@ -105,6 +106,10 @@ def test_medication_page_blocks_the_dose_until_stopped(
     )  # fmt: skip
     assert edited.status_code == 200, edited.text
     assert "earliest dose 2026-03-02" in edited.text
+    # (api_as: the checklist's results and ticks over the API)
+    ready_over_api(
+        api_as("investigator"), api_as("therapist"), "OSL-001", "V5", "2026-03-02T08:55:00+00:00"
+    )
     given = therapist.post(f"{DOSING}/dose", data=dose)
     assert given.status_code == 200, given.text
     assert 'id="washout"' not in given.text

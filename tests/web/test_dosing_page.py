@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
+from tests.support.predose import ready_over_api
 from tests.support.web import csrf_of
 
 DOSING = "/participants/OSL-001/dosing/V5"
@@ -20,11 +21,38 @@ def _post(client: TestClient, step: str, token: str, **data: str) -> str:
     return response.text
 
 
-def test_dose_stop_banner_override_and_discharge(login_as: Callable[[str], TestClient]) -> None:
+def test_dose_stop_banner_override_and_discharge(
+    login_as: Callable[[str], TestClient], api_as: Callable[[str], TestClient]
+) -> None:
     therapist = login_as("therapist")
     token = csrf_of(therapist.get(DOSING).text)
     _post(therapist, "start", token, started_at="2026-03-02T08:00")
     _post(therapist, "vitals", token, measured_at="2026-03-02T08:45", **NORMAL)
+    # the pre-dose checklist on the page: refused (naming the items) until the data are in
+    refused = therapist.post(
+        f"{DOSING}/dose",
+        data={"csrf_token": token, "kind": "initial", "dose_mg": "80", "status": "given",
+              "at": "2026-03-02T09:00"},
+    )  # fmt: skip
+    assert refused.status_code == 422
+    assert "pre-dose checklist of session 1 has not been completed" in refused.text
+    ready_over_api(api_as("investigator"), therapist_api := api_as("therapist"), "OSL-001", "V5",
+                   "2026-03-02T08:55:00+00:00", complete=False)  # fmt: skip
+    assert therapist_api  # the page itself completes the checklist below
+    page = therapist.get(DOSING).text
+    assert 'id="checklist"' in page
+    assert "Complete checklist" in page
+    # the page judges the items now (months after this test's dosing day): rows are there
+    assert 'id="item-urine_drug_screen"' in page
+    assert re.search(r'id="item-fasting" class="item-not_yet"', page)
+    half = therapist.post(
+        f"{DOSING}/checklist",
+        data={"csrf_token": token, "completed_at": "2026-03-02T08:55", "confirm_fasting": "yes"},
+    )
+    assert half.status_code == 422
+    assert "escort_home (not_yet): not confirmed" in half.text
+    _post(therapist, "checklist", token, completed_at="2026-03-02T08:55",
+          confirm_fasting="yes", confirm_escort_home="yes")  # fmt: skip
     _post(therapist, "dose", token, kind="initial", dose_mg="80", status="given",
           at="2026-03-02T09:00")  # fmt: skip
     page = _post(

@@ -9,6 +9,7 @@ import zipfile
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
+from tests.support.predose import ready_over_api
 from tests.support.trial import PASSWORD
 from tests.support.web import csrf_of
 
@@ -135,11 +136,18 @@ def test_a_stale_save_shows_the_conflict_page(login_as: Callable[[str], TestClie
 
 def test_dosing_day_vitals_beyond_threshold_raise_an_alert_the_investigator_acknowledges(
     login_as: Callable[[str], TestClient],
+    api_as: Callable[[str], TestClient],
 ) -> None:
     therapist = login_as("therapist")
     token = csrf_of(therapist.get(DOSING).text)
+    started = therapist.post(
+        f"{DOSING}/start", data={"csrf_token": token, "started_at": "2026-03-02T08:00"}
+    )
+    assert started.status_code == 200
+    ready_over_api(
+        api_as("investigator"), api_as("therapist"), "OSL-001", "V5", "2026-03-02T08:55:00+00:00"
+    )
     steps = [
-        ("start", {"started_at": "2026-03-02T08:00"}),
         ("dose", {"kind": "initial", "dose_mg": "80", "status": "given", "at": "2026-03-02T09:00"}),
         ("vitals", {"measured_at": "2026-03-02T09:30", "systolic_bp": "172", "diastolic_bp": "94",
                     "heart_rate": "88", "temperature": "37.1"}),
@@ -329,6 +337,7 @@ def test_a_refused_field_of_a_fixed_form_is_named(login_as: Callable[[str], Test
 
 def test_blank_optional_fields_are_fine_and_overlong_ones_refused(
     login_as: Callable[[str], TestClient],
+    api_as: Callable[[str], TestClient],
 ) -> None:
     therapist = login_as("therapist")
     token = csrf_of(therapist.get(DOSING).text)
@@ -336,6 +345,9 @@ def test_blank_optional_fields_are_fine_and_overlong_ones_refused(
         f"{DOSING}/start", data={"csrf_token": token, "started_at": "2026-03-02T08:00"}
     )
     assert started.status_code == 200
+    ready_over_api(
+        api_as("investigator"), api_as("therapist"), "OSL-001", "V5", "2026-03-02T08:55:00+00:00"
+    )
     dose = {"csrf_token": token, "kind": "initial", "dose_mg": "80", "status": "given",
             "at": "2026-03-02T09:00", "withheld_reason": "", "override_reason": ""}  # fmt: skip
     assert therapist.post(f"{DOSING}/dose", data=dose).status_code == 200

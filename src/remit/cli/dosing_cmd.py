@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from remit import services as sv
 from remit.cli.common import (
@@ -14,6 +16,7 @@ from remit.cli.common import (
     UserOption,
     acting_on,
     console,
+    print_json,
 )
 from remit.cli.trial_cmd import (
     KeyOption,
@@ -254,3 +257,72 @@ def vitals_add_command(
     if not json_output:
         for alert in done.alerts:
             console.print(f"[bold red]ALERT {alert.level}:[/] {alert.message}", highlight=False)
+
+
+# --- the pre-dose checklist ---------------------------------------------------------------------
+
+
+@app.command("checklist")
+def checklist_command(
+    participant: ParticipantOption,
+    visit: VisitOption,
+    db: DbOption,
+    user: UserOption,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Time the checklist is judged or completed at (with zone)."),
+    ] = None,
+    complete: Annotated[
+        bool, typer.Option("--complete", help="Complete it (refused while an item fails).")
+    ] = False,
+    confirm: Annotated[
+        list[str] | None, typer.Option("--confirm", help="A confirm item ticked (repeatable).")
+    ] = None,
+    not_applicable: Annotated[
+        list[str] | None,
+        typer.Option("--not-applicable", help="ITEM=REASON for an item that does not apply."),
+    ] = None,
+    override_reason: Annotated[
+        str | None,
+        typer.Option("--override-reason", help="Investigator: give over overridable items."),
+    ] = None,
+    key: KeyOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Show the pre-dose checklist of a dosing session (each item pass, fail, not yet …), or
+    complete it with --complete; the initial dose is refused until it is complete."""
+    marked: dict[str, str] = {}
+    for pair in not_applicable or []:
+        item, sep, reason = pair.partition("=")
+        if not sep or not item.strip() or not reason.strip():
+            raise InputError(
+                f"--not-applicable {pair!r} is not ITEM=REASON",
+                expected="e.g. --not-applicable pregnancy_test='post-menopausal'",
+            )
+        marked[item.strip()] = reason.strip()
+    when = parse_time(at, "--at") if at is not None else datetime.now(UTC)
+    with acting_on(db, user) as (engine, actor):
+        if complete:
+            found = sv.complete_checklist(
+                engine,
+                actor,
+                participant,
+                visit,
+                completed_at=when,
+                confirmed=confirm or [],
+                not_applicable=marked,
+                override_reason=override_reason,
+                idempotency_key=key,
+            )
+        else:
+            found = sv.checklist_status(engine, actor, participant, visit, at=when)
+    if json_output:
+        print_json(found.to_dict())
+        return
+    view = Table("item", "status", "why")
+    for i in found.items:
+        view.add_row(i.id, i.status, i.detail)
+    console.print(view)
+    state = "complete" if found.complete else f"{len(found.failing)} item(s) not cleared"
+    done = f"; completed (id {found.completion_id})" if found.completion_id else ""
+    console.print(f"checklist of {participant} {visit}: {state}{done}", highlight=False)

@@ -23,6 +23,7 @@ from remit.protocol.check_dosing import DOSING_CHECKS
 from remit.protocol.check_eligibility import ELIGIBILITY_CHECKS
 from remit.protocol.check_notify import NOTIFY_CHECKS
 from remit.protocol.check_plan import PLAN_CHECKS
+from remit.protocol.check_results import RESULT_CHECKS
 from remit.protocol.check_scales import SCALE_CHECKS
 from remit.protocol.check_schedule import SCHEDULE_CHECKS
 from remit.protocol.check_vitals import VITALS_CHECKS
@@ -69,12 +70,17 @@ PROBLEM_CODES: dict[str, str] = {
     "at that visit, or a value the scale does not report",
     "P035": "[enrolment] names an unknown visit or confirms before it enrols, or criteria "
     "deferred to a confirmation that is not declared",
+    "P036": "pre-dose checklist item refers to a result test not declared, or not taken by "
+    "its dosing visit",
+    "P037": "pre-dose checklist item not sound (a safety item overridable, a result item "
+    "without within_days, a field its kind does not read)",
 }
 
 #: Every whole-protocol check, in the order its problems are reported.
 CHECKS: tuple[Check, ...] = (
     *SCHEDULE_CHECKS,
     *DOSING_CHECKS,
+    *RESULT_CHECKS,
     *VITALS_CHECKS,
     *PLAN_CHECKS,
     *SCALE_CHECKS,

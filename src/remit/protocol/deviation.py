@@ -72,6 +72,7 @@ CATEGORY_LABELS: Mapping[str, str] = {
     DeviationCategory.DOSE_STOP_OVERRIDE: "Dose given despite a dose stop",
     DeviationCategory.DOSE_ABOVE_CAP: "Dose above the session cap",
     DeviationCategory.WASHOUT_OVERRIDE: "Dose given during a medication washout",
+    DeviationCategory.CHECKLIST_OVERRIDE: "Pre-dose checklist item overridden",
     LoggedDeviationCategory.INFORMED_CONSENT: "Informed consent",
     LoggedDeviationCategory.ELIGIBILITY: "Eligibility criteria not met",
     LoggedDeviationCategory.WITHDRAWAL_CRITERIA: "Not withdrawn as the protocol requires",

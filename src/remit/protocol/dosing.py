@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pydantic import Field, model_validator
 
 from remit.protocol._base import _Model
+from remit.protocol.results import Checklist
 from remit.protocol.vital_signs import VITAL_SIGN_CODES, VITAL_SIGNS, Side, VitalSign
 
 # --------------------------------------------------------------------------- dosing
@@ -252,6 +253,7 @@ class DosingSession(_Model):
     dose_stop: DoseStop | None = None
     discharge: Discharge | None = None
     follow_up_call: FollowUpCall | None = None
+    checklist: Checklist | None = None
     assumption: str | None = None
 
     @model_validator(mode="after")

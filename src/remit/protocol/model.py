@@ -21,6 +21,7 @@ from remit.protocol.baseline import Baseline, baseline_visit
 from remit.protocol.consent import Consent
 from remit.protocol.dosing import ArmDose, DosingSession, Vitals, VitalThreshold
 from remit.protocol.medications import Medications
+from remit.protocol.results import Results
 from remit.protocol.safety_table import (
     MissedReadings,
     SAEClock,
@@ -377,6 +378,7 @@ class Protocol(_Model):
     medications: Medications = Field(default_factory=Medications)
     consent: Consent = Field(default_factory=Consent)
     enrolment: Enrolment | None = None
+    results: Results = Field(default_factory=Results)
 
     _text: str = PrivateAttr(default="")
     _source: str = PrivateAttr(default="")

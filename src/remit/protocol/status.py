@@ -191,6 +191,8 @@ class DeviationCategory(StrEnum):
     investigator's override. ``dose_above_cap``: a dose took the session total above the
     protocol's ``max_total_mg``. ``washout_override``: a dose was given while a prohibited
     medication (``[[medications.prohibited]]``) was ongoing or within its washout, on an
+    investigator's override. ``checklist_override``: an item of the pre-dose checklist
+    (``[dosing.checklist]``) that the protocol marks overridable was given over, on an
     investigator's override.
     """
 
@@ -198,6 +200,7 @@ class DeviationCategory(StrEnum):
     DOSE_STOP_OVERRIDE = "dose_stop_override"
     DOSE_ABOVE_CAP = "dose_above_cap"
     WASHOUT_OVERRIDE = "washout_override"
+    CHECKLIST_OVERRIDE = "checklist_override"
 
 
 class AlertStatus(StrEnum):

@@ -57,6 +57,12 @@ from remit.services.audit import (
     with_audit_keys,
 )
 from remit.services.backup import BackupResult, RestoreResult, backup_database, restore_database
+from remit.services.checklist import (
+    ChecklistItemRecord,
+    ChecklistRecord,
+    checklist_status,
+    complete_checklist,
+)
 from remit.services.conmeds import edit_conmed, list_conmeds, record_conmed, stop_conmed
 from remit.services.consent import consent_status, record_consent, withdraw_consent
 from remit.services.database import (
@@ -138,6 +144,7 @@ from remit.services.records import (
     VisitRecord,
     VitalsRecord,
 )
+from remit.services.results import ResultRecord, edit_result, list_results, record_result
 from remit.services.safety_sweep import raise_missed_readings
 from remit.services.screening import (
     confirm_enrolment,
@@ -213,6 +220,8 @@ __all__ = [
     "AuditKeyRing",
     "AuditVerifyResult",
     "BackupResult",
+    "ChecklistItemRecord",
+    "ChecklistRecord",
     "ConmedRecord",
     "ConsentRecord",
     "ConsentStatusRecord",
@@ -232,6 +241,7 @@ __all__ = [
     "PeriodicContext",
     "QueryRecord",
     "RestoreResult",
+    "ResultRecord",
     "Sender",
     "SignatureRecord",
     "SignedItem",
@@ -263,9 +273,11 @@ __all__ = [
     "change_status",
     "check_eligibility",
     "check_password",
+    "checklist_status",
     "close_alert",
     "close_database",
     "close_query",
+    "complete_checklist",
     "confirm_enrolment",
     "consent_status",
     "create_app_role",
@@ -277,6 +289,7 @@ __all__ = [
     "deliver_due",
     "dosing_day",
     "edit_conmed",
+    "edit_result",
     "end_dosing_session",
     "enrol",
     "failure_reason",
@@ -294,6 +307,7 @@ __all__ = [
     "list_overdue_saes",
     "list_participants",
     "list_queries",
+    "list_results",
     "list_users",
     "list_visits",
     "load_key_ring",
@@ -317,6 +331,7 @@ __all__ = [
     "record_follow_up_call",
     "record_phone_screen",
     "record_referral",
+    "record_result",
     "record_screen_failure",
     "record_vas",
     "record_visit",

@@ -94,6 +94,11 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "record_phone_screen": frozenset({INV}),
     "record_screen_failure": frozenset({INV}),
     "confirm_enrolment": frozenset({INV}),
+    # clinical results and the pre-dose checklist
+    "record_result": frozenset({INV, THE}),
+    "edit_result": frozenset({INV, DM}),
+    "complete_checklist": frozenset({INV, THE}),
+    "override_checklist": frozenset({INV}),
 }
 
 #: Operations that record study data about a participant, and the consent they need at the
@@ -113,6 +118,8 @@ CONSENT_NEEDED: Mapping[str, str] = {
     "record_vitals": "safety",
     "record_adverse_event": "safety",
     "confirm_enrolment": "procedure",
+    "record_result": "procedure",
+    "complete_checklist": "procedure",
 }
 
 #: Operations the in-process ``system`` actor may NOT perform (they need a person).

@@ -33,6 +33,7 @@ from remit.services._common import (
 )
 from remit.services.access import allowed
 from remit.services.assessments import check_rater, planned_form, refuse_second_form, store_form
+from remit.services.checklist import ChecklistItemRecord, checklist_blocks
 from remit.services.dosing_checks import (
     discharge_criteria,
     dose_deviations,
@@ -398,9 +399,14 @@ def record_dose(
     (``[[medications.prohibited]]``) is ongoing or within its washout on the day of the dose
     (:func:`~remit.services.dosing_checks.washout_blocks`) is refused the same way and, on an
     override, recorded with a major deviation ``washout_override``; one override reason covers
-    every stop at once. Always refused: a second dose of the same kind, a supplemental dose
-    before the initial one, a withheld dose without a reason. The returned ``warnings`` say
-    when the latest vital signs exceed the protocol's thresholds (or are missing or old);
+    every stop at once. An initial dose given is refused until the session's pre-dose
+    checklist (``[dosing.checklist]``) is completed and every item, judged again at the time of
+    the dose, is cleared (:func:`~remit.services.checklist.checklist_blocks`); only items the
+    protocol marks overridable yield to an investigator's override, recorded as a major
+    ``checklist_override`` deviation. Always refused: a second dose of the same kind, a
+    supplemental dose before the initial one, a withheld dose without a reason. The returned
+    ``warnings`` say when the latest vital signs exceed the protocol's thresholds (or are
+    missing or old);
     ``deviations`` name the deviations recorded with the dose.
 
     Examples
@@ -508,12 +514,33 @@ def record_dose(
             if status == DoseStatus.GIVEN and given is not None
             else ()
         )
-        if problems or stops or washout:
+        unchecked: tuple[ChecklistItemRecord, ...] = ()
+        if kind == DoseKind.INITIAL and status == DoseStatus.GIVEN and given is not None:
+            hard, soft = checklist_blocks(session, protocol, p, planned, ds, given)
+            if hard:
+                raise InputError(
+                    "initial dose refused: pre-dose checklist not complete: "
+                    + "; ".join(
+                        [
+                            *hard,
+                            *problems,
+                            *(f"prohibited medication: {b.describe()}" for b in washout),
+                        ]
+                    ),
+                    hint="complete the checklist (`remit dose checklist` or the dosing-day "
+                    "page) once every item passes; no override gives these items over",
+                )
+            # a prohibited medication is the washout stop below, said and recorded once
+            unchecked = tuple(
+                i for i in soft if not (washout and i.kind == "no_prohibited_medication")
+            )
+        if problems or stops or washout or unchecked:
             said = "; ".join(
                 [
                     *problems,
                     *(f"dose stop: {s}" for s in stops),
                     *(f"prohibited medication: {b.describe()}" for b in washout),
+                    *(f"pre-dose checklist {i.id}: {i.detail}" for i in unchecked),
                 ]
             )
             if not (override_reason and override_reason.strip()):
@@ -546,7 +573,7 @@ def record_dose(
             given_at=given,
             withheld_reason=withheld_reason,
             override_reason=override_reason,
-            override_by=actor.user_id if problems or stops or washout else None,
+            override_by=actor.user_id if problems or stops or washout or unchecked else None,
             recorded_by=actor.user_id,
             idempotency_key=idempotency_key,
         )
@@ -574,6 +601,16 @@ def record_dose(
                     "medication ("
                     + "; ".join(b.describe() for b in washout)
                     + f"); override by {actor.username}: {override_reason}{both}",
+                )
+            )
+        if unchecked:
+            deviations.append(
+                (
+                    DeviationCategory.CHECKLIST_OVERRIDE,
+                    f"{kind} dose of {dose_mg:g} mg given with pre-dose checklist items not "
+                    "cleared ("
+                    + "; ".join(f"{i.id}: {i.detail}" for i in unchecked)
+                    + f"); override by {actor.username}: {override_reason}",
                 )
             )
         if status == DoseStatus.GIVEN and total + dose_mg > planned.max_total_mg:

@@ -42,6 +42,7 @@ DOSE_DEVIATIONS = (
     DeviationCategory.DOSE_STOP_OVERRIDE,
     DeviationCategory.DOSE_ABOVE_CAP,
     DeviationCategory.WASHOUT_OVERRIDE,
+    DeviationCategory.CHECKLIST_OVERRIDE,
 )
 
 

@@ -20,6 +20,7 @@ from remit.errors import InputError
 from remit.protocol import (
     Protocol,
 )
+from remit.protocol.results import ResultTest
 from remit.protocol.roles import Role
 from remit.simulate.answers import (
     Ideation,
@@ -525,6 +526,8 @@ def _plan_participant(
             b.add(at, "form", role, visit=code, scale=form.scale, version=form.version,
                   answers=answers, assessed_at=at)  # fmt: skip
             t += timedelta(minutes=12)
+        # a dosing day's results are taken before the session, with its pre-dose forms
+        _plan_results(protocol, b, person, code, start + timedelta(minutes=5) if dosing else t)
         if code == design.eligibility_visit:
             rng.integers(-2, 3)  # the screening MADRS once typed in: drawn still, so seeds replay
             data = _eligible_data(rng, age)
@@ -536,11 +539,35 @@ def _plan_participant(
             b.add(t + timedelta(minutes=30), "confirm", INV, confirmed_at=t + timedelta(minutes=30))
         if dosing is not None and enrolled:
             _plan_dosing_day(protocol, b, person, code, day, rng,
-                             crossing=crossings.get(dosing.number))  # fmt: skip
+                             crossing=crossings.get(dosing.number),
+                             not_before=start + timedelta(minutes=15))  # fmt: skip
         if code == design.termination_visit:
             b.add(t + timedelta(minutes=30), "status", INV, status="in_follow_up")
         if code == codes[-1]:
             b.add(t + timedelta(minutes=40), "status", INV, status="completed")
+
+
+def _normal_value(test: ResultTest) -> float | str:
+    """A value within the test's normal range (its midpoint), or its expected answer."""
+    if test.expected is not None:
+        return test.expected
+    if test.low is not None and test.high is not None:
+        return round((test.low + test.high) / 2, 1)
+    if test.high is not None:
+        return round(test.high * 0.9, 1)
+    assert test.low is not None  # a numeric test has a limit (the protocol model checks)
+    return round(test.low * 1.1, 1)
+
+
+def _plan_results(
+    protocol: Protocol, b: _Builder, person: PersonPlan, code: str, at: datetime
+) -> None:
+    """The results of the tests the protocol takes at ``code`` that apply to the person, each
+    within its normal range (a simulated participant who reached the visit passed them)."""
+    for test in protocol.results.tests:
+        if code in test.visits and test.applies_to(person.sex):
+            b.add(at, "result", INV, visit=code, test=test.code, value=_normal_value(test),
+                  collected_at=at)  # fmt: skip
 
 
 def _plan_dosing_day(
@@ -552,14 +579,17 @@ def _plan_dosing_day(
     rng: np.random.Generator,
     *,
     crossing: tuple[str, str] | None,
+    not_before: datetime,
 ) -> None:
     planned = protocol.dosing_session(code)
     if planned is None:  # pragma: no cover - only called for dosing visits
         return
     plan = planned.dose_for(None if len(protocol.arms) != 1 else protocol.arms[0].code)
     dose_factor = 1.0 + 0.25 * (planned.number - 1)
-    start = clock(day, 7 * 60 + 45)
-    dose_at = clock(day, 8 * 60 + 15)
+    # the session starts at 07:45, or after its visit's pre-dose forms and results when the
+    # visit was moved later in the day (another visit on the same day came first)
+    start = max(clock(day, 7 * 60 + 45), not_before)
+    dose_at = start + timedelta(minutes=30)
     b.add(start, "start_session", THE, visit=code, started_at=start)
     low, high = planned.supplemental_offer_min
     supplemental_min = int(np.clip(120 + int(rng.integers(0, 16)), low, high))
@@ -624,10 +654,16 @@ def _plan_dosing_day(
             args = {"visit": code, "kind": "supplemental", "dose_mg": plan.supplemental_mg,
                     "status": "given", "given_at": sup_at}  # fmt: skip
         events.append((supplemental_min, 4, "dose", args))
+    if planned.checklist is not None:
+        # the checklist is completed after the pre-dose reading, just before the dose
+        confirmed = [i.id for i in planned.checklist.items if i.kind == "confirm"]
+        events.append((-5, 0, "checklist", {"visit": code, "confirmed": confirmed}))
     for minute, order, action, args in sorted(events, key=lambda e: (e[0], e[1])):
         role = INV if action == "dose" else THE
         # same-minute entries keep their order: vitals, dose, rating, supplemental dose
         at = dose_at + timedelta(minutes=minute, seconds=order)
+        if action == "checklist":
+            args = {**args, "completed_at": at}
         b.add(at, action, role, **args)
     end = dose_at + timedelta(minutes=every[-1] + 10)
     # the discharge criteria: the last reading is within the limits; the investigator signs off

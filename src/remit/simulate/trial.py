@@ -307,6 +307,16 @@ class _Runner:
             case "vitals":
                 visit = a.pop("visit")
                 raised = sv.record_vitals(e, actor, pid, visit, **a).alerts
+            case "result":
+                raised = sv.record_result(
+                    e, actor, pid, a["visit"], a["test"], a["value"],
+                    collected_at=a["collected_at"],
+                ).alerts  # fmt: skip
+            case "checklist":
+                sv.complete_checklist(
+                    e, actor, pid, a["visit"], completed_at=a["completed_at"],
+                    confirmed=a["confirmed"],
+                )  # fmt: skip
             case "dose":
                 visit = a.pop("visit")
                 sv.record_dose(e, actor, pid, visit, **a)

@@ -67,6 +67,7 @@ from remit.store.queries import (
     get_participant,
     store_protocol_version,
 )
+from remit.store.results import ClinicalResult, DosingChecklist
 from remit.store.roles import create_app_role
 from remit.store.security import CliToken, LoginThrottle, SecurityEvent
 from remit.store.users import (
@@ -93,8 +94,10 @@ __all__ = [
     "AuditKeyRing",
     "AuditVerifyResult",
     "CliToken",
+    "ClinicalResult",
     "Consent",
     "Dose",
+    "DosingChecklist",
     "DosingSession",
     "IdentityRecord",
     "LoginThrottle",

@@ -23,7 +23,7 @@ from remit.errors import (
     StorageFullError,
 )
 from remit.services import Engine, is_disk_full, load_key_ring, open_database, trial_protocol
-from remit.web import api, api_conmeds, api_consent, api_screening, api_worklist, pages
+from remit.web import api, api_conmeds, api_consent, api_results, api_screening, api_worklist, pages
 from remit.web.core import (
     PASSWORD_PAGE,
     LoginRequiredError,
@@ -118,6 +118,7 @@ def create_app(
     app.include_router(api_consent.router)
     app.include_router(api_worklist.router)
     app.include_router(api_screening.router)
+    app.include_router(api_results.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
 

@@ -40,6 +40,7 @@ from remit.web import (
     pages_data,
     pages_deviations,
     pages_dosing,
+    pages_results,
     pages_screening,
     pages_security,
     pages_worklist,
@@ -81,6 +82,7 @@ router.include_router(pages_consent.router)
 router.include_router(pages_worklist.router)
 router.include_router(pages_security.router)
 router.include_router(pages_screening.router)
+router.include_router(pages_results.router)
 
 
 def see_other(url: str) -> RedirectResponse:

@@ -134,9 +134,18 @@ def dosing_page(request: Request, session: PageSession, pid: PID, visit: CODE) -
         for a in sv.list_assessments(engine, actor, pid, visit_code=visit)
         if vas_scale and a.scale == vas_scale.scale
     ]
+    # the pre-dose checklist, judged now, until the initial dose is given
+    checklist = (
+        sv.checklist_status(engine, actor, pid, visit, at=now)
+        if planned.checklist is not None and in_progress and initial is None
+        else None
+    )
     return render(
         request,
         "dosing.html",
+        checklist=checklist,
+        may_checklist=web_allowed("complete_checklist", actor.role),
+        may_override_checklist=web_allowed("override_checklist", actor.role),
         title=f"Dosing day {pid} {visit}",
         person=person,
         visit=visit,
