@@ -287,7 +287,9 @@ class _Runner:
             case "anchor":
                 sv.set_anchor_date(e, actor, pid, a["anchor"], a["anchor_date"])
             case "visit":
-                sv.record_visit(e, actor, pid, a["visit"], a["day"])
+                sv.record_visit(
+                    e, actor, pid, a["visit"], a["day"], window_reason=a.get("window_reason")
+                )
             case "missed":
                 sv.mark_visit_missed(e, actor, pid, a["visit"], reason=a["reason"])
             case "eligibility":
