@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from remit.errors import InputError
+from remit.protocol.model import Protocol
 
 __all__ = [
     "UTC_ZONE",
@@ -39,6 +40,7 @@ __all__ = [
     "local_today",
     "parse_clinical_time",
     "show_time",
+    "site_zone",
     "zone_named",
 ]
 
@@ -81,6 +83,22 @@ def zone_named(name: str | None) -> ZoneInfo:
             expected="an IANA time-zone name such as Europe/Oslo or UTC",
         )
     return ZoneInfo(name)
+
+
+def site_zone(protocol: Protocol, site_code: str | None) -> ZoneInfo:
+    """The time zone of site ``site_code`` as the protocol declares it (UTC for a site without
+    ``time_zone`` or one the protocol does not list).
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> site_zone(load_protocol("oslo-mdma-mdd"), "OST").key
+    'Europe/Oslo'
+    """
+    for site in protocol.study.sites:
+        if site.code == site_code:
+            return zone_named(site.time_zone)
+    return UTC_ZONE
 
 
 def local_datetime(wall: datetime, zone: ZoneInfo, *, fold: int | None = None) -> datetime:

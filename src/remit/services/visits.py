@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from remit.errors import ConflictError, InputError, NotFoundError
 from remit.protocol import Protocol, compute_schedule
-from remit.protocol.clock import UTC_ZONE, local_today, zone_named
+from remit.protocol.clock import local_today
+from remit.protocol.clock import site_zone as clock_site_zone
 from remit.protocol.gating import check_visit_allowed
 from remit.protocol.schedule import ScheduledVisit, describe_period
 from remit.protocol.status import (
@@ -280,10 +281,7 @@ def site_zone(session: Session, protocol: Protocol, p: Participant) -> ZoneInfo:
     """The time zone of the participant's site (``[study] sites`` ``time_zone``; UTC when the
     site declares none)."""
     site = session.get(Site, p.site_id)
-    for declared in protocol.study.sites:
-        if site is not None and declared.code == site.code:
-            return zone_named(declared.time_zone)
-    return UTC_ZONE
+    return clock_site_zone(protocol, None if site is None else site.code)
 
 
 def window_text(planned: ScheduledVisit, protocol: Protocol) -> str:

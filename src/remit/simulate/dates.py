@@ -196,4 +196,3 @@ def window_reason_for(
     if timing is not None and timing.status == "out_of_window":
         return {"window_reason": LATE_VISIT_REASON}
     return {}
-
