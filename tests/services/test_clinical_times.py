@@ -110,12 +110,13 @@ def test_visit_in_the_future_and_visit_not_reached_are_refused(
     oslo: OsloTrial, rows: Rows
 ) -> None:
     pid = enrolled(oslo, through="V4")
+    v4 = visit_date(oslo, pid, "V4")
     before = rows()
     tomorrow = datetime.now(UTC).date() + timedelta(days=2)
     with pytest.raises(InputError, match=r"is after today"):
         sv.record_visit(oslo.engine, oslo.investigator, pid, "V5", tomorrow, window_reason="x")
     with pytest.raises(InputError, match=r"visit V9 of .* is not reached"):
-        sv.record_visit(oslo.engine, oslo.investigator, pid, "V9", visit_date(oslo, pid, "V4"))
+        sv.record_visit(oslo.engine, oslo.investigator, pid, "V9", v4)
     assert rows() == before
 
 
@@ -162,9 +163,9 @@ def test_forms_of_one_visit_outside_its_window_share_one_deviation(
     e = oslo.engine
     pid = enrolled(oslo, through="V4")
     v3 = {v.visit_code: v for v in sv.list_visits(e, oslo.investigator, pid)}["V3"]
-    assert v3.actual_date is not None
-    # V3 took place; its forms entered as done 20 days later are outside its window
-    late = at(v3.actual_date + timedelta(days=20), 10)
+    assert v3.actual_date is not None and v3.window_end_date is not None
+    # V3 took place; its forms dated after its window closed are outside it
+    late = at(v3.window_end_date + timedelta(days=3), 10)
     before = rows()
     with pytest.raises(InputError, match=r"a madrs form at V3 .* is dated .*after it closed"):
         sv.record_assessment(e, oslo.rater, pid, "V3", "madrs", madrs(), assessed_at=late)

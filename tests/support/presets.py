@@ -114,10 +114,14 @@ def import_target(path: Path) -> tuple[Engine, dict[str, Actor]]:
 def two_site_protocol() -> Protocol:
     """The Oslo protocol with a second site, OUS (site id 2)."""
     text = load_protocol("oslo-mdma-mdd").text.replace(
-        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO" }]',
-        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO" }, '
-        '{ code = "OUS", name = "Oslo University Hospital", country = "NO" }]',
+        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO", '
+        'time_zone = "Europe/Oslo" }]',
+        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO", '
+        'time_zone = "Europe/Oslo" }, '
+        '{ code = "OUS", name = "Oslo University Hospital", country = "NO", '
+        'time_zone = "Europe/Oslo" }]',
     )
+    assert "OUS" in text, "the site line of the Oslo protocol changed: update two_site_protocol"
     protocol, problems = parse_protocol(text)
     assert protocol is not None, problems
     return protocol

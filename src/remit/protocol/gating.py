@@ -8,7 +8,8 @@ The rule is a table from :class:`~remit.protocol.status.ParticipantStatus` to th
 * ``eligible`` — screening visits and the enrolment visit (enrolment happens there);
 * enrolled, on study, in follow-up, completed, lost to follow-up — every visit (data of an
   earlier visit may still be entered late);
-* ``ineligible``, ``withdrawn`` — nothing.
+* ``ineligible``, ``withdrawn`` — nothing; except safety readings (vital signs): a withdrawn
+  participant's safety follow-up goes on at every visit (``safety=True``).
 
 Examples
 --------
@@ -52,15 +53,20 @@ _WHAT_TO_DO: dict[ParticipantStatus, str] = {
 }
 
 
-def visit_kinds_allowed(status: str) -> frozenset[str]:
-    """The visit kinds whose data a participant in ``status`` may have recorded.
+def visit_kinds_allowed(status: str, *, safety: bool = False) -> frozenset[str]:
+    """The visit kinds whose data a participant in ``status`` may have recorded; with
+    ``safety`` the kinds for safety readings (vital signs), which go on after a withdrawal.
 
     Examples
     --------
     >>> "dosing" in visit_kinds_allowed("on_study"), "dosing" in visit_kinds_allowed("eligible")
     (True, False)
+    >>> "baseline" in visit_kinds_allowed("withdrawn", safety=True)
+    True
     """
     try:
+        if safety and ParticipantStatus(status) == _S.WITHDRAWN:
+            return _ALL
         return _ALLOWED[ParticipantStatus(status)]
     except ValueError:
         raise InputError(
@@ -69,7 +75,9 @@ def visit_kinds_allowed(status: str) -> frozenset[str]:
         ) from None
 
 
-def check_visit_allowed(status: str, study_id: str, visit_code: str, kind: str, what: str) -> None:
+def check_visit_allowed(
+    status: str, study_id: str, visit_code: str, kind: str, what: str, *, safety: bool = False
+) -> None:
     """Refuse ``what`` (e.g. ``"a madrs form"``) at a visit of ``kind`` for a participant in
     ``status``, with what is allowed and what to do.
 
@@ -83,7 +91,7 @@ def check_visit_allowed(status: str, study_id: str, visit_code: str, kind: str, 
     data of screening visits only
     complete screening and the eligibility decision first
     """
-    allowed = visit_kinds_allowed(status)
+    allowed = visit_kinds_allowed(status, safety=safety)
     if kind in allowed:
         return
     state = ParticipantStatus(status)

@@ -226,7 +226,7 @@ def record_visit(
         anchors = _anchors(session, protocol, p)
         actual = _actual(protocol, _visit_rows(session, p))
         before = compute_schedule(protocol, anchors, actual, arm=p.arm).visit(visit_code)
-        if before.target_date is None:
+        if before.target_date is None and not _anchor_missed(session, p, visit_def.anchor):
             raise InputError(
                 f"visit {visit_code} of {p.study_id} is not reached: {before.note}",
                 expected=f"the date of {visit_code}'s anchor {visit_def.anchor} first",
@@ -293,6 +293,13 @@ def window_text(planned: ScheduledVisit, protocol: Protocol) -> str:
     return text + (f" (within the period limit {period})" if period else "")
 
 
+def _anchor_missed(session: Session, p: Participant, anchor: str) -> bool:
+    """Whether ``anchor`` is a visit of the participant recorded as missed (or cancelled): it
+    gives its visits no window, and they may still take place."""
+    row = _visit_rows(session, p).get(anchor)
+    return row is not None and row.status in (VisitStatus.MISSED, VisitStatus.CANCELLED)
+
+
 def _window_reason(reason: str | None, what: str, planned: ScheduledVisit) -> str:
     """The reason given for a date outside the window, or :class:`InputError`."""
     if reason is not None and reason.strip():
@@ -352,6 +359,8 @@ def check_form_date(
     if visit.actual_date is not None and (assessed_at is None or day == visit.actual_date):
         return  # the visit's own date was checked when it was recorded
     if planned.earliest_date is None or planned.latest_date is None:
+        if _anchor_missed(session, p, visit_def.anchor):
+            return  # a missed anchor gives no window: nothing to check the date against
         raise InputError(
             f"visit {code} of {p.study_id} is not reached: {planned.note}",
             expected=f"{what} at a visit whose anchor ({visit_def.anchor}) has happened",

@@ -146,7 +146,12 @@ def record_vitals(
         if (done := w.stored(VitalSignReading)) is not None:
             return vitals_record(session, p, done)
         check_visit_allowed(
-            p.status, p.study_id, visit_code, protocol.visit(visit_code).kind, "vital signs"
+            p.status,
+            p.study_id,
+            visit_code,
+            protocol.visit(visit_code).kind,
+            "vital signs",
+            safety=True,
         )
         visit = visit_at(session, p, visit_code)
         ds: DosingSession | None = None
