@@ -106,9 +106,7 @@ def test_visit_outside_the_window_needs_a_reason(oslo: OsloTrial, rows: Rows) ->
     assert rows()["protocol_deviation"] == after["protocol_deviation"]
 
 
-def test_visit_in_the_future_and_visit_not_reached_are_refused(
-    oslo: OsloTrial, rows: Rows
-) -> None:
+def test_visit_in_the_future_and_visit_not_reached_are_refused(oslo: OsloTrial, rows: Rows) -> None:
     pid = enrolled(oslo, through="V4")
     v4 = visit_date(oslo, pid, "V4")
     before = rows()
