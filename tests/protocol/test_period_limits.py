@@ -41,7 +41,8 @@ def test_v13_119_days_after_baseline_is_out_of_window() -> None:
     # day 112 is the last day the period allows
     actual["V13"] = V4 + timedelta(days=112)
     v13 = compute_schedule(OSLO, {"referral": REFERRAL}, actual).visit("V13")
-    assert v13.timing is not None and v13.timing.status == "on_time"
+    assert v13.timing is not None
+    assert v13.timing.status == "on_time"
 
 
 def test_on_target_chain_keeps_the_own_window() -> None:
@@ -57,4 +58,5 @@ def test_period_waits_for_its_from_visit_unless_provisional() -> None:
     s = compute_schedule(OSLO, {"referral": REFERRAL}, provisional=True)
     v13 = s.visit("V13")
     assert v13.status == "provisional"
-    assert v13.earliest_date is not None and v13.latest_date is not None
+    assert v13.earliest_date is not None
+    assert v13.latest_date is not None

@@ -161,7 +161,8 @@ def test_forms_of_one_visit_outside_its_window_share_one_deviation(
     e = oslo.engine
     pid = enrolled(oslo, through="V4")
     v3 = {v.visit_code: v for v in sv.list_visits(e, oslo.investigator, pid)}["V3"]
-    assert v3.actual_date is not None and v3.window_end_date is not None
+    assert v3.actual_date is not None
+    assert v3.window_end_date is not None
     # V3 took place; its forms dated after its window closed are outside it
     late = at(v3.window_end_date + timedelta(days=3), 10)
     before = rows()

@@ -156,7 +156,7 @@ def test_a_newer_version_of_the_form_needs_re_consent(
     engine: Engine, fast_password_hashing: None
 ) -> None:
     trial = build_trial(engine, protocol=_two_versions())
-    e, inv, rater = engine, trial.investigator, trial.rater
+    e, inv = engine, trial.investigator
     # registered and consented to 1.0 on the referral date
     pid = add_participant(trial, Participant(through=None, enrol=False))
     for code in ("PHONE", "SCR"):  # visit dates need no consent; SCR's form does
