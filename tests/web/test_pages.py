@@ -7,8 +7,10 @@ import io
 import re
 import zipfile
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
+from tests.support.presets import web_visit_date
 from tests.support.trial import PASSWORD
 from tests.support.web import csrf_of
 
@@ -19,12 +21,20 @@ CSSRS = "/participants/OSL-001/visits/V3/forms/cssrs"
 DOSING = "/participants/OSL-001/dosing/V5"
 
 
+#: When the V3 forms were done: on OSL-001's V3 date (forms are dated within their window).
+V3_AT = f"{web_visit_date(datetime.now(UTC).date(), 'V3')}T10:00"
+
+
 def madrs_form(token: str, each: str = "3") -> dict[str, str]:
-    return {"csrf_token": token, **{f.name: each for f in form_fields("madrs")}}
+    return {
+        "csrf_token": token,
+        "assessed_at": V3_AT,
+        **{f.name: each for f in form_fields("madrs")},
+    }
 
 
 def cssrs_form(token: str, wish: str = "no") -> dict[str, str]:
-    data = {"csrf_token": token}
+    data = {"csrf_token": token, "assessed_at": V3_AT}
     for f in form_fields("cssrs", "since_last_visit"):
         if f.kind == "boolean":
             data[f.name] = "no"

@@ -430,7 +430,12 @@ def _form_page(
             lo, hi = planned.window_start_date, planned.window_end_date
             outside = lo is None or hi is None or not lo <= today <= hi
     entered = dict(when or {})
-    entered.setdefault("assessed_at", local_input_value(datetime.now(UTC), zone))
+    now = datetime.now(UTC)
+    default = local_input_value(now, zone)
+    if window is not None and window.actual_date is not None:
+        # a form of a visit that took place on an earlier day: that day, at the time now
+        default = f"{window.actual_date.isoformat()}T{default[11:]}"
+    entered.setdefault("assessed_at", default)
     return render(
         request,
         "form.html",
