@@ -299,7 +299,7 @@ class _Runner:
             case "form":
                 raised = sv.record_assessment(
                     e, actor, pid, a["visit"], a["scale"], a["answers"],
-                    version=a["version"], assessed_at=a.get("assessed_at"),
+                    version=a["version"], assessed_at=a.get("assessed_at") or step.at,
                 ).alerts  # fmt: skip
             case "start_session":
                 sv.start_dosing_session(e, actor, pid, a["visit"], started_at=a["started_at"])
