@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from tests.support.smtp import LocalSmtp, local_smtp
@@ -54,11 +55,12 @@ def staff_have_e_mail_addresses(trial_db: Path) -> None:
 
 
 def _local(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M")
+    """``when`` as the site's clocks show it: the pages read times in Europe/Oslo."""
+    return when.astimezone(ZoneInfo("Europe/Oslo")).strftime("%Y-%m-%dT%H:%M")
 
 
 def _record_vitals(person: Person, when: datetime, values: dict[str, str]) -> None:
-    person.page.get_by_label("Measured (UTC)").fill(_local(when))
+    person.page.get_by_label("Measured (Europe/Oslo)").fill(_local(when))
     for label, value in values.items():
         person.page.get_by_label(label).fill(value)
     person.page.get_by_role("button", name="Record vital signs").click()
@@ -68,7 +70,7 @@ def therapist_records_a_reading_of_200_over_125(person: Person, now: datetime) -
     """Session started two hours ago, initial dose given, a normal reading ten minutes ago,
     then 200/125 five minutes ago."""
     person.go(DOSING)
-    person.page.get_by_label("Start time (UTC)").fill(_local(now - timedelta(minutes=135)))
+    person.page.get_by_label("Start time (Europe/Oslo)").fill(_local(now - timedelta(minutes=135)))
     person.page.get_by_role("button", name="Start session").click()
     normal = {
         "Systolic BP (mmHg)": "124",
@@ -77,7 +79,7 @@ def therapist_records_a_reading_of_200_over_125(person: Person, now: datetime) -
         "Temperature (°C)": "36.8",
     }
     _record_vitals(person, now - timedelta(minutes=130), normal)
-    person.page.get_by_label("Dose time (UTC)").fill(_local(now - timedelta(minutes=120)))
+    person.page.get_by_label("Dose time (Europe/Oslo)").fill(_local(now - timedelta(minutes=120)))
     status = person.page.get_by_label("Status", exact=True)
     assert status.input_value() == ""  # never pre-filled "given": the person chooses
     status.select_option("given")
@@ -115,7 +117,7 @@ def investigator_overrides_with_a_reason(person: Person, now: datetime) -> None:
     person.page.get_by_label("Kind").select_option("supplemental")
     person.page.get_by_label("Dose (mg)").fill("40")
     person.page.get_by_label("Status", exact=True).select_option("given")
-    person.page.get_by_label("Dose time (UTC)").fill(_local(now))
+    person.page.get_by_label("Dose time (Europe/Oslo)").fill(_local(now))
     person.page.get_by_label("Override reason", exact=False).fill(
         "repeat BP 150/95 at the bedside, participant settled"
     )
