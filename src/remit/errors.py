@@ -152,6 +152,10 @@ class StoreError(RemitError):
     exit_code = 1
 
 
+class StorageFullError(StoreError):
+    """The disk (or the database's space) is full: nothing of the operation was stored."""
+
+
 class ConflictError(RemitError):
     """A save was based on a stale version, or an idempotency key was reused with another body."""
 

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import sys
+from datetime import date, timedelta
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -297,3 +298,81 @@ def test_the_terminal_summary_names_the_demo_users(
     assert "remit-demo-rater" in shown
     assert f"remit serve --db {out / 'trial.db'}" in shown.replace("\n", "")
     assert "29.6 (4.9)" in shown
+
+
+def _sdtm(demo: tuple[dict[str, Any], Path], domain: str) -> list[dict[str, Any]]:
+    doc = json.loads((demo[1] / "exports" / "sdtm" / f"{domain}.json").read_text())
+    names = [c["name"] for c in doc["columns"]]
+    return [dict(zip(names, row, strict=True)) for row in doc["rows"]]
+
+
+def test_the_demo_tapers_antidepressants_and_stops_them_before_the_washout_ends(
+    demo: tuple[dict[str, Any], Path], data: TrialData
+) -> None:
+    meds = data.conmeds
+    first_dose = (
+        data.doses[data.doses["status"] == "given"].groupby("participant_id")["given_at"].min()
+    )
+    prohibited = meds[meds["prohibited"].notna()]
+    assert len(prohibited) >= 3  # about half of the 12 come in on an SSRI or SNRI
+    for m in prohibited.itertuples():
+        cls = OSLO.medications.prohibited_class(m.atc_code)
+        assert cls is not None
+        assert m.taper_steps, f"{m.name} of {m.participant_id} has no taper plan"
+        steps = [date.fromisoformat(d) for d in m.taper_steps]
+        stop = m.stop_date.date()
+        assert steps == sorted(steps)
+        assert steps[-1] <= stop
+        # the washout ends on or before the day of the first dose, which was therefore given
+        assert stop + timedelta(days=cls.washout_days) <= first_dose[m.participant_id].date()
+    assert (meds["prohibited"].isna() & meds["stop_date"].isna()).any()  # an allowed, ongoing one
+
+    cm = _sdtm(demo, "cm")
+    dm = {r["USUBJID"]: r for r in _sdtm(demo, "dm")}
+    tapered = [r for r in cm if r["CMCLAS"] is not None]
+    assert {r["CMSPID"] for r in tapered} >= {None, "TAPER STEP 1"}
+    for r in tapered:
+        # every period of a prohibited medication ended before the first dose
+        assert r["CMENRF"] == "BEFORE"
+        assert r["CMENDTC"] < dm[r["USUBJID"]]["RFSTDTC"][:10]
+    assert any(r["CMENRTPT"] == "ONGOING" for r in cm)
+
+
+def test_the_demo_logs_deviations_by_hand_besides_the_automatic_ones(
+    demo: tuple[dict[str, Any], Path],
+) -> None:
+    dv = _sdtm(demo, "dv")
+    coded = {(r["DVDECOD"], r["DVCAT"]) for r in dv}
+    assert ("INFORMED CONSENT DEVIATION", "MINOR") in coded
+    assert ("STUDY PROCEDURE DEVIATION", "MAJOR") in coded
+    assert all(r["VISITNUM"] is not None and r["DVSTDTC"] < "2025" for r in dv)
+
+
+def test_the_demo_exports_carry_the_real_consent_and_assessment_times(
+    demo: tuple[dict[str, Any], Path], data: TrialData
+) -> None:
+    dm = {r["USUBJID"]: r for r in _sdtm(demo, "dm")}
+    consent = {
+        r["USUBJID"]: r["DSSTDTC"]
+        for r in _sdtm(demo, "ds")
+        if r["DSDECOD"] == "INFORMED CONSENT OBTAINED"
+    }
+    visits = {(r["USUBJID"], r["VISITNUM"]): r["SVSTDTC"] for r in _sdtm(demo, "sv")}
+    qs = _sdtm(demo, "qs")
+    assert len(dm) == len(data.participants)
+    # DM.RFICDTC and the DS consent record are the consent recorded, for everyone screened
+    recorded = {
+        f"{OSLO.study.id}-{p.participant_id}": p.consented_at.strftime("%Y-%m-%dT%H:%M:%S")
+        for p in data.participants.itertuples()
+    }
+    assert {k: r["RFICDTC"] for k, r in dm.items()} == recorded == consent
+    first_form: dict[str, str] = {}
+    for r in qs:
+        first_form[r["USUBJID"]] = min(first_form.get(r["USUBJID"], r["QSDTC"]), r["QSDTC"])
+        # a form's date is its visit's date (screening forms included), never the entry day
+        assert r["QSDTC"][:10] == visits[(r["USUBJID"], r["VISITNUM"])], r
+    failed = {k for k, r in dm.items() if r["ARMNRS"] == "SCREEN FAILURE"}
+    assert set(dm) - failed <= set(first_form)
+    assert failed & set(first_form)  # screen failures at the screening visit have forms too
+    for usubjid, when in first_form.items():
+        assert dm[usubjid]["RFICDTC"] <= when

@@ -51,9 +51,9 @@ def test_simulated_trial_round_trip(simulated_missing_v13: Path, tmp_path: Path)
     before = build_trial_data(source, actor=Actor.system("tests"))
     assert "missed" in set(before.visits["window_status"])
     assert len(before.alerts) > 0
-    # every simulated form carries the clinical time it was done, not its entry time
-    assert before.scores["assessed_at"].notna().all()
-    assert (before.scores["assessed_at"].dt.microsecond == 0).all()
+    # every simulated form carries its visit's clinical time, never the day the test ran
+    assert (before.scores["assessed_at"].dt.year < 2025).all()
+    assert len(before.conmeds) > 0
     result = export_trial(source, tmp_path / "out", formats=("odm",))
     schema = etree.XMLSchema(etree.parse(str(STANDARDS / "odm-1.3.2" / "ODM1-3-2.xsd")))
     for f in result.files["odm"]:
@@ -63,6 +63,10 @@ def test_simulated_trial_round_trip(simulated_missing_v13: Path, tmp_path: Path)
     assert set(imported.subjects) == set(before.participants["participant_id"])
     after = build_trial_data(target.engine, actor=Actor.system("tests"))
     for name, frame in before.frames().items():
+        if name in ("conmeds", "deviations"):
+            # the ODM clinical data carry neither medications nor the deviation log (the
+            # simulation logs deviations by hand; the SDTM export carries both: CM, DV)
+            continue
         pd.testing.assert_frame_equal(
             _sorted(frame, name), _sorted(after.frames()[name], name), check_dtype=False, obj=name
         )

@@ -755,27 +755,34 @@ def test_p032_a_level_the_rules_raise_that_no_one_is_told_of() -> None:
     assert [p.code for p in check_model(oslo)] == []
 
 
-def test_p033_unknown_site_time_zone(bend: Bend) -> None:
+def test_p033_nesting_too_deep() -> None:
+    # the full reproduction (10 000 levels through `remit protocol check`) is in
+    # tests/protocol/test_protocol_depth.py
+    text = "format_version = 1\nx = " + "[" * 10_000 + "]" * 10_000 + "\n"
+    assert [p.code for p in check_text(text)] == ["P033"]
+
+
+def test_p034_unknown_site_time_zone(bend: Bend) -> None:
     sites = 'reference_visit = "BL"\nsites = [{ code = "S1", name = "Site", time_zone = "%s" }]'
-    line = only(bend('reference_visit = "BL"', sites % "Europe/Olso"), "P033")
+    line = only(bend('reference_visit = "BL"', sites % "Europe/Olso"), "P034")
     assert "study.sites[0].time_zone" in line
     assert "time zone 'Europe/Olso' of site S1 is not a known IANA zone" in line
     assert "did you mean 'Europe/Oslo'" in line
     assert codes(bend('reference_visit = "BL"', sites % "Europe/Oslo")) == []
-    assert codes(bend('reference_visit = "BL"', sites % "CET+1")) == ["P033"]
+    assert codes(bend('reference_visit = "BL"', sites % "CET+1")) == ["P034"]
     no_zone = 'reference_visit = "BL"\nsites = [{ code = "S1", name = "Site" }]'
     assert codes(bend('reference_visit = "BL"', no_zone)) == []  # absent: UTC
 
 
-def test_p034_period_limit_not_sound(bend: Bend) -> None:
+def test_p035_period_limit_not_sound(bend: Bend) -> None:
     end = 'target_day = 28\nwindow = [-7, 7]\nassessments = [\n    { scale = "madrs"'
     sound = end.replace("window = [-7, 7]", "window = [-7, 7]\nperiod = %s")
     # END is planned 35 days after BL (7 + 28): a 35 ± 7 day period contains it
     assert codes(bend(end, sound % '{ from = "BL", days = 35, tolerance = 7 }')) == []
-    line = only(bend(end, sound % '{ from = "BL", days = 56, tolerance = 7 }'), "P034")
+    line = only(bend(end, sound % '{ from = "BL", days = 56, tolerance = 7 }'), "P035")
     assert "END is planned 35 days after BL, outside its period limit (56 ± 7 days: 49…63)" in line
-    line = only(bend(end, sound % '{ from = "BX", days = 35, tolerance = 7 }'), "P034")
+    line = only(bend(end, sound % '{ from = "BX", days = 35, tolerance = 7 }'), "P035")
     assert "counts from 'BX', which is neither a visit nor an event" in line
-    line = only(bend(end, sound % '{ from = "END", days = 35, tolerance = 7 }'), "P034")
+    line = only(bend(end, sound % '{ from = "END", days = 35, tolerance = 7 }'), "P035")
     assert "not an earlier visit" in line
     assert codes(bend(end, sound % '{ from = "BL", days = 35, tolerance = -1 }')) == ["P004"]

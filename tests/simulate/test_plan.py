@@ -4,7 +4,7 @@ visit dates, the safety story, determinism."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -208,3 +208,70 @@ def test_thresholds_floor_is_neither_response_nor_remission() -> None:
         assert floor > 10
         assert not th.responder(baseline, floor)
         assert th.responder(baseline, floor - 1) or floor - 1 <= 10
+
+
+@pytest.mark.parametrize("seed", [1, 7, 2023])
+def test_planned_antidepressants_are_tapered_and_stopped_before_the_washout_ends(
+    seed: int,
+) -> None:
+    plan = _plan(seed)
+    first_dose: dict[int, date] = {}
+    stops: dict[str, tuple[int, date]] = {}
+    recorded: dict[str, dict[str, object]] = {}
+    tapers: dict[str, list[tuple[str, str]]] = {}
+    for step in plan.steps:
+        a = step.args
+        if step.action == "dose" and a["status"] == "given":
+            first_dose.setdefault(step.person, a["given_at"].date())
+        elif step.action == "conmed":
+            recorded[a["key"]] = dict(a)
+        elif step.action == "edit_conmed":
+            assert a["key"] in recorded  # the taper plan is given to a medication recorded before
+            tapers[a["key"]] = list(a["taper_steps"])
+        elif step.action == "stop_conmed":
+            stops[a["key"]] = (step.person, a["stop_date"])
+    enrolled = [p.index for p in plan.people if p.enrolled]
+    assert len(tapers) == round(0.5 * len(enrolled))
+    assert set(tapers) == set(stops)
+    for key, (person, stop) in stops.items():
+        cls = OSLO.medications.prohibited_class(str(recorded[key]["atc_code"]))
+        assert cls is not None
+        days = [date.fromisoformat(d) for d, _ in tapers[key]]
+        assert days == sorted(days)
+        assert days[-1] <= stop
+        assert stop + timedelta(days=cls.washout_days) < first_dose[person]
+    # allowed medications are never in a prohibited class, and never tapered
+    for key, args in recorded.items():
+        if key not in tapers:
+            assert OSLO.medications.prohibited_class(str(args["atc_code"])) is None
+
+
+def test_every_planned_form_and_consent_has_its_clinical_time() -> None:
+    plan = _plan(2023)
+    consented: dict[int, object] = {}
+    for step in plan.steps:
+        if step.action == "consent":
+            consented[step.person] = step.args["consented_at"]
+        if step.action == "form":
+            # screen failures' forms too: the clinical time is the step's own time
+            assert step.args.get("assessed_at") == step.at
+            assert consented[step.person] <= step.at  # type: ignore[operator]
+    logged = [s for s in plan.steps if s.action == "deviation"]
+    assert {(s.args["category"], s.args["severity"]) for s in logged} == {
+        ("informed_consent", "minor"),
+        ("procedure", "major"),
+    }
+
+
+def test_the_medication_plan_leaves_every_other_planned_value_of_a_seed_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from remit.simulate import plan as plan_module
+
+    own = {"conmed", "edit_conmed", "stop_conmed", "deviation"}
+    full = _plan(7)
+    assert full.steps == _plan(7).steps  # deterministic by seed
+    monkeypatch.setattr(plan_module, "_plan_medications_and_deviations", lambda *a, **k: [])
+    without = _plan(7)
+    assert not any(s.action in own for s in without.steps)
+    assert [s for s in full.steps if s.action not in own] == list(without.steps)

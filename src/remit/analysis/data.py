@@ -153,6 +153,24 @@ SCHEMA: Mapping[str, tuple[Column, ...]] = {
         Column("description", "text", doc="what happened"),
         Column("occurred_date", "date", doc="when it happened"),
     ),
+    "conmeds": (
+        Column("participant_id", "text", False),
+        Column("conmed_id", "integer", False, doc="the medication record's number"),
+        Column("name", "text", False, doc="medication as reported (verbatim)"),
+        Column("atc_code", "text", doc="WHO ATC code of the substance"),
+        Column("atc_class", "text", doc="ATC class (first 5 characters of the code)"),
+        Column("dose", "text", doc="dose as recorded, e.g. '100 mg'"),
+        Column("route", "text", doc="route of administration, e.g. 'oral'"),
+        Column("indication", "text", doc="what it is taken for"),
+        Column("start_date", "date", doc="first day taken; NaT if not known"),
+        Column("stop_date", "date", doc="last day taken; NaT while ongoing"),
+        Column(
+            "taper_steps",
+            "mapping",
+            doc="the dated taper plan: step date (YYYY-MM-DD) → dose from that day",
+        ),
+        Column("prohibited", "text", doc="the protocol's prohibited class it falls in, if any"),
+    ),
 }
 
 FRAME_NAMES: tuple[str, ...] = tuple(SCHEMA)
@@ -224,6 +242,10 @@ class TrialData:
     ``deviations`` — one row per protocol deviation
         participant_id (None: study-wide), visit_code, category, major (bool), description,
         occurred_date.
+    ``conmeds`` — one row per concomitant medication
+        participant_id, conmed_id, name, atc_code, atc_class, dose, route, indication,
+        start_date, stop_date (NaT while ongoing), taper_steps (dict step date → dose),
+        prohibited (the protocol's prohibited class, if any).
 
     An optional column (adverse_events: awareness_at, report_due_at, reported_at) may be left
     out; it is then empty.
@@ -260,6 +282,7 @@ class TrialData:
     adverse_events: pd.DataFrame = field(default_factory=_default("adverse_events"))
     alerts: pd.DataFrame = field(default_factory=_default("alerts"))
     deviations: pd.DataFrame = field(default_factory=_default("deviations"))
+    conmeds: pd.DataFrame = field(default_factory=_default("conmeds"))
     simulated: bool = False
 
     def __post_init__(self) -> None:

@@ -26,6 +26,7 @@ from remit.cli import (
     serve_cmd,
     stats_cmd,
     trial_cmd,
+    worklist_cmd,
 )
 from remit.cli.common import refresh_consoles
 
@@ -83,6 +84,7 @@ COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (
     ("enter", trial_cmd.enter_command),
     ("export", export_cmd.export_command),
     ("serve", serve_cmd.serve_command),
+    ("worklist", worklist_cmd.worklist_command),
 )
 for _name, _group in GROUPS:
     app.add_typer(_group, name=_name)

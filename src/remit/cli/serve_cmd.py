@@ -19,7 +19,7 @@ from remit.cli.notify_options import (
 from remit.errors import InputError
 
 if TYPE_CHECKING:
-    from remit.services import Sender
+    from remit.services import Engine, Sender
 
 app = typer.Typer(help="Serve the web app.", no_args_is_help=False)
 
@@ -59,6 +59,15 @@ def serve_command(
             min=1,
         ),
     ] = 5.0,
+    allow_unsafe_durability: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unsafe-durability",
+            help="Serve even though the database may lose saves it acknowledged "
+            "(PostgreSQL synchronous_commit=off or fsync=off, SQLite synchronous=OFF): "
+            "for throw-away demos only, never for trial data.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the pages and the JSON API (/api/v1, OpenAPI at /openapi.json) with uvicorn.
 
@@ -71,8 +80,8 @@ def serve_command(
     with errors_as_exit():
         if not db:
             raise InputError("no database given", expected="--db trial.db or $REMIT_DATABASE_URL")
-        with open_engine(db):  # refuse a missing or unmigrated database before serving
-            pass
+        with open_engine(db) as engine:  # refuse a missing or unmigrated database first
+            _check_durability(engine, allow_unsafe_durability)
         sender = sender_of(smtp_url, smtp_from)
     os.environ["REMIT_DATABASE_URL"] = db
     os.environ["REMIT_HTTPS"] = "1" if https else ""
@@ -94,6 +103,22 @@ def serve_command(
     finally:
         stop.set()
         delivering.join(timeout=30)
+
+
+def _check_durability(engine: Engine, allowed: bool) -> None:
+    """Refuse (exit 2) a database that can lose acknowledged saves, unless ``allowed``."""
+    from remit import services as sv
+
+    unsafe = sv.unsafe_durability(engine)
+    if unsafe and not allowed:
+        raise InputError(
+            "the database can lose saves it acknowledged: " + "; ".join(unsafe),
+            expected="synchronous_commit=on and fsync=on (PostgreSQL), synchronous=FULL (SQLite)",
+            hint="fix the database settings (e.g. ALTER DATABASE … RESET synchronous_commit), "
+            "or pass --allow-unsafe-durability for a throw-away demo",
+        )
+    for line in unsafe:
+        typer.echo(f"Warning: unsafe durability allowed: {line}", err=True)
 
 
 def _start_delivery(

@@ -20,6 +20,9 @@ DATE_COLUMNS: dict[str, tuple[str, ...]] = {
     for name, columns in SCHEMA.items()
 }
 
+#: Mapping columns whose keys are dates (``YYYY-MM-DD``): a taper plan's step dates.
+DATE_KEYED_COLUMNS: dict[str, tuple[str, ...]] = {"conmeds": ("taper_steps",)}
+
 
 @dataclass(frozen=True)
 class DateShift:
@@ -66,5 +69,14 @@ def shift_trial_data(data: TrialData, shift: DateShift) -> TrialData:
             for col in DATE_COLUMNS.get(name, ()):
                 if col in out.columns:
                     out[col] = out[col] + delta
+            for col in DATE_KEYED_COLUMNS.get(name, ()):
+                if col in out.columns:
+                    shifted = [_shift_keys(m, d) for m, d in zip(out[col], delta, strict=True)]
+                    out[col] = pd.Series(shifted, index=out.index, dtype=object)
         frames[name] = out
     return TrialData(**frames, simulated=data.simulated)
+
+
+def _shift_keys(mapping: Mapping[str, object], delta: pd.Timedelta) -> dict[str, object]:
+    """``mapping`` with each date key (``YYYY-MM-DD``) moved by ``delta``."""
+    return {(pd.Timestamp(k) + delta).strftime("%Y-%m-%d"): v for k, v in (mapping or {}).items()}

@@ -185,8 +185,8 @@ EXPORT_FORMATS: tuple[ExportFormat, ...] = (
         name="sdtm",
         title="SDTM",
         description="CDISC SDTM domains (XPT + Dataset-JSON + define)",
-        files="`<domain>.xpt` and `<domain>.json` for DM, EX, EC, QS (and RS), AE, VS, DS, DV, "
-        "SV, TA, TE, TV; `define.json`, `define.html`",
+        files="`<domain>.xpt` and `<domain>.json` for DM, EX, EC, CM, QS (and RS), AE, VS, DS, "
+        "DV, SV, TA, TE, TV; `define.json`, `define.html`",
         write=write_sdtm_export,
     ),
     ExportFormat(

@@ -4,6 +4,7 @@ per analysis dataset."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,31 @@ import pandas as pd
 
 from remit.analysis import TrialData
 from remit.interop.dataset import is_missing
+
+#: First characters that make a spreadsheet read a cell as a formula (or, for tab and carriage
+#: return, that some spreadsheets strip before doing so).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def neutralised(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, made inert by a leading ``'``
+    (CSV formula injection: an adverse-event term ``=HYPERLINK(...)`` typed by anyone who
+    may enter data would otherwise run on the statistician's machine). Numbers, and text that
+    is only a number such as ``-3``, are left as they are.
+
+    >>> print(neutralised('=HYPERLINK("http://x.example","click")'))
+    '=HYPERLINK("http://x.example","click")
+    >>> neutralised("@SUM(A1)"), neutralised(-3), neutralised("-3"), neutralised("nausea")
+    ("'@SUM(A1)", -3, '-3', 'nausea')
+    """
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_STARTS)
+        and not _PLAIN_NUMBER.fullmatch(value)
+    ):
+        return "'" + value
+    return value
 
 
 def _cell(value: Any) -> Any:
@@ -56,10 +82,12 @@ def form_frames(data: TrialData) -> dict[str, pd.DataFrame]:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    """Write a frame as UTF-8 CSV (lists and dicts as JSON text, missing as empty)."""
+    """Write a frame as UTF-8 CSV (lists and dicts as JSON text, missing as empty, text that
+    a spreadsheet would run as a formula :func:`neutralised`; column names too)."""
     clean = frame.copy()
     for col in clean.columns:
-        if clean[col].dtype == object:
-            clean[col] = [None if is_missing(v) else _cell(v) for v in clean[col]]
+        if clean[col].dtype == object or pd.api.types.is_string_dtype(clean[col]):
+            clean[col] = [None if is_missing(v) else neutralised(_cell(v)) for v in clean[col]]
+    clean.columns = [neutralised(str(c)) for c in clean.columns]
     clean.to_csv(path, index=False, encoding="utf-8")
     return path

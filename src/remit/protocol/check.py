@@ -63,8 +63,9 @@ PROBLEM_CODES: dict[str, str] = {
     "P030": "vital-sign limit outside the sign's plausible range, or in another unit",
     "P031": "rater does not match who rates the scale (clinician-rated vs self-report)",
     "P032": "alert level the safety rules raise but [safety.notify] tells no one of",
-    "P033": "unknown site time zone (not an IANA name such as Europe/Oslo)",
-    "P034": "period limit not sound: counted from an unknown or later visit, or the visit's "
+    "P033": "arrays or inline tables nested too deep (more than 32 levels)",
+    "P034": "unknown site time zone (not an IANA name such as Europe/Oslo)",
+    "P035": "period limit not sound: counted from an unknown or later visit, or the visit's "
     "planned day outside it",
 }
 

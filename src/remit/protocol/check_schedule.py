@@ -1,7 +1,7 @@
 """Whole-protocol checks of identities and the visit schedule: duplicate codes and ids
 (P009, P018), unknown arms (P017), anchors and their cycles (P007, P008), windows (P010, P011,
-P024), the scales assessed at each visit (P005, P006), site time zones (P033) and period
-limits (P034)."""
+P024), the scales assessed at each visit (P005, P006), site time zones (P034) and period
+limits (P035)."""
 
 from __future__ import annotations
 
@@ -198,7 +198,7 @@ def _check_time_zones(c: Checker) -> None:
     for i, site in enumerate(c.p.study.sites):
         if site.time_zone is not None and not is_zone_name(site.time_zone):
             c.add(
-                "P033",
+                "P034",
                 ("study", "sites", i, "time_zone"),
                 f"time zone {site.time_zone!r} of site {site.code} is not a known IANA zone",
                 suggest(
@@ -225,7 +225,7 @@ def _check_periods(c: Checker) -> None:
         start = period.from_
         if start not in c.visits and start not in c.events:
             c.add(
-                "P034",
+                "P035",
                 where,
                 f"the period limit of {v.code} counts from {start!r}, which is neither a visit "
                 "nor an event",
@@ -236,7 +236,7 @@ def _check_periods(c: Checker) -> None:
             start in c.visits and c.visit_codes.index(start) > c.visit_codes.index(v.code)
         ):
             c.add(
-                "P034",
+                "P035",
                 where,
                 f"the period limit of {v.code} counts from {start}, which is not an earlier visit",
                 "count the period from an earlier visit (e.g. the baseline visit)",
@@ -249,7 +249,7 @@ def _check_periods(c: Checker) -> None:
         day = planned - base
         if not lo <= day <= hi:
             c.add(
-                "P034",
+                "P035",
                 ("visits", i, "period"),
                 f"{v.code} is planned {day} days after {start}, outside its period limit "
                 f"({period.days} ± {period.tolerance} days: {lo}…{hi})",

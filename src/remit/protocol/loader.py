@@ -85,10 +85,15 @@ def parse_protocol(text: str, source: str = "<text>") -> tuple[Protocol | None, 
     """
     from remit.protocol.check import check_model  # the checks import this module's helpers
 
+    too_deep = _nesting_problem(text)
+    if too_deep is not None:
+        return None, [too_deep]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         return None, [_toml_problem(error)]
+    except RecursionError:  # the scan above should have caught it: still a problem, not a crash
+        return None, [_depth_problem("(file)", MAX_NESTING + 1)]
     data = upgrade_vital_limits(data)  # files written before tiered vital-sign limits
     try:
         protocol = Protocol.model_validate(data)
@@ -144,6 +149,72 @@ def _protocol_from_text(text: str, source: str) -> Protocol:
 
 
 # --------------------------------------------------------------------------- problem helpers
+
+#: Deepest nesting of arrays and inline tables a protocol file may use. Real protocols nest
+#: three or four levels; Python's TOML reader recurses once per level and crashes at about a
+#: thousand, so a deeper file is refused (P033) before it is read.
+MAX_NESTING = 32
+
+
+def _nesting_problem(text: str) -> Problem | None:
+    """P033 when arrays or inline tables nest deeper than :data:`MAX_NESTING` (brackets inside
+    strings and comments do not count; a table header ``[a]`` is one level on its line).
+
+    >>> _nesting_problem("x = [[1, 2], {a = [3]}]") is None
+    True
+    >>> _nesting_problem("x = " + "[" * 40 + "]" * 40).what[:47]
+    'arrays or inline tables nest 33 or more levels '
+    """
+    depth = 0
+    line = 1
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+        elif c == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif c in "\"'":
+            i, line = _skip_string(text, i, line)
+            continue
+        elif c in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return _depth_problem(f"line {line}", depth)
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return None
+
+
+def _skip_string(text: str, i: int, line: int) -> tuple[int, int]:
+    """The index after the TOML string starting at ``i`` (and the line number there)."""
+    quote = text[i]
+    triple = text.startswith(quote * 3, i)
+    close = quote * 3 if triple else quote
+    j = i + len(close)
+    while j < len(text):
+        if quote == '"' and text[j] == "\\":
+            j += 2
+            continue
+        if text.startswith(close, j):
+            end = j + len(close)
+            return end, line + text.count("\n", i, end)
+        if text[j] == "\n" and not triple:
+            break  # an unclosed one-line string: TOML's reader reports it (P001)
+        j += 1
+    return j, line + text.count("\n", i, j)
+
+
+def _depth_problem(where: str, depth: int) -> Problem:
+    return Problem(
+        "P033",
+        where,
+        f"arrays or inline tables nest {depth} or more levels deep (at most {MAX_NESTING})",
+        "write the values flat: a protocol never needs more than a few levels",
+    )
 
 
 def _toml_problem(error: tomllib.TOMLDecodeError) -> Problem:

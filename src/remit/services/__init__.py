@@ -66,6 +66,7 @@ from remit.services.dosing import (
     start_dosing_session,
 )
 from remit.services.dosing_day import DosingDay, dosing_day
+from remit.services.durability import is_disk_full, unsafe_durability
 from remit.services.events import (
     acknowledge_alert,
     close_alert,
@@ -153,6 +154,7 @@ from remit.services.visits import (
     set_anchor_date,
 )
 from remit.services.vitals import record_vitals
+from remit.services.worklist import WorkItemRecord, WorklistRecord, worklist
 
 if TYPE_CHECKING:
     from remit.services.trial_data import build_trial_data
@@ -209,6 +211,8 @@ __all__ = [
     "UserRecord",
     "VisitRecord",
     "VitalsRecord",
+    "WorkItemRecord",
+    "WorklistRecord",
     "access_matrix",
     "account_standing",
     "acknowledge_alert",
@@ -242,6 +246,7 @@ __all__ = [
     "get_assessment",
     "get_participant",
     "head_revision",
+    "is_disk_full",
     "list_adverse_events",
     "list_alerts",
     "list_assessments",
@@ -289,10 +294,12 @@ __all__ = [
     "stop_conmed",
     "trial_protocol",
     "unlock",
+    "unsafe_durability",
     "update_adverse_event",
     "update_assessment",
     "upgrade_database",
     "verify_audit_chain",
     "withdraw",
     "withdraw_consent",
+    "worklist",
 ]

@@ -4,7 +4,7 @@ locks, alerts and ORM → record conversion. Not public: import from :mod:`remit
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -62,6 +62,63 @@ def aware(value: datetime | None, name: str) -> datetime | None:
             hint="add the offset or 'Z' for UTC",
         )
     return value.astimezone(UTC)
+
+
+#: How far ahead of the server's clock a clinical time may lie (two machines' clocks disagree
+#: a little; a time further ahead has not happened yet).
+CLOCK_SKEW = timedelta(minutes=5)
+#: How long before a participant's start in the study (the earlier of their screening's entry
+#: and their first visit's date) a clinical time of theirs may lie (a consent signed, a
+#: reading taken at a referral visit before the screening).
+BEFORE_SCREENING = timedelta(days=90)
+#: No clinical time of a trial run with Remit lies before this (a year typed as 1999 or 1900).
+EARLIEST_CLINICAL = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def plausible_time(
+    value: datetime | None,
+    name: str,
+    *,
+    screened_at: datetime | None = None,
+    now: datetime | None = None,
+) -> datetime | None:
+    """A clinical time (zone-aware, see :func:`aware`) within the range it can lie in, else
+    :class:`InputError` naming the range and why.
+
+    The one plausibility check of every service that takes a clinical time: not after now
+    (plus :data:`CLOCK_SKEW`), since what is recorded has happened — an SAE awareness time in
+    2099 would never make its reporting clock overdue —; not before the participant's
+    start (``screened_at``: the earlier of their screening's entry and their first visit's
+    date, less :data:`BEFORE_SCREENING`) when that is known, nor before
+    :data:`EARLIEST_CLINICAL`.
+    """
+    when = aware(value, name)
+    if when is None:
+        return None
+    latest = (now or now_utc()) + CLOCK_SKEW
+    if when > latest:
+        raise InputError(
+            f"{name} {when.isoformat(timespec='minutes')} is in the future",
+            expected=f"a time that has passed (no later than {latest:%Y-%m-%d %H:%M} UTC, "
+            f"allowing {CLOCK_SKEW.seconds // 60} minutes of clock difference)",
+            hint="check the year and the time zone offset; record an event once it happened",
+        )
+    earliest, why = EARLIEST_CLINICAL, f"{EARLIEST_CLINICAL:%Y-%m-%d}, the earliest plausible"
+    if screened_at is not None:
+        start = aware(screened_at, "screened_at")
+        if start is not None and start - BEFORE_SCREENING > earliest:
+            earliest = start - BEFORE_SCREENING
+            why = (
+                f"{earliest:%Y-%m-%d}: {BEFORE_SCREENING.days} days before the participant's "
+                f"start in the study on {start:%Y-%m-%d}"
+            )
+    if when < earliest:
+        raise InputError(
+            f"{name} {when.isoformat(timespec='minutes')} is too early to be plausible",
+            expected=f"a time on or after {why}",
+            hint="check the year (and the participant)",
+        )
+    return when
 
 
 def a_date(value: date | None, name: str) -> date | None:

@@ -85,6 +85,8 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "answer_query": frozenset({INV, THE, RAT}),
     "close_query": frozenset({MON, DM}),
     "build_trial_data": frozenset({INV, MON, STA, DM}),
+    # worklists (what each user has to do)
+    "view_worklist": _VIEW,
 }
 
 #: Operations that record study data about a participant, and the consent they need at the

@@ -31,8 +31,8 @@ from remit.safety import evaluate_score
 from remit.scales import ScoreResult, load_scale, score
 from remit.services._common import (
     assessment_record,
-    aware,
     check_unlocked,
+    plausible_time,
     store_alerts,
     visit_at,
 )
@@ -195,7 +195,7 @@ def record_assessment(
     """
     if status not in ENTRY_STATUSES:
         raise InputError(f"status {status!r} cannot be entered", expected="draft or complete")
-    when = aware(assessed_at, "assessed_at")
+    when = plausible_time(assessed_at, "assessed_at")
     if not isinstance(answers, Mapping):
         raise InputError("answers must be a mapping of item → answer")
     body = {

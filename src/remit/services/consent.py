@@ -19,7 +19,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Engine
 
@@ -27,7 +27,13 @@ from remit.errors import ConflictError, InputError, NotFoundError
 from remit.protocol.consent import WithdrawalScope
 from remit.protocol.status import FINAL_STATUSES
 from remit.protocol.status import ParticipantStatus as S
-from remit.services._common import aware, now_utc, protocol_in_force, text_given
+from remit.services._common import (
+    aware,
+    now_utc,
+    plausible_time,
+    protocol_in_force,
+    text_given,
+)
 from remit.services.consent_rules import (
     consent_problem,
     consent_record,
@@ -40,20 +46,11 @@ from remit.services.unit import reading, writing
 from remit.store import Actor
 from remit.store.consent import Consent
 
-#: How far in the future a clinical time may lie (clocks of two machines disagree a little).
-_CLOCK_SLACK = timedelta(minutes=5)
-
 
 def _clinical_time(value: datetime | None, name: str) -> datetime:
-    when = aware(value, name)
+    when = plausible_time(value, name)
     if when is None:
         raise InputError(f"{name} is missing", expected="the date and time it happened")
-    if when > now_utc() + _CLOCK_SLACK:
-        raise InputError(
-            f"{name} {when.isoformat(timespec='minutes')} is in the future",
-            expected="a time that has passed",
-            hint="give the time the participant signed, in the site's time zone with its offset",
-        )
     return when
 
 

@@ -26,8 +26,8 @@ from remit.protocol.status import (
 from remit.safety import evaluate_vitals
 from remit.services._common import (
     assessment_record,
-    aware,
     check_unlocked,
+    plausible_time,
     text_given,
     visit_at,
     visit_code_of,
@@ -98,7 +98,7 @@ def start_dosing_session(
     idempotency_key: str | None = None,
 ) -> DosingSessionRecord:
     """Open the dosing session held at ``visit_code``; an enrolled participant becomes on study."""
-    started = aware(started_at, "started_at")
+    started = plausible_time(started_at, "started_at")
     with writing(
         engine,
         actor,
@@ -169,7 +169,7 @@ def end_dosing_session(
         end_dosing_session(engine, therapist, "OSL-001", "V5", ended_at=at)
         # -> DosingSessionRecord(status="completed", follow_up_status="scheduled", ...)
     """
-    ended = aware(ended_at, "ended_at")
+    ended = plausible_time(ended_at, "ended_at")
     with writing(engine, actor, "end_dosing_session", participant=participant) as w:
         session, p = w.session, w.p
         planned = _planned(w.protocol, visit_code)
@@ -222,7 +222,7 @@ def sign_off_discharge(
         sign_off_discharge(engine, investigator, "OSL-001", "V5", signed_at=at,
                            note="alert, oriented, BP 128/80, escort present")
     """
-    signed = aware(signed_at, "signed_at")
+    signed = plausible_time(signed_at, "signed_at")
     with writing(engine, actor, "sign_off_discharge", participant=participant) as w:
         session, p = w.session, w.p
         ds = _session_at(session, p, w.protocol, visit_code)
@@ -269,7 +269,7 @@ def record_follow_up_call(
         record_follow_up_call(engine, therapist, "OSL-001", "V5", status="done",
                               called_at=at, note="slept well, mild headache")
     """
-    called = aware(called_at, "called_at")
+    called = plausible_time(called_at, "called_at")
     done_words = [s.value for s in FollowUpCallStatus if s != FollowUpCallStatus.SCHEDULED]
     if status not in done_words:
         raise InputError(
@@ -430,8 +430,8 @@ def record_dose(
         or dose_mg < 0
     ):
         raise InputError(f"dose {dose_mg!r} mg is not a dose", expected="a number of mg ≥ 0")
-    given = aware(given_at, "given_at")
-    offered = aware(offered_at, "offered_at")
+    given = plausible_time(given_at, "given_at")
+    offered = plausible_time(offered_at, "offered_at")
     if status == DoseStatus.GIVEN and given is None:
         raise InputError("a given dose needs given_at", expected="the time the dose was taken")
     if status != DoseStatus.GIVEN and given is not None:
@@ -622,7 +622,7 @@ def record_vas(
 ) -> AssessmentRecord:
     """Record the subjective-effects rating (the visit's ``during_session`` scale) at one of the
     session's VAS timepoints (``initial_dose``, ``before_supplemental``, ``end_of_session`` …)."""
-    when = aware(assessed_at, "assessed_at")
+    when = plausible_time(assessed_at, "assessed_at")
     body = {
         "participant": participant,
         "visit": visit_code,

@@ -27,6 +27,7 @@ from remit.services._common import (
     check_unlocked,
     choice,
     now_utc,
+    plausible_time,
     protocol_in_force,
     store_alerts,
     text_given,
@@ -81,7 +82,7 @@ def record_adverse_event(
     severity = choice(severity, Severity, "severity")
     relatedness = choice(relatedness, Relatedness, "relatedness")
     outcome = choice(outcome, AEOutcome, "outcome")
-    aware_at = aware(awareness_at, "awareness_at") or now_utc()
+    aware_at = plausible_time(awareness_at, "awareness_at") or now_utc()
     if serious and not seriousness_criteria:
         raise InputError(
             f"serious AE {term!r} without seriousness criteria",
@@ -185,7 +186,7 @@ def mark_sae_reported(
     engine: Engine, actor: Actor, ae_id: int, *, reported_at: datetime | None = None
 ) -> AdverseEventRecord:
     """Record that an SAE was reported (stops its clock; its SAE alert is closed)."""
-    when = aware(reported_at, "reported_at") or now_utc()
+    when = plausible_time(reported_at, "reported_at") or now_utc()
     with writing(
         engine,
         actor,

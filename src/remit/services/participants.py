@@ -20,10 +20,10 @@ from remit.protocol import evaluate_eligibility
 from remit.protocol.status import FINAL_STATUSES, ParticipantStatus
 from remit.services._common import (
     authorise,
-    aware,
     choice,
     now_utc,
     participant_record,
+    plausible_time,
     serialise,
     text_given,
 )
@@ -103,7 +103,7 @@ def screen_participant(
     investigators and admins. The visits of the schedule are created; their dates follow as
     anchor dates and visits are recorded.
     """
-    screened = aware(screened_at, "screened_at") or now_utc()
+    screened = plausible_time(screened_at, "screened_at") or now_utc()
     if birth_year is not None and not (1900 <= birth_year <= screened.year):
         raise InputError(
             f"birth year {birth_year} is not plausible", expected=f"1900 to {screened.year}"
@@ -251,7 +251,7 @@ def enrol(
     enrolled_at: datetime | None = None,
 ) -> ParticipantRecord:
     """Enrol an eligible participant in ``arm`` (the only arm when the protocol has one)."""
-    when = aware(enrolled_at, "enrolled_at") or now_utc()
+    when = plausible_time(enrolled_at, "enrolled_at") or now_utc()
     with writing(engine, actor, "enrol", participant=participant, at=when) as w:
         uow, session, p, protocol = w.uow, w.session, w.p, w.protocol
         if p.status != S.ELIGIBLE:
@@ -321,7 +321,7 @@ def withdraw(
 ) -> ParticipantRecord:
     """Withdraw a participant (consent withdrawn, investigator decision …) with the reason."""
     text_given(reason, "reason for withdrawal")
-    when = aware(withdrawn_at, "withdrawn_at") or now_utc()
+    when = plausible_time(withdrawn_at, "withdrawn_at") or now_utc()
     with writing(engine, actor, "withdraw", participant=participant, reason=reason) as w:
         session, p = w.session, w.p
         if p.status in FINAL_STATUSES:

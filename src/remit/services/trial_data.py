@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from remit.analysis import TrialData
 from remit.protocol import VITAL_SIGN_CODES, Protocol
 from remit.protocol.consent import WithdrawalScope
+from remit.protocol.medications import atc_class
 from remit.protocol.status import (
     DECIDED_DOSE_STATUSES,
     AssessmentStatus,
@@ -29,6 +30,7 @@ from remit.store.tables import (
     AdverseEvent,
     Alert,
     Assessment,
+    ConcomitantMedication,
     EligibilityCheck,
     Participant,
     ProtocolDeviation,
@@ -88,7 +90,8 @@ def build_trial_data(engine: Engine, *, actor: Actor) -> TrialData:
     protocol's reference visit; ``scores`` carries an extra ``timepoint`` column (dosing-day
     ratings), ``alerts`` the times of acknowledgement and closing, ``adverse_events`` the SAE
     reporting clock (awareness, due, reported), ``deviations`` every protocol deviation of the
-    participants read (study-wide ones for a study-wide actor); ``vitals`` fills
+    participants read (study-wide ones for a study-wide actor), ``conmeds`` their
+    concomitant medications with the dated taper plans; ``vitals`` fills
     ``minutes_after_dose`` from the initial dose time when a
     reading was taken before the dose was recorded. ``simulated`` is true when every
     participant is simulated (and there is at least one).
@@ -190,6 +193,7 @@ def build_trial_data(engine: Engine, *, actor: Actor) -> TrialData:
             ],
         )
         frames["deviations"] = _deviations(session, actor, by_id, visit_code)
+        frames["conmeds"] = _conmeds(session, protocol, by_id)
         simulated = bool(people) and all(p.simulated for p in people)
         return TrialData(**frames, simulated=simulated)
 
@@ -220,6 +224,37 @@ def _deviations(
         )
     columns = [
         "participant_id", "visit_code", "category", "major", "description", "occurred_date",
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _conmeds(session: Session, protocol: Protocol, by_id: dict[int, Participant]) -> pd.DataFrame:
+    """Concomitant medications of the participants read, in the order recorded."""
+    rows = []
+    query = select(ConcomitantMedication).order_by(ConcomitantMedication.id)
+    for m in session.scalars(query):
+        if m.participant_id not in by_id:
+            continue
+        cls = protocol.medications.prohibited_class(m.atc_code)
+        rows.append(
+            {
+                "participant_id": by_id[m.participant_id].study_id,
+                "conmed_id": m.id,
+                "name": m.name,
+                "atc_code": m.atc_code,
+                "atc_class": atc_class(m.atc_code) if m.atc_code else None,
+                "dose": m.dose,
+                "route": m.route,
+                "indication": m.indication,
+                "start_date": m.start_date,
+                "stop_date": m.stop_date,
+                "taper_steps": {s["date"]: s["dose"] for s in m.taper_steps or ()},
+                "prohibited": cls.label if cls else None,
+            }
+        )
+    columns = [
+        "participant_id", "conmed_id", "name", "atc_code", "atc_class", "dose", "route",
+        "indication", "start_date", "stop_date", "taper_steps", "prohibited",
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 

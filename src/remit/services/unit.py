@@ -33,10 +33,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from remit.errors import InputError, NotFoundError
@@ -45,6 +45,7 @@ from remit.services._common import (
     authorise,
     check_unlocked,
     now_utc,
+    plausible_time,
     protocol_in_force,
     remember,
     replayed,
@@ -53,7 +54,7 @@ from remit.services._common import (
 from remit.services.access import CONSENT_NEEDED, require_site
 from remit.services.consent_rules import require_consent
 from remit.store import Actor, UnitOfWork, get_participant, log_read, unit_of_work
-from remit.store.tables import Participant
+from remit.store.tables import Participant, Visit
 
 #: Who a service acts on: a participant key (id or study ID), a function finding the
 #: participant from the record acted on (``None``: the record belongs to no participant), or
@@ -175,11 +176,27 @@ def writing(
             else None
         )
         in_force = protocol_in_force(session) if protocol else None
+        if done is None and at is not None and found is not None:
+            # the clinical time, against the participant's screening (plausible_time)
+            plausible_time(at, "the time given", screened_at=participant_start(session, found))
         if done is None and locks:
             check_unlocked(session, None if found is None else found.id)
         if done is None and found is not None and in_force and operation in CONSENT_NEEDED:
             require_consent(session, in_force[0], found, operation, at or now_utc(), detail)
         yield Write(uow, found, in_force, done, idempotency_key, digest, record_table)
+
+
+def participant_start(session: Session, participant: Participant) -> datetime | None:
+    """When the participant started in the study: the earlier of their screening's entry and
+    their first visit's date (a trial entered after the fact has visits before the entry)."""
+    first = session.execute(
+        select(func.min(Visit.actual_date), func.min(Visit.target_date)).where(
+            Visit.participant_id == participant.id
+        )
+    ).one()
+    starts = [d for d in (participant.screened_at,) if d is not None]
+    starts += [datetime.combine(d, time(), UTC) for d in first if d is not None]
+    return min(starts, default=None)
 
 
 @dataclass

@@ -14,7 +14,13 @@ from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS, VitalSign, vital_sign
 from remit.protocol.gating import check_visit_allowed
 from remit.protocol.vital_signs import ABOVE, VitalValues
 from remit.safety import evaluate_vitals
-from remit.services._common import alerts_of, aware, store_alerts, visit_at, visit_code_of
+from remit.services._common import (
+    alerts_of,
+    plausible_time,
+    store_alerts,
+    visit_at,
+    visit_code_of,
+)
 from remit.services.dosing import _doses, _initial_given, _require_running, _session_at
 from remit.services.records import VitalsRecord
 from remit.services.unit import writing
@@ -124,7 +130,7 @@ def record_vitals(
     plausible range (a temperature above 45 looks like °F), a fraction for a sign read in whole
     units, systolic not above diastolic.
     """
-    measured = aware(measured_at, "measured_at")
+    measured = plausible_time(measured_at, "measured_at")
     given = check_vitals(values)
     body = {
         "participant": participant,

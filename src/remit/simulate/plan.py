@@ -43,6 +43,7 @@ from remit.simulate.dates import (
     window_reason_for,
 )
 from remit.simulate.dosing_day import draw_adverse_events, vitals_series
+from remit.simulate.medications import plan_logged_deviations, plan_medications
 from remit.simulate.outcomes import OutcomeCourse, draw_outcomes
 from remit.simulate.targets import Targets
 
@@ -258,6 +259,7 @@ def plan_cohort(
             )
         people.append(person)
         steps.extend(b.steps)
+    steps += _plan_medications_and_deviations(protocol, design, people, steps, rng, counter)
     steps.sort(key=lambda s: (s.at, s.person, s.seq))
     return CohortPlan(
         people=tuple(people),
@@ -266,6 +268,41 @@ def plan_cohort(
         primary_visit=design.primary_visit,
         followup_visit=design.followup_visit,
     )
+
+
+def _plan_medications_and_deviations(
+    protocol: Protocol,
+    design: Design,
+    people: Sequence[PersonPlan],
+    steps: Sequence[Step],
+    rng: np.random.Generator,
+    counter: list[int],
+) -> list[Step]:
+    """Medications and hand-logged deviations of the enrolled (:mod:`remit.simulate
+    .medications`), from a generator drawn after everything else was planned."""
+    own = np.random.default_rng(int(rng.integers(0, 2**63)))
+    enrolled = {p.index for p in people if p.enrolled}
+    by_person: dict[int, list[Step]] = {i: [] for i in enrolled}
+    for step in steps:
+        if step.person in enrolled:
+            by_person[step.person].append(step)
+    entries = plan_medications(
+        protocol,
+        by_person,
+        screening_visit=design.eligibility_visit,
+        enrol_visit=design.enrol_visit,
+        rng=own,
+    )
+    entries += plan_logged_deviations(
+        by_person,
+        visits={"screening": design.eligibility_visit, "primary": design.primary_visit},
+        rng=own,
+    )
+    out = []
+    for at, person, action, role, args in entries:
+        counter[0] += 1
+        out.append(Step(at, person, counter[0], action, role, args))
+    return out
 
 
 def _check_missed(
@@ -365,6 +402,7 @@ def _plan_failure(
                     scale="cssrs",
                     version=form.version,
                     answers=cssrs_answers(form.version or "since_last_visit", recent, lifetime),
+                    assessed_at=at + timedelta(minutes=20),
                 )
         if code == until:
             b.add(at + timedelta(minutes=45), "eligibility", INV, data=data)

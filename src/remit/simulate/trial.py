@@ -265,6 +265,7 @@ class _Runner:
         self.plan = plan
         self.ids: dict[int, str] = {}
         self.aes: dict[str, int] = {}
+        self.conmeds: dict[str, int] = {}
         self.calls = 0
         self.actions: Counter[str] = Counter()
         self.alerts: Counter[str] = Counter()
@@ -332,10 +333,29 @@ class _Runner:
                 )
             case "status":
                 sv.change_status(e, actor, pid, a["status"])
+            case "conmed" | "edit_conmed" | "stop_conmed" | "deviation":
+                self._medication_or_deviation(step.action, actor, pid, a)
             case _:  # pragma: no cover - the plan only makes the actions above
                 raise InputError(f"unknown simulation step {step.action!r}")
         for alert in raised:
             self._handle(alert)
+
+    def _medication_or_deviation(
+        self, action: str, actor: Actor, pid: str, a: dict[str, Any]
+    ) -> None:
+        """Steps of :mod:`remit.simulate.medications`: medications by key, logged deviations."""
+        e = self.engine
+        if action == "conmed":
+            key = a.pop("key")
+            self.conmeds[key] = sv.record_conmed(e, actor, pid, **a).id
+        elif action == "edit_conmed":
+            conmed = self.conmeds[a["key"]]
+            sv.edit_conmed(e, actor, conmed, reason=a["reason"], taper_steps=a["taper_steps"])
+        elif action == "stop_conmed":
+            conmed = self.conmeds[a["key"]]
+            sv.stop_conmed(e, actor, conmed, stop_date=a["stop_date"], reason=a["reason"])
+        else:
+            sv.record_deviation(e, actor, pid, **a)
 
     def _handle(self, alert: sv.AlertRecord) -> None:
         """The investigator acknowledges and closes an alert with a note."""

@@ -29,10 +29,10 @@ from sqlalchemy.orm.base import LoaderCallableStatus
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import TextClause
 
-from remit.errors import ConflictError, InputError, RemitError, StoreError
+from remit.errors import ConflictError, InputError, RemitError, StorageFullError, StoreError
 from remit.protocol.roles import SYSTEM_ROLE, Role
 from remit.store.canonical import GENESIS_HASH, REDACTED, canonical_json, chain_hash, iso_utc
-from remit.store.engine import write_engine
+from remit.store.engine import is_disk_full, one_writer, write_engine
 from remit.store.tables import AuditEvent, Base, ProtocolVersion
 from remit.store.types import utc_now
 from remit.store.vocab import AuditAction
@@ -192,18 +192,19 @@ def unit_of_work(
     session.info[_UOW_KEY] = uow
     failed: BaseException | None = None
     try:
-        try:
-            yield uow
-            for write in uow._always:
-                write(uow)
-            uow._always.clear()
-            session.commit()
-        except BaseException as error:
-            failed = error
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        with one_writer(engine):
+            try:
+                yield uow
+                for write in uow._always:
+                    write(uow)
+                uow._always.clear()
+                session.commit()
+            except BaseException as error:
+                failed = error
+                session.rollback()
+                raise
+            finally:
+                session.close()
     except StaleDataError as error:
         raise ConflictError(
             f"the record was changed by someone else while you edited it ({error})",
@@ -215,6 +216,12 @@ def unit_of_work(
             hint="check for a duplicate key or a missing related record",
         ) from error
     except OperationalError as error:
+        if is_disk_full(error):
+            raise StorageFullError(
+                f"the database is full, nothing was stored: {error.orig}",
+                expected="free space for the database",
+                hint="free disk space (or ask the database administrator), then submit again",
+            ) from error
         raise StoreError(
             f"the database could not complete the transaction: {error.orig}",
             hint="retry; if the database is locked, another writer held it for too long",

@@ -9,12 +9,18 @@ the transaction instead of failing half-way with "database is locked".
 
 from __future__ import annotations
 
+import errno
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import Pool
 
 from remit.errors import InputError
 
@@ -97,6 +103,52 @@ def make_engine(url: str | Path | URL, *, echo: bool = False, must_exist: bool =
 def write_engine(engine: Engine) -> Engine:
     """The same engine, marked so that its SQLite transactions start with ``BEGIN IMMEDIATE``."""
     return engine.execution_options(**{WRITE_OPTION: True})
+
+
+#: One write lock per SQLite connection pool (so per database opened in this process).
+_WRITERS: weakref.WeakKeyDictionary[Pool, threading.RLock] = weakref.WeakKeyDictionary()
+_WRITERS_GUARD = threading.Lock()
+
+
+@contextmanager
+def one_writer(engine: Engine) -> Iterator[None]:
+    """Hold this process's write lock of a SQLite database for one write transaction.
+
+    SQLite has one writer at a time; writers that collide wait in SQLite's busy handler, which
+    sleeps in growing steps instead of waking when the lock is free, so the process queues its
+    own writers here. The lock covers the transaction only: callers authenticate the user and
+    read and validate the request before they open one, so a client that is slow to send (or
+    never sends) its request body holds no lock. PostgreSQL writes concurrently: no lock.
+    """
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    with _WRITERS_GUARD:
+        lock = _WRITERS.setdefault(engine.pool, threading.RLock())
+    with lock:
+        yield
+
+
+#: SQLSTATE of PostgreSQL's "disk full" (class 53, insufficient resources).
+_PG_DISK_FULL = "53100"
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` (or what it wraps) says the disk or the database is full: SQLite's
+    "database or disk is full", PostgreSQL's ``disk_full``, or an ``OSError`` ENOSPC/EDQUOT."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if getattr(current, "sqlstate", None) == _PG_DISK_FULL:
+            return True
+        if "database or disk is full" in str(current):
+            return True
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return False
 
 
 def is_sqlite(engine: Engine | Connection) -> bool:

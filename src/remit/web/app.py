@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -21,9 +20,10 @@ from remit.errors import (
     NotFoundError,
     PermissionDeniedError,
     RemitError,
+    StorageFullError,
 )
-from remit.services import Engine, open_database, trial_protocol
-from remit.web import api, api_conmeds, api_consent, pages
+from remit.services import Engine, is_disk_full, open_database, trial_protocol
+from remit.web import api, api_conmeds, api_consent, api_worklist, pages
 from remit.web.core import (
     PASSWORD_PAGE,
     LoginRequiredError,
@@ -33,6 +33,7 @@ from remit.web.core import (
     make_templates,
     render,
 )
+from remit.web.limits import BodyLimits
 from remit.web.sessions import LoginThrottle, SessionStore
 from remit.web.settings import WebSettings
 
@@ -46,12 +47,12 @@ CSP = (
 REPORT_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 _STATIC = Path(__file__).parent / "static"
-#: POST routes that write nothing to the database (they only check a password).
-_NO_WRITE_POSTS = frozenset({"/login", "/logout", "/api/v1/auth/login", "/api/v1/auth/logout"})
 
 
 def status_of(error: RemitError) -> int:
     """The HTTP status of a Remit error."""
+    if isinstance(error, StorageFullError):
+        return 507
     if isinstance(error, PermissionDeniedError):
         return 403
     if isinstance(error, NotFoundError):
@@ -115,27 +116,34 @@ def create_app(
     app.include_router(api.router)
     app.include_router(api_conmeds.router)
     app.include_router(api_consent.router)
+    app.include_router(api_worklist.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
 
-    # SQLite has one writer at a time. Writers that collide wait in SQLite's busy handler,
-    # which sleeps in growing steps (up to 100 ms) instead of waking when the lock is free:
-    # under load that wastes most of the time. So on SQLite the app queues its own writing
-    # requests (a fair asyncio lock); PostgreSQL writes concurrently.
-    write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+    # No lock here: the SQLite write lock is taken by the services for the transaction only
+    # (remit.store.engine.one_writer), after authentication and after the body is read.
+    app.add_middleware(
+        BodyLimits, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
+    )
 
     @app.middleware("http")
-    async def one_sqlite_writer(
+    async def disk_full(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        if (
-            write_lock is None
-            or request.method in ("GET", "HEAD", "OPTIONS")
-            or request.url.path in _NO_WRITE_POSTS
-        ):
+        # Any error that says the disk (or the database) is full — a SQLite or PostgreSQL
+        # error outside a unit of work, a report or export file that could not be written —
+        # is 507 with a clear message rather than a 500.
+        try:
             return await call_next(request)
-        async with write_lock:
-            return await call_next(request)
+        except Exception as error:
+            if isinstance(error, StorageFullError) or not is_disk_full(error):
+                raise
+            full = StorageFullError(
+                f"the server's disk is full, nothing was stored: {error}",
+                expected="free space on the server",
+                hint="ask the administrator to free disk space, then submit again",
+            )
+            return await remit_error(request, full)
 
     @app.middleware("http")
     async def security_headers(

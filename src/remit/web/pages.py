@@ -27,7 +27,14 @@ from remit.protocol.status import (
     VisitStatus,
 )
 from remit.services.accounts import MIN_PASSWORD_LENGTH
-from remit.web import pages_conmeds, pages_consent, pages_data, pages_deviations, pages_dosing
+from remit.web import (
+    pages_conmeds,
+    pages_consent,
+    pages_data,
+    pages_deviations,
+    pages_dosing,
+    pages_worklist,
+)
 from remit.web.core import (
     CODE,
     ID,
@@ -61,6 +68,7 @@ router.include_router(pages_data.router)
 router.include_router(pages_deviations.router)
 router.include_router(pages_conmeds.router)
 router.include_router(pages_consent.router)
+router.include_router(pages_worklist.router)
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -238,8 +246,9 @@ async def password_submit(request: Request, session: PageSession) -> Response:
 
 @router.get("/", dependencies=[page_requires("any")])
 def dashboard(request: Request, session: PageSession) -> Response:
-    """Enrolment against target, visits due this week, overdue visits, next-day follow-up
-    calls to make (due by the end of the week), alerts, queries."""
+    """The user's worklist first (overdue / today / this week), then the study: enrolment
+    against target, visits due this week, overdue visits, next-day follow-up calls to make
+    (due by the end of the week), alerts, queries."""
     state = state_of(request)
     actor = session.actor
     engine = state.engine
@@ -293,6 +302,7 @@ def dashboard(request: Request, session: PageSession) -> Response:
         undeliverable=undeliverable,
         queries=queries,
         today=today,
+        **pages_worklist.worklist_context(request, session, pages_worklist.DASHBOARD_LIMIT),
     )
 
 

@@ -8,6 +8,7 @@ import re
 import shutil
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Request
@@ -246,10 +247,29 @@ async def identity_show(request: Request, session: PageSession, pid: PID) -> Res
 # --- report ---------------------------------------------------------------------------------
 
 
+def _scope_dir(request: Request, session: PageSession, kind: str) -> Path:
+    """Where ``kind`` (``report`` or ``exports``) built for the user's scope is kept.
+
+    A report or export holds what its builder may see: a study-wide user's holds every site.
+    So each scope (all sites, or one site) has its own folder, readable by the server's user
+    only, and a user reads and lists only the folder of their own scope: a site-bound user
+    never gets what a study-wide user built (issue 13).
+    """
+    site = session.actor.site_id
+    scope = "all-sites" if site is None else f"site-{int(site)}"
+    root = state_of(request).work_dir
+    folder = root / scope / kind
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for path in (root / scope, folder):
+        path.mkdir(mode=0o700, exist_ok=True)
+        path.chmod(0o700)
+    return folder
+
+
 @router.get("/report", dependencies=[page_requires("view_report")])
 def report_page(request: Request, session: PageSession) -> Response:
     """The analysis report: when it was built, a button to build it again, a link to it."""
-    path = state_of(request).work_dir / "report" / "report.html"
+    path = _scope_dir(request, session, "report") / "report.html"
     built = datetime.fromtimestamp(path.stat().st_mtime, UTC) if path.exists() else None
     return render(request, "report.html", title="Analysis report", built=built)
 
@@ -263,7 +283,7 @@ async def report_build(request: Request, session: PageSession) -> Response:
     state = state_of(request)
     data = sv.build_trial_data(state.engine, actor=session.actor)
     result = run_analysis_plan(data, state.protocol)
-    out = state.work_dir / "report"
+    out = _scope_dir(request, session, "report")
     render_report(result, data, state.protocol, out, pdf=False)
     return _go("/report")
 
@@ -271,7 +291,7 @@ async def report_build(request: Request, session: PageSession) -> Response:
 @router.get("/report/view", dependencies=[page_requires("view_report")])
 def report_view(request: Request, session: PageSession) -> Response:
     """The rendered report (HTML)."""
-    path = state_of(request).work_dir / "report" / "report.html"
+    path = _scope_dir(request, session, "report") / "report.html"
     if not path.exists():
         raise NotFoundError("the report has not been built yet", hint="build it on /report")
     return FileResponse(path, media_type="text/html")
@@ -283,7 +303,7 @@ def report_view(request: Request, session: PageSession) -> Response:
 @router.get("/exports", dependencies=[page_requires("export_trial")])
 def exports(request: Request, session: PageSession) -> Response:
     """Exports: choose formats; download earlier exports."""
-    folder = state_of(request).work_dir / "exports"
+    folder = _scope_dir(request, session, "exports")
     done = (
         sorted((p.name for p in folder.glob("export-*.zip")), reverse=True)
         if folder.exists()
@@ -300,8 +320,7 @@ async def export_run(request: Request, session: PageSession) -> Response:
     if not chosen:
         raise InputError("no export format chosen", expected="one or more of " + ", ".join(FORMATS))
     state = state_of(request)
-    folder = state.work_dir / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _scope_dir(request, session, "exports")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     name = f"export-{stamp}-{uuid.uuid4().hex[:6]}"
     out = folder / name
@@ -316,7 +335,7 @@ def export_download(request: Request, session: PageSession, name: str) -> Respon
     """Download one export."""
     if not _EXPORT_NAME.match(name):
         raise NotFoundError(f"no export called {name!r}")
-    path = state_of(request).work_dir / "exports" / name
+    path = _scope_dir(request, session, "exports") / name
     if not path.exists():
         raise NotFoundError(f"no export called {name!r}")
     return FileResponse(path, media_type="application/zip", filename=name)

@@ -25,7 +25,13 @@ class WebSettings:
         Mark cookies ``Secure`` always (behind an HTTPS proxy that forwards plain HTTP). Cookies
         are marked ``Secure`` anyway when the request itself came over HTTPS.
     work_dir
-        Where rendered reports and exports are written (a temporary folder by default).
+        Where rendered reports and exports are written (a temporary folder by default), one
+        sub-folder per scope of the users who build them.
+    max_body_bytes
+        Largest request body accepted (default 1 MiB); a larger one is answered 413.
+    body_timeout_s
+        A request body not received in full this many seconds after the request began is
+        answered 408 (default 30 s).
     """
 
     idle_timeout_s: float = 30 * 60
@@ -34,3 +40,5 @@ class WebSettings:
     failed_login_window_s: float = 15 * 60
     https: bool = False
     work_dir: Path | None = None
+    max_body_bytes: int = 1024 * 1024
+    body_timeout_s: float = 30.0

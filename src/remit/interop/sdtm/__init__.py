@@ -1,9 +1,10 @@
-"""SDTM domains from the trial data and the protocol: DM, EX, EC, QS/RS, AE, VS, DS, DV, SV, TA,
-TE, TV.
+"""SDTM domains from the trial data and the protocol: DM, EX, EC, CM, QS/RS, AE, VS, DS, DV, SV,
+TA, TE, TV.
 
 One module per group of domains: :mod:`~remit.interop.sdtm.base` (dates, study days,
 ``--SEQ``, shared variables), :mod:`~remit.interop.sdtm.special` (DM, SV),
-:mod:`~remit.interop.sdtm.interventions` (EX, EC), :mod:`~remit.interop.sdtm.findings`
+:mod:`~remit.interop.sdtm.interventions` (EX, EC), :mod:`~remit.interop.sdtm.medications`
+(CM), :mod:`~remit.interop.sdtm.findings`
 (QS/RS), :mod:`~remit.interop.sdtm.events` (AE, DS, DV), :mod:`~remit.interop.sdtm.vs` (VS) and
 :mod:`~remit.interop.sdtm.trial_design` (TE, TA, TV). See ``base`` for the SDTM IG conventions.
 """
@@ -26,6 +27,7 @@ from remit.interop.sdtm.base import (
 from remit.interop.sdtm.events import build_ae, build_ds, build_dv
 from remit.interop.sdtm.findings import build_findings_about_scales, clinician_scales
 from remit.interop.sdtm.interventions import build_ec, build_ex
+from remit.interop.sdtm.medications import build_cm
 from remit.interop.sdtm.special import build_dm, build_sv
 from remit.interop.sdtm.trial_design import build_ta, build_te, build_tv
 from remit.interop.sdtm.vs import build_vs
@@ -48,6 +50,7 @@ def build_sdtm(
         "DM": build_dm(ctx),
         "EX": build_ex(ctx),
         "EC": build_ec(ctx),
+        "CM": build_cm(ctx),
         "QS": build_findings_about_scales(ctx, "QS", scales - clinician),
     }
     if clinician:
