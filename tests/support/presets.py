@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from tests.support.forms import at
 from tests.support.trial import REFERRAL, Correction, Participant, build_trial, stage
 
-from remit.protocol import Protocol, compute_schedule, load_protocol
+from remit.protocol import Protocol, load_protocol
 from remit.protocol.loader import parse_protocol
 from remit.store import Actor, make_engine, upgrade
 
@@ -82,17 +82,18 @@ SMALL_TRIAL = (
 
 
 def web_trial(today: date) -> tuple[Participant, ...]:
-    """``OSL-001`` enrolled, its visits up to V4 recorded on their target dates (referred on
-    2 January of the year before ``today``, so its V3 forms and dosing day V5 are open for
-    entry: forms are refused for a visit not reached); ``OSL-002`` screened."""
+    """``OSL-001`` enrolled with no visit recorded yet (referred 42 days before
+    ``today``; the web tests' fixture then records its visits up to V2 so that V3 falls
+    due today: forms are refused for a visit not reached); ``OSL-002`` screened."""
     return (
         Participant(
-            through="V4",
+            through=None,
             sex="female",
             birth_year=1983,
             identity={"name": "Kari Nordmann", "national_id": "01018312345"},
             screened_at=datetime(2026, 1, 5, 9, tzinfo=UTC),
-            referral=date(today.year - 1, 1, 2),
+            referral=today - timedelta(days=42),  # the walk to V2 fits the windows
+            consented_at=datetime(2026, 1, 5, 9, tzinfo=UTC),  # at registration
         ),
         stage("screened", birth_year=1990),
     )
@@ -126,17 +127,3 @@ def two_site_protocol() -> Protocol:
     protocol, problems = parse_protocol(text)
     assert protocol is not None, problems
     return protocol
-
-
-def web_visit_date(today: date, code: str) -> date:
-    """The date of ``OSL-001``'s visit ``code`` in :func:`web_trial` (on its target date)."""
-    protocol = load_protocol("oslo-mdma-mdd")
-    actual: dict[str, date] = {}
-    referral = {"referral": date(today.year - 1, 1, 2)}
-    for visit in protocol.visits:
-        target = compute_schedule(protocol, referral, actual).visit(visit.code).target_date
-        assert target is not None, visit.code
-        actual[visit.code] = target
-        if visit.code == code:
-            return target
-    raise KeyError(code)

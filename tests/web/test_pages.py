@@ -7,10 +7,10 @@ import io
 import re
 import zipfile
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
-from tests.support.presets import web_visit_date
 from tests.support.trial import PASSWORD
 from tests.support.web import csrf_of
 
@@ -21,8 +21,12 @@ CSSRS = "/participants/OSL-001/visits/V3/forms/cssrs"
 DOSING = "/participants/OSL-001/dosing/V5"
 
 
-#: When the V3 forms were done: on OSL-001's V3 date (forms are dated within their window).
-V3_AT = f"{web_visit_date(datetime.now(UTC).date(), 'V3')}T10:00"
+#: When the V3 forms were done: a minute ago at the site (V3 falls due today, see conftest).
+V3_AT = (
+    (datetime.now(UTC) - timedelta(minutes=1))
+    .astimezone(ZoneInfo("Europe/Oslo"))
+    .strftime("%Y-%m-%dT%H:%M")
+)
 
 
 def madrs_form(token: str, each: str = "3") -> dict[str, str]:

@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from tests.support.db import count_all
-from tests.support.presets import web_visit_date
 from tests.support.web import csrf_of
 
 from remit import services as sv
@@ -47,8 +46,7 @@ def test_dosing_page_enters_and_shows_times_in_oslo(
     page = client.get(DOSING).text
     assert "Times in Europe/Oslo (the site" in page
     assert '<label for="started_at">Start time (Europe/Oslo)</label>' in page
-    day = web_visit_date(datetime.now(UTC).date(), "V5")
-    assert day.month in (1, 2, 3)  # winter time (CET, UTC+1) on the dosing day
+    day = date(datetime.now(UTC).year, 1, 15)  # winter time (CET, UTC+1)
     shown = _start(client, f"{day}T08:30")
     assert shown.startswith("200"), shown
     assert f"started {day} 08:30 (Europe/Oslo)" in shown
@@ -73,7 +71,10 @@ def test_a_time_the_clocks_repeated_needs_a_choice(
     app: FastAPI, login_as: Callable[[str], TestClient]
 ) -> None:
     client = login_as("investigator")
-    autumn = _last_sunday(datetime.now(UTC).year - 1, 10)
+    today = datetime.now(UTC).date()
+    autumn = _last_sunday(today.year, 10)  # the latest night the clocks went back
+    if autumn >= today:
+        autumn = _last_sunday(today.year - 1, 10)
     before = _rows(app)
     refused = _start(client, f"{autumn}T02:30")
     assert refused.startswith("4"), refused[:200]
@@ -96,16 +97,18 @@ def test_form_page_asks_when_shows_the_window_and_needs_a_reason_outside_it(
     app: FastAPI, login_as: Callable[[str], TestClient]
 ) -> None:
     client = login_as("independent_rater")
-    v3 = web_visit_date(datetime.now(UTC).date(), "V3")
+    today = datetime.now(UTC).date()  # OSL-001's V3 falls due today (see conftest)
     page = client.get(MADRS).text
     assert '<label for="assessed_at">Assessed at (Europe/Oslo)</label>' in page
-    assert re.search(rf'name="assessed_at" type="datetime-local" value="{v3}T\d\d:\d\d"', page)
-    assert f"the visit took place {v3}" in page
-    late = f"{v3 + timedelta(days=30)}T10:00"
+    assert re.search(r'name="assessed_at" type="datetime-local" value="\d{4}-', page)
+    assert 'id="visit-window">Visit V3 window: ' in page
+    engine = app.state.remit.engine
+    sv.record_visit(engine, sv.actor_for(engine, "kari"), "OSL-001", "V3", today)
+    early = f"{today - timedelta(days=7)}T10:00"  # V3's window opens 6 days before today
     before = _rows(app)
-    refused = client.post(MADRS, data=_madrs(csrf_of(page), late))
+    refused = client.post(MADRS, data=_madrs(csrf_of(page), early))
     assert refused.status_code == 422
-    assert "after it closed" in refused.text
+    assert "before the window opened" in refused.text
     assert "a reason for the date outside it" in refused.text
     assert _rows(app) == before
     # the time is required to complete the form
@@ -113,9 +116,9 @@ def test_form_page_asks_when_shows_the_window_and_needs_a_reason_outside_it(
     assert blank.status_code == 422
     assert "Say when the form was done" in blank.text
     assert _rows(app) == before
-    saved = client.post(MADRS, data=_madrs(csrf_of(page), late, window_reason="rater ill"))
+    saved = client.post(MADRS, data=_madrs(csrf_of(page), early, window_reason="rated early"))
     assert saved.status_code == 200, saved.text[:500]
-    assert f"assessed {v3 + timedelta(days=30)} 10:00 (Europe/Oslo)" in saved.text
+    assert f"assessed {today - timedelta(days=7)} 10:00 (Europe/Oslo)" in saved.text
     after = _rows(app)
     assert after["assessment"] == before["assessment"] + 1
     assert after["protocol_deviation"] == before["protocol_deviation"] + 1
