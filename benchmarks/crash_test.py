@@ -124,6 +124,23 @@ def plan(participants: list[str]) -> list[dict[str, Any]]:
     return found
 
 
+#: Screening data that pass every Oslo criterion (the participants are enrolled at V0).
+ELIGIBLE: dict[str, object] = {
+    "age_years": 41,
+    "mdd_dsm5": True,
+    "episode_weeks": 30,
+    "madrs_total": 31,
+    "psychosis": False,
+    "bipolar_i": False,
+    "personality_disorder": False,
+    "substance_use_disorder": False,
+    "cardiovascular_disease": False,
+    "lives_within_1h": True,
+    "systolic_bp": 128,
+    "cssrs_ideation_type": 1,
+}
+
+
 def setup(db: Path, participants: int) -> list[str]:
     """A fresh trial with users kari (investigator) and rita (independent rater)."""
     from remit import services as sv
@@ -133,9 +150,8 @@ def setup(db: Path, participants: int) -> list[str]:
     engine = make_engine(db)
     try:
         upgrade(engine)
-        trial = sv.create_trial(
-            engine, load_protocol("oslo-mdma-mdd"), admin_username="ada", admin_password=PASSWORD
-        )
+        protocol = load_protocol("oslo-mdma-mdd")
+        trial = sv.create_trial(engine, protocol, admin_username="ada", admin_password=PASSWORD)
         admin = Actor(trial.admin.id, "ada", "admin")
         kari = sv.add_user(engine, admin, "kari", PASSWORD, [("investigator", "OST")])
         sv.add_user(engine, admin, "rita", PASSWORD, [("independent_rater", "OST")])
@@ -144,7 +160,10 @@ def setup(db: Path, participants: int) -> list[str]:
             sv.screen_participant(engine, investigator, sex="female").participant_id
             for _ in range(participants)
         ]
-        consented = datetime.now(UTC) - timedelta(hours=1)  # before any form is entered
+        # every visit on its target date, long enough ago that the last one is past, so that
+        # each planned form is for a visit reached (forms are gated by the schedule)
+        referral = datetime.now(UTC).date() - timedelta(days=400)
+        consented = datetime.combine(referral, datetime.min.time(), tzinfo=UTC) + timedelta(hours=8)
         for pid in ids:
             sv.record_consent(
                 engine,
@@ -154,6 +173,17 @@ def setup(db: Path, participants: int) -> list[str]:
                 components=["main"],
                 consented_at=consented,
             )
+            sv.set_anchor_date(engine, investigator, pid, "referral", referral)
+            for visit in protocol.visits:
+                planned = {v.visit_code: v for v in sv.list_visits(engine, investigator, pid)}
+                target = planned[visit.code].target_date
+                if target is None:
+                    raise RuntimeError(f"{pid} {visit.code} has no target date")
+                sv.record_visit(engine, investigator, pid, visit.code, target)
+                if visit.kind == "screening" and visit.code == "SCR":
+                    sv.check_eligibility(engine, investigator, pid, ELIGIBLE)
+                if visit.kind == "enrolment":
+                    sv.enrol(engine, investigator, pid)
         return ids
     finally:
         engine.dispose()

@@ -32,7 +32,9 @@ def test_dv_holds_automatic_and_logged_deviations(trial_engine: Engine, tmp_path
     trial = trial_of(trial_engine)
     late_pid = enrolled(trial, "V0")
     late = visit_date(trial, late_pid, "V1") + timedelta(days=20)
-    sv.record_visit(trial_engine, trial.investigator, late_pid, "V1", late)
+    sv.record_visit(
+        trial_engine, trial.investigator, late_pid, "V1", late, window_reason="participant ill"
+    )
     sv.record_deviation(
         trial_engine,
         trial.data_manager,

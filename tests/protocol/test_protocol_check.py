@@ -860,3 +860,29 @@ def test_p037_unsound_checklist_items() -> None:
     assert any("confirm item but names test 'tsh'" in w for w in p034)
     assert any("has within_min, which only a vitals item reads" in w for w in p034)
     assert [p.code for p in found if "declared twice" in p.what] == ["P018"]
+
+
+def test_p038_unknown_site_time_zone(bend: Bend) -> None:
+    sites = 'reference_visit = "BL"\nsites = [{ code = "S1", name = "Site", time_zone = "%s" }]'
+    line = only(bend('reference_visit = "BL"', sites % "Europe/Olso"), "P038")
+    assert "study.sites[0].time_zone" in line
+    assert "time zone 'Europe/Olso' of site S1 is not a known IANA zone" in line
+    assert "did you mean 'Europe/Oslo'" in line
+    assert codes(bend('reference_visit = "BL"', sites % "Europe/Oslo")) == []
+    assert codes(bend('reference_visit = "BL"', sites % "CET+1")) == ["P038"]
+    no_zone = 'reference_visit = "BL"\nsites = [{ code = "S1", name = "Site" }]'
+    assert codes(bend('reference_visit = "BL"', no_zone)) == []  # absent: UTC
+
+
+def test_p039_period_limit_not_sound(bend: Bend) -> None:
+    end = 'target_day = 28\nwindow = [-7, 7]\nassessments = [\n    { scale = "madrs"'
+    sound = end.replace("window = [-7, 7]", "window = [-7, 7]\nperiod = %s")
+    # END is planned 35 days after BL (7 + 28): a 35 ± 7 day period contains it
+    assert codes(bend(end, sound % '{ from = "BL", days = 35, tolerance = 7 }')) == []
+    line = only(bend(end, sound % '{ from = "BL", days = 56, tolerance = 7 }'), "P039")
+    assert "END is planned 35 days after BL, outside its period limit (56 ± 7 days: 49…63)" in line
+    line = only(bend(end, sound % '{ from = "BX", days = 35, tolerance = 7 }'), "P039")
+    assert "counts from 'BX', which is neither a visit nor an event" in line
+    line = only(bend(end, sound % '{ from = "END", days = 35, tolerance = 7 }'), "P039")
+    assert "not an earlier visit" in line
+    assert codes(bend(end, sound % '{ from = "BL", days = 35, tolerance = -1 }')) == ["P004"]

@@ -109,9 +109,14 @@ def test_out_of_window_visit_is_recorded_with_a_deviation(oslo: OsloTrial) -> No
     e, inv = oslo.engine, oslo.investigator
     v6 = {v.visit_code: v for v in sv.list_visits(e, inv, pid)}["V6"]
     assert v6.window_end_date is not None
-    late = sv.record_visit(e, inv, pid, "V6", v6.window_end_date + timedelta(days=3))
+    late_date = v6.window_end_date + timedelta(days=3)
+    with pytest.raises(InputError, match="a reason for the date outside it"):
+        sv.record_visit(e, inv, pid, "V6", late_date)
+    late = sv.record_visit(e, inv, pid, "V6", late_date, window_reason="participant ill")
     assert late.window_status == "late"
-    assert late.deviation == "visit V6 out of window: 3 days after the window closed"
+    assert late.deviation == (
+        "visit V6 out of window: 3 days after the window closed; reason: participant ill"
+    )
     data = sv.build_trial_data(e, actor=oslo.statistician)
     assert data.visits.set_index("visit_code").loc["V6", "window_status"] == "late"
 

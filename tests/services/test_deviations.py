@@ -36,7 +36,7 @@ def _late_visit(oslo: OsloTrial) -> tuple[str, date]:
     """A participant whose V1 took place 20 days late (window +14): Remit records that deviation."""
     pid = enrolled(oslo, "V0")
     late = visit_date(oslo, pid, "V1") + timedelta(days=20)
-    sv.record_visit(oslo.engine, oslo.investigator, pid, "V1", late)
+    sv.record_visit(oslo.engine, oslo.investigator, pid, "V1", late, window_reason="ill")
     return pid, late
 
 

@@ -71,7 +71,9 @@ def _cases(oslo: OsloTrial, pid: str, made: dict[str, Any]) -> list[Case]:
 
     return [
         Case("out-of-range item", lambda: sv.record_assessment(
-            e, rater, pid, "V13", "madrs", madrs(3, 1) | {"1": 7}), AnswerError, "out of range"),
+            e, the, pid, "V3", "isi", fill("isi") | {"1": 7}), AnswerError, "out of range"),
+        Case("form for a visit not reached", lambda: sv.record_assessment(
+            e, rater, pid, "V13", "madrs", madrs(3, 1)), InputError, "is not reached: no target"),
         Case("unknown visit", lambda: sv.record_assessment(
             e, rater, pid, "V99", "madrs", madrs()), NotFoundError, "V99"),
         Case("scale not at that visit", lambda: sv.record_assessment(

@@ -7,6 +7,7 @@ each dosing session (its text edited here), on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -115,7 +116,9 @@ def test_respiratory_rate_and_oxygen_saturation_end_to_end(
 
     # the web form: a low saturation entered on the dosing-day page
     form = {k: str(v) for k, v in NORMAL.items()}
-    form |= {"measured_at": f"{day}T10:30", "respiratory_rate": "20", "oxygen_saturation": "89"}
+    # the page reads the time in the site's zone: 11:30 in Oslo in winter (CET) is 10:30 UTC
+    assert day < date(day.year, 3, 25), day  # before the clocks go forward
+    form |= {"measured_at": f"{day}T11:30", "respiratory_rate": "20", "oxygen_saturation": "89"}
     page = _web_post_vitals(trial, tmp_path, pid, form)
     assert '<td class="beyond">89 <strong>beyond threshold</strong></td>' in page
     assert "<td>20</td>" in page

@@ -55,7 +55,9 @@ def test_rater_sees_the_madrs_due_and_no_therapy_session(
     assert wl.counts() == {"overdue": 0, "today": 1, "this_week": 0}
 
     # entered: off the list
-    sv.record_assessment(trial.engine, trial.rater, pid, "V3", "madrs", madrs(3))
+    sv.record_assessment(
+        trial.engine, trial.rater, pid, "V3", "madrs", madrs(3), assessed_at=at(v3, 10)
+    )  # done on V3's date: forms are dated within their visit's window
     assert sv.worklist(trial.engine, trial.rater, today=v3).items == ()
 
 
@@ -192,7 +194,7 @@ def test_alerts_most_pressing_first_and_overdue_after_their_deadline(
 def test_data_manager_queries_missing_and_incomplete_forms(
     at_v2: tuple[OsloTrial, str, date],
 ) -> None:
-    trial, pid, _v3 = at_v2
+    trial, pid, v3 = at_v2
     engine = trial.engine
     end = _visit(trial, pid, "V3").window_end_date
     assert end is not None
@@ -202,9 +204,13 @@ def test_data_manager_queries_missing_and_incomplete_forms(
     assert "Missing MADRS (independent rater)" in missing
     assert all(i.group == "overdue" for i in _of(wl, "missing_form"))
 
-    form = sv.record_assessment(engine, trial.rater, pid, "V3", "madrs", madrs(3))
+    form = sv.record_assessment(
+        engine, trial.rater, pid, "V3", "madrs", madrs(3), assessed_at=at(v3, 10)
+    )
     sv.open_query(engine, trial.monitor, "assessment", form.id, field=None, text="Rated by whom?")
-    draft = sv.record_assessment(engine, trial.therapist, pid, "V3", "sds", {}, status="draft")
+    draft = sv.record_assessment(
+        engine, trial.therapist, pid, "V3", "sds", {}, status="draft", assessed_at=at(v3, 10)
+    )
     wl = sv.worklist(engine, trial.data_manager, today=after)
     assert "Missing MADRS (independent rater)" not in {i.what for i in _of(wl, "missing_form")}
     assert [i.what for i in _of(wl, "open_query")] == ["Open query"]

@@ -82,8 +82,9 @@ SMALL_TRIAL = (
 
 
 def web_trial(today: date) -> tuple[Participant, ...]:
-    """``OSL-001`` enrolled with no visit recorded yet (referred on 2 January of the year
-    before ``today``, so its V3 and dosing day V5 are open for entry); ``OSL-002`` screened."""
+    """``OSL-001`` enrolled with no visit recorded yet (referred 42 days before
+    ``today``; the web tests' fixture then records its visits up to V2 so that V3 falls
+    due today: forms are refused for a visit not reached); ``OSL-002`` screened."""
     return (
         Participant(
             through=None,
@@ -91,7 +92,8 @@ def web_trial(today: date) -> tuple[Participant, ...]:
             birth_year=1983,
             identity={"name": "Kari Nordmann", "national_id": "01018312345"},
             screened_at=datetime(2026, 1, 5, 9, tzinfo=UTC),
-            referral=date(today.year - 1, 1, 2),
+            referral=today - timedelta(days=42),  # the walk to V2 fits the windows
+            consented_at=datetime(2026, 1, 5, 9, tzinfo=UTC),  # at registration
         ),
         stage("screened", birth_year=1990),
     )
@@ -114,10 +116,14 @@ def import_target(path: Path) -> tuple[Engine, dict[str, Actor]]:
 def two_site_protocol() -> Protocol:
     """The Oslo protocol with a second site, OUS (site id 2)."""
     text = load_protocol("oslo-mdma-mdd").text.replace(
-        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO" }]',
-        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO" }, '
-        '{ code = "OUS", name = "Oslo University Hospital", country = "NO" }]',
+        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO", '
+        'time_zone = "Europe/Oslo" }]',
+        'sites = [{ code = "OST", name = "Østfold Hospital Trust", country = "NO", '
+        'time_zone = "Europe/Oslo" }, '
+        '{ code = "OUS", name = "Oslo University Hospital", country = "NO", '
+        'time_zone = "Europe/Oslo" }]',
     )
+    assert "OUS" in text, "the site line of the Oslo protocol changed: update two_site_protocol"
     protocol, problems = parse_protocol(text)
     assert protocol is not None, problems
     return protocol

@@ -21,6 +21,7 @@ from tests.support.presets import web_trial
 from tests.support.shared import build_once
 from tests.support.trial import PASSWORD, ROLE_USER, trial_file
 from tests.support.web import LiveServer, page_login
+from tests.web.worklist_setup import v3_due_today
 
 from remit.web import WebSettings, create_app
 
@@ -29,11 +30,12 @@ from remit.web import WebSettings, create_app
 def trial_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The seeded trial database (built once per run; never changed: tests use copies)."""
     today = datetime.now(UTC).date()
-    return build_once(
-        tmp_path_factory,
-        f"web-trial-{today.isoformat()}.db",
-        lambda path: trial_file(path, participants=web_trial(today)),
-    )
+
+    def build(path: Path) -> None:
+        trial_file(path, participants=web_trial(today))
+        v3_due_today(path)  # OSL-001's visits to V2: V3 is reached, its forms may be entered
+
+    return build_once(tmp_path_factory, f"web-trial-{today.isoformat()}.db", build)
 
 
 @pytest.fixture

@@ -103,14 +103,14 @@ def test_the_trial_team_in_a_browser(
     # --- a therapist records a dosing day; a high blood pressure -----------------------
     therapist = Person(browser, live_server, artifacts, "tor")
     therapist.go("/participants/OSL-001/dosing/V5")
-    therapist.page.get_by_label("Start time (UTC)").fill("2026-03-02T08:00")
+    therapist.page.get_by_label("Start time (Europe/Oslo)").fill("2026-03-02T08:00")
     therapist.page.get_by_role("button", name="Start session").click()
-    therapist.page.get_by_label("Dose time (UTC)").fill("2026-03-02T09:00")
+    therapist.page.get_by_label("Dose time (Europe/Oslo)").fill("2026-03-02T09:00")
     therapist.page.get_by_label("Status", exact=True).select_option("given")  # never pre-set
     therapist.page.get_by_role("button", name="Record dose").click()
     assert "80 mg" in therapist.page.locator("#doses").inner_text()
     assert therapist.page.locator("#offer-window").is_visible()
-    therapist.page.get_by_label("Measured (UTC)").fill("2026-03-02T09:30")
+    therapist.page.get_by_label("Measured (Europe/Oslo)").fill("2026-03-02T09:30")
     therapist.page.get_by_label("Systolic BP (mmHg)").fill("172")
     therapist.page.get_by_label("Diastolic BP (mmHg)").fill("94")
     therapist.page.get_by_label("Heart rate (/min)").fill("84")

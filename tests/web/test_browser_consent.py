@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from tests.support.trial import PASSWORD
@@ -42,8 +43,9 @@ def test_consent_in_a_browser(browser: Any, live_server: LiveServer, artifacts: 
     assert "OSL-003 has no informed consent recorded" in verdict.inner_text()
     shot("consent-1-none")
 
-    signed = (datetime.now(UTC) - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M")
-    page.get_by_label("Signed at (UTC)").fill(signed)
+    oslo = ZoneInfo("Europe/Oslo")  # the site's zone: the page reads times in it
+    signed = (datetime.now(UTC) - timedelta(minutes=30)).astimezone(oslo).strftime("%Y-%m-%dT%H:%M")
+    page.get_by_label("Signed at (Europe/Oslo)").fill(signed)
     assert page.get_by_label("main (required)").is_checked()
     page.get_by_role("button", name="Record consent").click()
     page.wait_for_url("**/participants/OSL-003/consent")
@@ -51,8 +53,8 @@ def test_consent_in_a_browser(browser: Any, live_server: LiveServer, artifacts: 
     assert "kari" in page.locator("#consent-history").inner_text()
     shot("consent-2-recorded")
 
-    withdrawn = (datetime.now(UTC) - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M")
-    page.get_by_label("Withdrawn at (UTC)").fill(withdrawn)
+    withdrawn = (datetime.now(UTC) - timedelta(minutes=10)).astimezone(oslo)
+    page.get_by_label("Withdrawn at (Europe/Oslo)").fill(withdrawn.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_label("Reason").fill("changed her mind")
     page.get_by_role("button", name="Withdraw consent").click()
     page.wait_for_url("**/participants/OSL-003/consent")

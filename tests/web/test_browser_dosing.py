@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from tests.support.forms import fill
@@ -57,11 +58,12 @@ def staff_have_e_mail_addresses(trial_db: Path) -> None:
 
 
 def _local(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M")
+    """``when`` as the site's clocks show it: the pages read times in Europe/Oslo."""
+    return when.astimezone(ZoneInfo("Europe/Oslo")).strftime("%Y-%m-%dT%H:%M")
 
 
 def _record_vitals(person: Person, when: datetime, values: dict[str, str]) -> None:
-    person.page.get_by_label("Measured (UTC)").fill(_local(when))
+    person.page.get_by_label("Measured (Europe/Oslo)").fill(_local(when))
     for label, value in values.items():
         person.page.get_by_label(label).fill(value)
     person.page.get_by_role("button", name="Record vital signs").click()
@@ -87,13 +89,17 @@ def therapist_completes_the_pre_dose_checklist(person: Person, now: datetime) ->
         person.page.get_by_label("Test").select_option(test)
         person.page.get_by_label("Visit").fill("V5")
         person.page.get_by_label("Result", exact=False).fill("negative")
-        person.page.get_by_label("Collected at (UTC)").fill(_local(now - timedelta(minutes=132)))
+        person.page.get_by_label("Collected at (Europe/Oslo)").fill(
+            _local(now - timedelta(minutes=132))
+        )
         person.page.get_by_role("button", name="Record result").click()
     assert person.page.locator("#results tbody tr").count() == 2
     person.go(DOSING)
     person.page.get_by_label("fasting since midnight", exact=False).check()
     person.page.get_by_label("an escort home", exact=False).check()
-    person.page.get_by_label("Completed at (UTC)").fill(_local(now - timedelta(minutes=125)))
+    person.page.get_by_label("Completed at (Europe/Oslo)").fill(
+        _local(now - timedelta(minutes=125))
+    )
     person.shot("19-pre-dose-checklist")
     person.page.get_by_role("button", name="Complete checklist").click()
     done = person.page.locator("#checklist").inner_text()
@@ -105,7 +111,7 @@ def therapist_records_a_reading_of_200_over_125(person: Person, now: datetime) -
     """Session started two hours ago, initial dose given, a normal reading ten minutes ago,
     then 200/125 five minutes ago."""
     person.go(DOSING)
-    person.page.get_by_label("Start time (UTC)").fill(_local(now - timedelta(minutes=135)))
+    person.page.get_by_label("Start time (Europe/Oslo)").fill(_local(now - timedelta(minutes=135)))
     person.page.get_by_role("button", name="Start session").click()
     normal = {
         "Systolic BP (mmHg)": "124",
@@ -119,7 +125,7 @@ def therapist_records_a_reading_of_200_over_125(person: Person, now: datetime) -
     assert "Pre-dose checklist" in checklist
     assert "not yet" in checklist
     therapist_completes_the_pre_dose_checklist(person, now)
-    person.page.get_by_label("Dose time (UTC)").fill(_local(now - timedelta(minutes=120)))
+    person.page.get_by_label("Dose time (Europe/Oslo)").fill(_local(now - timedelta(minutes=120)))
     status = person.page.get_by_label("Status", exact=True)
     assert status.input_value() == ""  # never pre-filled "given": the person chooses
     status.select_option("given")
@@ -157,7 +163,7 @@ def investigator_overrides_with_a_reason(person: Person, now: datetime) -> None:
     person.page.get_by_label("Kind").select_option("supplemental")
     person.page.get_by_label("Dose (mg)").fill("40")
     person.page.get_by_label("Status", exact=True).select_option("given")
-    person.page.get_by_label("Dose time (UTC)").fill(_local(now))
+    person.page.get_by_label("Dose time (Europe/Oslo)").fill(_local(now))
     person.page.get_by_label("Override reason", exact=False).fill(
         "repeat BP 150/95 at the bedside, participant settled"
     )

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from tests.support.trial import PASSWORD
 from tests.support.waiting import CEILING_S
 from tests.support.web import LiveServer, csrf_of
+from tests.web.test_pages import V3_AT
 
 from remit.web.forms import form_fields
 
@@ -22,7 +23,11 @@ CSSRS = "/participants/OSL-001/visits/V3/forms/cssrs"
 
 
 def _madrs_without_item_10(token: str) -> dict[str, str]:
-    data = {"csrf_token": token, **{f.name: "3" for f in form_fields("madrs")}}
+    data = {
+        "csrf_token": token,
+        "assessed_at": V3_AT,
+        **{f.name: "3" for f in form_fields("madrs")},
+    }
     data["suicidal_thoughts"] = ""
     return data
 
@@ -63,7 +68,7 @@ def test_a_yes_no_item_left_blank_is_marked_inside_its_fieldset(
     login_as: Callable[[str], TestClient],
 ) -> None:
     client = login_as("investigator")
-    data = {"csrf_token": csrf_of(client.get(CSSRS).text)}
+    data = {"csrf_token": csrf_of(client.get(CSSRS).text), "assessed_at": V3_AT}
     for f in form_fields("cssrs", "since_last_visit"):
         if f.kind == "boolean":
             data[f.name] = "no"

@@ -7,6 +7,8 @@ import io
 import re
 import zipfile
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from tests.support.predose import ready_over_api
@@ -20,12 +22,24 @@ CSSRS = "/participants/OSL-001/visits/V3/forms/cssrs"
 DOSING = "/participants/OSL-001/dosing/V5"
 
 
+#: When the V3 forms were done: a minute ago at the site (V3 falls due today, see conftest).
+V3_AT = (
+    (datetime.now(UTC) - timedelta(minutes=1))
+    .astimezone(ZoneInfo("Europe/Oslo"))
+    .strftime("%Y-%m-%dT%H:%M")
+)
+
+
 def madrs_form(token: str, each: str = "3") -> dict[str, str]:
-    return {"csrf_token": token, **{f.name: each for f in form_fields("madrs")}}
+    return {
+        "csrf_token": token,
+        "assessed_at": V3_AT,
+        **{f.name: each for f in form_fields("madrs")},
+    }
 
 
 def cssrs_form(token: str, wish: str = "no") -> dict[str, str]:
-    data = {"csrf_token": token}
+    data = {"csrf_token": token, "assessed_at": V3_AT}
     for f in form_fields("cssrs", "since_last_visit"):
         if f.kind == "boolean":
             data[f.name] = "no"

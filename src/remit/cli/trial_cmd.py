@@ -579,8 +579,17 @@ def visit_record_command(
     user: UserOption,
     key: KeyOption = None,
     json_output: JsonOption = False,
+    window_reason: Annotated[
+        str | None,
+        typer.Option(
+            "--window-reason",
+            help="Why the visit took place outside its window (required then; recorded with "
+            "a deviation).",
+        ),
+    ] = None,
 ) -> None:
-    """Record the date a visit took place (out of window: recorded with a deviation)."""
+    """Record the date a visit took place (outside its window: needs --window-reason, and is
+    recorded with a deviation)."""
     with acting_on(db, user) as (engine, actor):
         done = sv.record_visit(
             engine,
@@ -589,6 +598,7 @@ def visit_record_command(
             visit,
             parse_date(on, "--date"),
             idempotency_key=key,
+            window_reason=window_reason,
         )
     show(
         done,

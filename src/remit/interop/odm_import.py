@@ -86,6 +86,11 @@ class _Subject:
         return [f for f in self.forms if f.form == form and (event is None or f.event == event)]
 
 
+#: The reason recorded for a visit the imported file dates outside its window (the date is
+#: the source's; the deviation it records keeps that visible).
+IMPORTED_WINDOW_REASON = "dated outside the window in the imported ODM file"
+
+
 def _fail(where: str, message: str, **kw: Any) -> InputError:
     return InputError(
         f"{where}: {message}",
@@ -349,7 +354,7 @@ def _import_subject(
         dates = [f.values.get("VISIT_DATE") for f in found]
         if not dates or dates[0] is None:
             continue
-        sv.record_visit(engine, inv, pid, code, dates[0])
+        sv.record_visit(engine, inv, pid, code, dates[0], window_reason=IMPORTED_WINDOW_REASON)
         counts["visits"] += 1
         if visit.kind == "enrolment" and subject.get("ENROLLED_AT") is not None:
             sv.enrol(engine, inv, pid, arm=subject.get("ARM"), enrolled_at=subject["ENROLLED_AT"])

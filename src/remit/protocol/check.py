@@ -74,6 +74,9 @@ PROBLEM_CODES: dict[str, str] = {
     "its dosing visit",
     "P037": "pre-dose checklist item not sound (a safety item overridable, a result item "
     "without within_days, a field its kind does not read)",
+    "P038": "unknown site time zone (not an IANA name such as Europe/Oslo)",
+    "P039": "period limit not sound: counted from an unknown or later visit, or the visit's "
+    "planned day outside it",
 }
 
 #: Every whole-protocol check, in the order its problems are reported.

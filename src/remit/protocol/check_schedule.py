@@ -1,6 +1,7 @@
 """Whole-protocol checks of identities and the visit schedule: duplicate codes and ids
 (P009, P018), unknown arms (P017), anchors and their cycles (P007, P008), windows (P010, P011,
-P024) and the scales assessed at each visit (P005, P006)."""
+P024), the scales assessed at each visit (P005, P006), site time zones (P038) and period
+limits (P039)."""
 
 from __future__ import annotations
 
@@ -191,10 +192,77 @@ def _check_assessments(c: Checker) -> None:
                 )
 
 
+def _check_time_zones(c: Checker) -> None:
+    from remit.protocol.clock import is_zone_name
+
+    for i, site in enumerate(c.p.study.sites):
+        if site.time_zone is not None and not is_zone_name(site.time_zone):
+            c.add(
+                "P038",
+                ("study", "sites", i, "time_zone"),
+                f"time zone {site.time_zone!r} of site {site.code} is not a known IANA zone",
+                suggest(
+                    site.time_zone,
+                    sorted(_zone_names()),
+                    "use an IANA name such as Europe/Oslo (or leave it out for UTC)",
+                ),
+            )
+
+
+def _zone_names() -> set[str]:
+    from zoneinfo import available_timezones
+
+    return available_timezones()
+
+
+def _check_periods(c: Checker) -> None:
+    nominal = c.p.nominal_days()
+    for i, v in enumerate(c.p.visits):
+        period = v.period
+        if period is None:
+            continue
+        where = ("visits", i, "period", "from")
+        start = period.from_
+        if start not in c.visits and start not in c.events:
+            c.add(
+                "P039",
+                where,
+                f"the period limit of {v.code} counts from {start!r}, which is neither a visit "
+                "nor an event",
+                suggest(start, [*c.visit_codes, *sorted(c.events)], "name an earlier visit"),
+            )
+            continue
+        if start == v.code or (
+            start in c.visits and c.visit_codes.index(start) > c.visit_codes.index(v.code)
+        ):
+            c.add(
+                "P039",
+                where,
+                f"the period limit of {v.code} counts from {start}, which is not an earlier visit",
+                "count the period from an earlier visit (e.g. the baseline visit)",
+            )
+            continue
+        planned, base = nominal.get(v.code), nominal.get(start)
+        if planned is None or base is None:
+            continue
+        lo, hi = period.bounds
+        day = planned - base
+        if not lo <= day <= hi:
+            c.add(
+                "P039",
+                ("visits", i, "period"),
+                f"{v.code} is planned {day} days after {start}, outside its period limit "
+                f"({period.days} ± {period.tolerance} days: {lo}…{hi})",
+                "move target_day or the period so that the planned day is inside it",
+            )
+
+
 #: The checks of this module, in the order they report.
 SCHEDULE_CHECKS: tuple[Check, ...] = (
     _check_ids,
     _check_anchors,
     _check_windows,
     _check_assessments,
+    _check_time_zones,
+    _check_periods,
 )

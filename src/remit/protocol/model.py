@@ -97,6 +97,7 @@ __all__ = [
     "McNemarAnalysis",
     "MissedReadings",
     "Op",
+    "PeriodLimit",
     "ProportionAnalysis",
     "Protocol",
     "RTMAnalysis",
@@ -133,6 +134,9 @@ class Site(_Model):
     code: str
     name: str
     country: str | None = None
+    #: IANA time zone of the site's clocks (e.g. ``"Europe/Oslo"``): clinical times are entered
+    #: and shown in it (stored in UTC). ``None``: UTC. Checked by ``remit protocol check`` (P033).
+    time_zone: str | None = None
 
 
 class Study(_Model):
@@ -201,6 +205,25 @@ class Assessment(_Model):
     required: bool = True
 
 
+class PeriodLimit(_Model):
+    """A limit on a visit's date counted from another visit or event (``from``), on top of its
+    own window: ``days`` after it, ± ``tolerance`` days (e.g. the primary endpoint V13 at
+    13 ± 3 weeks after baseline: ``period = { from = "V4", days = 91, tolerance = 21 }``).
+
+    The visit's window is the intersection of its chained window and this period.
+    """
+
+    from_: str = Field(alias="from")
+    days: int
+    tolerance: int = Field(ge=0)
+    assumption: str | None = None
+
+    @property
+    def bounds(self) -> tuple[int, int]:
+        """The first and last day after ``from`` that the period allows."""
+        return self.days - self.tolerance, self.days + self.tolerance
+
+
 class Visit(_Model):
     """One visit of the schedule.
 
@@ -222,6 +245,7 @@ class Visit(_Model):
     assessments: tuple[Assessment, ...] = ()
     arms: tuple[str, ...] = ()
     assumption: str | None = None
+    period: PeriodLimit | None = None
 
     def scales(self) -> tuple[str, ...]:
         """Codes of the scales assessed at this visit, in order, without repeats.

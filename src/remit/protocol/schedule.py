@@ -53,6 +53,8 @@ class VisitTiming:
     days_from_target: int
     side: Literal["before", "after"] | None = None
     days_outside: int = 0
+    #: The period limit that put the date out of window (``None``: the visit's own window).
+    limit: str | None = None
 
     def describe(self) -> str:
         """The timing in words, e.g. ``"out of window: 3 days after the window closed"``."""
@@ -65,7 +67,8 @@ class VisitTiming:
             return f"late: {d} day{'s' if d != 1 else ''} after target, inside the window"
         n = self.days_outside
         where = "before the window opened" if self.side == "before" else "after the window closed"
-        return f"out of window: {n} day{'s' if n != 1 else ''} {where}"
+        why = f" (period limit: {self.limit})" if self.limit else ""
+        return f"out of window: {n} day{'s' if n != 1 else ''} {where}{why}"
 
     def to_dict(self) -> dict[str, Any]:
         """The timing as plain values."""
@@ -118,6 +121,33 @@ def classify_visit_date(actual: date, target: date, window: tuple[int, int]) -> 
     if d == 0:
         return VisitTiming("on_time", 0)
     return VisitTiming("early" if d < 0 else "late", d)
+
+
+def limit_by_period(
+    timing: VisitTiming, actual: date, start: date, bounds: tuple[int, int], what: str
+) -> VisitTiming:
+    """``timing`` of ``actual``, made out of window when ``actual`` falls outside the period
+    limit of ``bounds`` (first, last) days after ``start`` (``what`` names the limit).
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> baseline, v13 = date(2024, 1, 1), date(2024, 4, 29)  # 119 days after baseline
+    >>> t = classify_visit_date(v13, date(2024, 4, 25), (-7, 7))
+    >>> t.status
+    'late'
+    >>> limit_by_period(t, v13, baseline, (70, 112), "91 ± 21 days after V4").describe()
+    'out of window: 7 days after the window closed (period limit: 91 ± 21 days after V4)'
+    """
+    d = (_as_date(actual) - _as_date(start)).days
+    lo, hi = bounds
+    if lo <= d <= hi:
+        return timing
+    side: Literal["before", "after"] = "before" if d < lo else "after"
+    outside = lo - d if d < lo else d - hi
+    if timing.status == "out_of_window" and timing.side == side and timing.days_outside >= outside:
+        return timing
+    return VisitTiming("out_of_window", timing.days_from_target, side, outside, what)
 
 
 def _as_date(value: date) -> date:
@@ -194,6 +224,20 @@ class ScheduledVisit:
             "status": self.status,
             "note": self.note,
         }
+
+
+def describe_period(visit: Visit) -> str:
+    """A visit's period limit in words, e.g. ``"91 ± 21 days after V4"`` (``""``: none).
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> describe_period(load_protocol("oslo-mdma-mdd").visit("V13"))
+    '91 ± 21 days after V4'
+    """
+    if visit.period is None:
+        return ""
+    return f"{visit.period.days} ± {visit.period.tolerance} days after {visit.period.from_}"
 
 
 def _iso(value: date | None) -> str | None:
@@ -381,6 +425,11 @@ def compute_schedule(
             target = anchor_date + timedelta(days=visit.target_day)
             earliest = target + timedelta(days=visit.window[0])
             latest = target + timedelta(days=visit.window[1])
+        period_start = period_of(visit, seen)
+        if period_start is not None and earliest is not None and latest is not None:
+            lo, hi = visit.period.bounds if visit.period is not None else (0, 0)
+            earliest = max(earliest, period_start + timedelta(days=lo))
+            latest = min(latest, period_start + timedelta(days=hi))
         done = actual.get(visit.code)
         done = None if done is None else _as_date(done)
         timing = None
@@ -389,6 +438,10 @@ def compute_schedule(
             status = "done"
             if target is not None:
                 timing = classify_visit_date(done, target, visit.window)
+                if period_start is not None and visit.period is not None:
+                    timing = limit_by_period(
+                        timing, done, period_start, visit.period.bounds, describe_period(visit)
+                    )
                 note = "done; " + timing.describe()
             else:
                 note = f"done; no target: {waiting}"
@@ -418,6 +471,18 @@ def compute_schedule(
         )
         resolved[visit.code] = result
         return result
+
+    def period_of(visit: Visit, seen: frozenset[str]) -> date | None:
+        """The date a visit's period limit counts from (``None``: no limit or not known)."""
+        if visit.period is None:
+            return None
+        start = visit.period.from_
+        if start in by_code:
+            parent = resolve(by_code[start], seen | {visit.code})
+            if parent.actual_date is not None:
+                return parent.actual_date
+            return parent.target_date if provisional else None
+        return _as_date(anchors[start]) if start in anchors else None
 
     visits = tuple(resolve(v, frozenset()) for v in protocol.visits if v.applies_to(arm))
     return Schedule(protocol.study.id, protocol.sha256, arm, visits)

@@ -40,6 +40,7 @@ from remit.services.access import RATER_ROLES
 from remit.services.records import AssessmentRecord
 from remit.services.signing import void_signatures
 from remit.services.unit import Write, owner_of, reading, writing
+from remit.services.visits import check_form_date
 from remit.store import Actor, UnitOfWork
 from remit.store.tables import Assessment, AuditEvent, Participant, Visit
 
@@ -170,8 +171,15 @@ def record_assessment(
     idempotency_key: str | None = None,
     status: str = "complete",
     assessed_at: datetime | None = None,
+    window_reason: str | None = None,
 ) -> AssessmentRecord:
     """Validate, score, store a form and apply the safety rules, in one transaction.
+
+    Gated by :func:`remit.services.visits.check_form_date`: refused for a visit the
+    participant's status does not allow, a visit not reached (its anchor has not happened, or
+    ``assessed_at`` falls before its window opens), a time after now, and a date outside the
+    window without a ``window_reason`` (with one, a ``visit_out_of_window`` deviation is
+    recorded unless the visit has one). ``assessed_at`` ``None``: the visit's date.
 
     Refused (nothing written): a visit the protocol does not have; a scale not assessed at that
     visit or in another version; a rater whose role the protocol does not allow for the form
@@ -199,6 +207,8 @@ def record_assessment(
         "status": status,
         "assessed_at": when,
     }
+    if window_reason is not None:
+        body["window_reason"] = window_reason
     with writing(
         engine,
         actor,
@@ -225,6 +235,16 @@ def record_assessment(
         if p.status in NO_DATA_STATUSES:
             raise InputError(f"{p.study_id} is {p.status}; no forms are recorded")
         visit = visit_at(session, p, visit_code)
+        check_form_date(
+            w.uow,
+            protocol,
+            p,
+            visit,
+            when,
+            f"a {scale} form",
+            window_reason=window_reason,
+            reported_by=actor.user_id,
+        )
         refuse_second_form(
             session,
             f"{p.study_id} already has a {scale} form at {visit_code}",

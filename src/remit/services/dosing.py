@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from remit.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from remit.protocol import DosingSession as PlannedSession
 from remit.protocol import Protocol
+from remit.protocol.gating import check_visit_allowed
 from remit.protocol.status import (
     AssessmentStatus,
     DeviationCategory,
@@ -117,6 +118,9 @@ def start_dosing_session(
             raise InputError(
                 f"{p.study_id} is {p.status}", expected="an enrolled participant (or on study)"
             )
+        check_visit_allowed(
+            p.status, p.study_id, visit_code, w.protocol.visit(visit_code).kind, "a dosing session"
+        )
         visit = visit_at(session, p, visit_code)
         existing = session.scalar(
             select(DosingSession.id).where(

@@ -8,13 +8,18 @@ Every function here is one transaction opened by the services' preamble
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from remit.errors import ConflictError, InputError, NotFoundError
 from remit.protocol import Protocol, compute_schedule
+from remit.protocol.clock import local_today
+from remit.protocol.clock import site_zone as clock_site_zone
+from remit.protocol.gating import check_visit_allowed
+from remit.protocol.schedule import ScheduledVisit, describe_period
 from remit.protocol.status import (
     FINAL_STATUSES,
     DeviationCategory,
@@ -34,7 +39,7 @@ from remit.services.records import VisitRecord
 from remit.services.signing import void_signatures
 from remit.services.unit import reading, writing
 from remit.store import Actor, UnitOfWork
-from remit.store.tables import Participant, ParticipantEvent, ProtocolDeviation, Visit
+from remit.store.tables import Participant, ParticipantEvent, ProtocolDeviation, Site, Visit
 
 S = ParticipantStatus
 
@@ -168,14 +173,22 @@ def record_visit(
     actual_date: date,
     *,
     idempotency_key: str | None = None,
+    window_reason: str | None = None,
 ) -> VisitRecord:
     """Record the date a visit took place; classify it against its window.
 
-    An out-of-window visit is recorded (it happened) with window status ``early`` or ``late``
-    and a protocol deviation record. The schedule of later visits is recomputed.
+    Refused (nothing written): a visit the participant's status does not allow
+    (:func:`remit.protocol.gating.visit_kinds_allowed`); a visit whose anchor has not happened
+    (it has no window yet); a date after today in the site's time zone; a date outside the
+    visit's window (its chained window intersected with its period limit) without a
+    ``window_reason``. With a reason, an out-of-window visit is recorded with window status
+    ``early`` or ``late`` and a protocol deviation (``visit_out_of_window``) that carries the
+    reason. The schedule of later visits is recomputed.
     """
     a_date(actual_date, f"date of visit {visit_code}")
     body = {"participant": participant, "visit": visit_code, "date": actual_date}
+    if window_reason is not None:
+        body["window_reason"] = window_reason
     with writing(
         engine,
         actor,
@@ -207,20 +220,41 @@ def record_visit(
                 f"{p.study_id} is {p.status}; no more visits are recorded",
                 expected="a participant in screening or on study",
             )
+        visit_def = protocol.visit(visit_code)
+        check_visit_allowed(p.status, p.study_id, visit_code, visit_def.kind, "the visit date")
         check_unlocked(session, p.id, "visit", row.id)
         anchors = _anchors(session, protocol, p)
         actual = _actual(protocol, _visit_rows(session, p))
+        before = compute_schedule(protocol, anchors, actual, arm=p.arm).visit(visit_code)
+        if before.target_date is None and not _anchor_missed(session, p, visit_def.anchor):
+            raise InputError(
+                f"visit {visit_code} of {p.study_id} is not reached: {before.note}",
+                expected=f"the date of {visit_code}'s anchor {visit_def.anchor} first",
+                hint=f"record {visit_def.anchor} first, then {visit_code}",
+            )
+        today = local_today(now_utc(), site_zone(session, protocol, p))
+        if actual_date > today:
+            raise InputError(
+                f"the date of visit {visit_code} ({actual_date}) is after today ({today})",
+                expected="the date the visit took place",
+                hint="record a visit on or after the day it happens",
+            )
         actual[visit_code] = actual_date
         planned = compute_schedule(protocol, anchors, actual, arm=p.arm).visit(visit_code)
+        timing = planned.timing
+        reason = None
+        if timing is not None and timing.status == "out_of_window":
+            reason = _window_reason(
+                window_reason, f"visit {visit_code} of {p.study_id} on {actual_date}", planned
+            )
         row.actual_date = actual_date
         row.status = VisitStatus.COMPLETED.value
-        timing = planned.timing
         if timing is not None:
             if timing.status == "out_of_window":
                 row.window_status = (
                     WindowStatus.EARLY.value if timing.side == "before" else WindowStatus.LATE.value
                 )
-                row.deviation = f"visit {visit_code} {timing.describe()}"
+                row.deviation = f"visit {visit_code} {timing.describe()}; reason: {reason}"
                 session.flush()
                 uow.add(
                     ProtocolDeviation(
@@ -241,6 +275,136 @@ def record_visit(
         refresh_schedule(uow, protocol, p)
         w.remember(row.id)
         return visit_record(protocol, p, row)
+
+
+def site_zone(session: Session, protocol: Protocol, p: Participant) -> ZoneInfo:
+    """The time zone of the participant's site (``[study] sites`` ``time_zone``; UTC when the
+    site declares none)."""
+    site = session.get(Site, p.site_id)
+    return clock_site_zone(protocol, None if site is None else site.code)
+
+
+def window_text(planned: ScheduledVisit, protocol: Protocol) -> str:
+    """A visit's window in words, e.g. ``"2024-03-01 – 2024-03-15"`` with its period limit."""
+    if planned.earliest_date is None:
+        return planned.note
+    text = f"{planned.earliest_date} – {planned.latest_date}"
+    period = describe_period(protocol.visit(planned.code))
+    return text + (f" (within the period limit {period})" if period else "")
+
+
+def _anchor_missed(session: Session, p: Participant, anchor: str) -> bool:
+    """Whether ``anchor`` is a visit of the participant recorded as missed (or cancelled): it
+    gives its visits no window, and they may still take place."""
+    row = _visit_rows(session, p).get(anchor)
+    return row is not None and row.status in (VisitStatus.MISSED, VisitStatus.CANCELLED)
+
+
+def _window_reason(reason: str | None, what: str, planned: ScheduledVisit) -> str:
+    """The reason given for a date outside the window, or :class:`InputError`."""
+    if reason is not None and reason.strip():
+        return reason.strip()
+    timing = planned.timing
+    where = timing.describe() if timing is not None else "out of window"
+    raise InputError(
+        f"{what} is {where} (window {planned.earliest_date} – {planned.latest_date})",
+        expected="a date inside the window, or a reason for the date outside it",
+        hint="check the date; if it is right, give the reason (window_reason=… or "
+        "--window-reason): a protocol deviation is recorded with it",
+    )
+
+
+def schedule_row(
+    session: Session, protocol: Protocol, p: Participant, visit_code: str
+) -> ScheduledVisit:
+    """The participant's visit ``visit_code`` as the schedule computes it now."""
+    anchors = _anchors(session, protocol, p)
+    actual = _actual(protocol, _visit_rows(session, p))
+    return compute_schedule(protocol, anchors, actual, arm=p.arm).visit(visit_code)
+
+
+def check_form_date(
+    uow: UnitOfWork,
+    protocol: Protocol,
+    p: Participant,
+    visit: Visit,
+    assessed_at: datetime | None,
+    what: str,
+    *,
+    window_reason: str | None,
+    reported_by: int | None,
+) -> None:
+    """Refuse data (``what``, e.g. ``"madrs form"``) dated where its visit does not allow it.
+
+    The data's day is ``assessed_at`` in the site's time zone (``None``: the visit's date when
+    it took place, else today). Refused: a visit not reached (no window yet because its anchor
+    has not happened, or, for a visit not yet recorded, a day before its window opens); a day
+    after today; a day outside the window without ``window_reason``. With a reason, the data
+    are accepted and a ``visit_out_of_window`` deviation is recorded unless the visit already
+    has one.
+    """
+    session = uow.session
+    visit_def = protocol.visit(visit.visit_code)
+    check_visit_allowed(p.status, p.study_id, visit.visit_code, visit_def.kind, what)
+    planned = schedule_row(session, protocol, p, visit.visit_code)
+    zone = site_zone(session, protocol, p)
+    today = local_today(now_utc(), zone)
+    code = visit.visit_code
+    day = (visit.actual_date or today) if assessed_at is None else local_today(assessed_at, zone)
+    if day > today:
+        raise InputError(
+            f"{what} at {code} of {p.study_id} is dated {day}, after today ({today}, {zone.key})",
+            expected="the date and time the assessment was done",
+        )
+    if visit.actual_date is not None and (assessed_at is None or day == visit.actual_date):
+        return  # the visit's own date was checked when it was recorded
+    if planned.earliest_date is None or planned.latest_date is None:
+        if _anchor_missed(session, p, visit_def.anchor):
+            return  # a missed anchor gives no window: nothing to check the date against
+        raise InputError(
+            f"visit {code} of {p.study_id} is not reached: {planned.note}",
+            expected=f"{what} at a visit whose anchor ({visit_def.anchor}) has happened",
+            hint=f"record {visit_def.anchor} first",
+        )
+    window = window_text(planned, protocol)
+    if visit.actual_date is None and day < planned.earliest_date:
+        raise InputError(
+            f"visit {code} of {p.study_id} is not reached on {day}: its window opens "
+            f"{planned.earliest_date}",
+            expected=f"{what} dated within the window {window}",
+            hint="check the visit and the date; enter the form when the visit takes place",
+        )
+    if planned.earliest_date <= day <= planned.latest_date:
+        return
+    if window_reason is None or not window_reason.strip():
+        side = "before the window opened" if day < planned.earliest_date else "after it closed"
+        raise InputError(
+            f"{what} at {code} of {p.study_id} is dated {day}, {side} (window {window})",
+            expected="a date inside the window, or a reason for the date outside it",
+            hint="check the date; if it is right, give the reason (window_reason=…): a protocol "
+            "deviation is recorded with it",
+        )
+    exists = session.scalar(
+        select(ProtocolDeviation.id).where(
+            ProtocolDeviation.visit_id == visit.id,
+            ProtocolDeviation.category == DeviationCategory.VISIT_OUT_OF_WINDOW.value,
+        )
+    )
+    if exists is not None:
+        return
+    uow.add(
+        ProtocolDeviation(
+            participant_id=p.id,
+            visit_id=visit.id,
+            category=DeviationCategory.VISIT_OUT_OF_WINDOW.value,
+            description=f"{what} at {code} dated {day}, outside the window {window}; "
+            f"reason: {window_reason.strip()}",
+            major=False,
+            occurred_date=day,
+            reported_by=reported_by,
+        )
+    )
+    session.flush()
 
 
 def mark_visit_missed(

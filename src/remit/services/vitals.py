@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from remit.errors import InputError
 from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS, VitalSign, vital_sign
+from remit.protocol.gating import check_visit_allowed
 from remit.protocol.vital_signs import ABOVE, VitalValues
 from remit.safety import evaluate_vitals
 from remit.services._common import (
@@ -150,6 +151,14 @@ def record_vitals(
         uow, session, p, protocol = w.uow, w.session, w.p, w.protocol
         if (done := w.stored(VitalSignReading)) is not None:
             return vitals_record(session, p, done)
+        check_visit_allowed(
+            p.status,
+            p.study_id,
+            visit_code,
+            protocol.visit(visit_code).kind,
+            "vital signs",
+            safety=True,
+        )
         visit = visit_at(session, p, visit_code)
         ds: DosingSession | None = None
         minutes: int | None = None

@@ -22,6 +22,7 @@ from remit.protocol import (
     RelapseEndpoint,
     RemissionEndpoint,
     ResponseEndpoint,
+    compute_schedule,
 )
 from remit.simulate.outcomes import OutcomeCourse, Thresholds
 
@@ -178,3 +179,20 @@ def sds_between(madrs_at: Mapping[str, int], code: str, outcome: OutcomeCourse) 
     MADRS has moved from its baseline there."""
     ratio = madrs_at.get(code, outcome.madrs[0]) / outcome.madrs[0]
     return int(np.clip(round(outcome.sds[0] * (0.05 + 0.95 * ratio)), 0, 30))
+
+
+#: The reason the synthetic trial gives for a visit it dates outside its window on purpose.
+LATE_VISIT_REASON = "participant could not attend within the window (simulated)"
+
+
+def window_reason_for(
+    protocol: Protocol, referral: date, done: Mapping[str, date], code: str, day: date
+) -> dict[str, str]:
+    """``{"window_reason": …}`` when visit ``code`` on ``day`` falls outside its window (after
+    the visits ``done``), else ``{}``: the arguments the visit step adds to be recorded."""
+    actual = {k: v for k, v in done.items() if k != code} | {code: day}
+    anchors = {e.code: referral for e in protocol.events}
+    timing = compute_schedule(protocol, anchors, actual).visit(code).timing
+    if timing is not None and timing.status == "out_of_window":
+        return {"window_reason": LATE_VISIT_REASON}
+    return {}

@@ -41,6 +41,7 @@ from remit.simulate.dates import (
     read_design,
     sds_between,
     visit_start_minute,
+    window_reason_for,
 )
 from remit.simulate.dosing_day import draw_adverse_events, vitals_series
 from remit.simulate.medications import plan_logged_deviations, plan_medications
@@ -390,7 +391,8 @@ def _plan_failure(
     data = _eligible_data(rng, age) | changes
     for code, day in dates.items():
         at = start if code == design.first_visit else clock(day, visit_start_minute(rng))
-        b.add(at, "visit", INV, visit=code, day=day)
+        late = window_reason_for(protocol, person.referral_date, dates, code, day)
+        b.add(at, "visit", INV, visit=code, day=day, **late)
         for form in protocol.assessments_at(code):
             if form.scale == "cssrs":
                 recent = Ideation(ideation, intensity_for(1, rng)) if ideation else Ideation()
@@ -498,7 +500,9 @@ def _plan_participant(
             if code == design.termination_visit:
                 b.add(start + timedelta(minutes=5), "status", INV, status="in_follow_up")
             continue
-        b.add(start, "visit", by, visit=code, day=day)
+        done = {k: v for k, v in dates.items() if k not in missed}
+        late = window_reason_for(protocol, referral, done, code, day)
+        b.add(start, "visit", by, visit=code, day=day, **late)
         t = start + timedelta(minutes=10)
         for form in protocol.assessments_at(code):
             if form.timing == "during_session":

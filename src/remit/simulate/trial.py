@@ -288,7 +288,9 @@ class _Runner:
             case "anchor":
                 sv.set_anchor_date(e, actor, pid, a["anchor"], a["anchor_date"])
             case "visit":
-                sv.record_visit(e, actor, pid, a["visit"], a["day"])
+                sv.record_visit(
+                    e, actor, pid, a["visit"], a["day"], window_reason=a.get("window_reason")
+                )
             case "missed":
                 sv.mark_visit_missed(e, actor, pid, a["visit"], reason=a["reason"])
             case "eligibility":
@@ -300,7 +302,7 @@ class _Runner:
             case "form":
                 raised = sv.record_assessment(
                     e, actor, pid, a["visit"], a["scale"], a["answers"],
-                    version=a["version"], assessed_at=a.get("assessed_at"),
+                    version=a["version"], assessed_at=a.get("assessed_at") or step.at,
                 ).alerts  # fmt: skip
             case "start_session":
                 sv.start_dosing_session(e, actor, pid, a["visit"], started_at=a["started_at"])

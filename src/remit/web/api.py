@@ -10,8 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 
 from remit import services as sv
-from remit.errors import ConflictError, InputError, PermissionDeniedError, TooManyAttemptsError
+from remit.errors import ConflictError, PermissionDeniedError, TooManyAttemptsError
 from remit.json_values import to_json_value
+from remit.protocol.clock import parse_clinical_time
 from remit.protocol.status import ALERT_FILTERS, ParticipantStatus, values
 from remit.services import (
     AlertRecord,
@@ -285,6 +286,10 @@ def create_assessment(
         version=body.version,
         status=body.status,
         idempotency_key=idempotency_key,
+        assessed_at=None
+        if body.assessed_at is None
+        else parse_clinical_time(body.assessed_at, None, name="assessed_at"),
+        window_reason=body.window_reason,
     )
     response.headers["ETag"] = _etag(record.version)
     response.headers["Location"] = f"/api/v1/assessments/{record.id}"
@@ -358,13 +363,9 @@ def save_assessment(
 
 
 def _time(text: str, name: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            f"{name} {text!r} is not a time",
-            expected="ISO 8601 with a UTC offset, e.g. 2026-01-02T09:30:00+00:00",
-        ) from None
+    """A clinical time of the API: ISO 8601 with an offset, by the one parser of clinical
+    times (:func:`remit.protocol.clock.parse_clinical_time`); a naive time is refused."""
+    return parse_clinical_time(text, None, name=name)
 
 
 @router.post(

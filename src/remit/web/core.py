@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from typing import Protocol as Interface
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, HTTPException, Request
 from fastapi import Path as PathParam
@@ -20,6 +21,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from remit.errors import InputError, PermissionDeniedError
 from remit.protocol import Protocol
+from remit.protocol.clock import show_time, site_zone
 from remit.protocol.roles import Role
 from remit.protocol.status import (
     ALERT_FILTERS,
@@ -32,7 +34,14 @@ from remit.protocol.status import (
     DoseStatus,
     DosingSessionStatus,
 )
-from remit.services import Actor, DoseRecord, Engine, account_standing, record_dose
+from remit.services import (
+    Actor,
+    DoseRecord,
+    Engine,
+    account_standing,
+    get_participant,
+    record_dose,
+)
 from remit.services.access import allowed
 from remit.services.accounts import LoginPolicy
 from remit.web.sessions import AddressSlowdown, SessionStore, WebSession
@@ -98,14 +107,25 @@ def make_templates() -> Environment:
     return env
 
 
-def _fmt_dt(value: object) -> str:
+def _fmt_dt(value: object, zone: ZoneInfo | None = None) -> str:
+    """A time for a page: in ``zone`` (the participant's site), labelled, e.g.
+    ``2024-06-03 14:05 (Europe/Oslo)``; without a zone in UTC."""
     if value is None:
         return ""
     if isinstance(value, datetime):
+        if zone is not None:
+            return show_time(value, zone)
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def participant_zone(request: Request, actor: Actor, pid: str) -> ZoneInfo:
+    """The time zone participant ``pid``'s clinical times are entered and shown in: the
+    protocol's ``time_zone`` of their site (UTC without one)."""
+    state = state_of(request)
+    return site_zone(state.protocol, get_participant(state.engine, actor, pid).site)
 
 
 def state_of(request: Request) -> WebState:

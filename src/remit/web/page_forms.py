@@ -7,15 +7,25 @@ message (422) naming the field, what was given and what was expected.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Literal, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from remit.errors import InputError
 from remit.protocol import VITAL_SIGN_CODES, VitalSign
 from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
+from remit.protocol.clock import UTC_ZONE, parse_clinical_time
 from remit.protocol.deviation import DeviationSeverity
 from remit.protocol.status import DoseKind, DoseStatus, FollowUpCallStatus
 from remit.web.core import check_csrf, form_key
@@ -28,20 +38,33 @@ def _blank_none(value: object) -> object:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-def as_utc(value: datetime) -> datetime:
-    """A time from a form in UTC: one without a zone (a datetime-local field) is read as UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _utc(value: object) -> object:
-    """``YYYY-MM-DDTHH:MM`` from a datetime-local field, read as UTC."""
+def _site_time(value: object, info: ValidationInfo) -> object:
+    """``YYYY-MM-DDTHH:MM`` from a datetime-local field, read in the site's time zone (the
+    ``zone`` of the validation context, UTC without one) by the one parser of clinical times,
+    :func:`remit.protocol.clock.parse_clinical_time`: a time the clocks skipped is refused, a
+    repeated one needs the form's ``fold`` choice."""
     if isinstance(value, str) and value.strip():
-        return as_utc(datetime.fromisoformat(value.strip()))
+        context = info.context or {}
+        zone = context.get("zone") or UTC_ZONE
+        field = (info.field_name or "time").replace("_", " ")
+        return parse_clinical_time(value, zone, fold=context.get("fold"), name=field)
     return value
 
 
+def form_fold(form: Mapping[str, str]) -> int | None:
+    """The form's answer to "which of the two" for a time the clocks repeated (``fold``:
+    ``"0"`` the first, ``"1"`` the second; ``None`` not given)."""
+    raw = (form.get("fold") or "").strip()
+    if raw in ("0", "1"):
+        return int(raw)
+    if raw:
+        raise InputError(f"fold {raw!r} is not 0 or 1", expected="0 (first) or 1 (second)")
+    return None
+
+
 Optional = Annotated[Annotated[str, Field(max_length=2000)] | None, BeforeValidator(_blank_none)]
-UtcTime = Annotated[datetime, BeforeValidator(_utc)]
+#: A clinical time entered on a page, in the participant's site time zone, stored in UTC.
+SiteTime = Annotated[datetime, BeforeValidator(_site_time)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
@@ -52,11 +75,11 @@ class PageForm(BaseModel):
 
 
 class StartForm(PageForm):
-    started_at: UtcTime
+    started_at: SiteTime
 
 
 class EndForm(PageForm):
-    ended_at: UtcTime
+    ended_at: SiteTime
     notes: Optional = None
 
 
@@ -64,26 +87,26 @@ class DoseForm(PageForm):
     kind: DoseKind
     dose_mg: float = Field(ge=0, le=10000)
     status: DoseStatus  # no default: the person chooses given, offered or withheld
-    at: UtcTime
+    at: SiteTime
     withheld_reason: Optional = None
     override_reason: Optional = None
 
 
 class SignOffForm(PageForm):
-    signed_at: UtcTime
+    signed_at: SiteTime
     note: Optional = None
 
 
 class FollowUpCallForm(PageForm):
     status: FollowUpCallStatus
-    called_at: UtcTime
+    called_at: SiteTime
     note: Optional = None
 
 
 class VitalsForm(PageForm):
     """One field per vital sign, named by its code (``heart_rate`` …); blank: not read."""
 
-    measured_at: UtcTime
+    measured_at: SiteTime
     values: dict[VitalSign, float] = Field(default_factory=dict)
 
     @model_validator(mode="before")
@@ -155,16 +178,19 @@ class ActiveForm(PageForm):
 
 class VisitDateForm(PageForm):
     actual_date: date
+    #: Why the visit took place outside its window (required then; a deviation keeps it).
+    window_reason: Optional = None
 
 
 class PurposeForm(PageForm):
     purpose: Text
 
 
-def parse_form(model: type[M], form: Mapping[str, str]) -> M:
-    """``form`` read into ``model``, or :class:`InputError` naming every refused field."""
+def parse_form(model: type[M], form: Mapping[str, str], zone: ZoneInfo | None = None) -> M:
+    """``form`` read into ``model``, or :class:`InputError` naming every refused field. Times
+    (:data:`SiteTime`) are read in ``zone`` (UTC when ``None``)."""
     try:
-        return model.model_validate(dict(form))
+        return model.model_validate(dict(form), context={"zone": zone, "fold": form_fold(form)})
     except ValidationError as error:
         problems = []
         for e in error.errors():
@@ -179,11 +205,14 @@ def parse_form(model: type[M], form: Mapping[str, str]) -> M:
         ) from None
 
 
-async def posted(request: Request, session: WebSession, model: type[M]) -> tuple[M, str | None]:
+async def posted(
+    request: Request, session: WebSession, model: type[M], zone: ZoneInfo | None = None
+) -> tuple[M, str | None]:
     """A page POST: its CSRF token checked (:func:`remit.web.core.check_csrf`), its fields read
-    into ``model`` (:func:`parse_form`) and its idempotency key (``None`` without one)."""
+    into ``model`` (:func:`parse_form`, times in ``zone``) and its idempotency key (``None``
+    without one)."""
     form = await check_csrf(request, session)
-    return parse_form(model, form), form_key(form)
+    return parse_form(model, form, zone), form_key(form)
 
 
 class ConmedForm(PageForm):

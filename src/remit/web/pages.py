@@ -25,6 +25,7 @@ from remit.errors import (
     PermissionDeniedError,
     TooManyAttemptsError,
 )
+from remit.protocol.clock import local_input_value, local_today, parse_clinical_time, site_zone
 from remit.protocol.notify import UNDELIVERABLE_RULE
 from remit.protocol.status import (
     ACTIVE_STATUSES,
@@ -59,6 +60,7 @@ from remit.web.core import (
     login_csrf,
     login_policy,
     page_requires,
+    participant_zone,
     render,
     state_of,
     web_allowed,
@@ -71,7 +73,7 @@ from remit.web.forms import (
     scale_title,
     shown_answers,
 )
-from remit.web.page_forms import VisitDateForm, parse_form
+from remit.web.page_forms import VisitDateForm, form_fold, parse_form
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages_dosing.router)
@@ -441,7 +443,14 @@ def casebook(request: Request, session: PageSession, pid: PID) -> Response:
 async def visit_date(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
     """Record the date a visit took place."""
     body = parse_form(VisitDateForm, await check_csrf(request, session))
-    sv.record_visit(state_of(request).engine, session.actor, pid, visit, body.actual_date)
+    sv.record_visit(
+        state_of(request).engine,
+        session.actor,
+        pid,
+        visit,
+        body.actual_date,
+        window_reason=body.window_reason,
+    )
     return see_other(f"/participants/{pid}#visit-{visit}")
 
 
@@ -473,6 +482,7 @@ def _form_page(
     idem: str | None = None,
     message: str | None = None,
     reason: str = "",
+    when: dict[str, str] | None = None,
 ) -> Response:
     action = (
         f"/assessments/{record.id}/edit"
@@ -481,9 +491,32 @@ def _form_page(
     )
     fields = form_fields(scale, version)
     missing = missing_messages(fields, record.missing_required) if record else {}
+    state = state_of(request)
+    actor = request.state.web_session.actor
+    zone = site_zone(state.protocol, sv.get_participant(state.engine, actor, pid).site)
+    window = None
+    outside = False
+    if record is None:
+        planned = {v.visit_code: v for v in sv.list_visits(state.engine, actor, pid)}.get(visit)
+        window = planned
+        today = local_today(datetime.now(UTC), zone)
+        if planned is not None and planned.actual_date is None:
+            lo, hi = planned.window_start_date, planned.window_end_date
+            outside = lo is None or hi is None or not lo <= today <= hi
+    entered = dict(when or {})
+    now = datetime.now(UTC)
+    default = local_input_value(now, zone)
+    if window is not None and window.actual_date is not None:
+        # a form of a visit that took place on an earlier day: that day, at the time now
+        default = f"{window.actual_date.isoformat()}T{default[11:]}"
+    entered.setdefault("assessed_at", default)
     return render(
         request,
         "form.html",
+        zone=zone,
+        window=window,
+        outside_window=outside or bool(entered.get("window_reason")),
+        when=entered,
         status_code=status,
         title=f"{scale_title(scale)} — {pid} {visit}",
         pid=pid,
@@ -535,6 +568,21 @@ async def form_submit(
     answers, errors = read_answers(scale, version, form)
     values = {f.name: form.get(f.name, "") for f in form_fields(scale, version)}
     idem = form_key(form)
+    draft = bool(form.get("draft"))
+    when = {k: form.get(k, "") for k in ("assessed_at", "window_reason")}
+    assessed_at = None
+    if when["assessed_at"].strip():
+        try:
+            zone = participant_zone(request, session.actor, pid)
+            assessed_at = parse_clinical_time(
+                when["assessed_at"], zone, fold=form_fold(form), name="assessed at"
+            )
+        except InputError as error:
+            errors["assessed_at"] = str(error)
+    elif not draft:
+        errors["assessed_at"] = (
+            "Say when the form was done (date and time): required to complete it."
+        )
     if not errors:
         try:
             record = sv.record_assessment(
@@ -546,11 +594,18 @@ async def form_submit(
                 answers,
                 version=version,
                 idempotency_key=idem,
-                status="draft" if form.get("draft") else "complete",
+                status="draft" if draft else "complete",
+                assessed_at=assessed_at,
+                window_reason=when["window_reason"].strip() or None,
             )
             return see_other(f"/assessments/{record.id}?saved=1")
         except AnswerError as error:
             errors[error.item or "_form"] = str(error)
+        except InputError as error:  # the visit not reached, out of window, status
+            errors["assessed_at"] = str(error)
+            if "window" in str(error):
+                when.setdefault("window_reason", "")
+                when["outside"] = "1"
     return _form_page(
         request,
         pid=pid,
@@ -561,6 +616,7 @@ async def form_submit(
         errors=errors,
         status=422,
         idem=idem,
+        when=when,
     )
 
 

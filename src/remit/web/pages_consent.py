@@ -11,16 +11,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from remit import services as sv
+from remit.protocol.clock import local_input_value, site_zone
 from remit.web.core import (
     PID,
     PageSession,
     check_csrf,
     page_requires,
+    participant_zone,
     render,
     state_of,
     web_allowed,
 )
-from remit.web.page_forms import Optional, PageForm, Text, UtcTime, parse_form
+from remit.web.page_forms import Optional, PageForm, SiteTime, Text, parse_form
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,12 +32,12 @@ COMPONENT = "component:"
 
 class ConsentForm(PageForm):
     version: Text
-    consented_at: UtcTime
+    consented_at: SiteTime
 
 
 class WithdrawalForm(PageForm):
     reason: Text
-    withdrawn_at: UtcTime
+    withdrawn_at: SiteTime
     scope: Optional = None
 
 
@@ -53,6 +55,7 @@ def consent_page(request: Request, session: PageSession, pid: PID) -> Response:
     state = state_of(request)
     engine, actor = state.engine, session.actor
     person = sv.get_participant(engine, actor, pid)
+    zone = site_zone(state.protocol, person.site)
     status = sv.consent_status(engine, actor, pid)
     forms = state.protocol.consent
     in_force = forms.in_force(datetime.now(UTC).date())
@@ -73,7 +76,8 @@ def consent_page(request: Request, session: PageSession, pid: PID) -> Response:
         optional=optional,
         may_record=web_allowed("record_consent", actor.role),
         may_withdraw=web_allowed("withdraw_consent", actor.role),
-        now_local=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M"),
+        now_local=local_input_value(datetime.now(UTC), zone),
+        zone=zone,
         form_key=uuid.uuid4().hex,
         component_prefix=COMPONENT,
     )
@@ -83,7 +87,7 @@ def consent_page(request: Request, session: PageSession, pid: PID) -> Response:
 async def consent_record(request: Request, session: PageSession, pid: PID) -> Response:
     """Record consent obtained by the user logged in, with the components ticked."""
     form = await check_csrf(request, session)
-    body = parse_form(ConsentForm, form)
+    body = parse_form(ConsentForm, form, participant_zone(request, session.actor, pid))
     sv.record_consent(
         state_of(request).engine,
         session.actor,
@@ -102,7 +106,7 @@ async def consent_record(request: Request, session: PageSession, pid: PID) -> Re
 async def consent_withdraw(request: Request, session: PageSession, pid: PID) -> Response:
     """Withdraw consent: fully, or the optional components ticked."""
     form = await check_csrf(request, session)
-    body = parse_form(WithdrawalForm, form)
+    body = parse_form(WithdrawalForm, form, participant_zone(request, session.actor, pid))
     partial = body.scope == "partial"
     sv.withdraw_consent(
         state_of(request).engine,

@@ -13,6 +13,7 @@ from remit import services as sv
 from remit.errors import InputError, NotFoundError
 from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS
 from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
+from remit.protocol.clock import local_input_value, parse_clinical_time, site_zone
 from remit.protocol.status import (
     ALERT_FILTERS,
     DECIDED_DOSE_STATUSES,
@@ -30,6 +31,7 @@ from remit.web.core import (
     check_csrf,
     form_key,
     page_requires,
+    participant_zone,
     record_entered_dose,
     render,
     state_of,
@@ -45,23 +47,12 @@ from remit.web.page_forms import (
     SignOffForm,
     StartForm,
     VitalsForm,
-    as_utc,
+    form_fold,
     parse_form,
     posted,
 )
 
 router = APIRouter(include_in_schema=False)
-
-
-def parse_utc(text: str | None, name: str) -> datetime:
-    """A ``YYYY-MM-DDTHH:MM`` field of a form, read as UTC."""
-    try:
-        value = datetime.fromisoformat((text or "").strip())
-    except ValueError:
-        raise InputError(
-            f"{name} {text!r} is not a date and time", expected="YYYY-MM-DDTHH:MM (UTC)"
-        ) from None
-    return as_utc(value)
 
 
 def _back(pid: str, visit: str, anchor: str = "") -> RedirectResponse:
@@ -80,6 +71,7 @@ def dosing_page(request: Request, session: PageSession, pid: PID, visit: CODE) -
         raise NotFoundError(f"visit {visit} is not a dosing session of the protocol")
     engine, actor = state.engine, session.actor
     person = sv.get_participant(engine, actor, pid)
+    zone = site_zone(state.protocol, person.site)
     running = [s for s in sv.list_dosing_sessions(engine, actor, pid) if s.visit_code == visit]
     now = datetime.now(UTC)
     in_progress = bool(running) and running[0].status == DosingSessionStatus.IN_PROGRESS
@@ -164,7 +156,8 @@ def dosing_page(request: Request, session: PageSession, pid: PID, visit: CODE) -
         vas_fields=form_fields(vas_scale.scale, vas_scale.version) if vas_scale else [],
         vas_done=vas_done,
         idem=uuid.uuid4().hex,
-        now_local=now.strftime("%Y-%m-%dT%H:%M"),
+        now_local=local_input_value(now, zone),
+        zone=zone,
         may_dose=web_allowed("record_dose", actor.role),
         may_vitals=web_allowed("record_vitals", actor.role),
         may_start=web_allowed("start_dosing_session", actor.role),
@@ -187,7 +180,9 @@ def dosing_page(request: Request, session: PageSession, pid: PID, visit: CODE) -
 )
 async def dosing_start(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
     """Open the dosing session."""
-    body, key = await posted(request, session, StartForm)
+    body, key = await posted(
+        request, session, StartForm, participant_zone(request, session.actor, pid)
+    )
     sv.start_dosing_session(
         state_of(request).engine,
         session.actor,
@@ -204,7 +199,11 @@ async def dosing_start(request: Request, session: PageSession, pid: PID, visit: 
 )
 async def dosing_end(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
     """Close the dosing session."""
-    body = parse_form(EndForm, await check_csrf(request, session))
+    body = parse_form(
+        EndForm,
+        await check_csrf(request, session),
+        participant_zone(request, session.actor, pid),
+    )
     sv.end_dosing_session(
         state_of(request).engine,
         session.actor,
@@ -224,7 +223,11 @@ async def dosing_sign_off(
     request: Request, session: PageSession, pid: PID, visit: CODE
 ) -> Response:
     """An investigator signs the participant's discharge off."""
-    body = parse_form(SignOffForm, await check_csrf(request, session))
+    body = parse_form(
+        SignOffForm,
+        await check_csrf(request, session),
+        participant_zone(request, session.actor, pid),
+    )
     sv.sign_off_discharge(
         state_of(request).engine,
         session.actor,
@@ -242,7 +245,11 @@ async def dosing_sign_off(
 )
 async def follow_up_call(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
     """Record the next-day follow-up call: done, or not reached with a note."""
-    body = parse_form(FollowUpCallForm, await check_csrf(request, session))
+    body = parse_form(
+        FollowUpCallForm,
+        await check_csrf(request, session),
+        participant_zone(request, session.actor, pid),
+    )
     sv.record_follow_up_call(
         state_of(request).engine,
         session.actor,
@@ -258,7 +265,9 @@ async def follow_up_call(request: Request, session: PageSession, pid: PID, visit
 @router.post("/participants/{pid}/dosing/{visit}/dose", dependencies=[page_requires("record_dose")])
 async def dose(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
     """Record a dose: given, offered or withheld."""
-    body, key = await posted(request, session, DoseForm)
+    body, key = await posted(
+        request, session, DoseForm, participant_zone(request, session.actor, pid)
+    )
     record_entered_dose(state_of(request).engine, session.actor, pid, visit, body, body.at, key)
     return _back(pid, visit, "#doses")
 
@@ -268,7 +277,9 @@ async def dose(request: Request, session: PageSession, pid: PID, visit: CODE) ->
 )
 async def vitals(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
     """Record vital signs; values beyond the protocol's limits raise one alert per reading."""
-    body, key = await posted(request, session, VitalsForm)
+    body, key = await posted(
+        request, session, VitalsForm, participant_zone(request, session.actor, pid)
+    )
     sv.record_vitals(
         state_of(request).engine,
         session.actor,
@@ -306,7 +317,12 @@ async def vas(request: Request, session: PageSession, pid: PID, visit: CODE) -> 
         visit,
         form.get("timepoint", ""),
         answers,
-        assessed_at=parse_utc(form.get("assessed_at"), "rating time"),
+        assessed_at=parse_clinical_time(
+            form.get("assessed_at") or "",
+            participant_zone(request, session.actor, pid),
+            fold=form_fold(form),
+            name="rating time",
+        ),
         idempotency_key=form_key(form),
     )
     return _back(pid, visit, "#vas")

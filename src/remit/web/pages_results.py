@@ -5,12 +5,15 @@ page."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from remit import services as sv
 from remit.errors import InputError
+from remit.protocol.clock import parse_clinical_time
 from remit.web.core import (
     CODE,
     PID,
@@ -18,11 +21,13 @@ from remit.web.core import (
     check_csrf,
     form_key,
     page_requires,
+    participant_zone,
     render,
     state_of,
     web_allowed,
 )
-from remit.web.pages_dosing import parse_utc
+from remit.web.page_forms import form_fold
+from remit.web.sessions import WebSession
 
 router = APIRouter()
 
@@ -41,9 +46,22 @@ def results_page(request: Request, session: PageSession, pid: PID) -> Response:
         person=person,
         results=sv.list_results(engine, actor, pid),
         tests=tests,
+        zone=participant_zone(request, actor, pid),
         idem=uuid.uuid4().hex,
         may_add=web_allowed("record_result", actor.role),
     )
+
+
+def _site_time(
+    request: Request, session: WebSession, pid: str, form: Mapping[str, str], field: str
+) -> datetime:
+    """The form's ``field``, a time entered in the participant's site time zone, in UTC."""
+    name = field.replace("_", " ")
+    text = (form.get(field) or "").strip()
+    if not text:
+        raise InputError(f"{name} is missing", expected="YYYY-MM-DDTHH:MM in the site's time zone")
+    zone = participant_zone(request, session.actor, pid)
+    return parse_clinical_time(text, zone, fold=form_fold(form), name=name)
 
 
 @router.post("/participants/{pid}/results", dependencies=[page_requires("record_result")])
@@ -57,7 +75,7 @@ async def result_add(request: Request, session: PageSession, pid: PID) -> Respon
         form.get("visit_code", "").strip(),
         form.get("test", "").strip(),
         form.get("value", "").strip(),
-        collected_at=parse_utc(form.get("collected_at"), "collected at"),
+        collected_at=_site_time(request, session, pid, form, "collected_at"),
         comment=form.get("comment"),
         idempotency_key=form_key(form),
     )
@@ -82,14 +100,12 @@ async def checklist_complete(
         for k, v in form.items()
         if k.startswith("na_") and v.strip()
     }
-    if "completed_at" not in form:
-        raise InputError("completed at is missing", expected="YYYY-MM-DDTHH:MM (UTC)")
     sv.complete_checklist(
         state_of(request).engine,
         session.actor,
         pid,
         visit,
-        completed_at=parse_utc(form.get("completed_at"), "completed at"),
+        completed_at=_site_time(request, session, pid, form, "completed_at"),
         confirmed=confirmed,
         not_applicable=marked,
         override_reason=form.get("override_reason"),

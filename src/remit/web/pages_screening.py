@@ -17,16 +17,18 @@ from fastapi.responses import RedirectResponse, Response
 from remit import services as sv
 from remit.errors import InputError
 from remit.protocol import Protocol
+from remit.protocol.clock import local_input_value, local_today
 from remit.web.core import (
     PID,
     PageSession,
     check_csrf,
     page_requires,
+    participant_zone,
     render,
     state_of,
     web_allowed,
 )
-from remit.web.page_forms import Optional, PageForm, Text, UtcTime, parse_form
+from remit.web.page_forms import Optional, PageForm, SiteTime, Text, parse_form
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,7 +43,7 @@ class ReferralForm(PageForm):
 
 class PhoneScreenForm(PageForm):
     outcome: Literal["pass", "fail"]
-    screened_at: UtcTime
+    screened_at: SiteTime
     failure_code: Optional = None
     failure_text: Optional = None
 
@@ -49,11 +51,11 @@ class PhoneScreenForm(PageForm):
 class ScreenFailureForm(PageForm):
     code: Text
     text: Optional = None
-    failed_at: UtcTime
+    failed_at: SiteTime
 
 
 class WhenForm(PageForm):
-    at: UtcTime
+    at: SiteTime
 
 
 def _back(pid: str) -> RedirectResponse:
@@ -94,6 +96,7 @@ def screening_page(request: Request, session: PageSession, pid: PID) -> Response
     verdict, answers = sv.screening_status(engine, actor, pid)
     role = actor.role
     checklist = [c for c in protocol.eligibility.criteria if c.source is None]
+    zone = participant_zone(request, actor, pid)
     return render(
         request,
         "screening.html",
@@ -111,8 +114,9 @@ def screening_page(request: Request, session: PageSession, pid: PID) -> Response
         may_fail=web_allowed("record_screen_failure", role),
         may_refer=web_allowed("record_referral", role),
         may_phone=web_allowed("record_phone_screen", role),
-        now_local=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M"),
-        today=datetime.now(UTC).date().isoformat(),
+        now_local=local_input_value(datetime.now(UTC), zone),
+        today=local_today(datetime.now(UTC), zone).isoformat(),
+        zone=zone,
         form_key=uuid.uuid4().hex,
     )
 
@@ -138,7 +142,11 @@ async def referral(request: Request, session: PageSession, pid: PID) -> Response
 )
 async def phone_screen(request: Request, session: PageSession, pid: PID) -> Response:
     """Record the phone screen: pass, or fail with a coded reason."""
-    body = parse_form(PhoneScreenForm, await check_csrf(request, session))
+    body = parse_form(
+        PhoneScreenForm,
+        await check_csrf(request, session),
+        participant_zone(request, session.actor, pid),
+    )
     sv.record_phone_screen(
         state_of(request).engine,
         session.actor,
@@ -175,7 +183,11 @@ async def eligibility(request: Request, session: PageSession, pid: PID) -> Respo
 )
 async def screen_failure(request: Request, session: PageSession, pid: PID) -> Response:
     """End the screening with a coded reason."""
-    body = parse_form(ScreenFailureForm, await check_csrf(request, session))
+    body = parse_form(
+        ScreenFailureForm,
+        await check_csrf(request, session),
+        participant_zone(request, session.actor, pid),
+    )
     sv.record_screen_failure(
         state_of(request).engine,
         session.actor,
@@ -190,7 +202,11 @@ async def screen_failure(request: Request, session: PageSession, pid: PID) -> Re
 @router.post("/participants/{pid}/screening/enrol", dependencies=[page_requires("enrol")])
 async def enrol(request: Request, session: PageSession, pid: PID) -> Response:
     """Enrol the eligible candidate (the enrolment visit takes place that day)."""
-    body = parse_form(WhenForm, await check_csrf(request, session))
+    body = parse_form(
+        WhenForm,
+        await check_csrf(request, session),
+        participant_zone(request, session.actor, pid),
+    )
     sv.enrol(state_of(request).engine, session.actor, pid, enrolled_at=body.at)
     return _back(pid)
 
@@ -200,6 +216,10 @@ async def enrol(request: Request, session: PageSession, pid: PID) -> Response:
 )
 async def confirm(request: Request, session: PageSession, pid: PID) -> Response:
     """Confirm the enrolment (the confirmation visit takes place that day)."""
-    body = parse_form(WhenForm, await check_csrf(request, session))
+    body = parse_form(
+        WhenForm,
+        await check_csrf(request, session),
+        participant_zone(request, session.actor, pid),
+    )
     sv.confirm_enrolment(state_of(request).engine, session.actor, pid, confirmed_at=body.at)
     return _back(pid)

@@ -86,6 +86,11 @@ class AssessmentIn(BaseModel):
     answers: dict[str, Answer]
     version: str | None = Field(default=None, max_length=40)
     status: EntryStatus = "complete"
+    #: When the form was done: ISO 8601 WITH an offset (a naive time is refused; the API does
+    #: not guess the site's zone). ``None``: the visit's date.
+    assessed_at: str | None = Field(default=None, max_length=40)
+    #: Why the form is dated outside its visit's window (required then; a deviation keeps it).
+    window_reason: str | None = Field(default=None, max_length=2000)
 
 
 class AssessmentUpdateIn(BaseModel):
