@@ -18,6 +18,7 @@ from tests.support.trial import (
     Participant,
     add_participant,
     screening_form,
+    walk_screening,
 )
 
 from remit import services as sv
@@ -55,12 +56,21 @@ def _candidate(oslo: OsloTrial) -> str:
     return add_participant(oslo, Participant(through=None, enrol=False, referral=REFERRAL))
 
 
+def _at_screening(oslo: OsloTrial) -> tuple[str, datetime]:
+    """A candidate taken through the phone screen to the screening visit (SCR on its target
+    date); returns the study ID and 10:00 on SCR's day (when its forms are done)."""
+    pid = _candidate(oslo)
+    return pid, at(walk_screening(oslo, pid), 10)
+
+
 def test_a_type_5_screening_cssrs_makes_the_candidate_ineligible_and_never_enrolled(
     oslo: OsloTrial, rows: Rows
 ) -> None:
     e, inv = oslo.engine, oslo.investigator
-    pid = _candidate(oslo)
-    form = sv.record_assessment(e, inv, pid, "SCR", "cssrs", TYPE_5, version="baseline")
+    pid, when = _at_screening(oslo)
+    form = sv.record_assessment(
+        e, inv, pid, "SCR", "cssrs", TYPE_5, version="baseline", assessed_at=when
+    )
     assert form.status == "complete"
     verdict = sv.check_eligibility(e, inv, pid, ELIGIBLE)
     assert not verdict.eligible
@@ -80,17 +90,17 @@ def test_a_type_5_screening_cssrs_makes_the_candidate_ineligible_and_never_enrol
 
 def test_behaviour_on_the_screening_cssrs_excludes(oslo: OsloTrial) -> None:
     e, inv = oslo.engine, oslo.investigator
-    pid = _candidate(oslo)
+    pid, when = _at_screening(oslo)
     answers = fill("cssrs", "baseline") | {"preparatory_behaviour": True}
     answers |= {"preparatory_behaviour_lifetime": True}
-    sv.record_assessment(e, inv, pid, "SCR", "cssrs", answers, version="baseline")
+    sv.record_assessment(e, inv, pid, "SCR", "cssrs", answers, version="baseline", assessed_at=when)
     verdict = sv.check_eligibility(e, inv, pid, ELIGIBLE)
     assert [c["id"] for c in verdict.criteria if c["status"] == "unmet"] == ["suicidal_behaviour"]
 
 
 def test_no_or_an_incomplete_form_is_missing_never_met(oslo: OsloTrial) -> None:
     e, inv = oslo.engine, oslo.investigator
-    pid = _candidate(oslo)
+    pid, when = _at_screening(oslo)
     verdict = sv.check_eligibility(e, inv, pid, ELIGIBLE)
     missing = {c["id"]: c["reason"] for c in verdict.criteria if c["status"] == "missing"}
     assert missing == {
@@ -99,7 +109,15 @@ def test_no_or_an_incomplete_form_is_missing_never_met(oslo: OsloTrial) -> None:
     }
     assert sv.get_participant(e, inv, pid).status == "screening"
     sv.record_assessment(
-        e, inv, pid, "SCR", "cssrs", fill("cssrs", "baseline"), version="baseline", status="draft"
+        e,
+        inv,
+        pid,
+        "SCR",
+        "cssrs",
+        fill("cssrs", "baseline"),
+        version="baseline",
+        status="draft",
+        assessed_at=when,
     )
     verdict = sv.check_eligibility(e, inv, pid, ELIGIBLE)
     statuses = {c["id"]: c["status"] for c in verdict.criteria}
@@ -176,9 +194,7 @@ def test_screen_failure_other_needs_words(oslo: OsloTrial, rows: Rows) -> None:
 
 def _eligible(oslo: OsloTrial) -> str:
     e, inv = oslo.engine, oslo.investigator
-    pid = _candidate(oslo)
-    for code in ("PHONE", "SCR"):
-        sv.record_visit(e, inv, pid, code, _day(sv.list_visits(e, inv, pid), code))
+    pid, _ = _at_screening(oslo)
     screening_form(oslo, pid)
     assert sv.check_eligibility(e, inv, pid, ELIGIBLE).eligible
     return pid

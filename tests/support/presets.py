@@ -82,12 +82,13 @@ SMALL_TRIAL = (
 
 
 def web_trial(today: date) -> tuple[Participant, ...]:
-    """``OSL-001`` enrolled with no visit recorded yet (referred 42 days before
-    ``today``; the web tests' fixture then records its visits up to V2 so that V3 falls
-    due today: forms are refused for a visit not reached); ``OSL-002`` screened."""
+    """``OSL-001`` registered and consented, referred 42 days before ``today`` (the web
+    tests' fixture then screens and enrols it and records its visits up to V2 so that V3
+    falls due today: forms are refused for a visit not reached); ``OSL-002`` screened."""
     return (
         Participant(
             through=None,
+            enrol=False,
             sex="female",
             birth_year=1983,
             identity={"name": "Kari Nordmann", "national_id": "01018312345"},

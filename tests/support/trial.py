@@ -30,7 +30,7 @@ from tests.support.forms import NORMAL_VITALS, at, fill, madrs
 from tests.support.predose import ready_for_dose
 
 from remit import services as sv
-from remit.protocol import Protocol, compute_schedule, load_protocol
+from remit.protocol import Protocol, load_protocol
 from remit.protocol.status import ParticipantStatus
 from remit.store import Actor
 
@@ -281,9 +281,11 @@ def add_participant(trial: OsloTrial, plan: Participant) -> str:
     screening = dict(ELIGIBLE if plan.screening is None else plan.screening)
     if plan.through is None:
         if plan.enrol:
+            assert plan.referral is not None, f"{pid}: enrolment walks the schedule from a referral"
+            walk_screening(trial, pid, by=inv)
             screening_form(trial, pid, by=inv)
             sv.check_eligibility(engine, inv, pid, screening)
-            sv.enrol(engine, inv, pid, enrolled_at=_enrolment_time(trial, plan))
+            sv.enrol(engine, inv, pid, enrolled_at=at(visit_date(trial, pid, ENROLMENT_VISIT), 11))
         return pid
     eligible: bool | None = None  # not checked yet
     for visit in trial.protocol.visit_codes:
@@ -318,14 +320,23 @@ def add_participant(trial: OsloTrial, plan: Participant) -> str:
     return pid
 
 
-def _enrolment_time(trial: OsloTrial, plan: Participant) -> datetime | None:
-    """11:00 UTC on the target day of the enrolment visit (V0 takes place when the
-    participant is enrolled), or now when the plan has no referral to anchor it."""
-    if plan.referral is None or "referral" not in {e.code for e in trial.protocol.events}:
-        return None
-    schedule = compute_schedule(trial.protocol, {"referral": plan.referral}, {})
-    day = schedule.visit(ENROLMENT_VISIT).target_date
-    return None if day is None else at(day, 11)
+def walk_screening(
+    trial: OsloTrial,
+    pid: str,
+    *,
+    by: Actor | None = None,
+    phone_day: date | None = None,
+    screening_day: date | None = None,
+) -> date:
+    """Take a referred candidate to the screening visit as a site does: the phone screen
+    (``PHONE``) passed at 10:00 UTC on ``phone_day``, then the screening visit (``SCR``) on
+    ``screening_day`` (each by default on its target date). Returns the date of SCR."""
+    inv = by or trial.investigator
+    day = phone_day or visit_date(trial, pid, "PHONE")
+    sv.record_phone_screen(trial.engine, inv, pid, outcome="pass", screened_at=at(day, 10))
+    day = screening_day or visit_date(trial, pid, SCREENING_VISIT)
+    sv.record_visit(trial.engine, inv, pid, SCREENING_VISIT, day)
+    return day
 
 
 def screening_form(
@@ -335,8 +346,12 @@ def screening_form(
     *,
     by: Actor | None = None,
 ) -> None:
-    """Record the screening C-SSRS (baseline version) the eligibility criteria read;
-    ``answers`` default to the low answers of :func:`tests.support.forms.fill`."""
+    """Record the screening C-SSRS (baseline version) the eligibility criteria read, dated
+    10:00 on the screening visit's day (now when the schedule has no date for it yet: refused
+    then, the visit is not reached; walk it first, :func:`walk_screening`); ``answers`` default
+    to the low answers of :func:`tests.support.forms.fill`."""
+    planned = {v.visit_code: v for v in sv.list_visits(trial.engine, trial.investigator, pid)}
+    day = planned[SCREENING_VISIT].actual_date or planned[SCREENING_VISIT].target_date
     sv.record_assessment(
         trial.engine,
         by or trial.investigator,
@@ -345,6 +360,7 @@ def screening_form(
         "cssrs",
         dict(fill("cssrs", "baseline") if answers is None else answers),
         version="baseline",
+        assessed_at=None if day is None else at(day, 10),
     )
 
 

@@ -21,7 +21,7 @@ from tests.support.presets import web_trial
 from tests.support.shared import build_once
 from tests.support.trial import PASSWORD, ROLE_USER, trial_file
 from tests.support.web import LiveServer, page_login
-from tests.web.worklist_setup import v3_due_today
+from tests.web.worklist_setup import enrol_at_v0, v3_due_today
 
 from remit.web import WebSettings, create_app
 
@@ -33,6 +33,7 @@ def trial_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     def build(path: Path) -> None:
         trial_file(path, participants=web_trial(today))
+        enrol_at_v0(path)  # OSL-001 screened and enrolled as a site does, on WALKED's days
         v3_due_today(path)  # OSL-001's visits to V2: V3 is reached, its forms may be entered
 
     return build_once(tmp_path_factory, f"web-trial-{today.isoformat()}.db", build)

@@ -1,15 +1,38 @@
-"""Make ``OSL-001`` of the seeded web trial due for its V3 ratings today: its visits up to V2
-are recorded a week apart, V2 a week ago (through the services, on the app's database)."""
+"""Make ``OSL-001`` of the seeded web trial due for its V3 ratings today: it is screened and
+enrolled as a site does (phone screen, screening visit with its C-SSRS, eligibility, enrolment
+at V0) and its visits up to V2 are recorded a week apart, V2 a week ago (through the services,
+on the app's database)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.support.forms import at
+from tests.support.trial import ELIGIBLE, screening_form, trial_of, walk_screening
+
 from remit import services as sv
 
 #: The visits recorded, and how many days before today each took place.
 WALKED = (("PHONE", 35), ("SCR", 28), ("V0", 21), ("V1", 14), ("V2", 7))
+
+
+def enrol_at_v0(trial_db: Path) -> None:
+    """Screen and enrol OSL-001 (registered, consented, referred 42 days ago) on the days of
+    :data:`WALKED`: the phone screen, SCR with its C-SSRS, the eligibility check, the
+    enrolment at V0."""
+    today = datetime.now(UTC).date()
+    days = {code: today - timedelta(days=back) for code, back in WALKED}
+    engine = sv.open_database(str(trial_db))
+    try:
+        trial = trial_of(engine)
+        kari = trial.investigator
+        walk_screening(trial, "OSL-001", phone_day=days["PHONE"], screening_day=days["SCR"])
+        screening_form(trial, "OSL-001")
+        assert sv.check_eligibility(engine, kari, "OSL-001", ELIGIBLE).eligible
+        sv.enrol(engine, kari, "OSL-001", enrolled_at=at(days["V0"], 11))
+    finally:
+        sv.close_database(engine)
 
 
 def v3_due_today(trial_db: Path) -> None:

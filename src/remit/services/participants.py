@@ -309,7 +309,7 @@ def enrol(
         session.flush()
         refresh_schedule(uow, protocol, p)
         if protocol.enrolment is not None:
-            hold_visit(uow, w, p, protocol.enrolment.enrol_at, when.date())
+            hold_visit(uow, w, p, protocol.enrolment.enrol_at, when)
         return participant_record(session, p)
 
 

@@ -25,10 +25,10 @@ from remit.protocol import (
     EligibilityResult,
     Protocol,
     RecordedForm,
-    compute_schedule,
     evaluate_eligibility,
 )
-from remit.protocol.status import DeviationCategory, ParticipantStatus, VisitStatus, WindowStatus
+from remit.protocol.clock import local_today
+from remit.protocol.status import ParticipantStatus, VisitStatus
 from remit.services._common import (
     a_date,
     aware,
@@ -39,14 +39,13 @@ from remit.services._common import (
 )
 from remit.services.records import ParticipantRecord
 from remit.services.unit import Write, reading, writing
-from remit.services.visits import refresh_schedule
+from remit.services.visits import refresh_schedule, site_zone, take_place
 from remit.store import Actor, UnitOfWork
 from remit.store.tables import (
     Assessment,
     EligibilityCheck,
     Participant,
     ParticipantEvent,
-    ProtocolDeviation,
     Visit,
 )
 
@@ -115,15 +114,20 @@ def _fail(p: Participant, protocol: Protocol, code: str, text: str | None, when:
     p.screen_failure_code = code
 
 
-def hold_visit(uow: UnitOfWork, w: Write, p: Participant, code: str, day: date) -> Visit:
-    """Record that visit ``code`` took place on ``day`` (unless it already is, on that day),
-    classified against its window like :func:`remit.services.visits.record_visit`."""
+def hold_visit(uow: UnitOfWork, w: Write, p: Participant, code: str, when: datetime) -> Visit:
+    """Record that visit ``code`` took place on the day of ``when`` in the site's time zone
+    (unless it already is, on that day), by the rules of
+    :func:`remit.services.visits.record_visit`: its anchor must have happened, the day must
+    not be after today, and a day outside the window is refused (these services take no
+    window reason: the visit is recorded first with its reason, then the service on that day).
+    """
     session, protocol = uow.session, w.protocol
     row = session.scalar(
         select(Visit).where(Visit.participant_id == p.id, Visit.visit_code == code)
     )
     if row is None:
         raise NotFoundError(f"visit {code} is not in the schedule of {p.study_id}")
+    day = local_today(when, site_zone(session, protocol, p))
     if row.actual_date is not None:
         if row.actual_date != day:
             raise ConflictError(
@@ -131,46 +135,16 @@ def hold_visit(uow: UnitOfWork, w: Write, p: Participant, code: str, day: date) 
                 hint=f"give the date of {code} ({row.actual_date}) or correct the visit date first",
             )
         return row
-    events = {e.code for e in protocol.events}
-    anchors = {
-        e.event_code: e.event_date
-        for e in session.scalars(
-            select(ParticipantEvent).where(ParticipantEvent.participant_id == p.id)
-        )
-        if e.event_code in events
-    }
-    actual = {
-        v.visit_code: v.actual_date
-        for v in session.scalars(select(Visit).where(Visit.participant_id == p.id))
-        if v.actual_date is not None and v.visit_code in protocol.visit_codes
-    }
-    actual[code] = day
-    timing = compute_schedule(protocol, anchors, actual, arm=p.arm).visit(code).timing
-    row.actual_date = day
-    row.status = VisitStatus.COMPLETED.value
-    if timing is not None and timing.status == "out_of_window":
-        row.window_status = (
-            WindowStatus.EARLY.value if timing.side == "before" else WindowStatus.LATE.value
-        )
-        row.deviation = f"visit {code} {timing.describe()}"
-        session.flush()
-        uow.add(
-            ProtocolDeviation(
-                participant_id=p.id,
-                visit_id=row.id,
-                category=DeviationCategory.VISIT_OUT_OF_WINDOW.value,
-                description=row.deviation,
-                major=False,
-                occurred_date=day,
-                reported_by=uow.actor.user_id,
-            )
-        )
-    elif timing is not None:
-        row.window_status = WindowStatus.IN_WINDOW.value
-    if code == protocol.study.reference_visit:
-        p.baseline_date = day
-    session.flush()
-    refresh_schedule(uow, protocol, p)
+    take_place(
+        uow,
+        protocol,
+        p,
+        row,
+        day,
+        window_reason=None,
+        reason_hint=f"check the date; if it is right, record visit {code} on {day} with the "
+        "reason for the date outside the window (a protocol deviation), then this on that day",
+    )
     return row
 
 
@@ -277,7 +251,7 @@ def record_phone_screen(
             )
         if outcome == "fail":
             failure_reason(protocol, str(failure_code))  # refuse an unknown code first
-        hold_visit(uow, w, p, phone_screen_visit(protocol), when.date())
+        hold_visit(uow, w, p, phone_screen_visit(protocol), when)
         p.phone_screen_outcome = outcome
         p.phone_screened_at = when
         p.phone_screened_by = actor.user_id
@@ -373,7 +347,7 @@ def confirm_enrolment(
                 expected="every criterion checked at confirmation met on the recorded forms",
                 hint=f"record the missing forms, or record a screen failure (code {failing[0].id})",
             )
-        hold_visit(uow, w, p, plan.confirm_at, when.date())
+        hold_visit(uow, w, p, plan.confirm_at, when)
         p.enrolment_confirmed_at = when
         p.enrolment_confirmed_by = actor.user_id
         session.flush()

@@ -215,66 +215,88 @@ def record_visit(
                 f"visit {visit_code} of {p.study_id} is already recorded on {row.actual_date}",
                 hint="open a data query to correct a visit date",
             )
-        if p.status in FINAL_STATUSES:
-            raise InputError(
-                f"{p.study_id} is {p.status}; no more visits are recorded",
-                expected="a participant in screening or on study",
-            )
-        visit_def = protocol.visit(visit_code)
-        check_visit_allowed(p.status, p.study_id, visit_code, visit_def.kind, "the visit date")
-        check_unlocked(session, p.id, "visit", row.id)
-        anchors = _anchors(session, protocol, p)
-        actual = _actual(protocol, _visit_rows(session, p))
-        before = compute_schedule(protocol, anchors, actual, arm=p.arm).visit(visit_code)
-        if before.target_date is None and not _anchor_missed(session, p, visit_def.anchor):
-            raise InputError(
-                f"visit {visit_code} of {p.study_id} is not reached: {before.note}",
-                expected=f"the date of {visit_code}'s anchor {visit_def.anchor} first",
-                hint=f"record {visit_def.anchor} first, then {visit_code}",
-            )
-        today = local_today(now_utc(), site_zone(session, protocol, p))
-        if actual_date > today:
-            raise InputError(
-                f"the date of visit {visit_code} ({actual_date}) is after today ({today})",
-                expected="the date the visit took place",
-                hint="record a visit on or after the day it happens",
-            )
-        actual[visit_code] = actual_date
-        planned = compute_schedule(protocol, anchors, actual, arm=p.arm).visit(visit_code)
-        timing = planned.timing
-        reason = None
-        if timing is not None and timing.status == "out_of_window":
-            reason = _window_reason(
-                window_reason, f"visit {visit_code} of {p.study_id} on {actual_date}", planned
-            )
-        row.actual_date = actual_date
-        row.status = VisitStatus.COMPLETED.value
-        if timing is not None:
-            if timing.status == "out_of_window":
-                row.window_status = (
-                    WindowStatus.EARLY.value if timing.side == "before" else WindowStatus.LATE.value
-                )
-                row.deviation = f"visit {visit_code} {timing.describe()}; reason: {reason}"
-                session.flush()
-                uow.add(
-                    ProtocolDeviation(
-                        participant_id=p.id,
-                        visit_id=row.id,
-                        category=DeviationCategory.VISIT_OUT_OF_WINDOW.value,
-                        description=row.deviation,
-                        major=False,
-                        occurred_date=actual_date,
-                        reported_by=actor.user_id,
-                    )
-                )
-            else:
-                row.window_status = WindowStatus.IN_WINDOW.value
-        if visit_code == protocol.study.reference_visit:
-            p.baseline_date = actual_date
-        session.flush()
-        refresh_schedule(uow, protocol, p)
+        take_place(uow, protocol, p, row, actual_date, window_reason=window_reason)
         w.remember(row.id)
         return visit_record(protocol, p, row)
+
+
+def take_place(
+    uow: UnitOfWork,
+    protocol: Protocol,
+    p: Participant,
+    row: Visit,
+    actual_date: date,
+    *,
+    window_reason: str | None,
+    reason_hint: str | None = None,
+) -> None:
+    """Record that visit ``row`` (not yet recorded) took place on ``actual_date``: the rules of
+    :func:`record_visit`, for it and for the services that hold a visit (the phone screen,
+    the enrolment, its confirmation). ``reason_hint`` replaces the hint of the refusal of a
+    date outside the window without a reason (for a service that takes none)."""
+    session, actor = uow.session, uow.actor
+    visit_code = row.visit_code
+    if p.status in FINAL_STATUSES:
+        raise InputError(
+            f"{p.study_id} is {p.status}; no more visits are recorded",
+            expected="a participant in screening or on study",
+        )
+    visit_def = protocol.visit(visit_code)
+    check_visit_allowed(p.status, p.study_id, visit_code, visit_def.kind, "the visit date")
+    check_unlocked(session, p.id, "visit", row.id)
+    anchors = _anchors(session, protocol, p)
+    actual = _actual(protocol, _visit_rows(session, p))
+    before = compute_schedule(protocol, anchors, actual, arm=p.arm).visit(visit_code)
+    if before.target_date is None and not _anchor_missed(session, p, visit_def.anchor):
+        raise InputError(
+            f"visit {visit_code} of {p.study_id} is not reached: {before.note}",
+            expected=f"the date of {visit_code}'s anchor {visit_def.anchor} first",
+            hint=f"record {visit_def.anchor} first, then {visit_code}",
+        )
+    today = local_today(now_utc(), site_zone(session, protocol, p))
+    if actual_date > today:
+        raise InputError(
+            f"the date of visit {visit_code} ({actual_date}) is after today ({today})",
+            expected="the date the visit took place",
+            hint="record a visit on or after the day it happens",
+        )
+    actual[visit_code] = actual_date
+    planned = compute_schedule(protocol, anchors, actual, arm=p.arm).visit(visit_code)
+    timing = planned.timing
+    reason = None
+    if timing is not None and timing.status == "out_of_window":
+        reason = _window_reason(
+            window_reason,
+            f"visit {visit_code} of {p.study_id} on {actual_date}",
+            planned,
+            hint=reason_hint,
+        )
+    row.actual_date = actual_date
+    row.status = VisitStatus.COMPLETED.value
+    if timing is not None:
+        if timing.status == "out_of_window":
+            row.window_status = (
+                WindowStatus.EARLY.value if timing.side == "before" else WindowStatus.LATE.value
+            )
+            row.deviation = f"visit {visit_code} {timing.describe()}; reason: {reason}"
+            session.flush()
+            uow.add(
+                ProtocolDeviation(
+                    participant_id=p.id,
+                    visit_id=row.id,
+                    category=DeviationCategory.VISIT_OUT_OF_WINDOW.value,
+                    description=row.deviation,
+                    major=False,
+                    occurred_date=actual_date,
+                    reported_by=actor.user_id,
+                )
+            )
+        else:
+            row.window_status = WindowStatus.IN_WINDOW.value
+    if visit_code == protocol.study.reference_visit:
+        p.baseline_date = actual_date
+    session.flush()
+    refresh_schedule(uow, protocol, p)
 
 
 def site_zone(session: Session, protocol: Protocol, p: Participant) -> ZoneInfo:
@@ -300,8 +322,11 @@ def _anchor_missed(session: Session, p: Participant, anchor: str) -> bool:
     return row is not None and row.status in (VisitStatus.MISSED, VisitStatus.CANCELLED)
 
 
-def _window_reason(reason: str | None, what: str, planned: ScheduledVisit) -> str:
-    """The reason given for a date outside the window, or :class:`InputError`."""
+def _window_reason(
+    reason: str | None, what: str, planned: ScheduledVisit, *, hint: str | None = None
+) -> str:
+    """The reason given for a date outside the window, or :class:`InputError` (with ``hint``
+    when given)."""
     if reason is not None and reason.strip():
         return reason.strip()
     timing = planned.timing
@@ -309,7 +334,8 @@ def _window_reason(reason: str | None, what: str, planned: ScheduledVisit) -> st
     raise InputError(
         f"{what} is {where} (window {planned.earliest_date} – {planned.latest_date})",
         expected="a date inside the window, or a reason for the date outside it",
-        hint="check the date; if it is right, give the reason (window_reason=… or "
+        hint=hint
+        or "check the date; if it is right, give the reason (window_reason=… or "
         "--window-reason): a protocol deviation is recorded with it",
     )
 
