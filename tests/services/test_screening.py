@@ -7,7 +7,7 @@ nothing (rows counted in every table, audit trail included)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from tests.support.forms import at, fill, madrs
@@ -303,3 +303,26 @@ def test_a_screening_form_edited_after_the_decision_blocks_enrolment(
     assert rows() == before
     verdict = sv.check_eligibility(e, inv, pid, ELIGIBLE)
     assert (verdict.eligible, verdict.status) == (False, "ineligible")
+
+
+def test_enrolment_outside_the_v0_window_is_refused_unless_v0_is_recorded_with_a_reason(
+    oslo: OsloTrial, rows: Rows
+) -> None:
+    """Enrolment holds V0 by the rules of record_visit: a day outside V0's window is refused
+    (nothing stored); the site records V0 with the reason (a deviation), then enrols that day."""
+    e, inv = oslo.engine, oslo.investigator
+    pid = _eligible(oslo)
+    late = _day(sv.list_visits(e, inv, pid), "V0") + timedelta(days=30)
+    before = rows()
+    with pytest.raises(InputError, match=r"V0 .* after the window") as refused:
+        sv.enrol(e, inv, pid, enrolled_at=at(late, 9))
+    assert "record visit V0 on" in (refused.value.hint or "")
+    assert rows() == before
+    assert sv.get_participant(e, inv, pid).status == "eligible"
+    sv.record_visit(e, inv, pid, "V0", late, window_reason="participant was ill for a month")
+    done = sv.enrol(e, inv, pid, enrolled_at=at(late, 9))
+    assert done.status == "enrolled"
+    v0 = {v.visit_code: v for v in sv.list_visits(e, inv, pid)}["V0"]
+    assert (v0.actual_date, v0.window_status) == (late, "late")
+    assert v0.deviation is not None
+    assert "participant was ill" in v0.deviation
