@@ -7,7 +7,7 @@ V4. Refusals store nothing (rows counted in every table)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -72,9 +72,35 @@ def _new_candidate(client: TestClient, engine: Engine) -> str:
         pid,
         version=version.version,
         components=list(version.components),
-        consented_at=datetime.now(UTC).replace(hour=0, minute=1),
+        consented_at=datetime.now(UTC) - timedelta(days=REFERRED_DAYS_AGO + 1),
     )
     return pid
+
+
+#: How many days before today the web candidates are referred: the walk to V4 on the
+#: target dates (about 52 days) then lies in the past.
+REFERRED_DAYS_AGO = 60
+
+
+def _target(engine: Engine, pid: str, code: str) -> date:
+    trial = trial_of(engine)
+    found = {v.visit_code: v for v in sv.list_visits(engine, trial.investigator, pid)}[code]
+    assert found.target_date is not None, f"{pid} {code} has no target date yet"
+    return found.target_date
+
+
+def _local(day: date, hour: int = 10) -> str:
+    """A time on ``day`` as the pages take it (site time)."""
+    return datetime(day.year, day.month, day.day, hour).strftime("%Y-%m-%dT%H:%M")
+
+
+def _to_screening_visit(engine: Engine, pid: str) -> datetime:
+    """The screening visit (SCR) recorded on its target date, after the phone screen; returns
+    10:00 UTC that day (when its C-SSRS is done)."""
+    trial = trial_of(engine)
+    day = _target(engine, pid, "SCR")
+    sv.record_visit(engine, trial.investigator, pid, "SCR", day)
+    return datetime(day.year, day.month, day.day, 10, tzinfo=UTC)
 
 
 def test_registration_needs_a_confirmation_and_an_empty_form_creates_nothing(
@@ -123,9 +149,10 @@ def test_the_type_5_candidate_is_ineligible_from_the_recorded_form_and_never_enr
     token = csrf_of(page.text)
     assert 'id="referral-form"' in page.text
     assert "no cssrs form recorded at SCR" in page.text
+    referred = date.today() - timedelta(days=REFERRED_DAYS_AGO)
     done = inv.post(
         f"/participants/{pid}/screening/referral",
-        data={"csrf_token": token, "referral_date": date.today().isoformat(), "source": "GP"},
+        data={"csrf_token": token, "referral_date": referred.isoformat(), "source": "GP"},
     )
     assert "Referral: GP" in done.text
     done = inv.post(
@@ -133,13 +160,21 @@ def test_the_type_5_candidate_is_ineligible_from_the_recorded_form_and_never_enr
         data={
             "csrf_token": token,
             "outcome": "pass",
-            "screened_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M"),
+            "screened_at": _local(_target(engine, pid, "PHONE")),
         },
     )
     assert "Phone screen: pass" in done.text
     trial = trial_of(engine)
+    when = _to_screening_visit(engine, pid)
     sv.record_assessment(
-        engine, trial.investigator, pid, "SCR", "cssrs", TYPE_5, version="baseline"
+        engine,
+        trial.investigator,
+        pid,
+        "SCR",
+        "cssrs",
+        TYPE_5,
+        version="baseline",
+        assessed_at=when,
     )
     page = inv.get(f"/participants/{pid}/screening").text
     assert "SCR cssrs ideation_type" in page
@@ -166,6 +201,16 @@ def test_enrolment_at_v0_and_confirmation_at_v4_in_the_web(
     pid = _new_candidate(inv, engine)
     trial = trial_of(engine)
     token = csrf_of(inv.get(f"/participants/{pid}/screening").text)
+    referred = date.today() - timedelta(days=REFERRED_DAYS_AGO)
+    sv.record_referral(engine, trial.investigator, pid, referral_date=referred, source="GP")
+    phone = _target(engine, pid, "PHONE")
+    sv.record_phone_screen(
+        engine,
+        trial.investigator,
+        pid,
+        outcome="pass",
+        screened_at=datetime(phone.year, phone.month, phone.day, 10, tzinfo=UTC),
+    )
     sv.record_assessment(
         engine,
         trial.investigator,
@@ -174,33 +219,36 @@ def test_enrolment_at_v0_and_confirmation_at_v4_in_the_web(
         "cssrs",
         fill("cssrs", "baseline"),
         version="baseline",
+        assessed_at=_to_screening_visit(engine, pid),
     )
     done = inv.post(f"/participants/{pid}/screening/eligibility", data=_checklist(token, ELIGIBLE))
     assert "Before enrolment: all 12 criteria met" in done.text
     assert "At the confirmation of enrolment: madrs_entry missing" in done.text  # V3 MADRS
     assert 'id="enrol-form"' in done.text
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M")
-    done = inv.post(f"/participants/{pid}/screening/enrol", data={"csrf_token": token, "at": now})
+    v0 = _local(_target(engine, pid, "V0"))
+    done = inv.post(f"/participants/{pid}/screening/enrol", data={"csrf_token": token, "at": v0})
     assert done.status_code == 200, done.text
     assert f"by {ROLE_USER['investigator']}" in done.text
     assert 'id="confirm-form"' in done.text
     before = stored(engine)
     refused = inv.post(
-        f"/participants/{pid}/screening/confirm", data={"csrf_token": token, "at": now}
+        f"/participants/{pid}/screening/confirm", data={"csrf_token": token, "at": v0}
     )
     assert refused.status_code == 422
     assert "have not taken place" in refused.text
     assert stored(engine) == before
-    today = datetime.now(UTC).date()
     for code in ("V1", "V2", "V3"):
-        sv.record_visit(engine, trial.investigator, pid, code, today)
+        sv.record_visit(engine, trial.investigator, pid, code, _target(engine, pid, code))
     sv.record_assessment(engine, trial.rater, pid, "V3", "madrs", madrs(3, 1))
-    done = inv.post(f"/participants/{pid}/screening/confirm", data={"csrf_token": token, "at": now})
+    v4 = _target(engine, pid, "V4")
+    done = inv.post(
+        f"/participants/{pid}/screening/confirm", data={"csrf_token": token, "at": _local(v4)}
+    )
     assert done.status_code == 200, done.text
     assert "Enrolment confirmed at V4: " in done.text
     assert "not confirmed" not in done.text
     person = sv.get_participant(engine, trial.investigator, pid)
-    assert person.baseline_date == today
+    assert person.baseline_date == v4
 
 
 def test_a_rater_sees_the_page_without_the_forms(login_as: Callable[[str], TestClient]) -> None:
@@ -220,22 +268,39 @@ def test_the_api_walks_screening_and_refuses_the_type_5_candidate(
         engine, trial.investigator, sex="female", birth_year=1985
     ).participant_id
     version = trial.protocol.consent.versions[-1]
-    sv.record_consent(engine, trial.investigator, pid, version=version.version,
-                      components=list(version.components),
-                      consented_at=datetime.now(UTC).replace(hour=0, minute=1))  # fmt: skip
+    sv.record_consent(
+        engine,
+        trial.investigator,
+        pid,
+        version=version.version,
+        components=list(version.components),
+        consented_at=datetime.now(UTC) - timedelta(days=REFERRED_DAYS_AGO + 1),
+    )
     base = f"/api/v1/participants/{pid}"
+    referred = date.today() - timedelta(days=REFERRED_DAYS_AGO)
     made = inv.post(
-        f"{base}/referral", json={"referral_date": date.today().isoformat(), "source": "self"}
+        f"{base}/referral", json={"referral_date": referred.isoformat(), "source": "self"}
     )
     assert made.status_code == 201, made.text
     assert made.json()["referral_source"] == "self"
+    phone = _target(engine, pid, "PHONE")
     phoned = inv.post(
         f"{base}/phone-screen",
-        json={"outcome": "pass", "screened_at": datetime.now(UTC).isoformat()},
+        json={
+            "outcome": "pass",
+            "screened_at": datetime(phone.year, phone.month, phone.day, 10, tzinfo=UTC).isoformat(),
+        },
     )
     assert phoned.status_code == 201, phoned.text
     sv.record_assessment(
-        engine, trial.investigator, pid, "SCR", "cssrs", TYPE_5, version="baseline"
+        engine,
+        trial.investigator,
+        pid,
+        "SCR",
+        "cssrs",
+        TYPE_5,
+        version="baseline",
+        assessed_at=_to_screening_visit(engine, pid),
     )
     shown = inv.get(f"{base}/screening").json()
     by_id = {c["id"]: c for c in shown["criteria"]}
@@ -243,6 +308,7 @@ def test_the_api_walks_screening_and_refuses_the_type_5_candidate(
     decided = inv.post(f"{base}/eligibility", json={"answers": dict(ELIGIBLE)})
     assert decided.status_code == 201, decided.text
     assert decided.json()["eligible"] is False
+    rater = api_as("independent_rater")  # logging in stores login rows: before counting
     before = stored(engine)
     refused = inv.post(f"{base}/enrolment", json={})
     assert refused.status_code == 422
@@ -250,6 +316,5 @@ def test_the_api_walks_screening_and_refuses_the_type_5_candidate(
     refused = inv.post(f"{base}/enrolment/confirmation", json={})
     assert refused.status_code == 422
     assert stored(engine) == before
-    rater = api_as("independent_rater")
     assert rater.post(f"{base}/screen-failure", json={"code": "declined"}).status_code == 403
     assert stored(engine) == before
