@@ -92,7 +92,7 @@ def test_the_trial_team_in_a_browser(
     # --- the rater is refused the identity page and the report ---------------------------
     refused = rater.go("/participants/OSL-001/identity")
     assert refused.status == 403
-    assert "may not read identity" in rater.page.inner_text("main")
+    assert "may not read the identity of OSL-001" in rater.page.inner_text("main")
     rater.shot("07-identity-refused")
     refused = rater.go("/report")
     assert refused.status == 403
