@@ -285,7 +285,9 @@ def add_participant(trial: OsloTrial, plan: Participant) -> str:
             walk_screening(trial, pid, by=inv)
             screening_form(trial, pid, by=inv)
             sv.check_eligibility(engine, inv, pid, screening)
-            sv.enrol(engine, inv, pid, enrolled_at=at(visit_date(trial, pid, ENROLMENT_VISIT), 11))
+            v0 = {v.visit_code: v for v in sv.list_visits(engine, inv, pid)}[ENROLMENT_VISIT]
+            assert v0.target_date is not None, f"{pid} {ENROLMENT_VISIT} has no target date"
+            sv.enrol(engine, inv, pid, enrolled_at=at(v0.target_date, 11))
         return pid
     eligible: bool | None = None  # not checked yet
     for visit in trial.protocol.visit_codes:
@@ -332,9 +334,15 @@ def walk_screening(
     (``PHONE``) passed at 10:00 UTC on ``phone_day``, then the screening visit (``SCR``) on
     ``screening_day`` (each by default on its target date). Returns the date of SCR."""
     inv = by or trial.investigator
-    day = phone_day or visit_date(trial, pid, "PHONE")
+
+    def target(code: str) -> date:
+        found = {v.visit_code: v for v in sv.list_visits(trial.engine, inv, pid)}[code]
+        assert found.target_date is not None, f"{pid} {code} has no target date"
+        return found.target_date
+
+    day = phone_day or target("PHONE")
     sv.record_phone_screen(trial.engine, inv, pid, outcome="pass", screened_at=at(day, 10))
-    day = screening_day or visit_date(trial, pid, SCREENING_VISIT)
+    day = screening_day or target(SCREENING_VISIT)
     sv.record_visit(trial.engine, inv, pid, SCREENING_VISIT, day)
     return day
 
@@ -350,11 +358,12 @@ def screening_form(
     10:00 on the screening visit's day (now when the schedule has no date for it yet: refused
     then, the visit is not reached; walk it first, :func:`walk_screening`); ``answers`` default
     to the low answers of :func:`tests.support.forms.fill`."""
-    planned = {v.visit_code: v for v in sv.list_visits(trial.engine, trial.investigator, pid)}
+    who = by or trial.investigator
+    planned = {v.visit_code: v for v in sv.list_visits(trial.engine, who, pid)}
     day = planned[SCREENING_VISIT].actual_date or planned[SCREENING_VISIT].target_date
     sv.record_assessment(
         trial.engine,
-        by or trial.investigator,
+        who,
         pid,
         SCREENING_VISIT,
         "cssrs",
