@@ -14,9 +14,12 @@ from tests.support.trial import (
     REFERRAL,
     OsloTrial,
     Participant,
+    add_participant,
     consent,
     enrolled,
+    screening_form,
     visit_date,
+    walk_screening,
 )
 
 from remit import services as sv
@@ -142,9 +145,11 @@ def test_anchor_changes_need_a_reason_and_never_move_visits_that_happened(
 
 def test_build_trial_data_statuses_and_access(oslo: OsloTrial) -> None:
     e, inv = oslo.engine, oslo.investigator
-    eligible = sv.screen_participant(e, inv, sex="female").participant_id
-    consent(oslo, eligible, Participant())
-    sv.check_eligibility(e, inv, eligible, ELIGIBLE)
+    # eligible from its recorded screening C-SSRS: referred, phoned, seen at SCR
+    eligible = add_participant(oslo, Participant(through=None, enrol=False, sex="female"))
+    walk_screening(oslo, eligible)
+    screening_form(oslo, eligible)
+    assert sv.check_eligibility(e, inv, eligible, ELIGIBLE).eligible
     refused = sv.screen_participant(e, inv, sex="male").participant_id
     consent(oslo, refused, Participant())
     sv.check_eligibility(e, inv, refused, ELIGIBLE | {"age_years": 17, "psychosis": True})
