@@ -30,6 +30,8 @@ ORDER = {
     "alerts": ["participant_id", "rule_id", "level"],
     "deviations": ["participant_id", "occurred_date", "category", "description"],
     "conmeds": ["participant_id", "name", "start_date"],
+    "results": ["participant_id", "collected_at", "test_code"],
+    "checklists": ["participant_id", "completed_at"],
 }
 
 
@@ -59,6 +61,9 @@ def test_simulated_trial_round_trip(simulated_missing_v13: Path, tmp_path: Path)
     # every simulated form carries its visit's clinical time, never the day the test ran
     assert (before.scores["assessed_at"].dt.year < 2025).all()
     assert len(before.conmeds) > 0
+    # results and pre-dose checklists go before the doses they clear
+    assert len(before.results) > 0
+    assert set(before.checklists["visit_code"]) == set(before.doses["visit_code"])
     result = export_trial(source, tmp_path / "out", formats=("odm",))
     schema = etree.XMLSchema(etree.parse(str(STANDARDS / "odm-1.3.2" / "ODM1-3-2.xsd")))
     for f in result.files["odm"]:

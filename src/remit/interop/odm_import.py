@@ -596,8 +596,8 @@ def _complete_checklist(
     engine: Engine, protocol: Protocol, code: str, pid: str, staff: Actor, v: Mapping[str, Any]
 ) -> None:
     """Complete the checklist again as it was completed in the source: the confirm items
-    ticked, the items marked not applicable (with their reasons), the override reason. The
-    other items are judged again from the data imported before it."""
+    ticked, the items a person marked not applicable (with their reasons), the override
+    reason. The other items are judged again from the data imported before it."""
     planned = protocol.dosing_session(code)
     items = planned.checklist.items if planned is not None and planned.checklist else ()
     status = {i.id: v.get(f"{i.id.upper()}_STATUS") for i in items}
@@ -612,10 +612,13 @@ def _complete_checklist(
             for i in items
             if i.kind == ChecklistKind.CONFIRM and status[i.id] == ItemStatus.PASS
         ],
+        # marked by a person (with a reason); an item that does not apply to the participant
+        # (a pregnancy test of a man) is not applicable from the data and is not marked
         not_applicable={
-            i.id: v.get(f"{i.id.upper()}_REASON") or "not applicable (imported from ODM)"
+            i.id: str(v[f"{i.id.upper()}_REASON"])
             for i in items
             if status[i.id] == ItemStatus.NOT_APPLICABLE
+            and v.get(f"{i.id.upper()}_REASON") is not None
         },
         override_reason=v.get("OVERRIDE_REASON"),
     )
