@@ -87,7 +87,8 @@ def _criterion_type(value: Any) -> str:
 
 
 def fixed_forms(protocol: Protocol) -> dict[str, list[tuple[str, str, str]]]:
-    """The forms that are not scales: subject, eligibility data, visit, dose, vitals, AE."""
+    """The forms that are not scales: subject, eligibility data, the pre-dose checklist (its
+    items from the protocol), visit, dose, vitals, result, medication, deviation, AE."""
     subject = [
         ("SITE", "text", "Site code"),
         ("SEX", "text", "Sex"),
