@@ -79,7 +79,7 @@ _RECORD_FIELDS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
 
 
 def _record_items(
-    e: Any, rec: dict[str, Any], ctx: AuditContext, pid: str, shift: DateShift | None
+    e: Any, ctx: AuditContext, pid: str, shift: DateShift | None
 ) -> list[tuple[str, str, str | None]]:
     """The items one audit row of a result, medication or deviation changes."""
     form, fields = _RECORD_FIELDS[e.table_name]
@@ -209,7 +209,7 @@ def transactional_odm(
         elif e.table_name in ("clinical_result", "dosing_checklist"):
             if e.table_name == "clinical_result":
                 visit_id = rec.get("visit_id")
-                items = _record_items(e, rec, ctx, pid, shift)
+                items = _record_items(e, ctx, pid, shift)
             else:
                 visit_id = sessions_visit.get(int(rec.get("dosing_session_id") or -1))
                 items = [i for i in _checklist_items(e, pid, shift) if (i[1] in checklist_names)]
@@ -217,7 +217,7 @@ def transactional_odm(
         elif e.table_name in ("concomitant_medication", "protocol_deviation"):
             event = "CM" if e.table_name == "concomitant_medication" else "DV"
             repeat = e.record_id
-            items = _record_items(e, rec, ctx, pid, shift)
+            items = _record_items(e, ctx, pid, shift)
         elif e.table_name in _TX_FIELDS and e.field in _TX_FIELDS[e.table_name]:
             form, name, data_type = _TX_FIELDS[e.table_name][e.field]
             if e.table_name == "visit":
