@@ -203,3 +203,33 @@ def test_bundles_compare_by_identity_and_content_by_snapshot() -> None:
     assert a != b  # identity: compare snapshot_sha256() for content
     assert a.snapshot_sha256() == b.snapshot_sha256()
     assert len({a, b}) == 2
+
+
+def test_results_and_checklists_frames_survive_a_folder(tmp_path: Path) -> None:
+    results = pd.DataFrame(
+        [
+            {"participant_id": "P1", "visit_code": "V5", "test_code": "urine_drug_screen",
+             "value_number": None, "value_text": "negative", "unit": None, "normal_low": None,
+             "normal_high": None, "interpretation": "negative",
+             "collected_at": "2023-03-14T07:30:00Z"},
+            {"participant_id": "P1", "visit_code": "SCR", "test_code": "ecg_qtc",
+             "value_number": 412, "value_text": None, "unit": "ms", "normal_low": 350,
+             "normal_high": 450, "interpretation": "normal",
+             "collected_at": "2023-02-01T10:00:00Z"},
+        ]
+    )  # fmt: skip
+    checklists = pd.DataFrame(
+        [
+            {"participant_id": "P1", "visit_code": "V5", "session_number": 1,
+             "completed_at": "2023-03-14T08:00:00Z",
+             "items": {"urine_drug_screen": "pass", "pregnancy_test": "not_applicable"},
+             "not_applicable": {"pregnancy_test": "post-menopausal"}, "override_reason": None},
+        ]
+    )  # fmt: skip
+    data = TrialData(results=results, checklists=checklists)
+    assert data.results["value_number"].tolist()[1] == 412.0
+    back = TrialData.from_directory(data.to_directory(tmp_path / "bundle"))
+    assert back.snapshot_sha256() == data.snapshot_sha256()
+    assert back.checklists["not_applicable"].iloc[0] == {"pregnancy_test": "post-menopausal"}
+    with pytest.raises(InputError, match="results"):
+        TrialData(results=results.drop(columns="interpretation"))

@@ -3,7 +3,8 @@
 :func:`auto_cli_login` (an autouse fixture of ``tests/conftest.py``) points ``REMIT_TOKEN_FILE``
 at the test's own folder and, the first time a command acts as a user with no token, logs that
 user in for real — :func:`remit.services.security.cli_login` with the test password
-(:data:`tests.support.trial.PASSWORD`), the token kept in the file — before the command's own
+(:data:`tests.support.trial.PASSWORD`, or a demo user's password of
+:data:`remit.simulate.demo.DEMO_USERS`), the token kept in the file — before the command's own
 check, which then runs unchanged. Tests of the login itself opt out with
 ``@pytest.mark.no_auto_login``.
 """
@@ -19,6 +20,7 @@ from tests.support.trial import PASSWORD
 
 import remit.cli.common as common
 from remit.errors import PermissionDeniedError
+from remit.simulate.demo import DEMO_USERS
 
 
 def logging_in(original):  # type: ignore[no-untyped-def]
@@ -28,9 +30,13 @@ def logging_in(original):  # type: ignore[no-untyped-def]
         from remit.services import security
 
         if not common._Login.password_stdin and not common.stored_tokens(user):
-            # not the test password: the command's own check refuses
-            with contextlib.suppress(PermissionDeniedError):
-                common.save_token(user, security.cli_login(engine, user, PASSWORD))
+            # the test password, or a demo user's printed one (a database made by
+            # create_demo_database); neither: the command's own check refuses
+            demo = DEMO_USERS.get(user)
+            for password in (PASSWORD, *((demo[1],) if demo else ())):
+                with contextlib.suppress(PermissionDeniedError):
+                    common.save_token(user, security.cli_login(engine, user, password))
+                    break
         original(engine, user)
 
     return require

@@ -171,6 +171,27 @@ SCHEMA: Mapping[str, tuple[Column, ...]] = {
         ),
         Column("prohibited", "text", doc="the protocol's prohibited class it falls in, if any"),
     ),
+    "results": (
+        Column("participant_id", "text", False),
+        Column("visit_code", "text", doc="visit the result was taken at"),
+        Column("test_code", "text", False, doc="test of the protocol's [[results.tests]]"),
+        Column("value_number", "number", doc="numeric result; NaN for a screen"),
+        Column("value_text", "text", doc="a screen's answer, e.g. 'negative'"),
+        Column("unit", "text", doc="unit of a numeric result"),
+        Column("normal_low", "number", doc="lower end of the normal range it was judged by"),
+        Column("normal_high", "number", doc="upper end of the normal range it was judged by"),
+        Column("interpretation", "text", False, doc="normal, low, high, negative, positive …"),
+        Column("collected_at", "time", doc="when the sample or tracing was taken"),
+    ),
+    "checklists": (
+        Column("participant_id", "text", False),
+        Column("visit_code", "text", doc="the dosing visit"),
+        Column("session_number", "integer", doc="dosing session number"),
+        Column("completed_at", "time", doc="when the pre-dose checklist was completed"),
+        Column("items", "mapping", doc="item id → status (pass, not_applicable, overridden)"),
+        Column("not_applicable", "mapping", doc="item id → why it is not applicable"),
+        Column("override_reason", "text", doc="investigator's reason to give over failing items"),
+    ),
 }
 
 FRAME_NAMES: tuple[str, ...] = tuple(SCHEMA)
@@ -246,6 +267,12 @@ class TrialData:
         participant_id, conmed_id, name, atc_code, atc_class, dose, route, indication,
         start_date, stop_date (NaT while ongoing), taper_steps (dict step date → dose),
         prohibited (the protocol's prohibited class, if any).
+    ``results`` — one row per clinical result (laboratory, ECG, screening test)
+        participant_id, visit_code, test_code, value_number or value_text, unit, normal_low,
+        normal_high, interpretation, collected_at.
+    ``checklists`` — one row per pre-dose checklist completion
+        participant_id, visit_code, session_number, completed_at, items (dict item id →
+        status), not_applicable (dict item id → reason), override_reason.
 
     An optional column (adverse_events: awareness_at, report_due_at, reported_at) may be left
     out; it is then empty.
@@ -283,6 +310,8 @@ class TrialData:
     alerts: pd.DataFrame = field(default_factory=_default("alerts"))
     deviations: pd.DataFrame = field(default_factory=_default("deviations"))
     conmeds: pd.DataFrame = field(default_factory=_default("conmeds"))
+    results: pd.DataFrame = field(default_factory=_default("results"))
+    checklists: pd.DataFrame = field(default_factory=_default("checklists"))
     simulated: bool = False
 
     def __post_init__(self) -> None:

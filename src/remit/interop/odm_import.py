@@ -22,7 +22,10 @@ from lxml import etree  # type: ignore[import-untyped]
 from remit import services as sv
 from remit.errors import InputError, RemitError
 from remit.interop.odm import FORM_META, ODM_NS, fixed_forms, item_types, oid
+from remit.interop.odm.metadata import COMMON_EVENTS
 from remit.protocol import VITAL_SIGNS, Protocol
+from remit.protocol.deviation import AUTOMATIC_CATEGORIES
+from remit.protocol.results import ChecklistKind, ItemStatus
 from remit.protocol.roles import Role
 from remit.protocol.status import DECIDED_DOSE_STATUSES, DoseKind
 from remit.protocol.status import ParticipantStatus as S
@@ -153,7 +156,7 @@ def read_odm(path: str | Path, protocol: Protocol) -> list[_Subject]:
         )
     events = {oid("SE", v): v for v in protocol.visit_codes} | {
         oid("SE", "SUBJECT"): "SUBJECT",
-        oid("SE", "AE"): "AE",
+        **{oid("SE", code): code for code in COMMON_EVENTS},
     }
     subjects = []
     for sd in root.iterfind("odm:ClinicalData/odm:SubjectData", _NS):
@@ -166,7 +169,7 @@ def read_odm(path: str | Path, protocol: Protocol) -> list[_Subject]:
                     f"subject {key}",
                     f"study event {se.get('StudyEventOID')} is not a visit of protocol "
                     f"{protocol.study.id}",
-                    expected="SE.<visit code>, SE.SUBJECT or SE.AE",
+                    expected="SE.<visit code>, SE.SUBJECT, SE.AE, SE.CM or SE.DV",
                 )
             for fd in se.iterfind("odm:FormData", _NS):
                 form_oid = fd.get("FormOID", "")
@@ -218,6 +221,33 @@ def _prevalidate(subjects: list[_Subject], protocol: Protocol) -> None:
                 protocol.dosing_session(f.event) and f.values.get("TIMEPOINT")
             ):
                 raise _fail(f.where, f"the protocol does not plan {f.form} at {f.event}")
+        dated = {f.event for f in s.of("VISIT") if f.values.get("VISIT_DATE") is not None}
+        for f in s.of("RESULT") + s.of("CHECKLIST"):
+            if f.event not in dated:
+                raise _fail(
+                    f.where,
+                    f"a {f.form.lower()} at visit {f.event}, which has no visit date in the file",
+                    expected=f"F.VISIT with IT.VISIT.VISIT_DATE at {f.event}",
+                )
+            needed = (
+                ("TEST_CODE", "VALUE", "COLLECTED_AT") if f.form == "RESULT" else ("COMPLETED_AT",)
+            )
+            missing = [n for n in needed if f.values.get(n) is None]
+            if missing:
+                raise _fail(f.where, f"the form lacks {', '.join(missing)}")
+            if f.form == "CHECKLIST":
+                planned = protocol.dosing_session(f.event)
+                if planned is None or planned.checklist is None:
+                    raise _fail(f.where, f"protocol has no pre-dose checklist at {f.event}")
+        for f in s.of("CONMED"):
+            if f.values.get("NAME") is None:
+                raise _fail(f.where, "the medication has no NAME")
+        for f in s.of("DEVIATION"):
+            missing = [
+                n for n in ("CATEGORY", "DESCRIPTION", "OCCURRED_DATE") if f.values.get(n) is None
+            ]
+            if missing:
+                raise _fail(f.where, f"the deviation lacks {', '.join(missing)}")
         for f in s.of("DOSE"):
             if (
                 f.values.get("KIND") not in set(DoseKind)
@@ -266,7 +296,18 @@ def _rehearse(protocol: Protocol, subjects: list[_Subject]) -> None:
             sv.close_database(scratch)
 
 
-_COUNTS = ("participants", "visits", "forms", "doses", "vitals", "adverse_events")
+_COUNTS = (
+    "participants",
+    "visits",
+    "forms",
+    "results",
+    "checklists",
+    "doses",
+    "vitals",
+    "adverse_events",
+    "conmeds",
+    "deviations",
+)
 
 
 def import_odm(
@@ -334,6 +375,7 @@ def _import_subject(
             consented_at=subject["CONSENTED_AT"],
         )
     alerts = 0
+    _conmeds(engine, s, pid, actors, counts)
     for e in protocol.events:
         day = subject.get(f"ANCHOR_{e.code}".upper())
         if day is not None:
@@ -376,6 +418,7 @@ def _import_subject(
         )
         alerts += len(ae.alerts)
         counts["adverse_events"] += 1
+    _deviations(engine, s, pid, actors, counts)
     status = subject.get("STATUS")
     now = sv.get_participant(engine, inv, pid).status
     if status == S.WITHDRAWN:
@@ -385,6 +428,60 @@ def _import_subject(
             sv.change_status(engine, inv, pid, S.IN_FOLLOW_UP)
         sv.change_status(engine, inv, pid, status, reason=subject.get("STATUS_REASON"))
     return pid, alerts
+
+
+def _repeat(f: _Form) -> int:
+    return int(f.repeat) if f.repeat and f.repeat.isdigit() else 0
+
+
+def _conmeds(
+    engine: Engine, s: _Subject, pid: str, actors: Mapping[str, Actor], counts: dict[str, int]
+) -> None:
+    """The participant's concomitant medications, as they stand (stop date, taper steps);
+    recorded before any visit so the washout rules judge the doses as in the source."""
+    for f in sorted(s.of("CONMED"), key=_repeat):
+        v = f.values
+        steps: list[tuple[str, str]] = []
+        for step in str(v.get("TAPER_STEPS") or "").split(";"):
+            day, _, dose = step.partition("=")
+            if day.strip():
+                steps.append((day.strip(), dose.strip()))
+        sv.record_conmed(
+            engine,
+            _pick(actors, (Role.INVESTIGATOR, Role.THERAPIST), "record medications"),
+            pid,
+            name=v["NAME"],
+            atc_code=v.get("ATC_CODE"),
+            dose=v.get("DOSE"),
+            route=v.get("ROUTE"),
+            indication=v.get("INDICATION"),
+            start_date=v.get("START_DATE"),
+            stop_date=v.get("STOP_DATE"),
+            taper_steps=steps or None,
+        )
+        counts["conmeds"] += 1
+
+
+def _deviations(
+    engine: Engine, s: _Subject, pid: str, actors: Mapping[str, Actor], counts: dict[str, int]
+) -> None:
+    """The deviations people logged; those Remit records itself (out-of-window visits,
+    overrides) were made again by the services during the import and are not repeated."""
+    for f in sorted(s.of("DEVIATION"), key=_repeat):
+        v = f.values
+        if v["CATEGORY"] in AUTOMATIC_CATEGORIES:
+            continue
+        sv.record_deviation(
+            engine,
+            _pick(actors, (Role.INVESTIGATOR, Role.DATA_MANAGER), "log deviations"),
+            pid,
+            category=v["CATEGORY"],
+            description=v["DESCRIPTION"],
+            occurred_date=v["OCCURRED_DATE"],
+            severity=v.get("SEVERITY") or "minor",
+            visit_code=v.get("VISIT"),
+        )
+        counts["deviations"] += 1
 
 
 def _check(engine: Engine, inv: Actor, pid: str, values: Mapping[str, Any]) -> None:
@@ -422,6 +519,15 @@ def _visit_forms(
         )
         alerts += len(record.alerts)
         counts["forms"] += 1
+    staff = _pick(actors, (Role.INVESTIGATOR, Role.THERAPIST), "record results and checklists")
+    # results before the checklist, which judges them, and the checklist before the dose
+    for f in sorted(s.of("RESULT", code), key=lambda f: f.values["COLLECTED_AT"]):
+        v = f.values
+        result = sv.record_result(
+            engine, staff, pid, code, v["TEST_CODE"], v["VALUE"], collected_at=v["COLLECTED_AT"]
+        )
+        alerts += len(result.alerts)
+        counts["results"] += 1
     session_plan = protocol.dosing_session(code)
     if session_plan is None:
         return alerts
@@ -431,15 +537,16 @@ def _visit_forms(
             continue
         if f.form == "VITALS":
             steps.append((f.values["MEASURED_AT"], 1, f))
+        elif f.form == "CHECKLIST":
+            steps.append((f.values["COMPLETED_AT"], 2, f))
         elif f.form == "DOSE":
             when = f.values.get("GIVEN_AT")
-            steps.append((when or datetime.max.replace(tzinfo=None), 2, f))
+            steps.append((when or datetime.max.replace(tzinfo=None), 3, f))
         elif f.values.get("TIMEPOINT"):
-            steps.append((f.values["ASSESSED_AT"], 3, f))
+            steps.append((f.values["ASSESSED_AT"], 4, f))
     if not steps:
         return alerts
     timed = [t for t, _, _ in steps if t.tzinfo is not None]
-    staff = _pick(actors, (Role.INVESTIGATOR, Role.THERAPIST), "record the dosing day")
     sv.start_dosing_session(engine, staff, pid, code, started_at=min(timed))
     for _, kind, f in sorted(steps, key=lambda x: (x[0].replace(tzinfo=None), x[1])):
         v = f.values
@@ -455,6 +562,9 @@ def _visit_forms(
             alerts += len(rec.alerts)
             counts["vitals"] += 1
         elif kind == 2:
+            _complete_checklist(engine, protocol, code, pid, staff, v)
+            counts["checklists"] += 1
+        elif kind == 3:
             sv.record_dose(
                 engine,
                 _pick(actors, (Role.INVESTIGATOR,), "record doses"),
@@ -485,3 +595,35 @@ def _visit_forms(
         )
     sv.end_dosing_session(engine, staff, pid, code, ended_at=max(timed))
     return alerts
+
+
+def _complete_checklist(
+    engine: Engine, protocol: Protocol, code: str, pid: str, staff: Actor, v: Mapping[str, Any]
+) -> None:
+    """Complete the checklist again as it was completed in the source: the confirm items
+    ticked, the items a person marked not applicable (with their reasons), the override
+    reason. The other items are judged again from the data imported before it."""
+    planned = protocol.dosing_session(code)
+    items = planned.checklist.items if planned is not None and planned.checklist else ()
+    status = {i.id: v.get(f"{i.id.upper()}_STATUS") for i in items}
+    sv.complete_checklist(
+        engine,
+        staff,
+        pid,
+        code,
+        completed_at=v["COMPLETED_AT"],
+        confirmed=[
+            i.id
+            for i in items
+            if i.kind == ChecklistKind.CONFIRM and status[i.id] == ItemStatus.PASS
+        ],
+        # marked by a person (with a reason); an item that does not apply to the participant
+        # (a pregnancy test of a man) is not applicable from the data and is not marked
+        not_applicable={
+            i.id: str(v[f"{i.id.upper()}_REASON"])
+            for i in items
+            if status[i.id] == ItemStatus.NOT_APPLICABLE
+            and v.get(f"{i.id.upper()}_REASON") is not None
+        },
+        override_reason=v.get("OVERRIDE_REASON"),
+    )

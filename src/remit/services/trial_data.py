@@ -26,6 +26,7 @@ from remit.services.unit import reading
 from remit.store import Actor
 from remit.store.consent import Consent
 from remit.store.dosing import Dose, DosingSession
+from remit.store.results import ClinicalResult, DosingChecklist
 from remit.store.tables import (
     AdverseEvent,
     Alert,
@@ -91,7 +92,8 @@ def build_trial_data(engine: Engine, *, actor: Actor) -> TrialData:
     ratings), ``alerts`` the times of acknowledgement and closing, ``adverse_events`` the SAE
     reporting clock (awareness, due, reported), ``deviations`` every protocol deviation of the
     participants read (study-wide ones for a study-wide actor), ``conmeds`` their
-    concomitant medications with the dated taper plans; ``vitals`` fills
+    concomitant medications with the dated taper plans, ``results`` their clinical results,
+    ``checklists`` their pre-dose checklist completions; ``vitals`` fills
     ``minutes_after_dose`` from the initial dose time when a
     reading was taken before the dose was recorded. ``simulated`` is true when every
     participant is simulated (and there is at least one).
@@ -194,6 +196,8 @@ def build_trial_data(engine: Engine, *, actor: Actor) -> TrialData:
         )
         frames["deviations"] = _deviations(session, actor, by_id, visit_code)
         frames["conmeds"] = _conmeds(session, protocol, by_id)
+        frames["results"] = _results(session, by_id, visit_code)
+        frames["checklists"] = _checklists(session, by_id, visit_code, sessions)
         simulated = bool(people) and all(p.simulated for p in people)
         return TrialData(**frames, simulated=simulated)
 
@@ -255,6 +259,66 @@ def _conmeds(session: Session, protocol: Protocol, by_id: dict[int, Participant]
     columns = [
         "participant_id", "conmed_id", "name", "atc_code", "atc_class", "dose", "route",
         "indication", "start_date", "stop_date", "taper_steps", "prohibited",
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _results(
+    session: Session, by_id: dict[int, Participant], visit_code: dict[int, str]
+) -> pd.DataFrame:
+    """Clinical results of the participants read, by collection time."""
+    query = select(ClinicalResult).order_by(ClinicalResult.collected_at, ClinicalResult.id)
+    rows = [
+        {
+            "participant_id": by_id[r.participant_id].study_id,
+            "visit_code": visit_code.get(r.visit_id) if r.visit_id else None,
+            "test_code": r.test_code,
+            "value_number": r.value_number,
+            "value_text": r.value_text,
+            "unit": r.unit,
+            "normal_low": r.normal_low,
+            "normal_high": r.normal_high,
+            "interpretation": r.interpretation,
+            "collected_at": r.collected_at,
+        }
+        for r in session.scalars(query)
+        if r.participant_id in by_id
+    ]
+    columns = [
+        "participant_id", "visit_code", "test_code", "value_number", "value_text", "unit",
+        "normal_low", "normal_high", "interpretation", "collected_at",
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _checklists(
+    session: Session,
+    by_id: dict[int, Participant],
+    visit_code: dict[int, str],
+    sessions: dict[int, DosingSession],
+) -> pd.DataFrame:
+    """Pre-dose checklist completions of the participants read, by completion time."""
+    query = select(DosingChecklist).order_by(DosingChecklist.completed_at, DosingChecklist.id)
+    rows = []
+    for c in session.scalars(query):
+        if c.participant_id not in by_id or c.dosing_session_id not in sessions:
+            continue
+        ds = sessions[c.dosing_session_id]
+        items = list(c.items or ())
+        rows.append(
+            {
+                "participant_id": by_id[c.participant_id].study_id,
+                "visit_code": visit_code.get(ds.visit_id) if ds.visit_id else None,
+                "session_number": ds.session_number,
+                "completed_at": c.completed_at,
+                "items": {str(i["id"]): i.get("status") for i in items},
+                "not_applicable": {str(i["id"]): i["reason"] for i in items if i.get("reason")},
+                "override_reason": c.override_reason,
+            }
+        )
+    columns = [
+        "participant_id", "visit_code", "session_number", "completed_at", "items",
+        "not_applicable", "override_reason",
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 

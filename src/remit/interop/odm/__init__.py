@@ -6,8 +6,13 @@ data, and the audit trail as ODM AuditRecords; snapshot and transactional files.
   per audit row of the clinical tables (who, where, when, why; ``SourceID`` names the table,
   record, field and action).
 * Transactional (``FileType="Transactional"``): the audit trail replayed as ODM transactions —
-  every insert and change of a visit date, form answer, dose, vital sign or adverse event as an
+  every insert and change of a visit date, form answer, dose, vital sign, adverse event,
+  clinical result, pre-dose checklist completion, concomitant medication or deviation as an
   ``ItemData`` with ``TransactionType`` and its own ``AuditRecord``.
+
+Clinical results (``F.RESULT``) and checklist completions (``F.CHECKLIST``) sit at their
+visits; medications (``F.CONMED``) and deviations (``F.DEVIATION``, Remit's own marked
+``SOURCE`` automatic) in the repeating common events ``SE.CM`` and ``SE.DV``.
 
 Identity data are never read: the audit rows of ``participant_identity`` (and of users and
 roles) are left out.

@@ -24,6 +24,10 @@ CLINICAL_TABLES = (
     "vital_sign",
     "vital_sign_value",
     "adverse_event",
+    "clinical_result",
+    "dosing_checklist",
+    "concomitant_medication",
+    "protocol_deviation",
 )
 
 

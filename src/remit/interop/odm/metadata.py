@@ -35,6 +35,33 @@ FIXED_FORMS: dict[str, list[tuple[str, str, str]]] = {
             for s in VITAL_SIGNS.values()
         ),
     ],
+    "RESULT": [
+        ("TEST_CODE", "text", "Test code of the protocol's [[results.tests]]"),
+        ("VALUE", "text", "Result: a number, or one of the test's answers"),
+        ("UNIT", "text", "Unit of a numeric result"),
+        ("NORMAL_LOW", "float", "Lower end of the normal range"),
+        ("NORMAL_HIGH", "float", "Upper end of the normal range"),
+        ("INTERPRETATION", "text", "Interpretation (normal, low, high, negative, positive …)"),
+        ("COLLECTED_AT", "datetime", "When the sample or tracing was taken (UTC)"),
+    ],
+    "CONMED": [
+        ("NAME", "text", "Medication name"),
+        ("ATC_CODE", "text", "ATC code"),
+        ("DOSE", "text", "Dose"),
+        ("ROUTE", "text", "Route"),
+        ("INDICATION", "text", "Indication"),
+        ("START_DATE", "date", "Start date"),
+        ("STOP_DATE", "date", "Stop date (none while ongoing)"),
+        ("TAPER_STEPS", "text", "Dated taper steps: YYYY-MM-DD=dose, separated by ';'"),
+    ],
+    "DEVIATION": [
+        ("CATEGORY", "text", "Deviation category"),
+        ("SEVERITY", "text", "minor or major"),
+        ("SOURCE", "text", "automatic (recorded by Remit) or manual (logged by a person)"),
+        ("VISIT", "text", "Visit code the deviation concerns"),
+        ("DESCRIPTION", "text", "What happened"),
+        ("OCCURRED_DATE", "date", "Day it happened"),
+    ],
     "AE": [
         ("TERM", "text", "Reported term"),
         ("ONSET_DATE", "date", "Onset date"),
@@ -44,6 +71,10 @@ FIXED_FORMS: dict[str, list[tuple[str, str, str]]] = {
         ("OUTCOME", "text", "Outcome"),
     ],
 }
+
+
+#: Forms that may occur more than once in an event.
+_REPEATING = ("DOSE", "VITALS", "AE", "RESULT", "CHECKLIST", "CONMED", "DEVIATION")
 
 
 def _criterion_type(value: Any) -> str:
@@ -56,7 +87,8 @@ def _criterion_type(value: Any) -> str:
 
 
 def fixed_forms(protocol: Protocol) -> dict[str, list[tuple[str, str, str]]]:
-    """The forms that are not scales: subject, eligibility data, visit, dose, vitals, AE."""
+    """The forms that are not scales: subject, eligibility data, the pre-dose checklist (its
+    items from the protocol), visit, dose, vitals, result, medication, deviation, AE."""
     subject = [
         ("SITE", "text", "Site code"),
         ("SEX", "text", "Sex"),
@@ -76,7 +108,39 @@ def fixed_forms(protocol: Protocol) -> dict[str, list[tuple[str, str, str]]]:
     criteria: dict[str, tuple[str, str, str]] = {}
     for c in protocol.eligibility.criteria:
         criteria.setdefault(c.field, (c.field.upper(), _criterion_type(c.value), c.text[:200]))
-    return {"SUBJECT": subject, "ELIGIBILITY": list(criteria.values())} | FIXED_FORMS
+    return {
+        "SUBJECT": subject,
+        "ELIGIBILITY": list(criteria.values()),
+        "CHECKLIST": checklist_items(protocol),
+    } | FIXED_FORMS
+
+
+#: Study events that are not visits and repeat, one per record: event → its one form.
+COMMON_EVENTS: dict[str, tuple[str, str]] = {
+    "AE": ("Adverse events", "AE"),
+    "CM": ("Concomitant medications", "CONMED"),
+    "DV": ("Protocol deviations", "DEVIATION"),
+}
+
+
+def checklist_items(protocol: Protocol) -> list[tuple[str, str, str]]:
+    """The items of the CHECKLIST form: when and by whom, the override reason, then for each
+    item of the protocol's pre-dose checklists its status and (not applicable) reason."""
+    out = [
+        ("COMPLETED_AT", "datetime", "When the checklist was completed (UTC)"),
+        ("COMPLETED_BY", "text", "Who completed it (user name in the source system)"),
+        ("OVERRIDE_REASON", "text", "Investigator's reason to give over failing items"),
+    ]
+    seen: set[str] = set()
+    for planned in protocol.dosing:
+        for item in planned.checklist.items if planned.checklist is not None else ():
+            if item.id in seen:
+                continue
+            seen.add(item.id)
+            name = item.id.upper()
+            out.append((f"{name}_STATUS", "text", f"{item.text[:150]}: status"))
+            out.append((f"{name}_REASON", "text", f"{item.id}: why not applicable"))
+    return out
 
 
 #: Items every scale form carries besides its own items.
@@ -147,7 +211,9 @@ def study_metadata(parent: Any, protocol: Protocol, scales: Sequence[str]) -> No
     prot = el(mdv, "Protocol")
     events: list[tuple[str, str, str, Any]] = [(oid("SE", "SUBJECT"), "Subject", "Common", "")]
     events += [(oid("SE", v.code), v.label, "Scheduled", v) for v in protocol.visits]
-    events.append((oid("SE", "AE"), "Adverse events", "Common", None))
+    events += [
+        (oid("SE", code), label, "Common", None) for code, (label, _) in COMMON_EVENTS.items()
+    ]
     for n, (event_oid, _, _, _) in enumerate(events, start=1):
         el(prot, "StudyEventRef", StudyEventOID=event_oid, OrderNumber=n, Mandatory="No")
     for event_oid, label, kind, visit in events:
@@ -164,11 +230,16 @@ def study_metadata(parent: Any, protocol: Protocol, scales: Sequence[str]) -> No
             el(se, "FormRef", FormOID=oid("F", "ELIGIBILITY"), Mandatory="No")
             continue
         if visit is None:
-            el(se, "FormRef", FormOID=oid("F", "AE"), Mandatory="No")
+            form_of = {oid("SE", code): form for code, (_, form) in COMMON_EVENTS.items()}
+            el(se, "FormRef", FormOID=oid("F", form_of[event_oid]), Mandatory="No")
             continue
         forms = ["VISIT"] + [a.scale for a in visit.assessments if a.scale in scales]
-        if protocol.dosing_session(visit.code) is not None:
+        forms.append("RESULT")
+        planned = protocol.dosing_session(visit.code)
+        if planned is not None:
             forms += ["DOSE", "VITALS"]
+            if planned.checklist is not None:
+                forms.append("CHECKLIST")
             if "se_vas" in scales and "se_vas" not in forms:
                 forms.append("se_vas")
         for form in dict.fromkeys(forms):
@@ -176,7 +247,7 @@ def study_metadata(parent: Any, protocol: Protocol, scales: Sequence[str]) -> No
     fixed = fixed_forms(protocol)
     forms = list(fixed) + list(scales)
     for form in forms:
-        repeating = "Yes" if form in ("DOSE", "VITALS", "AE") or form == "se_vas" else "No"
+        repeating = "Yes" if form in _REPEATING or form == "se_vas" else "No"
         label = form.title() if form in fixed else load_scale(form).name
         fd = el(mdv, "FormDef", OID=oid("F", form), Name=label, Repeating=repeating)
         el(fd, "ItemGroupRef", ItemGroupOID=oid("IG", form), Mandatory="Yes")

@@ -26,8 +26,9 @@ from remit.interop.odm.base import (
     odm_value,
     oid,
 )
-from remit.interop.odm.metadata import FIXED_FORMS, fixed_forms, study_metadata
+from remit.interop.odm.metadata import COMMON_EVENTS, FIXED_FORMS, fixed_forms, study_metadata
 from remit.protocol import VITAL_SIGNS, Protocol
+from remit.protocol.deviation import AUTOMATIC_CATEGORIES, DeviationSeverity, DeviationSource
 
 
 @dataclass
@@ -95,11 +96,113 @@ def _snapshot_forms(
             key2 = (str(r.participant_id), str(r.visit_code))
             n[key2] = n.get(key2, 0) + 1
             out.append(Form(key2[0], key2[1], name, n[key2], _fixed_items(name, r)))
-    n_ae: dict[str, int] = {}
-    for r in frame_rows(data.adverse_events):
-        pid = str(r.participant_id)
-        n_ae[pid] = n_ae.get(pid, 0) + 1
-        out.append(Form(pid, "AE", "AE", n_ae[pid], _fixed_items("AE", r)))
+    n_common: dict[tuple[str, str], int] = {}
+    for event, frame in (
+        ("AE", data.adverse_events),
+        ("CM", data.conmeds),
+        ("DV", data.deviations),
+    ):
+        form = COMMON_EVENTS[event][1]
+        for r in frame_rows(frame):
+            if is_missing(r.participant_id):
+                continue  # a study-wide deviation belongs to no subject
+            pid = str(r.participant_id)
+            n_common[(pid, event)] = n_common.get((pid, event), 0) + 1
+            items = _common_items(form, r)
+            out.append(Form(pid, event, form, n_common[(pid, event)], items))
+    return out
+
+
+def _common_items(form: str, r: Any) -> list[tuple[str, str | None]]:
+    """The items of an AE, CONMED or DEVIATION form from a trial-data row."""
+    if form == "CONMED":
+        steps = r.taper_steps if isinstance(r.taper_steps, dict) else {}
+        taper = ";".join(f"{odm_value(day, 'date')}={dose}" for day, dose in sorted(steps.items()))
+        values = {
+            "NAME": r.name,
+            "ATC_CODE": r.atc_code,
+            "DOSE": r.dose,
+            "ROUTE": r.route,
+            "INDICATION": r.indication,
+            "START_DATE": r.start_date,
+            "STOP_DATE": r.stop_date,
+            "TAPER_STEPS": taper or None,
+        }
+    elif form == "DEVIATION":
+        automatic = str(r.category) in AUTOMATIC_CATEGORIES
+        values = {
+            "CATEGORY": r.category,
+            "SEVERITY": DeviationSeverity.of(major=bool(r.major)).value,
+            "SOURCE": (DeviationSource.AUTOMATIC if automatic else DeviationSource.MANUAL).value,
+            "VISIT": None if is_missing(r.visit_code) else r.visit_code,
+            "DESCRIPTION": r.description,
+            "OCCURRED_DATE": r.occurred_date,
+        }
+    else:
+        return _fixed_items(form, r)
+    return [(name, odm_value(values[name], t)) for name, t, _ in FIXED_FORMS[form]]
+
+
+def _result_and_checklist_forms(
+    state: State, protocol: Protocol, shift: DateShift | None, only: set[str]
+) -> list[Form]:
+    """RESULT forms (clinical results) and CHECKLIST forms (pre-dose checklist completions)
+    at their visits, from the records as the audit trail leaves them."""
+    study_ids = {i: str(r["study_id"]) for (t, i), r in state.items() if t == "participant"}
+    codes = {i: r.get("visit_code") for (t, i), r in state.items() if t == "visit"}
+    session_visit = {i: r.get("visit_id") for (t, i), r in state.items() if t == "dosing_session"}
+    checklist = {n for n, _, _ in fixed_forms(protocol)["CHECKLIST"]}
+    found: list[tuple[str, str, str, Any, list[tuple[str, str | None]]]] = []
+    for (table, _rid), r in sorted(state.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        if table not in ("clinical_result", "dosing_checklist"):
+            continue
+        pid = study_ids.get(int(r["participant_id"]))
+        if pid is None or pid not in only:
+            continue
+        items: list[tuple[str, str | None]]
+        if table == "clinical_result":
+            visit_id = r.get("visit_id")
+            number = r.get("value_number")
+            when = shift_value(r.get("collected_at"), "collected_at", pid, shift)
+            items = [
+                ("TEST_CODE", r.get("test_code")),
+                (
+                    "VALUE",
+                    odm_value(number, "float") if number is not None else r.get("value_text"),
+                ),
+                ("UNIT", r.get("unit")),
+                ("NORMAL_LOW", odm_value(r.get("normal_low"), "float")),
+                ("NORMAL_HIGH", odm_value(r.get("normal_high"), "float")),
+                ("INTERPRETATION", r.get("interpretation")),
+                ("COLLECTED_AT", odm_value(when, "datetime")),
+            ]
+            form = "RESULT"
+        else:
+            visit_id = session_visit.get(int(r["dosing_session_id"]))
+            when = shift_value(r.get("completed_at"), "completed_at", pid, shift)
+            by = r.get("completed_by")
+            items = [
+                ("COMPLETED_AT", odm_value(when, "datetime")),
+                ("COMPLETED_BY", None if by is None else oid("USR", str(by))),
+                ("OVERRIDE_REASON", r.get("override_reason")),
+            ]
+            for item in r.get("items") or []:
+                name = str(item.get("id", "")).upper()
+                if f"{name}_STATUS" not in checklist:
+                    continue  # an item of an older protocol version
+                items.append((f"{name}_STATUS", item.get("status")))
+                items.append((f"{name}_REASON", item.get("reason")))
+            form = "CHECKLIST"
+        event = codes.get(int(visit_id)) if visit_id is not None else None
+        if event is None or event not in protocol.visit_codes:
+            continue
+        found.append((pid, str(event), form, when, items))
+    out: list[Form] = []
+    counter: dict[tuple[str, str, str], int] = {}
+    for pid, event, form, _, items in sorted(found, key=lambda f: (f[0], f[1], f[2], str(f[3]))):
+        key = (pid, event, form)
+        counter[key] = counter.get(key, 0) + 1
+        out.append(Form(pid, event, form, counter[key], items))
     return out
 
 
@@ -218,9 +321,11 @@ def snapshot_odm(
     state = audit_state(entries)  # the trail replayed once, for both kinds of form
     forms = _snapshot_forms(data, scales, _missed_reasons(state))
     forms += _subject_forms(state, protocol, shift, known)
+    forms += _result_and_checklist_forms(state, protocol, shift, known)
     order = {code: i + 1 for i, code in enumerate(protocol.visit_codes)}
     order["SUBJECT"] = 0
-    order["AE"] = len(order)
+    for code in COMMON_EVENTS:
+        order[code] = len(order)
     by_subject: dict[str, list[Form]] = {}
     for f in forms:
         by_subject.setdefault(f.subject, []).append(f)
@@ -230,12 +335,12 @@ def snapshot_odm(
         for f in by_subject.get(pid, []):
             events.setdefault(f.event, []).append(f)
         for event in sorted(events, key=lambda c: order.get(c, 999)):
-            if event == "AE":
+            if event in COMMON_EVENTS:
                 for f in events[event]:
                     se = el(
                         sd,
                         "StudyEventData",
-                        StudyEventOID=oid("SE", "AE"),
+                        StudyEventOID=oid("SE", event),
                         StudyEventRepeatKey=f.repeat,
                     )
                     form_xml(se, f)

@@ -24,8 +24,9 @@ from remit.interop.odm.base import (
     oid,
     vital_item_type,
 )
-from remit.interop.odm.metadata import FIXED_FORMS, study_metadata
+from remit.interop.odm.metadata import FIXED_FORMS, fixed_forms, study_metadata
 from remit.protocol import VITAL_SIGNS, Protocol
+from remit.protocol.deviation import AUTOMATIC_CATEGORIES, DeviationSeverity, DeviationSource
 
 _SIGN_ITEMS = {s.testcd for s in VITAL_SIGNS.values()}  # from vital_sign_value rows instead
 
@@ -44,6 +45,89 @@ _TX_FIELDS = {
 }
 
 
+#: Audited table → (form, {column: (item, ODM data type)}) of the RESULT, CONMED and
+#: DEVIATION forms; ``visit_id`` is the VISIT item of a deviation (its visit code).
+_RECORD_FIELDS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
+    "clinical_result": (
+        "RESULT",
+        {
+            "test_code": ("TEST_CODE", "text"),
+            "value_number": ("VALUE", "float"),
+            "value_text": ("VALUE", "text"),
+            "unit": ("UNIT", "text"),
+            "normal_low": ("NORMAL_LOW", "float"),
+            "normal_high": ("NORMAL_HIGH", "float"),
+            "interpretation": ("INTERPRETATION", "text"),
+            "collected_at": ("COLLECTED_AT", "datetime"),
+        },
+    ),
+    "concomitant_medication": (
+        "CONMED",
+        {name.lower(): (name, data_type) for name, data_type, _ in FIXED_FORMS["CONMED"]},
+    ),
+    "protocol_deviation": (
+        "DEVIATION",
+        {
+            "category": ("CATEGORY", "text"),
+            "major": ("SEVERITY", "text"),
+            "visit_id": ("VISIT", "text"),
+            "description": ("DESCRIPTION", "text"),
+            "occurred_date": ("OCCURRED_DATE", "date"),
+        },
+    ),
+}
+
+
+def _record_items(
+    e: Any, ctx: AuditContext, pid: str, shift: DateShift | None
+) -> list[tuple[str, str, str | None]]:
+    """The items one audit row of a result, medication or deviation changes."""
+    form, fields = _RECORD_FIELDS[e.table_name]
+    if e.field not in fields:
+        return []
+    name, data_type = fields[e.field]
+    value = shift_value(e.new_value, e.field, pid, shift)
+    if e.field == "major":
+        value = DeviationSeverity.of(major=bool(value)).value
+    elif e.field == "visit_id":
+        value = ctx.visit_code(value)
+    elif e.field == "taper_steps":
+        steps = value or []
+        value = (
+            ";".join(
+                f"{shift_value(s['date'], 'step_date', pid, shift)}={s['dose']}" for s in steps
+            )
+            or None
+        )
+    items = [(form, name, odm_value(value, data_type))]
+    if e.field == "category":
+        automatic = str(value) in AUTOMATIC_CATEGORIES
+        source = DeviationSource.AUTOMATIC if automatic else DeviationSource.MANUAL
+        items.append((form, "SOURCE", source.value))
+    return items
+
+
+def _checklist_items(
+    e: Any, pid: str, shift: DateShift | None
+) -> list[tuple[str, str, str | None]]:
+    """The items one audit row of a pre-dose checklist completion changes."""
+    if e.field in ("completed_at", "override_reason"):
+        value = shift_value(e.new_value, e.field, pid, shift)
+        data_type = "datetime" if e.field == "completed_at" else "text"
+        return [("CHECKLIST", e.field.upper(), odm_value(value, data_type))]
+    if e.field == "completed_by":
+        by = None if e.new_value is None else oid("USR", str(e.new_value))
+        return [("CHECKLIST", "COMPLETED_BY", by)]
+    if e.field == "items":
+        out: list[tuple[str, str, str | None]] = []
+        for item in e.new_value or []:
+            name = str(item.get("id", "")).upper()
+            out.append(("CHECKLIST", f"{name}_STATUS", item.get("status")))
+            out.append(("CHECKLIST", f"{name}_REASON", item.get("reason")))
+        return out
+    return []
+
+
 def transactional_odm(
     entries: list[Any],
     protocol: Protocol,
@@ -58,6 +142,7 @@ def transactional_odm(
     clinical = clinical_data(root, protocol)
     ctx = AuditContext(entries)
     types = {s: item_types(s) for s in scales}
+    checklist_names = {n for n, _, _ in fixed_forms(protocol)["CHECKLIST"]}
     sessions_visit: dict[int, Any] = {}
     vital_values: dict[int, dict[str, Any]] = {}  # value row id → its reading and sign
     n = 0
@@ -121,6 +206,18 @@ def transactional_odm(
             visit_id = reading.get("visit_id") or sessions_visit.get(int(ds) if ds else -1)
             event, repeat = ctx.visit_code(visit_id), int(held["vital_sign_id"])
             items.append(("VITALS", sign.testcd, odm_value(e.new_value, vital_item_type(sign))))
+        elif e.table_name in ("clinical_result", "dosing_checklist"):
+            if e.table_name == "clinical_result":
+                visit_id = rec.get("visit_id")
+                items = _record_items(e, ctx, pid, shift)
+            else:
+                visit_id = sessions_visit.get(int(rec.get("dosing_session_id") or -1))
+                items = [i for i in _checklist_items(e, pid, shift) if (i[1] in checklist_names)]
+            event, repeat = ctx.visit_code(visit_id), e.record_id
+        elif e.table_name in ("concomitant_medication", "protocol_deviation"):
+            event = "CM" if e.table_name == "concomitant_medication" else "DV"
+            repeat = e.record_id
+            items = _record_items(e, ctx, pid, shift)
         elif e.table_name in _TX_FIELDS and e.field in _TX_FIELDS[e.table_name]:
             form, name, data_type = _TX_FIELDS[e.table_name][e.field]
             if e.table_name == "visit":
