@@ -442,6 +442,12 @@ def walk_the_completer(walk: Walk, today: date) -> dict[str, date]:
     casebook = walk.text("investigator")
     assert "not entered" not in casebook, casebook
     walk.shot("investigator", "p1-casebook-complete")
+    # the last visit done: the investigator closes the participant's study course
+    inv.page.get_by_label("Change status to").select_option("completed")
+    inv.page.get_by_role("button", name="Change status").click()
+    assert "status completed" in walk.text("investigator")
+    assert inv.page.locator("#status-form").count() == 0  # completed is final
+    walk.shot("investigator", "p1-completed")
     sign_fu7_madrs(walk)
     return days
 
@@ -518,6 +524,7 @@ def test_two_participants_walk_the_web_app(
         one = sv.get_participant(engine, inv, completer)
         assert one.enrolled_at is not None
         assert one.enrolment_confirmed_at is not None
+        assert one.status == "completed"
         forms = {(a.visit_code, a.scale) for a in sv.list_assessments(engine, inv, completer)}
         planned = {
             (v.code, f.scale)
