@@ -305,6 +305,14 @@ def vitals(person: Person, measured: str, values: Mapping[str, str] = NORMAL) ->
     person.page.get_by_role("button", name="Record vital signs").click()
 
 
+def vas(person: Person, timepoint: str, rated: str) -> None:
+    """The participant's subjective-effects ratings at a timepoint of the session."""
+    person.page.get_by_label("Timepoint").select_option(timepoint)
+    person.page.get_by_label("Rated (Europe/Oslo)").fill(rated)
+    person.page.evaluate(FILL_JS, answers_of(fill("se_vas", level=10)))
+    person.page.locator("#vas").get_by_role("button", name="Record ratings").click()
+
+
 def dose(person: Person, kind: str, given: str) -> None:
     person.page.get_by_label("Kind").select_option(kind)
     person.page.get_by_label("Status", exact=True).select_option("given")
@@ -358,13 +366,16 @@ def dosing_day(walk: Walk, visit: str, day: date, step: str) -> None:
     assert planned is not None
     dose(the, "initial", oslo(day, 9))
     assert f"initial\t{planned.initial_mg:g} mg\tgiven" in walk.text("therapist", "#doses")
-    the.page.get_by_label("Rated (Europe/Oslo)").fill(oslo(day, 9, 5))
-    the.page.evaluate(FILL_JS, answers_of(fill("se_vas", level=10)))
-    the.page.locator("#vas").get_by_role("button", name="Record ratings").click()
+    vas(the, "initial_dose", oslo(day, 9, 5))
     for minutes in (30, 60, 90, 120):
         at = datetime.fromisoformat(oslo(day, 9)) + timedelta(minutes=minutes)
         vitals(the, at.strftime("%Y-%m-%dT%H:%M"))
+    vas(the, "before_supplemental", oslo(day, 10, 58))
     dose(the, "supplemental", oslo(day, 11, 1))
+    vas(the, "end_of_session", oslo(day, 16, 45))
+    rated = walk.text("therapist", "#vas")
+    for timepoint in planned.vas_timepoints:
+        assert f"{timepoint.replace('_', ' ')}: " in rated, rated
     doses = walk.text("therapist", "#doses")
     assert f"supplemental\t{planned.supplemental_mg:g} mg\tgiven" in doses, doses
     vitals(the, oslo(day, 16, 50))
@@ -509,7 +520,7 @@ def test_two_participants_walk_the_web_app(
     today = datetime.now(UTC).astimezone(OSLO).date()
     walk = Walk(browser, journey_server, artifacts)
     try:
-        walk_the_completer(walk, today)
+        days = walk_the_completer(walk, today)
         completer = walk.pid
         walk_the_screen_failure(walk, today)
         failed = walk.pid
@@ -533,6 +544,18 @@ def test_two_participants_walk_the_web_app(
             if f.timing != "during_session"
         }
         assert planned <= forms, sorted(planned - forms)
+        # clinical times were entered in Oslo and are stored as the UTC instants they are
+        madrs_fu7 = next(
+            a
+            for a in sv.list_assessments(engine, inv, completer, visit_code="FU7")
+            if a.scale == "madrs"
+        )
+        assert madrs_fu7.assessed_at == as_utc(oslo(days["FU7"], 10))
+        ((signature, holds),) = sv.signatures_of(engine, inv, "assessment", madrs_fu7.id)
+        assert holds
+        assert signature.meaning != "author"
+        vas_forms = [a for a in sv.list_assessments(engine, inv, completer) if a.scale == "se_vas"]
+        assert len(vas_forms) == 6  # three timepoints on each dosing day
         visits = sv.list_visits(engine, inv, completer)
         assert all(v.actual_date is not None for v in visits), [
             v.visit_code for v in visits if v.actual_date is None
