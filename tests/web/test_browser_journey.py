@@ -127,6 +127,8 @@ class Walk:
         }
         self.pid = ""
         self.shots: list[str] = []
+        for old in shots.glob("journey-*.png"):  # a shorter earlier walk leaves none behind
+            old.unlink()
         self.number = 0
 
     def __getitem__(self, role: str) -> Person:
@@ -418,10 +420,12 @@ def walk_the_completer(walk: Walk, today: date) -> dict[str, date]:
     assert f"Enrolled: {days['V0'].isoformat()}" in steps or "Enrolled: no" not in steps, steps
     walk.shot("investigator", "p1-enrolled-v0")
     cssrs(walk, "V0", days["V0"])
+    walk.shot("investigator", "p1-v0-cssrs")
     conmed_taper(walk, days["V0"])
 
     for visit in ("V1", "V2"):
         visit_on(walk, "therapist", visit, days[visit])
+    walk.shot("therapist", "p1-v1-v2-preparatory-sessions")
     visit_on(walk, "independent_rater", "V3", days["V3"])
     rating_visit(walk, "V3", days["V3"], 3, "p1-v3")
 
@@ -433,19 +437,23 @@ def walk_the_completer(walk: Walk, today: date) -> dict[str, date]:
     assert "not confirmed" not in confirmed, confirmed
     walk.shot("investigator", "p1-confirmed-v4")
     cssrs(walk, "V4", days["V4"])
+    walk.shot("investigator", "p1-v4-cssrs")
 
     dosing_day(walk, "V5", days["V5"], "p1-v5")
     for visit in ("V6", "V7", "V8"):
         visit_on(walk, "investigator", visit, days[visit])
         cssrs(walk, visit, days[visit])
+        walk.shot("investigator", f"p1-{visit.lower()}-cssrs")
     dosing_day(walk, "V9", days["V9"], "p1-v9")
     for visit in ("V10", "V11", "V12"):
         visit_on(walk, "investigator", visit, days[visit])
         cssrs(walk, visit, days[visit])
+        walk.shot("investigator", f"p1-{visit.lower()}-cssrs")
     visit_on(walk, "independent_rater", "V13", days["V13"])
     rating_visit(walk, "V13", days["V13"], 1, "p1-v13")
     visit_on(walk, "investigator", "V14", days["V14"])
     cssrs(walk, "V14", days["V14"])
+    walk.shot("investigator", "p1-v14-cssrs")
     visit_on(walk, "independent_rater", "FU7", days["FU7"])
     rating_visit(walk, "FU7", days["FU7"], 1, "p1-fu7")
 
