@@ -35,6 +35,7 @@ from remit.protocol.status import (
     VisitStatus,
 )
 from remit.services.accounts import MIN_PASSWORD_LENGTH
+from remit.services.participants import STATUS_CHANGES
 from remit.web import (
     pages_conmeds,
     pages_consent,
@@ -434,6 +435,8 @@ def casebook(request: Request, session: PageSession, pid: PID) -> Response:
         may_identity=web_allowed("read_identity", actor.role),
         may_ae=web_allowed("record_adverse_event", actor.role),
         may_visit=web_allowed("record_visit", actor.role),
+        next_statuses=sorted(STATUS_CHANGES.get(person.status, ())),
+        may_status=web_allowed("change_status", actor.role),
     )
 
 

@@ -58,6 +58,11 @@ class WhenForm(PageForm):
     at: SiteTime
 
 
+class StatusForm(PageForm):
+    status: Text
+    reason: Optional = None
+
+
 def _back(pid: str) -> RedirectResponse:
     return RedirectResponse(f"/participants/{pid}/screening", status_code=303)
 
@@ -223,3 +228,12 @@ async def confirm(request: Request, session: PageSession, pid: PID) -> Response:
     )
     sv.confirm_enrolment(state_of(request).engine, session.actor, pid, confirmed_at=body.at)
     return _back(pid)
+
+
+@router.post("/participants/{pid}/status", dependencies=[page_requires("change_status")])
+async def change_status(request: Request, session: PageSession, pid: PID) -> Response:
+    """Move a participant on study along the lifecycle (in follow-up, completed, lost to
+    follow-up with a reason): the casebook's status form."""
+    body = parse_form(StatusForm, await check_csrf(request, session))
+    sv.change_status(state_of(request).engine, session.actor, pid, body.status, reason=body.reason)
+    return RedirectResponse(f"/participants/{pid}", status_code=303)
