@@ -93,7 +93,7 @@ def kill_points(submissions: int, kills: int, rng: random.Random) -> list[int]:
     at which the server is killed.
 
     >>> kill_points(100, 3, random.Random(1))
-    [18, 59, 73]
+    [18, 73, 98]
     """
     if kills >= submissions:
         raise ValueError(f"{kills} kills need more than {kills} submissions")
