@@ -46,7 +46,7 @@ class EditFigures:
     rounds_several_winners: int = 0
     saves_won: int = 0
     saves_conflict_412: int = 0
-    conflicts_found_at_write: int = 0
+    conflicts_found_in_transaction: int = 0
     other_answers: dict[str, int] = field(default_factory=dict)
     forms_at_version_2: int = 0
     forms_holding_winner_answers: int = 0
@@ -152,10 +152,11 @@ def run_engine(engine_name: str, args: argparse.Namespace) -> EditFigures:
                 verdict, won, conflicts = tally(statuses)
                 figures.saves_won += won
                 figures.saves_conflict_412 += conflicts
-                # 412 either from the version check before the save (the winner had committed)
-                # or from the versioned UPDATE itself (both read the same version and raced)
-                figures.conflicts_found_at_write += sum(
-                    status == 412 and "is at version" not in text
+                # 412 either from the route's version check before the save (the winner had
+                # committed already) or from the check inside the save's own transaction (both
+                # passed the route's check: a real race, caught under the write lock)
+                figures.conflicts_found_in_transaction += sum(
+                    status == 412 and "changed since you read it" in text
                     for status, text in zip(statuses, texts, strict=True)
                 )
                 if verdict == "one":
