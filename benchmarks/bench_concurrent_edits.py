@@ -153,10 +153,11 @@ def run_engine(engine_name: str, args: argparse.Namespace) -> EditFigures:
                 figures.saves_won += won
                 figures.saves_conflict_412 += conflicts
                 # 412 either from the route's version check before the save (the winner had
-                # committed already) or from the check inside the save's own transaction (both
-                # passed the route's check: a real race, caught under the write lock)
+                # committed already) or from inside the save's own transaction (both passed the
+                # route's check: a real race, caught by the service's check or the versioned
+                # UPDATE)
                 figures.conflicts_found_in_transaction += sum(
-                    status == 412 and "changed since you read it" in text
+                    status == 412 and "someone saved it after you read it" not in text
                     for status, text in zip(statuses, texts, strict=True)
                 )
                 if verdict == "one":
