@@ -117,6 +117,9 @@ def _checked_user(
     attempt of the username's throttle; every failure is written to the security log as
     ``failed`` (``locked`` when the throttle refused the attempt). An unknown username costs the
     same argon2 verification and the same database work as a wrong password."""
+    # PostgreSQL refuses NUL in text (a 500 found by the fuzz battery): no username holds one,
+    # so it becomes U+FFFD for the throttle, the lookup and the security log (an unknown user)
+    username = username.replace("\x00", "\ufffd")
     claim = claim_attempt(engine, username, policy.max_failures, policy.window_s)
     # One database connection at a time (the session is closed before the log is written), so
     # that many parallel attempts cannot exhaust the connection pool.
