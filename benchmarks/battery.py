@@ -30,14 +30,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from load_web import SCALES as SCALES  # the visits and forms of the load benchmark
+from load_web import VISITS as VISITS
+from load_web import answers as load_answers
+from load_web import form_slots as load_slots
 
 PASSWORD = "correct horse battery staple"
 POSTGRES_ADMIN = os.environ.get(
     "REMIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-#: Visits and forms a rater may enter for a consented participant (as ``load_web.py``).
-VISITS = ("V3", "V13", "FU7")
-SCALES = ("madrs", "sds", "gad7", "isi", "pcl5", "bdi2")
 #: Seconds to wait for a starting server before calling it a hang (a busy machine is slow).
 START_CEILING_S = 120.0
 
@@ -190,26 +191,15 @@ def rater_name(number: int) -> str:
 
 
 def form_slots(ids: Sequence[str], rng: random.Random) -> list[tuple[str, str, str]]:
-    """Every (participant, visit, scale) a rater may enter for ``ids``, shuffled by ``rng``."""
-    slots = [(pid, visit, scale) for pid in ids for visit in VISITS for scale in SCALES]
-    rng.shuffle(slots)
-    return slots
+    """Every (participant, visit, scale) a rater may enter for ``ids``, shuffled by ``rng``
+    (the load benchmark's :func:`load_web.form_slots`)."""
+    return load_slots(list(ids), rng)
 
 
 def answers(scale: str, rng: random.Random) -> dict[str, object]:
-    """Valid random answers to every numeric, yes/no and choice item of ``scale``."""
-    from remit.scales import load_scale
-
-    out: dict[str, object] = {}
-    for item in load_scale(scale).items:
-        if item.kind == "integer" and item.min is not None and item.max is not None:
-            out[item.code] = rng.randint(int(item.min), int(item.max))
-        elif item.kind == "number" and item.min is not None and item.max is not None:
-            out[item.code] = round(rng.uniform(item.min, item.max), 1)
-        elif item.kind == "boolean":
-            out[item.code] = False
-        elif item.kind == "choice" and item.options:
-            out[item.code] = next(iter(item.options))
+    """Valid random answers to every numeric, yes/no and choice item of ``scale`` (the load
+    benchmark's :func:`load_web.answers`), without suicidal thoughts on the MADRS."""
+    out = load_answers(scale, rng)
     if scale == "madrs":
         out["suicidal_thoughts"] = 0  # no suicidal thoughts: the battery measures saves, not alerts
     return out
