@@ -25,6 +25,7 @@ from remit.cli.common import (
     errors_as_exit,
     open_engine,
     print_json,
+    read_password,
 )
 from remit.errors import InputError
 from remit.protocol import load_protocol
@@ -93,15 +94,6 @@ def show(record: Any, json_output: bool, line: str) -> None:
         console.print(line, highlight=False, soft_wrap=True)
 
 
-def _password(stdin: bool, confirm: bool = True) -> str:
-    if stdin:
-        line = sys.stdin.readline().rstrip("\n")
-        if not line:
-            raise InputError("no password on standard input")
-        return line
-    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=confirm))
-
-
 # --- remit init ------------------------------------------------------------------------------
 
 
@@ -124,7 +116,7 @@ def init_command(
     """Create a trial database: tables, the study, its protocol, sites and the first admin."""
     with errors_as_exit():
         loaded = load_protocol(protocol)
-        password = _password(password_stdin)
+        password = read_password(password_stdin)
         keys = audit_keys_given(None)
         engine = sv.create_database(db, audit_keys=keys)
         try:
@@ -182,7 +174,7 @@ def user_add_command(
             engine,
             actor,
             username,
-            _password(password_stdin),
+            read_password(password_stdin),
             roles,
             full_name=full_name,
             email=email,
@@ -261,7 +253,7 @@ def user_reset_password_command(
     json_output: JsonOption = False,
 ) -> None:
     """Give a user a temporary password they must change at their next login (admins only)."""
-    chosen = _password(password_stdin) if (password_stdin or not generate) else None
+    chosen = read_password(password_stdin) if (password_stdin or not generate) else None
     with acting_on(db, user) as (engine, actor):
         done = sv.reset_password(engine, actor, username, chosen, reason=reason)
     line = f"password of {done.user.username} reset: to be changed at the next login"
