@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from remit.errors import InputError
+from remit.protocol.status import UNFINISHED_STATUSES, AssessmentStatus
 from remit.protocol.vocab import COMPARE, CriterionKind
 
 if TYPE_CHECKING:
@@ -16,8 +17,11 @@ if TYPE_CHECKING:
 
 CriterionStatus = Literal["met", "unmet", "missing"]
 
-#: Form statuses whose values count; a draft or incomplete form gives "missing", never "met".
-COUNTED_FORM_STATUSES: frozenset[str] = frozenset({"complete", "signed", "locked"})
+#: Form statuses whose values count: every status but the unfinished ones (a draft or
+#: incomplete form gives "missing", never "met").
+COUNTED_FORM_STATUSES: frozenset[str] = frozenset(
+    s.value for s in set(AssessmentStatus) - UNFINISHED_STATUSES
+)
 
 
 @dataclass(frozen=True)

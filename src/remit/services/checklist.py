@@ -39,7 +39,12 @@ from remit.protocol.results import (
     ChecklistKind,
     ItemStatus,
 )
-from remit.protocol.status import DeviationCategory, DoseKind, DoseStatus
+from remit.protocol.status import (
+    UNFINISHED_STATUSES,
+    DeviationCategory,
+    DoseKind,
+    DoseStatus,
+)
 from remit.safety import evaluate_vitals
 from remit.services._common import aware, protocol_in_force, text_given, visit_code_of
 from remit.services.access import allowed
@@ -239,7 +244,7 @@ def _cssrs(
         select(Assessment)
         .where(
             Assessment.id.in_(forms),
-            Assessment.status.not_in(("draft", "incomplete")),
+            Assessment.status.not_in([str(s) for s in UNFINISHED_STATUSES]),
             or_(*near),
         )
         .order_by(clinical.desc(), Assessment.id.desc())
