@@ -90,7 +90,7 @@ def ready_over_api(
 ) -> None:
     """:func:`ready_for_dose` over the JSON API (``investigator`` and ``therapist`` are
     logged-in test clients): a negative urine drug screen 30 minutes before ``at`` (ISO 8601),
-    the C-SSRS at the visit, a normal reading 20 minutes before, then the completion at ``at``
+    the C-SSRS and a normal reading 20 minutes before, then the completion at ``at``
     with the Oslo protocol's confirm items ticked (and a negative pregnancy test when it
     applies); without ``complete`` the checklist is left to complete."""
     base = f"/api/v1/participants/{pid}"
@@ -112,6 +112,7 @@ def ready_over_api(
     post(investigator, "/api/v1/assessments", {
         "participant_id": pid, "visit_code": visit, "scale": "cssrs",
         "version": "since_last_visit", "answers": fill("cssrs", "since_last_visit"),
+        "assessed_at": (when - timedelta(minutes=20)).isoformat(),
     })  # fmt: skip
     post(therapist, f"{base}/vitals", {
         "visit_code": visit, "measured_at": (when - timedelta(minutes=20)).isoformat(),

@@ -100,6 +100,28 @@ def web_trial(today: date) -> tuple[Participant, ...]:
     )
 
 
+#: The date of ``OSL-001``'s first dosing day (V5) in :func:`web_dosing_trial`.
+DOSING_DAY = date(2026, 3, 2)
+
+
+def web_dosing_trial(day: date = DOSING_DAY) -> tuple[Participant, ...]:
+    """:func:`web_trial` a dosing day on: ``OSL-001`` screened, enrolled and through V4 on the
+    target dates, so that its first dosing day V5 falls on ``day`` (59 days after the
+    referral); ``OSL-002`` screened."""
+    return (
+        Participant(
+            through="V4",
+            sex="female",
+            birth_year=1983,
+            identity={"name": "Kari Nordmann", "national_id": "01018312345"},
+            screened_at=at(day - timedelta(days=64), 9),
+            referral=day - timedelta(days=59),
+            consented_at=at(day - timedelta(days=64), 9),
+        ),
+        stage("screened", birth_year=1990),
+    )
+
+
 #: The roles that enter data (what an import needs).
 ENTRY_ROLES = ("investigator", "therapist", "independent_rater")
 

@@ -1,7 +1,8 @@
 """Fixtures of the web tests: the seeded trial (:func:`tests.support.presets.web_trial`: one
-user per role, ``OSL-001`` enrolled with V3 and dosing day V5 ready for entry, ``OSL-002`` in
-screening), an app over a fresh copy, logged-in clients, and a live uvicorn server with
-Debian's Chromium for the browser walk.
+user per role, ``OSL-001`` enrolled with V3 due today, ``OSL-002`` in screening; a test marked
+``dosing_day`` gets :func:`tests.support.presets.web_dosing_trial` instead, where ``OSL-001``
+is through V4 and its dosing day V5 falls on 2026-03-02), an app over a fresh copy, logged-in
+clients, and a live uvicorn server with Debian's Chromium for the browser walk.
 
 ``browser`` (Debian's Chromium via Playwright) is the shared fixture of ``tests/conftest.py``.
 """
@@ -9,7 +10,7 @@ Debian's Chromium for the browser walk.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from tests.support.db import copy_database
 from tests.support.paths import ARTIFACTS
-from tests.support.presets import web_trial
+from tests.support.presets import DOSING_DAY, web_dosing_trial, web_trial
 from tests.support.shared import build_once
 from tests.support.trial import PASSWORD, ROLE_USER, trial_file
 from tests.support.web import LiveServer, page_login
@@ -39,11 +40,30 @@ def trial_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_once(tmp_path_factory, f"web-trial-{today.isoformat()}.db", build)
 
 
+def dosing_template(tmp_path_factory: pytest.TempPathFactory, day: date) -> Path:
+    """The seeded trial a dosing day on (:func:`tests.support.presets.web_dosing_trial`:
+    ``OSL-001`` through V4, its first dosing day V5 on ``day``); built once per day asked for
+    and never changed."""
+    return build_once(
+        tmp_path_factory,
+        f"web-dosing-trial-{day.isoformat()}.db",
+        lambda path: trial_file(path, participants=web_dosing_trial(day)),
+    )
+
+
 @pytest.fixture
-def trial_db(trial_template: Path, tmp_path: Path) -> Path:
-    """A fresh copy of the seeded trial for one test."""
+def trial_db(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """A fresh copy of the seeded trial for one test: for a test marked ``dosing_day`` (with
+    the day of V5 as its argument, default 2026-03-02) the dosing-day trial, else the trial
+    whose V3 is due today."""
+    marker = request.node.get_closest_marker("dosing_day")
+    if marker is None:
+        template: Path = request.getfixturevalue("trial_template")
+    else:
+        day = marker.args[0] if marker.args else DOSING_DAY
+        template = dosing_template(request.getfixturevalue("tmp_path_factory"), day)
     path = tmp_path / "trial.db"
-    copy_database(trial_template, path)
+    copy_database(template, path)
     return path
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from tests.support.predose import ready_over_api
@@ -89,6 +90,7 @@ def test_refusals_carry_what_was_expected(api_as: Callable[[str], TestClient]) -
     assert statistician.get("/api/v1/alerts").status_code == 403
 
 
+@pytest.mark.dosing_day
 def test_dosing_day_vitals_beyond_threshold_raise_an_alert_acknowledged_over_the_api(
     api_as: Callable[[str], TestClient],
 ) -> None:

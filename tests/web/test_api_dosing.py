@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 from tests.support.predose import ready_over_api
 
@@ -11,6 +12,7 @@ BASE = "/api/v1/participants/OSL-001"
 NORMAL = {"systolic_bp": 124, "diastolic_bp": 80, "heart_rate": 72, "temperature": 36.8}
 
 
+@pytest.mark.dosing_day
 def test_dose_stop_override_and_discharge_over_the_api(
     api_as: Callable[[str], TestClient],
 ) -> None:

@@ -11,17 +11,20 @@ refused the identity page and the report. Screenshots of each page go to
 from __future__ import annotations
 
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.trial import PASSWORD
+from tests.support.predose import ready_for_dose
+from tests.support.trial import PASSWORD, trial_of
 from tests.support.waiting import CEILING_S
 from tests.support.web import LiveServer
 
+from remit import services as sv
 from remit.web.forms import form_fields
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.dosing_day]
 
 
 class Person:
@@ -51,8 +54,24 @@ class Person:
         self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
 
 
+def pre_dose_checks_done(trial_db: Path) -> None:
+    """The pre-dose checklist of V5 completed at 08:55 in Oslo (its screens, C-SSRS and normal
+    pre-dose reading recorded before), through the services: the dosing pages have their own
+    browser test (``test_browser_dosing``)."""
+    engine = sv.open_database(str(trial_db))
+    try:
+        trial = trial_of(engine)
+        done = ready_for_dose(
+            engine, trial.protocol, trial.investigator, trial.therapist, "OSL-001", "V5",
+            datetime(2026, 3, 2, 7, 55, tzinfo=UTC),
+        )  # fmt: skip
+        assert done.completed_at is not None, done
+    finally:
+        sv.close_database(engine)
+
+
 def test_the_trial_team_in_a_browser(
-    browser: Any, live_server: LiveServer, artifacts: Path
+    browser: Any, live_server: LiveServer, artifacts: Path, trial_db: Path
 ) -> None:
     # --- login page, keyboard first -----------------------------------------------------
     context = browser.new_context()
@@ -105,6 +124,8 @@ def test_the_trial_team_in_a_browser(
     therapist.go("/participants/OSL-001/dosing/V5")
     therapist.page.get_by_label("Start time (Europe/Oslo)").fill("2026-03-02T08:00")
     therapist.page.get_by_role("button", name="Start session").click()
+    pre_dose_checks_done(trial_db)
+    therapist.go("/participants/OSL-001/dosing/V5")
     therapist.page.get_by_label("Dose time (Europe/Oslo)").fill("2026-03-02T09:00")
     therapist.page.get_by_label("Status", exact=True).select_option("given")  # never pre-set
     therapist.page.get_by_role("button", name="Record dose").click()

@@ -29,7 +29,12 @@ from tests.web.test_browser import Person
 
 from remit import services as sv
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+#: OSL-001's dosing day V5 is today: the pages judge the checklist and the windows now.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.dosing_day(datetime.now(UTC).date()),
+]
 
 DOSING = "/participants/OSL-001/dosing/V5"
 #: The staff's e-mail addresses (the protocol's [safety.notify] names roles, not people).

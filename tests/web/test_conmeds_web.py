@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
 from tests.support.predose import ready_over_api
@@ -32,6 +33,7 @@ def _count(trial_db: Path) -> int:
         engine.dispose()
 
 
+@pytest.mark.dosing_day
 def test_medication_page_blocks_the_dose_until_stopped(
     login_as: Callable[[str], TestClient], api_as: Callable[[str], TestClient], trial_db: Path
 ) -> None:
@@ -108,7 +110,7 @@ def test_medication_page_blocks_the_dose_until_stopped(
     assert "earliest dose 2026-03-02" in edited.text
     # (api_as: the checklist's results and ticks over the API)
     ready_over_api(
-        api_as("investigator"), api_as("therapist"), "OSL-001", "V5", "2026-03-02T08:55:00+00:00"
+        api_as("investigator"), api_as("therapist"), "OSL-001", "V5", "2026-03-02T08:55:00+01:00"
     )
     given = therapist.post(f"{DOSING}/dose", data=dose)
     assert given.status_code == 200, given.text

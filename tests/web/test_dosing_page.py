@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 from tests.support.predose import ready_over_api
 from tests.support.web import csrf_of
@@ -21,6 +22,7 @@ def _post(client: TestClient, step: str, token: str, **data: str) -> str:
     return response.text
 
 
+@pytest.mark.dosing_day
 def test_dose_stop_banner_override_and_discharge(
     login_as: Callable[[str], TestClient], api_as: Callable[[str], TestClient]
 ) -> None:
@@ -37,7 +39,7 @@ def test_dose_stop_banner_override_and_discharge(
     assert refused.status_code == 422
     assert "pre-dose checklist of session 1 has not been completed" in refused.text
     ready_over_api(api_as("investigator"), therapist_api := api_as("therapist"), "OSL-001", "V5",
-                   "2026-03-02T08:55:00+00:00", complete=False)  # fmt: skip
+                   "2026-03-02T08:55:00+01:00", complete=False)  # fmt: skip
     assert therapist_api  # the page itself completes the checklist below
     page = therapist.get(DOSING).text
     assert 'id="checklist"' in page

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from fastapi.testclient import TestClient
 from tests.support.predose import ready_over_api
 from tests.support.trial import PASSWORD
@@ -148,6 +149,7 @@ def test_a_stale_save_shows_the_conflict_page(login_as: Callable[[str], TestClie
     assert "not</strong> saved" in conflict.text
 
 
+@pytest.mark.dosing_day
 def test_dosing_day_vitals_beyond_threshold_raise_an_alert_the_investigator_acknowledges(
     login_as: Callable[[str], TestClient],
     api_as: Callable[[str], TestClient],
@@ -159,7 +161,7 @@ def test_dosing_day_vitals_beyond_threshold_raise_an_alert_the_investigator_ackn
     )
     assert started.status_code == 200
     ready_over_api(
-        api_as("investigator"), api_as("therapist"), "OSL-001", "V5", "2026-03-02T08:55:00+00:00"
+        api_as("investigator"), api_as("therapist"), "OSL-001", "V5", "2026-03-02T08:55:00+01:00"
     )
     steps = [
         ("dose", {"kind": "initial", "dose_mg": "80", "status": "given", "at": "2026-03-02T09:00"}),
@@ -349,6 +351,7 @@ def test_a_refused_field_of_a_fixed_form_is_named(login_as: Callable[[str], Test
     assert "nausea" not in therapist.get("/participants/OSL-001").text
 
 
+@pytest.mark.dosing_day
 def test_blank_optional_fields_are_fine_and_overlong_ones_refused(
     login_as: Callable[[str], TestClient],
     api_as: Callable[[str], TestClient],
@@ -360,7 +363,7 @@ def test_blank_optional_fields_are_fine_and_overlong_ones_refused(
     )
     assert started.status_code == 200
     ready_over_api(
-        api_as("investigator"), api_as("therapist"), "OSL-001", "V5", "2026-03-02T08:55:00+00:00"
+        api_as("investigator"), api_as("therapist"), "OSL-001", "V5", "2026-03-02T08:55:00+01:00"
     )
     dose = {"csrf_token": token, "kind": "initial", "dose_mg": "80", "status": "given",
             "at": "2026-03-02T09:00", "withheld_reason": "", "override_reason": ""}  # fmt: skip
