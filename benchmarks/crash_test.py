@@ -124,12 +124,13 @@ def plan(participants: list[str]) -> list[dict[str, Any]]:
     return found
 
 
-#: Screening data that pass every Oslo criterion (the participants are enrolled at V0).
+#: Checklist answers that pass every Oslo criterion not read from a form (the participants are
+#: enrolled at V0; the C-SSRS type is read from the screening C-SSRS, the MADRS at V3 only at
+#: the confirmation of enrolment, which this test does not need).
 ELIGIBLE: dict[str, object] = {
     "age_years": 41,
     "mdd_dsm5": True,
     "episode_weeks": 30,
-    "madrs_total": 31,
     "psychosis": False,
     "bipolar_i": False,
     "personality_disorder": False,
@@ -137,12 +138,20 @@ ELIGIBLE: dict[str, object] = {
     "cardiovascular_disease": False,
     "lives_within_1h": True,
     "systolic_bp": 128,
-    "cssrs_ideation_type": 1,
 }
 
 
-def setup(db: Path, participants: int) -> list[str]:
-    """A fresh trial with users kari (investigator) and rita (independent rater)."""
+def _assessed_at(day: str) -> datetime:
+    """When a form of a visit on ``day`` (ISO date) was rated: 10:00 UTC that day."""
+    return datetime.fromisoformat(day).replace(hour=10, tzinfo=UTC)
+
+
+def setup(db: Path, participants: int) -> dict[str, dict[str, str]]:
+    """A fresh trial with users kari (investigator) and rita (independent rater), and the
+    participants walked through every visit: returns each one's visit dates (ISO) by code.
+
+    The screening C-SSRS is entered here (the eligibility check reads it) with the key and
+    answers the plan gives it, so the writers' submission of it is an idempotent replay."""
     from remit import services as sv
     from remit.protocol import load_protocol
     from remit.store import Actor, make_engine, upgrade
@@ -164,6 +173,7 @@ def setup(db: Path, participants: int) -> list[str]:
         # each planned form is for a visit reached (forms are gated by the schedule)
         referral = datetime.now(UTC).date() - timedelta(days=400)
         consented = datetime.combine(referral, datetime.min.time(), tzinfo=UTC) + timedelta(hours=8)
+        days: dict[str, dict[str, str]] = {pid: {} for pid in ids}
         for pid in ids:
             sv.record_consent(
                 engine,
@@ -180,11 +190,28 @@ def setup(db: Path, participants: int) -> list[str]:
                 if target is None:
                     raise RuntimeError(f"{pid} {visit.code} has no target date")
                 sv.record_visit(engine, investigator, pid, visit.code, target)
+                days[pid][visit.code] = target.isoformat()
                 if visit.kind == "screening" and visit.code == "SCR":
+                    (cssrs,) = [
+                        s for s in plan([pid]) if (s["visit"], s["scale"]) == ("SCR", "cssrs")
+                    ]
+                    sv.record_assessment(
+                        engine,
+                        investigator,
+                        pid,
+                        "SCR",
+                        "cssrs",
+                        _answers("cssrs", cssrs["version"], cssrs["key"]),
+                        version=cssrs["version"],
+                        idempotency_key=cssrs["key"],
+                        assessed_at=_assessed_at(target.isoformat()),
+                    )
                     sv.check_eligibility(engine, investigator, pid, ELIGIBLE)
                 if visit.kind == "enrolment":
-                    sv.enrol(engine, investigator, pid)
-        return ids
+                    sv.enrol(
+                        engine, investigator, pid, enrolled_at=_assessed_at(target.isoformat())
+                    )
+        return days
     finally:
         engine.dispose()
 
@@ -197,7 +224,7 @@ def worker(db: Path, workdir: Path, index: int, count: int) -> None:
     from remit.store import actor_for, make_engine
 
     people = json.loads((workdir / "participants.json").read_text())
-    mine = plan(people)[index::count]
+    mine = plan(list(people))[index::count]
     engine = make_engine(db, must_exist=True)
     with Session(engine) as session:
         actors = {
@@ -225,6 +252,7 @@ def worker(db: Path, workdir: Path, index: int, count: int) -> None:
                 _answers(sub["scale"], sub["version"], sub["key"]),
                 version=sub["version"],
                 idempotency_key=sub["key"],
+                assessed_at=_assessed_at(people[sub["participant"]][sub["visit"]]),
             )
             ack.write(f"{sub['key']} {record.id}\n")
             ack.flush()
@@ -283,7 +311,7 @@ def run(
     db = workdir / "crash.db"
     people = setup(db, participants)
     (workdir / "participants.json").write_text(json.dumps(people))
-    submissions = plan(people)
+    submissions = plan(list(people))
     started = time.monotonic()
     procs = {i: _start(db, workdir, i, workers) for i in range(workers)}
     kill_at = {i: rng.randint(1, max_attempts_between_kills) for i in procs}

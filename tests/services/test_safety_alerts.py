@@ -9,7 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.support.forms import at, fill, madrs
 from tests.support.predose import ready_for_dose
-from tests.support.trial import OsloTrial, Participant, add_participant, enrolled, visit_date
+from tests.support.trial import (
+    OsloTrial,
+    Participant,
+    add_participant,
+    enrolled,
+    visit_date,
+    walk_screening,
+)
 
 from remit import services as sv
 from remit.errors import InputError, PermissionDeniedError
@@ -61,35 +68,34 @@ def test_cssrs_ideation_type_4_raises_an_urgent_alert_in_the_same_transaction(
     assert listed[0].id == urgent.id  # most pressing first
 
 
-def _without_baseline(oslo: OsloTrial) -> str:
-    """A candidate whose screening C-SSRS (the baseline) is not recorded yet: enrolment needs
-    it (the eligibility criteria read it), so this one is registered and consented only."""
-    return add_participant(oslo, Participant(through=None, enrol=False))
-
-
 def test_intensity_rule_waits_for_a_baseline(oslo: OsloTrial) -> None:
-    pid = _without_baseline(oslo)
+    # The screening C-SSRS is the baseline itself: its type 4 ideation raises the urgent alert
+    # at once, and the intensity rule has nothing earlier to compare with.
+    pid = add_participant(oslo, Participant(through=None, enrol=False))
+    walk_screening(oslo, pid)
     form = sv.record_assessment(
-        oslo.engine, oslo.investigator, pid, "V4", "cssrs", IDEATION_4, version="since_last_visit"
-    )
+        oslo.engine, oslo.investigator, pid, "SCR", "cssrs",
+        fill("cssrs", "baseline") | IDEATION_4, version="baseline",
+    )  # fmt: skip
     assert [a.rule_id for a in form.alerts] == ["cssrs_ideation_4_5"]
     assert ("cssrs_intensity_up", "no baseline to compare with") in form.not_evaluated
 
 
 def test_intensity_is_compared_with_the_protocols_baseline_visit_only(oslo: OsloTrial) -> None:
-    # The protocol's C-SSRS baseline is SCR ([baseline] cssrs = "SCR"): an earlier-in-the-study
-    # form at V3 is not a baseline, so the intensity rule waits (one rule for safety and analysis).
+    # The protocol's C-SSRS baseline is SCR ([baseline] cssrs = "SCR"): a later form at V3 is
+    # not a baseline (one rule for safety and analysis). Against V3's intensity the V4 form is
+    # no change; against SCR's (no ideation, 0) it is a rise.
     assert oslo.protocol.baseline_visit("cssrs") == "SCR"
-    pid = _without_baseline(oslo)
-    calm = fill("cssrs", "since_last_visit")
+    pid = enrolled(oslo, "V4", forms=True)
+    answers = fill("cssrs", "since_last_visit") | IDEATION_4
     sv.record_assessment(
-        oslo.engine, oslo.investigator, pid, "V3", "cssrs", calm, version="since_last_visit"
+        oslo.engine, oslo.investigator, pid, "V3", "cssrs", answers, version="since_last_visit"
     )
     form = sv.record_assessment(
-        oslo.engine, oslo.investigator, pid, "V4", "cssrs", IDEATION_4, version="since_last_visit"
+        oslo.engine, oslo.investigator, pid, "V4", "cssrs", answers, version="since_last_visit"
     )
-    assert ("cssrs_intensity_up", "no baseline to compare with") in form.not_evaluated
-    assert "cssrs_intensity_up" not in {a.rule_id for a in form.alerts}
+    assert "cssrs_intensity_up" in {a.rule_id for a in form.alerts}
+    assert form.not_evaluated == ()
 
 
 def test_madrs_item_10_tiers_raise_review_same_day_and_urgent_alerts(oslo: OsloTrial) -> None:
