@@ -155,13 +155,14 @@ def test_investigator_alerts_eligibility_signatures_and_cssrs(
     assert alerts[0].link.startswith("/alerts#alert-")
     cssrs = [i for i in _of(wl, "form_due") if i.visit_code == "V3"]
     assert [i.what for i in cssrs] == ["CSSRS since_last_visit (investigator)"]
-    # forms to approve: the screening C-SSRS just entered
+    # forms to approve: the screening C-SSRS just entered (and the enrolled one's, unsigned)
     pending = _of(wl, "signature_pending")
-    assert [i.participant_id for i in pending] == [screened]
-    form_id = int(pending[0].link.rsplit("/", 1)[1])
+    assert sorted(i.participant_id for i in pending) == sorted([pid, screened])
+    (mine,) = [i for i in pending if i.participant_id == screened]
+    form_id = int(mine.link.rsplit("/", 1)[1])
     sv.sign(engine, inv, "assessment", form_id, password=PASSWORD, meaning="approved")
     after = sv.worklist(engine, inv, today=v3)
-    assert not _of(after, "signature_pending")
+    assert [i.participant_id for i in _of(after, "signature_pending")] == [pid]
 
     # the verdict clears the decision
     sv.check_eligibility(engine, inv, screened, {"age_years": 41})
@@ -219,7 +220,10 @@ def test_data_manager_queries_missing_and_incomplete_forms(
     # the monitor sees the query they raised, and the forms to review
     mon = sv.worklist(engine, trial.monitor, today=after)
     assert [i.kind for i in _of(mon, "query_raised")] == ["query_raised"]
-    assert {i.link for i in _of(mon, "review_pending")} == {f"/sign/assessment/{form.id}"}
+    # the MADRS just entered, and the screening C-SSRS the fixture's enrolment read
+    review = _of(mon, "review_pending")
+    assert f"/sign/assessment/{form.id}" in {i.link for i in review}
+    assert [(i.participant_id, i.visit_code) for i in review] == [(pid, "SCR"), (pid, "V3")]
 
     # a visit marked missed has no missing forms
     sv.mark_visit_missed(engine, trial.investigator, pid, "V3", reason="participant ill")
