@@ -29,7 +29,8 @@ def test_disposition_counts_and_reasons(result: AnalysisResult, oslo: Protocol) 
     reasons = dict(flow.exclusion_reasons)
     assert reasons == {
         "current or past psychotic disorder": 1,
-        "not met: at least moderate severity: MADRS total 20 or more at screening": 1,
+        "not met: at least moderate severity: MADRS total 20 or more at the baseline rating, "
+        "before enrolment is confirmed": 1,
         "not met: lives within about one hour of the site": 1,
     }
 
