@@ -218,6 +218,10 @@ def test_screening_and_two_step_enrolment_from_the_command_line(
     assert (failed["status"], failed["screen_failure_code"]) == ("ineligible", "distance")
 
     second = json.loads(cli("participant", "add", "--json").stdout)["participant_id"]
+    refused = cli("participant", "phone-screen", second, "pass", "--at", "2023-01-09T10:00Z",
+                  code=2)  # fmt: skip
+    assert "record referral first" in refused.output  # the phone screen follows a referral
+    cli("participant", "referral", second, "--date", "2023-01-02", "--source", "self")
     cli("participant", "phone-screen", second, "pass", "--at", "2023-01-09T10:00Z")
     refused = cli("participant", "confirm", second, code=2)
     assert "has no informed consent recorded" in refused.output  # consent comes first
