@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session
-from tests.support.db import assert_trail_agrees
+from tests.support.db import assert_trail_agrees, insert_at_revision
 
 from remit.protocol import read_protocol_source
 from remit.store import (
@@ -23,7 +23,7 @@ from remit.store import (
     upgrade,
     verify_audit_chain,
 )
-from remit.store.tables import Participant, ProtocolDeviation, Visit
+from remit.store.tables import ProtocolDeviation, Visit
 
 MIGRATION = importlib.import_module("remit.store.migrations.versions.0002_participant_event")
 
@@ -51,26 +51,25 @@ def _old_database(engine: Engine) -> dict[str, int]:
         store_protocol_version(uow, study, name="broken", version="2", text="not [ toml")
         store_protocol_version(uow, study, name="amended", version="3", text=AMENDMENT)
         site = add_site(uow, study, "OST", "Oslo")
-        first = Participant(study_id="OSL-001", site_id=site.id)
-        second = Participant(study_id="OSL-002", site_id=site.id)
-        uow.session.add_all([first, second])
-        uow.flush()
-        ids = {"first": first.id, "second": second.id}
+        ids = {
+            name: insert_at_revision(uow, "participant", study_id=study_id, site_id=site.id)
+            for name, study_id in (("first", "OSL-001"), ("second", "OSL-002"))
+        }
         rows = {
             "referral": Visit(
-                participant_id=first.id,
+                participant_id=ids["first"],
                 visit_code="referral",
                 actual_date=date(2023, 1, 2),
                 status="completed",
             ),
             "consent": Visit(
-                participant_id=first.id,
+                participant_id=ids["first"],
                 visit_code="consent",
                 actual_date=date(2023, 1, 20),
                 status="completed",
             ),
             "PHONE": Visit(
-                participant_id=first.id,
+                participant_id=ids["first"],
                 visit_code="PHONE",
                 target_date=date(2023, 1, 9),
                 actual_date=date(2023, 1, 9),
@@ -78,7 +77,7 @@ def _old_database(engine: Engine) -> dict[str, int]:
                 window_status="in_window",
             ),
             "kept": Visit(
-                participant_id=second.id,
+                participant_id=ids["second"],
                 visit_code="referral",
                 actual_date=date(2023, 2, 1),
                 status="completed",
@@ -90,7 +89,7 @@ def _old_database(engine: Engine) -> dict[str, int]:
         # A deviation filed "at" the second participant's referral row: that row must stay.
         uow.add(
             ProtocolDeviation(
-                participant_id=second.id,
+                participant_id=ids["second"],
                 visit_id=rows["kept"].id,
                 category="other",
                 description="referral letter incomplete",
