@@ -29,6 +29,7 @@ from remit.cli.common import (
 )
 from remit.errors import InputError
 from remit.protocol import load_protocol
+from remit.protocol.clock import parse_clinical_time
 
 RoleOption = Annotated[
     str | None,
@@ -49,19 +50,10 @@ KeyOption = Annotated[
 
 
 def parse_time(text: str, name: str) -> datetime:
-    """An ISO 8601 time with a zone (``2024-03-01T09:00+01:00`` or ``…Z``)."""
-    try:
-        value = datetime.fromisoformat(text.strip().replace(" ", "T"))
-    except ValueError:
-        raise InputError(
-            f"{name} {text!r} is not a time", expected="ISO 8601, e.g. 2024-03-01T09:00Z"
-        ) from None
-    if value.tzinfo is None:
-        raise InputError(
-            f"{name} {text!r} has no time zone",
-            expected="a time with Z or an offset, e.g. 2024-03-01T09:00+01:00",
-        )
-    return value
+    """An ISO 8601 time with a zone (``2024-03-01T09:00+01:00`` or ``…Z``), as UTC: the one
+    parser of clinical times (:func:`remit.protocol.clock.parse_clinical_time`) with no site
+    zone, since a command line may act on any site."""
+    return parse_clinical_time(text, None, name=name)
 
 
 def parse_date(text: str, name: str) -> date:
