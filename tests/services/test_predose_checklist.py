@@ -177,6 +177,8 @@ def test_result_items_pass_fail_and_age_out(oslo: OsloTrial) -> None:
     item = _status(oslo, pid, day)["urine_drug_screen"]
     assert item.status == "fail"
     assert "positive" in item.detail
+    # the time as the site's clocks showed it (07:30 UTC is 08:30 in Oslo in winter)
+    assert f"collected {day.isoformat()} 08:30 (Europe/Oslo)" in item.detail
 
 
 def test_pregnancy_test_applies_to_women_and_may_be_marked_not_applicable(
@@ -252,6 +254,7 @@ def test_vitals_item(oslo: OsloTrial) -> None:
     item = _status(oslo, pid, day)["pre_dose_vitals"]
     assert item.status == "fail"
     assert "heart_rate 44 /min below" in item.detail
+    assert f"reading of {day.isoformat()} 09:40 (Europe/Oslo)" in item.detail
 
 
 def test_cssrs_item(oslo: OsloTrial) -> None:

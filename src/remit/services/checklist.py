@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.orm import Session
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session
 from remit.errors import ConflictError, InputError, PermissionDeniedError
 from remit.protocol import DosingSession as PlannedSession
 from remit.protocol import Protocol
+from remit.protocol.clock import local_today, show_time
 from remit.protocol.results import (
     CLEARED,
     FLAGGED,
@@ -52,6 +54,7 @@ from remit.services.consent_rules import consent_problem, consents_of
 from remit.services.dosing_checks import washout_blocks
 from remit.services.records import _Record
 from remit.services.unit import reading, writing
+from remit.services.visits import site_zone
 from remit.store import Actor
 from remit.store.dosing import Dose, DosingSession
 from remit.store.results import ClinicalResult, DosingChecklist
@@ -136,12 +139,13 @@ def _marks_of(row: DosingChecklist | None) -> _Marks:
     )
 
 
-def _when(at: datetime) -> str:
-    return f"{at:%Y-%m-%d %H:%M} UTC"
-
-
 def _result(
-    session: Session, protocol: Protocol, p: Participant, item: ChecklistItem, at: datetime
+    session: Session,
+    protocol: Protocol,
+    p: Participant,
+    item: ChecklistItem,
+    at: datetime,
+    zone: ZoneInfo,
 ) -> tuple[str, str]:
     test = protocol.results.test(str(item.test))
     if not test.applies_to(p.sex):
@@ -165,7 +169,8 @@ def _result(
         if row.value_number is not None
         else str(row.value_text)
     )
-    said = f"{test.label} {shown} ({row.interpretation}), collected {_when(row.collected_at)}"
+    collected = show_time(row.collected_at, zone)
+    said = f"{test.label} {shown} ({row.interpretation}), collected {collected}"
     if row.interpretation in FLAGGED:
         return ItemStatus.FAIL, f"{said}; normal {test.normal_range()}"
     return ItemStatus.PASS, said
@@ -178,6 +183,7 @@ def _vitals(
     ds: DosingSession,
     item: ChecklistItem,
     at: datetime,
+    zone: ZoneInfo,
 ) -> tuple[str, str]:
     minutes = item.within_min or DEFAULT_VITALS_MIN
     latest = session.scalar(
@@ -196,7 +202,7 @@ def _vitals(
     if latest is None:
         return ItemStatus.NOT_YET, f"no vital signs recorded in the {minutes} minutes before"
     values = reading_values(session, [latest.id]).get(latest.id, {})
-    read = f"reading of {_when(latest.measured_at)}"
+    read = f"reading of {show_time(latest.measured_at, zone)}"
     unread = [s for s in planned.vitals.recorded_signs() if values.get(s) is None]
     if unread:
         return ItemStatus.FAIL, f"{read} lacks {', '.join(unread)}"
@@ -207,7 +213,12 @@ def _vitals(
 
 
 def _cssrs(
-    session: Session, p: Participant, ds: DosingSession, item: ChecklistItem, at: datetime
+    session: Session,
+    p: Participant,
+    ds: DosingSession,
+    item: ChecklistItem,
+    at: datetime,
+    zone: ZoneInfo,
 ) -> tuple[str, str]:
     clinical = func.coalesce(Assessment.assessed_at, Assessment.entered_at)
     near = [Assessment.visit_id == ds.visit_id]
@@ -256,7 +267,8 @@ def _cssrs(
     when = form.assessed_at or form.entered_at
     return (
         ItemStatus.PASS,
-        f"C-SSRS (assessment {form.id}) of {_when(when)} without an urgent or immediate finding",
+        f"C-SSRS (assessment {form.id}) of {show_time(when, zone)} "
+        "without an urgent or immediate finding",
     )
 
 
@@ -275,17 +287,18 @@ def evaluate(
         return ()
     found: list[ChecklistItemRecord] = []
     not_applicable = dict(marks.not_applicable or {})
+    zone = site_zone(session, protocol, p)  # times in the details are the site's
     for item in planned.checklist.items:
         status: str
         detail: str
         if item.kind == ChecklistKind.RESULT:
-            status, detail = _result(session, protocol, p, item, at)
+            status, detail = _result(session, protocol, p, item, at, zone)
         elif item.kind == ChecklistKind.VITALS:
-            status, detail = _vitals(session, protocol, planned, ds, item, at)
+            status, detail = _vitals(session, protocol, planned, ds, item, at, zone)
         elif item.kind == ChecklistKind.CSSRS:
-            status, detail = _cssrs(session, p, ds, item, at)
+            status, detail = _cssrs(session, p, ds, item, at, zone)
         elif item.kind == ChecklistKind.NO_PROHIBITED_MEDICATION:
-            blocks = washout_blocks(session, protocol, p, at.date())
+            blocks = washout_blocks(session, protocol, p, local_today(at, zone))
             status = ItemStatus.FAIL if blocks else ItemStatus.PASS
             detail = "; ".join(b.describe() for b in blocks) or "none ongoing or in washout"
         elif item.kind == ChecklistKind.CONSENT_CURRENT:

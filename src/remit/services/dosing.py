@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from remit.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from remit.protocol import DosingSession as PlannedSession
 from remit.protocol import Protocol
+from remit.protocol.clock import local_today
 from remit.protocol.gating import check_visit_allowed
 from remit.protocol.status import (
     AssessmentStatus,
@@ -43,6 +44,7 @@ from remit.services.dosing_checks import (
 )
 from remit.services.records import AssessmentRecord, DoseRecord, DosingSessionRecord
 from remit.services.unit import reading, writing
+from remit.services.visits import site_zone
 from remit.store import Actor
 from remit.store.dosing import Dose, DosingSession
 from remit.store.tables import Assessment, Participant, ProtocolDeviation
@@ -184,7 +186,8 @@ def end_dosing_session(
             )
         if ended is None:  # pragma: no cover - aware() refuses None for a required time
             raise InputError("ended_at is required", expected="the time the session ended")
-        unmet = [c for c in discharge_criteria(session, planned, p, ds, ended) if not c.met]
+        zone = site_zone(session, w.protocol, p)
+        unmet = [c for c in discharge_criteria(session, planned, p, ds, ended, zone) if not c.met]
         if unmet:
             raise InputError(
                 f"dosing session {ds.session_number} ({visit_code}) of {p.study_id} cannot end: "
@@ -511,10 +514,11 @@ def record_dose(
                         f"outside the offer window of {low}–{high} minutes"
                     )
         stops: tuple[str, ...] = ()
+        zone = site_zone(session, protocol, p)  # the site's clock and calendar
         if kind == DoseKind.SUPPLEMENTAL and status == DoseStatus.GIVEN and given is not None:
-            stops = dose_stops(session, planned, p, ds, given)
+            stops = dose_stops(session, planned, p, ds, given, zone)
         washout = (
-            washout_blocks(session, protocol, p, given.date())
+            washout_blocks(session, protocol, p, local_today(given, zone))
             if status == DoseStatus.GIVEN and given is not None
             else ()
         )

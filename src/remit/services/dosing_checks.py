@@ -12,6 +12,7 @@ the clinical time asked about (the time of the dose, the end of the session).
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from remit.protocol import DosingSession as PlannedSession
 from remit.protocol import Protocol
 from remit.protocol.adverse_event import Severity
+from remit.protocol.clock import show_time
 from remit.protocol.medications import WashoutBlock
 from remit.protocol.status import DeviationCategory
 from remit.protocol.vocab import LEVELS
@@ -113,9 +115,15 @@ def latest_values(
 
 
 def dose_stops(
-    session: Session, planned: PlannedSession, p: Participant, ds: DosingSession, at: datetime
+    session: Session,
+    planned: PlannedSession,
+    p: Participant,
+    ds: DosingSession,
+    at: datetime,
+    zone: ZoneInfo,
 ) -> tuple[str, ...]:
-    """Why the supplemental dose may not be given at ``at`` (empty: it may).
+    """Why the supplemental dose may not be given at ``at`` (empty: it may; times in the
+    reasons are shown in the site's ``zone``).
 
     An immediate alert of the session that is not closed stops it; with the protocol's
     ``dose_stop``, so does a sign's latest reading beyond its limit or no reading of a limited
@@ -137,12 +145,19 @@ def dose_stops(
                 )
             elif check.beyond:
                 measured = latest[check.sign][1]
-                reasons.append(f"{check.describe()} (dose-stop limit; read {measured:%H:%M} UTC)")
+                reasons.append(
+                    f"{check.describe()} (dose-stop limit; read {show_time(measured, zone)})"
+                )
     return tuple(reasons)
 
 
 def discharge_criteria(
-    session: Session, planned: PlannedSession, p: Participant, ds: DosingSession, at: datetime
+    session: Session,
+    planned: PlannedSession,
+    p: Participant,
+    ds: DosingSession,
+    at: datetime,
+    zone: ZoneInfo,
 ) -> tuple[DischargeCriterionRecord, ...]:
     """The protocol's discharge criteria of the session at ``at``, each met or not (empty when
     the protocol declares none)."""
@@ -189,7 +204,7 @@ def discharge_criteria(
                 "investigator_sign_off",
                 "an investigator signed the discharge off",
                 signed is not None,
-                f"signed off {signed:%Y-%m-%d %H:%M} UTC" if signed else "not signed off yet",
+                f"signed off {show_time(signed, zone)}" if signed else "not signed off yet",
             )
         )
     return tuple(found)

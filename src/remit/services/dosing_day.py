@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select
 
+from remit.protocol.clock import local_today
 from remit.services._common import (
     alert_record,
     find_visit,
@@ -33,6 +34,7 @@ from remit.services.records import (
     _Record,
 )
 from remit.services.unit import reading
+from remit.services.visits import site_zone
 from remit.services.vitals import vitals_record
 from remit.store import Actor
 from remit.store.dosing import Dose, DosingSession
@@ -81,6 +83,7 @@ def dosing_day(
         if visit is None:
             return DosingDay((), ())
         protocol, _ = protocol_in_force(session)
+        zone = site_zone(session, protocol, p)  # times and days as the site's clocks show them
         planned = protocol.dosing_session(visit_code)
         ds = session.scalar(select(DosingSession).where(DosingSession.visit_id == visit.id))
         doses: list[DoseRecord] = []
@@ -109,8 +112,8 @@ def dosing_day(
         if ds is not None and planned is not None:
             alerts = tuple(alert_record(a, p.study_id) for a in session_alerts(session, p, ds))
             if when is not None:
-                stops = dose_stops(session, planned, p, ds, when)
-                criteria = discharge_criteria(session, planned, p, ds, when)
+                stops = dose_stops(session, planned, p, ds, when, zone)
+                criteria = discharge_criteria(session, planned, p, ds, when, zone)
         deviations = tuple(
             DeviationRecord.from_row(
                 d, participant_id=p.study_id, visit_code=visit_code_of(session, d.visit_id)
@@ -121,7 +124,7 @@ def dosing_day(
                 .order_by(ProtocolDeviation.id)
             )
         )
-        blocks = washout_blocks(session, protocol, p, (when or now_utc()).date())
+        blocks = washout_blocks(session, protocol, p, local_today(when or now_utc(), zone))
         washout = tuple(b.describe() for b in blocks)
         r.n_records = len(doses) + len(readings)
         return DosingDay(
