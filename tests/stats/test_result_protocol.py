@@ -39,6 +39,9 @@ def _results() -> list[object]:
         st.fit_lmm(long, "y ~ t", subject="id"),
         st.fit_multinomial(long, "status ~ t", subject="id"),
         st.sample_size_mmrm(correlation=np.eye(3), retention=[1, 0.9, 0.8], delta=0.5),
+        st.permuted_block_list(["A", "B"], block_sizes=[2, 4], n_per_stratum=6, seed=1),
+        st.simple_list(["A", "B"], n_per_stratum=6, seed=1),
+        st.allocation_balance(pd.DataFrame({"stratum": ["x", "y"], "arm": ["A", "B"]})),
     ]
 
 

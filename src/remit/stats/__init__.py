@@ -31,6 +31,13 @@ from remit.stats.power_sim import SimulatedPowerResult as SimulatedPowerResult
 from remit.stats.power_sim import simulate_power_mmrm as simulate_power_mmrm
 from remit.stats.proportion import ProportionCIResult as ProportionCIResult
 from remit.stats.proportion import proportion_ci as proportion_ci
+from remit.stats.randomisation import AllocationBalanceResult as AllocationBalanceResult
+from remit.stats.randomisation import Minimiser as Minimiser
+from remit.stats.randomisation import RandomisationListResult as RandomisationListResult
+from remit.stats.randomisation import allocation_balance as allocation_balance
+from remit.stats.randomisation import permuted_block_list as permuted_block_list
+from remit.stats.randomisation import simple_list as simple_list
+from remit.stats.randomisation import stratum_label as stratum_label
 from remit.stats.rtm import RegressionToMeanResult as RegressionToMeanResult
 from remit.stats.rtm import regression_to_mean as regression_to_mean
 from remit.stats.survival import KaplanMeierResult as KaplanMeierResult
