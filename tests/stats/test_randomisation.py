@@ -377,7 +377,10 @@ def test_allocation_balance_counts_zero_arms_and_shares() -> None:
         ({"strata": ()}, ["strata=[]", "at least one"]),
         ({"strata": ("a", "a")}, ["repeats a label"]),
         ({"seed": -1}, ["seed=-1", "non-negative"]),
-        ({"n_per_stratum": {"b": 3}}, ["misses ['all']"]),
+        (
+            {"n_per_stratum": {"b": 3}},
+            ["n_per_stratum names unknown strata ['b'] and misses ['all']"],
+        ),
     ],
 )
 def test_bad_input_is_refused_with_what_was_expected(

@@ -126,8 +126,10 @@ def _check_n(n_per_stratum: int | Mapping[str, int], strata: tuple[str, ...]) ->
         unknown = sorted(set(n_per_stratum) - set(strata))
         missing = [s for s in strata if s not in n_per_stratum]
         if unknown or missing:
+            problems = [f"names unknown strata {unknown}"] if unknown else []
+            problems += [f"misses {missing}"] if missing else []
             raise StatsError(
-                f"n_per_stratum names {unknown or 'no unknown strata'} and misses {missing}",
+                f"n_per_stratum {' and '.join(problems)}",
                 expected=f"one count for each stratum of {list(strata)!r}",
             )
         counts = {s: n_per_stratum[s] for s in strata}
@@ -591,7 +593,8 @@ class Minimiser:
         """Allocate each participant of ``sequence`` in order; check against ``expected`` arms.
 
         Rebuilding the minimiser from its settings and replaying the past participants brings it
-        to the state it had; a recorded arm that the replay does not reproduce is refused.
+        to the state it had; a recorded arm that the replay does not reproduce is refused (the
+        minimiser has then consumed part of the sequence: build a fresh one to try again).
         """
         got = []
         for i, levels in enumerate(sequence):
