@@ -31,6 +31,10 @@ from remit.stats.power_sim import SimulatedPowerResult as SimulatedPowerResult
 from remit.stats.power_sim import simulate_power_mmrm as simulate_power_mmrm
 from remit.stats.proportion import ProportionCIResult as ProportionCIResult
 from remit.stats.proportion import proportion_ci as proportion_ci
+from remit.stats.rbmi import RbmiResult as RbmiResult
+from remit.stats.rbmi import TippingPointResult as TippingPointResult
+from remit.stats.rbmi import rbmi_condmean as rbmi_condmean
+from remit.stats.rbmi import tipping_point as tipping_point
 from remit.stats.rtm import RegressionToMeanResult as RegressionToMeanResult
 from remit.stats.rtm import regression_to_mean as regression_to_mean
 from remit.stats.survival import KaplanMeierResult as KaplanMeierResult
