@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,8 @@ import pytest
 
 from remit.errors import StatsError
 from remit.stats import RbmiResult, fit_mmrm, rbmi_condmean, tipping_point
+
+REFERENCE = Path(__file__).parent / "reference"
 
 KW: dict[str, Any] = {
     "y": "y",
@@ -284,3 +287,26 @@ def test_one_subject_shift_matches_hand_computation() -> None:
         est = _estimates(rbmi_condmean(df, **_fast(strategy={who: strategy})))
         np.testing.assert_allclose(est[:2], mar[:2], atol=1e-10)
         np.testing.assert_allclose(est[2:] - mar[2:], shift / n_trt, atol=1e-10)
+
+
+def test_antidepressant_j2r_jackknife_matches_rbmi() -> None:
+    """rbmi's published J2R jackknife table (3 decimals; rbmi's sign is PLACEBO − DRUG)."""
+    data = pd.read_csv(REFERENCE / "data" / "antidepressant_data.csv")
+    ref = pd.read_csv(REFERENCE / "rbmi" / "condmean_jackknife_j2r.csv")
+    res = rbmi_condmean(
+        data,
+        y="CHANGE",
+        subject="PATIENT",
+        visit="VISIT",
+        group="THERAPY",
+        reference="PLACEBO",
+        covariates=["BASVAL"],
+        strategy="J2R",
+    ).to_frame()
+    assert res["visit"].tolist() == ref["visit"].tolist()
+    tol = 5.1e-4
+    np.testing.assert_allclose(res["estimate"], -ref["est"], atol=tol)
+    np.testing.assert_allclose(res["se"], ref["se"], atol=tol)
+    np.testing.assert_allclose(res["ci_low"], -ref["uci"], atol=tol)
+    np.testing.assert_allclose(res["ci_high"], -ref["lci"], atol=tol)
+    np.testing.assert_allclose(res["p"], ref["pval"], atol=tol)
