@@ -538,7 +538,7 @@ class RbmiResult(TidyResult):
         """The table with a line on method and strategies."""
         given = ", ".join(f"{k} {v}" for k, v in self.strategies.items())
         head = (
-            f"Conditional mean imputation ({self.method}"
+            f"RbmiResult: conditional mean imputation ({self.method}"
             + (f", {self.bootstrap_ci} CI" if self.bootstrap_ci else "")
             + f", {self.n_resamples} resamples): {self.n_subjects} subjects, "
             f"{self.n_imputed} values imputed; strategies: {given}"
