@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,18 @@ def _results() -> list[object]:
             "status": rng.choice(["a", "b", "c"], 36),
         }
     )
+    arm = np.where(subj < 6, "c", "t")
+    gap = long.assign(arm=arm, y=np.where((subj % 4 == 1) & (long["t"] == 2.0), np.nan, long["y"]))
+    rbmi: dict[str, Any] = {
+        "y": "y",
+        "subject": "id",
+        "visit": "t",
+        "group": "arm",
+        "reference": "c",
+    }
     return [
+        st.rbmi_condmean(gap, strategy="J2R", **rbmi),
+        st.tipping_point(gap, deltas=[0.0, 1.0], stop=False, **rbmi),
         st.paired_t(BEFORE, AFTER),
         st.wilcoxon_signed_rank(BEFORE, AFTER),
         st.hodges_lehmann(BEFORE, AFTER),

@@ -38,6 +38,10 @@ from remit.stats.randomisation import allocation_balance as allocation_balance
 from remit.stats.randomisation import permuted_block_list as permuted_block_list
 from remit.stats.randomisation import simple_list as simple_list
 from remit.stats.randomisation import stratum_label as stratum_label
+from remit.stats.rbmi import RbmiResult as RbmiResult
+from remit.stats.rbmi import TippingPointResult as TippingPointResult
+from remit.stats.rbmi import rbmi_condmean as rbmi_condmean
+from remit.stats.rbmi import tipping_point as tipping_point
 from remit.stats.rtm import RegressionToMeanResult as RegressionToMeanResult
 from remit.stats.rtm import regression_to_mean as regression_to_mean
 from remit.stats.survival import KaplanMeierResult as KaplanMeierResult
