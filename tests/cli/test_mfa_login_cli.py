@@ -12,8 +12,9 @@ from tests.support.trial import PASSWORD, trial_file
 from typer.testing import CliRunner
 
 from remit import services as sv
+from remit.cli import common
 from remit.cli.app import app
-from remit.services import mfa
+from remit.services import mfa, security
 from remit.services.accounts import LoginPolicy
 
 pytestmark = pytest.mark.no_auto_login
@@ -70,3 +71,19 @@ def test_a_required_role_without_set_up_is_refused(db: Path) -> None:
     assert refused.exit_code == 2
     assert "must set up MFA" in refused.stderr
     assert _run(db, "login", "--password-stdin", stdin=PASSWORD + "\n", roles="none").exit_code == 0
+
+
+def test_admin_resets_mfa_from_the_cli(db: Path) -> None:
+    _enrol(db)
+    engine = sv.open_database(str(db))
+    try:
+        ada = sv.actor_for(engine, "ada")
+        token = security.cli_login(engine, "ada", PASSWORD)
+    finally:
+        sv.close_database(engine)
+    common.save_token("ada", token)
+    env = {"REMIT_DATABASE_URL": str(db), "REMIT_USER": ada.username}
+    done = runner.invoke(app, ["user", "reset-mfa", "kari", "--reason", "phone lost"], env=env)
+    assert done.exit_code == 0, done.output
+    assert "MFA of kari reset" in done.output
+    assert _run(db, "login", "--password-stdin", stdin=PASSWORD + "\n").exit_code == 0

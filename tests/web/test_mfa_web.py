@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from tests.support.forms import madrs
 from tests.support.trial import PASSWORD
 from tests.support.web import csrf_of, page_login
 
@@ -156,3 +157,30 @@ def test_admin_resets_a_users_mfa(
         "/admin/users/ada/mfa", data={"csrf_token": csrf_of(kari.get("/").text), "reason": "x"}
     )
     assert refused.status_code == 403
+
+
+def test_the_signature_page_asks_for_the_code(
+    trial_db: Path, tmp_path: Path, fast_password_hashing: None
+) -> None:
+    engine = sv.open_database(trial_db)
+    try:
+        form = sv.record_assessment(
+            engine, sv.actor_for(engine, "rita"), "OSL-001", "V3", "madrs", madrs(2, 1)
+        )
+    finally:
+        sv.close_database(engine)
+    rita = TestClient(_app(trial_db, tmp_path), follow_redirects=False)
+    page_login(rita, "rita")
+    secret, _ = _enrol(rita)
+    page = rita.get(f"/sign/assessment/{form.id}")
+    assert 'name="totp_code"' in page.text
+    data = {"csrf_token": csrf_of(page.text), "password": PASSWORD, "meaning": "author"}
+    no_code = rita.post(f"/sign/assessment/{form.id}", data=data)
+    assert no_code.status_code == 401
+    assert "nothing was signed" in no_code.text
+    wrong = rita.post(f"/sign/assessment/{form.id}", data=data | {"totp_code": "000000"})
+    assert wrong.status_code == 401
+    signed = rita.post(f"/sign/assessment/{form.id}", data=data | {"totp_code": _code(secret)})
+    assert signed.status_code == 303, signed.text
+    assert _events(trial_db, "mfa_code_ok", "rita") == 1
+    assert _events(trial_db, "mfa_code_failed", "rita") == 1

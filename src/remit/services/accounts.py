@@ -232,6 +232,8 @@ def login_password_step(
     """The first step of a login: check the password (see :func:`login`) and say what MFA
     still needs. A login with nothing more to do is logged ``login_ok``; one that still needs
     a code is logged when the code is checked (:func:`login_second_step`)."""
+    # looked up for every username (known or not), so that the time tells nothing
+    enrolled = mfa_enrolled(engine, _user_id_of(engine, username))
     user_id = _checked_user(
         engine,
         username,
@@ -239,7 +241,7 @@ def login_password_step(
         client=client,
         policy=policy,
         failed="login_failed",
-        clear=not mfa_enrolled(engine, _user_id_of(engine, username)),
+        clear=not enrolled,
     )
     with Session(engine) as session:
         user = session.get_one(UserAccount, user_id)
@@ -253,7 +255,7 @@ def login_password_step(
             )
         chosen_role, site_code, site_id = chosen[0]
         actor = Actor(user.id, user.username, chosen_role, site_id)
-    if mfa_enrolled(engine, user_id):
+    if enrolled:
         return LoginStep(actor, "code")
     detail = f"role {_key(chosen_role, site_code)}"
     if mfa_required(engine, user_id, policy):
@@ -287,11 +289,15 @@ def login_second_step(
         engine, actor.user_id, actor.username, code, client=client, policy=policy
     ):
         return False
+    _log_mfa_login(engine, actor, client)
+    return True
+
+
+def _log_mfa_login(engine: Engine, actor: Actor, client: str | None) -> None:
     log_security_event(
         engine, "login_ok", actor.username, user_id=actor.user_id, client=client,
         detail=f"role {actor.role}, with MFA",
     )  # fmt: skip
-    return True
 
 
 def login_user(
@@ -311,27 +317,45 @@ def login_user(
         clear=not enrolled,
     )  # fmt: skip
     if enrolled:
-        if not totp_code:
-            raise MfaRequiredError(
-                "a TOTP code is needed: the user has MFA",
-                hint="give the 6-digit code of the authenticator app (or a recovery code)",
-            )
-        if not verify_mfa_code(engine, user_id, username, totp_code, client=client, policy=policy):
-            raise PermissionDeniedError(
-                "the MFA code is wrong or was used already", hint="wait for the next code"
-            )
+        _demand_code(engine, user_id, username, totp_code, client=client, policy=policy)
     elif mfa_required(engine, user_id, policy):
         log_security_event(engine, "mfa_setup_required", username, user_id=user_id, client=client)
-        raise MfaRequiredError(
-            f"{username} must set up MFA (an authenticator app) before logging in here",
-            setup=True,
-            hint="log in on the web page and follow the set-up (/account/mfa)",
-        )
+        raise _setup_needed(username)
     log_security_event(
         engine, "login_ok", username, user_id=user_id, client=client,
         detail="with MFA" if enrolled else None,
     )  # fmt: skip
     return user_id
+
+
+def _setup_needed(username: str) -> MfaRequiredError:
+    return MfaRequiredError(
+        f"{username} must set up MFA (an authenticator app) before logging in here",
+        setup=True,
+        hint="log in on the web page and follow the set-up (/account/mfa)",
+    )
+
+
+def _demand_code(
+    engine: Engine,
+    user_id: int,
+    username: str,
+    code: str | None,
+    *,
+    client: str | None,
+    policy: LoginPolicy,
+) -> None:
+    """Refuse unless ``code`` is a right MFA code of the user (:class:`MfaRequiredError` when
+    missing, :class:`PermissionDeniedError` when wrong or used)."""
+    if not code:
+        raise MfaRequiredError(
+            "a TOTP code is needed: the user has MFA",
+            hint="give the 6-digit code of the authenticator app (or a recovery code)",
+        )
+    if not verify_mfa_code(engine, user_id, username, code, client=client, policy=policy):
+        raise PermissionDeniedError(
+            "the MFA code is wrong or was used already", hint="wait for the next code"
+        )
 
 
 def login(
@@ -358,21 +382,11 @@ def login(
     """
     step = login_password_step(engine, username, password, role, client=client, policy=policy)
     if step.mfa == "setup":
-        raise MfaRequiredError(
-            f"{username} must set up MFA (an authenticator app) before logging in here",
-            setup=True,
-            hint="log in on the web page and follow the set-up (/account/mfa)",
-        )
+        raise _setup_needed(username)
     if step.mfa == "code":
-        if not totp_code:
-            raise MfaRequiredError(
-                "a TOTP code is needed: the user has MFA",
-                hint="give the 6-digit code of the authenticator app (or a recovery code)",
-            )
-        if not login_second_step(engine, step.actor, totp_code, client=client, policy=policy):
-            raise PermissionDeniedError(
-                "the MFA code is wrong or was used already", hint="wait for the next code"
-            )
+        actor = step.actor
+        _demand_code(engine, actor.user_id or 0, username, totp_code, client=client, policy=policy)
+        _log_mfa_login(engine, actor, client)
     return step.actor
 
 

@@ -36,6 +36,10 @@ router = APIRouter()
 USERNAME = Annotated[str, PathParam(pattern=r"^[^\s/]{1,100}$")]
 
 
+def _too_many(error: TooManyAttemptsError) -> str:
+    return f"Too many wrong codes. Try again in {int(error.retry_after_s // 60) + 1} minutes."
+
+
 def _safe_next(url: str) -> str:
     return url if url.startswith("/") and not url.startswith("//") else "/"
 
@@ -96,7 +100,7 @@ async def mfa_login_submit(request: Request, session: PageSession) -> Response:
         return _code_page(
             request,
             next_url,
-            f"Too many wrong codes. Try again in {int(error.retry_after_s // 60) + 1} minutes.",
+            _too_many(error),
             status=429,
         )
     if not ok:
@@ -157,7 +161,7 @@ async def mfa_confirm(request: Request, session: PageSession) -> Response:
         return _setup_page(
             request,
             session,
-            f"Too many wrong codes. Try again in {int(error.retry_after_s // 60) + 1} minutes.",
+            _too_many(error),
             status=429,
         )
     except PermissionDeniedError:
