@@ -172,6 +172,15 @@ class TooManyAttemptsError(PermissionDeniedError):
         self.retry_after_s = retry_after_s
 
 
+class MfaRequiredError(PermissionDeniedError):
+    """The password was right but the login needs a TOTP code (``setup=False``: give one), or
+    the user must set TOTP up first (``setup=True``: on the web account page)."""
+
+    def __init__(self, message: str, *, setup: bool = False, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.setup = setup
+
+
 class LockedError(RemitError):
     """The record is signed or locked and cannot be changed this way."""
 

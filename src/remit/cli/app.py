@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from remit import __version__
-from remit.cli.common import refresh_consoles, set_password_stdin
+from remit.cli.common import refresh_consoles, set_password_stdin, set_totp_code
 from remit.cli.lazy import LazyGroup
 
 app = typer.Typer(
@@ -36,10 +36,18 @@ def _root(
         help="Check the acting user's password from the first line of stdin instead of a "
         "`remit login` token.",
     ),
+    totp_code: str | None = typer.Option(
+        None,
+        "--totp-code",
+        help="With --password-stdin: the acting user's TOTP (or recovery) code, when they "
+        "have MFA.",
+        show_default=False,
+    ),
 ) -> None:
     """Run a psychiatric clinical trial from protocol to published result."""
     refresh_consoles()
     set_password_stdin(password_stdin)
+    set_totp_code(totp_code)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from remit.cli.common import (
     console,
     errors_as_exit,
     forget_tokens,
+    login_policy,
     open_engine,
     print_json,
     read_password,
@@ -32,17 +33,39 @@ PasswordStdinOption = Annotated[
 ]
 
 
+TotpCodeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--totp-code",
+        help="The authenticator app's code (or a recovery code) for a user with MFA; asked "
+        "for when needed unless --password-stdin.",
+        show_default=False,
+    ),
+]
+
+
 def login_command(
-    db: DbOption, user: UserOption, password_stdin: PasswordStdinOption = False
+    db: DbOption,
+    user: UserOption,
+    password_stdin: PasswordStdinOption = False,
+    totp_code: TotpCodeOption = None,
 ) -> None:
-    """Log in: check the password (throttled and logged like a web login) and keep a token,
-    valid 8 hours, in the token file ($REMIT_TOKEN_FILE or ~/.config/remit/tokens.json, mode
-    0600). Commands that act as --user need it."""
+    """Log in: check the password and, for a user with MFA, the TOTP code (throttled and logged
+    like a web login) and keep a token, valid 8 hours, in the token file ($REMIT_TOKEN_FILE or
+    ~/.config/remit/tokens.json, mode 0600). Commands that act as --user need it."""
+    from remit.errors import MfaRequiredError
     from remit.services import security
 
     with errors_as_exit(), open_engine(db) as engine:
         password = read_password(password_stdin, confirm=False)
-        token = security.cli_login(engine, user, password)
+        policy = login_policy()
+        try:
+            token = security.cli_login(engine, user, password, policy=policy, totp_code=totp_code)
+        except MfaRequiredError as needed:
+            if needed.setup or totp_code or password_stdin:
+                raise
+            code = str(typer.prompt("Authenticator code"))
+            token = security.cli_login(engine, user, password, policy=policy, totp_code=code)
         save_token(user, token)
     hours = security.CLI_TOKEN_LIFETIME.total_seconds() / 3600
     typer.echo(f"logged in as {user} for {hours:g} h (token kept in {token_file()})")

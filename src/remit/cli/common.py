@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from remit.services import Actor, AuditKeyRing, Engine
+    from remit.services.accounts import LoginPolicy
 
 
 class _CommandConsole(Console):
@@ -184,10 +185,29 @@ def open_engine(db: str, audit_key: Path | None = None) -> Iterator[Engine]:
 MAX_TOKENS_PER_USER = 8
 
 
+#: Roles that must use TOTP MFA (comma-separated, ``none``: no role; unset: none), read by
+#: the CLI's logins and by ``remit serve``'s web app.
+MFA_ROLES_ENV = "REMIT_MFA_ROLES"
+
+
 class _Login:
-    """What the root callback was told: read the acting user's password from stdin."""
+    """What the root callback was told: read the acting user's password from stdin, and the
+    TOTP code given with ``--totp-code``."""
 
     password_stdin: bool = False
+    totp_code: str | None = None
+
+
+def set_totp_code(value: str | None) -> None:
+    """``remit --totp-code CODE``: the MFA code for ``--password-stdin`` of a user with MFA."""
+    _Login.totp_code = value
+
+
+def login_policy() -> LoginPolicy:
+    """The CLI's login policy: the default throttle and the MFA roles of ``$REMIT_MFA_ROLES``."""
+    from remit.services.accounts import DEFAULT_LOGIN_POLICY, mfa_roles_from
+
+    return replace(DEFAULT_LOGIN_POLICY, mfa_roles=mfa_roles_from(os.environ.get(MFA_ROLES_ENV)))
 
 
 def set_password_stdin(value: bool) -> None:
@@ -274,7 +294,9 @@ def _require_login(engine: Engine, user: str) -> None:
     from remit.services import security
 
     if _Login.password_stdin:
-        security.check_cli_password(engine, user, read_password(True))
+        security.check_cli_password(
+            engine, user, read_password(True), totp_code=_Login.totp_code, policy=login_policy()
+        )
     else:
         security.check_cli_token(engine, stored_tokens(user), user)
 

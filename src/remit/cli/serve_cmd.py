@@ -12,6 +12,7 @@ import typer
 from remit import services as sv
 from remit.cli.common import (
     AUDIT_KEY_ENV,
+    MFA_ROLES_ENV,
     AuditKeyOption,
     DbOption,
     audit_keys_given,
@@ -97,6 +98,15 @@ def serve_command(
             min=1,
         ),
     ] = 300.0,
+    mfa_role: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mfa-role",
+            help="A role whose holders must use TOTP MFA (repeatable; `none` for no role). "
+            "Default: $REMIT_MFA_ROLES (comma-separated), else none (set at least admin).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the pages and the JSON API (/api/v1, OpenAPI at /openapi.json) with uvicorn.
 
@@ -115,6 +125,12 @@ def serve_command(
             _check_durability(engine, allow_unsafe_durability)
         sender = sender_of(smtp_url, smtp_from)
         keys = audit_keys_given(audit_key)
+        if mfa_role:
+            from remit.services.accounts import mfa_roles_from
+
+            given = ",".join(mfa_role)
+            mfa_roles_from(given)  # an unknown role: one clear error before serving
+            os.environ[MFA_ROLES_ENV] = given
     os.environ["REMIT_DATABASE_URL"] = db
     os.environ["REMIT_HTTPS"] = "1" if https else ""
     if secret_key:

@@ -254,6 +254,24 @@ def user_reset_password_command(
     show(done, json_output, line)
 
 
+@user_app.command("reset-mfa")
+def user_reset_mfa_command(
+    username: Annotated[str, typer.Argument(help="The user whose MFA is reset.")],
+    db: DbOption,
+    user: UserOption,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (kept in the security log), e.g. 'phone lost'.")
+    ],
+) -> None:
+    """Remove a user's TOTP MFA set-up and recovery codes (admins only): they set it up again
+    at their next web login (at once when their role requires MFA)."""
+    from remit.services import mfa
+
+    with acting_on(db, user) as (engine, actor):
+        removed = mfa.reset_mfa(engine, actor, username, reason=reason, client="cli")
+    typer.echo(f"MFA of {username} reset" if removed else f"{username} had no MFA set up")
+
+
 # --- remit participant -----------------------------------------------------------------------
 
 participant_app = typer.Typer(

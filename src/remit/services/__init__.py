@@ -27,6 +27,8 @@ from remit.services.accounts import (
     check_password,
     log_logout,
     login,
+    login_password_step,
+    login_second_step,
 )
 from remit.services.assessments import (
     get_assessment,
@@ -314,6 +316,8 @@ __all__ = [
     "lock",
     "log_logout",
     "login",
+    "login_password_step",
+    "login_second_step",
     "mark_sae_reported",
     "mark_visit_missed",
     "open_database",

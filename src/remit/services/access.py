@@ -89,6 +89,9 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "view_worklist": _VIEW,
     # authentication (issue 13): the security log of logins, lockouts, re-authentications
     "view_security_log": frozenset({ADM}),
+    # TOTP multi-factor authentication: one's own set-up; an admin's reset of another user's
+    "set_up_own_mfa": _VIEW,
+    "reset_mfa": frozenset({ADM}),
     # screening and the two-step enrolment (issue 12)
     "record_referral": frozenset({INV}),
     "record_phone_screen": frozenset({INV}),

@@ -7,14 +7,22 @@ outer layers need not import :mod:`remit.store`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from remit.errors import InputError, PermissionDeniedError, RemitError, TooManyAttemptsError
+from remit.errors import (
+    InputError,
+    MfaRequiredError,
+    PermissionDeniedError,
+    RemitError,
+    TooManyAttemptsError,
+)
 from remit.protocol.roles import SYSTEM_ROLE
 from remit.services.access import ROLES
+from remit.services.mfa import mfa_enrolled, mfa_required, verify_mfa_code
 from remit.store import Actor, authenticate, roles_of
 from remit.store import actor_for as store_actor_for
 from remit.store.security import (
@@ -28,17 +36,23 @@ from remit.store.users import MIN_PASSWORD_LENGTH
 
 __all__ = [
     "DEFAULT_LOGIN_POLICY",
+    "DEFAULT_MFA_ROLES",
     "MIN_PASSWORD_LENGTH",
     "SYSTEM_ROLE",
     "AccountStanding",
     "Actor",
     "LoginPolicy",
+    "LoginStep",
     "account_standing",
     "actor_for",
     "actors_for",
     "check_password",
     "log_logout",
     "login",
+    "login_password_step",
+    "login_second_step",
+    "login_user",
+    "mfa_roles_from",
 ]
 
 
@@ -90,13 +104,42 @@ def _key(role: str, site: str | None) -> str:
     return f"{role}@{site}" if site else role
 
 
+#: Roles that must use TOTP MFA unless configured otherwise (``remit serve --mfa-role``,
+#: ``$REMIT_MFA_ROLES``): none, for now (MFA is opt-in per site; docs/security.md recommends
+#: at least admin). A user who set MFA up is asked for a code whatever this says.
+DEFAULT_MFA_ROLES: frozenset[str] = frozenset()
+
+
+def mfa_roles_from(text: str | None) -> frozenset[str]:
+    """The MFA roles a setting names: comma-separated roles, ``none`` for no role, unset
+    (``None`` or blank) for :data:`DEFAULT_MFA_ROLES`.
+
+    >>> sorted(mfa_roles_from("admin, investigator")), mfa_roles_from("none")
+    (['admin', 'investigator'], frozenset())
+    """
+    if text is None or not text.strip():
+        return DEFAULT_MFA_ROLES
+    if text.strip().lower() == "none":
+        return frozenset()
+    roles = frozenset(part.strip() for part in text.split(",") if part.strip())
+    unknown = sorted(roles - set(ROLES))
+    if unknown:
+        raise InputError(
+            f"MFA role {', '.join(unknown)} is not a Remit role",
+            expected="roles among " + ", ".join(ROLES) + ", or none",
+        )
+    return roles
+
+
 @dataclass(frozen=True)
 class LoginPolicy:
-    """How many failed password checks one username may have in ``window_s`` seconds before
-    further attempts are refused until the window ends (the web settings pass theirs)."""
+    """How many failed password (or MFA code) checks one username may have in ``window_s``
+    seconds before further attempts are refused until the window ends, and which roles must
+    use TOTP MFA (``mfa_roles``: a user holding any of them) (the web settings pass theirs)."""
 
     max_failures: int = 5
     window_s: float = 15 * 60.0
+    mfa_roles: frozenset[str] = field(default=DEFAULT_MFA_ROLES)
 
 
 DEFAULT_LOGIN_POLICY = LoginPolicy()
@@ -112,11 +155,14 @@ def _checked_user(
     failed: str,
     locked: str = "lockout",
     expected_user_id: int | None = None,
+    clear: bool = True,
 ) -> int:
     """The id of the active user ``username`` whose password this is, after claiming one
     attempt of the username's throttle; every failure is written to the security log as
     ``failed`` (``locked`` when the throttle refused the attempt). An unknown username costs the
-    same argon2 verification and the same database work as a wrong password."""
+    same argon2 verification and the same database work as a wrong password. With
+    ``clear=False`` the claimed attempt stays counted (a TOTP code is still to come: the count
+    clears when it is right, so that guessing codes cannot reset it with the password)."""
     # PostgreSQL refuses NUL in text (a 500 found by the fuzz battery): no username holds one,
     # so it becomes U+FFFD for the throttle, the lookup and the security log (an unknown user)
     username = username.replace("\x00", "\ufffd")
@@ -159,11 +205,22 @@ def _checked_user(
             detail="unknown username" if user_id is None else "wrong password or inactive",
         )
         raise refused or PermissionDeniedError("unknown username")
-    clear_attempts(engine, username)
+    if clear:
+        clear_attempts(engine, username)
     return user_id
 
 
-def login(
+@dataclass(frozen=True)
+class LoginStep:
+    """A login whose password was right: the actor, and what MFA still needs (``"none"``,
+    ``"code"``: a TOTP or recovery code, ``"setup"``: the user must set TOTP up before
+    anything else)."""
+
+    actor: Actor
+    mfa: Literal["none", "code", "setup"]
+
+
+def login_password_step(
     engine: Engine,
     username: str,
     password: str,
@@ -171,18 +228,20 @@ def login(
     *,
     client: str | None = None,
     policy: LoginPolicy = DEFAULT_LOGIN_POLICY,
-) -> Actor:
-    """Check ``username``/``password`` (argon2id) and return the actor in the chosen role.
-
-    ``role`` is ``"role"`` or ``"role@SITE"`` and needed only when the user holds several.
-    Raises :class:`PermissionDeniedError` for wrong credentials (without saying which part was
-    wrong), :class:`TooManyAttemptsError` when the username had ``policy.max_failures``
-    failures within the window (atomic across processes: the count is in the database), and
-    :class:`InputError` listing the roles when the choice is missing or not held. Every
-    success, failure and lockout is written to the security log with ``client``.
-    """
+) -> LoginStep:
+    """The first step of a login: check the password (see :func:`login`) and say what MFA
+    still needs. A login with nothing more to do is logged ``login_ok``; one that still needs
+    a code is logged when the code is checked (:func:`login_second_step`)."""
+    # looked up for every username (known or not), so that the time tells nothing
+    enrolled = mfa_enrolled(engine, _user_id_of(engine, username))
     user_id = _checked_user(
-        engine, username, password, client=client, policy=policy, failed="login_failed"
+        engine,
+        username,
+        password,
+        client=client,
+        policy=policy,
+        failed="login_failed",
+        clear=not enrolled,
     )
     with Session(engine) as session:
         user = session.get_one(UserAccount, user_id)
@@ -196,15 +255,139 @@ def login(
             )
         chosen_role, site_code, site_id = chosen[0]
         actor = Actor(user.id, user.username, chosen_role, site_id)
+    if enrolled:
+        return LoginStep(actor, "code")
+    detail = f"role {_key(chosen_role, site_code)}"
+    if mfa_required(engine, user_id, policy):
+        log_security_event(
+            engine, "mfa_setup_required", username, user_id=user_id, client=client, detail=detail
+        )
+        return LoginStep(actor, "setup")
+    log_security_event(engine, "login_ok", username, user_id=user_id, client=client, detail=detail)
+    return LoginStep(actor, "none")
+
+
+def _user_id_of(engine: Engine, username: str) -> int:
+    with Session(engine) as session:
+        user = user_by_name(session, username.replace("\x00", "\ufffd"))
+        return -1 if user is None else int(user.id)
+
+
+def login_second_step(
+    engine: Engine,
+    actor: Actor,
+    code: str,
+    *,
+    client: str | None = None,
+    policy: LoginPolicy = DEFAULT_LOGIN_POLICY,
+) -> bool:
+    """The second step of a login that needs a code: whether ``code`` (TOTP or recovery) is
+    right (throttled with the password count, logged); a right one logs ``login_ok``."""
+    if actor.user_id is None:
+        raise PermissionDeniedError("the system actor cannot log in")
+    if not verify_mfa_code(
+        engine, actor.user_id, actor.username, code, client=client, policy=policy
+    ):
+        return False
+    _log_mfa_login(engine, actor, client)
+    return True
+
+
+def _log_mfa_login(engine: Engine, actor: Actor, client: str | None) -> None:
     log_security_event(
-        engine,
-        "login_ok",
-        username,
-        user_id=user_id,
-        client=client,
-        detail=f"role {_key(chosen_role, site_code)}",
+        engine, "login_ok", actor.username, user_id=actor.user_id, client=client,
+        detail=f"role {actor.role}, with MFA",
+    )  # fmt: skip
+
+
+def login_user(
+    engine: Engine,
+    username: str,
+    password: str,
+    *,
+    client: str | None = None,
+    policy: LoginPolicy = DEFAULT_LOGIN_POLICY,
+    totp_code: str | None = None,
+) -> int:
+    """Check the password and, for a user with MFA, ``totp_code``, without choosing a role
+    (the CLI chooses one per command); the user's id. Errors and the log as :func:`login`."""
+    enrolled = mfa_enrolled(engine, _user_id_of(engine, username))
+    user_id = _checked_user(
+        engine, username, password, client=client, policy=policy, failed="login_failed",
+        clear=not enrolled,
+    )  # fmt: skip
+    if enrolled:
+        _demand_code(engine, user_id, username, totp_code, client=client, policy=policy)
+    elif mfa_required(engine, user_id, policy):
+        log_security_event(engine, "mfa_setup_required", username, user_id=user_id, client=client)
+        raise _setup_needed(username)
+    log_security_event(
+        engine, "login_ok", username, user_id=user_id, client=client,
+        detail="with MFA" if enrolled else None,
+    )  # fmt: skip
+    return user_id
+
+
+def _setup_needed(username: str) -> MfaRequiredError:
+    return MfaRequiredError(
+        f"{username} must set up MFA (an authenticator app) before logging in here",
+        setup=True,
+        hint="log in on the web page and follow the set-up (/account/mfa)",
     )
-    return actor
+
+
+def _demand_code(
+    engine: Engine,
+    user_id: int,
+    username: str,
+    code: str | None,
+    *,
+    client: str | None,
+    policy: LoginPolicy,
+) -> None:
+    """Refuse unless ``code`` is a right MFA code of the user (:class:`MfaRequiredError` when
+    missing, :class:`PermissionDeniedError` when wrong or used)."""
+    if not code:
+        raise MfaRequiredError(
+            "a TOTP code is needed: the user has MFA",
+            hint="give the 6-digit code of the authenticator app (or a recovery code)",
+        )
+    if not verify_mfa_code(engine, user_id, username, code, client=client, policy=policy):
+        raise PermissionDeniedError(
+            "the MFA code is wrong or was used already", hint="wait for the next code"
+        )
+
+
+def login(
+    engine: Engine,
+    username: str,
+    password: str,
+    role: str | None = None,
+    *,
+    client: str | None = None,
+    policy: LoginPolicy = DEFAULT_LOGIN_POLICY,
+    totp_code: str | None = None,
+) -> Actor:
+    """Check ``username``/``password`` (argon2id) and, when the user set MFA up, ``totp_code``
+    (a TOTP or recovery code); return the actor in the chosen role.
+
+    ``role`` is ``"role"`` or ``"role@SITE"`` and needed only when the user holds several.
+    Raises :class:`PermissionDeniedError` for wrong credentials (without saying which part was
+    wrong), :class:`MfaRequiredError` when the password was right but a code is missing
+    (``setup=True``: the user's role requires MFA and they have not set it up: that is done on
+    the web account page), :class:`TooManyAttemptsError` when the username had
+    ``policy.max_failures`` failures within the window (atomic across processes: the count is
+    in the database), and :class:`InputError` listing the roles when the choice is missing or
+    not held. Every success, failure and lockout is written to the security log with ``client``.
+    """
+    step = login_password_step(engine, username, password, role, client=client, policy=policy)
+    if step.mfa == "setup":
+        raise _setup_needed(username)
+    if step.mfa == "code":
+        actor = step.actor
+        _demand_code(engine, actor.user_id or 0, username, totp_code, client=client, policy=policy)
+        _log_mfa_login(engine, actor, client)
+    return step.actor
 
 
 def check_password(
@@ -215,13 +398,19 @@ def check_password(
     client: str | None = None,
     policy: LoginPolicy = DEFAULT_LOGIN_POLICY,
     purpose: str = "signature",
+    totp_code: str | None = None,
+    second_factor: bool = True,
 ) -> bool:
-    """Whether ``password`` is the acting user's own (re-entry before a sensitive step).
+    """Whether ``password`` is the acting user's own (re-entry before a sensitive step) and,
+    when the user set MFA up (and ``second_factor``), ``totp_code`` is a right code.
 
-    Throttled like a login (the same per-username count: a wrong password here counts toward
-    the lockout) and written to the security log (``reauth_ok``/``reauth_failed``, ``purpose``
-    in the detail). Raises :class:`TooManyAttemptsError` when the username is locked out.
+    Throttled like a login (the same per-username count: a wrong password or code here counts
+    toward the lockout) and written to the security log (``reauth_ok``/``reauth_failed``,
+    ``mfa_code_ok``/``mfa_code_failed``, ``purpose`` in the detail). Raises
+    :class:`TooManyAttemptsError` when the username is locked out and
+    :class:`MfaRequiredError` when the password was right but the code is missing.
     """
+    needs_code = second_factor and actor.user_id is not None and mfa_enrolled(engine, actor.user_id)
     try:
         _checked_user(
             engine,
@@ -231,11 +420,27 @@ def check_password(
             policy=policy,
             failed="reauth_failed",
             expected_user_id=actor.user_id,
+            clear=not needs_code,
         )
     except TooManyAttemptsError:
         raise
     except PermissionDeniedError:
         return False
+    if needs_code and actor.user_id is not None:
+        if not totp_code:
+            raise MfaRequiredError(
+                "the MFA code is needed too", hint="enter the authenticator app's current code"
+            )
+        if not verify_mfa_code(
+            engine,
+            actor.user_id,
+            actor.username,
+            totp_code,
+            client=client,
+            policy=policy,
+            purpose=purpose,
+        ):
+            return False
     log_security_event(
         engine, "reauth_ok", actor.username, user_id=actor.user_id, client=client, detail=purpose
     )

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from remit.errors import InputError, PermissionDeniedError
-from remit.services.accounts import DEFAULT_LOGIN_POLICY, LoginPolicy, login
+from remit.services.accounts import DEFAULT_LOGIN_POLICY, LoginPolicy, login_user
 from remit.services.records import _Record
 from remit.services.unit import reading
 from remit.store import Actor
@@ -96,12 +96,15 @@ def cli_login(
     client: str = "cli",
     policy: LoginPolicy = DEFAULT_LOGIN_POLICY,
     lifetime: timedelta = CLI_TOKEN_LIFETIME,
+    totp_code: str | None = None,
 ) -> str:
-    """Check the password like a web login (throttled, logged) and return a new CLI token.
+    """Check the password (and, for a user with MFA, ``totp_code``) like a web login
+    (throttled, logged) and return a new CLI token; :class:`MfaRequiredError` when the code
+    is missing or the user must set MFA up first (on the web).
 
     The user need not choose a role here: each command chooses with ``--role`` as before.
     """
-    user_id = _checked(engine, username, password, client=client, policy=policy)
+    user_id = _checked(engine, username, password, client=client, policy=policy, code=totp_code)
     token = issue_cli_token(engine, user_id, lifetime)
     log_security_event(
         engine, "cli_login", username, user_id=user_id, client=client,
@@ -111,17 +114,15 @@ def cli_login(
 
 
 def _checked(
-    engine: Engine, username: str, password: str, *, client: str, policy: LoginPolicy
+    engine: Engine,
+    username: str,
+    password: str,
+    *,
+    client: str,
+    policy: LoginPolicy,
+    code: str | None = None,
 ) -> int:
-    try:
-        return login(engine, username, password, client=client, policy=policy).user_id or 0
-    except InputError:
-        # The password was right; the user holds several roles (chosen per command later).
-        with Session(engine) as session:
-            user = session.scalar(select(UserAccount).where(UserAccount.username == username))
-            if user is None:  # pragma: no cover - login() checked it a moment ago
-                raise
-            return int(user.id)
+    return login_user(engine, username, password, client=client, policy=policy, totp_code=code)
 
 
 def cli_logout(engine: Engine, token: str, *, client: str = "cli") -> bool:
@@ -169,7 +170,8 @@ def check_cli_password(
     *,
     client: str = "cli",
     policy: LoginPolicy = DEFAULT_LOGIN_POLICY,
+    totp_code: str | None = None,
 ) -> None:
-    """Accept ``username`` for one command if ``password`` is theirs: checked and throttled
-    like a login, and logged (``login_ok``/``login_failed``)."""
-    _checked(engine, username, password, client=client, policy=policy)
+    """Accept ``username`` for one command if ``password`` (and, with MFA, ``totp_code``) is
+    theirs: checked and throttled like a login, and logged (``login_ok``/``login_failed``)."""
+    _checked(engine, username, password, client=client, policy=policy, code=totp_code)

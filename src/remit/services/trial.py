@@ -288,7 +288,9 @@ def change_password(
         change_password(engine, kari, "the temporary one", "kari tar bussen hjem")
     """
     # The current password is checked like a login first: throttled, and logged.
-    if not check_password(engine, actor, current_password, purpose="password change"):
+    if not check_password(
+        engine, actor, current_password, purpose="password change", second_factor=False
+    ):
         raise PermissionDeniedError(
             "the current password does not match: the password was not changed",
             hint="enter the password you logged in with",

@@ -53,6 +53,7 @@ from remit.store.identity import (
     read_identity,
     set_identity,
 )
+from remit.store.mfa import MfaRecoveryCode, UserMfa
 from remit.store.migrate import (
     current_revision,
     downgrade,
@@ -101,9 +102,11 @@ __all__ = [
     "DosingSession",
     "IdentityRecord",
     "LoginThrottle",
+    "MfaRecoveryCode",
     "SecurityEvent",
     "StateDifference",
     "UnitOfWork",
+    "UserMfa",
     "VitalSignReading",
     "VitalSignValue",
     "actor_for",

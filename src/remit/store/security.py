@@ -59,6 +59,13 @@ SECURITY_EVENTS = frozenset(
         "cli_login",
         "cli_logout",
         "cli_token_refused",
+        "mfa_setup",
+        "mfa_confirmed",
+        "mfa_code_ok",
+        "mfa_code_failed",
+        "mfa_recovery_used",
+        "mfa_reset",
+        "mfa_setup_required",
     }
 )
 

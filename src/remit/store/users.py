@@ -137,6 +137,11 @@ def hash_password(password: str, username: str | None = None) -> str:
     return _HASHER.hash(password)
 
 
+def hash_secret(secret: str) -> str:
+    """The argon2id hash of a generated secret (a recovery code), kept like a password."""
+    return _HASHER.hash(secret)
+
+
 _DUMMY: dict[int, str] = {}
 
 

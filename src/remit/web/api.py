@@ -8,9 +8,15 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from remit import services as sv
-from remit.errors import ConflictError, PermissionDeniedError, TooManyAttemptsError
+from remit.errors import (
+    ConflictError,
+    MfaRequiredError,
+    PermissionDeniedError,
+    TooManyAttemptsError,
+)
 from remit.json_values import to_json_value
 from remit.protocol.clock import parse_clinical_time
 from remit.protocol.status import ALERT_FILTERS, ParticipantStatus, values
@@ -116,10 +122,18 @@ def _etag(version: int) -> str:
     "/auth/login",
     response_model=TokenOut,
     tags=["auth"],
-    responses={429: {"model": ErrorOut, "description": "too many failed logins"}},
+    responses={
+        401: {
+            "model": ErrorOut,
+            "description": "wrong credentials, or `mfa_required`: the user has MFA and "
+            "totp_code is missing",
+        },
+        403: {"model": ErrorOut, "description": "`mfa_setup_required`: set MFA up on the web"},
+        429: {"model": ErrorOut, "description": "too many failed logins"},
+    },
 )
 def api_login(body: LoginIn, request: Request) -> TokenOut:
-    """Exchange a username and password for a bearer token."""
+    """Exchange a username, password and (for a user with MFA) TOTP code for a bearer token."""
     state = state_of(request)
     client = client_of(request)
     delay = state.throttle.delay_for(client)
@@ -133,6 +147,15 @@ def api_login(body: LoginIn, request: Request) -> TokenOut:
             body.role,
             client=client,
             policy=login_policy(state),
+            totp_code=body.totp_code,
+        )
+    except MfaRequiredError as needed:
+        # the password was right: a code is missing, or MFA must be set up on the web first
+        error = "mfa_setup_required" if needed.setup else "mfa_required"
+        return JSONResponse(  # type: ignore[return-value]
+            {"error": error, "message": needed.message, "hint": needed.hint},
+            status_code=403 if needed.setup else 401,
+            headers={"WWW-Authenticate": "Bearer"},
         )
     except TooManyAttemptsError as error:
         raise HTTPException(

@@ -23,10 +23,14 @@ from remit.errors import (
     StorageFullError,
 )
 from remit.services import Engine, is_disk_full, load_key_ring, open_database, trial_protocol
+from remit.services.accounts import mfa_roles_from
 from remit.web import api, api_conmeds, api_consent, api_results, api_screening, api_worklist, pages
 from remit.web.core import (
+    MFA_LOGIN_PAGE,
+    MFA_PAGE,
     PASSWORD_PAGE,
     LoginRequiredError,
+    MfaStepRequiredError,
     PasswordChangeRequiredError,
     WebState,
     login_url,
@@ -172,6 +176,10 @@ def create_app(
     async def to_login(request: Request, exc: LoginRequiredError) -> Response:
         return RedirectResponse(login_url(exc.next_url), status_code=303)
 
+    @app.exception_handler(MfaStepRequiredError)
+    async def to_mfa_step(request: Request, exc: MfaStepRequiredError) -> Response:
+        return RedirectResponse(MFA_LOGIN_PAGE if exc.stage == "code" else MFA_PAGE, 303)
+
     @app.exception_handler(PasswordChangeRequiredError)
     async def to_password_page(request: Request, exc: PasswordChangeRequiredError) -> Response:
         return RedirectResponse(PASSWORD_PAGE, status_code=303)
@@ -221,6 +229,8 @@ ENV_DB = "REMIT_DATABASE_URL"
 ENV_SECRET = "REMIT_SECRET_KEY"
 ENV_HTTPS = "REMIT_HTTPS"
 ENV_AUDIT_KEY = "REMIT_AUDIT_KEY_FILE"
+#: Roles that must use TOTP MFA, comma-separated (``none``: no role); unset: none.
+ENV_MFA_ROLES = "REMIT_MFA_ROLES"
 
 
 def app_from_environment() -> FastAPI:
@@ -246,5 +256,5 @@ def app_from_environment() -> FastAPI:
     return create_app(
         open_database(db, audit_keys=keys),
         secret_key=os.environ.get(ENV_SECRET) or None,
-        settings=WebSettings(https=https),
+        settings=WebSettings(https=https, mfa_roles=mfa_roles_from(os.environ.get(ENV_MFA_ROLES))),
     )

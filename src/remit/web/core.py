@@ -142,6 +142,15 @@ class LoginRequiredError(Exception):
         self.next_url = next_url
 
 
+class MfaStepRequiredError(Exception):
+    """A page was asked for by a session that still needs its MFA step (``stage`` ``"code"``:
+    the login's TOTP code; ``"setup"``: setting TOTP up): the handler redirects there."""
+
+    def __init__(self, stage: str) -> None:
+        super().__init__(stage)
+        self.stage = stage
+
+
 class PasswordChangeRequiredError(Exception):
     """A page was asked for by a user who must change their password first: the handler
     redirects to :data:`PASSWORD_PAGE`."""
@@ -154,6 +163,14 @@ PASSWORD_PAGE = "/account/password"
 #: token whose user must change it).
 PASSWORD_API = "/api/v1/auth/password"
 _OPEN_WHILE_CHANGE_DUE = frozenset({PASSWORD_PAGE, "/logout", PASSWORD_API, "/api/v1/auth/logout"})
+#: The login's second step (the TOTP code) and the MFA set-up page.
+MFA_LOGIN_PAGE = "/login/mfa"
+MFA_PAGE = "/account/mfa"
+#: The only pages open to a session in an MFA stage (see :class:`MfaStepRequiredError`).
+_OPEN_IN_STAGE = {
+    "code": frozenset({MFA_LOGIN_PAGE, "/logout"}),
+    "setup": frozenset({MFA_PAGE, "/logout"}),
+}
 
 
 def _standing(request: Request, session: WebSession, token: str | None) -> bool:
@@ -163,6 +180,8 @@ def _standing(request: Request, session: WebSession, token: str | None) -> bool:
     if not standing.active:
         state_of(request).sessions.end(token)
         return False
+    if session.stage and request.url.path not in _OPEN_IN_STAGE.get(session.stage, ()):
+        raise MfaStepRequiredError(session.stage)
     if standing.must_change_password and request.url.path not in _OPEN_WHILE_CHANGE_DUE:
         raise PasswordChangeRequiredError()
     return True
@@ -382,4 +401,8 @@ def client_of(request: Request) -> str:
 
 def login_policy(state: WebState) -> LoginPolicy:
     """The per-account login throttle of the app's settings."""
-    return LoginPolicy(state.settings.max_failed_logins, state.settings.failed_login_window_s)
+    return LoginPolicy(
+        state.settings.max_failed_logins,
+        state.settings.failed_login_window_s,
+        frozenset(state.settings.mfa_roles),
+    )

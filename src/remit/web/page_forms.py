@@ -160,6 +160,8 @@ class ClosingForm(PageForm):
 class SignForm(PageForm):
     password: Annotated[str, Field(min_length=1, max_length=1024)]
     meaning: Text
+    #: The authenticator app's code, when the signer has MFA.
+    totp_code: Optional = None
 
 
 class UserForm(PageForm):

@@ -12,6 +12,7 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -42,6 +43,7 @@ from remit.web import (
     pages_data,
     pages_deviations,
     pages_dosing,
+    pages_mfa,
     pages_results,
     pages_screening,
     pages_security,
@@ -51,6 +53,8 @@ from remit.web.core import (
     CODE,
     ID,
     LOGIN_COOKIE,
+    MFA_LOGIN_PAGE,
+    MFA_PAGE,
     PASSWORD_PAGE,
     PID,
     SESSION_COOKIE,
@@ -86,6 +90,7 @@ router.include_router(pages_worklist.router)
 router.include_router(pages_security.router)
 router.include_router(pages_screening.router)
 router.include_router(pages_results.router)
+router.include_router(pages_mfa.router)
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -152,8 +157,8 @@ async def login_submit(request: Request) -> Response:
     if delay > 0:
         await asyncio.sleep(delay)
     try:
-        actor = await run_in_threadpool(
-            sv.login,
+        step = await run_in_threadpool(
+            sv.login_password_step,
             state.engine,
             username,
             password,
@@ -182,8 +187,18 @@ async def login_submit(request: Request) -> Response:
             username=username,
             role_hint=error.expected,
         )
-    token = state.sessions.create(actor, replaces=request.cookies.get(SESSION_COOKIE))
-    response = see_other(next_url)
+    # After the password an MFA step may be due: the session is confined to it until done.
+    stage = "" if step.mfa == "none" else step.mfa
+    token = state.sessions.create(
+        step.actor, replaces=request.cookies.get(SESSION_COOKIE), stage=stage
+    )
+    if stage == "code":
+        target = MFA_LOGIN_PAGE + "?next=" + quote(next_url, safe="")
+    elif stage == "setup":
+        target = MFA_PAGE
+    else:
+        target = next_url
+    response = see_other(target)
     response.set_cookie(
         SESSION_COOKIE,
         token,

@@ -17,7 +17,13 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from remit import services as sv
-from remit.errors import InputError, NotFoundError, PermissionDeniedError, TooManyAttemptsError
+from remit.errors import (
+    InputError,
+    MfaRequiredError,
+    NotFoundError,
+    PermissionDeniedError,
+    TooManyAttemptsError,
+)
 from remit.interop import EXPORT_FORMATS, FORMATS, export_trial
 from remit.reports import render_report
 from remit.web.core import (
@@ -162,6 +168,16 @@ async def sign_submit(
             client=client_of(request),
             policy=login_policy(state),
             purpose=f"sign {table} {record_id}",
+            totp_code=body.totp_code,
+        )
+    except MfaRequiredError:
+        return _sign_page(
+            request,
+            session,
+            table,
+            record_id,
+            "Enter your authenticator app's code too: nothing was signed.",
+            status=401,
         )
     except TooManyAttemptsError as error:
         return _sign_page(
@@ -179,7 +195,7 @@ async def sign_submit(
             session,
             table,
             record_id,
-            "The password is not yours: nothing was signed.",
+            "The password (or the authenticator code) is not right: nothing was signed.",
             status=401,
         )
     try:

@@ -38,12 +38,14 @@ class ErrorOut(BaseModel):
 
 
 class LoginIn(BaseModel):
-    """Username and password; ``role`` (``role`` or ``role@SITE``) when several are held."""
+    """Username and password; ``role`` (``role`` or ``role@SITE``) when several are held;
+    ``totp_code`` (the authenticator app's code, or a recovery code) for a user with MFA."""
 
     model_config = ConfigDict(extra="forbid")
     username: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=1024)
     role: str | None = Field(default=None, max_length=120)
+    totp_code: str | None = Field(default=None, max_length=40)
 
 
 class PasswordChangeIn(BaseModel):

@@ -37,6 +37,9 @@ class WebSession:
     created: float
     last_seen: float
     kind: str = "cookie"
+    #: ``""`` for a full session; ``"code"`` while the login's TOTP code is due, ``"setup"``
+    #: while the user must set TOTP up (only those pages and logout are open).
+    stage: str = ""
 
 
 class SessionStore:
@@ -54,11 +57,19 @@ class SessionStore:
         self._lock = threading.Lock()
         self._sessions: dict[str, WebSession] = {}
 
-    def create(self, actor: Actor, *, kind: str = "cookie", replaces: str | None = None) -> str:
-        """Start a session for ``actor``; return its token (``replaces`` is ended: rotation)."""
+    def create(
+        self,
+        actor: Actor,
+        *,
+        kind: str = "cookie",
+        replaces: str | None = None,
+        stage: str = "",
+    ) -> str:
+        """Start a session for ``actor``; return its token (``replaces`` is ended: rotation).
+        ``stage`` confines it to an MFA step (see :class:`WebSession`)."""
         token = secrets.token_urlsafe(32)
         now = self._clock()
-        session = WebSession(actor, secrets.token_urlsafe(32), now, now, kind)
+        session = WebSession(actor, secrets.token_urlsafe(32), now, now, kind, stage)
         with self._lock:
             if replaces:
                 self._sessions.pop(_digest(replaces), None)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from remit.services.accounts import DEFAULT_MFA_ROLES
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class WebSettings:
     body_timeout_s
         A request body not received in full this many seconds after the request began is
         answered 408 (default 30 s).
+    mfa_roles
+        Roles whose holders must use TOTP MFA (default: none; set at least admin). A user
+        holding one of them who has not set it up can do nothing but set it up after logging
+        in; a user who set it up is asked for a code at every login (docs/security.md).
     """
 
     idle_timeout_s: float = 30 * 60
@@ -44,3 +50,4 @@ class WebSettings:
     work_dir: Path | None = None
     max_body_bytes: int = 1024 * 1024
     body_timeout_s: float = 30.0
+    mfa_roles: frozenset[str] = field(default=DEFAULT_MFA_ROLES)
