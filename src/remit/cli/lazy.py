@@ -91,9 +91,10 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(
         "login",
         "remit.cli.auth_cmd:login_command",
-        "Log in: check the password (throttled and logged like a web login) and keep a token, "
-        "valid 8 hours, in the token file ($REMIT_TOKEN_FILE or ~/.config/remit/tokens.json, "
-        "mode 0600). Commands that act as --user need it.",
+        "Log in: check the password and, for a user with MFA, the TOTP code (throttled and "
+        "logged like a web login) and keep a token, valid 8 hours, in the token file "
+        "($REMIT_TOKEN_FILE or ~/.config/remit/tokens.json, mode 0600). Commands that act as "
+        "--user need it.",
     ),
     Entry(
         "logout",
