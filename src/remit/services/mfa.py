@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from remit.errors import InputError, NotFoundError, PermissionDeniedError, TooManyAttemptsError
 from remit.services.access import require
+from remit.services.unit import writing
 from remit.store import Actor, roles_of
 from remit.store.mfa import (
     RECOVERY_CODE_COUNT,
@@ -288,11 +289,10 @@ def reset_mfa(
 ) -> bool:
     """Remove ``username``'s TOTP set-up and recovery codes (admin only, with a reason): they
     set it up again at their next login when their role requires it. Whether there was one."""
-    require(actor, "reset_mfa")
     if not reason or not reason.strip():
         raise InputError("a reason is needed to reset MFA", expected="why, e.g. 'phone lost'")
-    with Session(engine) as session:
-        user = user_by_name(session, username)
+    with writing(engine, actor, "reset_mfa", reason=reason, protocol=False, locks=False) as w:
+        user = user_by_name(w.session, username)
         if user is None:
             raise NotFoundError(f"user {username!r} does not exist")
         user_id = int(user.id)
