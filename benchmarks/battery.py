@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,9 @@ import httpx
 from load_web import SCALES as SCALES  # the visits and forms of the load benchmark
 from load_web import VISITS as VISITS
 from load_web import answers as load_answers
+from load_web import form_body as form_body
 from load_web import form_slots as load_slots
+from load_web import walk
 
 PASSWORD = "correct horse battery staple"
 POSTGRES_ADMIN = os.environ.get(
@@ -138,7 +140,8 @@ def seed(
 ) -> list[str]:
     """Create the Oslo trial at site OST, ``raters`` independent-rater accounts
     (``rater000``…), the ``staff`` accounts ``(username, role, site code or None)`` and
-    ``participants`` consented participants; return their study IDs."""
+    ``participants`` participants walked through the schedule (:func:`load_web.walk`: forms
+    are posted with :func:`form_body`); return their study IDs."""
     from remit import services as sv
     from remit.protocol import load_protocol
     from remit.services import Actor
@@ -166,16 +169,17 @@ def seed(
             sv.add_user(
                 engine, admin, username, PASSWORD, [(role, site)], must_change_password=False
             )
-        system = Actor.system("battery")
+        seeder = sv.add_user(
+            engine, admin, "seed-investigator", PASSWORD, [("investigator", "OST")],
+            must_change_password=False,
+        )  # fmt: skip
+        investigator = Actor(seeder.id, "seed-investigator", "investigator", 1)
         ids = [
-            sv.screen_participant(engine, system, site="OST", simulated=True).participant_id
+            sv.screen_participant(engine, investigator, site="OST", simulated=True).participant_id
             for _ in range(participants)
         ]
-        consented = datetime.now(UTC) - timedelta(hours=1)  # before any form is entered
         for pid in ids:
-            sv.record_consent(
-                engine, system, pid, version="1.0", components=["main"], consented_at=consented
-            )
+            walk(engine, investigator, pid)  # through the schedule: every form may be entered
     finally:
         sv.close_database(engine)
     return ids

@@ -141,8 +141,7 @@ def run_engine(engine_name: str, args: argparse.Namespace) -> EditFigures:
                 for pid, visit, scale in slots:
                     made = http.post(
                         "/api/v1/assessments",
-                        json={"participant_id": pid, "visit_code": visit, "scale": scale,
-                              "answers": battery.answers(scale, rng)},
+                        json=battery.form_body(pid, visit, scale, battery.answers(scale, rng)),
                     )  # fmt: skip
                     made.raise_for_status()
                     forms.append((int(made.json()["id"]), scale))

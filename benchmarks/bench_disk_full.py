@@ -124,8 +124,7 @@ def run(args: argparse.Namespace, small: Path, work: Path) -> DiskFigures:
                     body = battery.answers(scale, rng)
                     response = http.post(
                         "/api/v1/assessments",
-                        json={"participant_id": pid, "visit_code": visit, "scale": scale,
-                              "answers": body},
+                        json=battery.form_body(pid, visit, scale, body),
                     )  # fmt: skip
                     statuses[response.status_code] += 1
                     if response.status_code == 201:
@@ -162,13 +161,15 @@ def check_stored(
 ) -> None:
     from sqlalchemy import select
 
-    from remit.store.tables import Assessment
+    from remit.store.tables import Assessment, Visit
 
     engine = db.engine()
     try:
         with engine.connect() as connection:
             rows = connection.execute(
                 select(Assessment.id, Assessment.answers, Assessment.score)
+                .join(Visit, Visit.id == Assessment.visit_id)
+                .where(Visit.visit_code.in_(battery.VISITS))  # not the seeded screening forms
             ).all()
     finally:
         engine.dispose()

@@ -96,8 +96,73 @@ def free_port() -> int:
         return port
 
 
+#: Checklist answers that pass every Oslo criterion not read from a form.
+ELIGIBLE: dict[str, object] = {
+    "age_years": 41,
+    "mdd_dsm5": True,
+    "episode_weeks": 30,
+    "psychosis": False,
+    "bipolar_i": False,
+    "personality_disorder": False,
+    "substance_use_disorder": False,
+    "cardiovascular_disease": False,
+    "lives_within_1h": True,
+    "systolic_bp": 128,
+}
+#: How long before today the walked participants were referred: their last visit (FU7) is past.
+REFERRED_DAYS_AGO = 400
+#: The day each visit took place (the same for every walked participant), set by :func:`walk`.
+VISIT_DAYS: dict[str, str] = {}
+
+
+def walk(engine: object, actor: object, pid: str) -> None:
+    """Take ``pid`` through the whole Oslo schedule as a site does, so that every form of
+    :data:`VISITS` may be entered: consent and referral :data:`REFERRED_DAYS_AGO` days ago,
+    every visit on its target day, the screening C-SSRS (no suicidality), the eligibility
+    check and the enrolment at V0. Records the visit days in :data:`VISIT_DAYS`."""
+    from remit import services as sv
+    from remit.scales import load_scale
+
+    referral = datetime.now(UTC).date() - timedelta(days=REFERRED_DAYS_AGO)
+    morning = datetime.combine(referral, datetime.min.time(), tzinfo=UTC) + timedelta(hours=8)
+    sv.record_consent(engine, actor, pid, version="1.0", components=["main"], consented_at=morning)
+    sv.set_anchor_date(engine, actor, pid, "referral", referral)
+    for visit in [v.visit_code for v in sv.list_visits(engine, actor, pid)]:
+        planned = {v.visit_code: v for v in sv.list_visits(engine, actor, pid)}[visit]
+        day = planned.target_date
+        if day is None:
+            raise RuntimeError(f"{pid} {visit} has no target date")
+        sv.record_visit(engine, actor, pid, visit, day)
+        VISIT_DAYS[visit] = day.isoformat()
+        if visit == "SCR":
+            calm = {
+                item.code: False
+                for item in load_scale("cssrs").items_for("baseline")
+                if item.kind == "boolean" and item.skip_when is None
+            }
+            sv.record_assessment(
+                engine, actor, pid, "SCR", "cssrs", calm, version="baseline",
+                assessed_at=assessed_at("SCR"),
+            )  # fmt: skip
+            sv.check_eligibility(engine, actor, pid, ELIGIBLE)
+        if visit == "V0":
+            sv.enrol(engine, actor, pid, enrolled_at=assessed_at("V0"))
+
+
+def assessed_at(visit: str) -> datetime:
+    """10:00 UTC on the day ``visit`` took place (after :func:`walk`)."""
+    return datetime.fromisoformat(VISIT_DAYS[visit]).replace(hour=10, tzinfo=UTC)
+
+
+def form_body(pid: str, visit: str, scale: str, answers: dict[str, object]) -> dict[str, object]:
+    """The JSON body of ``POST /api/v1/assessments`` for a form of a walked participant."""
+    return {"participant_id": pid, "visit_code": visit, "scale": scale, "answers": answers,
+            "assessed_at": assessed_at(visit).isoformat()}  # fmt: skip
+
+
 def seed(url: str, raters: int, participants: int) -> list[str]:
-    """Create the trial, the rater accounts and the participants; return the study IDs."""
+    """Create the trial, the rater accounts and the participants (walked through the
+    schedule, :func:`walk`); return the study IDs."""
     from remit import services as sv
     from remit.protocol import load_protocol
     from remit.store import Actor, make_engine, upgrade
@@ -110,17 +175,18 @@ def seed(url: str, raters: int, participants: int) -> list[str]:
     )
     admin = Actor(trial.admin.id, "ada", "admin", None)
     for i in range(raters):
-        sv.add_user(engine, admin, f"rater{i:03d}", PASSWORD, [("independent_rater", None)])
-    system = Actor.system("load-test")
+        sv.add_user(
+            engine, admin, f"rater{i:03d}", PASSWORD, [("independent_rater", None)],
+            must_change_password=False,  # simulated raters: no person logs in with it
+        )  # fmt: skip
+    kari = sv.add_user(engine, admin, "kari-seed", PASSWORD, [("investigator", "OST")])
+    investigator = Actor(kari.id, "kari-seed", "investigator", 1)
     ids = [
-        sv.screen_participant(engine, system, site="OST", simulated=True).participant_id
+        sv.screen_participant(engine, investigator, site="OST", simulated=True).participant_id
         for _ in range(participants)
     ]
-    consented = datetime.now(UTC) - timedelta(hours=1)  # before any form is entered
     for pid in ids:
-        sv.record_consent(
-            engine, system, pid, version="1.0", components=["main"], consented_at=consented
-        )
+        walk(engine, investigator, pid)
     engine.dispose()
     return ids
 
@@ -223,8 +289,7 @@ async def rater(
                 return
             pid, visit, scale = slots.pop()
             key = f"load-{uuid.uuid4().hex}"
-            body = {"participant_id": pid, "visit_code": visit, "scale": scale,
-                    "answers": answers(scale, rng)}  # fmt: skip
+            body = form_body(pid, visit, scale, answers(scale, rng))
             sends = 2 if rng.random() < retry_share else 1
             first_id = None
             for attempt in range(sends):
@@ -269,7 +334,11 @@ def check_stored(url: str, acked: dict[str, int], figures: Figures) -> None:
             )
         ).all()
         figures.stored = int(
-            connection.execute(select(func.count()).select_from(Assessment)).scalar_one()
+            connection.execute(
+                select(func.count())
+                .select_from(Assessment)
+                .where(Assessment.idempotency_key.like("load-%"))  # not the seeded forms
+            ).scalar_one()
         )
     engine.dispose()
     by_key: dict[str, list[int]] = {}
