@@ -33,6 +33,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the benchmarks' shared pieces
+from load_web import ELIGIBLE  # checklist answers passing every Oslo criterion
+
 PASSWORD = "correct horse battery staple"
 
 
@@ -122,23 +125,6 @@ def plan(participants: list[str]) -> list[dict[str, Any]]:
                     }
                 )
     return found
-
-
-#: Checklist answers that pass every Oslo criterion not read from a form (the participants are
-#: enrolled at V0; the C-SSRS type is read from the screening C-SSRS, the MADRS at V3 only at
-#: the confirmation of enrolment, which this test does not need).
-ELIGIBLE: dict[str, object] = {
-    "age_years": 41,
-    "mdd_dsm5": True,
-    "episode_weeks": 30,
-    "psychosis": False,
-    "bipolar_i": False,
-    "personality_disorder": False,
-    "substance_use_disorder": False,
-    "cardiovascular_disease": False,
-    "lives_within_1h": True,
-    "systolic_bp": 128,
-}
 
 
 def _assessed_at(day: str) -> datetime:
