@@ -35,9 +35,8 @@ class Case:
 
 def _prepared(oslo: OsloTrial) -> tuple[str, dict[str, Any]]:
     """A participant at the first dosing day (initial dose given at 09:00) with forms to edit."""
-    pid = enrolled(oslo, "V5")
+    pid = enrolled(oslo, "V3")
     e, inv, rater = oslo.engine, oslo.investigator, oslo.rater
-    day = visit_date(oslo, pid, "V5")
     v3 = sv.record_assessment(e, rater, pid, "V3", "madrs", madrs(3, 1), idempotency_key="k-v3")
     sds = sv.record_assessment(e, oslo.therapist, pid, "V3", "sds", fill("sds"))
     gad = sv.record_assessment(e, oslo.therapist, pid, "V3", "gad7", fill("gad7"))
@@ -53,6 +52,10 @@ def _prepared(oslo: OsloTrial) -> tuple[str, dict[str, Any]]:
     edited = sv.update_assessment(
         e, rater, v3.id, madrs(3, 2), expected_version=v3.version, reason="re-rated item 10"
     )
+    # the baseline MADRS above (29) lets the enrolment be confirmed at V4; then V5 is dosed
+    sv.confirm_enrolment(e, inv, pid, confirmed_at=at(visit_date(oslo, pid, "V4"), 11))
+    day = visit_date(oslo, pid, "V5")
+    sv.record_visit(e, inv, pid, "V5", day)
     sv.start_dosing_session(e, inv, pid, "V5", started_at=at(day, 8))
     ready_for_dose(e, oslo.protocol, inv, oslo.therapist, pid, "V5", at(day, 8, 55))
     sv.record_dose(e, inv, pid, "V5", kind="initial", dose_mg=80, given_at=at(day, 9))

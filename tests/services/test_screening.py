@@ -17,6 +17,7 @@ from tests.support.trial import (
     OsloTrial,
     Participant,
     add_participant,
+    enrolled,
     screening_form,
     walk_screening,
 )
@@ -258,6 +259,21 @@ def test_confirmation_anchors_the_reference_visit(oslo: OsloTrial) -> None:
         sv.confirm_enrolment(e, inv, pid, confirmed_at=at(v4, 14))
     with pytest.raises(InputError, match="enrolled and not yet confirmed"):
         sv.record_screen_failure(e, inv, pid, code="declined")
+
+
+def test_no_dosing_session_starts_before_the_enrolment_is_confirmed(
+    oslo: OsloTrial, rows: Rows
+) -> None:
+    # V4 took place but the enrolment was never confirmed there (no baseline MADRS checked):
+    # the first dosing day must not begin
+    e, inv = oslo.engine, oslo.investigator
+    pid = enrolled(oslo, "V5", confirm=False)
+    day = _day(sv.list_visits(e, inv, pid), "V5")
+    before = rows()
+    with pytest.raises(InputError, match="enrolment has not been confirmed at V4"):
+        sv.start_dosing_session(e, inv, pid, "V5", started_at=at(day, 8))
+    assert rows() == before
+    assert sv.get_participant(e, inv, pid).status == "enrolled"
 
 
 def test_enrolment_on_another_day_than_a_recorded_v0_is_refused(

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
 from sqlalchemy import Engine, select
-from tests.support.forms import at, madrs
+from tests.support.forms import at
 from tests.support.predose import ready_for_dose
 from tests.support.trial import PASSWORD, OsloTrial, build_trial, enrolled, visit_date
 
@@ -81,8 +81,7 @@ def test_respiratory_rate_and_oxygen_saturation_end_to_end(
     trial: OsloTrial, tmp_path: Path
 ) -> None:
     e, the, inv = trial.engine, trial.therapist, trial.investigator
-    pid = enrolled(trial)
-    sv.record_assessment(e, trial.rater, pid, "V3", "madrs", madrs())
+    pid = enrolled(trial, confirm=True)
     day = visit_date(trial, pid, "V5")
     sv.start_dosing_session(e, inv, pid, "V5", started_at=at(day, 8))
     ready_for_dose(e, trial.protocol, inv, trial.therapist, pid, "V5", at(day, 8, 55))

@@ -104,10 +104,11 @@ def web_trial(today: date) -> tuple[Participant, ...]:
 DOSING_DAY = date(2026, 3, 2)
 
 
-def web_dosing_trial(day: date = DOSING_DAY) -> tuple[Participant, ...]:
-    """:func:`web_trial` a dosing day on: ``OSL-001`` screened, enrolled and through V4 on the
-    target dates, so that its first dosing day V5 falls on ``day`` (59 days after the
-    referral); ``OSL-002`` screened."""
+def web_dosing_trial(day: date = DOSING_DAY, *, confirmed: bool = True) -> tuple[Participant, ...]:
+    """:func:`web_trial` a dosing day on: ``OSL-001`` screened, enrolled, through V4 on the
+    target dates and (if ``confirmed``) confirmed there with a baseline MADRS of 28 at V3, so
+    that its first dosing day V5 falls on ``day`` (59 days after the referral); ``OSL-002``
+    screened."""
     return (
         Participant(
             through="V4",
@@ -117,6 +118,7 @@ def web_dosing_trial(day: date = DOSING_DAY) -> tuple[Participant, ...]:
             screened_at=at(day - timedelta(days=64), 9),
             referral=day - timedelta(days=59),
             consented_at=at(day - timedelta(days=64), 9),
+            confirm=confirmed,
         ),
         stage("screened", birth_year=1990),
     )

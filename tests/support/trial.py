@@ -99,7 +99,12 @@ class Participant:
     withdrawn with the reason ``withdrawn``. Right after registration the participant gives
     informed consent (when the protocol declares a consent form and ``consent``) to the version
     in force, with all its components, at ``consented_at`` (default: 08:00 UTC on the referral
-    date, else at registration).
+    date, else at registration). An enrolled participant's enrolment is confirmed at the
+    protocol's ``confirm_at`` visit (V4) when ``confirm`` (by default when ``dosing`` or when
+    ``through`` goes past V4, as a site would: without confirmation no dosing session can
+    start); the MADRS that confirmation reads (V3) is then
+    entered at ``baseline_level`` (3: total 28, moderate to severe) unless ``madrs_at`` gives
+    it, whatever ``level`` the other forms take.
     """
 
     through: str | None = "V4"
@@ -123,6 +128,8 @@ class Participant:
     site: str | None = None
     consent: bool = True
     consented_at: datetime | None = None
+    confirm: bool | None = None
+    baseline_level: int | None = 3
 
 
 _STAGES: dict[str, Participant] = {
@@ -290,11 +297,20 @@ def add_participant(trial: OsloTrial, plan: Participant) -> str:
             sv.enrol(engine, inv, pid, enrolled_at=at(v0.target_date, 11))
         return pid
     eligible: bool | None = None  # not checked yet
+    enrolled = False
+    plan_of_enrolment = trial.protocol.enrolment
+    confirm_at = None if plan_of_enrolment is None else plan_of_enrolment.confirm_at
+    codes = trial.protocol.visit_codes
+    past = confirm_at is not None and codes.index(plan.through) > codes.index(confirm_at)
+    confirm = (plan.dosing or past) if plan.confirm is None else plan.confirm
     for visit in trial.protocol.visit_codes:
         planned = {v.visit_code: v for v in sv.list_visits(engine, inv, pid)}[visit]
         assert planned.target_date is not None, f"{pid} {visit} has no target date"
         day = planned.target_date
-        sv.record_visit(engine, inv, pid, visit, day)
+        if visit == confirm_at and enrolled and confirm:
+            sv.confirm_enrolment(engine, inv, pid, confirmed_at=at(day, 11))
+        else:
+            sv.record_visit(engine, inv, pid, visit, day)
         if visit == SCREENING_VISIT:
             _forms(trial, plan, pid, visit, day)
             if plan.forms == "none":
@@ -302,8 +318,9 @@ def add_participant(trial: OsloTrial, plan: Participant) -> str:
             eligible = sv.check_eligibility(engine, inv, pid, screening).eligible
         if visit == ENROLMENT_VISIT and plan.enrol:
             sv.enrol(engine, inv, pid, enrolled_at=at(day, 11))
+            enrolled = True
         if eligible is not False and visit != SCREENING_VISIT:
-            _forms(trial, plan, pid, visit, day)
+            _forms(trial, plan, pid, visit, day, baseline=enrolled and confirm)
         if plan.dosing and trial.protocol.dosing_session(visit) is not None:
             _dosing_day(trial, pid, visit, day, withhold=plan.withhold_supplemental)
         if visit in plan.adverse_events:
@@ -396,13 +413,20 @@ def consent(trial: OsloTrial, pid: str, plan: Participant) -> None:
     )
 
 
-def enrolled(trial: OsloTrial, through: str = "V4", *, forms: bool = False) -> str:
+def enrolled(
+    trial: OsloTrial, through: str = "V4", *, forms: bool = False, confirm: bool | None = None
+) -> str:
     """Screen, enrol and take a participant through the visits up to ``through`` (on target).
 
-    With ``forms`` the C-SSRS baseline at SCR is entered too. Returns the study ID.
+    With ``forms`` the C-SSRS baseline at SCR is entered too; ``confirm`` as in
+    :class:`Participant` (the enrolment confirmed at V4 when ``through`` goes past it, with the
+    baseline MADRS at V3 entered for it). Returns the study ID.
     """
     plan = Participant(
-        through=through, forms="baseline" if forms else "none", identity={"name": "Ola Nordmann"}
+        through=through,
+        forms="baseline" if forms else "none",
+        identity={"name": "Ola Nordmann"},
+        confirm=confirm,
     )
     return add_participant(trial, plan)
 
@@ -425,10 +449,35 @@ def _rater(trial: OsloTrial, rater: str) -> Actor:
     return by_rater[rater]
 
 
-def _forms(trial: OsloTrial, plan: Participant, pid: str, visit: str, day: date) -> None:
-    if plan.madrs_at is not None and visit in plan.madrs_at:
-        answers = madrs(plan.madrs_at[visit], 1)
+def confirmation_madrs_visit(protocol: Protocol) -> str | None:
+    """The visit whose MADRS the protocol reads when it confirms enrolment (Oslo: V3)."""
+    for criterion in protocol.eligibility.criteria:
+        source = criterion.source
+        if criterion.stage == "confirmation" and source is not None and source.scale == "madrs":
+            return source.visit
+    return None
+
+
+def _forms(
+    trial: OsloTrial, plan: Participant, pid: str, visit: str, day: date, *, baseline: bool = False
+) -> None:
+    """Enter the forms ``plan`` asks for at ``visit``. With ``baseline`` (an enrolled participant
+    to be confirmed) the MADRS that confirmation reads is entered at ``plan.baseline_level``
+    unless ``madrs_at`` gives it: the factory's participants meet the severity criterion."""
+    levels = dict(plan.madrs_at or {})
+    if visit in levels:
+        answers = madrs(levels[visit], 1)
         sv.record_assessment(trial.engine, trial.rater, pid, visit, "madrs", answers)
+    elif (
+        baseline
+        and plan.baseline_level is not None
+        and visit == confirmation_madrs_visit(trial.protocol)
+    ):
+        levels[visit] = plan.baseline_level
+        answers = madrs(plan.baseline_level, 1)
+        sv.record_assessment(
+            trial.engine, trial.rater, pid, visit, "madrs", answers, assessed_at=at(day, 10)
+        )
     if plan.forms == "baseline" and visit == SCREENING_VISIT:
         answers = fill("cssrs", "baseline")
         sv.record_assessment(
@@ -442,7 +491,7 @@ def _forms(trial: OsloTrial, plan: Participant, pid: str, visit: str, day: date)
     )
     level = 1 if improved else plan.level
     for form in trial.protocol.assessments_at(visit):
-        if form.timing == "during_session":
+        if form.timing == "during_session" or (form.scale == "madrs" and visit in levels):
             continue
         answers = (
             madrs(level, 1) if form.scale == "madrs" else fill(form.scale, form.version, level)

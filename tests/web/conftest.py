@@ -40,28 +40,35 @@ def trial_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_once(tmp_path_factory, f"web-trial-{today.isoformat()}.db", build)
 
 
-def dosing_template(tmp_path_factory: pytest.TempPathFactory, day: date) -> Path:
+def dosing_template(
+    tmp_path_factory: pytest.TempPathFactory, day: date, *, confirmed: bool = True
+) -> Path:
     """The seeded trial a dosing day on (:func:`tests.support.presets.web_dosing_trial`:
-    ``OSL-001`` through V4, its first dosing day V5 on ``day``); built once per day asked for
-    and never changed."""
+    ``OSL-001`` through V4, confirmed there unless not ``confirmed``, its first dosing day V5
+    on ``day``); built once per day and confirmation asked for and never changed."""
+    name = f"web-dosing-trial-{day.isoformat()}{'' if confirmed else '-unconfirmed'}.db"
     return build_once(
         tmp_path_factory,
-        f"web-dosing-trial-{day.isoformat()}.db",
-        lambda path: trial_file(path, participants=web_dosing_trial(day)),
+        name,
+        lambda path: trial_file(path, participants=web_dosing_trial(day, confirmed=confirmed)),
     )
 
 
 @pytest.fixture
 def trial_db(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     """A fresh copy of the seeded trial for one test: for a test marked ``dosing_day`` (with
-    the day of V5 as its argument, default 2026-03-02) the dosing-day trial, else the trial
+    the day of V5 as its argument, default 2026-03-02, and ``confirmed=False`` for OSL-001's
+    enrolment not yet confirmed at V4) the dosing-day trial, else the trial
     whose V3 is due today."""
     marker = request.node.get_closest_marker("dosing_day")
     if marker is None:
         template: Path = request.getfixturevalue("trial_template")
     else:
         day = marker.args[0] if marker.args else DOSING_DAY
-        template = dosing_template(request.getfixturevalue("tmp_path_factory"), day)
+        confirmed = marker.kwargs.get("confirmed", True)
+        template = dosing_template(
+            request.getfixturevalue("tmp_path_factory"), day, confirmed=confirmed
+        )
     path = tmp_path / "trial.db"
     copy_database(template, path)
     return path

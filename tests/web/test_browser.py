@@ -11,20 +11,20 @@ refused the identity page and the report. Screenshots of each page go to
 from __future__ import annotations
 
 import zipfile
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.support.predose import ready_for_dose
-from tests.support.trial import PASSWORD, trial_of
+from tests.support.trial import PASSWORD, trial_of, visit_date
 from tests.support.waiting import CEILING_S
 from tests.support.web import LiveServer
 
 from remit import services as sv
 from remit.web.forms import form_fields
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.dosing_day]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.dosing_day(confirmed=False)]
 
 
 class Person:
@@ -66,6 +66,16 @@ def pre_dose_checks_done(trial_db: Path) -> None:
             datetime(2026, 3, 2, 7, 55, tzinfo=UTC),
         )  # fmt: skip
         assert done.completed_at is not None, done
+    finally:
+        sv.close_database(engine)
+
+
+def v4_day(trial_db: Path) -> date:
+    """The day OSL-001's V4 took place (where its enrolment is confirmed)."""
+    engine = sv.open_database(str(trial_db))
+    try:
+        trial = trial_of(engine)
+        return visit_date(trial, "OSL-001", "V4")
     finally:
         sv.close_database(engine)
 
@@ -118,6 +128,15 @@ def test_the_trial_team_in_a_browser(
     assert "may not view report" in rater.page.inner_text("main")
     rater.shot("08-report-refused")
     rater.context.close()
+
+    # --- with the baseline MADRS of 31 the investigator confirms the enrolment at V4 ------
+    investigator = Person(browser, live_server, artifacts, "kari")
+    investigator.go("/participants/OSL-001/screening")
+    investigator.page.get_by_label("Confirmed at (Europe/Oslo)").fill(f"{v4_day(trial_db)}T11:00")
+    investigator.page.get_by_role("button", name="Confirm enrolment").click()
+    assert "not confirmed" not in investigator.page.inner_text("main")
+    investigator.shot("08b-enrolment-confirmed")
+    investigator.context.close()
 
     # --- a therapist records a dosing day; a high blood pressure -----------------------
     therapist = Person(browser, live_server, artifacts, "tor")

@@ -123,6 +123,16 @@ def start_dosing_session(
         check_visit_allowed(
             p.status, p.study_id, visit_code, w.protocol.visit(visit_code).kind, "a dosing session"
         )
+        plan = w.protocol.enrolment
+        if plan is not None and plan.confirm_at is not None and p.enrolment_confirmed_at is None:
+            raise InputError(
+                f"{p.study_id}'s enrolment has not been confirmed at {plan.confirm_at}: "
+                "no dosing session can start",
+                expected=f"enrolment confirmed at {plan.confirm_at} (criteria checked at "
+                "confirmation met) before the first dosing session",
+                hint=f"confirm the enrolment at {plan.confirm_at} (screening page, or "
+                f"`remit participant confirm {p.study_id}`), or record a screen failure",
+            )
         visit = visit_at(session, p, visit_code)
         existing = session.scalar(
             select(DosingSession.id).where(
