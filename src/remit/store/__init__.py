@@ -85,6 +85,7 @@ from remit.store.users import (
     verify_password,
 )
 from remit.store.vitals import VitalSignReading, VitalSignValue, reading_values
+from remit.store.web_sessions import LoginAddress, WebSessionRow
 
 __all__ = [
     "AUDIT_LOCK_KEY",
@@ -101,6 +102,7 @@ __all__ = [
     "DosingChecklist",
     "DosingSession",
     "IdentityRecord",
+    "LoginAddress",
     "LoginThrottle",
     "MfaRecoveryCode",
     "SecurityEvent",
@@ -109,6 +111,7 @@ __all__ = [
     "UserMfa",
     "VitalSignReading",
     "VitalSignValue",
+    "WebSessionRow",
     "actor_for",
     "add_site",
     "add_user",

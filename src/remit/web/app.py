@@ -90,8 +90,9 @@ def create_app(
     """Build the web app over the database at ``db_url`` (a migrated Remit trial database).
 
     ``secret_key`` signs the login form's CSRF token (a random key when ``None``: login forms
-    shown before a restart then need a reload). Sessions live in the process (see
-    :mod:`remit.web.sessions`).
+    shown before a restart then need a reload; give every worker and host the same key).
+    Sessions live in the database (see :mod:`remit.web.sessions`): the app keeps no state of
+    its own, so any number of processes may serve one database.
     """
     settings = settings or WebSettings()
     engine = db_url if isinstance(db_url, Engine) else open_database(db_url)
@@ -101,8 +102,10 @@ def create_app(
         engine=engine,
         settings=settings,
         secret_key=key or secrets.token_bytes(32),
-        sessions=SessionStore(settings.idle_timeout_s, settings.absolute_timeout_s),
-        throttle=AddressSlowdown(4 * settings.max_failed_logins, settings.failed_login_window_s),
+        sessions=SessionStore(engine, settings.idle_timeout_s, settings.absolute_timeout_s),
+        throttle=AddressSlowdown(
+            engine, 4 * settings.max_failed_logins, settings.failed_login_window_s
+        ),
         templates=make_templates(),
         work_dir=work_dir,
         protocol=trial_protocol(engine),
