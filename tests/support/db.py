@@ -35,7 +35,14 @@ from remit.store.tables import Base, ProtocolVersion, audited_tables
 #: The authentication tables: the security log, login throttles, CLI tokens and web sessions
 #: record every attempt, a refused one too (issue 13), so "nothing stored" compares the others.
 AUTH_TABLES = frozenset(
-    {"security_event", "login_throttle", "cli_token", "web_session", "login_address"}
+    {
+        "security_event",
+        "login_throttle",
+        "cli_token",
+        "web_session",
+        "login_address",
+        "server_observation",
+    }
 )
 
 

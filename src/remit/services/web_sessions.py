@@ -5,7 +5,8 @@ The web app's session store (:mod:`remit.web.sessions`) calls these; they live i
 serving one trial database shares them: a restart keeps sessions, a logout or a password change
 ends them at once everywhere. No trial data is read or written, so there is no access check or
 audit row here: logins and logouts go to the security log (:func:`remit.services.login`,
-:func:`remit.services.log_logout`).
+:func:`remit.services.log_logout`). The servers also note here what they saw of their requests
+(``record_observations``: the scheme, ``X-Forwarded-Proto``), which ``remit doctor`` reads.
 
 Example::
 
@@ -19,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+from remit.store.observations import Observation, read_observations, record_observations
 from remit.store.web_sessions import (
     SESSION_KINDS,
     SESSION_STAGES,
@@ -36,6 +38,7 @@ from remit.store.web_sessions import (
 )
 
 __all__ = [
+    "Observation",
     "SESSION_KINDS",
     "SESSION_STAGES",
     "SessionTimeouts",
@@ -48,5 +51,7 @@ __all__ = [
     "end_session",
     "end_user_sessions",
     "live_session",
+    "read_observations",
+    "record_observations",
     "session_digest",
 ]

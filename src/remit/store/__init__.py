@@ -54,6 +54,7 @@ from remit.store.identity import (
     set_identity,
 )
 from remit.store.mfa import MfaRecoveryCode, UserMfa
+from remit.store.observations import ServerObservation
 from remit.store.migrate import (
     current_revision,
     downgrade,
@@ -106,6 +107,7 @@ __all__ = [
     "LoginThrottle",
     "MfaRecoveryCode",
     "SecurityEvent",
+    "ServerObservation",
     "StateDifference",
     "UnitOfWork",
     "UserMfa",

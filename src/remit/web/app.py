@@ -11,6 +11,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from remit.errors import (
     AnswerError,
@@ -38,6 +39,7 @@ from remit.web.core import (
     render,
 )
 from remit.web.limits import BodyLimits
+from remit.web.observe import RequestObserver
 from remit.web.sessions import AddressSlowdown, SessionStore
 from remit.web.settings import WebSettings
 
@@ -171,6 +173,18 @@ def create_app(
         if request.url.scheme == "https" or settings.https:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
         return response
+
+    observer = RequestObserver(engine)
+
+    @app.middleware("http")
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # what the requests arrive with (HTTPS? through a proxy?), for `remit doctor`
+        due = observer.due(request)
+        if due:
+            await run_in_threadpool(observer.record, due)
+        return await call_next(request)
 
     def is_api(request: Request) -> bool:
         return request.url.path.startswith("/api/")

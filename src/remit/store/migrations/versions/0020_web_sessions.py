@@ -7,9 +7,12 @@ Create Date: 2026-12-04 13:30:00.000000
 ``web_session`` holds each browser session and API bearer token under the SHA-256 of its token
 (the acting user, kind, MFA stage, CSRF token, created and last-seen times);
 ``login_address`` the failed logins per client address in the current window
-(:mod:`remit.store.web_sessions`). Neither is in the audit trail.
+(:mod:`remit.store.web_sessions`); ``server_observation`` what the web servers saw of their
+requests (the scheme, ``X-Forwarded-Proto``), for ``remit doctor``
+(:mod:`remit.store.observations`). None is in the audit trail.
 
-Downgrade drops both tables: everyone is logged out, and the address counts are forgotten.
+Downgrade drops the three tables: everyone is logged out, the address counts and the
+observations are forgotten.
 """
 
 from __future__ import annotations
@@ -60,9 +63,18 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_login_address_window_start"), "login_address", ["window_start"], unique=False
     )
+    op.create_table(
+        "server_observation",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.String(length=200), nullable=False),
+        sa.Column("host", sa.String(length=200), nullable=False),
+        sa.Column("observed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_server_observation")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("server_observation")
     op.drop_index(op.f("ix_login_address_window_start"), table_name="login_address")
     op.drop_table("login_address")
     op.drop_index(op.f("ix_web_session_last_seen_at"), table_name="web_session")
