@@ -185,7 +185,8 @@ def test_sessions_are_rows_under_the_tokens_digest_and_expired_ones_are_purged(
     # a second store over the same database (another worker) sees the session at once
     other = SessionStore(engine, idle_timeout_s=60, absolute_timeout_s=300, clock=_clock(now))
     seen = other.get(token)
-    assert seen is not None and seen.actor == kari
+    assert seen is not None
+    assert seen.actor == kari
     assert seen.csrf_token == store.get(token).csrf_token  # type: ignore[union-attr]
     other.end(token)
     assert store.get(token) is None  # revoked through the other one: gone here too

@@ -31,6 +31,7 @@ from remit.store import upgrade
 
 REMIT = str(Path(sys.executable).parent / "remit")
 
+
 @pytest.fixture
 def pg_trial(postgres_server: PostgresServer) -> Iterator[str]:
     """A PostgreSQL trial database with the test staff (password :data:`PASSWORD`)."""
@@ -142,9 +143,7 @@ def test_two_servers_on_one_database_share_sessions_and_logouts(
         assert gone.status_code == 303
         assert gone.headers["location"].startswith("/login")
         with a.client() as client:
-            ended = client.post(
-                "/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"}
-            )
+            ended = client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
         assert ended.status_code == 204
         assert me(b, token).status_code == 401
 

@@ -38,9 +38,9 @@ from remit.store.web_sessions import (
 )
 
 __all__ = [
-    "Observation",
     "SESSION_KINDS",
     "SESSION_STAGES",
+    "Observation",
     "SessionTimeouts",
     "StoredSession",
     "address_failures",

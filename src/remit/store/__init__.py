@@ -54,7 +54,6 @@ from remit.store.identity import (
     set_identity,
 )
 from remit.store.mfa import MfaRecoveryCode, UserMfa
-from remit.store.observations import ServerObservation
 from remit.store.migrate import (
     current_revision,
     downgrade,
@@ -62,6 +61,7 @@ from remit.store.migrate import (
     require_current,
     upgrade,
 )
+from remit.store.observations import ServerObservation
 from remit.store.queries import (
     add_site,
     create_study,

@@ -159,9 +159,7 @@ class AddressSlowdown:
     def failed(self, client: str) -> None:
         """Count one failed attempt from ``client`` (forgetting the counts of every address
         whose window has passed, so that many addresses cannot grow the table without end)."""
-        stored.count_address_failure(
-            self.engine, client, now=self._clock(), window_s=self.window_s
-        )
+        stored.count_address_failure(self.engine, client, now=self._clock(), window_s=self.window_s)
 
     def addresses(self) -> int:
         """How many addresses have failures counted."""
