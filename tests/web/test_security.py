@@ -279,3 +279,34 @@ def test_address_slowdown_forgets_old_failures_of_many_addresses(trial_db: Path)
     slowdown.failed("10.9.9.9")
     assert slowdown.addresses() == 1  # only the new address's count is kept
     engine.dispose()
+
+
+def test_two_apps_on_one_database_share_sessions_and_a_new_app_keeps_them(
+    trial_db: Path, tmp_path: Path
+) -> None:
+    """Two apps over one SQLite file stand for two workers (and a new app for a restart):
+    a login through one is served by the other, a logout through one ends it on both."""
+
+    def make() -> FastAPI:
+        return create_app(
+            str(trial_db), secret_key="shared", settings=WebSettings(work_dir=tmp_path)
+        )
+
+    first, second = make(), make()
+    one = TestClient(first, follow_redirects=False)
+    assert page_login(one, "kari").status_code == 303
+    cookie = one.cookies["remit_session"]
+    other = TestClient(second, follow_redirects=False, cookies={"remit_session": cookie})
+    page = other.get("/")
+    assert page.status_code == 200
+    restarted = TestClient(make(), follow_redirects=False, cookies={"remit_session": cookie})
+    assert restarted.get("/").status_code == 200
+    token = one.post("/api/v1/auth/login", json={"username": "tor", "password": PASSWORD}).json()[
+        "token"
+    ]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert other.get("/api/v1/me", headers=bearer).json()["username"] == "tor"
+    assert other.post("/logout", data={"csrf_token": csrf_of(page.text)}).status_code == 303
+    assert one.get("/").status_code == 303  # logged out through the other app
+    assert one.post("/api/v1/auth/logout", headers=bearer).status_code == 204
+    assert other.get("/api/v1/me", headers=bearer).status_code == 401
