@@ -124,6 +124,9 @@ def serve_command(
     A background thread flags missed dosing-day readings and, with --smtp-url, e-mails safety
     alerts (``remit alerts deliver --watch``): new alerts within --deliver-every seconds,
     escalations on the protocol's time.
+
+    Sessions live in the database, so a restart logs nobody out and --workers N (PostgreSQL)
+    or several hosts on one database share them (docs/deployment.md).
     """
     import uvicorn
 
