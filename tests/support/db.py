@@ -32,9 +32,18 @@ from remit.store.audit import AuditRecord, UnitOfWork, append_audit_records
 from remit.store.canonical import REDACTED, canonical_json
 from remit.store.tables import Base, ProtocolVersion, audited_tables
 
-#: The authentication tables: the security log, login throttle and CLI tokens record every
-#: attempt, a refused one too (issue 13), so "nothing stored" compares the other tables.
-AUTH_TABLES = frozenset({"security_event", "login_throttle", "cli_token"})
+#: The authentication tables: the security log, login throttles, CLI tokens and web sessions
+#: record every attempt, a refused one too (issue 13), so "nothing stored" compares the others.
+AUTH_TABLES = frozenset(
+    {
+        "security_event",
+        "login_throttle",
+        "cli_token",
+        "web_session",
+        "login_address",
+        "server_observation",
+    }
+)
 
 
 def count_data(engine: Engine) -> dict[str, int]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -10,6 +12,7 @@ from fastapi.testclient import TestClient
 from tests.support.trial import PASSWORD
 from tests.support.web import csrf_of, page_login
 
+from remit.services import Actor, Engine
 from remit.web import WebSettings, create_app
 from remit.web.sessions import AddressSlowdown, SessionStore
 
@@ -132,57 +135,102 @@ def test_security_headers(login_as: Callable[[str], TestClient]) -> None:
     assert login.headers["content-security-policy"] == csp
 
 
-def test_sessions_time_out_when_idle_and_absolutely() -> None:
-    from remit.services import Actor
+def _clock(now: list[float]) -> Callable[[], datetime]:
+    """A settable clock: ``now[0]`` seconds after an arbitrary start."""
+    start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    return lambda: start + timedelta(seconds=now[0])
 
+
+def _users(trial_db: Path) -> tuple[Engine, Actor, Actor]:
+    from remit import services as sv
+
+    engine = sv.open_database(str(trial_db))
+    return engine, sv.actor_for(engine, "kari"), sv.actor_for(engine, "tor")
+
+
+def test_sessions_time_out_when_idle_and_absolutely(trial_db: Path) -> None:
+    engine, kari, _ = _users(trial_db)
     now = [0.0]
-    store = SessionStore(idle_timeout_s=60, absolute_timeout_s=300, clock=lambda: now[0])
-    actor = Actor(1, "kari", "investigator", 1)
-    token = store.create(actor)
+    store = SessionStore(engine, idle_timeout_s=60, absolute_timeout_s=300, clock=_clock(now))
+    token = store.create(kari)
     now[0] = 59
     assert store.get(token) is not None
     now[0] = 118  # 59 s after the last use: still alive
     assert store.get(token) is not None
     now[0] = 179  # 61 s idle
     assert store.get(token) is None
-    busy = store.create(actor)
+    busy = store.create(kari)
     for t in range(180, 480, 50):
         now[0] = t
         assert store.get(busy) is not None
     now[0] = 481  # more than 300 s after login, however busy
     assert store.get(busy) is None
-    bearer = store.create(actor, kind="bearer")
+    bearer = store.create(kari, kind="bearer")
     assert store.get(bearer, kind="cookie") is None  # an API token is not a page session
+    assert store.get(bearer, kind="bearer") is not None
+    engine.dispose()
 
 
-def test_a_password_change_ends_the_users_other_sessions() -> None:
-    from remit.services import Actor
+def test_sessions_are_rows_under_the_tokens_digest_and_expired_ones_are_purged(
+    trial_db: Path,
+) -> None:
+    engine, kari, tor = _users(trial_db)
+    now = [0.0]
+    store = SessionStore(engine, idle_timeout_s=60, absolute_timeout_s=300, clock=_clock(now))
+    token = store.create(kari)
+    with engine.connect() as connection:
+        stored = connection.exec_driver_sql("SELECT token_sha256, user_id FROM web_session").all()
+    assert stored == [(hashlib.sha256(token.encode()).hexdigest(), kari.user_id)]
+    assert token not in repr(stored)
+    # a second store over the same database (another worker) sees the session at once
+    other = SessionStore(engine, idle_timeout_s=60, absolute_timeout_s=300, clock=_clock(now))
+    seen = other.get(token)
+    assert seen is not None
+    assert seen.actor == kari
+    assert seen.csrf_token == store.get(token).csrf_token  # type: ignore[union-attr]
+    other.end(token)
+    assert store.get(token) is None  # revoked through the other one: gone here too
+    store.create(kari)
+    store.create(tor)
+    now[0] = 100  # both expired (idle); a new login deletes them
+    store.create(tor)
+    assert len(store) == 1
+    engine.dispose()
 
-    store = SessionStore(idle_timeout_s=60, absolute_timeout_s=300)
-    kari, tor = Actor(1, "kari", "investigator", 1), Actor(2, "tor", "therapist", 1)
+
+def test_a_password_change_ends_the_users_other_sessions(trial_db: Path) -> None:
+    engine, kari, tor = _users(trial_db)
+    store = SessionStore(engine, idle_timeout_s=60, absolute_timeout_s=300)
     here, there, api = store.create(kari), store.create(kari), store.create(kari, kind="bearer")
     other = store.create(tor)
-    assert store.end_user(1, keep=here) == 2
+    assert store.end_user(kari.user_id, keep=here) == 2
     assert store.get(here) is not None
     assert store.get(there) is None
     assert store.get(api, kind="bearer") is None
     assert store.get(other) is not None
+    engine.dispose()
 
 
-def test_address_slowdown_slows_and_forgets() -> None:
+def test_address_slowdown_slows_and_forgets(trial_db: Path) -> None:
+    engine, _, _ = _users(trial_db)
     now = [0.0]
-    slowdown = AddressSlowdown(after=2, window_s=100, clock=lambda: now[0])
+    slowdown = AddressSlowdown(engine, after=2, window_s=100, clock=_clock(now))
     assert slowdown.delay_for("1.2.3.4") == 0
     slowdown.failed("1.2.3.4")
     assert slowdown.delay_for("1.2.3.4") == 0
     slowdown.failed("1.2.3.4")
     assert slowdown.delay_for("1.2.3.4") > 0
     assert slowdown.delay_for("9.9.9.9") == 0
+    # another worker over the same database counts the same failures
+    assert AddressSlowdown(engine, after=2, window_s=100, clock=_clock(now)).delay_for(
+        "1.2.3.4"
+    ) == slowdown.delay_for("1.2.3.4")
     for _ in range(100):
         slowdown.failed("1.2.3.4")
     assert slowdown.delay_for("1.2.3.4") == slowdown.max_delay_s  # capped: slowed, never refused
     now[0] = 101
     assert slowdown.delay_for("1.2.3.4") == 0
+    engine.dispose()
 
 
 def test_a_user_with_several_roles_chooses_one(app: FastAPI, trial_db: Path) -> None:
@@ -220,11 +268,45 @@ def test_a_user_with_several_roles_chooses_one(app: FastAPI, trial_db: Path) -> 
     assert api.json()["site_id"] == 1
 
 
-def test_address_slowdown_forgets_old_failures_of_many_addresses() -> None:
+def test_address_slowdown_forgets_old_failures_of_many_addresses(trial_db: Path) -> None:
+    engine, _, _ = _users(trial_db)
     now = [0.0]
-    slowdown = AddressSlowdown(after=5, window_s=10, clock=lambda: now[0])
-    for i in range(10_001):
+    slowdown = AddressSlowdown(engine, after=5, window_s=10, clock=_clock(now))
+    for i in range(300):
         slowdown.failed(f"10.0.{i // 256}.{i % 256}")
+    assert slowdown.addresses() == 300
     now[0] = 11
     slowdown.failed("10.9.9.9")
-    assert len(slowdown._failures) == 1  # only the new address's count is kept
+    assert slowdown.addresses() == 1  # only the new address's count is kept
+    engine.dispose()
+
+
+def test_two_apps_on_one_database_share_sessions_and_a_new_app_keeps_them(
+    trial_db: Path, tmp_path: Path
+) -> None:
+    """Two apps over one SQLite file stand for two workers (and a new app for a restart):
+    a login through one is served by the other, a logout through one ends it on both."""
+
+    def make() -> FastAPI:
+        return create_app(
+            str(trial_db), secret_key="shared", settings=WebSettings(work_dir=tmp_path)
+        )
+
+    first, second = make(), make()
+    one = TestClient(first, follow_redirects=False)
+    assert page_login(one, "kari").status_code == 303
+    cookie = one.cookies["remit_session"]
+    other = TestClient(second, follow_redirects=False, cookies={"remit_session": cookie})
+    page = other.get("/")
+    assert page.status_code == 200
+    restarted = TestClient(make(), follow_redirects=False, cookies={"remit_session": cookie})
+    assert restarted.get("/").status_code == 200
+    token = one.post("/api/v1/auth/login", json={"username": "tor", "password": PASSWORD}).json()[
+        "token"
+    ]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert other.get("/api/v1/me", headers=bearer).json()["username"] == "tor"
+    assert other.post("/logout", data={"csrf_token": csrf_of(page.text)}).status_code == 303
+    assert one.get("/").status_code == 303  # logged out through the other app
+    assert one.post("/api/v1/auth/logout", headers=bearer).status_code == 204
+    assert other.get("/api/v1/me", headers=bearer).status_code == 401

@@ -72,6 +72,11 @@ ENTRIES: tuple[Entry, ...] = (
         "Serve the pages and the JSON API (/api/v1, OpenAPI at /openapi.json) with uvicorn.",
     ),
     Entry(
+        "doctor",
+        "remit.cli.doctor_cmd:doctor_command",
+        "Check a deployment: database, durability, anchors, backups, time zones, SMTP, HTTPS.",
+    ),
+    Entry(
         "worklist",
         "remit.cli.worklist_cmd:worklist_command",
         "What you have to do: overdue, today, this week (for every role you hold).",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -42,6 +43,16 @@ def serve_command(
         typer.Option(help="Address to listen on; keep 127.0.0.1 unless a proxy sits in front."),
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port to listen on.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            help="Worker processes serving requests (sessions live in the database, so they "
+            "share them). More than 1 needs PostgreSQL.",
+            min=1,
+            max=64,
+        ),
+    ] = 1,
     https: Annotated[
         bool,
         typer.Option(
@@ -113,6 +124,9 @@ def serve_command(
     A background thread flags missed dosing-day readings and, with --smtp-url, e-mails safety
     alerts (``remit alerts deliver --watch``): new alerts within --deliver-every seconds,
     escalations on the protocol's time.
+
+    Sessions live in the database, so a restart logs nobody out and --workers N (PostgreSQL)
+    or several hosts on one database share them (docs/deployment.md).
     """
     import uvicorn
 
@@ -123,6 +137,7 @@ def serve_command(
         with open_engine(db, audit_key) as engine:
             sv.require_matching_keys(engine)
             _check_durability(engine, allow_unsafe_durability)
+            _check_workers(engine, workers)
         sender = sender_of(smtp_url, smtp_from)
         keys = audit_keys_given(audit_key)
         if mfa_role:
@@ -133,8 +148,9 @@ def serve_command(
             os.environ[MFA_ROLES_ENV] = given
     os.environ["REMIT_DATABASE_URL"] = db
     os.environ["REMIT_HTTPS"] = "1" if https else ""
-    if secret_key:
-        os.environ["REMIT_SECRET_KEY"] = secret_key
+    # every worker signs and checks login forms with the same key (a form one worker shows
+    # may be posted to another); without --secret-key a random one for this start
+    os.environ["REMIT_SECRET_KEY"] = secret_key or secrets.token_urlsafe(32)
     if audit_key is not None:
         os.environ[AUDIT_KEY_ENV] = str(audit_key)
     jobs = sv.PERIODIC_JOBS
@@ -143,7 +159,10 @@ def serve_command(
         typer.echo(f"Audit anchors go to {anchor_dir} every {anchor_every:g} s (when it grew).")
     else:
         typer.echo("Audit anchors are not written (no --anchor-dir): anchor with cron instead.")
-    typer.echo(f"Remit on http://{host}:{port}/ (API docs at /api/docs); Ctrl+C stops it.")
+    served_by = f"{workers} worker processes" if workers > 1 else "one worker process"
+    typer.echo(
+        f"Remit on http://{host}:{port}/ (API docs at /api/docs), {served_by}; Ctrl+C stops it."
+    )
     stop = threading.Event()
     delivering = _start_delivery(db, sender, base_url, deliver_every, stop, keys, jobs)
     try:
@@ -152,7 +171,7 @@ def serve_command(
             factory=True,
             host=host,
             port=port,
-            workers=1,
+            workers=workers,
             proxy_headers=https,
             log_level="info",
         )
@@ -175,6 +194,19 @@ def _check_durability(engine: Engine, allowed: bool) -> None:
         )
     for line in unsafe:
         typer.echo(f"Warning: unsafe durability allowed: {line}", err=True)
+
+
+def _check_workers(engine: Engine, workers: int) -> None:
+    """Refuse (exit 2) several worker processes over a SQLite database."""
+    if workers > 1 and engine.dialect.name == "sqlite":
+        raise InputError(
+            f"--workers {workers} needs PostgreSQL: this database is a SQLite file",
+            expected="--workers 1 with SQLite, or a postgresql:// database for more",
+            hint="SQLite is one file with one writer at a time: several processes would queue "
+            "on its lock (each process orders only its own writers) and answer 'database is "
+            "locked' under load. Serve it with one worker, or move the trial to PostgreSQL "
+            "(docs/deployment.md)",
+        )
 
 
 def _start_delivery(

@@ -80,6 +80,7 @@ from remit.services.database import (
     upgrade_database,
 )
 from remit.services.deviations import list_deviations, record_deviation
+from remit.services.doctor import DoctorCheck, DoctorReport, check_deployment
 from remit.services.dosing import (
     end_dosing_session,
     list_dosing_sessions,
@@ -232,6 +233,8 @@ __all__ = [
     "DeliveryResult",
     "DeviationRecord",
     "DischargeCriterionRecord",
+    "DoctorCheck",
+    "DoctorReport",
     "DoseRecord",
     "DosingDay",
     "DosingSessionRecord",
@@ -273,6 +276,7 @@ __all__ = [
     "build_trial_data",
     "change_password",
     "change_status",
+    "check_deployment",
     "check_eligibility",
     "check_password",
     "checklist_status",

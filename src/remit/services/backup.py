@@ -49,7 +49,14 @@ from remit.store import (
 )
 from remit.store.tables import Base
 
-__all__ = ["BackupResult", "RestoreResult", "backup_database", "restore_database"]
+__all__ = [
+    "BackupResult",
+    "RestoreResult",
+    "backup_database",
+    "manifest_is_signed",
+    "read_manifest",
+    "restore_database",
+]
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "remit-backup/1"
@@ -263,6 +270,19 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         raise InputError(f"{path} is not a Remit backup manifest", expected=MANIFEST_FORMAT)
     return manifest
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of the backup in ``folder``; :class:`InputError` when there is none."""
+    return _read_manifest(folder)
+
+
+def manifest_is_signed(manifest: dict[str, Any], ring: AuditKeyRing) -> bool:
+    """Whether ``manifest`` is signed by a key of ``ring`` (checksums not checked)."""
+    key_id = str(manifest.get("key_id", ""))
+    if key_id not in {k for k, _ in ring.keys}:
+        return False
+    return hmac.compare_digest(_signed(ring, key_id, manifest), str(manifest.get("signature", "")))
 
 
 def _ring_for_restore(manifest: dict[str, Any], keys: AuditKeyRing | None) -> AuditKeyRing:

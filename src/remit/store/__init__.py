@@ -61,6 +61,7 @@ from remit.store.migrate import (
     require_current,
     upgrade,
 )
+from remit.store.observations import ServerObservation
 from remit.store.queries import (
     add_site,
     create_study,
@@ -85,6 +86,7 @@ from remit.store.users import (
     verify_password,
 )
 from remit.store.vitals import VitalSignReading, VitalSignValue, reading_values
+from remit.store.web_sessions import LoginAddress, WebSessionRow
 
 __all__ = [
     "AUDIT_LOCK_KEY",
@@ -101,14 +103,17 @@ __all__ = [
     "DosingChecklist",
     "DosingSession",
     "IdentityRecord",
+    "LoginAddress",
     "LoginThrottle",
     "MfaRecoveryCode",
     "SecurityEvent",
+    "ServerObservation",
     "StateDifference",
     "UnitOfWork",
     "UserMfa",
     "VitalSignReading",
     "VitalSignValue",
+    "WebSessionRow",
     "actor_for",
     "add_site",
     "add_user",

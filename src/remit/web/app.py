@@ -11,6 +11,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from remit.errors import (
     AnswerError,
@@ -38,6 +39,7 @@ from remit.web.core import (
     render,
 )
 from remit.web.limits import BodyLimits
+from remit.web.observe import RequestObserver
 from remit.web.sessions import AddressSlowdown, SessionStore
 from remit.web.settings import WebSettings
 
@@ -90,8 +92,9 @@ def create_app(
     """Build the web app over the database at ``db_url`` (a migrated Remit trial database).
 
     ``secret_key`` signs the login form's CSRF token (a random key when ``None``: login forms
-    shown before a restart then need a reload). Sessions live in the process (see
-    :mod:`remit.web.sessions`).
+    shown before a restart then need a reload; give every worker and host the same key).
+    Sessions live in the database (see :mod:`remit.web.sessions`): the app keeps no state of
+    its own, so any number of processes may serve one database.
     """
     settings = settings or WebSettings()
     engine = db_url if isinstance(db_url, Engine) else open_database(db_url)
@@ -101,8 +104,10 @@ def create_app(
         engine=engine,
         settings=settings,
         secret_key=key or secrets.token_bytes(32),
-        sessions=SessionStore(settings.idle_timeout_s, settings.absolute_timeout_s),
-        throttle=AddressSlowdown(4 * settings.max_failed_logins, settings.failed_login_window_s),
+        sessions=SessionStore(engine, settings.idle_timeout_s, settings.absolute_timeout_s),
+        throttle=AddressSlowdown(
+            engine, 4 * settings.max_failed_logins, settings.failed_login_window_s
+        ),
         templates=make_templates(),
         work_dir=work_dir,
         protocol=trial_protocol(engine),
@@ -168,6 +173,18 @@ def create_app(
         if request.url.scheme == "https" or settings.https:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
         return response
+
+    observer = RequestObserver(engine)
+
+    @app.middleware("http")
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # what the requests arrive with (HTTPS? through a proxy?), for `remit doctor`
+        due = observer.due(request)
+        if due:
+            await run_in_threadpool(observer.record, due)
+        return await call_next(request)
 
     def is_api(request: Request) -> bool:
         return request.url.path.startswith("/api/")

@@ -11,6 +11,7 @@ import asyncio
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -153,7 +154,7 @@ async def login_submit(request: Request) -> Response:
     username = form.get("username", "").strip()
     password = form.get("password", "")
     client = client_of(request)
-    delay = state.throttle.delay_for(client)
+    delay = await run_in_threadpool(state.throttle.delay_for, client)
     if delay > 0:
         await asyncio.sleep(delay)
     try:
@@ -174,7 +175,7 @@ async def login_submit(request: Request) -> Response:
             status=429,
         )
     except PermissionDeniedError:
-        state.throttle.failed(client)
+        await run_in_threadpool(state.throttle.failed, client)
         return _login_page(
             request, next_url, "Unknown username or wrong password.", status=401, username=username
         )
@@ -189,8 +190,13 @@ async def login_submit(request: Request) -> Response:
         )
     # After the password an MFA step may be due: the session is confined to it until done.
     stage = "" if step.mfa == "none" else step.mfa
-    token = state.sessions.create(
-        step.actor, replaces=request.cookies.get(SESSION_COOKIE), stage=stage
+    token = await run_in_threadpool(
+        partial(
+            state.sessions.create,
+            step.actor,
+            replaces=request.cookies.get(SESSION_COOKIE),
+            stage=stage,
+        )
     )
     if stage == "code":
         target = MFA_LOGIN_PAGE + "?next=" + quote(next_url, safe="")
@@ -216,7 +222,7 @@ async def logout(request: Request, session: PageSession) -> Response:
     """End the session."""
     await check_csrf(request, session)
     state = state_of(request)
-    state.sessions.end(request.cookies.get(SESSION_COOKIE))
+    await run_in_threadpool(state.sessions.end, request.cookies.get(SESSION_COOKIE))
     sv.log_logout(state.engine, session.actor, client=client_of(request))
     response = see_other("/login")
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -1,0 +1,274 @@
+"""Web sessions and the per-address login slowdown, kept in the database (migration 0020).
+
+``web_session`` holds one row per logged-in browser session or API bearer token, under the
+SHA-256 of its token (the token itself is never stored: a copy of the database gives no usable
+token): the acting user (id, username, role, site), the kind (``cookie`` or ``bearer``), the
+MFA stage it is confined to (``""`` for a full session), its CSRF token and its times. Every
+process serving the same database — the workers of one ``remit serve``, the servers of several
+hosts behind a load balancer — sees the same rows, so a session survives a restart, a login
+made through one worker is honoured by the others, and deleting the row (logout, a password
+change ending the user's other sessions) takes effect at once everywhere.
+
+Times are the database rows' UTC wall-clock times, so servers on several hosts need their
+clocks synchronised (NTP); a session ends when it was idle longer than the idle timeout or
+began longer ago than the absolute timeout. ``last_seen_at`` is written at most once per
+``touch_every_s`` (a small fraction of the idle timeout), so that reading a page is not a
+database write each time; the idle timeout therefore counts from the last recorded use, which
+may end a session up to that fraction early — never late. Expired rows are deleted when they
+are met and, all of them, whenever a session is created.
+
+``login_address`` counts failed logins per client address in a window (the brake on one
+address spraying many usernames; the per-username count is ``login_throttle``,
+:mod:`remit.store.security`). Rows whose window has passed are deleted at each new failure.
+
+Neither table is in the audit trail (logins and logouts go to ``security_event``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import cast
+
+from sqlalchemy import (
+    Engine,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
+
+from remit.store.audit import Actor
+from remit.store.engine import write_engine
+from remit.store.tables import Base
+from remit.store.types import UTCDateTime
+
+#: The kinds of session: a browser's cookie, an API bearer token.
+SESSION_KINDS = frozenset({"cookie", "bearer"})
+#: The MFA stages a session may be confined to (``""``: none, a full session).
+SESSION_STAGES = frozenset({"", "code", "setup"})
+
+
+class WebSessionRow(Base):
+    """One live web session or API token, kept under the SHA-256 of its token."""
+
+    __tablename__ = "web_session"
+    __audited__ = False
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    username: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    site_id: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[str] = mapped_column(String(16), default="")
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class LoginAddress(Base):
+    """Failed logins from one client address in the current window (``window_start``)."""
+
+    __tablename__ = "login_address"
+    __audited__ = False
+
+    client: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+_SESSIONS = cast(Table, WebSessionRow.__table__)
+_ADDRESSES = cast(Table, LoginAddress.__table__)
+
+
+def session_digest(token: str) -> str:
+    """The SHA-256 (hex) under which a session token is kept."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SessionTimeouts:
+    """When a session ends: idle this long, or this long after it began (seconds)."""
+
+    idle_s: float
+    absolute_s: float
+
+    @property
+    def touch_every_s(self) -> float:
+        """How often a session's use is written (a twentieth of the idle timeout, at most a
+        minute): between two writes the session may end that much early, never late."""
+        return min(60.0, self.idle_s / 20)
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    """A live session as the database holds it."""
+
+    actor: Actor
+    csrf_token: str
+    created_at: datetime
+    last_seen_at: datetime
+    kind: str
+    stage: str
+
+
+def create_session(
+    engine: Engine,
+    actor: Actor,
+    *,
+    now: datetime,
+    timeouts: SessionTimeouts,
+    kind: str = "cookie",
+    stage: str = "",
+    replaces: str | None = None,
+) -> tuple[str, StoredSession]:
+    """Start a session for ``actor``; return its new random token and the session.
+
+    ``replaces`` (a token) ends in the same transaction (rotation at login and after an MFA
+    step); every expired session is deleted too.
+    """
+    if kind not in SESSION_KINDS or stage not in SESSION_STAGES:
+        raise ValueError(f"unknown session kind {kind!r} or stage {stage!r}")  # a bug
+    if actor.user_id is None:
+        raise ValueError("a web session needs a user id")  # a bug: system actors do not log in
+    token = secrets.token_urlsafe(32)
+    session = StoredSession(actor, secrets.token_urlsafe(32), now, now, kind, stage)
+    with write_engine(engine).begin() as connection:
+        if replaces:
+            connection.execute(
+                delete(_SESSIONS).where(_SESSIONS.c.token_sha256 == session_digest(replaces))
+            )
+        connection.execute(delete(_SESSIONS).where(_expired(now, timeouts)))
+        connection.execute(
+            insert(_SESSIONS).values(
+                token_sha256=session_digest(token),
+                user_id=actor.user_id,
+                username=actor.username[:200],
+                role=actor.role,
+                site_id=actor.site_id,
+                kind=kind,
+                stage=stage,
+                csrf_token=session.csrf_token,
+                created_at=now,
+                last_seen_at=now,
+            )
+        )
+    return token, session
+
+
+def _expired(now: datetime, timeouts: SessionTimeouts) -> ColumnElement[bool]:
+    return or_(
+        _SESSIONS.c.last_seen_at < now - timedelta(seconds=timeouts.idle_s),
+        _SESSIONS.c.created_at < now - timedelta(seconds=timeouts.absolute_s),
+    )
+
+
+def live_session(
+    engine: Engine,
+    token: str,
+    *,
+    now: datetime,
+    timeouts: SessionTimeouts,
+    kind: str | None = None,
+) -> StoredSession | None:
+    """The live session of ``token`` (of ``kind`` when given), recording its use; ``None`` for
+    an unknown, ended or expired token (an expired one is deleted)."""
+    digest = session_digest(token)
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(_SESSIONS).where(_SESSIONS.c.token_sha256 == digest)
+        ).one_or_none()
+    if row is None or (kind is not None and row.kind != kind):
+        return None
+    idle = (now - row.last_seen_at).total_seconds()
+    if idle > timeouts.idle_s or (now - row.created_at).total_seconds() > timeouts.absolute_s:
+        end_session(engine, token)
+        return None
+    last_seen = row.last_seen_at
+    if idle >= timeouts.touch_every_s:
+        with write_engine(engine).begin() as connection:
+            # another worker may have touched it meanwhile: never move the time back
+            connection.execute(
+                update(_SESSIONS)
+                .where(_SESSIONS.c.token_sha256 == digest, _SESSIONS.c.last_seen_at < now)
+                .values(last_seen_at=now)
+            )
+        last_seen = now
+    actor = Actor(row.user_id, row.username, row.role, row.site_id)
+    return StoredSession(actor, row.csrf_token, row.created_at, last_seen, row.kind, row.stage)
+
+
+def end_session(engine: Engine, token: str) -> bool:
+    """Delete the session of ``token``; whether there was one."""
+    with write_engine(engine).begin() as connection:
+        ended = connection.execute(
+            delete(_SESSIONS).where(_SESSIONS.c.token_sha256 == session_digest(token))
+        )
+    return bool(ended.rowcount)
+
+
+def end_user_sessions(engine: Engine, user_id: int, *, keep: str | None = None) -> int:
+    """Delete every session and API token of ``user_id`` but ``keep`` (a token); how many."""
+    condition = _SESSIONS.c.user_id == user_id
+    if keep:
+        condition = condition & (_SESSIONS.c.token_sha256 != session_digest(keep))
+    with write_engine(engine).begin() as connection:
+        return int(connection.execute(delete(_SESSIONS).where(condition)).rowcount)
+
+
+def count_sessions(engine: Engine) -> int:
+    """How many session rows there are (expired ones not yet deleted included)."""
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(_SESSIONS)).scalar_one())
+
+
+def address_failures(engine: Engine, client: str, *, now: datetime, window_s: float) -> int:
+    """Failed logins from ``client`` in the current window (0 once it has passed)."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(_ADDRESSES.c.failures, _ADDRESSES.c.window_start).where(
+                _ADDRESSES.c.client == client[:100]
+            )
+        ).one_or_none()
+    if row is None or (now - row.window_start).total_seconds() >= window_s:
+        return 0
+    return int(row.failures)
+
+
+def count_address_failure(engine: Engine, client: str, *, now: datetime, window_s: float) -> None:
+    """Count one failed login from ``client`` (a new window when the last one has passed);
+    delete the rows of every address whose window has passed."""
+    key = client[:100]
+    cutoff = now - timedelta(seconds=window_s)
+    table = _ADDRESSES
+    with write_engine(engine).begin() as connection:
+        connection.execute(delete(table).where(table.c.window_start <= cutoff))
+        insert_row = (
+            pg_insert(table) if connection.dialect.name == "postgresql" else sqlite_insert(table)
+        )
+        connection.execute(
+            insert_row.values(client=key, failures=1, window_start=now).on_conflict_do_update(
+                index_elements=[table.c.client], set_={"failures": table.c.failures + 1}
+            )
+        )
+
+
+def count_addresses(engine: Engine) -> int:
+    """How many addresses have failures counted (rows of ``login_address``)."""
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(_ADDRESSES)).scalar_one())
