@@ -90,6 +90,20 @@ from remit.services.dosing import (
     start_dosing_session,
 )
 from remit.services.dosing_day import DosingDay, dosing_day
+from remit.services.epro import (
+    EproForms,
+    EproLinkError,
+    EproLinkRecord,
+    EproSubmission,
+    IssuedLink,
+    ReminderRecord,
+    issue_epro_link,
+    list_epro_links,
+    open_epro_link,
+    send_epro_reminders,
+    set_epro_preferences,
+    submit_epro_forms,
+)
 from remit.services.durability import is_disk_full, unsafe_durability
 from remit.services.events import (
     acknowledge_alert,
@@ -294,6 +308,18 @@ __all__ = [
     "edit_result",
     "end_dosing_session",
     "enrol",
+    "EproForms",
+    "EproLinkError",
+    "EproLinkRecord",
+    "EproSubmission",
+    "IssuedLink",
+    "ReminderRecord",
+    "issue_epro_link",
+    "list_epro_links",
+    "open_epro_link",
+    "send_epro_reminders",
+    "set_epro_preferences",
+    "submit_epro_forms",
     "failure_reason",
     "get_assessment",
     "get_participant",
