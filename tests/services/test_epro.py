@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from tests.support.forms import fill
+from tests.support.smtp import closed_port, local_smtp
 from tests.support.trial import OsloTrial, Participant, add_participant
+from tests.support.waiting import wait_until
 
 from remit import services as sv
 from remit.errors import ConflictError, InputError, PermissionDeniedError
@@ -204,3 +206,62 @@ def test_language_is_chosen_per_participant(oslo: OsloTrial) -> None:
             select(AuditEvent.new_value).where(AuditEvent.table_name == "participant_epro")
         ).all()
     assert not any("ola@example.org" in (v or "") for v in values)
+
+
+def _issued_a_day_ago(oslo: OsloTrial, link_id: int) -> None:
+    with oslo.engine.begin() as conn:
+        conn.execute(
+            update(EproLink)
+            .where(EproLink.id == link_id)
+            .values(issued_at=datetime.now(UTC) - timedelta(hours=25))
+        )
+
+
+def test_reminders_go_by_email_with_a_fresh_token(oslo: OsloTrial) -> None:
+    pid, silent = at_v3_today(oslo), at_v3_today(oslo)
+    sv.set_epro_preferences(
+        oslo.engine, oslo.investigator, pid, language="nb", email="ola@example.org"
+    )
+    sv.set_epro_preferences(oslo.engine, oslo.investigator, silent, language="en")  # no e-mail
+    issued = sv.issue_epro_link(oslo.engine, oslo.therapist, pid, "V3", scales=["gad7"])
+    quiet = sv.issue_epro_link(oslo.engine, oslo.therapist, silent, "V3", scales=["gad7"])
+    fresh = at_v3_today(oslo)
+    sv.set_epro_preferences(oslo.engine, oslo.investigator, fresh, language="en", email="f@x.no")
+    sv.issue_epro_link(oslo.engine, oslo.therapist, fresh, "V3", scales=["gad7"])  # just issued
+    for link_id in (issued.link.id, quiet.link.id):
+        _issued_a_day_ago(oslo, link_id)
+    with local_smtp() as smtp:
+        sender = sv.sender_from_url(smtp.url, sender_address="remit@trial.example")
+        sent = sv.send_epro_reminders(
+            oslo.engine, oslo.therapist, sender, base_url="https://remit.example/"
+        )
+        (mail,) = wait_until(lambda: smtp.messages or None, "the reminder")
+    assert [(r.link_id, r.participant_id, r.sent) for r in sent] == [(issued.link.id, pid, True)]
+    assert mail.to == ("ola@example.org",)
+    assert mail.subject == "Påminnelse: spørreskjema fra studien"
+    assert pid not in mail.body  # no study ID in the e-mail
+    url = next(w for w in mail.body.split() if w.startswith("https://remit.example/epro/"))
+    token = url.rsplit("/", 1)[1]
+    # the old address stops working, the new one opens the forms
+    with pytest.raises(EproLinkError):
+        sv.open_epro_link(oslo.engine, issued.token)
+    assert sv.open_epro_link(oslo.engine, token).scales == ("gad7",)
+    # reminded once a day at most
+    with local_smtp() as smtp:
+        sender = sv.sender_from_url(smtp.url, sender_address="remit@trial.example")
+        assert sv.send_epro_reminders(oslo.engine, oslo.therapist, sender, base_url="https://r") == []
+
+
+def test_a_failed_reminder_changes_nothing(oslo: OsloTrial) -> None:
+    pid = at_v3_today(oslo)
+    sv.set_epro_preferences(oslo.engine, oslo.investigator, pid, language="en", email="o@x.org")
+    issued = sv.issue_epro_link(oslo.engine, oslo.therapist, pid, "V3", scales=["gad7"])
+    _issued_a_day_ago(oslo, issued.link.id)
+    down = sv.sender_from_url(f"smtp://127.0.0.1:{closed_port()}", sender_address="r@t.example")
+    [result] = sv.send_epro_reminders(oslo.engine, oslo.therapist, down, base_url="https://r")
+    assert not result.sent and result.error
+    assert sv.open_epro_link(oslo.engine, issued.token).link_id == issued.link.id
+    [link] = sv.list_epro_links(oslo.engine, oslo.therapist, pid)
+    assert link.reminded_at is None
+    with pytest.raises(InputError, match="not a web address"):
+        sv.send_epro_reminders(oslo.engine, oslo.therapist, down, base_url="remit.example")

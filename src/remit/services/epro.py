@@ -367,12 +367,21 @@ def open_epro_link(engine: Engine, token: str) -> EproForms:
         )
 
 
+def missing_answers(
+    protocol: Protocol, scale: str, answers: Mapping[str, object]
+) -> tuple[str, ...]:
+    """The required questions of ``scale`` left unanswered in ``answers`` (as a person types
+    their numbers), with the protocol's scoring settings; answers out of range raise
+    :class:`~remit.errors.AnswerError`."""
+    return score_form(protocol, scale, answers, None).missing_required
+
+
 def _refuse_incomplete(protocol: Protocol, scale: str, answers: Mapping[str, object]) -> None:
     """A participant cannot come back to an incomplete form (the link is single-use): every
     required item must be answered."""
-    result = score_form(protocol, scale, answers, None)
-    if not result.complete:
-        refs = ", ".join(result.missing_required)
+    missing = missing_answers(protocol, scale, answers)
+    if missing:
+        refs = ", ".join(missing)
         raise InputError(
             f"{scale}: question {refs} is not answered",
             expected="an answer to every question",
