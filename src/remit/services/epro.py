@@ -61,11 +61,15 @@ SELF_REPORT = "self_report"
 
 class EproLinkError(PermissionDeniedError):
     """A link that cannot be used: ``reason`` is ``unknown``, ``used``, ``expired`` or
-    ``revoked`` (the participant page says which in plain words)."""
+    ``revoked`` (the participant page says which in plain words, in the link's ``language``
+    when the link is known)."""
 
-    def __init__(self, reason: str, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, reason: str, message: str, *, hint: str | None = None, language: str | None = None
+    ) -> None:
         super().__init__(message, hint=hint)
         self.reason = reason
+        self.language = language
 
 
 @dataclass(frozen=True)
@@ -333,6 +337,7 @@ def _open_link(session: Session, token: str, now: datetime) -> EproLink:
             state,
             f"this link has been {state} (link {link.id})",
             hint="ask the study team for a new link if forms are still due",
+            language=link.language,
         )
     return link
 

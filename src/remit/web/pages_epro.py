@@ -29,7 +29,7 @@ from remit import services as sv
 from remit.errors import AnswerError, InputError, TooManyAttemptsError
 from remit.i18n import LANGUAGES, translations
 from remit.scales import load_scale
-from remit.services.epro import EproForms, EproLinkError, missing_answers
+from remit.services.epro import DEFAULT_LANGUAGE, EproForms, EproLinkError, missing_answers
 from remit.web.core import (
     CODE,
     HANDOVER_PAGE,
@@ -200,9 +200,13 @@ def _forms_page(
     )
 
 
-def _refused(request: Request, error: EproLinkError, language: str, **context: Any) -> Response:
+def _refused(
+    request: Request, error: EproLinkError, language: str | None, **context: Any
+) -> Response:
+    """The participant-friendly refusal, in the language asked for, else the link's."""
     status = 404 if error.reason == "unknown" else 410
-    return _page(request, "epro_refused.html", language, status, reason=error.reason, **context)
+    shown = language or error.language or DEFAULT_LANGUAGE
+    return _page(request, "epro_refused.html", shown, status, reason=error.reason, **context)
 
 
 async def _submit(
@@ -212,7 +216,7 @@ async def _submit(
     try:
         forms = await run_in_threadpool(sv.open_epro_link, engine, token)
     except EproLinkError as error:
-        return _refused(request, error, lang or "nb")
+        return _refused(request, error, lang)
     language = lang or forms.language
     answers, errors = read_forms(request, forms.scales, submitted, language)
     values = {k: v for k, v in submitted.items() if "." in k}
@@ -240,7 +244,7 @@ def participant_forms(request: Request, token: TOKEN, lang: LANG = None) -> Resp
     try:
         forms = sv.open_epro_link(state_of(request).engine, token)
     except EproLinkError as error:
-        return _refused(request, error, lang or "nb")
+        return _refused(request, error, lang)
     return _forms_page(request, forms, f"/epro/{token}", lang or forms.language)
 
 
@@ -277,6 +281,13 @@ def _handover_session(request: Request) -> WebSession | None:
     return session if session.handover else None
 
 
+def _handover_language(state: Any, session: WebSession) -> str:
+    try:
+        return sv.open_epro_link(state.engine, session.handover).language
+    except EproLinkError as error:
+        return error.language or DEFAULT_LANGUAGE
+
+
 @router.get(HANDOVER_PAGE)
 def handover_forms(request: Request) -> Response:
     """The participant's forms on the handed-over device (or, once done, the end form)."""
@@ -286,7 +297,7 @@ def handover_forms(request: Request) -> Response:
     try:
         forms = sv.open_epro_link(state_of(request).engine, session.handover)
     except EproLinkError as error:
-        return _refused(request, error, "nb")
+        return _refused(request, error, None)
     return _forms_page(request, forms, HANDOVER_PAGE, forms.language)
 
 
@@ -320,14 +331,16 @@ async def end_handover(request: Request, password: Annotated[str, Form()] = "") 
                 second_factor=False,
             )
         )
-        problem = None if ok else translations("nb").gettext("The password is not right.")
+        problem = None if ok else translations(_handover_language(state, session)).gettext(
+            "The password is not right."
+        )
     except TooManyAttemptsError as error:
         problem = error.message
     if problem is not None:
         try:
             forms = sv.open_epro_link(state.engine, session.handover)
         except EproLinkError as error:
-            return _refused(request, error, "nb", end_error=problem)
+            return _refused(request, error, None, end_error=problem)
         return _forms_page(request, forms, HANDOVER_PAGE, forms.language, end_error=problem)
     state.sessions.set_handover(request.cookies.get(SESSION_COOKIE), "")
     return RedirectResponse("/worklist", status_code=303)
