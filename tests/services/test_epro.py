@@ -265,3 +265,25 @@ def test_a_failed_reminder_changes_nothing(oslo: OsloTrial) -> None:
     assert link.reminded_at is None
     with pytest.raises(InputError, match="not a web address"):
         sv.send_epro_reminders(oslo.engine, oslo.therapist, down, base_url="remit.example")
+
+
+def test_worklists_show_links_sent_and_forms_completed(oslo: OsloTrial) -> None:
+    pid = at_v3_today(oslo)
+    issued = sv.issue_epro_link(oslo.engine, oslo.therapist, pid, "V3", scales=["gad7"])
+
+    def items(actor: Actor, kind: str) -> list[sv.WorkItemRecord]:
+        found = sv.worklist(oslo.engine, actor).items
+        return [i for i in found if i.kind == kind and i.participant_id == pid]
+
+    [gad7] = [i for i in items(oslo.therapist, "form_due") if i.what.startswith("GAD7")]
+    assert f"sent to the participant by ePRO link {issued.link.id}" in gad7.why
+    [bdi2] = [i for i in items(oslo.therapist, "form_due") if i.what.startswith("BDI2")]
+    assert "ePRO" not in bdi2.why  # not in the link
+    assert items(oslo.investigator, "epro_completed") == []
+
+    sv.submit_epro_forms(oslo.engine, issued.token, answers_for(("gad7",)))
+    assert not [i for i in items(oslo.therapist, "form_due") if i.what.startswith("GAD7")]
+    for actor in (oslo.therapist, oslo.investigator):
+        [done] = items(actor, "epro_completed")
+        assert done.what == "Self-report completed by the participant: GAD7"
+        assert done.link == f"/participants/{pid}/epro" and done.group == "today"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -32,6 +32,7 @@ from remit.scales import load_scale
 from remit.services.epro import DEFAULT_LANGUAGE, EproForms, EproLinkError, missing_answers
 from remit.web.core import (
     CODE,
+    HANDOVER_END,
     HANDOVER_PAGE,
     PID,
     SESSION_COOKIE,
@@ -40,7 +41,6 @@ from remit.web.core import (
     client_of,
     login_policy,
     page_requires,
-    page_session,
     render,
     state_of,
 )
@@ -276,11 +276,6 @@ async def start_handover(
     return RedirectResponse(HANDOVER_PAGE, status_code=303)
 
 
-def _handover_session(request: Request) -> WebSession | None:
-    session = page_session(request)
-    return session if session.handover else None
-
-
 def _handover_language(state: Any, session: WebSession) -> str:
     try:
         return sv.open_epro_link(state.engine, session.handover).language
@@ -288,11 +283,10 @@ def _handover_language(state: Any, session: WebSession) -> str:
         return error.language or DEFAULT_LANGUAGE
 
 
-@router.get(HANDOVER_PAGE)
-def handover_forms(request: Request) -> Response:
+@router.get(HANDOVER_PAGE, dependencies=[page_requires("any")])
+def handover_forms(request: Request, session: PageSession) -> Response:
     """The participant's forms on the handed-over device (or, once done, the end form)."""
-    session = _handover_session(request)
-    if session is None:
+    if not session.handover:
         return RedirectResponse("/", status_code=303)
     try:
         forms = sv.open_epro_link(state_of(request).engine, session.handover)
@@ -301,23 +295,22 @@ def handover_forms(request: Request) -> Response:
     return _forms_page(request, forms, HANDOVER_PAGE, forms.language)
 
 
-@router.post(HANDOVER_PAGE)
-async def submit_handover_forms(request: Request) -> Response:
+@router.post(HANDOVER_PAGE, dependencies=[page_requires("any")])
+async def submit_handover_forms(request: Request, session: PageSession) -> Response:
     """Submit the forms on the handed-over device."""
-    session = _handover_session(request)
-    if session is None:
-        return RedirectResponse("/", status_code=303)
     submitted = dict(await check_csrf(request, session))
+    if not session.handover:
+        return RedirectResponse("/", status_code=303)
     return await _submit(request, session.handover, HANDOVER_PAGE, None, submitted)
 
 
-@router.post("/handover/end")
-async def end_handover(request: Request, password: Annotated[str, Form()] = "") -> Response:
+@router.post(HANDOVER_END, dependencies=[page_requires("any")])
+async def end_handover(request: Request, session: PageSession) -> Response:
     """End the hand-over with the staff member's own password."""
-    session = _handover_session(request)
-    if session is None:
+    form = await check_csrf(request, session)
+    if not session.handover:
         return RedirectResponse("/", status_code=303)
-    await check_csrf(request, session)
+    password = form.get("password", "")
     state = state_of(request)
     try:
         ok = await run_in_threadpool(
