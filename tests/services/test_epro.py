@@ -41,7 +41,8 @@ def test_a_link_asks_the_visits_self_reports_and_is_used_once(oslo: OsloTrial) -
     pid = at_v3_today(oslo)
     issued = sv.issue_epro_link(oslo.engine, oslo.therapist, pid, "V3")
     assert issued.link.scales == ("sds", "gad7", "isi", "psqi", "pcl5", "bdi2")
-    assert issued.link.state == "open" and issued.link.language == "nb"
+    assert issued.link.state == "open"
+    assert issued.link.language == "nb"
     # only the hash is stored
     with Session(oslo.engine) as session:
         stored = session.scalars(select(EproLink.token_sha256)).all()
@@ -49,7 +50,8 @@ def test_a_link_asks_the_visits_self_reports_and_is_used_once(oslo: OsloTrial) -
     assert issued.token not in stored[0]
 
     forms = sv.open_epro_link(oslo.engine, issued.token)
-    assert forms.scales == issued.link.scales and forms.visit_code == "V3"
+    assert forms.scales == issued.link.scales
+    assert forms.visit_code == "V3"
 
     done = sv.submit_epro_forms(oslo.engine, issued.token, answers_for(forms.scales))
     assert [f.scale for f in done.forms] == list(forms.scales)
@@ -61,7 +63,8 @@ def test_a_link_asks_the_visits_self_reports_and_is_used_once(oslo: OsloTrial) -
     with pytest.raises(EproLinkError):
         sv.submit_epro_forms(oslo.engine, issued.token, answers_for(forms.scales))
     [link] = sv.list_epro_links(oslo.engine, oslo.investigator, pid)
-    assert link.state == "used" and link.used_at is not None
+    assert link.state == "used"
+    assert link.used_at is not None
 
 
 def test_audit_records_the_participant_as_the_source(oslo: OsloTrial) -> None:
@@ -75,8 +78,10 @@ def test_audit_records_the_participant_as_the_source(oslo: OsloTrial) -> None:
             )
         ).all()
         row = session.get_one(Assessment, form.id)
-    assert rows and {(r.role, r.user_id) for r in rows} == {("participant", None)}
-    assert row.rater_role == "participant" and row.rater_user_id is None
+    assert rows
+    assert {(r.role, r.user_id) for r in rows} == {("participant", None)}
+    assert row.rater_role == "participant"
+    assert row.rater_user_id is None
     # the form's edit history and signatures stay with staff: the usual audit verification
     assert sv.verify_audit(oslo.engine).ok
 
@@ -94,9 +99,7 @@ def test_bdi2_item_9_of_2_raises_the_same_alert_as_staff_entry(oslo: OsloTrial) 
 
     # the same answers entered by staff raise the same rules
     other = at_v3_today(oslo)
-    staff = sv.record_assessment(
-        oslo.engine, oslo.therapist, other, "V3", "bdi2", answers["bdi2"]
-    )
+    staff = sv.record_assessment(oslo.engine, oslo.therapist, other, "V3", "bdi2", answers["bdi2"])
     assert {a.rule_id for a in staff.alerts} == {a.rule_id for a in bdi.alerts}
 
 
@@ -105,8 +108,8 @@ def test_refusals_write_nothing(oslo: OsloTrial, rows: Callable[[], dict[str, in
     issued = sv.issue_epro_link(oslo.engine, oslo.therapist, pid, "V3", scales=["gad7", "bdi2"])
     before = rows()
     answers = answers_for(("gad7", "bdi2"))
+    blank = {**answers, "bdi2": {k: v for k, v in answers["bdi2"].items() if k != "crying"}}
     with pytest.raises(InputError, match="not answered"):  # a question left blank
-        blank = {**answers, "bdi2": {k: v for k, v in answers["bdi2"].items() if k != "crying"}}
         sv.submit_epro_forms(oslo.engine, issued.token, blank)
     with pytest.raises(InputError, match="not for the forms"):  # a form missing
         sv.submit_epro_forms(oslo.engine, issued.token, {"gad7": answers["gad7"]})
@@ -129,9 +132,7 @@ def test_an_expired_link_is_refused(oslo: OsloTrial, rows: Callable[[], dict[str
     )
     assert issued.link.expires_at - issued.link.issued_at == timedelta(hours=1)
     with oslo.engine.begin() as conn:  # an hour and a minute later
-        conn.execute(
-            update(EproLink).values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
-        )
+        conn.execute(update(EproLink).values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
     before = rows()
     with pytest.raises(EproLinkError) as expired:
         sv.submit_epro_forms(oslo.engine, issued.token, answers_for(("gad7",)))
@@ -158,7 +159,9 @@ def test_a_link_is_for_its_own_participant_only(oslo: OsloTrial) -> None:
     issued = sv.issue_epro_link(oslo.engine, oslo.therapist, pid, "V3", scales=["gad7"])
     done = sv.submit_epro_forms(oslo.engine, issued.token, answers_for(("gad7",)))
     assert done.participant_id == pid
-    assert [f.scale for f in sv.list_assessments(oslo.engine, oslo.investigator, other, visit_code="V3")] == []
+    assert [
+        f.scale for f in sv.list_assessments(oslo.engine, oslo.investigator, other, visit_code="V3")
+    ] == []
     # the participant pseudo-role performs nothing but its two operations
     participant = sv.epro.participant_actor()
     with pytest.raises(PermissionDeniedError):
@@ -249,7 +252,9 @@ def test_reminders_go_by_email_with_a_fresh_token(oslo: OsloTrial) -> None:
     # reminded once a day at most
     with local_smtp() as smtp:
         sender = sv.sender_from_url(smtp.url, sender_address="remit@trial.example")
-        assert sv.send_epro_reminders(oslo.engine, oslo.therapist, sender, base_url="https://r") == []
+        assert (
+            sv.send_epro_reminders(oslo.engine, oslo.therapist, sender, base_url="https://r") == []
+        )
 
 
 def test_a_failed_reminder_changes_nothing(oslo: OsloTrial) -> None:
@@ -259,7 +264,8 @@ def test_a_failed_reminder_changes_nothing(oslo: OsloTrial) -> None:
     _issued_a_day_ago(oslo, issued.link.id)
     down = sv.sender_from_url(f"smtp://127.0.0.1:{closed_port()}", sender_address="r@t.example")
     [result] = sv.send_epro_reminders(oslo.engine, oslo.therapist, down, base_url="https://r")
-    assert not result.sent and result.error
+    assert not result.sent
+    assert result.error
     assert sv.open_epro_link(oslo.engine, issued.token).link_id == issued.link.id
     [link] = sv.list_epro_links(oslo.engine, oslo.therapist, pid)
     assert link.reminded_at is None
@@ -286,4 +292,5 @@ def test_worklists_show_links_sent_and_forms_completed(oslo: OsloTrial) -> None:
     for actor in (oslo.therapist, oslo.investigator):
         [done] = items(actor, "epro_completed")
         assert done.what == "Self-report completed by the participant: GAD7"
-        assert done.link == f"/participants/{pid}/epro" and done.group == "today"
+        assert done.link == f"/participants/{pid}/epro"
+        assert done.group == "today"

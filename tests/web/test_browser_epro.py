@@ -61,7 +61,8 @@ def test_a_participant_completes_gad7_and_bdi2_on_a_phone(
     # phone-sized: nothing wider than the screen, answer options at least 44 px tall
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     first = page.locator("label.option").first.bounding_box()
-    assert first is not None and first["height"] >= 44
+    assert first is not None
+    assert first["height"] >= 44
 
     answers = {
         "gad7": fill("gad7", level=1),
@@ -82,6 +83,7 @@ def test_a_participant_completes_gad7_and_bdi2_on_a_phone(
 
     # the link cannot be reused
     response = page.goto(live_server.url + path)
-    assert response is not None and response.status == 410
+    assert response is not None
+    assert response.status == 410
     assert words["refused"] in page.locator("h1").inner_text()
     context.close()

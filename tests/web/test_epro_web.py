@@ -52,10 +52,12 @@ def test_a_participant_answers_once_without_an_account(
     page = participant.get(path)
     assert page.status_code == 200
     assert '<html lang="nb">' in page.text
-    assert "Spørreskjemaer" in page.text and "Send inn" in page.text
+    assert "Spørreskjemaer" in page.text
+    assert "Send inn" in page.text
     assert PID not in page.text  # no study ID on the participant's page
     # English item texts are marked as English on a Norwegian page
-    assert 'lang="en"' in page.text and "Tekst på engelsk" in page.text
+    assert 'lang="en"' in page.text
+    assert "Tekst på engelsk" in page.text
     assert page.text.count("<fieldset") == page.text.count("<legend>")
     scales = scales_of(page.text)
     assert scales == ["sds", "gad7", "isi", "psqi", "pcl5", "bdi2"]
@@ -73,9 +75,11 @@ def test_a_participant_answers_once_without_an_account(
 
     done = participant.post(path, data=body)
     assert done.status_code == 200, done.text
-    assert "Takk" in done.text and 'id="help"' in done.text  # item 9 = 2: where to get help
+    assert "Takk" in done.text
+    assert 'id="help"' in done.text
     again = participant.get(path)
-    assert again.status_code == 410 and 'data-reason="used"' in again.text
+    assert again.status_code == 410
+    assert 'data-reason="used"' in again.text
     assert participant.post(path, data=body).status_code == 410
 
     # staff see the forms (entered by the participant) and the alert
@@ -90,10 +94,12 @@ def test_english_and_unknown_links(app: FastAPI, login_as: Callable[[str], TestC
     path = issue(login_as("therapist"))
     participant = TestClient(app)
     english = participant.get(path + "?lang=en")
-    assert '<html lang="en">' in english.text and "Submit" in english.text
+    assert '<html lang="en">' in english.text
+    assert "Submit" in english.text
     assert "Text in English" not in english.text
     unknown = participant.get("/epro/" + "x" * 43)
-    assert unknown.status_code == 404 and 'data-reason="unknown"' in unknown.text
+    assert unknown.status_code == 404
+    assert 'data-reason="unknown"' in unknown.text
     assert participant.get("/epro/short").status_code == 422  # not a token at all
 
 
@@ -121,18 +127,23 @@ def test_tablet_hand_over_ends_only_with_the_staff_password(
         data={"csrf_token": csrf_of(page.text)},
         follow_redirects=False,
     )
-    assert started.status_code == 303 and started.headers["location"] == "/handover"
+    assert started.status_code == 303
+    assert started.headers["location"] == "/handover"
     # every staff page leads back to the participant's forms
     for url in ("/participants", f"/participants/{PID}", "/alerts", "/worklist", "/admin/users"):
         moved = staff.get(url, follow_redirects=False)
-        assert moved.status_code == 303 and moved.headers["location"] == "/handover", url
+        assert moved.status_code == 303, url
+        assert moved.headers["location"] == "/handover", url
     assert staff.post("/logout", follow_redirects=False).headers["location"] == "/handover"
     forms = staff.get("/handover")
-    assert forms.status_code == 200 and "Send inn" in forms.text
+    assert forms.status_code == 200
+    assert "Send inn" in forms.text
     csrf = csrf_of(forms.text)
     body = {"csrf_token": csrf} | body_for(scales_of(forms.text))
     done = staff.post("/handover", data=body)
-    assert done.status_code == 200 and "Takk" in done.text and 'id="handover-end"' in done.text
+    assert done.status_code == 200
+    assert "Takk" in done.text
+    assert 'id="handover-end"' in done.text
     wrong = staff.post("/handover/end", data={"csrf_token": csrf, "password": "guess"})
     assert "Passordet er ikke riktig" in wrong.text
     assert staff.get("/participants", follow_redirects=False).status_code == 303

@@ -243,7 +243,7 @@ def enter_form(
     *,
     version: str | None,
     status: str,
-    when: datetime,
+    when: datetime | None,
     window_reason: str | None,
     idempotency_key: str | None = None,
 ) -> AssessmentRecord:

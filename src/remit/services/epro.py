@@ -484,9 +484,7 @@ def list_epro_links(
     engine: Engine, actor: Actor, participant: int | str, *, visit_code: str | None = None
 ) -> list[EproLinkRecord]:
     """The participant's links (optionally of one visit), newest first."""
-    with reading(
-        engine, actor, "view_epro_links", "list_epro_links", participant=participant
-    ) as r:
+    with reading(engine, actor, "view_epro_links", "list_epro_links", participant=participant) as r:
         query = select(EproLink).where(EproLink.participant_id == r.p.id)
         if visit_code is not None:
             visit = find_visit(r.session, r.p, visit_code)
@@ -501,7 +499,8 @@ def reminder_message(language: str, to: str, url: str, expires_at: datetime) -> 
     only the link and when it expires.
 
     >>> from datetime import UTC, datetime
-    >>> m = reminder_message("nb", "p@example.org", "https://t/epro/x", datetime(2026, 1, 2, tzinfo=UTC))
+    >>> when = datetime(2026, 1, 2, tzinfo=UTC)
+    >>> m = reminder_message("nb", "p@example.org", "https://t/epro/x", when)
     >>> m.subject
     'Påminnelse: spørreskjema fra studien'
     """
@@ -518,7 +517,7 @@ def reminder_message(language: str, to: str, url: str, expires_at: datetime) -> 
     return OutgoingMessage(to=to, subject=_("Reminder: questionnaires from the study"), body=body)
 
 
-class _NotSent(RemitError):
+class _NotSentError(RemitError):
     """A reminder the sender could not deliver: its transaction is rolled back."""
 
 
@@ -590,7 +589,7 @@ def _remind(
             visit_code = w.session.get_one(Visit, link.visit_id).visit_code
             sent.update(participant=w.p.study_id, visit=visit_code)
             if pref is None or pref.email is None:  # removed since the list was read
-                raise _NotSent("no e-mail address")
+                raise _NotSentError("no e-mail address")
             token = secrets.token_urlsafe(32)
             link.token_sha256 = token_sha256(token)
             link.reminded_at = now_utc()
@@ -600,8 +599,8 @@ def _remind(
             )
             outcome = sender.send(message)
             if not outcome.ok:
-                raise _NotSent(outcome.error or "the sender refused the message")
-    except _NotSent as failed:
+                raise _NotSentError(outcome.error or "the sender refused the message")
+    except _NotSentError as failed:
         return ReminderRecord(
             link_id=link_id,
             participant_id=str(sent.get("participant", "")),

@@ -445,8 +445,7 @@ def _forms_due(snap: Snapshot, keep: Keep, raters: set[str]) -> list[_Item]:
                     f"{name} ({_rater_label(form.rater)})",
                     f"/participants/{p.study_id}/visits/{v.visit_code}/forms/{form.scale}",
                     f"planned at {v.visit_code}, rated by {_rater_label(form.rater)}; "
-                    f"window {start.isoformat()} to {end.isoformat()}, not entered yet"
-                    + by_link,
+                    f"window {start.isoformat()} to {end.isoformat()}, not entered yet" + by_link,
                     due,
                     start,
                     end,
@@ -486,7 +485,6 @@ def epro_completed(snap: Snapshot, keep: Keep) -> list[_Item]:
             )
         )
     return found
-
 
 
 def rater_forms(snap: Snapshot, keep: Keep) -> list[_Item]:

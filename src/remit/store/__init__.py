@@ -45,8 +45,8 @@ from remit.store.canonical import canonical_json, content_sha256
 from remit.store.consent import Consent
 from remit.store.delivery import AlertDelivery
 from remit.store.dosing import Dose, DosingSession
-from remit.store.epro import EproLink, ParticipantEpro
 from remit.store.engine import database_url, is_sqlite, make_engine
+from remit.store.epro import EproLink, ParticipantEpro
 from remit.store.identity import (
     IdentityRecord,
     log_read,
@@ -88,7 +88,6 @@ from remit.store.users import (
 from remit.store.vitals import VitalSignReading, VitalSignValue, reading_values
 
 __all__ = [
-    "ParticipantEpro",
     "AUDIT_LOCK_KEY",
     "Actor",
     "AlertDelivery",
@@ -99,13 +98,14 @@ __all__ = [
     "CliToken",
     "ClinicalResult",
     "Consent",
-    "EproLink",
     "Dose",
     "DosingChecklist",
     "DosingSession",
+    "EproLink",
     "IdentityRecord",
     "LoginThrottle",
     "MfaRecoveryCode",
+    "ParticipantEpro",
     "SecurityEvent",
     "StateDifference",
     "UnitOfWork",

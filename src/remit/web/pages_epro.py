@@ -103,9 +103,9 @@ def _options(field: Any, language: str) -> tuple[tuple[str, str], ...]:
         return tuple(field.options)
     if field.anchors:
         return tuple(field.anchors)
-    if field.kind == "integer" and field.min is not None and field.max is not None:
-        if field.max - field.min <= 10:
-            return tuple((str(v), "") for v in range(int(field.min), int(field.max) + 1))
+    small = field.min is not None and field.max is not None and field.max - field.min <= 10
+    if field.kind == "integer" and small:
+        return tuple((str(v), "") for v in range(int(field.min), int(field.max) + 1))
     return ()
 
 
@@ -264,9 +264,7 @@ async def submit_participant_forms(request: Request, token: TOKEN, lang: LANG = 
     "/participants/{pid}/visits/{code}/epro/handover",
     dependencies=[page_requires("issue_epro_link")],
 )
-async def start_handover(
-    request: Request, session: PageSession, pid: PID, code: CODE
-) -> Response:
+async def start_handover(request: Request, session: PageSession, pid: PID, code: CODE) -> Response:
     """Hand this device over to the participant for their self-report forms at the visit."""
     await check_csrf(request, session)
     issued = await run_in_threadpool(
@@ -324,8 +322,12 @@ async def end_handover(request: Request, session: PageSession) -> Response:
                 second_factor=False,
             )
         )
-        problem = None if ok else translations(_handover_language(state, session)).gettext(
-            "The password is not right."
+        problem = (
+            None
+            if ok
+            else translations(_handover_language(state, session)).gettext(
+                "The password is not right."
+            )
         )
     except TooManyAttemptsError as error:
         problem = error.message

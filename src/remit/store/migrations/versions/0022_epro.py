@@ -54,7 +54,10 @@ def upgrade() -> None:
             ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
-            ["visit_id"], ["visit.id"], name=op.f("fk_epro_link_visit_id_visit"), ondelete="RESTRICT"
+            ["visit_id"],
+            ["visit.id"],
+            name=op.f("fk_epro_link_visit_id_visit"),
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
             ["issued_by"],
