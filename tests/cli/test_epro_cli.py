@@ -37,13 +37,25 @@ def test_epro_on_the_command_line(
 
     made = runner.invoke(
         app,
-        ["epro", "link", "-p", pid, "--visit", "V3", "--scale", "gad7", "--json"]
-        + ["--base-url", "https://remit.example"],
+        [
+            "epro",
+            "link",
+            "-p",
+            pid,
+            "--visit",
+            "V3",
+            "--scale",
+            "gad7",
+            "--json",
+            "--base-url",
+            "https://remit.example",
+        ],
         env=tor,
     )
     assert made.exit_code == 0, made.output
     body = json.loads(made.output)
-    assert body["link"]["scales"] == ["gad7"] and body["link"]["language"] == "en"
+    assert body["link"]["scales"] == ["gad7"]
+    assert body["link"]["language"] == "en"
     token = body["address"].removeprefix("https://remit.example/epro/")
     assert sv.open_epro_link(trial.engine, token).scales == ("gad7",)
 
@@ -53,14 +65,24 @@ def test_epro_on_the_command_line(
     with local_smtp() as smtp:
         sent = runner.invoke(
             app,
-            ["epro", "remind", "--json", "--smtp-url", smtp.url, "--smtp-from", "r@t.example"]
-            + ["--base-url", "https://remit.example"],
+            [
+                "epro",
+                "remind",
+                "--json",
+                "--smtp-url",
+                smtp.url,
+                "--smtp-from",
+                "r@t.example",
+                "--base-url",
+                "https://remit.example",
+            ],
             env=tor,
         )
         assert sent.exit_code == 0, sent.output
         assert [r["sent"] for r in json.loads(sent.output)] == [True]
         (mail,) = wait_until(lambda: smtp.messages or None, "the reminder")
-    assert mail.to == ("o@x.org",) and "https://remit.example/epro/" in mail.body
+    assert mail.to == ("o@x.org",)
+    assert "https://remit.example/epro/" in mail.body
 
     bad = runner.invoke(app, ["epro", "remind"], env={**tor, "REMIT_SMTP_URL": ""})
     assert bad.exit_code == 2
