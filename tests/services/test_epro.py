@@ -3,7 +3,9 @@ through the staff path (scoring, audit, safety alerts) with the participant as t
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -294,3 +296,27 @@ def test_worklists_show_links_sent_and_forms_completed(oslo: OsloTrial) -> None:
         assert done.what == "Self-report completed by the participant: GAD7"
         assert done.link == f"/participants/{pid}/epro"
         assert done.group == "today"
+
+
+def test_two_submissions_of_one_link_at_once_store_one(oslo: OsloTrial) -> None:
+    pid = at_v3_today(oslo)
+    issued = sv.issue_epro_link(oslo.engine, oslo.therapist, pid, "V3", scales=["gad7"])
+    answers = answers_for(("gad7",))
+    start = threading.Barrier(2)
+
+    def submit() -> str:
+        start.wait()
+        try:
+            sv.submit_epro_forms(oslo.engine, issued.token, answers)
+        except EproLinkError as refused:
+            return refused.reason
+        except ConflictError:  # the second saw the first's form
+            return "conflict"
+        return "stored"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(lambda _: submit(), range(2)))
+    assert outcomes[1] == "used" or outcomes == ["conflict", "stored"]
+    assert "stored" in outcomes
+    forms = sv.list_assessments(oslo.engine, oslo.investigator, pid, visit_code="V3")
+    assert [f.scale for f in forms] == ["gad7"]

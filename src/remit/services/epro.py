@@ -310,21 +310,28 @@ def issue_epro_link(
         return IssuedLink(_record(session, link, now), token)
 
 
-def _finder(token: str, now: datetime) -> Callable[[Session], Participant]:
+def _finder(token: str, now: datetime, *, lock: bool = False) -> Callable[[Session], Participant]:
     """A participant reference that finds the open link of ``token`` (in the transaction's
-    own session, so that a concurrent use is seen) and refuses any other."""
+    own session, so that a concurrent use is seen) and refuses any other; ``lock`` locks the
+    link's row for the transaction."""
 
     def find(session: Session) -> Participant:
-        link = _open_link(session, token, now)
+        link = _open_link(session, token, now, lock=lock)
         return session.get_one(Participant, link.participant_id)
 
     return find
 
 
-def _open_link(session: Session, token: str, now: datetime) -> EproLink:
+def _open_link(session: Session, token: str, now: datetime, *, lock: bool = False) -> EproLink:
+    """The open link of ``token``, else :class:`EproLinkError`. With ``lock`` its row is
+    locked until the transaction ends (PostgreSQL ``FOR UPDATE``; SQLite's writer holds the
+    whole database), so that two submissions of one link cannot both see it open."""
     if not isinstance(token, str) or not token or len(token) > 200:
         raise EproLinkError("unknown", "this link is not valid")
-    link = session.scalar(select(EproLink).where(EproLink.token_sha256 == token_sha256(token)))
+    query = select(EproLink).where(EproLink.token_sha256 == token_sha256(token))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    link = session.scalar(query)
     if link is None:
         raise EproLinkError(
             "unknown",
@@ -415,9 +422,11 @@ def submit_epro_forms(
         raise InputError("answers must map each scale to its item → answer mapping")
     now = now_utc()
     actor = participant_actor()
-    with writing(engine, actor, "submit_epro_forms", participant=_finder(token, now)) as w:
+    with writing(
+        engine, actor, "submit_epro_forms", participant=_finder(token, now, lock=True)
+    ) as w:
         session, p, protocol = w.session, w.p, w.protocol
-        link = _open_link(session, token, now)
+        link = _open_link(session, token, now, lock=True)
         visit_code = session.get_one(Visit, link.visit_id).visit_code
         pending = _pending(session, link)
         if set(answers) != set(pending):
