@@ -6,19 +6,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 from tests.support.forms import fill
+from tests.support.presets import two_site_protocol
 from tests.support.smtp import closed_port, local_smtp
-from tests.support.trial import OsloTrial, Participant, add_participant
+from tests.support.trial import OsloTrial, Participant, add_participant, build_trial
 from tests.support.waiting import wait_until
 
 from remit import services as sv
 from remit.errors import ConflictError, InputError, PermissionDeniedError
 from remit.services.epro import EproLinkError, token_sha256
+from remit.services.senders import OutgoingMessage, SendResult
 from remit.store import Actor
 from remit.store.epro import EproLink
 from remit.store.tables import Assessment, AuditEvent
@@ -320,3 +323,45 @@ def test_two_submissions_of_one_link_at_once_store_one(oslo: OsloTrial) -> None:
     assert "stored" in outcomes
     forms = sv.list_assessments(oslo.engine, oslo.investigator, pid, visit_code="V3")
     assert [f.scale for f in forms] == ["gad7"]
+
+
+@dataclass
+class _Outbox:
+    """A sender that keeps what it is given (the SMTP path is tested above)."""
+
+    sent: list[OutgoingMessage] = field(default_factory=list)
+    channel: str = "email"
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        self.sent.append(message)
+        return SendResult(True)
+
+    def describe(self) -> str:
+        return "outbox"
+
+
+def test_a_site_bound_user_reminds_only_their_sites_participants(
+    engine: Engine, fast_password_hashing: None
+) -> None:
+    referral = datetime.now(UTC).date() - timedelta(days=V3_AFTER_REFERRAL + 1)
+    trial = build_trial(
+        engine,
+        protocol=two_site_protocol(),
+        sites=None,
+        staff={"kari": [("investigator", None)], "tor": [("therapist", "OST")]},
+        participants=[
+            Participant(site=site, through="V3", referral=referral) for site in ("OST", "OUS")
+        ],
+    )
+    for n, pid in enumerate(trial.participants):
+        sv.set_epro_preferences(
+            engine, trial.investigator, pid, language="en", email=f"p{n}@example.org"
+        )
+        link = sv.issue_epro_link(engine, trial.investigator, pid, "V3", scales=["gad7"]).link
+        _issued_a_day_ago(trial, link.id)
+    outbox = _Outbox()
+    sent = sv.send_epro_reminders(engine, trial.therapist, outbox, base_url="https://r")
+    assert [r.participant_id for r in sent] == [trial.participants[0]]
+    assert [m.to for m in outbox.sent] == ["p0@example.org"]
+    everyone = sv.send_epro_reminders(engine, trial.investigator, outbox, base_url="https://r")
+    assert [r.participant_id for r in everyone] == [trial.participants[1]]  # OST's was reminded

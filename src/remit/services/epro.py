@@ -554,20 +554,24 @@ def send_epro_reminders(
         )
     now = now_utc()
     with reading(engine, actor, "send_epro_reminders", "send_epro_reminders") as r:
+        query = (
+            select(EproLink.id, EproLink.reminded_at)
+            .join(ParticipantEpro, ParticipantEpro.participant_id == EproLink.participant_id)
+            .join(Participant, Participant.id == EproLink.participant_id)
+        )
+        if actor.site_id is not None:  # a site-bound actor reminds its own site's participants
+            query = query.where(Participant.site_id == actor.site_id)
         due = [
             link_id
             for link_id, reminded in r.session.execute(
-                select(EproLink.id, EproLink.reminded_at)
-                .join(ParticipantEpro, ParticipantEpro.participant_id == EproLink.participant_id)
-                .where(
+                query.where(
                     EproLink.mode == "link",
                     EproLink.used_at.is_(None),
                     EproLink.revoked_at.is_(None),
                     EproLink.expires_at > now,
                     EproLink.issued_at <= now - remind_after,
                     ParticipantEpro.email.is_not(None),
-                )
-                .order_by(EproLink.id)
+                ).order_by(EproLink.id)
             )
             if reminded is None or reminded <= now - remind_after
         ]
