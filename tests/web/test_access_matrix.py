@@ -24,6 +24,9 @@ from remit.web.core import web_allowed
 
 #: Routes open without a session (or ending one).
 OPEN = {("GET", "/login"), ("POST", "/login"), ("POST", "/api/v1/auth/login"), ("POST", "/logout")}
+#: The participant's ePRO page: no account, the link's token is the authority
+#: (tests/web/test_epro_web.py checks it).
+OPEN |= {("GET", "/epro/{token}"), ("POST", "/epro/{token}")}
 
 SAMPLES = {
     "pid": "OSL-001",

@@ -163,6 +163,11 @@ ENTRIES: tuple[Entry, ...] = (
         "Clinical results (lab, ECG, screening tests) against the protocol's normal ranges.",
     ),
     Entry(
+        "epro",
+        "remit.cli.epro_cmd:app",
+        "Participant self-report (ePRO): single-use links, language, e-mail reminders.",
+    ),
+    Entry(
         "alerts",
         "remit.cli.alerts_cmd:app",
         "Safety alerts: list, acknowledge, close, sweep for missed readings; e-mail them.",

@@ -35,6 +35,11 @@ class Role(StrEnum):
 #: It is not a :class:`Role`: no user holds it and no one logs in with it.
 SYSTEM_ROLE = "system"
 
+#: The pseudo-role of a participant answering their own self-report forms through an ePRO link
+#: (:mod:`remit.services.epro`): no user account; the link's token is the authority, and the
+#: audit trail records the participant as the source of what they enter.
+PARTICIPANT_ROLE = "participant"
+
 #: Roles allowed to read a participant's identity (name, national ID, contact).
 IDENTITY_ROLES: frozenset[Role] = frozenset({Role.INVESTIGATOR, Role.ADMIN})
 

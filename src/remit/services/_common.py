@@ -19,7 +19,7 @@ from remit.errors import (
     PermissionDeniedError,
 )
 from remit.protocol import Protocol, protocol_from_text
-from remit.protocol.roles import SYSTEM_ROLE
+from remit.protocol.roles import PARTICIPANT_ROLE, SYSTEM_ROLE
 from remit.protocol.status import AlertStatus
 from remit.safety import Alert as SafetyAlert
 from remit.services.access import require
@@ -156,6 +156,15 @@ def authorise(session: Session, actor: Actor, operation: str) -> None:
     """The actor's role may do ``operation`` and the (active) user really holds that role."""
     require(actor, operation)
     if actor.role == SYSTEM_ROLE:
+        return
+    if actor.role == PARTICIPANT_ROLE:
+        # a participant has no account: the ePRO link's token, checked by the service in this
+        # very transaction, is the authority (require() kept them to their two operations)
+        if actor.user_id is not None:
+            raise PermissionDeniedError(
+                f"actor {actor.username} (participant) cannot hold a user account",
+                expected="the participant actor of remit.services.epro",
+            )
         return
     if actor.user_id is None:
         raise PermissionDeniedError(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from remit.errors import PermissionDeniedError
-from remit.protocol.roles import SYSTEM_ROLE, Role
+from remit.protocol.roles import PARTICIPANT_ROLE, SYSTEM_ROLE, Role
 from remit.protocol.status import values
 from remit.store import Actor
 
@@ -102,7 +102,19 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "edit_result": frozenset({INV, DM}),
     "complete_checklist": frozenset({INV, THE}),
     "override_checklist": frozenset({INV}),
+    # participant self-report (ePRO, issue 14): links and tablet hand-over issued by the staff
+    # who administer self-reports, reminders sent by them or an admin
+    "issue_epro_link": frozenset({INV, THE, RAT}),
+    "set_epro_preferences": frozenset({INV, THE}),
+    "send_epro_reminders": frozenset({INV, THE, ADM}),
+    "view_epro_links": frozenset({INV, THE, RAT, MON, DM}),
 }
+
+#: The only operations of the ``participant`` pseudo-role (:data:`PARTICIPANT_ROLE`): opening
+#: and submitting their own ePRO forms, with a valid link's token (checked by
+#: :mod:`remit.services.epro`). No role of the study team performs them, and the participant
+#: performs nothing else.
+PARTICIPANT_OPERATIONS: frozenset[str] = frozenset({"open_epro_link", "submit_epro_forms"})
 
 #: Operations that record study data about a participant, and the consent they need at the
 #: procedure's clinical time (checked once, by :func:`remit.services.unit.writing`):
@@ -133,7 +145,8 @@ RATER_ROLES: Mapping[str, frozenset[str]] = {
     "independent_rater": frozenset({RAT}),
     "investigator": frozenset({INV}),
     "therapist": frozenset({THE, INV}),
-    "self_report": frozenset({INV, THE, RAT}),
+    # and the participant themselves, through an ePRO link (remit.services.epro)
+    "self_report": frozenset({INV, THE, RAT, PARTICIPANT_ROLE}),
 }
 
 
@@ -141,15 +154,17 @@ def allowed(operation: str, role: str) -> bool:
     """Whether ``role`` may perform ``operation`` (an unknown operation is allowed to no one)."""
     if role == SYSTEM_ROLE:
         return operation in ACCESS and operation not in PERSON_ONLY
+    if role == PARTICIPANT_ROLE:
+        return operation in PARTICIPANT_OPERATIONS
     return role in ACCESS.get(operation, frozenset())
 
 
 def require(actor: Actor, operation: str) -> None:
     """Raise :class:`PermissionDeniedError` unless ``actor``'s role may perform ``operation``."""
-    if operation not in ACCESS:
+    if operation not in ACCESS and operation not in PARTICIPANT_OPERATIONS:
         raise PermissionDeniedError(f"operation {operation!r} is not in the access table")
     if not allowed(operation, actor.role):
-        who = ", ".join(sorted(ACCESS[operation])) or "no one"
+        who = ", ".join(sorted(ACCESS.get(operation, {PARTICIPANT_ROLE}))) or "no one"
         raise PermissionDeniedError(
             f"{actor.username} ({actor.role}) may not {operation.replace('_', ' ')}",
             expected=f"a user with one of the roles {who}",

@@ -220,46 +220,76 @@ def record_assessment(
         idempotency_key=idempotency_key,
         record_table="assessment",
     ) as w:
-        session, p, protocol = w.session, w.p, w.protocol
-        planned = planned_form(protocol, visit_code, scale)
-        form, chosen = choose_version(planned, scale, version)
-        if form.timing == "during_session":
-            raise InputError(
-                f"{scale} at {visit_code} is rated during the dosing session",
-                hint="record it with record_vas(…, timepoint=…)",
-            )
-        # Before a replay too: a retry never returns a form to someone who may not enter it.
-        check_rater(actor, form)
-        if (done := w.stored(Assessment)) is not None:
-            return assessment_record(session, p, done)
-        if p.status in NO_DATA_STATUSES:
-            raise InputError(f"{p.study_id} is {p.status}; no forms are recorded")
-        visit = visit_at(session, p, visit_code)
-        check_form_date(
-            w.uow,
-            protocol,
-            p,
-            visit,
-            when,
-            f"a {scale} form",
-            window_reason=window_reason,
-            reported_by=actor.user_id,
-        )
-        refuse_second_form(
-            session,
-            f"{p.study_id} already has a {scale} form at {visit_code}",
-            Assessment.participant_id == p.id,
-            Assessment.visit_id == visit.id,
-            Assessment.scale == scale,
-        )
-        row = Assessment(
-            participant_id=p.id,
-            visit_id=visit.id,
+        return enter_form(
+            w,
+            actor,
+            visit_code,
+            scale,
+            answers,
+            version=version,
             status=status,
+            when=when,
+            window_reason=window_reason,
             idempotency_key=idempotency_key,
-            assessed_at=when,
         )
-        return store_form(w, row, scale, answers, chosen)
+
+
+def enter_form(
+    w: Write,
+    actor: Actor,
+    visit_code: str,
+    scale: str,
+    answers: Mapping[str, object],
+    *,
+    version: str | None,
+    status: str,
+    when: datetime | None,
+    window_reason: str | None,
+    idempotency_key: str | None = None,
+) -> AssessmentRecord:
+    """The body of :func:`record_assessment` in ``w``'s transaction (also the path of a
+    participant's own forms, :mod:`remit.services.epro`): the planned form and version, who may
+    enter it, the visit's date gates, one form per scale and visit, then :func:`store_form`."""
+    session, p, protocol = w.session, w.p, w.protocol
+    planned = planned_form(protocol, visit_code, scale)
+    form, chosen = choose_version(planned, scale, version)
+    if form.timing == "during_session":
+        raise InputError(
+            f"{scale} at {visit_code} is rated during the dosing session",
+            hint="record it with record_vas(…, timepoint=…)",
+        )
+    # Before a replay too: a retry never returns a form to someone who may not enter it.
+    check_rater(actor, form)
+    if (done := w.stored(Assessment)) is not None:
+        return assessment_record(session, p, done)
+    if p.status in NO_DATA_STATUSES:
+        raise InputError(f"{p.study_id} is {p.status}; no forms are recorded")
+    visit = visit_at(session, p, visit_code)
+    check_form_date(
+        w.uow,
+        protocol,
+        p,
+        visit,
+        when,
+        f"a {scale} form",
+        window_reason=window_reason,
+        reported_by=actor.user_id,
+    )
+    refuse_second_form(
+        session,
+        f"{p.study_id} already has a {scale} form at {visit_code}",
+        Assessment.participant_id == p.id,
+        Assessment.visit_id == visit.id,
+        Assessment.scale == scale,
+    )
+    row = Assessment(
+        participant_id=p.id,
+        visit_id=visit.id,
+        status=status,
+        idempotency_key=idempotency_key,
+        assessed_at=when,
+    )
+    return store_form(w, row, scale, answers, chosen)
 
 
 def store_form(

@@ -50,6 +50,7 @@ from remit.services.unit import reading
 from remit.store import Actor
 from remit.store.consent import Consent
 from remit.store.dosing import DosingSession
+from remit.store.epro import EproLink
 from remit.store.tables import (
     Alert,
     Assessment,
@@ -78,6 +79,7 @@ class WorkKind(StrEnum):
     OPEN_QUERY = "open_query"
     QUERY_RAISED = "query_raised"
     MISSING_FORM = "missing_form"
+    EPRO_COMPLETED = "epro_completed"
     INCOMPLETE_FORM = "incomplete_form"
     REVIEW_PENDING = "review_pending"
 
@@ -166,6 +168,8 @@ class Snapshot:
     blanks: dict[int, tuple[str, ...]] = field(default_factory=dict)
     calls: list[DosingSession] = field(default_factory=list)
     visit_code: dict[int, str] = field(default_factory=dict)
+    #: ePRO links still open, and those used in the last :data:`EPRO_RECENT_DAYS` days.
+    epro: list[EproLink] = field(default_factory=list)
 
     def at_sites(self, site_id: int | None) -> Keep:
         """Whether a participant key belongs to ``site_id`` (``None``: every site)."""
@@ -280,11 +284,26 @@ def _snapshot(
             )
         )
     )
+    now = now_utc()
+    epro = list(
+        session.scalars(
+            select(EproLink)
+            .where(
+                of_them(EproLink.participant_id),
+                EproLink.revoked_at.is_(None),
+                or_(
+                    EproLink.used_at >= now - timedelta(days=EPRO_RECENT_DAYS),
+                    EproLink.used_at.is_(None) & (EproLink.expires_at > now),
+                ),
+            )
+            .order_by(EproLink.id)
+        )
+    )
     return Snapshot(
         protocol=protocol,
         today=today,
         horizon_end=horizon,
-        now=now_utc(),
+        now=now,
         user_id=actor.user_id,
         participants=participants,
         visits=visits,
@@ -297,6 +316,7 @@ def _snapshot(
         blanks=blanks,
         calls=calls,
         visit_code={v.id: v.visit_code for v in visits},
+        epro=epro,
     )
 
 
@@ -395,6 +415,13 @@ def _forms_due(snap: Snapshot, keep: Keep, raters: set[str]) -> list[_Item]:
     """Forms rated by one of ``raters`` at open visits, not entered yet (dosing-session
     ratings are part of the dosing day)."""
     entered = _forms_at(snap)
+    # self-reports sent to the participant by an ePRO link still open
+    sent = {
+        (link.visit_id, scale): link
+        for link in snap.epro
+        if link.used_at is None
+        for scale in link.scales
+    }
     found = []
     for p, v, (due, start, end) in _open_visits(snap, keep):
         for form in snap.protocol.assessments_at(v.visit_code):
@@ -403,6 +430,13 @@ def _forms_due(snap: Snapshot, keep: Keep, raters: set[str]) -> list[_Item]:
             if (v.id, form.scale) in entered:
                 continue
             name = form.scale.upper() + (f" {form.version}" if form.version else "")
+            link = sent.get((v.id, form.scale))
+            by_link = (
+                ""
+                if link is None
+                else f"; sent to the participant by ePRO link {link.id} ({link.mode}), open "
+                f"until {link.expires_at.strftime('%Y-%m-%d %H:%M')} UTC"
+            )
             found.append(
                 _Item(
                     WorkKind.FORM_DUE,
@@ -411,7 +445,7 @@ def _forms_due(snap: Snapshot, keep: Keep, raters: set[str]) -> list[_Item]:
                     f"{name} ({_rater_label(form.rater)})",
                     f"/participants/{p.study_id}/visits/{v.visit_code}/forms/{form.scale}",
                     f"planned at {v.visit_code}, rated by {_rater_label(form.rater)}; "
-                    f"window {start.isoformat()} to {end.isoformat()}, not entered yet",
+                    f"window {start.isoformat()} to {end.isoformat()}, not entered yet" + by_link,
                     due,
                     start,
                     end,
@@ -422,6 +456,35 @@ def _forms_due(snap: Snapshot, keep: Keep, raters: set[str]) -> list[_Item]:
 
 
 # --- the sources -----------------------------------------------------------------------------
+
+#: How long a participant's completed ePRO forms stay on the worklist (for review).
+EPRO_RECENT_DAYS = 7
+
+
+def epro_completed(snap: Snapshot, keep: Keep) -> list[_Item]:
+    """Therapist and investigator: self-reports a participant completed through an ePRO link
+    in the last :data:`EPRO_RECENT_DAYS` days, to review (with any alert they raised)."""
+    found = []
+    for link in snap.epro:
+        if link.used_at is None or not keep(link.participant_id):
+            continue
+        p = snap.participants[link.participant_id]
+        visit_code = snap.visit_code.get(link.visit_id)
+        found.append(
+            _Item(
+                WorkKind.EPRO_COMPLETED,
+                p.id,
+                visit_code,
+                "Self-report completed by the participant: "
+                + ", ".join(s.upper() for s in link.scales),
+                f"/participants/{p.study_id}/epro",
+                f"submitted through ePRO link {link.id} ({link.mode}) on "
+                f"{link.used_at.strftime('%Y-%m-%d %H:%M')} UTC; review the forms and any alerts",
+                waiting=True,
+                order=(link.used_at, link.id),
+            )
+        )
+    return found
 
 
 def rater_forms(snap: Snapshot, keep: Keep) -> list[_Item]:
@@ -763,9 +826,10 @@ Source = Callable[[Snapshot, Keep], list[_Item]]
 #: nothing assigned to it.
 SOURCES: Mapping[str, tuple[Source, ...]] = {
     Role.INDEPENDENT_RATER.value: (rater_forms,),
-    Role.THERAPIST.value: (sessions, follow_up_calls, therapist_forms),
+    Role.THERAPIST.value: (sessions, follow_up_calls, therapist_forms, epro_completed),
     Role.INVESTIGATOR.value: (
         alerts,
+        epro_completed,
         eligibility_decisions,
         consent_needed,
         investigator_forms,

@@ -46,6 +46,7 @@ from remit.store.consent import Consent
 from remit.store.delivery import AlertDelivery
 from remit.store.dosing import Dose, DosingSession
 from remit.store.engine import database_url, is_sqlite, make_engine
+from remit.store.epro import EproLink, ParticipantEpro
 from remit.store.identity import (
     IdentityRecord,
     log_read,
@@ -102,10 +103,12 @@ __all__ = [
     "Dose",
     "DosingChecklist",
     "DosingSession",
+    "EproLink",
     "IdentityRecord",
     "LoginAddress",
     "LoginThrottle",
     "MfaRecoveryCode",
+    "ParticipantEpro",
     "SecurityEvent",
     "ServerObservation",
     "StateDifference",

@@ -31,7 +31,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import TextClause
 
 from remit.errors import ConflictError, InputError, RemitError, StorageFullError, StoreError
-from remit.protocol.roles import SYSTEM_ROLE, Role
+from remit.protocol.roles import PARTICIPANT_ROLE, SYSTEM_ROLE, Role
 from remit.store.audit_keys import audit_keys_of
 from remit.store.canonical import GENESIS_HASH, REDACTED, canonical_json, iso_utc
 from remit.store.engine import is_disk_full, one_writer, write_engine
@@ -43,7 +43,7 @@ from remit.store.vocab import AuditAction
 AUDIT_LOCK_KEY = 0x52454D4954  # "REMIT"
 
 _UOW_KEY = "remit_unit_of_work"
-_ROLES = frozenset({*(r.value for r in Role), SYSTEM_ROLE})
+_ROLES = frozenset({*(r.value for r in Role), SYSTEM_ROLE, PARTICIPANT_ROLE})
 _NO_VALUE = LoaderCallableStatus.NO_VALUE
 _ADVISORY_LOCK: TextClause = text("SELECT pg_advisory_xact_lock(:key)")
 

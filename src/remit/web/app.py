@@ -27,9 +27,11 @@ from remit.services import Engine, is_disk_full, load_key_ring, open_database, t
 from remit.services.accounts import mfa_roles_from
 from remit.web import api, api_conmeds, api_consent, api_results, api_screening, api_worklist, pages
 from remit.web.core import (
+    HANDOVER_PAGE,
     MFA_LOGIN_PAGE,
     MFA_PAGE,
     PASSWORD_PAGE,
+    HandoverActiveError,
     LoginRequiredError,
     MfaStepRequiredError,
     PasswordChangeRequiredError,
@@ -196,6 +198,14 @@ def create_app(
     @app.exception_handler(MfaStepRequiredError)
     async def to_mfa_step(request: Request, exc: MfaStepRequiredError) -> Response:
         return RedirectResponse(MFA_LOGIN_PAGE if exc.stage == "code" else MFA_PAGE, 303)
+
+    @app.exception_handler(HandoverActiveError)
+    async def to_handover(request: Request, exc: HandoverActiveError) -> Response:
+        if is_api(request):
+            return JSONResponse(
+                {"error": "HandoverActive", "message": "this session is handed over"}, 403
+            )
+        return RedirectResponse(HANDOVER_PAGE, status_code=303)
 
     @app.exception_handler(PasswordChangeRequiredError)
     async def to_password_page(request: Request, exc: PasswordChangeRequiredError) -> Response:

@@ -151,6 +151,17 @@ class MfaStepRequiredError(Exception):
         self.stage = stage
 
 
+class HandoverActiveError(Exception):
+    """A page was asked for by a session handed over to a participant: the handler sends it
+    back to :data:`HANDOVER_PAGE` (only the staff member's password ends the hand-over)."""
+
+
+#: The participant's page of a tablet hand-over, and where the staff member ends it.
+HANDOVER_PAGE = "/handover"
+HANDOVER_END = "/handover/end"
+_OPEN_IN_HANDOVER = frozenset({HANDOVER_PAGE, HANDOVER_END})
+
+
 class PasswordChangeRequiredError(Exception):
     """A page was asked for by a user who must change their password first: the handler
     redirects to :data:`PASSWORD_PAGE`."""
@@ -180,6 +191,8 @@ def _standing(request: Request, session: WebSession, token: str | None) -> bool:
     if not standing.active:
         state_of(request).sessions.end(token)
         return False
+    if session.handover and request.url.path not in _OPEN_IN_HANDOVER:
+        raise HandoverActiveError()
     if session.stage and request.url.path not in _OPEN_IN_STAGE.get(session.stage, ()):
         raise MfaStepRequiredError(session.stage)
     if standing.must_change_password and request.url.path not in _OPEN_WHILE_CHANGE_DUE:

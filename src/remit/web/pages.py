@@ -44,6 +44,7 @@ from remit.web import (
     pages_data,
     pages_deviations,
     pages_dosing,
+    pages_epro,
     pages_mfa,
     pages_results,
     pages_screening,
@@ -92,6 +93,7 @@ router.include_router(pages_security.router)
 router.include_router(pages_screening.router)
 router.include_router(pages_results.router)
 router.include_router(pages_mfa.router)
+router.include_router(pages_epro.router)
 
 
 def see_other(url: str) -> RedirectResponse:

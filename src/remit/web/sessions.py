@@ -43,6 +43,10 @@ class WebSession:
     #: ``""`` for a full session; ``"code"`` while the login's TOTP code is due, ``"setup"``
     #: while the user must set TOTP up (only those pages and logout are open).
     stage: str = ""
+    #: The token of the ePRO link handed over to a participant on this device (tablet
+    #: hand-over, :mod:`remit.web.pages_epro`): while set, only the hand-over pages open, and
+    #: only the user's password ends it. ``""`` when no hand-over runs.
+    handover: str = ""
 
 
 class SessionStore:
@@ -105,6 +109,17 @@ class SessionStore:
             found.kind,
             found.stage,
         )
+
+    def set_handover(self, token: str | None, handover: str) -> None:
+        """Start (``handover`` a link's token) or end (``""``) a tablet hand-over on the
+        session of ``token``."""
+        if not token:
+            return
+        key = _digest(token)
+        with self._lock:
+            session = self._sessions.get(key)
+            if session is not None:
+                self._sessions[key] = replace(session, handover=handover)
 
     def end(self, token: str | None) -> None:
         """End the session of ``token`` (nothing if there is none)."""
