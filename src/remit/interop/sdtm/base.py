@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal, get_args
 
 import pandas as pd
@@ -49,6 +50,8 @@ class SdtmSettings:
     """
 
     clinician_domain: ClinicianDomain = "QS"
+    #: When the data were extracted (TS ``DCUTDTC``); ``None``: not recorded.
+    data_cut: datetime | None = None
 
 
 def iso_date(value: Any) -> str | None:
