@@ -33,6 +33,18 @@ def clinician_scales(scales: Iterable[str]) -> set[str]:
     return out
 
 
+def _timepoint_number(ctx: Context, visit: Any, timepoint: Any) -> float | None:
+    """``--TPTNUM``: the time point's place (from 1) in the visit's dosing-session time
+    points of the protocol (None without a time point; the dosing service refuses a time point
+    the protocol does not list)."""
+    if is_missing(timepoint):
+        return None
+    for d in ctx.protocol.dosing:
+        if d.visit == visit and str(timepoint) in d.vas_timepoints:
+            return float(d.vas_timepoints.index(str(timepoint)) + 1)
+    return None
+
+
 def build_findings_about_scales(ctx: Context, domain: ClinicianDomain, scales: set[str]) -> Dataset:
     """QS (questionnaires) or RS (clinical classifications): one record per item and score."""
     p = domain
@@ -70,7 +82,10 @@ def build_findings_about_scales(ctx: Context, domain: ClinicianDomain, scales: s
                     **ctx.visit(r.visit_code),
                     f"{p}DTC": iso_datetime(r.assessed_at),
                     f"{p}DY": ctx.day(r.participant_id, r.assessed_at),
-                    f"{p}TPT": None if is_missing(timepoint) else str(timepoint).upper(),
+                    f"{p}TPT": None
+                    if is_missing(timepoint)
+                    else str(timepoint).replace("_", " ").upper(),
+                    f"{p}TPTNUM": _timepoint_number(ctx, r.visit_code, timepoint),
                 }
             )
     rows = sequenced(rows, f"{p}SEQ", ("USUBJID", f"{p}CAT", f"{p}DTC", f"{p}TPT", f"{p}TESTCD"))
@@ -105,6 +120,7 @@ def build_findings_about_scales(ctx: Context, domain: ClinicianDomain, scales: s
         var(f"{p}DTC", "Date/Time of Finding", "datetime"),
         var(f"{p}DY", "Study Day of Finding", "integer", "Derived"),
         var(f"{p}TPT", "Planned Time Point Name", origin="Protocol"),
+        var(f"{p}TPTNUM", "Planned Time Point Number", "float", "Protocol"),
     ]
     label = "Questionnaires" if p == "QS" else "Disease Response and Clin Classification"
     return make_dataset(
