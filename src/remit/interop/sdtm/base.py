@@ -170,8 +170,8 @@ def result_values(value: Any) -> tuple[str | None, str | None, float | None]:
     """(original result, standard character result, standard numeric result)."""
     if is_missing(value):
         return None, None, None
-    if isinstance(value, bool):
-        return ("Y" if value else "N"), ("Y" if value else "N"), float(value)
+    if isinstance(value, bool):  # a yes/no answer: Y/N, no numeric result
+        return ("Y" if value else "N"), ("Y" if value else "N"), None
     if isinstance(value, int | float):
         f = float(value)
         if math.isnan(f):
