@@ -22,9 +22,10 @@ from lxml import etree
 from remit.errors import InputError
 from remit.interop.adam import build_adam
 from remit.interop.ct import check_terminology, iso3166_alpha3
-from remit.interop.dataset import Dataset, is_missing
+from remit.interop.dataset import Dataset, Variable, is_missing, make_dataset
 from remit.interop.define_xml import define_xml
 from remit.interop.sdtm import SdtmSettings, build_sdtm
+from remit.interop.sdtm.suppqual import build_supp
 from remit.services import Actor, build_trial_data, trial_protocol
 
 Package = dict[str, Dataset]
@@ -261,6 +262,24 @@ def rule_define_covers_the_datasets(pkg: Package) -> list[str]:
     return out
 
 
+def rule_text_fits_or_is_supplemented(pkg: Package) -> list[str]:
+    """Text is at most 200 bytes; SUPP-- records point at parent records that exist."""
+    out = []
+    for name, ds in pkg.items():
+        for v in ds.variables:
+            if v.type == "text":
+                long = [x for x in ds.frame[v.name] if not is_missing(x) and len(str(x).encode()) > 200]
+                if long:
+                    out.append(f"{name}.{v.name}: {len(long)} values over 200 bytes")
+        if name.startswith("SUPP"):
+            parent = pkg[name[4:]].frame
+            for r in ds.frame.itertuples():
+                hit = parent[(parent["USUBJID"] == r.USUBJID) & (parent[r.IDVAR] == float(r.IDVARVAL))]
+                if len(hit) != 1:
+                    out.append(f"{name}: {r.QNAM} of {r.USUBJID} {r.IDVAR}={r.IDVARVAL} has no parent")
+    return out
+
+
 # ------------------------------------------------------------------------ good and broken
 
 
@@ -299,6 +318,20 @@ def _unknown_subject(frame: pd.DataFrame) -> None:
     frame.loc[frame.index[0], "USUBJID"] = "NOBODY"
 
 
+def _orphan_supp(pkg: Package) -> Package:
+    ae = pkg["AE"]
+    frame = ae.frame.copy()
+    frame.loc[frame.index[0], "AETERM"] = "x " * 150
+    long = make_dataset(
+        "AE", ae.label, "SDTM", [replace(v, length=None) for v in ae.variables], frame
+    )
+    supp = build_supp(long)
+    assert supp is not None
+    orphan = supp.frame.copy()
+    orphan["IDVARVAL"] = "999"
+    return {**pkg, "AE": long, "SUPPAE": replace(supp, frame=orphan)}
+
+
 def _drop_variable(pkg: Package) -> Package:
     # the define is built from the package: a dataset whose variable lost its method entry
     ds = pkg["QS"]
@@ -329,7 +362,42 @@ CASES: dict[str, tuple[Rule, Callable[[Package], Package]]] = {
     "ts_parameters": (rule_ts_parameters, lambda p: _with(p, "TS", _drop_ts_value)),
     "subjects_in_dm": (rule_subjects_in_dm, lambda p: _with(p, "AE", _unknown_subject)),
     "define_covers_the_datasets": (rule_define_covers_the_datasets, _drop_variable),
+    "text_fits_or_is_supplemented": (
+        rule_text_fits_or_is_supplemented,
+        lambda p: _with(p, "AE", _set("AETERM", "headache " * 30)),
+    ),
+    "supp_points_at_a_parent": (rule_text_fits_or_is_supplemented, _orphan_supp),
 }
+
+
+def test_long_text_goes_to_suppqual() -> None:
+    term = "Severe headache after the session " + "with nausea and dizziness " * 12 + "é" * 50
+    ae = make_dataset(
+        "AE",
+        "Adverse Events",
+        "SDTM",
+        [
+            Variable("STUDYID", "Study Identifier"),
+            Variable("USUBJID", "Unique Subject Identifier"),
+            Variable("AESEQ", "Sequence Number", "integer"),
+            Variable("AETERM", "Reported Term for the Adverse Event"),
+        ],
+        [
+            {"STUDYID": "S", "USUBJID": "S-1", "AESEQ": 1, "AETERM": "short"},
+            {"STUDYID": "S", "USUBJID": "S-1", "AESEQ": 2, "AETERM": term},
+        ],
+    )
+    supp = build_supp(ae)
+    assert supp is not None and supp.name == "SUPPAE"
+    parent = ae.frame.loc[1, "AETERM"]
+    assert len(parent.encode()) <= 200
+    assert list(supp.frame["QNAM"]) == ["AETERM1", "AETERM2"]
+    assert set(supp.frame["IDVARVAL"]) == {"2"} and set(supp.frame["IDVAR"]) == {"AESEQ"}
+    assert parent + "".join(supp.frame["QVAL"]) == term
+    assert rule_text_fits_or_is_supplemented({"AE": ae, "SUPPAE": supp}) == []
+    # outside an SDTM subject domain long text is still refused
+    with pytest.raises(InputError, match="bytes long"):
+        make_dataset("ADSL", "Subject", "ADaM", [Variable("X", "X")], [{"X": term}])
 
 
 @pytest.mark.parametrize("variant", ["good", "broken"])

@@ -56,6 +56,7 @@ CLASSES = {
     "TV": "TRIAL DESIGN",
     "TS": "TRIAL DESIGN",
     "ADSL": "SUBJECT LEVEL ANALYSIS DATASET",
+    **{f"SUPP{d}": "RELATIONSHIP" for d in ("DM", "EX", "EC", "CM", "QS", "RS", "AE", "VS", "DS", "DV", "SV")},
     "ADQS": "BASIC DATA STRUCTURE",
 }
 
