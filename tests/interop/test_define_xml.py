@@ -5,19 +5,24 @@ the TS dataset; controlled terminology enforced at export."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from lxml import etree
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 from tests.support.paths import STANDARDS
 
+from remit import services as sv
 from remit.errors import InputError
 from remit.interop import ExportResult, export_trial
 from remit.interop.ct import check_terminology, country_alpha3, terminology
 from remit.interop.dataset import Variable, make_dataset
 from remit.interop.define_xml import method_for
 from remit.interop.xpt import read_xpt
+from remit.store import actor_for
 
 DEFINE_SCHEMA = STANDARDS / "define-xml-2.1" / "schema" / "cdisc-definexml-2.1.0" / "define2-1-0.xsd"
 NS = {
@@ -227,3 +232,33 @@ def test_country_codes() -> None:
     dm = make_dataset("DM", "Demographics", "SDTM", [Variable("COUNTRY", "Country")], [{"COUNTRY": "NO"}])
     with pytest.raises(InputError, match="DM.COUNTRY holds 'NO'"):
         check_terminology([dm])
+
+
+def test_a_long_ae_term_exports_with_suppae(
+    trial_engine: Engine, tmp_path: Path, schema: etree.XMLSchema
+) -> None:
+    term = "Panic attack during the dosing session" + " with palpitations and tremor" * 10
+    with Session(trial_engine) as session:
+        investigator = actor_for(session, "kari")
+    sv.record_adverse_event(
+        trial_engine,
+        investigator,
+        "OSL-001",
+        term=term,
+        onset_date=date.today(),
+        severity="mild",
+        relatedness="not_related",
+    )
+    result = export_trial(trial_engine, tmp_path / "out", formats=("sdtm",))
+    assert "sdtm/suppae.xpt" in result.files["sdtm"]
+    ae = read_xpt(tmp_path / "out" / "sdtm" / "ae.xpt")[0]
+    supp = read_xpt(tmp_path / "out" / "sdtm" / "suppae.xpt")[0]
+    parent = ae[ae["AETERM"].str.startswith("Panic attack")].iloc[0]
+    mine = supp[
+        (supp["IDVARVAL"] == str(int(parent["AESEQ"]))) & supp["QNAM"].str.startswith("AETERM")
+    ]
+    assert parent["AETERM"] + "".join(mine.sort_values("QNAM")["QVAL"]) == term
+    doc = etree.parse(str(tmp_path / "out" / "sdtm" / "define.xml"))
+    assert schema.validate(doc), schema.error_log
+    group = doc.find(".//o:ItemGroupDef[@OID='IG.SUPPAE']", NS)
+    assert group.find("def:Class", NS).get("Name") == "RELATIONSHIP"

@@ -211,11 +211,12 @@ def make_dataset(
 
 
 def split_text(text: str, limit: int = MAX_TEXT_LENGTH) -> list[str]:
-    """``text`` in parts of at most ``limit`` UTF-8 bytes, cut after a space where one lies in
-    the last quarter of a part and never inside a character; joined they give ``text`` back.
+    """``text`` in parts of at most ``limit`` UTF-8 bytes, cut before a space where one lies
+    in the last quarter of a part (SAS drops trailing blanks, so a part never ends in one) and
+    never inside a character; joined they give ``text`` back.
 
     >>> split_text("aaa bbb ccc", limit=8)
-    ['aaa ', 'bbb ccc']
+    ['aaa bbb', ' ccc']
     """
     parts: list[str] = []
     rest = text
@@ -228,8 +229,8 @@ def split_text(text: str, limit: int = MAX_TEXT_LENGTH) -> list[str]:
                 break
             cut = i + 1
         space = rest.rfind(" ", 0, cut)
-        if space >= cut * 3 // 4:
-            cut = space + 1
+        if space >= cut * 3 // 4 and space > 0:
+            cut = space
         parts.append(rest[:cut])
         rest = rest[cut:]
     parts.append(rest)
