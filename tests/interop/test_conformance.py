@@ -130,7 +130,9 @@ def rule_non_extensible_codelists(pkg: Package) -> list[str]:
 def rule_eosstt(pkg: Package) -> list[str]:
     """ADSL.EOSSTT is COMPLETED, DISCONTINUED or ONGOING; DCSREAS only when DISCONTINUED."""
     f = pkg["ADSL"].frame
-    out = [f"EOSSTT {x!r}" for x in f["EOSSTT"] if x not in ("COMPLETED", "DISCONTINUED", "ONGOING")]
+    out = [
+        f"EOSSTT {x!r}" for x in f["EOSSTT"] if x not in ("COMPLETED", "DISCONTINUED", "ONGOING")
+    ]
     wrong = f[_present(f["DCSREAS"]) != (f["EOSSTT"] == "DISCONTINUED")]
     out += [f"DCSREAS {r.DCSREAS!r} with EOSSTT {r.EOSSTT!r}" for r in wrong.itertuples()]
     return out
@@ -268,15 +270,21 @@ def rule_text_fits_or_is_supplemented(pkg: Package) -> list[str]:
     for name, ds in pkg.items():
         for v in ds.variables:
             if v.type == "text":
-                long = [x for x in ds.frame[v.name] if not is_missing(x) and len(str(x).encode()) > 200]
+                long = [
+                    x for x in ds.frame[v.name] if not is_missing(x) and len(str(x).encode()) > 200
+                ]
                 if long:
                     out.append(f"{name}.{v.name}: {len(long)} values over 200 bytes")
         if name.startswith("SUPP"):
             parent = pkg[name[4:]].frame
             for r in ds.frame.itertuples():
-                hit = parent[(parent["USUBJID"] == r.USUBJID) & (parent[r.IDVAR] == float(r.IDVARVAL))]
+                hit = parent[
+                    (parent["USUBJID"] == r.USUBJID) & (parent[r.IDVAR] == float(r.IDVARVAL))
+                ]
                 if len(hit) != 1:
-                    out.append(f"{name}: {r.QNAM} of {r.USUBJID} {r.IDVAR}={r.IDVARVAL} has no parent")
+                    out.append(
+                        f"{name}: {r.QNAM} of {r.USUBJID} {r.IDVAR}={r.IDVARVAL} has no parent"
+                    )
     return out
 
 
@@ -336,8 +344,7 @@ def _drop_variable(pkg: Package) -> Package:
     # the define is built from the package: a dataset whose variable lost its method entry
     ds = pkg["QS"]
     variables = tuple(
-        replace(v, origin="Derived", comment="") if v.name == "QSORRES" else v
-        for v in ds.variables
+        replace(v, origin="Derived", comment="") if v.name == "QSORRES" else v for v in ds.variables
     )
     return {**pkg, "QS": replace(ds, variables=variables)}
 
@@ -388,11 +395,13 @@ def test_long_text_goes_to_suppqual() -> None:
         ],
     )
     supp = build_supp(ae)
-    assert supp is not None and supp.name == "SUPPAE"
+    assert supp is not None
+    assert supp.name == "SUPPAE"
     parent = ae.frame.loc[1, "AETERM"]
     assert len(parent.encode()) <= 200
     assert list(supp.frame["QNAM"]) == ["AETERM1", "AETERM2"]
-    assert set(supp.frame["IDVARVAL"]) == {"2"} and set(supp.frame["IDVAR"]) == {"AESEQ"}
+    assert set(supp.frame["IDVARVAL"]) == {"2"}
+    assert set(supp.frame["IDVAR"]) == {"AESEQ"}
     assert parent + "".join(supp.frame["QVAL"]) == term
     assert rule_text_fits_or_is_supplemented({"AE": ae, "SUPPAE": supp}) == []
     # outside an SDTM subject domain long text is still refused

@@ -22,7 +22,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from remit.interop.ct import COUNTRY, Codelist, codelist_id, terminology
 from remit.interop.dataset import Dataset, Variable, is_missing
@@ -56,7 +56,10 @@ CLASSES = {
     "TV": "TRIAL DESIGN",
     "TS": "TRIAL DESIGN",
     "ADSL": "SUBJECT LEVEL ANALYSIS DATASET",
-    **{f"SUPP{d}": "RELATIONSHIP" for d in ("DM", "EX", "EC", "CM", "QS", "RS", "AE", "VS", "DS", "DV", "SV")},
+    **{
+        f"SUPP{d}": "RELATIONSHIP"
+        for d in ("DM", "EX", "EC", "CM", "QS", "RS", "AE", "VS", "DS", "DV", "SV")
+    },
     "ADQS": "BASIC DATA STRUCTURE",
 }
 
@@ -74,7 +77,10 @@ SPONSOR_CODED = re.compile(
     r"DSDECOD|EOSSTT|TRT01[PA]|AGEGR1|..TPT|AVISIT|VISIT)$"
 )
 
-_SEQ = "Sequential number of the subject's records in the dataset, from 1, in the dataset's sort order."
+_SEQ = (
+    "Sequential number of the subject's records in the dataset, from 1, in the dataset's "
+    "sort order."
+)
 _DY = (
     "Study day relative to RFSTDTC (first dose): date - RFSTDTC + 1 on or after RFSTDTC, "
     "date - RFSTDTC before it (no day 0)."
@@ -140,7 +146,8 @@ METHODS: dict[str, str] = {
     "CHG": "AVAL - BASE.",
     "PCHG": "100 * (AVAL - BASE) / BASE when BASE is not 0.",
     "ABLFL": "Y on the record at the scale's baseline visit (BASEVIS).",
-    "ANL01FL": "Y on the record used for the visit (one per subject, parameter, visit, time point).",
+    "ANL01FL": "Y on the record used for the visit (one per subject, parameter, visit and "
+    "time point).",
     "BASEVIS": "The protocol's baseline visit of the scale.",
     "PRORATFL": "Y when the total was prorated over missing items.",
     "CRIT#": "The criterion text of the endpoint from the protocol file.",
@@ -467,9 +474,13 @@ def _value_list(
         wcs.append(wc)
         present = [x for x in values if not is_missing(x)]
         vtype: Any = v.type
-        if v.type == "text" and present and all(_is_int(x) for x in present):
-            vtype = "integer"
-        elif v.type == "float" and present and all(float(x).is_integer() for x in present):
+        # a character result that holds only whole numbers is described as integer
+        whole = bool(present) and (
+            all(_is_int(x) for x in present)
+            if v.type == "text"
+            else v.type == "float" and all(float(x).is_integer() for x in present)
+        )
+        if whole:
             vtype = "integer"
         item_v = Variable(v.name, v.label, vtype, v.origin, v.length, None, v.comment)
         dtype = _data_type(item_v, b.standard, values)

@@ -23,10 +23,10 @@ from pathlib import Path
 from remit.analysis import TrialData, build_adqs, build_adsl
 from remit.errors import InputError
 from remit.interop.adam import build_adam
+from remit.interop.ct import check_terminology
 from remit.interop.dataset import Dataset
 from remit.interop.datasetjson import write_dataset_json
 from remit.interop.dateshift import DateShift
-from remit.interop.ct import check_terminology
 from remit.interop.define import define_metadata, write_define
 from remit.interop.define_xml import Standard, write_define_xml
 from remit.interop.odm import ODM_VARIANTS, write_odm_files

@@ -29,8 +29,8 @@ from remit.interop.sdtm.findings import build_findings_about_scales, clinician_s
 from remit.interop.sdtm.interventions import build_ec, build_ex
 from remit.interop.sdtm.medications import build_cm
 from remit.interop.sdtm.special import build_dm, build_sv
-from remit.interop.sdtm.trial_design import build_ta, build_te, build_tv
 from remit.interop.sdtm.suppqual import build_supp
+from remit.interop.sdtm.trial_design import build_ta, build_te, build_tv
 from remit.interop.sdtm.ts import build_ts
 from remit.interop.sdtm.vs import build_vs
 from remit.protocol import Protocol
@@ -68,7 +68,7 @@ def build_sdtm(
         "TV": build_tv(protocol),
         "TS": build_ts(ctx, settings.data_cut),
     }
-    for name, ds in list(out.items()):
+    for ds in list(out.values()):
         supp = build_supp(ds)
         if supp is not None:
             out[supp.name] = supp

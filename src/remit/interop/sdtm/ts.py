@@ -74,24 +74,26 @@ SDTM_VERSION = "2.0"
 SDTMIG_VERSION = "3.4"
 
 
-def _age_limits(ctx: Context) -> tuple[Any, Any]:
-    low: Any = None
-    high: Any = None
+def _age_limits(ctx: Context) -> tuple[float | None, float | None]:
+    """(lowest, highest) age in years the inclusion criteria on ``age_years`` allow."""
+    low: float | None = None
+    high: float | None = None
     for c in ctx.protocol.eligibility.criteria:
-        if getattr(c, "field", None) != "age_years" or c.kind != "inclusion":
+        if c.field != "age_years" or c.kind != "inclusion":
             continue
+        value: Any = c.value
         if c.op in (">=", ">"):
-            low = c.value if c.op == ">=" else c.value + 1
+            low = float(value) if c.op == ">=" else float(value) + 1
         elif c.op in ("<=", "<"):
-            high = c.value if c.op == "<=" else c.value - 1
+            high = float(value) if c.op == "<=" else float(value) - 1
         elif c.op == "between":
-            low, high = c.value
+            low, high = float(value[0]), float(value[1])
     return low, high
 
 
 def _sex_criterion(ctx: Context) -> str:
     for c in ctx.protocol.eligibility.criteria:
-        if getattr(c, "field", None) == "sex" and c.kind == "inclusion" and c.op == "==":
+        if c.field == "sex" and c.kind == "inclusion" and c.op == "==":
             return {"female": "F", "male": "M"}.get(str(c.value).lower(), "UNK")
     return "BOTH"
 
@@ -121,7 +123,7 @@ def build_ts(ctx: Context, data_cut: datetime | None = None) -> Dataset:
     put("TTYPE", None)
     put("INDIC", None)
     substances = sorted({d.substance for d in p.dosing})
-    for s in substances or [None]:
+    for s in substances or [""]:
         put("TRT", s)
     put("PCLAS", None)
     put("CURTRT", None)
@@ -142,7 +144,7 @@ def build_ts(ctx: Context, data_cut: datetime | None = None) -> Dataset:
     put("TCNTRL", "NONE" if single else None)
     put("RANDOM", "N" if p.randomisation is None else "Y")
     strat = p.randomisation.stratification if p.randomisation else ()
-    for factor in strat or [None]:
+    for factor in strat or ("",):
         put("STRATFCT", factor, "NA")
     put("NARMS", len(p.arms))
     put("PLANSUB", study.target_enrolment)
@@ -154,15 +156,15 @@ def build_ts(ctx: Context, data_cut: datetime | None = None) -> Dataset:
     put("AGEMAX", None if high is None else f"P{int(high)}Y", "PINF" if low is not None else "UNK")
     put("SEXPOP", _sex_criterion(ctx))
     put("HLTSUBJI", None)
-    countries = sorted({country_alpha3(s.country) for s in study.sites if s.country} - {None})
-    for c in countries or [None]:
+    countries = sorted({country_alpha3(s.country) or "" for s in study.sites if s.country})
+    for c in countries or [""]:
         put("FCNTRY", c)
     put("OBJPRIM", None)
     primary = [e.label for e in p.endpoints if e.role == "primary"]
     secondary = [e.label for e in p.endpoints if e.role == "secondary"]
-    for label in primary or [None]:
+    for label in primary or [""]:
         put("OUTMSPRI", label)
-    for label in secondary or [None]:
+    for label in secondary or [""]:
         put("OUTMSSEC", label, "NA" if not p.endpoints else "UNK")
     put("LENGTH", None)
     put("SDMDUR", None, "NA")
