@@ -23,7 +23,7 @@ from remit.errors import InputError
 from remit.interop.adam import build_adam
 from remit.interop.ct import check_terminology, iso3166_alpha3
 from remit.interop.dataset import Dataset, Variable, is_missing, make_dataset
-from remit.interop.define_xml import define_xml
+from remit.interop.define_xml import DefineStudy, define_xml
 from remit.interop.sdtm import SdtmSettings, build_sdtm
 from remit.interop.sdtm.suppqual import build_supp
 from remit.services import Actor, build_trial_data, trial_protocol
@@ -241,11 +241,8 @@ def rule_define_covers_the_datasets(pkg: Package) -> list[str]:
         doc = etree.fromstring(
             define_xml(
                 part,
-                standard=standard,  # type: ignore[arg-type]
-                study_id="S",
-                study_title="T",
-                protocol_version="1",
-                created_at=datetime(2024, 1, 1, tzinfo=UTC),
+                standard,  # type: ignore[arg-type]
+                DefineStudy("S", "T", "1", datetime(2024, 1, 1, tzinfo=UTC)),
             )
         )
         items = {i.get("OID"): i for i in doc.iterfind(".//o:ItemDef", NS)}

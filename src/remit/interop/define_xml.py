@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
@@ -251,19 +252,25 @@ class _Builder:
         return oid
 
 
-def define_xml(
-    datasets: Mapping[str, Dataset],
-    *,
-    standard: Standard,
-    study_id: str,
-    study_title: str,
-    protocol_version: str,
-    created_at: datetime,
-    notes: str = "",
-    source_version: str = "unknown",
-) -> bytes:
+@dataclass(frozen=True)
+class DefineStudy:
+    """What define.xml says about the study and the file: ids, title, protocol version, when
+    it was made, a note for the metadata version and the exporting software's version."""
+
+    study_id: str
+    study_title: str
+    protocol_version: str
+    created_at: datetime
+    notes: str = ""
+    source_version: str = "unknown"
+
+
+def define_xml(datasets: Mapping[str, Dataset], standard: Standard, study: DefineStudy) -> bytes:
     """define.xml 2.1 (UTF-8 bytes, with an ``xml-stylesheet`` instruction for
     ``define2-1.xsl``) of the ``datasets`` of one ``standard`` package."""
+    study_id, study_title = study.study_id, study.study_title
+    protocol_version, created_at = study.protocol_version, study.created_at
+    notes, source_version = study.notes, study.source_version
     b = _Builder(standard, study_id)
     ct = b.ct
     root = etree.Element(_o("ODM"), nsmap=_NSMAP)
@@ -275,14 +282,14 @@ def define_xml(
     root.set("SourceSystem", "Remit")
     root.set("SourceSystemVersion", source_version)
     root.set(_d("Context"), "Submission")
-    study = etree.SubElement(root, _o("Study"), OID=f"STDY.{study_id}")
-    gv = etree.SubElement(study, _o("GlobalVariables"))
+    study_el = etree.SubElement(root, _o("Study"), OID=f"STDY.{study_id}")
+    gv = etree.SubElement(study_el, _o("GlobalVariables"))
     etree.SubElement(gv, _o("StudyName")).text = study_id
     etree.SubElement(gv, _o("StudyDescription")).text = study_title
     etree.SubElement(gv, _o("ProtocolName")).text = f"{study_id} version {protocol_version}"
     ig_name, ig_version = IG[standard]
     mdv = etree.SubElement(
-        study,
+        study_el,
         _o("MetaDataVersion"),
         OID=f"MDV.{study_id}.{ig_name}.{ig_version}",
         Name=f"{study_id} {standard} define",
@@ -557,30 +564,13 @@ STYLESHEET = "define2-1.xsl"
 def write_define_xml(
     datasets: Mapping[str, Dataset],
     directory: str | Path,
-    *,
     standard: Standard,
-    study_id: str,
-    study_title: str,
-    protocol_version: str,
-    created_at: datetime,
-    notes: str = "",
-    source_version: str = "unknown",
+    study: DefineStudy,
 ) -> list[Path]:
     """Write ``define.xml`` and its stylesheet ``define2-1.xsl`` into ``directory``."""
     d = Path(directory)
     xml = d / "define.xml"
-    xml.write_bytes(
-        define_xml(
-            datasets,
-            standard=standard,
-            study_id=study_id,
-            study_title=study_title,
-            protocol_version=protocol_version,
-            created_at=created_at,
-            notes=notes,
-            source_version=source_version,
-        )
-    )
+    xml.write_bytes(define_xml(datasets, standard, study))
     xsl = d / STYLESHEET
     xsl.write_bytes(files("remit.interop").joinpath("data", STYLESHEET).read_bytes())
     return [xml, xsl]

@@ -28,7 +28,7 @@ from remit.interop.dataset import Dataset
 from remit.interop.datasetjson import write_dataset_json
 from remit.interop.dateshift import DateShift
 from remit.interop.define import define_metadata, write_define
-from remit.interop.define_xml import Standard, write_define_xml
+from remit.interop.define_xml import DefineStudy, Standard, write_define_xml
 from remit.interop.odm import ODM_VARIANTS, write_odm_files
 from remit.interop.sdtm import ClinicianDomain, SdtmSettings, build_sdtm
 from remit.interop.tidy import form_frames, write_csv
@@ -166,13 +166,15 @@ def _write_cdisc(
         write_define_xml(
             datasets,
             directory,
-            standard=standard,
-            study_id=protocol.study.id,
-            study_title=protocol.study.title,
-            protocol_version=protocol.study.version,
-            created_at=job.created,
-            notes=notes,
-            source_version=_version(),
+            standard,
+            DefineStudy(
+                protocol.study.id,
+                protocol.study.title,
+                protocol.study.version,
+                job.created,
+                notes=notes,
+                source_version=_version(),
+            ),
         )
     )
     return written
