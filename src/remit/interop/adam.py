@@ -116,7 +116,7 @@ def build_adam_adsl(data: TrialData, protocol: Protocol) -> Dataset:
         _v("COMPFUFL", "Completed Follow-up Visit Flag"),
         _v("EOSSTT", "End of Study Status"),
         _v("DCSREAS", "Reason for Discontinuation from Study"),
-        _v("DCSREASP", "Reason Spec for Discont from Study", origin="Collected"),
+        _v("DCSREASP", "Reason Spec for Discont from Study"),
         _v("RANDDT", "Date of Enrolment", "date"),
         _v("TRTSDT", "Date of First Exposure to Treatment", "date"),
         _v("TRTSDTC", "Datetime of First Exposure (UTC, ISO)", "datetime"),

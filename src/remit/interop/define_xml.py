@@ -405,6 +405,20 @@ def define_xml(datasets: Mapping[str, Dataset], standard: Standard, study: Defin
 _IDS = {"STUDYID", "DOMAIN", "USUBJID", "PARAMCD", "PARAM"}
 
 
+def predecessor(dataset: str, variable: str) -> str:
+    """The variable an ADaM ``Predecessor`` copies: DM's for ADSL, QS's for the questionnaire
+    qualifiers of ADQS, ADSL's for its other subject-level variables.
+
+    >>> predecessor("ADSL", "AGE"), predecessor("ADQS", "TRT01P"), predecessor("ADQS", "QSSCAT")
+    ('DM.AGE', 'ADSL.TRT01P', 'QS.QSSCAT')
+    """
+    if dataset == "ADSL":
+        return f"DM.{variable}"
+    if variable.startswith("QS"):
+        return f"QS.{variable}"
+    return f"ADSL.{variable}"
+
+
 def _mandatory(v: Variable) -> bool:
     return bool(v.key) or v.name in _IDS or v.name.endswith(("SEQ", "TESTCD"))
 
@@ -413,8 +427,7 @@ def _origin(b: _Builder, ds: Dataset, v: Variable, parent: Any) -> None:
     origin = v.origin if v.origin in {"Collected", "Derived", "Assigned", "Protocol"} else None
     if v.origin == "Predecessor":
         el = etree.SubElement(parent, _d("Origin"), Type="Predecessor")
-        source = "DM" if ds.name == "ADSL" else "QS"
-        _text(el, _o("Description"), f"{source}.{v.name}")
+        _text(el, _o("Description"), predecessor(ds.name, v.name))
         return
     if origin is None:
         etree.SubElement(parent, _d("Origin"), Type="Not Available")
