@@ -170,6 +170,18 @@ def rule_not_done_has_no_result(pkg: Package) -> list[str]:
     return out
 
 
+def rule_not_done_has_a_reason(pkg: Package) -> list[str]:
+    """A NOT DONE record says why in --REASND (SDTMIG 4.5.1.2)."""
+    out = []
+    for name in ("QS", "RS"):
+        if name in pkg:
+            f = pkg[name].frame
+            silent = f[(f[f"{name}STAT"] == "NOT DONE") & ~_present(f[f"{name}REASND"])]
+            if len(silent):
+                out.append(f"{name}: {len(silent)} NOT DONE records without {name}REASND")
+    return out
+
+
 def rule_yes_no_results(pkg: Package) -> list[str]:
     """A Y/N result has no numeric result (--STRESN empty), never 1/0."""
     out = []
@@ -362,6 +374,10 @@ CASES: dict[str, tuple[Rule, Callable[[Package], Package]]] = {
         lambda p: _with(p, "QS", _not_done_with_result),
     ),
     "yes_no_results": (rule_yes_no_results, lambda p: _with(p, "QS", _yes_as_one)),
+    "not_done_has_a_reason": (
+        rule_not_done_has_a_reason,
+        lambda p: _with(p, "QS", lambda f: f.__setitem__("QSREASND", None)),
+    ),
     "test_names_unique": (rule_test_names_unique, lambda p: _with(p, "QS", _collide_test_names)),
     "ts_parameters": (rule_ts_parameters, lambda p: _with(p, "TS", _drop_ts_value)),
     "subjects_in_dm": (rule_subjects_in_dm, lambda p: _with(p, "AE", _unknown_subject)),

@@ -268,3 +268,17 @@ def test_a_long_ae_term_exports_with_suppae(
     assert schema.validate(doc), schema.error_log
     group = doc.find(".//o:ItemGroupDef[@OID='IG.SUPPAE']", NS)
     assert group.find("def:Class", NS).get("Name") == "RELATIONSHIP"
+
+
+def test_not_done_items_say_why(exported: ExportResult) -> None:
+    qs = _xpt(exported, "qs")
+    cssrs = qs[(qs["QSCAT"] == "CSSRS") & (qs["QSSTAT"] == "NOT DONE")]
+    reasons = set(cssrs["QSREASND"])
+    # C-SSRS asks questions 3-5 only after a yes to question 2: the rest are not asked
+    assert "NOT ASKED (SKIP LOGIC OF THE FORM)" in reasons
+    assert reasons <= {
+        "NOT ASKED (SKIP LOGIC OF THE FORM)",
+        "LEFT BLANK ON THE FORM",
+        "NOT DERIVABLE FROM THE ANSWERS GIVEN",
+    }
+    assert (qs.loc[qs["QSSTAT"] != "NOT DONE", "QSREASND"].fillna("") == "").all()

@@ -99,6 +99,9 @@ METHODS: dict[str, str] = {
     "--STRESC": "The original result in standard character form (numbers as written, Y/N as Y/N).",
     "--STRESN": "The standard result as a number when it is numeric; empty otherwise.",
     "--STAT": "NOT DONE when the item was not answered (no original result).",
+    "--REASND": "For a NOT DONE item: NOT ASKED (SKIP LOGIC OF THE FORM) when the scale's skip "
+    "logic, applied to the form's answers, skips it; LEFT BLANK ON THE FORM otherwise. For a "
+    "score: NOT DERIVABLE FROM THE ANSWERS GIVEN.",
     "--DRVFL": "Y on records Remit's scoring engine derived (totals, subscales, derived values).",
     "RFSTDTC": "Date/time of the subject's first study treatment given (EX).",
     "RFXSTDTC": "Date/time of the subject's first study treatment given (EX).",
