@@ -219,9 +219,11 @@ def _float_length(values: Sequence[Any]) -> int:
 
 
 class _Builder:
-    def __init__(self, standard: Standard, study_id: str) -> None:
+    """The codelists, methods and comments the ItemDefs of one define.xml refer to, collected
+    while the ItemDefs are written (each is written once, after the ItemDefs)."""
+
+    def __init__(self, standard: Standard) -> None:
         self.standard = standard
-        self.study = study_id
         self.ct = terminology()
         self.codelists: dict[str, Any] = {}
         self.methods: dict[str, str] = {}
@@ -274,7 +276,7 @@ def define_xml(datasets: Mapping[str, Dataset], standard: Standard, study: Defin
     study_id, study_title = study.study_id, study.study_title
     protocol_version, created_at = study.protocol_version, study.created_at
     notes, source_version = study.notes, study.source_version
-    b = _Builder(standard, study_id)
+    b = _Builder(standard)
     ct = b.ct
     root = etree.Element(_o("ODM"), nsmap=_NSMAP)
     root.set("FileType", "Snapshot")
