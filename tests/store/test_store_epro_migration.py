@@ -11,7 +11,7 @@ from remit.store import downgrade, make_engine, upgrade
 def test_epro_tables_upgrade_and_downgrade(empty_db_url: str) -> None:
     engine = make_engine(empty_db_url)
     try:
-        upgrade(engine, "0019")
+        upgrade(engine, "0020")
         assert "epro_link" not in inspect(engine).get_table_names()
         upgrade(engine, "0022")
         names = set(inspect(engine).get_table_names())
@@ -19,7 +19,7 @@ def test_epro_tables_upgrade_and_downgrade(empty_db_url: str) -> None:
         columns = {c["name"]: c for c in inspect(engine).get_columns("epro_link")}
         assert "token" not in columns
         assert columns["token_sha256"]["type"].length == 64
-        downgrade(engine, "0019")
+        downgrade(engine, "0020")
         assert not set(inspect(engine).get_table_names()) & {"epro_link", "participant_epro"}
         upgrade(engine, "0022")
         assert "participant_epro" in inspect(engine).get_table_names()

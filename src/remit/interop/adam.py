@@ -16,7 +16,9 @@ from remit.analysis import TrialData, build_adqs, build_adsl
 from remit.interop.codes import code_for, scale_prefix
 from remit.interop.dataset import Dataset, Variable, is_missing, make_dataset
 from remit.interop.sdtm import iso_datetime
+from remit.interop.sdtm.events import DISPOSITION
 from remit.protocol import Protocol
+from remit.protocol.status import FINAL_STATUSES, ParticipantStatus
 
 _SAS_EPOCH = date(1960, 1, 1)
 _SEX = {"female": "F", "male": "M"}
@@ -31,6 +33,19 @@ def sas_date(value: Any) -> int | None:
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC")
     return (ts.date() - _SAS_EPOCH).days
+
+
+def end_of_study_status(status: str) -> str:
+    """ADSL ``EOSSTT`` of a participant status: COMPLETED, DISCONTINUED or ONGOING.
+
+    >>> end_of_study_status("ineligible"), end_of_study_status("on_study")
+    ('DISCONTINUED', 'ONGOING')
+    """
+    if status == ParticipantStatus.COMPLETED:
+        return "COMPLETED"
+    if status in FINAL_STATUSES:
+        return "DISCONTINUED"
+    return "ONGOING"
 
 
 def _v(name: str, label: str, type_: Any = "text", origin: str = "Derived") -> Variable:
@@ -66,8 +81,11 @@ def build_adam_adsl(data: TrialData, protocol: Protocol) -> Dataset:
             "SAFFL": r["SAFFL"],
             "COMPPFL": r["COMPPFL"],
             "COMPFUFL": r["COMPFUFL"],
-            "EOSSTT": str(r["status"]).upper(),
-            "DCSREAS": None if is_missing(r["withdrawn_reason"]) else r["withdrawn_reason"],
+            "EOSSTT": end_of_study_status(str(r["status"])),
+            "DCSREAS": DISPOSITION[str(r["status"])][0]
+            if str(r["status"]) in DISPOSITION and str(r["status"]) != "completed"
+            else None,
+            "DCSREASP": None if is_missing(r["withdrawn_reason"]) else r["withdrawn_reason"],
             "RANDDT": sas_date(r["enrolled_date"]),
             "TRTSDT": sas_date(r["first_dose_at"]),
             "TRTSDTC": iso_datetime(r["first_dose_at"]),
@@ -98,6 +116,7 @@ def build_adam_adsl(data: TrialData, protocol: Protocol) -> Dataset:
         _v("COMPFUFL", "Completed Follow-up Visit Flag"),
         _v("EOSSTT", "End of Study Status"),
         _v("DCSREAS", "Reason for Discontinuation from Study"),
+        _v("DCSREASP", "Reason Spec for Discont from Study"),
         _v("RANDDT", "Date of Enrolment", "date"),
         _v("TRTSDT", "Date of First Exposure to Treatment", "date"),
         _v("TRTSDTC", "Datetime of First Exposure (UTC, ISO)", "datetime"),

@@ -8,6 +8,7 @@ item's position (``01`` …) for an item.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -30,9 +31,49 @@ def scale_prefix(scale: str) -> str:
     return "".join(ch for ch in scale.upper() if ch.isalnum())[:4]
 
 
+_QUALIFIER = re.compile(r"\s*\(([^()]*)\)$")
+_ASIDE = re.compile(r"\s*\([^()]*\)")
+
+
 def _short(text: str, limit: int = 40) -> str:
+    """``text`` in at most ``limit`` ASCII characters, keeping a closing qualifier.
+
+    A trailing ``(lifetime)``/``(recent window / past month)`` tells apart items that
+    differ only there, so it is kept (up to its first ``/`` or ``,``) and the text before it
+    is shortened; other parenthesised asides go first.
+
+    >>> _short("Actual lethality / medical damage of the most lethal attempt (lifetime)")
+    'Actual lethality / medical da (lifetime)'
+    """
     flat = " ".join(text.split()).encode("ascii", "replace").decode("ascii")
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "~"
+    if len(flat) <= limit:
+        return flat
+    found = _QUALIFIER.search(flat)
+    qualifier = ""
+    body = flat
+    if found:
+        qualifier = "(" + re.split(r"\s*[/,]\s*", found.group(1))[0].strip() + ")"
+        body = flat[: found.start()]
+        if len(qualifier) > limit // 2:
+            qualifier, body = "", flat
+    body = _ASIDE.sub("", body).strip()
+    room = limit - (len(qualifier) + 1 if qualifier else 0)
+    body = body[:room].rstrip(" -:/,")
+    return f"{body} {qualifier}".strip() if qualifier else body
+
+
+def _unique_labels(
+    codes: dict[tuple[str, str], TestCode], texts: dict[tuple[str, str], str], limit: int = 40
+) -> None:
+    """Make the labels of one scale unique: a shortened label two parts share is shortened
+    again from the full text and tagged with the part's code (``... #CSSR16``)."""
+    seen: dict[str, int] = {}
+    for tc in codes.values():
+        seen[tc.label] = seen.get(tc.label, 0) + 1
+    for k, tc in list(codes.items()):
+        if seen[tc.label] > 1:
+            tag = f" #{tc.code}"
+            codes[k] = TestCode(tc.code, _short(texts[k], limit - len(tag)) + tag, tc.part, tc.key)
 
 
 @cache
@@ -44,18 +85,22 @@ def scale_codes(scale: str) -> dict[tuple[str, str], TestCode]:
         return {}
     prefix = scale_prefix(scale)
     name = scale.upper()
+    # QSCAT names the scale, so the test names need not: they keep room for the item's words
     out: dict[tuple[str, str], TestCode] = {
         ("total", "total"): TestCode(f"{prefix}TOT", _short(f"{name} total"), "total", "total")
     }
+    texts: dict[tuple[str, str], str] = {("total", "total"): f"{name} total"}
     for n, sub in enumerate(definition.subscales, start=1):
+        texts[("subscales", sub.code)] = sub.label
         out[("subscales", sub.code)] = TestCode(
-            f"{prefix}S{n:02d}", _short(f"{name} {sub.label}"), "subscales", sub.code
+            f"{prefix}S{n:02d}", _short(sub.label), "subscales", sub.code
         )
     names = list(dict.fromkeys(d.name for d in definition.derived))
     for n, derived in enumerate(names, start=1):
         label = next((d.label for d in definition.derived if d.name == derived and d.label), "")
+        texts[("derived", derived)] = label or derived
         out[("derived", derived)] = TestCode(
-            f"{prefix}D{n:02d}", _short(f"{name} {label or derived}"), "derived", derived
+            f"{prefix}D{n:02d}", _short(label or derived), "derived", derived
         )
     items: dict[str, str] = {}
     for version in definition.versions:
@@ -64,12 +109,14 @@ def scale_codes(scale: str) -> dict[tuple[str, str], TestCode]:
     for item in definition.items:
         items.setdefault(item.code, item.label)
     for n, (code, label) in enumerate(items.items(), start=1):
+        texts[("items", code)] = label
         out[("items", code)] = TestCode(
             f"{prefix}{n:02d}" if n < 100 else f"{prefix}{n:03d}",
-            _short(f"{name} {label}"),
+            _short(label),
             "items",
             code,
         )
+    _unique_labels(out, texts)
     return out
 
 

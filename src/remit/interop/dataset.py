@@ -55,6 +55,9 @@ class Dataset:
     variables: tuple[Variable, ...]
     frame: pd.DataFrame = field(repr=False)
     structure: str = ""
+    #: Text that did not fit: (row, variable, the parts after the first 200 bytes), for
+    #: supplemental qualifiers (SDTM subject domains only, see :func:`make_dataset`).
+    overflow: tuple[tuple[int, str, tuple[str, ...]], ...] = field(default=(), repr=False)
 
     @property
     def records(self) -> int:
@@ -136,6 +139,11 @@ def make_dataset(
     Refuses names that are not 1–8 upper-case letters, digits or underscores starting with a
     letter, labels over 40 characters, duplicate variables, text over 200 bytes and values
     that do not fit the variable's type. Text lengths are set from the data.
+
+    Exception (SDTMIG 4.5.3.2): in an SDTM domain with ``USUBJID`` and ``--SEQ`` a text over
+    200 bytes keeps its first part (up to 200 bytes, cut between words where it can) and the
+    rest goes to :attr:`Dataset.overflow`, from which
+    :func:`remit.interop.sdtm.suppqual.build_supp` writes the SUPP-- records.
     """
     if not _NAME.match(name):
         raise InputError(f"dataset name {name!r} is not SAS-compatible", expected="1-8 of A-Z0-9_")
@@ -160,11 +168,19 @@ def make_dataset(
         frame = pd.DataFrame(list(rows), columns=names)
     if unknown:
         raise InputError(f"{name}: values for undeclared variables {unknown}")
+    splits = standard == "SDTM" and {"USUBJID", f"{name}SEQ"} <= set(names)
+    overflow: list[tuple[int, str, tuple[str, ...]]] = []
     sized: list[Variable] = []
     for v in variables:
         col = frame[v.name]
         if v.type in ("text", "datetime") or (v.type == "date" and standard == "SDTM"):
             values = [None if is_missing(x) else str(x) for x in col]
+            if splits and v.type == "text":
+                for i, x in enumerate(values):
+                    if x is not None and len(x.encode("utf-8")) > MAX_TEXT_LENGTH:
+                        parts = split_text(x)
+                        values[i] = parts[0]
+                        overflow.append((i, v.name, tuple(parts[1:])))
             frame[v.name] = pd.Series(values, index=frame.index, dtype=object)
             length = text_length(values)
             if length > MAX_TEXT_LENGTH:
@@ -183,7 +199,42 @@ def make_dataset(
                 ) from error
             frame[v.name] = numbers.astype(float)
             sized.append(_with_length(v, 8))
-    return Dataset(name, label, standard, tuple(sized), frame.reset_index(drop=True), structure)
+    return Dataset(
+        name,
+        label,
+        standard,
+        tuple(sized),
+        frame.reset_index(drop=True),
+        structure,
+        tuple(overflow),
+    )
+
+
+def split_text(text: str, limit: int = MAX_TEXT_LENGTH) -> list[str]:
+    """``text`` in parts of at most ``limit`` UTF-8 bytes, cut before a space where one lies
+    in the last quarter of a part (SAS drops trailing blanks, so a part never ends in one) and
+    never inside a character; joined they give ``text`` back.
+
+    >>> split_text("aaa bbb ccc", limit=8)
+    ['aaa bbb', ' ccc']
+    """
+    parts: list[str] = []
+    rest = text
+    while len(rest.encode("utf-8")) > limit:
+        cut = 0
+        size = 0
+        for i, ch in enumerate(rest):
+            size += len(ch.encode("utf-8"))
+            if size > limit:
+                break
+            cut = i + 1
+        space = rest.rfind(" ", 0, cut)
+        if space >= cut * 3 // 4 and space > 0:
+            cut = space
+        parts.append(rest[:cut])
+        rest = rest[cut:]
+    parts.append(rest)
+    return parts
 
 
 def _with_length(v: Variable, length: int) -> Variable:

@@ -23,10 +23,12 @@ from pathlib import Path
 from remit.analysis import TrialData, build_adqs, build_adsl
 from remit.errors import InputError
 from remit.interop.adam import build_adam
+from remit.interop.ct import check_terminology
 from remit.interop.dataset import Dataset
 from remit.interop.datasetjson import write_dataset_json
 from remit.interop.dateshift import DateShift
 from remit.interop.define import define_metadata, write_define
+from remit.interop.define_xml import DefineStudy, Standard, write_define_xml
 from remit.interop.odm import ODM_VARIANTS, write_odm_files
 from remit.interop.sdtm import ClinicianDomain, SdtmSettings, build_sdtm
 from remit.interop.tidy import form_frames, write_csv
@@ -97,22 +99,24 @@ def write_csv_export(job: ExportJob) -> list[Path]:
 
 
 def write_sdtm_export(job: ExportJob) -> list[Path]:
-    """``sdtm/``: the SDTM domains as XPT and Dataset-JSON, with define.json/html."""
-    settings = SdtmSettings(clinician_domain=job.clinician_domain)
+    """``sdtm/``: the SDTM domains as XPT and Dataset-JSON, with define.xml and
+    define.json/html."""
+    settings = SdtmSettings(clinician_domain=job.clinician_domain, data_cut=job.created)
     return _write_cdisc(
         build_sdtm(job.data, job.protocol, settings),
         job,
-        "sdtm",
+        "SDTM",
         notes="SDTM domains; times are UTC." + job.shift_note,
     )
 
 
 def write_adam_export(job: ExportJob) -> list[Path]:
-    """``adam/``: ADSL and ADQS as XPT and Dataset-JSON, with define.json/html."""
+    """``adam/``: ADSL and ADQS as XPT and Dataset-JSON, with define.xml and
+    define.json/html."""
     return _write_cdisc(
         build_adam(job.data, job.protocol),
         job,
-        "adam",
+        "ADaM",
         notes="ADaM datasets built with remit.analysis (the numbers of the report)."
         + job.shift_note,
     )
@@ -132,9 +136,11 @@ def write_odm_export(job: ExportJob) -> list[Path]:
 
 
 def _write_cdisc(
-    datasets: Mapping[str, Dataset], job: ExportJob, folder: str, *, notes: str
+    datasets: Mapping[str, Dataset], job: ExportJob, standard: Standard, *, notes: str
 ) -> list[Path]:
-    directory = job.out_dir / folder
+    # terminology is checked before anything is written: a refused export leaves no files
+    check_terminology(datasets.values())
+    directory = job.out_dir / standard.lower()
     directory.mkdir(parents=True, exist_ok=True)
     protocol = job.protocol
     written: list[Path] = []
@@ -156,6 +162,21 @@ def _write_cdisc(
         notes=notes,
     )
     written.extend(write_define(meta, directory))
+    written.extend(
+        write_define_xml(
+            datasets,
+            directory,
+            standard,
+            DefineStudy(
+                protocol.study.id,
+                protocol.study.title,
+                protocol.study.version,
+                job.created,
+                notes=notes,
+                source_version=_version(),
+            ),
+        )
+    )
     return written
 
 
@@ -186,14 +207,16 @@ EXPORT_FORMATS: tuple[ExportFormat, ...] = (
         title="SDTM",
         description="CDISC SDTM domains (XPT + Dataset-JSON + define)",
         files="`<domain>.xpt` and `<domain>.json` for DM, EX, EC, CM, QS (and RS), AE, VS, DS, "
-        "DV, SV, TA, TE, TV; `define.json`, `define.html`",
+        "DV, SV, TA, TE, TV, TS; `define.xml` (Define-XML 2.1) with its stylesheet "
+        "`define2-1.xsl`, `define.json`, `define.html`",
         write=write_sdtm_export,
     ),
     ExportFormat(
         name="adam",
         title="ADaM",
         description="CDISC ADaM ADSL and ADQS (XPT + Dataset-JSON + define)",
-        files="`adsl.xpt/json`, `adqs.xpt/json`, `define.json`, `define.html`",
+        files="`adsl.xpt/json`, `adqs.xpt/json`, `define.xml` (Define-XML 2.1) with "
+        "`define2-1.xsl`, `define.json`, `define.html`",
         write=write_adam_export,
     ),
     ExportFormat(

@@ -1,5 +1,5 @@
 """SDTM domains from the trial data and the protocol: DM, EX, EC, CM, QS/RS, AE, VS, DS, DV, SV,
-TA, TE, TV.
+TA, TE, TV, TS.
 
 One module per group of domains: :mod:`~remit.interop.sdtm.base` (dates, study days,
 ``--SEQ``, shared variables), :mod:`~remit.interop.sdtm.special` (DM, SV),
@@ -29,7 +29,9 @@ from remit.interop.sdtm.findings import build_findings_about_scales, clinician_s
 from remit.interop.sdtm.interventions import build_ec, build_ex
 from remit.interop.sdtm.medications import build_cm
 from remit.interop.sdtm.special import build_dm, build_sv
+from remit.interop.sdtm.suppqual import build_supp
 from remit.interop.sdtm.trial_design import build_ta, build_te, build_tv
+from remit.interop.sdtm.ts import build_ts
 from remit.interop.sdtm.vs import build_vs
 from remit.protocol import Protocol
 
@@ -64,7 +66,12 @@ def build_sdtm(
         "TA": build_ta(protocol),
         "TE": build_te(protocol),
         "TV": build_tv(protocol),
+        "TS": build_ts(ctx, settings.data_cut),
     }
+    for ds in list(out.values()):
+        supp = build_supp(ds)
+        if supp is not None:
+            out[supp.name] = supp
     return out
 
 

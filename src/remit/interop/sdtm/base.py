@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal, get_args
 
 import pandas as pd
@@ -49,6 +50,8 @@ class SdtmSettings:
     """
 
     clinician_domain: ClinicianDomain = "QS"
+    #: When the data were extracted (TS ``DCUTDTC``); ``None``: not recorded.
+    data_cut: datetime | None = None
 
 
 def iso_date(value: Any) -> str | None:
@@ -167,8 +170,8 @@ def result_values(value: Any) -> tuple[str | None, str | None, float | None]:
     """(original result, standard character result, standard numeric result)."""
     if is_missing(value):
         return None, None, None
-    if isinstance(value, bool):
-        return ("Y" if value else "N"), ("Y" if value else "N"), float(value)
+    if isinstance(value, bool):  # a yes/no answer: Y/N, no numeric result
+        return ("Y" if value else "N"), ("Y" if value else "N"), None
     if isinstance(value, int | float):
         f = float(value)
         if math.isnan(f):

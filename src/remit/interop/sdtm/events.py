@@ -22,6 +22,17 @@ from remit.protocol.status import ParticipantStatus as S
 SEVERITY_TERMS: Mapping[str, str] = {s.value: s.value.upper() for s in Severity}
 
 
+#: AEOUT (CDISC codelist OUT, non-extensible) of each Remit adverse-event outcome.
+AE_OUTCOMES = {
+    "recovered": "RECOVERED/RESOLVED",
+    "recovering": "RECOVERING/RESOLVING",
+    "not_recovered": "NOT RECOVERED/NOT RESOLVED",
+    "recovered_with_sequelae": "RECOVERED/RESOLVED WITH SEQUELAE",
+    "fatal": "FATAL",
+    "unknown": "UNKNOWN",
+}
+
+
 def build_ae(ctx: Context) -> Dataset:
     """AE: one record per adverse event (terms as reported; not MedDRA-coded)."""
     rows = []
@@ -38,7 +49,7 @@ def build_ae(ctx: Context) -> Dataset:
                 else None,
                 "AESER": "Y" if bool(r.serious) else "N",
                 "AEREL": None if is_missing(r.relatedness) else str(r.relatedness).upper(),
-                "AEOUT": None if is_missing(r.outcome) else str(r.outcome).upper(),
+                "AEOUT": None if is_missing(r.outcome) else AE_OUTCOMES[str(r.outcome)],
                 "AESTDTC": iso_date(r.onset_date),
                 "AESTDY": ctx.day(r.participant_id, r.onset_date),
             }

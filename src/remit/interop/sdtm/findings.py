@@ -18,7 +18,7 @@ from remit.interop.sdtm.base import (
     sequenced,
     var,
 )
-from remit.scales import load_scale
+from remit.scales import load_scale, skipped_items
 
 
 def clinician_scales(scales: Iterable[str]) -> set[str]:
@@ -33,6 +33,41 @@ def clinician_scales(scales: Iterable[str]) -> set[str]:
     return out
 
 
+def _timepoint_number(ctx: Context, visit: Any, timepoint: Any) -> float | None:
+    """``--TPTNUM``: the time point's place (from 1) in the visit's dosing-session time
+    points of the protocol (None without a time point; the dosing service refuses a time point
+    the protocol does not list)."""
+    if is_missing(timepoint):
+        return None
+    for d in ctx.protocol.dosing:
+        if d.visit == visit and str(timepoint) in d.vas_timepoints:
+            return float(d.vas_timepoints.index(str(timepoint)) + 1)
+    return None
+
+
+#: ``--REASND`` of an item the form's own skip logic did not ask, of one left blank, and of a
+#: score the answers do not allow.
+NOT_ASKED = "NOT ASKED (SKIP LOGIC OF THE FORM)"
+LEFT_BLANK = "LEFT BLANK ON THE FORM"
+NOT_DERIVABLE = "NOT DERIVABLE FROM THE ANSWERS GIVEN"
+
+
+def _reason_not_done(derived: bool, key: str, skipped: frozenset[str]) -> str:
+    if derived:
+        return NOT_DERIVABLE
+    return NOT_ASKED if key in skipped else LEFT_BLANK
+
+
+def _skipped(scale: str, version: Any, answers: dict[str, Any]) -> frozenset[str]:
+    """The items of the form that its skip logic did not ask (none for an unknown scale)."""
+    try:
+        definition = load_scale(scale)
+        v = None if is_missing(version) else str(version)
+        return skipped_items(definition, definition.items_for(v), answers)
+    except (ScaleError, InputError, OSError):  # an unknown scale or version: no skip logic
+        return frozenset()
+
+
 def build_findings_about_scales(ctx: Context, domain: ClinicianDomain, scales: set[str]) -> Dataset:
     """QS (questionnaires) or RS (clinical classifications): one record per item and score."""
     p = domain
@@ -44,6 +79,7 @@ def build_findings_about_scales(ctx: Context, domain: ClinicianDomain, scales: s
         parts: list[tuple[str, str, Any, bool]] = [
             ("items", str(k), v, False) for k, v in sorted(r.items.items())
         ]
+        skipped = _skipped(str(r.scale), r.version, dict(r.items))
         if not is_missing(r.total):
             parts.append(("total", "total", r.total, True))
         parts += [("subscales", str(k), v, True) for k, v in sorted(r.subscales.items())]
@@ -66,11 +102,17 @@ def build_findings_about_scales(ctx: Context, domain: ClinicianDomain, scales: s
                     f"{p}STRESC": stresc,
                     f"{p}STRESN": stresn,
                     f"{p}STAT": "NOT DONE" if orres is None else None,
+                    f"{p}REASND": None
+                    if orres is not None
+                    else _reason_not_done(derived, key, skipped),
                     f"{p}DRVFL": "Y" if derived else None,
                     **ctx.visit(r.visit_code),
                     f"{p}DTC": iso_datetime(r.assessed_at),
                     f"{p}DY": ctx.day(r.participant_id, r.assessed_at),
-                    f"{p}TPT": None if is_missing(timepoint) else str(timepoint).upper(),
+                    f"{p}TPT": None
+                    if is_missing(timepoint)
+                    else str(timepoint).replace("_", " ").upper(),
+                    f"{p}TPTNUM": _timepoint_number(ctx, r.visit_code, timepoint),
                 }
             )
     rows = sequenced(rows, f"{p}SEQ", ("USUBJID", f"{p}CAT", f"{p}DTC", f"{p}TPT", f"{p}TESTCD"))
@@ -100,11 +142,13 @@ def build_findings_about_scales(ctx: Context, domain: ClinicianDomain, scales: s
         var(f"{p}STRESC", "Character Result/Finding in Std Format", origin="Derived"),
         var(f"{p}STRESN", "Numeric Finding in Standard Units", "float", "Derived"),
         var(f"{p}STAT", "Completion Status", origin="Derived"),
+        var(f"{p}REASND", "Reason Not Performed", origin="Derived"),
         var(f"{p}DRVFL", "Derived Flag", origin="Derived"),
         *VISIT_VARIABLES,
         var(f"{p}DTC", "Date/Time of Finding", "datetime"),
         var(f"{p}DY", "Study Day of Finding", "integer", "Derived"),
         var(f"{p}TPT", "Planned Time Point Name", origin="Protocol"),
+        var(f"{p}TPTNUM", "Planned Time Point Number", "float", "Protocol"),
     ]
     label = "Questionnaires" if p == "QS" else "Disease Response and Clin Classification"
     return make_dataset(

@@ -43,6 +43,7 @@ def build_ex(ctx: Context) -> Dataset:
                 "EXDOSFRM": None,  # the protocol does not state the dose form
                 "EXROUTE": "ORAL",
                 "EXTPT": f"{str(r.kind).upper()} DOSE",
+                "EXTPTNUM": 1.0 if r.kind == DoseKind.INITIAL else 2.0,
                 "EXSPID": f"SESSION {int(r.session_number)} {str(r.kind).upper()}",
                 **ctx.visit(r.visit_code),
                 "EXSTDTC": iso_datetime(r.given_at),
@@ -66,6 +67,7 @@ def build_ex(ctx: Context) -> Dataset:
         ),
         var("EXROUTE", "Route of Administration", origin="Protocol"),
         var("EXTPT", "Planned Time Point Name", origin="Protocol"),
+        var("EXTPTNUM", "Planned Time Point Number", "float", "Protocol"),
         *VISIT_VARIABLES,
         var("EXSTDTC", "Start Date/Time of Treatment", "datetime"),
         var("EXENDTC", "End Date/Time of Treatment", "datetime"),

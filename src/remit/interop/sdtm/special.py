@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from remit.interop.ct import country_alpha3
 from remit.interop.dataset import Dataset, frame_rows, is_missing, make_dataset
 from remit.interop.sdtm.base import (
     ID_VARIABLES,
@@ -18,7 +19,9 @@ _SEX = {"female": "F", "f": "F", "male": "M", "m": "M"}
 def build_dm(ctx: Context) -> Dataset:
     """DM: one record per participant screened."""
     p = ctx.data.participants
-    site_country: dict[str, str | None] = {s.code: s.country for s in ctx.protocol.study.sites}
+    site_country: dict[str, str | None] = {
+        s.code: country_alpha3(s.country) for s in ctx.protocol.study.sites
+    }
     arms = {a.code: a.label for a in ctx.protocol.arms}
     last_visit = ctx.last_visit
     rows = []

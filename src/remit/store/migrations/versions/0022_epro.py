@@ -1,7 +1,7 @@
 """Participant self-report (ePRO): single-use links and the participant's ePRO preferences.
 
 Revision ID: 0022
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-04 13:45:00.000000
 
 ``epro_link`` holds one row per link issued (the SHA-256 of its token, never the token);
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0022"
-down_revision: str | None = "0019"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

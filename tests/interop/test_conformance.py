@@ -1,0 +1,434 @@
+"""Project-side conformance suite: one test per SDTMIG/ADaMIG/define rule that the standards
+review of issue 15 found broken or that a submission checker applies.
+
+Each rule is a function of the exported datasets returning its findings (empty: conforms).
+Each test runs the rule on the demo trial's SDTM and ADaM ("good": no finding) and on a copy
+broken in the way the rule is about ("broken": a finding naming the defect), so every rule is
+shown to be able to fail.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from lxml import etree
+
+from remit.errors import InputError
+from remit.interop.adam import build_adam
+from remit.interop.ct import check_terminology, iso3166_alpha3
+from remit.interop.dataset import Dataset, Variable, is_missing, make_dataset
+from remit.interop.define_xml import DefineStudy, define_xml
+from remit.interop.sdtm import SdtmSettings, build_sdtm
+from remit.interop.sdtm.suppqual import build_supp
+from remit.services import Actor, build_trial_data, trial_protocol
+
+Package = dict[str, Dataset]
+Rule = Callable[[Package], list[str]]
+NS = {"o": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
+SUBJECT_DOMAINS = ("DM", "EX", "EC", "CM", "QS", "RS", "AE", "VS", "DS", "DV", "SV")
+
+
+@pytest.fixture(scope="module")
+def package(trial_db: Path) -> Package:
+    from remit.store import make_engine
+
+    engine = make_engine(trial_db)
+    try:
+        data = build_trial_data(engine, actor=Actor.system("conformance"))
+        protocol = trial_protocol(engine)
+    finally:
+        engine.dispose()
+    cut = datetime(2024, 1, 1, tzinfo=UTC)
+    return {**build_sdtm(data, protocol, SdtmSettings(data_cut=cut)), **build_adam(data, protocol)}
+
+
+def _with(pkg: Package, name: str, change: Callable[[pd.DataFrame], None]) -> Package:
+    """A copy of ``pkg`` whose dataset ``name`` has its frame changed by ``change``."""
+    frame = pkg[name].frame.copy()
+    change(frame)
+    return {**pkg, name: replace(pkg[name], frame=frame)}
+
+
+def _set(column: str, value: object, row: int = 0) -> Callable[[pd.DataFrame], None]:
+    def change(frame: pd.DataFrame) -> None:
+        frame.loc[frame.index[row], column] = value
+
+    return change
+
+
+def _present(series: pd.Series) -> pd.Series:
+    return ~series.map(is_missing)
+
+
+# ------------------------------------------------------------------------------ the rules
+
+
+def rule_seq_unique(pkg: Package) -> list[str]:
+    """--SEQ is unique within USUBJID (SDTMIG 4.1.5)."""
+    out = []
+    for name in SUBJECT_DOMAINS:
+        if name not in pkg or name == "DM" or name == "SV":
+            continue
+        f = pkg[name].frame
+        seq = f"{name}SEQ"
+        dup = f[f.duplicated(["USUBJID", seq], keep=False)]
+        if len(dup):
+            out.append(f"{name}: {seq} repeats within {dup['USUBJID'].iloc[0]}")
+    return out
+
+
+def rule_no_study_day_zero(pkg: Package) -> list[str]:
+    """--DY, --STDY, --ENDY are never 0 (SDTMIG 4.4.4)."""
+    out = []
+    for name, ds in pkg.items():
+        if ds.standard != "SDTM":
+            continue
+        for v in ds.variables:
+            if re.fullmatch(r"[A-Z]{2}(DY|STDY|ENDY)", v.name) and (ds.frame[v.name] == 0).any():
+                out.append(f"{name}.{v.name} has day 0")
+    return out
+
+
+_ISO = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2})?)?)?)?$")
+
+
+def rule_dtc_iso8601(pkg: Package) -> list[str]:
+    """--DTC variables are ISO 8601 (SDTMIG 4.4.1)."""
+    out = []
+    for name, ds in pkg.items():
+        if ds.standard != "SDTM":
+            continue
+        for v in ds.variables:
+            if v.name.endswith("DTC"):
+                bad = [x for x in ds.frame[v.name] if not is_missing(x) and not _ISO.match(str(x))]
+                if bad:
+                    out.append(f"{name}.{v.name} holds {bad[0]!r}")
+    return out
+
+
+def rule_country_alpha3(pkg: Package) -> list[str]:
+    """DM.COUNTRY is ISO 3166-1 alpha-3 (SDTMIG DM)."""
+    bad = sorted({str(x) for x in pkg["DM"].frame["COUNTRY"] if not is_missing(x)})
+    return [f"DM.COUNTRY {c!r}" for c in bad if c not in iso3166_alpha3()]
+
+
+def rule_non_extensible_codelists(pkg: Package) -> list[str]:
+    """Values of non-extensible CDISC codelists are terms of the codelist (AEOUT, SEX, NY…)."""
+    try:
+        check_terminology(pkg.values())
+    except InputError as error:
+        return [str(error)]
+    return []
+
+
+def rule_eosstt(pkg: Package) -> list[str]:
+    """ADSL.EOSSTT is COMPLETED, DISCONTINUED or ONGOING; DCSREAS only when DISCONTINUED."""
+    f = pkg["ADSL"].frame
+    out = [
+        f"EOSSTT {x!r}" for x in f["EOSSTT"] if x not in ("COMPLETED", "DISCONTINUED", "ONGOING")
+    ]
+    wrong = f[_present(f["DCSREAS"]) != (f["EOSSTT"] == "DISCONTINUED")]
+    out += [f"DCSREAS {r.DCSREAS!r} with EOSSTT {r.EOSSTT!r}" for r in wrong.itertuples()]
+    return out
+
+
+def rule_tpt_has_tptnum(pkg: Package) -> list[str]:
+    """A record with --TPT has --TPTNUM (SDTMIG 4.4.10)."""
+    out = []
+    for name, ds in pkg.items():
+        for v in ds.variables:
+            if re.fullmatch(r"[A-Z]{2}TPT", v.name):
+                num = f"{v.name}NUM"
+                f = ds.frame
+                if num not in f.columns:
+                    out.append(f"{name}.{v.name} without {num}")
+                    continue
+                missing = f[_present(f[v.name]) & ~_present(f[num])]
+                if len(missing):
+                    out.append(f"{name}: {len(missing)} records with {v.name} but no {num}")
+    return out
+
+
+def rule_not_done_has_no_result(pkg: Package) -> list[str]:
+    """--STAT = NOT DONE exactly when --ORRES is empty, on collected records."""
+    out = []
+    for name in ("QS", "RS"):
+        if name not in pkg:
+            continue
+        f = pkg[name].frame
+        collected = f[~(f[f"{name}DRVFL"] == "Y")]
+        done = _present(collected[f"{name}ORRES"])
+        flagged = collected[f"{name}STAT"] == "NOT DONE"
+        if (done & flagged).any() or (~done & ~flagged).any():
+            out.append(f"{name}: {name}STAT disagrees with {name}ORRES")
+    return out
+
+
+def rule_not_done_has_a_reason(pkg: Package) -> list[str]:
+    """A NOT DONE record says why in --REASND (SDTMIG 4.5.1.2)."""
+    out = []
+    for name in ("QS", "RS"):
+        if name in pkg:
+            f = pkg[name].frame
+            silent = f[(f[f"{name}STAT"] == "NOT DONE") & ~_present(f[f"{name}REASND"])]
+            if len(silent):
+                out.append(f"{name}: {len(silent)} NOT DONE records without {name}REASND")
+    return out
+
+
+def rule_yes_no_results(pkg: Package) -> list[str]:
+    """A Y/N result has no numeric result (--STRESN empty), never 1/0."""
+    out = []
+    for name in ("QS", "RS"):
+        if name not in pkg:
+            continue
+        f = pkg[name].frame
+        yn = f[f[f"{name}STRESC"].isin(["Y", "N"])]
+        if _present(yn[f"{name}STRESN"]).any():
+            out.append(f"{name}: Y/N results with a numeric {name}STRESN")
+    return out
+
+
+def rule_test_names_unique(pkg: Package) -> list[str]:
+    """--TEST is one-to-one with --TESTCD within a category, and never cut with '~'."""
+    out = []
+    for name in ("QS", "RS", "VS"):
+        if name not in pkg:
+            continue
+        f = pkg[name].frame
+        cat = f"{name}CAT" if f"{name}CAT" in f.columns else None
+        keys = [cat] if cat else []
+        pairs = f[[*keys, f"{name}TESTCD", f"{name}TEST"]].drop_duplicates()
+        for col in (f"{name}TESTCD", f"{name}TEST"):
+            dup = pairs[pairs.duplicated([*keys, col], keep=False)]
+            if len(dup):
+                out.append(f"{name}: {col} {dup[col].iloc[0]!r} is not one-to-one")
+        if f[f"{name}TEST"].astype(str).str.contains("~").any():
+            out.append(f"{name}: a {name}TEST is truncated with '~'")
+    return out
+
+
+TS_REQUIRED = (
+    "SSTDTC", "SPONSOR", "TITLE", "TPHASE", "TTYPE", "STYPE", "ADDON", "AGEMIN", "AGEMAX",
+    "SEXPOP", "PLANSUB", "RANDOM", "INDIC", "TRT", "PCLAS", "REGID", "TBLIND", "TCNTRL",
+    "DCUTDTC", "ACTSUB", "HLTSUBJI", "FCNTRY", "ONGOSIND", "NARMS", "STRATFCT", "OBJPRIM",
+    "OUTMSPRI", "SENDTC", "LENGTH", "CURTRT", "COMPTRT", "SDTIGVER", "SDTMVER",
+)  # fmt: skip
+
+
+def rule_ts_parameters(pkg: Package) -> list[str]:
+    """TS holds every FDA-required parameter, each value with exactly one of TSVAL/TSVALNF."""
+    if "TS" not in pkg:
+        return ["no TS dataset"]
+    f = pkg["TS"].frame
+    out = [f"TS lacks {p}" for p in TS_REQUIRED if p not in set(f["TSPARMCD"])]
+    both = _present(f["TSVAL"]) == _present(f["TSVALNF"])
+    out += [f"TS {r.TSPARMCD}: TSVAL and TSVALNF both or neither" for r in f[both].itertuples()]
+    return out
+
+
+def rule_subjects_in_dm(pkg: Package) -> list[str]:
+    """Every USUBJID of a subject domain is in DM."""
+    dm = set(pkg["DM"].frame["USUBJID"])
+    out = []
+    for name in SUBJECT_DOMAINS:
+        if name in pkg and name != "DM":
+            extra = set(pkg[name].frame["USUBJID"]) - dm
+            if extra:
+                out.append(f"{name}: USUBJID {sorted(extra)[0]} not in DM")
+    return out
+
+
+def rule_define_covers_the_datasets(pkg: Package) -> list[str]:
+    """define.xml describes every dataset and variable, with a method for each derived one."""
+    out = []
+    for standard in ("SDTM", "ADaM"):
+        part = {k: v for k, v in pkg.items() if v.standard == standard}
+        doc = etree.fromstring(
+            define_xml(
+                part,
+                standard,  # type: ignore[arg-type]
+                DefineStudy("S", "T", "1", datetime(2024, 1, 1, tzinfo=UTC)),
+            )
+        )
+        items = {i.get("OID"): i for i in doc.iterfind(".//o:ItemDef", NS)}
+        for name, ds in part.items():
+            group = doc.find(f".//o:ItemGroupDef[@OID='IG.{name}']", NS)
+            if group is None:
+                out.append(f"define.xml has no {name}")
+                continue
+            refs = {r.get("ItemOID"): r for r in group.iterfind("o:ItemRef", NS)}
+            for v in ds.variables:
+                ref = refs.get(f"IT.{name}.{v.name}")
+                if ref is None or f"IT.{name}.{v.name}" not in items:
+                    out.append(f"define.xml has no {name}.{v.name}")
+                elif v.origin == "Derived" and not ref.get("MethodOID"):
+                    out.append(f"define.xml: derived {name}.{v.name} has no method")
+    return out
+
+
+def rule_text_fits_or_is_supplemented(pkg: Package) -> list[str]:
+    """Text is at most 200 bytes; SUPP-- records point at parent records that exist."""
+    out = []
+    for name, ds in pkg.items():
+        for v in ds.variables:
+            if v.type == "text":
+                long = [
+                    x for x in ds.frame[v.name] if not is_missing(x) and len(str(x).encode()) > 200
+                ]
+                if long:
+                    out.append(f"{name}.{v.name}: {len(long)} values over 200 bytes")
+        if name.startswith("SUPP"):
+            parent = pkg[name[4:]].frame
+            for r in ds.frame.itertuples():
+                hit = parent[
+                    (parent["USUBJID"] == r.USUBJID) & (parent[r.IDVAR] == float(r.IDVARVAL))
+                ]
+                if len(hit) != 1:
+                    out.append(
+                        f"{name}: {r.QNAM} of {r.USUBJID} {r.IDVAR}={r.IDVARVAL} has no parent"
+                    )
+    return out
+
+
+# ------------------------------------------------------------------------ good and broken
+
+
+def _drop_tptnum(frame: pd.DataFrame) -> None:
+    frame["VSTPTNUM"] = None
+
+
+def _drop_ts_value(frame: pd.DataFrame) -> None:
+    frame.loc[frame["TSPARMCD"] == "TTYPE", "TSPARMCD"] = "XTYPE"
+
+
+def _duplicate_seq(frame: pd.DataFrame) -> None:
+    frame.loc[frame.index[1], "QSSEQ"] = frame.loc[frame.index[0], "QSSEQ"]
+    frame.loc[frame.index[1], "USUBJID"] = frame.loc[frame.index[0], "USUBJID"]
+
+
+def _yes_as_one(frame: pd.DataFrame) -> None:
+    rows = frame.index[frame["QSSTRESC"] == "N"]
+    frame.loc[rows[0], "QSSTRESN"] = 0.0
+
+
+def _not_done_with_result(frame: pd.DataFrame) -> None:
+    rows = frame.index[frame["QSSTAT"] == "NOT DONE"]
+    frame.loc[rows[0], "QSORRES"] = "2"
+
+
+def _collide_test_names(frame: pd.DataFrame) -> None:
+    first = frame.index[frame["QSCAT"] == "CSSRS"]
+    codes = frame.loc[first, "QSTESTCD"].unique()[:2]
+    frame.loc[frame["QSTESTCD"] == codes[1], "QSTEST"] = frame.loc[
+        frame["QSTESTCD"] == codes[0], "QSTEST"
+    ].iloc[0]
+
+
+def _unknown_subject(frame: pd.DataFrame) -> None:
+    frame.loc[frame.index[0], "USUBJID"] = "NOBODY"
+
+
+def _orphan_supp(pkg: Package) -> Package:
+    ae = pkg["AE"]
+    frame = ae.frame.copy()
+    frame.loc[frame.index[0], "AETERM"] = "x " * 150
+    long = make_dataset(
+        "AE", ae.label, "SDTM", [replace(v, length=None) for v in ae.variables], frame
+    )
+    supp = build_supp(long)
+    assert supp is not None
+    orphan = supp.frame.copy()
+    orphan["IDVARVAL"] = "999"
+    return {**pkg, "AE": long, "SUPPAE": replace(supp, frame=orphan)}
+
+
+def _drop_variable(pkg: Package) -> Package:
+    # the define is built from the package: a dataset whose variable lost its method entry
+    ds = pkg["QS"]
+    variables = tuple(
+        replace(v, origin="Derived", comment="") if v.name == "QSORRES" else v for v in ds.variables
+    )
+    return {**pkg, "QS": replace(ds, variables=variables)}
+
+
+CASES: dict[str, tuple[Rule, Callable[[Package], Package]]] = {
+    "seq_unique": (rule_seq_unique, lambda p: _with(p, "QS", _duplicate_seq)),
+    "no_study_day_zero": (rule_no_study_day_zero, lambda p: _with(p, "QS", _set("QSDY", 0))),
+    "dtc_iso8601": (rule_dtc_iso8601, lambda p: _with(p, "AE", _set("AESTDTC", "14/03/2023"))),
+    "country_alpha3": (rule_country_alpha3, lambda p: _with(p, "DM", _set("COUNTRY", "NO"))),
+    "non_extensible_codelists": (
+        rule_non_extensible_codelists,
+        lambda p: _with(p, "AE", _set("AEOUT", "RECOVERED")),
+    ),
+    "eosstt": (rule_eosstt, lambda p: _with(p, "ADSL", _set("EOSSTT", "INELIGIBLE", 2))),
+    "tpt_has_tptnum": (rule_tpt_has_tptnum, lambda p: _with(p, "VS", _drop_tptnum)),
+    "not_done_has_no_result": (
+        rule_not_done_has_no_result,
+        lambda p: _with(p, "QS", _not_done_with_result),
+    ),
+    "yes_no_results": (rule_yes_no_results, lambda p: _with(p, "QS", _yes_as_one)),
+    "not_done_has_a_reason": (
+        rule_not_done_has_a_reason,
+        lambda p: _with(p, "QS", lambda f: f.__setitem__("QSREASND", None)),
+    ),
+    "test_names_unique": (rule_test_names_unique, lambda p: _with(p, "QS", _collide_test_names)),
+    "ts_parameters": (rule_ts_parameters, lambda p: _with(p, "TS", _drop_ts_value)),
+    "subjects_in_dm": (rule_subjects_in_dm, lambda p: _with(p, "AE", _unknown_subject)),
+    "define_covers_the_datasets": (rule_define_covers_the_datasets, _drop_variable),
+    "text_fits_or_is_supplemented": (
+        rule_text_fits_or_is_supplemented,
+        lambda p: _with(p, "AE", _set("AETERM", "headache " * 30)),
+    ),
+    "supp_points_at_a_parent": (rule_text_fits_or_is_supplemented, _orphan_supp),
+}
+
+
+def test_long_text_goes_to_suppqual() -> None:
+    term = "Severe headache after the session " + "with nausea and dizziness " * 12 + "é" * 50
+    ae = make_dataset(
+        "AE",
+        "Adverse Events",
+        "SDTM",
+        [
+            Variable("STUDYID", "Study Identifier"),
+            Variable("USUBJID", "Unique Subject Identifier"),
+            Variable("AESEQ", "Sequence Number", "integer"),
+            Variable("AETERM", "Reported Term for the Adverse Event"),
+        ],
+        [
+            {"STUDYID": "S", "USUBJID": "S-1", "AESEQ": 1, "AETERM": "short"},
+            {"STUDYID": "S", "USUBJID": "S-1", "AESEQ": 2, "AETERM": term},
+        ],
+    )
+    supp = build_supp(ae)
+    assert supp is not None
+    assert supp.name == "SUPPAE"
+    parent = ae.frame.loc[1, "AETERM"]
+    assert len(parent.encode()) <= 200
+    assert list(supp.frame["QNAM"]) == ["AETERM1", "AETERM2"]
+    assert set(supp.frame["IDVARVAL"]) == {"2"}
+    assert set(supp.frame["IDVAR"]) == {"AESEQ"}
+    assert parent + "".join(supp.frame["QVAL"]) == term
+    assert rule_text_fits_or_is_supplemented({"AE": ae, "SUPPAE": supp}) == []
+    # outside an SDTM subject domain long text is still refused
+    with pytest.raises(InputError, match="bytes long"):
+        make_dataset("ADSL", "Subject", "ADaM", [Variable("X", "X")], [{"X": term}])
+
+
+@pytest.mark.parametrize("variant", ["good", "broken"])
+@pytest.mark.parametrize("rule", sorted(CASES))
+def test_rule(package: Package, rule: str, variant: str) -> None:
+    check, breaking = CASES[rule]
+    pkg = package if variant == "good" else breaking(package)
+    findings = check(pkg)
+    if variant == "good":
+        assert findings == []
+    else:
+        assert findings, f"rule {rule} did not notice the broken fixture"
