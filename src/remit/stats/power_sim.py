@@ -209,6 +209,8 @@ def _fit_single(design: SimulationDesign, data: pd.DataFrame) -> Array:
             diffs = fit.differences()
             wanted = (diffs["visit"] == target) & (diffs["contrast"] == f"{arm} - {reference}")
             table = diffs[wanted]
+        if table.empty:  # nobody of this arm (or of the reference) at the target visit
+            continue
         out[k] = [float(table[col].iloc[0]) for col in ("estimate", "se", "p")]
     return out
 
