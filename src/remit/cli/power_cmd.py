@@ -231,6 +231,8 @@ def mmrm(
                 "covariance": sim.covariance,
                 "df_method": sim.df_method,
                 "mean_estimate": float(sim.comparisons["mean_estimate"].iloc[0]),
+                "engine": sim.engine,
+                "n_refitted": sim.n_refitted,
             }
         if json_out:
             print_json(payload)
