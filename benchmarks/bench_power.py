@@ -21,17 +21,17 @@ import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core, as the target is stated
 
-import argparse  # noqa: E402
-import platform  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
+import argparse
+import platform
+import time
+import warnings
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from remit.stats import fit_mmrm  # noqa: E402
-from remit.stats.power import compound_symmetry, power_mmrm  # noqa: E402
-from remit.stats.power_grid import design_grid, run_power_grid  # noqa: E402
-from remit.stats.power_sim import (  # noqa: E402
+from remit.stats import fit_mmrm
+from remit.stats.power import compound_symmetry, power_mmrm
+from remit.stats.power_grid import design_grid, run_power_grid
+from remit.stats.power_sim import (
     SimulationDesign,
     _frame,
     _trial_arrays,

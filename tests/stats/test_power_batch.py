@@ -142,7 +142,8 @@ def test_simulate_power_batch_and_single_agree() -> None:
     kw: dict[str, Any] = {"retention": [1, 0.9, 0.8, 0.7], "n_sim": 12, "seed": 9, "n_jobs": 1}
     fast = simulate_power_mmrm((40, 40), means, cov, engine="batch", **kw)
     slow = simulate_power_mmrm((40, 40), means, cov, engine="single", **kw)
-    assert fast.engine == "batch" and slow.engine == "single"
+    assert fast.engine == "batch"
+    assert slow.engine == "single"
     np.testing.assert_array_equal(fast.rejections, slow.rejections)
     a, b = fast.comparisons.iloc[0], slow.comparisons.iloc[0]
     assert a["mean_estimate"] == pytest.approx(b["mean_estimate"], rel=1e-9)

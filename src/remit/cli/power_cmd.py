@@ -401,7 +401,14 @@ def _run_grid(
         print_json(result.to_dict())
         return
     shown = Table(
-        "N", "effect", "rho", "dropout", "power", "MC SE", "analytic", "failed",
+        "N",
+        "effect",
+        "rho",
+        "dropout",
+        "power",
+        "MC SE",
+        "analytic",
+        "failed",
         title=f"Simulated MMRM power, {n_sim} trials per point (seed {seed})",
     )
     for row in table.itertuples(index=False):

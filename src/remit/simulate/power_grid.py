@@ -58,13 +58,13 @@ def dask_map(
         n = workers or 1
         if n < 1:
             raise InputError(f"--workers {workers}", expected="at least 1 worker")
-        cluster = LocalCluster(
+        cluster = LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=n,
             threads_per_worker=1,
             processes=processes,
             dashboard_address=None,
         )
-        client = Client(cluster, timeout=timeout)
+        client = Client(cluster, timeout=timeout)  # type: ignore[no-untyped-call]
     else:
         if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ws://", "wss://")):
             raise InputError(
@@ -72,7 +72,7 @@ def dask_map(
                 expected="a Dask scheduler address such as tcp://10.0.0.5:8786",
             )
         try:
-            client = Client(scheduler, timeout=timeout)
+            client = Client(scheduler, timeout=timeout)  # type: ignore[no-untyped-call]
         except OSError as exc:
             raise InputError(
                 f"cannot reach the Dask scheduler at {scheduler}: {exc}",
@@ -89,11 +89,11 @@ def dask_map(
             if not points:
                 return
             futures = client.map(fn, list(points), pure=False)
-            for fut in as_completed(futures):
+            for fut in as_completed(futures):  # type: ignore[no-untyped-call]
                 yield fut.result()
 
         yield mapper
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
         if cluster is not None:
             cluster.close()

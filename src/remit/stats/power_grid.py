@@ -147,8 +147,9 @@ def design_grid(
         raise StatsError(f"n_sim={n_sim}", expected="at least 1 simulated trial per point")
     combos = itertools.product(ns, effects, rhos, drops)
     return [
-        GridPoint(i, n, e, r, d, correlation, float(sigma), n_visits, alpha, n_sim,
-                  point_seed(seed, i))
+        GridPoint(
+            i, n, e, r, d, correlation, float(sigma), n_visits, alpha, n_sim, point_seed(seed, i)
+        )
         for i, (n, e, r, d) in enumerate(combos)
     ]
 
@@ -205,7 +206,9 @@ def run_point(point: GridPoint) -> dict[str, Any]:
     return {c: row[c] for c in GRID_COLUMNS}
 
 
-MapPoints = Callable[[Callable[[GridPoint], dict[str, Any]], Sequence[GridPoint]], Iterable[dict[str, Any]]]
+MapPoints = Callable[
+    [Callable[[GridPoint], dict[str, Any]], Sequence[GridPoint]], Iterable[dict[str, Any]]
+]
 
 
 def serial_map(
@@ -239,7 +242,9 @@ class PowerGridResult(TidyResult):
         return self.table.copy()
 
 
-def _check_resumed(points: Sequence[GridPoint], previous: pd.DataFrame) -> dict[int, dict[str, Any]]:
+def _check_resumed(
+    points: Sequence[GridPoint], previous: pd.DataFrame
+) -> dict[int, dict[str, Any]]:
     missing = [c for c in GRID_COLUMNS if c not in previous.columns]
     if missing:
         raise StatsError(
@@ -320,5 +325,7 @@ def run_power_grid(
         rows[int(row["point"])] = row
         if on_row is not None:
             on_row(row)
-    table = pd.DataFrame([rows[p.point] for p in points if p.point in rows], columns=list(GRID_COLUMNS))
+    table = pd.DataFrame(
+        [rows[p.point] for p in points if p.point in rows], columns=list(GRID_COLUMNS)
+    )
     return PowerGridResult(table=table, seed=int(seed), n_resumed=len(done))

@@ -430,11 +430,11 @@ def simulate_power_mmrm(
     n_refitted = 0
     if use_batch:
         for start in range(0, n_sim, BATCH_CHUNK):
-            block = run_batch(design, children[start : start + BATCH_CHUNK])
-            n_refitted += int(block.refitted.size)
-            for i, row in enumerate(block.values):
+            outcome = run_batch(design, children[start : start + BATCH_CHUNK])
+            n_refitted += int(outcome.refitted.size)
+            for i, row in enumerate(outcome.values):
                 results[start + i] = row[:, [0, 1, 3]]
-            done += len(block.values)
+            done += len(outcome.values)
             if progress is not None:
                 progress(done, n_sim)
     elif workers == 1 or n_sim == 1:

@@ -231,14 +231,14 @@ class _Evaluator:
         na = n[:, :, None, None] * a
         b = self._by_arm(na)  # (T, K, M, M) = X'V⁻¹X per arm
         b_low = np.linalg.cholesky(b)
-        phi = np.linalg.inv(b)
-        phi = (phi + np.swapaxes(phi, 2, 3)) / 2.0
+        phi_raw = np.linalg.inv(b)
+        phi: Array = np.asarray((phi_raw + np.swapaxes(phi_raw, 2, 3)) / 2.0, dtype=np.float64)
         c = self._by_arm(a @ s[..., None])[..., 0]  # (T, K, M)
-        beta = (phi @ c[..., None])[..., 0]
+        beta: Array = np.asarray((phi @ c[..., None])[..., 0], dtype=np.float64)
         quad = np.einsum("tpab,tpba->t", a, big_s) - np.einsum("tka,tka->t", beta, c)
         f = (n * logdet).sum(axis=1) + quad
         f += 2.0 * np.log(np.diagonal(b_low, axis1=2, axis2=3)).sum(axis=(1, 2))
-        f = np.where(pd_ok, f, np.inf)
+        f = np.asarray(np.where(pd_ok, f, np.inf), dtype=np.float64)
         out: dict[str, Array] = {"f": f, "beta": beta, "phi": phi}
         if order < 1:
             return out

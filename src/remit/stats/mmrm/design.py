@@ -202,7 +202,6 @@ def build_design(
     >>> d.terms
     ('(Intercept)', 'tb')
     """
-    from formulaic import model_matrix
 
     if not isinstance(data, pd.DataFrame):
         raise StatsError(
@@ -482,7 +481,7 @@ def _make_recipe(mm: Any, frame: pd.DataFrame) -> _Recipe | None:
 
 def _apply_recipe(recipe: _Recipe, frame: pd.DataFrame) -> Array:
     n = len(frame)
-    codes: dict[str, tuple[NDArray[np.int8 | np.int16 | np.int32 | np.int64], dict[Any, int]]] = {}
+    codes: dict[str, tuple[NDArray[Any], dict[Any, int]]] = {}
     X = np.empty((n, len(recipe.columns)))
     for j, parts in enumerate(recipe.columns):
         col = np.ones(n)
