@@ -472,7 +472,8 @@ def _make_recipe(mm: Any, frame: pd.DataFrame) -> _Recipe | None:
                     return None
             if numeric > 1:  # products of several numbers may round differently
                 return None
-            combos.extend(tuple(c) for c in itertools.product(*options))
+            # formulaic lets the first factor of an interaction vary fastest
+            combos.extend(tuple(c[::-1]) for c in itertools.product(*options[::-1]))
         if len(combos) != len(term_columns):
             return None
         columns.extend(combos)
