@@ -126,15 +126,21 @@ def pattern_stats(y: Array, observed: BoolArray, arm: IntArray, n_arms: int) -> 
     n_pat = uniq.size
     pid = np.full(code.shape, -1, dtype=np.intp)
     pid[present] = inverse.ravel()
-    onehot = np.zeros((t_count, n_subj, n_pat))
+    # sums by (trial, pattern) with bincount: no trials × subjects × patterns array, which
+    # would be large with intermittent missing visits (up to arms × 2^M patterns)
     tt, ii = np.nonzero(present)
-    onehot[tt, ii, pid[tt, ii]] = 1.0
-    yz = np.where(observed, y, 0.0)
-    hot_t = np.transpose(onehot, (0, 2, 1))  # (T, P, N)
-    n = hot_t.sum(axis=2)
-    s = hot_t @ yz
-    cross = (yz[:, :, :, None] * yz[:, :, None, :]).reshape(t_count, n_subj, m * m)
-    big_s = (hot_t @ cross).reshape(t_count, n_pat, m, m)
+    flat = tt * n_pat + pid[tt, ii]
+    size = t_count * n_pat
+    yz = np.where(observed, y, 0.0)[tt, ii]  # (rows, M)
+    n = np.bincount(flat, minlength=size).astype(float).reshape(t_count, n_pat)
+    s = np.stack(
+        [np.bincount(flat, weights=yz[:, a], minlength=size) for a in range(m)], axis=1
+    ).reshape(t_count, n_pat, m)
+    big_s = np.empty((t_count, n_pat, m, m))
+    for a in range(m):
+        for b in range(a + 1):
+            col = np.bincount(flat, weights=yz[:, a] * yz[:, b], minlength=size)
+            big_s[:, :, a, b] = big_s[:, :, b, a] = col.reshape(t_count, n_pat)
     pat_arm = (uniq >> m).astype(np.intp)
     pat_mask = ((uniq[:, None] >> np.arange(m)) & 1).astype(bool)
     arm_hot = np.zeros((n_pat, n_arms))
