@@ -133,8 +133,9 @@ def pattern_stats(y: Array, observed: BoolArray, arm: IntArray, n_arms: int) -> 
     size = t_count * n_pat
     yz = np.where(observed, y, 0.0)[tt, ii]  # (rows, M)
     n = np.bincount(flat, minlength=size).astype(float).reshape(t_count, n_pat)
-    s = np.stack(
-        [np.bincount(flat, weights=yz[:, a], minlength=size) for a in range(m)], axis=1
+    s = np.asarray(
+        np.stack([np.bincount(flat, weights=yz[:, a], minlength=size) for a in range(m)], axis=1),
+        dtype=np.float64,
     ).reshape(t_count, n_pat, m)
     big_s = np.empty((t_count, n_pat, m, m))
     for a in range(m):

@@ -101,7 +101,7 @@ def _as_factor(series: pd.Series, levels: Sequence[Hashable] | None = None) -> p
     cats = pd.Index(list(levels))
     if cats.is_unique and not isinstance(series.dtype, pd.CategoricalDtype):
         # codes by lookup: what pd.Categorical(series, categories) does, without its checks
-        codes = cats.get_indexer(series)
+        codes = cats.get_indexer(series)  # type: ignore[arg-type]  # any array-like works
         return pd.Series(pd.Categorical.from_codes(codes, categories=cats), index=series.index)
     return pd.Series(pd.Categorical(series, categories=list(levels)), index=series.index)
 
