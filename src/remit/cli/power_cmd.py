@@ -249,6 +249,8 @@ def mmrm(
                 f"simulated power ({s['n_sim']} trials, seed {s['seed']})",
                 f"{s['power']:.4f} (Monte Carlo SE {s['mc_se']:.4f})",
             )
+            if s["n_refitted"]:
+                table.add_row("trials refitted one at a time", str(s["n_refitted"]))
             if s["n_failed"]:
                 table.add_row("simulated fits that failed", str(s["n_failed"]))
         console.print(table)
