@@ -18,6 +18,7 @@ import math
 import multiprocessing
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -27,10 +28,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from remit.errors import RemitError, StatsError
+from remit.errors import ConvergenceWarning, DataWarning, RemitError, StatsError
 from remit.stats._tidy import TidyResult
 
 Array = npt.NDArray[np.float64]
+#: Trials simulated and fitted together by the batched engine (memory ≈ 40 kB per trial).
+BATCH_CHUNK = 250
 Progress = Callable[[int, int], None]
 
 
@@ -72,6 +75,13 @@ class SimulatedPowerResult(TidyResult):
         The test and the analysis model.
     rejections
         Boolean matrix (trials × comparisons): did trial i reject for comparison k.
+    engine
+        ``"batch"`` (all trials fitted together, :mod:`remit.stats.mmrm.batch`) or
+        ``"single"`` (one :func:`~remit.stats.fit_mmrm` per trial).
+    n_refitted
+        Trials of a batch refitted one at a time because the batched iterations did not
+        converge (they are included in the results; ``n_failed`` counts those that failed
+        again).
     """
 
     comparisons: pd.DataFrame
@@ -83,6 +93,8 @@ class SimulatedPowerResult(TidyResult):
     df_method: str
     target_visit: int
     rejections: npt.NDArray[np.bool_]
+    engine: str = "single"
+    n_refitted: int = 0
 
     @property
     def power(self) -> float:
@@ -105,10 +117,13 @@ class SimulatedPowerResult(TidyResult):
         return out
 
 
-def _trial_data(design: SimulationDesign, rng: np.random.Generator) -> pd.DataFrame:
+def _trial_arrays(
+    design: SimulationDesign, rng: np.random.Generator
+) -> tuple[Array, npt.NDArray[np.bool_]]:
+    """One trial's outcomes (subjects × visits, arm by arm) and which of them are observed."""
+    ys = []
+    seen_all = []
     n_visits = design.means.shape[1]
-    frames = []
-    next_id = 0
     for a, n_a in enumerate(design.n_per_arm):
         z = rng.standard_normal((n_a, n_visits))
         y = design.means[a] + z @ design.chol[a].T
@@ -117,41 +132,63 @@ def _trial_data(design: SimulationDesign, rng: np.random.Generator) -> pd.DataFr
         seen = u[:, None] < design.retention[a][None, :]
         skip = rng.random((n_a, n_visits)) < design.intermittent[a][None, :]
         skip[:, 0] = False
-        observed = seen & ~skip
-        ids = np.repeat(np.arange(next_id, next_id + n_a), n_visits)
-        next_id += n_a
-        frame = pd.DataFrame(
-            {
-                "id": ids,
-                "visit": np.tile(design.visit_names, n_a),
-                "arm": design.arm_names[a],
-                "y": y.ravel(),
-            }
-        )
-        frames.append(frame[observed.ravel()])
-    data: pd.DataFrame = pd.concat(frames, ignore_index=True)
+        ys.append(y)
+        seen_all.append(seen & ~skip)
+    return np.concatenate(ys), np.concatenate(seen_all)
+
+
+def _arm_codes(design: SimulationDesign) -> npt.NDArray[np.intp]:
+    return np.repeat(np.arange(len(design.n_per_arm)), design.n_per_arm).astype(np.intp)
+
+
+def _frame(design: SimulationDesign, y: Array, observed: npt.NDArray[np.bool_]) -> pd.DataFrame:
+    """Long data frame (id, visit, arm, y) of the observed outcomes of one trial."""
+    n_subj, n_visits = y.shape
+    arms = np.asarray(design.arm_names)[_arm_codes(design)]
+    frame = pd.DataFrame(
+        {
+            "id": np.repeat(np.arange(n_subj), n_visits),
+            "visit": np.tile(design.visit_names, n_subj),
+            "arm": np.repeat(arms, n_visits),
+            "y": y.ravel(),
+        }
+    )
+    data: pd.DataFrame = frame[observed.ravel()].reset_index(drop=True)
     return data
+
+
+def _trial_data(design: SimulationDesign, rng: np.random.Generator) -> pd.DataFrame:
+    y, observed = _trial_arrays(design, rng)
+    return _frame(design, y, observed)
 
 
 def _run_trial(design: SimulationDesign, seed_seq: np.random.SeedSequence) -> Array:
     """One trial: [estimate, se, p] per comparison (NaN when the fit failed)."""
+    return _fit_single(design, _trial_data(design, np.random.default_rng(seed_seq)))
+
+
+def _fit_single(design: SimulationDesign, data: pd.DataFrame) -> Array:
+    """Fit one trial with the general engine: [estimate, se, p] per comparison (NaN if failed)."""
     # Imported here so that workers import the MMRM code only once they run.
     from remit.stats.mmrm import fit_mmrm
 
     n_comp = len(design.n_per_arm) - 1
     out = np.full((n_comp, 3), np.nan)
-    data = _trial_data(design, np.random.default_rng(seed_seq))
     try:
-        fit = fit_mmrm(
-            data,
-            "y ~ arm * visit",
-            subject="id",
-            visit="visit",
-            group="arm",
-            covariance=design.covariance,
-            df=design.df,  # type: ignore[arg-type]
-            visit_levels=design.visit_names,
-        )
+        with warnings.catch_warnings():
+            # a fit that does not converge is counted and reported, not warned about per trial
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", DataWarning)
+            fit = fit_mmrm(
+                data,
+                "y ~ arm * visit",
+                subject="id",
+                visit="visit",
+                group="arm",
+                covariance=design.covariance,
+                df=design.df,  # type: ignore[arg-type]
+                visit_levels=design.visit_names,
+            )
     except RemitError:
         return out
     if not fit.converged:
@@ -172,8 +209,57 @@ def _run_trial(design: SimulationDesign, seed_seq: np.random.SeedSequence) -> Ar
             diffs = fit.differences()
             wanted = (diffs["visit"] == target) & (diffs["contrast"] == f"{arm} - {reference}")
             table = diffs[wanted]
+        if table.empty:  # nobody of this arm (or of the reference) at the target visit
+            continue
         out[k] = [float(table[col].iloc[0]) for col in ("estimate", "se", "p")]
     return out
+
+
+def batch_supported(covariance: str, df: str) -> bool:
+    """Whether the batched fitter covers this analysis model (unstructured, Satterthwaite)."""
+    return covariance.lower() == "us" and df.lower() == "satterthwaite"
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """Per-trial results of a batch: (trials × comparisons × [estimate, se, df, p])."""
+
+    values: Array
+    refitted: npt.NDArray[np.intp]  # trials refitted one at a time with the general engine
+
+
+def run_batch(design: SimulationDesign, seeds: Sequence[np.random.SeedSequence]) -> BatchOutcome:
+    """Simulate the trials of ``seeds`` and fit them together (unstructured Σ, Satterthwaite).
+
+    Trial *i* draws its data from ``seeds[i]`` exactly as the one-at-a-time path does. Trials
+    the batched Newton iterations do not bring to convergence (or with an arm × visit cell
+    without data) are refitted singly with :func:`remit.stats.fit_mmrm`; their indices are
+    returned. Values are NaN where that fit failed too (its df is then NaN as well).
+    """
+    from remit.stats.mmrm.batch import arm_differences, fit_us_batch, pattern_stats
+
+    if not batch_supported(design.covariance, design.df):
+        raise StatsError(
+            f"covariance={design.covariance!r}, df={design.df!r}",
+            expected="covariance 'us' with df 'satterthwaite' for the batched fitter",
+        )
+    n_comp = len(design.n_per_arm) - 1
+    arrays = [_trial_arrays(design, np.random.default_rng(s)) for s in seeds]
+    y = np.stack([a[0] for a in arrays])
+    observed = np.stack([a[1] for a in arrays])
+    stats_ = pattern_stats(y, observed, _arm_codes(design), len(design.n_per_arm))
+    fit = fit_us_batch(stats_)
+    diff = arm_differences(fit, design.target_visit)
+    values = np.stack([diff.estimate, diff.se, diff.df, diff.p], axis=2)
+    refit = np.flatnonzero(~fit.converged).astype(np.intp)
+    for t in refit:
+        single = _fit_single(design, _frame(design, y[t], observed[t]))
+        values[t] = np.nan
+        values[t, :, 0] = single[:, 0]
+        values[t, :, 1] = single[:, 1]
+        values[t, :, 3] = single[:, 2]
+    values = values.reshape(len(seeds), n_comp, 4)
+    return BatchOutcome(values=values, refitted=refit)
 
 
 def _run_chunk(design: SimulationDesign, seeds: list[np.random.SeedSequence]) -> list[Array]:
@@ -215,6 +301,7 @@ def simulate_power_mmrm(
     seed: int | None = None,
     n_jobs: int | None = None,
     progress: Progress | None = None,
+    engine: str = "auto",
 ) -> SimulatedPowerResult:
     """Power of an MMRM analysis by simulating trials and fitting each one.
 
@@ -243,9 +330,14 @@ def simulate_power_mmrm(
     seed
         Seed of the whole simulation (a random one is drawn and reported when ``None``).
     n_jobs
-        Worker processes (default: all cores). The result does not depend on it.
+        Worker processes of the one-at-a-time engine (default: all cores). The result does
+        not depend on it; the batched engine runs in the calling process.
     progress
         Called as ``progress(done, n_sim)`` as trials finish (for a progress bar).
+    engine
+        ``"batch"``: fit all trials together (unstructured covariance with Satterthwaite df
+        only; same estimates as one-at-a-time fits); ``"single"``: one fit per trial;
+        ``"auto"`` (default): batch where it applies.
 
     Returns
     -------
@@ -324,9 +416,28 @@ def simulate_power_mmrm(
     workers = n_jobs if n_jobs is not None else (os.cpu_count() or 1)
     if workers < 1:
         raise StatsError(f"n_jobs={n_jobs}", expected="at least 1 worker")
+    if engine not in ("auto", "batch", "single"):
+        raise StatsError(f"engine={engine!r}", expected="'auto', 'batch' or 'single'")
+    use_batch = engine == "batch" or (engine == "auto" and batch_supported(covariance, df))
+    if use_batch and not batch_supported(covariance, df):
+        raise StatsError(
+            f"engine='batch' with covariance={covariance!r}, df={df!r}",
+            expected="covariance='us' and df='satterthwaite' for the batched engine",
+            hint="use engine='single' (or 'auto') for other analysis models",
+        )
     results: list[Array] = [np.empty(0)] * n_sim
     done = 0
-    if workers == 1 or n_sim == 1:
+    n_refitted = 0
+    if use_batch:
+        for start in range(0, n_sim, BATCH_CHUNK):
+            outcome = run_batch(design, children[start : start + BATCH_CHUNK])
+            n_refitted += int(outcome.refitted.size)
+            for i, row in enumerate(outcome.values):
+                results[start + i] = row[:, [0, 1, 3]]
+            done += len(outcome.values)
+            if progress is not None:
+                progress(done, n_sim)
+    elif workers == 1 or n_sim == 1:
         for i, s in enumerate(children):
             results[i] = _run_trial(design, s)
             done += 1
@@ -381,4 +492,6 @@ def simulate_power_mmrm(
         df_method=df,
         target_visit=design.target_visit,
         rejections=rejections,
+        engine="batch" if use_batch else "single",
+        n_refitted=n_refitted,
     )

@@ -8,6 +8,8 @@ response, covariate, subject, visit or weight are dropped and reported.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 import warnings
 from collections.abc import Hashable, Sequence
@@ -96,10 +98,18 @@ def _as_factor(series: pd.Series, levels: Sequence[Hashable] | None = None) -> p
         return series.cat.remove_unused_categories()
     if levels is None:
         levels = _sorted_levels(series)
+    cats = pd.Index(list(levels))
+    if cats.is_unique and not isinstance(series.dtype, pd.CategoricalDtype):
+        # codes by lookup: what pd.Categorical(series, categories) does, without its checks
+        codes = cats.get_indexer(series)  # type: ignore[arg-type]  # any array-like works
+        return pd.Series(pd.Categorical.from_codes(codes, categories=cats), index=series.index)
     return pd.Series(pd.Categorical(series, categories=list(levels)), index=series.index)
 
 
+@functools.lru_cache(maxsize=256)
 def _parse(formula: str) -> Any:
+    # Formulas are parsed once per process: repeated fits (simulations, sensitivity
+    # analyses) reuse the parsed object, which formulaic does not modify.
     from formulaic import Formula
 
     try:
@@ -197,7 +207,6 @@ def build_design(
     >>> d.terms
     ('(Intercept)', 'tb')
     """
-    from formulaic import model_matrix
 
     if not isinstance(data, pd.DataFrame):
         raise StatsError(
@@ -353,15 +362,7 @@ def build_design(
             row_coords = positions  # subject-specific positions: Σ_i from each one's distances
 
     rhs = formula.split("~", 1)[1]
-    try:
-        mm = model_matrix(rhs, frame, na_action="raise")
-    except Exception as exc:  # formulaic raises many exception types
-        raise StatsError(
-            f"formula {formula!r} cannot be evaluated on the data: {exc}",
-            expected="terms built from existing columns",
-        ) from None
-    X_full = np.asarray(mm, dtype=float)
-    names = [r_style(str(c)) for c in mm.columns]
+    X_full, names, model_spec = _materialise(formula, rhs, frame)
     keep = _independent_columns(X_full)
     aliased = tuple(n for i, n in enumerate(names) if i not in set(keep.tolist()))
     if aliased:
@@ -407,7 +408,7 @@ def build_design(
         weights=w_used,
         dropped_rows=dropped,
         data=frame,
-        model_spec=mm.model_spec,
+        model_spec=model_spec,
         keep=keep,
         factors=factors,
         covariates=covariates,
@@ -416,6 +417,130 @@ def build_design(
         visit_coordinates=visit_coords,
         row_coordinates=row_coords,
     )
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    """How to rebuild formulaic's model matrix for data with the same columns and levels.
+
+    Each column is a product of (variable, level) indicators and at most one numeric
+    variable (level ``None``); names and the model spec are formulaic's own.
+    """
+
+    columns: tuple[tuple[tuple[str, Hashable | None], ...], ...]
+    names: tuple[str, ...]
+    spec: Any
+
+
+_RECIPES: dict[tuple[Any, ...], _Recipe | None] = {}
+
+
+def _recipe_key(rhs: str, frame: pd.DataFrame) -> tuple[Any, ...]:
+    cols = []
+    for name in frame.columns:
+        dtype = frame[name].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            cols.append((name, "category", tuple(dtype.categories.tolist())))
+        else:
+            cols.append((name, str(dtype), ()))
+    return (rhs.strip(), tuple(cols))
+
+
+def _make_recipe(mm: Any, frame: pd.DataFrame) -> _Recipe | None:
+    """The recipe of formulaic's matrix ``mm``, or None when a term is not a plain product."""
+    spec = mm.model_spec
+    columns: list[tuple[tuple[str, Hashable | None], ...]] = []
+    try:
+        structure = list(spec.structure)
+        encoders = dict(spec.encoder_state)
+    except (AttributeError, TypeError):  # pragma: no cover - another formulaic layout
+        return None
+    for _term, scoped_terms, term_columns in structure:
+        combos: list[tuple[tuple[str, Hashable | None], ...]] = []
+        for scoped in scoped_terms:
+            options: list[list[tuple[str, Hashable | None]]] = []
+            numeric = 0
+            for sf in scoped.factors:
+                name = str(sf.factor.expr)
+                if name not in frame.columns or name not in encoders:
+                    return None
+                kind, state = encoders[name]
+                kind_name = str(getattr(kind, "value", kind))
+                if kind_name == "categorical":
+                    levels = list(state.get("categories", []))
+                    chosen = levels[1:] if sf.reduced else levels
+                    options.append([(name, lvl) for lvl in chosen])
+                elif kind_name == "numerical":
+                    numeric += 1
+                    options.append([(name, None)])
+                else:
+                    return None
+            if numeric > 1:  # products of several numbers may round differently
+                return None
+            # formulaic lets the first factor of an interaction vary fastest
+            combos.extend(tuple(c[::-1]) for c in itertools.product(*options[::-1]))
+        if len(combos) != len(term_columns):
+            return None
+        columns.extend(combos)
+    return _Recipe(tuple(columns), tuple(r_style(str(c)) for c in mm.columns), spec)
+
+
+def _apply_recipe(recipe: _Recipe, frame: pd.DataFrame) -> Array:
+    n = len(frame)
+    codes: dict[str, tuple[NDArray[Any], dict[Any, int]]] = {}
+    X = np.empty((n, len(recipe.columns)))
+    for j, parts in enumerate(recipe.columns):
+        col = np.ones(n)
+        for name, level in parts:
+            if level is None:
+                col = col * frame[name].to_numpy(dtype=float)
+                continue
+            if name not in codes:
+                cat = frame[name].cat
+                codes[name] = (
+                    cat.codes.to_numpy(),
+                    {lvl: i for i, lvl in enumerate(cat.categories.tolist())},
+                )
+            values, index = codes[name]
+            col = col * (values == index[level])
+        X[:, j] = col
+    return X
+
+
+def _materialise(formula: str, rhs: str, frame: pd.DataFrame) -> tuple[Array, list[str], Any]:
+    """Model matrix, R-style column names and formulaic's model spec of ``rhs`` on ``frame``.
+
+    The first time a formula meets data with given columns, dtypes and factor levels, formulaic
+    builds the matrix and a recipe of it is kept (only when rebuilding it from the recipe
+    gives exactly formulaic's matrix); later fits of such data — a simulation's thousands of
+    trials, a bootstrap — rebuild it from the recipe, which is much cheaper.
+    """
+    key = _recipe_key(rhs, frame)
+    recipe = _RECIPES.get(key)
+    if recipe is not None:
+        return _apply_recipe(recipe, frame), list(recipe.names), recipe.spec
+    from formulaic import model_matrix
+
+    try:
+        mm = model_matrix(_parse(rhs), frame, na_action="raise")
+    except Exception as exc:  # formulaic raises many exception types
+        raise StatsError(
+            f"formula {formula!r} cannot be evaluated on the data: {exc}",
+            expected="terms built from existing columns",
+        ) from None
+    X_full = np.asarray(mm, dtype=float)
+    names = [r_style(str(c)) for c in mm.columns]
+    if key not in _RECIPES:
+        try:
+            made = _make_recipe(mm, frame)
+        except (AttributeError, TypeError, ValueError):  # pragma: no cover - formulaic layout
+            made = None
+        if made is not None and not np.array_equal(_apply_recipe(made, frame), X_full):
+            made = None
+        if len(_RECIPES) > 256:
+            _RECIPES.clear()
+        _RECIPES[key] = made
+    return X_full, names, mm.model_spec
 
 
 def _independent_columns(X: Array, tol: float = 1e-7) -> IntArray:

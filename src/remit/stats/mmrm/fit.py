@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -91,6 +92,13 @@ class Likelihood:
         if design.weights is not None:
             self.const -= float(np.sum(np.log(design.weights)))
         self.n_patterns = sum(b.n.size for b in self.blocks)
+        # every pattern laid out over all visits in order (what build_blocks makes): Σ of a
+        # pattern is then indexed directly rather than by fancy indexing / np.add.at
+        self.plain_idx = all(
+            bool((b.idx == np.arange(b.m)[None, :]).all()) and b.m == self.n_visits
+            for b in self.blocks
+        )
+        self.block_groups = {id(b): np.unique(b.group).tolist() for b in self.blocks}
         self.batched = any(b.dist is not None for b in self.blocks)
 
     # ------------------------------------------------------------------ pieces
@@ -175,7 +183,12 @@ class Likelihood:
                 inner = rr_m + gg
             val = (b.n[:, None, None] * a - a @ inner @ a) * b.mask
             vals.append(val)
-            if bd is None:
+            if bd is None and self.plain_idx:
+                # patterns span all visits (the padded layout): sum per covariance group
+                for g in self.block_groups[id(b)]:
+                    sel = b.group == g
+                    gamma[g] += val[sel].sum(axis=0) if not sel.all() else val.sum(axis=0)
+            elif bd is None:
                 idx3 = (b.group[:, None, None], b.idx[:, :, None], b.idx[:, None, :])
                 np.add.at(gamma, idx3, val)
             else:
@@ -200,7 +213,9 @@ class Likelihood:
         for bi, (b, a) in enumerate(zip(self.blocks, inverses, strict=True)):
             m = b.m
             bd = batch[bi]
-            if bd is None:
+            if bd is None and self.plain_idx:
+                ds = d1_all[b.group]
+            elif bd is None:
                 ds = d1_all[
                     b.group[:, None, None, None],
                     kr[None, :, None, None],
@@ -363,23 +378,29 @@ def optimise(
             expected="starting values giving a positive-definite Σ",
             hint="pass other start values or a simpler covariance structure",
         )
-    iterations = 0
     message = ""
-    x = phi0
+    # Plain Newton steps while the Hessian is positive definite and the full step lowers f
+    # (the usual case: a few quadratically converging steps, without the trust-region
+    # machinery's per-iteration cost); anything else goes to the trust region from there.
+    x, iterations, newton_done = _newton_steps(get, phi0, max_iter)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            res = optimize.minimize(
-                fun,
-                phi0,
-                jac=jac,
-                hess=hess,
-                method="trust-exact",
-                options={"gtol": 1e-7, "maxiter": max_iter},
-            )
-            x, iterations, message = res.x, int(res.nit), str(res.message)
-        except (np.linalg.LinAlgError, ValueError) as exc:  # pragma: no cover - defensive
-            message = f"trust-region failed: {exc}"
+        if newton_done:
+            message = "Newton steps: gradient below 1e-07"
+        else:
+            try:
+                res = optimize.minimize(
+                    fun,
+                    x,
+                    jac=jac,
+                    hess=hess,
+                    method="trust-exact",
+                    options={"gtol": 1e-7, "maxiter": max_iter},
+                )
+                x, message = res.x, str(res.message)
+                iterations += int(res.nit)
+            except (np.linalg.LinAlgError, ValueError) as exc:  # pragma: no cover - defensive
+                message = f"trust-region failed: {exc}"
         ev = get(x, 2)
         if not _small(ev, tol):
             res2 = optimize.minimize(
@@ -420,6 +441,35 @@ def optimise(
     else:
         message = f"converged: Newton decrement {_decrement(ev):.1e} < {tol:g}"
     return Optimum(evaluation=ev, converged=converged, iterations=iterations, message=message)
+
+
+def _newton_steps(
+    get: Callable[[Array, int], Evaluation], phi0: Array, max_iter: int
+) -> tuple[Array, int, bool]:
+    """Full Newton steps until the gradient norm is below 1e-7 (scipy's trust-exact ``gtol``).
+
+    Returns the last point, the steps taken and whether the gradient criterion was met; it
+    stops early (False) at a Hessian that is not positive definite or a step that does not
+    lower f, leaving that point to the trust-region method.
+    """
+    x = phi0
+    for it in range(max_iter):
+        ev = get(x, 2)
+        if ev.grad is None or ev.hess is None or not math.isfinite(ev.f):
+            return x, it, False
+        if float(np.linalg.norm(ev.grad)) < 1e-7:
+            return x, it, True
+        try:
+            low = np.linalg.cholesky(ev.hess)
+        except np.linalg.LinAlgError:
+            return x, it, False
+        step = linalg.cho_solve((low, True), ev.grad)
+        trial = x - step
+        # order 2 at once: the step is nearly always taken and then needs it
+        if not get(trial, 2).f <= ev.f:
+            return x, it, False
+        x = trial
+    return x, max_iter, False
 
 
 def _decrement(ev: Evaluation) -> float:
