@@ -16,11 +16,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pytest
+from tests.stats.test_rbmi import KW, _fast, _trial
 
 from remit.errors import StatsError
 from remit.stats import RbmiResult, fit_mmrm, rbmi_bayes, rbmi_condmean, tipping_point
 from remit.stats.rbmi import _rubin
-from tests.stats.test_rbmi import KW, _fast, _trial
 
 N_SAMPLES = 400
 
@@ -93,7 +93,9 @@ def test_deterministic_given_seed_and_delta_zero_is_mar() -> None:
     a = rbmi_bayes(df, strategy="CIR", n_samples=20, seed=5, **KW)
     b = rbmi_bayes(df, strategy="CIR", n_samples=20, seed=5, **KW)
     pd.testing.assert_frame_equal(a.to_frame(), b.to_frame())
-    assert a.seed == 5 and a.method == "bayes" and a.n_resamples == 20
+    assert a.seed == 5
+    assert a.method == "bayes"
+    assert a.n_resamples == 20
     c = rbmi_bayes(df, strategy="CIR", n_samples=20, seed=6, **KW)
     assert not np.allclose(_est(a)[1:], _est(c)[1:])
     mar = rbmi_bayes(df, n_samples=20, seed=5, **KW)
@@ -153,7 +155,8 @@ def test_tipping_point_with_bayes() -> None:
         df, strategy="MAR", deltas=grid, method="bayes", n_samples=50, seed=3, stop=False, **KW
     )
     table = tp.to_frame()
-    assert tp.tipping_delta is not None and tp.tipping_delta < 0
+    assert tp.tipping_delta is not None
+    assert tp.tipping_delta < 0
     # the same draws serve every delta: the estimate is linear in delta
     slope = np.diff(table["estimate"].to_numpy())
     np.testing.assert_allclose(slope, slope[0], atol=1e-9)
@@ -171,7 +174,8 @@ def test_result_protocol_and_bad_input() -> None:
     res = rbmi_bayes(df, strategy="J2R", n_samples=10, seed=1, **KW)
     out: dict[str, Any] = res.to_dict()
     json.dumps(out, allow_nan=False)
-    assert out["method"] == "bayes" and out["table"][-1]["df"] > 0
+    assert out["method"] == "bayes"
+    assert out["table"][-1]["df"] > 0
     assert "Rubin" in res.summary()
     for bad in (1, 0, 2.5, True):
         with pytest.raises(StatsError, match="n_samples"):

@@ -19,6 +19,10 @@ with an ANCOVA (``y_visit ~ group + covariates``); standard errors come from the
 
 Under MAR the estimate equals the MMRM's treatment difference at every visit (the completed-data
 least squares normal equations are the MMRM's GLS normal equations times Σ).
+
+:func:`rbmi_bayes` is the multiple-imputation counterpart: each imputed data set draws (β, Σ)
+from an approximate posterior and the missing values from their conditional distribution under
+the same strategies; the per-visit ANCOVAs are pooled by Rubin's rules.
 """
 
 from __future__ import annotations
@@ -880,9 +884,8 @@ def rbmi_condmean(
 
     Notes
     -----
-    Bayesian and approximate-Bayesian multiple imputation (rbmi's ``method_bayes`` /
-    ``method_approxbayes``) are not provided. With ``method="jackknife"`` the MMRM is refitted
-    once per subject.
+    For multiple imputation with Rubin's rules see :func:`rbmi_bayes`. With
+    ``method="jackknife"`` the MMRM is refitted once per subject.
 
     Examples
     --------
@@ -1042,6 +1045,8 @@ class TippingPointResult(TidyResult):
         is lost), or ``None`` when none did.
     visit, arm, reference, strategy, method
         What was analysed.
+    alpha
+        1 − confidence level of the intervals.
     """
 
     table: pd.DataFrame
@@ -1051,6 +1056,7 @@ class TippingPointResult(TidyResult):
     reference: Hashable
     strategy: str
     method: str
+    alpha: float = 0.05
 
     def to_frame(self) -> pd.DataFrame:
         """The delta table (a copy)."""
@@ -1210,4 +1216,5 @@ def tipping_point(
         reference=trial.arms[0],
         strategy=strategy if isinstance(strategy, str) else "per subject",
         method=method,
+        alpha=alpha,
     )
