@@ -141,3 +141,23 @@ def test_missing_file_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["stats", "rbmi", str(tmp_path / "none.csv"), *BASE])
     assert result.exit_code == 2
     assert "does not exist" in result.stderr
+
+
+def test_one_arm_tipping_point(tmp_path: Path) -> None:
+    df = _trial()
+    one = df[df["arm"] == "trt"].drop(columns="arm")
+    path = tmp_path / "one.csv"
+    one.to_csv(path, index=False)
+    args = ["-f", "y ~ visit", "-s", "id", "-v", "visit"]
+    out = _json(["stats", "tipping-point", str(path), *args, "--deltas", "0:-60:-2", "--json"])
+    assert out["reference"] is None
+    assert out["tipping_delta"] < 0
+    mar = _json(["stats", "rbmi", str(path), *args, "--json"])
+    assert mar["table"][0]["contrast"] == "mean"
+    assert mar["analysis_model"] == "mean of y"
+    bad = runner.invoke(app, ["stats", "rbmi", str(path), *args, "--strategy", "j2r"])
+    assert bad.exit_code == 2
+    assert "need a reference arm" in bad.stderr
+    bad = runner.invoke(app, ["stats", "rbmi", str(path), *args, "-r", "ctl"])
+    assert bad.exit_code == 2
+    assert "without --group" in bad.stderr

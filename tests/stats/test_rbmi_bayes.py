@@ -182,3 +182,54 @@ def test_result_protocol_and_bad_input() -> None:
             rbmi_bayes(df, n_samples=bad, **KW)  # type: ignore[arg-type]
     with pytest.raises(StatsError, match="unknown strategy"):
         rbmi_bayes(df, strategy="LOCF", n_samples=5, **KW)
+
+
+# ------------------------------------------------------------------ one arm (no reference)
+
+
+def _one_arm() -> pd.DataFrame:
+    """The active arm of the test trial alone, as a change from a zero baseline: the values
+    fall visit by visit (an improving single-arm trial, lower is better)."""
+    df = _trial()
+    out = df[df["arm"] == "trt"].drop(columns="arm").copy()
+    out["y"] = -out["y"]
+    return out.reset_index(drop=True)
+
+
+ONE = {"y": "y", "subject": "id", "visit": "visit", "group": None}
+
+
+def test_one_arm_mar_equals_mmrm_visit_means() -> None:
+    df = _one_arm()
+    res = rbmi_condmean(df, **ONE, method="bootstrap", n_boot=2, seed=1).to_frame()
+    fit = fit_mmrm(df.dropna(subset=["y"]), "y ~ visit", subject="id", visit="visit")
+    means = fit.lsmeans("visit")["estimate"].to_numpy()
+    np.testing.assert_allclose(res["estimate"], means, rtol=0, atol=1e-8)
+    assert list(res["contrast"]) == ["mean"] * 4
+
+
+def test_one_arm_bayes_and_tipping_point() -> None:
+    df = _one_arm()
+    cm = rbmi_condmean(df, **ONE, delta=2.0, method="bootstrap", n_boot=2, seed=1)
+    bayes = rbmi_bayes(df, **ONE, delta=2.0, n_samples=N_SAMPLES, seed=8)
+    tol = 4.0 * _mc_se(bayes) + 1e-9
+    assert np.all(np.abs(_est(bayes) - _est(cm)) <= tol)
+    assert bayes.reference is None
+    # delta moves only the imputed values: visit 1 (complete) keeps its plain mean
+    assert _est(bayes)[0] == pytest.approx(df[df["visit"] == 1]["y"].mean(), abs=1e-10)
+    tp = tipping_point(df, **ONE, deltas=np.arange(0.0, 60.0, 2.0), method="jackknife")
+    table = tp.to_frame()
+    assert tp.tipping_delta is not None
+    assert tp.tipping_delta > 0
+    assert tp.reference is None
+    assert "the mean" in tp.summary()
+    assert table["ci_high"].iloc[-1] >= 0 >= table["ci_low"].iloc[-1]
+    assert np.all(table["ci_high"].iloc[:-1] < 0)
+
+
+def test_one_arm_refuses_reference_based_strategies() -> None:
+    df = _one_arm()
+    with pytest.raises(StatsError, match="need a reference arm"):
+        rbmi_condmean(df, **ONE, strategy="J2R")
+    with pytest.raises(StatsError, match="without a group column"):
+        rbmi_bayes(df, **ONE, reference="ctl", n_samples=5)

@@ -35,9 +35,13 @@ FormulaOption = Annotated[
 ]
 SubjectOption = Annotated[str, typer.Option("--subject", "-s", help="Subject id column.")]
 VisitOption = Annotated[str, typer.Option("--visit", "-v", help="Visit column (sorted order).")]
-GroupOption = Annotated[str, typer.Option("--group", "-g", help="Arm column.")]
+GroupOption = Annotated[
+    str | None,
+    typer.Option("--group", "-g", help="Arm column (leave out for one arm: MAR and delta only)."),
+]
 ReferenceOption = Annotated[
-    str, typer.Option("--reference", "-r", help="Reference (control) arm: a level of --group.")
+    str | None,
+    typer.Option("--reference", "-r", help="Reference (control) arm: a level of --group."),
 ]
 StrategyOption = Annotated[
     str,
@@ -107,7 +111,26 @@ def plain_level(level: Any) -> Hashable:
     return item() if callable(item) else level  # type: ignore[no-any-return]
 
 
-def _model(frame: pd.DataFrame, formula: str, group: str, visit: str) -> tuple[str, list[str]]:
+def _arms(frame: pd.DataFrame, group: str | None, reference: str | None) -> Hashable:
+    """The reference level, or ``None`` for one arm (no --group)."""
+    if group is None:
+        if reference is not None:
+            raise InputError(
+                f"--reference {reference!r} given without --group",
+                expected="--group naming the arm column, or neither for a single arm",
+            )
+        return None
+    if reference is None:
+        raise InputError(
+            "--group given without --reference",
+            expected="--reference naming the control arm, a level of --group",
+        )
+    return _level(frame, group, reference, "--reference")
+
+
+def _model(
+    frame: pd.DataFrame, formula: str, group: str | None, visit: str
+) -> tuple[str, list[str]]:
     """Response and covariates named by ``formula``; every column must exist."""
     if "~" not in formula:
         raise InputError(
@@ -121,7 +144,8 @@ def _model(frame: pd.DataFrame, formula: str, group: str, visit: str) -> tuple[s
             expected="'response ~ terms'",
         )
     rhs = formula_variables(formula)
-    missing = [c for c in (*lhs, *rhs, group, visit) if c not in frame.columns]
+    named = (*lhs, *rhs, *([] if group is None else [group]), visit)
+    missing = [c for c in named if c not in frame.columns]
     if missing:
         raise InputError(
             f"column(s) {sorted(set(missing))} not in the data",
@@ -207,8 +231,8 @@ def rbmi(
     formula: FormulaOption,
     subject: SubjectOption,
     visit: VisitOption,
-    group: GroupOption,
-    reference: ReferenceOption,
+    group: GroupOption = None,
+    reference: ReferenceOption = None,
     strategy: StrategyOption = "mar",
     strategy_column: StrategyColumnOption = None,
     delta: Annotated[
@@ -230,7 +254,7 @@ def rbmi(
     with errors_as_exit():
         frame = read_csv(data, "a CSV file with one row per subject and visit")
         y, covariates = _model(frame, formula, group, visit)
-        ref = _level(frame, group, reference, "--reference")
+        ref = _arms(frame, group, reference)
         plan = _strategy(frame, subject, strategy, strategy_column)
         how, n = _method(method, resampling, samples)
         common: dict[str, Any] = {
@@ -253,10 +277,15 @@ def rbmi(
         payload = result.to_dict()
         payload.pop("delta")
         payload["delta"] = delta
-        payload["imputation_model"] = f"{y} ~ {group}*{visit}" + "".join(
+        means = visit if group is None else f"{group}*{visit}"
+        payload["imputation_model"] = f"{y} ~ {means}" + "".join(
             f" + {c}*{visit}" for c in covariates
         )
-        payload["analysis_model"] = f"{y} ~ {group}" + "".join(f" + {c}" for c in covariates)
+        payload["analysis_model"] = (
+            f"mean of {y}"
+            if group is None
+            else f"{y} ~ {group}" + "".join(f" + {c}" for c in covariates)
+        )
         if json_out:
             print_json(payload)
             return
@@ -308,8 +337,6 @@ def tipping(
     formula: FormulaOption,
     subject: SubjectOption,
     visit: VisitOption,
-    group: GroupOption,
-    reference: ReferenceOption,
     deltas: Annotated[
         str,
         typer.Option(
@@ -319,6 +346,8 @@ def tipping(
             "arm's effect is positive).",
         ),
     ],
+    group: GroupOption = None,
+    reference: ReferenceOption = None,
     arm: Annotated[
         str | None,
         typer.Option("--arm", help="Active arm whose imputed values move (default: the other)."),
@@ -351,8 +380,10 @@ def tipping(
     with errors_as_exit():
         frame = read_csv(data, "a CSV file with one row per subject and visit")
         y, covariates = _model(frame, formula, group, visit)
-        ref = _level(frame, group, reference, "--reference")
-        active = None if arm is None else _level(frame, group, arm, "--arm")
+        ref = _arms(frame, group, reference)
+        if arm is not None and group is None:
+            raise InputError(f"--arm {arm!r} given without --group", expected="--group too")
+        active = None if arm is None or group is None else _level(frame, group, arm, "--arm")
         target = None if at_visit is None else _level(frame, visit, at_visit, "--at-visit")
         plan = _strategy(frame, subject, strategy, strategy_column)
         how, n = _method(method, resampling, samples)
@@ -390,9 +421,10 @@ def tipping(
             print_json(payload)
             return
         tip = "not reached" if result.tipping_delta is None else f"{result.tipping_delta:g}"
+        what = "the mean" if result.reference is None else f"{result.arm} − {result.reference}"
         console.print(
-            f"Tipping point ({result.strategy}, {result.method}) for {result.arm} − "
-            f"{result.reference} at visit {result.visit}: delta {tip}",
+            f"Tipping point ({result.strategy}, {result.method}) for {what} at visit "
+            f"{result.visit}: delta {tip}",
             highlight=False,
             soft_wrap=True,
         )

@@ -48,6 +48,8 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 Strategy = Literal["MAR", "J2R", "CR", "CIR"]
+#: The arm label of single-arm data (no group column).
+SINGLE_ARM = "all"
 STRATEGIES: tuple[Strategy, ...] = ("MAR", "J2R", "CR", "CIR")
 Method = Literal["jackknife", "bootstrap"]
 DeltaLike = float | Mapping[Hashable, float] | None
@@ -95,7 +97,7 @@ def _prepare(
     y: str,
     subject: str,
     visit: str,
-    group: str,
+    group: str | None,
     reference: Hashable,
     covariates: Sequence[str],
     strategy: str | Mapping[Hashable, str],
@@ -108,7 +110,7 @@ def _prepare(
         )
     if isinstance(covariates, str):
         covariates = (covariates,)
-    wanted = [y, subject, visit, group, *covariates]
+    wanted = [y, subject, visit, *([] if group is None else [group]), *covariates]
     missing = [c for c in dict.fromkeys(wanted) if c not in data.columns]
     if missing:
         raise StatsError(
@@ -116,7 +118,7 @@ def _prepare(
             expected="one of " + ", ".join(map(str, data.columns)),
         )
     frame = data.loc[:, list(dict.fromkeys(wanted))]
-    for name in (subject, visit, group, *covariates):
+    for name in (subject, visit, *([] if group is None else [group]), *covariates):
         if frame[name].isna().any():
             raise StatsError(
                 f"column {name!r} has missing values",
@@ -153,35 +155,24 @@ def _prepare(
 
     per_subject = frame.groupby(subject, sort=True)
     subjects = list(per_subject.groups)
-    varying = [
-        c for c in (group, *covariates) if bool((per_subject[c].nunique(dropna=False) > 1).any())
-    ]
+    fixed = ([] if group is None else [group]) + list(covariates)
+    varying = [c for c in fixed if bool((per_subject[c].nunique(dropna=False) > 1).any())]
     if varying:
         raise StatsError(
             f"column(s) {varying} change within a subject",
             expected="group and covariates fixed per subject (baseline values)",
         )
     first = per_subject.first()
-    arm_values = first[group]
-    levels = pd.unique(arm_values).tolist()
-    if reference not in levels:
-        raise StatsError(
-            f"reference {reference!r} is not a level of {group!r}",
-            expected="one of " + ", ".join(map(str, levels)),
-        )
-    try:
-        others = sorted(lv for lv in levels if lv != reference)
-    except TypeError:
-        others = sorted((lv for lv in levels if lv != reference), key=str)
-    if not others:
-        raise StatsError(
-            f"{group!r} has only the reference level {reference!r}",
-            expected="at least two arms",
-        )
-    arms = (reference, *others)
-    arm_code = {a: i for i, a in enumerate(arms)}
-    arm = np.array([arm_code[a] for a in arm_values], dtype=np.int64)
-
+    if group is None:
+        if reference is not None:
+            raise StatsError(
+                f"reference {reference!r} given without a group column",
+                expected="group=... naming the arm column, or no reference for one arm",
+            )
+        arms: tuple[Hashable, ...] = (SINGLE_ARM,)
+        arm = np.zeros(len(subjects), dtype=np.int64)
+    else:
+        arms, arm = _arms(first[group], group, reference)
     z_cols: list[Array] = []
     z_names: list[str] = []
     for c in covariates:
@@ -220,6 +211,11 @@ def _prepare(
             f"strategy must be a name or a mapping, got {type(strategy).__name__}",
             expected="'MAR', 'J2R', 'CR', 'CIR' or a mapping subject → one of them",
         )
+    if len(arms) == 1 and np.any(codes != 0):
+        raise StatsError(
+            "J2R, CR and CIR need a reference arm, and the data have one arm",
+            expected="strategy 'MAR' (with delta for a sensitivity analysis) for a single arm",
+        )
     return _Trial(
         y=y_wide,
         arm=arm,
@@ -230,6 +226,30 @@ def _prepare(
         arms=arms,
         covariate_names=tuple(z_names),
     )
+
+
+def _arms(
+    arm_values: pd.Series, group: str, reference: Hashable
+) -> tuple[tuple[Hashable, ...], IntArray]:
+    levels = pd.unique(arm_values).tolist()
+    if reference not in levels:
+        raise StatsError(
+            f"reference {reference!r} is not a level of {group!r}",
+            expected="one of " + ", ".join(map(str, levels)),
+        )
+    try:
+        others = sorted(lv for lv in levels if lv != reference)
+    except TypeError:
+        others = sorted((lv for lv in levels if lv != reference), key=str)
+    if not others:
+        raise StatsError(
+            f"{group!r} has only the reference level {reference!r}",
+            expected="at least two arms",
+            hint="for one arm leave out group and reference (MAR and delta only)",
+        )
+    arms = (reference, *others)
+    arm_code = {a: i for i, a in enumerate(arms)}
+    return arms, np.array([arm_code[a] for a in arm_values], dtype=np.int64)
 
 
 def _strategy_code(name: str) -> int:
@@ -263,7 +283,10 @@ def _delta_matrix(delta: DeltaLike, delta_arms: Sequence[Hashable] | None, trial
             ) from None
     if not np.all(np.isfinite(row)):
         raise StatsError("delta has non-finite values", expected="finite numbers")
-    arms = list(trial.arms[1:]) if delta_arms is None else list(delta_arms)
+    if delta_arms is None:
+        arms = list(trial.arms[1:]) if len(trial.arms) > 1 else list(trial.arms)
+    else:
+        arms = list(delta_arms)
     for a in arms:
         if a not in trial.arms:
             raise StatsError(
@@ -305,7 +328,8 @@ def _imputation_fit(trial: _Trial, start: Array | None, strict: bool) -> MMRMRes
             **{f"z{j}": trial.z[rows, j] for j in range(q)},
         }
     )
-    formula = "y ~ g*v" + "".join(f" + z{j}*v" for j in range(q))
+    one_arm = len(trial.arms) == 1
+    formula = ("y ~ v" if one_arm else "y ~ g*v") + "".join(f" + z{j}*v" for j in range(q))
     try:
         with warnings.catch_warnings():
             if not strict:
@@ -315,7 +339,7 @@ def _imputation_fit(trial: _Trial, start: Array | None, strict: bool) -> MMRMRes
                 formula,
                 subject="s",
                 visit="v",
-                group="g",
+                group=None if one_arm else "g",
                 df="residual",
                 visit_levels=list(range(n_visits)),
                 start=start,
@@ -345,10 +369,11 @@ def _mean_rows(fit: MMRMResult, trial: _Trial, arm: IntArray) -> Array:
             "y": 0.0,
             "s": np.repeat(np.arange(n), n_visits),
             "v": pd.Categorical(np.tile(np.arange(n_visits), n), categories=levels["v"]),
-            "g": pd.Categorical(np.repeat(arm, n_visits), categories=levels["g"]),
             **{f"z{j}": np.repeat(trial.z[:, j], n_visits) for j in range(q)},
         }
     )
+    if "g" in levels:
+        grid["g"] = pd.Categorical(np.repeat(arm, n_visits), categories=levels["g"])
     return fit.design.rows(grid)
 
 
@@ -420,15 +445,23 @@ def _impute(trial: _Trial, start: Array | None, strict: bool) -> _Completed:
     )
 
 
-def _ancova(done: _Completed, delta: Array, n_arms: int) -> Array:
-    """Per-visit ANCOVA treatment differences (visits × non-reference arms)."""
-    y = done.y + done.post * delta[done.arm]
+def _analysis_design(done: _Completed, n_arms: int) -> tuple[Array, slice]:
+    """ANCOVA design per visit (intercept, arm dummies, covariates) and the columns reported;
+    one arm: the intercept alone (the mean)."""
+    if n_arms == 1:
+        return np.ones((done.arm.size, 1)), slice(0, 1)
     onehot = (done.arm[:, None] == np.arange(1, n_arms)[None, :]).astype(float)
-    design = np.column_stack([np.ones(done.arm.size), onehot, done.z])
+    return np.column_stack([np.ones(done.arm.size), onehot, done.z]), slice(1, n_arms)
+
+
+def _ancova(done: _Completed, delta: Array, n_arms: int) -> Array:
+    """Per-visit ANCOVA treatment differences (visits × non-reference arms; one arm: mean)."""
+    y = done.y + done.post * delta[done.arm]
+    design, cols = _analysis_design(done, n_arms)
     coef, _, rank, _ = np.linalg.lstsq(design, y, rcond=None)
     if rank < design.shape[1]:
         raise _FitFailedError("the ANCOVA design is rank deficient (collinear covariates)")
-    return np.asarray(coef[1:n_arms].T, dtype=float)
+    return np.asarray(coef[cols].T, dtype=float)
 
 
 @dataclass(frozen=True)
@@ -585,8 +618,7 @@ def _posterior_draws(trial: _Trial, n_samples: int, seed: int | None) -> _Draws:
 def _ancova_with_se(done: _Completed, delta: Array, n_arms: int) -> tuple[Array, Array, float]:
     """Per-visit ANCOVA: differences and their variances (visits × contrasts), residual df."""
     y = done.y + done.post * delta[done.arm]
-    onehot = (done.arm[:, None] == np.arange(1, n_arms)[None, :]).astype(float)
-    design = np.column_stack([np.ones(done.arm.size), onehot, done.z])
+    design, cols = _analysis_design(done, n_arms)
     coef, _, rank, _ = np.linalg.lstsq(design, y, rcond=None)
     dof = design.shape[0] - design.shape[1]
     if rank < design.shape[1] or dof < 1:
@@ -596,9 +628,9 @@ def _ancova_with_se(done: _Completed, delta: Array, n_arms: int) -> tuple[Array,
         )
     resid = y - design @ coef
     s2 = np.sum(resid**2, axis=0) / dof
-    inv_diag = np.diag(np.linalg.inv(design.T @ design))[1:n_arms]
+    inv_diag = np.diag(np.linalg.inv(design.T @ design))[cols]
     var = s2[:, None] * inv_diag[None, :]
-    return np.asarray(coef[1:n_arms].T, dtype=float), var, float(dof)
+    return np.asarray(coef[cols].T, dtype=float), var, float(dof)
 
 
 def _rubin(est: Array, var: Array, df_com: float, alpha: float) -> tuple[Array, dict[str, Array]]:
@@ -718,12 +750,15 @@ class RbmiResult(TidyResult):
 
 def _table(trial: _Trial, est: Array, parts: dict[str, Array]) -> pd.DataFrame:
     rows = []
+    labels = (
+        ["mean"] if len(trial.arms) == 1 else [f"{arm} - {trial.arms[0]}" for arm in trial.arms[1:]]
+    )
     for v, visit in enumerate(trial.visits):
-        for k, arm in enumerate(trial.arms[1:]):
+        for k, label in enumerate(labels):
             rows.append(
                 {
                     "visit": plain(visit),
-                    "contrast": f"{arm} - {trial.arms[0]}",
+                    "contrast": label,
                     "estimate": float(est[v, k]),
                     **{name: float(val[v, k]) for name, val in parts.items()},
                 }
@@ -802,7 +837,7 @@ def _assemble(
         n_resamples=n_resamples,
         n_failed=n_failed,
         seed=seed,
-        reference=trial.arms[0],
+        reference=None if len(trial.arms) == 1 else trial.arms[0],
         visits=trial.visits,
         alpha=alpha,
         delta=pd.DataFrame(delta, index=list(trial.arms), columns=list(trial.visits)),
@@ -817,8 +852,8 @@ def rbmi_condmean(
     y: str,
     subject: str,
     visit: str,
-    group: str,
-    reference: Hashable,
+    group: str | None,
+    reference: Hashable = None,
     covariates: Sequence[str] = (),
     strategy: str | Mapping[Hashable, str] = "MAR",
     delta: DeltaLike = None,
@@ -930,8 +965,8 @@ def rbmi_bayes(
     y: str,
     subject: str,
     visit: str,
-    group: str,
-    reference: Hashable,
+    group: str | None,
+    reference: Hashable = None,
     covariates: Sequence[str] = (),
     strategy: str | Mapping[Hashable, str] = "MAR",
     delta: DeltaLike = None,
@@ -1053,7 +1088,7 @@ class TippingPointResult(TidyResult):
     tipping_delta: float | None
     visit: Hashable
     arm: Hashable
-    reference: Hashable
+    reference: Hashable | None
     strategy: str
     method: str
     alpha: float = 0.05
@@ -1065,8 +1100,9 @@ class TippingPointResult(TidyResult):
     def summary(self) -> str:
         """The tipping delta and the table."""
         tip = "not reached" if self.tipping_delta is None else repr(self.tipping_delta)
+        what = "the mean" if self.reference is None else f"{self.arm} - {self.reference}"
         head = (
-            f"Tipping point ({self.strategy}, {self.method}) for {self.arm} - {self.reference} "
+            f"Tipping point ({self.strategy}, {self.method}) for {what} "
             f"at visit {self.visit}: delta {tip}"
         )
         with pd.option_context("display.max_columns", None, "display.width", 200):
@@ -1079,8 +1115,8 @@ def tipping_point(
     y: str,
     subject: str,
     visit: str,
-    group: str,
-    reference: Hashable,
+    group: str | None,
+    reference: Hashable = None,
     deltas: Sequence[float] | Array,
     arm: Hashable | None = None,
     at_visit: Hashable | None = None,
@@ -1156,19 +1192,20 @@ def tipping_point(
         strategy=strategy,
         visit_levels=visit_levels,
     )
+    active = trial.arms[1:] if len(trial.arms) > 1 else trial.arms
     if arm is None:
-        if len(trial.arms) != 2:
+        if len(active) != 1:
             raise StatsError(
                 f"{group!r} has {len(trial.arms)} arms",
                 expected="arm=... naming the active arm",
             )
-        arm = trial.arms[1]
-    if arm not in trial.arms[1:]:
+        arm = active[0]
+    if arm not in active:
         raise StatsError(
             f"arm {arm!r} is not an active arm",
-            expected="one of " + ", ".join(map(str, trial.arms[1:])),
+            expected="one of " + ", ".join(map(str, active)),
         )
-    k = trial.arms.index(arm) - 1
+    k = active.index(arm)
     target = trial.visits[-1] if at_visit is None else at_visit
     if target not in trial.visits:
         raise StatsError(
@@ -1194,7 +1231,7 @@ def tipping_point(
     tipping: float | None = None
     for d in grid:
         res = analyse(_delta_matrix(d, [arm], trial))
-        row = res.table.iloc[v * (len(trial.arms) - 1) + k]
+        row = res.table.iloc[v * len(active) + k]
         rows.append(
             {
                 "delta": d,
@@ -1213,7 +1250,7 @@ def tipping_point(
         tipping_delta=tipping,
         visit=plain(target),
         arm=arm,
-        reference=trial.arms[0],
+        reference=None if len(trial.arms) == 1 else trial.arms[0],
         strategy=strategy if isinstance(strategy, str) else "per subject",
         method=method,
         alpha=alpha,
