@@ -963,7 +963,8 @@ def test_p040_summary_and_duplicate_event(bend: Bend) -> None:
     assert "does not fit the change endpoint chg" in line
     twice = (
         _ESTIMAND
-        + '\n[[estimands.intercurrent_events]]\nevent = "treatment_discontinuation"\nstrategy = "treatment_policy"\n'
+        + '\n[[estimands.intercurrent_events]]\nevent = "treatment_discontinuation"\n'
+        + 'strategy = "treatment_policy"\n'
     )
     line = only(_with_estimand(bend, twice), "P040")
     assert "declared twice" in line
