@@ -377,13 +377,18 @@ def _mean_rows(fit: MMRMResult, trial: _Trial, arm: IntArray) -> Array:
     return fit.design.rows(grid)
 
 
+def _last_observed(trial: _Trial) -> tuple[IntArray, BoolArray]:
+    """Each subject's last observed visit (−1: none) and the visits after it (n × V)."""
+    n_visits = trial.y.shape[1]
+    observed = ~np.isnan(trial.y)
+    last = np.where(observed.any(axis=1), n_visits - 1 - np.argmax(observed[:, ::-1], axis=1), -1)
+    return last, np.arange(n_visits)[None, :] > last[:, None]
+
+
 def _strategy_mean(trial: _Trial, mu_own: Array, mu_ref: Array) -> tuple[Array, BoolArray]:
     """Each subject's mean vector under its strategy, and the visits after its last one seen."""
     n_visits = trial.y.shape[1]
-    observed = ~np.isnan(trial.y)
-    t = np.arange(n_visits)
-    last = np.where(observed.any(axis=1), n_visits - 1 - np.argmax(observed[:, ::-1], axis=1), -1)
-    after = t[None, :] > last[:, None]  # (n, V): visits after the last observed one
+    last, after = _last_observed(trial)
     dropout = last < n_visits - 1
     code = np.where(dropout, trial.strategy, 0)
     mean = mu_own.copy()
@@ -593,8 +598,7 @@ def _posterior_draws(trial: _Trial, n_samples: int, seed: int | None) -> _Draws:
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
     rng = np.random.default_rng(seed)
-    _, after = _strategy_mean(trial, x_own[:, :, 0], x_own[:, :, 0])
-    post = after & ~observed
+    post = _last_observed(trial)[1] & ~observed
     out: list[_Completed] = []
     for _ in range(n_samples):
         phi = fit.phi + w_chol @ rng.standard_normal(fit.phi.size)
