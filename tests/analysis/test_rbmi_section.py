@@ -151,3 +151,14 @@ def test_plan_entry_refused(change: dict[str, object], message: str) -> None:
     }
     with pytest.raises(ValueError, match=message):
         RbmiAnalysis.model_validate({**base, **change})
+
+
+def test_methods_name_the_estimands(trial: TrialData, oslo: Protocol) -> None:
+    from remit.analysis import methods_text
+
+    result = run_analysis_plan(trial, oslo, now=NOW)
+    assert result.estimands == tuple(e.describe() for e in oslo.estimands)
+    (paragraph,) = [p for p in methods_text(result) if p.startswith("Estimands")]
+    assert "primary (" in paragraph
+    assert "Stopping the dosing sessions early — hypothetical" in paragraph
+    assert "main analysis mmrm; sensitivity tipping_v13, lmm_random_slope." in paragraph

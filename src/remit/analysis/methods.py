@@ -256,6 +256,8 @@ def methods_text(result: AnalysisResult) -> list[str]:
         + ". A status that could not be decided because a value was missing was counted "
         "neither as yes nor as no."
     )
+    if result.estimands:
+        paragraphs.append("Estimands (ICH E9(R1)): " + " ".join(result.estimands))
     sided = "two-sided" if result.sides == 2 else "one-sided"
     paragraphs.append(
         f"Tests are {sided} at α = {result.alpha:g}; confidence intervals are "

@@ -73,3 +73,26 @@ class Estimand(_Model):
     analysis: str
     sensitivity: tuple[str, ...] = ()
     assumption: str | None = None
+
+    def describe(self) -> str:
+        """The estimand in one sentence, for the methods section.
+
+        Examples
+        --------
+        >>> from remit.protocol import load_protocol
+        >>> e = load_protocol("oslo-mdma-mdd").estimands[0]
+        >>> e.describe().split("; ")[-2:]
+        ['main analysis mmrm', 'sensitivity tipping_v13, lmm_random_slope.']
+        """
+        events = ", ".join(
+            f"{ice.label or ice.event} — {ice.strategy.replace('_', ' ')}"
+            for ice in self.intercurrent_events
+        )
+        return (
+            f"{self.id} ({self.label}): population {self.population}; variable "
+            f"{self.endpoint}; treatment {self.treatment}; summary "
+            f"{self.summary.replace('_', ' ')}; intercurrent events: {events or 'none declared'}"
+            f"; main analysis {self.analysis}"
+            + (f"; sensitivity {', '.join(self.sensitivity)}" if self.sensitivity else "")
+            + "."
+        )
