@@ -126,9 +126,17 @@ def test_oslo_endpoints_and_plan(oslo: Protocol) -> None:
     assert "no longer in remission at FU7" in relapse.definition
     kinds = [a.kind for a in oslo.analysis.analyses]
     assert kinds == [
-        "descriptive", "wilcoxon", "mmrm", "effect_size", "proportion", "mcnemar", "rtm", "safety",
-        "time_to_event", "lmm",
+        "descriptive", "wilcoxon", "mmrm", "effect_size", "proportion", "mcnemar", "rtm", "rbmi",
+        "safety", "time_to_event", "lmm",
     ]  # fmt: skip
+    (estimand,) = oslo.estimands
+    assert (estimand.endpoint, estimand.summary, estimand.analysis) == (
+        "madrs_change_v13",
+        "mean",
+        "mmrm",
+    )
+    assert estimand.sensitivity == ("tipping_v13", "lmm_random_slope")
+    assert [e.strategy for e in estimand.intercurrent_events] == ["hypothetical"]
     mmrm = next(a for a in oslo.analysis.analyses if a.kind == "mmrm")
     assert mmrm.visits == ("V3", "V13", "FU7")
     assert mmrm.scales == ("madrs", "sds")

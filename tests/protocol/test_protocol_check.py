@@ -886,3 +886,104 @@ def test_p039_period_limit_not_sound(bend: Bend) -> None:
     line = only(bend(end, sound % '{ from = "END", days = 35, tolerance = 7 }'), "P039")
     assert "not an earlier visit" in line
     assert codes(bend(end, sound % '{ from = "BL", days = 35, tolerance = -1 }')) == ["P004"]
+
+
+# --------------------------------------------------------------------------- estimands (P040)
+
+_TIPPING = """
+[[analysis.analyses]]
+id = "tip"
+kind = "rbmi"
+label = "Tipping point"
+scales = ["madrs"]
+baseline_visit = "BL"
+visits = ["END"]
+tipping_deltas = [0, 2, 4]
+"""
+
+_ESTIMAND = """
+[[estimands]]
+id = "main"
+label = "Mean change, had everyone completed treatment"
+population = "everyone enrolled"
+endpoint = "chg"
+treatment = "the one arm"
+summary = "mean"
+analysis = "tip"
+
+[[estimands.intercurrent_events]]
+event = "treatment_discontinuation"
+strategy = "hypothetical"
+"""
+
+
+def _with_estimand(bend: Bend, estimand: str = _ESTIMAND, analyses: str = _TIPPING) -> str:
+    return bend("[[safety.rules]]", analyses + "\n" + estimand + "\n[[safety.rules]]")
+
+
+def test_p040_a_sound_estimand_passes(bend: Bend) -> None:
+    text = _with_estimand(bend)
+    assert check_text(text) == []
+    p = protocol_from_text(text)
+    assert p.estimands[0].intercurrent_events[0].strategy == "hypothetical"
+
+
+def test_p040_unknown_endpoint_and_analysis(bend: Bend) -> None:
+    line = only(_with_estimand(bend, _ESTIMAND.replace('"chg"', '"chng"')), "P040")
+    assert "endpoint 'chng', which is not in the protocol" in line
+    assert "did you mean 'chg'" in line
+    line = only(_with_estimand(bend, _ESTIMAND.replace('"tip"', '"tipp"')), "P040")
+    assert "analysis 'tipp' is not an analysis of the plan" in line
+    estimand = _ESTIMAND.replace('analysis = "tip"', 'analysis = "tip"\nsensitivity = ["tip"]')
+    assert "both the main and a sensitivity" in only(_with_estimand(bend, estimand), "P040")
+
+
+def test_p040_strategy_with_no_method(bend: Bend) -> None:
+    estimand = _ESTIMAND.replace('"chg"', '"resp"').replace('"mean"', '"proportion"')
+    estimand = estimand.replace('analysis = "tip"', 'analysis = "props"')
+    line = only(_with_estimand(bend, estimand), "P040")
+    assert "strategy hypothetical for treatment_discontinuation has no method" in line
+    assert "props is a proportion analysis" in line
+    assert "lmm, mmrm, rbmi" in line
+    stratum = _ESTIMAND.replace('"hypothetical"', '"principal_stratum"')
+    line = only(_with_estimand(bend, stratum), "P040")
+    assert "no analysis of Remit estimates it" in line
+    # composite on a change endpoint: the event cannot be part of a continuous outcome
+    composite = _ESTIMAND.replace('"hypothetical"', '"composite"')
+    problems = [str(p) for p in check_text(_with_estimand(bend, composite))]
+    assert any(
+        "composite strategy for treatment_discontinuation needs a yes/no" in p for p in problems
+    )
+
+
+def test_p040_summary_and_duplicate_event(bend: Bend) -> None:
+    line = only(_with_estimand(bend, _ESTIMAND.replace('"mean"', '"difference_in_means"')), "P040")
+    assert "compares arms but the protocol has one arm" in line
+    line = only(_with_estimand(bend, _ESTIMAND.replace('"mean"', '"proportion"')), "P040")
+    assert "does not fit the change endpoint chg" in line
+    twice = (
+        _ESTIMAND
+        + '\n[[estimands.intercurrent_events]]\nevent = "treatment_discontinuation"\n'
+        + 'strategy = "treatment_policy"\n'
+    )
+    line = only(_with_estimand(bend, twice), "P040")
+    assert "declared twice" in line
+    assert only(_with_estimand(bend, _ESTIMAND + _ESTIMAND), "P018")
+
+
+def test_p040_hypothetical_estimand_with_jump_to_reference(bend: Bend) -> None:
+    two_arms = bend("[[events]]", '[[arms]]\ncode = "B"\nlabel = "B"\n\n[[events]]')
+    j2r = _TIPPING.replace("tipping_deltas = [0, 2, 4]", 'strategy = "j2r"\nreference = "A"')
+    estimand = _ESTIMAND.replace('"mean"', '"difference_in_means"')
+    line = only(_with_estimand(lambda o, n: two_arms.replace(o, n, 1), estimand, j2r), "P040")
+    assert "imputes by j2r" in line
+    assert "targets a treatment-policy question" in line
+
+
+def test_p025_reference_based_imputation_in_a_one_arm_protocol(bend: Bend) -> None:
+    j2r = _TIPPING.replace("tipping_deltas = [0, 2, 4]", 'strategy = "j2r"\nreference = "A"')
+    line = only(bend("[[safety.rules]]", j2r + "\n[[safety.rules]]"), "P025")
+    assert "imputes from a reference arm" in line
+    unknown = _TIPPING.replace("tipping_deltas = [0, 2, 4]", 'reference = "PBO"')
+    problems = codes(bend("[[safety.rules]]", unknown + "\n[[safety.rules]]"))
+    assert problems == ["P017", "P025"]

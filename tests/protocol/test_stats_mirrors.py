@@ -138,3 +138,11 @@ def test_every_builtin_protocol_loads_without_a_deprecation_warning() -> None:
         warnings.simplefilter("error", FutureWarning)
         for name in builtin_protocols():
             load_protocol(name)
+
+
+def test_rbmi_strategies_mirror_the_statistics() -> None:
+    from remit.protocol import RbmiAnalysis
+    from remit.stats.rbmi import STRATEGIES
+
+    assert get_args(protocol_vocab.RbmiStrategy) == tuple(s.lower() for s in STRATEGIES)
+    assert _field_words(RbmiAnalysis, "strategy") == get_args(protocol_vocab.RbmiStrategy)

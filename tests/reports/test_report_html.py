@@ -374,10 +374,13 @@ def test_a_two_arm_trial_is_reported_by_arm(make_trial: Callable[..., TrialData]
     assert "Hatching tells the arms apart." in waterfall
     # the MMRM models the change here, so the trajectories carry the observed means
     assert "black symbols are the observed means" in text
-    # the example RCT's plan has no time-to-event or LMM analysis: those sections are left out
-    assert [s.id for s in sections] == [
-        s for s in SECTIONS if s not in ("time-to-event", "sensitivity")
-    ]
+    # the example RCT's plan has no time-to-event analysis: that section is left out; its
+    # sensitivity analyses are reference-based imputation (RbmiSectionResult), not the LMM
+    assert [s.id for s in sections] == [s for s in SECTIONS if s != "time-to-event"]
+    sensitivity = _section(html, "sensitivity")
+    assert 'id="tbl-rbmi_j2r"' in sensitivity
+    assert "tbl-lmm" not in sensitivity
+    assert "Tipping delta" in sensitivity
 
 
 def test_a_trial_before_follow_up_states_what_is_missing(

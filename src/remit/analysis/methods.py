@@ -13,6 +13,7 @@ from remit.analysis.paired_sections import (
     EffectSizeSectionResult,
     WilcoxonSectionResult,
 )
+from remit.analysis.rbmi_section import RbmiSectionResult
 from remit.analysis.result import AnalysisResult, SectionResult
 from remit.analysis.rtm_section import RTMSectionResult
 from remit.analysis.safety_section import SafetySectionResult
@@ -141,6 +142,24 @@ def _lmm(s: SectionResult, result: AnalysisResult) -> str:
     )
 
 
+def _rbmi(s: SectionResult, result: AnalysisResult) -> str:
+    spec = s.spec
+    c = s.conventions
+    text = (
+        f"{s.label}: for {_scales(spec)}, the change from {spec['baseline_visit']} at "
+        f"{_words(spec['visits'])} was imputed from an {c['imputation_model']}; "
+        f"{c['strategy']}; {c['delta']}. Inference: {c['method']}; analysis: {c['analysis']}."
+    )
+    if spec.get("tipping_deltas"):
+        visit = spec.get("tipping_visit") or spec["visits"][-1]
+        text += (
+            f" Tipping point at {visit}: delta was increased over "
+            f"{_words([f'{d:g}' for d in spec['tipping_deltas']])} until the confidence "
+            "interval included 0."
+        )
+    return text
+
+
 Writer = Callable[[Any, AnalysisResult], str]
 
 #: Result class of each analysis kind → the paragraph of the methods section describing it.
@@ -155,6 +174,7 @@ METHODS: dict[type[SectionResult], Writer] = {
     SafetySectionResult: _safety,
     TimeToEventSectionResult: _time_to_event,
     LMMSectionResult: _lmm,
+    RbmiSectionResult: _rbmi,
 }
 
 
@@ -236,6 +256,8 @@ def methods_text(result: AnalysisResult) -> list[str]:
         + ". A status that could not be decided because a value was missing was counted "
         "neither as yes nor as no."
     )
+    if result.estimands:
+        paragraphs.append("Estimands (ICH E9(R1)): " + " ".join(result.estimands))
     sided = "two-sided" if result.sides == 2 else "one-sided"
     paragraphs.append(
         f"Tests are {sided} at α = {result.alpha:g}; confidence intervals are "

@@ -191,4 +191,5 @@ def run_analysis_plan(
         missing=missing_data_table(protocol, totals, population),
         sections=tuple(sections),
         scales=scale_infos(protocol, (str(c) for c in totals["scale"].unique())),
+        estimands=tuple(e.describe() for e in protocol.estimands),
     )

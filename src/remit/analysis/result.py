@@ -320,6 +320,8 @@ class AnalysisResult:
         One :class:`SectionResult` per analysis of the plan, in plan order.
     scales
         A :class:`ScaleInfo` per scale (display name, total range), from the scale files.
+    estimands
+        The protocol's estimands (ICH E9(R1)), one sentence each, for the methods section.
 
     Examples
     --------
@@ -347,6 +349,7 @@ class AnalysisResult:
     missing: pd.DataFrame
     sections: tuple[SectionResult, ...]
     scales: Mapping[str, ScaleInfo] = dataclasses.field(default_factory=dict)
+    estimands: tuple[str, ...] = ()
 
     def scale(self, code: str) -> ScaleInfo:
         """The facts of scale ``code`` (display name, total range) carried by the result."""

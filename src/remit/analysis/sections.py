@@ -32,6 +32,7 @@ from remit.analysis.paired_sections import (
     run_wilcoxon,
     wilcoxon_convention,
 )
+from remit.analysis.rbmi_section import RbmiSectionResult, run_rbmi
 from remit.analysis.result import SectionResult
 from remit.analysis.rtm_section import RTMSectionResult, reliability_grid, run_rtm
 from remit.analysis.safety_section import SafetySectionResult, run_safety
@@ -43,6 +44,7 @@ from remit.protocol import (
     McNemarAnalysis,
     MMRMAnalysis,
     ProportionAnalysis,
+    RbmiAnalysis,
     RTMAnalysis,
     SafetyAnalysis,
     TimeToEventAnalysis,
@@ -63,6 +65,7 @@ RUNNERS: dict[type[BaseModel], Runner] = {
     SafetyAnalysis: run_safety,
     TimeToEventAnalysis: run_time_to_event,
     LMMAnalysis: run_lmm,
+    RbmiAnalysis: run_rbmi,
 }
 
 
@@ -102,6 +105,7 @@ __all__ = [
     "McNemarSectionResult",
     "ProportionSectionResult",
     "RTMSectionResult",
+    "RbmiSectionResult",
     "SafetySectionResult",
     "TimeToEventSectionResult",
     "WilcoxonSectionResult",

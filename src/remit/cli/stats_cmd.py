@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from remit.cli import stats_small_cmd
+from remit.cli import stats_rbmi_cmd, stats_small_cmd
 from remit.cli.common import (
     JsonOption,
     console,
@@ -207,5 +207,6 @@ def mmrm(
             )
 
 
-# `paired` and `proportion` live in their own module and join this group here.
+# `paired`, `proportion`, `rbmi` and `tipping-point` live in their own modules and join here.
 stats_small_cmd.register(app)
+stats_rbmi_cmd.register(app)

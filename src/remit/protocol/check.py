@@ -21,6 +21,7 @@ from remit.errors import Problem
 from remit.protocol._checker import Check, Checker
 from remit.protocol.check_dosing import DOSING_CHECKS
 from remit.protocol.check_eligibility import ELIGIBILITY_CHECKS
+from remit.protocol.check_estimands import ESTIMAND_CHECKS
 from remit.protocol.check_notify import NOTIFY_CHECKS
 from remit.protocol.check_plan import PLAN_CHECKS
 from remit.protocol.check_results import RESULT_CHECKS
@@ -77,6 +78,9 @@ PROBLEM_CODES: dict[str, str] = {
     "P038": "unknown site time zone (not an IANA name such as Europe/Oslo)",
     "P039": "period limit not sound: counted from an unknown or later visit, or the visit's "
     "planned day outside it",
+    "P040": "estimand not sound: an unknown endpoint or analysis, a strategy for an "
+    "intercurrent event that its main analysis cannot serve, a summary that does not fit the "
+    "endpoint or the arms, an event declared twice",
 }
 
 #: Every whole-protocol check, in the order its problems are reported.
@@ -86,6 +90,7 @@ CHECKS: tuple[Check, ...] = (
     *RESULT_CHECKS,
     *VITALS_CHECKS,
     *PLAN_CHECKS,
+    *ESTIMAND_CHECKS,
     *SCALE_CHECKS,
     *NOTIFY_CHECKS,
     *ELIGIBILITY_CHECKS,

@@ -20,6 +20,7 @@ from remit.protocol._base import _Model
 from remit.protocol.baseline import Baseline, baseline_visit
 from remit.protocol.consent import Consent
 from remit.protocol.dosing import ArmDose, DosingSession, Vitals, VitalThreshold
+from remit.protocol.estimands import Estimand, IntercurrentEvent
 from remit.protocol.medications import Medications
 from remit.protocol.results import Results
 from remit.protocol.safety_table import (
@@ -41,6 +42,7 @@ from remit.protocol.sap import (
     McNemarAnalysis,
     MMRMAnalysis,
     ProportionAnalysis,
+    RbmiAnalysis,
     RelapseEndpoint,
     RemissionEndpoint,
     ResponseEndpoint,
@@ -91,7 +93,9 @@ __all__ = [
     "Eligibility",
     "Endpoint",
     "EndpointRole",
+    "Estimand",
     "Event",
+    "IntercurrentEvent",
     "Level",
     "MMRMAnalysis",
     "McNemarAnalysis",
@@ -103,6 +107,7 @@ __all__ = [
     "RTMAnalysis",
     "Randomisation",
     "Rater",
+    "RbmiAnalysis",
     "RelapseEndpoint",
     "RemissionEndpoint",
     "ResponseEndpoint",
@@ -395,6 +400,7 @@ class Protocol(_Model):
     dosing: tuple[DosingSession, ...] = ()
     eligibility: Eligibility = Field(default_factory=Eligibility)
     endpoints: tuple[Endpoint, ...] = ()
+    estimands: tuple[Estimand, ...] = ()
     analysis: AnalysisPlan = Field(default_factory=AnalysisPlan)
     safety: Safety = Field(default_factory=Safety)
     baseline: Baseline = Field(default_factory=Baseline)

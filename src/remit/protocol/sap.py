@@ -18,6 +18,7 @@ from remit.protocol.vocab import (
     EffectSizeMeasure,
     EndpointRole,
     ProportionCiMethod,
+    RbmiStrategy,
 )
 
 # --------------------------------------------------------------------------- endpoints
@@ -458,6 +459,68 @@ class LMMAnalysis(_Analysis):
     reml: bool = True
 
 
+class RbmiAnalysis(_Analysis):
+    """Reference-based imputation of a change from baseline (R's rbmi), per visit, with an
+    optional tipping-point grid: the sensitivity analyses of an estimand.
+
+    The imputation model is an MMRM (unstructured Σ, ``arm*visit + baseline*visit``; one arm:
+    ``visit + baseline*visit``) of the ``visits`` after ``baseline_visit``; missing values
+    after a participant's last observed visit follow ``strategy`` (``mar``, ``j2r`` jump to
+    reference, ``cr`` copy reference, ``cir`` copy increments in reference; the last three
+    need ``reference``, the control arm) plus ``delta``. ``method`` ``condmean`` is conditional
+    mean imputation with ``resampling`` jackknife or bootstrap; ``bayes`` approximate-Bayesian
+    multiple imputation with ``samples`` data sets and Rubin's rules. Bootstrap and bayes draw
+    from ``seed``, which the plan must fix so that the result can be reproduced.
+
+    ``tipping_deltas`` (tried in order, from 0 towards less benefit) adds the tipping-point
+    analysis at ``tipping_visit`` (default: the last visit): the first delta whose confidence
+    interval includes 0.
+
+    Examples
+    --------
+    >>> a = RbmiAnalysis(id="j2r", kind="rbmi", label="J2R", scales=("madrs",),
+    ...                  baseline_visit="V3", visits=("V13", "FU7"), strategy="j2r",
+    ...                  reference="PLACEBO", method="bayes", seed=2024)
+    >>> a.visit_refs(), a.samples
+    (('V3', 'V13', 'FU7'), 200)
+    """
+
+    kind: Literal["rbmi"]
+    scales: tuple[str, ...] = Field(min_length=1)
+    baseline_visit: str
+    visits: tuple[str, ...] = Field(min_length=1)
+    strategy: RbmiStrategy = "mar"
+    reference: str | None = None
+    delta: float = 0.0
+    method: Literal["condmean", "bayes"] = "condmean"
+    resampling: Literal["jackknife", "bootstrap"] = "jackknife"
+    samples: int = Field(default=200, ge=2, le=100_000)
+    seed: int | None = Field(default=None, ge=0)
+    tipping_deltas: tuple[float, ...] = ()
+    tipping_visit: str | None = None
+
+    @model_validator(mode="after")
+    def _sound(self) -> RbmiAnalysis:
+        if self.seed is None and (self.method == "bayes" or self.resampling == "bootstrap"):
+            raise ValueError(
+                f"method {self.method!r} with resampling {self.resampling!r} draws at random: "
+                "give seed = <a whole number> so that the analysis can be reproduced"
+            )
+        if self.strategy != "mar" and self.reference is None:
+            raise ValueError(
+                f"strategy {self.strategy!r} needs reference = <the control arm's code>"
+            )
+        if self.tipping_visit is not None and self.tipping_visit not in self.visits:
+            raise ValueError(
+                f"tipping_visit {self.tipping_visit!r} is not one of visits {list(self.visits)}"
+            )
+        if self.baseline_visit in self.visits:
+            raise ValueError(
+                f"visits must be after baseline_visit {self.baseline_visit!r}, not include it"
+            )
+        return self
+
+
 #: Every analysis kind a plan may hold, in one place. :data:`Analysis` is their union (spelt
 #: out for the type checker; ``tests/analysis/test_families.py`` checks it equals this tuple);
 #: ``remit.analysis.sections.RUNNERS`` runs each one and ``remit.reports.renderers.RENDERERS``
@@ -473,6 +536,7 @@ ANALYSIS_KINDS = (
     SafetyAnalysis,
     TimeToEventAnalysis,
     LMMAnalysis,
+    RbmiAnalysis,
 )
 Analysis = Annotated[
     DescriptiveAnalysis
@@ -484,7 +548,8 @@ Analysis = Annotated[
     | RTMAnalysis
     | SafetyAnalysis
     | TimeToEventAnalysis
-    | LMMAnalysis,
+    | LMMAnalysis
+    | RbmiAnalysis,
     Field(discriminator="kind"),
 ]
 

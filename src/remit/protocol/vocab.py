@@ -74,3 +74,23 @@ Alternative = Literal["two-sided", "less", "greater"]
 
 #: Paired effect sizes: :data:`remit.stats.effect_size.EffectSizeMeasure` word for word.
 EffectSizeMeasure = Literal["d_z", "g_z", "d_av", "g_av"]
+
+#: Imputation strategies of reference-based MI: :data:`remit.stats.rbmi.STRATEGIES` in lower
+#: case (``tests/protocol/test_stats_mirrors.py`` checks them).
+RbmiStrategy = Literal["mar", "j2r", "cr", "cir"]
+
+#: ICH E9(R1) strategies for an intercurrent event.
+IceStrategy = Literal[
+    "treatment_policy", "hypothetical", "composite", "while_on_treatment", "principal_stratum"
+]
+ICE_STRATEGIES: tuple[IceStrategy, ...] = get_args(IceStrategy)
+
+#: Population-level summaries of an estimand.
+EstimandSummary = Literal[
+    "mean",
+    "difference_in_means",
+    "proportion",
+    "difference_in_proportions",
+    "odds_ratio",
+    "hazard_ratio",
+]

@@ -24,6 +24,7 @@ from remit.analysis import (
     McNemarSectionResult,
     MMRMSectionResult,
     ProportionSectionResult,
+    RbmiSectionResult,
     RTMSectionResult,
     SafetySectionResult,
     SectionResult,
@@ -271,6 +272,52 @@ def render_lmm(s: LMMSectionResult, v: View) -> list[Block]:
     return _tables("sensitivity", 0, lmm_table(s, v))
 
 
+def rbmi_table(s: RbmiSectionResult, v: View) -> ReportTable | None:
+    """Reference-based imputation: the estimate per visit, with the tipping delta where the
+    plan asked for one."""
+    if s.differences.empty:
+        return None
+    tips = (
+        {}
+        if s.tipping_points is None
+        else {
+            (r["scale"], r["visit"]): r["tipping_delta"]
+            for r in s.tipping_points.to_dict(orient="records")
+        }
+    )
+
+    def row(r: dict[Any, Any]) -> tuple[str, ...]:
+        key = (r["scale"], r["visit"])
+        tip = tips.get(key, "")
+        return (
+            scale_name(v.result, str(r["scale"])),
+            str(r["visit"]),
+            str(r["contrast"]),
+            f"{fmt(r['estimate'], 'estimate')} ({fmt(r['se'], 'se')})",
+            fmt_ci(r["ci_low"], r["ci_high"]),
+            fmt(r["p"], "p"),
+            "not reached" if key in tips and tip is None else ("" if tip == "" else f"{tip:g}"),
+        )
+
+    c = s.conventions
+    return ReportTable(
+        f"tbl-{s.id}",
+        f"Sensitivity analysis: {s.label}",
+        ("Scale", "Visit", "Contrast", "Estimate (SE)", v.ci, "p", "Tipping delta"),
+        tuple(row(r) for r in s.differences.to_dict(orient="records")),
+        notes=(
+            f"Imputation: {c.get('strategy', '')}; {c.get('method', '')}. Tipping delta: the "
+            "first delta added to the imputed values at which the interval includes 0.",
+        ),
+        numeric_from=3,
+    )
+
+
+def render_rbmi(s: RbmiSectionResult, v: View) -> list[Block]:
+    """Reference-based imputation and tipping point among the sensitivity analyses."""
+    return _tables("sensitivity", 10, rbmi_table(s, v))
+
+
 Renderer = Callable[[Any, View], list[Block]]
 
 #: Result class of each analysis kind → its renderer (one per ANALYSIS_KINDS).
@@ -285,6 +332,7 @@ RENDERERS: dict[type[SectionResult], Renderer] = {
     SafetySectionResult: render_safety,
     TimeToEventSectionResult: render_time_to_event,
     LMMSectionResult: render_lmm,
+    RbmiSectionResult: render_rbmi,
 }
 
 SafetyRenderer = Callable[[SafetySectionResult, View], list[Block]]

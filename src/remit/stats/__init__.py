@@ -40,6 +40,7 @@ from remit.stats.randomisation import simple_list as simple_list
 from remit.stats.randomisation import stratum_label as stratum_label
 from remit.stats.rbmi import RbmiResult as RbmiResult
 from remit.stats.rbmi import TippingPointResult as TippingPointResult
+from remit.stats.rbmi import rbmi_bayes as rbmi_bayes
 from remit.stats.rbmi import rbmi_condmean as rbmi_condmean
 from remit.stats.rbmi import tipping_point as tipping_point
 from remit.stats.rtm import RegressionToMeanResult as RegressionToMeanResult

@@ -19,6 +19,10 @@ with an ANCOVA (``y_visit ~ group + covariates``); standard errors come from the
 
 Under MAR the estimate equals the MMRM's treatment difference at every visit (the completed-data
 least squares normal equations are the MMRM's GLS normal equations times Σ).
+
+:func:`rbmi_bayes` is the multiple-imputation counterpart: each imputed data set draws (β, Σ)
+from an approximate posterior and the missing values from their conditional distribution under
+the same strategies; the per-visit ANCOVAs are pooled by Rubin's rules.
 """
 
 from __future__ import annotations
@@ -32,17 +36,20 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import special
+from scipy import special, stats
 
 from remit.errors import ConvergenceWarning, StatsError
 from remit.stats._tidy import TidyResult, plain
-from remit.stats.mmrm import fit_mmrm
+from remit.stats.mmrm import MMRMResult, fit_mmrm
+from remit.stats.mmrm.covariance import Unstructured
 
 Array = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 Strategy = Literal["MAR", "J2R", "CR", "CIR"]
+#: The arm label of single-arm data (no group column).
+SINGLE_ARM = "all"
 STRATEGIES: tuple[Strategy, ...] = ("MAR", "J2R", "CR", "CIR")
 Method = Literal["jackknife", "bootstrap"]
 DeltaLike = float | Mapping[Hashable, float] | None
@@ -51,6 +58,7 @@ __all__ = [
     "STRATEGIES",
     "RbmiResult",
     "TippingPointResult",
+    "rbmi_bayes",
     "rbmi_condmean",
     "tipping_point",
 ]
@@ -89,7 +97,7 @@ def _prepare(
     y: str,
     subject: str,
     visit: str,
-    group: str,
+    group: str | None,
     reference: Hashable,
     covariates: Sequence[str],
     strategy: str | Mapping[Hashable, str],
@@ -102,7 +110,7 @@ def _prepare(
         )
     if isinstance(covariates, str):
         covariates = (covariates,)
-    wanted = [y, subject, visit, group, *covariates]
+    wanted = [y, subject, visit, *([] if group is None else [group]), *covariates]
     missing = [c for c in dict.fromkeys(wanted) if c not in data.columns]
     if missing:
         raise StatsError(
@@ -110,7 +118,7 @@ def _prepare(
             expected="one of " + ", ".join(map(str, data.columns)),
         )
     frame = data.loc[:, list(dict.fromkeys(wanted))]
-    for name in (subject, visit, group, *covariates):
+    for name in (subject, visit, *([] if group is None else [group]), *covariates):
         if frame[name].isna().any():
             raise StatsError(
                 f"column {name!r} has missing values",
@@ -147,35 +155,24 @@ def _prepare(
 
     per_subject = frame.groupby(subject, sort=True)
     subjects = list(per_subject.groups)
-    varying = [
-        c for c in (group, *covariates) if bool((per_subject[c].nunique(dropna=False) > 1).any())
-    ]
+    fixed = ([] if group is None else [group]) + list(covariates)
+    varying = [c for c in fixed if bool((per_subject[c].nunique(dropna=False) > 1).any())]
     if varying:
         raise StatsError(
             f"column(s) {varying} change within a subject",
             expected="group and covariates fixed per subject (baseline values)",
         )
     first = per_subject.first()
-    arm_values = first[group]
-    levels = pd.unique(arm_values).tolist()
-    if reference not in levels:
-        raise StatsError(
-            f"reference {reference!r} is not a level of {group!r}",
-            expected="one of " + ", ".join(map(str, levels)),
-        )
-    try:
-        others = sorted(lv for lv in levels if lv != reference)
-    except TypeError:
-        others = sorted((lv for lv in levels if lv != reference), key=str)
-    if not others:
-        raise StatsError(
-            f"{group!r} has only the reference level {reference!r}",
-            expected="at least two arms",
-        )
-    arms = (reference, *others)
-    arm_code = {a: i for i, a in enumerate(arms)}
-    arm = np.array([arm_code[a] for a in arm_values], dtype=np.int64)
-
+    if group is None:
+        if reference is not None:
+            raise StatsError(
+                f"reference {reference!r} given without a group column",
+                expected="group=... naming the arm column, or no reference for one arm",
+            )
+        arms: tuple[Hashable, ...] = (SINGLE_ARM,)
+        arm = np.zeros(len(subjects), dtype=np.int64)
+    else:
+        arms, arm = _arms(first[group], group, reference)
     z_cols: list[Array] = []
     z_names: list[str] = []
     for c in covariates:
@@ -214,6 +211,11 @@ def _prepare(
             f"strategy must be a name or a mapping, got {type(strategy).__name__}",
             expected="'MAR', 'J2R', 'CR', 'CIR' or a mapping subject → one of them",
         )
+    if len(arms) == 1 and np.any(codes != 0):
+        raise StatsError(
+            "J2R, CR and CIR need a reference arm, and the data have one arm",
+            expected="strategy 'MAR' (with delta for a sensitivity analysis) for a single arm",
+        )
     return _Trial(
         y=y_wide,
         arm=arm,
@@ -224,6 +226,30 @@ def _prepare(
         arms=arms,
         covariate_names=tuple(z_names),
     )
+
+
+def _arms(
+    arm_values: pd.Series, group: str, reference: Hashable
+) -> tuple[tuple[Hashable, ...], IntArray]:
+    levels = pd.unique(arm_values).tolist()
+    if reference not in levels:
+        raise StatsError(
+            f"reference {reference!r} is not a level of {group!r}",
+            expected="one of " + ", ".join(map(str, levels)),
+        )
+    try:
+        others = sorted(lv for lv in levels if lv != reference)
+    except TypeError:
+        others = sorted((lv for lv in levels if lv != reference), key=str)
+    if not others:
+        raise StatsError(
+            f"{group!r} has only the reference level {reference!r}",
+            expected="at least two arms",
+            hint="for one arm leave out group and reference (MAR and delta only)",
+        )
+    arms = (reference, *others)
+    arm_code = {a: i for i, a in enumerate(arms)}
+    return arms, np.array([arm_code[a] for a in arm_values], dtype=np.int64)
 
 
 def _strategy_code(name: str) -> int:
@@ -257,7 +283,10 @@ def _delta_matrix(delta: DeltaLike, delta_arms: Sequence[Hashable] | None, trial
             ) from None
     if not np.all(np.isfinite(row)):
         raise StatsError("delta has non-finite values", expected="finite numbers")
-    arms = list(trial.arms[1:]) if delta_arms is None else list(delta_arms)
+    if delta_arms is None:
+        arms = list(trial.arms[1:]) if len(trial.arms) > 1 else list(trial.arms)
+    else:
+        arms = list(delta_arms)
     for a in arms:
         if a not in trial.arms:
             raise StatsError(
@@ -284,8 +313,9 @@ class _Completed:
     phi: Array = field(repr=False)
 
 
-def _impute(trial: _Trial, start: Array | None, strict: bool) -> _Completed:
-    n, n_visits = trial.y.shape
+def _imputation_fit(trial: _Trial, start: Array | None, strict: bool) -> MMRMResult:
+    """REML fit of the imputation model ``y ~ g*v + z*v`` (unstructured Σ) to the observed data."""
+    n_visits = trial.y.shape[1]
     observed = ~np.isnan(trial.y)
     rows, cols = np.nonzero(observed)
     q = trial.z.shape[1]
@@ -298,7 +328,8 @@ def _impute(trial: _Trial, start: Array | None, strict: bool) -> _Completed:
             **{f"z{j}": trial.z[rows, j] for j in range(q)},
         }
     )
-    formula = "y ~ g*v" + "".join(f" + z{j}*v" for j in range(q))
+    one_arm = len(trial.arms) == 1
+    formula = ("y ~ v" if one_arm else "y ~ g*v") + "".join(f" + z{j}*v" for j in range(q))
     try:
         with warnings.catch_warnings():
             if not strict:
@@ -308,7 +339,7 @@ def _impute(trial: _Trial, start: Array | None, strict: bool) -> _Completed:
                 formula,
                 subject="s",
                 visit="v",
-                group="g",
+                group=None if one_arm else "g",
                 df="residual",
                 visit_levels=list(range(n_visits)),
                 start=start,
@@ -325,27 +356,39 @@ def _impute(trial: _Trial, start: Array | None, strict: bool) -> _Completed:
         if strict:
             raise StatsError(msg, expected="every arm observed at every visit")
         raise _FitFailedError(msg)
-    sigma = fit.covariance_matrix()
+    return fit
+
+
+def _mean_rows(fit: MMRMResult, trial: _Trial, arm: IntArray) -> Array:
+    """Design rows (n·V × p) of every subject at every visit, as if in ``arm``."""
+    n, n_visits = trial.y.shape
+    q = trial.z.shape[1]
     levels = fit.design.factors
+    grid = pd.DataFrame(
+        {
+            "y": 0.0,
+            "s": np.repeat(np.arange(n), n_visits),
+            "v": pd.Categorical(np.tile(np.arange(n_visits), n), categories=levels["v"]),
+            **{f"z{j}": np.repeat(trial.z[:, j], n_visits) for j in range(q)},
+        }
+    )
+    if "g" in levels:
+        grid["g"] = pd.Categorical(np.repeat(arm, n_visits), categories=levels["g"])
+    return fit.design.rows(grid)
 
-    def means(arm: IntArray) -> Array:
-        grid = pd.DataFrame(
-            {
-                "y": 0.0,
-                "s": np.repeat(np.arange(n), n_visits),
-                "v": pd.Categorical(np.tile(np.arange(n_visits), n), categories=levels["v"]),
-                "g": pd.Categorical(np.repeat(arm, n_visits), categories=levels["g"]),
-                **{f"z{j}": np.repeat(trial.z[:, j], n_visits) for j in range(q)},
-            }
-        )
-        return (fit.design.rows(grid) @ fit.beta).reshape(n, n_visits)
 
-    mu_own = means(trial.arm)
-    mu_ref = means(np.zeros(n, dtype=np.int64))
-
-    t = np.arange(n_visits)
+def _last_observed(trial: _Trial) -> tuple[IntArray, BoolArray]:
+    """Each subject's last observed visit (−1: none) and the visits after it (n × V)."""
+    n_visits = trial.y.shape[1]
+    observed = ~np.isnan(trial.y)
     last = np.where(observed.any(axis=1), n_visits - 1 - np.argmax(observed[:, ::-1], axis=1), -1)
-    after = t[None, :] > last[:, None]  # (n, V): visits after the last observed one
+    return last, np.arange(n_visits)[None, :] > last[:, None]
+
+
+def _strategy_mean(trial: _Trial, mu_own: Array, mu_ref: Array) -> tuple[Array, BoolArray]:
+    """Each subject's mean vector under its strategy, and the visits after its last one seen."""
+    n_visits = trial.y.shape[1]
+    last, after = _last_observed(trial)
     dropout = last < n_visits - 1
     code = np.where(dropout, trial.strategy, 0)
     mean = mu_own.copy()
@@ -361,7 +404,18 @@ def _impute(trial: _Trial, start: Array | None, strict: bool) -> _Completed:
         ref_l = mu_ref[rix, li][:, None]
         incr = np.where(last[cir][:, None] >= 0, own_l + mu_ref[cir] - ref_l, mu_ref[cir])
         mean[cir] = np.where(after[cir], incr, mu_own[cir])
+    return mean, after
 
+
+def _fill(
+    trial: _Trial,
+    mean: Array,
+    sigma: Array,
+    rng: np.random.Generator | None,
+) -> Array:
+    """Missing values: conditional mean given the observed ones (plus a normal draw with the
+    conditional covariance when ``rng`` is given)."""
+    observed = ~np.isnan(trial.y)
     completed = trial.y.copy()
     patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
     for k, pat in enumerate(patterns):
@@ -370,24 +424,49 @@ def _impute(trial: _Trial, start: Array | None, strict: bool) -> _Completed:
         who = np.nonzero(inverse.reshape(-1) == k)[0]
         o, m = np.nonzero(pat)[0], np.nonzero(~pat)[0]
         fill = mean[np.ix_(who, m)]
+        cond = sigma[np.ix_(m, m)]
         if o.size:
             gain = np.linalg.solve(sigma[np.ix_(o, o)], sigma[np.ix_(o, m)])
             fill = fill + (trial.y[np.ix_(who, o)] - mean[np.ix_(who, o)]) @ gain
+            cond = cond - sigma[np.ix_(m, o)] @ gain
+        if rng is not None:
+            chol = np.linalg.cholesky((cond + cond.T) / 2.0)
+            fill = fill + rng.standard_normal((who.size, m.size)) @ chol.T
         completed[np.ix_(who, m)] = fill
+    return completed
+
+
+def _impute(trial: _Trial, start: Array | None, strict: bool) -> _Completed:
+    n, n_visits = trial.y.shape
+    fit = _imputation_fit(trial, start, strict)
+    sigma = fit.covariance_matrix()
+    mu_own = (_mean_rows(fit, trial, trial.arm) @ fit.beta).reshape(n, n_visits)
+    mu_ref = (_mean_rows(fit, trial, np.zeros(n, dtype=np.int64)) @ fit.beta).reshape(n, n_visits)
+    mean, after = _strategy_mean(trial, mu_own, mu_ref)
+    completed = _fill(trial, mean, sigma, None)
+    observed = ~np.isnan(trial.y)
     return _Completed(
         y=completed, post=after & ~observed, arm=trial.arm, z=trial.z, phi=fit.phi.copy()
     )
 
 
-def _ancova(done: _Completed, delta: Array, n_arms: int) -> Array:
-    """Per-visit ANCOVA treatment differences (visits × non-reference arms)."""
-    y = done.y + done.post * delta[done.arm]
+def _analysis_design(done: _Completed, n_arms: int) -> tuple[Array, slice]:
+    """ANCOVA design per visit (intercept, arm dummies, covariates) and the columns reported;
+    one arm: the intercept alone (the mean)."""
+    if n_arms == 1:
+        return np.ones((done.arm.size, 1)), slice(0, 1)
     onehot = (done.arm[:, None] == np.arange(1, n_arms)[None, :]).astype(float)
-    design = np.column_stack([np.ones(done.arm.size), onehot, done.z])
+    return np.column_stack([np.ones(done.arm.size), onehot, done.z]), slice(1, n_arms)
+
+
+def _ancova(done: _Completed, delta: Array, n_arms: int) -> Array:
+    """Per-visit ANCOVA treatment differences (visits × non-reference arms; one arm: mean)."""
+    y = done.y + done.post * delta[done.arm]
+    design, cols = _analysis_design(done, n_arms)
     coef, _, rank, _ = np.linalg.lstsq(design, y, rcond=None)
     if rank < design.shape[1]:
         raise _FitFailedError("the ANCOVA design is rank deficient (collinear covariates)")
-    return np.asarray(coef[1:n_arms].T, dtype=float)
+    return np.asarray(coef[cols].T, dtype=float)
 
 
 @dataclass(frozen=True)
@@ -471,18 +550,135 @@ def _summarise(
     return {"se": se, "ci_low": low, "ci_high": high, "p": p, "df": np.full_like(est, math.inf)}
 
 
+# ---------------------------------------------------------------------------- bayes
+@dataclass(frozen=True)
+class _Draws:
+    """The multiply imputed data sets of the approximate-Bayesian method."""
+
+    completed: list[_Completed]
+    seed: int
+
+
+def _posterior_draws(trial: _Trial, n_samples: int, seed: int | None) -> _Draws:
+    """Impute ``n_samples`` data sets, each from its own draw of (β, Σ).
+
+    θ, the log-Cholesky working parameters of Σ, is drawn from the normal approximation of
+    its marginal posterior: the REML likelihood is the likelihood of θ with β integrated out
+    under a flat prior (Harville 1974), so the draw is N(θ̂_REML, W) with W the inverse of
+    the Hessian of −ℓ_REML at θ̂ (a flat prior on θ). Given Σ, β is drawn from its exact
+    conditional posterior under a flat prior, N(β̂_GLS(Σ), (X'V⁻¹X)⁻¹). The missing values
+    are then drawn from their conditional normal distribution given the observed ones, around
+    the mean vector the subject's strategy prescribes.
+    """
+    n, n_visits = trial.y.shape
+    fit = _imputation_fit(trial, None, strict=True)
+    p = fit.beta.size
+    x_own = _mean_rows(fit, trial, trial.arm).reshape(n, n_visits, p)
+    x_ref = _mean_rows(fit, trial, np.zeros(n, dtype=np.int64)).reshape(n, n_visits, p)
+    observed = ~np.isnan(trial.y)
+    patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
+    groups = []
+    for k, pat in enumerate(patterns):
+        o = np.nonzero(pat)[0]
+        if o.size == 0:
+            continue
+        who = np.nonzero(inverse.reshape(-1) == k)[0]
+        groups.append((o, x_own[np.ix_(who, o)], trial.y[np.ix_(who, o)]))
+    structure = Unstructured(n_visits)
+    w = np.asarray(fit.theta_cov_working, dtype=float)
+    try:
+        w_chol = np.linalg.cholesky((w + w.T) / 2.0)
+    except np.linalg.LinAlgError:
+        raise StatsError(
+            "the REML information of the imputation model's covariance is not positive "
+            "definite, so its posterior cannot be approximated by a normal distribution",
+            expected="data that inform every variance and covariance of Σ",
+            hint="use rbmi_condmean (conditional mean imputation) or merge sparse visits",
+        ) from None
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
+    rng = np.random.default_rng(seed)
+    post = _last_observed(trial)[1] & ~observed
+    out: list[_Completed] = []
+    for _ in range(n_samples):
+        phi = fit.phi + w_chol @ rng.standard_normal(fit.phi.size)
+        sigma = structure.derivatives(phi, order=0).sigma
+        xtvx = np.zeros((p, p))
+        xtvy = np.zeros(p)
+        for o, xo, yo in groups:
+            inv = np.linalg.inv(sigma[np.ix_(o, o)])
+            xtvx += np.einsum("kap,ab,kbq->pq", xo, inv, xo)
+            xtvy += np.einsum("kap,ab,kb->p", xo, inv, yo)
+        chol = np.linalg.cholesky(xtvx)
+        beta_hat = np.linalg.solve(xtvx, xtvy)
+        # β ~ N(β̂, (X'V⁻¹X)⁻¹): solve Lᵀ u = z with L Lᵀ = X'V⁻¹X
+        beta = beta_hat + np.linalg.solve(chol.T, rng.standard_normal(p))
+        mean, _ = _strategy_mean(trial, x_own @ beta, x_ref @ beta)
+        completed = _fill(trial, mean, sigma, rng)
+        out.append(_Completed(y=completed, post=post, arm=trial.arm, z=trial.z, phi=phi))
+    return _Draws(out, seed)
+
+
+def _ancova_with_se(done: _Completed, delta: Array, n_arms: int) -> tuple[Array, Array, float]:
+    """Per-visit ANCOVA: differences and their variances (visits × contrasts), residual df."""
+    y = done.y + done.post * delta[done.arm]
+    design, cols = _analysis_design(done, n_arms)
+    coef, _, rank, _ = np.linalg.lstsq(design, y, rcond=None)
+    dof = design.shape[0] - design.shape[1]
+    if rank < design.shape[1] or dof < 1:
+        raise StatsError(
+            "the ANCOVA design is rank deficient or has no residual degrees of freedom",
+            expected="covariates that are not collinear and more subjects than terms",
+        )
+    resid = y - design @ coef
+    s2 = np.sum(resid**2, axis=0) / dof
+    inv_diag = np.diag(np.linalg.inv(design.T @ design))[cols]
+    var = s2[:, None] * inv_diag[None, :]
+    return np.asarray(coef[cols].T, dtype=float), var, float(dof)
+
+
+def _rubin(est: Array, var: Array, df_com: float, alpha: float) -> tuple[Array, dict[str, Array]]:
+    """Rubin's rules over imputations (axis 0) with the Barnard–Rubin (1999) df."""
+    m = est.shape[0]
+    q = est.mean(axis=0)
+    u = var.mean(axis=0)
+    b = est.var(axis=0, ddof=1)
+    t = u + (1.0 + 1.0 / m) * b
+    lam = (1.0 + 1.0 / m) * b / t
+    nu_obs = (df_com + 1.0) / (df_com + 3.0) * df_com * (1.0 - lam)
+    with np.errstate(divide="ignore"):
+        nu_old = np.where(lam > 0, (m - 1) / np.maximum(lam, 1e-300) ** 2, np.inf)
+        nu = 1.0 / (1.0 / nu_old + 1.0 / nu_obs)
+    se = np.sqrt(t)
+    crit = stats.t.ppf(1.0 - alpha / 2.0, nu)
+    p = 2.0 * stats.t.sf(np.abs(q / se), nu)
+    return q, {"se": se, "ci_low": q - crit * se, "ci_high": q + crit * se, "p": p, "df": nu}
+
+
+def _bayes_result(trial: _Trial, draws: _Draws, delta: Array, alpha: float) -> RbmiResult:
+    n_arms = len(trial.arms)
+    fits = [_ancova_with_se(c, delta, n_arms) for c in draws.completed]
+    est = np.stack([f[0] for f in fits])
+    var = np.stack([f[1] for f in fits])
+    q, parts = _rubin(est, var, fits[0][2], alpha)
+    return _assemble(trial, q, parts, est, delta, "bayes", None, len(fits), 0, draws.seed, alpha)
+
+
 # ---------------------------------------------------------------------------- results
 @dataclass(frozen=True)
 class RbmiResult(TidyResult):
-    """Treatment differences per visit after reference-based conditional mean imputation.
+    """Treatment differences per visit after reference-based imputation.
 
     Attributes
     ----------
     table
         visit, contrast (``"active - reference"``), estimate, se, ci_low, ci_high, p, df
-        (``inf``: normal-based intervals and p-values, as in rbmi).
+        (``inf``: normal-based intervals and p-values, as in rbmi's conditional mean method;
+        finite: the Barnard–Rubin df of multiple imputation).
     method
-        ``"jackknife"`` or ``"bootstrap"``; ``bootstrap_ci`` says how bootstrap intervals were
+        ``"jackknife"`` or ``"bootstrap"`` (conditional mean imputation), or ``"bayes"``
+        (approximate-Bayesian multiple imputation pooled by Rubin's rules);
+        ``bootstrap_ci`` says how bootstrap intervals were
         formed (``"percentile"``: quantiles of the replicates and rbmi's percentile p-value,
         with ``se`` the replicates' standard deviation; ``"normal"``: estimate ± z·se).
     strategies
@@ -491,14 +687,14 @@ class RbmiResult(TidyResult):
     n_subjects, n_imputed
         Subjects analysed and values imputed.
     n_resamples, n_failed, seed
-        Jackknife or bootstrap samples used, bootstrap samples redrawn because their fit failed,
-        and the bootstrap seed (``None`` for the jackknife).
+        Jackknife or bootstrap samples (or imputations, for ``"bayes"``) used, bootstrap
+        samples redrawn because their fit failed, and the seed (``None`` for the jackknife).
     reference, visits, alpha
         The reference arm, the visit order, and 1 − confidence level.
     delta
         Added to imputed values after dropout: one row per arm, one column per visit.
     replicates
-        Estimates of every resample (resamples × visits × contrasts).
+        Estimates of every resample or imputed data set (resamples × visits × contrasts).
     """
 
     table: pd.DataFrame
@@ -537,10 +733,19 @@ class RbmiResult(TidyResult):
     def summary(self) -> str:
         """The table with a line on method and strategies."""
         given = ", ".join(f"{k} {v}" for k, v in self.strategies.items())
+        if self.method == "bayes":
+            how = (
+                f"approximate-Bayesian multiple imputation ({self.n_resamples} imputations, "
+                "Rubin's rules)"
+            )
+        else:
+            how = (
+                f"conditional mean imputation ({self.method}"
+                + (f", {self.bootstrap_ci} CI" if self.bootstrap_ci else "")
+                + f", {self.n_resamples} resamples)"
+            )
         head = (
-            f"RbmiResult: conditional mean imputation ({self.method}"
-            + (f", {self.bootstrap_ci} CI" if self.bootstrap_ci else "")
-            + f", {self.n_resamples} resamples): {self.n_subjects} subjects, "
+            f"RbmiResult: {how}: {self.n_subjects} subjects, "
             f"{self.n_imputed} values imputed; strategies: {given}"
         )
         with pd.option_context("display.max_columns", None, "display.width", 200):
@@ -549,12 +754,15 @@ class RbmiResult(TidyResult):
 
 def _table(trial: _Trial, est: Array, parts: dict[str, Array]) -> pd.DataFrame:
     rows = []
+    labels = (
+        ["mean"] if len(trial.arms) == 1 else [f"{arm} - {trial.arms[0]}" for arm in trial.arms[1:]]
+    )
     for v, visit in enumerate(trial.visits):
-        for k, arm in enumerate(trial.arms[1:]):
+        for k, label in enumerate(labels):
             rows.append(
                 {
                     "visit": plain(visit),
-                    "contrast": f"{arm} - {trial.arms[0]}",
+                    "contrast": label,
                     "estimate": float(est[v, k]),
                     **{name: float(val[v, k]) for name, val in parts.items()},
                 }
@@ -588,6 +796,34 @@ def _result(
     est = _ancova(reps.full, delta, n_arms)
     rep = np.stack([_ancova(c, delta, n_arms) for c in reps.resampled])
     parts = _summarise(est, rep, method, alpha, bootstrap_ci)
+    return _assemble(
+        trial,
+        est,
+        parts,
+        rep,
+        delta,
+        method,
+        bootstrap_ci if method == "bootstrap" else None,
+        len(reps.resampled),
+        reps.n_failed,
+        reps.seed,
+        alpha,
+    )
+
+
+def _assemble(
+    trial: _Trial,
+    est: Array,
+    parts: dict[str, Array],
+    rep: Array,
+    delta: Array,
+    method: str,
+    bootstrap_ci: str | None,
+    n_resamples: int,
+    n_failed: int,
+    seed: int | None,
+    alpha: float,
+) -> RbmiResult:
     observed = ~np.isnan(trial.y)
     dropout = ~observed[:, -1]
     counts: dict[str, int] = {}
@@ -598,14 +834,14 @@ def _result(
     return RbmiResult(
         table=_table(trial, est, parts),
         method=method,
-        bootstrap_ci=bootstrap_ci if method == "bootstrap" else None,
+        bootstrap_ci=bootstrap_ci,
         strategies=counts,
         n_subjects=len(trial.subjects),
         n_imputed=int((~observed).sum()),
-        n_resamples=len(reps.resampled),
-        n_failed=reps.n_failed,
-        seed=reps.seed,
-        reference=trial.arms[0],
+        n_resamples=n_resamples,
+        n_failed=n_failed,
+        seed=seed,
+        reference=None if len(trial.arms) == 1 else trial.arms[0],
         visits=trial.visits,
         alpha=alpha,
         delta=pd.DataFrame(delta, index=list(trial.arms), columns=list(trial.visits)),
@@ -620,8 +856,8 @@ def rbmi_condmean(
     y: str,
     subject: str,
     visit: str,
-    group: str,
-    reference: Hashable,
+    group: str | None,
+    reference: Hashable = None,
     covariates: Sequence[str] = (),
     strategy: str | Mapping[Hashable, str] = "MAR",
     delta: DeltaLike = None,
@@ -687,9 +923,8 @@ def rbmi_condmean(
 
     Notes
     -----
-    Bayesian and approximate-Bayesian multiple imputation (rbmi's ``method_bayes`` /
-    ``method_approxbayes``) are not provided. With ``method="jackknife"`` the MMRM is refitted
-    once per subject.
+    For multiple imputation with Rubin's rules see :func:`rbmi_bayes`. With
+    ``method="jackknife"`` the MMRM is refitted once per subject.
 
     Examples
     --------
@@ -728,6 +963,114 @@ def rbmi_condmean(
     return _result(trial, reps, dmat, method, alpha, bootstrap_ci)
 
 
+def rbmi_bayes(
+    data: pd.DataFrame,
+    *,
+    y: str,
+    subject: str,
+    visit: str,
+    group: str | None,
+    reference: Hashable = None,
+    covariates: Sequence[str] = (),
+    strategy: str | Mapping[Hashable, str] = "MAR",
+    delta: DeltaLike = None,
+    delta_arms: Sequence[Hashable] | None = None,
+    n_samples: int = 200,
+    seed: int | None = None,
+    visit_levels: Sequence[Hashable] | None = None,
+    alpha: float = 0.05,
+) -> RbmiResult:
+    """Reference-based approximate-Bayesian multiple imputation, pooled by Rubin's rules.
+
+    The imputation model is that of :func:`rbmi_condmean` (MMRM, unstructured Σ,
+    ``group*visit + covariate*visit``, REML). Each of ``n_samples`` imputed data sets uses its
+    own draw of the parameters from their approximate posterior:
+
+    * Σ: its log-Cholesky working parameters θ from N(θ̂, W), the normal approximation of
+      their marginal posterior — the REML likelihood is the likelihood of θ with β integrated
+      out under a flat prior, and W is the inverse Hessian of −log REML at θ̂ (flat prior on
+      θ; every draw gives a positive definite Σ);
+    * β given Σ: its exact conditional posterior under a flat prior,
+      N(β̂_GLS(Σ), (X'V⁻¹X)⁻¹).
+
+    Each subject's missing values are drawn from their normal distribution given the observed
+    ones, around the mean vector of the subject's strategy (MAR, J2R, CR, CIR; see the module
+    docstring), plus ``delta`` after the last observed visit. Every data set is analysed by an
+    ANCOVA per visit (``y ~ group + covariates``) and the results pooled by Rubin's rules with
+    the Barnard–Rubin (1999) small-sample degrees of freedom (complete-data df: subjects minus
+    ANCOVA terms).
+
+    R's rbmi offers two related schemes: ``method_bayes`` samples the same posterior by MCMC
+    and ``method_approxbayes`` replaces it by bootstrap refits; this function uses the large-
+    sample normal approximation above instead, which needs one REML fit in all.
+
+    Parameters
+    ----------
+    data, y, subject, visit, group, reference, covariates, strategy, delta, delta_arms,
+    visit_levels, alpha
+        As for :func:`rbmi_condmean`.
+    n_samples
+        Imputed data sets (rbmi suggests ≥ 100; the Monte Carlo standard error of an estimate
+        is about sqrt(B / n_samples), B the between-imputation variance).
+    seed
+        Seed of the draws (a fresh seed, recorded in the result, when ``None``); the same seed
+        gives the same result.
+
+    Returns
+    -------
+    RbmiResult
+        ``method="bayes"``; one row per visit and active arm: estimate, se, ci_low, ci_high,
+        p and the Barnard–Rubin df; ``replicates`` holds every imputed set's estimates.
+
+    Raises
+    ------
+    StatsError
+        As :func:`rbmi_condmean`; also ``n_samples`` < 2.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> n, visits = 24, [1, 2, 3]
+    >>> arm = np.repeat(["ctl", "trt"], n // 2)
+    >>> yv = rng.normal(size=(n, 3)).cumsum(axis=1) - (arm == "trt")[:, None] * [0.5, 1.0, 1.5]
+    >>> yv[[2, 5, 14, 20], 2] = np.nan
+    >>> df = pd.DataFrame({"id": np.repeat(np.arange(n), 3), "visit": visits * n,
+    ...                    "arm": np.repeat(arm, 3), "y": yv.ravel()})
+    >>> res = rbmi_bayes(df, y="y", subject="id", visit="visit", group="arm",
+    ...                  reference="ctl", strategy="J2R", n_samples=50, seed=7)
+    >>> again = rbmi_bayes(df, y="y", subject="id", visit="visit", group="arm",
+    ...                    reference="ctl", strategy="J2R", n_samples=50, seed=7)
+    >>> res.to_frame().equals(again.to_frame()), res.method, res.n_resamples
+    (True, 'bayes', 50)
+    """
+    _check_samples(n_samples)
+    if not 0.0 < alpha < 1.0:
+        raise StatsError(f"alpha {alpha} is outside (0, 1)", expected="e.g. 0.05")
+    trial = _prepare(
+        data,
+        y=y,
+        subject=subject,
+        visit=visit,
+        group=group,
+        reference=reference,
+        covariates=covariates,
+        strategy=strategy,
+        visit_levels=visit_levels,
+    )
+    dmat = _delta_matrix(delta, delta_arms, trial)
+    draws = _posterior_draws(trial, n_samples, seed)
+    return _bayes_result(trial, draws, dmat, alpha)
+
+
+def _check_samples(n_samples: int) -> None:
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 2:
+        raise StatsError(
+            f"n_samples={n_samples!r}",
+            expected="an integer ≥ 2 imputed data sets (rbmi suggests ≥ 100)",
+        )
+
+
 @dataclass(frozen=True)
 class TippingPointResult(TidyResult):
     """Tipping-point analysis: a grid of deltas on the active arm's imputed values.
@@ -741,15 +1084,18 @@ class TippingPointResult(TidyResult):
         is lost), or ``None`` when none did.
     visit, arm, reference, strategy, method
         What was analysed.
+    alpha
+        1 − confidence level of the intervals.
     """
 
     table: pd.DataFrame
     tipping_delta: float | None
     visit: Hashable
     arm: Hashable
-    reference: Hashable
+    reference: Hashable | None
     strategy: str
     method: str
+    alpha: float = 0.05
 
     def to_frame(self) -> pd.DataFrame:
         """The delta table (a copy)."""
@@ -758,8 +1104,9 @@ class TippingPointResult(TidyResult):
     def summary(self) -> str:
         """The tipping delta and the table."""
         tip = "not reached" if self.tipping_delta is None else repr(self.tipping_delta)
+        what = "the mean" if self.reference is None else f"{self.arm} - {self.reference}"
         head = (
-            f"Tipping point ({self.strategy}, {self.method}) for {self.arm} - {self.reference} "
+            f"Tipping point ({self.strategy}, {self.method}) for {what} "
             f"at visit {self.visit}: delta {tip}"
         )
         with pd.option_context("display.max_columns", None, "display.width", 200):
@@ -772,15 +1119,16 @@ def tipping_point(
     y: str,
     subject: str,
     visit: str,
-    group: str,
-    reference: Hashable,
+    group: str | None,
+    reference: Hashable = None,
     deltas: Sequence[float] | Array,
     arm: Hashable | None = None,
     at_visit: Hashable | None = None,
     covariates: Sequence[str] = (),
     strategy: str | Mapping[Hashable, str] = "MAR",
-    method: Method = "jackknife",
+    method: Method | Literal["bayes"] = "jackknife",
     n_boot: int = 1000,
+    n_samples: int = 200,
     seed: int | None = None,
     bootstrap_ci: Literal["percentile", "normal"] = "percentile",
     visit_levels: Sequence[Hashable] | None = None,
@@ -796,9 +1144,13 @@ def tipping_point(
 
     Parameters
     ----------
-    data, y, subject, visit, group, reference, covariates, strategy, method, n_boot, seed,
+    data, y, subject, visit, group, reference, covariates, strategy, n_boot, seed,
     bootstrap_ci, visit_levels, alpha
         As for :func:`rbmi_condmean`.
+    method
+        ``"jackknife"`` or ``"bootstrap"`` (conditional mean imputation, as
+        :func:`rbmi_condmean`), or ``"bayes"`` (multiple imputation as :func:`rbmi_bayes`
+        with ``n_samples`` data sets; the same draws serve every delta).
     deltas
         The grid, in the order to try (e.g. from 0 towards less benefit for the active arm).
     arm
@@ -828,7 +1180,11 @@ def tipping_point(
     >>> tp.tipping_delta is not None and tp.tipping_delta > 0
     True
     """
-    _check_options(method, n_boot, alpha, bootstrap_ci)
+    if method == "bayes":
+        _check_samples(n_samples)
+        _check_options("jackknife", n_boot, alpha, bootstrap_ci)
+    else:
+        _check_options(method, n_boot, alpha, bootstrap_ci)
     trial = _prepare(
         data,
         y=y,
@@ -840,19 +1196,20 @@ def tipping_point(
         strategy=strategy,
         visit_levels=visit_levels,
     )
+    active = trial.arms[1:] if len(trial.arms) > 1 else trial.arms
     if arm is None:
-        if len(trial.arms) != 2:
+        if len(active) != 1:
             raise StatsError(
                 f"{group!r} has {len(trial.arms)} arms",
                 expected="arm=... naming the active arm",
             )
-        arm = trial.arms[1]
-    if arm not in trial.arms[1:]:
+        arm = active[0]
+    if arm not in active:
         raise StatsError(
             f"arm {arm!r} is not an active arm",
-            expected="one of " + ", ".join(map(str, trial.arms[1:])),
+            expected="one of " + ", ".join(map(str, active)),
         )
-    k = trial.arms.index(arm) - 1
+    k = active.index(arm)
     target = trial.visits[-1] if at_visit is None else at_visit
     if target not in trial.visits:
         raise StatsError(
@@ -863,12 +1220,22 @@ def tipping_point(
     grid = [float(d) for d in deltas]
     if not grid or not all(math.isfinite(d) for d in grid):
         raise StatsError("deltas is empty or not finite", expected="a grid of finite numbers")
-    reps = _replicates(trial, method, n_boot, seed)
+    if method == "bayes":
+        draws = _posterior_draws(trial, n_samples, seed)
+
+        def analyse(dmat: Array) -> RbmiResult:
+            return _bayes_result(trial, draws, dmat, alpha)
+    else:
+        reps = _replicates(trial, method, n_boot, seed)
+
+        def analyse(dmat: Array) -> RbmiResult:
+            return _result(trial, reps, dmat, method, alpha, bootstrap_ci)
+
     rows: list[dict[str, float]] = []
     tipping: float | None = None
     for d in grid:
-        res = _result(trial, reps, _delta_matrix(d, [arm], trial), method, alpha, bootstrap_ci)
-        row = res.table.iloc[v * (len(trial.arms) - 1) + k]
+        res = analyse(_delta_matrix(d, [arm], trial))
+        row = res.table.iloc[v * len(active) + k]
         rows.append(
             {
                 "delta": d,
@@ -887,7 +1254,8 @@ def tipping_point(
         tipping_delta=tipping,
         visit=plain(target),
         arm=arm,
-        reference=trial.arms[0],
+        reference=None if len(trial.arms) == 1 else trial.arms[0],
         strategy=strategy if isinstance(strategy, str) else "per subject",
         method=method,
+        alpha=alpha,
     )
