@@ -198,6 +198,26 @@ def test_sessions_are_rows_under_the_tokens_digest_and_expired_ones_are_purged(
     engine.dispose()
 
 
+def test_a_tablet_hand_over_is_shared_by_workers_and_its_link_is_stored_sealed(
+    trial_db: Path,
+) -> None:
+    engine, kari, _ = _users(trial_db)
+    now = [0.0]
+    store = SessionStore(engine, idle_timeout_s=60, absolute_timeout_s=300, clock=_clock(now))
+    token = store.create(kari)
+    link = "epro-link-token-of-the-participant"
+    store.set_handover(token, link)
+    with engine.connect() as connection:
+        raw = connection.exec_driver_sql("SELECT handover FROM web_session").scalar_one()
+    assert raw
+    assert link not in raw  # sealed with a key from the session token
+    other = SessionStore(engine, idle_timeout_s=60, absolute_timeout_s=300, clock=_clock(now))
+    assert other.get(token).handover == link  # type: ignore[union-attr]
+    other.set_handover(token, "")  # ended through another worker
+    assert store.get(token).handover == ""  # type: ignore[union-attr]
+    engine.dispose()
+
+
 def test_a_password_change_ends_the_users_other_sessions(trial_db: Path) -> None:
     engine, kari, tor = _users(trial_db)
     store = SessionStore(engine, idle_timeout_s=60, absolute_timeout_s=300)

@@ -35,6 +35,7 @@ from remit.store.web_sessions import (
     end_user_sessions,
     live_session,
     session_digest,
+    set_handover,
 )
 
 __all__ = [
@@ -54,4 +55,5 @@ __all__ = [
     "read_observations",
     "record_observations",
     "session_digest",
+    "set_handover",
 ]

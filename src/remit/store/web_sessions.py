@@ -26,12 +26,14 @@ Neither table is in the audit trail (logins and logouts go to ``security_event``
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import (
     Engine,
     ForeignKey,
@@ -79,6 +81,9 @@ class WebSessionRow(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: The ePRO link token of a running tablet hand-over, sealed with a key derived from the
+    #: session's own token (which the database does not hold): ``""`` when none runs.
+    handover: Mapped[str] = mapped_column(String(255), default="")
 
 
 class LoginAddress(Base):
@@ -125,6 +130,39 @@ class StoredSession:
     last_seen_at: datetime
     kind: str
     stage: str
+    #: The ePRO link token handed over on this session's device (``""``: no hand-over).
+    handover: str = ""
+
+
+def _handover_key(token: str) -> AESGCM:
+    return AESGCM(hashlib.sha256(b"remit-web-handover:" + token.encode()).digest())
+
+
+def _seal(token: str, handover: str) -> str:
+    nonce = secrets.token_bytes(12)
+    sealed = _handover_key(token).encrypt(nonce, handover.encode(), None)
+    return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def _unseal(token: str, sealed: str) -> str:
+    if not sealed:
+        return ""
+    raw = base64.urlsafe_b64decode(sealed.encode())
+    return _handover_key(token).decrypt(raw[:12], raw[12:], None).decode()
+
+
+def set_handover(engine: Engine, token: str, handover: str) -> bool:
+    """Start (``handover``: an ePRO link's token) or end (``""``) a tablet hand-over on the
+    session of ``token``; whether the session exists. The link token is stored sealed with a
+    key derived from the session token, so a copy of the database does not give it."""
+    value = _seal(token, handover) if handover else ""
+    with write_engine(engine).begin() as connection:
+        done = connection.execute(
+            update(_SESSIONS)
+            .where(_SESSIONS.c.token_sha256 == session_digest(token))
+            .values(handover=value)
+        )
+    return bool(done.rowcount)
 
 
 def create_session(
@@ -210,7 +248,15 @@ def live_session(
             )
         last_seen = now
     actor = Actor(row.user_id, row.username, row.role, row.site_id)
-    return StoredSession(actor, row.csrf_token, row.created_at, last_seen, row.kind, row.stage)
+    return StoredSession(
+        actor,
+        row.csrf_token,
+        row.created_at,
+        last_seen,
+        row.kind,
+        row.stage,
+        _unseal(token, row.handover),
+    )
 
 
 def end_session(engine: Engine, token: str) -> bool:

@@ -108,18 +108,14 @@ class SessionStore:
             found.last_seen_at,
             found.kind,
             found.stage,
+            found.handover,
         )
 
     def set_handover(self, token: str | None, handover: str) -> None:
         """Start (``handover`` a link's token) or end (``""``) a tablet hand-over on the
         session of ``token``."""
-        if not token:
-            return
-        key = _digest(token)
-        with self._lock:
-            session = self._sessions.get(key)
-            if session is not None:
-                self._sessions[key] = replace(session, handover=handover)
+        if token:
+            stored.set_handover(self.engine, token, handover)
 
     def end(self, token: str | None) -> None:
         """End the session of ``token`` (nothing if there is none)."""

@@ -5,7 +5,8 @@ Revises: 0019
 Create Date: 2026-12-04 13:30:00.000000
 
 ``web_session`` holds each browser session and API bearer token under the SHA-256 of its token
-(the acting user, kind, MFA stage, CSRF token, created and last-seen times);
+(the acting user, kind, MFA stage, CSRF token, created and last-seen times, and the sealed
+ePRO link token of a running tablet hand-over);
 ``login_address`` the failed logins per client address in the current window
 (:mod:`remit.store.web_sessions`); ``server_observation`` what the web servers saw of their
 requests (the scheme, ``X-Forwarded-Proto``), for ``remit doctor``
@@ -41,6 +42,7 @@ def upgrade() -> None:
         sa.Column("csrf_token", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("handover", sa.String(length=255), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["user_account.id"],
