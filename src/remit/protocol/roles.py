@@ -27,6 +27,9 @@ class Role(StrEnum):
     INDEPENDENT_RATER = "independent_rater"
     MONITOR = "monitor"
     STATISTICIAN = "statistician"
+    #: The statistician who generates the randomisation list and sees the allocations (arms,
+    #: balance); everyone else is blind to them.
+    UNBLINDED_STATISTICIAN = "unblinded_statistician"
     DATA_MANAGER = "data_manager"
     ADMIN = "admin"
 
@@ -34,6 +37,9 @@ class Role(StrEnum):
 #: The pseudo-role of work done by Remit itself (initialising a study, migrations, simulation).
 #: It is not a :class:`Role`: no user holds it and no one logs in with it.
 SYSTEM_ROLE = "system"
+
+#: Roles that may see allocated arms (the randomisation list, the balance by arm).
+UNBLINDED_ROLES: frozenset[Role] = frozenset({Role.UNBLINDED_STATISTICIAN})
 
 #: Roles allowed to read a participant's identity (name, national ID, contact).
 IDENTITY_ROLES: frozenset[Role] = frozenset({Role.INVESTIGATOR, Role.ADMIN})

@@ -12,6 +12,17 @@ Typical use::
 See ``docs/store.md``.
 """
 
+from remit.store.allocation import (
+    Allocation,
+    AllocationKey,
+    RandomisationList,
+    RandomisationSlot,
+    allocation_key_from_env,
+    allocation_key_of,
+    load_allocation_key,
+    new_allocation_key_file,
+    with_allocation_key,
+)
 from remit.store.audit import (
     AUDIT_LOCK_KEY,
     Actor,
@@ -87,6 +98,15 @@ from remit.store.users import (
 from remit.store.vitals import VitalSignReading, VitalSignValue, reading_values
 
 __all__ = [
+    "Allocation",
+    "AllocationKey",
+    "RandomisationList",
+    "RandomisationSlot",
+    "allocation_key_from_env",
+    "allocation_key_of",
+    "load_allocation_key",
+    "new_allocation_key_file",
+    "with_allocation_key",
     "AUDIT_LOCK_KEY",
     "Actor",
     "AlertDelivery",
