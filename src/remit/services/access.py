@@ -23,13 +23,14 @@ THE = Role.THERAPIST.value
 RAT = Role.INDEPENDENT_RATER.value
 MON = Role.MONITOR.value
 STA = Role.STATISTICIAN.value
+UNB = Role.UNBLINDED_STATISTICIAN.value
 DM = Role.DATA_MANAGER.value
 ADM = Role.ADMIN.value
 
 #: Every role, in the order the matrix is shown.
 ROLES: tuple[str, ...] = values(Role)
 
-_VIEW = frozenset({INV, THE, RAT, MON, STA, DM, ADM})
+_VIEW = frozenset({INV, THE, RAT, MON, STA, UNB, DM, ADM})
 
 #: operation → roles allowed. The one place access rules live.
 ACCESS: Mapping[str, frozenset[str]] = {
@@ -102,6 +103,11 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "edit_result": frozenset({INV, DM}),
     "complete_checklist": frozenset({INV, THE}),
     "override_checklist": frozenset({INV}),
+    # randomisation (issue 14): the concealed list, its use, and the arms (unblinded only)
+    "generate_randomisation_list": frozenset({UNB}),
+    "view_randomisation_status": frozenset({INV, MON, STA, UNB, DM}),
+    "view_allocations": frozenset({UNB}),
+    "view_allocation_balance": frozenset({UNB}),
 }
 
 #: Operations that record study data about a participant, and the consent they need at the

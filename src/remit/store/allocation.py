@@ -82,8 +82,7 @@ class AllocationKey:
     def __post_init__(self) -> None:
         if len(self.key) != 32:
             raise InputError(
-                f"the allocation key from {self.source or 'the caller'} has {len(self.key)} "
-                "bytes",
+                f"the allocation key from {self.source or 'the caller'} has {len(self.key)} bytes",
                 expected="32 bytes (64 hex digits)",
                 hint=_HOW,
             )

@@ -54,7 +54,10 @@ def _swap_roles(old: Sequence[str], new: Sequence[str]) -> None:
     if op.get_context().dialect.name == "sqlite":
         with op.batch_alter_table("user_role", schema=None, recreate="always") as batch_op:
             batch_op.alter_column(
-                "role", existing_type=_role_type(old), type_=_role_type(new), existing_nullable=False
+                "role",
+                existing_type=_role_type(old),
+                type_=_role_type(new),
+                existing_nullable=False,
             )
     else:
         op.drop_constraint(op.f(ROLE_CONSTRAINT), "user_role", type_="check")
