@@ -339,9 +339,9 @@ def generate_list(
             )
         made = _make_list(protocol, n_per_stratum, seed)
         frame = made.to_frame()
+        # no arm names here either: the rows of the list carry no arm code in the clear
         spec = {
             "method": made.method,
-            "arms": list(made.arms),
             "ratio": list(made.ratio),
             "block_sizes": list(made.block_sizes),
             "strata": list(made.strata),
