@@ -32,13 +32,8 @@ from remit.store import Allocation, unit_of_work
 from remit.store.allocation import SEALED_SIZE, slot_place
 
 ARMS = ("MDMA", "PLACEBO")
-#: Study-wide investigator and rater (participants at both sites), and the unblinded statistician.
-RCT_STAFF = {
-    **STAFF,
-    "kari": (("investigator", None),),
-    "rita": (("independent_rater", None),),
-    "una": (("unblinded_statistician", None),),
-}
+#: The default staff with a study-wide investigator and rater (participants at both sites).
+RCT_STAFF = {**STAFF, "kari": (("investigator", None),), "rita": (("independent_rater", None),)}
 #: MADRS level of items 1–9 (item 10 at 1): 3 → total 28 (band 20-34), 4 → 37 (band 35+).
 LOW, HIGH = 3, 4
 
