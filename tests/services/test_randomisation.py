@@ -100,7 +100,8 @@ def test_only_the_unblinded_statistician_generates_and_only_once(
 
     made = sv.generate_list(rct.engine, _una(rct), n_per_stratum=8, seed=2026)
     assert made.seed == 2026
-    assert made.status.generated and made.status.used == 0
+    assert made.status.generated
+    assert made.status.used == 0
     expected = permuted_block_list(
         ARMS,
         block_sizes=[4, 6],
@@ -249,6 +250,12 @@ def test_a_refused_confirmation_consumes_nothing(rct: OsloTrial, rows: Rows) -> 
     assert sv.randomisation_status(rct.engine, _una(rct)).used == 0
 
 
+def _change_kit(trial: OsloTrial) -> None:
+    with unit_of_work(trial.engine, trial.investigator, reason="re-draw") as uow:
+        row = uow.session.scalars(sa.select(Allocation)).one()
+        row.kit = row.kit + 1
+
+
 def test_an_allocation_is_never_changed_or_redrawn(rct: OsloTrial, rows: Rows) -> None:
     sv.generate_list(rct.engine, _una(rct), n_per_stratum=4, seed=5)
     pid = _to_v3(rct, "OST", LOW)
@@ -265,14 +272,11 @@ def test_an_allocation_is_never_changed_or_redrawn(rct: OsloTrial, rows: Rows) -
         "DELETE FROM randomisation_slot",
         "UPDATE randomisation_list SET key_id = 'x'",
     ):
-        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-            with rct.engine.begin() as c:
-                c.execute(sa.text(statement))
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), rct.engine.begin() as c:
+            c.execute(sa.text(statement))
     # SQLite's abort is a StoreError of the unit of work; PostgreSQL's trigger raises as is
     with pytest.raises((StoreError, sa.exc.DBAPIError), match="append-only"):
-        with unit_of_work(rct.engine, rct.investigator, reason="re-draw") as uow:
-            row = uow.session.scalars(sa.select(Allocation)).one()
-            row.kit = row.kit + 1
+        _change_kit(rct)
     assert rows() == before
     assert sv.get_participant(rct.engine, rct.investigator, pid).kit == first.kit
 
@@ -331,7 +335,8 @@ def test_every_step_is_audited(rct: OsloTrial) -> None:
             ),
             {"p": pid_key},
         ).scalar_one()
-    assert listed and {(u, r) for u, r, _ in listed} == {("una", "unblinded_statistician")}
+    assert listed
+    assert {(u, r) for u, r, _ in listed} == {("una", "unblinded_statistician")}
     assert len(slots) >= 4 * made.status.slots  # each field of each slot
     assert {(u, r) for u, r, _ in allocated} == {("kari", "investigator")}
     assert str(confirmed.kit) in {v for _, _, v in allocated}

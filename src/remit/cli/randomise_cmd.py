@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -159,9 +160,15 @@ def balance_command(db: DbOption, user: UserOption, json_output: JsonOption = Fa
         print_json(frame.to_dict(orient="records"))
         return
     view = Table("margin", "level", "arm", "n", "share", "imbalance")
-    for row in frame.itertuples(index=False):
-        share = "" if row.share != row.share else f"{row.share:.2f}"  # NaN: no allocation
+    for row in frame.to_dict(orient="records"):
+        share = float(row["share"])
+        shown = "" if math.isnan(share) else f"{share:.2f}"  # NaN: no allocation in the level
         view.add_row(
-            str(row.margin), str(row.level), str(row.arm), str(row.n), share, str(row.imbalance)
+            str(row["margin"]),
+            str(row["level"]),
+            str(row["arm"]),
+            str(row["n"]),
+            shown,
+            str(row["imbalance"]),
         )
     console.print(view)
