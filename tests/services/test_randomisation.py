@@ -27,7 +27,7 @@ from tests.support.trial import (
 from remit import services as sv
 from remit.errors import ConflictError, InputError, PermissionDeniedError, StoreError
 from remit.protocol import Protocol, protocol_from_text, read_protocol_source
-from remit.stats import permuted_block_list
+from remit.stats import Minimiser, permuted_block_list
 from remit.store import Allocation, unit_of_work
 from remit.store.allocation import SEALED_SIZE, slot_place
 
@@ -38,10 +38,12 @@ RCT_STAFF = {**STAFF, "kari": (("investigator", None),), "rita": (("independent_
 LOW, HIGH = 3, 4
 
 
-def _rct(block_sizes: str | None = None) -> Protocol:
+def _rct(block_sizes: str | None = None, method: str | None = None) -> Protocol:
     text, source = read_protocol_source("mdma-mdd-rct-example")
     if block_sizes is not None:
         text = text.replace("block_sizes = [4, 6]", f"block_sizes = {block_sizes}")
+    if method is not None:
+        text = text.replace('method = "permuted_block"', f'method = "{method}"')
     return protocol_from_text(text, source)
 
 
@@ -363,3 +365,45 @@ def test_the_balance_report_is_for_the_unblinded_statistician(rct: OsloTrial) ->
     assert set(table.margin) == {"overall", "stratum", "site", "madrs_baseline_band"}
     by_site = table[table.margin == "site"].groupby("level")["n"].sum().to_dict()
     assert by_site == {"OST": 2, "OUS": 1}
+
+
+# --------------------------------------------------------------------------- minimisation
+
+
+def test_minimisation_allocates_as_the_minimiser_replayed_and_hands_out_kits(
+    engine: Engine, key: sv.AllocationKey, fast_password_hashing: None, rows: Rows
+) -> None:
+    trial = _trial(engine, key, _rct(method="minimisation"))
+    with pytest.raises(InputError, match="one number"):
+        sv.generate_list(trial.engine, _una(trial), n_per_stratum={"kits": 3}, seed=4)
+    made = sv.generate_list(trial.engine, _una(trial), n_per_stratum=2, seed=4)
+    assert made.status.method == "minimisation"
+    assert [(s.stratum, s.slots) for s in made.status.strata] == [("kits", 4)]  # 2 per arm
+
+    plan = [("OST", LOW), ("OST", LOW), ("OUS", HIGH), ("OST", HIGH), ("OUS", LOW)]
+    factors = {"site": ["OST", "OUS"], "madrs_baseline_band": ["20-34", "35+"]}
+    expected = Minimiser(ARMS, factors, seed=4)
+    arms = [
+        expected.allocate({"site": site, "madrs_baseline_band": "20-34" if lv == LOW else "35+"})
+        for site, lv in plan
+    ]
+    done = []
+    for i, (site, level) in enumerate(plan):
+        pid = _to_v3(trial, site, level)
+        when = _v4(trial, pid)
+        if arms[: i + 1].count(arms[i]) <= 2:
+            done.append(_confirm(trial, pid, when=when))
+            continue
+        before = rows()  # the arm's 2 kits are used up: refused, nothing stored
+        with pytest.raises(InputError, match="kits of the arm the minimiser chose are used up"):
+            _confirm(trial, pid, when=when)
+        assert rows() == before
+        break
+    got = sv.list_allocations(trial.engine, _una(trial))
+    assert [a.arm for a in got] == arms[: len(got)]
+    assert [a.kit for a in got] == [r.kit for r in done]
+    assert len({a.kit for a in got}) == len(got) == 4  # seed 4: the fifth is a third MDMA
+    # no arm in the clear here either
+    with trial.engine.connect() as c:
+        stored = [repr(tuple(r)) for r in c.execute(sa.text("SELECT * FROM randomisation_slot"))]
+    assert not [r for r in stored for code in ARMS if _in_clear(code, r)]

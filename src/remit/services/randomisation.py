@@ -23,7 +23,7 @@ in the list. Participant records show the kit; only the unblinded roles read arm
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +40,7 @@ from remit.services.records import _Record
 from remit.services.unit import reading, writing
 from remit.stats.randomisation import (
     AllocationBalanceResult,
+    Minimiser,
     RandomisationListResult,
     allocation_balance,
     permuted_block_list,
@@ -80,6 +81,9 @@ __all__ = [
     "randomisation_status",
     "with_allocation_key",
 ]
+
+#: The one "stratum" of the slots of a minimisation's kit list.
+KIT_STRATUM = "kits"
 
 #: The stratum of an unstratified list.
 UNSTRATIFIED = "all"
@@ -274,10 +278,48 @@ def _make_list(
             strata=strata,
             first_kit=plan.first_kit,
         )
-    raise InputError(
-        f"protocol {protocol.study.id} randomises by {plan.method}",
-        expected="permuted_block or simple: the list service does not run minimisation yet",
-        hint="use remit.stats.Minimiser directly, or declare permuted blocks",
+    return _kit_list(protocol, n_per_stratum, seed)
+
+
+def _kit_list(
+    protocol: Protocol, n_per_stratum: int | Mapping[str, int], seed: int | None
+) -> RandomisationListResult:
+    """Minimisation: no arm is drawn in advance; the list is a kit list of ``n`` kits of each
+    arm (``n`` the most participants the trial may randomise), in random kit order, and the
+    seed of the minimiser. Each participant's arm is decided at allocation by
+    :class:`remit.stats.Minimiser` replayed over the earlier allocations."""
+    plan = _plan(protocol)
+    if not plan.stratification:
+        raise InputError(
+            f"protocol {protocol.study.id} minimises without stratification factors",
+            expected="the factors to balance in [randomisation] stratification",
+        )
+    if not isinstance(n_per_stratum, int) or isinstance(n_per_stratum, bool):
+        raise InputError(
+            f"n_per_stratum={n_per_stratum!r} for minimisation",
+            expected="one number: the most participants the trial may randomise",
+            hint="minimisation has no list per stratum; each arm gets that many kits",
+        )
+    arms = [a.code for a in protocol.arms]
+    Minimiser(arms, factor_levels(protocol), seed=seed)  # refuses bad settings now
+    # one "stratum" per arm, of n kits each; the kit numbers are a random permutation over
+    # the whole list (remit.stats), so a kit number says nothing about its arm
+    kits = simple_list(
+        arms, n_per_stratum=n_per_stratum, seed=seed, strata=tuple(arms), first_kit=plan.first_kit
+    )
+    frame = kits.to_frame()
+    frame["arm"] = frame["stratum"]
+    frame["stratum"] = KIT_STRATUM
+    frame = frame.sort_values("kit").reset_index(drop=True)
+    frame["sequence"] = range(1, len(frame) + 1)
+    return replace(
+        kits,
+        allocations=frame,
+        method="minimisation",
+        arms=tuple(arms),
+        ratio=tuple(a.ratio for a in protocol.arms),
+        strata=(KIT_STRATUM,),
+        n_per_stratum={KIT_STRATUM: len(frame)},
     )
 
 
@@ -286,7 +328,11 @@ def _status(session: Session, key: AllocationKey | None) -> RandomisationStatus:
     if stored is None:
         return RandomisationStatus(False, None, None, None, None, None, 0, 0, (), None)
     used_by = dict(
-        session.execute(select(Allocation.stratum, func.count()).group_by(Allocation.stratum)).all()
+        session.execute(
+            select(RandomisationSlot.stratum, func.count())
+            .join(Allocation, Allocation.slot_id == RandomisationSlot.id)
+            .group_by(RandomisationSlot.stratum)
+        ).all()
     )
     slots_by = session.execute(
         select(RandomisationSlot.stratum, func.count())
@@ -322,7 +368,10 @@ def generate_list(
     """Generate the study's randomisation list (once) and store it sealed.
 
     ``n_per_stratum`` is the most participants a stratum may enrol (one number, or one per
-    stratum label); each stratum's list is completed to a block end. ``seed`` is recorded
+    stratum label); each stratum's list is completed to a block end. For minimisation it is
+    one number, the most participants the trial may randomise: the list is then ``n`` kits of
+    each arm, and each arm is decided at allocation (:class:`remit.stats.Minimiser`, ``p``
+    0.8, range imbalance, the protocol's factors and ratio, the sealed seed). ``seed`` is recorded
     (sealed) so the list can be regenerated to prove it; ``None`` draws one. Refused without
     the allocation key, for a protocol without randomisation, and when a list exists.
     """
@@ -420,6 +469,9 @@ def allocate(
             f"{p.study_id} is randomised already; an allocation is never re-drawn",
         )
     stratum = participant_stratum(session, protocol, p)
+    if stored.method == "minimisation":
+        kit = _minimised_kit(session, key, protocol, stored, stratum, p)
+        return _allocate_slot(uow, p, kit, stratum, when)
     used = exists().where(Allocation.slot_id == RandomisationSlot.id)
     slot = session.scalar(
         select(RandomisationSlot)
@@ -444,6 +496,12 @@ def allocate(
             "statistician and the sponsor (the list is never extended or re-drawn)",
         )
     key.open(slot.sealed, slot_place(slot.stratum, slot.sequence, slot.kit))  # intact?
+    return _allocate_slot(uow, p, slot, stratum, when)
+
+
+def _allocate_slot(
+    uow: UnitOfWork, p: Participant, slot: RandomisationSlot, stratum: str, when: datetime
+) -> Allocation:
     row = Allocation(
         participant_id=p.id,
         slot_id=slot.id,
@@ -455,6 +513,53 @@ def allocate(
     uow.add(row)
     uow.flush()
     return row
+
+
+def _levels(stratum: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in stratum.split("|"))
+
+
+def _minimised_kit(
+    session: Session,
+    key: AllocationKey,
+    protocol: Protocol,
+    stored: RandomisationList,
+    stratum: str,
+    p: Participant,
+) -> RandomisationSlot:
+    """The kit of the arm the minimiser gives ``p``: the minimiser (its seed sealed in the
+    list) replays every earlier allocation in order, checked against their kits' arms, then
+    allocates ``p``; the lowest unused kit of that arm is taken."""
+    plan = _plan(protocol)
+    seed = int(key.open(stored.seed_sealed, SEED_PLACE)["seed"])
+    minimiser = Minimiser(
+        [a.code for a in protocol.arms],
+        factor_levels(protocol),
+        seed=seed,
+        ratio=[a.ratio for a in protocol.arms],
+    )
+    slots = {
+        slot.id: (slot, key.open(slot.sealed, slot_place(slot.stratum, slot.sequence, slot.kit)))
+        for slot in session.scalars(
+            select(RandomisationSlot)
+            .where(RandomisationSlot.list_id == stored.id)
+            .order_by(RandomisationSlot.sequence)
+        )
+    }
+    past = session.execute(select(Allocation.slot_id, Allocation.stratum).order_by(Allocation.id))
+    history = [(_levels(s), str(slots[slot_id][1]["arm"])) for slot_id, s in past.all()]
+    minimiser.replay([lv for lv, _ in history], expected=[arm for _, arm in history])
+    arm = minimiser.allocate(_levels(stratum))
+    taken = set(session.scalars(select(Allocation.slot_id)))
+    for slot_id, (slot, sealed) in slots.items():
+        if slot_id not in taken and sealed["arm"] == arm:
+            return slot
+    raise InputError(
+        f"{p.study_id} cannot be randomised: the kits of the arm the minimiser chose are used up",
+        expected="an unused kit of every arm",
+        hint="no more participants can be randomised; tell the unblinded statistician and the "
+        f"sponsor (the list of {plan.method} is never extended or re-drawn)",
+    )
 
 
 # --------------------------------------------------------------------------- unblinded reads
