@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
+from tests.support.db import assert_trail_agrees
 from tests.support.forms import at
 from tests.support.trial import (
     STAFF,
@@ -343,6 +344,7 @@ def test_every_step_is_audited(rct: OsloTrial) -> None:
     assert {(u, r) for u, r, _ in allocated} == {("kari", "investigator")}
     assert str(confirmed.kit) in {v for _, _, v in allocated}
     assert by_participant == len(allocated)
+    assert_trail_agrees(rct.engine)  # the chain verifies and replays to the tables as they are
 
 
 def test_enrolment_takes_no_arm_in_a_randomised_protocol(rct: OsloTrial) -> None:
