@@ -1,6 +1,6 @@
 """Migration 0021: the randomisation tables and the role ``unblinded_statistician`` appear on
-upgrade; downgrade refuses while a user holds the role or a list is stored (the allocations
-would be lost), and otherwise removes them (SQLite and PostgreSQL)."""
+upgrade; downgrade refuses while a list is stored (the allocations would be lost), and
+otherwise removes them and the role's grants (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import inspect
-from tests.support.trial import build_trial
+from tests.support.trial import PASSWORD, build_trial
 
 from remit import services as sv
-from remit.errors import StoreError
+from remit.errors import PermissionDeniedError, StoreError
 from remit.store import downgrade, make_engine, upgrade
 
 TABLES = {"randomisation_list", "randomisation_slot", "allocation"}
@@ -41,9 +41,20 @@ def test_randomisation_tables_and_role_upgrade_and_downgrade(
         upgrade(engine)
         key = sv.new_allocation_key_file(tmp_path / "k")
         trial = build_trial(sv.with_allocation_key(engine, key), protocol="mdma-mdd-rct-example")
-        with pytest.raises(StoreError, match="user role\\(s\\) are unblinded_statistician"):
-            downgrade(engine, "0019")
-        sv.generate_list(trial.engine, trial.actors["unblinded_statistician"], n_per_stratum=2)
+        # no list yet: the downgrade takes the role's grants, the user stays
+        downgrade(engine, "0019")
+        with engine.connect() as c:
+            users = set(c.execute(sa.text("SELECT username FROM user_account")).scalars())
+        assert "una" in users
+        upgrade(engine)
+        with pytest.raises(PermissionDeniedError, match="holds no matching roles"):
+            sv.actor_for(engine, "una", "unblinded_statistician")
+        sv.add_user(
+            engine, trial.admin, "ulla", PASSWORD, [("unblinded_statistician", None)],
+            must_change_password=False,
+        )  # fmt: skip
+        ulla = sv.actor_for(trial.engine, "ulla", "unblinded_statistician")
+        sv.generate_list(trial.engine, ulla, n_per_stratum=2)
         with pytest.raises(StoreError, match="a randomisation list is stored"):
             downgrade(engine, "0019")
         assert set(inspect(engine).get_table_names()) >= TABLES

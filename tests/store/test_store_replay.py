@@ -15,6 +15,7 @@ from remit.store import (
     unit_of_work,
     verify_audit_chain,
 )
+from remit.store.allocation import Allocation, RandomisationList, RandomisationSlot
 from remit.store.consent import Consent
 from remit.store.dosing import Dose, DosingSession
 from remit.store.results import ClinicalResult, DosingChecklist
@@ -277,6 +278,32 @@ def _workload(trial: Any) -> dict[str, int]:
             ]
         )
         uow.session.delete(uow.session.get(Visit, visits[2].id))
+    with unit_of_work(engine, investigator) as uow:  # the append-only randomisation tables
+        listed = RandomisationList(
+            method="permuted-block",
+            spec={"block_sizes": [2]},
+            seed_sealed="v1:sealed-seed",
+            key_id="0123456789abcdef",
+            n_slots=1,
+            created_by=investigator.user_id,
+        )
+        uow.add(listed)
+        uow.flush()
+        slot = RandomisationSlot(
+            list_id=listed.id, stratum="all", sequence=1, kit=1001, sealed="v1:sealed-arm"
+        )
+        uow.add(slot)
+        uow.flush()
+        uow.add(
+            Allocation(
+                participant_id=participant_id,
+                slot_id=slot.id,
+                stratum="all",
+                kit=1001,
+                allocated_at=T0,
+                allocated_by=investigator.user_id,
+            )
+        )
     return ids
 
 

@@ -12,8 +12,9 @@ are append-only: triggers refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL, 
 allocation is never changed or re-drawn. ``user_role.role`` takes the new role
 ``unblinded_statistician``.
 
-Downgrade refuses while a list exists (the allocations would be lost) or a user holds the new
-role; otherwise it drops the tables and restores the old role words.
+Downgrade refuses while a list exists (the allocations would be lost); otherwise it removes
+the grants of the new role (the users stay, with their other roles), drops the tables and
+restores the old role words.
 """
 
 from __future__ import annotations
@@ -190,14 +191,8 @@ def downgrade() -> None:
             "a randomisation list is stored; revision 0019 has no place for it",
             hint="keep the database at 0021 (downgrading would lose every allocation)",
         )
-    holders = bind.scalar(
-        sa.text("SELECT count(*) FROM user_role WHERE role = 'unblinded_statistician'")
-    )
-    if holders:
-        raise StoreError(
-            f"{holders} user role(s) are unblinded_statistician; revision 0019 has no such role",
-            hint="revoke the role first",
-        )
+    # revision 0019 has no such role: its grants go (the users stay, with their other roles)
+    op.execute("DELETE FROM user_role WHERE role = 'unblinded_statistician'")
     for table in reversed(TABLES):
         _drop_triggers(table)
     op.drop_table("allocation")
