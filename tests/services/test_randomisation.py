@@ -409,3 +409,33 @@ def test_minimisation_allocates_as_the_minimiser_replayed_and_hands_out_kits(
     with trial.engine.connect() as c:
         stored = [repr(tuple(r)) for r in c.execute(sa.text("SELECT * FROM randomisation_slot"))]
     assert not [r for r in stored for code in ARMS if _in_clear(code, r)]
+
+
+def test_without_a_confirmation_step_the_participant_is_randomised_at_enrolment(
+    engine: Engine, key: sv.AllocationKey, fast_password_hashing: None
+) -> None:
+    text, source = read_protocol_source("mdma-mdd-rct-example")
+
+    def cut(start: str, end: str) -> str:  # ``text`` without the block from start to end
+        i = text.index(start)
+        return text[:i] + text[text.index(end, i + len(start)) :]
+
+    # no confirmation step (and so no criterion checked at it), stratified by site alone
+    text = cut('[[randomisation.strata]]\nfactor = "madrs_baseline_band"', "[[events]]")
+    text = cut('[[eligibility.criteria]]\nid = "madrs_entry"', "[[eligibility.criteria]]")
+    text = text.replace('confirm_at = "V4"\n', "").replace(
+        'stratification = ["site", "madrs_baseline_band"]', 'stratification = ["site"]'
+    )
+    trial = _trial(engine, key, protocol_from_text(text, source))
+    assert trial.protocol.enrolment is not None
+    assert trial.protocol.enrolment.confirm_at is None
+    sv.generate_list(trial.engine, _una(trial), n_per_stratum=4, seed=8)
+    pid = add_participant(trial, Participant(through="V0", site="OUS"))
+    shown = sv.get_participant(trial.engine, trial.investigator, pid)
+    assert (shown.status, shown.arm) == ("enrolled", None)
+    (allocated,) = sv.list_allocations(trial.engine, _una(trial))
+    assert (allocated.participant_id, allocated.stratum, allocated.kit) == (
+        pid,
+        "site=OUS",
+        shown.kit,
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from remit.errors import PermissionDeniedError
-from remit.protocol.roles import SYSTEM_ROLE, Role
+from remit.protocol.roles import SYSTEM_ROLE, UNBLINDED_ROLES, Role
 from remit.protocol.status import values
 from remit.store import Actor
 
@@ -31,6 +31,8 @@ ADM = Role.ADMIN.value
 ROLES: tuple[str, ...] = values(Role)
 
 _VIEW = frozenset({INV, THE, RAT, MON, STA, UNB, DM, ADM})
+#: The roles that may see arms (remit.protocol.roles.UNBLINDED_ROLES).
+_UNBLINDED = frozenset(r.value for r in UNBLINDED_ROLES)
 
 #: operation → roles allowed. The one place access rules live.
 ACCESS: Mapping[str, frozenset[str]] = {
@@ -106,8 +108,8 @@ ACCESS: Mapping[str, frozenset[str]] = {
     # randomisation (issue 14): the concealed list, its use, and the arms (unblinded only)
     "generate_randomisation_list": frozenset({UNB}),
     "view_randomisation_status": frozenset({INV, MON, STA, UNB, DM}),
-    "view_allocations": frozenset({UNB}),
-    "view_allocation_balance": frozenset({UNB}),
+    "view_allocations": _UNBLINDED,
+    "view_allocation_balance": _UNBLINDED,
 }
 
 #: Operations that record study data about a participant, and the consent they need at the
