@@ -16,6 +16,7 @@ from remit.protocol import (
     check_text,
     load_protocol,
     protocol_from_text,
+    read_protocol_source,
 )
 from remit.protocol._checker import Checker
 from remit.protocol.check_scales import reach
@@ -283,6 +284,20 @@ def test_p021_randomisation_does_not_fit(bend: Bend) -> None:
     )
     line = only(two_arms, "P021")
     assert "block size 4 is not a multiple of the allocation ratio total 3" in line
+
+
+def test_p021_strata_are_declared_with_disjoint_levels() -> None:
+    rct = read_protocol_source("mdma-mdd-rct-example")[0]
+    assert check_text(rct) == []
+    band = '[[randomisation.strata]]\nfactor = "madrs_baseline_band"'
+    missing = rct.replace(band, '[[randomisation.strata]]\nfactor = "baseline_band"')
+    lines = [str(p) for p in check_text(missing) if p.code == "P021"]
+    assert any("'madrs_baseline_band' has no [[randomisation.strata]]" in x for x in lines)
+    assert any("'baseline_band' is not in stratification" in x for x in lines)
+    overlapping = rct.replace('{ code = "35+", min = 35 }', '{ code = "35+", min = 34 }')
+    assert "levels '20-34' and '35+' overlap" in only(overlapping, "P021")
+    site_levels = rct.replace('source = "site"\n', 'source = "site"\nlevels = [{ code = "X" }]\n')
+    assert "takes its levels from the study's sites" in only(site_levels, "P021")
 
 
 def test_p022_vital_limits_not_sound(bend: Bend) -> None:

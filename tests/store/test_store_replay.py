@@ -15,8 +15,10 @@ from remit.store import (
     unit_of_work,
     verify_audit_chain,
 )
+from remit.store.allocation import Allocation, RandomisationList, RandomisationSlot
 from remit.store.consent import Consent
 from remit.store.dosing import Dose, DosingSession
+from remit.store.epro import EproLink, ParticipantEpro
 from remit.store.results import ClinicalResult, DosingChecklist
 from remit.store.tables import (
     AdverseEvent,
@@ -277,6 +279,48 @@ def _workload(trial: Any) -> dict[str, int]:
             ]
         )
         uow.session.delete(uow.session.get(Visit, visits[2].id))
+    with unit_of_work(engine, investigator) as uow:  # the append-only randomisation tables
+        listed = RandomisationList(
+            method="permuted-block",
+            spec={"block_sizes": [2]},
+            seed_sealed="v1:sealed-seed",
+            key_id="0123456789abcdef",
+            n_slots=1,
+            created_by=investigator.user_id,
+        )
+        uow.add(listed)
+        uow.flush()
+        slot = RandomisationSlot(
+            list_id=listed.id, stratum="all", sequence=1, kit=1001, sealed="v1:sealed-arm"
+        )
+        uow.add(slot)
+        uow.flush()
+        uow.add(
+            Allocation(
+                participant_id=participant_id,
+                slot_id=slot.id,
+                stratum="all",
+                kit=1001,
+                allocated_at=T0,
+                allocated_by=investigator.user_id,
+            )
+        )
+    with unit_of_work(engine, investigator) as uow:  # the ePRO link and preferences
+        link = EproLink(
+            participant_id=participant_id,
+            visit_id=visits[1].id,
+            scales=["gad7"],
+            token_sha256="ab" * 32,
+            mode="link",
+            language="nb",
+            issued_by=investigator.user_id,
+            issued_at=T0,
+            expires_at=T0 + timedelta(days=3),
+        )
+        uow.add(link)
+        uow.add(ParticipantEpro(participant_id=participant_id, language="en"))
+        uow.flush()
+        link.used_at = T0 + timedelta(hours=2)
     return ids
 
 

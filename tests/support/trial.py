@@ -44,6 +44,7 @@ STAFF: dict[str, tuple[tuple[str, str | None], ...]] = {
     "mona": (("monitor", None),),
     "dag": (("data_manager", None),),
     "siri": (("statistician", None),),
+    "una": (("unblinded_statistician", None),),
 }
 #: role → username of the default staff (the admin too).
 ROLE_USER = {"admin": ADMIN} | {roles[0][0]: name for name, roles in STAFF.items()}

@@ -168,11 +168,14 @@ def audit_keys_given(path: Path | None) -> AuditKeyRing | None:
 @contextmanager
 def open_engine(db: str, audit_key: Path | None = None) -> Iterator[Engine]:
     """An engine on the existing, migrated database ``--db`` names (closed afterwards), keyed
-    with the audit key ring ``audit_key`` (see :func:`audit_keys_given`)."""
+    with the audit key ring ``audit_key`` (see :func:`audit_keys_given`) and the allocation key
+    of ``$REMIT_ALLOCATION_KEY_FILE`` or ``$REMIT_ALLOCATION_KEY`` (none when unset)."""
     # Imported here: the database stack loads only for commands that use a database.
     from remit import services as sv
 
-    engine = sv.open_database(db, audit_keys=audit_keys_given(audit_key))
+    engine = sv.open_database(
+        db, audit_keys=audit_keys_given(audit_key), allocation_key=sv.allocation_key_from_env()
+    )
     try:
         yield engine
     finally:

@@ -178,6 +178,11 @@ ENTRIES: tuple[Entry, ...] = (
         "Protocol deviations: log one, list them with the ones Remit records itself.",
     ),
     Entry(
+        "randomise",
+        "remit.cli.randomise_cmd:app",
+        "Randomisation: the allocation key, the concealed list, its use and the balance by arm.",
+    ),
+    Entry(
         "report",
         "remit.cli.report_cmd:app",
         "Write the trial report: report.html (figures inline) and, with Chromium, report.pdf.",

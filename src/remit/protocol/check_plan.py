@@ -13,6 +13,7 @@ from remit.protocol.model import (
     McNemarAnalysis,
     MMRMAnalysis,
     ProportionAnalysis,
+    Randomisation,
 )
 from remit.scales import ScaleDefinition
 
@@ -161,6 +162,84 @@ def _check_randomisation(c: Checker) -> None:
             "permuted-block randomisation without block sizes",
             f"give block_sizes, e.g. [{ratio_sum * 2}, {ratio_sum * 3}]",
         )
+    _check_strata(c, r)
+
+
+def _check_strata(c: Checker, r: Randomisation) -> None:
+    declared = [f.factor for f in r.strata]
+    for name in r.stratification:
+        if name not in declared:
+            c.add(
+                "P021",
+                ("randomisation", "stratification"),
+                f"stratification factor {name!r} has no [[randomisation.strata]] declaration",
+                'declare it: factor, source ("site" or { visit, scale, value }) and levels',
+            )
+    for j, f in enumerate(r.strata):
+        where = ("randomisation", "strata", j)
+        if f.factor not in r.stratification:
+            c.add(
+                "P021",
+                where,
+                f"stratum factor {f.factor!r} is not in stratification",
+                "add it to stratification or remove the declaration",
+            )
+        if declared.count(f.factor) > 1:
+            c.add(
+                "P021",
+                where,
+                f"stratum factor {f.factor!r} is declared twice",
+                "keep one declaration",
+            )
+        if f.source == "site":
+            if f.levels:
+                c.add(
+                    "P021",
+                    where,
+                    "the site factor takes its levels from the study's sites",
+                    "remove levels",
+                )
+            if not c.p.study.sites:
+                c.add(
+                    "P021",
+                    where,
+                    "stratified by site but the study declares no sites",
+                    "declare the sites in [study] sites",
+                )
+            continue
+        if not f.levels:
+            c.add(
+                "P021",
+                where,
+                f"stratum factor {f.factor!r} has no levels",
+                "give levels = [{ code, min, max }, …]",
+            )
+        codes = [lv.code for lv in f.levels]
+        if len(set(codes)) != len(codes):
+            c.add(
+                "P021",
+                where,
+                f"stratum factor {f.factor!r} repeats a level code",
+                "give each level its own code",
+            )
+        for k, lv in enumerate(f.levels):
+            if lv.min is not None and lv.max is not None and lv.min > lv.max:
+                c.add(
+                    "P021",
+                    (*where, "levels", k),
+                    f"level {lv.code!r} has min > max",
+                    "swap the bounds",
+                )
+            for other in f.levels[k + 1 :]:
+                low = max(x for x in (lv.min, other.min, float("-inf")) if x is not None)
+                high = min(x for x in (lv.max, other.max, float("inf")) if x is not None)
+                if low <= high:
+                    c.add(
+                        "P021",
+                        (*where, "levels", k),
+                        f"levels {lv.code!r} and {other.code!r} overlap",
+                        "make the bands disjoint so each value has one level",
+                    )
 
 
 #: The checks of this module, in the order they report.

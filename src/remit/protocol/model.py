@@ -117,6 +117,8 @@ __all__ = [
     "SafetyRule",
     "Scalar",
     "Site",
+    "StratumFactor",
+    "StratumLevel",
     "Study",
     "SustainedResponseEndpoint",
     "Visit",
@@ -176,14 +178,73 @@ class Arm(_Model):
     description: str = ""
 
 
+class CriterionSource(_Model):
+    """Where a criterion's value is read: a recorded form of a visit.
+
+    ``value`` is what the scoring engine reports for the form: ``total``, a derived value
+    (C-SSRS ``ideation_type``, ``any_behaviour``), a subscale or an item code.
+    """
+
+    visit: str
+    scale: str
+    value: str
+
+
+class StratumLevel(_Model):
+    """One level of a stratification factor read from a form: ``code`` when the value lies
+    in ``[min, max]`` (both inclusive; a missing bound is open)."""
+
+    code: str
+    min: float | None = None
+    max: float | None = None
+
+    def holds(self, value: float) -> bool:
+        """Whether ``value`` falls in this level."""
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+
+
+class StratumFactor(_Model):
+    """How a stratification factor's level is found at randomisation.
+
+    ``source = "site"``: the participant's site code (the levels are the study's sites).
+    ``source = { visit, scale, value }``: a value of a recorded form (as an eligibility
+    criterion's source), put into one of ``levels`` by its bounds.
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> band = load_protocol("mdma-mdd-rct-example").randomisation.factor("madrs_baseline_band")
+    >>> [lv.code for lv in band.levels], band.source.visit
+    (['20-34', '35+'], 'V3')
+    """
+
+    factor: str
+    source: Literal["site"] | CriterionSource
+    levels: tuple[StratumLevel, ...] = ()
+    assumption: str | None = None
+
+
 class Randomisation(_Model):
-    """How participants are allocated to arms (the ratio is each arm's ``ratio``)."""
+    """How participants are allocated to arms (the ratio is each arm's ``ratio``).
+
+    ``strata`` declares how each factor of ``stratification`` is found; ``first_kit`` is the
+    lowest kit number of the kit list made with the allocation list.
+    """
 
     method: Literal["permuted_block", "simple", "minimisation"] = "permuted_block"
     block_sizes: tuple[int, ...] = ()
     stratification: tuple[str, ...] = ()
+    strata: tuple[StratumFactor, ...] = ()
+    first_kit: int = Field(default=1001, ge=0)
     concealment: str = ""
     assumption: str | None = None
+
+    def factor(self, name: str) -> StratumFactor:
+        """The declaration of stratification factor ``name``."""
+        for f in self.strata:
+            if f.factor == name:
+                return f
+        raise KeyError(name)
 
 
 class Event(_Model):
@@ -276,18 +337,6 @@ class Visit(_Model):
 
 
 # --------------------------------------------------------------------------- eligibility
-
-
-class CriterionSource(_Model):
-    """Where a criterion's value is read: a recorded form of a visit.
-
-    ``value`` is what the scoring engine reports for the form: ``total``, a derived value
-    (C-SSRS ``ideation_type``, ``any_behaviour``), a subscale or an item code.
-    """
-
-    visit: str
-    scale: str
-    value: str
 
 
 class Criterion(_Model):

@@ -27,6 +27,9 @@ class Role(StrEnum):
     INDEPENDENT_RATER = "independent_rater"
     MONITOR = "monitor"
     STATISTICIAN = "statistician"
+    #: The statistician who generates the randomisation list and sees the allocations (arms,
+    #: balance); everyone else is blind to them.
+    UNBLINDED_STATISTICIAN = "unblinded_statistician"
     DATA_MANAGER = "data_manager"
     ADMIN = "admin"
 
@@ -39,6 +42,8 @@ SYSTEM_ROLE = "system"
 #: (:mod:`remit.services.epro`): no user account; the link's token is the authority, and the
 #: audit trail records the participant as the source of what they enter.
 PARTICIPANT_ROLE = "participant"
+#: Roles that may see allocated arms (the randomisation list, the balance by arm).
+UNBLINDED_ROLES: frozenset[Role] = frozenset({Role.UNBLINDED_STATISTICIAN})
 
 #: Roles allowed to read a participant's identity (name, national ID, contact).
 IDENTITY_ROLES: frozenset[Role] = frozenset({Role.INVESTIGATOR, Role.ADMIN})

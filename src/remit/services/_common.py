@@ -30,6 +30,7 @@ from remit.services.records import (
     VisitRecord,
 )
 from remit.store import Actor, UnitOfWork, content_sha256, current_protocol_version
+from remit.store.allocation import Allocation
 from remit.store.tables import (
     Alert,
     Assessment,
@@ -418,6 +419,7 @@ def participant_record(session: Session, p: Participant) -> ParticipantRecord:
         site=site_code(session, p.site_id),
         enrolled_by=username_of(session, p.enrolled_by),
         enrolment_confirmed_by=username_of(session, p.enrolment_confirmed_by),
+        kit=session.scalar(select(Allocation.kit).where(Allocation.participant_id == p.id)),
     )
 
 

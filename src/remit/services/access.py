@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from remit.errors import PermissionDeniedError
-from remit.protocol.roles import PARTICIPANT_ROLE, SYSTEM_ROLE, Role
+from remit.protocol.roles import PARTICIPANT_ROLE, SYSTEM_ROLE, UNBLINDED_ROLES, Role
 from remit.protocol.status import values
 from remit.store import Actor
 
@@ -23,13 +23,16 @@ THE = Role.THERAPIST.value
 RAT = Role.INDEPENDENT_RATER.value
 MON = Role.MONITOR.value
 STA = Role.STATISTICIAN.value
+UNB = Role.UNBLINDED_STATISTICIAN.value
 DM = Role.DATA_MANAGER.value
 ADM = Role.ADMIN.value
 
 #: Every role, in the order the matrix is shown.
 ROLES: tuple[str, ...] = values(Role)
 
-_VIEW = frozenset({INV, THE, RAT, MON, STA, DM, ADM})
+_VIEW = frozenset({INV, THE, RAT, MON, STA, UNB, DM, ADM})
+#: The roles that may see arms (remit.protocol.roles.UNBLINDED_ROLES).
+_UNBLINDED = frozenset(r.value for r in UNBLINDED_ROLES)
 
 #: operation → roles allowed. The one place access rules live.
 ACCESS: Mapping[str, frozenset[str]] = {
@@ -108,6 +111,11 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "set_epro_preferences": frozenset({INV, THE}),
     "send_epro_reminders": frozenset({INV, THE, ADM}),
     "view_epro_links": frozenset({INV, THE, RAT, MON, DM}),
+    # randomisation (issue 14): the concealed list, its use, and the arms (unblinded only)
+    "generate_randomisation_list": frozenset({UNB}),
+    "view_randomisation_status": frozenset({INV, MON, STA, UNB, DM}),
+    "view_allocations": _UNBLINDED,
+    "view_allocation_balance": _UNBLINDED,
 }
 
 #: The only operations of the ``participant`` pseudo-role (:data:`PARTICIPANT_ROLE`): opening

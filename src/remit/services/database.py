@@ -26,6 +26,7 @@ from sqlalchemy import Engine, event, func, select
 
 from remit.services.records import _Record
 from remit.store import (
+    AllocationKey,
     AuditKeyRing,
     create_app_role,
     current_revision,
@@ -34,6 +35,7 @@ from remit.store import (
     make_engine,
     require_current,
     upgrade,
+    with_allocation_key,
     with_audit_keys,
 )
 from remit.store.tables import Participant, UserAccount
@@ -58,6 +60,7 @@ def open_database(
     must_exist: bool = True,
     require_migrated: bool = True,
     audit_keys: AuditKeyRing | None = None,
+    allocation_key: AllocationKey | None = None,
 ) -> Engine:
     """An engine on the database at ``url`` (a SQLite path or URL, or a PostgreSQL URL).
 
@@ -67,8 +70,11 @@ def open_database(
     until the engine is used, except for that check. Close it with :func:`close_database`.
     ``audit_keys`` is the key ring the audit chain is keyed with (read at the edge); without
     one the database's default key file is used (:func:`remit.store.default_key_file`).
+    ``allocation_key`` seals and opens the randomisation list (read at the edge:
+    :func:`remit.store.allocation_key_from_env`); without one, randomising is refused.
     """
     engine = with_audit_keys(make_engine(url, must_exist=must_exist), audit_keys)
+    engine = with_allocation_key(engine, allocation_key)
     if require_migrated:
         try:
             require_current(engine)
@@ -79,14 +85,19 @@ def open_database(
 
 
 def create_database(
-    url: str | Path, *, durable: bool = True, audit_keys: AuditKeyRing | None = None
+    url: str | Path,
+    *,
+    durable: bool = True,
+    audit_keys: AuditKeyRing | None = None,
+    allocation_key: AllocationKey | None = None,
 ) -> Engine:
     """An engine on ``url`` with the tables created or migrated to the newest schema.
 
     A SQLite file is created when absent. ``durable=False`` writes a SQLite file with
     ``PRAGMA synchronous = OFF`` for as long as this engine lives (fast, but a crash may lose
     the file: for throw-away databases such as the demo); every later engine uses the store's
-    settings (WAL, ``synchronous = FULL``). ``audit_keys`` as for :func:`open_database`.
+    settings (WAL, ``synchronous = FULL``). ``audit_keys`` and ``allocation_key`` as for
+    :func:`open_database`.
     """
     engine = make_engine(url)
     if not durable and is_sqlite(engine):
@@ -99,7 +110,7 @@ def create_database(
             finally:
                 cursor.close()
 
-    engine = with_audit_keys(engine, audit_keys)
+    engine = with_allocation_key(with_audit_keys(engine, audit_keys), allocation_key)
     try:
         upgrade(engine)
     except BaseException:

@@ -28,6 +28,7 @@ from remit.services._common import (
     text_given,
 )
 from remit.services.access import require_site
+from remit.services.randomisation import allocate
 from remit.services.records import EligibilityRecord, ParticipantRecord
 from remit.services.screening import current_verdict, hold_visit, recorded_forms
 from remit.services.unit import reading, writing
@@ -272,6 +273,10 @@ def enrol(
 ) -> ParticipantRecord:
     """Enrol an eligible participant in ``arm`` (the only arm when the protocol has one).
 
+    A protocol with ``[randomisation]`` takes no arm: the participant is randomised when the
+    enrolment is confirmed (:func:`remit.services.screening.confirm_enrolment`), or here when
+    the protocol has no confirmation step.
+
     Needs a current consent at ``enrolled_at``. With an ``[enrolment]`` section the
     enrolment visit (``V0``) takes place that day (refused if it is recorded on another);
     its confirmation is :func:`remit.services.screening.confirm_enrolment`.
@@ -294,15 +299,25 @@ def enrol(
                 hint="check eligibility again (the forms changed since), or record a screen "
                 "failure",
             )
-        if arm is None:
+        randomised = protocol.randomisation is not None
+        if randomised and arm is not None:
+            raise InputError(
+                f"arm {arm!r} given for {p.study_id}, but protocol {protocol.study.id} "
+                "randomises: the arm is allocated from the concealed list",
+                expected="no arm",
+                hint="enrol without an arm; the participant is randomised when enrolment is "
+                "confirmed",
+            )
+        if arm is None and not randomised:
             if len(protocol.arms) != 1:
                 raise InputError(
                     f"protocol {protocol.study.id} has {len(protocol.arms)} arms; none was given",
                     expected="one of " + ", ".join(a.code for a in protocol.arms),
                 )
             arm = protocol.arms[0].code
-        protocol.arm(arm)
-        p.arm = arm
+        if arm is not None:
+            protocol.arm(arm)
+        p.arm = arm  # a randomised participant's arm stays sealed in the list
         p.enrolled_at = when
         p.enrolled_by = actor.user_id
         _set_status(p, S.ENROLLED, None, when)
@@ -310,6 +325,8 @@ def enrol(
         refresh_schedule(uow, protocol, p)
         if protocol.enrolment is not None:
             hold_visit(uow, w, p, protocol.enrolment.enrol_at, when)
+        if randomised and (protocol.enrolment is None or protocol.enrolment.confirm_at is None):
+            allocate(engine, uow, protocol, p, when)  # no confirmation step: randomised now
         return participant_record(session, p)
 
 

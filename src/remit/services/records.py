@@ -111,6 +111,8 @@ class ParticipantRecord(_Record):
     enrolment_confirmed_at: datetime | None
     enrolled_by: str | None = None
     enrolment_confirmed_by: str | None = None
+    #: The kit allocated at randomisation (never the arm, which stays sealed in the list).
+    kit: int | None = None
 
 
 @dataclass(frozen=True)

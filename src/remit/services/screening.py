@@ -37,6 +37,7 @@ from remit.services._common import (
     protocol_in_force,
     text_given,
 )
+from remit.services.randomisation import allocate
 from remit.services.records import ParticipantRecord
 from remit.services.unit import Write, reading, writing
 from remit.services.visits import refresh_schedule, site_zone, take_place
@@ -302,6 +303,10 @@ def confirm_enrolment(
     """Confirm an enrolled participant's enrolment at the protocol's ``confirm_at`` visit
     (``V4``), which then takes place on that day (the reference visit: study day 0).
 
+    With ``[randomisation]`` the participant is randomised in the same transaction: the next
+    unused slot of their stratum (:func:`remit.services.randomisation.allocate`; refused,
+    storing nothing, without the allocation key, a list, or a free slot).
+
     Refused unless the participant is enrolled and not yet confirmed, every visit between
     the enrolment and the confirmation visit took place, and every criterion deferred to
     confirmation (the baseline MADRS) is met on the recorded forms; a candidate who fails is
@@ -351,6 +356,9 @@ def confirm_enrolment(
         p.enrolment_confirmed_at = when
         p.enrolment_confirmed_by = actor.user_id
         session.flush()
+        if protocol.randomisation is not None:
+            # the next slot of the participant's stratum, in this same transaction
+            allocate(engine, uow, protocol, p, when)
         return participant_record(session, p)
 
 

@@ -12,6 +12,17 @@ Typical use::
 See ``docs/store.md``.
 """
 
+from remit.store.allocation import (
+    Allocation,
+    AllocationKey,
+    RandomisationList,
+    RandomisationSlot,
+    allocation_key_from_env,
+    allocation_key_of,
+    load_allocation_key,
+    new_allocation_key_file,
+    with_allocation_key,
+)
 from remit.store.audit import (
     AUDIT_LOCK_KEY,
     Actor,
@@ -93,6 +104,8 @@ __all__ = [
     "AUDIT_LOCK_KEY",
     "Actor",
     "AlertDelivery",
+    "Allocation",
+    "AllocationKey",
     "AuditAnchor",
     "AuditEntry",
     "AuditKeyRing",
@@ -109,6 +122,8 @@ __all__ = [
     "LoginThrottle",
     "MfaRecoveryCode",
     "ParticipantEpro",
+    "RandomisationList",
+    "RandomisationSlot",
     "SecurityEvent",
     "ServerObservation",
     "StateDifference",
@@ -120,6 +135,8 @@ __all__ = [
     "actor_for",
     "add_site",
     "add_user",
+    "allocation_key_from_env",
+    "allocation_key_of",
     "audit_keys_of",
     "audit_log",
     "authenticate",
@@ -142,11 +159,13 @@ __all__ = [
     "hash_password",
     "head_revision",
     "is_sqlite",
+    "load_allocation_key",
     "load_key_ring",
     "log_read",
     "make_anchor",
     "make_engine",
     "may_read_identity",
+    "new_allocation_key_file",
     "read_identity",
     "reading_values",
     "replay_audit",
@@ -164,6 +183,7 @@ __all__ = [
     "verify_audit",
     "verify_audit_chain",
     "verify_password",
+    "with_allocation_key",
     "with_audit_keys",
     "write_key_file",
 ]

@@ -10,7 +10,14 @@ from remit.errors import InputError, StoreError
 from remit.store.tables import Base
 
 #: Tables the application may only read and append to.
-APPEND_ONLY_TABLES = ("audit_event", "identity_access_log", "alert_delivery")
+APPEND_ONLY_TABLES = (
+    "audit_event",
+    "identity_access_log",
+    "alert_delivery",
+    "randomisation_list",
+    "randomisation_slot",
+    "allocation",
+)
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 

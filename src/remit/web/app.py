@@ -23,7 +23,14 @@ from remit.errors import (
     RemitError,
     StorageFullError,
 )
-from remit.services import Engine, is_disk_full, load_key_ring, open_database, trial_protocol
+from remit.services import (
+    Engine,
+    allocation_key_from_env,
+    is_disk_full,
+    load_key_ring,
+    open_database,
+    trial_protocol,
+)
 from remit.services.accounts import mfa_roles_from
 from remit.web import api, api_conmeds, api_consent, api_results, api_screening, api_worklist, pages
 from remit.web.core import (
@@ -280,8 +287,10 @@ def app_from_environment() -> FastAPI:
     # the audit key ring (docs/security.md): $REMIT_AUDIT_KEY_FILE, else the database's default
     key_file = os.environ.get(ENV_AUDIT_KEY)
     keys = load_key_ring(key_file) if key_file else None
+    # the allocation key of the randomisation list: $REMIT_ALLOCATION_KEY(_FILE), else none
+    # (randomising is then refused with how to configure it)
     return create_app(
-        open_database(db, audit_keys=keys),
+        open_database(db, audit_keys=keys, allocation_key=allocation_key_from_env()),
         secret_key=os.environ.get(ENV_SECRET) or None,
         settings=WebSettings(https=https, mfa_roles=mfa_roles_from(os.environ.get(ENV_MFA_ROLES))),
     )
