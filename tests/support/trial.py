@@ -103,9 +103,9 @@ class Participant:
     date, else at registration). An enrolled participant's enrolment is confirmed at the
     protocol's ``confirm_at`` visit (V4) when ``confirm`` (by default when ``dosing`` or when
     ``through`` goes past V4, as a site would: without confirmation no dosing session can
-    start); the MADRS that confirmation reads (V3) is then
-    entered at ``baseline_level`` (3: total 28, moderate to severe) unless ``madrs_at`` gives
-    it, whatever ``level`` the other forms take.
+    start); the MADRS that confirmation reads (V3) is then entered at ``baseline_level`` (3:
+    total 28, moderate to severe), or at ``level`` when ``forms`` are "all" at a higher one,
+    unless ``madrs_at`` gives it.
     """
 
     through: str | None = "V4"
@@ -463,8 +463,9 @@ def _forms(
     trial: OsloTrial, plan: Participant, pid: str, visit: str, day: date, *, baseline: bool = False
 ) -> None:
     """Enter the forms ``plan`` asks for at ``visit``. With ``baseline`` (an enrolled participant
-    to be confirmed) the MADRS that confirmation reads is entered at ``plan.baseline_level``
-    unless ``madrs_at`` gives it: the factory's participants meet the severity criterion."""
+    to be confirmed) the MADRS that confirmation reads is entered at ``plan.baseline_level`` (or
+    the plan's higher ``level``) unless ``madrs_at`` gives it: the factory's participants meet
+    the severity criterion."""
     levels = dict(plan.madrs_at or {})
     if visit in levels:
         answers = madrs(levels[visit], 1)
@@ -474,8 +475,10 @@ def _forms(
         and plan.baseline_level is not None
         and visit == confirmation_madrs_visit(trial.protocol)
     ):
-        levels[visit] = plan.baseline_level
-        answers = madrs(plan.baseline_level, 1)
+        # the plan's own level when it is severe enough (forms "all"), else baseline_level
+        own = plan.level if plan.forms == "all" else 0
+        levels[visit] = max(own, plan.baseline_level)
+        answers = madrs(levels[visit], 1)
         sv.record_assessment(
             trial.engine, trial.rater, pid, visit, "madrs", answers, assessed_at=at(day, 10)
         )

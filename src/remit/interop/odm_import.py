@@ -382,6 +382,7 @@ def _import_subject(
             sv.set_anchor_date(engine, inv, pid, e.code, day)
     eligibility = s.of("ELIGIBILITY")
     checked = not eligibility
+    confirm_at = None if protocol.enrolment is None else protocol.enrolment.confirm_at
     for code in protocol.visit_codes:
         visit = protocol.visit(code)
         if not checked and visit.kind != "screening":
@@ -400,6 +401,10 @@ def _import_subject(
         counts["visits"] += 1
         if visit.kind == "enrolment" and subject.get("ENROLLED_AT") is not None:
             sv.enrol(engine, inv, pid, arm=subject.get("ARM"), enrolled_at=subject["ENROLLED_AT"])
+        confirmed = subject.get("ENROLMENT_CONFIRMED_AT")
+        if confirmed is not None and code == confirm_at:
+            # checked again on the imported forms (the baseline MADRS at V3)
+            sv.confirm_enrolment(engine, inv, pid, confirmed_at=confirmed)
         alerts += _visit_forms(engine, protocol, s, code, pid, actors, counts)
     if not checked:
         _check(engine, inv, pid, eligibility[0].values)

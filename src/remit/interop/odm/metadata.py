@@ -97,6 +97,7 @@ def fixed_forms(protocol: Protocol) -> dict[str, list[tuple[str, str, str]]]:
         ("STATUS_REASON", "text", "Reason for the status (withdrawal)"),
         ("SCREENED_AT", "datetime", "Screened (UTC)"),
         ("ENROLLED_AT", "datetime", "Enrolled (UTC)"),
+        ("ENROLMENT_CONFIRMED_AT", "datetime", "Enrolment confirmed (UTC)"),
         ("SIMULATED", "boolean", "Simulated participant"),
     ] + [(f"ANCHOR_{e.code}".upper(), "date", e.label) for e in protocol.events]
     if protocol.consent.required:  # the first informed consent (re-consents are not carried)

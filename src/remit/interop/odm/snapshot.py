@@ -258,6 +258,9 @@ def _subject_forms(
             "STATUS_REASON": r.get("status_reason"),
             "SCREENED_AT": shift_value(r.get("screened_at"), "screened_at", pid, shift),
             "ENROLLED_AT": shift_value(r.get("enrolled_at"), "enrolled_at", pid, shift),
+            "ENROLMENT_CONFIRMED_AT": shift_value(
+                r.get("enrolment_confirmed_at"), "enrolment_confirmed_at", pid, shift
+            ),
             "SIMULATED": r.get("simulated"),
         }
         for code, day in anchors.get(rid, {}).items():
