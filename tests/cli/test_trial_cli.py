@@ -199,6 +199,45 @@ def test_enter_keeps_a_madrs_without_item_10_as_incomplete_and_says_so(
     assert '"incomplete"' in json.dumps(shown)
 
 
+def test_enter_takes_the_clinical_time_and_a_window_reason(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    cli("init", "--protocol", "oslo-mdma-mdd", "--admin", "ada", "--password-stdin",
+        stdin=PASSWORD + "\n", user=None)  # fmt: skip
+    for name, role in [("kari", "investigator@OST"), ("rita", "independent_rater@OST")]:
+        cli("user", "add", name, "--role", role, "--password-stdin", stdin=PASSWORD, user="ada")
+    out = cli("participant", "add", "--name", "Kari Nordmann", "--referral", "2023-01-02", "--json")
+    pid = json.loads(out.stdout)["participant_id"]
+    _enrol_through_v3(cli, pid, tmp_path)
+    v3 = next(
+        v
+        for v in json.loads(cli("visit", "list", "-p", pid, "--json").stdout)
+        if v["visit_code"] == "V3"
+    )
+    answers = tmp_path / "madrs.json"
+    answers.write_text(json.dumps({str(i): 3 for i in range(1, 11)}))
+    enter = ("enter", "madrs", "-p", pid, "--visit", "V3", "--answers", str(answers), "--json")
+    late_day = _days_after(v3["window_end_date"], 3)
+    late = f"{late_day}T10:30+01:00"
+    before = cli("participant", "show", pid, "--json").stdout
+    # dated after the window closed: refused with one line, exit 2, until a reason is given
+    refused = cli(*enter, "--assessed-at", late, user="rita", code=2)
+    assert "after it closed" in refused.output
+    assert cli("participant", "show", pid, "--json").stdout == before
+    form = json.loads(
+        cli(*enter, "--assessed-at", late, "--window-reason", "participant ill", user="rita").stdout
+    )
+    assert form["assessed_at"].startswith(f"{late_day}T09:30")
+    deviations = json.loads(cli("deviation", "list", "-p", pid, "--json").stdout)
+    assert [d["category"] for d in deviations] == ["visit_out_of_window"]
+
+
+def _days_after(day: str, days: int) -> str:
+    from datetime import date, timedelta
+
+    return (date.fromisoformat(day) + timedelta(days=days)).isoformat()
+
+
 def test_screening_and_two_step_enrolment_from_the_command_line(
     cli: Callable[..., Result], tmp_path: Path
 ) -> None:

@@ -657,14 +657,33 @@ def enter_command(
     draft: Annotated[bool, typer.Option("--draft", help="Save as a draft.")] = False,
     key: KeyOption = None,
     json_output: JsonOption = False,
+    assessed_at: Annotated[
+        str | None,
+        typer.Option(
+            "--assessed-at",
+            help="When the form was completed, ISO 8601 with its zone "
+            "(2024-03-01T10:30+01:00); default: the visit's date.",
+        ),
+    ] = None,
+    window_reason: Annotated[
+        str | None,
+        typer.Option(
+            "--window-reason",
+            help="Why the form is dated outside its visit's window (required then; recorded "
+            "with a deviation).",
+        ),
+    ] = None,
 ) -> None:
     """Enter a form: validated, scored, stored and checked by the safety rules.
 
     A form with a required item left blank (a safety item such as MADRS item 10) is saved as
     incomplete, never complete: the output names the missing items (exit 0, the form is
-    kept); fill them in to complete it.
+    kept); fill them in to complete it. ``--assessed-at`` gives the clinical time (the entry
+    time is recorded separately); a time outside the visit's window is refused unless
+    ``--window-reason`` says why.
     """
     with errors_as_exit(), open_engine(db) as engine:
+        when = None if assessed_at is None else parse_time(assessed_at, "--assessed-at")
         given = read_json(answers, "answers")
         if not isinstance(given, dict):
             raise InputError("answers must be a JSON object of item → answer")
@@ -678,6 +697,8 @@ def enter_command(
             version=version,
             idempotency_key=key,
             status="draft" if draft else "complete",
+            assessed_at=when,
+            window_reason=window_reason,
         )
     if json_output:
         print_json(form.to_dict())
