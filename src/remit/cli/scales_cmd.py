@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from remit.cli.common import JsonOption, console, errors_as_exit, print_json, report_problems
@@ -17,6 +18,7 @@ from remit.scales import (
     check_scale,
     list_scales,
     load_scale,
+    scale_source,
     score,
     total_parts,
 )
@@ -150,9 +152,15 @@ def _describe(d: ScaleDefinition, version: str) -> dict[str, Any]:
 
 @app.command("list")
 def list_(json_out: JsonOption = False) -> None:
-    """List the shipped scales: code, name, respondent, versions, total range."""
+    """List the scales: code, name, respondent, versions, total range, source.
+
+    The shipped scales and those in the directories named by REMIT_SCALES_PATH
+    (os.pathsep-separated; e.g. written by `remit import redcap-dictionary`).
+    """
     with errors_as_exit():
-        definitions = [load_scale(code) for code in list_scales()]
+        codes = list_scales()
+        definitions = [load_scale(code) for code in codes]
+        sources = {code: scale_source(code) for code in codes}
         if json_out:
             print_json(
                 [
@@ -165,18 +173,22 @@ def list_(json_out: JsonOption = False) -> None:
                         "versions": list(d.versions),
                         "items": len(d.items),
                         "total_range": None if d.total_range is None else list(d.total_range),
+                        "source": sources[d.code],
                     }
                     for d in definitions
                 ]
             )
             return
         table = Table(title="Scales")
-        for column in ("code", "name", "respondent", "versions", "items", "total"):
-            table.add_column(column)
+        for column in ("code", "name", "respondent", "versions", "items", "total", "source"):
+            table.add_column(column, overflow="fold")
         for d in definitions:
             total = "—" if d.total_range is None else f"{d.total_range[0]:g}–{d.total_range[1]:g}"
             table.add_row(
-                d.code, d.name, d.respondent, ", ".join(d.versions), str(len(d.items)), total
+                *(escape(x) for x in (d.code, d.name, d.respondent, ", ".join(d.versions))),
+                str(len(d.items)),
+                total,
+                escape(sources[d.code]),
             )
         console.print(table)
 
