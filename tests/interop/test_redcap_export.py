@@ -14,7 +14,7 @@ import pytest
 from remit.interop import ExportResult, export_trial
 from remit.interop.redcap import COLUMNS, parse_choices, read_redcap_dictionary
 from remit.interop.redcap_export import unique_event_name
-from remit.scales import load_scale, score
+from remit.scales import score
 
 SYSTEM = {"record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance"}
 

@@ -373,7 +373,7 @@ def build_redcap_export(protocol: Protocol, data: TrialData) -> RedcapExport:
             pd.Timestamp(r.assessed_at), fields[f"{scale}_assessed_at"]
         )
         row[f"{scale}_complete"] = "2" if int(r.n_missing) == 0 else "0"
-    for (record, event, _, _), row in rows.items():
+    for (_, event, _, _), row in rows.items():
         row["redcap_event_name"] = event
     has_repeats = bool(repeating_forms)
     head = ["record_id", "redcap_event_name"]
