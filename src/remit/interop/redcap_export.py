@@ -73,8 +73,8 @@ def unique_event_name(visit_code: str, arm: int = 1) -> str:
 
     Examples
     --------
-    >>> unique_event_name("V1"), unique_event_name("Week 12 follow-up visit")
-    ('v1_arm_1', 'week_12_follow_up_arm_1')
+    >>> unique_event_name("V1"), unique_event_name("Week 12")
+    ('v1_arm_1', 'week_12_arm_1')
     """
     slug = re.sub(r"[^a-z0-9]", "_", visit_code.lower())[:18]
     return f"{slug}_arm_{arm}"
@@ -342,37 +342,38 @@ def build_redcap_export(protocol: Protocol, data: TrialData) -> RedcapExport:
     repeating_forms = {(v, s) for (_, v, s), n in counts.items() if n > 1}
     seen: dict[tuple[str, str, str], int] = {}
     ordered = scores.sort_values(["participant_id", "assessed_at"], kind="stable")
-    for r in ordered.itertuples(index=False):
-        visit, scale = str(r.visit_code), str(r.scale)
+    filled: dict[str, Any]
+    for filled in ordered.to_dict("records"):  # type: ignore[assignment]
+        visit, scale = str(filled["visit_code"]), str(filled["scale"])
         if visit not in events:
             raise InputError(
-                f"participant {r.participant_id} has a {scale} form at visit {visit!r}, which "
-                "the protocol does not have",
+                f"participant {filled['participant_id']} has a {scale} form at visit "
+                f"{visit!r}, which the protocol does not have",
                 expected="visits of " + ", ".join(events),
             )
-        key3 = (str(r.participant_id), visit, scale)
+        key3 = (str(filled["participant_id"]), visit, scale)
         seen[key3] = seen.get(key3, 0) + 1
         repeat = (visit, scale) in repeating_forms
-        key = (
-            str(r.participant_id),
+        slot = (
+            str(filled["participant_id"]),
             events[visit],
             scale if repeat else "",
             seen[key3] if repeat else 0,
         )
-        row = rows.setdefault(key, {"record_id": key[0]})
+        row = rows.setdefault(slot, {"record_id": slot[0]})
         if repeat:
             row["redcap_repeat_instrument"] = scale
             row["redcap_repeat_instance"] = str(seen[key3])
-        for code, value in r.items.items():
+        for code, value in filled["items"].items():
             name = _var(scale, code)
             row[name] = _cell(value, fields.get(name))
-        row[f"{scale}_remit_total"] = _cell(r.total, None)
-        row[f"{scale}_remit_band"] = _cell(r.band, None)
-        row[f"{scale}_version"] = _cell(r.version, None)
+        row[f"{scale}_remit_total"] = _cell(filled["total"], None)
+        row[f"{scale}_remit_band"] = _cell(filled["band"], None)
+        row[f"{scale}_version"] = _cell(filled["version"], None)
         row[f"{scale}_assessed_at"] = _cell(
-            pd.Timestamp(r.assessed_at), fields[f"{scale}_assessed_at"]
+            pd.Timestamp(filled["assessed_at"]), fields[f"{scale}_assessed_at"]
         )
-        row[f"{scale}_complete"] = "2" if int(r.n_missing) == 0 else "0"
+        row[f"{scale}_complete"] = "2" if int(filled["n_missing"]) == 0 else "0"
     for (_, event, _, _), row in rows.items():
         row["redcap_event_name"] = event
     has_repeats = bool(repeating_forms)
