@@ -164,6 +164,8 @@ def test_round_trip_columns_and_values(redcap: ExportResult) -> None:
                 assert _same(form[col], row[redcap_col]), (redcap_col, form[col], row[redcap_col])
                 compared += 1
             assert _same(form["total"], row[f"{scale}_remit_total"])
+            if not pd.isna(form.get("timepoint")):
+                assert row[f"{scale}_timepoint"] == form["timepoint"]
             assert row[f"{scale}_complete"] == ("2" if form["n_missing"] == "0" else "0")
     assert compared > 100
     participants = records[records["participant_complete"] == "2"]

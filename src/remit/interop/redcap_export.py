@@ -9,8 +9,9 @@
   ``text`` validated as ``time``, text → ``notes``. Required items are "Required Field?" ``y``;
   a skip condition on yes/no items becomes branching logic. A plain sum or mean of plain
   items becomes a ``calc`` field ``<scale>_total`` (REDCap computes it on import); Remit's own
-  total, band, scale version and assessment time are read-only fields beside it
-  (``<scale>_remit_total`` …, ``@READONLY``) since Remit's total may prorate.
+  total, band, scale version, time point (for scales rated at time points within a visit) and
+  assessment time are read-only fields beside it (``<scale>_remit_total`` …, ``@READONLY``)
+  since Remit's total may prorate.
 * ``records.csv`` — one row per participant × event (× repeat instance): ``record_id``,
   ``redcap_event_name``, ``redcap_repeat_instrument``/``redcap_repeat_instance`` when a form is
   filled more than once at a visit, the field columns and ``<form>_complete`` (2 complete,
@@ -203,8 +204,9 @@ def _calc(scale: ScaleDefinition, items: Mapping[str, ItemDefinition], version: 
     return f"{scale.total.method}(" + ", ".join(f"[{_var(scale.code, p)}]" for p in parts) + ")"
 
 
-def scale_fields(scale: ScaleDefinition) -> list[_Field]:
-    """The dictionary rows of one scale's instrument."""
+def scale_fields(scale: ScaleDefinition, *, timepoints: bool = False) -> list[_Field]:
+    """The dictionary rows of one scale's instrument (with a ``<scale>_timepoint`` field when
+    the scale is rated at time points within a visit)."""
     items: dict[str, ItemDefinition] = {}
     for version in scale.versions:
         for it in scale.items_for(version):
@@ -237,6 +239,8 @@ def scale_fields(scale: ScaleDefinition) -> list[_Field]:
                annotation=ro),
         _Field(f"{code}_remit_band", code, "text", "Severity band (Remit)", annotation=ro),
         _Field(f"{code}_version", code, "text", "Scale version", annotation=ro),
+        *([_Field(f"{code}_timepoint", code, "text", "Time point", annotation=ro)]
+          if timepoints else []),
         _Field(f"{code}_assessed_at", code, "text", "Assessed at (UTC)",
                validation="datetime_ymd", annotation=ro),
     ]  # fmt: skip
@@ -316,9 +320,13 @@ def build_redcap_export(protocol: Protocol, data: TrialData) -> RedcapExport:
     REDCap names, or a participant's form is at a visit the protocol does not have.
     """
     scales = _scales(protocol, data)
+    scores = data.scores
+    timed: set[str] = set()
+    if "timepoint" in scores.columns:
+        timed = set(scores.loc[scores["timepoint"].notna(), "scale"].astype(str))
     by_form: dict[str, list[_Field]] = {PARTICIPANT_FORM: _participant_fields()}
     for s in scales:
-        by_form[s.code] = scale_fields(s)
+        by_form[s.code] = scale_fields(s, timepoints=s.code in timed)
     fields = {f.name: f for fs in by_form.values() for f in fs}
     events = {v.code: unique_event_name(v.code) for v in protocol.visits}
     if len(set(events.values())) != len(events):
@@ -327,7 +335,6 @@ def build_redcap_export(protocol: Protocol, data: TrialData) -> RedcapExport:
             expected="visit codes that differ in their first 18 letters and digits",
         )
     first_event = events[protocol.visits[0].code]
-    scores = data.scores
     rows: dict[tuple[str, str, str, int], dict[str, str]] = {}
     for p in data.participants.itertuples(index=False):
         row = {"record_id": str(p.participant_id)}
@@ -370,6 +377,8 @@ def build_redcap_export(protocol: Protocol, data: TrialData) -> RedcapExport:
         row[f"{scale}_remit_total"] = _cell(filled["total"], None)
         row[f"{scale}_remit_band"] = _cell(filled["band"], None)
         row[f"{scale}_version"] = _cell(filled["version"], None)
+        if scale in timed:
+            row[f"{scale}_timepoint"] = _cell(filled.get("timepoint"), None)
         row[f"{scale}_assessed_at"] = _cell(
             pd.Timestamp(filled["assessed_at"]), fields[f"{scale}_assessed_at"]
         )
