@@ -134,13 +134,21 @@ def parse_scale(text: str, source: str = "<string>") -> ScaleDefinition:
     return definition
 
 
-def _definitions() -> dict[str, Any]:
+def _definitions() -> Mapping[str, Any]:
+    return _shipped()
+
+
+@functools.cache
+def _shipped() -> Mapping[str, Any]:
+    # the package's files do not change while it runs: listed once (load_scale is a hot path)
     folder = resources.files("remit.scales") / "definitions"
-    return {
-        entry.name.removesuffix(".toml"): entry
-        for entry in folder.iterdir()
-        if entry.name.endswith(".toml")
-    }
+    return MappingProxyType(
+        {
+            entry.name.removesuffix(".toml"): entry
+            for entry in folder.iterdir()
+            if entry.name.endswith(".toml")
+        }
+    )
 
 
 def user_scale_dirs() -> list[Path]:
@@ -175,10 +183,19 @@ def user_scale_dirs() -> list[Path]:
 
 def _user_definitions() -> dict[str, Path]:
     """``{code: file}`` of the user scale directories; a clash is refused."""
+    dirs = user_scale_dirs()
+    if not dirs:
+        return {}
+    # a directory's listing changes only with its modification time
+    return dict(_scan(tuple((str(d), d.stat().st_mtime_ns) for d in dirs)))
+
+
+@functools.lru_cache(maxsize=16)
+def _scan(dirs: tuple[tuple[str, int], ...]) -> Mapping[str, Path]:
     builtin = _definitions()
     out: dict[str, Path] = {}
-    for d in user_scale_dirs():
-        for path in sorted(d.glob("*.toml")):
+    for name, _ in dirs:
+        for path in sorted(Path(name).glob("*.toml")):
             code = path.name.removesuffix(".toml").lower()
             if code in builtin:
                 raise ScaleError(
@@ -195,11 +212,11 @@ def _user_definitions() -> dict[str, Path]:
                     hint="remove one of the files or one directory from the path",
                 )
             out[code] = path
-    return out
+    return MappingProxyType(out)
 
 
 def _all_definitions() -> dict[str, Any]:
-    return _definitions() | _user_definitions()
+    return {**_definitions(), **_user_definitions()}
 
 
 def builtin_scales() -> list[str]:
