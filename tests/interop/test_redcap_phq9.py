@@ -363,3 +363,16 @@ def test_logic_problem_accepts_redcap_forms() -> None:
         "[record-name] <> ''",
     ]:
         assert logic_problem(ok, known) is None, ok
+
+
+def test_show_keeps_bracketed_labels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = phq9_rows()
+    rows[1]["Field Label"] = "Little interest [anhedonia] or pleasure"
+    path = tmp_path / "phq9.csv"
+    path.write_text(dictionary(rows), encoding="utf-8")
+    read_redcap_dictionary(path).write(tmp_path / "s")
+    monkeypatch.setenv("REMIT_SCALES_PATH", str(tmp_path / "s"))
+    monkeypatch.setenv("COLUMNS", "200")
+    result = CliRunner().invoke(app, ["scales", "show", "phq9"])
+    assert result.exit_code == 0, result.output
+    assert "Little interest [anhedonia] or pleasure" in result.output

@@ -215,9 +215,13 @@ def show(
         if json_out:
             print_json(info)
             return
-        console.print(f"[bold]{d.name}[/] ({d.code}, version {v}) — {d.respondent}, {d.recall}")
-        console.print(d.description, highlight=False)
-        console.print(f"[dim]{d.licence_note}[/]", highlight=False)
+        # user scales (a REDCap import) may hold [field] text: escaped, or Rich eats it
+        console.print(
+            f"[bold]{escape(d.name)}[/] ({escape(d.code)}, version {escape(v)}) — "
+            f"{escape(d.respondent)}, {escape(d.recall)}"
+        )
+        console.print(escape(d.description), highlight=False)
+        console.print(f"[dim]{escape(d.licence_note)}[/]", highlight=False)
         table = Table(title="Items")
         items = d.items_for(v)
         table.add_column("#", no_wrap=True)
@@ -236,7 +240,9 @@ def show(
             if it.skip_when:
                 notes.append("skipped if " + it.skip_when.describe())
             label = it.label if it.wording is None else f"{it.label}: {it.wording}"
-            table.add_row(it.ref, it.code, label, _allowed(it), "; ".join(notes))
+            table.add_row(
+                *(escape(x) for x in (it.ref, it.code, label, _allowed(it), "; ".join(notes)))
+            )
         console.print(table)
         total = info["total"]
         if total is not None and d.total_range is not None:
@@ -249,16 +255,16 @@ def show(
         else:
             console.print("Total: none (the scale is reported item by item / by derived values)")
         for b in d.bands:
-            console.print(f"  band {b.min:g}–{b.max:g}: {b.label}", highlight=False)
+            console.print(escape(f"  band {b.min:g}–{b.max:g}: {b.label}"), highlight=False)
         for s in d.subscales_for(v):
             how = f"rule {s.rule}" if s.method == "rule" else s.method
             bins = f"; recoded {', '.join(x.describe() for x in s.bins)}" if s.bins else ""
             console.print(
-                f"  subscale {s.code}: {s.label} = {how} of {', '.join(s.items)}{bins}",
+                escape(f"  subscale {s.code}: {s.label} = {how} of {', '.join(s.items)}{bins}"),
                 highlight=False,
             )
         for dv in d.derived_for(v):
-            console.print(f"  derived {dv.name} ({dv.rule}): {dv.label}", highlight=False)
+            console.print(escape(f"  derived {dv.name} ({dv.rule}): {dv.label}"), highlight=False)
 
 
 @app.command("score")
@@ -292,7 +298,7 @@ def score_(
             data.pop("answers")
             print_json(data)
             return
-        console.print(result.summary(), highlight=False)
+        console.print(escape(result.summary()), highlight=False)
 
 
 @app.command("check")
