@@ -338,7 +338,10 @@ def test_bad_annotations_refused(row: int, annotation: str, why: str, tmp_path: 
 def test_bands_that_do_not_cover_the_total_refused(tmp_path: Path) -> None:
     rows = phq9_rows()
     rows[11]["Field Annotation"] = "@REMIT-BANDS='0-4 minimal; 6-27 more'"
-    assert "does not make a sound scale" in _refused(rows, tmp_path)
+    out = _refused(rows, tmp_path)
+    assert "does not make a sound scale" in out
+    assert "S018" in out
+    assert "its bands are from row 13, column 'Field Annotation'" in out
 
 
 def test_rules_file_naming_unknown_form_or_item_refused(tmp_path: Path) -> None:

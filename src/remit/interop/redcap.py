@@ -691,9 +691,11 @@ def read_redcap_dictionary(
         try:
             definition = parse_scale(scale_text, f"{name} form {form}")
         except ScaleError as error:
+            bands_from = sorted({b[3] for b in band_table.get(form, [])})
+            where = f" (its bands are from {'; '.join(bands_from)})" if bands_from else ""
             raise InputError(
-                f"form {form} of {name} does not make a sound scale: {error}",
-                hint="nothing was written; check the ranges and calculations of its fields",
+                f"form {form} of {name} does not make a sound scale: {error}{where}",
+                hint="nothing was written; check the ranges, calculations and bands of its fields",
             ) from error
         scales.append(ImportedScale(form, scale_text, definition, tuple(form_rules)))
     return RedcapImportResult(name, tuple(scales), tuple(notes))
