@@ -364,6 +364,7 @@ def test_logic_problem_accepts_redcap_forms() -> None:
         "not([a] = '1')",
         "datediff([a], [b], 'd') > -1",
         "[record-name] <> ''",
+        "[a] == 1 and [b] != 2",
     ]:
         assert logic_problem(ok, known) is None, ok
 

@@ -83,7 +83,7 @@ _COND = re.compile(r"""^\(?\s*\[([a-z][a-z0-9_]*)\]\s*=\s*(['"]?)([01])\2\s*\)?$
 #: call's name, a parenthesis or a comma.
 _TOKEN = re.compile(
     r"""\s+|\[[a-z][a-z0-9_]*(?:\([^()\[\]]*\))?\]|\[[a-z0-9_-]+\]|'[^']*'|"[^"]*"|"""
-    r"""\d+(?:\.\d+)?|<>|!=|<=|>=|=|<|>|\+|-|\*|/|\^|\(|\)|,|\b(?:and|or|not)\b|"""
+    r"""\d+(?:\.\d+)?|<>|!=|<=|>=|==|=|<|>|\+|-|\*|/|\^|\(|\)|,|\b(?:and|or|not)\b|"""
     r"""[a-z_][a-z0-9_]*(?=\s*\()""",
     re.IGNORECASE,
 )
@@ -358,7 +358,7 @@ def _toml(value: Any) -> str:
     raise TypeError(f"cannot write {value!r} as TOML")
 
 
-_OPERATORS = frozenset({"<>", "!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "/", "^"})
+_OPERATORS = frozenset({"<>", "!=", "<=", ">=", "==", "=", "<", ">", "+", "-", "*", "/", "^"})
 
 
 def logic_problem(text: str, known: set[str]) -> str | None:

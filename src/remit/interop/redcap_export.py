@@ -137,6 +137,11 @@ def _var(scale: str, code: str) -> str:
     return name
 
 
+def _choice_label(words: str) -> str:
+    # "|" separates REDCap's choices: inside a label it would split the choice
+    return words.replace("|", "/")
+
+
 def _item_field(scale: ScaleDefinition, item: ItemDefinition) -> _Field:
     name = _var(scale.code, item.code)
     label = f"{item.ref}. {item.label}" if item.ref and item.ref != item.code else item.label
@@ -149,7 +154,7 @@ def _item_field(scale: ScaleDefinition, item: ItemDefinition) -> _Field:
     if item.kind == "integer" and item.min is not None and item.max is not None:
         values = [str(v) for v in range(int(item.min), int(item.max) + 1)]
         if values and all(v in item.options for v in values):
-            choices = " | ".join(f"{v}, {item.options[v]}" for v in values)
+            choices = " | ".join(f"{v}, {_choice_label(item.options[v])}" for v in values)
             return _Field(kind="radio", choices=choices, **base)
         return _Field(kind="text", validation="integer", low=_num(item.min),
                       high=_num(item.max), **base)  # fmt: skip
@@ -166,7 +171,9 @@ def _item_field(scale: ScaleDefinition, item: ItemDefinition) -> _Field:
                 expected="choice codes of letters, digits and _",
             )
         return _Field(
-            kind="radio", choices=" | ".join(f"{c}, {w}" for c, w in item.options.items()), **base
+            kind="radio",
+            choices=" | ".join(f"{c}, {_choice_label(w)}" for c, w in item.options.items()),
+            **base,
         )
     if item.kind == "time":
         return _Field(kind="text", validation="time", **base)
