@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from remit.errors import InputError, Problem, RemitError
 from remit.json_values import to_json_value
@@ -81,7 +82,10 @@ def errors_as_exit() -> Iterator[None]:
     try:
         yield
     except RemitError as error:
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        # messages quote inputs ("[field] = '1'"): escaped, or Rich takes brackets for markup
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(code=error.exit_code) from None
 
 

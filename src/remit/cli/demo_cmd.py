@@ -246,7 +246,7 @@ def demo(
         bool,
         typer.Option(
             "--exports/--no-exports",
-            help="Write the CSV, CDISC SDTM/ADaM and ODM exports to DIR/exports.",
+            help="Write the CSV, CDISC SDTM/ADaM, ODM and REDCap exports to DIR/exports.",
         ),
     ] = True,
     json: JsonOption = False,

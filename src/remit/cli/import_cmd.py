@@ -34,20 +34,41 @@ def redcap_dictionary_command(
         str,
         typer.Option("--respondent", help="Who fills the forms: self, clinician, investigator."),
     ] = "self",
+    bands: Annotated[
+        Path | None,
+        typer.Option(
+            "--bands", help="CSV form,min,max,label: severity bands of each form's total."
+        ),
+    ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option(
+            "--rules",
+            help="CSV form,variable,op,value,level,text: item-level safety rules.",
+        ),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
-    """Turn each REDCap form into a Remit scale definition; list what could not be carried."""
+    """Turn each REDCap form into a Remit scale definition; list what could not be carried.
+
+    Bands and item-level safety rules come from --bands/--rules or from the field annotations
+    @REMIT-BANDS='0-4 minimal; 5-9 mild' and @REMIT-SAFETY='>=1 same_day: text'. Point
+    REMIT_SCALES_PATH at the --out folder to use the scales at once.
+    """
+    from rich.markup import escape
+
     from remit.interop.redcap import read_redcap_dictionary
 
     with errors_as_exit():
-        result = read_redcap_dictionary(file, respondent=respondent)
+        result = read_redcap_dictionary(file, respondent=respondent, bands=bands, rules=rules)
         paths = result.write(out)
     if json:
         print_json(result.to_dict() | {"written": [str(p) for p in paths]})
         return
+    # labels and logic hold [field] references: escape them, or Rich takes them for markup
     for p in paths:
-        console.print(f"wrote {p}", highlight=False, soft_wrap=True)
-    console.print(result.summary(), highlight=False, soft_wrap=True)
+        console.print(escape(f"wrote {p}"), highlight=False, soft_wrap=True)
+    console.print(escape(result.summary()), highlight=False, soft_wrap=True)
 
 
 @app.command("odm")

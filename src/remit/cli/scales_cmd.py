@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from remit.cli.common import JsonOption, console, errors_as_exit, print_json, report_problems
@@ -17,6 +18,7 @@ from remit.scales import (
     check_scale,
     list_scales,
     load_scale,
+    scale_source,
     score,
     total_parts,
 )
@@ -150,9 +152,15 @@ def _describe(d: ScaleDefinition, version: str) -> dict[str, Any]:
 
 @app.command("list")
 def list_(json_out: JsonOption = False) -> None:
-    """List the shipped scales: code, name, respondent, versions, total range."""
+    """List the scales: code, name, respondent, versions, total range, source.
+
+    The shipped scales and those in the directories named by REMIT_SCALES_PATH
+    (os.pathsep-separated; e.g. written by `remit import redcap-dictionary`).
+    """
     with errors_as_exit():
-        definitions = [load_scale(code) for code in list_scales()]
+        codes = list_scales()
+        definitions = [load_scale(code) for code in codes]
+        sources = {code: scale_source(code) for code in codes}
         if json_out:
             print_json(
                 [
@@ -165,18 +173,22 @@ def list_(json_out: JsonOption = False) -> None:
                         "versions": list(d.versions),
                         "items": len(d.items),
                         "total_range": None if d.total_range is None else list(d.total_range),
+                        "source": sources[d.code],
                     }
                     for d in definitions
                 ]
             )
             return
         table = Table(title="Scales")
-        for column in ("code", "name", "respondent", "versions", "items", "total"):
-            table.add_column(column)
+        for column in ("code", "name", "respondent", "versions", "items", "total", "source"):
+            table.add_column(column, overflow="fold")
         for d in definitions:
             total = "—" if d.total_range is None else f"{d.total_range[0]:g}–{d.total_range[1]:g}"
             table.add_row(
-                d.code, d.name, d.respondent, ", ".join(d.versions), str(len(d.items)), total
+                *(escape(x) for x in (d.code, d.name, d.respondent, ", ".join(d.versions))),
+                str(len(d.items)),
+                total,
+                escape(sources[d.code]),
             )
         console.print(table)
 
@@ -203,9 +215,13 @@ def show(
         if json_out:
             print_json(info)
             return
-        console.print(f"[bold]{d.name}[/] ({d.code}, version {v}) — {d.respondent}, {d.recall}")
-        console.print(d.description, highlight=False)
-        console.print(f"[dim]{d.licence_note}[/]", highlight=False)
+        # user scales (a REDCap import) may hold [field] text: escaped, or Rich eats it
+        console.print(
+            f"[bold]{escape(d.name)}[/] ({escape(d.code)}, version {escape(v)}) — "
+            f"{escape(d.respondent)}, {escape(d.recall)}"
+        )
+        console.print(escape(d.description), highlight=False)
+        console.print(f"[dim]{escape(d.licence_note)}[/]", highlight=False)
         table = Table(title="Items")
         items = d.items_for(v)
         table.add_column("#", no_wrap=True)
@@ -224,7 +240,9 @@ def show(
             if it.skip_when:
                 notes.append("skipped if " + it.skip_when.describe())
             label = it.label if it.wording is None else f"{it.label}: {it.wording}"
-            table.add_row(it.ref, it.code, label, _allowed(it), "; ".join(notes))
+            table.add_row(
+                *(escape(x) for x in (it.ref, it.code, label, _allowed(it), "; ".join(notes)))
+            )
         console.print(table)
         total = info["total"]
         if total is not None and d.total_range is not None:
@@ -237,16 +255,16 @@ def show(
         else:
             console.print("Total: none (the scale is reported item by item / by derived values)")
         for b in d.bands:
-            console.print(f"  band {b.min:g}–{b.max:g}: {b.label}", highlight=False)
+            console.print(escape(f"  band {b.min:g}–{b.max:g}: {b.label}"), highlight=False)
         for s in d.subscales_for(v):
             how = f"rule {s.rule}" if s.method == "rule" else s.method
             bins = f"; recoded {', '.join(x.describe() for x in s.bins)}" if s.bins else ""
             console.print(
-                f"  subscale {s.code}: {s.label} = {how} of {', '.join(s.items)}{bins}",
+                escape(f"  subscale {s.code}: {s.label} = {how} of {', '.join(s.items)}{bins}"),
                 highlight=False,
             )
         for dv in d.derived_for(v):
-            console.print(f"  derived {dv.name} ({dv.rule}): {dv.label}", highlight=False)
+            console.print(escape(f"  derived {dv.name} ({dv.rule}): {dv.label}"), highlight=False)
 
 
 @app.command("score")
@@ -280,7 +298,7 @@ def score_(
             data.pop("answers")
             print_json(data)
             return
-        console.print(result.summary(), highlight=False)
+        console.print(escape(result.summary()), highlight=False)
 
 
 @app.command("check")

@@ -135,6 +135,13 @@ def write_odm_export(job: ExportJob) -> list[Path]:
     )
 
 
+def write_redcap_export(job: ExportJob) -> list[Path]:
+    """``redcap/``: REDCap data dictionary, records, events and instrument mapping CSVs."""
+    from remit.interop.redcap_export import build_redcap_export
+
+    return build_redcap_export(job.protocol, job.data).write(job.out_dir / "redcap")
+
+
 def _write_cdisc(
     datasets: Mapping[str, Dataset], job: ExportJob, standard: Standard, *, notes: str
 ) -> list[Path]:
@@ -225,6 +232,16 @@ EXPORT_FORMATS: tuple[ExportFormat, ...] = (
         description="CDISC ODM 1.3.2 XML: snapshot with audit records, transactional",
         files="`odm_snapshot.xml`, `odm_transactional.xml`",
         write=write_odm_export,
+    ),
+    ExportFormat(
+        name="redcap",
+        title="REDCap",
+        description="REDCap data dictionary and records CSV for REDCap's Data Import Tool",
+        files="`data_dictionary.csv` (REDCap's 18 columns: a participant instrument, one "
+        "instrument per scale), `records.csv` (`record_id`, `redcap_event_name`, fields, "
+        "`<form>_complete`), `events.csv`, `instrument_event_mapping.csv`, "
+        "`repeating_instruments.csv` when a form repeats within a visit",
+        write=write_redcap_export,
     ),
 )
 

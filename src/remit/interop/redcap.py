@@ -12,12 +12,21 @@ One TOML file per REDCap form (instrument), loadable with
   of the form → the first becomes the total, the others subscales;
 * branching logic of the form ``[x] = '1'`` (or ``'0'``) on yes/no fields, joined by all ``or``
   or all ``and`` → ``skip_when``;
-* a matrix group → the items' ``section``.
+* a matrix group → the items' ``section``;
+* "Required Field?" ``y`` → a required item (a blank one makes the form incomplete); any other
+  field is optional (safety items are always required);
+* severity bands of the total from the field annotation ``@REMIT-BANDS='0-4 minimal; 5-9 mild'``
+  (on any field of the form) or a bands file (CSV ``form,min,max,label``);
+* item-level safety rules from the annotation ``@REMIT-SAFETY='>=1 same_day: text'`` on the item
+  or a rules file (CSV ``form,variable,op,value,level,text``): the item becomes a ``[safety]``
+  item of the scale and each rule a ``[[safety.rules]]`` row of the protocol's safety table.
 
 Everything else (checkboxes, files, identifiers, other calculations and branching logic,
 descriptive text) is reported item by item and not carried. A malformed dictionary — missing
-columns, bad choice strings, duplicate variable names, unknown field types, bad ranges — is
-refused with the row and column named, and nothing is written.
+columns, no fields at all, bad choice strings, duplicate variable names, unknown field types, bad
+ranges, a calculation or branching logic naming a field the dictionary does not define or that
+does not parse, a malformed ``@REMIT-`` annotation — is refused with the row and column named, and
+nothing is written.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from typing import Any
 import pandas as pd
 
 from remit.errors import InputError, ScaleError
+from remit.protocol.vocab import COMPARE, LEVELS
 from remit.scales import ScaleDefinition, parse_scale
 
 #: The columns of a REDCap data dictionary, in REDCap's order.
@@ -68,6 +78,19 @@ _VAR = re.compile(r"^[a-z][a-z0-9_]*$")
 _FIELD = re.compile(r"\[([a-z][a-z0-9_]*)\]")
 _CALL = re.compile(r"^(sum|mean)\((.*)\)$", re.IGNORECASE)
 _COND = re.compile(r"""^\(?\s*\[([a-z][a-z0-9_]*)\]\s*=\s*(['"]?)([01])\2\s*\)?$""")
+#: One token of REDCap logic or calculations: a field (``[x]``, ``[x(1)]`` for a checkbox
+#: choice, ``[event][x]`` is two tokens), a quoted value, a number, an operator, a function
+#: call's name, a parenthesis or a comma.
+_TOKEN = re.compile(
+    r"""\s+|\[[a-z][a-z0-9_]*(?:\([^()\[\]]*\))?\]|\[[a-z0-9_-]+\]|'[^']*'|"[^"]*"|"""
+    r"""\d+(?:\.\d+)?|<>|!=|<=|>=|==|=|<|>|\+|-|\*|/|\^|\(|\)|,|\b(?:and|or|not)\b|"""
+    r"""[a-z_][a-z0-9_]*(?=\s*\()""",
+    re.IGNORECASE,
+)
+_REF = re.compile(r"\[([a-z][a-z0-9_]*)(?:\([^()\[\]]*\))?\]")
+_TAG = re.compile(r"""@REMIT-([A-Z]+)\s*(?:=\s*(['"])(.*?)\2)?""", re.DOTALL)
+_BAND = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*-\s*(-?\d+(?:\.\d+)?)\s+(\S.*?)\s*$")
+_RULE = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(-?\d+(?:\.\d+)?)\s+([a-z_]+)\s*(?::\s*(.*?))?\s*$")
 
 
 @dataclass(frozen=True)
@@ -81,12 +104,54 @@ class RedcapNote:
 
 
 @dataclass(frozen=True)
+class SafetyRuleRow:
+    """One item-level safety rule, as a ``[[safety.rules]]`` row of a protocol's safety table."""
+
+    scale: str
+    item: str
+    op: str
+    value: float
+    level: str
+    text: str
+
+    @property
+    def id(self) -> str:
+        """The rule id: ``<scale>_<item>_<level>``."""
+        return f"{self.scale}_{self.item}_{self.level}"
+
+    def toml(self) -> str:
+        """The ``[[safety.rules]]`` row."""
+        return "\n".join(
+            [
+                "[[safety.rules]]",
+                f"id = {_toml(self.id)}",
+                f"scale = {_toml(self.scale)}",
+                f"item = {_toml(self.item)}",
+                f"op = {_toml(self.op)}",
+                f"value = {_toml(self.value)}",
+                f"level = {_toml(self.level)}",
+                f"text = {_toml(self.text)}",
+            ]
+        )
+
+
+@dataclass(frozen=True)
 class ImportedScale:
-    """One form as a scale definition: its TOML text and the parsed definition."""
+    """One form as a scale definition: its TOML text, the parsed definition and the item-level
+    safety rules for the protocol's safety table."""
 
     code: str
     toml: str
     definition: ScaleDefinition
+    safety_rules: tuple[SafetyRuleRow, ...] = ()
+
+    def rules_toml(self) -> str:
+        """The safety rules as ``[[safety.rules]]`` rows to put in a protocol file."""
+        head = (
+            f"# Safety rules of scale {self.code} from its REDCap dictionary "
+            "(remit import redcap-dictionary):\n# copy these rows into the protocol file.\n"
+        )
+        return head + "\n\n".join(r.toml() for r in self.safety_rules) + "\n"
 
 
 @dataclass(frozen=True)
@@ -107,6 +172,11 @@ class RedcapImportResult:
                     "items": len(s.definition.items),
                     "has_total": s.definition.total is not None,
                     "subscales": [x.code for x in s.definition.subscales],
+                    "bands": [
+                        {"min": b.min, "max": b.max, "label": b.label} for b in s.definition.bands
+                    ],
+                    "required": [i.code for i in s.definition.items if i.required],
+                    "safety_rules": [r.__dict__ | {"id": r.id} for r in s.safety_rules],
                 }
                 for s in self.scales
             ],
@@ -125,13 +195,33 @@ class RedcapImportResult:
             f"{s.code}: {len(s.definition.items)} items"
             + (", total" if s.definition.total is not None else ", no total")
             + (f", {len(s.definition.subscales)} subscales" if s.definition.subscales else "")
+            + (f", {len(s.definition.bands)} bands" if s.definition.bands else "")
+            + (f", {len(s.safety_rules)} safety rules" if s.safety_rules else "")
             for s in self.scales
         ]
         lines += [f"  {n.form}.{n.variable} (row {n.row}): {n.message}" for n in self.notes]
         return "\n".join(lines)
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        """Write ``<code>.toml`` per scale into ``out_dir``; return the paths."""
+        """Write ``<code>.toml`` per scale into ``out_dir`` (a user scale directory, see
+        ``REMIT_SCALES_PATH``) and, for a scale with safety rules, ``safety_rules/<code>.toml``
+        (rows for the protocol file); return the paths.
+
+        Raises :class:`~remit.errors.InputError` before writing anything when a scale's code is
+        that of a built-in scale.
+        """
+        from remit.scales import builtin_scales
+
+        clash = sorted({s.code for s in self.scales} & set(builtin_scales()))
+        if clash:
+            raise InputError(
+                f"REDCap form(s) {', '.join(clash)} of {self.source} would replace the built-in "
+                "scale(s) of that code",
+                expected="form names that are not codes of shipped scales ("
+                + ", ".join(builtin_scales())
+                + ")",
+                hint="rename the form in the dictionary (Form Name column); nothing was written",
+            )
         d = Path(out_dir)
         d.mkdir(parents=True, exist_ok=True)
         paths = []
@@ -139,6 +229,12 @@ class RedcapImportResult:
             path = d / f"{s.code}.toml"
             path.write_text(s.toml, encoding="utf-8")
             paths.append(path)
+            if s.safety_rules:
+                # a subfolder: the user scale directory reads only its own *.toml files
+                rules = d / "safety_rules" / f"{s.code}.toml"
+                rules.parent.mkdir(exist_ok=True)
+                rules.write_text(s.rules_toml(), encoding="utf-8")
+                paths.append(rules)
         return paths
 
 
@@ -148,6 +244,9 @@ class _Problems:
 
     def add(self, row: int, column: str, message: str) -> None:
         self.found.append(f"row {row}, column {column!r}: {message}")
+
+    def add_at(self, where: str, message: str) -> None:
+        self.found.append(f"{where}: {message}")
 
     def raise_if_any(self, source: str) -> None:
         if self.found:
@@ -259,6 +358,196 @@ def _toml(value: Any) -> str:
     raise TypeError(f"cannot write {value!r} as TOML")
 
 
+_OPERATORS = frozenset({"<>", "!=", "<=", ">=", "==", "=", "<", ">", "+", "-", "*", "/", "^"})
+
+
+def logic_problem(text: str, known: set[str]) -> str | None:
+    """Why REDCap branching logic or a calculation cannot be read, or ``None`` when it can.
+
+    Every field it names (``[x]``, ``[x(1)]`` for a checkbox choice) must be in ``known``; an
+    ``[event_name]`` directly before a field and smart variables with a hyphen
+    (``[record-name]``) are not fields. Parentheses must balance and operands and operators
+    alternate.
+
+    Examples
+    --------
+    >>> logic_problem("[q1] = '1' or [q2] = '1'", {"q1", "q2"}) is None
+    True
+    >>> logic_problem("[q1] = '1' or [q9] = '1'", {"q1"})
+    'it names [q9], which no row of the dictionary defines'
+    >>> logic_problem("([q1] = '1'", {"q1"})
+    "a '(' is not closed"
+    """
+    pos, depth = 0, 0
+    want_operand = True
+    tokens = []
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None or not m.group():
+            return f"cannot read {text[pos : pos + 20]!r} (character {pos + 1})"
+        pos = m.end()
+        if not m.group().isspace():
+            tokens.append((m.group(), m.end()))
+    for i, (tok, end) in enumerate(tokens):
+        low = tok.lower()
+        is_operand = tok.startswith(("[", "'", '"')) or tok[0].isdigit()
+        if is_operand:
+            if not want_operand:
+                return f"{tok!r} follows a value without an operator between them"
+            ref = _REF.fullmatch(tok)
+            event = (
+                i + 1 < len(tokens)
+                and tokens[i + 1][0].startswith("[")
+                and (tokens[i + 1][1] - len(tokens[i + 1][0]) == end)
+            )
+            if ref and not event and ref.group(1) not in known:
+                return f"it names [{ref.group(1)}], which no row of the dictionary defines"
+            if not event:
+                want_operand = False
+        elif tok == "(":
+            if not want_operand:
+                return "a '(' follows a value without an operator"
+            depth += 1
+        elif tok == ")":
+            if want_operand and not (i > 0 and tokens[i - 1][0] == "("):
+                return "a ')' follows an operator"
+            depth -= 1
+            if depth < 0:
+                return "a ')' has no '('"
+            want_operand = False
+        elif tok == ",":
+            if want_operand or depth == 0:
+                return "a ',' outside a function's arguments or after an operator"
+            want_operand = True
+        elif low == "not" or (tok == "-" and want_operand):
+            want_operand = True
+        elif low in ("and", "or") or tok in _OPERATORS:
+            if want_operand:
+                return f"the operator {tok!r} has nothing before it"
+            want_operand = True
+        else:  # a function's name: its '(' follows
+            if not want_operand:
+                return f"the function {tok!r} follows a value without an operator"
+    if depth > 0:
+        return "a '(' is not closed"
+    if want_operand:
+        return "it ends with an operator" if tokens else "it is empty"
+    return None
+
+
+def _annotation(text: str, where: str, problems: _Problems) -> tuple[str | None, str | None, str]:
+    """``(bands, safety, rest)`` from a field annotation: the ``@REMIT-BANDS`` and
+    ``@REMIT-SAFETY`` values and the other annotation text."""
+    found: dict[str, str] = {}
+    for m in _TAG.finditer(text):
+        name = m.group(1)
+        if name not in ("BANDS", "SAFETY"):
+            problems.add_at(
+                where,
+                f"@REMIT-{name} is not a Remit annotation (expected @REMIT-BANDS or @REMIT-SAFETY)",
+            )
+        elif m.group(3) is None:
+            problems.add_at(where, f"@REMIT-{name} has no quoted value, e.g. @REMIT-{name}='…'")
+        elif name in found:
+            problems.add_at(where, f"@REMIT-{name} is given twice")
+        else:
+            found[name] = m.group(3)
+    rest = " ".join(_TAG.sub(" ", text).split())
+    return found.get("BANDS"), found.get("SAFETY"), rest
+
+
+def _parse_bands(text: str, where: str, problems: _Problems) -> list[tuple[float, float, str]]:
+    out = []
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        m = _BAND.match(part)
+        if m is None:
+            problems.add_at(
+                where,
+                f"band {part.strip()!r} is not 'min-max label' (e.g. '0-4 minimal; 5-9 mild')",
+            )
+            continue
+        out.append((float(m.group(1)), float(m.group(2)), m.group(3)))
+    if not out and text.strip() == "":
+        problems.add_at(where, "@REMIT-BANDS is empty")
+    return out
+
+
+def _parse_rule(
+    text: str, where: str, problems: _Problems
+) -> tuple[str, float, str, str | None] | None:
+    m = _RULE.match(text)
+    if m is None:
+        problems.add_at(
+            where,
+            f"safety rule {text.strip()!r} is not 'op value level[: text]' "
+            "(e.g. '>=1 same_day: thoughts of self-harm')",
+        )
+        return None
+    op, value, level, words = m.groups()
+    if level not in LEVELS:
+        problems.add_at(where, f"alert level {level!r} is not one of {', '.join(LEVELS)}")
+        return None
+    return op, float(value), level, words or None
+
+
+def _read_csv_file(path: str | Path, columns: tuple[str, ...], what: str) -> list[dict[str, str]]:
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise InputError(f"cannot read the {what} {path}: {error}") from error
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise InputError(
+            f"{what} {path} lacks the column(s) {', '.join(missing)}",
+            expected="a CSV header " + ",".join(columns),
+        )
+    rows = [{k.strip(): (v or "").strip() for k, v in r.items() if k is not None} for r in reader]
+    if not rows:
+        raise InputError(f"{what} {path} has a header but no rows", expected="one row or more")
+    return rows
+
+
+#: The columns of a bands file and of a safety rules file.
+BANDS_COLUMNS = ("form", "min", "max", "label")
+RULES_COLUMNS = ("form", "variable", "op", "value", "level", "text")
+
+_Bands = dict[str, list[tuple[float, float, str, str]]]
+_Rules = dict[str, list[tuple[str, str, float, str, str | None, str]]]
+
+
+def _bands_file(path: str | Path, problems: _Problems) -> _Bands:
+    out: _Bands = {}
+    for n, r in enumerate(_read_csv_file(path, BANDS_COLUMNS, "bands file"), start=2):
+        where = f"bands file {path} row {n}"
+        try:
+            low, high = float(r["min"]), float(r["max"])
+        except ValueError:
+            problems.add_at(where, f"min {r['min']!r} / max {r['max']!r} are not numbers")
+            continue
+        if not r["label"]:
+            problems.add_at(where, "the band has no label")
+            continue
+        out.setdefault(r["form"], []).append((low, high, r["label"], where))
+    return out
+
+
+def _rules_file(path: str | Path, problems: _Problems) -> _Rules:
+    out: _Rules = {}
+    for n, r in enumerate(_read_csv_file(path, RULES_COLUMNS, "safety rules file"), start=2):
+        where = f"safety rules file {path} row {n}"
+        rule = _parse_rule(f"{r['op']} {r['value']} {r['level']}", where, problems)
+        if rule is not None:
+            op, value, level, _ = rule
+            out.setdefault(r["form"], []).append(
+                (r["variable"], op, value, level, r["text"] or None, where)
+            )
+    return out
+
+
 def _rows(text: str, source: str) -> list[dict[str, str]]:
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     try:
@@ -284,6 +573,8 @@ def _rows(text: str, source: str) -> list[dict[str, str]]:
         rows.append(
             {"__row__": str(n)} | {h: v.strip() for h, v in zip(header, values, strict=True)}
         )
+    if not rows and not problems.found:
+        problems.add(2, COLUMNS[0], "no fields: the dictionary has a header and nothing else")
     problems.raise_if_any(source)
     return rows
 
@@ -294,8 +585,15 @@ def read_redcap_dictionary(
     text: str | None = None,
     respondent: str = "self",
     recall: str = "not stated in the REDCap dictionary",
+    bands: str | Path | None = None,
+    rules: str | Path | None = None,
 ) -> RedcapImportResult:
     """Read a REDCap data dictionary (file path, or ``text``) into scale definitions.
+
+    ``bands`` is a CSV file ``form,min,max,label`` of severity bands of each form's total and
+    ``rules`` a CSV file ``form,variable,op,value,level,text`` of item-level safety rules;
+    both may instead be field annotations (``@REMIT-BANDS``, ``@REMIT-SAFETY``, see
+    ``docs/interop.md``).
 
     Nothing is written: call :meth:`RedcapImportResult.write`. Raises
     :class:`~remit.errors.InputError` naming row and column for a malformed dictionary.
@@ -308,6 +606,8 @@ def read_redcap_dictionary(
             raise InputError(f"cannot read {source}: {error}") from error
     rows = _rows(text, name)
     problems = _Problems()
+    band_table = _bands_file(bands, problems) if bands is not None else {}
+    rule_table = _rules_file(rules, problems) if rules is not None else {}
     notes: list[RedcapNote] = []
     seen: dict[str, int] = {}
     forms: dict[str, list[dict[str, str]]] = {}
@@ -339,21 +639,65 @@ def read_redcap_dictionary(
         high = _number(r["Text Validation Max"], n, "Text Validation Max", problems)
         if low is not None and high is not None and low > high:
             problems.add(n, "Text Validation Min", f"min {low:g} is above max {high:g}")
+        required = r["Required Field?"].lower()
+        if required not in ("", "y", "n"):
+            problems.add(n, "Required Field?", f"{r['Required Field?']!r} is not y or blank")
+        at = f"row {n}, column 'Field Annotation'"
+        band_text, safety_text, _ = _annotation(r["Field Annotation"], at, problems)
+        if band_text is not None:
+            for low_b, high_b, label in _parse_bands(band_text, at, problems):
+                band_table.setdefault(r["Form Name"], []).append((low_b, high_b, label, at))
+        if safety_text is not None:
+            for part in safety_text.split(";"):
+                rule = _parse_rule(part, at, problems)
+                if rule is not None:
+                    rule_table.setdefault(r["Form Name"], []).append((var, *rule, at))
         forms.setdefault(r["Form Name"], []).append(r)
+    known = set(seen)
+    for r in rows:
+        n = int(r["__row__"])
+        for column, kinds in ((COLUMNS[5], ("calc",)), (COLUMNS[11], None)):
+            logic = r[column]
+            if logic and (kinds is None or r["Field Type"] in kinds):
+                why = logic_problem(logic, known)
+                if why is not None:
+                    what = "calculation" if column == COLUMNS[5] else "branching logic"
+                    problems.add(n, column, f"{what} {logic!r} cannot be used: {why}")
+    for table, what in ((band_table, "bands"), (rule_table, "safety rules")):
+        for form, entries in table.items():
+            if form not in forms:
+                for entry in entries:
+                    problems.add_at(
+                        entry[-1],
+                        f"{what} for form {form!r}, which the dictionary does not have "
+                        f"(forms: {', '.join(forms)})",
+                    )
     problems.raise_if_any(name)
     first = rows[0]["Variable / Field Name"] if rows else None
     scales = []
     for form, fields in forms.items():
-        scale_text, form_notes = _form_toml(form, fields, first, respondent, recall)
+        scale_text, form_notes, form_rules = _form_toml(
+            form,
+            fields,
+            first,
+            respondent,
+            recall,
+            band_table.get(form, []),
+            rule_table.get(form, []),
+            problems,
+        )
+        problems.raise_if_any(name)
         notes += form_notes
         try:
             definition = parse_scale(scale_text, f"{name} form {form}")
         except ScaleError as error:
+            bands_from = sorted({b[3] for b in band_table.get(form, [])})
+            where = f" (its bands are from {'; '.join(bands_from)})" if bands_from else ""
             raise InputError(
-                f"form {form} of {name} does not make a sound scale: {error}",
-                hint="nothing was written; check the ranges and calculations of its fields",
+                f"form {form} of {name} does not make a sound scale: {error}{where}",
+                hint="nothing was written; check the ranges, calculations and bands of its fields",
             ) from error
-        scales.append(ImportedScale(form, scale_text, definition))
+        scales.append(ImportedScale(form, scale_text, definition, tuple(form_rules)))
     return RedcapImportResult(name, tuple(scales), tuple(notes))
 
 
@@ -363,8 +707,12 @@ def _form_toml(
     record_id: str | None,
     respondent: str,
     recall: str,
-) -> tuple[str, list[RedcapNote]]:
+    bands: list[tuple[float, float, str, str]],
+    rules: list[tuple[str, str, float, str, str | None, str]],
+    problems: _Problems,
+) -> tuple[str, list[RedcapNote], list[SafetyRuleRow]]:
     notes: list[RedcapNote] = []
+    safety_vars = {r[0] for r in rules}
     items: list[dict[str, Any]] = []
     calcs: list[tuple[dict[str, str], str, list[str]]] = []
     booleans = {
@@ -464,8 +812,11 @@ def _form_toml(
             else:
                 item["skip_when"] = skip
                 item["skip_note"] = f"REDCap: shown only if {' '.join(logic.split())}"
-        if f["Field Annotation"]:
-            note(f, f"field annotation {f['Field Annotation']!r} not carried")
+        if f["Required Field?"].lower() != "y" and var not in safety_vars:
+            item["required"] = False
+        rest = _annotation(f["Field Annotation"], "", _Problems())[2]
+        if rest:
+            note(f, f"field annotation {rest!r} not carried")
         if item["kind"] in ("integer", "number"):
             ranges[var] = (float(item["min"]), float(item["max"]))
         items.append(item)
@@ -514,6 +865,29 @@ def _form_toml(
         for item in items:
             if item["code"] not in in_calcs and "scored" not in item:
                 item["scored"] = False
+    by_code = {i["code"]: i for i in items}
+    safety_rules: list[SafetyRuleRow] = []
+    for var, op, value, level, words, where in rules:
+        target = by_code.get(var)
+        if target is None or target["kind"] not in ("integer", "number", "boolean"):
+            problems.add_at(
+                where,
+                f"safety rule on {var!r}, which is not a scored item of form {form} "
+                "(a whole-number, number or yes/no item)",
+            )
+            continue
+        if target["kind"] != "boolean" and not target["min"] <= value <= target["max"]:
+            problems.add_at(
+                where,
+                f"safety rule {var} {op} {value:g}: {value:g} is outside the item's range "
+                f"{target['min']:g}-{target['max']:g}",
+            )
+            continue
+        if not any(COMPARE[op](v, value) for v in _possible(target)):
+            problems.add_at(where, f"safety rule {var} {op} {value:g} can never fire")
+            continue
+        text = words or f"{form} {target['label']} {op} {value:g}"
+        safety_rules.append(SafetyRuleRow(form, var, op, value, level, text))
     lines = [
         f"# Imported from REDCap data dictionary form {form} (remit import redcap-dictionary).",
         f"code = {_toml(form)}",
@@ -546,4 +920,20 @@ def _form_toml(
         lines += ["", "[[items]]"] + [f"{k} = {_toml(v)}" for k, v in item.items()]
     for s in subscales:
         lines += ["", "[[subscales]]"] + [f"{k} = {_toml(v)}" for k, v in s.items()]
-    return "\n".join(lines) + "\n", notes
+    if bands and total is None:
+        problems.add_at(bands[0][3], f"bands for form {form}, which has no total to band")
+    for low, high, label, _ in sorted(bands):
+        lines += ["", "[[bands]]", f"min = {_toml(low)}", f"max = {_toml(high)}"]
+        lines.append(f"label = {_toml(label)}")
+    if safety_rules:
+        items_list = list(dict.fromkeys(r.item for r in safety_rules))
+        lines += ["", "[safety]", f"items = {_toml(items_list)}"]
+    return "\n".join(lines) + "\n", notes, safety_rules
+
+
+def _possible(item: dict[str, Any]) -> list[float]:
+    if item["kind"] == "boolean":
+        return [0.0, 1.0]
+    if item["kind"] == "integer":
+        return [float(v) for v in range(int(item["min"]), int(item["max"]) + 1)]
+    return [float(item["min"]), float(item["max"])]

@@ -19,7 +19,9 @@ from remit.scales.answers import (
 from remit.scales.build import PROBLEM_CODES
 from remit.scales.engine import ScoreResult, score
 from remit.scales.loader import (
+    SCALES_PATH_ENV,
     apply_wording,
+    builtin_scales,
     check_scale,
     check_scale_text,
     list_scales,
@@ -27,7 +29,9 @@ from remit.scales.loader import (
     load_scale_file,
     load_wording,
     parse_scale,
+    scale_source,
     total_parts,
+    user_scale_dirs,
 )
 from remit.scales.model import (
     Band,
@@ -47,6 +51,7 @@ from remit.scales.rules import RULES, Rule, RuleContext, get_rule
 __all__ = [
     "PROBLEM_CODES",
     "RULES",
+    "SCALES_PATH_ENV",
     "Band",
     "Bin",
     "Condition",
@@ -63,6 +68,7 @@ __all__ = [
     "ValueRange",
     "answer_range",
     "apply_wording",
+    "builtin_scales",
     "check_scale",
     "check_scale_text",
     "contradictions",
@@ -74,9 +80,11 @@ __all__ = [
     "load_wording",
     "normalise_answer",
     "parse_scale",
+    "scale_source",
     "score",
     "skipped_items",
     "total_parts",
     "undecided_items",
+    "user_scale_dirs",
     "validate_answers",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
@@ -23,8 +24,13 @@ from remit.scales.build import build_definition
 from remit.scales.model import ScaleDefinition, total_parts
 from remit.scales.schema import read_scale_file
 
+#: The environment variable naming the user scale directories (``os.pathsep``-separated).
+SCALES_PATH_ENV = "REMIT_SCALES_PATH"
+
 __all__ = [
+    "SCALES_PATH_ENV",
     "apply_wording",
+    "builtin_scales",
     "check_scale",
     "check_scale_text",
     "list_scales",
@@ -32,7 +38,9 @@ __all__ = [
     "load_scale_file",
     "load_wording",
     "parse_scale",
+    "scale_source",
     "total_parts",
+    "user_scale_dirs",
 ]
 
 
@@ -55,12 +63,12 @@ def _parse(text: str, source: str) -> tuple[ScaleDefinition | None, list[Problem
 
 
 def check_scale(source: str | Path) -> list[Problem]:
-    """Every problem of a scale file, or of a shipped scale given by its code.
+    """Every problem of a scale file, or of a shipped or user scale given by its code.
 
     Raises
     ------
     NotFoundError
-        If ``source`` is neither a file nor a shipped scale.
+        If ``source`` is neither a file nor a known scale.
 
     Examples
     --------
@@ -70,12 +78,12 @@ def check_scale(source: str | Path) -> list[Problem]:
     path = Path(source)
     if path.is_file():
         return check_scale_text(path.read_text(encoding="utf-8"), path.name)
-    files = _definitions()
+    files = _all_definitions()
     code = str(source).strip().lower()
     if code in files:
         return check_scale_text(files[code].read_text(encoding="utf-8"), f"{code}.toml")
     raise NotFoundError(
-        f"{str(source)!r} is neither a scale file nor a shipped scale",
+        f"{str(source)!r} is neither a scale file nor a known scale",
         expected="a path to a .toml file or one of " + ", ".join(sorted(files)),
         hint="run `remit scales list`",
     )
@@ -126,43 +134,180 @@ def parse_scale(text: str, source: str = "<string>") -> ScaleDefinition:
     return definition
 
 
-def _definitions() -> dict[str, Any]:
+def _definitions() -> Mapping[str, Any]:
+    return _shipped()
+
+
+@functools.cache
+def _shipped() -> Mapping[str, Any]:
+    # the package's files do not change while it runs: listed once (load_scale is a hot path)
     folder = resources.files("remit.scales") / "definitions"
-    return {
-        entry.name.removesuffix(".toml"): entry
-        for entry in folder.iterdir()
-        if entry.name.endswith(".toml")
-    }
+    return MappingProxyType(
+        {
+            entry.name.removesuffix(".toml"): entry
+            for entry in folder.iterdir()
+            if entry.name.endswith(".toml")
+        }
+    )
+
+
+def user_scale_dirs() -> list[Path]:
+    """The user scale directories named by ``REMIT_SCALES_PATH`` (``os.pathsep``-separated),
+    in order; empty entries are ignored.
+
+    Raises
+    ------
+    NotFoundError
+        If a named directory does not exist (a typo would otherwise hide every scale in it).
+
+    Examples
+    --------
+    >>> all(d.is_dir() for d in user_scale_dirs())
+    True
+    """
+    raw = os.environ.get(SCALES_PATH_ENV, "")
+    dirs = []
+    for part in raw.split(os.pathsep):
+        if not part.strip():
+            continue
+        d = Path(part.strip()).expanduser()
+        if not d.is_dir():
+            raise NotFoundError(
+                f"{SCALES_PATH_ENV} names {part!r}, which is not a directory",
+                expected=f"directories of scale TOML files separated by {os.pathsep!r}",
+                hint=f"create the directory or remove it from {SCALES_PATH_ENV}",
+            )
+        dirs.append(d)
+    return dirs
+
+
+def _user_definitions() -> dict[str, Path]:
+    """``{code: file}`` of the user scale directories; a clash is refused."""
+    dirs = user_scale_dirs()
+    if not dirs:
+        return {}
+    # a directory's listing changes only with its modification time
+    return dict(_scan(tuple((str(d), d.stat().st_mtime_ns) for d in dirs)))
+
+
+@functools.lru_cache(maxsize=16)
+def _scan(dirs: tuple[tuple[str, int], ...]) -> Mapping[str, Path]:
+    builtin = _definitions()
+    out: dict[str, Path] = {}
+    for name, _ in dirs:
+        for path in sorted(Path(name).glob("*.toml")):
+            code = path.name.removesuffix(".toml").lower()
+            if code in builtin:
+                raise ScaleError(
+                    f"user scale {str(path)!r} has the code {code!r} of a built-in scale",
+                    expected="a code no shipped scale uses (" + ", ".join(sorted(builtin)) + ")",
+                    hint="rename the file and its `code` (e.g. re-import the REDCap form under "
+                    f"another form name), or take it out of {SCALES_PATH_ENV}",
+                )
+            if code in out:
+                raise ScaleError(
+                    f"scale {code!r} is defined twice in {SCALES_PATH_ENV}: "
+                    f"{str(out[code])!r} and {str(path)!r}",
+                    expected="each scale code once across the user scale directories",
+                    hint="remove one of the files or one directory from the path",
+                )
+            out[code] = path
+    return MappingProxyType(out)
+
+
+def _all_definitions() -> dict[str, Any]:
+    return {**_definitions(), **_user_definitions()}
+
+
+def builtin_scales() -> list[str]:
+    """Codes of the scales shipped with Remit, sorted.
+
+    Examples
+    --------
+    >>> builtin_scales()[:3]
+    ['bdi2', 'cssrs', 'gad7']
+    """
+    return sorted(_definitions())
 
 
 def list_scales() -> list[str]:
-    """Codes of the shipped scales, sorted.
+    """Codes of the shipped scales and of the user scales (``REMIT_SCALES_PATH``), sorted.
 
     Examples
     --------
     >>> list_scales()[:3]
     ['bdi2', 'cssrs', 'gad7']
     """
-    return sorted(_definitions())
+    return sorted(_all_definitions())
+
+
+def scale_source(code: str) -> str:
+    """``"built-in"`` for a shipped scale, else the path of the user scale file.
+
+    Examples
+    --------
+    >>> scale_source("madrs")
+    'built-in'
+    """
+    key = code.strip().lower()
+    if key in _definitions():
+        return "built-in"
+    users = _user_definitions()
+    if key in users:
+        return str(users[key])
+    raise NotFoundError(
+        f"scale {code!r} is not known",
+        expected="one of " + ", ".join(list_scales()),
+        hint="run `remit scales list`",
+    )
 
 
 @functools.lru_cache(maxsize=64)
 def _load_builtin(code: str) -> ScaleDefinition:
     files = _definitions()
-    if code not in files:
-        raise NotFoundError(
-            f"scale {code!r} is not known",
-            expected="one of " + ", ".join(sorted(files)),
-            hint="run `remit scales list`",
-        )
-    definition = parse_scale(files[code].read_text(encoding="utf-8"), f"{code}.toml")
+    return _checked(code, files[code].read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=64)
+def _load_user(code: str, path: str, mtime_ns: int, size: int) -> ScaleDefinition:
+    # keyed by the file's path, time and size: an edited or replaced file is read again
+    return _checked(code, Path(path).read_text(encoding="utf-8"), path)
+
+
+def _checked(code: str, text: str, source: str | None = None) -> ScaleDefinition:
+    definition = parse_scale(text, source or f"{code}.toml")
     if definition.code != code:
-        raise ScaleError(f"{code}.toml declares code {definition.code!r}", expected=repr(code))
+        raise ScaleError(
+            f"{source or code + '.toml'} declares code {definition.code!r}",
+            expected=f"{code!r} (a scale file is named after its code)",
+            hint="rename the file or change its `code`",
+        )
     return definition
 
 
+def _load_known(code: str) -> ScaleDefinition:
+    if code in _definitions():
+        # a user file of the same name is refused even when the built-in one is asked for
+        _user_definitions()
+        return _load_builtin(code)
+    users = _user_definitions()
+    if code in users:
+        stat = users[code].stat()
+        return _load_user(code, str(users[code]), stat.st_mtime_ns, stat.st_size)
+    raise NotFoundError(
+        f"scale {code!r} is not known",
+        expected="one of " + ", ".join(list_scales()),
+        hint="run `remit scales list`; a scale of your own goes in a directory named by "
+        f"{SCALES_PATH_ENV}",
+    )
+
+
 def load_scale(code: str, *, wording: Path | str | None = None) -> ScaleDefinition:
-    """Load a shipped scale definition by code, optionally with licensed wording overlaid.
+    """Load a scale definition by code, optionally with licensed wording overlaid.
+
+    The shipped scales come first; then the user scale directories named by
+    ``REMIT_SCALES_PATH`` (``<code>.toml`` files, e.g. written by ``remit import
+    redcap-dictionary``). A user file with a built-in scale's code is refused.
 
     Parameters
     ----------
@@ -175,7 +320,10 @@ def load_scale(code: str, *, wording: Path | str | None = None) -> ScaleDefiniti
     Raises
     ------
     NotFoundError
-        If no shipped scale has that code (the message lists the known codes).
+        If no shipped or user scale has that code (the message lists the known codes).
+    ScaleError
+        If a user scale directory holds a file with a built-in scale's code, or two files of
+        one code.
 
     Examples
     --------
@@ -184,7 +332,7 @@ def load_scale(code: str, *, wording: Path | str | None = None) -> ScaleDefiniti
     """
     if not isinstance(code, str):
         raise NotFoundError(f"scale code {code!r} is not a string", expected="e.g. 'madrs'")
-    definition = _load_builtin(code.strip().lower())
+    definition = _load_known(code.strip().lower())
     if wording is not None:
         definition = apply_wording(definition, load_wording(wording))
     return definition
