@@ -917,7 +917,8 @@ def test_p041_blinding_not_sound(bend: Bend) -> None:
     holder = rct.replace(roles, 'blinded_roles = ["unblinded_statistician", "therapist",')
     assert "holds the randomisation list and cannot be blinded" in only(holder, "P041")
     breaker = rct.replace(
-        'emergency_unblinding = ["investigator"]', 'emergency_unblinding = ["unblinded_statistician"]'
+        'emergency_unblinding = ["investigator"]',
+        'emergency_unblinding = ["unblinded_statistician"]',
     )
     assert "sees every arm already" in only(breaker, "P041")
     loaded = load_protocol("mdma-mdd-rct-example").blinding
