@@ -85,8 +85,12 @@ def test_keygen_generate_status_balance(
     engine = make_engine(db)
     before = count_all(engine)
     engine.dispose()
-    assert "reason for the emergency unblinding is empty" in run("unblind", pid, user="kari", code=2)
-    assert "may not emergency unblind" in run("unblind", pid, "--reason", "SAE", user="siri", code=2)
+    assert "reason for the emergency unblinding is empty" in run(
+        "unblind", pid, user="kari", code=2
+    )
+    assert "may not emergency unblind" in run(
+        "unblind", pid, "--reason", "SAE", user="siri", code=2
+    )
     engine = make_engine(db)
     assert count_all(engine)["emergency_unblinding"] == before["emergency_unblinding"] == 0
     engine.dispose()
