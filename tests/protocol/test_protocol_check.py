@@ -913,7 +913,8 @@ def test_p041_blinding_not_sound(bend: Bend) -> None:
     roles = 'blinded_roles = ["investigator", "therapist",'
     typo = rct.replace(roles, 'blinded_roles = ["investigatr", "therapist",')
     line = only(typo, "P041")
-    assert "unknown role 'investigatr'" in line and "did you mean 'investigator'" in line
+    assert "unknown role 'investigatr'" in line
+    assert "did you mean 'investigator'" in line
     holder = rct.replace(roles, 'blinded_roles = ["unblinded_statistician", "therapist",')
     assert "holds the randomisation list and cannot be blinded" in only(holder, "P041")
     breaker = rct.replace(
@@ -922,7 +923,8 @@ def test_p041_blinding_not_sound(bend: Bend) -> None:
     )
     assert "sees every arm already" in only(breaker, "P041")
     loaded = load_protocol("mdma-mdd-rct-example").blinding
-    assert loaded is not None and loaded.blinds("independent_rater")
+    assert loaded is not None
+    assert loaded.blinds("independent_rater")
     assert not loaded.blinds("unblinded_statistician")
 
 

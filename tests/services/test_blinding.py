@@ -76,7 +76,8 @@ def test_blinded_analysis_data_mask_the_arm_and_the_doses(rct: OsloTrial) -> Non
         people = data.participants.set_index("participant_id")
         assert set(people.loc[list(arms), "arm"]) == {sv.BLINDED}, role
         assert "unblinded_at" in data.participants.columns
-        assert len(data.doses) > 0 and data.doses["dose_mg"].isna().all(), role
+        assert len(data.doses) > 0, role
+        assert data.doses["dose_mg"].isna().all(), role
     # Remit itself (the unblinded analysis) is not blinded: doses keep their mg
     system = sv.build_trial_data(rct.engine, actor=sv.Actor.system("analysis"))
     assert system.doses["dose_mg"].notna().all()
@@ -115,7 +116,9 @@ def test_a_refused_dose_names_no_planned_number(rct: OsloTrial, rows: Rows) -> N
         sv.record_dose(engine, inv, pid, "V5", kind="initial", dose_mg=100, given_at=dose0)
     said = str(refused.value)
     assert f"kit {kit}: the initial dose differs from the planned initial dose" in said
-    assert "80 mg" not in said and " 0 mg" not in said and "100 mg" not in said
+    assert "80 mg" not in said
+    assert " 0 mg" not in said
+    assert "100 mg" not in said
     assert rows() == before
 
 
@@ -162,14 +165,17 @@ def test_emergency_unblinding_reveals_one_arm_is_audited_notified_and_flagged(
         ).one()
         audit = c.execute(
             sa.text(
-                "SELECT new_value FROM audit_event WHERE table_name IN ('emergency_unblinding', 'alert')"
+                "SELECT new_value FROM audit_event "
+                "WHERE table_name IN ('emergency_unblinding', 'alert')"
             )
         ).all()
     assert stored.reason == "serotonin syndrome suspected"
-    assert alert.level == "urgent" and pid in alert.message
+    assert alert.level == "urgent"
+    assert pid in alert.message
     assert audit, "the unblinding is on the audit trail"
     for text in [alert.message, *(str(a.new_value) for a in audit)]:
-        assert arms[pid] not in text.split() and "PLACEBO" not in text  # no arm in the clear
+        assert arms[pid] not in text.split()
+        assert "PLACEBO" not in text
 
     # the unblinded roles list it with the arm; blinded roles may not list it
     listed = sv.list_unblindings(rct.engine, _una(rct))

@@ -27,6 +27,7 @@ design and are not allocations: the row rules above skip rows without a particip
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -144,10 +145,8 @@ def scan_bytes(body: bytes, name: str, where: str) -> list[str]:
             hits += _row_hits(dict(row), where)
         return hits
     if lower.endswith(".json") or text.lstrip().startswith(("{", "[")):
-        try:
+        with contextlib.suppress(ValueError):
             hits += _json_hits(json.loads(text), where)
-        except ValueError:
-            pass
     hits += _text_hits(text, where)
     return hits
 

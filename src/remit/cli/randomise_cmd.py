@@ -23,7 +23,8 @@ from remit.cli.common import (
 from remit.errors import InputError
 
 app = typer.Typer(
-    help="Randomisation: the allocation key, the concealed list, its use, the balance by arm and emergency unblinding.",
+    help="Randomisation: the allocation key, the concealed list, its use, the balance by arm "
+    "and emergency unblinding.",
     no_args_is_help=True,
 )
 

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from remit.errors import ConflictError, InputError, PermissionDeniedError
 from remit.protocol import Protocol
 from remit.protocol.roles import UNBLINDED_ROLES, Role
+from remit.protocol.vocab import Level
 from remit.safety import Alert as SafetyAlert
 from remit.services._common import (
     now_utc,
@@ -74,7 +75,7 @@ BLINDED = "BLINDED"
 #: The rule id of the alert an emergency unblinding raises (notified as alerts are).
 UNBLINDING_RULE = "blinding:emergency_unblinding"
 #: The level of that alert: the protocol's notification chain for ``urgent`` tells people.
-UNBLINDING_LEVEL = "urgent"
+UNBLINDING_LEVEL: Level = "urgent"
 
 
 def blinded(protocol: Protocol, role: str) -> bool:
