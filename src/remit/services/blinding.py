@@ -167,7 +167,7 @@ def mask_trial_frames(
     if not blinded(protocol, actor.role):
         return
     people["arm"] = [
-        BLINDED if (pid in allocated or (arm is not None and arm == arm and arm)) else None
+        BLINDED if (pid in allocated or (not pd.isna(arm) and arm)) else None
         for pid, arm in zip(people["participant_id"], people["arm"], strict=True)
     ]
     doses = frames.get("doses")
