@@ -903,6 +903,31 @@ def test_p039_period_limit_not_sound(bend: Bend) -> None:
     assert codes(bend(end, sound % '{ from = "BL", days = 35, tolerance = -1 }')) == ["P004"]
 
 
+# --------------------------------------------------------------------------- blinding (P041)
+
+
+def test_p041_blinding_not_sound(bend: Bend) -> None:
+    open_label = bend("[[events]]", '[blinding]\nblinded_roles = ["monitor"]\n\n[[events]]')
+    assert "the protocol does not randomise" in only(open_label, "P041")
+    rct = read_protocol_source("mdma-mdd-rct-example")[0]
+    roles = 'blinded_roles = ["investigator", "therapist",'
+    typo = rct.replace(roles, 'blinded_roles = ["investigatr", "therapist",')
+    line = only(typo, "P041")
+    assert "unknown role 'investigatr'" in line
+    assert "did you mean 'investigator'" in line
+    holder = rct.replace(roles, 'blinded_roles = ["unblinded_statistician", "therapist",')
+    assert "holds the randomisation list and cannot be blinded" in only(holder, "P041")
+    breaker = rct.replace(
+        'emergency_unblinding = ["investigator"]',
+        'emergency_unblinding = ["unblinded_statistician"]',
+    )
+    assert "sees every arm already" in only(breaker, "P041")
+    loaded = load_protocol("mdma-mdd-rct-example").blinding
+    assert loaded is not None
+    assert loaded.blinds("independent_rater")
+    assert not loaded.blinds("unblinded_statistician")
+
+
 # --------------------------------------------------------------------------- estimands (P040)
 
 _TIPPING = """

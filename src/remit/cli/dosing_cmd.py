@@ -102,7 +102,7 @@ def give_command(
             override_reason=override,
             idempotency_key=key,
         )
-    show(dose, json_output, f"{dose.kind} dose {dose.dose_mg:g} mg {dose.status}")
+    show(dose, json_output, f"{dose.kind} dose {dose.shown}")
     if not json_output:
         for warning in dose.warnings:
             console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)

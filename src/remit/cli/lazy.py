@@ -180,7 +180,8 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(
         "randomise",
         "remit.cli.randomise_cmd:app",
-        "Randomisation: the allocation key, the concealed list, its use and the balance by arm.",
+        "Randomisation: the allocation key, the concealed list, its use, the balance by arm and "
+        "emergency unblinding.",
     ),
     Entry(
         "report",

@@ -1,4 +1,5 @@
-"""``remit randomise keygen|generate|status|allocations|balance``: the concealed list."""
+"""``remit randomise keygen|generate|status|allocations|balance|unblind|unblindings``: the
+concealed list and emergency unblinding."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from remit.cli.common import (
 from remit.errors import InputError
 
 app = typer.Typer(
-    help="Randomisation: the allocation key, the concealed list, its use and the balance by arm.",
+    help="Randomisation: the allocation key, the concealed list, its use, the balance by arm "
+    "and emergency unblinding.",
     no_args_is_help=True,
 )
 
@@ -170,5 +172,53 @@ def balance_command(db: DbOption, user: UserOption, json_output: JsonOption = Fa
             str(row["n"]),
             shown,
             str(row["imbalance"]),
+        )
+    console.print(view)
+
+
+@app.command("unblind")
+def unblind_command(
+    participant: Annotated[str, typer.Argument(help="The participant's study ID.")],
+    db: DbOption,
+    user: UserOption,
+    reason: Annotated[
+        str,
+        typer.Option("--reason", help="Why the blind must be broken (required, audited)."),
+    ] = "",
+    json_output: JsonOption = False,
+) -> None:
+    """Break the blind of one participant in an emergency and show their arm (investigators).
+
+    Audited, raised as an urgent alert (so the protocol's notification chain tells people),
+    listed for the unblinded roles and flagged in the analysis data (unblinded_at).
+    """
+    with acting_on(db, user) as (engine, actor):
+        done = sv.emergency_unblind(engine, actor, participant, reason)
+    if json_output:
+        print_json(done)
+        return
+    typer.echo(
+        f"{done.participant_id} (kit {done.kit}) is in arm {done.arm} ({done.arm_label}); "
+        f"unblinding {done.id} recorded {done.unblinded_at:%Y-%m-%d %H:%M} UTC and notified"
+    )
+
+
+@app.command("unblindings")
+def unblindings_command(db: DbOption, user: UserOption, json_output: JsonOption = False) -> None:
+    """Every emergency unblinding with the arm (unblinded roles only)."""
+    with acting_on(db, user) as (engine, actor):
+        found = sv.list_unblindings(engine, actor)
+    if json_output:
+        print_json(found)
+        return
+    view = Table("participant", "kit", "arm", "unblinded", "by", "reason")
+    for u in found:
+        view.add_row(
+            u.participant_id,
+            str(u.kit),
+            u.arm or "",
+            f"{u.unblinded_at:%Y-%m-%d %H:%M}",
+            u.unblinded_by or "",
+            u.reason,
         )
     console.print(view)

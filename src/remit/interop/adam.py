@@ -19,6 +19,7 @@ from remit.interop.sdtm import iso_datetime
 from remit.interop.sdtm.events import DISPOSITION
 from remit.protocol import Protocol
 from remit.protocol.status import FINAL_STATUSES, ParticipantStatus
+from remit.services.blinding import BLINDED
 
 _SAS_EPOCH = date(1960, 1, 1)
 _SEX = {"female": "F", "male": "M"}
@@ -58,6 +59,7 @@ def build_adam_adsl(data: TrialData, protocol: Protocol) -> Dataset:
     given = data.doses[data.doses["status"] == "given"]
     last_dose = given.groupby("participant_id")["given_at"].max().to_dict()
     arms = {a.code: a.label for a in protocol.arms}
+    arms[BLINDED] = BLINDED  # a blinded reader's data: the arm masked, the structure kept
     base_cols = [c for c in adsl.columns if c.endswith("_total_baseline")]
     rows = []
     for r in adsl.to_dict("records"):

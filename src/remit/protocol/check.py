@@ -19,6 +19,7 @@ from pathlib import Path
 
 from remit.errors import Problem
 from remit.protocol._checker import Check, Checker
+from remit.protocol.check_blinding import BLINDING_CHECKS
 from remit.protocol.check_dosing import DOSING_CHECKS
 from remit.protocol.check_eligibility import ELIGIBILITY_CHECKS
 from remit.protocol.check_estimands import ESTIMAND_CHECKS
@@ -81,6 +82,8 @@ PROBLEM_CODES: dict[str, str] = {
     "P040": "estimand not sound: an unknown endpoint or analysis, a strategy for an "
     "intercurrent event that its main analysis cannot serve, a summary that does not fit the "
     "endpoint or the arms, an event declared twice",
+    "P041": "[blinding] not sound: no randomisation to be blind to, an unknown role, or an "
+    "unblinded role (who holds the list) declared blinded or allowed to unblind",
 }
 
 #: Every whole-protocol check, in the order its problems are reported.
@@ -94,6 +97,7 @@ CHECKS: tuple[Check, ...] = (
     *SCALE_CHECKS,
     *NOTIFY_CHECKS,
     *ELIGIBILITY_CHECKS,
+    *BLINDING_CHECKS,
 )
 
 

@@ -18,6 +18,7 @@ from pydantic import Field, PrivateAttr, model_validator
 from remit.errors import NotFoundError
 from remit.protocol._base import _Model
 from remit.protocol.baseline import Baseline, baseline_visit
+from remit.protocol.blinding import Blinding
 from remit.protocol.consent import Consent
 from remit.protocol.dosing import ArmDose, DosingSession, Vitals, VitalThreshold
 from remit.protocol.estimands import Estimand, IntercurrentEvent
@@ -444,6 +445,7 @@ class Protocol(_Model):
     study: Study
     arms: tuple[Arm, ...] = Field(min_length=1)
     randomisation: Randomisation | None = None
+    blinding: Blinding | None = None
     events: tuple[Event, ...] = ()
     visits: tuple[Visit, ...] = Field(min_length=1)
     dosing: tuple[DosingSession, ...] = ()

@@ -59,6 +59,14 @@ from remit.services.audit import (
     with_audit_keys,
 )
 from remit.services.backup import BackupResult, RestoreResult, backup_database, restore_database
+from remit.services.blinding import (
+    BLINDED,
+    UnblindingRecord,
+    blinded,
+    dose_shown,
+    emergency_unblind,
+    list_unblindings,
+)
 from remit.services.checklist import (
     ChecklistItemRecord,
     ChecklistRecord,
@@ -235,6 +243,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ACCESS",
     "AUDIT_HIDDEN_TABLES",
+    "BLINDED",
     "CHANNELS",
     "PERIODIC_JOBS",
     "RATER_ROLES",
@@ -292,6 +301,7 @@ __all__ = [
     "StateDifference",
     "TaperStepRecord",
     "TrialRecord",
+    "UnblindingRecord",
     "UserRecord",
     "VisitRecord",
     "VitalsRecord",
@@ -313,6 +323,7 @@ __all__ = [
     "audit_keys_of",
     "audit_log",
     "backup_database",
+    "blinded",
     "build_trial_data",
     "change_password",
     "change_status",
@@ -333,9 +344,11 @@ __all__ = [
     "database_revision",
     "default_key_file",
     "deliver_due",
+    "dose_shown",
     "dosing_day",
     "edit_conmed",
     "edit_result",
+    "emergency_unblind",
     "end_dosing_session",
     "enrol",
     "failure_reason",
@@ -358,6 +371,7 @@ __all__ = [
     "list_participants",
     "list_queries",
     "list_results",
+    "list_unblindings",
     "list_users",
     "list_visits",
     "load_allocation_key",

@@ -116,6 +116,10 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "view_randomisation_status": frozenset({INV, MON, STA, UNB, DM}),
     "view_allocations": _UNBLINDED,
     "view_allocation_balance": _UNBLINDED,
+    # blinding (issue 14): an investigator breaks the blind of one participant in an emergency
+    # (the protocol's [blinding] emergency_unblinding narrows it); the unblinded roles list them
+    "emergency_unblind": frozenset({INV}),
+    "view_unblindings": _UNBLINDED,
 }
 
 #: The only operations of the ``participant`` pseudo-role (:data:`PARTICIPANT_ROLE`): opening

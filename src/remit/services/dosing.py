@@ -35,6 +35,7 @@ from remit.services._common import (
 )
 from remit.services.access import allowed
 from remit.services.assessments import check_rater, planned_form, refuse_second_form, store_form
+from remit.services.blinding import blinded, dose_problem, dose_shown, kit_of
 from remit.services.checklist import ChecklistItemRecord, checklist_blocks
 from remit.services.dosing_checks import (
     discharge_criteria,
@@ -372,10 +373,18 @@ def _vital_warnings(
 
 
 def _dose_record(
-    session: Session, protocol: Protocol, p: Participant, ds: DosingSession, d: Dose
+    session: Session,
+    protocol: Protocol,
+    p: Participant,
+    ds: DosingSession,
+    d: Dose,
+    role: str,
 ) -> DoseRecord:
+    """The dose as ``role`` may see it: in blinded form (the kit, no mg) for a blinded role."""
     visit_code = visit_code_of(session, ds.visit_id) or ""
     at = d.given_at or d.offered_at
+    kit = kit_of(session, p.id)
+    blind = blinded(protocol, role)
     return DoseRecord.from_row(
         d,
         participant_id=p.study_id,
@@ -383,6 +392,9 @@ def _dose_record(
         session_number=ds.session_number,
         warnings=_vital_warnings(session, protocol, ds, visit_code, at),
         deviations=dose_deviations(session, ds, d.id),
+        dose_mg=None if blind else d.dose_mg,
+        kit=kit,
+        shown=dose_shown(kit, d.kind, d.status) if blind else f"{d.dose_mg:g} mg {d.status}",
     )
 
 
@@ -481,7 +493,7 @@ def record_dose(
         session, p, protocol = w.session, w.p, w.protocol
         if (done := w.stored(Dose)) is not None:
             first_ds = session.get_one(DosingSession, done.dosing_session_id)
-            return _dose_record(session, protocol, p, first_ds, done)
+            return _dose_record(session, protocol, p, first_ds, done, actor.role)
         planned = _planned(protocol, visit_code)
         ds = _session_at(session, p, protocol, visit_code)
         _require_running(ds, p, visit_code)
@@ -497,7 +509,12 @@ def record_dose(
         problems: list[str] = []
         limit = plan.initial_mg if kind == DoseKind.INITIAL else plan.supplemental_mg
         if dose_mg > limit:
-            problems.append(f"{dose_mg:g} mg is above the planned {kind} dose of {limit:g} mg")
+            problems.append(
+                # a blinded protocol's plan differs by arm: the message names neither number
+                dose_problem(kit_of(session, p.id), kind)
+                if protocol.blinding is not None
+                else f"{dose_mg:g} mg is above the planned {kind} dose of {limit:g} mg"
+            )
         total = sum(d.dose_mg for d in doses if d.status == DoseStatus.GIVEN)
         if status == DoseStatus.GIVEN and total + dose_mg > planned.max_total_mg:
             problems.append(
@@ -654,7 +671,7 @@ def record_dose(
                 )
             )
         w.uow.flush()
-        return _dose_record(session, protocol, p, ds, d)
+        return _dose_record(session, protocol, p, ds, d, actor.role)
 
 
 # --- subjective effects ----------------------------------------------------------------------

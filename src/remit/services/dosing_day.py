@@ -18,6 +18,7 @@ from remit.services._common import (
     protocol_in_force,
     visit_code_of,
 )
+from remit.services.blinding import check_rater_may_see_dosing
 from remit.services.dosing import _dose_record
 from remit.services.dosing_checks import (
     discharge_criteria,
@@ -83,13 +84,14 @@ def dosing_day(
         if visit is None:
             return DosingDay((), ())
         protocol, _ = protocol_in_force(session)
+        check_rater_may_see_dosing(protocol, actor)
         zone = site_zone(session, protocol, p)  # times and days as the site's clocks show them
         planned = protocol.dosing_session(visit_code)
         ds = session.scalar(select(DosingSession).where(DosingSession.visit_id == visit.id))
         doses: list[DoseRecord] = []
         if ds is not None:
             doses = [
-                _dose_record(session, protocol, p, ds, d)
+                _dose_record(session, protocol, p, ds, d, actor.role)
                 for d in session.scalars(
                     select(Dose).where(Dose.dosing_session_id == ds.id).order_by(Dose.id)
                 )

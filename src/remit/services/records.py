@@ -301,7 +301,8 @@ class DoseRecord(_Record):
     visit_code: str
     session_number: int
     kind: str
-    dose_mg: float
+    #: ``None`` for a role blind to the allocation (a placebo kit's dose would name the arm).
+    dose_mg: float | None
     status: str
     offered_at: datetime | None
     given_at: datetime | None
@@ -309,6 +310,10 @@ class DoseRecord(_Record):
     override_reason: str | None
     warnings: tuple[str, ...] = ()
     deviations: tuple[str, ...] = ()
+    #: The participant's kit (a randomised protocol).
+    kit: int | None = None
+    #: How the dose is shown: "80 mg given", or in blinded form "kit 1042, initial dose given".
+    shown: str = ""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from remit.protocol.status import (
     VisitStatus,
 )
 from remit.services._common import alert_status, protocol_in_force
+from remit.services.blinding import mask_trial_frames
 from remit.services.unit import reading
 from remit.store import Actor
 from remit.store.consent import Consent
@@ -199,6 +200,7 @@ def build_trial_data(engine: Engine, *, actor: Actor) -> TrialData:
         frames["results"] = _results(session, by_id, visit_code)
         frames["checklists"] = _checklists(session, by_id, visit_code, sessions)
         simulated = bool(people) and all(p.simulated for p in people)
+        mask_trial_frames(session, protocol, actor, frames)  # the arm and doses of a blind role
         return TrialData(**frames, simulated=simulated)
 
 

@@ -15,6 +15,7 @@ See ``docs/store.md``.
 from remit.store.allocation import (
     Allocation,
     AllocationKey,
+    EmergencyUnblinding,
     RandomisationList,
     RandomisationSlot,
     allocation_key_from_env,
@@ -116,6 +117,7 @@ __all__ = [
     "Dose",
     "DosingChecklist",
     "DosingSession",
+    "EmergencyUnblinding",
     "EproLink",
     "IdentityRecord",
     "LoginAddress",

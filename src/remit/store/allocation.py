@@ -276,3 +276,26 @@ class Allocation(Base):
     allocated_by: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("user_account.id", ondelete="RESTRICT"), nullable=True
     )
+
+
+class EmergencyUnblinding(Base):
+    """An investigator broke the blind of one participant in an emergency, with a reason.
+
+    The arm is not stored here (the audit trail and the audit view would then show it to every
+    reader): it stays sealed in the slot and is opened for the one who unblinds. Append-only.
+    """
+
+    __tablename__ = "emergency_unblinding"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("participant.id", ondelete="RESTRICT"), index=True
+    )
+    allocation_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("allocation.id", ondelete="RESTRICT")
+    )
+    reason: Mapped[str] = mapped_column(Text)
+    unblinded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    unblinded_by: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("user_account.id", ondelete="RESTRICT"), nullable=True
+    )

@@ -32,7 +32,16 @@ from remit.services import (
     trial_protocol,
 )
 from remit.services.accounts import mfa_roles_from
-from remit.web import api, api_conmeds, api_consent, api_results, api_screening, api_worklist, pages
+from remit.web import (
+    api,
+    api_blinding,
+    api_conmeds,
+    api_consent,
+    api_results,
+    api_screening,
+    api_worklist,
+    pages,
+)
 from remit.web.core import (
     HANDOVER_PAGE,
     MFA_LOGIN_PAGE,
@@ -137,6 +146,7 @@ def create_app(
     app.include_router(api_worklist.router)
     app.include_router(api_screening.router)
     app.include_router(api_results.router)
+    app.include_router(api_blinding.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
 

@@ -39,6 +39,7 @@ from remit.protocol.status import (
 from remit.services.accounts import MIN_PASSWORD_LENGTH
 from remit.services.participants import STATUS_CHANGES
 from remit.web import (
+    pages_blinding,
     pages_conmeds,
     pages_consent,
     pages_data,
@@ -92,6 +93,7 @@ router.include_router(pages_worklist.router)
 router.include_router(pages_security.router)
 router.include_router(pages_screening.router)
 router.include_router(pages_results.router)
+router.include_router(pages_blinding.router)
 router.include_router(pages_mfa.router)
 router.include_router(pages_epro.router)
 
@@ -456,6 +458,9 @@ def casebook(request: Request, session: PageSession, pid: PID) -> Response:
         calls=calls,
         today=datetime.now(UTC).date(),
         may_identity=web_allowed("read_identity", actor.role),
+        may_unblind=person.kit is not None
+        and protocol.blinding is not None
+        and actor.role in protocol.blinding.emergency_unblinding,
         may_ae=web_allowed("record_adverse_event", actor.role),
         may_visit=web_allowed("record_visit", actor.role),
         next_statuses=sorted(STATUS_CHANGES.get(person.status, ())),

@@ -142,6 +142,7 @@ def dosing_page(request: Request, session: PageSession, pid: PID, visit: CODE) -
         person=person,
         visit=visit,
         planned=planned,
+        blind=sv.blinded(state.protocol, actor.role),
         session_record=running[0] if running else None,
         doses=day.doses,
         initial=initial,

@@ -12,6 +12,7 @@ from remit.interop.sdtm.base import (
     var,
 )
 from remit.protocol.status import ParticipantStatus as S
+from remit.services.blinding import BLINDED
 
 _SEX = {"female": "F", "f": "F", "male": "M", "m": "M"}
 
@@ -23,6 +24,7 @@ def build_dm(ctx: Context) -> Dataset:
         s.code: country_alpha3(s.country) for s in ctx.protocol.study.sites
     }
     arms = {a.code: a.label for a in ctx.protocol.arms}
+    arms[BLINDED] = BLINDED  # a blinded reader's data: the arm masked, the structure kept
     last_visit = ctx.last_visit
     rows = []
     for r in frame_rows(p):

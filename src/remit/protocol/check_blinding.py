@@ -1,0 +1,60 @@
+"""Whole-protocol check of the ``[blinding]`` table (P041): blinding needs a randomised
+protocol; every blinded role and every role allowed to break the blind is a known role; the
+unblinded roles (who hold the list) are never blinded; and the roles allowed to unblind in an
+emergency are not the unblinded ones (they see every arm already)."""
+
+from __future__ import annotations
+
+from remit.protocol._checker import Check, Checker, suggest
+from remit.protocol.blinding import NEVER_BLINDED
+from remit.protocol.roles import Role
+
+_ROLES = tuple(r.value for r in Role)
+
+
+def _known(c: Checker, roles: tuple[str, ...], key: str) -> None:
+    for j, role in enumerate(roles):
+        if role not in _ROLES:
+            c.add(
+                "P041",
+                ("blinding", key, j),
+                f"unknown role {role!r} in [blinding] {key}",
+                suggest(role, _ROLES, "use a role of Remit"),
+            )
+
+
+def _check_blinding(c: Checker) -> None:
+    b = c.p.blinding
+    if b is None:
+        return
+    if c.p.randomisation is None:
+        c.add(
+            "P041",
+            ("blinding",),
+            "[blinding] is declared but the protocol does not randomise: there is no "
+            "concealed allocation to be blind to",
+            "add [randomisation] or remove [blinding] (an open-label protocol has none)",
+        )
+    _known(c, b.blinded_roles, "blinded_roles")
+    _known(c, b.emergency_unblinding, "emergency_unblinding")
+    for j, role in enumerate(b.blinded_roles):
+        if role in NEVER_BLINDED:
+            c.add(
+                "P041",
+                ("blinding", "blinded_roles", j),
+                f"role {role!r} holds the randomisation list and cannot be blinded",
+                f"remove {role!r} from blinded_roles",
+            )
+    for j, role in enumerate(b.emergency_unblinding):
+        if role in NEVER_BLINDED:
+            c.add(
+                "P041",
+                ("blinding", "emergency_unblinding", j),
+                f"role {role!r} sees every arm already; emergency unblinding is for a blinded "
+                "role that must know one participant's arm",
+                f"remove {role!r} from emergency_unblinding",
+            )
+
+
+#: The checks of this module, in the order they report.
+BLINDING_CHECKS: tuple[Check, ...] = (_check_blinding,)

@@ -1,0 +1,310 @@
+"""Blinding: what a blinded role sees of the allocation, and emergency unblinding (issue 14).
+
+The protocol's ``[blinding]`` table (:class:`remit.protocol.blinding.Blinding`) names the
+blinded roles. For them:
+
+- a participant's arm is never shown: the analysis data's ``arm`` column reads
+  :data:`BLINDED` for every randomised participant (so exports keep their structure with the
+  arm masked, ``ARM``/``ARMCD``/``ACTARM`` = ``BLINDED``), and the participant records carry
+  the kit only;
+- a dose is shown in blinded form, "kit 1042, initial dose given", never in mg (a placebo kit's
+  0 mg would name the arm): :func:`dose_shown`, and the analysis data's ``dose_mg`` is empty;
+- a dose check says "kit 1042: the initial dose differs from the planned initial dose" without
+  the numbers (:func:`dose_problem`);
+- the independent rater sees no dosing data unless ``rater_sees_dosing``
+  (:func:`check_rater_may_see_dosing`).
+
+Emergency unblinding (:func:`emergency_unblind`): a role the protocol allows (investigators)
+breaks the blind of one participant, with a reason. The arm is returned to that person only (it
+is not stored in the clear: the record names the allocation, whose slot keeps the arm sealed),
+an alert of rule :data:`UNBLINDING_RULE` is raised in the same transaction so that the
+notification chain (:mod:`remit.services.notify`) tells the people the protocol names, the
+unblinded roles list every unblinding with the arm (:func:`list_unblindings`), and the
+analysis data flag the participant (``unblinded_at``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from remit.errors import ConflictError, InputError, PermissionDeniedError
+from remit.protocol import Protocol
+from remit.protocol.roles import UNBLINDED_ROLES, Role
+from remit.protocol.vocab import Level
+from remit.safety import Alert as SafetyAlert
+from remit.services._common import (
+    now_utc,
+    protocol_in_force,
+    store_alerts,
+    text_given,
+    username_of,
+)
+from remit.services.records import _Record
+from remit.services.unit import reading, writing
+from remit.store import Actor
+from remit.store.allocation import (
+    Allocation,
+    EmergencyUnblinding,
+    RandomisationSlot,
+    allocation_key_of,
+    slot_place,
+)
+from remit.store.tables import Participant
+
+__all__ = [
+    "BLINDED",
+    "UNBLINDING_RULE",
+    "UnblindingRecord",
+    "blinded",
+    "check_rater_may_see_dosing",
+    "dose_problem",
+    "dose_shown",
+    "emergency_unblind",
+    "list_unblindings",
+    "mask_trial_frames",
+]
+
+#: What a blinded role reads where the arm would be (analysis data, exports).
+BLINDED = "BLINDED"
+#: The rule id of the alert an emergency unblinding raises (notified as alerts are).
+UNBLINDING_RULE = "blinding:emergency_unblinding"
+#: The level of that alert: the protocol's notification chain for ``urgent`` tells people.
+UNBLINDING_LEVEL: Level = "urgent"
+
+
+def blinded(protocol: Protocol, role: str) -> bool:
+    """Whether ``role`` is blind to the allocation under ``protocol`` (never in an open-label
+    protocol, never an unblinded role, never Remit itself).
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> rct = load_protocol("mdma-mdd-rct-example")
+    >>> blinded(rct, "investigator"), blinded(rct, "unblinded_statistician"), blinded(rct, "system")
+    (True, False, False)
+    >>> blinded(load_protocol("oslo-mdma-mdd"), "investigator")
+    False
+    """
+    return protocol.blinding is not None and protocol.blinding.blinds(role)
+
+
+def dose_shown(kit: int | None, kind: str, status: str) -> str:
+    """A dose in blinded form: the kit and what was done, never the mg.
+
+    Examples
+    --------
+    >>> dose_shown(1042, "initial", "given")
+    'kit 1042, initial dose given'
+    >>> dose_shown(None, "supplemental", "withheld")
+    'kit not allocated, supplemental dose withheld'
+    """
+    where = f"kit {kit}" if kit is not None else "kit not allocated"
+    return f"{where}, {kind} dose {status}"
+
+
+def dose_problem(kit: int | None, kind: str) -> str:
+    """A dose check's finding for a blinded protocol: no numbers, which may differ by arm.
+
+    Examples
+    --------
+    >>> dose_problem(1042, "initial")
+    'kit 1042: the initial dose differs from the planned initial dose'
+    """
+    where = f"kit {kit}" if kit is not None else "kit not allocated"
+    return f"{where}: the {kind} dose differs from the planned {kind} dose"
+
+
+def check_rater_may_see_dosing(protocol: Protocol, actor: Actor) -> None:
+    """Refuse the independent rater's read of dosing data unless the protocol allows it."""
+    b = protocol.blinding
+    if b is None or actor.role != Role.INDEPENDENT_RATER or b.rater_sees_dosing:
+        return
+    raise PermissionDeniedError(
+        f"{actor.username} (independent_rater) may not see dosing data: the protocol keeps "
+        "the independent rater blind to dosing",
+        expected="an investigator or therapist",
+        hint="the protocol's [blinding] rater_sees_dosing = true would allow it",
+    )
+
+
+def kit_of(session: Session, participant_id: int) -> int | None:
+    """The kit allocated to a participant (``None`` before randomisation)."""
+    return session.scalar(select(Allocation.kit).where(Allocation.participant_id == participant_id))
+
+
+def mask_trial_frames(
+    session: Session, protocol: Protocol, actor: Actor, frames: dict[str, pd.DataFrame]
+) -> None:
+    """Make the analysis frames fit for ``actor`` (in place): every reader gets the
+    ``unblinded_at`` flag of each participant (NaT unless unblinded in an emergency); a blinded
+    role gets ``arm`` = :data:`BLINDED` for a randomised participant and no dose in mg."""
+    people = frames["participants"]
+    when: dict[str, datetime] = {}
+    allocated: set[str] = set()
+    for study_id, at in session.execute(
+        select(Participant.study_id, EmergencyUnblinding.unblinded_at)
+        .join(EmergencyUnblinding, EmergencyUnblinding.participant_id == Participant.id)
+        .order_by(EmergencyUnblinding.id)
+    ):
+        when.setdefault(study_id, at)
+    if protocol.randomisation is not None:
+        allocated = set(
+            session.scalars(
+                select(Participant.study_id).join(
+                    Allocation, Allocation.participant_id == Participant.id
+                )
+            )
+        )
+    people["unblinded_at"] = pd.Series(
+        [when.get(pid) for pid in people["participant_id"]], index=people.index, dtype=object
+    )
+    if not blinded(protocol, actor.role):
+        return
+    people["arm"] = [
+        BLINDED if (pid in allocated or (not pd.isna(arm) and arm)) else None
+        for pid, arm in zip(people["participant_id"], people["arm"], strict=True)
+    ]
+    doses = frames.get("doses")
+    if doses is not None and len(doses):
+        doses["dose_mg"] = math.nan
+
+
+# --------------------------------------------------------------------------- emergency
+
+
+@dataclass(frozen=True)
+class UnblindingRecord(_Record):
+    """One emergency unblinding. ``arm`` is filled only for who may see it: the person who
+    unblinded (in the answer to :func:`emergency_unblind`) and the unblinded roles."""
+
+    id: int
+    participant_id: str
+    kit: int
+    reason: str
+    unblinded_at: datetime
+    unblinded_by: str | None
+    arm: str | None = None
+    arm_label: str | None = None
+
+
+def _sealed_arm(session: Session, engine: Engine, allocation: Allocation) -> str:
+    slot = session.get_one(RandomisationSlot, allocation.slot_id)
+    key = allocation_key_of(engine)
+    sealed = key.open(slot.sealed, slot_place(slot.stratum, slot.sequence, slot.kit))
+    return str(sealed["arm"])
+
+
+def _label(protocol: Protocol, arm: str) -> str | None:
+    return next((a.label for a in protocol.arms if a.code == arm), None)
+
+
+def emergency_unblind(
+    engine: Engine, actor: Actor, participant: int | str, reason: str | None
+) -> UnblindingRecord:
+    """Break the blind of one participant in an emergency; the answer names the arm.
+
+    Allowed to the roles of the protocol's ``[blinding] emergency_unblinding`` (investigators),
+    with a reason; refused, storing nothing, without a reason, for a protocol without blinding,
+    or before the participant is randomised. Audited (the record and the alert), notified (an
+    ``urgent`` alert of rule :data:`UNBLINDING_RULE`, whose text names no arm), and the
+    participant is flagged in the analysis data (``unblinded_at``).
+
+    Examples
+    --------
+    ::
+
+        emergency_unblind(engine, investigator, "RCT-001", "serotonin syndrome suspected")
+        # -> UnblindingRecord(participant_id='RCT-001', kit=1003, arm='MDMA', ...)
+    """
+    given_reason = text_given(reason, "reason for the emergency unblinding")
+    with writing(
+        engine, actor, "emergency_unblind", participant=participant, reason=given_reason
+    ) as w:
+        session, p, protocol = w.session, w.p, w.protocol
+        b = protocol.blinding
+        if b is None:
+            raise InputError(
+                f"protocol {protocol.study.id} is not blinded: there is no blind to break",
+                expected="a protocol with [blinding]",
+                hint="an open-label participant's arm is on the participant record",
+            )
+        if actor.role not in b.emergency_unblinding:
+            raise PermissionDeniedError(
+                f"{actor.username} ({actor.role}) may not unblind a participant",
+                expected="one of " + ", ".join(b.emergency_unblinding),
+                hint="ask an investigator of the participant's site",
+            )
+        allocation = session.scalar(select(Allocation).where(Allocation.participant_id == p.id))
+        if allocation is None:
+            raise ConflictError(
+                f"{p.study_id} is not randomised: there is no arm to reveal",
+                hint="a participant is randomised when enrolment is confirmed",
+            )
+        arm = _sealed_arm(session, engine, allocation)
+        at = now_utc()
+        row = EmergencyUnblinding(
+            participant_id=p.id,
+            allocation_id=allocation.id,
+            reason=given_reason,
+            unblinded_at=at,
+            unblinded_by=actor.user_id,
+        )
+        w.create(row)
+        alert = SafetyAlert(
+            rule_id=UNBLINDING_RULE,
+            level=UNBLINDING_LEVEL,
+            message=(
+                f"{p.study_id} (kit {allocation.kit}) was unblinded in an emergency by "
+                f"{actor.username}: {given_reason}"
+            ),
+            subject="allocation",
+            value=None,
+            threshold=None,
+        )
+        store_alerts(w.uow, p, [alert], "emergency_unblinding", row.id, once=True)
+        return UnblindingRecord(
+            id=row.id,
+            participant_id=p.study_id,
+            kit=allocation.kit,
+            reason=given_reason,
+            unblinded_at=at,
+            unblinded_by=actor.username,
+            arm=arm,
+            arm_label=_label(protocol, arm),
+        )
+
+
+def list_unblindings(engine: Engine, actor: Actor) -> list[UnblindingRecord]:
+    """Every emergency unblinding, oldest first, with the arm (the unblinded roles only;
+    every read logged)."""
+    with reading(engine, actor, "view_unblindings", "list_unblindings") as r:
+        session = r.session
+        protocol, _ = protocol_in_force(session)
+        rows = session.execute(
+            select(EmergencyUnblinding, Allocation, Participant)
+            .join(Allocation, EmergencyUnblinding.allocation_id == Allocation.id)
+            .join(Participant, EmergencyUnblinding.participant_id == Participant.id)
+            .order_by(EmergencyUnblinding.id)
+        ).all()
+        out = []
+        for u, a, p in rows:
+            arm = _sealed_arm(session, engine, a) if actor.role in UNBLINDED_ROLES else None
+            out.append(
+                UnblindingRecord(
+                    id=u.id,
+                    participant_id=p.study_id,
+                    kit=a.kit,
+                    reason=u.reason,
+                    unblinded_at=u.unblinded_at,
+                    unblinded_by=username_of(session, u.unblinded_by),
+                    arm=arm,
+                    arm_label=None if arm is None else _label(protocol, arm),
+                )
+            )
+        return r.returning(out)

@@ -1,0 +1,197 @@
+"""Blinding on the RCT example (SQLite and PostgreSQL): a blinded role's analysis data carry
+the arm masked and no dose in mg, dose records are shown in blinded form, a dose check names no
+number, the independent rater sees no dosing data; emergency unblinding by an investigator with
+a reason reveals one participant's arm to them only, is audited, raises the alert that is
+notified, is listed with the arm for the unblinded roles and flags the participant."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from tests.support.forms import NORMAL_VITALS, at
+from tests.support.predose import ready_for_dose
+from tests.support.trial import (
+    STAFF,
+    OsloTrial,
+    Participant,
+    add_participant,
+    build_trial,
+    visit_date,
+)
+
+from remit import services as sv
+from remit.errors import ConflictError, InputError, PermissionDeniedError
+from remit.protocol import load_protocol
+from remit.services.blinding import UNBLINDING_RULE
+from remit.store import EmergencyUnblinding
+
+RCT_STAFF = {**STAFF, "kari": (("investigator", None),), "rita": (("independent_rater", None),)}
+Rows = Callable[[], dict[str, int]]
+
+
+@pytest.fixture
+def rct(engine: Engine, tmp_path: Path, fast_password_hashing: None) -> OsloTrial:
+    """The RCT example with a generated list and two dosed (randomised) participants."""
+    key = sv.new_allocation_key_file(tmp_path / "allocation.key")
+    trial = build_trial(
+        sv.with_allocation_key(engine, key),
+        protocol=load_protocol("mdma-mdd-rct-example"),
+        sites=None,
+        staff=RCT_STAFF,
+    )
+    sv.generate_list(trial.engine, _una(trial), n_per_stratum=8, seed=14)
+    for _ in range(2):
+        add_participant(trial, Participant(through="V5", dosing=True, site="OST"))
+    return trial
+
+
+def _una(trial: OsloTrial) -> sv.Actor:
+    return trial.actors["unblinded_statistician"]
+
+
+def _arms(trial: OsloTrial) -> dict[str, str]:
+    return {a.participant_id: a.arm for a in sv.list_allocations(trial.engine, _una(trial))}
+
+
+def test_blinded_roles_follow_the_protocol() -> None:
+    rct, oslo = load_protocol("mdma-mdd-rct-example"), load_protocol("oslo-mdma-mdd")
+    for role in ("investigator", "therapist", "independent_rater", "monitor", "statistician"):
+        assert sv.blinded(rct, role)
+        assert not sv.blinded(oslo, role)
+    assert not sv.blinded(rct, "unblinded_statistician")
+
+
+def test_blinded_analysis_data_mask_the_arm_and_the_doses(rct: OsloTrial) -> None:
+    arms = _arms(rct)
+    assert len(arms) == 2
+    for role in ("investigator", "monitor", "statistician", "data_manager"):
+        data = sv.build_trial_data(rct.engine, actor=rct.actors[role])
+        people = data.participants.set_index("participant_id")
+        assert set(people.loc[list(arms), "arm"]) == {sv.BLINDED}, role
+        assert "unblinded_at" in data.participants.columns
+        assert len(data.doses) > 0, role
+        assert data.doses["dose_mg"].isna().all(), role
+    # Remit itself (the unblinded analysis) is not blinded: doses keep their mg
+    system = sv.build_trial_data(rct.engine, actor=sv.Actor.system("analysis"))
+    assert system.doses["dose_mg"].notna().all()
+
+
+def test_dose_records_are_shown_in_blinded_form(rct: OsloTrial) -> None:
+    pid = next(iter(_arms(rct)))
+    kit = sv.get_participant(rct.engine, rct.investigator, pid).kit
+    day = sv.dosing_day(rct.engine, rct.investigator, pid, "V5")
+    initial = next(d for d in day.doses if d.kind == "initial")
+    assert initial.dose_mg is None
+    assert initial.shown == f"kit {kit}, initial dose given"
+    assert re.search(r"\d mg", initial.to_json()) is None
+
+
+def test_the_independent_rater_sees_no_dosing_data(rct: OsloTrial) -> None:
+    pid = next(iter(_arms(rct)))
+    with pytest.raises(PermissionDeniedError, match="may not see dosing data"):
+        sv.dosing_day(rct.engine, rct.actors["independent_rater"], pid, "V5")
+
+
+def test_a_refused_dose_names_no_planned_number(rct: OsloTrial, rows: Rows) -> None:
+    pid = add_participant(rct, Participant(through="V4", site="OST", confirm=True))
+    kit = sv.get_participant(rct.engine, rct.investigator, pid).kit
+    assert kit is not None
+    day = visit_date(rct, pid, "V5")
+    engine, inv, the = rct.engine, rct.investigator, rct.therapist
+    sv.start_dosing_session(engine, inv, pid, "V5", started_at=at(day, 8, 30))
+    dose0 = at(day, 9)
+    sv.record_vitals(
+        engine, the, pid, "V5", measured_at=dose0 - timedelta(minutes=15), values=NORMAL_VITALS
+    )
+    ready_for_dose(engine, rct.protocol, inv, the, pid, "V5", dose0 - timedelta(minutes=5))
+    before = rows()
+    with pytest.raises(InputError) as refused:
+        sv.record_dose(engine, inv, pid, "V5", kind="initial", dose_mg=100, given_at=dose0)
+    said = str(refused.value)
+    assert f"kit {kit}: the initial dose differs from the planned initial dose" in said
+    assert "80 mg" not in said
+    assert " 0 mg" not in said
+    assert "100 mg" not in said
+    assert rows() == before
+
+
+# --------------------------------------------------------------------------- emergency
+
+
+def test_emergency_unblinding_is_refused_without_a_reason_or_the_role(
+    rct: OsloTrial, rows: Rows
+) -> None:
+    pid = next(iter(_arms(rct)))
+    before = rows()
+    for reason in (None, "", "   "):
+        with pytest.raises(InputError, match="reason for the emergency unblinding is empty"):
+            sv.emergency_unblind(rct.engine, rct.investigator, pid, reason)
+    for role in ("therapist", "independent_rater", "monitor", "statistician", "admin"):
+        with pytest.raises(PermissionDeniedError):
+            sv.emergency_unblind(rct.engine, rct.actors[role], pid, "anaphylaxis")
+    with pytest.raises(PermissionDeniedError):  # holds the list: nothing to break
+        sv.emergency_unblind(rct.engine, _una(rct), pid, "anaphylaxis")
+    not_randomised = add_participant(rct, Participant(through="V3", site="OST"))
+    after_add = rows()
+    with pytest.raises(ConflictError, match="is not randomised"):
+        sv.emergency_unblind(rct.engine, rct.investigator, not_randomised, "anaphylaxis")
+    assert rows() == after_add
+    assert after_add["emergency_unblinding"] == before["emergency_unblinding"] == 0
+
+
+def test_emergency_unblinding_reveals_one_arm_is_audited_notified_and_flagged(
+    rct: OsloTrial, rows: Rows
+) -> None:
+    arms = _arms(rct)
+    pid, other = list(arms)
+    before = rows()
+    done = sv.emergency_unblind(rct.engine, rct.investigator, pid, "serotonin syndrome suspected")
+    assert (done.participant_id, done.arm) == (pid, arms[pid])
+    assert done.arm_label in {a.label for a in load_protocol("mdma-mdd-rct-example").arms}
+    after = rows()
+    assert after["emergency_unblinding"] == before["emergency_unblinding"] + 1
+    assert after["alert"] == before["alert"] + 1
+    with rct.engine.connect() as c:
+        stored = c.execute(sa.select(EmergencyUnblinding)).one()
+        alert = c.execute(
+            sa.text("SELECT level, message FROM alert WHERE rule_id = :r"), {"r": UNBLINDING_RULE}
+        ).one()
+        audit = c.execute(
+            sa.text(
+                "SELECT new_value FROM audit_event "
+                "WHERE table_name IN ('emergency_unblinding', 'alert')"
+            )
+        ).all()
+    assert stored.reason == "serotonin syndrome suspected"
+    assert alert.level == "urgent"
+    assert pid in alert.message
+    assert audit, "the unblinding is on the audit trail"
+    for text in [alert.message, *(str(a.new_value) for a in audit)]:
+        assert arms[pid] not in text.split()
+        assert "PLACEBO" not in text
+
+    # the unblinded roles list it with the arm; blinded roles may not list it
+    listed = sv.list_unblindings(rct.engine, _una(rct))
+    assert [(u.participant_id, u.arm, u.unblinded_by) for u in listed] == [
+        (pid, arms[pid], rct.investigator.username)
+    ]
+    with pytest.raises(PermissionDeniedError):
+        sv.list_unblindings(rct.engine, rct.investigator)
+
+    # the analysis data flag the participant, for every reader; the arm stays masked
+    data = sv.build_trial_data(rct.engine, actor=rct.actors["statistician"])
+    people = data.participants.set_index("participant_id")
+    assert not _missing(people.loc[pid, "unblinded_at"])
+    assert _missing(people.loc[other, "unblinded_at"])
+    assert people.loc[pid, "arm"] == sv.BLINDED
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
