@@ -116,6 +116,8 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "view_randomisation_status": frozenset({INV, MON, STA, UNB, DM}),
     "view_allocations": _UNBLINDED,
     "view_allocation_balance": _UNBLINDED,
+    # the analysis data with each participant's arm read from the allocations (issue 14)
+    "build_unblinded_trial_data": _UNBLINDED,
 }
 
 #: The only operations of the ``participant`` pseudo-role (:data:`PARTICIPANT_ROLE`): opening

@@ -1,0 +1,109 @@
+"""`remit demo --protocol mdma-mdd-rct-example`: a randomised two-arm trial end to end through
+the services (concealed list, allocation at confirmation), analysed by arm from the
+allocations; the blinded data refuse the by-arm plan."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from remit import services as sv
+from remit.analysis import ArmsConcealedError, run_analysis_plan
+from remit.cli.app import app
+from remit.errors import InputError, PermissionDeniedError
+from remit.protocol import load_protocol
+from remit.simulate import UNBLINDED_DEMO_USER
+
+RCT = load_protocol("mdma-mdd-rct-example")
+N = 8
+
+
+@pytest.fixture(scope="module")
+def rct(tmp_path_factory: pytest.TempPathFactory, fast_hashing: None) -> tuple[dict[str, Any], Path]:
+    out = tmp_path_factory.mktemp("rct")
+    args = ["demo", "--protocol", RCT.study.id, "--participants", str(N), "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--no-exports", "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout), out
+
+
+def _engine(out: Path, *, key: bool = True) -> sv.Engine:
+    found = sv.load_allocation_key(out / "allocation.key") if key else None
+    return sv.open_database(out / "trial.db", allocation_key=found)
+
+
+def test_the_json_gives_n_per_arm_and_the_mmrm_difference_with_its_ci(
+    rct: tuple[dict[str, Any], Path],
+) -> None:
+    summary, _ = rct
+    assert summary["n_enrolled"] == N
+    assert set(summary["n_per_arm"]) == {"MDMA", "PLACEBO"}
+    assert sum(summary["n_per_arm"].values()) == N
+    assert all(n >= 1 for n in summary["n_per_arm"].values())
+    d = summary["madrs_difference_v17"]
+    assert d["contrast"] == "PLACEBO - MDMA"
+    for k in ("estimate", "se", "ci_low", "ci_high", "p"):
+        assert math.isfinite(d[k]), k
+    assert d["ci_low"] < d["estimate"] < d["ci_high"]
+    assert set(summary["responders_by_arm"]) == {"MDMA", "PLACEBO"}
+
+
+def test_the_arms_come_from_the_allocations_and_the_participant_rows_stay_empty(
+    rct: tuple[dict[str, Any], Path],
+) -> None:
+    summary, out = rct
+    engine = _engine(out)
+    try:
+        una = sv.actor_for(engine, UNBLINDED_DEMO_USER[0], UNBLINDED_DEMO_USER[1], None)
+        allocations = {a.participant_id: a.arm for a in sv.list_allocations(engine, una)}
+        data = sv.build_trial_data(engine, actor=una, unblinded=True)
+        enrolled = data.participants[data.participants["participant_id"].isin(allocations)]
+        assert len(allocations) == N
+        assert dict(zip(enrolled["participant_id"], enrolled["arm"], strict=True)) == allocations
+        counts = {arm: list(allocations.values()).count(arm) for arm in ("MDMA", "PLACEBO")}
+        assert counts == summary["n_per_arm"]
+        # the blinded statistician's data keep every arm empty, and the plan refuses them
+        stine = sv.actor_for(engine, "stine", "statistician", None)
+        blinded = sv.build_trial_data(engine, actor=stine)
+        assert blinded.participants["arm"].isna().all()
+        with pytest.raises(ArmsConcealedError, match="concealed"):
+            run_analysis_plan(blinded, RCT)
+        # nor may a blinded role ask for the unblinded data
+        with pytest.raises(PermissionDeniedError):
+            sv.build_trial_data(engine, actor=stine, unblinded=True)
+    finally:
+        sv.close_database(engine)
+
+
+def test_without_the_key_the_unblinded_data_are_refused(rct: tuple[dict[str, Any], Path]) -> None:
+    _, out = rct
+    engine = _engine(out, key=False)
+    try:
+        una = sv.actor_for(engine, UNBLINDED_DEMO_USER[0], UNBLINDED_DEMO_USER[1], None)
+        with pytest.raises(InputError, match="allocation key"):
+            sv.build_trial_data(engine, actor=una, unblinded=True)
+    finally:
+        sv.close_database(engine)
+
+
+def test_the_simulated_outcomes_follow_the_allocated_arm(rct: tuple[dict[str, Any], Path]) -> None:
+    """Both arms share the baseline; after it, the ratings entered are those of the arm in the
+    kit (MDMA's course follows the Oslo targets, placebo's the assumed smaller change)."""
+    _, out = rct
+    engine = _engine(out)
+    try:
+        una = sv.actor_for(engine, UNBLINDED_DEMO_USER[0], UNBLINDED_DEMO_USER[1], None)
+        data = sv.build_trial_data(engine, actor=una, unblinded=True)
+    finally:
+        sv.close_database(engine)
+    s = data.scores[data.scores["scale"] == "madrs"]
+    wide = s.pivot_table(index="participant_id", columns="visit_code", values="total")
+    arms = data.participants.set_index("participant_id")["arm"].dropna()
+    change = (wide["V17"] - wide["V3"]).groupby(arms).mean()
+    assert change["MDMA"] < change["PLACEBO"]
+
