@@ -24,7 +24,9 @@ N = 8
 
 
 @pytest.fixture(scope="module")
-def rct(tmp_path_factory: pytest.TempPathFactory, fast_hashing: None) -> tuple[dict[str, Any], Path]:
+def rct(
+    tmp_path_factory: pytest.TempPathFactory, fast_hashing: None
+) -> tuple[dict[str, Any], Path]:
     out = tmp_path_factory.mktemp("rct")
     args = ["demo", "--protocol", RCT.study.id, "--participants", str(N), "--out", str(out)]
     result = CliRunner().invoke(app, [*args, "--no-exports", "--json"])
@@ -106,4 +108,3 @@ def test_the_simulated_outcomes_follow_the_allocated_arm(rct: tuple[dict[str, An
     arms = data.participants.set_index("participant_id")["arm"].dropna()
     change = (wide["V17"] - wide["V3"]).groupby(arms).mean()
     assert change["MDMA"] < change["PLACEBO"]
-

@@ -208,7 +208,7 @@ def run_demo(
         if randomised:
             engine, unblinded = _randomise(demo, out, seed)
             mdma, placebo = rct_targets(participants or RCT_PARTICIPANTS)
-            first, second = (a.code for a in protocol.arms)
+            second = protocol.arms[1].code
             targets, arm_targets = mdma, {second: placebo}
         simulation = simulate_trial(
             engine,
@@ -236,11 +236,7 @@ def run_demo(
     written = render_report(result, data, protocol, out, pdf=pdf)
     summary = summarise(result, protocol)
     if randomised:  # the pooled rows of summarise() are one arm's here: by arm instead
-        summary = {
-            k: v
-            for k, v in summary.items()
-            if k in ("n_enrolled", "relapses", "simulated")
-        }
+        summary = {k: v for k, v in summary.items() if k in ("n_enrolled", "relapses", "simulated")}
         summary["protocol"] = protocol.study.id
         summary.update(summarise_arms(result, protocol))
         summary["allocation_key"] = str(out / ALLOCATION_KEY_FILE)

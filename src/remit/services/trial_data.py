@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from remit.analysis import TrialData
+from remit.errors import InputError
 from remit.protocol import VITAL_SIGN_CODES, Protocol
 from remit.protocol.consent import WithdrawalScope
 from remit.protocol.medications import atc_class
@@ -21,7 +22,6 @@ from remit.protocol.status import (
     ParticipantStatus,
     VisitStatus,
 )
-from remit.errors import InputError
 from remit.services._common import alert_status, protocol_in_force
 from remit.services.randomisation import sealed_arms
 from remit.services.unit import reading

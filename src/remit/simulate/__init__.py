@@ -26,9 +26,8 @@ from remit.simulate.trial import (
 
 __all__ = [
     "DEMO_USERS",
-    "UNBLINDED_DEMO_USER",
     "OSLO_TARGETS",
-    "rct_targets",
+    "UNBLINDED_DEMO_USER",
     "CohortPlan",
     "DemoDatabase",
     "OutcomeCourse",
@@ -44,5 +43,6 @@ __all__ = [
     "find_staff",
     "is_demo_database",
     "plan_cohort",
+    "rct_targets",
     "simulate_trial",
 ]
