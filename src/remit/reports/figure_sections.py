@@ -19,7 +19,12 @@ from remit.analysis import (
 )
 from remit.protocol import Protocol
 from remit.reports.document import ReportSection, captioned
-from remit.reports.figures.consort import consort_figure, disposition
+from remit.reports.figures.consort import (
+    consort_figure,
+    disposition,
+    randomised_consort_figure,
+    randomised_disposition,
+)
 from remit.reports.figures.outcomes import transition_figure, waterfall_figure
 from remit.reports.figures.swimmer import lanes, swimmer_figure
 from remit.reports.figures.vitals import vitals_figure
@@ -29,9 +34,23 @@ from remit.reports.tables import arm_labels, scale_name
 
 
 def consort(result: AnalysisResult, protocol: Protocol, simulated: bool) -> ReportSection:
-    """The participant flow (CONSORT) figure."""
-    flow = disposition(result.adsl, protocol)
+    """The participant flow (CONSORT) figure; by arm for a randomised protocol."""
     prim = primary_visit(protocol) or "primary visit"
+    if protocol.randomisation is not None:
+        whole, randomised, arms = randomised_disposition(result.adsl, protocol)
+        fig = randomised_consort_figure(
+            whole, randomised, arms, primary_visit=prim, simulated=simulated
+        )
+        caption = (
+            "Flow of participants of the randomised trial (CONSORT 2010): assessed for "
+            "eligibility, excluded with the eligibility criteria recorded (in the protocol's "
+            "words; one person may have several), randomised, then by the arm allocated from "
+            "the concealed list: received the allocated intervention (dosed at least once), "
+            f"lost to follow-up or discontinued (no {prim} assessment, with the reason "
+            "recorded), analysed (full analysis set)."
+        )
+        return ReportSection("consort", "Participant flow", figures=(captioned(fig, caption),))
+    flow = disposition(result.adsl, protocol)
     fig = consort_figure(
         flow,
         primary_visit=prim,
