@@ -20,6 +20,7 @@ from remit.analysis import (
 from remit.protocol import Protocol
 from remit.reports.document import ReportSection, captioned
 from remit.reports.figures.consort import (
+    ArmFlow,
     consort_figure,
     disposition,
     randomised_consort_figure,
@@ -49,7 +50,12 @@ def consort(result: AnalysisResult, protocol: Protocol, simulated: bool) -> Repo
             f"lost to follow-up or discontinued (no {prim} assessment, with the reason "
             "recorded), analysed (full analysis set)."
         )
-        return ReportSection("consort", "Participant flow", figures=(captioned(fig, caption),))
+        return ReportSection(
+            "consort",
+            "Participant flow",
+            figures=(captioned(fig, caption),),
+            items=_blinding(protocol, randomised, arms),
+        )
     flow = disposition(result.adsl, protocol)
     fig = consort_figure(
         flow,
@@ -64,6 +70,41 @@ def consort(result: AnalysisResult, protocol: Protocol, simulated: bool) -> Repo
         "recorded at screening, in the protocol's words; one person may have several."
     )
     return ReportSection("consort", "Participant flow", figures=(captioned(fig, caption),))
+
+
+_METHOD_WORDS = {
+    "permuted_block": "permuted blocks",
+    "simple": "simple randomisation",
+    "minimisation": "minimisation (Pocock–Simon)",
+}
+
+
+def _blinding(protocol: Protocol, randomised: int, arms: tuple[ArmFlow, ...]) -> tuple[str, ...]:
+    """Randomisation and blinding, as items of the flow section: what the protocol declares,
+    who was randomised to what, and the emergency unblindings (none can be recorded in this
+    version)."""
+    plan = protocol.randomisation
+    assert plan is not None  # only called for a randomised protocol
+    ratio = ":".join(str(a.ratio) for a in protocol.arms)
+    how = _METHOD_WORDS.get(plan.method, plan.method)
+    if plan.block_sizes:
+        how += " of size " + " or ".join(str(b) for b in plan.block_sizes)
+    strata = ", ".join(plan.stratification) or "none"
+    items = (
+        f"Design: {protocol.study.design}.",
+        f"Randomisation: {how}, ratio {ratio} ("
+        + " : ".join(a.code for a in protocol.arms)
+        + f"), stratified by {strata}"
+        + (f"; {plan.concealment}" if plan.concealment else "")
+        + ".",
+        f"Randomised: {randomised} ("
+        + ", ".join(f"{a.label} {a.flow.enrolled}" for a in arms)
+        + "). Each arm was read from the sealed allocation list by the unblinded "
+        "statistician for this analysis; staff entered kits and blinded doses only.",
+        "Emergency unblindings: 0. This version of Remit has no emergency-unblinding "
+        "procedure, so none was recorded through it.",
+    )
+    return items
 
 
 def arm_of(result: AnalysisResult, protocol: Protocol) -> dict[str, str]:
