@@ -17,6 +17,7 @@ from remit.analysis import ArmsConcealedError, run_analysis_plan
 from remit.cli.app import app
 from remit.errors import InputError, PermissionDeniedError
 from remit.protocol import load_protocol
+from remit.services.epro import self_report_scales
 from remit.simulate import UNBLINDED_DEMO_USER
 
 RCT = load_protocol("mdma-mdd-rct-example")
@@ -108,3 +109,39 @@ def test_the_simulated_outcomes_follow_the_allocated_arm(rct: tuple[dict[str, An
     arms = data.participants.set_index("participant_id")["arm"].dropna()
     change = (wide["V17"] - wide["V3"]).groupby(arms).mean()
     assert change["MDMA"] < change["PLACEBO"]
+
+
+def test_participants_enter_their_self_reports_through_used_epro_links(
+    rct: tuple[dict[str, Any], Path],
+) -> None:
+    """Each randomised participant's self-report forms at V3 and V17 came through one used
+    link per visit (issued by the investigator, submitted by the participant)."""
+    _, out = rct
+    engine = _engine(out)
+    try:
+        una = sv.actor_for(engine, UNBLINDED_DEMO_USER[0], UNBLINDED_DEMO_USER[1], None)
+        ingrid = sv.actor_for(engine, "ingrid", "investigator", None)
+        allocated = [a.participant_id for a in sv.list_allocations(engine, una)]
+        for pid in allocated:
+            links = sv.list_epro_links(engine, ingrid, pid)
+            visits = {link.visit_code for link in links if link.used_at is not None}
+            assert {"V3", "V17"} <= visits, pid
+            v17 = next(link for link in links if link.visit_code == "V17")
+            assert set(v17.scales) == set(self_report_scales(RCT, "V17"))
+            assert v17.state == "used"
+    finally:
+        sv.close_database(engine)
+
+
+def test_the_report_has_the_randomised_consort_diagram_and_the_blinding_summary(
+    rct: tuple[dict[str, Any], Path],
+) -> None:
+    summary, out = rct
+    html = (out / "report.html").read_text(encoding="utf-8").replace("\u00a0", " ")
+    assert f"Randomised (n = {N})" in html
+    for arm in RCT.arms:
+        n = summary["n_per_arm"][arm.code]
+        assert f"Allocated to {arm.label} (n = {n})" in html
+    assert html.count("Lost to follow-up or discontinued") == len(RCT.arms)
+    assert html.count("Analysed, full analysis set") == len(RCT.arms)
+    assert "Emergency unblindings: 0." in html

@@ -219,6 +219,7 @@ def run_demo(
             targets=targets,
             arm_targets=arm_targets,
             unblinded=unblinded,
+            epro=randomised,  # the RCT's participants answer their self-reports themselves
             progress=lambda done, total: tell(ENTERING, done, total),
         )
         if unblinded is not None:  # the arms from the allocations, for the by-arm plan

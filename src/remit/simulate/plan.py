@@ -179,6 +179,7 @@ def plan_cohort(
     start_date: date,
     missed: Mapping[int, Sequence[str]] | None = None,
     arm_targets: Mapping[str, Targets] | None = None,
+    epro: bool = False,
 ) -> CohortPlan:
     """Plan a whole synthetic trial: people, outcomes, dates and the steps to enter.
 
@@ -204,6 +205,10 @@ def plan_cohort(
         :func:`remit.simulate.outcomes.rebase`), and each rating entered after the
         allocation carries its answers under every arm (``by_arm``): the runner enters the
         ones of the arm the person was allocated.
+    epro
+        Participants answer their self-report forms themselves: one ``epro`` step per visit
+        with self-report forms (the investigator issues a link, the participant submits every
+        form through it, :mod:`remit.services.epro`) instead of staff entering them.
     """
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     design = read_design(protocol)
@@ -277,6 +282,7 @@ def plan_cohort(
                 prep_act=k == prep_act,
                 crossings={s: c for (who, s), c in crossings.items() if who == k},
                 missed=frozenset(missed.get(k, ())),
+                epro=epro,
             )
         people.append(person)
         steps.extend(b.steps)
@@ -478,6 +484,7 @@ def _plan_participant(
     prep_act: bool,
     crossings: Mapping[int, tuple[str, str]],
     missed: frozenset[str] = frozenset(),
+    epro: bool = False,
 ) -> None:
     dates = draw_visit_dates(protocol, person.referral_date, rng)
     codes = list(dates)
@@ -595,6 +602,8 @@ def _plan_participant(
         late = window_reason_for(protocol, referral, done, code, day)
         b.add(start, "visit", by, visit=code, day=day, **late)
         t = start + timedelta(minutes=10)
+        own: dict[str, Any] = {}  # the participant's own forms (ePRO), scale → answers
+        own_by_arm: dict[str, dict[str, Any]] = {}
         for form in protocol.assessments_at(code):
             if form.timing == "during_session":
                 continue
@@ -612,10 +621,20 @@ def _plan_participant(
                     arm: rating(form.scale, code, *by_arm[arm], course)
                     for arm, course in person.outcomes_by_arm.items()
                 }
+            if epro and form.rater == "self_report" and form.timing != "pre_dose":
+                own[form.scale] = answers
+                for arm, alternative in extra.get("by_arm", {}).items():
+                    own_by_arm.setdefault(arm, {})[form.scale] = alternative
+                continue
             at = start + timedelta(minutes=5) if form.timing == "pre_dose" else t
             b.add(at, "form", role, visit=code, scale=form.scale, version=form.version,
                   answers=answers, assessed_at=at, **extra)  # fmt: skip
             t += timedelta(minutes=12)
+        if own:  # the link is issued at the visit and answered on the site's tablet or phone
+            b.add(t, "epro", INV, visit=code, answers=own, issued_at=t,
+                  answered_at=t + timedelta(minutes=5 + 4 * len(own)),
+                  **({"by_arm": own_by_arm} if own_by_arm else {}), **late)  # fmt: skip
+            t += timedelta(minutes=10 + 4 * len(own))
         # a dosing day's results are taken before the session, with its pre-dose forms
         _plan_results(protocol, b, person, code, start + timedelta(minutes=5) if dosing else t)
         if code == design.eligibility_visit:

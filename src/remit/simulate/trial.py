@@ -201,6 +201,7 @@ def simulate_trial(
     missed: Mapping[int, Sequence[str]] | None = None,
     arm_targets: Mapping[str, Targets] | None = None,
     unblinded: Actor | None = None,
+    epro: bool = False,
 ) -> SimulationResult:
     """Make a synthetic trial resembling ``targets`` and enter it through the services.
 
@@ -233,6 +234,10 @@ def simulate_trial(
         allocation it reads the arm (:func:`remit.services.list_allocations`, an audited
         read by that actor). Staff steps never see it: doses are entered as the blinded
         protocol dose, and everything else is the same under every arm.
+    epro
+        Participants answer their self-report forms through ePRO links
+        (:func:`remit.services.issue_epro_link` by the investigator, then
+        :func:`remit.services.submit_epro_forms` with the token), at the simulated times.
 
     Returns
     -------
@@ -254,6 +259,7 @@ def simulate_trial(
         start_date=start_date,
         missed=missed,
         arm_targets=arm_targets,
+        epro=epro,
     )
     runner = _Runner(engine, actors, plan, unblinded if arm_targets else None)
     total = len(plan.steps)
@@ -351,6 +357,17 @@ class _Runner:
                     e, actor, pid, a["visit"], a["scale"], answers,
                     version=a["version"], assessed_at=a.get("assessed_at") or step.at,
                 ).alerts  # fmt: skip
+            case "epro":
+                arm = self.arms.get(pid)
+                answers = a["by_arm"][arm] if arm and "by_arm" in a else a["answers"]
+                issued = sv.issue_epro_link(
+                    e, actor, pid, a["visit"], mode="handover", now=a["issued_at"],
+                    window_reason=a.get("window_reason"),
+                )  # fmt: skip
+                submitted = sv.submit_epro_forms(e, issued.token, answers, now=a["answered_at"])
+                raised = tuple(alert for form in submitted.forms for alert in form.alerts)
+                self.calls += 1
+                self.actions["submit_epro_forms"] += 1
             case "start_session":
                 sv.start_dosing_session(e, actor, pid, a["visit"], started_at=a["started_at"])
             case "vitals":
