@@ -131,7 +131,8 @@ def test_participants_enter_their_self_reports_through_used_epro_links(
             assert set(v17.scales) == set(self_report_scales(RCT, "V17"))
             assert v17.state == "used"
             # issued and answered at the visit's simulated time, not the wall clock
-            assert v17.used_at is not None and v17.issued_at <= v17.used_at
+            assert v17.used_at is not None
+            assert v17.issued_at <= v17.used_at
             assert v17.used_at < datetime(2025, 6, 1, tzinfo=UTC)
     finally:
         sv.close_database(engine)
