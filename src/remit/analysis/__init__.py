@@ -36,6 +36,7 @@ from remit.analysis.endpoints import EndpointsResult, derive_endpoints
 from remit.analysis.examples import example_trial
 from remit.analysis.methods import methods_text
 from remit.analysis.plan import (
+    ArmsConcealedError,
     NothingToAnalyseError,
     missing_data_table,
     run_analysis_plan,
@@ -74,6 +75,7 @@ __all__ = [
     "RUNNERS",
     "SCHEMA",
     "AnalysisResult",
+    "ArmsConcealedError",
     "Column",
     "DescriptiveSectionResult",
     "EffectSizeSectionResult",

@@ -143,7 +143,8 @@ def build_adsl(data: TrialData, protocol: Protocol) -> pd.DataFrame:
     ``screened_date``, ``enrolled_date``, ``ineligible_reasons``, ``withdrawn_reason``,
     ``simulated``; flags ``"Y"``/``"N"``: ``SCRNFL`` (screened), ``ENRLFL`` (enrolled),
     ``FASFL`` (full analysis set = enrolled), ``SAFFL`` (dosed at least once), ``COMPPFL``
-    (completed the primary endpoint visit), ``COMPFUFL`` (completed the follow-up visit);
+    (completed the primary endpoint visit), ``COMPFUFL`` (completed the follow-up visit),
+    ``UNBLNDFL`` (the blind broken for the participant in an emergency);
     ``n_doses_given``, ``first_dose_at``; and ``<scale>_total_baseline`` for every scale with a
     total, at that scale's baseline visit.
 
@@ -192,6 +193,9 @@ def build_adsl(data: TrialData, protocol: Protocol) -> pd.DataFrame:
     out["SAFFL"] = flag(pid.isin(set(n_given.index)))
     out["COMPPFL"] = flag([prim is not None and (x, prim) in done for x in pid])
     out["COMPFUFL"] = flag([fu is not None and (x, fu) in done for x in pid])
+    # the blind broken for this participant in an emergency (the services' unblinded_at)
+    unblinded = p["unblinded_at"] if "unblinded_at" in p else pd.Series(None, index=p.index)
+    out["UNBLNDFL"] = flag([not pd.isna(v) for v in unblinded])
     out["n_doses_given"] = [int(n_given.get(x, 0)) for x in pid]
     out["first_dose_at"] = pd.to_datetime(
         [first_dose.get(x, pd.NaT) for x in pid], utc=True

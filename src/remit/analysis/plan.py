@@ -55,6 +55,39 @@ def _utc(now: datetime | None) -> datetime:
     return now.astimezone(UTC)
 
 
+#: The arm a blinded reader's data carry (the services' mask of a randomised participant).
+BLINDED_ARM = "BLINDED"
+
+
+class ArmsConcealedError(InputError):
+    """A randomised trial's data without the arms: the by-arm plan cannot be run.
+
+    Examples
+    --------
+    >>> issubclass(ArmsConcealedError, InputError)
+    True
+    """
+
+
+def _check_arms(data: TrialData, protocol: Protocol) -> None:
+    """Refuse blinded data of a randomised protocol: every enrolled participant's arm empty."""
+    if protocol.randomisation is None:
+        return
+    people = data.participants
+    enrolled = people[people["participant_id"].isin(set(data.enrolled_ids))]
+    arms = enrolled["arm"]
+    # a blinded reader's data carry the mask "BLINDED" (remit.services.blinding) or nothing
+    if (arms.notna() & (arms != BLINDED_ARM)).any():
+        return
+    raise ArmsConcealedError(
+        f"the arms of the {len(enrolled)} enrolled participants of the randomised protocol "
+        f"{protocol.study.id} are concealed (blinded data): the plan compares arms",
+        expected="unblinded data: each participant's arm read from the randomisation list",
+        hint="as the unblinded statistician, with the allocation key configured, build the "
+        "data with build_trial_data(engine, actor=..., unblinded=True)",
+    )
+
+
 def _check_something(data: TrialData, protocol: Protocol) -> None:
     n_people = len(data.participants)
     if not data.enrolled_ids:
@@ -149,6 +182,8 @@ def run_analysis_plan(
     ------
     NothingToAnalyseError
         Nobody is enrolled, or no scale total is recorded for the enrolled participants.
+    ArmsConcealedError
+        The protocol is randomised and no enrolled participant's arm is known (blinded data).
     InputError
         The plan asks for a method :mod:`remit.stats` does not implement.
 
@@ -161,6 +196,7 @@ def run_analysis_plan(
     remit.analysis.plan.NothingToAnalyseError: nothing to analyse: no participant is enrolled ...
     """
     _check_something(data, protocol)
+    _check_arms(data, protocol)
     adsl = build_adsl(data, protocol)
     adqs = build_adqs(data, protocol)
     ctx = build_context(data, protocol, adqs)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +18,7 @@ from remit.errors import InputError
 from remit.protocol import Protocol, load_protocol
 from remit.reports.format import fmt, fmt_ci
 from remit.simulate import SimulationResult
+from remit.simulate.targets import OSLO_TARGETS, rct_targets
 
 app = typer.Typer(
     help="Create, simulate, analyse and report a synthetic trial like the Norwegian MDMA-AT "
@@ -33,6 +34,12 @@ DEMO_START = date(2022, 11, 7)
 ENTERING = "entering the trial through the services"
 #: The default seed.
 DEMO_SEED = 2023
+#: Participants enrolled in the randomised demo by default (about 12 per arm).
+RCT_PARTICIPANTS = 24
+#: Places per stratum of the randomised demo's list (each stratum may take every participant).
+RCT_LIST_PLACES = 200
+#: The allocation key of the randomised demo, in the output directory.
+ALLOCATION_KEY_FILE = "allocation.key"
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,9 @@ def summarise(result: AnalysisResult, protocol: Protocol) -> dict[str, Any]:
     base = by_visit[(by_visit["scale"] == "madrs") & (by_visit["visit"] == baseline)].iloc[0]
     change = result.section("mmrm").tables["change_vs_baseline"]
 
-    def mmrm(scale: str) -> dict[str, float]:
+    def mmrm(scale: str) -> dict[str, float] | None:
+        if change.empty:  # an arm-by-visit model: no pooled change (see summarise_arms)
+            return None
         row = change[(change["scale"] == scale) & (change["visit"] == primary)].iloc[0]
         return {
             k: float(row[c])
@@ -105,6 +114,46 @@ def summarise(result: AnalysisResult, protocol: Protocol) -> dict[str, Any]:
     }
 
 
+def summarise_arms(result: AnalysisResult, protocol: Protocol) -> dict[str, Any]:
+    """The by-arm summary of a randomised demo: n per arm, the MMRM difference between arms
+    at the primary visit (each arm minus the first) with its CI, response and remission by
+    arm at the primary visit; every number from the analysis result (unrounded)."""
+    _, primary, _ = _visits(protocol)
+    people = result.adsl[result.adsl["participant_id"].isin(result.population)]
+    n_per_arm = {a.code: int((people["arm"] == a.code).sum()) for a in protocol.arms}
+    mmrm = result.section("mmrm")
+    diffs = getattr(mmrm, "arm_differences", None)
+    differences = []
+    if diffs is not None:
+        rows = diffs[(diffs["scale"] == "madrs") & (diffs["visit"].astype(str) == primary)]
+        for rec in rows.to_dict(orient="records"):
+            differences.append(
+                {
+                    "contrast": str(rec["contrast"]),
+                    "estimate": float(rec["estimate"]),
+                    "se": float(rec["se"]),
+                    "ci_low": float(rec["ci_low"]),
+                    "ci_high": float(rec["ci_high"]),
+                    "p": float(rec["p"]),
+                }
+            )
+    props = result.section("responders").tables["proportions"]
+    by_arm: dict[str, dict[str, int]] = {}
+    for a in protocol.arms:
+        counts = {}
+        for kind in ("response", "remission"):
+            rows = props[
+                (props["kind"] == kind) & (props["visit"] == primary) & (props["arm"] == a.code)
+            ]
+            counts[f"{kind}_{primary.lower()}"] = int(rows.iloc[0]["k"]) if len(rows) else 0
+        by_arm[a.code] = counts
+    return {
+        "n_per_arm": n_per_arm,
+        f"madrs_difference_{primary.lower()}": differences[0] if differences else None,
+        "responders_by_arm": by_arm,
+    }
+
+
 def run_demo(
     out: Path,
     *,
@@ -113,11 +162,16 @@ def run_demo(
     pdf: bool = False,
     exports: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
+    protocol_id: str = DEMO_PROTOCOL,
+    participants: int | None = None,
 ) -> DemoRun:
     """Create ``out/trial.db``, simulate the trial, run the plan, write ``out/report.html``
     and (with ``exports``) the CDISC, CSV and ODM exports in ``out/exports``.
 
-    ``progress(phase, done, total)`` is called as the work advances.
+    ``progress(phase, done, total)`` is called as the work advances. ``protocol_id`` a
+    built-in protocol; a randomised one (``mdma-mdd-rct-example``) runs the randomised demo
+    (:func:`_randomised`). ``participants``: how many are enrolled (default: 12 for a
+    single-arm protocol, :data:`RCT_PARTICIPANTS` for a randomised one).
     """
     from remit.interop import export_trial
     from remit.reports import render_report
@@ -128,24 +182,53 @@ def run_demo(
         if progress is not None:
             progress(phase, done, total)
 
-    protocol = load_protocol(DEMO_PROTOCOL)
+    protocol = load_protocol(protocol_id)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file", expected="a directory (created if missing)")
+    randomised = protocol.randomisation is not None
+    if participants is not None and participants < 4:
+        raise InputError(
+            f"--participants {participants}", expected="at least 4 enrolled participants"
+        )
+    if participants is not None and not randomised and participants != OSLO_TARGETS.n_enrolled:
+        targets = replace(
+            OSLO_TARGETS,
+            n_enrolled=participants,
+            n_women=round(OSLO_TARGETS.n_women * participants / OSLO_TARGETS.n_enrolled),
+            n_remitters=min(round(0.75 * participants), participants - 2),
+        )
+    else:
+        targets = OSLO_TARGETS
     tell("creating the trial and the demo users", 0, 1)
     demo = create_demo_database(out / "trial.db", protocol, force=force)
+    engine = demo.engine
     try:
+        arm_targets = None
+        unblinded = None
+        if randomised:
+            engine, unblinded = _randomise(demo, out, seed)
+            mdma, placebo = rct_targets(participants or RCT_PARTICIPANTS)
+            second = protocol.arms[1].code
+            targets, arm_targets = mdma, {second: placebo}
         simulation = simulate_trial(
-            demo.engine,
+            engine,
             protocol,
             rng=seed,
             start_date=DEMO_START,
             staff=demo.staff,
+            targets=targets,
+            arm_targets=arm_targets,
+            unblinded=unblinded,
+            epro=randomised,  # the RCT's participants answer their self-reports themselves
             progress=lambda done, total: tell(ENTERING, done, total),
         )
-        data = build_trial_data(demo.engine, actor=demo.staff["statistician"])
+        if unblinded is not None:  # the arms from the allocations, for the by-arm plan
+            data = build_trial_data(engine, actor=unblinded, unblinded=True)
+        else:
+            data = build_trial_data(engine, actor=demo.staff["statistician"])
         if exports:
             tell("writing the exports (CSV, SDTM, ADaM, ODM)", 0, 1)
-            export_trial(demo.engine, out / "exports", data=data)  # the data built above
+            export_trial(engine, out / "exports", data=data)  # the data built above
     finally:
         close_demo_database(demo)
     tell("running the analysis plan", 0, 1)
@@ -153,6 +236,11 @@ def run_demo(
     tell("writing the report", 0, 1)
     written = render_report(result, data, protocol, out, pdf=pdf)
     summary = summarise(result, protocol)
+    if randomised:  # the pooled rows of summarise() are one arm's here: by arm instead
+        summary = {k: v for k, v in summary.items() if k in ("n_enrolled", "relapses", "simulated")}
+        summary["protocol"] = protocol.study.id
+        summary.update(summarise_arms(result, protocol))
+        summary["allocation_key"] = str(out / ALLOCATION_KEY_FILE)
     summary["report"] = str(written.html_path)
     summary["database"] = str(demo.path)
     summary["exports"] = str(out / "exports") if exports else None
@@ -166,9 +254,50 @@ def run_demo(
     )
 
 
+def _randomise(demo: Any, out: Path, seed: int) -> tuple[Any, Any]:
+    """A new allocation key in ``out`` (a previous demo's key goes with its database), the
+    engine carrying it, and the unblinded statistician, who generates the list."""
+    from remit import services as sv
+    from remit.simulate import UNBLINDED_DEMO_USER
+
+    key_file = out / ALLOCATION_KEY_FILE
+    key_file.unlink(missing_ok=True)  # the database it sealed was just replaced
+    key = sv.new_allocation_key_file(key_file)
+    engine = sv.with_allocation_key(demo.engine, key)
+    una = sv.actor_for(engine, UNBLINDED_DEMO_USER[0], UNBLINDED_DEMO_USER[1], None)
+    sv.generate_list(engine, una, n_per_stratum=RCT_LIST_PLACES, seed=seed)
+    return engine, una
+
+
+def _print_arms(s: dict[str, Any]) -> None:
+    primary = next(k for k in s if k.startswith("madrs_difference_"))
+    visit = primary.rsplit("_", 1)[1].upper()
+    table = Table("quantity", *s["n_per_arm"], title="Randomised demo trial, by arm")
+    table.add_row("randomised and analysed", *(str(n) for n in s["n_per_arm"].values()))
+    for kind in ("response", "remission"):
+        table.add_row(
+            f"{kind} at {visit}",
+            *(str(c[f"{kind}_{visit.lower()}"]) for c in s["responders_by_arm"].values()),
+        )
+    console.print(table)
+    d = s[primary]
+    if d is not None:
+        console.print(
+            f"MMRM difference in MADRS change at {visit} ({d['contrast']}): "
+            f"{fmt(d['estimate'], 'estimate')} (SE {fmt(d['se'], 'se')}; 95% CI "
+            f"{fmt_ci(d['ci_low'], d['ci_high'])})",
+            highlight=False,
+        )
+    console.print(f"allocation key: {s['allocation_key']}", highlight=False)
+
+
 def _print(run: DemoRun) -> None:
     s = run.summary
     console.print("[bold yellow]SIMULATED DATA — not a real trial[/]")
+    if "n_per_arm" in s:
+        _print_arms(s)
+        _print_paths(run)
+        return
     table = Table("quantity", "demo", "published", title="Demo trial vs the published study")
     primary = next(k for k in s if k.startswith("madrs_change_"))
     sds = next(k for k in s if k.startswith("sds_change_"))
@@ -206,6 +335,10 @@ def _print(run: DemoRun) -> None:
     for row in rows:
         table.add_row(*row)
     console.print(table)
+    _print_paths(run)
+
+
+def _print_paths(run: DemoRun) -> None:
     if run.simulation is not None:
         sim = run.simulation
         console.print(
@@ -222,7 +355,9 @@ def _print(run: DemoRun) -> None:
     for username, role, password in run.logins:
         logins.add_row(username, role, password)
     console.print(logins)
-    console.print(f"explore it: remit serve --db {run.database}", highlight=False)
+    key = run.summary.get("allocation_key")
+    prefix = f"REMIT_ALLOCATION_KEY_FILE={key} " if key else ""
+    console.print(f"explore it: {prefix}remit serve --db {run.database}", highlight=False)
 
 
 @app.callback()
@@ -249,6 +384,22 @@ def demo(
             help="Write the CSV, CDISC SDTM/ADaM, ODM and REDCap exports to DIR/exports.",
         ),
     ] = True,
+    protocol: Annotated[
+        str,
+        typer.Option(
+            "--protocol",
+            help="Built-in protocol to simulate: oslo-mdma-mdd (default) or the randomised "
+            "mdma-mdd-rct-example.",
+        ),
+    ] = DEMO_PROTOCOL,
+    participants: Annotated[
+        int | None,
+        typer.Option(
+            "--participants",
+            min=4,
+            help="Participants to enrol (default 12, or 24 for a randomised protocol).",
+        ),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Simulate a trial like the Norwegian MDMA-AT study, analyse it and write its report.
@@ -259,7 +410,10 @@ def demo(
     """
     with errors_as_exit():
         if json:
-            run = run_demo(out, seed=seed, force=force, pdf=pdf, exports=exports)
+            run = run_demo(
+                out, seed=seed, force=force, pdf=pdf, exports=exports,
+                protocol_id=protocol, participants=participants,
+            )  # fmt: skip
         else:
             with Progress(
                 TextColumn("[progress.description]{task.description}"),
@@ -274,7 +428,10 @@ def demo(
                 def show(phase: str, done: int, total: int) -> None:
                     bar.update(task, description=phase, completed=done, total=total)
 
-                run = run_demo(out, seed=seed, force=force, pdf=pdf, exports=exports, progress=show)
+                run = run_demo(
+                    out, seed=seed, force=force, pdf=pdf, exports=exports, progress=show,
+                    protocol_id=protocol, participants=participants,
+                )  # fmt: skip
     if json:
         print_json(
             {

@@ -19,7 +19,13 @@ from remit.analysis import (
 )
 from remit.protocol import Protocol
 from remit.reports.document import ReportSection, captioned
-from remit.reports.figures.consort import consort_figure, disposition
+from remit.reports.figures.consort import (
+    ArmFlow,
+    consort_figure,
+    disposition,
+    randomised_consort_figure,
+    randomised_disposition,
+)
 from remit.reports.figures.outcomes import transition_figure, waterfall_figure
 from remit.reports.figures.swimmer import lanes, swimmer_figure
 from remit.reports.figures.vitals import vitals_figure
@@ -29,9 +35,28 @@ from remit.reports.tables import arm_labels, scale_name
 
 
 def consort(result: AnalysisResult, protocol: Protocol, simulated: bool) -> ReportSection:
-    """The participant flow (CONSORT) figure."""
-    flow = disposition(result.adsl, protocol)
+    """The participant flow (CONSORT) figure; by arm for a randomised protocol."""
     prim = primary_visit(protocol) or "primary visit"
+    if protocol.randomisation is not None:
+        whole, randomised, arms = randomised_disposition(result.adsl, protocol)
+        fig = randomised_consort_figure(
+            whole, randomised, arms, primary_visit=prim, simulated=simulated
+        )
+        caption = (
+            "Flow of participants of the randomised trial (CONSORT 2010): assessed for "
+            "eligibility, excluded with the eligibility criteria recorded (in the protocol's "
+            "words; one person may have several), randomised, then by the arm allocated from "
+            "the concealed list: received the allocated intervention (dosed at least once), "
+            f"lost to follow-up or discontinued (no {prim} assessment, with the reason "
+            "recorded), analysed (full analysis set)."
+        )
+        return ReportSection(
+            "consort",
+            "Participant flow",
+            figures=(captioned(fig, caption),),
+            items=_blinding(protocol, randomised, arms, _unblinded(result)),
+        )
+    flow = disposition(result.adsl, protocol)
     fig = consort_figure(
         flow,
         primary_visit=prim,
@@ -45,6 +70,51 @@ def consort(result: AnalysisResult, protocol: Protocol, simulated: bool) -> Repo
         "recorded at screening, in the protocol's words; one person may have several."
     )
     return ReportSection("consort", "Participant flow", figures=(captioned(fig, caption),))
+
+
+_METHOD_WORDS = {
+    "permuted_block": "permuted blocks",
+    "simple": "simple randomisation",
+    "minimisation": "minimisation (Pocock–Simon)",
+}
+
+
+def _unblinded(result: AnalysisResult) -> list[str]:
+    """The participants whose blind was broken in an emergency (ADSL ``UNBLNDFL``)."""
+    adsl = result.adsl
+    if "UNBLNDFL" not in adsl:
+        return []
+    return sorted(str(p) for p in adsl.loc[adsl["UNBLNDFL"] == "Y", "participant_id"])
+
+
+def _blinding(
+    protocol: Protocol, randomised: int, arms: tuple[ArmFlow, ...], unblinded: list[str]
+) -> tuple[str, ...]:
+    """Randomisation and blinding, as items of the flow section: what the protocol declares,
+    who was randomised to what, and the emergency unblindings recorded."""
+    plan = protocol.randomisation
+    assert plan is not None  # only called for a randomised protocol
+    ratio = ":".join(str(a.ratio) for a in protocol.arms)
+    how = _METHOD_WORDS.get(plan.method, plan.method)
+    if plan.block_sizes:
+        how += " of size " + " or ".join(str(b) for b in plan.block_sizes)
+    strata = ", ".join(plan.stratification) or "none"
+    items = (
+        f"Design: {protocol.study.design}.",
+        f"Randomisation: {how}, ratio {ratio} ("
+        + " : ".join(a.code for a in protocol.arms)
+        + f"), stratified by {strata}"
+        + (f"; {plan.concealment}" if plan.concealment else "")
+        + ".",
+        f"Randomised: {randomised} ("
+        + ", ".join(f"{a.label} {a.flow.enrolled}" for a in arms)
+        + "). Each arm was read from the sealed allocation list by the unblinded "
+        "statistician for this analysis; staff entered kits and blinded doses only.",
+        f"Emergency unblindings: {len(unblinded)}"
+        + (f" ({', '.join(unblinded)})" if unblinded else "")
+        + " (recorded by an investigator with a reason through Remit's emergency unblinding).",
+    )
+    return items
 
 
 def arm_of(result: AnalysisResult, protocol: Protocol) -> dict[str, str]:

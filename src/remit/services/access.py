@@ -120,6 +120,8 @@ ACCESS: Mapping[str, frozenset[str]] = {
     # (the protocol's [blinding] emergency_unblinding narrows it); the unblinded roles list them
     "emergency_unblind": frozenset({INV}),
     "view_unblindings": _UNBLINDED,
+    # the analysis data with each participant's arm read from the allocations (issue 14)
+    "build_unblinded_trial_data": _UNBLINDED,
 }
 
 #: The only operations of the ``participant`` pseudo-role (:data:`PARTICIPANT_ROLE`): opening

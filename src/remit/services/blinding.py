@@ -33,6 +33,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from remit.analysis.plan import BLINDED_ARM
 from remit.errors import ConflictError, InputError, PermissionDeniedError
 from remit.protocol import Protocol
 from remit.protocol.roles import UNBLINDED_ROLES, Role
@@ -70,8 +71,9 @@ __all__ = [
     "mask_trial_frames",
 ]
 
-#: What a blinded role reads where the arm would be (analysis data, exports).
-BLINDED = "BLINDED"
+#: What a blinded role reads where the arm would be (analysis data, exports): the analysis
+#: knows it too, to refuse a by-arm plan on blinded data.
+BLINDED = BLINDED_ARM
 #: The rule id of the alert an emergency unblinding raises (notified as alerts are).
 UNBLINDING_RULE = "blinding:emergency_unblinding"
 #: The level of that alert: the protocol's notification chain for ``urgent`` tells people.

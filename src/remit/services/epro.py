@@ -35,7 +35,7 @@ from remit.i18n import check_language, translations
 from remit.protocol import Protocol
 from remit.protocol.roles import PARTICIPANT_ROLE
 from remit.protocol.status import NO_DATA_STATUSES, AssessmentStatus
-from remit.services._common import find_visit, now_utc, visit_at
+from remit.services._common import aware, find_visit, now_utc, visit_at
 from remit.services.assessments import enter_form, score_form
 from remit.services.consent_rules import require_consent
 from remit.services.records import AssessmentRecord, _Record
@@ -229,6 +229,7 @@ def issue_epro_link(
     expires_in: timedelta | None = None,
     language: str | None = None,
     window_reason: str | None = None,
+    now: datetime | None = None,
 ) -> IssuedLink:
     """Issue a single-use link to the participant's self-report forms at ``visit_code``.
 
@@ -243,6 +244,9 @@ def issue_epro_link(
     (nothing written): a visit the participant does not have, a scale that is not a
     self-report form there, a form already entered, nothing left to fill in, a participant who
     is withdrawn (or otherwise takes no more forms), an expiry beyond :data:`MAX_EXPIRY`.
+
+    ``now`` is the clock (default: the current time, UTC): a program entering a past trial
+    (the simulation) passes its clinical time; the web app never does.
     """
     if mode not in EPRO_MODES:
         raise InputError(f"mode {mode!r} is not an ePRO mode", expected=" or ".join(EPRO_MODES))
@@ -279,7 +283,7 @@ def issue_epro_link(
                 expected="a visit with self-report forms not entered yet",
                 hint="`remit protocol show` lists the forms of each visit",
             )
-        now = now_utc()
+        now = _clock(now)
         for earlier in session.scalars(
             select(EproLink).where(
                 EproLink.participant_id == p.id,
@@ -354,10 +358,17 @@ def _pending(session: Session, link: EproLink) -> tuple[str, ...]:
     return tuple(s for s in link.scales if s not in entered)
 
 
-def open_epro_link(engine: Engine, token: str) -> EproForms:
+def _clock(now: datetime | None) -> datetime:
+    """``now`` (a clinical time given by a program), else the current time."""
+    given = aware(now, "now")
+    return now_utc() if given is None else given
+
+
+def open_epro_link(engine: Engine, token: str, *, now: datetime | None = None) -> EproForms:
     """What the link ``token`` asks of the participant (:class:`EproLinkError` for a link
-    that is unknown, used, expired or revoked). The read is logged like any read."""
-    now = now_utc()
+    that is unknown, used, expired or revoked). The read is logged like any read. ``now``:
+    as for :func:`issue_epro_link`."""
+    now = _clock(now)
     with reading(
         engine,
         participant_actor(),
@@ -405,6 +416,8 @@ def submit_epro_forms(
     engine: Engine,
     token: str,
     answers: Mapping[str, Mapping[str, object]],
+    *,
+    now: datetime | None = None,
 ) -> EproSubmission:
     """Store the participant's answers (scale → item → answer) to every form the link still
     asks, in one transaction, and use the link.
@@ -414,13 +427,13 @@ def submit_epro_forms(
     scoring, audit, safety rules and alerts), with the participant as its source. Refused,
     with nothing written: a link that is not open (:class:`EproLinkError`), answers for
     other scales than those asked or missing a form, a question left unanswered, an answer out
-    of range.
+    of range. ``now`` (the time the forms are answered): as for :func:`issue_epro_link`.
     """
     if not isinstance(answers, Mapping) or not all(
         isinstance(a, Mapping) for a in answers.values()
     ):
         raise InputError("answers must map each scale to its item → answer mapping")
-    now = now_utc()
+    now = _clock(now)
     actor = participant_actor()
     with writing(
         engine, actor, "submit_epro_forms", participant=_finder(token, now, lock=True)

@@ -565,6 +565,12 @@ def _minimised_kit(
 # --------------------------------------------------------------------------- unblinded reads
 
 
+def sealed_arms(session: Session, key: AllocationKey) -> list[AllocationRecord]:
+    """Every allocation with its arm opened with ``key``, in the caller's transaction (the
+    caller has checked that its actor may read arms)."""
+    return _allocations(session, key)
+
+
 def _allocations(session: Session, key: AllocationKey) -> list[AllocationRecord]:
     stored = _the_list(session)
     if stored is None:

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from remit.analysis import TrialData
+from remit.errors import InputError
 from remit.protocol import VITAL_SIGN_CODES, Protocol
 from remit.protocol.consent import WithdrawalScope
 from remit.protocol.medications import atc_class
@@ -23,8 +24,10 @@ from remit.protocol.status import (
 )
 from remit.services._common import alert_status, protocol_in_force
 from remit.services.blinding import mask_trial_frames
+from remit.services.randomisation import sealed_arms
 from remit.services.unit import reading
 from remit.store import Actor
+from remit.store.allocation import allocation_key_of
 from remit.store.consent import Consent
 from remit.store.dosing import Dose, DosingSession
 from remit.store.results import ClinicalResult, DosingChecklist
@@ -78,8 +81,15 @@ def _observed_times(
     return found
 
 
-def build_trial_data(engine: Engine, *, actor: Actor) -> TrialData:
+def build_trial_data(engine: Engine, *, actor: Actor, unblinded: bool = False) -> TrialData:
     """The trial, as ``actor`` may see it, as :class:`remit.analysis.TrialData` (every frame).
+
+    For a randomised protocol the participant rows keep ``arm`` empty (the arm exists only
+    sealed in the randomisation list), so the data are blinded. With ``unblinded=True`` the
+    arm of every allocated participant is read from the allocations, opened with the engine's
+    allocation key (operation ``build_unblinded_trial_data``: the unblinded roles only; the
+    read is logged as ``build_unblinded_trial_data``). Refused without the key, with the
+    wrong key, and for a protocol without randomisation (its arm is on the participant row).
 
     ``actor`` is checked against the access table (``build_trial_data``); a site-bound actor
     gets the participants of their site and their data only, a study-wide actor (or
@@ -99,9 +109,17 @@ def build_trial_data(engine: Engine, *, actor: Actor) -> TrialData:
     reading was taken before the dose was recorded. ``simulated`` is true when every
     participant is simulated (and there is at least one).
     """
-    with reading(engine, actor, "build_trial_data", "build_trial_data") as read:
+    operation = "build_unblinded_trial_data" if unblinded else "build_trial_data"
+    key = allocation_key_of(engine) if unblinded else None
+    with reading(engine, actor, operation, operation) as read:
         session = read.session
         protocol, _ = protocol_in_force(session)
+        if unblinded and protocol.randomisation is None:
+            raise InputError(
+                f"protocol {protocol.study.id} is not randomised: there is nothing to unblind",
+                expected="a protocol with a [randomisation] section",
+                hint="build the data without unblinded=True; the arm is on the participant rows",
+            )
         query = select(Participant).order_by(Participant.study_id)
         if actor.site_id is not None:
             query = query.where(Participant.site_id == actor.site_id)
@@ -122,8 +140,9 @@ def build_trial_data(engine: Engine, *, actor: Actor) -> TrialData:
         sessions = {
             ds.id: ds for ds in session.scalars(select(DosingSession)) if ds.participant_id in by_id
         }
+        arms = None if key is None else {a.participant_id: a.arm for a in sealed_arms(session, key)}
         frames = {
-            "participants": _participants(session, people, sites),
+            "participants": _participants(session, people, sites, arms),
             "visits": _visits(protocol, by_id, visits, reference),
             "scores": _scores(session, by_id, visit_code, sessions, reference),
         }
@@ -326,8 +345,13 @@ def _checklists(
 
 
 def _participants(
-    session: Session, people: list[Participant], sites: dict[int, str]
+    session: Session,
+    people: list[Participant],
+    sites: dict[int, str],
+    arms: dict[str, str] | None = None,
 ) -> pd.DataFrame:
+    """One row per person; ``arms`` (study ID → arm, from the allocations) replaces the
+    participant row's ``arm`` when given (unblinded data of a randomised trial)."""
     consents: dict[int, list[Consent]] = {}
     for given in session.scalars(select(Consent).order_by(Consent.consented_at, Consent.id)):
         consents.setdefault(given.participant_id, []).append(given)
@@ -353,7 +377,7 @@ def _participants(
             {
                 "participant_id": p.study_id,
                 "site": sites.get(p.site_id),
-                "arm": p.arm,
+                "arm": p.arm if arms is None else arms.get(p.study_id),
                 "sex": p.sex,
                 "age_years": age,
                 "status": p.status,

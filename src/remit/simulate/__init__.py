@@ -8,6 +8,7 @@ with one demo user per role. See ``docs/demo.md``.
 
 from remit.simulate.demo import (
     DEMO_USERS,
+    UNBLINDED_DEMO_USER,
     DemoDatabase,
     close_demo_database,
     create_demo_database,
@@ -15,7 +16,7 @@ from remit.simulate.demo import (
 )
 from remit.simulate.outcomes import OutcomeCourse, Thresholds, draw_outcomes
 from remit.simulate.plan import CohortPlan, PersonPlan, Step, plan_cohort
-from remit.simulate.targets import OSLO_TARGETS, Targets
+from remit.simulate.targets import OSLO_TARGETS, Targets, rct_targets
 from remit.simulate.trial import (
     SimulatedParticipant,
     SimulationResult,
@@ -26,6 +27,7 @@ from remit.simulate.trial import (
 __all__ = [
     "DEMO_USERS",
     "OSLO_TARGETS",
+    "UNBLINDED_DEMO_USER",
     "CohortPlan",
     "DemoDatabase",
     "OutcomeCourse",
@@ -41,5 +43,6 @@ __all__ = [
     "find_staff",
     "is_demo_database",
     "plan_cohort",
+    "rct_targets",
     "simulate_trial",
 ]

@@ -28,6 +28,12 @@ DEMO_USERS: Mapping[str, tuple[str, str]] = {
     "dag": ("data_manager", "remit-demo-data-manager"),
 }
 _ADMIN = "ada"
+#: The unblinded statistician added to the demo of a randomised protocol (only there).
+UNBLINDED_DEMO_USER: tuple[str, str, str] = (
+    "una",
+    "unblinded_statistician",
+    "remit-demo-unblinded-statistician",
+)
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,10 @@ def create_demo_database(path: Path, protocol: Protocol, *, force: bool = False)
     admin = Actor(trial.admin.id, _ADMIN, role, None)
     staff: dict[str, Actor] = {role: admin}
     logins = [(_ADMIN, role, password)]
-    for username, (role, password) in DEMO_USERS.items():
+    users = dict(DEMO_USERS)
+    if protocol.randomisation is not None:
+        users[UNBLINDED_DEMO_USER[0]] = UNBLINDED_DEMO_USER[1:]
+    for username, (role, password) in users.items():
         if username == _ADMIN:
             continue
         # the demo's printed logins work as they are: not forced to change the password

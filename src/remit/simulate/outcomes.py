@@ -199,3 +199,13 @@ def draw_outcomes(
         )
         for i in range(n)
     ]
+
+
+def rebase(course: OutcomeCourse, on: OutcomeCourse) -> OutcomeCourse:
+    """``course``'s changes from its baseline applied to the baselines of ``on``: the same
+    person's outcome under another arm (the potential outcome), so both arms share one
+    baseline and differ only after randomisation."""
+    m0, s0 = on.madrs[0], on.sds[0]
+    madrs = tuple(int(np.clip(m0 + v - course.madrs[0], 0, 60)) for v in course.madrs)
+    sds = tuple(int(np.clip(s0 + v - course.sds[0], 0, 30)) for v in course.sds)
+    return OutcomeCourse(course.course, (m0, madrs[1], madrs[2]), (s0, sds[1], sds[2]))

@@ -45,7 +45,7 @@ from remit.simulate.dates import (
 )
 from remit.simulate.dosing_day import draw_adverse_events, vitals_series
 from remit.simulate.medications import plan_logged_deviations, plan_medications
-from remit.simulate.outcomes import OutcomeCourse, draw_outcomes
+from remit.simulate.outcomes import OutcomeCourse, draw_outcomes, rebase
 from remit.simulate.targets import Targets
 
 INV, THE, RAT = Role.INVESTIGATOR.value, Role.THERAPIST.value, Role.INDEPENDENT_RATER.value
@@ -109,6 +109,9 @@ class PersonPlan:
     screen_failure: str | None = None
     outcome: OutcomeCourse | None = None
     withheld_supplemental: bool = False
+    #: Under each arm of a randomised protocol: the person's outcome had they been allocated
+    #: it (``outcome`` is the first arm's); empty for a single-arm protocol.
+    outcomes_by_arm: Mapping[str, OutcomeCourse] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,13 @@ class _Builder:
     def add(self, at: datetime, action: str, role: str, **args: Any) -> None:
         self.counter[0] += 1
         self.steps.append(Step(at, self.person, self.counter[0], action, role, args))
+
+
+def _site(protocol: Protocol, person: PersonPlan) -> dict[str, str]:
+    """``{"site": code}`` in turn over a multi-site study's sites (by screening order);
+    nothing for one site (the service takes the only one)."""
+    sites = protocol.study.sites
+    return {"site": sites[person.index % len(sites)].code} if len(sites) > 1 else {}
 
 
 def _consent(b: _Builder, protocol: Protocol, at: datetime) -> None:
@@ -168,6 +178,8 @@ def plan_cohort(
     rng: np.random.Generator | int | None,
     start_date: date,
     missed: Mapping[int, Sequence[str]] | None = None,
+    arm_targets: Mapping[str, Targets] | None = None,
+    epro: bool = False,
 ) -> CohortPlan:
     """Plan a whole synthetic trial: people, outcomes, dates and the steps to enter.
 
@@ -186,12 +198,24 @@ def plan_cohort(
         visit is recorded as missed with a reason and none of its forms are entered (to
         make missing data on purpose). Screening, enrolment and dosing visits cannot be
         missed.
+    arm_targets
+        For a randomised protocol: each other arm's targets (arm code → targets with the same
+        ``n_enrolled``). Every enrolled person then has an outcome under each arm (``targets``
+        for the first arm; another arm's changes from baseline applied to the same baseline,
+        :func:`remit.simulate.outcomes.rebase`), and each rating entered after the
+        allocation carries its answers under every arm (``by_arm``): the runner enters the
+        ones of the arm the person was allocated.
+    epro
+        Participants answer their self-report forms themselves: one ``epro`` step per visit
+        with self-report forms (the investigator issues a link, the participant submits every
+        form through it, :mod:`remit.services.epro`) instead of staff entering them.
     """
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     design = read_design(protocol)
     missed = dict(missed or {})
     _check_missed(protocol, design, targets, missed)
     outcomes = draw_outcomes(targets, rng, design.thresholds)
+    by_arm = _arm_outcomes(protocol, targets, arm_targets, outcomes, rng, design)
     n_enrolled = targets.n_enrolled
     n_fail = targets.n_screen_failures
     sexes = np.array(["female"] * targets.n_women + ["male"] * (n_enrolled - targets.n_women))
@@ -244,6 +268,7 @@ def plan_cohort(
                 enrolled=True,
                 outcome=outcome,
                 withheld_supplemental=withheld_at is not None and withheld_at[0] == k,
+                outcomes_by_arm=by_arm[k] if by_arm else {},
             )
             _plan_participant(
                 protocol,
@@ -257,6 +282,7 @@ def plan_cohort(
                 prep_act=k == prep_act,
                 crossings={s: c for (who, s), c in crossings.items() if who == k},
                 missed=frozenset(missed.get(k, ())),
+                epro=epro,
             )
         people.append(person)
         steps.extend(b.steps)
@@ -269,6 +295,39 @@ def plan_cohort(
         primary_visit=design.primary_visit,
         followup_visit=design.followup_visit,
     )
+
+
+def _arm_outcomes(
+    protocol: Protocol,
+    targets: Targets,
+    arm_targets: Mapping[str, Targets] | None,
+    outcomes: Sequence[OutcomeCourse],
+    rng: np.random.Generator,
+    design: Design,
+) -> list[dict[str, OutcomeCourse]]:
+    """Each enrolled person's outcome under every arm (empty without ``arm_targets``)."""
+    if not arm_targets:
+        return []
+    arms = [a.code for a in protocol.arms]
+    others = arms[1:]
+    if protocol.randomisation is None or sorted(arm_targets) != sorted(others):
+        raise InputError(
+            f"arm targets for {', '.join(sorted(arm_targets)) or 'no arm'}",
+            expected="a randomised protocol and targets for each arm after the first: "
+            + (", ".join(others) or "(none: one arm)"),
+        )
+    people: list[dict[str, OutcomeCourse]] = [{arms[0]: o} for o in outcomes]
+    for arm in others:
+        t = arm_targets[arm]
+        if t.n_enrolled != targets.n_enrolled:
+            raise InputError(
+                f"arm {arm}: n_enrolled {t.n_enrolled}",
+                expected=f"the cohort's n_enrolled {targets.n_enrolled}",
+            )
+        drawn = draw_outcomes(t, rng, design.thresholds)
+        for k, course in enumerate(drawn):
+            people[k][arm] = rebase(course, outcomes[k])
+    return people
 
 
 def _plan_medications_and_deviations(
@@ -381,6 +440,7 @@ def _plan_failure(
         sex=person.sex,
         birth_year=person.birth_year,
         screened_at=start,
+        **_site(protocol, person),
     )
     _consent(b, protocol, start)
     for event in protocol.events:
@@ -424,6 +484,7 @@ def _plan_participant(
     prep_act: bool,
     crossings: Mapping[int, tuple[str, str]],
     missed: frozenset[str] = frozenset(),
+    epro: bool = False,
 ) -> None:
     dates = draw_visit_dates(protocol, person.referral_date, rng)
     codes = list(dates)
@@ -473,6 +534,42 @@ def _plan_participant(
             return Ideation(1, mild)  # type: ignore[arg-type]
         return Ideation()
 
+    def rating(
+        scale: str,
+        code: str,
+        madrs_at: Mapping[str, int],
+        sds_at: Mapping[str, int],
+        outcome: OutcomeCourse,
+    ) -> dict[str, Any]:
+        """The answers of a MADRS, SDS or self-report form at ``code`` on ``outcome``'s course."""
+        if scale == "madrs":
+            cap = 3 if (intensifier and code == design.followup_visit) else 2
+            return dict(madrs_answers(madrs_at[code], Person(shape.madrs_weights, cap), rng))
+        if scale == "sds":
+            return dict(sds_answers(sds_at.get(code, sds_between(madrs_at, code, outcome)), rng))
+        relative = madrs_at.get(code, outcome.madrs[0]) / 42
+        severity = relative * SELF_REPORT_LEVEL.get(scale, 0.8)
+        severity = float(np.clip(severity + offsets.get(scale, 0.0), 0.03, 0.95))
+        return dict(self_report_answers(scale, severity, rng))
+
+    # under each arm: the MADRS course and the planned SDS totals (randomised protocols)
+    by_arm = {
+        arm: (
+            madrs_course(protocol, design, dates, course),
+            {
+                design.baseline_visit: course.sds[0],
+                design.primary_visit: course.sds[1],
+                design.followup_visit: course.sds[2],
+            },
+        )
+        for arm, course in person.outcomes_by_arm.items()
+    }
+    allocated_at = (
+        protocol.enrolment.confirm_at
+        if protocol.enrolment is not None and protocol.enrolment.confirm_at
+        else design.enrol_visit
+    )
+    randomised = False  # whether the visit comes after the allocation
     referral = person.referral_date
     enrolled = False
     dosing_numbers = {d.visit: d for d in protocol.dosing}
@@ -490,7 +587,7 @@ def _plan_participant(
         by = RAT if code in madrs_at else (THE if visit.therapy_session or dosing else INV)
         if code == design.first_visit:
             b.add(start, "screen", INV, sex=person.sex, birth_year=person.birth_year,
-                  screened_at=start)  # fmt: skip
+                  screened_at=start, **_site(protocol, person))  # fmt: skip
             _consent(b, protocol, start)
             for event in protocol.events:
                 b.add(start, "anchor", INV, anchor=event.code, anchor_date=referral)
@@ -500,36 +597,44 @@ def _plan_participant(
             if code == design.termination_visit:
                 b.add(start + timedelta(minutes=5), "status", INV, status="in_follow_up")
             continue
+        randomised = randomised or codes.index(code) > codes.index(allocated_at)
         done = {k: v for k, v in dates.items() if k not in missed}
         late = window_reason_for(protocol, referral, done, code, day)
         b.add(start, "visit", by, visit=code, day=day, **late)
         t = start + timedelta(minutes=10)
+        own: dict[str, Any] = {}  # the participant's own forms (ePRO), scale → answers
+        own_by_arm: dict[str, dict[str, Any]] = {}
         for form in protocol.assessments_at(code):
             if form.timing == "during_session":
                 continue
             role = ENTERED_BY[form.rater]
-            if form.scale == "madrs":
-                severity_total = madrs_at[code]
-                cap = 3 if (intensifier and code == design.followup_visit) else 2
-                person_shape = Person(shape.madrs_weights, cap)
-                answers: dict[str, Any] = dict(madrs_answers(severity_total, person_shape, rng))
-            elif form.scale == "sds":
-                total = sds_at.get(code, sds_between(madrs_at, code, outcome))
-                answers = sds_answers(total, rng)
-            elif form.scale == "cssrs":
+            if form.scale == "cssrs":
                 if form.version == "baseline":
-                    answers = cssrs_answers("baseline", recent, lifetime)
+                    answers: dict[str, Any] = cssrs_answers("baseline", recent, lifetime)
                 else:
                     answers = cssrs_answers("since_last_visit", since_last(code))
             else:
-                relative = madrs_at.get(code, outcome.madrs[0]) / 42
-                severity = relative * SELF_REPORT_LEVEL.get(form.scale, 0.8)
-                severity = float(np.clip(severity + offsets.get(form.scale, 0.0), 0.03, 0.95))
-                answers = self_report_answers(form.scale, severity, rng)
+                answers = rating(form.scale, code, madrs_at, sds_at, outcome)
+            extra: dict[str, Any] = {}
+            if by_arm and randomised and form.scale != "cssrs":
+                extra["by_arm"] = {
+                    arm: rating(form.scale, code, *by_arm[arm], course)
+                    for arm, course in person.outcomes_by_arm.items()
+                }
+            if epro and form.rater == "self_report" and form.timing != "pre_dose":
+                own[form.scale] = answers
+                for arm, alternative in extra.get("by_arm", {}).items():
+                    own_by_arm.setdefault(arm, {})[form.scale] = alternative
+                continue
             at = start + timedelta(minutes=5) if form.timing == "pre_dose" else t
             b.add(at, "form", role, visit=code, scale=form.scale, version=form.version,
-                  answers=answers, assessed_at=at)  # fmt: skip
+                  answers=answers, assessed_at=at, **extra)  # fmt: skip
             t += timedelta(minutes=12)
+        if own:  # the link is issued at the visit and answered on the site's tablet or phone
+            b.add(t, "epro", INV, visit=code, answers=own, issued_at=t,
+                  answered_at=t + timedelta(minutes=5 + 4 * len(own)),
+                  **({"by_arm": own_by_arm} if own_by_arm else {}), **late)  # fmt: skip
+            t += timedelta(minutes=10 + 4 * len(own))
         # a dosing day's results are taken before the session, with its pre-dose forms
         _plan_results(protocol, b, person, code, start + timedelta(minutes=5) if dosing else t)
         if code == design.eligibility_visit:

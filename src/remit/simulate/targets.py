@@ -86,3 +86,64 @@ class Targets:
 
 #: The published aggregates of the Norwegian study.
 OSLO_TARGETS = Targets()
+
+#: The MADRS change the RCT demo assumes under placebo with the same therapy (an assumption:
+#: no placebo arm was published for the Oslo design; placebo-plus-therapy arms of MDMA and
+#: psilocybin trials improved by roughly 8 to 12 MADRS points).
+PLACEBO_MADRS_CHANGE = -9.0
+#: Remitters at the primary visit under placebo, as a share of the cohort (an assumption).
+PLACEBO_REMISSION_SHARE = 0.25
+#: The SDS change the RCT demo assumes under placebo (an assumption, in proportion to MADRS).
+PLACEBO_SDS_CHANGE = -5.5
+
+
+def rct_targets(n_enrolled: int) -> tuple[Targets, Targets]:
+    """The RCT demo's targets for ``n_enrolled`` randomised people: (MDMA, placebo).
+
+    Under MDMA each person's course follows the Oslo study's aggregates scaled to
+    ``n_enrolled`` (the same baseline, change −19.3 with the same SD of change, three in four
+    remitting); under placebo the change from the same baseline is :data:`PLACEBO_MADRS_CHANGE`
+    (SDS :data:`PLACEBO_SDS_CHANGE`) with :data:`PLACEBO_REMISSION_SHARE` remitting. The
+    assumed treatment difference is therefore about −10.3 MADRS points at the primary visit.
+    Each person is allocated one arm, so each arm shows about half of its cohort's course.
+
+    Examples
+    --------
+    >>> mdma, placebo = rct_targets(24)
+    >>> mdma.n_remitters, placebo.n_remitters, placebo.madrs_change_mean
+    (18, 6, -9.0)
+    """
+    if n_enrolled < 4:
+        raise InputError(
+            f"{n_enrolled} participants are too few for the randomised demo",
+            expected="at least 4 enrolled participants (2 per arm on average)",
+        )
+    o = OSLO_TARGETS
+    scale = n_enrolled / o.n_enrolled
+    sd_change = o.madrs_change_se * o.n_enrolled**0.5
+    sds_sd = o.sds_change_se * o.n_enrolled**0.5
+    common = {
+        "n_enrolled": n_enrolled,
+        "n_women": round(o.n_women * scale),
+        "n_screen_failures": round(o.n_screen_failures * scale),
+        "madrs_change_se": sd_change / n_enrolled**0.5,
+        "sds_change_se": sds_sd / n_enrolled**0.5,
+        "n_vital_crossings": min(o.n_vital_crossings, n_enrolled),
+    }
+    mdma_remitters = min(round(o.n_remitters / o.n_enrolled * n_enrolled), n_enrolled - 2)
+    mdma = Targets(
+        **common,
+        madrs_change_mean=o.madrs_change_mean,
+        sds_change_mean=o.sds_change_mean,
+        n_remitters=mdma_remitters,
+        n_relapses=min(max(round(o.n_relapses * scale), 0), mdma_remitters - 1),
+    )
+    placebo_remitters = max(1, min(round(PLACEBO_REMISSION_SHARE * n_enrolled), n_enrolled - 2))
+    placebo = Targets(
+        **common,
+        madrs_change_mean=PLACEBO_MADRS_CHANGE,
+        sds_change_mean=PLACEBO_SDS_CHANGE,
+        n_remitters=placebo_remitters,
+        n_relapses=min(1, placebo_remitters - 1),
+    )
+    return mdma, placebo

@@ -61,6 +61,8 @@ class SimulatedParticipant:
     screen_failure: str | None
     madrs: tuple[int, int, int] | None
     sds: tuple[int, int, int] | None
+    #: The arm allocated (randomised simulations; ``None`` otherwise).
+    arm: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,11 @@ class SimulationResult:
         """People enrolled."""
         return sum(p.enrolled for p in self.participants)
 
+    @property
+    def n_allocated(self) -> int:
+        """People randomised (0 for a single-arm protocol)."""
+        return sum(p.arm is not None for p in self.participants)
+
     def to_frame(self) -> pd.DataFrame:
         """One row per person screened."""
         rows = []
@@ -120,6 +127,7 @@ class SimulationResult:
                     "sds_baseline": sds[0],
                     "sds_primary": sds[1],
                     "sds_followup": sds[2],
+                    **({"arm": p.arm} if self.n_allocated else {}),
                 }
             )
         return pd.DataFrame(rows)
@@ -191,6 +199,9 @@ def simulate_trial(
     targets: Targets = OSLO_TARGETS,
     staff: Mapping[str, Actor] | None = None,
     missed: Mapping[int, Sequence[str]] | None = None,
+    arm_targets: Mapping[str, Targets] | None = None,
+    unblinded: Actor | None = None,
+    epro: bool = False,
 ) -> SimulationResult:
     """Make a synthetic trial resembling ``targets`` and enter it through the services.
 
@@ -214,6 +225,19 @@ def simulate_trial(
     missed
         Visits participants miss on purpose, by enrolment number (see
         :func:`remit.simulate.plan_cohort`).
+    arm_targets
+        For a randomised protocol: the targets of each arm after the first (the outcome
+        under the first arm follows ``targets``); see :func:`remit.simulate.plan_cohort`.
+    unblinded
+        With ``arm_targets``: an unblinded statistician. The simulation plays nature: what a
+        participant's ratings become depends on what was in their kits, so after each
+        allocation it reads the arm (:func:`remit.services.list_allocations`, an audited
+        read by that actor). Staff steps never see it: doses are entered as the blinded
+        protocol dose, and everything else is the same under every arm.
+    epro
+        Participants answer their self-report forms through ePRO links
+        (:func:`remit.services.issue_epro_link` by the investigator, then
+        :func:`remit.services.submit_epro_forms` with the token), at the simulated times.
 
     Returns
     -------
@@ -223,8 +247,21 @@ def simulate_trial(
     """
     generator = _as_rng(rng)
     actors = dict(staff) if staff is not None else find_staff(engine)
-    plan = plan_cohort(protocol, targets, rng=generator, start_date=start_date, missed=missed)
-    runner = _Runner(engine, actors, plan)
+    if arm_targets and unblinded is None:
+        raise InputError(
+            "a randomised simulation needs an unblinded actor to learn each allocation",
+            expected="unblinded=<an unblinded statistician's Actor> with arm_targets",
+        )
+    plan = plan_cohort(
+        protocol,
+        targets,
+        rng=generator,
+        start_date=start_date,
+        missed=missed,
+        arm_targets=arm_targets,
+        epro=epro,
+    )
+    runner = _Runner(engine, actors, plan, unblinded if arm_targets else None)
     total = len(plan.steps)
     for k, step in enumerate(plan.steps, start=1):
         runner.run(step)
@@ -232,7 +269,8 @@ def simulate_trial(
             progress(k, total)
     people = []
     for person in plan.people:
-        outcome = person.outcome
+        arm = runner.arms.get(runner.ids[person.index])
+        outcome = person.outcomes_by_arm.get(arm, person.outcome) if arm else person.outcome
         people.append(
             SimulatedParticipant(
                 participant_id=runner.ids[person.index],
@@ -242,6 +280,7 @@ def simulate_trial(
                 screen_failure=person.screen_failure,
                 madrs=outcome.madrs if outcome else None,
                 sds=outcome.sds if outcome else None,
+                arm=runner.arms.get(runner.ids[person.index]),
             )
         )
     people.sort(key=lambda p: p.participant_id)
@@ -259,8 +298,17 @@ def simulate_trial(
 class _Runner:
     """Turns steps into service calls; remembers study IDs and adverse-event ids."""
 
-    def __init__(self, engine: Engine, staff: Mapping[str, Actor], plan: CohortPlan) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        staff: Mapping[str, Actor],
+        plan: CohortPlan,
+        unblinded: Actor | None = None,
+    ) -> None:
         self.engine = engine
+        self.unblinded = unblinded
+        self.arms: dict[str, str] = {}
+        self.confirms = any(step.action == "confirm" for step in plan.steps)
         self.staff = staff
         self.plan = plan
         self.ids: dict[int, str] = {}
@@ -297,13 +345,29 @@ class _Runner:
                 sv.check_eligibility(e, actor, pid, a["data"])
             case "enrol":
                 sv.enrol(e, actor, pid, enrolled_at=a["enrolled_at"])
+                if not self.confirms:  # randomised at enrolment
+                    self._learn_arm(pid)
             case "confirm":
                 sv.confirm_enrolment(e, actor, pid, confirmed_at=a["confirmed_at"])
+                self._learn_arm(pid)
             case "form":
+                arm = self.arms.get(pid)
+                answers = a["by_arm"][arm] if arm and "by_arm" in a else a["answers"]
                 raised = sv.record_assessment(
-                    e, actor, pid, a["visit"], a["scale"], a["answers"],
+                    e, actor, pid, a["visit"], a["scale"], answers,
                     version=a["version"], assessed_at=a.get("assessed_at") or step.at,
                 ).alerts  # fmt: skip
+            case "epro":
+                arm = self.arms.get(pid)
+                answers = a["by_arm"][arm] if arm and "by_arm" in a else a["answers"]
+                issued = sv.issue_epro_link(
+                    e, actor, pid, a["visit"], mode="handover", now=a["issued_at"],
+                    window_reason=a.get("window_reason"),
+                )  # fmt: skip
+                submitted = sv.submit_epro_forms(e, issued.token, answers, now=a["answered_at"])
+                raised = tuple(alert for form in submitted.forms for alert in form.alerts)
+                self.calls += 1
+                self.actions["submit_epro_forms"] += 1
             case "start_session":
                 sv.start_dosing_session(e, actor, pid, a["visit"], started_at=a["started_at"])
             case "vitals":
@@ -351,6 +415,15 @@ class _Runner:
                 raise InputError(f"unknown simulation step {step.action!r}")
         for alert in raised:
             self._handle(alert)
+
+    def _learn_arm(self, pid: str) -> None:
+        """Nature's view: the arm ``pid`` was allocated, read by the unblinded actor."""
+        if self.unblinded is None or pid in self.arms:
+            return
+        for a in sv.list_allocations(self.engine, self.unblinded):
+            self.arms.setdefault(a.participant_id, a.arm)
+        self.calls += 1
+        self.actions["view_allocations"] += 1
 
     def _medication_or_deviation(
         self, action: str, actor: Actor, pid: str, a: dict[str, Any]

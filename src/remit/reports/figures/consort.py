@@ -1,4 +1,6 @@
-"""The CONSORT flow diagram: screened → enrolled → dosed → primary visit → follow-up.
+"""The CONSORT flow diagram: screened → enrolled → dosed → primary visit → follow-up; for a
+randomised trial (:func:`randomised_consort_figure`) assessed for eligibility → excluded →
+randomised → allocated per arm → lost or discontinued per arm → analysed per arm.
 
 The counts are read from the population flags of the result's ADSL (``SCRNFL``, ``ENRLFL``,
 ``SAFFL``, ``COMPPFL``, ``COMPFUFL``, ``FASFL``); exclusion reasons are the eligibility
@@ -292,4 +294,150 @@ def consort_figure(
     return ReportFigure(figure_id, "Flow of participants (CONSORT)", "", svg)
 
 
-__all__ = ["Disposition", "consort_figure", "disposition"]
+@dataclass(frozen=True)
+class ArmFlow:
+    """One arm of a randomised flow diagram: its label and its disposition."""
+
+    code: str
+    label: str
+    flow: Disposition
+
+
+def randomised_disposition(
+    adsl: pd.DataFrame, protocol: Protocol
+) -> tuple[Disposition, int, tuple[ArmFlow, ...]]:
+    """The whole flow, the number randomised, and each arm's flow (the randomised people of
+    that arm: ``arm`` of the ADSL, read from the allocations)."""
+    whole = disposition(adsl, protocol)
+    arm = adsl["arm"] if "arm" in adsl else pd.Series(None, index=adsl.index, dtype=object)
+    randomised = _yes(adsl, "ENRLFL") & arm.notna()
+    arms = tuple(
+        ArmFlow(a.code, a.label, disposition(adsl[randomised & (arm == a.code)], protocol))
+        for a in protocol.arms
+    )
+    return whole, int(randomised.sum()), arms
+
+
+def _missing_lines(ids: tuple[str, ...], gone: dict[str, str], visit: str) -> str:
+    lines = [f"Lost to follow-up or discontinued: no {visit} assessment (n = {len(ids)})"]
+    lines += [f"• {pid}: {gone[pid]}" if pid in gone else f"• {pid}" for pid in ids[:6]]
+    if len(ids) > 6:
+        lines.append(f"• and {len(ids) - 6} more")
+    return "\n".join(lines)
+
+
+def randomised_consort_figure(
+    whole: Disposition,
+    randomised: int,
+    arms: tuple[ArmFlow, ...],
+    *,
+    primary_visit: str,
+    figure_id: str = "fig-consort",
+    simulated: bool = False,
+) -> ReportFigure:
+    """The CONSORT 2010 flow of a randomised trial: enrolment (assessed, excluded with
+    reasons, randomised), then one column per arm: allocation (received the allocated
+    intervention or not), follow-up (lost or discontinued, with reasons) and analysis."""
+
+    def nb(text: str) -> str:
+        return text.replace(" = ", f"{_NBSP}={_NBSP}")
+
+    reasons = "\n".join(f"• {text} (n = {n})" for text, n in whole.exclusion_reasons)
+    excluded = f"Excluded (n = {whole.excluded})" + (f"\n{reasons}" if reasons else "")
+    if whole.in_screening:
+        excluded += f"\nStill in screening (n = {whole.in_screening})"
+    if whole.enrolled > randomised:
+        excluded += f"\nEnrolled, not randomised (n = {whole.enrolled - randomised})"
+    columns = max(len(arms), 1)
+    col_w = (FULL_WIDTH - 0.3 * (columns + 1)) / columns
+    col_chars = int(col_w * 14)
+    per_arm: list[list[str]] = []
+    for a in arms:
+        f = a.flow
+        gone = dict(f.withdrawn)
+        allocated = (
+            f"Allocated to {a.label} (n = {f.enrolled})\n"
+            f"• received the allocated intervention (n = {f.dosed})\n"
+            f"• did not receive it (n = {len(f.not_dosed)})"
+            + (f": {_names(f.not_dosed)}" if f.not_dosed else "")
+        )
+        per_arm.append(
+            [
+                nb(allocated),
+                nb(_missing_lines(f.missing_primary, gone, primary_visit)),
+                nb(f"Analysed, full analysis set (n = {f.analysed})"),
+            ]
+        )
+    top_w, side_w = 2.7, 3.3
+    top_chars, side_chars = 40, 48
+    assessed = nb(f"Assessed for eligibility (n = {whole.screened})")
+    rand = nb(f"Randomised (n = {randomised})")
+    side_h = _height(nb(excluded), side_chars)
+    rows = (
+        [max(_height(texts[r], col_chars) for texts in per_arm) for r in range(3)]
+        if per_arm
+        else []
+    )
+    gap = 0.35
+    total = (
+        _height(assessed, top_chars)
+        + max(gap, side_h + 0.2)
+        + _height(rand, top_chars)
+        + sum(rows)
+        + gap * (len(rows) + 0.5)
+    )
+    x_top = (FULL_WIDTH - top_w) / 2 - 1.4
+    first = _Box(max(x_top, 0.3), total - 0.05, top_w, tuple(_wrap(assessed, top_chars)))
+    space = max(gap, side_h + 0.2)
+    mid = first.bottom - space / 2
+    side_x = first.x + top_w + 0.45
+    side = _Box(
+        side_x,
+        mid + side_h / 2,
+        min(side_w, FULL_WIDTH - side_x - 0.1),
+        tuple(_wrap(nb(excluded), side_chars)),
+    )
+    second = _Box(first.x, first.bottom - space, top_w, tuple(_wrap(rand, top_chars)))
+    grid: list[list[_Box]] = []
+    top = second.bottom - gap
+    for r, height in enumerate(rows):
+        row = []
+        for c, texts in enumerate(per_arm):
+            x = 0.3 + c * (col_w + 0.3)
+            row.append(_Box(x, top, col_w, tuple(_wrap(texts[r], col_chars))))
+        grid.append(row)
+        top -= height + gap
+    with report_style(figure_id):
+        fig = new_figure(FULL_WIDTH, total, layout=None)
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_xlim(0, FULL_WIDTH)
+        ax.set_ylim(0, total)
+        ax.set_axis_off()
+        for box in (first, second):
+            _draw(ax, box, side=False)
+        _draw(ax, side, side=True)
+        _arrow(ax, (first.centre_x, first.bottom), (second.centre_x, second.top))
+        _arrow(ax, (first.centre_x, mid), (side.x, mid))
+        for r, row in enumerate(grid):
+            for c, box in enumerate(row):
+                _draw(ax, box, side=r == 1)
+                above = (second.centre_x, second.bottom) if r == 0 else None
+                if above is not None:
+                    _arrow(ax, above, (box.centre_x, box.top))
+                else:
+                    prev = grid[r - 1][c]
+                    _arrow(ax, (prev.centre_x, prev.bottom), (box.centre_x, box.top))
+        if simulated:
+            mark_simulated(fig)
+        svg = figure_svg(fig, figure_id)
+    return ReportFigure(figure_id, "Flow of participants (CONSORT, randomised trial)", "", svg)
+
+
+__all__ = [
+    "ArmFlow",
+    "Disposition",
+    "consort_figure",
+    "disposition",
+    "randomised_consort_figure",
+    "randomised_disposition",
+]
