@@ -265,3 +265,68 @@ def test_a_service_refusal_is_found_before_anything_is_written(
     with pytest.raises(InputError, match=r"subject OSL-001 does not fit: .*supplemental"):
         import_odm(engine, path, actors)  # type: ignore[arg-type]
     assert count_all(engine) == before  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("variant", ["snapshot", "transactional"])
+def test_admin_data_resolves_every_user_and_location(odm: ExportResult, variant: str) -> None:
+    doc = _doc(odm, variant)
+    users = set(doc.xpath("//odm:AdminData/odm:User/@OID", namespaces=NS))
+    locations = set(doc.xpath("//odm:AdminData/odm:Location/@OID", namespaces=NS))
+    user_refs = set(doc.xpath("//odm:AuditRecord/odm:UserRef/@UserOID", namespaces=NS))
+    location_refs = set(doc.xpath("//odm:LocationRef/@LocationOID", namespaces=NS))
+    assert user_refs and location_refs
+    assert user_refs <= users, user_refs - users
+    assert location_refs <= locations, location_refs - locations
+    logins = set(doc.xpath("//odm:AdminData/odm:User/odm:LoginName/text()", namespaces=NS))
+    assert "USR.0" not in users and "" not in logins
+    assert doc.xpath("//odm:Location[@OID='LOC.OST']/@LocationType", namespaces=NS) == ["Site"]
+
+
+@pytest.mark.parametrize("variant", ["snapshot", "transactional"])
+def test_repeat_keys_only_on_repeating_forms_and_events(odm: ExportResult, variant: str) -> None:
+    doc = _doc(odm, variant)
+    repeating_forms = set(doc.xpath("//odm:FormDef[@Repeating='Yes']/@OID", namespaces=NS))
+    repeating_events = set(doc.xpath("//odm:StudyEventDef[@Repeating='Yes']/@OID", namespaces=NS))
+    forms = doc.xpath("//odm:FormData", namespaces=NS)
+    events = doc.xpath("//odm:StudyEventData", namespaces=NS)
+    assert forms and events
+    for fd in forms:
+        keyed = fd.get("FormRepeatKey") is not None
+        assert keyed == (fd.get("FormOID") in repeating_forms), etree.tostring(fd)[:200]
+    for se in events:
+        keyed = se.get("StudyEventRepeatKey") is not None
+        assert keyed == (se.get("StudyEventOID") in repeating_events), se.get("StudyEventOID")
+    assert "F.MADRS" not in repeating_forms and "F.DOSE" in repeating_forms
+
+
+def test_units_and_codelists_of_fixed_forms(odm: ExportResult) -> None:
+    doc = _doc(odm, "snapshot")
+    units = {
+        mu.get("OID"): mu.findtext("odm:Symbol/odm:TranslatedText", namespaces=NS)
+        for mu in doc.xpath("//odm:BasicDefinitions/odm:MeasurementUnit", namespaces=NS)
+    }
+    refs = {
+        ref.getparent().get("OID"): ref.get("MeasurementUnitOID")
+        for ref in doc.xpath("//odm:ItemDef/odm:MeasurementUnitRef", namespaces=NS)
+    }
+    assert units[refs["IT.DOSE.DOSE_MG"]] == "mg"
+    assert units[refs["IT.VITALS.SYSBP"]] == "mmHg"
+    assert set(refs.values()) <= set(units)
+    assert "IT.MADRS.APPARENT_SADNESS" not in refs
+    listed = {
+        cl.get("OID"): cl.xpath("odm:CodeListItem/@CodedValue", namespaces=NS)
+        for cl in doc.xpath("//odm:CodeList", namespaces=NS)
+    }
+    assert listed["CL.DOSE.STATUS"] == ["given", "withheld"]
+    assert "not_related" in listed["CL.AE.RELATEDNESS"]
+    ref = doc.xpath("//odm:ItemDef[@OID='IT.AE.SEVERITY']/odm:CodeListRef", namespaces=NS)
+    assert ref[0].get("CodeListOID") == "CL.AE.SEVERITY"
+    # every coded value in the data is in its item's code list
+    lists_of = {
+        node.getparent().get("OID"): listed[node.get("CodeListOID")]
+        for node in doc.xpath("//odm:ItemDef/odm:CodeListRef", namespaces=NS)
+    }
+    for item in doc.xpath("//odm:ItemData", namespaces=NS):
+        allowed = lists_of.get(item.get("ItemOID"))
+        if allowed is not None:
+            assert item.get("Value") in allowed, (item.get("ItemOID"), item.get("Value"))
