@@ -330,3 +330,94 @@ def test_units_and_codelists_of_fixed_forms(odm: ExportResult) -> None:
         allowed = lists_of.get(item.get("ItemOID"))
         if allowed is not None:
             assert item.get("Value") in allowed, (item.get("ItemOID"), item.get("Value"))
+
+
+def test_importing_the_same_file_twice_adds_no_participant(
+    odm: ExportResult, tmp_path: Path
+) -> None:
+    from tests.support.db import count_all
+
+    from remit.interop.odm_import import import_odm
+
+    path = odm.out_dir / "odm" / "odm_snapshot.xml"
+    engine, actors = _fresh(tmp_path)
+    first = import_odm(engine, path, actors)  # type: ignore[arg-type]
+    assert len(first.subjects) == 3 and first.unchanged == ()
+    after_first = count_all(engine)  # type: ignore[arg-type]
+    second = import_odm(engine, path, actors)  # type: ignore[arg-type]
+    assert second.subjects == {} and second.unchanged == ("OSL-001", "OSL-002", "OSL-003")
+    assert "0 new, 3 unchanged" in second.summary()
+    after_second = count_all(engine)  # type: ignore[arg-type]
+    assert after_second["participant"] == after_first["participant"] == 3
+    assert after_second["assessment"] == after_first["assessment"]
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "message"),
+    [
+        ("StudyOID", "ST.OTHER", r"study ST.OTHER; this database holds study ST.OSLO-MDMA-MDD"),
+        ("MetaDataVersionOID", "MDV.9.9", r"metadata version MDV.9.9 .*MDV.1.0"),
+    ],
+    ids=["study", "metadata-version"],
+)
+def test_import_refuses_another_study_or_metadata_version(
+    odm: ExportResult, tmp_path: Path, attribute: str, value: str, message: str
+) -> None:
+    from tests.support.db import count_all
+
+    from remit.errors import InputError
+    from remit.interop.odm_import import import_odm
+
+    path = _edited(odm, tmp_path, "//odm:ClinicalData", attribute, value)
+    engine, actors = _fresh(tmp_path)
+    before = count_all(engine)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=message):
+        import_odm(engine, path, actors)  # type: ignore[arg-type]
+    assert count_all(engine) == before  # type: ignore[arg-type]
+
+
+def test_import_refuses_a_subject_key_repeated_in_the_file(
+    odm: ExportResult, tmp_path: Path
+) -> None:
+    from tests.support.db import count_all
+
+    from remit.errors import InputError
+    from remit.interop.odm_import import import_odm
+
+    path = _edited(
+        odm, tmp_path, "//odm:SubjectData[@SubjectKey='OSL-002']", "SubjectKey", "OSL-001"
+    )
+    engine, actors = _fresh(tmp_path)
+    before = count_all(engine)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"SubjectKey 'OSL-001' occurs twice"):
+        import_odm(engine, path, actors)  # type: ignore[arg-type]
+    after = count_all(engine)  # type: ignore[arg-type]
+    assert after == before and after["participant"] == 0
+
+
+def test_import_refuses_changed_data_of_a_participant_already_here(
+    odm: ExportResult, tmp_path: Path
+) -> None:
+    from tests.support.db import count_all
+
+    from remit.errors import InputError
+    from remit.interop.odm_import import import_odm
+
+    engine, actors = _fresh(tmp_path)
+    import_odm(engine, odm.out_dir / "odm" / "odm_snapshot.xml", actors)  # type: ignore[arg-type]
+    before = count_all(engine)  # type: ignore[arg-type]
+    path = _edited(
+        odm,
+        tmp_path,
+        "//odm:SubjectData[@SubjectKey='OSL-002']//odm:FormData[@FormOID='F.MADRS']"
+        "//odm:ItemData[@ItemOID='IT.MADRS.APPARENT_SADNESS']",
+        "Value",
+        "2",
+    )
+    with pytest.raises(InputError, match=r"subject OSL-002: is already in this database"):
+        import_odm(engine, path, actors)  # type: ignore[arg-type]
+    after = count_all(engine)  # type: ignore[arg-type]
+    # the comparison read the trial (and logged that read); no clinical data were written
+    assert after.pop("identity_access_log") >= before.pop("identity_access_log")
+    assert after["audit_event"] == before["audit_event"]
+    assert after == before

@@ -44,6 +44,7 @@ class OdmImportResult:
     counts: dict[str, int]
     alerts: int
     notes: tuple[str, ...] = field(default=())
+    unchanged: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -53,6 +54,8 @@ class OdmImportResult:
             "counts": dict(self.counts),
             "alerts": self.alerts,
             "notes": list(self.notes),
+            "new": len(self.subjects),
+            "unchanged": list(self.unchanged),
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -61,7 +64,12 @@ class OdmImportResult:
 
     def summary(self) -> str:
         """One line per kind of record."""
-        lines = [f"imported {len(self.subjects)} participants from {self.source}"]
+        lines = [
+            f"{len(self.subjects)} new, {len(self.unchanged)} unchanged participants "
+            f"from {self.source}"
+        ]
+        if self.unchanged:
+            lines.append("  already here with the same data: " + ", ".join(self.unchanged))
         lines += [f"  {k}: {v}" for k, v in self.counts.items()]
         lines.append(f"  safety alerts raised: {self.alerts}")
         renamed = {k: v for k, v in self.subjects.items() if k != v}
@@ -154,13 +162,40 @@ def read_odm(path: str | Path, protocol: Protocol) -> list[_Subject]:
             expected="FileType Snapshot",
             hint="export the snapshot variant (remit export --odm-variant snapshot)",
         )
+    study_oid, version_oid = oid("ST", protocol.study.id), oid("MDV", protocol.study.version)
+    for cd in root.iterfind("odm:ClinicalData", _NS):
+        given = (cd.get("StudyOID"), cd.get("MetaDataVersionOID"))
+        if given[0] != study_oid:
+            raise InputError(
+                f"{path} holds data of study {given[0]}; this database holds study {study_oid}",
+                expected=f"ClinicalData StudyOID={study_oid}",
+                hint="import the file into the database of its own study; nothing was written",
+            )
+        known = {m.get("OID") for m in root.iterfind("odm:Study/odm:MetaDataVersion", _NS)}
+        if given[1] != version_oid:
+            described = "described in the file" if given[1] in known else "unknown here"
+            raise InputError(
+                f"{path} holds data of metadata version {given[1]} ({described}); this "
+                f"database's protocol is metadata version {version_oid} of {study_oid}",
+                expected=f"ClinicalData MetaDataVersionOID={version_oid}",
+                hint="export the data under the protocol version in force here; nothing was "
+                "written",
+            )
     events = {oid("SE", v): v for v in protocol.visit_codes} | {
         oid("SE", "SUBJECT"): "SUBJECT",
         **{oid("SE", code): code for code in COMMON_EVENTS},
     }
     subjects = []
+    seen: set[str] = set()
     for sd in root.iterfind("odm:ClinicalData/odm:SubjectData", _NS):
         key = sd.get("SubjectKey") or ""
+        if key in seen:
+            raise _fail(
+                f"subject {key}",
+                f"SubjectKey {key!r} occurs twice in {path}",
+                expected="each SubjectKey once in a snapshot (one SubjectData per subject)",
+            )
+        seen.add(key)
         forms: list[_Form] = []
         for se in sd.iterfind("odm:StudyEventData", _NS):
             event = events.get(se.get("StudyEventOID", ""))
@@ -336,6 +371,7 @@ def import_odm(
             _pick(actors, RATER_ROLES[planned[0].rater], f"enter {f.form} at {f.event}")
     if rehearse:
         _rehearse(protocol, subjects)
+    subjects, unchanged = _split_known(engine, protocol, subjects)
     counts = dict.fromkeys(_COUNTS, 0)
     alerts = 0
     made: dict[str, str] = {}
@@ -343,7 +379,70 @@ def import_odm(
         pid, n_alerts = _import_subject(engine, protocol, s, actors, inv, counts)
         made[s.key] = pid
         alerts += n_alerts
-    return OdmImportResult(str(path), made, counts, alerts)
+    return OdmImportResult(str(path), made, counts, alerts, unchanged=tuple(unchanged))
+
+
+#: Items naming the source system's users: the database here has its own users, so they are
+#: not compared (an imported checklist is completed by the importing user).
+_SOURCE_SYSTEM_ITEMS = frozenset({"COMPLETED_BY"})
+
+
+def _form_key(f: _Form) -> tuple[str, str, str]:
+    return (f.event, f.form, f.repeat or "")
+
+
+def _first_difference(theirs: _Subject, ours: _Subject) -> str | None:
+    """The first form or item where the file's subject differs from the one stored here."""
+    mine = {_form_key(f): f for f in ours.forms}
+    given = {_form_key(f): f for f in theirs.forms}
+    for key in sorted(set(mine) | set(given)):
+        a, b = given.get(key), mine.get(key)
+        if a is None or b is None:
+            where = (a or b).where  # type: ignore[union-attr]
+            return f"{where}: {'only in the file' if b is None else 'only in this database'}"
+        for name in sorted(set(a.values) | set(b.values)):
+            if name in _SOURCE_SYSTEM_ITEMS:
+                continue
+            if a.values.get(name) != b.values.get(name):
+                return (
+                    f"{a.where}, item {name}: {a.values.get(name)!r} in the file, "
+                    f"{b.values.get(name)!r} here"
+                )
+    return None
+
+
+def _split_known(
+    engine: Engine, protocol: Protocol, subjects: list[_Subject]
+) -> tuple[list[_Subject], list[str]]:
+    """The subjects to import and the keys of those already here with the same data.
+
+    A subject whose SubjectKey is the study ID of a participant here is that participant: the
+    database is exported as an ODM snapshot and read back, and the subject's forms compared
+    with the file's. The same data: left as they are (a second import changes nothing).
+    Other data: refused, naming the first difference (nothing is written)."""
+    import tempfile
+
+    from remit.interop.odm.files import write_odm_files
+
+    reader = Actor.system("remit-odm-import")
+    data = sv.build_trial_data(engine, actor=reader)
+    here = set(data.participants["participant_id"].astype(str))
+    known = [s for s in subjects if s.key in here]
+    if not known:
+        return subjects, []
+    with tempfile.TemporaryDirectory(prefix="remit-odm-") as folder:
+        [path] = write_odm_files(engine, protocol, folder, data=data, variants=("snapshot",))
+        stored = {s.key: s for s in read_odm(path, protocol)}
+    for s in known:
+        difference = _first_difference(s, stored[s.key])
+        if difference is not None:
+            raise _fail(
+                f"subject {s.key}",
+                f"is already in this database with other data ({difference})",
+                hint="nothing was written; a participant already imported is not changed by "
+                "a later import: record the change in Remit with its reason",
+            )
+    return [s for s in subjects if s.key not in here], [s.key for s in known]
 
 
 def _import_subject(

@@ -75,7 +75,9 @@ def _directory(trail: Iterable[Any]) -> tuple[dict[str, _User], dict[str, str]]:
         site = codes.get(r.get("site_id") or -1)
         if site is not None and site not in user.sites:
             user.sites.append(site)
-    names = {str(s["code"]): str(s.get("name") or s["code"]) for s in sites.values() if s.get("code")}
+    names = {
+        str(s["code"]): str(s.get("name") or s["code"]) for s in sites.values() if s.get("code")
+    }
     return users, names
 
 
