@@ -56,7 +56,8 @@ def test_export_all_then_import_odm(trial_db: Path, tmp_path: Path) -> None:
     )
     refused = runner.invoke(app, ["import", "odm", str(other), "--db", url, "--user", "imp"])
     assert refused.exit_code == 2, refused.output
-    assert "ST.OTHER" in refused.output and "ST.OSLO-MDMA-MDD" in refused.output
+    assert "ST.OTHER" in refused.output
+    assert "ST.OSLO-MDMA-MDD" in refused.output
 
 
 def test_export_refuses_an_unknown_format(trial_db: Path, tmp_path: Path) -> None:

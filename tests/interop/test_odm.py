@@ -274,11 +274,13 @@ def test_admin_data_resolves_every_user_and_location(odm: ExportResult, variant:
     locations = set(doc.xpath("//odm:AdminData/odm:Location/@OID", namespaces=NS))
     user_refs = set(doc.xpath("//odm:AuditRecord/odm:UserRef/@UserOID", namespaces=NS))
     location_refs = set(doc.xpath("//odm:LocationRef/@LocationOID", namespaces=NS))
-    assert user_refs and location_refs
+    assert user_refs
+    assert location_refs
     assert user_refs <= users, user_refs - users
     assert location_refs <= locations, location_refs - locations
     logins = set(doc.xpath("//odm:AdminData/odm:User/odm:LoginName/text()", namespaces=NS))
-    assert "USR.0" not in users and "" not in logins
+    assert "USR.0" not in users
+    assert "" not in logins
     assert doc.xpath("//odm:Location[@OID='LOC.OST']/@LocationType", namespaces=NS) == ["Site"]
 
 
@@ -289,14 +291,16 @@ def test_repeat_keys_only_on_repeating_forms_and_events(odm: ExportResult, varia
     repeating_events = set(doc.xpath("//odm:StudyEventDef[@Repeating='Yes']/@OID", namespaces=NS))
     forms = doc.xpath("//odm:FormData", namespaces=NS)
     events = doc.xpath("//odm:StudyEventData", namespaces=NS)
-    assert forms and events
+    assert forms
+    assert events
     for fd in forms:
         keyed = fd.get("FormRepeatKey") is not None
         assert keyed == (fd.get("FormOID") in repeating_forms), etree.tostring(fd)[:200]
     for se in events:
         keyed = se.get("StudyEventRepeatKey") is not None
         assert keyed == (se.get("StudyEventOID") in repeating_events), se.get("StudyEventOID")
-    assert "F.MADRS" not in repeating_forms and "F.DOSE" in repeating_forms
+    assert "F.MADRS" not in repeating_forms
+    assert "F.DOSE" in repeating_forms
 
 
 def test_units_and_codelists_of_fixed_forms(odm: ExportResult) -> None:
@@ -342,10 +346,12 @@ def test_importing_the_same_file_twice_adds_no_participant(
     path = odm.out_dir / "odm" / "odm_snapshot.xml"
     engine, actors = _fresh(tmp_path)
     first = import_odm(engine, path, actors)  # type: ignore[arg-type]
-    assert len(first.subjects) == 3 and first.unchanged == ()
+    assert len(first.subjects) == 3
+    assert first.unchanged == ()
     after_first = count_all(engine)  # type: ignore[arg-type]
     second = import_odm(engine, path, actors)  # type: ignore[arg-type]
-    assert second.subjects == {} and second.unchanged == ("OSL-001", "OSL-002", "OSL-003")
+    assert second.subjects == {}
+    assert second.unchanged == ("OSL-001", "OSL-002", "OSL-003")
     assert "0 new, 3 unchanged" in second.summary()
     after_second = count_all(engine)  # type: ignore[arg-type]
     assert after_second["participant"] == after_first["participant"] == 3
@@ -392,7 +398,8 @@ def test_import_refuses_a_subject_key_repeated_in_the_file(
     with pytest.raises(InputError, match=r"SubjectKey 'OSL-001' occurs twice"):
         import_odm(engine, path, actors)  # type: ignore[arg-type]
     after = count_all(engine)  # type: ignore[arg-type]
-    assert after == before and after["participant"] == 0
+    assert after == before
+    assert after["participant"] == 0
 
 
 def test_import_refuses_changed_data_of_a_participant_already_here(

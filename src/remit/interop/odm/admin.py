@@ -67,14 +67,14 @@ def _directory(trail: Iterable[Any]) -> tuple[dict[str, _User], dict[str, str]]:
                 user.roles.append(e.role)
     codes = {sid: str(s.get("code")) for sid, s in sites.items() if s.get("code")}
     for r in roles.values():
-        user = users.get(user_oid(r.get("user_id")))
-        if user is None:
+        holder = users.get(user_oid(r.get("user_id")))
+        if holder is None:
             continue
-        if r.get("role") and r["role"] not in user.roles:
-            user.roles.append(str(r["role"]))
+        if r.get("role") and r["role"] not in holder.roles:
+            holder.roles.append(str(r["role"]))
         site = codes.get(r.get("site_id") or -1)
-        if site is not None and site not in user.sites:
-            user.sites.append(site)
+        if site is not None and site not in holder.sites:
+            holder.sites.append(site)
     names = {
         str(s["code"]): str(s.get("name") or s["code"]) for s in sites.values() if s.get("code")
     }
