@@ -229,6 +229,52 @@ def read_odm(path: str | Path, protocol: Protocol) -> list[_Subject]:
     return subjects
 
 
+def read_source_history(path: str | Path) -> dict[str, list[dict[str, Any]]]:
+    """SubjectKey → the file's audit records about that subject, oldest first, each as
+    :func:`remit.services.record_source_history` keeps it: the source's user (login name
+    from ``AdminData``, else the ``UserOID``), full name, roles, location, time, reason and
+    record. Only records whose ``SourceID`` names a subject (``…/<SubjectKey>``, as Remit
+    writes them) are about one."""
+    root = etree.parse(str(path)).getroot()
+    users: dict[str, dict[str, Any]] = {}
+    for u in root.iterfind("odm:AdminData/odm:User", _NS):
+        display = u.findtext("odm:DisplayName", namespaces=_NS) or ""
+        roles = display.partition("(")[2].rstrip(")")
+        users[u.get("OID", "")] = {
+            "user": u.findtext("odm:LoginName", namespaces=_NS) or u.get("OID"),
+            "full_name": u.findtext("odm:FullName", namespaces=_NS),
+            "roles": [r.strip() for r in roles.split(",") if r.strip()],
+        }
+    places = {
+        loc.get("OID", ""): loc.get("Name")
+        for loc in root.iterfind("odm:AdminData/odm:Location", _NS)
+    }
+    out: dict[str, list[dict[str, Any]]] = {}
+    records = root.iterfind("odm:ClinicalData/odm:AuditRecords/odm:AuditRecord", _NS)
+    for n, ar in enumerate(records, start=1):
+        source = ar.findtext("odm:SourceID", namespaces=_NS) or ""
+        parts = source.split("/")
+        if len(parts) != 5 or not parts[4]:
+            continue
+        user_oid = ar.find("odm:UserRef", _NS)
+        location = ar.find("odm:LocationRef", _NS)
+        who_oid = "" if user_oid is None else user_oid.get("UserOID", "")
+        where = None if location is None else location.get("LocationOID")
+        number = (ar.get("ID") or "").removeprefix("AR.")
+        out.setdefault(parts[4], []).append(
+            {
+                "id": int(number) if number.isdigit() else n,
+                "user_oid": who_oid,
+                **users.get(who_oid, {"user": who_oid, "full_name": None, "roles": []}),
+                "location": places.get(where or "", where),
+                "at": ar.findtext("odm:DateTimeStamp", namespaces=_NS),
+                "reason": ar.findtext("odm:ReasonForChange", namespaces=_NS),
+                "record": "/".join(parts[:4]),
+            }
+        )
+    return out
+
+
 def _answers(f: _Form) -> dict[str, Any]:
     meta = {n for n, _, _ in FORM_META}
     return {k.lower(): v for k, v in f.values.items() if k not in meta}
@@ -372,13 +418,18 @@ def import_odm(
     if rehearse:
         _rehearse(protocol, subjects)
     subjects, unchanged = _split_known(engine, protocol, subjects)
-    counts = dict.fromkeys(_COUNTS, 0)
+    history = read_source_history(path)
+    counts = dict.fromkeys(_COUNTS, 0) | {"source_audit_records": 0}
     alerts = 0
     made: dict[str, str] = {}
     for s in subjects:
         pid, n_alerts = _import_subject(engine, protocol, s, actors, inv, counts)
         made[s.key] = pid
         alerts += n_alerts
+        if history.get(s.key):
+            counts["source_audit_records"] += sv.record_source_history(
+                engine, inv, pid, history[s.key], source=Path(path).name
+            )
     return OdmImportResult(str(path), made, counts, alerts, unchanged=tuple(unchanged))
 
 

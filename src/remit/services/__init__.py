@@ -66,6 +66,7 @@ from remit.services.checklist import (
     complete_checklist,
 )
 from remit.services.conmeds import edit_conmed, list_conmeds, record_conmed, stop_conmed
+from remit.services.provenance import record_source_history
 from remit.services.consent import consent_status, record_consent, withdraw_consent
 from remit.services.database import (
     DatabaseCensus,
@@ -350,6 +351,7 @@ __all__ = [
     "list_allocations",
     "list_assessments",
     "list_conmeds",
+    "record_source_history",
     "list_deliveries",
     "list_deviations",
     "list_dosing_sessions",

@@ -41,6 +41,7 @@ from remit.store.audit_keys import (
     write_key_file,
 )
 from remit.store.audit_read import (
+    SOURCE_AUDIT_TABLE,
     AuditEntry,
     AuditVerifyResult,
     StateDifference,
@@ -169,6 +170,7 @@ __all__ = [
     "read_identity",
     "reading_values",
     "replay_audit",
+    "SOURCE_AUDIT_TABLE",
     "require_current",
     "require_matching_keys",
     "roles_of",

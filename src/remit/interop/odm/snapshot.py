@@ -371,7 +371,12 @@ def snapshot_odm(
         if who is not None and who not in known:
             continue
         audit_record(
-            records, e, audit_time(e, ctx, shift), ctx.sites.get(e.site_id or -1), f"AR.{e.id}"
+            records,
+            e,
+            audit_time(e, ctx, shift),
+            ctx.sites.get(e.site_id or -1),
+            f"AR.{e.id}",
+            who,
         )
     add_admin_data(root, protocol, entries if trail is None else trail, created)
     return root

@@ -265,7 +265,7 @@ def transactional_odm(
             FormOID=oid("F", form),
             FormRepeatKey=repeat if not common and is_repeating(form) else None,
         )
-        audit_record(fd, e, audit_time(e, ctx, shift), ctx.sites.get(e.site_id or -1), None)
+        audit_record(fd, e, audit_time(e, ctx, shift), ctx.sites.get(e.site_id or -1), None, pid)
         ig = el(fd, "ItemGroupData", ItemGroupOID=oid("IG", items[0][0]))
         for form, name, value in items:
             if value is None and action == "Insert":
