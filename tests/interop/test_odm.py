@@ -441,7 +441,8 @@ def test_after_export_and_import_the_audit_history_shows_the_original_users(
     result = import_odm(engine, odm.out_dir / "odm" / "odm_snapshot.xml", actors)  # type: ignore[arg-type]
     kept = result.counts["source_audit_records"]
     history = audit_log(engine, "OSL-001", table=SOURCE_AUDIT_TABLE)  # type: ignore[arg-type]
-    assert kept > 0 and len(history) <= kept
+    assert kept > 0
+    assert len(history) <= kept
     original = {e.new_value["user"] for e in history}
     assert {"kari", "rita", "tor"} <= original  # the source's users, not the importer
     assert {e.username for e in history} == {"imp"}  # the import itself: the importing user
@@ -451,12 +452,14 @@ def test_after_export_and_import_the_audit_history_shows_the_original_users(
     change = next(
         e.new_value for e in corrected if e.new_value["record"].endswith("/answers/update")
     )
-    assert change["roles"] == ["independent_rater"] and change["at"].endswith("Z")
+    assert change["roles"] == ["independent_rater"]
+    assert change["at"].endswith("Z")
     assert change["record"].startswith("assessment/")
     assert change["location"] == "Østfold Hospital Trust"
     # the imported data themselves are audited as entered by the importing user, now
     data_rows = audit_log(engine, "OSL-001", table="assessment")  # type: ignore[arg-type]
-    assert data_rows and {e.username for e in data_rows} == {"imp"}
+    assert data_rows
+    assert {e.username for e in data_rows} == {"imp"}
     assert verify_audit(engine).ok  # type: ignore[arg-type]  # history rows replay as nothing
     # a second import keeps no second copy of the history
     import_odm(engine, odm.out_dir / "odm" / "odm_snapshot.xml", actors)  # type: ignore[arg-type]

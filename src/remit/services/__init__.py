@@ -66,7 +66,6 @@ from remit.services.checklist import (
     complete_checklist,
 )
 from remit.services.conmeds import edit_conmed, list_conmeds, record_conmed, stop_conmed
-from remit.services.provenance import record_source_history
 from remit.services.consent import consent_status, record_consent, withdraw_consent
 from remit.services.database import (
     DatabaseCensus,
@@ -136,6 +135,7 @@ from remit.services.participants import (
     screen_participant,
     withdraw,
 )
+from remit.services.provenance import record_source_history
 from remit.services.randomisation import (
     AllocationKey,
     AllocationRecord,
@@ -351,7 +351,6 @@ __all__ = [
     "list_allocations",
     "list_assessments",
     "list_conmeds",
-    "record_source_history",
     "list_deliveries",
     "list_deviations",
     "list_dosing_sessions",
@@ -391,6 +390,7 @@ __all__ = [
     "record_referral",
     "record_result",
     "record_screen_failure",
+    "record_source_history",
     "record_vas",
     "record_visit",
     "record_vitals",

@@ -103,6 +103,7 @@ from remit.store.web_sessions import LoginAddress, WebSessionRow
 
 __all__ = [
     "AUDIT_LOCK_KEY",
+    "SOURCE_AUDIT_TABLE",
     "Actor",
     "AlertDelivery",
     "Allocation",
@@ -170,7 +171,6 @@ __all__ = [
     "read_identity",
     "reading_values",
     "replay_audit",
-    "SOURCE_AUDIT_TABLE",
     "require_current",
     "require_matching_keys",
     "roles_of",
