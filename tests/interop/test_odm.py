@@ -464,3 +464,21 @@ def test_after_export_and_import_the_audit_history_shows_the_original_users(
     # a second import keeps no second copy of the history
     import_odm(engine, odm.out_dir / "odm" / "odm_snapshot.xml", actors)  # type: ignore[arg-type]
     assert len(audit_log(engine, "OSL-001", table=SOURCE_AUDIT_TABLE)) == len(history)  # type: ignore[arg-type]
+
+
+def test_a_subject_imported_under_another_study_id_is_found_again(
+    odm: ExportResult, tmp_path: Path
+) -> None:
+    from remit.interop.odm_import import import_odm
+
+    text = (odm.out_dir / "odm" / "odm_snapshot.xml").read_text(encoding="utf-8")
+    text = text.replace('SubjectKey="OSL-', 'SubjectKey="SRC-')
+    text = text.replace("/OSL-0", "/SRC-0")  # the subject named at the end of each SourceID
+    path = tmp_path / "renamed.xml"
+    path.write_text(text, encoding="utf-8")
+    engine, actors = _fresh(tmp_path)
+    first = import_odm(engine, path, actors)  # type: ignore[arg-type]
+    assert first.subjects == {"SRC-001": "OSL-001", "SRC-002": "OSL-002", "SRC-003": "OSL-003"}
+    second = import_odm(engine, path, actors)  # type: ignore[arg-type]
+    assert second.subjects == {}
+    assert second.unchanged == ("SRC-001", "SRC-002", "SRC-003")

@@ -419,6 +419,7 @@ def import_odm(
         _rehearse(protocol, subjects)
     subjects, unchanged = _split_known(engine, protocol, subjects)
     history = read_source_history(path)
+    study = oid("ST", protocol.study.id)
     counts = dict.fromkeys(_COUNTS, 0) | {"source_audit_records": 0}
     alerts = 0
     made: dict[str, str] = {}
@@ -427,8 +428,9 @@ def import_odm(
         made[s.key] = pid
         alerts += n_alerts
         if history.get(s.key):
+            keyed = [r | {"subject_key": s.key, "study_oid": study} for r in history[s.key]]
             counts["source_audit_records"] += sv.record_source_history(
-                engine, inv, pid, history[s.key], source=Path(path).name
+                engine, inv, pid, keyed, source=Path(path).name
             )
     return OdmImportResult(str(path), made, counts, alerts, unchanged=tuple(unchanged))
 
@@ -467,10 +469,12 @@ def _split_known(
 ) -> tuple[list[_Subject], list[str]]:
     """The subjects to import and the keys of those already here with the same data.
 
-    A subject whose SubjectKey is the study ID of a participant here is that participant: the
-    database is exported as an ODM snapshot and read back, and the subject's forms compared
-    with the file's. The same data: left as they are (a second import changes nothing).
-    Other data: refused, naming the first difference (nothing is written)."""
+    A subject imported before (found by the history kept then: study OID and SubjectKey,
+    whatever study ID it was given) or whose SubjectKey is the study ID of a participant here
+    is that participant: the database is exported as an ODM snapshot and read back, and the
+    subject's forms compared with the file's. The same data: left as they are (a second
+    import changes nothing). Other data: refused, naming the first difference (nothing is
+    written)."""
     import tempfile
 
     from remit.interop.odm.files import write_odm_files
@@ -478,14 +482,25 @@ def _split_known(
     reader = Actor.system("remit-odm-import")
     data = sv.build_trial_data(engine, actor=reader)
     here = set(data.participants["participant_id"].astype(str))
-    known = [s for s in subjects if s.key in here]
+    # a subject imported before under another study ID is found by the history kept then
+    study = oid("ST", protocol.study.id)
+    imported_as = {
+        str(e.new_value["subject_key"]): str(e.new_value["imported_as"])
+        for e in sv.audit_log(engine, table=sv.SOURCE_AUDIT_TABLE)
+        if isinstance(e.new_value, dict)
+        and e.new_value.get("study_oid") == study
+        and e.new_value.get("subject_key")
+        and e.new_value.get("imported_as") in here
+    }
+    local = {s.key: imported_as.get(s.key, s.key) for s in subjects}
+    known = [s for s in subjects if local[s.key] in here]
     if not known:
         return subjects, []
     with tempfile.TemporaryDirectory(prefix="remit-odm-") as folder:
         [path] = write_odm_files(engine, protocol, folder, data=data, variants=("snapshot",))
         stored = {s.key: s for s in read_odm(path, protocol)}
     for s in known:
-        difference = _first_difference(s, stored[s.key])
+        difference = _first_difference(s, stored[local[s.key]])
         if difference is not None:
             raise _fail(
                 f"subject {s.key}",
@@ -493,7 +508,7 @@ def _split_known(
                 hint="nothing was written; a participant already imported is not changed by "
                 "a later import: record the change in Remit with its reason",
             )
-    return [s for s in subjects if s.key not in here], [s.key for s in known]
+    return [s for s in subjects if local[s.key] not in here], [s.key for s in known]
 
 
 def _import_subject(

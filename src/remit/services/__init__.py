@@ -135,7 +135,7 @@ from remit.services.participants import (
     screen_participant,
     withdraw,
 )
-from remit.services.provenance import record_source_history
+from remit.services.provenance import SOURCE_AUDIT_TABLE, record_source_history
 from remit.services.randomisation import (
     AllocationKey,
     AllocationRecord,
@@ -239,6 +239,7 @@ __all__ = [
     "CHANNELS",
     "PERIODIC_JOBS",
     "RATER_ROLES",
+    "SOURCE_AUDIT_TABLE",
     "SYSTEM_ROLE",
     "AccountStanding",
     "Actor",

@@ -23,6 +23,8 @@ from remit.services.unit import writing
 from remit.store import SOURCE_AUDIT_TABLE, Actor
 from remit.store.vocab import AuditAction
 
+__all__ = ["SOURCE_AUDIT_TABLE", "record_source_history"]
+
 
 def record_source_history(
     engine: Engine,
@@ -62,7 +64,8 @@ def record_source_history(
                 int(r["id"]),
                 participant_id=w.p.id,
                 field="source",
-                new_value={"source": source} | {k: v for k, v in r.items() if k != "reason"},
+                new_value={"source": source, "imported_as": w.p.study_id}
+                | {k: v for k, v in r.items() if k != "reason"},
                 reason=r.get("reason"),
             )
         return len(records)
