@@ -37,7 +37,27 @@ def test_export_all_then_import_odm(trial_db: Path, tmp_path: Path) -> None:
         ["import", "odm", str(out / "odm" / "odm_snapshot.xml"), "--db", url, "--user", "imp"],
     )
     assert result.exit_code == 0, result.output
-    assert "imported 3 participants" in result.output
+    assert "3 new, 0 unchanged participants" in result.output
+    # the same file again changes nothing and says so
+    again = runner.invoke(
+        app,
+        ["import", "odm", str(out / "odm" / "odm_snapshot.xml"), "--db", url, "--user", "imp"],
+    )
+    assert again.exit_code == 0, again.output
+    assert "0 new, 3 unchanged participants" in again.output
+    # a file of another study is refused, naming both studies
+    other = tmp_path / "other.xml"
+    text = (out / "odm" / "odm_snapshot.xml").read_text(encoding="utf-8")
+    other.write_text(
+        text.replace(
+            'ClinicalData StudyOID="ST.OSLO-MDMA-MDD"', 'ClinicalData StudyOID="ST.OTHER"'
+        ),
+        encoding="utf-8",
+    )
+    refused = runner.invoke(app, ["import", "odm", str(other), "--db", url, "--user", "imp"])
+    assert refused.exit_code == 2, refused.output
+    assert "ST.OTHER" in refused.output
+    assert "ST.OSLO-MDMA-MDD" in refused.output
 
 
 def test_export_refuses_an_unknown_format(trial_db: Path, tmp_path: Path) -> None:

@@ -265,3 +265,220 @@ def test_a_service_refusal_is_found_before_anything_is_written(
     with pytest.raises(InputError, match=r"subject OSL-001 does not fit: .*supplemental"):
         import_odm(engine, path, actors)  # type: ignore[arg-type]
     assert count_all(engine) == before  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("variant", ["snapshot", "transactional"])
+def test_admin_data_resolves_every_user_and_location(odm: ExportResult, variant: str) -> None:
+    doc = _doc(odm, variant)
+    users = set(doc.xpath("//odm:AdminData/odm:User/@OID", namespaces=NS))
+    locations = set(doc.xpath("//odm:AdminData/odm:Location/@OID", namespaces=NS))
+    user_refs = set(doc.xpath("//odm:AuditRecord/odm:UserRef/@UserOID", namespaces=NS))
+    location_refs = set(doc.xpath("//odm:LocationRef/@LocationOID", namespaces=NS))
+    assert user_refs
+    assert location_refs
+    assert user_refs <= users, user_refs - users
+    assert location_refs <= locations, location_refs - locations
+    logins = set(doc.xpath("//odm:AdminData/odm:User/odm:LoginName/text()", namespaces=NS))
+    assert "USR.0" not in users
+    assert "" not in logins
+    assert doc.xpath("//odm:Location[@OID='LOC.OST']/@LocationType", namespaces=NS) == ["Site"]
+
+
+@pytest.mark.parametrize("variant", ["snapshot", "transactional"])
+def test_repeat_keys_only_on_repeating_forms_and_events(odm: ExportResult, variant: str) -> None:
+    doc = _doc(odm, variant)
+    repeating_forms = set(doc.xpath("//odm:FormDef[@Repeating='Yes']/@OID", namespaces=NS))
+    repeating_events = set(doc.xpath("//odm:StudyEventDef[@Repeating='Yes']/@OID", namespaces=NS))
+    forms = doc.xpath("//odm:FormData", namespaces=NS)
+    events = doc.xpath("//odm:StudyEventData", namespaces=NS)
+    assert forms
+    assert events
+    for fd in forms:
+        keyed = fd.get("FormRepeatKey") is not None
+        assert keyed == (fd.get("FormOID") in repeating_forms), etree.tostring(fd)[:200]
+    for se in events:
+        keyed = se.get("StudyEventRepeatKey") is not None
+        assert keyed == (se.get("StudyEventOID") in repeating_events), se.get("StudyEventOID")
+    assert "F.MADRS" not in repeating_forms
+    assert "F.DOSE" in repeating_forms
+
+
+def test_units_and_codelists_of_fixed_forms(odm: ExportResult) -> None:
+    doc = _doc(odm, "snapshot")
+    units = {
+        mu.get("OID"): mu.findtext("odm:Symbol/odm:TranslatedText", namespaces=NS)
+        for mu in doc.xpath("//odm:BasicDefinitions/odm:MeasurementUnit", namespaces=NS)
+    }
+    refs = {
+        ref.getparent().get("OID"): ref.get("MeasurementUnitOID")
+        for ref in doc.xpath("//odm:ItemDef/odm:MeasurementUnitRef", namespaces=NS)
+    }
+    assert units[refs["IT.DOSE.DOSE_MG"]] == "mg"
+    assert units[refs["IT.VITALS.SYSBP"]] == "mmHg"
+    assert set(refs.values()) <= set(units)
+    assert "IT.MADRS.APPARENT_SADNESS" not in refs
+    listed = {
+        cl.get("OID"): cl.xpath("odm:CodeListItem/@CodedValue", namespaces=NS)
+        for cl in doc.xpath("//odm:CodeList", namespaces=NS)
+    }
+    assert listed["CL.DOSE.STATUS"] == ["given", "withheld"]
+    assert "not_related" in listed["CL.AE.RELATEDNESS"]
+    ref = doc.xpath("//odm:ItemDef[@OID='IT.AE.SEVERITY']/odm:CodeListRef", namespaces=NS)
+    assert ref[0].get("CodeListOID") == "CL.AE.SEVERITY"
+    # every coded value in the data is in its item's code list
+    lists_of = {
+        node.getparent().get("OID"): listed[node.get("CodeListOID")]
+        for node in doc.xpath("//odm:ItemDef/odm:CodeListRef", namespaces=NS)
+    }
+    for item in doc.xpath("//odm:ItemData", namespaces=NS):
+        allowed = lists_of.get(item.get("ItemOID"))
+        if allowed is not None:
+            assert item.get("Value") in allowed, (item.get("ItemOID"), item.get("Value"))
+
+
+def test_importing_the_same_file_twice_adds_no_participant(
+    odm: ExportResult, tmp_path: Path
+) -> None:
+    from tests.support.db import count_all
+
+    from remit.interop.odm_import import import_odm
+
+    path = odm.out_dir / "odm" / "odm_snapshot.xml"
+    engine, actors = _fresh(tmp_path)
+    first = import_odm(engine, path, actors)  # type: ignore[arg-type]
+    assert len(first.subjects) == 3
+    assert first.unchanged == ()
+    after_first = count_all(engine)  # type: ignore[arg-type]
+    second = import_odm(engine, path, actors)  # type: ignore[arg-type]
+    assert second.subjects == {}
+    assert second.unchanged == ("OSL-001", "OSL-002", "OSL-003")
+    assert "0 new, 3 unchanged" in second.summary()
+    after_second = count_all(engine)  # type: ignore[arg-type]
+    assert after_second["participant"] == after_first["participant"] == 3
+    assert after_second["assessment"] == after_first["assessment"]
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "message"),
+    [
+        ("StudyOID", "ST.OTHER", r"study ST.OTHER; this database holds study ST.OSLO-MDMA-MDD"),
+        ("MetaDataVersionOID", "MDV.9.9", r"metadata version MDV.9.9 .*MDV.1.0"),
+    ],
+    ids=["study", "metadata-version"],
+)
+def test_import_refuses_another_study_or_metadata_version(
+    odm: ExportResult, tmp_path: Path, attribute: str, value: str, message: str
+) -> None:
+    from tests.support.db import count_all
+
+    from remit.errors import InputError
+    from remit.interop.odm_import import import_odm
+
+    path = _edited(odm, tmp_path, "//odm:ClinicalData", attribute, value)
+    engine, actors = _fresh(tmp_path)
+    before = count_all(engine)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=message):
+        import_odm(engine, path, actors)  # type: ignore[arg-type]
+    assert count_all(engine) == before  # type: ignore[arg-type]
+
+
+def test_import_refuses_a_subject_key_repeated_in_the_file(
+    odm: ExportResult, tmp_path: Path
+) -> None:
+    from tests.support.db import count_all
+
+    from remit.errors import InputError
+    from remit.interop.odm_import import import_odm
+
+    path = _edited(
+        odm, tmp_path, "//odm:SubjectData[@SubjectKey='OSL-002']", "SubjectKey", "OSL-001"
+    )
+    engine, actors = _fresh(tmp_path)
+    before = count_all(engine)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"SubjectKey 'OSL-001' occurs twice"):
+        import_odm(engine, path, actors)  # type: ignore[arg-type]
+    after = count_all(engine)  # type: ignore[arg-type]
+    assert after == before
+    assert after["participant"] == 0
+
+
+def test_import_refuses_changed_data_of_a_participant_already_here(
+    odm: ExportResult, tmp_path: Path
+) -> None:
+    from tests.support.db import count_all
+
+    from remit.errors import InputError
+    from remit.interop.odm_import import import_odm
+
+    engine, actors = _fresh(tmp_path)
+    import_odm(engine, odm.out_dir / "odm" / "odm_snapshot.xml", actors)  # type: ignore[arg-type]
+    before = count_all(engine)  # type: ignore[arg-type]
+    path = _edited(
+        odm,
+        tmp_path,
+        "//odm:SubjectData[@SubjectKey='OSL-002']//odm:FormData[@FormOID='F.MADRS']"
+        "//odm:ItemData[@ItemOID='IT.MADRS.APPARENT_SADNESS']",
+        "Value",
+        "2",
+    )
+    with pytest.raises(InputError, match=r"subject OSL-002: is already in this database"):
+        import_odm(engine, path, actors)  # type: ignore[arg-type]
+    after = count_all(engine)  # type: ignore[arg-type]
+    # the comparison read the trial (and logged that read); no clinical data were written
+    assert after.pop("identity_access_log") >= before.pop("identity_access_log")
+    assert after["audit_event"] == before["audit_event"]
+    assert after == before
+
+
+def test_after_export_and_import_the_audit_history_shows_the_original_users(
+    odm: ExportResult, tmp_path: Path
+) -> None:
+    from remit.interop.odm_import import import_odm
+    from remit.services import audit_log
+    from remit.store import SOURCE_AUDIT_TABLE, verify_audit
+
+    engine, actors = _fresh(tmp_path)
+    result = import_odm(engine, odm.out_dir / "odm" / "odm_snapshot.xml", actors)  # type: ignore[arg-type]
+    kept = result.counts["source_audit_records"]
+    history = audit_log(engine, "OSL-001", table=SOURCE_AUDIT_TABLE)  # type: ignore[arg-type]
+    assert kept > 0
+    assert len(history) <= kept
+    original = {e.new_value["user"] for e in history}
+    assert {"kari", "rita", "tor"} <= original  # the source's users, not the importer
+    assert {e.username for e in history} == {"imp"}  # the import itself: the importing user
+    corrected = [e for e in history if e.reason == "rater corrected item 1 after source check"]
+    assert corrected  # one source row per field the correction changed
+    assert {e.new_value["user"] for e in corrected} == {"rita"}
+    change = next(
+        e.new_value for e in corrected if e.new_value["record"].endswith("/answers/update")
+    )
+    assert change["roles"] == ["independent_rater"]
+    assert change["at"].endswith("Z")
+    assert change["record"].startswith("assessment/")
+    assert change["location"] == "Østfold Hospital Trust"
+    # the imported data themselves are audited as entered by the importing user, now
+    data_rows = audit_log(engine, "OSL-001", table="assessment")  # type: ignore[arg-type]
+    assert data_rows
+    assert {e.username for e in data_rows} == {"imp"}
+    assert verify_audit(engine).ok  # type: ignore[arg-type]  # history rows replay as nothing
+    # a second import keeps no second copy of the history
+    import_odm(engine, odm.out_dir / "odm" / "odm_snapshot.xml", actors)  # type: ignore[arg-type]
+    assert len(audit_log(engine, "OSL-001", table=SOURCE_AUDIT_TABLE)) == len(history)  # type: ignore[arg-type]
+
+
+def test_a_subject_imported_under_another_study_id_is_found_again(
+    odm: ExportResult, tmp_path: Path
+) -> None:
+    from remit.interop.odm_import import import_odm
+
+    text = (odm.out_dir / "odm" / "odm_snapshot.xml").read_text(encoding="utf-8")
+    text = text.replace('SubjectKey="OSL-', 'SubjectKey="SRC-')
+    text = text.replace("/OSL-0", "/SRC-0")  # the subject named at the end of each SourceID
+    path = tmp_path / "renamed.xml"
+    path.write_text(text, encoding="utf-8")
+    engine, actors = _fresh(tmp_path)
+    first = import_odm(engine, path, actors)  # type: ignore[arg-type]
+    assert first.subjects == {"SRC-001": "OSL-001", "SRC-002": "OSL-002", "SRC-003": "OSL-003"}
+    second = import_odm(engine, path, actors)  # type: ignore[arg-type]
+    assert second.subjects == {}
+    assert second.unchanged == ("SRC-001", "SRC-002", "SRC-003")

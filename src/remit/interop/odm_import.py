@@ -44,6 +44,7 @@ class OdmImportResult:
     counts: dict[str, int]
     alerts: int
     notes: tuple[str, ...] = field(default=())
+    unchanged: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -53,6 +54,8 @@ class OdmImportResult:
             "counts": dict(self.counts),
             "alerts": self.alerts,
             "notes": list(self.notes),
+            "new": len(self.subjects),
+            "unchanged": list(self.unchanged),
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -61,7 +64,12 @@ class OdmImportResult:
 
     def summary(self) -> str:
         """One line per kind of record."""
-        lines = [f"imported {len(self.subjects)} participants from {self.source}"]
+        lines = [
+            f"{len(self.subjects)} new, {len(self.unchanged)} unchanged participants "
+            f"from {self.source}"
+        ]
+        if self.unchanged:
+            lines.append("  already here with the same data: " + ", ".join(self.unchanged))
         lines += [f"  {k}: {v}" for k, v in self.counts.items()]
         lines.append(f"  safety alerts raised: {self.alerts}")
         renamed = {k: v for k, v in self.subjects.items() if k != v}
@@ -154,13 +162,40 @@ def read_odm(path: str | Path, protocol: Protocol) -> list[_Subject]:
             expected="FileType Snapshot",
             hint="export the snapshot variant (remit export --odm-variant snapshot)",
         )
+    study_oid, version_oid = oid("ST", protocol.study.id), oid("MDV", protocol.study.version)
+    for cd in root.iterfind("odm:ClinicalData", _NS):
+        given = (cd.get("StudyOID"), cd.get("MetaDataVersionOID"))
+        if given[0] != study_oid:
+            raise InputError(
+                f"{path} holds data of study {given[0]}; this database holds study {study_oid}",
+                expected=f"ClinicalData StudyOID={study_oid}",
+                hint="import the file into the database of its own study; nothing was written",
+            )
+        known = {m.get("OID") for m in root.iterfind("odm:Study/odm:MetaDataVersion", _NS)}
+        if given[1] != version_oid:
+            described = "described in the file" if given[1] in known else "unknown here"
+            raise InputError(
+                f"{path} holds data of metadata version {given[1]} ({described}); this "
+                f"database's protocol is metadata version {version_oid} of {study_oid}",
+                expected=f"ClinicalData MetaDataVersionOID={version_oid}",
+                hint="export the data under the protocol version in force here; nothing was "
+                "written",
+            )
     events = {oid("SE", v): v for v in protocol.visit_codes} | {
         oid("SE", "SUBJECT"): "SUBJECT",
         **{oid("SE", code): code for code in COMMON_EVENTS},
     }
     subjects = []
+    seen: set[str] = set()
     for sd in root.iterfind("odm:ClinicalData/odm:SubjectData", _NS):
         key = sd.get("SubjectKey") or ""
+        if key in seen:
+            raise _fail(
+                f"subject {key}",
+                f"SubjectKey {key!r} occurs twice in {path}",
+                expected="each SubjectKey once in a snapshot (one SubjectData per subject)",
+            )
+        seen.add(key)
         forms: list[_Form] = []
         for se in sd.iterfind("odm:StudyEventData", _NS):
             event = events.get(se.get("StudyEventOID", ""))
@@ -192,6 +227,52 @@ def read_odm(path: str | Path, protocol: Protocol) -> list[_Subject]:
         subjects.append(_Subject(key, forms))
     _prevalidate(subjects, protocol)
     return subjects
+
+
+def read_source_history(path: str | Path) -> dict[str, list[dict[str, Any]]]:
+    """SubjectKey → the file's audit records about that subject, oldest first, each as
+    :func:`remit.services.record_source_history` keeps it: the source's user (login name
+    from ``AdminData``, else the ``UserOID``), full name, roles, location, time, reason and
+    record. Only records whose ``SourceID`` names a subject (``…/<SubjectKey>``, as Remit
+    writes them) are about one."""
+    root = etree.parse(str(path)).getroot()
+    users: dict[str, dict[str, Any]] = {}
+    for u in root.iterfind("odm:AdminData/odm:User", _NS):
+        display = u.findtext("odm:DisplayName", namespaces=_NS) or ""
+        roles = display.partition("(")[2].rstrip(")")
+        users[u.get("OID", "")] = {
+            "user": u.findtext("odm:LoginName", namespaces=_NS) or u.get("OID"),
+            "full_name": u.findtext("odm:FullName", namespaces=_NS),
+            "roles": [r.strip() for r in roles.split(",") if r.strip()],
+        }
+    places = {
+        loc.get("OID", ""): loc.get("Name")
+        for loc in root.iterfind("odm:AdminData/odm:Location", _NS)
+    }
+    out: dict[str, list[dict[str, Any]]] = {}
+    records = root.iterfind("odm:ClinicalData/odm:AuditRecords/odm:AuditRecord", _NS)
+    for n, ar in enumerate(records, start=1):
+        source = ar.findtext("odm:SourceID", namespaces=_NS) or ""
+        parts = source.split("/")
+        if len(parts) != 5 or not parts[4]:
+            continue
+        user_oid = ar.find("odm:UserRef", _NS)
+        location = ar.find("odm:LocationRef", _NS)
+        who_oid = "" if user_oid is None else user_oid.get("UserOID", "")
+        where = None if location is None else location.get("LocationOID")
+        number = (ar.get("ID") or "").removeprefix("AR.")
+        out.setdefault(parts[4], []).append(
+            {
+                "id": int(number) if number.isdigit() else n,
+                "user_oid": who_oid,
+                **users.get(who_oid, {"user": who_oid, "full_name": None, "roles": []}),
+                "location": places.get(where or "", where),
+                "at": ar.findtext("odm:DateTimeStamp", namespaces=_NS),
+                "reason": ar.findtext("odm:ReasonForChange", namespaces=_NS),
+                "record": "/".join(parts[:4]),
+            }
+        )
+    return out
 
 
 def _answers(f: _Form) -> dict[str, Any]:
@@ -336,14 +417,98 @@ def import_odm(
             _pick(actors, RATER_ROLES[planned[0].rater], f"enter {f.form} at {f.event}")
     if rehearse:
         _rehearse(protocol, subjects)
-    counts = dict.fromkeys(_COUNTS, 0)
+    subjects, unchanged = _split_known(engine, protocol, subjects)
+    history = read_source_history(path)
+    study = oid("ST", protocol.study.id)
+    counts = dict.fromkeys(_COUNTS, 0) | {"source_audit_records": 0}
     alerts = 0
     made: dict[str, str] = {}
     for s in subjects:
         pid, n_alerts = _import_subject(engine, protocol, s, actors, inv, counts)
         made[s.key] = pid
         alerts += n_alerts
-    return OdmImportResult(str(path), made, counts, alerts)
+        if history.get(s.key):
+            keyed = [r | {"subject_key": s.key, "study_oid": study} for r in history[s.key]]
+            counts["source_audit_records"] += sv.record_source_history(
+                engine, inv, pid, keyed, source=Path(path).name
+            )
+    return OdmImportResult(str(path), made, counts, alerts, unchanged=tuple(unchanged))
+
+
+#: Items naming the source system's users: the database here has its own users, so they are
+#: not compared (an imported checklist is completed by the importing user).
+_SOURCE_SYSTEM_ITEMS = frozenset({"COMPLETED_BY"})
+
+
+def _form_key(f: _Form) -> tuple[str, str, str]:
+    return (f.event, f.form, f.repeat or "")
+
+
+def _first_difference(theirs: _Subject, ours: _Subject) -> str | None:
+    """The first form or item where the file's subject differs from the one stored here."""
+    mine = {_form_key(f): f for f in ours.forms}
+    given = {_form_key(f): f for f in theirs.forms}
+    for key in sorted(set(mine) | set(given)):
+        a, b = given.get(key), mine.get(key)
+        if a is None or b is None:
+            where = (a or b).where  # type: ignore[union-attr]
+            return f"{where}: {'only in the file' if b is None else 'only in this database'}"
+        for name in sorted(set(a.values) | set(b.values)):
+            if name in _SOURCE_SYSTEM_ITEMS:
+                continue
+            if a.values.get(name) != b.values.get(name):
+                return (
+                    f"{a.where}, item {name}: {a.values.get(name)!r} in the file, "
+                    f"{b.values.get(name)!r} here"
+                )
+    return None
+
+
+def _split_known(
+    engine: Engine, protocol: Protocol, subjects: list[_Subject]
+) -> tuple[list[_Subject], list[str]]:
+    """The subjects to import and the keys of those already here with the same data.
+
+    A subject imported before (found by the history kept then: study OID and SubjectKey,
+    whatever study ID it was given) or whose SubjectKey is the study ID of a participant here
+    is that participant: the database is exported as an ODM snapshot and read back, and the
+    subject's forms compared with the file's. The same data: left as they are (a second
+    import changes nothing). Other data: refused, naming the first difference (nothing is
+    written)."""
+    import tempfile
+
+    from remit.interop.odm.files import write_odm_files
+
+    reader = Actor.system("remit-odm-import")
+    data = sv.build_trial_data(engine, actor=reader)
+    here = set(data.participants["participant_id"].astype(str))
+    # a subject imported before under another study ID is found by the history kept then
+    study = oid("ST", protocol.study.id)
+    imported_as = {
+        str(e.new_value["subject_key"]): str(e.new_value["imported_as"])
+        for e in sv.audit_log(engine, table=sv.SOURCE_AUDIT_TABLE)
+        if isinstance(e.new_value, dict)
+        and e.new_value.get("study_oid") == study
+        and e.new_value.get("subject_key")
+        and e.new_value.get("imported_as") in here
+    }
+    local = {s.key: imported_as.get(s.key, s.key) for s in subjects}
+    known = [s for s in subjects if local[s.key] in here]
+    if not known:
+        return subjects, []
+    with tempfile.TemporaryDirectory(prefix="remit-odm-") as folder:
+        [path] = write_odm_files(engine, protocol, folder, data=data, variants=("snapshot",))
+        stored = {s.key: s for s in read_odm(path, protocol)}
+    for s in known:
+        difference = _first_difference(s, stored[local[s.key]])
+        if difference is not None:
+            raise _fail(
+                f"subject {s.key}",
+                f"is already in this database with other data ({difference})",
+                hint="nothing was written; a participant already imported is not changed by "
+                "a later import: record the change in Remit with its reason",
+            )
+    return [s for s in subjects if local[s.key] not in here], [s.key for s in known]
 
 
 def _import_subject(

@@ -143,6 +143,7 @@ from remit.services.participants import (
     screen_participant,
     withdraw,
 )
+from remit.services.provenance import SOURCE_AUDIT_TABLE, record_source_history
 from remit.services.randomisation import (
     AllocationKey,
     AllocationRecord,
@@ -247,6 +248,7 @@ __all__ = [
     "CHANNELS",
     "PERIODIC_JOBS",
     "RATER_ROLES",
+    "SOURCE_AUDIT_TABLE",
     "SYSTEM_ROLE",
     "AccountStanding",
     "Actor",
@@ -403,6 +405,7 @@ __all__ = [
     "record_referral",
     "record_result",
     "record_screen_failure",
+    "record_source_history",
     "record_vas",
     "record_visit",
     "record_vitals",

@@ -51,6 +51,7 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "change_status": frozenset({INV}),
     "withdraw": frozenset({INV}),
     "record_consent": frozenset({INV}),
+    "record_source_history": frozenset({INV, DM}),
     "withdraw_consent": frozenset({INV}),
     "view_participants": _VIEW,
     "read_identity": frozenset({INV, ADM}),

@@ -42,6 +42,7 @@ from remit.store.audit_keys import (
     write_key_file,
 )
 from remit.store.audit_read import (
+    SOURCE_AUDIT_TABLE,
     AuditEntry,
     AuditVerifyResult,
     StateDifference,
@@ -103,6 +104,7 @@ from remit.store.web_sessions import LoginAddress, WebSessionRow
 
 __all__ = [
     "AUDIT_LOCK_KEY",
+    "SOURCE_AUDIT_TABLE",
     "Actor",
     "AlertDelivery",
     "Allocation",

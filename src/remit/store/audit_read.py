@@ -411,6 +411,12 @@ def _participant_id(session: Session, participant: int | str) -> int:
 Tables = dict[str, dict[int, dict[str, Any]]]
 
 
+#: The audit rows that record history, not a change of a table's row: the audit records of
+#: another system, kept as provenance of imported data (:mod:`remit.services.provenance`).
+#: Replaying the trail passes them over.
+SOURCE_AUDIT_TABLE = "source_audit"
+
+
 def replay_audit(engine: Engine) -> Tables:
     """Rebuild every audited table from the audit trail alone.
 
@@ -422,6 +428,8 @@ def replay_audit(engine: Engine) -> Tables:
     with Session(engine) as session:
         for row in _rows(session):
             if row.action in (AuditAction.READ.value, AuditAction.READ_REFUSED.value):
+                continue
+            if row.table_name == SOURCE_AUDIT_TABLE:
                 continue
             records = tables.setdefault(row.table_name, {})
             if row.action == AuditAction.DELETE.value:

@@ -10,7 +10,8 @@ from typing import Any
 import pandas as pd
 
 from remit.interop.dateshift import DateShift
-from remit.interop.odm.base import el, odm_time, oid
+from remit.interop.odm.admin import location_oid, user_oid
+from remit.interop.odm.base import el, odm_time
 
 #: Tables whose audit rows are clinical data (the rest are set-up, users, identity).
 CLINICAL_TABLES = (
@@ -31,15 +32,26 @@ CLINICAL_TABLES = (
 )
 
 
-def audit_record(parent: Any, entry: Any, when: datetime, site: str | None, rid: str | None) -> Any:
-    """An ``<AuditRecord>`` of one audit row (user, location, time, reason, source)."""
+def audit_record(
+    parent: Any,
+    entry: Any,
+    when: datetime,
+    site: str | None,
+    rid: str | None,
+    subject: str | None = None,
+) -> Any:
+    """An ``<AuditRecord>`` of one audit row (user, location, time, reason, source).
+
+    ``SourceID`` is ``table/record/field/action``, then ``/SubjectKey`` when the row is about
+    a participant (so an import can keep each record as that subject's history)."""
     ar = el(parent, "AuditRecord", ID=rid)
-    el(ar, "UserRef", UserOID=oid("USR", str(entry.user_id or 0)))
-    el(ar, "LocationRef", LocationOID=oid("LOC", site or "STUDY"))
+    el(ar, "UserRef", UserOID=user_oid(entry.user_id))
+    el(ar, "LocationRef", LocationOID=location_oid(site))
     el(ar, "DateTimeStamp", odm_time(when))
     if entry.reason:
         el(ar, "ReasonForChange", entry.reason)
-    el(ar, "SourceID", f"{entry.table_name}/{entry.record_id}/{entry.field or ''}/{entry.action}")
+    source = f"{entry.table_name}/{entry.record_id}/{entry.field or ''}/{entry.action}"
+    el(ar, "SourceID", source if subject is None else f"{source}/{subject}")
     return ar
 
 

@@ -55,9 +55,13 @@ def write_odm_files(
     written = []
     for variant in wanted:
         if variant == "snapshot":
-            root = snapshot_odm(data, with_consent, protocol, scales, created, date_shift)
+            root = snapshot_odm(
+                data, with_consent, protocol, scales, created, date_shift, trail=trail
+            )
         else:
-            root = transactional_odm(entries, protocol, scales, created, date_shift, participants)
+            root = transactional_odm(
+                entries, protocol, scales, created, date_shift, participants, trail=trail
+            )
         path = d / f"odm_{variant}.xml"
         etree.ElementTree(root).write(
             str(path), xml_declaration=True, encoding="UTF-8", pretty_print=True

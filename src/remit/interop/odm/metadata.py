@@ -10,6 +10,10 @@ from remit.analysis import TrialData
 from remit.errors import InputError, ScaleError
 from remit.interop.odm.base import KIND_TYPES, all_items, el, odm_value, oid, vital_item_type
 from remit.protocol import VITAL_SIGNS, Protocol
+from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
+from remit.protocol.deviation import DeviationSeverity, DeviationSource
+from remit.protocol.results import Interpretation, ItemStatus
+from remit.protocol.status import DECIDED_DOSE_STATUSES, DoseKind, ParticipantStatus
 from remit.scales import ItemDefinition, load_scale
 
 #: Fixed forms: OID suffix → [(item name, ODM data type, label)].
@@ -73,8 +77,55 @@ FIXED_FORMS: dict[str, list[tuple[str, str, str]]] = {
 }
 
 
-#: Forms that may occur more than once in an event.
-_REPEATING = ("DOSE", "VITALS", "AE", "RESULT", "CHECKLIST", "CONMED", "DEVIATION")
+#: Forms that may occur more than once in a visit (ODM ``Repeating="Yes"``: their FormData
+#: carry a ``FormRepeatKey``; every other form carries none). Adverse events, medications and
+#: deviations repeat as events (``SE.AE``, ``SE.CM``, ``SE.DV`` with a
+#: ``StudyEventRepeatKey``), one non-repeating form in each.
+REPEATING_FORMS = frozenset({"DOSE", "VITALS", "RESULT", "CHECKLIST", "se_vas"})
+
+
+def is_repeating(form: str) -> bool:
+    """Whether a form (OID suffix or scale code) repeats within a visit."""
+    return form in REPEATING_FORMS
+
+
+#: Measurement units: OID → symbol. Each item with a unit carries a ``MeasurementUnitRef``.
+MEASUREMENT_UNITS: dict[str, str] = {
+    oid("MU", "MG"): "mg",
+    oid("MU", "MIN"): "min",
+    **{oid("MU", s.testcd): s.sdtm_unit for s in VITAL_SIGNS.values()},
+}
+
+#: (form, item) → measurement unit OID.
+ITEM_UNITS: dict[tuple[str, str], str] = {
+    ("DOSE", "DOSE_MG"): oid("MU", "MG"),
+    ("VITALS", "MINUTES_AFTER_DOSE"): oid("MU", "MIN"),
+    **{("VITALS", s.testcd): oid("MU", s.testcd) for s in VITAL_SIGNS.values()},
+}
+
+
+def fixed_codelists(protocol: Protocol) -> dict[tuple[str, str], dict[str, str]]:
+    """(form, item) → {value: decode} of the values an enumerated text item of a fixed form
+    may take (each one an ODM ``CodeList``)."""
+    lists: dict[tuple[str, str], list[str]] = {
+        ("SUBJECT", "STATUS"): [s.value for s in ParticipantStatus],
+        ("VISIT", "VISIT_STATUS"): ["missed"],
+        ("DOSE", "KIND"): [k.value for k in DoseKind],
+        ("DOSE", "STATUS"): sorted(s.value for s in DECIDED_DOSE_STATUSES),
+        ("AE", "SEVERITY"): [s.value for s in Severity],
+        ("AE", "RELATEDNESS"): [r.value for r in Relatedness],
+        ("AE", "OUTCOME"): [o.value for o in AEOutcome],
+        ("RESULT", "INTERPRETATION"): [i.value for i in Interpretation],
+        ("DEVIATION", "SEVERITY"): [s.value for s in DeviationSeverity],
+        ("DEVIATION", "SOURCE"): [s.value for s in DeviationSource],
+    }
+    statuses = [s.value for s in ItemStatus]
+    for name, _, _ in checklist_items(protocol):
+        if name.endswith("_STATUS"):
+            lists[("CHECKLIST", name)] = statuses
+    out = {key: {v: v.replace("_", " ") for v in values} for key, values in lists.items()}
+    out[("SUBJECT", "ARM")] = {a.code: a.label for a in protocol.arms}
+    return out
 
 
 def _criterion_type(value: Any) -> str:
@@ -174,11 +225,15 @@ def protocol_scales(protocol: Protocol, data: TrialData | None = None) -> list[s
     return out
 
 
-def _item_def(parent: Any, item_oid: str, name: str, data_type: str, label: str) -> Any:
+def _item_def(
+    parent: Any, item_oid: str, name: str, data_type: str, label: str, unit: str | None = None
+) -> Any:
     node = el(parent, "ItemDef", OID=item_oid, Name=name, DataType=data_type)
     if data_type == "text":
         node.set("Length", "200")
     _translated(node, "Question", label)
+    if unit is not None:
+        el(node, "MeasurementUnitRef", MeasurementUnitOID=unit)
     return node
 
 
@@ -203,6 +258,10 @@ def study_metadata(parent: Any, protocol: Protocol, scales: Sequence[str]) -> No
     el(gv, "StudyName", protocol.study.short_title)
     el(gv, "StudyDescription", protocol.study.title)
     el(gv, "ProtocolName", protocol.study.id)
+    basic = el(study, "BasicDefinitions")
+    for unit_oid, symbol in MEASUREMENT_UNITS.items():
+        mu = el(basic, "MeasurementUnit", OID=unit_oid, Name=symbol)
+        _translated(mu, "Symbol", symbol)
     mdv = el(
         study,
         "MetaDataVersion",
@@ -248,7 +307,7 @@ def study_metadata(parent: Any, protocol: Protocol, scales: Sequence[str]) -> No
     fixed = fixed_forms(protocol)
     forms = list(fixed) + list(scales)
     for form in forms:
-        repeating = "Yes" if form in _REPEATING or form == "se_vas" else "No"
+        repeating = "Yes" if is_repeating(form) else "No"
         label = form.title() if form in fixed else load_scale(form).name
         fd = el(mdv, "FormDef", OID=oid("F", form), Name=label, Repeating=repeating)
         el(fd, "ItemGroupRef", ItemGroupOID=oid("IG", form), Mandatory="Yes")
@@ -261,10 +320,18 @@ def study_metadata(parent: Any, protocol: Protocol, scales: Sequence[str]) -> No
         for name in names:
             el(ig, "ItemRef", ItemOID=oid("IT", form, name), Mandatory="No")
     codelists: list[tuple[str, ItemDefinition]] = []
+    enumerated = fixed_codelists(protocol)
+    fixed_lists: list[tuple[str, str, dict[str, str]]] = []
     for form in forms:
         if form in fixed:
             for name, data_type, label in fixed[form]:
-                _item_def(mdv, oid("IT", form, name), name, data_type, label)
+                node = _item_def(
+                    mdv, oid("IT", form, name), name, data_type, label, ITEM_UNITS.get((form, name))
+                )
+                if (form, name) in enumerated:
+                    cl = oid("CL", form, name)
+                    el(node, "CodeListRef", CodeListOID=cl)
+                    fixed_lists.append((cl, name, enumerated[(form, name)]))
             continue
         for name, data_type, label in FORM_META:
             _item_def(mdv, oid("IT", form, name), name, data_type, label)
@@ -280,6 +347,10 @@ def study_metadata(parent: Any, protocol: Protocol, scales: Sequence[str]) -> No
                 cl = oid("CL", form, item.code)
                 el(node, "CodeListRef", CodeListOID=cl)
                 codelists.append((cl, item))
+    for cl, name, values in fixed_lists:
+        node = el(mdv, "CodeList", OID=cl, Name=name, DataType="text")
+        for value, decode in values.items():
+            _translated(el(node, "CodeListItem", CodedValue=value), "Decode", decode or value)
     for cl, item in codelists:
         data_type = "integer" if item.kind == "integer" else "text"
         node = el(mdv, "CodeList", OID=cl, Name=item.code, DataType=data_type)

@@ -10,6 +10,7 @@ from typing import Any
 from remit.analysis import TrialData
 from remit.interop.dataset import frame_rows, is_missing
 from remit.interop.dateshift import DateShift
+from remit.interop.odm.admin import add_admin_data
 from remit.interop.odm.audit import (
     CLINICAL_TABLES,
     AuditContext,
@@ -26,7 +27,13 @@ from remit.interop.odm.base import (
     odm_value,
     oid,
 )
-from remit.interop.odm.metadata import COMMON_EVENTS, FIXED_FORMS, fixed_forms, study_metadata
+from remit.interop.odm.metadata import (
+    COMMON_EVENTS,
+    FIXED_FORMS,
+    fixed_forms,
+    is_repeating,
+    study_metadata,
+)
 from remit.protocol import VITAL_SIGNS, Protocol
 from remit.protocol.deviation import AUTOMATIC_CATEGORIES, DeviationSeverity, DeviationSource
 
@@ -293,7 +300,8 @@ def _subject_forms(
 
 def form_xml(parent: Any, f: Form, transaction: str | None = None) -> Any:
     """The ``<FormData>`` of a form under ``parent`` (with ``TransactionType`` when given)."""
-    fd = el(parent, "FormData", FormOID=oid("F", f.form), FormRepeatKey=f.repeat)
+    repeat = f.repeat if is_repeating(f.form) else None  # a key only on a repeating form
+    fd = el(parent, "FormData", FormOID=oid("F", f.form), FormRepeatKey=repeat)
     ig = el(fd, "ItemGroupData", ItemGroupOID=oid("IG", f.form))
     for name, value in f.items:
         if value is None and transaction is None:
@@ -315,8 +323,11 @@ def snapshot_odm(
     scales: Sequence[str],
     created: datetime,
     shift: DateShift | None = None,
+    trail: Sequence[Any] | None = None,
 ) -> Any:
-    """The data as they stand, plus the audit trail as AuditRecords (an lxml element)."""
+    """The data as they stand, plus the audit trail as AuditRecords (an lxml element), with
+    the users and locations they name as AdminData (read from ``trail``, the whole audit trail,
+    by default ``entries``)."""
     root = odm_root("Snapshot", protocol, created)
     study_metadata(root, protocol, scales)
     clinical = clinical_data(root, protocol)
@@ -360,6 +371,12 @@ def snapshot_odm(
         if who is not None and who not in known:
             continue
         audit_record(
-            records, e, audit_time(e, ctx, shift), ctx.sites.get(e.site_id or -1), f"AR.{e.id}"
+            records,
+            e,
+            audit_time(e, ctx, shift),
+            ctx.sites.get(e.site_id or -1),
+            f"AR.{e.id}",
+            who,
         )
+    add_admin_data(root, protocol, entries if trail is None else trail, created)
     return root

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from remit.interop.dateshift import DateShift
+from remit.interop.odm.admin import add_admin_data
 from remit.interop.odm.audit import (
     CLINICAL_TABLES,
     AuditContext,
@@ -24,7 +25,13 @@ from remit.interop.odm.base import (
     oid,
     vital_item_type,
 )
-from remit.interop.odm.metadata import FIXED_FORMS, fixed_forms, study_metadata
+from remit.interop.odm.metadata import (
+    COMMON_EVENTS,
+    FIXED_FORMS,
+    fixed_forms,
+    is_repeating,
+    study_metadata,
+)
 from remit.protocol import VITAL_SIGNS, Protocol
 from remit.protocol.deviation import AUTOMATIC_CATEGORIES, DeviationSeverity, DeviationSource
 
@@ -135,8 +142,14 @@ def transactional_odm(
     created: datetime,
     shift: DateShift | None = None,
     participants: set[str] | None = None,
+    trail: Sequence[Any] | None = None,
 ) -> Any:
-    """The audit trail as an ODM Transactional file (an lxml element)."""
+    """The audit trail as an ODM Transactional file (an lxml element), with the users and
+    locations its audit records name as AdminData (from ``trail``, by default ``entries``).
+
+    Repeat keys only where the standard has them: ``FormRepeatKey`` (the record ID) on
+    repeating forms, ``StudyEventRepeatKey`` on the repeating events of adverse events,
+    medications and deviations."""
     root = odm_root("Transactional", protocol, created)
     study_metadata(root, protocol, scales)
     clinical = clinical_data(root, protocol)
@@ -237,10 +250,22 @@ def transactional_odm(
         if event is None or not items:
             continue
         n += 1
+        form = items[0][0]
         sd = el(clinical, "SubjectData", SubjectKey=pid, TransactionType="Upsert")
-        se = el(sd, "StudyEventData", StudyEventOID=oid("SE", event))
-        fd = el(se, "FormData", FormOID=oid("F", items[0][0]), FormRepeatKey=repeat)
-        audit_record(fd, e, audit_time(e, ctx, shift), ctx.sites.get(e.site_id or -1), None)
+        common = event in COMMON_EVENTS
+        se = el(
+            sd,
+            "StudyEventData",
+            StudyEventOID=oid("SE", event),
+            StudyEventRepeatKey=repeat if common else None,
+        )
+        fd = el(
+            se,
+            "FormData",
+            FormOID=oid("F", form),
+            FormRepeatKey=repeat if not common and is_repeating(form) else None,
+        )
+        audit_record(fd, e, audit_time(e, ctx, shift), ctx.sites.get(e.site_id or -1), None, pid)
         ig = el(fd, "ItemGroupData", ItemGroupOID=oid("IG", items[0][0]))
         for form, name, value in items:
             if value is None and action == "Insert":
@@ -252,4 +277,5 @@ def transactional_odm(
                 Value=value,
                 TransactionType=action if value is not None else "Remove",
             )
+    add_admin_data(root, protocol, entries if trail is None else trail, created)
     return root
