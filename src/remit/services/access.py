@@ -116,6 +116,11 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "view_randomisation_status": frozenset({INV, MON, STA, UNB, DM}),
     "view_allocations": _UNBLINDED,
     "view_allocation_balance": _UNBLINDED,
+    # medical coding (issue 15): dictionaries, autocoding and the manual coding queue
+    "load_dictionary": frozenset({DM}),
+    "autocode": frozenset({DM}),
+    "view_coding_queue": frozenset({INV, MON, STA, DM}),
+    "assign_code": frozenset({DM}),
 }
 
 #: The only operations of the ``participant`` pseudo-role (:data:`PARTICIPANT_ROLE`): opening
