@@ -39,6 +39,7 @@ from remit.protocol.status import (
 from remit.services.accounts import MIN_PASSWORD_LENGTH
 from remit.services.participants import STATUS_CHANGES
 from remit.web import (
+    pages_coding,
     pages_conmeds,
     pages_consent,
     pages_data,
@@ -87,6 +88,7 @@ router.include_router(pages_dosing.router)
 router.include_router(pages_data.router)
 router.include_router(pages_deviations.router)
 router.include_router(pages_conmeds.router)
+router.include_router(pages_coding.router)
 router.include_router(pages_consent.router)
 router.include_router(pages_worklist.router)
 router.include_router(pages_security.router)
