@@ -42,7 +42,8 @@ def test_coding_commands(
     mdhier = broken / "mdhier.asc"
     mdhier.write_text(mdhier.read_text().replace("$Y$\n", "$\n", 1))
     refused = cli("dag", "coding", "load-meddra", str(broken), code=2)
-    assert "mdhier.asc line 1" in refused and "12 fields" in refused
+    assert "mdhier.asc line 1" in refused
+    assert "12 fields" in refused
     assert json.loads(cli("dag", "coding", "dictionaries", "--json")) == []
     loaded = cli("dag", "coding", "load-meddra", str(cd.meddra_files(tmp_path / "meddra")))
     assert "loaded meddra 99.0: 7 terms" in loaded

@@ -99,7 +99,7 @@ def test_load_autocode_exact_and_synonym_then_queue_and_manual_code(
     assert found == []
     found = coding.search_terms(e, dm, "meddra", "head")
     assert {m.code for m in found} == {str(cd.LLT_HEAD_PAIN), str(cd.LLT_HEADACHE)}
-    assert [m.code for m in coding.search_terms(e, dm, "meddra", "HEADACHE")][0] == str(
+    assert next(m.code for m in coding.search_terms(e, dm, "meddra", "HEADACHE")) == str(
         cd.LLT_HEADACHE
     )  # the exact name first
     with pytest.raises(InputError, match="not a current entry"):
@@ -151,7 +151,10 @@ def test_a_new_version_recodes_and_a_renamed_medication_is_recoded(
     newer = cd.meddra_files(tmp_path / "meddra-99.1", version="99.1")
     llt = (newer / "llt.asc").read_text()
     (newer / "llt.asc").write_text(
-        llt.replace(f"{cd.LLT_SLEEPLESSNESS}$Sleeplessness${cd.PT_INSOMNIA}$$$$$$$Y$", f"{cd.LLT_SLEEPLESSNESS}$Sleeplessness${cd.PT_INSOMNIA}$$$$$$$N$")
+        llt.replace(
+            f"{cd.LLT_SLEEPLESSNESS}$Sleeplessness${cd.PT_INSOMNIA}$$$$$$$Y$",
+            f"{cd.LLT_SLEEPLESSNESS}$Sleeplessness${cd.PT_INSOMNIA}$$$$$$$N$",
+        )
     )
     coding.load_meddra(e, dm, newer)
     result = coding.autocode(e, dm)
@@ -195,12 +198,12 @@ def test_a_broken_whodrug_file_is_refused_naming_the_line(tmp_path: Path) -> Non
     folder = cd.whodrug_files(tmp_path / "w")
     dd = folder / "DD.txt"
     dd.write_text(dd.read_text() + "9000x301001 broken\n")
-    with pytest.raises(InputError, match="DD.txt line 5"):
+    with pytest.raises(InputError, match=r"DD\.txt line 5"):
         read_whodrug(folder, "TEST")
     folder = cd.whodrug_files(tmp_path / "w2")
     (folder / "DDA.txt").write_text("90000101001012345\n")
-    with pytest.raises(InputError, match="DDA.txt line 1"):
+    with pytest.raises(InputError, match=r"DDA\.txt line 1"):
         read_whodrug(folder, "TEST")
     (folder / "DDA.txt").unlink()
-    with pytest.raises(InputError, match="has no DDA.txt"):
+    with pytest.raises(InputError, match=r"has no DDA\.txt"):
         read_whodrug(folder, "TEST")

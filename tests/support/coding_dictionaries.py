@@ -30,9 +30,7 @@ def meddra_files(folder: Path, version: str = "99.0") -> Path:
     socs = [(SOC_NERV, "Nervous system disorders", "Nerv"),
             (SOC_GI, "Gastrointestinal disorders", "Gastr"),
             (SOC_PSY, "Psychiatric disorders", "Psych")]  # fmt: skip
-    (folder / "soc.asc").write_text(
-        "".join(f"{c}${n}${a}{_legacy(8)}\n" for c, n, a in socs)
-    )
+    (folder / "soc.asc").write_text("".join(f"{c}${n}${a}{_legacy(8)}\n" for c, n, a in socs))
     hlgts = [(HLGT_HEAD, "Headaches"), (HLGT_GI, "Gastrointestinal signs and symptoms"),
              (HLGT_SLEEP, "Sleep disorders and disturbances")]  # fmt: skip
     (folder / "hlgt.asc").write_text("".join(f"{c}${n}{_legacy(8)}\n" for c, n in hlgts))
@@ -41,9 +39,7 @@ def meddra_files(folder: Path, version: str = "99.0") -> Path:
     (folder / "hlt.asc").write_text("".join(f"{c}${n}{_legacy(8)}\n" for c, n in hlts))
     pts = [(PT_HEADACHE, "Headache", SOC_NERV), (PT_NAUSEA, "Nausea", SOC_GI),
            (PT_INSOMNIA, "Insomnia", SOC_PSY)]  # fmt: skip
-    (folder / "pt.asc").write_text(
-        "".join(f"{c}${n}$${s}{_legacy(8)}\n" for c, n, s in pts)
-    )
+    (folder / "pt.asc").write_text("".join(f"{c}${n}$${s}{_legacy(8)}\n" for c, n, s in pts))
     llts = [(LLT_HEADACHE, "Headache", PT_HEADACHE, "Y"),
             (LLT_HEAD_PAIN, "Head pain", PT_HEADACHE, "Y"),
             (LLT_NAUSEA, "Nausea", PT_NAUSEA, "Y"),

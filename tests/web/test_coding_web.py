@@ -37,7 +37,8 @@ def test_the_data_manager_codes_a_queued_ae_on_the_page(
     try:
         investigator = login_as("investigator")
         page = investigator.get("/coding").text
-        assert f'id="queue-ae-{ae_id}"' in page and "sore elbow" in page
+        assert f'id="queue-ae-{ae_id}"' in page
+        assert "sore elbow" in page
         assert 'action="/coding/assign"' not in page
         refused = investigator.post(
             "/coding/assign",
@@ -54,7 +55,8 @@ def test_the_data_manager_codes_a_queued_ae_on_the_page(
             data={"csrf_token": csrf_of(page), "kind": "ae", "record_id": str(ae_id),
                   "code": str(cd.LLT_OLD_NAUSEA)},
         )  # fmt: skip
-        assert bad.status_code == 422 and "not a current entry" in bad.text
+        assert bad.status_code == 422
+        assert "not a current entry" in bad.text
         done = dm.post(
             "/coding/assign",
             data={"csrf_token": csrf_of(page), "kind": "ae", "record_id": str(ae_id),

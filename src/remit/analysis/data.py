@@ -130,11 +130,16 @@ SCHEMA: Mapping[str, tuple[Column, ...]] = {
         Column("report_due_at", "time", doc="when a serious event must be reported", optional=True),
         Column("reported_at", "time", doc="when a serious event was reported", optional=True),
         # the MedDRA code (primary path) of a coded event; empty while uncoded
-        *(
-            Column(f"{level}_{part}", kind, doc=f"MedDRA {level.upper()} {part}", optional=True)
-            for level in ("llt", "pt", "hlt", "hlgt", "soc")
-            for part, kind in (("code", "integer"), ("name", "text"))
-        ),
+        Column("llt_code", "integer", doc="MedDRA LLT code", optional=True),
+        Column("llt_name", "text", doc="MedDRA LLT name", optional=True),
+        Column("pt_code", "integer", doc="MedDRA PT code", optional=True),
+        Column("pt_name", "text", doc="MedDRA PT name", optional=True),
+        Column("hlt_code", "integer", doc="MedDRA HLT code", optional=True),
+        Column("hlt_name", "text", doc="MedDRA HLT name", optional=True),
+        Column("hlgt_code", "integer", doc="MedDRA HLGT code", optional=True),
+        Column("hlgt_name", "text", doc="MedDRA HLGT name", optional=True),
+        Column("soc_code", "integer", doc="MedDRA SOC code", optional=True),
+        Column("soc_name", "text", doc="MedDRA SOC name", optional=True),
     ),
     "alerts": (
         Column("participant_id", "text", False),

@@ -37,7 +37,10 @@ from remit.store.coding import (
     MeddraTerm,
     WhodrugTerm,
 )
-from remit.store.tables import AdverseEvent, ConcomitantMedication, Participant
+from remit.store.tables import AdverseEvent, Base, ConcomitantMedication, Participant
+
+_MEDDRA_TABLE = Base.metadata.tables["meddra_term"]
+_WHODRUG_TABLE = Base.metadata.tables["whodrug_term"]
 
 #: The kinds of record coded, as callers name them.
 RECORD_KINDS = {"ae": "adverse_event", "cm": "concomitant_medication"}
@@ -171,7 +174,7 @@ def load_meddra(
         for start in range(0, len(rows), _BATCH):
             # reference data, not audited (the audited dictionary row records the load): a
             # Core insert, since ORM bulk writes are refused for every mapped table
-            w.session.connection().execute(insert(MeddraTerm.__table__), rows[start : start + _BATCH])
+            w.session.connection().execute(insert(_MEDDRA_TABLE), rows[start : start + _BATCH])
         return _dictionary_record(row)
 
 
@@ -204,9 +207,7 @@ def load_whodrug(
             for t in release.terms
         ]
         for start in range(0, len(rows), _BATCH):
-            w.session.connection().execute(
-                insert(WhodrugTerm.__table__), rows[start : start + _BATCH]
-            )
+            w.session.connection().execute(insert(_WHODRUG_TABLE), rows[start : start + _BATCH])
         return _dictionary_record(row)
 
 
@@ -360,9 +361,7 @@ def autocode(engine: Engine, actor: Actor) -> AutocodeResult:
         session, uow = w.session, w.uow
         newest = {k: newest_dictionary(session, k) for k in ("meddra", "whodrug")}
         coded = recoded = dropped = queued = 0
-        existing = {
-            (c.record_table, c.record_id): c for c in session.scalars(select(CodedTerm))
-        }
+        existing = {(c.record_table, c.record_id): c for c in session.scalars(select(CodedTerm))}
         for table, rid, pid, verbatim in _verbatims(session):
             dictionary = newest[CODED_TABLES[table]]
             old = existing.get((table, rid))
@@ -438,7 +437,7 @@ def coding_queue(engine: Engine, actor: Actor, kind: str | None = None) -> list[
     with reading(engine, actor, "view_coding_queue", "coding_queue") as r:
         session = r.session
         coded = set(session.execute(select(CodedTerm.record_table, CodedTerm.record_id)))
-        ids = {k: v for k, v in session.execute(select(Participant.id, Participant.study_id))}
+        ids = dict(session.execute(select(Participant.id, Participant.study_id)))
         out = [
             CodeRecord(t, rid, ids[pid], text, None, None, None, None, {})
             for t, rid, pid, text in _verbatims(session, actor.site_id)
@@ -555,8 +554,7 @@ def assign_code(
         hit = _by_code(session, dictionary, code)
         if hit is None:
             raise InputError(
-                f"code {code!r} is not a current entry of {dictionary.kind} "
-                f"{dictionary.version}",
+                f"code {code!r} is not a current entry of {dictionary.kind} {dictionary.version}",
                 expected="a current LLT code" if dictionary.kind == "meddra" else "a drug code",
                 hint="find it with `remit coding search`",
             )

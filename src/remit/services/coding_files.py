@@ -153,8 +153,7 @@ def _dollar_rows(path: Path, lines: list[str], fields: int) -> Iterator[tuple[in
         parts = line.split("$")
         if len(parts) != fields + 1 or parts[-1].strip():
             raise InputError(
-                f"{path.name} line {n}: {len(parts) - 1} '$'-terminated fields "
-                f"in {line[:60]!r}",
+                f"{path.name} line {n}: {len(parts) - 1} '$'-terminated fields in {line[:60]!r}",
                 expected=f"{fields} fields, each ended by '$' (the MedDRA ASCII layout)",
                 hint="give the files of the MedDRA ASCII distribution unchanged",
             )
@@ -217,8 +216,7 @@ def read_meddra(directory: str | Path, version: str | None = None) -> MeddraRele
         ):
             if code not in table:
                 raise InputError(
-                    f"{path.name} line {n}: {what} {code} is not in "
-                    f"{what.split('_')[0]}.asc",
+                    f"{path.name} line {n}: {what} {code} is not in {what.split('_')[0]}.asc",
                     expected="a hierarchy whose codes are all in the term files",
                 )
         flag = parts[11].strip().upper()
@@ -248,9 +246,7 @@ def read_meddra(directory: str | Path, version: str | None = None) -> MeddraRele
             )
         currency = parts[9].strip().upper()
         if currency not in ("Y", "N"):
-            raise InputError(
-                f"{path.name} line {n}: llt_currency {parts[9]!r}", expected="Y or N"
-            )
+            raise InputError(f"{path.name} line {n}: llt_currency {parts[9]!r}", expected="Y or N")
         hlt, hlgt, soc, abbrev = primary[pt]
         terms.append(
             MeddraRow(

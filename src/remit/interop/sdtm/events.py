@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from remit.interop.dataset import Dataset, frame_rows, is_missing, make_dataset
 from remit.interop.sdtm.base import (
@@ -51,15 +52,15 @@ MEDDRA_VARIABLES = (
 )
 
 
-def _meddra(r: object) -> dict[str, object]:
+def _meddra(r: Any) -> dict[str, object]:
     """The MedDRA variables of one event (all empty while it is uncoded)."""
     out: dict[str, object] = {}
     for variable, _, column in MEDDRA_VARIABLES:
-        value = getattr(r, column, None)
+        value: Any = getattr(r, column, None)
         if is_missing(value):
             out[variable] = None
         elif column.endswith("_code"):
-            out[variable] = int(value)  # type: ignore[call-overload]
+            out[variable] = int(value)
         else:
             out[variable] = str(value)
     return out

@@ -78,7 +78,9 @@ def upgrade() -> None:
         sa.Column("soc_abbrev", sa.String(length=16), nullable=True),
         _fk("dictionary_id", "meddra_term", "coding_dictionary"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_meddra_term")),
-        sa.UniqueConstraint("dictionary_id", "llt_code", name=op.f("uq_meddra_term_dictionary_id_llt_code")),
+        sa.UniqueConstraint(
+            "dictionary_id", "llt_code", name=op.f("uq_meddra_term_dictionary_id_llt_code")
+        ),
     )
     op.create_index(
         "ix_meddra_term_dictionary_key", "meddra_term", ["dictionary_id", "llt_key"], unique=False
@@ -102,7 +104,10 @@ def upgrade() -> None:
         ),
     )
     op.create_index(
-        "ix_whodrug_term_dictionary_key", "whodrug_term", ["dictionary_id", "name_key"], unique=False
+        "ix_whodrug_term_dictionary_key",
+        "whodrug_term",
+        ["dictionary_id", "name_key"],
+        unique=False,
     )
     op.create_table(
         "coded_term",
@@ -129,7 +134,9 @@ def upgrade() -> None:
         _fk("dictionary_id", "coded_term", "coding_dictionary"),
         _fk("coded_by", "coded_term", "user_account"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_coded_term")),
-        sa.UniqueConstraint("record_table", "record_id", name=op.f("uq_coded_term_record_table_record_id")),
+        sa.UniqueConstraint(
+            "record_table", "record_id", name=op.f("uq_coded_term_record_table_record_id")
+        ),
     )
     op.create_index(
         op.f("ix_coded_term_participant_id"), "coded_term", ["participant_id"], unique=False
