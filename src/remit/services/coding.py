@@ -437,7 +437,7 @@ def coding_queue(engine: Engine, actor: Actor, kind: str | None = None) -> list[
     with reading(engine, actor, "view_coding_queue", "coding_queue") as r:
         session = r.session
         coded = set(session.execute(select(CodedTerm.record_table, CodedTerm.record_id)))
-        ids = dict(session.execute(select(Participant.id, Participant.study_id)))
+        ids = dict(session.execute(select(Participant.id, Participant.study_id)).all())
         out = [
             CodeRecord(t, rid, ids[pid], text, None, None, None, None, {})
             for t, rid, pid, text in _verbatims(session, actor.site_id)
