@@ -161,7 +161,12 @@ def load_meddra(
     """
     release = read_meddra(directory, version)
     with writing(
-        engine, actor, "load_dictionary", reason=f"load MedDRA {release.version}", locks=False
+        engine,
+        actor,
+        "load_dictionary",
+        reason=f"load MedDRA {release.version}",
+        locks=False,
+        protocol=False,
     ) as w:
         row = _new_dictionary(
             w.session, w.uow, "meddra", release.version, release.language,
@@ -191,7 +196,12 @@ def load_whodrug(
     """
     release = read_whodrug(directory, version)
     with writing(
-        engine, actor, "load_dictionary", reason=f"load WHODrug {release.version}", locks=False
+        engine,
+        actor,
+        "load_dictionary",
+        reason=f"load WHODrug {release.version}",
+        locks=False,
+        protocol=False,
     ) as w:
         row = _new_dictionary(
             w.session, w.uow, "whodrug", release.version, None, release.sha256,
