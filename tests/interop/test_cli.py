@@ -23,7 +23,7 @@ def test_export_all_then_import_odm(trial_db: Path, tmp_path: Path) -> None:
     summary = json.loads(result.output)
     assert summary["date_shifted"] is True
     assert summary["clinician_domain"] == "RS"
-    assert set(summary["files"]) == {"csv", "sdtm", "adam", "odm"}
+    assert set(summary["files"]) == {"csv", "sdtm", "adam", "odm", "redcap"}
     assert (out / "sdtm" / "rs.xpt").exists()
     assert (out / "adam" / "define.html").exists()
 

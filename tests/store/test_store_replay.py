@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from remit.store import (
@@ -15,7 +16,13 @@ from remit.store import (
     unit_of_work,
     verify_audit_chain,
 )
-from remit.store.allocation import Allocation, RandomisationList, RandomisationSlot
+from remit.store.allocation import (
+    Allocation,
+    EmergencyUnblinding,
+    RandomisationList,
+    RandomisationSlot,
+)
+from remit.store.coding import CodedTerm, CodingDictionary
 from remit.store.consent import Consent
 from remit.store.dosing import Dose, DosingSession
 from remit.store.epro import EproLink, ParticipantEpro
@@ -295,14 +302,23 @@ def _workload(trial: Any) -> dict[str, int]:
         )
         uow.add(slot)
         uow.flush()
+        allocation = Allocation(
+            participant_id=participant_id,
+            slot_id=slot.id,
+            stratum="all",
+            kit=1001,
+            allocated_at=T0,
+            allocated_by=investigator.user_id,
+        )
+        uow.add(allocation)
+        uow.flush()
         uow.add(
-            Allocation(
+            EmergencyUnblinding(
                 participant_id=participant_id,
-                slot_id=slot.id,
-                stratum="all",
-                kit=1001,
-                allocated_at=T0,
-                allocated_by=investigator.user_id,
+                allocation_id=allocation.id,
+                reason="anaphylaxis: treating physician needs the arm",
+                unblinded_at=T0 + timedelta(days=1),
+                unblinded_by=investigator.user_id,
             )
         )
     with unit_of_work(engine, investigator) as uow:  # the ePRO link and preferences
@@ -321,6 +337,25 @@ def _workload(trial: Any) -> dict[str, int]:
         uow.add(ParticipantEpro(participant_id=participant_id, language="en"))
         uow.flush()
         link.used_at = T0 + timedelta(hours=2)
+    # the store checks no roles: the investigator stands in for the data manager here
+    with unit_of_work(engine, investigator, reason="recoded by hand") as uow:  # coding
+        dictionary = CodingDictionary(
+            kind="meddra", version="99.0", files_sha256="cd" * 32, term_count=1,
+            loaded_by=investigator.user_id, loaded_at=T0,
+        )  # fmt: skip
+        uow.add(dictionary)
+        uow.flush()
+        headache = uow.session.scalar(
+            select(AdverseEvent.id).where(AdverseEvent.term == "Headache")
+        )
+        code = CodedTerm(
+            participant_id=participant_id, record_table="adverse_event", record_id=headache,
+            dictionary_id=dictionary.id, verbatim="Headache", method="exact", code="94000001",
+            decod="Headache", values={"pt_code": 93000001}, coded_at=T0,
+        )  # fmt: skip
+        uow.add(code)
+        uow.flush()
+        code.method = "manual"
     return ids
 
 

@@ -129,6 +129,17 @@ SCHEMA: Mapping[str, tuple[Column, ...]] = {
         Column("awareness_at", "time", doc="when the site learnt of the event", optional=True),
         Column("report_due_at", "time", doc="when a serious event must be reported", optional=True),
         Column("reported_at", "time", doc="when a serious event was reported", optional=True),
+        # the MedDRA code (primary path) of a coded event; empty while uncoded
+        Column("llt_code", "integer", doc="MedDRA LLT code", optional=True),
+        Column("llt_name", "text", doc="MedDRA LLT name", optional=True),
+        Column("pt_code", "integer", doc="MedDRA PT code", optional=True),
+        Column("pt_name", "text", doc="MedDRA PT name", optional=True),
+        Column("hlt_code", "integer", doc="MedDRA HLT code", optional=True),
+        Column("hlt_name", "text", doc="MedDRA HLT name", optional=True),
+        Column("hlgt_code", "integer", doc="MedDRA HLGT code", optional=True),
+        Column("hlgt_name", "text", doc="MedDRA HLGT name", optional=True),
+        Column("soc_code", "integer", doc="MedDRA SOC code", optional=True),
+        Column("soc_name", "text", doc="MedDRA SOC name", optional=True),
     ),
     "alerts": (
         Column("participant_id", "text", False),
@@ -170,6 +181,11 @@ SCHEMA: Mapping[str, tuple[Column, ...]] = {
             doc="the dated taper plan: step date (YYYY-MM-DD) → dose from that day",
         ),
         Column("prohibited", "text", doc="the protocol's prohibited class it falls in, if any"),
+        # the WHODrug code of a coded medication; empty while uncoded
+        Column("drug_code", "text", doc="WHODrug drug code", optional=True),
+        Column("drug_decod", "text", doc="WHODrug preferred name", optional=True),
+        Column("drug_atc_code", "text", doc="ATC code of the WHODrug record", optional=True),
+        Column("drug_atc_text", "text", doc="ATC text of that code", optional=True),
     ),
     "results": (
         Column("participant_id", "text", False),
@@ -256,7 +272,8 @@ class TrialData:
         systolic_bp, diastolic_bp, heart_rate, temperature, respiratory_rate,
         oxygen_saturation; NaN when not read).
     ``adverse_events`` — one row per adverse event
-        participant_id, term, onset_date, severity, serious (bool), relatedness, outcome.
+        participant_id, term, onset_date, severity, serious (bool), relatedness, outcome;
+        optional MedDRA codes and names (llt_/pt_/hlt_/hlgt_/soc_ code and name).
     ``alerts`` — one row per safety alert
         participant_id, rule_id, level, raised_at, status; optional observed_at,
         acknowledged_at, closed_at.
@@ -266,7 +283,8 @@ class TrialData:
     ``conmeds`` — one row per concomitant medication
         participant_id, conmed_id, name, atc_code, atc_class, dose, route, indication,
         start_date, stop_date (NaT while ongoing), taper_steps (dict step date → dose),
-        prohibited (the protocol's prohibited class, if any).
+        prohibited (the protocol's prohibited class, if any); optional WHODrug drug_code,
+        drug_decod, drug_atc_code, drug_atc_text.
     ``results`` — one row per clinical result (laboratory, ECG, screening test)
         participant_id, visit_code, test_code, value_number or value_text, unit, normal_low,
         normal_high, interpretation, collected_at.
@@ -274,8 +292,8 @@ class TrialData:
         participant_id, visit_code, session_number, completed_at, items (dict item id →
         status), not_applicable (dict item id → reason), override_reason.
 
-    An optional column (adverse_events: awareness_at, report_due_at, reported_at) may be left
-    out; it is then empty.
+    An optional column (adverse_events: awareness_at, report_due_at, reported_at, the MedDRA
+    columns; conmeds: the WHODrug columns) may be left out; it is then empty.
 
     ``simulated`` marks data made by :mod:`remit.simulate`; every output then says SIMULATED.
 

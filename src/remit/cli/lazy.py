@@ -158,6 +158,11 @@ ENTRIES: tuple[Entry, ...] = (
         "Concomitant medications: ATC code, dose, taper plan; prohibited ones stop a dose.",
     ),
     Entry(
+        "coding",
+        "remit.cli.coding_cmd:app",
+        "Medical coding: load MedDRA / WHODrug, autocode AEs and medications, coding queue.",
+    ),
+    Entry(
         "result",
         "remit.cli.result_cmd:app",
         "Clinical results (lab, ECG, screening tests) against the protocol's normal ranges.",

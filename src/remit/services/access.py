@@ -123,6 +123,11 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "view_unblindings": _UNBLINDED,
     # the analysis data with each participant's arm read from the allocations (issue 14)
     "build_unblinded_trial_data": _UNBLINDED,
+    # medical coding (issue 15): dictionaries, autocoding and the manual coding queue
+    "load_dictionary": frozenset({DM}),
+    "autocode": frozenset({DM}),
+    "view_coding_queue": frozenset({INV, MON, STA, DM}),
+    "assign_code": frozenset({DM}),
 }
 
 #: The only operations of the ``participant`` pseudo-role (:data:`PARTICIPANT_ROLE`): opening

@@ -20,6 +20,7 @@ from remit.errors import InputError
 from remit.protocol import Protocol
 from remit.protocol.medications import atc_class, atc_problem
 from remit.services._common import a_date, check_unlocked, protocol_in_force, text_given
+from remit.services.coding import code_new_record, uncode_record
 from remit.services.records import ConmedRecord, TaperStepRecord
 from remit.services.unit import owner_of, reading, writing
 from remit.store import Actor
@@ -216,6 +217,7 @@ def record_conmed(
                 taper_steps=_stored_steps(steps),
             )
             w.create(row)
+            code_new_record(w.uow, p.id, "concomitant_medication", row.id, name)
         return conmed_record(w.protocol, p, row)
 
 
@@ -307,9 +309,13 @@ def _change(
         _check_dates(
             clean.get("start_date", row.start_date), clean.get("stop_date", row.stop_date), steps
         )
+        renamed = "name" in clean and clean["name"] != row.name
         for key, value in clean.items():
             setattr(row, key, _stored_steps(value) if key == "taper_steps" else value)
         session.flush()
+        if renamed:  # the old code was of the old name: recode (or back to the queue)
+            uncode_record(w.uow, "concomitant_medication", row.id)
+            code_new_record(w.uow, p.id, "concomitant_medication", row.id, row.name)
         return conmed_record(w.protocol, p, row)
 
 

@@ -32,6 +32,7 @@ from remit.services._common import (
     store_alerts,
     text_given,
 )
+from remit.services.coding import code_new_record
 from remit.services.records import (
     AdverseEventRecord,
     AlertRecord,
@@ -135,6 +136,7 @@ def record_adverse_event(
         uow.flush()
         if alert is not None:
             store_alerts(uow, p, [alert], "adverse_event", ae.id)
+        code_new_record(uow, p.id, "adverse_event", ae.id, term)
         w.remember(ae.id)
         return _ae_record(session, p, ae)
 

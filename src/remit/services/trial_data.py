@@ -24,10 +24,12 @@ from remit.protocol.status import (
 )
 from remit.services._common import alert_status, protocol_in_force
 from remit.services.blinding import mask_trial_frames
+from remit.services.coding import codes_of
 from remit.services.randomisation import sealed_arms
 from remit.services.unit import reading
 from remit.store import Actor
 from remit.store.allocation import allocation_key_of
+from remit.store.coding import CodedTerm
 from remit.store.consent import Consent
 from remit.store.dosing import Dose, DosingSession
 from remit.store.results import ClinicalResult, DosingChecklist
@@ -153,6 +155,7 @@ def build_trial_data(engine: Engine, *, actor: Actor, unblinded: bool = False) -
         ]
         frames["doses"] = _doses(by_id, visit_code, sessions, doses)
         frames["vitals"] = _vitals(session, by_id, visit_code, sessions, doses)
+        coded = codes_of(session)
         frames["adverse_events"] = pd.DataFrame(
             [
                 {
@@ -166,6 +169,7 @@ def build_trial_data(engine: Engine, *, actor: Actor, unblinded: bool = False) -
                     "awareness_at": ae.awareness_at,
                     "report_due_at": ae.sae_report_due_at,
                     "reported_at": ae.reported_at,
+                    **_meddra_columns(coded.get(("adverse_event", ae.id))),
                 }
                 for ae in session.scalars(select(AdverseEvent).order_by(AdverseEvent.id))
                 if ae.participant_id in by_id
@@ -181,6 +185,7 @@ def build_trial_data(engine: Engine, *, actor: Actor, unblinded: bool = False) -
                 "awareness_at",
                 "report_due_at",
                 "reported_at",
+                *MEDDRA_COLUMNS,
             ],
         )
         alerts = [
@@ -215,7 +220,7 @@ def build_trial_data(engine: Engine, *, actor: Actor, unblinded: bool = False) -
             ],
         )
         frames["deviations"] = _deviations(session, actor, by_id, visit_code)
-        frames["conmeds"] = _conmeds(session, protocol, by_id)
+        frames["conmeds"] = _conmeds(session, protocol, by_id, coded)
         frames["results"] = _results(session, by_id, visit_code)
         frames["checklists"] = _checklists(session, by_id, visit_code, sessions)
         simulated = bool(people) and all(p.simulated for p in people)
@@ -253,8 +258,40 @@ def _deviations(
     return pd.DataFrame(rows, columns=columns)
 
 
-def _conmeds(session: Session, protocol: Protocol, by_id: dict[int, Participant]) -> pd.DataFrame:
-    """Concomitant medications of the participants read, in the order recorded."""
+#: The MedDRA columns of ``adverse_events`` (``None`` for an uncoded event).
+MEDDRA_COLUMNS = (
+    "llt_code", "llt_name", "pt_code", "pt_name", "hlt_code", "hlt_name", "hlgt_code",
+    "hlgt_name", "soc_code", "soc_name",
+)  # fmt: skip
+#: The WHODrug columns of ``conmeds`` (``None`` for an uncoded medication).
+WHODRUG_COLUMNS = ("drug_code", "drug_decod", "drug_atc_code", "drug_atc_text")
+
+
+def _meddra_columns(code: CodedTerm | None) -> dict[str, Any]:
+    values = {} if code is None else dict(code.values)
+    return {c: values.get(c) for c in MEDDRA_COLUMNS}
+
+
+def _whodrug_columns(code: CodedTerm | None) -> dict[str, Any]:
+    if code is None:
+        return dict.fromkeys(WHODRUG_COLUMNS)
+    values = dict(code.values)
+    return {
+        "drug_code": code.code,
+        "drug_decod": code.decod,
+        "drug_atc_code": values.get("atc_code"),
+        "drug_atc_text": values.get("atc_text"),
+    }
+
+
+def _conmeds(
+    session: Session,
+    protocol: Protocol,
+    by_id: dict[int, Participant],
+    coded: dict[tuple[str, int], CodedTerm],
+) -> pd.DataFrame:
+    """Concomitant medications of the participants read, in the order recorded, with their
+    WHODrug codes."""
     rows = []
     query = select(ConcomitantMedication).order_by(ConcomitantMedication.id)
     for m in session.scalars(query):
@@ -275,11 +312,13 @@ def _conmeds(session: Session, protocol: Protocol, by_id: dict[int, Participant]
                 "stop_date": m.stop_date,
                 "taper_steps": {s["date"]: s["dose"] for s in m.taper_steps or ()},
                 "prohibited": cls.label if cls else None,
+                **_whodrug_columns(coded.get(("concomitant_medication", m.id))),
             }
         )
     columns = [
         "participant_id", "conmed_id", "name", "atc_code", "atc_class", "dose", "route",
         "indication", "start_date", "stop_date", "taper_steps", "prohibited",
+        *WHODRUG_COLUMNS,
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 

@@ -55,6 +55,7 @@ from remit.store.audit_read import (
     verify_audit_chain,
 )
 from remit.store.canonical import canonical_json, content_sha256
+from remit.store.coding import CodedTerm, CodingDictionary, MeddraTerm, WhodrugTerm
 from remit.store.consent import Consent
 from remit.store.delivery import AlertDelivery
 from remit.store.dosing import Dose, DosingSession
@@ -115,6 +116,8 @@ __all__ = [
     "AuditVerifyResult",
     "CliToken",
     "ClinicalResult",
+    "CodedTerm",
+    "CodingDictionary",
     "Consent",
     "Dose",
     "DosingChecklist",
@@ -124,6 +127,7 @@ __all__ = [
     "IdentityRecord",
     "LoginAddress",
     "LoginThrottle",
+    "MeddraTerm",
     "MfaRecoveryCode",
     "ParticipantEpro",
     "RandomisationList",
@@ -136,6 +140,7 @@ __all__ = [
     "VitalSignReading",
     "VitalSignValue",
     "WebSessionRow",
+    "WhodrugTerm",
     "actor_for",
     "add_site",
     "add_user",

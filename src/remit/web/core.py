@@ -365,6 +365,8 @@ def nav_items(actor: Actor) -> list[tuple[str, str]]:
     items.append(("/queries", "Queries"))
     if web_allowed("view_deviations", actor.role):
         items.append(("/deviations", "Deviations"))
+    if web_allowed("view_coding_queue", actor.role):
+        items.append(("/coding", "Coding"))
     if web_allowed("view_report", actor.role):
         items.append(("/report", "Report"))
     if web_allowed("export_trial", actor.role):

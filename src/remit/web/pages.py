@@ -40,6 +40,7 @@ from remit.services.accounts import MIN_PASSWORD_LENGTH
 from remit.services.participants import STATUS_CHANGES
 from remit.web import (
     pages_blinding,
+    pages_coding,
     pages_conmeds,
     pages_consent,
     pages_data,
@@ -88,6 +89,7 @@ router.include_router(pages_dosing.router)
 router.include_router(pages_data.router)
 router.include_router(pages_deviations.router)
 router.include_router(pages_conmeds.router)
+router.include_router(pages_coding.router)
 router.include_router(pages_consent.router)
 router.include_router(pages_worklist.router)
 router.include_router(pages_security.router)

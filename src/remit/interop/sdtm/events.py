@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from remit.interop.dataset import Dataset, frame_rows, is_missing, make_dataset
 from remit.interop.sdtm.base import (
@@ -33,8 +34,42 @@ AE_OUTCOMES = {
 }
 
 
+#: SDTM AE variables of the MedDRA coding: (variable, label, the ``adverse_events`` column).
+#: AEDECOD is the preferred term, AEBODSYS the primary system organ class.
+MEDDRA_VARIABLES = (
+    ("AELLT", "Lowest Level Term", "llt_name"),
+    ("AELLTCD", "Lowest Level Term Code", "llt_code"),
+    ("AEDECOD", "Dictionary-Derived Term", "pt_name"),
+    ("AEPTCD", "Preferred Term Code", "pt_code"),
+    ("AEHLT", "High Level Term", "hlt_name"),
+    ("AEHLTCD", "High Level Term Code", "hlt_code"),
+    ("AEHLGT", "High Level Group Term", "hlgt_name"),
+    ("AEHLGTCD", "High Level Group Term Code", "hlgt_code"),
+    ("AEBODSYS", "Body System or Organ Class", "soc_name"),
+    ("AEBDSYCD", "Body System or Organ Class Code", "soc_code"),
+    ("AESOC", "Primary System Organ Class", "soc_name"),
+    ("AESOCCD", "Primary System Organ Class Code", "soc_code"),
+)
+
+
+def _meddra(r: Any) -> dict[str, object]:
+    """The MedDRA variables of one event (all empty while it is uncoded)."""
+    out: dict[str, object] = {}
+    for variable, _, column in MEDDRA_VARIABLES:
+        value: Any = getattr(r, column, None)
+        if is_missing(value):
+            out[variable] = None
+        elif column.endswith("_code"):
+            out[variable] = int(value)
+        else:
+            out[variable] = str(value)
+    return out
+
+
 def build_ae(ctx: Context) -> Dataset:
-    """AE: one record per adverse event (terms as reported; not MedDRA-coded)."""
+    """AE: one record per adverse event; a MedDRA-coded event carries its LLT, PT (AEDECOD),
+    HLT, HLGT and primary SOC (AEBODSYS) with their codes, an uncoded one only its verbatim
+    term (AEDECOD empty)."""
     rows = []
     for r in frame_rows(ctx.data.adverse_events):
         rows.append(
@@ -43,7 +78,7 @@ def build_ae(ctx: Context) -> Dataset:
                 "DOMAIN": "AE",
                 "USUBJID": ctx.usubjid(r.participant_id),
                 "AETERM": str(r.term),
-                "AEDECOD": str(r.term).upper(),
+                **_meddra(r),
                 "AESEV": SEVERITY_TERMS.get(str(r.severity).lower())
                 if not is_missing(r.severity)
                 else None,
@@ -59,7 +94,10 @@ def build_ae(ctx: Context) -> Dataset:
         *ID_VARIABLES,
         var("AESEQ", "Sequence Number", "integer", "Derived", key=3),
         var("AETERM", "Reported Term for the Adverse Event"),
-        var("AEDECOD", "Dictionary-Derived Term", origin="Derived"),
+        *(
+            var(name, label, "integer" if name.endswith("CD") else "text", "Assigned")
+            for name, label, _ in MEDDRA_VARIABLES
+        ),
         var("AESEV", "Severity/Intensity"),
         var("AESER", "Serious Event"),
         var("AEREL", "Causality"),

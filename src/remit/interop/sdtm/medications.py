@@ -11,9 +11,11 @@ SUPPCM dataset.
 ``CMSTRF``/``CMENRF`` place the start and end relative to the study reference period
 (``RFSTDTC`` first dose to ``RFENDTC`` last visit): ``BEFORE``, ``DURING`` or ``AFTER``; a
 medication still taken has ``CMENRTPT = "ONGOING"`` relative to ``CMENTPT``, the date of the
-participant's last visit. Remit holds no drug dictionary: ``CMDECOD`` stays empty,
-``CMCLASCD`` is the ATC class (first 5 characters of the ATC code) and ``CMCLAS`` the
-protocol's name of a prohibited class the medication falls in (empty for an allowed one).
+participant's last visit. A medication coded with WHODrug (:mod:`remit.services.coding`) has
+``CMDECOD`` the WHODrug preferred name, ``CMCLAS`` the text and ``CMCLASCD`` the code of its
+ATC assignment. An uncoded one has ``CMDECOD`` empty, ``CMCLASCD`` the ATC class recorded
+with it (first 5 characters of the ATC code) and ``CMCLAS`` the protocol's name of a
+prohibited class the medication falls in (empty for an allowed one).
 """
 
 from __future__ import annotations
@@ -91,6 +93,10 @@ def _periods(r: Any) -> list[tuple[date | None, date | None, Any, int | None]]:
     return out
 
 
+def _text(value: Any) -> str | None:
+    return None if is_missing(value) else str(value)
+
+
 def build_cm(ctx: Context) -> Dataset:
     """CM: one record per medication, or per dose period of a tapered one (see the module);
     ``CMSEQ`` follows the medications' start dates, a taper's periods together in date order."""
@@ -101,6 +107,12 @@ def build_cm(ctx: Context) -> Dataset:
         last = _day(ctx.last_visit.get(pid))
         periods = _periods(r)
         tapered = len(periods) > 1 or periods[0][3] is not None
+        coded = not is_missing(getattr(r, "drug_code", None))
+        if coded:
+            decod, cls = str(r.drug_decod), _text(r.drug_atc_text)
+            cls_code = _text(r.drug_atc_code)
+        else:
+            decod, cls, cls_code = None, _text(r.prohibited), _text(r.atc_class)
         for start, end, dose, step in periods:
             amount, unit, text = split_dose(dose)
             ongoing = end is None
@@ -112,9 +124,9 @@ def build_cm(ctx: Context) -> Dataset:
                     "CMGRPID": f"CM{int(r.conmed_id)}" if tapered else None,
                     "CMSPID": None if step is None else f"TAPER STEP {step}",
                     "CMTRT": str(r.name),
-                    "CMDECOD": None,
-                    "CMCLAS": None if is_missing(r.prohibited) else str(r.prohibited),
-                    "CMCLASCD": None if is_missing(r.atc_class) else str(r.atc_class),
+                    "CMDECOD": decod,
+                    "CMCLAS": cls,
+                    "CMCLASCD": cls_code,
                     "CMINDC": None if is_missing(r.indication) else str(r.indication),
                     "CMDOSE": amount,
                     "CMDOSTXT": text,
@@ -143,8 +155,8 @@ def build_cm(ctx: Context) -> Dataset:
         var("CMSPID", "Sponsor-Defined Identifier", origin="Assigned"),
         var("CMTRT", "Reported Name of Drug, Med, or Therapy"),
         var("CMDECOD", "Standardized Medication Name", origin="Assigned"),
-        var("CMCLAS", "Medication Class", origin="Protocol"),
-        var("CMCLASCD", "Medication Class Code", origin="Derived"),
+        var("CMCLAS", "Medication Class", origin="Assigned"),
+        var("CMCLASCD", "Medication Class Code", origin="Assigned"),
         var("CMINDC", "Indication"),
         var("CMDOSE", "Dose per Administration", "float"),
         var("CMDOSTXT", "Dose Description"),
