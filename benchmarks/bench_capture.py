@@ -66,8 +66,10 @@ def run(engine_name: str, participants: int, profile: int) -> None:
             rater = Actor(rater_id, "rater000", "independent_rater", None)
             # one form first: warms the per-process caches (protocol, scales) as a server has
             pid, visit, scale, answers = bodies.pop()
-            sv.record_assessment(engine, rater, pid, visit, scale, answers,
-                                 assessed_at=assessed_at(visit), idempotency_key=f"cap-{pid}-{visit}-{scale}")  # fmt: skip
+            sv.record_assessment(
+                engine, rater, pid, visit, scale, answers,
+                assessed_at=assessed_at(visit), idempotency_key=f"cap-{pid}-{visit}-{scale}",
+            )  # fmt: skip
             event.listen(engine, "before_cursor_execute", count)
             profiler = cProfile.Profile() if profile else None
             per_form: list[float] = []
