@@ -9,7 +9,8 @@ For each engine it builds an Oslo trial in a throw-away database (:mod:`battery`
 ``--participants`` participants through the schedule and then enters every MADRS and
 self-report form of the load benchmark's visits (V3, V13, FU7) through
 :func:`remit.services.record_assessment`, one form per transaction, as an independent rater.
-It prints forms/s, the per-form time (p50/p95/p99), the SQL statements per form (counted with
+It prints forms/s, the per-form time (p50/p95/p99), the process CPU time per form (what a
+loaded machine distorts least), the SQL statements per form (counted with
 a ``before_cursor_execute`` listener) and the audit rows per form; checks every form is stored
 once and runs ``remit audit verify``. ``--profile N`` prints the N most expensive functions
 (cumulative, cProfile) of the timed phase. Machine and load are printed first.
@@ -73,6 +74,7 @@ def run(engine_name: str, participants: int, profile: int) -> None:
             event.listen(engine, "before_cursor_execute", count)
             profiler = cProfile.Profile() if profile else None
             per_form: list[float] = []
+            cpu_began = time.process_time()
             began = time.perf_counter()
             if profiler is not None:
                 profiler.enable()
@@ -86,6 +88,7 @@ def run(engine_name: str, participants: int, profile: int) -> None:
             if profiler is not None:
                 profiler.disable()
             elapsed = time.perf_counter() - began
+            cpu = time.process_time() - cpu_began
             event.remove(engine, "before_cursor_execute", count)
             with engine.connect() as connection:
                 stored = connection.execute(
@@ -102,6 +105,7 @@ def run(engine_name: str, participants: int, profile: int) -> None:
         print(
             f"{engine_name:10s} forms={n} time={elapsed:.2f}s ({n / elapsed:.1f} forms/s) "
             f"per form p50={p50:.2f}ms p95={p95:.2f}ms p99={p99:.2f}ms "
+            f"CPU {1000 * cpu / n:.2f}ms/form "
             f"statements/form={statements / n:.1f} "
             f"audit rows/form={(audit_after - audit_before) / (n + 1):.1f} "
             f"stored-once={once}",

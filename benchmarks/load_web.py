@@ -76,6 +76,8 @@ class Figures:
     stored_once: bool = False
     ids_match: bool = False
     audit_ok: bool = False
+    #: CPU seconds (user + system) the server's processes spent in the timed phase (Linux).
+    server_cpu_s: float | None = None
 
     def line(self) -> str:
         lat = np.array(self.latencies_ms) if self.latencies_ms else np.array([np.nan])
@@ -90,7 +92,13 @@ class Figures:
             f"{dict(self.errors) if errors else ''}"
             f"retries={self.retries} same-id={self.retries_same_id} "
             f"stored={self.stored} stored-once={self.stored_once} ids-match={self.ids_match} "
-            f"audit-verified={self.audit_ok}"
+            f"audit-verified={self.audit_ok} "
+            + (
+                f"server-cpu={self.server_cpu_s:.1f}s "
+                f"({1000 * self.server_cpu_s / max(self.requests, 1):.1f} ms/request)"
+                if self.server_cpu_s is not None
+                else "server-cpu=?"
+            )
             + (" (ran out of forms)" if self.ran_out_of_forms else "")
         )
 
@@ -378,6 +386,7 @@ def run(engine_name: str, args: argparse.Namespace) -> Figures:
 
             async def main() -> float:
                 tokens = await asyncio.gather(*(log_in(server.base, i) for i in range(args.raters)))
+                cpu_before = cpu_seconds(server.process.pid)
                 began = time.monotonic()
                 until = began + args.seconds
                 await asyncio.gather(
@@ -387,6 +396,9 @@ def run(engine_name: str, args: argparse.Namespace) -> Figures:
                         for i in range(args.raters)
                     )
                 )  # fmt: skip
+                cpu_after = cpu_seconds(server.process.pid)
+                if cpu_before is not None and cpu_after is not None:
+                    figures.server_cpu_s = cpu_after - cpu_before
                 return time.monotonic() - began
 
             figures.seconds = asyncio.run(main())
@@ -422,6 +434,28 @@ class database:  # noqa: N801 - used as a context manager like a function
 
             with psycopg.connect(self.conninfo, autocommit=True) as connection:
                 connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system, seconds) of process ``pid`` and its live descendants (the
+    uvicorn workers), from ``/proc``; ``None`` where there is no ``/proc`` (not Linux).
+
+    CPU per request is what a loaded machine distorts least: wall-clock figures of a machine
+    shared with other work say more about the other work."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    try:
+        while todo:
+            current = todo.pop()
+            with open(f"/proc/{current}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()  # fields from the 3rd (state)
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    todo += [int(child) for child in children.read().split()]
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
 
 
 def audit_verified(url: str) -> bool:
