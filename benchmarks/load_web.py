@@ -4,22 +4,25 @@ Usage::
 
     python benchmarks/load_web.py [--engine sqlite|postgresql|both] [--raters 50]
                                   [--seconds 60] [--participants 300] [--retry-share 0.05]
-                                  [--think 2.0]
+                                  [--think 2.0] [--workers 1]
 
 For each engine it builds an Oslo trial (SQLite file in a temporary folder, or a throw-away
 PostgreSQL database on 127.0.0.1 that is dropped afterwards), adds one independent-rater
 account per simulated rater and screens ``--participants`` participants. It starts
 ``remit.web`` under uvicorn in a separate process on a free port of 127.0.0.1 (loopback only)
-and runs ``--raters`` concurrent clients for ``--seconds`` seconds: each logs in once
+(``--workers`` uvicorn worker processes; more than one needs PostgreSQL: the workers share
+nothing but the database) and runs ``--raters`` concurrent clients for ``--seconds`` seconds:
+each logs in once
 (``POST /api/v1/auth/login``) and then submits MADRS and self-report forms
 (``POST /api/v1/assessments`` with an ``Idempotency-Key``), waiting ``--think`` seconds on
 average between two forms (0: as fast as the server answers, to find its capacity); a
 share of submissions is sent twice with the same key (a client retry). The run is bounded by
 time and by the forms the participants have (each form can be entered once).
 
-It prints throughput, p50/p95/p99 latency, errors, and checks in the database that every
-acknowledged submission (201) is stored exactly once, under the id it was acknowledged with,
-and that retries returned the same id.
+It prints the machine and its load, throughput, p50/p95/p99 latency, errors, and checks in
+the database that every acknowledged submission (201) is stored exactly once, under the id it
+was acknowledged with, that retries returned the same id, and that the audit chain verifies
+(``remit audit verify``).
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ class Figures:
     raters: int
     seconds: float
     think: float = 0.0
+    workers: int = 1
     requests: int = 0
     acknowledged: int = 0
     retries: int = 0
@@ -71,20 +75,30 @@ class Figures:
     stored: int = 0
     stored_once: bool = False
     ids_match: bool = False
+    audit_ok: bool = False
+    #: CPU seconds (user + system) the server's processes spent in the timed phase (Linux).
+    server_cpu_s: float | None = None
 
     def line(self) -> str:
         lat = np.array(self.latencies_ms) if self.latencies_ms else np.array([np.nan])
         p50, p95, p99 = np.percentile(lat, [50, 95, 99])
         errors = sum(self.errors.values())
         return (
-            f"{self.engine:10s} raters={self.raters} think={self.think:g}s "
+            f"{self.engine:10s} workers={self.workers} raters={self.raters} think={self.think:g}s "
             f"time={self.seconds:.1f}s "
             f"requests={self.requests} ({self.requests / self.seconds:.1f}/s) "
             f"acknowledged={self.acknowledged} ({self.acknowledged / self.seconds:.1f} forms/s) "
             f"p50={p50:.1f}ms p95={p95:.1f}ms p99={p99:.1f}ms errors={errors} "
             f"{dict(self.errors) if errors else ''}"
             f"retries={self.retries} same-id={self.retries_same_id} "
-            f"stored={self.stored} stored-once={self.stored_once} ids-match={self.ids_match}"
+            f"stored={self.stored} stored-once={self.stored_once} ids-match={self.ids_match} "
+            f"audit-verified={self.audit_ok} "
+            + (
+                f"server-cpu={self.server_cpu_s:.1f}s "
+                f"({1000 * self.server_cpu_s / max(self.requests, 1):.1f} ms/request)"
+                if self.server_cpu_s is not None
+                else "server-cpu=?"
+            )
             + (" (ran out of forms)" if self.ran_out_of_forms else "")
         )
 
@@ -216,7 +230,7 @@ def answers(scale: str, rng: random.Random) -> dict[str, object]:
 class Server:
     """``remit.web`` under uvicorn in its own process on 127.0.0.1."""
 
-    def __init__(self, url: str, folder: Path) -> None:
+    def __init__(self, url: str, folder: Path, workers: int = 1) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, REMIT_DATABASE_URL=url, REMIT_SECRET_KEY="load-test")
@@ -224,7 +238,7 @@ class Server:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "remit.web.app:app_from_environment", "--factory",
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
-             "--no-access-log"],
+             "--no-access-log", "--workers", str(workers)],
             env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
@@ -361,13 +375,18 @@ def run(engine_name: str, args: argparse.Namespace) -> Figures:
               f"in {time.monotonic() - started:.1f} s", flush=True)  # fmt: skip
         slots = form_slots(ids, random.Random(1))
         figures = Figures(
-            engine=engine_name, raters=args.raters, seconds=args.seconds, think=args.think
+            engine=engine_name,
+            raters=args.raters,
+            seconds=args.seconds,
+            think=args.think,
+            workers=args.workers,
         )
         acked: dict[str, int] = {}
-        with Server(url, folder) as server:
+        with Server(url, folder, args.workers) as server:
 
             async def main() -> float:
                 tokens = await asyncio.gather(*(log_in(server.base, i) for i in range(args.raters)))
+                cpu_before = cpu_seconds(server.process.pid)
                 began = time.monotonic()
                 until = began + args.seconds
                 await asyncio.gather(
@@ -377,10 +396,14 @@ def run(engine_name: str, args: argparse.Namespace) -> Figures:
                         for i in range(args.raters)
                     )
                 )  # fmt: skip
+                cpu_after = cpu_seconds(server.process.pid)
+                if cpu_before is not None and cpu_after is not None:
+                    figures.server_cpu_s = cpu_after - cpu_before
                 return time.monotonic() - began
 
             figures.seconds = asyncio.run(main())
         check_stored(url, acked, figures)
+        figures.audit_ok = audit_verified(url)
     shutil.rmtree(folder, ignore_errors=True)
     return figures
 
@@ -413,6 +436,46 @@ class database:  # noqa: N801 - used as a context manager like a function
                 connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system, seconds) of process ``pid`` and its live descendants (the
+    uvicorn workers), from ``/proc``; ``None`` where there is no ``/proc`` (not Linux).
+
+    CPU per request is what a loaded machine distorts least: wall-clock figures of a machine
+    shared with other work say more about the other work."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    try:
+        while todo:
+            current = todo.pop()
+            with open(f"/proc/{current}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()  # fields from the 3rd (state)
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    todo += [int(child) for child in children.read().split()]
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
+
+
+def audit_verified(url: str) -> bool:
+    """Whether ``remit audit verify`` passes on the database (the server's default key)."""
+    remit = Path(sys.executable).with_name("remit")
+    done = subprocess.run(
+        [str(remit), "audit", "verify", "--db", url], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        print((done.stdout + done.stderr).strip()[-400:], flush=True)
+    return done.returncode == 0
+
+
+def print_machine() -> None:
+    """Machine, cores, load average and versions (as the reliability battery prints them)."""
+    import battery  # here, not at the top: battery imports this module
+
+    battery.print_environment()
+
+
 def engines(choice: str) -> Iterator[str]:
     yield from (("sqlite", "postgresql") if choice == "both" else (choice,))
 
@@ -430,15 +493,28 @@ def main() -> int:
         default=2.0,
         help="mean seconds a rater spends between submissions (exponential; 0: none)",
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn worker processes (>1: PostgreSQL only)"
+    )
     args = parser.parse_args()
     if not (1 <= args.raters <= 200 and 1 <= args.seconds <= 600):
         parser.error("keep --raters within 1..200 and --seconds within 1..600")
+    if not 1 <= args.workers <= 8:
+        parser.error("keep --workers within 1..8")
+    if args.workers > 1 and args.engine != "postgresql":
+        parser.error("--workers above 1 needs --engine postgresql (SQLite has one writer)")
+    print_machine()
     results = [run(name, args) for name in engines(args.engine)]
     print()
+    print_machine()
     for figures in results:
         print(figures.line())
     ok = all(
-        f.stored_once and f.ids_match and not f.errors and f.retries == f.retries_same_id
+        f.stored_once
+        and f.ids_match
+        and f.audit_ok
+        and not f.errors
+        and f.retries == f.retries_same_id
         for f in results
     )
     print("every acknowledged submission stored once:", "yes" if ok else "NO")

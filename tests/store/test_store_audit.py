@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from tests.support.db import engine_as_role, tamper_sql
@@ -476,3 +476,63 @@ def test_app_roles_exist_only_on_postgres_and_need_plain_names(
     else:
         with pytest.raises(InputError, match="not a plain PostgreSQL identifier"):
             create_app_role(engine, "app; DROP TABLE audit_event")
+
+
+def test_a_transaction_reads_the_chain_head_once_and_forgets_it_with_a_savepoint(
+    trial: Any, rows: Rows
+) -> None:
+    """The unit of work keeps the head of the chain from one flush to the next (it holds the
+    append lock); a savepoint rolled back takes its audit rows with it, so the head is read
+    again after it, and the chain stays valid."""
+    head_reads: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "FROM audit_event ORDER BY audit_event.id DESC" in " ".join(statement.split()):
+            head_reads.append(statement)
+
+    before = rows(Participant)
+    event.listen(trial.engine, "before_cursor_execute", count)
+    try:
+        with unit_of_work(trial.engine, trial.investigator, reason="test") as uow:
+            first = Participant(study_id="OSL-101", site_id=trial.site_id)
+            uow.add(first)
+            uow.flush()
+            first.arm = "mdma"
+            uow.flush()
+            uow.add(Participant(study_id="OSL-102", site_id=trial.site_id))
+            uow.flush()
+            assert len(head_reads) == 1  # three flushes, one read of the head
+            savepoint = uow.session.begin_nested()
+            uow.add(Participant(study_id="OSL-103", site_id=trial.site_id))
+            uow.flush()
+            savepoint.rollback()
+            uow.add(Participant(study_id="OSL-104", site_id=trial.site_id))
+            uow.flush()
+    finally:
+        event.remove(trial.engine, "before_cursor_execute", count)
+    assert len(head_reads) == 2  # read again once the savepoint was rolled back
+    assert rows(Participant) == before + 3
+    result = verify_audit_chain(trial.engine)
+    assert result.ok, result.summary()
+    assert [e.new_value for e in audit_log(trial.engine, table="participant")
+            if e.field == "study_id" and e.new_value and "OSL-10" in e.new_value] == [
+        "OSL-101", "OSL-102", "OSL-104"
+    ]  # fmt: skip
+
+
+def test_columns_an_insert_left_null_are_audited_as_null_without_reading_them_back(
+    trial: Any,
+) -> None:
+    participant_id = trial.add_participant()
+    assessment_id = _assessment(trial, participant_id)
+    fields = {e.field: e.new_value for e in _events(trial.engine, "assessment", assessment_id)}
+    with Session(trial.engine) as session:
+        stored = session.get_one(Assessment, assessment_id)
+        assert (stored.visit_id, stored.dosing_session_id, stored.timepoint) == (None, None, None)
+        assert stored.version == 1
+        assert stored.entered_at is not None
+    assert (fields["visit_id"], fields["dosing_session_id"], fields["timepoint"]) == (
+        "null", "null", "null"
+    )  # fmt: skip
+    assert fields["version"] == "1"
+    assert fields["entered_at"] != "null"  # defaults: as stored

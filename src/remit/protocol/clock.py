@@ -27,6 +27,7 @@ Examples
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from remit.errors import InputError
@@ -48,6 +49,13 @@ __all__ = [
 UTC_ZONE = ZoneInfo("UTC")
 
 
+@cache
+def _known_zones() -> frozenset[str]:
+    # available_timezones() walks the tz database's folders (about 12 ms): once per process
+    # is enough, the zones a running Remit knows do not change under it.
+    return frozenset(available_timezones())
+
+
 def is_zone_name(name: str) -> bool:
     """Whether ``name`` is an IANA time-zone name known here (e.g. ``"Europe/Oslo"``).
 
@@ -58,7 +66,7 @@ def is_zone_name(name: str) -> bool:
     """
     if not isinstance(name, str) or not name or name != name.strip():
         return False
-    if name in available_timezones():
+    if name in _known_zones():
         return True
     try:
         ZoneInfo(name)

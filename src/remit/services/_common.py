@@ -3,12 +3,13 @@ locks, alerts and ORM → record conversion. Not public: import from :mod:`remit
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session
 
 from remit.errors import (
@@ -29,7 +30,7 @@ from remit.services.records import (
     ParticipantRecord,
     VisitRecord,
 )
-from remit.store import Actor, UnitOfWork, content_sha256, current_protocol_version
+from remit.store import Actor, UnitOfWork, content_sha256
 from remit.store.allocation import Allocation
 from remit.store.tables import (
     Alert,
@@ -37,6 +38,7 @@ from remit.store.tables import (
     IdempotencyKey,
     Lock,
     Participant,
+    ProtocolVersion,
     Site,
     UserAccount,
     UserRole,
@@ -172,22 +174,28 @@ def authorise(session: Session, actor: Actor, operation: str) -> None:
             f"actor {actor.username} ({actor.role}) has no user id",
             expected="an actor made from a stored user (remit.store.actor_for)",
         )
-    user = session.get(UserAccount, actor.user_id)
-    if user is None or user.username != actor.username or not user.active:
+    # one query: the account and, if it holds it, the role
+    row = session.execute(
+        select(UserAccount.username, UserAccount.active, UserRole.id)
+        .outerjoin(
+            UserRole,
+            and_(
+                UserRole.user_id == UserAccount.id,
+                UserRole.role == actor.role,
+                UserRole.site_id.is_(None)
+                if actor.site_id is None
+                else UserRole.site_id == actor.site_id,
+            ),
+        )
+        .where(UserAccount.id == actor.user_id)
+        .limit(1)
+    ).first()
+    if row is None or row.username != actor.username or not row.active:
         raise PermissionDeniedError(
             f"user {actor.username!r} (id {actor.user_id}) is unknown or inactive",
             hint="log in again, or ask an admin",
         )
-    held = session.scalar(
-        select(UserRole.id).where(
-            UserRole.user_id == actor.user_id,
-            UserRole.role == actor.role,
-            UserRole.site_id.is_(None)
-            if actor.site_id is None
-            else UserRole.site_id == actor.site_id,
-        )
-    )
-    if held is None:
+    if row.id is None:
         where = "study-wide" if actor.site_id is None else f"at site {actor.site_id}"
         raise PermissionDeniedError(
             f"user {actor.username!r} does not hold the role {actor.role} {where}",
@@ -198,15 +206,42 @@ def authorise(session: Session, actor: Actor, operation: str) -> None:
 # --- the protocol in force -------------------------------------------------------------------
 
 
-@lru_cache(maxsize=16)
-def _parsed(sha256: str, text: str) -> Protocol:
-    return protocol_from_text(text, f"stored protocol {sha256[:12]}")
+#: Protocols parsed in this process, by the SHA-256 their ``protocol_version`` row stores
+#: (a few: a process sees the versions of its database's amendments).
+_PARSED: OrderedDict[str, Protocol] = OrderedDict()
+_PARSED_KEPT = 16
+_PARSED_LOCK = threading.Lock()
 
 
 def protocol_in_force(session: Session) -> tuple[Protocol, int]:
-    """The newest stored protocol (parsed) and its ``protocol_version`` id."""
-    row = current_protocol_version(session)
-    return _parsed(row.sha256, row.text), row.id
+    """The newest stored protocol (parsed) and its ``protocol_version`` id.
+
+    Each call reads which version is the newest (id and SHA-256, one small query), so an
+    amendment stored by any process is in force for the next transaction of every process;
+    the text is read and parsed only for a version this process has not parsed yet.
+    """
+    newest = session.execute(
+        select(ProtocolVersion.id, ProtocolVersion.sha256)
+        .order_by(ProtocolVersion.id.desc())
+        .limit(1)
+    ).first()
+    if newest is None:
+        raise NotFoundError(
+            "no protocol is stored in this database", hint="initialise it with `remit init`"
+        )
+    version_id, sha256 = newest
+    with _PARSED_LOCK:  # the web app's threads share it
+        protocol = _PARSED.get(sha256)
+    if protocol is None:
+        stored = session.scalar(
+            select(ProtocolVersion.text).where(ProtocolVersion.id == version_id)
+        )
+        protocol = protocol_from_text(stored or "", f"stored protocol {sha256[:12]}")
+        with _PARSED_LOCK:
+            _PARSED[sha256] = protocol
+            while len(_PARSED) > _PARSED_KEPT:
+                _PARSED.popitem(last=False)
+    return protocol, version_id
 
 
 # --- idempotency -----------------------------------------------------------------------------
@@ -478,8 +513,10 @@ def assessment_record(
     a: Assessment,
     *,
     not_evaluated: tuple[tuple[str, str], ...] = (),
+    alerts: tuple[AlertRecord, ...] | None = None,
 ) -> AssessmentRecord:
-    """An assessment row (with the alerts it raised) as a record."""
+    """An assessment row (with the alerts it raised: ``alerts`` when the caller knows them,
+    else read) as a record."""
     visit_code = visit_code_of(session, a.visit_id)
     if visit_code is None and a.dosing_session_id is not None:
         from remit.store.dosing import DosingSession
@@ -494,7 +531,7 @@ def assessment_record(
         band=score.get("band"),
         score=score,
         answers=dict(a.answers or {}),
-        alerts=alerts_of(session, p, "assessment", a.id),
+        alerts=alerts_of(session, p, "assessment", a.id) if alerts is None else alerts,
         not_evaluated=not_evaluated,
         complete=bool(score.get("complete", True)),
         missing_required=tuple(str(ref) for ref in score.get("missing_required", ())),

@@ -30,6 +30,7 @@ from remit.protocol.status import (
 from remit.safety import evaluate_score
 from remit.scales import ScoreResult, load_scale, score
 from remit.services._common import (
+    alert_record,
     assessment_record,
     check_unlocked,
     plausible_time,
@@ -42,7 +43,7 @@ from remit.services.signing import void_signatures
 from remit.services.unit import Write, owner_of, reading, writing
 from remit.services.visits import check_form_date
 from remit.store import Actor, UnitOfWork
-from remit.store.tables import Assessment, AuditEvent, Participant, Visit
+from remit.store.tables import Alert, Assessment, AuditEvent, Participant, Visit
 
 
 def planned_form(protocol: Protocol, visit_code: str, scale: str) -> tuple[PlannedForm, ...]:
@@ -153,10 +154,17 @@ def apply_safety_rules(
 ) -> tuple[tuple[str, str], ...]:
     """Evaluate the protocol's scale rules on a saved form and store the alerts (same
     transaction); returns the rules that could not be evaluated."""
+    return _safety_rules(uow, protocol, p, a, result)[0]
+
+
+def _safety_rules(
+    uow: UnitOfWork, protocol: Protocol, p: Participant, a: Assessment, result: ScoreResult
+) -> tuple[tuple[tuple[str, str], ...], list[Alert]]:
+    """:func:`apply_safety_rules`, also returning the alert rows it stored."""
     baseline = _baseline(uow.session, protocol, p, a)
     outcome = evaluate_score(protocol, result, baseline=baseline)
-    store_alerts(uow, p, outcome.alerts, "assessment", a.id)
-    return outcome.not_evaluated
+    added = store_alerts(uow, p, outcome.alerts, "assessment", a.id)
+    return outcome.not_evaluated, added
 
 
 def record_assessment(
@@ -316,9 +324,11 @@ def store_form(
     row.total = result.total
     uow.add(row)
     uow.flush()
-    skipped = apply_safety_rules(uow, w.protocol, p, row, result)
+    skipped, added = _safety_rules(uow, w.protocol, p, row, result)
     w.remember(row.id)
-    return assessment_record(uow.session, p, row, not_evaluated=skipped)
+    # a new form's alerts are the ones just raised: no other alert can name its id
+    alerts = tuple(alert_record(a, p.study_id) for a in added)
+    return assessment_record(uow.session, p, row, not_evaluated=skipped, alerts=alerts)
 
 
 def _changed_since(session: Session, assessment_id: int, expected_version: int) -> list[str]:

@@ -42,7 +42,9 @@ from sqlalchemy.orm import Session
 from remit.errors import InputError, NotFoundError
 from remit.protocol import Protocol
 from remit.services._common import (
+    BEFORE_SCREENING,
     authorise,
+    aware,
     check_unlocked,
     now_utc,
     plausible_time,
@@ -176,9 +178,18 @@ def writing(
             else None
         )
         in_force = protocol_in_force(session) if protocol else None
+        if in_force is not None and uow.protocol_version_id is None:
+            uow.protocol_version_id = in_force[1]  # new records: the version checked against
         if done is None and at is not None and found is not None:
-            # the clinical time, against the participant's screening (plausible_time)
-            plausible_time(at, "the time given", screened_at=participant_start(session, found))
+            # the clinical time, against the participant's start (plausible_time); their start
+            # is no later than their screening's entry, so a time that the screening's entry
+            # alone allows needs no look at their visits
+            screened = aware(found.screened_at, "screened_at")
+            if screened is not None and at >= screened - BEFORE_SCREENING:
+                plausible_time(at, "the time given", screened_at=screened)
+            else:
+                start = participant_start(session, found)
+                plausible_time(at, "the time given", screened_at=start)
         if done is None and locks:
             check_unlocked(session, None if found is None else found.id)
         if done is None and found is not None and in_force and operation in CONSENT_NEEDED:

@@ -372,7 +372,6 @@ def check_form_date(
     session = uow.session
     visit_def = protocol.visit(visit.visit_code)
     check_visit_allowed(p.status, p.study_id, visit.visit_code, visit_def.kind, what)
-    planned = schedule_row(session, protocol, p, visit.visit_code)
     zone = site_zone(session, protocol, p)
     today = local_today(now_utc(), zone)
     code = visit.visit_code
@@ -384,6 +383,7 @@ def check_form_date(
         )
     if visit.actual_date is not None and (assessed_at is None or day == visit.actual_date):
         return  # the visit's own date was checked when it was recorded
+    planned = schedule_row(session, protocol, p, visit.visit_code)
     if planned.earliest_date is None or planned.latest_date is None:
         if _anchor_missed(session, p, visit_def.anchor):
             return  # a missed anchor gives no window: nothing to check the date against

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 from sqlalchemy.orm.base import LoaderCallableStatus
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import TextClause
@@ -116,6 +116,11 @@ class UnitOfWork:
     protocol_version_id: int | None = None
     transaction_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     _pending: list[tuple[Base, str, dict[str, Any]]] = field(default_factory=list, repr=False)
+    #: The id and hash of the last audit row this transaction appended (the chain's head: no
+    #: other writer appends while it holds the append lock), so that the next flush of the
+    #: same transaction chains on without reading it back. Forgotten whenever a (nested)
+    #: transaction ends: a rolled-back savepoint takes its rows, and the lock, with it.
+    _head: tuple[int, str] | None = field(default=None, repr=False)
     _always: list[Callable[[UnitOfWork], None]] = field(default_factory=list, repr=False)
 
     def add(self, record: Base) -> Base:
@@ -291,11 +296,38 @@ def _values_before(connection: Connection, record: Base) -> dict[str, Any]:
     return found
 
 
-def _values_now(connection: Connection, record: Base) -> dict[str, Any]:
-    """Every column of ``record`` as it is in memory (expired ones read back from the database)."""
+def _inserted_as_null(record: Base) -> frozenset[str]:
+    """The attributes the ORM's INSERT of ``record`` writes as an explicit NULL when they were
+    not set: nullable, not in the primary key, no default of either side (SQLAlchemy's own
+    rule, ``Mapper._insert_cols_as_none``). Their value after the insert is known: ``None``."""
+    mapper = record.__mapper__
+    found = _NULL_ON_INSERT.get(mapper)
+    if found is None:
+        found = frozenset(
+            prop.key
+            for prop in mapper.column_attrs
+            if len(prop.columns) == 1
+            and (column := prop.columns[0]).nullable
+            and not column.primary_key
+            and column.default is None
+            and column.server_default is None
+        )
+        _NULL_ON_INSERT[mapper] = found
+    return found
+
+
+_NULL_ON_INSERT: dict[Any, frozenset[str]] = {}
+
+
+def _values_now(connection: Connection, record: Base, *, inserted: bool = False) -> dict[str, Any]:
+    """Every column of ``record`` as it is in memory (expired ones read back from the database;
+    for a row just ``inserted``, the columns its INSERT wrote as NULL need no reading)."""
     state = record._sa_instance_state  # type: ignore[attr-defined]
     keys = _columns(record)
     found = {key: state.dict[key] for key in keys if key in state.dict}
+    if inserted:
+        null = _inserted_as_null(record)
+        found.update({key: None for key in keys if key not in found and key in null})
     missing = [key for key in keys if key not in found]
     if missing:
         found.update(_stored_values(connection, record, missing))
@@ -358,7 +390,8 @@ def _before_flush(session: Session, _context: UOWTransaction, _instances: object
     if any(isinstance(r, AuditEvent) for r in (*new, *dirty, *deleted)):
         raise StoreError("audit_event rows are written only by the audit trail itself")
     connection = session.connection()
-    _take_append_lock(connection)
+    if uow._head is None:  # else this transaction holds the lock already (see UnitOfWork)
+        _take_append_lock(connection)
     tagged = [r for r in new if hasattr(r, "protocol_version_id") and r.protocol_version_id is None]
     if tagged:
         version = uow.protocol_version_id or _latest_protocol_version(connection)
@@ -420,7 +453,7 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
         key=lambda r: (r.__tablename__, r.id),  # type: ignore[attr-defined]
     )
     for record in inserted:
-        values = _values_now(connection, record)
+        values = _values_now(connection, record, inserted=True)
         participant = _participant_of(connection, record, values)
         for key, value in values.items():
             if key == "id":
@@ -474,28 +507,51 @@ def _take_append_lock(connection: Connection) -> None:
 
 def _append(connection: Connection, uow: UnitOfWork, records: list[AuditRecord]) -> None:
     """Chain ``records`` onto the audit trail, in this transaction."""
-    append_audit_records(connection, uow.actor, uow.transaction_id, records)
+    if records:
+        uow._head = append_audit_records(
+            connection, uow.actor, uow.transaction_id, records, head=uow._head
+        )
+
+
+def _forget_head(session: Session, transaction: SessionTransaction) -> None:
+    # a savepoint or the transaction itself ended (not the subtransaction of a flush)
+    uow = current_unit_of_work(session)
+    if uow is not None and (transaction.nested or transaction.parent is None):
+        uow._head = None
 
 
 def append_audit_records(
-    connection: Connection, actor: Actor, transaction_id: str, records: list[AuditRecord]
-) -> None:
-    """Chain ``records`` onto the audit trail in ``connection``'s transaction.
+    connection: Connection,
+    actor: Actor,
+    transaction_id: str,
+    records: list[AuditRecord],
+    *,
+    head: tuple[int, str] | None = None,
+) -> tuple[int, str] | None:
+    """Chain ``records`` onto the audit trail in ``connection``'s transaction, in one pass and
+    one multi-row INSERT; return the new head of the chain (id and hash of the last row), or
+    ``None`` when there was nothing to append.
 
     For writers that cannot go through the session hooks, such as a migration moving rows from
     one table to another: ``old_value`` and ``new_value`` must already be canonical JSON text
     (:func:`remit.store.canonical_json`). Takes the append lock on PostgreSQL; on SQLite the
     caller must hold the write lock (a write transaction).
+
+    ``head`` is the head this very transaction returned from its previous append, while it
+    still holds the append lock (the unit of work keeps it): the lock is not taken again and
+    the head not read back.
     """
     if not records:
-        return
-    _take_append_lock(connection)
+        return None
+    if head is None:
+        _take_append_lock(connection)
+        last = connection.execute(
+            select(AuditEvent.id, AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)
+        ).first()
+        head = (last[0], last[1]) if last else (0, GENESIS_HASH)
     ring = audit_keys_of(connection)
     newest = len(ring.keys) - 1
-    last = connection.execute(
-        select(AuditEvent.id, AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).first()
-    next_id, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    next_id, prev_hash = head[0] + 1, head[1]
     occurred_at = utc_now()
     rows: list[dict[str, Any]] = []
     for record in records:
@@ -523,6 +579,7 @@ def append_audit_records(
         prev_hash = row_hash
         next_id += 1
     connection.execute(insert(Base.metadata.tables["audit_event"]), rows)
+    return next_id - 1, prev_hash
 
 
 #: The columns of an audit row that its hash covers (all but ``prev_hash`` and ``row_hash``).
@@ -571,3 +628,4 @@ def _refuse_bulk_writes(state: ORMExecuteState) -> None:
 event.listen(Session, "before_flush", _before_flush)
 event.listen(Session, "after_flush", _after_flush)
 event.listen(Session, "do_orm_execute", _refuse_bulk_writes)
+event.listen(Session, "after_transaction_end", _forget_head)

@@ -54,7 +54,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from remit.store.audit import Actor
 from remit.store.engine import write_engine
-from remit.store.tables import Base
+from remit.store.tables import Base, UserAccount
 from remit.store.types import UTCDateTime
 
 #: The kinds of session: a browser's cookie, an API bearer token.
@@ -132,6 +132,11 @@ class StoredSession:
     stage: str
     #: The ePRO link token handed over on this session's device (``""``: no hand-over).
     handover: str = ""
+    #: The user's standing, read with the session (:func:`live_session`; ``None`` when not
+    #: read): their account exists under the session's username and is active, and whether
+    #: they must change their password first.
+    user_active: bool | None = None
+    must_change_password: bool | None = None
 
 
 def _handover_key(token: str) -> AESGCM:
@@ -224,12 +229,21 @@ def live_session(
     timeouts: SessionTimeouts,
     kind: str | None = None,
 ) -> StoredSession | None:
-    """The live session of ``token`` (of ``kind`` when given), recording its use; ``None`` for
-    an unknown, ended or expired token (an expired one is deleted)."""
+    """The live session of ``token`` (of ``kind`` when given), recording its use, with its
+    user's standing read in the same query; ``None`` for an unknown, ended or expired token
+    (an expired one is deleted)."""
     digest = session_digest(token)
+    users = UserAccount.__table__
     with engine.connect() as connection:
         row = connection.execute(
-            select(_SESSIONS).where(_SESSIONS.c.token_sha256 == digest)
+            select(
+                _SESSIONS,
+                users.c.username.label("account_username"),
+                users.c.active.label("account_active"),
+                users.c.must_change_password.label("account_must_change"),
+            )
+            .outerjoin(users, users.c.id == _SESSIONS.c.user_id)
+            .where(_SESSIONS.c.token_sha256 == digest)
         ).one_or_none()
     if row is None or (kind is not None and row.kind != kind):
         return None
@@ -256,6 +270,8 @@ def live_session(
         row.kind,
         row.stage,
         _unseal(token, row.handover),
+        user_active=bool(row.account_active) and row.account_username == row.username,
+        must_change_password=bool(row.account_must_change),
     )
 
 

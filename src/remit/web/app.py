@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import secrets
 import tempfile
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
 
 from remit.errors import (
     AnswerError,
@@ -26,7 +24,6 @@ from remit.errors import (
 from remit.services import (
     Engine,
     allocation_key_from_env,
-    is_disk_full,
     load_key_ring,
     open_database,
     trial_protocol,
@@ -57,6 +54,7 @@ from remit.web.core import (
     render,
 )
 from remit.web.limits import BodyLimits
+from remit.web.middleware import DiskFull, Observe, SecurityHeaders
 from remit.web.observe import RequestObserver
 from remit.web.sessions import AddressSlowdown, SessionStore
 from remit.web.settings import WebSettings
@@ -156,54 +154,11 @@ def create_app(
         BodyLimits, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
     )
 
-    @app.middleware("http")
-    async def disk_full(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        # Any error that says the disk (or the database) is full — a SQLite or PostgreSQL
-        # error outside a unit of work, a report or export file that could not be written —
-        # is 507 with a clear message rather than a 500.
-        try:
-            return await call_next(request)
-        except Exception as error:
-            if isinstance(error, StorageFullError) or not is_disk_full(error):
-                raise
-            full = StorageFullError(
-                f"the server's disk is full, nothing was stored: {error}",
-                expected="free space on the server",
-                hint="ask the administrator to free disk space, then submit again",
-            )
-            return await remit_error(request, full)
-
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        is_report = request.url.path == "/report/view"
-        response.headers.setdefault("Content-Security-Policy", REPORT_CSP if is_report else CSP)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        if not request.url.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        if request.url.scheme == "https" or settings.https:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000"
-        return response
-
-    observer = RequestObserver(engine)
-
-    @app.middleware("http")
-    async def observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        # what the requests arrive with (HTTPS? through a proxy?), for `remit doctor`
-        due = observer.due(request)
-        if due:
-            await run_in_threadpool(observer.record, due)
-        return await call_next(request)
+    # Plain ASGI middlewares (remit.web.middleware), added innermost first as the
+    # ``@app.middleware`` functions they replace were: observe, security headers, disk full.
+    app.add_middleware(DiskFull, handler=lambda request, exc: remit_error(request, exc))
+    app.add_middleware(SecurityHeaders, csp=CSP, report_csp=REPORT_CSP, https=bool(settings.https))
+    app.add_middleware(Observe, observer=RequestObserver(engine))
 
     def is_api(request: Request) -> bool:
         return request.url.path.startswith("/api/")

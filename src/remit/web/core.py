@@ -187,7 +187,7 @@ _OPEN_IN_STAGE = {
 def _standing(request: Request, session: WebSession, token: str | None) -> bool:
     """Whether ``session``'s user is still active (else the session ends); raises
     :class:`PasswordChangeRequiredError` when they must change their password first."""
-    standing = account_standing(state_of(request).engine, session.actor)
+    standing = session.standing or account_standing(state_of(request).engine, session.actor)
     if not standing.active:
         state_of(request).sessions.end(token)
         return False

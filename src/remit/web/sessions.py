@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from remit.services import Actor, Engine
+from remit.services import AccountStanding, Actor, Engine
 from remit.services import web_sessions as stored
 
 
@@ -47,6 +47,9 @@ class WebSession:
     #: hand-over, :mod:`remit.web.pages_epro`): while set, only the hand-over pages open, and
     #: only the user's password ends it. ``""`` when no hand-over runs.
     handover: str = ""
+    #: The user's standing as read with the session (one query per request); ``None``: not
+    #: read, ``remit.web.core`` reads it.
+    standing: AccountStanding | None = None
 
 
 class SessionStore:
@@ -109,6 +112,9 @@ class SessionStore:
             found.kind,
             found.stage,
             found.handover,
+            None
+            if found.user_active is None or found.must_change_password is None
+            else AccountStanding(found.user_active, found.must_change_password),
         )
 
     def set_handover(self, token: str | None, handover: str) -> None:

@@ -1,0 +1,85 @@
+"""What the write path keeps per process or per request stays correct: the protocol in force
+is parsed once per version and an amendment is in force at the next transaction; a session is
+read with its user's standing, so a deactivation ends it at the next request."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, event, select
+from sqlalchemy.orm import Session
+from tests.support.trial import OsloTrial
+
+from remit import services as sv
+from remit.services._common import protocol_in_force
+from remit.services.web_sessions import SessionTimeouts, create_session, live_session
+from remit.store import store_protocol_version, unit_of_work
+from remit.store.tables import Participant, Study
+
+
+def _statements(engine: Engine) -> tuple[list[str], Any]:
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", count)
+    return seen, count
+
+
+def test_the_protocol_is_parsed_once_and_an_amendment_is_in_force_at_the_next_transaction(
+    oslo: OsloTrial,
+) -> None:
+    engine = oslo.engine
+    with Session(engine) as session:
+        first, first_id = protocol_in_force(session)
+    seen, count = _statements(engine)
+    try:
+        with Session(engine) as session:
+            again, again_id = protocol_in_force(session)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert (again, again_id) == (first, first_id)
+    assert again is first  # the parsed one, kept
+    assert not [s for s in seen if "protocol_version.text" in s]  # the text is not read again
+
+    amended_text = first.text + "\n# amendment 2: no change of substance\n"
+    with unit_of_work(engine, sv.Actor.system()) as uow:
+        study = uow.session.scalars(select(Study)).one()
+        stored = store_protocol_version(
+            uow, study, name=first.study.id, version="2.0", text=amended_text
+        )
+        amended_id = stored.id
+    with Session(engine) as session:
+        amended, in_force_id = protocol_in_force(session)
+    assert in_force_id == amended_id != first_id
+    assert amended is not first
+    assert amended.text == amended_text
+    # a record made now is tagged with the amendment: the version it was checked against
+    made = sv.screen_participant(engine, oslo.investigator, site="OST")
+    with Session(engine) as session:
+        row = session.scalars(
+            select(Participant).where(Participant.study_id == made.participant_id)
+        ).one()
+        assert row.protocol_version_id == amended_id
+
+
+def test_a_session_is_read_with_its_users_standing(oslo: OsloTrial) -> None:
+    engine, kari = oslo.engine, oslo.investigator
+    limits = SessionTimeouts(idle_s=3600, absolute_s=8 * 3600)
+    token, _ = create_session(engine, kari, now=datetime.now(UTC), timeouts=limits)
+    seen, count = _statements(engine)
+    try:
+        found = live_session(engine, token, now=datetime.now(UTC), timeouts=limits)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert found is not None
+    assert found.actor == kari
+    assert (found.user_active, found.must_change_password) == (True, False)
+    assert len([s for s in seen if s.startswith("SELECT")]) == 1  # session and standing at once
+
+    sv.set_user_active(engine, oslo.admin, kari.username, False, reason="left the study")
+    after = live_session(engine, token, now=datetime.now(UTC), timeouts=limits)
+    assert after is not None
+    assert after.user_active is False  # the web app ends it (core.py)
