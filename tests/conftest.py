@@ -47,6 +47,18 @@ settings.load_profile("remit-tests")
 
 __all__ = ["auto_cli_login"]  # an autouse fixture: CLI commands log their users in
 
+
+@pytest.fixture(autouse=True)
+def environment_restored() -> Iterator[None]:
+    """The process environment as it was before the test: a command run in-process (``remit
+    serve`` hands its database, keys and settings to its workers through the environment)
+    must not leak them into the next test of the same worker."""
+    saved = dict(os.environ)
+    yield
+    if dict(os.environ) != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),

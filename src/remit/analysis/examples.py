@@ -140,7 +140,7 @@ def example_context() -> tuple[Protocol, Context]:
     --------
     >>> oslo, ctx = example_context()
     >>> len(oslo.analysis.analyses), ctx.population
-    (10, ('E1', 'E2', 'E3', 'E4', 'E5', 'E6'))
+    (11, ('E1', 'E2', 'E3', 'E4', 'E5', 'E6'))
     """
     oslo = load_protocol("oslo-mdma-mdd")
     return oslo, build_context(example_trial(), oslo)

@@ -53,7 +53,7 @@ def run_lmm(a: LMMAnalysis, ctx: Context) -> LMMSectionResult:
     --------
     >>> from remit.analysis.examples import example_context
     >>> oslo, ctx = example_context()
-    >>> s = run_lmm(oslo.analysis.analyses[9], ctx)
+    >>> s = run_lmm(oslo.analysis.analyses[10], ctx)
     >>> s.change_vs_baseline[["scale", "visit", "contrast"]].values.tolist()[0]
     ['madrs', 'V13', 'V13 - V3']
     >>> round(float(s.change_vs_baseline["estimate"].iloc[0]), 6)

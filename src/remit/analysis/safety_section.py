@@ -160,7 +160,7 @@ def run_safety(a: SafetyAnalysis, ctx: Context) -> SafetySectionResult:
     --------
     >>> from remit.analysis.examples import example_context
     >>> oslo, ctx = example_context()
-    >>> s = run_safety(oslo.analysis.analyses[7], ctx)
+    >>> s = run_safety(oslo.analysis.analyses[8], ctx)
     >>> list(s.tables)[:3]
     ['ae_overview', 'ae_by_severity', 'ae_by_relatedness']
     >>> s.doses_by_session[["arm", "kind", "n_given", "n_withheld"]].values.tolist()

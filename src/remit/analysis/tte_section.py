@@ -65,7 +65,7 @@ def run_time_to_event(a: TimeToEventAnalysis, ctx: Context) -> TimeToEventSectio
     --------
     >>> from remit.analysis.examples import example_context
     >>> oslo, ctx = example_context()
-    >>> s = run_time_to_event(oslo.analysis.analyses[8], ctx)
+    >>> s = run_time_to_event(oslo.analysis.analyses[9], ctx)
     >>> s.estimates[["endpoint_id", "to_visit", "n_at_risk", "n_events"]].values.tolist()
     [['madrs_relapse', 'FU7', 3, 1]]
     >>> round(float(s.estimates["survival"].iloc[0]), 4)
