@@ -177,9 +177,9 @@ def test_running_a_trial_from_the_command_line(cli: Callable[..., Result], tmp_p
     assert json.loads(verify.stdout)["ok"] is True
 
 
-def test_enter_keeps_a_madrs_without_item_10_as_incomplete_and_says_so(
-    cli: Callable[..., Result], tmp_path: Path
-) -> None:
+def _madrs_due(cli: Callable[..., Result], tmp_path: Path) -> str:
+    """A new Oslo trial with kari (investigator) and rita (independent rater), and one
+    participant taken to V3, where the baseline MADRS is due; returns the study ID."""
     cli("init", "--protocol", "oslo-mdma-mdd", "--admin", "ada", "--password-stdin",
         stdin=PASSWORD + "\n", user=None)  # fmt: skip
     for name, role in [("kari", "investigator@OST"), ("rita", "independent_rater@OST")]:
@@ -187,6 +187,13 @@ def test_enter_keeps_a_madrs_without_item_10_as_incomplete_and_says_so(
     out = cli("participant", "add", "--name", "Kari Nordmann", "--referral", "2023-01-02", "--json")
     pid = json.loads(out.stdout)["participant_id"]
     _enrol_through_v3(cli, pid, tmp_path)
+    return str(pid)
+
+
+def test_enter_keeps_a_madrs_without_item_10_as_incomplete_and_says_so(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    pid = _madrs_due(cli, tmp_path)
     blank10 = tmp_path / "madrs-no-10.json"
     blank10.write_text(json.dumps({str(i): 3 for i in range(1, 10)}))
     half = cli("enter", "madrs", "-p", pid, "--visit", "V3", "--answers", str(blank10), user="rita")
@@ -202,13 +209,7 @@ def test_enter_keeps_a_madrs_without_item_10_as_incomplete_and_says_so(
 def test_enter_takes_the_clinical_time_and_a_window_reason(
     cli: Callable[..., Result], tmp_path: Path
 ) -> None:
-    cli("init", "--protocol", "oslo-mdma-mdd", "--admin", "ada", "--password-stdin",
-        stdin=PASSWORD + "\n", user=None)  # fmt: skip
-    for name, role in [("kari", "investigator@OST"), ("rita", "independent_rater@OST")]:
-        cli("user", "add", name, "--role", role, "--password-stdin", stdin=PASSWORD, user="ada")
-    out = cli("participant", "add", "--name", "Kari Nordmann", "--referral", "2023-01-02", "--json")
-    pid = json.loads(out.stdout)["participant_id"]
-    _enrol_through_v3(cli, pid, tmp_path)
+    pid = _madrs_due(cli, tmp_path)
     v3 = next(
         v
         for v in json.loads(cli("visit", "list", "-p", pid, "--json").stdout)
