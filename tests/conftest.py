@@ -59,6 +59,7 @@ def environment_restored() -> Iterator[None]:
         os.environ.clear()
         os.environ.update(saved)
 
+
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
