@@ -286,7 +286,10 @@ def insert_at_revision(uow: UnitOfWork, name: str, **values: Any) -> int:
         for key, value in stored.items()
         if key != "id"
     ]  # fmt: skip
-    append_audit_records(connection, uow.actor, uow.transaction_id, records)
+    # on the unit of work's chain: from the head it holds (it keeps the head between flushes)
+    uow._head = append_audit_records(
+        connection, uow.actor, uow.transaction_id, records, head=uow._head
+    )
     return new_id
 
 
