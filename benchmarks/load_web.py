@@ -47,6 +47,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from remit.simulate.plan import eligible_checklist
+
 PASSWORD = "correct horse battery staple"
 POSTGRES_ADMIN = os.environ.get(
     "REMIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -111,18 +113,7 @@ def free_port() -> int:
 
 
 #: Checklist answers that pass every Oslo criterion not read from a form.
-ELIGIBLE: dict[str, object] = {
-    "age_years": 41,
-    "mdd_dsm5": True,
-    "episode_weeks": 30,
-    "psychosis": False,
-    "bipolar_i": False,
-    "personality_disorder": False,
-    "substance_use_disorder": False,
-    "cardiovascular_disease": False,
-    "lives_within_1h": True,
-    "systolic_bp": 128,
-}
+ELIGIBLE: dict[str, object] = eligible_checklist()
 #: How long before today the walked participants were referred: their last visit (FU7) is past.
 REFERRED_DAYS_AGO = 400
 #: The day each visit took place (the same for every walked participant), set by :func:`walk`.

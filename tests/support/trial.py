@@ -32,6 +32,7 @@ from tests.support.predose import ready_for_dose
 from remit import services as sv
 from remit.protocol import Protocol, load_protocol
 from remit.protocol.status import ParticipantStatus
+from remit.simulate.plan import eligible_checklist
 from remit.store import Actor
 
 PASSWORD = "correct horse battery staple"
@@ -53,18 +54,7 @@ ROLE_USER = {"admin": ADMIN} | {roles[0][0]: name for name, roles in STAFF.items
 REFERRAL = date(2023, 1, 2)
 #: Checklist answers that pass every Oslo criterion not read from a form (the C-SSRS at SCR
 #: is recorded by :func:`screening_form`; the MADRS at V3 is checked at confirmation).
-ELIGIBLE: Mapping[str, object] = {
-    "age_years": 41,
-    "mdd_dsm5": True,
-    "episode_weeks": 30,
-    "psychosis": False,
-    "bipolar_i": False,
-    "personality_disorder": False,
-    "substance_use_disorder": False,
-    "cardiovascular_disease": False,
-    "lives_within_1h": True,
-    "systolic_bp": 128,
-}
+ELIGIBLE: Mapping[str, object] = eligible_checklist()
 SCREENING_VISIT = "SCR"
 ENROLMENT_VISIT = "V0"
 

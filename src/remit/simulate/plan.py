@@ -154,21 +154,36 @@ def _consent(b: _Builder, protocol: Protocol, at: datetime) -> None:
               components=list(version.components), consented_at=at)  # fmt: skip
 
 
-def _eligible_data(rng: np.random.Generator, age: int) -> dict[str, Any]:
-    """The checklist answers of an eligible candidate (the C-SSRS criteria read the
-    screening form, the MADRS criterion the baseline rating at confirmation)."""
+def eligible_checklist(
+    age: int = 41, episode_weeks: int = 30, systolic_bp: int = 128
+) -> dict[str, Any]:
+    """The Oslo checklist answers of an eligible candidate: every criterion not read from a
+    form passes (the C-SSRS criteria read the screening form, the MADRS criterion the
+    baseline rating at confirmation). The simulation, the tests and the benchmarks use it.
+
+    >>> eligible_checklist()["mdd_dsm5"], eligible_checklist(age=30)["age_years"]
+    (True, 30)
+    """
     return {
         "age_years": age,
         "mdd_dsm5": True,
-        "episode_weeks": int(rng.integers(14, 100)),
+        "episode_weeks": episode_weeks,
         "psychosis": False,
         "bipolar_i": False,
         "personality_disorder": False,
         "substance_use_disorder": False,
         "cardiovascular_disease": False,
         "lives_within_1h": True,
-        "systolic_bp": int(rng.integers(106, 139)),
+        "systolic_bp": systolic_bp,
     }
+
+
+def _eligible_data(rng: np.random.Generator, age: int) -> dict[str, Any]:
+    """An eligible candidate's checklist answers with a random episode length and blood
+    pressure."""
+    return eligible_checklist(
+        age, int(rng.integers(14, 100)), systolic_bp=int(rng.integers(106, 139))
+    )
 
 
 def plan_cohort(
