@@ -30,7 +30,7 @@ import pandas as pd
 
 from remit.analysis import TrialData, build_adqs, build_adsl
 from remit.errors import InputError
-from remit.interop.codes import code_for, scale_prefix
+from remit.interop.codes import TestCode, code_for, scale_prefix
 from remit.interop.dataset import Dataset, Variable, is_missing, make_dataset
 from remit.interop.sdtm import ClinicianDomain, SdtmSettings, iso_datetime
 from remit.interop.sdtm.base import Context
@@ -254,6 +254,33 @@ def _param(scale: str, label: str, part: str) -> str:
     return label if part == "total" else f"{scale.upper()} {label}"
 
 
+def _coded(r: dict[str, Any]) -> tuple[TestCode, str]:
+    """The test code and ``PARAM`` of an analysis record."""
+    part = _PARTS[str(r["PARCAT1"])]
+    key = "total" if part == "total" else str(r["param"]).removeprefix(f"{r['scale']}_")
+    code = code_for(str(r["scale"]), part, key)
+    return code, _param(str(r["scale"]), code.label, part)
+
+
+def _one_param_per_code(coded: list[tuple[TestCode, str]]) -> None:
+    """Refuse a PARAMCD that would name two parameters (or a PARAM under two codes)."""
+    params: dict[str, str] = {}
+    codes: dict[str, str] = {}
+    for code, param in coded:
+        if params.setdefault(code.code, param) != param:
+            raise InputError(
+                f"ADQS: PARAMCD {code.code} names both {params[code.code]!r} and {param!r}",
+                expected="one PARAM for each PARAMCD",
+                hint="two scales share the first four letters of their names; rename one",
+            )
+        if codes.setdefault(param, code.code) != code.code:
+            raise InputError(
+                f"ADQS: PARAM {param!r} has both PARAMCD {codes[param]} and {code.code}",
+                expected="one PARAMCD for each PARAM",
+                hint="two parts of the scale have the same label; give them distinct labels",
+            )
+
+
 def build_adam_adqs(
     data: TrialData,
     protocol: Protocol,
@@ -276,19 +303,11 @@ def build_adam_adqs(
         {c for c in adqs.columns if c.startswith("CRIT") and not c.endswith("FL")},
         key=lambda c: int(c[4:]),
     )
+    records = adqs.to_dict("records")
+    coded = [_coded(r) for r in records]
+    _one_param_per_code(coded)
     rows = []
-    params: dict[str, str] = {}
-    for r in adqs.to_dict("records"):
-        part = _PARTS[str(r["PARCAT1"])]
-        key = "total" if part == "total" else str(r["param"]).removeprefix(f"{r['scale']}_")
-        code = code_for(str(r["scale"]), part, key)
-        param = _param(str(r["scale"]), code.label, part)
-        if params.setdefault(code.code, param) != param:
-            raise InputError(
-                f"ADQS: PARAMCD {code.code} names both {params[code.code]!r} and {param!r}",
-                expected="one PARAM for each PARAMCD",
-                hint="two scales share the first four letters of their names; rename one",
-            )
+    for r, (code, param) in zip(records, coded, strict=True):
         adt = sas_date(r["assessed_at"])
         row = {
             "STUDYID": protocol.study.id,
