@@ -23,6 +23,7 @@ What ties ADaM to SDTM (ADaMIG 3.1, 3.3):
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from datetime import date
 from typing import Any
 
@@ -254,7 +255,7 @@ def _param(scale: str, label: str, part: str) -> str:
     return label if part == "total" else f"{scale.upper()} {label}"
 
 
-def _coded(r: dict[str, Any]) -> tuple[TestCode, str]:
+def _coded(r: Mapping[Hashable, Any]) -> tuple[TestCode, str]:
     """The test code and ``PARAM`` of an analysis record."""
     part = _PARTS[str(r["PARCAT1"])]
     key = "total" if part == "total" else str(r["param"]).removeprefix(f"{r['scale']}_")
