@@ -228,3 +228,18 @@ def test_define_gives_origins_of_the_new_variables(small: tuple[TrialData, Proto
     assert "TRTSDT" in methods["MT.ADQS.ADY"]
     assert "no day 0" in methods["MT.ADQS.ADY"]
     assert "ACTARMCD" in methods["MT.ADSL.TRT01A"]
+
+
+def test_a_param_under_two_codes_is_refused(
+    small: tuple[TrialData, Protocol], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, protocol = small
+    real = adam.code_for
+
+    def same_label(scale: str, part: str, key: str) -> codes.TestCode:
+        code = real(scale, part, key)
+        return replace(code, label="Same words") if (scale, part) == ("madrs", "items") else code
+
+    monkeypatch.setattr(adam, "code_for", same_label)
+    with pytest.raises(InputError, match="PARAM 'MADRS Same words' has both PARAMCD"):
+        build_adam(data, protocol)

@@ -187,8 +187,10 @@ def build_adam_adsl(data: TrialData, protocol: Protocol, ctx: Context | None = N
 
 
 class _Sources:
-    """The QS/RS records ADQS records copy, found by the SDTM natural key of a scored part:
-    subject, category (the scale), date/time, time point and test code."""
+    """The QS/RS records ADQS records copy, found by subject, date/time and test code (the
+    test code names the scale: :mod:`remit.interop.codes` serves both sides) and then by the
+    value; each source record is used once. The category and time point are not re-derived
+    here, so the SDTM side may word them as it likes."""
 
     def __init__(self, ctx: Context, settings: SdtmSettings) -> None:
         scales = set(ctx.data.scores["scale"].astype(str))
@@ -205,13 +207,7 @@ class _Sources:
             ds = build_findings_about_scales(ctx, domain, wanted)
             p = domain
             for rec in ds.frame.to_dict("records"):
-                key = (
-                    rec["USUBJID"],
-                    rec[f"{p}CAT"],
-                    rec[f"{p}DTC"],
-                    _text_or_none(rec[f"{p}TPT"]),
-                    rec[f"{p}TESTCD"],
-                )
+                key = (rec["USUBJID"], rec[f"{p}DTC"], rec[f"{p}TESTCD"])
                 self.records.setdefault(key, []).append(
                     {
                         "domain": domain,
@@ -222,14 +218,11 @@ class _Sources:
                 )
         self.used: set[tuple[str, str, int]] = set()
 
-    def find(
-        self, usubjid: str, scale: str, at: Any, tpt: Any, testcd: str, aval: float
-    ) -> dict[str, Any]:
+    def find(self, usubjid: str, scale: str, at: Any, testcd: str, aval: float) -> dict[str, Any]:
         """``SRCDOM``, ``SRCVAR``, ``SRCSEQ`` of the record holding ``aval``; refuses a value
         with no source record (the export would lose its trace)."""
         domain = self.domain_of.get(scale, "QS")
-        time = None if is_missing(tpt) else str(tpt).replace("_", " ").upper()
-        key = (usubjid, scale.upper(), iso_datetime(at), time, testcd)
+        key = (usubjid, iso_datetime(at), testcd)
         for rec in self.records.get(key, []):
             mark = (rec["domain"], usubjid, rec["seq"])
             if mark in self.used:
@@ -243,7 +236,7 @@ class _Sources:
             self.used.add(mark)
             return {"SRCDOM": domain, "SRCVAR": variable, "SRCSEQ": rec["seq"]}
         raise InputError(
-            f"ADQS: no {domain} record of {usubjid} {testcd} at {key[2]} holds {aval}",
+            f"ADQS: no {domain} record of {usubjid} {testcd} at {key[1]} holds {aval}",
             expected="every analysis value copied from one SDTM record",
             hint="the scores changed between the SDTM and ADaM builds; export again",
         )
@@ -272,7 +265,9 @@ def _one_param_per_code(coded: list[tuple[TestCode, str]]) -> None:
             raise InputError(
                 f"ADQS: PARAMCD {code.code} names both {params[code.code]!r} and {param!r}",
                 expected="one PARAM for each PARAMCD",
-                hint="two scales share the first four letters of their names; rename one",
+                hint="two scales share the first four letters of their names, or parts of a "
+                "scale Remit does not ship have codes that coincide when cut to 8 characters; "
+                "rename the scale or the parts",
             )
         if codes.setdefault(param, code.code) != code.code:
             raise InputError(
@@ -339,7 +334,6 @@ def build_adam_adqs(
                 str(r["USUBJID"]),
                 str(r["scale"]),
                 r["assessed_at"],
-                r["ATPT"],
                 code.code,
                 float(r["AVAL"]),
             ),

@@ -165,8 +165,8 @@ METHODS: dict[str, str] = {
     "rated scales of an export with clinical classifications in RS.",
     "SRCVAR": "The variable of the source record AVAL is copied from: --STRESN, or --STRESC for "
     "a Y/N result (AVAL 1 for Y, 0 for N).",
-    "SRCSEQ": "The --SEQ of the source record: the record of the same subject, scale (--CAT), "
-    "date/time (--DTC), time point (--TPT) and test code (--TESTCD = PARAMCD).",
+    "SRCSEQ": "The --SEQ of the source record: the record of the same subject, date/time "
+    "(--DTC) and test code (--TESTCD = PARAMCD) holding AVAL.",
     "CRIT#": "The criterion text of the endpoint from the protocol file.",
     "CRIT#FL": "Y when AVAL (or CHG) meets CRIT#, N when it does not.",
 }
