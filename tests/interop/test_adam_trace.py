@@ -228,6 +228,13 @@ def test_define_gives_origins_of_the_new_variables(small: tuple[TrialData, Proto
     assert "TRTSDT" in methods["MT.ADQS.ADY"]
     assert "no day 0" in methods["MT.ADQS.ADY"]
     assert "ACTARMCD" in methods["MT.ADSL.TRT01A"]
+    # the source domains and variables are listed: a reviewer sees where ADQS comes from
+    for name, values in (("SRCDOM", {"QS"}), ("SRCVAR", {"QSSTRESN", "QSSTRESC"})):
+        ref = doc.find(f".//o:ItemDef[@OID='IT.ADQS.{name}']/o:CodeListRef", NS)
+        assert ref is not None
+        listed = doc.find(f".//o:CodeList[@OID='{ref.get('CodeListOID')}']", NS)
+        assert listed is not None
+        assert {i.get("CodedValue") for i in listed.iterfind("o:EnumeratedItem", NS)} == values
 
 
 def test_a_param_under_two_codes_is_refused(

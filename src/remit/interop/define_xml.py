@@ -75,7 +75,7 @@ VALUE_LEVEL = (
 #: Text variables whose values are listed as a sponsor codelist in define.xml.
 SPONSOR_CODED = re.compile(
     r"^(..TESTCD|..TEST|..CAT|..SCAT|PARAMCD|PARAM|PARCAT\d|ARMCD|ARM|ACTARMCD|ETCD|AEREL|"
-    r"DSDECOD|EOSSTT|TRT01[PA]|AGEGR1|..TPT|AVISIT|VISIT)$"
+    r"DSDECOD|EOSSTT|TRT01[PA]|AGEGR1|..TPT|AVISIT|VISIT|SRCDOM|SRCVAR)$"
 )
 
 _SEQ = (
