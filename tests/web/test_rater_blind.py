@@ -8,9 +8,10 @@ parameters filled with the seeded form, its participant, alert and query), the a
 the form and of its alert, and the signing preview; every response is scanned:
 
 - structurally: a JSON object of a MADRS form has no total, band, score or answers and says
-  ``scores_hidden``; a signing preview of it has hidden item values; no alert of a MADRS rule is listed;
+  ``scores_hidden``; a signing preview of it has hidden item values; no alert of a MADRS
+  rule is listed;
 - for the seeded values as they would show: "total 47", a cell or heading reading 47, the
-  JSON ``"total": 47``, the item answers as stored (``"1": 6``), the alert's rule and text;
+  JSON ``"total": 47``, item 1 as stored (``apparent_sadness`` 6), the alert's rule and text;
 - and the pages show the marker :data:`remit.services.SCORES_HIDDEN` where the values were.
 
 The same walk as an investigator finds the seeded values (the scanner works), and in the
@@ -19,6 +20,7 @@ open-label Oslo protocol the rater still reads every score.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterator
@@ -59,6 +61,8 @@ SEED_TEXT = (
     re.compile(r"apparent_sadness\W{1,12}6\b"),  # item 1 as stored (6 in no other form)
     re.compile(r"madrs_item10"),
     re.compile(r"MADRS item 10"),
+    # the randomisation stratum read from the baseline MADRS (its band)
+    re.compile(r"madrs_baseline_band\W+(?:20-34|35\+)|>\s*(?:20-34|35\+)\s*<"),
 )
 
 
@@ -106,7 +110,8 @@ def seed(trial: OsloTrial, folder: Path, pid: str) -> Seeded:
         expected_version=form.version,
         reason="seeded for the blinding test",
     )
-    assert saved.total == SEED_TOTAL and not saved.scores_hidden  # the save shows the entry
+    assert saved.total == SEED_TOTAL
+    assert not saved.scores_hidden
     assert [a.rule_id for a in saved.alerts] == ["madrs_item10_2"]
     query = sv.open_query(
         trial.engine,
@@ -167,10 +172,8 @@ def score_hits(response: Any, where: str) -> list[str]:
     text = response.text
     hits = [f"{where}: {m.group(0)!r}" for p in SEED_TEXT for m in p.finditer(text)]
     if text.lstrip().startswith(("{", "[")):
-        try:
+        with contextlib.suppress(ValueError):
             hits += _json_hits(json.loads(text), where)
-        except ValueError:
-            pass
     return hits
 
 
@@ -225,6 +228,13 @@ def walk(app: FastAPI, s: Seeded, role: str) -> Walk:
         look((api if surface == "api" else pages).get(path), path)
     look(pages.get(f"/audit/assessment/{s.form_id}"), "audit assessment")
     look(pages.get(f"/audit/alert/{s.alert_id}"), "audit alert")
+    with s.trial.engine.connect() as c:
+        allocation = c.exec_driver_sql(
+            "SELECT a.id FROM allocation a JOIN participant p ON p.id = a.participant_id"
+            " WHERE p.study_id = ?",
+            (s.pid,),
+        ).scalar_one()
+    look(pages.get(f"/audit/allocation/{allocation}"), "audit allocation")
     look(pages.get(f"/assessments/{s.form_id}"), "form page")
     look(pages.get("/alerts?status=all"), "alerts all")
     look(api.get("/api/v1/alerts"), "api alerts")
@@ -243,15 +253,19 @@ def test_the_rater_sees_no_earlier_score(app: FastAPI, seeded: Seeded) -> None:
     # the pages say so where the values were, in the same layout
     assert HIDDEN in done.pages[f"/participants/{seeded.pid}"].text  # the casebook
     form = done.pages["form page"]
-    assert form.status_code == 200 and 'id="scores-hidden"' in form.text
+    assert form.status_code == 200
+    assert 'id="scores-hidden"' in form.text
     assert f'id="score-total"><span class="scores-hidden">{HIDDEN}' in form.text
     assert HIDDEN in done.pages["audit assessment"].text
     assert done.pages["audit alert"].status_code == 403  # refused, not leaked
+    assert HIDDEN in done.pages["audit allocation"].text  # the stratum: the baseline band
     sign = done.pages[f"/sign/assessment/{seeded.form_id}"]
-    assert sign.status_code == 200 and sign.text.count(HIDDEN) >= len(SEED) + 1
+    assert sign.status_code == 200
+    assert sign.text.count(HIDDEN) >= len(SEED) + 1
     # the API: the form is there, its values are not
     record = done.pages[f"/api/v1/assessments/{seeded.form_id}"].json()
-    assert record["scores_hidden"] is True and record["scale"] == "madrs"
+    assert record["scores_hidden"] is True
+    assert record["scale"] == "madrs"
     assert (record["total"], record["band"], record["answers"], record["score"]) == (
         None,
         None,
@@ -260,12 +274,11 @@ def test_the_rater_sees_no_earlier_score(app: FastAPI, seeded: Seeded) -> None:
     )
 
 
-def test_the_scanner_finds_earlier_scores_for_an_investigator(
-    app: FastAPI, seeded: Seeded
-) -> None:
+def test_the_scanner_finds_earlier_scores_for_an_investigator(app: FastAPI, seeded: Seeded) -> None:
     hits = walk(app, seeded, "investigator").hits
     assert any("form page" in h and "47" in h for h in hits), hits
     assert any("audit assessment" in h for h in hits), hits
+    assert any("audit allocation" in h and "madrs_baseline_band" in h for h in hits), hits
     assert any("api assessments" in h and "total=47" in h for h in hits), hits
     assert any("alert 'madrs_item10_2'" in h for h in hits), hits
     assert any(h.startswith(f"/participants/{seeded.pid}:") for h in hits), hits  # casebook
@@ -281,13 +294,17 @@ def test_the_rater_sees_the_form_being_entered_until_it_is_saved(seeded: Seeded)
     assert typed.status == "incomplete"
     (now,) = sv.list_assessments(engine, rater, pid, visit_code="V3")
     typed_values = sorted(v for v in now.answers.values() if v is not None)
-    assert typed_values == [1] + [4] * 8 and not now.scores_hidden
+    assert typed_values == [1] + [4] * 8
+    assert not now.scores_hidden
     done = sv.update_assessment(
         engine, rater, typed.id, madrs(4, 1), expected_version=typed.version
     )
-    assert done.status == "complete" and done.total == 37  # the save shows the entry
+    assert done.status == "complete"
+    assert done.total == 37
     later = sv.get_assessment(engine, rater, typed.id)
-    assert later.scores_hidden and later.total is None and later.answers == {}
+    assert later.scores_hidden
+    assert later.total is None
+    assert later.answers == {}
     assert sv.get_assessment(engine, trial.investigator, typed.id).total == 37
     with pytest.raises(PermissionDeniedError, match="earlier form"):
         sv.audit_history(engine, rater, "alert", seeded.alert_id)
@@ -297,8 +314,9 @@ def test_the_rater_sees_the_form_being_entered_until_it_is_saved(seeded: Seeded)
 
 def test_an_open_label_rater_reads_every_score(tmp_path: Path) -> None:
     """The Oslo protocol has no [blinding]: the rater reads earlier MADRS scores."""
-    from remit.web import WebSettings
     from tests.support.db import cheap_password_hashing
+
+    from remit.web import WebSettings
 
     with cheap_password_hashing():
         trial = trial_file(tmp_path / "oslo.db")
@@ -308,11 +326,14 @@ def test_an_open_label_rater_reads_every_score(tmp_path: Path) -> None:
         for a in sv.list_assessments(trial.engine, trial.rater, pid, visit_code="V3")
         if a.scale == "madrs"
     ]
-    assert form.total == 28 and not form.scores_hidden and form.answers
+    assert form.total == 28
+    assert not form.scores_hidden
+    assert form.answers
     app = create_app(trial.engine, settings=WebSettings(work_dir=tmp_path / "web"))
     pages, api = _clients(app, "independent_rater")
     assert api.get(f"/api/v1/assessments/{form.id}").json()["total"] == 28
     page = pages.get(f"/assessments/{form.id}").text
-    assert 'id="score-total">28' in page and HIDDEN not in page
+    assert 'id="score-total">28' in page
+    assert HIDDEN not in page
     assert "total 28" in pages.get(f"/participants/{pid}").text
     assert HIDDEN not in pages.get(f"/audit/assessment/{form.id}").text

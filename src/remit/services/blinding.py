@@ -203,6 +203,9 @@ class PriorScores:
 
     scales: frozenset[str] = frozenset()
     user_id: int | None = None
+    #: Whether a randomisation stratum names a level of a rated scale (the RCT's baseline
+    #: MADRS band "20-34"/"35+"): then the stratum of an allocation is hidden as well.
+    stratum_hidden: bool = False
 
     @classmethod
     def of(cls, protocol: Protocol, actor: Actor) -> PriorScores:
@@ -210,7 +213,12 @@ class PriorScores:
         b = protocol.blinding
         if b is None or b.rater_sees_prior_scores or not b.blinds(actor.role):
             return cls()
-        return cls(rated_scales(protocol, actor.role), actor.user_id)
+        scales = rated_scales(protocol, actor.role)
+        strata = protocol.randomisation.strata if protocol.randomisation is not None else ()
+        from_scores = any(
+            not isinstance(f.source, str) and f.source.scale in scales for f in strata
+        )
+        return cls(scales, actor.user_id, from_scores)
 
     @classmethod
     def in_force(cls, session: Session, actor: Actor) -> PriorScores:
@@ -293,19 +301,22 @@ class PriorScores:
 
     def audit(self, session: Session, entries: Sequence[AuditEntry]) -> list[AuditEntry]:
         """An audit history as this reader may see it: the score columns of a hidden form
-        read :data:`SCORES_HIDDEN`; the history of an alert a hidden form raised is refused."""
+        read :data:`SCORES_HIDDEN`, and so does the stratum of an allocation or list slot when
+        it is read from a rated scale; the history of an alert a hidden form raised is
+        refused."""
         if not self.active:
             return list(entries)
         forms = {e.record_id for e in entries if e.table_name == "assessment"}
         alerts = sorted({e.record_id for e in entries if e.table_name == "alert"})
-        raised_by = {
-            alert_id: source_id
-            for alert_id, source_id in session.execute(
+        raised_by: dict[int, int | None] = dict(
+            session.execute(
                 select(Alert.id, Alert.source_id).where(
                     Alert.id.in_(alerts), Alert.source_table == "assessment"
                 )
             )
-        }
+            .tuples()
+            .all()
+        )
         hidden = self.hidden_form_ids(session, forms | {i for i in raised_by.values() if i})
         if any(i in hidden for i in raised_by.values()):
             raise PermissionDeniedError(
@@ -320,10 +331,19 @@ class PriorScores:
                 old_value=_hidden_value(e.old_value),
                 new_value=_hidden_value(e.new_value),
             )
-            if e.table_name == "assessment" and e.record_id in hidden and _scored(e)
+            if (e.table_name == "assessment" and e.record_id in hidden and _scored(e))
+            or (self.stratum_hidden and e.table_name in _STRATIFIED and _stratum(e))
             else e
             for e in entries
         ]
+
+
+#: The tables whose rows name a randomisation stratum.
+_STRATIFIED = frozenset({"allocation", "randomisation_slot"})
+
+
+def _stratum(entry: AuditEntry) -> bool:
+    return entry.field is None or entry.field == "stratum"
 
 
 def _scored(entry: AuditEntry) -> bool:
@@ -332,8 +352,11 @@ def _scored(entry: AuditEntry) -> bool:
 
 
 def _hidden_value(value: Any) -> Any:
-    if isinstance(value, dict) and SCORE_COLUMNS & value.keys():
-        return {k: (SCORES_HIDDEN if k in SCORE_COLUMNS else v) for k, v in value.items()}
+    if isinstance(value, dict) and (SCORE_COLUMNS | {"stratum"}) & value.keys():
+        return {
+            k: (SCORES_HIDDEN if k in SCORE_COLUMNS or k == "stratum" else v)
+            for k, v in value.items()
+        }
     return None if value is None else SCORES_HIDDEN
 
 
