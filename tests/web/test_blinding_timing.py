@@ -38,7 +38,7 @@ from tests.support.predose import ready_for_dose
 from tests.support.trial import PASSWORD, ROLE_USER, OsloTrial, Participant, add_participant
 from tests.support.web import page_login
 from tests.web.test_access_matrix import guarded_routes
-from tests.web.test_rater_blind import PROTOCOL, _rct
+from tests.web.test_rater_blind import PROTOCOL, rct_trial
 
 from remit import services as sv
 from remit.store.dosing import Dose
@@ -94,7 +94,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Pair:
     from tests.support.db import cheap_password_hashing
 
     folder = tmp_path_factory.mktemp("blinding-timing")
-    trial = _rct(folder)
+    trial = rct_trial(folder)
     una = trial.actors["unblinded_statistician"]
     first: dict[str, str] = {}
     with cheap_password_hashing():

@@ -78,7 +78,9 @@ class Seeded:
     query_id: int
 
 
-def _rct(folder: Path) -> OsloTrial:
+def rct_trial(folder: Path) -> OsloTrial:
+    """An RCT trial file in ``folder``: a list generated, participants randomised and dosed
+    through V5 (at least three, both arms), the engine carrying the allocation key."""
     from tests.support.db import cheap_password_hashing
 
     with cheap_password_hashing():
@@ -127,7 +129,7 @@ def seed(trial: OsloTrial, folder: Path, pid: str) -> Seeded:
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
     folder = tmp_path_factory.mktemp("rater-blind")
-    trial = _rct(folder)
+    trial = rct_trial(folder)
     una = trial.actors["unblinded_statistician"]
     pid = sv.list_allocations(trial.engine, una)[-1].participant_id
     return seed(trial, folder, pid)
