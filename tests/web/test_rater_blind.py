@@ -40,7 +40,7 @@ from tests.support.trial import (
     add_participant,
     trial_file,
 )
-from tests.support.web import page_login
+from tests.support.web import csrf_of, page_login
 from tests.web.test_access_matrix import guarded_routes
 
 from remit import services as sv
@@ -48,6 +48,7 @@ from remit.errors import PermissionDeniedError
 from remit.protocol import load_protocol
 from remit.store import make_engine
 from remit.web import create_app
+from remit.web.forms import form_fields
 
 PROTOCOL = load_protocol("mdma-mdd-rct-example")
 #: The seeded MADRS: a total (47) and a pattern of answers no other form of the trial has.
@@ -286,8 +287,11 @@ def test_the_scanner_finds_earlier_scores_for_an_investigator(app: FastAPI, seed
     assert any(h.startswith(f"/participants/{seeded.pid}:") for h in hits), hits  # casebook
 
 
-def test_the_rater_sees_the_form_being_entered_until_it_is_saved(seeded: Seeded) -> None:
-    """The rater's own unfinished form shows what they typed; saved complete, it is earlier."""
+def test_the_rater_sees_the_form_being_entered_until_it_is_saved(
+    app: FastAPI, seeded: Seeded
+) -> None:
+    """The rater's own unfinished form shows what they typed; saved complete, it is earlier;
+    a correction on the page enters every answer again."""
     trial = seeded.trial
     pid = add_participant(trial, Participant(through="V3", baseline_level=None, confirm=False))
     rater, engine = trial.rater, trial.engine
@@ -308,6 +312,18 @@ def test_the_rater_sees_the_form_being_entered_until_it_is_saved(seeded: Seeded)
     assert later.total is None
     assert later.answers == {}
     assert sv.get_assessment(engine, trial.investigator, typed.id).total == 37
+    # a correction through the page: the empty form filled in again, with a reason
+    pages, _ = _clients(app, "independent_rater")
+    page = pages.get(f"/assessments/{typed.id}").text
+    assert 'id="scores-hidden"' in page
+    form = {f.name: "5" for f in form_fields("madrs")} | {
+        "csrf_token": csrf_of(page),
+        "expected_version": str(later.version),
+        "reason": "rating corrected from the source notes",
+    }
+    assert pages.post(f"/assessments/{typed.id}/edit", data=form).status_code == 303
+    assert sv.get_assessment(engine, trial.investigator, typed.id).total == 50
+    assert sv.get_assessment(engine, rater, typed.id).total is None
     with pytest.raises(PermissionDeniedError, match="earlier form"):
         sv.audit_history(engine, rater, "alert", seeded.alert_id)
     assert seeded.alert_id not in {a.id for a in sv.list_alerts(engine, rater)}
