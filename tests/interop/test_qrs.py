@@ -13,7 +13,8 @@ from remit.errors import InputError
 from remit.interop.codes import scale_codes
 from remit.interop.ct import terminology
 from remit.interop.ct_build import main, qrs_selection, read_package, subset
-from remit.interop.qrs import clinical_classifications, qrs_category, qrs_test
+from remit.interop.dataset import Dataset, Variable, make_dataset
+from remit.interop.qrs import check_qrs, clinical_classifications, qrs_category, qrs_test
 from remit.interop.sdtm.findings import clinician_scales
 from remit.scales import load_scale
 
@@ -182,3 +183,23 @@ def test_qrs_selection_names_the_instrument_codelists() -> None:
         }
     }
     assert qrs_selection(qrs) == {"QSCAT": ["GAD-7"], "GAD01TC": None, "GAD01TN": None}
+
+
+def _qs(rows: list[dict[str, str]], name: str = "QS") -> Dataset:
+    variables = [Variable(f"{name}{v}", v) for v in ("CAT", "TESTCD", "TEST")]
+    records = [{name + k: v for k, v in r.items()} for r in rows]
+    return make_dataset(name, "Q", "SDTM", variables, records)
+
+
+def test_export_refuses_codes_outside_the_cdisc_qrs_codelists() -> None:
+    good = {"CAT": "GAD-7", "TESTCD": "GAD0101", "TEST": "GAD01-Feeling Nervous Anxious or On Edge"}
+    sponsor = {"CAT": "PCL-5", "TESTCD": "PCL5TOT", "TEST": "PCL5 total"}
+    check_qrs([_qs([good, sponsor])])
+    with pytest.raises(InputError, match=r"QS\.QSTESTCD holds 'GAD0199'.*C103467"):
+        check_qrs([_qs([{**good, "TESTCD": "GAD0199"}])])
+    with pytest.raises(InputError, match="not CDISC's 'GAD01-Feeling Nervous"):
+        check_qrs([_qs([{**good, "TEST": "Feeling nervous"}])])
+    cssrs = {"CAT": "C-SSRS SINCE LAST VISIT", "TESTCD": "CSS0201", "TEST": "CSS02-Wish to be Dead"}
+    with pytest.raises(InputError, match="lists as a questionnaire"):
+        check_qrs([_qs([cssrs], "RS")])
+    check_qrs([_qs([{"CAT": "MADRS", "TESTCD": "MADRS101", "TEST": "Apparent sadness"}], "RS")])

@@ -141,7 +141,7 @@ METHODS: dict[str, str] = {
     "publishes no QRS code for the part, otherwise the sponsor code of the same part.",
     "PARAM": "Label of the scored part.",
     "PARCAT1": "TOTAL, SUBSCALE, DERIVED or ITEM: the part of the scale.",
-    "PARCAT2": "The scale (QSCAT).",
+    "PARCAT2": "The scale's code in upper case (SDTM QSCAT holds its CDISC QRS category).",
     "AVISIT": "The protocol visit of the assessment.",
     "AVISITN": "The protocol's visit number.",
     "ATPT": "The time point within the visit (QSTPT).",

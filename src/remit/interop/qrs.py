@@ -27,6 +27,7 @@ from typing import Any
 from remit.errors import InputError, RemitError
 from remit.interop.codes import code_for, scale_codes
 from remit.interop.ct import Term, terminology
+from remit.interop.dataset import Dataset
 from remit.scales import load_scale
 
 #: The CT codelist of a questionnaire's category (QS) and of a clinical classification's (RS).
@@ -174,6 +175,51 @@ def cdisc_categories() -> dict[str, QrsCategory]:
     return out
 
 
+def check_qrs(datasets: Iterable[Dataset]) -> None:
+    """Refuse QS/RS records that break the CDISC QRS terminology of their category: a test
+    code in the instrument's (non-extensible) codelist namespace that the codelist lacks, a
+    CDISC test code with another test name than CDISC's, or a questionnaire in RS.
+
+    Raises :class:`~remit.errors.InputError` naming the dataset, the value and the codelist.
+    """
+    ct = terminology()
+    for ds in datasets:
+        if ds.name not in ("QS", "RS"):
+            continue
+        p = ds.name
+        f = ds.frame
+        if f.empty:
+            continue
+        for (cat, code, name), _ in f.groupby([f"{p}CAT", f"{p}TESTCD", f"{p}TEST"]):
+            found = cdisc_categories().get(str(cat))
+            if found is None:
+                continue
+            if p == "RS" and found.codelist == QUESTIONNAIRE:
+                raise InputError(
+                    f"RS holds {cat!r}, which CDISC terminology lists as a questionnaire",
+                    expected="questionnaires in QS, clinical classifications in RS",
+                    hint="export without moving this scale to RS",
+                )
+            if found.testcd_codelist is None:
+                continue
+            codelist = ct[found.testcd_codelist]
+            term = codelist.term(str(code))
+            if term is None and str(code).startswith(found.testcd_codelist.removesuffix("TC")):
+                raise InputError(
+                    f"{p}.{p}TESTCD holds {code!r} ({cat}), not in the non-extensible codelist "
+                    f"{codelist.name} ({codelist.c_code})",
+                    expected="a CDISC test code of the instrument or a sponsor code outside its "
+                    "namespace",
+                    hint="correct the mapping in data/qrs.toml",
+                )
+            if term is not None and term.decode != name:
+                raise InputError(
+                    f"{p}.{p}TEST of {code} is {name!r}, not CDISC's {term.decode!r}",
+                    expected=f"the test name of {found.test_codelist}",
+                    hint="take the name from the CT package (remit.interop.qrs.qrs_test)",
+                )
+
+
 def clinical_classifications(scales: Iterable[str]) -> set[str]:
     """The scales SDTM RS takes with ``--rs-for-clinician``: those CDISC lists as clinical
     classifications (MADRS) and, for a scale CDISC has no category for, one rated by a
@@ -201,6 +247,7 @@ __all__ = [
     "QrsTest",
     "cdisc_categories",
     "cdisc_terms",
+    "check_qrs",
     "clinical_classifications",
     "qrs_category",
     "qrs_test",
