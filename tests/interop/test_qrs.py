@@ -128,6 +128,14 @@ def test_rs_for_clinician_moves_only_clinical_classifications() -> None:
     assert clinical_classifications(["no_such_scale"]) == set()
 
 
+def test_a_scale_without_qrs_terminology_gets_sponsor_values() -> None:
+    # e.g. a scale imported from REDCap: its code as category, sponsor codes, no C-codes
+    cat = qrs_category("phq9", None)
+    assert (cat.value, cat.c_code, cat.codelist) == ("PHQ9", None, None)
+    code = qrs_test("phq9", None, "items", "q1")
+    assert (code.code, code.c_code, code.cdisc) == ("PHQ9Q1", None, False)
+
+
 # ------------------------------------------------------------------ building from a package
 
 HEADER = (

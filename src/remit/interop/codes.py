@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from remit.errors import InputError, ScaleError
+from remit.errors import InputError, NotFoundError, ScaleError
 from remit.scales import load_scale
 
 
@@ -81,7 +81,7 @@ def scale_codes(scale: str) -> dict[tuple[str, str], TestCode]:
     """``{(part, key): TestCode}`` for the scale's total, subscales, derived values and items."""
     try:
         definition = load_scale(scale)
-    except (ScaleError, InputError, OSError):
+    except (ScaleError, InputError, NotFoundError, OSError):
         return {}
     prefix = scale_prefix(scale)
     name = scale.upper()

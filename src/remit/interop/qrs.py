@@ -87,13 +87,20 @@ def _short_name(scale: str) -> str:
         return scale.upper()
 
 
-@cache
 def qrs_category(scale: str, version: str | None) -> QrsCategory:
     """The category of ``scale`` (``version`` matters for C-SSRS)."""
     entry = _entry(scale, version)
     if entry is None or "category_codelist" not in entry:
+        # a sponsor category; a user scale's short name is read afresh (it may change)
         value = entry["category"] if entry else _short_name(scale)
         return QrsCategory(value, None, None)
+    return _cdisc_category(scale, version)
+
+
+@cache
+def _cdisc_category(scale: str, version: str | None) -> QrsCategory:
+    entry = _entry(scale, version)
+    assert entry is not None
     cl = entry["category_codelist"]
     term = terminology()[cl].term(entry["category"])
     if term is None:

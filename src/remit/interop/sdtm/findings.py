@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from remit.errors import InputError, ScaleError
+from remit.errors import InputError, NotFoundError, ScaleError
 from remit.interop.dataset import Dataset, frame_rows, is_missing, make_dataset
 from remit.interop.qrs import clinical_classifications, qrs_category, qrs_test
 from remit.interop.sdtm.base import (
@@ -60,7 +60,7 @@ def _skipped(scale: str, version: Any, answers: dict[str, Any]) -> frozenset[str
         definition = load_scale(scale)
         v = None if is_missing(version) else str(version)
         return skipped_items(definition, definition.items_for(v), answers)
-    except (ScaleError, InputError, OSError):  # an unknown scale or version: no skip logic
+    except (ScaleError, InputError, NotFoundError, OSError):  # unknown scale/version: no skips
         return frozenset()
 
 
