@@ -120,7 +120,7 @@ def test_every_dataset_and_variable_is_described(exported: ExportResult) -> None
 def test_ct_version_and_c_codes(exported: ExportResult) -> None:
     doc = _define(exported, "sdtm")
     ct = doc.find(".//def:Standard[@Type='CT']", NS)
-    assert ct.get("Version") == terminology().version == "2025-03-25"
+    assert ct.get("Version") == terminology().version == "2025-03-28"
     sex = doc.find(".//o:CodeList[@OID='CL.SEX']", NS)
     assert sex.find("o:Alias", NS).get("Name") == "C66731"
     f = sex.find("o:CodeListItem[@CodedValue='F']", NS)

@@ -32,7 +32,7 @@ def _parts(scale: str) -> list[tuple[str, str]]:
 
 def test_every_shipped_term_has_a_c_code() -> None:
     ct = terminology()
-    assert ct.version == "2025-03-25"
+    assert ct.version == "2025-03-28"
     for cid, codelist in ct.codelists.items():
         assert codelist.c_code, cid
         for term in codelist.terms:
@@ -156,7 +156,7 @@ def test_ct_build_takes_codes_from_the_package(tmp_path: Path) -> None:
     path = tmp_path / "SDTM Terminology.txt"
     path.write_text(PACKAGE, encoding="utf-8")
     package = read_package(path)
-    doc = subset(package, {"EPOCH": ["FOLLOW-UP"], "NY": ["Y"]}, "2025-03-25")
+    doc = subset(package, {"EPOCH": ["FOLLOW-UP"], "NY": ["Y"]}, "2025-03-28")
     epoch = doc["codelists"]["EPOCH"]
     assert (epoch["c_code"], epoch["extensible"]) == ("C99079", True)
     assert epoch["terms"] == [
@@ -165,7 +165,7 @@ def test_ct_build_takes_codes_from_the_package(tmp_path: Path) -> None:
     # a non-extensible codelist is shipped whole: the export enforces it
     assert [t["value"] for t in doc["codelists"]["NY"]["terms"]] == ["N", "Y"]
     with pytest.raises(InputError, match=r"EPOCH term 'RUN-IN'.*codelist ROUTE"):
-        subset(package, {"EPOCH": ["RUN-IN"], "ROUTE": None}, "2025-03-25")
+        subset(package, {"EPOCH": ["RUN-IN"], "ROUTE": None}, "2025-03-28")
     bad = tmp_path / "bad.txt"
     bad.write_text("Code,Name\n", encoding="utf-8")
     with pytest.raises(InputError, match="not an NCI EVS CDISC terminology"):

@@ -7,7 +7,7 @@ codelist name, extensibility and test name from the package, so none is typed by
 
 .. code-block:: console
 
-    $ python -m remit.interop.ct_build "SDTM Terminology.txt" --version 2025-03-25
+    $ python -m remit.interop.ct_build "SDTM Terminology.txt" --version 2025-03-28
 
 keeps the codelists and terms already in ``cdisc_ct.json`` plus the QRS codelists and categories
 ``data/qrs.toml`` names (every term of a QRS test code/name codelist), and refuses a term the
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("package", help="the release's 'SDTM Terminology.txt' (NCI EVS)")
-    parser.add_argument("--version", required=True, help="the release date, e.g. 2025-03-25")
+    parser.add_argument("--version", required=True, help="the release date, e.g. 2025-03-28")
     parser.add_argument("--out", help="where to write (default: the shipped cdisc_ct.json)")
     args = parser.parse_args(argv)
     data = files("remit.interop").joinpath("data")
