@@ -17,6 +17,7 @@ from remit.interop.dataset import Dataset, Variable, make_dataset
 from remit.interop.qrs import check_qrs, clinical_classifications, qrs_category, qrs_test
 from remit.interop.sdtm.findings import clinician_scales
 from remit.scales import load_scale
+from remit.scales.loader import SCALES_PATH_ENV
 
 SCALES = ("madrs", "sds", "cssrs", "gad7", "isi", "psqi", "pcl5", "bdi2", "se_vas")
 
@@ -211,3 +212,22 @@ def test_export_refuses_codes_outside_the_cdisc_qrs_codelists() -> None:
     with pytest.raises(InputError, match="lists as a questionnaire"):
         check_qrs([_qs([cssrs], "RS")])
     check_qrs([_qs([{"CAT": "MADRS", "TESTCD": "MADRS101", "TEST": "Apparent sadness"}], "RS")])
+
+
+def test_a_clinician_scale_without_cdisc_category_goes_to_rs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a scale of one's own, rated by a clinician, that CDISC has no category for
+    source = files("remit.scales").joinpath("definitions", "madrs.toml").read_text("utf-8")
+    own = source.replace('code = "madrs"', 'code = "ward_madrs"').replace(
+        'short_name = "MADRS"', 'short_name = "WARD-MADRS"'
+    )
+    (tmp_path / "ward_madrs.toml").write_text(own, encoding="utf-8")
+    monkeypatch.setenv(SCALES_PATH_ENV, str(tmp_path))
+    assert qrs_category("ward_madrs", None).value == "WARD-MADRS"
+    assert clinician_scales(["ward_madrs", "cssrs", "se_vas"]) == {"ward_madrs"}
+    self_rated = own.replace('respondent = "clinician"', 'respondent = "self"')
+    (tmp_path / "ward_self.toml").write_text(
+        self_rated.replace('code = "ward_madrs"', 'code = "ward_self"'), encoding="utf-8"
+    )
+    assert clinician_scales(["ward_self"]) == set()
