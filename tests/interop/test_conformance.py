@@ -536,7 +536,13 @@ def test_a_long_ts_value_continues_in_tsval1(trial: tuple[Any, Any], tmp_path: P
     # define.xml describes the continuation column
     study = DefineStudy("S", "T", "1", datetime(2024, 1, 1, tzinfo=UTC))
     define = etree.fromstring(define_xml({"TS": ts}, "SDTM", study))
-    assert define.find(".//o:ItemDef[@Name='TSVAL1']", NS) is not None
+    item = define.find(".//o:ItemDef[@Name='TSVAL1']", NS)
+    oid = item.get("{http://www.cdisc.org/ns/def/v2.1}CommentOID")
+    comment = define.find(f".//def:CommentDef[@OID='{oid}']", NS)
+    assert "full text" in etree.tostring(comment, encoding="unicode")
+    xsd = STANDARDS / "define-xml-2.1" / "schema" / "cdisc-definexml-2.1.0" / "define2-1-0.xsd"
+    schema = etree.XMLSchema(etree.parse(str(xsd)))
+    assert schema.validate(define), schema.error_log
 
 
 @pytest.mark.parametrize("variant", ["good", "broken"])

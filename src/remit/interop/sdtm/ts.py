@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from remit.interop.ct import country_alpha3, terminology
-from remit.interop.dataset import Dataset, is_missing, make_dataset, split_text
+from remit.interop.dataset import Dataset, Variable, is_missing, make_dataset, split_text
 from remit.interop.sdtm.base import Context, iso_date, var
 from remit.protocol.status import FINAL_STATUSES
 
@@ -211,7 +211,16 @@ def build_ts(ctx: Context, data_cut: datetime | None = None) -> Dataset:
         var("TSPARMCD", "Trial Summary Parameter Short Name", origin="Assigned", key=2),
         var("TSPARM", "Trial Summary Parameter", origin="Assigned"),
         var("TSVAL", "Parameter Value", origin="Protocol"),
-        *(var(f"TSVAL{n}", f"Parameter Value {n}", origin="Protocol") for n in continued),
+        *(
+            Variable(
+                f"TSVAL{n}",
+                f"Parameter Value {n}",
+                origin="Protocol",
+                comment=f"Part {n + 1} of a parameter value over 200 bytes: TSVAL, TSVAL1 ... "
+                "in order give the full text (SDTMIG 3.4 TS).",
+            )
+            for n in continued
+        ),
         var("TSVALNF", "Parameter Null Flavor", origin="Derived"),
         var("TSVALCD", "Parameter Value Code", origin="Assigned"),
         var("TSVCDREF", "Name of the Reference Terminology", origin="Assigned"),
