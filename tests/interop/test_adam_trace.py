@@ -26,7 +26,7 @@ from tests.interop.test_conformance import (
 
 from remit.analysis import TrialData
 from remit.errors import InputError
-from remit.interop import adam, codes
+from remit.interop import adam, qrs
 from remit.interop.adam import build_adam, build_adam_adqs
 from remit.interop.define_xml import DefineStudy, define_xml
 from remit.interop.sdtm import SdtmSettings, build_sdtm
@@ -186,14 +186,14 @@ def test_a_paramcd_naming_two_parameters_is_refused(
     small: tuple[TrialData, Protocol], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data, protocol = small
-    real = adam.code_for
+    real = adam.qrs_test
 
-    def clashing(scale: str, part: str, key: str) -> codes.TestCode:
+    def clashing(scale: str, version: str | None, part: str, key: str) -> qrs.QrsTest:
         # two parts of a scale under one code, as two scales sharing a four-letter prefix would
-        code = real(scale, part, key)
+        code = real(scale, version, part, key)
         return replace(code, code="MADRTOT") if scale == "madrs" else code
 
-    monkeypatch.setattr(adam, "code_for", clashing)
+    monkeypatch.setattr(adam, "qrs_test", clashing)
     with pytest.raises(InputError, match="PARAMCD MADRTOT names both") as caught:
         build_adam(data, protocol)
     assert caught.value.expected == "one PARAM for each PARAMCD"
@@ -241,12 +241,12 @@ def test_a_param_under_two_codes_is_refused(
     small: tuple[TrialData, Protocol], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data, protocol = small
-    real = adam.code_for
+    real = adam.qrs_test
 
-    def same_label(scale: str, part: str, key: str) -> codes.TestCode:
-        code = real(scale, part, key)
-        return replace(code, label="Same words") if (scale, part) == ("madrs", "items") else code
+    def same_label(scale: str, version: str | None, part: str, key: str) -> qrs.QrsTest:
+        code = real(scale, version, part, key)
+        return replace(code, name="Same words") if (scale, part) == ("madrs", "items") else code
 
-    monkeypatch.setattr(adam, "code_for", same_label)
+    monkeypatch.setattr(adam, "qrs_test", same_label)
     with pytest.raises(InputError, match="PARAM 'MADRS Same words' has both PARAMCD"):
         build_adam(data, protocol)

@@ -9,6 +9,7 @@ shown to be able to fail.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -16,17 +17,22 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pandas as pd
 import pytest
 from lxml import etree
+from tests.support.paths import STANDARDS
 
 from remit.errors import InputError
 from remit.interop.adam import build_adam
-from remit.interop.ct import check_terminology, iso3166_alpha3
+from remit.interop.ct import check_terminology, iso3166_alpha3, terminology
 from remit.interop.dataset import Dataset, Variable, is_missing, make_dataset
+from remit.interop.datasetjson import dataset_json
 from remit.interop.define_xml import DefineStudy, define_xml
+from remit.interop.qrs import QUESTIONNAIRE, cdisc_categories
 from remit.interop.sdtm import SdtmSettings, build_sdtm
 from remit.interop.sdtm.suppqual import build_supp
+from remit.interop.xpt import read_xpt, write_xpt
 from remit.services import Actor, build_trial_data, trial_protocol
 
 Package = dict[str, Dataset]
@@ -37,15 +43,19 @@ SUBJECT_DOMAINS = ("DM", "EX", "EC", "CM", "QS", "RS", "AE", "VS", "DS", "DV", "
 
 
 @pytest.fixture(scope="module")
-def package(trial_db: Path) -> Package:
+def trial(trial_db: Path) -> tuple[Any, Any]:
     from remit.store import make_engine
 
     engine = make_engine(trial_db)
     try:
-        data = build_trial_data(engine, actor=Actor.system("conformance"))
-        protocol = trial_protocol(engine)
+        return build_trial_data(engine, actor=Actor.system("conformance")), trial_protocol(engine)
     finally:
         engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def package(trial: tuple[Any, Any]) -> Package:
+    data, protocol = trial
     cut = datetime(2024, 1, 1, tzinfo=UTC)
     return {**build_sdtm(data, protocol, SdtmSettings(data_cut=cut)), **build_adam(data, protocol)}
 
@@ -66,6 +76,10 @@ def _set(column: str, value: object, row: int = 0) -> Callable[[pd.DataFrame], N
 
 def _present(series: pd.Series) -> pd.Series:
     return ~series.map(is_missing)
+
+
+def _present_one(value: object) -> bool:
+    return not is_missing(value) and value != ""
 
 
 # ------------------------------------------------------------------------------ the rules
@@ -232,6 +246,49 @@ def rule_ts_parameters(pkg: Package) -> list[str]:
     out = [f"TS lacks {p}" for p in TS_REQUIRED if p not in set(f["TSPARMCD"])]
     both = _present(f["TSVAL"]) == _present(f["TSVALNF"])
     out += [f"TS {r.TSPARMCD}: TSVAL and TSVALNF both or neither" for r in f[both].itertuples()]
+    return out
+
+
+def rule_ts_values_fit(pkg: Package) -> list[str]:
+    """TS values are at most 200 bytes: a longer one continues in TSVAL1, TSVAL2 … (SDTMIG 3.4
+    TS), the continuation columns used in order."""
+    f = pkg["TS"].frame
+    columns = ["TSVAL", *sorted((c for c in f.columns if re.fullmatch(r"TSVAL\d+", c)), key=len)]
+    out = []
+    for r in f.itertuples():
+        parts = [getattr(r, c) for c in columns]
+        if any(_present_one(p) and len(str(p).encode()) > 200 for p in parts):
+            out.append(f"TS {r.TSPARMCD}: a value over 200 bytes")
+        used = [_present_one(p) for p in parts]
+        if used != sorted(used, reverse=True):
+            out.append(f"TS {r.TSPARMCD}: TSVAL continuation columns out of order")
+    return out
+
+
+def rule_qrs_terminology(pkg: Package) -> list[str]:
+    """QS/RS of an instrument with CDISC QRS terminology: a test code of the instrument's
+    codelist carries its CDISC test name; any other code is sponsor-defined and does not take
+    the codelist's namespace; a category CDISC lists as a questionnaire is not in RS."""
+    ct = terminology()
+    out = []
+    for domain in ("QS", "RS"):
+        if domain not in pkg:
+            continue
+        f = pkg[domain].frame
+        for (cat, code, name), _ in f.groupby([f"{domain}CAT", f"{domain}TESTCD", f"{domain}TEST"]):
+            category = cdisc_categories().get(cat)
+            if category is None:
+                continue
+            if domain == "RS" and category.codelist == QUESTIONNAIRE:
+                out.append(f"RS holds {cat}, a CDISC questionnaire (QS)")
+            if category.testcd_codelist is None:
+                continue
+            term = ct[category.testcd_codelist].term(code)
+            if term is not None and term.decode != name:
+                out.append(f"{domain} {code}: test name {name!r}, CDISC's is {term.decode!r}")
+            prefix = category.testcd_codelist.removesuffix("TC")
+            if term is None and code.startswith(prefix):
+                out.append(f"{domain} {code}: not in {category.testcd_codelist}")
     return out
 
 
@@ -514,11 +571,33 @@ def _not_done_with_result(frame: pd.DataFrame) -> None:
 
 
 def _collide_test_names(frame: pd.DataFrame) -> None:
-    first = frame.index[frame["QSCAT"] == "CSSRS"]
+    first = frame.index[frame["QSCAT"] == "C-SSRS LIFETIME/RECENT VERSION"]
     codes = frame.loc[first, "QSTESTCD"].unique()[:2]
     frame.loc[frame["QSTESTCD"] == codes[1], "QSTEST"] = frame.loc[
         frame["QSTESTCD"] == codes[0], "QSTEST"
     ].iloc[0]
+
+
+def _long_title(frame: pd.DataFrame) -> None:
+    frame.loc[frame["TSPARMCD"] == "TITLE", "TSVAL"] = "A trial of " * 25
+
+
+def _misnamed_cdisc_test(frame: pd.DataFrame) -> None:
+    frame.loc[frame["QSTESTCD"] == "GAD0101", "QSTEST"] = "Feeling nervous"
+
+
+def _invented_cdisc_code(frame: pd.DataFrame) -> None:
+    frame.loc[frame["QSTESTCD"] == "GAD0109", "QSTESTCD"] = "GAD0199"
+
+
+def _questionnaire_in_rs(pkg: Package) -> Package:
+    qs = pkg["QS"].frame
+    cssrs = qs[qs["QSCAT"].str.startswith("C-SSRS")].copy()
+    rs = pkg["RS"].frame if "RS" in pkg else pd.DataFrame(columns=["RSCAT", "RSTESTCD", "RSTEST"])
+    moved = cssrs.rename(columns=lambda c: "RS" + c[2:] if c.startswith("QS") else c)
+    frame = pd.concat([rs, moved[["RSCAT", "RSTESTCD", "RSTEST"]]], ignore_index=True)
+    ds = pkg["QS"] if "RS" not in pkg else pkg["RS"]
+    return {**pkg, "RS": replace(ds, name="RS", frame=frame)}
 
 
 def _unknown_subject(frame: pd.DataFrame) -> None:
@@ -624,6 +703,10 @@ CASES: dict[str, tuple[Rule, Callable[[Package], Package]]] = {
     ),
     "test_names_unique": (rule_test_names_unique, lambda p: _with(p, "QS", _collide_test_names)),
     "ts_parameters": (rule_ts_parameters, lambda p: _with(p, "TS", _drop_ts_value)),
+    "ts_values_fit": (rule_ts_values_fit, lambda p: _with(p, "TS", _long_title)),
+    "qrs_test_names": (rule_qrs_terminology, lambda p: _with(p, "QS", _misnamed_cdisc_test)),
+    "qrs_test_codes": (rule_qrs_terminology, lambda p: _with(p, "QS", _invented_cdisc_code)),
+    "qrs_domain": (rule_qrs_terminology, _questionnaire_in_rs),
     "subjects_in_dm": (rule_subjects_in_dm, lambda p: _with(p, "AE", _unknown_subject)),
     "define_covers_the_datasets": (rule_define_covers_the_datasets, _drop_variable),
     "text_fits_or_is_supplemented": (
@@ -689,6 +772,45 @@ def test_long_text_goes_to_suppqual() -> None:
     # outside an SDTM subject domain long text is still refused
     with pytest.raises(InputError, match="bytes long"):
         make_dataset("ADSL", "Subject", "ADaM", [Variable("X", "X")], [{"X": term}])
+
+
+def test_a_long_ts_value_continues_in_tsval1(trial: tuple[Any, Any], tmp_path: Path) -> None:
+    data, protocol = trial
+    title = (
+        "A single-arm open-label phase II trial of MDMA-assisted therapy for major depressive "
+        "disorder with treatment-resistant course, with dosing sessions, integration sessions "
+        "and follow-up visits at Oslo University Hospital and Østfold Hospital Trust (Norway)"
+    )
+    assert len(title.encode()) > 200
+    long = protocol.model_copy(update={"study": protocol.study.model_copy(update={"title": title})})
+    ts = build_sdtm(data, long, SdtmSettings(data_cut=datetime(2024, 1, 1, tzinfo=UTC)))["TS"]
+    row = ts.frame[ts.frame["TSPARMCD"] == "TITLE"].iloc[0]
+    assert len(row["TSVAL"].encode()) <= 200
+    assert row["TSVAL"] + row["TSVAL1"] == title
+    assert [v.name for v in ts.variables][5:7] == ["TSVAL", "TSVAL1"]
+    assert is_missing(ts.frame.loc[ts.frame["TSPARMCD"] == "SPONSOR", "TSVAL1"].iloc[0])
+    assert rule_ts_values_fit({"TS": ts}) == []
+    # XPT and Dataset-JSON hold it as it is
+    write_xpt(ts, tmp_path / "ts.xpt")
+    back = read_xpt(tmp_path / "ts.xpt")[0].set_index("TSPARMCD")
+    assert back.loc["TITLE", "TSVAL"] + back.loc["TITLE", "TSVAL1"] == title
+    doc = dataset_json(ts, study_oid="S")
+    validator = jsonschema.Draft201909Validator(
+        json.loads((STANDARDS / "dataset-json-1.1.schema.json").read_text())
+    )
+    assert list(validator.iter_errors(doc)) == []
+    names = [c["name"] for c in doc["columns"]]
+    assert "TSVAL1" in names
+    # define.xml describes the continuation column
+    study = DefineStudy("S", "T", "1", datetime(2024, 1, 1, tzinfo=UTC))
+    define = etree.fromstring(define_xml({"TS": ts}, "SDTM", study))
+    item = define.find(".//o:ItemDef[@Name='TSVAL1']", NS)
+    oid = item.get("{http://www.cdisc.org/ns/def/v2.1}CommentOID")
+    comment = define.find(f".//def:CommentDef[@OID='{oid}']", NS)
+    assert "full text" in etree.tostring(comment, encoding="unicode")
+    xsd = STANDARDS / "define-xml-2.1" / "schema" / "cdisc-definexml-2.1.0" / "define2-1-0.xsd"
+    schema = etree.XMLSchema(etree.parse(str(xsd)))
+    assert schema.validate(define), schema.error_log
 
 
 @pytest.mark.parametrize("variant", ["good", "broken"])

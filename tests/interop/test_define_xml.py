@@ -120,7 +120,7 @@ def test_every_dataset_and_variable_is_described(exported: ExportResult) -> None
 def test_ct_version_and_c_codes(exported: ExportResult) -> None:
     doc = _define(exported, "sdtm")
     ct = doc.find(".//def:Standard[@Type='CT']", NS)
-    assert ct.get("Version") == terminology().version == "2020-12-18"
+    assert ct.get("Version") == terminology().version == "2025-03-28"
     sex = doc.find(".//o:CodeList[@OID='CL.SEX']", NS)
     assert sex.find("o:Alias", NS).get("Name") == "C66731"
     f = sex.find("o:CodeListItem[@CodedValue='F']", NS)
@@ -128,10 +128,26 @@ def test_ct_version_and_c_codes(exported: ExportResult) -> None:
     assert sex.get(f"{{{NS['def']}}}StandardOID") == "STD.CT"
     country = doc.find(".//o:CodeList[@OID='CL.ISO3166']/o:ExternalCodeList", NS)
     assert country.get("Dictionary") == "ISO 3166-1 Alpha-3"
-    # test codes are listed as a sponsor codelist
+    # test codes: CDISC QRS terms carry their C-code, sponsor-defined ones are marked extended
+    # and have no C-code (never an empty Alias)
     testcd = doc.find(".//o:CodeList[@OID='CL.QS.QSTESTCD']", NS)
     assert testcd.get(f"{{{NS['def']}}}IsNonStandard") == "Yes"
-    assert len(testcd.findall("o:EnumeratedItem", NS)) > 10
+    gad = testcd.find("o:CodeListItem[@CodedValue='GAD0101']", NS)
+    assert gad.find("o:Alias", NS).get("Name") == "C103565"
+    assert gad.findtext("o:Decode/o:TranslatedText", namespaces=NS).startswith("GAD01-")
+    assert gad.get(f"{{{NS['def']}}}ExtendedValue") is None
+    sponsor = testcd.find("o:CodeListItem[@CodedValue='MADRS101']", NS)
+    assert sponsor.get(f"{{{NS['def']}}}ExtendedValue") == "Yes"
+    assert sponsor.find("o:Alias", NS) is None
+    assert all(a.get("Name") for a in doc.iterfind(".//o:Alias", NS))
+    category = doc.find(".//o:CodeList[@OID='CL.QS.QSCAT']", NS)
+    cssrs = category.find("o:CodeListItem[@CodedValue='C-SSRS LIFETIME/RECENT VERSION']", NS)
+    assert cssrs.find("o:Alias", NS).get("Name") == "C117996"
+    # the codes the review found missing: EPOCH FOLLOW-UP and TS parameters
+    epoch = doc.find(".//o:CodeList[@OID='CL.EPOCH']/o:CodeListItem[@CodedValue='FOLLOW-UP']", NS)
+    assert epoch is None or epoch.find("o:Alias", NS).get("Name") == "C202578"
+    parm = doc.find(".//o:CodeList[@OID='CL.TSPARMCD']/o:CodeListItem[@CodedValue='STRATFCT']", NS)
+    assert parm.find("o:Alias", NS).get("Name") == "C16153"
 
 
 def test_value_level_metadata_per_test_code(exported: ExportResult) -> None:
@@ -272,7 +288,7 @@ def test_a_long_ae_term_exports_with_suppae(
 
 def test_not_done_items_say_why(exported: ExportResult) -> None:
     qs = _xpt(exported, "qs")
-    cssrs = qs[(qs["QSCAT"] == "CSSRS") & (qs["QSSTAT"] == "NOT DONE")]
+    cssrs = qs[qs["QSCAT"].str.startswith("C-SSRS") & (qs["QSSTAT"] == "NOT DONE")]
     reasons = set(cssrs["QSREASND"])
     # C-SSRS asks questions 3-5 only after a yes to question 2: the rest are not asked
     assert "NOT ASKED (SKIP LOGIC OF THE FORM)" in reasons

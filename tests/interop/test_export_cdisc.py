@@ -238,6 +238,10 @@ def test_madrs_in_rs_when_asked(trial_engine: Engine, tmp_path: Path) -> None:
     assert "MADRS" in set(rs["RSCAT"])
     assert "MADRS" not in set(qs["QSCAT"])
     assert set(rs["DOMAIN"]) == {"RS"}
+    # only CDISC clinical classifications move: C-SSRS is clinician-rated but a questionnaire
+    assert set(rs["RSCAT"]) == {"MADRS"}
+    assert "C-SSRS LIFETIME/RECENT VERSION" in set(qs["QSCAT"])
+    assert set(rs["RSTESTCD"]) >= {"MADRS101", "MADRTOT"}
 
 
 def test_bad_metadata_refused() -> None:

@@ -46,7 +46,8 @@ def export_command(
         bool,
         typer.Option(
             "--rs-for-clinician",
-            help="Put clinician-rated scales (MADRS, C-SSRS) in SDTM RS instead of QS.",
+            help="Put the scales CDISC lists as clinical classifications (MADRS) in SDTM RS "
+            "instead of QS; questionnaires (C-SSRS, GAD-7 ...) stay in QS.",
         ),
     ] = False,
     odm_variant: Annotated[

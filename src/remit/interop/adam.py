@@ -31,8 +31,9 @@ import pandas as pd
 
 from remit.analysis import TrialData, build_adqs, build_adsl
 from remit.errors import InputError
-from remit.interop.codes import TestCode, code_for, scale_prefix
+from remit.interop.codes import TestCode, scale_prefix
 from remit.interop.dataset import Dataset, Variable, is_missing, make_dataset
+from remit.interop.qrs import qrs_test
 from remit.interop.sdtm import ClinicianDomain, SdtmSettings, iso_datetime
 from remit.interop.sdtm.base import Context
 from remit.interop.sdtm.events import DISPOSITION
@@ -252,8 +253,23 @@ def _coded(r: Mapping[Hashable, Any]) -> tuple[TestCode, str]:
     """The test code and ``PARAM`` of an analysis record."""
     part = _PARTS[str(r["PARCAT1"])]
     key = "total" if part == "total" else str(r["param"]).removeprefix(f"{r['scale']}_")
-    code = code_for(str(r["scale"]), part, key)
+    version = None if is_missing(r["version"]) else str(r["version"])
+    test = qrs_test(str(r["scale"]), version, part, key)  # the QS/RS test code it copies
+    code = TestCode(test.code, test.name, part, key)
     return code, _param(str(r["scale"]), code.label, part)
+
+
+def _base_only_from_a_baseline_record(rows: list[dict[str, Any]]) -> None:
+    """Clear BASE/CHG/PCHG where the subject has no ``ABLFL = Y`` record of the same PARAMCD.
+
+    A parameter copies one QS test; a scale whose versions carry different CDISC tests (the
+    C-SSRS lifetime/recent form at screening, the since-last-visit form later) gives the later
+    records a PARAMCD of their own, and the analysis baseline of the other version is not theirs
+    (ADaMIG: BASE comes from the parameter's baseline record)."""
+    flagged = {(r["USUBJID"], r["PARAMCD"]) for r in rows if r["ABLFL"] == "Y"}
+    for r in rows:
+        if (r["USUBJID"], r["PARAMCD"]) not in flagged:
+            r["BASE"] = r["CHG"] = r["PCHG"] = None
 
 
 def _one_param_per_code(coded: list[tuple[TestCode, str]]) -> None:
@@ -342,6 +358,7 @@ def build_adam_adqs(
             row[c] = r[c]
             row[f"{c}FL"] = r[f"{c}FL"]
         rows.append(row)
+    _base_only_from_a_baseline_record(rows)
     variables = [
         _v("STUDYID", "Study Identifier", origin="Predecessor"),
         _v("USUBJID", "Unique Subject Identifier", origin="Predecessor"),

@@ -1,9 +1,9 @@
-"""Short CDISC test codes (≤ 8 characters) for every scored part of a scale.
+"""Sponsor-defined test codes (≤ 8 characters) for every scored part of a scale.
 
-One scheme serves SDTM ``QSTESTCD``/``RSTESTCD`` and ADaM ``PARAMCD``, so a value can be
-followed from the raw dataset to the analysis dataset: a four-letter scale prefix, then
-``TOT`` for the total, ``S`` + number for a subscale, ``D`` + number for a derived value and the
-item's position (``01`` …) for an item.
+ADaM ``PARAMCD`` uses this scheme for every scale; SDTM ``QSTESTCD``/``RSTESTCD`` use it for
+the parts CDISC publishes no QRS test code for (:mod:`remit.interop.qrs` takes the CDISC codes
+where they exist): a four-letter scale prefix, then ``TOT`` for the total, ``S`` + number for a
+subscale, ``D`` + number for a derived value and the item's position (``01`` …) for an item.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from remit.errors import InputError, ScaleError
+from remit.errors import InputError, NotFoundError, ScaleError
 from remit.scales import load_scale
 
 
@@ -81,7 +81,7 @@ def scale_codes(scale: str) -> dict[tuple[str, str], TestCode]:
     """``{(part, key): TestCode}`` for the scale's total, subscales, derived values and items."""
     try:
         definition = load_scale(scale)
-    except (ScaleError, InputError, OSError):
+    except (ScaleError, InputError, NotFoundError, OSError):
         return {}
     prefix = scale_prefix(scale)
     name = scale.upper()

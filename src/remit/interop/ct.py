@@ -27,7 +27,7 @@ COUNTRY = "ISO3166"
 
 @dataclass(frozen=True)
 class Term:
-    """One term of a codelist: its submission value, NCI C-code (``None``: not verified) and
+    """One term of a codelist: its submission value, NCI C-code (``None``: none published) and
     decode."""
 
     value: str

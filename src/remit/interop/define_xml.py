@@ -27,6 +27,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from remit.interop.ct import COUNTRY, Codelist, codelist_id, terminology
 from remit.interop.dataset import Dataset, Variable, is_missing
+from remit.interop.qrs import cdisc_terms
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
@@ -139,11 +140,12 @@ METHODS: dict[str, str] = {
     "TRTEDT": "Date part of the last dose given, as a SAS date.",
     "NDOSES": "Count of doses given (EX).",
     "SIMFL": "Y when the trial data are simulated.",
-    "PARAMCD": "Test code of the scored part (remit.interop.codes), the same as QSTESTCD.",
-    "PARAM": "The scale's total test name, or the scale and the part's test name (QSTEST); one "
-    "PARAM for each PARAMCD.",
+    "PARAMCD": "Test code of the scored part (remit.interop.codes); QSTESTCD where CDISC "
+    "publishes no QRS code for the part, otherwise the sponsor code of the same part.",
+    "PARAM": "The scale's total test name, or the scale and the part's test name; one PARAM for "
+    "each PARAMCD.",
     "PARCAT1": "TOTAL, SUBSCALE, DERIVED or ITEM: the part of the scale.",
-    "PARCAT2": "The scale (QSCAT).",
+    "PARCAT2": "The scale's code in upper case (SDTM QSCAT holds its CDISC QRS category).",
     "AVISIT": "The protocol visit of the assessment.",
     "AVISITN": "The protocol's visit number.",
     "ATPT": "The time point within the visit (QSTPT).",
@@ -252,6 +254,11 @@ class _Builder:
             oid = f"CL.{cid}"
             used = set(self.codelists.get(oid, ("ct", self.ct[cid], set()))[2])
             self.codelists[oid] = ("ct", self.ct[cid], used | set(values))
+            return oid
+        if ds.name in ("QS", "RS") and v.name[2:] in ("TESTCD", "TEST", "CAT") and values:
+            # CDISC QRS terms (with C-codes) and sponsor-defined ones in one list per variable
+            oid = f"CL.{ds.name}.{v.name}"
+            self.codelists[oid] = ("qrs", f"{ds.name} {v.label}", values, v.name[2:])
             return oid
         if v.type == "text" and SPONSOR_CODED.match(v.name) and values:
             oid = f"CL.{ds.name}.{v.name}"
@@ -570,6 +577,9 @@ def _codelist(mdv: Any, oid: str, spec: tuple[Any, ...]) -> None:
         for order, value in enumerate(values, start=1):
             etree.SubElement(cl, _o("EnumeratedItem"), CodedValue=value, OrderNumber=str(order))
         return
+    if kind == "qrs":
+        _qrs_codelist(mdv, oid, *spec[1:])
+        return
     _, codelist, used = spec
     codelist = cast(Codelist, codelist)
     cl = etree.SubElement(mdv, _o("CodeList"), OID=oid, Name=codelist.name, DataType="text")
@@ -586,6 +596,23 @@ def _codelist(mdv: Any, oid: str, spec: tuple[Any, ...]) -> None:
             etree.SubElement(item, _o("Alias"), Context="nci:ExtCodeID", Name=term.c_code)
     if codelist.c_code:
         etree.SubElement(cl, _o("Alias"), Context="nci:ExtCodeID", Name=codelist.c_code)
+
+
+def _qrs_codelist(mdv: Any, oid: str, name: str, values: list[str], variable: str) -> None:
+    """A QS/RS test code, test name or category list: the terms of the CDISC QRS codelists
+    carry their NCI C-code; the others are sponsor-defined (``def:ExtendedValue``, no C-code,
+    as CDISC publishes none for them)."""
+    cdisc = cdisc_terms(variable)
+    cl = etree.SubElement(mdv, _o("CodeList"), OID=oid, Name=name, DataType="text")
+    cl.set(_d("IsNonStandard"), "Yes")
+    for order, value in enumerate(values, start=1):
+        term = cdisc.get(value)
+        item = etree.SubElement(cl, _o("CodeListItem"), CodedValue=value, OrderNumber=str(order))
+        if term is None:
+            item.set(_d("ExtendedValue"), "Yes")
+        _text(item, _o("Decode"), term.decode if term and term.decode else value)
+        if term is not None and term.c_code:
+            etree.SubElement(item, _o("Alias"), Context="nci:ExtCodeID", Name=term.c_code)
 
 
 #: The stylesheet that renders define.xml as HTML (CDISC, MIT licence; shipped in ``data/``).

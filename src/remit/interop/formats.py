@@ -30,6 +30,7 @@ from remit.interop.dateshift import DateShift
 from remit.interop.define import define_metadata, write_define
 from remit.interop.define_xml import DefineStudy, Standard, write_define_xml
 from remit.interop.odm import ODM_VARIANTS, write_odm_files
+from remit.interop.qrs import check_qrs
 from remit.interop.sdtm import ClinicianDomain, SdtmSettings, build_sdtm
 from remit.interop.tidy import form_frames, write_csv
 from remit.interop.xpt import write_xpt
@@ -151,6 +152,7 @@ def _write_cdisc(
 ) -> list[Path]:
     # terminology is checked before anything is written: a refused export leaves no files
     check_terminology(datasets.values())
+    check_qrs(datasets.values())
     directory = job.out_dir / standard.lower()
     directory.mkdir(parents=True, exist_ok=True)
     protocol = job.protocol

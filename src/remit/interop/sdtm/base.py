@@ -45,8 +45,10 @@ CLINICIAN_DOMAINS: tuple[ClinicianDomain, ...] = get_args(ClinicianDomain)
 class SdtmSettings:
     """Choices the SDTM IG leaves to the sponsor.
 
-    ``clinician_domain``: where clinician-rated scales (``respondent = "clinician"``, e.g.
-    MADRS) go — ``QS`` or ``RS`` (SDTMIG 3.3+ moved clinical classifications to RS).
+    ``clinician_domain``: where the scales CDISC terminology lists as clinical
+    classifications (MADRS; a clinician-rated scale CDISC has no category for) go — ``QS`` or
+    ``RS`` (SDTMIG 3.3+ moved clinical classifications to RS). A scale CDISC lists as a
+    questionnaire (C-SSRS) is always in QS (:mod:`remit.interop.qrs`).
     """
 
     clinician_domain: ClinicianDomain = "QS"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from remit.errors import InputError, ScaleError
-from remit.interop.codes import code_for
+from remit.errors import InputError, NotFoundError, ScaleError
 from remit.interop.dataset import Dataset, frame_rows, is_missing, make_dataset
+from remit.interop.qrs import clinical_classifications, qrs_category, qrs_test
 from remit.interop.sdtm.base import (
     ID_VARIABLES,
     VISIT_VARIABLES,
@@ -22,15 +22,11 @@ from remit.scales import load_scale, skipped_items
 
 
 def clinician_scales(scales: Iterable[str]) -> set[str]:
-    """The scales among ``scales`` rated by a clinician (an unknown scale is not)."""
-    out = set()
-    for s in scales:
-        try:
-            if load_scale(s).respondent == "clinician":
-                out.add(s)
-        except (ScaleError, InputError, OSError):  # an unknown scale is not clinician-rated
-            continue
-    return out
+    """The scales among ``scales`` that go to RS with ``clinician_domain="RS"``: those CDISC
+    lists as clinical classifications (MADRS) and clinician-rated scales CDISC has no category
+    for; never one CDISC lists as a questionnaire (C-SSRS stays in QS)
+    (:func:`remit.interop.qrs.clinical_classifications`)."""
+    return clinical_classifications(scales)
 
 
 def _timepoint_number(ctx: Context, visit: Any, timepoint: Any) -> float | None:
@@ -64,7 +60,7 @@ def _skipped(scale: str, version: Any, answers: dict[str, Any]) -> frozenset[str
         definition = load_scale(scale)
         v = None if is_missing(version) else str(version)
         return skipped_items(definition, definition.items_for(v), answers)
-    except (ScaleError, InputError, OSError):  # an unknown scale or version: no skip logic
+    except (ScaleError, InputError, NotFoundError, OSError):  # unknown scale/version: no skips
         return frozenset()
 
 
@@ -84,17 +80,19 @@ def build_findings_about_scales(ctx: Context, domain: ClinicianDomain, scales: s
             parts.append(("total", "total", r.total, True))
         parts += [("subscales", str(k), v, True) for k, v in sorted(r.subscales.items())]
         parts += [("derived", str(k), v, True) for k, v in sorted(r.derived.items())]
+        version = None if is_missing(r.version) else str(r.version)
+        cat = qrs_category(str(r.scale), version)
         for part, key, value, derived in parts:
             orres, stresc, stresn = result_values(value)
-            code = code_for(str(r.scale), part, key)
+            code = qrs_test(str(r.scale), version, part, key)
             rows.append(
                 {
                     "STUDYID": ctx.study,
                     "DOMAIN": domain,
                     "USUBJID": ctx.usubjid(r.participant_id),
                     f"{p}TESTCD": code.code,
-                    f"{p}TEST": code.label,
-                    f"{p}CAT": str(r.scale).upper(),
+                    f"{p}TEST": code.name,
+                    f"{p}CAT": cat.value,
                     f"{p}SCAT": None
                     if is_missing(r.version) or r.version == "default"
                     else str(r.version).upper(),

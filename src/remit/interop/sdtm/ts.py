@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from remit.interop.ct import country_alpha3, terminology
-from remit.interop.dataset import Dataset, is_missing, make_dataset
+from remit.interop.dataset import Dataset, Variable, is_missing, make_dataset, split_text
 from remit.interop.sdtm.base import Context, iso_date, var
 from remit.protocol.status import FINAL_STATUSES
 
@@ -203,6 +203,7 @@ def build_ts(ctx: Context, data_cut: datetime | None = None) -> Dataset:
                     "TSVCDVER": ver,
                 }
             )
+    continued = split_long_values(rows)
     variables = [
         var("STUDYID", "Study Identifier", origin="Assigned", key=1),
         var("DOMAIN", "Domain Abbreviation", origin="Assigned"),
@@ -210,6 +211,16 @@ def build_ts(ctx: Context, data_cut: datetime | None = None) -> Dataset:
         var("TSPARMCD", "Trial Summary Parameter Short Name", origin="Assigned", key=2),
         var("TSPARM", "Trial Summary Parameter", origin="Assigned"),
         var("TSVAL", "Parameter Value", origin="Protocol"),
+        *(
+            Variable(
+                f"TSVAL{n}",
+                f"Parameter Value {n}",
+                origin="Protocol",
+                comment=f"Part {n + 1} of a parameter value over 200 bytes: TSVAL, TSVAL1 ... "
+                "in order give the full text (SDTMIG 3.4 TS).",
+            )
+            for n in continued
+        ),
         var("TSVALNF", "Parameter Null Flavor", origin="Derived"),
         var("TSVALCD", "Parameter Value Code", origin="Assigned"),
         var("TSVCDREF", "Name of the Reference Terminology", origin="Assigned"),
@@ -223,6 +234,30 @@ def build_ts(ctx: Context, data_cut: datetime | None = None) -> Dataset:
         rows,
         structure="One record per trial summary parameter value",
     )
+
+
+def split_long_values(rows: list[dict[str, Any]]) -> range:
+    """Cut every ``TSVAL`` over 200 bytes into ``TSVAL`` and ``TSVAL1``, ``TSVAL2`` … (SDTMIG
+    3.4 TS: "Text over 200 characters can be added to additional columns TSVAL1-TSVALn"), each
+    at most 200 bytes, cut between words where it can; ``TSVAL`` followed by ``TSVAL1`` …
+    gives the full text. Returns the numbers of the continuation variables the rows use.
+
+    >>> rows = [{"TSVAL": "word " * 50}, {"TSVAL": "short"}]
+    >>> split_long_values(rows), [len(r["TSVAL"]) for r in rows], rows[1]["TSVAL1"]
+    (range(1, 2), [199, 5], None)
+    """
+    extra = 0
+    for row in rows:
+        value = row.get("TSVAL")
+        parts = split_text(value) if isinstance(value, str) else [value]
+        row["TSVAL"] = parts[0]
+        for n, part in enumerate(parts[1:], start=1):
+            row[f"TSVAL{n}"] = part
+        extra = max(extra, len(parts) - 1)
+    for row in rows:
+        for n in range(1, extra + 1):
+            row.setdefault(f"TSVAL{n}", None)
+    return range(1, extra + 1)
 
 
 #: TSPARMCD whose value is a term of a CDISC codelist.
