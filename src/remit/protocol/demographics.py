@@ -1,0 +1,45 @@
+"""Which demographic characteristics beyond sex and age a trial collects: the protocol's
+``[demographics]`` table.
+
+Race and ethnic origin are special categories of personal data (GDPR article 9) and many
+countries (Norway among them) do not usually collect them, so a protocol collects them only
+when it says so: ``collect = ["race", "ethnicity"]`` with a ``justification`` (checked,
+``P042``). A protocol without the table collects neither; the SDTM export then carries no
+RACE/ETHNIC value and define.xml says they were not collected.
+
+Examples
+--------
+>>> from remit.protocol import load_protocol
+>>> load_protocol("oslo-mdma-mdd").demographics.collects("race")
+False
+>>> rct = load_protocol("mdma-mdd-rct-example").demographics
+>>> rct.collects("race"), rct.collects("ethnicity")
+(True, True)
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from remit.protocol._base import _Model
+
+
+class Characteristic(StrEnum):
+    """A demographic characteristic a protocol may collect at registration for screening."""
+
+    RACE = "race"
+    ETHNICITY = "ethnicity"
+
+
+class Demographics(_Model):
+    """The protocol's ``[demographics]`` table: the characteristics collected (``collect``,
+    words of :class:`Characteristic`) and why (``justification``, required when anything is
+    collected)."""
+
+    collect: tuple[str, ...] = ()
+    justification: str | None = None
+    assumption: str | None = None
+
+    def collects(self, characteristic: str) -> bool:
+        """Whether the protocol collects ``characteristic`` (``race``, ``ethnicity``)."""
+        return characteristic in self.collect
