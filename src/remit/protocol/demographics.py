@@ -31,6 +31,29 @@ class Characteristic(StrEnum):
     ETHNICITY = "ethnicity"
 
 
+class Race(StrEnum):
+    """Race as collected: the submission values of the CDISC codelist RACE (C74457,
+    non-extensible) that Remit offers; ``NOT REPORTED`` when the person chose not to say."""
+
+    AMERICAN_INDIAN_OR_ALASKA_NATIVE = "AMERICAN INDIAN OR ALASKA NATIVE"
+    ASIAN = "ASIAN"
+    BLACK_OR_AFRICAN_AMERICAN = "BLACK OR AFRICAN AMERICAN"
+    NATIVE_HAWAIIAN_OR_OTHER_PACIFIC_ISLANDER = "NATIVE HAWAIIAN OR OTHER PACIFIC ISLANDER"
+    WHITE = "WHITE"
+    NOT_REPORTED = "NOT REPORTED"
+    UNKNOWN = "UNKNOWN"
+
+
+class Ethnicity(StrEnum):
+    """Ethnicity as collected: the submission values of the CDISC codelist ETHNIC (C66790,
+    non-extensible)."""
+
+    HISPANIC_OR_LATINO = "HISPANIC OR LATINO"
+    NOT_HISPANIC_OR_LATINO = "NOT HISPANIC OR LATINO"
+    NOT_REPORTED = "NOT REPORTED"
+    UNKNOWN = "UNKNOWN"
+
+
 class Demographics(_Model):
     """The protocol's ``[demographics]`` table: the characteristics collected (``collect``,
     words of :class:`Characteristic`) and why (``justification``, required when anything is
