@@ -106,10 +106,21 @@ METHODS: dict[str, str] = {
     "RFSTDTC": "Date/time of the subject's first study treatment given (EX).",
     "RFXSTDTC": "Date/time of the subject's first study treatment given (EX).",
     "RFXENDTC": "Date/time of the subject's last study treatment given (EX).",
-    "RFENDTC": "Date of the subject's last completed visit.",
+    "RFENDTC": "Date of the last completed visit of a subject who received study treatment; "
+    "empty for subjects never dosed (screen failures, enrolled and not treated).",
+    "RFPENDTC": "When the subject left the trial (the date/time of the final status: screen "
+    "failure, completed, withdrawn, lost to follow-up); for a subject still in the trial, the "
+    "date of the last visit that took place.",
+    "DTHDTC": "End date (else onset date) of the subject's adverse event with outcome FATAL.",
+    "DTHFL": "Y when the subject has an adverse event with outcome FATAL; empty otherwise.",
+    "EPOCH": "The epoch (TE/TA) of the last protocol visit that took place on or before the "
+    "start date (the visit kind's epoch: SCREENING, TREATMENT, FOLLOW-UP); SCREENING before "
+    "the first visit.",
     "ACTARMCD": "The planned arm code when the subject received study treatment; empty otherwise.",
     "ACTARM": "The planned arm when the subject received study treatment; empty otherwise.",
-    "ARMNRS": "SCREEN FAILURE for subjects not eligible; NOT ASSIGNED / NOT TREATED as applies.",
+    "ARMNRS": "SCREEN FAILURE for subjects not eligible, NOT ASSIGNED for subjects without an "
+    "arm, ASSIGNED, NOT TREATED for subjects with an arm and no dose given (SDTMIG 3.4: the "
+    "arm variables are then empty).",
     "ACTARMUD": "Empty: no unplanned arms are possible in the protocol.",
     "AEDECOD": "The verbatim term in upper case (no dictionary coding).",
     "CMCLASCD": "Code of the medication class from the protocol's medication list.",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 from remit.interop.ct import country_alpha3
 from remit.interop.dataset import Dataset, frame_rows, is_missing, make_dataset
 from remit.interop.sdtm.base import (
@@ -11,14 +14,73 @@ from remit.interop.sdtm.base import (
     iso_datetime,
     var,
 )
+from remit.protocol.adverse_event import AEOutcome
+from remit.protocol.demographics import Characteristic
 from remit.protocol.status import ParticipantStatus as S
 from remit.services.blinding import BLINDED
 
 _SEX = {"female": "F", "f": "F", "male": "M", "m": "M"}
 
+#: ARMNRS (SDTMIG 3.3+, DM assumption on arms): why ARMCD/ARM or ACTARMCD/ACTARM are null.
+SCREEN_FAILURE = "SCREEN FAILURE"
+NOT_ASSIGNED = "NOT ASSIGNED"
+NOT_TREATED = "ASSIGNED, NOT TREATED"
+
+
+def not_collected(characteristic: str) -> str:
+    """define.xml comment of a DM variable the protocol does not collect."""
+    return (
+        f"Not collected: the protocol's [demographics] does not list {characteristic}, so the "
+        "variable is empty for every subject (no value is imputed)."
+    )
+
+
+def _arms(arm: str | None, status: str, treated: bool, arms: dict[str, str]) -> dict[str, Any]:
+    """ARMCD/ARM, ACTARMCD/ACTARM and ARMNRS of one subject (SDTMIG 3.4: the arm variables of
+    a subject never assigned or never treated are null and ARMNRS says why; the SDTMIG 3.2
+    pseudo-codes SCRNFAIL/NOTASSGN/NOTTRT are not used)."""
+    if arm is None:
+        reason = SCREEN_FAILURE if status == S.INELIGIBLE else NOT_ASSIGNED
+        return {"ARMCD": None, "ARM": None, "ACTARMCD": None, "ACTARM": None, "ARMNRS": reason}
+    return {
+        "ARMCD": arm,
+        "ARM": arms.get(arm),
+        "ACTARMCD": arm if treated else None,
+        "ACTARM": arms.get(arm) if treated else None,
+        "ARMNRS": None if treated else NOT_TREATED,
+    }
+
+
+def _deaths(ctx: Context) -> dict[Any, Any]:
+    """Date of death of each participant with a fatal adverse event (its end date, else its
+    onset)."""
+    out: dict[Any, Any] = {}
+    for r in frame_rows(ctx.data.adverse_events):
+        if str(r.outcome) == AEOutcome.FATAL:
+            when = r.onset_date if is_missing(r.end_date) else r.end_date
+            out[r.participant_id] = when
+    return out
+
+
+def _participation_end(ctx: Context, r: Any) -> str | None:
+    """RFPENDTC: when a participant who left the trial (a final status: screen failure,
+    completed, withdrawn, lost) ended participation; for one still in it, the last visit
+    that took place (the last contact); empty when there is neither."""
+    if not is_missing(r.ended_at):
+        return iso_datetime(r.ended_at)
+    return iso_date(ctx.last_visit.get(r.participant_id))
+
 
 def build_dm(ctx: Context) -> Dataset:
-    """DM: one record per participant screened."""
+    """DM: one record per participant screened.
+
+    Reference dates (SDTMIG 3.4 DM): RFSTDTC/RFXSTDTC the first dose given, RFXENDTC the last,
+    RFENDTC the last visit of a treated subject — all four empty for a subject never dosed
+    (a screen failure, or enrolled and not treated); RFICDTC the informed consent; RFPENDTC
+    the end of participation (:func:`_participation_end`), screen failures included.
+    DTHFL/DTHDTC from a fatal adverse event. RACE/ETHNIC as collected, empty when the
+    protocol does not collect them (define.xml says so).
+    """
     p = ctx.data.participants
     site_country: dict[str, str | None] = {
         s.code: country_alpha3(s.country) for s in ctx.protocol.study.sites
@@ -26,11 +88,16 @@ def build_dm(ctx: Context) -> Dataset:
     arms = {a.code: a.label for a in ctx.protocol.arms}
     arms[BLINDED] = BLINDED  # a blinded reader's data: the arm masked, the structure kept
     last_visit = ctx.last_visit
+    deaths = _deaths(ctx)
+    demographics = ctx.protocol.demographics
     rows = []
     for r in frame_rows(p):
         pid = r.participant_id
         arm = None if is_missing(r.arm) else str(r.arm)
         treated = pid in ctx.first_dose
+        died = deaths.get(pid)
+        race = getattr(r, "race", None)
+        ethnicity = getattr(r, "ethnicity", None)
         rows.append(
             {
                 "STUDYID": ctx.study,
@@ -38,26 +105,35 @@ def build_dm(ctx: Context) -> Dataset:
                 "USUBJID": ctx.usubjid(pid),
                 "SUBJID": str(pid),
                 "RFSTDTC": iso_datetime(ctx.first_dose.get(pid)),
-                "RFENDTC": iso_date(last_visit.get(pid)),
+                "RFENDTC": iso_date(last_visit.get(pid)) if treated else None,
                 "RFXSTDTC": iso_datetime(ctx.first_dose.get(pid)),
                 "RFXENDTC": iso_datetime(ctx.last_dose.get(pid)),
                 "RFICDTC": iso_datetime(r.consented_at),
+                "RFPENDTC": _participation_end(ctx, r),
+                "DTHDTC": iso_date(died),
+                "DTHFL": "Y" if died is not None else None,
                 "SITEID": None if is_missing(r.site) else str(r.site),
                 "AGE": None if is_missing(r.age_years) else float(r.age_years),
                 "AGEU": None if is_missing(r.age_years) else "YEARS",
                 "SEX": _SEX.get(str(r.sex).lower(), "U") if not is_missing(r.sex) else "U",
-                "ARMCD": arm,
-                "ARM": arms.get(arm) if arm else None,
-                "ACTARMCD": arm if treated else None,
-                "ACTARM": arms.get(arm) if (arm and treated) else None,
-                "ARMNRS": None
-                if arm
-                else ("SCREEN FAILURE" if r.status == S.INELIGIBLE else "NOT ASSIGNED"),
+                "RACE": None
+                if is_missing(race) or not demographics.collects(Characteristic.RACE)
+                else str(race),
+                "ETHNIC": None
+                if is_missing(ethnicity) or not demographics.collects(Characteristic.ETHNICITY)
+                else str(ethnicity),
+                **_arms(arm, str(r.status), treated, arms),
                 "ACTARMUD": None,
                 "COUNTRY": None if is_missing(r.site) else site_country.get(str(r.site)),
             }
         )
     rows.sort(key=lambda x: str(x["USUBJID"]))
+    race_comment = (
+        "" if demographics.collects(Characteristic.RACE) else not_collected("race")
+    )
+    ethnic_comment = (
+        "" if demographics.collects(Characteristic.ETHNICITY) else not_collected("ethnicity")
+    )
     variables = [
         *ID_VARIABLES,
         var("SUBJID", "Subject Identifier for the Study"),
@@ -66,10 +142,15 @@ def build_dm(ctx: Context) -> Dataset:
         var("RFXSTDTC", "Date/Time of First Study Treatment", "datetime", "Derived"),
         var("RFXENDTC", "Date/Time of Last Study Treatment", "datetime", "Derived"),
         var("RFICDTC", "Date/Time of Informed Consent", "datetime"),
+        var("RFPENDTC", "Date/Time of End of Participation", "datetime", "Derived"),
+        var("DTHDTC", "Date/Time of Death", "datetime", "Derived"),
+        var("DTHFL", "Subject Death Flag", origin="Derived"),
         var("SITEID", "Study Site Identifier"),
         var("AGE", "Age", "integer"),
         var("AGEU", "Age Units", origin="Assigned"),
         var("SEX", "Sex"),
+        replace(var("RACE", "Race"), comment=race_comment),
+        replace(var("ETHNIC", "Ethnicity"), comment=ethnic_comment),
         var("ARMCD", "Planned Arm Code", origin="Assigned"),
         var("ARM", "Description of Planned Arm", origin="Assigned"),
         var("ACTARMCD", "Actual Arm Code", origin="Derived"),
