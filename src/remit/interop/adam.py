@@ -17,7 +17,9 @@ from remit.interop.codes import code_for, scale_prefix
 from remit.interop.dataset import Dataset, Variable, is_missing, make_dataset
 from remit.interop.sdtm import iso_datetime
 from remit.interop.sdtm.events import DISPOSITION
+from remit.interop.sdtm.special import not_collected
 from remit.protocol import Protocol
+from remit.protocol.demographics import Characteristic
 from remit.protocol.status import FINAL_STATUSES, ParticipantStatus
 from remit.services.blinding import BLINDED
 
@@ -61,6 +63,15 @@ def build_adam_adsl(data: TrialData, protocol: Protocol) -> Dataset:
     arms = {a.code: a.label for a in protocol.arms}
     arms[BLINDED] = BLINDED  # a blinded reader's data: the arm masked, the structure kept
     base_cols = [c for c in adsl.columns if c.endswith("_total_baseline")]
+    collects_race = protocol.demographics.collects(Characteristic.RACE)
+    races = (
+        {
+            r.participant_id: None if is_missing(r.race) else str(r.race)
+            for r in data.participants.itertuples()
+        }
+        if collects_race and "race" in data.participants.columns
+        else {}
+    )
     rows = []
     for r in adsl.to_dict("records"):
         pid = r["participant_id"]
@@ -77,6 +88,7 @@ def build_adam_adsl(data: TrialData, protocol: Protocol) -> Dataset:
             "AGEU": None if is_missing(r["AGE"]) else "YEARS",
             "AGEGR1": r["AGEGR1"],
             "SEX": _SEX.get(str(r["SEX"]).lower(), "U") if not is_missing(r["SEX"]) else "U",
+            "RACE": races.get(pid),
             "SCRNFL": r["SCRNFL"],
             "ENRLFL": r["ENRLFL"],
             "FASFL": r["FASFL"],
@@ -110,6 +122,12 @@ def build_adam_adsl(data: TrialData, protocol: Protocol) -> Dataset:
         _v("AGEU", "Age Units", origin="Predecessor"),
         _v("AGEGR1", "Pooled Age Group 1"),
         _v("SEX", "Sex", origin="Predecessor"),
+        Variable(
+            "RACE",
+            "Race",
+            origin="Predecessor",
+            comment="" if collects_race else not_collected("race"),
+        ),
         _v("SCRNFL", "Screened Population Flag"),
         _v("ENRLFL", "Enrolled Population Flag"),
         _v("FASFL", "Full Analysis Set Population Flag"),
