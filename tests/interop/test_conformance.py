@@ -348,12 +348,14 @@ def rule_dm_arm_null_reason(pkg: Package) -> list[str]:
 
 def rule_dm_participation_dates(pkg: Package) -> list[str]:
     """RFICDTC is the informed consent of DS; RFPENDTC (end of participation) is filled for
-    every subject with a disposition event and is not before RFICDTC or RFENDTC."""
+    every subject with a disposition event and is not before RFICDTC, RFENDTC or the DS
+    disposition date."""
     dm, ds = pkg["DM"].frame, pkg["DS"].frame
     consent = dict(
         ds.loc[ds["DSDECOD"] == "INFORMED CONSENT OBTAINED", ["USUBJID", "DSSTDTC"]].values
     )
-    ended = set(ds.loc[ds["DSCAT"] == "DISPOSITION EVENT", "USUBJID"])
+    disposed = ds[ds["DSCAT"] == "DISPOSITION EVENT"]
+    ended = dict(disposed[["USUBJID", "DSSTDTC"]].values)
     out = []
     for r in dm.itertuples():
         if consent.get(r.USUBJID) != (None if is_missing(r.RFICDTC) else r.RFICDTC):
@@ -362,8 +364,11 @@ def rule_dm_participation_dates(pkg: Package) -> list[str]:
             if r.USUBJID in ended:
                 out.append(f"DM {r.USUBJID}: left the trial (DS) without RFPENDTC")
             continue
-        for earlier in ("RFICDTC", "RFENDTC"):
-            value = getattr(r, earlier)
+        for earlier, value in (
+            ("RFICDTC", r.RFICDTC),
+            ("RFENDTC", r.RFENDTC),
+            ("DS disposition", ended.get(r.USUBJID)),
+        ):
             if not is_missing(value) and _day(r.RFPENDTC) < _day(value):
                 out.append(f"DM {r.USUBJID}: RFPENDTC {r.RFPENDTC} before {earlier} {value}")
     return out

@@ -108,9 +108,9 @@ METHODS: dict[str, str] = {
     "RFXENDTC": "Date/time of the subject's last study treatment given (EX).",
     "RFENDTC": "Date of the last completed visit of a subject who received study treatment; "
     "empty for subjects never dosed (screen failures, enrolled and not treated).",
-    "RFPENDTC": "When the subject left the trial (the date/time of the final status: screen "
-    "failure, completed, withdrawn, lost to follow-up); for a subject still in the trial, the "
-    "date of the last visit that took place.",
+    "RFPENDTC": "End of participation or last contact: the later of the last visit that took "
+    "place and the last dose given (the DS disposition date); without either, when the "
+    "subject's final status (e.g. a screen failure at the phone screen) was recorded.",
     "DTHDTC": "End date (else onset date) of the subject's adverse event with outcome FATAL.",
     "DTHFL": "Y when the subject has an adverse event with outcome FATAL; empty otherwise.",
     "EPOCH": "The epoch (TE/TA) of the last protocol visit that took place on or before the "

@@ -63,12 +63,19 @@ def _deaths(ctx: Context) -> dict[Any, Any]:
 
 
 def _participation_end(ctx: Context, r: Any) -> str | None:
-    """RFPENDTC: when a participant who left the trial (a final status: screen failure,
-    completed, withdrawn, lost) ended participation; for one still in it, the last visit
-    that took place (the last contact); empty when there is neither."""
-    if not is_missing(r.ended_at):
-        return iso_datetime(r.ended_at)
-    return iso_date(ctx.last_visit.get(r.participant_id))
+    """RFPENDTC, the end of participation or the last contact (SDTMIG DM), screen failures
+    included: the later of the last visit that took place and the last dose (the date DS gives
+    the disposition event); without either, the time the participant's final status was
+    recorded; empty for a participant with none of these."""
+    pid = r.participant_id
+    dates = [
+        str(iso_date(x))
+        for x in (ctx.last_visit.get(pid), ctx.last_dose.get(pid))
+        if not is_missing(x)
+    ]
+    if dates:
+        return max(dates)
+    return None if is_missing(r.ended_at) else iso_datetime(r.ended_at)
 
 
 def build_dm(ctx: Context) -> Dataset:
@@ -77,7 +84,8 @@ def build_dm(ctx: Context) -> Dataset:
     Reference dates (SDTMIG 3.4 DM): RFSTDTC/RFXSTDTC the first dose given, RFXENDTC the last,
     RFENDTC the last visit of a treated subject — all four empty for a subject never dosed
     (a screen failure, or enrolled and not treated); RFICDTC the informed consent; RFPENDTC
-    the end of participation (:func:`_participation_end`), screen failures included.
+    the end of participation or last contact (:func:`_participation_end`), screen
+    failures included.
     DTHFL/DTHDTC from a fatal adverse event. RACE/ETHNIC as collected, empty when the
     protocol does not collect them (define.xml says so).
     """
@@ -128,9 +136,7 @@ def build_dm(ctx: Context) -> Dataset:
             }
         )
     rows.sort(key=lambda x: str(x["USUBJID"]))
-    race_comment = (
-        "" if demographics.collects(Characteristic.RACE) else not_collected("race")
-    )
+    race_comment = "" if demographics.collects(Characteristic.RACE) else not_collected("race")
     ethnic_comment = (
         "" if demographics.collects(Characteristic.ETHNICITY) else not_collected("ethnicity")
     )
