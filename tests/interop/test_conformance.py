@@ -318,7 +318,7 @@ def rule_dm_reference_dates(pkg: Package) -> list[str]:
             filled = [v for v in _REFERENCE_DATES if not is_missing(getattr(r, v))]
             if filled:
                 out.append(f"DM {r.USUBJID}: never dosed but {', '.join(filled)} filled")
-        elif (r.RFXSTDTC, r.RFXENDTC) != (doses[0], doses[-1]) or is_missing(r.RFENDTC):
+        elif (doses[0], doses[-1]) != (r.RFXSTDTC, r.RFXENDTC) or is_missing(r.RFENDTC):
             out.append(f"DM {r.USUBJID}: reference dates disagree with EX")
     return out
 
@@ -402,7 +402,7 @@ def rule_ae_epoch(pkg: Package) -> list[str]:
         mine = sv[(sv["USUBJID"] == r.USUBJID) & _present(sv["EPOCH"])]
         before = mine[mine["SVSTDTC"].map(_day) <= _day(r.AESTDTC)].sort_values("SVSTDTC")
         expected = "SCREENING" if before.empty else str(before["EPOCH"].iloc[-1])
-        if r.EPOCH != expected:
+        if expected != r.EPOCH:
             out.append(f"AE {r.USUBJID} {r.AETERM}: EPOCH {r.EPOCH!r}, SV says {expected!r}")
     return out
 

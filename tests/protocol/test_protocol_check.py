@@ -1038,7 +1038,8 @@ def test_p042_demographics_not_sound(bend: Bend) -> None:
     line = only(typo, "P042")
     assert "unknown characteristic 'rase'" in line
     assert "did you mean 'race'" in line
-    twice = bend("[[events]]", f'[demographics]\ncollect = ["race", "race"]\n{justified}\n[[events]]')
+    both = '["race", "race"]'
+    twice = bend("[[events]]", f"[demographics]\ncollect = {both}\n{justified}\n[[events]]")
     assert "listed twice" in only(twice, "P042")
     silent = bend("[[events]]", '[demographics]\ncollect = ["ethnicity"]\n\n[[events]]')
     assert "without a justification" in only(silent, "P042")
@@ -1046,4 +1047,5 @@ def test_p042_demographics_not_sound(bend: Bend) -> None:
     assert "P042" not in codes(sound)
     assert not load_protocol("oslo-mdma-mdd").demographics.collects("race")
     rct = load_protocol("mdma-mdd-rct-example").demographics
-    assert rct.collects("race") and rct.collects("ethnicity")
+    assert rct.collects("race")
+    assert rct.collects("ethnicity")

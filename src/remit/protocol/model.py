@@ -19,8 +19,8 @@ from remit.errors import NotFoundError
 from remit.protocol._base import _Model
 from remit.protocol.baseline import Baseline, baseline_visit
 from remit.protocol.blinding import Blinding
-from remit.protocol.demographics import Demographics
 from remit.protocol.consent import Consent
+from remit.protocol.demographics import Demographics
 from remit.protocol.dosing import ArmDose, DosingSession, Vitals, VitalThreshold
 from remit.protocol.estimands import Estimand, IntercurrentEvent
 from remit.protocol.medications import Medications

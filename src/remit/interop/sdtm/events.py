@@ -24,7 +24,7 @@ SEVERITY_TERMS: Mapping[str, str] = {s.value: s.value.upper() for s in Severity}
 
 
 #: AEOUT (CDISC codelist OUT, non-extensible) of each Remit adverse-event outcome.
-AE_OUTCOMES = {
+AE_OUTCOMES: Mapping[str, str] = {
     AEOutcome.RECOVERED: "RECOVERED/RESOLVED",
     AEOutcome.RECOVERING: "RECOVERING/RESOLVING",
     AEOutcome.NOT_RECOVERED: "NOT RECOVERED/NOT RESOLVED",
