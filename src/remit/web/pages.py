@@ -428,6 +428,9 @@ async def screen(request: Request, session: PageSession) -> Response:
                 "want to say; nothing was created",
             )
         demographics[field] = given
+    for c in Characteristic:  # posted though not collected: the service refuses it
+        if c.value not in collected and form.get(c.value, "").strip():
+            demographics[c.value] = form.get(c.value, "").strip()
     identity = {k: form.get(k, "").strip() or None for k in ("name", "national_id", "contact")}
     if any(identity.values()) and not identity["name"]:
         raise InputError(
@@ -444,7 +447,7 @@ async def screen(request: Request, session: PageSession) -> Response:
             sex=sex,
             birth_year=birth,
             identity=identity,
-            demographics={collected[k][0]: v for k, v in demographics.items()},
+            demographics={collected[k][0]: v for k, v in demographics.items() if k in collected},
             demographic_fields=demographics,
             idem=form_key(form) or uuid.uuid4().hex,
         )
