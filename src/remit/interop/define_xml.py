@@ -109,8 +109,8 @@ METHODS: dict[str, str] = {
     "RFENDTC": "Date of the last completed visit of a subject who received study treatment; "
     "empty for subjects never dosed (screen failures, enrolled and not treated).",
     "RFPENDTC": "End of participation or last contact: the later of the last visit that took "
-    "place and the last dose given (the DS disposition date); without either, when the "
-    "subject's final status (e.g. a screen failure at the phone screen) was recorded.",
+    "place and the last dose given (the DS disposition date); for a subject who left the trial "
+    "without either (a screen failure at the phone screen), the screening date.",
     "DTHDTC": "End date (else onset date) of the subject's adverse event with outcome FATAL.",
     "DTHFL": "Y when the subject has an adverse event with outcome FATAL; empty otherwise.",
     "EPOCH": "The epoch (TE/TA) of the last protocol visit that took place on or before the "

@@ -16,7 +16,6 @@ from remit.protocol.consent import WithdrawalScope
 from remit.protocol.medications import atc_class
 from remit.protocol.status import (
     DECIDED_DOSE_STATUSES,
-    FINAL_STATUSES,
     AssessmentStatus,
     DoseKind,
     DoseStatus,
@@ -439,13 +438,12 @@ def _participants(
                 ),
                 "race": p.race,
                 "ethnicity": p.ethnicity,
-                "ended_at": p.status_changed_at if p.status in FINAL_STATUSES else None,
             }
         )
     columns = [
         "participant_id", "site", "arm", "sex", "age_years", "status", "screened_date",
         "enrolled_date", "ineligible_reasons", "withdrawn_reason", "simulated", "consented_at",
-        "consent_withdrawn_at", "race", "ethnicity", "ended_at",
+        "consent_withdrawn_at", "race", "ethnicity",
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 

@@ -16,6 +16,7 @@ from remit.interop.sdtm.base import (
 )
 from remit.protocol.adverse_event import AEOutcome
 from remit.protocol.demographics import Characteristic
+from remit.protocol.status import FINAL_STATUSES
 from remit.protocol.status import ParticipantStatus as S
 from remit.services.blinding import BLINDED
 
@@ -65,8 +66,8 @@ def _deaths(ctx: Context) -> dict[Any, Any]:
 def _participation_end(ctx: Context, r: Any) -> str | None:
     """RFPENDTC, the end of participation or the last contact (SDTMIG DM), screen failures
     included: the later of the last visit that took place and the last dose (the date DS gives
-    the disposition event); without either, the time the participant's final status was
-    recorded; empty for a participant with none of these."""
+    the disposition event); for a participant who left the trial without either (a screen
+    failure at the phone screen), the screening date; empty otherwise."""
     pid = r.participant_id
     dates = [
         str(iso_date(x))
@@ -75,7 +76,9 @@ def _participation_end(ctx: Context, r: Any) -> str | None:
     ]
     if dates:
         return max(dates)
-    return None if is_missing(r.ended_at) else iso_datetime(r.ended_at)
+    if str(r.status) in FINAL_STATUSES:
+        return iso_date(r.screened_date)
+    return None
 
 
 def build_dm(ctx: Context) -> Dataset:
