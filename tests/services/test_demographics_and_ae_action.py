@@ -136,11 +136,22 @@ def test_action_taken_is_recorded_changed_and_exported(oslo: OsloTrial, tmp_path
         history
     )
     data = sv.build_trial_data(oslo.engine, actor=sv.Actor.system("test"))
-    ae_ds = build_sdtm(data, sv.trial_protocol(oslo.engine))["AE"].frame
-    row = ae_ds[ae_ds["AETERM"] == "nausea"].iloc[0]
+    ae_ds = build_sdtm(data, sv.trial_protocol(oslo.engine))["AE"]
+    row = ae_ds.frame[ae_ds.frame["AETERM"] == "nausea"].iloc[0]
     assert (row.AEACN, row.AEOUT, row.AEENDTC) == (
         "DRUG WITHDRAWN",
         "RECOVERED/RESOLVED",
         "2023-03-20",
     )
     assert row.EPOCH == "TREATMENT"
+    doc = etree.fromstring(
+        define_xml(
+            {"AE": ae_ds}, "SDTM", DefineStudy("S", "T", "1", datetime(2024, 1, 1, tzinfo=UTC))
+        )
+    )
+    ref = doc.find(".//o:ItemDef[@OID='IT.AE.AEACN']/o:CodeListRef", NS)
+    assert ref is not None
+    assert ref.get("CodeListOID") == "CL.ACN"
+    codelist = doc.find(".//o:CodeList[@OID='CL.ACN']", NS)
+    assert codelist is not None
+    assert codelist.find("o:Alias", NS).get("Name") == "C66767"
