@@ -155,3 +155,37 @@ def test_action_taken_is_recorded_changed_and_exported(oslo: OsloTrial, tmp_path
     codelist = doc.find(".//o:CodeList[@OID='CL.ACN']", NS)
     assert codelist is not None
     assert codelist.find("o:Alias", NS).get("Name") == "C66767"
+
+
+def test_dm_arm_reasons_reference_dates_and_death(oslo: OsloTrial) -> None:
+    treated = add_participant(oslo, Participant(through="V5", dosing=True))
+    waiting = add_participant(oslo, Participant(through="V4"))
+    screening = sv.screen_participant(oslo.engine, oslo.investigator).participant_id
+    day = date(2023, 4, 2)
+    sv.record_adverse_event(
+        oslo.engine, oslo.investigator, treated, term="cardiac arrest", onset_date=day,
+        end_date=day, severity="severe", relatedness="possible", serious=True,
+        seriousness_criteria=["death"], outcome="fatal", action_taken="not_applicable",
+    )  # fmt: skip
+    data = sv.build_trial_data(oslo.engine, actor=sv.Actor.system("test"))
+    dm = build_sdtm(data, sv.trial_protocol(oslo.engine))["DM"].frame.set_index("SUBJID")
+    dosed = dm.loc[treated]
+    assert (dosed.ARMCD, dosed.ACTARMCD, dosed.ARMNRS) == ("MDMA", "MDMA", None)
+    assert (dosed.DTHFL, dosed.DTHDTC) == ("Y", "2023-04-02")
+    assert dosed.RFSTDTC is not None
+    assert dosed.RFPENDTC >= dosed.RFENDTC
+    assigned = dm.loc[waiting]
+    assert (assigned.ARMCD, assigned.ACTARMCD, assigned.ARMNRS) == (
+        "MDMA",
+        None,
+        "ASSIGNED, NOT TREATED",
+    )
+    assert [assigned[v] for v in ("RFSTDTC", "RFENDTC", "RFXSTDTC", "RFXENDTC")] == [None] * 4
+    assert assigned.RFPENDTC is not None
+    assert (assigned.DTHFL, assigned.DTHDTC) == (None, None)
+    unassigned = dm.loc[screening]
+    assert (unassigned.ARMCD, unassigned.ACTARMCD, unassigned.ARMNRS) == (
+        None,
+        None,
+        "NOT ASSIGNED",
+    )
