@@ -631,3 +631,32 @@ def test_rule(package: Package, rule: str, variant: str) -> None:
         assert findings == []
     else:
         assert findings, f"rule {rule} did not notice the broken fixture"
+
+
+#: The DM and AE rules of issue 15's events brief, also run on a simulated trial.
+EVENT_RULES = (
+    rule_dm_reference_dates,
+    rule_dm_arm_null_reason,
+    rule_dm_participation_dates,
+    rule_dm_death,
+    rule_ae_epoch,
+    rule_ae_end_and_outcome,
+    rule_ae_action_taken,
+    rule_non_extensible_codelists,
+)
+
+
+def test_the_simulated_trial_keeps_the_dm_and_ae_rules(simulated_missing_v13: Path) -> None:
+    from remit.store import make_engine
+
+    engine = make_engine(simulated_missing_v13, must_exist=True)
+    try:
+        data = build_trial_data(engine, actor=Actor.system("conformance"))
+        protocol = trial_protocol(engine)
+    finally:
+        engine.dispose()
+    pkg = build_sdtm(data, protocol)
+    assert len(pkg["AE"].frame) > 0
+    assert "SCREEN FAILURE" in set(pkg["DM"].frame["ARMNRS"])
+    findings = [f for rule in EVENT_RULES for f in rule(pkg)]
+    assert findings == []
