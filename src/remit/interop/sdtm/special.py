@@ -22,11 +22,6 @@ from remit.services.blinding import BLINDED
 
 _SEX = {"female": "F", "f": "F", "male": "M", "m": "M"}
 
-#: ARMNRS (SDTMIG 3.3+, DM assumption on arms): why ARMCD/ARM or ACTARMCD/ACTARM are null.
-SCREEN_FAILURE = "SCREEN FAILURE"
-NOT_ASSIGNED = "NOT ASSIGNED"
-NOT_TREATED = "ASSIGNED, NOT TREATED"
-
 
 def not_collected(characteristic: str) -> str:
     """define.xml comment of a DM variable the protocol does not collect."""
@@ -34,22 +29,6 @@ def not_collected(characteristic: str) -> str:
         f"Not collected: the protocol's [demographics] does not list {characteristic}, so the "
         "variable is empty for every subject (no value is imputed)."
     )
-
-
-def _arms(arm: str | None, status: str, treated: bool, arms: dict[str, str]) -> dict[str, Any]:
-    """ARMCD/ARM, ACTARMCD/ACTARM and ARMNRS of one subject (SDTMIG 3.4: the arm variables of
-    a subject never assigned or never treated are null and ARMNRS says why; the SDTMIG 3.2
-    pseudo-codes SCRNFAIL/NOTASSGN/NOTTRT are not used)."""
-    if arm is None:
-        reason = SCREEN_FAILURE if status == S.INELIGIBLE else NOT_ASSIGNED
-        return {"ARMCD": None, "ARM": None, "ACTARMCD": None, "ACTARM": None, "ARMNRS": reason}
-    return {
-        "ARMCD": arm,
-        "ARM": arms.get(arm),
-        "ACTARMCD": arm if treated else None,
-        "ACTARM": arms.get(arm) if treated else None,
-        "ARMNRS": None if treated else NOT_TREATED,
-    }
 
 
 def _deaths(ctx: Context) -> dict[Any, Any]:
@@ -79,6 +58,20 @@ def _participation_end(ctx: Context, r: Any) -> str | None:
     if str(r.status) in FINAL_STATUSES:
         return iso_date(r.screened_date)
     return None
+
+
+def _arm_null_reason(arm: str | None, treated: bool, status: str) -> str | None:
+    """DM ``ARMNRS`` (SDTMIG 3.3+): why ``ARMCD`` or ``ACTARMCD`` is empty, else None (the
+    SDTMIG 3.2 pseudo-arms SCRNFAIL/NOTASSGN/NOTTRT are not used).
+
+    >>> _arm_null_reason("MDMA", True, "on_study"), _arm_null_reason("MDMA", False, "withdrawn")
+    (None, 'ASSIGNED, NOT TREATED')
+    """
+    if arm and treated:
+        return None
+    if arm:
+        return "ASSIGNED, NOT TREATED"
+    return "SCREEN FAILURE" if status == S.INELIGIBLE else "NOT ASSIGNED"
 
 
 def build_dm(ctx: Context) -> Dataset:
@@ -133,7 +126,11 @@ def build_dm(ctx: Context) -> Dataset:
                 "ETHNIC": None
                 if is_missing(ethnicity) or not demographics.collects(Characteristic.ETHNICITY)
                 else str(ethnicity),
-                **_arms(arm, str(r.status), treated, arms),
+                "ARMCD": arm,
+                "ARM": arms.get(arm) if arm else None,
+                "ACTARMCD": arm if treated else None,
+                "ACTARM": arms.get(arm) if (arm and treated) else None,
+                "ARMNRS": _arm_null_reason(arm, treated, str(r.status)),
                 "ACTARMUD": None,
                 "COUNTRY": None if is_missing(r.site) else site_country.get(str(r.site)),
             }
