@@ -356,6 +356,148 @@ def rule_text_fits_or_is_supplemented(pkg: Package) -> list[str]:
     return out
 
 
+_NULL_ARM_REASONS = ("SCREEN FAILURE", "NOT ASSIGNED", "ASSIGNED, NOT TREATED")
+_PSEUDO_ARMS = ("SCRNFAIL", "NOTASSGN", "NOTTRT")
+_REFERENCE_DATES = ("RFSTDTC", "RFENDTC", "RFXSTDTC", "RFXENDTC")
+
+
+def _day(value: object) -> str:
+    return str(value)[:10]
+
+
+def rule_dm_reference_dates(pkg: Package) -> list[str]:
+    """RFSTDTC/RFENDTC/RFXSTDTC/RFXENDTC are empty for a subject never dosed (no EX record:
+    screen failures, enrolled and not treated) and RFXSTDTC/RFXENDTC are the first and last
+    EXSTDTC of a dosed one (SDTMIG DM)."""
+    dm, ex = pkg["DM"].frame, pkg["EX"].frame
+    out = []
+    for r in dm.itertuples():
+        doses = sorted(str(x) for x in ex.loc[ex["USUBJID"] == r.USUBJID, "EXSTDTC"])
+        if not doses:
+            filled = [v for v in _REFERENCE_DATES if not is_missing(getattr(r, v))]
+            if filled:
+                out.append(f"DM {r.USUBJID}: never dosed but {', '.join(filled)} filled")
+        elif (doses[0], doses[-1]) != (r.RFXSTDTC, r.RFXENDTC) or is_missing(r.RFENDTC):
+            out.append(f"DM {r.USUBJID}: reference dates disagree with EX")
+    return out
+
+
+def rule_dm_arm_null_reason(pkg: Package) -> list[str]:
+    """SDTMIG 3.4 DM: ARMNRS says why the arm variables are null (SCREEN FAILURE, NOT
+    ASSIGNED, ASSIGNED, NOT TREATED) and is empty otherwise; a screen failure in DS has
+    ARMNRS SCREEN FAILURE; the SDTMIG 3.2 pseudo-arms SCRNFAIL/NOTASSGN/NOTTRT are not used."""
+    dm, ds = pkg["DM"].frame, pkg["DS"].frame
+    failed = set(ds.loc[ds["DSDECOD"] == "SCREEN FAILURE", "USUBJID"])
+    out = []
+    for r in dm.itertuples():
+        reason = None if is_missing(r.ARMNRS) else str(r.ARMNRS)
+        pseudo = {str(getattr(r, v)) for v in ("ARMCD", "ACTARMCD")} & set(_PSEUDO_ARMS)
+        if pseudo:
+            out.append(f"DM {r.USUBJID}: pseudo-arm {sorted(pseudo)[0]} (SDTMIG 3.2 convention)")
+        if reason is not None and reason not in _NULL_ARM_REASONS:
+            out.append(f"DM {r.USUBJID}: ARMNRS {reason!r}")
+        if is_missing(r.ACTARMCD) != (reason is not None):
+            out.append(f"DM {r.USUBJID}: ACTARMCD and ARMNRS both or neither filled")
+        if is_missing(r.ARMCD) and reason not in ("SCREEN FAILURE", "NOT ASSIGNED"):
+            out.append(f"DM {r.USUBJID}: no ARMCD and ARMNRS {reason!r}")
+        if r.USUBJID in failed and reason != "SCREEN FAILURE":
+            out.append(f"DM {r.USUBJID}: a screen failure in DS with ARMNRS {reason!r}")
+    return out
+
+
+def rule_dm_participation_dates(pkg: Package) -> list[str]:
+    """RFICDTC is the informed consent of DS; RFPENDTC (end of participation) is filled for
+    every subject with a disposition event and is not before RFICDTC, RFENDTC or the DS
+    disposition date."""
+    dm, ds = pkg["DM"].frame, pkg["DS"].frame
+    consent = dict(
+        ds.loc[ds["DSDECOD"] == "INFORMED CONSENT OBTAINED", ["USUBJID", "DSSTDTC"]].values
+    )
+    disposed = ds[ds["DSCAT"] == "DISPOSITION EVENT"]
+    ended = dict(disposed[["USUBJID", "DSSTDTC"]].values)
+    out = []
+    for r in dm.itertuples():
+        if consent.get(r.USUBJID) != (None if is_missing(r.RFICDTC) else r.RFICDTC):
+            out.append(f"DM {r.USUBJID}: RFICDTC {r.RFICDTC!r} is not the DS consent")
+        if is_missing(r.RFPENDTC):
+            if r.USUBJID in ended:
+                out.append(f"DM {r.USUBJID}: left the trial (DS) without RFPENDTC")
+            continue
+        for earlier, value in (
+            ("RFICDTC", r.RFICDTC),
+            ("RFENDTC", r.RFENDTC),
+            ("DS disposition", ended.get(r.USUBJID)),
+        ):
+            if not is_missing(value) and _day(r.RFPENDTC) < _day(value):
+                out.append(f"DM {r.USUBJID}: RFPENDTC {r.RFPENDTC} before {earlier} {value}")
+    return out
+
+
+def rule_dm_death(pkg: Package) -> list[str]:
+    """DTHFL is Y or empty, Y exactly when DTHDTC is filled, and Y for every subject with a
+    fatal adverse event (AEOUT FATAL)."""
+    dm, ae = pkg["DM"].frame, pkg["AE"].frame
+    fatal = set(ae.loc[ae["AEOUT"] == "FATAL", "USUBJID"])
+    out = []
+    for r in dm.itertuples():
+        flag = None if is_missing(r.DTHFL) else str(r.DTHFL)
+        if flag not in (None, "Y"):
+            out.append(f"DM {r.USUBJID}: DTHFL {flag!r}")
+        if (flag == "Y") == is_missing(r.DTHDTC):
+            out.append(f"DM {r.USUBJID}: DTHFL and DTHDTC disagree")
+        if r.USUBJID in fatal and flag != "Y":
+            out.append(f"DM {r.USUBJID}: fatal adverse event but DTHFL {flag!r}")
+    return out
+
+
+def rule_ae_epoch(pkg: Package) -> list[str]:
+    """AE.EPOCH is the epoch of the subject's last visit (SV) on or before AESTDTC
+    (SCREENING before the first), and is filled whenever AESTDTC is."""
+    ae, sv = pkg["AE"].frame, pkg["SV"].frame
+    out = []
+    for r in ae.itertuples():
+        if is_missing(r.AESTDTC):
+            continue
+        mine = sv[(sv["USUBJID"] == r.USUBJID) & _present(sv["EPOCH"])]
+        before = mine[mine["SVSTDTC"].map(_day) <= _day(r.AESTDTC)].sort_values("SVSTDTC")
+        expected = "SCREENING" if before.empty else str(before["EPOCH"].iloc[-1])
+        if expected != r.EPOCH:
+            out.append(f"AE {r.USUBJID} {r.AETERM}: EPOCH {r.EPOCH!r}, SV says {expected!r}")
+    return out
+
+
+def rule_ae_end_and_outcome(pkg: Package) -> list[str]:
+    """AEENDTC is not before AESTDTC; a resolved or fatal event (AEOUT RECOVERED/RESOLVED,
+    … WITH SEQUELAE, FATAL) has an end date and one not resolved (NOT RECOVERED/NOT RESOLVED,
+    RECOVERING/RESOLVING) has none; AEENDY agrees with AEENDTC."""
+    ae = pkg["AE"].frame
+    ended = ("RECOVERED/RESOLVED", "RECOVERED/RESOLVED WITH SEQUELAE", "FATAL")
+    ongoing = ("NOT RECOVERED/NOT RESOLVED", "RECOVERING/RESOLVING")
+    out = []
+    for r in ae.itertuples():
+        end = None if is_missing(r.AEENDTC) else str(r.AEENDTC)
+        if end is not None and end < str(r.AESTDTC):
+            out.append(f"AE {r.USUBJID} {r.AETERM}: ends {end} before it starts")
+        if r.AEOUT in ended and end is None:
+            out.append(f"AE {r.USUBJID} {r.AETERM}: AEOUT {r.AEOUT} without AEENDTC")
+        if r.AEOUT in ongoing and end is not None:
+            out.append(f"AE {r.USUBJID} {r.AETERM}: AEOUT {r.AEOUT} with AEENDTC {end}")
+        if (end is None) != is_missing(r.AEENDY):
+            out.append(f"AE {r.USUBJID} {r.AETERM}: AEENDY and AEENDTC disagree")
+    return out
+
+
+def rule_ae_action_taken(pkg: Package) -> list[str]:
+    """AEACN (Expected) is filled on every adverse event with a term of the ACN codelist."""
+    from remit.interop.ct import terminology
+
+    allowed = terminology()["ACN"].values
+    ae = pkg["AE"].frame
+    out = [f"AE {r.USUBJID} {r.AETERM}: no AEACN" for r in ae.itertuples() if is_missing(r.AEACN)]
+    bad = sorted({str(x) for x in ae["AEACN"] if not is_missing(x)} - allowed)
+    return out + [f"AE: AEACN {x!r} not in ACN" for x in bad]
+
+
 def _bds(pkg: Package) -> dict[str, Dataset]:
     """The ADaM BDS datasets of the package (those with PARAMCD)."""
     return {
@@ -627,6 +769,39 @@ def _drop_variable(pkg: Package) -> Package:
     return {**pkg, "QS": replace(ds, variables=variables)}
 
 
+def _screen_failure_row(frame: pd.DataFrame) -> object:
+    return frame.index[frame["ARMNRS"] == "SCREEN FAILURE"][0]
+
+
+def _dates_for_screen_failure(frame: pd.DataFrame) -> None:
+    frame.loc[_screen_failure_row(frame), "RFENDTC"] = "2023-06-01"
+
+
+def _pseudo_arm(frame: pd.DataFrame) -> None:
+    row = _screen_failure_row(frame)
+    frame.loc[row, ["ARMCD", "ARM", "ACTARMCD", "ACTARM"]] = [
+        "SCRNFAIL",
+        "Screen Failure",
+        "SCRNFAIL",
+        "Screen Failure",
+    ]
+    frame.loc[row, "ARMNRS"] = None
+
+
+def _end_before_consent(frame: pd.DataFrame) -> None:
+    frame.loc[_screen_failure_row(frame), "RFPENDTC"] = "2000-01-01"
+
+
+def _wrong_epoch(frame: pd.DataFrame) -> None:
+    frame.loc[frame.index[0], "EPOCH"] = (
+        "SCREENING" if frame.loc[frame.index[0], "EPOCH"] != "SCREENING" else "FOLLOW-UP"
+    )
+
+
+def _resolved_without_end(frame: pd.DataFrame) -> None:
+    frame.loc[frame.index[0], ["AEOUT", "AEENDTC", "AEENDY"]] = ["RECOVERED/RESOLVED", None, None]
+
+
 def _ady_from_day_zero(frame: pd.DataFrame) -> None:
     # the old ADY: days since a reference visit counted as day 0
     rows = frame.index[frame["ADY"] > 0]
@@ -714,6 +889,30 @@ CASES: dict[str, tuple[Rule, Callable[[Package], Package]]] = {
         lambda p: _with(p, "AE", _set("AETERM", "headache " * 30)),
     ),
     "supp_points_at_a_parent": (rule_text_fits_or_is_supplemented, _orphan_supp),
+    "dm_reference_dates": (
+        rule_dm_reference_dates,
+        lambda p: _with(p, "DM", _dates_for_screen_failure),
+    ),
+    "dm_arm_null_reason": (rule_dm_arm_null_reason, lambda p: _with(p, "DM", _pseudo_arm)),
+    "dm_participation_dates": (
+        rule_dm_participation_dates,
+        lambda p: _with(p, "DM", _end_before_consent),
+    ),
+    "dm_death": (rule_dm_death, lambda p: _with(p, "AE", _set("AEOUT", "FATAL"))),
+    "ae_epoch": (rule_ae_epoch, lambda p: _with(p, "AE", _wrong_epoch)),
+    "ae_end_and_outcome": (
+        rule_ae_end_and_outcome,
+        lambda p: _with(p, "AE", _resolved_without_end),
+    ),
+    "ae_end_before_start": (
+        rule_ae_end_and_outcome,
+        lambda p: _with(p, "AE", _set("AEENDTC", "1999-01-01")),
+    ),
+    "ae_action_taken": (rule_ae_action_taken, lambda p: _with(p, "AE", _set("AEACN", None))),
+    "ae_action_taken_term": (
+        rule_ae_action_taken,
+        lambda p: _with(p, "AE", _set("AEACN", "DOSE DELAYED")),
+    ),
     "adam_days_like_sdtm": (
         rule_adam_days_like_sdtm,
         lambda p: _with(p, "ADQS", _ady_from_day_zero),
@@ -823,3 +1022,32 @@ def test_rule(package: Package, rule: str, variant: str) -> None:
         assert findings == []
     else:
         assert findings, f"rule {rule} did not notice the broken fixture"
+
+
+#: The DM and AE rules of issue 15's events brief, also run on a simulated trial.
+EVENT_RULES = (
+    rule_dm_reference_dates,
+    rule_dm_arm_null_reason,
+    rule_dm_participation_dates,
+    rule_dm_death,
+    rule_ae_epoch,
+    rule_ae_end_and_outcome,
+    rule_ae_action_taken,
+    rule_non_extensible_codelists,
+)
+
+
+def test_the_simulated_trial_keeps_the_dm_and_ae_rules(simulated_missing_v13: Path) -> None:
+    from remit.store import make_engine
+
+    engine = make_engine(simulated_missing_v13, must_exist=True)
+    try:
+        data = build_trial_data(engine, actor=Actor.system("conformance"))
+        protocol = trial_protocol(engine)
+    finally:
+        engine.dispose()
+    pkg = build_sdtm(data, protocol)
+    assert len(pkg["AE"].frame) > 0
+    assert "SCREEN FAILURE" in set(pkg["DM"].frame["ARMNRS"])
+    findings = [f for rule in EVENT_RULES for f in rule(pkg)]
+    assert findings == []

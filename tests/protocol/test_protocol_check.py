@@ -1027,3 +1027,25 @@ def test_p025_reference_based_imputation_in_a_one_arm_protocol(bend: Bend) -> No
     unknown = _TIPPING.replace("tipping_deltas = [0, 2, 4]", 'reference = "PBO"')
     problems = codes(bend("[[safety.rules]]", unknown + "\n[[safety.rules]]"))
     assert problems == ["P017", "P025"]
+
+
+# ------------------------------------------------------------------------ demographics (P042)
+
+
+def test_p042_demographics_not_sound(bend: Bend) -> None:
+    justified = 'justification = "asked by a regulator"\n'
+    typo = bend("[[events]]", f'[demographics]\ncollect = ["rase"]\n{justified}\n[[events]]')
+    line = only(typo, "P042")
+    assert "unknown characteristic 'rase'" in line
+    assert "did you mean 'race'" in line
+    both = '["race", "race"]'
+    twice = bend("[[events]]", f"[demographics]\ncollect = {both}\n{justified}\n[[events]]")
+    assert "listed twice" in only(twice, "P042")
+    silent = bend("[[events]]", '[demographics]\ncollect = ["ethnicity"]\n\n[[events]]')
+    assert "without a justification" in only(silent, "P042")
+    sound = bend("[[events]]", f'[demographics]\ncollect = ["race"]\n{justified}\n[[events]]')
+    assert "P042" not in codes(sound)
+    assert not load_protocol("oslo-mdma-mdd").demographics.collects("race")
+    rct = load_protocol("mdma-mdd-rct-example").demographics
+    assert rct.collects("race")
+    assert rct.collects("ethnicity")

@@ -16,7 +16,7 @@ from typing import Any, Literal, get_args, get_origin
 from sqlalchemy import Engine, Enum, inspect
 
 import remit.protocol.vocab as protocol_vocab
-from remit.protocol import adverse_event, consent, results, roles, status
+from remit.protocol import adverse_event, consent, demographics, results, roles, status
 from remit.store import vocab as store_vocab
 from remit.store.tables import Base
 
@@ -34,6 +34,9 @@ EXPECTED: dict[tuple[str, str], type[StrEnum]] = {
     ("adverse_event", "severity"): adverse_event.Severity,
     ("adverse_event", "relatedness"): adverse_event.Relatedness,
     ("adverse_event", "outcome"): adverse_event.AEOutcome,
+    ("adverse_event", "action_taken"): adverse_event.ActionTaken,
+    ("participant", "race"): demographics.Race,
+    ("participant", "ethnicity"): demographics.Ethnicity,
     ("data_query", "status"): store_vocab.QueryStatus,
     ("lock", "level"): store_vocab.LockLevel,
     ("audit_event", "action"): store_vocab.AuditAction,
@@ -44,7 +47,7 @@ EXPECTED: dict[tuple[str, str], type[StrEnum]] = {
 
 def _declared_vocabularies() -> dict[str, tuple[str, ...]]:
     found: dict[str, tuple[str, ...]] = {}
-    for module in (status, roles, adverse_event, consent, results, store_vocab):
+    for module in (status, roles, adverse_event, consent, demographics, results, store_vocab):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, StrEnum) and value is not StrEnum:
                 found[f"{module.__name__}.{value.__name__}"] = status.values(value)

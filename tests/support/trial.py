@@ -323,6 +323,7 @@ def add_participant(trial: OsloTrial, plan: Participant) -> str:
                 onset_date=day,
                 severity="mild",
                 relatedness="possible",
+                action_taken="dose_not_changed",
                 awareness_at=at(day, 15),
             )
         if visit == plan.through:

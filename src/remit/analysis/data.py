@@ -69,6 +69,18 @@ SCHEMA: Mapping[str, tuple[Column, ...]] = {
             doc="when consent was fully withdrawn (UTC); empty if it never was",
             optional=True,
         ),
+        Column(
+            "race",
+            "text",
+            doc="CDISC RACE term; empty when the protocol does not collect race",
+            optional=True,
+        ),
+        Column(
+            "ethnicity",
+            "text",
+            doc="CDISC ETHNIC term; empty when the protocol does not collect ethnicity",
+            optional=True,
+        ),
     ),
     "visits": (
         Column("participant_id", "text", False),
@@ -122,10 +134,17 @@ SCHEMA: Mapping[str, tuple[Column, ...]] = {
         Column("participant_id", "text", False),
         Column("term", "text", False, doc="reported term of the event"),
         Column("onset_date", "date"),
+        Column("end_date", "date", doc="date the event resolved; NaT while not", optional=True),
         Column("severity", "text", doc="'mild', 'moderate' or 'severe'"),
         Column("serious", "bool", False, doc="serious adverse event (SAE)"),
         Column("relatedness", "text", doc="e.g. 'not related', 'possibly', 'related'"),
         Column("outcome", "text", doc="e.g. 'recovered', 'ongoing'"),
+        Column(
+            "action_taken",
+            "text",
+            doc="action taken with the study treatment (ActionTaken words); empty: not recorded",
+            optional=True,
+        ),
         Column("awareness_at", "time", doc="when the site learnt of the event", optional=True),
         Column("report_due_at", "time", doc="when a serious event must be reported", optional=True),
         Column("reported_at", "time", doc="when a serious event was reported", optional=True),
@@ -273,7 +292,8 @@ class TrialData:
         oxygen_saturation; NaN when not read).
     ``adverse_events`` — one row per adverse event
         participant_id, term, onset_date, severity, serious (bool), relatedness, outcome;
-        optional MedDRA codes and names (llt_/pt_/hlt_/hlgt_/soc_ code and name).
+        optional end_date, action_taken and MedDRA codes and names (llt_/pt_/hlt_/hlgt_/soc_
+        code and name).
     ``alerts`` — one row per safety alert
         participant_id, rule_id, level, raised_at, status; optional observed_at,
         acknowledged_at, closed_at.

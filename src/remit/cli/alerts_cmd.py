@@ -34,7 +34,7 @@ from remit.cli.trial_cmd import (
     parse_time,
     show,
 )
-from remit.protocol.adverse_event import Relatedness, Severity
+from remit.protocol.adverse_event import ActionTaken, Relatedness, Severity
 from remit.protocol.status import ALERT_FILTERS, values
 from remit.protocol.vocab import LEVELS
 
@@ -61,6 +61,16 @@ def ae_add_command(
         typer.Option("--serious", help="Seriousness criterion (repeat): makes it an SAE."),
     ] = None,
     outcome: Annotated[str, typer.Option("--outcome", help="Outcome so far.")] = "unknown",
+    end: Annotated[
+        str | None, typer.Option("--end", help="End (resolution) date YYYY-MM-DD.")
+    ] = None,
+    action_taken: Annotated[
+        str | None,
+        typer.Option(
+            "--action-taken",
+            help="Action taken with the study treatment: " + ", ".join(values(ActionTaken)) + ".",
+        ),
+    ] = None,
     awareness: Annotated[
         str | None,
         typer.Option("--awareness", help="When the team learnt of it (starts the SAE clock)."),
@@ -84,6 +94,8 @@ def ae_add_command(
             serious=bool(serious),
             seriousness_criteria=serious or (),
             outcome=outcome,
+            end_date=parse_date(end, "--end") if end else None,
+            action_taken=action_taken,
             awareness_at=parse_time(awareness, "--awareness") if awareness else None,
             description=description,
             idempotency_key=key,

@@ -30,6 +30,8 @@ from remit.cli.common import (
 from remit.errors import InputError
 from remit.protocol import load_protocol
 from remit.protocol.clock import parse_clinical_time
+from remit.protocol.demographics import Ethnicity, Race
+from remit.protocol.status import values
 
 RoleOption = Annotated[
     str | None,
@@ -287,6 +289,24 @@ def participant_add_command(
     site: Annotated[str | None, typer.Option("--site", help="Site code.")] = None,
     sex: Annotated[str | None, typer.Option("--sex", help="Sex as recorded.")] = None,
     birth_year: Annotated[int | None, typer.Option("--birth-year", help="Year of birth.")] = None,
+    race: Annotated[
+        str | None,
+        typer.Option(
+            "--race",
+            help="Race, a CDISC RACE term (only when the protocol's [demographics] collects it): "
+            + ", ".join(values(Race))
+            + ".",
+        ),
+    ] = None,
+    ethnicity: Annotated[
+        str | None,
+        typer.Option(
+            "--ethnicity",
+            help="Ethnicity, a CDISC ETHNIC term (only when the protocol collects it): "
+            + ", ".join(values(Ethnicity))
+            + ".",
+        ),
+    ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Name (kept apart).")] = None,
     national_id: Annotated[
         str | None, typer.Option("--national-id", help="National ID (kept apart).")
@@ -310,6 +330,8 @@ def participant_add_command(
             sex=sex,
             birth_year=birth_year,
             identity=identity,
+            race=race,
+            ethnicity=ethnicity,
             idempotency_key=key,
         )
         if referral:

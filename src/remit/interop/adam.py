@@ -38,8 +38,9 @@ from remit.interop.sdtm import ClinicianDomain, SdtmSettings, iso_datetime
 from remit.interop.sdtm.base import Context
 from remit.interop.sdtm.events import DISPOSITION
 from remit.interop.sdtm.findings import build_findings_about_scales, clinician_scales
-from remit.interop.sdtm.special import build_dm
+from remit.interop.sdtm.special import build_dm, not_collected
 from remit.protocol import Protocol
+from remit.protocol.demographics import Characteristic
 from remit.protocol.status import FINAL_STATUSES, ParticipantStatus
 
 _SAS_EPOCH = date(1960, 1, 1)
@@ -103,6 +104,7 @@ def build_adam_adsl(data: TrialData, protocol: Protocol, ctx: Context | None = N
     last_dose = given.groupby("participant_id")["given_at"].max().to_dict()
     dm = build_dm(ctx).frame.set_index("USUBJID")
     base_cols = [c for c in adsl.columns if c.endswith("_total_baseline")]
+    collects_race = protocol.demographics.collects(Characteristic.RACE)
     rows = []
     for r in adsl.to_dict("records"):
         pid = r["participant_id"]
@@ -119,6 +121,7 @@ def build_adam_adsl(data: TrialData, protocol: Protocol, ctx: Context | None = N
             "AGEU": None if is_missing(r["AGE"]) else "YEARS",
             "AGEGR1": r["AGEGR1"],
             "SEX": _SEX.get(str(r["SEX"]).lower(), "U") if not is_missing(r["SEX"]) else "U",
+            "RACE": _text_or_none(dm.at[r["USUBJID"], "RACE"]),
             "SCRNFL": r["SCRNFL"],
             "ENRLFL": r["ENRLFL"],
             "FASFL": r["FASFL"],
@@ -156,6 +159,12 @@ def build_adam_adsl(data: TrialData, protocol: Protocol, ctx: Context | None = N
         _v("AGEU", "Age Units", origin="Predecessor"),
         _v("AGEGR1", "Pooled Age Group 1"),
         _v("SEX", "Sex", origin="Predecessor"),
+        Variable(
+            "RACE",
+            "Race",
+            origin="Predecessor",
+            comment="" if collects_race else not_collected("race"),
+        ),
         _v("SCRNFL", "Screened Population Flag"),
         _v("ENRLFL", "Enrolled Population Flag"),
         _v("FASFL", "Full Analysis Set Population Flag"),

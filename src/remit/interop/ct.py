@@ -133,6 +133,8 @@ VARIABLE_CODELISTS: dict[tuple[str, str], str] = {
     ("AE", "AEOUT"): "OUT",
     ("AE", "AESEV"): "AESEV",
     ("AE", "AESER"): "NY",
+    ("AE", "AEACN"): "ACN",
+    ("DM", "DTHFL"): "NY",
     ("DS", "DSCAT"): "DSCAT",
     ("VS", "VSTESTCD"): "VSTESTCD",
     ("VS", "VSTEST"): "VSTEST",

@@ -107,7 +107,16 @@ METHODS: dict[str, str] = {
     "RFSTDTC": "Date/time of the subject's first study treatment given (EX).",
     "RFXSTDTC": "Date/time of the subject's first study treatment given (EX).",
     "RFXENDTC": "Date/time of the subject's last study treatment given (EX).",
-    "RFENDTC": "Date of the subject's last completed visit.",
+    "RFENDTC": "Date of the last completed visit of a subject who received study treatment; "
+    "empty for subjects never dosed (screen failures, enrolled and not treated).",
+    "RFPENDTC": "End of participation or last contact: the later of the last visit that took "
+    "place and the last dose given (the DS disposition date); for a subject who left the trial "
+    "without either (a screen failure at the phone screen), the screening date.",
+    "DTHDTC": "End date (else onset date) of the subject's adverse event with outcome FATAL.",
+    "DTHFL": "Y when the subject has an adverse event with outcome FATAL; empty otherwise.",
+    "EPOCH": "The epoch (TE/TA) of the last protocol visit that took place on or before the "
+    "start date (the visit kind's epoch: SCREENING, TREATMENT, FOLLOW-UP); SCREENING before "
+    "the first visit.",
     "ACTARMCD": "The planned arm code when the subject received study treatment; empty otherwise.",
     "ACTARM": "The planned arm when the subject received study treatment; empty otherwise.",
     "ARMNRS": "SCREEN FAILURE for subjects not eligible, NOT ASSIGNED for subjects never "

@@ -527,6 +527,8 @@ def _import_subject(
         sex=subject.get("SEX"),
         screened_at=subject.get("SCREENED_AT"),
         simulated=bool(subject.get("SIMULATED")),
+        race=subject.get("RACE"),
+        ethnicity=subject.get("ETHNICITY"),
     )
     pid = person.participant_id
     counts["participants"] += 1
@@ -585,6 +587,8 @@ def _import_subject(
             relatedness=v["RELATEDNESS"],
             serious=bool(v.get("SERIOUS")),
             outcome=v.get("OUTCOME") or "unknown",
+            end_date=v.get("END_DATE"),
+            action_taken=v.get("ACTION_TAKEN"),
         )
         alerts += len(ae.alerts)
         counts["adverse_events"] += 1

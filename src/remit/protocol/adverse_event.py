@@ -9,6 +9,8 @@ Examples
 ['mild', 'moderate', 'severe']
 >>> Relatedness("possible").name, AEOutcome.UNKNOWN.value
 ('POSSIBLE', 'unknown')
+>>> ActionTaken("drug_withdrawn").name
+'DRUG_WITHDRAWN'
 """
 
 from __future__ import annotations
@@ -42,4 +44,20 @@ class AEOutcome(StrEnum):
     NOT_RECOVERED = "not_recovered"
     RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae"
     FATAL = "fatal"
+    UNKNOWN = "unknown"
+
+
+class ActionTaken(StrEnum):
+    """Action taken with the study treatment because of an adverse event: the words of the
+    CDISC codelist ACN (C66767, non-extensible), in Remit's lower-case spelling (the SDTM
+    export writes the CDISC term, ``drug_interrupted`` → ``DRUG INTERRUPTED``).
+    ``not_applicable``: no study treatment to act on (e.g. an event before the first dose or
+    after the last)."""
+
+    DOSE_NOT_CHANGED = "dose_not_changed"
+    DOSE_REDUCED = "dose_reduced"
+    DOSE_INCREASED = "dose_increased"
+    DRUG_INTERRUPTED = "drug_interrupted"
+    DRUG_WITHDRAWN = "drug_withdrawn"
+    NOT_APPLICABLE = "not_applicable"
     UNKNOWN = "unknown"

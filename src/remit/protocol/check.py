@@ -20,6 +20,7 @@ from pathlib import Path
 from remit.errors import Problem
 from remit.protocol._checker import Check, Checker
 from remit.protocol.check_blinding import BLINDING_CHECKS
+from remit.protocol.check_demographics import DEMOGRAPHICS_CHECKS
 from remit.protocol.check_dosing import DOSING_CHECKS
 from remit.protocol.check_eligibility import ELIGIBILITY_CHECKS
 from remit.protocol.check_estimands import ESTIMAND_CHECKS
@@ -84,6 +85,8 @@ PROBLEM_CODES: dict[str, str] = {
     "endpoint or the arms, an event declared twice",
     "P041": "[blinding] not sound: no randomisation to be blind to, an unknown role, or an "
     "unblinded role (who holds the list) declared blinded or allowed to unblind",
+    "P042": "[demographics] not sound: an unknown characteristic, one listed twice, or race/"
+    "ethnicity collected without a justification",
 }
 
 #: Every whole-protocol check, in the order its problems are reported.
@@ -98,6 +101,7 @@ CHECKS: tuple[Check, ...] = (
     *NOTIFY_CHECKS,
     *ELIGIBILITY_CHECKS,
     *BLINDING_CHECKS,
+    *DEMOGRAPHICS_CHECKS,
 )
 
 

@@ -20,6 +20,7 @@ from remit.protocol._base import _Model
 from remit.protocol.baseline import Baseline, baseline_visit
 from remit.protocol.blinding import Blinding
 from remit.protocol.consent import Consent
+from remit.protocol.demographics import Demographics
 from remit.protocol.dosing import ArmDose, DosingSession, Vitals, VitalThreshold
 from remit.protocol.estimands import Estimand, IntercurrentEvent
 from remit.protocol.medications import Medications
@@ -460,6 +461,7 @@ class Protocol(_Model):
     consent: Consent = Field(default_factory=Consent)
     enrolment: Enrolment | None = None
     results: Results = Field(default_factory=Results)
+    demographics: Demographics = Field(default_factory=Demographics)
 
     _text: str = PrivateAttr(default="")
     _source: str = PrivateAttr(default="")

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from remit.errors import InputError
-from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
+from remit.protocol.adverse_event import ActionTaken, AEOutcome, Relatedness, Severity
 from remit.protocol.status import (
     ALERT_FILTERS,
     UNCLOSED,
@@ -72,10 +72,16 @@ def record_adverse_event(
     awareness_at: datetime | None = None,
     description: str | None = None,
     end_date: date | None = None,
+    action_taken: str | None = None,
     idempotency_key: str | None = None,
 ) -> AdverseEventRecord:
     """Record an adverse event. A serious one starts the protocol's reporting clock from
-    ``awareness_at``: the record carries ``sae_report_due_at`` and an alert due then."""
+    ``awareness_at``: the record carries ``sae_report_due_at`` and an alert due then.
+
+    ``end_date`` is the date the event resolved (SDTM ``AEENDTC``); ``action_taken`` the
+    action taken with the study treatment because of it (a word of
+    :class:`~remit.protocol.adverse_event.ActionTaken`, SDTM ``AEACN``; ``None``: not
+    recorded yet)."""
     term = text_given(term, "AE term")
     a_date(onset_date, "onset date")
     a_date(end_date, "end date")
@@ -84,6 +90,8 @@ def record_adverse_event(
     severity = choice(severity, Severity, "severity")
     relatedness = choice(relatedness, Relatedness, "relatedness")
     outcome = choice(outcome, AEOutcome, "outcome")
+    if action_taken is not None:
+        action_taken = choice(action_taken, ActionTaken, "action taken with the treatment")
     aware_at = plausible_time(awareness_at, "awareness_at") or now_utc()
     if serious and not seriousness_criteria:
         raise InputError(
@@ -100,6 +108,7 @@ def record_adverse_event(
         "serious": serious,
         "criteria": list(seriousness_criteria),
         "outcome": outcome,
+        "action_taken": action_taken,
         "awareness_at": awareness_at,
         "description": description,
     }
@@ -128,6 +137,7 @@ def record_adverse_event(
             seriousness_criteria=list(seriousness_criteria),
             relatedness=relatedness,
             outcome=outcome,
+            action_taken=action_taken,
             awareness_at=aware_at,
             sae_report_due_at=alert.due_at if alert else None,
             recorded_by=actor.user_id,
@@ -142,14 +152,16 @@ def record_adverse_event(
         return _ae_record(session, p, ae)
 
 
-_AE_EDITABLE = frozenset({"description", "end_date", "severity", "relatedness", "outcome"})
+_AE_EDITABLE = frozenset(
+    {"description", "end_date", "severity", "relatedness", "outcome", "action_taken"}
+)
 
 
 def update_adverse_event(
     engine: Engine, actor: Actor, ae_id: int, *, changes: dict[str, Any], reason: str
 ) -> AdverseEventRecord:
-    """Update an AE (outcome, end date, severity, relatedness, description) with a reason;
-    voids standing signatures of the AE."""
+    """Update an AE (outcome, end date, action taken with the treatment, severity,
+    relatedness, description) with a reason; voids standing signatures of the AE."""
     reason = text_given(reason, "reason for the change")
     unknown = sorted(set(changes) - _AE_EDITABLE)
     if unknown or not changes:
@@ -164,6 +176,10 @@ def update_adverse_event(
         clean["relatedness"] = choice(clean["relatedness"], Relatedness, "relatedness")
     if "outcome" in clean:
         clean["outcome"] = choice(clean["outcome"], AEOutcome, "outcome")
+    if "action_taken" in clean:
+        clean["action_taken"] = choice(
+            clean["action_taken"], ActionTaken, "action taken with the treatment"
+        )
     if "end_date" in clean:
         a_date(clean["end_date"], "end date")
     with writing(

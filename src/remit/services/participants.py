@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from remit.errors import InputError, NotFoundError
-from remit.protocol import evaluate_eligibility
+from remit.protocol import Protocol, evaluate_eligibility
+from remit.protocol.demographics import Characteristic, Ethnicity, Race
 from remit.protocol.status import FINAL_STATUSES, ParticipantStatus
 from remit.services._common import (
     authorise,
@@ -97,6 +99,8 @@ def screen_participant(
     identity: Mapping[str, str | None] | None = None,
     screened_at: datetime | None = None,
     simulated: bool = False,
+    race: str | None = None,
+    ethnicity: str | None = None,
     idempotency_key: str | None = None,
 ) -> ParticipantRecord:
     """Register a person for screening under a new pseudonymous ID (``OSL-001``, ``OSL-002`` …).
@@ -104,6 +108,11 @@ def screen_participant(
     ``identity`` (``name``, ``national_id``, ``contact``) is stored apart, readable only by
     investigators and admins. The visits of the schedule are created; their dates follow as
     anchor dates and visits are recorded.
+
+    ``race`` and ``ethnicity`` (CDISC RACE / ETHNIC terms, :class:`~remit.protocol.demographics.
+    Race`, :class:`~remit.protocol.demographics.Ethnicity`) are taken only when the protocol's
+    ``[demographics]`` collects them; given under a protocol that does not, they are refused
+    (nothing is stored).
     """
     screened = plausible_time(screened_at, "screened_at") or now_utc()
     if birth_year is not None and not (1900 <= birth_year <= screened.year):
@@ -124,6 +133,8 @@ def screen_participant(
         "identity": dict(identity) if identity else None,
         "screened_at": screened_at,
         "simulated": simulated,
+        "race": race,
+        "ethnicity": ethnicity,
     }
     with writing(
         engine,
@@ -137,6 +148,8 @@ def screen_participant(
         if (done := w.stored(Participant)) is not None:
             return participant_record(session, done)
         found_site = _site_for(session, actor, site)
+        race = _collected(w.protocol, Characteristic.RACE, race, Race)
+        ethnicity = _collected(w.protocol, Characteristic.ETHNICITY, ethnicity, Ethnicity)
         participant = Participant(
             study_id=_next_study_id(session),
             site_id=found_site.id,
@@ -146,6 +159,8 @@ def screen_participant(
             screened_at=screened,
             status=S.SCREENING.value,
             status_changed_at=screened,
+            race=race,
+            ethnicity=ethnicity,
         )
         uow.add(participant)
         uow.flush()
@@ -160,6 +175,23 @@ def screen_participant(
         refresh_schedule(uow, w.protocol, participant)
         w.remember(participant.id)
         return participant_record(session, participant)
+
+
+def _collected(
+    protocol: Protocol, characteristic: Characteristic, value: str | None, vocabulary: Any
+) -> str | None:
+    """``value`` as a term of ``vocabulary`` when the protocol collects ``characteristic``;
+    ``None`` when not given. A value the protocol does not collect is refused."""
+    if value is None or not value.strip():
+        return None
+    if not protocol.demographics.collects(characteristic):
+        raise InputError(
+            f"{characteristic.value} {value!r} given, but protocol {protocol.study.id} does not "
+            f"collect {characteristic.value}",
+            expected=f"no {characteristic.value} (the protocol's [demographics] does not list it)",
+            hint="leave it out; nothing was created",
+        )
+    return choice(value.strip().upper(), vocabulary, characteristic.value)
 
 
 def _set_status(participant: Participant, status: str, reason: str | None, when: datetime) -> None:

@@ -109,6 +109,9 @@ class ParticipantRecord(_Record):
     phone_screened_at: datetime | None
     screen_failure_code: str | None
     enrolment_confirmed_at: datetime | None
+    #: CDISC RACE / ETHNIC term, when the protocol's ``[demographics]`` collects it
+    race: str | None
+    ethnicity: str | None
     enrolled_by: str | None = None
     enrolment_confirmed_by: str | None = None
     #: The kit allocated at randomisation (never the arm, which stays sealed in the list).
@@ -351,6 +354,8 @@ class AdverseEventRecord(_Record):
     seriousness_criteria: tuple[str, ...]
     relatedness: str
     outcome: str
+    #: action taken with the study treatment (:class:`~remit.protocol.adverse_event.ActionTaken`)
+    action_taken: str | None
     awareness_at: datetime
     sae_report_due_at: datetime | None
     reported_at: datetime | None

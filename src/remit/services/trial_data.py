@@ -162,10 +162,12 @@ def build_trial_data(engine: Engine, *, actor: Actor, unblinded: bool = False) -
                     "participant_id": by_id[ae.participant_id].study_id,
                     "term": ae.term,
                     "onset_date": ae.onset_date,
+                    "end_date": ae.end_date,
                     "severity": ae.severity,
                     "serious": ae.serious,
                     "relatedness": ae.relatedness,
                     "outcome": ae.outcome,
+                    "action_taken": ae.action_taken,
                     "awareness_at": ae.awareness_at,
                     "report_due_at": ae.sae_report_due_at,
                     "reported_at": ae.reported_at,
@@ -178,10 +180,12 @@ def build_trial_data(engine: Engine, *, actor: Actor, unblinded: bool = False) -
                 "participant_id",
                 "term",
                 "onset_date",
+                "end_date",
                 "severity",
                 "serious",
                 "relatedness",
                 "outcome",
+                "action_taken",
                 "awareness_at",
                 "report_due_at",
                 "reported_at",
@@ -432,12 +436,14 @@ def _participants(
                     (c.withdrawn_at for c in mine if c.withdrawal_scope == WithdrawalScope.FULL),
                     None,
                 ),
+                "race": p.race,
+                "ethnicity": p.ethnicity,
             }
         )
     columns = [
         "participant_id", "site", "arm", "sex", "age_years", "status", "screened_date",
         "enrolled_date", "ineligible_reasons", "withdrawn_reason", "simulated", "consented_at",
-        "consent_withdrawn_at",
+        "consent_withdrawn_at", "race", "ethnicity",
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 

@@ -805,7 +805,7 @@ def _plan_dosing_day(
         key = f"{person.index}-{code}-{ae.term}"
         b.add(aware_at, "adverse_event", INV, key=key, term=ae.term, onset_date=onset,
               severity=ae.severity, relatedness=ae.relatedness, outcome="not_recovered",
-              awareness_at=aware_at)  # fmt: skip
+              action_taken="dose_not_changed", awareness_at=aware_at)  # fmt: skip
         ended = onset + timedelta(days=ae.duration_days)
         b.add(clock(ended + timedelta(days=1), 12 * 60), "update_adverse_event", INV, key=key,
               changes={"outcome": "recovered", "end_date": ended},

@@ -34,7 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
-from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
+from remit.protocol.adverse_event import ActionTaken, AEOutcome, Relatedness, Severity
+from remit.protocol.demographics import Ethnicity, Race
 from remit.protocol.deviation import DeviationSeverity, source_of
 from remit.protocol.roles import Role
 from remit.protocol.status import (
@@ -87,13 +88,13 @@ class Base(DeclarativeBase):
     __reason_rule__: ClassVar[ReasonRule | None] = None
 
 
-def _choice(enum: Any, name: str) -> TypeEngine[str]:
+def _choice(enum: Any, name: str, length: int = 32) -> TypeEngine[str]:
     return Enum(
         *values(enum),
         name=name,
         native_enum=False,
         create_constraint=True,
-        length=32,
+        length=length,
         validate_strings=True,
     )
 
@@ -224,6 +225,9 @@ class Participant(ProtocolTagged, Base):
     enrolled_by: Mapped[int | None] = mapped_column(Integer)
     enrolment_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     enrolment_confirmed_by: Mapped[int | None] = mapped_column(Integer)
+    # collected when the protocol's [demographics] says so (migration 0025): CDISC terms
+    race: Mapped[str | None] = mapped_column(_choice(Race, "participant_race", length=64))
+    ethnicity: Mapped[str | None] = mapped_column(_choice(Ethnicity, "participant_ethnicity"))
 
 
 class ParticipantIdentity(Base):
@@ -394,6 +398,8 @@ class AdverseEvent(ProtocolTagged, Base):
         _choice(AEOutcome, "ae_outcome"), default=AEOutcome.UNKNOWN.value
     )
     awareness_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: action taken with the study treatment (migration 0025; ``None``: not recorded)
+    action_taken: Mapped[str | None] = mapped_column(_choice(ActionTaken, "ae_action"))
     sae_report_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     recorded_by: Mapped[int | None] = _fk("user_account.id", nullable=True, index=False)

@@ -24,7 +24,7 @@ from pydantic import (
 
 from remit.errors import InputError
 from remit.protocol import VITAL_SIGN_CODES, VitalSign
-from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
+from remit.protocol.adverse_event import ActionTaken, AEOutcome, Relatedness, Severity
 from remit.protocol.clock import UTC_ZONE, parse_clinical_time
 from remit.protocol.deviation import DeviationSeverity
 from remit.protocol.status import DoseKind, DoseStatus, FollowUpCallStatus
@@ -128,6 +128,8 @@ class AdverseEventForm(PageForm):
     severity: Severity
     relatedness: Relatedness
     outcome: AEOutcome = AEOutcome.UNKNOWN
+    end_date: Annotated[date | None, BeforeValidator(_blank_none)] = None
+    action_taken: Annotated[ActionTaken | None, BeforeValidator(_blank_none)] = None
     serious: bool = False
     seriousness_criteria: Optional = None
     description: Optional = None

@@ -27,7 +27,9 @@ from remit.errors import (
     PermissionDeniedError,
     TooManyAttemptsError,
 )
+from remit.protocol import Protocol
 from remit.protocol.clock import local_input_value, local_today, parse_clinical_time, site_zone
+from remit.protocol.demographics import Characteristic, Ethnicity, Race
 from remit.protocol.notify import UNDELIVERABLE_RULE
 from remit.protocol.status import (
     ACTIVE_STATUSES,
@@ -35,6 +37,7 @@ from remit.protocol.status import (
     OPEN_CALL_STATUSES,
     UNCLOSED,
     VisitStatus,
+    values,
 )
 from remit.services.accounts import MIN_PASSWORD_LENGTH
 from remit.services.participants import STATUS_CHANGES
@@ -372,9 +375,20 @@ def participants(request: Request, session: PageSession) -> Response:
         title="Participants",
         people=people,
         sites=[s.code for s in state.protocol.study.sites],
+        demographics=_demographic_choices(state.protocol),
         may_screen=web_allowed("screen_participant", session.actor.role),
         idem=uuid.uuid4().hex,
     )
+
+
+def _demographic_choices(protocol: Protocol) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """The registration form's demographic fields the protocol collects: field → (label,
+    the CDISC terms to choose from)."""
+    fields = {
+        Characteristic.RACE: ("Race", values(Race)),
+        Characteristic.ETHNICITY: ("Ethnicity", values(Ethnicity)),
+    }
+    return {c.value: found for c, found in fields.items() if protocol.demographics.collects(c)}
 
 
 @router.post("/participants", dependencies=[page_requires("screen_participant")])
@@ -402,6 +416,21 @@ async def screen(request: Request, session: PageSession) -> Response:
             expected=f"a year from 1900 to {this_year}",
             hint="nothing was created",
         )
+    collected = _demographic_choices(state.protocol)
+    demographics: dict[str, str] = {}
+    for field, (label, choices) in collected.items():
+        given = form.get(field, "").strip()
+        if given not in choices:
+            raise InputError(
+                f"{label.lower()} {given!r}" if given else f"{label.lower()} is not given",
+                expected="one of " + ", ".join(choices),
+                hint="the protocol collects it: choose NOT REPORTED when the person does not "
+                "want to say; nothing was created",
+            )
+        demographics[field] = given
+    for c in Characteristic:  # posted though not collected: the service refuses it
+        if c.value not in collected and form.get(c.value, "").strip():
+            demographics[c.value] = form.get(c.value, "").strip()
     identity = {k: form.get(k, "").strip() or None for k in ("name", "national_id", "contact")}
     if any(identity.values()) and not identity["name"]:
         raise InputError(
@@ -418,6 +447,8 @@ async def screen(request: Request, session: PageSession) -> Response:
             sex=sex,
             birth_year=birth,
             identity=identity,
+            demographics={collected[k][0]: v for k, v in demographics.items() if k in collected},
+            demographic_fields=demographics,
             idem=form_key(form) or uuid.uuid4().hex,
         )
     record = sv.screen_participant(
@@ -427,6 +458,8 @@ async def screen(request: Request, session: PageSession) -> Response:
         sex=sex,
         birth_year=int(birth),
         identity=identity if any(identity.values()) else None,
+        race=demographics.get("race"),
+        ethnicity=demographics.get("ethnicity"),
         idempotency_key=form_key(form),
     )
     return see_other(f"/participants/{record.participant_id}")

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from remit import services as sv
 from remit.errors import InputError, NotFoundError
 from remit.protocol import VITAL_SIGN_CODES, VITAL_SIGNS
-from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
+from remit.protocol.adverse_event import ActionTaken, AEOutcome, Relatedness, Severity
 from remit.protocol.clock import local_input_value, parse_clinical_time, site_zone
 from remit.protocol.status import (
     ALERT_FILTERS,
@@ -391,6 +391,7 @@ def ae_form(request: Request, session: PageSession, pid: PID) -> Response:
         severities=values(Severity),
         relatedness=values(Relatedness),
         outcomes=OUTCOMES,
+        actions=values(ActionTaken),
         today=date.today().isoformat(),
         idem=uuid.uuid4().hex,
     )
@@ -412,6 +413,8 @@ async def ae_submit(request: Request, session: PageSession, pid: PID) -> Respons
         serious=body.serious,
         seriousness_criteria=criteria,
         outcome=body.outcome,
+        end_date=body.end_date,
+        action_taken=None if body.action_taken is None else body.action_taken.value,
         description=body.description,
         idempotency_key=key,
     )

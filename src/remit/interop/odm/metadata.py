@@ -10,7 +10,8 @@ from remit.analysis import TrialData
 from remit.errors import InputError, ScaleError
 from remit.interop.odm.base import KIND_TYPES, all_items, el, odm_value, oid, vital_item_type
 from remit.protocol import VITAL_SIGNS, Protocol
-from remit.protocol.adverse_event import AEOutcome, Relatedness, Severity
+from remit.protocol.adverse_event import ActionTaken, AEOutcome, Relatedness, Severity
+from remit.protocol.demographics import Characteristic, Ethnicity, Race
 from remit.protocol.deviation import DeviationSeverity, DeviationSource
 from remit.protocol.results import Interpretation, ItemStatus
 from remit.protocol.status import DECIDED_DOSE_STATUSES, DoseKind, ParticipantStatus
@@ -73,6 +74,8 @@ FIXED_FORMS: dict[str, list[tuple[str, str, str]]] = {
         ("SERIOUS", "boolean", "Serious"),
         ("RELATEDNESS", "text", "Relatedness"),
         ("OUTCOME", "text", "Outcome"),
+        ("END_DATE", "date", "End (resolution) date"),
+        ("ACTION_TAKEN", "text", "Action taken with the study treatment"),
     ],
 }
 
@@ -115,6 +118,7 @@ def fixed_codelists(protocol: Protocol) -> dict[tuple[str, str], dict[str, str]]
         ("AE", "SEVERITY"): [s.value for s in Severity],
         ("AE", "RELATEDNESS"): [r.value for r in Relatedness],
         ("AE", "OUTCOME"): [o.value for o in AEOutcome],
+        ("AE", "ACTION_TAKEN"): [a.value for a in ActionTaken],
         ("RESULT", "INTERPRETATION"): [i.value for i in Interpretation],
         ("DEVIATION", "SEVERITY"): [s.value for s in DeviationSeverity],
         ("DEVIATION", "SOURCE"): [s.value for s in DeviationSource],
@@ -125,6 +129,10 @@ def fixed_codelists(protocol: Protocol) -> dict[tuple[str, str], dict[str, str]]
             lists[("CHECKLIST", name)] = statuses
     out = {key: {v: v.replace("_", " ") for v in values} for key, values in lists.items()}
     out[("SUBJECT", "ARM")] = {a.code: a.label for a in protocol.arms}
+    if protocol.demographics.collects(Characteristic.RACE):
+        out[("SUBJECT", "RACE")] = {r.value: r.value for r in Race}
+    if protocol.demographics.collects(Characteristic.ETHNICITY):
+        out[("SUBJECT", "ETHNICITY")] = {e.value: e.value for e in Ethnicity}
     return out
 
 
@@ -151,6 +159,10 @@ def fixed_forms(protocol: Protocol) -> dict[str, list[tuple[str, str, str]]]:
         ("ENROLMENT_CONFIRMED_AT", "datetime", "Enrolment confirmed (UTC)"),
         ("SIMULATED", "boolean", "Simulated participant"),
     ] + [(f"ANCHOR_{e.code}".upper(), "date", e.label) for e in protocol.events]
+    if protocol.demographics.collects(Characteristic.RACE):
+        subject.append(("RACE", "text", "Race (CDISC RACE term)"))
+    if protocol.demographics.collects(Characteristic.ETHNICITY):
+        subject.append(("ETHNICITY", "text", "Ethnicity (CDISC ETHNIC term)"))
     if protocol.consent.required:  # the first informed consent (re-consents are not carried)
         subject += [
             ("CONSENT_VERSION", "text", "Consent form version"),

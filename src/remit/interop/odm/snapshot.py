@@ -269,6 +269,8 @@ def _subject_forms(
                 r.get("enrolment_confirmed_at"), "enrolment_confirmed_at", pid, shift
             ),
             "SIMULATED": r.get("simulated"),
+            "RACE": r.get("race"),
+            "ETHNICITY": r.get("ethnicity"),
         }
         for code, day in anchors.get(rid, {}).items():
             values[f"ANCHOR_{code}".upper()] = shift_value(day, "anchor_date", pid, shift)

@@ -128,6 +128,14 @@ class Context:
         self.last_dose = given.groupby("participant_id")["given_at"].max().to_dict()
         done = data.visits.dropna(subset=["actual_date"])
         self.last_visit = done.groupby("participant_id")["actual_date"].max().to_dict()
+        #: each participant's visits that took place: (date, EPOCH), in date order
+        self._epochs: dict[Any, list[tuple[pd.Timestamp, str]]] = {}
+        for r in done.sort_values("actual_date").itertuples():
+            if str(r.visit_code) in self.codes:
+                kind = protocol.visit(str(r.visit_code)).kind
+                self._epochs.setdefault(r.participant_id, []).append(
+                    (pd.Timestamp(str(iso_date(r.actual_date))), EPOCHS.get(kind, "TREATMENT"))
+                )
 
     def usubjid(self, pid: Any) -> str:
         """``USUBJID`` of a participant: the study ID, a dash, the participant's study ID."""
@@ -143,6 +151,20 @@ class Context:
             "VISIT": v.label.upper(),
             "EPOCH": EPOCHS.get(v.kind, "TREATMENT"),
         }
+
+    def epoch_on(self, pid: Any, value: Any) -> str | None:
+        """``EPOCH`` of a date in a participant's course: the epoch of the last protocol visit
+        that took place on or before it (TE's rule: an element starts at its first visit);
+        SCREENING before the first visit; ``None`` for no date."""
+        if is_missing(value):
+            return None
+        day = pd.Timestamp(str(iso_date(value)))
+        epoch = "SCREENING"
+        for when, found in self._epochs.get(pid, ()):
+            if when > day:
+                break
+            epoch = found
+        return epoch
 
     def day(self, pid: Any, value: Any) -> int | None:
         """``--DY`` of a date for a participant (from the first dose)."""

@@ -14,7 +14,7 @@ from remit.interop.sdtm.base import (
     sequenced,
     var,
 )
-from remit.protocol.adverse_event import Severity
+from remit.protocol.adverse_event import ActionTaken, AEOutcome, Severity
 from remit.protocol.deviation import DeviationSeverity, LoggedDeviationCategory
 from remit.protocol.status import DeviationCategory
 from remit.protocol.status import ParticipantStatus as S
@@ -24,14 +24,17 @@ SEVERITY_TERMS: Mapping[str, str] = {s.value: s.value.upper() for s in Severity}
 
 
 #: AEOUT (CDISC codelist OUT, non-extensible) of each Remit adverse-event outcome.
-AE_OUTCOMES = {
-    "recovered": "RECOVERED/RESOLVED",
-    "recovering": "RECOVERING/RESOLVING",
-    "not_recovered": "NOT RECOVERED/NOT RESOLVED",
-    "recovered_with_sequelae": "RECOVERED/RESOLVED WITH SEQUELAE",
-    "fatal": "FATAL",
-    "unknown": "UNKNOWN",
+AE_OUTCOMES: Mapping[str, str] = {
+    AEOutcome.RECOVERED: "RECOVERED/RESOLVED",
+    AEOutcome.RECOVERING: "RECOVERING/RESOLVING",
+    AEOutcome.NOT_RECOVERED: "NOT RECOVERED/NOT RESOLVED",
+    AEOutcome.RECOVERED_WITH_SEQUELAE: "RECOVERED/RESOLVED WITH SEQUELAE",
+    AEOutcome.FATAL: "FATAL",
+    AEOutcome.UNKNOWN: "UNKNOWN",
 }
+
+#: AEACN (CDISC codelist ACN, non-extensible) of each action taken with the study treatment.
+AE_ACTIONS: Mapping[str, str] = {a.value: a.value.replace("_", " ").upper() for a in ActionTaken}
 
 
 #: SDTM AE variables of the MedDRA coding: (variable, label, the ``adverse_events`` column).
@@ -69,7 +72,11 @@ def _meddra(r: Any) -> dict[str, object]:
 def build_ae(ctx: Context) -> Dataset:
     """AE: one record per adverse event; a MedDRA-coded event carries its LLT, PT (AEDECOD),
     HLT, HLGT and primary SOC (AEBODSYS) with their codes, an uncoded one only its verbatim
-    term (AEDECOD empty)."""
+    term (AEDECOD empty).
+
+    ``AEACN`` is the recorded action taken with the study treatment (:data:`AE_ACTIONS`;
+    empty while not recorded), ``AEENDTC`` the recorded end (resolution) date, ``EPOCH`` the
+    epoch of the start date in the participant's course (:meth:`Context.epoch_on`)."""
     rows = []
     for r in frame_rows(ctx.data.adverse_events):
         rows.append(
@@ -83,10 +90,14 @@ def build_ae(ctx: Context) -> Dataset:
                 if not is_missing(r.severity)
                 else None,
                 "AESER": "Y" if bool(r.serious) else "N",
+                "AEACN": None if is_missing(r.action_taken) else AE_ACTIONS[str(r.action_taken)],
                 "AEREL": None if is_missing(r.relatedness) else str(r.relatedness).upper(),
                 "AEOUT": None if is_missing(r.outcome) else AE_OUTCOMES[str(r.outcome)],
+                "EPOCH": ctx.epoch_on(r.participant_id, r.onset_date),
                 "AESTDTC": iso_date(r.onset_date),
+                "AEENDTC": iso_date(r.end_date),
                 "AESTDY": ctx.day(r.participant_id, r.onset_date),
+                "AEENDY": ctx.day(r.participant_id, r.end_date),
             }
         )
     rows = sequenced(rows, "AESEQ", ("USUBJID", "AESTDTC", "AETERM"))
@@ -100,10 +111,14 @@ def build_ae(ctx: Context) -> Dataset:
         ),
         var("AESEV", "Severity/Intensity"),
         var("AESER", "Serious Event"),
+        var("AEACN", "Action Taken with Study Treatment"),
         var("AEREL", "Causality"),
         var("AEOUT", "Outcome of Adverse Event"),
+        var("EPOCH", "Epoch", origin="Derived"),
         var("AESTDTC", "Start Date/Time of Adverse Event", "datetime"),
+        var("AEENDTC", "End Date/Time of Adverse Event", "datetime"),
         var("AESTDY", "Study Day of Start of Adverse Event", "integer", "Derived"),
+        var("AEENDY", "Study Day of End of Adverse Event", "integer", "Derived"),
     ]
     return make_dataset(
         "AE", "Adverse Events", "SDTM", variables, rows, structure="One record per event"
