@@ -1,6 +1,6 @@
 """`remit demo --protocol mdma-mdd-rct-example`: a randomised two-arm trial end to end through
 the services (concealed list, allocation at confirmation), analysed by arm from the
-allocations; the blinded data refuse the by-arm plan."""
+allocations; the blinded data are analysed pooled."""
 
 from __future__ import annotations
 
@@ -71,8 +71,8 @@ def test_the_arms_come_from_the_allocations_and_the_participant_rows_stay_empty(
         assert dict(zip(enrolled["participant_id"], enrolled["arm"], strict=True)) == allocations
         counts = {arm: list(allocations.values()).count(arm) for arm in ("MDMA", "PLACEBO")}
         assert counts == summary["n_per_arm"]
-        # the blinded statistician's data mask every randomised arm (the others stay empty),
-        # and the plan refuses them
+        # the blinded statistician's data mask every randomised arm (the others stay empty);
+        # the plan runs them pooled, and refuses them when the arms are required
         stine = sv.actor_for(engine, "stine", "statistician", None)
         blinded = sv.build_trial_data(engine, actor=stine)
         masked = blinded.participants.set_index("participant_id")["arm"]
@@ -80,8 +80,9 @@ def test_the_arms_come_from_the_allocations_and_the_participant_rows_stay_empty(
         assert set(masked.dropna().index) == set(
             data.participants.dropna(subset=["arm"])["participant_id"]
         )
+        assert run_analysis_plan(blinded, RCT).blinded
         with pytest.raises(ArmsConcealedError, match="concealed"):
-            run_analysis_plan(blinded, RCT)
+            run_analysis_plan(blinded, RCT, require_arms=True)
         # nor may a blinded role ask for the unblinded data
         with pytest.raises(PermissionDeniedError):
             sv.build_trial_data(engine, actor=stine, unblinded=True)
