@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -277,7 +277,7 @@ def _randomise(demo: Any, out: Path, seed: int) -> tuple[Any, Any]:
 
 def _unblind(
     engine: Any,
-    staff: dict[str, Any],
+    staff: Mapping[str, Any],
     una: Any,
     out: Path,
     *,
