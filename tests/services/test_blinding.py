@@ -6,6 +6,7 @@ notified, is listed with the arm for the unblinded roles and flags the participa
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable
@@ -195,3 +196,47 @@ def test_emergency_unblinding_reveals_one_arm_is_audited_notified_and_flagged(
 
 def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _unblinding_audit(trial: OsloTrial) -> list[tuple[str, str, str, str]]:
+    with trial.engine.connect() as c:
+        found = c.execute(
+            sa.text(
+                "SELECT action, username, role, reason FROM audit_event "
+                "WHERE table_name = 'randomisation_list' AND field = 'arm' ORDER BY id"
+            )
+        ).all()
+    return [(r.action, r.username, r.role, r.reason) for r in found]
+
+
+def test_unblinding_the_analysis_data_is_audited_and_a_refusal_too(
+    rct: OsloTrial, tmp_path: Path
+) -> None:
+    una, stine = _una(rct), rct.actors["statistician"]
+    data = sv.build_trial_data(rct.engine, actor=una, unblinded=True, purpose="DSMB closed")
+    assert set(data.participants["arm"].dropna()) <= {"MDMA", "PLACEBO"}
+    assert _unblinding_audit(rct) == [
+        ("read", una.username, "unblinded_statistician", "DSMB closed")
+    ]
+    with rct.engine.connect() as c:
+        value = c.execute(
+            sa.text(
+                "SELECT new_value FROM audit_event "
+                "WHERE table_name = 'randomisation_list' AND action = 'read'"
+            )
+        ).scalar_one()
+    assert json.loads(value) == {"analysis_data": "unblinded", "participants_with_arm": 2}
+    # a blinded role: refused, nothing read, the attempt audited (default reason)
+    with pytest.raises(PermissionDeniedError, match="may not build unblinded trial data"):
+        sv.build_trial_data(rct.engine, actor=stine, unblinded=True)
+    # the wrong key: refused inside the read, audited after its rollback
+    other = sv.with_allocation_key(rct.engine, sv.new_allocation_key_file(tmp_path / "other.key"))
+    with pytest.raises(InputError, match="not the key the randomisation list was sealed with"):
+        sv.build_trial_data(other, actor=una, unblinded=True, purpose="wrong key")
+    assert _unblinding_audit(rct)[1:] == [
+        ("read_refused", stine.username, "statistician", "unblinded analysis data set"),
+        ("read_refused", una.username, "unblinded_statistician", "wrong key"),
+    ]
+    # the blinded read is not an unblinding
+    sv.build_trial_data(rct.engine, actor=stine)
+    assert len(_unblinding_audit(rct)) == 3

@@ -54,9 +54,11 @@ from tests.support.web import csrf_of, page_login
 from tests.web.test_access_matrix import guarded_routes
 
 from remit import services as sv
+from remit.analysis import run_analysis_plan
 from remit.interop import FORMATS, export_trial
 from remit.protocol import load_protocol
 from remit.protocol.roles import UNBLINDED_ROLES
+from remit.reports import render_html
 from remit.store import make_engine
 from remit.web import create_app
 from remit.web.core import web_allowed
@@ -79,6 +81,12 @@ HTML_PATTERNS = (
     re.compile(r"\b\d+(?:\.\d+)?\s*mg\s+(?:given|withheld|offered)\b"),
     re.compile(r"<td[^>]*>\s*\d+(?:\.\d+)?\s*mg\s*</td>"),
     re.compile(r"planned (?:initial|supplemental) dose of \d"),
+)
+# a report built from blinded data pools the arms: no "Arm: <label>" group, no arm with a count
+REPORT_PATTERNS = (
+    re.compile(rf"\bArm:\s*(?:<[^>]+>\s*)*(?:{_WORDS})"),
+    re.compile(rf"(?:{_WORDS})\s+\d+\b(?!\s*mg)"),
+    re.compile(r"Allocated to "),
 )
 XML_ITEM = re.compile(rf"(?:ARM|ARMCD|ACTARM|ACTARMCD|TRT01P|TRT01A)[^>]*\bValue=\"(?:{_WORDS})\"")
 HEADER_WORD = re.compile(rf"\b(?:{_CODES})\b")
@@ -120,6 +128,12 @@ def _text_hits(text: str, where: str) -> Iterator[str]:
             yield f"{where}: {m.group(0)!r}"
     for m in XML_ITEM.finditer(text):
         yield f"{where}: {m.group(0)!r}"
+
+
+def report_hits(text: str, where: str) -> list[str]:
+    """What a blinded report must not hold beyond the common patterns: groups, counts or
+    CONSORT boxes by arm."""
+    return [f"{where}: {m.group(0)!r}" for p in REPORT_PATTERNS for m in p.finditer(text)]
 
 
 def scan_bytes(body: bytes, name: str, where: str) -> list[str]:
@@ -269,7 +283,12 @@ def _walk(app: FastAPI, trial: OsloTrial, role: str) -> tuple[list[str], int]:
     if web_allowed("view_report", role):
         built = pages.post("/report", data={"csrf_token": csrf_of(pages.get("/report").text)})
         look(built, f"{role} POST /report")
-        look(pages.get("/report/view"), f"{role} report")
+        report = pages.get("/report/view")
+        look(report, f"{role} report")
+        hits.extend(report_hits(report.text, f"{role} report"))
+        # the web builds every report from blinded data: the pooled report, for every role
+        assert report.status_code == 200, report.text[:400]
+        assert "blinded (pooled) — arms not shown" in report.text
     return hits, scanned
 
 
@@ -297,3 +316,21 @@ def test_the_scanner_finds_arms_and_doses_in_an_unmasked_export(rct: Any) -> Non
             hits += scan_bytes(path.read_bytes(), path.name, path.name)
     assert any("EXDOSE" in h for h in hits), hits[:20]
     assert any("dose_mg" in h for h in hits), hits[:20]
+
+
+def test_the_report_scanner_finds_the_arms_of_a_report_by_arm(rct: Any) -> None:
+    """The unblinded statistician's report by arm (data unblinded from the list) has the arm
+    groups, counts and CONSORT boxes that the blinded report may not."""
+    trial, _ = rct
+    una = trial.actors["unblinded_statistician"]
+    data = sv.build_trial_data(trial.engine, actor=una, unblinded=True)
+    result = run_analysis_plan(data, PROTOCOL)
+    assert not result.blinded
+    html, _ = render_html(result, data, PROTOCOL)
+    hits = report_hits(html, "report by arm")
+    assert any("Arm:" in h for h in hits), hits[:10]
+    assert any("Allocated to" in h for h in hits), hits[:10]
+    blinded = sv.build_trial_data(trial.engine, actor=trial.actors["statistician"])
+    pooled = run_analysis_plan(blinded, PROTOCOL)
+    assert pooled.blinded
+    assert report_hits(render_html(pooled, blinded, PROTOCOL)[0], "pooled") == []

@@ -7,6 +7,7 @@ Examples
 ()
 """
 
+from remit.analysis.blinded import BLINDED_ARM, POOLED_LABEL, arms_concealed, pooled_protocol
 from remit.analysis.data import (
     DOSE_KINDS,
     DOSE_STATUSES,
@@ -66,12 +67,14 @@ from remit.analysis.sections import (
 
 __all__ = [
     "AGE_GROUPS",
+    "BLINDED_ARM",
     "DOSE_KINDS",
     "DOSE_STATUSES",
     "ENROLLED_STATUSES",
     "FRAME_NAMES",
     "HEADLINE_COLUMNS",
     "PARTICIPANT_STATUSES",
+    "POOLED_LABEL",
     "RUNNERS",
     "SCHEMA",
     "AnalysisResult",
@@ -94,6 +97,7 @@ __all__ = [
     "TimeToEventSectionResult",
     "TrialData",
     "WilcoxonSectionResult",
+    "arms_concealed",
     "baseline_visits",
     "build_adqs",
     "build_adsl",
@@ -105,6 +109,7 @@ __all__ = [
     "frame_records",
     "methods_text",
     "missing_data_table",
+    "pooled_protocol",
     "primary_visit",
     "remits",
     "responds",

@@ -226,7 +226,13 @@ def methods_text(result: AnalysisResult) -> list[str]:
     enrolled = result.adsl[result.adsl["ENRLFL"] == "Y"]
     arms = enrolled["arm"].value_counts(dropna=False)
     by_arm = ""
-    if len(arms) > 1:
+    if result.blinded:
+        by_arm = (
+            " The data were blinded (the arms concealed): every analysis pools both arms "
+            "together (blinded (pooled) — arms not shown); the mixed model has no arm term and "
+            "no comparison between arms is made."
+        )
+    elif len(arms) > 1:
         by_arm = (
             " Analyses other than the mixed model and regression to the mean are by arm ("
             + ", ".join(

@@ -8,6 +8,7 @@ from importlib import metadata
 
 import pandas as pd
 
+from remit.analysis.blinded import BLINDED_ARM, arms_concealed, pooled_protocol
 from remit.analysis.context import build_context
 from remit.analysis.data import TrialData
 from remit.analysis.datasets import build_adqs, build_adsl
@@ -16,6 +17,15 @@ from remit.analysis.scale_info import scale_infos
 from remit.analysis.sections import run_section
 from remit.errors import InputError
 from remit.protocol import Protocol
+
+__all__ = [
+    "BLINDED_ARM",
+    "ArmsConcealedError",
+    "NothingToAnalyseError",
+    "missing_data_table",
+    "run_analysis_plan",
+    "software_versions",
+]
 
 SOFTWARE = ("remit", "numpy", "scipy", "pandas", "statsmodels")
 
@@ -55,12 +65,8 @@ def _utc(now: datetime | None) -> datetime:
     return now.astimezone(UTC)
 
 
-#: The arm a blinded reader's data carry (the services' mask of a randomised participant).
-BLINDED_ARM = "BLINDED"
-
-
 class ArmsConcealedError(InputError):
-    """A randomised trial's data without the arms: the by-arm plan cannot be run.
+    """A randomised trial's data without the arms where the by-arm plan is required.
 
     Examples
     --------
@@ -69,22 +75,17 @@ class ArmsConcealedError(InputError):
     """
 
 
-def _check_arms(data: TrialData, protocol: Protocol) -> None:
-    """Refuse blinded data of a randomised protocol: every enrolled participant's arm empty."""
-    if protocol.randomisation is None:
-        return
+def _arms_required(data: TrialData, protocol: Protocol) -> None:
+    """Refuse blinded data of a randomised protocol when the caller needs the arms."""
     people = data.participants
-    enrolled = people[people["participant_id"].isin(set(data.enrolled_ids))]
-    arms = enrolled["arm"]
-    # a blinded reader's data carry the mask "BLINDED" (remit.services.blinding) or nothing
-    if (arms.notna() & (arms != BLINDED_ARM)).any():
-        return
+    n = int(people["participant_id"].isin(set(data.enrolled_ids)).sum())
     raise ArmsConcealedError(
-        f"the arms of the {len(enrolled)} enrolled participants of the randomised protocol "
+        f"the arms of the {n} enrolled participants of the randomised protocol "
         f"{protocol.study.id} are concealed (blinded data): the plan compares arms",
         expected="unblinded data: each participant's arm read from the randomisation list",
         hint="as the unblinded statistician, with the allocation key configured, build the "
-        "data with build_trial_data(engine, actor=..., unblinded=True)",
+        "data with build_trial_data(engine, actor=..., unblinded=True); without the arms the "
+        "plan runs blinded (pooled) when require_arms is false",
     )
 
 
@@ -160,7 +161,11 @@ def missing_data_table(
 
 
 def run_analysis_plan(
-    data: TrialData, protocol: Protocol, *, now: datetime | None = None
+    data: TrialData,
+    protocol: Protocol,
+    *,
+    now: datetime | None = None,
+    require_arms: bool = False,
 ) -> AnalysisResult:
     """Run every analysis of ``protocol.analysis`` on ``data`` with :mod:`remit.stats`.
 
@@ -172,6 +177,13 @@ def run_analysis_plan(
         The protocol; its analysis plan says what is run (nothing is hard-coded).
     now
         The time to record as the run time (UTC; default: the current time).
+    require_arms
+        Refuse blinded data of a randomised protocol instead of analysing them pooled.
+
+    Blinded data of a randomised protocol (every enrolled participant's arm concealed: a
+    blinded role's data, see :func:`remit.analysis.blinded.arms_concealed`) are analysed
+    pooled, both arms together, with :func:`remit.analysis.blinded.pooled_protocol`: the
+    result's ``blinded`` is true and nothing in it is by arm.
 
     Returns
     -------
@@ -183,7 +195,8 @@ def run_analysis_plan(
     NothingToAnalyseError
         Nobody is enrolled, or no scale total is recorded for the enrolled participants.
     ArmsConcealedError
-        The protocol is randomised and no enrolled participant's arm is known (blinded data).
+        ``require_arms`` and the protocol is randomised and no enrolled participant's arm is
+        known (blinded data).
     InputError
         The plan asks for a method :mod:`remit.stats` does not implement.
 
@@ -196,7 +209,11 @@ def run_analysis_plan(
     remit.analysis.plan.NothingToAnalyseError: nothing to analyse: no participant is enrolled ...
     """
     _check_something(data, protocol)
-    _check_arms(data, protocol)
+    blinded = arms_concealed(data, protocol)
+    if blinded and require_arms:
+        _arms_required(data, protocol)
+    if blinded:
+        protocol = pooled_protocol(protocol)
     adsl = build_adsl(data, protocol)
     adqs = build_adqs(data, protocol)
     ctx = build_context(data, protocol, adqs)
@@ -228,4 +245,5 @@ def run_analysis_plan(
         sections=tuple(sections),
         scales=scale_infos(protocol, (str(c) for c in totals["scale"].unique())),
         estimands=tuple(e.describe() for e in protocol.estimands),
+        blinded=blinded,
     )

@@ -322,6 +322,9 @@ class AnalysisResult:
         A :class:`ScaleInfo` per scale (display name, total range), from the scale files.
     estimands
         The protocol's estimands (ICH E9(R1)), one sentence each, for the methods section.
+    blinded
+        Whether the data were blinded (a randomised trial read without the arms): every
+        analysis pools both arms (:func:`remit.analysis.blinded.pooled_protocol`).
 
     Examples
     --------
@@ -350,6 +353,7 @@ class AnalysisResult:
     sections: tuple[SectionResult, ...]
     scales: Mapping[str, ScaleInfo] = dataclasses.field(default_factory=dict)
     estimands: tuple[str, ...] = ()
+    blinded: bool = False
 
     def scale(self, code: str) -> ScaleInfo:
         """The facts of scale ``code`` (display name, total range) carried by the result."""
@@ -413,6 +417,7 @@ class AnalysisResult:
         out: dict[str, Any] = {
             "provenance": self.provenance.to_dict(),
             "simulated": self.simulated,
+            "blinded": self.blinded,
             "alpha": self.alpha,
             "sides": self.sides,
             "ci_level": self.ci_level,
@@ -431,6 +436,8 @@ class AnalysisResult:
     def summary(self) -> str:
         """Readable text: provenance, missing data and each section."""
         head = "ANALYSIS RESULT" + (" — SIMULATED DATA" if self.simulated else "")
+        if self.blinded:
+            head += " — BLINDED (POOLED): ARMS NOT SHOWN"
         lines = [head, self.provenance.summary(), ""]
         lines.append(f"Population: {len(self.population)} enrolled (full analysis set)")
         gaps = self.missing[self.missing["n_missing"] > 0]

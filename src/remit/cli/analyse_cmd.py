@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from remit.analysis import AnalysisResult, methods_text, run_analysis_plan
+from remit.analysis import POOLED_LABEL, AnalysisResult, methods_text, run_analysis_plan
 from remit.cli.common import JsonOption, console, errors_as_exit, print_json
 from remit.cli.trial_source import (
     DataOption,
@@ -16,6 +16,7 @@ from remit.cli.trial_source import (
     SourceDbOption,
     SourceRoleOption,
     SourceUserOption,
+    UnblindedOption,
     load_trial,
     protocol_for_folder,
     trial_from_database,
@@ -47,6 +48,12 @@ def _print(result: AnalysisResult) -> None:
     p = result.provenance
     if result.simulated:
         console.print("[bold yellow]SIMULATED DATA — not a real trial[/]")
+    if result.blinded:
+        console.print(
+            f"[bold]{POOLED_LABEL.upper()}[/]: every analysis pools both arms; no comparison "
+            "between arms is made",
+            highlight=False,
+        )
     console.print(
         f"[bold]{p.protocol_id}[/] v{p.protocol_version}: {len(result.population)} enrolled; "
         f"protocol sha256 {p.protocol_sha256[:12]}…, data sha256 {p.data_sha256[:12]}…",
@@ -106,6 +113,7 @@ def analyse(
     role: SourceRoleOption = None,
     data: DataOption = None,
     protocol: ProtocolOption = None,
+    unblinded: UnblindedOption = False,
     save_data: Annotated[
         Path | None,
         typer.Option(
@@ -128,13 +136,16 @@ def analyse(
     """Run every analysis of the protocol's plan on the trial's data.
 
     Give the data with --db (a trial database, read as --user) or --data (a folder of CSV
-    files).
+    files). A randomised trial read blinded is analysed pooled (both arms together); the
+    unblinded statistician gives --unblinded for the analysis by arm.
     """
     with errors_as_exit():
-        trial, plan_protocol = load_trial(db, data, protocol, user=user, role=role)
+        trial, plan_protocol = load_trial(
+            db, data, protocol, user=user, role=role, unblinded=unblinded
+        )
         if save_data is not None:
             trial.to_directory(save_data)
-        result = run_analysis_plan(trial, plan_protocol)
+        result = run_analysis_plan(trial, plan_protocol, require_arms=unblinded)
     if json:
         out = result.to_dict(include_datasets=datasets)
         out["methods"] = methods_text(result)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -40,6 +40,11 @@ RCT_PARTICIPANTS = 24
 RCT_LIST_PLACES = 200
 #: The allocation key of the randomised demo, in the output directory.
 ALLOCATION_KEY_FILE = "allocation.key"
+#: Where the randomised demo writes the exports built from unblinded data (``exports`` holds
+#: the blinded ones, as a blinded role would get them).
+UNBLINDED_EXPORTS = "exports-unblinded"
+#: The reason of the randomised demo's simulated database lock, before the unblinding.
+LOCK_REASON = "database lock before unblinding (simulated by remit demo)"
 
 
 @dataclass(frozen=True)
@@ -222,17 +227,17 @@ def run_demo(
             epro=randomised,  # the RCT's participants answer their self-reports themselves
             progress=lambda done, total: tell(ENTERING, done, total),
         )
-        if unblinded is not None:  # the arms from the allocations, for the by-arm plan
-            data = build_trial_data(engine, actor=unblinded, unblinded=True)
+        if unblinded is not None:  # blinded exports, database lock, then the arms
+            data = _unblind(engine, demo.staff, unblinded, out, exports=exports, tell=tell)
         else:
             data = build_trial_data(engine, actor=demo.staff["statistician"])
-        if exports:
+        if exports and unblinded is None:
             tell("writing the exports (CSV, SDTM, ADaM, ODM)", 0, 1)
             export_trial(engine, out / "exports", data=data)  # the data built above
     finally:
         close_demo_database(demo)
     tell("running the analysis plan", 0, 1)
-    result = run_analysis_plan(data, protocol)
+    result = run_analysis_plan(data, protocol, require_arms=randomised)
     tell("writing the report", 0, 1)
     written = render_report(result, data, protocol, out, pdf=pdf)
     summary = summarise(result, protocol)
@@ -241,6 +246,7 @@ def run_demo(
         summary["protocol"] = protocol.study.id
         summary.update(summarise_arms(result, protocol))
         summary["allocation_key"] = str(out / ALLOCATION_KEY_FILE)
+        summary["exports_unblinded"] = str(out / UNBLINDED_EXPORTS) if exports else None
     summary["report"] = str(written.html_path)
     summary["database"] = str(demo.path)
     summary["exports"] = str(out / "exports") if exports else None
@@ -267,6 +273,36 @@ def _randomise(demo: Any, out: Path, seed: int) -> tuple[Any, Any]:
     una = sv.actor_for(engine, UNBLINDED_DEMO_USER[0], UNBLINDED_DEMO_USER[1], None)
     sv.generate_list(engine, una, n_per_stratum=RCT_LIST_PLACES, seed=seed)
     return engine, una
+
+
+def _unblind(
+    engine: Any,
+    staff: Mapping[str, Any],
+    una: Any,
+    out: Path,
+    *,
+    exports: bool,
+    tell: Callable[[str, int, int], None],
+) -> Any:
+    """The end of the randomised demo: the exports as the blinded statistician reads the
+    trial (``out/exports``: arm masked, no dose in mg), the database lock by the data
+    manager, then the unblinded analysis data read by the unblinded statistician (audited)
+    and, with ``exports``, their exports in ``out/`` :data:`UNBLINDED_EXPORTS`."""
+    from remit import services as sv
+    from remit.interop import export_trial
+
+    if exports:
+        tell("writing the blinded exports (CSV, SDTM, ADaM, ODM)", 0, 1)
+        blinded = sv.build_trial_data(engine, actor=staff["statistician"])
+        export_trial(engine, out / "exports", data=blinded)
+    sv.lock(engine, staff["data_manager"], "study", reason=LOCK_REASON)
+    data = sv.build_trial_data(
+        engine, actor=una, unblinded=True, purpose="remit demo: the analysis by arm after lock"
+    )
+    if exports:
+        tell("writing the unblinded exports", 0, 1)
+        export_trial(engine, out / UNBLINDED_EXPORTS, data=data)
+    return data
 
 
 def _print_arms(s: dict[str, Any]) -> None:
@@ -350,7 +386,14 @@ def _print_paths(run: DemoRun) -> None:
     console.print(f"database: {run.database}", highlight=False)
     console.print(f"report:   {run.report}", highlight=False)
     if run.summary.get("exports"):
-        console.print(f"exports:  {run.summary['exports']}", highlight=False)
+        blinded = " (blinded: arm masked)" if run.summary.get("exports_unblinded") else ""
+        console.print(f"exports:  {run.summary['exports']}{blinded}", highlight=False)
+    if run.summary.get("exports_unblinded"):
+        console.print(
+            f"unblinded exports (after the database lock, for the unblinded statistician "
+            f"only): {run.summary['exports_unblinded']}",
+            highlight=False,
+        )
     logins = Table("username", "role", "demo password", title="Demo users")
     for username, role, password in run.logins:
         logins.add_row(username, role, password)
@@ -381,7 +424,9 @@ def demo(
         bool,
         typer.Option(
             "--exports/--no-exports",
-            help="Write the CSV, CDISC SDTM/ADaM, ODM and REDCap exports to DIR/exports.",
+            help="Write the CSV, CDISC SDTM/ADaM, ODM and REDCap exports to DIR/exports (a "
+            "randomised protocol: blinded there, and from unblinded data after a database lock "
+            "in DIR/exports-unblinded).",
         ),
     ] = True,
     protocol: Annotated[

@@ -16,6 +16,7 @@ from remit.cli.trial_source import (
     SourceDbOption,
     SourceRoleOption,
     SourceUserOption,
+    UnblindedOption,
     load_trial,
 )
 from remit.reports import render_report
@@ -42,6 +43,7 @@ def report(
     role: SourceRoleOption = None,
     data: DataOption = None,
     protocol: ProtocolOption = None,
+    unblinded: UnblindedOption = False,
     pdf: Annotated[
         bool | None,
         typer.Option(
@@ -55,7 +57,8 @@ def report(
     """Analyse the trial with its protocol's plan and write a self-contained report.
 
     Give the data with --db (a trial database, read as --user) or --data (a folder of CSV
-    files).
+    files). A randomised trial read blinded gets the blinded (pooled) report; the unblinded
+    statistician gives --unblinded for the report by arm.
     """
     with errors_as_exit():
         trial, plan_protocol = load_trial(
@@ -66,9 +69,10 @@ def report(
             role=role,
             command="remit report",
             example="remit report --db trial.db --user NAME --out report/",
+            unblinded=unblinded,
         )
         with _status("Running the analysis plan…", json):
-            result = run_analysis_plan(trial, plan_protocol)
+            result = run_analysis_plan(trial, plan_protocol, require_arms=unblinded)
         with _status("Drawing the figures and writing the report…", json):
             written = render_report(result, trial, plan_protocol, out, pdf=pdf)
     if json:
@@ -76,6 +80,8 @@ def report(
         return
     if written.simulated:
         console.print("[bold yellow]SIMULATED DATA — not a real trial[/]")
+    if written.blinded:
+        console.print("[bold]blinded (pooled) report: arms not shown[/]", highlight=False)
     console.print(f"report: {written.html_path}", highlight=False)
     if written.pdf_path is not None:
         console.print(f"pdf: {written.pdf_path}", highlight=False)

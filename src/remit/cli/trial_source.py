@@ -43,6 +43,16 @@ SourceRoleOption = Annotated[
     str | None,
     typer.Option("--role", help="The role to read in, when the --user holds several."),
 ]
+UnblindedOption = Annotated[
+    bool,
+    typer.Option(
+        "--unblinded",
+        help="Read each participant's arm from the sealed randomisation list (the unblinded "
+        "statistician only, with the allocation key in $REMIT_ALLOCATION_KEY_FILE); the "
+        "unblinding is audited. Without it a blinded trial is analysed pooled (both arms "
+        "together, no arm shown).",
+    ),
+]
 ProtocolOption = Annotated[
     str | None,
     typer.Option(
@@ -64,12 +74,20 @@ def _reader_given(user: str | None, command: str) -> str:
 
 
 def trial_from_database(
-    db: str, user: str | None, role: str | None = None, *, command: str = "remit analyse"
+    db: str,
+    user: str | None,
+    role: str | None = None,
+    *,
+    command: str = "remit analyse",
+    unblinded: bool = False,
 ) -> tuple[TrialData, Protocol]:
     """The trial's data as ``user`` may read it, and the protocol in force, from a database.
 
     ``user`` (``--user``) is required: a user bound to one site gets that site's participants
-    and their data only, and the read is written to the access log.
+    and their data only, and the read is written to the access log. ``unblinded``
+    (``--unblinded``): the arms read from the sealed list, for the unblinded roles with the
+    allocation key only; the unblinding (or the refused attempt) is on the audit trail with
+    the command as its reason.
     """
     # Imported here: the database stack is only needed when a database is named.
     from remit import services as sv
@@ -77,7 +95,12 @@ def trial_from_database(
     with open_engine(db) as engine:
         actor = acting(engine, _reader_given(user, command), role)
         protocol = sv.trial_protocol(engine, source=f"{db} (protocol in force)")
-        data = sv.build_trial_data(engine, actor=actor)
+        if unblinded:
+            data = sv.build_trial_data(
+                engine, actor=actor, unblinded=True, purpose=f"{command} --unblinded"
+            )
+        else:
+            data = sv.build_trial_data(engine, actor=actor)
     return data, protocol
 
 
@@ -104,6 +127,7 @@ def load_trial(
     role: str | None = None,
     command: str = "remit analyse",
     example: str = "remit analyse --db trial.db --user NAME",
+    unblinded: bool = False,
 ) -> tuple[TrialData, Protocol]:
     """The data and protocol named by the ``--db``/``--data``/``--protocol`` options.
 
@@ -111,17 +135,24 @@ def load_trial(
     force (database) or ``protocol.toml`` (data folder). A database is read as ``user``
     (``--user``, and ``--role`` when they hold several), which is required with ``db``.
     ``command`` names the command in errors; ``example`` is the command line the error for
-    no data at all suggests.
+    no data at all suggests. ``unblinded`` needs ``db`` (the arms are read from its sealed
+    list).
     """
     if db is not None and data is not None:
         raise InputError(
             "both --db and --data were given",
             expected="one source of data: --db PATH|URL or --data DIR",
         )
+    if data is not None and unblinded:
+        raise InputError(
+            f"{command} --unblinded with --data {data}: a data folder has no randomisation list",
+            expected="--db PATH|URL with --unblinded (the arms are read from the sealed list)",
+            hint=f"{command} --db trial.db --user NAME --unblinded",
+        )
     if data is not None:
         return TrialData.from_directory(data), protocol_for_folder(data, protocol)
     if db is not None:
-        trial, stored = trial_from_database(db, user, role, command=command)
+        trial, stored = trial_from_database(db, user, role, command=command, unblinded=unblinded)
         return trial, (load_protocol(protocol) if protocol is not None else stored)
     raise InputError(
         "no data given",

@@ -323,7 +323,13 @@ def _limitations(
             "received the treatment, so expectancy may have inflated the improvement "
             "(raters independent of the therapy team are not blind)."
         )
-    if len(protocol.arms) == 1:
+    if result.blinded:
+        items.append(
+            "Blinded (pooled) report: both arms are analysed together, so the change from "
+            "baseline mixes the response to the treatment with that to placebo; no comparison "
+            "between arms is made here (it is in the unblinded statistician's report)."
+        )
+    elif len(protocol.arms) == 1:
         items.append(
             "No control group: the change from baseline cannot be attributed to the treatment "
             "alone; natural course, the non-drug therapy sessions, expectancy and regression "

@@ -37,6 +37,8 @@ from remit.reports.tables import arm_labels, scale_name
 def consort(result: AnalysisResult, protocol: Protocol, simulated: bool) -> ReportSection:
     """The participant flow (CONSORT) figure; by arm for a randomised protocol."""
     prim = primary_visit(protocol) or "primary visit"
+    if result.blinded:
+        return _blinded_consort(result, protocol, simulated, prim)
     if protocol.randomisation is not None:
         whole, randomised, arms = randomised_disposition(result.adsl, protocol)
         fig = randomised_consort_figure(
@@ -70,6 +72,46 @@ def consort(result: AnalysisResult, protocol: Protocol, simulated: bool) -> Repo
         "recorded at screening, in the protocol's words; one person may have several."
     )
     return ReportSection("consort", "Participant flow", figures=(captioned(fig, caption),))
+
+
+def _blinded_consort(
+    result: AnalysisResult, protocol: Protocol, simulated: bool, prim: str
+) -> ReportSection:
+    """The flow of a blinded (pooled) report: one column, both arms together, no arm box;
+    the blinding summary counts (randomised, emergency unblindings) as items."""
+    whole, randomised, _ = randomised_disposition(result.adsl, protocol)
+    fig = consort_figure(
+        whole,
+        primary_visit=prim,
+        follow_up_visit=follow_up_visit(protocol),
+        simulated=simulated,
+    )
+    caption = (
+        "Flow of participants of the randomised trial, blinded: both arms together, the "
+        "allocation not shown (CONSORT boxes per arm are in the unblinded report). Counts are "
+        "the population flags of the analysis dataset (screened, enrolled, dosed at least "
+        "once, assessed at the primary and follow-up visits); exclusion reasons are the "
+        "eligibility criteria recorded at screening, in the protocol's words."
+    )
+    plan = protocol.randomisation
+    how = _METHOD_WORDS.get(plan.method, plan.method) if plan is not None else "none"
+    unblinded = _unblinded(result)
+    roles = protocol.blinding.blinded_roles if protocol.blinding is not None else ()
+    items = (
+        f"Design: {protocol.study.design}.",
+        f"Randomisation: {how}; the allocation list is sealed and not read for this report.",
+        f"Randomised: {randomised} of {whole.enrolled} enrolled (arms not shown).",
+        f"Emergency unblindings: {len(unblinded)}"
+        + (f" ({', '.join(unblinded)})" if unblinded else "")
+        + " (recorded by an investigator with a reason; the arm is not shown here).",
+        "Blinded roles: " + (", ".join(roles) or "none") + ".",
+    )
+    return ReportSection(
+        "consort",
+        "Participant flow (blinded: both arms together)",
+        figures=(captioned(fig, caption),),
+        items=items,
+    )
 
 
 _METHOD_WORDS = {

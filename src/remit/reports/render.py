@@ -11,7 +11,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from remit.analysis import AnalysisResult, TrialData
+from remit.analysis import POOLED_LABEL, AnalysisResult, TrialData, pooled_protocol
 from remit.errors import InputError, RemitError
 from remit.protocol import Protocol
 from remit.reports.content import ReportSection, build_sections
@@ -35,6 +35,8 @@ class ReportResult:
         Ids of the sections, figures and tables, in order (the HTML anchors).
     simulated
         Whether the report is marked SIMULATED.
+    blinded
+        Whether the report is the blinded (pooled) one: both arms together, no arm shown.
     rendered_at
         UTC time of rendering (ISO 8601).
     """
@@ -48,6 +50,7 @@ class ReportResult:
     tables: tuple[str, ...]
     simulated: bool
     rendered_at: str
+    blinded: bool = False
 
     @property
     def paths(self) -> tuple[Path, ...]:
@@ -65,6 +68,7 @@ class ReportResult:
             "figures": list(self.figures),
             "tables": list(self.tables),
             "simulated": self.simulated,
+            "blinded": self.blinded,
             "rendered_at": self.rendered_at,
         }
 
@@ -79,6 +83,8 @@ class ReportResult:
     def summary(self) -> str:
         """A few lines for a person."""
         head = "REPORT" + (" — SIMULATED DATA" if self.simulated else "")
+        if self.blinded:
+            head += " — BLINDED (POOLED): ARMS NOT SHOWN"
         return "\n".join(
             [
                 head,
@@ -134,6 +140,8 @@ def render_html(
             expected="the protocol the result was computed with",
             hint="rerun the analysis plan with this protocol, or pass the protocol it used",
         )
+    if result.blinded:  # the pooled plan the result was run with (same text and hash)
+        protocol = pooled_protocol(protocol)
     rendered = rendered_at or _utc_text(None)
     software = {"matplotlib": _version("matplotlib"), "jinja2": _version("jinja2")}
     sections = build_sections(
@@ -150,6 +158,8 @@ def render_html(
             css=css,
             sections=sections,
             simulated=result.simulated,
+            blinded=result.blinded,
+            blinded_label=POOLED_LABEL,
             title=study.title,
             short_title=study.short_title,
             protocol_id=study.id,
@@ -250,6 +260,7 @@ def render_report(
         tables=tuple(t.id for s in sections for t in s.tables),
         simulated=result.simulated,
         rendered_at=rendered,
+        blinded=result.blinded,
     )
 
 

@@ -38,7 +38,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from remit.analysis.plan import BLINDED_ARM
+from remit.analysis import BLINDED_ARM
 from remit.errors import ConflictError, InputError, PermissionDeniedError
 from remit.protocol import Protocol
 from remit.protocol.roles import UNBLINDED_ROLES, Role

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from remit.analysis import TrialData
-from remit.errors import InputError
+from remit.errors import InputError, RemitError
 from remit.protocol import VITAL_SIGN_CODES, Protocol
 from remit.protocol.consent import WithdrawalScope
 from remit.protocol.medications import atc_class
@@ -23,12 +23,13 @@ from remit.protocol.status import (
     VisitStatus,
 )
 from remit.services._common import alert_status, protocol_in_force
+from remit.services.access import require
 from remit.services.blinding import mask_trial_frames
 from remit.services.coding import codes_of
 from remit.services.randomisation import sealed_arms
 from remit.services.unit import reading
-from remit.store import Actor
-from remit.store.allocation import allocation_key_of
+from remit.store import Actor, UnitOfWork, unit_of_work
+from remit.store.allocation import AllocationKey, RandomisationList, allocation_key_of
 from remit.store.coding import CodedTerm
 from remit.store.consent import Consent
 from remit.store.dosing import Dose, DosingSession
@@ -45,6 +46,7 @@ from remit.store.tables import (
     Visit,
 )
 from remit.store.vitals import VitalSignReading, reading_values
+from remit.store.vocab import AuditAction
 
 
 def _day(value: datetime | None) -> Any:
@@ -83,7 +85,40 @@ def _observed_times(
     return found
 
 
-def build_trial_data(engine: Engine, *, actor: Actor, unblinded: bool = False) -> TrialData:
+#: The reason an unblinding of the analysis data is audited with when the caller gives none.
+UNBLINDING_PURPOSE = "unblinded analysis data set"
+
+
+def _audit_unblinding(
+    uow: UnitOfWork, granted: bool, purpose: str | None, n_arms: int | None = None
+) -> None:
+    """The audit row of one unblinding of the analysis data (or of a refused attempt): who and
+    when come from the unit of work; the record is the randomisation list whose arms were read."""
+    listed = uow.session.scalar(select(RandomisationList.id).order_by(RandomisationList.id))
+    uow.record_event(
+        AuditAction.READ if granted else AuditAction.READ_REFUSED,
+        "randomisation_list",
+        listed or 0,
+        field="arm",
+        new_value={"analysis_data": "unblinded", "participants_with_arm": n_arms},
+        reason=purpose or UNBLINDING_PURPOSE,
+    )
+
+
+def _unblinding_key(engine: Engine, actor: Actor, purpose: str | None) -> AllocationKey:
+    """The allocation key, for a role that may unblind; a refusal is audited, then raised."""
+    try:
+        require(actor, "build_unblinded_trial_data")
+        return allocation_key_of(engine)
+    except RemitError:
+        with unit_of_work(engine, actor) as uow:
+            _audit_unblinding(uow, False, purpose)
+        raise
+
+
+def build_trial_data(
+    engine: Engine, *, actor: Actor, unblinded: bool = False, purpose: str | None = None
+) -> TrialData:
     """The trial, as ``actor`` may see it, as :class:`remit.analysis.TrialData` (every frame).
 
     For a randomised protocol the participant rows keep ``arm`` empty (the arm exists only
@@ -92,6 +127,9 @@ def build_trial_data(engine: Engine, *, actor: Actor, unblinded: bool = False) -
     allocation key (operation ``build_unblinded_trial_data``: the unblinded roles only; the
     read is logged as ``build_unblinded_trial_data``). Refused without the key, with the
     wrong key, and for a protocol without randomisation (its arm is on the participant row).
+    Every unblinding is on the audit trail: a ``read`` of the ``randomisation_list``'s arms by
+    the actor, with ``purpose`` as the reason (default :data:`UNBLINDING_PURPOSE`) and the
+    number of arms read; a refused attempt (role, key) as ``read_refused``.
 
     ``actor`` is checked against the access table (``build_trial_data``); a site-bound actor
     gets the participants of their site and their data only, a study-wide actor (or
@@ -112,9 +150,12 @@ def build_trial_data(engine: Engine, *, actor: Actor, unblinded: bool = False) -
     participant is simulated (and there is at least one).
     """
     operation = "build_unblinded_trial_data" if unblinded else "build_trial_data"
-    key = allocation_key_of(engine) if unblinded else None
+    key = _unblinding_key(engine, actor, purpose) if unblinded else None
     with reading(engine, actor, operation, operation) as read:
         session = read.session
+        opened: list[int] = []  # how many arms were read, once the read has succeeded
+        if unblinded:  # audited in this transaction, or after its rollback as refused
+            read.uow.always(lambda uow: _audit_unblinding(uow, bool(opened), purpose, *opened[:1]))
         protocol, _ = protocol_in_force(session)
         if unblinded and protocol.randomisation is None:
             raise InputError(
@@ -143,6 +184,8 @@ def build_trial_data(engine: Engine, *, actor: Actor, unblinded: bool = False) -
             ds.id: ds for ds in session.scalars(select(DosingSession)) if ds.participant_id in by_id
         }
         arms = None if key is None else {a.participant_id: a.arm for a in sealed_arms(session, key)}
+        if arms is not None:
+            opened.append(len(arms))
         frames = {
             "participants": _participants(session, people, sites, arms),
             "visits": _visits(protocol, by_id, visits, reference),

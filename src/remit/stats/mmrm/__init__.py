@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike
 
 from remit.errors import StatsError
 from remit.stats.mmrm.covariance import STRUCTURES, make_structure
-from remit.stats.mmrm.design import build_design, formula_variables
+from remit.stats.mmrm.design import build_design, formula_variables, formula_without
 from remit.stats.mmrm.fit import Likelihood, kr_sums, optimise
 from remit.stats.mmrm.inference import (
     DF_METHODS,
@@ -34,6 +34,7 @@ __all__ = [
     "MMRMResult",
     "fit_mmrm",
     "formula_variables",
+    "formula_without",
 ]
 
 

@@ -141,6 +141,29 @@ def formula_variables(formula: str) -> tuple[str, ...]:
     return tuple(sorted(str(v) for v in side.required_variables))
 
 
+def formula_without(rhs: str, variable: str) -> str:
+    """The right-hand side ``rhs`` without every term that involves ``variable``.
+
+    ``*`` is expanded first (``arm * visit`` is ``arm + visit + arm:visit``), so removing
+    ``arm`` keeps ``visit``; the terms left are written joined by ``+`` in the parser's
+    order. An empty string when no term is left. The same parser as :func:`build_design`.
+
+    Examples
+    --------
+    >>> formula_without("baseline + arm * visit", "arm")
+    'baseline + visit'
+    >>> formula_without("arm:visit + visit", "visit")
+    ''
+    """
+    parsed = _parse(rhs)
+    kept = [
+        str(term)
+        for term in parsed
+        if str(term) != "1" and variable not in {str(f) for f in term.factors}
+    ]
+    return " + ".join(kept)
+
+
 def _formula_variables(formula: str) -> tuple[str, list[str]]:
     parsed = _parse(formula)
     if "~" not in formula:
