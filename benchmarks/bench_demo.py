@@ -22,6 +22,7 @@ by the command.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -59,20 +60,21 @@ def child(args: argparse.Namespace) -> None:
         )
 
     mark("importing remit")
-    from remit.cli.demo_cmd import run_demo
+    from remit.cli.demo_cmd import imports_frozen, run_demo
 
     def progress(phase: str, done: int, total: int) -> None:
         if marks[-1]["phase"] != phase:
             mark(phase)
 
-    run = run_demo(
-        Path(args.out),
-        seed=args.seed,
-        exports=args.exports,
-        protocol_id=args.protocol[0],
-        participants=args.participants,
-        progress=progress,
-    )
+    with imports_frozen():  # as the command does
+        run = run_demo(
+            Path(args.out),
+            seed=args.seed,
+            exports=args.exports,
+            protocol_id=args.protocol[0],
+            participants=args.participants,
+            progress=progress,
+        )
     if marks[-1]["phase"] != "done":
         mark("done")
     calls = run.simulation.n_calls if run.simulation is not None else 0
@@ -114,7 +116,7 @@ def one_run(args: argparse.Namespace, protocol: str) -> dict[str, Any]:
             "cpu_s": b["cpu"] - a["cpu"],
             "peak_mb": b["peak_mb"],
         }
-        for a, b in zip(marks, marks[1:], strict=False)
+        for a, b in itertools.pairwise(marks)
     ]
     return {
         "protocol": protocol,
@@ -130,6 +132,7 @@ def one_run(args: argparse.Namespace, protocol: str) -> dict[str, Any]:
         "load_after": os.getloadavg()[0],
         "service_calls": report["service_calls"],
         "phases": phases,
+        "summary": report["summary"],
     }
 
 
