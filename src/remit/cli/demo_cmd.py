@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import gc
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -305,6 +307,19 @@ def _unblind(
     return data
 
 
+@contextmanager
+def imports_frozen() -> Iterator[None]:
+    """Keep the objects that exist now (the imported modules: most of the process) out of the
+    cyclic collector's full collections while the block runs: they live as long as the
+    command, and walking them again on each full collection cost the demo about 2 % of its
+    CPU time. Nothing is kept longer than it would be: they are handed back on exit."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _print_arms(s: dict[str, Any]) -> None:
     primary = next(k for k in s if k.startswith("madrs_difference_"))
     visit = primary.rsplit("_", 1)[1].upper()
@@ -453,7 +468,7 @@ def demo(
     through the same services staff use (audit trail, visit windows and safety alerts are
     real); everything is marked SIMULATED.
     """
-    with errors_as_exit():
+    with errors_as_exit(), imports_frozen():
         if json:
             run = run_demo(
                 out, seed=seed, force=force, pdf=pdf, exports=exports,

@@ -76,8 +76,9 @@ class Dataset:
 
     def rows(self) -> list[list[Any]]:
         """The rows as plain Python values (``None`` for missing)."""
+        columns = [self.frame[v.name].to_numpy(dtype=object) for v in self.variables]
         out: list[list[Any]] = []
-        for rec in self.frame.itertuples(index=False, name=None):
+        for rec in zip(*columns, strict=True):
             out.append([plain(value, v) for value, v in zip(rec, self.variables, strict=True)])
         return out
 
@@ -91,11 +92,14 @@ def is_missing(value: Any) -> bool:
     """Whether a cell is missing (None, NaN, NaT or an empty string)."""
     if value is None:
         return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
+    # the common cells first: text and whole numbers are never NA (pd.isna is slow per cell)
+    if isinstance(value, str):
+        return value == ""
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, int):
+        return False
     if value is pd.NaT:
-        return True
-    if isinstance(value, str) and value == "":
         return True
     try:
         return bool(pd.isna(value))
@@ -120,7 +124,10 @@ def text_length(values: Sequence[Any]) -> int:
     """Bytes (UTF-8) of the longest value; at least 1 (SAS has no zero-length text)."""
     longest = 1
     for v in values:
-        if not is_missing(v):
+        if isinstance(v, str):  # the usual cell: no missing-value check beyond ""
+            if v:
+                longest = max(longest, len(v.encode("utf-8")))
+        elif not is_missing(v):
             longest = max(longest, len(str(v).encode("utf-8")))
     return longest
 
@@ -174,7 +181,8 @@ def make_dataset(
     for v in variables:
         col = frame[v.name]
         if v.type in ("text", "datetime") or (v.type == "date" and standard == "SDTM"):
-            values = [None if is_missing(x) else str(x) for x in col]
+            # cells as objects in one step (iterating a pandas string array goes cell by cell)
+            values = [None if is_missing(x) else str(x) for x in col.to_numpy(dtype=object)]
             if splits and v.type == "text":
                 for i, x in enumerate(values):
                     if x is not None and len(x.encode("utf-8")) > MAX_TEXT_LENGTH:

@@ -23,6 +23,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal, cast
 
+import pandas as pd
 from lxml import etree  # type: ignore[import-untyped]
 
 from remit.interop.ct import COUNTRY, Codelist, codelist_id, terminology
@@ -506,12 +507,23 @@ def _value_list(
     codes = sorted({str(x) for x in frame[topic] if not is_missing(x)})
     if not codes:
         return None, [], []
+    # the rows of each code, found in one pass (a mask per code was rows × codes comparisons)
+    # and the first label of each code (PARAM of a PARAMCD, QSTEST of a QSTESTCD)
+    label_col = {"PARAMCD": "PARAM"}.get(topic, topic.removesuffix("CD"))
+    labels = frame[label_col].to_numpy(dtype=object) if label_col in frame.columns else None
+    rows_of: dict[str, list[int]] = {}
+    label_of: dict[str, str] = {}
+    for i, x in enumerate(frame[topic].to_numpy(dtype=object)):
+        if isinstance(x, str):  # what ``frame[topic] == code`` matches
+            rows_of.setdefault(x, []).append(i)
+            if labels is not None and x not in label_of and not pd.isna(labels[i]):
+                label_of[x] = str(labels[i])
+    column = frame[v.name].to_numpy(dtype=object)
     vl = etree.Element(_d("ValueListDef"), OID=f"VL.{ds.name}.{v.name}")
     wcs: list[Any] = []
     items: list[Any] = []
     for order, code in enumerate(codes, start=1):
-        sub = frame[frame[topic] == code]
-        values = list(sub[v.name])
+        values = [column[i] for i in rows_of.get(code, [])]
         wc_oid = f"WC.{ds.name}.{topic}.{code}"
         item_oid = f"IT.{ds.name}.{v.name}.{code}"
         ref = etree.SubElement(
@@ -545,7 +557,7 @@ def _value_list(
             item.set("Length", str(max((len(str(x).encode()) for x in present), default=1)))
         else:
             _set_length(item, dtype, item_v, values)
-        label = _label_of(frame, topic, code)
+        label = label_of.get(code, "")
         _text(item, _o("Description"), f"{v.label}: {label}" if label else v.label)
         _origin(b, ds, v, item)
         items.append(item)
@@ -557,14 +569,6 @@ def _is_int(x: Any) -> bool:
         return float(str(x)).is_integer() and str(x).lstrip("-").isdigit()
     except ValueError:
         return False
-
-
-def _label_of(frame: Any, topic: str, code: str) -> str:
-    label_col = {"PARAMCD": "PARAM"}.get(topic, topic.removesuffix("CD"))
-    if label_col not in frame.columns:
-        return ""
-    found = frame.loc[frame[topic] == code, label_col].dropna()
-    return str(found.iloc[0]) if len(found) else ""
 
 
 def _codelist(mdv: Any, oid: str, spec: tuple[Any, ...]) -> None:

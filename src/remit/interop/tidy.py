@@ -87,7 +87,10 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     clean = frame.copy()
     for col in clean.columns:
         if clean[col].dtype == object or pd.api.types.is_string_dtype(clean[col]):
-            clean[col] = [None if is_missing(v) else neutralised(_cell(v)) for v in clean[col]]
+            clean[col] = [
+                None if is_missing(v) else neutralised(_cell(v))
+                for v in clean[col].to_numpy(dtype=object)
+            ]
     clean.columns = [neutralised(str(c)) for c in clean.columns]
     clean.to_csv(path, index=False, encoding="utf-8")
     return path

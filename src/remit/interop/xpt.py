@@ -19,7 +19,11 @@ def xpt_frame(dataset: Dataset) -> pd.DataFrame:
         if v.type in ("integer", "float") or (v.type == "date" and dataset.standard == "ADaM"):
             out[v.name] = pd.to_numeric(col).astype(float)
         else:
-            out[v.name] = ["" if x is None else str(x) for x in col]
+            # plain object cells: pyreadstat then reads them without going through a pandas
+            # string array cell by cell
+            out[v.name] = pd.Series(
+                ["" if x is None else str(x) for x in col], index=out.index, dtype=object
+            )
     return out
 
 

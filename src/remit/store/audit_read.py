@@ -120,7 +120,7 @@ class AuditVerifyResult:
         return text + f"; {self.rows_checked} rows fit before it"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AuditEntry:
     """One row of the audit trail, values decoded from their JSON text."""
 
@@ -377,23 +377,23 @@ def audit_log(
     row carries the participant it concerns.
     """
     with Session(engine) as session:
-        query = select(AuditEvent).order_by(AuditEvent.id)
+        # plain rows, not ORM instances: a whole trail (tens of thousands of rows, read by the
+        # ODM export) is built without an identity map of objects that are thrown away
+        columns = [getattr(AuditEvent, name) for name in AUDIT_CONTENT_COLUMNS]
+        query = select(*columns).order_by(AuditEvent.id)
         if participant is not None:
             query = query.where(AuditEvent.participant_id == _participant_id(session, participant))
         if table is not None:
             query = query.where(AuditEvent.table_name == table)
         if record_id is not None:
             query = query.where(AuditEvent.record_id == record_id)
-        return [
-            AuditEntry(
-                **{
-                    **_columns(row),
-                    "old_value": _decode(row.old_value),
-                    "new_value": _decode(row.new_value),
-                }
-            )
-            for row in session.scalars(query)
-        ]
+        entries = []
+        for row in session.execute(query).mappings():
+            values = dict(row)
+            values["old_value"] = _decode(values["old_value"])
+            values["new_value"] = _decode(values["new_value"])
+            entries.append(AuditEntry(**values))
+        return entries
 
 
 def _participant_id(session: Session, participant: int | str) -> int:

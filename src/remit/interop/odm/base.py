@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -37,6 +37,10 @@ def el(parent: Any, tag: str, text: str | None = None, **attrs: Any) -> Any:
 
 def odm_time(value: Any) -> str:
     """An ODM ``datetime``: UTC with a ``Z``, microseconds kept when stored."""
+    if type(value) is datetime:  # the audit trail's times: no pandas Timestamp needed
+        when = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        fraction = f".{when.microsecond:06d}" if when.microsecond else ""
+        return when.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
     ts = pd.Timestamp(value)
     if ts.tzinfo is None:
         ts = ts.tz_localize("UTC")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]
 
@@ -54,17 +55,20 @@ def write_odm_files(
     scales = protocol_scales(protocol, data)
     written = []
     for variant in wanted:
-        if variant == "snapshot":
-            root = snapshot_odm(
-                data, with_consent, protocol, scales, created, date_shift, trail=trail
-            )
-        else:
-            root = transactional_odm(
-                entries, protocol, scales, created, date_shift, participants, trail=trail
-            )
         path = d / f"odm_{variant}.xml"
-        etree.ElementTree(root).write(
-            str(path), xml_declaration=True, encoding="UTF-8", pretty_print=True
-        )
+        _write_tree(
+            path,
+            snapshot_odm(data, with_consent, protocol, scales, created, date_shift, trail=trail)
+            if variant == "snapshot"
+            else transactional_odm(
+                entries, protocol, scales, created, date_shift, participants, trail=trail
+            ),
+        )  # each tree is freed once written: two whole trees are never held at once
         written.append(path)
     return written
+
+
+def _write_tree(path: Path, root: Any) -> None:
+    etree.ElementTree(root).write(
+        str(path), xml_declaration=True, encoding="UTF-8", pretty_print=True
+    )
