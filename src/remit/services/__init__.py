@@ -143,7 +143,7 @@ from remit.services.participants import (
     screen_participant,
     withdraw,
 )
-from remit.services.provenance import SOURCE_AUDIT_TABLE, record_source_history
+from remit.services.provenance import IMPORTED_FIELD, SOURCE_AUDIT_TABLE, record_source_history
 from remit.services.randomisation import (
     AllocationKey,
     AllocationRecord,
@@ -246,6 +246,7 @@ __all__ = [
     "AUDIT_HIDDEN_TABLES",
     "BLINDED",
     "CHANNELS",
+    "IMPORTED_FIELD",
     "PERIODIC_JOBS",
     "RATER_ROLES",
     "SOURCE_AUDIT_TABLE",
