@@ -168,11 +168,12 @@ def test_a_value_changed_here_and_in_the_source_is_a_conflict_and_nothing_is_wri
     engine, actors = target
     import_odm(engine, snapshots.before, actors)
     form_id, version, answers = _madrs(engine, snapshots.visit)
+    mine = 1 if snapshots.old != 1 else 2
     update_assessment(
         engine,
         actors["independent_rater"],
         form_id,
-        answers | {"suicidal_thoughts": 1 if snapshots.old != 1 else 2},
+        answers | {"suicidal_thoughts": mine},
         expected_version=version,
         reason="corrected here",
     )
@@ -180,7 +181,9 @@ def test_a_value_changed_here_and_in_the_source_is_a_conflict_and_nothing_is_wri
     with pytest.raises(
         InputError,
         match=rf"subject OSL-002, event {snapshots.visit}, form F.MADRS, "
-        r"item IT.MADRS.SUICIDAL_THOUGHTS: conflict: changed in the source",
+        r"item IT.MADRS.SUICIDAL_THOUGHTS: conflict: changed in the source "
+        rf"\({snapshots.old} → 6\) and in this database since the last import "
+        rf"\(now {mine}, imported as {snapshots.old}\)",
     ):
         import_odm(engine, snapshots.after, actors)
     after = count_all(engine)

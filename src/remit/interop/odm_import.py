@@ -681,10 +681,11 @@ def _subject_changes(
             if edited_here:
                 raise _refuse_change(
                     f"{a.where}, item IT.{a.form.upper()}.{n}",
-                    f"conflict: changed in the source ({b.values.get(n)!r} → "
-                    f"{a.values.get(n)!r}) and in this database since the last import "
+                    "conflict: changed in the source ("
+                    + ("" if base is None else f"{base.get(n)!r} → ")
+                    + f"{a.values.get(n)!r}) and in this database since the last import "
                     f"(now {b.values.get(n)!r}"
-                    + ("" if base is None else f", imported as {base.get(n)!r}")
+                    + (", never imported" if base is None else f", imported as {base.get(n)!r}")
                     + ")",
                 )
             items.append((n, b.values.get(n), a.values.get(n)))
