@@ -217,6 +217,12 @@ from remit.services.trial import (
     set_user_email,
     trial_protocol,
 )
+from remit.services.trial_scales import (
+    TrialScaleRecord,
+    add_scale,
+    list_trial_scales,
+    open_trial_scales,
+)
 from remit.services.visits import (
     anchor_dates,
     list_visits,
@@ -304,6 +310,7 @@ __all__ = [
     "StateDifference",
     "TaperStepRecord",
     "TrialRecord",
+    "TrialScaleRecord",
     "UnblindingRecord",
     "UserRecord",
     "VisitRecord",
@@ -315,6 +322,7 @@ __all__ = [
     "acknowledge_alert",
     "actor_for",
     "actors_for",
+    "add_scale",
     "add_user",
     "allocation_balance_report",
     "allocation_key_from_env",
@@ -374,6 +382,7 @@ __all__ = [
     "list_participants",
     "list_queries",
     "list_results",
+    "list_trial_scales",
     "list_unblindings",
     "list_users",
     "list_visits",
@@ -390,6 +399,7 @@ __all__ = [
     "open_database",
     "open_epro_link",
     "open_query",
+    "open_trial_scales",
     "periodic_loop",
     "raise_missed_readings",
     "randomisation_status",
