@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.interop.test_redcap_phq9 import ANSWERS, dictionary, phq9_rows
+from tests.interop.test_redcap_phq9 import ANSWERS, MINI, dictionary, phq9_rows
 from tests.support.db import count_all
 from tests.support.trial import OsloTrial, enrolled
 from typer.testing import CliRunner
@@ -153,3 +153,22 @@ def test_redcap_import_into_the_database_then_scales_cli_without_the_path(
     added = runner.invoke(app, ["scales", "add", str(toml), "--db", url, "--user", "dag"])
     assert added.exit_code == 0, added.output
     assert "kept scale phq9 (Phq9), revision 1" in added.output
+    # a protocol planning the kept scale checks against the database, not without it
+    protocol = tmp_path / "mini_phq9.toml"
+    protocol.write_text(
+        MINI.replace(
+            '    { scale = "madrs", rater = "independent_rater" },\n]',
+            '    { scale = "madrs", rater = "independent_rater" },\n'
+            '    { scale = "phq9", rater = "self_report" },\n]',
+            1,
+        ),
+        encoding="utf-8",
+    )
+    assert "phq9" in protocol.read_text(encoding="utf-8")
+    use_trial_scales({})
+    checked = runner.invoke(app, ["protocol", "check", str(protocol), "--db", url])
+    assert checked.exit_code == 0, checked.output
+    use_trial_scales({})
+    unchecked = runner.invoke(app, ["protocol", "check", str(protocol)])
+    assert unchecked.exit_code == 2
+    assert "phq9" in unchecked.output
