@@ -23,11 +23,11 @@ from remit.store.allocation import (
     RandomisationSlot,
 )
 from remit.store.coding import CodedTerm, CodingDictionary
-from remit.store.scales import TrialScale
 from remit.store.consent import Consent
 from remit.store.dosing import Dose, DosingSession
 from remit.store.epro import EproLink, ParticipantEpro
 from remit.store.results import ClinicalResult, DosingChecklist
+from remit.store.scales import TrialScale
 from remit.store.tables import (
     AdverseEvent,
     Alert,
