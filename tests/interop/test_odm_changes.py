@@ -211,3 +211,36 @@ def test_a_value_changed_only_here_stays_when_the_file_is_imported_again(
     assert result.changed == {}
     assert result.unchanged == ("OSL-001", "OSL-002", "OSL-003")
     assert _madrs(engine, snapshots.visit)[2]["suicidal_thoughts"] == mine
+
+
+def test_the_rehearsal_keeps_the_scales_kept_here(
+    snapshots: Snapshots,
+    target: tuple[Engine, dict[str, Actor]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The throw-away database the import rehearses in holds the scales kept in the trial
+    database (a protocol may plan them; its forms are scored with them)."""
+    from tests.interop.test_redcap_phq9 import dictionary, phq9_rows
+
+    import remit.services as services
+    from remit.interop.redcap import read_redcap_dictionary
+    from remit.services import add_scale, open_trial_scales
+
+    engine, actors = target
+    path = tmp_path / "phq9.csv"
+    path.write_text(dictionary(phq9_rows()), encoding="utf-8")
+    [scale] = read_redcap_dictionary(path).scales
+    add_scale(engine, Actor.system("tests"), scale.toml, source="phq9.csv")
+    seen: list[list[str]] = []
+    close = services.close_database
+
+    def spy(scratch: Engine) -> None:
+        seen.append(open_trial_scales(scratch))
+        close(scratch)
+
+    monkeypatch.setattr(services, "close_database", spy)
+    import_odm(engine, snapshots.before, actors)
+    assert seen == [["phq9"]]
+    # and the trial database's own scales are the ones installed after the import
+    assert open_trial_scales(engine) == ["phq9"]

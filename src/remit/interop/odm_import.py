@@ -352,21 +352,25 @@ def _pick(actors: Mapping[str, Actor], roles: frozenset[str] | tuple[str, ...], 
     )
 
 
-def _rehearse(protocol: Protocol, subjects: list[_Subject]) -> None:
+def _rehearse(engine: Engine, protocol: Protocol, subjects: list[_Subject]) -> None:
     """Run the whole import in a throw-away SQLite database first (as Remit itself, so only
     the data can fail): a refusal by any service is then reported before anything is written
-    to the real database."""
+    to the real database. The scales kept in the real database are kept in the throw-away one
+    too (its forms are scored with them)."""
     import secrets
     import tempfile
 
+    system = Actor(None, "remit-odm-rehearsal", sv.SYSTEM_ROLE, None)
+    kept = {s.code: s for s in sv.list_trial_scales(engine, system)}  # newest revision wins
     with tempfile.TemporaryDirectory(prefix="remit-odm-") as folder:
         scratch = sv.create_database(Path(folder) / "rehearsal.db")
         try:
+            for scale in kept.values():  # first: the protocol may name them
+                sv.add_scale(scratch, system, scale.definition, source=scale.source)
             sv.create_trial(
                 scratch, protocol, admin_username="rehearsal",
                 admin_password=secrets.token_urlsafe(24),
             )  # fmt: skip
-            system = Actor(None, "remit-odm-rehearsal", sv.SYSTEM_ROLE, None)
             entering = (Role.INVESTIGATOR, Role.THERAPIST, Role.INDEPENDENT_RATER)
             actors: dict[str, Actor] = dict.fromkeys(entering, system)
             counts = dict.fromkeys(_COUNTS, 0)
@@ -421,7 +425,7 @@ def import_odm(
             planned = [a for a in protocol.assessments_at(f.event) if a.scale == f.form.lower()]
             _pick(actors, RATER_ROLES[planned[0].rater], f"enter {f.form} at {f.event}")
     if rehearse:
-        _rehearse(protocol, subjects)
+        _rehearse(engine, protocol, subjects)
     study = oid("ST", protocol.study.id)
     known = _compare_known(engine, protocol, subjects)
     history = read_source_history(path)

@@ -49,6 +49,7 @@ class TrialScaleRecord:
     source: str
     added_by: int | None
     added_at: datetime
+    definition: str
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values."""
@@ -65,6 +66,7 @@ def _record(row: TrialScale) -> TrialScaleRecord:
         source=row.source,
         added_by=row.added_by,
         added_at=row.added_at,
+        definition=row.definition,
     )
 
 
