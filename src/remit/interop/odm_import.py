@@ -361,12 +361,12 @@ def _rehearse(engine: Engine, protocol: Protocol, subjects: list[_Subject]) -> N
     import tempfile
 
     system = Actor(None, "remit-odm-rehearsal", sv.SYSTEM_ROLE, None)
-    kept = {s.code: s for s in sv.list_trial_scales(engine, system)}  # newest revision wins
+    kept = sv.kept_scale_definitions(engine)  # read without an access-log row
     with tempfile.TemporaryDirectory(prefix="remit-odm-") as folder:
         scratch = sv.create_database(Path(folder) / "rehearsal.db")
         try:
-            for scale in kept.values():  # first: the protocol may name them
-                sv.add_scale(scratch, system, scale.definition, source=scale.source)
+            for text, source in kept.values():  # first: the protocol may name them
+                sv.add_scale(scratch, system, text, source=source)
             sv.create_trial(
                 scratch, protocol, admin_username="rehearsal",
                 admin_password=secrets.token_urlsafe(24),

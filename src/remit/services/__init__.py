@@ -220,6 +220,7 @@ from remit.services.trial import (
 from remit.services.trial_scales import (
     TrialScaleRecord,
     add_scale,
+    kept_scale_definitions,
     list_trial_scales,
     open_trial_scales,
 )
@@ -369,6 +370,7 @@ __all__ = [
     "head_revision",
     "is_disk_full",
     "issue_epro_link",
+    "kept_scale_definitions",
     "list_adverse_events",
     "list_alerts",
     "list_allocations",

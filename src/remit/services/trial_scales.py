@@ -32,6 +32,7 @@ __all__ = [
     "TrialScaleRecord",
     "add_scale",
     "install_trial_scales",
+    "kept_scale_definitions",
     "list_trial_scales",
     "open_trial_scales",
 ]
@@ -150,6 +151,14 @@ def list_trial_scales(engine: Engine, actor: Actor) -> list[TrialScaleRecord]:
             select(TrialScale).order_by(TrialScale.code, TrialScale.revision)
         ).all()
         return r.returning([_record(row) for row in rows])
+
+
+def kept_scale_definitions(engine: Engine) -> dict[str, tuple[str, str]]:
+    """Code → (TOML text, source) of the newest revision of each scale kept in the trial
+    database of ``engine``: to keep them in another database (the ODM import's rehearsal).
+    Like :func:`open_trial_scales` it reads instruments, not data: no access-log row."""
+    with Session(engine) as session:
+        return {row.code: (row.definition, row.source) for row in latest_trial_scales(session)}
 
 
 def open_trial_scales(engine: Engine) -> list[str]:
