@@ -60,6 +60,17 @@ def environment_restored() -> Iterator[None]:
         os.environ.update(saved)
 
 
+@pytest.fixture(autouse=True)
+def trial_scales_forgotten() -> Iterator[None]:
+    """The scales of a trial database a test opened (installed process-wide by the services,
+    :func:`remit.scales.use_trial_scales`) are forgotten after it: the next test starts with
+    the shipped scales and REMIT_SCALES_PATH only."""
+    yield
+    from remit.scales import use_trial_scales
+
+    use_trial_scales({})
+
+
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),

@@ -37,14 +37,14 @@ def test_export_all_then_import_odm(trial_db: Path, tmp_path: Path) -> None:
         ["import", "odm", str(out / "odm" / "odm_snapshot.xml"), "--db", url, "--user", "imp"],
     )
     assert result.exit_code == 0, result.output
-    assert "3 new, 0 unchanged participants" in result.output
+    assert "3 new, 0 changed, 0 unchanged participants" in result.output
     # the same file again changes nothing and says so
     again = runner.invoke(
         app,
         ["import", "odm", str(out / "odm" / "odm_snapshot.xml"), "--db", url, "--user", "imp"],
     )
     assert again.exit_code == 0, again.output
-    assert "0 new, 3 unchanged participants" in again.output
+    assert "0 new, 0 changed, 3 unchanged participants" in again.output
     # a file of another study is refused, naming both studies
     other = tmp_path / "other.xml"
     text = (out / "odm" / "odm_snapshot.xml").read_text(encoding="utf-8")

@@ -352,7 +352,7 @@ def test_importing_the_same_file_twice_adds_no_participant(
     second = import_odm(engine, path, actors)  # type: ignore[arg-type]
     assert second.subjects == {}
     assert second.unchanged == ("OSL-001", "OSL-002", "OSL-003")
-    assert "0 new, 3 unchanged" in second.summary()
+    assert "0 new, 0 changed, 3 unchanged" in second.summary()
     after_second = count_all(engine)  # type: ignore[arg-type]
     assert after_second["participant"] == after_first["participant"] == 3
     assert after_second["assessment"] == after_first["assessment"]
@@ -402,7 +402,7 @@ def test_import_refuses_a_subject_key_repeated_in_the_file(
     assert after["participant"] == 0
 
 
-def test_import_refuses_changed_data_of_a_participant_already_here(
+def test_import_refuses_a_change_that_is_not_an_answer_of_a_scale_form(
     odm: ExportResult, tmp_path: Path
 ) -> None:
     from tests.support.db import count_all
@@ -413,15 +413,22 @@ def test_import_refuses_changed_data_of_a_participant_already_here(
     engine, actors = _fresh(tmp_path)
     import_odm(engine, odm.out_dir / "odm" / "odm_snapshot.xml", actors)  # type: ignore[arg-type]
     before = count_all(engine)  # type: ignore[arg-type]
-    path = _edited(
-        odm,
-        tmp_path,
+    # the MADRS form's time changed in the source (a minute later): not an answer
+    doc = _doc(odm, "snapshot")
+    [node] = doc.xpath(
         "//odm:SubjectData[@SubjectKey='OSL-002']//odm:FormData[@FormOID='F.MADRS']"
-        "//odm:ItemData[@ItemOID='IT.MADRS.APPARENT_SADNESS']",
-        "Value",
-        "2",
-    )
-    with pytest.raises(InputError, match=r"subject OSL-002: is already in this database"):
+        "//odm:ItemData[@ItemOID='IT.MADRS.ASSESSED_AT']",
+        namespaces=NS,
+    )[:1]
+    stamp = pd.Timestamp(node.get("Value")) + pd.Timedelta(minutes=1)
+    node.set("Value", stamp.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    path = tmp_path / "edited.xml"
+    doc.write(str(path))
+    with pytest.raises(
+        InputError,
+        match=r"subject OSL-002: is already in this database with other data \(.*"
+        r"item IT.MADRS.ASSESSED_AT.*only the answers of a visit's scale form are imported",
+    ):
         import_odm(engine, path, actors)  # type: ignore[arg-type]
     after = count_all(engine)  # type: ignore[arg-type]
     # the comparison read the trial (and logged that read); no clinical data were written
@@ -440,7 +447,12 @@ def test_after_export_and_import_the_audit_history_shows_the_original_users(
     engine, actors = _fresh(tmp_path)
     result = import_odm(engine, odm.out_dir / "odm" / "odm_snapshot.xml", actors)  # type: ignore[arg-type]
     kept = result.counts["source_audit_records"]
-    history = audit_log(engine, "OSL-001", table=SOURCE_AUDIT_TABLE)  # type: ignore[arg-type]
+    rows = audit_log(engine, "OSL-001", table=SOURCE_AUDIT_TABLE)  # type: ignore[arg-type]
+    history = [e for e in rows if e.field == "source"]
+    # and one row keeping what the import wrote (the common ancestor of a later import)
+    [imported] = [e for e in rows if e.field == "imported"]
+    assert imported.new_value["subject_key"] == "OSL-001"
+    assert "V3/MADRS/" in imported.new_value["forms"]
     assert kept > 0
     assert len(history) <= kept
     original = {e.new_value["user"] for e in history}
@@ -463,7 +475,7 @@ def test_after_export_and_import_the_audit_history_shows_the_original_users(
     assert verify_audit(engine).ok  # type: ignore[arg-type]  # history rows replay as nothing
     # a second import keeps no second copy of the history
     import_odm(engine, odm.out_dir / "odm" / "odm_snapshot.xml", actors)  # type: ignore[arg-type]
-    assert len(audit_log(engine, "OSL-001", table=SOURCE_AUDIT_TABLE)) == len(history)  # type: ignore[arg-type]
+    assert len(audit_log(engine, "OSL-001", table=SOURCE_AUDIT_TABLE)) == len(rows)  # type: ignore[arg-type]
 
 
 def test_a_subject_imported_under_another_study_id_is_found_again(

@@ -4,6 +4,7 @@ test data (tests/support/coding_dictionaries.py), not MedDRA or WHODrug content.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from tests.support.trial import OsloTrial, enrolled, visit_date
 from remit import services as sv
 from remit.errors import InputError, PermissionDeniedError
 from remit.services import coding
-from remit.services.coding_files import read_meddra, read_whodrug
+from remit.services.coding_files import read_meddra, read_whodrug, whodrug_format
 from remit.store import audit_log
 
 
@@ -207,3 +208,72 @@ def test_a_broken_whodrug_file_is_refused_naming_the_line(tmp_path: Path) -> Non
     (folder / "DDA.txt").unlink()
     with pytest.raises(InputError, match=r"has no DDA\.txt"):
         read_whodrug(folder, "TEST")
+
+
+def test_a_c3_release_reads_as_the_same_b3_release(tmp_path: Path) -> None:
+    b3 = read_whodrug(cd.whodrug_files(tmp_path / "b3"), "TEST")
+    c3 = read_whodrug(cd.whodrug_c3_files(tmp_path / "c3"), "TEST C3")
+    assert whodrug_format(tmp_path / "c3") == "C3"
+    assert whodrug_format(tmp_path / "b3") == "B3"
+    # the trade name is marketed twice (two products), one drug code: one term
+    assert sorted(c3.terms, key=lambda t: t.drug_code) == sorted(
+        b3.terms, key=lambda t: t.drug_code
+    )
+    preferred = next(t for t in c3.terms if t.drug_code == cd.DRUG_PREFERRED)
+    assert preferred.atc_code == "N06AB"  # the official ATC code, not the first listed
+    salt = next(t for t in c3.terms if t.drug_code == cd.DRUG_SALT)
+    assert (salt.preferred_name, salt.atc_code) == ("TESTOXETINE", "N06AB")
+
+
+@pytest.mark.parametrize(
+    ("file", "broken", "message"),
+    [
+        ("MP.txt", lambda t: t + "         6" + " " * 35 + "90000X01001\n",
+         r"MP\.txt line 6: drug code '90000X01001' is not 11 digits"),
+        ("MP.txt", lambda t: t + "         6" + " " * 35 + "90000301001" + "0" * 20 + "N\n",
+         r"MP\.txt line 6: no drug name"),
+        ("MP.txt", lambda t: t.replace("Calmatest", "Calmatast", 2).replace(
+            "Calmatast", "Calmatest", 1),
+         r"MP\.txt line 3: drug code 90000101002 is named 'Calmatast' here and 'Calmatest' "
+         r"on line 2"),
+        ("ThG.txt", lambda t: t + "        14N06AB     20240301Y        99\n",
+         r"ThG\.txt line 4: medicinal product ID '99' is not in MP\.txt"),
+        ("ThG.txt", lambda t: t + "        14N06AB     20240301?         1\n",
+         r"ThG\.txt line 4: official ATC flag '\?' is not Y or N"),
+        ("ATC.txt", lambda t: "n06ab     4lower case\n" + t, r"ATC\.txt line 1: no ATC code"),
+    ],
+    ids=["drug-code", "no-name", "two-names", "unknown-product", "official-flag", "atc-text"],
+)  # fmt: skip
+def test_a_malformed_c3_line_is_refused_naming_file_and_line(
+    tmp_path: Path, file: str, broken: Callable[[str], str], message: str
+) -> None:
+    folder = cd.whodrug_c3_files(tmp_path / "c3")
+    path = folder / file
+    path.write_text(broken(path.read_text()))
+    with pytest.raises(InputError, match=message):
+        read_whodrug(folder, "TEST C3")
+
+
+def test_a_folder_with_both_formats_or_neither_is_refused(tmp_path: Path) -> None:
+    folder = cd.whodrug_c3_files(tmp_path / "w")
+    cd.whodrug_files(folder)
+    with pytest.raises(InputError, match=r"holds both DD\.txt \(B3\) and MP\.txt \(C3\)"):
+        read_whodrug(folder, "TEST")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match=r"has no DD\.txt \(B3\) and no MP\.txt \(C3\)"):
+        read_whodrug(empty, "TEST")
+
+
+def test_a_c3_release_loads_and_codes_a_medication(oslo: OsloTrial, tmp_path: Path) -> None:
+    folder = cd.whodrug_c3_files(tmp_path / "c3")
+    record = coding.load_whodrug(oslo.engine, oslo.data_manager, folder, version="TEST C3")
+    assert (record.kind, record.version, record.term_count) == ("whodrug", "TEST C3", 4)
+    pid = enrolled(oslo, "V3")
+    trade = _cm(oslo, pid, "CALMATEST")
+    [code] = [
+        c
+        for c in coding.codes(oslo.engine, oslo.data_manager)
+        if c.record_table == "concomitant_medication" and c.record_id == trade
+    ]
+    assert (code.decod, code.method) == ("TESTOXETINE", "synonym")

@@ -27,6 +27,7 @@ from remit.store.consent import Consent
 from remit.store.dosing import Dose, DosingSession
 from remit.store.epro import EproLink, ParticipantEpro
 from remit.store.results import ClinicalResult, DosingChecklist
+from remit.store.scales import TrialScale
 from remit.store.tables import (
     AdverseEvent,
     Alert,
@@ -356,6 +357,13 @@ def _workload(trial: Any) -> dict[str, int]:
         uow.add(code)
         uow.flush()
         code.method = "manual"
+    with unit_of_work(engine, investigator) as uow:  # a scale kept in the trial database
+        uow.add(
+            TrialScale(
+                code="tiny", revision=1, definition='code = "tiny"\n', sha256="ef" * 32,
+                source="tiny.toml", added_by=investigator.user_id, added_at=T0,
+            )
+        )  # fmt: skip
     return ids
 
 

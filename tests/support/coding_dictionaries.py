@@ -93,3 +93,38 @@ def whodrug_files(folder: Path) -> Path:
         "N05CF  4Benzodiazepine related drugs (test)\n"
     )
     return folder
+
+
+def _mp(product: int, code: str, name: str, country: str = "NOR") -> str:
+    # C3 MP.txt: product ID 1-10, MedID 11-45, drug record number 46-51, sequence numbers
+    # 1 (52-53) and 2 (54-56), 3 and 4 (57-76), generic flag 77, drug name 78-1577, then
+    # name specifier, marketing authorisation, country … (only the first ones are read)
+    return f"{product:>10}{'':35}{code}{'0' * 20}N{name:<1500}{'':30}{'':30}{'':16}{country:<10}\n"
+
+
+def _thg(group: int, atc: str, official: str, product: int) -> str:
+    # C3 ThG.txt: group ID 1-10, ATC code 11-20, create date 21-28, official flag 29,
+    # medicinal product ID 30-39
+    return f"{group:>10}{atc:<10}20240301{official}{product:>10}\n"
+
+
+def whodrug_c3_files(folder: Path) -> Path:
+    """Write the tiny WHODrug release of :func:`whodrug_files` in the C3 format: the same drug
+    codes and names (the trade name marketed in two countries), ATC codes on the products (an
+    unofficial one listed first for the preferred name, which must lose to the official)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "MP.txt").write_text(
+        _mp(1, DRUG_PREFERRED, "TESTOXETINE")
+        + _mp(2, DRUG_TRADE, "Calmatest")
+        + _mp(3, DRUG_TRADE, "Calmatest", country="SWE")
+        + _mp(4, DRUG_SALT, "TESTOXETINE HYDROCHLORIDE")
+        + _mp(5, DRUG_OTHER, "SLEEPAMIDE")
+    )
+    (folder / "ThG.txt").write_text(
+        _thg(11, "N06AX", "N", 1) + _thg(12, "N06AB", "Y", 1) + _thg(13, "N05CF", "Y", 5)
+    )
+    (folder / "ATC.txt").write_text(
+        f"{'N06AB':<10}4{'Selective serotonin reuptake inhibitors (test)':<110}\n"
+        f"{'N05CF':<10}4{'Benzodiazepine related drugs (test)':<110}\n"
+    )
+    return folder

@@ -62,7 +62,7 @@ def load_whodrug_command(
     user: UserOption,
     json_output: JsonOption = False,
 ) -> None:
-    """Load a WHODrug B3 release (DD.txt, DDA.txt and INA.txt)."""
+    """Load a WHODrug release: B3 (DD.txt, DDA.txt, INA.txt) or C3 (MP.txt, ThG.txt, ATC.txt)."""
     with acting_on(db, user) as (engine, actor):
         record = coding.load_whodrug(engine, actor, folder, version=version)
     _loaded(record, json_output)

@@ -28,8 +28,13 @@ app = typer.Typer(
 def redcap_dictionary_command(
     file: Annotated[Path, typer.Argument(help="The REDCap data dictionary (CSV, 18 columns).")],
     out: Annotated[
-        Path, typer.Option("--out", help="Folder for the scale TOML files (one per form).")
-    ] = Path("."),
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Folder for the scale TOML files (one per form); default: the current folder, "
+            "or none with --db.",
+        ),
+    ] = None,
     respondent: Annotated[
         str,
         typer.Option("--respondent", help="Who fills the forms: self, clinician, investigator."),
@@ -47,6 +52,18 @@ def redcap_dictionary_command(
             help="CSV form,variable,op,value,level,text: item-level safety rules.",
         ),
     ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Keep the scales in this trial database (audited, versioned; usable at once "
+            "there, without REMIT_SCALES_PATH). Needs --user.",
+        ),
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option("--user", envvar="REMIT_USER", help="Who keeps them (with --db)."),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Turn each REDCap form into a Remit scale definition; list what could not be carried.
@@ -57,17 +74,30 @@ def redcap_dictionary_command(
     """
     from rich.markup import escape
 
+    from remit import services as sv
+    from remit.cli.common import acting
     from remit.interop.redcap import read_redcap_dictionary
 
+    kept: list[str] = []
     with errors_as_exit():
         result = read_redcap_dictionary(file, respondent=respondent, bands=bands, rules=rules)
-        paths = result.write(out)
+        paths = result.write(out or Path(".")) if out is not None or db is None else []
+        if db is not None:
+            with open_engine(db) as engine:
+                actor = acting(engine, user)
+                for s in result.scales:
+                    record = sv.add_scale(engine, actor, s.toml, source=file.name)
+                    kept.append(f"{record.code} (revision {record.revision})")
     if json:
-        print_json(result.to_dict() | {"written": [str(p) for p in paths]})
+        print_json(
+            result.to_dict() | {"written": [str(p) for p in paths], "kept_in_database": kept}
+        )
         return
     # labels and logic hold [field] references: escape them, or Rich takes them for markup
     for p in paths:
         console.print(escape(f"wrote {p}"), highlight=False, soft_wrap=True)
+    for k in kept:
+        console.print(escape(f"kept {k} in the trial database"), highlight=False, soft_wrap=True)
     console.print(escape(result.summary()), highlight=False, soft_wrap=True)
 
 

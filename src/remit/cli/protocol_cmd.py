@@ -301,10 +301,23 @@ def show_command(
 @app.command("check")
 def check_command(
     source: Annotated[str, typer.Argument(help="The protocol file (or built-in name) to check.")],
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Check against the scales kept in this trial database too (`remit scales add`).",
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Check a protocol file: exit 0 when sound, else exit 2 with one line per problem."""
     with errors_as_exit():
+        if db is not None:
+            from remit import services as sv
+            from remit.cli.common import open_engine
+
+            with open_engine(db) as engine:
+                sv.open_trial_scales(engine)
         problems = check_protocol(source)
     report_problems(source, problems, json_output, "docs/protocol.md")
 

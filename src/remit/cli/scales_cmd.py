@@ -28,6 +28,27 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+ScalesDbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Also the scales kept in this trial database (SQLite path or URL; see "
+        "`remit scales add`).",
+    ),
+]
+
+
+def _with_trial_scales(db: str | None) -> None:
+    """Install the scales kept in ``--db`` (nothing when not given)."""
+    if db is None:
+        return
+    from remit import services as sv
+    from remit.cli.common import open_engine
+
+    with open_engine(db) as engine:
+        sv.open_trial_scales(engine)
+
+
 VersionOption = Annotated[
     str | None,
     typer.Option(
@@ -151,13 +172,15 @@ def _describe(d: ScaleDefinition, version: str) -> dict[str, Any]:
 
 
 @app.command("list")
-def list_(json_out: JsonOption = False) -> None:
+def list_(db: ScalesDbOption = None, json_out: JsonOption = False) -> None:
     """List the scales: code, name, respondent, versions, total range, source.
 
-    The shipped scales and those in the directories named by REMIT_SCALES_PATH
-    (os.pathsep-separated; e.g. written by `remit import redcap-dictionary`).
+    The shipped scales, those in the directories named by REMIT_SCALES_PATH
+    (os.pathsep-separated; e.g. written by `remit import redcap-dictionary`) and, with --db,
+    those kept in the trial database.
     """
     with errors_as_exit():
+        _with_trial_scales(db)
         codes = list_scales()
         definitions = [load_scale(code) for code in codes]
         sources = {code: scale_source(code) for code in codes}
@@ -205,10 +228,12 @@ def show(
             "(see docs/scales.md); shown in place of the short labels.",
         ),
     ] = None,
+    db: ScalesDbOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Show a scale: items and ranges, total, bands, subscales, derived values, missing rule."""
     with errors_as_exit():
+        _with_trial_scales(db)
         d = load_scale(code, wording=wording)
         v = d.check_version(version)
         info = _describe(d, v)
@@ -280,6 +305,7 @@ def score_(
         ),
     ],
     version: VersionOption = None,
+    db: ScalesDbOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Score one form: total, band, subscales, derived values, and whether it is complete.
@@ -292,6 +318,7 @@ def score_(
     -v since_last_visit -a '{"1": "yes", "2": "no", "3": "yes"}' is refused naming item 3.
     """
     with errors_as_exit():
+        _with_trial_scales(db)
         result = score(code, _read_answers(answers), version=version)
         if json_out:
             data = result.to_dict()
@@ -312,3 +339,35 @@ def check_command(
     with errors_as_exit():
         problems = check_scale(source)
     report_problems(source, problems, json_out, "docs/scales.md")
+
+
+@app.command("add")
+def add_command(
+    file: Annotated[Path, typer.Argument(help="A scale definition file (TOML).")],
+    db: Annotated[str, typer.Option("--db", envvar="REMIT_DATABASE_URL", help="Trial database.")],
+    user: Annotated[
+        str, typer.Option("--user", envvar="REMIT_USER", help="Who adds it (data manager).")
+    ],
+    json_out: JsonOption = False,
+) -> None:
+    """Keep a scale definition in the trial database (audited; a changed definition is a new
+    revision, refused once a form uses the scale): usable at once by `remit scales --db`,
+    protocols and forms of that database, without REMIT_SCALES_PATH."""
+    from remit import services as sv
+    from remit.cli.common import acting_on
+
+    if not file.is_file():
+        with errors_as_exit():
+            raise InputError(f"{file} is not a file", expected="a scale definition (TOML)")
+    with acting_on(db, user) as (engine, actor):
+        kept = sv.add_scale(engine, actor, file.read_text(encoding="utf-8"), source=file.name)
+    if json_out:
+        print_json(kept.to_dict())
+        return
+    console.print(
+        escape(
+            f"kept scale {kept.code} ({kept.name}), revision {kept.revision}, in the trial database"
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -45,6 +45,8 @@ class OdmImportResult:
     alerts: int
     notes: tuple[str, ...] = field(default=())
     unchanged: tuple[str, ...] = field(default=())
+    changed: dict[str, str] = field(default_factory=dict)
+    changes: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -56,6 +58,8 @@ class OdmImportResult:
             "notes": list(self.notes),
             "new": len(self.subjects),
             "unchanged": list(self.unchanged),
+            "changed": dict(self.changed),
+            "changes": list(self.changes),
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -65,11 +69,12 @@ class OdmImportResult:
     def summary(self) -> str:
         """One line per kind of record."""
         lines = [
-            f"{len(self.subjects)} new, {len(self.unchanged)} unchanged participants "
-            f"from {self.source}"
+            f"{len(self.subjects)} new, {len(self.changed)} changed, {len(self.unchanged)} "
+            f"unchanged participants from {self.source}"
         ]
         if self.unchanged:
             lines.append("  already here with the same data: " + ", ".join(self.unchanged))
+        lines += [f"  changed in the source: {c}" for c in self.changes]
         lines += [f"  {k}: {v}" for k, v in self.counts.items()]
         lines.append(f"  safety alerts raised: {self.alerts}")
         renamed = {k: v for k, v in self.subjects.items() if k != v}
@@ -347,21 +352,25 @@ def _pick(actors: Mapping[str, Actor], roles: frozenset[str] | tuple[str, ...], 
     )
 
 
-def _rehearse(protocol: Protocol, subjects: list[_Subject]) -> None:
+def _rehearse(engine: Engine, protocol: Protocol, subjects: list[_Subject]) -> None:
     """Run the whole import in a throw-away SQLite database first (as Remit itself, so only
     the data can fail): a refusal by any service is then reported before anything is written
-    to the real database."""
+    to the real database. The scales kept in the real database are kept in the throw-away one
+    too (its forms are scored with them)."""
     import secrets
     import tempfile
 
+    system = Actor(None, "remit-odm-rehearsal", sv.SYSTEM_ROLE, None)
+    kept = sv.kept_scale_definitions(engine)  # read without an access-log row
     with tempfile.TemporaryDirectory(prefix="remit-odm-") as folder:
         scratch = sv.create_database(Path(folder) / "rehearsal.db")
         try:
+            for text, source in kept.values():  # first: the protocol may name them
+                sv.add_scale(scratch, system, text, source=source)
             sv.create_trial(
                 scratch, protocol, admin_username="rehearsal",
                 admin_password=secrets.token_urlsafe(24),
             )  # fmt: skip
-            system = Actor(None, "remit-odm-rehearsal", sv.SYSTEM_ROLE, None)
             entering = (Role.INVESTIGATOR, Role.THERAPIST, Role.INDEPENDENT_RATER)
             actors: dict[str, Actor] = dict.fromkeys(entering, system)
             counts = dict.fromkeys(_COUNTS, 0)
@@ -416,23 +425,64 @@ def import_odm(
             planned = [a for a in protocol.assessments_at(f.event) if a.scale == f.form.lower()]
             _pick(actors, RATER_ROLES[planned[0].rater], f"enter {f.form} at {f.event}")
     if rehearse:
-        _rehearse(protocol, subjects)
-    subjects, unchanged = _split_known(engine, protocol, subjects)
-    history = read_source_history(path)
+        _rehearse(engine, protocol, subjects)
     study = oid("ST", protocol.study.id)
-    counts = dict.fromkeys(_COUNTS, 0) | {"source_audit_records": 0}
+    known = _compare_known(engine, protocol, subjects)
+    history = read_source_history(path)
+    source = Path(path).name
+    counts = dict.fromkeys(_COUNTS, 0) | {"changed_values": 0, "source_audit_records": 0}
     alerts = 0
     made: dict[str, str] = {}
-    for s in subjects:
+    for s in known.new:
         pid, n_alerts = _import_subject(engine, protocol, s, actors, inv, counts)
         made[s.key] = pid
         alerts += n_alerts
-        if history.get(s.key):
-            keyed = [r | {"subject_key": s.key, "study_oid": study} for r in history[s.key]]
-            counts["source_audit_records"] += sv.record_source_history(
-                engine, inv, pid, keyed, source=Path(path).name
-            )
-    return OdmImportResult(str(path), made, counts, alerts, unchanged=tuple(unchanged))
+        counts["source_audit_records"] += _keep_history(
+            engine, inv, pid, s, history.get(s.key, []), source, study
+        )
+    # the source's audit records not kept before: the history of the changes
+    fresh = {
+        s.key: [r for r in history.get(s.key, []) if r["id"] not in known.kept.get(s.key, set())]
+        for s in known.changed
+    }
+    reasons = {key: _change_reason(source, records) for key, records in fresh.items()}
+    alerts += _apply_changes(engine, protocol, known.changes, actors, reasons)
+    counts["changed_values"] = sum(len(c.items) for c in known.changes)
+    for s in known.changed:
+        counts["source_audit_records"] += _keep_history(
+            engine, inv, known.local[s.key], s, fresh[s.key], source, study
+        )
+    return OdmImportResult(
+        str(path),
+        made,
+        counts,
+        alerts,
+        unchanged=tuple(known.unchanged),
+        changed={s.key: known.local[s.key] for s in known.changed},
+        changes=tuple(c.describe() for c in known.changes),
+    )
+
+
+def _keep_history(
+    engine: Engine,
+    actor: Actor,
+    pid: str,
+    s: _Subject,
+    records: list[dict[str, Any]],
+    source: str,
+    study: str,
+) -> int:
+    """Keep the source's audit ``records`` of subject ``s`` and the values imported (the
+    common ancestor of a later import); the number of records kept."""
+    keyed = [r | {"subject_key": s.key, "study_oid": study} for r in records]
+    return sv.record_source_history(
+        engine,
+        actor,
+        pid,
+        keyed,
+        source=source,
+        imported={"subject_key": s.key, "study_oid": study, "forms": _form_values(s)},
+    )
 
 
 #: Items naming the source system's users: the database here has its own users, so they are
@@ -444,37 +494,92 @@ def _form_key(f: _Form) -> tuple[str, str, str]:
     return (f.event, f.form, f.repeat or "")
 
 
-def _first_difference(theirs: _Subject, ours: _Subject) -> str | None:
-    """The first form or item where the file's subject differs from the one stored here."""
-    mine = {_form_key(f): f for f in ours.forms}
-    given = {_form_key(f): f for f in theirs.forms}
-    for key in sorted(set(mine) | set(given)):
-        a, b = given.get(key), mine.get(key)
-        if a is None or b is None:
-            where = (a or b).where  # type: ignore[union-attr]
-            return f"{where}: {'only in the file' if b is None else 'only in this database'}"
-        for name in sorted(set(a.values) | set(b.values)):
-            if name in _SOURCE_SYSTEM_ITEMS:
-                continue
-            if a.values.get(name) != b.values.get(name):
-                return (
-                    f"{a.where}, item {name}: {a.values.get(name)!r} in the file, "
-                    f"{b.values.get(name)!r} here"
-                )
-    return None
+def _key_text(f: _Form) -> str:
+    return "/".join(_form_key(f))
 
 
-def _split_known(
-    engine: Engine, protocol: Protocol, subjects: list[_Subject]
-) -> tuple[list[_Subject], list[str]]:
-    """The subjects to import and the keys of those already here with the same data.
+def _plain(value: Any) -> Any:
+    """A typed ODM value as JSON keeps it (dates and times as ISO text)."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
 
-    A subject imported before (found by the history kept then: study OID and SubjectKey,
+
+def _form_values(s: _Subject) -> dict[str, dict[str, Any]]:
+    """Every form of a subject, ``{"<event>/<form>/<repeat>": {item: JSON value}}``: what an
+    import keeps as the common ancestor of a later import (see :func:`_compare_known`)."""
+    return {_key_text(f): {n: _plain(v) for n, v in sorted(f.values.items())} for f in s.forms}
+
+
+@dataclass(frozen=True)
+class _Change:
+    """The source's new values of one stored form of a participant already here."""
+
+    subject: str
+    participant: str
+    form: _Form
+    assessment_id: int
+    version: int
+    answers: dict[str, Any]
+    items: tuple[tuple[str, Any, Any], ...]  # (item, value here, value in the file)
+
+    def describe(self) -> str:
+        return ", ".join(
+            f"{self.participant} {self.form.event} {self.form.form} {item}: {old!r} → {new!r}"
+            for item, old, new in self.items
+        )
+
+
+@dataclass
+class _Known:
+    """What a file holds about participants already here."""
+
+    new: list[_Subject]
+    unchanged: list[str]
+    changes: list[_Change]
+    changed: list[_Subject]
+    local: dict[str, str]
+    kept: dict[str, set[int]]
+
+
+def _imported_before(
+    engine: Engine, study: str, here: set[str]
+) -> tuple[dict[str, str], dict[str, dict[str, dict[str, Any]]], dict[str, set[int]]]:
+    """From the provenance rows of earlier imports: SubjectKey → study ID given, SubjectKey →
+    the forms' values as last imported, SubjectKey → the source audit record IDs kept."""
+    imported_as: dict[str, str] = {}
+    values: dict[str, dict[str, dict[str, Any]]] = {}
+    kept: dict[str, set[int]] = {}
+    for e in sv.audit_log(engine, table=sv.SOURCE_AUDIT_TABLE):
+        v = e.new_value
+        if not isinstance(v, dict) or v.get("study_oid") != study or not v.get("subject_key"):
+            continue
+        key = str(v["subject_key"])
+        if v.get("imported_as") not in here:
+            continue
+        imported_as[key] = str(v["imported_as"])
+        if e.field == sv.IMPORTED_FIELD and isinstance(v.get("forms"), dict):
+            values[key] = v["forms"]  # the last import's values win (rows are in order)
+        elif e.field == "source" and v.get("id") is not None:
+            kept.setdefault(key, set()).add(int(v["id"]))
+    return imported_as, values, kept
+
+
+def _compare_known(engine: Engine, protocol: Protocol, subjects: list[_Subject]) -> _Known:
+    """Which subjects are new, already here with the same data, or here with values the
+    source changed since the last import.
+
+    A subject imported before (found by the provenance kept then: study OID and SubjectKey,
     whatever study ID it was given) or whose SubjectKey is the study ID of a participant here
-    is that participant: the database is exported as an ODM snapshot and read back, and the
-    subject's forms compared with the file's. The same data: left as they are (a second
-    import changes nothing). Other data: refused, naming the first difference (nothing is
-    written)."""
+    is that participant: the database is exported as an ODM snapshot and read back, and each
+    item of the subject's forms is compared three ways — the file, this database, and the
+    value the last import wrote (kept with the history). The same value in the file and here:
+    untouched. Here as last imported, other in the file: changed in the source, applied as an
+    audited correction (only the answers of a scale form; any other changed item is refused).
+    Changed here since the last import and other in the file: a conflict, refused naming
+    subject, form and item. A form only in the file or only here is refused. For a form no
+    import wrote (a participant entered here), the stored value counts as the last imported
+    one while the form was never edited here (version 1). Nothing is written by the check."""
     import tempfile
 
     from remit.interop.odm.files import write_odm_files
@@ -482,33 +587,162 @@ def _split_known(
     reader = Actor.system("remit-odm-import")
     data = sv.build_trial_data(engine, actor=reader)
     here = set(data.participants["participant_id"].astype(str))
-    # a subject imported before under another study ID is found by the history kept then
-    study = oid("ST", protocol.study.id)
-    imported_as = {
-        str(e.new_value["subject_key"]): str(e.new_value["imported_as"])
-        for e in sv.audit_log(engine, table=sv.SOURCE_AUDIT_TABLE)
-        if isinstance(e.new_value, dict)
-        and e.new_value.get("study_oid") == study
-        and e.new_value.get("subject_key")
-        and e.new_value.get("imported_as") in here
-    }
+    imported_as, last, kept = _imported_before(engine, oid("ST", protocol.study.id), here)
     local = {s.key: imported_as.get(s.key, s.key) for s in subjects}
     known = [s for s in subjects if local[s.key] in here]
     if not known:
-        return subjects, []
+        return _Known(subjects, [], [], [], local, kept)
     with tempfile.TemporaryDirectory(prefix="remit-odm-") as folder:
         [path] = write_odm_files(engine, protocol, folder, data=data, variants=("snapshot",))
         stored = {s.key: s for s in read_odm(path, protocol)}
+    unchanged: list[str] = []
+    changed: list[_Subject] = []
+    changes: list[_Change] = []
     for s in known:
-        difference = _first_difference(s, stored[local[s.key]])
-        if difference is not None:
-            raise _fail(
-                f"subject {s.key}",
-                f"is already in this database with other data ({difference})",
-                hint="nothing was written; a participant already imported is not changed by "
-                "a later import: record the change in Remit with its reason",
+        pid = local[s.key]
+        found = _subject_changes(engine, protocol, s, stored[pid], pid, last.get(s.key))
+        if found:
+            changed.append(s)
+            changes.extend(found)
+        else:
+            unchanged.append(s.key)
+    new = [s for s in subjects if local[s.key] not in here]
+    return _Known(new, unchanged, changes, changed, local, kept)
+
+
+def _refuse_change(where: str, message: str) -> InputError:
+    return _fail(
+        where,
+        message,
+        hint="nothing was written; record the change in Remit with its reason, or resolve it "
+        "in the source and export again",
+    )
+
+
+def _subject_changes(
+    engine: Engine,
+    protocol: Protocol,
+    theirs: _Subject,
+    ours: _Subject,
+    pid: str,
+    last: Mapping[str, Mapping[str, Any]] | None,
+) -> list[_Change]:
+    """The changes of one subject already here (see :func:`_compare_known`); raise on a
+    conflict or on a change that is not imported."""
+    mine = {_form_key(f): f for f in ours.forms}
+    given = {_form_key(f): f for f in theirs.forms}
+    subject = f"subject {theirs.key}"
+    records: list[Any] | None = None
+    out: list[_Change] = []
+    for key in sorted(set(mine) | set(given)):
+        a, b = given.get(key), mine.get(key)
+        if a is None or b is None:
+            where = (a or b).where  # type: ignore[union-attr]
+            raise _refuse_change(
+                subject,
+                f"is already in this database with other data ({where}: "
+                f"{'only in the file' if b is None else 'only in this database'}); a form "
+                "added or removed in the source is not imported into a participant already here",
             )
-    return [s for s in subjects if local[s.key] not in here], [s.key for s in known]
+        base = None if last is None else last.get(_key_text(a))
+        differing = [
+            n
+            for n in sorted(set(a.values) | set(b.values))
+            if n not in _SOURCE_SYSTEM_ITEMS
+            and _plain(a.values.get(n)) != _plain(b.values.get(n))
+            # as last imported in the file: changed here only, the source has no change
+            and (base is None or _plain(a.values.get(n)) != base.get(n))
+        ]
+        if not differing:
+            continue
+        first = differing[0]
+        item_where = f"{a.where}, item IT.{a.form.upper()}.{first}"
+        meta = {n for n, _, _ in FORM_META}
+        if (
+            a.form in fixed_forms(protocol)
+            or a.values.get("TIMEPOINT")
+            or any(n in meta for n in differing)
+        ):
+            raise _refuse_change(
+                f"{subject}",
+                f"is already in this database with other data ({item_where}: "
+                f"{a.values.get(first)!r} in the file, {b.values.get(first)!r} here); only "
+                "the answers of a visit's scale form are imported as an audited change",
+            )
+        if records is None:
+            records = sv.list_assessments(engine, Actor.system("remit-odm-import"), pid)
+        record = next(
+            r
+            for r in records
+            if r.visit_code == a.event and r.scale == a.form.lower() and r.timepoint is None
+        )
+        items: list[tuple[str, Any, Any]] = []
+        for n in differing:
+            if base is not None:
+                edited_here = _plain(b.values.get(n)) != base.get(n)
+            else:  # no import wrote this form: changed here if ever edited
+                edited_here = record.version > 1
+            if edited_here:
+                raise _refuse_change(
+                    f"{a.where}, item IT.{a.form.upper()}.{n}",
+                    "conflict: changed in the source ("
+                    + ("" if base is None else f"{base.get(n)!r} → ")
+                    + f"{a.values.get(n)!r}) and in this database since the last import "
+                    f"(now {b.values.get(n)!r}"
+                    + (", never imported" if base is None else f", imported as {base.get(n)!r}")
+                    + ")",
+                )
+            items.append((n, b.values.get(n), a.values.get(n)))
+        if record.status in ("signed", "locked"):
+            raise _refuse_change(
+                item_where,
+                f"changed in the source, but form {record.id} here is {record.status}",
+            )
+        answers = dict(record.answers) | {n.lower(): a.values.get(n) for n in differing}
+        out.append(_Change(theirs.key, pid, a, record.id, record.version, answers, tuple(items)))
+    return out
+
+
+def _change_reason(source: str, records: list[dict[str, Any]]) -> str:
+    """The reason of an imported change: the file and the source's reasons for changes of
+    forms it holds that were not kept before."""
+    reasons = list(
+        dict.fromkeys(
+            str(r["reason"])
+            for r in records
+            if r.get("reason") and str(r.get("record", "")).startswith("assessment/")
+        )
+    )
+    told = "; ".join(reasons) if reasons else "no reason given in the source"
+    return f"ODM import {source} — changed in source: {told}"
+
+
+def _apply_changes(
+    engine: Engine,
+    protocol: Protocol,
+    changes: list[_Change],
+    actors: Mapping[str, Actor],
+    reasons: Mapping[str, str],
+) -> int:
+    """Each change as an edit of its form (a new version, audited, the safety rules run again
+    as for an edit typed in); the number of new alerts."""
+    alerts = 0
+    for c in changes:
+        planned = [
+            a for a in protocol.assessments_at(c.form.event) if a.scale == c.form.form.lower()
+        ]
+        actor = _pick(actors, RATER_ROLES[planned[0].rater], f"correct {c.form.form}")
+        before = {a.id for a in sv.get_assessment(engine, actor, c.assessment_id).alerts}
+        record = sv.update_assessment(
+            engine,
+            actor,
+            c.assessment_id,
+            c.answers,
+            expected_version=c.version,
+            reason=reasons[c.subject],
+        )
+        alerts += len({a.id for a in record.alerts} - before)
+    return alerts
 
 
 def _import_subject(

@@ -31,6 +31,8 @@ from remit.scales.loader import (
     parse_scale,
     scale_source,
     total_parts,
+    trial_scales,
+    use_trial_scales,
     user_scale_dirs,
 )
 from remit.scales.model import (
@@ -84,7 +86,9 @@ __all__ = [
     "score",
     "skipped_items",
     "total_parts",
+    "trial_scales",
     "undecided_items",
+    "use_trial_scales",
     "user_scale_dirs",
     "validate_answers",
 ]

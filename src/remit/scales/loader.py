@@ -40,6 +40,8 @@ __all__ = [
     "parse_scale",
     "scale_source",
     "total_parts",
+    "trial_scales",
+    "use_trial_scales",
     "user_scale_dirs",
 ]
 
@@ -215,8 +217,66 @@ def _scan(dirs: tuple[tuple[str, int], ...]) -> Mapping[str, Path]:
     return MappingProxyType(out)
 
 
+class _Kept:
+    """A definition kept in a trial database, read like a file (``read_text``)."""
+
+    def __init__(self, text: str, label: str) -> None:
+        self.text, self.label = text, label
+
+    def read_text(self, encoding: str = "utf-8") -> str:
+        return self.text
+
+
+#: The scales of the trial database this process works on (code → definition), installed by
+#: :func:`use_trial_scales` each time a service opens that database.
+_TRIAL: dict[str, _Kept] = {}
+
+
+def use_trial_scales(texts: Mapping[str, tuple[str, str]]) -> None:
+    """Make the scale definitions kept in a trial database known, replacing those installed
+    before: ``texts`` maps code → (TOML text, label such as ``"trial database, revision 2"``).
+
+    The services call this whenever they open a trial database (a process works on one trial
+    database at a time), so :func:`load_scale`, :func:`list_scales` and the protocol checks see
+    its scales without ``REMIT_SCALES_PATH``. A code that is also a shipped scale or a file of
+    ``REMIT_SCALES_PATH`` is refused when the scales are listed or loaded (never silently
+    shadowed).
+
+    Examples
+    --------
+    >>> use_trial_scales({})
+    >>> trial_scales()
+    {}
+    """
+    _TRIAL.clear()
+    _TRIAL.update({code.lower(): _Kept(text, label) for code, (text, label) in texts.items()})
+
+
+def trial_scales() -> dict[str, str]:
+    """Code → label of the scales kept in the trial database (see :func:`use_trial_scales`)."""
+    return {code: kept.label for code, kept in sorted(_TRIAL.items())}
+
+
+def _trial_definitions() -> dict[str, _Kept]:
+    """The trial database's scales; a code clashing with a shipped or user scale is refused."""
+    if not _TRIAL:
+        return {}
+    builtin, users = _definitions(), _user_definitions()
+    for code in sorted(_TRIAL):
+        if code in builtin or code in users:
+            where = "a built-in scale" if code in builtin else f"{users[code]} ({SCALES_PATH_ENV})"
+            raise ScaleError(
+                f"scale {code!r} is kept in the trial database and is also {where}",
+                expected="each scale code once: shipped, in REMIT_SCALES_PATH or in the trial "
+                "database",
+                hint=f"take the file out of {SCALES_PATH_ENV} (the trial database's definition "
+                "is the one its forms were scored with)",
+            )
+    return dict(_TRIAL)
+
+
 def _all_definitions() -> dict[str, Any]:
-    return {**_definitions(), **_user_definitions()}
+    return {**_definitions(), **_user_definitions(), **_trial_definitions()}
 
 
 def builtin_scales() -> list[str]:
@@ -231,7 +291,8 @@ def builtin_scales() -> list[str]:
 
 
 def list_scales() -> list[str]:
-    """Codes of the shipped scales and of the user scales (``REMIT_SCALES_PATH``), sorted.
+    """Codes of the shipped scales, the user scales (``REMIT_SCALES_PATH``) and those kept in
+    the trial database (:func:`use_trial_scales`), sorted.
 
     Examples
     --------
@@ -255,6 +316,9 @@ def scale_source(code: str) -> str:
     users = _user_definitions()
     if key in users:
         return str(users[key])
+    kept = _trial_definitions()
+    if key in kept:
+        return kept[key].label
     raise NotFoundError(
         f"scale {code!r} is not known",
         expected="one of " + ", ".join(list_scales()),
@@ -272,6 +336,12 @@ def _load_builtin(code: str) -> ScaleDefinition:
 def _load_user(code: str, path: str, mtime_ns: int, size: int) -> ScaleDefinition:
     # keyed by the file's path, time and size: an edited or replaced file is read again
     return _checked(code, Path(path).read_text(encoding="utf-8"), path)
+
+
+@functools.lru_cache(maxsize=64)
+def _load_kept(code: str, text: str) -> ScaleDefinition:
+    # keyed by the text: a new revision in the database is read again
+    return _checked(code, text, f"{code} (trial database)")
 
 
 def _checked(code: str, text: str, source: str | None = None) -> ScaleDefinition:
@@ -294,6 +364,9 @@ def _load_known(code: str) -> ScaleDefinition:
     if code in users:
         stat = users[code].stat()
         return _load_user(code, str(users[code]), stat.st_mtime_ns, stat.st_size)
+    kept = _trial_definitions()
+    if code in kept:
+        return _load_kept(code, kept[code].text)
     raise NotFoundError(
         f"scale {code!r} is not known",
         expected="one of " + ", ".join(list_scales()),
@@ -307,7 +380,8 @@ def load_scale(code: str, *, wording: Path | str | None = None) -> ScaleDefiniti
 
     The shipped scales come first; then the user scale directories named by
     ``REMIT_SCALES_PATH`` (``<code>.toml`` files, e.g. written by ``remit import
-    redcap-dictionary``). A user file with a built-in scale's code is refused.
+    redcap-dictionary``), then the scales kept in the trial database
+    (:func:`use_trial_scales`). A user or kept scale with another's code is refused.
 
     Parameters
     ----------

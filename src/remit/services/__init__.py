@@ -145,7 +145,7 @@ from remit.services.participants import (
     screen_participant,
     withdraw,
 )
-from remit.services.provenance import SOURCE_AUDIT_TABLE, record_source_history
+from remit.services.provenance import IMPORTED_FIELD, SOURCE_AUDIT_TABLE, record_source_history
 from remit.services.randomisation import (
     AllocationKey,
     AllocationRecord,
@@ -219,6 +219,13 @@ from remit.services.trial import (
     set_user_email,
     trial_protocol,
 )
+from remit.services.trial_scales import (
+    TrialScaleRecord,
+    add_scale,
+    kept_scale_definitions,
+    list_trial_scales,
+    open_trial_scales,
+)
 from remit.services.visits import (
     anchor_dates,
     list_visits,
@@ -248,6 +255,7 @@ __all__ = [
     "AUDIT_HIDDEN_TABLES",
     "BLINDED",
     "CHANNELS",
+    "IMPORTED_FIELD",
     "PERIODIC_JOBS",
     "RATER_ROLES",
     "SCORES_HIDDEN",
@@ -307,6 +315,7 @@ __all__ = [
     "StateDifference",
     "TaperStepRecord",
     "TrialRecord",
+    "TrialScaleRecord",
     "UnblindingRecord",
     "UserRecord",
     "VisitRecord",
@@ -318,6 +327,7 @@ __all__ = [
     "acknowledge_alert",
     "actor_for",
     "actors_for",
+    "add_scale",
     "add_user",
     "allocation_balance_report",
     "allocation_key_from_env",
@@ -364,6 +374,7 @@ __all__ = [
     "head_revision",
     "is_disk_full",
     "issue_epro_link",
+    "kept_scale_definitions",
     "list_adverse_events",
     "list_alerts",
     "list_allocations",
@@ -377,6 +388,7 @@ __all__ = [
     "list_participants",
     "list_queries",
     "list_results",
+    "list_trial_scales",
     "list_unblindings",
     "list_users",
     "list_visits",
@@ -393,6 +405,7 @@ __all__ = [
     "open_database",
     "open_epro_link",
     "open_query",
+    "open_trial_scales",
     "periodic_loop",
     "raise_missed_readings",
     "randomisation_status",

@@ -128,6 +128,10 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "autocode": frozenset({DM}),
     "view_coding_queue": frozenset({INV, MON, STA, DM}),
     "assign_code": frozenset({DM}),
+    # scale definitions kept in the trial database (issue 15): added by the data manager or
+    # an admin, listed by anyone on the study
+    "manage_scales": frozenset({DM, ADM}),
+    "view_scales": _VIEW,
 }
 
 #: The only operations of the ``participant`` pseudo-role (:data:`PARTICIPANT_ROLE`): opening

@@ -186,7 +186,8 @@ def load_meddra(
 def load_whodrug(
     engine: Engine, actor: Actor, directory: str | Path, *, version: str
 ) -> DictionaryRecord:
-    """Load a WHODrug B3 release (``DD.txt``, ``DDA.txt``, ``INA.txt``) from ``directory``.
+    """Load a WHODrug release from ``directory``: B3 (``DD.txt``, ``DDA.txt``, ``INA.txt``) or
+    C3 (``MP.txt``, ``ThG.txt``, ``ATC.txt``), found from the files.
 
     Examples
     --------

@@ -30,11 +30,29 @@ WHODrug Global, B3 format (text files, fixed width) — the subset Remit reads
     the line). The drug code is columns 1–11; the preferred name of a drug record is the
     name with sequence numbers ``01`` and ``001``.
     ``DDA.txt`` (ATC assignments): drug code (1–11), check digit (12), ATC code (13–19,
-    left-aligned, blank-padded), further fields ignored.
+    left-aligned, blank-padded), further fields (year quarter, official flag) ignored.
     ``INA.txt`` (ATC texts): ATC code (1–7), level (8), text (9 to the end).
 
-    These column positions follow the B2/B3 file description as documented for the B-format
-    ``DD``/``DDA``/``INA`` files; the C3 format (``MP``/``THG``/``ING`` files) is not read.
+WHODrug Global, C3 format (text files, fixed width) — the subset Remit reads
+    ``MP.txt`` (medicinal products): medicinal product ID (columns 1–10), MedID (11–45),
+    drug record number (46–51), sequence number 1 (52–53), sequence number 2 (54–56),
+    sequence numbers 3 and 4 (57–76), generic flag (77), drug name (78–1577); the fields
+    after the name (name specifier, marketing authorisation, country, company, dates) are
+    ignored. The drug code is the drug record number and the two sequence numbers (11
+    digits, as in B3); several products (countries, companies) share one drug code and name.
+    ``ThG.txt`` (therapeutic groups): therapeutic group ID (1–10), ATC code (11–20),
+    create date (21–28), official ATC flag (29, ``Y``/``N``), medicinal product ID (30–39).
+    ``ATC.txt`` (ATC texts): ATC code (1–10), level (11), text (12–121).
+
+    Each drug code takes the ATC codes of its products, an official one first.
+
+What was checked (recorded in ``docs/coding.md``): UMC's file descriptions themselves are
+licensed with the dictionary and were not available here. The B3 positions above agree with an
+independent reader of the B3 files (drug name from column 31; ``DDA`` drug record number 1–6,
+sequence number 1 7–8, check digit 12, ATC code 13–19; ``INA`` code 1–7, level 8, text
+9–), so they were kept as they were; the C3 positions follow a published reader of the C3
+files of the WHODrug distribution (the ``vigicaen`` R package). Neither was checked against a
+real release.
 
 Every refusal is an :class:`~remit.errors.InputError` naming the file and the line.
 """
@@ -54,6 +72,13 @@ MEDDRA_FIELDS = {"llt.asc": 11, "pt.asc": 11, "hlt.asc": 9, "hlgt.asc": 9, "soc.
                  "mdhier.asc": 12}  # fmt: skip
 #: Where the WHODrug B3 drug name starts (1-based column of ``DD.txt``).
 DD_NAME_COLUMN = 31
+#: WHODrug C3 fields Remit reads: name → (first, last) 1-based column, per file.
+C3_FIELDS: dict[str, dict[str, tuple[int, int]]] = {
+    "MP.txt": {"product": (1, 10), "record": (46, 51), "seq1": (52, 53), "seq2": (54, 56),
+               "name": (78, 1577)},
+    "ThG.txt": {"group": (1, 10), "atc": (11, 20), "official": (29, 29), "product": (30, 39)},
+    "ATC.txt": {"atc": (1, 10), "level": (11, 11), "text": (12, 121)},
+}  # fmt: skip
 _CODE = re.compile(r"^\d{1,9}$")
 _DRUG_CODE = re.compile(r"^\d{11}$")
 _ATC = re.compile(r"^[A-Z](\d\d([A-Z]([A-Z](\d\d)?)?)?)?$")
@@ -301,15 +326,38 @@ def _atc_text(texts: dict[str, str], code: str | None) -> str | None:
     return None
 
 
-def read_whodrug(directory: str | Path, version: str) -> WhodrugRelease:
-    """Read a WHODrug B3 release (``DD.txt``, ``DDA.txt``, ``INA.txt``; see the module)."""
+def whodrug_format(directory: str | Path) -> str:
+    """``"B3"`` or ``"C3"``: the WHODrug format of the text files in ``directory`` (``DD.txt``
+    or ``MP.txt``); refused when it holds both or neither."""
     folder = Path(directory)
     if not folder.is_dir():
-        raise InputError(f"{folder} is not a folder", expected="the WHODrug B3 text files")
+        raise InputError(f"{folder} is not a folder", expected="the WHODrug B3 or C3 text files")
+    b3, c3 = _optional(folder, "DD.txt"), _optional(folder, "MP.txt")
+    if b3 is not None and c3 is not None:
+        raise InputError(
+            f"{folder} holds both DD.txt (B3) and MP.txt (C3)",
+            expected="the files of one format in one folder",
+            hint="give the folder of the B3 files or that of the C3 files",
+        )
+    if b3 is None and c3 is None:
+        raise InputError(
+            f"{folder} has no DD.txt (B3) and no MP.txt (C3)",
+            expected="the WHODrug text files (B3: DD.txt, DDA.txt, INA.txt; C3: MP.txt, "
+            "ThG.txt, ATC.txt)",
+        )
+    return "B3" if b3 is not None else "C3"
+
+
+def read_whodrug(directory: str | Path, version: str) -> WhodrugRelease:
+    """Read a WHODrug release in the B3 (``DD.txt``, ``DDA.txt``, ``INA.txt``) or C3
+    (``MP.txt``, ``ThG.txt``, ``ATC.txt``) format, found from the files (see the module)."""
     if not version or not str(version).strip():
         raise InputError(
             "no WHODrug version given", expected="the release (e.g. 'GLOBAL B3 2024 MAR 1')"
         )
+    if whodrug_format(directory) == "C3":
+        return _read_c3(Path(directory), version)
+    folder = Path(directory)
     digest = hashlib.sha256()
     dd = _file(folder, "DD.txt")
     dda = _file(folder, "DDA.txt")
@@ -369,4 +417,96 @@ def read_whodrug(directory: str | Path, version: str) -> WhodrugRelease:
         )
     if not terms:
         raise InputError(f"{dd.name} has no drug names", expected="the drug names")
+    return WhodrugRelease(str(version).strip(), tuple(terms), digest.hexdigest())
+
+
+def _field(line: str, name: str, file: str) -> str:
+    first, last = C3_FIELDS[file][name]
+    return line[first - 1 : last].strip()
+
+
+def _c3_refusal(path: Path, n: int, line: str, what: str) -> InputError:
+    fields = ", ".join(f"{k} {a}-{b}" for k, (a, b) in C3_FIELDS[_c3_name(path)].items())
+    return InputError(
+        f"{path.name} line {n}: {what} in {line[:60]!r}",
+        expected=f"the WHODrug C3 layout of {_c3_name(path)} (columns: {fields})",
+        hint="give the C3 text files unchanged",
+    )
+
+
+def _c3_name(path: Path) -> str:
+    return next(k for k in C3_FIELDS if k.lower() == path.name.lower())
+
+
+def _read_c3(folder: Path, version: str) -> WhodrugRelease:
+    digest = hashlib.sha256()
+    mp = _file(folder, "MP.txt")
+    thg = _file(folder, "ThG.txt")
+    atc_file = _optional(folder, "ATC.txt")
+    atc_text: dict[str, str] = {}
+    if atc_file is not None:
+        for n, line in _fixed_lines(atc_file, _read(atc_file, digest)):
+            code, level = _field(line, "atc", "ATC.txt"), _field(line, "level", "ATC.txt")
+            if not _ATC.match(code) or not level.isdigit():
+                raise _c3_refusal(atc_file, n, line, "no ATC code and level")
+            atc_text[code] = _field(line, "text", "ATC.txt")
+    names: dict[str, str] = {}
+    first_line: dict[str, int] = {}
+    product_code: dict[str, str] = {}
+    for n, line in _fixed_lines(mp, _read(mp, digest)):
+        product = _field(line, "product", "MP.txt")
+        code = "".join(_field(line, k, "MP.txt") for k in ("record", "seq1", "seq2"))
+        name = _field(line, "name", "MP.txt")
+        if not product.isdigit():
+            raise _c3_refusal(mp, n, line, f"medicinal product ID {product!r} is not a number")
+        if not _DRUG_CODE.match(code) or len(line[45:56].strip()) != 11:
+            raise _c3_refusal(mp, n, line, f"drug code {line[45:56]!r} is not 11 digits")
+        if not name:
+            raise _c3_refusal(mp, n, line, "no drug name")
+        if product in product_code:
+            raise _c3_refusal(mp, n, line, f"medicinal product ID {product} appears twice")
+        product_code[product] = code
+        if code in names and term_key(names[code]) != term_key(name):
+            raise _c3_refusal(
+                mp, n, line,
+                f"drug code {code} is named {name!r} here and {names[code]!r} on line "
+                f"{first_line[code]}",
+            )  # fmt: skip
+        names.setdefault(code, name)
+        first_line.setdefault(code, n)
+    assigned: dict[str, list[tuple[bool, str]]] = {}
+    for n, line in _fixed_lines(thg, _read(thg, digest)):
+        code = _field(line, "atc", "ThG.txt")
+        official = _field(line, "official", "ThG.txt").upper()
+        product = _field(line, "product", "ThG.txt")
+        if not _ATC.match(code):
+            raise _c3_refusal(thg, n, line, f"ATC code {code!r} is not one")
+        if official not in ("Y", "N"):
+            raise _c3_refusal(thg, n, line, f"official ATC flag {official!r} is not Y or N")
+        if product not in product_code:
+            raise _c3_refusal(thg, n, line, f"medicinal product ID {product!r} is not in {mp.name}")
+        assigned.setdefault(product_code[product], []).append((official != "Y", code))
+    atc = {code: sorted(found)[0][1] for code, found in assigned.items()}
+    terms: list[WhodrugRow] = []
+    for code, name in names.items():
+        preferred = code[:6] + "01001"
+        if preferred not in names:
+            raise InputError(
+                f"{mp.name} line {first_line[code]}: drug record {code[:6]} has no preferred "
+                f"name ({preferred})",
+                expected="each drug record's name with sequence numbers 01 and 001",
+            )
+        found = atc.get(code) or atc.get(preferred)
+        terms.append(
+            WhodrugRow(
+                drug_code=code,
+                drug_name=name,
+                preferred_code=preferred,
+                preferred_name=names[preferred],
+                atc_code=found,
+                atc_text=_atc_text(atc_text, found),
+            )
+        )
+    if not terms:
+        raise InputError(f"{mp.name} has no medicinal products", expected="the drug names")
     return WhodrugRelease(str(version).strip(), tuple(terms), digest.hexdigest())

@@ -9,6 +9,12 @@ its ``reason`` the source's reason and its ``new_value`` the source's user, role
 location and record. These rows record history, not a row of a table: replaying the audit
 trail (``remit audit verify``) passes them over, and they are append-only and hash-chained
 like every audit row.
+
+With ``imported`` the same transaction also keeps what the import wrote for the participant:
+one row of the same table, ``field`` ``"imported"``, whose ``new_value`` holds the values of
+every imported form (``{"<event>/<form>/<repeat>": {item: value}}``) — the common ancestor a
+later import of a corrected file compares the source's and the trial's values with (a value
+both sides changed since is a conflict).
 """
 
 from __future__ import annotations
@@ -23,7 +29,11 @@ from remit.services.unit import writing
 from remit.store import SOURCE_AUDIT_TABLE, Actor
 from remit.store.vocab import AuditAction
 
-__all__ = ["SOURCE_AUDIT_TABLE", "record_source_history"]
+__all__ = ["IMPORTED_FIELD", "SOURCE_AUDIT_TABLE", "record_source_history"]
+
+#: The ``field`` of the row that keeps what an import wrote (the source's own audit records
+#: are kept with ``field`` ``"source"``).
+IMPORTED_FIELD = "imported"
 
 
 def record_source_history(
@@ -33,6 +43,7 @@ def record_source_history(
     records: Sequence[Mapping[str, Any]],
     *,
     source: str,
+    imported: Mapping[str, Any] | None = None,
 ) -> int:
     """Keep the source's audit ``records`` of participant ``participant_id`` as history; the
     number kept.
@@ -46,6 +57,10 @@ def record_source_history(
                               [{"id": 17, "user": "per", "at": "2023-03-14T09:00:00Z",
                                 "reason": "rater corrected item 1", "record": "assessment/4"}],
                               source="odm_snapshot.xml")  # 1
+
+    ``imported`` (optional): the forms' values as imported (JSON values), kept as one
+    ``field="imported"`` row next to the history (see the module docstring); its keys other
+    than ``forms`` (``subject_key``, ``study_oid``) are kept as they are.
     """
     if not source.strip():
         raise InputError("the source of the history is empty", expected="a file or system name")
@@ -67,5 +82,20 @@ def record_source_history(
                 new_value={"source": source, "imported_as": w.p.study_id}
                 | {k: v for k, v in r.items() if k != "reason"},
                 reason=r.get("reason"),
+            )
+        if imported is not None:
+            if not isinstance(imported.get("forms"), Mapping):
+                raise InputError(
+                    f"the imported values of {participant_id} have no forms",
+                    expected='{"forms": {"<event>/<form>/<repeat>": {item: value}}, …}',
+                )
+            w.uow.record_event(
+                AuditAction.INSERT,
+                SOURCE_AUDIT_TABLE,
+                0,
+                participant_id=w.p.id,
+                field=IMPORTED_FIELD,
+                new_value={"source": source, "imported_as": w.p.study_id} | dict(imported),
+                reason=f"imported from {source}",
             )
         return len(records)

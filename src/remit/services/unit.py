@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from remit.errors import InputError, NotFoundError
 from remit.protocol import Protocol
+from remit.scales import use_trial_scales
 from remit.services._common import (
     BEFORE_SCREENING,
     authorise,
@@ -56,6 +57,7 @@ from remit.services._common import (
 from remit.services.access import CONSENT_NEEDED, require_site
 from remit.services.consent_rules import require_consent
 from remit.store import Actor, UnitOfWork, get_participant, log_read, unit_of_work
+from remit.store.scales import TrialScale
 from remit.store.tables import Participant, Visit
 
 #: Who a service acts on: a participant key (id or study ID), a function finding the
@@ -171,6 +173,7 @@ def writing(
     with unit_of_work(engine, actor, reason=reason) as uow:
         session = uow.session
         authorise(session, actor, operation)
+        install_trial_scales(session)
         found = _participant(session, actor, participant)
         done = (
             replayed(session, idempotency_key, digest, record_table, actor)
@@ -257,6 +260,7 @@ def reading(
     """
     with unit_of_work(engine, actor) as uow:
         authorise(uow.session, actor, operation)
+        install_trial_scales(uow.session)
         found = _participant(uow.session, actor, participant)
         read = Read(uow, found)
         yield read
@@ -266,3 +270,34 @@ def reading(
             participant_id=None if found is None else found.id,
             n_records=read.n_records,
         )
+
+
+def latest_trial_scales(session: Session) -> list[TrialScale]:
+    """The newest revision of each scale kept in the trial database, by code."""
+    newest = (
+        select(TrialScale.code, func.max(TrialScale.revision).label("revision"))
+        .group_by(TrialScale.code)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(TrialScale)
+            .join(
+                newest,
+                (TrialScale.code == newest.c.code) & (TrialScale.revision == newest.c.revision),
+            )
+            .order_by(TrialScale.code)
+        )
+    )
+
+
+def install_trial_scales(session: Session) -> None:
+    """Install the newest revision of each scale kept in the database into
+    :mod:`remit.scales` (see :func:`remit.scales.use_trial_scales`); called by the services'
+    preambles each time they open the database."""
+    use_trial_scales(
+        {
+            row.code: (row.definition, f"trial database (revision {row.revision})")
+            for row in latest_trial_scales(session)
+        }
+    )

@@ -86,6 +86,7 @@ from remit.store.queries import (
 )
 from remit.store.results import ClinicalResult, DosingChecklist
 from remit.store.roles import create_app_role
+from remit.store.scales import TrialScale
 from remit.store.security import CliToken, LoginThrottle, SecurityEvent
 from remit.store.users import (
     actor_for,
@@ -135,6 +136,7 @@ __all__ = [
     "SecurityEvent",
     "ServerObservation",
     "StateDifference",
+    "TrialScale",
     "UnitOfWork",
     "UserMfa",
     "VitalSignReading",
