@@ -26,6 +26,9 @@ EXCEPTIONS = {
     # delivery-log row is its own short transaction (the claim must commit before sending)
     "_insert",
     "_settle_step",
+    # a refused unblinding of the analysis data is audited (read_refused) in a transaction of
+    # its own, whatever the role: the refusal is what is recorded, so no access row applies
+    "_unblinding_key",
 }
 
 #: Calls only the preamble makes.

@@ -56,6 +56,7 @@ class ActionTaken(StrEnum):
 
     DOSE_NOT_CHANGED = "dose_not_changed"
     DOSE_REDUCED = "dose_reduced"
+    DOSE_RATE_REDUCED = "dose_rate_reduced"
     DOSE_INCREASED = "dose_increased"
     DRUG_INTERRUPTED = "drug_interrupted"
     DRUG_WITHDRAWN = "drug_withdrawn"
