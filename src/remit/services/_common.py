@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import Select, and_, bindparam, or_, select, text
 from sqlalchemy.orm import Session
 
 from remit.errors import (
@@ -155,6 +155,30 @@ def choice(value: str, vocabulary: Any, name: str) -> str:
 # --- who acts --------------------------------------------------------------------------------
 
 
+def _account_and_role(study_wide: bool) -> Select[tuple[str, bool, int | None]]:
+    held_at = UserRole.site_id.is_(None) if study_wide else UserRole.site_id == bindparam("site_id")
+    return (
+        select(UserAccount.username, UserAccount.active, UserRole.id)
+        .outerjoin(
+            UserRole,
+            and_(
+                UserRole.user_id == UserAccount.id,
+                UserRole.role == bindparam("role"),
+                held_at,
+            ),
+        )
+        .where(UserAccount.id == bindparam("user_id"))
+        .limit(1)
+    )
+
+
+# The statements of every request are built once (a statement built anew for each call costs
+# more Python than running it on SQLite): bound parameters carry the values.
+
+#: The account and, if held, the role (study-wide: ``True``; at the actor's site: ``False``).
+_ACCOUNT_AND_ROLE = {True: _account_and_role(True), False: _account_and_role(False)}
+
+
 def authorise(session: Session, actor: Actor, operation: str) -> None:
     """The actor's role may do ``operation`` and the (active) user really holds that role."""
     require(actor, operation)
@@ -176,19 +200,8 @@ def authorise(session: Session, actor: Actor, operation: str) -> None:
         )
     # one query: the account and, if it holds it, the role
     row = session.execute(
-        select(UserAccount.username, UserAccount.active, UserRole.id)
-        .outerjoin(
-            UserRole,
-            and_(
-                UserRole.user_id == UserAccount.id,
-                UserRole.role == actor.role,
-                UserRole.site_id.is_(None)
-                if actor.site_id is None
-                else UserRole.site_id == actor.site_id,
-            ),
-        )
-        .where(UserAccount.id == actor.user_id)
-        .limit(1)
+        _ACCOUNT_AND_ROLE[actor.site_id is None],
+        {"user_id": actor.user_id, "role": actor.role, "site_id": actor.site_id},
     ).first()
     if row is None or row.username != actor.username or not row.active:
         raise PermissionDeniedError(
@@ -213,6 +226,11 @@ _PARSED_KEPT = 16
 _PARSED_LOCK = threading.Lock()
 
 
+_NEWEST_PROTOCOL = (
+    select(ProtocolVersion.id, ProtocolVersion.sha256).order_by(ProtocolVersion.id.desc()).limit(1)
+)
+
+
 def protocol_in_force(session: Session) -> tuple[Protocol, int]:
     """The newest stored protocol (parsed) and its ``protocol_version`` id.
 
@@ -220,11 +238,7 @@ def protocol_in_force(session: Session) -> tuple[Protocol, int]:
     amendment stored by any process is in force for the next transaction of every process;
     the text is read and parsed only for a version this process has not parsed yet.
     """
-    newest = session.execute(
-        select(ProtocolVersion.id, ProtocolVersion.sha256)
-        .order_by(ProtocolVersion.id.desc())
-        .limit(1)
-    ).first()
+    newest = session.execute(_NEWEST_PROTOCOL).first()
     if newest is None:
         raise NotFoundError(
             "no protocol is stored in this database", hint="initialise it with `remit init`"
@@ -277,6 +291,11 @@ def key_scope(actor: Actor) -> str:
     return f"user:{actor.user_id}"
 
 
+_KEY_IN_SCOPE = select(IdempotencyKey).where(
+    IdempotencyKey.scope == bindparam("scope"), IdempotencyKey.key == bindparam("key")
+)
+
+
 def replayed(
     session: Session, key: str | None, digest: str, table: str, actor: Actor
 ) -> int | None:
@@ -292,9 +311,7 @@ def replayed(
         raise InputError(f"idempotency key {key!r} is not usable", expected="1 to 200 characters")
     scope = key_scope(actor)
     serialise(session, f"idempotency:{scope}:{key}")
-    row = session.scalar(
-        select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-    )
+    row = session.scalar(_KEY_IN_SCOPE, {"scope": scope, "key": key})
     if row is None:
         return None
     if row.request_sha256 != digest or row.record_table != table:
@@ -326,6 +343,19 @@ def remember(uow: UnitOfWork, key: str | None, digest: str, table: str, record_i
 # --- locks -----------------------------------------------------------------------------------
 
 
+_STUDY_LOCKS = select(Lock).where(Lock.unlocked_at.is_(None), Lock.level == LockLevel.STUDY)
+_STUDY_OR_PARTICIPANT_LOCKS = select(Lock).where(
+    Lock.unlocked_at.is_(None),
+    or_(
+        Lock.level == LockLevel.STUDY,
+        and_(
+            Lock.level == LockLevel.PARTICIPANT,
+            Lock.participant_id == bindparam("participant_id"),
+        ),
+    ),
+)
+
+
 def open_locks(
     session: Session,
     participant_id: int | None,
@@ -333,6 +363,13 @@ def open_locks(
     record_id: int | None = None,
 ) -> list[Lock]:
     """Open locks covering the study, the participant or the record."""
+    if table is None or record_id is None:  # the preamble's check: a statement built once
+        return list(
+            session.scalars(
+                _STUDY_LOCKS if participant_id is None else _STUDY_OR_PARTICIPANT_LOCKS,
+                {"participant_id": participant_id},
+            )
+        )
     conditions = [Lock.level == LockLevel.STUDY]
     if participant_id is not None:
         conditions.append(
@@ -481,11 +518,15 @@ def visit_record(protocol: Protocol, p: Participant, v: Visit) -> VisitRecord:
     return VisitRecord.from_row(v, participant_id=p.study_id, label=label)
 
 
+_VISIT_BY_CODE = select(Visit).where(
+    Visit.participant_id == bindparam("participant_id"),
+    Visit.visit_code == bindparam("visit_code"),
+)
+
+
 def find_visit(session: Session, p: Participant, visit_code: str) -> Visit | None:
     """The participant's visit ``visit_code``, or ``None`` when it is not in their schedule."""
-    return session.scalar(
-        select(Visit).where(Visit.participant_id == p.id, Visit.visit_code == visit_code)
-    )
+    return session.scalar(_VISIT_BY_CODE, {"participant_id": p.id, "visit_code": visit_code})
 
 
 def visit_at(session: Session, p: Participant, visit_code: str) -> Visit:

@@ -520,6 +520,10 @@ def _forget_head(session: Session, transaction: SessionTransaction) -> None:
         uow._head = None
 
 
+_HEAD = select(AuditEvent.id, AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)
+_AUDIT_INSERT = insert(AuditEvent.__table__)
+
+
 def append_audit_records(
     connection: Connection,
     actor: Actor,
@@ -545,9 +549,7 @@ def append_audit_records(
         return None
     if head is None:
         _take_append_lock(connection)
-        last = connection.execute(
-            select(AuditEvent.id, AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)
-        ).first()
+        last = connection.execute(_HEAD).first()
         head = (last[0], last[1]) if last else (0, GENESIS_HASH)
     ring = audit_keys_of(connection)
     newest = len(ring.keys) - 1
@@ -578,7 +580,7 @@ def append_audit_records(
         )
         prev_hash = row_hash
         next_id += 1
-    connection.execute(insert(Base.metadata.tables["audit_event"]), rows)
+    connection.execute(_AUDIT_INSERT, rows)
     return next_id - 1, prev_hash
 
 
