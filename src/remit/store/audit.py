@@ -555,11 +555,12 @@ def append_audit_records(
     newest = len(ring.keys) - 1
     next_id, prev_hash = head[0] + 1, head[1]
     occurred_at = utc_now()
+    occurred_text = iso_utc(occurred_at)
     rows: list[dict[str, Any]] = []
     for record in records:
         content = audit_content(
             id=next_id,
-            occurred_at=iso_utc(occurred_at),
+            occurred_at=occurred_text,
             transaction_id=transaction_id,
             user_id=actor.user_id,
             username=actor.username,
