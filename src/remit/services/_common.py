@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, or_, select, text
+from sqlalchemy.orm import Session, aliased
 
 from remit.errors import (
     ConflictError,
@@ -155,7 +155,7 @@ def choice(value: str, vocabulary: Any, name: str) -> str:
 # --- who acts --------------------------------------------------------------------------------
 
 
-def _account_and_role(study_wide: bool) -> Select[tuple[str, bool, int | None]]:
+def _account_and_role(study_wide: bool) -> Any:  # a Select (typed differently by SA 2.0/2.1)
     held_at = UserRole.site_id.is_(None) if study_wide else UserRole.site_id == bindparam("site_id")
     return (
         select(UserAccount.username, UserAccount.active, UserRole.id)
@@ -474,6 +474,22 @@ def alerts_of(
     return tuple(alert_record(a, participant.study_id) for a in rows)
 
 
+def alerts_by_record(
+    session: Session, participant: Participant, table: str
+) -> dict[int, tuple[AlertRecord, ...]]:
+    """The alerts raised by each of the participant's ``table`` records, oldest first, in one
+    query (a list of records reads them at once, not one query per record)."""
+    found: dict[int, list[AlertRecord]] = {}
+    for a in session.scalars(
+        select(Alert)
+        .where(Alert.participant_id == participant.id, Alert.source_table == table)
+        .order_by(Alert.id)
+    ):
+        if a.source_id is not None:
+            found.setdefault(a.source_id, []).append(alert_record(a, participant.study_id))
+    return {record_id: tuple(alerts) for record_id, alerts in found.items()}
+
+
 # --- ORM → records ---------------------------------------------------------------------------
 
 
@@ -483,15 +499,34 @@ def site_code(session: Session, site_id: int) -> str:
     return site.code if site is not None else str(site_id)
 
 
+_ENROLLER = aliased(UserAccount)
+_CONFIRMER = aliased(UserAccount)
+#: What a participant's record names besides the row: the site's code, who enrolled and who
+#: confirmed the enrolment, the kit; one statement. Built once.
+_PARTICIPANT_NAMES = (
+    select(Site.code, _ENROLLER.username, _CONFIRMER.username, Allocation.kit)
+    .select_from(Participant)
+    .join(Site, Site.id == Participant.site_id)
+    .outerjoin(_ENROLLER, _ENROLLER.id == Participant.enrolled_by)
+    .outerjoin(_CONFIRMER, _CONFIRMER.id == Participant.enrolment_confirmed_by)
+    .outerjoin(Allocation, Allocation.participant_id == Participant.id)
+    .where(Participant.id == bindparam("participant_id"))
+    .limit(1)
+)
+
+
 def participant_record(session: Session, p: Participant) -> ParticipantRecord:
     """A participant row as a record."""
+    site, enrolled_by, confirmed_by, kit = session.execute(
+        _PARTICIPANT_NAMES, {"participant_id": p.id}
+    ).one()
     return ParticipantRecord.from_row(
         p,
         participant_id=p.study_id,
-        site=site_code(session, p.site_id),
-        enrolled_by=username_of(session, p.enrolled_by),
-        enrolment_confirmed_by=username_of(session, p.enrolment_confirmed_by),
-        kit=session.scalar(select(Allocation.kit).where(Allocation.participant_id == p.id)),
+        site=site,
+        enrolled_by=enrolled_by,
+        enrolment_confirmed_by=confirmed_by,
+        kit=kit,
     )
 
 
@@ -540,6 +575,15 @@ def visit_at(session: Session, p: Participant, visit_code: str) -> Visit:
     return visit
 
 
+def visit_codes(session: Session, participant: Participant) -> dict[int, str]:
+    """The participant's visit codes by visit id, in one query."""
+    return dict(
+        session.execute(
+            select(Visit.id, Visit.visit_code).where(Visit.participant_id == participant.id)
+        ).all()
+    )
+
+
 def visit_code_of(session: Session, visit_id: int | None) -> str | None:
     """The visit code of a visit id."""
     if visit_id is None:
@@ -564,6 +608,51 @@ def assessment_record(
 
         ds = session.get(DosingSession, a.dosing_session_id)
         visit_code = visit_code_of(session, ds.visit_id) if ds is not None else None
+    if alerts is None:
+        alerts = alerts_of(session, p, "assessment", a.id)
+    return _assessment_record(p, a, visit_code, alerts, not_evaluated)
+
+
+def assessment_records(
+    session: Session, p: Participant, rows: Iterable[Assessment]
+) -> list[AssessmentRecord]:
+    """The records of several of ``p``'s forms, with a fixed number of queries (their visits,
+    the dosing sessions of forms rated during one, and their alerts read at once)."""
+    forms = list(rows)
+    if not forms:
+        return []
+    codes = visit_codes(session, p)
+    by_session: dict[int, int] = {}
+    if any(a.visit_id is None and a.dosing_session_id is not None for a in forms):
+        from remit.store.dosing import DosingSession
+
+        by_session = {
+            session_id: visit_id
+            for session_id, visit_id in session.execute(
+                select(DosingSession.id, DosingSession.visit_id).where(
+                    DosingSession.participant_id == p.id
+                )
+            )
+            if visit_id is not None
+        }
+    alerts = alerts_by_record(session, p, "assessment")
+    records = []
+    for a in forms:
+        visit_id = a.visit_id
+        if visit_id is None and a.dosing_session_id is not None:
+            visit_id = by_session.get(a.dosing_session_id)
+        code = None if visit_id is None else codes.get(visit_id)
+        records.append(_assessment_record(p, a, code, alerts.get(a.id, ()), ()))
+    return records
+
+
+def _assessment_record(
+    p: Participant,
+    a: Assessment,
+    visit_code: str | None,
+    alerts: tuple[AlertRecord, ...],
+    not_evaluated: tuple[tuple[str, str], ...],
+) -> AssessmentRecord:
     score = dict(a.score or {})
     return AssessmentRecord.from_row(
         a,
@@ -572,7 +661,7 @@ def assessment_record(
         band=score.get("band"),
         score=score,
         answers=dict(a.answers or {}),
-        alerts=alerts_of(session, p, "assessment", a.id) if alerts is None else alerts,
+        alerts=alerts,
         not_evaluated=not_evaluated,
         complete=bool(score.get("complete", True)),
         missing_required=tuple(str(ref) for ref in score.get("missing_required", ())),

@@ -32,6 +32,7 @@ from remit.scales import ScoreResult, load_scale, score
 from remit.services._common import (
     alert_record,
     assessment_record,
+    assessment_records,
     check_unlocked,
     plausible_time,
     store_alerts,
@@ -545,7 +546,7 @@ def list_assessments(
     ) as r:
         session, p = r.session, r.p
         query = select(Assessment).where(Assessment.participant_id == p.id).order_by(Assessment.id)
-        found = [assessment_record(session, p, a) for a in session.scalars(query)]
+        found = assessment_records(session, p, session.scalars(query))
         if visit_code is not None:
             found = [a for a in found if a.visit_code == visit_code]
         return r.returning(found)
