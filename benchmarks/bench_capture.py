@@ -13,7 +13,8 @@ It prints forms/s, the per-form time (p50/p95/p99), the process CPU time per for
 loaded machine distorts least), the SQL statements per form (counted with
 a ``before_cursor_execute`` listener) and the audit rows per form; checks every form is stored
 once and runs ``remit audit verify``. ``--profile N`` prints the N most expensive functions
-(cProfile, sorted by ``--sort``: cumulative or own time) of the timed phase. Machine and load are printed first.
+(cProfile, sorted by ``--sort``: cumulative or own time) of the timed phase. Machine and load
+are printed first.
 """
 
 from __future__ import annotations
