@@ -175,3 +175,29 @@ def test_a_scale_remit_does_not_ship_is_kept_by_code(trial: TrialData, oslo: Pro
     rows = adqs[adqs["scale"] == "hamd17"]
     assert set(rows["PARAMCD"]) == {"HAMD17TOT", "HAMD17_1"}
     assert rows.loc[rows["PARAMCD"] == "HAMD17_1", "PARAM"].iloc[0] == "HAMD17 1"
+
+
+def test_a_derived_value_named_like_an_item_is_its_own_parameter(
+    trial: TrialData, oslo: Protocol
+) -> None:
+    # MADRS and C-SSRS derive values named like items (suicidal_thoughts, actual_attempt):
+    # the derived parameter gets its own analysis record, baseline flag and BASE, never the
+    # item's (the standards review found BASE on derived parameters with no baseline record)
+    scores = trial.scores.copy()
+    madrs = scores["scale"] == "madrs"
+    day = {"V3": 7.0, "V13": 9.0, "FU7": 2.0}
+    scores.loc[madrs, "derived"] = pd.Series(
+        [{"suicidal_thoughts": day.get(str(v), 0.0)} for v in scores.loc[madrs, "visit_code"]],
+        index=scores.index[madrs],
+        dtype=object,
+    )
+    adqs = build_adqs(TrialData(participants=trial.participants, scores=scores), oslo)
+    p01 = adqs[(adqs["participant_id"] == "P01") & (adqs["param"] == "madrs_suicidal_thoughts")]
+    derived = p01[p01["PARCAT1"] == "DERIVED"].set_index("visit_code")
+    item = p01[p01["PARCAT1"] == "ITEM"].set_index("visit_code")
+    assert derived["ANL01FL"].tolist() == ["Y", "Y", "Y"]
+    assert derived.loc["V3", "ABLFL"] == "Y"
+    assert derived.loc["V13", "BASE"] == 7.0
+    assert derived.loc["V13", "CHG"] == 2.0
+    assert item.loc["V3", "ABLFL"] == "Y"
+    assert item.loc["V13", "BASE"] == 1.0

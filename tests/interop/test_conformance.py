@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -31,6 +32,7 @@ from remit.services import Actor, build_trial_data, trial_protocol
 Package = dict[str, Dataset]
 Rule = Callable[[Package], list[str]]
 NS = {"o": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
+SAS_EPOCH = date(1960, 1, 1)
 SUBJECT_DOMAINS = ("DM", "EX", "EC", "CM", "QS", "RS", "AE", "VS", "DS", "DV", "SV")
 
 
@@ -297,6 +299,194 @@ def rule_text_fits_or_is_supplemented(pkg: Package) -> list[str]:
     return out
 
 
+def _bds(pkg: Package) -> dict[str, Dataset]:
+    """The ADaM BDS datasets of the package (those with PARAMCD)."""
+    return {
+        n: ds for n, ds in pkg.items() if ds.standard == "ADaM" and "PARAMCD" in ds.frame.columns
+    }
+
+
+_DAY_PAIRS = (("ADT", "ADY"), ("ASTDT", "ASTDY"), ("AENDT", "AENDY"))
+
+
+def rule_adam_days_like_sdtm(pkg: Package) -> list[str]:
+    """ADaM study days count from ADSL.TRTSDT as SDTM --DY counts from DM.RFSTDTC: day 1 on
+    it, no day 0 (ADaMIG 3.3.3); TRTSDT is the date of RFSTDTC (one reference)."""
+    adsl = pkg["ADSL"].frame
+    dm = pkg["DM"].frame.set_index("USUBJID")
+    out = []
+    for r in adsl.itertuples():
+        rfst = dm.at[r.USUBJID, "RFSTDTC"]
+        want = None if is_missing(rfst) else (pd.Timestamp(str(rfst)[:10]).date() - SAS_EPOCH).days
+        have = None if is_missing(r.TRTSDT) else int(r.TRTSDT)
+        if want != have:
+            out.append(f"ADSL.TRTSDT {have} of {r.USUBJID} is not the date of RFSTDTC {rfst}")
+    start = dict(zip(adsl["USUBJID"], adsl["TRTSDT"], strict=True))
+    for name, ds in pkg.items():
+        if ds.standard != "ADaM":
+            continue
+        f = ds.frame
+        for date_var, day_var in _DAY_PAIRS:
+            if day_var not in f.columns:
+                continue
+            if date_var not in f.columns:
+                out.append(f"{name}.{day_var} without {date_var}")
+                continue
+            for r in f[["USUBJID", date_var, day_var]].itertuples(index=False):
+                ref = start.get(r[0])
+                if is_missing(r[1]) or ref is None or is_missing(ref):
+                    want_day = None
+                else:
+                    days = int(r[1]) - int(ref)
+                    want_day = days + 1 if days >= 0 else days
+                got = None if is_missing(r[2]) else int(r[2])
+                if got != want_day:
+                    out.append(f"{name}.{day_var} of {r[0]} is {got}, SDTM would count {want_day}")
+                    break
+    return out
+
+
+def _source(pkg: Package, row: Any) -> pd.DataFrame:
+    """The SDTM records an ADaM record's SRCDOM/SRCSEQ names."""
+    domain = str(row.SRCDOM)
+    f = pkg[domain].frame if domain in pkg else pd.DataFrame()
+    if f.empty:
+        return f
+    return f[(f["USUBJID"] == row.USUBJID) & (f[f"{domain}SEQ"] == float(row.SRCSEQ))]
+
+
+def rule_adam_traceable(pkg: Package) -> list[str]:
+    """Every BDS record copied from one SDTM record names it (SRCDOM, SRCVAR, SRCSEQ), and the
+    named value is AVAL; a record derived in ADaM carries DTYPE and no SRCSEQ (ADaMIG 3.3.9)."""
+    out = []
+    for name, ds in _bds(pkg).items():
+        f = ds.frame
+        for col in ("SRCDOM", "SRCVAR", "SRCSEQ"):
+            if col not in f.columns:
+                out.append(f"{name} has no {col}")
+        if out:
+            continue
+        dtype = f["DTYPE"] if "DTYPE" in f.columns else pd.Series(None, index=f.index)
+        for r, derived in zip(f.itertuples(), dtype, strict=True):
+            if not is_missing(derived):
+                if not is_missing(r.SRCSEQ):
+                    out.append(f"{name}: derived ({derived}) record of {r.USUBJID} has SRCSEQ")
+                continue
+            if is_missing(r.SRCDOM) or is_missing(r.SRCVAR) or is_missing(r.SRCSEQ):
+                out.append(f"{name}: {r.USUBJID} {r.PARAMCD} has neither a source nor DTYPE")
+                continue
+            hit = _source(pkg, r)
+            if len(hit) != 1:
+                out.append(f"{name}: {r.SRCDOM}SEQ {r.SRCSEQ} of {r.USUBJID} is not one record")
+                continue
+            value = hit[str(r.SRCVAR)].iloc[0]
+            number = {"Y": 1.0, "N": 0.0}.get(value, value) if isinstance(value, str) else value
+            if is_missing(number) or float(number) != float(r.AVAL):
+                out.append(f"{name}: AVAL {r.AVAL} of {r.USUBJID} is not {r.SRCVAR} {value!r}")
+            elif hit[f"{r.SRCDOM}TESTCD"].iloc[0] != r.PARAMCD:
+                out.append(f"{name}: PARAMCD {r.PARAMCD} traces to another test")
+    return out
+
+
+def rule_ady_is_the_source_dy(pkg: Package) -> list[str]:
+    """ADY equals the --DY of the SDTM record the ADaM record traces to."""
+    out = []
+    for name, ds in _bds(pkg).items():
+        f = ds.frame
+        for r in f[_present(f["SRCSEQ"])].itertuples():
+            hit = _source(pkg, r)
+            if len(hit) != 1:
+                out.append(f"{name}: {r.USUBJID} {r.PARAMCD} has no source record")
+                continue
+            dy = hit[f"{r.SRCDOM}DY"].iloc[0]
+            if (None if is_missing(dy) else int(dy)) != (None if is_missing(r.ADY) else int(r.ADY)):
+                out.append(f"{name}: ADY {r.ADY} of {r.USUBJID} {r.PARAMCD}, {r.SRCDOM}DY {dy}")
+    return out
+
+
+def rule_base_from_a_baseline_record(pkg: Package) -> list[str]:
+    """BASE only where the subject has one ABLFL = Y record of the parameter, and equal to its
+    AVAL; CHG = AVAL - BASE and PCHG = 100 * CHG / BASE only where BASE is (ADaMIG 3.3.5)."""
+    out = []
+    for name, ds in _bds(pkg).items():
+        f = ds.frame
+        flagged = f[f["ABLFL"] == "Y"]
+        dup = flagged[flagged.duplicated(["USUBJID", "PARAMCD"], keep=False)]
+        out += [
+            f"{name}: two baseline records of {r.USUBJID} {r.PARAMCD}" for r in dup.itertuples()
+        ]
+        base = dict(
+            zip(
+                zip(flagged["USUBJID"], flagged["PARAMCD"], strict=True),
+                flagged["AVAL"],
+                strict=True,
+            )
+        )
+        for r in f.itertuples():
+            b = base.get((r.USUBJID, r.PARAMCD))
+            if not is_missing(r.BASE) and (b is None or float(b) != float(r.BASE)):
+                out.append(f"{name}: BASE of {r.USUBJID} {r.PARAMCD} without its baseline record")
+            if is_missing(r.BASE) and not (is_missing(r.CHG) and is_missing(r.PCHG)):
+                out.append(f"{name}: CHG/PCHG of {r.USUBJID} {r.PARAMCD} without BASE")
+            if not is_missing(r.CHG) and abs(r.CHG - (r.AVAL - r.BASE)) > 1e-9:
+                out.append(f"{name}: CHG of {r.USUBJID} {r.PARAMCD} is not AVAL - BASE")
+            if not is_missing(r.PCHG) and abs(r.PCHG - 100 * r.CHG / r.BASE) > 1e-9:
+                out.append(f"{name}: PCHG of {r.USUBJID} {r.PARAMCD} is not 100 * CHG / BASE")
+    return out
+
+
+def rule_paramcd_param_one_to_one(pkg: Package) -> list[str]:
+    """PARAMCD and PARAM are one-to-one within a BDS dataset (ADaMIG 3.3.4)."""
+    out = []
+    for name, ds in _bds(pkg).items():
+        pairs = ds.frame[["PARAMCD", "PARAM"]].drop_duplicates()
+        for col in ("PARAMCD", "PARAM"):
+            dup = pairs[pairs.duplicated(col, keep=False)]
+            if len(dup):
+                out.append(f"{name}: {col} {dup[col].iloc[0]!r} is not one-to-one")
+    return out
+
+
+def rule_adsl_actual_arm(pkg: Package) -> list[str]:
+    """ADSL has ARM and ACTARM (ADaMIG ADSL, required); DM's arm variables are copied
+    unchanged; TRT01A is the actual arm code of a dosed subject, empty otherwise; an empty
+    actual arm has a reason (ARMNRS)."""
+    adsl = pkg["ADSL"].frame
+    out = [f"ADSL has no {c}" for c in ("ARM", "ACTARM") if c not in adsl.columns]
+    if out:
+        return out
+    for r in adsl.itertuples():
+        dosed = r.SAFFL == "Y"
+        actual = None if is_missing(r.ACTARMCD) else r.ACTARMCD
+        trt = None if is_missing(r.TRT01A) else r.TRT01A
+        if trt != (actual if dosed else None):
+            out.append(f"ADSL.TRT01A {trt!r} of {r.USUBJID} (ACTARMCD {actual!r}, SAFFL {r.SAFFL})")
+        if dosed == (actual is None):
+            out.append(f"ADSL.ACTARMCD {actual!r} of {r.USUBJID} with SAFFL {r.SAFFL}")
+        if actual is None and is_missing(r.ARMNRS):
+            out.append(f"ADSL: {r.USUBJID} has no actual arm and no ARMNRS")
+    return out
+
+
+def rule_predecessors_copy(pkg: Package) -> list[str]:
+    """An ADSL variable whose origin is Predecessor holds DM's value unchanged (same name, same
+    meaning, same value)."""
+    adsl = pkg["ADSL"]
+    dm = pkg["DM"].frame.set_index("USUBJID")
+    out = []
+    for v in adsl.variables:
+        if v.origin != "Predecessor" or v.name not in dm.columns:
+            continue
+        for u, value in zip(adsl.frame["USUBJID"], adsl.frame[v.name], strict=True):
+            theirs = dm.at[u, v.name]
+            same = (is_missing(value) and is_missing(theirs)) or (
+                not is_missing(value) and not is_missing(theirs) and str(value) == str(theirs)
+            )
+            if not same:
+                out.append(f"ADSL.{v.name} {value!r} of {u} is not DM's {theirs!r}")
+    return out
+
+
 # ------------------------------------------------------------------------ good and broken
 
 
@@ -358,6 +548,60 @@ def _drop_variable(pkg: Package) -> Package:
     return {**pkg, "QS": replace(ds, variables=variables)}
 
 
+def _ady_from_day_zero(frame: pd.DataFrame) -> None:
+    # the old ADY: days since a reference visit counted as day 0
+    rows = frame.index[frame["ADY"] > 0]
+    frame.loc[rows, "ADY"] = frame.loc[rows, "ADY"] - 1
+
+
+def _trtsdt_a_day_late(frame: pd.DataFrame) -> None:
+    rows = frame.index[frame["TRTSDT"].notna()]
+    frame.loc[rows[0], "TRTSDT"] = frame.loc[rows[0], "TRTSDT"] + 1
+
+
+def _source_of_another_record(frame: pd.DataFrame) -> None:
+    frame.loc[frame.index[0], "SRCSEQ"] = frame.loc[frame.index[0], "SRCSEQ"] + 1
+
+
+def _untraced(frame: pd.DataFrame) -> None:
+    frame.loc[frame.index[0], "SRCSEQ"] = None
+
+
+def _qsdy_shifted(frame: pd.DataFrame) -> None:
+    rows = frame.index[frame["QSDY"].notna()]
+    frame.loc[rows, "QSDY"] = frame.loc[rows, "QSDY"] + 1
+
+
+def _baseline_unflagged(frame: pd.DataFrame) -> None:
+    # BASE left on a parameter whose baseline-flagged record is gone (the review's finding)
+    rows = frame.index[(frame["ABLFL"] == "Y") & (frame["PARCAT1"] == "DERIVED")]
+    frame.loc[rows[0] if len(rows) else frame.index[frame["ABLFL"] == "Y"][0], "ABLFL"] = None
+
+
+def _shared_param(frame: pd.DataFrame) -> None:
+    codes = frame["PARAMCD"].unique()[:2]
+    frame.loc[frame["PARAMCD"] == codes[1], "PARAM"] = frame.loc[
+        frame["PARAMCD"] == codes[0], "PARAM"
+    ].iloc[0]
+
+
+def _no_actarm(pkg: Package) -> Package:
+    ds = pkg["ADSL"]
+    variables = tuple(v for v in ds.variables if v.name != "ACTARM")
+    frame = ds.frame.drop(columns=["ACTARM"])
+    return {**pkg, "ADSL": replace(ds, variables=variables, frame=frame)}
+
+
+def _dosed_without_actual_arm(frame: pd.DataFrame) -> None:
+    rows = frame.index[frame["SAFFL"] == "Y"]
+    frame.loc[rows[0], "TRT01A"] = None
+
+
+def _arm_not_dm(frame: pd.DataFrame) -> None:
+    rows = frame.index[frame["ACTARM"].notna()]
+    frame.loc[rows[0], "ACTARM"] = "SOMETHING ELSE"
+
+
 CASES: dict[str, tuple[Rule, Callable[[Package], Package]]] = {
     "seq_unique": (rule_seq_unique, lambda p: _with(p, "QS", _duplicate_seq)),
     "no_study_day_zero": (rule_no_study_day_zero, lambda p: _with(p, "QS", _set("QSDY", 0))),
@@ -387,6 +631,31 @@ CASES: dict[str, tuple[Rule, Callable[[Package], Package]]] = {
         lambda p: _with(p, "AE", _set("AETERM", "headache " * 30)),
     ),
     "supp_points_at_a_parent": (rule_text_fits_or_is_supplemented, _orphan_supp),
+    "adam_days_like_sdtm": (
+        rule_adam_days_like_sdtm,
+        lambda p: _with(p, "ADQS", _ady_from_day_zero),
+    ),
+    "adam_reference_is_rfstdtc": (
+        rule_adam_days_like_sdtm,
+        lambda p: _with(p, "ADSL", _trtsdt_a_day_late),
+    ),
+    "adam_traceable": (rule_adam_traceable, lambda p: _with(p, "ADQS", _source_of_another_record)),
+    "adam_traced_or_dtype": (rule_adam_traceable, lambda p: _with(p, "ADQS", _untraced)),
+    "ady_is_the_source_dy": (rule_ady_is_the_source_dy, lambda p: _with(p, "QS", _qsdy_shifted)),
+    "base_from_a_baseline_record": (
+        rule_base_from_a_baseline_record,
+        lambda p: _with(p, "ADQS", _baseline_unflagged),
+    ),
+    "paramcd_param_one_to_one": (
+        rule_paramcd_param_one_to_one,
+        lambda p: _with(p, "ADQS", _shared_param),
+    ),
+    "adsl_has_actarm": (rule_adsl_actual_arm, _no_actarm),
+    "adsl_trt01a_is_actual_arm": (
+        rule_adsl_actual_arm,
+        lambda p: _with(p, "ADSL", _dosed_without_actual_arm),
+    ),
+    "predecessors_copy": (rule_predecessors_copy, lambda p: _with(p, "ADSL", _arm_not_dm)),
 }
 
 

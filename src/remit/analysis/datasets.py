@@ -364,16 +364,20 @@ def scale_values(
         [None if _missing_text(t) else str(t) for t in long["ATPT"]], long.index
     )
     # the latest form of a participant × visit × timepoint × parameter is the analysis record;
-    # a form recorded without a visit is kept but is not an analysis record
-    last = ~long.duplicated(["participant_id", "visit_code", "ATPT", "param"], keep="last")
+    # a form recorded without a visit is kept but is not an analysis record. A parameter is
+    # its part and its name: a derived value may share its name with an item (C-SSRS
+    # ``actual_attempt``, MADRS ``suicidal_thoughts``) and is still another parameter.
+    last = ~long.duplicated(
+        ["participant_id", "visit_code", "ATPT", "PARCAT1", "param"], keep="last"
+    )
     last &= long["visit_code"].notna()
     long["ANL01FL"] = _objects([_yes(x) for x in last], long.index)
     long["BASEVIS"] = _objects([base_visit.get(sc) for sc in long["scale"]], long.index)
     is_base = last & (long["visit_code"] == long["BASEVIS"])
     long["ABLFL"] = _objects([_yes(x) for x in is_base], long.index)
-    base = long[long["ABLFL"] == "Y"].set_index(["participant_id", "param"])["AVAL"]
+    base = long[long["ABLFL"] == "Y"].set_index(["participant_id", "PARCAT1", "param"])["AVAL"]
     base = base[~base.index.duplicated(keep="last")]
-    keys = list(zip(long["participant_id"], long["param"], strict=True))
+    keys = list(zip(long["participant_id"], long["PARCAT1"], long["param"], strict=True))
     long["BASE"] = [float(base.get(k, np.nan)) for k in keys]
     base_pos = [order.get(str(b)) if b is not None else None for b in long["BASEVIS"]]
     after = np.array(

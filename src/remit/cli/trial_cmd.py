@@ -389,9 +389,9 @@ def participant_show_command(
     console.print(_visit_table(visits))
     for a in forms:
         when = f"{a.visit_code}" + (f" {a.timepoint}" if a.timepoint else "")
+        total = sv.SCORES_HIDDEN if a.scores_hidden else a.total if a.total is not None else "-"
         console.print(
-            f"  {when:<20} {a.scale:<8} total {a.total if a.total is not None else '-'} "
-            f"({a.status}, v{a.version}, id {a.id})",
+            f"  {when:<20} {a.scale:<8} total {total} ({a.status}, v{a.version}, id {a.id})",
             highlight=False,
         )
 

@@ -3,23 +3,43 @@
 The values come unchanged from :func:`remit.analysis.build_adsl` and
 :func:`remit.analysis.build_adqs`; this module renames and types them as ADaM says: 8-character
 names, ``PARAMCD`` ≤ 8 characters (:mod:`remit.interop.codes`), numeric SAS dates for ``*DT``.
+
+What ties ADaM to SDTM (ADaMIG 3.1, 3.3):
+
+- Study days: ``ADY`` (and any ``ASTDY``/``AENDY``) is counted exactly like SDTM ``--DY``:
+  from ADSL ``TRTSDT``, the date of the first dose given, which is the date of DM ``RFSTDTC``;
+  day 1 is that date and there is no day 0 (``ADT - TRTSDT + 1`` on or after it,
+  ``ADT - TRTSDT`` before it). So ``ADY`` equals the ``QSDY``/``RSDY`` of the source record.
+- Traceability: every ADQS record copies one QS (or RS) record, so it names it in
+  ``SRCDOM``/``SRCVAR``/``SRCSEQ`` (the domain, the result variable, its ``--SEQ``). Totals,
+  subscales and derived values are scored by Remit's scoring engine and are themselves SDTM
+  records (``--DRVFL = Y``); ADaM derives no records of its own (no LOCF, no averages), so no
+  record carries ``DTYPE``.
+- ADSL's arm variables (``ARMCD``, ``ARM``, ``ACTARMCD``, ``ACTARM``, ``ARMNRS``) are copies of
+  DM's; ``TRT01P``/``TRT01A`` are the planned and actual arm codes (``TRT01A`` empty for a
+  subject never dosed, whose ``ARMNRS`` says why). A blinded reader's data have the arm masked
+  (:data:`remit.services.blinding.BLINDED`) before any of this runs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from datetime import date
 from typing import Any
 
 import pandas as pd
 
 from remit.analysis import TrialData, build_adqs, build_adsl
-from remit.interop.codes import code_for, scale_prefix
+from remit.errors import InputError
+from remit.interop.codes import TestCode, code_for, scale_prefix
 from remit.interop.dataset import Dataset, Variable, is_missing, make_dataset
-from remit.interop.sdtm import iso_datetime
+from remit.interop.sdtm import ClinicianDomain, SdtmSettings, iso_datetime
+from remit.interop.sdtm.base import Context
 from remit.interop.sdtm.events import DISPOSITION
+from remit.interop.sdtm.findings import build_findings_about_scales, clinician_scales
+from remit.interop.sdtm.special import build_dm
 from remit.protocol import Protocol
 from remit.protocol.status import FINAL_STATUSES, ParticipantStatus
-from remit.services.blinding import BLINDED
 
 _SAS_EPOCH = date(1960, 1, 1)
 _SEX = {"female": "F", "male": "M"}
@@ -49,30 +69,51 @@ def end_of_study_status(status: str) -> str:
     return "ONGOING"
 
 
+def analysis_day(value: int | None, reference: int | None) -> int | None:
+    """``ADY`` of a SAS date from the reference ``TRTSDT``, as SDTM counts ``--DY``: day 1 on
+    the reference date, no day 0.
+
+    >>> analysis_day(100, 100), analysis_day(101, 100), analysis_day(99, 100)
+    (1, 2, -1)
+    """
+    if value is None or reference is None:
+        return None
+    days = value - reference
+    return days + 1 if days >= 0 else days
+
+
+#: DM's arm variables ADSL copies (ADaMIG ADSL: ARM and ACTARM required, the rest permitted).
+ARM_COPIED = ("ARMCD", "ARM", "ACTARMCD", "ACTARM", "ARMNRS")
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if is_missing(value) else str(value)
+
+
 def _v(name: str, label: str, type_: Any = "text", origin: str = "Derived") -> Variable:
     return Variable(name, label, type_, origin)
 
 
-def build_adam_adsl(data: TrialData, protocol: Protocol) -> Dataset:
-    """ADSL: one record per participant screened."""
+def build_adam_adsl(data: TrialData, protocol: Protocol, ctx: Context | None = None) -> Dataset:
+    """ADSL: one record per participant screened (arm variables copied from DM)."""
+    ctx = ctx or Context(data, protocol)
     adsl = build_adsl(data, protocol)
     given = data.doses[data.doses["status"] == "given"]
     last_dose = given.groupby("participant_id")["given_at"].max().to_dict()
-    arms = {a.code: a.label for a in protocol.arms}
-    arms[BLINDED] = BLINDED  # a blinded reader's data: the arm masked, the structure kept
+    dm = build_dm(ctx).frame.set_index("USUBJID")
     base_cols = [c for c in adsl.columns if c.endswith("_total_baseline")]
     rows = []
     for r in adsl.to_dict("records"):
         pid = r["participant_id"]
-        arm = None if is_missing(r["arm"]) else str(r["arm"])
+        copied = {c: _text_or_none(dm.at[r["USUBJID"], c]) for c in ARM_COPIED}
         row = {
             "STUDYID": r["STUDYID"],
             "USUBJID": r["USUBJID"],
             "SUBJID": pid,
             "SITEID": r["SITEID"],
-            "ARM": arms.get(arm) if arm else None,
-            "TRT01P": arm,
-            "TRT01A": arm if r["SAFFL"] == "Y" else None,
+            **copied,
+            "TRT01P": copied["ARMCD"],
+            "TRT01A": copied["ACTARMCD"] if r["SAFFL"] == "Y" else None,
             "AGE": r["AGE"],
             "AGEU": None if is_missing(r["AGE"]) else "YEARS",
             "AGEGR1": r["AGEGR1"],
@@ -103,7 +144,11 @@ def build_adam_adsl(data: TrialData, protocol: Protocol) -> Dataset:
         _v("USUBJID", "Unique Subject Identifier", origin="Predecessor"),
         _v("SUBJID", "Subject Identifier for the Study", origin="Predecessor"),
         _v("SITEID", "Study Site Identifier", origin="Predecessor"),
+        _v("ARMCD", "Planned Arm Code", origin="Predecessor"),
         _v("ARM", "Description of Planned Arm", origin="Predecessor"),
+        _v("ACTARMCD", "Actual Arm Code", origin="Predecessor"),
+        _v("ACTARM", "Description of Actual Arm", origin="Predecessor"),
+        _v("ARMNRS", "Reason Arm and/or Actual Arm is Null", origin="Predecessor"),
         _v("TRT01P", "Planned Treatment for Period 01"),
         _v("TRT01A", "Actual Treatment for Period 01"),
         _v("AGE", "Age", "integer", "Predecessor"),
@@ -141,25 +186,132 @@ def build_adam_adsl(data: TrialData, protocol: Protocol) -> Dataset:
     )
 
 
-def build_adam_adqs(data: TrialData, protocol: Protocol) -> Dataset:
-    """ADQS: one record per participant × visit (× time point) × parameter."""
+class _Sources:
+    """The QS/RS records ADQS records copy, found by subject, date/time and test code (the
+    test code names the scale: :mod:`remit.interop.codes` serves both sides) and then by the
+    value; each source record is used once. The category and time point are not re-derived
+    here, so the SDTM side may word them as it likes."""
+
+    def __init__(self, ctx: Context, settings: SdtmSettings) -> None:
+        scales = set(ctx.data.scores["scale"].astype(str))
+        clinician = clinician_scales(scales) if settings.clinician_domain == "RS" else set()
+        self.domain_of = dict.fromkeys(scales - clinician, "QS") | dict.fromkeys(clinician, "RS")
+        self.records: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        parts: tuple[tuple[ClinicianDomain, set[str]], ...] = (
+            ("QS", scales - clinician),
+            ("RS", clinician),
+        )
+        for domain, wanted in parts:
+            if not wanted:
+                continue
+            ds = build_findings_about_scales(ctx, domain, wanted)
+            p = domain
+            for rec in ds.frame.to_dict("records"):
+                key = (rec["USUBJID"], rec[f"{p}DTC"], rec[f"{p}TESTCD"])
+                self.records.setdefault(key, []).append(
+                    {
+                        "domain": domain,
+                        "seq": int(rec[f"{p}SEQ"]),
+                        "stresn": rec[f"{p}STRESN"],
+                        "stresc": _text_or_none(rec[f"{p}STRESC"]),
+                    }
+                )
+        self.used: set[tuple[str, str, int]] = set()
+
+    def find(self, usubjid: str, scale: str, at: Any, testcd: str, aval: float) -> dict[str, Any]:
+        """``SRCDOM``, ``SRCVAR``, ``SRCSEQ`` of the record holding ``aval``; refuses a value
+        with no source record (the export would lose its trace)."""
+        domain = self.domain_of.get(scale, "QS")
+        key = (usubjid, iso_datetime(at), testcd)
+        for rec in self.records.get(key, []):
+            mark = (rec["domain"], usubjid, rec["seq"])
+            if mark in self.used:
+                continue
+            if not is_missing(rec["stresn"]) and float(rec["stresn"]) == aval:
+                variable = f"{domain}STRESN"
+            elif rec["stresc"] in ("Y", "N") and float(rec["stresc"] == "Y") == aval:
+                variable = f"{domain}STRESC"
+            else:
+                continue
+            self.used.add(mark)
+            return {"SRCDOM": domain, "SRCVAR": variable, "SRCSEQ": rec["seq"]}
+        raise InputError(
+            f"ADQS: no {domain} record of {usubjid} {testcd} at {key[1]} holds {aval}",
+            expected="every analysis value copied from one SDTM record",
+            hint="the scores changed between the SDTM and ADaM builds; export again",
+        )
+
+
+def _param(scale: str, label: str, part: str) -> str:
+    """``PARAM`` of a scored part: the scale and the part's test name (unique within the scale,
+    so one ``PARAM`` per ``PARAMCD``)."""
+    return label if part == "total" else f"{scale.upper()} {label}"
+
+
+def _coded(r: Mapping[Hashable, Any]) -> tuple[TestCode, str]:
+    """The test code and ``PARAM`` of an analysis record."""
+    part = _PARTS[str(r["PARCAT1"])]
+    key = "total" if part == "total" else str(r["param"]).removeprefix(f"{r['scale']}_")
+    code = code_for(str(r["scale"]), part, key)
+    return code, _param(str(r["scale"]), code.label, part)
+
+
+def _one_param_per_code(coded: list[tuple[TestCode, str]]) -> None:
+    """Refuse a PARAMCD that would name two parameters (or a PARAM under two codes)."""
+    params: dict[str, str] = {}
+    codes: dict[str, str] = {}
+    for code, param in coded:
+        if params.setdefault(code.code, param) != param:
+            raise InputError(
+                f"ADQS: PARAMCD {code.code} names both {params[code.code]!r} and {param!r}",
+                expected="one PARAM for each PARAMCD",
+                hint="two scales share the first four letters of their names, or parts of a "
+                "scale Remit does not ship have codes that coincide when cut to 8 characters; "
+                "rename the scale or the parts",
+            )
+        if codes.setdefault(param, code.code) != code.code:
+            raise InputError(
+                f"ADQS: PARAM {param!r} has both PARAMCD {codes[param]} and {code.code}",
+                expected="one PARAMCD for each PARAM",
+                hint="two parts of the scale have the same label; give them distinct labels",
+            )
+
+
+def build_adam_adqs(
+    data: TrialData,
+    protocol: Protocol,
+    ctx: Context | None = None,
+    settings: SdtmSettings | None = None,
+    trtsdt: dict[str, int | None] | None = None,
+) -> Dataset:
+    """ADQS: one record per participant × visit (× time point) × parameter.
+
+    ``ADY`` counts from ``trtsdt`` (ADSL ``TRTSDT`` by ``USUBJID``; from the first dose when
+    not given), and each record names its QS/RS source record (``settings`` says which scales
+    went to RS).
+    """
+    ctx = ctx or Context(data, protocol)
+    sources = _Sources(ctx, settings or SdtmSettings())
+    if trtsdt is None:
+        trtsdt = {ctx.usubjid(pid): sas_date(at) for pid, at in ctx.first_dose.items()}
     adqs = build_adqs(data, protocol)
     crit = sorted(
         {c for c in adqs.columns if c.startswith("CRIT") and not c.endswith("FL")},
         key=lambda c: int(c[4:]),
     )
+    records = adqs.to_dict("records")
+    coded = [_coded(r) for r in records]
+    _one_param_per_code(coded)
     rows = []
-    for r in adqs.to_dict("records"):
-        part = _PARTS[str(r["PARCAT1"])]
-        key = "total" if part == "total" else str(r["param"]).removeprefix(f"{r['scale']}_")
-        code = code_for(str(r["scale"]), part, key)
+    for r, (code, param) in zip(records, coded, strict=True):
+        adt = sas_date(r["assessed_at"])
         row = {
             "STUDYID": protocol.study.id,
             "USUBJID": r["USUBJID"],
             "SUBJID": r["participant_id"],
             "TRT01P": r["arm"],
             "PARAMCD": code.code,
-            "PARAM": r["PARAM"],
+            "PARAM": param,
             "PARCAT1": r["PARCAT1"],
             "PARCAT2": str(r["scale"]).upper(),
             "QSSCAT": None
@@ -168,8 +320,8 @@ def build_adam_adqs(data: TrialData, protocol: Protocol) -> Dataset:
             "AVISIT": r["AVISIT"],
             "AVISITN": r["AVISITN"],
             "ATPT": r["ATPT"],
-            "ADT": sas_date(r["assessed_at"]),
-            "ADY": r["ADY"],
+            "ADT": adt,
+            "ADY": analysis_day(adt, trtsdt.get(str(r["USUBJID"]))),
             "AVAL": r["AVAL"],
             "BASE": r["BASE"],
             "CHG": r["CHG"],
@@ -178,6 +330,13 @@ def build_adam_adqs(data: TrialData, protocol: Protocol) -> Dataset:
             "ANL01FL": r["ANL01FL"],
             "BASEVIS": r["BASEVIS"],
             "PRORATFL": "Y" if bool(r["prorated"]) else None,
+            **sources.find(
+                str(r["USUBJID"]),
+                str(r["scale"]),
+                r["assessed_at"],
+                code.code,
+                float(r["AVAL"]),
+            ),
         }
         for c in crit:
             row[c] = r[c]
@@ -206,6 +365,9 @@ def build_adam_adqs(data: TrialData, protocol: Protocol) -> Dataset:
         _v("ANL01FL", "Analysis Flag 01"),
         _v("BASEVIS", "Baseline Visit of the Scale"),
         _v("PRORATFL", "Prorated Total Flag"),
+        _v("SRCDOM", "Source Data"),
+        _v("SRCVAR", "Source Variable"),
+        _v("SRCSEQ", "Source Sequence Number", "integer"),
     ]
     for c in crit:
         n = c[4:]
@@ -223,6 +385,16 @@ def build_adam_adqs(data: TrialData, protocol: Protocol) -> Dataset:
     )
 
 
-def build_adam(data: TrialData, protocol: Protocol) -> dict[str, Dataset]:
-    """ADSL and ADQS, by name."""
-    return {"ADSL": build_adam_adsl(data, protocol), "ADQS": build_adam_adqs(data, protocol)}
+def build_adam(
+    data: TrialData, protocol: Protocol, settings: SdtmSettings | None = None
+) -> dict[str, Dataset]:
+    """ADSL and ADQS, by name. ``settings`` are those of the SDTM export the ADQS records trace
+    back to (which scales went to RS)."""
+    ctx = Context(data, protocol)
+    adsl = build_adam_adsl(data, protocol, ctx)
+    trtsdt = {
+        str(u): None if is_missing(d) else int(d)
+        for u, d in zip(adsl.frame["USUBJID"], adsl.frame["TRTSDT"], strict=True)
+    }
+    adqs = build_adam_adqs(data, protocol, ctx, settings, trtsdt)
+    return {"ADSL": adsl, "ADQS": adqs}

@@ -75,7 +75,7 @@ VALUE_LEVEL = (
 #: Text variables whose values are listed as a sponsor codelist in define.xml.
 SPONSOR_CODED = re.compile(
     r"^(..TESTCD|..TEST|..CAT|..SCAT|PARAMCD|PARAM|PARCAT\d|ARMCD|ARM|ACTARMCD|ETCD|AEREL|"
-    r"DSDECOD|EOSSTT|TRT01[PA]|AGEGR1|..TPT|AVISIT|VISIT)$"
+    r"DSDECOD|EOSSTT|TRT01[PA]|AGEGR1|..TPT|AVISIT|VISIT|SRCDOM|SRCVAR)$"
 )
 
 _SEQ = (
@@ -109,7 +109,9 @@ METHODS: dict[str, str] = {
     "RFENDTC": "Date of the subject's last completed visit.",
     "ACTARMCD": "The planned arm code when the subject received study treatment; empty otherwise.",
     "ACTARM": "The planned arm when the subject received study treatment; empty otherwise.",
-    "ARMNRS": "SCREEN FAILURE for subjects not eligible; NOT ASSIGNED / NOT TREATED as applies.",
+    "ARMNRS": "SCREEN FAILURE for subjects not eligible, NOT ASSIGNED for subjects never "
+    "allocated an arm, ASSIGNED, NOT TREATED for subjects allocated but never dosed; empty when "
+    "both ARMCD and ACTARMCD are filled.",
     "ACTARMUD": "Empty: no unplanned arms are possible in the protocol.",
     "AEDECOD": "The verbatim term in upper case (no dictionary coding).",
     "CMCLASCD": "Code of the medication class from the protocol's medication list.",
@@ -119,7 +121,8 @@ METHODS: dict[str, str] = {
     "CMENTPT": "The reference time point of CMENRTPT (the data cut).",
     "VSRFTDTC": "Date/time of the dose the vital-sign time point refers to (EX).",
     "TRT01P": "The arm the subject was allocated to (DM.ARMCD).",
-    "TRT01A": "TRT01P for subjects in the safety population; empty otherwise.",
+    "TRT01A": "The arm the subject was treated in (DM.ACTARMCD) for subjects in the safety "
+    "population; empty for a subject never dosed (DM.ARMNRS says why).",
     "AGEGR1": "Age group of DM.AGE per the protocol's analysis plan.",
     "SCRNFL": "Y for every subject screened.",
     "ENRLFL": "Y when the subject was enrolled.",
@@ -137,14 +140,18 @@ METHODS: dict[str, str] = {
     "NDOSES": "Count of doses given (EX).",
     "SIMFL": "Y when the trial data are simulated.",
     "PARAMCD": "Test code of the scored part (remit.interop.codes), the same as QSTESTCD.",
-    "PARAM": "Label of the scored part.",
+    "PARAM": "The scale's total test name, or the scale and the part's test name (QSTEST); one "
+    "PARAM for each PARAMCD.",
     "PARCAT1": "TOTAL, SUBSCALE, DERIVED or ITEM: the part of the scale.",
     "PARCAT2": "The scale (QSCAT).",
     "AVISIT": "The protocol visit of the assessment.",
     "AVISITN": "The protocol's visit number.",
     "ATPT": "The time point within the visit (QSTPT).",
     "ADT": "Date part of QSDTC as a SAS date.",
-    "ADY": "Analysis day per remit.analysis (days from the protocol's reference visit).",
+    "ADY": "ADT - ADSL.TRTSDT + 1 when ADT is on or after TRTSDT, ADT - TRTSDT before it (no "
+    "day 0): the study day of SDTM --DY, whose reference DM.RFSTDTC is the first dose.",
+    "ASTDY": "ASTDT - ADSL.TRTSDT + 1 when on or after TRTSDT, ASTDT - TRTSDT before it.",
+    "AENDY": "AENDT - ADSL.TRTSDT + 1 when on or after TRTSDT, AENDT - TRTSDT before it.",
     "AVAL": "The score of the part (QSSTRESN), totals prorated per the scale definition.",
     "BASE": "AVAL of the record with ABLFL = Y for the subject and parameter.",
     "CHG": "AVAL - BASE.",
@@ -154,6 +161,12 @@ METHODS: dict[str, str] = {
     "time point).",
     "BASEVIS": "The protocol's baseline visit of the scale.",
     "PRORATFL": "Y when the total was prorated over missing items.",
+    "SRCDOM": "The SDTM domain of the record AVAL is copied from: QS, or RS for the clinician-"
+    "rated scales of an export with clinical classifications in RS.",
+    "SRCVAR": "The variable of the source record AVAL is copied from: --STRESN, or --STRESC for "
+    "a Y/N result (AVAL 1 for Y, 0 for N).",
+    "SRCSEQ": "The --SEQ of the source record: the record of the same subject, date/time "
+    "(--DTC) and test code (--TESTCD = PARAMCD) holding AVAL.",
     "CRIT#": "The criterion text of the endpoint from the protocol file.",
     "CRIT#FL": "Y when AVAL (or CHG) meets CRIT#, N when it does not.",
 }

@@ -114,7 +114,11 @@ def write_adam_export(job: ExportJob) -> list[Path]:
     """``adam/``: ADSL and ADQS as XPT and Dataset-JSON, with define.xml and
     define.json/html."""
     return _write_cdisc(
-        build_adam(job.data, job.protocol),
+        build_adam(
+            job.data,
+            job.protocol,
+            SdtmSettings(clinician_domain=job.clinician_domain, data_cut=job.created),
+        ),
         job,
         "ADaM",
         notes="ADaM datasets built with remit.analysis (the numbers of the report)."

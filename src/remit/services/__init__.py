@@ -61,6 +61,8 @@ from remit.services.audit import (
 from remit.services.backup import BackupResult, RestoreResult, backup_database, restore_database
 from remit.services.blinding import (
     BLINDED,
+    SCORES_HIDDEN,
+    PriorScores,
     UnblindingRecord,
     blinded,
     dose_shown,
@@ -248,6 +250,7 @@ __all__ = [
     "CHANNELS",
     "PERIODIC_JOBS",
     "RATER_ROLES",
+    "SCORES_HIDDEN",
     "SOURCE_AUDIT_TABLE",
     "SYSTEM_ROLE",
     "AccountStanding",
@@ -291,6 +294,7 @@ __all__ = [
     "ParticipantRecord",
     "PasswordResetRecord",
     "PeriodicContext",
+    "PriorScores",
     "QueryRecord",
     "RandomisationStatus",
     "ReminderRecord",

@@ -39,6 +39,7 @@ from remit.services._common import (
     visit_at,
 )
 from remit.services.access import RATER_ROLES
+from remit.services.blinding import PriorScores
 from remit.services.records import AssessmentRecord
 from remit.services.signing import void_signatures
 from remit.services.unit import Write, owner_of, reading, writing
@@ -534,7 +535,8 @@ def get_assessment(engine: Engine, actor: Actor, assessment_id: int) -> Assessme
         participant=owner_of(Assessment, assessment_id, "assessment"),
     ) as r:
         row = r.session.get_one(Assessment, assessment_id)
-        return r.one(assessment_record(r.session, r.p, row))
+        blind = PriorScores.in_force(r.session, actor)
+        return r.one(blind.assessment(assessment_record(r.session, r.p, row), row))
 
 
 def list_assessments(
@@ -546,7 +548,12 @@ def list_assessments(
     ) as r:
         session, p = r.session, r.p
         query = select(Assessment).where(Assessment.participant_id == p.id).order_by(Assessment.id)
-        found = assessment_records(session, p, session.scalars(query))
+        blind = PriorScores.in_force(session, actor)
+        rows = list(session.scalars(query))
+        found = [
+            blind.assessment(record, a)
+            for record, a in zip(assessment_records(session, p, rows), rows, strict=True)
+        ]
         if visit_code is not None:
             found = [a for a in found if a.visit_code == visit_code]
         return r.returning(found)

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from remit.errors import InputError, PermissionDeniedError
 from remit.services.access import allowed, require_site
+from remit.services.blinding import PriorScores
 from remit.services.unit import reading
 from remit.store import (
     Actor,
@@ -96,6 +97,8 @@ def audit_history(engine: Engine, actor: Actor, table: str, record_id: int) -> l
             require_site(actor, found.site_id, found.study_id)  # another site's participant
         if actor.site_id is not None and any(e.participant_id is None for e in entries):
             entries = [e for e in entries if e.participant_id is not None]
+        if entries:
+            entries = PriorScores.in_force(r.session, actor).audit(r.session, entries)
         return r.returning(entries)
 
 

@@ -12,7 +12,9 @@ blinded roles. For them:
 - a dose check says "kit 1042: the initial dose differs from the planned initial dose" without
   the numbers (:func:`dose_problem`);
 - the independent rater sees no dosing data unless ``rater_sees_dosing``
-  (:func:`check_rater_may_see_dosing`).
+  (:func:`check_rater_may_see_dosing`);
+- the independent rater reads no score of an *earlier* form of the scales they rate unless
+  ``rater_sees_prior_scores`` (:class:`PriorScores`, the one filter every read path applies).
 
 Emergency unblinding (:func:`emergency_unblind`): a role the protocol allows (investigators)
 breaks the blind of one participant, with a reason. The arm is returned to that person only (it
@@ -26,8 +28,11 @@ analysis data flag the participant (``unblinded_at``).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from dataclasses import replace as _replace
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, select
@@ -37,6 +42,7 @@ from remit.analysis.plan import BLINDED_ARM
 from remit.errors import ConflictError, InputError, PermissionDeniedError
 from remit.protocol import Protocol
 from remit.protocol.roles import UNBLINDED_ROLES, Role
+from remit.protocol.status import UNFINISHED_STATUSES
 from remit.protocol.vocab import Level
 from remit.safety import Alert as SafetyAlert
 from remit.services._common import (
@@ -46,7 +52,13 @@ from remit.services._common import (
     text_given,
     username_of,
 )
-from remit.services.records import _Record
+from remit.services.records import (
+    AlertRecord,
+    AssessmentRecord,
+    SignedItem,
+    SigningPreviewRecord,
+    _Record,
+)
 from remit.services.unit import reading, writing
 from remit.store import Actor
 from remit.store.allocation import (
@@ -56,11 +68,14 @@ from remit.store.allocation import (
     allocation_key_of,
     slot_place,
 )
-from remit.store.tables import Participant
+from remit.store.audit_read import AuditEntry
+from remit.store.tables import Alert, Assessment, Participant
 
 __all__ = [
     "BLINDED",
+    "SCORES_HIDDEN",
     "UNBLINDING_RULE",
+    "PriorScores",
     "UnblindingRecord",
     "blinded",
     "check_rater_may_see_dosing",
@@ -69,6 +84,7 @@ __all__ = [
     "emergency_unblind",
     "list_unblindings",
     "mask_trial_frames",
+    "rated_scales",
 ]
 
 #: What a blinded role reads where the arm would be (analysis data, exports): the analysis
@@ -133,6 +149,215 @@ def check_rater_may_see_dosing(protocol: Protocol, actor: Actor) -> None:
         expected="an investigator or therapist",
         hint="the protocol's [blinding] rater_sees_dosing = true would allow it",
     )
+
+
+# --------------------------------------------------------------------------- prior scores
+
+#: What a rater blind to earlier scores reads where a score, total, answer or band would be.
+SCORES_HIDDEN = "hidden: the protocol blinds raters to earlier scores"
+#: The columns of an assessment row that carry its scores (masked in its audit history).
+SCORE_COLUMNS = frozenset({"answers", "score", "total"})
+_UNFINISHED = frozenset(s.value for s in UNFINISHED_STATUSES)
+
+
+def rated_scales(protocol: Protocol, role: str) -> frozenset[str]:
+    """The scales the protocol gives to ``role`` to rate (the independent rater: MADRS).
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> sorted(rated_scales(load_protocol("mdma-mdd-rct-example"), "independent_rater"))
+    ['madrs']
+    """
+    return frozenset(a.scale for v in protocol.visits for a in v.assessments if a.rater == role)
+
+
+@dataclass(frozen=True)
+class PriorScores:
+    """The read filter of ``rater_sees_prior_scores = false``: what an actor may read of the
+    scores of stored forms. Every read path that returns a form's values passes its results
+    through it (forms, alerts, the signing preview, audit histories), so pages, API
+    answers and the CLI agree; it filters the results of the read, it never changes a query.
+
+    For the roles the protocol blinds to earlier scores (the independent rater, unless
+    ``rater_sees_prior_scores = true``), a form of a scale they rate is *earlier* once it is
+    saved complete (or signed, locked), or when someone else entered it: its answers, score,
+    total and band read as hidden (:data:`SCORES_HIDDEN`), the alerts it raised are not
+    listed and their audit history is refused. The form the rater is entering now (a draft or
+    incomplete form they entered themselves) shows what they typed; the answer to the save
+    itself (``record_assessment``/``update_assessment``) shows what was just entered, with
+    the alerts it raised, and every later read hides it.
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> rater = Actor(user_id=3, username="rita", role="independent_rater")
+    >>> blind = PriorScores.of(load_protocol("mdma-mdd-rct-example"), rater)
+    >>> blind.hides("madrs", "complete", 3), blind.hides("madrs", "draft", 3)
+    (True, False)
+    >>> blind.hides("cssrs", "complete", 1)
+    False
+    >>> PriorScores.of(load_protocol("oslo-mdma-mdd"), rater).active
+    False
+    """
+
+    scales: frozenset[str] = frozenset()
+    user_id: int | None = None
+    #: Whether a randomisation stratum names a level of a rated scale (the RCT's baseline
+    #: MADRS band "20-34"/"35+"): then the stratum of an allocation is hidden as well.
+    stratum_hidden: bool = False
+
+    @classmethod
+    def of(cls, protocol: Protocol, actor: Actor) -> PriorScores:
+        """The filter for ``actor`` under ``protocol`` (inactive when nothing is hidden)."""
+        b = protocol.blinding
+        if b is None or b.rater_sees_prior_scores or not b.blinds(actor.role):
+            return cls()
+        scales = rated_scales(protocol, actor.role)
+        strata = protocol.randomisation.strata if protocol.randomisation is not None else ()
+        from_scores = any(
+            not isinstance(f.source, str) and f.source.scale in scales for f in strata
+        )
+        return cls(scales, actor.user_id, from_scores)
+
+    @classmethod
+    def in_force(cls, session: Session, actor: Actor) -> PriorScores:
+        """The filter for ``actor`` under the protocol in force."""
+        return cls.of(protocol_in_force(session)[0], actor)
+
+    @property
+    def active(self) -> bool:
+        """Whether anything is hidden from this reader."""
+        return bool(self.scales)
+
+    def hides(self, scale: str, status: str, rater_user_id: int | None) -> bool:
+        """Whether a form of ``scale`` in ``status`` entered by ``rater_user_id`` is hidden."""
+        if scale not in self.scales:
+            return False
+        return not (status in _UNFINISHED and rater_user_id == self.user_id)
+
+    def hides_form(self, row: Assessment) -> bool:
+        """:meth:`hides` for a stored form."""
+        return self.hides(row.scale, row.status, row.rater_user_id)
+
+    def hidden_form_ids(self, session: Session, ids: Iterable[int]) -> frozenset[int]:
+        """Which of the assessments ``ids`` are hidden (one query, whatever the arm)."""
+        wanted = sorted(set(ids))
+        if not self.active or not wanted:
+            return frozenset()
+        rows = session.execute(
+            select(
+                Assessment.id, Assessment.scale, Assessment.status, Assessment.rater_user_id
+            ).where(Assessment.id.in_(wanted))
+        )
+        return frozenset(i for i, scale, status, by in rows if self.hides(scale, status, by))
+
+    def assessment(self, record: AssessmentRecord, row: Assessment) -> AssessmentRecord:
+        """The form as this reader may see it: answers, score, total, band, completeness and
+        alerts masked when it is hidden (``scores_hidden`` true), the same structure."""
+        if not self.active or not self.hides_form(row):
+            return record
+        return _replace(
+            record,
+            total=None,
+            band=None,
+            score={},
+            answers={},
+            alerts=(),
+            not_evaluated=(),
+            complete=True,
+            missing_required=(),
+            scores_hidden=True,
+        )
+
+    def alerts(self, session: Session, alerts: Sequence[AlertRecord]) -> list[AlertRecord]:
+        """The alerts this reader may see: not those raised by a hidden form (their rule,
+        level, deadline and message would tell the answers)."""
+        hidden = self.hidden_form_ids(
+            session,
+            (a.source_id for a in alerts if a.source_table == "assessment" and a.source_id),
+        )
+        return [a for a in alerts if not (a.source_table == "assessment" and a.source_id in hidden)]
+
+    def preview(self, row: Assessment, record: SigningPreviewRecord) -> SigningPreviewRecord:
+        """The signing preview of a hidden form: the items with their labels and hidden
+        values, no score, and the signed content without the score columns (its SHA-256 is
+        still the stored content's)."""
+        if not self.active or not self.hides_form(row):
+            return record
+        values = dict(record.content.get("values") or {})
+        content = dict(record.content) | {
+            "values": {k: (SCORES_HIDDEN if k in SCORE_COLUMNS else v) for k, v in values.items()}
+        }
+        return _replace(
+            record,
+            items=tuple(SignedItem(i.key, i.label, SCORES_HIDDEN) for i in record.items),
+            score={},
+            total=None,
+            band=None,
+            content=content,
+            scores_hidden=True,
+        )
+
+    def audit(self, session: Session, entries: Sequence[AuditEntry]) -> list[AuditEntry]:
+        """An audit history as this reader may see it: the score columns of a hidden form
+        read :data:`SCORES_HIDDEN`, and so does the stratum of an allocation or list slot when
+        it is read from a rated scale; the history of an alert a hidden form raised is
+        refused."""
+        if not self.active:
+            return list(entries)
+        forms = {e.record_id for e in entries if e.table_name == "assessment"}
+        alerts = sorted({e.record_id for e in entries if e.table_name == "alert"})
+        raised_by: dict[int, int | None] = dict(
+            session.execute(
+                select(Alert.id, Alert.source_id).where(
+                    Alert.id.in_(alerts), Alert.source_table == "assessment"
+                )
+            )
+            .tuples()
+            .all()
+        )
+        hidden = self.hidden_form_ids(session, forms | {i for i in raised_by.values() if i})
+        if any(i in hidden for i in raised_by.values()):
+            raise PermissionDeniedError(
+                "this alert was raised by an earlier form of a scale you rate, whose scores "
+                "the protocol hides from you",
+                expected="an investigator, who acts on alerts",
+                hint="the protocol's [blinding] rater_sees_prior_scores = true would allow it",
+            )
+        return [
+            _replace(
+                e,
+                old_value=_hidden_value(e.old_value),
+                new_value=_hidden_value(e.new_value),
+            )
+            if (e.table_name == "assessment" and e.record_id in hidden and _scored(e))
+            or (self.stratum_hidden and e.table_name in _STRATIFIED and _stratum(e))
+            else e
+            for e in entries
+        ]
+
+
+#: The tables whose rows name a randomisation stratum.
+_STRATIFIED = frozenset({"allocation", "randomisation_slot"})
+
+
+def _stratum(entry: AuditEntry) -> bool:
+    return entry.field is None or entry.field == "stratum"
+
+
+def _scored(entry: AuditEntry) -> bool:
+    """Whether an audit row of a form carries scores (a score column, or the whole row)."""
+    return entry.field is None or entry.field.split(".", 1)[0] in SCORE_COLUMNS
+
+
+def _hidden_value(value: Any) -> Any:
+    if isinstance(value, dict) and (SCORE_COLUMNS | {"stratum"}) & value.keys():
+        return {
+            k: (SCORES_HIDDEN if k in SCORE_COLUMNS or k == "stratum" else v)
+            for k, v in value.items()
+        }
+    return None if value is None else SCORES_HIDDEN
 
 
 def kit_of(session: Session, participant_id: int) -> int | None:

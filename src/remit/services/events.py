@@ -33,6 +33,7 @@ from remit.services._common import (
     store_alerts,
     text_given,
 )
+from remit.services.blinding import PriorScores
 from remit.services.coding import code_new_record
 from remit.services.records import (
     AdverseEventRecord,
@@ -306,6 +307,7 @@ def list_alerts(
         if status == AlertStatus.CLOSED:
             query = query.where(Alert.closed_at.is_not(None))
         found = [alert_record(a, person.study_id) for a, person in session.execute(query)]
+        found = PriorScores.in_force(session, actor).alerts(session, found)
         return r.returning(sorted(found, key=lambda a: (level_rank(a.level), a.raised_at, a.id)))
 
 

@@ -255,6 +255,7 @@ class AssessmentRecord(_Record):
     not_evaluated: tuple[tuple[str, str], ...] = ()
     complete: bool = True
     missing_required: tuple[str, ...] = ()
+    scores_hidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -461,6 +462,8 @@ class SigningPreviewRecord(_Record):
     content: dict[str, Any]
     content_sha256: str
     meanings: tuple[str, ...]
+    #: True when the protocol blinds the reader to this form's scores (values hidden).
+    scores_hidden: bool = False
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from remit.protocol.roles import SIGNATURE_MEANINGS, Role, SignatureMeaning
 from remit.protocol.status import UNFINISHED_STATUSES, AssessmentStatus
 from remit.scales import load_scale
 from remit.services._common import check_unlocked, choice, now_utc, study_id_of, text_given
+from remit.services.blinding import PriorScores
 from remit.services.records import (
     LockRecord,
     QueryRecord,
@@ -270,27 +271,28 @@ def signing_preview(
         visit = session.get(Visit, visit_id) if visit_id is not None else None
         title, items = _items(record, content)
         is_form = isinstance(record, Assessment)
-        return r.one(
-            SigningPreviewRecord(
-                record_table=record_table,
-                record_id=record_id,
-                participant_id=participant.study_id if participant is not None else None,
-                visit_code=visit.visit_code if visit is not None else None,
-                title=title,
-                scale=record.scale if is_form else None,  # type: ignore[attr-defined]
-                scale_version=record.scale_version if is_form else None,  # type: ignore[attr-defined]
-                items=items,
-                score=dict(getattr(record, "score", None) or {}) if is_form else {},
-                total=getattr(record, "total", None) if is_form else None,
-                band=(getattr(record, "score", None) or {}).get("band") if is_form else None,
-                status=getattr(record, "status", None),
-                version=getattr(record, "version", None),
-                author=author.username if author is not None else None,
-                content=content,
-                content_sha256=content_sha256(record_content(record)),
-                meanings=_meanings_for(actor, author_id),
-            )
+        preview = SigningPreviewRecord(
+            record_table=record_table,
+            record_id=record_id,
+            participant_id=participant.study_id if participant is not None else None,
+            visit_code=visit.visit_code if visit is not None else None,
+            title=title,
+            scale=record.scale if is_form else None,  # type: ignore[attr-defined]
+            scale_version=record.scale_version if is_form else None,  # type: ignore[attr-defined]
+            items=items,
+            score=dict(getattr(record, "score", None) or {}) if is_form else {},
+            total=getattr(record, "total", None) if is_form else None,
+            band=(getattr(record, "score", None) or {}).get("band") if is_form else None,
+            status=getattr(record, "status", None),
+            version=getattr(record, "version", None),
+            author=author.username if author is not None else None,
+            content=content,
+            content_sha256=content_sha256(record_content(record)),
+            meanings=_meanings_for(actor, author_id),
         )
+        if isinstance(record, Assessment):
+            preview = PriorScores.in_force(session, actor).preview(record, preview)
+        return r.one(preview)
 
 
 def sign(

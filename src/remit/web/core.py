@@ -35,6 +35,7 @@ from remit.protocol.status import (
     DosingSessionStatus,
 )
 from remit.services import (
+    SCORES_HIDDEN,
     Actor,
     DoseRecord,
     Engine,
@@ -102,6 +103,7 @@ def make_templates() -> Environment:
     env.globals["DoseStatus"] = DoseStatus
     env.globals["DosingSessionStatus"] = DosingSessionStatus
     env.globals["ALERT_FILTERS"] = ALERT_FILTERS
+    env.globals["SCORES_HIDDEN"] = SCORES_HIDDEN
     env.globals["UNCLOSED"] = UNCLOSED
     env.globals["UNCLOSED_ALERT_STATUSES"] = UNCLOSED_ALERT_STATUSES
     return env

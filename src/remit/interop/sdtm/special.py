@@ -17,6 +17,19 @@ from remit.services.blinding import BLINDED
 _SEX = {"female": "F", "f": "F", "male": "M", "m": "M"}
 
 
+def _arm_null_reason(arm: str | None, treated: bool, status: str) -> str | None:
+    """DM ``ARMNRS`` (SDTMIG 3.3+): why ``ARMCD`` or ``ACTARMCD`` is empty, else None.
+
+    >>> _arm_null_reason("MDMA", True, "on_study"), _arm_null_reason("MDMA", False, "withdrawn")
+    (None, 'ASSIGNED, NOT TREATED')
+    """
+    if arm and treated:
+        return None
+    if arm:
+        return "ASSIGNED, NOT TREATED"
+    return "SCREEN FAILURE" if status == S.INELIGIBLE else "NOT ASSIGNED"
+
+
 def build_dm(ctx: Context) -> Dataset:
     """DM: one record per participant screened."""
     p = ctx.data.participants
@@ -50,9 +63,7 @@ def build_dm(ctx: Context) -> Dataset:
                 "ARM": arms.get(arm) if arm else None,
                 "ACTARMCD": arm if treated else None,
                 "ACTARM": arms.get(arm) if (arm and treated) else None,
-                "ARMNRS": None
-                if arm
-                else ("SCREEN FAILURE" if r.status == S.INELIGIBLE else "NOT ASSIGNED"),
+                "ARMNRS": _arm_null_reason(arm, treated, str(r.status)),
                 "ACTARMUD": None,
                 "COUNTRY": None if is_missing(r.site) else site_country.get(str(r.site)),
             }
