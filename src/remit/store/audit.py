@@ -175,7 +175,7 @@ class UnitOfWork:
         """Put ``records`` on this transaction's audit chain, after the rows of the changes
         flushed so far (for writers that cannot go through the session hooks)."""
         self.session.flush()
-        _queue(self.session.connection(), self, records)
+        _queue(self, records)
 
     def write_audit(self) -> None:
         """Chain and write the audit rows queued so far (one INSERT)."""
@@ -517,7 +517,7 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
             if canonical_json(before[key]) != canonical_json(value):
                 old, new = _value(record, key, before[key]), _value(record, key, value)
                 records.append(change(key, old, new, uow.reason))
-    _queue(connection, uow, records)
+    _queue(uow, records)
 
 
 def _take_append_lock(connection: Connection) -> None:
@@ -529,7 +529,7 @@ def _take_append_lock(connection: Connection) -> None:
         connection.execute(_ADVISORY_LOCK, {"key": AUDIT_LOCK_KEY})
 
 
-def _queue(connection: Connection, uow: UnitOfWork, records: list[AuditRecord]) -> None:
+def _queue(uow: UnitOfWork, records: list[AuditRecord]) -> None:
     """Put ``records`` on the unit of work's queue (written before its commit), or, inside a
     savepoint or once the commit has begun, on the chain at once."""
     uow._queued.extend(records)
