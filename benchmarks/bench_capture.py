@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_capture.py [--engine sqlite|postgresql|both] [--participants 20]
-                                       [--profile 25]
+                                       [--profile 25] [--sort cumulative|tottime]
 
 For each engine it builds an Oslo trial in a throw-away database (:mod:`battery`), walks
 ``--participants`` participants through the schedule and then enters every MADRS and
@@ -13,7 +13,8 @@ It prints forms/s, the per-form time (p50/p95/p99), the process CPU time per for
 loaded machine distorts least), the SQL statements per form (counted with
 a ``before_cursor_execute`` listener) and the audit rows per form; checks every form is stored
 once and runs ``remit audit verify``. ``--profile N`` prints the N most expensive functions
-(cumulative, cProfile) of the timed phase. Machine and load are printed first.
+(cProfile, sorted by ``--sort``: cumulative or own time) of the timed phase. Machine and load
+are printed first.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import numpy as np
 from load_web import assessed_at
 
 
-def run(engine_name: str, participants: int, profile: int) -> None:
+def run(engine_name: str, participants: int, profile: int, sort: str = "cumulative") -> None:
     from sqlalchemy import event, func, select
 
     from remit import services as sv
@@ -114,7 +115,7 @@ def run(engine_name: str, participants: int, profile: int) -> None:
         print(f"audit verify: {battery.audit_verify(db).line()}", flush=True)
         if profiler is not None:
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(profile)
+            pstats.Stats(profiler, stream=out).sort_stats(sort).print_stats(profile)
             print(out.getvalue())
     battery.keep_or_remove(folder, keep=False)
 
@@ -124,11 +125,12 @@ def main() -> int:
     parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--participants", type=int, default=20)
     parser.add_argument("--profile", type=int, default=0, metavar="N")
+    parser.add_argument("--sort", choices=("cumulative", "tottime"), default="cumulative")
     args = parser.parse_args()
     if not 1 <= args.participants <= 500:
         parser.error("keep --participants within 1..500")
     for name in ("sqlite", "postgresql") if args.engine == "both" else (args.engine,):
-        run(name, args.participants, args.profile)
+        run(name, args.participants, args.profile, args.sort)
     return 0
 
 

@@ -26,6 +26,7 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
     ("scales", "score", "madrs", "-a", MADRS),
     ("protocol", "list"),
     ("stats", "--help"),
+    ("power", "--help"),
 )
 
 

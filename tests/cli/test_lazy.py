@@ -56,6 +56,34 @@ def test_help_imports_no_heavy_library() -> None:
     assert _imported_after(["--help"]) == []
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["stats", "--help"],
+        ["stats", "mmrm", "--help"],
+        ["stats", "rbmi", "--help"],
+        ["stats", "paired", "--help"],
+        ["power", "--help"],
+        ["power", "mmrm", "--help"],
+    ],
+    ids=" ".join,
+)
+def test_statistics_help_imports_no_heavy_library(args: list[str]) -> None:
+    # the option words listed in the help come from remit.stats.choices, not the models
+    assert _imported_after(args) == []
+
+
+def test_the_statistics_load_when_a_name_is_used() -> None:
+    code = (
+        "import sys, remit.stats as s; before = 'numpy' in sys.modules; f = s.fit_mmrm; "
+        "print(before, 'numpy' in sys.modules, f.__module__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
+    assert done.stdout.split() == ["False", "True", "remit.stats.mmrm"]
+
+
 def test_scoring_a_form_imports_no_heavy_library() -> None:
     answers = '{"1":2,"2":2,"3":2,"4":2,"5":2,"6":2,"7":2,"8":2,"9":2,"10":1}'
     assert _imported_after(["scales", "score", "madrs", "-a", answers]) == []

@@ -46,8 +46,8 @@ def sqlite_db(tmp_path: Path) -> str:
     return str(path)
 
 
-def _sqlite_sync_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Databases opened from now on run with ``PRAGMA synchronous = OFF`` (as a careless
+def _sqlite_sync_off(monkeypatch: pytest.MonkeyPatch, level: str = "OFF") -> None:
+    """Databases opened from now on run with ``PRAGMA synchronous = <level>`` (as a careless
     deployment or a future change of the engine factory could)."""
     opened = sv.open_database
 
@@ -56,7 +56,7 @@ def _sqlite_sync_off(monkeypatch: pytest.MonkeyPatch) -> None:
 
         @event.listens_for(engine, "connect")
         def _off(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.execute("PRAGMA synchronous = OFF")
+            dbapi_connection.execute(f"PRAGMA synchronous = {level}")
 
         engine.dispose()  # connections opened before the listener are not reused
         return engine
@@ -79,6 +79,17 @@ def test_sqlite_synchronous_off_is_refused(
     allowed = _serve(sqlite_db, "--allow-unsafe-durability")
     assert allowed.exit_code == 0, allowed.output
     assert served == ["uvicorn"]
+
+
+def test_sqlite_synchronous_normal_is_refused_too(
+    sqlite_db: str, served: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # WAL + NORMAL is faster (no fsync per commit) but can lose acknowledged saves on a power cut
+    _sqlite_sync_off(monkeypatch, "NORMAL")
+    refused = _serve(sqlite_db)
+    assert refused.exit_code == 2, refused.output
+    assert "synchronous=NORMAL" in refused.output
+    assert served == []
 
 
 @pytest.fixture

@@ -481,14 +481,19 @@ def test_app_roles_exist_only_on_postgres_and_need_plain_names(
 def test_a_transaction_reads_the_chain_head_once_and_forgets_it_with_a_savepoint(
     trial: Any, rows: Rows
 ) -> None:
-    """The unit of work keeps the head of the chain from one flush to the next (it holds the
-    append lock); a savepoint rolled back takes its audit rows with it, so the head is read
-    again after it, and the chain stays valid."""
+    """The unit of work queues the audit rows of its flushes and writes them in one INSERT
+    before the commit; a savepoint writes the queue first (the rows belong before it) and,
+    inside it, each flush's rows at once, so a savepoint rolled back takes its own audit rows
+    with it and nothing else; the head is read again after it, and the chain stays valid."""
     head_reads: list[str] = []
+    inserts: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "FROM audit_event ORDER BY audit_event.id DESC" in " ".join(statement.split()):
+        flat = " ".join(statement.split())
+        if "FROM audit_event ORDER BY audit_event.id DESC" in flat:
             head_reads.append(statement)
+        if flat.startswith("INSERT INTO audit_event"):
+            inserts.append(statement)
 
     before = rows(Participant)
     event.listen(trial.engine, "before_cursor_execute", count)
@@ -501,16 +506,19 @@ def test_a_transaction_reads_the_chain_head_once_and_forgets_it_with_a_savepoint
             uow.flush()
             uow.add(Participant(study_id="OSL-102", site_id=trial.site_id))
             uow.flush()
-            assert len(head_reads) == 1  # three flushes, one read of the head
+            assert (head_reads, inserts) == ([], [])  # three flushes: their rows queued
             savepoint = uow.session.begin_nested()
             uow.add(Participant(study_id="OSL-103", site_id=trial.site_id))
             uow.flush()
+            # the queue before the SAVEPOINT is set, then the savepoint's own rows at once
+            assert (len(head_reads), len(inserts)) == (1, 2)
             savepoint.rollback()
             uow.add(Participant(study_id="OSL-104", site_id=trial.site_id))
             uow.flush()
     finally:
         event.remove(trial.engine, "before_cursor_execute", count)
     assert len(head_reads) == 2  # read again once the savepoint was rolled back
+    assert len(inserts) == 3  # OSL-104's rows at the commit
     assert rows(Participant) == before + 3
     result = verify_audit_chain(trial.engine)
     assert result.ok, result.summary()
@@ -518,6 +526,45 @@ def test_a_transaction_reads_the_chain_head_once_and_forgets_it_with_a_savepoint
             if e.field == "study_id" and e.new_value and "OSL-10" in e.new_value] == [
         "OSL-101", "OSL-102", "OSL-104"
     ]  # fmt: skip
+
+
+def test_a_transaction_writes_its_audit_rows_in_one_insert_and_reads_see_them(
+    trial: Any,
+) -> None:
+    inserts: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if " ".join(statement.split()).startswith("INSERT INTO audit_event"):
+            inserts.append(statement)
+
+    event.listen(trial.engine, "before_cursor_execute", count)
+    try:
+        with unit_of_work(trial.engine, trial.investigator, reason="test") as uow:
+            first = Participant(study_id="OSL-201", site_id=trial.site_id)
+            uow.add(first)
+            uow.flush()
+            first.arm = "mdma"
+            uow.flush()
+            uow.record_event("read", "participant", first.id, participant_id=first.id)
+            assert inserts == []
+            # a read of the trail in the same transaction sees the rows queued so far
+            seen = uow.session.scalars(
+                select(AuditEvent.field).where(
+                    AuditEvent.table_name == "participant", AuditEvent.record_id == first.id
+                )
+            ).all()
+            assert "study_id" in seen
+            assert "arm" in seen
+            assert len(inserts) == 1
+            uow.add(Participant(study_id="OSL-202", site_id=trial.site_id))
+    finally:
+        event.remove(trial.engine, "before_cursor_execute", count)
+    assert len(inserts) == 2
+    result = verify_audit_chain(trial.engine)
+    assert result.ok, result.summary()
+    assert [e.action for e in audit_log(trial.engine, table="participant", record_id=first.id)][
+        -2:
+    ] == ["update", "read"]  # in the order of the changes
 
 
 def test_columns_an_insert_left_null_are_audited_as_null_without_reading_them_back(

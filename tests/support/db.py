@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 
 from remit.services import close_database
 from remit.store import compare_state, make_engine, upgrade, verify_audit_chain
-from remit.store.audit import AuditRecord, UnitOfWork, append_audit_records
+from remit.store.audit import AuditRecord, UnitOfWork
 from remit.store.canonical import REDACTED, canonical_json
 from remit.store.tables import Base, ProtocolVersion, audited_tables
 
@@ -286,10 +286,7 @@ def insert_at_revision(uow: UnitOfWork, name: str, **values: Any) -> int:
         for key, value in stored.items()
         if key != "id"
     ]  # fmt: skip
-    # on the unit of work's chain: from the head it holds (it keeps the head between flushes)
-    uow._head = append_audit_records(
-        connection, uow.actor, uow.transaction_id, records, head=uow._head
-    )
+    uow.append_audit(records)  # on the unit of work's chain, after its flushed changes' rows
     return new_id
 
 

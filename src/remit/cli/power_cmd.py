@@ -5,15 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
 from remit.cli.common import JsonOption, console, errors_as_exit, print_json, read_csv
 from remit.errors import InputError
-from remit.stats.power import ar1, compound_symmetry, power_mmrm, sample_size_mmrm
-from remit.stats.power_sim import simulate_power_mmrm
 
 app = typer.Typer(help="Power and sample size for the next trial.", no_args_is_help=True)
 
@@ -125,6 +122,12 @@ def mmrm(
     comes from --seed and its index, so --scheduler / --workers (Dask) give the same table
     as a serial run and --resume skips the points an earlier run finished.
     """
+    # the statistics stack loads when the command runs, not for --help
+    import numpy as np
+
+    from remit.stats.power import ar1, compound_symmetry, power_mmrm, sample_size_mmrm
+    from remit.stats.power_sim import simulate_power_mmrm
+
     with errors_as_exit():
         ret = _retention(retention)
         if grid is not None:
@@ -310,6 +313,8 @@ def _run_grid(
     json_out: bool,
 ) -> None:
     import contextlib
+
+    import numpy as np
 
     from remit.stats.power_grid import GRID_COLUMNS, design_grid, run_power_grid
 

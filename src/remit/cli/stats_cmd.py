@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -19,8 +19,10 @@ from remit.cli.common import (
     read_csv,
 )
 from remit.errors import InputError, RemitWarning
-from remit.stats import fit_mmrm
-from remit.stats.mmrm import DF_METHODS, STRUCTURES, MMRMResult
+from remit.stats.choices import DF_METHODS, STRUCTURES
+
+if TYPE_CHECKING:  # the statistics stack loads when a command runs, not for --help
+    from remit.stats.mmrm import MMRMResult
 
 app = typer.Typer(
     help="Statistics on a long-format CSV file: MMRM and friends.",
@@ -154,6 +156,8 @@ def mmrm(
 ) -> None:
     """Fit a mixed model for repeated measures (MMRM) and print estimates, Σ, LS means and
     differences between arms per visit."""
+    from remit.stats.mmrm import fit_mmrm
+
     with errors_as_exit():
         frame = read_csv(data, "a CSV file with one row per subject and visit")
         with warnings.catch_warnings(record=True) as caught:

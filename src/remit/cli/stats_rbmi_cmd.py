@@ -8,16 +8,19 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from remit.cli.common import JsonOption, console, errors_as_exit, print_json, read_csv
 from remit.errors import InputError
-from remit.stats.mmrm import formula_variables
-from remit.stats.rbmi import STRATEGIES, RbmiResult, rbmi_bayes, rbmi_condmean, tipping_point
+from remit.stats.choices import STRATEGIES
+
+if TYPE_CHECKING:  # the statistics stack loads when a command runs, not for --help
+    import pandas as pd
+
+    from remit.stats.rbmi import RbmiResult
 
 METHODS = ("condmean", "bayes")
 RESAMPLING = ("jackknife", "bootstrap")
@@ -95,6 +98,8 @@ def _level(frame: pd.DataFrame, column: str, value: str, option: str) -> Hashabl
             f"column {column!r} is not in the data",
             expected="one of " + ", ".join(map(str, frame.columns)),
         )
+    import pandas as pd
+
     levels = pd.unique(frame[column].dropna()).tolist()
     for level in levels:
         if str(level) == value:
@@ -132,6 +137,8 @@ def _model(
     frame: pd.DataFrame, formula: str, group: str | None, visit: str
 ) -> tuple[str, list[str]]:
     """Response and covariates named by ``formula``; every column must exist."""
+    from remit.stats.mmrm import formula_variables
+
     if "~" not in formula:
         raise InputError(
             f"--formula {formula!r} has no response",
@@ -186,6 +193,8 @@ def _strategy(
                 expected="one of " + ", ".join(names),
             )
         out[plain_level(who)] = values[0].upper()
+    import pandas as pd
+
     for who in pd.unique(frame[subject]):
         out.setdefault(plain_level(who), strategy.upper())
     return out
@@ -251,6 +260,8 @@ def rbmi(
     Conditional mean imputation with jackknife or bootstrap, or approximate-Bayesian multiple
     imputation pooled by Rubin's rules; each visit's difference with SE, CI and p.
     """
+    from remit.stats.rbmi import rbmi_bayes, rbmi_condmean
+
     with errors_as_exit():
         frame = read_csv(data, "a CSV file with one row per subject and visit")
         y, covariates = _model(frame, formula, group, visit)
@@ -377,6 +388,8 @@ def tipping(
     Prints the estimate, CI and p at each delta and the tipping delta (the first whose CI
     includes 0); --figure writes the curve as a PNG.
     """
+    from remit.stats.rbmi import tipping_point
+
     with errors_as_exit():
         frame = read_csv(data, "a CSV file with one row per subject and visit")
         y, covariates = _model(frame, formula, group, visit)

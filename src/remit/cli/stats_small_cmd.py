@@ -8,16 +8,16 @@ from __future__ import annotations
 import math
 import warnings
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from remit.cli.common import JsonOption, console, errors_as_exit, print_json, read_csv
 from remit.errors import DataWarning, InputError
-from remit.stats.compare import compare_paired
-from remit.stats.proportion import proportion_ci
+
+if TYPE_CHECKING:  # the statistics stack loads when a command runs, not for --help
+    import pandas as pd
 
 ConfOption = Annotated[
     float,
@@ -37,6 +37,8 @@ def _column(frame: pd.DataFrame, name: str, option: str, path: Path) -> pd.Serie
             f"{option} {name!r} is not a column of {path}",
             expected="one of " + ", ".join(map(str, frame.columns)),
         )
+    import pandas as pd
+
     values = pd.to_numeric(frame[name], errors="coerce")
     bad = int((values.isna() & frame[name].notna()).sum())
     if bad:
@@ -64,6 +66,8 @@ def paired(
 
     Rows with a missing value in either column are dropped and counted.
     """
+    from remit.stats.compare import compare_paired
+
     with errors_as_exit():
         frame = read_csv(data, "a CSV file with a header row")
         x = _column(frame, before, "--before", data)
@@ -136,6 +140,8 @@ def proportion(
     json_out: JsonOption = False,
 ) -> None:
     """A proportion K/N with Clopper-Pearson, Wilson, Jeffreys and Agresti-Coull intervals."""
+    from remit.stats.proportion import proportion_ci
+
     with errors_as_exit():
         result = proportion_ci(k, n, conf_level=conf_level)
         if json_out:

@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, or_, select, text
+from sqlalchemy.orm import Session, aliased
 
 from remit.errors import (
     ConflictError,
@@ -155,6 +155,30 @@ def choice(value: str, vocabulary: Any, name: str) -> str:
 # --- who acts --------------------------------------------------------------------------------
 
 
+def _account_and_role(study_wide: bool) -> Any:  # a Select (typed differently by SA 2.0/2.1)
+    held_at = UserRole.site_id.is_(None) if study_wide else UserRole.site_id == bindparam("site_id")
+    return (
+        select(UserAccount.username, UserAccount.active, UserRole.id)
+        .outerjoin(
+            UserRole,
+            and_(
+                UserRole.user_id == UserAccount.id,
+                UserRole.role == bindparam("role"),
+                held_at,
+            ),
+        )
+        .where(UserAccount.id == bindparam("user_id"))
+        .limit(1)
+    )
+
+
+# The statements of every request are built once (a statement built anew for each call costs
+# more Python than running it on SQLite): bound parameters carry the values.
+
+#: The account and, if held, the role (study-wide: ``True``; at the actor's site: ``False``).
+_ACCOUNT_AND_ROLE = {True: _account_and_role(True), False: _account_and_role(False)}
+
+
 def authorise(session: Session, actor: Actor, operation: str) -> None:
     """The actor's role may do ``operation`` and the (active) user really holds that role."""
     require(actor, operation)
@@ -176,19 +200,8 @@ def authorise(session: Session, actor: Actor, operation: str) -> None:
         )
     # one query: the account and, if it holds it, the role
     row = session.execute(
-        select(UserAccount.username, UserAccount.active, UserRole.id)
-        .outerjoin(
-            UserRole,
-            and_(
-                UserRole.user_id == UserAccount.id,
-                UserRole.role == actor.role,
-                UserRole.site_id.is_(None)
-                if actor.site_id is None
-                else UserRole.site_id == actor.site_id,
-            ),
-        )
-        .where(UserAccount.id == actor.user_id)
-        .limit(1)
+        _ACCOUNT_AND_ROLE[actor.site_id is None],
+        {"user_id": actor.user_id, "role": actor.role, "site_id": actor.site_id},
     ).first()
     if row is None or row.username != actor.username or not row.active:
         raise PermissionDeniedError(
@@ -213,6 +226,11 @@ _PARSED_KEPT = 16
 _PARSED_LOCK = threading.Lock()
 
 
+_NEWEST_PROTOCOL = (
+    select(ProtocolVersion.id, ProtocolVersion.sha256).order_by(ProtocolVersion.id.desc()).limit(1)
+)
+
+
 def protocol_in_force(session: Session) -> tuple[Protocol, int]:
     """The newest stored protocol (parsed) and its ``protocol_version`` id.
 
@@ -220,11 +238,7 @@ def protocol_in_force(session: Session) -> tuple[Protocol, int]:
     amendment stored by any process is in force for the next transaction of every process;
     the text is read and parsed only for a version this process has not parsed yet.
     """
-    newest = session.execute(
-        select(ProtocolVersion.id, ProtocolVersion.sha256)
-        .order_by(ProtocolVersion.id.desc())
-        .limit(1)
-    ).first()
+    newest = session.execute(_NEWEST_PROTOCOL).first()
     if newest is None:
         raise NotFoundError(
             "no protocol is stored in this database", hint="initialise it with `remit init`"
@@ -277,6 +291,11 @@ def key_scope(actor: Actor) -> str:
     return f"user:{actor.user_id}"
 
 
+_KEY_IN_SCOPE = select(IdempotencyKey).where(
+    IdempotencyKey.scope == bindparam("scope"), IdempotencyKey.key == bindparam("key")
+)
+
+
 def replayed(
     session: Session, key: str | None, digest: str, table: str, actor: Actor
 ) -> int | None:
@@ -292,9 +311,7 @@ def replayed(
         raise InputError(f"idempotency key {key!r} is not usable", expected="1 to 200 characters")
     scope = key_scope(actor)
     serialise(session, f"idempotency:{scope}:{key}")
-    row = session.scalar(
-        select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-    )
+    row = session.scalar(_KEY_IN_SCOPE, {"scope": scope, "key": key})
     if row is None:
         return None
     if row.request_sha256 != digest or row.record_table != table:
@@ -326,6 +343,19 @@ def remember(uow: UnitOfWork, key: str | None, digest: str, table: str, record_i
 # --- locks -----------------------------------------------------------------------------------
 
 
+_STUDY_LOCKS = select(Lock).where(Lock.unlocked_at.is_(None), Lock.level == LockLevel.STUDY)
+_STUDY_OR_PARTICIPANT_LOCKS = select(Lock).where(
+    Lock.unlocked_at.is_(None),
+    or_(
+        Lock.level == LockLevel.STUDY,
+        and_(
+            Lock.level == LockLevel.PARTICIPANT,
+            Lock.participant_id == bindparam("participant_id"),
+        ),
+    ),
+)
+
+
 def open_locks(
     session: Session,
     participant_id: int | None,
@@ -333,6 +363,13 @@ def open_locks(
     record_id: int | None = None,
 ) -> list[Lock]:
     """Open locks covering the study, the participant or the record."""
+    if table is None or record_id is None:  # the preamble's check: a statement built once
+        return list(
+            session.scalars(
+                _STUDY_LOCKS if participant_id is None else _STUDY_OR_PARTICIPANT_LOCKS,
+                {"participant_id": participant_id},
+            )
+        )
     conditions = [Lock.level == LockLevel.STUDY]
     if participant_id is not None:
         conditions.append(
@@ -437,6 +474,22 @@ def alerts_of(
     return tuple(alert_record(a, participant.study_id) for a in rows)
 
 
+def alerts_by_record(
+    session: Session, participant: Participant, table: str
+) -> dict[int, tuple[AlertRecord, ...]]:
+    """The alerts raised by each of the participant's ``table`` records, oldest first, in one
+    query (a list of records reads them at once, not one query per record)."""
+    found: dict[int, list[AlertRecord]] = {}
+    for a in session.scalars(
+        select(Alert)
+        .where(Alert.participant_id == participant.id, Alert.source_table == table)
+        .order_by(Alert.id)
+    ):
+        if a.source_id is not None:
+            found.setdefault(a.source_id, []).append(alert_record(a, participant.study_id))
+    return {record_id: tuple(alerts) for record_id, alerts in found.items()}
+
+
 # --- ORM → records ---------------------------------------------------------------------------
 
 
@@ -446,15 +499,34 @@ def site_code(session: Session, site_id: int) -> str:
     return site.code if site is not None else str(site_id)
 
 
+_ENROLLER = aliased(UserAccount)
+_CONFIRMER = aliased(UserAccount)
+#: What a participant's record names besides the row: the site's code, who enrolled and who
+#: confirmed the enrolment, the kit; one statement. Built once.
+_PARTICIPANT_NAMES = (
+    select(Site.code, _ENROLLER.username, _CONFIRMER.username, Allocation.kit)
+    .select_from(Participant)
+    .join(Site, Site.id == Participant.site_id)
+    .outerjoin(_ENROLLER, _ENROLLER.id == Participant.enrolled_by)
+    .outerjoin(_CONFIRMER, _CONFIRMER.id == Participant.enrolment_confirmed_by)
+    .outerjoin(Allocation, Allocation.participant_id == Participant.id)
+    .where(Participant.id == bindparam("participant_id"))
+    .limit(1)
+)
+
+
 def participant_record(session: Session, p: Participant) -> ParticipantRecord:
     """A participant row as a record."""
+    site, enrolled_by, confirmed_by, kit = session.execute(
+        _PARTICIPANT_NAMES, {"participant_id": p.id}
+    ).one()
     return ParticipantRecord.from_row(
         p,
         participant_id=p.study_id,
-        site=site_code(session, p.site_id),
-        enrolled_by=username_of(session, p.enrolled_by),
-        enrolment_confirmed_by=username_of(session, p.enrolment_confirmed_by),
-        kit=session.scalar(select(Allocation.kit).where(Allocation.participant_id == p.id)),
+        site=site,
+        enrolled_by=enrolled_by,
+        enrolment_confirmed_by=confirmed_by,
+        kit=kit,
     )
 
 
@@ -481,11 +553,15 @@ def visit_record(protocol: Protocol, p: Participant, v: Visit) -> VisitRecord:
     return VisitRecord.from_row(v, participant_id=p.study_id, label=label)
 
 
+_VISIT_BY_CODE = select(Visit).where(
+    Visit.participant_id == bindparam("participant_id"),
+    Visit.visit_code == bindparam("visit_code"),
+)
+
+
 def find_visit(session: Session, p: Participant, visit_code: str) -> Visit | None:
     """The participant's visit ``visit_code``, or ``None`` when it is not in their schedule."""
-    return session.scalar(
-        select(Visit).where(Visit.participant_id == p.id, Visit.visit_code == visit_code)
-    )
+    return session.scalar(_VISIT_BY_CODE, {"participant_id": p.id, "visit_code": visit_code})
 
 
 def visit_at(session: Session, p: Participant, visit_code: str) -> Visit:
@@ -497,6 +573,15 @@ def visit_at(session: Session, p: Participant, visit_code: str) -> Visit:
             hint="list the schedule with `remit visit list`",
         )
     return visit
+
+
+def visit_codes(session: Session, participant: Participant) -> dict[int, str]:
+    """The participant's visit codes by visit id, in one query."""
+    return dict(
+        session.execute(
+            select(Visit.id, Visit.visit_code).where(Visit.participant_id == participant.id)
+        ).all()
+    )
 
 
 def visit_code_of(session: Session, visit_id: int | None) -> str | None:
@@ -523,6 +608,51 @@ def assessment_record(
 
         ds = session.get(DosingSession, a.dosing_session_id)
         visit_code = visit_code_of(session, ds.visit_id) if ds is not None else None
+    if alerts is None:
+        alerts = alerts_of(session, p, "assessment", a.id)
+    return _assessment_record(p, a, visit_code, alerts, not_evaluated)
+
+
+def assessment_records(
+    session: Session, p: Participant, rows: Iterable[Assessment]
+) -> list[AssessmentRecord]:
+    """The records of several of ``p``'s forms, with a fixed number of queries (their visits,
+    the dosing sessions of forms rated during one, and their alerts read at once)."""
+    forms = list(rows)
+    if not forms:
+        return []
+    codes = visit_codes(session, p)
+    by_session: dict[int, int] = {}
+    if any(a.visit_id is None and a.dosing_session_id is not None for a in forms):
+        from remit.store.dosing import DosingSession
+
+        by_session = {
+            session_id: visit_id
+            for session_id, visit_id in session.execute(
+                select(DosingSession.id, DosingSession.visit_id).where(
+                    DosingSession.participant_id == p.id
+                )
+            )
+            if visit_id is not None
+        }
+    alerts = alerts_by_record(session, p, "assessment")
+    records = []
+    for a in forms:
+        visit_id = a.visit_id
+        if visit_id is None and a.dosing_session_id is not None:
+            visit_id = by_session.get(a.dosing_session_id)
+        code = None if visit_id is None else codes.get(visit_id)
+        records.append(_assessment_record(p, a, code, alerts.get(a.id, ()), ()))
+    return records
+
+
+def _assessment_record(
+    p: Participant,
+    a: Assessment,
+    visit_code: str | None,
+    alerts: tuple[AlertRecord, ...],
+    not_evaluated: tuple[tuple[str, str], ...],
+) -> AssessmentRecord:
     score = dict(a.score or {})
     return AssessmentRecord.from_row(
         a,
@@ -531,7 +661,7 @@ def assessment_record(
         band=score.get("band"),
         score=score,
         answers=dict(a.answers or {}),
-        alerts=alerts_of(session, p, "assessment", a.id) if alerts is None else alerts,
+        alerts=alerts,
         not_evaluated=not_evaluated,
         complete=bool(score.get("complete", True)),
         missing_required=tuple(str(ref) for ref in score.get("missing_required", ())),

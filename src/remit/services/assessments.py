@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Engine, select
+from sqlalchemy import ColumnElement, Engine, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from remit.errors import (
@@ -32,6 +32,7 @@ from remit.scales import ScoreResult, load_scale, score
 from remit.services._common import (
     alert_record,
     assessment_record,
+    assessment_records,
     check_unlocked,
     plausible_time,
     store_alerts,
@@ -101,10 +102,73 @@ def refuse_second_form(session: Session, what: str, *where: ColumnElement[bool])
     :class:`ConflictError` ``"<what> (assessment <id>)"``, pointing to the edit."""
     existing = session.scalar(select(Assessment.id).where(*where))
     if existing is not None:
-        raise ConflictError(
-            f"{what} (assessment {existing})",
-            hint=f"edit it with update_assessment({existing}, …)",
-        )
+        raise _second_form(what, existing)
+
+
+def _second_form(what: str, existing: int) -> ConflictError:
+    return ConflictError(
+        f"{what} (assessment {existing})",
+        hint=f"edit it with update_assessment({existing}, …)",
+    )
+
+
+#: A participant's forms of one scale at the visit being entered and at the scale's baseline
+#: visit, newest first: one statement for both the one-form-per-visit rule and the baseline the
+#: safety rules compare with (columns only: no ORM objects to build). Built once.
+_FORMS_HERE_AND_AT_BASELINE = (
+    select(
+        Assessment.id,
+        Assessment.visit_id,
+        Assessment.status,
+        Assessment.answers,
+        Assessment.scale_version,
+        Visit.visit_code,
+    )
+    .join(Visit, Visit.id == Assessment.visit_id)
+    .where(
+        Assessment.participant_id == bindparam("participant_id"),
+        Assessment.scale == bindparam("scale"),
+        or_(
+            Assessment.visit_id == bindparam("visit_id"),
+            Visit.visit_code == bindparam("baseline_visit"),
+        ),
+    )
+    .order_by(Assessment.id.desc())
+)
+
+
+def _baseline_visit(protocol: Protocol, scale: str) -> str | None:
+    try:
+        return protocol.baseline_visit(scale)
+    except NotFoundError:
+        return None
+
+
+def _refuse_second_and_find_baseline(
+    session: Session, protocol: Protocol, p: Participant, visit: Visit, scale: str
+) -> ScoreResult | None:
+    """Refuse a second ``scale`` form at ``visit`` (as :func:`refuse_second_form`) and return
+    the score of the participant's form at the scale's baseline visit (as :func:`_baseline`
+    finds it for a form not stored yet), in one query."""
+    baseline_visit = _baseline_visit(protocol, scale)
+    rows = session.execute(
+        _FORMS_HERE_AND_AT_BASELINE,
+        {
+            "participant_id": p.id,
+            "scale": scale,
+            "visit_id": visit.id,
+            "baseline_visit": baseline_visit,
+        },
+    ).all()
+    for row in rows:
+        if row.visit_id == visit.id:
+            raise _second_form(
+                f"{p.study_id} already has a {scale} form at {visit.visit_code}", row.id
+            )
+    for row in rows:  # newest first
+        if row.visit_code == baseline_visit and row.status != AssessmentStatus.DRAFT.value:
+            return score_form(protocol, scale, row.answers, row.scale_version)
+    return None
 
 
 def score_form(
@@ -131,9 +195,8 @@ def _baseline(
 ) -> ScoreResult | None:
     """The participant's form of the same scale at the protocol's baseline visit of that scale
     (:meth:`Protocol.baseline_visit`; the latest entered there), other than ``a``."""
-    try:
-        visit = protocol.baseline_visit(a.scale)
-    except NotFoundError:
+    visit = _baseline_visit(protocol, a.scale)
+    if visit is None:
         return None
     found = session.scalars(
         select(Assessment)
@@ -158,11 +221,21 @@ def apply_safety_rules(
     return _safety_rules(uow, protocol, p, a, result)[0]
 
 
+#: What :func:`store_form` is told of the baseline: its score (or ``None``: there is none),
+#: or ``"read"``: find it.
+KnownBaseline = ScoreResult | None | Literal["read"]
+
+
 def _safety_rules(
-    uow: UnitOfWork, protocol: Protocol, p: Participant, a: Assessment, result: ScoreResult
+    uow: UnitOfWork,
+    protocol: Protocol,
+    p: Participant,
+    a: Assessment,
+    result: ScoreResult,
+    known: KnownBaseline = "read",
 ) -> tuple[tuple[tuple[str, str], ...], list[Alert]]:
     """:func:`apply_safety_rules`, also returning the alert rows it stored."""
-    baseline = _baseline(uow.session, protocol, p, a)
+    baseline = _baseline(uow.session, protocol, p, a) if known == "read" else known
     outcome = evaluate_score(protocol, result, baseline=baseline)
     added = store_alerts(uow, p, outcome.alerts, "assessment", a.id)
     return outcome.not_evaluated, added
@@ -284,13 +357,7 @@ def enter_form(
         window_reason=window_reason,
         reported_by=actor.user_id,
     )
-    refuse_second_form(
-        session,
-        f"{p.study_id} already has a {scale} form at {visit_code}",
-        Assessment.participant_id == p.id,
-        Assessment.visit_id == visit.id,
-        Assessment.scale == scale,
-    )
+    baseline = _refuse_second_and_find_baseline(session, protocol, p, visit, scale)
     row = Assessment(
         participant_id=p.id,
         visit_id=visit.id,
@@ -298,7 +365,7 @@ def enter_form(
         idempotency_key=idempotency_key,
         assessed_at=when,
     )
-    return store_form(w, row, scale, answers, chosen)
+    return store_form(w, row, scale, answers, chosen, baseline=baseline)
 
 
 def store_form(
@@ -307,12 +374,15 @@ def store_form(
     scale: str,
     answers: Mapping[str, object],
     version: str | None,
+    *,
+    baseline: KnownBaseline = "read",
 ) -> AssessmentRecord:
     """Score ``answers`` into the new form ``row`` of ``w``'s participant, store it, apply the
     safety rules and remember the request's idempotency key, all in ``w``'s transaction.
 
     ``row.status`` is the status asked for; a ``complete`` form with required items blank is
-    stored ``incomplete``."""
+    stored ``incomplete``. ``baseline``: the score of the participant's baseline form of the
+    scale when the caller has read it already (``None``: there is none), else ``"read"``."""
     uow, p = w.uow, w.p
     result = score_form(w.protocol, scale, answers, version)
     row.status = entry_status(row.status or AssessmentStatus.COMPLETE, result.complete).value
@@ -325,7 +395,7 @@ def store_form(
     row.total = result.total
     uow.add(row)
     uow.flush()
-    skipped, added = _safety_rules(uow, w.protocol, p, row, result)
+    skipped, added = _safety_rules(uow, w.protocol, p, row, result, baseline)
     w.remember(row.id)
     # a new form's alerts are the ones just raised: no other alert can name its id
     alerts = tuple(alert_record(a, p.study_id) for a in added)
@@ -479,8 +549,10 @@ def list_assessments(
         session, p = r.session, r.p
         query = select(Assessment).where(Assessment.participant_id == p.id).order_by(Assessment.id)
         blind = PriorScores.in_force(session, actor)
+        rows = list(session.scalars(query))
         found = [
-            blind.assessment(assessment_record(session, p, a), a) for a in session.scalars(query)
+            blind.assessment(record, a)
+            for record, a in zip(assessment_records(session, p, rows), rows, strict=True)
         ]
         if visit_code is not None:
             found = [a for a in found if a.visit_code == visit_code]

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from remit.errors import InputError
@@ -30,15 +30,17 @@ from remit.services.records import ConsentRecord
 from remit.store.consent import Consent
 from remit.store.tables import Participant, UserAccount
 
+#: Built once: every write that needs consent reads them.
+_CONSENTS_OF = (
+    select(Consent)
+    .where(Consent.participant_id == bindparam("participant_id"))
+    .order_by(Consent.consented_at, Consent.id)
+)
+
 
 def consents_of(session: Session, participant: Participant) -> list[Consent]:
     """The participant's consents, oldest first."""
-    query = (
-        select(Consent)
-        .where(Consent.participant_id == participant.id)
-        .order_by(Consent.consented_at, Consent.id)
-    )
-    return list(session.scalars(query))
+    return list(session.scalars(_CONSENTS_OF, {"participant_id": participant.id}))
 
 
 def latest_by(consents: Sequence[Consent], at: datetime) -> Consent | None:

@@ -205,7 +205,7 @@ def _durability(engine: Engine) -> DoctorCheck:
             PROBLEM,
             "; ".join(unsafe),
             "PostgreSQL: ALTER DATABASE … RESET synchronous_commit and fsync=on in "
-            "postgresql.conf; SQLite: do not set PRAGMA synchronous=OFF",
+            "postgresql.conf; SQLite: do not lower PRAGMA synchronous below FULL",
         )
     what = "synchronous=FULL" if engine.dialect.name == "sqlite" else "synchronous_commit, fsync on"
     return DoctorCheck("durability", OK, f"acknowledged saves are durable ({what})")

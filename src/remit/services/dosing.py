@@ -32,6 +32,7 @@ from remit.services._common import (
     text_given,
     visit_at,
     visit_code_of,
+    visit_codes,
 )
 from remit.services.access import allowed
 from remit.services.assessments import check_rater, planned_form, refuse_second_form, store_form
@@ -759,6 +760,10 @@ def list_dosing_sessions(
             .where(DosingSession.participant_id == p.id)
             .order_by(DosingSession.session_number)
         )
+        codes = visit_codes(session, p)
         return r.returning(
-            [_session_record(p, visit_code_of(session, ds.visit_id) or "", ds) for ds in rows]
+            [
+                _session_record(p, "" if ds.visit_id is None else codes.get(ds.visit_id, ""), ds)
+                for ds in rows
+            ]
         )

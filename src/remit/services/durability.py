@@ -26,8 +26,16 @@ _PG_UNSAFE: dict[str, tuple[frozenset[str], str]] = {
         "nothing is forced to disk: a power cut can corrupt the whole database",
     ),
 }
-#: SQLite ``PRAGMA synchronous`` values (0 = OFF) that lose acknowledged data.
-_SQLITE_OFF = 0
+#: SQLite ``PRAGMA synchronous`` values below FULL (2) and what they lose. Remit opens SQLite
+#: with FULL; NORMAL is the common "faster" setting: in WAL mode a commit is acknowledged
+#: before the WAL is synced, so a power cut or an OS crash can take the last acknowledged
+#: commits (the database stays consistent); OFF can corrupt it.
+_SQLITE_WEAK = {
+    0: "synchronous=OFF (SQLite): a commit is acknowledged before it is on disk, "
+    "a power cut loses or corrupts it",
+    1: "synchronous=NORMAL (SQLite): a commit is acknowledged before the write-ahead log is "
+    "synced, a power cut or OS crash can lose the last acknowledged saves",
+}
 
 
 def unsafe_durability(engine: Engine) -> list[str]:
@@ -41,11 +49,8 @@ def unsafe_durability(engine: Engine) -> list[str]:
     with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
             level = connection.exec_driver_sql("PRAGMA synchronous").scalar()
-            if level == _SQLITE_OFF:
-                found.append(
-                    "synchronous=OFF (SQLite): a commit is acknowledged before it is on disk, "
-                    "a power cut loses or corrupts it"
-                )
+            if level in _SQLITE_WEAK:
+                found.append(_SQLITE_WEAK[level])
             return found
         for name, (bad, why) in _PG_UNSAFE.items():
             value = str(connection.execute(text(f"SHOW {name}")).scalar()).lower()

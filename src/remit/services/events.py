@@ -22,6 +22,7 @@ from remit.safety import level_rank, sae_alert, sae_clock
 from remit.services._common import (
     a_date,
     alert_record,
+    alerts_by_record,
     alerts_of,
     aware,
     check_unlocked,
@@ -48,12 +49,18 @@ from remit.store.tables import (
 )
 
 
-def _ae_record(session: Session, p: Participant, ae: AdverseEvent) -> AdverseEventRecord:
+def _ae_record(
+    session: Session,
+    p: Participant,
+    ae: AdverseEvent,
+    alerts: tuple[AlertRecord, ...] | None = None,
+) -> AdverseEventRecord:
+    """``ae`` as a record, with its ``alerts`` (read when not given)."""
     return AdverseEventRecord.from_row(
         ae,
         participant_id=p.study_id,
         seriousness_criteria=tuple(ae.seriousness_criteria or ()),
-        alerts=alerts_of(session, p, "adverse_event", ae.id),
+        alerts=alerts_of(session, p, "adverse_event", ae.id) if alerts is None else alerts,
     )
 
 
@@ -274,7 +281,8 @@ def list_adverse_events(
             .where(AdverseEvent.participant_id == p.id)
             .order_by(AdverseEvent.id)
         )
-        return r.returning([_ae_record(session, p, ae) for ae in rows])
+        alerts = alerts_by_record(session, p, "adverse_event")
+        return r.returning([_ae_record(session, p, ae, alerts.get(ae.id, ())) for ae in rows])
 
 
 # --- alerts ----------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from remit.errors import InputError, NotFoundError
@@ -200,14 +200,15 @@ def writing(
         yield Write(uow, found, in_force, done, idempotency_key, digest, record_table)
 
 
+_FIRST_VISIT_DATES = select(func.min(Visit.actual_date), func.min(Visit.target_date)).where(
+    Visit.participant_id == bindparam("participant_id")
+)
+
+
 def participant_start(session: Session, participant: Participant) -> datetime | None:
     """When the participant started in the study: the earlier of their screening's entry and
     their first visit's date (a trial entered after the fact has visits before the entry)."""
-    first = session.execute(
-        select(func.min(Visit.actual_date), func.min(Visit.target_date)).where(
-            Visit.participant_id == participant.id
-        )
-    ).one()
+    first = session.execute(_FIRST_VISIT_DATES, {"participant_id": participant.id}).one()
     starts = [d for d in (participant.screened_at,) if d is not None]
     starts += [datetime.combine(d, time(), UTC) for d in first if d is not None]
     return min(starts, default=None)

@@ -40,6 +40,8 @@ from scipy import special, stats
 
 from remit.errors import ConvergenceWarning, StatsError
 from remit.stats._tidy import TidyResult, plain
+from remit.stats.choices import STRATEGIES as STRATEGIES
+from remit.stats.choices import Strategy as Strategy
 from remit.stats.mmrm import MMRMResult, fit_mmrm
 from remit.stats.mmrm.covariance import Unstructured
 
@@ -47,10 +49,8 @@ Array = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-Strategy = Literal["MAR", "J2R", "CR", "CIR"]
 #: The arm label of single-arm data (no group column).
 SINGLE_ARM = "all"
-STRATEGIES: tuple[Strategy, ...] = ("MAR", "J2R", "CR", "CIR")
 Method = Literal["jackknife", "bootstrap"]
 DeltaLike = float | Mapping[Hashable, float] | None
 

@@ -17,6 +17,7 @@ the initial migration).
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -121,6 +122,15 @@ class UnitOfWork:
     #: same transaction chains on without reading it back. Forgotten whenever a (nested)
     #: transaction ends: a rolled-back savepoint takes its rows, and the lock, with it.
     _head: tuple[int, str] | None = field(default=None, repr=False)
+    #: This transaction holds the append lock (PostgreSQL; forgotten with the head).
+    _locked: bool = field(default=False, repr=False)
+    #: Audit rows of this transaction's flushes not written yet: they are chained and written
+    #: in one INSERT before the commit (or before anything reads the trail in this
+    #: transaction, or a savepoint begins: inside one, rows are written at each flush so that
+    #: a rollback to it takes them).
+    _queued: list[AuditRecord] = field(default_factory=list, repr=False)
+    _savepoints: int = field(default=0, repr=False)
+    _closing: bool = field(default=False, repr=False)
     _always: list[Callable[[UnitOfWork], None]] = field(default_factory=list, repr=False)
 
     def add(self, record: Base) -> Base:
@@ -146,9 +156,7 @@ class UnitOfWork:
     ) -> None:
         """Append an audit row for something that is not a row change (e.g. a read)."""
         self.session.flush()
-        _append(
-            self.session.connection(),
-            self,
+        self.append_audit(
             [
                 AuditRecord(
                     action=AuditAction(action).value,
@@ -162,6 +170,18 @@ class UnitOfWork:
                 )
             ],
         )
+
+    def append_audit(self, records: list[AuditRecord]) -> None:
+        """Put ``records`` on this transaction's audit chain, after the rows of the changes
+        flushed so far (for writers that cannot go through the session hooks)."""
+        self.session.flush()
+        _queue(self, records)
+
+    def write_audit(self) -> None:
+        """Chain and write the audit rows queued so far (one INSERT)."""
+        if self._queued:
+            records, self._queued = self._queued, []
+            _append(self.session.connection(), self, records)
 
     def always(self, write: Callable[[UnitOfWork], None]) -> None:
         """Make ``write`` happen even if this unit of work fails.
@@ -205,6 +225,9 @@ def unit_of_work(
                 for write in uow._always:
                     write(uow)
                 uow._always.clear()
+                session.flush()
+                uow._closing = True  # a flush from here on writes its rows at once
+                uow.write_audit()
                 session.commit()
             except BaseException as error:
                 failed = error
@@ -390,8 +413,9 @@ def _before_flush(session: Session, _context: UOWTransaction, _instances: object
     if any(isinstance(r, AuditEvent) for r in (*new, *dirty, *deleted)):
         raise StoreError("audit_event rows are written only by the audit trail itself")
     connection = session.connection()
-    if uow._head is None:  # else this transaction holds the lock already (see UnitOfWork)
+    if not uow._locked:  # else this transaction holds the lock already (see UnitOfWork)
         _take_append_lock(connection)
+        uow._locked = True
     tagged = [r for r in new if hasattr(r, "protocol_version_id") and r.protocol_version_id is None]
     if tagged:
         version = uow.protocol_version_id or _latest_protocol_version(connection)
@@ -493,7 +517,7 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
             if canonical_json(before[key]) != canonical_json(value):
                 old, new = _value(record, key, before[key]), _value(record, key, value)
                 records.append(change(key, old, new, uow.reason))
-    _append(connection, uow, records)
+    _queue(uow, records)
 
 
 def _take_append_lock(connection: Connection) -> None:
@@ -505,12 +529,53 @@ def _take_append_lock(connection: Connection) -> None:
         connection.execute(_ADVISORY_LOCK, {"key": AUDIT_LOCK_KEY})
 
 
+def _queue(uow: UnitOfWork, records: list[AuditRecord]) -> None:
+    """Put ``records`` on the unit of work's queue (written before its commit), or, inside a
+    savepoint or once the commit has begun, on the chain at once."""
+    uow._queued.extend(records)
+    if uow._savepoints or uow._closing:
+        uow.write_audit()
+
+
 def _append(connection: Connection, uow: UnitOfWork, records: list[AuditRecord]) -> None:
     """Chain ``records`` onto the audit trail, in this transaction."""
     if records:
         uow._head = append_audit_records(
-            connection, uow.actor, uow.transaction_id, records, head=uow._head
+            connection,
+            uow.actor,
+            uow.transaction_id,
+            records,
+            head=uow._head,
+            locked=uow._locked,
         )
+        uow._locked = True
+
+
+#: The unit of work each connection of a write transaction serves (the savepoint hook has
+#: only the connection).
+_UOW_OF: weakref.WeakKeyDictionary[Connection, UnitOfWork] = weakref.WeakKeyDictionary()
+
+
+def _connection_begins(session: Session, _transaction: object, connection: Connection) -> None:
+    uow = current_unit_of_work(session)
+    if uow is not None:
+        _UOW_OF[connection] = uow
+
+
+def _before_savepoint(connection: Connection, _name: str | None) -> None:
+    # the rows queued so far belong before the savepoint: written before it is set, a rollback
+    # to it cannot take them
+    uow = _UOW_OF.get(connection)
+    if uow is not None and uow._queued:
+        records, uow._queued = uow._queued, []
+        _append(connection, uow, records)
+
+
+def _savepoint_begins(session: Session, transaction: SessionTransaction) -> None:
+    # inside a savepoint each flush's rows are written at once: a rollback to it takes them
+    uow = current_unit_of_work(session)
+    if uow is not None and transaction.nested:
+        uow._savepoints += 1
 
 
 def _forget_head(session: Session, transaction: SessionTransaction) -> None:
@@ -518,6 +583,13 @@ def _forget_head(session: Session, transaction: SessionTransaction) -> None:
     uow = current_unit_of_work(session)
     if uow is not None and (transaction.nested or transaction.parent is None):
         uow._head = None
+        uow._locked = False
+        if transaction.nested:
+            uow._savepoints -= 1
+
+
+_HEAD = select(AuditEvent.id, AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)
+_AUDIT_INSERT = insert(Base.metadata.tables["audit_event"])
 
 
 def append_audit_records(
@@ -527,6 +599,7 @@ def append_audit_records(
     records: list[AuditRecord],
     *,
     head: tuple[int, str] | None = None,
+    locked: bool = False,
 ) -> tuple[int, str] | None:
     """Chain ``records`` onto the audit trail in ``connection``'s transaction, in one pass and
     one multi-row INSERT; return the new head of the chain (id and hash of the last row), or
@@ -539,25 +612,25 @@ def append_audit_records(
 
     ``head`` is the head this very transaction returned from its previous append, while it
     still holds the append lock (the unit of work keeps it): the lock is not taken again and
-    the head not read back.
+    the head not read back. ``locked``: this transaction holds the append lock already.
     """
     if not records:
         return None
     if head is None:
-        _take_append_lock(connection)
-        last = connection.execute(
-            select(AuditEvent.id, AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)
-        ).first()
+        if not locked:
+            _take_append_lock(connection)
+        last = connection.execute(_HEAD).first()
         head = (last[0], last[1]) if last else (0, GENESIS_HASH)
     ring = audit_keys_of(connection)
     newest = len(ring.keys) - 1
     next_id, prev_hash = head[0] + 1, head[1]
     occurred_at = utc_now()
+    occurred_text = iso_utc(occurred_at)
     rows: list[dict[str, Any]] = []
     for record in records:
         content = audit_content(
             id=next_id,
-            occurred_at=iso_utc(occurred_at),
+            occurred_at=occurred_text,
             transaction_id=transaction_id,
             user_id=actor.user_id,
             username=actor.username,
@@ -578,7 +651,7 @@ def append_audit_records(
         )
         prev_hash = row_hash
         next_id += 1
-    connection.execute(insert(Base.metadata.tables["audit_event"]), rows)
+    connection.execute(_AUDIT_INSERT, rows)
     return next_id - 1, prev_hash
 
 
@@ -615,6 +688,10 @@ def audit_content(**columns: Any) -> dict[str, Any]:
 def _refuse_bulk_writes(state: ORMExecuteState) -> None:
     # ORM-enabled INSERT/UPDATE/DELETE statements skip the flush, and so the audit trail.
     if not (state.is_insert or state.is_update or state.is_delete):
+        if state.is_select and any(m.class_ is AuditEvent for m in state.all_mappers):
+            uow = current_unit_of_work(state.session)
+            if uow is not None:
+                uow.write_audit()  # a read of the trail sees this transaction's rows
         return
     touched = [m.class_ for m in state.all_mappers if issubclass(m.class_, Base)]
     if touched:
@@ -628,4 +705,7 @@ def _refuse_bulk_writes(state: ORMExecuteState) -> None:
 event.listen(Session, "before_flush", _before_flush)
 event.listen(Session, "after_flush", _after_flush)
 event.listen(Session, "do_orm_execute", _refuse_bulk_writes)
+event.listen(Session, "after_begin", _connection_begins)
+event.listen(Engine, "savepoint", _before_savepoint)
+event.listen(Session, "after_transaction_create", _savepoint_begins)
 event.listen(Session, "after_transaction_end", _forget_head)

@@ -38,8 +38,25 @@ def canonical_json(value: Any) -> str:
     >>> canonical_json({"b": [1, 2.5, None], "a": date(2026, 3, 2), "c": "ø"})
     '{"a":"2026-03-02","b":[1,2.5,null],"c":"ø"}'
     """
-    return json.dumps(
-        to_json_value(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    # Most values the audit trail hashes (every row's content, most fields) are already plain:
+    # for them the conversion is the identity, and skipping it gives the very same text.
+    plain = value if _is_plain(value) else to_json_value(value)
+    return json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+#: The exact types :func:`to_json_value` returns unchanged (not their subclasses: an enum may
+#: derive from ``str``; not ``float``: NaN becomes ``null``).
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+def _is_plain(value: Any) -> bool:
+    """``value`` is a plain scalar, or a flat dict of them under ``str`` keys."""
+    if type(value) in _PLAIN:
+        return True
+    return (
+        type(value) is dict
+        and all(type(k) is str for k in value)
+        and all(type(v) in _PLAIN for v in value.values())
     )
 
 

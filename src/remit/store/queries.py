@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from remit.errors import ConflictError, InputError, NotFoundError
 from remit.store.audit import UnitOfWork
 from remit.store.tables import Participant, ProtocolVersion, Site, Study
+
+_KEPT = "remit_kept_rows"
+
+#: A participant by study ID with their site, in one statement (the site then comes from the
+#: session's identity map: the services ask for it for its code and time zone). Built once.
+_BY_STUDY_ID = (
+    select(Participant, Site)
+    .join(Site, Site.id == Participant.site_id)
+    .where(Participant.study_id == bindparam("study_id"))
+)
 
 
 def get_participant(session: Session, participant: int | str) -> Participant:
@@ -17,7 +27,12 @@ def get_participant(session: Session, participant: int | str) -> Participant:
     if isinstance(participant, int):
         found = session.get(Participant, participant)
     else:
-        found = session.scalar(select(Participant).where(Participant.study_id == participant))
+        row = session.execute(_BY_STUDY_ID, {"study_id": participant}).first()
+        found = None
+        if row is not None:
+            found, site = row
+            # the identity map holds objects weakly: the session keeps the site to its end
+            session.info.setdefault(_KEPT, []).append(site)
     if found is None:
         raise NotFoundError(
             f"participant {participant!r} is not in this database",

@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from remit.errors import StatsError
+from remit.stats.choices import STRUCTURES as STRUCTURES
 
 Array = NDArray[np.float64]
 
@@ -521,9 +522,6 @@ CORRELATIONS: dict[str, tuple[type[_Correlation], bool, bool]] = {
     "ad": (_Antedependence, False, False),
     "adh": (_Antedependence, True, False),
 }
-#: Every covariance structure :func:`make_structure` builds: unstructured, the correlation
-#: structures above, and the spatial exponential over visit coordinates.
-STRUCTURES = ("us", *CORRELATIONS, "sp_exp")
 
 
 def make_structure(name: str, m: int, coordinates: ArrayLike | None = None) -> Structure:

@@ -19,21 +19,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
 
 from remit.errors import StatsError
+from remit.stats.choices import DF_METHODS as DF_METHODS
+from remit.stats.choices import DfMethod as DfMethod
 
 Array = NDArray[np.float64]
-
-#: Denominator degrees-of-freedom methods of :func:`~remit.stats.mmrm.fit_mmrm` (the one
-#: spelling: the CLI's ``--df`` and the protocol's ``df_method`` use these words).
-DfMethod = Literal[
-    "satterthwaite", "kenward-roger", "kenward-roger-linear", "residual", "between-within"
-]
-DF_METHODS: tuple[DfMethod, ...] = get_args(DfMethod)
 
 
 @dataclass(frozen=True)
