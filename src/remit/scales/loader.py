@@ -229,7 +229,9 @@ class _Kept:
 
 #: The scales of the trial database this process works on (code → definition), installed by
 #: :func:`use_trial_scales` each time a service opens that database.
-_TRIAL: dict[str, _Kept] = {}
+#: Replaced whole, never changed in place: a web server's threads read it while another
+#: request installs the scales again, and must never see it half filled.
+_TRIAL: Mapping[str, _Kept] = MappingProxyType({})
 
 
 def use_trial_scales(texts: Mapping[str, tuple[str, str]]) -> None:
@@ -248,8 +250,10 @@ def use_trial_scales(texts: Mapping[str, tuple[str, str]]) -> None:
     >>> trial_scales()
     {}
     """
-    _TRIAL.clear()
-    _TRIAL.update({code.lower(): _Kept(text, label) for code, (text, label) in texts.items()})
+    global _TRIAL
+    _TRIAL = MappingProxyType(
+        {code.lower(): _Kept(text, label) for code, (text, label) in texts.items()}
+    )
 
 
 def trial_scales() -> dict[str, str]:
@@ -259,10 +263,11 @@ def trial_scales() -> dict[str, str]:
 
 def _trial_definitions() -> dict[str, _Kept]:
     """The trial database's scales; a code clashing with a shipped or user scale is refused."""
-    if not _TRIAL:
+    kept = _TRIAL  # one snapshot for the whole check
+    if not kept:
         return {}
     builtin, users = _definitions(), _user_definitions()
-    for code in sorted(_TRIAL):
+    for code in sorted(kept):
         if code in builtin or code in users:
             where = "a built-in scale" if code in builtin else f"{users[code]} ({SCALES_PATH_ENV})"
             raise ScaleError(
@@ -272,7 +277,7 @@ def _trial_definitions() -> dict[str, _Kept]:
                 hint=f"take the file out of {SCALES_PATH_ENV} (the trial database's definition "
                 "is the one its forms were scored with)",
             )
-    return dict(_TRIAL)
+    return dict(kept)
 
 
 def _all_definitions() -> dict[str, Any]:

@@ -326,6 +326,44 @@ def _atc_text(texts: dict[str, str], code: str | None) -> str | None:
     return None
 
 
+def _release(
+    version: str,
+    names: dict[str, str],
+    atc: dict[str, str],
+    atc_text: dict[str, str],
+    digest: hashlib._Hash,
+    file: str,
+    what: str,
+    first_line: dict[str, int] | None = None,
+) -> WhodrugRelease:
+    """The release from its drug names (drug code → name), their ATC codes and the ATC texts:
+    each name with its preferred name (the record's sequence numbers 01 and 001), which every
+    drug record must have (refused naming the file, and the line where known)."""
+    terms: list[WhodrugRow] = []
+    for code, name in names.items():
+        preferred = code[:6] + "01001"
+        if preferred not in names:
+            where = file if first_line is None else f"{file} line {first_line[code]}"
+            raise InputError(
+                f"{where}: drug record {code[:6]} has no preferred name ({preferred})",
+                expected="each drug record's name with sequence numbers 01 and 001",
+            )
+        found = atc.get(code) or atc.get(preferred)
+        terms.append(
+            WhodrugRow(
+                drug_code=code,
+                drug_name=name,
+                preferred_code=preferred,
+                preferred_name=names[preferred],
+                atc_code=found,
+                atc_text=_atc_text(atc_text, found),
+            )
+        )
+    if not terms:
+        raise InputError(f"{file} has no {what}", expected="the drug names")
+    return WhodrugRelease(str(version).strip(), tuple(terms), digest.hexdigest())
+
+
 def whodrug_format(directory: str | Path) -> str:
     """``"B3"`` or ``"C3"``: the WHODrug format of the text files in ``directory`` (``DD.txt``
     or ``MP.txt``); refused when it holds both or neither."""
@@ -396,28 +434,7 @@ def read_whodrug(directory: str | Path, version: str) -> WhodrugRelease:
         if code in names:
             raise InputError(f"{dd.name} line {n}: drug code {code} appears twice")
         names[code] = name
-    terms: list[WhodrugRow] = []
-    for code, name in names.items():
-        preferred = code[:6] + "01001"
-        if preferred not in names:
-            raise InputError(
-                f"{dd.name}: drug record {code[:6]} has no preferred name ({preferred})",
-                expected="each drug record's name with sequence numbers 01 and 001",
-            )
-        found = atc.get(code) or atc.get(preferred)
-        terms.append(
-            WhodrugRow(
-                drug_code=code,
-                drug_name=name,
-                preferred_code=preferred,
-                preferred_name=names[preferred],
-                atc_code=found,
-                atc_text=_atc_text(atc_text, found),
-            )
-        )
-    if not terms:
-        raise InputError(f"{dd.name} has no drug names", expected="the drug names")
-    return WhodrugRelease(str(version).strip(), tuple(terms), digest.hexdigest())
+    return _release(version, names, atc, atc_text, digest, dd.name, "drug names")
 
 
 def _field(line: str, name: str, file: str) -> str:
@@ -487,26 +504,6 @@ def _read_c3(folder: Path, version: str) -> WhodrugRelease:
             raise _c3_refusal(thg, n, line, f"medicinal product ID {product!r} is not in {mp.name}")
         assigned.setdefault(product_code[product], []).append((official != "Y", code))
     atc = {code: sorted(found)[0][1] for code, found in assigned.items()}
-    terms: list[WhodrugRow] = []
-    for code, name in names.items():
-        preferred = code[:6] + "01001"
-        if preferred not in names:
-            raise InputError(
-                f"{mp.name} line {first_line[code]}: drug record {code[:6]} has no preferred "
-                f"name ({preferred})",
-                expected="each drug record's name with sequence numbers 01 and 001",
-            )
-        found = atc.get(code) or atc.get(preferred)
-        terms.append(
-            WhodrugRow(
-                drug_code=code,
-                drug_name=name,
-                preferred_code=preferred,
-                preferred_name=names[preferred],
-                atc_code=found,
-                atc_text=_atc_text(atc_text, found),
-            )
-        )
-    if not terms:
-        raise InputError(f"{mp.name} has no medicinal products", expected="the drug names")
-    return WhodrugRelease(str(version).strip(), tuple(terms), digest.hexdigest())
+    return _release(
+        version, names, atc, atc_text, digest, mp.name, "medicinal products", first_line
+    )
