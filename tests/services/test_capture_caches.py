@@ -5,13 +5,18 @@ read with its user's standing, so a deactivation ends it at the next request."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session
-from tests.support.trial import OsloTrial
+from tests.interop.test_redcap_phq9 import dictionary, phq9_rows
+from tests.support.forms import madrs
+from tests.support.trial import OsloTrial, enrolled
 
 from remit import services as sv
+from remit.interop.redcap import read_redcap_dictionary
+from remit.scales import list_scales, scale_source, trial_scales_key, use_trial_scales
 from remit.services._common import protocol_in_force
 from remit.services.web_sessions import SessionTimeouts, create_session, live_session
 from remit.store import store_protocol_version, unit_of_work
@@ -83,3 +88,52 @@ def test_a_session_is_read_with_its_users_standing(oslo: OsloTrial) -> None:
     after = live_session(engine, token, now=datetime.now(UTC), timeouts=limits)
     assert after is not None
     assert after.user_active is False  # the web app ends it (core.py)
+
+
+def test_kept_scales_are_read_again_only_when_another_process_added_one(
+    oslo: OsloTrial, tmp_path: Path
+) -> None:
+    engine, dm = oslo.engine, oslo.data_manager
+    path = tmp_path / "phq9_dictionary.csv"
+    path.write_text(dictionary(phq9_rows()), encoding="utf-8")
+    [phq9] = read_redcap_dictionary(path).scales
+    sv.list_participants(engine, dm)  # this process has installed the database's scales
+    installed = trial_scales_key()
+    assert installed is not None
+    assert "phq9" not in list_scales()
+    seen, count = _statements(engine)
+    try:
+        sv.list_participants(engine, dm)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert not [s for s in seen if "trial_scale.definition" in s]  # nothing new: not read
+    assert trial_scales_key() == installed
+
+    # another web worker (its own engine and pool) keeps a scale in the same database
+    other = create_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        sv.add_scale(other, dm, phq9.toml, source="phq9_dictionary.csv")
+    finally:
+        other.dispose()
+    use_trial_scales({}, key=installed)  # this process has not seen it
+    assert "phq9" not in list_scales()
+    seen, count = _statements(engine)
+    try:
+        sv.list_participants(engine, dm)  # its next transaction
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len([s for s in seen if "trial_scale.definition" in s]) == 1
+    assert scale_source("phq9") == "trial database (revision 1)"
+    assert trial_scales_key() != installed
+
+
+def test_a_form_spends_no_statement_on_kept_scales(oslo: OsloTrial) -> None:
+    engine = oslo.engine
+    pid = enrolled(oslo, "V13")
+    sv.list_visits(engine, oslo.rater, pid)  # this process has read the kept scales
+    seen, count = _statements(engine)
+    try:
+        sv.record_assessment(engine, oslo.rater, pid, "V13", "madrs", madrs(2))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert not [s for s in seen if "FROM trial_scale JOIN" in s]

@@ -12,7 +12,7 @@ import functools
 import io
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -230,9 +230,13 @@ class _Kept:
 #: The scales of the trial database this process works on (code → definition), installed by
 #: :func:`use_trial_scales` each time a service opens that database.
 _TRIAL: dict[str, _Kept] = {}
+#: What the installer said the installed scales are (:func:`use_trial_scales` ``key``).
+_TRIAL_KEY: list[Hashable | None] = [None]
 
 
-def use_trial_scales(texts: Mapping[str, tuple[str, str]]) -> None:
+def use_trial_scales(
+    texts: Mapping[str, tuple[str, str]], *, key: Hashable | None = None
+) -> None:
     """Make the scale definitions kept in a trial database known, replacing those installed
     before: ``texts`` maps code → (TOML text, label such as ``"trial database, revision 2"``).
 
@@ -242,6 +246,10 @@ def use_trial_scales(texts: Mapping[str, tuple[str, str]]) -> None:
     ``REMIT_SCALES_PATH`` is refused when the scales are listed or loaded (never silently
     shadowed).
 
+    ``key`` names what was installed (the services: the database and its newest scale id) so
+    that an installer can skip reading them again while :func:`trial_scales_key` still returns
+    it; installing without a key (as a test does to play a new process) forgets it.
+
     Examples
     --------
     >>> use_trial_scales({})
@@ -250,6 +258,12 @@ def use_trial_scales(texts: Mapping[str, tuple[str, str]]) -> None:
     """
     _TRIAL.clear()
     _TRIAL.update({code.lower(): _Kept(text, label) for code, (text, label) in texts.items()})
+    _TRIAL_KEY[0] = key
+
+
+def trial_scales_key() -> Hashable | None:
+    """The ``key`` the scales installed last were installed with (:func:`use_trial_scales`)."""
+    return _TRIAL_KEY[0]
 
 
 def trial_scales() -> dict[str, str]:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, text
+from sqlalchemy import and_, bindparam, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from remit.errors import (
@@ -32,6 +32,7 @@ from remit.services.records import (
 )
 from remit.store import Actor, UnitOfWork, content_sha256
 from remit.store.allocation import Allocation
+from remit.store.scales import TrialScale
 from remit.store.tables import (
     Alert,
     Assessment,
@@ -155,10 +156,21 @@ def choice(value: str, vocabulary: Any, name: str) -> str:
 # --- who acts --------------------------------------------------------------------------------
 
 
+#: The newest ``trial_scale`` id (0 for none): which scales the trial database keeps, read
+#: with a query each transaction runs anyway (the account's); rows are only ever added, so a
+#: scale added by any process changes it (:func:`remit.services.unit.install_trial_scales`).
+TRIAL_SCALES_MARK = (
+    select(func.coalesce(func.max(TrialScale.id), 0)).scalar_subquery().label("scales_mark")
+)
+
+#: What :func:`authorise` returns when it read no account (system and participant actors).
+MARK_NOT_READ = -1
+
+
 def _account_and_role(study_wide: bool) -> Any:  # a Select (typed differently by SA 2.0/2.1)
     held_at = UserRole.site_id.is_(None) if study_wide else UserRole.site_id == bindparam("site_id")
     return (
-        select(UserAccount.username, UserAccount.active, UserRole.id)
+        select(UserAccount.username, UserAccount.active, UserRole.id, TRIAL_SCALES_MARK)
         .outerjoin(
             UserRole,
             and_(
@@ -179,11 +191,15 @@ def _account_and_role(study_wide: bool) -> Any:  # a Select (typed differently b
 _ACCOUNT_AND_ROLE = {True: _account_and_role(True), False: _account_and_role(False)}
 
 
-def authorise(session: Session, actor: Actor, operation: str) -> None:
-    """The actor's role may do ``operation`` and the (active) user really holds that role."""
+def authorise(session: Session, actor: Actor, operation: str) -> int:
+    """The actor's role may do ``operation`` and the (active) user really holds that role.
+
+    Returns the trial database's scales mark read with the account (:data:`TRIAL_SCALES_MARK`),
+    or :data:`MARK_NOT_READ` for an actor without an account (nothing was read).
+    """
     require(actor, operation)
     if actor.role == SYSTEM_ROLE:
-        return
+        return MARK_NOT_READ
     if actor.role == PARTICIPANT_ROLE:
         # a participant has no account: the ePRO link's token, checked by the service in this
         # very transaction, is the authority (require() kept them to their two operations)
@@ -192,7 +208,7 @@ def authorise(session: Session, actor: Actor, operation: str) -> None:
                 f"actor {actor.username} (participant) cannot hold a user account",
                 expected="the participant actor of remit.services.epro",
             )
-        return
+        return MARK_NOT_READ
     if actor.user_id is None:
         raise PermissionDeniedError(
             f"actor {actor.username} ({actor.role}) has no user id",
@@ -214,6 +230,7 @@ def authorise(session: Session, actor: Actor, operation: str) -> None:
             f"user {actor.username!r} does not hold the role {actor.role} {where}",
             hint="ask an admin to grant the role",
         )
+    return int(row.scales_mark)
 
 
 # --- the protocol in force -------------------------------------------------------------------

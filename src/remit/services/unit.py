@@ -30,6 +30,7 @@ A refusal at any step rolls everything back: nothing is written.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,9 +42,11 @@ from sqlalchemy.orm import Session
 
 from remit.errors import InputError, NotFoundError
 from remit.protocol import Protocol
-from remit.scales import use_trial_scales
+from remit.scales import trial_scales_key, use_trial_scales
 from remit.services._common import (
     BEFORE_SCREENING,
+    MARK_NOT_READ,
+    TRIAL_SCALES_MARK,
     authorise,
     aware,
     check_unlocked,
@@ -172,8 +175,7 @@ def writing(
     digest = request_sha256(operation, request if request is not None else {})
     with unit_of_work(engine, actor, reason=reason) as uow:
         session = uow.session
-        authorise(session, actor, operation)
-        install_trial_scales(session)
+        install_trial_scales(session, authorise(session, actor, operation))
         found = _participant(session, actor, participant)
         done = (
             replayed(session, idempotency_key, digest, record_table, actor)
@@ -260,8 +262,7 @@ def reading(
     the access log says was read (the read service's name).
     """
     with unit_of_work(engine, actor) as uow:
-        authorise(uow.session, actor, operation)
-        install_trial_scales(uow.session)
+        install_trial_scales(uow.session, authorise(uow.session, actor, operation))
         found = _participant(uow.session, actor, participant)
         read = Read(uow, found)
         yield read
@@ -292,13 +293,38 @@ def latest_trial_scales(session: Session) -> list[TrialScale]:
     )
 
 
-def install_trial_scales(session: Session) -> None:
+_INSTALLING = threading.Lock()
+
+
+def install_trial_scales(
+    session: Session, mark: int = MARK_NOT_READ, *, uncommitted: bool = False
+) -> None:
     """Install the newest revision of each scale kept in the database into
     :mod:`remit.scales` (see :func:`remit.scales.use_trial_scales`); called by the services'
-    preambles each time they open the database."""
-    use_trial_scales(
-        {
-            row.code: (row.definition, f"trial database (revision {row.revision})")
-            for row in latest_trial_scales(session)
-        }
-    )
+    preambles each time they open the database.
+
+    ``mark`` is the database's newest ``trial_scale`` id as :func:`authorise` read it with the
+    account (:data:`~remit.services._common.TRIAL_SCALES_MARK`; read here when not given).
+    The scales are read again only when the database or its mark differ from those installed
+    last, so a scale added by any process is used at that process's next transaction, and a
+    transaction that finds nothing new spends no query on them. ``uncommitted``: the
+    transaction has just added a scale (it may yet roll back): the next transaction reads them
+    again whatever its mark.
+    """
+    if mark == MARK_NOT_READ:
+        mark = int(session.scalar(select(TRIAL_SCALES_MARK)) or 0)
+    engine = session.get_bind().engine
+    # the pool names the database (each transaction's engine may be a copy with options)
+    key = None if uncommitted else ("trial database", id(engine.pool), str(engine.url), mark)
+    if key is not None and trial_scales_key() == key:
+        return
+    with _INSTALLING:  # the web app's threads share the installed scales
+        if key is not None and trial_scales_key() == key:
+            return
+        use_trial_scales(
+            {
+                row.code: (row.definition, f"trial database (revision {row.revision})")
+                for row in latest_trial_scales(session)
+            },
+            key=key,
+        )
