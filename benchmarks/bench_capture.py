@@ -12,7 +12,8 @@ self-report form of the load benchmark's visits (V3, V13, FU7) through
 It prints forms/s, the per-form time (p50/p95/p99), the process CPU time per form (what a
 loaded machine distorts least), the SQL statements per form (counted with
 a ``before_cursor_execute`` listener) and the audit rows per form; checks every form is stored
-once and runs ``remit audit verify``; ``--statements`` lists the SQL statements of the last form. ``--profile N`` prints the N most expensive functions
+once and runs ``remit audit verify``; ``--statements`` lists the SQL statements of the last
+form. ``--profile N`` prints the N most expensive functions
 (cProfile, sorted by ``--sort``: cumulative or own time) of the timed phase. Machine and load
 are printed first.
 """

@@ -234,9 +234,7 @@ _TRIAL: dict[str, _Kept] = {}
 _TRIAL_KEY: list[Hashable | None] = [None]
 
 
-def use_trial_scales(
-    texts: Mapping[str, tuple[str, str]], *, key: Hashable | None = None
-) -> None:
+def use_trial_scales(texts: Mapping[str, tuple[str, str]], *, key: Hashable | None = None) -> None:
     """Make the scale definitions kept in a trial database known, replacing those installed
     before: ``texts`` maps code → (TOML text, label such as ``"trial database, revision 2"``).
 
