@@ -127,7 +127,7 @@ def test_kept_scales_are_read_again_only_when_another_process_added_one(
     assert trial_scales_key() != installed
 
 
-def test_a_form_spends_no_statement_on_kept_scales(oslo: OsloTrial) -> None:
+def test_a_form_spends_no_statement_on_kept_scales_nor_on_a_lock_check(oslo: OsloTrial) -> None:
     engine = oslo.engine
     pid = enrolled(oslo, "V13")
     sv.list_visits(engine, oslo.rater, pid)  # this process has read the kept scales
@@ -137,3 +137,4 @@ def test_a_form_spends_no_statement_on_kept_scales(oslo: OsloTrial) -> None:
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert not [s for s in seen if "FROM trial_scale JOIN" in s]
+    assert not [s for s in seen if s.startswith("SELECT lock.")]  # with the protocol's query

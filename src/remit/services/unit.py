@@ -53,6 +53,7 @@ from remit.services._common import (
     now_utc,
     plausible_time,
     protocol_in_force,
+    protocol_in_force_and_locked,
     remember,
     replayed,
     request_sha256,
@@ -182,7 +183,13 @@ def writing(
             if record_table is not None
             else None
         )
-        in_force = protocol_in_force(session) if protocol else None
+        locked: bool | None = None  # not known yet: check_unlocked reads the locks
+        if protocol and locks and done is None:
+            in_force, locked = protocol_in_force_and_locked(
+                session, None if found is None else found.id
+            )
+        else:
+            in_force = protocol_in_force(session) if protocol else None
         if in_force is not None and uow.protocol_version_id is None:
             uow.protocol_version_id = in_force[1]  # new records: the version checked against
         if done is None and at is not None and found is not None:
@@ -195,7 +202,7 @@ def writing(
             else:
                 start = participant_start(session, found)
                 plausible_time(at, "the time given", screened_at=start)
-        if done is None and locks:
+        if done is None and locks and locked is not False:
             check_unlocked(session, None if found is None else found.id)
         if done is None and found is not None and in_force and operation in CONSENT_NEEDED:
             require_consent(session, in_force[0], found, operation, at or now_utc(), detail)
