@@ -127,7 +127,7 @@ def test_kept_scales_are_read_again_only_when_another_process_added_one(
     assert trial_scales_key() != installed
 
 
-def test_a_form_spends_no_statement_on_kept_scales_nor_on_a_lock_check(oslo: OsloTrial) -> None:
+def test_a_form_reads_kept_scales_locks_and_consents_with_other_queries(oslo: OsloTrial) -> None:
     engine = oslo.engine
     pid = enrolled(oslo, "V13")
     sv.list_visits(engine, oslo.rater, pid)  # this process has read the kept scales
@@ -138,3 +138,6 @@ def test_a_form_spends_no_statement_on_kept_scales_nor_on_a_lock_check(oslo: Osl
         event.remove(engine, "before_cursor_execute", count)
     assert not [s for s in seen if "FROM trial_scale JOIN" in s]
     assert not [s for s in seen if s.startswith("SELECT lock.")]  # with the protocol's query
+    assert not [s for s in seen if s.startswith("SELECT consent.")]  # with the participant
+    [participant] = [s for s in seen if "FROM participant" in s]
+    assert "LEFT OUTER JOIN consent" in participant

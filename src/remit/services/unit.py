@@ -60,7 +60,15 @@ from remit.services._common import (
 )
 from remit.services.access import CONSENT_NEEDED, require_site
 from remit.services.consent_rules import require_consent
-from remit.store import Actor, UnitOfWork, get_participant, log_read, unit_of_work
+from remit.store import (
+    Actor,
+    UnitOfWork,
+    get_participant,
+    get_participant_with_consents,
+    log_read,
+    unit_of_work,
+)
+from remit.store.consent import Consent
 from remit.store.scales import TrialScale
 from remit.store.tables import Participant, Visit
 
@@ -89,10 +97,20 @@ def owner_of(
     return find
 
 
-def _participant(session: Session, actor: Actor, ref: ParticipantRef) -> Participant | None:
+def _participant(
+    session: Session, actor: Actor, ref: ParticipantRef, consents: list[Consent] | None = None
+) -> Participant | None:
+    """The participant of ``ref``, at the actor's site. ``consents``: a list to fill with
+    their consents, read with them (a participant given by key), for the consent check."""
     if ref is None:
         return None
-    found = ref(session) if callable(ref) else get_participant(session, ref)
+    if callable(ref):
+        found = ref(session)
+    elif consents is not None:
+        found, read = get_participant_with_consents(session, ref)
+        consents.extend(read)
+    else:
+        found = get_participant(session, ref)
     if found is not None:
         require_site(actor, found.site_id, found.study_id)
     return found
@@ -177,7 +195,9 @@ def writing(
     with unit_of_work(engine, actor, reason=reason) as uow:
         session = uow.session
         install_trial_scales(session, authorise(session, actor, operation))
-        found = _participant(session, actor, participant)
+        # a write that needs consent reads the participant's consents with them
+        consents: list[Consent] | None = [] if operation in CONSENT_NEEDED else None
+        found = _participant(session, actor, participant, consents)
         done = (
             replayed(session, idempotency_key, digest, record_table, actor)
             if record_table is not None
@@ -205,7 +225,10 @@ def writing(
         if done is None and locks and locked is not False:
             check_unlocked(session, None if found is None else found.id)
         if done is None and found is not None and in_force and operation in CONSENT_NEEDED:
-            require_consent(session, in_force[0], found, operation, at or now_utc(), detail)
+            read = None if callable(participant) else consents
+            require_consent(
+                session, in_force[0], found, operation, at or now_utc(), detail, consents=read
+            )
         yield Write(uow, found, in_force, done, idempotency_key, digest, record_table)
 
 
