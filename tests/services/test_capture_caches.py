@@ -20,7 +20,7 @@ from remit.scales import list_scales, scale_source, trial_scales_key, use_trial_
 from remit.services._common import protocol_in_force
 from remit.services.web_sessions import SessionTimeouts, create_session, live_session
 from remit.store import store_protocol_version, unit_of_work
-from remit.store.tables import Participant, Study
+from remit.store.tables import Alert, Participant, Study
 
 
 def _statements(engine: Engine) -> tuple[list[str], Any]:
@@ -141,3 +141,40 @@ def test_a_form_reads_kept_scales_locks_and_consents_with_other_queries(oslo: Os
     assert not [s for s in seen if s.startswith("SELECT consent.")]  # with the participant
     [participant] = [s for s in seen if "FROM participant" in s]
     assert "LEFT OUTER JOIN consent" in participant
+
+
+def _alert_rules(engine: Engine, form_id: int) -> list[str]:
+    with Session(engine) as session:
+        return sorted(
+            session.scalars(
+                select(Alert.rule_id).where(
+                    Alert.source_table == "assessment", Alert.source_id == form_id
+                )
+            )
+        )
+
+
+def test_a_new_forms_alerts_are_stored_once_without_looking_for_earlier_ones(
+    oslo: OsloTrial,
+) -> None:
+    engine = oslo.engine
+    pid = enrolled(oslo, "V3")
+    seen, count = _statements(engine)
+    try:
+        form = sv.record_assessment(engine, oslo.rater, pid, "V3", "madrs", madrs(3, 6))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert [(a.rule_id, a.level) for a in form.alerts] == [("madrs_item10_6", "urgent")]
+    assert not [s for s in seen if s.startswith("SELECT alert.id")]  # no alert can name it yet
+    assert _alert_rules(engine, form.id) == ["madrs_item10_6"]
+    # an edit looks for the alerts the form raised before: the open one is not raised twice
+    seen, count = _statements(engine)
+    try:
+        edited = sv.update_assessment(
+            engine, oslo.rater, form.id, madrs(2, 6), expected_version=form.version, reason="re"
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert [s for s in seen if s.startswith("SELECT alert.id")]
+    assert [a.rule_id for a in edited.alerts] == ["madrs_item10_6"]
+    assert _alert_rules(engine, form.id) == ["madrs_item10_6"]

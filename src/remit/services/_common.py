@@ -486,22 +486,31 @@ def store_alerts(
     source_id: int,
     *,
     once: bool = False,
+    new_record: bool = False,
 ) -> list[Alert]:
     """Store the alerts a rule raised, in this transaction, and return the rows added (an open
     one for the same rule and record is not raised twice; with ``once``, not even a closed
-    one)."""
+    one).
+
+    ``new_record``: ``source_id`` was made in this very transaction, so no stored alert can
+    name it and none is looked for (one per rule is still stored)."""
     session = uow.session
     added: list[Alert] = []
     for alert in alerts:
-        query = select(Alert.id).where(
-            Alert.participant_id == participant.id,
-            Alert.rule_id == alert.rule_id,
-            Alert.source_table == source_table,
-            Alert.source_id == source_id,
-        )
-        if not once:
-            query = query.where(Alert.closed_at.is_(None))
-        if session.scalar(query) is not None:
+        if new_record:
+            if any(a.rule_id == alert.rule_id for a in added):
+                continue
+            query = None
+        else:
+            query = select(Alert.id).where(
+                Alert.participant_id == participant.id,
+                Alert.rule_id == alert.rule_id,
+                Alert.source_table == source_table,
+                Alert.source_id == source_id,
+            )
+            if not once:
+                query = query.where(Alert.closed_at.is_(None))
+        if query is not None and session.scalar(query) is not None:
             continue
         row = Alert(
             participant_id=participant.id,
