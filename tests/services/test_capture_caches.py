@@ -4,15 +4,15 @@ read with its user's standing, so a deactivation ends it at the next request."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session
 from tests.interop.test_redcap_phq9 import dictionary, phq9_rows
-from tests.support.forms import madrs
-from tests.support.trial import OsloTrial, enrolled
+from tests.support.forms import at, madrs
+from tests.support.trial import OsloTrial, enrolled, visit_date
 
 from remit import services as sv
 from remit.interop.redcap import read_redcap_dictionary
@@ -131,14 +131,23 @@ def test_a_form_reads_kept_scales_locks_and_consents_with_other_queries(oslo: Os
     engine = oslo.engine
     pid = enrolled(oslo, "V13")
     sv.list_visits(engine, oslo.rater, pid)  # this process has read the kept scales
+    # the factory's visits are dated long before today's screening entry: the form's time
+    # is checked against the first visit, whose dates come with the protocol's query
+    v13 = visit_date(oslo, pid, "V13")
+    assert datetime.combine(v13, datetime.min.time(), UTC) < datetime.now(UTC) - timedelta(days=91)
     seen, count = _statements(engine)
     try:
-        sv.record_assessment(engine, oslo.rater, pid, "V13", "madrs", madrs(2))
+        sv.record_assessment(
+            engine, oslo.rater, pid, "V13", "madrs", madrs(2), assessed_at=at(v13, 10)
+        )
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert not [s for s in seen if "FROM trial_scale JOIN" in s]
     assert not [s for s in seen if s.startswith("SELECT lock.")]  # with the protocol's query
     assert not [s for s in seen if s.startswith("SELECT consent.")]  # with the participant
+    assert not [s for s in seen if s.startswith("SELECT min(visit.actual_date)")]
+    [newest] = [s for s in seen if s.startswith("SELECT protocol_version.id")]
+    assert "min(visit.actual_date)" in newest
     [participant] = [s for s in seen if "FROM participant" in s]
     assert "LEFT OUTER JOIN consent" in participant
 

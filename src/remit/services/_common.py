@@ -282,16 +282,33 @@ _NEWEST_PROTOCOL_AND_LOCKED = (
 )
 
 
+#: The same with the dates of the participant's first visit (the earliest actual and target
+#: dates), for a write whose clinical time needs the participant's start.
+_NEWEST_PROTOCOL_LOCKED_AND_FIRST_VISIT = _NEWEST_PROTOCOL_AND_LOCKED.add_columns(
+    select(func.min(Visit.actual_date))
+    .where(Visit.participant_id == bindparam("participant_id"))
+    .scalar_subquery(),
+    select(func.min(Visit.target_date))
+    .where(Visit.participant_id == bindparam("participant_id"))
+    .scalar_subquery(),
+)
+
+
 def protocol_in_force_and_locked(
-    session: Session, participant_id: int | None
-) -> tuple[tuple[Protocol, int], bool]:
+    session: Session, participant_id: int | None, *, first_visit: bool = False
+) -> tuple[tuple[Protocol, int], bool, tuple[date | None, date | None]]:
     """:func:`protocol_in_force` and whether an open lock of the study or of the participant
-    ``participant_id`` exists (then :func:`check_unlocked` says which), in one query."""
-    newest = session.execute(_NEWEST_PROTOCOL_AND_LOCKED, {"participant_id": participant_id})
-    row = newest.first()
-    return _parsed(session, None if row is None else (row[0], row[1])), bool(
-        row is not None and row[2]
+    ``participant_id`` exists (then :func:`check_unlocked` says which), in one query; with
+    ``first_visit`` also the earliest actual and target dates of the participant's visits
+    (else ``(None, None)``)."""
+    statement = (
+        _NEWEST_PROTOCOL_LOCKED_AND_FIRST_VISIT if first_visit else _NEWEST_PROTOCOL_AND_LOCKED
     )
+    row = session.execute(statement, {"participant_id": participant_id}).first()
+    in_force = _parsed(session, None if row is None else (row[0], row[1]))
+    assert row is not None  # _parsed refused a database without a protocol
+    first = (row[3], row[4]) if first_visit else (None, None)
+    return in_force, bool(row[2]), first
 
 
 def _parsed(session: Session, newest: Any) -> tuple[Protocol, int]:

@@ -34,7 +34,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, bindparam, func, select
@@ -203,24 +203,33 @@ def writing(
             if record_table is not None
             else None
         )
+        # the clinical time is checked against the participant's start (plausible_time);
+        # their start is no later than their screening's entry, so a time that the
+        # screening's entry alone allows needs no look at their visits
+        screened = None if found is None else aware(found.screened_at, "screened_at")
+        start_read = (
+            done is None
+            and at is not None
+            and found is not None
+            and (screened is None or at < screened - BEFORE_SCREENING)
+        )
         locked: bool | None = None  # not known yet: check_unlocked reads the locks
+        first_visit: tuple[date | None, date | None] | None = None
         if protocol and locks and done is None:
-            in_force, locked = protocol_in_force_and_locked(
-                session, None if found is None else found.id
+            in_force, locked, first_visit = protocol_in_force_and_locked(
+                session, None if found is None else found.id, first_visit=start_read
             )
         else:
             in_force = protocol_in_force(session) if protocol else None
         if in_force is not None and uow.protocol_version_id is None:
             uow.protocol_version_id = in_force[1]  # new records: the version checked against
         if done is None and at is not None and found is not None:
-            # the clinical time, against the participant's start (plausible_time); their start
-            # is no later than their screening's entry, so a time that the screening's entry
-            # alone allows needs no look at their visits
-            screened = aware(found.screened_at, "screened_at")
-            if screened is not None and at >= screened - BEFORE_SCREENING:
+            if not start_read:
                 plausible_time(at, "the time given", screened_at=screened)
             else:
-                start = participant_start(session, found)
+                start = participant_start(
+                    session, found, first_visit if locked is not None else None
+                )
                 plausible_time(at, "the time given", screened_at=start)
         if done is None and locks and locked is not False:
             check_unlocked(session, None if found is None else found.id)
@@ -237,10 +246,19 @@ _FIRST_VISIT_DATES = select(func.min(Visit.actual_date), func.min(Visit.target_d
 )
 
 
-def participant_start(session: Session, participant: Participant) -> datetime | None:
+def participant_start(
+    session: Session,
+    participant: Participant,
+    first_visit: tuple[date | None, date | None] | None = None,
+) -> datetime | None:
     """When the participant started in the study: the earlier of their screening's entry and
-    their first visit's date (a trial entered after the fact has visits before the entry)."""
-    first = session.execute(_FIRST_VISIT_DATES, {"participant_id": participant.id}).one()
+    their first visit's date (a trial entered after the fact has visits before the entry).
+    ``first_visit``: the earliest actual and target dates of their visits when already read."""
+    first = (
+        session.execute(_FIRST_VISIT_DATES, {"participant_id": participant.id}).one()
+        if first_visit is None
+        else first_visit
+    )
     starts = [d for d in (participant.screened_at,) if d is not None]
     starts += [datetime.combine(d, time(), UTC) for d in first if d is not None]
     return min(starts, default=None)
