@@ -215,6 +215,7 @@ def writing(
         )
         locked: bool | None = None  # not known yet: check_unlocked reads the locks
         first_visit: tuple[date | None, date | None] | None = None
+        in_force: tuple[Protocol, int] | None
         if protocol and locks and done is None:
             in_force, locked, first_visit = protocol_in_force_and_locked(
                 session, None if found is None else found.id, first_visit=start_read
