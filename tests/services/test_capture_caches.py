@@ -8,13 +8,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session
 from tests.interop.test_redcap_phq9 import dictionary, phq9_rows
+from tests.support.db import count_all
 from tests.support.forms import at, madrs
 from tests.support.trial import OsloTrial, enrolled, visit_date
 
 from remit import services as sv
+from remit.errors import ConflictError
 from remit.interop.redcap import read_redcap_dictionary
 from remit.scales import list_scales, scale_source, trial_scales_key, use_trial_scales
 from remit.services._common import protocol_in_force
@@ -137,9 +140,10 @@ def test_a_form_reads_kept_scales_locks_and_consents_with_other_queries(oslo: Os
     assert datetime.combine(v13, datetime.min.time(), UTC) < datetime.now(UTC) - timedelta(days=91)
     seen, count = _statements(engine)
     try:
-        sv.record_assessment(
-            engine, oslo.rater, pid, "V13", "madrs", madrs(2), assessed_at=at(v13, 10)
-        )
+        form = sv.record_assessment(
+            engine, oslo.rater, pid, "V13", "madrs", madrs(2), assessed_at=at(v13, 10),
+            idempotency_key="form-1",
+        )  # fmt: skip
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert not [s for s in seen if "FROM trial_scale JOIN" in s]
@@ -148,6 +152,21 @@ def test_a_form_reads_kept_scales_locks_and_consents_with_other_queries(oslo: Os
     assert not [s for s in seen if s.startswith("SELECT min(visit.actual_date)")]
     [newest] = [s for s in seen if s.startswith("SELECT protocol_version.id")]
     assert "min(visit.actual_date)" in newest
+    assert not [s for s in seen if s.startswith("SELECT idempotency_key.")]
+    assert "LEFT OUTER JOIN idempotency_key" in newest
+    # the key read with the protocol still replays a retry and refuses another request
+    before = count_all(engine)
+    again = sv.record_assessment(
+        engine, oslo.rater, pid, "V13", "madrs", madrs(2), assessed_at=at(v13, 10),
+        idempotency_key="form-1",
+    )  # fmt: skip
+    assert (again.id, again.version) == (form.id, form.version)
+    with pytest.raises(ConflictError, match="'form-1' was already used for a different request"):
+        sv.record_assessment(
+            engine, oslo.rater, pid, "V13", "madrs", madrs(1), assessed_at=at(v13, 10),
+            idempotency_key="form-1",
+        )  # fmt: skip
+    assert count_all(engine) == before
     [participant] = [s for s in seen if "FROM participant" in s]
     assert "LEFT OUTER JOIN consent" in participant
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -282,33 +283,75 @@ _NEWEST_PROTOCOL_AND_LOCKED = (
 )
 
 
-#: The same with the dates of the participant's first visit (the earliest actual and target
-#: dates), for a write whose clinical time needs the participant's start.
-_NEWEST_PROTOCOL_LOCKED_AND_FIRST_VISIT = _NEWEST_PROTOCOL_AND_LOCKED.add_columns(
-    select(func.min(Visit.actual_date))
-    .where(Visit.participant_id == bindparam("participant_id"))
-    .scalar_subquery(),
-    select(func.min(Visit.target_date))
-    .where(Visit.participant_id == bindparam("participant_id"))
-    .scalar_subquery(),
-)
+def _preamble_statement(first_visit: bool, key: bool) -> Any:  # a Select
+    statement = _NEWEST_PROTOCOL_AND_LOCKED
+    if first_visit:  # the earliest actual and target dates of the participant's visits
+        statement = statement.add_columns(
+            select(func.min(Visit.actual_date))
+            .where(Visit.participant_id == bindparam("participant_id"))
+            .scalar_subquery(),
+            select(func.min(Visit.target_date))
+            .where(Visit.participant_id == bindparam("participant_id"))
+            .scalar_subquery(),
+        )
+    if key:  # the idempotency key in scope, if stored (one row at most: unique per scope)
+        statement = statement.add_columns(
+            IdempotencyKey.request_sha256, IdempotencyKey.record_table, IdempotencyKey.record_id
+        ).outerjoin(
+            IdempotencyKey,
+            and_(
+                IdempotencyKey.scope == bindparam("scope"),
+                IdempotencyKey.key == bindparam("key"),
+            ),
+        )
+    return statement
+
+
+#: The write preamble's query, with the first visit's dates and/or the idempotency key
+#: (built once each).
+_PREAMBLE_STATEMENTS = {
+    (first_visit, key): _preamble_statement(first_visit, key)
+    for first_visit in (False, True)
+    for key in (False, True)
+}
+
+
+@dataclass(frozen=True)
+class InForce:
+    """What the write preamble's one query found (:func:`protocol_in_force_and_locked`)."""
+
+    protocol_and_id: tuple[Protocol, int]
+    locked: bool
+    first_visit: tuple[date | None, date | None] | None
+    replayed_id: int | None
 
 
 def protocol_in_force_and_locked(
-    session: Session, participant_id: int | None, *, first_visit: bool = False
-) -> tuple[tuple[Protocol, int], bool, tuple[date | None, date | None]]:
+    session: Session,
+    participant_id: int | None,
+    *,
+    first_visit: bool = False,
+    key: tuple[str, str, str, str] | None = None,
+) -> InForce:
     """:func:`protocol_in_force` and whether an open lock of the study or of the participant
     ``participant_id`` exists (then :func:`check_unlocked` says which), in one query; with
-    ``first_visit`` also the earliest actual and target dates of the participant's visits
-    (else ``(None, None)``)."""
-    statement = (
-        _NEWEST_PROTOCOL_LOCKED_AND_FIRST_VISIT if first_visit else _NEWEST_PROTOCOL_AND_LOCKED
-    )
-    row = session.execute(statement, {"participant_id": participant_id}).first()
+    ``first_visit`` also the earliest actual and target dates of the participant's visits;
+    with ``key`` (idempotency key, its scope from :func:`key_in_scope`, request digest,
+    record table) the id of the record a previous request with that key made, as
+    :func:`replayed` (a :class:`ConflictError` for the key used for another request)."""
+    statement = _PREAMBLE_STATEMENTS[(first_visit, key is not None)]
+    params: dict[str, Any] = {"participant_id": participant_id}
+    if key is not None:
+        params["key"], params["scope"] = key[0], key[1]
+    row = session.execute(statement, params).first()
     in_force = _parsed(session, None if row is None else (row[0], row[1]))
     assert row is not None  # _parsed refused a database without a protocol
-    first = (row[3], row[4]) if first_visit else (None, None)
-    return in_force, bool(row[2]), first
+    replayed_id = None
+    if key is not None:
+        stored = row[-3:]
+        if stored[0] is not None:
+            replayed_id = _replay_of(key[0], key[2], key[3], stored[0], stored[1], stored[2])
+    return InForce(in_force, bool(row[2]), (row[3], row[4]) if first_visit else None, replayed_id)
 
 
 def _parsed(session: Session, newest: Any) -> tuple[Protocol, int]:
@@ -369,6 +412,32 @@ _KEY_IN_SCOPE = select(IdempotencyKey).where(
 )
 
 
+def key_in_scope(session: Session, key: str | None, actor: Actor) -> str | None:
+    """The scope of ``actor``'s idempotency ``key`` (:func:`key_scope`; ``None`` without a
+    key), once the key is checked usable and, on PostgreSQL, a concurrent request with the
+    same key waits for this one (advisory lock)."""
+    if key is None:
+        return None
+    if not isinstance(key, str) or not key.strip() or len(key) > 200:
+        raise InputError(f"idempotency key {key!r} is not usable", expected="1 to 200 characters")
+    scope = key_scope(actor)
+    serialise(session, f"idempotency:{scope}:{key}")
+    return scope
+
+
+def _replay_of(
+    key: str, digest: str, table: str, stored_sha256: str, stored_table: str, record_id: int
+) -> int:
+    if stored_sha256 != digest or stored_table != table:
+        raise ConflictError(
+            f"idempotency key {key!r} was already used for a different request "
+            f"({stored_table} {record_id})",
+            expected="the same key only for a retry of the very same submission",
+            hint="use a new key for a new submission",
+        )
+    return record_id
+
+
 def replayed(
     session: Session, key: str | None, digest: str, table: str, actor: Actor
 ) -> int | None:
@@ -378,23 +447,13 @@ def replayed(
     The same key with another body (or for another kind of record) is a :class:`ConflictError`.
     A concurrent request with the same key waits for this one (PostgreSQL advisory lock).
     """
-    if key is None:
+    scope = key_in_scope(session, key, actor)
+    if key is None or scope is None:
         return None
-    if not isinstance(key, str) or not key.strip() or len(key) > 200:
-        raise InputError(f"idempotency key {key!r} is not usable", expected="1 to 200 characters")
-    scope = key_scope(actor)
-    serialise(session, f"idempotency:{scope}:{key}")
     row = session.scalar(_KEY_IN_SCOPE, {"scope": scope, "key": key})
     if row is None:
         return None
-    if row.request_sha256 != digest or row.record_table != table:
-        raise ConflictError(
-            f"idempotency key {key!r} was already used for a different request "
-            f"({row.record_table} {row.record_id})",
-            expected="the same key only for a retry of the very same submission",
-            hint="use a new key for a new submission",
-        )
-    return row.record_id
+    return _replay_of(key, digest, table, row.request_sha256, row.record_table, row.record_id)
 
 
 def remember(uow: UnitOfWork, key: str | None, digest: str, table: str, record_id: int) -> None:

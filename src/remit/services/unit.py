@@ -50,6 +50,7 @@ from remit.services._common import (
     authorise,
     aware,
     check_unlocked,
+    key_in_scope,
     now_utc,
     plausible_time,
     protocol_in_force,
@@ -198,29 +199,36 @@ def writing(
         # a write that needs consent reads the participant's consents with them
         consents: list[Consent] | None = [] if operation in CONSENT_NEEDED else None
         found = _participant(session, actor, participant, consents)
-        done = (
-            replayed(session, idempotency_key, digest, record_table, actor)
-            if record_table is not None
-            else None
-        )
         # the clinical time is checked against the participant's start (plausible_time);
         # their start is no later than their screening's entry, so a time that the
         # screening's entry alone allows needs no look at their visits
         screened = None if found is None else aware(found.screened_at, "screened_at")
         start_read = (
-            done is None
-            and at is not None
+            at is not None
             and found is not None
             and (screened is None or at < screened - BEFORE_SCREENING)
         )
         locked: bool | None = None  # not known yet: check_unlocked reads the locks
         first_visit: tuple[date | None, date | None] | None = None
         in_force: tuple[Protocol, int] | None
-        if protocol and locks and done is None:
-            in_force, locked, first_visit = protocol_in_force_and_locked(
-                session, None if found is None else found.id, first_visit=start_read
+        if protocol and locks:
+            # one query: the protocol in force, whether a lock is open, the first visit's
+            # dates when needed and the idempotency key when given
+            key = None
+            if record_table is not None and idempotency_key is not None:
+                scope = key_in_scope(session, idempotency_key, actor)
+                key = None if scope is None else (idempotency_key, scope, digest, record_table)
+            found_now = protocol_in_force_and_locked(
+                session, None if found is None else found.id, first_visit=start_read, key=key
             )
+            in_force, locked = found_now.protocol_and_id, found_now.locked
+            first_visit, done = found_now.first_visit, found_now.replayed_id
         else:
+            done = (
+                replayed(session, idempotency_key, digest, record_table, actor)
+                if record_table is not None
+                else None
+            )
             in_force = protocol_in_force(session) if protocol else None
         if in_force is not None and uow.protocol_version_id is None:
             uow.protocol_version_id = in_force[1]  # new records: the version checked against
@@ -228,9 +236,7 @@ def writing(
             if not start_read:
                 plausible_time(at, "the time given", screened_at=screened)
             else:
-                start = participant_start(
-                    session, found, first_visit if locked is not None else None
-                )
+                start = participant_start(session, found, first_visit)
                 plausible_time(at, "the time given", screened_at=start)
         if done is None and locks and locked is not False:
             check_unlocked(session, None if found is None else found.id)
