@@ -20,6 +20,10 @@ writes
        unless the participant's informed consent allows it at the procedure's clinical time
        ``at`` (:func:`~remit.services.consent_rules.require_consent`).
 
+    Steps 4 to 6 read what they need in one query (the protocol version, whether a lock is
+    open, the key, the first visit's dates: ``_common.protocol_in_force_and_locked``) and
+    step 7's consents come with the participant (step 3); the refusals keep this order.
+
 reads
     1. one unit of work; 2. authorise; 3. the participant is at the actor's site; then the
     service reads (a site-bound actor's queries keep to its site), and 4. one access-log row
