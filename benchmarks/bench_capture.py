@@ -12,7 +12,8 @@ self-report form of the load benchmark's visits (V3, V13, FU7) through
 It prints forms/s, the per-form time (p50/p95/p99), the process CPU time per form (what a
 loaded machine distorts least), the SQL statements per form (counted with
 a ``before_cursor_execute`` listener) and the audit rows per form; checks every form is stored
-once and runs ``remit audit verify``. ``--profile N`` prints the N most expensive functions
+once and runs ``remit audit verify``; ``--statements`` lists the SQL statements of the last
+form. ``--profile N`` prints the N most expensive functions
 (cProfile, sorted by ``--sort``: cumulative or own time) of the timed phase. Machine and load
 are printed first.
 """
@@ -35,7 +36,13 @@ import numpy as np
 from load_web import assessed_at
 
 
-def run(engine_name: str, participants: int, profile: int, sort: str = "cumulative") -> None:
+def run(
+    engine_name: str,
+    participants: int,
+    profile: int,
+    sort: str = "cumulative",
+    show_statements: bool = False,
+) -> None:
     from sqlalchemy import event, func, select
 
     from remit import services as sv
@@ -54,10 +61,12 @@ def run(engine_name: str, participants: int, profile: int, sort: str = "cumulati
         bodies = [(pid, visit, scale, battery.answers(scale, rng)) for pid, visit, scale in slots]
         engine = db.engine()
         statements = 0
+        last_form: list[str] = []
 
-        def count(*_args: Any) -> None:
+        def count(*args: Any) -> None:
             nonlocal statements
             statements += 1
+            last_form.append(" ".join(str(args[2]).split()))
 
         try:
             with engine.connect() as connection:
@@ -80,6 +89,7 @@ def run(engine_name: str, participants: int, profile: int, sort: str = "cumulati
             if profiler is not None:
                 profiler.enable()
             for pid, visit, scale, answers in bodies:
+                last_form.clear()
                 t0 = time.perf_counter()
                 sv.record_assessment(
                     engine, rater, pid, visit, scale, answers,
@@ -113,6 +123,10 @@ def run(engine_name: str, participants: int, profile: int, sort: str = "cumulati
             flush=True,
         )
         print(f"audit verify: {battery.audit_verify(db).line()}", flush=True)
+        if show_statements:
+            print(f"the last form's {len(last_form)} statements:")
+            for number, statement in enumerate(last_form, 1):
+                print(f"  {number:2d}. {statement[:300]}")
         if profiler is not None:
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats(sort).print_stats(profile)
@@ -126,11 +140,14 @@ def main() -> int:
     parser.add_argument("--participants", type=int, default=20)
     parser.add_argument("--profile", type=int, default=0, metavar="N")
     parser.add_argument("--sort", choices=("cumulative", "tottime"), default="cumulative")
+    parser.add_argument(
+        "--statements", action="store_true", help="print the SQL statements of the last form"
+    )
     args = parser.parse_args()
     if not 1 <= args.participants <= 500:
         parser.error("keep --participants within 1..500")
     for name in ("sqlite", "postgresql") if args.engine == "both" else (args.engine,):
-        run(name, args.participants, args.profile, args.sort)
+        run(name, args.participants, args.profile, args.sort, args.statements)
     return 0
 
 

@@ -32,6 +32,7 @@ from remit.scales.loader import (
     scale_source,
     total_parts,
     trial_scales,
+    trial_scales_key,
     use_trial_scales,
     user_scale_dirs,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "skipped_items",
     "total_parts",
     "trial_scales",
+    "trial_scales_key",
     "undecided_items",
     "use_trial_scales",
     "user_scale_dirs",

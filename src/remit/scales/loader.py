@@ -12,7 +12,7 @@ import functools
 import io
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -232,9 +232,12 @@ class _Kept:
 #: Replaced whole, never changed in place: a web server's threads read it while another
 #: request installs the scales again, and must never see it half filled.
 _TRIAL: Mapping[str, _Kept] = MappingProxyType({})
+#: What the installer said the installed scales are (:func:`use_trial_scales` ``key``); set
+#: after ``_TRIAL``, so a reader that sees a key sees its scales.
+_TRIAL_KEY: Hashable | None = None
 
 
-def use_trial_scales(texts: Mapping[str, tuple[str, str]]) -> None:
+def use_trial_scales(texts: Mapping[str, tuple[str, str]], *, key: Hashable | None = None) -> None:
     """Make the scale definitions kept in a trial database known, replacing those installed
     before: ``texts`` maps code → (TOML text, label such as ``"trial database, revision 2"``).
 
@@ -244,16 +247,26 @@ def use_trial_scales(texts: Mapping[str, tuple[str, str]]) -> None:
     ``REMIT_SCALES_PATH`` is refused when the scales are listed or loaded (never silently
     shadowed).
 
+    ``key`` names what was installed (the services: the database and its newest scale id) so
+    that an installer can skip reading them again while :func:`trial_scales_key` still returns
+    it; installing without a key (as a test does to play a new process) forgets it.
+
     Examples
     --------
     >>> use_trial_scales({})
     >>> trial_scales()
     {}
     """
-    global _TRIAL
+    global _TRIAL, _TRIAL_KEY
     _TRIAL = MappingProxyType(
         {code.lower(): _Kept(text, label) for code, (text, label) in texts.items()}
     )
+    _TRIAL_KEY = key
+
+
+def trial_scales_key() -> Hashable | None:
+    """The ``key`` the scales installed last were installed with (:func:`use_trial_scales`)."""
+    return _TRIAL_KEY
 
 
 def trial_scales() -> dict[str, str]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, text
+from sqlalchemy import and_, bindparam, exists, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from remit.errors import (
@@ -32,6 +33,7 @@ from remit.services.records import (
 )
 from remit.store import Actor, UnitOfWork, content_sha256
 from remit.store.allocation import Allocation
+from remit.store.scales import TrialScale
 from remit.store.tables import (
     Alert,
     Assessment,
@@ -155,10 +157,21 @@ def choice(value: str, vocabulary: Any, name: str) -> str:
 # --- who acts --------------------------------------------------------------------------------
 
 
+#: The newest ``trial_scale`` id (0 for none): which scales the trial database keeps, read
+#: with a query each transaction runs anyway (the account's); rows are only ever added, so a
+#: scale added by any process changes it (:func:`remit.services.unit.install_trial_scales`).
+TRIAL_SCALES_MARK = (
+    select(func.coalesce(func.max(TrialScale.id), 0)).scalar_subquery().label("scales_mark")
+)
+
+#: What :func:`authorise` returns when it read no account (system and participant actors).
+MARK_NOT_READ = -1
+
+
 def _account_and_role(study_wide: bool) -> Any:  # a Select (typed differently by SA 2.0/2.1)
     held_at = UserRole.site_id.is_(None) if study_wide else UserRole.site_id == bindparam("site_id")
     return (
-        select(UserAccount.username, UserAccount.active, UserRole.id)
+        select(UserAccount.username, UserAccount.active, UserRole.id, TRIAL_SCALES_MARK)
         .outerjoin(
             UserRole,
             and_(
@@ -179,11 +192,15 @@ def _account_and_role(study_wide: bool) -> Any:  # a Select (typed differently b
 _ACCOUNT_AND_ROLE = {True: _account_and_role(True), False: _account_and_role(False)}
 
 
-def authorise(session: Session, actor: Actor, operation: str) -> None:
-    """The actor's role may do ``operation`` and the (active) user really holds that role."""
+def authorise(session: Session, actor: Actor, operation: str) -> int:
+    """The actor's role may do ``operation`` and the (active) user really holds that role.
+
+    Returns the trial database's scales mark read with the account (:data:`TRIAL_SCALES_MARK`),
+    or :data:`MARK_NOT_READ` for an actor without an account (nothing was read).
+    """
     require(actor, operation)
     if actor.role == SYSTEM_ROLE:
-        return
+        return MARK_NOT_READ
     if actor.role == PARTICIPANT_ROLE:
         # a participant has no account: the ePRO link's token, checked by the service in this
         # very transaction, is the authority (require() kept them to their two operations)
@@ -192,7 +209,7 @@ def authorise(session: Session, actor: Actor, operation: str) -> None:
                 f"actor {actor.username} (participant) cannot hold a user account",
                 expected="the participant actor of remit.services.epro",
             )
-        return
+        return MARK_NOT_READ
     if actor.user_id is None:
         raise PermissionDeniedError(
             f"actor {actor.username} ({actor.role}) has no user id",
@@ -214,6 +231,7 @@ def authorise(session: Session, actor: Actor, operation: str) -> None:
             f"user {actor.username!r} does not hold the role {actor.role} {where}",
             hint="ask an admin to grant the role",
         )
+    return int(row.scales_mark)
 
 
 # --- the protocol in force -------------------------------------------------------------------
@@ -238,7 +256,105 @@ def protocol_in_force(session: Session) -> tuple[Protocol, int]:
     amendment stored by any process is in force for the next transaction of every process;
     the text is read and parsed only for a version this process has not parsed yet.
     """
-    newest = session.execute(_NEWEST_PROTOCOL).first()
+    return _parsed(session, session.execute(_NEWEST_PROTOCOL).first())
+
+
+#: The newest protocol version and whether an open lock covers the study or the participant
+#: ``participant_id`` (none: the study only): the write preamble's two checks in one query.
+_NEWEST_PROTOCOL_AND_LOCKED = (
+    select(
+        ProtocolVersion.id,
+        ProtocolVersion.sha256,
+        exists()
+        .where(
+            Lock.unlocked_at.is_(None),
+            or_(
+                Lock.level == LockLevel.STUDY,
+                and_(
+                    Lock.level == LockLevel.PARTICIPANT,
+                    Lock.participant_id == bindparam("participant_id"),
+                ),
+            ),
+        )
+        .label("locked"),
+    )
+    .order_by(ProtocolVersion.id.desc())
+    .limit(1)
+)
+
+
+def _preamble_statement(first_visit: bool, key: bool) -> Any:  # a Select
+    statement = _NEWEST_PROTOCOL_AND_LOCKED
+    if first_visit:  # the earliest actual and target dates of the participant's visits
+        statement = statement.add_columns(
+            select(func.min(Visit.actual_date))
+            .where(Visit.participant_id == bindparam("participant_id"))
+            .scalar_subquery(),
+            select(func.min(Visit.target_date))
+            .where(Visit.participant_id == bindparam("participant_id"))
+            .scalar_subquery(),
+        )
+    if key:  # the idempotency key in scope, if stored (one row at most: unique per scope)
+        statement = statement.add_columns(
+            IdempotencyKey.request_sha256, IdempotencyKey.record_table, IdempotencyKey.record_id
+        ).outerjoin(
+            IdempotencyKey,
+            and_(
+                IdempotencyKey.scope == bindparam("scope"),
+                IdempotencyKey.key == bindparam("key"),
+            ),
+        )
+    return statement
+
+
+#: The write preamble's query, with the first visit's dates and/or the idempotency key
+#: (built once each).
+_PREAMBLE_STATEMENTS = {
+    (first_visit, key): _preamble_statement(first_visit, key)
+    for first_visit in (False, True)
+    for key in (False, True)
+}
+
+
+@dataclass(frozen=True)
+class InForce:
+    """What the write preamble's one query found (:func:`protocol_in_force_and_locked`)."""
+
+    protocol_and_id: tuple[Protocol, int]
+    locked: bool
+    first_visit: tuple[date | None, date | None] | None
+    replayed_id: int | None
+
+
+def protocol_in_force_and_locked(
+    session: Session,
+    participant_id: int | None,
+    *,
+    first_visit: bool = False,
+    key: tuple[str, str, str, str] | None = None,
+) -> InForce:
+    """:func:`protocol_in_force` and whether an open lock of the study or of the participant
+    ``participant_id`` exists (then :func:`check_unlocked` says which), in one query; with
+    ``first_visit`` also the earliest actual and target dates of the participant's visits;
+    with ``key`` (idempotency key, its scope from :func:`key_in_scope`, request digest,
+    record table) the id of the record a previous request with that key made, as
+    :func:`replayed` (a :class:`ConflictError` for the key used for another request)."""
+    statement = _PREAMBLE_STATEMENTS[(first_visit, key is not None)]
+    params: dict[str, Any] = {"participant_id": participant_id}
+    if key is not None:
+        params["key"], params["scope"] = key[0], key[1]
+    row = session.execute(statement, params).first()
+    in_force = _parsed(session, None if row is None else (row[0], row[1]))
+    assert row is not None  # _parsed refused a database without a protocol
+    replayed_id = None
+    if key is not None:
+        stored = row[-3:]
+        if stored[0] is not None:
+            replayed_id = _replay_of(key[0], key[2], key[3], stored[0], stored[1], stored[2])
+    return InForce(in_force, bool(row[2]), (row[3], row[4]) if first_visit else None, replayed_id)
+
+
+def _parsed(session: Session, newest: Any) -> tuple[Protocol, int]:
     if newest is None:
         raise NotFoundError(
             "no protocol is stored in this database", hint="initialise it with `remit init`"
@@ -296,6 +412,32 @@ _KEY_IN_SCOPE = select(IdempotencyKey).where(
 )
 
 
+def key_in_scope(session: Session, key: str | None, actor: Actor) -> str | None:
+    """The scope of ``actor``'s idempotency ``key`` (:func:`key_scope`; ``None`` without a
+    key), once the key is checked usable and, on PostgreSQL, a concurrent request with the
+    same key waits for this one (advisory lock)."""
+    if key is None:
+        return None
+    if not isinstance(key, str) or not key.strip() or len(key) > 200:
+        raise InputError(f"idempotency key {key!r} is not usable", expected="1 to 200 characters")
+    scope = key_scope(actor)
+    serialise(session, f"idempotency:{scope}:{key}")
+    return scope
+
+
+def _replay_of(
+    key: str, digest: str, table: str, stored_sha256: str, stored_table: str, record_id: int
+) -> int:
+    if stored_sha256 != digest or stored_table != table:
+        raise ConflictError(
+            f"idempotency key {key!r} was already used for a different request "
+            f"({stored_table} {record_id})",
+            expected="the same key only for a retry of the very same submission",
+            hint="use a new key for a new submission",
+        )
+    return record_id
+
+
 def replayed(
     session: Session, key: str | None, digest: str, table: str, actor: Actor
 ) -> int | None:
@@ -305,23 +447,13 @@ def replayed(
     The same key with another body (or for another kind of record) is a :class:`ConflictError`.
     A concurrent request with the same key waits for this one (PostgreSQL advisory lock).
     """
-    if key is None:
+    scope = key_in_scope(session, key, actor)
+    if key is None or scope is None:
         return None
-    if not isinstance(key, str) or not key.strip() or len(key) > 200:
-        raise InputError(f"idempotency key {key!r} is not usable", expected="1 to 200 characters")
-    scope = key_scope(actor)
-    serialise(session, f"idempotency:{scope}:{key}")
     row = session.scalar(_KEY_IN_SCOPE, {"scope": scope, "key": key})
     if row is None:
         return None
-    if row.request_sha256 != digest or row.record_table != table:
-        raise ConflictError(
-            f"idempotency key {key!r} was already used for a different request "
-            f"({row.record_table} {row.record_id})",
-            expected="the same key only for a retry of the very same submission",
-            hint="use a new key for a new submission",
-        )
-    return row.record_id
+    return _replay_of(key, digest, table, row.request_sha256, row.record_table, row.record_id)
 
 
 def remember(uow: UnitOfWork, key: str | None, digest: str, table: str, record_id: int) -> None:
@@ -430,22 +562,31 @@ def store_alerts(
     source_id: int,
     *,
     once: bool = False,
+    new_record: bool = False,
 ) -> list[Alert]:
     """Store the alerts a rule raised, in this transaction, and return the rows added (an open
     one for the same rule and record is not raised twice; with ``once``, not even a closed
-    one)."""
+    one).
+
+    ``new_record``: ``source_id`` was made in this very transaction, so no stored alert can
+    name it and none is looked for (one per rule is still stored)."""
     session = uow.session
     added: list[Alert] = []
     for alert in alerts:
-        query = select(Alert.id).where(
-            Alert.participant_id == participant.id,
-            Alert.rule_id == alert.rule_id,
-            Alert.source_table == source_table,
-            Alert.source_id == source_id,
-        )
-        if not once:
-            query = query.where(Alert.closed_at.is_(None))
-        if session.scalar(query) is not None:
+        if new_record:
+            if any(a.rule_id == alert.rule_id for a in added):
+                continue
+            query = None
+        else:
+            query = select(Alert.id).where(
+                Alert.participant_id == participant.id,
+                Alert.rule_id == alert.rule_id,
+                Alert.source_table == source_table,
+                Alert.source_id == source_id,
+            )
+            if not once:
+                query = query.where(Alert.closed_at.is_(None))
+        if query is not None and session.scalar(query) is not None:
             continue
         row = Alert(
             participant_id=participant.id,

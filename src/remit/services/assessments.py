@@ -233,11 +233,14 @@ def _safety_rules(
     a: Assessment,
     result: ScoreResult,
     known: KnownBaseline = "read",
+    *,
+    new_record: bool = False,
 ) -> tuple[tuple[tuple[str, str], ...], list[Alert]]:
-    """:func:`apply_safety_rules`, also returning the alert rows it stored."""
+    """:func:`apply_safety_rules`, also returning the alert rows it stored (``new_record``:
+    ``a`` was made in this transaction, see :func:`store_alerts`)."""
     baseline = _baseline(uow.session, protocol, p, a) if known == "read" else known
     outcome = evaluate_score(protocol, result, baseline=baseline)
-    added = store_alerts(uow, p, outcome.alerts, "assessment", a.id)
+    added = store_alerts(uow, p, outcome.alerts, "assessment", a.id, new_record=new_record)
     return outcome.not_evaluated, added
 
 
@@ -395,7 +398,7 @@ def store_form(
     row.total = result.total
     uow.add(row)
     uow.flush()
-    skipped, added = _safety_rules(uow, w.protocol, p, row, result, baseline)
+    skipped, added = _safety_rules(uow, w.protocol, p, row, result, baseline, new_record=True)
     w.remember(row.id)
     # a new form's alerts are the ones just raised: no other alert can name its id
     alerts = tuple(alert_record(a, p.study_id) for a in added)

@@ -127,13 +127,15 @@ def require_consent(
     operation: str,
     at: datetime,
     detail: str | None = None,
+    consents: Sequence[Consent] | None = None,
 ) -> None:
     """Raise :class:`~remit.errors.InputError` when the participant's consent does not allow
-    ``operation`` at ``at`` (see the module's docstring)."""
+    ``operation`` at ``at`` (see the module's docstring). ``consents``: the participant's
+    consents, oldest first, when already read (else they are read here)."""
     problem = consent_problem(
         protocol,
         participant.study_id,
-        consents_of(session, participant),
+        consents_of(session, participant) if consents is None else consents,
         at,
         operation=operation,
         detail=detail,

@@ -140,7 +140,7 @@ def add_scale(engine: Engine, actor: Actor, text: str, *, source: str) -> TrialS
         )
         w.uow.add(row)
         w.uow.flush()
-        install_trial_scales(session)
+        install_trial_scales(session, uncommitted=True)
         return _record(row)
 
 

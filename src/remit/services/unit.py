@@ -20,6 +20,10 @@ writes
        unless the participant's informed consent allows it at the procedure's clinical time
        ``at`` (:func:`~remit.services.consent_rules.require_consent`).
 
+    Steps 4 to 6 read what they need in one query (the protocol version, whether a lock is
+    open, the key, the first visit's dates: ``_common.protocol_in_force_and_locked``) and
+    step 7's consents come with the participant (step 3); the refusals keep this order.
+
 reads
     1. one unit of work; 2. authorise; 3. the participant is at the actor's site; then the
     service reads (a site-bound actor's queries keep to its site), and 4. one access-log row
@@ -30,10 +34,11 @@ A refusal at any step rolls everything back: nothing is written.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, bindparam, func, select
@@ -41,22 +46,34 @@ from sqlalchemy.orm import Session
 
 from remit.errors import InputError, NotFoundError
 from remit.protocol import Protocol
-from remit.scales import use_trial_scales
+from remit.scales import trial_scales_key, use_trial_scales
 from remit.services._common import (
     BEFORE_SCREENING,
+    MARK_NOT_READ,
+    TRIAL_SCALES_MARK,
     authorise,
     aware,
     check_unlocked,
+    key_in_scope,
     now_utc,
     plausible_time,
     protocol_in_force,
+    protocol_in_force_and_locked,
     remember,
     replayed,
     request_sha256,
 )
 from remit.services.access import CONSENT_NEEDED, require_site
 from remit.services.consent_rules import require_consent
-from remit.store import Actor, UnitOfWork, get_participant, log_read, unit_of_work
+from remit.store import (
+    Actor,
+    UnitOfWork,
+    get_participant,
+    get_participant_with_consents,
+    log_read,
+    unit_of_work,
+)
+from remit.store.consent import Consent
 from remit.store.scales import TrialScale
 from remit.store.tables import Participant, Visit
 
@@ -85,10 +102,20 @@ def owner_of(
     return find
 
 
-def _participant(session: Session, actor: Actor, ref: ParticipantRef) -> Participant | None:
+def _participant(
+    session: Session, actor: Actor, ref: ParticipantRef, consents: list[Consent] | None = None
+) -> Participant | None:
+    """The participant of ``ref``, at the actor's site. ``consents``: a list to fill with
+    their consents, read with them (a participant given by key), for the consent check."""
     if ref is None:
         return None
-    found = ref(session) if callable(ref) else get_participant(session, ref)
+    if callable(ref):
+        found = ref(session)
+    elif consents is not None:
+        found, read = get_participant_with_consents(session, ref)
+        consents.extend(read)
+    else:
+        found = get_participant(session, ref)
     if found is not None:
         require_site(actor, found.site_id, found.study_id)
     return found
@@ -172,31 +199,56 @@ def writing(
     digest = request_sha256(operation, request if request is not None else {})
     with unit_of_work(engine, actor, reason=reason) as uow:
         session = uow.session
-        authorise(session, actor, operation)
-        install_trial_scales(session)
-        found = _participant(session, actor, participant)
-        done = (
-            replayed(session, idempotency_key, digest, record_table, actor)
-            if record_table is not None
-            else None
+        install_trial_scales(session, authorise(session, actor, operation))
+        # a write that needs consent reads the participant's consents with them
+        consents: list[Consent] | None = [] if operation in CONSENT_NEEDED else None
+        found = _participant(session, actor, participant, consents)
+        # the clinical time is checked against the participant's start (plausible_time);
+        # their start is no later than their screening's entry, so a time that the
+        # screening's entry alone allows needs no look at their visits
+        screened = None if found is None else aware(found.screened_at, "screened_at")
+        start_read = (
+            at is not None
+            and found is not None
+            and (screened is None or at < screened - BEFORE_SCREENING)
         )
-        in_force = protocol_in_force(session) if protocol else None
+        locked: bool | None = None  # not known yet: check_unlocked reads the locks
+        first_visit: tuple[date | None, date | None] | None = None
+        in_force: tuple[Protocol, int] | None
+        if protocol and locks:
+            # one query: the protocol in force, whether a lock is open, the first visit's
+            # dates when needed and the idempotency key when given
+            key = None
+            if record_table is not None and idempotency_key is not None:
+                scope = key_in_scope(session, idempotency_key, actor)
+                key = None if scope is None else (idempotency_key, scope, digest, record_table)
+            found_now = protocol_in_force_and_locked(
+                session, None if found is None else found.id, first_visit=start_read, key=key
+            )
+            in_force, locked = found_now.protocol_and_id, found_now.locked
+            first_visit, done = found_now.first_visit, found_now.replayed_id
+        else:
+            done = (
+                replayed(session, idempotency_key, digest, record_table, actor)
+                if record_table is not None
+                else None
+            )
+            in_force = protocol_in_force(session) if protocol else None
         if in_force is not None and uow.protocol_version_id is None:
             uow.protocol_version_id = in_force[1]  # new records: the version checked against
         if done is None and at is not None and found is not None:
-            # the clinical time, against the participant's start (plausible_time); their start
-            # is no later than their screening's entry, so a time that the screening's entry
-            # alone allows needs no look at their visits
-            screened = aware(found.screened_at, "screened_at")
-            if screened is not None and at >= screened - BEFORE_SCREENING:
+            if not start_read:
                 plausible_time(at, "the time given", screened_at=screened)
             else:
-                start = participant_start(session, found)
+                start = participant_start(session, found, first_visit)
                 plausible_time(at, "the time given", screened_at=start)
-        if done is None and locks:
+        if done is None and locks and locked is not False:
             check_unlocked(session, None if found is None else found.id)
         if done is None and found is not None and in_force and operation in CONSENT_NEEDED:
-            require_consent(session, in_force[0], found, operation, at or now_utc(), detail)
+            read = None if callable(participant) else consents
+            require_consent(
+                session, in_force[0], found, operation, at or now_utc(), detail, consents=read
+            )
         yield Write(uow, found, in_force, done, idempotency_key, digest, record_table)
 
 
@@ -205,10 +257,19 @@ _FIRST_VISIT_DATES = select(func.min(Visit.actual_date), func.min(Visit.target_d
 )
 
 
-def participant_start(session: Session, participant: Participant) -> datetime | None:
+def participant_start(
+    session: Session,
+    participant: Participant,
+    first_visit: tuple[date | None, date | None] | None = None,
+) -> datetime | None:
     """When the participant started in the study: the earlier of their screening's entry and
-    their first visit's date (a trial entered after the fact has visits before the entry)."""
-    first = session.execute(_FIRST_VISIT_DATES, {"participant_id": participant.id}).one()
+    their first visit's date (a trial entered after the fact has visits before the entry).
+    ``first_visit``: the earliest actual and target dates of their visits when already read."""
+    first = (
+        session.execute(_FIRST_VISIT_DATES, {"participant_id": participant.id}).one()
+        if first_visit is None
+        else first_visit
+    )
     starts = [d for d in (participant.screened_at,) if d is not None]
     starts += [datetime.combine(d, time(), UTC) for d in first if d is not None]
     return min(starts, default=None)
@@ -260,8 +321,7 @@ def reading(
     the access log says was read (the read service's name).
     """
     with unit_of_work(engine, actor) as uow:
-        authorise(uow.session, actor, operation)
-        install_trial_scales(uow.session)
+        install_trial_scales(uow.session, authorise(uow.session, actor, operation))
         found = _participant(uow.session, actor, participant)
         read = Read(uow, found)
         yield read
@@ -292,13 +352,38 @@ def latest_trial_scales(session: Session) -> list[TrialScale]:
     )
 
 
-def install_trial_scales(session: Session) -> None:
+_INSTALLING = threading.Lock()
+
+
+def install_trial_scales(
+    session: Session, mark: int = MARK_NOT_READ, *, uncommitted: bool = False
+) -> None:
     """Install the newest revision of each scale kept in the database into
     :mod:`remit.scales` (see :func:`remit.scales.use_trial_scales`); called by the services'
-    preambles each time they open the database."""
-    use_trial_scales(
-        {
-            row.code: (row.definition, f"trial database (revision {row.revision})")
-            for row in latest_trial_scales(session)
-        }
-    )
+    preambles each time they open the database.
+
+    ``mark`` is the database's newest ``trial_scale`` id as :func:`authorise` read it with the
+    account (:data:`~remit.services._common.TRIAL_SCALES_MARK`; read here when not given).
+    The scales are read again only when the database or its mark differ from those installed
+    last, so a scale added by any process is used at that process's next transaction, and a
+    transaction that finds nothing new spends no query on them. ``uncommitted``: the
+    transaction has just added a scale (it may yet roll back): the next transaction reads them
+    again whatever its mark.
+    """
+    if mark == MARK_NOT_READ:
+        mark = int(session.scalar(select(TRIAL_SCALES_MARK)) or 0)
+    engine = session.get_bind().engine
+    # the pool names the database (each transaction's engine may be a copy with options)
+    key = None if uncommitted else ("trial database", id(engine.pool), str(engine.url), mark)
+    if key is not None and trial_scales_key() == key:
+        return
+    with _INSTALLING:  # the web app's threads share the installed scales
+        if key is not None and trial_scales_key() == key:
+            return
+        use_trial_scales(
+            {
+                row.code: (row.definition, f"trial database (revision {row.revision})")
+                for row in latest_trial_scales(session)
+            },
+            key=key,
+        )

@@ -82,6 +82,7 @@ from remit.store.queries import (
     create_study,
     current_protocol_version,
     get_participant,
+    get_participant_with_consents,
     store_protocol_version,
 )
 from remit.store.results import ClinicalResult, DosingChecklist
@@ -166,6 +167,7 @@ __all__ = [
     "downgrade",
     "find_user",
     "get_participant",
+    "get_participant_with_consents",
     "grant_role",
     "hash_password",
     "head_revision",
