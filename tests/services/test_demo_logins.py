@@ -94,6 +94,7 @@ def test_only_shipped_demo_logins_can_be_added_that_way(engine: Engine) -> None:
         "$2b$12$KIXQJ1r0tZ5bQ7hJvM2aUeW0m9y1xTqf7VqjzCkq5Y6pH3n1Z8s2e",  # bcrypt
         "remit-demo-admin",  # a password where a hash belongs
     ],
+    ids=["argon2id-cheap", "argon2i", "bcrypt", "password"],
 )
 def test_the_store_refuses_a_precomputed_hash_weaker_than_production(
     engine: Engine, weak: str
