@@ -14,7 +14,6 @@ from __future__ import annotations
 from remit.analysis.data import TrialData
 from remit.protocol import Arm, Protocol
 from remit.protocol.sap import MMRMAnalysis, RbmiAnalysis
-from remit.stats.mmrm import formula_without
 
 __all__ = ["BLINDED_ARM", "POOLED_LABEL", "arms_concealed", "pooled_protocol"]
 
@@ -47,6 +46,9 @@ def arms_concealed(data: TrialData, protocol: Protocol) -> bool:
 
 
 def _pooled_formula(formula: str) -> str:
+    # imported here: the services read BLINDED_ARM without loading the MMRM code (SciPy)
+    from remit.stats.mmrm import formula_without
+
     return formula_without(formula, "arm") or "visit"
 
 

@@ -8,19 +8,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from remit.analysis import AnalysisResult, run_analysis_plan
 from remit.cli.common import JsonOption, console, errors_as_exit, print_json
 from remit.errors import InputError
 from remit.protocol import Protocol, load_protocol
-from remit.reports.format import fmt, fmt_ci
 from remit.simulate import SimulationResult
 from remit.simulate.targets import OSLO_TARGETS, rct_targets
+
+if TYPE_CHECKING:
+    from remit.analysis import AnalysisResult
 
 app = typer.Typer(
     help="Create, simulate, analyse and report a synthetic trial like the Norwegian MDMA-AT "
@@ -181,7 +182,6 @@ def run_demo(
     single-arm protocol, :data:`RCT_PARTICIPANTS` for a randomised one).
     """
     from remit.interop import export_trial
-    from remit.reports import render_report
     from remit.services import build_trial_data
     from remit.simulate import close_demo_database, create_demo_database, simulate_trial
 
@@ -238,6 +238,11 @@ def run_demo(
             export_trial(engine, out / "exports", data=data)  # the data built above
     finally:
         close_demo_database(demo)
+    # the analysis plan and the report (SciPy, statsmodels, matplotlib) are imported only now:
+    # their memory is not held through the simulation and the exports
+    from remit.analysis import run_analysis_plan
+    from remit.reports import render_report
+
     tell("running the analysis plan", 0, 1)
     result = run_analysis_plan(data, protocol, require_arms=randomised)
     tell("writing the report", 0, 1)
@@ -321,6 +326,8 @@ def imports_frozen() -> Iterator[None]:
 
 
 def _print_arms(s: dict[str, Any]) -> None:
+    from remit.reports.format import fmt, fmt_ci
+
     primary = next(k for k in s if k.startswith("madrs_difference_"))
     visit = primary.rsplit("_", 1)[1].upper()
     table = Table("quantity", *s["n_per_arm"], title="Randomised demo trial, by arm")
@@ -343,6 +350,8 @@ def _print_arms(s: dict[str, Any]) -> None:
 
 
 def _print(run: DemoRun) -> None:
+    from remit.reports.format import fmt, fmt_ci
+
     s = run.summary
     console.print("[bold yellow]SIMULATED DATA — not a real trial[/]")
     if "n_per_arm" in s:

@@ -89,6 +89,7 @@ from remit.services.database import (
     open_database,
     upgrade_database,
 )
+from remit.services.demo_logins import DemoLogin, add_demo_user, create_demo_trial, demo_logins
 from remit.services.deviations import list_deviations, record_deviation
 from remit.services.doctor import DoctorCheck, DoctorReport, check_deployment
 from remit.services.dosing import (
@@ -283,6 +284,7 @@ __all__ = [
     "DatabaseCensus",
     "DeliveryRecord",
     "DeliveryResult",
+    "DemoLogin",
     "DeviationRecord",
     "DischargeCriterionRecord",
     "DoctorCheck",
@@ -327,6 +329,7 @@ __all__ = [
     "acknowledge_alert",
     "actor_for",
     "actors_for",
+    "add_demo_user",
     "add_scale",
     "add_user",
     "allocation_balance_report",
@@ -355,11 +358,13 @@ __all__ = [
     "consent_status",
     "create_app_role",
     "create_database",
+    "create_demo_trial",
     "create_trial",
     "database_census",
     "database_revision",
     "default_key_file",
     "deliver_due",
+    "demo_logins",
     "dose_shown",
     "dosing_day",
     "edit_conmed",

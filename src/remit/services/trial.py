@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -16,6 +16,7 @@ from remit.services.records import PasswordResetRecord, TrialRecord, UserRecord
 from remit.services.unit import reading, writing
 from remit.store import (
     Actor,
+    UnitOfWork,
     add_site,
     check_email,
     check_password_rules,
@@ -71,6 +72,26 @@ def create_trial(
     does not list is refused. The database must be migrated and empty of studies. This is what
     ``remit init`` does; it runs as the ``system`` actor unless ``actor`` is given.
     """
+    return _create_trial(
+        engine,
+        protocol,
+        sites=sites,
+        admin=lambda uow: store_add_user(uow, admin_username, admin_password, [("admin", None)]),
+        study_code=study_code,
+        actor=actor,
+    )
+
+
+def _create_trial(
+    engine: Engine,
+    protocol: Protocol,
+    *,
+    sites: Sequence[str] | None,
+    admin: Callable[[UnitOfWork], UserAccount],
+    study_code: str | None,
+    actor: Actor | None,
+) -> TrialRecord:
+    """:func:`create_trial`, the first admin made by ``admin`` in the same transaction."""
     actor = actor or Actor.system("remit-init")
     known = {s.code: s.name for s in protocol.study.sites}
     wanted = list(sites) if sites else list(known)
@@ -108,7 +129,7 @@ def create_trial(
         uow.protocol_version_id = version.id
         for site in wanted:
             add_site(uow, study, site, known[site])
-        admin = store_add_user(uow, admin_username, admin_password, [("admin", None)])
+        first_admin = admin(uow)
         return TrialRecord(
             study_id=study.id,
             study_code=study.code,
@@ -117,7 +138,7 @@ def create_trial(
             protocol_version_id=version.id,
             protocol_sha256=version.sha256,
             sites=tuple(wanted),
-            admin=user_record(session, admin),
+            admin=user_record(session, first_admin),
         )
 
 

@@ -95,7 +95,9 @@ def create_demo_database(path: Path, protocol: Protocol, *, force: bool = False)
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = sv.create_database(path, durable=False)
     role, password = DEMO_USERS[_ADMIN]
-    trial = sv.create_trial(engine, protocol, admin_username=_ADMIN, admin_password=password)
+    # the demo logins' published passwords have production-strength hashes shipped with
+    # Remit (remit.services.demo_logins): none is computed here
+    trial = sv.create_demo_trial(engine, protocol, admin_username=_ADMIN)
     admin = Actor(trial.admin.id, _ADMIN, role, None)
     staff: dict[str, Actor] = {role: admin}
     logins = [(_ADMIN, role, password)]
@@ -106,9 +108,8 @@ def create_demo_database(path: Path, protocol: Protocol, *, force: bool = False)
         if username == _ADMIN:
             continue
         # the demo's printed logins work as they are: not forced to change the password
-        user = sv.add_user(engine, admin, username, password, [(role, None)],
-                           full_name=f"Demo {role.replace('_', ' ')}",
-                           must_change_password=False)  # fmt: skip
+        user = sv.add_demo_user(engine, admin, username,
+                                full_name=f"Demo {role.replace('_', ' ')}")  # fmt: skip
         staff[role] = Actor(user.id, username, role, None)
         logins.append((username, role, password))
     return DemoDatabase(path=path, engine=engine, staff=staff, logins=tuple(logins))

@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from argon2.profiles import RFC_9106_LOW_MEMORY
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,7 +26,9 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 
 # argon2-cffi's defaults are argon2id with the RFC 9106 low-memory profile (t=3, m=64 MiB, p=4).
-_HASHER = PasswordHasher()
+#: The parameters of every password hash made in production (and required of a shipped one).
+PRODUCTION_HASH_PARAMETERS = RFC_9106_LOW_MEMORY
+_HASHER = PasswordHasher.from_parameters(PRODUCTION_HASH_PARAMETERS)
 
 SiteRef = Site | int | str | None
 
@@ -236,20 +239,91 @@ def add_user(
     """Create a user with an argon2id password hash and roles ``[(role, site or None)]``;
     ``email`` (checked by :func:`check_email`) is where alerts reach them;
     ``must_change_password`` makes them choose their own password at their first login."""
+    username = _checked_username(uow.session, username)
+    return _insert_user(
+        uow,
+        username,
+        hash_password(password, username),
+        roles,
+        full_name=full_name,
+        email=email,
+        must_change_password=must_change_password,
+    )
+
+
+def is_production_hash(password_hash: str) -> bool:
+    """Whether ``password_hash`` is an argon2id hash made with exactly the production
+    parameters (:data:`PRODUCTION_HASH_PARAMETERS`: argon2id version 19, t=3, m=64 MiB, p=4,
+    16-byte salt, 32-byte hash): what a stored hash that was not made here must be. Fixed, not
+    the current hasher's: cheaper test parameters never make a weak hash acceptable."""
+    try:
+        return extract_parameters(password_hash) == PRODUCTION_HASH_PARAMETERS
+    except (InvalidHashError, ValueError):
+        return False
+
+
+def add_user_with_hash(
+    uow: UnitOfWork,
+    username: str,
+    password_hash: str,
+    roles: Iterable[tuple[Role | str, SiteRef]] = (),
+    *,
+    full_name: str | None = None,
+    must_change_password: bool = False,
+) -> UserAccount:
+    """Create a user whose password hash was computed beforehand (the demo users: public
+    passwords whose production-strength hashes ship with Remit, so that building a demo does
+    not spend 64 MiB and a tenth of a second per user). Internal to the store and the demo
+    path of the services: no command, page or public service takes a hash. A hash that is not
+    argon2id with the production parameters (:func:`is_production_hash`) is refused: a
+    precomputed hash never weakens an account."""
+    if not is_production_hash(password_hash):
+        shown = password_hash.split("$")[1] if password_hash.count("$") > 1 else "unparsable"
+        raise InputError(
+            f"the precomputed password hash of user {username!r} ({shown}) is not usable",
+            expected="an argon2id hash with the production parameters (m=65536, t=3, p=4)",
+            hint="regenerate it with argon2.PasswordHasher().hash(password)",
+        )
+    username = _checked_username(uow.session, username)
+    return _insert_user(
+        uow,
+        username,
+        password_hash,
+        roles,
+        full_name=full_name,
+        email=None,
+        must_change_password=must_change_password,
+    )
+
+
+def _checked_username(session: Session, username: str) -> str:
     username = username.strip()
     if not username or len(username) > 100 or any(c.isspace() for c in username):
         raise InputError(
             f"username {username!r} is not usable",
             expected="1 to 100 characters without spaces",
         )
-    session = uow.session
     if session.scalar(select(UserAccount.id).where(UserAccount.username == username)):
         raise ConflictError(f"user {username!r} already exists", hint="choose another username")
+    return username
+
+
+def _insert_user(
+    uow: UnitOfWork,
+    username: str,
+    password_hash: str,
+    roles: Iterable[tuple[Role | str, SiteRef]],
+    *,
+    full_name: str | None,
+    email: str | None,
+    must_change_password: bool,
+) -> UserAccount:
+    session = uow.session
     address = check_email(email)
     wanted = [(_role(role), _site_id(session, site)) for role, site in roles]
     user = UserAccount(
         username=username,
-        password_hash=hash_password(password, username),
+        password_hash=password_hash,
         full_name=full_name,
         email=address,
         must_change_password=must_change_password,

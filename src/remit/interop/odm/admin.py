@@ -81,15 +81,23 @@ def _directory(trail: Iterable[Any]) -> tuple[dict[str, _User], dict[str, str]]:
     return users, names
 
 
-def add_admin_data(root: Any, protocol: Protocol, trail: Iterable[Any], created: datetime) -> Any:
+def add_admin_data(
+    root: Any,
+    protocol: Protocol,
+    trail: Iterable[Any],
+    created: datetime,
+    refs: tuple[list[str], list[str]] | None = None,
+) -> Any:
     """Insert ``<AdminData>`` before the ``<ClinicalData>`` of ``root``: one ``User`` for every
     ``UserRef`` and one ``Location`` for every ``LocationRef`` in the file (and for every site
-    those users hold roles at)."""
+    those users hold roles at). ``refs``: the user and location OIDs referred to (in the order
+    of first reference), when the file's clinical data are not in ``root`` (streamed)."""
     users, site_names = _directory(trail)
-    used_users = dict.fromkeys(root.iter(_N + "UserRef"))
-    used_locations = dict.fromkeys(n.get("LocationOID") for n in root.iter(_N + "LocationRef"))
-    user_oids = list(dict.fromkeys(n.get("UserOID") for n in used_users))
-    locations = list(used_locations)
+    if refs is None:
+        user_oids = list(dict.fromkeys(n.get("UserOID") for n in root.iter(_N + "UserRef")))
+        locations = list(dict.fromkeys(n.get("LocationOID") for n in root.iter(_N + "LocationRef")))
+    else:
+        user_oids, locations = list(refs[0]), list(refs[1])
     for u in user_oids:
         for site in users.get(u, _User("")).sites:
             if location_oid(site) not in locations:

@@ -7,15 +7,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from lxml import etree  # type: ignore[import-untyped]
-
 from remit.analysis import TrialData
 from remit.errors import InputError
 from remit.interop.dateshift import DateShift
+from remit.interop.odm import stream
+from remit.interop.odm.admin import add_admin_data
 from remit.interop.odm.audit import CLINICAL_TABLES
 from remit.interop.odm.metadata import protocol_scales
-from remit.interop.odm.snapshot import snapshot_odm
-from remit.interop.odm.transactional import transactional_odm
+from remit.interop.odm.snapshot import snapshot_parts
+from remit.interop.odm.transactional import transactional_parts
 from remit.protocol import Protocol
 from remit.services import Engine, audit_log
 
@@ -56,19 +56,19 @@ def write_odm_files(
     written = []
     for variant in wanted:
         path = d / f"odm_{variant}.xml"
-        _write_tree(
-            path,
-            snapshot_odm(data, with_consent, protocol, scales, created, date_shift, trail=trail)
-            if variant == "snapshot"
-            else transactional_odm(
-                entries, protocol, scales, created, date_shift, participants, trail=trail
-            ),
-        )  # each tree is freed once written: two whole trees are never held at once
+        if variant == "snapshot":
+            root, clinical, chunks = snapshot_parts(
+                data, with_consent, protocol, scales, created, date_shift
+            )
+        else:
+            root, clinical, chunks = transactional_parts(
+                entries, protocol, scales, created, date_shift, participants
+            )
+
+        def admin(root: Any, users: list[str], locations: list[str]) -> Any:
+            return add_admin_data(root, protocol, trail, created, (users, locations))
+
+        # streamed: one subject's (or one audit record's) elements are held at a time
+        stream.write(path, root, clinical, chunks, admin)
         written.append(path)
     return written
-
-
-def _write_tree(path: Path, root: Any) -> None:
-    etree.ElementTree(root).write(
-        str(path), xml_declaration=True, encoding="UTF-8", pretty_print=True
-    )

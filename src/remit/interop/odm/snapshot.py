@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,6 +34,7 @@ from remit.interop.odm.metadata import (
     is_repeating,
     study_metadata,
 )
+from remit.interop.odm.stream import Chunk, assemble
 from remit.protocol import VITAL_SIGNS, Protocol
 from remit.protocol.deviation import AUTOMATIC_CATEGORIES, DeviationSeverity, DeviationSource
 
@@ -329,7 +330,24 @@ def snapshot_odm(
 ) -> Any:
     """The data as they stand, plus the audit trail as AuditRecords (an lxml element), with
     the users and locations they name as AdminData (read from ``trail``, the whole audit trail,
-    by default ``entries``)."""
+    by default ``entries``). :func:`snapshot_parts` gives the same file in parts."""
+    root, clinical, chunks = snapshot_parts(data, entries, protocol, scales, created, shift)
+    assemble(clinical, chunks)
+    add_admin_data(root, protocol, entries if trail is None else trail, created)
+    return root
+
+
+def snapshot_parts(
+    data: TrialData,
+    entries: list[Any],
+    protocol: Protocol,
+    scales: Sequence[str],
+    created: datetime,
+    shift: DateShift | None = None,
+) -> tuple[Any, Any, Iterator[Chunk]]:
+    """The snapshot file as its frame (the root, with the study metadata), its
+    ``<ClinicalData>`` and the chunks that fill it: one per subject, then the audit records
+    (see :mod:`remit.interop.odm.stream`); ``<AdminData>`` is not added."""
     root = odm_root("Snapshot", protocol, created)
     study_metadata(root, protocol, scales)
     clinical = clinical_data(root, protocol)
@@ -345,40 +363,52 @@ def snapshot_odm(
     by_subject: dict[str, list[Form]] = {}
     for f in forms:
         by_subject.setdefault(f.subject, []).append(f)
-    for pid in sorted(known):
-        sd = el(clinical, "SubjectData", SubjectKey=pid)
-        events: dict[str, list[Form]] = {}
-        for f in by_subject.get(pid, []):
-            events.setdefault(f.event, []).append(f)
-        for event in sorted(events, key=lambda c: order.get(c, 999)):
-            if event in COMMON_EVENTS:
+
+    def subject(pid: str, subject_forms: list[Form]) -> Callable[[Any], Any]:
+        def build(parent: Any) -> Any:
+            sd = el(parent, "SubjectData", SubjectKey=pid)
+            events: dict[str, list[Form]] = {}
+            for f in subject_forms:
+                events.setdefault(f.event, []).append(f)
+            for event in sorted(events, key=lambda c: order.get(c, 999)):
+                if event in COMMON_EVENTS:
+                    for f in events[event]:
+                        se = el(
+                            sd,
+                            "StudyEventData",
+                            StudyEventOID=oid("SE", event),
+                            StudyEventRepeatKey=f.repeat,
+                        )
+                        form_xml(se, f)
+                    continue
+                se = el(sd, "StudyEventData", StudyEventOID=oid("SE", event))
                 for f in events[event]:
-                    se = el(
-                        sd,
-                        "StudyEventData",
-                        StudyEventOID=oid("SE", event),
-                        StudyEventRepeatKey=f.repeat,
-                    )
                     form_xml(se, f)
-                continue
-            se = el(sd, "StudyEventData", StudyEventOID=oid("SE", event))
-            for f in events[event]:
-                form_xml(se, f)
-    ctx = AuditContext(entries)
-    records = el(clinical, "AuditRecords")
-    for e in entries:
-        if e.table_name not in CLINICAL_TABLES:
-            continue
-        who = ctx.study_id.get(e.participant_id) if e.participant_id is not None else None
-        if who is not None and who not in known:
-            continue
-        audit_record(
-            records,
+            return sd
+
+        return build
+
+    def record(e: Any, ctx: AuditContext, who: str | None) -> Callable[[Any], Any]:
+        return lambda parent: audit_record(
+            parent,
             e,
             audit_time(e, ctx, shift),
             ctx.sites.get(e.site_id or -1),
             f"AR.{e.id}",
             who,
         )
-    add_admin_data(root, protocol, entries if trail is None else trail, created)
-    return root
+
+    def chunks() -> Iterator[Chunk]:
+        for pid in sorted(known):
+            yield Chunk(subject(pid, by_subject.pop(pid, [])))
+        ctx = AuditContext(entries)
+        yield Chunk(None, "AuditRecords")
+        for e in entries:
+            if e.table_name not in CLINICAL_TABLES:
+                continue
+            who = ctx.study_id.get(e.participant_id) if e.participant_id is not None else None
+            if who is not None and who not in known:
+                continue
+            yield Chunk(record(e, ctx, who), "AuditRecords")
+
+    return root, clinical, chunks()

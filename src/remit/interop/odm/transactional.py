@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +32,7 @@ from remit.interop.odm.metadata import (
     is_repeating,
     study_metadata,
 )
+from remit.interop.odm.stream import Chunk, assemble
 from remit.protocol import VITAL_SIGNS, Protocol
 from remit.protocol.deviation import AUTOMATIC_CATEGORIES, DeviationSeverity, DeviationSource
 
@@ -150,9 +151,38 @@ def transactional_odm(
     Repeat keys only where the standard has them: ``FormRepeatKey`` (the record ID) on
     repeating forms, ``StudyEventRepeatKey`` on the repeating events of adverse events,
     medications and deviations."""
+    root, clinical, chunks = transactional_parts(
+        entries, protocol, scales, created, shift, participants
+    )
+    assemble(clinical, chunks)
+    add_admin_data(root, protocol, entries if trail is None else trail, created)
+    return root
+
+
+def transactional_parts(
+    entries: list[Any],
+    protocol: Protocol,
+    scales: Sequence[str],
+    created: datetime,
+    shift: DateShift | None = None,
+    participants: set[str] | None = None,
+) -> tuple[Any, Any, Iterator[Chunk]]:
+    """The transactional file as its frame (the root, with the study metadata), its
+    ``<ClinicalData>`` and the chunks that fill it, one ``SubjectData`` per transaction (see
+    :mod:`remit.interop.odm.stream`); ``<AdminData>`` is not added."""
     root = odm_root("Transactional", protocol, created)
     study_metadata(root, protocol, scales)
     clinical = clinical_data(root, protocol)
+    return root, clinical, _transactions(entries, protocol, scales, shift, participants)
+
+
+def _transactions(
+    entries: list[Any],
+    protocol: Protocol,
+    scales: Sequence[str],
+    shift: DateShift | None,
+    participants: set[str] | None,
+) -> Iterator[Chunk]:
     ctx = AuditContext(entries)
     types = {s: item_types(s) for s in scales}
     checklist_names = {n for n, _, _ in fixed_forms(protocol)["CHECKLIST"]}
@@ -250,8 +280,23 @@ def transactional_odm(
         if event is None or not items:
             continue
         n += 1
+        when, site = audit_time(e, ctx, shift), ctx.sites.get(e.site_id or -1)
+        yield Chunk(_transaction(e, pid, event, repeat, items, action, when, site))
+
+
+def _transaction(
+    e: Any,
+    pid: str,
+    event: str,
+    repeat: int | None,
+    items: list[tuple[str, str, str | None]],
+    action: str,
+    when: datetime,
+    site: str | None,
+) -> Callable[[Any], Any]:
+    def build(parent: Any) -> Any:
         form = items[0][0]
-        sd = el(clinical, "SubjectData", SubjectKey=pid, TransactionType="Upsert")
+        sd = el(parent, "SubjectData", SubjectKey=pid, TransactionType="Upsert")
         common = event in COMMON_EVENTS
         se = el(
             sd,
@@ -265,7 +310,7 @@ def transactional_odm(
             FormOID=oid("F", form),
             FormRepeatKey=repeat if not common and is_repeating(form) else None,
         )
-        audit_record(fd, e, audit_time(e, ctx, shift), ctx.sites.get(e.site_id or -1), None, pid)
+        audit_record(fd, e, when, site, None, pid)
         ig = el(fd, "ItemGroupData", ItemGroupOID=oid("IG", items[0][0]))
         for form, name, value in items:
             if value is None and action == "Insert":
@@ -277,5 +322,6 @@ def transactional_odm(
                 Value=value,
                 TransactionType=action if value is not None else "Remove",
             )
-    add_admin_data(root, protocol, entries if trail is None else trail, created)
-    return root
+        return sd
+
+    return build
