@@ -259,24 +259,25 @@ def protocol_in_force(session: Session) -> tuple[Protocol, int]:
     return _parsed(session, session.execute(_NEWEST_PROTOCOL).first())
 
 
+#: An open lock of the study, or of the participant ``participant_id`` (a bound parameter).
+_OPEN_LOCK_OF_STUDY_OR_PARTICIPANT = and_(
+    Lock.unlocked_at.is_(None),
+    or_(
+        Lock.level == LockLevel.STUDY,
+        and_(
+            Lock.level == LockLevel.PARTICIPANT,
+            Lock.participant_id == bindparam("participant_id"),
+        ),
+    ),
+)
+
 #: The newest protocol version and whether an open lock covers the study or the participant
 #: ``participant_id`` (none: the study only): the write preamble's two checks in one query.
 _NEWEST_PROTOCOL_AND_LOCKED = (
     select(
         ProtocolVersion.id,
         ProtocolVersion.sha256,
-        exists()
-        .where(
-            Lock.unlocked_at.is_(None),
-            or_(
-                Lock.level == LockLevel.STUDY,
-                and_(
-                    Lock.level == LockLevel.PARTICIPANT,
-                    Lock.participant_id == bindparam("participant_id"),
-                ),
-            ),
-        )
-        .label("locked"),
+        exists().where(_OPEN_LOCK_OF_STUDY_OR_PARTICIPANT).label("locked"),
     )
     .order_by(ProtocolVersion.id.desc())
     .limit(1)
@@ -476,16 +477,7 @@ def remember(uow: UnitOfWork, key: str | None, digest: str, table: str, record_i
 
 
 _STUDY_LOCKS = select(Lock).where(Lock.unlocked_at.is_(None), Lock.level == LockLevel.STUDY)
-_STUDY_OR_PARTICIPANT_LOCKS = select(Lock).where(
-    Lock.unlocked_at.is_(None),
-    or_(
-        Lock.level == LockLevel.STUDY,
-        and_(
-            Lock.level == LockLevel.PARTICIPANT,
-            Lock.participant_id == bindparam("participant_id"),
-        ),
-    ),
-)
+_STUDY_OR_PARTICIPANT_LOCKS = select(Lock).where(_OPEN_LOCK_OF_STUDY_OR_PARTICIPANT)
 
 
 def open_locks(
