@@ -16,7 +16,7 @@ renders with the CDISC stylesheet ``define2-1.xsl`` (shipped beside it).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
@@ -26,7 +26,7 @@ from typing import Any, Literal, cast
 import pandas as pd
 from lxml import etree  # type: ignore[import-untyped]
 
-from remit.interop.ct import COUNTRY, Codelist, codelist_id, terminology
+from remit.interop.ct import COUNTRY, Codelist, Term, codelist_id, terminology
 from remit.interop.dataset import Dataset, Variable, is_missing
 from remit.interop.qrs import cdisc_terms
 
@@ -599,14 +599,7 @@ def _codelist(mdv: Any, oid: str, spec: tuple[Any, ...]) -> None:
     cl.set(_d("StandardOID"), "STD.CT")
     # the terms the data use, then the rest of the (subset of the) codelist Remit ships
     values = sorted(used) + sorted(codelist.values - set(used))
-    for order, value in enumerate(values, start=1):
-        term = codelist.term(value)
-        item = etree.SubElement(cl, _o("CodeListItem"), CodedValue=value, OrderNumber=str(order))
-        if term is None:
-            item.set(_d("ExtendedValue"), "Yes")
-        _text(item, _o("Decode"), term.decode if term and term.decode else value)
-        if term is not None and term.c_code:
-            etree.SubElement(item, _o("Alias"), Context="nci:ExtCodeID", Name=term.c_code)
+    _codelist_items(cl, values, codelist.term)
     if codelist.c_code:
         etree.SubElement(cl, _o("Alias"), Context="nci:ExtCodeID", Name=codelist.c_code)
 
@@ -618,8 +611,14 @@ def _qrs_codelist(mdv: Any, oid: str, name: str, values: list[str], variable: st
     cdisc = cdisc_terms(variable)
     cl = etree.SubElement(mdv, _o("CodeList"), OID=oid, Name=name, DataType="text")
     cl.set(_d("IsNonStandard"), "Yes")
+    _codelist_items(cl, values, cdisc.get)
+
+
+def _codelist_items(cl: Any, values: list[str], term_of: Callable[[str], Term | None]) -> None:
+    """The ``CodeListItem`` of each value, in order: a CDISC term (``term_of``) with its decode
+    and NCI C-code; any other value marked ``def:ExtendedValue``, decoded as itself."""
     for order, value in enumerate(values, start=1):
-        term = cdisc.get(value)
+        term = term_of(value)
         item = etree.SubElement(cl, _o("CodeListItem"), CodedValue=value, OrderNumber=str(order))
         if term is None:
             item.set(_d("ExtendedValue"), "Yes")

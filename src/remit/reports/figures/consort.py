@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from remit.protocol import Protocol
@@ -183,6 +184,17 @@ def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float]) -> No
     )
 
 
+def _canvas(total: float) -> tuple[Figure, Axes]:
+    """A full-width figure ``total`` inches high whose one axis spans it in inches, unframed:
+    the page the flow's boxes are drawn on (inside the caller's ``report_style``)."""
+    fig = new_figure(FULL_WIDTH, total, layout=None)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, FULL_WIDTH)
+    ax.set_ylim(0, total)
+    ax.set_axis_off()
+    return fig, ax
+
+
 def _names(ids: tuple[str, ...], limit: int = 8) -> str:
     if len(ids) <= limit:
         return ", ".join(ids)
@@ -273,11 +285,7 @@ def consort_figure(
             sides.append(None)
         top -= space
     with report_style(figure_id):
-        fig = new_figure(FULL_WIDTH, total, layout=None)
-        ax = fig.add_axes((0, 0, 1, 1))
-        ax.set_xlim(0, FULL_WIDTH)
-        ax.set_ylim(0, total)
-        ax.set_axis_off()
+        fig, ax = _canvas(total)
         for box in boxes:
             _draw(ax, box, side=False)
         for a, b in itertools.pairwise(boxes):
@@ -408,11 +416,7 @@ def randomised_consort_figure(
         grid.append(row)
         top -= height + gap
     with report_style(figure_id):
-        fig = new_figure(FULL_WIDTH, total, layout=None)
-        ax = fig.add_axes((0, 0, 1, 1))
-        ax.set_xlim(0, FULL_WIDTH)
-        ax.set_ylim(0, total)
-        ax.set_axis_off()
+        fig, ax = _canvas(total)
         for box in (first, second):
             _draw(ax, box, side=False)
         _draw(ax, side, side=True)
