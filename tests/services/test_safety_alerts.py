@@ -221,6 +221,31 @@ def test_sae_clock_alert_overdue_and_reported(oslo: OsloTrial) -> None:
     assert sv.list_overdue_saes(oslo.engine, inv, now=late) == []
 
 
+def test_a_fatal_outcome_is_refused_on_an_event_not_recorded_as_serious(
+    oslo: OsloTrial,
+) -> None:
+    # a death recorded as a non-serious event would raise no SAE alert and start no clock
+    pid = enrolled(oslo, "V5")
+    day = visit_date(oslo, pid, "V5")
+    e, therapist = oslo.engine, oslo.therapist
+    event = {"term": "cardiac arrest", "onset_date": day, "severity": "severe"}
+    with pytest.raises(InputError, match="outcome fatal but is not recorded as serious"):
+        sv.record_adverse_event(e, therapist, pid, **event, relatedness="possible", outcome="fatal")
+    assert sv.list_adverse_events(e, oslo.investigator, pid) == []
+    ae = sv.record_adverse_event(e, therapist, pid, **event, relatedness="possible")
+    with pytest.raises(InputError, match="record it as a serious adverse event"):
+        sv.update_adverse_event(
+            e, oslo.investigator, ae.id, changes={"outcome": "fatal"}, reason="died"
+        )
+    (stored,) = sv.list_adverse_events(e, oslo.investigator, pid)
+    assert stored.outcome == "unknown"
+    sae = sv.record_adverse_event(
+        e, therapist, pid, **event, relatedness="possible", outcome="fatal", serious=True,
+        seriousness_criteria=["death"],
+    )  # fmt: skip
+    assert [a.rule_id for a in sae.alerts] == ["sae"]
+
+
 def test_alerts_are_acknowledged_and_closed_by_investigators_only(oslo: OsloTrial) -> None:
     pid = enrolled(oslo, "V3")
     form = sv.record_assessment(oslo.engine, oslo.rater, pid, "V3", "madrs", madrs(3, 5))

@@ -105,6 +105,8 @@ def record_adverse_event(
             f"serious AE {term!r} without seriousness criteria",
             expected="e.g. ['hospitalisation'], ['life_threatening']",
         )
+    if outcome == AEOutcome.FATAL and not serious:
+        raise _fatal_not_serious(term)
     body = {
         "participant": participant,
         "term": term,
@@ -164,6 +166,18 @@ _AE_EDITABLE = frozenset(
 )
 
 
+def _fatal_not_serious(term: str) -> InputError:
+    """A fatal outcome on an event not recorded as serious: refused, because a death is a
+    seriousness criterion (ICH E2A) and a non-serious event raises no SAE alert and starts no
+    reporting clock: the death would otherwise reach no one."""
+    return InputError(
+        f"adverse event {term!r} has the outcome fatal but is not recorded as serious",
+        expected="a fatal adverse event recorded as serious, with the criterion 'death'",
+        hint="record it as a serious adverse event (serious, criteria ['death']): its SAE "
+        "alert and reporting clock start from when the team learnt of it",
+    )
+
+
 def update_adverse_event(
     engine: Engine, actor: Actor, ae_id: int, *, changes: dict[str, Any], reason: str
 ) -> AdverseEventRecord:
@@ -199,6 +213,8 @@ def update_adverse_event(
         uow, session, p = w.uow, w.session, w.p
         ae = session.get_one(AdverseEvent, ae_id)
         check_unlocked(session, p.id, "adverse_event", ae.id)
+        if clean.get("outcome") == AEOutcome.FATAL and not ae.serious:
+            raise _fatal_not_serious(ae.term)
         if clean.get("end_date") is not None and clean["end_date"] < ae.onset_date:
             raise InputError(f"end date {clean['end_date']} is before onset {ae.onset_date}")
         for key, value in clean.items():
