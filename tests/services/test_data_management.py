@@ -99,7 +99,13 @@ def test_a_later_edit_voids_a_signature_and_a_wrong_password_signs_nothing(
     assert count_all(e) == before
     signed = sv.sign(e, inv, "adverse_event", ae.id, password=PASSWORD, meaning="approved")
     assert [ok for _, ok in sv.signatures_of(e, inv, "adverse_event", ae.id)] == [True]
-    sv.update_adverse_event(e, inv, ae.id, changes={"outcome": "recovered"}, reason="follow-up")
+    sv.update_adverse_event(
+        e,
+        inv,
+        ae.id,
+        changes={"outcome": "recovered", "end_date": visit_date(oslo, pid, "V5")},
+        reason="follow-up",
+    )
     [(after, matches)] = sv.signatures_of(e, inv, "adverse_event", ae.id)
     assert after.id == signed.id
     assert not after.valid

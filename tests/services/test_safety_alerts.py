@@ -241,7 +241,7 @@ def test_a_fatal_outcome_is_refused_on_an_event_not_recorded_as_serious(
     assert stored.outcome == "unknown"
     sae = sv.record_adverse_event(
         e, therapist, pid, **event, relatedness="possible", outcome="fatal", serious=True,
-        seriousness_criteria=["death"],
+        seriousness_criteria=["death"], end_date=day,
     )  # fmt: skip
     assert [a.rule_id for a in sae.alerts] == ["sae"]
 

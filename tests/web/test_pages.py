@@ -208,7 +208,8 @@ def test_adverse_event_query_and_signature(login_as: Callable[[str], TestClient]
     ae = therapist.post(
         "/participants/OSL-001/ae",
         data={"csrf_token": csrf_of(page.text), "term": "headache", "onset_date": "2026-03-02",
-              "severity": "mild", "relatedness": "possible", "outcome": "recovered"},
+              "severity": "mild", "relatedness": "possible", "outcome": "recovered",
+              "end_date": "2026-03-03"},
     )  # fmt: skip
     assert ae.status_code == 200
     assert "headache" in ae.text

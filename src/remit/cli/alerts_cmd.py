@@ -1,10 +1,10 @@
-"""``remit ae add`` and ``remit alerts list|ack|close|sweep|deliver|deliveries``."""
+"""``remit ae add|update`` and ``remit alerts list|ack|close|sweep|deliver|deliveries``."""
 
 from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -34,7 +34,7 @@ from remit.cli.trial_cmd import (
     parse_time,
     show,
 )
-from remit.protocol.adverse_event import ActionTaken, Relatedness, Severity
+from remit.protocol.adverse_event import ActionTaken, AEOutcome, Relatedness, Severity
 from remit.protocol.status import ALERT_FILTERS, values
 from remit.protocol.vocab import LEVELS
 
@@ -102,6 +102,84 @@ def ae_add_command(
         )
     due = f"; report by {ae.sae_report_due_at:%Y-%m-%d %H:%M} UTC" if ae.sae_report_due_at else ""
     show(ae, json_output, f"adverse event {ae.id} ({ae.term}) recorded{due}")
+
+
+@ae_app.command("update")
+def ae_update_command(
+    ae_id: Annotated[int, typer.Argument(help="Id of the adverse event.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it changes (audited).")],
+    db: DbOption,
+    user: UserOption,
+    outcome: Annotated[
+        str | None, typer.Option("--outcome", help=", ".join(values(AEOutcome)) + ".")
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            "--end",
+            help="End (resolution) date YYYY-MM-DD, or 'none' to clear it; needed with "
+            "the outcomes recovered, recovered_with_sequelae and fatal (the date of death).",
+        ),
+    ] = None,
+    severity: Annotated[
+        str | None, typer.Option("--severity", help=", ".join(values(Severity)) + ".")
+    ] = None,
+    relatedness: Annotated[
+        str | None, typer.Option("--relatedness", help=", ".join(values(Relatedness)) + ".")
+    ] = None,
+    action_taken: Annotated[
+        str | None,
+        typer.Option(
+            "--action-taken",
+            help="Action taken with the study treatment: " + ", ".join(values(ActionTaken)) + ".",
+        ),
+    ] = None,
+    description: Annotated[
+        str | None, typer.Option("--description", help="Free-text description.")
+    ] = None,
+    serious: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--serious",
+            help="Seriousness criterion (repeat; all of them): makes a non-serious event an SAE "
+            "(alert and reporting clock) or changes the criteria of an SAE.",
+        ),
+    ] = None,
+    became_serious: Annotated[
+        str | None,
+        typer.Option(
+            "--became-serious",
+            help="When the team learnt it had become serious (ISO time with zone; default now): "
+            "starts the SAE clock.",
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Change an adverse event with a reason; ``--serious`` upgrades it to an SAE."""
+    changes: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "outcome": outcome,
+            "severity": severity,
+            "relatedness": relatedness,
+            "action_taken": action_taken,
+            "description": description,
+        }.items()
+        if value is not None
+    }
+    with errors_as_exit():
+        if end is not None:
+            cleared = end.strip().lower() == "none"
+            changes["end_date"] = None if cleared else parse_date(end, "--end")
+        if serious:
+            changes |= {"serious": True, "seriousness_criteria": serious}
+        since = parse_time(became_serious, "--became-serious") if became_serious else None
+    with acting_on(db, user) as (engine, actor):
+        ae = sv.update_adverse_event(
+            engine, actor, ae_id, changes=changes, reason=reason, became_serious_at=since
+        )
+    due = f"; report by {ae.sae_report_due_at:%Y-%m-%d %H:%M} UTC" if ae.sae_report_due_at else ""
+    show(ae, json_output, f"adverse event {ae.id} ({ae.term}) updated{due}")
 
 
 @app.command("list")

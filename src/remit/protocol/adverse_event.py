@@ -47,6 +47,17 @@ class AEOutcome(StrEnum):
     UNKNOWN = "unknown"
 
 
+#: Outcomes that say the event has ended: the event needs an end date (the date it resolved, or
+#: the date of death). The SDTM export's AEOUT of these (RECOVERED/RESOLVED, RECOVERED/RESOLVED
+#: WITH SEQUELAE, FATAL) comes with an AEENDTC.
+ENDED_OUTCOMES = frozenset(
+    {AEOutcome.RECOVERED, AEOutcome.RECOVERED_WITH_SEQUELAE, AEOutcome.FATAL}
+)
+#: Outcomes that say the event goes on: the event has no end date yet (AEOUT RECOVERING/RESOLVING,
+#: NOT RECOVERED/NOT RESOLVED come without AEENDTC). ``unknown`` is neither.
+ONGOING_OUTCOMES = frozenset({AEOutcome.RECOVERING, AEOutcome.NOT_RECOVERED})
+
+
 class ActionTaken(StrEnum):
     """Action taken with the study treatment because of an adverse event: the words of the
     CDISC codelist ACN (C66767, non-extensible), in Remit's lower-case spelling (the SDTM

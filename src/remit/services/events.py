@@ -11,7 +11,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from remit.errors import InputError
-from remit.protocol.adverse_event import ActionTaken, AEOutcome, Relatedness, Severity
+from remit.protocol.adverse_event import (
+    ENDED_OUTCOMES,
+    ONGOING_OUTCOMES,
+    ActionTaken,
+    AEOutcome,
+    Relatedness,
+    Severity,
+)
 from remit.protocol.status import (
     ALERT_FILTERS,
     UNCLOSED,
@@ -60,6 +67,7 @@ def _ae_record(
         ae,
         participant_id=p.study_id,
         seriousness_criteria=tuple(ae.seriousness_criteria or ()),
+        became_serious_at=ae.became_serious_at,
         alerts=alerts_of(session, p, "adverse_event", ae.id) if alerts is None else alerts,
     )
 
@@ -85,28 +93,26 @@ def record_adverse_event(
     """Record an adverse event. A serious one starts the protocol's reporting clock from
     ``awareness_at``: the record carries ``sae_report_due_at`` and an alert due then.
 
-    ``end_date`` is the date the event resolved (SDTM ``AEENDTC``); ``action_taken`` the
+    ``end_date`` is the date the event resolved (SDTM ``AEENDTC``): required with an outcome
+    that says the event ended (recovered, recovered with sequelae, fatal: the date of death),
+    refused with one that says it goes on (recovering, not recovered) and before the onset
+    (see :func:`check_ae_end`); a fatal event is serious with the criterion ``death``.
+    ``action_taken`` the
     action taken with the study treatment because of it (a word of
     :class:`~remit.protocol.adverse_event.ActionTaken`, SDTM ``AEACN``; ``None``: not
     recorded yet)."""
     term = text_given(term, "AE term")
     a_date(onset_date, "onset date")
     a_date(end_date, "end date")
-    if end_date is not None and end_date < onset_date:
-        raise InputError(f"end date {end_date} is before onset {onset_date}")
     severity = choice(severity, Severity, "severity")
     relatedness = choice(relatedness, Relatedness, "relatedness")
     outcome = choice(outcome, AEOutcome, "outcome")
     if action_taken is not None:
         action_taken = choice(action_taken, ActionTaken, "action taken with the treatment")
     aware_at = plausible_time(awareness_at, "awareness_at") or now_utc()
-    if serious and not seriousness_criteria:
-        raise InputError(
-            f"serious AE {term!r} without seriousness criteria",
-            expected="e.g. ['hospitalisation'], ['life_threatening']",
-        )
-    if outcome == AEOutcome.FATAL and not serious:
-        raise _fatal_not_serious(term)
+    seriousness_criteria = _criteria(seriousness_criteria)
+    _check_seriousness(term, serious, seriousness_criteria, outcome)
+    check_ae_end(term, onset_date, end_date, outcome)
     body = {
         "participant": participant,
         "term": term,
@@ -162,8 +168,94 @@ def record_adverse_event(
 
 
 _AE_EDITABLE = frozenset(
-    {"description", "end_date", "severity", "relatedness", "outcome", "action_taken"}
+    {
+        "description",
+        "end_date",
+        "severity",
+        "relatedness",
+        "outcome",
+        "action_taken",
+        "serious",
+        "seriousness_criteria",
+    }
 )
+
+
+def _criteria(given: Sequence[str] | None) -> list[str]:
+    """Seriousness criteria as a list of non-empty words, or :class:`InputError`."""
+    if given is None:
+        return []
+    if isinstance(given, str) or not all(isinstance(c, str) and c.strip() for c in given):
+        raise InputError(
+            f"seriousness criteria {given!r} are not a list of words",
+            expected="a list of criteria, e.g. ['hospitalisation'], ['death']",
+        )
+    return [c.strip() for c in given]
+
+
+def _check_seriousness(term: str, serious: bool, criteria: Sequence[str], outcome: str) -> None:
+    """A serious event names its seriousness criteria; a fatal one is serious, with ``death``."""
+    if serious and not criteria:
+        raise InputError(
+            f"serious AE {term!r} without seriousness criteria",
+            expected="e.g. ['hospitalisation'], ['life_threatening']",
+        )
+    if outcome == AEOutcome.FATAL and not serious:
+        raise _fatal_not_serious(term)
+    if outcome == AEOutcome.FATAL and "death" not in criteria:
+        raise InputError(
+            f"adverse event {term!r} has the outcome fatal but its seriousness criteria "
+            f"{list(criteria)} do not include 'death'",
+            expected="a fatal adverse event with the seriousness criterion 'death'",
+            hint="add 'death' to its seriousness criteria",
+        )
+
+
+def check_ae_end(term: str, onset_date: date, end_date: date | None, outcome: str) -> None:
+    """Refuse an end date that does not agree with the outcome or the onset, the rule the
+    SDTM export's conformance check holds AE to (AEENDTC against AEOUT and AESTDTC).
+
+    An outcome that says the event ended (:data:`~remit.protocol.adverse_event.ENDED_OUTCOMES`:
+    recovered, recovered with sequelae, fatal) needs an end date; one that says it goes on
+    (:data:`~remit.protocol.adverse_event.ONGOING_OUTCOMES`: recovering, not recovered) has
+    none; ``unknown`` may have either. An end date is never before the onset.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> from remit.errors import InputError
+    >>> check_ae_end("headache", date(2024, 3, 1), date(2024, 3, 2), "recovered")
+    >>> try:
+    ...     check_ae_end("headache", date(2024, 3, 1), None, "recovered")
+    ... except InputError as error:
+    ...     print(error.message)
+    adverse event 'headache' has the outcome recovered but no end date
+    """
+    if end_date is not None and end_date < onset_date:
+        raise InputError(
+            f"end date {end_date} is before onset {onset_date} of adverse event {term!r}",
+            expected=f"an end date on or after the onset date {onset_date}",
+            hint="check both dates (and the year)",
+        )
+    if outcome in ENDED_OUTCOMES and end_date is None:
+        fatal = outcome == AEOutcome.FATAL
+        raise InputError(
+            f"adverse event {term!r} has the outcome {outcome} but no end date",
+            expected=f"an end date ({'the date of death' if fatal else 'the date it resolved'})"
+            f" with the outcome {outcome}",
+            hint="give the date of death as the end date"
+            if fatal
+            else "give the end date; if the event has not ended, record the outcome "
+            "recovering, not_recovered or unknown",
+        )
+    if outcome in ONGOING_OUTCOMES and end_date is not None:
+        raise InputError(
+            f"adverse event {term!r} has the outcome {outcome} (still going on) but the end "
+            f"date {end_date}",
+            expected=f"no end date with the outcome {outcome}",
+            hint="if the event has ended, record the outcome recovered or "
+            "recovered_with_sequelae; otherwise leave the end date empty",
+        )
 
 
 def _fatal_not_serious(term: str) -> InputError:
@@ -178,11 +270,41 @@ def _fatal_not_serious(term: str) -> InputError:
     )
 
 
+def _downgrade_refused(ae: AdverseEvent) -> InputError:
+    """A serious event made non-serious by an edit: refused, so an SAE never disappears
+    silently from the reporting clocks and the overdue list (Remit has no correction path
+    that would keep its alert history)."""
+    return InputError(
+        f"adverse event {ae.id} ({ae.term!r}) is recorded as serious "
+        f"({', '.join(ae.seriousness_criteria or ()) or 'no criteria'}); serious=False was "
+        "given",
+        expected="a serious adverse event stays serious (serious=True, or serious not given)",
+        hint="an SAE is not made non-serious by an edit: if it was recorded as serious in "
+        "error, keep it serious, write the correction in its description (with a reason), "
+        "close its SAE alert with a note saying why, and tell the sponsor as the protocol says",
+    )
+
+
 def update_adverse_event(
-    engine: Engine, actor: Actor, ae_id: int, *, changes: dict[str, Any], reason: str
+    engine: Engine,
+    actor: Actor,
+    ae_id: int,
+    *,
+    changes: dict[str, Any],
+    reason: str,
+    became_serious_at: datetime | None = None,
 ) -> AdverseEventRecord:
     """Update an AE (outcome, end date, action taken with the treatment, severity,
-    relatedness, description) with a reason; voids standing signatures of the AE."""
+    relatedness, description, seriousness) with a reason; voids standing signatures of the AE.
+
+    The event after the change is checked as a new one would be (:func:`check_ae_end`, a
+    fatal event serious with the criterion ``death``). ``serious=True`` with
+    ``seriousness_criteria`` upgrades a non-serious event to serious (the patient was
+    hospitalised, or died, after it was recorded): it raises the SAE alert a serious event
+    raises and starts the reporting clock from ``became_serious_at``, when the team learnt it
+    was serious (default now; not in the future, not before the event's ``awareness_at``).
+    A serious event stays serious: ``serious=False`` on one is refused. The criteria of a
+    serious event may be changed (e.g. ``death`` added), never emptied."""
     reason = text_given(reason, "reason for the change")
     unknown = sorted(set(changes) - _AE_EDITABLE)
     if unknown or not changes:
@@ -203,6 +325,11 @@ def update_adverse_event(
         )
     if "end_date" in clean:
         a_date(clean["end_date"], "end date")
+    if "serious" in clean and not isinstance(clean["serious"], bool):
+        raise InputError(f"serious {clean['serious']!r} is not true or false", expected="a bool")
+    if "seriousness_criteria" in clean:
+        clean["seriousness_criteria"] = _criteria(clean["seriousness_criteria"])
+    told = plausible_time(became_serious_at, "became_serious_at")
     with writing(
         engine,
         actor,
@@ -213,15 +340,50 @@ def update_adverse_event(
         uow, session, p = w.uow, w.session, w.p
         ae = session.get_one(AdverseEvent, ae_id)
         check_unlocked(session, p.id, "adverse_event", ae.id)
-        if clean.get("outcome") == AEOutcome.FATAL and not ae.serious:
-            raise _fatal_not_serious(ae.term)
-        if clean.get("end_date") is not None and clean["end_date"] < ae.onset_date:
-            raise InputError(f"end date {clean['end_date']} is before onset {ae.onset_date}")
+        serious = clean.get("serious", ae.serious)
+        if ae.serious and not serious:
+            raise _downgrade_refused(ae)
+        criteria = clean.get("seriousness_criteria", list(ae.seriousness_criteria or ()))
+        _check_seriousness(ae.term, serious, criteria, clean.get("outcome", ae.outcome))
+        check_ae_end(
+            ae.term,
+            ae.onset_date,
+            clean.get("end_date", ae.end_date),
+            clean.get("outcome", ae.outcome),
+        )
+        upgrade = serious and not ae.serious
+        if told is not None and not upgrade:
+            raise InputError(
+                f"became_serious_at was given but adverse event {ae.id} is "
+                + ("recorded as serious already" if ae.serious else "not made serious"),
+                expected="became_serious_at only with serious=True on a non-serious event",
+                hint="leave it out, or give serious=True and its seriousness criteria",
+            )
+        alert = None
+        if upgrade:
+            since = told or now_utc()
+            if since < ae.awareness_at:
+                raise InputError(
+                    f"became_serious_at {since.isoformat(timespec='minutes')} is before the "
+                    f"team learnt of the event ({ae.awareness_at.isoformat(timespec='minutes')})",
+                    expected="a time on or after the event's awareness time",
+                    hint="give when the team learnt the event had become serious",
+                )
+            alert = sae_alert(w.protocol, since, term=ae.term)
+            ae.became_serious_at = since
+            ae.sae_report_due_at = alert.due_at
         for key, value in clean.items():
             setattr(ae, key, value)
         session.flush()
+        if alert is not None:
+            store_alerts(uow, p, [alert], "adverse_event", ae.id)
         void_signatures(uow, "adverse_event", ae.id, reason)
         return _ae_record(session, p, ae)
+
+
+def _clock_start(ae: AdverseEvent) -> datetime:
+    """When an SAE's reporting clock started: when the team learnt it was serious."""
+    return ae.became_serious_at or ae.awareness_at
 
 
 def mark_sae_reported(
@@ -242,8 +404,8 @@ def mark_sae_reported(
             raise InputError(f"adverse event {ae_id} is not serious", expected="an SAE")
         if ae.reported_at is not None:
             return _ae_record(session, p, ae)
-        if when is not None and when < ae.awareness_at:
-            raise InputError("the SAE cannot be reported before the team knew of it")
+        if when is not None and when < _clock_start(ae):
+            raise InputError("the SAE cannot be reported before the team knew it was serious")
         ae.reported_at = when
         for alert in session.scalars(
             select(Alert).where(
@@ -264,7 +426,8 @@ def mark_sae_reported(
 def list_overdue_saes(
     engine: Engine, actor: Actor, *, now: datetime | None = None
 ) -> list[AdverseEventRecord]:
-    """SAEs not yet reported whose reporting deadline has passed at ``now``."""
+    """SAEs not yet reported whose reporting deadline has passed at ``now`` (the clock of an
+    event upgraded to serious runs from ``became_serious_at``), earliest clock first."""
     at = aware(now, "now") or now_utc()
     with reading(engine, actor, "view_alerts", "list_overdue_saes") as r:
         session = r.session
@@ -279,9 +442,9 @@ def list_overdue_saes(
             p = session.get_one(Participant, ae.participant_id)
             if actor.site_id is not None and p.site_id != actor.site_id:
                 continue
-            if at is not None and sae_clock(protocol, ae.awareness_at, now=at).overdue:
-                found.append(_ae_record(session, p, ae))
-        return r.returning(found)
+            if at is not None and sae_clock(protocol, _clock_start(ae), now=at).overdue:
+                found.append((_clock_start(ae), _ae_record(session, p, ae)))
+        return r.returning([record for _, record in sorted(found, key=lambda f: f[0])])
 
 
 def list_adverse_events(
@@ -295,7 +458,7 @@ def list_adverse_events(
         rows = session.scalars(
             select(AdverseEvent)
             .where(AdverseEvent.participant_id == p.id)
-            .order_by(AdverseEvent.id)
+            .order_by(AdverseEvent.awareness_at)
         )
         alerts = alerts_by_record(session, p, "adverse_event")
         return r.returning([_ae_record(session, p, ae, alerts.get(ae.id, ())) for ae in rows])

@@ -359,6 +359,9 @@ class AdverseEventRecord(_Record):
     awareness_at: datetime
     sae_report_due_at: datetime | None
     reported_at: datetime | None
+    #: when the team learnt that the event, recorded as non-serious, had become serious (its
+    #: SAE clock starts here); ``None`` when it was recorded serious or is not serious
+    became_serious_at: datetime | None = None
     alerts: tuple[AlertRecord, ...] = ()
 
 

@@ -379,7 +379,8 @@ class Assessment(ProtocolTagged, Base):
 
 
 class AdverseEvent(ProtocolTagged, Base):
-    """An adverse event; a serious one starts a reporting clock at ``awareness_at``."""
+    """An adverse event; a serious one starts a reporting clock at ``awareness_at`` (at
+    ``became_serious_at`` when it was upgraded to serious after it was recorded)."""
 
     __tablename__ = "adverse_event"
 
@@ -398,6 +399,10 @@ class AdverseEvent(ProtocolTagged, Base):
         _choice(AEOutcome, "ae_outcome"), default=AEOutcome.UNKNOWN.value
     )
     awareness_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: when the team learnt that an event recorded as non-serious had become serious (migration
+    #: 0027): its SAE clock starts here; ``None`` for an event recorded as serious (its clock
+    #: starts at ``awareness_at``) and for one that is not serious
+    became_serious_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: action taken with the study treatment (migration 0025; ``None``: not recorded)
     action_taken: Mapped[str | None] = mapped_column(_choice(ActionTaken, "ae_action"))
     sae_report_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

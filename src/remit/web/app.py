@@ -31,6 +31,7 @@ from remit.services import (
 from remit.services.accounts import mfa_roles_from
 from remit.web import (
     api,
+    api_adverse_events,
     api_blinding,
     api_conmeds,
     api_consent,
@@ -139,6 +140,7 @@ def create_app(
     )
     app.state.remit = state
     app.include_router(api.router)
+    app.include_router(api_adverse_events.router)
     app.include_router(api_conmeds.router)
     app.include_router(api_consent.router)
     app.include_router(api_worklist.router)

@@ -135,6 +135,25 @@ class AdverseEventForm(PageForm):
     description: Optional = None
 
 
+class AdverseEventEditForm(PageForm):
+    """An adverse event's fields after the change, with the reason. ``serious`` ticked on a
+    non-serious event upgrades it to an SAE, its clock from ``became_serious_at`` (in the site's
+    time zone; blank: now)."""
+
+    severity: Severity
+    relatedness: Relatedness
+    outcome: AEOutcome
+    end_date: Annotated[date | None, BeforeValidator(_blank_none)] = None
+    action_taken: Annotated[ActionTaken | None, BeforeValidator(_blank_none)] = None
+    serious: bool = False
+    seriousness_criteria: Optional = None
+    became_serious_at: Annotated[
+        datetime | None, BeforeValidator(_site_time), BeforeValidator(_blank_none)
+    ] = None
+    description: Optional = None
+    reason: Text
+
+
 class DeviationForm(PageForm):
     participant: Optional = None
     visit_code: Optional = None

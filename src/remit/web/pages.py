@@ -497,6 +497,7 @@ def casebook(request: Request, session: PageSession, pid: PID) -> Response:
         and protocol.blinding is not None
         and actor.role in protocol.blinding.emergency_unblinding,
         may_ae=web_allowed("record_adverse_event", actor.role),
+        may_edit_ae=web_allowed("update_adverse_event", actor.role),
         may_visit=web_allowed("record_visit", actor.role),
         next_statuses=sorted(STATUS_CHANGES.get(person.status, ())),
         may_status=web_allowed("change_status", actor.role),

@@ -1,4 +1,4 @@
-"""The dosing-day page, the alerts inbox and the adverse-event form."""
+"""The dosing-day page, the alerts inbox and the adverse-event forms (record, edit)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ from remit.web.core import (
 )
 from remit.web.forms import form_fields, read_answers
 from remit.web.page_forms import (
+    AdverseEventEditForm,
     AdverseEventForm,
     DoseForm,
     EndForm,
@@ -417,5 +418,79 @@ async def ae_submit(request: Request, session: PageSession, pid: PID) -> Respons
         action_taken=None if body.action_taken is None else body.action_taken.value,
         description=body.description,
         idempotency_key=key,
+    )
+    return RedirectResponse(f"/participants/{pid}#adverse-events", status_code=303)
+
+
+def _adverse_event(
+    request: Request, session: PageSession, pid: str, ae_id: int
+) -> sv.AdverseEventRecord:
+    """Adverse event ``ae_id`` of participant ``pid``, or :class:`NotFoundError`."""
+    engine = state_of(request).engine
+    for ae in sv.list_adverse_events(engine, session.actor, pid):
+        if ae.id == ae_id:
+            return ae
+    raise NotFoundError(
+        f"participant {pid} has no adverse event {ae_id}",
+        hint="open the event from the participant's casebook",
+    )
+
+
+@router.get(
+    "/participants/{pid}/ae/{ae_id}/edit", dependencies=[page_requires("update_adverse_event")]
+)
+def ae_edit_form(request: Request, session: PageSession, pid: PID, ae_id: ID) -> Response:
+    """The form to change an adverse event with a reason (a non-serious one may be upgraded)."""
+    ae = _adverse_event(request, session, pid, ae_id)
+    return render(
+        request,
+        "ae_edit.html",
+        title=f"Adverse event {ae.id} — {pid}",
+        ae=ae,
+        severities=values(Severity),
+        relatedness=values(Relatedness),
+        outcomes=values(AEOutcome),
+        actions=values(ActionTaken),
+        zone=participant_zone(request, session.actor, pid),
+    )
+
+
+@router.post(
+    "/participants/{pid}/ae/{ae_id}/edit", dependencies=[page_requires("update_adverse_event")]
+)
+async def ae_edit_submit(request: Request, session: PageSession, pid: PID, ae_id: ID) -> Response:
+    """Change an adverse event with a reason; ticking serious on a non-serious one makes it an
+    SAE (its alert, its reporting clock from when the team learnt it was serious)."""
+    zone = participant_zone(request, session.actor, pid)
+    body, _ = await posted(request, session, AdverseEventEditForm, zone)
+    ae = _adverse_event(request, session, pid, ae_id)
+    criteria = [c.strip() for c in (body.seriousness_criteria or "").split(",") if c.strip()]
+    after: dict[str, Any] = {
+        "severity": body.severity.value,
+        "relatedness": body.relatedness.value,
+        "outcome": body.outcome.value,
+        "end_date": body.end_date,
+        "action_taken": None if body.action_taken is None else body.action_taken.value,
+        "description": body.description,
+        "serious": body.serious,
+        "seriousness_criteria": criteria,
+    }
+    before = {key: getattr(ae, key) for key in after} | {
+        "seriousness_criteria": list(ae.seriousness_criteria)
+    }
+    changes = {key: value for key, value in after.items() if value != before[key]}
+    if not changes:
+        raise InputError(
+            f"adverse event {ae_id} was sent unchanged",
+            expected="at least one field changed",
+            hint="go back, change a field and send the form again",
+        )
+    sv.update_adverse_event(
+        state_of(request).engine,
+        session.actor,
+        ae_id,
+        changes=changes,
+        reason=body.reason,
+        became_serious_at=body.became_serious_at,
     )
     return RedirectResponse(f"/participants/{pid}#adverse-events", status_code=303)

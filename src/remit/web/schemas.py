@@ -240,6 +240,27 @@ class ConmedEditIn(BaseModel):
     taper_steps: list[TaperStepIn] | None = Field(default=None, max_length=100)
 
 
+class AdverseEventEditIn(BaseModel):
+    """Fields of an adverse event to change (only those present; ``end_date: null`` clears the
+    end date), and the reason. ``serious: true`` with ``seriousness_criteria`` upgrades a
+    non-serious event to an SAE, its clock from ``became_serious_at`` (ISO 8601 with an offset;
+    absent: now); a serious event is never made non-serious."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000)
+    severity: str | None = Field(default=None, max_length=32)
+    relatedness: str | None = Field(default=None, max_length=32)
+    outcome: str | None = Field(default=None, max_length=32)
+    end_date: str | None = Field(default=None, description="YYYY-MM-DD", max_length=10)
+    action_taken: str | None = Field(default=None, max_length=32)
+    description: str | None = Field(default=None, max_length=2000)
+    serious: bool | None = None
+    seriousness_criteria: list[str] | None = Field(default=None, max_length=20)
+    became_serious_at: str | None = Field(
+        default=None, description="ISO 8601 with an offset", max_length=40
+    )
+
+
 class ConmedStopIn(BaseModel):
     """The day a medication was stopped (and why, for the audit trail)."""
 
