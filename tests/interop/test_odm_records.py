@@ -192,8 +192,19 @@ def _set(exported: ExportResult, tmp_path: Path, xpath: str, value: str) -> Path
             ),
             r"subject OSL-001 does not fit: .*deviation category",
         ),
+        (
+            # the headache resolved, but the file gives no end date: refused as on entry
+            lambda e, t: _set(
+                e,
+                t,
+                "//odm:SubjectData[@SubjectKey='OSL-001']//odm:ItemData"
+                "[@ItemOID='IT.AE.OUTCOME']",
+                "recovered",
+            ),
+            r"subject OSL-001 does not fit: .*outcome recovered but no end date",
+        ),
     ],
-    ids=["checklist-missing", "positive-screen", "bad-deviation-category"],
+    ids=["checklist-missing", "positive-screen", "bad-deviation-category", "ae-ended-no-date"],
 )
 def test_a_refused_record_writes_nothing(
     exported: ExportResult, tmp_path: Path, edit: object, message: str

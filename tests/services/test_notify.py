@@ -126,6 +126,29 @@ def test_an_alert_reaches_the_investigator_of_the_participants_site_only(
     assert len(smtp.messages) == 1
 
 
+def test_an_event_upgraded_to_serious_is_e_mailed_like_a_recorded_sae(
+    sites: Sites, smtp: LocalSmtp
+) -> None:
+    engine, kari = sites.trial.engine, sites.trial.actor_at("investigator", "OST")
+    ae = sv.record_adverse_event(
+        engine, kari, sites.ost, term="chest pain", onset_date=date.today(),
+        severity="moderate", relatedness="possible",
+    )  # fmt: skip
+    assert sv.deliver_due(engine, _sender(smtp.url)).sent == 0  # not serious: no alert
+    sae = sv.update_adverse_event(
+        engine, kari, ae.id, reason="admitted to hospital",
+        changes={"serious": True, "seriousness_criteria": ["hospitalisation"]},
+    )  # fmt: skip
+    (alert,) = sae.alerts
+    assert (alert.rule_id, alert.level) == ("sae", "immediate")
+    result = sv.deliver_due(engine, _sender(smtp.url), now=alert.raised_at + timedelta(seconds=5))
+    assert (result.sent, result.failed, result.undeliverable) == (1, 0, ())
+    (mail,) = wait_until(lambda: smtp.messages or None, "the SAE e-mail")
+    assert mail.to == (ADDRESS["kari"],)
+    assert "chest pain" in mail.body
+    assert alert.message in mail.body
+
+
 def test_the_other_sites_alert_goes_to_its_own_investigator(sites: Sites, smtp: LocalSmtp) -> None:
     alert = _alert(sites, sites.ous, "OUS")
     sv.deliver_due(sites.trial.engine, _sender(smtp.url), now=alert.raised_at)

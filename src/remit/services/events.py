@@ -97,8 +97,7 @@ def record_adverse_event(
     that says the event ended (recovered, recovered with sequelae, fatal: the date of death),
     refused with one that says it goes on (recovering, not recovered) and before the onset
     (see :func:`check_ae_end`); a fatal event is serious with the criterion ``death``.
-    ``action_taken`` the
-    action taken with the study treatment because of it (a word of
+    ``action_taken`` the action taken with the study treatment because of it (a word of
     :class:`~remit.protocol.adverse_event.ActionTaken`, SDTM ``AEACN``; ``None``: not
     recorded yet)."""
     term = text_given(term, "AE term")
@@ -458,7 +457,7 @@ def list_adverse_events(
         rows = session.scalars(
             select(AdverseEvent)
             .where(AdverseEvent.participant_id == p.id)
-            .order_by(AdverseEvent.awareness_at)
+            .order_by(AdverseEvent.id)
         )
         alerts = alerts_by_record(session, p, "adverse_event")
         return r.returning([_ae_record(session, p, ae, alerts.get(ae.id, ())) for ae in rows])
