@@ -197,8 +197,7 @@ def _set(exported: ExportResult, tmp_path: Path, xpath: str, value: str) -> Path
             lambda e, t: _set(
                 e,
                 t,
-                "//odm:SubjectData[@SubjectKey='OSL-001']//odm:ItemData"
-                "[@ItemOID='IT.AE.OUTCOME']",
+                "//odm:SubjectData[@SubjectKey='OSL-001']//odm:ItemData[@ItemOID='IT.AE.OUTCOME']",
                 "recovered",
             ),
             r"subject OSL-001 does not fit: .*outcome recovered but no end date",
