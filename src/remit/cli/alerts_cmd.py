@@ -44,6 +44,17 @@ app = typer.Typer(
 )
 ae_app = typer.Typer(help="Adverse events.", no_args_is_help=True)
 
+ActionTakenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--action-taken",
+        help="Action taken with the study treatment: " + ", ".join(values(ActionTaken)) + ".",
+    ),
+]
+DescriptionOption = Annotated[
+    str | None, typer.Option("--description", help="Free-text description.")
+]
+
 
 @ae_app.command("add")
 def ae_add_command(
@@ -64,20 +75,12 @@ def ae_add_command(
     end: Annotated[
         str | None, typer.Option("--end", help="End (resolution) date YYYY-MM-DD.")
     ] = None,
-    action_taken: Annotated[
-        str | None,
-        typer.Option(
-            "--action-taken",
-            help="Action taken with the study treatment: " + ", ".join(values(ActionTaken)) + ".",
-        ),
-    ] = None,
+    action_taken: ActionTakenOption = None,
     awareness: Annotated[
         str | None,
         typer.Option("--awareness", help="When the team learnt of it (starts the SAE clock)."),
     ] = None,
-    description: Annotated[
-        str | None, typer.Option("--description", help="Free-text description.")
-    ] = None,
+    description: DescriptionOption = None,
     key: KeyOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -127,16 +130,8 @@ def ae_update_command(
     relatedness: Annotated[
         str | None, typer.Option("--relatedness", help=", ".join(values(Relatedness)) + ".")
     ] = None,
-    action_taken: Annotated[
-        str | None,
-        typer.Option(
-            "--action-taken",
-            help="Action taken with the study treatment: " + ", ".join(values(ActionTaken)) + ".",
-        ),
-    ] = None,
-    description: Annotated[
-        str | None, typer.Option("--description", help="Free-text description.")
-    ] = None,
+    action_taken: ActionTakenOption = None,
+    description: DescriptionOption = None,
     serious: Annotated[
         list[str] | None,
         typer.Option(
