@@ -215,7 +215,12 @@ def test_an_ended_outcome_without_an_end_date_is_refused_at_record(oslo: OsloTri
         ({"outcome": "recovering", "end_date": day}, "still going on"),
         ({"outcome": "not_recovered", "end_date": day}, "still going on"),
         ({"outcome": "recovered", "end_date": day - timedelta(days=1)}, "is before onset"),
-    ]
+        (
+            {"outcome": "fatal", "end_date": day, "serious": True,
+             "seriousness_criteria": ["hospitalisation"]},
+            "do not include 'death'",
+        ),
+    ]  # fmt: skip
     for given, message in refused:
         with pytest.raises(InputError, match=message):
             sv.record_adverse_event(e, therapist, pid, **EVENT, onset_date=day, **given)
