@@ -47,6 +47,7 @@ from remit.protocol.vocab import Level
 from remit.safety import Alert as SafetyAlert
 from remit.services._common import (
     now_utc,
+    open_locks,
     protocol_in_force,
     store_alerts,
     text_given,
@@ -69,7 +70,8 @@ from remit.store.allocation import (
     slot_place,
 )
 from remit.store.audit_read import AuditEntry
-from remit.store.tables import Alert, Assessment, Participant
+from remit.store.tables import Alert, Assessment, Lock, Participant
+from remit.store.vocab import LockLevel
 
 __all__ = [
     "BLINDED",
@@ -79,6 +81,7 @@ __all__ = [
     "UnblindingRecord",
     "blinded",
     "check_rater_may_see_dosing",
+    "check_study_locked_for_unblinding",
     "dose_problem",
     "dose_shown",
     "emergency_unblind",
@@ -400,6 +403,38 @@ def mask_trial_frames(
     doses = frames.get("doses")
     if doses is not None and len(doses):
         doses["dose_mg"] = math.nan
+
+
+def check_study_locked_for_unblinding(session: Session, protocol: Protocol) -> None:
+    """Refuse the arms of every participant for analysis unless the study is locked.
+
+    The analysis by arm (``build_trial_data(..., unblinded=True)``: ``remit analyse|report
+    --unblinded``, the exports built from those data) comes after the database lock: once the
+    arms are known no data may change. The lock is the data manager's study lock (a ``lock``
+    row of level ``study`` that is not unlocked); a study unlocked again after it is refused
+    too. An emergency unblinding of one participant (:func:`emergency_unblind`) and the
+    unblinded statistician's list reads (allocations, balance) do not need it.
+    """
+    if open_locks(session, None):
+        return
+    last = session.scalar(
+        select(Lock).where(Lock.level == LockLevel.STUDY).order_by(Lock.id.desc()).limit(1)
+    )
+    state = (
+        "has never been locked"
+        if last is None or last.unlocked_at is None
+        else f"was unlocked again on {last.unlocked_at:%Y-%m-%d %H:%M} UTC (lock {last.id})"
+    )
+    raise ConflictError(
+        f"the arms of study {protocol.study.id} are not read for analysis before the database "
+        f"lock: the study {state}",
+        expected="a study locked by the data manager (the database lock) before the analysis "
+        "by arm",
+        hint="ask the data manager to lock the study once its data are final (services: "
+        "lock(engine, data_manager, 'study', reason=...)), then run the analysis again; the "
+        "blinded (pooled) analysis needs no lock, and an emergency unblinding of one "
+        "participant is `remit randomise unblind`",
+    )
 
 
 # --------------------------------------------------------------------------- emergency
