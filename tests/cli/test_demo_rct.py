@@ -279,6 +279,56 @@ def test_analyse_unblinded_is_refused_for_a_blinded_role_and_without_the_key(
     assert "a data folder has no randomisation list" in done.output
 
 
+def _unlocked_copy(out: Path, to: Path) -> Path:
+    """A copy of the demo's trial (database and key) whose study lock was opened again."""
+    import shutil
+    import sqlite3
+
+    to.mkdir()
+    shutil.copy(out / "allocation.key", to / "allocation.key")
+    with sqlite3.connect(out / "trial.db") as src, sqlite3.connect(to / "trial.db") as dst:
+        src.backup(dst)
+    engine = _engine(to)
+    try:
+        dag = sv.actor_for(engine, "dag", "data_manager")
+        with engine.connect() as c:
+            (held,) = c.execute(
+                sa.text("SELECT id FROM lock WHERE level = 'study' AND unlocked_at IS NULL")
+            ).scalars()
+        sv.unlock(engine, dag, held, reason="a late correction before the analysis")
+    finally:
+        sv.close_database(engine)
+    return to
+
+
+def test_analyse_and_report_unblinded_are_refused_before_the_database_lock(
+    rct: tuple[dict[str, Any], Path], tmp_path: Path
+) -> None:
+    _, out = rct
+    copy = _unlocked_copy(out, tmp_path / "unlocked")
+    refused = "table_name = 'randomisation_list' AND action = 'read_refused'"
+    before = len(_audit(copy, refused))
+    done = _analyse(copy, "una", "analyse", "--unblinded", "--json")
+    assert done.exit_code == 2, done.output
+    assert done.stdout.strip() == ""  # nothing analysed
+    assert "not read for analysis before the database lock" in done.output
+    assert "unlocked again" in done.output
+    args = ("report", "--out", str(tmp_path / "u"), "--no-pdf", "--unblinded")
+    report = _analyse(copy, "una", *args)
+    assert report.exit_code == 2, report.output
+    assert "before the database lock" in report.output
+    assert not (tmp_path / "u" / "report.html").exists()
+    rows = _audit(copy, refused)
+    assert [(r.username, r.reason) for r in rows[before:]] == [
+        ("una", "remit analyse --unblinded"),
+        ("una", "remit report --unblinded"),
+    ]
+    # the blinded (pooled) analysis needs no lock
+    pooled = _analyse(copy, "stine", "analyse", "--json")
+    assert pooled.exit_code == 0, pooled.output
+    assert json.loads(pooled.stdout)["blinded"] is True
+
+
 def test_a_blinded_user_gets_the_pooled_analysis_and_report(
     rct: tuple[dict[str, Any], Path], tmp_path: Path
 ) -> None:

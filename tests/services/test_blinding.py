@@ -194,6 +194,44 @@ def test_emergency_unblinding_reveals_one_arm_is_audited_notified_and_flagged(
     assert people.loc[pid, "arm"] == sv.BLINDED
 
 
+def test_the_analysis_by_arm_waits_for_the_database_lock(rct: OsloTrial) -> None:
+    """Before the data manager's study lock the arms are refused for analysis (audited as
+    ``read_refused``); after it they are read; a study unlocked again is refused again. An
+    emergency unblinding of one participant needs no lock."""
+    una, dag = _una(rct), rct.actors["data_manager"]
+    with pytest.raises(ConflictError) as refused:
+        sv.build_trial_data(rct.engine, actor=una, unblinded=True, purpose="interim look")
+    said = str(refused.value)
+    assert "before the database lock: the study has never been locked" in said
+    assert "mdma-mdd-rct-example" in said
+    assert "expected a study locked by the data manager" in said
+    assert "lock the study" in said
+    assert _unblinding_audit(rct) == [
+        ("read_refused", una.username, "unblinded_statistician", "interim look")
+    ]
+    # a participant's lock is not the database lock
+    pid = next(iter(_arms(rct)))
+    sv.lock(rct.engine, dag, "participant", participant=pid, reason="participant done")
+    with pytest.raises(ConflictError, match="never been locked"):
+        sv.build_trial_data(rct.engine, actor=una, unblinded=True)
+    # the emergency unblinding of one participant is not the analysis: no lock needed for it
+    other = next(p for p in _arms(rct) if p != pid)
+    done = sv.emergency_unblind(rct.engine, rct.investigator, other, "suspected overdose")
+    assert done.arm in {"MDMA", "PLACEBO"}
+    held = sv.lock(rct.engine, dag, "study", reason="database lock")
+    data = sv.build_trial_data(rct.engine, actor=una, unblinded=True, purpose="final analysis")
+    assert set(data.participants["arm"].dropna()) == set(_arms(rct).values())
+    sv.unlock(rct.engine, dag, held.id, reason="a late correction")
+    with pytest.raises(ConflictError, match=f"unlocked again on .* UTC \\(lock {held.id}\\)"):
+        sv.build_trial_data(rct.engine, actor=una, unblinded=True, purpose="after unlock")
+    assert [(a, r) for a, _, _, r in _unblinding_audit(rct)] == [
+        ("read_refused", "interim look"),
+        ("read_refused", "unblinded analysis data set"),
+        ("read", "final analysis"),
+        ("read_refused", "after unlock"),
+    ]
+
+
 def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
@@ -213,10 +251,11 @@ def test_unblinding_the_analysis_data_is_audited_and_a_refusal_too(
     rct: OsloTrial, tmp_path: Path
 ) -> None:
     una, stine = _una(rct), rct.actors["statistician"]
-    data = sv.build_trial_data(rct.engine, actor=una, unblinded=True, purpose="DSMB closed")
+    sv.lock(rct.engine, rct.actors["data_manager"], "study", reason="database lock")
+    data = sv.build_trial_data(rct.engine, actor=una, unblinded=True, purpose="final analysis")
     assert set(data.participants["arm"].dropna()) <= {"MDMA", "PLACEBO"}
     assert _unblinding_audit(rct) == [
-        ("read", una.username, "unblinded_statistician", "DSMB closed")
+        ("read", una.username, "unblinded_statistician", "final analysis")
     ]
     with rct.engine.connect() as c:
         value = c.execute(

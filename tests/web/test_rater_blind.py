@@ -3,15 +3,21 @@
 On an RCT trial (participants randomised and dosed through V5; their baseline MADRS at V3
 entered by the independent rater) one MADRS is seeded with distinctive answers: items
 6 5 6 5 6 4 5 6 2 2, total 47, whose item 10 = 2 raised the alert ``madrs_item10_2``, and a
-monitor queried its item 1. The rater requests every GET page and API route of the app (path
-parameters filled with the seeded form, its participant, alert and query), the audit views of
-the form and of its alert, and the signing preview; every response is scanned:
+monitor queried its item 1. The same participant's V3 has the scales the rater does not rate,
+seeded with distinctive values as well: the self-reports BDI-II (total 51, entered by the
+participant through an ePRO link), GAD-7 (total 19) and SDS (total 26, work/school 9, 6 days
+lost), entered on paper by the investigator, and the investigator's C-SSRS (active ideation,
+type 2, intensity 12) whose alert ``cssrs_ideation_2_3`` is open. The rater requests every GET
+page and API route of the app (path parameters filled with the seeded form, its participant,
+alert and query), the form pages, API records, signing previews and audit views of every
+seeded form and alert; every response is scanned:
 
-- structurally: a JSON object of a MADRS form has no total, band, score or answers and says
-  ``scores_hidden``; a signing preview of it has hidden item values; no alert of a MADRS
-  rule is listed;
+- structurally: a JSON object of a saved form (any scale) has no total, band, score or
+  answers and says ``scores_hidden``; a signing preview of it has hidden item values; no
+  alert raised by a form is listed;
 - for the seeded values as they would show: "total 47", a cell or heading reading 47, the
   JSON ``"total": 47``, item 1 as stored (``apparent_sadness`` 6), the alert's rule and text;
+  the self-reports' totals and distinctive items, the C-SSRS's ideation and its alert;
 - and the pages show the marker :data:`remit.services.SCORES_HIDDEN` where the values were.
 
 The same walk as an investigator finds the seeded values (the scanner works), and in the
@@ -21,6 +27,7 @@ open-label Oslo protocol the rater still reads every score.
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -31,7 +38,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from tests.support.forms import madrs
+from tests.support.forms import at, fill, madrs
 from tests.support.trial import (
     PASSWORD,
     ROLE_USER,
@@ -39,6 +46,7 @@ from tests.support.trial import (
     Participant,
     add_participant,
     trial_file,
+    visit_date,
 )
 from tests.support.web import csrf_of, page_login
 from tests.web.test_access_matrix import guarded_routes
@@ -65,6 +73,54 @@ SEED_TEXT = (
     # the randomisation stratum read from the baseline MADRS (its band)
     re.compile(r"madrs_baseline_band\W+(?:20-34|35\+)|>\s*(?:20-34|35\+)\s*<"),
 )
+#: The seeded forms of the scales the rater does not rate: scale → (answers, total).
+BDI2 = {
+    **fill("bdi2", level=3),
+    "guilty_feelings": 2,
+    "agitation": 2,
+    "loss_of_interest_in_sex": 2,
+}
+GAD7 = {**fill("gad7", level=3), "trouble_relaxing": 2, "feeling_afraid": 2}
+SDS = {
+    **fill("sds"),
+    "work_school": 9,
+    "social_life": 9,
+    "family_life": 8,
+    "days_lost": 6,
+    "days_unproductive": 5,
+}
+CSSRS = {
+    **fill("cssrs", "since_last_visit"),
+    "wish_to_be_dead": True,
+    "non_specific_active_thoughts": True,
+    "active_ideation_methods": False,
+    "active_ideation_intent": False,
+    "active_ideation_plan_intent": False,
+    "intensity_frequency": 4,
+    "intensity_duration": 3,
+    "intensity_controllability": 1,
+    "intensity_deterrents": 0,
+    "intensity_reasons": 4,
+}
+OTHER_TOTALS = {"bdi2": 51, "gad7": 19, "sds": 26}
+OTHER_TEXT = (
+    *(re.compile(rf"total\W{{0,40}}{t}\b") for t in OTHER_TOTALS.values()),
+    *(re.compile(rf"\b{t}\.0\b") for t in OTHER_TOTALS.values()),
+    re.compile(r">\s*51(?:\.0)?\s*<"),
+    re.compile(r"loss_of_interest_in_sex\W{1,12}2\b"),  # BDI-II items as stored
+    re.compile(r"pessimism\W{1,12}3\b"),
+    re.compile(r"uncontrollable_worry\W{1,12}3\b"),  # GAD-7
+    re.compile(r"work_school\W{1,12}9\b"),  # SDS
+    re.compile(r"days_lost\W{1,12}6\b"),
+    re.compile(r"intensity_frequency\W{1,12}4\b"),  # C-SSRS and what it derives
+    re.compile(r"ideation_type\W{1,12}2\b"),
+    re.compile(r"ideation_intensity\W{1,12}12\b"),
+    re.compile(r"cssrs_ideation_2_3"),
+    re.compile(r"C-SSRS active suicidal ideation"),
+    # the eligibility criteria read from forms: the baseline MADRS, the screening C-SSRS
+    re.compile(rf"madrs_total is {SEED_TOTAL}\b"),
+    re.compile(r"cssrs_ideation_type is \d"),
+)
 
 
 @dataclass(frozen=True)
@@ -77,6 +133,9 @@ class Seeded:
     form_id: int
     alert_id: int
     query_id: int
+    #: The forms of the scales the rater does not rate (scale → id) and the C-SSRS alert.
+    others: dict[str, int]
+    cssrs_alert_id: int
 
 
 def rct_trial(folder: Path) -> OsloTrial:
@@ -124,7 +183,26 @@ def seed(trial: OsloTrial, folder: Path, pid: str) -> Seeded:
         field="answers.apparent_sadness",
         text="please check item 1 against the source",
     )
-    return Seeded(trial, folder, pid, form.id, saved.alerts[0].id, query.id)
+    others, cssrs_alert = seed_others(trial, pid)
+    return Seeded(trial, folder, pid, form.id, saved.alerts[0].id, query.id, others, cssrs_alert)
+
+
+def seed_others(trial: OsloTrial, pid: str) -> tuple[dict[str, int], int]:
+    """``pid``'s V3 self-reports (the BDI-II through an ePRO link, GAD-7 and SDS on paper) and
+    C-SSRS with the seeded values; the forms by scale and the C-SSRS's alert."""
+    when = at(visit_date(trial, pid, "V3"), 12)
+    kari = trial.investigator
+    link = sv.issue_epro_link(trial.engine, kari, pid, "V3", scales=["bdi2"], now=when)
+    (bdi,) = sv.submit_epro_forms(trial.engine, link.token, {"bdi2": BDI2}, now=when).forms
+    forms = {"bdi2": bdi}
+    for scale, answers in (("gad7", GAD7), ("sds", SDS), ("cssrs", CSSRS)):
+        forms[scale] = sv.record_assessment(trial.engine, kari, pid, "V3", scale, answers)
+    for scale, total in OTHER_TOTALS.items():
+        assert (forms[scale].total, forms[scale].status) == (total, "complete"), scale
+    assert forms["bdi2"].rater_role == "participant"
+    alerts = {a.rule_id: a.id for a in forms["cssrs"].alerts}
+    assert "cssrs_ideation_2_3" in alerts, alerts
+    return {scale: f.id for scale, f in forms.items()}, alerts["cssrs_ideation_2_3"]
 
 
 @pytest.fixture(scope="module")
@@ -146,22 +224,31 @@ def app(seeded: Seeded) -> FastAPI:
 # --------------------------------------------------------------------------- the scanner
 
 
+#: The scales whose forms the trial holds (a form alert's rule starts with its scale's code).
+FORM_SCALES = ("madrs", "cssrs", "bdi2", "gad7", "sds", "isi", "psqi", "pcl5", "se_vas")
+
+
 def _json_hits(value: Any, where: str) -> Iterator[str]:
     if isinstance(value, dict):
-        if value.get("scale") == "madrs" and "answers" in value:  # a form
+        scale = value.get("scale")
+        if scale in FORM_SCALES and "answers" in value:  # a form, of any scale
+            what = f"{where}: {scale} form {value.get('id')}"
             if value.get("total") not in (None, HIDDEN) or value.get("band") is not None:
-                yield f"{where}: form {value.get('id')} total={value.get('total')!r}"
+                yield f"{what} total={value.get('total')!r}"
             if value.get("answers") not in ({}, HIDDEN) or value.get("score") not in (
                 {},
                 None,
                 HIDDEN,
             ):
-                yield f"{where}: form {value.get('id')} answers={value.get('answers')!r}"
-        if value.get("scale") == "madrs" and "items" in value:  # a signing preview
+                yield f"{what} answers={str(value.get('answers'))[:80]}"
+        if scale in FORM_SCALES and "items" in value:  # a signing preview
             shown = [i for i in value["items"] if i.get("value") != HIDDEN]
             if shown or value.get("total") is not None:
-                yield f"{where}: preview items {shown[:3]!r} total={value.get('total')!r}"
-        if str(value.get("rule_id", "")).startswith("madrs"):
+                yield f"{where}: {scale} preview items {shown[:3]!r} total={value.get('total')!r}"
+        criterion = "status" in value and value.get("source") not in (None, "checklist")
+        if criterion and value.get("value") not in (None, HIDDEN):  # read from a form
+            yield f"{where}: criterion {value.get('id')} value={value.get('value')!r}"
+        if str(value.get("rule_id", "")).startswith(FORM_SCALES):
             yield f"{where}: alert {value.get('rule_id')!r}"
         for v in value.values():
             yield from _json_hits(v, where)
@@ -171,9 +258,11 @@ def _json_hits(value: Any, where: str) -> Iterator[str]:
 
 
 def score_hits(response: Any, where: str) -> list[str]:
-    """Every earlier MADRS score a response shows."""
-    text = response.text
-    hits = [f"{where}: {m.group(0)!r}" for p in SEED_TEXT for m in p.finditer(text)]
+    """Every earlier score a response shows (the seeded MADRS, self-reports and C-SSRS, and
+    any form or form alert in JSON)."""
+    text = html.unescape(response.text)  # "&#34;work_school&#34;: 9" is "work_school": 9
+    patterns = (*SEED_TEXT, *OTHER_TEXT)
+    hits = [f"{where}: {m.group(0)!r}" for p in patterns for m in p.finditer(text)]
     if text.lstrip().startswith(("{", "[")):
         with contextlib.suppress(ValueError):
             hits += _json_hits(json.loads(text), where)
@@ -237,8 +326,22 @@ def walk(app: FastAPI, s: Seeded, role: str) -> Walk:
             " WHERE p.study_id = ?",
             (s.pid,),
         ).scalar_one()
+        checks = c.exec_driver_sql(
+            "SELECT e.id FROM eligibility_check e JOIN participant p ON p.id = e.participant_id"
+            " WHERE p.study_id = ?",
+            (s.pid,),
+        ).scalars()
+        for check in checks:  # the values the check read from the screening C-SSRS
+            look(pages.get(f"/audit/eligibility_check/{check}"), f"audit eligibility {check}")
     look(pages.get(f"/audit/allocation/{allocation}"), "audit allocation")
     look(pages.get(f"/assessments/{s.form_id}"), "form page")
+    for scale, form_id in s.others.items():  # the forms of scales the rater does not rate
+        look(pages.get(f"/assessments/{form_id}"), f"form page {scale}")
+        look(api.get(f"/api/v1/assessments/{form_id}"), f"api form {scale}")
+        look(pages.get(f"/sign/assessment/{form_id}"), f"sign {scale}")
+        look(api.get(f"/api/v1/signatures/assessment/{form_id}/preview"), f"api sign {scale}")
+        look(pages.get(f"/audit/assessment/{form_id}"), f"audit {scale}")
+    look(pages.get(f"/audit/alert/{s.cssrs_alert_id}"), "audit alert cssrs")
     look(pages.get("/alerts?status=all"), "alerts all")
     look(api.get("/api/v1/alerts"), "api alerts")
     look(api.get(f"/api/v1/participants/{s.pid}/assessments"), "api assessments")
@@ -277,6 +380,67 @@ def test_the_rater_sees_no_earlier_score(app: FastAPI, seeded: Seeded) -> None:
     )
 
 
+def test_the_rater_sees_no_earlier_self_report_nor_c_ssrs(app: FastAPI, seeded: Seeded) -> None:
+    """The scales the rater does not rate are hidden as well: the self-reports (one entered
+    by the participant through ePRO, two on paper by the investigator) and the C-SSRS, on
+    their form pages, API records, signing previews and audit views; the C-SSRS's alert is
+    neither listed nor its history shown. The rater's ``remit participant show`` too."""
+    done = walk(app, seeded, "independent_rater")
+    assert done.hits == [], "the rater reads earlier scores:\n" + "\n".join(done.hits[:40])
+    for scale in seeded.others:
+        page = done.pages[f"form page {scale}"]
+        assert page.status_code == 200, scale
+        assert f'id="score-total"><span class="scores-hidden">{HIDDEN}' in page.text, scale
+        record = done.pages[f"api form {scale}"].json()
+        assert (record["scale"], record["scores_hidden"]) == (scale, True)
+        assert (record["total"], record["answers"], record["score"]) == (None, {}, {}), scale
+        assert HIDDEN in done.pages[f"audit {scale}"].text, scale
+        preview = done.pages[f"api sign {scale}"].json()
+        assert {i["value"] for i in preview["items"]} == {HIDDEN}, scale
+    assert done.pages["audit alert cssrs"].status_code == 403
+    # where eligibility stands: the criteria read from forms keep their status, not the value
+    screening = done.pages[f"/api/v1/participants/{seeded.pid}/screening"].json()
+    criteria = {c["id"]: c for c in screening["criteria"]}
+    madrs_entry = criteria["madrs_entry"]
+    assert (madrs_entry["value"], madrs_entry["reason"], madrs_entry["status"]) == (
+        HIDDEN,
+        HIDDEN,
+        "met",
+    )
+    assert criteria["suicide_risk"]["value"] == HIDDEN
+    assert criteria["age"]["value"] == 41  # the checklist's answers stay
+    listed = {a.id for a in sv.list_alerts(seeded.trial.engine, seeded.trial.rater)}
+    assert seeded.cssrs_alert_id not in listed
+    text, shown = _participant_show(seeded, "rita")
+    forms = {a["id"]: a for a in shown["assessments"]}
+    for scale, form_id in seeded.others.items():
+        assert (forms[form_id]["scores_hidden"], forms[form_id]["total"]) == (True, None), scale
+    assert text.count("total hidden") >= len(seeded.others) + 1  # and the MADRS
+    assert not [h for p in (*SEED_TEXT, *OTHER_TEXT) for h in p.findall(text)]
+    assert list(_json_hits(shown, "remit participant show")) == []
+    # the investigator, who acts on the C-SSRS and its alert, reads them
+    _, kari = _participant_show(seeded, "kari")
+    totals = {a["scale"]: a["total"] for a in kari["assessments"] if a["visit_code"] == "V3"}
+    assert totals | OTHER_TOTALS == totals, totals
+    acting = sv.list_alerts(seeded.trial.engine, seeded.trial.investigator)
+    assert seeded.cssrs_alert_id in {a.id for a in acting}
+
+
+def _participant_show(s: Seeded, user: str) -> tuple[str, Any]:
+    """``remit participant show`` of the seeded participant as ``user``: the text, and the
+    ``--json`` answer."""
+    from typer.testing import CliRunner
+
+    from remit.cli.app import app as cli
+
+    args = ["participant", "show", s.pid, "--db", str(s.folder / "rct.db"), "--user", user]
+    text = CliRunner().invoke(cli, args)
+    shown = CliRunner().invoke(cli, [*args, "--json"])
+    assert text.exit_code == 0, text.output
+    assert shown.exit_code == 0, shown.output
+    return text.output, json.loads(shown.stdout)
+
+
 def test_the_scanner_finds_earlier_scores_for_an_investigator(app: FastAPI, seeded: Seeded) -> None:
     hits = walk(app, seeded, "investigator").hits
     assert any("form page" in h and "47" in h for h in hits), hits
@@ -285,6 +449,15 @@ def test_the_scanner_finds_earlier_scores_for_an_investigator(app: FastAPI, seed
     assert any("api assessments" in h and "total=47" in h for h in hits), hits
     assert any("alert 'madrs_item10_2'" in h for h in hits), hits
     assert any(h.startswith(f"/participants/{seeded.pid}:") for h in hits), hits  # casebook
+    for scale, form_id in seeded.others.items():  # the self-reports and the C-SSRS
+        assert any(h.startswith(f"form page {scale}:") for h in hits), (scale, hits)
+        assert any(h.startswith(f"api form {scale}:") for h in hits), scale
+        assert any(h.startswith(f"audit {scale}:") for h in hits), (scale, form_id)
+    assert any("alert 'cssrs_ideation_2_3'" in h for h in hits), hits
+    assert any(h.startswith("audit alert cssrs:") for h in hits), hits
+    # the eligibility criteria read from forms: now (the screening page) and as checked
+    assert any("/screening:" in h and "criterion madrs_entry value=47" in h for h in hits), hits
+    assert any(h.startswith("audit eligibility") for h in hits), hits
 
 
 def test_the_rater_sees_the_form_being_entered_until_it_is_saved(

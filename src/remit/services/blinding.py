@@ -13,8 +13,9 @@ blinded roles. For them:
   the numbers (:func:`dose_problem`);
 - the independent rater sees no dosing data unless ``rater_sees_dosing``
   (:func:`check_rater_may_see_dosing`);
-- the independent rater reads no score of an *earlier* form of the scales they rate unless
-  ``rater_sees_prior_scores`` (:class:`PriorScores`, the one filter every read path applies).
+- the independent rater reads no score or answer of an *earlier* form of any scale (the
+  ones they rate, the self-reports, the C-SSRS) unless ``rater_sees_prior_scores``
+  (:class:`PriorScores`, the one filter every read path applies).
 
 Emergency unblinding (:func:`emergency_unblind`): a role the protocol allows (investigators)
 breaks the blind of one participant, with a reason. The arm is returned to that person only (it
@@ -41,12 +42,14 @@ from sqlalchemy.orm import Session
 from remit.analysis import BLINDED_ARM
 from remit.errors import ConflictError, InputError, PermissionDeniedError
 from remit.protocol import Protocol
+from remit.protocol.eligibility import CriterionResult, EligibilityResult
 from remit.protocol.roles import UNBLINDED_ROLES, Role
 from remit.protocol.status import UNFINISHED_STATUSES
 from remit.protocol.vocab import Level
 from remit.safety import Alert as SafetyAlert
 from remit.services._common import (
     now_utc,
+    open_locks,
     protocol_in_force,
     store_alerts,
     text_given,
@@ -69,7 +72,8 @@ from remit.store.allocation import (
     slot_place,
 )
 from remit.store.audit_read import AuditEntry
-from remit.store.tables import Alert, Assessment, Participant
+from remit.store.tables import Alert, Assessment, Lock, Participant
+from remit.store.vocab import LockLevel
 
 __all__ = [
     "BLINDED",
@@ -79,12 +83,12 @@ __all__ = [
     "UnblindingRecord",
     "blinded",
     "check_rater_may_see_dosing",
+    "check_study_locked_for_unblinding",
     "dose_problem",
     "dose_shown",
     "emergency_unblind",
     "list_unblindings",
     "mask_trial_frames",
-    "rated_scales",
 ]
 
 #: What a blinded role reads where the arm would be (analysis data, exports): the analysis
@@ -160,18 +164,6 @@ SCORE_COLUMNS = frozenset({"answers", "score", "total"})
 _UNFINISHED = frozenset(s.value for s in UNFINISHED_STATUSES)
 
 
-def rated_scales(protocol: Protocol, role: str) -> frozenset[str]:
-    """The scales the protocol gives to ``role`` to rate (the independent rater: MADRS).
-
-    Examples
-    --------
-    >>> from remit.protocol import load_protocol
-    >>> sorted(rated_scales(load_protocol("mdma-mdd-rct-example"), "independent_rater"))
-    ['madrs']
-    """
-    return frozenset(a.scale for v in protocol.visits for a in v.assessments if a.rater == role)
-
-
 @dataclass(frozen=True)
 class PriorScores:
     """The read filter of ``rater_sees_prior_scores = false``: what an actor may read of the
@@ -179,66 +171,70 @@ class PriorScores:
     through it (forms, alerts, the signing preview, audit histories), so pages, API
     answers and the CLI agree; it filters the results of the read, it never changes a query.
 
-    For the roles the protocol blinds to earlier scores (the independent rater, unless
-    ``rater_sees_prior_scores = true``), a form of a scale they rate is *earlier* once it is
-    saved complete (or signed, locked), or when someone else entered it: its answers, score,
-    total and band read as hidden (:data:`SCORES_HIDDEN`), the alerts it raised are not
-    listed and their audit history is refused. The form the rater is entering now (a draft or
+    The independent rater is blind to earlier scores when the protocol blinds them
+    (``[blinding]`` lists ``independent_rater``) and ``rater_sees_prior_scores`` is false.
+    Then every form of the participant, of every scale, is *earlier* once it is saved
+    complete (or signed, locked), or when someone else entered it: not only the scales the
+    rater rates (the MADRS) but the self-reports (BDI-II, GAD-7, SDS …, whose course tells the
+    course of the illness as well) and the investigator's C-SSRS. Its answers, score, total
+    and band read as hidden (:data:`SCORES_HIDDEN`), the alerts it raised are not listed and
+    their audit history is refused. The form the rater is entering now (a draft or
     incomplete form they entered themselves) shows what they typed; the answer to the save
     itself (``record_assessment``/``update_assessment``) shows what was just entered, with
-    the alerts it raised, and every later read hides it.
+    the alerts it raised, and every later read hides it. Nobody else is filtered: the
+    investigators read every score (they act on the C-SSRS and its alerts).
 
     Examples
     --------
     >>> from remit.protocol import load_protocol
+    >>> rct = load_protocol("mdma-mdd-rct-example")
     >>> rater = Actor(user_id=3, username="rita", role="independent_rater")
-    >>> blind = PriorScores.of(load_protocol("mdma-mdd-rct-example"), rater)
-    >>> blind.hides("madrs", "complete", 3), blind.hides("madrs", "draft", 3)
-    (True, False)
-    >>> blind.hides("cssrs", "complete", 1)
+    >>> blind = PriorScores.of(rct, rater)
+    >>> blind.hides("complete", 3), blind.hides("draft", 3), blind.hides("draft", 1)
+    (True, False, True)
+    >>> kari = Actor(user_id=1, username="kari", role="investigator")
+    >>> PriorScores.of(rct, kari).active
     False
     >>> PriorScores.of(load_protocol("oslo-mdma-mdd"), rater).active
     False
     """
 
-    scales: frozenset[str] = frozenset()
+    active: bool = False
     user_id: int | None = None
-    #: Whether a randomisation stratum names a level of a rated scale (the RCT's baseline
-    #: MADRS band "20-34"/"35+"): then the stratum of an allocation is hidden as well.
+    #: Whether a randomisation stratum is read from a form (the RCT's baseline MADRS band
+    #: "20-34"/"35+"): then the stratum of an allocation is hidden as well.
     stratum_hidden: bool = False
 
     @classmethod
     def of(cls, protocol: Protocol, actor: Actor) -> PriorScores:
         """The filter for ``actor`` under ``protocol`` (inactive when nothing is hidden)."""
         b = protocol.blinding
-        if b is None or b.rater_sees_prior_scores or not b.blinds(actor.role):
+        if (
+            b is None
+            or b.rater_sees_prior_scores
+            or actor.role != Role.INDEPENDENT_RATER
+            or not b.blinds(actor.role)
+        ):
             return cls()
-        scales = rated_scales(protocol, actor.role)
         strata = protocol.randomisation.strata if protocol.randomisation is not None else ()
-        from_scores = any(
-            not isinstance(f.source, str) and f.source.scale in scales for f in strata
-        )
-        return cls(scales, actor.user_id, from_scores)
+        from_forms = any(not isinstance(f.source, str) for f in strata)
+        return cls(True, actor.user_id, from_forms)
 
     @classmethod
     def in_force(cls, session: Session, actor: Actor) -> PriorScores:
         """The filter for ``actor`` under the protocol in force."""
         return cls.of(protocol_in_force(session)[0], actor)
 
-    @property
-    def active(self) -> bool:
-        """Whether anything is hidden from this reader."""
-        return bool(self.scales)
-
-    def hides(self, scale: str, status: str, rater_user_id: int | None) -> bool:
-        """Whether a form of ``scale`` in ``status`` entered by ``rater_user_id`` is hidden."""
-        if scale not in self.scales:
+    def hides(self, status: str, rater_user_id: int | None) -> bool:
+        """Whether a form in ``status`` entered by ``rater_user_id`` is hidden (every form
+        but the reader's own unfinished one, when the filter is active)."""
+        if not self.active:
             return False
         return not (status in _UNFINISHED and rater_user_id == self.user_id)
 
     def hides_form(self, row: Assessment) -> bool:
         """:meth:`hides` for a stored form."""
-        return self.hides(row.scale, row.status, row.rater_user_id)
+        return self.hides(row.status, row.rater_user_id)
 
     def hidden_form_ids(self, session: Session, ids: Iterable[int]) -> frozenset[int]:
         """Which of the assessments ``ids`` are hidden (one query, whatever the arm)."""
@@ -246,11 +242,11 @@ class PriorScores:
         if not self.active or not wanted:
             return frozenset()
         rows = session.execute(
-            select(
-                Assessment.id, Assessment.scale, Assessment.status, Assessment.rater_user_id
-            ).where(Assessment.id.in_(wanted))
+            select(Assessment.id, Assessment.status, Assessment.rater_user_id).where(
+                Assessment.id.in_(wanted)
+            )
         )
-        return frozenset(i for i, scale, status, by in rows if self.hides(scale, status, by))
+        return frozenset(i for i, status, by in rows if self.hides(status, by))
 
     def assessment(self, record: AssessmentRecord, row: Assessment) -> AssessmentRecord:
         """The form as this reader may see it: answers, score, total, band, completeness and
@@ -299,11 +295,19 @@ class PriorScores:
             scores_hidden=True,
         )
 
+    def eligibility(self, verdict: EligibilityResult) -> EligibilityResult:
+        """Where eligibility stands, as this reader may see it: a criterion read from a form
+        (the baseline MADRS, the screening C-SSRS) has its value and reason hidden; its status
+        and the checklist's criteria stay."""
+        if not self.active:
+            return verdict
+        return _replace(verdict, criteria=tuple(_hidden_criterion(c) for c in verdict.criteria))
+
     def audit(self, session: Session, entries: Sequence[AuditEntry]) -> list[AuditEntry]:
         """An audit history as this reader may see it: the score columns of a hidden form
         read :data:`SCORES_HIDDEN`, and so does the stratum of an allocation or list slot when
-        it is read from a rated scale; the history of an alert a hidden form raised is
-        refused."""
+        it is read from a form, and the values an eligibility check read from forms; the
+        history of an alert a hidden form raised is refused."""
         if not self.active:
             return list(entries)
         forms = {e.record_id for e in entries if e.table_name == "assessment"}
@@ -320,7 +324,7 @@ class PriorScores:
         hidden = self.hidden_form_ids(session, forms | {i for i in raised_by.values() if i})
         if any(i in hidden for i in raised_by.values()):
             raise PermissionDeniedError(
-                "this alert was raised by an earlier form of a scale you rate, whose scores "
+                "this alert was raised by an earlier form of the participant, whose scores "
                 "the protocol hides from you",
                 expected="an investigator, who acts on alerts",
                 hint="the protocol's [blinding] rater_sees_prior_scores = true would allow it",
@@ -328,14 +332,46 @@ class PriorScores:
         return [
             _replace(
                 e,
-                old_value=_hidden_value(e.old_value),
-                new_value=_hidden_value(e.new_value),
+                old_value=_hidden_value(e.field, e.old_value),
+                new_value=_hidden_value(e.field, e.new_value),
             )
             if (e.table_name == "assessment" and e.record_id in hidden and _scored(e))
             or (self.stratum_hidden and e.table_name in _STRATIFIED and _stratum(e))
+            else _replace(
+                e,
+                old_value=_hidden_results(e.old_value),
+                new_value=_hidden_results(e.new_value),
+            )
+            if e.table_name == "eligibility_check"
             else e
             for e in entries
         ]
+
+
+def _from_form(source: Any, value: Any) -> bool:
+    """Whether an eligibility criterion's value was read from a form."""
+    return source not in (None, "checklist") and value is not None
+
+
+def _hidden_criterion(c: CriterionResult) -> CriterionResult:
+    if not _from_form(c.source, c.value):
+        return c
+    return _replace(c, value=SCORES_HIDDEN, reason=SCORES_HIDDEN)
+
+
+def _hidden_results(value: Any) -> Any:
+    """An eligibility check's ``results`` (or its whole row) with the values read from forms
+    hidden."""
+    if isinstance(value, dict) and "results" in value:
+        return value | {"results": _hidden_results(value["results"])}
+    if not isinstance(value, list):
+        return value
+    return [
+        c | {"value": SCORES_HIDDEN, "reason": SCORES_HIDDEN}
+        if isinstance(c, dict) and _from_form(c.get("source"), c.get("value"))
+        else c
+        for c in value
+    ]
 
 
 #: The tables whose rows name a randomisation stratum.
@@ -351,8 +387,11 @@ def _scored(entry: AuditEntry) -> bool:
     return entry.field is None or entry.field.split(".", 1)[0] in SCORE_COLUMNS
 
 
-def _hidden_value(value: Any) -> Any:
-    if isinstance(value, dict) and (SCORE_COLUMNS | {"stratum"}) & value.keys():
+def _hidden_value(field: str | None, value: Any) -> Any:
+    """A hidden value of an audit row: the whole value of a score column (the ``score``
+    column's dict too: its band, subscales and derived values tell the answers), the score
+    columns and the stratum of a whole row (``field`` ``None``)."""
+    if field is None and isinstance(value, dict):
         return {
             k: (SCORES_HIDDEN if k in SCORE_COLUMNS or k == "stratum" else v)
             for k, v in value.items()
@@ -400,6 +439,38 @@ def mask_trial_frames(
     doses = frames.get("doses")
     if doses is not None and len(doses):
         doses["dose_mg"] = math.nan
+
+
+def check_study_locked_for_unblinding(session: Session, protocol: Protocol) -> None:
+    """Refuse the arms of every participant for analysis unless the study is locked.
+
+    The analysis by arm (``build_trial_data(..., unblinded=True)``: ``remit analyse|report
+    --unblinded``, the exports built from those data) comes after the database lock: once the
+    arms are known no data may change. The lock is the data manager's study lock (a ``lock``
+    row of level ``study`` that is not unlocked); a study unlocked again after it is refused
+    too. An emergency unblinding of one participant (:func:`emergency_unblind`) and the
+    unblinded statistician's list reads (allocations, balance) do not need it.
+    """
+    if open_locks(session, None):
+        return
+    last = session.scalar(
+        select(Lock).where(Lock.level == LockLevel.STUDY).order_by(Lock.id.desc()).limit(1)
+    )
+    state = (
+        "has never been locked"
+        if last is None or last.unlocked_at is None
+        else f"was unlocked again on {last.unlocked_at:%Y-%m-%d %H:%M} UTC (lock {last.id})"
+    )
+    raise ConflictError(
+        f"the arms of study {protocol.study.id} are not read for analysis before the database "
+        f"lock: the study {state}",
+        expected="a study locked by the data manager (the database lock) before the analysis "
+        "by arm",
+        hint="ask the data manager to lock the study once its data are final (services: "
+        "lock(engine, data_manager, 'study', reason=...)), then run the analysis again; the "
+        "blinded (pooled) analysis needs no lock, and an emergency unblinding of one "
+        "participant is `remit randomise unblind`",
+    )
 
 
 # --------------------------------------------------------------------------- emergency

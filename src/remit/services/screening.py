@@ -37,6 +37,7 @@ from remit.services._common import (
     protocol_in_force,
     text_given,
 )
+from remit.services.blinding import PriorScores
 from remit.services.randomisation import allocate
 from remit.services.records import ParticipantRecord
 from remit.services.unit import Write, reading, writing
@@ -376,4 +377,4 @@ def screening_status(
         protocol = protocol_in_force(session)[0]
         verdict, answers = current_verdict(session, protocol, p, stage="confirmation")
         r.one(verdict)
-        return verdict, answers
+        return PriorScores.of(protocol, actor).eligibility(verdict), answers

@@ -24,7 +24,7 @@ from remit.protocol.status import (
 )
 from remit.services._common import alert_status, protocol_in_force
 from remit.services.access import require
-from remit.services.blinding import mask_trial_frames
+from remit.services.blinding import check_study_locked_for_unblinding, mask_trial_frames
 from remit.services.coding import codes_of
 from remit.services.randomisation import sealed_arms
 from remit.services.unit import reading
@@ -126,10 +126,12 @@ def build_trial_data(
     arm of every allocated participant is read from the allocations, opened with the engine's
     allocation key (operation ``build_unblinded_trial_data``: the unblinded roles only; the
     read is logged as ``build_unblinded_trial_data``). Refused without the key, with the
-    wrong key, and for a protocol without randomisation (its arm is on the participant row).
+    wrong key, for a protocol without randomisation (its arm is on the participant row), and
+    before the database lock: unless the data manager's study lock is open
+    (:func:`remit.services.blinding.check_study_locked_for_unblinding`).
     Every unblinding is on the audit trail: a ``read`` of the ``randomisation_list``'s arms by
     the actor, with ``purpose`` as the reason (default :data:`UNBLINDING_PURPOSE`) and the
-    number of arms read; a refused attempt (role, key) as ``read_refused``.
+    number of arms read; a refused attempt (role, key, no lock) as ``read_refused``.
 
     ``actor`` is checked against the access table (``build_trial_data``); a site-bound actor
     gets the participants of their site and their data only, a study-wide actor (or
@@ -163,6 +165,8 @@ def build_trial_data(
                 expected="a protocol with a [randomisation] section",
                 hint="build the data without unblinded=True; the arm is on the participant rows",
             )
+        if unblinded:
+            check_study_locked_for_unblinding(session, protocol)
         query = select(Participant).order_by(Participant.study_id)
         if actor.site_id is not None:
             query = query.where(Participant.site_id == actor.site_id)
