@@ -119,6 +119,11 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("db", "remit.cli.db_cmd:app", "Create and migrate the trial database."),
     Entry("audit", "remit.cli.audit_cmd:app", "Verify the audit trail and show who changed what."),
     Entry(
+        "lock",
+        "remit.cli.lock_cmd:app",
+        "Database locks: lock the study, a participant or a form; list them; open one again.",
+    ),
+    Entry(
         "stats",
         "remit.cli.stats_cmd:app",
         "Statistics on a long-format CSV file: MMRM and friends.",

@@ -201,6 +201,7 @@ from remit.services.senders import CHANNELS, Sender, sender_from_url
 from remit.services.signing import (
     answer_query,
     close_query,
+    list_locks,
     list_queries,
     lock,
     open_query,
@@ -389,6 +390,7 @@ __all__ = [
     "list_deviations",
     "list_dosing_sessions",
     "list_epro_links",
+    "list_locks",
     "list_overdue_saes",
     "list_participants",
     "list_queries",

@@ -466,8 +466,8 @@ def check_study_locked_for_unblinding(session: Session, protocol: Protocol) -> N
         f"lock: the study {state}",
         expected="a study locked by the data manager (the database lock) before the analysis "
         "by arm",
-        hint="ask the data manager to lock the study once its data are final (services: "
-        "lock(engine, data_manager, 'study', reason=...)), then run the analysis again; the "
+        hint="ask the data manager to lock the study once its data are final "
+        "(`remit lock study --reason ...`), then run the analysis again; the "
         "blinded (pooled) analysis needs no lock, and an emergency unblinding of one "
         "participant is `remit randomise unblind`",
     )

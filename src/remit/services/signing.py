@@ -486,6 +486,38 @@ def unlock(engine: Engine, actor: Actor, lock_id: int, *, reason: str) -> LockRe
         return _lock_record(session, row)
 
 
+def list_locks(
+    engine: Engine, actor: Actor, *, participant: int | str | None = None, open_only: bool = False
+) -> list[LockRecord]:
+    """The locks, newest first: the study's, and those on participants and forms (a site-bound
+    user sees its site's). ``participant`` keeps that participant's and the study's;
+    ``open_only`` leaves out the locks opened again.
+
+    Examples
+    --------
+    With a trial database (``tests/cli/test_lock_cli.py`` runs this)::
+
+        list_locks(engine, data_manager, open_only=True)
+        # [LockRecord(id=1, level='study', participant_id=None, ...)]
+    """
+    with reading(engine, actor, "view_participants", "list_locks", participant=participant) as r:
+        session, found = r.session, r.participant
+        query = (
+            select(Lock)
+            .outerjoin(Participant, Participant.id == Lock.participant_id)
+            .order_by(Lock.id.desc())
+        )
+        if found is not None:
+            query = query.where(or_(Lock.participant_id == found.id, Lock.level == LockLevel.STUDY))
+        if actor.site_id is not None:
+            query = query.where(
+                or_(Lock.level == LockLevel.STUDY, Participant.site_id == actor.site_id)
+            )
+        if open_only:
+            query = query.where(Lock.unlocked_at.is_(None))
+        return r.returning([_lock_record(session, row) for row in session.scalars(query)])
+
+
 # --- data queries ----------------------------------------------------------------------------
 
 
