@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -81,7 +82,7 @@ def test_seeded_raters_log_in_with_a_production_hash_and_a_real_verification(
         assert len(visits) > 10
         assert all(v.actual_date is not None for v in visits)
         assert all(v.actual_date == v.target_date for v in visits)
-        assert {v.visit_code: v.actual_date.isoformat() for v in visits} == lw.VISIT_DAYS
+        assert {v.visit_code: str(v.actual_date) for v in visits} == lw.VISIT_DAYS
     finally:
         engine.dispose()
 
@@ -112,7 +113,9 @@ class FakeApi:
         return web.json_response({"id": self.ids[key]}, status=201)
 
 
-async def run_rater(lw: ModuleType, api: FakeApi, slots: list[tuple[str, str, str]]) -> object:
+async def run_rater(
+    lw: ModuleType, api: FakeApi, slots: list[tuple[str, str, str]]
+) -> tuple[Any, dict[str, int]]:
     from aiohttp import web
 
     app = web.Application()
@@ -236,3 +239,42 @@ def test_the_seeds_of_earlier_days_are_removed(lw: ModuleType, tmp_path: Path) -
     cache.prune()
     assert [p.exists() for p in old] == [False, False]
     assert [p.exists() for p in today] == [True, True]
+
+
+def test_raters_log_in_a_few_at_a_time_each_with_its_own_password_check(
+    lw: ModuleType,
+) -> None:
+    from aiohttp import web
+
+    seen: list[str] = []
+    busy = {"now": 0, "most": 0}
+
+    async def login(request: web.Request) -> web.Response:
+        body = await request.json()
+        busy["now"] += 1
+        busy["most"] = max(busy["most"], busy["now"])
+        await asyncio.sleep(0.02)  # an argon2id verification takes a while
+        busy["now"] -= 1
+        if body["password"] != lw.PASSWORD:
+            return web.json_response({"detail": "wrong"}, status=401)
+        seen.append(body["username"])
+        return web.json_response({"token": f"token-{body['username']}"})
+
+    async def main() -> list[str]:
+        app = web.Application()
+        app.router.add_post("/api/v1/auth/login", login)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        try:
+            tokens: list[str] = await lw.log_in_all(
+                f"http://127.0.0.1:{runner.addresses[0][1]}", 10
+            )
+            return tokens
+        finally:
+            await runner.cleanup()
+
+    tokens = asyncio.run(main())
+    assert tokens == [f"token-rater{i:03d}" for i in range(10)]
+    assert sorted(seen) == [f"rater{i:03d}" for i in range(10)]
+    assert 1 < busy["most"] <= lw.LOGINS_AT_ONCE
