@@ -27,9 +27,9 @@ average between two forms (0: as fast as the server answers, to find its capacit
 share of submissions is sent twice with the same key (a client retry). The run is bounded by
 time and by the forms the participants have (each form can be entered once).
 
-The clients run on the same cores as the server, so they are kept lean: aiohttp (about a
-tenth of httpx's CPU per request), one keep-alive HTTP/1.1 connection per rater, no cookie
-jar. Each latency runs from sending a request to reading its whole response.
+The clients run on the same cores as the server, so they are kept lean: aiohttp (an eighth
+of httpx's CPU per request), one keep-alive HTTP/1.1 connection per rater, no cookie jar.
+Each latency runs from sending a request to reading its whole response.
 
 It prints the machine and its load, throughput, p50/p95/p99 latency, errors by kind, the CPU
 per request of the server's processes and of this load generator (over the timed phase),
@@ -330,7 +330,7 @@ CONNECTIONS_PER_RATER = 1
 
 
 def rater_session(base: str, token: str | None = None) -> aiohttp.ClientSession:
-    """The HTTP client of one simulated rater (aiohttp: a tenth of httpx's CPU per request,
+    """The HTTP client of one simulated rater (aiohttp: an eighth of httpx's CPU per request,
     and the client shares the cores with the server): one connection, no cookie jar (the API
     authenticates with the bearer ``token``), a 30 s ceiling per request."""
     import aiohttp
@@ -526,7 +526,6 @@ class database:  # noqa: N801 - used as a context manager like a function
         self.engine_name = engine_name
         self.folder = folder
         self.name = f"remit_load_{uuid.uuid4().hex[:10]}"
-
         self.url = ""
         self.conninfo = ""
 
