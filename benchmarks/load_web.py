@@ -5,35 +5,53 @@ Usage::
     python benchmarks/load_web.py [--engine sqlite|postgresql|both] [--raters 50]
                                   [--seconds 60] [--participants 300] [--retry-share 0.05]
                                   [--think 2.0] [--workers 1]
+                                  [--seed-cache DIR | --fresh-seed]
 
 For each engine it builds an Oslo trial (SQLite file in a temporary folder, or a throw-away
 PostgreSQL database on 127.0.0.1 that is dropped afterwards), adds one independent-rater
-account per simulated rater and screens ``--participants`` participants. It starts
-``remit.web`` under uvicorn in a separate process on a free port of 127.0.0.1 (loopback only)
-(``--workers`` uvicorn worker processes; more than one needs PostgreSQL: the workers share
-nothing but the database) and runs ``--raters`` concurrent clients for ``--seconds`` seconds:
-each logs in once
-(``POST /api/v1/auth/login``) and then submits MADRS and self-report forms
+account per simulated rater and screens ``--participants`` participants, each walked through
+the whole schedule by the services (:func:`seed`). Seeding is paid once a day per engine:
+the seeded database is kept (:class:`SeedCache`, in ``--seed-cache``, default
+``~/.cache/remit-load-web``; a PostgreSQL seed is a template database) for today and for this
+very code, and later runs copy it; ``--fresh-seed`` seeds afresh and keeps nothing. The rater
+accounts share one argon2id hash made with the production parameters, so seeding does not
+hash 50 times, while every login still costs the server a full verification.
+
+It starts ``remit.web`` under uvicorn in a separate process on a free port of 127.0.0.1
+(loopback only) (``--workers`` uvicorn worker processes; more than one needs PostgreSQL: the
+workers share nothing but the database), logs each rater in through the API
+(``POST /api/v1/auth/login``, a few at a time, before the timed phase) and runs ``--raters``
+concurrent clients for ``--seconds`` seconds: each submits MADRS and self-report forms
 (``POST /api/v1/assessments`` with an ``Idempotency-Key``), waiting ``--think`` seconds on
 average between two forms (0: as fast as the server answers, to find its capacity); a
 share of submissions is sent twice with the same key (a client retry). The run is bounded by
 time and by the forms the participants have (each form can be entered once).
 
-It prints the machine and its load, throughput, p50/p95/p99 latency, errors, and checks in
-the database that every acknowledged submission (201) is stored exactly once, under the id it
-was acknowledged with, that retries returned the same id, and that the audit chain verifies
-(``remit audit verify``).
+The clients run on the same cores as the server, so they are kept lean: aiohttp (an eighth
+of httpx's CPU per request), one keep-alive HTTP/1.1 connection per rater, no cookie jar.
+Each latency runs from sending a request to reading its whole response.
+
+It prints the machine and its load, throughput, p50/p95/p99 latency, errors by kind, the CPU
+per request of the server's processes and of this load generator (over the timed phase),
+and checks in the database that every acknowledged submission (201) is stored exactly once,
+under the id it was acknowledged with, that retries returned the same id, and that the audit
+chain verifies (``remit audit verify``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
+import hashlib
+import json
 import os
 import random
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -43,11 +61,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import numpy as np
 
 from remit.simulate.plan import eligible_checklist
+
+if TYPE_CHECKING:
+    import aiohttp
+    from sqlalchemy import Engine
+
+    from remit.store import Actor
 
 PASSWORD = "correct horse battery staple"
 POSTGRES_ADMIN = os.environ.get(
@@ -80,6 +105,21 @@ class Figures:
     audit_ok: bool = False
     #: CPU seconds (user + system) the server's processes spent in the timed phase (Linux).
     server_cpu_s: float | None = None
+    #: CPU seconds (user + system) this load generator spent in the timed phase: taken from
+    #: the same cores as the server's, so it is printed beside it.
+    client_cpu_s: float | None = None
+
+    def cpu(self, who: str, seconds: float | None) -> str:
+        """``who-cpu=…s (… ms/request)``; ``?`` where it could not be measured.
+
+        >>> Figures("sqlite", 50, 10.0, requests=4000).cpu("client", 0.8)
+        'client-cpu=0.8s (0.20 ms/request)'
+        >>> Figures("sqlite", 50, 10.0).cpu("server", None)
+        'server-cpu=?'
+        """
+        if seconds is None:
+            return f"{who}-cpu=?"
+        return f"{who}-cpu={seconds:.1f}s ({1000 * seconds / max(self.requests, 1):.2f} ms/request)"
 
     def line(self) -> str:
         lat = np.array(self.latencies_ms) if self.latencies_ms else np.array([np.nan])
@@ -95,12 +135,7 @@ class Figures:
             f"retries={self.retries} same-id={self.retries_same_id} "
             f"stored={self.stored} stored-once={self.stored_once} ids-match={self.ids_match} "
             f"audit-verified={self.audit_ok} "
-            + (
-                f"server-cpu={self.server_cpu_s:.1f}s "
-                f"({1000 * self.server_cpu_s / max(self.requests, 1):.1f} ms/request)"
-                if self.server_cpu_s is not None
-                else "server-cpu=?"
-            )
+            f"{self.cpu('server', self.server_cpu_s)} {self.cpu('client', self.client_cpu_s)}"
             + (" (ran out of forms)" if self.ran_out_of_forms else "")
         )
 
@@ -132,9 +167,11 @@ def walk(engine: object, actor: object, pid: str) -> None:
     morning = datetime.combine(referral, datetime.min.time(), tzinfo=UTC) + timedelta(hours=8)
     sv.record_consent(engine, actor, pid, version="1.0", components=["main"], consented_at=morning)
     sv.set_anchor_date(engine, actor, pid, "referral", referral)
-    for visit in [v.visit_code for v in sv.list_visits(engine, actor, pid)]:
-        planned = {v.visit_code: v for v in sv.list_visits(engine, actor, pid)}[visit]
-        day = planned.target_date
+    planned = {v.visit_code: v.target_date for v in sv.list_visits(engine, actor, pid)}
+    for visit in list(planned):
+        if planned[visit] is None:  # its anchor took place since the schedule was read
+            planned = {v.visit_code: v.target_date for v in sv.list_visits(engine, actor, pid)}
+        day = planned[visit]
         if day is None:
             raise RuntimeError(f"{pid} {visit} has no target date")
         sv.record_visit(engine, actor, pid, visit, day)
@@ -179,11 +216,7 @@ def seed(url: str, raters: int, participants: int) -> list[str]:
         engine, protocol, sites=["OST"], admin_username="ada", admin_password=PASSWORD
     )
     admin = Actor(trial.admin.id, "ada", "admin", None)
-    for i in range(raters):
-        sv.add_user(
-            engine, admin, f"rater{i:03d}", PASSWORD, [("independent_rater", None)],
-            must_change_password=False,  # simulated raters: no person logs in with it
-        )  # fmt: skip
+    add_raters(engine, admin, raters)
     kari = sv.add_user(engine, admin, "kari-seed", PASSWORD, [("investigator", "OST")])
     investigator = Actor(kari.id, "kari-seed", "investigator", 1)
     ids = [
@@ -194,6 +227,39 @@ def seed(url: str, raters: int, participants: int) -> list[str]:
         walk(engine, investigator, pid)
     engine.dispose()
     return ids
+
+
+def rater_password_hash() -> str:
+    """An argon2id hash of :data:`PASSWORD` made with the production parameters (64 MiB,
+    t=3, p=4), so that every login of the timed phase costs the server what a real login
+    costs."""
+    from argon2 import PasswordHasher
+
+    from remit.store.users import PRODUCTION_HASH_PARAMETERS
+
+    return PasswordHasher.from_parameters(PRODUCTION_HASH_PARAMETERS).hash(PASSWORD)
+
+
+def add_raters(engine: Engine, admin: Actor, raters: int) -> None:
+    """Add the independent-rater accounts ``rater000``… (password :data:`PASSWORD`), each in
+    its own audited ``add_user`` unit of work, as :func:`remit.services.add_demo_user` adds a
+    demo login.
+
+    They share one production-strength hash, made once (:func:`rater_password_hash`): hashing
+    the password anew for each account (what :func:`remit.services.add_user` does, rightly,
+    for real users) cost a third of a second and 64 MiB per rater. The store refuses a
+    precomputed hash weaker than the production one, and the raters still log in through
+    ``POST /api/v1/auth/login`` with a full argon2id verification each."""
+    from remit.services.unit import writing
+    from remit.store.users import add_user_with_hash
+
+    password_hash = rater_password_hash()
+    for i in range(raters):
+        with writing(engine, admin, "add_user", protocol=False, locks=False) as w:
+            add_user_with_hash(
+                w.uow, f"rater{i:03d}", password_hash, [("independent_rater", None)],
+                must_change_password=False,  # simulated raters: no person logs in with it
+            )  # fmt: skip
 
 
 def form_slots(ids: list[str], rng: random.Random) -> list[tuple[str, str, str]]:
@@ -259,15 +325,56 @@ class Server:
         self.log.close()
 
 
+#: One keep-alive HTTP/1.1 connection per simulated rater, as one browser tab has.
+CONNECTIONS_PER_RATER = 1
+
+
+def rater_session(base: str, token: str | None = None) -> aiohttp.ClientSession:
+    """The HTTP client of one simulated rater (aiohttp: an eighth of httpx's CPU per request,
+    and the client shares the cores with the server): one connection, no cookie jar (the API
+    authenticates with the bearer ``token``), a 30 s ceiling per request."""
+    import aiohttp
+
+    return aiohttp.ClientSession(
+        base,
+        connector=aiohttp.TCPConnector(limit=CONNECTIONS_PER_RATER),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        timeout=aiohttp.ClientTimeout(total=30),
+        headers={"Authorization": f"Bearer {token}"} if token else None,
+    )
+
+
+#: Logins at once before the timed phase (each is a 64 MiB argon2id verification; fifty at
+#: once exhausted the server's connection pool on a busy 2-core machine, answering 500).
+LOGINS_AT_ONCE = 4
+
+
+async def log_in_all(base: str, raters: int) -> list[str]:
+    """The bearer tokens of raters ``0..raters-1``, :data:`LOGINS_AT_ONCE` at a time."""
+    gate = asyncio.Semaphore(LOGINS_AT_ONCE)
+
+    async def one(number: int) -> str:
+        async with gate:
+            return await log_in(base, number)
+
+    return list(await asyncio.gather(*(one(i) for i in range(raters))))
+
+
 async def log_in(base: str, number: int) -> str:
     """The bearer token of rater ``number`` (logins happen before the timed phase)."""
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-        login = await client.post(
+    async with (
+        rater_session(base) as session,
+        session.post(
             "/api/v1/auth/login", json={"username": f"rater{number:03d}", "password": PASSWORD}
-        )
+        ) as login,
+    ):
         login.raise_for_status()
-        token: str = login.json()["token"]
+        token: str = (await login.json())["token"]
         return token
+
+
+def count_error(figures: Figures, kind: str) -> None:
+    figures.errors[kind] = figures.errors.get(kind, 0) + 1
 
 
 async def rater(
@@ -281,9 +388,17 @@ async def rater(
     retry_share: float,
     think: float,
 ) -> None:
+    """One simulated rater: until ``until`` (monotonic clock) or the forms run out, take a
+    form slot, wait ``think`` seconds on average, and submit it; a ``retry_share`` of the
+    forms are sent a second time with the same ``Idempotency-Key`` (a client retry).
+
+    Counts requests and the latency of each (from sending it to the whole body read), the
+    acknowledged forms (201, their ids in ``acked`` by key), retries that got the same id,
+    and errors by kind (``HTTP 409``, ``ClientConnectorError``, ``TimeoutError``…)."""
+    import aiohttp
+
     rng = random.Random(number)
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        client.headers["Authorization"] = f"Bearer {token}"
+    async with rater_session(base, token) as session:
         while time.monotonic() < until:
             if think > 0:
                 await asyncio.sleep(min(rng.expovariate(1 / think), until - time.monotonic()))
@@ -300,21 +415,19 @@ async def rater(
             for attempt in range(sends):
                 started = time.perf_counter()
                 try:
-                    response = await client.post(
+                    async with session.post(
                         "/api/v1/assessments", json=body, headers={"Idempotency-Key": key}
-                    )
-                except httpx.HTTPError as error:
-                    figures.errors[type(error).__name__] = (
-                        figures.errors.get(type(error).__name__, 0) + 1
-                    )
+                    ) as response:
+                        payload = await response.read()
+                except (aiohttp.ClientError, TimeoutError) as error:
+                    count_error(figures, type(error).__name__)
                     continue
                 figures.latencies_ms.append((time.perf_counter() - started) * 1000)
                 figures.requests += 1
-                if response.status_code != 201:
-                    label = f"HTTP {response.status_code}"
-                    figures.errors[label] = figures.errors.get(label, 0) + 1
+                if response.status != 201:
+                    count_error(figures, f"HTTP {response.status}")
                     continue
-                record_id = response.json()["id"]
+                record_id = json.loads(payload)["id"]
                 if attempt == 0:
                     first_id = record_id
                     acked[key] = record_id
@@ -359,11 +472,15 @@ def check_stored(url: str, acked: dict[str, int], figures: Figures) -> None:
 
 def run(engine_name: str, args: argparse.Namespace) -> Figures:
     folder = Path(tempfile.mkdtemp(prefix="remit-load-"))
-    with database(engine_name, folder) as url:
-        started = time.monotonic()
-        ids = seed(url, args.raters, args.participants)
-        print(f"{engine_name}: seeded {len(ids)} participants and {args.raters} raters "
-              f"in {time.monotonic() - started:.1f} s", flush=True)  # fmt: skip
+    with database(engine_name, folder) as db:
+        url = db.url
+        started, cpu_started = time.monotonic(), time.process_time()
+        cache = None if args.fresh_seed else SeedCache(args.seed_cache, engine_name)
+        ids, how = seeded(db, cache, args.raters, args.participants)
+        print(f"{engine_name}: {how} {len(ids)} participants and {args.raters} raters "
+              f"in {time.monotonic() - started:.1f} s "
+              f"({time.process_time() - cpu_started:.1f} s CPU in this process)",
+              flush=True)  # fmt: skip
         slots = form_slots(ids, random.Random(1))
         figures = Figures(
             engine=engine_name,
@@ -376,8 +493,9 @@ def run(engine_name: str, args: argparse.Namespace) -> Figures:
         with Server(url, folder, args.workers) as server:
 
             async def main() -> float:
-                tokens = await asyncio.gather(*(log_in(server.base, i) for i in range(args.raters)))
+                tokens = await log_in_all(server.base, args.raters)
                 cpu_before = cpu_seconds(server.process.pid)
+                client_before = time.process_time()
                 began = time.monotonic()
                 until = began + args.seconds
                 await asyncio.gather(
@@ -387,6 +505,7 @@ def run(engine_name: str, args: argparse.Namespace) -> Figures:
                         for i in range(args.raters)
                     )
                 )  # fmt: skip
+                figures.client_cpu_s = time.process_time() - client_before
                 cpu_after = cpu_seconds(server.process.pid)
                 if cpu_before is not None and cpu_after is not None:
                     figures.server_cpu_s = cpu_after - cpu_before
@@ -400,24 +519,29 @@ def run(engine_name: str, args: argparse.Namespace) -> Figures:
 
 
 class database:  # noqa: N801 - used as a context manager like a function
-    """A fresh database URL for one run (removed afterwards)."""
+    """A fresh database for one run (removed afterwards): ``url``, a SQLite file in
+    ``folder`` or a PostgreSQL database on the server of ``$REMIT_TEST_POSTGRES_URL``."""
 
     def __init__(self, engine_name: str, folder: Path) -> None:
         self.engine_name = engine_name
         self.folder = folder
         self.name = f"remit_load_{uuid.uuid4().hex[:10]}"
+        self.url = ""
+        self.conninfo = ""
 
-    def __enter__(self) -> str:
+    def __enter__(self) -> database:
         if self.engine_name == "sqlite":
-            return str(self.folder / "load.db")
+            self.url = str(self.folder / "load.db")
+            return self
         import psycopg
         from sqlalchemy.engine import make_url
 
         admin = make_url(POSTGRES_ADMIN)
-        self.conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.conninfo = admin_conninfo()
         with psycopg.connect(self.conninfo, autocommit=True) as connection:
             connection.execute(f'CREATE DATABASE "{self.name}"')
-        return admin.set(database=self.name).render_as_string(hide_password=False)
+        self.url = admin.set(database=self.name).render_as_string(hide_password=False)
+        return self
 
     def __exit__(self, *exc: object) -> None:
         if self.engine_name == "postgresql":
@@ -425,6 +549,185 @@ class database:  # noqa: N801 - used as a context manager like a function
 
             with psycopg.connect(self.conninfo, autocommit=True) as connection:
                 connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            key_file(self.url).unlink(missing_ok=True)
+
+
+def seeded(
+    db: database, cache: SeedCache | None, raters: int, participants: int
+) -> tuple[list[str], str]:
+    """Fill ``db`` with the seeded trial (:func:`seed`), from ``cache`` when it holds one made
+    today by this very code with as many raters and participants; return the study IDs and
+    how they came (``seeded``, ``copied from the seed cache``)."""
+    if cache is not None:
+        found = cache.copy_into(db, raters, participants)
+        if found is not None:
+            return found, "copied from the seed cache"
+    ids = seed(db.url, raters, participants)
+    if cache is not None:
+        cache.keep(db, raters, participants, ids)
+    return ids, "seeded"
+
+
+class SeedCache:
+    """Seeded databases kept between runs, so that seeding (a third of a second per
+    participant: every visit goes through the services) is paid once a day per engine.
+
+    A seed is valid for the day it was made (its visit days count back from today), for the
+    code that made it (:func:`code_fingerprint`: every file of the ``remit`` package and this
+    script) and for its numbers of raters and participants; its name says all that. A SQLite
+    seed is a file in ``folder``; a PostgreSQL seed is a template database on the server
+    (``remit_load_seed_<day>_<key>``) copied with ``CREATE DATABASE … TEMPLATE``; ``folder``
+    also holds, beside each, its study IDs and visit days. Seeds of earlier days are removed.
+    The copy is the database a fresh seed makes: the timed phase starts from the same rows.
+    """
+
+    def __init__(self, folder: Path, engine_name: str) -> None:
+        self.folder = folder
+        self.engine_name = engine_name
+        self.day = datetime.now(UTC).strftime("%Y%m%d")
+
+    def name(self, raters: int, participants: int) -> str:
+        digest = hashlib.sha256(f"{code_fingerprint()} {raters} {participants}".encode())
+        return f"remit_load_seed_{self.day}_{digest.hexdigest()[:16]}"
+
+    def key_file(self, db: database, name: str) -> Path:
+        """The audit key ring of the seed ``name`` (the rows are chained with the key of the
+        database that was seeded: each database has its own default key file)."""
+        if self.engine_name == "sqlite":
+            return self.folder / f"{name}.db.audit-key"
+        from sqlalchemy.engine import make_url
+
+        return key_file(make_url(db.url).set(database=name).render_as_string(False))
+
+    def copy_into(self, db: database, raters: int, participants: int) -> list[str] | None:
+        """Copy the seed into ``db`` and return its study IDs; ``None`` when there is none."""
+        name = self.name(raters, participants)
+        sidecar = self.folder / f"{self.engine_name}-{name}.json"
+        if not sidecar.exists():
+            return None
+        kept = json.loads(sidecar.read_text())
+        try:
+            if self.engine_name == "sqlite":
+                copy_sqlite(self.folder / f"{name}.db", Path(db.url))
+            else:
+                import psycopg
+
+                with psycopg.connect(db.conninfo, autocommit=True) as connection:
+                    connection.execute(f'DROP DATABASE "{db.name}"')
+                    connection.execute(f'CREATE DATABASE "{db.name}" TEMPLATE "{name}"')
+            shutil.copy2(self.key_file(db, name), key_file(db.url))
+        except (OSError, sqlite3.Error, psycopg_error()) as error:
+            print(f"seed cache: {name} not usable ({error}); seeding afresh", flush=True)
+            if self.engine_name == "postgresql":
+                import psycopg
+
+                with psycopg.connect(db.conninfo, autocommit=True) as connection:
+                    there = "SELECT 1 FROM pg_database WHERE datname = %s"
+                    if connection.execute(there, (db.name,)).fetchone() is None:
+                        connection.execute(f'CREATE DATABASE "{db.name}"')
+            return None
+        VISIT_DAYS.update(kept["visit_days"])
+        ids: list[str] = kept["ids"]
+        return ids
+
+    def keep(self, db: database, raters: int, participants: int, ids: list[str]) -> None:
+        """Keep the freshly seeded ``db`` (no connection open to it) as today's seed."""
+        name = self.name(raters, participants)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.prune()
+        try:
+            if self.engine_name == "sqlite":
+                copy_sqlite(Path(db.url), self.folder / f"{name}.db")
+            else:
+                import psycopg
+
+                with psycopg.connect(db.conninfo, autocommit=True) as connection:
+                    connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{db.name}"')
+            shutil.copy2(key_file(db.url), self.key_file(db, name))
+        except (OSError, sqlite3.Error, psycopg_error()) as error:
+            print(f"seed cache: could not keep {name} ({error})", flush=True)
+            return
+        sidecar = self.folder / f"{self.engine_name}-{name}.json"
+        partial = sidecar.with_suffix(".partial")
+        partial.write_text(json.dumps({"ids": ids, "visit_days": VISIT_DAYS}))
+        partial.replace(sidecar)  # last: a seed without its sidecar is never used
+
+    def prune(self) -> None:
+        """Remove the seeds of earlier days (files, and template databases of this engine)."""
+        today = f"remit_load_seed_{self.day}_"
+        for old in self.folder.glob("*remit_load_seed_*"):
+            if today not in old.name:
+                old.unlink(missing_ok=True)
+        if self.engine_name == "postgresql":
+            import psycopg
+            from sqlalchemy.engine import make_url
+
+            with psycopg.connect(admin_conninfo(), autocommit=True) as connection:
+                names = connection.execute(
+                    "SELECT datname FROM pg_database WHERE datname LIKE 'remit_load_seed_%'"
+                ).fetchall()
+                for (old_name,) in names:
+                    if not old_name.startswith(today):
+                        connection.execute(f'DROP DATABASE IF EXISTS "{old_name}" WITH (FORCE)')
+                        old_url = make_url(POSTGRES_ADMIN).set(database=old_name)
+                        key_file(old_url.render_as_string(False)).unlink(missing_ok=True)
+
+
+def key_file(url: str) -> Path:
+    """The default audit key file of the database ``url`` (its rows are chained with it)."""
+    from remit.store.audit_keys import default_key_file
+    from remit.store.engine import database_url
+
+    found = default_key_file(database_url(url))
+    if found is None:
+        raise ValueError(f"{url}: an in-memory database has no key file")
+    return found
+
+
+def admin_conninfo() -> str:
+    """The libpq connection string of ``$REMIT_TEST_POSTGRES_URL`` (its admin database)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(POSTGRES_ADMIN).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def psycopg_error() -> type[Exception]:
+    try:
+        import psycopg
+    except ImportError:
+        return OSError
+    return psycopg.Error
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    """Copy the SQLite database ``source`` to ``target`` (SQLite's online backup)."""
+    if not source.exists():
+        raise OSError(f"{source} is missing")
+    with (
+        contextlib.closing(sqlite3.connect(source)) as src,
+        contextlib.closing(sqlite3.connect(target)) as dst,
+    ):
+        src.backup(dst)
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A digest of every file of the ``remit`` package in use and of this script: any change
+    to the code makes a new seed.
+
+    >>> len(code_fingerprint())
+    64
+    """
+    import remit
+
+    digest = hashlib.sha256()
+    package = Path(remit.__file__).parent
+    for path in sorted([*package.rglob("*"), Path(__file__).resolve()]):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(path.anchor)).encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -486,6 +789,15 @@ def main() -> int:
     )
     parser.add_argument(
         "--workers", type=int, default=1, help="uvicorn worker processes (>1: PostgreSQL only)"
+    )
+    parser.add_argument(
+        "--seed-cache",
+        type=Path,
+        default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "remit-load-web",
+        help="folder of the seeds kept between runs (today's, of this code; see SeedCache)",
+    )
+    parser.add_argument(
+        "--fresh-seed", action="store_true", help="seed afresh and keep nothing between runs"
     )
     args = parser.parse_args()
     if not (1 <= args.raters <= 200 and 1 <= args.seconds <= 600):
