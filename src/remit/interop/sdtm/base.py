@@ -10,10 +10,10 @@ the protocol (:meth:`remit.protocol.Protocol.visit_number`) and ``EPOCH`` from t
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 import pandas as pd
 
@@ -21,6 +21,8 @@ from remit.analysis import TrialData
 from remit.interop.dataset import Variable, is_missing
 from remit.protocol import Protocol
 from remit.protocol.status import DoseStatus
+
+_T = TypeVar("_T")
 
 #: EPOCH of each protocol visit kind.
 EPOCHS = {
@@ -116,11 +118,15 @@ VISIT_VARIABLES = [
 
 class Context:
     """The trial data and protocol one SDTM build reads, with each participant's first and
-    last dose and last visit (the reference dates)."""
+    last dose and last visit (the reference dates).
+
+    One context may serve an SDTM and an ADaM build of the same data (an export): what both
+    read, such as the QS/RS records ADQS traces back to, is built once (:meth:`shared`)."""
 
     def __init__(self, data: TrialData, protocol: Protocol) -> None:
         self.data = data
         self.protocol = protocol
+        self._shared: dict[Hashable, Any] = {}
         self.study = protocol.study.id
         self.codes = set(protocol.visit_codes)
         given = data.doses[data.doses["status"] == DoseStatus.GIVEN]
@@ -136,6 +142,14 @@ class Context:
                 self._epochs.setdefault(r.participant_id, []).append(
                     (pd.Timestamp(str(iso_date(r.actual_date))), EPOCHS.get(kind, "TREATMENT"))
                 )
+
+    def shared(self, key: Hashable, build: Callable[[], _T]) -> _T:
+        """What ``build()`` returns, built on the first call for ``key`` and the same object
+        afterwards (the builds read only this context's data, which are not changed)."""
+        if key not in self._shared:
+            self._shared[key] = build()
+        value: _T = self._shared[key]
+        return value
 
     def usubjid(self, pid: Any) -> str:
         """``USUBJID`` of a participant: the study ID, a dash, the participant's study ID."""

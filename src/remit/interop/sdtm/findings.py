@@ -64,6 +64,14 @@ def _skipped(scale: str, version: Any, answers: dict[str, Any]) -> frozenset[str
         return frozenset()
 
 
+def findings_about_scales(ctx: Context, domain: ClinicianDomain, scales: set[str]) -> Dataset:
+    """:func:`build_findings_about_scales`, built once per context (SDTM and ADaM share it)."""
+    return ctx.shared(
+        ("findings", domain, frozenset(scales)),
+        lambda: build_findings_about_scales(ctx, domain, scales),
+    )
+
+
 def build_findings_about_scales(ctx: Context, domain: ClinicianDomain, scales: set[str]) -> Dataset:
     """QS (questionnaires) or RS (clinical classifications): one record per item and score."""
     p = domain
