@@ -96,14 +96,31 @@ def _v(name: str, label: str, type_: Any = "text", origin: str = "Derived") -> V
     return Variable(name, label, type_, origin)
 
 
-def analysis_adsl(ctx: Context) -> pd.DataFrame:
-    """:func:`remit.analysis.build_adsl` of the context's data, built once per context (the
-    CSV export and ADSL read the same frame; neither changes it)."""
+def _other(ctx: Context, data: TrialData | None, protocol: Protocol | None) -> bool:
+    """Whether ``data`` or ``protocol`` (when given) are not the context's own."""
+    return (data is not None and data is not ctx.data) or (
+        protocol is not None and protocol is not ctx.protocol
+    )
+
+
+def analysis_adsl(
+    ctx: Context, data: TrialData | None = None, protocol: Protocol | None = None
+) -> pd.DataFrame:
+    """:func:`remit.analysis.build_adsl` of ``data`` (default: the context's), built once per
+    context when they and ``protocol`` are the context's (the CSV export and ADSL then read the same
+    frame; neither changes it)."""
+    if _other(ctx, data, protocol):
+        return build_adsl(data if data is not None else ctx.data, protocol or ctx.protocol)
     return ctx.shared("analysis adsl", lambda: build_adsl(ctx.data, ctx.protocol))
 
 
-def analysis_adqs(ctx: Context) -> pd.DataFrame:
-    """:func:`remit.analysis.build_adqs` of the context's data, built once per context."""
+def analysis_adqs(
+    ctx: Context, data: TrialData | None = None, protocol: Protocol | None = None
+) -> pd.DataFrame:
+    """:func:`remit.analysis.build_adqs` of ``data`` (default: the context's), built once per
+    context when they and ``protocol`` are the context's."""
+    if _other(ctx, data, protocol):
+        return build_adqs(data if data is not None else ctx.data, protocol or ctx.protocol)
     return ctx.shared("analysis adqs", lambda: build_adqs(ctx.data, ctx.protocol))
 
 
@@ -111,7 +128,7 @@ def build_adam_adsl(data: TrialData, protocol: Protocol, ctx: Context | None = N
     """ADSL: one record per participant screened (arm variables copied from DM); ``ctx``, if
     given, is a context of the same data and protocol."""
     ctx = ctx or Context(data, protocol)
-    adsl = analysis_adsl(ctx)
+    adsl = analysis_adsl(ctx, data, protocol)
     given = data.doses[data.doses["status"] == "given"]
     last_dose = given.groupby("participant_id")["given_at"].max().to_dict()
     dm = build_dm(ctx).frame.set_index("USUBJID")
@@ -337,7 +354,7 @@ def build_adam_adqs(
     sources = _Sources(ctx, settings or SdtmSettings())
     if trtsdt is None:
         trtsdt = {ctx.usubjid(pid): sas_date(at) for pid, at in ctx.first_dose.items()}
-    adqs = analysis_adqs(ctx)
+    adqs = analysis_adqs(ctx, data, protocol)
     crit = sorted(
         {c for c in adqs.columns if c.startswith("CRIT") and not c.endswith("FL")},
         key=lambda c: int(c[4:]),
