@@ -75,12 +75,13 @@ class Dataset:
         )
 
     def rows(self) -> list[list[Any]]:
-        """The rows as plain Python values (``None`` for missing)."""
-        columns = [self.frame[v.name].to_numpy(dtype=object) for v in self.variables]
-        out: list[list[Any]] = []
-        for rec in zip(*columns, strict=True):
-            out.append([plain(value, v) for value, v in zip(rec, self.variables, strict=True)])
-        return out
+        """The rows as plain Python values (``None`` for missing): :func:`plain` of each cell,
+        a column at a time."""
+        columns = [
+            [plain(value, v) for value in self.frame[v.name].to_numpy(dtype=object)]
+            for v in self.variables
+        ]
+        return [list(rec) for rec in zip(*columns, strict=True)]
 
 
 def frame_rows(frame: pd.DataFrame) -> Iterator[Any]:
