@@ -90,17 +90,18 @@ class _UnprintableError(Exception):
 
 def _escaped(value: Any, attribute: bool) -> str:
     """``value`` as libxml2 prints it in text or in a (double-quoted) attribute."""
-    if type(value) is not str:
+    if not isinstance(value, str) or type(value) is not str:
         raise _UnprintableError
-    if _PLAIN.search(value) is None:
-        return value
-    if _NOT_XML.search(value) is not None:
+    text: str = value
+    if _PLAIN.search(text) is None:
+        return text
+    if _NOT_XML.search(text) is not None:
         raise _UnprintableError
-    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    value = value.replace("\r", "&#13;")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("\r", "&#13;")
     if attribute:
-        value = value.replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
-    return value
+        text = text.replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
+    return text
 
 
 def plain_text(
