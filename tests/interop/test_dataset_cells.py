@@ -17,6 +17,7 @@ from remit.interop.dataset import Variable, frame_records, is_missing, make_data
 from remit.interop.datasetjson import dataset_json_text
 from remit.interop.define_xml import DefineStudy, define_xml
 from remit.interop.odm.base import odm_time
+from remit.interop.sdtm import iso_date, iso_datetime, study_day
 
 NS = {"o": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
 
@@ -169,3 +170,25 @@ def test_dataset_json_text_is_what_json_dumps_writes(rows: list[list[Any]]) -> N
             dataset_json_text(doc)
         return
     assert dataset_json_text(doc) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pd.Timestamp("2023-01-02 23:30:05.123456789", tz="Europe/Oslo"),
+        pd.Timestamp("2023-01-02 00:30", tz="UTC"),
+        pd.Timestamp("2023-06-02 01:30"),
+        datetime(2023, 3, 4, 5, 6, 7, 999999),
+        datetime(2023, 3, 4, 0, 30, tzinfo=UTC),
+        date(2023, 5, 6),
+        "2023-05-06T07:08:09+02:00",
+        np.datetime64("2023-05-06T07:08:09"),
+    ],
+)
+def test_sdtm_dates_of_dates_and_timestamps_are_pandas_dates(value: Any) -> None:
+    ts = pd.Timestamp(value)
+    assert iso_date(value) == ts.strftime("%Y-%m-%d")  # the date where it was recorded
+    utc = ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+    assert iso_datetime(value) == utc.strftime("%Y-%m-%dT%H:%M:%S")
+    days = (pd.Timestamp(ts.strftime("%Y-%m-%d")) - pd.Timestamp("2023-03-04")).days
+    assert study_day(value, date(2023, 3, 4)) == (days + 1 if days >= 0 else days)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal, TypeVar, get_args
 
 import pandas as pd
@@ -62,6 +62,8 @@ def iso_date(value: Any) -> str | None:
     """``YYYY-MM-DD`` of a date or timestamp (None when missing)."""
     if is_missing(value):
         return None
+    if isinstance(value, date) and value.year >= 1000:  # dates and timestamps: no parsing
+        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
     return pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
@@ -69,6 +71,13 @@ def iso_datetime(value: Any) -> str | None:
     """``YYYY-MM-DDThh:mm:ss`` (UTC) of a timestamp (None when missing)."""
     if is_missing(value):
         return None
+    if isinstance(value, datetime):  # a timestamp: formatted without pandas' conversions
+        when = value if value.tzinfo is None else value.astimezone(UTC)
+        if when.year >= 1000:
+            return (
+                f"{when.year:04d}-{when.month:02d}-{when.day:02d}"
+                f"T{when.hour:02d}:{when.minute:02d}:{when.second:02d}"
+            )
     ts = pd.Timestamp(value)
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
@@ -79,7 +88,9 @@ def study_day(value: Any, reference: Any) -> int | None:
     """SDTM ``--DY``: days from the reference date, day 1 on it, no day 0."""
     if is_missing(value) or is_missing(reference):
         return None
-    days = (pd.Timestamp(str(iso_date(value))) - pd.Timestamp(str(iso_date(reference)))).days
+    days = (
+        date.fromisoformat(str(iso_date(value))) - date.fromisoformat(str(iso_date(reference)))
+    ).days
     return days + 1 if days >= 0 else days
 
 
