@@ -4,6 +4,7 @@ code with its own rows and its own label."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -12,9 +13,11 @@ import pandas as pd
 import pytest
 from lxml import etree
 
-from remit.interop.dataset import Variable, is_missing, make_dataset, text_length
+from remit.interop.dataset import Variable, frame_records, is_missing, make_dataset, text_length
+from remit.interop.datasetjson import dataset_json_text
 from remit.interop.define_xml import DefineStudy, define_xml
 from remit.interop.odm.base import odm_time
+from remit.interop.sdtm import iso_date, iso_datetime, study_day
 
 NS = {"o": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
 
@@ -123,3 +126,69 @@ def test_value_level_metadata_uses_each_codes_rows_and_first_label() -> None:
     assert temp.endswith(": Temperature")
     vl = doc.find(".//def:ValueListDef[@OID='VL.VS.VSORRES']", NS)
     assert [r.get("ItemOID") for r in vl] == ["IT.VS.VSORRES.SYSBP", "IT.VS.VSORRES.TEMP"]
+
+
+def test_frame_records_are_pandas_records() -> None:
+    frame = pd.DataFrame(
+        {
+            "text": pd.Series(["a", None, "c"], dtype="str"),
+            "objects": ["x", None, {"k": 1}],
+            "whole": [1, 2, 3],
+            "number": [1.5, np.nan, 3.0],
+            "flag": [True, False, True],
+            "at": pd.to_datetime(["2024-01-02", None, "2024-03-04"], utc=True),
+        }
+    )
+    records = frame_records(frame)
+    expected = frame.to_dict("records")
+    assert len(records) == len(expected)
+    for got, want in zip(records, expected, strict=True):
+        assert list(got) == list(want)
+        for key in want:
+            assert type(got[key]) is type(want[key])
+            assert is_missing(got[key]) == is_missing(want[key])
+            if not is_missing(want[key]):
+                assert got[key] == want[key]
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [],
+        [["a", None, 1, 2.5, True, False]],
+        [['"quoted"\\ ø\n\t\x01 😀', 1e300, -0.0, 10**20], [float("nan"), float("inf"), 3.0]],
+        [[np.int64(3)]],  # a type written otherwise: json.dumps writes (or refuses) the file
+        [["a", ["nested"]]],
+    ],
+)
+def test_dataset_json_text_is_what_json_dumps_writes(rows: list[list[Any]]) -> None:
+    doc = {"name": "QS", "columns": [{"name": "QSORRES"}], "rows": rows}
+    try:
+        expected = json.dumps(doc, ensure_ascii=False, indent=1)
+    except TypeError:
+        with pytest.raises(TypeError):
+            dataset_json_text(doc)
+        return
+    assert dataset_json_text(doc) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pd.Timestamp("2023-01-02 23:30:05.123456789", tz="Europe/Oslo"),
+        pd.Timestamp("2023-01-02 00:30", tz="UTC"),
+        pd.Timestamp("2023-06-02 01:30"),
+        datetime(2023, 3, 4, 5, 6, 7, 999999),
+        datetime(2023, 3, 4, 0, 30, tzinfo=UTC),
+        date(2023, 5, 6),
+        "2023-05-06T07:08:09+02:00",
+        np.datetime64("2023-05-06T07:08:09"),
+    ],
+)
+def test_sdtm_dates_of_dates_and_timestamps_are_pandas_dates(value: Any) -> None:
+    ts = pd.Timestamp(value)
+    assert iso_date(value) == ts.strftime("%Y-%m-%d")  # the date where it was recorded
+    utc = ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+    assert iso_datetime(value) == utc.strftime("%Y-%m-%dT%H:%M:%S")
+    days = (pd.Timestamp(ts.strftime("%Y-%m-%d")) - pd.Timestamp("2023-03-04")).days
+    assert study_day(value, date(2023, 3, 4)) == (days + 1 if days >= 0 else days)

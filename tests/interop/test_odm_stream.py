@@ -23,7 +23,7 @@ from remit.interop.odm import (
     transactional_odm,
     write_odm_files,
 )
-from remit.interop.odm.base import _N, ODM_NS, el
+from remit.interop.odm.base import _N, ODM_NS, PlainElement, el
 from remit.interop.odm.metadata import protocol_scales
 
 CREATED = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
@@ -132,3 +132,68 @@ def test_the_stream_writer_prints_what_the_tree_writer_prints(
     stream.write(path, root, clinical, chunks, _admin)
     assert path.read_bytes() == expected
     assert len(clinical) == 0  # the frame holds no chunk afterwards
+
+
+_AWKWARD = [
+    "plain",
+    "",
+    'a "quoted" & <odd> value\'s',
+    "line one\nline two\r\nthird\tcolumn",
+    "ø æ å — 😀 \u2028 \x7f \x85",
+]
+
+
+@pytest.mark.parametrize("value", _AWKWARD)
+def test_a_plain_chunk_prints_as_lxml_prints_it(value: str) -> None:
+    def build(parent: Any) -> Any:
+        sd = el(parent, "SubjectData", SubjectKey=value)
+        ar = el(sd, "AuditRecord", ID="AR.1")
+        el(ar, "UserRef", UserOID=f"USR.{value}")
+        el(ar, "LocationRef", LocationOID="LOC.X")
+        el(ar, "ReasonForChange", value)
+        el(sd, "Empty")
+        return sd
+
+    tree = etree.Element(_N + "ODM", nsmap={None: ODM_NS})
+    build(el(tree, "ClinicalData"))
+    lines = etree.tostring(tree, encoding="UTF-8", pretty_print=True).split(b"\n")
+    expected = b"\n".join(lines[2:-3]) + b"\n"
+    plain = PlainElement("", {})
+    build(plain)
+    users: dict[str, None] = {}
+    places: dict[str, None] = {}
+    assert stream.plain_text(plain.children, 2, users, places) == expected
+    assert list(users) == [f"USR.{value}"]
+    assert list(places) == ["LOC.X"]
+
+
+@pytest.mark.parametrize("value", ["bell \x07", "\ufffe", "nul \x00"])
+def test_text_xml_cannot_hold_is_left_to_lxml_which_refuses_it(tmp_path: Path, value: str) -> None:
+    def build(parent: Any) -> Any:
+        return el(el(parent, "SubjectData", SubjectKey="S1"), "ReasonForChange", value)
+
+    plain = PlainElement("", {})
+    build(plain)
+    users: dict[str, None] = {}
+    assert stream.plain_text(plain.children, 2, users, {}) is None
+    root, clinical = _frame()
+    with pytest.raises(ValueError, match="XML compatible"):
+        stream.write(tmp_path / "odm.xml", root, clinical, [stream.Chunk(build)], _admin)
+
+
+def test_text_beside_child_elements_is_printed_by_lxml(tmp_path: Path) -> None:
+    def build(parent: Any) -> Any:
+        sd = el(parent, "SubjectData", "text before the children", SubjectKey="S1")
+        el(sd, "UserRef", UserOID="USR.1")
+        return sd
+
+    plain = PlainElement("", {})
+    build(plain)
+    assert stream.plain_text(plain.children, 2, {}, {}) is None
+    root, clinical = _frame()
+    stream.assemble(clinical, [stream.Chunk(build)])
+    _admin_from_tree(root)
+    expected = _tree_bytes(root)
+    root, clinical = _frame()
+    stream.write(tmp_path / "odm.xml", root, clinical, [stream.Chunk(build)], _admin)
+    assert (tmp_path / "odm.xml").read_bytes() == expected

@@ -276,6 +276,7 @@ def scale_values(
     base_visit = baseline_visits(protocol)
     has_timepoint = "timepoint" in s.columns
     labels: dict[str, dict[str, str]] = {}
+    params: dict[tuple[str, str, str], _Param] = {}
     rows: list[dict[str, Any]] = []
     for rec in s.itertuples(index=False):
         scale = str(rec.scale)
@@ -295,7 +296,9 @@ def scale_values(
                 if number is not None:
                     values.append((part, str(code), number))
         for part, code, value in values:
-            param = _param_for(scale, part, code, labels[scale])
+            param = params.get((scale, part, code))
+            if param is None:
+                param = params[(scale, part, code)] = _param_for(scale, part, code, labels[scale])
             rows.append(
                 {
                     "participant_id": rec.participant_id,
@@ -361,7 +364,7 @@ def scale_values(
         na_position="first",
     ).reset_index(drop=True)
     long["ATPT"] = _objects(
-        [None if _missing_text(t) else str(t) for t in long["ATPT"]], long.index
+        [None if _missing_text(t) else str(t) for t in long["ATPT"].tolist()], long.index
     )
     # the latest form of a participant × visit × timepoint × parameter is the analysis record;
     # a form recorded without a visit is kept but is not an analysis record. A parameter is
@@ -371,17 +374,37 @@ def scale_values(
         ["participant_id", "visit_code", "ATPT", "PARCAT1", "param"], keep="last"
     )
     last &= long["visit_code"].notna()
-    long["ANL01FL"] = _objects([_yes(x) for x in last], long.index)
-    long["BASEVIS"] = _objects([base_visit.get(sc) for sc in long["scale"]], long.index)
+    long["ANL01FL"] = _objects([_yes(x) for x in last.tolist()], long.index)
+    long["BASEVIS"] = _objects([base_visit.get(sc) for sc in long["scale"].tolist()], long.index)
     is_base = last & (long["visit_code"] == long["BASEVIS"])
-    long["ABLFL"] = _objects([_yes(x) for x in is_base], long.index)
-    base = long[long["ABLFL"] == "Y"].set_index(["participant_id", "PARCAT1", "param"])["AVAL"]
-    base = base[~base.index.duplicated(keep="last")]
-    keys = list(zip(long["participant_id"], long["PARCAT1"], long["param"], strict=True))
+    long["ABLFL"] = _objects([_yes(x) for x in is_base.tolist()], long.index)
+    flagged = long[long["ABLFL"] == "Y"]
+    # each participant × parameter's baseline value (the last baseline record of it wins)
+    base = dict(
+        zip(
+            zip(
+                flagged["participant_id"].tolist(),
+                flagged["PARCAT1"].tolist(),
+                flagged["param"].tolist(),
+                strict=True,
+            ),
+            flagged["AVAL"].tolist(),
+            strict=True,
+        )
+    )
+    keys = zip(
+        long["participant_id"].tolist(),
+        long["PARCAT1"].tolist(),
+        long["param"].tolist(),
+        strict=True,
+    )
     long["BASE"] = [float(base.get(k, np.nan)) for k in keys]
-    base_pos = [order.get(str(b)) if b is not None else None for b in long["BASEVIS"]]
+    base_pos = [order.get(str(b)) if b is not None else None for b in long["BASEVIS"].tolist()]
     after = np.array(
-        [bp is not None and n > bp for n, bp in zip(long["AVISITN"], base_pos, strict=True)]
+        [
+            bp is not None and n > bp
+            for n, bp in zip(long["AVISITN"].tolist(), base_pos, strict=True)
+        ]
     )
     chg = (long["AVAL"] - long["BASE"]).where(after)
     long["CHG"] = chg.astype(float)
@@ -477,7 +500,9 @@ def build_adqs(
             & (long["ANL01FL"] == "Y")
         )
         flags: list[str | None] = []
-        for on, base, value in zip(applies, long["BASE"], long["AVAL"], strict=True):
+        for on, base, value in zip(
+            applies.tolist(), long["BASE"].tolist(), long["AVAL"].tolist(), strict=True
+        ):
             if not on:
                 flags.append(None)
                 continue
@@ -486,6 +511,8 @@ def build_adqs(
             else:
                 status = remits(value, e.max_total)
             flags.append(None if status is None else ("Y" if status else "N"))
-        long[f"CRIT{k}"] = _objects([e.definition if on else None for on in applies], long.index)
+        long[f"CRIT{k}"] = _objects(
+            [e.definition if on else None for on in applies.tolist()], long.index
+        )
         long[f"CRIT{k}FL"] = _objects(flags, long.index)
     return long

@@ -32,12 +32,12 @@ import pandas as pd
 from remit.analysis import TrialData, build_adqs, build_adsl
 from remit.errors import InputError
 from remit.interop.codes import TestCode, scale_prefix
-from remit.interop.dataset import Dataset, Variable, is_missing, make_dataset
+from remit.interop.dataset import Dataset, Variable, frame_records, is_missing, make_dataset
 from remit.interop.qrs import qrs_test
 from remit.interop.sdtm import ClinicianDomain, SdtmSettings, iso_datetime
 from remit.interop.sdtm.base import Context
 from remit.interop.sdtm.events import DISPOSITION
-from remit.interop.sdtm.findings import build_findings_about_scales, clinician_scales
+from remit.interop.sdtm.findings import clinician_scales, findings_about_scales
 from remit.interop.sdtm.special import build_dm, not_collected
 from remit.protocol import Protocol
 from remit.protocol.demographics import Characteristic
@@ -96,17 +96,46 @@ def _v(name: str, label: str, type_: Any = "text", origin: str = "Derived") -> V
     return Variable(name, label, type_, origin)
 
 
+def _other(ctx: Context, data: TrialData | None, protocol: Protocol | None) -> bool:
+    """Whether ``data`` or ``protocol`` (when given) are not the context's own."""
+    return (data is not None and data is not ctx.data) or (
+        protocol is not None and protocol is not ctx.protocol
+    )
+
+
+def analysis_adsl(
+    ctx: Context, data: TrialData | None = None, protocol: Protocol | None = None
+) -> pd.DataFrame:
+    """:func:`remit.analysis.build_adsl` of ``data`` (default: the context's), built once per
+    context when they and ``protocol`` are the context's (the CSV export and ADSL then read the same
+    frame; neither changes it)."""
+    if _other(ctx, data, protocol):
+        return build_adsl(data if data is not None else ctx.data, protocol or ctx.protocol)
+    return ctx.shared("analysis adsl", lambda: build_adsl(ctx.data, ctx.protocol))
+
+
+def analysis_adqs(
+    ctx: Context, data: TrialData | None = None, protocol: Protocol | None = None
+) -> pd.DataFrame:
+    """:func:`remit.analysis.build_adqs` of ``data`` (default: the context's), built once per
+    context when they and ``protocol`` are the context's."""
+    if _other(ctx, data, protocol):
+        return build_adqs(data if data is not None else ctx.data, protocol or ctx.protocol)
+    return ctx.shared("analysis adqs", lambda: build_adqs(ctx.data, ctx.protocol))
+
+
 def build_adam_adsl(data: TrialData, protocol: Protocol, ctx: Context | None = None) -> Dataset:
-    """ADSL: one record per participant screened (arm variables copied from DM)."""
+    """ADSL: one record per participant screened (arm variables copied from DM); ``ctx``, if
+    given, is a context of the same data and protocol."""
     ctx = ctx or Context(data, protocol)
-    adsl = build_adsl(data, protocol)
+    adsl = analysis_adsl(ctx, data, protocol)
     given = data.doses[data.doses["status"] == "given"]
     last_dose = given.groupby("participant_id")["given_at"].max().to_dict()
     dm = build_dm(ctx).frame.set_index("USUBJID")
     base_cols = [c for c in adsl.columns if c.endswith("_total_baseline")]
     collects_race = protocol.demographics.collects(Characteristic.RACE)
     rows = []
-    for r in adsl.to_dict("records"):
+    for r in frame_records(adsl):
         pid = r["participant_id"]
         copied = {c: _text_or_none(dm.at[r["USUBJID"], c]) for c in ARM_COPIED}
         row = {
@@ -214,9 +243,9 @@ class _Sources:
         for domain, wanted in parts:
             if not wanted:
                 continue
-            ds = build_findings_about_scales(ctx, domain, wanted)
+            ds = findings_about_scales(ctx, domain, wanted)
             p = domain
-            for rec in ds.frame.to_dict("records"):
+            for rec in frame_records(ds.frame):
                 key = (rec["USUBJID"], rec[f"{p}DTC"], rec[f"{p}TESTCD"])
                 self.records.setdefault(key, []).append(
                     {
@@ -258,12 +287,18 @@ def _param(scale: str, label: str, part: str) -> str:
     return label if part == "total" else f"{scale.upper()} {label}"
 
 
-def _coded(r: Mapping[Hashable, Any]) -> tuple[TestCode, str]:
-    """The test code and ``PARAM`` of an analysis record."""
+def _coded(
+    r: Mapping[Hashable, Any], tests: dict[tuple[str, str | None, str, str], Any]
+) -> tuple[TestCode, str]:
+    """The test code and ``PARAM`` of an analysis record (``tests``: the QS/RS tests found so
+    far, by scale, version, part and key)."""
     part = _PARTS[str(r["PARCAT1"])]
     key = "total" if part == "total" else str(r["param"]).removeprefix(f"{r['scale']}_")
     version = None if is_missing(r["version"]) else str(r["version"])
-    test = qrs_test(str(r["scale"]), version, part, key)  # the QS/RS test code it copies
+    found = (str(r["scale"]), version, part, key)
+    test = tests.get(found)
+    if test is None:  # the QS/RS test code it copies
+        test = tests[found] = qrs_test(*found)
     code = TestCode(test.code, test.name, part, key)
     return code, _param(str(r["scale"]), code.label, part)
 
@@ -313,19 +348,20 @@ def build_adam_adqs(
 
     ``ADY`` counts from ``trtsdt`` (ADSL ``TRTSDT`` by ``USUBJID``; from the first dose when
     not given), and each record names its QS/RS source record (``settings`` says which scales
-    went to RS).
+    went to RS). ``ctx``, if given, is a context of the same data and protocol.
     """
     ctx = ctx or Context(data, protocol)
     sources = _Sources(ctx, settings or SdtmSettings())
     if trtsdt is None:
         trtsdt = {ctx.usubjid(pid): sas_date(at) for pid, at in ctx.first_dose.items()}
-    adqs = build_adqs(data, protocol)
+    adqs = analysis_adqs(ctx, data, protocol)
     crit = sorted(
         {c for c in adqs.columns if c.startswith("CRIT") and not c.endswith("FL")},
         key=lambda c: int(c[4:]),
     )
-    records = adqs.to_dict("records")
-    coded = [_coded(r) for r in records]
+    records = frame_records(adqs)
+    tests: dict[tuple[str, str | None, str, str], Any] = {}  # qrs_test per build
+    coded = [_coded(r, tests) for r in records]
     _one_param_per_code(coded)
     rows = []
     for r, (code, param) in zip(records, coded, strict=True):
@@ -412,11 +448,15 @@ def build_adam_adqs(
 
 
 def build_adam(
-    data: TrialData, protocol: Protocol, settings: SdtmSettings | None = None
+    data: TrialData,
+    protocol: Protocol,
+    settings: SdtmSettings | None = None,
+    ctx: Context | None = None,
 ) -> dict[str, Dataset]:
     """ADSL and ADQS, by name. ``settings`` are those of the SDTM export the ADQS records trace
-    back to (which scales went to RS)."""
-    ctx = Context(data, protocol)
+    back to (which scales went to RS); ``ctx``, the context of that SDTM build when there is
+    one (its QS/RS records are then not built again)."""
+    ctx = ctx or Context(data, protocol)
     adsl = build_adam_adsl(data, protocol, ctx)
     trtsdt = {
         str(u): None if is_missing(d) else int(d)

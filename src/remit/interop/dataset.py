@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -75,17 +75,27 @@ class Dataset:
         )
 
     def rows(self) -> list[list[Any]]:
-        """The rows as plain Python values (``None`` for missing)."""
-        columns = [self.frame[v.name].to_numpy(dtype=object) for v in self.variables]
-        out: list[list[Any]] = []
-        for rec in zip(*columns, strict=True):
-            out.append([plain(value, v) for value, v in zip(rec, self.variables, strict=True)])
-        return out
+        """The rows as plain Python values (``None`` for missing): :func:`plain` of each cell,
+        a column at a time."""
+        columns = [
+            [plain(value, v) for value in self.frame[v.name].to_numpy(dtype=object)]
+            for v in self.variables
+        ]
+        return [list(rec) for rec in zip(*columns, strict=True)]
 
 
 def frame_rows(frame: pd.DataFrame) -> Iterator[Any]:
     """A frame's rows as named tuples (typed loosely: their fields are the frame's columns)."""
     return iter(frame.itertuples(index=False))
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict[Hashable, Any]]:
+    """``frame.to_dict("records")``: one dict per row of plain Python values (numbers as
+    ``int``/``float``, times as ``Timestamp``), read a column at a time instead of a cell at a
+    time."""
+    columns = list(frame.columns)
+    values = [frame.iloc[:, i].tolist() for i in range(len(columns))]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 def is_missing(value: Any) -> bool:

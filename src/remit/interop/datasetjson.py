@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import json.encoder
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -82,9 +84,51 @@ def dataset_json(
     }
 
 
+_encode_text: Any = getattr(json.encoder, "c_encode_basestring", None) or (
+    json.encoder.py_encode_basestring
+)
+
+
+def _scalar(value: Any) -> str:
+    """A cell as ``json.dumps`` writes it (``KeyError`` for a type written otherwise)."""
+    kind = type(value)
+    if kind is str:
+        text: str = _encode_text(value)
+        return text
+    if value is None:
+        return "null"
+    if kind is float:
+        if value != value:
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return float.__repr__(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
+    raise KeyError(kind)
+
+
+def dataset_json_text(doc: dict[str, Any]) -> str:
+    """``json.dumps(doc, ensure_ascii=False, indent=1)`` of a Dataset-JSON document, its rows
+    (the bulk of the file) written cell by cell without the pure-Python indenting encoder;
+    a cell of any other type than text, a number, a flag or null leaves the whole document to
+    ``json.dumps``."""
+    rows = doc["rows"]
+    if not rows or list(doc)[-1] != "rows" or not all(rows):
+        return json.dumps(doc, ensure_ascii=False, indent=1)
+    head = json.dumps({**doc, "rows": []}, ensure_ascii=False, indent=1)
+    try:
+        printed = ["  [\n   " + ",\n   ".join([_scalar(v) for v in row]) + "\n  ]" for row in rows]
+    except KeyError:
+        return json.dumps(doc, ensure_ascii=False, indent=1)
+    return head.removesuffix("[]\n}") + "[\n" + ",\n".join(printed) + "\n ]\n}"
+
+
 def write_dataset_json(dataset: Dataset, path: str | Path, *, study_oid: str, **kw: Any) -> Path:
     """Write ``dataset`` as a Dataset-JSON 1.1 file; return the path."""
     target = Path(path)
     doc = dataset_json(dataset, study_oid=study_oid, **kw)
-    target.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    target.write_text(dataset_json_text(doc) + "\n", encoding="utf-8")
     return target

@@ -215,6 +215,13 @@ def _d(tag: str) -> str:
     return f"{{{DEF_NS}}}{tag}"
 
 
+def _distinct(ds: Dataset, v: Variable) -> list[Any]:
+    """The distinct values of a variable, in order of first appearance: what the data type,
+    length, digits and codelist of a variable are found from (a dataset's column holds one
+    type, text or float, so no two distinct values print alike)."""
+    return list(dict.fromkeys(ds.frame[v.name].tolist()))
+
+
 def _data_type(v: Variable, standard: Standard, values: Sequence[Any]) -> str:
     if v.type == "datetime":
         present = [str(x) for x in values if not is_missing(x)]
@@ -256,7 +263,7 @@ class _Builder:
 
     def codelist_oid(self, ds: Dataset, v: Variable) -> str | None:
         cid = codelist_id(ds.name, v.name)
-        values = sorted({str(x) for x in ds.frame[v.name] if not is_missing(x)})
+        values = sorted({str(x) for x in _distinct(ds, v) if not is_missing(x)})
         if cid == COUNTRY:
             self.codelists.setdefault("CL.ISO3166", ("external", None))
             return "CL.ISO3166"
@@ -395,7 +402,7 @@ def define_xml(datasets: Mapping[str, Dataset], standard: Standard, study: Defin
             moid = b.method_oid(ds, v)
             if moid:
                 ref.set("MethodOID", moid)
-            item_defs.append(_item_def(b, ds, v, f"IT.{name}.{v.name}", list(ds.frame[v.name])))
+            item_defs.append(_item_def(b, ds, v, f"IT.{name}.{v.name}", _distinct(ds, v)))
             if v.name in vl_for:
                 vl, wcs, vl_items = _value_list(b, ds, v, vl_for[v.name])
                 if vl is not None:

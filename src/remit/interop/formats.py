@@ -18,11 +18,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
-from remit.analysis import TrialData, build_adqs, build_adsl
+from remit.analysis import TrialData
 from remit.errors import InputError
-from remit.interop.adam import build_adam
+from remit.interop.adam import analysis_adqs, analysis_adsl, build_adam
 from remit.interop.ct import check_terminology
 from remit.interop.dataset import Dataset
 from remit.interop.datasetjson import write_dataset_json
@@ -32,6 +33,7 @@ from remit.interop.define_xml import DefineStudy, Standard, write_define_xml
 from remit.interop.odm import ODM_VARIANTS, write_odm_files
 from remit.interop.qrs import check_qrs
 from remit.interop.sdtm import ClinicianDomain, SdtmSettings, build_sdtm
+from remit.interop.sdtm.base import Context
 from remit.interop.tidy import form_frames, write_csv
 from remit.interop.xpt import write_xpt
 from remit.protocol import Protocol
@@ -58,6 +60,12 @@ class ExportJob:
     date_shift: DateShift | None = None
     clinician_domain: ClinicianDomain = "QS"
     odm_variants: tuple[str, ...] = ODM_VARIANTS
+
+    @cached_property
+    def context(self) -> Context:
+        """The SDTM context of the job's data, shared by the SDTM and ADaM builds (built once,
+        on first use)."""
+        return Context(self.data, self.protocol)
 
     @property
     def shift_note(self) -> str:
@@ -94,8 +102,9 @@ def write_csv_export(job: ExportJob) -> list[Path]:
     ]
     for name, frame in job.data.frames().items():
         written.append(write_csv(frame, d / f"{name}.csv"))
-    written.append(write_csv(build_adsl(job.data, job.protocol), d / "analysis_adsl.csv"))
-    written.append(write_csv(build_adqs(job.data, job.protocol), d / "analysis_adqs.csv"))
+    # the analysis datasets ADaM is built from (built once per export)
+    written.append(write_csv(analysis_adsl(job.context), d / "analysis_adsl.csv"))
+    written.append(write_csv(analysis_adqs(job.context), d / "analysis_adqs.csv"))
     return written
 
 
@@ -104,7 +113,7 @@ def write_sdtm_export(job: ExportJob) -> list[Path]:
     define.json/html."""
     settings = SdtmSettings(clinician_domain=job.clinician_domain, data_cut=job.created)
     return _write_cdisc(
-        build_sdtm(job.data, job.protocol, settings),
+        build_sdtm(job.data, job.protocol, settings, job.context),
         job,
         "SDTM",
         notes="SDTM domains; times are UTC." + job.shift_note,
@@ -119,6 +128,7 @@ def write_adam_export(job: ExportJob) -> list[Path]:
             job.data,
             job.protocol,
             SdtmSettings(clinician_domain=job.clinician_domain, data_cut=job.created),
+            job.context,
         ),
         job,
         "ADaM",

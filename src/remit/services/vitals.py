@@ -4,6 +4,7 @@ protocol's tiered limit alerts at any visit (:data:`remit.protocol.VITAL_SIGNS` 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -96,13 +97,18 @@ def vitals_record(
     p: Participant,
     v: VitalSignReading,
     not_evaluated: tuple[tuple[str, str], ...] = (),
+    values: Mapping[VitalSign, float | int] | None = None,
 ) -> VitalsRecord:
-    """The record of reading ``v`` of participant ``p``: its values and the alerts it raised."""
+    """The record of reading ``v`` of participant ``p``: its values and the alerts it raised.
+    ``values``: the reading's values as just stored in this transaction (as
+    :func:`~remit.store.vitals.reading_values` reads them back), else read."""
     return VitalsRecord.from_row(
         v,
         participant_id=p.study_id,
         visit_code=visit_code_of(session, v.visit_id),
-        values=reading_values(session, [v.id]).get(v.id, {}),
+        values=dict(values)
+        if values is not None
+        else reading_values(session, [v.id]).get(v.id, {}),
         alerts=alerts_of(session, p, "vital_sign", v.id),
         not_evaluated=not_evaluated,
     )
@@ -185,4 +191,6 @@ def record_vitals(
         outcome = evaluate_vitals(protocol, visit_code, given)
         store_alerts(uow, p, outcome.alerts, "vital_sign", v.id)
         w.remember(v.id)
-        return vitals_record(session, p, v, outcome.not_evaluated)
+        # the values as stored (whole numbers for the integer signs, in vocabulary order)
+        stored = {sign: as_stored(sign, float(value)) for sign, value in given.items()}
+        return vitals_record(session, p, v, outcome.not_evaluated, stored)

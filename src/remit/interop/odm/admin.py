@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from remit.interop.odm.base import ODM_NS, el, oid
@@ -27,11 +28,13 @@ STUDY_LOCATION = "STUDY"
 SYSTEM_USER = "SYSTEM"
 
 
+@lru_cache(maxsize=4096)
 def user_oid(user_id: int | None) -> str:
     """The ODM ``User`` OID of an audit row's user (``USR.SYSTEM`` for Remit itself)."""
     return oid("USR", SYSTEM_USER if user_id is None else str(user_id))
 
 
+@lru_cache(maxsize=4096)
 def location_oid(site: str | None) -> str:
     """The ODM ``Location`` OID of a site code (``LOC.STUDY`` for study-wide work)."""
     return oid("LOC", site or STUDY_LOCATION)

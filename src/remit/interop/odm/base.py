@@ -25,11 +25,31 @@ KIND_TYPES = {
 }
 
 
+class PlainElement:
+    """An element held as plain Python values (tag without namespace, attributes in order,
+    text, children): what :func:`el` adds under a plain parent instead of an lxml element.
+    The ODM stream builds each chunk this way and prints it itself
+    (:mod:`remit.interop.odm.stream`), which costs a fraction of building and printing an
+    lxml tree."""
+
+    __slots__ = ("attrib", "children", "tag", "text")
+
+    def __init__(self, tag: str, attrib: dict[str, str], text: Any = None) -> None:
+        self.tag = tag
+        self.attrib = attrib
+        self.text = text
+        self.children: list[PlainElement] = []
+
+
 def el(parent: Any, tag: str, text: str | None = None, **attrs: Any) -> Any:
-    """A child element in the ODM namespace (attributes that are None are left out)."""
-    node = etree.SubElement(
-        parent, _N + tag, {k: str(v) for k, v in attrs.items() if v is not None}
-    )
+    """A child element in the ODM namespace (attributes that are None are left out): an lxml
+    element, or a :class:`PlainElement` when ``parent`` is one."""
+    attrib = {k: str(v) for k, v in attrs.items() if v is not None}
+    if type(parent) is PlainElement:
+        node = PlainElement(tag, attrib, text)
+        parent.children.append(node)
+        return node
+    node = etree.SubElement(parent, _N + tag, attrib)
     if text is not None:
         node.text = text
     return node
@@ -38,7 +58,9 @@ def el(parent: Any, tag: str, text: str | None = None, **attrs: Any) -> Any:
 def odm_time(value: Any) -> str:
     """An ODM ``datetime``: UTC with a ``Z``, microseconds kept when stored."""
     if type(value) is datetime:  # the audit trail's times: no pandas Timestamp needed
-        when = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        when = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+        if when.year >= 1000:  # isoformat: strftime's text, the fraction only when stored
+            return when.isoformat() + "Z"
         fraction = f".{when.microsecond:06d}" if when.microsecond else ""
         return when.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
     ts = pd.Timestamp(value)
@@ -90,7 +112,7 @@ def item_types(scale: str) -> dict[str, str]:
 
 def oid(*parts: str) -> str:
     """An OID from parts (``IT.MADRS.APPARENT_SADNESS``)."""
-    return ".".join(p.upper().replace(" ", "_") for p in parts)
+    return ".".join([p.upper().replace(" ", "_") for p in parts])
 
 
 def clinical_data(root: Any, protocol: Protocol) -> Any:

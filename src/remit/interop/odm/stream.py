@@ -6,14 +6,20 @@ or of a container below it (an ``AuditRecord`` of ``<AuditRecords>``). :func:`as
 them all in the frame (the whole file as one lxml tree). :func:`write` builds each chunk in a
 small scratch tree of the same depth and namespace, serialises it as the whole tree's pretty
 printing would, and drops it: the chunks' text goes to a scratch file, so only one chunk is
-ever held (the Oslo demo's snapshot tree alone was about 60 MB). ``<AdminData>`` (before
-``<ClinicalData>``) names the users and locations the chunks refer to: the references are
-collected while the chunks are written, then the frame is written around the scratch file.
+ever held (the Oslo demo's snapshot tree alone was about 60 MB). A chunk is first built as
+plain Python elements (:class:`~remit.interop.odm.base.PlainElement`) and printed here
+(:func:`plain_text`, a fraction of the cost of an lxml tree); a chunk holding text that needs
+more than the XML escapes (a control character, or text beside child elements) is built and
+printed by lxml instead, so its bytes, and its refusal of text XML cannot hold, are lxml's.
+``<AdminData>`` (before ``<ClinicalData>``) names the users and locations the chunks refer
+to: the references are collected while the chunks are written, then the frame is written
+around the scratch file.
 The bytes are those of the tree writer (a test compares the two on a simulated trial).
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
@@ -23,7 +29,7 @@ from typing import Any, Protocol
 
 from lxml import etree  # type: ignore[import-untyped]
 
-from remit.interop.odm.base import _N, ODM_NS, el
+from remit.interop.odm.base import _N, ODM_NS, PlainElement, el
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,80 @@ def _pretty(root: Any) -> bytes:
     return bytes(etree.tostring(root, encoding="UTF-8", pretty_print=True, xml_declaration=True))
 
 
+#: Text that prints as it is, inside or outside attributes (no escape needed).
+_PLAIN = re.compile(
+    "[^\x20\x21\x23-\x25\x27-\x3b\x3d\x3f-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+#: Characters XML 1.0 allows but lxml escapes (``\t \n \r``) or cannot hold at all.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+class _UnprintableError(Exception):
+    """A chunk :func:`plain_text` leaves to lxml."""
+
+
+def _escaped(value: Any, attribute: bool) -> str:
+    """``value`` as libxml2 prints it in text or in a (double-quoted) attribute."""
+    if not isinstance(value, str) or type(value) is not str:
+        raise _UnprintableError
+    text: str = value
+    if _PLAIN.search(text) is None:
+        return text
+    if _NOT_XML.search(text) is not None:
+        raise _UnprintableError
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("\r", "&#13;")
+    if attribute:
+        text = text.replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
+    return text
+
+
+def plain_text(
+    nodes: list[PlainElement], level: int, users: dict[str, None], places: dict[str, None]
+) -> bytes | None:
+    """The pretty-printed text of ``nodes`` at indentation ``level`` (two spaces each), as
+    lxml prints them in a tree whose default namespace is ODM's; the user and location OIDs
+    they refer to are added to the two. ``None`` (and nothing added) when a value needs
+    lxml's own handling (see the module text)."""
+    lines: list[str] = []
+    refs: list[tuple[str, Any]] = []
+    plain = _PLAIN.search
+    # (node, depth) to print, or (None, end tag line) to close an element
+    todo: list[tuple[PlainElement | None, Any]] = [(n, level) for n in reversed(nodes)]
+    try:
+        while todo:
+            node, depth = todo.pop()
+            if node is None:
+                lines.append(depth)
+                continue
+            pad = "  " * depth
+            tag = node.tag
+            attrib = node.attrib
+            if tag == "UserRef" or tag == "LocationRef":
+                refs.append((tag, attrib.get(tag[:-3] + "OID")))
+            start = pad + "<" + tag
+            for name, value in attrib.items():
+                if plain(value) is not None:
+                    value = _escaped(value, True)
+                start += f' {name}="{value}"'
+            text = node.text
+            if node.children:
+                if text is not None:  # mixed content: lxml does not indent it
+                    raise _UnprintableError
+                lines.append(start + ">")
+                todo.append((None, f"{pad}</{tag}>"))
+                todo.extend((c, depth + 1) for c in reversed(node.children))
+            elif text is not None:
+                lines.append(f"{start}>{_escaped(text, False)}</{tag}>")
+            else:
+                lines.append(start + "/>")
+    except _UnprintableError:
+        return None
+    for tag, ref in refs:
+        (users if tag == "UserRef" else places).setdefault(ref)
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
 class _Scratch:
     """A scratch tree ``<ODM><ClinicalData>[<container>]``: a chunk built in it and printed
     indents as it would in the whole file; the scratch lines are cut off the text."""
@@ -85,6 +165,11 @@ class _Scratch:
         self, build: Callable[[Any], Any], users: dict[str, None], places: dict[str, None]
     ) -> bytes:
         """The printed text of what ``build`` adds; its references added to the two."""
+        plain = PlainElement("", {})
+        build(plain)
+        printed = plain_text(plain.children, self.depth, users, places)
+        if printed is not None:
+            return printed
         build(self.parent)
         references(self.parent, users, places)
         lines = etree.tostring(self.root, encoding="UTF-8", pretty_print=True).split(b"\n")

@@ -25,7 +25,7 @@ from remit.interop.sdtm.base import (
     study_day,
 )
 from remit.interop.sdtm.events import build_ae, build_ds, build_dv
-from remit.interop.sdtm.findings import build_findings_about_scales, clinician_scales
+from remit.interop.sdtm.findings import clinician_scales, findings_about_scales
 from remit.interop.sdtm.interventions import build_ec, build_ex
 from remit.interop.sdtm.medications import build_cm
 from remit.interop.sdtm.special import build_dm, build_sv
@@ -37,15 +37,19 @@ from remit.protocol import Protocol
 
 
 def build_sdtm(
-    data: TrialData, protocol: Protocol, settings: SdtmSettings | None = None
+    data: TrialData,
+    protocol: Protocol,
+    settings: SdtmSettings | None = None,
+    ctx: Context | None = None,
 ) -> dict[str, Dataset]:
     """Every SDTM domain, by name (QS and/or RS, depending on ``settings``).
 
     ``VISITDY`` in TV is left empty: the protocol times visits from anchors (referral,
-    earlier visits), not from a single study day 1.
+    earlier visits), not from a single study day 1. ``ctx``: a context of the same data and
+    protocol shared with an ADaM build (:func:`remit.interop.adam.build_adam`).
     """
     settings = settings or SdtmSettings()
-    ctx = Context(data, protocol)
+    ctx = ctx or Context(data, protocol)
     scales = set(data.scores["scale"].astype(str))
     clinician = clinician_scales(scales) if settings.clinician_domain == "RS" else set()
     out = {
@@ -53,10 +57,10 @@ def build_sdtm(
         "EX": build_ex(ctx),
         "EC": build_ec(ctx),
         "CM": build_cm(ctx),
-        "QS": build_findings_about_scales(ctx, "QS", scales - clinician),
+        "QS": findings_about_scales(ctx, "QS", scales - clinician),
     }
     if clinician:
-        out["RS"] = build_findings_about_scales(ctx, "RS", clinician)
+        out["RS"] = findings_about_scales(ctx, "RS", clinician)
     out |= {
         "AE": build_ae(ctx),
         "VS": build_vs(ctx),

@@ -10,10 +10,10 @@ the protocol (:meth:`remit.protocol.Protocol.visit_number`) and ``EPOCH`` from t
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal, get_args
+from datetime import UTC, date, datetime
+from typing import Any, Literal, TypeVar, get_args
 
 import pandas as pd
 
@@ -21,6 +21,8 @@ from remit.analysis import TrialData
 from remit.interop.dataset import Variable, is_missing
 from remit.protocol import Protocol
 from remit.protocol.status import DoseStatus
+
+_T = TypeVar("_T")
 
 #: EPOCH of each protocol visit kind.
 EPOCHS = {
@@ -60,6 +62,8 @@ def iso_date(value: Any) -> str | None:
     """``YYYY-MM-DD`` of a date or timestamp (None when missing)."""
     if is_missing(value):
         return None
+    if isinstance(value, date) and value.year >= 1000:  # dates and timestamps: no parsing
+        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
     return pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
@@ -67,6 +71,13 @@ def iso_datetime(value: Any) -> str | None:
     """``YYYY-MM-DDThh:mm:ss`` (UTC) of a timestamp (None when missing)."""
     if is_missing(value):
         return None
+    if isinstance(value, datetime):  # a timestamp: formatted without pandas' conversions
+        when = value if value.tzinfo is None else value.astimezone(UTC)
+        if when.year >= 1000:
+            return (
+                f"{when.year:04d}-{when.month:02d}-{when.day:02d}"
+                f"T{when.hour:02d}:{when.minute:02d}:{when.second:02d}"
+            )
     ts = pd.Timestamp(value)
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
@@ -77,7 +88,9 @@ def study_day(value: Any, reference: Any) -> int | None:
     """SDTM ``--DY``: days from the reference date, day 1 on it, no day 0."""
     if is_missing(value) or is_missing(reference):
         return None
-    days = (pd.Timestamp(str(iso_date(value))) - pd.Timestamp(str(iso_date(reference)))).days
+    days = (
+        date.fromisoformat(str(iso_date(value))) - date.fromisoformat(str(iso_date(reference)))
+    ).days
     return days + 1 if days >= 0 else days
 
 
@@ -116,11 +129,15 @@ VISIT_VARIABLES = [
 
 class Context:
     """The trial data and protocol one SDTM build reads, with each participant's first and
-    last dose and last visit (the reference dates)."""
+    last dose and last visit (the reference dates).
+
+    One context may serve an SDTM and an ADaM build of the same data (an export): what both
+    read, such as the QS/RS records ADQS traces back to, is built once (:meth:`shared`)."""
 
     def __init__(self, data: TrialData, protocol: Protocol) -> None:
         self.data = data
         self.protocol = protocol
+        self._shared: dict[Hashable, Any] = {}
         self.study = protocol.study.id
         self.codes = set(protocol.visit_codes)
         given = data.doses[data.doses["status"] == DoseStatus.GIVEN]
@@ -136,6 +153,14 @@ class Context:
                 self._epochs.setdefault(r.participant_id, []).append(
                     (pd.Timestamp(str(iso_date(r.actual_date))), EPOCHS.get(kind, "TREATMENT"))
                 )
+
+    def shared(self, key: Hashable, build: Callable[[], _T]) -> _T:
+        """What ``build()`` returns, built on the first call for ``key`` and the same object
+        afterwards (the builds read only this context's data, which are not changed)."""
+        if key not in self._shared:
+            self._shared[key] = build()
+        value: _T = self._shared[key]
+        return value
 
     def usubjid(self, pid: Any) -> str:
         """``USUBJID`` of a participant: the study ID, a dash, the participant's study ID."""

@@ -64,10 +64,19 @@ def _skipped(scale: str, version: Any, answers: dict[str, Any]) -> frozenset[str
         return frozenset()
 
 
+def findings_about_scales(ctx: Context, domain: ClinicianDomain, scales: set[str]) -> Dataset:
+    """:func:`build_findings_about_scales`, built once per context (SDTM and ADaM share it)."""
+    return ctx.shared(
+        ("findings", domain, frozenset(scales)),
+        lambda: build_findings_about_scales(ctx, domain, scales),
+    )
+
+
 def build_findings_about_scales(ctx: Context, domain: ClinicianDomain, scales: set[str]) -> Dataset:
     """QS (questionnaires) or RS (clinical classifications): one record per item and score."""
     p = domain
     rows = []
+    tests: dict[tuple[str, str | None, str, str], Any] = {}  # qrs_test per build
     for r in frame_rows(ctx.data.scores):
         if r.scale not in scales:
             continue
@@ -80,22 +89,34 @@ def build_findings_about_scales(ctx: Context, domain: ClinicianDomain, scales: s
             parts.append(("total", "total", r.total, True))
         parts += [("subscales", str(k), v, True) for k, v in sorted(r.subscales.items())]
         parts += [("derived", str(k), v, True) for k, v in sorted(r.derived.items())]
+        scale = str(r.scale)
         version = None if is_missing(r.version) else str(r.version)
-        cat = qrs_category(str(r.scale), version)
+        cat = qrs_category(scale, version)
+        # what every record of the form shares
+        form = {
+            "STUDYID": ctx.study,
+            "DOMAIN": domain,
+            "USUBJID": ctx.usubjid(r.participant_id),
+            f"{p}CAT": cat.value,
+            f"{p}SCAT": None
+            if is_missing(r.version) or r.version == "default"
+            else str(r.version).upper(),
+            **ctx.visit(r.visit_code),
+            f"{p}DTC": iso_datetime(r.assessed_at),
+            f"{p}DY": ctx.day(r.participant_id, r.assessed_at),
+            f"{p}TPT": None if is_missing(timepoint) else str(timepoint).replace("_", " ").upper(),
+            f"{p}TPTNUM": _timepoint_number(ctx, r.visit_code, timepoint),
+        }
         for part, key, value, derived in parts:
             orres, stresc, stresn = result_values(value)
-            code = qrs_test(str(r.scale), version, part, key)
+            code = tests.get((scale, version, part, key))
+            if code is None:
+                code = tests[(scale, version, part, key)] = qrs_test(scale, version, part, key)
             rows.append(
                 {
-                    "STUDYID": ctx.study,
-                    "DOMAIN": domain,
-                    "USUBJID": ctx.usubjid(r.participant_id),
+                    **form,
                     f"{p}TESTCD": code.code,
                     f"{p}TEST": code.name,
-                    f"{p}CAT": cat.value,
-                    f"{p}SCAT": None
-                    if is_missing(r.version) or r.version == "default"
-                    else str(r.version).upper(),
                     f"{p}ORRES": None if derived else orres,
                     f"{p}STRESC": stresc,
                     f"{p}STRESN": stresn,
@@ -104,13 +125,6 @@ def build_findings_about_scales(ctx: Context, domain: ClinicianDomain, scales: s
                     if orres is not None
                     else _reason_not_done(derived, key, skipped),
                     f"{p}DRVFL": "Y" if derived else None,
-                    **ctx.visit(r.visit_code),
-                    f"{p}DTC": iso_datetime(r.assessed_at),
-                    f"{p}DY": ctx.day(r.participant_id, r.assessed_at),
-                    f"{p}TPT": None
-                    if is_missing(timepoint)
-                    else str(timepoint).replace("_", " ").upper(),
-                    f"{p}TPTNUM": _timepoint_number(ctx, r.visit_code, timepoint),
                 }
             )
     rows = sequenced(rows, f"{p}SEQ", ("USUBJID", f"{p}CAT", f"{p}DTC", f"{p}TPT", f"{p}TESTCD"))
