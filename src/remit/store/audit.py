@@ -22,9 +22,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, insert, select, text
+from sqlalchemy import Connection, Engine, event, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 from sqlalchemy.orm.base import LoaderCallableStatus
@@ -589,7 +590,35 @@ def _forget_head(session: Session, transaction: SessionTransaction) -> None:
 
 
 _HEAD = select(AuditEvent.id, AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)
-_AUDIT_INSERT = insert(Base.metadata.tables["audit_event"])
+
+#: The columns of ``audit_event`` in the order of the INSERT's values.
+_AUDIT_COLUMNS = (
+    "id",
+    "occurred_at",
+    "transaction_id",
+    "user_id",
+    "username",
+    "role",
+    "site_id",
+    "action",
+    "table_name",
+    "record_id",
+    "participant_id",
+    "field",
+    "old_value",
+    "new_value",
+    "reason",
+    "prev_hash",
+    "row_hash",
+)
+#: The INSERT of audit rows in the driver's own spelling, by its parameter style: sent with
+#: one tuple per row (``executemany``), so no per-row parameter processing happens in Python.
+_AUDIT_INSERT_SQL = {
+    style: f"INSERT INTO audit_event ({', '.join(_AUDIT_COLUMNS)}) VALUES "
+    f"({', '.join([mark] * len(_AUDIT_COLUMNS))})"
+    for style, mark in (("qmark", "?"), ("format", "%s"), ("pyformat", "%s"))
+}
+_OCCURRED_AT = Base.metadata.tables["audit_event"].c.occurred_at
 
 
 def append_audit_records(
@@ -602,8 +631,8 @@ def append_audit_records(
     locked: bool = False,
 ) -> tuple[int, str] | None:
     """Chain ``records`` onto the audit trail in ``connection``'s transaction, in one pass and
-    one multi-row INSERT; return the new head of the chain (id and hash of the last row), or
-    ``None`` when there was nothing to append.
+    one INSERT of many rows; return the new head of the chain (id and hash of the last row),
+    or ``None`` when there was nothing to append.
 
     For writers that cannot go through the session hooks, such as a migration moving rows from
     one table to another: ``old_value`` and ``new_value`` must already be canonical JSON text
@@ -622,20 +651,90 @@ def append_audit_records(
         last = connection.execute(_HEAD).first()
         head = (last[0], last[1]) if last else (0, GENESIS_HASH)
     ring = audit_keys_of(connection)
-    newest = len(ring.keys) - 1
     next_id, prev_hash = head[0] + 1, head[1]
     occurred_at = utc_now()
-    occurred_text = iso_utc(occurred_at)
-    rows: list[dict[str, Any]] = []
+    writer = AuditContentWriter(iso_utc(occurred_at), transaction_id, actor)
+    dialect = connection.dialect
+    processed = _OCCURRED_AT.type._cached_bind_processor(dialect)  # noqa: SLF001
+    stored_at = occurred_at if processed is None else processed(occurred_at)
+    fixed = (transaction_id, actor.user_id, actor.username, actor.role, actor.site_id)
+    sign = ring.signer()
+    rows: list[tuple[Any, ...]] = []
     for record in records:
-        content = audit_content(
-            id=next_id,
-            occurred_at=occurred_text,
-            transaction_id=transaction_id,
-            user_id=actor.user_id,
-            username=actor.username,
-            role=actor.role,
-            site_id=actor.site_id,
+        row_hash = sign(prev_hash, writer.json(next_id, record))
+        rows.append(
+            (
+                next_id,
+                stored_at,
+                *fixed,
+                record.action,
+                record.table_name,
+                record.record_id,
+                record.participant_id,
+                record.field,
+                record.old_value,
+                record.new_value,
+                record.reason,
+                prev_hash,
+                row_hash,
+            )
+        )
+        prev_hash = row_hash
+        next_id += 1
+    connection.exec_driver_sql(_AUDIT_INSERT_SQL[dialect.paramstyle], rows)
+    return next_id - 1, prev_hash
+
+
+#: The exact types the writer spells itself (not ``bool``, a subclass of ``int``: canonical
+#: JSON writes it ``true``; not ``float``: NaN becomes ``null``).
+_SCALAR = frozenset({str, int, type(None)})
+
+
+def _scalar(value: str | int | None) -> str:
+    """The JSON of a str, int or None exactly as :func:`json.dumps` (``ensure_ascii=False``)."""
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return encode_basestring(value)
+    return int.__repr__(value)
+
+
+class AuditContentWriter:
+    """The canonical JSON of the hashed content of the audit rows one append writes
+    (:func:`audit_content`; the text :func:`remit.store.canonical_json` writes for it).
+
+    The rows of one append share their time, transaction and actor: those fields are spelled
+    once, and each row's own fields are put in between, in the sorted order of the keys.
+    A value of a type the fast spelling does not cover is converted as canonical_json does.
+    """
+
+    def __init__(self, occurred_at: str, transaction_id: str, actor: Actor) -> None:
+        self._fixed = {
+            "occurred_at": occurred_at,
+            "transaction_id": transaction_id,
+            "user_id": actor.user_id,
+            "username": actor.username,
+            "role": actor.role,
+            "site_id": actor.site_id,
+        }
+        shared = self._fixed
+        if all(type(v) in _SCALAR for v in shared.values()):
+            self._tail = f',"occurred_at":{_scalar(shared["occurred_at"])},"old_value":'
+            self._middle = f',"role":{_scalar(shared["role"])},"site_id":{_scalar(shared["site_id"])},"table_name":'
+            self._end = (
+                f',"transaction_id":{_scalar(shared["transaction_id"])}'
+                f',"user_id":{_scalar(shared["user_id"])}'
+                f',"username":{_scalar(shared["username"])}}}'
+            )
+            self._fast = True
+        else:
+            self._fast = False
+
+    def content(self, row_id: int, record: AuditRecord) -> dict[str, Any]:
+        """The hashed content of the row ``row_id`` holding ``record``."""
+        return audit_content(
+            id=row_id,
+            **self._fixed,
             action=record.action,
             table_name=record.table_name,
             record_id=record.record_id,
@@ -645,14 +744,30 @@ def append_audit_records(
             new_value=record.new_value,
             reason=record.reason,
         )
-        row_hash = ring.row_hash(newest, prev_hash, content)
-        rows.append(
-            {**content, "occurred_at": occurred_at, "prev_hash": prev_hash, "row_hash": row_hash}
+
+    def json(self, row_id: int, record: AuditRecord) -> str:
+        """``canonical_json(self.content(row_id, record))``, spelled directly."""
+        own = (
+            row_id,
+            record.action,
+            record.table_name,
+            record.record_id,
+            record.participant_id,
+            record.field,
+            record.old_value,
+            record.new_value,
+            record.reason,
         )
-        prev_hash = row_hash
-        next_id += 1
-    connection.execute(_AUDIT_INSERT, rows)
-    return next_id - 1, prev_hash
+        if not self._fast or any(type(v) not in _SCALAR for v in own):
+            return canonical_json(self.content(row_id, record))
+        return (
+            f'{{"action":{_scalar(record.action)},"field":{_scalar(record.field)}'
+            f',"id":{row_id},"new_value":{_scalar(record.new_value)}{self._tail}'
+            f"{_scalar(record.old_value)}"
+            f',"participant_id":{_scalar(record.participant_id)}'
+            f',"reason":{_scalar(record.reason)},"record_id":{record.record_id}'
+            f"{self._middle}{_scalar(record.table_name)}{self._end}"
+        )
 
 
 #: The columns of an audit row that its hash covers (all but ``prev_hash`` and ``row_hash``).
@@ -688,10 +803,16 @@ def audit_content(**columns: Any) -> dict[str, Any]:
 def _refuse_bulk_writes(state: ORMExecuteState) -> None:
     # ORM-enabled INSERT/UPDATE/DELETE statements skip the flush, and so the audit trail.
     if not (state.is_insert or state.is_update or state.is_delete):
-        if state.is_select and any(m.class_ is AuditEvent for m in state.all_mappers):
+        if state.is_select:
+            # a read of the trail sees this transaction's rows (looked for only when some are
+            # queued: finding the mappers of a statement costs more than most reads)
             uow = current_unit_of_work(state.session)
-            if uow is not None:
-                uow.write_audit()  # a read of the trail sees this transaction's rows
+            if (
+                uow is not None
+                and uow._queued
+                and any(m.class_ is AuditEvent for m in state.all_mappers)
+            ):
+                uow.write_audit()
         return
     touched = [m.class_ for m in state.all_mappers if issubclass(m.class_, Base)]
     if touched:
