@@ -457,20 +457,31 @@ def replayed(
     return _replay_of(key, digest, table, row.request_sha256, row.record_table, row.record_id)
 
 
-def remember(uow: UnitOfWork, key: str | None, digest: str, table: str, record_id: int) -> None:
-    """Store the key of a request that created ``table`` row ``record_id`` (same transaction)."""
+def remember(
+    uow: UnitOfWork,
+    key: str | None,
+    digest: str,
+    table: str,
+    record_id: int,
+    *,
+    at_once: bool = False,
+) -> None:
+    """Store the key of a request that created ``table`` row ``record_id`` (same transaction):
+    at the next flush, or with ``at_once`` now (:meth:`~remit.store.UnitOfWork.insert`)."""
     if key is None:
         return
-    uow.add(
-        IdempotencyKey(
-            key=key,
-            request_sha256=digest,
-            record_table=table,
-            record_id=record_id,
-            user_id=uow.actor.user_id,
-            scope=key_scope(uow.actor),
-        )
-    )
+    values = {
+        "key": key,
+        "request_sha256": digest,
+        "record_table": table,
+        "record_id": record_id,
+        "user_id": uow.actor.user_id,
+        "scope": key_scope(uow.actor),
+    }
+    if at_once:
+        uow.insert(IdempotencyKey, values)
+    else:
+        uow.add(IdempotencyKey(**values))
 
 
 # --- locks -----------------------------------------------------------------------------------
@@ -561,34 +572,38 @@ def store_alerts(
     one).
 
     ``new_record``: ``source_id`` was made in this very transaction, so no stored alert can
-    name it and none is looked for (one per rule is still stored)."""
+    name it and none is looked for (one per rule is still stored); the alerts are inserted at
+    once (:meth:`~remit.store.UnitOfWork.insert`) and the rows returned are not in the
+    session."""
     session = uow.session
     added: list[Alert] = []
     for alert in alerts:
+        values = {
+            "participant_id": participant.id,
+            "rule_id": alert.rule_id,
+            "level": alert.level,
+            "message": alert.message,
+            "source_table": source_table,
+            "source_id": source_id,
+            "due_at": alert.due_at,
+        }
         if new_record:
             if any(a.rule_id == alert.rule_id for a in added):
                 continue
-            query = None
-        else:
-            query = select(Alert.id).where(
-                Alert.participant_id == participant.id,
-                Alert.rule_id == alert.rule_id,
-                Alert.source_table == source_table,
-                Alert.source_id == source_id,
-            )
-            if not once:
-                query = query.where(Alert.closed_at.is_(None))
-        if query is not None and session.scalar(query) is not None:
+            # stored at once by a Core INSERT, audited as a flush would (UnitOfWork.insert)
+            added.append(Alert(**uow.insert(Alert, values)))
             continue
-        row = Alert(
-            participant_id=participant.id,
-            rule_id=alert.rule_id,
-            level=alert.level,
-            message=alert.message,
-            source_table=source_table,
-            source_id=source_id,
-            due_at=alert.due_at,
+        query = select(Alert.id).where(
+            Alert.participant_id == participant.id,
+            Alert.rule_id == alert.rule_id,
+            Alert.source_table == source_table,
+            Alert.source_id == source_id,
         )
+        if not once:
+            query = query.where(Alert.closed_at.is_(None))
+        if session.scalar(query) is not None:
+            continue
+        row = Alert(**values)
         uow.add(row)
         added.append(row)
     session.flush()

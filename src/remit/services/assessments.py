@@ -396,13 +396,21 @@ def store_form(
     row.answers = dict(result.answers)
     row.score = result.to_dict()
     row.total = result.total
-    uow.add(row)
-    uow.flush()
+    # a Core INSERT audited as a flush of the row would be (UnitOfWork.insert); ``row`` stays
+    # out of the session and takes the stored values (its id, version, entry time …)
+    given = {key: value for key, value in vars(row).items() if key in _ASSESSMENT_COLUMNS}
+    for key, value in uow.insert(Assessment, given).items():
+        if key not in given:
+            setattr(row, key, value)
     skipped, added = _safety_rules(uow, w.protocol, p, row, result, baseline, new_record=True)
-    w.remember(row.id)
+    w.remember(row.id, at_once=True)
     # a new form's alerts are the ones just raised: no other alert can name its id
     alerts = tuple(alert_record(a, p.study_id) for a in added)
     return assessment_record(uow.session, p, row, not_evaluated=skipped, alerts=alerts)
+
+
+#: The column attributes of a form (what :func:`store_form` inserts of its row).
+_ASSESSMENT_COLUMNS = frozenset(prop.key for prop in Assessment.__mapper__.column_attrs)
 
 
 def _changed_since(session: Session, assessment_id: int, expected_version: int) -> list[str]:

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import uuid
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, select, text
+from sqlalchemy import Connection, Engine, event, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 from sqlalchemy.orm.base import LoaderCallableStatus
@@ -172,6 +172,70 @@ class UnitOfWork:
             ],
         )
 
+    def insert(self, model: type[Base], values: Mapping[str, Any]) -> dict[str, Any]:
+        """Insert one ``model`` row with ``values`` by a Core INSERT and put its audit rows on
+        this transaction's chain; return every column of the stored row (with its ``id``).
+
+        What is stored and audited is what ``add(model(**values))`` and a flush store and
+        audit — the same defaults, the protocol version tag, the version counter, the audit
+        rows field by field in the same order — without the ORM's unit-of-work machinery: for
+        the write path of a form, where that machinery costs more than the statement. The row
+        is not in the session (read it with a query, or build a transient object from the
+        values returned). Changes pending in the session are flushed first, so the audit rows
+        keep the order of the changes.
+        """
+        session = self.session
+        session.flush()
+        plan = _insert_plan(model)
+        unknown = set(values).difference(plan.keys)
+        if unknown:
+            raise StoreError(f"{model.__tablename__} has no column {', '.join(sorted(unknown))}")
+        connection = session.connection()
+        if not self._locked:  # as a flush: the append lock before the first DML
+            _take_append_lock(connection)
+            self._locked = True
+        row = dict(values)
+        for key, default in plan.defaults:
+            if row.get(key) is None:  # as the ORM: a column with a default is not left NULL
+                row[key] = default()
+        if plan.tagged and row.get("protocol_version_id") is None:
+            version = self.protocol_version_id or _latest_protocol_version(connection)
+            if version is None:
+                raise StoreError(
+                    f"cannot tag a new {model.__tablename__} with a protocol version: none stored",
+                    hint="store the protocol first (remit.store.store_protocol_version) and flush",
+                )
+            row["protocol_version_id"] = version
+        result = connection.execute(plan.statement, row)
+        row["id"] = result.inserted_primary_key[0]
+        # the order of a flush's audit rows: the values it knew, then those written as NULL
+        given = [key for key in plan.keys if key in row]
+        nulls = [key for key in plan.keys if key not in row and key in plan.nulls]
+        for key in nulls:
+            row[key] = None
+        missing = [key for key in plan.keys if key not in row]
+        if missing:  # a server-side default: as stored
+            row.update(_stored_values(connection, model, row["id"], missing))
+        participant = _participant_of(connection, model, row)
+        _queue(
+            self,
+            [
+                AuditRecord(
+                    AuditAction.INSERT.value,
+                    model.__tablename__,
+                    row["id"],
+                    participant,
+                    key,
+                    None,
+                    _value(model, key, row[key]),
+                    self.reason,
+                )
+                for key in (*given, *nulls, *missing)
+                if key != "id"
+            ],
+        )
+        return row
+
     def append_audit(self, records: list[AuditRecord]) -> None:
         """Put ``records`` on this transaction's audit chain, after the rows of the changes
         flushed so far (for writers that cannot go through the session hooks)."""
@@ -289,14 +353,63 @@ def _columns(record: Base) -> list[str]:
     return [prop.key for prop in record.__mapper__.column_attrs]
 
 
-def _stored_values(connection: Connection, record: Base, keys: list[str]) -> dict[str, Any]:
-    mapper = record.__mapper__
+def _stored_values(
+    connection: Connection, model: Base | type[Base], record_id: int, keys: list[str]
+) -> dict[str, Any]:
+    mapper = model.__mapper__
     table = mapper.local_table
     columns = [mapper.column_attrs[key].columns[0] for key in keys]
     row = connection.execute(
-        select(*columns).where(table.c.id == record.id)  # type: ignore[attr-defined]
+        select(*columns).where(table.c.id == record_id)  # type: ignore[attr-defined]
     ).one()
     return dict(zip(keys, row, strict=True))
+
+
+@dataclass(frozen=True)
+class _InsertPlan:
+    """How :meth:`UnitOfWork.insert` writes a row of one table (worked out once per table)."""
+
+    statement: Any  # an Insert
+    keys: tuple[str, ...]  # the columns, in the mapper's order
+    defaults: tuple[tuple[str, Callable[[], Any]], ...]  # Python-side defaults, the version
+    nulls: frozenset[str]  # written as NULL when not given (see _inserted_as_null)
+    tagged: bool  # a ProtocolTagged table
+
+
+_PLANS: dict[type[Base], _InsertPlan] = {}
+
+
+def _constant(value: Any) -> Callable[[], Any]:
+    return lambda: value
+
+
+def _insert_plan(model: type[Base]) -> _InsertPlan:
+    found = _PLANS.get(model)
+    if found is not None:
+        return found
+    mapper = model.__mapper__
+    keys = tuple(prop.key for prop in mapper.column_attrs)
+    defaults: list[tuple[str, Callable[[], Any]]] = []
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        default = column.default
+        if mapper.version_id_col is not None and column is mapper.version_id_col:
+            defaults.append((prop.key, partial(int, 1)))  # the first version (the ORM's rule)
+        elif default is not None and getattr(default, "is_callable", False):
+            defaults.append((prop.key, partial(default.arg, None)))
+        elif default is not None and getattr(default, "is_scalar", False):
+            defaults.append((prop.key, _constant(default.arg)))
+        elif default is not None:
+            raise StoreError(f"{model.__tablename__}.{prop.key}: a default insert() cannot use")
+    found = _InsertPlan(
+        statement=insert(mapper.local_table),
+        keys=keys,
+        defaults=tuple(defaults),
+        nulls=_null_on_insert(mapper),
+        tagged="protocol_version_id" in keys,
+    )
+    _PLANS[model] = found
+    return found
 
 
 def _values_before(connection: Connection, record: Base) -> dict[str, Any]:
@@ -316,7 +429,7 @@ def _values_before(connection: Connection, record: Base) -> dict[str, Any]:
         else:
             found[key] = value
     if missing:
-        found.update(_stored_values(connection, record, missing))
+        found.update(_stored_values(connection, record, record.id, missing))
     return found
 
 
@@ -324,7 +437,10 @@ def _inserted_as_null(record: Base) -> frozenset[str]:
     """The attributes the ORM's INSERT of ``record`` writes as an explicit NULL when they were
     not set: nullable, not in the primary key, no default of either side (SQLAlchemy's own
     rule, ``Mapper._insert_cols_as_none``). Their value after the insert is known: ``None``."""
-    mapper = record.__mapper__
+    return _null_on_insert(record.__mapper__)
+
+
+def _null_on_insert(mapper: Any) -> frozenset[str]:
     found = _NULL_ON_INSERT.get(mapper)
     if found is None:
         found = frozenset(
@@ -354,7 +470,7 @@ def _values_now(connection: Connection, record: Base, *, inserted: bool = False)
         found.update({key: None for key in keys if key not in found and key in null})
     missing = [key for key in keys if key not in found]
     if missing:
-        found.update(_stored_values(connection, record, missing))
+        found.update(_stored_values(connection, record, record.id, missing))
     return found
 
 
@@ -440,7 +556,9 @@ def _before_flush(session: Session, _context: UOWTransaction, _instances: object
             uow._pending.append((record, AuditAction.DELETE.value, before))
 
 
-def _participant_of(connection: Connection, record: Base, values: dict[str, Any]) -> int | None:
+def _participant_of(
+    connection: Connection, record: Base | type[Base], values: dict[str, Any]
+) -> int | None:
     table = record.__tablename__
     if table == "participant":
         return values.get("id")
@@ -460,7 +578,7 @@ def _participant_of(connection: Connection, record: Base, values: dict[str, Any]
     return None if found is None else int(found)
 
 
-def _value(record: Base, key: str, value: Any) -> str:
+def _value(record: Base | type[Base], key: str, value: Any) -> str:
     # A redacted column shows whether it holds a value and when it changed, never the value.
     if key in record.__audit_redact__ and value is not None:
         return canonical_json(REDACTED)
@@ -655,7 +773,7 @@ def append_audit_records(
     occurred_at = utc_now()
     writer = AuditContentWriter(iso_utc(occurred_at), transaction_id, actor)
     dialect = connection.dialect
-    processed = _OCCURRED_AT.type._cached_bind_processor(dialect)  # noqa: SLF001
+    processed = _OCCURRED_AT.type._cached_bind_processor(dialect)
     stored_at = occurred_at if processed is None else processed(occurred_at)
     fixed = (transaction_id, actor.user_id, actor.username, actor.role, actor.site_id)
     sign = ring.signer()
@@ -720,7 +838,10 @@ class AuditContentWriter:
         shared = self._fixed
         if all(type(v) in _SCALAR for v in shared.values()):
             self._tail = f',"occurred_at":{_scalar(shared["occurred_at"])},"old_value":'
-            self._middle = f',"role":{_scalar(shared["role"])},"site_id":{_scalar(shared["site_id"])},"table_name":'
+            self._middle = (
+                f',"role":{_scalar(shared["role"])}'
+                f',"site_id":{_scalar(shared["site_id"])},"table_name":'
+            )
             self._end = (
                 f',"transaction_id":{_scalar(shared["transaction_id"])}'
                 f',"user_id":{_scalar(shared["user_id"])}'
