@@ -215,8 +215,9 @@ def authorise(session: Session, actor: Actor, operation: str) -> int:
             f"actor {actor.username} ({actor.role}) has no user id",
             expected="an actor made from a stored user (remit.store.actor_for)",
         )
-    # one query: the account and, if it holds it, the role
-    row = session.execute(
+    # one query: the account and, if it holds it, the role (columns only: run as Core on the
+    # session's connection, without the ORM's handling of a statement)
+    row = session.connection().execute(
         _ACCOUNT_AND_ROLE[actor.site_id is None],
         {"user_id": actor.user_id, "role": actor.role, "site_id": actor.site_id},
     ).first()
@@ -344,7 +345,7 @@ def protocol_in_force_and_locked(
     params: dict[str, Any] = {"participant_id": participant_id}
     if key is not None:
         params["key"], params["scope"] = key[0], key[1]
-    row = session.execute(statement, params).first()
+    row = session.connection().execute(statement, params).first()  # columns only: as Core
     in_force = _parsed(session, None if row is None else (row[0], row[1]))
     assert row is not None  # _parsed refused a database without a protocol
     replayed_id = None

@@ -151,7 +151,8 @@ def _refuse_second_and_find_baseline(
     the score of the participant's form at the scale's baseline visit (as :func:`_baseline`
     finds it for a form not stored yet), in one query."""
     baseline_visit = _baseline_visit(protocol, scale)
-    rows = session.execute(
+    session.flush()  # what is pending is stored before the read (as an autoflush would)
+    rows = session.connection().execute(  # columns only: as Core, no ORM handling
         _FORMS_HERE_AND_AT_BASELINE,
         {
             "participant_id": p.id,
