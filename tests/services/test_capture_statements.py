@@ -72,7 +72,8 @@ def test_a_form_costs_a_fixed_number_of_statements(oslo: OsloTrial, db_backend: 
             engine, oslo.rater, other, "V3", "madrs", madrs(3, 6), idempotency_key="form-2"
         ),
     )
-    assert again.id == urgent.id and again.alerts == urgent.alerts
+    assert again.id == urgent.id
+    assert again.alerts == urgent.alerts
     assert not [s for s in seen if s.startswith("INSERT")]
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Alert)) == 1

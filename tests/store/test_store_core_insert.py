@@ -158,7 +158,9 @@ def test_a_core_insert_refuses_a_column_the_table_lacks_and_stores_nothing(
 ) -> None:
     pid = trial.add_participant()
     before = (audit_rows(), rows(Assessment))
-    with pytest.raises(StoreError, match="assessment has no column colour"):
-        with unit_of_work(trial.engine, trial.rater) as uow:
-            uow.insert(Assessment, {**_form(pid, None), "colour": "blue"})
+    with (
+        pytest.raises(StoreError, match="assessment has no column colour"),
+        unit_of_work(trial.engine, trial.rater) as uow,
+    ):
+        uow.insert(Assessment, {**_form(pid, None), "colour": "blue"})
     assert (audit_rows(), rows(Assessment)) == before

@@ -217,10 +217,14 @@ def authorise(session: Session, actor: Actor, operation: str) -> int:
         )
     # one query: the account and, if it holds it, the role (columns only: run as Core on the
     # session's connection, without the ORM's handling of a statement)
-    row = session.connection().execute(
-        _ACCOUNT_AND_ROLE[actor.site_id is None],
-        {"user_id": actor.user_id, "role": actor.role, "site_id": actor.site_id},
-    ).first()
+    row = (
+        session.connection()
+        .execute(
+            _ACCOUNT_AND_ROLE[actor.site_id is None],
+            {"user_id": actor.user_id, "role": actor.role, "site_id": actor.site_id},
+        )
+        .first()
+    )
     if row is None or row.username != actor.username or not row.active:
         raise PermissionDeniedError(
             f"user {actor.username!r} (id {actor.user_id}) is unknown or inactive",

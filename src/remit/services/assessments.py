@@ -185,10 +185,7 @@ class _VisitAndForms:
         """The score of the participant's form at the scale's baseline visit (as
         :func:`_baseline` finds it for a form not stored yet)."""
         for row in self.forms:  # newest first
-            if (
-                row.visit_code == self.baseline_visit
-                and row.status != AssessmentStatus.DRAFT.value
-            ):
+            if row.visit_code == self.baseline_visit and row.status != AssessmentStatus.DRAFT.value:
                 return score_form(protocol, scale, row.answers, row.scale_version)
         return None
 

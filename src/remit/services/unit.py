@@ -157,9 +157,7 @@ class Write:
         """Store the idempotency key with the id of the record this request made (``at_once``:
         now, by a Core INSERT, see :func:`~remit.services._common.remember`)."""
         if self.record_table is not None:
-            remember(
-                self.uow, self.key, self.digest, self.record_table, record_id, at_once=at_once
-            )
+            remember(self.uow, self.key, self.digest, self.record_table, record_id, at_once=at_once)
 
     def stored(self, model: type[T]) -> T | None:
         """For a retry, the ``model`` row the first request made; ``None`` for a new request."""

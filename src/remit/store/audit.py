@@ -22,10 +22,10 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
-from typing import Any
+from json.encoder import encode_basestring
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, event, insert, select, text
+from sqlalchemy import Connection, Engine, Table, event, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 from sqlalchemy.orm.base import LoaderCallableStatus
@@ -206,8 +206,10 @@ class UnitOfWork:
                     hint="store the protocol first (remit.store.store_protocol_version) and flush",
                 )
             row["protocol_version_id"] = version
-        result = connection.execute(plan.statement, row)
-        row["id"] = result.inserted_primary_key[0]
+        primary = connection.execute(plan.statement, row).inserted_primary_key
+        if primary is None:  # a table without an integer id: not one of Remit's
+            raise StoreError(f"{model.__tablename__}: no id came back from the INSERT")
+        row["id"] = primary[0]
         # the order of a flush's audit rows: the values it knew, then those written as NULL
         given = [key for key in plan.keys if key in row]
         nulls = [key for key in plan.keys if key not in row and key in plan.nulls]
@@ -359,9 +361,7 @@ def _stored_values(
     mapper = model.__mapper__
     table = mapper.local_table
     columns = [mapper.column_attrs[key].columns[0] for key in keys]
-    row = connection.execute(
-        select(*columns).where(table.c.id == record_id)  # type: ignore[attr-defined]
-    ).one()
+    row = connection.execute(select(*columns).where(table.c.id == record_id)).one()
     return dict(zip(keys, row, strict=True))
 
 
@@ -402,7 +402,7 @@ def _insert_plan(model: type[Base]) -> _InsertPlan:
         elif default is not None:
             raise StoreError(f"{model.__tablename__}.{prop.key}: a default insert() cannot use")
     found = _InsertPlan(
-        statement=insert(mapper.local_table),
+        statement=insert(cast(Table, mapper.local_table)),
         keys=keys,
         defaults=tuple(defaults),
         nulls=_null_on_insert(mapper),
@@ -429,7 +429,7 @@ def _values_before(connection: Connection, record: Base) -> dict[str, Any]:
         else:
             found[key] = value
     if missing:
-        found.update(_stored_values(connection, record, record.id, missing))
+        found.update(_stored_values(connection, record, record.id, missing))  # type: ignore[attr-defined]
     return found
 
 
@@ -470,7 +470,7 @@ def _values_now(connection: Connection, record: Base, *, inserted: bool = False)
         found.update({key: None for key in keys if key not in found and key in null})
     missing = [key for key in keys if key not in found]
     if missing:
-        found.update(_stored_values(connection, record, record.id, missing))
+        found.update(_stored_values(connection, record, record.id, missing))  # type: ignore[attr-defined]
     return found
 
 
