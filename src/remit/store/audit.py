@@ -582,6 +582,8 @@ def _value(record: Base | type[Base], key: str, value: Any) -> str:
     # A redacted column shows whether it holds a value and when it changed, never the value.
     if key in record.__audit_redact__ and value is not None:
         return canonical_json(REDACTED)
+    if type(value) in _SCALAR:  # most fields: the very text canonical_json writes, directly
+        return _scalar(value)
     return canonical_json(value)
 
 
