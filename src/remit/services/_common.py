@@ -215,11 +215,16 @@ def authorise(session: Session, actor: Actor, operation: str) -> int:
             f"actor {actor.username} ({actor.role}) has no user id",
             expected="an actor made from a stored user (remit.store.actor_for)",
         )
-    # one query: the account and, if it holds it, the role
-    row = session.execute(
-        _ACCOUNT_AND_ROLE[actor.site_id is None],
-        {"user_id": actor.user_id, "role": actor.role, "site_id": actor.site_id},
-    ).first()
+    # one query: the account and, if it holds it, the role (columns only: run as Core on the
+    # session's connection, without the ORM's handling of a statement)
+    row = (
+        session.connection()
+        .execute(
+            _ACCOUNT_AND_ROLE[actor.site_id is None],
+            {"user_id": actor.user_id, "role": actor.role, "site_id": actor.site_id},
+        )
+        .first()
+    )
     if row is None or row.username != actor.username or not row.active:
         raise PermissionDeniedError(
             f"user {actor.username!r} (id {actor.user_id}) is unknown or inactive",
@@ -344,7 +349,7 @@ def protocol_in_force_and_locked(
     params: dict[str, Any] = {"participant_id": participant_id}
     if key is not None:
         params["key"], params["scope"] = key[0], key[1]
-    row = session.execute(statement, params).first()
+    row = session.connection().execute(statement, params).first()  # columns only: as Core
     in_force = _parsed(session, None if row is None else (row[0], row[1]))
     assert row is not None  # _parsed refused a database without a protocol
     replayed_id = None
@@ -457,20 +462,31 @@ def replayed(
     return _replay_of(key, digest, table, row.request_sha256, row.record_table, row.record_id)
 
 
-def remember(uow: UnitOfWork, key: str | None, digest: str, table: str, record_id: int) -> None:
-    """Store the key of a request that created ``table`` row ``record_id`` (same transaction)."""
+def remember(
+    uow: UnitOfWork,
+    key: str | None,
+    digest: str,
+    table: str,
+    record_id: int,
+    *,
+    at_once: bool = False,
+) -> None:
+    """Store the key of a request that created ``table`` row ``record_id`` (same transaction):
+    at the next flush, or with ``at_once`` now (:meth:`~remit.store.UnitOfWork.insert`)."""
     if key is None:
         return
-    uow.add(
-        IdempotencyKey(
-            key=key,
-            request_sha256=digest,
-            record_table=table,
-            record_id=record_id,
-            user_id=uow.actor.user_id,
-            scope=key_scope(uow.actor),
-        )
-    )
+    values = {
+        "key": key,
+        "request_sha256": digest,
+        "record_table": table,
+        "record_id": record_id,
+        "user_id": uow.actor.user_id,
+        "scope": key_scope(uow.actor),
+    }
+    if at_once:
+        uow.insert(IdempotencyKey, values)
+    else:
+        uow.add(IdempotencyKey(**values))
 
 
 # --- locks -----------------------------------------------------------------------------------
@@ -561,34 +577,38 @@ def store_alerts(
     one).
 
     ``new_record``: ``source_id`` was made in this very transaction, so no stored alert can
-    name it and none is looked for (one per rule is still stored)."""
+    name it and none is looked for (one per rule is still stored); the alerts are inserted at
+    once (:meth:`~remit.store.UnitOfWork.insert`) and the rows returned are not in the
+    session."""
     session = uow.session
     added: list[Alert] = []
     for alert in alerts:
+        values = {
+            "participant_id": participant.id,
+            "rule_id": alert.rule_id,
+            "level": alert.level,
+            "message": alert.message,
+            "source_table": source_table,
+            "source_id": source_id,
+            "due_at": alert.due_at,
+        }
         if new_record:
             if any(a.rule_id == alert.rule_id for a in added):
                 continue
-            query = None
-        else:
-            query = select(Alert.id).where(
-                Alert.participant_id == participant.id,
-                Alert.rule_id == alert.rule_id,
-                Alert.source_table == source_table,
-                Alert.source_id == source_id,
-            )
-            if not once:
-                query = query.where(Alert.closed_at.is_(None))
-        if query is not None and session.scalar(query) is not None:
+            # stored at once by a Core INSERT, audited as a flush would (UnitOfWork.insert)
+            added.append(Alert(**uow.insert(Alert, values)))
             continue
-        row = Alert(
-            participant_id=participant.id,
-            rule_id=alert.rule_id,
-            level=alert.level,
-            message=alert.message,
-            source_table=source_table,
-            source_id=source_id,
-            due_at=alert.due_at,
+        query = select(Alert.id).where(
+            Alert.participant_id == participant.id,
+            Alert.rule_id == alert.rule_id,
+            Alert.source_table == source_table,
+            Alert.source_id == source_id,
         )
+        if not once:
+            query = query.where(Alert.closed_at.is_(None))
+        if session.scalar(query) is not None:
+            continue
+        row = Alert(**values)
         uow.add(row)
         added.append(row)
     session.flush()

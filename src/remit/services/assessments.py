@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import ColumnElement, Engine, bindparam, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Engine, and_, bindparam, join, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from remit.errors import (
     ConflictError,
@@ -112,26 +113,36 @@ def _second_form(what: str, existing: int) -> ConflictError:
     )
 
 
-#: A participant's forms of one scale at the visit being entered and at the scale's baseline
-#: visit, newest first: one statement for both the one-form-per-visit rule and the baseline the
-#: safety rules compare with (columns only: no ORM objects to build). Built once.
-_FORMS_HERE_AND_AT_BASELINE = (
+_FORM_VISIT = aliased(Visit)
+
+#: The participant's visit being entered (the entity) with their forms of one scale at that
+#: visit and at the scale's baseline visit, newest first (none: one row of NULL columns): one
+#: statement for the visit, the one-form-per-visit rule and the baseline the safety rules
+#: compare with (the forms as columns only: no ORM objects to build). Built once.
+_VISIT_WITH_FORMS_HERE_AND_AT_BASELINE = (
     select(
+        Visit,
         Assessment.id,
         Assessment.visit_id,
         Assessment.status,
         Assessment.answers,
         Assessment.scale_version,
-        Visit.visit_code,
+        _FORM_VISIT.visit_code,
     )
-    .join(Visit, Visit.id == Assessment.visit_id)
-    .where(
-        Assessment.participant_id == bindparam("participant_id"),
-        Assessment.scale == bindparam("scale"),
-        or_(
-            Assessment.visit_id == bindparam("visit_id"),
-            Visit.visit_code == bindparam("baseline_visit"),
+    .outerjoin(
+        join(Assessment, _FORM_VISIT, _FORM_VISIT.id == Assessment.visit_id),
+        and_(
+            Assessment.participant_id == bindparam("participant_id"),
+            Assessment.scale == bindparam("scale"),
+            or_(
+                Assessment.visit_id == Visit.id,
+                _FORM_VISIT.visit_code == bindparam("baseline_visit"),
+            ),
         ),
+    )
+    .where(
+        Visit.participant_id == bindparam("participant_id"),
+        Visit.visit_code == bindparam("visit_code"),
     )
     .order_by(Assessment.id.desc())
 )
@@ -144,31 +155,61 @@ def _baseline_visit(protocol: Protocol, scale: str) -> str | None:
         return None
 
 
-def _refuse_second_and_find_baseline(
-    session: Session, protocol: Protocol, p: Participant, visit: Visit, scale: str
-) -> ScoreResult | None:
-    """Refuse a second ``scale`` form at ``visit`` (as :func:`refuse_second_form`) and return
-    the score of the participant's form at the scale's baseline visit (as :func:`_baseline`
-    finds it for a form not stored yet), in one query."""
+class _Form(NamedTuple):
+    id: int
+    visit_id: int
+    status: str
+    answers: dict[str, Any]
+    scale_version: str
+    visit_code: str
+
+
+@dataclass(frozen=True)
+class _VisitAndForms:
+    """The visit a form is entered at and the participant's forms of its scale there and at
+    the scale's baseline visit (:func:`_visit_with_forms`)."""
+
+    visit: Visit
+    forms: list[_Form]  # newest first
+    baseline_visit: str | None
+
+    def refuse_second(self, p: Participant, scale: str) -> None:
+        """Refuse a second ``scale`` form at the visit (as :func:`refuse_second_form`)."""
+        for row in self.forms:
+            if row.visit_id == self.visit.id:
+                raise _second_form(
+                    f"{p.study_id} already has a {scale} form at {self.visit.visit_code}", row.id
+                )
+
+    def baseline(self, protocol: Protocol, scale: str) -> ScoreResult | None:
+        """The score of the participant's form at the scale's baseline visit (as
+        :func:`_baseline` finds it for a form not stored yet)."""
+        for row in self.forms:  # newest first
+            if row.visit_code == self.baseline_visit and row.status != AssessmentStatus.DRAFT.value:
+                return score_form(protocol, scale, row.answers, row.scale_version)
+        return None
+
+
+def _visit_with_forms(
+    session: Session, protocol: Protocol, p: Participant, visit_code: str, scale: str
+) -> _VisitAndForms:
+    """The participant's visit ``visit_code`` (:class:`NotFoundError` when not scheduled, as
+    :func:`~remit.services._common.visit_at`) and their ``scale`` forms there and at the
+    scale's baseline visit, in one query."""
     baseline_visit = _baseline_visit(protocol, scale)
     rows = session.execute(
-        _FORMS_HERE_AND_AT_BASELINE,
+        _VISIT_WITH_FORMS_HERE_AND_AT_BASELINE,
         {
             "participant_id": p.id,
             "scale": scale,
-            "visit_id": visit.id,
+            "visit_code": visit_code,
             "baseline_visit": baseline_visit,
         },
     ).all()
-    for row in rows:
-        if row.visit_id == visit.id:
-            raise _second_form(
-                f"{p.study_id} already has a {scale} form at {visit.visit_code}", row.id
-            )
-    for row in rows:  # newest first
-        if row.visit_code == baseline_visit and row.status != AssessmentStatus.DRAFT.value:
-            return score_form(protocol, scale, row.answers, row.scale_version)
-    return None
+    if not rows:
+        return _VisitAndForms(visit_at(session, p, visit_code), [], baseline_visit)
+    forms = [_Form(*row[1:]) for row in rows if row[1] is not None]
+    return _VisitAndForms(rows[0][0], forms, baseline_visit)
 
 
 def score_form(
@@ -349,7 +390,8 @@ def enter_form(
         return assessment_record(session, p, done)
     if p.status in NO_DATA_STATUSES:
         raise InputError(f"{p.study_id} is {p.status}; no forms are recorded")
-    visit = visit_at(session, p, visit_code)
+    found = _visit_with_forms(session, protocol, p, visit_code, scale)
+    visit = found.visit
     check_form_date(
         w.uow,
         protocol,
@@ -360,7 +402,8 @@ def enter_form(
         window_reason=window_reason,
         reported_by=actor.user_id,
     )
-    baseline = _refuse_second_and_find_baseline(session, protocol, p, visit, scale)
+    found.refuse_second(p, scale)
+    baseline = found.baseline(protocol, scale)
     row = Assessment(
         participant_id=p.id,
         visit_id=visit.id,
@@ -396,13 +439,21 @@ def store_form(
     row.answers = dict(result.answers)
     row.score = result.to_dict()
     row.total = result.total
-    uow.add(row)
-    uow.flush()
+    # a Core INSERT audited as a flush of the row would be (UnitOfWork.insert); ``row`` stays
+    # out of the session and takes the stored values (its id, version, entry time …)
+    given = {key: value for key, value in vars(row).items() if key in _ASSESSMENT_COLUMNS}
+    for key, value in uow.insert(Assessment, given).items():
+        if key not in given:
+            setattr(row, key, value)
     skipped, added = _safety_rules(uow, w.protocol, p, row, result, baseline, new_record=True)
-    w.remember(row.id)
+    w.remember(row.id, at_once=True)
     # a new form's alerts are the ones just raised: no other alert can name its id
     alerts = tuple(alert_record(a, p.study_id) for a in added)
     return assessment_record(uow.session, p, row, not_evaluated=skipped, alerts=alerts)
+
+
+#: The column attributes of a form (what :func:`store_form` inserts of its row).
+_ASSESSMENT_COLUMNS = frozenset(prop.key for prop in Assessment.__mapper__.column_attrs)
 
 
 def _changed_since(session: Session, assessment_id: int, expected_version: int) -> list[str]:

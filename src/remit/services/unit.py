@@ -153,10 +153,11 @@ class Write:
             raise InputError("this operation was opened without the protocol in force")
         return self.protocol_and_id[0]
 
-    def remember(self, record_id: int) -> None:
-        """Store the idempotency key with the id of the record this request made."""
+    def remember(self, record_id: int, *, at_once: bool = False) -> None:
+        """Store the idempotency key with the id of the record this request made (``at_once``:
+        now, by a Core INSERT, see :func:`~remit.services._common.remember`)."""
         if self.record_table is not None:
-            remember(self.uow, self.key, self.digest, self.record_table, record_id)
+            remember(self.uow, self.key, self.digest, self.record_table, record_id, at_once=at_once)
 
     def stored(self, model: type[T]) -> T | None:
         """For a retry, the ``model`` row the first request made; ``None`` for a new request."""

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import uuid
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from json.encoder import encode_basestring
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, event, insert, select, text
+from sqlalchemy import Connection, Engine, Table, event, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 from sqlalchemy.orm.base import LoaderCallableStatus
@@ -171,6 +172,72 @@ class UnitOfWork:
             ],
         )
 
+    def insert(self, model: type[Base], values: Mapping[str, Any]) -> dict[str, Any]:
+        """Insert one ``model`` row with ``values`` by a Core INSERT and put its audit rows on
+        this transaction's chain; return every column of the stored row (with its ``id``).
+
+        What is stored and audited is what ``add(model(**values))`` and a flush store and
+        audit — the same defaults, the protocol version tag, the version counter, the audit
+        rows field by field in the same order — without the ORM's unit-of-work machinery: for
+        the write path of a form, where that machinery costs more than the statement. The row
+        is not in the session (read it with a query, or build a transient object from the
+        values returned). Changes pending in the session are flushed first, so the audit rows
+        keep the order of the changes.
+        """
+        session = self.session
+        session.flush()
+        plan = _insert_plan(model)
+        unknown = set(values).difference(plan.keys)
+        if unknown:
+            raise StoreError(f"{model.__tablename__} has no column {', '.join(sorted(unknown))}")
+        connection = session.connection()
+        if not self._locked:  # as a flush: the append lock before the first DML
+            _take_append_lock(connection)
+            self._locked = True
+        row = dict(values)
+        for key, default in plan.defaults:
+            if row.get(key) is None:  # as the ORM: a column with a default is not left NULL
+                row[key] = default()
+        if plan.tagged and row.get("protocol_version_id") is None:
+            version = self.protocol_version_id or _latest_protocol_version(connection)
+            if version is None:
+                raise StoreError(
+                    f"cannot tag a new {model.__tablename__} with a protocol version: none stored",
+                    hint="store the protocol first (remit.store.store_protocol_version) and flush",
+                )
+            row["protocol_version_id"] = version
+        primary = connection.execute(plan.statement, row).inserted_primary_key
+        if primary is None:  # a table without an integer id: not one of Remit's
+            raise StoreError(f"{model.__tablename__}: no id came back from the INSERT")
+        row["id"] = primary[0]
+        # the order of a flush's audit rows: the values it knew, then those written as NULL
+        given = [key for key in plan.keys if key in row]
+        nulls = [key for key in plan.keys if key not in row and key in plan.nulls]
+        for key in nulls:
+            row[key] = None
+        missing = [key for key in plan.keys if key not in row]
+        if missing:  # a server-side default: as stored
+            row.update(_stored_values(connection, model, row["id"], missing))
+        participant = _participant_of(connection, model, row)
+        _queue(
+            self,
+            [
+                AuditRecord(
+                    AuditAction.INSERT.value,
+                    model.__tablename__,
+                    row["id"],
+                    participant,
+                    key,
+                    None,
+                    _value(model, key, row[key]),
+                    self.reason,
+                )
+                for key in (*given, *nulls, *missing)
+                if key != "id"
+            ],
+        )
+        return row
+
     def append_audit(self, records: list[AuditRecord]) -> None:
         """Put ``records`` on this transaction's audit chain, after the rows of the changes
         flushed so far (for writers that cannot go through the session hooks)."""
@@ -288,14 +355,61 @@ def _columns(record: Base) -> list[str]:
     return [prop.key for prop in record.__mapper__.column_attrs]
 
 
-def _stored_values(connection: Connection, record: Base, keys: list[str]) -> dict[str, Any]:
-    mapper = record.__mapper__
+def _stored_values(
+    connection: Connection, model: Base | type[Base], record_id: int, keys: list[str]
+) -> dict[str, Any]:
+    mapper = model.__mapper__
     table = mapper.local_table
     columns = [mapper.column_attrs[key].columns[0] for key in keys]
-    row = connection.execute(
-        select(*columns).where(table.c.id == record.id)  # type: ignore[attr-defined]
-    ).one()
+    row = connection.execute(select(*columns).where(table.c.id == record_id)).one()
     return dict(zip(keys, row, strict=True))
+
+
+@dataclass(frozen=True)
+class _InsertPlan:
+    """How :meth:`UnitOfWork.insert` writes a row of one table (worked out once per table)."""
+
+    statement: Any  # an Insert
+    keys: tuple[str, ...]  # the columns, in the mapper's order
+    defaults: tuple[tuple[str, Callable[[], Any]], ...]  # Python-side defaults, the version
+    nulls: frozenset[str]  # written as NULL when not given (see _inserted_as_null)
+    tagged: bool  # a ProtocolTagged table
+
+
+_PLANS: dict[type[Base], _InsertPlan] = {}
+
+
+def _constant(value: Any) -> Callable[[], Any]:
+    return lambda: value
+
+
+def _insert_plan(model: type[Base]) -> _InsertPlan:
+    found = _PLANS.get(model)
+    if found is not None:
+        return found
+    mapper = model.__mapper__
+    keys = tuple(prop.key for prop in mapper.column_attrs)
+    defaults: list[tuple[str, Callable[[], Any]]] = []
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        default = column.default
+        if mapper.version_id_col is not None and column is mapper.version_id_col:
+            defaults.append((prop.key, partial(int, 1)))  # the first version (the ORM's rule)
+        elif default is not None and getattr(default, "is_callable", False):
+            defaults.append((prop.key, partial(default.arg, None)))
+        elif default is not None and getattr(default, "is_scalar", False):
+            defaults.append((prop.key, _constant(default.arg)))
+        elif default is not None:
+            raise StoreError(f"{model.__tablename__}.{prop.key}: a default insert() cannot use")
+    found = _InsertPlan(
+        statement=insert(cast(Table, mapper.local_table)),
+        keys=keys,
+        defaults=tuple(defaults),
+        nulls=_null_on_insert(mapper),
+        tagged="protocol_version_id" in keys,
+    )
+    _PLANS[model] = found
+    return found
 
 
 def _values_before(connection: Connection, record: Base) -> dict[str, Any]:
@@ -315,7 +429,7 @@ def _values_before(connection: Connection, record: Base) -> dict[str, Any]:
         else:
             found[key] = value
     if missing:
-        found.update(_stored_values(connection, record, missing))
+        found.update(_stored_values(connection, record, record.id, missing))  # type: ignore[attr-defined]
     return found
 
 
@@ -323,7 +437,10 @@ def _inserted_as_null(record: Base) -> frozenset[str]:
     """The attributes the ORM's INSERT of ``record`` writes as an explicit NULL when they were
     not set: nullable, not in the primary key, no default of either side (SQLAlchemy's own
     rule, ``Mapper._insert_cols_as_none``). Their value after the insert is known: ``None``."""
-    mapper = record.__mapper__
+    return _null_on_insert(record.__mapper__)
+
+
+def _null_on_insert(mapper: Any) -> frozenset[str]:
     found = _NULL_ON_INSERT.get(mapper)
     if found is None:
         found = frozenset(
@@ -353,7 +470,7 @@ def _values_now(connection: Connection, record: Base, *, inserted: bool = False)
         found.update({key: None for key in keys if key not in found and key in null})
     missing = [key for key in keys if key not in found]
     if missing:
-        found.update(_stored_values(connection, record, missing))
+        found.update(_stored_values(connection, record, record.id, missing))  # type: ignore[attr-defined]
     return found
 
 
@@ -439,7 +556,9 @@ def _before_flush(session: Session, _context: UOWTransaction, _instances: object
             uow._pending.append((record, AuditAction.DELETE.value, before))
 
 
-def _participant_of(connection: Connection, record: Base, values: dict[str, Any]) -> int | None:
+def _participant_of(
+    connection: Connection, record: Base | type[Base], values: dict[str, Any]
+) -> int | None:
     table = record.__tablename__
     if table == "participant":
         return values.get("id")
@@ -459,10 +578,12 @@ def _participant_of(connection: Connection, record: Base, values: dict[str, Any]
     return None if found is None else int(found)
 
 
-def _value(record: Base, key: str, value: Any) -> str:
+def _value(record: Base | type[Base], key: str, value: Any) -> str:
     # A redacted column shows whether it holds a value and when it changed, never the value.
     if key in record.__audit_redact__ and value is not None:
         return canonical_json(REDACTED)
+    if type(value) in _SCALAR:  # most fields: the very text canonical_json writes, directly
+        return _scalar(value)
     return canonical_json(value)
 
 
@@ -589,7 +710,35 @@ def _forget_head(session: Session, transaction: SessionTransaction) -> None:
 
 
 _HEAD = select(AuditEvent.id, AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)
-_AUDIT_INSERT = insert(Base.metadata.tables["audit_event"])
+
+#: The columns of ``audit_event`` in the order of the INSERT's values.
+_AUDIT_COLUMNS = (
+    "id",
+    "occurred_at",
+    "transaction_id",
+    "user_id",
+    "username",
+    "role",
+    "site_id",
+    "action",
+    "table_name",
+    "record_id",
+    "participant_id",
+    "field",
+    "old_value",
+    "new_value",
+    "reason",
+    "prev_hash",
+    "row_hash",
+)
+#: The INSERT of audit rows in the driver's own spelling, by its parameter style: sent with
+#: one tuple per row (``executemany``), so no per-row parameter processing happens in Python.
+_AUDIT_INSERT_SQL = {
+    style: f"INSERT INTO audit_event ({', '.join(_AUDIT_COLUMNS)}) VALUES "
+    f"({', '.join([mark] * len(_AUDIT_COLUMNS))})"
+    for style, mark in (("qmark", "?"), ("format", "%s"), ("pyformat", "%s"))
+}
+_OCCURRED_AT = Base.metadata.tables["audit_event"].c.occurred_at
 
 
 def append_audit_records(
@@ -602,8 +751,8 @@ def append_audit_records(
     locked: bool = False,
 ) -> tuple[int, str] | None:
     """Chain ``records`` onto the audit trail in ``connection``'s transaction, in one pass and
-    one multi-row INSERT; return the new head of the chain (id and hash of the last row), or
-    ``None`` when there was nothing to append.
+    one INSERT of many rows; return the new head of the chain (id and hash of the last row),
+    or ``None`` when there was nothing to append.
 
     For writers that cannot go through the session hooks, such as a migration moving rows from
     one table to another: ``old_value`` and ``new_value`` must already be canonical JSON text
@@ -622,20 +771,93 @@ def append_audit_records(
         last = connection.execute(_HEAD).first()
         head = (last[0], last[1]) if last else (0, GENESIS_HASH)
     ring = audit_keys_of(connection)
-    newest = len(ring.keys) - 1
     next_id, prev_hash = head[0] + 1, head[1]
     occurred_at = utc_now()
-    occurred_text = iso_utc(occurred_at)
-    rows: list[dict[str, Any]] = []
+    writer = AuditContentWriter(iso_utc(occurred_at), transaction_id, actor)
+    dialect = connection.dialect
+    processed = _OCCURRED_AT.type._cached_bind_processor(dialect)
+    stored_at = occurred_at if processed is None else processed(occurred_at)
+    fixed = (transaction_id, actor.user_id, actor.username, actor.role, actor.site_id)
+    sign = ring.signer()
+    rows: list[tuple[Any, ...]] = []
     for record in records:
-        content = audit_content(
-            id=next_id,
-            occurred_at=occurred_text,
-            transaction_id=transaction_id,
-            user_id=actor.user_id,
-            username=actor.username,
-            role=actor.role,
-            site_id=actor.site_id,
+        row_hash = sign(prev_hash, writer.json(next_id, record))
+        rows.append(
+            (
+                next_id,
+                stored_at,
+                *fixed,
+                record.action,
+                record.table_name,
+                record.record_id,
+                record.participant_id,
+                record.field,
+                record.old_value,
+                record.new_value,
+                record.reason,
+                prev_hash,
+                row_hash,
+            )
+        )
+        prev_hash = row_hash
+        next_id += 1
+    connection.exec_driver_sql(_AUDIT_INSERT_SQL[dialect.paramstyle], rows)
+    return next_id - 1, prev_hash
+
+
+#: The exact types the writer spells itself (not ``bool``, a subclass of ``int``: canonical
+#: JSON writes it ``true``; not ``float``: NaN becomes ``null``).
+_SCALAR = frozenset({str, int, type(None)})
+
+
+def _scalar(value: str | int | None) -> str:
+    """The JSON of a str, int or None exactly as :func:`json.dumps` (``ensure_ascii=False``)."""
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return encode_basestring(value)
+    return int.__repr__(value)
+
+
+class AuditContentWriter:
+    """The canonical JSON of the hashed content of the audit rows one append writes
+    (:func:`audit_content`; the text :func:`remit.store.canonical_json` writes for it).
+
+    The rows of one append share their time, transaction and actor: those fields are spelled
+    once, and each row's own fields are put in between, in the sorted order of the keys.
+    A value of a type the fast spelling does not cover is converted as canonical_json does.
+    """
+
+    def __init__(self, occurred_at: str, transaction_id: str, actor: Actor) -> None:
+        self._fixed = {
+            "occurred_at": occurred_at,
+            "transaction_id": transaction_id,
+            "user_id": actor.user_id,
+            "username": actor.username,
+            "role": actor.role,
+            "site_id": actor.site_id,
+        }
+        shared = self._fixed
+        if all(type(v) in _SCALAR for v in shared.values()):
+            self._tail = f',"occurred_at":{_scalar(shared["occurred_at"])},"old_value":'
+            self._middle = (
+                f',"role":{_scalar(shared["role"])}'
+                f',"site_id":{_scalar(shared["site_id"])},"table_name":'
+            )
+            self._end = (
+                f',"transaction_id":{_scalar(shared["transaction_id"])}'
+                f',"user_id":{_scalar(shared["user_id"])}'
+                f',"username":{_scalar(shared["username"])}}}'
+            )
+            self._fast = True
+        else:
+            self._fast = False
+
+    def content(self, row_id: int, record: AuditRecord) -> dict[str, Any]:
+        """The hashed content of the row ``row_id`` holding ``record``."""
+        return audit_content(
+            id=row_id,
+            **self._fixed,
             action=record.action,
             table_name=record.table_name,
             record_id=record.record_id,
@@ -645,14 +867,30 @@ def append_audit_records(
             new_value=record.new_value,
             reason=record.reason,
         )
-        row_hash = ring.row_hash(newest, prev_hash, content)
-        rows.append(
-            {**content, "occurred_at": occurred_at, "prev_hash": prev_hash, "row_hash": row_hash}
+
+    def json(self, row_id: int, record: AuditRecord) -> str:
+        """``canonical_json(self.content(row_id, record))``, spelled directly."""
+        own = (
+            row_id,
+            record.action,
+            record.table_name,
+            record.record_id,
+            record.participant_id,
+            record.field,
+            record.old_value,
+            record.new_value,
+            record.reason,
         )
-        prev_hash = row_hash
-        next_id += 1
-    connection.execute(_AUDIT_INSERT, rows)
-    return next_id - 1, prev_hash
+        if not self._fast or any(type(v) not in _SCALAR for v in own):
+            return canonical_json(self.content(row_id, record))
+        return (
+            f'{{"action":{_scalar(record.action)},"field":{_scalar(record.field)}'
+            f',"id":{row_id},"new_value":{_scalar(record.new_value)}{self._tail}'
+            f"{_scalar(record.old_value)}"
+            f',"participant_id":{_scalar(record.participant_id)}'
+            f',"reason":{_scalar(record.reason)},"record_id":{record.record_id}'
+            f"{self._middle}{_scalar(record.table_name)}{self._end}"
+        )
 
 
 #: The columns of an audit row that its hash covers (all but ``prev_hash`` and ``row_hash``).
@@ -688,10 +926,16 @@ def audit_content(**columns: Any) -> dict[str, Any]:
 def _refuse_bulk_writes(state: ORMExecuteState) -> None:
     # ORM-enabled INSERT/UPDATE/DELETE statements skip the flush, and so the audit trail.
     if not (state.is_insert or state.is_update or state.is_delete):
-        if state.is_select and any(m.class_ is AuditEvent for m in state.all_mappers):
+        if state.is_select:
+            # a read of the trail sees this transaction's rows (looked for only when some are
+            # queued: finding the mappers of a statement costs more than most reads)
             uow = current_unit_of_work(state.session)
-            if uow is not None:
-                uow.write_audit()  # a read of the trail sees this transaction's rows
+            if (
+                uow is not None
+                and uow._queued
+                and any(m.class_ is AuditEvent for m in state.all_mappers)
+            ):
+                uow.write_audit()
         return
     touched = [m.class_ for m in state.all_mappers if issubclass(m.class_, Base)]
     if touched:

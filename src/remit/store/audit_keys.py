@@ -23,6 +23,7 @@ import os
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,18 @@ class AuditKeyRing:
     def row_hash(self, index: int, prev_hash: str, content: dict[str, Any]) -> str:
         """The keyed hash of an audit row made with the ``index``-th key."""
         message = (prev_hash + canonical_json(content)).encode("utf-8")
-        return hmac.new(self.keys[index][1], message, hashlib.sha256).hexdigest()
+        return hmac.digest(self.keys[index][1], message, "sha256").hex()
+
+    def signer(self) -> Callable[[str, str], str]:
+        """The keyed hash of new rows (the newest key) as a function of the previous row's
+        hash and the canonical JSON text of the row's content: :meth:`row_hash` of the newest
+        key for a caller that spelled the content already."""
+        key = self.keys[-1][1]
+
+        def sign(prev_hash: str, content_json: str) -> str:
+            return hmac.digest(key, (prev_hash + content_json).encode("utf-8"), "sha256").hex()
+
+        return sign
 
     def sign(self, key_id: str, payload: dict[str, Any]) -> str:
         """HMAC-SHA256 of the canonical JSON of ``payload`` with key ``key_id`` (anchors)."""
