@@ -1,22 +1,32 @@
-"""The web layer's CPU per API form submission, in process (no sockets, no HTTP parsing).
+"""The web layer's CPU per API form submission: in process, or through uvicorn.
 
 Usage::
 
     python benchmarks/bench_web_request.py [--participants 40] [--raters 8] [--concurrency 8]
-                                           [--seed-db PATH] [--loop asyncio|uvloop]
+        [--seed-db PATH] [--loop asyncio|uvloop] [--threads N]
+        [--server [--server-loop asyncio|uvloop] [--server-http h11|httptools]]
+        [--stub-service [--requests 3000]]
 
 Builds an Oslo trial in a SQLite file (:mod:`battery`; ``--seed-db PATH`` keeps the seeded file
 there and reuses it on the next run, copied, so that runs before and after a change enter the
-same forms), builds the app with :func:`remit.web.app.create_app` and drives it as an ASGI
-server would: ``--raters`` bearer tokens (logged in through ``POST /api/v1/auth/login``),
-``--concurrency`` clients each submitting forms with ``POST /api/v1/assessments`` and an
-``Idempotency-Key`` until every form of the participants is entered. It prints the process CPU
-per request, the CPU spent inside :func:`remit.services.record_assessment` (measured per call
-with the thread's CPU clock) and their difference: the web layer's own cost (routing,
-dependencies, the session lookup, body validation, the thread-pool hand-off, the response,
-the middlewares), with the SQL statements per request outside the service. Every answer must
-be 201 and every form stored once. Profile it with ``py-spy record -- python
-benchmarks/bench_web_request.py …``. Machine and load are printed first.
+same forms) and the app (:func:`remit.web.app.create_app`). In process (the default) it drives
+the app as an ASGI server would, without sockets or HTTP parsing; with ``--server`` it serves
+the app with uvicorn in another process on a free port of 127.0.0.1 (``--server-loop``,
+``--server-http``) and posts over loopback TCP. Either way ``--raters`` bearer tokens log in
+(``POST /api/v1/auth/login``), one form warms the caches, then ``--concurrency`` clients submit
+forms (``POST /api/v1/assessments`` with an ``Idempotency-Key``) until every form of the
+participants is entered.
+
+It prints the CPU per request of the process serving (from ``/proc`` with ``--server``), the
+CPU spent inside :func:`remit.services.record_assessment` (each call's thread CPU clock) and
+their difference: the web layer's own cost (HTTP parsing with ``--server``, routing,
+dependencies, the session lookup, body validation, the worker-thread hand-offs, the response,
+the middlewares), with the SQL statements per request outside the service. Every answer must be
+201 with its ETag and every form stored once. ``--stub-service`` answers every submission after
+the first with the first one's record without running the service (``--requests`` of them),
+so that the whole cost is the web layer's: the steadiest figure on a shared machine. Profile
+with ``py-spy record -- python benchmarks/bench_web_request.py …``. Machine and load are printed
+first; CPU figures are what a loaded machine distorts least, but still inflates.
 """
 
 from __future__ import annotations
