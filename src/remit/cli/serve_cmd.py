@@ -186,9 +186,9 @@ def serve_command(
 
 
 def event_loop_and_parser() -> tuple[str, str]:
-    """uvicorn's event loop and HTTP parser: uvloop and httptools (C, a dependency of Remit:
-    about a third less CPU per API request than asyncio and h11, issue 16) when installed,
-    else the pure-Python asyncio and h11 (uvloop does not exist on Windows)."""
+    """uvicorn's event loop and HTTP parser: uvloop and httptools (written in C, dependencies
+    of Remit: less CPU per request than asyncio and h11, issue 16) when installed, else the
+    pure-Python asyncio and h11 (uvloop does not exist on Windows)."""
     loop = "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
     http = "httptools" if importlib.util.find_spec("httptools") is not None else "h11"
     return loop, http
