@@ -40,6 +40,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    bindparam,
     delete,
     func,
     insert,
@@ -221,6 +222,21 @@ def _expired(now: datetime, timeouts: SessionTimeouts) -> ColumnElement[bool]:
     )
 
 
+_USERS = cast(Table, UserAccount.__table__)
+#: The session of a token digest with its user's standing: built once (not per request), so
+#: that SQLAlchemy reuses the statement's cache key instead of rebuilding and re-keying it.
+_LIVE_SESSION = (
+    select(
+        _SESSIONS,
+        _USERS.c.username.label("account_username"),
+        _USERS.c.active.label("account_active"),
+        _USERS.c.must_change_password.label("account_must_change"),
+    )
+    .outerjoin(_USERS, _USERS.c.id == _SESSIONS.c.user_id)
+    .where(_SESSIONS.c.token_sha256 == bindparam("digest"))
+)
+
+
 def live_session(
     engine: Engine,
     token: str,
@@ -233,18 +249,8 @@ def live_session(
     user's standing read in the same query; ``None`` for an unknown, ended or expired token
     (an expired one is deleted)."""
     digest = session_digest(token)
-    users = UserAccount.__table__
     with engine.connect() as connection:
-        row = connection.execute(
-            select(
-                _SESSIONS,
-                users.c.username.label("account_username"),
-                users.c.active.label("account_active"),
-                users.c.must_change_password.label("account_must_change"),
-            )
-            .outerjoin(users, users.c.id == _SESSIONS.c.user_id)
-            .where(_SESSIONS.c.token_sha256 == digest)
-        ).one_or_none()
+        row = connection.execute(_LIVE_SESSION, {"digest": digest}).one_or_none()
     if row is None or (kind is not None and row.kind != kind):
         return None
     idle = (now - row.last_seen_at).total_seconds()

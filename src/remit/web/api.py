@@ -3,6 +3,7 @@ schema. Log in with ``POST /api/v1/auth/login`` and send ``Authorization: Bearer
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -116,6 +117,21 @@ def answers(
 
 def _etag(version: int) -> str:
     return f'"{version}"'
+
+
+def json_answer(
+    value: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """``value`` (service records) as a JSON response, serialised once.
+
+    A route returning plain data has FastAPI walk it again (``jsonable_encoder``) before
+    rendering it; :func:`remit.json_values.to_json_value` already gives plain JSON, so the hot
+    routes (a form's submission, read and save) render it themselves, as Starlette's
+    ``JSONResponse`` does. Their OpenAPI response stays the record's (:func:`answers`)."""
+    body = json.dumps(
+        to_json_value(value), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    ).encode()
+    return Response(body, status_code, headers, media_type="application/json")
 
 
 @router.post(
@@ -294,10 +310,9 @@ def participant_assessments(request: Request, session: Session, participant_id: 
 def create_assessment(
     body: AssessmentIn,
     request: Request,
-    response: Response,
     session: Session,
     idempotency_key: IdempotencyKey = None,
-) -> Json:
+) -> Response:
     """Enter a form: validated, scored and checked by the safety rules in one transaction."""
     record = sv.record_assessment(
         state_of(request).engine,
@@ -314,9 +329,8 @@ def create_assessment(
         else parse_clinical_time(body.assessed_at, None, name="assessed_at"),
         window_reason=body.window_reason,
     )
-    response.headers["ETag"] = _etag(record.version)
-    response.headers["Location"] = f"/api/v1/assessments/{record.id}"
-    return to_json_value(record)
+    headers = {"ETag": _etag(record.version), "Location": f"/api/v1/assessments/{record.id}"}
+    return json_answer(record, 201, headers)
 
 
 @router.get(
@@ -325,11 +339,10 @@ def create_assessment(
     tags=["assessments"],
     dependencies=[api_requires("view_participants")],
 )
-def assessment(request: Request, response: Response, session: Session, assessment_id: ID) -> Json:
+def assessment(request: Request, session: Session, assessment_id: ID) -> Response:
     """One form; its ``ETag`` is the version to send back in ``If-Match`` when saving."""
     record = sv.get_assessment(state_of(request).engine, session.actor, assessment_id)
-    response.headers["ETag"] = _etag(record.version)
-    return to_json_value(record)
+    return json_answer(record, headers={"ETag": _etag(record.version)})
 
 
 @router.put(
@@ -347,11 +360,10 @@ def assessment(request: Request, response: Response, session: Session, assessmen
 def save_assessment(
     body: AssessmentUpdateIn,
     request: Request,
-    response: Response,
     session: Session,
     assessment_id: ID,
     if_match: Annotated[str | None, Header(alias="If-Match", max_length=40)] = None,
-) -> Json:
+) -> Response:
     """Save a form read at the version in ``If-Match`` (412 if someone saved since)."""
     if not if_match:
         raise HTTPException(
@@ -381,8 +393,7 @@ def save_assessment(
         )
     except ConflictError as error:  # saved by someone else between the read and the write
         raise HTTPException(status_code=412, detail=str(error)) from None
-    response.headers["ETag"] = _etag(record.version)
-    return to_json_value(record)
+    return json_answer(record, headers={"ETag": _etag(record.version)})
 
 
 def _time(text: str, name: str) -> datetime:

@@ -278,9 +278,13 @@ def _refuse(actor: Actor, operation: str) -> None:
 
 def _requires(operation: str, surface: str, session_of: Callable[[Request], WebSession]) -> Any:
     """A route dependency: the ``surface``'s user (``session_of``) whose role may perform
-    ``operation``; the dependency names both (the access-table documentation reads them)."""
+    ``operation``; the dependency names both (the access-table documentation reads them).
 
-    def check(session: WebSession = Depends(session_of)) -> None:  # noqa: B008
+    The check reads nothing but the session (already looked up by ``session_of``), so it is a
+    coroutine: FastAPI runs it on the event loop instead of handing it to a worker thread (a
+    thread hop costs more CPU than the check itself, issue 16)."""
+
+    async def check(session: WebSession = Depends(session_of)) -> None:  # noqa: B008
         _refuse(session.actor, operation)
 
     check.operation = operation  # type: ignore[attr-defined]

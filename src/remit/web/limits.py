@@ -48,7 +48,9 @@ class BodyLimits:
             try:
                 if left <= 0:
                     raise TimeoutError
-                message = await asyncio.wait_for(receive(), timeout=left)
+                # a timeout scope on this task, not wait_for's extra task per message
+                async with asyncio.timeout(left):
+                    message = await receive()
             except TimeoutError:
                 await self._refuse(
                     scope,

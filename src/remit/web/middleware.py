@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,38 +22,61 @@ from remit.web.observe import RequestObserver
 
 class SecurityHeaders:
     """The security headers of every response (``csp`` unless the route set its own; the
-    report viewer's ``report_csp``; HSTS over HTTPS or when ``https`` is configured)."""
+    report viewer's ``report_csp``; HSTS over HTTPS or when ``https`` is configured).
+
+    The headers are raw byte pairs built once: each response gets one pass over the headers
+    the route set (a route's own ``Content-Security-Policy`` or ``Cache-Control`` is kept, the
+    others replace any the route set) instead of a header object and a scan per header."""
 
     def __init__(self, app: ASGIApp, *, csp: str, report_csp: str, https: bool) -> None:
         self.app = app
         self.csp = csp
         self.report_csp = report_csp
         self.https = https
+        self._csp = (_CSP, csp.encode("latin-1"))
+        self._report_csp = (_CSP, report_csp.encode("latin-1"))
+        self._always = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+            (b"cross-origin-opener-policy", b"same-origin"),
+        ]
+        self._with_hsts = [*self._always, (_HSTS, b"max-age=31536000")]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        csp = self.report_csp if path == "/report/view" else self.csp
-        hsts = scope.get("scheme") == "https" or self.https
+        csp = self._report_csp if path == "/report/view" else self._csp
+        no_store = not path.startswith("/static/")
+        forced = self._with_hsts if scope.get("scheme") == "https" or self.https else self._always
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("Content-Security-Policy", csp)
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Referrer-Policy"] = "no-referrer"
-                headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-                headers["Cross-Origin-Opener-Policy"] = "same-origin"
-                if not path.startswith("/static/"):
-                    headers.setdefault("Cache-Control", "no-store")
-                if hsts:
-                    headers["Strict-Transport-Security"] = "max-age=31536000"
+                names = {name for name, _ in forced}
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", ())
+                    if name.lower() not in names
+                ]
+                given = {name.lower() for name, _ in headers}
+                if _CSP not in given:
+                    headers.append(csp)
+                if no_store and _CACHE not in given:
+                    headers.append(_NO_STORE)
+                headers += forced
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+_CSP = b"content-security-policy"
+_HSTS = b"strict-transport-security"
+_CACHE = b"cache-control"
+_NO_STORE = (_CACHE, b"no-store")
 
 
 class DiskFull:
@@ -103,7 +125,13 @@ class Observe:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            due = self.observer.due(Request(scope))
+            # read from the scope as the request's URL would (no Request object per request)
+            forwarded = ""
+            for name, value in scope.get("headers", ()):
+                if name == b"x-forwarded-proto":
+                    forwarded = value.decode("latin-1")
+                    break
+            due = self.observer.due(scope.get("scheme", "http"), forwarded)
             if due:
                 await run_in_threadpool(self.observer.record, due)
         await self.app(scope, receive, send)

@@ -16,8 +16,6 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from fastapi import Request
-
 from remit.services import Engine
 from remit.services.web_sessions import record_observations
 
@@ -37,12 +35,11 @@ class RequestObserver:
         self._last: dict[str, str] = {}
         self._at = 0.0
 
-    def due(self, request: Request) -> dict[str, str]:
-        """The values to note for ``request`` now (empty: nothing new to write)."""
-        seen = {
-            "request_scheme": request.url.scheme,
-            "forwarded_proto": request.headers.get("x-forwarded-proto", "") or "(none)",
-        }
+    def due(self, scheme: str, forwarded_proto: str) -> dict[str, str]:
+        """The values to note for a request that ended up with ``scheme`` and was sent with
+        ``X-Forwarded-Proto: forwarded_proto`` (``""``: none), now (empty: nothing new to
+        write)."""
+        seen = {"request_scheme": scheme, "forwarded_proto": forwarded_proto or "(none)"}
         now = time.monotonic()
         with self._lock:
             if seen == self._last and now - self._at < RECORD_EVERY_S:

@@ -1,0 +1,167 @@
+"""Issue 16: what a form submission through the API costs the web layer, and that the cheaper
+path keeps every behaviour (status, headers, body, the OpenAPI description, the security
+headers, the observation of what requests arrive with).
+
+The figures are printed by ``benchmarks/bench_web_request.py``; these tests guard the
+mechanisms: at most two worker-thread hand-offs per submission (the session lookup and the
+endpoint), no second walk of the answer by FastAPI's ``jsonable_encoder``, and ``remit serve``
+on uvloop and httptools when they are installed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+import fastapi.routing
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from tests.support.trial import PASSWORD
+from tests.web.test_api import MADRS, NEW_MADRS
+from typer.testing import CliRunner
+
+import remit.cli.serve_cmd as serve_cmd
+from remit import services as sv
+from remit.cli.app import app as cli_app
+from remit.json_values import to_json_value
+from remit.services.web_sessions import read_observations
+from remit.web import WebSettings, create_app
+
+
+def test_a_submission_hands_off_to_worker_threads_twice_and_is_serialised_once(
+    api_as: Callable[[str], TestClient], app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rater = api_as("independent_rater")
+    hops: list[str] = []
+    walks: list[object] = []
+    run_sync = anyio.to_thread.run_sync
+    encoder = fastapi.routing.jsonable_encoder
+
+    async def counted(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(func, "__name__", repr(func)))
+        return await run_sync(func, *args, **kwargs)
+
+    def walked(value: Any, *args: Any, **kwargs: Any) -> Any:
+        walks.append(value)
+        return encoder(value, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    monkeypatch.setattr(fastapi.routing, "jsonable_encoder", walked)
+    created = rater.post("/api/v1/assessments", json=NEW_MADRS, headers={"Idempotency-Key": "k1"})
+    assert created.status_code == 201, created.text
+    # the session lookup and the endpoint; the role check runs on the event loop
+    assert len(hops) == 2, hops
+    assert walks == []  # the route renders its JSON itself
+    assert created.headers["content-type"] == "application/json"
+    assert created.headers["etag"] == '"1"'
+    record = created.json()
+    assert created.headers["location"] == f"/api/v1/assessments/{record['id']}"
+    engine = app.state.remit.engine
+    stored = sv.get_assessment(engine, sv.actor_for(engine, "rita"), record["id"])
+    assert record == json.loads(json.dumps(to_json_value(stored)))
+    assert record["total"] == 20
+
+    # a refused role is still refused by the (now asynchronous) role check, and nothing stored
+    hops.clear()
+    monitor = api_as("monitor")
+    refused = monitor.post("/api/v1/assessments", json=NEW_MADRS | {"visit_code": "V2"})
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "PermissionDeniedError"
+    forms = sv.list_assessments(engine, sv.actor_for(engine, "rita"), "OSL-001")
+    assert [a.visit_code for a in forms if a.scale == "madrs"] == ["V3"]
+
+    # a read and a save of the form answer the same way
+    url = f"/api/v1/assessments/{record['id']}"
+    read = rater.get(url)
+    assert read.json() == record
+    assert read.headers["etag"] == '"1"'
+    change = {"answers": MADRS | {"1": 4}, "reason": "rescored"}
+    saved = rater.put(url, json=change, headers={"If-Match": '"1"'})
+    assert saved.status_code == 200
+    assert saved.headers["etag"] == '"2"'
+    assert saved.json()["total"] == 22
+    assert walks == []
+
+
+def test_the_openapi_description_still_gives_the_records_schema(app: FastAPI) -> None:
+    spec = TestClient(app).get("/openapi.json").json()
+    post = spec["paths"]["/api/v1/assessments"]["post"]["responses"]
+    assert post["201"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/AssessmentRecord"
+    }
+    assert "401" in post
+    assert "422" in post
+    get = spec["paths"]["/api/v1/assessments/{assessment_id}"]["get"]["responses"]
+    assert get["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/AssessmentRecord")
+    assert "total" in spec["components"]["schemas"]["AssessmentRecord"]["properties"]
+
+
+def test_security_headers_of_api_answers_static_files_and_https(
+    trial_db: Path, tmp_path: Path
+) -> None:
+    plain = TestClient(create_app(str(trial_db), settings=WebSettings(work_dir=tmp_path)))
+    login = plain.post("/api/v1/auth/login", json={"username": "rita", "password": PASSWORD})
+    for response in (login, plain.get("/api/v1/me"), plain.get("/login")):
+        headers = response.headers
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["referrer-policy"] == "no-referrer"
+        assert headers["permissions-policy"] == "camera=(), microphone=(), geolocation=()"
+        assert headers["cross-origin-opener-policy"] == "same-origin"
+        assert headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert "strict-transport-security" not in headers
+        # one of each, never a duplicate of a header the route also set
+        assert len(headers.get_list("x-frame-options")) == 1
+        assert len(headers.get_list("content-security-policy")) == 1
+    static = plain.get("/static/" + next(p.name for p in _static().iterdir() if p.is_file()))
+    assert static.status_code == 200
+    assert static.headers.get("cache-control") != "no-store"
+    assert static.headers["x-content-type-options"] == "nosniff"
+    https = TestClient(
+        create_app(str(trial_db), settings=WebSettings(work_dir=tmp_path, https=True))
+    )
+    assert https.get("/login").headers["strict-transport-security"] == "max-age=31536000"
+
+
+def test_what_requests_arrive_with_is_noted(trial_db: Path, tmp_path: Path) -> None:
+    client = TestClient(create_app(str(trial_db), settings=WebSettings(work_dir=tmp_path)))
+    assert client.get("/login", headers={"X-Forwarded-Proto": "https"}).status_code == 200
+    engine = sv.open_database(str(trial_db))
+    try:
+        seen = {name: o.value for name, o in read_observations(engine).items()}
+    finally:
+        sv.close_database(engine)
+    assert seen["request_scheme"] == "http"
+    assert seen["forwarded_proto"] == "https"
+
+
+@pytest.mark.parametrize("installed", [True, False])
+def test_serve_runs_uvicorn_on_uvloop_and_httptools_when_installed(
+    trial_db: Path, monkeypatch: pytest.MonkeyPatch, installed: bool
+) -> None:
+    ran: list[dict[str, Any]] = []
+
+    class _Done:
+        def join(self, timeout: float | None = None) -> None:
+            pass
+
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: ran.append(k))
+    monkeypatch.setattr(serve_cmd, "_start_delivery", lambda *a, **k: _Done())
+    if not installed:
+        monkeypatch.setattr(serve_cmd.importlib.util, "find_spec", lambda name: None)
+    done = CliRunner().invoke(cli_app, ["serve", "--db", str(trial_db)])
+    assert done.exit_code == 0, done.output
+    expected = ("uvloop", "httptools") if installed else ("asyncio", "h11")
+    assert (ran[0]["loop"], ran[0]["http"]) == expected
+    assert f"({expected[0]}, {expected[1]})" in done.output
+
+
+def _static() -> Path:
+    import remit.web
+
+    return Path(remit.web.__file__).parent / "static"
