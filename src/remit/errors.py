@@ -156,6 +156,11 @@ class StorageFullError(StoreError):
     """The disk (or the database's space) is full: nothing of the operation was stored."""
 
 
+class ServerBusyError(StoreError):
+    """Every database connection was busy for the whole wait: nothing of the request was
+    stored; sending it again later is safe (HTTP 503 with ``Retry-After``)."""
+
+
 class ConflictError(RemitError):
     """A save was based on a stale version, or an idempotency key was reused with another body."""
 

@@ -102,7 +102,7 @@ from remit.services.dosing import (
     start_dosing_session,
 )
 from remit.services.dosing_day import DosingDay, dosing_day
-from remit.services.durability import is_disk_full, unsafe_durability
+from remit.services.durability import is_disk_full, is_pool_exhausted, unsafe_durability
 from remit.services.epro import (
     EproForms,
     EproLinkError,
@@ -379,6 +379,7 @@ __all__ = [
     "get_participant",
     "head_revision",
     "is_disk_full",
+    "is_pool_exhausted",
     "issue_epro_link",
     "kept_scale_definitions",
     "list_adverse_events",

@@ -312,14 +312,13 @@ class PriorScores:
             return list(entries)
         forms = {e.record_id for e in entries if e.table_name == "assessment"}
         alerts = sorted({e.record_id for e in entries if e.table_name == "alert"})
-        raised_by: dict[int, int | None] = {
-            alert_id: source_id
-            for alert_id, source_id in session.execute(
+        raised_by: dict[int, int | None] = dict(
+            session.execute(
                 select(Alert.id, Alert.source_id).where(
                     Alert.id.in_(alerts), Alert.source_table == "assessment"
                 )
             )
-        }
+        )
         hidden = self.hidden_form_ids(session, forms | {i for i in raised_by.values() if i})
         if any(i in hidden for i in raised_by.values()):
             raise PermissionDeniedError(

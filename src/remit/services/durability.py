@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
-from remit.store.engine import is_disk_full
+from remit.store.engine import is_disk_full, is_pool_exhausted
 
-__all__ = ["is_disk_full", "unsafe_durability"]
+__all__ = ["is_disk_full", "is_pool_exhausted", "unsafe_durability"]
 
 #: PostgreSQL settings → values that lose acknowledged data, with why.
 _PG_UNSAFE: dict[str, tuple[frozenset[str], str]] = {

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.pool import Pool
 
 from remit.errors import InputError
@@ -149,6 +150,13 @@ def is_disk_full(error: BaseException) -> bool:
         orig = getattr(current, "orig", None)
         current = orig if isinstance(orig, BaseException) else current.__cause__
     return False
+
+
+def is_pool_exhausted(error: BaseException) -> bool:
+    """Whether ``error`` says every database connection of this process was in use for the
+    pool's whole timeout (SQLAlchemy's ``QueuePool limit ... reached``): the request got no
+    connection, so nothing of it was stored, and it can be sent again."""
+    return isinstance(error, PoolTimeoutError)
 
 
 def is_sqlite(engine: Engine | Connection) -> bool:

@@ -19,6 +19,7 @@ from remit.errors import (
     NotFoundError,
     PermissionDeniedError,
     RemitError,
+    ServerBusyError,
     StorageFullError,
 )
 from remit.services import (
@@ -55,7 +56,7 @@ from remit.web.core import (
     render,
 )
 from remit.web.limits import BodyLimits
-from remit.web.middleware import DiskFull, Observe, SecurityHeaders
+from remit.web.middleware import Observe, SecurityHeaders, StorageTrouble
 from remit.web.observe import RequestObserver
 from remit.web.sessions import AddressSlowdown, SessionStore
 from remit.web.settings import WebSettings
@@ -76,6 +77,8 @@ def status_of(error: RemitError) -> int:
     """The HTTP status of a Remit error."""
     if isinstance(error, StorageFullError):
         return 507
+    if isinstance(error, ServerBusyError):
+        return 503
     if isinstance(error, PermissionDeniedError):
         return 403
     if isinstance(error, NotFoundError):
@@ -158,7 +161,7 @@ def create_app(
 
     # Plain ASGI middlewares (remit.web.middleware), added innermost first as the
     # ``@app.middleware`` functions they replace were: observe, security headers, disk full.
-    app.add_middleware(DiskFull, handler=lambda request, exc: remit_error(request, exc))
+    app.add_middleware(StorageTrouble, handler=lambda request, exc: remit_error(request, exc))
     app.add_middleware(SecurityHeaders, csp=CSP, report_csp=REPORT_CSP, https=bool(settings.https))
     app.add_middleware(Observe, observer=RequestObserver(engine))
 

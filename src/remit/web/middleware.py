@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from remit.errors import RemitError, StorageFullError
-from remit.services import is_disk_full
+from remit.errors import RemitError, ServerBusyError, StorageFullError
+from remit.services import is_disk_full, is_pool_exhausted
 from remit.web.observe import RequestObserver
 
 
@@ -79,10 +79,15 @@ _CACHE = b"cache-control"
 _NO_STORE = (_CACHE, b"no-store")
 
 
-class DiskFull:
-    """Any error that says the disk (or the database) is full — a SQLite or PostgreSQL error
-    outside a unit of work, a report or export file that could not be written — is answered
-    by ``handler`` (507 with a clear message) rather than a 500."""
+class StorageTrouble:
+    """Errors of the database's state outside a unit of work, answered by ``handler`` with a
+    clear message rather than a 500: a disk (or database) that is full — a SQLite or
+    PostgreSQL error, a report or export file that could not be written — is 507; every
+    connection of the pool busy for its whole wait (many requests at once on a loaded server)
+    is 503 with ``Retry-After``. Neither stored anything of the request."""
+
+    #: Seconds a client is asked to wait before sending a request refused as busy again.
+    RETRY_AFTER = 2
 
     def __init__(
         self, app: ASGIApp, *, handler: Callable[[Request, RemitError], Awaitable[Response]]
@@ -105,14 +110,29 @@ class DiskFull:
         try:
             await self.app(scope, receive, tracked)
         except Exception as error:
-            if started or isinstance(error, StorageFullError) or not is_disk_full(error):
+            if started or isinstance(error, RemitError):
                 raise
-            full = StorageFullError(
-                f"the server's disk is full, nothing was stored: {error}",
-                expected="free space on the server",
-                hint="ask the administrator to free disk space, then submit again",
-            )
-            response = await self.handler(Request(scope, receive), full)
+            problem: RemitError
+            if is_disk_full(error):
+                problem = StorageFullError(
+                    f"the server's disk is full, nothing was stored: {error}",
+                    expected="free space on the server",
+                    hint="ask the administrator to free disk space, then submit again",
+                )
+            elif is_pool_exhausted(error):
+                problem = ServerBusyError(
+                    "the server is too busy to reach the database: every connection was in "
+                    "use; nothing was stored",
+                    expected="a free database connection within the pool's wait",
+                    hint=f"send the request again in {self.RETRY_AFTER} seconds (with the same "
+                    "Idempotency-Key, a form is stored once); if it goes on, ask the "
+                    "administrator to add workers or database connections",
+                )
+            else:
+                raise
+            response = await self.handler(Request(scope, receive), problem)
+            if isinstance(problem, ServerBusyError):
+                response.headers["Retry-After"] = str(self.RETRY_AFTER)
             await response(scope, receive, send)
 
 
