@@ -317,7 +317,7 @@ class PriorScores:
                 select(Alert.id, Alert.source_id).where(
                     Alert.id.in_(alerts), Alert.source_table == "assessment"
                 )
-            )
+            ).all()
         )
         hidden = self.hidden_form_ids(session, forms | {i for i in raised_by.values() if i})
         if any(i in hidden for i in raised_by.values()):
