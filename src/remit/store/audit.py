@@ -711,8 +711,8 @@ def _forget_head(session: Session, transaction: SessionTransaction) -> None:
 
 _HEAD = select(AuditEvent.id, AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)
 
-#: The columns of ``audit_event`` in the order of the INSERT's values.
-_AUDIT_COLUMNS = (
+#: The columns of an audit row that its hash covers (all but ``prev_hash`` and ``row_hash``).
+AUDIT_CONTENT_COLUMNS = (
     "id",
     "occurred_at",
     "transaction_id",
@@ -728,9 +728,10 @@ _AUDIT_COLUMNS = (
     "old_value",
     "new_value",
     "reason",
-    "prev_hash",
-    "row_hash",
 )
+
+#: The columns of ``audit_event`` in the order of the INSERT's values.
+_AUDIT_COLUMNS = (*AUDIT_CONTENT_COLUMNS, "prev_hash", "row_hash")
 #: The INSERT of audit rows in the driver's own spelling, by its parameter style: sent with
 #: one tuple per row (``executemany``), so no per-row parameter processing happens in Python.
 _AUDIT_INSERT_SQL = {
@@ -891,26 +892,6 @@ class AuditContentWriter:
             f',"reason":{_scalar(record.reason)},"record_id":{record.record_id}'
             f"{self._middle}{_scalar(record.table_name)}{self._end}"
         )
-
-
-#: The columns of an audit row that its hash covers (all but ``prev_hash`` and ``row_hash``).
-AUDIT_CONTENT_COLUMNS = (
-    "id",
-    "occurred_at",
-    "transaction_id",
-    "user_id",
-    "username",
-    "role",
-    "site_id",
-    "action",
-    "table_name",
-    "record_id",
-    "participant_id",
-    "field",
-    "old_value",
-    "new_value",
-    "reason",
-)
 
 
 def audit_content(**columns: Any) -> dict[str, Any]:
