@@ -13,8 +13,9 @@ loading SciPy and statsmodels, which only the analysis plan needs.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from remit.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from remit.analysis.blinded import BLINDED_ARM as BLINDED_ARM
@@ -126,12 +127,4 @@ _WHERE: dict[str, str] = {
 
 __all__ = sorted(_WHERE)
 
-
-def __getattr__(name: str) -> Any:
-    """Import the module of a public name on its first use (PEP 562)."""
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    found = getattr(importlib.import_module(where), name)
-    globals()[name] = found
-    return found
+__getattr__, __dir__ = lazy_attributes(globals(), _WHERE)
