@@ -21,6 +21,7 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from functools import partial
 from json.encoder import encode_basestring
 from typing import Any, cast
@@ -91,6 +92,24 @@ class AuditRecord:
     old_value: str | None
     new_value: str | None
     reason: str | None
+
+    def values(self) -> tuple[Any, ...]:
+        """The fields in the order they are declared (that of the ``audit_event`` columns
+        they fill)."""
+        return (
+            self.action,
+            self.table_name,
+            self.record_id,
+            self.participant_id,
+            self.field,
+            self.old_value,
+            self.new_value,
+            self.reason,
+        )
+
+
+#: The fields of an :class:`AuditRecord`, in the order of :meth:`AuditRecord.values`.
+_RECORD_FIELDS = tuple(f.name for f in dataclass_fields(AuditRecord))
 
 
 @dataclass
@@ -783,23 +802,7 @@ def append_audit_records(
     rows: list[tuple[Any, ...]] = []
     for record in records:
         row_hash = sign(prev_hash, writer.json(next_id, record))
-        rows.append(
-            (
-                next_id,
-                stored_at,
-                *fixed,
-                record.action,
-                record.table_name,
-                record.record_id,
-                record.participant_id,
-                record.field,
-                record.old_value,
-                record.new_value,
-                record.reason,
-                prev_hash,
-                row_hash,
-            )
-        )
+        rows.append((next_id, stored_at, *fixed, *record.values(), prev_hash, row_hash))
         prev_hash = row_hash
         next_id += 1
     connection.exec_driver_sql(_AUDIT_INSERT_SQL[dialect.paramstyle], rows)
@@ -857,31 +860,12 @@ class AuditContentWriter:
     def content(self, row_id: int, record: AuditRecord) -> dict[str, Any]:
         """The hashed content of the row ``row_id`` holding ``record``."""
         return audit_content(
-            id=row_id,
-            **self._fixed,
-            action=record.action,
-            table_name=record.table_name,
-            record_id=record.record_id,
-            participant_id=record.participant_id,
-            field=record.field,
-            old_value=record.old_value,
-            new_value=record.new_value,
-            reason=record.reason,
+            id=row_id, **self._fixed, **dict(zip(_RECORD_FIELDS, record.values(), strict=True))
         )
 
     def json(self, row_id: int, record: AuditRecord) -> str:
         """``canonical_json(self.content(row_id, record))``, spelled directly."""
-        own = (
-            row_id,
-            record.action,
-            record.table_name,
-            record.record_id,
-            record.participant_id,
-            record.field,
-            record.old_value,
-            record.new_value,
-            record.reason,
-        )
+        own = (row_id, *record.values())
         if not self._fast or any(type(v) not in _SCALAR for v in own):
             return canonical_json(self.content(row_id, record))
         return (
