@@ -486,6 +486,23 @@ class LockRecord(_Record):
     locked_at: datetime
     unlocked_at: datetime | None
     reason: str | None
+    #: Who locked it and who opened it again (usernames), and why it was opened (the reason
+    #: on the audit trail of the unlock).
+    locked_by: str | None = None
+    unlocked_by: str | None = None
+    unlock_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class UnsignedFormRecord(_Record):
+    """A complete form that nobody has signed yet (its status is still ``complete``)."""
+
+    id: int
+    participant_id: str | None
+    visit_code: str | None
+    scale: str
+    scale_version: str
+    entered_at: datetime
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine, or_, select
@@ -20,6 +21,7 @@ from remit.services.records import (
     SignatureRecord,
     SignedItem,
     SigningPreviewRecord,
+    UnsignedFormRecord,
 )
 from remit.services.unit import ParticipantRef, owner_of, reading, writing
 from remit.store import Actor, UnitOfWork, content_sha256, get_participant, verify_password
@@ -384,8 +386,39 @@ def signatures_of(
 # --- locks -----------------------------------------------------------------------------------
 
 
+def _lock_records(session: Session, rows: Sequence[Lock]) -> list[LockRecord]:
+    """The records of ``rows`` with who locked and opened each (usernames) and why it was
+    opened again (the reason of its unlock on the audit trail): at most two queries for any
+    number of locks."""
+    users = {u for row in rows for u in (row.locked_by, row.unlocked_by) if u is not None}
+    names: dict[int, str] = {}
+    if users:
+        found = select(UserAccount.id, UserAccount.username).where(UserAccount.id.in_(users))
+        names = dict(session.execute(found).all())
+    opened = [row.id for row in rows if row.unlocked_at is not None]
+    reasons: dict[int, str | None] = {}
+    if opened:
+        unlocks = select(AuditEvent.record_id, AuditEvent.reason).where(
+            AuditEvent.table_name == Lock.__tablename__,
+            AuditEvent.record_id.in_(opened),
+            AuditEvent.field == "unlocked_at",
+        )
+        reasons = dict(session.execute(unlocks).all())
+    return [
+        LockRecord.from_row(
+            row,
+            participant_id=study_id_of(session, row.participant_id),
+            locked_by=names.get(row.locked_by) if row.locked_by is not None else None,
+            unlocked_by=names.get(row.unlocked_by) if row.unlocked_by is not None else None,
+            unlock_reason=reasons.get(row.id),
+        )
+        for row in rows
+    ]
+
+
 def _lock_record(session: Session, lock: Lock) -> LockRecord:
-    return LockRecord.from_row(lock, participant_id=study_id_of(session, lock.participant_id))
+    (found,) = _lock_records(session, [lock])
+    return found
 
 
 def lock(
@@ -515,7 +548,35 @@ def list_locks(
             )
         if open_only:
             query = query.where(Lock.unlocked_at.is_(None))
-        return r.returning([_lock_record(session, row) for row in session.scalars(query)])
+        return r.returning(_lock_records(session, list(session.scalars(query))))
+
+
+def unsigned_forms(engine: Engine, actor: Actor) -> list[UnsignedFormRecord]:
+    """The complete forms nobody has signed yet (status still ``complete``) of the actor's
+    sites, oldest first: what a data manager reviews before the database lock. Only where
+    each form is, never its answers or score.
+
+    Example::
+
+        [(f.participant_id, f.visit_code, f.scale) for f in unsigned_forms(engine, dora)]
+        # [('OSL-001', 'V3', 'madrs')]
+    """
+    with reading(engine, actor, "view_participants", "unsigned_forms") as r:
+        query = (
+            select(Assessment, Participant.study_id, Visit.visit_code)
+            .join(Participant, Participant.id == Assessment.participant_id)
+            .outerjoin(Visit, Visit.id == Assessment.visit_id)
+            .where(Assessment.status == AssessmentStatus.COMPLETE.value)
+            .order_by(Assessment.entered_at, Assessment.id)
+        )
+        if actor.site_id is not None:
+            query = query.where(Participant.site_id == actor.site_id)
+        return r.returning(
+            [
+                UnsignedFormRecord.from_row(form, participant_id=study_id, visit_code=visit_code)
+                for form, study_id, visit_code in r.session.execute(query)
+            ]
+        )
 
 
 # --- data queries ----------------------------------------------------------------------------

@@ -33,10 +33,11 @@ def _routes(routes: list[Any]) -> Iterator[APIRoute]:
 
 def routes_markdown() -> str:
     """Every page and API route with the operation that guards it (``any``: logged in)."""
-    from remit.web import api, api_consent, api_screening, pages
+    from remit.web import api, api_consent, api_locks, api_screening, pages, pages_locks
 
     lines = ["| method | path | operation |", "|---|---|---|"]
-    for router in (pages.router, api.router, api_consent.router, api_screening.router):
+    routers = (pages.router, pages_locks.router, api.router, api_consent.router)
+    for router in (*routers, api_screening.router, api_locks.router):
         for route in _routes(router.routes):
             guards = [
                 str(getattr(d.dependency, "operation", ""))

@@ -36,10 +36,12 @@ from remit.web import (
     api_blinding,
     api_conmeds,
     api_consent,
+    api_locks,
     api_results,
     api_screening,
     api_worklist,
     pages,
+    pages_locks,
 )
 from remit.web.core import (
     HANDOVER_PAGE,
@@ -150,7 +152,9 @@ def create_app(
     app.include_router(api_screening.router)
     app.include_router(api_results.router)
     app.include_router(api_blinding.router)
+    app.include_router(api_locks.router)
     app.include_router(pages.router)
+    app.include_router(pages_locks.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
 
     # No lock here: the SQLite write lock is taken by the services for the transaction only
