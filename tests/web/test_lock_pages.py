@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from tests.support.trial import ROLE_USER
 from tests.support.web import csrf_of
 from tests.web.test_pages import CSSRS, MADRS, cssrs_form, madrs_form
 
+from remit import services as sv
 from remit.store.vocab import LockLevel, QueryStatus
 from remit.web import pages_locks
 
@@ -226,3 +230,37 @@ def test_the_api_lists_locks_and_opens_one_only_with_a_reason(
     assert {"/api/v1/locks", "/api/v1/locks/{lock_id}/open", "/api/v1/locks/study/review"} <= set(
         spec
     )
+
+
+def test_the_list_of_locks_reads_a_fixed_number_of_statements(app: FastAPI) -> None:
+    """Who locked and opened each lock, why, and whose it is: read for all the locks at once,
+    not one lock at a time (the statements of the listing do not grow with the locks)."""
+    engine = app.state.remit.engine
+    dm = sv.actor_for(engine, ROLE_USER["data_manager"])
+
+    def statements() -> int:
+        seen: list[str] = []
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            seen.append(" ".join(statement.split())[:150])
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            sv.list_locks(engine, dm)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(seen)
+
+    first = sv.lock(engine, dm, "participant", participant="OSL-001", reason="final")
+    sv.unlock(engine, dm, first.id, reason="late query")
+    one = statements()
+    for pid in ("OSL-001", "OSL-002"):
+        done = sv.lock(engine, dm, "participant", participant=pid, reason="final")
+    sv.unlock(engine, dm, done.id, reason="one more answer")
+    listed = sv.list_locks(engine, dm)
+    assert [(x.participant_id, x.locked_by, x.unlock_reason) for x in listed] == [
+        ("OSL-002", ROLE_USER["data_manager"], "one more answer"),
+        ("OSL-001", ROLE_USER["data_manager"], None),
+        ("OSL-001", ROLE_USER["data_manager"], "late query"),
+    ]
+    assert statements() == one

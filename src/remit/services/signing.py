@@ -388,13 +388,18 @@ def signatures_of(
 
 def _lock_records(session: Session, rows: Sequence[Lock]) -> list[LockRecord]:
     """The records of ``rows`` with who locked and opened each (usernames) and why it was
-    opened again (the reason of its unlock on the audit trail): at most two queries for any
+    opened again (the reason of its unlock on the audit trail): at most three queries for any
     number of locks."""
+    people = {row.participant_id for row in rows if row.participant_id is not None}
+    study_ids: dict[int, str] = {}
+    if people:
+        found = select(Participant.id, Participant.study_id).where(Participant.id.in_(people))
+        study_ids = dict(session.execute(found).all())
     users = {u for row in rows for u in (row.locked_by, row.unlocked_by) if u is not None}
     names: dict[int, str] = {}
     if users:
-        found = select(UserAccount.id, UserAccount.username).where(UserAccount.id.in_(users))
-        names = dict(session.execute(found).all())
+        named = select(UserAccount.id, UserAccount.username).where(UserAccount.id.in_(users))
+        names = dict(session.execute(named).all())
     opened = [row.id for row in rows if row.unlocked_at is not None]
     reasons: dict[int, str | None] = {}
     if opened:
@@ -407,7 +412,7 @@ def _lock_records(session: Session, rows: Sequence[Lock]) -> list[LockRecord]:
     return [
         LockRecord.from_row(
             row,
-            participant_id=study_id_of(session, row.participant_id),
+            participant_id=study_ids.get(row.participant_id) if row.participant_id else None,
             locked_by=names.get(row.locked_by) if row.locked_by is not None else None,
             unlocked_by=names.get(row.unlocked_by) if row.unlocked_by is not None else None,
             unlock_reason=reasons.get(row.id),
