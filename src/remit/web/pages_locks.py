@@ -123,9 +123,9 @@ def _locks_page(
     )
 
 
-def _done(**shown: int) -> RedirectResponse:
-    """Back to the locks page, which says what was just done (``locked`` or ``opened``)."""
-    (what, lock_id), *_ = shown.items()
+def _done(what: str, lock_id: int) -> RedirectResponse:
+    """Back to the locks page, which says what was just done (``what``: ``locked`` or
+    ``opened``)."""
     return RedirectResponse(f"{LOCKS_PAGE}?{what}={lock_id}#lock-{lock_id}", status_code=303)
 
 
@@ -148,15 +148,12 @@ def study_lock_page(request: Request, session: PageSession) -> Response:
     return _study_confirmation(request, session, reason="")
 
 
-def _study_confirmation(
-    request: Request, session: PageSession, *, reason: str, status: int = 200
-) -> Response:
+def _study_confirmation(request: Request, session: PageSession, *, reason: str) -> Response:
     engine, actor = state_of(request).engine, session.actor
     held = [lock for lock in sv.list_locks(engine, actor, open_only=True) if lock.level == STUDY]
     return render(
         request,
         "locks_study.html",
-        status_code=status,
         title="Lock the study",
         review=study_lock_review(engine, actor),
         held=held[0] if held else None,
@@ -173,7 +170,7 @@ async def study_lock(request: Request, session: PageSession) -> Response:
     if form.get("confirm") != "yes":
         return _study_confirmation(request, session, reason=body.reason or "")
     done = sv.lock(state_of(request).engine, session.actor, "study", reason=body.reason)
-    return _done(locked=done.id)
+    return _done("locked", done.id)
 
 
 @router.post(f"{LOCKS_PAGE}/participant", dependencies=[page_requires("lock")])
@@ -187,7 +184,7 @@ async def participant_lock(request: Request, session: PageSession) -> Response:
         participant=body.participant,
         reason=body.reason,
     )
-    return _done(locked=done.id)
+    return _done("locked", done.id)
 
 
 @router.post(f"{LOCKS_PAGE}/form", dependencies=[page_requires("lock")])
@@ -203,7 +200,7 @@ async def form_lock(request: Request, session: PageSession) -> Response:
         record_id=body.record_id,
         reason=body.reason,
     )
-    return _done(locked=done.id)
+    return _done("locked", done.id)
 
 
 @router.post(f"{LOCKS_PAGE}/{{lock_id}}/open", dependencies=[page_requires("unlock")])
@@ -217,4 +214,4 @@ async def lock_open(request: Request, session: PageSession, lock_id: ID) -> Resp
     except InputError as error:
         message = f"{error.message}: say why lock {lock_id} is opened again; it stays in force"
         return _locks_page(request, session, refused=(lock_id, message, reason))
-    return _done(opened=done.id)
+    return _done("opened", done.id)
