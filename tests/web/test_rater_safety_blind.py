@@ -113,7 +113,8 @@ def plant(trial: OsloTrial, folder: Path) -> Planted:
     )  # fmt: skip
     last = sv.list_visits(engine, kari, pid)[-1]
     missed = sv.mark_visit_missed(engine, kari, pid, last.visit_code, reason=MISSED)
-    assert missed.deviation is not None and MISSED in missed.deviation
+    assert missed.deviation is not None
+    assert MISSED in missed.deviation
     (form,) = [
         a for a in sv.list_assessments(engine, kari, pid, visit_code="V3") if a.scale == "madrs"
     ]
@@ -301,8 +302,10 @@ def test_the_refusals_are_on_the_audit_trail(planted: Planted) -> None:
     assert all(e.reason and "blind to the safety data" in e.reason for e in refused), [
         (e.table_name, e.reason) for e in refused if not (e.reason and "safety" in e.reason)
     ]
-    assert sv.list_overdue_saes(engine, rater, now=at(visit_date(planted.trial, planted.pid,
-                                                                   "V3"), 15) + timedelta(days=30)) == []  # fmt: skip
+    late = at(visit_date(planted.trial, planted.pid, "V3"), 15) + timedelta(days=30)
+    overdue = sv.list_overdue_saes(engine, planted.trial.investigator, now=late)
+    assert planted.sae_id in {ae.id for ae in overdue}  # the investigator is told
+    assert sv.list_overdue_saes(engine, rater, now=late) == []
 
 
 def test_the_investigator_finds_every_planted_item_and_gets_the_alerts(
