@@ -302,6 +302,15 @@ def test_the_refusals_are_on_the_audit_trail(planted: Planted) -> None:
     assert all(e.reason and "blind to the safety data" in e.reason for e in refused), [
         (e.table_name, e.reason) for e in refused if not (e.reason and "safety" in e.reason)
     ]
+    # a query on a hidden record cannot be answered by the rater; one on their form can, and
+    # the answer shows its text masked
+    form_query, ae_query = planted.queries
+    with pytest.raises(PermissionDeniedError, match="blinds raters to adverse events"):
+        sv.answer_query(engine, rater, ae_query, "no idea")
+    answered = sv.answer_query(engine, rater, form_query, "checked against the source")
+    assert answered.text == sv.SCORES_HIDDEN
+    assert answered.messages[-1] == (rater.user_id, "checked against the source")
+    assert answered.status == "answered"
     late = at(visit_date(planted.trial, planted.pid, "V3"), 15) + timedelta(days=30)
     overdue = sv.list_overdue_saes(engine, planted.trial.investigator, now=late)
     assert planted.sae_id in {ae.id for ae in overdue}  # the investigator is told

@@ -488,8 +488,16 @@ class SafetyBlind:
     def check(self, read: Read, table: str, record_id: int = 0) -> None:
         """Refuse a read of ``table`` (record ``record_id``; 0 for a list) when it is hidden,
         with the refusal on the audit trail."""
+        self.check_in(read.uow, table, record_id, read.participant)
+
+    def check_in(
+        self, uow: UnitOfWork, table: str, record_id: int, participant: Participant | None
+    ) -> None:
+        """:meth:`check` in any unit of work (a write that would show the record: the
+        answer to a data query on it)."""
         if self.active and table in SAFETY_TABLES:
-            refuse_read(read.uow, table, record_id, _key(read), SAFETY_TABLES[table])
+            key = None if participant is None else participant.id
+            refuse_read(uow, table, record_id, key, SAFETY_TABLES[table])
 
     def alerts(self, alerts: Sequence[AlertRecord]) -> list[AlertRecord]:
         """The alerts this reader may see: those raised by a form only."""
@@ -542,10 +550,6 @@ def _refusal(what: str) -> PermissionDeniedError:
         expected="an investigator, who reads the safety data and acts on it",
         hint="the protocol's [blinding] rater_sees_safety = true would allow it",
     )
-
-
-def _key(read: Read) -> int | None:
-    return None if read.participant is None else read.participant.id
 
 
 def refuse_read(

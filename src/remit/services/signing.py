@@ -596,12 +596,17 @@ def answer_query(engine: Engine, actor: Actor, query_id: int, message: str) -> Q
     ) as w:
         uow, session = w.uow, w.session
         q = session.get_one(DataQuery, query_id)
+        # a rater blind to the safety data answers no query on a record hidden from them
+        SafetyBlind.in_force(session, actor).check_in(
+            uow, q.record_table, q.record_id, w.participant
+        )
         if q.status == QueryStatus.CLOSED.value:
             raise InputError(f"data query {query_id} is closed", hint="open a new query")
         uow.add(DataQueryMessage(data_query_id=q.id, user_id=actor.user_id, message=message))
         q.status = QueryStatus.ANSWERED.value
         session.flush()
-        return _query_record(session, q)
+        (shown,) = rater_queries(session, actor, [_query_record(session, q)])
+        return shown
 
 
 def close_query(
