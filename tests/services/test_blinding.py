@@ -30,7 +30,7 @@ from tests.support.trial import (
 from remit import services as sv
 from remit.errors import ConflictError, InputError, PermissionDeniedError
 from remit.protocol import load_protocol
-from remit.services.blinding import UNBLINDING_RULE
+from remit.services.blinding import UNBLINDING_RULE, check_rater_may_see_dosing
 from remit.store import EmergencyUnblinding
 
 RCT_STAFF = {**STAFF, "kari": (("investigator", None),), "rita": (("independent_rater", None),)}
@@ -377,6 +377,16 @@ def test_a_protocol_may_let_the_rater_see_the_safety_data() -> None:
         update={"blinding": rct.blinding.model_copy(update={"rater_sees_safety": True})}
     )
     assert not sv.SafetyBlind.of(seeing, rita).active
+    # the dosing day shows vital signs and adverse events: a rater blind to them does not see
+    # it even when the protocol lets them see dosing data (a P041 finding besides)
+    dosing = rct.model_copy(
+        update={"blinding": rct.blinding.model_copy(update={"rater_sees_dosing": True})}
+    )
+    with pytest.raises(PermissionDeniedError, match="vital signs and adverse events"):
+        check_rater_may_see_dosing(dosing, rita)
+    both = {"rater_sees_dosing": True, "rater_sees_safety": True}
+    both_seen = rct.model_copy(update={"blinding": rct.blinding.model_copy(update=both)})
+    check_rater_may_see_dosing(both_seen, rita)  # allowed
     unblinded_rater = rct.model_copy(
         update={
             "blinding": rct.blinding.model_copy(

@@ -153,9 +153,14 @@ def dose_problem(kit: int | None, kind: str) -> str:
 
 
 def check_rater_may_see_dosing(protocol: Protocol, actor: Actor) -> None:
-    """Refuse the independent rater's read of dosing data unless the protocol allows it."""
+    """Refuse the independent rater's read of dosing data unless the protocol allows it (and
+    lets them see the safety data: the dosing day shows its vital signs and adverse events)."""
     b = protocol.blinding
-    if b is None or actor.role != Role.INDEPENDENT_RATER or b.rater_sees_dosing:
+    if b is None or actor.role != Role.INDEPENDENT_RATER:
+        return
+    if b.rater_sees_dosing and b.hides_safety_from(actor.role):  # a P041 finding, refused too
+        raise _refusal("vital signs and adverse events, which the dosing day shows")
+    if b.rater_sees_dosing:
         return
     raise PermissionDeniedError(
         f"{actor.username} (independent_rater) may not see dosing data: the protocol keeps "
