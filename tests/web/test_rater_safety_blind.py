@@ -352,3 +352,26 @@ def test_an_open_label_rater_reads_adverse_events_and_medications(tmp_path: Path
     assert sv.get_participant(engine, rater, pid) == sv.get_participant(engine, kari, pid)
     assert sv.list_alerts(engine, rater) == sv.list_alerts(engine, kari)
     assert not sv.SafetyBlind.of(trial.protocol, rater).active
+
+
+def test_the_rater_is_refused_on_the_command_line(planted: Planted) -> None:
+    """``remit conmed list`` and ``remit alerts list`` as the rater: a one-line refusal, and
+    the alerts without those of vital signs and adverse events; the investigator reads both."""
+    from typer.testing import CliRunner
+
+    from remit.cli.app import app as cli
+
+    db = ["--db", str(planted.folder / "rct.db")]
+    conmeds = ["conmed", "list", "--participant", planted.pid, *db]
+    refused = CliRunner().invoke(cli, [*conmeds, "--user", "rita"])
+    assert refused.exit_code != 0
+    assert "hidden: the protocol blinds raters to concomitant medications" in refused.output
+    assert "Lemborexant" not in refused.output
+    read = CliRunner().invoke(cli, [*conmeds, "--user", "kari", "--json"])
+    assert [m["name"] for m in json.loads(read.stdout)] == [CONMED]
+    alerts = ["alerts", "list", "--status", "unclosed", *db, "--json"]
+    shown = CliRunner().invoke(cli, [*alerts, "--user", "rita"])
+    assert shown.exit_code == 0, shown.output
+    assert list(_json_alerts(json.loads(shown.stdout), "remit alerts list")) == []
+    kari = json.loads(CliRunner().invoke(cli, [*alerts, "--user", "kari"]).stdout)
+    assert {*planted.vital_alerts, planted.sae_alert} <= {a["id"] for a in kari}
