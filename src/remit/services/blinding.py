@@ -487,7 +487,10 @@ class SafetyBlind:
 
     @classmethod
     def in_force(cls, session: Session, actor: Actor) -> SafetyBlind:
-        """The filter for ``actor`` under the protocol in force."""
+        """The filter for ``actor`` under the protocol in force (read only for the rater:
+        nobody else is filtered, and their reads spend no query on it)."""
+        if actor.role != Role.INDEPENDENT_RATER:
+            return cls()
         return cls.of(protocol_in_force(session)[0], actor)
 
     def check(self, read: Read, table: str, record_id: int = 0) -> None:
@@ -612,6 +615,8 @@ def rater_queries(
     answer or a reason); for a rater blind to earlier scores only, the text of a query on a
     hidden form reads :data:`SCORES_HIDDEN`. The rater's own messages stay, and the query's
     record and field are shown, so the rater can still answer it."""
+    if actor.role != Role.INDEPENDENT_RATER:
+        return list(queries)
     protocol = protocol_in_force(session)[0]
     safety, prior = SafetyBlind.of(protocol, actor), PriorScores.of(protocol, actor)
     if not (safety.active or prior.active):
