@@ -284,6 +284,18 @@ def test_unblinding_the_analysis_data_is_audited_and_a_refusal_too(
 # --------------------------------------------------------------------------- safety data
 
 
+class _Sent:
+    """A sender whose every message goes out."""
+
+    channel = "email"
+
+    def send(self, message: object) -> sv.SendResult:
+        return sv.SendResult(True)
+
+    def describe(self) -> str:
+        return "test sender"
+
+
 def test_the_independent_rater_reads_no_safety_data(rct: OsloTrial, rows: Rows) -> None:
     """``rater_sees_safety = false`` (the RCT example): the rater's reads of adverse events,
     medications, clinical results and the audit views and signing previews of vital signs are
@@ -350,6 +362,11 @@ def test_the_independent_rater_reads_no_safety_data(rct: OsloTrial, rows: Rows) 
     vital_alerts = {a.id for a in vitals.alerts}
     assert not vital_alerts & {a.id for a in sv.list_alerts(engine, rita)}
     assert vital_alerts <= {a.id for a in sv.list_alerts(engine, kari)}
+    # the alerts are delivered as before; the rater's delivery log leaves them out
+    sv.deliver_due(engine, _Sent(), now=vitals.alerts[0].raised_at + timedelta(minutes=1))
+    told = {d.alert_id for d in sv.list_deliveries(engine, kari)}
+    assert vital_alerts <= told
+    assert not vital_alerts & {d.alert_id for d in sv.list_deliveries(engine, rita)}
     assert [a.term for a in sv.list_adverse_events(engine, kari, pid)][-1] == "jaw clenching"
     # free text that may quote a C-SSRS answer or an adverse event
     failed = add_participant(rct, Participant(through=None, confirm=False, site="OST"))

@@ -445,7 +445,7 @@ FREE_TEXT: Mapping[str, frozenset[str]] = {
 #: The only source of an alert a rater blind to the safety data is shown: a form (filtered
 #: further by :class:`PriorScores`). Alerts of adverse events, vital signs, clinical results,
 #: dosing sessions, SAE clocks and emergency unblindings reach the investigators only.
-_RATER_ALERT_SOURCES = frozenset({"assessment"})
+RATER_ALERT_SOURCES = frozenset({"assessment"})
 _WHY = "the protocol's [blinding] keeps the independent rater blind to the safety data"
 
 
@@ -511,7 +511,7 @@ class SafetyBlind:
         """The alerts this reader may see: those raised by a form only."""
         if not self.active:
             return list(alerts)
-        return [a for a in alerts if a.source_table in _RATER_ALERT_SOURCES]
+        return [a for a in alerts if a.source_table in RATER_ALERT_SOURCES]
 
     def participant(self, record: ParticipantRecord) -> ParticipantRecord:
         """A participant as this reader may see it: the status reason masked."""
@@ -545,7 +545,7 @@ class SafetyBlind:
         what = SAFETY_TABLES.get(table)
         if table == "alert":
             source = read.session.scalar(select(Alert.source_table).where(Alert.id == record_id))
-            if source not in _RATER_ALERT_SOURCES:
+            if source not in RATER_ALERT_SOURCES:
                 what = "safety alerts"
         if what is not None:
             refuse_read(read.uow, table, record_id, entries[0].participant_id, what)
