@@ -379,6 +379,7 @@ def test_the_independent_rater_reads_no_safety_data(rct: OsloTrial, rows: Rows) 
         engine, rita, "participant", sv.get_participant(engine, kari, failed).id
     )
     assert "item 4" not in json.dumps([e.to_dict() for e in audit])
+    assert "withdrawn" in {e.new_value for e in audit if e.field == "status"}  # the status stays
     last = sv.list_visits(engine, kari, pid)[-1]
     sv.mark_visit_missed(engine, kari, pid, last.visit_code, reason="serotonin toxicity")
     assert sv.list_visits(engine, rita, pid)[-1].deviation == sv.SAFETY_HIDDEN

@@ -589,13 +589,15 @@ def _masked_free_text(e: AuditEntry) -> AuditEntry:
             new_value=_masked_columns(e.new_value, columns),
             reason=None if e.reason is None else SAFETY_HIDDEN,
         )
-    if e.field in columns or e.field == "status":
+    if e.field in columns:
         return _replace(
             e,
             old_value=None if e.old_value is None else SAFETY_HIDDEN,
             new_value=None if e.new_value is None else SAFETY_HIDDEN,
             reason=None if e.reason is None else SAFETY_HIDDEN,
         )
+    if e.field == "status":  # the status stays; why it changed may quote a score
+        return _replace(e, reason=None if e.reason is None else SAFETY_HIDDEN)
     return e
 
 
