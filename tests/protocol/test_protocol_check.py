@@ -939,11 +939,9 @@ def test_p041_a_rater_blind_to_safety_data_is_told_of_no_alert_nor_sees_the_dosi
     dosing = rct.replace("rater_sees_dosing = false", "rater_sees_dosing = true")
     assert "the dosing day shows its vital signs and adverse events" in only(dosing, "P041")
     # the protocol may let the rater see the safety data: then both are sound
-    allowed = "rater_sees_dosing = false\nrater_sees_safety = true"
+    assert rct.count("rater_sees_safety = false") == 1
     for text in (told, dosing):
-        sound = text.replace("rater_sees_dosing = false", allowed).replace(
-            "rater_sees_dosing = true", "rater_sees_dosing = true\nrater_sees_safety = true"
-        )
+        sound = text.replace("rater_sees_safety = false", "rater_sees_safety = true")
         assert codes(sound) == [], codes(sound)
 
 
