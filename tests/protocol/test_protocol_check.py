@@ -928,6 +928,23 @@ def test_p041_blinding_not_sound(bend: Bend) -> None:
     assert not loaded.blinds("unblinded_statistician")
 
 
+def test_p041_a_rater_blind_to_safety_data_is_told_of_no_alert_nor_sees_the_dosing_day() -> None:
+    rct = read_protocol_source("mdma-mdd-rct-example")[0]
+    chain = 'level = "urgent"\nroles = ["investigator"]'
+    assert chain in rct
+    told = rct.replace(chain, 'level = "urgent"\nroles = ["investigator", "independent_rater"]')
+    line = only(told, "P041")
+    assert "tells the independent rater of urgent alerts" in line
+    assert "rater_sees_safety = true" in line
+    dosing = rct.replace("rater_sees_dosing = false", "rater_sees_dosing = true")
+    assert "the dosing day shows its vital signs and adverse events" in only(dosing, "P041")
+    # the protocol may let the rater see the safety data: then both are sound
+    assert rct.count("rater_sees_safety = false") == 1
+    for text in (told, dosing):
+        sound = text.replace("rater_sees_safety = false", "rater_sees_safety = true")
+        assert codes(sound) == [], codes(sound)
+
+
 # --------------------------------------------------------------------------- estimands (P040)
 
 _TIPPING = """

@@ -30,7 +30,7 @@ from tests.support.trial import (
 from remit import services as sv
 from remit.errors import ConflictError, InputError, PermissionDeniedError
 from remit.protocol import load_protocol
-from remit.services.blinding import UNBLINDING_RULE
+from remit.services.blinding import UNBLINDING_RULE, check_rater_may_see_dosing
 from remit.store import EmergencyUnblinding
 
 RCT_STAFF = {**STAFF, "kari": (("investigator", None),), "rita": (("independent_rater", None),)}
@@ -279,3 +279,139 @@ def test_unblinding_the_analysis_data_is_audited_and_a_refusal_too(
     # the blinded read is not an unblinding
     sv.build_trial_data(rct.engine, actor=stine)
     assert len(_unblinding_audit(rct)) == 3
+
+
+# --------------------------------------------------------------------------- safety data
+
+
+class _Sent:
+    """A sender whose every message goes out."""
+
+    channel = "email"
+
+    def send(self, message: object) -> sv.SendResult:
+        return sv.SendResult(True)
+
+    def describe(self) -> str:
+        return "test sender"
+
+
+def test_the_independent_rater_reads_no_safety_data(rct: OsloTrial, rows: Rows) -> None:
+    """``rater_sees_safety = false`` (the RCT example): the rater's reads of adverse events,
+    medications, clinical results and the audit views and signing previews of vital signs are
+    refused, each refusal audited as ``read_refused`` and nothing else stored; the alerts of
+    vital signs and adverse events are left out of the rater's list and reach the
+    investigator as before; a screen-failure reason and a missed visit's reason are masked."""
+    engine, kari, rita = rct.engine, rct.investigator, rct.actors["independent_rater"]
+    pid = next(iter(_arms(rct)))
+    day = visit_date(rct, pid, "V3")
+    ae = sv.record_adverse_event(
+        engine, kari, pid, term="jaw clenching", onset_date=day, severity="mild",
+        relatedness="probable",
+    )  # fmt: skip
+    vitals = sv.record_vitals(
+        engine,
+        kari,
+        pid,
+        "V3",
+        measured_at=at(day, 11),
+        values={**NORMAL_VITALS, "heart_rate": 137},
+    )
+    assert vitals.alerts
+    sv.record_conmed(engine, kari, pid, name="Lemborexant", indication="insomnia")
+    refusals: list[tuple[Callable[[], object], str, tuple[str, int]]] = [
+        (lambda: sv.list_adverse_events(engine, rita, pid), "adverse events", ("adverse_event", 0)),
+        (
+            lambda: sv.list_conmeds(engine, rita, pid),
+            "concomitant medications",
+            ("concomitant_medication", 0),
+        ),
+        (lambda: sv.list_results(engine, rita, pid), "clinical results", ("clinical_result", 0)),
+        (
+            lambda: sv.audit_history(engine, rita, "adverse_event", ae.id),
+            "adverse events",
+            ("adverse_event", ae.id),
+        ),
+        (
+            lambda: sv.signing_preview(engine, rita, "vital_sign", vitals.id),
+            "vital signs",
+            ("vital_sign", vitals.id),
+        ),
+        (
+            lambda: sv.audit_history(engine, rita, "alert", vitals.alerts[0].id),
+            "safety alerts",
+            ("alert", vitals.alerts[0].id),
+        ),
+    ]
+    for read, what, (table, record_id) in refusals:
+        before = rows()
+        with pytest.raises(
+            PermissionDeniedError, match=f"hidden: the protocol blinds raters to {what}"
+        ):
+            read()
+        after = rows()
+        assert after.pop("audit_event") == before.pop("audit_event") + 1, what
+        assert after == before, what
+        last = sv.audit_log(engine)[-1]
+        assert (last.action, last.username, last.table_name, last.record_id) == (
+            "read_refused",
+            "rita",
+            table,
+            record_id,
+        )
+    vital_alerts = {a.id for a in vitals.alerts}
+    assert not vital_alerts & {a.id for a in sv.list_alerts(engine, rita)}
+    assert vital_alerts <= {a.id for a in sv.list_alerts(engine, kari)}
+    # the alerts are delivered as before; the rater's delivery log leaves them out
+    sv.deliver_due(engine, _Sent(), now=vitals.alerts[0].raised_at + timedelta(minutes=1))
+    told = {d.alert_id for d in sv.list_deliveries(engine, kari)}
+    assert vital_alerts <= told
+    assert not vital_alerts & {d.alert_id for d in sv.list_deliveries(engine, rita)}
+    assert [a.term for a in sv.list_adverse_events(engine, kari, pid)][-1] == "jaw clenching"
+    # free text that may quote a C-SSRS answer or an adverse event
+    failed = add_participant(rct, Participant(through=None, confirm=False, site="OST"))
+    sv.record_screen_failure(engine, kari, failed, code="other", text="C-SSRS item 4 positive")
+    assert sv.get_participant(engine, rita, failed).status_reason == sv.SAFETY_HIDDEN
+    assert "item 4" in (sv.get_participant(engine, kari, failed).status_reason or "")
+    shown = {p.participant_id: p.status_reason for p in sv.list_participants(engine, rita)}
+    assert shown[failed] == sv.SAFETY_HIDDEN
+    audit = sv.audit_history(
+        engine, rita, "participant", sv.get_participant(engine, kari, failed).id
+    )
+    assert "item 4" not in json.dumps([e.to_dict() for e in audit])
+    assert "withdrawn" in {e.new_value for e in audit if e.field == "status"}  # the status stays
+    last = sv.list_visits(engine, kari, pid)[-1]
+    sv.mark_visit_missed(engine, kari, pid, last.visit_code, reason="serotonin toxicity")
+    assert sv.list_visits(engine, rita, pid)[-1].deviation == sv.SAFETY_HIDDEN
+    assert "serotonin" in (sv.list_visits(engine, kari, pid)[-1].deviation or "")
+
+
+def test_a_protocol_may_let_the_rater_see_the_safety_data() -> None:
+    rct = load_protocol("mdma-mdd-rct-example")
+    rita = sv.Actor(user_id=3, username="rita", role="independent_rater")
+    assert rct.blinding is not None
+    assert sv.SafetyBlind.of(rct, rita).active
+    seeing = rct.model_copy(
+        update={"blinding": rct.blinding.model_copy(update={"rater_sees_safety": True})}
+    )
+    assert not sv.SafetyBlind.of(seeing, rita).active
+    # the dosing day shows vital signs and adverse events: a rater blind to them does not see
+    # it even when the protocol lets them see dosing data (a P041 finding besides)
+    dosing = rct.model_copy(
+        update={"blinding": rct.blinding.model_copy(update={"rater_sees_dosing": True})}
+    )
+    with pytest.raises(PermissionDeniedError, match="vital signs and adverse events"):
+        check_rater_may_see_dosing(dosing, rita)
+    both = {"rater_sees_dosing": True, "rater_sees_safety": True}
+    both_seen = rct.model_copy(update={"blinding": rct.blinding.model_copy(update=both)})
+    check_rater_may_see_dosing(both_seen, rita)  # allowed
+    unblinded_rater = rct.model_copy(
+        update={
+            "blinding": rct.blinding.model_copy(
+                update={"blinded_roles": ("investigator", "therapist")}
+            )
+        }
+    )
+    assert not sv.SafetyBlind.of(unblinded_rater, rita).active
+    for role in ("investigator", "therapist", "monitor", "data_manager"):
+        assert not sv.SafetyBlind.of(rct, sv.Actor(user_id=1, username="x", role=role)).active

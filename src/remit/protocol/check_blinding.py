@@ -1,7 +1,9 @@
 """Whole-protocol check of the ``[blinding]`` table (P041): blinding needs a randomised
 protocol; every blinded role and every role allowed to break the blind is a known role; the
 unblinded roles (who hold the list) are never blinded; and the roles allowed to unblind in an
-emergency are not the unblinded ones (they see every arm already)."""
+emergency are not the unblinded ones (they see every arm already); and an independent rater
+blind to the safety data is not told of alerts by the notification chain, nor sees the dosing
+day (whose vital signs and adverse events are safety data)."""
 
 from __future__ import annotations
 
@@ -54,6 +56,46 @@ def _check_blinding(c: Checker) -> None:
                 "role that must know one participant's arm",
                 f"remove {role!r} from emergency_unblinding",
             )
+    _rater_not_notified(c)
+
+
+def _rater_not_notified(c: Checker) -> None:
+    """An alert told to a rater blind to the safety data would tell them what the protocol
+    hides (a raised heart rate, a serious adverse event): the chain must not name them."""
+    b, notify = c.p.blinding, c.p.safety.notify
+    rater = Role.INDEPENDENT_RATER.value
+    if b is None or not b.hides_safety_from(rater):
+        return
+    if b.rater_sees_dosing:
+        c.add(
+            "P041",
+            ("blinding", "rater_sees_dosing"),
+            "[blinding] lets the independent rater see dosing data but keeps them blind to "
+            "the safety data: the dosing day shows its vital signs and adverse events",
+            "set rater_sees_dosing = false, or rater_sees_safety = true",
+        )
+    if notify is None:
+        return
+    for i, level in enumerate(notify.levels):
+        steps: list[tuple[tuple[str | int, ...], tuple[Role, ...]]] = [(("roles",), level.roles)]
+        steps += [(("escalate", j, "roles"), e.roles) for j, e in enumerate(level.escalate)]
+        for where, roles in steps:
+            if rater in roles:
+                c.add(
+                    "P041",
+                    ("safety", "notify", "levels", i, *where),
+                    f"[safety.notify] tells the independent rater of {level.level} alerts, "
+                    "but [blinding] keeps the rater blind to the safety data",
+                    "tell the investigators instead, or set rater_sees_safety = true",
+                )
+    if rater in notify.undeliverable_roles:
+        c.add(
+            "P041",
+            ("safety", "notify", "undeliverable_roles"),
+            "[safety.notify] tells the independent rater of undeliverable alerts, but "
+            "[blinding] keeps the rater blind to the safety data",
+            "name another role, or set rater_sees_safety = true",
+        )
 
 
 #: The checks of this module, in the order they report.

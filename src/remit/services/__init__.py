@@ -61,8 +61,10 @@ from remit.services.audit import (
 from remit.services.backup import BackupResult, RestoreResult, backup_database, restore_database
 from remit.services.blinding import (
     BLINDED,
+    SAFETY_HIDDEN,
     SCORES_HIDDEN,
     PriorScores,
+    SafetyBlind,
     UnblindingRecord,
     blinded,
     dose_shown,
@@ -260,6 +262,7 @@ __all__ = [
     "IMPORTED_FIELD",
     "PERIODIC_JOBS",
     "RATER_ROLES",
+    "SAFETY_HIDDEN",
     "SCORES_HIDDEN",
     "SOURCE_AUDIT_TABLE",
     "SYSTEM_ROLE",
@@ -311,6 +314,7 @@ __all__ = [
     "ReminderRecord",
     "RestoreResult",
     "ResultRecord",
+    "SafetyBlind",
     "Sender",
     "SignatureRecord",
     "SignedItem",

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from remit.errors import InputError, PermissionDeniedError
 from remit.services.access import allowed, require_site
-from remit.services.blinding import PriorScores
+from remit.services.blinding import PriorScores, SafetyBlind
 from remit.services.unit import reading
 from remit.store import (
     Actor,
@@ -98,6 +98,7 @@ def audit_history(engine: Engine, actor: Actor, table: str, record_id: int) -> l
         if actor.site_id is not None and any(e.participant_id is None for e in entries):
             entries = [e for e in entries if e.participant_id is not None]
         if entries:
+            entries = SafetyBlind.in_force(r.session, actor).audit(r, entries)
             entries = PriorScores.in_force(r.session, actor).audit(r.session, entries)
         return r.returning(entries)
 

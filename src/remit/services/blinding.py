@@ -15,7 +15,11 @@ blinded roles. For them:
   (:func:`check_rater_may_see_dosing`);
 - the independent rater reads no score or answer of an *earlier* form of any scale (the
   ones they rate, the self-reports, the C-SSRS) unless ``rater_sees_prior_scores``
-  (:class:`PriorScores`, the one filter every read path applies).
+  (:class:`PriorScores`, the one filter every read path applies);
+- the independent rater reads no safety data (adverse events, vital signs, concomitant
+  medications, clinical results, the alerts they raise) nor the free text that may quote them
+  or a score (status reasons, visit deviations, data queries) unless ``rater_sees_safety``
+  (:class:`SafetyBlind`).
 
 Emergency unblinding (:func:`emergency_unblind`): a role the protocol allows (investigators)
 breaks the blind of one participant, with a reason. The arm is returned to that person only (it
@@ -29,7 +33,7 @@ analysis data flag the participant (``unblinded_at``).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import replace as _replace
 from datetime import datetime
@@ -58,12 +62,15 @@ from remit.services._common import (
 from remit.services.records import (
     AlertRecord,
     AssessmentRecord,
+    ParticipantRecord,
+    QueryRecord,
     SignedItem,
     SigningPreviewRecord,
+    VisitRecord,
     _Record,
 )
-from remit.services.unit import reading, writing
-from remit.store import Actor
+from remit.services.unit import Read, reading, writing
+from remit.store import Actor, UnitOfWork
 from remit.store.allocation import (
     Allocation,
     EmergencyUnblinding,
@@ -73,13 +80,15 @@ from remit.store.allocation import (
 )
 from remit.store.audit_read import AuditEntry
 from remit.store.tables import Alert, Assessment, Lock, Participant
-from remit.store.vocab import LockLevel
+from remit.store.vocab import AuditAction, LockLevel
 
 __all__ = [
     "BLINDED",
+    "SAFETY_HIDDEN",
     "SCORES_HIDDEN",
     "UNBLINDING_RULE",
     "PriorScores",
+    "SafetyBlind",
     "UnblindingRecord",
     "blinded",
     "check_rater_may_see_dosing",
@@ -89,6 +98,7 @@ __all__ = [
     "emergency_unblind",
     "list_unblindings",
     "mask_trial_frames",
+    "rater_queries",
 ]
 
 #: What a blinded role reads where the arm would be (analysis data, exports): the analysis
@@ -143,9 +153,14 @@ def dose_problem(kit: int | None, kind: str) -> str:
 
 
 def check_rater_may_see_dosing(protocol: Protocol, actor: Actor) -> None:
-    """Refuse the independent rater's read of dosing data unless the protocol allows it."""
+    """Refuse the independent rater's read of dosing data unless the protocol allows it (and
+    lets them see the safety data: the dosing day shows its vital signs and adverse events)."""
     b = protocol.blinding
-    if b is None or actor.role != Role.INDEPENDENT_RATER or b.rater_sees_dosing:
+    if b is None or actor.role != Role.INDEPENDENT_RATER:
+        return
+    if b.rater_sees_dosing and b.hides_safety_from(actor.role):  # a P041 finding, refused too
+        raise _refusal("vital signs and adverse events, which the dosing day shows")
+    if b.rater_sees_dosing:
         return
     raise PermissionDeniedError(
         f"{actor.username} (independent_rater) may not see dosing data: the protocol keeps "
@@ -395,6 +410,240 @@ def _hidden_value(field: str | None, value: Any) -> Any:
             for k, v in value.items()
         }
     return None if value is None else SCORES_HIDDEN
+
+
+# --------------------------------------------------------------------------- safety data
+
+#: What a rater blind to the safety data reads where a free text would be (a status reason, a
+#: visit's deviation, a data query's text).
+SAFETY_HIDDEN = "hidden: the protocol blinds raters to safety data"
+#: The tables whose records a rater blind to the safety data may not read, and what the
+#: refusal names: MDMA's tell-tale effects (raised blood pressure and heart rate, jaw
+#: clenching, euphoria, insomnia) and a new antidepressant or benzodiazepine tell the arm or
+#: the course of the illness; a deviation's description, an unblinding's reason and the coded
+#: verbatim terms quote them.
+SAFETY_TABLES: Mapping[str, str] = {
+    "adverse_event": "adverse events",
+    "vital_sign": "vital signs",
+    "vital_sign_value": "vital signs",
+    "concomitant_medication": "concomitant medications",
+    "clinical_result": "clinical results",
+    "coded_term": "the coded terms of adverse events and medications",
+    "protocol_deviation": "protocol deviations",
+    "emergency_unblinding": "the reasons for emergency unblindings",
+    "alert_delivery": "safety alerts",
+    "data_query": "the texts of data queries",
+    "data_query_message": "the texts of data queries",
+}
+#: Free-text columns of records the rater reads, masked (a screen-failure reason may quote a
+#: C-SSRS answer, a withdrawal reason the course of the illness, a missed visit's reason an
+#: adverse event).
+FREE_TEXT: Mapping[str, frozenset[str]] = {
+    "participant": frozenset({"status_reason"}),
+    "visit": frozenset({"deviation"}),
+}
+#: The only source of an alert a rater blind to the safety data is shown: a form (filtered
+#: further by :class:`PriorScores`). Alerts of adverse events, vital signs, clinical results,
+#: dosing sessions, SAE clocks and emergency unblindings reach the investigators only.
+RATER_ALERT_SOURCES = frozenset({"assessment"})
+_WHY = "the protocol's [blinding] keeps the independent rater blind to the safety data"
+
+
+@dataclass(frozen=True)
+class SafetyBlind:
+    """The read filter of ``rater_sees_safety = false``: what the independent rater may read
+    of the safety data.
+
+    Active for the ``independent_rater`` when the protocol's ``[blinding]`` lists the role
+    and ``rater_sees_safety`` is false (the RCT example). Then the rater's reads of adverse
+    events, vital signs, concomitant medications, clinical results, deviations and their audit
+    histories are refused with "hidden: the protocol blinds raters to …" and the refusal is on
+    the audit trail (``read_refused``); lists leave out what the rater may not read (alerts not
+    raised by a form, overdue SAEs, queries on those records); the free text that may quote a
+    score or an adverse event (a status or screen-failure reason, a visit's deviation, a query
+    on a record the rater may not read) reads :data:`SAFETY_HIDDEN`. Nobody else is filtered:
+    the alerts still reach the investigators through the notification chain exactly as before.
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> rct = load_protocol("mdma-mdd-rct-example")
+    >>> rater = Actor(user_id=3, username="rita", role="independent_rater")
+    >>> SafetyBlind.of(rct, rater).active
+    True
+    >>> SafetyBlind.of(rct, Actor(user_id=1, username="kari", role="investigator")).active
+    False
+    >>> SafetyBlind.of(load_protocol("oslo-mdma-mdd"), rater).active
+    False
+    """
+
+    active: bool = False
+
+    @classmethod
+    def of(cls, protocol: Protocol, actor: Actor) -> SafetyBlind:
+        """The filter for ``actor`` under ``protocol`` (inactive when nothing is hidden)."""
+        b = protocol.blinding
+        return cls(b is not None and b.hides_safety_from(actor.role))
+
+    @classmethod
+    def in_force(cls, session: Session, actor: Actor) -> SafetyBlind:
+        """The filter for ``actor`` under the protocol in force (read only for the rater:
+        nobody else is filtered, and their reads spend no query on it)."""
+        if actor.role != Role.INDEPENDENT_RATER:
+            return cls()
+        return cls.of(protocol_in_force(session)[0], actor)
+
+    def check(self, read: Read, table: str, record_id: int = 0) -> None:
+        """Refuse a read of ``table`` (record ``record_id``; 0 for a list) when it is hidden,
+        with the refusal on the audit trail."""
+        self.check_in(read.uow, table, record_id, read.participant)
+
+    def check_in(
+        self, uow: UnitOfWork, table: str, record_id: int, participant: Participant | None
+    ) -> None:
+        """:meth:`check` in any unit of work (a write that would show the record: the
+        answer to a data query on it)."""
+        if self.active and table in SAFETY_TABLES:
+            key = None if participant is None else participant.id
+            refuse_read(uow, table, record_id, key, SAFETY_TABLES[table])
+
+    def alerts(self, alerts: Sequence[AlertRecord]) -> list[AlertRecord]:
+        """The alerts this reader may see: those raised by a form only."""
+        if not self.active:
+            return list(alerts)
+        return [a for a in alerts if a.source_table in RATER_ALERT_SOURCES]
+
+    def participant(self, record: ParticipantRecord) -> ParticipantRecord:
+        """A participant as this reader may see it: the status reason masked."""
+        if not self.active or record.status_reason is None:
+            return record
+        return _replace(record, status_reason=SAFETY_HIDDEN)
+
+    def visit(self, record: VisitRecord) -> VisitRecord:
+        """A visit as this reader may see it: the deviation's text masked."""
+        if not self.active or record.deviation is None:
+            return record
+        return _replace(record, deviation=SAFETY_HIDDEN)
+
+    def signable(
+        self, uow: UnitOfWork, table: str, record_id: int, participant: Participant | None
+    ) -> None:
+        """Refuse a signing preview or signature of anything but a form (what the rater
+        authors): the other records carry safety data or free text."""
+        if self.active and table != "assessment":
+            what = SAFETY_TABLES.get(table, f"{table.replace('_', ' ')} records")
+            key = None if participant is None else participant.id
+            refuse_read(uow, table, record_id, key, what)
+
+    def audit(self, read: Read, entries: Sequence[AuditEntry]) -> list[AuditEntry]:
+        """An audit history as this reader may see it: refused (and the refusal audited) for
+        a hidden table or an alert not raised by a form; the free-text columns of
+        participants and visits (and the reason of those rows) masked."""
+        if not self.active or not entries:
+            return list(entries)
+        table, record_id = entries[0].table_name, entries[0].record_id
+        what = SAFETY_TABLES.get(table)
+        if table == "alert":
+            source = read.session.scalar(select(Alert.source_table).where(Alert.id == record_id))
+            if source not in RATER_ALERT_SOURCES:
+                what = "safety alerts"
+        if what is not None:
+            refuse_read(read.uow, table, record_id, entries[0].participant_id, what)
+        return [_masked_free_text(e) for e in entries]
+
+
+def _refusal(what: str) -> PermissionDeniedError:
+    return PermissionDeniedError(
+        f"hidden: the protocol blinds raters to {what}",
+        expected="an investigator, who reads the safety data and acts on it",
+        hint="the protocol's [blinding] rater_sees_safety = true would allow it",
+    )
+
+
+def refuse_read(
+    uow: UnitOfWork, table: str, record_id: int, participant_id: int | None, what: str
+) -> None:
+    """Raise the refusal of a hidden read, written to the audit trail as ``read_refused``
+    (after the read's transaction is rolled back, in one of its own)."""
+    uow.always(
+        lambda u: u.record_event(
+            AuditAction.READ_REFUSED,
+            table,
+            record_id,
+            participant_id=participant_id,
+            new_value={"hidden": what},
+            reason=_WHY,
+        )
+    )
+    raise _refusal(what)
+
+
+def _masked_free_text(e: AuditEntry) -> AuditEntry:
+    columns = FREE_TEXT.get(e.table_name)
+    if columns is None:
+        return e
+    if e.field is None:
+        return _replace(
+            e,
+            old_value=_masked_columns(e.old_value, columns),
+            new_value=_masked_columns(e.new_value, columns),
+            reason=None if e.reason is None else SAFETY_HIDDEN,
+        )
+    if e.field in columns:
+        return _replace(
+            e,
+            old_value=None if e.old_value is None else SAFETY_HIDDEN,
+            new_value=None if e.new_value is None else SAFETY_HIDDEN,
+            reason=None if e.reason is None else SAFETY_HIDDEN,
+        )
+    if e.field == "status":  # the status stays; why it changed may quote a score
+        return _replace(e, reason=None if e.reason is None else SAFETY_HIDDEN)
+    return e
+
+
+def _masked_columns(value: Any, columns: frozenset[str]) -> Any:
+    if not isinstance(value, dict):
+        return value
+    return {k: (SAFETY_HIDDEN if k in columns and v is not None else v) for k, v in value.items()}
+
+
+def rater_queries(
+    session: Session, actor: Actor, queries: Sequence[QueryRecord]
+) -> list[QueryRecord]:
+    """The data queries as this reader may see them. For a rater blind to the safety data
+    the queries on hidden records (adverse events, vital signs, medications …) are left out
+    and the text and thread of every other query read :data:`SAFETY_HIDDEN`, except those on
+    a form the rater may still read (a monitor's free text may quote a score, a C-SSRS
+    answer or a reason); for a rater blind to earlier scores only, the text of a query on a
+    hidden form reads :data:`SCORES_HIDDEN`. The rater's own messages stay, and the query's
+    record and field are shown, so the rater can still answer it."""
+    if actor.role != Role.INDEPENDENT_RATER:
+        return list(queries)
+    protocol = protocol_in_force(session)[0]
+    safety, prior = SafetyBlind.of(protocol, actor), PriorScores.of(protocol, actor)
+    if not (safety.active or prior.active):
+        return list(queries)
+    forms = prior.hidden_form_ids(
+        session, (q.record_id for q in queries if q.record_table == "assessment")
+    )
+    out = []
+    for q in queries:
+        if safety.active and q.record_table in SAFETY_TABLES:
+            continue
+        on_form = q.record_table == "assessment"
+        marker = (
+            SCORES_HIDDEN
+            if on_form and q.record_id in forms
+            else SAFETY_HIDDEN
+            if safety.active and not on_form
+            else None
+        )
+        if marker is None:
+            out.append(q)
+            continue
+        thread = tuple((u, m if u == actor.user_id else marker) for u, m in q.messages)
+        out.append(_replace(q, text=marker, messages=thread))
+    return out
 
 
 def kit_of(session: Session, participant_id: int) -> int | None:

@@ -20,6 +20,7 @@ from remit.errors import InputError
 from remit.protocol import Protocol
 from remit.protocol.medications import atc_class, atc_problem
 from remit.services._common import a_date, check_unlocked, protocol_in_force, text_given
+from remit.services.blinding import SafetyBlind
 from remit.services.coding import code_new_record, uncode_record
 from remit.services.records import ConmedRecord, TaperStepRecord
 from remit.services.unit import owner_of, reading, writing
@@ -324,6 +325,7 @@ def list_conmeds(engine: Engine, actor: Actor, participant: int | str) -> list[C
     with reading(engine, actor, "view_participants", "list_conmeds", participant=participant) as r:
         session, p = r.session, r.p
         protocol, _ = protocol_in_force(session)
+        SafetyBlind.of(protocol, actor).check(r, "concomitant_medication")
         rows = session.scalars(
             select(ConcomitantMedication)
             .where(ConcomitantMedication.participant_id == p.id)

@@ -40,7 +40,7 @@ from remit.services._common import (
     store_alerts,
     text_given,
 )
-from remit.services.blinding import PriorScores
+from remit.services.blinding import PriorScores, SafetyBlind
 from remit.services.coding import code_new_record
 from remit.services.records import (
     AdverseEventRecord,
@@ -431,6 +431,8 @@ def list_overdue_saes(
     with reading(engine, actor, "view_alerts", "list_overdue_saes") as r:
         session = r.session
         protocol, _ = protocol_in_force(session)
+        if SafetyBlind.of(protocol, actor).active:  # an SAE is a safety datum
+            return r.returning([])
         rows = session.scalars(
             select(AdverseEvent)
             .where(AdverseEvent.serious.is_(True), AdverseEvent.reported_at.is_(None))
@@ -454,6 +456,7 @@ def list_adverse_events(
         engine, actor, "view_participants", "list_adverse_events", participant=participant
     ) as r:
         session, p = r.session, r.p
+        SafetyBlind.in_force(session, actor).check(r, "adverse_event")
         rows = session.scalars(
             select(AdverseEvent)
             .where(AdverseEvent.participant_id == p.id)
@@ -501,6 +504,7 @@ def list_alerts(
         if status == AlertStatus.CLOSED:
             query = query.where(Alert.closed_at.is_not(None))
         found = [alert_record(a, person.study_id) for a, person in session.execute(query)]
+        found = SafetyBlind.in_force(session, actor).alerts(found)
         found = PriorScores.in_force(session, actor).alerts(session, found)
         return r.returning(sorted(found, key=lambda a: (level_rank(a.level), a.raised_at, a.id)))
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from remit.errors import InputError, RemitError
 from remit.protocol.notify import UNDELIVERABLE_RULE, Notify, NotifyStep
 from remit.services._common import aware, now_utc, protocol_in_force
+from remit.services.blinding import RATER_ALERT_SOURCES, SafetyBlind
 from remit.services.records import AlertRecord, DeliveryRecord
 from remit.services.safety_sweep import raise_missed_readings
 from remit.services.senders import CHANNELS, OutgoingMessage, Sender
@@ -433,7 +434,8 @@ def list_deliveries(
     engine: Engine, actor: Actor, *, alert_id: int | None = None
 ) -> list[DeliveryRecord]:
     """The delivery log, oldest first (of one alert with ``alert_id``); a site-bound actor
-    sees the deliveries of their site's alerts only."""
+    sees the deliveries of their site's alerts only, a rater blind to the safety data those
+    of the alerts raised by forms only."""
     with reading(engine, actor, "view_alerts", "list_deliveries") as r:
         query = (
             select(AlertDelivery, Participant.study_id)
@@ -445,6 +447,8 @@ def list_deliveries(
             query = query.where(AlertDelivery.alert_id == alert_id)
         if actor.site_id is not None:
             query = query.where(Participant.site_id == actor.site_id)
+        if SafetyBlind.in_force(r.session, actor).active:  # as list_alerts: a form's alerts
+            query = query.where(Alert.source_table.in_(sorted(RATER_ALERT_SOURCES)))
         found = [
             DeliveryRecord.from_row(row, participant_id=study_id)
             for row, study_id in r.session.execute(query)

@@ -30,6 +30,7 @@ from remit.services._common import (
     text_given,
 )
 from remit.services.access import require_site
+from remit.services.blinding import SafetyBlind
 from remit.services.randomisation import allocate
 from remit.services.records import EligibilityRecord, ParticipantRecord
 from remit.services.screening import current_verdict, hold_visit, recorded_forms
@@ -435,7 +436,10 @@ def list_participants(
             query = query.where(Participant.site_id == actor.site_id)
         if status is not None:
             query = query.where(Participant.status == status)
-        return r.returning([participant_record(r.session, p) for p in r.session.scalars(query)])
+        blind = SafetyBlind.in_force(r.session, actor)
+        return r.returning(
+            [blind.participant(participant_record(r.session, p)) for p in r.session.scalars(query)]
+        )
 
 
 def get_participant(engine: Engine, actor: Actor, participant: int | str) -> ParticipantRecord:
@@ -443,7 +447,8 @@ def get_participant(engine: Engine, actor: Actor, participant: int | str) -> Par
     with reading(
         engine, actor, "view_participants", "get_participant", participant=participant
     ) as r:
-        return r.one(participant_record(r.session, r.p))
+        blind = SafetyBlind.in_force(r.session, actor)
+        return r.one(blind.participant(participant_record(r.session, r.p)))
 
 
 def read_identity(

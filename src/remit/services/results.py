@@ -34,6 +34,7 @@ from remit.services._common import (
     visit_at,
     visit_code_of,
 )
+from remit.services.blinding import SafetyBlind
 from remit.services.records import AlertRecord, _Record
 from remit.services.unit import owner_of, reading, writing
 from remit.store import Actor, UnitOfWork
@@ -313,6 +314,7 @@ def list_results(
     ``test`` when given."""
     with reading(engine, actor, "view_participants", "list_results", participant=participant) as r:
         session, p = r.session, r.p
+        SafetyBlind.in_force(session, actor).check(r, "clinical_result")
         query = select(ClinicalResult).where(ClinicalResult.participant_id == p.id)
         if test is not None:
             query = query.where(ClinicalResult.test_code == test)

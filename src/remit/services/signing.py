@@ -14,7 +14,7 @@ from remit.protocol.roles import SIGNATURE_MEANINGS, Role, SignatureMeaning
 from remit.protocol.status import UNFINISHED_STATUSES, AssessmentStatus
 from remit.scales import load_scale
 from remit.services._common import check_unlocked, choice, now_utc, study_id_of, text_given
-from remit.services.blinding import PriorScores
+from remit.services.blinding import PriorScores, SafetyBlind, rater_queries
 from remit.services.records import (
     LockRecord,
     QueryRecord,
@@ -265,6 +265,7 @@ def signing_preview(
     ) as r:
         session = r.session
         record = _record(session, record_table, record_id)
+        SafetyBlind.in_force(session, actor).signable(r.uow, record_table, record_id, r.participant)
         participant = _participant_of(session, record)
         content = to_json_value(record_content(record))
         author_id = _author_id(session, record)
@@ -323,6 +324,7 @@ def sign(
                 hint="re-enter your own password",
             )
         record = _record(session, record_table, record_id)
+        SafetyBlind.in_force(session, actor).signable(uow, record_table, record_id, participant)
         _check_meaning(session, actor, meaning, record, record_table, record_id)
         check_unlocked(session, participant.id if participant else None, record_table, record_id)
         if isinstance(record, Assessment):
@@ -660,12 +662,17 @@ def answer_query(engine: Engine, actor: Actor, query_id: int, message: str) -> Q
     ) as w:
         uow, session = w.uow, w.session
         q = session.get_one(DataQuery, query_id)
+        # a rater blind to the safety data answers no query on a record hidden from them
+        SafetyBlind.in_force(session, actor).check_in(
+            uow, q.record_table, q.record_id, w.participant
+        )
         if q.status == QueryStatus.CLOSED.value:
             raise InputError(f"data query {query_id} is closed", hint="open a new query")
         uow.add(DataQueryMessage(data_query_id=q.id, user_id=actor.user_id, message=message))
         q.status = QueryStatus.ANSWERED.value
         session.flush()
-        return _query_record(session, q)
+        (shown,) = rater_queries(session, actor, [_query_record(session, q)])
+        return shown
 
 
 def close_query(
@@ -710,4 +717,5 @@ def list_queries(engine: Engine, actor: Actor, *, status: str | None = None) -> 
             query = query.outerjoin(Participant, Participant.id == DataQuery.participant_id).where(
                 or_(DataQuery.participant_id.is_(None), Participant.site_id == actor.site_id)
             )
-        return r.returning([_query_record(session, q) for q in session.scalars(query)])
+        found = [_query_record(session, q) for q in session.scalars(query)]
+        return r.returning(rater_queries(session, actor, found))

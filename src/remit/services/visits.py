@@ -35,6 +35,7 @@ from remit.services._common import (
     text_given,
     visit_record,
 )
+from remit.services.blinding import SafetyBlind
 from remit.services.records import VisitRecord
 from remit.services.signing import void_signatures
 from remit.services.unit import reading, writing
@@ -464,7 +465,8 @@ def list_visits(engine: Engine, actor: Actor, participant: int | str) -> list[Vi
     """A participant's visits in protocol order: targets, windows, what happened."""
     with reading(engine, actor, "view_participants", "list_visits", participant=participant) as r:
         protocol, _ = protocol_in_force(r.session)
-        return r.returning(_visit_list(r.session, protocol, r.p))
+        blind = SafetyBlind.of(protocol, actor)
+        return r.returning([blind.visit(v) for v in _visit_list(r.session, protocol, r.p)])
 
 
 def anchor_dates(engine: Engine, actor: Actor, participant: int | str) -> dict[str, date]:

@@ -481,8 +481,11 @@ def casebook(request: Request, session: PageSession, pid: PID) -> Response:
             if f.timing != "during_session"
         ]
         rows.append((v, planned, protocol.dosing_session(v.visit_code) is not None))
-    aes = sv.list_adverse_events(engine, actor, pid)
-    calls = [c for c in sv.list_dosing_sessions(engine, actor, pid) if c.follow_up_status]
+    # a rater blind to the safety data reads no adverse event, nor a follow-up call's note
+    hidden = sv.SafetyBlind.of(protocol, actor).active
+    aes = [] if hidden else sv.list_adverse_events(engine, actor, pid)
+    sessions = [] if hidden else sv.list_dosing_sessions(engine, actor, pid)
+    calls = [c for c in sessions if c.follow_up_status]
     return render(
         request,
         "casebook.html",
@@ -491,6 +494,7 @@ def casebook(request: Request, session: PageSession, pid: PID) -> Response:
         rows=rows,
         aes=aes,
         calls=calls,
+        safety_hidden=sv.SAFETY_HIDDEN if hidden else None,
         today=datetime.now(UTC).date(),
         may_identity=web_allowed("read_identity", actor.role),
         may_unblind=person.kit is not None
