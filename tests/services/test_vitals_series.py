@@ -22,6 +22,7 @@ from remit.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from remit.services._common import alerts_of
 from remit.store import get_participant, unit_of_work
 from remit.store.tables import Alert, AuditEvent
 from remit.store.vitals import VitalSignReading, VitalSignValue, reading_values
@@ -125,9 +126,12 @@ def test_a_series_stores_what_one_by_one_entry_stores(engine: Engine) -> None:
     trail = _audit(e, the, many)
     assert trail == _audit(e, the, one)
     assert len(trail) > 4 * 8  # the readings' fields, the values' and the alerts'
-    # read back later, the values are those returned
+    # read back later, the values and alerts are those returned
     with unit_of_work(e, trial.investigator) as uow:
         stored = reading_values(uow.session, [r.id for r in series])
+        person = get_participant(uow.session, many)
+        read = [alerts_of(uow.session, person, "vital_sign", r.id) for r in series]
+    assert read == [r.alerts for r in series]
     assert [list(stored[r.id].items()) for r in series] == [list(r.values.items()) for r in series]
 
 
