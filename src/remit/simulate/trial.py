@@ -5,8 +5,8 @@ MADRS, therapists run dosing days, investigators screen, enrol, record adverse e
 handle alerts …), so the audit trail, visit windows, deviations and safety alerts are the real
 ones; the readings of vital signs a therapist takes between a session's other events are
 entered together, as from a monitor sheet (one call of
-:func:`remit.services.record_vitals_series`). Alerts raised by a step are acknowledged and closed by the investigator with a note, as
-a site would.
+:func:`remit.services.record_vitals_series`). Alerts raised by a step are acknowledged and
+closed by the investigator with a note, as a site would.
 """
 
 from __future__ import annotations
