@@ -24,6 +24,7 @@ from remit.services._common import (
     visit_at,
     visit_code_of,
 )
+from remit.services.consent_rules import consents_of, require_consent
 from remit.services.dosing import _doses, _initial_given, _require_running, _session_at
 from remit.services.records import VitalsRecord
 from remit.services.unit import Write, writing
@@ -263,6 +264,7 @@ def record_vitals_series(
         if (first := w.stored(VitalSignReading)) is not None:
             return _replayed_series(session, p, first, times)
         place = _place(session, p, protocol, visit_code)
+        _consented_throughout(session, protocol, p, times)
         records = []
         for k, (measured, given) in enumerate(checked):
             key = idempotency_key if k == 0 else None  # the series' key on its first reading
@@ -271,6 +273,29 @@ def record_vitals_series(
             )
         w.remember(records[0].id)
         return tuple(records)
+
+
+def _consented_throughout(
+    session: Session, protocol: Protocol, p: Participant, times: list[datetime]
+) -> None:
+    """The consent check of the preamble (done there at the earliest time) at every later
+    reading's time too, naming the first reading refused: a consent for safety data given
+    before the first reading covers the later ones, but the rule is the protocol's and the
+    consent module's to say, not this one's."""
+    earliest = min(times)
+    consents = consents_of(session, p)
+    for k, at in enumerate(times, start=1):
+        if at == earliest:
+            continue
+        try:
+            require_consent(session, protocol, p, "record_vitals", at, consents=consents)
+        except InputError as e:
+            raise InputError(
+                f"reading {k} of {len(times)} measured at {at.isoformat(timespec='minutes')}: "
+                f"{e.message}; nothing was stored",
+                expected=e.expected,
+                hint=e.hint,
+            ) from e
 
 
 def _replayed_series(
