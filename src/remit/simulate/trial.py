@@ -306,7 +306,9 @@ def _calls(steps: Sequence[Step]) -> Iterator[list[Step]]:
     """The steps as service calls: each step alone, except consecutive readings of vital
     signs of one person at one visit by one user (a dosing session's readings between its
     other events), which are entered together (:func:`remit.services.record_vitals_series`).
-    Nothing else happens between them, so what is stored is what one-by-one entry stores."""
+    Nothing else happens between them, so the rows stored are those one-by-one entry stores;
+    only the audit trail's order differs: an alert a reading raised is acknowledged and closed
+    after the series, not before the next reading."""
     group: list[Step] = []
     for step in steps:
         if (
