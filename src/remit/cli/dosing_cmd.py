@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -257,6 +260,86 @@ def vitals_add_command(
     if not json_output:
         for alert in done.alerts:
             console.print(f"[bold red]ALERT {alert.level}:[/] {alert.message}", highlight=False)
+
+
+def _sheet_readings(path: Path) -> list[sv.VitalsEntry]:
+    """The readings of a monitor sheet: a CSV file with a ``measured_at`` column (time with
+    zone) and a column per sign read (sign codes of the vocabulary); an empty cell is a sign
+    not measured at that time."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as e:
+        raise InputError(f"--file {path}: {e.strerror or e}", expected="a readable CSV file") from e
+    rows = list(csv.reader(io.StringIO(text)))
+    header = [c.strip() for c in rows[0]] if rows else []
+    expected = "a header row measured_at," + ",".join(VITAL_SIGN_CODES[:4]) + ",… (sign codes)"
+    if "measured_at" not in header:
+        raise InputError(f"--file {path} has no measured_at column", expected=expected)
+    readings = []
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise InputError(
+                f"--file {path} line {line} has {len(row)} cells",
+                expected=f"{len(header)} cells, one per column of the header",
+            )
+        cells = dict(zip(header, (cell.strip() for cell in row), strict=True))
+        values: dict[str, float | None] = {}
+        for code, cell in cells.items():
+            if code == "measured_at":
+                continue
+            try:
+                values[code] = float(cell) if cell else None
+            except ValueError:
+                raise InputError(
+                    f"--file {path} line {line}: {code} {cell!r} is not a number",
+                    expected="a number, or an empty cell for a sign not measured",
+                ) from None
+        at = parse_time(cells["measured_at"], f"--file {path} line {line} measured_at")
+        readings.append(sv.VitalsEntry(measured_at=at, values=values))
+    return readings
+
+
+@vitals_app.command("sheet")
+def vitals_sheet_command(
+    participant: ParticipantOption,
+    visit: VisitOption,
+    file: Annotated[
+        Path,
+        typer.Option(
+            "--file",
+            help="CSV monitor sheet: measured_at (time with zone) and a column per sign code "
+            "(e.g. measured_at,systolic_bp,diastolic_bp,heart_rate,temperature); an empty "
+            "cell is a sign not measured.",
+        ),
+    ],
+    db: DbOption,
+    user: UserOption,
+    key: KeyOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Record a monitor sheet's readings in one transaction: all of them, or none if one is
+    refused (its reading is named); each raises the alerts one reading would."""
+    with acting_on(db, user) as (engine, actor):
+        readings = _sheet_readings(file)
+        done = sv.record_vitals_series(
+            engine, actor, participant, visit, readings, idempotency_key=key
+        )
+    if json_output:
+        print_json([r.to_dict() for r in done])
+        return
+    console.print(
+        f"{len(done)} readings of vital signs recorded for {participant} {visit} "
+        f"(ids {done[0].id}-{done[-1].id})",
+        highlight=False,
+    )
+    for record in done:
+        for alert in record.alerts:
+            console.print(
+                f"[bold red]ALERT {alert.level}:[/] {record.measured_at:%H:%M} UTC {alert.message}",
+                highlight=False,
+            )
 
 
 # --- the pre-dose checklist ---------------------------------------------------------------------

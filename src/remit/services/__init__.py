@@ -237,7 +237,7 @@ from remit.services.visits import (
     record_visit,
     set_anchor_date,
 )
-from remit.services.vitals import record_vitals
+from remit.services.vitals import VitalsEntry, record_vitals, record_vitals_series
 from remit.services.worklist import WorkItemRecord, WorklistRecord, worklist
 
 if TYPE_CHECKING:
@@ -326,6 +326,7 @@ __all__ = [
     "UnblindingRecord",
     "UserRecord",
     "VisitRecord",
+    "VitalsEntry",
     "VitalsRecord",
     "WorkItemRecord",
     "WorklistRecord",
@@ -438,6 +439,7 @@ __all__ = [
     "record_vas",
     "record_visit",
     "record_vitals",
+    "record_vitals_series",
     "require_matching_keys",
     "reset_password",
     "restore_database",

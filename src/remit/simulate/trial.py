@@ -3,14 +3,16 @@
 Every step is one service call by a user holding the right role (the independent rater enters
 MADRS, therapists run dosing days, investigators screen, enrol, record adverse events and
 handle alerts …), so the audit trail, visit windows, deviations and safety alerts are the real
-ones. Alerts raised by a step are acknowledged and closed by the investigator with a note, as
-a site would.
+ones; the readings of vital signs a therapist takes between a session's other events are
+entered together, as from a monitor sheet (one call of
+:func:`remit.services.record_vitals_series`). Alerts raised by a step are acknowledged and
+closed by the investigator with a note, as a site would.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -263,10 +265,15 @@ def simulate_trial(
     )
     runner = _Runner(engine, actors, plan, unblinded if arm_targets else None)
     total = len(plan.steps)
-    for k, step in enumerate(plan.steps, start=1):
-        runner.run(step)
+    done = 0
+    for group in _calls(plan.steps):
+        if len(group) == 1:
+            runner.run(group[0])
+        else:
+            runner.run_vitals(group)
+        done += len(group)
         if progress is not None:
-            progress(k, total)
+            progress(done, total)
     people = []
     for person in plan.people:
         arm = runner.arms.get(runner.ids[person.index])
@@ -293,6 +300,31 @@ def simulate_trial(
         end_date=plan.steps[-1].at.date(),
         targets=targets,
     )
+
+
+def _calls(steps: Sequence[Step]) -> Iterator[list[Step]]:
+    """The steps as service calls: each step alone, except consecutive readings of vital
+    signs of one person at one visit by one user (a dosing session's readings between its
+    other events), which are entered together (:func:`remit.services.record_vitals_series`).
+    Nothing else happens between them, so the rows stored are those one-by-one entry stores;
+    only the audit trail's order differs: an alert a reading raised is acknowledged and closed
+    after the series, not before the next reading."""
+    group: list[Step] = []
+    for step in steps:
+        if (
+            group
+            and step.action == "vitals"
+            and group[-1].action == "vitals"
+            and (step.person, step.role, step.args["visit"])
+            == (group[-1].person, group[-1].role, group[-1].args["visit"])
+        ):
+            group.append(step)
+            continue
+        if group:
+            yield group
+        group = [step]
+    if group:
+        yield group
 
 
 class _Runner:
@@ -415,6 +447,23 @@ class _Runner:
                 raise InputError(f"unknown simulation step {step.action!r}")
         for alert in raised:
             self._handle(alert)
+
+    def run_vitals(self, steps: Sequence[Step]) -> None:
+        """Readings of one person at one visit by one user, in one call; the alerts they raise
+        are handled afterwards, in the order of the readings."""
+        first = steps[0]
+        actor = self.staff[first.role]
+        pid = self.ids[first.person]
+        self.calls += 1
+        self.actions[first.action] += 1
+        readings = [
+            sv.VitalsEntry(measured_at=s.args["measured_at"], values=s.args["values"])
+            for s in steps
+        ]
+        records = sv.record_vitals_series(self.engine, actor, pid, first.args["visit"], readings)
+        for record in records:
+            for alert in record.alerts:
+                self._handle(alert)
 
     def _learn_arm(self, pid: str) -> None:
         """Nature's view: the arm ``pid`` was allocated, read by the unblinded actor."""
