@@ -151,7 +151,8 @@ def form_bodies(engine: Any) -> list[bytes]:
 
 class ServiceMeter:
     """CPU spent inside :func:`remit.services.record_assessment` (each call's thread CPU
-    clock) and the SQL statements of ``engine`` issued outside it. With ``stub`` every call
+    clock) and the SQL statements of ``engine`` issued outside it (SQLAlchemy's, and the
+    session lookup's SELECT, which goes to the DB-API cursor directly). With ``stub`` every call
     after the first returns the first call's record without running the service: what is
     left of a request's cost is the web layer's alone."""
 
@@ -159,6 +160,7 @@ class ServiceMeter:
         from sqlalchemy import event
 
         from remit import services as sv
+        from remit.store import web_sessions
 
         self.cpu = 0.0
         self.statements = 0
@@ -186,7 +188,14 @@ class ServiceMeter:
                 with self._lock:
                     self.statements += 1
 
+        read_session = web_sessions._read_session
+
+        def lookup(*a: Any, **k: Any) -> Any:
+            count()
+            return read_session(*a, **k)
+
         sv.record_assessment = timed  # type: ignore[assignment]
+        web_sessions._read_session = lookup
         event.listen(engine, "before_cursor_execute", count)
 
     def reset(self) -> None:

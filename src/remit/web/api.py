@@ -40,6 +40,8 @@ from remit.web.core import (
     PID,
     TABLE,
     WEB_ACCESS,
+    ApiCaller,
+    api_caller,
     api_requires,
     api_session,
     client_of,
@@ -301,36 +303,46 @@ def participant_assessments(request: Request, session: Session, participant_id: 
     return to_json_value(found)
 
 
+#: The guard of a form's submission: the session lookup, the role check and the service call
+#: in one worker-thread hand-off (:class:`remit.web.core.ApiCaller`).
+RECORD_ASSESSMENT = api_caller("record_assessment")
+
+
 @router.post(
     "/assessments",
     **answers(AssessmentRecord, 201),
     tags=["assessments"],
-    dependencies=[api_requires("record_assessment")],
+    dependencies=[RECORD_ASSESSMENT],
 )
-def create_assessment(
+async def create_assessment(
     body: AssessmentIn,
     request: Request,
-    session: Session,
+    caller: Annotated[ApiCaller, RECORD_ASSESSMENT],
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Enter a form: validated, scored and checked by the safety rules in one transaction."""
-    record = sv.record_assessment(
-        state_of(request).engine,
-        session.actor,
-        body.participant_id,
-        body.visit_code,
-        body.scale,
-        body.answers,
-        version=body.version,
-        status=body.status,
-        idempotency_key=idempotency_key,
-        assessed_at=None
-        if body.assessed_at is None
-        else parse_clinical_time(body.assessed_at, None, name="assessed_at"),
-        window_reason=body.window_reason,
-    )
-    headers = {"ETag": _etag(record.version), "Location": f"/api/v1/assessments/{record.id}"}
-    return json_answer(record, 201, headers)
+    engine = state_of(request).engine
+
+    def enter(session: WebSession) -> Response:
+        record = sv.record_assessment(
+            engine,
+            session.actor,
+            body.participant_id,
+            body.visit_code,
+            body.scale,
+            body.answers,
+            version=body.version,
+            status=body.status,
+            idempotency_key=idempotency_key,
+            assessed_at=None
+            if body.assessed_at is None
+            else parse_clinical_time(body.assessed_at, None, name="assessed_at"),
+            window_reason=body.window_reason,
+        )
+        headers = {"ETag": _etag(record.version), "Location": f"/api/v1/assessments/{record.id}"}
+        return json_answer(record, 201, headers)
+
+    return await caller.run(enter)
 
 
 @router.get(
