@@ -210,6 +210,11 @@ def test_serve_runs_uvicorn_on_uvloop_and_httptools_when_installed(
     expected = ("uvloop", "httptools") if installed else ("asyncio", "h11")
     assert (ran[0]["loop"], ran[0]["http"]) == expected
     assert f"({expected[0]}, {expected[1]})" in done.output
+    # no access line per request unless asked for (the proxy logs requests)
+    assert ran[0]["access_log"] is False
+    logged = CliRunner().invoke(cli_app, ["serve", "--db", str(trial_db), "--access-log"])
+    assert logged.exit_code == 0, logged.output
+    assert ran[1]["access_log"] is True
 
 
 def _static() -> Path:
