@@ -76,15 +76,29 @@ def test_a_submission_hands_off_to_a_worker_thread_once_and_is_serialised_once(
     assert [a.visit_code for a in forms if a.scale == "madrs"] == ["V3"]
 
     # a read and a save of the form answer the same way
+    # (each in one hand-off too)
     url = f"/api/v1/assessments/{record['id']}"
+    hops.clear()
     read = rater.get(url)
     assert read.json() == record
     assert read.headers["etag"] == '"1"'
+    assert len(hops) == 1, hops
     change = {"answers": MADRS | {"1": 4}, "reason": "rescored"}
+    assert rater.put(url, json=change).status_code == 428  # no If-Match
+    stale = rater.put(url, json=change, headers={"If-Match": '"7"'})
+    assert stale.status_code == 412
+    assert "not 7" in stale.json()["message"]
+    hops.clear()
     saved = rater.put(url, json=change, headers={"If-Match": '"1"'})
     assert saved.status_code == 200
     assert saved.headers["etag"] == '"2"'
     assert saved.json()["total"] == 22
+    assert len(hops) == 1, hops
+    # a role that may read but not save is refused before its (invalid) change is looked at
+    assert monitor.get(url).status_code == 200
+    refused_save = monitor.put(url, json={"answers": "none"}, headers={"If-Match": '"2"'})
+    assert refused_save.status_code == 403
+    assert TestClient(app).get(url).status_code == 401
     assert walks == []
 
 

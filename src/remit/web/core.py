@@ -333,7 +333,8 @@ class ApiCaller:
 def api_caller(operation: str) -> Any:
     """A route dependency giving the :class:`ApiCaller` of an API route whose caller must be
     allowed ``operation``; the route lists it in ``dependencies`` too (the access table reads
-    the operation there) and does its work through :meth:`ApiCaller.run`.
+    the operation there, and tests/web/test_access_matrix.py sends every role to it) and does
+    all its work through :meth:`ApiCaller.run`, its only way to the caller's session.
 
     The dependency itself reads nothing (no thread hop): FastAPI validates the body before
     the endpoint runs, so a request refused by the checks but with an invalid body would be
