@@ -4,7 +4,8 @@ Usage::
 
     python benchmarks/bench_web_request.py [--participants 40] [--raters 8] [--concurrency 8]
         [--seed-db PATH] [--loop asyncio|uvloop] [--threads N]
-        [--server [--server-loop asyncio|uvloop] [--server-http h11|httptools]]
+        [--server [--server-loop asyncio|uvloop] [--server-http h11|httptools]
+                  [--server-access-log]]
         [--stub-service [--requests 3000]]
 
 Builds an Oslo trial in a SQLite file (:mod:`battery`; ``--seed-db PATH`` keeps the seeded file
@@ -151,7 +152,8 @@ def form_bodies(engine: Any) -> list[bytes]:
 
 class ServiceMeter:
     """CPU spent inside :func:`remit.services.record_assessment` (each call's thread CPU
-    clock) and the SQL statements of ``engine`` issued outside it. With ``stub`` every call
+    clock) and the SQL statements of ``engine`` issued outside it (SQLAlchemy's, and the
+    session lookup's SELECT, which goes to the DB-API cursor directly). With ``stub`` every call
     after the first returns the first call's record without running the service: what is
     left of a request's cost is the web layer's alone."""
 
@@ -159,6 +161,7 @@ class ServiceMeter:
         from sqlalchemy import event
 
         from remit import services as sv
+        from remit.store import web_sessions
 
         self.cpu = 0.0
         self.statements = 0
@@ -186,7 +189,14 @@ class ServiceMeter:
                 with self._lock:
                     self.statements += 1
 
+        read_session = web_sessions._read_session
+
+        def lookup(*a: Any, **k: Any) -> Any:
+            count()
+            return read_session(*a, **k)
+
         sv.record_assessment = timed  # type: ignore[assignment]
+        web_sessions._read_session = lookup
         event.listen(engine, "before_cursor_execute", count)
 
     def reset(self) -> None:
@@ -259,7 +269,14 @@ async def in_process(
 
 
 def serve_child(
-    url: str, key_file: str, port: int, loop: str, http: str, out: str, stub: bool
+    url: str,
+    key_file: str,
+    port: int,
+    loop: str,
+    http: str,
+    out: str,
+    stub: bool,
+    access_log: bool = False,
 ) -> None:
     """The server of ``--server``: the app under uvicorn with a :class:`ServiceMeter`;
     SIGUSR1 resets the meter, and its figures are written to ``out`` when the server stops."""
@@ -275,8 +292,8 @@ def serve_child(
     signal.signal(signal.SIGUSR1, lambda *_: meter.reset())
     app = create_app(engine, secret_key="bench")
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, loop=loop, http=http, log_level="warning",
-        access_log=False,
+        app, host="127.0.0.1", port=port, loop=loop, http=http,
+        log_level="info" if access_log else "warning", access_log=access_log,
     )  # fmt: skip
     try:
         uvicorn.Server(config).run()
@@ -299,7 +316,9 @@ async def through_server(
     out = folder / "meter.json"
     child = subprocess.Popen(
         [sys.executable, __file__, "--child", str(folder / "trial.db"), str(folder / "audit.key"),
-         str(port), args.server_loop, args.server_http, str(out), str(int(args.stub_service))],
+         str(port), args.server_loop, args.server_http, str(out), str(int(args.stub_service)),
+         str(int(args.server_access_log))],
+        stdout=subprocess.DEVNULL if args.server_access_log else None,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
@@ -373,12 +392,15 @@ def main() -> int:
                         help="submissions with --stub-service")  # fmt: skip
     parser.add_argument("--threads", type=int, default=0,
                         help="worker threads of the in-process run (0: anyio's 40)")  # fmt: skip
-    parser.add_argument("--child", nargs=7, help=argparse.SUPPRESS)
+    parser.add_argument("--server-access-log", action="store_true",
+                        help="uvicorn's access log on, as remit serve --access-log "
+                        "(its lines are formatted and written to /dev/null)")  # fmt: skip
+    parser.add_argument("--child", nargs=8, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        url, key, port, loop, http, out, stub = args.child
+        url, key, port, loop, http, out, stub, access_log = args.child
         with contextlib.suppress(KeyboardInterrupt):  # the SIGINT that stopped it
-            serve_child(url, key, int(port), loop, http, out, stub == "1")
+            serve_child(url, key, int(port), loop, http, out, stub == "1", access_log == "1")
         return 0
 
     from sqlalchemy import func, select

@@ -21,7 +21,12 @@ from remit.errors import ConflictError
 from remit.interop.redcap import read_redcap_dictionary
 from remit.scales import list_scales, scale_source, trial_scales_key, use_trial_scales
 from remit.services._common import protocol_in_force
-from remit.services.web_sessions import SessionTimeouts, create_session, live_session
+from remit.services.web_sessions import (
+    SessionTimeouts,
+    count_sessions,
+    create_session,
+    live_session,
+)
 from remit.store import store_protocol_version, unit_of_work
 from remit.store.tables import Alert, Participant, Study
 
@@ -73,24 +78,60 @@ def test_the_protocol_is_parsed_once_and_an_amendment_is_in_force_at_the_next_tr
         assert row.protocol_version_id == amended_id
 
 
-def test_a_session_is_read_with_its_users_standing(oslo: OsloTrial) -> None:
+def test_a_session_is_read_with_its_users_standing(oslo: OsloTrial, db_backend: str) -> None:
     engine, kari = oslo.engine, oslo.investigator
     limits = SessionTimeouts(idle_s=3600, absolute_s=8 * 3600)
     token, _ = create_session(engine, kari, now=datetime.now(UTC), timeouts=limits)
-    seen, count = _statements(engine)
+    # what the database itself runs (the lookup goes to the DB-API cursor, not through
+    # SQLAlchemy's execution events): SQLite's trace of every statement, BEGIN included
+    ran: list[str] = []
+
+    def trace(dbapi_connection: Any, *_: Any) -> None:
+        if db_backend == "sqlite":
+            dbapi_connection.set_trace_callback(ran.append)
+
+    event.listen(engine, "checkout", trace)
     try:
         found = live_session(engine, token, now=datetime.now(UTC), timeouts=limits)
     finally:
-        event.remove(engine, "before_cursor_execute", count)
+        event.remove(engine, "checkout", trace)
     assert found is not None
     assert found.actor == kari
     assert (found.user_active, found.must_change_password) == (True, False)
-    assert len([s for s in seen if s.startswith("SELECT")]) == 1  # session and standing at once
+    assert found.created_at.tzinfo is UTC
+    assert found.last_seen_at.tzinfo is UTC
+    if db_backend == "sqlite":
+        # session and standing at once, in one statement and no explicit transaction
+        assert len(ran) == 1, ran
+        assert ran[0].startswith("SELECT"), ran
 
     sv.set_user_active(engine, oslo.admin, kari.username, False, reason="left the study")
     after = live_session(engine, token, now=datetime.now(UTC), timeouts=limits)
     assert after is not None
     assert after.user_active is False  # the web app ends it (core.py)
+
+
+def test_a_session_lookup_refuses_the_other_kind_and_ends_an_expired_session(
+    oslo: OsloTrial,
+) -> None:
+    engine, kari = oslo.engine, oslo.investigator
+    limits = SessionTimeouts(idle_s=600, absolute_s=3600)
+    start = datetime.now(UTC)
+    token, _ = create_session(engine, kari, now=start, timeouts=limits, kind="bearer")
+    assert live_session(engine, token, now=start, timeouts=limits, kind="cookie") is None
+    assert live_session(engine, "not-a-token", now=start, timeouts=limits) is None
+    # used after a while: its use is written (never moved back), and read back as written
+    later = start + timedelta(seconds=limits.touch_every_s + 1)
+    used = live_session(engine, token, now=later, timeouts=limits, kind="bearer")
+    assert used is not None
+    assert used.last_seen_at == later
+    again = live_session(engine, token, now=later + timedelta(seconds=1), timeouts=limits)
+    assert again is not None
+    assert (again.last_seen_at, again.created_at) == (later, start)
+    # idle past the timeout: ended, and its row deleted
+    idle = later + timedelta(seconds=limits.idle_s + 1)
+    assert live_session(engine, token, now=idle, timeouts=limits) is None
+    assert count_sessions(engine) == 0
 
 
 def test_kept_scales_are_read_again_only_when_another_process_added_one(

@@ -41,6 +41,7 @@ from tests.web.test_access_matrix import guarded_routes
 from tests.web.test_rater_blind import PROTOCOL, rct_trial
 
 from remit import services as sv
+from remit.store import web_sessions
 from remit.store.dosing import Dose
 from remit.web import create_app
 
@@ -133,7 +134,9 @@ _BLANKS = re.compile(r"\s+")
 def statements(engine: Engine) -> Iterator[list[str]]:
     """The SQL statements ``engine`` sends inside the block, normalised: whitespace collapsed
     and expanded ``IN (…)`` lists folded to ``IN (…)`` (their length follows the data, e.g.
-    the number of forms, which is the same for both participants anyway)."""
+    the number of forms, which is the same for both participants anyway). The session lookup
+    of every request goes to the DB-API cursor, not through SQLAlchemy's events: it is
+    counted where it is made."""
     sent: list[str] = []
 
     def count(
@@ -142,10 +145,19 @@ def statements(engine: Engine) -> Iterator[list[str]]:
         shape = _IN_LIST.sub("IN (…)", _BLANKS.sub(" ", statement).strip())
         sent.append(("many: " if many else "") + shape)
 
+    read_session = web_sessions._read_session
+
+    def lookup(on: Engine, digest: str) -> Any:
+        if on is engine:
+            sent.append("SELECT web_session (the session lookup, on the DB-API cursor)")
+        return read_session(on, digest)
+
     event.listen(engine, "before_cursor_execute", count)
+    web_sessions._read_session = lookup
     try:
         yield sent
     finally:
+        web_sessions._read_session = read_session
         event.remove(engine, "before_cursor_execute", count)
 
 

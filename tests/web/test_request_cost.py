@@ -3,9 +3,9 @@ path keeps every behaviour (status, headers, body, the OpenAPI description, the 
 headers, the observation of what requests arrive with).
 
 The figures are printed by ``benchmarks/bench_web_request.py``; these tests guard the
-mechanisms: at most two worker-thread hand-offs per submission (the session lookup and the
-endpoint), no second walk of the answer by FastAPI's ``jsonable_encoder``, and ``remit serve``
-on uvloop and httptools when they are installed.
+mechanisms: one worker-thread hand-off per submission (the session lookup, the role check and
+the service call together), no second walk of the answer by FastAPI's ``jsonable_encoder``,
+and ``remit serve`` on uvloop and httptools when they are installed.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from remit.services.web_sessions import read_observations
 from remit.web import WebSettings, create_app
 
 
-def test_a_submission_hands_off_to_worker_threads_twice_and_is_serialised_once(
+def test_a_submission_hands_off_to_a_worker_thread_once_and_is_serialised_once(
     api_as: Callable[[str], TestClient], app: FastAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rater = api_as("independent_rater")
@@ -53,8 +53,8 @@ def test_a_submission_hands_off_to_worker_threads_twice_and_is_serialised_once(
     monkeypatch.setattr(fastapi.routing, "jsonable_encoder", walked)
     created = rater.post("/api/v1/assessments", json=NEW_MADRS, headers={"Idempotency-Key": "k1"})
     assert created.status_code == 201, created.text
-    # the session lookup and the endpoint; the role check runs on the event loop
-    assert len(hops) == 2, hops
+    # the session lookup, the role check and the service call: one hand-off
+    assert len(hops) == 1, hops
     assert walks == []  # the route renders its JSON itself
     assert created.headers["content-type"] == "application/json"
     assert created.headers["etag"] == '"1"'
@@ -65,26 +65,91 @@ def test_a_submission_hands_off_to_worker_threads_twice_and_is_serialised_once(
     assert record == json.loads(json.dumps(to_json_value(stored)))
     assert record["total"] == 20
 
-    # a refused role is still refused by the (now asynchronous) role check, and nothing stored
-    hops.clear()
+    # a refused role is still refused, in the same hand-off, and nothing stored
     monitor = api_as("monitor")
+    hops.clear()
     refused = monitor.post("/api/v1/assessments", json=NEW_MADRS | {"visit_code": "V2"})
     assert refused.status_code == 403
     assert refused.json()["error"] == "PermissionDeniedError"
+    assert len(hops) == 1, hops
     forms = sv.list_assessments(engine, sv.actor_for(engine, "rita"), "OSL-001")
     assert [a.visit_code for a in forms if a.scale == "madrs"] == ["V3"]
 
     # a read and a save of the form answer the same way
+    # (each in one hand-off too)
     url = f"/api/v1/assessments/{record['id']}"
+    hops.clear()
     read = rater.get(url)
     assert read.json() == record
     assert read.headers["etag"] == '"1"'
+    assert len(hops) == 1, hops
     change = {"answers": MADRS | {"1": 4}, "reason": "rescored"}
+    assert rater.put(url, json=change).status_code == 428  # no If-Match
+    stale = rater.put(url, json=change, headers={"If-Match": '"7"'})
+    assert stale.status_code == 412
+    assert "not 7" in stale.json()["message"]
+    hops.clear()
     saved = rater.put(url, json=change, headers={"If-Match": '"1"'})
     assert saved.status_code == 200
     assert saved.headers["etag"] == '"2"'
     assert saved.json()["total"] == 22
+    assert len(hops) == 1, hops
+    # a role that may read but not save is refused before its (invalid) change is looked at
+    assert monitor.get(url).status_code == 200
+    refused_save = monitor.put(url, json={"answers": "none"}, headers={"If-Match": '"2"'})
+    assert refused_save.status_code == 403
+    assert TestClient(app).get(url).status_code == 401
     assert walks == []
+
+
+def test_a_submission_is_checked_before_its_input_as_before(
+    api_as: Callable[[str], TestClient], app: FastAPI
+) -> None:
+    """The caller's checks run inside the submission's one hand-off, after FastAPI has
+    validated the body; the answers keep their order all the same: no token 401 and a refused
+    role 403 before an invalid body's 422, a body that is not JSON 422 first, as on every
+    other route, and nothing stored by any of them."""
+    engine = app.state.remit.engine
+
+    def forms() -> int:
+        return len(sv.list_assessments(engine, sv.actor_for(engine, "rita"), "OSL-001"))
+
+    before = forms()
+    anonymous = TestClient(app)
+    invalid = NEW_MADRS | {"answers": "none", "extra": 1}
+    for body in (invalid, {}, NEW_MADRS):
+        answer = anonymous.post("/api/v1/assessments", json=body)
+        assert answer.status_code == 401, answer.text
+        assert answer.headers["www-authenticate"] == "Bearer"
+        assert answer.json()["error"] == "HTTPError"
+    forged = anonymous.post(
+        "/api/v1/assessments", json=NEW_MADRS, headers={"Authorization": "Bearer forged"}
+    )
+    assert forged.status_code == 401
+    not_json = anonymous.post(
+        "/api/v1/assessments", content=b"{", headers={"content-type": "application/json"}
+    )
+    assert not_json.status_code == 422
+    assert not_json.json() == {"error": "ValidationError", "message": "body.1: JSON decode error"}
+
+    monitor = api_as("monitor")
+    for body in (invalid, {}):
+        refused = monitor.post("/api/v1/assessments", json=body)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"] == "PermissionDeniedError"
+    long_key = {"Idempotency-Key": "k" * 201}
+    too_long = monitor.post("/api/v1/assessments", json=NEW_MADRS, headers=long_key)
+    assert too_long.status_code == 403
+
+    rater = api_as("independent_rater")
+    wrong = rater.post("/api/v1/assessments", json=invalid)
+    assert wrong.status_code == 422
+    assert wrong.json()["error"] == "ValidationError"
+    assert "body.extra: Extra inputs are not permitted" in wrong.json()["message"]
+    too_long = rater.post("/api/v1/assessments", json=NEW_MADRS, headers=long_key)
+    assert too_long.status_code == 422
+    assert "Idempotency-Key" in too_long.json()["message"]
+    assert forms() == before
 
 
 def test_the_openapi_description_still_gives_the_records_schema(app: FastAPI) -> None:
@@ -159,6 +224,11 @@ def test_serve_runs_uvicorn_on_uvloop_and_httptools_when_installed(
     expected = ("uvloop", "httptools") if installed else ("asyncio", "h11")
     assert (ran[0]["loop"], ran[0]["http"]) == expected
     assert f"({expected[0]}, {expected[1]})" in done.output
+    # no access line per request unless asked for (the proxy logs requests)
+    assert ran[0]["access_log"] is False
+    logged = CliRunner().invoke(cli_app, ["serve", "--db", str(trial_db), "--access-log"])
+    assert logged.exit_code == 0, logged.output
+    assert ran[1]["access_log"] is True
 
 
 def _static() -> Path:

@@ -61,6 +61,15 @@ def serve_command(
             help="Mark cookies Secure (behind an HTTPS proxy); on by itself for HTTPS requests.",
         ),
     ] = False,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="Print a line for every request (uvicorn's access log). Off by default: the "
+            "proxy in front logs every request (docs/deployment.md) and the line costs CPU on "
+            "each one; errors, the periodic jobs and the security log are kept either way.",
+        ),
+    ] = False,
     secret_key: Annotated[
         str | None,
         typer.Option(
@@ -179,6 +188,7 @@ def serve_command(
             http=http,
             proxy_headers=https,
             log_level="info",
+            access_log=access_log,
         )
     finally:
         stop.set()

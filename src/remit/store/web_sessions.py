@@ -29,12 +29,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import (
+    Dialect,
     Engine,
     ForeignKey,
     Integer,
@@ -50,6 +53,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -223,8 +227,7 @@ def _expired(now: datetime, timeouts: SessionTimeouts) -> ColumnElement[bool]:
 
 
 _USERS = cast(Table, UserAccount.__table__)
-#: The session of a token digest with its user's standing: built once (not per request), so
-#: that SQLAlchemy reuses the statement's cache key instead of rebuilding and re-keying it.
+#: The session of a token digest with its user's standing, in one statement.
 _LIVE_SESSION = (
     select(
         _SESSIONS,
@@ -237,6 +240,76 @@ _LIVE_SESSION = (
 )
 
 
+class _SessionQuery:
+    """:data:`_LIVE_SESSION` compiled once for one dialect: its SQL text, how the digest is
+    passed (``?`` or ``%(digest)s``), and each column's result conversion (the column types'
+    own, e.g. :class:`~remit.store.types.UTCDateTime`'s aware UTC times, SQLite's 0/1 as
+    booleans)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        compiled = _LIVE_SESSION.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.positional = compiled.positional
+        self.names = [str(column.key) for column in _LIVE_SESSION.selected_columns]
+        self.convert = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in _LIVE_SESSION.selected_columns
+        ]
+
+    def params(self, digest: str) -> tuple[str] | dict[str, str]:
+        return (digest,) if self.positional else {"digest": digest}
+
+    def row(self, raw: Sequence[Any]) -> dict[str, Any]:
+        return {
+            name: value if convert is None else convert(value)
+            for name, value, convert in zip(self.names, raw, self.convert, strict=True)
+        }
+
+
+_QUERIES: weakref.WeakKeyDictionary[Dialect, _SessionQuery] = weakref.WeakKeyDictionary()
+
+
+def _read_session(engine: Engine, digest: str) -> dict[str, Any] | None:
+    """The row of :data:`_LIVE_SESSION` for ``digest`` (``None``: no such session).
+
+    This runs on every request of a logged-in user, so it is the one statement sent on a
+    connection of the engine's pool through the DB-API cursor: SQLAlchemy's connection,
+    transaction and result objects cost several times the query itself (issue 16), and a
+    lone SELECT needs no explicit transaction (SQLite runs it in its own read transaction;
+    PostgreSQL's implicit one ends when the pool rolls the connection back on its return).
+    The pool is the engine's, so a busy pool still answers 503 and a dropped PostgreSQL
+    connection is invalidated; a DB-API error is raised as SQLAlchemy's ``DBAPIError``, as the
+    other statements' are."""
+    dialect = engine.dialect
+    query = _QUERIES.get(dialect)
+    if query is None:
+        query = _QUERIES[dialect] = _SessionQuery(dialect)
+    params = query.params(digest)
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(query.sql, params)
+            found = cursor.fetchone()
+        except dialect.loaded_dbapi.Error as error:
+            lost = dialect.is_disconnect(error, connection.dbapi_connection, cursor)
+            if lost:
+                connection.invalidate(error)
+            raise DBAPIError.instance(
+                query.sql,
+                params,
+                error,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=lost,
+                dialect=dialect,
+            ) from error
+        finally:
+            cursor.close()
+    finally:
+        connection.close()  # back to the pool (which rolls back any implicit transaction)
+    return None if found is None else query.row(found)
+
+
 def live_session(
     engine: Engine,
     token: str,
@@ -246,18 +319,18 @@ def live_session(
     kind: str | None = None,
 ) -> StoredSession | None:
     """The live session of ``token`` (of ``kind`` when given), recording its use, with its
-    user's standing read in the same query; ``None`` for an unknown, ended or expired token
-    (an expired one is deleted)."""
+    user's standing read in the same statement; ``None`` for an unknown, ended or expired
+    token (an expired one is deleted)."""
     digest = session_digest(token)
-    with engine.connect() as connection:
-        row = connection.execute(_LIVE_SESSION, {"digest": digest}).one_or_none()
-    if row is None or (kind is not None and row.kind != kind):
+    row = _read_session(engine, digest)
+    if row is None or (kind is not None and row["kind"] != kind):
         return None
-    idle = (now - row.last_seen_at).total_seconds()
-    if idle > timeouts.idle_s or (now - row.created_at).total_seconds() > timeouts.absolute_s:
+    created_at: datetime = row["created_at"]
+    last_seen: datetime = row["last_seen_at"]
+    idle = (now - last_seen).total_seconds()
+    if idle > timeouts.idle_s or (now - created_at).total_seconds() > timeouts.absolute_s:
         end_session(engine, token)
         return None
-    last_seen = row.last_seen_at
     if idle >= timeouts.touch_every_s:
         with write_engine(engine).begin() as connection:
             # another worker may have touched it meanwhile: never move the time back
@@ -267,17 +340,17 @@ def live_session(
                 .values(last_seen_at=now)
             )
         last_seen = now
-    actor = Actor(row.user_id, row.username, row.role, row.site_id)
+    actor = Actor(row["user_id"], row["username"], row["role"], row["site_id"])
     return StoredSession(
         actor,
-        row.csrf_token,
-        row.created_at,
+        row["csrf_token"],
+        created_at,
         last_seen,
-        row.kind,
-        row.stage,
-        _unseal(token, row.handover),
-        user_active=bool(row.account_active) and row.account_username == row.username,
-        must_change_password=bool(row.account_must_change),
+        row["kind"],
+        row["stage"],
+        _unseal(token, row["handover"]),
+        user_active=bool(row["account_active"]) and row["account_username"] == row["username"],
+        must_change_password=bool(row["account_must_change"]),
     )
 
 

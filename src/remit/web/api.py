@@ -40,6 +40,8 @@ from remit.web.core import (
     PID,
     TABLE,
     WEB_ACCESS,
+    ApiCaller,
+    api_caller,
     api_requires,
     api_session,
     client_of,
@@ -301,48 +303,67 @@ def participant_assessments(request: Request, session: Session, participant_id: 
     return to_json_value(found)
 
 
+#: The guards of a form's submission, read and save: the session lookup, the role check and
+#: the service call in one worker-thread hand-off (:class:`remit.web.core.ApiCaller`).
+RECORD_ASSESSMENT = api_caller("record_assessment")
+READ_ASSESSMENT = api_caller("view_participants")
+SAVE_ASSESSMENT = api_caller("update_assessment")
+
+
 @router.post(
     "/assessments",
     **answers(AssessmentRecord, 201),
     tags=["assessments"],
-    dependencies=[api_requires("record_assessment")],
+    dependencies=[RECORD_ASSESSMENT],
 )
-def create_assessment(
+async def create_assessment(
     body: AssessmentIn,
     request: Request,
-    session: Session,
+    caller: Annotated[ApiCaller, RECORD_ASSESSMENT],
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Enter a form: validated, scored and checked by the safety rules in one transaction."""
-    record = sv.record_assessment(
-        state_of(request).engine,
-        session.actor,
-        body.participant_id,
-        body.visit_code,
-        body.scale,
-        body.answers,
-        version=body.version,
-        status=body.status,
-        idempotency_key=idempotency_key,
-        assessed_at=None
-        if body.assessed_at is None
-        else parse_clinical_time(body.assessed_at, None, name="assessed_at"),
-        window_reason=body.window_reason,
-    )
-    headers = {"ETag": _etag(record.version), "Location": f"/api/v1/assessments/{record.id}"}
-    return json_answer(record, 201, headers)
+    engine = state_of(request).engine
+
+    def enter(session: WebSession) -> Response:
+        record = sv.record_assessment(
+            engine,
+            session.actor,
+            body.participant_id,
+            body.visit_code,
+            body.scale,
+            body.answers,
+            version=body.version,
+            status=body.status,
+            idempotency_key=idempotency_key,
+            assessed_at=None
+            if body.assessed_at is None
+            else parse_clinical_time(body.assessed_at, None, name="assessed_at"),
+            window_reason=body.window_reason,
+        )
+        headers = {"ETag": _etag(record.version), "Location": f"/api/v1/assessments/{record.id}"}
+        return json_answer(record, 201, headers)
+
+    return await caller.run(enter)
 
 
 @router.get(
     "/assessments/{assessment_id}",
     **answers(AssessmentRecord),
     tags=["assessments"],
-    dependencies=[api_requires("view_participants")],
+    dependencies=[READ_ASSESSMENT],
 )
-def assessment(request: Request, session: Session, assessment_id: ID) -> Response:
+async def assessment(
+    request: Request, caller: Annotated[ApiCaller, READ_ASSESSMENT], assessment_id: ID
+) -> Response:
     """One form; its ``ETag`` is the version to send back in ``If-Match`` when saving."""
-    record = sv.get_assessment(state_of(request).engine, session.actor, assessment_id)
-    return json_answer(record, headers={"ETag": _etag(record.version)})
+    engine = state_of(request).engine
+
+    def read(session: WebSession) -> Response:
+        record = sv.get_assessment(engine, session.actor, assessment_id)
+        return json_answer(record, headers={"ETag": _etag(record.version)})
+
+    return await caller.run(read)
 
 
 @router.put(
@@ -355,16 +376,29 @@ def assessment(request: Request, session: Session, assessment_id: ID) -> Respons
         },
     ),
     tags=["assessments"],
-    dependencies=[api_requires("update_assessment")],
+    dependencies=[SAVE_ASSESSMENT],
 )
-def save_assessment(
+async def save_assessment(
     body: AssessmentUpdateIn,
     request: Request,
-    session: Session,
+    caller: Annotated[ApiCaller, SAVE_ASSESSMENT],
     assessment_id: ID,
     if_match: Annotated[str | None, Header(alias="If-Match", max_length=40)] = None,
 ) -> Response:
     """Save a form read at the version in ``If-Match`` (412 if someone saved since)."""
+    engine = state_of(request).engine
+    return await caller.run(
+        lambda session: _save_assessment(engine, session, assessment_id, body, if_match)
+    )
+
+
+def _save_assessment(
+    engine: sv.Engine,
+    session: WebSession,
+    assessment_id: int,
+    body: AssessmentUpdateIn,
+    if_match: str | None,
+) -> Response:
     if not if_match:
         raise HTTPException(
             status_code=428,
@@ -373,7 +407,6 @@ def save_assessment(
     tag = if_match.strip().removeprefix("W/").strip('"')
     if not tag.isdigit():
         raise HTTPException(status_code=412, detail=f"If-Match {if_match!r} is not a version")
-    engine = state_of(request).engine
     current = sv.get_assessment(engine, session.actor, assessment_id)
     if current.version != int(tag):
         raise HTTPException(

@@ -53,6 +53,7 @@ from remit.web.core import (
     MfaStepRequiredError,
     PasswordChangeRequiredError,
     WebState,
+    checked_before_invalid_input,
     login_url,
     make_templates,
     render,
@@ -218,6 +219,16 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        refused = await checked_before_invalid_input(request, exc.errors())
+        # answered as the route's checks answer it
+        if isinstance(refused, HTTPException):
+            return await http_error(request, refused)
+        if isinstance(refused, RemitError):
+            return await remit_error(request, refused)
+        if isinstance(refused, HandoverActiveError):
+            return await to_handover(request, refused)
+        if isinstance(refused, MfaStepRequiredError):
+            return await to_mfa_step(request, refused)
         problems = [
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
         ]
