@@ -614,15 +614,20 @@ def run(engine_name: str, args: argparse.Namespace) -> Figures:
                 if machine_before is not None and machine_after is not None:
                     figures.machine = machine_after - machine_before
                 if watch is not None:
-                    backends, shared, lost = watch.spent(database_before, watch.processes())
+                    # backends that ended in the phase: counted to their last sample
+                    seen = {
+                        pid: ("backend", cpu) for pid, cpu in (waits.seen if waits else {}).items()
+                    }
+                    after_all = {**seen, **watch.processes()}
+                    backends, shared, lost = watch.spent(database_before, after_all)
                     figures.database_cpu_s, figures.database_shared_cpu_s = backends, shared
                     after = watch.counters()
                     figures.counters = {k: after[k] - counters_before[k] for k in after}
+                    if lost:
+                        print(f"{lost} database backends ended in the timed phase unseen: "
+                              "their CPU is not counted", flush=True)  # fmt: skip
                 if waits is not None:
                     figures.waits = waits.averages()
-                    if lost:
-                        print(f"{lost} database backends ended in the timed phase: their CPU "
-                              "is not counted", flush=True)  # fmt: skip
                 return elapsed
 
             figures.seconds = asyncio.run(main())
@@ -891,7 +896,8 @@ class DatabaseCpu:
     backends connected to ``name`` (the server workers' pools) and the cluster's shared
     background processes (:data:`SHARED_BACKENDS`; autovacuum workers of other databases
     left out). A backend that starts within the interval counts from its start; one that
-    ends within it is missed (``lost`` counts them: the pools keep their connections).
+    ends within it is counted up to the last time a :class:`WaitSampler` saw it (``lost``
+    counts those it never saw).
 
     Also reads the database's counters (:data:`COUNTERS`)."""
 
@@ -975,13 +981,18 @@ class WaitSampler:
     (``Lock:advisory`` is the audit chain's append lock), for the WAL (``IO:WALSync``: the
     commit's fsync), ``idle in transaction`` (waiting for the server worker's next
     statement), or ``idle`` in the pool. :meth:`averages` gives the mean number of backends
-    in each state over the samples."""
+    in each state over the samples.
+
+    It also notes each backend's CPU time at every sample (``seen``: pid → seconds), so that
+    a backend that ends within the timed phase (a pool closing a connection) is counted up
+    to its last sample instead of not at all (:meth:`DatabaseCpu.spent`)."""
 
     def __init__(self, conninfo: str, name: str, every: float = 0.1) -> None:
         import threading
 
         self.conninfo, self.name, self.every = conninfo, name, every
         self.counts: dict[str, int] = {}
+        self.seen: dict[int, float] = {}
         self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wait-sampler", daemon=True)
@@ -998,16 +1009,19 @@ class WaitSampler:
         import psycopg
 
         query = (
-            "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+            "SELECT pid, state, wait_event_type, wait_event FROM pg_stat_activity "
             "WHERE datname = %s AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
         )
         with psycopg.connect(self.conninfo, autocommit=True) as connection:
             while not self._stop.wait(self.every):
                 rows = connection.execute(query, (self.name,)).fetchall()
                 self.samples += 1
-                for state, wait_type, wait in rows:
+                for pid, state, wait_type, wait in rows:
                     kind = classify_wait(state, wait_type, wait)
                     self.counts[kind] = self.counts.get(kind, 0) + 1
+                    cpu = process_cpu(pid)
+                    if cpu is not None:
+                        self.seen[pid] = cpu
 
     def averages(self) -> str:
         """``state=mean backends …``, most frequent first.
