@@ -32,7 +32,12 @@ of httpx's CPU per request), one keep-alive HTTP/1.1 connection per rater, no co
 Each latency runs from sending a request to reading its whole response.
 
 It prints the machine and its load, throughput, p50/p95/p99 latency, errors by kind, the CPU
-per request of the server's processes and of this load generator (over the timed phase),
+per request of the server's processes and of this load generator (over the timed phase) and,
+on PostgreSQL, of the database's backends (:class:`DatabaseCpu`); the whole machine's CPU
+split per form (server, database, client, other work, idle: :meth:`Figures.split`); on
+PostgreSQL the database's counters per form (commits, rows, WAL, fsyncs) and what its
+backends were doing (waiting for the audit chain's lock, for the WAL, for the server:
+:class:`WaitSampler`),
 and checks in the database that every acknowledged submission (201) is stored exactly once,
 under the id it was acknowledged with, that retries returned the same id, and that the audit
 chain verifies (``remit audit verify``).
