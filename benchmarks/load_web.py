@@ -32,7 +32,12 @@ of httpx's CPU per request), one keep-alive HTTP/1.1 connection per rater, no co
 Each latency runs from sending a request to reading its whole response.
 
 It prints the machine and its load, throughput, p50/p95/p99 latency, errors by kind, the CPU
-per request of the server's processes and of this load generator (over the timed phase),
+per request of the server's processes and of this load generator (over the timed phase) and,
+on PostgreSQL, of the database's backends (:class:`DatabaseCpu`); the whole machine's CPU
+split per form (server, database, client, other work, idle: :meth:`Figures.split`); on
+PostgreSQL the database's counters per form (commits, rows, WAL, fsyncs) and what its
+backends were doing (waiting for the audit chain's lock, for the WAL, for the server:
+:class:`WaitSampler`),
 and checks in the database that every acknowledged submission (201) is stored exactly once,
 under the id it was acknowledged with, that retries returned the same id, and that the audit
 chain verifies (``remit audit verify``).
@@ -108,6 +113,18 @@ class Figures:
     #: CPU seconds (user + system) this load generator spent in the timed phase: taken from
     #: the same cores as the server's, so it is printed beside it.
     client_cpu_s: float | None = None
+    #: CPU seconds of the PostgreSQL backends serving the benchmark's database (None on
+    #: SQLite: its work is done inside the server's processes), and of the cluster's shared
+    #: background processes (WAL writer, checkpointer, background writer, autovacuum).
+    database_cpu_s: float | None = None
+    database_shared_cpu_s: float | None = None
+    #: The whole machine over the timed phase (``/proc/stat``): busy and idle CPU seconds.
+    machine: MachineCpu | None = None
+    #: The database's own counters over the timed phase (PostgreSQL): commits, rows
+    #: inserted, WAL records, bytes, full-page images and fsyncs (:class:`DatabaseCounters`).
+    counters: dict[str, float] = field(default_factory=dict)
+    #: What the database's backends were doing (:meth:`WaitSampler.averages`).
+    waits: str = ""
 
     def cpu(self, who: str, seconds: float | None) -> str:
         """``who-cpu=…s (… ms/request)``; ``?`` where it could not be measured.
@@ -135,9 +152,88 @@ class Figures:
             f"retries={self.retries} same-id={self.retries_same_id} "
             f"stored={self.stored} stored-once={self.stored_once} ids-match={self.ids_match} "
             f"audit-verified={self.audit_ok} "
-            f"{self.cpu('server', self.server_cpu_s)} {self.cpu('client', self.client_cpu_s)}"
+            f"{self.cpu('server', self.server_cpu_s)} "
+            + (
+                f"{self.cpu('database', self.database_cpu_s)} "
+                f"{self.cpu('database-shared', self.database_shared_cpu_s)} "
+                if self.engine == "postgresql"
+                else ""
+            )
+            + f"{self.cpu('client', self.client_cpu_s)}"
             + (" (ran out of forms)" if self.ran_out_of_forms else "")
         )
+
+    def split(self) -> str:
+        """Where the machine's CPU went in the timed phase, per acknowledged form and as a
+        share of all the cores' time: server workers, database, client, the rest of the
+        machine (other work, the kernel's share not charged to a process) and idle.
+
+        >>> f = Figures("postgresql", 50, 10.0, requests=1000, acknowledged=1000)
+        >>> f.server_cpu_s, f.database_cpu_s, f.database_shared_cpu_s = 8.0, 4.0, 1.0
+        >>> f.client_cpu_s, f.machine = 1.0, MachineCpu(busy_s=16.0, idle_s=4.0)
+        >>> print(f.split())
+        CPU per form (ms) and share of 2 cores x 10.0 s: server 8.00 (40%) database 4.00 (20%) ...
+        >>> f.split().endswith("client 1.00 (5%) other 2.00 (10%) idle 4.00 (20%)")
+        True
+        """
+        if self.machine is None:
+            return "CPU split: ? (no /proc/stat)"
+        total = self.machine.busy_s + self.machine.idle_s
+        forms = max(self.acknowledged, 1)
+        parts = [
+            ("server", self.server_cpu_s),
+            ("database", self.database_cpu_s),
+            ("database-shared", self.database_shared_cpu_s),
+            ("client", self.client_cpu_s),
+        ]
+        known = sum(seconds for _, seconds in parts if seconds is not None)
+        parts += [("other", self.machine.busy_s - known), ("idle", self.machine.idle_s)]
+        cores = round(total / self.seconds) if self.seconds > 0 else 0
+        shown = " ".join(
+            f"{who} {1000 * seconds / forms:.2f} ({100 * seconds / total:.0f}%)"
+            for who, seconds in parts
+            if seconds is not None
+        )
+        return f"CPU per form (ms) and share of {cores} cores x {self.seconds:.1f} s: {shown}"
+
+    def database_line(self) -> str:
+        """The database's counters per acknowledged form (PostgreSQL; WAL figures are the
+        whole cluster's: other databases' writes in the same seconds are counted too).
+
+        >>> f = Figures("postgresql", 50, 10.0, acknowledged=100)
+        >>> f.counters = {"commits": 210.0, "wal_bytes": 1_000_000.0, "wal_sync": 50.0}
+        >>> f.database_line()
+        'database per form: commits 2.10 wal_bytes 10000.00 wal_sync 0.50'
+        """
+        forms = max(self.acknowledged, 1)
+        shown = " ".join(f"{name} {value / forms:.2f}" for name, value in self.counters.items())
+        return f"database per form: {shown}"
+
+
+@dataclass(frozen=True)
+class MachineCpu:
+    """CPU seconds of all the machine's cores in an interval: busy (user, nice, system, irq,
+    softirq, steal) and idle (idle, iowait)."""
+
+    busy_s: float
+    idle_s: float
+
+    def __sub__(self, other: MachineCpu) -> MachineCpu:
+        return MachineCpu(self.busy_s - other.busy_s, self.idle_s - other.idle_s)
+
+
+def machine_cpu() -> MachineCpu | None:
+    """The machine's CPU seconds since boot (``/proc/stat``); ``None`` where there is none."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = fields
+    return MachineCpu(
+        busy_s=(user + nice + system + irq + softirq + steal) / tick, idle_s=(idle + iowait) / tick
+    )
 
 
 def free_port() -> int:
@@ -293,9 +389,11 @@ class Server:
         env = dict(os.environ, REMIT_DATABASE_URL=url, REMIT_SECRET_KEY="load-test")
         self.log = (folder / "server.log").open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "remit.web.app:app_from_environment", "--factory",
+            [sys.executable, "-m", "uvicorn",
+             os.environ.get("REMIT_X_FACTORY", "remit.web.app:app_from_environment"), "--factory",
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
-             "--no-access-log", "--workers", str(workers)],
+             "--no-access-log", "--workers", str(workers),
+             *os.environ.get("REMIT_X_UVICORN", "").split()],
             env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
@@ -491,25 +589,51 @@ def run(engine_name: str, args: argparse.Namespace) -> Figures:
         )
         acked: dict[str, int] = {}
         with Server(url, folder, args.workers) as server:
+            postgres = engine_name == "postgresql"
+            watch = DatabaseCpu(db.conninfo, db.name) if postgres else None
+            waits = WaitSampler(db.conninfo, db.name) if postgres else None
 
             async def main() -> float:
                 tokens = await log_in_all(server.base, args.raters)
+                database_before = watch.processes() if watch else {}
+                counters_before = watch.counters() if watch else {}
+                machine_before = machine_cpu()
                 cpu_before = cpu_seconds(server.process.pid)
                 client_before = time.process_time()
                 began = time.monotonic()
                 until = began + args.seconds
-                await asyncio.gather(
-                    *(
-                        rater(i, tokens[i], server.base, slots, until, figures, acked,
-                              args.retry_share, args.think)
-                        for i in range(args.raters)
-                    )
-                )  # fmt: skip
+                with waits or contextlib.nullcontext():
+                    await asyncio.gather(
+                        *(
+                            rater(i, tokens[i], server.base, slots, until, figures, acked,
+                                  args.retry_share, args.think)
+                            for i in range(args.raters)
+                        )
+                    )  # fmt: skip
                 figures.client_cpu_s = time.process_time() - client_before
                 cpu_after = cpu_seconds(server.process.pid)
+                machine_after = machine_cpu()
+                elapsed = time.monotonic() - began
                 if cpu_before is not None and cpu_after is not None:
                     figures.server_cpu_s = cpu_after - cpu_before
-                return time.monotonic() - began
+                if machine_before is not None and machine_after is not None:
+                    figures.machine = machine_after - machine_before
+                if watch is not None:
+                    # backends that ended in the phase: counted to their last sample
+                    seen = {
+                        pid: ("backend", cpu) for pid, cpu in (waits.seen if waits else {}).items()
+                    }
+                    after_all = {**seen, **watch.processes()}
+                    backends, shared, lost = watch.spent(database_before, after_all)
+                    figures.database_cpu_s, figures.database_shared_cpu_s = backends, shared
+                    after = watch.counters()
+                    figures.counters = {k: after[k] - counters_before[k] for k in after}
+                    if lost:
+                        print(f"{lost} database backends ended in the timed phase unseen: "
+                              "their CPU is not counted", flush=True)  # fmt: skip
+                if waits is not None:
+                    figures.waits = waits.averages()
+                return elapsed
 
             figures.seconds = asyncio.run(main())
         check_stored(url, acked, figures)
@@ -752,6 +876,215 @@ def cpu_seconds(pid: int) -> float | None:
     return total
 
 
+def process_cpu(pid: int) -> float | None:
+    """CPU time (user + system, seconds) of process ``pid`` alone; ``None`` when it is gone
+    (or there is no ``/proc``)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+#: The cluster's background processes, whose work (WAL writing and fsync of other
+#: backends' commits, checkpoints, autovacuum) is shared by every database of the server.
+SHARED_BACKENDS = (
+    "walwriter", "checkpointer", "background writer", "autovacuum launcher",
+    "autovacuum worker", "logical replication launcher",
+)  # fmt: skip
+
+
+class DatabaseCpu:
+    """CPU time of the PostgreSQL processes serving one database, read from ``/proc`` for
+    the process ids ``pg_stat_activity`` lists (the server runs on this machine): the client
+    backends connected to ``name`` (the server workers' pools) and the cluster's shared
+    background processes (:data:`SHARED_BACKENDS`; autovacuum workers of other databases
+    left out). A backend that starts within the interval counts from its start; one that
+    ends within it is counted up to the last time a :class:`WaitSampler` saw it (``lost``
+    counts those it never saw).
+
+    Also reads the database's counters (:data:`COUNTERS`)."""
+
+    def __init__(self, conninfo: str, name: str) -> None:
+        self.conninfo = conninfo
+        self.name = name
+        self.lost = 0
+
+    def processes(self) -> dict[int, tuple[str, float]]:
+        """``pid -> (kind, cpu seconds)`` of the processes serving the database now; kind is
+        ``backend`` or ``shared``."""
+        import psycopg
+
+        with psycopg.connect(self.conninfo, autocommit=True) as connection:
+            rows = connection.execute(
+                "SELECT pid, backend_type, datname FROM pg_stat_activity "
+                "WHERE pid <> pg_backend_pid()"
+            ).fetchall()
+        found: dict[int, tuple[str, float]] = {}
+        for pid, backend_type, datname in rows:
+            if backend_type == "client backend" and datname == self.name:
+                kind = "backend"
+            elif backend_type in SHARED_BACKENDS and datname in (None, self.name):
+                kind = "shared"
+            else:
+                continue
+            cpu = process_cpu(pid)
+            if cpu is not None:
+                found[pid] = (kind, cpu)
+        return found
+
+    def counters(self) -> dict[str, float]:
+        """The database's commits, rollbacks, rows inserted and connections opened
+        (``pg_stat_database``), the cluster's WAL records, full-page images, bytes, writes
+        and fsyncs (``pg_stat_wal``), and the CPU seconds of every backend of the cluster
+        that ended so far (the postmaster's reaped children: a connection a pool opened and
+        closed within the timed phase is seen nowhere else; other databases' too)."""
+        import psycopg
+
+        with psycopg.connect(self.conninfo, autocommit=True) as connection:
+            mine = connection.execute(
+                "SELECT xact_commit, xact_rollback, tup_inserted, sessions "
+                "FROM pg_stat_database WHERE datname = %s",
+                (self.name,),
+            ).fetchone() or (0, 0, 0, 0)
+            wal = connection.execute(
+                "SELECT wal_records, wal_fpi, wal_bytes, wal_write, wal_sync FROM pg_stat_wal"
+            ).fetchone() or (0, 0, 0, 0, 0)
+            postmaster = connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'"
+            ).fetchone()
+        ended = children_cpu(postmaster_of(postmaster[0])) if postmaster else None
+        values = (*mine, *wal, 1000 * (ended or 0.0))
+        return {name: float(value) for name, value in zip(COUNTERS, values, strict=True)}
+
+    @staticmethod
+    def spent(
+        before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+    ) -> tuple[float, float, int]:
+        """CPU seconds of the backends and of the shared processes between two
+        :meth:`processes`, and how many processes of ``before`` were gone in ``after``.
+
+        >>> DatabaseCpu.spent({1: ("backend", 2.0), 2: ("shared", 1.0), 3: ("backend", 5.0)},
+        ...                   {1: ("backend", 3.5), 2: ("shared", 1.25), 4: ("backend", 0.5)})
+        (2.0, 0.25, 1)
+        """
+        backends = shared = 0.0
+        for pid, (kind, cpu) in after.items():
+            used = cpu - before.get(pid, (kind, 0.0))[1]
+            if kind == "backend":
+                backends += used
+            else:
+                shared += used
+        return backends, shared, len(set(before) - set(after))
+
+
+class WaitSampler:
+    """What the backends serving one database are doing, sampled every ``every`` seconds
+    from ``pg_stat_activity`` in a thread of this process (its CPU counts as the client's):
+    running (``active``, no wait event: on a CPU or waiting for one), waiting for a lock
+    (``Lock:advisory`` is the audit chain's append lock), for the WAL (``IO:WALSync``: the
+    commit's fsync), ``idle in transaction`` (waiting for the server worker's next
+    statement), or ``idle`` in the pool. :meth:`averages` gives the mean number of backends
+    in each state over the samples.
+
+    It also notes each backend's CPU time at every sample (``seen``: pid → seconds), so that
+    a backend that ends within the timed phase (a pool closing a connection) is counted up
+    to its last sample instead of not at all (:meth:`DatabaseCpu.spent`)."""
+
+    def __init__(self, conninfo: str, name: str, every: float = 0.1) -> None:
+        import threading
+
+        self.conninfo, self.name, self.every = conninfo, name, every
+        self.counts: dict[str, int] = {}
+        self.seen: dict[int, float] = {}
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wait-sampler", daemon=True)
+
+    def __enter__(self) -> WaitSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        import psycopg
+
+        query = (
+            "SELECT pid, state, wait_event_type, wait_event FROM pg_stat_activity "
+            "WHERE datname = %s AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        with psycopg.connect(self.conninfo, autocommit=True) as connection:
+            while not self._stop.wait(self.every):
+                rows = connection.execute(query, (self.name,)).fetchall()
+                self.samples += 1
+                for pid, state, wait_type, wait in rows:
+                    kind = classify_wait(state, wait_type, wait)
+                    self.counts[kind] = self.counts.get(kind, 0) + 1
+                    cpu = process_cpu(pid)
+                    if cpu is not None:
+                        self.seen[pid] = cpu
+
+    def averages(self) -> str:
+        """``state=mean backends …``, most frequent first.
+
+        >>> w = WaitSampler("", "x")
+        >>> w.samples, w.counts = 4, {"idle": 8, "running": 2, "Lock:advisory": 6}
+        >>> w.averages()
+        'backends (mean of 4 samples): idle=2.0 Lock:advisory=1.5 running=0.5'
+        """
+        shown = " ".join(
+            f"{kind}={count / max(self.samples, 1):.1f}"
+            for kind, count in sorted(self.counts.items(), key=lambda kv: -kv[1])
+        )
+        return f"backends (mean of {self.samples} samples): {shown}"
+
+
+def classify_wait(state: str | None, wait_type: str | None, wait: str | None) -> str:
+    """One backend's state in a :class:`WaitSampler` sample.
+
+    >>> classify_wait("active", None, None), classify_wait("active", "Lock", "advisory")
+    ('running', 'Lock:advisory')
+    >>> classify_wait("idle in transaction", "Client", "ClientRead")
+    'idle in transaction'
+    """
+    if state in ("idle", "idle in transaction"):
+        return state
+    if wait_type is None:
+        return "running"
+    return f"{wait_type}:{wait}"
+
+
+#: What :meth:`DatabaseCpu.counters` reads, in order (``ended_backends_cpu_ms``: CPU
+#: milliseconds of the cluster's backends that ended, :func:`children_cpu`).
+COUNTERS = ("commits", "rollbacks", "rows_inserted", "connections", "wal_records", "wal_fpi",
+            "wal_bytes", "wal_write", "wal_sync", "ended_backends_cpu_ms")  # fmt: skip
+
+
+def postmaster_of(pid: int) -> int:
+    """The parent process of ``pid`` (the postmaster of a PostgreSQL backend); ``pid`` itself
+    when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return pid
+
+
+def children_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of the ended children ``pid`` has reaped (``cutime`` and
+    ``cstime`` of ``/proc/<pid>/stat``); ``None`` where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def audit_verified(url: str) -> bool:
     """Whether ``remit audit verify`` passes on the database (the server's default key)."""
     remit = Path(sys.executable).with_name("remit")
@@ -812,6 +1145,11 @@ def main() -> int:
     print_machine()
     for figures in results:
         print(figures.line())
+        print("  " + figures.split())
+        if figures.counters:
+            print("  " + figures.database_line())
+        if figures.waits:
+            print("  " + figures.waits)
     ok = all(
         f.stored_once
         and f.ids_match

@@ -278,3 +278,31 @@ def test_raters_log_in_a_few_at_a_time_each_with_its_own_password_check(
     assert tokens == [f"token-rater{i:03d}" for i in range(10)]
     assert sorted(seen) == [f"rater{i:03d}" for i in range(10)]
     assert 1 < busy["most"] <= lw.LOGINS_AT_ONCE
+
+
+def test_the_database_cpu_is_read_for_the_backends_of_the_benchmark_database(
+    lw: ModuleType, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from sqlalchemy import text
+
+    from remit.store import make_engine
+
+    request.getfixturevalue("postgres_server")  # skipped without a server
+    with lw.database("postgresql", tmp_path) as db:
+        engine = make_engine(db.url)
+        try:
+            with engine.connect() as connection:
+                pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                watch = lw.DatabaseCpu(db.conninfo, db.name)
+                before, counters = watch.processes(), watch.counters()
+                assert before[pid][0] == "backend"
+                assert any(kind == "shared" for kind, _ in before.values())
+                # the backend's CPU for a query is counted for it
+                connection.execute(text("SELECT count(*) FROM generate_series(1, 3000000)"))
+                after = watch.processes()
+            backends, _shared, lost = watch.spent(before, after)
+            assert backends > 0.05
+            assert lost == 0
+            assert set(watch.counters()) == set(counters) == set(lw.COUNTERS)
+        finally:
+            engine.dispose()
