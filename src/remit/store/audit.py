@@ -16,6 +16,7 @@ the initial migration).
 
 from __future__ import annotations
 
+import json
 import uuid
 import weakref
 from collections.abc import Callable, Iterator, Mapping
@@ -751,13 +752,43 @@ AUDIT_CONTENT_COLUMNS = (
 
 #: The columns of ``audit_event`` in the order of the INSERT's values.
 _AUDIT_COLUMNS = (*AUDIT_CONTENT_COLUMNS, "prev_hash", "row_hash")
-#: The INSERT of audit rows in the driver's own spelling, by its parameter style: sent with
-#: one tuple per row (``executemany``), so no per-row parameter processing happens in Python.
-_AUDIT_INSERT_SQL = {
-    style: f"INSERT INTO audit_event ({', '.join(_AUDIT_COLUMNS)}) VALUES "
-    f"({', '.join([mark] * len(_AUDIT_COLUMNS))})"
-    for style, mark in (("qmark", "?"), ("format", "%s"), ("pyformat", "%s"))
-}
+#: The placeholder of one value by the driver's parameter style.
+_MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+#: Audit rows per INSERT statement at most: 50 rows are 850 parameters, under the 999 of the
+#: oldest SQLite builds (PostgreSQL takes 65,535); a form's 26 rows go in one statement.
+AUDIT_ROWS_PER_INSERT = 50
+#: The multi-row INSERTs of audit rows in the driver's own spelling, by parameter style and
+#: number of rows (made when first needed): one statement for many rows, so the database
+#: parses and plans it once and PostgreSQL's backend runs one statement, not one per row;
+#: the values go as one flat tuple, with no per-row parameter processing in Python.
+_AUDIT_INSERT_SQL: dict[tuple[str, int], str] = {}
+
+
+#: PostgreSQL's INSERT of any number of audit rows: what the rows share as single values, and
+#: each row's own columns as one JSON array of arrays (one text parameter, unpacked by the
+#: server), so the statement and its 7 parameters are the same for every append (psycopg
+#: converts it once, adapts no value one by one, and the server runs one statement).
+_PG_AUDIT_INSERT_SQL = (
+    f"INSERT INTO audit_event ({', '.join(_AUDIT_COLUMNS)}) "
+    "SELECT (r->>0)::integer, %s::timestamptz, %s::varchar, %s::integer, %s::varchar, "
+    "%s::varchar, %s::integer, r->>1, r->>2, (r->>3)::integer, (r->>4)::integer, r->>5, "
+    "r->>6, r->>7, r->>8, r->>9, r->>10 FROM json_array_elements(%s::json) AS e(r)"
+)
+#: The JSON of those rows (``->>`` gives back each text exactly as written).
+_PG_ROWS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _audit_insert_sql(paramstyle: str, n_rows: int) -> str:
+    found = _AUDIT_INSERT_SQL.get((paramstyle, n_rows))
+    if found is None:
+        one = f"({', '.join([_MARKS[paramstyle]] * len(_AUDIT_COLUMNS))})"
+        found = f"INSERT INTO audit_event ({', '.join(_AUDIT_COLUMNS)}) VALUES " + ", ".join(
+            [one] * n_rows
+        )
+        _AUDIT_INSERT_SQL[(paramstyle, n_rows)] = found
+    return found
+
+
 _OCCURRED_AT = Base.metadata.tables["audit_event"].c.occurred_at
 
 
@@ -799,13 +830,26 @@ def append_audit_records(
     stored_at = occurred_at if processed is None else processed(occurred_at)
     fixed = (transaction_id, actor.user_id, actor.username, actor.role, actor.site_id)
     sign = ring.signer()
-    rows: list[tuple[Any, ...]] = []
+    if dialect.name == "postgresql":
+        own: list[tuple[Any, ...]] = []
+        for record in records:
+            row_hash = sign(prev_hash, writer.json(next_id, record))
+            own.append((next_id, *record.values(), prev_hash, row_hash))
+            prev_hash = row_hash
+            next_id += 1
+        connection.exec_driver_sql(_PG_AUDIT_INSERT_SQL, (stored_at, *fixed, _PG_ROWS_JSON(own)))
+        return next_id - 1, prev_hash
+    values: list[Any] = []  # the rows' values, one after the other
     for record in records:
         row_hash = sign(prev_hash, writer.json(next_id, record))
-        rows.append((next_id, stored_at, *fixed, *record.values(), prev_hash, row_hash))
+        values += (next_id, stored_at, *fixed, *record.values(), prev_hash, row_hash)
         prev_hash = row_hash
         next_id += 1
-    connection.exec_driver_sql(_AUDIT_INSERT_SQL[dialect.paramstyle], rows)
+    width = len(_AUDIT_COLUMNS) * AUDIT_ROWS_PER_INSERT
+    for start in range(0, len(values), width):
+        chunk = tuple(values[start : start + width])
+        sql = _audit_insert_sql(dialect.paramstyle, len(chunk) // len(_AUDIT_COLUMNS))
+        connection.exec_driver_sql(sql, chunk)
     return next_id - 1, prev_hash
 
 
