@@ -92,10 +92,15 @@ def make_engine(url: str | Path | URL, *, echo: bool = False, must_exist: bool =
                 expected="the path of an existing Remit database",
                 hint="check the path, or create one with `remit db upgrade --db PATH`",
             )
+        in_memory = file in (None, "", ":memory:")
         engine = create_engine(
             resolved,
             echo=echo,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            # a file's pool keeps its connections as PostgreSQL's does (see POOL_SIZE): an
+            # overflow connection opened and closed per request under load ran the four
+            # PRAGMAs of _configure_sqlite and opened the WAL each time
+            **({} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": 0}),
         )
         _configure_sqlite(engine)
         return engine
@@ -110,10 +115,11 @@ def make_engine(url: str | Path | URL, *, echo: bool = False, must_exist: bool =
     return engine
 
 
-#: Connections a process keeps open to a PostgreSQL database, and at most opens. No overflow
-#: beyond it: an overflow connection is closed when it is returned while the pool holds enough
-#: idle ones, so under a varying load the pool kept opening and closing connections, each a
-#: new server process (a fork, authentication, cold caches) and prepared statements lost.
+#: Connections a process keeps open to a database (PostgreSQL, or a SQLite file), and at most
+#: opens. No overflow beyond it: an overflow connection is closed when it is returned while the
+#: pool holds enough idle ones, so under a varying load the pool kept opening and closing
+#: connections: on PostgreSQL each a new server process (a fork, authentication, cold caches)
+#: and prepared statements lost, on SQLite the file opened and configured again.
 #: A request that finds every connection busy waits for one (up to ``pool_timeout``, 30 s;
 #: then it is answered "busy, try again", see :func:`is_pool_exhausted`).
 POOL_SIZE = 15
