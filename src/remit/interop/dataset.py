@@ -78,8 +78,7 @@ class Dataset:
         """The rows as plain Python values (``None`` for missing): :func:`plain` of each cell,
         a column at a time."""
         columns = [
-            [plain(value, v) for value in self.frame[v.name].to_numpy(dtype=object)]
-            for v in self.variables
+            _plain_column(self.frame[v.name].to_numpy(dtype=object), v) for v in self.variables
         ]
         return [list(rec) for rec in zip(*columns, strict=True)]
 
@@ -128,6 +127,19 @@ def plain(value: Any, variable: Variable) -> Any:
     if variable.type == "date" and not isinstance(value, str):
         return int(value)
     return str(value)
+
+
+def _plain_column(values: Sequence[Any], variable: Variable) -> list[Any]:
+    """:func:`plain` of every cell of a column, the variable's type looked at once."""
+    missing = is_missing
+    kind = variable.type
+    if kind == "integer":
+        return [None if missing(x) else int(x) for x in values]
+    if kind == "float":
+        return [None if missing(x) else float(x) for x in values]
+    if kind == "date":
+        return [None if missing(x) else (str(x) if isinstance(x, str) else int(x)) for x in values]
+    return [None if missing(x) else str(x) for x in values]
 
 
 def text_length(values: Sequence[Any]) -> int:
