@@ -99,9 +99,16 @@ def frame_records(frame: pd.DataFrame) -> list[dict[Hashable, Any]]:
 
 def is_missing(value: Any) -> bool:
     """Whether a cell is missing (None, NaN, NaT or an empty string)."""
+    kind = type(value)  # the common cells first, by exact type (pd.isna is slow per cell)
+    if kind is str:
+        return value == ""
     if value is None:
         return True
-    # the common cells first: text and whole numbers are never NA (pd.isna is slow per cell)
+    if kind is float:
+        return value != value  # NaN
+    if kind is int:
+        return False
+    # text and whole numbers are never NA
     if isinstance(value, str):
         return value == ""
     if isinstance(value, float):
@@ -139,7 +146,7 @@ def _plain_column(values: Sequence[Any], variable: Variable) -> list[Any]:
         return [None if missing(x) else float(x) for x in values]
     if kind == "date":
         return [None if missing(x) else (str(x) if isinstance(x, str) else int(x)) for x in values]
-    return [None if missing(x) else str(x) for x in values]
+    return [(x or None) if type(x) is str else (None if missing(x) else str(x)) for x in values]
 
 
 def text_length(values: Sequence[Any]) -> int:
@@ -204,7 +211,11 @@ def make_dataset(
         col = frame[v.name]
         if v.type in ("text", "datetime") or (v.type == "date" and standard == "SDTM"):
             # cells as objects in one step (iterating a pandas string array goes cell by cell)
-            values = [None if is_missing(x) else str(x) for x in col.to_numpy(dtype=object)]
+            # text (the usual cell) is itself, or None when empty: no call per cell
+            values = [
+                (x or None) if type(x) is str else (None if is_missing(x) else str(x))
+                for x in col.to_numpy(dtype=object)
+            ]
             if splits and v.type == "text":
                 for i, x in enumerate(values):
                     if x is not None and len(x.encode("utf-8")) > MAX_TEXT_LENGTH:
