@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -99,14 +99,14 @@ def frame_records(frame: pd.DataFrame) -> list[dict[Hashable, Any]]:
 
 def is_missing(value: Any) -> bool:
     """Whether a cell is missing (None, NaN, NaT or an empty string)."""
-    kind = type(value)  # the common cells first, by exact type (pd.isna is slow per cell)
-    if kind is str:
+    # the common cells first, by exact type (pd.isna is slow per cell)
+    if type(value) is str:
         return value == ""
     if value is None:
         return True
-    if kind is float:
+    if type(value) is float:
         return value != value  # NaN
-    if kind is int:
+    if type(value) is int:
         return False
     # text and whole numbers are never NA
     if isinstance(value, str):
@@ -136,7 +136,7 @@ def plain(value: Any, variable: Variable) -> Any:
     return str(value)
 
 
-def _plain_column(values: Sequence[Any], variable: Variable) -> list[Any]:
+def _plain_column(values: Iterable[Any], variable: Variable) -> list[Any]:
     """:func:`plain` of every cell of a column, the variable's type looked at once."""
     missing = is_missing
     kind = variable.type
@@ -151,14 +151,13 @@ def _plain_column(values: Sequence[Any], variable: Variable) -> list[Any]:
 
 def text_length(values: Sequence[Any]) -> int:
     """Bytes (UTF-8) of the longest value; at least 1 (SAS has no zero-length text)."""
-    longest = 1
-    for v in values:
-        if isinstance(v, str):  # the usual cell: no missing-value check beyond ""
-            if v:
-                longest = max(longest, len(v.encode("utf-8")))
-        elif not is_missing(v):
-            longest = max(longest, len(str(v).encode("utf-8")))
-    return longest
+    lengths = [
+        len(v.encode("utf-8"))  # the usual cell: no missing-value check beyond "" (0 bytes)
+        if isinstance(v, str)
+        else (0 if is_missing(v) else len(str(v).encode("utf-8")))
+        for v in values
+    ]
+    return max(1, max(lengths, default=0))
 
 
 def make_dataset(
