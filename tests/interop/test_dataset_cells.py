@@ -164,6 +164,8 @@ def test_frame_records_are_pandas_records() -> None:
         [],
         [["a", None, 1, 2.5, True, False]],
         [['"quoted"\\ ø\n\t\x01 😀', 1e300, -0.0, 10**20], [float("nan"), float("inf"), 3.0]],
+        [["a", 1, None, -0.0], ['b "\x01"', 2.5, True, "ø"], ["", 10**20, False, None]],
+        [["a", 1], ["b", np.int64(3)]],  # (rows of one length are printed a column at a time)
         [[np.int64(3)]],  # a type written otherwise: json.dumps writes (or refuses) the file
         [["a", ["nested"]]],
     ],
