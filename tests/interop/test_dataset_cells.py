@@ -13,7 +13,14 @@ import pandas as pd
 import pytest
 from lxml import etree
 
-from remit.interop.dataset import Variable, frame_records, is_missing, make_dataset, text_length
+from remit.interop.dataset import (
+    Variable,
+    frame_records,
+    is_missing,
+    make_dataset,
+    plain,
+    text_length,
+)
 from remit.interop.datasetjson import dataset_json_text
 from remit.interop.define_xml import DefineStudy, define_xml
 from remit.interop.odm.base import odm_time
@@ -157,6 +164,8 @@ def test_frame_records_are_pandas_records() -> None:
         [],
         [["a", None, 1, 2.5, True, False]],
         [['"quoted"\\ ø\n\t\x01 😀', 1e300, -0.0, 10**20], [float("nan"), float("inf"), 3.0]],
+        [["a", 1, None, -0.0], ['b "\x01"', 2.5, True, "ø"], ["", 10**20, False, None]],
+        [["a", 1], ["b", np.int64(3)]],  # (rows of one length are printed a column at a time)
         [[np.int64(3)]],  # a type written otherwise: json.dumps writes (or refuses) the file
         [["a", ["nested"]]],
     ],
@@ -192,3 +201,26 @@ def test_sdtm_dates_of_dates_and_timestamps_are_pandas_dates(value: Any) -> None
     assert iso_datetime(value) == utc.strftime("%Y-%m-%dT%H:%M:%S")
     days = (pd.Timestamp(ts.strftime("%Y-%m-%d")) - pd.Timestamp("2023-03-04")).days
     assert study_day(value, date(2023, 3, 4)) == (days + 1 if days >= 0 else days)
+
+
+def test_dataset_rows_are_the_plain_value_of_each_cell() -> None:
+    variables = [
+        Variable("TXT", "Text", "text"),
+        Variable("NUM", "Number", "integer"),
+        Variable("AVAL", "Value", "float"),
+        Variable("ADT", "Date", "date"),
+    ]
+    rows = [
+        {"TXT": "a", "NUM": 1, "AVAL": 2.5, "ADT": 23000},
+        {"TXT": "", "NUM": None, "AVAL": float("nan"), "ADT": None},
+        {"TXT": None, "NUM": 3.0, "AVAL": 4, "ADT": 23001.0},
+    ]
+    ds = make_dataset("ADXX", "Cells", "ADaM", variables, rows)
+    got = ds.rows()
+    expected = [
+        [plain(value, v) for value, v in zip(row, ds.variables, strict=True)]
+        for row in ds.frame[[v.name for v in ds.variables]].to_numpy(dtype=object).tolist()
+    ]
+    assert got == expected
+    assert got == [["a", 1, 2.5, 23000], [None, None, None, None], [None, 3, 4.0, 23001]]
+    assert [type(c) for c in got[2][1:]] == [int, float, int]

@@ -5,6 +5,7 @@ over several lines)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from remit.interop.odm import (
     transactional_odm,
     write_odm_files,
 )
+from remit.interop.odm.audit import audit_record, audit_record_text
 from remit.interop.odm.base import _N, ODM_NS, PlainElement, el
 from remit.interop.odm.metadata import protocol_scales
 
@@ -197,3 +199,53 @@ def test_text_beside_child_elements_is_printed_by_lxml(tmp_path: Path) -> None:
     root, clinical = _frame()
     stream.write(tmp_path / "odm.xml", root, clinical, [stream.Chunk(build)], _admin)
     assert (tmp_path / "odm.xml").read_bytes() == expected
+
+
+@dataclass
+class _Entry:
+    """The fields of an audit row :func:`audit_record` reads."""
+
+    user_id: int | None
+    reason: Any
+    table_name: str = "assessment"
+    record_id: int = 7
+    field: str | None = "total"
+    action: str = "update"
+
+
+@pytest.mark.parametrize(
+    ("entry", "rid", "subject"),
+    [
+        (_Entry(3, None), "AR.1", "OSLO-001"),
+        (_Entry(None, ""), None, None),  # no reason, no ID
+        *[(_Entry(3, value, field=None), "AR.9", value) for value in _AWKWARD],
+    ],
+)
+def test_an_audit_record_printed_directly_is_the_plain_printing_of_the_built_one(
+    entry: _Entry, rid: str | None, subject: str | None
+) -> None:
+    when = datetime(2026, 12, 4, 23, 0, 1, 5, tzinfo=UTC)
+    plain = PlainElement("", {})
+    audit_record(plain, entry, when, "OSL", rid, subject)
+    users: dict[str, None] = {"USR.0": None}
+    places: dict[str, None] = {}
+    expected = stream.plain_text(plain.children, 3, users, places)
+    assert expected is not None
+    direct_users: dict[str, None] = {"USR.0": None}
+    direct_places: dict[str, None] = {}
+    printed = audit_record_text(3, direct_users, direct_places, entry, when, "OSL", rid, subject)
+    assert printed == expected
+    assert (direct_users, direct_places) == (users, places)
+
+
+@pytest.mark.parametrize("reason", ["bell \x07", "\ufffe", 42])
+def test_an_audit_record_the_direct_printer_cannot_print_is_built_instead(reason: Any) -> None:
+    entry = _Entry(3, reason)
+    when = datetime(2026, 12, 4, 23, 0, 1, tzinfo=UTC)
+    users: dict[str, None] = {}
+    places: dict[str, None] = {}
+    assert audit_record_text(3, users, places, entry, when, "OSL", "AR.1") is None
+    assert (users, places) == ({}, {})  # nothing added for a record left to the builder
+    plain = PlainElement("", {})
+    audit_record(plain, entry, when, "OSL", "AR.1")
+    assert stream.plain_text(plain.children, 3, users, places) is None

@@ -209,6 +209,10 @@ def build_adsl(data: TrialData, protocol: Protocol) -> pd.DataFrame:
 
 
 def _number(value: object) -> float | None:
+    if type(value) is float:  # the usual cells first, by exact type
+        return None if value != value else value
+    if type(value) is int:
+        return float(value)
     if isinstance(value, bool | np.bool_):
         return float(value)
     if isinstance(value, int | float | np.integer | np.floating):
@@ -295,33 +299,40 @@ def scale_values(
                 number = _number(mapping[code])
                 if number is not None:
                     values.append((part, str(code), number))
+        if not values:
+            continue
+        # the form's cells, the same in each of its parameters' rows: made once per form
+        head = {
+            "participant_id": rec.participant_id,
+            "USUBJID": f"{protocol.study.id}-{rec.participant_id}",
+            "arm": arms.get(rec.participant_id),
+            "visit_code": rec.visit_code,
+            "AVISIT": rec.visit_code,
+            "AVISITN": math.nan if rec.visit_code is None else float(order[str(rec.visit_code)]),
+            "study_day": rec.study_day,
+            "ADY": rec.study_day,
+            "ATPT": getattr(rec, "timepoint", None) if has_timepoint else None,
+            "scale": scale,
+            "version": rec.version,
+        }
+        tail = {
+            "assessed_at": rec.assessed_at,
+            "prorated": rec.prorated,
+            "n_missing": rec.n_missing,
+        }
         for part, code, value in values:
             param = params.get((scale, part, code))
             if param is None:
                 param = params[(scale, part, code)] = _param_for(scale, part, code, labels[scale])
             rows.append(
                 {
-                    "participant_id": rec.participant_id,
-                    "USUBJID": f"{protocol.study.id}-{rec.participant_id}",
-                    "arm": arms.get(rec.participant_id),
-                    "visit_code": rec.visit_code,
-                    "AVISIT": rec.visit_code,
-                    "AVISITN": math.nan
-                    if rec.visit_code is None
-                    else float(order[str(rec.visit_code)]),
-                    "study_day": rec.study_day,
-                    "ADY": rec.study_day,
-                    "ATPT": getattr(rec, "timepoint", None) if has_timepoint else None,
-                    "scale": scale,
-                    "version": rec.version,
+                    **head,
                     "PARAMCD": param.paramcd,
                     "PARAM": param.label,
                     "param": param.param,
                     "PARCAT1": param.category,
                     "AVAL": value,
-                    "assessed_at": rec.assessed_at,
-                    "prorated": rec.prorated,
-                    "n_missing": rec.n_missing,
+                    **tail,
                 }
             )
     columns = [

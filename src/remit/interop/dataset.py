@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -78,8 +78,7 @@ class Dataset:
         """The rows as plain Python values (``None`` for missing): :func:`plain` of each cell,
         a column at a time."""
         columns = [
-            [plain(value, v) for value in self.frame[v.name].to_numpy(dtype=object)]
-            for v in self.variables
+            _plain_column(self.frame[v.name].to_numpy(dtype=object), v) for v in self.variables
         ]
         return [list(rec) for rec in zip(*columns, strict=True)]
 
@@ -100,9 +99,16 @@ def frame_records(frame: pd.DataFrame) -> list[dict[Hashable, Any]]:
 
 def is_missing(value: Any) -> bool:
     """Whether a cell is missing (None, NaN, NaT or an empty string)."""
+    # the common cells first, by exact type (pd.isna is slow per cell)
+    if type(value) is str:
+        return value == ""
     if value is None:
         return True
-    # the common cells first: text and whole numbers are never NA (pd.isna is slow per cell)
+    if type(value) is float:
+        return value != value  # NaN
+    if type(value) is int:
+        return False
+    # text and whole numbers are never NA
     if isinstance(value, str):
         return value == ""
     if isinstance(value, float):
@@ -130,16 +136,28 @@ def plain(value: Any, variable: Variable) -> Any:
     return str(value)
 
 
+def _plain_column(values: Iterable[Any], variable: Variable) -> list[Any]:
+    """:func:`plain` of every cell of a column, the variable's type looked at once."""
+    missing = is_missing
+    kind = variable.type
+    if kind == "integer":
+        return [None if missing(x) else int(x) for x in values]
+    if kind == "float":
+        return [None if missing(x) else float(x) for x in values]
+    if kind == "date":
+        return [None if missing(x) else (str(x) if isinstance(x, str) else int(x)) for x in values]
+    return [(x or None) if type(x) is str else (None if missing(x) else str(x)) for x in values]
+
+
 def text_length(values: Sequence[Any]) -> int:
     """Bytes (UTF-8) of the longest value; at least 1 (SAS has no zero-length text)."""
-    longest = 1
-    for v in values:
-        if isinstance(v, str):  # the usual cell: no missing-value check beyond ""
-            if v:
-                longest = max(longest, len(v.encode("utf-8")))
-        elif not is_missing(v):
-            longest = max(longest, len(str(v).encode("utf-8")))
-    return longest
+    lengths = [
+        len(v.encode("utf-8"))  # the usual cell: no missing-value check beyond "" (0 bytes)
+        if isinstance(v, str)
+        else (0 if is_missing(v) else len(str(v).encode("utf-8")))
+        for v in values
+    ]
+    return max(1, max(lengths, default=0))
 
 
 def make_dataset(
@@ -192,7 +210,11 @@ def make_dataset(
         col = frame[v.name]
         if v.type in ("text", "datetime") or (v.type == "date" and standard == "SDTM"):
             # cells as objects in one step (iterating a pandas string array goes cell by cell)
-            values = [None if is_missing(x) else str(x) for x in col.to_numpy(dtype=object)]
+            # text (the usual cell) is itself, or None when empty: no call per cell
+            values = [
+                (x or None) if type(x) is str else (None if is_missing(x) else str(x))
+                for x in col.to_numpy(dtype=object)
+            ]
             if splits and v.type == "text":
                 for i, x in enumerate(values):
                     if x is not None and len(x.encode("utf-8")) > MAX_TEXT_LENGTH:

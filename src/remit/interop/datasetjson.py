@@ -119,8 +119,17 @@ def dataset_json_text(doc: dict[str, Any]) -> str:
     if not rows or list(doc)[-1] != "rows" or not all(rows):
         return json.dumps(doc, ensure_ascii=False, indent=1)
     head = json.dumps({**doc, "rows": []}, ensure_ascii=False, indent=1)
+    encode = _encode_text
     try:
-        printed = ["  [\n   " + ",\n   ".join([_scalar(v) for v in row]) + "\n  ]" for row in rows]
+        if all(len(row) == len(rows[0]) for row in rows):  # a column at a time, text inline
+            columns = [
+                [encode(v) if type(v) is str else _scalar(v) for v in column]
+                for column in zip(*rows, strict=True)
+            ]
+            cells: Any = zip(*columns, strict=True)
+        else:
+            cells = ([_scalar(v) for v in row] for row in rows)
+        printed = ["  [\n   " + ",\n   ".join(row) + "\n  ]" for row in cells]
     except KeyError:
         return json.dumps(doc, ensure_ascii=False, indent=1)
     return head.removesuffix("[]\n}") + "[\n" + ",\n".join(printed) + "\n ]\n}"

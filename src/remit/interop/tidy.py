@@ -87,8 +87,12 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     clean = frame.copy()
     for col in clean.columns:
         if clean[col].dtype == object or pd.api.types.is_string_dtype(clean[col]):
+            # non-empty text (the usual cell) checked here, without a call unless it starts
+            # like a formula
             clean[col] = [
-                None if is_missing(v) else neutralised(_cell(v))
+                (neutralised(v) if v.startswith(FORMULA_STARTS) else v)
+                if type(v) is str and v
+                else (None if is_missing(v) else neutralised(_cell(v)))
                 for v in clean[col].to_numpy(dtype=object)
             ]
     clean.columns = [neutralised(str(c)) for c in clean.columns]

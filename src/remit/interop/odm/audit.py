@@ -12,6 +12,7 @@ import pandas as pd
 from remit.interop.dateshift import DateShift
 from remit.interop.odm.admin import location_oid, user_oid
 from remit.interop.odm.base import el, odm_time
+from remit.interop.odm.stream import printable
 
 #: Tables whose audit rows are clinical data (the rest are set-up, users, identity).
 CLINICAL_TABLES = (
@@ -53,6 +54,48 @@ def audit_record(
     source = f"{entry.table_name}/{entry.record_id}/{entry.field or ''}/{entry.action}"
     el(ar, "SourceID", source if subject is None else f"{source}/{subject}")
     return ar
+
+
+def audit_record_text(
+    depth: int,
+    users: dict[str, None],
+    places: dict[str, None],
+    entry: Any,
+    when: datetime,
+    site: str | None,
+    rid: str | None,
+    subject: str | None = None,
+) -> bytes | None:
+    """The text :func:`~remit.interop.odm.stream.plain_text` prints for the
+    ``<AuditRecord>`` :func:`audit_record` builds (at indentation ``depth``), written
+    directly; its user and location OIDs added to the two. ``None`` (nothing added) when a
+    value needs lxml's own handling: then the chunk is built instead."""
+    user = user_oid(entry.user_id)
+    place = location_oid(site)
+    source = f"{entry.table_name}/{entry.record_id}/{entry.field or ''}/{entry.action}"
+    texts = [printable(user, True), printable(place, True), printable(odm_time(when), False)]
+    if entry.reason:
+        texts.append(printable(entry.reason, False))
+    texts.append(printable(source if subject is None else f"{source}/{subject}", False))
+    record_id = None if rid is None else printable(str(rid), True)
+    if None in texts or (rid is not None and record_id is None):
+        return None
+    pad = "  " * depth
+    inner = pad + "  "
+    start = f"{pad}<AuditRecord>" if rid is None else f'{pad}<AuditRecord ID="{record_id}">'
+    lines = [
+        start,
+        f'{inner}<UserRef UserOID="{texts[0]}"/>',
+        f'{inner}<LocationRef LocationOID="{texts[1]}"/>',
+        f"{inner}<DateTimeStamp>{texts[2]}</DateTimeStamp>",
+    ]
+    if entry.reason:
+        lines.append(f"{inner}<ReasonForChange>{texts[3]}</ReasonForChange>")
+    lines.append(f"{inner}<SourceID>{texts[-1]}</SourceID>")
+    lines.append(f"{pad}</AuditRecord>\n")
+    users.setdefault(user)
+    places.setdefault(place)
+    return "\n".join(lines).encode("utf-8")
 
 
 class AuditContext:

@@ -58,6 +58,8 @@ def el(parent: Any, tag: str, text: str | None = None, **attrs: Any) -> Any:
 def odm_time(value: Any) -> str:
     """An ODM ``datetime``: UTC with a ``Z``, microseconds kept when stored."""
     if type(value) is datetime:  # the audit trail's times: no pandas Timestamp needed
+        if value.tzinfo is UTC and value.year >= 1000:  # as stored: no conversion
+            return value.isoformat()[:-6] + "Z"  # without its "+00:00"
         when = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
         if when.year >= 1000:  # isoformat: strftime's text, the fraction only when stored
             return when.isoformat() + "Z"

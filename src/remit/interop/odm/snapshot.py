@@ -15,6 +15,7 @@ from remit.interop.odm.audit import (
     CLINICAL_TABLES,
     AuditContext,
     audit_record,
+    audit_record_text,
     audit_state,
     audit_time,
     shift_value,
@@ -388,14 +389,16 @@ def snapshot_parts(
 
         return build
 
-    def record(e: Any, ctx: AuditContext, who: str | None) -> Callable[[Any], Any]:
-        return lambda parent: audit_record(
-            parent,
-            e,
-            audit_time(e, ctx, shift),
-            ctx.sites.get(e.site_id or -1),
-            f"AR.{e.id}",
-            who,
+    def record(e: Any, ctx: AuditContext, who: str | None) -> Chunk:
+        when = audit_time(e, ctx, shift)
+        site = ctx.sites.get(e.site_id or -1)
+        rid = f"AR.{e.id}"
+        return Chunk(
+            lambda parent: audit_record(parent, e, when, site, rid, who),
+            "AuditRecords",
+            lambda depth, users, places: audit_record_text(
+                depth, users, places, e, when, site, rid, who
+            ),
         )
 
     def chunks() -> Iterator[Chunk]:
@@ -409,6 +412,6 @@ def snapshot_parts(
             who = ctx.study_id.get(e.participant_id) if e.participant_id is not None else None
             if who is not None and who not in known:
                 continue
-            yield Chunk(record(e, ctx, who), "AuditRecords")
+            yield record(e, ctx, who)
 
     return root, clinical, chunks()

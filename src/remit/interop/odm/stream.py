@@ -41,6 +41,10 @@ class Chunk:
 
     build: Callable[[Any], Any] | None
     container: str | None = None
+    #: optional: ``text(depth, users, places)`` prints the chunk directly (at indentation
+    #: ``depth``, adding its references to the two) as :func:`plain_text` would print what
+    #: ``build`` adds, or gives ``None`` (nothing added) to leave it to ``build``
+    text: Callable[[int, dict[str, None], dict[str, None]], bytes | None] | None = None
 
 
 class AdminWriter(Protocol):
@@ -86,6 +90,15 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 class _UnprintableError(Exception):
     """A chunk :func:`plain_text` leaves to lxml."""
+
+
+def printable(value: Any, attribute: bool) -> str | None:
+    """``value`` as :func:`plain_text` prints it in text or in an attribute; ``None`` when it
+    leaves the chunk to lxml (not a ``str``, or a character the XML escapes do not cover)."""
+    try:
+        return _escaped(value, attribute)
+    except _UnprintableError:
+        return None
 
 
 def _escaped(value: Any, attribute: bool) -> str:
@@ -214,6 +227,12 @@ def write(
             work = scratch.get(chunk.container)
             if work is None:
                 work = scratch[chunk.container] = _Scratch(chunk.container)
+            if chunk.text is not None:
+                printed = chunk.text(work.depth, users, locations)
+                if printed is not None:
+                    body.write(printed)
+                    in_container += 1
+                    continue
             body.write(work.text(chunk.build, users, locations))
             in_container += 1
         close(open_container, in_container)
