@@ -122,8 +122,9 @@ def test_a_form_is_locked_from_the_casebook_and_its_edit_refused(login_as: Login
     assert edit
     dm = login_as("data_manager")
     casebook = dm.get("/participants/OSL-001")
-    lock_button = re.search(r'id="lock-form-V3-cssrs">.*?name="record_id" value="(\d+)"', casebook.text)
-    assert lock_button and lock_button[1] == edit[2]
+    button = re.search(r'id="lock-form-V3-cssrs">.*?name="record_id" value="(\d+)"', casebook.text)
+    assert button
+    assert button[1] == edit[2]
     locked = dm.post(
         "/locks/form",
         data={"csrf_token": csrf_of(casebook.text), "record_id": edit[2], "reason": "clean"},
