@@ -71,12 +71,18 @@ def test_the_study_lock_asks_for_confirmation_then_refuses_entry_through_the_pag
     assert 'id="study-lock-confirm"' in shown.text
     assert "The study is not locked" in dm.get("/locks").text
 
+    assert 'id="form-locked-' not in rater.get(MADRS).text
     after = _lock_study(dm)
     assert 'id="lock-done"' in after.text
     assert "The study is locked" in after.text
     assert f"by {ROLE_USER['data_manager']}" in after.text
     lock_id = int(re.search(r"Lock (\d+) is in force", after.text)[1])
 
+    # the empty form says so before anyone fills it in
+    warned = rater.get(MADRS).text
+    assert f'id="form-locked-{lock_id}"' in warned
+    assert "the study is locked" in warned
+    assert "A save will be refused" in warned
     # a new form through the page: refused with the lock's message, not a 500; nothing stored
     refused = rater.post(MADRS, data=madrs_form(csrf_of(rater.get(MADRS).text)))
     assert refused.status_code == 423, refused.text
@@ -110,6 +116,7 @@ def test_the_study_lock_asks_for_confirmation_then_refuses_entry_through_the_pag
     audit = dm.get(f"/audit/lock/{lock_id}")  # the opening is on the audit trail
     assert audit.status_code == 200
     assert "late query on V3" in audit.text
+    assert 'id="form-locked-' not in rater.get(MADRS).text
     entered = rater.post(MADRS, data=madrs_form(csrf_of(rater.get(MADRS).text)))
     assert entered.status_code == 200
     assert "/assessments/" in entered.url.path
@@ -141,6 +148,9 @@ def test_a_form_is_locked_from_the_casebook_and_its_edit_refused(login_as: Login
     assert f"assessment {edit[2]} (cssrs of OSL-001) is locked" in refused.text
     assert "ask a data manager" in refused.text
     assert "cannot be edited" in investigator.get(f"/assessments/{edit[2]}").text
+    assert "Locked: this form is locked" in investigator.get(f"/assessments/{edit[2]}").text
+    # a lock on one form is not announced on another form of the participant
+    assert 'id="form-locked-' not in login_as("independent_rater").get(MADRS).text
 
 
 def test_a_participant_is_locked_and_other_participants_stay_open(login_as: Login) -> None:
@@ -157,6 +167,7 @@ def test_a_participant_is_locked_and_other_participants_stay_open(login_as: Logi
     refused = rater.post(MADRS, data=madrs_form(csrf_of(rater.get(MADRS).text)))
     assert refused.status_code == 423
     assert "this participant&#39;s data is locked" in refused.text
+    assert "Locked: this participant's data is locked" in rater.get(MADRS).text
 
 
 def test_other_roles_are_refused(login_as: Login) -> None:

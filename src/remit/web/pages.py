@@ -574,6 +574,7 @@ def _form_page(
         if planned is not None and planned.actual_date is None:
             lo, hi = planned.window_start_date, planned.window_end_date
             outside = lo is None or hi is None or not lo <= today <= hi
+    locks = _locks_on_form(request, pid, record)
     entered = dict(when or {})
     now = datetime.now(UTC)
     default = local_input_value(now, zone)
@@ -604,7 +605,26 @@ def _form_page(
         idem=idem or uuid.uuid4().hex,
         message=message,
         reason=reason,
+        locks=locks,
     )
+
+
+def _locks_on_form(
+    request: Request, pid: str, record: sv.AssessmentRecord | None
+) -> list[sv.LockRecord]:
+    """The open locks that would refuse a save of this form: the study's, the participant's
+    and (for a stored form) the form's own, so that the page says so before anyone fills it
+    in, instead of only when the save is refused."""
+    state = state_of(request)
+    actor = request.state.web_session.actor
+    return [
+        lock
+        for lock in sv.list_locks(state.engine, actor, participant=pid, open_only=True)
+        if lock.level != "form"
+        or (
+            record is not None and lock.record_table == "assessment" and lock.record_id == record.id
+        )
+    ]
 
 
 @router.get(
