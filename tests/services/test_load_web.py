@@ -10,7 +10,8 @@ import doctest
 import importlib
 import random
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,6 +19,14 @@ from typing import Any
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def run_apart(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """``asyncio.run`` in a thread of its own: once a browser test has run in this test
+    process, the session's Playwright (``browser`` in tests/conftest.py) keeps an event loop
+    running in the main thread, where ``asyncio.run`` refuses to start another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +155,7 @@ def visit_days(lw: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_rater_counts_acknowledged_forms_retries_and_refusals(lw: ModuleType) -> None:
     slots = lw.form_slots(["OST-0001", "OST-0002"], random.Random(2))
     api = FakeApi(refused={"OST-0002"})
-    figures, acked = asyncio.run(run_rater(lw, api, list(slots)))
+    figures, acked = run_apart(run_rater(lw, api, list(slots)))
     per_participant = len(lw.VISITS) * len(lw.SCALES)
     assert figures.ran_out_of_forms
     assert figures.acknowledged == len(acked) == per_participant
@@ -162,7 +171,7 @@ def test_a_rater_counts_acknowledged_forms_retries_and_refusals(lw: ModuleType) 
 @pytest.mark.usefixtures("visit_days")
 def test_a_retry_answered_with_another_id_is_counted_as_a_mismatch(lw: ModuleType) -> None:
     slots = lw.form_slots(["OST-0001"], random.Random(2))
-    figures, _ = asyncio.run(run_rater(lw, FakeApi(set(), new_id_on_retry=True), list(slots)))
+    figures, _ = run_apart(run_rater(lw, FakeApi(set(), new_id_on_retry=True), list(slots)))
     assert figures.retries >= 1
     assert figures.retries_same_id == 0
     assert not figures.errors
@@ -177,7 +186,7 @@ def test_a_server_that_does_not_answer_is_an_error_by_kind(lw: ModuleType) -> No
         port = s.getsockname()[1]  # nothing listens there
     figures = lw.Figures("sqlite", 1, 30.0)
     slots = lw.form_slots(["OST-0001"], random.Random(2))[:3]
-    asyncio.run(lw.rater(0, "t", f"http://127.0.0.1:{port}", slots, 1e12, figures, {}, 0.0, 0.0))
+    run_apart(lw.rater(0, "t", f"http://127.0.0.1:{port}", slots, 1e12, figures, {}, 0.0, 0.0))
     assert figures.errors == {"ClientConnectorError": 3}
     assert figures.requests == figures.acknowledged == 0
 
@@ -274,7 +283,7 @@ def test_raters_log_in_a_few_at_a_time_each_with_its_own_password_check(
         finally:
             await runner.cleanup()
 
-    tokens = asyncio.run(main())
+    tokens = run_apart(main())
     assert tokens == [f"token-rater{i:03d}" for i in range(10)]
     assert sorted(seen) == [f"rater{i:03d}" for i in range(10)]
     assert 1 < busy["most"] <= lw.LOGINS_AT_ONCE
