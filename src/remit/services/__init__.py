@@ -239,6 +239,7 @@ from remit.services.visits import (
 )
 from remit.services.vitals import VitalsEntry, record_vitals, record_vitals_series
 from remit.services.worklist import WorkItemRecord, WorklistRecord, worklist
+from remit.store.vocab import LockLevel, QueryStatus
 
 if TYPE_CHECKING:
     from remit.services.trial_data import build_trial_data
@@ -304,12 +305,14 @@ __all__ = [
     "EproSubmission",
     "GeneratedListRecord",
     "IssuedLink",
+    "LockLevel",
     "LockRecord",
     "ParticipantRecord",
     "PasswordResetRecord",
     "PeriodicContext",
     "PriorScores",
     "QueryRecord",
+    "QueryStatus",
     "RandomisationStatus",
     "ReminderRecord",
     "RestoreResult",

@@ -620,7 +620,7 @@ def _locks_on_form(
     return [
         lock
         for lock in sv.list_locks(state.engine, actor, participant=pid, open_only=True)
-        if lock.level != "form"
+        if lock.level != sv.LockLevel.FORM
         or (
             record is not None and lock.record_table == "assessment" and lock.record_id == record.id
         )

@@ -24,11 +24,9 @@ from remit.web.page_forms import Optional, PageForm, parse_form
 
 router = APIRouter(include_in_schema=False)
 
-#: The lock level of the whole study, and the status of a query that is done
-#: (:class:`remit.store.vocab.LockLevel`, :class:`remit.store.vocab.QueryStatus`; the web app
-#: reaches the store only through the services).
-STUDY = "study"
-CLOSED = "closed"
+#: The lock level of the whole study, and the status of a query that is done.
+STUDY = sv.LockLevel.STUDY
+CLOSED = sv.QueryStatus.CLOSED
 
 #: The page of the locks.
 LOCKS_PAGE = "/locks"
@@ -169,7 +167,7 @@ async def study_lock(request: Request, session: PageSession) -> Response:
     body = parse_form(StudyLockForm, form)
     if form.get("confirm") != "yes":
         return _study_confirmation(request, session, reason=body.reason or "")
-    done = sv.lock(state_of(request).engine, session.actor, "study", reason=body.reason)
+    done = sv.lock(state_of(request).engine, session.actor, STUDY, reason=body.reason)
     return _done("locked", done.id)
 
 
@@ -180,7 +178,7 @@ async def participant_lock(request: Request, session: PageSession) -> Response:
     done = sv.lock(
         state_of(request).engine,
         session.actor,
-        "participant",
+        sv.LockLevel.PARTICIPANT,
         participant=body.participant,
         reason=body.reason,
     )
@@ -195,7 +193,7 @@ async def form_lock(request: Request, session: PageSession) -> Response:
     done = sv.lock(
         state_of(request).engine,
         session.actor,
-        "form",
+        sv.LockLevel.FORM,
         record_table="assessment",
         record_id=body.record_id,
         reason=body.reason,
