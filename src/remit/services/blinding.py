@@ -79,7 +79,22 @@ from remit.store.allocation import (
     slot_place,
 )
 from remit.store.audit_read import AuditEntry
-from remit.store.tables import Alert, Assessment, Lock, Participant
+from remit.store.coding import CodedTerm
+from remit.store.delivery import AlertDelivery
+from remit.store.results import ClinicalResult
+from remit.store.tables import (
+    AdverseEvent,
+    Alert,
+    Assessment,
+    ConcomitantMedication,
+    DataQuery,
+    DataQueryMessage,
+    Lock,
+    Participant,
+    ProtocolDeviation,
+    Visit,
+)
+from remit.store.vitals import VitalSignReading, VitalSignValue
 from remit.store.vocab import AuditAction, LockLevel
 
 __all__ = [
@@ -423,29 +438,29 @@ SAFETY_HIDDEN = "hidden: the protocol blinds raters to safety data"
 #: the course of the illness; a deviation's description, an unblinding's reason and the coded
 #: verbatim terms quote them.
 SAFETY_TABLES: Mapping[str, str] = {
-    "adverse_event": "adverse events",
-    "vital_sign": "vital signs",
-    "vital_sign_value": "vital signs",
-    "concomitant_medication": "concomitant medications",
-    "clinical_result": "clinical results",
-    "coded_term": "the coded terms of adverse events and medications",
-    "protocol_deviation": "protocol deviations",
-    "emergency_unblinding": "the reasons for emergency unblindings",
-    "alert_delivery": "safety alerts",
-    "data_query": "the texts of data queries",
-    "data_query_message": "the texts of data queries",
+    AdverseEvent.__tablename__: "adverse events",
+    VitalSignReading.__tablename__: "vital signs",
+    VitalSignValue.__tablename__: "vital signs",
+    ConcomitantMedication.__tablename__: "concomitant medications",
+    ClinicalResult.__tablename__: "clinical results",
+    CodedTerm.__tablename__: "the coded terms of adverse events and medications",
+    ProtocolDeviation.__tablename__: "protocol deviations",
+    EmergencyUnblinding.__tablename__: "the reasons for emergency unblindings",
+    AlertDelivery.__tablename__: "safety alerts",
+    DataQuery.__tablename__: "the texts of data queries",
+    DataQueryMessage.__tablename__: "the texts of data queries",
 }
 #: Free-text columns of records the rater reads, masked (a screen-failure reason may quote a
 #: C-SSRS answer, a withdrawal reason the course of the illness, a missed visit's reason an
 #: adverse event).
 FREE_TEXT: Mapping[str, frozenset[str]] = {
-    "participant": frozenset({"status_reason"}),
-    "visit": frozenset({"deviation"}),
+    Participant.__tablename__: frozenset({Participant.status_reason.key}),
+    Visit.__tablename__: frozenset({Visit.deviation.key}),
 }
 #: The only source of an alert a rater blind to the safety data is shown: a form (filtered
 #: further by :class:`PriorScores`). Alerts of adverse events, vital signs, clinical results,
 #: dosing sessions, SAE clocks and emergency unblindings reach the investigators only.
-RATER_ALERT_SOURCES = frozenset({"assessment"})
+RATER_ALERT_SOURCES = frozenset({Assessment.__tablename__})
 _WHY = "the protocol's [blinding] keeps the independent rater blind to the safety data"
 
 
