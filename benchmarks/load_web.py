@@ -854,20 +854,31 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def stat_fields(pid: int) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` from the third (the state) on: the command name in
+    parentheses may hold spaces, so the line is split after its last ")". Raises ``OSError``
+    where the process is gone (or there is no ``/proc``)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
+def tick_seconds(fields: list[str], first: int) -> float:
+    """Two clock-tick fields of :func:`stat_fields` from ``first`` on, summed, in seconds
+    (11: utime + stime; 13: cutime + cstime)."""
+    return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float | None:
     """CPU time (user + system, seconds) of process ``pid`` and its live descendants (the
     uvicorn workers), from ``/proc``; ``None`` where there is no ``/proc`` (not Linux).
 
     CPU per request is what a loaded machine distorts least: wall-clock figures of a machine
     shared with other work say more about the other work."""
-    tick = os.sysconf("SC_CLK_TCK")
     total, todo = 0.0, [pid]
     try:
         while todo:
             current = todo.pop()
-            with open(f"/proc/{current}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()  # fields from the 3rd (state)
-            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            total += tick_seconds(stat_fields(current), 11)
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as children:
                     todo += [int(child) for child in children.read().split()]
@@ -880,9 +891,7 @@ def process_cpu(pid: int) -> float | None:
     """CPU time (user + system, seconds) of process ``pid`` alone; ``None`` when it is gone
     (or there is no ``/proc``)."""
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return tick_seconds(stat_fields(pid), 11)
     except (OSError, ValueError, IndexError):
         return None
 
@@ -1068,8 +1077,7 @@ def postmaster_of(pid: int) -> int:
     """The parent process of ``pid`` (the postmaster of a PostgreSQL backend); ``pid`` itself
     when it cannot be read."""
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[1])
+        return int(stat_fields(pid)[1])
     except (OSError, ValueError, IndexError):
         return pid
 
@@ -1078,9 +1086,7 @@ def children_cpu(pid: int) -> float | None:
     """CPU seconds (user + system) of the ended children ``pid`` has reaped (``cutime`` and
     ``cstime`` of ``/proc/<pid>/stat``); ``None`` where it cannot be read."""
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+        return tick_seconds(stat_fields(pid), 13)
     except (OSError, ValueError, IndexError):
         return None
 
