@@ -70,6 +70,7 @@ from remit.services.blinding import (
     dose_shown,
     emergency_unblind,
     list_unblindings,
+    may_see_dosing,
 )
 from remit.services.checklist import (
     ChecklistItemRecord,
@@ -417,6 +418,7 @@ __all__ = [
     "login_second_step",
     "mark_sae_reported",
     "mark_visit_missed",
+    "may_see_dosing",
     "new_allocation_key_file",
     "open_database",
     "open_epro_link",

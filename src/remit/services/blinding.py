@@ -12,7 +12,9 @@ blinded roles. For them:
 - a dose check says "kit 1042: the initial dose differs from the planned initial dose" without
   the numbers (:func:`dose_problem`);
 - the independent rater sees no dosing data unless ``rater_sees_dosing``
-  (:func:`check_rater_may_see_dosing`);
+  (:func:`check_rater_may_see_dosing`; every read service of dosing sessions, dosing days
+  and the pre-dose checklist refuses through :func:`check_dosing_read`, the refusal on the
+  audit trail as ``read_refused``);
 - the independent rater reads no score or answer of an *earlier* form of any scale (the
   ones they rate, the self-reports, the C-SSRS) unless ``rater_sees_prior_scores``
   (:class:`PriorScores`, the one filter every read path applies);
@@ -81,6 +83,7 @@ from remit.store.allocation import (
 from remit.store.audit_read import AuditEntry
 from remit.store.coding import CodedTerm
 from remit.store.delivery import AlertDelivery
+from remit.store.dosing import Dose, DosingSession
 from remit.store.results import ClinicalResult
 from remit.store.tables import (
     AdverseEvent,
@@ -106,6 +109,7 @@ __all__ = [
     "SafetyBlind",
     "UnblindingRecord",
     "blinded",
+    "check_dosing_read",
     "check_rater_may_see_dosing",
     "check_study_locked_for_unblinding",
     "dose_problem",
@@ -113,6 +117,7 @@ __all__ = [
     "emergency_unblind",
     "list_unblindings",
     "mask_trial_frames",
+    "may_see_dosing",
     "rater_queries",
 ]
 
@@ -183,6 +188,43 @@ def check_rater_may_see_dosing(protocol: Protocol, actor: Actor) -> None:
         expected="an investigator or therapist",
         hint="the protocol's [blinding] rater_sees_dosing = true would allow it",
     )
+
+
+def may_see_dosing(protocol: Protocol, actor: Actor) -> bool:
+    """Whether ``actor`` may read dosing data (:func:`check_rater_may_see_dosing` would let
+    them): a page that lists dosing sessions among other things leaves them out otherwise."""
+    try:
+        check_rater_may_see_dosing(protocol, actor)
+    except PermissionDeniedError:
+        return False
+    return True
+
+
+def check_dosing_read(
+    read: Read,
+    actor: Actor,
+    protocol: Protocol | None = None,
+    table: str = DosingSession.__tablename__,
+    record_id: int = 0,
+) -> None:
+    """:func:`check_rater_may_see_dosing` for a read service: the refusal is on the audit
+    trail as ``read_refused`` (of ``table``, record ``record_id``; 0 for a list), as the
+    refusals of :class:`SafetyBlind` are. A dosing session's notes, its discharge and
+    follow-up notes, the doses and the day's vital signs quote MDMA's effects ("bruxism",
+    "vomited", a raised blood pressure): a caller of the service (the CLI, a script) gets
+    the same refusal as the pages. The protocol in force is read when not given, and only
+    for the independent rater (nobody else is refused)."""
+    if actor.role != Role.INDEPENDENT_RATER:
+        return
+    if protocol is None:
+        protocol = protocol_in_force(read.session)[0]
+    try:
+        check_rater_may_see_dosing(protocol, actor)
+    except PermissionDeniedError:
+        why = _WHY if SafetyBlind.of(protocol, actor).active else _WHY_DOSING
+        key = None if read.participant is None else read.participant.id
+        _audit_refusal(read.uow, table, record_id, key, "dosing data", why)
+        raise
 
 
 # --------------------------------------------------------------------------- prior scores
@@ -446,6 +488,9 @@ SAFETY_TABLES: Mapping[str, str] = {
     CodedTerm.__tablename__: "the coded terms of adverse events and medications",
     ProtocolDeviation.__tablename__: "protocol deviations",
     EmergencyUnblinding.__tablename__: "the reasons for emergency unblindings",
+    DosingSession.__tablename__: "dosing sessions, whose notes quote vital signs and adverse "
+    "events",
+    Dose.__tablename__: "doses, whose reasons quote vital signs and adverse events",
     AlertDelivery.__tablename__: "safety alerts",
     DataQuery.__tablename__: "the texts of data queries",
     DataQueryMessage.__tablename__: "the texts of data queries",
@@ -462,6 +507,7 @@ FREE_TEXT: Mapping[str, frozenset[str]] = {
 #: dosing sessions, SAE clocks and emergency unblindings reach the investigators only.
 RATER_ALERT_SOURCES = frozenset({Assessment.__tablename__})
 _WHY = "the protocol's [blinding] keeps the independent rater blind to the safety data"
+_WHY_DOSING = "the protocol's [blinding] keeps the independent rater blind to dosing"
 
 
 @dataclass(frozen=True)
@@ -472,8 +518,9 @@ class SafetyBlind:
     Active for the ``independent_rater`` when the protocol's ``[blinding]`` lists the role
     and ``rater_sees_safety`` is false (the RCT example). Then the rater's reads of adverse
     events, vital signs, concomitant medications, clinical results, deviations and their audit
-    histories are refused with "hidden: the protocol blinds raters to …" and the refusal is on
-    the audit trail (``read_refused``); lists leave out what the rater may not read (alerts not
+    histories (and those of dosing sessions and doses, whose free text quotes them) are
+    refused with "hidden: the protocol blinds raters to …" and the refusal is on the audit
+    trail (``read_refused``); lists leave out what the rater may not read (alerts not
     raised by a form, overdue SAEs, queries on those records); the free text that may quote a
     score or an adverse event (a status or screen-failure reason, a visit's deviation, a query
     on a record the rater may not read) reads :data:`SAFETY_HIDDEN`. Nobody else is filtered:
@@ -580,6 +627,15 @@ def refuse_read(
 ) -> None:
     """Raise the refusal of a hidden read, written to the audit trail as ``read_refused``
     (after the read's transaction is rolled back, in one of its own)."""
+    _audit_refusal(uow, table, record_id, participant_id, what, _WHY)
+    raise _refusal(what)
+
+
+def _audit_refusal(
+    uow: UnitOfWork, table: str, record_id: int, participant_id: int | None, what: str, why: str
+) -> None:
+    """Write the ``read_refused`` row of a hidden read once the read's transaction is rolled
+    back (in one of its own)."""
     uow.always(
         lambda u: u.record_event(
             AuditAction.READ_REFUSED,
@@ -587,10 +643,9 @@ def refuse_read(
             record_id,
             participant_id=participant_id,
             new_value={"hidden": what},
-            reason=_WHY,
+            reason=why,
         )
     )
-    raise _refusal(what)
 
 
 def _masked_free_text(e: AuditEntry) -> AuditEntry:

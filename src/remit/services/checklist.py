@@ -50,6 +50,7 @@ from remit.protocol.status import (
 from remit.safety import evaluate_vitals
 from remit.services._common import aware, protocol_in_force, text_given, visit_code_of
 from remit.services.access import allowed
+from remit.services.blinding import check_dosing_read
 from remit.services.consent_rules import consent_problem, consents_of
 from remit.services.dosing_checks import washout_blocks
 from remit.services.records import _Record
@@ -446,6 +447,9 @@ def checklist_status(
     ) as r:
         session, p = r.session, r.p
         protocol = protocol_in_force(session)[0]
+        # its items quote the day's vital signs, results and medications: refused (audited)
+        # to the independent rater blind to dosing, as the dosing-day page is
+        check_dosing_read(r, actor, protocol, DosingChecklist.__tablename__)
         planned, ds = _session(session, protocol, p, visit_code)
         row = latest_completion(session, ds)
         items = evaluate(session, protocol, p, planned, ds, when, _marks_of(row))

@@ -36,7 +36,13 @@ from remit.services._common import (
 )
 from remit.services.access import allowed
 from remit.services.assessments import check_rater, planned_form, refuse_second_form, store_form
-from remit.services.blinding import blinded, dose_problem, dose_shown, kit_of
+from remit.services.blinding import (
+    blinded,
+    check_dosing_read,
+    dose_problem,
+    dose_shown,
+    kit_of,
+)
 from remit.services.checklist import ChecklistItemRecord, checklist_blocks
 from remit.services.dosing_checks import (
     discharge_criteria,
@@ -750,11 +756,17 @@ def record_vas(
 def list_dosing_sessions(
     engine: Engine, actor: Actor, participant: int | str
 ) -> list[DosingSessionRecord]:
-    """A participant's dosing sessions."""
+    """A participant's dosing sessions, with their notes (the session's, the discharge
+    sign-off's, the follow-up call's).
+
+    Refused to the independent rater blind to dosing (the protocol's ``[blinding]``, as the
+    dosing-day page is: :func:`~remit.services.blinding.check_dosing_read`), with the refusal
+    on the audit trail: the notes quote MDMA's effects and adverse events."""
     with reading(
         engine, actor, "view_participants", "list_dosing_sessions", participant=participant
     ) as r:
         session, p = r.session, r.p
+        check_dosing_read(r, actor)
         rows = session.scalars(
             select(DosingSession)
             .where(DosingSession.participant_id == p.id)

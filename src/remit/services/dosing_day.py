@@ -18,7 +18,7 @@ from remit.services._common import (
     protocol_in_force,
     visit_code_of,
 )
-from remit.services.blinding import check_rater_may_see_dosing
+from remit.services.blinding import check_dosing_read
 from remit.services.dosing import _dose_record
 from remit.services.dosing_checks import (
     discharge_criteria,
@@ -76,15 +76,16 @@ def dosing_day(
     latest reading's time when not given) and the visit's deviations.
 
     Empty when the participant has no such visit (yet). Access as for viewing participants: a
-    site-bound user only for their own site's participants.
+    site-bound user only for their own site's participants; refused (and the refusal audited)
+    to the independent rater blind to dosing, whether or not the visit exists yet.
     """
     with reading(engine, actor, "view_participants", "dosing_day", participant=participant) as r:
         session, p = r.session, r.p
+        protocol, _ = protocol_in_force(session)
+        check_dosing_read(r, actor, protocol)  # refused, on the audit trail, to a blind rater
         visit = find_visit(session, p, visit_code)
         if visit is None:
             return DosingDay((), ())
-        protocol, _ = protocol_in_force(session)
-        check_rater_may_see_dosing(protocol, actor)
         zone = site_zone(session, protocol, p)  # times and days as the site's clocks show them
         planned = protocol.dosing_session(visit_code)
         ds = session.scalar(select(DosingSession).where(DosingSession.visit_id == visit.id))

@@ -319,6 +319,7 @@ def dashboard(request: Request, session: PageSession) -> Response:
     enrolled = sum(1 for p in people if p.enrolled_at is not None or p.status in ENROLLED_STATUSES)
     due, overdue = [], []
     calls: list[sv.DosingSessionRecord] = []
+    sees_dosing = sv.may_see_dosing(state.protocol, actor)
     for p in people:
         if p.status not in ACTIVE_STATUSES:
             continue
@@ -330,6 +331,8 @@ def dashboard(request: Request, session: PageSession) -> Response:
                 overdue.append(v)
             elif week_start <= v.target_date <= week_end:
                 due.append(v)
+        if not sees_dosing:  # a rater blind to dosing is refused the sessions and their notes
+            continue
         calls.extend(
             c
             for c in sv.list_dosing_sessions(engine, actor, p.participant_id)
@@ -484,7 +487,8 @@ def casebook(request: Request, session: PageSession, pid: PID) -> Response:
     # a rater blind to the safety data reads no adverse event, nor a follow-up call's note
     hidden = sv.SafetyBlind.of(protocol, actor).active
     aes = [] if hidden else sv.list_adverse_events(engine, actor, pid)
-    sessions = [] if hidden else sv.list_dosing_sessions(engine, actor, pid)
+    dosing_hidden = hidden or not sv.may_see_dosing(protocol, actor)  # refused them otherwise
+    sessions = [] if dosing_hidden else sv.list_dosing_sessions(engine, actor, pid)
     calls = [c for c in sessions if c.follow_up_status]
     return render(
         request,

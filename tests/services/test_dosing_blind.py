@@ -1,0 +1,206 @@
+"""The independent rater blind to dosing reads no dosing session at the service level.
+
+A dosing session's free text quotes MDMA's effects: the session's notes ("bruxism"), the
+discharge sign-off's note ("vomited"), the follow-up call's note, a withheld dose's reason,
+the pre-dose checklist's items. The dosing-day page refused them to the rater, but
+:func:`remit.services.list_dosing_sessions` returned the notes to any caller (the CLI, a
+script), and the audit histories of the session and its doses, the checklist and the queries
+on a session showed them too. On the RCT example (``rater_sees_dosing`` and
+``rater_sees_safety`` false) every one of those reads is now refused to the rater with the
+refusal on the audit trail (``read_refused``) or, for the list of queries, leaves the record
+out; the investigator reads every planted word as before (SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from tests.support.forms import NORMAL_VITALS, at
+from tests.support.predose import ready_for_dose
+from tests.support.trial import (
+    STAFF,
+    OsloTrial,
+    Participant,
+    add_participant,
+    build_trial,
+    visit_date,
+)
+
+from remit import services as sv
+from remit.errors import PermissionDeniedError
+from remit.protocol import load_protocol
+
+RCT_STAFF = {**STAFF, "kari": (("investigator", None),), "rita": (("independent_rater", None),)}
+SESSION_NOTE = "bruxism all afternoon, jaw clenching"
+DISCHARGE_NOTE = "vomited twice, BP 150/95 at discharge"
+CALL_NOTE = "insomnia overnight, bruxism persists"
+WITHHELD = "nausea: vomited after the initial dose"
+QUERY = "the notes say bruxism: is an adverse event recorded?"
+PLANTED = re.compile(r"(?i)bruxism|vomited|jaw clenching|insomnia|nausea|150/95")
+
+
+@dataclass(frozen=True)
+class Planted:
+    trial: OsloTrial
+    pid: str
+    session_id: int
+    dose_ids: tuple[int, ...]
+    query_id: int
+
+
+def plant(trial: OsloTrial) -> Planted:
+    """One randomised participant's dosing day V5 with the planted notes, and a monitor's
+    query on the session quoting them."""
+    engine, inv, the = trial.engine, trial.investigator, trial.therapist
+    pid = add_participant(trial, Participant(through="V4", site="OST", confirm=True))
+    day = visit_date(trial, pid, "V5")
+    sv.start_dosing_session(engine, inv, pid, "V5", started_at=at(day, 8, 30))
+    dose0 = at(day, 9)
+    sv.record_vitals(
+        engine, the, pid, "V5", measured_at=dose0 - timedelta(minutes=15), values=NORMAL_VITALS
+    )
+    ready_for_dose(engine, trial.protocol, inv, the, pid, "V5", dose0 - timedelta(minutes=5))
+    planned = trial.protocol.dosing_session("V5")
+    assert planned is not None
+    initial = sv.record_dose(
+        engine, inv, pid, "V5", kind="initial", dose_mg=planned.initial_mg, given_at=dose0
+    )
+    withheld = sv.record_dose(
+        engine, inv, pid, "V5", kind="supplemental", dose_mg=planned.supplemental_mg,
+        status="withheld", withheld_reason=WITHHELD,
+    )  # fmt: skip
+    end = dose0 + timedelta(hours=8)
+    sv.record_vitals(
+        engine, the, pid, "V5", measured_at=end - timedelta(minutes=10), values=NORMAL_VITALS
+    )
+    sv.sign_off_discharge(
+        engine, inv, pid, "V5", signed_at=end - timedelta(minutes=5), note=DISCHARGE_NOTE
+    )
+    ended = sv.end_dosing_session(engine, inv, pid, "V5", ended_at=end, notes=SESSION_NOTE)
+    sv.record_follow_up_call(
+        engine, the, pid, "V5", status="done", called_at=end + timedelta(hours=16), note=CALL_NOTE
+    )
+    query = sv.open_query(
+        engine, trial.actors["monitor"], "dosing_session", ended.id, field="notes", text=QUERY
+    )
+    return Planted(trial, pid, ended.id, (initial.id, withheld.id), query.id)
+
+
+@pytest.fixture
+def planted(engine: Engine, tmp_path: Path, fast_password_hashing: None) -> Planted:
+    key = sv.new_allocation_key_file(tmp_path / "allocation.key")
+    trial = build_trial(
+        sv.with_allocation_key(engine, key),
+        protocol=load_protocol("mdma-mdd-rct-example"),
+        sites=None,
+        staff=RCT_STAFF,
+    )
+    sv.generate_list(trial.engine, trial.actors["unblinded_statistician"], n_per_stratum=4, seed=5)
+    return plant(trial)
+
+
+def _reads(s: Planted, actor: sv.Actor) -> dict[str, Callable[[], object]]:
+    """Every read of the planted dosing day a caller of the services may make."""
+    engine, pid = s.trial.engine, s.pid
+    day = visit_date(s.trial, pid, "V5")
+    reads: dict[str, Callable[[], object]] = {
+        "list_dosing_sessions": lambda: sv.list_dosing_sessions(engine, actor, pid),
+        "dosing_day": lambda: sv.dosing_day(engine, actor, pid, "V5"),
+        "checklist_status": lambda: sv.checklist_status(
+            engine, actor, pid, "V5", at=at(day, 8, 55)
+        ),
+        "audit dosing_session": lambda: sv.audit_history(
+            engine, actor, "dosing_session", s.session_id
+        ),
+    }
+    for dose_id in s.dose_ids:
+        reads[f"audit dose {dose_id}"] = lambda d=dose_id: sv.audit_history(  # type: ignore[misc]
+            engine, actor, "dose", d
+        )
+    return reads
+
+
+def test_the_rater_reads_no_dosing_notes_and_each_refusal_is_audited(planted: Planted) -> None:
+    rita = planted.trial.rater
+    engine = planted.trial.engine
+    said: dict[str, str] = {}
+    for name, read in _reads(planted, rita).items():
+        with pytest.raises(PermissionDeniedError) as refused:
+            read()
+        said[name] = str(refused.value)
+    hits = {name: text for name, text in said.items() if PLANTED.search(text)}
+    assert hits == {}
+    for name in ("list_dosing_sessions", "dosing_day", "checklist_status"):
+        assert "may not see dosing data" in said[name], (name, said[name])
+    assert "hidden: the protocol blinds raters to dosing sessions" in said["audit dosing_session"]
+    # the queries on the session are left out of the rater's list, and cannot be answered
+    assert planted.query_id not in {q.id for q in sv.list_queries(engine, rita)}
+    with pytest.raises(PermissionDeniedError, match="blinds raters to dosing sessions"):
+        sv.answer_query(engine, rita, planted.query_id, "no idea")
+    refused = {
+        (e.table_name, e.record_id)
+        for e in sv.audit_log(engine)
+        if e.action == "read_refused" and e.username == rita.username
+    }
+    assert refused >= {
+        ("dosing_session", 0),
+        ("dosing_checklist", 0),
+        ("dosing_session", planted.session_id),
+        *(("dose", d) for d in planted.dose_ids),
+    }
+
+
+def test_the_investigator_still_reads_every_planted_note(planted: Planted) -> None:
+    kari = planted.trial.investigator
+    (found,) = sv.list_dosing_sessions(planted.trial.engine, kari, planted.pid)
+    assert (found.notes, found.discharge_note, found.follow_up_note) == (
+        SESSION_NOTE,
+        DISCHARGE_NOTE,
+        CALL_NOTE,
+    )
+    shown = {name: repr(read()) for name, read in _reads(planted, kari).items()}
+    for words in (SESSION_NOTE, DISCHARGE_NOTE, CALL_NOTE):
+        assert words in shown["audit dosing_session"], words
+    assert WITHHELD in shown["dosing_day"]
+    assert WITHHELD in shown[f"audit dose {planted.dose_ids[1]}"]
+    assert "urine_drug_screen" in shown["checklist_status"]
+    assert planted.query_id in {q.id for q in sv.list_queries(planted.trial.engine, kari)}
+
+
+def test_an_open_label_rater_reads_the_dosing_sessions(
+    engine: Engine, fast_password_hashing: None
+) -> None:
+    """The Oslo protocol has no [blinding]: nothing changes for its rater."""
+    trial = build_trial(engine)
+    pid = add_participant(trial, Participant(through="V5", dosing=True, site="OST"))
+    rater_read = sv.list_dosing_sessions(engine, trial.rater, pid)
+    assert rater_read == sv.list_dosing_sessions(engine, trial.investigator, pid)
+    assert len(rater_read) == 1
+
+
+def test_the_rater_is_refused_the_checklist_on_the_command_line(tmp_path: Path) -> None:
+    """``remit dose checklist`` (its only read of a dosing day) as the rater: a one-line
+    refusal; the investigator reads the checklist."""
+    from tests.web.test_rater_blind import rct_trial
+    from typer.testing import CliRunner
+
+    from remit.cli.app import app as cli
+
+    trial = rct_trial(tmp_path)
+    pid = sv.list_allocations(trial.engine, trial.actors["unblinded_statistician"])[-1]
+    when = at(visit_date(trial, pid.participant_id, "V5"), 8, 55).isoformat()
+    command = ["dose", "checklist", "--participant", pid.participant_id, "--visit", "V5"]
+    command += ["--at", when, "--db", str(tmp_path / "rct.db")]
+    refused = CliRunner().invoke(cli, [*command, "--user", "rita"])
+    assert refused.exit_code != 0
+    assert "may not see dosing data" in refused.output
+    assert "urine_drug_screen" not in refused.output
+    read = CliRunner().invoke(cli, [*command, "--user", "kari"])
+    assert read.exit_code == 0, read.output
+    assert "urine_drug_screen" in read.output
