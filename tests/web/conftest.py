@@ -22,22 +22,37 @@ from tests.support.presets import DOSING_DAY, web_dosing_trial, web_trial
 from tests.support.shared import build_once
 from tests.support.trial import PASSWORD, ROLE_USER, trial_file
 from tests.support.web import LiveServer, page_login
-from tests.web.worklist_setup import enrol_at_v0, v3_due_today
+from tests.web.worklist_setup import enrol_at_v0, pin_worklist_day, v3_due_today
 
 from remit.web import WebSettings, create_app
 
 
 @pytest.fixture(scope="session")
-def trial_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trial_day() -> date:
+    """The day (UTC) the seeded trial is built for, read once per run: a test that needs
+    "today" of the trial uses it, not the clock, so a run crossing midnight UTC agrees."""
+    return datetime.now(UTC).date()
+
+
+@pytest.fixture(scope="session")
+def trial_template(tmp_path_factory: pytest.TempPathFactory, trial_day: date) -> Path:
     """The seeded trial database (built once per run; never changed: tests use copies)."""
-    today = datetime.now(UTC).date()
+    today = trial_day
 
     def build(path: Path) -> None:
         trial_file(path, participants=web_trial(today))
-        enrol_at_v0(path)  # OSL-001 screened and enrolled as a site does, on WALKED's days
-        v3_due_today(path)  # OSL-001's visits to V2: V3 is reached, its forms may be entered
+        enrol_at_v0(path, today)  # OSL-001 screened and enrolled as a site does, on WALKED's days
+        v3_due_today(path, today)  # OSL-001's visits to V2: V3 is reached, its forms may be entered
 
     return build_once(tmp_path_factory, f"web-trial-{today.isoformat()}.db", build)
+
+
+@pytest.fixture
+def worklist_day(trial_day: date, monkeypatch: pytest.MonkeyPatch) -> date:
+    """The seeded trial's day, on which OSL-001's V3 is due; the worklist service's clock is
+    kept on it for the test (:func:`tests.web.worklist_setup.pin_worklist_day`)."""
+    pin_worklist_day(monkeypatch, trial_day)
+    return trial_day
 
 
 def dosing_template(

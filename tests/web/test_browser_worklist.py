@@ -4,6 +4,7 @@ at the top of the dashboard as a link, and follows it to the form. Screenshot in
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +12,14 @@ import pytest
 from tests.support.trial import PASSWORD
 from tests.support.waiting import CEILING_S
 from tests.support.web import LiveServer
-from tests.web.worklist_setup import v3_due_today
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_the_raters_madrs_is_a_link_on_the_dashboard(
-    browser: Any, trial_db: Path, live_server: LiveServer, artifacts: Path
+    browser: Any, worklist_day: date, live_server: LiveServer, artifacts: Path
 ) -> None:
-    v3_due_today(trial_db)
+    # the seeded trial's V3 is due on worklist_day, and the server's worklist is kept on it
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     context.set_default_timeout(CEILING_S * 1000)  # a busy machine is slow, not broken
     page = context.new_page()

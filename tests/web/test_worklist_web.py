@@ -4,19 +4,20 @@ nothing is assigned to the role."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from pathlib import Path
+from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
-from tests.web.worklist_setup import v3_due_today
+from tests.web.worklist_setup import pin_worklist_day
 
 FORM = "/participants/OSL-001/visits/V3/forms/madrs"
 
 
 def test_dashboard_shows_the_worklist_first(
-    trial_db: Path, login_as: Callable[[str], TestClient]
+    worklist_day: date, login_as: Callable[[str], TestClient]
 ) -> None:
-    v3_due_today(trial_db)
     page = login_as("independent_rater").get("/").text
     assert page.index("Your worklist") < page.index("The study") < page.index("Enrolment")
     assert f'<a href="{FORM}">MADRS (independent rater)</a>' in page
@@ -26,9 +27,8 @@ def test_dashboard_shows_the_worklist_first(
 
 
 def test_the_therapist_and_investigator_see_their_own(
-    trial_db: Path, login_as: Callable[[str], TestClient]
+    worklist_day: date, login_as: Callable[[str], TestClient]
 ) -> None:
-    v3_due_today(trial_db)
     therapist = login_as("therapist").get("/worklist").text
     assert "SDS (self report)" in therapist
     assert "MADRS" not in therapist
@@ -42,10 +42,12 @@ def test_nothing_assigned_to_a_statistician(login_as: Callable[[str], TestClient
     assert "Nothing is assigned to the role statistician." in page
 
 
-def test_the_api_lists_the_same_items(trial_db: Path, api_as: Callable[[str], TestClient]) -> None:
-    v3_due_today(trial_db)
+def test_the_api_lists_the_same_items(
+    worklist_day: date, api_as: Callable[[str], TestClient]
+) -> None:
     client = api_as("independent_rater")
     body = client.get("/api/v1/worklist").json()
+    assert body["today"] == worklist_day.isoformat()
     assert body["roles"] == ["independent_rater@OST"]
     assert [(i["what"], i["link"], i["group"]) for i in body["due_today"]] == [
         ("MADRS (independent rater)", FORM, "today")
@@ -57,3 +59,24 @@ def test_the_api_lists_the_same_items(trial_db: Path, api_as: Callable[[str], Te
     refused = client.get("/api/v1/worklist", params={"horizon_days": 400})
     assert refused.status_code == 422
     assert "worklist" in client.app.openapi()["paths"]["/api/v1/worklist"]["get"]["tags"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("after", [timedelta(seconds=1), timedelta(hours=23, minutes=59)])
+def test_the_worklist_keeps_the_trials_day_when_the_clock_passes_midnight(
+    trial_day: date,
+    monkeypatch: pytest.MonkeyPatch,
+    api_as: Callable[[str], TestClient],
+    after: timedelta,
+) -> None:
+    """The run crossed midnight UTC after the trial was seeded: the worklist service's clock
+    reads the next day, and the pinned clock still lists V3 as due on the trial's day."""
+    module = importlib.import_module("remit.services.worklist")
+    next_day = datetime.combine(trial_day + timedelta(days=1), time(0), UTC) + after
+    monkeypatch.setattr(module, "now_utc", lambda: next_day)
+    assert module.now_utc().date() != trial_day
+    pin_worklist_day(monkeypatch, trial_day)
+    body = api_as("independent_rater").get("/api/v1/worklist").json()
+    assert body["today"] == trial_day.isoformat()
+    assert [(i["what"], i["link"], i["group"]) for i in body["due_today"]] == [
+        ("MADRS (independent rater)", FORM, "today")
+    ]
