@@ -227,3 +227,74 @@ def test_a_retried_series_is_stored_once(engine: Engine) -> None:
     with pytest.raises(ConflictError):  # the key for another sheet
         sv.record_vitals_series(e, the, pid, "V5", sheet[:2], idempotency_key="sheet-1")
     assert _counts(e, the) == after
+
+
+def test_a_sheet_across_the_dose_entered_after_it_stores_what_one_by_one_entry_stores(
+    engine: Engine,
+) -> None:
+    """The paper sheet of a dosing day transcribed after the initial dose (09:00) was stored:
+    its readings before the dose get the (negative) minutes from the dose as stored, those
+    after it the positive ones, and each raises the alerts its values raise, exactly as the
+    same readings entered one by one at that moment; a pre-dose reading beyond the limits is
+    alerted as any other (the limits do not depend on the dose)."""
+    trial = build_trial(engine)
+    e, the = trial.engine, trial.therapist
+    one, day = _dosed(trial)
+    many, day2 = _dosed(trial)
+    assert day2 == day
+    sheet = [
+        sv.VitalsEntry(at(day, 8, 30), {**NORMAL, "systolic_bp": 163}),
+        sv.VitalsEntry(at(day, 8, 45), NORMAL),
+        sv.VitalsEntry(at(day, 9), NORMAL),  # at the dose
+        *_sheet(day),
+    ]
+    singles = [
+        sv.record_vitals(e, the, one, "V5", measured_at=r.measured_at, values=r.values)
+        for r in sheet
+    ]
+    series = sv.record_vitals_series(e, the, many, "V5", sheet)
+
+    def seen(records: Any) -> list[Any]:
+        return [
+            (
+                r.measured_at,
+                r.minutes_after_dose,
+                list(r.values.items()),
+                [(a.rule_id, a.level, a.message, a.status) for a in r.alerts],
+            )
+            for r in records
+        ]
+
+    assert seen(series) == seen(singles)
+    assert [r.minutes_after_dose for r in series] == [-30, -15, 0, 30, 60, 90, 120]
+    assert [a.rule_id for r in series for a in r.alerts] == [
+        "vitals:systolic_bp:high:urgent",
+        "vitals:heart_rate:high:review",
+        "vitals:systolic_bp:high:urgent",
+    ]
+    assert _audit(e, the, many) == _audit(e, the, one)
+    # stored as returned: read back, the minutes are the same
+    with unit_of_work(e, trial.investigator) as uow:
+        minutes = uow.session.scalars(
+            select(VitalSignReading.minutes_after_dose)
+            .where(VitalSignReading.id.in_([r.id for r in series]))
+            .order_by(VitalSignReading.measured_at)
+        ).all()
+    assert minutes == [-30, -15, 0, 30, 60, 90, 120]
+
+
+def test_a_reading_entered_before_the_dose_has_no_minutes_after_it(engine: Engine) -> None:
+    """Entered while no initial dose is stored, a reading (one, or a series) has no minutes
+    after the dose; the same reading entered once the dose is stored counts them back from it."""
+    trial = build_trial(engine)
+    e, inv, the = trial.engine, trial.investigator, trial.therapist
+    pid = enrolled(trial, confirm=True)
+    day = visit_date(trial, pid, "V5")
+    sv.start_dosing_session(e, inv, pid, "V5", started_at=at(day, 8))
+    early = sv.record_vitals_series(e, the, pid, "V5", [sv.VitalsEntry(at(day, 8, 10), NORMAL)])
+    alone = sv.record_vitals(e, the, pid, "V5", measured_at=at(day, 8, 20), values=NORMAL)
+    assert (early[0].minutes_after_dose, alone.minutes_after_dose) == (None, None)
+    ready_for_dose(e, trial.protocol, inv, the, pid, "V5", at(day, 8, 55))
+    sv.record_dose(e, inv, pid, "V5", kind="initial", dose_mg=80, given_at=at(day, 9))
+    late = sv.record_vitals_series(e, the, pid, "V5", [sv.VitalsEntry(at(day, 8, 40), NORMAL)])
+    assert late[0].minutes_after_dose == -20

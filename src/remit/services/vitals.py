@@ -237,9 +237,12 @@ def record_vitals_series(
     the whole series is refused and nothing is stored. ``idempotency_key`` covers the whole
     series: a retry of the same series returns the readings the first request stored.
 
-    Readings entered together cannot straddle an event of the session (the initial dose: a
-    reading's minutes after the dose are those of the dose as stored when the series is
-    entered), so a pre-dose reading is entered before the dose is recorded.
+    A sheet may span the dose: transcribed once the initial dose is stored (as a dosing
+    day's paper sheet often is), each reading's minutes after the dose count from the dose as
+    stored, negative for a reading taken before it, and each reading raises the alerts its
+    values raise (the limits do not depend on the dose): what entering the same readings one
+    by one at that moment stores. Entered while no initial dose is stored, a reading has no
+    minutes after the dose (``None``), one by one or in a series.
     """
     checked = _checked_series(readings)
     times = [m for m, _ in checked]
