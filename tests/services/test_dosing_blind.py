@@ -52,6 +52,7 @@ class Planted:
     session_id: int
     dose_ids: tuple[int, ...]
     query_id: int
+    checklist_id: int
 
 
 def plant(trial: OsloTrial) -> Planted:
@@ -65,7 +66,10 @@ def plant(trial: OsloTrial) -> Planted:
     sv.record_vitals(
         engine, the, pid, "V5", measured_at=dose0 - timedelta(minutes=15), values=NORMAL_VITALS
     )
-    ready_for_dose(engine, trial.protocol, inv, the, pid, "V5", dose0 - timedelta(minutes=5))
+    checklist = ready_for_dose(
+        engine, trial.protocol, inv, the, pid, "V5", dose0 - timedelta(minutes=5)
+    )
+    assert checklist.completion_id is not None
     planned = trial.protocol.dosing_session("V5")
     assert planned is not None
     initial = sv.record_dose(
@@ -89,7 +93,9 @@ def plant(trial: OsloTrial) -> Planted:
     query = sv.open_query(
         engine, trial.actors["monitor"], "dosing_session", ended.id, field="notes", text=QUERY
     )
-    return Planted(trial, pid, ended.id, (initial.id, withheld.id), query.id)
+    return Planted(
+        trial, pid, ended.id, (initial.id, withheld.id), query.id, checklist.completion_id
+    )
 
 
 @pytest.fixture
@@ -117,6 +123,9 @@ def _reads(s: Planted, actor: sv.Actor) -> dict[str, Callable[[], object]]:
         ),
         "audit dosing_session": lambda: sv.audit_history(
             engine, actor, "dosing_session", s.session_id
+        ),
+        "audit dosing_checklist": lambda: sv.audit_history(
+            engine, actor, "dosing_checklist", s.checklist_id
         ),
     }
     for dose_id in s.dose_ids:
@@ -152,6 +161,7 @@ def test_the_rater_reads_no_dosing_notes_and_each_refusal_is_audited(planted: Pl
         ("dosing_session", 0),
         ("dosing_checklist", 0),
         ("dosing_session", planted.session_id),
+        ("dosing_checklist", planted.checklist_id),
         *(("dose", d) for d in planted.dose_ids),
     }
 

@@ -84,7 +84,7 @@ from remit.store.audit_read import AuditEntry
 from remit.store.coding import CodedTerm
 from remit.store.delivery import AlertDelivery
 from remit.store.dosing import Dose, DosingSession
-from remit.store.results import ClinicalResult
+from remit.store.results import ClinicalResult, DosingChecklist
 from remit.store.tables import (
     AdverseEvent,
     Alert,
@@ -491,6 +491,8 @@ SAFETY_TABLES: Mapping[str, str] = {
     DosingSession.__tablename__: "dosing sessions, whose notes quote vital signs and adverse "
     "events",
     Dose.__tablename__: "doses, whose reasons quote vital signs and adverse events",
+    DosingChecklist.__tablename__: "pre-dose checklists, whose reasons quote results and "
+    "vital signs",
     AlertDelivery.__tablename__: "safety alerts",
     DataQuery.__tablename__: "the texts of data queries",
     DataQueryMessage.__tablename__: "the texts of data queries",
