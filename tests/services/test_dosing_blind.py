@@ -214,3 +214,23 @@ def test_the_rater_is_refused_the_checklist_on_the_command_line(tmp_path: Path) 
     read = CliRunner().invoke(cli, [*command, "--user", "kari"])
     assert read.exit_code == 0, read.output
     assert "urine_drug_screen" in read.output
+
+
+def test_a_blinded_role_reads_no_dose_in_mg_in_its_audit_history(planted: Planted) -> None:
+    """The RCT's investigators are blind to the arm: a dose's audit history shows its mg as
+    ``BLINDED`` (a placebo kit's 0 mg would name the arm), as the dose records do; the
+    unblinded statistician reads the mg."""
+    engine, (initial, _) = planted.trial.engine, planted.dose_ids
+    kari, una = planted.trial.investigator, planted.trial.actors["unblinded_statistician"]
+
+    def mg(actor: sv.Actor) -> list[object]:
+        return [
+            e.new_value
+            for e in sv.audit_history(engine, actor, "dose", initial)
+            if e.field == "dose_mg" or e.field is None
+        ]
+
+    planned = planted.trial.protocol.dosing_session("V5")
+    assert planned is not None
+    assert mg(una) == [float(planned.initial_mg)]
+    assert mg(kari) == [sv.BLINDED]

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from remit.errors import InputError, PermissionDeniedError
 from remit.services.access import allowed, require_site
-from remit.services.blinding import PriorScores, SafetyBlind
+from remit.services.blinding import PriorScores, SafetyBlind, blinded_audit
 from remit.services.unit import reading
 from remit.store import (
     Actor,
@@ -100,6 +100,7 @@ def audit_history(engine: Engine, actor: Actor, table: str, record_id: int) -> l
         if entries:
             entries = SafetyBlind.in_force(r.session, actor).audit(r, entries)
             entries = PriorScores.in_force(r.session, actor).audit(r.session, entries)
+            entries = blinded_audit(r.session, actor, entries)  # no dose in mg
         return r.returning(entries)
 
 

@@ -109,6 +109,7 @@ __all__ = [
     "SafetyBlind",
     "UnblindingRecord",
     "blinded",
+    "blinded_audit",
     "check_dosing_read",
     "check_rater_may_see_dosing",
     "check_study_locked_for_unblinding",
@@ -170,6 +171,37 @@ def dose_problem(kit: int | None, kind: str) -> str:
     """
     where = f"kit {kit}" if kit is not None else "kit not allocated"
     return f"{where}: the {kind} dose differs from the planned {kind} dose"
+
+
+def blinded_audit(
+    session: Session, actor: Actor, entries: Sequence[AuditEntry]
+) -> list[AuditEntry]:
+    """An audit history as a blinded role may see it: a dose's mg (its ``dose_mg`` column,
+    or the column in a whole row) reads :data:`BLINDED`, as :func:`dose_shown` shows the dose
+    (a placebo kit's 0 mg would name the arm). The protocol is read only when the history
+    holds a dose."""
+    if not any(e.table_name == Dose.__tablename__ for e in entries):
+        return list(entries)
+    if not blinded(protocol_in_force(session)[0], actor.role):
+        return list(entries)
+    return [_blinded_dose(e) if e.table_name == Dose.__tablename__ else e for e in entries]
+
+
+def _blinded_dose(e: AuditEntry) -> AuditEntry:
+    mg = Dose.dose_mg.key
+    if e.field == mg:
+        return _replace(
+            e,
+            old_value=None if e.old_value is None else BLINDED,
+            new_value=None if e.new_value is None else BLINDED,
+        )
+    if e.field is None:
+        return _replace(
+            e,
+            old_value=_masked_columns(e.old_value, frozenset({mg}), BLINDED),
+            new_value=_masked_columns(e.new_value, frozenset({mg}), BLINDED),
+        )
+    return e
 
 
 def check_rater_may_see_dosing(protocol: Protocol, actor: Actor) -> None:
@@ -673,10 +705,10 @@ def _masked_free_text(e: AuditEntry) -> AuditEntry:
     return e
 
 
-def _masked_columns(value: Any, columns: frozenset[str]) -> Any:
+def _masked_columns(value: Any, columns: frozenset[str], marker: str = SAFETY_HIDDEN) -> Any:
     if not isinstance(value, dict):
         return value
-    return {k: (SAFETY_HIDDEN if k in columns and v is not None else v) for k, v in value.items()}
+    return {k: (marker if k in columns and v is not None else v) for k, v in value.items()}
 
 
 def rater_queries(
