@@ -523,10 +523,15 @@ def record_dose(
                 else f"{dose_mg:g} mg is above the planned {kind} dose of {limit:g} mg"
             )
         total = sum(d.dose_mg for d in doses if d.status == DoseStatus.GIVEN)
+        # a blinded protocol's texts name the kit, never a dose or a total in mg (a placebo
+        # kit's 0 mg names the arm): the refusal, and the deviations the blinded roles read
+        masked = protocol.blinding is not None
         if status == DoseStatus.GIVEN and total + dose_mg > planned.max_total_mg:
             problems.append(
-                f"the session total would be {total + dose_mg:g} mg, above the maximum of "
-                f"{planned.max_total_mg:g} mg"
+                f"the session total would be above the maximum of {planned.max_total_mg:g} mg"
+                if masked
+                else f"the session total would be {total + dose_mg:g} mg, above the maximum "
+                f"of {planned.max_total_mg:g} mg"
             )
         if kind == DoseKind.SUPPLEMENTAL:
             initial = _initial_given(doses)
@@ -621,6 +626,11 @@ def record_dose(
         )
         w.create(d)
         deviations: list[tuple[DeviationCategory, str]] = []
+        this_dose = (  # the kit is read only for a deviation's text
+            dose_shown(kit_of(session, p.id), kind, status)
+            if masked and (stops or washout or unchecked or total + dose_mg > planned.max_total_mg)
+            else f"{kind} dose of {dose_mg:g} mg {status}"
+        )
         both = (
             " (one override covered both the dose stop and the washout)"
             if stops and washout
@@ -630,7 +640,7 @@ def record_dose(
             deviations.append(
                 (
                     DeviationCategory.DOSE_STOP_OVERRIDE,
-                    f"{kind} dose of {dose_mg:g} mg given despite the dose stop ("
+                    f"{this_dose} despite the dose stop ("
                     + "; ".join(stops)
                     + f"); override by {actor.username}: {override_reason}{both}",
                 )
@@ -639,8 +649,7 @@ def record_dose(
             deviations.append(
                 (
                     DeviationCategory.WASHOUT_OVERRIDE,
-                    f"{kind} dose of {dose_mg:g} mg given during the washout of a prohibited "
-                    "medication ("
+                    f"{this_dose} during the washout of a prohibited medication ("
                     + "; ".join(b.describe() for b in washout)
                     + f"); override by {actor.username}: {override_reason}{both}",
                 )
@@ -649,8 +658,7 @@ def record_dose(
             deviations.append(
                 (
                     DeviationCategory.CHECKLIST_OVERRIDE,
-                    f"{kind} dose of {dose_mg:g} mg given with pre-dose checklist items not "
-                    "cleared ("
+                    f"{this_dose} with pre-dose checklist items not cleared ("
                     + "; ".join(f"{i.id}: {i.detail}" for i in unchecked)
                     + f"); override by {actor.username}: {override_reason}",
                 )
@@ -659,9 +667,14 @@ def record_dose(
             deviations.append(
                 (
                     DeviationCategory.DOSE_ABOVE_CAP,
-                    f"{kind} dose of {dose_mg:g} mg took the session total to "
-                    f"{total + dose_mg:g} mg, above the cap of {planned.max_total_mg:g} mg; "
-                    f"override by {actor.username}: {override_reason}",
+                    (
+                        f"{this_dose}: the session total went above the cap of "
+                        f"{planned.max_total_mg:g} mg"
+                        if masked
+                        else f"{kind} dose of {dose_mg:g} mg took the session total to "
+                        f"{total + dose_mg:g} mg, above the cap of {planned.max_total_mg:g} mg"
+                    )
+                    + f"; override by {actor.username}: {override_reason}",
                 )
             )
         when = given or offered or ds.started_at
