@@ -217,6 +217,26 @@ def is_disk_full(error: BaseException) -> bool:
     return False
 
 
+#: SQLSTATEs of a PostgreSQL transaction stopped because it collided with another one (class
+#: 40, transaction rollback): a deadlock the server broke, a serialisation failure.
+_PG_COLLISIONS = frozenset({"40P01", "40001"})
+
+
+def is_transaction_collision(error: BaseException) -> bool:
+    """Whether ``error`` (or what it wraps) is PostgreSQL stopping this transaction because it
+    collided with another (``deadlock_detected`` or ``serialization_failure``): the server
+    rolled it back, so nothing of it is stored, and the same request sent again can succeed."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if getattr(current, "sqlstate", None) in _PG_COLLISIONS:
+            return True
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return False
+
+
 def is_pool_exhausted(error: BaseException) -> bool:
     """Whether ``error`` says every database connection of this process was in use for the
     pool's whole timeout (SQLAlchemy's ``QueuePool limit ... reached``): the request got no
