@@ -16,8 +16,9 @@ from tests.support.forms import madrs
 from tests.support.store_trial import Trial
 from tests.support.trial import build_trial, enrolled
 
+import remit.store.audit as audit_module
 from remit import services as sv
-from remit.errors import ConflictError
+from remit.errors import ConflictError, StoreError
 from remit.store import unit_of_work, verify_audit_chain
 from remit.store.tables import AuditEvent, Participant
 
@@ -258,4 +259,32 @@ def test_retries_with_an_idempotency_key_return_the_stored_form_under_concurrenc
         ).scalar()
     assert stored == len(participants)
     result = verify_audit_chain(engine)
+    assert result.ok, result.summary()
+
+
+def test_an_audit_insert_refused_in_the_commits_round_trip_stores_nothing(
+    trial: Trial, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audit rows' INSERT goes with the COMMIT (pipeline mode): when the database refuses
+    it (here a head one row behind, so a duplicate id), the save is refused, nothing of it is
+    stored, and the connection serves the next save."""
+    trial.add_participant("OSL-920")
+    before = _audit_ids(trial.engine)
+    read_head = audit_module._chain_head
+
+    def stale_head(connection: Any) -> tuple[int, str]:
+        last_id, _hash = read_head(connection)
+        return last_id - 1, "0" * 64
+
+    monkeypatch.setattr(audit_module, "_chain_head", stale_head)
+    with pytest.raises(StoreError, match="the database refused the change"):
+        trial.add_participant("OSL-921")
+    monkeypatch.undo()
+    assert _audit_ids(trial.engine) == before
+    trial.add_participant("OSL-922")
+    with Session(trial.engine) as session:
+        stored = set(session.scalars(select(Participant.study_id)))
+    assert {"OSL-920", "OSL-922"} <= stored
+    assert "OSL-921" not in stored
+    result = verify_audit_chain(trial.engine)
     assert result.ok, result.summary()
