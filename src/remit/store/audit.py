@@ -27,18 +27,17 @@ from functools import partial
 from json.encoder import encode_basestring
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, event, insert, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy import Connection, Engine, Table, event, insert, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 from sqlalchemy.orm.base import LoaderCallableStatus
 from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.sql.elements import TextClause
 
 from remit.errors import ConflictError, InputError, RemitError, StorageFullError, StoreError
 from remit.protocol.roles import PARTICIPANT_ROLE, SYSTEM_ROLE, Role
 from remit.store.audit_keys import audit_keys_of
 from remit.store.canonical import GENESIS_HASH, REDACTED, canonical_json, iso_utc
-from remit.store.engine import is_disk_full, one_writer, write_engine
+from remit.store.engine import is_disk_full, is_transaction_collision, one_writer, write_engine
 from remit.store.tables import AuditEvent, Base, ProtocolVersion
 from remit.store.types import utc_now
 from remit.store.vocab import AuditAction
@@ -49,7 +48,6 @@ AUDIT_LOCK_KEY = 0x52454D4954  # "REMIT"
 _UOW_KEY = "remit_unit_of_work"
 _ROLES = frozenset({*(r.value for r in Role), SYSTEM_ROLE, PARTICIPANT_ROLE})
 _NO_VALUE = LoaderCallableStatus.NO_VALUE
-_ADVISORY_LOCK: TextClause = text("SELECT pg_advisory_xact_lock(:key)")
 
 
 @dataclass(frozen=True)
@@ -143,8 +141,6 @@ class UnitOfWork:
     #: same transaction chains on without reading it back. Forgotten whenever a (nested)
     #: transaction ends: a rolled-back savepoint takes its rows, and the lock, with it.
     _head: tuple[int, str] | None = field(default=None, repr=False)
-    #: This transaction holds the append lock (PostgreSQL; forgotten with the head).
-    _locked: bool = field(default=False, repr=False)
     #: Audit rows of this transaction's flushes not written yet: they are chained and written
     #: in one INSERT before the commit (or before anything reads the trail in this
     #: transaction, or a savepoint begins: inside one, rows are written at each flush so that
@@ -211,9 +207,6 @@ class UnitOfWork:
         if unknown:
             raise StoreError(f"{model.__tablename__} has no column {', '.join(sorted(unknown))}")
         connection = session.connection()
-        if not self._locked:  # as a flush: the append lock before the first DML
-            _take_append_lock(connection)
-            self._locked = True
         row = dict(values)
         for key, default in plan.defaults:
             if row.get(key) is None:  # as the ORM: a column with a default is not left NULL
@@ -296,7 +289,8 @@ def unit_of_work(
     in one transaction.
 
     Errors from the database become :class:`remit.errors.RemitError` subclasses: a concurrent
-    save of the same row → :class:`~remit.errors.ConflictError`; a broken constraint or a
+    save of the same row, or a save PostgreSQL stopped to break a deadlock (nothing of it is
+    stored; send it again) → :class:`~remit.errors.ConflictError`; a broken constraint or a
     locked database → :class:`~remit.errors.StoreError`.
     """
     session = Session(bind=write_engine(engine), autoflush=True, expire_on_commit=False)
@@ -314,8 +308,7 @@ def unit_of_work(
                 uow._always.clear()
                 session.flush()
                 uow._closing = True  # a flush from here on writes its rows at once
-                uow.write_audit()
-                session.commit()
+                _write_audit_and_commit(uow)
             except BaseException as error:
                 failed = error
                 session.rollback()
@@ -333,6 +326,13 @@ def unit_of_work(
             hint="check for a duplicate key or a missing related record",
         ) from error
     except OperationalError as error:
+        if is_transaction_collision(error):
+            raise ConflictError(
+                "this save collided with another one made at the same moment and the database "
+                f"stopped it; nothing of it was stored ({error.orig})",
+                expected="a save that does not wait for rows another save holds",
+                hint="send it again (with the same Idempotency-Key it is stored once)",
+            ) from error
         if is_disk_full(error):
             raise StorageFullError(
                 f"the database is full, nothing was stored: {error.orig}",
@@ -550,9 +550,6 @@ def _before_flush(session: Session, _context: UOWTransaction, _instances: object
     if any(isinstance(r, AuditEvent) for r in (*new, *dirty, *deleted)):
         raise StoreError("audit_event rows are written only by the audit trail itself")
     connection = session.connection()
-    if not uow._locked:  # else this transaction holds the lock already (see UnitOfWork)
-        _take_append_lock(connection)
-        uow._locked = True
     tagged = [r for r in new if hasattr(r, "protocol_version_id") and r.protocol_version_id is None]
     if tagged:
         version = uow.protocol_version_id or _latest_protocol_version(connection)
@@ -661,13 +658,75 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
     _queue(uow, records)
 
 
-def _take_append_lock(connection: Connection) -> None:
-    # PostgreSQL: one writer at a time appends to the chain. Taken before every flush's
-    # first DML, so a writer waiting for it holds no row locks (no deadlocks); held to the
-    # end of the transaction (re-taking it is cheap, and safe after a rollback to a
-    # savepoint). SQLite's BEGIN IMMEDIATE already serialises writers.
-    if connection.dialect.name == "postgresql":
-        connection.execute(_ADVISORY_LOCK, {"key": AUDIT_LOCK_KEY})
+#: PostgreSQL's append lock and the chain's head, in the driver's own spelling (sent together).
+_PG_APPEND_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
+_PG_HEAD_SQL = "SELECT id, row_hash FROM audit_event ORDER BY id DESC LIMIT 1"
+
+
+def _chain_head(connection: Connection) -> tuple[int, str]:
+    """The id and hash of the chain's last row, read once this transaction holds the append
+    lock (taken here on PostgreSQL: taking it again in the same transaction is cheap, and safe
+    after a rollback to a savepoint; SQLite's ``BEGIN IMMEDIATE`` already serialises writers).
+
+    PostgreSQL: one writer at a time appends to the chain. The lock is taken when the audit
+    rows are written — just before the commit, or at once inside a savepoint — not before a
+    transaction's first change: it is held from here to the end of the transaction, so the
+    shorter that is, the more saves per second (every save queues for it). The lock and the
+    read of the head go in one round trip (psycopg's pipeline mode), as two statements: the
+    read must be a statement of its own, started after the lock is granted, so that its
+    snapshot sees the rows of the writer that held the lock before (a single statement's
+    snapshot is taken before it waits for the lock, and would miss them). A writer now waits
+    for the lock holding the row locks of its changes, so two transactions can deadlock (each
+    waiting for a lock the other holds); PostgreSQL breaks the cycle and the one it stops is
+    refused with nothing stored (:func:`unit_of_work`: a :class:`~remit.errors.ConflictError`
+    to send again).
+    """
+    if connection.dialect.name != "postgresql":
+        last = connection.execute(_HEAD).first()
+    else:  # by the driver itself: SQLAlchemy cannot read a result in pipeline mode
+        driver = connection.connection.dbapi_connection
+        try:
+            with driver.pipeline():  # type: ignore[union-attr]
+                driver.execute(_PG_APPEND_LOCK_SQL, (AUDIT_LOCK_KEY,))  # type: ignore[union-attr]
+                cursor = driver.execute(_PG_HEAD_SQL)  # type: ignore[union-attr]
+            last = cursor.fetchone()
+        except connection.dialect.loaded_dbapi.Error as error:  # as SQLAlchemy's own errors
+            raise DBAPIError.instance(
+                _PG_APPEND_LOCK_SQL + "; " + _PG_HEAD_SQL,
+                (AUDIT_LOCK_KEY,),
+                error,
+                connection.dialect.loaded_dbapi.Error,
+                dialect=connection.dialect,
+            ) from error
+    return (last[0], last[1]) if last else (0, GENESIS_HASH)
+
+
+def _write_audit_and_commit(uow: UnitOfWork) -> None:
+    """Write the queued audit rows and commit.
+
+    PostgreSQL: the rows' INSERT and the COMMIT go together (psycopg's pipeline mode: one
+    round trip), so that the append lock is held for two round trips — the lock with the
+    head, then the rows with the commit — and no Python work but the rows' hashing. The
+    driver commits inside the pipeline; the session's commit that follows finds the
+    transaction ended and sends nothing (the session must not commit inside the pipeline:
+    it hands the connection back to the pool, to another thread, before the pipeline ends).
+    """
+    session = uow.session
+    if uow._queued and session.get_bind().dialect.name == "postgresql":
+        connection = session.connection()
+        driver = connection.connection.dbapi_connection
+        dbapi = connection.dialect.loaded_dbapi
+        try:
+            with driver.pipeline():  # type: ignore[union-attr]
+                uow.write_audit()
+                driver.commit()  # type: ignore[union-attr]
+        except dbapi.Error as error:  # as SQLAlchemy's own errors (an INSERT's is seen here)
+            raise DBAPIError.instance(
+                "COMMIT", None, error, dbapi.Error, dialect=connection.dialect
+            ) from error
+    else:
+        uow.write_audit()
+    session.commit()
 
 
 def _queue(uow: UnitOfWork, records: list[AuditRecord]) -> None:
@@ -687,9 +746,7 @@ def _append(connection: Connection, uow: UnitOfWork, records: list[AuditRecord])
             uow.transaction_id,
             records,
             head=uow._head,
-            locked=uow._locked,
         )
-        uow._locked = True
 
 
 #: The unit of work each connection of a write transaction serves (the savepoint hook has
@@ -724,7 +781,6 @@ def _forget_head(session: Session, transaction: SessionTransaction) -> None:
     uow = current_unit_of_work(session)
     if uow is not None and (transaction.nested or transaction.parent is None):
         uow._head = None
-        uow._locked = False
         if transaction.nested:
             uow._savepoints -= 1
 
@@ -799,7 +855,6 @@ def append_audit_records(
     records: list[AuditRecord],
     *,
     head: tuple[int, str] | None = None,
-    locked: bool = False,
 ) -> tuple[int, str] | None:
     """Chain ``records`` onto the audit trail in ``connection``'s transaction, in one pass and
     one INSERT of many rows; return the new head of the chain (id and hash of the last row),
@@ -812,15 +867,13 @@ def append_audit_records(
 
     ``head`` is the head this very transaction returned from its previous append, while it
     still holds the append lock (the unit of work keeps it): the lock is not taken again and
-    the head not read back. ``locked``: this transaction holds the append lock already.
+    the head not read back. Without it the lock is taken (again: that is cheap) together with
+    the read of the head, in one round trip (:func:`_chain_head`).
     """
     if not records:
         return None
     if head is None:
-        if not locked:
-            _take_append_lock(connection)
-        last = connection.execute(_HEAD).first()
-        head = (last[0], last[1]) if last else (0, GENESIS_HASH)
+        head = _chain_head(connection)
     ring = audit_keys_of(connection)
     next_id, prev_hash = head[0] + 1, head[1]
     occurred_at = utc_now()
