@@ -268,3 +268,52 @@ def test_a_blinded_protocols_dose_deviation_names_the_kit_not_the_mg(planted: Pl
     assert deviation.description.startswith(f"dose {dose.id}: kit {kit}, supplemental dose given")
     assert "above the cap of 180 mg" in deviation.description
     assert re.search(r"\b(120|200)(\.0)? ?mg", deviation.description) is None, deviation.description
+
+
+def _amended(trial: OsloTrial, old: str, new: str) -> None:
+    """Store an amendment of the trial's protocol replacing ``old`` by ``new`` (in force for
+    the next read)."""
+    from sqlalchemy import select
+
+    from remit.store import store_protocol_version, unit_of_work
+    from remit.store.tables import Study
+
+    text = trial.protocol.text
+    assert text.count(old) == 1, old
+    with unit_of_work(trial.engine, sv.Actor.system()) as uow:
+        study = uow.session.scalars(select(Study)).one()
+        store_protocol_version(
+            uow, study, name=trial.protocol.study.id, version="amended", text=text.replace(old, new)
+        )
+
+
+def test_a_rater_seeing_safety_but_blind_to_dosing_is_refused_the_dosing_histories(
+    planted: Planted,
+) -> None:
+    """``rater_sees_safety = true`` with ``rater_sees_dosing = false``: the safety blind is
+    off, yet the audit histories of the dosing session, its doses and the pre-dose checklist
+    (notes, withheld reasons, the dose in mg) are refused to the rater, each refusal audited;
+    the investigator reads them as before."""
+    _amended(planted.trial, "rater_sees_safety = false", "rater_sees_safety = true")
+    engine, rita, kari = planted.trial.engine, planted.trial.rater, planted.trial.investigator
+    histories = {
+        name: read for name, read in _reads(planted, rita).items() if name.startswith("audit")
+    }
+    assert len(histories) == 4
+    for name, read in histories.items():
+        with pytest.raises(PermissionDeniedError, match="may not see dosing data") as refused:
+            read()
+        assert PLANTED.search(str(refused.value)) is None, name
+    refused_rows = {
+        (e.table_name, e.record_id, e.reason)
+        for e in sv.audit_log(engine)
+        if e.action == "read_refused" and e.username == rita.username
+    }
+    why = "the protocol's [blinding] keeps the independent rater blind to dosing"
+    assert refused_rows == {
+        ("dosing_session", planted.session_id, why),
+        ("dosing_checklist", planted.checklist_id, why),
+        *(("dose", d, why) for d in planted.dose_ids),
+    }
+    shown = repr(sv.audit_history(engine, kari, "dosing_session", planted.session_id))
+    assert SESSION_NOTE in shown

@@ -110,6 +110,7 @@ __all__ = [
     "UnblindingRecord",
     "blinded",
     "blinded_audit",
+    "check_dosing_audit",
     "check_dosing_read",
     "check_rater_may_see_dosing",
     "check_study_locked_for_unblinding",
@@ -238,6 +239,7 @@ def check_dosing_read(
     protocol: Protocol | None = None,
     table: str = DosingSession.__tablename__,
     record_id: int = 0,
+    participant_id: int | None = None,
 ) -> None:
     """:func:`check_rater_may_see_dosing` for a read service: the refusal is on the audit
     trail as ``read_refused`` (of ``table``, record ``record_id``; 0 for a list), as the
@@ -245,7 +247,8 @@ def check_dosing_read(
     follow-up notes, the doses and the day's vital signs quote MDMA's effects ("bruxism",
     "vomited", a raised blood pressure): a caller of the service (the CLI, a script) gets
     the same refusal as the pages. The protocol in force is read when not given, and only
-    for the independent rater (nobody else is refused)."""
+    for the independent rater (nobody else is refused). The refusal names ``participant_id``
+    when given (a read without a participant: an audit history), else the read's."""
     if actor.role != Role.INDEPENDENT_RATER:
         return
     if protocol is None:
@@ -254,9 +257,37 @@ def check_dosing_read(
         check_rater_may_see_dosing(protocol, actor)
     except PermissionDeniedError:
         why = _WHY if SafetyBlind.of(protocol, actor).active else _WHY_DOSING
-        key = None if read.participant is None else read.participant.id
+        key = participant_id
+        if key is None and read.participant is not None:
+            key = read.participant.id
         _audit_refusal(read.uow, table, record_id, key, "dosing data", why)
         raise
+
+
+#: The tables of dosing data: their audit histories are refused to the rater blind to dosing
+#: (:func:`check_dosing_audit`), whether or not the rater may see the safety data.
+DOSING_TABLES = frozenset(
+    {DosingSession.__tablename__, Dose.__tablename__, DosingChecklist.__tablename__}
+)
+
+
+def check_dosing_audit(read: Read, actor: Actor, entries: Sequence[AuditEntry]) -> None:
+    """Refuse the audit history of a dosing session, a dose or a pre-dose checklist to the
+    independent rater blind to dosing, as :func:`check_dosing_read` refuses the records
+    (audited as ``read_refused``). :class:`SafetyBlind` refuses them too when it is active;
+    with ``rater_sees_safety = true`` and ``rater_sees_dosing = false`` it is not, and the
+    history would show the session's notes, the doses and the checklist's reasons."""
+    if actor.role != Role.INDEPENDENT_RATER or not entries:
+        return
+    table = entries[0].table_name
+    if table in DOSING_TABLES:
+        check_dosing_read(
+            read,
+            actor,
+            table=table,
+            record_id=entries[0].record_id,
+            participant_id=entries[0].participant_id,
+        )
 
 
 # --------------------------------------------------------------------------- prior scores
