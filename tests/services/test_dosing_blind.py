@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from tests.support.forms import NORMAL_VITALS, at
+from tests.support.forms import NORMAL_VITALS, at, fill
 from tests.support.predose import ready_for_dose
 from tests.support.trial import (
     STAFF,
@@ -53,6 +53,7 @@ class Planted:
     dose_ids: tuple[int, ...]
     query_id: int
     checklist_id: int
+    vas_id: int
 
 
 def plant(trial: OsloTrial) -> Planted:
@@ -75,6 +76,9 @@ def plant(trial: OsloTrial) -> Planted:
     initial = sv.record_dose(
         engine, inv, pid, "V5", kind="initial", dose_mg=planned.initial_mg, given_at=dose0
     )
+    vas = sv.record_vas(
+        engine, the, pid, "V5", "initial_dose", fill("se_vas", level=10), assessed_at=dose0
+    )
     withheld = sv.record_dose(
         engine, inv, pid, "V5", kind="supplemental", dose_mg=planned.supplemental_mg,
         status="withheld", withheld_reason=WITHHELD,
@@ -94,7 +98,7 @@ def plant(trial: OsloTrial) -> Planted:
         engine, trial.actors["monitor"], "dosing_session", ended.id, field="notes", text=QUERY
     )
     return Planted(
-        trial, pid, ended.id, (initial.id, withheld.id), query.id, checklist.completion_id
+        trial, pid, ended.id, (initial.id, withheld.id), query.id, checklist.completion_id, vas.id
     )
 
 
@@ -317,3 +321,36 @@ def test_a_rater_seeing_safety_but_blind_to_dosing_is_refused_the_dosing_histori
     }
     shown = repr(sv.audit_history(engine, kari, "dosing_session", planted.session_id))
     assert SESSION_NOTE in shown
+
+
+def test_the_rater_blind_to_dosing_does_not_learn_of_the_session_vas(planted: Planted) -> None:
+    """The subjective-effects VAS is rated during the dosing session: the rater blind to
+    dosing does not see that it exists (left out of their list of forms; the form itself and
+    its audit history refused, each refusal audited); their other forms are listed, and the
+    investigator reads the VAS as before."""
+    engine, pid = planted.trial.engine, planted.pid
+    rita, kari = planted.trial.rater, planted.trial.investigator
+    theirs = sv.list_assessments(engine, rita, pid)
+    assert theirs, "the rater still sees the participant's other forms"
+    assert planted.vas_id not in {a.id for a in theirs}
+    assert "se_vas" not in {a.scale for a in theirs}
+    assert sv.list_assessments(engine, rita, pid, visit_code="V5") == [
+        a for a in theirs if a.visit_code == "V5"
+    ]
+    with pytest.raises(PermissionDeniedError, match="may not see dosing data"):
+        sv.get_assessment(engine, rita, planted.vas_id)
+    with pytest.raises(PermissionDeniedError, match="may not see dosing data"):
+        sv.audit_history(engine, rita, "assessment", planted.vas_id)
+    refused = [
+        e
+        for e in sv.audit_log(engine)
+        if e.action == "read_refused"
+        and e.username == rita.username
+        and (e.table_name, e.record_id) == ("assessment", planted.vas_id)
+    ]
+    assert len(refused) == 2
+    shown = {a.id: a for a in sv.list_assessments(engine, kari, pid)}
+    assert shown[planted.vas_id].timepoint == "initial_dose"
+    assert {a.id for a in theirs} == set(shown) - {planted.vas_id}
+    assert sv.get_assessment(engine, kari, planted.vas_id).scale == "se_vas"
+    assert sv.audit_history(engine, kari, "assessment", planted.vas_id)

@@ -111,6 +111,7 @@ __all__ = [
     "blinded",
     "blinded_audit",
     "check_dosing_audit",
+    "check_dosing_form",
     "check_dosing_read",
     "check_rater_may_see_dosing",
     "check_study_locked_for_unblinding",
@@ -121,6 +122,7 @@ __all__ = [
     "mask_trial_frames",
     "may_see_dosing",
     "rater_queries",
+    "without_dosing_forms",
 ]
 
 #: What a blinded role reads where the arm would be (analysis data, exports): the analysis
@@ -280,7 +282,10 @@ def check_dosing_audit(read: Read, actor: Actor, entries: Sequence[AuditEntry]) 
     if actor.role != Role.INDEPENDENT_RATER or not entries:
         return
     table = entries[0].table_name
-    if table in DOSING_TABLES:
+    during = table == Assessment.__tablename__ and _rated_during_session(
+        read.session, entries[0].record_id
+    )
+    if table in DOSING_TABLES or during:
         check_dosing_read(
             read,
             actor,
@@ -288,6 +293,34 @@ def check_dosing_audit(read: Read, actor: Actor, entries: Sequence[AuditEntry]) 
             record_id=entries[0].record_id,
             participant_id=entries[0].participant_id,
         )
+
+
+def _rated_during_session(session: Session, assessment_id: int) -> bool:
+    return (
+        session.scalar(select(Assessment.dosing_session_id).where(Assessment.id == assessment_id))
+        is not None
+    )
+
+
+def without_dosing_forms(read: Read, actor: Actor, rows: Sequence[Assessment]) -> list[Assessment]:
+    """The forms of ``rows`` this reader may know of: for the independent rater blind to
+    dosing, not those rated during a dosing session (the subjective-effects VAS, linked to
+    the session: that they exist, and when, tells the course of a dosing day, which
+    :func:`check_dosing_read` refuses; their scores are hidden by :class:`PriorScores`, but
+    a list showing the forms would still say they were rated). The protocol is read only
+    for the rater and only when a row was rated during a session."""
+    if actor.role != Role.INDEPENDENT_RATER or all(a.dosing_session_id is None for a in rows):
+        return list(rows)
+    if may_see_dosing(protocol_in_force(read.session)[0], actor):
+        return list(rows)
+    return [a for a in rows if a.dosing_session_id is None]
+
+
+def check_dosing_form(read: Read, actor: Actor, row: Assessment) -> None:
+    """Refuse one form rated during a dosing session to the rater blind to dosing (audited
+    as ``read_refused``, as :func:`check_dosing_read`); any other form passes."""
+    if row.dosing_session_id is not None:
+        check_dosing_read(read, actor, table=Assessment.__tablename__, record_id=row.id)
 
 
 # --------------------------------------------------------------------------- prior scores
