@@ -354,3 +354,55 @@ def test_the_rater_blind_to_dosing_does_not_learn_of_the_session_vas(planted: Pl
     assert {a.id for a in theirs} == set(shown) - {planted.vas_id}
     assert sv.get_assessment(engine, kari, planted.vas_id).scale == "se_vas"
     assert sv.audit_history(engine, kari, "assessment", planted.vas_id)
+
+
+def _over_the_cap(trial: OsloTrial, pid: str) -> tuple[int, str]:
+    """The V5 of ``pid`` as the blinded investigator enters it from the kit's label: 80 mg,
+    then 120 mg on an override (above the 180 mg cap); the dose id and the deviation's text."""
+    engine, inv, the = trial.engine, trial.investigator, trial.therapist
+    day = visit_date(trial, pid, "V5")
+    sv.start_dosing_session(engine, inv, pid, "V5", started_at=at(day, 8, 30))
+    dose0 = at(day, 9)
+    ready_for_dose(engine, trial.protocol, inv, the, pid, "V5", dose0 - timedelta(minutes=5))
+    why = "investigator's decision"
+    sv.record_dose(
+        engine, inv, pid, "V5", kind="initial", dose_mg=80, given_at=dose0, override_reason=why
+    )
+    sv.record_vitals(
+        engine, the, pid, "V5", measured_at=dose0 + timedelta(minutes=105), values=NORMAL_VITALS
+    )
+    dose = sv.record_dose(
+        engine, inv, pid, "V5", kind="supplemental", dose_mg=120,
+        given_at=dose0 + timedelta(minutes=119), override_reason=why,
+    )  # fmt: skip
+    assert dose.deviations == ("dose_above_cap",)
+    (deviation,) = [
+        d
+        for d in sv.dosing_day(engine, inv, pid, "V5").deviations
+        if d.category == "dose_above_cap"
+    ]
+    return dose.id, deviation.description
+
+
+def test_the_dose_above_cap_deviation_is_the_same_in_both_arms(planted: Planted) -> None:
+    """The cap is checked on the mg the blinded investigator records from the kit's label
+    (the session's nominal dose, a randomised participant's arm being sealed), not on what
+    the kit holds: a placebo kit's session goes "above the cap" exactly as an MDMA kit's
+    does, so the deviation's existence and wording (kit, not mg) name no arm, and the
+    investigators who must act on it keep reading it."""
+    trial = planted.trial
+    una = trial.actors["unblinded_statistician"]
+    arm_of: dict[str, str] = {}
+    for _ in range(8):  # blocks of 4 and 6: both arms come within a block
+        if len(arm_of) == 2:
+            break
+        pid = add_participant(trial, Participant(through="V4", site="OST", confirm=True))
+        (a,) = [a for a in sv.list_allocations(trial.engine, una) if a.participant_id == pid]
+        arm_of.setdefault(a.arm, pid)  # the first participant of each arm
+    said = {}
+    for arm, pid in arm_of.items():
+        kit = sv.get_participant(trial.engine, trial.investigator, pid).kit
+        dose_id, text = _over_the_cap(trial, pid)
+        said[arm] = text.replace(f"dose {dose_id}:", "dose D:").replace(f"kit {kit}", "kit K")
+    assert set(said) == {"MDMA", "PLACEBO"}
+    assert said["MDMA"] == said["PLACEBO"], said
