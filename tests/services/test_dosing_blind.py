@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from tests.support.forms import NORMAL_VITALS, at
+from tests.support.forms import NORMAL_VITALS, at, fill
 from tests.support.predose import ready_for_dose
 from tests.support.trial import (
     STAFF,
@@ -53,6 +53,7 @@ class Planted:
     dose_ids: tuple[int, ...]
     query_id: int
     checklist_id: int
+    vas_id: int
 
 
 def plant(trial: OsloTrial) -> Planted:
@@ -75,6 +76,9 @@ def plant(trial: OsloTrial) -> Planted:
     initial = sv.record_dose(
         engine, inv, pid, "V5", kind="initial", dose_mg=planned.initial_mg, given_at=dose0
     )
+    vas = sv.record_vas(
+        engine, the, pid, "V5", "initial_dose", fill("se_vas", level=10), assessed_at=dose0
+    )
     withheld = sv.record_dose(
         engine, inv, pid, "V5", kind="supplemental", dose_mg=planned.supplemental_mg,
         status="withheld", withheld_reason=WITHHELD,
@@ -94,7 +98,7 @@ def plant(trial: OsloTrial) -> Planted:
         engine, trial.actors["monitor"], "dosing_session", ended.id, field="notes", text=QUERY
     )
     return Planted(
-        trial, pid, ended.id, (initial.id, withheld.id), query.id, checklist.completion_id
+        trial, pid, ended.id, (initial.id, withheld.id), query.id, checklist.completion_id, vas.id
     )
 
 
@@ -268,3 +272,137 @@ def test_a_blinded_protocols_dose_deviation_names_the_kit_not_the_mg(planted: Pl
     assert deviation.description.startswith(f"dose {dose.id}: kit {kit}, supplemental dose given")
     assert "above the cap of 180 mg" in deviation.description
     assert re.search(r"\b(120|200)(\.0)? ?mg", deviation.description) is None, deviation.description
+
+
+def _amended(trial: OsloTrial, old: str, new: str) -> None:
+    """Store an amendment of the trial's protocol replacing ``old`` by ``new`` (in force for
+    the next read)."""
+    from sqlalchemy import select
+
+    from remit.store import store_protocol_version, unit_of_work
+    from remit.store.tables import Study
+
+    text = trial.protocol.text
+    assert text.count(old) == 1, old
+    with unit_of_work(trial.engine, sv.Actor.system()) as uow:
+        study = uow.session.scalars(select(Study)).one()
+        store_protocol_version(
+            uow, study, name=trial.protocol.study.id, version="amended", text=text.replace(old, new)
+        )
+
+
+def test_a_rater_seeing_safety_but_blind_to_dosing_is_refused_the_dosing_histories(
+    planted: Planted,
+) -> None:
+    """``rater_sees_safety = true`` with ``rater_sees_dosing = false``: the safety blind is
+    off, yet the audit histories of the dosing session, its doses and the pre-dose checklist
+    (notes, withheld reasons, the dose in mg) are refused to the rater, each refusal audited;
+    the investigator reads them as before."""
+    _amended(planted.trial, "rater_sees_safety = false", "rater_sees_safety = true")
+    engine, rita, kari = planted.trial.engine, planted.trial.rater, planted.trial.investigator
+    histories = {
+        name: read for name, read in _reads(planted, rita).items() if name.startswith("audit")
+    }
+    assert len(histories) == 4
+    for name, read in histories.items():
+        with pytest.raises(PermissionDeniedError, match="may not see dosing data") as refused:
+            read()
+        assert PLANTED.search(str(refused.value)) is None, name
+    refused_rows = {
+        (e.table_name, e.record_id, e.reason)
+        for e in sv.audit_log(engine)
+        if e.action == "read_refused" and e.username == rita.username
+    }
+    why = "the protocol's [blinding] keeps the independent rater blind to dosing"
+    assert refused_rows == {
+        ("dosing_session", planted.session_id, why),
+        ("dosing_checklist", planted.checklist_id, why),
+        *(("dose", d, why) for d in planted.dose_ids),
+    }
+    shown = repr(sv.audit_history(engine, kari, "dosing_session", planted.session_id))
+    assert SESSION_NOTE in shown
+
+
+def test_the_rater_blind_to_dosing_does_not_learn_of_the_session_vas(planted: Planted) -> None:
+    """The subjective-effects VAS is rated during the dosing session: the rater blind to
+    dosing does not see that it exists (left out of their list of forms; the form itself and
+    its audit history refused, each refusal audited); their other forms are listed, and the
+    investigator reads the VAS as before."""
+    engine, pid = planted.trial.engine, planted.pid
+    rita, kari = planted.trial.rater, planted.trial.investigator
+    theirs = sv.list_assessments(engine, rita, pid)
+    assert theirs, "the rater still sees the participant's other forms"
+    assert planted.vas_id not in {a.id for a in theirs}
+    assert "se_vas" not in {a.scale for a in theirs}
+    assert sv.list_assessments(engine, rita, pid, visit_code="V5") == [
+        a for a in theirs if a.visit_code == "V5"
+    ]
+    with pytest.raises(PermissionDeniedError, match="may not see dosing data"):
+        sv.get_assessment(engine, rita, planted.vas_id)
+    with pytest.raises(PermissionDeniedError, match="may not see dosing data"):
+        sv.audit_history(engine, rita, "assessment", planted.vas_id)
+    refused = [
+        e
+        for e in sv.audit_log(engine)
+        if e.action == "read_refused"
+        and e.username == rita.username
+        and (e.table_name, e.record_id) == ("assessment", planted.vas_id)
+    ]
+    assert len(refused) == 2
+    shown = {a.id: a for a in sv.list_assessments(engine, kari, pid)}
+    assert shown[planted.vas_id].timepoint == "initial_dose"
+    assert {a.id for a in theirs} == set(shown) - {planted.vas_id}
+    assert sv.get_assessment(engine, kari, planted.vas_id).scale == "se_vas"
+    assert sv.audit_history(engine, kari, "assessment", planted.vas_id)
+
+
+def _over_the_cap(trial: OsloTrial, pid: str) -> tuple[int, str]:
+    """The V5 of ``pid`` as the blinded investigator enters it from the kit's label: 80 mg,
+    then 120 mg on an override (above the 180 mg cap); the dose id and the deviation's text."""
+    engine, inv, the = trial.engine, trial.investigator, trial.therapist
+    day = visit_date(trial, pid, "V5")
+    sv.start_dosing_session(engine, inv, pid, "V5", started_at=at(day, 8, 30))
+    dose0 = at(day, 9)
+    ready_for_dose(engine, trial.protocol, inv, the, pid, "V5", dose0 - timedelta(minutes=5))
+    why = "investigator's decision"
+    sv.record_dose(
+        engine, inv, pid, "V5", kind="initial", dose_mg=80, given_at=dose0, override_reason=why
+    )
+    sv.record_vitals(
+        engine, the, pid, "V5", measured_at=dose0 + timedelta(minutes=105), values=NORMAL_VITALS
+    )
+    dose = sv.record_dose(
+        engine, inv, pid, "V5", kind="supplemental", dose_mg=120,
+        given_at=dose0 + timedelta(minutes=119), override_reason=why,
+    )  # fmt: skip
+    assert dose.deviations == ("dose_above_cap",)
+    (deviation,) = [
+        d
+        for d in sv.dosing_day(engine, inv, pid, "V5").deviations
+        if d.category == "dose_above_cap"
+    ]
+    return dose.id, deviation.description
+
+
+def test_the_dose_above_cap_deviation_is_the_same_in_both_arms(planted: Planted) -> None:
+    """The cap is checked on the mg the blinded investigator records from the kit's label
+    (the session's nominal dose, a randomised participant's arm being sealed), not on what
+    the kit holds: a placebo kit's session goes "above the cap" exactly as an MDMA kit's
+    does, so the deviation's existence and wording (kit, not mg) name no arm, and the
+    investigators who must act on it keep reading it."""
+    trial = planted.trial
+    una = trial.actors["unblinded_statistician"]
+    arm_of: dict[str, str] = {}
+    for _ in range(8):  # blocks of 4 and 6: both arms come within a block
+        if len(arm_of) == 2:
+            break
+        pid = add_participant(trial, Participant(through="V4", site="OST", confirm=True))
+        (a,) = [a for a in sv.list_allocations(trial.engine, una) if a.participant_id == pid]
+        arm_of.setdefault(a.arm, pid)  # the first participant of each arm
+    said = {}
+    for arm, pid in arm_of.items():
+        kit = sv.get_participant(trial.engine, trial.investigator, pid).kit
+        dose_id, text = _over_the_cap(trial, pid)
+        said[arm] = text.replace(f"dose {dose_id}:", "dose D:").replace(f"kit {kit}", "kit K")
+    assert set(said) == {"MDMA", "PLACEBO"}
+    assert said["MDMA"] == said["PLACEBO"], said

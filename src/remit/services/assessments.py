@@ -40,7 +40,7 @@ from remit.services._common import (
     visit_at,
 )
 from remit.services.access import RATER_ROLES
-from remit.services.blinding import PriorScores
+from remit.services.blinding import PriorScores, check_dosing_form, without_dosing_forms
 from remit.services.records import AssessmentRecord
 from remit.services.signing import void_signatures
 from remit.services.unit import Write, owner_of, reading, writing
@@ -589,6 +589,7 @@ def get_assessment(engine: Engine, actor: Actor, assessment_id: int) -> Assessme
         participant=owner_of(Assessment, assessment_id, "assessment"),
     ) as r:
         row = r.session.get_one(Assessment, assessment_id)
+        check_dosing_form(r, actor, row)  # a VAS rated during a dosing session
         blind = PriorScores.in_force(r.session, actor)
         return r.one(blind.assessment(assessment_record(r.session, r.p, row), row))
 
@@ -603,7 +604,7 @@ def list_assessments(
         session, p = r.session, r.p
         query = select(Assessment).where(Assessment.participant_id == p.id).order_by(Assessment.id)
         blind = PriorScores.in_force(session, actor)
-        rows = list(session.scalars(query))
+        rows = without_dosing_forms(r, actor, list(session.scalars(query)))
         found = [
             blind.assessment(record, a)
             for record, a in zip(assessment_records(session, p, rows), rows, strict=True)

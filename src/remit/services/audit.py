@@ -22,7 +22,12 @@ from sqlalchemy import Engine
 
 from remit.errors import InputError, PermissionDeniedError
 from remit.services.access import allowed, require_site
-from remit.services.blinding import PriorScores, SafetyBlind, blinded_audit
+from remit.services.blinding import (
+    PriorScores,
+    SafetyBlind,
+    blinded_audit,
+    check_dosing_audit,
+)
 from remit.services.unit import reading
 from remit.store import (
     Actor,
@@ -99,6 +104,7 @@ def audit_history(engine: Engine, actor: Actor, table: str, record_id: int) -> l
             entries = [e for e in entries if e.participant_id is not None]
         if entries:
             entries = SafetyBlind.in_force(r.session, actor).audit(r, entries)
+            check_dosing_audit(r, actor, entries)  # the rater blind to dosing
             entries = PriorScores.in_force(r.session, actor).audit(r.session, entries)
             entries = blinded_audit(r.session, actor, entries)  # no dose in mg
         return r.returning(entries)

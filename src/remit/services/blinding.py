@@ -110,6 +110,8 @@ __all__ = [
     "UnblindingRecord",
     "blinded",
     "blinded_audit",
+    "check_dosing_audit",
+    "check_dosing_form",
     "check_dosing_read",
     "check_rater_may_see_dosing",
     "check_study_locked_for_unblinding",
@@ -120,6 +122,7 @@ __all__ = [
     "mask_trial_frames",
     "may_see_dosing",
     "rater_queries",
+    "without_dosing_forms",
 ]
 
 #: What a blinded role reads where the arm would be (analysis data, exports): the analysis
@@ -238,6 +241,7 @@ def check_dosing_read(
     protocol: Protocol | None = None,
     table: str = DosingSession.__tablename__,
     record_id: int = 0,
+    participant_id: int | None = None,
 ) -> None:
     """:func:`check_rater_may_see_dosing` for a read service: the refusal is on the audit
     trail as ``read_refused`` (of ``table``, record ``record_id``; 0 for a list), as the
@@ -245,7 +249,8 @@ def check_dosing_read(
     follow-up notes, the doses and the day's vital signs quote MDMA's effects ("bruxism",
     "vomited", a raised blood pressure): a caller of the service (the CLI, a script) gets
     the same refusal as the pages. The protocol in force is read when not given, and only
-    for the independent rater (nobody else is refused)."""
+    for the independent rater (nobody else is refused). The refusal names ``participant_id``
+    when given (a read without a participant: an audit history), else the read's."""
     if actor.role != Role.INDEPENDENT_RATER:
         return
     if protocol is None:
@@ -254,9 +259,68 @@ def check_dosing_read(
         check_rater_may_see_dosing(protocol, actor)
     except PermissionDeniedError:
         why = _WHY if SafetyBlind.of(protocol, actor).active else _WHY_DOSING
-        key = None if read.participant is None else read.participant.id
+        key = participant_id
+        if key is None and read.participant is not None:
+            key = read.participant.id
         _audit_refusal(read.uow, table, record_id, key, "dosing data", why)
         raise
+
+
+#: The tables of dosing data: their audit histories are refused to the rater blind to dosing
+#: (:func:`check_dosing_audit`), whether or not the rater may see the safety data.
+DOSING_TABLES = frozenset(
+    {DosingSession.__tablename__, Dose.__tablename__, DosingChecklist.__tablename__}
+)
+
+
+def check_dosing_audit(read: Read, actor: Actor, entries: Sequence[AuditEntry]) -> None:
+    """Refuse the audit history of a dosing session, a dose or a pre-dose checklist to the
+    independent rater blind to dosing, as :func:`check_dosing_read` refuses the records
+    (audited as ``read_refused``). :class:`SafetyBlind` refuses them too when it is active;
+    with ``rater_sees_safety = true`` and ``rater_sees_dosing = false`` it is not, and the
+    history would show the session's notes, the doses and the checklist's reasons."""
+    if actor.role != Role.INDEPENDENT_RATER or not entries:
+        return
+    table = entries[0].table_name
+    during = table == Assessment.__tablename__ and _rated_during_session(
+        read.session, entries[0].record_id
+    )
+    if table in DOSING_TABLES or during:
+        check_dosing_read(
+            read,
+            actor,
+            table=table,
+            record_id=entries[0].record_id,
+            participant_id=entries[0].participant_id,
+        )
+
+
+def _rated_during_session(session: Session, assessment_id: int) -> bool:
+    return (
+        session.scalar(select(Assessment.dosing_session_id).where(Assessment.id == assessment_id))
+        is not None
+    )
+
+
+def without_dosing_forms(read: Read, actor: Actor, rows: Sequence[Assessment]) -> list[Assessment]:
+    """The forms of ``rows`` this reader may know of: for the independent rater blind to
+    dosing, not those rated during a dosing session (the subjective-effects VAS, linked to
+    the session: that they exist, and when, tells the course of a dosing day, which
+    :func:`check_dosing_read` refuses; their scores are hidden by :class:`PriorScores`, but
+    a list showing the forms would still say they were rated). The protocol is read only
+    for the rater and only when a row was rated during a session."""
+    if actor.role != Role.INDEPENDENT_RATER or all(a.dosing_session_id is None for a in rows):
+        return list(rows)
+    if may_see_dosing(protocol_in_force(read.session)[0], actor):
+        return list(rows)
+    return [a for a in rows if a.dosing_session_id is None]
+
+
+def check_dosing_form(read: Read, actor: Actor, row: Assessment) -> None:
+    """Refuse one form rated during a dosing session to the rater blind to dosing (audited
+    as ``read_refused``, as :func:`check_dosing_read`); any other form passes."""
+    if row.dosing_session_id is not None:
+        check_dosing_read(read, actor, table=Assessment.__tablename__, record_id=row.id)
 
 
 # --------------------------------------------------------------------------- prior scores

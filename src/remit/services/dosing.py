@@ -524,7 +524,11 @@ def record_dose(
             )
         total = sum(d.dose_mg for d in doses if d.status == DoseStatus.GIVEN)
         # a blinded protocol's texts name the kit, never a dose or a total in mg (a placebo
-        # kit's 0 mg names the arm): the refusal, and the deviations the blinded roles read
+        # kit's 0 mg names the arm): the refusal, and the deviations the blinded roles read.
+        # The cap is checked on the mg recorded from the kit's label (a randomised
+        # participant's arm is sealed: ``plan`` is the session's own dose), so a placebo
+        # kit's session goes above it as an MDMA kit's does and the dose_above_cap deviation
+        # names no arm: it stays in every list, for the investigators who act on it
         masked = protocol.blinding is not None
         if status == DoseStatus.GIVEN and total + dose_mg > planned.max_total_mg:
             problems.append(
