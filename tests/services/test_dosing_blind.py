@@ -323,6 +323,33 @@ def test_a_rater_seeing_safety_but_blind_to_dosing_is_refused_the_dosing_histori
     assert SESSION_NOTE in shown
 
 
+def test_a_rater_seeing_safety_but_blind_to_dosing_gets_no_query_on_the_dosing_day(
+    planted: Planted,
+) -> None:
+    """``rater_sees_safety = true`` with ``rater_sees_dosing = false``: the monitor's query on
+    the dosing session (its text quotes the session's notes) is left out of the rater's list
+    and answering it is refused, the refusal audited, nothing stored; the investigator reads
+    and answers it."""
+    _amended(planted.trial, "rater_sees_safety = false", "rater_sees_safety = true")
+    engine, rita, kari = planted.trial.engine, planted.trial.rater, planted.trial.investigator
+    assert planted.query_id not in {q.id for q in sv.list_queries(engine, rita)}
+    assert PLANTED.search(repr(sv.list_queries(engine, rita))) is None
+    with pytest.raises(PermissionDeniedError, match="may not see dosing data") as refused:
+        sv.answer_query(engine, rita, planted.query_id, "no AE recorded")
+    assert PLANTED.search(str(refused.value)) is None
+    refusals = [
+        (e.table_name, e.record_id, e.participant_id is not None)
+        for e in sv.audit_log(engine)
+        if e.action == "read_refused" and e.username == rita.username
+    ]
+    assert refusals == [("dosing_session", planted.session_id, True)]
+    (theirs,) = [q for q in sv.list_queries(engine, kari) if q.id == planted.query_id]
+    assert theirs.text == QUERY
+    assert theirs.status == "open"  # nothing of the refused answer stored
+    answered = sv.answer_query(engine, kari, planted.query_id, "AE 'bruxism' recorded")
+    assert answered.status == "answered"
+
+
 def test_the_rater_blind_to_dosing_does_not_learn_of_the_session_vas(planted: Planted) -> None:
     """The subjective-effects VAS is rated during the dosing session: the rater blind to
     dosing does not see that it exists (left out of their list of forms; the form itself and

@@ -295,6 +295,26 @@ def check_dosing_audit(read: Read, actor: Actor, entries: Sequence[AuditEntry]) 
         )
 
 
+def check_dosing_query(
+    uow: UnitOfWork, actor: Actor, table: str, record_id: int, participant: Participant | None
+) -> None:
+    """Refuse the independent rater blind to dosing an answer to a data query on a dosing
+    session, a dose or a pre-dose checklist (the answer would show the query and its thread,
+    which quote the dosing day; :func:`rater_queries` leaves such queries out of their list),
+    audited as ``read_refused``, as :meth:`SafetyBlind.check_in` refuses one on a hidden
+    record (which covers these tables when the safety blind is active)."""
+    if actor.role != Role.INDEPENDENT_RATER or table not in DOSING_TABLES:
+        return
+    protocol = protocol_in_force(uow.session)[0]
+    try:
+        check_rater_may_see_dosing(protocol, actor)
+    except PermissionDeniedError:
+        why = _WHY if SafetyBlind.of(protocol, actor).active else _WHY_DOSING
+        key = None if participant is None else participant.id
+        _audit_refusal(uow, table, record_id, key, "dosing data", why)
+        raise
+
+
 def _rated_during_session(session: Session, assessment_id: int) -> bool:
     return (
         session.scalar(select(Assessment.dosing_session_id).where(Assessment.id == assessment_id))
@@ -783,13 +803,15 @@ def rater_queries(
     and the text and thread of every other query read :data:`SAFETY_HIDDEN`, except those on
     a form the rater may still read (a monitor's free text may quote a score, a C-SSRS
     answer or a reason); for a rater blind to earlier scores only, the text of a query on a
-    hidden form reads :data:`SCORES_HIDDEN`. The rater's own messages stay, and the query's
-    record and field are shown, so the rater can still answer it."""
+    hidden form reads :data:`SCORES_HIDDEN`; for a rater blind to dosing the queries on
+    dosing sessions, doses and pre-dose checklists are left out. The rater's own messages
+    stay, and the query's record and field are shown, so the rater can still answer it."""
     if actor.role != Role.INDEPENDENT_RATER:
         return list(queries)
     protocol = protocol_in_force(session)[0]
     safety, prior = SafetyBlind.of(protocol, actor), PriorScores.of(protocol, actor)
-    if not (safety.active or prior.active):
+    dosing_blind = not may_see_dosing(protocol, actor)
+    if not (safety.active or prior.active or dosing_blind):
         return list(queries)
     forms = prior.hidden_form_ids(
         session, (q.record_id for q in queries if q.record_table == "assessment")
@@ -798,6 +820,8 @@ def rater_queries(
     for q in queries:
         if safety.active and q.record_table in SAFETY_TABLES:
             continue
+        if dosing_blind and q.record_table in DOSING_TABLES:
+            continue  # its text quotes the dosing day, its record is refused to the rater
         on_form = q.record_table == "assessment"
         marker = (
             SCORES_HIDDEN

@@ -14,7 +14,12 @@ from remit.protocol.roles import SIGNATURE_MEANINGS, Role, SignatureMeaning
 from remit.protocol.status import UNFINISHED_STATUSES, AssessmentStatus
 from remit.scales import load_scale
 from remit.services._common import check_unlocked, choice, now_utc, study_id_of, text_given
-from remit.services.blinding import PriorScores, SafetyBlind, rater_queries
+from remit.services.blinding import (
+    PriorScores,
+    SafetyBlind,
+    check_dosing_query,
+    rater_queries,
+)
 from remit.services.records import (
     LockRecord,
     QueryRecord,
@@ -666,6 +671,8 @@ def answer_query(engine: Engine, actor: Actor, query_id: int, message: str) -> Q
         SafetyBlind.in_force(session, actor).check_in(
             uow, q.record_table, q.record_id, w.participant
         )
+        # nor, when blind to dosing, one on a dosing session, a dose or a pre-dose checklist
+        check_dosing_query(uow, actor, q.record_table, q.record_id, w.participant)
         if q.status == QueryStatus.CLOSED.value:
             raise InputError(f"data query {query_id} is closed", hint="open a new query")
         uow.add(DataQueryMessage(data_query_id=q.id, user_id=actor.user_id, message=message))
