@@ -58,8 +58,7 @@ from remit.web.core import (
     make_templates,
     render,
 )
-from remit.web.limits import BodyLimits
-from remit.web.middleware import Observe, SecurityHeaders, StorageTrouble
+from remit.web.middleware import RequestGuard
 from remit.web.observe import RequestObserver
 from remit.web.sessions import AddressSlowdown, SessionStore
 from remit.web.settings import WebSettings
@@ -158,17 +157,20 @@ def create_app(
     app.include_router(pages_locks.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
 
-    # No lock here: the SQLite write lock is taken by the services for the transaction only
-    # (remit.store.engine.one_writer), after authentication and after the body is read.
+    # One plain ASGI middleware (remit.web.middleware.RequestGuard), outermost first: observe,
+    # security headers, disk full or pool busy, body limits. No lock here: the SQLite write
+    # lock is taken by the services for the transaction only (remit.store.engine.one_writer),
+    # after authentication and after the body is read.
     app.add_middleware(
-        BodyLimits, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
+        RequestGuard,
+        observer=RequestObserver(engine),
+        csp=CSP,
+        report_csp=REPORT_CSP,
+        https=bool(settings.https),
+        handler=lambda request, exc: remit_error(request, exc),
+        max_bytes=settings.max_body_bytes,
+        timeout_s=settings.body_timeout_s,
     )
-
-    # Plain ASGI middlewares (remit.web.middleware), added innermost first as the
-    # ``@app.middleware`` functions they replace were: observe, security headers, disk full.
-    app.add_middleware(StorageTrouble, handler=lambda request, exc: remit_error(request, exc))
-    app.add_middleware(SecurityHeaders, csp=CSP, report_csp=REPORT_CSP, https=bool(settings.https))
-    app.add_middleware(Observe, observer=RequestObserver(engine))
 
     def is_api(request: Request) -> bool:
         return request.url.path.startswith("/api/")
