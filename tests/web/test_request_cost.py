@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from typing import Any
 
 import anyio.to_thread
 import fastapi.routing
+import opentelemetry.trace
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -35,6 +37,7 @@ from remit.errors import ConflictError
 from remit.json_values import to_json_value
 from remit.services.web_sessions import read_observations
 from remit.web import WebSettings, core, create_app
+from remit.web.middleware import RequestGuard
 
 #: What the counting stand-in of :func:`remit.web.core.in_worker_thread` notes per hand-off.
 LEAN = "in_worker_thread"
@@ -236,6 +239,35 @@ def test_security_headers_of_api_answers_static_files_and_https(
         create_app(str(trial_db), settings=WebSettings(work_dir=tmp_path, https=True))
     )
     assert https.get("/login").headers["strict-transport-security"] == "max-age=31536000"
+
+
+def test_one_middleware_of_the_app_and_no_telemetry_asked_unless_configured(
+    trial_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's own middleware is one layer (observe, security headers, storage trouble,
+    body limits: :class:`remit.web.middleware.RequestGuard`), and FastAPI's native
+    OpenTelemetry, unconfigured, no longer asks the global providers on every request; it
+    still does when the operator configures OpenTelemetry (an ``OTEL_*`` variable)."""
+    asked: list[str] = []
+    provider = opentelemetry.trace.get_tracer_provider
+
+    def counted() -> Any:
+        asked.append("tracer provider")
+        return provider()
+
+    monkeypatch.setattr(opentelemetry.trace, "get_tracer_provider", counted)
+    for name in [n for n in os.environ if n.startswith(("OTEL_", "FASTAPI_OTEL_"))]:
+        monkeypatch.delenv(name)
+    app = create_app(str(trial_db), settings=WebSettings(work_dir=tmp_path))
+    assert [m.cls for m in app.user_middleware] == [RequestGuard]
+    client = TestClient(app)
+    assert client.get("/login").status_code == 200
+    assert client.get("/api/v1/me").status_code == 401
+    assert asked == []
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "remit")
+    traced = TestClient(create_app(str(trial_db), settings=WebSettings(work_dir=tmp_path)))
+    assert traced.get("/login").status_code == 200
+    assert asked
 
 
 def test_what_requests_arrive_with_is_noted(trial_db: Path, tmp_path: Path) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi.telemetry import TelemetryConfig
 
 from remit.errors import (
     AnswerError,
@@ -105,6 +108,17 @@ def error_body(error: RemitError) -> dict[str, object]:
     }
 
 
+def fastapi_telemetry(environ: Mapping[str, str]) -> TelemetryConfig | None:
+    """FastAPI's native OpenTelemetry (traces, metrics and logs of every request): its
+    defaults (``None``) when the operator configures OpenTelemetry (an ``OTEL_*`` variable,
+    or ``FASTAPI_OTEL_AUTO_CONFIGURE``), else off. Unconfigured it records nothing, but asks
+    the three global providers on every request whether it should (7 us a request, issue
+    16); off, it does not ask."""
+    if any(name.startswith(("OTEL_", "FASTAPI_OTEL_")) for name in environ):
+        return None
+    return {"tracing": False, "metrics": False, "logs": False}
+
+
 def create_app(
     db_url: str | Engine,
     *,
@@ -135,6 +149,7 @@ def create_app(
         protocol=trial_protocol(engine),
     )
     app = FastAPI(
+        telemetry=fastapi_telemetry(os.environ),
         title="Remit",
         version="1",
         description="Remit trial API: participants, visits, assessments, alerts. "
@@ -261,8 +276,6 @@ def app_from_environment() -> FastAPI:
     (random if unset) and ``REMIT_HTTPS=1`` to mark cookies Secure behind an HTTPS proxy.
     ``remit serve`` sets them (the CLI and the web app do not import each other).
     """
-    import os
-
     db = os.environ.get(ENV_DB)
     if not db:
         raise InputError(
