@@ -10,13 +10,19 @@ and ``remit serve`` on uvloop and httptools when they are installed.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import json
+import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
 import fastapi.routing
+import opentelemetry.trace
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -27,9 +33,14 @@ from typer.testing import CliRunner
 import remit.cli.serve_cmd as serve_cmd
 from remit import services as sv
 from remit.cli.app import app as cli_app
+from remit.errors import ConflictError
 from remit.json_values import to_json_value
 from remit.services.web_sessions import read_observations
-from remit.web import WebSettings, create_app
+from remit.web import WebSettings, core, create_app
+from remit.web.middleware import RequestGuard
+
+#: What the counting stand-in of :func:`remit.web.core.in_worker_thread` notes per hand-off.
+LEAN = "in_worker_thread"
 
 
 def test_a_submission_hands_off_to_a_worker_thread_once_and_is_serialised_once(
@@ -49,12 +60,20 @@ def test_a_submission_hands_off_to_a_worker_thread_once_and_is_serialised_once(
         walks.append(value)
         return encoder(value, *args, **kwargs)
 
+    lean = core.in_worker_thread
+
+    async def handed(work: Callable[[], Any]) -> Any:
+        hops.append(LEAN)
+        return await lean(work)
+
     monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    monkeypatch.setattr(core, "in_worker_thread", handed)
     monkeypatch.setattr(fastapi.routing, "jsonable_encoder", walked)
     created = rater.post("/api/v1/assessments", json=NEW_MADRS, headers={"Idempotency-Key": "k1"})
     assert created.status_code == 201, created.text
-    # the session lookup, the role check and the service call: one hand-off
-    assert len(hops) == 1, hops
+    # the session lookup, the role check and the service call: one hand-off, the lean one
+    # (asyncio's executor, not anyio's worker threads)
+    assert hops == [LEAN]
     assert walks == []  # the route renders its JSON itself
     assert created.headers["content-type"] == "application/json"
     assert created.headers["etag"] == '"1"'
@@ -71,7 +90,7 @@ def test_a_submission_hands_off_to_a_worker_thread_once_and_is_serialised_once(
     refused = monitor.post("/api/v1/assessments", json=NEW_MADRS | {"visit_code": "V2"})
     assert refused.status_code == 403
     assert refused.json()["error"] == "PermissionDeniedError"
-    assert len(hops) == 1, hops
+    assert hops == [LEAN]
     forms = sv.list_assessments(engine, sv.actor_for(engine, "rita"), "OSL-001")
     assert [a.visit_code for a in forms if a.scale == "madrs"] == ["V3"]
 
@@ -82,7 +101,7 @@ def test_a_submission_hands_off_to_a_worker_thread_once_and_is_serialised_once(
     read = rater.get(url)
     assert read.json() == record
     assert read.headers["etag"] == '"1"'
-    assert len(hops) == 1, hops
+    assert hops == [LEAN]
     change = {"answers": MADRS | {"1": 4}, "reason": "rescored"}
     assert rater.put(url, json=change).status_code == 428  # no If-Match
     stale = rater.put(url, json=change, headers={"If-Match": '"7"'})
@@ -93,13 +112,42 @@ def test_a_submission_hands_off_to_a_worker_thread_once_and_is_serialised_once(
     assert saved.status_code == 200
     assert saved.headers["etag"] == '"2"'
     assert saved.json()["total"] == 22
-    assert len(hops) == 1, hops
+    assert hops == [LEAN]
     # a role that may read but not save is refused before its (invalid) change is looked at
     assert monitor.get(url).status_code == 200
     refused_save = monitor.put(url, json={"answers": "none"}, headers={"If-Match": '"2"'})
     assert refused_save.status_code == 403
     assert TestClient(app).get(url).status_code == 401
     assert walks == []
+
+
+def test_the_lean_hand_off_runs_the_work_in_a_worker_thread_with_the_callers_context() -> None:
+    """:func:`remit.web.core.in_worker_thread` does what Starlette's ``run_in_threadpool``
+    does: the work in another thread (the process's ``remit-web`` threads), the caller's
+    context variables in it, its result or its exception back on the event loop."""
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
+
+    def work() -> tuple[str, str]:
+        return threading.current_thread().name, request_id.get()
+
+    def failing() -> None:
+        raise ConflictError("taken", expected="another")
+
+    async def both() -> tuple[tuple[str, str], BaseException | None]:
+        request_id.set("r-1")
+        done = await core.in_worker_thread(work)
+        try:
+            await core.in_worker_thread(failing)
+        except ConflictError as error:
+            return done, error
+        return done, None
+
+    with ThreadPoolExecutor(1) as pool:  # asyncio.run in a thread (see run_apart)
+        (thread, seen), error = pool.submit(asyncio.run, both()).result()
+    assert thread.startswith(core.WORKER_THREAD_NAME), thread
+    assert thread != threading.current_thread().name
+    assert seen == "r-1"
+    assert isinstance(error, ConflictError)
 
 
 def test_a_submission_is_checked_before_its_input_as_before(
@@ -191,6 +239,35 @@ def test_security_headers_of_api_answers_static_files_and_https(
         create_app(str(trial_db), settings=WebSettings(work_dir=tmp_path, https=True))
     )
     assert https.get("/login").headers["strict-transport-security"] == "max-age=31536000"
+
+
+def test_one_middleware_of_the_app_and_no_telemetry_asked_unless_configured(
+    trial_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's own middleware is one layer (observe, security headers, storage trouble,
+    body limits: :class:`remit.web.middleware.RequestGuard`), and FastAPI's native
+    OpenTelemetry, unconfigured, no longer asks the global providers on every request; it
+    still does when the operator configures OpenTelemetry (an ``OTEL_*`` variable)."""
+    asked: list[str] = []
+    provider = opentelemetry.trace.get_tracer_provider
+
+    def counted() -> Any:
+        asked.append("tracer provider")
+        return provider()
+
+    monkeypatch.setattr(opentelemetry.trace, "get_tracer_provider", counted)
+    for name in [n for n in os.environ if n.startswith(("OTEL_", "FASTAPI_OTEL_"))]:
+        monkeypatch.delenv(name)
+    app = create_app(str(trial_db), settings=WebSettings(work_dir=tmp_path))
+    assert [m.cls for m in app.user_middleware] == [RequestGuard]
+    client = TestClient(app)
+    assert client.get("/login").status_code == 200
+    assert client.get("/api/v1/me").status_code == 401
+    assert asked == []
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "remit")
+    traced = TestClient(create_app(str(trial_db), settings=WebSettings(work_dir=tmp_path)))
+    assert traced.get("/login").status_code == 200
+    assert asked
 
 
 def test_what_requests_arrive_with_is_noted(trial_db: Path, tmp_path: Path) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi.telemetry import TelemetryConfig
 
 from remit.errors import (
     AnswerError,
@@ -58,8 +61,7 @@ from remit.web.core import (
     make_templates,
     render,
 )
-from remit.web.limits import BodyLimits
-from remit.web.middleware import Observe, SecurityHeaders, StorageTrouble
+from remit.web.middleware import RequestGuard
 from remit.web.observe import RequestObserver
 from remit.web.sessions import AddressSlowdown, SessionStore
 from remit.web.settings import WebSettings
@@ -106,6 +108,17 @@ def error_body(error: RemitError) -> dict[str, object]:
     }
 
 
+def fastapi_telemetry(environ: Mapping[str, str]) -> TelemetryConfig | None:
+    """FastAPI's native OpenTelemetry (traces, metrics and logs of every request): its
+    defaults (``None``) when the operator configures OpenTelemetry (an ``OTEL_*`` variable,
+    or ``FASTAPI_OTEL_AUTO_CONFIGURE``), else off. Unconfigured it records nothing, but asks
+    the three global providers on every request whether it should (7 us a request, issue
+    16); off, it does not ask."""
+    if any(name.startswith(("OTEL_", "FASTAPI_OTEL_")) for name in environ):
+        return None
+    return {"tracing": False, "metrics": False, "logs": False}
+
+
 def create_app(
     db_url: str | Engine,
     *,
@@ -136,6 +149,7 @@ def create_app(
         protocol=trial_protocol(engine),
     )
     app = FastAPI(
+        telemetry=fastapi_telemetry(os.environ),
         title="Remit",
         version="1",
         description="Remit trial API: participants, visits, assessments, alerts. "
@@ -158,17 +172,20 @@ def create_app(
     app.include_router(pages_locks.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
 
-    # No lock here: the SQLite write lock is taken by the services for the transaction only
-    # (remit.store.engine.one_writer), after authentication and after the body is read.
+    # One plain ASGI middleware (remit.web.middleware.RequestGuard), outermost first: observe,
+    # security headers, disk full or pool busy, body limits. No lock here: the SQLite write
+    # lock is taken by the services for the transaction only (remit.store.engine.one_writer),
+    # after authentication and after the body is read.
     app.add_middleware(
-        BodyLimits, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
+        RequestGuard,
+        observer=RequestObserver(engine),
+        csp=CSP,
+        report_csp=REPORT_CSP,
+        https=bool(settings.https),
+        handler=lambda request, exc: remit_error(request, exc),
+        max_bytes=settings.max_body_bytes,
+        timeout_s=settings.body_timeout_s,
     )
-
-    # Plain ASGI middlewares (remit.web.middleware), added innermost first as the
-    # ``@app.middleware`` functions they replace were: observe, security headers, disk full.
-    app.add_middleware(StorageTrouble, handler=lambda request, exc: remit_error(request, exc))
-    app.add_middleware(SecurityHeaders, csp=CSP, report_csp=REPORT_CSP, https=bool(settings.https))
-    app.add_middleware(Observe, observer=RequestObserver(engine))
 
     def is_api(request: Request) -> bool:
         return request.url.path.startswith("/api/")
@@ -259,8 +276,6 @@ def app_from_environment() -> FastAPI:
     (random if unset) and ``REMIT_HTTPS=1`` to mark cookies Secure behind an HTTPS proxy.
     ``remit serve`` sets them (the CLI and the web app do not import each other).
     """
-    import os
-
     db = os.environ.get(ENV_DB)
     if not db:
         raise InputError(

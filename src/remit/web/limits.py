@@ -15,7 +15,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: Methods whose body the middleware reads ahead.
-_WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class BodyTooSlowError(Exception):
@@ -32,13 +32,21 @@ class BodyLimits:
         self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _WITH_BODY:
+        if scope["type"] != "http" or scope["method"] not in WITH_BODY:
             await self.app(scope, receive, send)
             return
+        replay = await self.read(scope, receive, send)
+        if replay is not None:
+            await self.app(scope, replay, send)
+
+    async def read(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        """Read the whole body of an HTTP request: a ``receive`` that hands it to the app
+        unchanged, or ``None`` when the request was refused (answered through ``send``) or the
+        client left."""
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
             await self._refuse(scope, send, 413, self._too_big(f"{declared:,} bytes declared"))
-            return
+            return None
         chunks: list[bytes] = []
         size = 0
         deadline = time.monotonic() + self.timeout_s
@@ -59,14 +67,14 @@ class BodyLimits:
                     f"the request body was not received within {self.timeout_s:g} s",
                     hint="send the whole request at once; retry on a better connection",
                 )
-                return
+                return None
             if message["type"] == "http.disconnect":
-                return
+                return None
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
                 await self._refuse(scope, send, 413, self._too_big(f"more than {size:,} bytes"))
-                return
+                return None
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
@@ -79,7 +87,7 @@ class BodyLimits:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        return replay
 
     def _too_big(self, given: str) -> str:
         return f"the request body is too large ({given}; at most {self.max_bytes:,} bytes)"
