@@ -150,17 +150,45 @@ def get_participant(session: Session, participant: int | str) -> Participant:
     return found
 
 
-def _column_keys(model: type[Any]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-    """A model's attribute keys and their columns, in the mapper's order."""
+#: Each model's column attribute keys (the mapper's order, the id first) by model.
+_KEYS: dict[type[Any], tuple[str, ...]] = {}
+
+
+def model_columns(model: type[Any]) -> tuple[Any, ...]:
+    """The columns of every column attribute of ``model``, the id first (what
+    :func:`as_loaded` and :func:`as_read` take the values of, in this order)."""
     props = list(model.__mapper__.column_attrs)
-    if props[0].key != "id":  # _persistent takes the first value for the id
+    if props[0].key != "id":  # as_loaded takes the first value for the id
         raise TypeError(f"{model.__name__}: its first column is not its id")
-    return tuple(prop.key for prop in props), tuple(prop.columns[0] for prop in props)
+    _KEYS[model] = tuple(prop.key for prop in props)
+    return tuple(prop.columns[0] for prop in props)
 
 
-_PARTICIPANT_KEYS, _PARTICIPANT_COLUMNS = _column_keys(Participant)
-_SITE_KEYS, _SITE_COLUMNS = _column_keys(Site)
-_CONSENT_KEYS, _CONSENT_COLUMNS = _column_keys(Consent)
+def as_read(model: type[Any], values: Sequence[Any]) -> Any:
+    """A ``model`` object holding a stored row's ``values`` (of :func:`model_columns`), as the
+    ORM builds one it loads, but in no session (for reading only)."""
+    found = model.__mapper__.class_manager.new_instance()
+    found.__dict__.update(zip(_KEYS[model], values, strict=True))
+    return found
+
+
+def as_loaded(session: Session, model: type[Any], values: Sequence[Any]) -> Any:
+    """The session's object of a stored row read as columns (``values`` of
+    :func:`model_columns`): the one in its identity map, else one made from ``values`` and put
+    there as if the ORM had loaded it (changes to it are flushed and audited as any loaded
+    object's). Cheaper than the ORM's loading of a query's entities (issue 16)."""
+    identity = model.__mapper__.identity_key_from_primary_key((values[0],))
+    found = session.identity_map.get(identity)
+    if found is None:
+        found = as_read(model, values)
+        make_transient_to_detached(found)
+        session.add(found)
+    return found
+
+
+_PARTICIPANT_COLUMNS = model_columns(Participant)
+_SITE_COLUMNS = model_columns(Site)
+_CONSENT_COLUMNS = model_columns(Consent)
 
 
 def _with_consents(where: Any) -> Any:  # a Select (typed differently by SA 2.0/2.1)
@@ -181,27 +209,6 @@ _WITH_CONSENTS = {
 }
 
 
-def _loaded(model: type[Any], keys: tuple[str, ...], values: Sequence[Any]) -> Any:
-    """A ``model`` object holding a stored row's ``values`` (every column), as the ORM builds
-    one it loads, but not in a session."""
-    found = model.__mapper__.class_manager.new_instance()
-    found.__dict__.update(zip(keys, values, strict=True))
-    return found
-
-
-def _persistent(session: Session, model: type[Any], keys: tuple[str, ...], values: Any) -> Any:
-    """The session's object of a stored row read as columns (``values``: every column, the
-    id first): the one in its identity map, else one made from ``values`` and put there, as
-    if the ORM had loaded it (changes to it are flushed and audited as any loaded object's)."""
-    identity = model.__mapper__.identity_key_from_primary_key((values[0],))
-    found = session.identity_map.get(identity)
-    if found is None:
-        found = _loaded(model, keys, values)
-        make_transient_to_detached(found)
-        session.add(found)
-    return found
-
-
 def get_participant_with_consents(
     session: Session, participant: int | str
 ) -> tuple[Participant, list[Consent]]:
@@ -219,14 +226,14 @@ def get_participant_with_consents(
             f"participant {participant!r} is not in this database",
             hint="list participants with `remit participant list`",
         )
-    n_participant, n_site = len(_PARTICIPANT_KEYS), len(_SITE_KEYS)
+    n_participant, n_site = len(_PARTICIPANT_COLUMNS), len(_SITE_COLUMNS)
     first = rows[0]
-    found = _persistent(session, Participant, _PARTICIPANT_KEYS, first[:n_participant])
-    site = _persistent(session, Site, _SITE_KEYS, first[n_participant : n_participant + n_site])
+    found = as_loaded(session, Participant, first[:n_participant])
+    site = as_loaded(session, Site, first[n_participant : n_participant + n_site])
     # the identity map holds objects weakly: the session keeps the site to its end
     session.info.setdefault(_KEPT, []).append(site)
     consents = [
-        _loaded(Consent, _CONSENT_KEYS, row[n_participant + n_site :])
+        as_read(Consent, row[n_participant + n_site :])
         for row in rows
         if row[n_participant + n_site] is not None
     ]
