@@ -42,7 +42,7 @@ class _HotQuery:
         binds = compiled.binds
         names = list(compiled.positiontup or ()) if compiled.positional else list(binds)
         self.params: list[tuple[str, str, Any, Callable[[Any], Any] | None]] = []
-        escaped = compiled.escaped_bind_names or {}
+        escaped: Mapping[str, str] = compiled.escaped_bind_names or {}
         for name in names:
             bind = binds[name]
             key = str(bind.key)
