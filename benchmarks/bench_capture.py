@@ -12,7 +12,8 @@ self-report form of the load benchmark's visits (V3, V13, FU7) through
 :func:`remit.services.record_assessment`, one form per transaction, as an independent rater.
 It prints forms/s, the per-form time (p50/p95/p99), the process CPU time per form (what a
 loaded machine distorts least), the SQL statements per form (counted with
-a ``before_cursor_execute`` listener), the audit rows per form, the time per form spent holding
+a ``before_cursor_execute`` listener, which also sees the reads sent through the DB-API cursor
+by :func:`remit.store.queries.hot_rows`), the audit rows per form, the time per form spent holding
 the process's SQLite write lock (:func:`remit.store.engine.one_writer`: what caps a server's
 writes, since it serialises them; wall time, which includes the commit's fsync, and the
 thread's CPU time) and the Python function calls per form (cProfile's count over

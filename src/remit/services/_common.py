@@ -33,6 +33,7 @@ from remit.services.records import (
 )
 from remit.store import Actor, UnitOfWork, content_sha256
 from remit.store.allocation import Allocation
+from remit.store.queries import hot_rows
 from remit.store.scales import TrialScale
 from remit.store.tables import (
     Alert,
@@ -215,28 +216,26 @@ def authorise(session: Session, actor: Actor, operation: str) -> int:
             f"actor {actor.username} ({actor.role}) has no user id",
             expected="an actor made from a stored user (remit.store.actor_for)",
         )
-    # one query: the account and, if it holds it, the role (columns only: run as Core on the
-    # session's connection, without the ORM's handling of a statement)
-    row = (
-        session.connection()
-        .execute(
-            _ACCOUNT_AND_ROLE[actor.site_id is None],
-            {"user_id": actor.user_id, "role": actor.role, "site_id": actor.site_id},
-        )
-        .first()
+    # one query: the account and, if it holds it, the role (columns only: through the
+    # DB-API cursor, see hot_rows)
+    rows = hot_rows(
+        session,
+        _ACCOUNT_AND_ROLE[actor.site_id is None],
+        {"user_id": actor.user_id, "role": actor.role, "site_id": actor.site_id},
     )
-    if row is None or row.username != actor.username or not row.active:
+    username, active, role_id, scales_mark = rows[0] if rows else (None, False, None, 0)
+    if not rows or username != actor.username or not active:
         raise PermissionDeniedError(
             f"user {actor.username!r} (id {actor.user_id}) is unknown or inactive",
             hint="log in again, or ask an admin",
         )
-    if row.id is None:
+    if role_id is None:
         where = "study-wide" if actor.site_id is None else f"at site {actor.site_id}"
         raise PermissionDeniedError(
             f"user {actor.username!r} does not hold the role {actor.role} {where}",
             hint="ask an admin to grant the role",
         )
-    return int(row.scales_mark)
+    return int(scales_mark)
 
 
 # --- the protocol in force -------------------------------------------------------------------
@@ -349,7 +348,8 @@ def protocol_in_force_and_locked(
     params: dict[str, Any] = {"participant_id": participant_id}
     if key is not None:
         params["key"], params["scope"] = key[0], key[1]
-    row = session.connection().execute(statement, params).first()  # columns only: as Core
+    found = hot_rows(session, statement, params)  # columns only: through the DB-API cursor
+    row = found[0] if found else None
     in_force = _parsed(session, None if row is None else (row[0], row[1]))
     assert row is not None  # _parsed refused a database without a protocol
     replayed_id = None

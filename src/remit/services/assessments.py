@@ -46,6 +46,7 @@ from remit.services.signing import void_signatures
 from remit.services.unit import Write, owner_of, reading, writing
 from remit.services.visits import check_form_date
 from remit.store import Actor, UnitOfWork
+from remit.store.queries import as_loaded, hot_rows, model_columns
 from remit.store.tables import Alert, Assessment, AuditEvent, Participant, Visit
 
 
@@ -115,13 +116,15 @@ def _second_form(what: str, existing: int) -> ConflictError:
 
 _FORM_VISIT = aliased(Visit)
 
-#: The participant's visit being entered (the entity) with their forms of one scale at that
+#: The participant's visit being entered (its columns) with their forms of one scale at that
 #: visit and at the scale's baseline visit, newest first (none: one row of NULL columns): one
 #: statement for the visit, the one-form-per-visit rule and the baseline the safety rules
-#: compare with (the forms as columns only: no ORM objects to build). Built once.
+#: compare with (the forms as columns only: no ORM objects to build). Built once; run
+#: through the DB-API cursor (:func:`~remit.store.queries.hot_rows`).
+_VISIT_COLUMNS = model_columns(Visit)
 _VISIT_WITH_FORMS_HERE_AND_AT_BASELINE = (
     select(
-        Visit,
+        *_VISIT_COLUMNS,
         Assessment.id,
         Assessment.visit_id,
         Assessment.status,
@@ -197,7 +200,8 @@ def _visit_with_forms(
     :func:`~remit.services._common.visit_at`) and their ``scale`` forms there and at the
     scale's baseline visit, in one query."""
     baseline_visit = _baseline_visit(protocol, scale)
-    rows = session.execute(
+    rows = hot_rows(
+        session,
         _VISIT_WITH_FORMS_HERE_AND_AT_BASELINE,
         {
             "participant_id": p.id,
@@ -205,11 +209,12 @@ def _visit_with_forms(
             "visit_code": visit_code,
             "baseline_visit": baseline_visit,
         },
-    ).all()
+    )
     if not rows:
         return _VisitAndForms(visit_at(session, p, visit_code), [], baseline_visit)
-    forms = [_Form(*row[1:]) for row in rows if row[1] is not None]
-    return _VisitAndForms(rows[0][0], forms, baseline_visit)
+    n = len(_VISIT_COLUMNS)
+    forms = [_Form(*row[n:]) for row in rows if row[n] is not None]
+    return _VisitAndForms(as_loaded(session, Visit, rows[0][:n]), forms, baseline_visit)
 
 
 def score_form(

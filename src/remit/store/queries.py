@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Dialect, bindparam, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.sql import Select
 
 from remit.errors import ConflictError, InputError, NotFoundError
 from remit.store.audit import UnitOfWork
@@ -22,6 +26,109 @@ _BY_STUDY_ID = (
     .join(Site, Site.id == Participant.site_id)
     .where(Participant.study_id == bindparam("study_id"))
 )
+
+
+class _HotQuery:
+    """A SELECT compiled once for one dialect: its SQL text, its bound parameters in the order
+    the driver takes them (with their defaults, e.g. a ``LIMIT``'s, and their types' bind
+    conversion) and each result column's conversion (the column types' own: aware UTC times,
+    JSON, SQLite's 0/1 as booleans)."""
+
+    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+        self.statement = statement
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.positional = compiled.positional
+        binds = compiled.binds
+        names = list(compiled.positiontup or ()) if compiled.positional else list(binds)
+        self.params: list[tuple[str, str, Any, Callable[[Any], Any] | None]] = []
+        escaped: Mapping[str, str] = compiled.escaped_bind_names or {}
+        for name in names:
+            bind = binds[name]
+            key = str(bind.key)
+            default = None if bind.callable is not None or bind.required else bind.value
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            self.params.append((escaped.get(name, name), key, default, processor))
+        self.convert = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        ]
+        self.plain = all(convert is None for convert in self.convert)
+
+    def bound(self, given: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        """The parameters as the driver takes them, from the values ``given`` by name."""
+        values = []
+        for _name, key, default, processor in self.params:
+            value = given.get(key, default)
+            values.append(value if processor is None else processor(value))
+        if self.positional:
+            return values
+        return {param[0]: value for param, value in zip(self.params, values, strict=True)}
+
+    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
+        """A row as the column types give their values."""
+        if self.plain:
+            return tuple(raw)
+        return tuple(
+            value if convert is None else convert(value)
+            for value, convert in zip(raw, self.convert, strict=True)
+        )
+
+
+_HOT: weakref.WeakKeyDictionary[Dialect, dict[int, _HotQuery]] = weakref.WeakKeyDictionary()
+
+
+def hot_rows(
+    session: Session, statement: Select[Any], params: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """The rows of ``statement`` (a SELECT of columns, built once at import: its compiled form
+    is kept by its identity) run in the session's transaction through the DB-API cursor, as
+    tuples (changes pending in the session are flushed first, as a query of the session
+    would).
+
+    For the reads every write runs (the account, the protocol in force, the participant, the
+    visit of a form): SQLAlchemy's execution, result and ORM loading objects cost several
+    times the query itself on SQLite (issue 16). The statement is compiled once per dialect;
+    parameters and results go through the column types' own conversions. The engine's
+    ``before_cursor_execute`` and ``after_cursor_execute`` listeners see the statement (so
+    statement counts stay honest), and a DB-API error is raised as SQLAlchemy's
+    ``DBAPIError`` (a dropped connection invalidated), as the other statements' are."""
+    if session.autoflush:
+        session.flush()  # nothing to do (and cheap) when nothing is pending
+    connection = session.connection()
+    dialect = connection.dialect
+    queries = _HOT.get(dialect)
+    if queries is None:
+        queries = _HOT[dialect] = {}
+    query = queries.get(id(statement))
+    if query is None or query.statement is not statement:
+        query = queries[id(statement)] = _HotQuery(statement, dialect)
+    bound = query.bound(params)
+    dispatch = connection.dispatch
+    cursor = connection.connection.cursor()
+    try:
+        for listener in dispatch.before_cursor_execute:
+            listener(connection, cursor, query.sql, bound, None, False)
+        try:
+            cursor.execute(query.sql, bound)
+            raw = cursor.fetchall()
+        except dialect.loaded_dbapi.Error as error:
+            lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
+            if lost:
+                connection.invalidate(error)
+            raise DBAPIError.instance(
+                query.sql,
+                bound,
+                error,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=lost,
+                dialect=dialect,
+            ) from error
+        for listener in dispatch.after_cursor_execute:
+            listener(connection, cursor, query.sql, bound, None, False)
+    finally:
+        cursor.close()
+    return [query.row(row) for row in raw]
 
 
 def get_participant(session: Session, participant: int | str) -> Participant:
@@ -43,9 +150,50 @@ def get_participant(session: Session, participant: int | str) -> Participant:
     return found
 
 
+#: Each model's column attribute keys (the mapper's order, the id first) by model.
+_KEYS: dict[type[Any], tuple[str, ...]] = {}
+
+
+def model_columns(model: type[Any]) -> tuple[Any, ...]:
+    """The columns of every column attribute of ``model``, the id first (what
+    :func:`as_loaded` and :func:`as_read` take the values of, in this order)."""
+    props = list(model.__mapper__.column_attrs)
+    if props[0].key != "id":  # as_loaded takes the first value for the id
+        raise TypeError(f"{model.__name__}: its first column is not its id")
+    _KEYS[model] = tuple(prop.key for prop in props)
+    return tuple(prop.columns[0] for prop in props)
+
+
+def as_read(model: type[Any], values: Sequence[Any]) -> Any:
+    """A ``model`` object holding a stored row's ``values`` (of :func:`model_columns`), as the
+    ORM builds one it loads, but in no session (for reading only)."""
+    found = model.__mapper__.class_manager.new_instance()
+    found.__dict__.update(zip(_KEYS[model], values, strict=True))
+    return found
+
+
+def as_loaded(session: Session, model: type[Any], values: Sequence[Any]) -> Any:
+    """The session's object of a stored row read as columns (``values`` of
+    :func:`model_columns`): the one in its identity map, else one made from ``values`` and put
+    there as if the ORM had loaded it (changes to it are flushed and audited as any loaded
+    object's). Cheaper than the ORM's loading of a query's entities (issue 16)."""
+    identity = model.__mapper__.identity_key_from_primary_key((values[0],))
+    found = session.identity_map.get(identity)
+    if found is None:
+        found = as_read(model, values)
+        make_transient_to_detached(found)
+        session.add(found)
+    return found
+
+
+_PARTICIPANT_COLUMNS = model_columns(Participant)
+_SITE_COLUMNS = model_columns(Site)
+_CONSENT_COLUMNS = model_columns(Consent)
+
+
 def _with_consents(where: Any) -> Any:  # a Select (typed differently by SA 2.0/2.1)
     return (
-        select(Participant, Site, Consent)
+        select(*_PARTICIPANT_COLUMNS, *_SITE_COLUMNS, *_CONSENT_COLUMNS)
         .join(Site, Site.id == Participant.site_id)
         .outerjoin(Consent, Consent.participant_id == Participant.id)
         .where(where)
@@ -53,8 +201,8 @@ def _with_consents(where: Any) -> Any:  # a Select (typed differently by SA 2.0/
     )
 
 
-#: A participant with their site and their consents (oldest first), in one statement: the
-#: writes that need consent read both. Built once.
+#: A participant with their site and their consents (oldest first), in one statement of
+#: columns (:func:`hot_rows`): the writes that need consent read both. Built once.
 _WITH_CONSENTS = {
     True: _with_consents(Participant.id == bindparam("participant")),
     False: _with_consents(Participant.study_id == bindparam("participant")),
@@ -65,18 +213,31 @@ def get_participant_with_consents(
     session: Session, participant: int | str
 ) -> tuple[Participant, list[Consent]]:
     """A participant by database id or study ID (as :func:`get_participant`) and their
-    consents, oldest first (by when they were given), in one query."""
-    rows = session.execute(
-        _WITH_CONSENTS[isinstance(participant, int)], {"participant": participant}
-    ).all()
+    consents, oldest first (by when they were given), in one query.
+
+    The row is read as columns (:func:`hot_rows`); the participant and their site are the
+    session's objects (loaded ones when the session had them), the consents objects outside
+    the session, for reading."""
+    rows = hot_rows(
+        session, _WITH_CONSENTS[isinstance(participant, int)], {"participant": participant}
+    )
     if not rows:
         raise NotFoundError(
             f"participant {participant!r} is not in this database",
             hint="list participants with `remit participant list`",
         )
-    found, site = rows[0][0], rows[0][1]
+    n_participant, n_site = len(_PARTICIPANT_COLUMNS), len(_SITE_COLUMNS)
+    first = rows[0]
+    found = as_loaded(session, Participant, first[:n_participant])
+    site = as_loaded(session, Site, first[n_participant : n_participant + n_site])
+    # the identity map holds objects weakly: the session keeps the site to its end
     session.info.setdefault(_KEPT, []).append(site)
-    return found, [row[2] for row in rows if row[2] is not None]
+    consents = [
+        as_read(Consent, row[n_participant + n_site :])
+        for row in rows
+        if row[n_participant + n_site] is not None
+    ]
+    return found, consents
 
 
 def current_protocol_version(session: Session, study: Study | int | None = None) -> ProtocolVersion:
