@@ -404,6 +404,33 @@ def serialise(session: Session, name: str) -> None:
         )
 
 
+#: The participant's lock (:func:`serialise_participant`), by the participant's database id or
+#: study ID: both name the lock ``participant:<id>``; an unknown study ID locks nobody's.
+_PARTICIPANT_LOCK = {
+    True: text(
+        "SELECT pg_advisory_xact_lock(:space, hashtext('participant:' || CAST(:ref AS integer)))"
+    ),
+    False: text(
+        "SELECT pg_advisory_xact_lock(:space, hashtext('participant:' || coalesce("
+        "(SELECT id FROM participant WHERE study_id = :ref), -1)))"
+    ),
+}
+
+
+def serialise_participant(session: Session, participant: int | str) -> None:
+    """On PostgreSQL, hold the transaction lock of one participant (by database id or study
+    ID), so that two writes about the same participant run one after the other: each reads
+    the participant, their consents, visits and forms only once the other has committed (the
+    one-form-per-visit rule, a status changed meanwhile, the alerts raised). Writes about other
+    participants are not held up. On SQLite ``BEGIN IMMEDIATE`` already serialises every write
+    transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            _PARTICIPANT_LOCK[isinstance(participant, int)],
+            {"space": SERVICES_LOCK_KEY, "ref": participant},
+        )
+
+
 def key_scope(actor: Actor) -> str:
     """Whose idempotency keys ``actor`` uses: its user's (``user:<id>``), or for work Remit
     does itself ``system:<username>``. Keys are unique per scope: another user's key is never

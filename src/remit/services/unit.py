@@ -8,7 +8,9 @@ writes
     1. one unit of work (:func:`remit.store.unit_of_work`, with the change's ``reason``);
     2. authorise: the actor's role may do the operation and the (active) user holds it;
     3. the participant written about (by key, or found from the record written) is at the
-       actor's site;
+       actor's site; on PostgreSQL the write holds that participant's lock from here to its
+       commit (``_common.serialise_participant``, taken before the participant is read), so
+       writes about one participant run one after the other, as every write does on SQLite;
     4. idempotency: a key already used for this very request sets ``w.replayed_id`` (the
        service returns the stored record and checks and writes nothing else); the key with a
        different request is a :class:`~remit.errors.ConflictError`;
@@ -62,6 +64,7 @@ from remit.services._common import (
     remember,
     replayed,
     request_sha256,
+    serialise_participant,
 )
 from remit.services.access import CONSENT_NEEDED, require_site
 from remit.services.consent_rules import require_consent
@@ -100,6 +103,11 @@ def owner_of(
         return None if pid is None else session.get_one(Participant, pid)
 
     return find
+
+
+def is_postgresql(session: Session) -> bool:
+    """Whether the session's database is PostgreSQL."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _participant(
@@ -203,7 +211,13 @@ def writing(
         install_trial_scales(session, authorise(session, actor, operation))
         # a write that needs consent reads the participant's consents with them
         consents: list[Consent] | None = [] if operation in CONSENT_NEEDED else None
+        if participant is not None and not callable(participant):
+            serialise_participant(session, participant)  # PostgreSQL: before reading them
         found = _participant(session, actor, participant, consents)
+        if found is not None and callable(participant) and is_postgresql(session):
+            # found from a record: lock the participant, then trust nothing read before it
+            serialise_participant(session, found.id)
+            session.expire_all()
         # the clinical time is checked against the participant's start (plausible_time);
         # their start is no later than their screening's entry, so a time that the
         # screening's entry alone allows needs no look at their visits

@@ -1,0 +1,98 @@
+"""PostgreSQL: writes about one participant run one after the other (the write preamble holds
+the participant's lock from before it reads them to its commit), while writes about other
+participants go through: a form entered while another write about the same participant is
+open waits for its commit and then sees what it stored (the one-form-per-visit rule holds
+under concurrency); a form of another participant does not wait."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from tests.support.forms import madrs
+from tests.support.trial import OsloTrial, enrolled
+
+from remit import services as sv
+from remit.errors import ConflictError
+from remit.services.unit import writing
+
+pytestmark = pytest.mark.parametrize(
+    "db_backend", [pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+
+#: How long the test waits for another thread to reach a point (a bound, not a measurement).
+WAIT_S = 60.0
+
+
+def _in_thread(work: Callable[[], Any], results: dict[str, Any], name: str) -> threading.Thread:
+    def run() -> None:
+        try:
+            results[name] = work()
+        except BaseException as error:
+            results[name] = error
+
+    thread = threading.Thread(target=run, name=name)
+    thread.start()
+    return thread
+
+
+def _wait_for_a_backend_waiting_for_a_lock(engine: Engine) -> None:
+    pause = threading.Event()
+    for _ in range(int(WAIT_S * 20)):
+        with engine.connect() as connection:
+            waiting = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+                )
+            ).scalar()
+        if waiting:
+            return
+        pause.wait(0.05)
+    raise AssertionError(f"no write waited for a participant's lock within {WAIT_S} s")
+
+
+def test_writes_about_one_participant_wait_for_each_other_and_others_do_not(
+    oslo: OsloTrial,
+) -> None:
+    engine, rater = oslo.engine, oslo.rater
+    first, second = enrolled(oslo, "V3"), enrolled(oslo, "V3")
+    results: dict[str, Any] = {}
+    release = threading.Event()
+    holding = threading.Event()
+
+    def hold_first() -> str:
+        # an open write about ``first`` (by database id: the same lock as by study ID) that
+        # enters its V3 MADRS and then waits before committing
+        participant_id = sv.get_participant(engine, oslo.investigator, first).id
+        with writing(engine, rater, "record_assessment", participant=participant_id) as w:
+            assert w.participant is not None
+            holding.set()
+            assert release.wait(WAIT_S)
+        return "held"
+
+    holder = _in_thread(hold_first, results, "holder")
+    assert holding.wait(WAIT_S)
+    same = _in_thread(
+        lambda: sv.record_assessment(engine, rater, first, "V3", "madrs", madrs(3, 1)),
+        results,
+        "same",
+    )
+    _wait_for_a_backend_waiting_for_a_lock(engine)
+    assert "same" not in results  # waits for the open write about the same participant
+    other = sv.record_assessment(engine, rater, second, "V3", "madrs", madrs(3, 1))
+    assert other.participant_id == second  # another participant's form did not wait
+    assert "same" not in results
+    release.set()
+    holder.join(WAIT_S)
+    same.join(WAIT_S)
+    assert results["holder"] == "held"
+    stored = results["same"]
+    assert not isinstance(stored, BaseException), stored
+    assert stored.participant_id == first
+    # the form stored once the lock was free counts: another at the same visit is refused
+    with pytest.raises(ConflictError, match="already has a madrs form at V3"):
+        sv.record_assessment(engine, rater, first, "V3", "madrs", madrs(3, 1))
