@@ -311,7 +311,10 @@ class WalCheckpointer:
             self._thread.start()
 
     def _run(self, wake: threading.Event) -> None:
-        connection = self._connect()
+        try:
+            connection = self._connect()
+        except sqlite3.Error:
+            return  # (e.g. the file was removed): the writers' own checkpoints bound the log
         try:
             while True:
                 wake.wait()
