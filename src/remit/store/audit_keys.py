@@ -98,10 +98,14 @@ class AuditKeyRing:
         """The keyed hash of new rows (the newest key) as a function of the previous row's
         hash and the canonical JSON text of the row's content: :meth:`row_hash` of the newest
         key for a caller that spelled the content already."""
-        key = self.keys[-1][1]
+        # HMAC keyed once: each row's hash starts from a copy of the keyed state instead of
+        # keying again (the key's two padded blocks are hashed once per append, not per row)
+        keyed = hmac.new(self.keys[-1][1], digestmod="sha256")
 
         def sign(prev_hash: str, content_json: str) -> str:
-            return hmac.digest(key, (prev_hash + content_json).encode("utf-8"), "sha256").hex()
+            row = keyed.copy()
+            row.update((prev_hash + content_json).encode("utf-8"))
+            return row.hexdigest()
 
         return sign
 

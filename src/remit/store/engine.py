@@ -9,9 +9,12 @@ the transaction instead of failing half-way with "database is locked".
 
 from __future__ import annotations
 
+import atexit
 import errno
 import functools
+import os
 import select
+import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator
@@ -286,7 +289,163 @@ def is_sqlite(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+#: Write commits between two background checkpoints of a SQLite file's write-ahead log (a
+#: form's transaction writes about 60 pages: about 500 pages per checkpoint).
+WAL_CHECKPOINT_COMMITS = 8
+
+#: WAL pages past which a committing connection checkpoints (``PRAGMA wal_autocheckpoint``,
+#: SQLite's default said explicitly). That checkpoint is what bounds the log: after it the
+#: next writer starts the log again from its beginning (a checkpoint in another connection
+#: cannot: a writer always began its transaction before it ended). The background
+#: checkpointer has by then copied nearly every page, so it is short.
+SQLITE_WAL_AUTOCHECKPOINT_PAGES = 1000
+
+#: Name of the background checkpointer's thread.
+CHECKPOINT_THREAD_NAME = "remit-wal-checkpoint"
+
+
+class WalCheckpointer:
+    """Copies a SQLite file's write-ahead log into the database file off the request path.
+
+    SQLite checkpoints in the connection whose commit takes the log past
+    :data:`SQLITE_WAL_AUTOCHECKPOINT_PAGES`: every ~16th form's commit copied ~1000 pages into
+    the database and waited for the database file's fsync (7-9 ms), while holding the
+    process's write lock (:func:`one_writer`), so every writer waited for it. This daemon
+    thread, woken every :data:`WAL_CHECKPOINT_COMMITS` commits, runs
+    ``PRAGMA wal_checkpoint(PASSIVE)`` on a connection of its own: it waits for no lock,
+    blocks no reader or writer and runs without the GIL (in SQLite's C code), so the
+    committing connection's checkpoint finds nearly every page copied and synced already.
+
+    The log's bound is SQLite's own (the committing connection's checkpoint still runs, and
+    restarts the log); durability is not touched: a commit is durable when its WAL frames are
+    synced (``synchronous=FULL``), checkpointed or not, and a checkpoint interrupted by a crash
+    is redone from the log by the next connection. If the thread cannot run, the writers
+    checkpoint as before. The thread starts at the first commits, stops with
+    ``engine.dispose()`` (after a last checkpoint) and at interpreter exit; being a daemon it
+    never keeps a process alive.
+    """
+
+    def __init__(self, database: str, every: int | None = None) -> None:
+        self.database = database
+        self.every = every or WAL_CHECKPOINT_COMMITS
+        #: Checkpoints run, and the last one's ``(busy, log pages, checkpointed pages)``.
+        self.checkpoints = 0
+        self.last: tuple[int, int, int] | None = None
+        self._commits = 0
+        self._wake = threading.Event()
+        self._guard = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._stopping = False
+        _CHECKPOINTERS.add(self)
+
+    def committed(self) -> None:
+        """A transaction is committing: wake the thread every :attr:`every` commits."""
+        self._commits += 1
+        if self._commits >= self.every:
+            self._commits = 0
+            thread = self._thread
+            if thread is None or not thread.is_alive() or self._pid != os.getpid():
+                self._start()
+            self._wake.set()
+
+    @property
+    def running(self) -> bool:
+        """Whether the thread runs (in this process)."""
+        thread = self._thread
+        return thread is not None and thread.is_alive() and self._pid == os.getpid()
+
+    def _start(self) -> None:
+        with self._guard:
+            if self.running:
+                return
+            self._stopping = False
+            self._wake = threading.Event()
+            self._pid = os.getpid()
+            self._thread = threading.Thread(
+                target=self._run, args=(self._wake,), name=CHECKPOINT_THREAD_NAME, daemon=True
+            )
+            self._thread.start()
+
+    def _run(self, wake: threading.Event) -> None:
+        try:
+            connection = self._connect()
+        except sqlite3.Error:
+            return  # (e.g. the file was removed): the writers' own checkpoints bound the log
+        try:
+            while True:
+                wake.wait()
+                wake.clear()
+                if self._stopping:
+                    break
+                self._checkpoint(connection)
+            self._checkpoint(connection)  # stopping: what was committed until now
+        finally:
+            connection.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self.database,
+            timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        connection.execute("PRAGMA synchronous = FULL")  # the database file is synced too
+        return connection
+
+    def _checkpoint(self, connection: sqlite3.Connection) -> None:
+        try:
+            row = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error:
+            # (e.g. the file was removed): the writers' own checkpoints still bound the log
+            return
+        self.last = (int(row[0]), int(row[1]), int(row[2]))
+        self.checkpoints += 1
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the thread after a last checkpoint (``engine.dispose()`` and exit call it)."""
+        with self._guard:
+            thread = self._thread
+            if thread is None or self._pid != os.getpid():
+                return
+            self._stopping = True
+            self._wake.set()
+        if thread is threading.current_thread():
+            return  # (a finaliser run by the thread itself): it ends after this checkpoint
+        thread.join(timeout)
+        with self._guard:
+            if self._thread is thread and not thread.is_alive():
+                self._thread = None
+
+
+_CHECKPOINTERS: weakref.WeakSet[WalCheckpointer] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_checkpointers() -> None:
+    for checkpointer in list(_CHECKPOINTERS):
+        checkpointer.stop(timeout=10.0)
+
+
+def wal_checkpointer(engine: Engine) -> WalCheckpointer | None:
+    """The background checkpointer of ``engine`` (a SQLite file's), else ``None``."""
+    base = engine
+    while isinstance(proxied := getattr(base, "_proxied", None), Engine):
+        base = proxied  # an engine with other execution options shares its original's
+    return _CHECKPOINTER_OF.get(base)
+
+
+_CHECKPOINTER_OF: weakref.WeakKeyDictionary[Engine, WalCheckpointer] = weakref.WeakKeyDictionary()
+
+
 def _configure_sqlite(engine: Engine) -> None:
+    database = engine.url.database
+    checkpointer = None
+    if database not in (None, "", ":memory:") and not database.startswith("file:"):
+        checkpointer = _CHECKPOINTER_OF[engine] = WalCheckpointer(database)
+        # an engine dropped without dispose(): its thread ends too (without waiting for it)
+        weakref.finalize(engine, checkpointer.stop, 0.0)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Hand transaction control to SQLAlchemy (see the "begin" listener below).
@@ -297,6 +456,7 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = FULL")
             cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
         finally:
             cursor.close()
 
@@ -304,3 +464,7 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Connection) -> None:
         write = connection.get_execution_options().get(WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    if checkpointer is not None:
+        event.listen(engine, "commit", lambda _connection: checkpointer.committed())
+        event.listen(engine, "engine_disposed", lambda _engine: checkpointer.stop())
