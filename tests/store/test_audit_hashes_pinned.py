@@ -67,9 +67,9 @@ def _stored(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, 
     monkeypatch.setattr(audit_module, "utc_now", lambda: AT)
     keyed = with_audit_keys(engine, RING)
     with keyed.begin() as connection:
-        head = append_audit_records(connection, *_args(FIRST), head=HEAD, locked=True)
+        head = append_audit_records(connection, *_args(FIRST), head=HEAD)
         assert head is not None
-        last = append_audit_records(connection, *_args(SECOND), head=head, locked=True)
+        last = append_audit_records(connection, *_args(SECOND), head=head)
     with engine.connect() as connection:
         rows = connection.execute(
             sa.select(AuditEvent.id, AuditEvent.prev_hash, AuditEvent.row_hash)
