@@ -245,33 +245,12 @@ def test_a_blinded_protocols_dose_deviation_names_the_kit_not_the_mg(planted: Pl
     a blinded protocol the deviation (read by the blinded investigators on the dosing day and
     in the deviation lists) names the kit, not the dose or the total in mg."""
     trial = planted.trial
-    engine, inv, the = trial.engine, trial.investigator, trial.therapist
     pid = add_participant(trial, Participant(through="V4", site="OST", confirm=True))
-    kit = sv.get_participant(engine, inv, pid).kit
-    day = visit_date(trial, pid, "V5")
-    sv.start_dosing_session(engine, inv, pid, "V5", started_at=at(day, 8, 30))
-    dose0 = at(day, 9)
-    ready_for_dose(engine, trial.protocol, inv, the, pid, "V5", dose0 - timedelta(minutes=5))
-    why = "investigator's decision"
-    sv.record_dose(
-        engine, inv, pid, "V5", kind="initial", dose_mg=80, given_at=dose0, override_reason=why
-    )
-    sv.record_vitals(
-        engine, the, pid, "V5", measured_at=dose0 + timedelta(minutes=105), values=NORMAL_VITALS
-    )
-    dose = sv.record_dose(
-        engine, inv, pid, "V5", kind="supplemental", dose_mg=120,
-        given_at=dose0 + timedelta(minutes=119), override_reason=why,
-    )  # fmt: skip
-    assert dose.deviations == ("dose_above_cap",)
-    (deviation,) = [
-        d
-        for d in sv.dosing_day(engine, inv, pid, "V5").deviations
-        if d.category == "dose_above_cap"
-    ]
-    assert deviation.description.startswith(f"dose {dose.id}: kit {kit}, supplemental dose given")
-    assert "above the cap of 180 mg" in deviation.description
-    assert re.search(r"\b(120|200)(\.0)? ?mg", deviation.description) is None, deviation.description
+    kit = sv.get_participant(trial.engine, trial.investigator, pid).kit
+    dose_id, description = _over_the_cap(trial, pid)
+    assert description.startswith(f"dose {dose_id}: kit {kit}, supplemental dose given")
+    assert "above the cap of 180 mg" in description
+    assert re.search(r"\b(120|200)(\.0)? ?mg", description) is None, description
 
 
 def _amended(trial: OsloTrial, old: str, new: str) -> None:

@@ -7,12 +7,11 @@ under concurrency); a form of another participant does not wait."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
 from tests.support.forms import madrs
+from tests.support.pg_locks import WAIT_S, in_thread, wait_for_a_blocked_backend
 from tests.support.trial import OsloTrial, enrolled
 
 from remit import services as sv
@@ -22,37 +21,6 @@ from remit.services.unit import writing
 pytestmark = pytest.mark.parametrize(
     "db_backend", [pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
-
-#: How long the test waits for another thread to reach a point (a bound, not a measurement).
-WAIT_S = 60.0
-
-
-def _in_thread(work: Callable[[], Any], results: dict[str, Any], name: str) -> threading.Thread:
-    def run() -> None:
-        try:
-            results[name] = work()
-        except BaseException as error:
-            results[name] = error
-
-    thread = threading.Thread(target=run, name=name)
-    thread.start()
-    return thread
-
-
-def _wait_for_a_backend_waiting_for_a_lock(engine: Engine) -> None:
-    pause = threading.Event()
-    for _ in range(int(WAIT_S * 20)):
-        with engine.connect() as connection:
-            waiting = connection.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
-                )
-            ).scalar()
-        if waiting:
-            return
-        pause.wait(0.05)
-    raise AssertionError(f"no write waited for a participant's lock within {WAIT_S} s")
 
 
 def test_writes_about_one_participant_wait_for_each_other_and_others_do_not(
@@ -74,14 +42,14 @@ def test_writes_about_one_participant_wait_for_each_other_and_others_do_not(
             assert release.wait(WAIT_S)
         return "held"
 
-    holder = _in_thread(hold_first, results, "holder")
+    holder = in_thread(hold_first, results, "holder")
     assert holding.wait(WAIT_S)
-    same = _in_thread(
+    same = in_thread(
         lambda: sv.record_assessment(engine, rater, first, "V3", "madrs", madrs(3, 1)),
         results,
         "same",
     )
-    _wait_for_a_backend_waiting_for_a_lock(engine)
+    wait_for_a_blocked_backend(engine, "advisory")
     assert "same" not in results  # waits for the open write about the same participant
     other = sv.record_assessment(engine, rater, second, "V3", "madrs", madrs(3, 1))
     assert other.participant_id == second  # another participant's form did not wait

@@ -6,13 +6,13 @@ return the stored record."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 from tests.support.forms import madrs
+from tests.support.pg_locks import WAIT_S, in_thread, wait_for_a_blocked_backend
 from tests.support.store_trial import Trial
 from tests.support.trial import build_trial, enrolled
 
@@ -25,41 +25,6 @@ from remit.store.tables import AuditEvent, Participant
 pytestmark = pytest.mark.parametrize(
     "db_backend", [pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
-
-#: How long a test waits for another thread to reach a point (a bound, not a measurement).
-WAIT_S = 30.0
-
-
-def _in_thread(work: Callable[[], Any], results: dict[str, Any], name: str) -> threading.Thread:
-    def run() -> None:
-        try:
-            results[name] = work()
-        except BaseException as error:
-            results[name] = error
-
-    thread = threading.Thread(target=run, name=name)
-    thread.start()
-    return thread
-
-
-def _backends_waiting_for_a_lock(engine: Engine) -> int:
-    with engine.connect() as connection:
-        found = connection.execute(
-            text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-        ).scalar()
-    return int(found or 0)
-
-
-def _wait_for_a_blocked_backend(engine: Engine) -> None:
-    done = threading.Event()
-    for _ in range(int(WAIT_S * 20)):
-        if _backends_waiting_for_a_lock(engine):
-            return
-        done.wait(0.05)
-    raise AssertionError(f"no backend waited for a lock within {WAIT_S} s")
 
 
 def _audit_ids(engine: Engine) -> list[int]:
@@ -85,7 +50,7 @@ def test_a_save_waits_for_the_chains_lock_only_when_it_writes_its_audit_rows(
         first = Participant(study_id="OSL-901", site_id=trial.site_id)
         uow.add(first)
         uow.flush()  # the INSERT is made and the row locked; the audit rows are queued
-        thread = _in_thread(other_save, results, "other")
+        thread = in_thread(other_save, results, "other")
         assert other_done.wait(WAIT_S), "the other save waited for this transaction's commit"
     thread.join(WAIT_S)
     assert isinstance(results["other"], int)
@@ -172,9 +137,9 @@ def test_a_deadlock_with_the_chains_lock_is_refused_with_nothing_stored(trial: T
             row = uow.session.get_one(Participant, one)
             row.arm = "from-a"
             uow.flush()  # row 1 locked by A
-            results["b-thread"] = _in_thread(save_b, results, "b")
+            results["b-thread"] = in_thread(save_b, results, "b")
             assert b_holds_the_chain.wait(WAIT_S), "B did not get the chain's lock"
-            _wait_for_a_blocked_backend(trial.engine)  # B waits for row 1
+            wait_for_a_blocked_backend(trial.engine)  # B waits for row 1
             # a read of the trail writes A's queued rows: A waits for the chain's lock
             uow.session.scalars(select(AuditEvent.id).limit(1)).all()
         return "a"
@@ -191,7 +156,7 @@ def test_a_deadlock_with_the_chains_lock_is_refused_with_nothing_stored(trial: T
             uow.flush()  # waits for A's row 1
         return "b"
 
-    _in_thread(save_a, results, "a").join(WAIT_S * 2)
+    in_thread(save_a, results, "a").join(WAIT_S * 2)
     results["b-thread"].join(WAIT_S * 2)
     outcomes = {name: results[name] for name in ("a", "b")}
     refused = {n: o for n, o in outcomes.items() if isinstance(o, BaseException)}
@@ -241,7 +206,7 @@ def test_retries_with_an_idempotency_key_return_the_stored_form_under_concurrenc
             )
         return first.id, again.id
 
-    threads = [_in_thread(lambda p=p: rater_saves(p), results, p) for p in participants]
+    threads = [in_thread(lambda p=p: rater_saves(p), results, p) for p in participants]
     for thread in threads:
         thread.join(WAIT_S * 4)
     ids = []
