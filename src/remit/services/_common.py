@@ -417,18 +417,20 @@ _PARTICIPANT_LOCK = {
 }
 
 
-def serialise_participant(session: Session, participant: int | str) -> None:
+def serialise_participant(session: Session, participant: int | str) -> bool:
     """On PostgreSQL, hold the transaction lock of one participant (by database id or study
     ID), so that two writes about the same participant run one after the other: each reads
     the participant, their consents, visits and forms only once the other has committed (the
     one-form-per-visit rule, a status changed meanwhile, the alerts raised). Writes about other
     participants are not held up. On SQLite ``BEGIN IMMEDIATE`` already serialises every write
-    transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            _PARTICIPANT_LOCK[isinstance(participant, int)],
-            {"space": SERVICES_LOCK_KEY, "ref": participant},
-        )
+    transaction. Returns whether a lock was taken."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    session.execute(
+        _PARTICIPANT_LOCK[isinstance(participant, int)],
+        {"space": SERVICES_LOCK_KEY, "ref": participant},
+    )
+    return True
 
 
 def key_scope(actor: Actor) -> str:

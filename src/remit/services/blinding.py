@@ -253,16 +253,28 @@ def check_dosing_read(
     when given (a read without a participant: an audit history), else the read's."""
     if actor.role != Role.INDEPENDENT_RATER:
         return
+    if participant_id is None and read.participant is not None:
+        participant_id = read.participant.id
+    _refuse_dosing(read.uow, actor, protocol, table, record_id, participant_id)
+
+
+def _refuse_dosing(
+    uow: UnitOfWork,
+    actor: Actor,
+    protocol: Protocol | None,
+    table: str,
+    record_id: int,
+    participant_id: int | None,
+) -> None:
+    """:func:`check_rater_may_see_dosing` (the protocol in force read when not given), the
+    refusal written as ``read_refused`` of ``table`` record ``record_id``."""
     if protocol is None:
-        protocol = protocol_in_force(read.session)[0]
+        protocol = protocol_in_force(uow.session)[0]
     try:
         check_rater_may_see_dosing(protocol, actor)
     except PermissionDeniedError:
         why = _WHY if SafetyBlind.of(protocol, actor).active else _WHY_DOSING
-        key = participant_id
-        if key is None and read.participant is not None:
-            key = read.participant.id
-        _audit_refusal(read.uow, table, record_id, key, "dosing data", why)
+        _audit_refusal(uow, table, record_id, participant_id, "dosing data", why)
         raise
 
 
@@ -305,14 +317,8 @@ def check_dosing_query(
     record (which covers these tables when the safety blind is active)."""
     if actor.role != Role.INDEPENDENT_RATER or table not in DOSING_TABLES:
         return
-    protocol = protocol_in_force(uow.session)[0]
-    try:
-        check_rater_may_see_dosing(protocol, actor)
-    except PermissionDeniedError:
-        why = _WHY if SafetyBlind.of(protocol, actor).active else _WHY_DOSING
-        key = None if participant is None else participant.id
-        _audit_refusal(uow, table, record_id, key, "dosing data", why)
-        raise
+    key = None if participant is None else participant.id
+    _refuse_dosing(uow, actor, None, table, record_id, key)
 
 
 def _rated_during_session(session: Session, assessment_id: int) -> bool:

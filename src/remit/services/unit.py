@@ -105,11 +105,6 @@ def owner_of(
     return find
 
 
-def is_postgresql(session: Session) -> bool:
-    """Whether the session's database is PostgreSQL."""
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def _participant(
     session: Session, actor: Actor, ref: ParticipantRef, consents: list[Consent] | None = None
 ) -> Participant | None:
@@ -214,10 +209,8 @@ def writing(
         if participant is not None and not callable(participant):
             serialise_participant(session, participant)  # PostgreSQL: before reading them
         found = _participant(session, actor, participant, consents)
-        if found is not None and callable(participant) and is_postgresql(session):
-            # found from a record: lock the participant, then trust nothing read before it
-            serialise_participant(session, found.id)
-            session.expire_all()
+        if found is not None and callable(participant) and serialise_participant(session, found.id):
+            session.expire_all()  # found from a record: nothing read before the lock is trusted
         # the clinical time is checked against the participant's start (plausible_time);
         # their start is no later than their screening's entry, so a time that the
         # screening's entry alone allows needs no look at their visits
