@@ -344,8 +344,7 @@ class WalCheckpointer:
         self._commits += 1
         if self._commits >= self.every:
             self._commits = 0
-            thread = self._thread
-            if thread is None or not thread.is_alive() or self._pid != os.getpid():
+            if not self.running:
                 self._start()
             self._wake.set()
 
