@@ -165,6 +165,14 @@ class ConflictError(RemitError):
     """A save was based on a stale version, or an idempotency key was reused with another body."""
 
 
+class TransactionCollisionError(ConflictError):
+    """The database stopped this save because it collided with another made at the same moment
+    (a PostgreSQL deadlock it broke, or a serialisation failure): nothing of it was stored and
+    the same request sent again as it is can succeed. Unlike its parent (a stale version, a
+    key reused), nothing needs reloading first (HTTP 409 with ``Retry-After``, the API's
+    ``"error": "TransactionCollisionError"``)."""
+
+
 class PermissionDeniedError(RemitError):
     """The acting user's role does not allow this operation."""
 

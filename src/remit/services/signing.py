@@ -50,6 +50,9 @@ from remit.store.vocab import AuditAction, LockLevel, QueryStatus
 #: Columns a signature does not cover: signing and locking change them.
 UNSIGNED_COLUMNS = frozenset({"status", "version"})
 
+#: The table of the forms (assessments), as a form's lock (``record_table``) names it.
+FORM_TABLE: str = Assessment.__tablename__
+
 #: Tables whose records may be signed, queried or locked one by one.
 RECORD_TABLES = frozenset(
     {
@@ -515,11 +518,11 @@ def unlock(engine: Engine, actor: Actor, lock_id: int, *, reason: str) -> LockRe
             return _lock_record(session, row)
         row.unlocked_at = now_utc()
         row.unlocked_by = actor.user_id
-        if row.level == LockLevel.FORM and row.record_table == "assessment" and row.record_id:
+        if row.level == LockLevel.FORM and row.record_table == FORM_TABLE and row.record_id:
             form = session.get_one(Assessment, row.record_id)
             standing = session.scalar(
                 select(Signature.id).where(
-                    Signature.record_table == "assessment",
+                    Signature.record_table == FORM_TABLE,
                     Signature.record_id == form.id,
                     Signature.voided_at.is_(None),
                 )

@@ -33,7 +33,14 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTran
 from sqlalchemy.orm.base import LoaderCallableStatus
 from sqlalchemy.orm.exc import StaleDataError
 
-from remit.errors import ConflictError, InputError, RemitError, StorageFullError, StoreError
+from remit.errors import (
+    ConflictError,
+    InputError,
+    RemitError,
+    StorageFullError,
+    StoreError,
+    TransactionCollisionError,
+)
 from remit.protocol.roles import PARTICIPANT_ROLE, SYSTEM_ROLE, Role
 from remit.store.audit_keys import audit_keys_of
 from remit.store.canonical import GENESIS_HASH, REDACTED, canonical_json, iso_utc
@@ -289,8 +296,9 @@ def unit_of_work(
     in one transaction.
 
     Errors from the database become :class:`remit.errors.RemitError` subclasses: a concurrent
-    save of the same row, or a save PostgreSQL stopped to break a deadlock (nothing of it is
-    stored; send it again) → :class:`~remit.errors.ConflictError`; a broken constraint or a
+    save of the same row → :class:`~remit.errors.ConflictError`; a save PostgreSQL stopped to
+    break a deadlock (nothing of it is stored; send it again as it is) → its subclass
+    :class:`~remit.errors.TransactionCollisionError`; a broken constraint or a
     locked database → :class:`~remit.errors.StoreError`.
     """
     session = Session(bind=write_engine(engine), autoflush=True, expire_on_commit=False)
@@ -327,7 +335,7 @@ def unit_of_work(
         ) from error
     except OperationalError as error:
         if is_transaction_collision(error):
-            raise ConflictError(
+            raise TransactionCollisionError(
                 "this save collided with another one made at the same moment and the database "
                 f"stopped it; nothing of it was stored ({error.orig})",
                 expected="a save that does not wait for rows another save holds",

@@ -17,6 +17,7 @@ from remit.errors import (
     MfaRequiredError,
     PermissionDeniedError,
     TooManyAttemptsError,
+    TransactionCollisionError,
 )
 from remit.json_values import to_json_value
 from remit.protocol.clock import parse_clinical_time
@@ -385,7 +386,8 @@ async def save_assessment(
     assessment_id: ID,
     if_match: Annotated[str | None, Header(alias="If-Match", max_length=40)] = None,
 ) -> Response:
-    """Save a form read at the version in ``If-Match`` (412 if someone saved since)."""
+    """Save a form read at the version in ``If-Match`` (412 if someone saved since; 409 with
+    ``Retry-After`` if the save collided with another at the same moment: send it again)."""
     engine = state_of(request).engine
     return await caller.run(
         lambda session: _save_assessment(engine, session, assessment_id, body, if_match)
@@ -424,6 +426,8 @@ def _save_assessment(
             reason=body.reason,
             status=body.status,
         )
+    except TransactionCollisionError:  # nothing stored, the version still holds: 409, resend
+        raise
     except ConflictError as error:  # saved by someone else between the read and the write
         raise HTTPException(status_code=412, detail=str(error)) from None
     return json_answer(record, headers={"ETag": _etag(record.version)})

@@ -24,6 +24,7 @@ from remit.errors import (
     RemitError,
     ServerBusyError,
     StorageFullError,
+    TransactionCollisionError,
 )
 from remit.services import (
     Engine,
@@ -213,9 +214,13 @@ def create_app(
     @app.exception_handler(RemitError)
     async def remit_error(request: Request, exc: RemitError) -> Response:
         status = status_of(exc)
+        # a collision stored nothing and the same request can succeed: say when to resend
+        again = {"Retry-After": "1"} if isinstance(exc, TransactionCollisionError) else None
         if is_api(request):
-            return JSONResponse(error_body(exc), status_code=status)
-        return render(request, "error.html", status_code=status, error=exc, title="Not done")
+            return JSONResponse(error_body(exc), status_code=status, headers=again)
+        return render(
+            request, "error.html", status_code=status, error=exc, title="Not done", headers=again
+        )
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:

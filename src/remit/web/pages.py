@@ -26,6 +26,7 @@ from remit.errors import (
     InputError,
     PermissionDeniedError,
     TooManyAttemptsError,
+    TransactionCollisionError,
 )
 from remit.protocol import Protocol
 from remit.protocol.clock import local_input_value, local_today, parse_clinical_time, site_zone
@@ -41,6 +42,7 @@ from remit.protocol.status import (
 )
 from remit.services.accounts import MIN_PASSWORD_LENGTH
 from remit.services.participants import STATUS_CHANGES
+from remit.services.signing import FORM_TABLE
 from remit.web import (
     pages_blinding,
     pages_coding,
@@ -625,9 +627,7 @@ def _locks_on_form(
         lock
         for lock in sv.list_locks(state.engine, actor, participant=pid, open_only=True)
         if lock.level != sv.LockLevel.FORM
-        or (
-            record is not None and lock.record_table == "assessment" and lock.record_id == record.id
-        )
+        or (record is not None and lock.record_table == FORM_TABLE and lock.record_id == record.id)
     ]
 
 
@@ -753,6 +753,7 @@ async def form_edit(request: Request, session: PageSession, assessment_id: ID) -
         raise InputError("the form does not say which version it edits", hint="reload the form")
     if current.status == "complete" and not reason:
         errors["reason"] = "Say why you change a completed form."
+    status = 422
     if not errors:
         try:
             sv.update_assessment(
@@ -765,6 +766,9 @@ async def form_edit(request: Request, session: PageSession, assessment_id: ID) -
                 status="complete" if form.get("complete") else None,
             )
             return see_other(f"/assessments/{assessment_id}?saved=1")
+        except TransactionCollisionError as error:  # nothing stored: the same form again
+            errors["_form"] = str(error)
+            status = 409
         except ConflictError as error:
             theirs = shown_answers(current.scale, version, current.answers)
             return render(
@@ -789,6 +793,6 @@ async def form_edit(request: Request, session: PageSession, assessment_id: ID) -
         values=values,
         errors=errors,
         record=current,
-        status=422,
+        status=status,
         reason=reason,
     )
