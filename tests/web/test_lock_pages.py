@@ -1,8 +1,10 @@
 """The database lock pages and API: the data manager sees what is still open, confirms and locks
 the study, after which a form can no longer be entered or edited through the pages (a readable
-423 page, nothing stored); a lock is opened again only with a reason (audited); a form is
-locked from the casebook; other roles are refused (403) and every POST needs the CSRF token.
-On SQLite (the web tests' seeded trial)."""
+423 page, nothing stored); a lock is opened again only with a reason (audited), after a
+confirmation; a form is locked from the casebook and a participant from the locks page, each
+after a confirmation; other roles are refused (403) and every POST needs the CSRF token.
+On SQLite (the web tests' seeded trial). The confirmation pages of participants, forms and
+openings in detail: ``tests/web/test_locks_confirm.py``."""
 
 from __future__ import annotations
 
@@ -35,10 +37,19 @@ def _lock_study(dm: TestClient, reason: str = "database lock") -> TestClient:
     return done
 
 
-def _open_form(dm: TestClient, lock_id: int, reason: str) -> object:
+def _open_form(dm: TestClient, lock_id: int, reason: str) -> Any:
+    """Open a lock as the page does it: the locks page's "Open lock N…", then the confirmation
+    page's button (the answer of the second step)."""
     page = dm.get("/locks")
-    return dm.post(
+    shown = dm.post(
         f"/locks/{lock_id}/open", data={"csrf_token": csrf_of(page.text), "reason": reason}
+    )
+    assert shown.status_code == 200, shown.text
+    assert 'id="open-confirm"' in shown.text
+    assert f'id="open-{lock_id}"' in dm.get("/locks").text  # the first step opened nothing
+    return dm.post(
+        f"/locks/{lock_id}/open",
+        data={"csrf_token": csrf_of(shown.text), "reason": reason, "confirm": "yes"},
     )
 
 
@@ -103,12 +114,13 @@ def test_the_study_lock_asks_for_confirmation_then_refuses_entry_through_the_pag
 
     # opened again only with a reason; then entry works again
     no_reason = _open_form(dm, lock_id, "  ")
-    assert no_reason.status_code == 422  # type: ignore[attr-defined]
-    assert 'id="lock-refused"' in no_reason.text  # type: ignore[attr-defined]
-    assert "reason to unlock is empty" in no_reason.text  # type: ignore[attr-defined]
+    assert no_reason.status_code == 422
+    assert 'id="lock-refused"' in no_reason.text
+    assert "reason to unlock is empty" in no_reason.text
+    assert 'id="open-confirm"' in no_reason.text  # asked again, on the confirmation page
     assert "The study is locked" in dm.get("/locks").text
     opened = _open_form(dm, lock_id, "late query on V3")
-    assert opened.status_code == 200  # type: ignore[attr-defined]
+    assert opened.status_code == 200
     listing = dm.get("/locks")
     history = listing.text.split('id="locks-history"', 1)[1]
     assert "late query on V3" in history
@@ -132,9 +144,20 @@ def test_a_form_is_locked_from_the_casebook_and_its_edit_refused(login_as: Login
     button = re.search(r'id="lock-form-V3-cssrs">.*?name="record_id" value="(\d+)"', casebook.text)
     assert button
     assert button[1] == edit[2]
+    shown = dm.post(
+        "/locks/form", data={"csrf_token": csrf_of(casebook.text), "record_id": edit[2]}
+    )
+    assert shown.status_code == 200
+    assert 'id="lock-confirm"' in shown.text  # the casebook's button asks first
+    assert "No lock is in force" in dm.get("/locks").text
     locked = dm.post(
         "/locks/form",
-        data={"csrf_token": csrf_of(casebook.text), "record_id": edit[2], "reason": "clean"},
+        data={
+            "csrf_token": csrf_of(shown.text),
+            "record_id": edit[2],
+            "reason": "clean",
+            "confirm": "yes",
+        },
     )
     assert locked.status_code == 200
     in_force = locked.text.split('id="locks-in-force"', 1)[1].split("</table>", 1)[0]
@@ -158,7 +181,12 @@ def test_a_participant_is_locked_and_other_participants_stay_open(login_as: Logi
     page = dm.get("/locks")
     done = dm.post(
         "/locks/participant",
-        data={"csrf_token": csrf_of(page.text), "participant": "OSL-001", "reason": "final"},
+        data={
+            "csrf_token": csrf_of(page.text),
+            "participant": "OSL-001",
+            "reason": "final",
+            "confirm": "yes",
+        },
     )
     assert done.status_code == 200
     assert "participant <a" in done.text
@@ -171,11 +199,11 @@ def test_a_participant_is_locked_and_other_participants_stay_open(login_as: Logi
 
 
 def test_other_roles_are_refused(login_as: Login) -> None:
-    for role in ("monitor", "statistician", "independent_rater", "therapist"):
+    for role in ("monitor", "statistician", "independent_rater", "therapist", "admin"):
         client = login_as(role)
         response = client.get("/locks")
         assert response.status_code == 403, role
-        assert "may not lock" in response.text
+        assert "may not view locks" in response.text
         assert 'href="/locks"' not in client.get("/").text
     investigator = login_as("investigator")
     assert investigator.get("/locks").status_code == 200  # participants and forms only

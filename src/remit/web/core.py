@@ -64,6 +64,9 @@ WEB_ACCESS: Mapping[str, frozenset[str]] = {
     "view_report": frozenset(
         {Role.INVESTIGATOR, Role.MONITOR, Role.STATISTICIAN, Role.DATA_MANAGER}
     ),
+    # the locks page: those who lock, and (read only) the unblinded statistician, whose
+    # analysis by arm waits for the study lock
+    "view_locks": frozenset({Role.INVESTIGATOR, Role.DATA_MANAGER, Role.UNBLINDED_STATISTICIAN}),
 }
 
 
