@@ -1,11 +1,13 @@
 """The database lock in Debian's Chromium against a live server: the data manager follows the
 navigation to the lock page, reads the confirmation (what the lock means, what is still open),
 locks the study; the rater's form is then refused with the lock's message; the data manager
-opens the lock again with a reason (refused without one). Screenshots go to
-``test-artifacts/web/``."""
+opens the lock again with a reason, after its confirmation page (refused without one). A form
+locked from the casebook and a participant from the locks page go through their confirmation
+pages too. Screenshots go to ``test-artifacts/web/``."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -58,15 +60,71 @@ def test_the_data_manager_locks_the_study_in_a_browser(
     rita.context.close()
 
     opening = page.get_by_role("form", name=f"Open lock {lock_id}")
-    opening.get_by_role("button").click()  # no reason given
+    opening.get_by_role("button").click()  # no reason given: the confirmation page
+    page.wait_for_url(f"**/locks/{lock_id}/open")
+    assert "Every participant's data can be entered" in page.locator("#open-means").inner_text()
+    confirm = page.get_by_role("form", name="Confirm the opening")
+    confirm.get_by_role("button", name=f"Confirm: open lock {lock_id}").click()
     refused = page.locator("#lock-refused")
     assert "reason to unlock is empty" in refused.inner_text()
+    dm.shot("63a-opening-refused-without-a-reason")
+    dm.go("/locks")
     assert "The study is locked" in page.locator("#study-lock-state").inner_text()
     opening = page.get_by_role("form", name=f"Open lock {lock_id}")
     opening.get_by_label("Why it is opened again").fill("late query on V3")
     opening.get_by_role("button").click()
+    page.wait_for_url(f"**/locks/{lock_id}/open")
+    confirm = page.get_by_role("form", name="Confirm the opening")
+    assert confirm.get_by_label("Why it is opened again").input_value() == "late query on V3"
+    confirm.get_by_role("button", name=f"Confirm: open lock {lock_id}").click()
     page.wait_for_url("**/locks?opened=*")
     assert "The study is not locked" in page.locator("#study-lock-state").inner_text()
     assert "late query on V3" in page.locator("#locks-history").inner_text()
     dm.shot("63-lock-opened-again")
+    dm.context.close()
+
+
+def test_a_form_and_a_participant_are_locked_after_their_confirmation_pages(
+    browser: Any, live_server: LiveServer, artifacts: Path
+) -> None:
+    dm = Person(browser, live_server, artifacts, ROLE_USER["data_manager"])
+    page = dm.page
+    # a form, from the casebook's Lock button
+    dm.go("/participants/OSL-001")
+    button = page.locator("form[id^='lock-form-'] button").first
+    label = button.inner_text()
+    button.click()
+    page.wait_for_url("**/locks/form")
+    heading = page.get_by_role("heading", level=1).inner_text()
+    assert heading.startswith("Lock form "), heading
+    assert "of OSL-001" in heading, heading
+    assert label.removeprefix("Lock ") in heading
+    assert "can no longer be edited or signed" in page.locator("#lock-means").inner_text()
+    dm.shot("64-form-lock-confirmation")
+    confirm = page.get_by_role("form", name="Confirm the lock")
+    confirm.get_by_label("Reason").fill("form clean")
+    confirm.get_by_role("button", name=re.compile(r"^Confirm: lock form \d+$")).click()
+    page.wait_for_url("**/locks?locked=*")
+    assert "form clean" in page.locator("#locks-in-force").inner_text()
+    form_lock = page.url.split("locked=", 1)[1].split("#", 1)[0]
+
+    # the participant, from the locks page: nothing is locked before the confirmation
+    lock = page.get_by_role("form", name="Lock a participant")
+    lock.get_by_label("Participant").select_option("OSL-001")
+    lock.get_by_label("Reason").fill("data final")
+    lock.get_by_role("button", name="Lock the participant's data…").click()
+    page.wait_for_url("**/locks/participant")
+    assert page.get_by_role("heading", name="Lock participant OSL-001's data").count() == 1
+    forms = page.locator("#review-forms").inner_text()
+    assert "locked" in forms  # the form just locked, with its status
+    covering = page.locator("#locks-covering").inner_text()  # already in force on their data
+    assert f"lock {form_lock} (form " in covering, covering
+    dm.shot("65-participant-lock-confirmation")
+    confirm = page.get_by_role("form", name="Confirm the lock")
+    assert confirm.get_by_label("Reason").input_value() == "data final"
+    confirm.get_by_role("button", name="Confirm: lock OSL-001's data").click()
+    page.wait_for_url("**/locks?locked=*")
+    done = page.locator("#lock-done").inner_text()
+    assert "participant OSL-001 can no longer be entered or changed" in done
+    dm.shot("66-participant-locked")
     dm.context.close()

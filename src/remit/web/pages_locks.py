@@ -313,11 +313,14 @@ def _lock_confirmation(
         people = participant_lock_review(engine, actor, participant)
         pid = people.participant_id
     in_force = sv.list_locks(engine, actor, participant=pid, open_only=True)
+    # a participant's page lists every lock in force on their data (forms too); a form's,
+    # those that cover the form
     covering = [
         lock
         for lock in in_force
-        if lock.level != FORM
-        or (one_form is not None and (lock.record_table, lock.record_id) == (FORM_TABLE, record_id))
+        if one_form is None
+        or lock.level != FORM
+        or (lock.record_table, lock.record_id) == (FORM_TABLE, record_id)
     ]
     held = next(
         (
@@ -345,7 +348,7 @@ def _lock_confirmation(
         held=held,
         reason=reason,
         refused=refused,
-        may_view_alerts=web_allowed("view_alerts", actor.role),
+        FORM_TABLE=FORM_TABLE,
     )
 
 
