@@ -122,6 +122,8 @@ def test_a_collision_is_409_to_send_again_not_412(
     again = rater.put(url, json=change, headers={"If-Match": '"1"'})
     assert again.status_code == 200, again.text
     assert again.headers["etag"] == '"2"'
+    documented = rater.get("/openapi.json").json()["paths"]["/api/v1/assessments/{assessment_id}"]
+    assert "TransactionCollisionError" in documented["put"]["responses"]["409"]["description"]
 
 
 @POSTGRES

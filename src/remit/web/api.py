@@ -75,7 +75,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         401: "no session: log in first",
         403: "the role may not do this, or the participant is at another site",
         404: "no such record",
-        409: "conflict: it exists already, or someone else changed it",
+        409: "conflict: it exists already, or someone else changed it; or (error "
+        "TransactionCollisionError, with Retry-After) the save collided with another made at "
+        "the same moment: nothing was stored, send it again",
         422: "the input is refused (what was expected is in the body)",
         423: "locked or signed",
     }.items()
