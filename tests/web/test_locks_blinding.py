@@ -3,7 +3,7 @@
 arms randomised and dosed, one participant unblinded in an emergency) the blinded roles that
 lock (investigator, data manager) open the confirmation of a participant's lock, of a form's
 lock and of opening a lock, and the locks page with those locks in force; its scanner finds no
-allocation in any of them. The unblinded statistician reads the same locks page."""
+allocation in any of them."""
 
 from __future__ import annotations
 
