@@ -27,6 +27,7 @@ from remit.protocol.sap import SafetyAnalysis
 
 __all__ = [
     "CODED_PREFIX",
+    "EFFICACY_KINDS",
     "ArmCoding",
     "CodedArm",
     "coded_data",
@@ -164,11 +165,44 @@ def coded_data(data: TrialData, coding: ArmCoding) -> TrialData:
     return TrialData(**frames, simulated=data.simulated)
 
 
-def coded_protocol(protocol: Protocol, coding: ArmCoding) -> Protocol:
+#: The analysis kinds the closed report shows by coded arm when the charter allows efficacy:
+#: reference-based imputation is left out (its reference arm is the control, so it would tell
+#: which code is the control), and regression to the mean is a one-arm question.
+EFFICACY_KINDS: frozenset[str] = frozenset(
+    {
+        "descriptive",
+        "wilcoxon",
+        "mmrm",
+        "effect_size",
+        "proportion",
+        "mcnemar",
+        "time_to_event",
+        "lmm",
+    }
+)
+
+_KIND_LABELS = {
+    "safety": "Safety tables",
+    "descriptive": "Scale totals by visit",
+    "wilcoxon": "Wilcoxon signed-rank tests",
+    "mmrm": "MMRM of the change from baseline",
+    "effect_size": "Within-subject effect sizes",
+    "proportion": "Response and remission",
+    "mcnemar": "Status transitions",
+    "time_to_event": "Time to relapse",
+    "lmm": "Linear mixed model",
+}
+
+
+def coded_protocol(
+    protocol: Protocol, coding: ArmCoding, *, efficacy: bool | None = None
+) -> Protocol:
     """``protocol`` as the closed report reads it: its arms replaced by the codes (in code
     order, the label "Group A" …, the ratio kept, no description), no arm's own doses, and the
-    analysis plan reduced to its safety analyses, each labelled "by coded arm". The text and
-    its SHA-256 stay the protocol's own.
+    analysis plan reduced to its safety analyses, and its efficacy analyses of
+    :data:`EFFICACY_KINDS` when ``efficacy`` (default: the protocol's ``[dsmb] efficacy``);
+    each analysis is relabelled "… by coded arm" (the plan's labels may name the arms). The
+    text and its SHA-256 stay the protocol's own.
 
     Examples
     --------
@@ -179,24 +213,31 @@ def coded_protocol(protocol: Protocol, coding: ArmCoding) -> Protocol:
     [('A', 'Group A'), ('B', 'Group B')]
     >>> [a.kind for a in coded.analysis.analyses], coded.sha256 == rct.sha256
     (['safety'], True)
+    >>> [a.id for a in coded_protocol(rct, draw_coding(rct), efficacy=True).analysis.analyses]
+    ['descriptive', 'mmrm', 'effect_size', 'responders', 'transitions', 'safety']
     """
+    show_efficacy = protocol.dsmb.efficacy if efficacy is None else efficacy
     ratios = {a.code: a.ratio for a in protocol.arms}
     arms = tuple(
         Arm(code=c.code, label=c.label, ratio=ratios[c.arm], description="coded arm")
         for c in coding.arms
     )
-    analyses = tuple(
-        a.model_copy(update={"label": "Safety tables by coded arm"})
+    kept = [
+        a
         for a in protocol.analysis.analyses
-        if isinstance(a, SafetyAnalysis)
-    )
-    if not analyses:
+        if isinstance(a, SafetyAnalysis) or (show_efficacy and a.kind in EFFICACY_KINDS)
+    ]
+    if not any(isinstance(a, SafetyAnalysis) for a in kept):
         raise InputError(
             f"the analysis plan of protocol {protocol.study.id} has no safety analysis: the "
             "DSMB closed report has nothing to show",
             expected='an [[analysis.analyses]] of kind = "safety" with the tables to report',
             hint='add one, e.g. tables = ["adverse_events", "serious_adverse_events"]',
         )
+    analyses = tuple(
+        a.model_copy(update={"label": f"{_KIND_LABELS.get(a.kind, a.kind)} by coded arm"})
+        for a in kept
+    )
     plan = protocol.analysis.model_copy(update={"analyses": analyses})
     dosing = tuple(d.model_copy(update={"arm_doses": {}}) for d in protocol.dosing)
     return protocol.model_copy(update={"arms": arms, "analysis": plan, "dosing": dosing})

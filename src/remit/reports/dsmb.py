@@ -32,13 +32,25 @@ from remit.reports.pdf import find_browser, print_pdf
 from remit.reports.render import _environment, _utc_text, _version
 from remit.reports.tables import ReportTable
 
-__all__ = ["DSMB_HTML_NAME", "DSMB_PDF_NAME", "DSMB_SECTIONS", "DsmbFacts", "DsmbReportResult"]
+__all__ = ["DSMB_EFFICACY_SECTIONS", "DSMB_HTML_NAME", "DSMB_PDF_NAME", "DSMB_SECTIONS"]
+__all__ += ["DsmbFacts", "DsmbReportResult", "shows_efficacy"]
 __all__ += ["render_dsmb_html", "render_dsmb_report"]
 
 DSMB_HTML_NAME = "dsmb-closed-report.html"
 DSMB_PDF_NAME = "dsmb-closed-report.pdf"
 #: The report's sections the closed report keeps (after its cover), in this order.
 DSMB_SECTIONS: tuple[str, ...] = ("consort", "safety", "vitals", "cssrs", "provenance")
+#: The efficacy sections it adds (before the provenance) when the charter allows efficacy
+#: (the protocol's ``[dsmb] efficacy``; the coded plan then holds efficacy analyses).
+DSMB_EFFICACY_SECTIONS: tuple[str, ...] = (
+    "key-results",
+    "baseline",
+    "primary",
+    "secondary",
+    "trajectories",
+    "response",
+    "time-to-event",
+)
 #: A column of a dose in mg: left out of the closed report (a dose tells the arm).
 _MG_COLUMN = re.compile(r"\bmg\b")
 _NUMBER = re.compile(r"^(Table|Figure) \d+\. ")
@@ -176,6 +188,11 @@ def _sum(frame: pd.DataFrame, column: str) -> float:
     return float(frame[column].sum()) if column in frame and len(frame) else 0.0
 
 
+def shows_efficacy(protocol: Protocol) -> bool:
+    """Whether the coded plan holds any analysis besides the safety tables."""
+    return any(a.kind != "safety" for a in protocol.analysis.analyses)
+
+
 def _cover(
     result: AnalysisResult, protocol: Protocol, facts: DsmbFacts, rendered_at: str
 ) -> ReportSection:
@@ -197,9 +214,19 @@ def _cover(
         "does not stand for the same arm in another report. The key that says which arm each "
         f"code stands for is given separately by the unblinded statistician (key SHA-256 "
         f"{facts.key_sha256}). Doses in mg and kit contents are not shown.",
-        "Content: safety only (participant flow, exposure, adverse events and serious adverse "
-        "events, C-SSRS, vital signs, safety alerts, dose stops and protocol deviations); no "
-        "efficacy analysis is included.",
+        (
+            "Content: safety (participant flow, exposure, adverse events and serious adverse "
+            "events, C-SSRS, vital signs, safety alerts, dose stops and protocol deviations) "
+            "and efficacy by coded arm, as the DSMB charter allows (the protocol's [dsmb] "
+            "efficacy = true); reference-based imputation is left out (its reference arm "
+            "would tell which code is the control)."
+            if shows_efficacy(protocol)
+            else "Content: safety only (participant flow, exposure, adverse events and serious "
+            "adverse events, C-SSRS, vital signs, safety alerts, dose stops and protocol "
+            "deviations); no efficacy analysis is included (the protocol's [dsmb] efficacy is "
+            "false, the default)."
+        ),
+        *((f"DSMB charter: {protocol.dsmb.charter}.",) if protocol.dsmb.charter else ()),
     )
     return ReportSection(
         "dsmb-cover",
@@ -258,7 +285,10 @@ def dsmb_sections(
         )
     }
     sections = [_cover(result, protocol, facts, rendered_at)]
-    for sid in DSMB_SECTIONS:
+    order = DSMB_SECTIONS
+    if shows_efficacy(protocol):
+        order = (*DSMB_SECTIONS[:-1], *DSMB_EFFICACY_SECTIONS, DSMB_SECTIONS[-1])
+    for sid in order:
         section = built.get(sid)
         if section is None:
             continue
