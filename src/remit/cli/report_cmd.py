@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -241,9 +242,10 @@ def _dsmb_report(
         "study_locked": read.study_locked,
         "report_sha256": hashlib.sha256(written.html_path.read_bytes()).hexdigest(),
     }
-    with key_path.open("x", encoding="utf-8") as handle:  # never over an existing key
+    # a new file (never over an existing key), readable by its writer alone from the start
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(jsonlib.dumps(key_doc, indent=2) + "\n")
-    key_path.chmod(0o600)
     return written
 
 
