@@ -228,6 +228,14 @@ def test_the_coding_is_drawn_anew_for_each_report_and_the_key_stays_apart(
     missing = runner.invoke(app, args, env=env)
     assert missing.exit_code == 2
     assert "--dsmb needs --key FILE" in missing.output
+    other = [*args, "--key", str(tmp_path / "k.json"), "--protocol", "mdma-mdd-rct-example"]
+    named = runner.invoke(app, other, env=env)
+    assert named.exit_code == 2
+    assert "the protocol in force" in named.output
+    key_alone = runner.invoke(app, [*args[:-1], "--key", str(tmp_path / "k.json")], env=env)
+    assert key_alone.exit_code == 2
+    assert "it needs --dsmb" in key_alone.output
+    assert not (tmp_path / "k.json").exists()
     assert not out.exists()
     assert len(_audit(rct.engine, "read")) == 2  # the refused options read nothing
 

@@ -10,6 +10,7 @@ import re
 from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -187,3 +188,16 @@ def test_a_one_arm_protocol_has_nothing_to_code() -> None:
 
     with pytest.raises(InputError, match="no arms to code"):
         draw_coding(load_protocol("oslo-mdma-mdd"))
+
+
+@pytest.mark.browser
+def test_the_closed_report_prints_to_pdf(browser: Any, tmp_path: Path) -> None:
+    # ``browser``: skipped (failed under CI=true) without Debian's Chromium
+    coding = draw_coding(RCT, seed=6)
+    data = coded_data(unblinded(), coding)
+    protocol = coded_protocol(RCT, coding)
+    result = run_analysis_plan(data, protocol, now=RUN_AT, require_arms=True)
+    done = render_dsmb_report(result, data, protocol, FACTS, tmp_path, pdf=True, now=RENDERED_AT)
+    assert done.pdf_path == tmp_path / "dsmb-closed-report.pdf"
+    assert done.pdf_path.read_bytes().startswith(b"%PDF-")
+    assert "--print-to-pdf" in done.pdf_note

@@ -98,7 +98,9 @@ def report(
                     "--key is the coding key of the DSMB closed report: it needs --dsmb",
                     expected="--dsmb --key FILE, or neither",
                 )
-            done = _dsmb_report(db, data, unblinded, out, key, user=user, role=role, pdf=pdf)
+            done = _dsmb_report(
+                db, data, protocol, unblinded, out, key, user=user, role=role, pdf=pdf
+            )
         _print_dsmb(done, key, json)
         return
     with errors_as_exit():
@@ -186,6 +188,7 @@ def _dsmb_options(
 def _dsmb_report(
     db: str | None,
     data: Path | None,
+    protocol: str | None,
     unblinded: bool,
     out: Path,
     key: Path | None,
@@ -205,6 +208,12 @@ def _dsmb_report(
     from remit.reports.dsmb import DsmbFacts, render_dsmb_report
     from remit.services.trial_data import build_interim_trial_data
 
+    if protocol is not None:
+        raise InputError(
+            f"--dsmb with --protocol {protocol}: the closed report is run with the protocol in "
+            "force in the database (the one the trial was randomised under)",
+            expected="--dsmb without --protocol",
+        )
     database, key_path = _dsmb_options(db, data, unblinded, out, key)
     if not user:
         raise InputError(
@@ -214,8 +223,8 @@ def _dsmb_report(
         )
     with open_engine(database) as engine:
         actor = acting(engine, user, role)
-        protocol = sv.trial_protocol(engine, source=f"{database} (protocol in force)")
-        coding = draw_coding(protocol)
+        in_force = sv.trial_protocol(engine, source=f"{database} (protocol in force)")
+        coding = draw_coding(in_force)
         key_sha256 = hashlib.sha256(
             jsonlib.dumps(coding.to_key(), sort_keys=True).encode()
         ).hexdigest()
@@ -225,7 +234,7 @@ def _dsmb_report(
             purpose=f"remit report --dsmb: DSMB closed report {coding.report_id}",
             interim={"report_id": coding.report_id, "key_sha256": key_sha256},
         )
-    coded = coded_protocol(protocol, coding)
+    coded = coded_protocol(in_force, coding)
     data_coded = coded_data(read.data, coding)
     result = run_analysis_plan(data_coded, coded, require_arms=True)
     facts = DsmbFacts(coding.report_id, key_sha256, read.cut_off, read.study_locked)
@@ -235,9 +244,9 @@ def _dsmb_report(
         "warning": "keep apart from the closed report: this file names the arms",
         **coding.to_key(),
         "key_sha256": key_sha256,
-        "protocol_id": protocol.study.id,
-        "protocol_version": protocol.study.version,
-        "protocol_sha256": protocol.sha256,
+        "protocol_id": in_force.study.id,
+        "protocol_version": in_force.study.version,
+        "protocol_sha256": in_force.sha256,
         "cut_off": written.cut_off,
         "study_locked": read.study_locked,
         "report_sha256": hashlib.sha256(written.html_path.read_bytes()).hexdigest(),

@@ -137,10 +137,11 @@ def _counts_table(result: AnalysisResult, protocol: Protocol) -> ReportTable:
     frame = overview if overview is not None else pd.DataFrame()
 
     def ae(arm: str | None, column: str) -> str:
+        # one row of the overview per coded arm: an arm's row, or (None) every arm's summed
         if frame.empty or column not in frame:
             return "–"
         rows = frame if arm is None or "arm" not in frame else frame[frame["arm"] == arm]
-        return fmt(float(rows[column].sum()), "count") if len(rows) else fmt(0, "count")
+        return fmt(float(rows[column].sum()), "count")
 
     rows = [
         (
@@ -160,11 +161,9 @@ def _counts_table(result: AnalysisResult, protocol: Protocol) -> ReportTable:
             fmt(randomised, "count"),
             fmt(sum(a.flow.dosed for a in arms), "count"),
             fmt(sum(len(a.flow.withdrawn) for a in arms), "count"),
-            ae(None, "n_events") if "arm" not in frame else fmt(_sum(frame, "n_events"), "count"),
-            ae(None, "n_participants")
-            if "arm" not in frame
-            else fmt(_sum(frame, "n_participants"), "count"),
-            ae(None, "n_serious") if "arm" not in frame else fmt(_sum(frame, "n_serious"), "count"),
+            ae(None, "n_events"),
+            ae(None, "n_participants"),
+            ae(None, "n_serious"),
         )
     )
     return ReportTable(
@@ -182,10 +181,6 @@ def _counts_table(result: AnalysisResult, protocol: Protocol) -> ReportTable:
         tuple(rows),
         notes=("Counts per coded arm; which arm each code stands for is in the separate key.",),
     )
-
-
-def _sum(frame: pd.DataFrame, column: str) -> float:
-    return float(frame[column].sum()) if column in frame and len(frame) else 0.0
 
 
 def shows_efficacy(protocol: Protocol) -> bool:
