@@ -255,6 +255,8 @@ def _consort(section: ReportSection, result: AnalysisResult, protocol: Protocol)
 
 def _vitals(section: ReportSection) -> ReportSection:
     # the figure names each session by its nominal doses in mg: the table alone is kept
+    if not section.figures:
+        return section
     note = (
         "The figure of the vital signs by hour is left out of the closed report (its panels "
         "name the sessions' doses); the table gives the peaks per coded arm."
