@@ -22,6 +22,7 @@ from remit.protocol.blinding import Blinding
 from remit.protocol.consent import Consent
 from remit.protocol.demographics import Demographics
 from remit.protocol.dosing import ArmDose, DosingSession, Vitals, VitalThreshold
+from remit.protocol.dsmb import Dsmb
 from remit.protocol.estimands import Estimand, IntercurrentEvent
 from remit.protocol.medications import Medications
 from remit.protocol.results import Results
@@ -462,6 +463,7 @@ class Protocol(_Model):
     enrolment: Enrolment | None = None
     results: Results = Field(default_factory=Results)
     demographics: Demographics = Field(default_factory=Demographics)
+    dsmb: Dsmb = Field(default_factory=Dsmb)
 
     _text: str = PrivateAttr(default="")
     _source: str = PrivateAttr(default="")

@@ -912,9 +912,10 @@ def check_study_locked_for_unblinding(session: Session, protocol: Protocol) -> N
         expected="a study locked by the data manager (the database lock) before the analysis "
         "by arm",
         hint="ask the data manager to lock the study once its data are final "
-        "(`remit lock study --reason ...`), then run the analysis again; the "
-        "blinded (pooled) analysis needs no lock, and an emergency unblinding of one "
-        "participant is `remit randomise unblind`",
+        "(`remit lock study --reason ...`), then run the analysis again; an interim look "
+        "for the DSMB needs no lock (`remit report --dsmb --key FILE`: arms coded), nor does "
+        "the blinded (pooled) analysis, and an emergency unblinding of one participant is "
+        "`remit randomise unblind`",
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -22,7 +24,7 @@ from remit.protocol.status import (
     ParticipantStatus,
     VisitStatus,
 )
-from remit.services._common import alert_status, protocol_in_force
+from remit.services._common import alert_status, open_locks, protocol_in_force
 from remit.services.access import require
 from remit.services.blinding import check_study_locked_for_unblinding, mask_trial_frames
 from remit.services.coding import codes_of
@@ -90,30 +92,75 @@ UNBLINDING_PURPOSE = "unblinded analysis data set"
 
 
 def _audit_unblinding(
-    uow: UnitOfWork, granted: bool, purpose: str | None, n_arms: int | None = None
+    uow: UnitOfWork,
+    granted: bool,
+    purpose: str | None,
+    n_arms: int | None = None,
+    interim: Mapping[str, Any] | None = None,
 ) -> None:
     """The audit row of one unblinding of the analysis data (or of a refused attempt): who and
-    when come from the unit of work; the record is the randomisation list whose arms were read."""
+    when come from the unit of work; the record is the randomisation list whose arms were read.
+    An interim read (the DSMB closed report) also records what ``interim`` names (the report,
+    its coding key, the data cut-off, whether the study was locked)."""
     listed = uow.session.scalar(select(RandomisationList.id).order_by(RandomisationList.id))
+    value: dict[str, Any] = {
+        "analysis_data": "unblinded" if interim is None else "dsmb_interim",
+        "participants_with_arm": n_arms,
+        **(interim or {}),
+    }
     uow.record_event(
         AuditAction.READ if granted else AuditAction.READ_REFUSED,
         "randomisation_list",
         listed or 0,
         field="arm",
-        new_value={"analysis_data": "unblinded", "participants_with_arm": n_arms},
+        new_value=value,
         reason=purpose or UNBLINDING_PURPOSE,
     )
 
 
-def _unblinding_key(engine: Engine, actor: Actor, purpose: str | None) -> AllocationKey:
+def _unblinding_key(
+    engine: Engine,
+    actor: Actor,
+    purpose: str | None,
+    interim: Mapping[str, Any] | None = None,
+) -> AllocationKey:
     """The allocation key, for a role that may unblind; a refusal is audited, then raised."""
     try:
         require(actor, "build_unblinded_trial_data")
         return allocation_key_of(engine)
     except RemitError:
         with unit_of_work(engine, actor) as uow:
-            _audit_unblinding(uow, False, purpose)
+            _audit_unblinding(uow, False, purpose, interim=interim)
         raise
+
+
+@dataclass(frozen=True)
+class InterimTrialData:
+    """The unblinded data of an interim look (:func:`build_interim_trial_data`).
+
+    ``cut_off`` is when the data were read (UTC): everything recorded before it is in
+    ``data``; ``study_locked`` whether the data manager's study lock was open then.
+    """
+
+    data: TrialData
+    cut_off: datetime
+    study_locked: bool
+
+
+def build_interim_trial_data(
+    engine: Engine, *, actor: Actor, purpose: str, interim: Mapping[str, Any]
+) -> InterimTrialData:
+    """The trial with each participant's arm, for the DSMB's closed report, locked or not.
+
+    The same read as ``build_trial_data(..., unblinded=True)`` (the unblinded roles only, with
+    the allocation key; a refusal audited as ``read_refused``) without the database lock: an
+    interim look is run on the data as they stand. The audit row (``read`` of the
+    ``randomisation_list``'s arms, reason ``purpose``) carries ``analysis_data:
+    dsmb_interim``, the cut-off, whether the study was locked and the JSON-ready ``interim``
+    details the caller gives (the report's id, the SHA-256 of its coding key).
+    """
+    data, cut_off, locked = _read_trial(engine, actor, True, purpose, interim)
+    return InterimTrialData(data=data, cut_off=cut_off, study_locked=locked)
 
 
 def build_trial_data(
@@ -151,13 +198,33 @@ def build_trial_data(
     reading was taken before the dose was recorded. ``simulated`` is true when every
     participant is simulated (and there is at least one).
     """
+    return _read_trial(engine, actor, unblinded, purpose, None)[0]
+
+
+def _read_trial(
+    engine: Engine,
+    actor: Actor,
+    unblinded: bool,
+    purpose: str | None,
+    interim: Mapping[str, Any] | None,
+) -> tuple[TrialData, datetime, bool]:
+    """:func:`build_trial_data`'s read; ``interim`` (a DSMB look) reads the arms unlocked.
+    Returns the data, when they were read and whether the study was locked."""
     operation = "build_unblinded_trial_data" if unblinded else "build_trial_data"
-    key = _unblinding_key(engine, actor, purpose) if unblinded else None
+    key = _unblinding_key(engine, actor, purpose, interim) if unblinded else None
     with reading(engine, actor, operation, operation) as read:
         session = read.session
+        cut_off = datetime.now(UTC)
         opened: list[int] = []  # how many arms were read, once the read has succeeded
+        details: dict[str, Any] | None = None
+        if interim is not None:
+            details = {"cut_off": cut_off.isoformat(timespec="seconds"), **interim}
         if unblinded:  # audited in this transaction, or after its rollback as refused
-            read.uow.always(lambda uow: _audit_unblinding(uow, bool(opened), purpose, *opened[:1]))
+            read.uow.always(
+                lambda uow: _audit_unblinding(
+                    uow, bool(opened), purpose, opened[0] if opened else None, details
+                )
+            )
         protocol, _ = protocol_in_force(session)
         if unblinded and protocol.randomisation is None:
             raise InputError(
@@ -165,8 +232,12 @@ def build_trial_data(
                 expected="a protocol with a [randomisation] section",
                 hint="build the data without unblinded=True; the arm is on the participant rows",
             )
-        if unblinded:
+        locked = False  # not asked of a blinded read (it needs no lock)
+        if details is not None:
+            locked = details["study_locked"] = bool(open_locks(session, None))
+        elif unblinded:
             check_study_locked_for_unblinding(session, protocol)
+            locked = True
         query = select(Participant).order_by(Participant.study_id)
         if actor.site_id is not None:
             query = query.where(Participant.site_id == actor.site_id)
@@ -276,7 +347,7 @@ def build_trial_data(
         frames["checklists"] = _checklists(session, by_id, visit_code, sessions)
         simulated = bool(people) and all(p.simulated for p in people)
         mask_trial_frames(session, protocol, actor, frames)  # the arm and doses of a blind role
-        return TrialData(**frames, simulated=simulated)
+        return TrialData(**frames, simulated=simulated), cut_off, locked
 
 
 def _deviations(
