@@ -29,7 +29,7 @@ from remit.reports.document import numbered
 from remit.reports.figures.consort import randomised_disposition
 from remit.reports.format import fmt
 from remit.reports.pdf import find_browser, print_pdf
-from remit.reports.render import _environment, _utc_text, _version
+from remit.reports.render import package_version, template_environment, utc_text
 from remit.reports.tables import ReportTable
 
 __all__ = ["DSMB_EFFICACY_SECTIONS", "DSMB_HTML_NAME", "DSMB_PDF_NAME", "DSMB_SECTIONS"]
@@ -321,15 +321,15 @@ def render_dsmb_html(
 ) -> tuple[str, list[ReportSection]]:
     """The closed report as one HTML string, with its sections (nothing written)."""
     _check_coded(result, protocol)
-    rendered = rendered_at or _utc_text(None)
-    software = {"matplotlib": _version("matplotlib"), "jinja2": _version("jinja2")}
+    rendered = rendered_at or utc_text(None)
+    software = {"matplotlib": package_version("matplotlib"), "jinja2": package_version("jinja2")}
     sections = dsmb_sections(
         result, data, protocol, facts, rendered_at=rendered, report_software=software
     )
     css = resources.files("remit.reports").joinpath("templates/report.css").read_text("utf-8")
     p = result.provenance
     html = (
-        _environment()
+        template_environment()
         .get_template("dsmb.html.j2")
         .render(
             css=css,
@@ -347,7 +347,7 @@ def render_dsmb_html(
             data_sha256=p.data_sha256,
             created_at=p.created_at,
             rendered_at=rendered,
-            remit_version=_version("remit"),
+            remit_version=package_version("remit"),
             software=", ".join(f"{k} {v}" for k, v in {**p.software, **software}.items()),
         )
     )
@@ -378,7 +378,7 @@ def render_dsmb_report(
         )
     if pdf is True and find_browser() is None:
         print_pdf(folder / DSMB_HTML_NAME, folder / DSMB_PDF_NAME)  # raises with the fix
-    rendered = _utc_text(now)
+    rendered = utc_text(now)
     html, sections = render_dsmb_html(result, data, protocol, facts, rendered_at=rendered)
     folder.mkdir(parents=True, exist_ok=True)
     html_path = folder / DSMB_HTML_NAME

@@ -96,21 +96,24 @@ class ReportResult:
         )
 
 
-def _version(name: str) -> str:
+def package_version(name: str) -> str:
+    """The installed version of package ``name``, or "not installed"."""
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return "not installed"
 
 
-def _utc_text(now: datetime | None) -> str:
+def utc_text(now: datetime | None) -> str:
+    """``now`` (or this moment) in UTC as ISO 8601 to the second; a naive time is read as UTC."""
     moment = now or datetime.now(UTC)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def _environment() -> jinja2.Environment:
+def template_environment() -> jinja2.Environment:
+    """The Jinja2 environment of the report templates (autoescaped, strict undefined)."""
     return jinja2.Environment(
         loader=jinja2.PackageLoader("remit.reports", "templates"),
         autoescape=True,
@@ -142,8 +145,8 @@ def render_html(
         )
     if result.blinded:  # the pooled plan the result was run with (same text and hash)
         protocol = pooled_protocol(protocol)
-    rendered = rendered_at or _utc_text(None)
-    software = {"matplotlib": _version("matplotlib"), "jinja2": _version("jinja2")}
+    rendered = rendered_at or utc_text(None)
+    software = {"matplotlib": package_version("matplotlib"), "jinja2": package_version("jinja2")}
     sections = build_sections(
         result, data, protocol, rendered_at=rendered, report_software=software
     )
@@ -152,7 +155,7 @@ def render_html(
     registry = ", ".join(f"{k} {v}" for k, v in study.registry_ids.items())
     p = result.provenance
     html = (
-        _environment()
+        template_environment()
         .get_template("report.html.j2")
         .render(
             css=css,
@@ -170,7 +173,7 @@ def render_html(
             data_sha256=p.data_sha256,
             created_at=p.created_at,
             rendered_at=rendered,
-            remit_version=_version("remit"),
+            remit_version=package_version("remit"),
             software=", ".join(f"{k} {v}" for k, v in {**p.software, **software}.items()),
         )
     )
@@ -244,7 +247,7 @@ def render_report(
         )
     if pdf is True and find_browser() is None:
         print_pdf(folder / HTML_NAME, folder / PDF_NAME)  # raises NotFoundError with the fix
-    rendered = _utc_text(now)
+    rendered = utc_text(now)
     html, sections = render_html(result, data, protocol, rendered_at=rendered)
     folder.mkdir(parents=True, exist_ok=True)
     html_path = folder / HTML_NAME
