@@ -37,7 +37,7 @@ def _confirmation(dm: TestClient, participant: str) -> str:
         data={"csrf_token": csrf_of(dm.get("/locks").text), "participant": participant},
     )
     assert shown.status_code == 200, shown.text
-    return shown.text
+    return str(shown.text)
 
 
 def _statements(engine: Engine, read: Callable[[], Any]) -> int:
@@ -79,7 +79,7 @@ def test_the_participant_confirmation_does_not_grow_with_other_participants_quer
     def confirmation() -> str:
         shown = dm.post("/locks/participant", data={"csrf_token": token, "participant": "OSL-001"})
         assert shown.status_code == 200, shown.text
-        return shown.text
+        return str(shown.text)
 
     before = _statements(engine, confirmation)
     others = _ask_about(engine, "OSL-002", 20)
