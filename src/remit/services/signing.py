@@ -762,7 +762,8 @@ def list_queries(
         choice(status, QueryStatus, "data query status")
     with reading(engine, actor, "view_participants", "list_queries", participant=participant) as r:
         session = r.session
-        # one statement: a query without messages is one row, a query with n messages n rows
+        # one statement (one snapshot: a thread and its query's status agree): a query
+        # without messages is one row, a query with n messages n rows
         query = (
             select(
                 DataQuery.id,
