@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, Row, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from remit.errors import InputError, LockedError, NotFoundError, PermissionDeniedError
@@ -566,17 +566,25 @@ def list_locks(
         return r.returning(_lock_records(session, list(session.scalars(query))))
 
 
-def unsigned_forms(engine: Engine, actor: Actor) -> list[UnsignedFormRecord]:
+def unsigned_forms(
+    engine: Engine, actor: Actor, *, participant: int | str | None = None
+) -> list[UnsignedFormRecord]:
     """The complete forms nobody has signed yet (status still ``complete``) of the actor's
     sites, oldest first: what a data manager reviews before the database lock. Only where
-    each form is, never its answers or score.
+    each form is, never its answers or score. ``participant`` (id or study ID) keeps that
+    participant's: one of another site is refused
+    (:class:`~remit.errors.PermissionDeniedError`), an unknown one is a
+    :class:`~remit.errors.NotFoundError`.
 
     Example::
 
         [(f.participant_id, f.visit_code, f.scale) for f in unsigned_forms(engine, dora)]
         # [('OSL-001', 'V3', 'madrs')]
+        unsigned_forms(engine, dora, participant="OSL-002")  # []
     """
-    with reading(engine, actor, "view_participants", "unsigned_forms") as r:
+    with reading(
+        engine, actor, "view_participants", "unsigned_forms", participant=participant
+    ) as r:
         query = (
             select(Assessment, Participant.study_id, Visit.visit_code)
             .join(Participant, Participant.id == Assessment.participant_id)
@@ -584,6 +592,8 @@ def unsigned_forms(engine: Engine, actor: Actor) -> list[UnsignedFormRecord]:
             .where(Assessment.status == AssessmentStatus.COMPLETE.value)
             .order_by(Assessment.entered_at, Assessment.id)
         )
+        if r.participant is not None:
+            query = query.where(Assessment.participant_id == r.participant.id)
         if actor.site_id is not None:
             query = query.where(Participant.site_id == actor.site_id)
         return r.returning(
@@ -709,23 +719,74 @@ def close_query(
         return _query_record(session, q)
 
 
-def list_queries(engine: Engine, actor: Actor, *, status: str | None = None) -> list[QueryRecord]:
+def _query_threads(rows: Iterable[Row[Any]]) -> list[QueryRecord]:
+    """The queries of ``rows`` (each a query's columns, its participant's study ID and one
+    message of its thread, or no message: ordered by query, then message) with their
+    threads."""
+    found: dict[int, tuple[Row[Any], list[tuple[int | None, str]]]] = {}
+    for row in rows:
+        _, thread = found.setdefault(row.id, (row, []))
+        if row.message is not None:  # the outer join's row of a query without messages
+            thread.append((row.user_id, row.message))
+    return [
+        QueryRecord.from_row(row, participant_id=row.study_id, messages=tuple(thread))
+        for row, thread in found.values()
+    ]
+
+
+def list_queries(
+    engine: Engine,
+    actor: Actor,
+    *,
+    status: str | None = None,
+    participant: int | str | None = None,
+) -> list[QueryRecord]:
     """Data queries the actor may see (optionally by status: open, answered, closed), oldest
-    first.
+    first, each with its thread of messages.
 
     A site-bound actor sees the queries on their own site's participants (and those on records
     of no participant, which every site may answer); a study-wide actor sees all.
+    ``participant`` (id or study ID) keeps the queries on that participant's records: one of
+    another site is refused (:class:`~remit.errors.PermissionDeniedError`), an unknown one is
+    a :class:`~remit.errors.NotFoundError`. The queries and their threads are read in one
+    statement, whatever their number; the independent rater's blind then applies
+    (:func:`remit.services.blinding.rater_queries`).
+
+    Example::
+
+        found = list_queries(engine, dora, participant="OSL-001")
+        [(q.id, q.participant_id, q.status, len(q.messages)) for q in found]
+        # [(1, 'OSL-001', 'answered', 1)]
     """
     if status is not None:
         choice(status, QueryStatus, "data query status")
-    with reading(engine, actor, "view_participants", "list_queries") as r:
+    with reading(engine, actor, "view_participants", "list_queries", participant=participant) as r:
         session = r.session
-        query = select(DataQuery).order_by(DataQuery.id)
+        # one statement (one snapshot: a thread and its query's status agree): a query
+        # without messages is one row, a query with n messages n rows
+        query = (
+            select(
+                DataQuery.id,
+                DataQuery.record_table,
+                DataQuery.record_id,
+                DataQuery.field,
+                DataQuery.text,
+                DataQuery.status,
+                Participant.study_id,
+                DataQueryMessage.user_id,
+                DataQueryMessage.message,
+            )
+            .outerjoin(Participant, Participant.id == DataQuery.participant_id)
+            .outerjoin(DataQueryMessage, DataQueryMessage.data_query_id == DataQuery.id)
+            .order_by(DataQuery.id, DataQueryMessage.id)
+        )
         if status is not None:
             query = query.where(DataQuery.status == status)
+        if r.participant is not None:
+            query = query.where(DataQuery.participant_id == r.participant.id)
         if actor.site_id is not None:
-            query = query.outerjoin(Participant, Participant.id == DataQuery.participant_id).where(
+            query = query.where(
                 or_(DataQuery.participant_id.is_(None), Participant.site_id == actor.site_id)
             )
-        found = [_query_record(session, q) for q in session.scalars(query)]
+        found = _query_threads(session.execute(query))
         return r.returning(rater_queries(session, actor, found))

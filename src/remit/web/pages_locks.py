@@ -121,18 +121,17 @@ def participant_lock_review(
     engine: sv.Engine, actor: Actor, participant: str
 ) -> ParticipantLockReview:
     """The :class:`ParticipantLockReview` of ``participant`` (a study ID; an unknown one, or
-    one of another site, is refused by the services: 404, 403)."""
+    one of another site, is refused by the services: 404, 403). Every read keeps to the
+    participant in the database (``participant=``): its cost does not grow with the site."""
     found = sv.get_participant(engine, actor, participant).participant_id
     forms = tuple(sv.list_assessments(engine, actor, found))
     return ParticipantLockReview(
         participant_id=found,
         forms=forms,
         open_queries=tuple(
-            q
-            for q in sv.list_queries(engine, actor)
-            if q.status != CLOSED and q.participant_id == found
+            q for q in sv.list_queries(engine, actor, participant=found) if q.status != CLOSED
         ),
-        unsigned_forms=tuple(f for f in unsigned_forms(engine, actor) if f.participant_id == found),
+        unsigned_forms=tuple(unsigned_forms(engine, actor, participant=found)),
         unfinished_forms=tuple(f for f in forms if f.status in UNFINISHED_STATUSES),
         open_alerts=_open_alerts(engine, actor, found),
     )
@@ -165,14 +164,15 @@ class FormLockReview:
 
 
 def form_lock_review(engine: sv.Engine, actor: Actor, record_id: int) -> FormLockReview:
-    """The :class:`FormLockReview` of form ``record_id``."""
+    """The :class:`FormLockReview` of form ``record_id`` (the queries read are its
+    participant's only)."""
     form = sv.get_assessment(engine, actor, record_id)
     alerts = _open_alerts(engine, actor, form.participant_id)
     return FormLockReview(
         form=form,
         open_queries=tuple(
             q
-            for q in sv.list_queries(engine, actor)
+            for q in sv.list_queries(engine, actor, participant=form.participant_id)
             if q.status != CLOSED and q.record_table == FORM_TABLE and q.record_id == form.id
         ),
         open_alerts=None
