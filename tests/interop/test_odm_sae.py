@@ -27,6 +27,7 @@ from tests.support.presets import ENTRY_ROLES
 from tests.support.trial import build_trial
 
 from remit import services as sv
+from remit.errors import InputError
 from remit.interop import export_trial
 from remit.interop.odm_import import BECAME_SERIOUS_REASON, import_odm
 from remit.services import Actor, build_trial_data
@@ -94,7 +95,7 @@ def _events(engine: Engine) -> list[dict[str, object]]:
             row.pop("id")
             row["alerts"] = [
                 (a["rule_id"], a["level"], a["due_at"], a["status"], a["message"])
-                for a in row["alerts"]  # type: ignore[union-attr]
+                for a in row["alerts"]
             ]
             out.append(row)
     return out
@@ -144,3 +145,23 @@ def test_serious_adverse_events_make_the_round_trip(
     again = import_odm(engine, snapshot, actors)
     assert again.counts["adverse_events"] == 0
     assert _events(engine) == before
+
+
+def test_a_file_without_the_criteria_is_refused_with_nothing_written(
+    trial_engine: Engine, engine: Engine, tmp_path: Path
+) -> None:
+    """A file written before the AE form carried the criteria (here: the items taken out)
+    holds serious events without them: refused, naming the subject and the reason, before
+    anything is written."""
+    plant(trial_engine)
+    result = export_trial(trial_engine, tmp_path / "out", formats=("odm",))
+    doc = etree.parse(str(result.out_dir / "odm" / "odm_snapshot.xml"))
+    for node in doc.xpath("//odm:ItemData[@ItemOID='IT.AE.SERIOUSNESS_CRITERIA']", namespaces=NS):
+        node.getparent().remove(node)
+    old = tmp_path / "old.xml"
+    doc.write(str(old))
+    trial = build_trial(engine, staff={"imp": [(role, "OST") for role in ENTRY_ROLES]})
+    actors = {role: trial.actors[role] for role in ENTRY_ROLES}
+    with pytest.raises(InputError, match=r"OSL-001 does not fit.*without seriousness criteria"):
+        import_odm(engine, old, actors)
+    assert sv.list_participants(engine, SYSTEM) == []
