@@ -16,6 +16,9 @@ only that rater (SQLite and PostgreSQL).
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -294,3 +297,45 @@ def test_an_open_label_rater_reads_every_alert(engine: Engine, fast_password_has
     every = sv.list_alerts(engine, trial.investigator)
     assert any(a.source_table == "dosing_session" for a in every)
     assert sv.list_alerts(engine, trial.rater) == every
+
+
+def test_the_alerts_page_api_and_audit_view_show_the_rater_no_dosing_day_alert(
+    planted: Planted, tmp_path: Path
+) -> None:
+    """The same through the web app: the alerts page, the home page, ``GET /api/v1/alerts``
+    and the audit view of each alert, as the rater and as the investigator."""
+    from fastapi.testclient import TestClient
+    from tests.support.trial import PASSWORD
+    from tests.support.web import page_login
+
+    from remit.web import WebSettings, create_app
+
+    app = create_app(planted.trial.engine, settings=WebSettings(work_dir=tmp_path / "web"))
+    sv.deliver_due(planted.trial.engine, Recorder())
+    dosing_day = re.compile(r"SE-VAS emotional distress|se_vas_distress|missed:|172")
+
+    def seen(username: str) -> dict[str, str]:
+        pages = TestClient(app, follow_redirects=False, raise_server_exceptions=False)
+        assert page_login(pages, username).status_code == 303
+        api = TestClient(app, follow_redirects=False, raise_server_exceptions=False)
+        login = {"username": username, "password": PASSWORD}
+        api.headers["Authorization"] = (
+            "Bearer " + api.post("/api/v1/auth/login", json=login).json()["token"]
+        )
+        out = {
+            "/": pages.get("/"),
+            "/alerts?status=all": pages.get("/alerts?status=all"),
+            "/api/v1/alerts": api.get("/api/v1/alerts"),
+        }
+        for alert_id in sorted(_all(planted)):
+            out[f"/audit/alert/{alert_id}"] = pages.get(f"/audit/alert/{alert_id}")
+        return {path: f"{r.status_code} {html.unescape(r.text)}" for path, r in out.items()}
+
+    rita = seen("rita")
+    hits = {path: m.group(0) for path, text in rita.items() if (m := dosing_day.search(text))}
+    assert hits == {}
+    assert {a["id"] for a in json.loads(rita["/api/v1/alerts"][4:])} == {planted.other}
+    assert all(rita[p].startswith("403") for p in rita if p.startswith("/audit/"))
+    kari = seen("kari")
+    assert all(dosing_day.search(kari[p]) for p in ("/alerts?status=all", "/api/v1/alerts"))
+    assert all(kari[p].startswith("200") for p in kari if p.startswith("/audit/"))
