@@ -111,6 +111,8 @@ class Planted:
     other: int
     reading: int  # the dosing-day reading that raised an alert
     end: datetime
+    vas: int  # the SE-VAS rated during the session
+    before: int  # the reading at V4
 
 
 def plant(
@@ -161,7 +163,7 @@ def plant(
         "dosing_session": {a.id for a in missed},
     }
     assert all(dosing.values()), dosing
-    return Planted(trial, pid, dosing, other.id, high.id, end)
+    return Planted(trial, pid, dosing, other.id, high.id, end, vas.id, before.id)
 
 
 @pytest.fixture
@@ -339,3 +341,35 @@ def test_the_alerts_page_api_and_audit_view_show_the_rater_no_dosing_day_alert(
     kari = seen("kari")
     assert all(dosing_day.search(kari[p]) for p in ("/alerts?status=all", "/api/v1/alerts"))
     assert all(kari[p].startswith("200") for p in kari if p.startswith("/audit/"))
+
+
+def test_the_rater_gets_no_query_on_a_record_of_the_dosing_day(planted: Planted) -> None:
+    """A monitor's queries on the dosing day's reading and on the SE-VAS quote the dosing
+    day: left out of the rater's list and refused to their answer (audited), nothing
+    stored; the query on the V4 reading is listed; the investigator reads and answers all."""
+    engine, rita, kari = planted.trial.engine, planted.trial.rater, planted.trial.investigator
+    mona = planted.trial.actors["monitor"]
+    on_day = [
+        sv.open_query(engine, mona, "vital_sign", planted.reading, field="measured_at",
+                      text="systolic 172 an hour after the dose: AE recorded?"),
+        sv.open_query(engine, mona, "assessment", planted.vas, field="answers.emotional_distress",
+                      text="distress 90 during the session: please confirm"),
+    ]  # fmt: skip
+    other = sv.open_query(
+        engine, mona, "vital_sign", planted.before, field="measured_at", text="165 at V4?"
+    )
+    theirs = {q.id for q in sv.list_queries(engine, rita)}
+    assert other.id in theirs
+    assert not theirs & {q.id for q in on_day}
+    for q in on_day:
+        with pytest.raises(PermissionDeniedError, match="may not see dosing data"):
+            sv.answer_query(engine, rita, q.id, "no idea")
+    refused = [
+        (e.table_name, e.record_id)
+        for e in sv.audit_log(engine)
+        if e.action == "read_refused" and e.username == rita.username
+    ]
+    assert refused == [("vital_sign", planted.reading), ("assessment", planted.vas)]
+    shown = {q.id: q for q in sv.list_queries(engine, kari)}
+    assert all(shown[q.id].status == "open" for q in on_day)  # nothing of the refusals stored
+    assert sv.answer_query(engine, kari, on_day[0].id, "AE recorded").status == "answered"

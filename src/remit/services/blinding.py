@@ -300,8 +300,7 @@ def check_dosing_audit(read: Read, actor: Actor, entries: Sequence[AuditEntry]) 
     if actor.role != Role.INDEPENDENT_RATER or not entries:
         return
     table, record_id = entries[0].table_name, entries[0].record_id
-    during = table == Assessment.__tablename__ and _rated_during_session(read.session, record_id)
-    if table in DOSING_TABLES or during or _dosing_record(read.session, table, record_id):
+    if _dosing_record(read.session, table, record_id):
         check_dosing_read(
             read,
             actor,
@@ -314,22 +313,17 @@ def check_dosing_audit(read: Read, actor: Actor, entries: Sequence[AuditEntry]) 
 def check_dosing_query(
     uow: UnitOfWork, actor: Actor, table: str, record_id: int, participant: Participant | None
 ) -> None:
-    """Refuse the independent rater blind to dosing an answer to a data query on a dosing
-    session, a dose or a pre-dose checklist (the answer would show the query and its thread,
-    which quote the dosing day; :func:`rater_queries` leaves such queries out of their list),
-    audited as ``read_refused``, as :meth:`SafetyBlind.check_in` refuses one on a hidden
-    record (which covers these tables when the safety blind is active)."""
-    if actor.role != Role.INDEPENDENT_RATER or table not in DOSING_TABLES:
+    """Refuse the independent rater blind to dosing an answer to a data query on a record of
+    the dosing day (a dosing session, a dose, a pre-dose checklist, a form rated during the
+    session, a reading of vital signs taken during it, an alert of the dosing day: the answer
+    would show the query and its thread, which quote the dosing day; :func:`rater_queries`
+    leaves such queries out of their list), audited as ``read_refused``, as
+    :meth:`SafetyBlind.check_in` refuses one on a hidden record (which covers most of these
+    tables when the safety blind is active)."""
+    if actor.role != Role.INDEPENDENT_RATER or not _dosing_record(uow.session, table, record_id):
         return
     key = None if participant is None else participant.id
     _refuse_dosing(uow, actor, None, table, record_id, key)
-
-
-def _rated_during_session(session: Session, assessment_id: int) -> bool:
-    return (
-        session.scalar(select(Assessment.dosing_session_id).where(Assessment.id == assessment_id))
-        is not None
-    )
 
 
 def without_dosing_forms(read: Read, actor: Actor, rows: Sequence[Assessment]) -> list[Assessment]:
@@ -451,24 +445,39 @@ class DosingAlerts:
         return alert_id.not_in(dosing_alert_ids())
 
 
-def _dosing_record(session: Session, table: str, record_id: int) -> bool:
-    """Whether an alert, a reading of vital signs or one of its values comes from the dosing
-    day (the audit histories :func:`check_dosing_audit` refuses)."""
+def _dosing_records(session: Session, table: str, ids: Iterable[int]) -> set[int]:
+    """Which of the records ``ids`` of ``table`` come from the dosing day: every dosing
+    session, dose and pre-dose checklist; a form rated during a session; a reading of vital
+    signs taken during one, and its values; an alert of the dosing day
+    (:func:`dosing_alert_ids`). One query per call at most, none for another table."""
+    wanted = sorted(set(ids))
+    if table in DOSING_TABLES or not wanted:
+        return set(wanted)
+    during = VitalSignReading.dosing_session_id.is_not(None)
     if table == Alert.__tablename__:
-        found = session.scalar(dosing_alert_ids().where(Alert.id == record_id))
-    elif table == VitalSignReading.__tablename__:
-        found = session.scalar(
-            select(VitalSignReading.dosing_session_id).where(VitalSignReading.id == record_id)
+        query = dosing_alert_ids().where(Alert.id.in_(wanted))
+    elif table == Assessment.__tablename__:
+        query = select(Assessment.id).where(
+            Assessment.id.in_(wanted), Assessment.dosing_session_id.is_not(None)
         )
+    elif table == VitalSignReading.__tablename__:
+        query = select(VitalSignReading.id).where(VitalSignReading.id.in_(wanted), during)
     elif table == VitalSignValue.__tablename__:
-        found = session.scalar(
-            select(VitalSignReading.dosing_session_id)
-            .join(VitalSignValue, VitalSignValue.vital_sign_id == VitalSignReading.id)
-            .where(VitalSignValue.id == record_id)
+        query = (
+            select(VitalSignValue.id)
+            .join(VitalSignReading, VitalSignValue.vital_sign_id == VitalSignReading.id)
+            .where(VitalSignValue.id.in_(wanted), during)
         )
     else:
-        return False
-    return found is not None
+        return set()
+    return set(session.scalars(query))
+
+
+def _dosing_record(session: Session, table: str, record_id: int) -> bool:
+    """Whether one record comes from the dosing day (:func:`_dosing_records`): the audit
+    histories :func:`check_dosing_audit` refuses, the queries :func:`check_dosing_query`
+    refuses to answer."""
+    return record_id in _dosing_records(session, table, (record_id,))
 
 
 # --------------------------------------------------------------------------- prior scores
@@ -932,7 +941,9 @@ def rater_queries(
     a form the rater may still read (a monitor's free text may quote a score, a C-SSRS
     answer or a reason); for a rater blind to earlier scores only, the text of a query on a
     hidden form reads :data:`SCORES_HIDDEN`; for a rater blind to dosing the queries on
-    dosing sessions, doses and pre-dose checklists are left out. The rater's own messages
+    the records of the dosing day (:func:`_dosing_records`: dosing sessions, doses, pre-dose
+    checklists, the forms rated and readings taken during a session, the alerts of the
+    dosing day) are left out. The rater's own messages
     stay, and the query's record and field are shown, so the rater can still answer it."""
     if actor.role != Role.INDEPENDENT_RATER:
         return list(queries)
@@ -944,11 +955,17 @@ def rater_queries(
     forms = prior.hidden_form_ids(
         session, (q.record_id for q in queries if q.record_table == "assessment")
     )
+    dosing: set[tuple[str, int]] = set()
+    if dosing_blind:
+        by_table: dict[str, list[int]] = {}
+        for q in queries:
+            by_table.setdefault(q.record_table, []).append(q.record_id)
+        dosing = {(t, i) for t, ids in by_table.items() for i in _dosing_records(session, t, ids)}
     out = []
     for q in queries:
         if safety.active and q.record_table in SAFETY_TABLES:
             continue
-        if dosing_blind and q.record_table in DOSING_TABLES:
+        if (q.record_table, q.record_id) in dosing:
             continue  # its text quotes the dosing day, its record is refused to the rater
         on_form = q.record_table == "assessment"
         marker = (
