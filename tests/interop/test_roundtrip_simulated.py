@@ -40,10 +40,6 @@ def _sorted(frame: pd.DataFrame, name: str) -> pd.DataFrame:
         # the import raises the alerts again, now; acknowledging and closing them is work done
         # in the source system, which ODM clinical data does not carry
         frame = frame.drop(columns=["raised_at", "status", "acknowledged_at", "closed_at"])
-    if name == "adverse_events":
-        # the SAE clock (when the site became aware, when it was reported) is not in the ODM
-        # snapshot: the import starts it at the time of the import
-        frame = frame.drop(columns=["awareness_at", "report_due_at", "reported_at"])
     if name == "conmeds":
         # the record's own id: the import records each participant's medications in turn,
         # the simulation recorded them as the participants came

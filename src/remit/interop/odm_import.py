@@ -24,6 +24,7 @@ from remit.errors import InputError, RemitError
 from remit.interop.odm import FORM_META, ODM_NS, fixed_forms, item_types, oid
 from remit.interop.odm.metadata import COMMON_EVENTS
 from remit.protocol import VITAL_SIGNS, Protocol
+from remit.protocol.adverse_event import AEOutcome
 from remit.protocol.deviation import AUTOMATIC_CATEGORIES
 from remit.protocol.results import ChecklistKind, ItemStatus
 from remit.protocol.roles import Role
@@ -340,6 +341,54 @@ def _prevalidate(subjects: list[_Subject], protocol: Protocol) -> None:
                 or f.values.get("STATUS") not in DECIDED_DOSE_STATUSES
             ):
                 raise _fail(f.where, "KIND must be initial|supplemental, STATUS given|withheld")
+
+
+#: The reason of the change that makes an imported event serious, as it became in the source.
+BECAME_SERIOUS_REASON = "imported from ODM: the event became serious in the source"
+
+
+def _adverse_event(engine: Engine, actor: Actor, pid: str, v: Mapping[str, Any]) -> int:
+    """Record one adverse event as the source holds it, through the services, and return the
+    number of alerts raised: a serious event with its seriousness criteria and the time the
+    site became aware (its reporting clock and SAE alert run from it, due when the source's
+    was); an event that became serious after it was recorded (``BECAME_SERIOUS_AT``) first as
+    the non-serious event it was, then made serious from that time (its clock from then: a
+    fatal event is recorded with the outcome unknown, then fatal with its date); a reported
+    SAE marked reported when it was (which closes its alert, as in the source)."""
+    criteria = [c for c in str(v.get("SERIOUSNESS_CRITERIA") or "").split(";") if c.strip()]
+    serious, became = bool(v.get("SERIOUS")), v.get("BECAME_SERIOUS_AT")
+    outcome = v.get("OUTCOME") or "unknown"
+    upgraded = serious and became is not None
+    fatal_later = upgraded and outcome == AEOutcome.FATAL
+    ae = sv.record_adverse_event(
+        engine,
+        actor,
+        pid,
+        term=v["TERM"],
+        onset_date=v["ONSET_DATE"],
+        severity=v["SEVERITY"],
+        relatedness=v["RELATEDNESS"],
+        serious=serious and not upgraded,
+        seriousness_criteria=() if upgraded else criteria,
+        outcome=AEOutcome.UNKNOWN.value if fatal_later else outcome,
+        awareness_at=v.get("AWARENESS_AT"),
+        description=v.get("DESCRIPTION"),
+        end_date=v.get("END_DATE"),
+        action_taken=v.get("ACTION_TAKEN"),
+    )
+    raised = len(ae.alerts)
+    if upgraded:
+        changes: dict[str, Any] = {"serious": True, "seriousness_criteria": criteria}
+        if fatal_later:
+            changes["outcome"] = outcome
+        ae = sv.update_adverse_event(
+            engine, actor, ae.id, changes=changes, reason=BECAME_SERIOUS_REASON,
+            became_serious_at=became,
+        )  # fmt: skip
+        raised = len(ae.alerts)
+    if serious and v.get("REPORTED_AT") is not None:
+        sv.mark_sae_reported(engine, actor, ae.id, reported_at=v["REPORTED_AT"])
+    return raised
 
 
 def _pick(actors: Mapping[str, Actor], roles: frozenset[str] | tuple[str, ...], what: str) -> Actor:
@@ -810,21 +859,8 @@ def _import_subject(
     if not checked:
         _check(engine, inv, pid, eligibility[0].values)
     for f in sorted(s.of("AE"), key=lambda f: int(f.repeat or 0)):
-        v = f.values
-        ae = sv.record_adverse_event(
-            engine,
-            _pick(actors, (Role.INVESTIGATOR, Role.THERAPIST), "record adverse events"),
-            pid,
-            term=v["TERM"],
-            onset_date=v["ONSET_DATE"],
-            severity=v["SEVERITY"],
-            relatedness=v["RELATEDNESS"],
-            serious=bool(v.get("SERIOUS")),
-            outcome=v.get("OUTCOME") or "unknown",
-            end_date=v.get("END_DATE"),
-            action_taken=v.get("ACTION_TAKEN"),
-        )
-        alerts += len(ae.alerts)
+        who = _pick(actors, (Role.INVESTIGATOR, Role.THERAPIST), "record adverse events")
+        alerts += _adverse_event(engine, who, pid, f.values)
         counts["adverse_events"] += 1
     _deviations(engine, s, pid, actors, counts)
     status = subject.get("STATUS")

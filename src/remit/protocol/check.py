@@ -85,7 +85,8 @@ PROBLEM_CODES: dict[str, str] = {
     "endpoint or the arms, an event declared twice",
     "P041": "[blinding] not sound: no randomisation to be blind to, an unknown role, or an "
     "unblinded role (who holds the list) declared blinded or allowed to unblind, or the "
-    "notification chain telling a rater blind to the safety data of alerts",
+    "notification chain telling a rater blind to the safety data of alerts, or a step of it "
+    "naming only a rater blind to dosing",
     "P042": "[demographics] not sound: an unknown characteristic, one listed twice, or race/"
     "ethnicity collected without a justification",
 }

@@ -3,7 +3,8 @@ protocol; every blinded role and every role allowed to break the blind is a know
 unblinded roles (who hold the list) are never blinded; and the roles allowed to unblind in an
 emergency are not the unblinded ones (they see every arm already); and an independent rater
 blind to the safety data is not told of alerts by the notification chain, nor sees the dosing
-day (whose vital signs and adverse events are safety data)."""
+day (whose vital signs and adverse events are safety data); and no step of the chain names only
+an independent rater blind to dosing (who is never told of an alert from the dosing day)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,7 @@ def _check_blinding(c: Checker) -> None:
                 f"remove {role!r} from emergency_unblinding",
             )
     _rater_not_notified(c)
+    _dosing_alerts_reach_someone(c)
 
 
 def _rater_not_notified(c: Checker) -> None:
@@ -95,6 +97,41 @@ def _rater_not_notified(c: Checker) -> None:
             "[safety.notify] tells the independent rater of undeliverable alerts, but "
             "[blinding] keeps the rater blind to the safety data",
             "name another role, or set rater_sees_safety = true",
+        )
+
+
+def _dosing_alerts_reach_someone(c: Checker) -> None:
+    """An alert from the dosing day (a reading of vital signs beyond its limits, the session's
+    VAS, a planned reading missed) is never told to an independent rater blind to dosing: a
+    step of the chain (or ``undeliverable_roles``) naming only that rater reaches nobody with
+    it, and the escalation stalls at an undeliverable alert. (A rater blind to the safety data
+    is flagged above for any mention in the chain.)"""
+    b, notify = c.p.blinding, c.p.safety.notify
+    rater = Role.INDEPENDENT_RATER.value
+    if b is None or notify is None or b.rater_sees_dosing or b.hides_safety_from(rater):
+        return
+    for i, level in enumerate(notify.levels):
+        steps: list[tuple[tuple[str | int, ...], tuple[Role, ...]]] = [(("roles",), level.roles)]
+        steps += [(("escalate", j, "roles"), e.roles) for j, e in enumerate(level.escalate)]
+        for where, roles in steps:
+            if set(roles) == {rater}:
+                c.add(
+                    "P041",
+                    ("safety", "notify", "levels", i, *where),
+                    f"[safety.notify] tells only the independent rater at a step of the "
+                    f"{level.level} chain, but [blinding] keeps the rater blind to dosing: the "
+                    "alerts from the dosing day (vital signs, the session's VAS, missed "
+                    "readings) would reach nobody at that step",
+                    "name the investigators at that step too, or set rater_sees_dosing = true",
+                )
+    if set(notify.undeliverable_roles) == {rater}:
+        c.add(
+            "P041",
+            ("safety", "notify", "undeliverable_roles"),
+            "[safety.notify] tells only the independent rater of undeliverable alerts, but "
+            "[blinding] keeps the rater blind to dosing: an undeliverable alert from the "
+            "dosing day would reach nobody",
+            "name another role (the admin, the data manager)",
         )
 
 

@@ -42,8 +42,8 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Engine, Select, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from remit.analysis import BLINDED_ARM
 from remit.errors import ConflictError, InputError, PermissionDeniedError
@@ -105,6 +105,7 @@ __all__ = [
     "SAFETY_HIDDEN",
     "SCORES_HIDDEN",
     "UNBLINDING_RULE",
+    "DosingAlerts",
     "PriorScores",
     "SafetyBlind",
     "UnblindingRecord",
@@ -117,6 +118,8 @@ __all__ = [
     "check_study_locked_for_unblinding",
     "dose_problem",
     "dose_shown",
+    "dosing_alert_ids",
+    "dosing_blind_roles",
     "emergency_unblind",
     "list_unblindings",
     "mask_trial_frames",
@@ -286,23 +289,23 @@ DOSING_TABLES = frozenset(
 
 
 def check_dosing_audit(read: Read, actor: Actor, entries: Sequence[AuditEntry]) -> None:
-    """Refuse the audit history of a dosing session, a dose or a pre-dose checklist to the
-    independent rater blind to dosing, as :func:`check_dosing_read` refuses the records
-    (audited as ``read_refused``). :class:`SafetyBlind` refuses them too when it is active;
-    with ``rater_sees_safety = true`` and ``rater_sees_dosing = false`` it is not, and the
-    history would show the session's notes, the doses and the checklist's reasons."""
+    """Refuse the audit history of a dosing session, a dose, a pre-dose checklist, a form
+    rated during the session, a reading of vital signs taken during it (or one of its values),
+    or an alert from the dosing day (:func:`dosing_alert_ids`) to the independent rater blind
+    to dosing, as :func:`check_dosing_read` refuses the records
+    (audited as ``read_refused``). :class:`SafetyBlind` refuses most of them too when it is
+    active; with ``rater_sees_safety = true`` and ``rater_sees_dosing = false`` it is not, and
+    the history would show the session's notes, the doses, the checklist's reasons, the
+    readings and the alerts they raised ("systolic 172 mmHg 60 min after the dose")."""
     if actor.role != Role.INDEPENDENT_RATER or not entries:
         return
-    table = entries[0].table_name
-    during = table == Assessment.__tablename__ and _rated_during_session(
-        read.session, entries[0].record_id
-    )
-    if table in DOSING_TABLES or during:
+    table, record_id = entries[0].table_name, entries[0].record_id
+    if _dosing_record(read.session, table, record_id):
         check_dosing_read(
             read,
             actor,
             table=table,
-            record_id=entries[0].record_id,
+            record_id=record_id,
             participant_id=entries[0].participant_id,
         )
 
@@ -310,22 +313,17 @@ def check_dosing_audit(read: Read, actor: Actor, entries: Sequence[AuditEntry]) 
 def check_dosing_query(
     uow: UnitOfWork, actor: Actor, table: str, record_id: int, participant: Participant | None
 ) -> None:
-    """Refuse the independent rater blind to dosing an answer to a data query on a dosing
-    session, a dose or a pre-dose checklist (the answer would show the query and its thread,
-    which quote the dosing day; :func:`rater_queries` leaves such queries out of their list),
-    audited as ``read_refused``, as :meth:`SafetyBlind.check_in` refuses one on a hidden
-    record (which covers these tables when the safety blind is active)."""
-    if actor.role != Role.INDEPENDENT_RATER or table not in DOSING_TABLES:
+    """Refuse the independent rater blind to dosing an answer to a data query on a record of
+    the dosing day (a dosing session, a dose, a pre-dose checklist, a form rated during the
+    session, a reading of vital signs taken during it, an alert of the dosing day: the answer
+    would show the query and its thread, which quote the dosing day; :func:`rater_queries`
+    leaves such queries out of their list), audited as ``read_refused``, as
+    :meth:`SafetyBlind.check_in` refuses one on a hidden record (which covers most of these
+    tables when the safety blind is active)."""
+    if actor.role != Role.INDEPENDENT_RATER or not _dosing_record(uow.session, table, record_id):
         return
     key = None if participant is None else participant.id
     _refuse_dosing(uow, actor, None, table, record_id, key)
-
-
-def _rated_during_session(session: Session, assessment_id: int) -> bool:
-    return (
-        session.scalar(select(Assessment.dosing_session_id).where(Assessment.id == assessment_id))
-        is not None
-    )
 
 
 def without_dosing_forms(read: Read, actor: Actor, rows: Sequence[Assessment]) -> list[Assessment]:
@@ -347,6 +345,139 @@ def check_dosing_form(read: Read, actor: Actor, row: Assessment) -> None:
     as ``read_refused``, as :func:`check_dosing_read`); any other form passes."""
     if row.dosing_session_id is not None:
         check_dosing_read(read, actor, table=Assessment.__tablename__, record_id=row.id)
+
+
+# --------------------------------------------------------------------------- dosing alerts
+
+
+def _from_dosing_day(alert: Any) -> ColumnElement[bool]:
+    """Whether ``alert`` (the alert table or an alias of it) was raised by a record of the
+    dosing day: a dosing session (a missed planned reading), a dose or a pre-dose checklist,
+    a form rated during the session (the subjective-effects VAS), a reading of vital signs
+    taken during it."""
+    return or_(
+        alert.source_table.in_(sorted(DOSING_TABLES)),
+        (alert.source_table == Assessment.__tablename__)
+        & alert.source_id.in_(
+            select(Assessment.id).where(Assessment.dosing_session_id.is_not(None))
+        ),
+        (alert.source_table == VitalSignReading.__tablename__)
+        & alert.source_id.in_(
+            select(VitalSignReading.id).where(VitalSignReading.dosing_session_id.is_not(None))
+        ),
+    )
+
+
+def dosing_alert_ids() -> Select[int]:
+    """The ids of the alerts raised from the dosing day (:func:`_from_dosing_day`), and of the
+    undeliverable alerts (``source_table`` ``alert``) raised about one of them, whose text
+    names the first alert's rule and level: one subquery, whatever the data."""
+    original = aliased(Alert)
+    about_one = (Alert.source_table == Alert.__tablename__) & Alert.source_id.in_(
+        select(original.id).where(_from_dosing_day(original))
+    )
+    return select(Alert.id).where(or_(_from_dosing_day(Alert), about_one))
+
+
+def dosing_blind_roles(protocol: Protocol) -> frozenset[str]:
+    """The roles that may not be told of an alert from the dosing day: the independent rater
+    when the protocol keeps them blind to dosing (:func:`check_rater_may_see_dosing`); none
+    otherwise (an open-label protocol, ``rater_sees_dosing = true`` with the safety data).
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> sorted(dosing_blind_roles(load_protocol("mdma-mdd-rct-example")))
+    ['independent_rater']
+    >>> dosing_blind_roles(load_protocol("oslo-mdma-mdd"))
+    frozenset()
+    """
+    rater = Actor(user_id=None, username="independent rater", role=Role.INDEPENDENT_RATER.value)
+    if protocol.blinding is None or may_see_dosing(protocol, rater):
+        return frozenset()
+    return frozenset({Role.INDEPENDENT_RATER.value})
+
+
+@dataclass(frozen=True)
+class DosingAlerts:
+    """The read filter of the alerts for the independent rater blind to dosing: the alerts
+    raised from the dosing day (:func:`dosing_alert_ids`: a dosing-day reading of vital signs
+    beyond its limits, a form rated during the session, a planned reading missed) are left
+    out of their alert lists and delivery log, and their audit histories refused, as the
+    records that raised them are (:func:`check_dosing_read`). Their rule, level, text and
+    their very number differ by arm: MDMA raises the blood pressure and heart rate.
+
+    Active whenever the rater may not see dosing data, whatever ``rater_sees_safety``: with
+    ``rater_sees_safety = false`` :class:`SafetyBlind` leaves out every alert not raised by
+    a form, and this filter the forms rated during the session as well. Nobody else is
+    filtered: the investigators read and act on every alert, and the notification chain
+    (:mod:`remit.services.notify`) never tells the rater of one (:func:`dosing_blind_roles`).
+
+    Examples
+    --------
+    >>> from remit.protocol import load_protocol
+    >>> rater = Actor(user_id=3, username="rita", role="independent_rater")
+    >>> DosingAlerts.of(load_protocol("mdma-mdd-rct-example"), rater).active
+    True
+    >>> DosingAlerts.of(load_protocol("oslo-mdma-mdd"), rater).active
+    False
+    """
+
+    active: bool = False
+
+    @classmethod
+    def of(cls, protocol: Protocol, actor: Actor) -> DosingAlerts:
+        """The filter for ``actor`` under ``protocol`` (inactive when nothing is hidden)."""
+        return cls(actor.role in dosing_blind_roles(protocol))
+
+    @classmethod
+    def in_force(cls, session: Session, actor: Actor) -> DosingAlerts:
+        """The filter for ``actor`` under the protocol in force (read only for the rater)."""
+        if actor.role != Role.INDEPENDENT_RATER:
+            return cls()
+        return cls.of(protocol_in_force(session)[0], actor)
+
+    def where(self, alert_id: InstrumentedAttribute[int]) -> ColumnElement[bool] | None:
+        """The condition that leaves out the alerts from the dosing day (``alert_id``: the
+        column naming the alert), or ``None`` when nothing is left out."""
+        if not self.active:
+            return None
+        return alert_id.not_in(dosing_alert_ids())
+
+
+def _dosing_records(session: Session, table: str, ids: Iterable[int]) -> set[int]:
+    """Which of the records ``ids`` of ``table`` come from the dosing day: every dosing
+    session, dose and pre-dose checklist; a form rated during a session; a reading of vital
+    signs taken during one, and its values; an alert of the dosing day
+    (:func:`dosing_alert_ids`). One query per call at most, none for another table."""
+    wanted = sorted(set(ids))
+    if table in DOSING_TABLES or not wanted:
+        return set(wanted)
+    during = VitalSignReading.dosing_session_id.is_not(None)
+    if table == Alert.__tablename__:
+        query = dosing_alert_ids().where(Alert.id.in_(wanted))
+    elif table == Assessment.__tablename__:
+        query = select(Assessment.id).where(
+            Assessment.id.in_(wanted), Assessment.dosing_session_id.is_not(None)
+        )
+    elif table == VitalSignReading.__tablename__:
+        query = select(VitalSignReading.id).where(VitalSignReading.id.in_(wanted), during)
+    elif table == VitalSignValue.__tablename__:
+        query = (
+            select(VitalSignValue.id)
+            .join(VitalSignReading, VitalSignValue.vital_sign_id == VitalSignReading.id)
+            .where(VitalSignValue.id.in_(wanted), during)
+        )
+    else:
+        return set()
+    return set(session.scalars(query))
+
+
+def _dosing_record(session: Session, table: str, record_id: int) -> bool:
+    """Whether one record comes from the dosing day (:func:`_dosing_records`): the audit
+    histories :func:`check_dosing_audit` refuses, the queries :func:`check_dosing_query`
+    refuses to answer."""
+    return record_id in _dosing_records(session, table, (record_id,))
 
 
 # --------------------------------------------------------------------------- prior scores
@@ -810,7 +941,9 @@ def rater_queries(
     a form the rater may still read (a monitor's free text may quote a score, a C-SSRS
     answer or a reason); for a rater blind to earlier scores only, the text of a query on a
     hidden form reads :data:`SCORES_HIDDEN`; for a rater blind to dosing the queries on
-    dosing sessions, doses and pre-dose checklists are left out. The rater's own messages
+    the records of the dosing day (:func:`_dosing_records`: dosing sessions, doses, pre-dose
+    checklists, the forms rated and readings taken during a session, the alerts of the
+    dosing day) are left out. The rater's own messages
     stay, and the query's record and field are shown, so the rater can still answer it."""
     if actor.role != Role.INDEPENDENT_RATER:
         return list(queries)
@@ -822,11 +955,17 @@ def rater_queries(
     forms = prior.hidden_form_ids(
         session, (q.record_id for q in queries if q.record_table == "assessment")
     )
+    dosing: set[tuple[str, int]] = set()
+    if dosing_blind:
+        by_table: dict[str, list[int]] = {}
+        for q in queries:
+            by_table.setdefault(q.record_table, []).append(q.record_id)
+        dosing = {(t, i) for t, ids in by_table.items() for i in _dosing_records(session, t, ids)}
     out = []
     for q in queries:
         if safety.active and q.record_table in SAFETY_TABLES:
             continue
-        if dosing_blind and q.record_table in DOSING_TABLES:
+        if (q.record_table, q.record_id) in dosing:
             continue  # its text quotes the dosing day, its record is refused to the rater
         on_form = q.record_table == "assessment"
         marker = (

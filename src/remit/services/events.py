@@ -40,7 +40,7 @@ from remit.services._common import (
     store_alerts,
     text_given,
 )
-from remit.services.blinding import PriorScores, SafetyBlind
+from remit.services.blinding import DosingAlerts, PriorScores, SafetyBlind
 from remit.services.coding import code_new_record
 from remit.services.records import (
     AdverseEventRecord,
@@ -478,7 +478,10 @@ def list_alerts(
     level: str | None = None,
 ) -> list[AlertRecord]:
     """Alerts, most pressing first (then oldest): filter by participant, status
-    (open/acknowledged/closed/unclosed) and level."""
+    (open/acknowledged/closed/unclosed) and level. The independent rater gets what the
+    protocol's ``[blinding]`` lets them read: no alert from the dosing day when blind to
+    dosing (:class:`~remit.services.blinding.DosingAlerts`), only the alerts of forms when
+    blind to the safety data, none of a form whose scores are hidden."""
     if status is not None and status not in ALERT_FILTERS:
         raise InputError(
             f"alert status {status!r} is unknown",
@@ -503,6 +506,8 @@ def list_alerts(
             query = query.where(Alert.acknowledged_at.is_not(None))
         if status == AlertStatus.CLOSED:
             query = query.where(Alert.closed_at.is_not(None))
+        if (dosing := DosingAlerts.in_force(session, actor).where(Alert.id)) is not None:
+            query = query.where(dosing)  # the rater blind to dosing: not the dosing day's
         found = [alert_record(a, person.study_id) for a, person in session.execute(query)]
         found = SafetyBlind.in_force(session, actor).alerts(found)
         found = PriorScores.in_force(session, actor).alerts(session, found)

@@ -6,10 +6,13 @@ recipient (an active user holding one of the step's roles at the participant's s
 study-wide) is sent the message once; a failed attempt is tried again on the next passes up to
 the protocol's ``attempts``. Every attempt is in the delivery log (``alert_delivery``), whose
 unique key is also the claim: of two workers running at once only one sends a given attempt.
+An alert from the dosing day is never told to the independent rater the protocol keeps blind
+to dosing (:func:`~remit.services.blinding.dosing_blind_roles`), whatever the chain says.
 A step that reaches nobody (nobody holds the roles, nobody has an address, every attempt
-failed) raises an alert of its own (rule ``notify:undeliverable``, at the original alert's
-level) which the dashboard shows; an undeliverable alert that is itself undeliverable raises
-nothing more (it is on the dashboard already).
+failed, the step names only the rater blind to dosing) raises an alert of its own (rule
+``notify:undeliverable``, at the original alert's level) which the dashboard shows; an
+undeliverable alert that is itself undeliverable raises nothing more (it is on the dashboard
+already).
 
 :data:`PERIODIC_JOBS` lists what the delivery loop (``remit alerts deliver --watch`` and the
 background thread of ``remit serve``) runs on each pass; :func:`run_periodic` runs them.
@@ -29,7 +32,13 @@ from sqlalchemy.orm import Session
 from remit.errors import InputError, RemitError
 from remit.protocol.notify import UNDELIVERABLE_RULE, Notify, NotifyStep
 from remit.services._common import aware, now_utc, protocol_in_force
-from remit.services.blinding import RATER_ALERT_SOURCES, SafetyBlind
+from remit.services.blinding import (
+    RATER_ALERT_SOURCES,
+    DosingAlerts,
+    SafetyBlind,
+    dosing_alert_ids,
+    dosing_blind_roles,
+)
 from remit.services.records import AlertRecord, DeliveryRecord
 from remit.services.safety_sweep import raise_missed_readings
 from remit.services.senders import CHANNELS, OutgoingMessage, Sender
@@ -115,6 +124,13 @@ class _Due:
     message: str
     raised_at: datetime
     due_at: datetime | None
+    #: roles of the chain not told of this alert: the independent rater blind to dosing, for
+    #: an alert from the dosing day (its rule, level and text differ by arm)
+    hidden_roles: frozenset[str] = frozenset()
+
+    def told(self, step: NotifyStep) -> tuple[str, ...]:
+        """The roles of ``step`` told of this alert."""
+        return tuple(str(r) for r in step.roles if str(r) not in self.hidden_roles)
 
 
 def steps_of(notify: Notify, rule_id: str, level: str) -> tuple[NotifyStep, ...]:
@@ -254,7 +270,7 @@ def _deliver_step(
         log = _log(session, due.alert_id, step)
         if any(r.outcome == _O.UNDELIVERABLE for r in log):
             return
-        people = _recipients(session, tuple(steps[step].roles), due.site_id, channel.address_column)
+        people = _recipients(session, due.told(steps[step]), due.site_id, channel.address_column)
     for who in people:
         address = who.address
         reached, tried, busy = _person_state(log, who, now)
@@ -313,8 +329,14 @@ def _settle_step(
     )
     if not hopeless:
         return
-    roles = ", ".join(str(r) for r in steps[step].roles)
-    if not people:
+    roles = ", ".join(due.told(steps[step]))
+    if not roles:  # every role of the step is blind to what the alert tells
+        blind = ", ".join(str(r) for r in steps[step].roles)
+        why = (
+            f"the step names only {blind}, whom the protocol's [blinding] keeps blind to "
+            "dosing, and this alert comes from the dosing day (remit protocol check: P041)"
+        )
+    elif not people:
         why = f"nobody active holds {roles} at the participant's site or study-wide"
     else:
         errors = sorted({r.error for r in log if r.outcome == _O.FAILED and r.error})
@@ -347,13 +369,17 @@ def _settle_step(
         tally.undeliverable.append(alert.id)
 
 
-def _due_alerts(session: Session) -> list[_Due]:
+def _due_alerts(session: Session, blind: frozenset[str]) -> list[_Due]:
+    """The alerts not acknowledged; ``blind`` the roles not told of an alert from the dosing
+    day (:func:`~remit.services.blinding.dosing_blind_roles`)."""
+    unsettled = (Alert.acknowledged_at.is_(None), Alert.closed_at.is_(None))
     rows = session.execute(
         select(Alert, Participant)
         .join(Participant, Participant.id == Alert.participant_id)
-        .where(Alert.acknowledged_at.is_(None), Alert.closed_at.is_(None))
+        .where(*unsettled)
         .order_by(Alert.id)
     )
+    dosing = set(session.scalars(dosing_alert_ids().where(*unsettled))) if blind else set()
     return [
         _Due(
             alert_id=a.id,
@@ -365,6 +391,7 @@ def _due_alerts(session: Session) -> list[_Due]:
             message=a.message,
             raised_at=a.raised_at,
             due_at=a.due_at,
+            hidden_roles=blind if a.id in dosing else frozenset(),
         )
         for a, p in rows
     ]
@@ -399,7 +426,8 @@ def deliver_due(
         )
     with Session(engine) as session:
         protocol, _ = protocol_in_force(session)
-        due = _due_alerts(session)
+        blind = dosing_blind_roles(protocol)
+        due = _due_alerts(session, blind)
     notify = protocol.safety.notify
     if notify is None:
         return DeliveryResult(
@@ -419,7 +447,7 @@ def deliver_due(
         with Session(engine) as session:
             due = [
                 a
-                for a in _due_alerts(session)
+                for a in _due_alerts(session, blind)
                 if a.alert_id in tally.undeliverable and a.alert_id not in done
             ]
     return DeliveryResult(
@@ -435,7 +463,8 @@ def list_deliveries(
 ) -> list[DeliveryRecord]:
     """The delivery log, oldest first (of one alert with ``alert_id``); a site-bound actor
     sees the deliveries of their site's alerts only, a rater blind to the safety data those
-    of the alerts raised by forms only."""
+    of the alerts raised by forms only, a rater blind to dosing none of an alert from the
+    dosing day."""
     with reading(engine, actor, "view_alerts", "list_deliveries") as r:
         query = (
             select(AlertDelivery, Participant.study_id)
@@ -449,6 +478,8 @@ def list_deliveries(
             query = query.where(Participant.site_id == actor.site_id)
         if SafetyBlind.in_force(r.session, actor).active:  # as list_alerts: a form's alerts
             query = query.where(Alert.source_table.in_(sorted(RATER_ALERT_SOURCES)))
+        if (dosing := DosingAlerts.in_force(r.session, actor).where(Alert.id)) is not None:
+            query = query.where(dosing)  # as list_alerts: not the dosing day's
         found = [
             DeliveryRecord.from_row(row, participant_id=study_id)
             for row, study_id in r.session.execute(query)

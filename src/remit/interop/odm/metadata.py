@@ -76,6 +76,11 @@ FIXED_FORMS: dict[str, list[tuple[str, str, str]]] = {
         ("OUTCOME", "text", "Outcome"),
         ("END_DATE", "date", "End (resolution) date"),
         ("ACTION_TAKEN", "text", "Action taken with the study treatment"),
+        ("SERIOUSNESS_CRITERIA", "text", "Seriousness criteria of a serious event, by ';'"),
+        ("DESCRIPTION", "text", "Description of the event"),
+        ("AWARENESS_AT", "datetime", "When the site became aware of the event (UTC)"),
+        ("BECAME_SERIOUS_AT", "datetime", "When the site learnt it had become serious (UTC)"),
+        ("REPORTED_AT", "datetime", "When the serious event was reported (UTC)"),
     ],
 }
 

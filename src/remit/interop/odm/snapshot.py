@@ -69,8 +69,24 @@ def _missed_reasons(state: State) -> dict[tuple[str, str], str]:
     return out
 
 
+def _adverse_events(state: State) -> dict[str, list[Mapping[str, Any]]]:
+    """Each participant's adverse events as the audit trail leaves them, in record order (the
+    order of the ``adverse_events`` frame): their seriousness criteria, description and SAE
+    times, which the frame does not hold."""
+    ids = {i: str(r["study_id"]) for (t, i), r in state.items() if t == "participant"}
+    out: dict[str, list[Mapping[str, Any]]] = {}
+    for (table, _), r in sorted(state.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        if table == "adverse_event" and r.get("participant_id") in ids:
+            out.setdefault(ids[r["participant_id"]], []).append(r)
+    return out
+
+
 def _snapshot_forms(
-    data: TrialData, scales: Sequence[str], missed: Mapping[tuple[str, str], str]
+    data: TrialData,
+    scales: Sequence[str],
+    missed: Mapping[tuple[str, str], str],
+    aes: Mapping[str, list[Mapping[str, Any]]] | None = None,
+    shift: DateShift | None = None,
 ) -> list[Form]:
     out: list[Form] = []
     types = {s: item_types(s) for s in scales}
@@ -118,8 +134,45 @@ def _snapshot_forms(
             pid = str(r.participant_id)
             n_common[(pid, event)] = n_common.get((pid, event), 0) + 1
             items = _common_items(form, r)
+            if event == "AE":
+                items = _ae_items(items, r, (aes or {}).get(pid, []), n_common[(pid, event)], shift)
             out.append(Form(pid, event, form, n_common[(pid, event)], items))
     return out
+
+
+#: The items of the AE form read from the audit trail's record, not from the frame.
+_AE_RECORD_ITEMS = (
+    "SERIOUSNESS_CRITERIA",
+    "DESCRIPTION",
+    "AWARENESS_AT",
+    "BECAME_SERIOUS_AT",
+    "REPORTED_AT",
+)
+
+
+def _ae_items(
+    items: list[tuple[str, str | None]],
+    r: Any,
+    records: Sequence[Mapping[str, Any]],
+    n: int,
+    shift: DateShift | None,
+) -> list[tuple[str, str | None]]:
+    """The AE form's items with those the frame does not hold filled from the ``n``-th
+    adverse event of the participant as the audit trail leaves it (the same event: the frame
+    lists them in record order; its term is checked)."""
+    record = records[n - 1] if n <= len(records) else None
+    if record is None or record.get("term") != r.term:
+        return items
+    pid = str(r.participant_id)
+    criteria = record.get("seriousness_criteria") or []
+    values: dict[str, str | None] = {
+        "SERIOUSNESS_CRITERIA": ";".join(str(c) for c in criteria) or None,
+        "DESCRIPTION": record.get("description"),
+    }
+    for name in ("AWARENESS_AT", "BECAME_SERIOUS_AT", "REPORTED_AT"):
+        field = name.lower()
+        values[name] = odm_value(shift_value(record.get(field), field, pid, shift), "datetime")
+    return [(name, values.get(name, value)) for name, value in items]
 
 
 def _common_items(form: str, r: Any) -> list[tuple[str, str | None]]:
@@ -216,9 +269,13 @@ def _result_and_checklist_forms(
 
 
 def _fixed_items(form: str, r: Any) -> list[tuple[str, str | None]]:
-    """The items of a fixed form (as :data:`FIXED_FORMS` declares them) from a trial-data row."""
+    """The items of a fixed form (as :data:`FIXED_FORMS` declares them) from a trial-data row
+    (an AE's items the frame does not hold are empty: :func:`_ae_items` fills them)."""
+    column = {name: _COLUMNS.get(name, name.lower()) for name, _, _ in FIXED_FORMS[form]}
     return [
-        (name, odm_value(getattr(r, _COLUMNS.get(name, name.lower())), data_type))
+        (name, None)
+        if form == "AE" and name in _AE_RECORD_ITEMS and not hasattr(r, column[name])
+        else (name, odm_value(getattr(r, column[name]), data_type))
         for name, data_type, _ in FIXED_FORMS[form]
     ]
 
@@ -354,7 +411,7 @@ def snapshot_parts(
     clinical = clinical_data(root, protocol)
     known = set(data.participants["participant_id"].astype(str))
     state = audit_state(entries)  # the trail replayed once, for both kinds of form
-    forms = _snapshot_forms(data, scales, _missed_reasons(state))
+    forms = _snapshot_forms(data, scales, _missed_reasons(state), _adverse_events(state), shift)
     forms += _subject_forms(state, protocol, shift, known)
     forms += _result_and_checklist_forms(state, protocol, shift, known)
     order = {code: i + 1 for i, code in enumerate(protocol.visit_codes)}

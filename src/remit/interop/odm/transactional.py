@@ -274,6 +274,8 @@ def _transactions(
                 visit_id = rec.get("visit_id") or sessions_visit.get(int(ds) if ds else -1)
                 event, repeat = ctx.visit_code(visit_id), e.record_id
             value = shift_value(e.new_value, e.field, pid, shift)
+            if e.field == "seriousness_criteria":  # a list: as the snapshot writes it
+                value = ";".join(str(c) for c in value or ()) or None
             items.append((form, name, odm_value(value, data_type)))
         else:
             continue
