@@ -51,6 +51,7 @@ def run(
     sort: str = "cumulative",
     show_statements: bool = False,
     counted: int = 40,
+    profile_out: str | None = None,
 ) -> None:
     from sqlalchemy import event, func, select
 
@@ -176,6 +177,8 @@ def run(
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats(sort).print_stats(profile)
             print(out.getvalue())
+            if profile_out:
+                profiler.dump_stats(f"{profile_out}.{engine_name}")
     battery.keep_or_remove(folder, keep=False)
 
 
@@ -184,6 +187,10 @@ def main() -> int:
     parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--participants", type=int, default=20)
     parser.add_argument("--profile", type=int, default=0, metavar="N")
+    parser.add_argument(
+        "--profile-out", metavar="FILE",
+        help="with --profile: also save the profile (pstats) to FILE.<engine>",
+    )  # fmt: skip
     parser.add_argument("--sort", choices=("cumulative", "tottime", "ncalls"), default="cumulative")
     parser.add_argument(
         "--counted", type=int, default=40, metavar="N",
@@ -196,7 +203,10 @@ def main() -> int:
     if not 1 <= args.participants <= 500:
         parser.error("keep --participants within 1..500")
     for name in ("sqlite", "postgresql") if args.engine == "both" else (args.engine,):
-        run(name, args.participants, args.profile, args.sort, args.statements, args.counted)
+        run(
+            name, args.participants, args.profile, args.sort, args.statements, args.counted,
+            args.profile_out,
+        )  # fmt: skip
     return 0
 
 
