@@ -114,7 +114,8 @@ def run(
             if engine.dialect.name == "sqlite":  # PostgreSQL has no process write lock
                 audit.one_writer = timed_writer  # type: ignore[assignment]
             event.listen(engine, "before_cursor_execute", count)
-            profiler = cProfile.Profile() if profile else None
+            # CPU time, not wall time: what the GIL-bound server spends (not the fsync waits)
+            profiler = cProfile.Profile(time.thread_time) if profile else None
             per_form: list[float] = []
             cpu_began = time.process_time()
             began = time.perf_counter()

@@ -66,26 +66,28 @@ class CompiledOnce:
         self.convert: list[Convert | None] = [
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in returned
         ]
-        self.plain = all(convert is None for convert in self.convert)
+        #: the result columns with a conversion, by position
+        self.converting = [(i, c) for i, c in enumerate(self.convert) if c is not None]
 
     def bound(self, given: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         """The parameters as the driver takes them, from the values ``given`` by name."""
-        values = []
-        for _name, key, default, processor in self.params:
-            value = given.get(key, default)
-            values.append(value if processor is None else processor(value))
+        get = given.get
+        values = [
+            get(key, default) if processor is None else processor(get(key, default))
+            for _name, key, default, processor in self.params
+        ]
         if self.positional:
             return values
         return {param[0]: value for param, value in zip(self.params, values, strict=True)}
 
     def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
         """A row as the column types give their values."""
-        if self.plain:
+        if not self.converting:
             return tuple(raw)
-        return tuple(
-            value if convert is None else convert(value)
-            for value, convert in zip(raw, self.convert, strict=True)
-        )
+        values = list(raw)
+        for i, convert in self.converting:
+            values[i] = convert(values[i])
+        return tuple(values)
 
 
 _COMPILED: weakref.WeakKeyDictionary[Dialect, dict[Any, CompiledOnce]] = weakref.WeakKeyDictionary()
@@ -124,8 +126,9 @@ def on_cursor(
     dispatch = connection.dispatch
     cursor = connection.connection.cursor()
     try:
-        for listener in dispatch.before_cursor_execute:
-            listener(connection, cursor, sql, parameters, None, False)
+        if dispatch.before_cursor_execute:  # (iterating over none costs more than asking)
+            for listener in dispatch.before_cursor_execute:
+                listener(connection, cursor, sql, parameters, None, False)
         try:
             cursor.execute(sql, parameters)
             rows = list(cursor.fetchall()) if fetch else []
@@ -141,8 +144,9 @@ def on_cursor(
                 connection_invalidated=lost,
                 dialect=dialect,
             ) from error
-        for listener in dispatch.after_cursor_execute:
-            listener(connection, cursor, sql, parameters, None, False)
+        if dispatch.after_cursor_execute:
+            for listener in dispatch.after_cursor_execute:
+                listener(connection, cursor, sql, parameters, None, False)
         return rows, getattr(cursor, "lastrowid", None)  # psycopg has none
     finally:
         cursor.close()
