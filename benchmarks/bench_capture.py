@@ -30,8 +30,10 @@ import argparse
 import contextlib
 import cProfile
 import io
+import os
 import pstats
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -52,6 +54,7 @@ def run(
     show_statements: bool = False,
     counted: int = 40,
     profile_out: str | None = None,
+    callgrind: bool = False,
 ) -> None:
     from sqlalchemy import event, func, select
 
@@ -133,7 +136,13 @@ def run(
             event.remove(engine, "before_cursor_execute", count)
             audit.one_writer = writer  # type: ignore[assignment]
             calls = 0
-            if counted_bodies:
+            if counted_bodies and callgrind:  # instructions of these forms only
+                _callgrind("on")
+                for body in counted_bodies:
+                    enter(body)
+                _callgrind("off")
+                print(f"callgrind: instrumented {len(counted_bodies)} forms", flush=True)
+            elif counted_bodies:
                 counter = cProfile.Profile()
                 counter.enable()
                 for body in counted_bodies:
@@ -183,6 +192,12 @@ def run(
     battery.keep_or_remove(folder, keep=False)
 
 
+def _callgrind(state: str) -> None:
+    """Switch callgrind's instrumentation of this process ``on`` or ``off`` (run under
+    ``valgrind --tool=callgrind --instr-atstart=no``)."""
+    subprocess.run(["callgrind_control", "-i", state, str(os.getpid())], check=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
@@ -191,6 +206,11 @@ def main() -> int:
     parser.add_argument(
         "--profile-out", metavar="FILE",
         help="with --profile: also save the profile (pstats) to FILE.<engine>",
+    )  # fmt: skip
+    parser.add_argument(
+        "--callgrind", action="store_true",
+        help="under valgrind --tool=callgrind --instr-atstart=no: instrument only the --counted "
+        "forms (their instructions / N is the load-independent cost of a form)",
     )  # fmt: skip
     parser.add_argument("--sort", choices=("cumulative", "tottime", "ncalls"), default="cumulative")
     parser.add_argument(
@@ -206,7 +226,7 @@ def main() -> int:
     for name in ("sqlite", "postgresql") if args.engine == "both" else (args.engine,):
         run(
             name, args.participants, args.profile, args.sort, args.statements, args.counted,
-            args.profile_out,
+            args.profile_out, args.callgrind,
         )  # fmt: skip
     return 0
 
