@@ -151,11 +151,23 @@ _VISIT_WITH_FORMS_HERE_AND_AT_BASELINE = (
 )
 
 
+#: The baseline visit of each scale by protocol object (one per stored protocol text: the
+#: protocol is not changed once parsed), worked out once per process.
+_BASELINE_VISITS: dict[tuple[int, str], tuple[Protocol, str | None]] = {}
+
+
 def _baseline_visit(protocol: Protocol, scale: str) -> str | None:
+    found = _BASELINE_VISITS.get((id(protocol), scale))
+    if found is not None and found[0] is protocol:
+        return found[1]
     try:
-        return protocol.baseline_visit(scale)
+        visit: str | None = protocol.baseline_visit(scale)
     except NotFoundError:
-        return None
+        visit = None
+    if len(_BASELINE_VISITS) >= _BASELINE_SCORES_KEPT:
+        _BASELINE_VISITS.clear()
+    _BASELINE_VISITS[(id(protocol), scale)] = (protocol, visit)
+    return visit
 
 
 class _Form(NamedTuple):

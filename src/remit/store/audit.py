@@ -48,6 +48,7 @@ from remit.store.vocab import AuditAction
 AUDIT_LOCK_KEY = 0x52454D4954  # "REMIT"
 
 _UOW_KEY = "remit_unit_of_work"
+_INSERT = AuditAction.INSERT.value
 _ROLES = frozenset({*(r.value for r in Role), SYSTEM_ROLE, PARTICIPANT_ROLE})
 _NO_VALUE = LoaderCallableStatus.NO_VALUE
 
@@ -224,18 +225,19 @@ class UnitOfWork:
         if missing:  # a server-side default: as stored
             row.update(_stored_values(connection, model, row["id"], missing))
         participant = _participant_of(connection, model, row)
+        action, table, record_id, reason = _INSERT, model.__tablename__, row["id"], self.reason
         _queue(
             self,
             [
                 AuditRecord(
-                    AuditAction.INSERT.value,
-                    model.__tablename__,
-                    row["id"],
+                    action,
+                    table,
+                    record_id,
                     participant,
                     key,
                     None,
                     _value(model, key, row[key]),
-                    self.reason,
+                    reason,
                 )
                 for key in (*given, *nulls, *missing)
                 if key != "id"

@@ -126,9 +126,8 @@ def on_cursor(
     dispatch = connection.dispatch
     cursor = connection.connection.cursor()
     try:
-        if dispatch.before_cursor_execute:  # (iterating over none costs more than asking)
-            for listener in dispatch.before_cursor_execute:
-                listener(connection, cursor, sql, parameters, None, False)
+        for listener in dispatch.before_cursor_execute:
+            listener(connection, cursor, sql, parameters, None, False)
         try:
             cursor.execute(sql, parameters)
             rows = list(cursor.fetchall()) if fetch else []
@@ -144,9 +143,8 @@ def on_cursor(
                 connection_invalidated=lost,
                 dialect=dialect,
             ) from error
-        if dispatch.after_cursor_execute:
-            for listener in dispatch.after_cursor_execute:
-                listener(connection, cursor, sql, parameters, None, False)
+        for listener in dispatch.after_cursor_execute:
+            listener(connection, cursor, sql, parameters, None, False)
         return rows, getattr(cursor, "lastrowid", None)  # psycopg has none
     finally:
         cursor.close()
