@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Select, TextClause
 
 from remit.errors import ConflictError, InputError, NotFoundError
 from remit.store.audit import UnitOfWork, session_connection
@@ -28,9 +28,10 @@ _BY_STUDY_ID = (
 
 
 def hot_rows(
-    session: Session, statement: Select[Any], params: Mapping[str, Any]
+    session: Session, statement: Select[Any] | TextClause, params: Mapping[str, Any]
 ) -> list[tuple[Any, ...]]:
-    """The rows of ``statement`` (a SELECT of columns, built once at import: its compiled form
+    """The rows of ``statement`` (a SELECT of columns, or a text statement such as a lock's,
+    built once at import: its compiled form
     is kept by its identity) run in the session's transaction through the DB-API cursor, as
     tuples (changes pending in the session are flushed first, as a query of the session
     would).
