@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/bench_capture.py [--engine sqlite|postgresql|both] [--participants 20]
                                        [--profile 25] [--sort cumulative|tottime]
-                                       [--counted 40]
+                                       [--counted 40] [--profile-out FILE] [--callgrind]
 
 For each engine it builds an Oslo trial in a throw-away database (:mod:`battery`), walks
 ``--participants`` participants through the schedule and then enters every MADRS and
@@ -20,8 +20,12 @@ thread's CPU time) and the Python function calls per form (cProfile's count over
 the last ``--counted`` forms, entered after the timed ones); checks every form is stored
 once and runs ``remit audit verify``; ``--statements`` lists the SQL statements of the last
 form. ``--profile N`` prints the N most expensive functions
-(cProfile, sorted by ``--sort``: cumulative or own time) of the timed phase. Machine and load
-are printed first.
+(cProfile with the thread's CPU time as its clock, so the commit's fsync waits do not count;
+sorted by ``--sort``: cumulative or own time) of the timed phase, and ``--profile-out FILE``
+saves that profile for :mod:`pstats`. ``--callgrind``, under ``valgrind --tool=callgrind
+--instr-atstart=no``, instruments only the ``--counted`` forms: their instructions divided
+by their number are the cost of a form whatever the machine's load. Machine and load are
+printed first.
 """
 
 from __future__ import annotations
