@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/bench_capture.py [--engine sqlite|postgresql|both] [--participants 20]
                                        [--profile 25] [--sort cumulative|tottime]
-                                       [--counted 40]
+                                       [--counted 40] [--profile-out FILE] [--callgrind]
 
 For each engine it builds an Oslo trial in a throw-away database (:mod:`battery`), walks
 ``--participants`` participants through the schedule and then enters every MADRS and
@@ -20,8 +20,12 @@ thread's CPU time) and the Python function calls per form (cProfile's count over
 the last ``--counted`` forms, entered after the timed ones); checks every form is stored
 once and runs ``remit audit verify``; ``--statements`` lists the SQL statements of the last
 form. ``--profile N`` prints the N most expensive functions
-(cProfile, sorted by ``--sort``: cumulative or own time) of the timed phase. Machine and load
-are printed first.
+(cProfile with the thread's CPU time as its clock, so the commit's fsync waits do not count;
+sorted by ``--sort``: cumulative or own time) of the timed phase, and ``--profile-out FILE``
+saves that profile for :mod:`pstats`. ``--callgrind``, under ``valgrind --tool=callgrind
+--instr-atstart=no``, instruments only the ``--counted`` forms: their instructions divided
+by their number are the cost of a form whatever the machine's load. Machine and load are
+printed first.
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ import argparse
 import contextlib
 import cProfile
 import io
+import os
 import pstats
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -51,6 +57,8 @@ def run(
     sort: str = "cumulative",
     show_statements: bool = False,
     counted: int = 40,
+    profile_out: str | None = None,
+    callgrind: bool = False,
 ) -> None:
     from sqlalchemy import event, func, select
 
@@ -113,7 +121,8 @@ def run(
             if engine.dialect.name == "sqlite":  # PostgreSQL has no process write lock
                 audit.one_writer = timed_writer  # type: ignore[assignment]
             event.listen(engine, "before_cursor_execute", count)
-            profiler = cProfile.Profile() if profile else None
+            # CPU time, not wall time: what the GIL-bound server spends (not the fsync waits)
+            profiler = cProfile.Profile(time.thread_time) if profile else None
             per_form: list[float] = []
             cpu_began = time.process_time()
             began = time.perf_counter()
@@ -131,7 +140,13 @@ def run(
             event.remove(engine, "before_cursor_execute", count)
             audit.one_writer = writer  # type: ignore[assignment]
             calls = 0
-            if counted_bodies:
+            if counted_bodies and callgrind:  # instructions of these forms only
+                _callgrind("on")
+                for body in counted_bodies:
+                    enter(body)
+                _callgrind("off")
+                print(f"callgrind: instrumented {len(counted_bodies)} forms", flush=True)
+            elif counted_bodies:
                 counter = cProfile.Profile()
                 counter.enable()
                 for body in counted_bodies:
@@ -176,7 +191,15 @@ def run(
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats(sort).print_stats(profile)
             print(out.getvalue())
+            if profile_out:
+                profiler.dump_stats(f"{profile_out}.{engine_name}")
     battery.keep_or_remove(folder, keep=False)
+
+
+def _callgrind(state: str) -> None:
+    """Switch callgrind's instrumentation of this process ``on`` or ``off`` (run under
+    ``valgrind --tool=callgrind --instr-atstart=no``)."""
+    subprocess.run(["callgrind_control", "-i", state, str(os.getpid())], check=True)
 
 
 def main() -> int:
@@ -184,6 +207,15 @@ def main() -> int:
     parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--participants", type=int, default=20)
     parser.add_argument("--profile", type=int, default=0, metavar="N")
+    parser.add_argument(
+        "--profile-out", metavar="FILE",
+        help="with --profile: also save the profile (pstats) to FILE.<engine>",
+    )  # fmt: skip
+    parser.add_argument(
+        "--callgrind", action="store_true",
+        help="under valgrind --tool=callgrind --instr-atstart=no: instrument only the --counted "
+        "forms (their instructions / N is the load-independent cost of a form)",
+    )  # fmt: skip
     parser.add_argument("--sort", choices=("cumulative", "tottime", "ncalls"), default="cumulative")
     parser.add_argument(
         "--counted", type=int, default=40, metavar="N",
@@ -196,7 +228,10 @@ def main() -> int:
     if not 1 <= args.participants <= 500:
         parser.error("keep --participants within 1..500")
     for name in ("sqlite", "postgresql") if args.engine == "both" else (args.engine,):
-        run(name, args.participants, args.profile, args.sort, args.statements, args.counted)
+        run(
+            name, args.participants, args.profile, args.sort, args.statements, args.counted,
+            args.profile_out, args.callgrind,
+        )  # fmt: skip
     return 0
 
 

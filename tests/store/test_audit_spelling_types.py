@@ -4,7 +4,7 @@ canonical_json does, so the hashed text is canonical JSON whatever a caller pass
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, timedelta, timezone
 from enum import IntEnum, StrEnum
 from types import SimpleNamespace
 from typing import Any
@@ -32,6 +32,13 @@ _any = (
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(max_size=12)
     | st.sampled_from([Colour.RED, Level.HIGH, date(2026, 3, 2)])
+    | st.dates()
+    | st.datetimes(
+        timezones=st.none()
+        | st.sampled_from(
+            [UTC, timezone(timedelta(hours=-11)), timezone(timedelta(hours=5, minutes=45))]
+        )
+    )
 )
 
 

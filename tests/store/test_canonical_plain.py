@@ -58,6 +58,35 @@ def test_the_shortcut_writes_what_the_conversion_writes(value: Any) -> None:
 
 def test_non_finite_floats_inside_a_flat_dict_still_become_null() -> None:
     assert canonical_json({"x": float("nan"), "y": 1}) == '{"x":null,"y":1}'
+    assert canonical_json({"s": {"t": [1.5, float("-inf")]}}) == '{"s":{"t":[1.5,null]}}'
+
+
+_leaf = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=8)
+    | st.sampled_from([Colour.RED, date(2026, 3, 2), datetime(2026, 3, 2, 10, tzinfo=UTC)])
+)
+_nested = st.recursive(
+    _leaf,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=4).map(tuple)
+        | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+        | st.dictionaries(st.integers(-3, 3) | st.booleans(), inner, max_size=3)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=_nested)
+def test_nested_values_are_written_as_the_conversion_writes_them(value: Any) -> None:
+    """A form's score (dicts of floats and lists, nested) takes the shortcut; anything the
+    conversion would change (NaN, a date, an enum, a key not a str) anywhere inside does not."""
+    assert canonical_json(value) == _full(value)
 
 
 @pytest.mark.parametrize(

@@ -397,11 +397,11 @@ def serialise(session: Session, name: str) -> None:
     """On PostgreSQL, hold a transaction lock named ``name`` so that two requests racing for the
     same thing (an idempotency key, the next participant number) run one after the other. On
     SQLite, ``BEGIN IMMEDIATE`` already serialises every write transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:space, hashtext(:name))"),
-            {"space": SERVICES_LOCK_KEY, "name": name},
-        )
+    if session.get_bind().dialect.name == "postgresql":  # (through the DB-API cursor)
+        hot_rows(session, _NAMED_LOCK, {"space": SERVICES_LOCK_KEY, "name": name})
+
+
+_NAMED_LOCK = text("SELECT pg_advisory_xact_lock(:space, hashtext(:name))")
 
 
 #: The participant's lock (:func:`serialise_participant`), by the participant's database id or
@@ -426,7 +426,8 @@ def serialise_participant(session: Session, participant: int | str) -> bool:
     transaction. Returns whether a lock was taken."""
     if session.get_bind().dialect.name != "postgresql":
         return False
-    session.execute(
+    hot_rows(  # through the DB-API cursor
+        session,
         _PARTICIPANT_LOCK[isinstance(participant, int)],
         {"space": SERVICES_LOCK_KEY, "ref": participant},
     )

@@ -29,7 +29,7 @@ from remit.protocol.status import (
     entry_status,
 )
 from remit.safety import evaluate_score
-from remit.scales import ScoreResult, load_scale, score
+from remit.scales import ScaleDefinition, ScoreResult, load_scale, score
 from remit.services._common import (
     alert_record,
     assessment_record,
@@ -151,11 +151,23 @@ _VISIT_WITH_FORMS_HERE_AND_AT_BASELINE = (
 )
 
 
+#: The baseline visit of each scale by protocol object (one per stored protocol text: the
+#: protocol is not changed once parsed), worked out once per process.
+_BASELINE_VISITS: dict[tuple[int, str], tuple[Protocol, str | None]] = {}
+
+
 def _baseline_visit(protocol: Protocol, scale: str) -> str | None:
+    found = _BASELINE_VISITS.get((id(protocol), scale))
+    if found is not None and found[0] is protocol:
+        return found[1]
     try:
-        return protocol.baseline_visit(scale)
+        visit: str | None = protocol.baseline_visit(scale)
     except NotFoundError:
-        return None
+        visit = None
+    if len(_BASELINE_VISITS) >= _BASELINE_SCORES_KEPT:
+        _BASELINE_VISITS.clear()
+    _BASELINE_VISITS[(id(protocol), scale)] = (protocol, visit)
+    return visit
 
 
 class _Form(NamedTuple):
@@ -189,8 +201,36 @@ class _VisitAndForms:
         :func:`_baseline` finds it for a form not stored yet)."""
         for row in self.forms:  # newest first
             if row.visit_code == self.baseline_visit and row.status != AssessmentStatus.DRAFT.value:
-                return score_form(protocol, scale, row.answers, row.scale_version)
+                return baseline_score(protocol, scale, row.answers, row.scale_version)
         return None
+
+
+#: Scores of stored baseline forms by what they were computed from; each follow-up form of a
+#: participant compares with the same baseline form, scored once per process.
+_BASELINE_SCORES: dict[tuple[Any, ...], tuple[Protocol, ScaleDefinition, ScoreResult]] = {}
+_BASELINE_SCORES_KEPT = 4096
+
+
+def baseline_score(
+    protocol: Protocol, scale: str, answers: Mapping[str, Any], version: str | None
+) -> ScoreResult:
+    """:func:`score_form` of a stored form, remembered: the score of the same answers by the
+    same protocol object (one per stored protocol text) and the same scale definition object
+    (a new one when a kept or user scale changes) is the same. Read only: the safety rules
+    read the baseline's values and change nothing of it."""
+    definition = load_scale(scale)
+    try:
+        key = (id(protocol), id(definition), scale, version, *sorted(answers.items()))
+        found = _BASELINE_SCORES.get(key)
+    except TypeError:  # an answer that cannot be a key (a list): scored each time
+        return score_form(protocol, scale, answers, version)
+    if found is not None and found[0] is protocol and found[1] is definition:
+        return found[2]
+    result = score_form(protocol, scale, answers, version)
+    if len(_BASELINE_SCORES) >= _BASELINE_SCORES_KEPT:
+        _BASELINE_SCORES.clear()
+    _BASELINE_SCORES[key] = (protocol, definition, result)
+    return result
 
 
 def _visit_with_forms(

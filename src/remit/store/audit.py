@@ -22,10 +22,11 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from dataclasses import fields as dataclass_fields
+from datetime import date, datetime
 from functools import partial
 from json.encoder import encode_basestring
-from typing import Any, cast
+from math import isfinite
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Engine, Table, event, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
@@ -44,6 +45,7 @@ from remit.errors import (
 from remit.protocol.roles import PARTICIPANT_ROLE, SYSTEM_ROLE, Role
 from remit.store.audit_keys import audit_keys_of
 from remit.store.canonical import GENESIS_HASH, REDACTED, canonical_json, iso_utc
+from remit.store.cursor import compiled_once, on_cursor, run_compiled
 from remit.store.engine import is_disk_full, is_transaction_collision, one_writer, write_engine
 from remit.store.tables import AuditEvent, Base, ProtocolVersion
 from remit.store.types import utc_now
@@ -53,6 +55,7 @@ from remit.store.vocab import AuditAction
 AUDIT_LOCK_KEY = 0x52454D4954  # "REMIT"
 
 _UOW_KEY = "remit_unit_of_work"
+_INSERT = AuditAction.INSERT.value
 _ROLES = frozenset({*(r.value for r in Role), SYSTEM_ROLE, PARTICIPANT_ROLE})
 _NO_VALUE = LoaderCallableStatus.NO_VALUE
 
@@ -86,9 +89,9 @@ class Actor:
         return cls(user_id=None, username=username, role=SYSTEM_ROLE)
 
 
-@dataclass(frozen=True)
-class AuditRecord:
-    """One audit row before it is chained and written."""
+class AuditRecord(NamedTuple):
+    """One audit row before it is chained and written (a tuple: a form makes some 26 of
+    them, and a tuple is made and unpacked at C speed)."""
 
     action: str
     table_name: str
@@ -102,20 +105,11 @@ class AuditRecord:
     def values(self) -> tuple[Any, ...]:
         """The fields in the order they are declared (that of the ``audit_event`` columns
         they fill)."""
-        return (
-            self.action,
-            self.table_name,
-            self.record_id,
-            self.participant_id,
-            self.field,
-            self.old_value,
-            self.new_value,
-            self.reason,
-        )
+        return tuple(self)
 
 
 #: The fields of an :class:`AuditRecord`, in the order of :meth:`AuditRecord.values`.
-_RECORD_FIELDS = tuple(f.name for f in dataclass_fields(AuditRecord))
+_RECORD_FIELDS = AuditRecord._fields
 
 
 @dataclass
@@ -156,6 +150,8 @@ class UnitOfWork:
     _savepoints: int = field(default=0, repr=False)
     _closing: bool = field(default=False, repr=False)
     _always: list[Callable[[UnitOfWork], None]] = field(default_factory=list, repr=False)
+    #: The connection of this transaction, from its begin to its end (session_connection).
+    _connection: Connection | None = field(default=None, repr=False)
 
     def add(self, record: Base) -> Base:
         """Add ``record`` to the session (it is written and audited at the next flush)."""
@@ -213,7 +209,7 @@ class UnitOfWork:
         unknown = set(values).difference(plan.keys)
         if unknown:
             raise StoreError(f"{model.__tablename__} has no column {', '.join(sorted(unknown))}")
-        connection = session.connection()
+        connection = session_connection(session)
         row = dict(values)
         for key, default in plan.defaults:
             if row.get(key) is None:  # as the ORM: a column with a default is not left NULL
@@ -226,10 +222,7 @@ class UnitOfWork:
                     hint="store the protocol first (remit.store.store_protocol_version) and flush",
                 )
             row["protocol_version_id"] = version
-        primary = connection.execute(plan.statement, row).inserted_primary_key
-        if primary is None:  # a table without an integer id: not one of Remit's
-            raise StoreError(f"{model.__tablename__}: no id came back from the INSERT")
-        row["id"] = primary[0]
+        row["id"] = _insert_row(connection, plan, model, row)
         # the order of a flush's audit rows: the values it knew, then those written as NULL
         given = [key for key in plan.keys if key in row]
         nulls = [key for key in plan.keys if key not in row and key in plan.nulls]
@@ -239,18 +232,19 @@ class UnitOfWork:
         if missing:  # a server-side default: as stored
             row.update(_stored_values(connection, model, row["id"], missing))
         participant = _participant_of(connection, model, row)
+        action, table, record_id, reason = _INSERT, model.__tablename__, row["id"], self.reason
         _queue(
             self,
             [
                 AuditRecord(
-                    AuditAction.INSERT.value,
-                    model.__tablename__,
-                    row["id"],
+                    action,
+                    table,
+                    record_id,
                     participant,
                     key,
                     None,
                     _value(model, key, row[key]),
-                    self.reason,
+                    reason,
                 )
                 for key in (*given, *nulls, *missing)
                 if key != "id"
@@ -268,7 +262,7 @@ class UnitOfWork:
         """Chain and write the audit rows queued so far (one INSERT)."""
         if self._queued:
             records, self._queued = self._queued, []
-            _append(self.session.connection(), self, records)
+            _append(session_connection(self.session), self, records)
 
     def always(self, write: Callable[[UnitOfWork], None]) -> None:
         """Make ``write`` happen even if this unit of work fails.
@@ -398,6 +392,7 @@ class _InsertPlan:
     """How :meth:`UnitOfWork.insert` writes a row of one table (worked out once per table)."""
 
     statement: Any  # an Insert
+    returning: Any  # the same, returning the id
     keys: tuple[str, ...]  # the columns, in the mapper's order
     defaults: tuple[tuple[str, Callable[[], Any]], ...]  # Python-side defaults, the version
     nulls: frozenset[str]  # written as NULL when not given (see _inserted_as_null)
@@ -429,8 +424,10 @@ def _insert_plan(model: type[Base]) -> _InsertPlan:
             defaults.append((prop.key, _constant(default.arg)))
         elif default is not None:
             raise StoreError(f"{model.__tablename__}.{prop.key}: a default insert() cannot use")
+    table = cast(Table, mapper.local_table)
     found = _InsertPlan(
-        statement=insert(cast(Table, mapper.local_table)),
+        statement=insert(table),
+        returning=insert(table).returning(table.c.id),
         keys=keys,
         defaults=tuple(defaults),
         nulls=_null_on_insert(mapper),
@@ -438,6 +435,27 @@ def _insert_plan(model: type[Base]) -> _InsertPlan:
     )
     _PLANS[model] = found
     return found
+
+
+def _insert_row(
+    connection: Connection, plan: _InsertPlan, model: type[Base], row: dict[str, Any]
+) -> int:
+    """INSERT ``row`` (values by column) through the DB-API cursor (:mod:`remit.store.cursor`:
+    compiled once per dialect and set of columns, the types' conversions, the listeners, the
+    errors as SQLAlchemy's) and return its id: SQLite's ``lastrowid``, PostgreSQL's
+    ``RETURNING id`` (what SQLAlchemy's ``inserted_primary_key`` takes on each)."""
+    dialect = connection.dialect
+    sqlite = dialect.name == "sqlite"
+    statement = plan.statement if sqlite else plan.returning
+    query = compiled_once(dialect, statement, tuple(row))
+    if len(query.params) != len(row):  # a default SQLAlchemy would compute: not planned
+        missing = {name for _, name, _, _ in query.params}.symmetric_difference(row)
+        raise StoreError(f"{model.__tablename__}: cannot insert {', '.join(sorted(missing))}")
+    rows, last = run_compiled(connection, query, row, fetch=not sqlite)
+    found = last if sqlite else (rows[0][0] if rows else None)
+    if found is None:  # a table without an integer id: not one of Remit's
+        raise StoreError(f"{model.__tablename__}: no id came back from the INSERT")
+    return int(found)
 
 
 def _values_before(connection: Connection, record: Base) -> dict[str, Any]:
@@ -557,7 +575,7 @@ def _before_flush(session: Session, _context: UOWTransaction, _instances: object
         )
     if any(isinstance(r, AuditEvent) for r in (*new, *dirty, *deleted)):
         raise StoreError("audit_event rows are written only by the audit trail itself")
-    connection = session.connection()
+    connection = session_connection(session)
     tagged = [r for r in new if hasattr(r, "protocol_version_id") and r.protocol_version_id is None]
     if tagged:
         version = uow.protocol_version_id or _latest_protocol_version(connection)
@@ -607,7 +625,7 @@ def _value(record: Base | type[Base], key: str, value: Any) -> str:
     # A redacted column shows whether it holds a value and when it changed, never the value.
     if key in record.__audit_redact__ and value is not None:
         return canonical_json(REDACTED)
-    spell = _SPELLING.get(type(value))
+    spell = _FIELD_SPELLING.get(type(value))
     if spell is not None:  # most fields: the very text canonical_json writes, directly
         return spell(value)
     return canonical_json(value)
@@ -617,7 +635,7 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
     uow = current_unit_of_work(session)
     if uow is None:
         return
-    connection = session.connection()
+    connection = session_connection(session)
     records: list[AuditRecord] = []
     inserted = sorted(
         (r for r in session.new if isinstance(r, Base) and r.__audited__),
@@ -691,7 +709,9 @@ def _chain_head(connection: Connection) -> tuple[int, str]:
     to send again).
     """
     if connection.dialect.name != "postgresql":
-        last = connection.execute(_HEAD).first()
+        head = compiled_once(connection.dialect, _HEAD)
+        found, _ = run_compiled(connection, head, {}, fetch=True)
+        last = found[0] if found else None
     else:  # by the driver itself: SQLAlchemy cannot read a result in pipeline mode
         driver = connection.connection.dbapi_connection
         try:
@@ -722,7 +742,7 @@ def _write_audit_and_commit(uow: UnitOfWork) -> None:
     """
     session = uow.session
     if uow._queued and session.get_bind().dialect.name == "postgresql":
-        connection = session.connection()
+        connection = session_connection(session)
         driver = connection.connection.dbapi_connection
         dbapi = connection.dialect.loaded_dbapi
         try:
@@ -763,10 +783,24 @@ def _append(connection: Connection, uow: UnitOfWork, records: list[AuditRecord])
 _UOW_OF: weakref.WeakKeyDictionary[Connection, UnitOfWork] = weakref.WeakKeyDictionary()
 
 
-def _connection_begins(session: Session, _transaction: object, connection: Connection) -> None:
+def _connection_begins(
+    session: Session, transaction: SessionTransaction, connection: Connection
+) -> None:
     uow = current_unit_of_work(session)
     if uow is not None:
         _UOW_OF[connection] = uow
+        if transaction.parent is None:
+            uow._connection = connection
+
+
+def session_connection(session: Session) -> Connection:
+    """``session.connection()``: for a unit of work's session, the connection its transaction
+    began on, kept from its begin to its end (the statements of a write ask for it a dozen
+    times; the session would look it up through its transactions each time)."""
+    uow = session.info.get(_UOW_KEY)
+    if uow is not None and uow._connection is not None:
+        return uow._connection  # type: ignore[no-any-return]
+    return session.connection()
 
 
 def _before_savepoint(connection: Connection, _name: str | None) -> None:
@@ -790,6 +824,8 @@ def _forget_head(session: Session, transaction: SessionTransaction) -> None:
     uow = current_unit_of_work(session)
     if uow is not None and (transaction.nested or transaction.parent is None):
         uow._head = None
+        if transaction.parent is None:
+            uow._connection = None
         if transaction.nested:
             uow._savepoints -= 1
 
@@ -896,22 +932,22 @@ def append_audit_records(
         own: list[tuple[Any, ...]] = []
         for record in records:
             row_hash = sign(prev_hash, writer.json(next_id, record))
-            own.append((next_id, *record.values(), prev_hash, row_hash))
+            own.append((next_id, *record, prev_hash, row_hash))
             prev_hash = row_hash
             next_id += 1
-        connection.exec_driver_sql(_PG_AUDIT_INSERT_SQL, (stored_at, *fixed, _PG_ROWS_JSON(own)))
+        on_cursor(connection, _PG_AUDIT_INSERT_SQL, (stored_at, *fixed, _PG_ROWS_JSON(own)))
         return next_id - 1, prev_hash
     values: list[Any] = []  # the rows' values, one after the other
     for record in records:
         row_hash = sign(prev_hash, writer.json(next_id, record))
-        values += (next_id, stored_at, *fixed, *record.values(), prev_hash, row_hash)
+        values += (next_id, stored_at, *fixed, *record, prev_hash, row_hash)
         prev_hash = row_hash
         next_id += 1
     width = len(_AUDIT_COLUMNS) * AUDIT_ROWS_PER_INSERT
     for start in range(0, len(values), width):
         chunk = tuple(values[start : start + width])
         sql = _audit_insert_sql(dialect.paramstyle, len(chunk) // len(_AUDIT_COLUMNS))
-        connection.exec_driver_sql(sql, chunk)
+        on_cursor(connection, sql, chunk)
     return next_id - 1, prev_hash
 
 
@@ -927,6 +963,32 @@ _SPELLING: dict[type, Callable[[Any], str]] = {
     type(None): "null".format,
 }
 _SCALAR = frozenset(_SPELLING)
+
+
+def _spell_float(value: float) -> str:
+    # canonical JSON: a finite float as json.dumps writes it (its repr), NaN and ±inf null
+    return float.__repr__(value) if isfinite(value) else "null"
+
+
+def _spell_datetime(value: datetime) -> str:
+    # canonical JSON: UTC ISO 8601 with microseconds and Z, quoted (no character to escape)
+    return f'"{iso_utc(value)}"'
+
+
+def _spell_date(value: date) -> str:
+    return f'"{value.isoformat()}"'
+
+
+#: The spelling of a field's value (:func:`_value`): the scalars above and the other types a
+#: row's columns hold, each exactly as canonical_json writes it (tests/store/
+#: test_audit_spelling_types.py checks them against it for any value).
+_FIELD_SPELLING: dict[type, Callable[[Any], str]] = {
+    **_SPELLING,
+    bool: {True: "true", False: "false"}.__getitem__,
+    float: _spell_float,
+    datetime: _spell_datetime,
+    date: _spell_date,
+}
 
 
 def _scalar(value: str | int | None) -> str:
@@ -978,9 +1040,7 @@ class AuditContentWriter:
         """``canonical_json(self.content(row_id, record))``, spelled directly."""
         if self._fast:
             spell = _SPELLING
-            action, table_name, record_id = record.action, record.table_name, record.record_id
-            participant_id, key, reason = record.participant_id, record.field, record.reason
-            old, new = record.old_value, record.new_value
+            action, table_name, record_id, participant_id, key, old, new, reason = record
             try:  # each value of a type of its own spelling (else KeyError: the slow way)
                 return (
                     f'{{"action":{spell[type(action)](action)}'

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from math import isfinite
 from typing import Any
 
 from remit.json_values import iso_utc, to_json_value
@@ -38,8 +39,9 @@ def canonical_json(value: Any) -> str:
     >>> canonical_json({"b": [1, 2.5, None], "a": date(2026, 3, 2), "c": "ø"})
     '{"a":"2026-03-02","b":[1,2.5,null],"c":"ø"}'
     """
-    # Most values the audit trail hashes (every row's content, most fields) are already plain:
-    # for them the conversion is the identity, and skipping it gives the very same text.
+    # Most values the audit trail hashes (every row's content, most fields, a form's answers
+    # and score) are already plain: for them the conversion gives the same JSON (a tuple
+    # becomes a list either way), and skipping it gives the very same text.
     plain = value if _is_plain(value) else to_json_value(value)
     return json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -50,14 +52,22 @@ _PLAIN = frozenset({str, int, bool, type(None)})
 
 
 def _is_plain(value: Any) -> bool:
-    """``value`` is a plain scalar, or a flat dict of them under ``str`` keys."""
-    if type(value) in _PLAIN:
+    """``value`` is written by :func:`json.dumps` as :func:`to_json_value` would convert it:
+    a plain scalar, a finite float, or dicts (under ``str`` keys), lists and tuples of such
+    values, however nested (a form's answers, its score, a request's body)."""
+    kind = type(value)
+    if kind in _PLAIN:
         return True
-    return (
-        type(value) is dict
-        and all(type(k) is str for k in value)
-        and all(type(v) in _PLAIN for v in value.values())
-    )
+    if kind is float:
+        return isfinite(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not (type(item) in _PLAIN or _is_plain(item)):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(type(item) in _PLAIN or _is_plain(item) for item in value)
+    return False
 
 
 def chain_hash(prev_hash: str, content: dict[str, Any]) -> str:

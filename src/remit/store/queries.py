@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Dialect, bindparam, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Select, TextClause
 
 from remit.errors import ConflictError, InputError, NotFoundError
-from remit.store.audit import UnitOfWork
+from remit.store.audit import UnitOfWork, session_connection
 from remit.store.consent import Consent
+from remit.store.cursor import compiled_once, run_compiled
 from remit.store.tables import Participant, ProtocolVersion, Site, Study
 
 _KEPT = "remit_kept_rows"
@@ -28,60 +27,11 @@ _BY_STUDY_ID = (
 )
 
 
-class _HotQuery:
-    """A SELECT compiled once for one dialect: its SQL text, its bound parameters in the order
-    the driver takes them (with their defaults, e.g. a ``LIMIT``'s, and their types' bind
-    conversion) and each result column's conversion (the column types' own: aware UTC times,
-    JSON, SQLite's 0/1 as booleans)."""
-
-    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
-        self.statement = statement
-        compiled = statement.compile(dialect=dialect)
-        self.sql = compiled.string
-        self.positional = compiled.positional
-        binds = compiled.binds
-        names = list(compiled.positiontup or ()) if compiled.positional else list(binds)
-        self.params: list[tuple[str, str, Any, Callable[[Any], Any] | None]] = []
-        escaped: Mapping[str, str] = compiled.escaped_bind_names or {}
-        for name in names:
-            bind = binds[name]
-            key = str(bind.key)
-            default = None if bind.callable is not None or bind.required else bind.value
-            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            self.params.append((escaped.get(name, name), key, default, processor))
-        self.convert = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.selected_columns
-        ]
-        self.plain = all(convert is None for convert in self.convert)
-
-    def bound(self, given: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        """The parameters as the driver takes them, from the values ``given`` by name."""
-        values = []
-        for _name, key, default, processor in self.params:
-            value = given.get(key, default)
-            values.append(value if processor is None else processor(value))
-        if self.positional:
-            return values
-        return {param[0]: value for param, value in zip(self.params, values, strict=True)}
-
-    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
-        """A row as the column types give their values."""
-        if self.plain:
-            return tuple(raw)
-        return tuple(
-            value if convert is None else convert(value)
-            for value, convert in zip(raw, self.convert, strict=True)
-        )
-
-
-_HOT: weakref.WeakKeyDictionary[Dialect, dict[int, _HotQuery]] = weakref.WeakKeyDictionary()
-
-
 def hot_rows(
-    session: Session, statement: Select[Any], params: Mapping[str, Any]
+    session: Session, statement: Select[Any] | TextClause, params: Mapping[str, Any]
 ) -> list[tuple[Any, ...]]:
-    """The rows of ``statement`` (a SELECT of columns, built once at import: its compiled form
+    """The rows of ``statement`` (a SELECT of columns, or a text statement such as a lock's,
+    built once at import: its compiled form
     is kept by its identity) run in the session's transaction through the DB-API cursor, as
     tuples (changes pending in the session are flushed first, as a query of the session
     would).
@@ -95,40 +45,9 @@ def hot_rows(
     ``DBAPIError`` (a dropped connection invalidated), as the other statements' are."""
     if session.autoflush:
         session.flush()  # nothing to do (and cheap) when nothing is pending
-    connection = session.connection()
-    dialect = connection.dialect
-    queries = _HOT.get(dialect)
-    if queries is None:
-        queries = _HOT[dialect] = {}
-    query = queries.get(id(statement))
-    if query is None or query.statement is not statement:
-        query = queries[id(statement)] = _HotQuery(statement, dialect)
-    bound = query.bound(params)
-    dispatch = connection.dispatch
-    cursor = connection.connection.cursor()
-    try:
-        for listener in dispatch.before_cursor_execute:
-            listener(connection, cursor, query.sql, bound, None, False)
-        try:
-            cursor.execute(query.sql, bound)
-            raw = cursor.fetchall()
-        except dialect.loaded_dbapi.Error as error:
-            lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
-            if lost:
-                connection.invalidate(error)
-            raise DBAPIError.instance(
-                query.sql,
-                bound,
-                error,
-                dialect.loaded_dbapi.Error,
-                connection_invalidated=lost,
-                dialect=dialect,
-            ) from error
-        for listener in dispatch.after_cursor_execute:
-            listener(connection, cursor, query.sql, bound, None, False)
-    finally:
-        cursor.close()
-    return [query.row(row) for row in raw]
+    connection = session_connection(session)
+    query = compiled_once(connection.dialect, statement)
+    return run_compiled(connection, query, params, fetch=True)[0]
 
 
 def get_participant(session: Session, participant: int | str) -> Participant:

@@ -1,0 +1,159 @@
+"""Statements of the write path run through the DB-API cursor, compiled once per dialect.
+
+SQLAlchemy's execution, result and ORM loading objects cost several times the statement
+itself on SQLite (issue 16). The reads every write runs (:func:`remit.store.queries.hot_rows`),
+the INSERTs of a form, its idempotency key and its alerts (:meth:`remit.store.UnitOfWork.insert`)
+and the audit trail's own statements (:mod:`remit.store.audit`) go to the driver's cursor
+directly, with what SQLAlchemy would have done kept: the statement compiled by SQLAlchemy (once
+per dialect), each parameter and result column through its type's own conversion, the
+engine's ``before_cursor_execute`` and ``after_cursor_execute`` listeners called (statement
+counts stay honest), and a DB-API error raised as SQLAlchemy's ``DBAPIError`` (a dropped
+connection invalidated).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
+
+from sqlalchemy import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+#: A function converting a value (a column type's bind or result processor).
+Convert = Callable[[Any], Any]
+
+
+class CompiledOnce:
+    """A statement compiled once for one dialect: its SQL text, its bound parameters in the
+    order the driver takes them (with their defaults, e.g. a ``LIMIT``'s, and their types'
+    bind conversion) and, for a statement returning rows, each result column's conversion
+    (the column types' own: aware UTC times, JSON, SQLite's 0/1 as booleans).
+
+    ``column_keys``: for an INSERT, the columns it is given values for (the others are left
+    out of the statement, as SQLAlchemy leaves them when executing it with those values)."""
+
+    def __init__(
+        self,
+        statement: ClauseElement,
+        dialect: Dialect,
+        column_keys: Sequence[str] | None = None,
+    ) -> None:
+        self.statement = statement
+        compiled = cast(
+            SQLCompiler,
+            statement.compile(
+                dialect=dialect, column_keys=None if column_keys is None else list(column_keys)
+            ),
+        )
+        self.sql = compiled.string
+        self.positional = compiled.positional
+        binds = compiled.binds
+        names = list(compiled.positiontup or ()) if compiled.positional else list(binds)
+        self.params: list[tuple[str, str, Any, Convert | None]] = []
+        escaped: Mapping[str, str] = compiled.escaped_bind_names or {}
+        for name in names:
+            bind = binds[name]
+            key = str(bind.key)
+            default = None if bind.callable is not None or bind.required else bind.value
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            self.params.append((escaped.get(name, name), key, default, processor))
+        returned: Any = getattr(statement, "selected_columns", None)
+        if returned is None:  # an INSERT: its RETURNING columns, if any
+            returned = getattr(statement, "_returning", ())
+        self.convert: list[Convert | None] = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in returned
+        ]
+        #: the result columns with a conversion, by position
+        self.converting = [(i, c) for i, c in enumerate(self.convert) if c is not None]
+
+    def bound(self, given: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        """The parameters as the driver takes them, from the values ``given`` by name."""
+        get = given.get
+        values = [
+            get(key, default) if processor is None else processor(get(key, default))
+            for _name, key, default, processor in self.params
+        ]
+        if self.positional:
+            return values
+        return {param[0]: value for param, value in zip(self.params, values, strict=True)}
+
+    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
+        """A row as the column types give their values."""
+        if not self.converting:
+            return tuple(raw)
+        values = list(raw)
+        for i, convert in self.converting:
+            values[i] = convert(values[i])
+        return tuple(values)
+
+
+_COMPILED: weakref.WeakKeyDictionary[Dialect, dict[Any, CompiledOnce]] = weakref.WeakKeyDictionary()
+
+
+def compiled_once(
+    dialect: Dialect,
+    statement: ClauseElement,
+    column_keys: Sequence[str] | None = None,
+) -> CompiledOnce:
+    """``statement`` (built once, at import or in a per-table plan: it is known by its
+    identity) compiled for ``dialect``, from the cache after the first time."""
+    found = _COMPILED.get(dialect)
+    if found is None:
+        found = _COMPILED[dialect] = {}
+    key = (id(statement), None if column_keys is None else tuple(column_keys))
+    query = found.get(key)
+    if query is None or query.statement is not statement:
+        query = found[key] = CompiledOnce(statement, dialect, column_keys)
+    return query
+
+
+def on_cursor(
+    connection: Connection,
+    sql: str,
+    parameters: Sequence[Any] | Mapping[str, Any],
+    *,
+    fetch: bool = False,
+) -> tuple[list[Any], Any]:
+    """Run ``sql`` with ``parameters`` (already in the driver's style and conversions) on a
+    cursor of ``connection``'s DB-API connection, in its transaction; return the rows
+    (``fetch``; else none) and the cursor's ``lastrowid``. The engine's cursor listeners are
+    called and a driver error is raised as SQLAlchemy's ``DBAPIError``, as for the statements
+    SQLAlchemy runs itself."""
+    dialect = connection.dialect
+    dispatch = connection.dispatch
+    cursor = connection.connection.cursor()
+    try:
+        for listener in dispatch.before_cursor_execute:
+            listener(connection, cursor, sql, parameters, None, False)
+        try:
+            cursor.execute(sql, parameters)
+            rows = list(cursor.fetchall()) if fetch else []
+        except dialect.loaded_dbapi.Error as error:
+            lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
+            if lost:
+                connection.invalidate(error)
+            raise DBAPIError.instance(
+                sql,
+                parameters,
+                error,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=lost,
+                dialect=dialect,
+            ) from error
+        for listener in dispatch.after_cursor_execute:
+            listener(connection, cursor, sql, parameters, None, False)
+        return rows, getattr(cursor, "lastrowid", None)  # psycopg has none
+    finally:
+        cursor.close()
+
+
+def run_compiled(
+    connection: Connection, query: CompiledOnce, params: Mapping[str, Any], *, fetch: bool
+) -> tuple[list[tuple[Any, ...]], Any]:
+    """Run ``query`` with ``params`` (by name) through :func:`on_cursor`: its rows as the
+    column types give them (``fetch``) and the cursor's ``lastrowid``."""
+    rows, last = on_cursor(connection, query.sql, query.bound(params), fetch=fetch)
+    return [query.row(row) for row in rows], last
