@@ -106,7 +106,8 @@ class AuditKeyRing:
         if len(key) > _SHA256_BLOCK:
             key = hashlib.sha256(key).digest()
         key = key.ljust(_SHA256_BLOCK, b"\0")
-        inner_pad, outer_pad = key.translate(_INNER_PAD), key.translate(_OUTER_PAD)
+        inner_pad = bytes(b ^ 0x36 for b in key)
+        outer_pad = bytes(b ^ 0x5C for b in key)
         sha256 = hashlib.sha256
 
         def sign(prev_hash: str, content_json: str) -> str:
@@ -123,9 +124,6 @@ class AuditKeyRing:
 
 #: SHA-256's block size in bytes (HMAC pads its key to it).
 _SHA256_BLOCK = 64
-#: Each byte XOR HMAC's inner and outer pad bytes (for ``bytes.translate``).
-_INNER_PAD = bytes(b ^ 0x36 for b in range(256))
-_OUTER_PAD = bytes(b ^ 0x5C for b in range(256))
 
 
 def _parse(text: str, source: str) -> AuditKeyRing:
