@@ -18,7 +18,7 @@ from tests.support.trial import build_trial, enrolled
 
 import remit.store.audit as audit_module
 from remit import services as sv
-from remit.errors import ConflictError, StoreError
+from remit.errors import ConflictError, StoreError, TransactionCollisionError
 from remit.store import unit_of_work, verify_audit_chain
 from remit.store.tables import AuditEvent, Participant
 
@@ -162,7 +162,7 @@ def test_a_deadlock_with_the_chains_lock_is_refused_with_nothing_stored(trial: T
     refused = {n: o for n, o in outcomes.items() if isinstance(o, BaseException)}
     assert len(refused) == 1, outcomes
     (loser, error), *_ = refused.items()
-    assert isinstance(error, ConflictError), repr(error)
+    assert isinstance(error, TransactionCollisionError), repr(error)
     assert "collided with another one" in str(error)
     assert "nothing of it was stored" in str(error)
     assert "send it again" in str(error)
