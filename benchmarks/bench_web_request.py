@@ -6,7 +6,7 @@ Usage::
         [--seed-db PATH] [--loop asyncio|uvloop] [--threads N]
         [--server [--server-loop asyncio|uvloop] [--server-http h11|httptools]
                   [--server-access-log]]
-        [--stub-service [--requests 3000]]
+        [--stub-service [--requests 3000]] [--count-calls]
 
 Builds an Oslo trial in a SQLite file (:mod:`battery`; ``--seed-db PATH`` keeps the seeded file
 there and reuses it on the next run, copied, so that runs before and after a change enter the
@@ -204,6 +204,37 @@ class ServiceMeter:
             self.cpu, self.statements = 0.0, 0
 
 
+class CallCounter:
+    """Python function calls (profile ``call`` events, every thread) while :attr:`on`, and
+    those inside :func:`remit.services.record_assessment` (``meter``'s): a measure of a
+    request's work that does not depend on the machine's load. Installed before the app and
+    its worker threads start (``threading.setprofile`` reaches threads started later)."""
+
+    def __init__(self, meter: ServiceMeter) -> None:
+        self.on = False
+        self.meter = meter
+        self.counts: list[list[int]] = []
+        self._local = threading.local()
+
+    def install(self) -> None:
+        threading.setprofile(self._hook)
+        sys.setprofile(self._hook)
+
+    def _hook(self, _frame: Any, event: str, _arg: Any) -> None:
+        if event != "call" or not self.on:
+            return
+        mine = getattr(self._local, "counts", None)
+        if mine is None:
+            mine = self._local.counts = [0, 0]
+            self.counts.append(mine)
+        mine[0] += 1
+        if getattr(self.meter._inside, "on", False):
+            mine[1] += 1
+
+    def totals(self) -> tuple[int, int]:
+        return sum(c[0] for c in self.counts), sum(c[1] for c in self.counts)
+
+
 def _jobs(bodies: list[bytes], args: argparse.Namespace) -> Iterator[bytes]:
     """The bodies to send: each form once, or with ``--stub-service`` ``--requests`` of them
     (forms repeat: the stub stores nothing)."""
@@ -223,7 +254,11 @@ def _login_body(number: int) -> bytes:
 
 
 async def in_process(
-    app: Any, bodies: list[bytes], args: argparse.Namespace, meter: ServiceMeter
+    app: Any,
+    bodies: list[bytes],
+    args: argparse.Namespace,
+    meter: ServiceMeter,
+    counter: CallCounter | None = None,
 ) -> dict[str, Any]:
     """Drive ``app`` directly (no sockets, no HTTP parsing)."""
     if args.threads:
@@ -262,7 +297,11 @@ async def in_process(
                 print(f"{status} {answer[:300]!r}", file=sys.stderr)
 
     cpu0, wall0 = time.process_time(), time.perf_counter()
+    if counter is not None:
+        counter.on = True
     await asyncio.gather(*(rater(i) for i in range(args.concurrency)))
+    if counter is not None:
+        counter.on = False
     return {"cpu": time.process_time() - cpu0, "wall": time.perf_counter() - wall0,
             "latencies": latencies, "failures": failures, "service": meter.cpu,
             "statements": meter.statements}  # fmt: skip
@@ -395,6 +434,9 @@ def main() -> int:
     parser.add_argument("--server-access-log", action="store_true",
                         help="uvicorn's access log on, as remit serve --access-log "
                         "(its lines are formatted and written to /dev/null)")  # fmt: skip
+    parser.add_argument("--count-calls", action="store_true",
+                        help="in process: count the Python calls per request (slow; the "
+                        "CPU figures are then the profiler's)")  # fmt: skip
     parser.add_argument("--child", nargs=8, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -422,13 +464,20 @@ def main() -> int:
         mode = f"in process loop={args.loop}"
         mode += " service stubbed" if args.stub_service else ""
         meter = ServiceMeter(engine, args.stub_service)
+        counter = CallCounter(meter) if args.count_calls else None
+        if counter is not None:
+            counter.install()
         app = create_app(engine, secret_key="bench")
         if args.loop == "uvloop":
             import uvloop
 
-            found = uvloop.run(in_process(app, bodies, args, meter))
+            found = uvloop.run(in_process(app, bodies, args, meter, counter))
         else:
-            found = asyncio.run(in_process(app, bodies, args, meter))
+            found = asyncio.run(in_process(app, bodies, args, meter, counter))
+        if counter is not None:
+            sys.setprofile(None)
+            threading.setprofile(None)
+            found["calls"] = counter.totals()
     with engine.connect() as connection:
         stored = connection.execute(
             select(func.count())
@@ -451,6 +500,12 @@ def main() -> int:
         f"web layer {1000 * (cpu - service) / n:.2f} ms; "
         f"SQL statements outside the service {found['statements'] / n:.2f}/request"
     )
+    if "calls" in found:
+        total, inside = found["calls"]
+        print(
+            f"Python calls per request: {total / n:.0f}; in record_assessment "
+            f"{inside / n:.0f}; web layer {(total - inside) / n:.0f}"
+        )
     shutil.rmtree(folder, ignore_errors=True)
     return 1 if failures else 0
 

@@ -326,6 +326,15 @@ async def create_assessment(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Enter a form: validated, scored and checked by the safety rules in one transaction."""
+    return await enter_assessment(request, caller, body, idempotency_key)
+
+
+async def enter_assessment(
+    request: Request, caller: ApiCaller, body: AssessmentIn, idempotency_key: str | None
+) -> Response:
+    """The work of ``POST /api/v1/assessments`` once its input is validated: the caller
+    checked, the form stored, its record answered 201. :func:`create_assessment` and the
+    route's fast path (:mod:`remit.web.fast_capture`) both end here."""
     engine = state_of(request).engine
 
     def enter(session: WebSession) -> Response:

@@ -62,6 +62,7 @@ from remit.web.core import (
     make_templates,
     render,
 )
+from remit.web.fast_capture import FastCapture
 from remit.web.middleware import RequestGuard
 from remit.web.observe import RequestObserver
 from remit.web.sessions import AddressSlowdown, SessionStore
@@ -172,6 +173,9 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(pages_locks.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+    # first: the busiest route's fast path, which declines to the FastAPI route what it may
+    # not answer alike (remit.web.fast_capture)
+    app.router.routes.insert(0, FastCapture(app))
 
     # One plain ASGI middleware (remit.web.middleware.RequestGuard), outermost first: observe,
     # security headers, disk full or pool busy, body limits. No lock here: the SQLite write
