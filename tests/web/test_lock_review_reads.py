@@ -123,3 +123,24 @@ def test_the_participant_confirmation_reads_and_logs_that_participants_only(
         ("list_queries", person, 2),
         ("unsigned_forms", person, len(unsigned)),
     ]
+
+
+def test_the_api_lists_one_participants_queries(
+    app: FastAPI, api_as: Callable[[str], TestClient]
+) -> None:
+    engine = app.state.remit.engine
+    first = _ask_about(engine, "OSL-001", 3)
+    _ask_about(engine, "OSL-002", 2)
+    monitor = api_as("monitor")
+    every = monitor.get("/api/v1/queries")
+    assert every.status_code == 200, every.text
+    assert len(every.json()) == 5
+    theirs = monitor.get("/api/v1/queries", params={"participant": "OSL-001"})
+    assert theirs.status_code == 200, theirs.text
+    assert [q["id"] for q in theirs.json()] == first
+    opened = monitor.get("/api/v1/queries", params={"participant": "OSL-001", "status": "open"})
+    assert [q["id"] for q in opened.json()] == first[::2]
+    unknown = monitor.get("/api/v1/queries", params={"participant": "OSL-999"})
+    assert unknown.status_code == 404, unknown.text
+    invalid = monitor.get("/api/v1/queries", params={"participant": "OSL 001;"})
+    assert invalid.status_code == 422, invalid.text

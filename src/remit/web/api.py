@@ -38,6 +38,7 @@ from remit.services import (
 from remit.services.access import ACCESS, ROLES
 from remit.web.core import (
     ID,
+    PARTICIPANT_ID_PATTERN,
     PID,
     TABLE,
     WEB_ACCESS,
@@ -687,9 +688,19 @@ def queries(
     request: Request,
     session: Session,
     status: Annotated[str | None, Query(pattern="^(open|answered|closed)$")] = None,
+    participant: Annotated[
+        str | None,
+        Query(
+            pattern=PARTICIPANT_ID_PATTERN,
+            description="only this participant's queries (their study ID)",
+        ),
+    ] = None,
 ) -> Json:
-    """Data queries, oldest first."""
-    found = sv.list_queries(state_of(request).engine, session.actor, status=status)
+    """Data queries, oldest first (one participant's with ``participant``: a participant of
+    another site is refused with 403, an unknown one with 404)."""
+    found = sv.list_queries(
+        state_of(request).engine, session.actor, status=status, participant=participant
+    )
     return to_json_value(found)
 
 
