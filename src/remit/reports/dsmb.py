@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from remit.reports.document import numbered
 from remit.reports.figures.consort import randomised_disposition
 from remit.reports.format import fmt
 from remit.reports.pdf import find_browser, print_pdf
-from remit.reports.render import package_version, template_environment, utc_text
+from remit.reports.render import page_context, report_software, template_environment, utc_text
 from remit.reports.tables import ReportTable
 
 __all__ = ["DSMB_EFFICACY_SECTIONS", "DSMB_HTML_NAME", "DSMB_PDF_NAME", "DSMB_SECTIONS"]
@@ -322,17 +321,14 @@ def render_dsmb_html(
     """The closed report as one HTML string, with its sections (nothing written)."""
     _check_coded(result, protocol)
     rendered = rendered_at or utc_text(None)
-    software = {"matplotlib": package_version("matplotlib"), "jinja2": package_version("jinja2")}
     sections = dsmb_sections(
-        result, data, protocol, facts, rendered_at=rendered, report_software=software
+        result, data, protocol, facts, rendered_at=rendered, report_software=report_software()
     )
-    css = resources.files("remit.reports").joinpath("templates/report.css").read_text("utf-8")
     p = result.provenance
     html = (
         template_environment()
         .get_template("dsmb.html.j2")
         .render(
-            css=css,
             sections=sections,
             simulated=result.simulated,
             headline=f"DSMB closed report — {facts.state}, as of {_cut_off_text(facts.cut_off)}",
@@ -343,12 +339,7 @@ def render_dsmb_html(
             cut_off=_cut_off_text(facts.cut_off),
             protocol_id=p.protocol_id,
             protocol_version=p.protocol_version,
-            protocol_sha256=p.protocol_sha256,
-            data_sha256=p.data_sha256,
-            created_at=p.created_at,
-            rendered_at=rendered,
-            remit_version=package_version("remit"),
-            software=", ".join(f"{k} {v}" for k, v in {**p.software, **software}.items()),
+            **page_context(result, rendered),
         )
     )
     return html, sections

@@ -146,19 +146,15 @@ def render_html(
     if result.blinded:  # the pooled plan the result was run with (same text and hash)
         protocol = pooled_protocol(protocol)
     rendered = rendered_at or utc_text(None)
-    software = {"matplotlib": package_version("matplotlib"), "jinja2": package_version("jinja2")}
     sections = build_sections(
-        result, data, protocol, rendered_at=rendered, report_software=software
+        result, data, protocol, rendered_at=rendered, report_software=report_software()
     )
-    css = resources.files("remit.reports").joinpath("templates/report.css").read_text("utf-8")
     study = protocol.study
     registry = ", ".join(f"{k} {v}" for k, v in study.registry_ids.items())
-    p = result.provenance
     html = (
         template_environment()
         .get_template("report.html.j2")
         .render(
-            css=css,
             sections=sections,
             simulated=result.simulated,
             blinded=result.blinded,
@@ -169,15 +165,31 @@ def render_html(
             protocol_version=study.version,
             design=study.design,
             registry=registry,
-            protocol_sha256=p.protocol_sha256,
-            data_sha256=p.data_sha256,
-            created_at=p.created_at,
-            rendered_at=rendered,
-            remit_version=package_version("remit"),
-            software=", ".join(f"{k} {v}" for k, v in {**p.software, **software}.items()),
+            **page_context(result, rendered),
         )
     )
     return html, sections
+
+
+def report_software() -> dict[str, str]:
+    """The rendering software and its versions, named in every report."""
+    return {"matplotlib": package_version("matplotlib"), "jinja2": package_version("jinja2")}
+
+
+def page_context(result: AnalysisResult, rendered_at: str) -> dict[str, Any]:
+    """What every report page's template shows besides its sections: the style sheet and the
+    provenance (protocol and data hashes, when computed and rendered, the software)."""
+    p = result.provenance
+    software = {**p.software, **report_software()}
+    return {
+        "css": resources.files("remit.reports").joinpath("templates/report.css").read_text("utf-8"),
+        "protocol_sha256": p.protocol_sha256,
+        "data_sha256": p.data_sha256,
+        "created_at": p.created_at,
+        "rendered_at": rendered_at,
+        "remit_version": package_version("remit"),
+        "software": ", ".join(f"{k} {v}" for k, v in software.items()),
+    }
 
 
 def write_pdf(html_path: Path, pdf: bool | None) -> tuple[Path | None, str]:
