@@ -90,11 +90,25 @@ def test_a_session_is_read_with_its_users_standing(oslo: OsloTrial, db_backend: 
         if db_backend == "sqlite":
             dbapi_connection.set_trace_callback(ran.append)
 
+    # PostgreSQL: how the connection comes back to the pool (before the pool's own reset):
+    # the lookup ran in autocommit, so no transaction is open (the pool has nothing to roll
+    # back: no ROLLBACK per request), and the connection has left autocommit again
+    returned: list[tuple[str, bool]] = []
+
+    def returning(dbapi_connection: Any, *_: Any) -> None:
+        if db_backend == "postgresql":
+            status = dbapi_connection.info.transaction_status.name
+            returned.append((status, dbapi_connection.autocommit))
+
     event.listen(engine, "checkout", trace)
+    event.listen(engine.pool, "reset", returning)
     try:
         found = live_session(engine, token, now=datetime.now(UTC), timeouts=limits)
     finally:
         event.remove(engine, "checkout", trace)
+        event.remove(engine.pool, "reset", returning)
+    if db_backend == "postgresql":
+        assert returned == [("IDLE", False)], returned
     assert found is not None
     assert found.actor == kari
     assert (found.user_active, found.must_change_password) == (True, False)

@@ -286,7 +286,14 @@ def _read_session(engine: Engine, digest: str) -> dict[str, Any] | None:
         query = _QUERIES[dialect] = _SessionQuery(dialect)
     params = query.params(digest)
     connection = engine.raw_connection()
+    # PostgreSQL: the SELECT alone, in autocommit (no BEGIN before it, no ROLLBACK when the
+    # pool takes the connection back: one round trip instead of three); a connection comes
+    # out of the pool with no transaction open, so the mode may be switched without one
+    driver = connection.dbapi_connection
+    autocommit = dialect.name == "postgresql" and driver is not None
     try:
+        if autocommit:
+            driver.autocommit = True  # type: ignore[union-attr]
         cursor = connection.cursor()
         try:
             cursor.execute(query.sql, params)
@@ -306,7 +313,16 @@ def _read_session(engine: Engine, digest: str) -> dict[str, Any] | None:
         finally:
             cursor.close()
     finally:
-        connection.close()  # back to the pool (which rolls back any implicit transaction)
+        try:
+            if autocommit and connection.dbapi_connection is not None:  # (None: invalidated)
+                connection.dbapi_connection.autocommit = False
+        except BaseException as error:
+            # never back to the pool in autocommit: other writes would commit statement by
+            # statement; a connection that cannot leave it is dropped
+            connection.invalidate(error if isinstance(error, Exception) else None)
+            raise
+        finally:
+            connection.close()  # back to the pool (which rolls back any implicit transaction)
     return None if found is None else query.row(found)
 
 
