@@ -21,14 +21,20 @@ from typing import Any
 import pandas as pd
 
 from remit.analysis import AnalysisResult, SafetySectionResult, TrialData
-from remit.errors import InputError, RemitError
+from remit.errors import InputError
 from remit.protocol import Protocol
 from remit.reports.content import ReportSection, build_sections
 from remit.reports.document import numbered
 from remit.reports.figures.consort import randomised_disposition
 from remit.reports.format import fmt
-from remit.reports.pdf import find_browser, print_pdf
-from remit.reports.render import page_context, report_software, template_environment, utc_text
+from remit.reports.render import (
+    page_context,
+    report_folder,
+    report_software,
+    template_environment,
+    utc_text,
+    write_pdf,
+)
 from remit.reports.tables import ReportTable
 
 __all__ = ["DSMB_EFFICACY_SECTIONS", "DSMB_HTML_NAME", "DSMB_PDF_NAME", "DSMB_SECTIONS"]
@@ -361,33 +367,13 @@ def render_dsmb_report(
     (:func:`remit.analysis.dsmb.coded_data`, :func:`~remit.analysis.dsmb.coded_protocol`);
     ``pdf`` as for :func:`remit.reports.render_report`.
     """
-    folder = Path(out_dir)
-    if folder.exists() and not folder.is_dir():
-        raise InputError(
-            f"report output {folder} exists and is not a directory",
-            expected="a directory path (it is created if missing)",
-        )
-    if pdf is True and find_browser() is None:
-        print_pdf(folder / DSMB_HTML_NAME, folder / DSMB_PDF_NAME)  # raises with the fix
+    folder = report_folder(out_dir, pdf, DSMB_HTML_NAME, DSMB_PDF_NAME)
     rendered = utc_text(now)
     html, sections = render_dsmb_html(result, data, protocol, facts, rendered_at=rendered)
     folder.mkdir(parents=True, exist_ok=True)
     html_path = folder / DSMB_HTML_NAME
     html_path.write_text(html, encoding="utf-8")
-    pdf_path: Path | None = None
-    note = "not asked for"
-    if pdf is not False:
-        browser = find_browser()
-        if browser is None:
-            note = "no Chromium found (install chromium or set REMIT_CHROMIUM)"
-        else:
-            try:
-                pdf_path = print_pdf(html_path, folder / DSMB_PDF_NAME, browser=browser)
-                note = f"printed with {browser} --headless --print-to-pdf"
-            except RemitError as exc:
-                if pdf:
-                    raise
-                note = f"PDF failed: {exc}"
+    pdf_path, note = write_pdf(html_path, pdf, DSMB_PDF_NAME)
     return DsmbReportResult(
         html_path=html_path,
         pdf_path=pdf_path,

@@ -192,8 +192,24 @@ def page_context(result: AnalysisResult, rendered_at: str) -> dict[str, Any]:
     }
 
 
-def write_pdf(html_path: Path, pdf: bool | None) -> tuple[Path | None, str]:
-    """Print ``html_path`` to ``report.pdf`` beside it as ``pdf`` asks; return (path, note).
+def report_folder(out_dir: Path | str, pdf: bool | None, html_name: str, pdf_name: str) -> Path:
+    """The folder a report is written into, checked before anything is rendered: not a file,
+    and (``pdf=True``) a Chromium to print with, else :class:`~remit.errors.NotFoundError`
+    with the fix."""
+    folder = Path(out_dir)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(
+            f"report output {folder} exists and is not a directory",
+            expected="a directory path (it is created if missing)",
+        )
+    if pdf is True and find_browser() is None:
+        print_pdf(folder / html_name, folder / pdf_name)  # raises NotFoundError with the fix
+    return folder
+
+
+def write_pdf(html_path: Path, pdf: bool | None, name: str = PDF_NAME) -> tuple[Path | None, str]:
+    """Print ``html_path`` to ``name`` (``report.pdf``) beside it as ``pdf`` asks; return
+    (path, note).
 
     ``pdf=False``: nothing; ``None``: print when a browser is found, else say why not;
     ``True``: print or raise (:class:`~remit.errors.NotFoundError` without a browser,
@@ -201,7 +217,7 @@ def write_pdf(html_path: Path, pdf: bool | None) -> tuple[Path | None, str]:
     """
     if pdf is False:
         return None, "not asked for"
-    target = html_path.parent / PDF_NAME
+    target = html_path.parent / name
     browser = find_browser()
     if browser is None:
         if pdf:
@@ -251,14 +267,7 @@ def render_report(
     ReportResult
         The paths written and the ids of sections, figures and tables.
     """
-    folder = Path(out_dir)
-    if folder.exists() and not folder.is_dir():
-        raise InputError(
-            f"report output {folder} exists and is not a directory",
-            expected="a directory path (it is created if missing)",
-        )
-    if pdf is True and find_browser() is None:
-        print_pdf(folder / HTML_NAME, folder / PDF_NAME)  # raises NotFoundError with the fix
+    folder = report_folder(out_dir, pdf, HTML_NAME, PDF_NAME)
     rendered = utc_text(now)
     html, sections = render_html(result, data, protocol, rendered_at=rendered)
     folder.mkdir(parents=True, exist_ok=True)
@@ -279,4 +288,12 @@ def render_report(
     )
 
 
-__all__ = ["HTML_NAME", "PDF_NAME", "ReportResult", "render_html", "render_report", "write_pdf"]
+__all__ = [
+    "HTML_NAME",
+    "PDF_NAME",
+    "ReportResult",
+    "render_html",
+    "render_report",
+    "report_folder",
+    "write_pdf",
+]
