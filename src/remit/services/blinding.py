@@ -350,6 +350,12 @@ def check_dosing_form(read: Read, actor: Actor, row: Assessment) -> None:
 # --------------------------------------------------------------------------- dosing alerts
 
 
+#: A form rated during a dosing session (the subjective-effects VAS), a reading of vital signs
+#: taken during one: the two records of the dosing day that are not dosing tables themselves.
+_RATED_DURING_SESSION = Assessment.dosing_session_id.is_not(None)
+_TAKEN_DURING_SESSION = VitalSignReading.dosing_session_id.is_not(None)
+
+
 def _from_dosing_day(alert: Any) -> ColumnElement[bool]:
     """Whether ``alert`` (the alert table or an alias of it) was raised by a record of the
     dosing day: a dosing session (a missed planned reading), a dose or a pre-dose checklist,
@@ -358,13 +364,9 @@ def _from_dosing_day(alert: Any) -> ColumnElement[bool]:
     return or_(
         alert.source_table.in_(sorted(DOSING_TABLES)),
         (alert.source_table == Assessment.__tablename__)
-        & alert.source_id.in_(
-            select(Assessment.id).where(Assessment.dosing_session_id.is_not(None))
-        ),
+        & alert.source_id.in_(select(Assessment.id).where(_RATED_DURING_SESSION)),
         (alert.source_table == VitalSignReading.__tablename__)
-        & alert.source_id.in_(
-            select(VitalSignReading.id).where(VitalSignReading.dosing_session_id.is_not(None))
-        ),
+        & alert.source_id.in_(select(VitalSignReading.id).where(_TAKEN_DURING_SESSION)),
     )
 
 
@@ -453,20 +455,19 @@ def _dosing_records(session: Session, table: str, ids: Iterable[int]) -> set[int
     wanted = sorted(set(ids))
     if table in DOSING_TABLES or not wanted:
         return set(wanted)
-    during = VitalSignReading.dosing_session_id.is_not(None)
     if table == Alert.__tablename__:
         query = dosing_alert_ids().where(Alert.id.in_(wanted))
     elif table == Assessment.__tablename__:
-        query = select(Assessment.id).where(
-            Assessment.id.in_(wanted), Assessment.dosing_session_id.is_not(None)
-        )
+        query = select(Assessment.id).where(Assessment.id.in_(wanted), _RATED_DURING_SESSION)
     elif table == VitalSignReading.__tablename__:
-        query = select(VitalSignReading.id).where(VitalSignReading.id.in_(wanted), during)
+        query = select(VitalSignReading.id).where(
+            VitalSignReading.id.in_(wanted), _TAKEN_DURING_SESSION
+        )
     elif table == VitalSignValue.__tablename__:
         query = (
             select(VitalSignValue.id)
             .join(VitalSignReading, VitalSignValue.vital_sign_id == VitalSignReading.id)
-            .where(VitalSignValue.id.in_(wanted), during)
+            .where(VitalSignValue.id.in_(wanted), _TAKEN_DURING_SESSION)
         )
     else:
         return set()
