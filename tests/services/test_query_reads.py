@@ -15,15 +15,13 @@ to earlier scores, to the safety data and to dosing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, or_, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
-from tests.support.db import count_all
+from tests.support.db import count_all, statements_sent
 from tests.support.forms import at
 from tests.support.trial import (
     STAFF,
@@ -180,21 +178,6 @@ def per_query_reads(
         return rater_queries(session, actor, records)
 
 
-def _statements(engine: Engine, read: Callable[[], Any]) -> int:
-    """How many statements ``read`` sends (counted with ``before_cursor_execute``)."""
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        read()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return len(seen)
-
-
 READERS = ("mona", "dag", "kari", "olav", "rita", "rolf")
 
 
@@ -251,7 +234,7 @@ def test_the_queries_cost_the_same_statements_for_2_or_20_queries(rct: OsloTrial
             own = made.ous if name in ("olav", "rolf") else made.ost
             for participant in (None, own):
                 sv.list_queries(engine, actor, participant=participant)  # as a warm worker
-                found[(name, participant)] = _statements(
+                found[(name, participant)] = statements_sent(
                     engine,
                     lambda a=actor, p=participant: sv.list_queries(  # type: ignore[misc]
                         engine, a, participant=p

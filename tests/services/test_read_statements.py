@@ -6,25 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, event
+from tests.support.db import statements_sent
 from tests.support.trial import OsloTrial, Participant, add_participant
 
 from remit import services as sv
-
-
-def _count(engine: Engine, read: Callable[[], Any]) -> int:
-    """The statements ``read`` sends (counted with ``before_cursor_execute``)."""
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        read()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return len(seen)
 
 
 def _casebook_reads(trial: OsloTrial, pid: str) -> dict[str, int]:
@@ -37,7 +22,7 @@ def _casebook_reads(trial: OsloTrial, pid: str) -> dict[str, int]:
         "list_adverse_events": lambda: sv.list_adverse_events(engine, who, pid),
         "list_dosing_sessions": lambda: sv.list_dosing_sessions(engine, who, pid),
     }
-    return {name: _count(engine, read) for name, read in reads.items()}
+    return {name: statements_sent(engine, read) for name, read in reads.items()}
 
 
 def test_the_casebook_reads_do_not_grow_with_visits_forms_and_alerts(oslo: OsloTrial) -> None:
@@ -65,8 +50,8 @@ def test_the_worklist_does_not_grow_with_participants(oslo: OsloTrial) -> None:
     add_participant(oslo, Participant(through="V4", forms="all"))
     engine = oslo.engine
     roles = (oslo.investigator, oslo.rater, oslo.data_manager)
-    one = {a.username: _count(engine, lambda a=a: sv.worklist(engine, a)) for a in roles}
+    one = {a.username: statements_sent(engine, lambda a=a: sv.worklist(engine, a)) for a in roles}
     for _ in range(2):
         add_participant(oslo, Participant(through="V13", forms="all", level=4))
-    three = {a.username: _count(engine, lambda a=a: sv.worklist(engine, a)) for a in roles}
+    three = {a.username: statements_sent(engine, lambda a=a: sv.worklist(engine, a)) for a in roles}
     assert three == one

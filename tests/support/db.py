@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy import (
     Engine,
     MetaData,
     Table,
+    event,
     func,
     insert,
     inspect,
@@ -303,3 +304,19 @@ def participant_at(engine: Engine, revision: str) -> tuple[int, int]:
         site = add_site(uow, study, "OST", "Oslo")
         person = insert_at_revision(uow, "participant", study_id="OSL-001", site_id=site.id)
         return person, version.id
+
+
+def statements_sent(engine: Engine, read: Callable[[], Any]) -> int:
+    """How many statements ``read`` sends (counted with ``before_cursor_execute``, which also
+    sees the statements sent through the DB-API cursor by the capture path)."""
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        read()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from tests.support.db import statements_sent
 from tests.support.forms import madrs
 from tests.support.trial import ROLE_USER
 from tests.support.web import csrf_of
@@ -38,20 +38,6 @@ def _confirmation(dm: TestClient, participant: str) -> str:
     )
     assert shown.status_code == 200, shown.text
     return str(shown.text)
-
-
-def _statements(engine: Engine, read: Callable[[], Any]) -> int:
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        read()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return len(seen)
 
 
 def _ask_about(engine: Engine, participant: str, n: int) -> list[int]:
@@ -81,9 +67,9 @@ def test_the_participant_confirmation_does_not_grow_with_other_participants_quer
         assert shown.status_code == 200, shown.text
         return str(shown.text)
 
-    before = _statements(engine, confirmation)
+    before = statements_sent(engine, confirmation)
     others = _ask_about(engine, "OSL-002", 20)
-    after = _statements(engine, confirmation)
+    after = statements_sent(engine, confirmation)
     assert after == before
     queries = confirmation().split('id="review-queries"', 1)[1].split("</ul>", 1)[0]
     assert re.findall(r'href="/queries#query-(\d+)"', queries) == [str(theirs)]
