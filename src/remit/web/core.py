@@ -47,7 +47,7 @@ from remit.services import (
     get_participant,
     record_dose,
 )
-from remit.services.access import allowed
+from remit.services.access import ACCESS, allowed
 from remit.services.accounts import LoginPolicy
 from remit.web.sessions import AddressSlowdown, SessionStore, WebSession
 from remit.web.settings import WebSettings
@@ -66,7 +66,7 @@ WEB_ACCESS: Mapping[str, frozenset[str]] = {
     ),
     # the locks page: those who lock, and (read only) the unblinded statistician, whose
     # analysis by arm waits for the study lock
-    "view_locks": frozenset({Role.INVESTIGATOR, Role.DATA_MANAGER, Role.UNBLINDED_STATISTICIAN}),
+    "view_locks": ACCESS["lock"] | {Role.UNBLINDED_STATISTICIAN},
 }
 
 
