@@ -86,11 +86,14 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 router = APIRouter(prefix="/api/v1", responses=_ERRORS)
 
+#: The most characters of an ``Idempotency-Key`` header.
+IDEMPOTENCY_KEY_MAX = 200
+
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        max_length=200,
+        max_length=IDEMPOTENCY_KEY_MAX,
         description="Retrying with the same key and body returns the first result; "
         "never a duplicate.",
     ),

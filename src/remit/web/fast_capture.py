@@ -44,9 +44,6 @@ METHOD = "POST"
 #: Scope key set on a request the fast path declined (the router then passes it by).
 DECLINED = "remit.fast_capture.declined"
 
-#: The most characters of an ``Idempotency-Key`` (the FastAPI route's ``max_length``).
-_KEY_MAX = 200
-
 _JSON = b"application/json"
 
 
@@ -111,7 +108,7 @@ class FastCapture(BaseRoute):
                 content_type = value
             elif name == b"idempotency-key" and key is None:
                 key = value.decode("latin-1")
-        if content_type != _JSON or (key is not None and len(key) > _KEY_MAX):
+        if content_type != _JSON or (key is not None and len(key) > api.IDEMPOTENCY_KEY_MAX):
             return None
         try:
             data = json.loads(first.get("body", b""))
