@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from tests.support.forms import NORMAL_VITALS, at
 from tests.support.predose import ready_for_dose
 from tests.support.trial import (
-    STAFF,
+    RCT_STAFF,
     OsloTrial,
     Participant,
     add_participant,
@@ -33,7 +33,6 @@ from remit.protocol import load_protocol
 from remit.services.blinding import UNBLINDING_RULE, check_rater_may_see_dosing
 from remit.store import EmergencyUnblinding
 
-RCT_STAFF = {**STAFF, "kari": (("investigator", None),), "rita": (("independent_rater", None),)}
 Rows = Callable[[], dict[str, int]]
 
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from tests.support.forms import NORMAL_VITALS, at, fill
 from tests.support.predose import ready_for_dose
 from tests.support.trial import (
-    STAFF,
+    RCT_STAFF,
     OsloTrial,
     Participant,
     add_participant,
@@ -45,7 +45,6 @@ from remit.protocol.notify import UNDELIVERABLE_RULE
 from remit.services.senders import OutgoingMessage, SendResult
 from remit.store.vitals import VitalSignValue
 
-RCT_STAFF = {**STAFF, "kari": (("investigator", None),), "rita": (("independent_rater", None),)}
 VAS_RULE = """
 [[safety.rules]]
 id = "se_vas_distress"

@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from tests.support.forms import NORMAL_VITALS, at, fill
 from tests.support.predose import ready_for_dose
 from tests.support.trial import (
-    STAFF,
+    RCT_STAFF,
     OsloTrial,
     Participant,
     add_participant,
@@ -36,7 +36,6 @@ from remit import services as sv
 from remit.errors import PermissionDeniedError
 from remit.protocol import load_protocol
 
-RCT_STAFF = {**STAFF, "kari": (("investigator", None),), "rita": (("independent_rater", None),)}
 SESSION_NOTE = "bruxism all afternoon, jaw clenching"
 DISCHARGE_NOTE = "vomited twice, BP 150/95 at discharge"
 CALL_NOTE = "insomnia overnight, bruxism persists"

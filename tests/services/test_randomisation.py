@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from tests.support.db import assert_trail_agrees
 from tests.support.forms import at
 from tests.support.trial import (
-    STAFF,
+    RCT_STAFF,
     OsloTrial,
     Participant,
     add_participant,
@@ -34,7 +34,6 @@ from remit.store.allocation import SEALED_SIZE, slot_place
 
 ARMS = ("MDMA", "PLACEBO")
 #: The default staff with a study-wide investigator and rater (participants at both sites).
-RCT_STAFF = {**STAFF, "kari": (("investigator", None),), "rita": (("independent_rater", None),)}
 #: MADRS level of items 1–9 (item 10 at 1): 3 → total 28 (band 20-34), 4 → 37 (band 35+).
 LOW, HIGH = 3, 4
 

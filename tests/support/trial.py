@@ -47,6 +47,9 @@ STAFF: dict[str, tuple[tuple[str, str | None], ...]] = {
     "siri": (("statistician", None),),
     "una": (("unblinded_statistician", None),),
 }
+#: The staff of a trial run under the RCT example (two sites): the investigator and the
+#: independent rater study-wide instead of at OST.
+RCT_STAFF = {**STAFF, "kari": (("investigator", None),), "rita": (("independent_rater", None),)}
 #: role → username of the default staff (the admin too).
 ROLE_USER = {"admin": ADMIN} | {roles[0][0]: name for name, roles in STAFF.items()}
 
