@@ -36,7 +36,7 @@ from remit.cli.app import app as cli_app
 from remit.errors import ConflictError
 from remit.json_values import to_json_value
 from remit.services.web_sessions import read_observations
-from remit.web import WebSettings, core, create_app
+from remit.web import WebSettings, core, create_app, workers
 from remit.web.middleware import RequestGuard
 
 #: What the counting stand-in of :func:`remit.web.core.in_worker_thread` notes per hand-off.
@@ -144,7 +144,7 @@ def test_the_lean_hand_off_runs_the_work_in_a_worker_thread_with_the_callers_con
 
     with ThreadPoolExecutor(1) as pool:  # asyncio.run in a thread (see run_apart)
         (thread, seen), error = pool.submit(asyncio.run, both()).result()
-    assert thread.startswith(core.WORKER_THREAD_NAME), thread
+    assert thread.startswith(workers.WORKER_THREAD_NAME), thread
     assert thread != threading.current_thread().name
     assert seen == "r-1"
     assert isinstance(error, ConflictError)

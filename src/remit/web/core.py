@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import hashlib
 import hmac
 import secrets
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -51,6 +47,7 @@ from remit.services.access import ACCESS, allowed
 from remit.services.accounts import LoginPolicy
 from remit.web.sessions import AddressSlowdown, SessionStore, WebSession
 from remit.web.settings import WebSettings
+from remit.web.workers import in_worker_thread
 
 T = TypeVar("T")
 
@@ -309,41 +306,6 @@ def page_requires(operation: str) -> Any:
 def api_requires(operation: str) -> Any:
     """A route dependency: an API caller whose role may perform ``operation``."""
     return _requires(operation, "api", api_session)
-
-
-#: Worker threads of :func:`in_worker_thread` (as many as anyio's default thread limiter
-#: admits, the pool Starlette's ``run_in_threadpool`` uses).
-WORKER_THREADS = 40
-#: The name of those threads (``remit-web_0``, ``remit-web_1`` …).
-WORKER_THREAD_NAME = "remit-web"
-_workers: ThreadPoolExecutor | None = None
-_workers_guard = threading.Lock()
-
-
-def _worker_pool() -> ThreadPoolExecutor:
-    """The process's worker threads of :func:`in_worker_thread`, started on first use (every
-    app and event loop of the process shares them, as anyio's threads are shared)."""
-    global _workers
-    if _workers is None:
-        with _workers_guard:
-            if _workers is None:
-                _workers = ThreadPoolExecutor(WORKER_THREADS, WORKER_THREAD_NAME)
-    return _workers
-
-
-async def in_worker_thread(work: Callable[[], T]) -> T:
-    """``work()`` in a worker thread (with the caller's context variables), awaited on the
-    event loop: what Starlette's ``run_in_threadpool`` does, through asyncio's executor
-    instead of anyio's worker threads, whose capacity limiter, cancel scope and event-loop
-    lookups cost twice the CPU per hand-off (15-25 instead of 39-50 us, issue 16).
-
-    At most :data:`WORKER_THREADS` run at once; the others wait in line, as with anyio's
-    limiter. A request cancelled while its work runs (the server stopping) gets the
-    cancellation at once where anyio waited for the work first: either way the work runs to
-    its end in its thread (a service call commits or rolls back whole) and nothing is
-    answered."""
-    context = contextvars.copy_context()
-    return await asyncio.get_running_loop().run_in_executor(_worker_pool(), context.run, work)
 
 
 class ApiCaller:

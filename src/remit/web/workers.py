@@ -1,0 +1,145 @@
+"""The web layer's worker threads: blocking work (a session lookup, a service call) handed
+off from the event loop and awaited there (:func:`in_worker_thread`).
+
+Every form submission makes one such hand-off, so its cost counts (issue 16). Starlette's
+``run_in_threadpool`` (anyio's worker threads: a capacity limiter, a cancel scope and event
+loop lookups) cost 39-50 us a hand-off; asyncio's ``run_in_executor`` over a
+``ThreadPoolExecutor`` half that, still about 70 Python calls: its ``Future`` is Python code
+that takes a condition variable for each of a dozen steps, then is chained to an asyncio
+future by callbacks. :class:`WorkerThreads` hands the work to its threads through a C queue
+and gives the result straight to the awaiting asyncio future on its loop
+(``call_soon_threadsafe``): about a dozen calls.
+
+It keeps what the executor did: at most :data:`WORKER_THREADS` run at once, started when
+needed and named ``remit-web_0``, ``remit-web_1`` …; the others wait in line; the caller's
+context variables are the work's; its result, or its exception, comes back to the caller.
+Work whose caller was cancelled before it started is not run; work already running runs to
+its end (a service call commits or rolls back whole), also when the process exits: the
+threads finish what they were given before the interpreter shuts down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextvars
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: Worker threads at most (as many as anyio's default thread limiter admits, the pool
+#: Starlette's ``run_in_threadpool`` uses).
+WORKER_THREADS = 40
+#: The name of the threads (``remit-web_0``, ``remit-web_1`` …).
+WORKER_THREAD_NAME = "remit-web"
+
+#: What a thread takes from the queue: the work, or ``None`` to stop.
+_Job = Callable[[], None] | None
+
+
+class WorkerThreads:
+    """Up to ``size`` threads named ``name_0``, ``name_1`` … running the work given to
+    :meth:`submit`, in the order given; a thread is started when work comes and no started
+    one is idle."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self.size = size
+        self.name = name
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        #: Threads done with their work and not yet given more (an over-count while work
+        #: waits in line, when no thread may be started anyway).
+        self._idle = 0
+        self._stopped = False
+
+    def submit(self, job: Callable[[], None]) -> None:
+        """Run ``job()`` in one of the threads (it must not raise)."""
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("the worker threads have stopped: the process is exiting")
+            if self._idle:
+                self._idle -= 1
+            elif len(self._threads) < self.size:
+                thread = threading.Thread(
+                    target=self._serve, name=f"{self.name}_{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
+        self._jobs.put(job)
+
+    def _serve(self) -> None:
+        jobs, lock = self._jobs, self._lock
+        while (job := jobs.get()) is not None:
+            job()
+            with lock:
+                self._idle += 1
+
+    def stop(self) -> None:
+        """Let every thread finish the work given to it, then end them (at the process's
+        exit: the threads are daemons, so that idle ones do not keep it alive, and a daemon
+        is not waited for)."""
+        with self._lock:
+            self._stopped = True
+            threads = list(self._threads)
+        for _ in threads:
+            self._jobs.put(None)
+        for thread in threads:
+            thread.join()
+
+
+_workers: WorkerThreads | None = None
+_workers_guard = threading.Lock()
+
+
+def worker_threads() -> WorkerThreads:
+    """The process's worker threads, started on first use (every app and event loop of the
+    process shares them, as anyio's threads are shared)."""
+    global _workers
+    if _workers is None:
+        with _workers_guard:
+            if _workers is None:
+                _workers = WorkerThreads(WORKER_THREADS, WORKER_THREAD_NAME)
+                atexit.register(_workers.stop)
+    return _workers
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    """On the loop: the work's outcome to its caller, unless the caller was cancelled."""
+    if future.cancelled():
+        return
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)
+
+
+async def in_worker_thread(work: Callable[[], T]) -> T:
+    """``work()`` in a worker thread (with the caller's context variables), awaited on the
+    event loop: what Starlette's ``run_in_threadpool`` does, at a fraction of its cost (see
+    the module).
+
+    A request cancelled while its work runs (the server stopping) gets the cancellation at
+    once where anyio waited for the work first: either way the work runs to its end in its
+    thread and nothing is answered."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+    run = contextvars.copy_context().run
+
+    def job() -> None:
+        if future.cancelled():  # (a read of the future's state: the caller left before)
+            return
+        try:
+            outcome = (run(work), None)
+        except BaseException as error:  # (the caller's to handle, as with the executor)
+            outcome = (None, error)
+        try:  # (not contextlib.suppress: three calls more per hand-off)  # noqa: SIM105
+            loop.call_soon_threadsafe(_settle, future, *outcome)
+        except RuntimeError:  # the loop is closed: nobody waits for the outcome any more
+            pass
+
+    worker_threads().submit(job)
+    return await future
