@@ -50,8 +50,8 @@ def _apps(trial_db: Path, tmp_path: Path) -> tuple[FastAPI, FastAPI]:
     plain_db = copy_database(trial_db, tmp_path / "plain.db")
     fast = create_app(str(trial_db), secret_key="s", settings=WebSettings(work_dir=tmp_path / "f"))
     plain = create_app(str(plain_db), secret_key="s", settings=WebSettings(work_dir=tmp_path / "p"))
-    assert isinstance(fast.router.routes[0], FastCapture)
-    plain.router.routes[:] = [r for r in plain.router.routes if not isinstance(r, FastCapture)]
+    assert [m.cls for m in fast.user_middleware][-1] is FastCapture
+    plain.user_middleware[:] = [m for m in plain.user_middleware if m.cls is not FastCapture]
     return fast, plain
 
 

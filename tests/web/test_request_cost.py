@@ -37,6 +37,7 @@ from remit.errors import ConflictError
 from remit.json_values import to_json_value
 from remit.services.web_sessions import read_observations
 from remit.web import WebSettings, core, create_app, workers
+from remit.web.fast_capture import FastCapture
 from remit.web.middleware import RequestGuard
 
 #: What the counting stand-in of :func:`remit.web.core.in_worker_thread` notes per hand-off.
@@ -259,7 +260,7 @@ def test_one_middleware_of_the_app_and_no_telemetry_asked_unless_configured(
     for name in [n for n in os.environ if n.startswith(("OTEL_", "FASTAPI_OTEL_"))]:
         monkeypatch.delenv(name)
     app = create_app(str(trial_db), settings=WebSettings(work_dir=tmp_path))
-    assert [m.cls for m in app.user_middleware] == [RequestGuard]
+    assert [m.cls for m in app.user_middleware] == [RequestGuard, FastCapture]
     client = TestClient(app)
     assert client.get("/login").status_code == 200
     assert client.get("/api/v1/me").status_code == 401
