@@ -224,8 +224,18 @@ def page_session(request: Request) -> WebSession:
 def api_session(request: Request) -> WebSession:
     """The live bearer-token session of an active user, else 401; 403 while the user must
     change their password (except to change it)."""
-    state = state_of(request)
-    header = request.headers.get("authorization", "")
+    return _api_session(request, state_of(request))
+
+
+def _api_session(request: Request, state: WebState) -> WebSession:
+    """:func:`api_session` of the app whose state is ``state``."""
+    header = ""
+    # the first Authorization header, as ``request.headers`` gives it, without building the
+    # headers' mapping (an ASGI server gives the names in lower case)
+    for name, value in request.scope["headers"]:
+        if name == b"authorization":
+            header = value.decode("latin-1")
+            break
     scheme, _, token = header.partition(" ")
     token = token.strip()
     session = state.sessions.get(token, kind="bearer") if scheme.lower() == "bearer" else None
@@ -316,15 +326,17 @@ class ApiCaller:
     (issue 16). The route's work receives the session only from :meth:`run`, after the checks,
     so it cannot act for a caller who was not checked."""
 
-    def __init__(self, request: Request, operation: str) -> None:
+    def __init__(self, request: Request, operation: str, state: WebState | None = None) -> None:
         self.request = request
         self.operation = operation
+        #: The app's state (:func:`state_of`, unless given).
+        self.state = state_of(request) if state is None else state
 
     def session(self) -> WebSession:
         """The caller's live session after the checks :func:`api_session` and the role check
         of :func:`api_requires` make (401, 403, as theirs); blocking: call it in a worker
         thread."""
-        session = api_session(self.request)
+        session = _api_session(self.request, self.state)
         _refuse(session.actor, self.operation)
         return session
 

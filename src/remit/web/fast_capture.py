@@ -44,7 +44,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from remit.web import api
-from remit.web.core import ApiCaller
+from remit.web.core import ApiCaller, WebState
 from remit.web.schemas import AssessmentIn
 
 #: The route's path and method.
@@ -52,6 +52,8 @@ PATH = "/api/v1/assessments"
 METHOD = "POST"
 
 _JSON = b"application/json"
+#: What ``json.loads`` decodes text with (its default decoder's settings).
+_DECODER = json.JSONDecoder()
 
 #: An exception handler of the app: ``handler(request, exc)``, a coroutine function or not.
 Handler = Callable[[Request, Exception], Any]
@@ -136,6 +138,7 @@ class FastCapture:
         self.app = app
         self.fastapi = fastapi
         self.handlers = ExceptionHandlers(fastapi)
+        self.state: WebState = fastapi.state.remit
         #: The caller guard's operation, read from the FastAPI route's (one source).
         self.operation: str = api.RECORD_ASSESSMENT.dependency.operation
 
@@ -143,8 +146,8 @@ class FastCapture:
         if (
             scope["type"] != "http"
             or scope["method"] != METHOD
-            or not scope["path"].endswith(PATH)  # (a cheap test first)
-            or route_path(scope) != PATH
+            # (route_path's call spared for the path of a request to an app not mounted)
+            or ((scope["path"] != PATH or scope.get("root_path")) and route_path(scope) != PATH)
         ):
             await self.app(scope, receive, send)
             return
@@ -158,7 +161,7 @@ class FastCapture:
         request = Request(scope, replay, send)
         try:
             response = await api.enter_assessment(
-                request, ApiCaller(request, self.operation), form, key
+                request, ApiCaller(request, self.operation, self.state), form, key
             )
         except Exception as exc:
             refusal = await self.handlers.answer(request, exc)
@@ -184,8 +187,14 @@ class FastCapture:
                 key = value.decode("latin-1")
         if content_type != _JSON or (key is not None and len(key) > api.IDEMPOTENCY_KEY_MAX):
             return None
+        body: bytes = first.get("body", b"")
         try:
-            data = json.loads(first.get("body", b""))
+            if body[:1] == b"{" and body[1:2] != b"\0":
+                # UTF-8, as json.loads detects it (an object's "{" then a byte that is not
+                # the NUL of UTF-16 or 32): the decoder without the detection's calls
+                data = _DECODER.decode(body.decode("utf-8", "surrogatepass"))
+            else:
+                data = json.loads(body)
         except ValueError:  # (not JSON, or not UTF-8/16/32 text)
             return None
         if type(data) is not dict:
