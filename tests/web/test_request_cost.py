@@ -246,7 +246,8 @@ def test_one_middleware_of_the_app_and_no_telemetry_asked_unless_configured(
     trial_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The app's own middleware is one layer (observe, security headers, storage trouble,
-    body limits: :class:`remit.web.middleware.RequestGuard`), and FastAPI's native
+    body limits: :class:`remit.web.middleware.RequestGuard`) with, inside it, the fast path
+    of a form's submission (:class:`remit.web.fast_capture.FastCapture`), and FastAPI's native
     OpenTelemetry, unconfigured, no longer asks the global providers on every request; it
     still does when the operator configures OpenTelemetry (an ``OTEL_*`` variable)."""
     asked: list[str] = []
