@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -133,17 +135,20 @@ def test_stopping_waits_for_the_running_work_then_refuses_more() -> None:
         threading.Event().wait(0.2)
         done.set()
 
-    pool.submit(slow)
+    def job() -> None:
+        slow()
+
+    pool.submit(job)
     pool.stop()
     assert done.is_set()
     with pytest.raises(RuntimeError, match="stopped"):
-        pool.submit(slow)
+        pool.submit(job)
 
 
 def test_a_hand_off_costs_a_few_python_calls(two_threads: WorkerThreads) -> None:
     """asyncio's ``run_in_executor`` over a ``ThreadPoolExecutor`` made 97 Python calls per
     hand-off here (the loop's and the worker thread's together, the idle loop's turns
-    included); this one 38."""
+    included); this one 35."""
     calls = [0]
     counting = [False]
 
@@ -163,12 +168,26 @@ def test_a_hand_off_costs_a_few_python_calls(two_threads: WorkerThreads) -> None
         counting[0] = False
         return total
 
-    threading.setprofile(hook)
+    threading.setprofile(hook)  # (the pool's thread starts after this: it is counted)
     sys.setprofile(hook)
     try:
-        two_threads.submit(lambda: sys.setprofile(hook))  # the already started thread
         assert _run_apart(main) == 10
     finally:
         sys.setprofile(None)
         threading.setprofile(None)
     assert calls[0] / 10 <= 50, calls[0] / 10
+
+
+def test_a_forked_child_starts_its_own_threads() -> None:
+    """The threads of the parent do not run in a child forked from it (a server forking its
+    workers after a first request): the child's hand-offs still run."""
+    assert _run_apart(lambda: in_worker_thread(lambda: 1)) == 1  # the parent's threads run
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child reports through its exit status)
+        signal.alarm(20)
+        try:
+            os._exit(0 if asyncio.run(in_worker_thread(lambda: 41)) == 41 else 1)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

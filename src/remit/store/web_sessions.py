@@ -259,9 +259,6 @@ class _SessionQuery:
         #: The columns whose values are converted, and how (the others are taken as read).
         self.converted = [(n, c) for n, c in zip(self.names, convert, strict=True) if c]
 
-    def params(self, digest: str) -> tuple[str] | dict[str, str]:
-        return (digest,) if self.positional else {"digest": digest}
-
     def row(self, raw: Sequence[Any]) -> dict[str, Any]:
         row = dict(zip(self.names, raw, strict=True))
         for name, convert in self.converted:
@@ -287,7 +284,7 @@ def _read_session(engine: Engine, digest: str) -> dict[str, Any] | None:
     query = _QUERIES.get(dialect)
     if query is None:
         query = _QUERIES[dialect] = _SessionQuery(dialect)
-    params = query.params(digest)
+    params: tuple[str] | dict[str, str] = (digest,) if query.positional else {"digest": digest}
     connection = engine.raw_connection()
     # PostgreSQL: the SELECT alone, in autocommit (no BEGIN before it, no ROLLBACK when the
     # pool takes the connection back: one round trip instead of three); a connection comes
