@@ -7,30 +7,28 @@ answers compared."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import fastapi.routing
 import pytest
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.testclient import TestClient
 from starlette.applications import Starlette
 from starlette.routing import Mount
-from tests.support.db import copy_database
-from tests.support.trial import PASSWORD, ROLE_USER
+from tests.web.fast_path_support import (
+    FORM,
+    TIME,
+    URL,
+    bearer_token,
+    fastapi_routes,
+    paired_apps,
+)
 
 from remit import services as sv
 from remit.errors import PermissionDeniedError
-from remit.web import WebSettings, create_app
-from remit.web.fast_capture import FastCapture, route_path
-
-URL = "/api/v1/assessments"
-MADRS = {str(i): 2 for i in range(1, 11)}
-FORM = {"participant_id": "OSL-001", "visit_code": "V3", "scale": "madrs", "answers": MADRS}
-_TIME = re.compile(rb'"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"')
+from remit.web.fast_capture import route_path
 
 #: (what the router matches against, given path and root_path), as Starlette's router reads
 #: it: under the root path when the path is below it, else the whole path.
@@ -51,48 +49,19 @@ def test_the_route_path_is_read_as_the_router_reads_it(path: str, root: str, exp
     assert route_path({"path": path}) == path
 
 
-def _pair(trial_db: Path, tmp_path: Path) -> tuple[FastAPI, FastAPI]:
-    """An app with the fast path and one without, over two copies of the same trial."""
-    plain_db = copy_database(trial_db, tmp_path / "plain.db")
-    fast = create_app(str(trial_db), secret_key="s", settings=WebSettings(work_dir=tmp_path / "f"))
-    plain = create_app(str(plain_db), secret_key="s", settings=WebSettings(work_dir=tmp_path / "p"))
-    plain.user_middleware[:] = [m for m in plain.user_middleware if m.cls is not FastCapture]
-    return fast, plain
-
-
-def _routed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The paths of the requests a FastAPI route handles from now on."""
-    handled: list[str] = []
-    handle = fastapi.routing.APIRoute.handle
-
-    async def counted(route: Any, scope: Any, receive: Any, send: Any) -> None:
-        handled.append(scope["path"])
-        await handle(route, scope, receive, send)
-
-    monkeypatch.setattr(fastapi.routing.APIRoute, "handle", counted)
-    return handled
-
-
-def _token(client: TestClient, role: str, prefix: str = "") -> str:
-    login = {"username": ROLE_USER[role], "password": PASSWORD}
-    answer = client.post(f"{prefix}/api/v1/auth/login", json=login)
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["token"])
-
-
 def _answer(client: TestClient, url: str, token: str | None, **form: Any) -> tuple[Any, ...]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     answer = client.post(url, json=FORM | form, headers=headers)
-    return answer.status_code, sorted(answer.headers.items()), _TIME.sub(b"T", answer.content)
+    return answer.status_code, sorted(answer.headers.items()), TIME.sub(b"T", answer.content)
 
 
 def test_a_mounted_app_takes_the_fast_path_for_the_same_requests(
     trial_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fast, plain = _pair(trial_db, tmp_path)
+    fast, plain = paired_apps(trial_db, tmp_path)
     clients = [TestClient(Starlette(routes=[Mount("/remit", app=a)])) for a in (fast, plain)]
-    tokens = [_token(c, "independent_rater", "/remit") for c in clients]
-    routed = _routed(monkeypatch)
+    tokens = [bearer_token(c, "independent_rater", "/remit") for c in clients]
+    routed = fastapi_routes(monkeypatch)
     ours = _answer(clients[0], f"/remit{URL}", tokens[0])
     assert routed == []  # the fast path answered
     assert ours[0] == 201
@@ -111,10 +80,10 @@ def test_a_root_path_is_matched_as_the_router_matches_it(
 ) -> None:
     """A proxy's prefix in ``root_path``: the path with the prefix (as uvicorn gives it) or
     without (as a proxy that strips it gives it) is the route's either way."""
-    fast, plain = _pair(trial_db, tmp_path)
+    fast, plain = paired_apps(trial_db, tmp_path)
     clients = [TestClient(a, root_path="/trial") for a in (fast, plain)]
-    tokens = [_token(c, "independent_rater") for c in clients]
-    routed = _routed(monkeypatch)
+    tokens = [bearer_token(c, "independent_rater") for c in clients]
+    routed = fastapi_routes(monkeypatch)
     for url in (URL, f"/trial{URL}"):
         routed.clear()
         form = {} if url == URL else {"scale": "bdi2", "answers": {}}
@@ -131,7 +100,7 @@ def test_the_apps_exception_handlers_answer_the_fast_paths_refusals_as_the_route
     """A handler registered on the app for a class (here nearer in the MRO than the app's own
     ``RemitError`` handler), a synchronous one, and one for an ``HTTPException``'s status code
     answer alike, whether the fast path or the FastAPI route ran."""
-    fast, plain = _pair(trial_db, tmp_path)
+    fast, plain = paired_apps(trial_db, tmp_path)
 
     async def denied(request: Request, exc: Exception) -> Response:
         return JSONResponse({"denied": str(exc), "path": request.url.path}, 451)
@@ -144,8 +113,8 @@ def test_the_apps_exception_handlers_answer_the_fast_paths_refusals_as_the_route
         app.add_exception_handler(PermissionDeniedError, denied)
         app.add_exception_handler(401, unauthorised)
     clients = [TestClient(a) for a in (fast, plain)]
-    monitors = [_token(c, "monitor") for c in clients]
-    routed = _routed(monkeypatch)
+    monitors = [bearer_token(c, "monitor") for c in clients]
+    routed = fastapi_routes(monkeypatch)
     refused = _answer(clients[0], URL, monitors[0])
     assert routed == []
     assert refused[0] == 451
@@ -161,9 +130,9 @@ def test_the_apps_exception_handlers_answer_the_fast_paths_refusals_as_the_route
 def test_an_unhandled_exception_is_a_server_error_as_from_the_route(
     trial_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fast, plain = _pair(trial_db, tmp_path)
+    fast, plain = paired_apps(trial_db, tmp_path)
     clients = [TestClient(a, raise_server_exceptions=False) for a in (fast, plain)]
-    tokens = [_token(c, "independent_rater") for c in clients]
+    tokens = [bearer_token(c, "independent_rater") for c in clients]
     crashes: list[str] = []
 
     def broken(*_: Any, **__: Any) -> None:
@@ -171,7 +140,7 @@ def test_an_unhandled_exception_is_a_server_error_as_from_the_route(
         raise RuntimeError("the service broke")
 
     monkeypatch.setattr(sv, "record_assessment", broken)
-    routed = _routed(monkeypatch)
+    routed = fastapi_routes(monkeypatch)
     ours = _answer(clients[0], URL, tokens[0])
     assert routed == []
     assert ours[0] == 500

@@ -7,30 +7,20 @@ header, as ``request.headers`` gives it), the security headers, and the session 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import fastapi.routing
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.responses import Response
-from tests.support.db import copy_database
-from tests.support.trial import PASSWORD, ROLE_USER
+from tests.web.fast_path_support import FORM, TIME, URL, bearer_token, fastapi_routes, paired_apps
 
 from remit import services as sv
 from remit.store import web_sessions
-from remit.web import WebSettings, create_app
 from remit.web.api import JsonAnswer, json_answer
-from remit.web.fast_capture import FastCapture
-
-URL = "/api/v1/assessments"
-MADRS = {str(i): 2 for i in range(1, 11)}
-FORM = {"participant_id": "OSL-001", "visit_code": "V3", "scale": "madrs", "answers": MADRS}
-_TIME = re.compile(rb'"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"')
 
 
 @pytest.mark.parametrize(
@@ -66,21 +56,6 @@ def test_json_answer_renders_as_json_dumps_did() -> None:
     assert answer.headers["content-length"] == str(len(answer.body))
 
 
-def _pair(trial_db: Path, tmp_path: Path) -> tuple[FastAPI, FastAPI]:
-    plain_db = copy_database(trial_db, tmp_path / "plain.db")
-    fast = create_app(str(trial_db), secret_key="s", settings=WebSettings(work_dir=tmp_path / "f"))
-    plain = create_app(str(plain_db), secret_key="s", settings=WebSettings(work_dir=tmp_path / "p"))
-    plain.user_middleware[:] = [m for m in plain.user_middleware if m.cls is not FastCapture]
-    return fast, plain
-
-
-def _token(client: TestClient, role: str) -> str:
-    login = {"username": ROLE_USER[role], "password": PASSWORD}
-    answer = client.post("/api/v1/auth/login", json=login)
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["token"])
-
-
 def _form(**change: Any) -> str:
     return json.dumps(FORM | change, ensure_ascii=False)
 
@@ -105,17 +80,10 @@ BODIES: list[tuple[bytes, int]] = [
 def test_the_fast_path_reads_every_body_as_the_fastapi_route(
     trial_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fast, plain = _pair(trial_db, tmp_path)
+    fast, plain = paired_apps(trial_db, tmp_path)
     clients = [TestClient(a) for a in (fast, plain)]
-    tokens = [_token(c, "independent_rater") for c in clients]
-    handled: list[str] = []
-    handle = fastapi.routing.APIRoute.handle
-
-    async def counted(route: Any, scope: Any, receive: Any, send: Any) -> None:
-        handled.append(scope["path"])
-        await handle(route, scope, receive, send)
-
-    monkeypatch.setattr(fastapi.routing.APIRoute, "handle", counted)
+    tokens = [bearer_token(c, "independent_rater") for c in clients]
+    handled = fastapi_routes(monkeypatch)
     routes = []
     for body, status in BODIES:
         answers = []
@@ -126,7 +94,7 @@ def test_the_fast_path_reads_every_body_as_the_fastapi_route(
                 content=body,
                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
             )
-            answers.append((answer.status_code, _TIME.sub(b"T", answer.content)))
+            answers.append((answer.status_code, TIME.sub(b"T", answer.content)))
             routes.append(len(handled))
         assert answers[0] == answers[1], body
         assert answers[0][0] == status, (body, answers[0])
