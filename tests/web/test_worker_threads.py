@@ -181,12 +181,16 @@ def test_a_hand_off_costs_a_few_python_calls(two_threads: WorkerThreads) -> None
 def test_a_forked_child_starts_its_own_threads() -> None:
     """The threads of the parent do not run in a child forked from it (a server forking its
     workers after a first request): the child's hand-offs still run."""
-    assert _run_apart(lambda: in_worker_thread(lambda: 1)) == 1  # the parent's threads run
+
+    async def handed(value: int) -> int:
+        return await in_worker_thread(lambda: value)
+
+    assert _run_apart(lambda: handed(1)) == 1  # the parent's threads run
     child = os.fork()
     if child == 0:  # pragma: no cover (the child reports through its exit status)
         signal.alarm(20)
         try:
-            os._exit(0 if asyncio.run(in_worker_thread(lambda: 41)) == 41 else 1)
+            os._exit(0 if asyncio.run(handed(41)) == 41 else 1)
         finally:
             os._exit(2)
     _, status = os.waitpid(child, 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -341,10 +341,11 @@ class ApiCaller:
             _refuse(session.actor, self.operation)
         return session
 
-    async def run(self, work: Callable[[WebSession], T]) -> T:
+    def run(self, work: Callable[[WebSession], T]) -> Awaitable[T]:
         """``work(session)`` for the checked caller, in one worker thread with the checks
-        (:func:`in_worker_thread`)."""
-        return await in_worker_thread(lambda: work(self.session()))
+        (:func:`in_worker_thread`), to await (not a coroutine of its own: one frame less to
+        resume when the work is done)."""
+        return in_worker_thread(lambda: work(self.session()))
 
 
 def api_caller(operation: str) -> Any:

@@ -140,10 +140,11 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_exception(error)
 
 
-async def in_worker_thread(work: Callable[[], T]) -> T:
-    """``work()`` in a worker thread (with the caller's context variables), awaited on the
-    event loop: what Starlette's ``run_in_threadpool`` does, at a fraction of its cost (see
-    the module).
+def in_worker_thread(work: Callable[[], T]) -> asyncio.Future[T]:
+    """``work()`` in a worker thread (with the caller's context variables), to await on the
+    running event loop: what Starlette's ``run_in_threadpool`` does, at a fraction of its cost
+    (see the module). The work is handed off at once; the future returned gives its result
+    (a future, not a coroutine: one frame less to resume when the work is done).
 
     A request cancelled while its work runs (the server stopping) gets the cancellation at
     once where anyio waited for the work first: either way the work runs to its end in its
@@ -161,4 +162,4 @@ async def in_worker_thread(work: Callable[[], T]) -> T:
             return loop, _settle, (future, None, error)
 
     (_workers or worker_threads()).submit(job)
-    return await future
+    return future
