@@ -73,7 +73,7 @@ def test_a_submission_hands_off_to_a_worker_thread_once_and_is_serialised_once(
     created = rater.post("/api/v1/assessments", json=NEW_MADRS, headers={"Idempotency-Key": "k1"})
     assert created.status_code == 201, created.text
     # the session lookup, the role check and the service call: one hand-off, the lean one
-    # (asyncio's executor, not anyio's worker threads)
+    # (remit.web.workers' threads, not anyio's)
     assert hops == [LEAN]
     assert walks == []  # the route renders its JSON itself
     assert created.headers["content-type"] == "application/json"
