@@ -13,7 +13,6 @@ body) must be equal.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -22,44 +21,25 @@ from enum import Enum, IntEnum, StrEnum
 from pathlib import Path
 from typing import Any
 
-import fastapi.routing
 import numpy as np
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.support.db import copy_database
-from tests.support.trial import PASSWORD, ROLE_USER
+from tests.web.fast_path_support import (
+    FORM,
+    MADRS,
+    TIME,
+    URL,
+    bearer_token,
+    fastapi_routes,
+    paired_apps,
+)
 
 from remit.json_values import iso_utc, to_json_value
-from remit.web import WebSettings, create_app
-from remit.web.fast_capture import FastCapture
 
-URL = "/api/v1/assessments"
-MADRS = {str(i): 2 for i in range(1, 11)}
-FORM = {"participant_id": "OSL-001", "visit_code": "V3", "scale": "madrs", "answers": MADRS}
 JSON = {"content-type": "application/json"}
-
-#: A UTC time with microseconds, as the API writes every time.
-_TIME = re.compile(rb'"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"')
-
-
-def _apps(trial_db: Path, tmp_path: Path) -> tuple[FastAPI, FastAPI]:
-    """An app with the fast path and one without, over two copies of the same trial."""
-    plain_db = copy_database(trial_db, tmp_path / "plain.db")
-    fast = create_app(str(trial_db), secret_key="s", settings=WebSettings(work_dir=tmp_path / "f"))
-    plain = create_app(str(plain_db), secret_key="s", settings=WebSettings(work_dir=tmp_path / "p"))
-    assert isinstance(fast.router.routes[0], FastCapture)
-    plain.router.routes[:] = [r for r in plain.router.routes if not isinstance(r, FastCapture)]
-    return fast, plain
-
-
-def _token(client: TestClient, role: str) -> str:
-    login = {"username": ROLE_USER[role], "password": PASSWORD}
-    answer = client.post("/api/v1/auth/login", json=login)
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["token"])
 
 
 #: (who sends it, raw body, extra headers) of each request, in order.
@@ -104,39 +84,26 @@ REQUESTS: list[Request] = [
 ]
 
 
-def _count_fastapi_routes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The paths of the requests a FastAPI route handles from now on (a list that grows)."""
-    handled: list[str] = []
-    handle = fastapi.routing.APIRoute.handle
-
-    async def counted(route: Any, scope: Any, receive: Any, send: Any) -> None:
-        handled.append(scope["path"])
-        await handle(route, scope, receive, send)
-
-    monkeypatch.setattr(fastapi.routing.APIRoute, "handle", counted)
-    return handled
-
-
 def _send(client: TestClient, tokens: dict[str, str], request: Request) -> tuple[Any, ...]:
     who, body, extra = request
     headers = JSON | extra
     if who is not None:
         headers["Authorization"] = f"Bearer {tokens[who]}"
     answer = client.post(URL, content=body, headers=headers)
-    masked = _TIME.sub(b'"T"', answer.content)
+    masked = TIME.sub(b'"T"', answer.content)
     return answer.status_code, sorted(answer.headers.items()), masked
 
 
 def test_the_fast_path_answers_every_request_as_the_fastapi_route_does(
     trial_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fast, plain = _apps(trial_db, tmp_path)
+    fast, plain = paired_apps(trial_db, tmp_path)
     fast_client, plain_client = TestClient(fast), TestClient(plain)
     roles = ("independent_rater", "therapist", "monitor")
-    fast_tokens = {role: _token(fast_client, role) for role in roles}
-    plain_tokens = {role: _token(plain_client, role) for role in roles}
+    fast_tokens = {role: bearer_token(fast_client, role) for role in roles}
+    plain_tokens = {role: bearer_token(plain_client, role) for role in roles}
 
-    solved = _count_fastapi_routes(monkeypatch)
+    solved = fastapi_routes(monkeypatch)
     statuses = []
     for request in REQUESTS:
         solved.clear()
@@ -173,7 +140,7 @@ def test_the_fast_path_is_declined_under_dependency_overrides(
     """A test (or an operator) overriding a dependency gets FastAPI's route, which honours
     the override."""
     rater = api_as("independent_rater")
-    solved = _count_fastapi_routes(monkeypatch)
+    solved = fastapi_routes(monkeypatch)
     assert rater.post(URL, json=FORM).status_code == 201
     assert solved == []
     app.dependency_overrides[object] = lambda: None

@@ -36,7 +36,8 @@ from remit.cli.app import app as cli_app
 from remit.errors import ConflictError
 from remit.json_values import to_json_value
 from remit.services.web_sessions import read_observations
-from remit.web import WebSettings, core, create_app
+from remit.web import WebSettings, core, create_app, workers
+from remit.web.fast_capture import FastCapture
 from remit.web.middleware import RequestGuard
 
 #: What the counting stand-in of :func:`remit.web.core.in_worker_thread` notes per hand-off.
@@ -72,7 +73,7 @@ def test_a_submission_hands_off_to_a_worker_thread_once_and_is_serialised_once(
     created = rater.post("/api/v1/assessments", json=NEW_MADRS, headers={"Idempotency-Key": "k1"})
     assert created.status_code == 201, created.text
     # the session lookup, the role check and the service call: one hand-off, the lean one
-    # (asyncio's executor, not anyio's worker threads)
+    # (remit.web.workers' threads, not anyio's)
     assert hops == [LEAN]
     assert walks == []  # the route renders its JSON itself
     assert created.headers["content-type"] == "application/json"
@@ -144,7 +145,7 @@ def test_the_lean_hand_off_runs_the_work_in_a_worker_thread_with_the_callers_con
 
     with ThreadPoolExecutor(1) as pool:  # asyncio.run in a thread (see run_apart)
         (thread, seen), error = pool.submit(asyncio.run, both()).result()
-    assert thread.startswith(core.WORKER_THREAD_NAME), thread
+    assert thread.startswith(workers.WORKER_THREAD_NAME), thread
     assert thread != threading.current_thread().name
     assert seen == "r-1"
     assert isinstance(error, ConflictError)
@@ -245,7 +246,8 @@ def test_one_middleware_of_the_app_and_no_telemetry_asked_unless_configured(
     trial_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The app's own middleware is one layer (observe, security headers, storage trouble,
-    body limits: :class:`remit.web.middleware.RequestGuard`), and FastAPI's native
+    body limits: :class:`remit.web.middleware.RequestGuard`) with, inside it, the fast path
+    of a form's submission (:class:`remit.web.fast_capture.FastCapture`), and FastAPI's native
     OpenTelemetry, unconfigured, no longer asks the global providers on every request; it
     still does when the operator configures OpenTelemetry (an ``OTEL_*`` variable)."""
     asked: list[str] = []
@@ -259,7 +261,7 @@ def test_one_middleware_of_the_app_and_no_telemetry_asked_unless_configured(
     for name in [n for n in os.environ if n.startswith(("OTEL_", "FASTAPI_OTEL_"))]:
         monkeypatch.delenv(name)
     app = create_app(str(trial_db), settings=WebSettings(work_dir=tmp_path))
-    assert [m.cls for m in app.user_middleware] == [RequestGuard]
+    assert [m.cls for m in app.user_middleware] == [RequestGuard, FastCapture]
     client = TestClient(app)
     assert client.get("/login").status_code == 200
     assert client.get("/api/v1/me").status_code == 401

@@ -27,6 +27,7 @@ Neither table is in the audit trail (logins and logouts go to ``security_event``
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import secrets
 import weakref
@@ -118,7 +119,7 @@ class SessionTimeouts:
     idle_s: float
     absolute_s: float
 
-    @property
+    @functools.cached_property
     def touch_every_s(self) -> float:
         """How often a session's use is written (a twentieth of the idle timeout, at most a
         minute): between two writes the session may end that much early, never late."""
@@ -251,19 +252,18 @@ class _SessionQuery:
         self.sql = compiled.string
         self.positional = compiled.positional
         self.names = [str(column.key) for column in _LIVE_SESSION.selected_columns]
-        self.convert = [
+        convert = [
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in _LIVE_SESSION.selected_columns
         ]
-
-    def params(self, digest: str) -> tuple[str] | dict[str, str]:
-        return (digest,) if self.positional else {"digest": digest}
+        #: The columns whose values are converted, and how (the others are taken as read).
+        self.converted = [(n, c) for n, c in zip(self.names, convert, strict=True) if c]
 
     def row(self, raw: Sequence[Any]) -> dict[str, Any]:
-        return {
-            name: value if convert is None else convert(value)
-            for name, value, convert in zip(self.names, raw, self.convert, strict=True)
-        }
+        row = dict(zip(self.names, raw, strict=True))
+        for name, convert in self.converted:
+            row[name] = convert(row[name])
+        return row
 
 
 _QUERIES: weakref.WeakKeyDictionary[Dialect, _SessionQuery] = weakref.WeakKeyDictionary()
@@ -284,7 +284,7 @@ def _read_session(engine: Engine, digest: str) -> dict[str, Any] | None:
     query = _QUERIES.get(dialect)
     if query is None:
         query = _QUERIES[dialect] = _SessionQuery(dialect)
-    params = query.params(digest)
+    params: tuple[str] | dict[str, str] = (digest,) if query.positional else {"digest": digest}
     connection = engine.raw_connection()
     # PostgreSQL: the SELECT alone, in autocommit (no BEGIN before it, no ROLLBACK when the
     # pool takes the connection back: one round trip instead of three); a connection comes
@@ -364,7 +364,7 @@ def live_session(
         last_seen,
         row["kind"],
         row["stage"],
-        _unseal(token, row["handover"]),
+        _unseal(token, row["handover"]) if row["handover"] else "",
         user_active=bool(row["account_active"]) and row["account_username"] == row["username"],
         must_change_password=bool(row["account_must_change"]),
     )

@@ -173,10 +173,10 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(pages_locks.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
-    # first: the busiest route's fast path, which declines to the FastAPI route what it may
-    # not answer alike (remit.web.fast_capture)
-    app.router.routes.insert(0, FastCapture(app))
-
+    # Inside the app's own middleware (added first, so innermost): the busiest route's fast
+    # path, in front of the router; it declines to the FastAPI route what it may not answer
+    # alike (remit.web.fast_capture).
+    app.add_middleware(FastCapture, fastapi=app)
     # One plain ASGI middleware (remit.web.middleware.RequestGuard), outermost first: observe,
     # security headers, disk full or pool busy, body limits. No lock here: the SQLite write
     # lock is taken by the services for the transaction only (remit.store.engine.one_writer),

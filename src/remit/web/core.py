@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import hashlib
 import hmac
 import secrets
-import threading
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -51,6 +47,7 @@ from remit.services.access import ACCESS, allowed
 from remit.services.accounts import LoginPolicy
 from remit.web.sessions import AddressSlowdown, SessionStore, WebSession
 from remit.web.settings import WebSettings
+from remit.web.workers import in_worker_thread
 
 T = TypeVar("T")
 
@@ -227,8 +224,18 @@ def page_session(request: Request) -> WebSession:
 def api_session(request: Request) -> WebSession:
     """The live bearer-token session of an active user, else 401; 403 while the user must
     change their password (except to change it)."""
-    state = state_of(request)
-    header = request.headers.get("authorization", "")
+    return _api_session(request, state_of(request))
+
+
+def _api_session(request: Request, state: WebState) -> WebSession:
+    """:func:`api_session` of the app whose state is ``state``."""
+    header = ""
+    # the first Authorization header, as ``request.headers`` gives it, without building the
+    # headers' mapping (an ASGI server gives the names in lower case)
+    for name, value in request.scope["headers"]:
+        if name == b"authorization":
+            header = value.decode("latin-1")
+            break
     scheme, _, token = header.partition(" ")
     token = token.strip()
     session = state.sessions.get(token, kind="bearer") if scheme.lower() == "bearer" else None
@@ -311,41 +318,6 @@ def api_requires(operation: str) -> Any:
     return _requires(operation, "api", api_session)
 
 
-#: Worker threads of :func:`in_worker_thread` (as many as anyio's default thread limiter
-#: admits, the pool Starlette's ``run_in_threadpool`` uses).
-WORKER_THREADS = 40
-#: The name of those threads (``remit-web_0``, ``remit-web_1`` …).
-WORKER_THREAD_NAME = "remit-web"
-_workers: ThreadPoolExecutor | None = None
-_workers_guard = threading.Lock()
-
-
-def _worker_pool() -> ThreadPoolExecutor:
-    """The process's worker threads of :func:`in_worker_thread`, started on first use (every
-    app and event loop of the process shares them, as anyio's threads are shared)."""
-    global _workers
-    if _workers is None:
-        with _workers_guard:
-            if _workers is None:
-                _workers = ThreadPoolExecutor(WORKER_THREADS, WORKER_THREAD_NAME)
-    return _workers
-
-
-async def in_worker_thread(work: Callable[[], T]) -> T:
-    """``work()`` in a worker thread (with the caller's context variables), awaited on the
-    event loop: what Starlette's ``run_in_threadpool`` does, through asyncio's executor
-    instead of anyio's worker threads, whose capacity limiter, cancel scope and event-loop
-    lookups cost twice the CPU per hand-off (15-25 instead of 39-50 us, issue 16).
-
-    At most :data:`WORKER_THREADS` run at once; the others wait in line, as with anyio's
-    limiter. A request cancelled while its work runs (the server stopping) gets the
-    cancellation at once where anyio waited for the work first: either way the work runs to
-    its end in its thread (a service call commits or rolls back whole) and nothing is
-    answered."""
-    context = contextvars.copy_context()
-    return await asyncio.get_running_loop().run_in_executor(_worker_pool(), context.run, work)
-
-
 class ApiCaller:
     """The caller of an API route guarded by :func:`api_caller`: their session is looked up,
     their standing and role checked, and the route's work done in ONE worker-thread hand-off
@@ -354,22 +326,26 @@ class ApiCaller:
     (issue 16). The route's work receives the session only from :meth:`run`, after the checks,
     so it cannot act for a caller who was not checked."""
 
-    def __init__(self, request: Request, operation: str) -> None:
+    def __init__(self, request: Request, operation: str, state: WebState | None = None) -> None:
         self.request = request
         self.operation = operation
+        #: The app's state (:func:`state_of`, unless given).
+        self.state = state_of(request) if state is None else state
 
     def session(self) -> WebSession:
         """The caller's live session after the checks :func:`api_session` and the role check
         of :func:`api_requires` make (401, 403, as theirs); blocking: call it in a worker
         thread."""
-        session = api_session(self.request)
-        _refuse(session.actor, self.operation)
+        session = _api_session(self.request, self.state)
+        if not web_allowed(self.operation, session.actor.role):
+            _refuse(session.actor, self.operation)
         return session
 
-    async def run(self, work: Callable[[WebSession], T]) -> T:
+    def run(self, work: Callable[[WebSession], T]) -> Awaitable[T]:
         """``work(session)`` for the checked caller, in one worker thread with the checks
-        (:func:`in_worker_thread`)."""
-        return await in_worker_thread(lambda: work(self.session()))
+        (:func:`in_worker_thread`), to await (not a coroutine of its own: one frame less to
+        resume when the work is done)."""
+        return in_worker_thread(lambda: work(self.session()))
 
 
 def api_caller(operation: str) -> Any:

@@ -97,12 +97,14 @@ class RequestGuard:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                headers = [
-                    (name, value)
-                    for name, value in message.get("headers", ())
-                    if name.lower() not in names
-                ]
-                given = {name.lower() for name, _ in headers}
+                # (a loop, not two comprehensions: each is a call)
+                headers = []
+                given = set()
+                for name, value in message.get("headers", ()):
+                    lower = name.lower()
+                    if lower not in names:
+                        headers.append((name, value))
+                        given.add(lower)
                 if _CSP not in given:
                     headers.append(csp)
                 if no_store and _CACHE not in given:
