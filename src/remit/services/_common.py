@@ -782,10 +782,14 @@ def assessment_record(
     *,
     not_evaluated: tuple[tuple[str, str], ...] = (),
     alerts: tuple[AlertRecord, ...] | None = None,
+    visit: Visit | None = None,
 ) -> AssessmentRecord:
     """An assessment row (with the alerts it raised: ``alerts`` when the caller knows them,
-    else read) as a record."""
-    visit_code = visit_code_of(session, a.visit_id)
+    else read) as a record. ``visit``: the form's visit (``a.visit_id``'s) when the caller
+    holds it, else read."""
+    if visit is not None and visit.id != a.visit_id:  # a service bug, not a user error
+        raise InputError(f"visit {visit.id} is not the visit of assessment {a.id}")
+    visit_code = visit.visit_code if visit is not None else visit_code_of(session, a.visit_id)
     if visit_code is None and a.dosing_session_id is not None:
         from remit.store.dosing import DosingSession
 

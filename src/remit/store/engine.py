@@ -29,6 +29,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.pool import Pool
 
 from remit.errors import InputError
+from remit.store.cursor import on_cursor
 
 #: Execution option that makes a SQLite transaction start with ``BEGIN IMMEDIATE``.
 WRITE_OPTION = "remit_write"
@@ -207,8 +208,24 @@ def _readable(fd: int) -> bool:
 
 
 def write_engine(engine: Engine) -> Engine:
-    """The same engine, marked so that its SQLite transactions start with ``BEGIN IMMEDIATE``."""
-    return engine.execution_options(**{WRITE_OPTION: True})
+    """The same engine, marked so that its SQLite transactions start with ``BEGIN IMMEDIATE``.
+
+    Made once per engine and kept on it (every write transaction asks for it; making one
+    costs a logger and a dispatcher): made again when the engine's own execution options or
+    its echo flag changed since, which a copy takes at its making (its events, pool and
+    dialect are the engine's own at any time)."""
+    kept = engine.__dict__.get(_WRITE_ENGINE)
+    if kept is not None and kept[0] is engine._execution_options and kept[1] == engine.echo:
+        return kept[2]  # type: ignore[no-any-return]
+    made = engine.execution_options(**{WRITE_OPTION: True})
+    # on the engine itself, not in a map by engine: the copy refers to the engine, so a map
+    # would keep every engine (and its pool) alive; this cycle goes with the engine
+    engine.__dict__[_WRITE_ENGINE] = (engine._execution_options, engine.echo, made)
+    return made
+
+
+#: Where :func:`write_engine` keeps an engine's write engine.
+_WRITE_ENGINE = "_remit_write_engine"
 
 
 #: One write lock per SQLite connection pool (so per database opened in this process).
@@ -462,7 +479,10 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         write = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # through the DB-API cursor as the write path's statements (remit.store.cursor: the
+        # cursor listeners called, a driver error raised as SQLAlchemy's): SQLAlchemy's own
+        # execution of this one statement cost as much as the rest of the transaction's start
+        on_cursor(connection, "BEGIN IMMEDIATE" if write else "BEGIN", ())
 
     if checkpointer is not None:
         event.listen(engine, "commit", lambda _connection: checkpointer.committed())

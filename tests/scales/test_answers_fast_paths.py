@@ -1,0 +1,207 @@
+"""The answer checks' shortcuts (issue 16) give what the general code gives: an ``int`` answer
+to an integer item, an item looked up by a ``str`` key, and the skip, undecided and
+contradiction checks of a version whose items have no skip condition (or imply nothing),
+against the functions as they were before the shortcuts, for any answer; and the items'
+shape worked out once per items tuple is worked out again for another tuple (a changed
+scale), even one that reuses a freed tuple's id."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from remit.errors import AnswerError
+from remit.scales import answers, load_scale
+from remit.scales.answers import (
+    _lookup,
+    _shape_of,
+    contradictions,
+    normalise_answer,
+    skipped_items,
+    undecided_items,
+    validate_answers,
+)
+from remit.scales.model import ItemDefinition, ScaleDefinition
+
+
+def _old_normalise_integer(scale: ScaleDefinition, item: ItemDefinition, value: object) -> Any:
+    """normalise_answer's integer branch before the shortcut (verbatim)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise answers._refuse(scale, item, value, "a yes/no where a number is expected")
+    if isinstance(value, numbers.Integral):
+        number = int(value)
+    elif isinstance(value, numbers.Real):
+        x = float(value)
+        if not math.isfinite(x) or not x.is_integer():
+            raise answers._refuse(scale, item, value, "not a whole number")
+        number = int(x)
+    elif isinstance(value, str) and answers._INT.match(value.strip()):
+        number = int(value.strip())
+    else:
+        raise answers._refuse(scale, item, value, "not a whole number")
+    answers._in_range(scale, item, number, value)
+    return number
+
+
+def _old_lookup(
+    scale: ScaleDefinition, keys: Mapping[str, ItemDefinition], key: object
+) -> ItemDefinition:
+    """_lookup before the shortcut (verbatim)."""
+    k = str(key).strip() if isinstance(key, str | int) and not isinstance(key, bool) else None
+    if k is not None and k in keys:
+        return keys[k]
+    refs = list(dict.fromkeys(it.ref for it in keys.values()))
+    raise AnswerError(
+        f"{scale.code} has no item {key!r}",
+        item=str(key),
+        expected=f"item numbers {refs[0]}–{refs[-1]} or item codes",
+        hint=f"run `remit scales show {scale.code}` to list the items",
+    )
+
+
+def _outcome(function: Any, *args: Any) -> tuple[str, Any]:
+    try:
+        found = function(*args)
+    except AnswerError as error:
+        return "refused", str(error)
+    return type(found).__name__, found
+
+
+MADRS = load_scale("madrs")
+_integer_items = [it for it in MADRS.items if it.kind == "integer"]
+
+_answer = (
+    st.integers(min_value=-10, max_value=20)
+    | st.booleans()
+    | st.none()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(alphabet=" +-0123456789.x", max_size=5)
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(item=st.sampled_from(_integer_items), value=_answer)
+def test_an_integer_item_normalises_any_answer_as_before(item: ItemDefinition, value: Any) -> None:
+    assert _outcome(normalise_answer, MADRS, item, value) == _outcome(
+        _old_normalise_integer, MADRS, item, value
+    )
+
+
+_KEYS_OF = {
+    code: answers._key_map(load_scale(code).items_for(None))
+    for code in ("madrs", "cssrs", "sds", "gad7")
+}
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    code=st.sampled_from(sorted(_KEYS_OF)),
+    key=st.sampled_from(["1", " 2", "10 ", "apparent_sadness", "0", "", " ", "x", "1.0"])
+    | st.text(max_size=6)
+    | st.integers(min_value=-2, max_value=40)
+    | st.booleans(),
+)
+def test_an_item_is_looked_up_by_any_key_as_before(code: str, key: Any) -> None:
+    scale, keys = load_scale(code), _KEYS_OF[code]
+    assert _outcome(_lookup, scale, keys, key) == _outcome(_old_lookup, scale, keys, key)
+
+
+def _general(items: tuple[ItemDefinition, ...]) -> answers._Shape:
+    """A shape that sends every check the general way (as before the shortcuts)."""
+    return answers._Shape(items, answers._key_map(items), True, True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    code=st.sampled_from(["madrs", "gad7", "bdi2", "sds", "isi"]),
+    values=st.lists(st.none() | st.integers(min_value=0, max_value=4), min_size=30, max_size=30),
+)
+def test_the_skip_undecided_and_contradiction_checks_give_what_the_general_way_gives(
+    code: str, values: list[Any]
+) -> None:
+    scale = load_scale(code)
+    for version in scale.versions:
+        items = scale.items_for(version)
+        given_answers = {
+            it.code: (v if it.kind == "integer" else None)
+            for it, v in zip(items, values, strict=False)
+        }
+        try:
+            normalised = validate_answers(scale, given_answers, version=version)
+        except AnswerError:
+            continue
+        skipped = skipped_items(scale, items, normalised)
+        found = (skipped, undecided_items(items, normalised, skipped))
+        found += (contradictions(scale, items, normalised),)  # type: ignore[assignment]
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(answers, "_shape_of", _general)
+            general_skipped = skipped_items(scale, items, normalised)
+            expected = (general_skipped, undecided_items(items, normalised, general_skipped))
+            expected += (contradictions(scale, items, normalised),)  # type: ignore[assignment]
+        assert found == expected
+
+
+def test_the_cssrs_still_skips_and_contradicts() -> None:
+    """A scale with skip conditions and implied items takes the general way."""
+    cssrs = load_scale("cssrs")
+    items = cssrs.items_for("since_last_visit")
+    given_answers = validate_answers(cssrs, {"1": True, "2": False}, version="since_last_visit")
+    skipped = skipped_items(cssrs, items, given_answers)
+    assert "active_ideation_intent" in skipped
+    blank = validate_answers(cssrs, {"1": True}, version="since_last_visit")
+    assert "active_ideation_intent" in undecided_items(
+        items, blank, skipped_items(cssrs, items, blank)
+    )
+    both = validate_answers(cssrs, {"wish_to_be_dead_lifetime": False, "wish_to_be_dead": True})
+    assert contradictions(cssrs, cssrs.items_for("baseline"), both)
+
+
+def test_a_changed_scale_is_checked_by_its_own_items() -> None:
+    """A new definition (a scale changed: here an item renamed and given a skip condition)
+    brings new items tuples, whose shape is worked out anew: the old one's is not used."""
+    madrs = load_scale("madrs")
+    items = madrs.items_for(None)
+    assert not _shape_of(items).skips
+    condition = next(
+        it.skip_when for it in load_scale("cssrs").items_for(None) if it.skip_when is not None
+    )
+    renamed = dataclasses.replace(items[0], code="renamed_item", skip_when=condition)
+    changed_items = (renamed, *items[1:])
+    shape = _shape_of(changed_items)
+    assert "renamed_item" in shape.keys
+    assert "apparent_sadness" not in shape.keys
+    assert shape.skips
+    assert _shape_of(items) is _shape_of(items)  # the unchanged one: kept
+    assert not _shape_of(items).skips
+
+
+def test_a_reused_id_is_not_taken_for_the_tuple_that_had_it() -> None:
+    """The shape keeps its tuple: another tuple at the address of a freed one (here the entry
+    such a reuse leaves, planted) is worked out again, not given the freed tuple's shape."""
+    madrs_items = load_scale("madrs").items_for(None)
+    cssrs_items = load_scale("cssrs").items_for("since_last_visit")
+    stale = _shape_of(madrs_items)
+    second = (cssrs_items[0], *cssrs_items[1:4])
+    answers._SHAPES[id(second)] = stale
+    shape = _shape_of(second)
+    assert shape.items is second
+    assert set(shape.keys) == {k for it in second for k in (it.ref, it.code)}
+    assert answers._SHAPES[id(second)] is shape
+
+
+def test_a_list_of_items_is_never_kept() -> None:
+    """A list can change after it was looked at: its shape is not remembered."""
+    items = list(load_scale("madrs").items_for(None))
+    _shape_of(items)  # type: ignore[arg-type]
+    assert id(items) not in answers._SHAPES
+    with pytest.raises(AnswerError):
+        _lookup(load_scale("madrs"), _shape_of(items).keys, "nope")  # type: ignore[arg-type]
