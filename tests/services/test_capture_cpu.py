@@ -7,10 +7,12 @@ cursor listeners, a driver error raised as SQLAlchemy's); on SQLite and PostgreS
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event, inspect
 from sqlalchemy.exc import OperationalError
 from tests.support.forms import madrs
@@ -18,7 +20,15 @@ from tests.support.trial import OsloTrial, enrolled
 
 from remit import services as sv
 from remit.errors import InputError
-from remit.services._common import assessment_record
+from remit.services._common import (
+    BEFORE_SCREENING,
+    CLOCK_SKEW,
+    EARLIEST_CLINICAL,
+    assessment_record,
+    aware,
+    now_utc,
+    plausible_time,
+)
 from remit.store import unit_of_work
 from remit.store.cursor import on_cursor
 from remit.store.queries import unsaved
@@ -116,3 +126,66 @@ def test_a_failing_begin_is_sqlalchemy_s_error(oslo: OsloTrial) -> None:
         connection.exec_driver_sql("SELECT 1")  # began
         with pytest.raises(OperationalError):
             on_cursor(connection, "BEGIN", ())
+
+
+def _old_plausible_time(
+    value: datetime | None,
+    name: str,
+    *,
+    screened_at: datetime | None = None,
+    now: datetime | None = None,
+) -> datetime | None:
+    """plausible_time as it was before its reason was spelled only for its message."""
+    when = aware(value, name)
+    if when is None:
+        return None
+    latest = (now or now_utc()) + CLOCK_SKEW
+    if when > latest:
+        raise InputError(
+            f"{name} {when.isoformat(timespec='minutes')} is in the future",
+            expected=f"a time that has passed (no later than {latest:%Y-%m-%d %H:%M} UTC, "
+            f"allowing {CLOCK_SKEW.seconds // 60} minutes of clock difference)",
+            hint="check the year and the time zone offset; record an event once it happened",
+        )
+    earliest, why = EARLIEST_CLINICAL, f"{EARLIEST_CLINICAL:%Y-%m-%d}, the earliest plausible"
+    if screened_at is not None:
+        start = aware(screened_at, "screened_at")
+        if start is not None and start - BEFORE_SCREENING > earliest:
+            earliest = start - BEFORE_SCREENING
+            why = (
+                f"{earliest:%Y-%m-%d}: {BEFORE_SCREENING.days} days before the participant's "
+                f"start in the study on {start:%Y-%m-%d}"
+            )
+    if when < earliest:
+        raise InputError(
+            f"{name} {when.isoformat(timespec='minutes')} is too early to be plausible",
+            expected=f"a time on or after {why}",
+            hint="check the year (and the participant)",
+        )
+    return when
+
+
+def _checked(function: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return "accepted", function(*args, **kwargs)
+    except InputError as error:
+        return "refused", str(error), error.expected, error.hint
+
+
+_zones = st.sampled_from([UTC, timezone(timedelta(hours=-11)), timezone(timedelta(hours=5))])
+_times = st.none() | st.datetimes(
+    min_value=datetime(1990, 1, 1), max_value=datetime(2040, 1, 1), timezones=st.none() | _zones
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(value=_times, screened_at=_times, now=_times)
+def test_a_clinical_time_is_checked_as_before(
+    value: datetime | None, screened_at: datetime | None, now: datetime | None
+) -> None:
+    if now is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    now = now or datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    assert _checked(plausible_time, value, "t", screened_at=screened_at, now=now) == _checked(
+        _old_plausible_time, value, "t", screened_at=screened_at, now=now
+    )

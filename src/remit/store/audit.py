@@ -110,6 +110,9 @@ class AuditRecord(NamedTuple):
 
 #: The fields of an :class:`AuditRecord`, in the order of :meth:`AuditRecord.values`.
 _RECORD_FIELDS = AuditRecord._fields
+#: ``_new_record(AuditRecord, values)``: the record of the 8 ``values`` (what the named tuple's
+#: own ``__new__`` does, without its Python frame).
+_new_record = tuple.__new__
 
 
 @dataclass
@@ -236,17 +239,11 @@ class UnitOfWork:
         _queue(
             self,
             [
-                AuditRecord(
-                    action,
-                    table,
-                    record_id,
-                    participant,
-                    key,
-                    None,
-                    _value(model, key, row[key]),
-                    reason,
+                # AuditRecord(...) made at C speed (its __new__ is this call)
+                _new_record(
+                    AuditRecord, (action, table, record_id, participant, key, None, new, reason)
                 )
-                for key in (*given, *nulls, *missing)
+                for key, new in _spelled(model, row, (*given, *nulls, *missing))
                 if key != "id"
             ],
         )
@@ -629,6 +626,19 @@ def _value(record: Base | type[Base], key: str, value: Any) -> str:
     if spell is not None:  # most fields: the very text canonical_json writes, directly
         return spell(value)
     return canonical_json(value)
+
+
+def _spelled(
+    model: Base | type[Base], row: Mapping[str, Any], keys: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    """Each of ``keys`` with :func:`_value` of ``row[key]``, without a call per field: most
+    fields are spelled directly by their type."""
+    redacted, spelling, spelled = model.__audit_redact__, _FIELD_SPELLING.get, []
+    for key in keys:
+        value = row[key]
+        spell = None if key in redacted else spelling(type(value))
+        spelled.append((key, _value(model, key, value) if spell is None else spell(value)))
+    return spelled
 
 
 def _after_flush(session: Session, _context: UOWTransaction) -> None:

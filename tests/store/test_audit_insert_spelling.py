@@ -1,0 +1,49 @@
+"""The Core INSERT's audit rows (``UnitOfWork.insert``) spell each field without a call per
+field (issue 16): the text is :func:`remit.store.audit._value`'s for a value of any type, a
+redacted field is never spelled, and the records are the very :class:`AuditRecord` tuples the
+named tuple's constructor makes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.store.test_audit_spelling_types import _any
+
+from remit.store.audit import AuditRecord, _new_record, _spelled, _value
+from remit.store.canonical import REDACTED, canonical_json
+from remit.store.tables import Assessment, ParticipantIdentity, UserAccount
+
+_nested = st.recursive(
+    _any, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(_nested, min_size=1, max_size=20))
+def test_each_field_is_spelled_as_value_spells_it(values: list[Any]) -> None:
+    for model in (Assessment, UserAccount, ParticipantIdentity):
+        keys = tuple(prop.key for prop in model.__mapper__.column_attrs)[: len(values)]
+        row = dict(zip(keys, values, strict=False))
+        assert _spelled(model, row, keys) == [(k, _value(model, k, row[k])) for k in keys]
+
+
+def test_a_redacted_field_is_never_spelled() -> None:
+    row = {"password_hash": "$argon2id$v=19$...", "username": "kari"}
+    assert _spelled(UserAccount, row, ("password_hash", "username")) == [
+        ("password_hash", canonical_json(REDACTED)),
+        ("username", '"kari"'),
+    ]
+    assert _spelled(UserAccount, {"password_hash": None}, ("password_hash",)) == [
+        ("password_hash", "null")
+    ]
+
+
+@given(values=st.tuples(*[_any] * 8))
+def test_a_record_made_at_c_speed_is_the_named_tuple_s(values: tuple[Any, ...]) -> None:
+    made = _new_record(AuditRecord, values)
+    assert type(made) is AuditRecord
+    assert made == AuditRecord(*values)
+    assert made.reason == values[7]
+    assert made.new_value == values[6]
