@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from remit.errors import AnswerError
-from remit.scales import answers, load_scale
+from remit.scales import answers, builtin_scales, engine, load_scale, score
 from remit.scales.answers import (
     _lookup,
     _shape_of,
@@ -28,7 +28,8 @@ from remit.scales.answers import (
     undecided_items,
     validate_answers,
 )
-from remit.scales.model import ItemDefinition, ScaleDefinition
+from remit.scales.engine import _plan_of
+from remit.scales.model import ItemDefinition, ScaleDefinition, total_parts
 
 
 def _old_normalise_integer(scale: ScaleDefinition, item: ItemDefinition, value: object) -> Any:
@@ -205,3 +206,33 @@ def test_a_list_of_items_is_never_kept() -> None:
     assert id(items) not in answers._SHAPES
     with pytest.raises(AnswerError):
         _lookup(load_scale("madrs"), _shape_of(items).keys, "nope")  # type: ignore[arg-type]
+
+
+def test_a_scoring_plan_is_what_the_definition_says_for_every_scale_and_version() -> None:
+    for code in builtin_scales():
+        definition = load_scale(code)
+        for version in definition.versions:
+            plan = _plan_of(definition, version)
+            assert plan.subscales == definition.subscales_for(version)
+            assert plan.derived == definition.derived_for(version)
+            assert plan.parts == total_parts(definition, version)
+            assert _plan_of(definition, version) is plan  # kept
+
+
+def test_a_changed_definition_is_scored_by_its_own_plan() -> None:
+    """A new definition object (a scale changed: here its total made of fewer items) has its
+    plan worked out anew; the old definition's plan is not used for it, even under its id."""
+    gad7 = load_scale("gad7")
+    version = gad7.versions[0]
+    old_plan = _plan_of(gad7, version)
+    assert gad7.total is not None
+    fewer = dataclasses.replace(
+        gad7, total=dataclasses.replace(gad7.total, parts=old_plan.parts[:3])
+    )
+    engine._PLANS[(id(fewer), version)] = old_plan  # what a reused id would leave behind
+    plan = _plan_of(fewer, version)
+    assert plan.definition is fewer
+    assert plan.parts == old_plan.parts[:3]
+    answers_given = {str(i): 1 for i in range(1, 8)}
+    assert score(fewer, answers_given).total == 3
+    assert score(gad7, answers_given).total == 7

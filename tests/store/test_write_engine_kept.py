@@ -5,13 +5,15 @@ engine later, writing with ``BEGIN IMMEDIATE``, and not keeping the engine alive
 from __future__ import annotations
 
 import gc
+import sqlite3
 import weakref
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
 
-from remit.store.engine import WRITE_OPTION, write_engine
+from remit.store.cursor import on_cursor
+from remit.store.engine import _NULL_ADAPTER, WRITE_OPTION, make_engine, write_engine
 
 
 def _engine(tmp_path: Path) -> Any:
@@ -73,3 +75,18 @@ def test_the_kept_write_engine_does_not_keep_the_engine_alive(tmp_path: Path) ->
     del engine
     gc.collect()
     assert gone() is None
+
+
+def test_a_none_binds_as_null_through_the_adapter(tmp_path: Path) -> None:
+    """A SQLite engine gives sqlite3 an adapter for None (the NULLs of a form's write bind at
+    once, issue 16); what is stored is the very NULL."""
+    engine = make_engine(tmp_path / "n.db")
+    assert sqlite3.adapters[(type(None), sqlite3.PrepareProtocol)] is _NULL_ADAPTER
+    assert _NULL_ADAPTER(None) is None
+    with write_engine(engine).begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (a, b)")
+        on_cursor(connection, "INSERT INTO t VALUES (?, ?)", (None, 1))
+        connection.execute(text("INSERT INTO t VALUES (:a, :b)"), {"a": None, "b": 2})
+        rows = connection.exec_driver_sql("SELECT typeof(a), a IS NULL, b FROM t").all()
+    assert [tuple(r) for r in rows] == [("null", 1, 1), ("null", 1, 2)]
+    engine.dispose()
