@@ -74,7 +74,7 @@ def _outcome(function: Any, *args: Any) -> tuple[str, Any]:
         found = function(*args)
     except AnswerError as error:
         return "refused", str(error)
-    return type(found).__name__, found
+    return type(found).__name__, repr(found)  # repr: 3, 3.0 and True told apart
 
 
 MADRS = load_scale("madrs")
@@ -236,3 +236,121 @@ def test_a_changed_definition_is_scored_by_its_own_plan() -> None:
     answers_given = {str(i): 1 for i in range(1, 8)}
     assert score(fewer, answers_given).total == 3
     assert score(gad7, answers_given).total == 7
+
+
+def _old_validate_answers(
+    scale: ScaleDefinition, answers_given: Mapping[str, object], *, version: str | None = None
+) -> dict[str, Any]:
+    """validate_answers before its loop took the usual item and answer itself (verbatim, with
+    the items' keys made as they were)."""
+    definition = scale
+    items = definition.items_for(version)
+    if not isinstance(answers_given, Mapping):
+        raise AnswerError(
+            f"answers to {definition.code} are a {type(answers_given).__name__}",
+            expected="a mapping of item number or code to answer",
+        )
+    out: dict[str, Any] = {it.code: None for it in items}
+    given_by: dict[str, str] = {}
+    keys = answers._key_map(items)
+    for key, value in answers_given.items():
+        item = _old_lookup(definition, keys, key)
+        normalised = normalise_answer(definition, item, value)
+        previous = out[item.code]
+        if (
+            item.code in given_by
+            and normalised is not None
+            and previous is not None
+            and normalised != previous
+        ):
+            raise AnswerError(
+                f"{definition.code} item {item.ref} ({item.code}) is answered twice, as "
+                f"{given_by[item.code]!r} and {key!r}",
+                item=item.code,
+                expected="one answer per item",
+            )
+        if normalised is not None or item.code not in given_by:
+            out[item.code] = normalised
+            given_by[item.code] = str(key)
+    skipped = skipped_items(definition, items, out)
+    for it in items:
+        if it.code in skipped and out[it.code] is not None and out[it.code] is not False:
+            cond = it.skip_when
+            why = it.skip_note or (f"skipped because {cond.describe()}" if cond else "skipped")
+            raise AnswerError(
+                f"{definition.code} item {it.ref} ({it.code}) is answered {out[it.code]!r} but "
+                f"the form skips it ({why})",
+                item=it.code,
+                expected="a blank answer (or no) for a skipped item",
+                hint="check the answers it depends on, or leave this item blank",
+            )
+    return out
+
+
+_SCALES = {code: load_scale(code) for code in ("madrs", "gad7", "sds", "isi", "cssrs", "pcl5")}
+
+
+@st.composite
+def _forms(draw: st.DrawFn) -> tuple[str, dict[Any, Any]]:
+    code = draw(st.sampled_from(sorted(_SCALES)))
+    items = _SCALES[code].items_for(None)
+    keys = [k for it in items for k in (it.ref, it.code, f" {it.ref}")]
+    chosen = draw(
+        st.dictionaries(
+            st.sampled_from(keys) | st.integers(min_value=0, max_value=30) | st.text(max_size=3),
+            _answer | st.sampled_from([True, False, "yes", "no", "", "2-3"]),
+            max_size=12,
+        )
+    )
+    return code, chosen
+
+
+@settings(max_examples=600, deadline=None)
+@given(form=_forms())
+def test_a_form_s_answers_are_checked_as_before(form: tuple[str, dict[Any, Any]]) -> None:
+    code, given_answers = form
+    scale = _SCALES[code]
+    assert _outcome(validate_answers, scale, given_answers) == _outcome(
+        _old_validate_answers, scale, given_answers
+    )
+
+
+def test_answers_that_are_not_a_mapping_are_refused_as_before() -> None:
+    for wrong in ([("1", 3)], "1=3", None):
+        assert _outcome(validate_answers, MADRS, wrong) == _outcome(
+            _old_validate_answers, MADRS, wrong
+        )
+
+
+def _old_item(scale: ScaleDefinition, key: object, version: str | None = None) -> ItemDefinition:
+    """ScaleDefinition.item as it was: the first item in order with that code or ref."""
+    k = str(key)
+    for it in scale.items_for(version):
+        if k in (it.code, it.ref):
+            return it
+    raise AnswerError(f"{scale.code} has no item {k!r}")
+
+
+def test_an_item_by_code_or_ref_is_the_first_the_search_found() -> None:
+    for code in builtin_scales():
+        scale = load_scale(code)
+        for version in scale.versions:
+            for it in scale.items_for(version):
+                for key in (it.code, it.ref, int(it.ref) if it.ref.isdigit() else it.ref):
+                    assert scale.item(key, version) is _old_item(scale, key, version)
+        with pytest.raises(AnswerError):
+            scale.item("no_such_item")
+
+
+def test_an_item_shared_as_code_and_ref_is_the_first_in_order() -> None:
+    """Two items, one's code the other's ref: the one first in order, as the search found."""
+    madrs = load_scale("madrs")
+    items = madrs.items_for(None)
+    clash = dataclasses.replace(items[1], code=items[0].ref)  # item 2 coded "1"
+    changed = dataclasses.replace(
+        madrs,
+        items=(items[0], clash, *items[2:]),
+        version_items=dict.fromkeys(madrs.versions, (items[0], clash, *items[2:])),
+    )
+    assert changed.item("1") is items[0]
+    assert changed.item(items[0].ref) is _old_item(changed, items[0].ref)

@@ -1,10 +1,11 @@
 """The Core INSERT's audit rows (``UnitOfWork.insert``) spell each field without a call per
 field (issue 16): the text is :func:`remit.store.audit._value`'s for a value of any type, a
 redacted field is never spelled, and the records are the very :class:`AuditRecord` tuples the
-named tuple's constructor makes."""
+named tuple's constructor makes; and canonical JSON, its encoder made once, is the text it was."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hypothesis import given, settings
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from tests.store.test_audit_spelling_types import _any
 
 from remit.store.audit import AuditRecord, _new_record, _spelled, _value
-from remit.store.canonical import REDACTED, canonical_json
+from remit.store.canonical import REDACTED, canonical_json, to_json_value
 from remit.store.tables import Assessment, ParticipantIdentity, UserAccount
 
 _nested = st.recursive(
@@ -47,3 +48,13 @@ def test_a_record_made_at_c_speed_is_the_named_tuple_s(values: tuple[Any, ...]) 
     assert made == AuditRecord(*values)
     assert made.reason == values[7]
     assert made.new_value == values[6]
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_nested)
+def test_canonical_json_is_what_json_dumps_writes_with_its_settings(value: Any) -> None:
+    """canonical_json's encoder, made once, writes what ``json.dumps`` with the same settings
+    wrote (it made the same encoder on each call)."""
+    assert canonical_json(value) == json.dumps(
+        to_json_value(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )

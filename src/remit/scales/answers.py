@@ -350,7 +350,7 @@ def validate_answers(
     """
     definition = load_scale(scale) if isinstance(scale, str) else scale
     items = definition.items_for(version)
-    if not isinstance(answers, Mapping):
+    if type(answers) is not dict and not isinstance(answers, Mapping):
         raise AnswerError(
             f"answers to {definition.code} are a {type(answers).__name__}",
             expected="a mapping of item number or code to answer",
@@ -359,8 +359,20 @@ def validate_answers(
     given_by: dict[str, str] = {}
     keys = _shape_of(items).keys
     for key, value in answers.items():
-        item = _lookup(definition, keys, key)
-        normalised = normalise_answer(definition, item, value)
+        # the usual item and answer (an item's own key, a whole number in range of an integer
+        # item) taken as _lookup and normalise_answer take them, without their calls
+        item = keys.get(key.strip()) if type(key) is str else None
+        if item is None:
+            item = _lookup(definition, keys, key)
+        if (
+            type(value) is int
+            and item.kind == "integer"
+            and (item.min is None or item.min <= value)
+            and (item.max is None or value <= item.max)
+        ):
+            normalised: Normalised = value
+        else:
+            normalised = normalise_answer(definition, item, value)
         previous = out[item.code]
         if (
             item.code in given_by
