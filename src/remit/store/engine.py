@@ -246,8 +246,11 @@ def one_writer(engine: Engine) -> Iterator[None]:
     if engine.dialect.name != "sqlite":
         yield
         return
-    with _WRITERS_GUARD:
-        lock = _WRITERS.setdefault(engine.pool, threading.RLock())
+    pool = engine.pool
+    lock = _WRITERS.get(pool)
+    if lock is None:  # the pool's first writer (a lock made only then, under the guard)
+        with _WRITERS_GUARD:
+            lock = _WRITERS.setdefault(pool, threading.RLock())
     with lock:
         yield
 
