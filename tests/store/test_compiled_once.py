@@ -22,7 +22,8 @@ def test_each_dialect_has_its_own_compiled_statement() -> None:
     assert compiled_once(lite, _QUERY) is first  # kept
     other = compiled_once(pg, _QUERY)
     assert other is not first
-    assert "?" in first.sql and "%(site_id)s" in other.sql
+    assert "?" in first.sql
+    assert "%(site_id)s" in other.sql
 
 
 def test_a_dialect_at_a_reused_id_is_compiled_for_itself() -> None:

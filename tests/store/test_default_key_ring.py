@@ -1,22 +1,31 @@
 """A database's default audit key ring is found per write transaction with one ``stat`` of its
 file (issue 16) and stays what it was: made when missing, the same ring while the file is
-unchanged, the rotated ring once it changed, per database, and none for an in-memory one."""
+unchanged, the rotated ring once it changed, per database, and none for an in-memory one;
+a ring's newest key is keyed once for HMAC and signs as a fresh HMAC does."""
 
 from __future__ import annotations
 
+import hmac
 import os
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
 from remit.store import audit_keys
-from remit.store.audit_keys import _default_ring, default_key_file, load_key_ring, rotate_key_file
+from remit.store.audit_keys import (
+    AuditKeyRing,
+    _default_ring,
+    default_key_file,
+    load_key_ring,
+    rotate_key_file,
+)
 
 
 def test_the_ring_is_made_kept_and_rotated(tmp_path: Path) -> None:
     url = make_url(f"sqlite:///{tmp_path / 'a.db'}")
     file = default_key_file(url)
-    assert file is not None and not file.exists()
+    assert file is not None
+    assert not file.exists()
     ring = _default_ring(url)
     assert file.exists()
     assert ring.keys == load_key_ring(file).keys
@@ -25,7 +34,8 @@ def test_the_ring_is_made_kept_and_rotated(tmp_path: Path) -> None:
     stat = file.stat()
     os.utime(file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     rotated = _default_ring(url)
-    assert rotated is not ring and len(rotated.keys) == 2
+    assert rotated is not ring
+    assert len(rotated.keys) == 2
     assert rotated.keys[0] == ring.keys[0]
 
 
@@ -45,10 +55,6 @@ def test_an_in_memory_database_has_the_process_ring() -> None:
 def test_a_ring_signs_with_its_own_newest_key() -> None:
     """The keyed HMAC kept per ring gives the hash of a fresh HMAC with the newest key, for
     each ring (another ring at a reused address is keyed again)."""
-    import hmac
-
-    from remit.store.audit_keys import AuditKeyRing
-
     first = AuditKeyRing((("k1", b"a" * 32),))
     second = AuditKeyRing((("k1", b"a" * 32), ("k2", b"b" * 32)))
     for ring in (first, second):
