@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remit.errors import AnswerError
+from remit.errors import AnswerError, NotFoundError
 from remit.scales import answers, builtin_scales, engine, load_scale, score
 from remit.scales.answers import (
     _lookup,
@@ -29,6 +30,7 @@ from remit.scales.answers import (
     validate_answers,
 )
 from remit.scales.engine import _plan_of
+from remit.scales.loader import SCALES_PATH_ENV, user_scale_dirs
 from remit.scales.model import ItemDefinition, ScaleDefinition, total_parts
 
 
@@ -354,3 +356,19 @@ def test_an_item_shared_as_code_and_ref_is_the_first_in_order() -> None:
     )
     assert changed.item("1") is items[0]
     assert changed.item(items[0].ref) is _old_item(changed, items[0].ref)
+
+
+@pytest.mark.parametrize("raw", [None, "", " ", os.pathsep, f" {os.pathsep} "])
+def test_no_user_scale_directory_is_named_as_before(
+    raw: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unset, empty or blank REMIT_SCALES_PATH names no directory (the empty one now
+    without splitting it); the variable is still read at each call."""
+    if raw is None:
+        monkeypatch.delenv(SCALES_PATH_ENV, raising=False)
+    else:
+        monkeypatch.setenv(SCALES_PATH_ENV, raw)
+    assert user_scale_dirs() == []
+    monkeypatch.setenv(SCALES_PATH_ENV, "/no/such/remit/dir")
+    with pytest.raises(NotFoundError):
+        user_scale_dirs()

@@ -9,6 +9,7 @@ import hmac
 import os
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import make_url
 
 from remit.store import audit_keys
@@ -65,3 +66,22 @@ def test_a_ring_signs_with_its_own_newest_key() -> None:
     audit_keys._KEYED[id(second)] = audit_keys._KEYED[id(first)]
     expected = hmac.new(b"b" * 32, b"0" * 64 + b"{}", "sha256").hexdigest()
     assert second.signer()("0" * 64, "{}") == expected
+
+
+def test_a_ring_without_openssl_s_state_signs_through_the_standard_object(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the standard library's HMAC holds no OpenSSL state, its own object is used."""
+
+    class Plain:
+        def __init__(self, inner: hmac.HMAC) -> None:
+            self.inner = inner
+
+        def copy(self) -> hmac.HMAC:
+            return self.inner.copy()
+
+    real_new = hmac.new
+    monkeypatch.setattr(audit_keys.hmac, "new", lambda *a, **k: Plain(real_new(*a, **k)))
+    ring = AuditKeyRing((("k9", b"c" * 32),))
+    expected = real_new(b"c" * 32, b"0" * 64 + b"{}", "sha256").hexdigest()
+    assert ring.signer()("0" * 64, "{}") == expected

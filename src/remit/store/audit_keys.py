@@ -106,7 +106,8 @@ class AuditKeyRing:
         def sign(prev_hash: str, content_json: str) -> str:
             row = keyed.copy()
             row.update((prev_hash + content_json).encode("utf-8"))
-            return row.hexdigest()
+            digest: str = row.hexdigest()
+            return digest
 
         return sign
 
@@ -116,21 +117,26 @@ class AuditKeyRing:
         return hmac.new(self.key(key_id), message, hashlib.sha256).hexdigest()
 
 
-#: Each ring's newest key as a keyed HMAC (:meth:`AuditKeyRing.signer`), by the ring's
+#: Each ring's newest key as a keyed HMAC state (:meth:`AuditKeyRing.signer`), by the ring's
 #: identity (kept with it: an id reused by another ring is keyed again).
-_KEYED: dict[int, tuple[AuditKeyRing, hmac.HMAC]] = {}
+_KEYED: dict[int, tuple[AuditKeyRing, Any]] = {}
 _KEYED_KEPT = 64
 
 
-def _keyed(ring: AuditKeyRing) -> hmac.HMAC:
+def _keyed(ring: AuditKeyRing) -> Any:
+    """The keyed state of ``hmac.new(newest key, digestmod="sha256")``: the OpenSSL HMAC the
+    standard library's object holds and hands every ``copy``, ``update`` and ``hexdigest``
+    to (the same calls without the Python wrapper around each: 26 rows a form, issue 16),
+    else that object itself."""
     found = _KEYED.get(id(ring))
     if found is not None and found[0] is ring:
         return found[1]
     keyed = hmac.new(ring.keys[-1][1], digestmod="sha256")
+    state = getattr(keyed, "_hmac", None) or keyed
     if len(_KEYED) >= _KEYED_KEPT:
         _KEYED.clear()
-    _KEYED[id(ring)] = (ring, keyed)
-    return keyed
+    _KEYED[id(ring)] = (ring, state)
+    return state
 
 
 def _parse(text: str, source: str) -> AuditKeyRing:
