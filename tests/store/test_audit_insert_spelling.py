@@ -6,13 +6,14 @@ named tuple's constructor makes; and canonical JSON, its encoder made once, is t
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.store.test_audit_spelling_types import _any
 
-from remit.store.audit import AuditRecord, _new_record, _spelled, _value
+from remit.store.audit import AuditContentWriter, AuditRecord, _new_record, _spelled, _value
 from remit.store.canonical import REDACTED, canonical_json, to_json_value
 from remit.store.tables import Assessment, ParticipantIdentity, UserAccount
 
@@ -58,3 +59,26 @@ def test_canonical_json_is_what_json_dumps_writes_with_its_settings(value: Any) 
     assert canonical_json(value) == json.dumps(
         to_json_value(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    shared=st.lists(st.tuples(*[_any] * 5), min_size=1, max_size=3),
+    rows=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=2), _any, _any, _any, _any),
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_rows_sharing_a_change_s_values_are_spelled_as_canonical_json(
+    shared: list[tuple[Any, ...]], rows: list[tuple[Any, ...]]
+) -> None:
+    """One writer spells the rows of an append: rows whose action, table, record,
+    participant and reason are the very objects of the row before reuse their text (here
+    in any order and of any type, 1 and True alike), each row still its canonical JSON."""
+    actor = SimpleNamespace(user_id=7, username="ø", role="investigator", site_id=None)
+    writer = AuditContentWriter("2026-03-02T09:30:00.000000Z", "f" * 32, actor)  # type: ignore[arg-type]
+    for which, row_id, field, old, new in rows:
+        action, table, record_id, participant, reason = shared[which % len(shared)]
+        record = AuditRecord(action, table, record_id, participant, field, old, new, reason)
+        assert writer.json(row_id, record) == canonical_json(writer.content(row_id, record))

@@ -1039,6 +1039,10 @@ class AuditContentWriter:
             self._fast = True
         else:
             self._fast = False
+        #: The shared values of the record spelled last (action, table, record, participant,
+        #: reason: the same objects for the rows of one row's change) and the text before and
+        #: after its own fields
+        self._last: tuple[Any, ...] | None = None
 
     def content(self, row_id: int, record: AuditRecord) -> dict[str, Any]:
         """The hashed content of the row ``row_id`` holding ``record``."""
@@ -1052,16 +1056,30 @@ class AuditContentWriter:
             spell = _SPELLING
             action, table_name, record_id, participant_id, key, old, new, reason = record
             try:  # each value of a type of its own spelling (else KeyError: the slow way)
+                last = self._last
+                if (  # the very objects spelled last: the same text (no look at their values)
+                    last is not None
+                    and last[0] is action
+                    and last[1] is table_name
+                    and last[2] is record_id
+                    and last[3] is participant_id
+                    and last[4] is reason
+                ):
+                    head, rest = last[5], last[6]
+                else:
+                    head = f'{{"action":{spell[type(action)](action)},"field":'
+                    rest = (
+                        f',"participant_id":{spell[type(participant_id)](participant_id)}'
+                        f',"reason":{spell[type(reason)](reason)}'
+                        f',"record_id":{spell[type(record_id)](record_id)}'
+                        f"{self._middle}{spell[type(table_name)](table_name)}{self._end}"
+                    )
+                    self._last = (action, table_name, record_id, participant_id, reason, head, rest)
                 return (
-                    f'{{"action":{spell[type(action)](action)}'
-                    f',"field":{spell[type(key)](key)}'
+                    f"{head}{spell[type(key)](key)}"
                     f',"id":{spell[type(row_id)](row_id)}'
                     f',"new_value":{spell[type(new)](new)}'
-                    f"{self._tail}{spell[type(old)](old)}"
-                    f',"participant_id":{spell[type(participant_id)](participant_id)}'
-                    f',"reason":{spell[type(reason)](reason)}'
-                    f',"record_id":{spell[type(record_id)](record_id)}'
-                    f"{self._middle}{spell[type(table_name)](table_name)}{self._end}"
+                    f"{self._tail}{spell[type(old)](old)}{rest}"
                 )
             except KeyError:
                 pass
