@@ -425,6 +425,27 @@ class Enrolment(_Model):
 # --------------------------------------------------------------------------- protocol
 
 
+#: Each protocol's visits by code (the first of a code, as :meth:`Protocol.visit` finds it),
+#: by the protocol's identity: a protocol is frozen; one read again is a new object.
+_VISITS_BY_CODE: dict[int, tuple[Protocol, Mapping[str, Visit]]] = {}
+_VISITS_BY_CODE_KEPT = 64
+
+
+def _visits_by_code(protocol: Protocol) -> Mapping[str, Visit]:
+    """``{code: visit}`` of ``protocol``, worked out once per protocol object (kept with it:
+    an id reused by another protocol is worked out again)."""
+    found = _VISITS_BY_CODE.get(id(protocol))
+    if found is not None and found[0] is protocol:
+        return found[1]
+    by_code: dict[str, Visit] = {}
+    for v in protocol.visits:
+        by_code.setdefault(v.code, v)
+    if len(_VISITS_BY_CODE) >= _VISITS_BY_CODE_KEPT:
+        _VISITS_BY_CODE.clear()
+    _VISITS_BY_CODE[id(protocol)] = (protocol, by_code)
+    return by_code
+
+
 class Protocol(_Model):
     """A whole protocol. Build it with :func:`remit.protocol.load_protocol`.
 
@@ -534,7 +555,10 @@ class Protocol(_Model):
         >>> v.anchor, v.target_day, v.window
         ('V4', 210, (-14, 14))
         """
-        return self._named(
+        found = _visits_by_code(self).get(code) if type(code) is str else None
+        if found is not None:
+            return found
+        return self._named(  # the error, naming every visit
             "visit",
             code,
             [(v.code, v) for v in self.visits],

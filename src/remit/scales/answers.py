@@ -6,6 +6,8 @@ import math
 import numbers
 import re
 from collections.abc import Mapping
+from types import MappingProxyType
+from typing import NamedTuple
 
 from remit.errors import AnswerError
 from remit.scales.loader import load_scale
@@ -59,6 +61,9 @@ def normalise_answer(scale: ScaleDefinition, item: ItemDefinition, value: object
         return None
     kind = item.kind
     if kind == "integer":
+        if type(value) is int:  # the usual answer: what the numbers.Integral branch makes of it
+            _in_range(scale, item, value, value)
+            return value
         if isinstance(value, bool):
             raise _refuse(scale, item, value, "a yes/no where a number is expected")
         if isinstance(value, numbers.Integral):
@@ -132,9 +137,50 @@ def _key_map(items: tuple[ItemDefinition, ...]) -> dict[str, ItemDefinition]:
     return keys
 
 
+class _Shape(NamedTuple):
+    """What the checks of every form ask of a version's items, worked out once
+    (:func:`_shape_of`)."""
+
+    items: tuple[ItemDefinition, ...]  # what it was worked out from (kept: see _shape_of)
+    keys: Mapping[str, ItemDefinition]  # the items by ref and by code (_key_map)
+    skips: bool  # some item has a skip condition
+    implies: bool  # some item implies another
+
+
+#: The shape of each items tuple met so far, by its identity (a scale's versions' tuples
+#: live as long as its definition; a changed scale is a new definition with new tuples).
+_SHAPES: dict[int, _Shape] = {}
+_SHAPES_KEPT = 256
+
+
+def _shape_of(items: tuple[ItemDefinition, ...]) -> _Shape:
+    """The :class:`_Shape` of ``items``, worked out once per tuple: the shape keeps the tuple
+    it was worked out from, so an id reused by another tuple is recognised and worked out
+    again."""
+    found = _SHAPES.get(id(items))
+    if found is not None and found.items is items:
+        return found
+    found = _Shape(
+        items,
+        MappingProxyType(_key_map(items)),
+        any(it.skip_when is not None for it in items),
+        any(it.implies for it in items),
+    )
+    if type(items) is not tuple:  # a list may change: not kept
+        return found
+    if len(_SHAPES) >= _SHAPES_KEPT:
+        _SHAPES.clear()
+    _SHAPES[id(items)] = found
+    return found
+
+
 def _lookup(
     scale: ScaleDefinition, keys: Mapping[str, ItemDefinition], key: object
 ) -> ItemDefinition:
+    if type(key) is str:  # the usual key (as the general case below takes it, cheaper)
+        found = keys.get(key.strip())
+        if found is not None:
+            return found
     k = str(key).strip() if isinstance(key, str | int) and not isinstance(key, bool) else None
     if k is not None and k in keys:
         return keys[k]
@@ -163,6 +209,8 @@ def contradictions(
     >>> contradictions(d, d.items_for("baseline"), a)[0][:60]
     'check: item 25 (wish_to_be_dead) is yes but item 1 (wish_to_'
     """
+    if not _shape_of(items).implies:  # nothing to contradict (most scales)
+        return []
     by_code = {it.code: it for it in items}
     found = []
     for it in items:
@@ -193,6 +241,8 @@ def skipped_items(
     >>> sorted(c for c in skipped_items(d, items, a) if c.startswith("active_ideation"))
     ['active_ideation_intent', 'active_ideation_methods', 'active_ideation_plan_intent']
     """
+    if not _shape_of(items).skips:  # no item has a skip condition: none is skipped
+        return frozenset()
     by_code = {it.code: it for it in items}
     memo: dict[str, bool] = {}
 
@@ -235,6 +285,8 @@ def undecided_items(
     >>> sorted(c for c in undecided_items(items, a, skipped_items(d, items, a)) if "idea" in c)
     ['active_ideation_intent', 'active_ideation_methods', 'active_ideation_plan_intent']
     """
+    if not _shape_of(items).skips:  # no skip condition to be undecided
+        return frozenset()
     by_code = {it.code: it for it in items}
     memo: dict[str, bool] = {}
 
@@ -298,17 +350,29 @@ def validate_answers(
     """
     definition = load_scale(scale) if isinstance(scale, str) else scale
     items = definition.items_for(version)
-    if not isinstance(answers, Mapping):
+    if type(answers) is not dict and not isinstance(answers, Mapping):
         raise AnswerError(
             f"answers to {definition.code} are a {type(answers).__name__}",
             expected="a mapping of item number or code to answer",
         )
     out: dict[str, Normalised] = {it.code: None for it in items}
     given_by: dict[str, str] = {}
-    keys = _key_map(items)
+    keys = _shape_of(items).keys
     for key, value in answers.items():
-        item = _lookup(definition, keys, key)
-        normalised = normalise_answer(definition, item, value)
+        # the usual item and answer (an item's own key, a whole number in range of an integer
+        # item) taken as _lookup and normalise_answer take them, without their calls
+        item = keys.get(key.strip()) if type(key) is str else None
+        if item is None:
+            item = _lookup(definition, keys, key)
+        if (
+            type(value) is int
+            and item.kind == "integer"
+            and (item.min is None or item.min <= value)
+            and (item.max is None or value <= item.max)
+        ):
+            normalised: Normalised = value
+        else:
+            normalised = normalise_answer(definition, item, value)
         previous = out[item.code]
         if (
             item.code in given_by

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from remit.errors import ScaleError
 from remit.scales.answers import (
@@ -20,6 +20,7 @@ from remit.scales.answers import (
 )
 from remit.scales.loader import load_scale
 from remit.scales.model import (
+    DerivedDefinition,
     ItemDefinition,
     MissingRule,
     ScaleDefinition,
@@ -261,6 +262,42 @@ def _band(definition: ScaleDefinition, total: float | None) -> str | None:
     return label
 
 
+class _Plan(NamedTuple):
+    """What scoring a version of a scale reads of its definition, worked out once
+    (:func:`_plan_of`)."""
+
+    definition: ScaleDefinition  # what it was worked out from (kept: see _plan_of)
+    subscales: tuple[SubscaleDefinition, ...]  # definition.subscales_for(version)
+    derived: tuple[DerivedDefinition, ...]  # definition.derived_for(version)
+    parts: tuple[str, ...]  # total_parts(definition, version)
+
+
+#: The plan of each definition and version scored so far, by the definition's identity (a
+#: definition is frozen; a changed scale is a new definition).
+_PLANS: dict[tuple[int, str], _Plan] = {}
+_PLANS_KEPT = 256
+
+
+def _plan_of(definition: ScaleDefinition, version: str) -> _Plan:
+    """The :class:`_Plan` of ``definition`` at ``version`` (checked), worked out once per
+    definition object: the plan keeps the definition, so an id reused by another one is
+    recognised and worked out again."""
+    key = (id(definition), version)
+    found = _PLANS.get(key)
+    if found is not None and found.definition is definition:
+        return found
+    found = _Plan(
+        definition,
+        definition.subscales_for(version),
+        definition.derived_for(version),
+        total_parts(definition, version),
+    )
+    if len(_PLANS) >= _PLANS_KEPT:
+        _PLANS.clear()
+    _PLANS[key] = found
+    return found
+
+
 def score(
     scale: str | ScaleDefinition,
     answers: Mapping[str, object],
@@ -362,7 +399,8 @@ def score(
             subscale_items=subscale_items,
         )
 
-    for s in definition.subscales_for(v):
+    plan = _plan_of(definition, v)
+    for s in plan.subscales:
         codes: list[str] = []
         for p in s.items:
             codes.extend(subscale_items.get(p, (p,)))
@@ -390,7 +428,7 @@ def score(
     if definition.total is not None:
         rule = missing or definition.missing_rule
         skipped_rule = rule.skipped or definition.total.skipped
-        parts = total_parts(definition, v)
+        parts = plan.parts
         source = subscales if definition.total.source == "subscales" else item_scores
         present = [p for p in parts if p not in skipped]
         values = [source.get(p) for p in present]
@@ -433,7 +471,7 @@ def score(
                     hint="the definition's total_range or bins are wrong; report it",
                 )
 
-    for dv in definition.derived_for(v):
+    for dv in plan.derived:
         value = get_rule(dv.rule).function(context(total), dv.params)
         derived[dv.name] = _num(value) if isinstance(value, float) else value
 

@@ -168,6 +168,8 @@ def user_scale_dirs() -> list[Path]:
     True
     """
     raw = os.environ.get(SCALES_PATH_ENV, "")
+    if not raw:  # the usual case (read on every scale loaded): no directory named
+        return []
     dirs = []
     for part in raw.split(os.pathsep):
         if not part.strip():

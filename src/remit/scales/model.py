@@ -466,9 +466,9 @@ class ScaleDefinition:
         """
         items = self.items_for(version)
         k = str(key)
-        for it in items:
-            if k in (it.code, it.ref):
-                return it
+        found = _first_by_key(items).get(k)
+        if found is not None:
+            return found
         raise AnswerError(
             f"{self.code} has no item {k!r}",
             item=k,
@@ -479,6 +479,29 @@ class ScaleDefinition:
             + ", …)",
             hint=f"run `remit scales show {self.code}` to list the items",
         )
+
+
+#: Each items tuple's items by code and by ref, the first item of either in order (what
+#: :meth:`ScaleDefinition.item` looks for), by the tuple's identity (a definition's tuples
+#: live as long as it; a changed scale is a new definition with new tuples).
+_FIRST_BY_KEY: dict[int, tuple[tuple[ItemDefinition, ...], Mapping[str, ItemDefinition]]] = {}
+_FIRST_BY_KEY_KEPT = 256
+
+
+def _first_by_key(items: tuple[ItemDefinition, ...]) -> Mapping[str, ItemDefinition]:
+    """``{code or ref: the first item in order with that code or ref}`` of ``items``, worked out
+    once per tuple (kept with the tuple: an id reused by another tuple is worked out again)."""
+    found = _FIRST_BY_KEY.get(id(items))
+    if found is not None and found[0] is items:
+        return found[1]
+    first: dict[str, ItemDefinition] = {}
+    for it in items:
+        first.setdefault(it.code, it)
+        first.setdefault(it.ref, it)
+    if len(_FIRST_BY_KEY) >= _FIRST_BY_KEY_KEPT:
+        _FIRST_BY_KEY.clear()
+    _FIRST_BY_KEY[id(items)] = (items, MappingProxyType(first))
+    return first
 
 
 def total_parts(d: ScaleDefinition, version: str | None = None) -> tuple[str, ...]:

@@ -109,16 +109,20 @@ def plausible_time(
             f"allowing {CLOCK_SKEW.seconds // 60} minutes of clock difference)",
             hint="check the year and the time zone offset; record an event once it happened",
         )
-    earliest, why = EARLIEST_CLINICAL, f"{EARLIEST_CLINICAL:%Y-%m-%d}, the earliest plausible"
+    earliest, start = EARLIEST_CLINICAL, None
     if screened_at is not None:
         start = aware(screened_at, "screened_at")
         if start is not None and start - BEFORE_SCREENING > earliest:
             earliest = start - BEFORE_SCREENING
-            why = (
-                f"{earliest:%Y-%m-%d}: {BEFORE_SCREENING.days} days before the participant's "
-                f"start in the study on {start:%Y-%m-%d}"
-            )
-    if when < earliest:
+        else:
+            start = None  # the earliest plausible time is the one of every trial
+    if when < earliest:  # (the reason spelled only for the message)
+        why = (
+            f"{EARLIEST_CLINICAL:%Y-%m-%d}, the earliest plausible"
+            if start is None
+            else f"{earliest:%Y-%m-%d}: {BEFORE_SCREENING.days} days before the participant's "
+            f"start in the study on {start:%Y-%m-%d}"
+        )
         raise InputError(
             f"{name} {when.isoformat(timespec='minutes')} is too early to be plausible",
             expected=f"a time on or after {why}",
@@ -782,10 +786,14 @@ def assessment_record(
     *,
     not_evaluated: tuple[tuple[str, str], ...] = (),
     alerts: tuple[AlertRecord, ...] | None = None,
+    visit: Visit | None = None,
 ) -> AssessmentRecord:
     """An assessment row (with the alerts it raised: ``alerts`` when the caller knows them,
-    else read) as a record."""
-    visit_code = visit_code_of(session, a.visit_id)
+    else read) as a record. ``visit``: the form's visit (``a.visit_id``'s) when the caller
+    holds it, else read."""
+    if visit is not None and visit.id != a.visit_id:  # a service bug, not a user error
+        raise InputError(f"visit {visit.id} is not the visit of assessment {a.id}")
+    visit_code = visit.visit_code if visit is not None else visit_code_of(session, a.visit_id)
     if visit_code is None and a.dosing_session_id is not None:
         from remit.store.dosing import DosingSession
 

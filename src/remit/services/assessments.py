@@ -46,7 +46,7 @@ from remit.services.signing import void_signatures
 from remit.services.unit import Write, owner_of, reading, writing
 from remit.services.visits import check_form_date
 from remit.store import Actor, UnitOfWork
-from remit.store.queries import as_loaded, hot_rows, model_columns
+from remit.store.queries import as_loaded, hot_rows, model_columns, unsaved
 from remit.store.tables import Alert, Assessment, AuditEvent, Participant, Visit
 
 
@@ -449,14 +449,15 @@ def enter_form(
     )
     found.refuse_second(p, scale)
     baseline = found.baseline(protocol, scale)
-    row = Assessment(
+    row = unsaved(
+        Assessment,
         participant_id=p.id,
         visit_id=visit.id,
         status=status,
         idempotency_key=idempotency_key,
         assessed_at=when,
     )
-    return store_form(w, row, scale, answers, chosen, baseline=baseline)
+    return store_form(w, row, scale, answers, chosen, baseline=baseline, visit=visit)
 
 
 def store_form(
@@ -467,34 +468,39 @@ def store_form(
     version: str | None,
     *,
     baseline: KnownBaseline = "read",
+    visit: Visit | None = None,
 ) -> AssessmentRecord:
     """Score ``answers`` into the new form ``row`` of ``w``'s participant, store it, apply the
     safety rules and remember the request's idempotency key, all in ``w``'s transaction.
 
     ``row.status`` is the status asked for; a ``complete`` form with required items blank is
     stored ``incomplete``. ``baseline``: the score of the participant's baseline form of the
-    scale when the caller has read it already (``None``: there is none), else ``"read"``."""
+    scale when the caller has read it already (``None``: there is none), else ``"read"``.
+    ``visit``: the form's visit (``row.visit_id``'s) when the caller holds it, else read."""
     uow, p = w.uow, w.p
     result = score_form(w.protocol, scale, answers, version)
-    row.status = entry_status(row.status or AssessmentStatus.COMPLETE, result.complete).value
-    row.scale = scale
-    row.scale_version = result.version
-    row.rater_user_id = uow.actor.user_id
-    row.rater_role = uow.actor.role
-    row.answers = dict(result.answers)
-    row.score = result.to_dict()
-    row.total = result.total
-    # a Core INSERT audited as a flush of the row would be (UnitOfWork.insert); ``row`` stays
-    # out of the session and takes the stored values (its id, version, entry time …)
     given = {key: value for key, value in vars(row).items() if key in _ASSESSMENT_COLUMNS}
-    for key, value in uow.insert(Assessment, given).items():
-        if key not in given:
-            setattr(row, key, value)
+    given.update(
+        status=entry_status(row.status or AssessmentStatus.COMPLETE, result.complete).value,
+        scale=scale,
+        scale_version=result.version,
+        rater_user_id=uow.actor.user_id,
+        rater_role=uow.actor.role,
+        answers=dict(result.answers),
+        score=result.to_dict(),
+        total=result.total,
+    )
+    # a Core INSERT audited as a flush of the row would be (UnitOfWork.insert); ``row`` stays
+    # out of the session (it is never flushed: no change of it is tracked) and takes the
+    # stored values, its id, version, entry time …, as plain attributes
+    stored = uow.insert(Assessment, given)
+    vars(row).update(given)
+    vars(row).update((key, value) for key, value in stored.items() if key not in given)
     skipped, added = _safety_rules(uow, w.protocol, p, row, result, baseline, new_record=True)
     w.remember(row.id, at_once=True)
     # a new form's alerts are the ones just raised: no other alert can name its id
     alerts = tuple(alert_record(a, p.study_id) for a in added)
-    return assessment_record(uow.session, p, row, not_evaluated=skipped, alerts=alerts)
+    return assessment_record(uow.session, p, row, not_evaluated=skipped, alerts=alerts, visit=visit)
 
 
 #: The column attributes of a form (what :func:`store_form` inserts of its row).

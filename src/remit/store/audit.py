@@ -110,6 +110,9 @@ class AuditRecord(NamedTuple):
 
 #: The fields of an :class:`AuditRecord`, in the order of :meth:`AuditRecord.values`.
 _RECORD_FIELDS = AuditRecord._fields
+#: ``_new_record(AuditRecord, values)``: the record of the 8 ``values`` (what the named tuple's
+#: own ``__new__`` does, without its Python frame).
+_new_record = tuple.__new__
 
 
 @dataclass
@@ -236,17 +239,11 @@ class UnitOfWork:
         _queue(
             self,
             [
-                AuditRecord(
-                    action,
-                    table,
-                    record_id,
-                    participant,
-                    key,
-                    None,
-                    _value(model, key, row[key]),
-                    reason,
+                # AuditRecord(...) made at C speed (its __new__ is this call)
+                _new_record(
+                    AuditRecord, (action, table, record_id, participant, key, None, new, reason)
                 )
-                for key in (*given, *nulls, *missing)
+                for key, new in _spelled(model, row, (*given, *nulls, *missing))
                 if key != "id"
             ],
         )
@@ -629,6 +626,19 @@ def _value(record: Base | type[Base], key: str, value: Any) -> str:
     if spell is not None:  # most fields: the very text canonical_json writes, directly
         return spell(value)
     return canonical_json(value)
+
+
+def _spelled(
+    model: Base | type[Base], row: Mapping[str, Any], keys: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    """Each of ``keys`` with :func:`_value` of ``row[key]``, without a call per field: most
+    fields are spelled directly by their type."""
+    redacted, spelling, spelled = model.__audit_redact__, _FIELD_SPELLING.get, []
+    for key in keys:
+        value = row[key]
+        spell = None if key in redacted else spelling(type(value))
+        spelled.append((key, _value(model, key, value) if spell is None else spell(value)))
+    return spelled
 
 
 def _after_flush(session: Session, _context: UOWTransaction) -> None:
@@ -1029,6 +1039,10 @@ class AuditContentWriter:
             self._fast = True
         else:
             self._fast = False
+        #: The shared values of the record spelled last (action, table, record, participant,
+        #: reason: the same objects for the rows of one row's change) and the text before and
+        #: after its own fields
+        self._last: tuple[Any, ...] | None = None
 
     def content(self, row_id: int, record: AuditRecord) -> dict[str, Any]:
         """The hashed content of the row ``row_id`` holding ``record``."""
@@ -1042,16 +1056,30 @@ class AuditContentWriter:
             spell = _SPELLING
             action, table_name, record_id, participant_id, key, old, new, reason = record
             try:  # each value of a type of its own spelling (else KeyError: the slow way)
+                last = self._last
+                if (  # the very objects spelled last: the same text (no look at their values)
+                    last is not None
+                    and last[0] is action
+                    and last[1] is table_name
+                    and last[2] is record_id
+                    and last[3] is participant_id
+                    and last[4] is reason
+                ):
+                    head, rest = last[5], last[6]
+                else:
+                    head = f'{{"action":{spell[type(action)](action)},"field":'
+                    rest = (
+                        f',"participant_id":{spell[type(participant_id)](participant_id)}'
+                        f',"reason":{spell[type(reason)](reason)}'
+                        f',"record_id":{spell[type(record_id)](record_id)}'
+                        f"{self._middle}{spell[type(table_name)](table_name)}{self._end}"
+                    )
+                    self._last = (action, table_name, record_id, participant_id, reason, head, rest)
                 return (
-                    f'{{"action":{spell[type(action)](action)}'
-                    f',"field":{spell[type(key)](key)}'
+                    f"{head}{spell[type(key)](key)}"
                     f',"id":{spell[type(row_id)](row_id)}'
                     f',"new_value":{spell[type(new)](new)}'
-                    f"{self._tail}{spell[type(old)](old)}"
-                    f',"participant_id":{spell[type(participant_id)](participant_id)}'
-                    f',"reason":{spell[type(reason)](reason)}'
-                    f',"record_id":{spell[type(record_id)](record_id)}'
-                    f"{self._middle}{spell[type(table_name)](table_name)}{self._end}"
+                    f"{self._tail}{spell[type(old)](old)}{rest}"
                 )
             except KeyError:
                 pass

@@ -98,14 +98,16 @@ class AuditKeyRing:
         """The keyed hash of new rows (the newest key) as a function of the previous row's
         hash and the canonical JSON text of the row's content: :meth:`row_hash` of the newest
         key for a caller that spelled the content already."""
-        # HMAC keyed once: each row's hash starts from a copy of the keyed state instead of
-        # keying again (the key's two padded blocks are hashed once per append, not per row)
-        keyed = hmac.new(self.keys[-1][1], digestmod="sha256")
+        # HMAC keyed once per ring: each row's hash starts from a copy of the keyed state
+        # instead of keying again (the key's two padded blocks are hashed once, not per row;
+        # the keyed state itself is only ever copied)
+        keyed = _keyed(self)
 
         def sign(prev_hash: str, content_json: str) -> str:
             row = keyed.copy()
             row.update((prev_hash + content_json).encode("utf-8"))
-            return row.hexdigest()
+            digest: str = row.hexdigest()
+            return digest
 
         return sign
 
@@ -113,6 +115,28 @@ class AuditKeyRing:
         """HMAC-SHA256 of the canonical JSON of ``payload`` with key ``key_id`` (anchors)."""
         message = canonical_json(payload).encode("utf-8")
         return hmac.new(self.key(key_id), message, hashlib.sha256).hexdigest()
+
+
+#: Each ring's newest key as a keyed HMAC state (:meth:`AuditKeyRing.signer`), by the ring's
+#: identity (kept with it: an id reused by another ring is keyed again).
+_KEYED: dict[int, tuple[AuditKeyRing, Any]] = {}
+_KEYED_KEPT = 64
+
+
+def _keyed(ring: AuditKeyRing) -> Any:
+    """The keyed state of ``hmac.new(newest key, digestmod="sha256")``: the OpenSSL HMAC the
+    standard library's object holds and hands every ``copy``, ``update`` and ``hexdigest``
+    to (the same calls without the Python wrapper around each: 26 rows a form, issue 16),
+    else that object itself."""
+    found = _KEYED.get(id(ring))
+    if found is not None and found[0] is ring:
+        return found[1]
+    keyed = hmac.new(ring.keys[-1][1], digestmod="sha256")
+    state = getattr(keyed, "_hmac", None) or keyed
+    if len(_KEYED) >= _KEYED_KEPT:
+        _KEYED.clear()
+    _KEYED[id(ring)] = (ring, state)
+    return state
 
 
 def _parse(text: str, source: str) -> AuditKeyRing:
@@ -198,10 +222,40 @@ _defaults: dict[tuple[str, int], AuditKeyRing] = {}
 _MEMORY_KEY = AuditKeyRing((("memory", secrets.token_bytes(32)),), "(in-memory database)")
 
 
-def _default_ring(url: URL) -> AuditKeyRing:
+#: A SQLite database's default key file (:func:`default_key_file`, a function of the URL's
+#: database alone), as text, by the URL object's identity (kept with it: an id reused by
+#: another URL is worked out again). Every write transaction asks for it.
+_SQLITE_KEY_FILES: dict[int, tuple[URL, str | None]] = {}
+_SQLITE_KEY_FILES_KEPT = 64
+
+
+def _default_key_path(url: URL) -> str | None:
+    found = _SQLITE_KEY_FILES.get(id(url))
+    if found is not None and found[0] is url:
+        return found[1]
     file = default_key_file(url)
-    if file is None:
+    path = None if file is None else str(file)
+    if url.get_backend_name() == "sqlite":  # (PostgreSQL's depends on the home directory)
+        if len(_SQLITE_KEY_FILES) >= _SQLITE_KEY_FILES_KEPT:
+            _SQLITE_KEY_FILES.clear()
+        _SQLITE_KEY_FILES[id(url)] = (url, path)
+    return path
+
+
+def _default_ring(url: URL) -> AuditKeyRing:
+    path = _default_key_path(url)
+    if path is None:
         return _MEMORY_KEY
+    try:  # the usual case, in one system call: the file is there (its time: a rotation)
+        stamp = (path, os.stat(path).st_mtime_ns)
+    except OSError:  # not there (or unreadable): made, or refused, below as ever
+        stamp = None
+    if stamp is not None:
+        with _lock:
+            found = _defaults.get(stamp)
+        if found is not None:
+            return found
+    file = Path(path)
     with _lock:
         if not file.exists():
             file.parent.mkdir(parents=True, exist_ok=True)

@@ -43,7 +43,12 @@ def canonical_json(value: Any) -> str:
     # and score) are already plain: for them the conversion gives the same JSON (a tuple
     # becomes a list either way), and skipping it gives the very same text.
     plain = value if _is_plain(value) else to_json_value(value)
-    return json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL_ENCODER.encode(plain)
+
+
+#: ``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``: the very
+#: encoder ``json.dumps`` makes for those settings on each call, made once.
+_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 #: The exact types :func:`to_json_value` returns unchanged (not their subclasses: an enum may

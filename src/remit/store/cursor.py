@@ -90,7 +90,25 @@ class CompiledOnce:
         return tuple(values)
 
 
-_COMPILED: weakref.WeakKeyDictionary[Dialect, dict[Any, CompiledOnce]] = weakref.WeakKeyDictionary()
+#: The statements compiled for each dialect, by the dialect's id: with a weak reference to it
+#: (an id is reused once its dialect is gone: the entry is then another dialect's, and goes
+#: with it). A plain dictionary: a weak-keyed one costs a Python call per look-up.
+_COMPILED: dict[int, tuple[weakref.ref[Dialect], dict[Any, CompiledOnce]]] = {}
+
+
+def _statements_of(dialect: Dialect) -> dict[Any, CompiledOnce]:
+    entry = _COMPILED.get(id(dialect))
+    if entry is not None and entry[0]() is dialect:
+        return entry[1]
+    key = id(dialect)
+    found: dict[Any, CompiledOnce] = {}
+
+    def forget(gone: weakref.ref[Dialect]) -> None:
+        if (kept := _COMPILED.get(key)) is not None and kept[0] is gone:
+            del _COMPILED[key]
+
+    _COMPILED[key] = (weakref.ref(dialect, forget), found)
+    return found
 
 
 def compiled_once(
@@ -100,9 +118,8 @@ def compiled_once(
 ) -> CompiledOnce:
     """``statement`` (built once, at import or in a per-table plan: it is known by its
     identity) compiled for ``dialect``, from the cache after the first time."""
-    found = _COMPILED.get(dialect)
-    if found is None:
-        found = _COMPILED[dialect] = {}
+    entry = _COMPILED.get(id(dialect))
+    found = entry[1] if entry is not None and entry[0]() is dialect else _statements_of(dialect)
     key = (id(statement), None if column_keys is None else tuple(column_keys))
     query = found.get(key)
     if query is None or query.statement is not statement:

@@ -17,7 +17,7 @@ import select
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.pool import Pool
 
 from remit.errors import InputError
+from remit.store.cursor import on_cursor
 
 #: Execution option that makes a SQLite transaction start with ``BEGIN IMMEDIATE``.
 WRITE_OPTION = "remit_write"
@@ -207,8 +208,24 @@ def _readable(fd: int) -> bool:
 
 
 def write_engine(engine: Engine) -> Engine:
-    """The same engine, marked so that its SQLite transactions start with ``BEGIN IMMEDIATE``."""
-    return engine.execution_options(**{WRITE_OPTION: True})
+    """The same engine, marked so that its SQLite transactions start with ``BEGIN IMMEDIATE``.
+
+    Made once per engine and kept on it (every write transaction asks for it; making one
+    costs a logger and a dispatcher): made again when the engine's own execution options or
+    its echo flag changed since, which a copy takes at its making (its events, pool and
+    dialect are the engine's own at any time)."""
+    kept = engine.__dict__.get(_WRITE_ENGINE)
+    if kept is not None and kept[0] is engine._execution_options and kept[1] == engine.echo:
+        return kept[2]  # type: ignore[no-any-return]
+    made = engine.execution_options(**{WRITE_OPTION: True})
+    # on the engine itself, not in a map by engine: the copy refers to the engine, so a map
+    # would keep every engine (and its pool) alive; this cycle goes with the engine
+    engine.__dict__[_WRITE_ENGINE] = (engine._execution_options, engine.echo, made)
+    return made
+
+
+#: Where :func:`write_engine` keeps an engine's write engine.
+_WRITE_ENGINE = "_remit_write_engine"
 
 
 #: One write lock per SQLite connection pool (so per database opened in this process).
@@ -229,8 +246,11 @@ def one_writer(engine: Engine) -> Iterator[None]:
     if engine.dialect.name != "sqlite":
         yield
         return
-    with _WRITERS_GUARD:
-        lock = _WRITERS.setdefault(engine.pool, threading.RLock())
+    pool = engine.pool
+    lock = _WRITERS.get(pool)
+    if lock is None:  # the pool's first writer (a lock made only then, under the guard)
+        with _WRITERS_GUARD:
+            lock = _WRITERS.setdefault(pool, threading.RLock())
     with lock:
         yield
 
@@ -437,7 +457,18 @@ def wal_checkpointer(engine: Engine) -> WalCheckpointer | None:
 _CHECKPOINTER_OF: weakref.WeakKeyDictionary[Engine, WalCheckpointer] = weakref.WeakKeyDictionary()
 
 
+#: The adapter :func:`_configure_sqlite` gives the sqlite3 module for ``None``: ``None`` back,
+#: at C speed (an empty dictionary's ``get``).
+_NULL_ADAPTER: Callable[[None], None] = dict[None, None]().get
+
+
 def _configure_sqlite(engine: Engine) -> None:
+    # sqlite3 binds an int, float or str as it is, but looks for an adapter for anything else,
+    # None too: without one it asks for ``__adapt__`` and ``__conform__``, two attribute
+    # errors spelled out, before it binds the NULL; with an adapter giving None back it binds
+    # the very NULL at once (a form's write binds a hundred NULLs, issue 16). Process-wide
+    # and the same NULL for every connection: registered again, nothing changes.
+    sqlite3.register_adapter(type(None), _NULL_ADAPTER)
     database = engine.url.database
     checkpointer = None
     if database not in (None, "", ":memory:") and not database.startswith("file:"):
@@ -462,7 +493,10 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         write = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # through the DB-API cursor as the write path's statements (remit.store.cursor: the
+        # cursor listeners called, a driver error raised as SQLAlchemy's): SQLAlchemy's own
+        # execution of this one statement cost as much as the rest of the transaction's start
+        on_cursor(connection, "BEGIN IMMEDIATE" if write else "BEGIN", ())
 
     if checkpointer is not None:
         event.listen(engine, "commit", lambda _connection: checkpointer.committed())

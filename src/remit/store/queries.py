@@ -91,6 +91,26 @@ def as_read(model: type[Any], values: Sequence[Any]) -> Any:
     return found
 
 
+def unsaved(model: type[Any], **values: Any) -> Any:
+    """A new ``model`` object holding ``values`` (column attributes), in no session, as
+    ``model(**values)`` makes one but with no change tracked: for a row written by
+    :meth:`~remit.store.UnitOfWork.insert`, never added to a session (issue 16: the
+    constructor's instrumented assignments cost more than the row's INSERT)."""
+    keys = _COLUMN_KEYS.get(model)
+    if keys is None:
+        keys = _COLUMN_KEYS[model] = frozenset(p.key for p in model.__mapper__.column_attrs)
+    unknown = set(values).difference(keys)
+    if unknown:  # as the constructor refuses them
+        raise TypeError(f"{sorted(unknown)!r}: not column attributes of {model.__name__}")
+    found = model.__mapper__.class_manager.new_instance()
+    found.__dict__.update(values)
+    return found
+
+
+#: Each model's column attribute keys (:func:`unsaved`).
+_COLUMN_KEYS: dict[type[Any], frozenset[str]] = {}
+
+
 def as_loaded(session: Session, model: type[Any], values: Sequence[Any]) -> Any:
     """The session's object of a stored row read as columns (``values`` of
     :func:`model_columns`): the one in its identity map, else one made from ``values`` and put
