@@ -58,9 +58,9 @@ def test_the_row_hash_index_goes_and_comes_back_with_every_row_kept(empty_db_url
 
         upgrade(engine, "0028")
         assert not _unique_on_hash(engine)
-        assert CONSTRAINT not in {c["name"] for c in inspect(engine).get_unique_constraints(
-            "audit_event"
-        )}
+        assert CONSTRAINT not in {
+            c["name"] for c in inspect(engine).get_unique_constraints("audit_event")
+        }
         assert {"ix_audit_event_record", "ix_audit_event_participant"} <= _index_names(engine)
         assert _rows(engine) == rows
         assert verify_audit_chain(engine).ok

@@ -104,8 +104,17 @@ def make_engine(url: str | Path | URL, *, echo: bool = False, must_exist: bool =
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             # a file's pool keeps its connections as PostgreSQL's does (see POOL_SIZE): an
             # overflow connection opened and closed per request under load ran the four
-            # PRAGMAs of _configure_sqlite and opened the WAL each time
-            **({} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": 0}),
+            # PRAGMAs of _configure_sqlite and opened the WAL each time. It hands out the
+            # connection checked in last (LIFO): a SQLite connection drops its page cache when
+            # another connection has written since its last transaction, so the writes that
+            # follow one another (one writer at a time, remit.web.workers.writer_thread) find
+            # their pages in memory on the connection that wrote last, instead of reading
+            # them again on one the queue would give in turn (issue 16)
+            **(
+                {}
+                if in_memory
+                else {"pool_size": POOL_SIZE, "max_overflow": 0, "pool_use_lifo": True}
+            ),
         )
         _configure_sqlite(engine)
         return engine

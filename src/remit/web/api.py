@@ -395,7 +395,7 @@ async def enter_assessment(
         headers = {"ETag": _etag(record.version), "Location": f"/api/v1/assessments/{record.id}"}
         return json_answer(record, 201, headers)
 
-    return await caller.run(enter)
+    return await caller.run(enter, writes=True)
 
 
 @router.get(
@@ -440,7 +440,8 @@ async def save_assessment(
     ``Retry-After`` if the save collided with another at the same moment: send it again)."""
     engine = caller.state.engine
     return await caller.run(
-        lambda session: _save_assessment(engine, session, assessment_id, body, if_match)
+        lambda session: _save_assessment(engine, session, assessment_id, body, if_match),
+        writes=True,
     )
 
 

@@ -341,11 +341,16 @@ class ApiCaller:
             _refuse(session.actor, self.operation)
         return session
 
-    def run(self, work: Callable[[WebSession], T]) -> Awaitable[T]:
+    def run(self, work: Callable[[WebSession], T], *, writes: bool = False) -> Awaitable[T]:
         """``work(session)`` for the checked caller, in one worker thread with the checks
         (:func:`in_worker_thread`), to await (not a coroutine of its own: one frame less to
-        resume when the work is done)."""
-        return in_worker_thread(lambda: work(self.session()))
+        resume when the work is done). Work that ``writes`` a form runs in the writer thread
+        on SQLite (:func:`remit.web.workers.writer_thread`: SQLite writes one transaction at
+        a time anyway); on PostgreSQL, which writes concurrently, in any worker thread."""
+        return in_worker_thread(
+            lambda: work(self.session()),
+            writer=writes and self.state.engine.dialect.name == "sqlite",
+        )
 
 
 def api_caller(operation: str) -> Any:

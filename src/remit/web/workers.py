@@ -104,7 +104,12 @@ class WorkerThreads:
             thread.join()
 
 
+#: The name of the one thread that writes forms to a SQLite database (:func:`in_worker_thread`
+#: with ``writer``).
+WRITER_THREAD_NAME = "remit-writer"
+
 _workers: WorkerThreads | None = None
+_writer: WorkerThreads | None = None
 _workers_guard = threading.Lock()
 
 
@@ -120,11 +125,33 @@ def worker_threads() -> WorkerThreads:
     return _workers
 
 
+def writer_thread() -> WorkerThreads:
+    """The process's writer thread (one), started on first use.
+
+    SQLite has one writer at a time: the process queues its writers on a lock
+    (:func:`remit.store.engine.one_writer`), so threads beyond one add nothing to the writes
+    of forms and cost them much (issue 16). The thread holding the lock gives up the GIL at
+    every SQLite call and waits for it again behind the threads still reading sessions and
+    checking input; and each write began on whichever pooled connection came first, whose
+    page cache SQLite had dropped because another connection had written since (a connection
+    keeps its cache only while no other one writes). One thread writing, on the connection
+    it used last (SQLite's pool hands out the connection checked in last,
+    :func:`remit.store.engine.make_engine`), keeps both: about 300 forms/s where 40 threads
+    gave 220 on this project's 2-core benchmark machine (``benchmarks/load_web.py``)."""
+    global _writer
+    if _writer is None:
+        with _workers_guard:
+            if _writer is None:
+                _writer = WorkerThreads(1, WRITER_THREAD_NAME)
+                atexit.register(_writer.stop)
+    return _writer
+
+
 def _forget_in_child() -> None:
     """In a child process forked from one with worker threads: none of them run there, so
     the child starts its own on first use."""
-    global _workers, _workers_guard
-    _workers, _workers_guard = None, threading.Lock()
+    global _workers, _writer, _workers_guard
+    _workers, _writer, _workers_guard = None, None, threading.Lock()
 
 
 os.register_at_fork(after_in_child=_forget_in_child)
@@ -140,11 +167,13 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_exception(error)
 
 
-def in_worker_thread(work: Callable[[], T]) -> asyncio.Future[T]:
+def in_worker_thread(work: Callable[[], T], *, writer: bool = False) -> asyncio.Future[T]:
     """``work()`` in a worker thread (with the caller's context variables), to await on the
     running event loop: what Starlette's ``run_in_threadpool`` does, at a fraction of its cost
     (see the module). The work is handed off at once; the future returned gives its result
-    (a future, not a coroutine: one frame less to resume when the work is done).
+    (a future, not a coroutine: one frame less to resume when the work is done). With
+    ``writer`` it runs in the writer thread (:func:`writer_thread`), after the work handed to
+    it before: for work that writes to a SQLite database.
 
     A request cancelled while its work runs (the server stopping) gets the cancellation at
     once where anyio waited for the work first: either way the work runs to its end in its
@@ -161,5 +190,8 @@ def in_worker_thread(work: Callable[[], T]) -> asyncio.Future[T]:
         except BaseException as error:  # (the caller's to handle, as with the executor)
             return loop, _settle, (future, None, error)
 
-    (_workers or worker_threads()).submit(job)
+    if writer:
+        (_writer or writer_thread()).submit(job)
+    else:
+        (_workers or worker_threads()).submit(job)
     return future
