@@ -34,6 +34,8 @@ from remit.store.cursor import on_cursor
 from remit.store.queries import unsaved
 from remit.store.tables import Assessment, Participant, Visit
 
+SQLITE_ONLY = pytest.mark.parametrize("db_backend", ["sqlite"])
+
 
 def test_an_unsaved_row_holds_what_the_constructor_gives_it() -> None:
     values: dict[str, Any] = {
@@ -95,9 +97,8 @@ def test_a_record_is_refused_another_visit_than_its_own(oslo: OsloTrial, db_back
         )
 
 
+@SQLITE_ONLY  # BEGIN IMMEDIATE is SQLite's
 def test_a_write_still_begins_immediate_and_listeners_see_it(oslo: OsloTrial) -> None:
-    if oslo.engine.dialect.name != "sqlite":
-        pytest.skip("BEGIN IMMEDIATE is SQLite's")
     engine = oslo.engine
     pid = enrolled(oslo, "V3")
     seen: list[str] = []
@@ -118,10 +119,9 @@ def test_a_write_still_begins_immediate_and_listeners_see_it(oslo: OsloTrial) ->
     assert seen[:2] == ["BEGIN", "SELECT 1"]
 
 
+@SQLITE_ONLY  # BEGIN IMMEDIATE is SQLite's
 def test_a_failing_begin_is_sqlalchemy_s_error(oslo: OsloTrial) -> None:
     """SQLite refuses a BEGIN inside a transaction: the error is SQLAlchemy's, as before."""
-    if oslo.engine.dialect.name != "sqlite":
-        pytest.skip("BEGIN IMMEDIATE is SQLite's")
     with oslo.engine.connect() as connection:
         connection.exec_driver_sql("SELECT 1")  # began
         with pytest.raises(OperationalError):

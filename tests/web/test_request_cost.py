@@ -63,9 +63,9 @@ def test_a_submission_hands_off_to_a_worker_thread_once_and_is_serialised_once(
 
     lean = core.in_worker_thread
 
-    async def handed(work: Callable[[], Any]) -> Any:
+    async def handed(work: Callable[[], Any], **where: Any) -> Any:
         hops.append(LEAN)
-        return await lean(work)
+        return await lean(work, **where)
 
     monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
     monkeypatch.setattr(core, "in_worker_thread", handed)
