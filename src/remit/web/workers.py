@@ -36,11 +36,12 @@ T = TypeVar("T")
 #: Worker threads at most. Fewer than anyio's default of 40 (the pool Starlette's
 #: ``run_in_threadpool`` uses): a request's blocking work takes milliseconds, and each thread
 #: beyond what the cores and the database can serve only waits for the GIL and makes the
-#: others wait for it, the thread holding PostgreSQL's audit lock among them. With 8 threads
-#: per process two PostgreSQL workers entered 280-284 forms/s where 40 threads entered 256,
-#: with less CPU per form in the server (3.6-3.8 against 4.2 ms) and in the database
-#: (``benchmarks/load_web.py --engine postgresql --workers 2``, 50 raters, issue 16).
-WORKER_THREADS = 8
+#: others wait for it, the thread holding PostgreSQL's audit lock among them. Two PostgreSQL
+#: workers entered 300.1 and 289.9 forms/s with 4 threads per process, 264.5-284.0 with 8 and
+#: 223.2-256.0 with 40, with less CPU per form in the server and the database each time
+#: (``benchmarks/load_web.py --engine postgresql --workers 2``, 50 raters, issue 16). On
+#: SQLite the forms are written by the writer thread (:func:`writer_thread`) whatever this is.
+WORKER_THREADS = 4
 #: The name of the threads (``remit-web_0``, ``remit-web_1`` …).
 WORKER_THREAD_NAME = "remit-web"
 
