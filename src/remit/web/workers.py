@@ -119,16 +119,23 @@ _writer: WorkerThreads | None = None
 _workers_guard = threading.Lock()
 
 
+def _started(kept: str, size: int, thread_name: str) -> WorkerThreads:
+    """The process's threads kept in the module global ``kept``, made on first use (with
+    ``size`` threads named ``thread_name_N``); they finish their work at the process's exit."""
+    found: WorkerThreads | None = globals()[kept]
+    if found is None:
+        with _workers_guard:
+            found = globals()[kept]
+            if found is None:
+                found = globals()[kept] = WorkerThreads(size, thread_name)
+                atexit.register(found.stop)
+    return found
+
+
 def worker_threads() -> WorkerThreads:
     """The process's worker threads, started on first use (every app and event loop of the
     process shares them, as anyio's threads are shared)."""
-    global _workers
-    if _workers is None:
-        with _workers_guard:
-            if _workers is None:
-                _workers = WorkerThreads(WORKER_THREADS, WORKER_THREAD_NAME)
-                atexit.register(_workers.stop)
-    return _workers
+    return _started("_workers", WORKER_THREADS, WORKER_THREAD_NAME)
 
 
 def writer_thread() -> WorkerThreads:
@@ -144,13 +151,7 @@ def writer_thread() -> WorkerThreads:
     it used last (SQLite's pool hands out the connection checked in last,
     :func:`remit.store.engine.make_engine`), keeps both: about 300 forms/s where 40 threads
     gave 220 on this project's 2-core benchmark machine (``benchmarks/load_web.py``)."""
-    global _writer
-    if _writer is None:
-        with _workers_guard:
-            if _writer is None:
-                _writer = WorkerThreads(1, WRITER_THREAD_NAME)
-                atexit.register(_writer.stop)
-    return _writer
+    return _started("_writer", 1, WRITER_THREAD_NAME)
 
 
 def _forget_in_child() -> None:
