@@ -93,6 +93,29 @@ def test_a_known_append_stores_the_pinned_hashes(
     assert [prev_hash for _, prev_hash, _ in stored] == previous
 
 
+def test_each_row_stores_its_values_exactly_as_given(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PostgreSQL unpacks the rows from one JSON parameter on the server: every text (quotes,
+    # escapes, line separators, control characters, emoji) and every integer (the largest
+    # 32-bit one, 0, -1) must come back as given, or the chain would not verify
+    _stored(engine, monkeypatch)
+    expected = []
+    for actor, records in (FIRST, SECOND):
+        fixed = (TRANSACTION, actor.user_id, actor.username, actor.role, actor.site_id)
+        expected += [(AT, *fixed, *record) for record in records]
+    columns = [
+        getattr(AuditEvent, name)
+        for name in ("occurred_at", "transaction_id", "user_id", "username", "role", "site_id")
+    ]
+    columns += [getattr(AuditEvent, name) for name in AuditRecord._fields]
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(*columns).where(AuditEvent.id > HEAD[0]).order_by(AuditEvent.id)
+        ).all()
+    assert [tuple(row) for row in rows] == expected
+
+
 def test_the_pinned_hashes_are_those_of_the_reference_spelling() -> None:
     # the slow way, by the definition: HMAC-SHA256 with the newest key of
     # prev_hash + canonical_json(content), content as audit_content builds it

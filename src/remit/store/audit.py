@@ -878,12 +878,17 @@ _AUDIT_INSERT_SQL: dict[tuple[str, int], str] = {}
 #: PostgreSQL's INSERT of any number of audit rows: what the rows share as single values, and
 #: each row's own columns as one JSON array of arrays (one text parameter, unpacked by the
 #: server), so the statement and its 7 parameters are the same for every append (psycopg
-#: converts it once, adapts no value one by one, and the server runs one statement).
+#: converts it once, adapts no value one by one, and the server runs one statement). The
+#: array is read as ``jsonb``, parsed once: each ``->>`` of a ``json`` value parses its text
+#: again from the start, 11 times per row (the statement took 0.5 ms of the server's CPU for
+#: a form's 26 rows, 0.3 ms as ``jsonb``, and runs while the append lock is held). The
+#: integers are cast back from their text; every other element is a JSON string, which both
+#: types give back as written.
 _PG_AUDIT_INSERT_SQL = (
     f"INSERT INTO audit_event ({', '.join(_AUDIT_COLUMNS)}) "
     "SELECT (r->>0)::integer, %s::timestamptz, %s::varchar, %s::integer, %s::varchar, "
     "%s::varchar, %s::integer, r->>1, r->>2, (r->>3)::integer, (r->>4)::integer, r->>5, "
-    "r->>6, r->>7, r->>8, r->>9, r->>10 FROM json_array_elements(%s::json) AS e(r)"
+    "r->>6, r->>7, r->>8, r->>9, r->>10 FROM jsonb_array_elements(%s::jsonb) AS e(r)"
 )
 #: The JSON of those rows (``->>`` gives back each text exactly as written).
 _PG_ROWS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
