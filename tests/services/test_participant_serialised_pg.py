@@ -64,3 +64,57 @@ def test_writes_about_one_participant_wait_for_each_other_and_others_do_not(
     # the form stored once the lock was free counts: another at the same visit is refused
     with pytest.raises(ConflictError, match="already has a madrs form at V3"):
         sv.record_assessment(engine, rater, first, "V3", "madrs", madrs(3, 1))
+
+
+def test_a_form_holds_its_idempotency_key_s_lock_taken_with_the_participant_s(
+    oslo: OsloTrial,
+) -> None:
+    # the participant's lock and the key's are taken by one statement: a request of the same
+    # user with the same key, about another participant, waits for the first one's commit
+    # and is then refused (the key was used for a different request); with another key, about
+    # a third participant, a request goes through at once
+    engine, rater = oslo.engine, oslo.rater
+    first, second, third = (enrolled(oslo, "V3") for _ in range(3))
+    results: dict[str, Any] = {}
+    release = threading.Event()
+    holding = threading.Event()
+
+    def hold_first() -> int:
+        with writing(
+            engine,
+            rater,
+            "record_assessment",
+            participant=first,
+            idempotency_key="shared-key",
+            record_table="assessment",
+            request={"form": 1},
+        ) as w:
+            assert w.participant is not None
+            assert w.replayed_id is None
+            w.remember(w.participant.id)
+            holding.set()
+            assert release.wait(WAIT_S)
+            return w.participant.id
+
+    holder = in_thread(hold_first, results, "holder")
+    assert holding.wait(WAIT_S)
+    same_key = in_thread(
+        lambda: sv.record_assessment(
+            engine, rater, second, "V3", "madrs", madrs(3, 1), idempotency_key="shared-key"
+        ),
+        results,
+        "same key",
+    )
+    wait_for_a_blocked_backend(engine, "advisory")
+    assert "same key" not in results
+    other_key = sv.record_assessment(
+        engine, rater, third, "V3", "madrs", madrs(3, 1), idempotency_key="another-key"
+    )
+    assert other_key.participant_id == third
+    assert "same key" not in results
+    release.set()
+    holder.join(WAIT_S)
+    same_key.join(WAIT_S)
+    assert not isinstance(results["holder"], BaseException), results["holder"]
+    assert isinstance(results["same key"], ConflictError), results["same key"]
+    assert "already used for a different request" in str(results["same key"])

@@ -11,6 +11,7 @@ writes
        actor's site; on PostgreSQL the write holds that participant's lock from here to its
        commit (``_common.serialise_participant``, taken before the participant is read), so
        writes about one participant run one after the other, as every write does on SQLite;
+       the same statement takes the lock of the request's idempotency key, if usable;
     4. idempotency: a key already used for this very request sets ``w.replayed_id`` (the
        service returns the stored record and checks and writes nothing else); the key with a
        different request is a :class:`~remit.errors.ConflictError`;
@@ -57,6 +58,7 @@ from remit.services._common import (
     aware,
     check_unlocked,
     key_in_scope,
+    key_lock_name,
     now_utc,
     plausible_time,
     protocol_in_force,
@@ -65,6 +67,7 @@ from remit.services._common import (
     replayed,
     request_sha256,
     serialise_participant,
+    usable_key,
 )
 from remit.services.access import CONSENT_NEEDED, require_site
 from remit.services.consent_rules import require_consent
@@ -206,8 +209,20 @@ def writing(
         install_trial_scales(session, authorise(session, actor, operation))
         # a write that needs consent reads the participant's consents with them
         consents: list[Consent] | None = [] if operation in CONSENT_NEEDED else None
+        # PostgreSQL: the participant's lock before reading them, and with it the lock of a
+        # usable idempotency key (an unusable one is refused below, after the site check)
+        key_lock = (
+            key_lock_name(idempotency_key, actor)
+            if record_table is not None
+            and idempotency_key is not None
+            and usable_key(idempotency_key)
+            and participant is not None
+            and not callable(participant)
+            else None
+        )
+        key_locked = key_lock is not None
         if participant is not None and not callable(participant):
-            serialise_participant(session, participant)  # PostgreSQL: before reading them
+            serialise_participant(session, participant, then=key_lock)
         found = _participant(session, actor, participant, consents)
         if found is not None and callable(participant) and serialise_participant(session, found.id):
             session.expire_all()  # found from a record: nothing read before the lock is trusted
@@ -228,7 +243,7 @@ def writing(
             # dates when needed and the idempotency key when given
             key = None
             if record_table is not None and idempotency_key is not None:
-                scope = key_in_scope(session, idempotency_key, actor)
+                scope = key_in_scope(session, idempotency_key, actor, locked=key_locked)
                 key = None if scope is None else (idempotency_key, scope, digest, record_table)
             found_now = protocol_in_force_and_locked(
                 session, None if found is None else found.id, first_visit=start_read, key=key
@@ -237,7 +252,7 @@ def writing(
             first_visit, done = found_now.first_visit, found_now.replayed_id
         else:
             done = (
-                replayed(session, idempotency_key, digest, record_table, actor)
+                replayed(session, idempotency_key, digest, record_table, actor, locked=key_locked)
                 if record_table is not None
                 else None
             )
