@@ -141,7 +141,7 @@ def on_cursor(
     SQLAlchemy runs itself."""
     dialect = connection.dialect
     dispatch = connection.dispatch
-    cursor = connection.connection.cursor()
+    cursor = _kept_cursor(connection)
     try:
         for listener in dispatch.before_cursor_execute:
             listener(connection, cursor, sql, parameters, None, False)
@@ -163,8 +163,45 @@ def on_cursor(
         for listener in dispatch.after_cursor_execute:
             listener(connection, cursor, sql, parameters, None, False)
         return rows, getattr(cursor, "lastrowid", None)  # psycopg has none
-    finally:
+    except BaseException:
+        _forget_cursor(connection, cursor)
+        raise
+
+
+#: The key, in the pool's information about a DB-API connection, of the cursor that
+#: :func:`on_cursor` keeps for it (with the connection it was made on).
+_CURSOR_KEY = "remit.cursor"
+
+
+def _kept_cursor(connection: Connection) -> Any:
+    """The DB-API cursor :func:`on_cursor` runs its statements on for ``connection``'s DB-API
+    connection: made once per connection and kept in the pool's information about it (which
+    the pool clears when it replaces the connection), instead of one cursor made and closed
+    per statement (psycopg builds a cursor's adapters anew each time: a Python call tree per
+    statement). A connection is used by one thread at a time, and every statement's rows are
+    read whole before the next runs, so one cursor serves them all."""
+    pooled = connection.connection
+    dbapi = pooled.dbapi_connection
+    info = pooled.info
+    kept = info.get(_CURSOR_KEY)
+    if kept is not None and kept[0] is dbapi:
+        return kept[1]
+    cursor = dbapi.cursor()  # type: ignore[union-attr]
+    info[_CURSOR_KEY] = (dbapi, cursor)
+    return cursor
+
+
+def _forget_cursor(connection: Connection, cursor: Any) -> None:
+    """After a failed statement: close ``cursor`` and make the next statement use a new one,
+    so nothing of a failure is carried into a later statement."""
+    try:
+        info = connection.connection.info
+        kept = info.get(_CURSOR_KEY)
+        if kept is not None and kept[1] is cursor:
+            del info[_CURSOR_KEY]
         cursor.close()
+    except Exception:  # the connection may be gone (invalidated): nothing is left to close
+        pass
 
 
 def run_compiled(
