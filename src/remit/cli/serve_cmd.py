@@ -54,6 +54,20 @@ def serve_command(
             max=64,
         ),
     ] = 1,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            envvar="REMIT_WEB_THREADS",
+            help="Worker threads per process for the requests' database work (default 4). "
+            "More keep slow pages (reports, exports) from holding up other requests, at some "
+            "CPU per request under load; on SQLite forms are saved by one writer thread "
+            "whatever this is.",
+            min=1,
+            max=256,
+            show_default=False,
+        ),
+    ] = None,
     https: Annotated[
         bool,
         typer.Option(
@@ -158,6 +172,8 @@ def serve_command(
             os.environ[MFA_ROLES_ENV] = given
     os.environ["REMIT_DATABASE_URL"] = db
     os.environ["REMIT_HTTPS"] = "1" if https else ""
+    if threads is not None:
+        os.environ["REMIT_WEB_THREADS"] = str(threads)
     # every worker signs and checks login forms with the same key (a form one worker shows
     # may be posted to another); without --secret-key a random one for this start
     os.environ["REMIT_SECRET_KEY"] = secret_key or secrets.token_urlsafe(32)

@@ -68,6 +68,7 @@ from remit.web.middleware import RequestGuard
 from remit.web.observe import RequestObserver
 from remit.web.sessions import AddressSlowdown, SessionStore
 from remit.web.settings import WebSettings
+from remit.web.workers import MAX_WORKER_THREADS, WORKER_THREADS, use_worker_threads
 
 #: Content-Security-Policy of every page: scripts only from this server, never inline.
 CSP = (
@@ -274,6 +275,8 @@ def create_app(
 ENV_DB = "REMIT_DATABASE_URL"
 ENV_SECRET = "REMIT_SECRET_KEY"
 ENV_HTTPS = "REMIT_HTTPS"
+#: Worker threads per server process (``remit serve --threads``).
+ENV_THREADS = "REMIT_WEB_THREADS"
 ENV_AUDIT_KEY = "REMIT_AUDIT_KEY_FILE"
 #: Roles that must use TOTP MFA, comma-separated (``none``: no role); unset: none.
 ENV_MFA_ROLES = "REMIT_MFA_ROLES"
@@ -283,8 +286,9 @@ def app_from_environment() -> FastAPI:
     """The app for ``uvicorn --factory remit.web.app:app_from_environment``.
 
     Reads the database from ``REMIT_DATABASE_URL``, the secret from ``REMIT_SECRET_KEY``
-    (random if unset) and ``REMIT_HTTPS=1`` to mark cookies Secure behind an HTTPS proxy.
-    ``remit serve`` sets them (the CLI and the web app do not import each other).
+    (random if unset), ``REMIT_HTTPS=1`` to mark cookies Secure behind an HTTPS proxy and
+    ``REMIT_WEB_THREADS``, the worker threads per process. ``remit serve`` sets them (the CLI
+    and the web app do not import each other).
     """
     db = os.environ.get(ENV_DB)
     if not db:
@@ -294,6 +298,7 @@ def app_from_environment() -> FastAPI:
             hint="start the server with `remit serve --db trial.db`",
         )
     https = os.environ.get(ENV_HTTPS, "").lower() in ("1", "true", "yes")
+    use_worker_threads(threads_from(os.environ.get(ENV_THREADS)))
     # the audit key ring (docs/security.md): $REMIT_AUDIT_KEY_FILE, else the database's default
     key_file = os.environ.get(ENV_AUDIT_KEY)
     keys = load_key_ring(key_file) if key_file else None
@@ -306,6 +311,24 @@ def app_from_environment() -> FastAPI:
     )
     keep_out_of_full_collections()
     return app
+
+
+def threads_from(given: str | None) -> int:
+    """The worker threads per process asked for by ``$REMIT_WEB_THREADS`` (``given``; unset
+    or blank: :data:`~remit.web.workers.WORKER_THREADS`)."""
+    if given is None or not given.strip():
+        return WORKER_THREADS
+    try:
+        count = int(given.strip())
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_WORKER_THREADS:
+        raise InputError(
+            f"{ENV_THREADS}={given!r} is not a number of worker threads",
+            expected=f"a whole number from 1 to {MAX_WORKER_THREADS}",
+            hint=f"start the server with `remit serve --threads N` (default {WORKER_THREADS})",
+        )
+    return count
 
 
 def keep_out_of_full_collections() -> None:

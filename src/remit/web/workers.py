@@ -42,6 +42,8 @@ T = TypeVar("T")
 #: (``benchmarks/load_web.py --engine postgresql --workers 2``, 50 raters, issue 16). On
 #: SQLite the forms are written by the writer thread (:func:`writer_thread`) whatever this is.
 WORKER_THREADS = 4
+#: The most worker threads a process may be given (:func:`use_worker_threads`).
+MAX_WORKER_THREADS = 256
 #: The name of the threads (``remit-web_0``, ``remit-web_1`` …).
 WORKER_THREAD_NAME = "remit-web"
 
@@ -132,10 +134,30 @@ def _started(kept: str, size: int, thread_name: str) -> WorkerThreads:
     return found
 
 
+#: How many worker threads this process runs at most (:func:`use_worker_threads`).
+_size = WORKER_THREADS
+
+
 def worker_threads() -> WorkerThreads:
     """The process's worker threads, started on first use (every app and event loop of the
     process shares them, as anyio's threads are shared)."""
-    return _started("_workers", WORKER_THREADS, WORKER_THREAD_NAME)
+    return _started("_workers", _size, WORKER_THREAD_NAME)
+
+
+def use_worker_threads(count: int) -> None:
+    """Run at most ``count`` worker threads in this process (``remit serve --threads``;
+    default :data:`WORKER_THREADS`): more when slow pages (reports, exports) should not hold
+    up other requests, at some CPU per request under load. Threads already running stay; a
+    smaller count starts no new ones beyond it."""
+    global _size
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise TypeError(f"worker threads must be a whole number, not {count!r}")
+    if not 1 <= count <= MAX_WORKER_THREADS:
+        raise ValueError(f"worker threads must be 1 to {MAX_WORKER_THREADS}, not {count}")
+    with _workers_guard:
+        _size = count
+        if _workers is not None:
+            _workers.size = count
 
 
 def writer_thread() -> WorkerThreads:
