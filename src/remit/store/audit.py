@@ -45,7 +45,7 @@ from remit.errors import (
 from remit.protocol.roles import PARTICIPANT_ROLE, SYSTEM_ROLE, Role
 from remit.store.audit_keys import audit_keys_of
 from remit.store.canonical import GENESIS_HASH, REDACTED, canonical_json, iso_utc
-from remit.store.cursor import compiled_once, on_cursor, run_compiled
+from remit.store.cursor import compiled_once, log_statement, on_cursor, run_compiled
 from remit.store.engine import is_disk_full, is_transaction_collision, one_writer, write_engine
 from remit.store.tables import AuditEvent, Base, ProtocolVersion
 from remit.store.types import utc_now
@@ -724,6 +724,9 @@ def _chain_head(connection: Connection) -> tuple[int, str]:
         last = found[0] if found else None
     else:  # by the driver itself: SQLAlchemy cannot read a result in pipeline mode
         driver = connection.connection.dbapi_connection
+        if connection.engine.echo:
+            log_statement(connection.engine, _PG_APPEND_LOCK_SQL, (AUDIT_LOCK_KEY,))
+            log_statement(connection.engine, _PG_HEAD_SQL, ())
         try:
             with driver.pipeline():  # type: ignore[union-attr]
                 driver.execute(_PG_APPEND_LOCK_SQL, (AUDIT_LOCK_KEY,))  # type: ignore[union-attr]

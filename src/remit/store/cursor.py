@@ -7,8 +7,8 @@ and the audit trail's own statements (:mod:`remit.store.audit`) go to the driver
 directly, with what SQLAlchemy would have done kept: the statement compiled by SQLAlchemy (once
 per dialect), each parameter and result column through its type's own conversion, the
 engine's ``before_cursor_execute`` and ``after_cursor_execute`` listeners called (statement
-counts stay honest), and a DB-API error raised as SQLAlchemy's ``DBAPIError`` (a dropped
-connection invalidated).
+counts stay honest), the statement logged when the engine echoes, and a DB-API error raised as
+SQLAlchemy's ``DBAPIError`` (a dropped connection invalidated).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Connection, Dialect
+from sqlalchemy import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -141,6 +141,8 @@ def on_cursor(
     SQLAlchemy runs itself."""
     dialect = connection.dialect
     dispatch = connection.dispatch
+    if connection.engine.echo:
+        log_statement(connection.engine, sql, parameters)
     cursor = _kept_cursor(connection)
     try:
         for listener in dispatch.before_cursor_execute:
@@ -166,6 +168,15 @@ def on_cursor(
     except BaseException:
         _forget_cursor(connection, cursor)
         raise
+
+
+def log_statement(engine: Engine, sql: str, parameters: Any) -> None:
+    """Log a statement sent to the driver past SQLAlchemy's execution, to the engine's own
+    logger (``sqlalchemy.engine.Engine``) as SQLAlchemy logs its statements when the engine
+    echoes (``make_engine(..., echo=True)``), so that an echo shows every statement sent."""
+    logger = engine.logger
+    logger.info(sql)
+    logger.info("[remit: sent by the driver] %r", parameters)
 
 
 #: The key, in the pool's information about a DB-API connection, of the cursor that

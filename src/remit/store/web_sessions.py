@@ -59,6 +59,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from remit.store.audit import Actor
+from remit.store.cursor import log_statement
 from remit.store.engine import write_engine
 from remit.store.tables import Base, UserAccount
 from remit.store.types import UTCDateTime
@@ -285,6 +286,8 @@ def _read_session(engine: Engine, digest: str) -> dict[str, Any] | None:
     if query is None:
         query = _QUERIES[dialect] = _SessionQuery(dialect)
     params: tuple[str] | dict[str, str] = (digest,) if query.positional else {"digest": digest}
+    if engine.echo:
+        log_statement(engine, query.sql, params)
     connection = engine.raw_connection()
     # PostgreSQL: the SELECT alone, in autocommit (no BEGIN before it, no ROLLBACK when the
     # pool takes the connection back: one round trip instead of three); a connection comes
