@@ -11,7 +11,6 @@ from datetime import date, datetime
 from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -28,8 +27,7 @@ from remit.protocol.adverse_event import ActionTaken, AEOutcome, Relatedness, Se
 from remit.protocol.clock import UTC_ZONE, parse_clinical_time
 from remit.protocol.deviation import DeviationSeverity
 from remit.protocol.status import DoseKind, DoseStatus, FollowUpCallStatus
-from remit.web.core import check_csrf, form_key
-from remit.web.sessions import WebSession
+from remit.web.core import form_key
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -228,13 +226,12 @@ def parse_form(model: type[M], form: Mapping[str, str], zone: ZoneInfo | None = 
         ) from None
 
 
-async def posted(
-    request: Request, session: WebSession, model: type[M], zone: ZoneInfo | None = None
+def posted_form(
+    form: Mapping[str, str], model: type[M], zone: ZoneInfo | None = None
 ) -> tuple[M, str | None]:
-    """A page POST: its CSRF token checked (:func:`remit.web.core.check_csrf`), its fields read
-    into ``model`` (:func:`parse_form`, times in ``zone``) and its idempotency key (``None``
+    """A page POST's checked form (:data:`remit.web.core.CheckedForm`): its fields read into
+    ``model`` (:func:`parse_form`, times in ``zone``) and its idempotency key (``None``
     without one)."""
-    form = await check_csrf(request, session)
     return parse_form(model, form, zone), form_key(form)
 
 

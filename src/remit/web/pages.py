@@ -67,8 +67,8 @@ from remit.web.core import (
     PASSWORD_PAGE,
     PID,
     SESSION_COOKIE,
+    CheckedForm,
     PageSession,
-    check_csrf,
     client_of,
     form_key,
     login_csrf,
@@ -229,11 +229,10 @@ async def login_submit(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request, session: PageSession) -> Response:
+def logout(request: Request, _checked: CheckedForm, session: PageSession) -> Response:
     """End the session."""
-    await check_csrf(request, session)
     state = state_of(request)
-    await run_in_threadpool(state.sessions.end, request.cookies.get(SESSION_COOKIE))
+    state.sessions.end(request.cookies.get(SESSION_COOKIE))
     sv.log_logout(state.engine, session.actor, client=client_of(request))
     response = see_other("/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -271,9 +270,8 @@ def password_form(request: Request, session: PageSession) -> Response:
 
 
 @router.post(PASSWORD_PAGE, dependencies=[page_requires("change_own_password")])
-async def password_submit(request: Request, session: PageSession) -> Response:
+def password_submit(request: Request, form: CheckedForm, session: PageSession) -> Response:
     """Check the current password, set the new one and start a new session."""
-    form = await check_csrf(request, session)
     state = state_of(request)
     forced = sv.account_standing(state.engine, session.actor).must_change_password
     new = form.get("new_password", "")
@@ -397,10 +395,9 @@ def _demographic_choices(protocol: Protocol) -> dict[str, tuple[str, tuple[str, 
 
 
 @router.post("/participants", dependencies=[page_requires("screen_participant")])
-async def screen(request: Request, session: PageSession) -> Response:
+def screen(request: Request, form: CheckedForm, session: PageSession) -> Response:
     """Register a person for screening in two steps: the first POST checks the form and shows
     what will be created; only a second POST with ``confirm=yes`` creates the study ID."""
-    form = await check_csrf(request, session)
     state = state_of(request)
     sites = [s.code for s in state.protocol.study.sites]
     site = form.get("site", "").strip() or None
@@ -517,9 +514,11 @@ def casebook(request: Request, session: PageSession, pid: PID) -> Response:
 @router.post(
     "/participants/{pid}/visits/{visit}/date", dependencies=[page_requires("record_visit")]
 )
-async def visit_date(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
+def visit_date(
+    request: Request, checked: CheckedForm, session: PageSession, pid: PID, visit: CODE
+) -> Response:
     """Record the date a visit took place."""
-    body = parse_form(VisitDateForm, await check_csrf(request, session))
+    body = parse_form(VisitDateForm, checked)
     sv.record_visit(
         state_of(request).engine,
         session.actor,
@@ -654,11 +653,10 @@ def form_new(
     "/participants/{pid}/visits/{visit}/forms/{scale}",
     dependencies=[page_requires("record_assessment")],
 )
-async def form_submit(
-    request: Request, session: PageSession, pid: PID, visit: CODE, scale: CODE
+def form_submit(
+    request: Request, form: CheckedForm, session: PageSession, pid: PID, visit: CODE, scale: CODE
 ) -> Response:
     """Enter a form: every refused field is shown with its message; else stored and scored."""
-    form = await check_csrf(request, session)
     version = _planned_version(request, visit, scale)
     answers, errors = read_answers(scale, version, form)
     values = {f.name: form.get(f.name, "") for f in form_fields(scale, version)}
@@ -739,9 +737,10 @@ def form_show(
 
 
 @router.post("/assessments/{assessment_id}/edit", dependencies=[page_requires("update_assessment")])
-async def form_edit(request: Request, session: PageSession, assessment_id: ID) -> Response:
+def form_edit(
+    request: Request, form: CheckedForm, session: PageSession, assessment_id: ID
+) -> Response:
     """Save an edited form based on the version read; a completed form needs a reason."""
-    form = await check_csrf(request, session)
     engine = state_of(request).engine
     current = sv.get_assessment(engine, session.actor, assessment_id)
     version = current.scale_version if current.scale_version != "default" else None

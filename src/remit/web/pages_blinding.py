@@ -6,7 +6,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from remit import services as sv
-from remit.web.core import PID, PageSession, check_csrf, page_requires, render, state_of
+from remit.web.core import (
+    PID,
+    CheckedForm,
+    PageSession,
+    page_requires,
+    render,
+    state_of,
+)
 
 router = APIRouter()
 
@@ -19,9 +26,8 @@ def unblind_page(request: Request, session: PageSession, pid: PID) -> Response:
 
 
 @router.post("/participants/{pid}/unblind", dependencies=[page_requires("emergency_unblind")])
-async def unblind_submit(request: Request, session: PageSession, pid: PID) -> Response:
+def unblind_submit(request: Request, form: CheckedForm, session: PageSession, pid: PID) -> Response:
     """Break the blind of ``pid``: the answer page names the arm (for this investigator only)."""
-    form = await check_csrf(request, session)
     engine = state_of(request).engine
     done = sv.emergency_unblind(engine, session.actor, pid, form.get("reason"))
     person = sv.get_participant(engine, session.actor, pid)

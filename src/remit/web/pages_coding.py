@@ -11,8 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import Field
 
 from remit.services import coding
-from remit.web.core import PageSession, page_requires, render, state_of, web_allowed
-from remit.web.page_forms import Optional, PageForm, posted
+from remit.web.core import CheckedForm, PageSession, page_requires, render, state_of, web_allowed
+from remit.web.page_forms import Optional, PageForm, posted_form
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,9 +54,9 @@ def coding_page(
 
 
 @router.post("/coding/assign", dependencies=[page_requires("assign_code")])
-async def coding_assign(request: Request, session: PageSession) -> Response:
+def coding_assign(request: Request, checked: CheckedForm, session: PageSession) -> Response:
     """Assign a code to one AE or medication."""
-    body, _ = await posted(request, session, AssignCodeForm)
+    body, _ = posted_form(checked, AssignCodeForm)
     coding.assign_code(
         state_of(request).engine,
         session.actor,

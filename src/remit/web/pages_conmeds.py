@@ -13,8 +13,17 @@ from fastapi.responses import RedirectResponse, Response
 
 from remit import services as sv
 from remit.errors import InputError, NotFoundError
-from remit.web.core import ID, PID, PageSession, page_requires, render, state_of, web_allowed
-from remit.web.page_forms import ConmedForm, ConmedStopForm, posted
+from remit.web.core import (
+    ID,
+    PID,
+    CheckedForm,
+    PageSession,
+    page_requires,
+    render,
+    state_of,
+    web_allowed,
+)
+from remit.web.page_forms import ConmedForm, ConmedStopForm, posted_form
 
 router = APIRouter(include_in_schema=False)
 
@@ -78,9 +87,9 @@ def conmeds_page(request: Request, session: PageSession, pid: PID) -> Response:
 
 
 @router.post("/participants/{pid}/conmeds", dependencies=[page_requires("record_conmed")])
-async def conmed_add(request: Request, session: PageSession, pid: PID) -> Response:
+def conmed_add(request: Request, checked: CheckedForm, session: PageSession, pid: PID) -> Response:
     """Record a medication."""
-    body, key = await posted(request, session, ConmedForm)
+    body, key = posted_form(checked, ConmedForm)
     med = sv.record_conmed(
         state_of(request).engine,
         session.actor,
@@ -113,9 +122,11 @@ def conmed_edit_form(request: Request, session: PageSession, pid: PID, conmed_id
 @router.post(
     "/participants/{pid}/conmeds/{conmed_id}/edit", dependencies=[page_requires("edit_conmed")]
 )
-async def conmed_edit(request: Request, session: PageSession, pid: PID, conmed_id: ID) -> Response:
+def conmed_edit(
+    request: Request, checked: CheckedForm, session: PageSession, pid: PID, conmed_id: ID
+) -> Response:
     """Change a medication; the reason goes into the audit trail."""
-    body, _ = await posted(request, session, ConmedForm)
+    body, _ = posted_form(checked, ConmedForm)
     _med(request, session, pid, conmed_id)  # it is this participant's
     sv.edit_conmed(
         state_of(request).engine,
@@ -130,9 +141,11 @@ async def conmed_edit(request: Request, session: PageSession, pid: PID, conmed_i
 @router.post(
     "/participants/{pid}/conmeds/{conmed_id}/stop", dependencies=[page_requires("stop_conmed")]
 )
-async def conmed_stop(request: Request, session: PageSession, pid: PID, conmed_id: ID) -> Response:
+def conmed_stop(
+    request: Request, checked: CheckedForm, session: PageSession, pid: PID, conmed_id: ID
+) -> Response:
     """Record the day a medication was stopped."""
-    body, _ = await posted(request, session, ConmedStopForm)
+    body, _ = posted_form(checked, ConmedStopForm)
     _med(request, session, pid, conmed_id)
     sv.stop_conmed(
         state_of(request).engine,

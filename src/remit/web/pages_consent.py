@@ -14,8 +14,8 @@ from remit import services as sv
 from remit.protocol.clock import local_input_value, site_zone
 from remit.web.core import (
     PID,
+    CheckedForm,
     PageSession,
-    check_csrf,
     page_requires,
     participant_zone,
     render,
@@ -84,9 +84,8 @@ def consent_page(request: Request, session: PageSession, pid: PID) -> Response:
 
 
 @router.post("/participants/{pid}/consent", dependencies=[page_requires("record_consent")])
-async def consent_record(request: Request, session: PageSession, pid: PID) -> Response:
+def consent_record(request: Request, form: CheckedForm, session: PageSession, pid: PID) -> Response:
     """Record consent obtained by the user logged in, with the components ticked."""
-    form = await check_csrf(request, session)
     body = parse_form(ConsentForm, form, participant_zone(request, session.actor, pid))
     sv.record_consent(
         state_of(request).engine,
@@ -103,9 +102,10 @@ async def consent_record(request: Request, session: PageSession, pid: PID) -> Re
 @router.post(
     "/participants/{pid}/consent/withdraw", dependencies=[page_requires("withdraw_consent")]
 )
-async def consent_withdraw(request: Request, session: PageSession, pid: PID) -> Response:
+def consent_withdraw(
+    request: Request, form: CheckedForm, session: PageSession, pid: PID
+) -> Response:
     """Withdraw consent: fully, or the optional components ticked."""
-    form = await check_csrf(request, session)
     body = parse_form(WithdrawalForm, form, participant_zone(request, session.actor, pid))
     partial = body.scope == "partial"
     sv.withdraw_consent(

@@ -14,7 +14,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from remit import services as sv
 from remit.errors import (
@@ -30,8 +29,8 @@ from remit.web.core import (
     ID,
     PID,
     TABLE,
+    CheckedForm,
     PageSession,
-    check_csrf,
     client_of,
     login_policy,
     page_requires,
@@ -80,9 +79,9 @@ def queries(request: Request, session: PageSession) -> Response:
 
 
 @router.post("/queries", dependencies=[page_requires("open_query")])
-async def query_open(request: Request, session: PageSession) -> Response:
+def query_open(request: Request, checked: CheckedForm, session: PageSession) -> Response:
     """Raise a question about one field of a record."""
-    body = parse_form(QueryForm, await check_csrf(request, session))
+    body = parse_form(QueryForm, checked)
     sv.open_query(
         state_of(request).engine,
         session.actor,
@@ -95,17 +94,21 @@ async def query_open(request: Request, session: PageSession) -> Response:
 
 
 @router.post("/queries/{query_id}/answer", dependencies=[page_requires("answer_query")])
-async def query_answer(request: Request, session: PageSession, query_id: ID) -> Response:
+def query_answer(
+    request: Request, checked: CheckedForm, session: PageSession, query_id: ID
+) -> Response:
     """Answer an open query."""
-    body = parse_form(MessageForm, await check_csrf(request, session))
+    body = parse_form(MessageForm, checked)
     sv.answer_query(state_of(request).engine, session.actor, query_id, body.message)
     return _go(f"/queries#query-{query_id}")
 
 
 @router.post("/queries/{query_id}/close", dependencies=[page_requires("close_query")])
-async def query_close(request: Request, session: PageSession, query_id: ID) -> Response:
+def query_close(
+    request: Request, checked: CheckedForm, session: PageSession, query_id: ID
+) -> Response:
     """Close a query."""
-    body = parse_form(ClosingForm, await check_csrf(request, session))
+    body = parse_form(ClosingForm, checked)
     sv.close_query(state_of(request).engine, session.actor, query_id, body.message)
     return _go(f"/queries#query-{query_id}")
 
@@ -151,17 +154,16 @@ def sign_form(request: Request, session: PageSession, table: TABLE, record_id: I
 
 
 @router.post("/sign/{table}/{record_id}", dependencies=[page_requires("sign")])
-async def sign_submit(
-    request: Request, session: PageSession, table: TABLE, record_id: ID
+def sign_submit(
+    request: Request, form: CheckedForm, session: PageSession, table: TABLE, record_id: ID
 ) -> Response:
     """Check the password again and sign the record's current content."""
-    body = parse_form(SignForm, await check_csrf(request, session))
+    body = parse_form(SignForm, form)
     _signable(table)
     state = state_of(request)
     password = body.password
     try:
-        own = await run_in_threadpool(
-            sv.check_password,
+        own = sv.check_password(
             state.engine,
             session.actor,
             password,
@@ -288,9 +290,11 @@ def identity_form(request: Request, session: PageSession, pid: PID) -> Response:
 
 
 @router.post("/participants/{pid}/identity", dependencies=[Depends(_identity_reader)])
-async def identity_show(request: Request, session: PageSession, pid: PID) -> Response:
+def identity_show(
+    request: Request, checked: CheckedForm, session: PageSession, pid: PID
+) -> Response:
     """Show the identity (the read is written to the access log)."""
-    body = parse_form(PurposeForm, await check_csrf(request, session))
+    body = parse_form(PurposeForm, checked)
     state = state_of(request)
     # The identity first: a refusal (role or site) is logged before anything else is read.
     found = sv.read_identity(state.engine, session.actor, pid, purpose=body.purpose)
@@ -329,9 +333,8 @@ def report_page(request: Request, session: PageSession) -> Response:
 
 
 @router.post("/report", dependencies=[page_requires("view_report")])
-async def report_build(request: Request, session: PageSession) -> Response:
+def report_build(request: Request, checked: CheckedForm, session: PageSession) -> Response:
     """Build the trial's analysis dataset, run the analysis plan and render the report."""
-    await check_csrf(request, session)
     from remit.analysis import run_analysis_plan
 
     state = state_of(request)
@@ -367,9 +370,8 @@ def exports(request: Request, session: PageSession) -> Response:
 
 
 @router.post("/exports", dependencies=[page_requires("export_trial")])
-async def export_run(request: Request, session: PageSession) -> Response:
+def export_run(request: Request, form: CheckedForm, session: PageSession) -> Response:
     """Export the trial (pseudonymised) in the chosen formats, as one zip file."""
-    form = await check_csrf(request, session)
     chosen = [f for f in FORMATS if form.get(f"format_{f}")]
     if not chosen:
         raise InputError("no export format chosen", expected="one or more of " + ", ".join(FORMATS))
@@ -427,9 +429,11 @@ USERNAME = Annotated[str, PathParam(pattern=r"^[^\s/]{1,100}$")]
 
 
 @router.post("/admin/users/{username}/active", dependencies=[page_requires("set_user_active")])
-async def user_active(request: Request, session: PageSession, username: USERNAME) -> Response:
+def user_active(
+    request: Request, checked: CheckedForm, session: PageSession, username: USERNAME
+) -> Response:
     """Deactivate (``active=no``) or reactivate (``active=yes``) a user."""
-    body = parse_form(ActiveForm, await check_csrf(request, session))
+    body = parse_form(ActiveForm, checked)
     sv.set_user_active(
         state_of(request).engine,
         session.actor,
@@ -441,20 +445,19 @@ async def user_active(request: Request, session: PageSession, username: USERNAME
 
 
 @router.post("/admin/users/{username}/password", dependencies=[page_requires("reset_password")])
-async def user_reset_password(
-    request: Request, session: PageSession, username: USERNAME
+def user_reset_password(
+    request: Request, checked: CheckedForm, session: PageSession, username: USERNAME
 ) -> Response:
     """Give a user a generated temporary password, shown once on the page that answers (they
     must change it at their next login)."""
-    await check_csrf(request, session)
     done = sv.reset_password(state_of(request).engine, session.actor, username)
     return _users_page(request, session, reset=done)
 
 
 @router.post("/admin/users", dependencies=[page_requires("add_user")])
-async def user_add(request: Request, session: PageSession) -> Response:
+def user_add(request: Request, checked: CheckedForm, session: PageSession) -> Response:
     """Add a user with one role (at a site or study-wide)."""
-    body = parse_form(UserForm, await check_csrf(request, session))
+    body = parse_form(UserForm, checked)
     sv.add_user(
         state_of(request).engine,
         session.actor,

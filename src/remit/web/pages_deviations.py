@@ -20,8 +20,16 @@ from remit.protocol.deviation import (
     category_label,
 )
 from remit.protocol.status import values
-from remit.web.core import PageSession, page_requires, parse_day, render, state_of, web_allowed
-from remit.web.page_forms import DeviationForm, posted
+from remit.web.core import (
+    CheckedForm,
+    PageSession,
+    page_requires,
+    parse_day,
+    render,
+    state_of,
+    web_allowed,
+)
+from remit.web.page_forms import DeviationForm, posted_form
 
 router = APIRouter(include_in_schema=False)
 
@@ -94,9 +102,9 @@ def deviations(
 
 
 @router.post("/deviations", dependencies=[page_requires("record_deviation")])
-async def deviation_log(request: Request, session: PageSession) -> Response:
+def deviation_log(request: Request, checked: CheckedForm, session: PageSession) -> Response:
     """Log a deviation, then show the log."""
-    body, key = await posted(request, session, DeviationForm)
+    body, key = posted_form(checked, DeviationForm)
     found = sv.record_deviation(
         state_of(request).engine,
         session.actor,

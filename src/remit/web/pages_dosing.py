@@ -27,8 +27,8 @@ from remit.web.core import (
     CODE,
     ID,
     PID,
+    CheckedForm,
     PageSession,
-    check_csrf,
     form_key,
     page_requires,
     participant_zone,
@@ -50,7 +50,7 @@ from remit.web.page_forms import (
     VitalsForm,
     form_fold,
     parse_form,
-    posted,
+    posted_form,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -180,11 +180,11 @@ def dosing_page(request: Request, session: PageSession, pid: PID, visit: CODE) -
     "/participants/{pid}/dosing/{visit}/start",
     dependencies=[page_requires("start_dosing_session")],
 )
-async def dosing_start(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
+def dosing_start(
+    request: Request, checked: CheckedForm, session: PageSession, pid: PID, visit: CODE
+) -> Response:
     """Open the dosing session."""
-    body, key = await posted(
-        request, session, StartForm, participant_zone(request, session.actor, pid)
-    )
+    body, key = posted_form(checked, StartForm, participant_zone(request, session.actor, pid))
     sv.start_dosing_session(
         state_of(request).engine,
         session.actor,
@@ -199,11 +199,13 @@ async def dosing_start(request: Request, session: PageSession, pid: PID, visit: 
 @router.post(
     "/participants/{pid}/dosing/{visit}/end", dependencies=[page_requires("end_dosing_session")]
 )
-async def dosing_end(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
+def dosing_end(
+    request: Request, checked: CheckedForm, session: PageSession, pid: PID, visit: CODE
+) -> Response:
     """Close the dosing session."""
     body = parse_form(
         EndForm,
-        await check_csrf(request, session),
+        checked,
         participant_zone(request, session.actor, pid),
     )
     sv.end_dosing_session(
@@ -221,13 +223,13 @@ async def dosing_end(request: Request, session: PageSession, pid: PID, visit: CO
     "/participants/{pid}/dosing/{visit}/sign-off",
     dependencies=[page_requires("sign_off_discharge")],
 )
-async def dosing_sign_off(
-    request: Request, session: PageSession, pid: PID, visit: CODE
+def dosing_sign_off(
+    request: Request, checked: CheckedForm, session: PageSession, pid: PID, visit: CODE
 ) -> Response:
     """An investigator signs the participant's discharge off."""
     body = parse_form(
         SignOffForm,
-        await check_csrf(request, session),
+        checked,
         participant_zone(request, session.actor, pid),
     )
     sv.sign_off_discharge(
@@ -245,11 +247,13 @@ async def dosing_sign_off(
     "/participants/{pid}/dosing/{visit}/follow-up-call",
     dependencies=[page_requires("record_follow_up_call")],
 )
-async def follow_up_call(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
+def follow_up_call(
+    request: Request, checked: CheckedForm, session: PageSession, pid: PID, visit: CODE
+) -> Response:
     """Record the next-day follow-up call: done, or not reached with a note."""
     body = parse_form(
         FollowUpCallForm,
-        await check_csrf(request, session),
+        checked,
         participant_zone(request, session.actor, pid),
     )
     sv.record_follow_up_call(
@@ -265,11 +269,11 @@ async def follow_up_call(request: Request, session: PageSession, pid: PID, visit
 
 
 @router.post("/participants/{pid}/dosing/{visit}/dose", dependencies=[page_requires("record_dose")])
-async def dose(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
+def dose(
+    request: Request, checked: CheckedForm, session: PageSession, pid: PID, visit: CODE
+) -> Response:
     """Record a dose: given, offered or withheld."""
-    body, key = await posted(
-        request, session, DoseForm, participant_zone(request, session.actor, pid)
-    )
+    body, key = posted_form(checked, DoseForm, participant_zone(request, session.actor, pid))
     record_entered_dose(state_of(request).engine, session.actor, pid, visit, body, body.at, key)
     return _back(pid, visit, "#doses")
 
@@ -277,11 +281,11 @@ async def dose(request: Request, session: PageSession, pid: PID, visit: CODE) ->
 @router.post(
     "/participants/{pid}/dosing/{visit}/vitals", dependencies=[page_requires("record_vitals")]
 )
-async def vitals(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
+def vitals(
+    request: Request, checked: CheckedForm, session: PageSession, pid: PID, visit: CODE
+) -> Response:
     """Record vital signs; values beyond the protocol's limits raise one alert per reading."""
-    body, key = await posted(
-        request, session, VitalsForm, participant_zone(request, session.actor, pid)
-    )
+    body, key = posted_form(checked, VitalsForm, participant_zone(request, session.actor, pid))
     sv.record_vitals(
         state_of(request).engine,
         session.actor,
@@ -295,9 +299,10 @@ async def vitals(request: Request, session: PageSession, pid: PID, visit: CODE) 
 
 
 @router.post("/participants/{pid}/dosing/{visit}/vas", dependencies=[page_requires("record_vas")])
-async def vas(request: Request, session: PageSession, pid: PID, visit: CODE) -> Response:
+def vas(
+    request: Request, form: CheckedForm, session: PageSession, pid: PID, visit: CODE
+) -> Response:
     """Record the subjective-effects ratings at one of the session's timepoints."""
-    form = await check_csrf(request, session)
     planned = next(
         (
             f
@@ -359,17 +364,21 @@ def alerts(
 
 
 @router.post("/alerts/{alert_id}/acknowledge", dependencies=[page_requires("acknowledge_alert")])
-async def alert_ack(request: Request, session: PageSession, alert_id: ID) -> Response:
+def alert_ack(
+    request: Request, checked: CheckedForm, session: PageSession, alert_id: ID
+) -> Response:
     """Acknowledge an alert with a note."""
-    body = parse_form(NoteForm, await check_csrf(request, session))
+    body = parse_form(NoteForm, checked)
     sv.acknowledge_alert(state_of(request).engine, session.actor, alert_id, note=body.note)
     return RedirectResponse(f"/alerts#alert-{alert_id}", status_code=303)
 
 
 @router.post("/alerts/{alert_id}/close", dependencies=[page_requires("close_alert")])
-async def alert_close(request: Request, session: PageSession, alert_id: ID) -> Response:
+def alert_close(
+    request: Request, checked: CheckedForm, session: PageSession, alert_id: ID
+) -> Response:
     """Close an alert with a note."""
-    body = parse_form(NoteForm, await check_csrf(request, session))
+    body = parse_form(NoteForm, checked)
     sv.close_alert(state_of(request).engine, session.actor, alert_id, note=body.note)
     return RedirectResponse("/alerts?status=all", status_code=303)
 
@@ -399,9 +408,9 @@ def ae_form(request: Request, session: PageSession, pid: PID) -> Response:
 
 
 @router.post("/participants/{pid}/ae", dependencies=[page_requires("record_adverse_event")])
-async def ae_submit(request: Request, session: PageSession, pid: PID) -> Response:
+def ae_submit(request: Request, checked: CheckedForm, session: PageSession, pid: PID) -> Response:
     """Record an adverse event (a serious one starts its reporting clock)."""
-    body, key = await posted(request, session, AdverseEventForm)
+    body, key = posted_form(checked, AdverseEventForm)
     criteria = [c.strip() for c in (body.seriousness_criteria or "").split(",") if c.strip()]
     sv.record_adverse_event(
         state_of(request).engine,
@@ -458,11 +467,13 @@ def ae_edit_form(request: Request, session: PageSession, pid: PID, ae_id: ID) ->
 @router.post(
     "/participants/{pid}/ae/{ae_id}/edit", dependencies=[page_requires("update_adverse_event")]
 )
-async def ae_edit_submit(request: Request, session: PageSession, pid: PID, ae_id: ID) -> Response:
+def ae_edit_submit(
+    request: Request, checked: CheckedForm, session: PageSession, pid: PID, ae_id: ID
+) -> Response:
     """Change an adverse event with a reason; ticking serious on a non-serious one makes it an
     SAE (its alert, its reporting clock from when the team learnt it was serious)."""
     zone = participant_zone(request, session.actor, pid)
-    body, _ = await posted(request, session, AdverseEventEditForm, zone)
+    body, _ = posted_form(checked, AdverseEventEditForm, zone)
     ae = _adverse_event(request, session, pid, ae_id)
     criteria = [c.strip() for c in (body.seriousness_criteria or "").split(",") if c.strip()]
     after: dict[str, Any] = {

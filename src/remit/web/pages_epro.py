@@ -36,8 +36,8 @@ from remit.web.core import (
     HANDOVER_PAGE,
     PID,
     SESSION_COOKIE,
+    CheckedForm,
     PageSession,
-    check_csrf,
     client_of,
     login_policy,
     page_requires,
@@ -209,12 +209,14 @@ def _refused(
     return _page(request, "epro_refused.html", shown, status, reason=error.reason, **context)
 
 
-async def _submit(
+def _submit(
     request: Request, token: str, action: str, lang: str | None, submitted: Mapping[str, str]
 ) -> Response:
+    """Submit the forms of a link (in a worker thread: every caller is a plain handler, or
+    hands this to one)."""
     engine = state_of(request).engine
     try:
-        forms = await run_in_threadpool(sv.open_epro_link, engine, token)
+        forms = sv.open_epro_link(engine, token)
     except EproLinkError as error:
         return _refused(request, error, lang)
     language = lang or forms.language
@@ -225,7 +227,7 @@ async def _submit(
             request, forms, action, language, status_code=422, errors=errors, values=values
         )
     try:
-        done = await run_in_threadpool(sv.submit_epro_forms, engine, token, answers)
+        done = sv.submit_epro_forms(engine, token, answers)
     except EproLinkError as error:
         return _refused(request, error, language)
     except (InputError, AnswerError) as error:
@@ -254,7 +256,7 @@ async def submit_participant_forms(request: Request, token: TOKEN, lang: LANG = 
     form = await request.form()
     submitted = {k: v for k, v in form.items() if isinstance(v, str)}
     action = f"/epro/{token}" + (f"?lang={lang}" if lang else "")
-    return await _submit(request, token, action, lang, submitted)
+    return await run_in_threadpool(_submit, request, token, action, lang, submitted)
 
 
 # --- the tablet hand-over --------------------------------------------------------------------
@@ -264,12 +266,11 @@ async def submit_participant_forms(request: Request, token: TOKEN, lang: LANG = 
     "/participants/{pid}/visits/{code}/epro/handover",
     dependencies=[page_requires("issue_epro_link")],
 )
-async def start_handover(request: Request, session: PageSession, pid: PID, code: CODE) -> Response:
+def start_handover(
+    request: Request, _checked: CheckedForm, session: PageSession, pid: PID, code: CODE
+) -> Response:
     """Hand this device over to the participant for their self-report forms at the visit."""
-    await check_csrf(request, session)
-    issued = await run_in_threadpool(
-        sv.issue_epro_link, state_of(request).engine, session.actor, pid, code, mode="handover"
-    )
+    issued = sv.issue_epro_link(state_of(request).engine, session.actor, pid, code, mode="handover")
     state_of(request).sessions.set_handover(request.cookies.get(SESSION_COOKIE), issued.token)
     return RedirectResponse(HANDOVER_PAGE, status_code=303)
 
@@ -294,33 +295,29 @@ def handover_forms(request: Request, session: PageSession) -> Response:
 
 
 @router.post(HANDOVER_PAGE, dependencies=[page_requires("any")])
-async def submit_handover_forms(request: Request, session: PageSession) -> Response:
+def submit_handover_forms(request: Request, form: CheckedForm, session: PageSession) -> Response:
     """Submit the forms on the handed-over device."""
-    submitted = dict(await check_csrf(request, session))
     if not session.handover:
         return RedirectResponse("/", status_code=303)
-    return await _submit(request, session.handover, HANDOVER_PAGE, None, submitted)
+    return _submit(request, session.handover, HANDOVER_PAGE, None, dict(form))
 
 
 @router.post(HANDOVER_END, dependencies=[page_requires("any")])
-async def end_handover(request: Request, session: PageSession) -> Response:
+def end_handover(request: Request, form: CheckedForm, session: PageSession) -> Response:
     """End the hand-over with the staff member's own password."""
-    form = await check_csrf(request, session)
     if not session.handover:
         return RedirectResponse("/", status_code=303)
     password = form.get("password", "")
     state = state_of(request)
     try:
-        ok = await run_in_threadpool(
-            lambda: sv.check_password(
-                state.engine,
-                session.actor,
-                password,
-                client=client_of(request),
-                policy=login_policy(state),
-                purpose="end_epro_handover",
-                second_factor=False,
-            )
+        ok = sv.check_password(
+            state.engine,
+            session.actor,
+            password,
+            client=client_of(request),
+            policy=login_policy(state),
+            purpose="end_epro_handover",
+            second_factor=False,
         )
         problem = (
             None
@@ -374,14 +371,11 @@ def epro_links(request: Request, session: PageSession, pid: PID) -> Response:
 
 
 @router.post("/participants/{pid}/epro/links", dependencies=[page_requires("issue_epro_link")])
-async def issue_link(request: Request, session: PageSession, pid: PID) -> Response:
+def issue_link(request: Request, form: CheckedForm, session: PageSession, pid: PID) -> Response:
     """Issue a link (its address is shown once, on the page this answers with)."""
-    form = await check_csrf(request, session)
     engine = state_of(request).engine
     try:
-        issued = await run_in_threadpool(
-            sv.issue_epro_link, engine, session.actor, pid, form.get("visit_code", "")
-        )
+        issued = sv.issue_epro_link(engine, session.actor, pid, form.get("visit_code", ""))
     except InputError as error:
         return _links_page(request, session, pid, 422, problem=str(error))
     url = str(request.base_url).rstrip("/") + issued.path
@@ -391,18 +385,17 @@ async def issue_link(request: Request, session: PageSession, pid: PID) -> Respon
 @router.post(
     "/participants/{pid}/epro/preferences", dependencies=[page_requires("set_epro_preferences")]
 )
-async def epro_preferences(request: Request, session: PageSession, pid: PID) -> Response:
+def epro_preferences(
+    request: Request, form: CheckedForm, session: PageSession, pid: PID
+) -> Response:
     """Store the participant's language and (optional) e-mail address for reminders."""
-    form = await check_csrf(request, session)
     try:
-        await run_in_threadpool(
-            lambda: sv.set_epro_preferences(
-                state_of(request).engine,
-                session.actor,
-                pid,
-                language=form.get("language", ""),
-                email=form.get("email") or None,
-            )
+        sv.set_epro_preferences(
+            state_of(request).engine,
+            session.actor,
+            pid,
+            language=form.get("language", ""),
+            email=form.get("email") or None,
         )
     except InputError as error:
         return _links_page(request, session, pid, 422, problem=str(error))

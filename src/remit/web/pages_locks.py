@@ -26,7 +26,15 @@ from remit.services import Actor
 from remit.services.records import UnsignedFormRecord
 from remit.services.signing import FORM_TABLE, unsigned_forms
 from remit.services.worklist import WorkKind
-from remit.web.core import ID, PageSession, check_csrf, page_requires, render, state_of, web_allowed
+from remit.web.core import (
+    ID,
+    CheckedForm,
+    PageSession,
+    page_requires,
+    render,
+    state_of,
+    web_allowed,
+)
 from remit.web.page_forms import Optional, PageForm, parse_form
 
 router = APIRouter(include_in_schema=False)
@@ -277,10 +285,9 @@ def _study_confirmation(request: Request, session: PageSession, *, reason: str) 
 
 
 @router.post(f"{LOCKS_PAGE}/study", dependencies=[page_requires("lock_study")])
-async def study_lock(request: Request, session: PageSession) -> Response:
+def study_lock(request: Request, form: CheckedForm, session: PageSession) -> Response:
     """Lock the whole study, in two steps: a POST without ``confirm=yes`` only shows the
     confirmation page (nothing is locked); with it the study is locked."""
-    form = await check_csrf(request, session)
     body = parse_form(StudyLockForm, form)
     if not _confirmed(form):
         return _study_confirmation(request, session, reason=body.reason or "")
@@ -353,10 +360,9 @@ def _lock_confirmation(
 
 
 @router.post(f"{LOCKS_PAGE}/participant", dependencies=[page_requires("lock")])
-async def participant_lock(request: Request, session: PageSession) -> Response:
+def participant_lock(request: Request, form: CheckedForm, session: PageSession) -> Response:
     """Lock one participant's data, in two steps: a POST without ``confirm=yes`` only shows
     the confirmation page (their forms, what is still open); with it they are locked."""
-    form = await check_csrf(request, session)
     body = parse_form(ParticipantLockForm, form)
     reason = body.reason or ""
     if not _confirmed(form):
@@ -377,11 +383,10 @@ async def participant_lock(request: Request, session: PageSession) -> Response:
 
 
 @router.post(f"{LOCKS_PAGE}/form", dependencies=[page_requires("lock")])
-async def form_lock(request: Request, session: PageSession) -> Response:
+def form_lock(request: Request, form: CheckedForm, session: PageSession) -> Response:
     """Lock one complete form (the casebook's "Lock" button beside it), in two steps: a POST
     without ``confirm=yes`` only shows the confirmation page; with it the form's status
     becomes locked."""
-    form = await check_csrf(request, session)
     body = parse_form(FormLockForm, form)
     reason = body.reason or ""
     if not _confirmed(form):
@@ -428,12 +433,11 @@ def _open_confirmation(
 
 
 @router.post(f"{LOCKS_PAGE}/{{lock_id}}/open", dependencies=[page_requires("unlock")])
-async def lock_open(request: Request, session: PageSession, lock_id: ID) -> Response:
+def lock_open(request: Request, form: CheckedForm, session: PageSession, lock_id: ID) -> Response:
     """Open a lock again, in two steps: a POST without ``confirm=yes`` only shows the
     confirmation page (the lock, what opening it means, the reason); with it the lock is
     opened. A reason is required: without one the service refuses it, the lock stays in force
     and the page says why; the opening is audited with its reason."""
-    form = await check_csrf(request, session)
     reason = parse_form(OpenLockForm, form).reason or ""
     if not _confirmed(form):
         return _open_confirmation(request, session, lock_id, reason=reason, refused=None)

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from remit import services as sv
 from remit.errors import InputError, PermissionDeniedError, TooManyAttemptsError
@@ -22,8 +21,8 @@ from remit.web.core import (
     MFA_LOGIN_PAGE,
     MFA_PAGE,
     SESSION_COOKIE,
+    CheckedForm,
     PageSession,
-    check_csrf,
     client_of,
     login_policy,
     page_requires,
@@ -80,16 +79,14 @@ def mfa_login_form(
 
 
 @router.post(MFA_LOGIN_PAGE, dependencies=[page_requires("any")])
-async def mfa_login_submit(request: Request, session: PageSession) -> Response:
+def mfa_login_submit(request: Request, form: CheckedForm, session: PageSession) -> Response:
     """Check the code; when right the session becomes a full one (a new token)."""
-    form = await check_csrf(request, session)
     next_url = _safe_next(form.get("next", "/"))
     if session.stage != "code":
         return RedirectResponse(next_url, status_code=303)
     state = state_of(request)
     try:
-        ok = await run_in_threadpool(
-            sv.login_second_step,
+        ok = sv.login_second_step(
             state.engine,
             session.actor,
             form.get("code", ""),
@@ -144,13 +141,11 @@ def mfa_form(request: Request, session: PageSession) -> Response:
 
 
 @router.post(MFA_PAGE, dependencies=[page_requires("set_up_own_mfa")])
-async def mfa_confirm(request: Request, session: PageSession) -> Response:
+def mfa_confirm(request: Request, form: CheckedForm, session: PageSession) -> Response:
     """Confirm the set-up with a current code; the recovery codes are shown once."""
-    form = await check_csrf(request, session)
     state = state_of(request)
     try:
-        codes = await run_in_threadpool(
-            mfa.confirm_mfa_setup,
+        codes = mfa.confirm_mfa_setup(
             state.engine,
             session.actor,
             form.get("code", ""),
@@ -178,9 +173,10 @@ async def mfa_confirm(request: Request, session: PageSession) -> Response:
 
 
 @router.post("/admin/users/{username}/mfa", dependencies=[page_requires("reset_mfa")])
-async def user_reset_mfa(request: Request, session: PageSession, username: USERNAME) -> Response:
+def user_reset_mfa(
+    request: Request, form: CheckedForm, session: PageSession, username: USERNAME
+) -> Response:
     """Reset a user's MFA (with a reason): they set it up again at their next login."""
-    form = await check_csrf(request, session)
     mfa.reset_mfa(
         state_of(request).engine,
         session.actor,

@@ -17,8 +17,8 @@ from remit.protocol.clock import parse_clinical_time
 from remit.web.core import (
     CODE,
     PID,
+    CheckedForm,
     PageSession,
-    check_csrf,
     form_key,
     page_requires,
     participant_zone,
@@ -65,9 +65,8 @@ def _site_time(
 
 
 @router.post("/participants/{pid}/results", dependencies=[page_requires("record_result")])
-async def result_add(request: Request, session: PageSession, pid: PID) -> Response:
+def result_add(request: Request, form: CheckedForm, session: PageSession, pid: PID) -> Response:
     """Record a result (a flagged one raises an alert)."""
-    form = await check_csrf(request, session)
     sv.record_result(
         state_of(request).engine,
         session.actor,
@@ -88,12 +87,11 @@ async def result_add(request: Request, session: PageSession, pid: PID) -> Respon
     "/participants/{pid}/dosing/{visit}/checklist",
     dependencies=[page_requires("complete_checklist")],
 )
-async def checklist_complete(
-    request: Request, session: PageSession, pid: PID, visit: CODE
+def checklist_complete(
+    request: Request, form: CheckedForm, session: PageSession, pid: PID, visit: CODE
 ) -> Response:
     """Complete the pre-dose checklist: the confirm boxes ticked (``confirm_<item>``), the
     items marked not applicable (``na_<item>``: the reason) and an investigator's override."""
-    form = await check_csrf(request, session)
     confirmed = [k.removeprefix("confirm_") for k, v in form.items() if k.startswith("confirm_")]
     marked = {
         k.removeprefix("na_"): v.strip()

@@ -20,8 +20,8 @@ from remit.protocol import Protocol
 from remit.protocol.clock import local_input_value, local_today
 from remit.web.core import (
     PID,
+    CheckedForm,
     PageSession,
-    check_csrf,
     page_requires,
     participant_zone,
     render,
@@ -129,9 +129,9 @@ def screening_page(request: Request, session: PageSession, pid: PID) -> Response
 @router.post(
     "/participants/{pid}/screening/referral", dependencies=[page_requires("record_referral")]
 )
-async def referral(request: Request, session: PageSession, pid: PID) -> Response:
+def referral(request: Request, checked: CheckedForm, session: PageSession, pid: PID) -> Response:
     """Record the referral: its date and source."""
-    body = parse_form(ReferralForm, await check_csrf(request, session))
+    body = parse_form(ReferralForm, checked)
     sv.record_referral(
         state_of(request).engine,
         session.actor,
@@ -145,11 +145,13 @@ async def referral(request: Request, session: PageSession, pid: PID) -> Response
 @router.post(
     "/participants/{pid}/screening/phone", dependencies=[page_requires("record_phone_screen")]
 )
-async def phone_screen(request: Request, session: PageSession, pid: PID) -> Response:
+def phone_screen(
+    request: Request, checked: CheckedForm, session: PageSession, pid: PID
+) -> Response:
     """Record the phone screen: pass, or fail with a coded reason."""
     body = parse_form(
         PhoneScreenForm,
-        await check_csrf(request, session),
+        checked,
         participant_zone(request, session.actor, pid),
     )
     sv.record_phone_screen(
@@ -168,9 +170,8 @@ async def phone_screen(request: Request, session: PageSession, pid: PID) -> Resp
     "/participants/{pid}/screening/eligibility",
     dependencies=[page_requires("check_eligibility")],
 )
-async def eligibility(request: Request, session: PageSession, pid: PID) -> Response:
+def eligibility(request: Request, form: CheckedForm, session: PageSession, pid: PID) -> Response:
     """Decide eligibility: the checklist answers given here, the rest from the forms."""
-    form = await check_csrf(request, session)
     state = state_of(request)
     sv.check_eligibility(
         state.engine,
@@ -186,11 +187,13 @@ async def eligibility(request: Request, session: PageSession, pid: PID) -> Respo
     "/participants/{pid}/screening/failure",
     dependencies=[page_requires("record_screen_failure")],
 )
-async def screen_failure(request: Request, session: PageSession, pid: PID) -> Response:
+def screen_failure(
+    request: Request, checked: CheckedForm, session: PageSession, pid: PID
+) -> Response:
     """End the screening with a coded reason."""
     body = parse_form(
         ScreenFailureForm,
-        await check_csrf(request, session),
+        checked,
         participant_zone(request, session.actor, pid),
     )
     sv.record_screen_failure(
@@ -205,11 +208,11 @@ async def screen_failure(request: Request, session: PageSession, pid: PID) -> Re
 
 
 @router.post("/participants/{pid}/screening/enrol", dependencies=[page_requires("enrol")])
-async def enrol(request: Request, session: PageSession, pid: PID) -> Response:
+def enrol(request: Request, checked: CheckedForm, session: PageSession, pid: PID) -> Response:
     """Enrol the eligible candidate (the enrolment visit takes place that day)."""
     body = parse_form(
         WhenForm,
-        await check_csrf(request, session),
+        checked,
         participant_zone(request, session.actor, pid),
     )
     sv.enrol(state_of(request).engine, session.actor, pid, enrolled_at=body.at)
@@ -219,11 +222,11 @@ async def enrol(request: Request, session: PageSession, pid: PID) -> Response:
 @router.post(
     "/participants/{pid}/screening/confirm", dependencies=[page_requires("confirm_enrolment")]
 )
-async def confirm(request: Request, session: PageSession, pid: PID) -> Response:
+def confirm(request: Request, checked: CheckedForm, session: PageSession, pid: PID) -> Response:
     """Confirm the enrolment (the confirmation visit takes place that day)."""
     body = parse_form(
         WhenForm,
-        await check_csrf(request, session),
+        checked,
         participant_zone(request, session.actor, pid),
     )
     sv.confirm_enrolment(state_of(request).engine, session.actor, pid, confirmed_at=body.at)
@@ -231,9 +234,11 @@ async def confirm(request: Request, session: PageSession, pid: PID) -> Response:
 
 
 @router.post("/participants/{pid}/status", dependencies=[page_requires("change_status")])
-async def change_status(request: Request, session: PageSession, pid: PID) -> Response:
+def change_status(
+    request: Request, checked: CheckedForm, session: PageSession, pid: PID
+) -> Response:
     """Move a participant on study along the lifecycle (in follow-up, completed, lost to
     follow-up with a reason): the casebook's status form."""
-    body = parse_form(StatusForm, await check_csrf(request, session))
+    body = parse_form(StatusForm, checked)
     sv.change_status(state_of(request).engine, session.actor, pid, body.status, reason=body.reason)
     return RedirectResponse(f"/participants/{pid}", status_code=303)
