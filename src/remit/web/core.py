@@ -399,8 +399,11 @@ def login_csrf(secret: bytes, pre_token: str) -> str:
     return hmac.new(secret, pre_token.encode(), hashlib.sha256).hexdigest()
 
 
-async def check_csrf(request: Request, session: WebSession) -> Mapping[str, str]:
-    """The submitted form fields, after checking its CSRF token against the session's."""
+async def checked_form(request: Request, session: PageSession) -> Mapping[str, str]:
+    """A page POST's form fields, read on the event loop once its CSRF token is checked
+    against the session's (403 when missing or stale), for a page handler written as a plain
+    function: FastAPI runs it in a worker thread, so the services it calls (a save, an
+    export, a report) never block the event loop and the other requests of the process."""
     form = await request.form()
     sent = form.get("csrf_token")
     if not isinstance(sent, str) or not secrets.compare_digest(sent, session.csrf_token):
@@ -409,14 +412,6 @@ async def check_csrf(request: Request, session: WebSession) -> Mapping[str, str]
             detail="the form's security token is missing or stale: reload the page and retry",
         )
     return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
-async def checked_form(request: Request, session: PageSession) -> Mapping[str, str]:
-    """A page POST's form fields, read on the event loop and its CSRF token checked
-    (:func:`check_csrf`), for a page handler written as a plain function: FastAPI runs it in a
-    worker thread, so the services it calls (a save, an export, a report) never block the
-    event loop and the other requests of the process it serves."""
-    return await check_csrf(request, session)
 
 
 #: The form of a page POST, CSRF-checked (:func:`checked_form`).
